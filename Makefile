@@ -1,0 +1,30 @@
+# The two set-up commands of the README: `make run` and `make test`.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench soak clean browser
+
+$(STAMP): pyproject.toml
+	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PY) not found)"; exit 1; }
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/kpibot db upgrade
+	$(BIN)/kpibot run
+
+test: $(STAMP)
+	bash scripts/test-setup.sh
+	$(BIN)/ruff check bot commands scoring storage tests bench
+	$(BIN)/mypy scoring commands
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	for b in bench/*_bench.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) kpibot.db* .pytest_cache .mypy_cache .ruff_cache

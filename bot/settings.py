@@ -1,0 +1,41 @@
+"""One settings object, read from the environment (and an optional .env) once at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = "sqlite:///kpibot.db"
+    data_dir: Path = Path("data")
+    port: int = 8080
+    public_url: str = "http://localhost:8080"
+    environment: str = Field(default="development", description="development | production")
+    default_lang: str = "zh"
+    log_level: str = "INFO"
+
+    kpibot_secret: SecretStr | None = None
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+
+    @property
+    def has_platform_tokens(self) -> bool:
+        return bool(self.slack_bot_token or self.telegram_bot_token)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings; tests pass overrides instead of touching the environment."""
+    return Settings(**overrides)  # type: ignore[arg-type]

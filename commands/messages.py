@@ -1,0 +1,133 @@
+"""The neutral messages that flow between adapters and commands.
+
+An adapter turns a platform event into an :class:`Incoming` and renders each
+:class:`Reply` it gets back (text, buttons, a form question, an image, a file)
+into Block Kit, Telegram markup or terminal text. Nothing in here knows a
+platform; nothing outside an adapter reads a raw platform payload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+Platform = Literal["console", "slack", "telegram", "test"]
+ChatKind = Literal["private", "group"]
+QuestionKind = Literal["score", "number", "text", "choice", "yesno"]
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One thing a person did in chat, with no platform payload attached.
+
+    ``text`` is what they typed (a command line such as ``/rank demo 2026-10`` or a
+    plain answer); ``action``/``value`` is a button they pressed; ``values`` is a
+    submitted multi-field form (a Slack modal). ``event_id`` is the platform's id
+    of the delivery, used to drop a retried or duplicated event.
+    """
+
+    platform: Platform
+    user_id: str
+    text: str = ""
+    action: str | None = None
+    value: str | None = None
+    values: Mapping[str, str] = field(default_factory=dict)
+    chat: ChatKind = "private"
+    chat_id: str | None = None
+    lang_hint: str | None = None
+    event_id: str | None = None
+    display_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button: ``action`` names the handler, ``value`` is passed back unchanged."""
+
+    label: str
+    action: str
+    value: str = ""
+    style: Literal["primary", "danger"] | None = None
+
+
+@dataclass(frozen=True)
+class Choice:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Question:
+    """The current question of a conversational form, for the adapter to render.
+
+    ``form_id`` and ``step`` let an adapter build its own buttons and let a
+    modal-based adapter (Slack) show a whole form at once; ``choices`` holds the
+    score anchors or choice options; the textual prompt is already translated.
+    """
+
+    form_id: str
+    conversation_id: int
+    field_id: str
+    kind: QuestionKind
+    prompt: str
+    step: int
+    total: int
+    help: str = ""
+    required: bool = True
+    choices: tuple[Choice, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    max_length: int | None = None
+    current: str | None = None
+
+
+@dataclass(frozen=True)
+class Image:
+    """A picture (a chart); ``data`` is PNG bytes."""
+
+    filename: str
+    data: bytes
+    alt: str = ""
+
+
+@dataclass(frozen=True)
+class FileAttachment:
+    """A document to hand over (an export)."""
+
+    filename: str
+    data: bytes
+    mime: str = "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message the bot says back.
+
+    ``private`` means it must be delivered in a direct chat with the person even
+    when the request came from a group (forms, personal results). ``ephemeral``
+    asks a platform that can to show it only to the person (a refusal in a channel).
+    ``replace`` asks the adapter to edit the previous bot message of this
+    conversation rather than post a new one (Telegram edits in place).
+    ``form`` carries every question of a form that fits one screen, for adapters
+    that render whole forms (a Slack modal).
+    """
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+    question: Question | None = None
+    image: Image | None = None
+    file: FileAttachment | None = None
+    private: bool = False
+    ephemeral: bool = False
+    replace: bool = False
+    form: tuple[Question, ...] = ()
+    errors: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message the bot sends on its own (a reminder, a broadcast) to a member."""
+
+    member_id: int
+    reply: Reply
+    key: str

@@ -1,0 +1,1 @@
+"""The only place that talks SQL: SQLModel tables, repository functions, Alembic migrations."""
