@@ -1,0 +1,50 @@
+"""The one rule of the shape: adapters -> commands -> scoring/storage (DESIGN.md)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PLATFORM_SDKS = ("slack_bolt", "slack_sdk", "telegram")
+
+
+def _imports(folder: str) -> list[tuple[str, str]]:
+    out = []
+    for path in sorted((ROOT / folder).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                out += [(str(path.relative_to(ROOT)), alias.name) for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                out.append((str(path.relative_to(ROOT)), node.module))
+    return out
+
+
+def _top(module: str) -> str:
+    return module.split(".")[0]
+
+
+def test_scoring_imports_nothing_from_the_rest_of_kpibot() -> None:
+    bad = [(p, m) for p, m in _imports("scoring") if _top(m) in {"bot", "commands", "storage"}]
+    assert bad == []
+
+
+def test_scoring_does_no_io() -> None:
+    banned = {"sqlmodel", "sqlalchemy", "httpx", "requests", "socket", "open", "pathlib"}
+    bad = [(p, m) for p, m in _imports("scoring") if _top(m) in banned]
+    assert bad == []
+
+
+def test_commands_and_scoring_never_touch_a_platform_sdk() -> None:
+    bad = [
+        (p, m)
+        for folder in ("commands", "scoring", "storage")
+        for p, m in _imports(folder)
+        if _top(m) in PLATFORM_SDKS
+    ]
+    assert bad == []
+
+
+def test_storage_never_imports_the_edges() -> None:
+    bad = [(p, m) for p, m in _imports("storage") if _top(m) in {"bot", "commands"}]
+    assert bad == []
