@@ -1,0 +1,351 @@
+"""Who may do what: every permission rule of kpibot, in one place.
+
+Roles (``member.role``): ``agent`` is scored and fills self-reviews; ``manager``
+manages specific teams (rows of ``team_manager``, plus the team the manager is a
+member of) and is the direct superior of the agents whose ``manager_id`` points at
+them; ``admin`` (HR) runs every team; ``qa`` samples conversations (issue 8) and
+otherwise only reads help.
+
+Every check takes who asks (``actor``) and what it is about (a subject member, a
+team) and returns a :class:`Decision`. A decision is truthy when allowed; when
+refused it carries an English message id that says *why* without revealing any
+data about the subject (translate it with ``decision.explain(_)`` or turn it into a
+reply with :func:`refusal`). Callers never re-implement a rule: they ask here.
+
+    decision = can_review(ctx.actor, subject)
+    if not decision:
+        return [refusal(decision, ctx._)]
+
+``managed`` (a set of team ids) can be passed to skip the database look-up of
+the actor's teams; otherwise it is loaded through the actor's own session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from commands.i18n import Translate
+from commands.messages import Reply
+
+
+def N_(message: str) -> str:
+    """Marks an English message id for translation later (it is translated by ``explain``)."""
+    return message
+
+
+class Role(StrEnum):
+    AGENT = "agent"
+    MANAGER = "manager"
+    ADMIN = "admin"
+    QA = "qa"
+
+
+ROLES: tuple[str, ...] = tuple(r.value for r in Role)
+
+
+class Person(Protocol):
+    """What a permission check reads of a member (``storage.models.Member`` fits)."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def team_id(self) -> int: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def manager_id(self) -> int | None: ...
+    @property
+    def active(self) -> bool: ...
+
+
+class TeamLike(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+class RankingScope(StrEnum):
+    """How much of a ranking a person may see."""
+
+    FULL = "full"
+    OWN_PLACE = "own_place"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The answer of a check. ``reason`` is an English msgid; ``params`` fill it in."""
+
+    allowed: bool
+    reason: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict)
+    scope: RankingScope = RankingScope.FULL
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+    def explain(self, _: Translate) -> str:
+        return _(self.reason, **dict(self.params)) if self.reason else ""
+
+
+ALLOW = Decision(True)
+
+
+def _refuse(reason: str, **params: Any) -> Decision:
+    return Decision(False, reason, params, RankingScope.NONE)
+
+
+# -- refusal reasons (English msgids; Chinese in commands/locale/zh/LC_MESSAGES/commands.po) --
+
+INACTIVE = N_("Your account is inactive. Ask an admin to reactivate it.")
+NOT_FOR_ROLE = N_("The command /{command} is not available to you. Send /help to see what you can use.")
+REVIEW_ONLY_MANAGERS = N_("Only managers and admins can review agents. Use /selfreview for your own review.")
+REVIEW_OWN_TEAMS = N_("You can review only members of your teams.")
+REVIEW_DIRECT_MANAGER = N_("Only the agent's direct manager or an admin can review this agent.")
+REVIEW_SELF = N_("You cannot review yourself. Use /selfreview for your own review.")
+REVIEW_ONLY_AGENTS = N_("Only agents are reviewed.")
+SUBJECT_INACTIVE = N_("This member is inactive.")
+SELF_REVIEW_ONLY_AGENTS = N_("Self-reviews are for agents; managers and admins are not scored.")
+PEER_ONLY_AGENTS = N_("Only agents rate their peers.")
+PEER_SELF = N_("You cannot rate yourself as a peer. Use /selfreview instead.")
+PEER_OWN_TEAM = N_("You can rate only peers in your own team.")
+PEER_ANONYMOUS = N_("Peer ratings are anonymous: nobody can see who gave them.")
+RESULT_OWN = N_("You can see only your own results.")
+RESULT_OWN_TEAMS = N_("You can see results only of members of your teams.")
+RANK_OWN_TEAM = N_("You can see the ranking only of your own team.")
+RANK_OWN_TEAMS = N_("You can see rankings only of your teams.")
+RANK_NOT_FOR_ROLE = N_("Rankings are for agents, managers and admins.")
+SIMULATE_OWN = N_("What-if works only on your own score, and only agents are scored.")
+ADMIN_ONLY = N_("Only an admin can change teams, members and schemes.")
+PERIOD_OWN_TEAMS = N_("You can open and close periods only of your teams.")
+PERIOD_ONLY_MANAGERS = N_("Only managers and admins can open and close periods.")
+
+REASONS: tuple[str, ...] = (
+    INACTIVE, NOT_FOR_ROLE, REVIEW_ONLY_MANAGERS, REVIEW_OWN_TEAMS, REVIEW_DIRECT_MANAGER,
+    REVIEW_SELF, REVIEW_ONLY_AGENTS, SUBJECT_INACTIVE, SELF_REVIEW_ONLY_AGENTS,
+    PEER_ONLY_AGENTS, PEER_SELF, PEER_OWN_TEAM, PEER_ANONYMOUS, RESULT_OWN, RESULT_OWN_TEAMS,
+    RANK_OWN_TEAM, RANK_OWN_TEAMS, RANK_NOT_FOR_ROLE, SIMULATE_OWN, ADMIN_ONLY,
+    PERIOD_OWN_TEAMS, PERIOD_ONLY_MANAGERS,
+)  # fmt: skip
+
+
+# -- which commands each role may use at all (help lists exactly these) --
+
+_ALL = frozenset(Role)
+_AGENT = frozenset({Role.AGENT})
+_LEADERS = frozenset({Role.MANAGER, Role.ADMIN})
+_ADMIN = frozenset({Role.ADMIN})
+
+COMMAND_ROLES: dict[str, frozenset[Role]] = {
+    "help": _ALL,
+    "selfreview": _AGENT,
+    "peer": _AGENT,
+    "me": _AGENT,
+    "simulate": _AGENT,
+    "rank": frozenset({Role.AGENT, Role.MANAGER, Role.ADMIN}),
+    "review": _LEADERS,
+    "period": _LEADERS,
+    "team": _ADMIN,
+    "member": _ADMIN,
+}
+"""Command name → roles that may run it. A command missing here is open to every role."""
+
+
+def role_of(person: Person) -> Role:
+    """The member's role; an unknown value is treated as the least privileged (agent)."""
+    try:
+        return Role(str(person.role))
+    except ValueError:
+        return Role.AGENT
+
+
+def is_admin(person: Person) -> bool:
+    return person.active and role_of(person) is Role.ADMIN
+
+
+def can_use(actor: Person, command: str) -> Decision:
+    """May this person run ``/command`` at all (before looking at any subject)?"""
+    if not actor.active:
+        return _refuse(INACTIVE)
+    roles = COMMAND_ROLES.get(command, _ALL)
+    if role_of(actor) in roles:
+        return ALLOW
+    return _refuse(NOT_FOR_ROLE, command=command)
+
+
+def allowed_commands(actor: Person) -> list[str]:
+    """The commands this person may use, in the order of :data:`COMMAND_ROLES`."""
+    return [name for name in COMMAND_ROLES if can_use(actor, name)]
+
+
+def managed_team_ids(actor: Person, *, managed: Collection[int] | None = None) -> frozenset[int]:
+    """Teams a manager manages: ``team_manager`` rows plus the team the manager belongs to.
+
+    Agents and QA manage nothing; admins reach every team through :func:`reaches_team`.
+    """
+    if role_of(actor) is not Role.MANAGER:
+        return frozenset()
+    teams = set(managed) if managed is not None else set(_load_managed(actor))
+    teams.add(actor.team_id)
+    return frozenset(teams)
+
+
+def reaches_team(actor: Person, team_id: int | None, *, managed: Collection[int] | None = None) -> bool:
+    """Admins reach every team; managers their own teams; nobody else leads a team."""
+    if not actor.active or team_id is None:
+        return False
+    if is_admin(actor):
+        return True
+    return team_id in managed_team_ids(actor, managed=managed)
+
+
+def _load_managed(actor: Person) -> Collection[int]:
+    """The actor's ``team_manager`` rows, read through the session the actor was loaded in."""
+    from sqlalchemy.orm import object_session
+
+    session = object_session(actor)
+    if session is None or actor.id is None:
+        return ()
+    import importlib
+
+    repo = importlib.import_module("storage.repo")
+    return frozenset(int(t) for t in repo.managed_team_ids(actor.id, session=session))
+
+
+def is_direct_manager(actor: Person, subject: Person, *, managed: Collection[int] | None = None) -> bool:
+    """The subject's own superior: ``manager_id`` when set, else any manager of their team."""
+    if role_of(actor) is not Role.MANAGER or not actor.active:
+        return False
+    if subject.manager_id is not None:
+        return subject.manager_id == actor.id
+    return subject.team_id in managed_team_ids(actor, managed=managed)
+
+
+def can_review(actor: Person, subject: Person, *, managed: Collection[int] | None = None) -> Decision:
+    """A manager review (``/review @agent``): the agent's direct manager or an admin."""
+    if not actor.active:
+        return _refuse(INACTIVE)
+    role = role_of(actor)
+    if actor.id is not None and actor.id == subject.id:
+        return _refuse(REVIEW_SELF)
+    if role not in (Role.MANAGER, Role.ADMIN):
+        return _refuse(REVIEW_ONLY_MANAGERS)
+    if role is Role.MANAGER and not reaches_team(actor, subject.team_id, managed=managed):
+        return _refuse(REVIEW_OWN_TEAMS)
+    if not subject.active:
+        return _refuse(SUBJECT_INACTIVE)
+    if role_of(subject) is not Role.AGENT:
+        return _refuse(REVIEW_ONLY_AGENTS)
+    if role is Role.MANAGER and not is_direct_manager(actor, subject, managed=managed):
+        return _refuse(REVIEW_DIRECT_MANAGER)
+    return ALLOW
+
+
+def can_self_review(actor: Person) -> Decision:
+    """``/selfreview``: agents only."""
+    if not actor.active:
+        return _refuse(INACTIVE)
+    if role_of(actor) is not Role.AGENT:
+        return _refuse(SELF_REVIEW_ONLY_AGENTS)
+    return ALLOW
+
+
+def can_peer_rate(actor: Person, subject: Person) -> Decision:
+    """``/peer``: an agent rates another active agent of the same team."""
+    if not actor.active:
+        return _refuse(INACTIVE)
+    if role_of(actor) is not Role.AGENT:
+        return _refuse(PEER_ONLY_AGENTS)
+    if actor.id is not None and actor.id == subject.id:
+        return _refuse(PEER_SELF)
+    if subject.team_id != actor.team_id or role_of(subject) is not Role.AGENT:
+        return _refuse(PEER_OWN_TEAM)
+    if not subject.active:
+        return _refuse(SUBJECT_INACTIVE)
+    return ALLOW
+
+
+def can_see_peer_raters(actor: Person, subject: Person | None = None) -> Decision:
+    """Who gave which peer rating is never shown, to anyone (DOMAIN.md: 匿名考核)."""
+    return _refuse(PEER_ANONYMOUS)
+
+
+def can_view_result(actor: Person, subject: Person, *, managed: Collection[int] | None = None) -> Decision:
+    """A member's detailed score (``/me``, a manager looking at an agent): self, their managers, admins."""
+    if not actor.active:
+        return _refuse(INACTIVE)
+    if actor.id is not None and actor.id == subject.id:
+        return ALLOW
+    role = role_of(actor)
+    if role is Role.ADMIN:
+        return ALLOW
+    if role is Role.MANAGER:
+        if reaches_team(actor, subject.team_id, managed=managed):
+            return ALLOW
+        return _refuse(RESULT_OWN_TEAMS)
+    return _refuse(RESULT_OWN)
+
+
+def ranking_access(
+    actor: Person,
+    team: TeamLike,
+    *,
+    published: bool,
+    managed: Collection[int] | None = None,
+) -> Decision:
+    """``/rank``: how much of a team's ranking the actor sees (``decision.scope``).
+
+    Managers of the team and admins see it all; an agent of the team sees it all
+    when the scheme publishes the ranking, otherwise only their own place.
+    """
+    if not actor.active:
+        return _refuse(INACTIVE)
+    role = role_of(actor)
+    if role is Role.ADMIN:
+        return ALLOW
+    if role is Role.MANAGER:
+        return ALLOW if reaches_team(actor, team.id, managed=managed) else _refuse(RANK_OWN_TEAMS)
+    if role is Role.AGENT:
+        if team.id != actor.team_id:
+            return _refuse(RANK_OWN_TEAM)
+        return ALLOW if published else Decision(True, scope=RankingScope.OWN_PLACE)
+    return _refuse(RANK_NOT_FOR_ROLE)
+
+
+def can_simulate(actor: Person, subject: Person | None = None) -> Decision:
+    """``/simulate``: an agent's own score only."""
+    if not actor.active:
+        return _refuse(INACTIVE)
+    if role_of(actor) is not Role.AGENT:
+        return _refuse(SIMULATE_OWN)
+    if subject is not None and subject.id != actor.id:
+        return _refuse(SIMULATE_OWN)
+    return ALLOW
+
+
+def can_administer(actor: Person) -> Decision:
+    """Add teams and members, set managers, schemes, languages and time zones: admins only."""
+    if not actor.active:
+        return _refuse(INACTIVE)
+    return ALLOW if role_of(actor) is Role.ADMIN else _refuse(ADMIN_ONLY)
+
+
+def can_manage_period(
+    actor: Person, team: TeamLike, *, managed: Collection[int] | None = None
+) -> Decision:
+    """Open or close a team's period: a manager of that team or an admin."""
+    if not actor.active:
+        return _refuse(INACTIVE)
+    role = role_of(actor)
+    if role is Role.ADMIN:
+        return ALLOW
+    if role is Role.MANAGER:
+        return ALLOW if reaches_team(actor, team.id, managed=managed) else _refuse(PERIOD_OWN_TEAMS)
+    return _refuse(PERIOD_ONLY_MANAGERS)
+
+
+def refusal(decision: Decision, _: Translate) -> Reply:
+    """A refused decision as a reply only the asker sees."""
+    return Reply(text=decision.explain(_), ephemeral=True)
