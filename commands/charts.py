@@ -1,0 +1,132 @@
+"""Charts as PNG bytes, rendered without a display (matplotlib's Agg backend).
+
+Chinese names need a CJK font. :func:`cjk_font` looks for one that matplotlib
+knows, then asks fontconfig (``fc-list :lang=zh``); Debian's ``fonts-wqy-zenhei``
+(or ``fonts-noto-cjk``) provides one. Without any, charts still render with the
+default font (Chinese glyphs show as boxes) and a warning is logged once.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+PREFERRED_CJK_FAMILIES: tuple[str, ...] = (
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "Noto Sans CJK JP",
+    "Droid Sans Fallback",
+    "AR PL UMing CN",
+    "SimHei",
+    "Microsoft YaHei",
+    "PingFang SC",
+)
+
+REWARD_COLOUR = "#2e7d32"
+PENALTY_COLOUR = "#c62828"
+PLAIN_COLOUR = "#5c6bc0"
+HIGHLIGHT_EDGE = "#ff8f00"
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One agent's bar: the label (a name), the total, and how to colour it."""
+
+    label: str
+    value: float
+    reward: bool = False
+    penalty: bool = False
+    highlight: bool = False
+
+
+def _matplotlib() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    return matplotlib
+
+
+def _fontconfig_cjk_files() -> list[str]:
+    if shutil.which("fc-list") is None:
+        return []
+    try:
+        out = subprocess.run(
+            ["fc-list", ":lang=zh", "file"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return sorted({line.split(":")[0].strip() for line in out.splitlines() if line.strip()})
+
+
+@lru_cache(maxsize=1)
+def cjk_font() -> str | None:
+    """The family name of a font with Chinese glyphs, or None (a warning is logged)."""
+    _matplotlib()
+    from matplotlib import font_manager
+
+    known = {f.name for f in font_manager.fontManager.ttflist}
+    for family in PREFERRED_CJK_FAMILIES:
+        if family in known:
+            return family
+    for path in _fontconfig_cjk_files():
+        try:
+            font_manager.fontManager.addfont(path)
+            return str(font_manager.FontProperties(fname=path).get_name())
+        except (OSError, RuntimeError, ValueError):
+            continue
+    log.warning(
+        "no CJK font found: Chinese names in charts will not render "
+        "(install the Debian package fonts-wqy-zenhei or fonts-noto-cjk)"
+    )
+    return None
+
+
+def ranking_chart(bars: Sequence[Bar], *, title: str, xlabel: str) -> bytes:
+    """A horizontal bar chart of totals, best at the top; PNG bytes."""
+    _matplotlib()
+    from matplotlib.figure import Figure
+
+    family = cjk_font()
+    rc_family = [family, "DejaVu Sans"] if family else ["DejaVu Sans"]
+    height = max(2.5, 0.45 * len(bars) + 1.4)
+    fig = Figure(figsize=(7.0, height), dpi=100)
+    ax = fig.add_subplot()
+    ordered = list(reversed(bars))
+    colours = [
+        REWARD_COLOUR if b.reward else PENALTY_COLOUR if b.penalty else PLAIN_COLOUR for b in ordered
+    ]
+    positions = list(range(len(ordered)))
+    rects = ax.barh(positions, [b.value for b in ordered], color=colours)
+    for rect, bar in zip(rects, ordered, strict=True):
+        if bar.highlight:
+            rect.set_edgecolor(HIGHLIGHT_EDGE)
+            rect.set_linewidth(2.5)
+        ax.annotate(
+            f"{bar.value:.1f}",
+            xy=(rect.get_width(), rect.get_y() + rect.get_height() / 2),
+            xytext=(3, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=9,
+            fontfamily=rc_family,
+        )
+    ax.set_yticks(positions, [b.label for b in ordered], fontfamily=rc_family)
+    ax.set_xlim(0, 105)
+    ax.set_xlabel(xlabel, fontfamily=rc_family)
+    ax.set_title(title, fontfamily=rc_family)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
