@@ -1,0 +1,1 @@
+"""Alembic migrations, packaged with ``storage`` so an installed kpibot can upgrade anywhere."""

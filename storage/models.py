@@ -1,0 +1,334 @@
+"""The tables: SQLModel classes, one per table, table names in the singular.
+
+Conventions every table keeps:
+
+* Times are :class:`~storage.types.UTCDateTime`: give aware datetimes, get aware UTC back.
+* Numbers that must stay exact (indicator values, totals, money in yuan) are
+  :class:`~storage.types.ExactDecimal` — never a float. On SQLite they are stored as
+  text, so compare them in Python, not in SQL.
+* Platform ids (Slack user/team ids, Telegram user/chat ids) are strings, as
+  :class:`commands.messages.Incoming` carries them.
+* Small enumerations (role, status, kind, lang) are strings guarded by CHECK constraints;
+  the allowed values are the ``*_VALUES`` tuples below.
+* ``actor`` (audit log, imports) is a short label: ``member:<id>`` for a person
+  (see :func:`storage.repo.actor_of`), or ``cli``, ``system``, ``demo``, ``scheduler``.
+
+Tables added by later features live in their own module and their own Alembic revision;
+a foreign key to ``team``/``member``/``period`` should say ``ondelete="CASCADE"`` so that
+``kpibot demo --reset`` can remove the demo team.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import CheckConstraint, Index, MetaData, Text, UniqueConstraint, event
+from sqlalchemy.orm import ORMExecuteState
+from sqlalchemy.orm import Session as OrmSession
+from sqlmodel import Field, SQLModel
+
+from storage.types import ExactDecimal, UTCDateTime, json_type
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata: MetaData = SQLModel.metadata
+metadata.naming_convention = NAMING_CONVENTION
+
+LANG_VALUES = ("zh", "en")
+ROLE_VALUES = ("agent", "manager", "admin", "qa")
+PERIOD_STATUS_VALUES = ("planned", "open", "closed", "locked", "published")
+IMPORT_STATUS_VALUES = ("active", "replaced")
+REVIEW_KIND_VALUES = ("self", "manager", "peer")
+CONVERSATION_STATUS_VALUES = ("active", "submitted", "cancelled", "expired")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def _utc(*, nullable: bool = False, default: bool = True, index: bool = False) -> Any:
+    if default:
+        return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=nullable, index=index)
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+def _json(*, nullable: bool = False, default: Any = dict) -> Any:
+    return Field(default_factory=default, sa_type=json_type(), nullable=nullable)
+
+
+class Scheme(SQLModel, table=True):
+    """A scheme as loaded: the exact TOML text and its sha256, so a past score can be re-explained."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(index=True, description="the scheme's own id, e.g. 'online_shop'")
+    content_hash: str = Field(unique=True, description="sha256 hex of the UTF-8 text")
+    text: str = Field(sa_type=Text)
+    name_zh: str
+    name_en: str
+    loaded_at: datetime = _utc()
+
+
+class Team(SQLModel, table=True):
+    __table_args__ = (CheckConstraint(_in("lang", LANG_VALUES), name="lang"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    lang: str = "zh"
+    timezone: str = "Asia/Shanghai"
+    scheme_id: int | None = Field(default=None, foreign_key="scheme.id", ondelete="SET NULL")
+    slack_team_id: str | None = Field(default=None, index=True)
+    telegram_chat_id: str | None = Field(default=None, index=True)
+    paused: bool = False
+    created_at: datetime = _utc()
+
+
+class Member(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("team_id", "name"),
+        CheckConstraint(_in("role", ROLE_VALUES), name="role"),
+        CheckConstraint(f"lang IS NULL OR {_in('lang', LANG_VALUES)}", name="lang"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", ondelete="CASCADE", index=True)
+    name: str = Field(description="display name, e.g. 王小红")
+    name_en: str | None = Field(default=None, description="English display name, e.g. Wang Xiaohong")
+    role: str = "agent"
+    manager_id: int | None = Field(
+        default=None, foreign_key="member.id", ondelete="SET NULL", index=True
+    )
+    slack_user_id: str | None = Field(default=None, unique=True)
+    telegram_user_id: str | None = Field(default=None, unique=True)
+    lang: str | None = None
+    active: bool = True
+    unreachable: bool = False
+    created_at: datetime = _utc()
+
+
+class TeamManager(SQLModel, table=True):
+    """A manager can manage several teams (besides their own ``member.team_id``)."""
+
+    __tablename__ = "team_manager"
+
+    team_id: int = Field(foreign_key="team.id", ondelete="CASCADE", primary_key=True)
+    member_id: int = Field(foreign_key="member.id", ondelete="CASCADE", primary_key=True, index=True)
+
+
+class Period(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("team_id", "key"),
+        CheckConstraint(_in("status", PERIOD_STATUS_VALUES), name="status"),
+        CheckConstraint("starts_on <= ends_on", name="dates"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", ondelete="CASCADE", index=True)
+    key: str = Field(description="'2026-10' for a month, '2026-Q4' for a quarter")
+    starts_on: date
+    ends_on: date
+    status: str = "open"
+    review_opens_at: datetime | None = _utc(nullable=True, default=False)
+    review_closes_at: datetime | None = _utc(nullable=True, default=False)
+    scheme_id: int | None = Field(default=None, foreign_key="scheme.id", ondelete="SET NULL")
+
+
+class DataImport(SQLModel, table=True):
+    __tablename__ = "data_import"
+    __table_args__ = (CheckConstraint(_in("status", IMPORT_STATUS_VALUES), name="status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", ondelete="CASCADE", index=True)
+    period_id: int = Field(foreign_key="period.id", ondelete="CASCADE", index=True)
+    file_name: str
+    sha256: str = Field(index=True)
+    row_count: int = 0
+    kind: str = Field(default="kpi", description="what was imported, e.g. 'kpi'")
+    mapping_name: str | None = None
+    mapping_text: str | None = Field(default=None, sa_type=Text)
+    encoding: str | None = None
+    imported_by: str = Field(description="actor label, e.g. 'member:3' or 'cli'")
+    imported_at: datetime = _utc()
+    status: str = "active"
+    replaced_by_id: int | None = Field(
+        default=None, foreign_key="data_import.id", ondelete="SET NULL"
+    )
+
+
+class IndicatorValue(SQLModel, table=True):
+    """One raw indicator value of one agent in one period, with where it came from."""
+
+    __tablename__ = "indicator_value"
+    __table_args__ = (UniqueConstraint("period_id", "member_id", "indicator"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    period_id: int = Field(foreign_key="period.id", ondelete="CASCADE")
+    member_id: int = Field(foreign_key="member.id", ondelete="CASCADE", index=True)
+    indicator: str
+    value: Decimal | None = Field(
+        default=None, sa_type=ExactDecimal, nullable=True,
+        description="None: explicitly missing (never read as 0)",
+    )
+    source: str = Field(description="'import', 'manual', 'demo', 'survey', …")
+    import_id: int | None = Field(
+        default=None, foreign_key="data_import.id", ondelete="SET NULL", index=True
+    )
+    updated_at: datetime = _utc()
+
+
+class Review(SQLModel, table=True):
+    """Answers 1–5 per dimension id (from the scheme), keyed by dimension id."""
+
+    __table_args__ = (
+        UniqueConstraint("period_id", "subject_id", "rater_id", "kind"),
+        CheckConstraint(_in("kind", REVIEW_KIND_VALUES), name="kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    period_id: int = Field(foreign_key="period.id", ondelete="CASCADE")
+    subject_id: int = Field(foreign_key="member.id", ondelete="CASCADE", index=True)
+    rater_id: int = Field(foreign_key="member.id", ondelete="CASCADE", index=True)
+    kind: str
+    answers: dict[str, Any] = _json()
+    comments: dict[str, Any] = _json()
+    submitted_at: datetime | None = _utc(nullable=True, default=False)
+    idempotency_key: str | None = Field(default=None, unique=True)
+
+
+class CustomerRating(SQLModel, table=True):
+    __tablename__ = "customer_rating"
+    __table_args__ = (
+        CheckConstraint("stars BETWEEN 1 AND 5", name="stars"),
+        Index(None, "member_id", "period_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", ondelete="CASCADE", index=True)
+    member_id: int = Field(foreign_key="member.id", ondelete="CASCADE")
+    period_id: int | None = Field(
+        default=None, foreign_key="period.id", ondelete="CASCADE", index=True
+    )
+    token_id: str = Field(unique=True, description="the survey link's token id: one rating per link")
+    stars: int
+    comment: str | None = Field(default=None, sa_type=Text)
+    resolved: bool | None = None
+    ref: str | None = Field(default=None, description="order or ticket reference")
+    created_at: datetime = _utc()
+    updated_at: datetime = _utc()
+
+
+class Score(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("period_id", "member_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    period_id: int = Field(foreign_key="period.id", ondelete="CASCADE")
+    member_id: int = Field(foreign_key="member.id", ondelete="CASCADE", index=True)
+    scheme_hash: str
+    total: Decimal = Field(sa_type=ExactDecimal)
+    rank: int | None = None
+    breakdown: dict[str, Any] = _json()
+    flags: list[Any] = _json(default=list)
+    computed_at: datetime = _utc()
+    locked: bool = False
+
+
+class AuditLog(SQLModel, table=True):
+    """Append-only: who changed what, when and why. Updates and deletes raise."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index(None, "entity", "entity_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _utc(index=True)
+    actor: str = Field(index=True)
+    action: str
+    entity: str
+    entity_id: str | None = None
+    before: dict[str, Any] | None = _json(nullable=True, default=lambda: None)
+    after: dict[str, Any] | None = _json(nullable=True, default=lambda: None)
+    reason: str | None = Field(default=None, sa_type=Text)
+
+
+class Conversation(SQLModel, table=True):
+    """A conversational form's progress (the conversations engineer owns the logic)."""
+
+    __table_args__ = (
+        CheckConstraint(_in("status", CONVERSATION_STATUS_VALUES), name="status"),
+        Index(None, "member_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", ondelete="CASCADE")
+    form_id: str
+    period_id: int | None = Field(default=None, foreign_key="period.id", ondelete="CASCADE")
+    subject_id: int | None = Field(default=None, foreign_key="member.id", ondelete="CASCADE")
+    step: int = 0
+    answers: dict[str, Any] = _json()
+    status: str = "active"
+    platform: str | None = None
+    message_ref: str | None = None
+    started_at: datetime = _utc()
+    updated_at: datetime = _utc()
+    expires_at: datetime | None = _utc(nullable=True, default=False, index=True)
+    result_id: int | None = None
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """A platform delivery already handled; inserting a duplicate raises IntegrityError."""
+
+    __tablename__ = "processed_event"
+    __table_args__ = (UniqueConstraint("platform", "event_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str
+    event_id: str
+    at: datetime = _utc(index=True)
+
+
+class LinkCode(SQLModel, table=True):
+    """A one-time code that links a Telegram account to a member."""
+
+    __tablename__ = "link_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True)
+    member_id: int = Field(foreign_key="member.id", ondelete="CASCADE", index=True)
+    created_at: datetime = _utc()
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = _utc(nullable=True, default=False)
+
+
+class AuditLogIsAppendOnly(RuntimeError):
+    """Someone tried to change or delete an audit entry."""
+
+
+def _refuse_change(_mapper: Any, _connection: Any, target: AuditLog) -> None:
+    raise AuditLogIsAppendOnly(f"audit_log is append-only (entry {target.id} cannot change)")
+
+
+event.listen(AuditLog, "before_update", _refuse_change)
+event.listen(AuditLog, "before_delete", _refuse_change)
+
+
+@event.listens_for(OrmSession, "do_orm_execute")
+def _refuse_bulk_change(state: ORMExecuteState) -> None:
+    if state.is_update or state.is_delete:
+        table = getattr(state.statement, "table", None)
+        if getattr(table, "name", None) == AuditLog.__tablename__:
+            raise AuditLogIsAppendOnly("audit_log is append-only (bulk UPDATE/DELETE refused)")
+
+
+TABLES: tuple[type[SQLModel], ...] = (
+    Scheme, Team, Member, TeamManager, Period, DataImport, IndicatorValue, Review,
+    CustomerRating, Score, AuditLog, Conversation, ProcessedEvent, LinkCode,
+)

@@ -1,0 +1,193 @@
+"""Shared database fixtures.
+
+* ``engine``     — a fresh SQLite file database in ``tmp_path``, migrated to head.
+                   Cheap: migrated once per test session into a template file, copied per test.
+* ``session``    — one unit of work on ``engine`` (committed when the test ends cleanly).
+* ``pg_engine``  — PostgreSQL at ``TEST_DATABASE_URL`` (default
+                   ``postgresql://postgres@127.0.0.1:5432/test``), in a schema of its own
+                   for this test run, migrated once; every table is emptied before each test.
+                   Skips with the reason when the server is unreachable.
+* ``db_engine``  — parametrised over both: ``[sqlite]`` and ``[postgresql]``.
+* ``db_session`` — one unit of work on ``db_engine``.
+* ``empty_db_url`` — parametrised over both: a URL of an empty database, never migrated
+                   (for migration tests).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from storage.db import make_engine, normalize_url, unit_of_work, upgrade
+
+DEFAULT_TEST_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
+SCHEMA_PREFIX = "kpibot_t_"
+
+
+def test_database_url() -> str:
+    return normalize_url(os.environ.get("TEST_DATABASE_URL") or DEFAULT_TEST_DATABASE_URL)
+
+
+test_database_url.__test__ = False  # type: ignore[attr-defined]  # not a test
+
+
+def _sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def _checkpoint_and_dispose(engine: Engine) -> None:
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("db-template") / "template.db"
+    engine = make_engine(_sqlite_url(path))
+    upgrade(engine)
+    _checkpoint_and_dispose(engine)
+    return path
+
+
+@pytest.fixture
+def engine(tmp_path: Path, _sqlite_template: Path) -> Iterator[Engine]:
+    path = tmp_path / "kpibot.db"
+    shutil.copyfile(_sqlite_template, path)
+    eng = make_engine(_sqlite_url(path))
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    with unit_of_work(engine) as s:
+        yield s
+
+
+# --- PostgreSQL -------------------------------------------------------------------------
+
+
+def _pg_admin_engine() -> Engine:
+    url = test_database_url()
+    try:
+        import psycopg
+
+        plain = url.replace("postgresql+psycopg://", "postgresql://", 1)
+        psycopg.connect(plain, connect_timeout=3).close()
+    except Exception as exc:  # noqa: BLE001 - any failure means "no server to test against"
+        pytest.skip(f"PostgreSQL unreachable at {url} (set TEST_DATABASE_URL): {exc}")
+    return make_engine(url, isolation_level="AUTOCOMMIT")
+
+
+def _drop_stale_schemas(admin: Engine) -> None:
+    """Schemas left by killed test runs on this machine (their pid is gone)."""
+    with admin.connect() as connection:
+        names = connection.execute(
+            text("SELECT nspname FROM pg_namespace WHERE nspname LIKE :p"),
+            {"p": SCHEMA_PREFIX + "%"},
+        ).scalars()
+        for name in list(names):
+            pid = name.removeprefix(SCHEMA_PREFIX).split("_")[0]
+            if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+
+
+class PgSchema:
+    """A schema of our own on the test server; engines made by it see only that schema."""
+
+    def __init__(self, admin: Engine) -> None:
+        self.admin = admin
+        self.name = f"{SCHEMA_PREFIX}{os.getpid()}_{uuid.uuid4().hex[:10]}"
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{self.name}"'))
+
+    def engine(self) -> Engine:
+        return make_engine(
+            test_database_url(), connect_args={"options": f"-csearch_path={self.name}"}
+        )
+
+    def url(self) -> str:
+        """A URL whose connections use this schema (libpq ``options`` parameter)."""
+        return f"{test_database_url()}?options=-csearch_path%3D{self.name}"
+
+    def drop(self) -> None:
+        with self.admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{self.name}" CASCADE'))
+
+
+@pytest.fixture(scope="session")
+def _pg_admin() -> Iterator[Engine]:
+    admin = _pg_admin_engine()
+    _drop_stale_schemas(admin)
+    yield admin
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _pg_migrated(_pg_admin: Engine) -> Iterator[Engine]:
+    schema = PgSchema(_pg_admin)
+    eng = schema.engine()
+    try:
+        upgrade(eng)
+        yield eng
+    finally:
+        eng.dispose()
+        schema.drop()
+
+
+def _truncate_all(eng: Engine) -> None:
+    with eng.begin() as connection:
+        tables = [t for t in inspect(connection).get_table_names() if t != "alembic_version"]
+        if tables:
+            quoted = ", ".join(f'"{t}"' for t in tables)
+            connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def pg_engine(_pg_migrated: Engine) -> Iterator[Engine]:
+    _truncate_all(_pg_migrated)
+    yield _pg_migrated
+
+
+# --- both ---------------------------------------------------------------------------------
+
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+]
+
+
+@pytest.fixture(params=BACKENDS)
+def db_engine(request: pytest.FixtureRequest) -> Engine:
+    name = "engine" if request.param == "sqlite" else "pg_engine"
+    eng: Engine = request.getfixturevalue(name)
+    return eng
+
+
+@pytest.fixture
+def db_session(db_engine: Engine) -> Iterator[Session]:
+    with unit_of_work(db_engine) as s:
+        yield s
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL of an empty, never-migrated database (SQLite file or a new PostgreSQL schema)."""
+    if request.param == "sqlite":
+        yield _sqlite_url(tmp_path / "empty.db")
+        return
+    admin: Engine = request.getfixturevalue("_pg_admin")
+    schema = PgSchema(admin)
+    try:
+        yield schema.url()
+    finally:
+        schema.drop()
