@@ -1,0 +1,23 @@
+"""Conversational forms: declared questions (``spec``) walked by one engine (``engine``).
+
+As a command module it contributes the ``form:*`` buttons, the plain-text answers of an
+active conversation, and ``/back``, ``/skip``, ``/cancel`` typed during a form.
+"""
+
+from __future__ import annotations
+
+from commands.context import Handler
+from commands.forms.engine import control_command, on_action, on_text, start
+from commands.forms.spec import N_, Field, FormDefinition, Localized, Option
+
+COMMANDS: dict[str, Handler] = {
+    "back": control_command("back"),
+    "skip": control_command("skip"),
+    "cancel": control_command("cancel"),
+}
+ACTIONS: dict[str, Handler] = {"form": on_action}
+TEXT_HANDLER: Handler = on_text
+
+__all__ = [
+    "ACTIONS", "COMMANDS", "TEXT_HANDLER", "Field", "FormDefinition", "Localized", "N_", "Option", "start",
+]  # fmt: skip

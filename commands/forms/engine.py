@@ -1,0 +1,544 @@
+"""The one engine that walks every conversational form, whatever the platform.
+
+State is the ``conversation`` row: ``step`` is the index of the current field in the
+form's field list (``len(fields)`` means the summary), ``answers`` maps field ids to
+answers (``None`` for a skipped optional question). Keys starting with ``_`` are the
+engine's own bookkeeping (``_edit``: return to the summary after this answer).
+
+Buttons use the action ``form:<op>`` and the value ``<conversation_id>:<step>:<arg>``:
+
+    form:answer   <cid>:<step>:<value>     answer the current question with value
+    form:back     <cid>:<step>:            previous question
+    form:skip     <cid>:<step>:            skip an optional question
+    form:cancel   <cid>:<step>:            cancel; the conversation ends, nothing is stored
+    form:edit     <cid>:<step>:<field_id>  from the summary, change one answer
+    form:submit   <cid>:<step>:            from the summary, submit (idempotent)
+    form:resume   <cid>:<step>:            continue a draft where it stopped
+    form:restart  <cid>:<step>:            drop a draft and start again
+
+A button whose ``step`` is no longer the conversation's step (a double tap, an old
+message) changes nothing: the person sees the current question again.
+"""
+
+from __future__ import annotations
+
+import importlib
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from commands.context import Context, Handler
+from commands.forms.spec import Answers, Field, FormDefinition, render
+from commands.messages import Button, Choice, Question, Reply
+from storage import conversations as repo
+from storage.models import Conversation
+
+FORM_MODULES: dict[str, str] = {
+    "selfreview": "commands.selfreview",
+    "review": "commands.review",
+    "peer": "commands.peer",
+}
+"""form id → the module whose ``FORM`` (a :class:`FormDefinition`) declares it."""
+
+ACTION = "form"
+BACK_WORDS = frozenset({"back", "/back", "返回", "上一题", "上一步"})
+SKIP_WORDS = frozenset({"skip", "/skip", "跳过"})
+CANCEL_WORDS = frozenset({"cancel", "/cancel", "取消"})
+SUBMIT_WORDS = frozenset({"submit", "/submit", "提交"})
+YES_WORDS = frozenset({"yes", "y", "是", "是的", "对", "好", "1"})
+NO_WORDS = frozenset({"no", "n", "否", "不", "不是", "0"})
+CHINESE_DIGITS = {"一": "1", "二": "2", "三": "3", "四": "4", "五": "5"}
+
+
+def definition(form_id: str) -> FormDefinition:
+    form = importlib.import_module(FORM_MODULES[form_id]).FORM
+    assert isinstance(form, FormDefinition)
+    return form
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    """Times are stored in UTC; SQLite hands them back without a zone."""
+    if moment is None:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def normalize(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+@dataclass
+class State:
+    """A conversation with its form and fields loaded, for one request."""
+
+    conv: Conversation
+    form: FormDefinition
+    fields: Sequence[Field]
+
+    @property
+    def cid(self) -> int:
+        assert self.conv.id is not None
+        return self.conv.id
+
+    @property
+    def answers(self) -> Answers:
+        return dict(self.conv.answers or {})
+
+    def visible(self, answers: Answers | None = None) -> list[int]:
+        given = self.answers if answers is None else answers
+        return [i for i, f in enumerate(self.fields) if f.visible(given)]
+
+
+def load(ctx: Context, conv: Conversation) -> State:
+    form = definition(conv.form_id)
+    return State(conv, form, tuple(form.fields(ctx, conv)))
+
+
+# -- starting ---------------------------------------------------------------------------
+
+
+def start(
+    ctx: Context,
+    form_id: str,
+    *,
+    period_id: int | None,
+    subject_id: int | None,
+    expires_at: datetime | None,
+    answers: Answers | None = None,
+) -> list[Reply]:
+    """Open a form, or offer to continue the draft left for the same period and subject."""
+    assert ctx.actor.id is not None
+    draft = repo.find_draft(
+        session=ctx.session, member_id=ctx.actor.id, form_id=form_id,
+        period_id=period_id, subject_id=subject_id,
+    )  # fmt: skip
+    if draft is not None and _expired(ctx, draft):
+        draft = None
+    if draft is not None:
+        state = load(ctx, draft)
+        if any(not k.startswith("_") for k in state.answers):
+            return [offer_resume(ctx, state)]
+        return state.form.intro(ctx, draft) + [ask(ctx, state)]
+    conv = repo.create_conversation(
+        session=ctx.session, member_id=ctx.actor.id, form_id=form_id, period_id=period_id,
+        subject_id=subject_id, platform=ctx.incoming.platform, now=ctx.now,
+        expires_at=expires_at, answers=answers,
+    )  # fmt: skip
+    state = load(ctx, conv)
+    first = _next_visible(state, -1, state.answers)
+    repo.save_conversation(conv, session=ctx.session, now=ctx.now, step=first)
+    return state.form.intro(ctx, conv) + [ask(ctx, state)]
+
+
+def offer_resume(ctx: Context, state: State) -> Reply:
+    _ = ctx._
+    title = render(state.form.title, _, ctx.lang)
+    step = state.conv.step
+    if step >= len(state.fields):
+        text = _("You have an unfinished {form}: every question is answered. Continue to the summary?", form=title)
+    else:
+        number = _position(state, step)
+        text = _("You have an unfinished {form}. Continue from question {number}?", form=title, number=number)
+    return Reply(
+        text=text,
+        buttons=(
+            _button(_("Continue"), "resume", state, style="primary"),
+            _button(_("Start over"), "restart", state),
+            _button(_("Cancel"), "cancel", state, style="danger"),
+        ),
+        private=True,
+    )
+
+
+# -- showing ----------------------------------------------------------------------------
+
+
+def _button(label: str, op: str, state: State, arg: str = "", style: Any = None) -> Button:
+    return Button(label=label, action=f"{ACTION}:{op}", value=f"{state.cid}:{state.conv.step}:{arg}", style=style)
+
+
+def _position(state: State, index: int) -> int:
+    visible = state.visible()
+    return visible.index(index) + 1 if index in visible else len([i for i in visible if i < index]) + 1
+
+
+def show_value(ctx: Context, f: Field, value: Any) -> str:
+    _ = ctx._
+    if value is None:
+        return _("(skipped)")
+    if f.kind == "score" and f.anchors and isinstance(value, int) and 1 <= value <= len(f.anchors):
+        return f"{value} · {render(f.anchors[value - 1], _, ctx.lang)}"
+    if f.kind == "yesno":
+        return _("Yes") if value else _("No")
+    if f.kind == "choice":
+        for option in f.options:
+            if option.value == value:
+                return render(option.label, _, ctx.lang)
+    if f.kind == "number":
+        number = int(value) if float(value).is_integer() else value
+        return f"{number}{f.unit}"
+    return str(value)
+
+
+def ask(ctx: Context, state: State, note: str = "") -> Reply:
+    """The current question (or the summary when every question is answered)."""
+    step = state.conv.step
+    if step >= len(state.fields):
+        return summary(ctx, state, note)
+    _ = ctx._
+    f = state.fields[step]
+    number, total = _position(state, step), len(state.visible())
+    prompt = render(f.prompt, _, ctx.lang)
+    help_text = render(f.help, _, ctx.lang)
+    current = state.answers.get(f.id)
+    has_current = f.id in state.answers
+    lines = [note] if note else []
+    lines.append(_("Question {number} of {total}: {prompt}", number=number, total=total, prompt=prompt))
+    if help_text:
+        lines.append(help_text)
+    lines.append(_hint(ctx, f))
+    if has_current:
+        lines.append(_("Current answer: {answer}", answer=show_value(ctx, f, current)))
+    choices: list[Choice] = []
+    buttons: list[Button] = []
+    if f.kind == "score":
+        for value in range(1, 6):
+            label = f"{value} · {render(f.anchors[value - 1], _, ctx.lang)}" if f.anchors else str(value)
+            choices.append(Choice(label, str(value)))
+    elif f.kind == "choice":
+        choices = [Choice(render(o.label, _, ctx.lang), o.value) for o in f.options]
+    elif f.kind == "yesno":
+        choices = [Choice(_("Yes"), "yes"), Choice(_("No"), "no")]
+    buttons += [_button(c.label, "answer", state, c.value) for c in choices]
+    if number > 1:
+        buttons.append(_button(_("Back"), "back", state))
+    if not f.required:
+        buttons.append(_button(_("Skip"), "skip", state))
+    buttons.append(_button(_("Cancel"), "cancel", state, style="danger"))
+    question = Question(
+        form_id=state.conv.form_id, conversation_id=state.cid, field_id=f.id, kind=f.kind,
+        prompt=prompt, step=step, total=len(state.fields), help=help_text, required=f.required,
+        choices=tuple(choices), minimum=f.minimum, maximum=f.maximum, max_length=f.max_length,
+        current=None if current is None else str(current),
+    )  # fmt: skip
+    return Reply(text="\n".join(lines), buttons=tuple(buttons), question=question, private=True)
+
+
+def _hint(ctx: Context, f: Field) -> str:
+    """How to answer this question; also the text shown after a wrong answer."""
+    _ = ctx._
+    if f.kind == "score":
+        return _("Send a whole number from 1 to 5.")
+    if f.kind == "number":
+        low, high = _fmt(f.minimum), _fmt(f.maximum)
+        if f.integer:
+            return _("Send a whole number from {low} to {high}{unit}.", low=low, high=high, unit=f.unit)
+        return _("Send a number from {low} to {high}{unit}.", low=low, high=high, unit=f.unit)
+    if f.kind == "text":
+        if f.max_length:
+            return _("Write your answer in at most {n} characters.", n=f.max_length)
+        return _("Write your answer.")
+    if f.kind == "choice":
+        labels = " / ".join(render(o.label, _, ctx.lang) for o in f.options)
+        return _("Choose one of: {options}.", options=labels)
+    return _("Answer yes or no.")
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def summary(ctx: Context, state: State, note: str = "") -> Reply:
+    _ = ctx._
+    answers = state.answers
+    title = render(state.form.title, _, ctx.lang)
+    lines = [note] if note else []
+    lines.append(_("Summary of your {form}:", form=title))
+    edit_buttons: list[Button] = []
+    for number, index in enumerate(state.visible(), start=1):
+        f = state.fields[index]
+        label = render(f.label(), _, ctx.lang)
+        lines.append(f"{number}. {label}: {show_value(ctx, f, answers.get(f.id))}")
+        edit_buttons.append(_button(_("Change {number}", number=number), "edit", state, f.id))
+    lines += state.form.preview(ctx, state.conv, _answered(state, answers))
+    lines.append(_("Submit, or change an answer first."))
+    buttons = (
+        _button(_("Submit"), "submit", state, style="primary"),
+        *edit_buttons,
+        _button(_("Cancel"), "cancel", state, style="danger"),
+    )
+    return Reply(text="\n".join(lines), buttons=buttons, private=True)
+
+
+# -- validating -------------------------------------------------------------------------
+
+
+def parse(ctx: Context, f: Field, raw: str) -> tuple[Any, str | None]:
+    """The answer's value, or ``(None, hint)`` saying exactly what is expected."""
+    _ = ctx._
+    text = normalize(raw)
+    if f.kind == "score":
+        text = CHINESE_DIGITS.get(text, text)
+        if text.isdigit() and 1 <= int(text) <= 5:
+            return int(text), None
+        return None, _("Please send a whole number from 1 to 5.")
+    if f.kind == "number":
+        return _parse_number(ctx, f, text)
+    if f.kind == "text":
+        if not text:
+            return None, _("This question needs an answer.")
+        if f.max_length and len(text) > f.max_length:
+            return None, _(
+                "Please keep it to {n} characters; yours has {count}.", n=f.max_length, count=len(text)
+            )
+        return text, None
+    if f.kind == "choice":
+        lowered = text.lower()
+        for number, option in enumerate(f.options, start=1):
+            label = render(option.label, _, ctx.lang).lower()
+            if lowered in (option.value.lower(), label, str(number)):
+                return option.value, None
+        labels = " / ".join(render(o.label, _, ctx.lang) for o in f.options)
+        return None, _("Please choose one of: {options}.", options=labels)
+    lowered = text.lower()
+    if lowered in YES_WORDS:
+        return True, None
+    if lowered in NO_WORDS:
+        return False, None
+    return None, _("Please answer yes or no.")
+
+
+def _parse_number(ctx: Context, f: Field, text: str) -> tuple[Any, str | None]:
+    _ = ctx._
+    cleaned = text.replace(",", "").strip()
+    if f.unit and cleaned.endswith(f.unit):
+        cleaned = cleaned[: -len(f.unit)].strip()
+    low, high = _fmt(f.minimum), _fmt(f.maximum)
+    try:
+        value = float(cleaned)
+    except ValueError:
+        value = float("nan")
+    whole = value == value and (not f.integer or value.is_integer())
+    in_range = whole and (f.minimum is None or value >= f.minimum) and (f.maximum is None or value <= f.maximum)
+    if not in_range:
+        if f.integer:
+            return None, _("Please send a whole number from {low} to {high}{unit}.", low=low, high=high, unit=f.unit)
+        return None, _("Please send a number from {low} to {high}{unit}.", low=low, high=high, unit=f.unit)
+    return (int(value) if f.integer else value), None
+
+
+# -- moving -----------------------------------------------------------------------------
+
+
+def _next_visible(state: State, after: int, answers: Answers) -> int:
+    for index in range(after + 1, len(state.fields)):
+        if state.fields[index].visible(answers):
+            return index
+    return len(state.fields)
+
+
+def _previous_visible(state: State, before: int, answers: Answers) -> int | None:
+    for index in range(min(before, len(state.fields)) - 1, -1, -1):
+        if state.fields[index].visible(answers):
+            return index
+    return None
+
+
+def _first_missing(state: State, answers: Answers) -> int | None:
+    for index in state.visible(answers):
+        f = state.fields[index]
+        if f.id not in answers or (f.required and answers[f.id] is None):
+            return index
+    return None
+
+
+def _answered(state: State, answers: Answers) -> Answers:
+    """The answers of the visible fields only (a comment made moot by a new score is dropped)."""
+    return {state.fields[i].id: answers.get(state.fields[i].id) for i in state.visible(answers)}
+
+
+def _store(ctx: Context, state: State, index: int, value: Any) -> list[Reply]:
+    answers = state.answers
+    answers[state.fields[index].id] = value
+    editing = bool(answers.pop("_edit", False))
+    missing = _first_missing(state, answers)
+    if editing:
+        step = missing if missing is not None else len(state.fields)
+        if missing is not None:
+            answers["_edit"] = True
+    else:
+        step = _next_visible(state, index, answers)
+        if step >= len(state.fields) and missing is not None:
+            step = missing
+    repo.save_conversation(state.conv, session=ctx.session, now=ctx.now, step=step, answers=answers)
+    return [ask(ctx, state)]
+
+
+def _expired(ctx: Context, conv: Conversation) -> bool:
+    expires = aware(conv.expires_at)
+    if expires is None or expires > ctx.now:
+        return False
+    repo.save_conversation(conv, session=ctx.session, now=ctx.now, status="expired")
+    return True
+
+
+def _expired_reply(ctx: Context, state: State) -> list[Reply]:
+    title = render(state.form.title, ctx._, ctx.lang)
+    return [Reply(text=ctx._("Your {form} draft has expired; nothing was submitted.", form=title), private=True)]
+
+
+def cancel(ctx: Context, state: State) -> list[Reply]:
+    repo.save_conversation(state.conv, session=ctx.session, now=ctx.now, status="cancelled")
+    title = render(state.form.title, ctx._, ctx.lang)
+    return [Reply(text=ctx._("Cancelled. Your {form} was not submitted.", form=title), private=True)]
+
+
+def back(ctx: Context, state: State) -> list[Reply]:
+    answers = state.answers
+    answers.pop("_edit", None)
+    previous = _previous_visible(state, state.conv.step, answers)
+    if previous is None:
+        return [ask(ctx, state, ctx._("This is the first question."))]
+    repo.save_conversation(state.conv, session=ctx.session, now=ctx.now, step=previous, answers=answers)
+    return [ask(ctx, state)]
+
+
+def skip(ctx: Context, state: State) -> list[Reply]:
+    step = state.conv.step
+    if step >= len(state.fields):
+        return [ask(ctx, state)]
+    if state.fields[step].required:
+        return [ask(ctx, state, ctx._("This question is required; it cannot be skipped."))]
+    return _store(ctx, state, step, None)
+
+
+def edit(ctx: Context, state: State, field_id: str) -> list[Reply]:
+    answers = state.answers
+    for index in state.visible(answers):
+        if state.fields[index].id == field_id:
+            answers["_edit"] = True
+            repo.save_conversation(state.conv, session=ctx.session, now=ctx.now, step=index, answers=answers)
+            return [ask(ctx, state)]
+    return [ask(ctx, state)]
+
+
+def submit(ctx: Context, state: State) -> list[Reply]:
+    _ = ctx._
+    answers = state.answers
+    missing = _first_missing(state, answers)
+    if missing is not None:
+        answers.pop("_edit", None)
+        repo.save_conversation(state.conv, session=ctx.session, now=ctx.now, step=missing, answers=answers)
+        return [ask(ctx, state, _("Some required questions are not answered yet."))]
+    refusal = state.form.check(ctx, state.conv)
+    if refusal:
+        return [Reply(text=refusal, private=True)]
+    result_id = state.form.submit(ctx, state.conv, _answered(state, answers))
+    repo.save_conversation(
+        state.conv, session=ctx.session, now=ctx.now, status="submitted", result_id=result_id
+    )
+    return [Reply(text=render(state.form.done, _, ctx.lang), private=True)]
+
+
+def answer_text(ctx: Context, state: State, raw: str) -> list[Reply]:
+    """A typed line: a control word, an answer to the current question, or a summary choice."""
+    word = normalize(raw).lower()
+    if word in CANCEL_WORDS:
+        return cancel(ctx, state)
+    if word in BACK_WORDS:
+        return back(ctx, state)
+    step = state.conv.step
+    if step >= len(state.fields):
+        if word in SUBMIT_WORDS:
+            return submit(ctx, state)
+        visible = state.visible()
+        if word.isdigit() and 1 <= int(word) <= len(visible):
+            return edit(ctx, state, state.fields[visible[int(word) - 1]].id)
+        return [summary(ctx, state, ctx._("Send submit, cancel, or the number of an answer to change it."))]
+    f = state.fields[step]
+    if word in SKIP_WORDS:
+        return skip(ctx, state)
+    value, hint = parse(ctx, f, raw)
+    if hint is not None:
+        return [ask(ctx, state, hint)]
+    return _store(ctx, state, step, value)
+
+
+# -- entry points for the router --------------------------------------------------------
+
+
+def on_text(ctx: Context, text: str) -> list[Reply]:
+    """Plain text goes to the person's most recent active conversation, if any."""
+    assert ctx.actor.id is not None
+    conv = repo.latest_active(ctx.actor.id, session=ctx.session, lock=True)
+    if conv is None:
+        return []
+    state = load(ctx, conv)
+    if _expired(ctx, conv):
+        return _expired_reply(ctx, state)
+    return answer_text(ctx, state, text)
+
+
+def on_action(ctx: Context, value: str) -> list[Reply]:
+    """A pressed button ``form:<op>`` with value ``<cid>:<step>:<arg>``."""
+    _ = ctx._
+    op = (ctx.incoming.action or "").partition(":")[2]
+    cid_text, _sep, rest = value.partition(":")
+    step_text, _sep, arg = rest.partition(":")
+    if not cid_text.isdigit() or not step_text.lstrip("-").isdigit():
+        return [Reply(text=_("That button no longer works. Send /help to see what you can do."), ephemeral=True)]
+    conv = repo.get_conversation(int(cid_text), session=ctx.session, lock=True)
+    if conv is None or conv.member_id != ctx.actor.id:
+        return [Reply(text=_("That button no longer works. Send /help to see what you can do."), ephemeral=True)]
+    state = load(ctx, conv)
+    title = render(state.form.title, _, ctx.lang)
+    if conv.status == "submitted":
+        return [Reply(text=_("Your {form} is already submitted.", form=title), private=True)]
+    if conv.status != "active":
+        return [Reply(text=_("This {form} is closed; nothing more can be changed in it.", form=title), private=True)]
+    if _expired(ctx, conv):
+        return _expired_reply(ctx, state)
+    if op == "cancel":
+        return cancel(ctx, state)
+    if op == "resume":
+        return state.form.intro(ctx, conv) + [ask(ctx, state)]
+    if op == "restart":
+        return _restart(ctx, state)
+    if int(step_text) != conv.step:
+        return [ask(ctx, state, _("That button belongs to an earlier question; here is the current one."))]
+    if op == "back":
+        return back(ctx, state)
+    if op == "skip":
+        return skip(ctx, state)
+    if op == "edit":
+        return edit(ctx, state, arg)
+    if op == "submit":
+        return submit(ctx, state)
+    if op == "answer":
+        return answer_text(ctx, state, arg) if conv.step < len(state.fields) else [ask(ctx, state)]
+    return [ask(ctx, state)]
+
+
+def _restart(ctx: Context, state: State) -> list[Reply]:
+    conv = state.conv
+    repo.save_conversation(conv, session=ctx.session, now=ctx.now, status="cancelled")
+    return start(
+        ctx, conv.form_id, period_id=conv.period_id, subject_id=conv.subject_id,
+        expires_at=aware(conv.expires_at),
+    )  # fmt: skip
+
+
+def control_command(op: str) -> Handler:
+    def handler(ctx: Context, args: str) -> list[Reply]:
+        assert ctx.actor.id is not None
+        conv = repo.latest_active(ctx.actor.id, session=ctx.session, lock=True)
+        if conv is None:
+            return [Reply(text=ctx._("There is no form in progress."), ephemeral=True)]
+        return answer_text(ctx, load(ctx, conv), op)
+
+    return handler
+

@@ -1,0 +1,263 @@
+"""Turns an :class:`Incoming` into replies: resolves the member, finds the handler, owns the unit of work.
+
+Command modules register themselves by exposing module-level mappings:
+
+    COMMANDS: dict[str, Handler]   # "/rank demo 2026-10" -> COMMANDS["rank"](ctx, "demo 2026-10")
+    ACTIONS: dict[str, Handler]    # button action "form:answer" -> ACTIONS["form"](ctx, value)
+    TEXT_HANDLER: Handler          # optional: plain text while a conversation is active
+    UNLINKED_COMMANDS: dict[str, UnlinkedHandler]  # optional: what a not-yet-linked person may run
+
+Modules listed in :data:`COMMAND_MODULES` are loaded once by :func:`build_router`.
+
+Usage (an adapter, from a worker thread; ``handle`` is synchronous):
+
+    router = build_router(engine, AppConfig(...))            # or Router(engine, config, clock)
+    replies = router.handle(Incoming(platform="slack", user_id="U123", text="/rank demo"))
+
+What ``handle`` does, in order:
+
+1. drops a replayed delivery (same ``platform`` + ``event_id`` seen before, table
+   ``processed_event``) by returning no reply at all;
+2. resolves the member: ``console``/``test`` by member name or id, ``slack`` by
+   ``slack_user_id``, ``telegram`` by ``telegram_user_id``; an unknown person is told,
+   in ``incoming.lang_hint``'s language, how to get linked, and nothing else;
+3. opens one unit of work (commit when the handler returns, rollback when it raises);
+4. picks the language: the member's setting, else the team's, else the default;
+5. dispatches ``/cmd args`` to ``COMMANDS`` (after the role check of
+   ``commands.permissions.can_use``), a button to ``ACTIONS`` by the action's prefix
+   before ``:`` (the handler reads the rest from ``ctx.incoming.action``), plain text to
+   each ``TEXT_HANDLER`` in module order until one answers (the form engine answers
+   when the person has an active conversation);
+6. an internal error is logged with a short request id, and the person gets a short
+   apology quoting that id.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import unicodedata
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from commands import permissions
+from commands.context import AppConfig, Context, Handler
+from commands.i18n import Translate, normalize_lang, translator
+from commands.messages import Incoming, Reply
+from storage import conversations as repo
+from storage.db import unit_of_work
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlmodel import Session
+
+log = logging.getLogger(__name__)
+
+COMMAND_MODULES: tuple[str, ...] = (
+    "commands.forms",
+)
+"""Every command module, listed explicitly (a missing module is an error at start-up)."""
+
+Clock = Callable[[], datetime]
+
+
+@dataclass
+class UnlinkedContext:
+    """What a command for a not-yet-linked person gets (e.g. Telegram ``/start CODE``)."""
+
+    session: Session
+    lang: str
+    _: Translate
+    now: datetime
+    incoming: Incoming
+    config: AppConfig
+
+
+UnlinkedHandler = Callable[[UnlinkedContext, str], list[Reply]]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Registry:
+    commands: Mapping[str, Handler]
+    actions: Mapping[str, Handler]
+    text_handlers: Sequence[Handler]
+    unlinked: Mapping[str, UnlinkedHandler]
+
+
+def collect(modules: Iterable[ModuleType]) -> Registry:
+    """Merge the modules' mappings; two modules claiming the same name is a start-up error."""
+    commands: dict[str, Handler] = {}
+    actions: dict[str, Handler] = {}
+    unlinked: dict[str, UnlinkedHandler] = {}
+    texts: list[Handler] = []
+    for module in modules:
+        for target, attr in ((commands, "COMMANDS"), (actions, "ACTIONS"), (unlinked, "UNLINKED_COMMANDS")):
+            table: Mapping[str, Any] = getattr(module, attr, {})
+            for name, handler in table.items():
+                if name in target:
+                    raise ValueError(f"{module.__name__}: {attr} {name!r} is already registered")
+                target[name] = handler
+        text_handler = getattr(module, "TEXT_HANDLER", None)
+        if text_handler is not None:
+            texts.append(text_handler)
+    return Registry(commands, actions, texts, unlinked)
+
+
+def split_command(text: str) -> tuple[str, str] | None:
+    """``"/rank demo 2026-10"`` → ``("rank", "demo 2026-10")``; ``"/rank@kpibot"`` → ``("rank", "")``."""
+    stripped = text.strip()
+    if not stripped or stripped[0] not in "/／":
+        return None
+    head, _sep, rest = stripped[1:].partition(" ")
+    name = unicodedata.normalize("NFKC", head).split("@", 1)[0].lower()
+    if not name:
+        return None
+    return name, rest.strip()
+
+
+class Router:
+    """``Router(engine, config, clock)``; ``modules`` defaults to :data:`COMMAND_MODULES`."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        config: AppConfig | None = None,
+        clock: Clock | None = None,
+        *,
+        modules: Sequence[ModuleType | str] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.config = config or AppConfig()
+        self.clock: Clock = clock or utc_now
+        loaded = [
+            importlib.import_module(m) if isinstance(m, str) else m
+            for m in (COMMAND_MODULES if modules is None else modules)
+        ]
+        self.registry = collect(loaded)
+
+    @property
+    def commands(self) -> Mapping[str, Handler]:
+        return self.registry.commands
+
+    def handle(self, incoming: Incoming) -> list[Reply]:
+        request_id = uuid.uuid4().hex[:8]
+        lang = normalize_lang(incoming.lang_hint, self.config.default_lang)
+        try:
+            with unit_of_work(self.engine) as session:
+                return self._handle(session, incoming, request_id)
+        except Exception:
+            log.exception(
+                "request %s failed (platform=%s user=%s text=%r action=%r)",
+                request_id, incoming.platform, incoming.user_id, incoming.text[:80], incoming.action,
+            )  # fmt: skip
+            lang = self._lang_after_failure(incoming) or lang
+            _ = translator(lang)
+            return [
+                Reply(
+                    text=_(
+                        "Sorry, something went wrong on our side. Please try again; if it keeps happening, give the admin this reference: {ref}",
+                        ref=request_id,
+                    ),
+                    ephemeral=True,
+                )
+            ]
+
+    def _lang_after_failure(self, incoming: Incoming) -> str | None:
+        try:
+            with unit_of_work(self.engine) as session:
+                member = repo.find_member(incoming.platform, incoming.user_id, session=session)
+                return repo.member_lang(member, session=session) if member else None
+        except Exception:  # the database itself may be what failed
+            return None
+
+    def _handle(self, session: Session, incoming: Incoming, request_id: str) -> list[Reply]:
+        now = self.clock()
+        if incoming.event_id and not repo.claim_event(
+            incoming.platform, incoming.event_id, now, session=session
+        ):
+            log.info("request %s: dropped replayed event %s", request_id, incoming.event_id)
+            return []
+        member = repo.find_member(incoming.platform, incoming.user_id, session=session)
+        if member is None or not member.active:
+            return self._unlinked(session, incoming, now, known=member is not None)
+        lang = normalize_lang(repo.member_lang(member, session=session), self.config.default_lang)
+        ctx = Context(
+            session=session,
+            actor=member,
+            lang=lang,
+            _=translator(lang),
+            now=now,
+            incoming=incoming,
+            config=self.config,
+        )
+        return self._dispatch(ctx)
+
+    def _unlinked(self, session: Session, incoming: Incoming, now: datetime, *, known: bool) -> list[Reply]:
+        lang = normalize_lang(incoming.lang_hint, self.config.default_lang)
+        _ = translator(lang)
+        parsed = split_command(incoming.text) if incoming.action is None else None
+        if parsed and parsed[0] in self.registry.unlinked and not known:
+            uctx = UnlinkedContext(session, lang, _, now, incoming, self.config)
+            return self.registry.unlinked[parsed[0]](uctx, parsed[1])
+        if known:
+            return [Reply(text=_(permissions.INACTIVE), ephemeral=True)]
+        return [Reply(text=unlinked_text(incoming, _), ephemeral=True)]
+
+    def _dispatch(self, ctx: Context) -> list[Reply]:
+        incoming, _ = ctx.incoming, ctx._
+        if incoming.action:
+            prefix = incoming.action.split(":", 1)[0]
+            action = self.registry.actions.get(prefix)
+            if action is None:
+                return [Reply(text=_("That button no longer works. Send /help to see what you can do."), ephemeral=True)]
+            return action(ctx, incoming.value or "")
+        parsed = split_command(incoming.text)
+        if parsed is not None:
+            name, args = parsed
+            handler = self.registry.commands.get(name)
+            if handler is None:
+                return [Reply(text=_("I don't know the command /{command}. Send /help to see what you can use.", command=name), ephemeral=True)]
+            decision = permissions.can_use(ctx.actor, name)
+            if not decision:
+                return [permissions.refusal(decision, _)]
+            return handler(ctx, args)
+        if not incoming.text.strip():
+            return []
+        for text_handler in self.registry.text_handlers:
+            replies = text_handler(ctx, incoming.text)
+            if replies:
+                return replies
+        if incoming.chat == "group":
+            return []
+        return [Reply(text=_("I did not understand that. Send /help to see what you can do."))]
+
+
+def unlinked_text(incoming: Incoming, _: Translate) -> str:
+    """How a person the bot does not know gets linked; says nothing about any member."""
+    if incoming.platform == "slack":
+        return _(
+            "I don't know you yet. Ask your kpibot admin to add you with your Slack user id {user_id}, for example: kpibot member add --team TEAM --name NAME --role agent --slack {user_id}",
+            user_id=incoming.user_id,
+        )
+    if incoming.platform == "telegram":
+        return _(
+            "I don't know you yet. Ask your kpibot admin to add you with your Telegram user id {user_id}, for example: kpibot member add --team TEAM --name NAME --role agent --telegram {user_id}",
+            user_id=incoming.user_id,
+        )
+    return _(
+        "There is no member called {name}. Ask your kpibot admin to add you: kpibot member add --team TEAM --name NAME --role agent",
+        name=incoming.user_id,
+    )
+
+
+def build_router(engine: Engine, config: AppConfig | None = None, clock: Clock | None = None) -> Router:
+    """The router with every module of :data:`COMMAND_MODULES`."""
+    return Router(engine, config, clock)

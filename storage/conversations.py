@@ -1,0 +1,211 @@
+"""Repository functions for conversational forms, replayed deliveries and who is talking.
+
+Conversations (table ``conversation``) hold a form's progress so that a restart or a
+second replica continues it. ``processed_event`` remembers platform deliveries so a
+retried one is dropped. Every function takes a keyword-only ``session``; none commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from storage.models import Conversation, Member, ProcessedEvent, Team
+
+ACTIVE = "active"
+
+
+# -- replayed deliveries --------------------------------------------------------------
+
+
+def claim_event(platform: str, event_id: str, at: datetime, *, session: Session) -> bool:
+    """Record a delivery; ``False`` when this platform's event id was seen before.
+
+    Call it first in a unit of work: the claim commits or rolls back with the request, so
+    a request that failed is handled again when the platform retries it. A concurrent
+    duplicate hits the unique key; the session is then rolled back (nothing else was
+    written yet) and the delivery is dropped.
+    """
+    seen = session.exec(
+        select(ProcessedEvent).where(
+            ProcessedEvent.platform == platform, ProcessedEvent.event_id == event_id
+        )
+    ).first()
+    if seen is not None:
+        return False
+    session.add(ProcessedEvent(platform=platform, event_id=event_id, at=at))
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        return False
+    return True
+
+
+# -- who is talking -----------------------------------------------------------------
+
+
+def find_member(platform: str, user_id: str, *, session: Session) -> Member | None:
+    """The member behind a platform user id.
+
+    ``slack`` → ``slack_user_id``; ``telegram`` → ``telegram_user_id``; ``console`` and
+    ``test`` → a member id (digits), ``team/name``, or a name that only one member has.
+    """
+    key = user_id.strip()
+    if not key:
+        return None
+    if platform == "slack":
+        return session.exec(select(Member).where(Member.slack_user_id == key)).first()
+    if platform == "telegram":
+        return session.exec(select(Member).where(Member.telegram_user_id == key)).first()
+    if key.isdigit():
+        by_id = session.get(Member, int(key))
+        if by_id is not None:
+            return by_id
+    if "/" in key:
+        team_name, _sep, name = key.partition("/")
+        return session.exec(
+            select(Member).join(Team, col(Team.id) == col(Member.team_id)).where(
+                Team.name == team_name, Member.name == name
+            )
+        ).first()
+    found = session.exec(select(Member).where(Member.name == key).limit(2)).all()
+    return found[0] if len(found) == 1 else None
+
+
+def member_lang(member: Member, *, session: Session) -> str | None:
+    """The member's language, else their team's (``None`` when neither is set)."""
+    if member.lang:
+        return str(member.lang)
+    team = session.get(Team, member.team_id)
+    return str(team.lang) if team is not None and team.lang else None
+
+
+# -- conversations ------------------------------------------------------------------
+
+
+def create_conversation(
+    *,
+    session: Session,
+    member_id: int,
+    form_id: str,
+    period_id: int | None,
+    subject_id: int | None,
+    platform: str,
+    now: datetime,
+    expires_at: datetime | None,
+    answers: dict[str, Any] | None = None,
+) -> Conversation:
+    conv = Conversation(
+        member_id=member_id,
+        form_id=form_id,
+        period_id=period_id,
+        subject_id=subject_id,
+        step=0,
+        answers=dict(answers or {}),
+        status=ACTIVE,
+        platform=platform,
+        started_at=now,
+        updated_at=now,
+        expires_at=expires_at,
+    )
+    session.add(conv)
+    session.flush()
+    return conv
+
+
+def get_conversation(conversation_id: int, *, session: Session, lock: bool = False) -> Conversation | None:
+    """One conversation; ``lock`` takes a row lock (PostgreSQL) so a double tap waits its turn."""
+    query = select(Conversation).where(Conversation.id == conversation_id)
+    if lock:
+        query = query.with_for_update()
+    return session.exec(query).first()
+
+
+def latest_active(member_id: int, *, session: Session, lock: bool = False) -> Conversation | None:
+    """The member's most recently touched active conversation (where plain text goes)."""
+    query = (
+        select(Conversation)
+        .where(Conversation.member_id == member_id, Conversation.status == ACTIVE)
+        .order_by(col(Conversation.updated_at).desc(), col(Conversation.id).desc())
+        .limit(1)
+    )
+    if lock:
+        query = query.with_for_update()
+    return session.exec(query).first()
+
+
+def find_draft(
+    *,
+    session: Session,
+    member_id: int,
+    form_id: str,
+    period_id: int | None,
+    subject_id: int | None,
+) -> Conversation | None:
+    """An unfinished conversation of this member for the same form, period and subject."""
+    query = select(Conversation).where(
+        Conversation.member_id == member_id,
+        Conversation.form_id == form_id,
+        Conversation.status == ACTIVE,
+    )
+    query = query.where(
+        col(Conversation.period_id).is_(None) if period_id is None else Conversation.period_id == period_id
+    )
+    query = query.where(
+        col(Conversation.subject_id).is_(None) if subject_id is None else Conversation.subject_id == subject_id
+    )
+    return session.exec(query.order_by(col(Conversation.id).desc()).limit(1)).first()
+
+
+def save_conversation(
+    conv: Conversation,
+    *,
+    session: Session,
+    now: datetime,
+    step: int | None = None,
+    answers: dict[str, Any] | None = None,
+    status: str | None = None,
+    result_id: int | None = None,
+) -> Conversation:
+    """Store a conversation's progress (a fresh ``answers`` dict so the JSON column is rewritten)."""
+    if step is not None:
+        conv.step = step
+    if answers is not None:
+        conv.answers = dict(answers)
+    if status is not None:
+        conv.status = status
+    if result_id is not None:
+        conv.result_id = result_id
+    conv.updated_at = now
+    session.add(conv)
+    session.flush()
+    return conv
+
+
+def expire_conversations(now: datetime, *, session: Session) -> int:
+    """Mark every active conversation past its ``expires_at`` as expired; how many were."""
+    stale: Sequence[Conversation] = session.exec(
+        select(Conversation).where(
+            Conversation.status == ACTIVE,
+            col(Conversation.expires_at).is_not(None),
+            col(Conversation.expires_at) <= now,
+        )
+    ).all()
+    for conv in stale:
+        conv.status = "expired"
+        conv.updated_at = now
+        session.add(conv)
+    session.flush()
+    return len(stale)
+
+
+def conversations_of(member_id: int, *, session: Session, form_id: str | None = None) -> list[Conversation]:
+    query = select(Conversation).where(Conversation.member_id == member_id)
+    if form_id is not None:
+        query = query.where(Conversation.form_id == form_id)
+    return list(session.exec(query.order_by(col(Conversation.id))).all())

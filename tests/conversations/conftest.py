@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel
+
+from commands.context import AppConfig
+from commands.forms import engine as form_engine
+from commands.router import Router
+from storage.db import make_engine, unit_of_work
+from storage.models import Member, Team
+from tests.conversations import toyform
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@pytest.fixture
+def db() -> Iterator[Engine]:
+    engine = make_engine("sqlite://")
+    SQLModel.metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def people(db: Engine) -> dict[str, int]:
+    with unit_of_work(db) as session:
+        zh = Team(name="demo", lang="zh")
+        en = Team(name="london", lang="en")
+        session.add_all([zh, en])
+        session.flush()
+        rows = {
+            "王经理": Member(team_id=zh.id, name="王经理", role="manager"),
+            "李娜": Member(team_id=zh.id, name="李娜", role="agent", slack_user_id="U1", telegram_user_id="77"),
+            "Alice": Member(team_id=en.id, name="Alice", role="agent"),
+            "Ghost": Member(team_id=en.id, name="Ghost", role="agent", active=False),
+        }
+        session.add_all(rows.values())
+        session.flush()
+        return {name: m.id for name, m in rows.items() if m.id is not None}
+
+
+@pytest.fixture
+def toy_router(db: Engine, clock: Clock, people: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> Router:
+    monkeypatch.setitem(form_engine.FORM_MODULES, "toy", "tests.conversations.toyform")
+    return Router(db, AppConfig(), clock, modules=["commands.forms", toyform])
