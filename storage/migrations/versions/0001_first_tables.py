@@ -9,7 +9,7 @@ Create Date: 2026-11-23 20:31:41.023087
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 import storage.types  # noqa: F401
