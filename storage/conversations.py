@@ -209,3 +209,14 @@ def conversations_of(member_id: int, *, session: Session, form_id: str | None = 
     if form_id is not None:
         query = query.where(Conversation.form_id == form_id)
     return list(session.exec(query.order_by(col(Conversation.id))).all())
+
+
+def demo_manager(*, session: Session, team_name: str = "demo") -> Member | None:
+    """The first active manager of the demo team (``kpibot chat`` without ``--as``)."""
+    return session.exec(
+        select(Member)
+        .join(Team, col(Team.id) == col(Member.team_id))
+        .where(Team.name == team_name, Member.role == "manager", col(Member.active).is_(True))
+        .order_by(col(Member.id))
+        .limit(1)
+    ).first()

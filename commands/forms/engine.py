@@ -221,9 +221,20 @@ def ask(ctx: Context, state: State, note: str = "") -> Reply:
         form_id=state.conv.form_id, conversation_id=state.cid, field_id=f.id, kind=f.kind,
         prompt=prompt, step=step, total=len(state.fields), help=help_text, required=f.required,
         choices=tuple(choices), minimum=f.minimum, maximum=f.maximum, max_length=f.max_length,
-        current=None if current is None else str(current),
+        current=_as_choice_value(current) if has_current else None,
     )  # fmt: skip
     return Reply(text="\n".join(lines), buttons=tuple(buttons), question=question, private=True)
+
+
+def _as_choice_value(value: Any) -> str | None:
+    """An answer the way a button would send it back (``yes``/``no`` for a yes/no)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _hint(ctx: Context, f: Field) -> str:

@@ -1,16 +1,14 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import SQLModel
 
 from commands.context import AppConfig
 from commands.forms import engine as form_engine
 from commands.router import Router
-from storage.db import make_engine, unit_of_work
+from storage.db import unit_of_work
 from storage.models import Member, Team
 from tests.conversations import toyform
 
@@ -29,11 +27,9 @@ class Clock:
 
 
 @pytest.fixture
-def db() -> Iterator[Engine]:
-    engine = make_engine("sqlite://")
-    SQLModel.metadata.create_all(engine)
-    yield engine
-    engine.dispose()
+def db(engine: Engine) -> Engine:
+    """A migrated SQLite file database (the shared ``engine`` fixture of tests/conftest.py)."""
+    return engine
 
 
 @pytest.fixture

@@ -1,0 +1,75 @@
+"""``kpibot chat --as NAME``: talk to kpibot in the terminal, as one member."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import typer
+
+from bot.console import ConsoleChat, repl
+from bot.settings import Settings, load_settings
+from commands.context import AppConfig
+from commands.i18n import normalize_lang, translator
+
+
+def app_config(settings: Settings) -> AppConfig:
+    config = AppConfig(public_url=settings.public_url, default_lang=normalize_lang(settings.default_lang))
+    if settings.kpibot_secret is not None:
+        config = replace(config, secret=settings.kpibot_secret.get_secret_value())
+    return config
+
+
+def _fail(message: str) -> None:
+    typer.echo(message, err=True)
+    raise typer.Exit(code=2)
+
+
+def chat(
+    as_: str | None = typer.Option(
+        None, "--as", metavar="NAME",
+        help="The member to chat as: a name, team/name or member id. Default: the demo team's manager.",
+    ),
+    db: str | None = typer.Option(None, "--db", metavar="URL", help="Database URL (default: DATABASE_URL)."),
+    media_dir: Path | None = typer.Option(
+        None, "--media-dir", help="Where charts and files are saved (default: DATA_DIR/chat)."
+    ),
+) -> None:
+    """Chat with kpibot in the terminal, exactly as in Slack or Telegram."""
+    from commands.router import build_router
+    from storage import conversations as repo
+    from storage.db import current_revision, make_engine, unit_of_work
+
+    settings = load_settings(**({"database_url": db} if db else {}))
+    _ = translator(settings.default_lang)
+    engine = make_engine(settings.database_url)
+    try:
+        if current_revision(engine) is None:
+            _fail(_("The database has no tables yet. Run: kpibot db upgrade (and kpibot demo for demo data)."))
+        with unit_of_work(engine) as session:
+            if as_ is None:
+                member = repo.demo_manager(session=session)
+                if member is None:
+                    _fail(_("There is no demo team with a manager. Run kpibot demo, or choose a member with --as NAME."))
+            else:
+                member = repo.find_member("console", as_, session=session)
+                if member is None:
+                    _fail(_("There is no member {name} (or the name is used in several teams: write team/name).", name=as_))
+            assert member is not None
+            lang = normalize_lang(repo.member_lang(member, session=session), settings.default_lang)
+            who, role = member.name, member.role
+        _ = translator(lang)
+        router = build_router(engine, app_config(settings))
+        console = ConsoleChat(router, user=str(member.id), media_dir=media_dir or settings.data_dir / "chat")
+        greeting = _(
+            "You are chatting with kpibot as {name} ({role}). Send /help to see what you can do, /quit to leave. Buttons are numbered: send the number to press one.",
+            name=who, role=role,
+        )  # fmt: skip
+        repl(console, read=input, out=sys.stdout, greeting=greeting)
+    finally:
+        engine.dispose()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("chat")(chat)
