@@ -1,0 +1,713 @@
+"""The weighted 0–100 total, the ranking and the apply-rule flags, for a whole team at once.
+
+Everything is computed column-wise with NumPy (one pass per indicator and per component,
+never per agent); the per-agent result objects are built only when asked for.
+See the package docstring (``scoring/__init__.py``) for the inputs and the result.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from functools import cached_property
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from scoring.methods import FloatArray, Gate
+from scoring.scheme import Component, Indicator, Scheme
+
+STAR_COLUMNS: tuple[str, ...] = ("n1", "n2", "n3", "n4", "n5")
+
+# Indicator status: how a value was turned into points.
+IND_OK, IND_EXCLUDED, IND_WORST = 0, 1, 2
+IND_STATUS = ("ok", "excluded", "worst")
+# Component status.
+C_OK, C_EXCLUDED, C_WORST, C_BELOW_EXCLUDED, C_BELOW_DEFAULT, C_VOIDED = range(6)
+COMPONENT_STATUS = ("ok", "excluded", "worst", "below_min_excluded", "below_min_default", "voided")
+ROUND_FOR_TIES = 9  # totals equal to 9 decimals share a rank
+
+
+@dataclass(frozen=True)
+class ScoreInputs:
+    """What :func:`score_team` scores. Every frame is indexed by agent id (``str``).
+
+    - ``values``: one column per indicator id, raw values (fractions 0–1, seconds, yuan,
+      counts, level numbers …); ``NaN`` = missing.
+    - ``reviews``: ``<component>.<dimension>`` columns (``self.task_completion``,
+      ``manager.ability``) or a whole-component column (``self``, ``manager``) that stands
+      for every rated dimension without its own column. On the scale ``review_scale``:
+      ``5`` = stored answers 1–5 (converted to 0–100 as (v − 1) / 4 × 100), ``100`` = already
+      0–100 (the CSV calculator). Computed dimensions (``performance``) are never read.
+    - ``customer``: star counts ``n1`` … ``n5`` per agent.
+    - ``peer`` / ``qa``: ``score`` (0–100 mean) and ``count`` (raters / samples).
+      :func:`peer_summary` builds the peer frame from individual answers.
+    - ``teams``: agent → team id. When given, agents are ranked within their team.
+    - ``team_values``: indexed by team id, indicator columns: the team's own values for the
+      team component and team-scope gates. Without it, a team's value is its agents' mean.
+    - ``history``: past periods as columns, oldest first; truthy = the agent was last then
+      (store ``flags["last"]`` of each period's result).
+    - ``agents``: who is scored; default: every agent in any frame, in order of appearance.
+    """
+
+    values: pd.DataFrame | None = None
+    reviews: pd.DataFrame | None = None
+    review_scale: Literal[5, 100] = 5
+    customer: pd.DataFrame | None = None
+    peer: pd.DataFrame | None = None
+    qa: pd.DataFrame | None = None
+    teams: pd.Series | None = None
+    team_values: pd.DataFrame | None = None
+    history: pd.DataFrame | None = None
+    agents: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class IndicatorResult:
+    id: str
+    value: float | None
+    points: float | None
+    max_points: float
+    status: str
+    detail: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "points": self.points, "max_points": self.max_points,
+                "status": self.status, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class ComponentResult:
+    id: str
+    kind: str
+    points: float | None
+    weight: float
+    declared_weight: float
+    contribution: float
+    status: str
+    detail: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "points": self.points, "weight": self.weight,
+                "declared_weight": self.declared_weight, "contribution": self.contribution,
+                "status": self.status, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Flags:
+    """Apply-rule flags. Amounts are Decimal (``None`` when the rule does not apply)."""
+
+    reward: bool = False
+    reward_amount: Any = None
+    penalty: bool = False
+    penalty_amount: Any = None
+    last: bool = False
+    improvement_due: date | None = None
+    post_change: bool = False
+    star: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "reward": self.reward,
+            "reward_amount": None if self.reward_amount is None else str(self.reward_amount),
+            "penalty": self.penalty,
+            "penalty_amount": None if self.penalty_amount is None else str(self.penalty_amount),
+            "last": self.last,
+            "improvement_due": None if self.improvement_due is None else self.improvement_due.isoformat(),
+            "post_change": self.post_change,
+            "star": self.star,
+        }
+
+
+@dataclass(frozen=True)
+class AgentResult:
+    agent: str
+    team: str | None
+    total: float | None
+    rank: int | None
+    group_size: int
+    kpi: float | None
+    components: tuple[ComponentResult, ...]
+    indicators: tuple[IndicatorResult, ...]
+    flags: Flags
+
+    def component(self, cid: str) -> ComponentResult:
+        return next(c for c in self.components if c.id == cid or c.kind == cid)
+
+    def indicator(self, iid: str) -> IndicatorResult:
+        return next(i for i in self.indicators if i.id == iid)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able: ``agent, team, total, rank, group_size, kpi, components{}, indicators{}, flags{}``."""
+        return {
+            "agent": self.agent,
+            "team": self.team,
+            "total": self.total,
+            "rank": self.rank,
+            "group_size": self.group_size,
+            "kpi": self.kpi,
+            "components": {c.id: c.to_dict() for c in self.components},
+            "indicators": {i.id: i.to_dict() for i in self.indicators},
+            "flags": self.flags.to_dict(),
+        }
+
+
+def _opt(x: float) -> float | None:
+    return None if not math.isfinite(x) else float(x)
+
+
+@dataclass(frozen=True)
+class TeamResult:
+    """Scores for every agent, held column-wise. ``results`` / ``agent()`` build objects lazily.
+
+    ``order`` lists agents best first (rank, then the tie-break: higher KPI table score,
+    higher manager component, agent id); unscored agents (no component with data) come last
+    with ``rank`` ``None``.
+    """
+
+    scheme: Scheme
+    as_of: date
+    agents: tuple[str, ...]
+    team_of: tuple[str | None, ...]
+    values: FloatArray  # n × m raw values
+    points: FloatArray  # n × m (NaN = excluded)
+    ind_status: np.ndarray
+    ind_code: FloatArray
+    kpi: FloatArray
+    comp_points: FloatArray  # n × c (NaN = excluded)
+    comp_status: np.ndarray
+    comp_weight: FloatArray  # n × c effective weight after rescaling
+    comp_detail: tuple[dict[str, np.ndarray], ...]
+    total: FloatArray
+    rank: FloatArray  # NaN = unscored
+    group_size: np.ndarray
+    order: np.ndarray
+    last: np.ndarray
+    reward: np.ndarray
+    penalty: np.ndarray
+    improvement: np.ndarray
+    post_change: np.ndarray
+    star: np.ndarray
+    _position: dict[str, int] = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        """One row per agent (best first): total, rank, kpi, one column per component's points."""
+        data: dict[str, Any] = {"team": list(self.team_of), "total": self.total, "rank": self.rank,
+                                "kpi": self.kpi}
+        for j, comp in enumerate(self.scheme.components):
+            data[comp.id] = self.comp_points[:, j]
+        frame = pd.DataFrame(data, index=pd.Index(self.agents, name="agent"))
+        return frame.iloc[self.order]
+
+    def agent(self, agent_id: str) -> AgentResult:
+        if not self._position:
+            self._position.update({a: i for i, a in enumerate(self.agents)})
+        return self._build(self._position[agent_id])
+
+    @cached_property
+    def results(self) -> tuple[AgentResult, ...]:
+        return tuple(self._build(int(i)) for i in self.order)
+
+    def to_dict(self) -> list[dict[str, Any]]:
+        return [r.to_dict() for r in self.results]
+
+    def _build(self, i: int) -> AgentResult:
+        scheme = self.scheme
+        indicators = []
+        for j, ind in enumerate(scheme.indicators):
+            indicators.append(_indicator_result(
+                ind, self.values[i, j], self.points[i, j], int(self.ind_status[i, j]), self.ind_code[i, j]))
+        components = []
+        for j, comp in enumerate(scheme.components):
+            pts = self.comp_points[i, j]
+            weight = self.comp_weight[i, j]
+            detail = {k: _json(v[i]) for k, v in self.comp_detail[j].items()}
+            if comp.kind == "team":
+                detail = _team_detail(comp, scheme, detail)
+            components.append(ComponentResult(
+                comp.id, comp.kind, _opt(pts), float(weight), comp.weight,
+                float(pts * weight / 100) if math.isfinite(pts) else 0.0,
+                COMPONENT_STATUS[int(self.comp_status[i, j])], detail))
+        rules = scheme.apply
+        flags = Flags(
+            reward=bool(self.reward[i]),
+            reward_amount=rules.reward if self.reward[i] else None,
+            penalty=bool(self.penalty[i]),
+            penalty_amount=rules.penalty if self.penalty[i] else None,
+            last=bool(self.last[i]),
+            improvement_due=self.as_of + timedelta(days=rules.improvement_days) if self.improvement[i] else None,
+            post_change=bool(self.post_change[i]),
+            star=int(self.star[i]) if self.star[i] > 0 else None,
+        )
+        rank = self.rank[i]
+        return AgentResult(
+            agent=self.agents[i], team=self.team_of[i], total=_opt(self.total[i]),
+            rank=int(rank) if math.isfinite(rank) else None, group_size=int(self.group_size[i]),
+            kpi=_opt(self.kpi[i]), components=tuple(components), indicators=tuple(indicators), flags=flags)
+
+
+def _json(x: Any) -> Any:
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def _team_detail(comp: Component, scheme: Scheme, detail: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"team": detail.get("team"), "indicators": {}}
+    for iid in comp.indicators:
+        ind = scheme.indicator(iid)
+        value = detail.get(f"{iid}.value")
+        status = detail.get(f"{iid}.status")
+        code = detail.get(f"{iid}.code")
+        pts = detail.get(f"{iid}.points")
+        res = _indicator_result(ind, math.nan if value is None else value, math.nan if pts is None else pts,
+                                int(status or 0), math.nan if code is None else code)
+        out["indicators"][iid] = res.to_dict()
+    return out
+
+
+def _indicator_result(ind: Indicator, value: float, pts: float, status: int, code: float) -> IndicatorResult:
+    if status == IND_OK:
+        detail = ind.method.detail(float(value), float(code))
+    else:
+        reason = "missing" if not math.isfinite(value) else "invalid"
+        detail = {"reason": reason}
+        if status == IND_WORST:
+            detail["worst_points"] = ind.worst_points
+    return IndicatorResult(ind.id, _opt(value), _opt(pts), ind.points, IND_STATUS[status], detail)
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs → arrays
+
+
+def _agents(inputs: ScoreInputs) -> tuple[str, ...]:
+    if inputs.agents is not None:
+        return tuple(str(a) for a in inputs.agents)
+    seen: dict[str, None] = {}
+    for frame in (inputs.values, inputs.reviews, inputs.customer, inputs.peer, inputs.qa):
+        if frame is not None:
+            seen.update(dict.fromkeys(str(a) for a in frame.index))
+    if inputs.teams is not None:
+        seen.update(dict.fromkeys(str(a) for a in inputs.teams.index))
+    return tuple(seen)
+
+
+def _matrix(frame: pd.DataFrame | None, index: pd.Index, columns: Sequence[str]) -> FloatArray:
+    """``frame[columns]`` aligned to ``index`` as floats; absent columns / rows / non-numbers → NaN."""
+    if frame is None or not len(columns):
+        return np.full((len(index), len(columns)), np.nan)
+    if not frame.index.is_unique:
+        dup = frame.index[frame.index.duplicated()][0]
+        raise ValueError(f"duplicate agent {dup!r} in an input frame")
+    if frame.index.dtype != object:
+        frame = frame.set_axis(frame.index.astype(str), axis=0)
+    sub = frame.reindex(index=index, columns=list(columns))
+    try:
+        return sub.to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError):
+        coerced: pd.DataFrame = sub.apply(pd.to_numeric, errors="coerce")
+        return coerced.to_numpy(dtype=float, na_value=np.nan)
+
+
+@dataclass
+class _Scored:
+    """One block of indicators scored for every agent."""
+
+    values: FloatArray
+    points: FloatArray  # NaN = excluded
+    status: np.ndarray
+    code: FloatArray
+
+    @property
+    def table_score(self) -> FloatArray:
+        """100 × points / counted max points (excluded indicators rescaled away)."""
+        return self._table_score
+
+    _table_score: FloatArray = field(default_factory=lambda: np.empty(0))
+
+
+def _score_block(indicators: Sequence[Indicator], values: FloatArray) -> _Scored:
+    n, m = values.shape
+    points = np.full((n, m), np.nan)
+    status = np.zeros((n, m), dtype=np.int8)
+    code = np.full((n, m), np.nan)
+    maxes = np.zeros((n, m))
+    for j, ind in enumerate(indicators):
+        scored = ind.method.score(values[:, j], ind.points, ind.better)
+        pts = scored.points
+        bad = ~scored.valid
+        if ind.missing == "worst":
+            pts = np.where(bad, ind.worst_points, pts)
+            status[bad, j] = IND_WORST
+            maxes[:, j] = ind.points
+        else:
+            status[bad, j] = IND_EXCLUDED
+            maxes[:, j] = np.where(bad, 0.0, ind.points)
+        points[:, j] = pts
+        code[:, j] = np.where(bad, np.nan, scored.code)
+    counted = maxes.sum(axis=1)
+    earned = np.nansum(points, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        table = np.where(counted > 0, 100.0 * earned / counted, np.nan)
+    # Indicators worth 0 points (pure gates) leave counted at 0 for nobody else; if every
+    # indicator is worth 0 the table is undefined (NaN) rather than 0.
+    return _Scored(values, points, status, code, np.clip(table, 0.0, 100.0))
+
+
+def _review_scale(raw: FloatArray, scale: int) -> FloatArray:
+    with np.errstate(invalid="ignore"):
+        if scale == 5:
+            ok = (raw >= 1) & (raw <= 5)
+            return np.where(ok, (raw - 1.0) / 4.0 * 100.0, np.nan)
+        ok = (raw >= 0) & (raw <= 100)
+        return np.where(ok, raw, np.nan)
+
+
+def scale_review(value: float, scale: Literal[5, 100] = 5) -> float | None:
+    """One review answer on the 1–5 (or 0–100) scale as 0–100; ``None`` if out of range."""
+    out = float(_review_scale(np.array([value], dtype=float), scale)[0])
+    return out if math.isfinite(out) else None
+
+
+def peer_summary(answers: pd.DataFrame, scale: Literal[5, 100] = 5) -> pd.DataFrame:
+    """Individual peer answers → the ``peer`` input frame.
+
+    ``answers``: one row per (agent, rater), indexed by agent id, one column per dimension
+    (1–5). Each rater's answers are averaged into a 0–100 score, then averaged per agent.
+    Returns columns ``score`` and ``count`` (raters with at least one valid answer).
+    """
+    scaled = _review_scale(answers.to_numpy(dtype=float, na_value=np.nan), scale)
+    with np.errstate(invalid="ignore"):
+        per_rater = pd.Series(np.nanmean(np.where(np.isfinite(scaled), scaled, np.nan), axis=1)
+                              if scaled.shape[1] else np.full(len(answers), np.nan),
+                              index=answers.index.astype(str))
+    per_rater = per_rater.dropna()
+    grouped = per_rater.groupby(level=0)
+    return pd.DataFrame({"score": grouped.mean(), "count": grouped.size()})
+
+
+# ---------------------------------------------------------------------------------------------
+# Components
+
+
+@dataclass
+class _Component:
+    points: FloatArray
+    status: np.ndarray
+    detail: dict[str, np.ndarray]
+
+
+def _missing_rule(comp: Component, points: FloatArray, status: np.ndarray) -> None:
+    absent = ~np.isfinite(points)
+    if comp.missing == "worst":
+        points[absent] = 0.0
+        status[absent] = C_WORST
+    else:
+        status[absent] = C_EXCLUDED
+
+
+def _below_min(comp: Component, points: FloatArray, count: FloatArray, status: np.ndarray) -> None:
+    below = count < comp.min_count
+    if comp.below_min == "default" and comp.default is not None:
+        points[below] = comp.default
+        status[below] = C_BELOW_DEFAULT
+    else:
+        points[below] = np.nan
+        status[below] = C_BELOW_EXCLUDED
+
+
+def _review_component(comp: Component, inputs: ScoreInputs, index: pd.Index, kpi: FloatArray) -> _Component:
+    n = len(index)
+    reviews = inputs.reviews
+    columns = set(map(str, reviews.columns)) if reviews is not None else set()
+    detail: dict[str, np.ndarray] = {}
+    whole = _review_scale(_matrix(reviews, index, [comp.id])[:, 0], inputs.review_scale) \
+        if comp.id in columns else np.full(n, np.nan)
+    scores = np.full((n, len(comp.dimensions)), np.nan)
+    rated = np.zeros(len(comp.dimensions), dtype=bool)
+    for k, dim in enumerate(comp.dimensions):
+        if dim.computed == "kpi":
+            scores[:, k] = kpi
+        else:
+            rated[k] = True
+            col = f"{comp.id}.{dim.id}"
+            if col in columns:
+                scores[:, k] = _review_scale(_matrix(reviews, index, [col])[:, 0], inputs.review_scale)
+            else:
+                scores[:, k] = whole
+        detail[dim.id] = scores[:, k]
+    weights = np.array([d.weight for d in comp.dimensions], dtype=float)
+    present = np.isfinite(scores)
+    w = np.where(present, weights, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        points = np.where(w.sum(axis=1) > 0, np.nansum(np.where(present, scores, 0.0) * w, axis=1)
+                          / w.sum(axis=1), np.nan)
+    any_rated = present[:, rated].any(axis=1) if rated.any() else np.ones(n, dtype=bool)
+    points = np.where(any_rated, points, np.nan)
+    status = np.zeros(n, dtype=np.int8)
+    _missing_rule(comp, points, status)
+    return _Component(points, status, detail)
+
+
+def _count_component(comp: Component, inputs: ScoreInputs, index: pd.Index) -> _Component:
+    if comp.kind == "customer":
+        counts = np.nan_to_num(_matrix(inputs.customer, index, STAR_COLUMNS), nan=0.0)
+        counts = np.maximum(counts, 0.0)
+        total = counts.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if comp.csat == "share_4_5":
+                points = 100.0 * (counts[:, 3] + counts[:, 4]) / total
+            else:
+                mean = (counts * np.arange(1, 6)).sum(axis=1) / total
+                points = (mean - 1.0) / 4.0 * 100.0
+        points = np.where(total > 0, points, np.nan)
+        count = total
+    else:
+        frame = inputs.peer if comp.kind == "peer" else inputs.qa
+        m = _matrix(frame, index, ["score", "count"])
+        with np.errstate(invalid="ignore"):
+            points = np.where((m[:, 0] >= 0) & (m[:, 0] <= 100), m[:, 0], np.nan)
+        count = np.nan_to_num(m[:, 1], nan=0.0)
+        count = np.where(np.isfinite(points), count, 0.0)
+    status = np.zeros(len(index), dtype=np.int8)
+    _below_min(comp, points, count, status)
+    return _Component(points, status, {"count": count, "min": np.full(len(index), float(comp.min_count))})
+
+
+def _team_matrix(inputs: ScoreInputs, index: pd.Index, team_of: np.ndarray, values: FloatArray,
+                 ids: Sequence[str], all_ids: Sequence[str]) -> FloatArray:
+    """Each agent's team's own values for ``ids`` (given, or the mean over the team's agents)."""
+    if inputs.team_values is not None:
+        tv = inputs.team_values
+        tv = tv.set_axis(tv.index.astype(str), axis=0)
+        if inputs.teams is None and len(tv) == 1:
+            keys = pd.Index([tv.index[0]] * len(index))
+        else:
+            keys = pd.Index(team_of.astype(str))
+        return _matrix(tv, keys, ids)
+    pos = [list(all_ids).index(i) for i in ids]
+    own = pd.DataFrame(values[:, pos], columns=list(ids))
+    means = own.groupby(team_of.astype(str)).transform("mean")
+    return means.to_numpy(dtype=float, na_value=np.nan)
+
+
+# ---------------------------------------------------------------------------------------------
+# The entry points
+
+
+def score_team(scheme: Scheme, inputs: ScoreInputs, *, as_of: date) -> TeamResult:
+    """Score every agent of ``inputs`` under ``scheme``; ``as_of`` is the results' publication date."""
+    agents = _agents(inputs)
+    index = pd.Index(agents, dtype=object)
+    n = len(agents)
+    ind_ids = [i.id for i in scheme.indicators]
+    values = _matrix(inputs.values, index, ind_ids)
+    if inputs.teams is not None:
+        teams = inputs.teams.set_axis(inputs.teams.index.astype(str)).reindex(index)
+        team_of = np.array([None if pd.isna(t) else str(t) for t in teams], dtype=object)
+    else:
+        team_of = np.array([None] * n, dtype=object)
+    group_key = np.array(["" if t is None else t for t in team_of], dtype=object)
+
+    team_scope = [j for j, i in enumerate(scheme.indicators)
+                  if isinstance(i.method, Gate) and i.method.scope == "team"]
+    if team_scope:
+        ids = [ind_ids[j] for j in team_scope]
+        values[:, team_scope] = _team_matrix(inputs, index, group_key, values, ids, ind_ids)
+    kpi_block = _score_block(scheme.indicators, values)
+    kpi = kpi_block.table_score
+
+    comps = scheme.components
+    c = len(comps)
+    comp_points = np.full((n, c), np.nan)
+    comp_status = np.zeros((n, c), dtype=np.int8)
+    details: list[dict[str, np.ndarray]] = []
+    for j, comp in enumerate(comps):
+        if comp.kind == "kpi":
+            pts = kpi.copy()
+            status = np.zeros(n, dtype=np.int8)
+            _missing_rule(comp, pts, status)
+            counted = np.where(np.isfinite(kpi_block.points), 0, 1)
+            out = _Component(pts, status, {"excluded_indicators": counted.sum(axis=1).astype(float)})
+        elif comp.kind in ("self", "manager"):
+            out = _review_component(comp, inputs, index, kpi)
+        elif comp.kind in ("customer", "peer", "qa"):
+            out = _count_component(comp, inputs, index)
+        else:
+            inds = [scheme.indicator(i) for i in comp.indicators]
+            tvals = _team_matrix(inputs, index, group_key, values, comp.indicators, ind_ids)
+            block = _score_block(inds, tvals)
+            pts = block.table_score.copy()
+            status = np.zeros(n, dtype=np.int8)
+            _missing_rule(comp, pts, status)
+            det: dict[str, np.ndarray] = {"team": group_key}
+            for k, iid in enumerate(comp.indicators):
+                det[f"{iid}.value"] = block.values[:, k]
+                det[f"{iid}.points"] = block.points[:, k]
+                det[f"{iid}.status"] = block.status[:, k].astype(float)
+                det[f"{iid}.code"] = block.code[:, k]
+            out = _Component(pts, status, det)
+        comp_points[:, j] = out.points
+        comp_status[:, j] = out.status
+        details.append(out.detail)
+
+    _apply_gates(scheme, kpi_block, comp_points, comp_status, details)
+
+    declared = np.array([cp.weight for cp in comps], dtype=float)
+    included = np.isfinite(comp_points)
+    w = np.where(included, declared, 0.0)
+    denom = w.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        eff = np.where(denom[:, None] > 0, w * 100.0 / denom[:, None], 0.0)
+    total = np.where(denom > 0, np.nansum(np.where(included, comp_points, 0.0) * eff, axis=1) / 100.0, np.nan)
+    total = np.clip(total, 0.0, 100.0)
+
+    manager_j = next((j for j, cp in enumerate(comps) if cp.kind == "manager"), None)
+    manager = comp_points[:, manager_j] if manager_j is not None else np.full(n, np.nan)
+    ranking = rank_totals(total, kpi, manager, np.array(agents, dtype=object), group_key)
+
+    rules = scheme.apply
+    size, rank_min, rank_max = ranking.group_size, ranking.rank, ranking.rank_max
+    scored = np.isfinite(rank_min)
+    with np.errstate(invalid="ignore"):
+        last = scored & (rank_max == size) & (rank_min > 1)
+        reward = scored & (rank_min == 1) & (rules.reward is not None)
+        penalty = last & (rules.penalty is not None)
+        improvement = scored & (rank_max > size - rules.improvement_last) & (rank_min > 1)
+    post_change = last & _consecutive_last(inputs.history, index, rules.post_change_after - 1)
+    star = np.zeros(n, dtype=np.int64)
+    for level in sorted(rules.stars, key=lambda s: s.min_total):
+        star = np.where(scored & (total >= level.min_total), level.level, star)
+
+    return TeamResult(
+        scheme=scheme, as_of=as_of, agents=agents, team_of=tuple(team_of),
+        values=values, points=kpi_block.points, ind_status=kpi_block.status, ind_code=kpi_block.code,
+        kpi=kpi, comp_points=comp_points, comp_status=comp_status, comp_weight=eff,
+        comp_detail=tuple(details), total=total, rank=rank_min, group_size=size,
+        order=ranking.order, last=last, reward=reward, penalty=penalty, improvement=improvement,
+        post_change=post_change, star=star,
+    )
+
+
+def _apply_gates(scheme: Scheme, block: _Scored, comp_points: FloatArray, comp_status: np.ndarray,
+                 details: list[dict[str, np.ndarray]]) -> None:
+    """A missed gate (or a missing gate value scored as worst) voids the named component."""
+    comp_index = {cp.id: j for j, cp in enumerate(scheme.components)}
+    for j, ind in enumerate(scheme.indicators):
+        if not isinstance(ind.method, Gate):
+            continue
+        status = block.status[:, j]
+        missed = ((status == IND_OK) & (block.code[:, j] == 0.0)) | (status == IND_WORST)
+        target = comp_index[ind.method.voids]
+        comp_points[missed, target] = 0.0
+        comp_status[missed, target] = C_VOIDED
+        voided_by = details[target].setdefault("voided_by", np.full(len(missed), None, dtype=object))
+        voided_by[missed & (voided_by == None)] = ind.id  # noqa: E711 (element-wise)
+
+
+def _consecutive_last(history: pd.DataFrame | None, index: pd.Index, k: int) -> np.ndarray:
+    """True where the agent was last in each of the ``k`` most recent past periods."""
+    n = len(index)
+    if k <= 0:
+        return np.ones(n, dtype=bool)
+    if history is None or history.shape[1] < k:
+        return np.zeros(n, dtype=bool)
+    recent = history.iloc[:, -k:]
+    recent = recent.set_axis(recent.index.astype(str), axis=0).reindex(index)
+    as_bool = recent.fillna(False).astype(bool).to_numpy()
+    return np.asarray(as_bool.all(axis=1), dtype=bool)
+
+
+@dataclass(frozen=True)
+class Ranking:
+    order: np.ndarray  # positions, best first within each group, groups in order of first appearance
+    rank: FloatArray  # shared (competition) rank 1, 1, 3 …; NaN for unscored
+    rank_max: FloatArray  # the worst position of the agent's tie group
+    group_size: np.ndarray  # scored agents in the agent's group
+
+
+def rank_totals(total: FloatArray, kpi: FloatArray, manager: FloatArray, agents: np.ndarray,
+                groups: np.ndarray) -> Ranking:
+    """Rank within each group. Equal totals (to 9 decimals) share a rank (1, 1, 3).
+
+    Order inside a tie, for display only: higher KPI table score, then higher manager
+    component, then agent id. Unscored agents (NaN total) come last, without a rank.
+    """
+    n = len(total)
+    if n == 0:
+        empty = np.empty(0)
+        return Ranking(np.empty(0, dtype=np.int64), empty, empty, np.empty(0, dtype=np.int64))
+    rounded = np.round(total, ROUND_FOR_TIES)
+    scored = np.isfinite(rounded)
+    _, group_codes = np.unique(groups.astype(str), return_inverse=True)
+    key_total = np.where(scored, -rounded, np.inf)
+    key_kpi = np.where(np.isfinite(kpi), -kpi, np.inf)
+    key_mgr = np.where(np.isfinite(manager), -manager, np.inf)
+    order = np.lexsort((agents.astype(str), key_mgr, key_kpi, key_total, group_codes))
+    g = group_codes[order]
+    t = key_total[order]
+    idx = np.arange(n)
+    new_group = np.r_[True, g[1:] != g[:-1]]
+    new_block = new_group | np.r_[True, t[1:] != t[:-1]]
+    group_start = np.maximum.accumulate(np.where(new_group, idx, 0))
+    block_start = np.maximum.accumulate(np.where(new_block, idx, 0))
+    end_block = np.r_[new_block[1:], True]
+    block_end = np.minimum.accumulate(np.where(end_block, idx, n)[::-1])[::-1]
+    s_scored = scored[order]
+    size_sorted = np.bincount(g, weights=s_scored.astype(float), minlength=g.max() + 1)[g]
+    rank_sorted = np.where(s_scored, block_start - group_start + 1, np.nan).astype(float)
+    rank_max_sorted = np.where(s_scored, block_end - group_start + 1, np.nan).astype(float)
+    rank = np.empty(n)
+    rank_max = np.empty(n)
+    size = np.empty(n, dtype=np.int64)
+    rank[order] = rank_sorted
+    rank_max[order] = rank_max_sorted
+    size[order] = size_sorted.astype(np.int64)
+    return Ranking(order, rank, rank_max, size)
+
+
+def rescore_with(scheme: Scheme, inputs: ScoreInputs, agent: str, overrides: Mapping[str, float | None],
+                 *, as_of: date) -> AgentResult:
+    """What-if for one agent: the team rescored with ``overrides`` applied to ``agent`` only.
+
+    Keys: an indicator id (raw value), a review column (``self``, ``manager.ability`` on the
+    inputs' ``review_scale``), ``customer.n1`` … ``customer.n5``, ``peer.score``/``peer.count``,
+    ``qa.score``/``qa.count``. ``None`` clears a value (makes it missing). Returns the agent's
+    result with its rank in the rescored team. Used by ``/simulate`` and the review preview.
+    """
+    agent = str(agent)
+    ind_ids = {i.id for i in scheme.indicators}
+    buckets: dict[str, dict[str, float]] = {"values": {}, "reviews": {}, "customer": {}, "peer": {}, "qa": {}}
+    for key, value in overrides.items():
+        v = math.nan if value is None else float(value)
+        head, _, rest = key.partition(".")
+        if key in ind_ids:
+            buckets["values"][key] = v
+        elif head in ("customer", "peer", "qa") and rest:
+            buckets[head][rest] = v
+        else:
+            buckets["reviews"][key] = v
+    changes: dict[str, Any] = {}
+    for name, cols in buckets.items():
+        if not cols:
+            continue
+        frame: pd.DataFrame | None = getattr(inputs, name)
+        frame = pd.DataFrame() if frame is None else frame.copy()
+        frame.index = frame.index.astype(str)
+        for col, v in cols.items():
+            if col not in frame.columns:
+                frame[col] = np.nan
+            frame = frame.astype({col: float})
+            frame.loc[agent, col] = v
+        changes[name] = frame
+    if inputs.agents is not None and agent not in inputs.agents:
+        changes["agents"] = (*inputs.agents, agent)
+    result = score_team(scheme, replace(inputs, **changes), as_of=as_of)
+    return result.agent(agent)
