@@ -1,0 +1,278 @@
+"""Customer ratings: storing one from the survey page, reading them for the score.
+
+* :func:`record_rating` stores the rating of one survey link. The link's token id is
+  unique in ``customer_rating``, so a link counts once: a second rating from the same
+  link replaces the first (scheme ``repeat = "replace"``) or is refused
+  (``repeat = "refuse"``), never added.
+* :func:`rating_counts` gives the scoring module its input: per agent, the number of
+  1…5-star ratings in a period (``n1`` … ``n5``) and ``responses``.
+* :func:`comments_for` lists comments for a person to read; ``escape`` makes them safe
+  for HTML, Slack mrkdwn or Telegram HTML — comment text is a stranger's input.
+
+Nothing here commits: the caller's unit of work does.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pandas as pd
+from sqlmodel import Session
+
+from commands.survey import SurveyClaims, clean_ref
+from storage import repo
+from storage.models import CustomerRating, Member, Period, Team
+
+RepeatPolicy = Literal["replace", "refuse"]
+Outcome = Literal["stored", "replaced", "refused", "missing"]
+MAX_COMMENT = 500
+STAR_COLUMNS: tuple[str, ...] = ("n1", "n2", "n3", "n4", "n5")
+
+
+@dataclass(frozen=True)
+class RatingView:
+    """A stored rating as the page and commands see it (no ORM object leaks out)."""
+
+    id: int
+    member_id: int
+    period_id: int | None
+    stars: int
+    comment: str | None
+    resolved: bool | None
+    ref: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class SurveySettings:
+    """The scheme's customer-rating settings that links and the page need.
+
+    A scheme without a ``customer`` component (or no scheme at all) gets the defaults:
+    links open 7 days, a second rating replaces the first.
+    """
+
+    repeat: RepeatPolicy = "replace"
+    link_expiry_days: int = 7
+    has_customer_component: bool = False
+
+
+def _view(row: CustomerRating) -> RatingView:
+    assert row.id is not None
+    return RatingView(
+        id=row.id,
+        member_id=row.member_id,
+        period_id=row.period_id,
+        stars=row.stars,
+        comment=row.comment,
+        resolved=row.resolved,
+        ref=row.ref,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+# ---------------------------------------------------------------- scheme settings
+
+
+@lru_cache(maxsize=64)
+def settings_from_scheme_text(text: str | None) -> SurveySettings:
+    """The survey settings of a scheme's text; defaults when absent or unreadable."""
+    if not text:
+        return SurveySettings()
+    from scoring.scheme import SchemeError, parse_scheme
+
+    try:
+        scheme = parse_scheme(text)
+    except SchemeError:
+        return SurveySettings()
+    customer = scheme.customer
+    if customer is None:
+        return SurveySettings()
+    repeat: RepeatPolicy = "refuse" if customer.repeat == "refuse" else "replace"
+    return SurveySettings(
+        repeat=repeat,
+        link_expiry_days=max(1, int(customer.link_expiry_days or 7)),
+        has_customer_component=True,
+    )
+
+
+def survey_settings(
+    session: Session, *, team: Team, period: Period | None = None
+) -> SurveySettings:
+    """The settings of the scheme that scores ``period`` (else the team's scheme)."""
+    scheme = repo.scheme_for(session=session, team=team, period=period)
+    return settings_from_scheme_text(scheme.text if scheme is not None else None)
+
+
+def repeat_policy(session: Session, *, team_id: int) -> RepeatPolicy:
+    team = repo.get_team(session=session, team_id=team_id)
+    if team is None:
+        return "replace"
+    return survey_settings(session, team=team).repeat
+
+
+# ---------------------------------------------------------------- periods
+
+
+def local_date(team: Team, moment: datetime) -> date:
+    """The calendar day of ``moment`` in the team's time zone (UTC when unknown)."""
+    try:
+        return moment.astimezone(ZoneInfo(team.timezone)).date()
+    except (ZoneInfoNotFoundError, ValueError):
+        return moment.date()
+
+
+# ---------------------------------------------------------------- writing
+
+
+def find_rating(session: Session, *, token_id: str) -> RatingView | None:
+    row = repo.get_customer_rating_by_token(session=session, token_id=token_id)
+    return _view(row) if row is not None else None
+
+
+def record_rating(
+    session: Session,
+    *,
+    claims: SurveyClaims,
+    stars: int,
+    comment: str | None,
+    resolved: bool | None,
+    now: datetime,
+    repeat: RepeatPolicy,
+) -> Outcome:
+    """Store the rating of one link: ``stored`` (first), ``replaced``, or ``refused``.
+
+    ``missing`` when the link's agent or team no longer exists. Stars outside 1–5 or
+    an over-long comment raise ``ValueError``: the page validates first. Two requests
+    racing on one new link both try to insert; the unique token id makes the loser
+    fail at commit (``IntegrityError``), and its caller retries, finding the winner.
+    """
+    if stars not in (1, 2, 3, 4, 5):
+        raise ValueError(f"stars must be 1-5, got {stars!r}")
+    if comment is not None and len(comment) > MAX_COMMENT:
+        raise ValueError(f"comment longer than {MAX_COMMENT} characters")
+    row = repo.get_customer_rating_by_token(session=session, token_id=claims.token_id)
+    if row is not None:
+        if repeat == "refuse":
+            return "refused"
+        row.stars = stars
+        row.comment = comment
+        row.resolved = resolved
+        row.updated_at = now
+        session.add(row)
+        session.flush()
+        return "replaced"
+    member = session.get(Member, claims.member_id)
+    team = session.get(Team, claims.team_id)
+    if member is None or team is None or member.team_id != team.id:
+        return "missing"
+    period = session.get(Period, claims.period_id) if claims.period_id else None
+    if period is None or period.team_id != team.id:
+        period = repo.current_period(session=session, team=team, today=local_date(team, now))
+    repo.add_customer_rating(
+        session=session,
+        team=team,
+        member=member,
+        token_id=claims.token_id,
+        stars=stars,
+        period=period,
+        comment=comment,
+        ref=clean_ref(claims.ref),
+        resolved=resolved,
+        now=now,
+    )
+    return "stored"
+
+
+# ---------------------------------------------------------------- reading
+
+
+def customer_frame(
+    session: Session, *, period: Period, member_ids: Iterable[int] | None = None
+) -> pd.DataFrame:
+    """The scoring module's customer input for one period: star counts per agent.
+
+    Index: agent id as ``str`` (``ScoreInputs`` convention); columns ``n1`` … ``n5``
+    (``int64``). Every id in ``member_ids`` has a row (zeros when nobody rated them);
+    without ``member_ids``, the agents that have ratings. A link rated twice under
+    ``replace`` is one row in storage, so it counts once. The response count is the
+    row sum; the scoring module applies ``csat``, ``min_responses`` and ``below_min``.
+    """
+    counts: dict[str, list[int]] = {str(m): [0] * 5 for m in (member_ids or ())}
+    for row in repo.list_customer_ratings(session=session, period=period):
+        key = str(row.member_id)
+        if member_ids is not None and key not in counts:
+            continue
+        counts.setdefault(key, [0] * 5)[row.stars - 1] += 1
+    frame = pd.DataFrame(
+        [counts[k] for k in counts],
+        index=pd.Index(list(counts), name="agent", dtype=object),
+        columns=list(STAR_COLUMNS),
+        dtype="int64",
+    )
+    return frame
+
+
+def responses(frame: pd.DataFrame, agent_id: int | str) -> int:
+    """How many customers rated this agent in the frame from :func:`customer_frame`."""
+    key = str(agent_id)
+    if key not in frame.index:
+        return 0
+    row = frame.loc[key, list(STAR_COLUMNS)]
+    return int(row.to_numpy(dtype="int64").sum())
+
+
+def comments_for(
+    session: Session,
+    *,
+    team: Team,
+    period: Period | None,
+    since: datetime,
+    max_stars: int = 5,
+    member_ids: Sequence[int] | None = None,
+) -> list[RatingView]:
+    """Ratings with a comment given or changed since ``since``, newest first.
+
+    What a daily digest to the agent (all stars) or a same-day alert to the manager
+    (``max_stars=2``) reads. The comment is the customer's raw text: pass it through
+    :func:`escape` for where it is shown.
+    """
+    wanted = set(member_ids) if member_ids is not None else None
+    rows = [
+        r
+        for r in repo.list_customer_ratings(session=session, team=team, period=period)
+        if r.comment
+        and r.updated_at >= since
+        and r.stars <= max_stars
+        and (wanted is None or r.member_id in wanted)
+    ]
+    rows.sort(key=lambda r: (r.updated_at, r.id or 0), reverse=True)
+    return [_view(r) for r in rows]
+
+
+EscapeTarget = Literal["html", "slack", "telegram", "text", "csv"]
+
+
+def escape(comment: str, target: EscapeTarget = "html") -> str:
+    """A customer's comment made inert for where it is shown.
+
+    ``html`` and ``telegram`` (HTML parse mode): ``&<>"'`` escaped. ``slack`` (mrkdwn):
+    ``&<>`` escaped as Slack requires, so ``<!channel>`` or ``<http://x|y>`` cannot
+    mention or disguise a link. ``text`` (terminal): control characters removed.
+    ``csv`` (exports, spreadsheets): a leading ``= + - @`` or tab is quoted with ``'``
+    so a spreadsheet never runs it as a formula.
+    """
+    if target in ("html", "telegram"):
+        return html.escape(comment, quote=True)
+    if target == "slack":
+        return comment.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if target == "csv":
+        return "'" + comment if comment[:1] in ("=", "+", "-", "@", "\t", "\r") else comment
+    return "".join(ch for ch in comment if ch in "\n\t" or ch.isprintable())
