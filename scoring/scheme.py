@@ -39,7 +39,14 @@ TOLERANCE = 1e-6
 PROBLEM_TEMPLATES: dict[str, str] = {
     "toml_syntax": "The file is not valid TOML: {error}",
     "required": "Required field is missing.",
-    "wrong_type": "Expected {expected}.",
+    "expected_text": "Expected a non-empty text.",
+    "expected_number": "Expected a number.",
+    "expected_whole_number": "Expected a whole number.",
+    "expected_names": "Expected a table with zh and en names.",
+    "expected_tables": "Expected an array of tables.",
+    "expected_bool": "Expected true or false.",
+    "expected_table": "Expected a table.",
+    "expected_id_list": "Expected a non-empty list of indicator ids.",
     "bad_choice": "Unknown value {value!r}; expected one of: {choices}.",
     "missing_name": "Missing the {lang} name.",
     "duplicate_id": "Duplicate id {id!r}.",
@@ -119,6 +126,12 @@ class Indicator:
     method: Method
     missing: Literal["exclude", "worst"] = "exclude"
     group: str = ""
+    source: str = ""
+
+    @property
+    def column(self) -> str:
+        """The input column this indicator reads: ``source`` if set (two rules, one value), else ``id``."""
+        return self.source or self.id
 
     @property
     def worst_points(self) -> float:
@@ -282,7 +295,7 @@ class _Parser:
             return default
         value = d[key]
         if not isinstance(value, str) or not value.strip():
-            self.add(where, key, "wrong_type", expected="a non-empty string")
+            self.add(where, key, "expected_text")
             return default
         return value
 
@@ -294,7 +307,7 @@ class _Parser:
             return default
         value = d[key]
         if not _is_number(value):
-            self.add(where, key, "wrong_type", expected="a number")
+            self.add(where, key, "expected_number")
             return default
         value = float(value)
         if positive and value <= 0:
@@ -310,7 +323,7 @@ class _Parser:
             return default
         value = d[key]
         if not isinstance(value, int) or isinstance(value, bool):
-            self.add(where, key, "wrong_type", expected="a whole number")
+            self.add(where, key, "expected_whole_number")
             return default
         if value < 0:
             self.add(where, key, "negative", value=value)
@@ -340,7 +353,7 @@ class _Parser:
                 return Names("", "")
             return None
         if not isinstance(raw, dict):
-            self.add(where, f"{prefix}{key}", "wrong_type", expected="a table with zh and en")
+            self.add(where, f"{prefix}{key}", "expected_names")
             return Names("", "")
         out = {}
         for lang in ("zh", "en"):
@@ -361,7 +374,7 @@ class _Parser:
     def table_list(self, d: dict[str, Any], key: str, where: str) -> list[dict[str, Any]]:
         raw = d.get(key, [])
         if not isinstance(raw, list) or not all(isinstance(x, dict) for x in raw):
-            self.add(where, key, "wrong_type", expected="an array of tables")
+            self.add(where, key, "expected_tables")
             return []
         return raw
 
@@ -393,7 +406,7 @@ class _Parser:
         language = self.choice(data, "language", "scheme", ("zh", "en"), default="zh")
         publish = data.get("publish_ranking", False)
         if not isinstance(publish, bool):
-            self.add("scheme", "publish_ranking", "wrong_type", expected="true or false")
+            self.add("scheme", "publish_ranking", "expected_bool")
             publish = False
         indicators = self.indicators(data)
         components = self.components(data, indicators)
@@ -430,9 +443,11 @@ class _Parser:
             points = self.num(raw, "points", where, default=None)
             missing = self.choice(raw, "missing", where, ("exclude", "worst"), default="exclude")
             group = raw.get("group", "")
+            source = self.ident(raw, where, key="source") if "source" in raw else ""
             method = self.method(raw, where, better, points if points is not None else 0.0)
             if method is not None and points is not None:
-                out.append(Indicator(iid, names, unit, better, points, method, missing, str(group)))  # type: ignore[arg-type]
+                out.append(Indicator(iid, names, unit, better, points, method, missing,  # type: ignore[arg-type]
+                                     str(group), source))
         total = sum(float(r.get("points", 0)) for r in data.get("indicators", []) if _is_number(r.get("points", 0)))
         if (out or data.get("indicators")) and abs(total - 100) > TOLERANCE:
             self.add("scheme", "indicators.points", "points_not_100", total=_fmt(total))
@@ -448,7 +463,7 @@ class _Parser:
             return None
         params = raw.get("params", {})
         if not isinstance(params, dict):
-            self.add(where, "params", "wrong_type", expected="a table")
+            self.add(where, "params", "expected_table")
             return None
         allowed = {
             "tiered": {"bands"},
@@ -511,13 +526,13 @@ class _Parser:
             for key in ("gt", "ge", "lt", "le"):
                 if key in rb:
                     if not _is_number(rb[key]):
-                        self.add(where, f"{fld}.{key}", "wrong_type", expected="a number")
+                        self.add(where, f"{fld}.{key}", "expected_number")
                         ok = False
                     else:
                         edges[key] = float(rb[key])
             pts: Any = rb.get("points")
             if not _is_number(pts):
-                self.add(where, f"{fld}.points", "required" if pts is None else "wrong_type", expected="a number")
+                self.add(where, f"{fld}.points", "required" if pts is None else "expected_number")
                 ok = False
             elif not 0 <= float(pts) <= full + TOLERANCE:
                 self.add(where, f"{fld}.points", "band_points", band=i, value=_fmt(float(pts)), full=_fmt(full))
@@ -586,7 +601,7 @@ class _Parser:
             names = self.names(rl, lwhere, prefix=f"{fld}.") or Names("", "")
             pts: Any = rl.get("points")
             if not _is_number(pts):
-                self.add(lwhere, f"{fld}.points", "required" if pts is None else "wrong_type", expected="a number")
+                self.add(lwhere, f"{fld}.points", "required" if pts is None else "expected_number")
                 continue
             if not 0 <= float(pts) <= full + TOLERANCE:
                 self.add(lwhere, f"{fld}.points", "level_points", level=lid, value=_fmt(float(pts)), full=_fmt(full))
@@ -626,7 +641,7 @@ class _Parser:
             if kind == "team":
                 raw_inds = raw.get("indicators")
                 if not isinstance(raw_inds, list) or not raw_inds or not all(isinstance(x, str) for x in raw_inds):
-                    self.add(where, "indicators", "wrong_type", expected="a non-empty list of indicator ids")
+                    self.add(where, "indicators", "expected_id_list")
                 else:
                     inds = tuple(raw_inds)
                     for ref in inds:
@@ -699,7 +714,7 @@ class _Parser:
     def apply(self, raw: Any) -> ApplyRules:
         where = "apply"
         if not isinstance(raw, dict):
-            self.add(where, "apply", "wrong_type", expected="a table")
+            self.add(where, "apply", "expected_table")
             return ApplyRules()
         stars: list[StarLevel] = []
         for rs in self.table_list(raw, "stars", where):

@@ -483,7 +483,7 @@ def _count_component(comp: Component, inputs: ScoreInputs, index: pd.Index) -> _
 
 def _team_matrix(inputs: ScoreInputs, index: pd.Index, team_of: np.ndarray, values: FloatArray,
                  ids: Sequence[str], all_ids: Sequence[str]) -> FloatArray:
-    """Each agent's team's own values for ``ids`` (given, or the mean over the team's agents)."""
+    """Each agent's team's own values for columns ``ids`` (given, or the mean over the team's agents)."""
     if inputs.team_values is not None:
         tv = inputs.team_values
         tv = tv.set_axis(tv.index.astype(str), axis=0)
@@ -507,7 +507,7 @@ def score_team(scheme: Scheme, inputs: ScoreInputs, *, as_of: date) -> TeamResul
     agents = _agents(inputs)
     index = pd.Index(agents, dtype=object)
     n = len(agents)
-    ind_ids = [i.id for i in scheme.indicators]
+    ind_ids = [i.column for i in scheme.indicators]
     values = _matrix(inputs.values, index, ind_ids)
     if inputs.teams is not None:
         teams = inputs.teams.set_axis(inputs.teams.index.astype(str)).reindex(index)
@@ -542,7 +542,7 @@ def score_team(scheme: Scheme, inputs: ScoreInputs, *, as_of: date) -> TeamResul
             out = _count_component(comp, inputs, index)
         else:
             inds = [scheme.indicator(i) for i in comp.indicators]
-            tvals = _team_matrix(inputs, index, group_key, values, comp.indicators, ind_ids)
+            tvals = _team_matrix(inputs, index, group_key, values, [i.column for i in inds], ind_ids)
             block = _score_block(inds, tvals)
             pts = block.table_score.copy()
             status = np.zeros(n, dtype=np.int8)
@@ -683,13 +683,13 @@ def rescore_with(scheme: Scheme, inputs: ScoreInputs, agent: str, overrides: Map
     result with its rank in the rescored team. Used by ``/simulate`` and the review preview.
     """
     agent = str(agent)
-    ind_ids = {i.id for i in scheme.indicators}
+    columns = {i.id: i.column for i in scheme.indicators} | {i.column: i.column for i in scheme.indicators}
     buckets: dict[str, dict[str, float]] = {"values": {}, "reviews": {}, "customer": {}, "peer": {}, "qa": {}}
     for key, value in overrides.items():
         v = math.nan if value is None else float(value)
         head, _, rest = key.partition(".")
-        if key in ind_ids:
-            buckets["values"][key] = v
+        if key in columns:
+            buckets["values"][columns[key]] = v
         elif head in ("customer", "peer", "qa") and rest:
             buckets[head][rest] = v
         else:
