@@ -2,7 +2,8 @@
 
 * ``engine``     — a fresh SQLite file database in ``tmp_path``, migrated to head.
                    Cheap: migrated once per test session into a template file, copied per test.
-* ``session``    — one unit of work on ``engine`` (committed when the test ends cleanly).
+* ``session``    — one unit of work on ``engine`` (committed when the test ends, rolled back
+                   if the test left it failed by an expected error).
 * ``pg_engine``  — PostgreSQL at ``TEST_DATABASE_URL`` (default
                    ``postgresql://postgres@127.0.0.1:5432/test``), in a schema of its own
                    for this test run, migrated once; every table is emptied before each test.
@@ -26,7 +27,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from storage.db import make_engine, normalize_url, unit_of_work, upgrade
+from storage.db import make_engine, normalize_url, upgrade
 
 DEFAULT_TEST_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 SCHEMA_PREFIX = "kpibot_t_"
@@ -67,10 +68,23 @@ def engine(tmp_path: Path, _sqlite_template: Path) -> Iterator[Engine]:
     eng.dispose()
 
 
+def _unit(eng: Engine) -> Iterator[Session]:
+    """Like ``unit_of_work`` but a test that left the session failed (an expected error) is
+    rolled back at the end instead of failing in teardown."""
+    s = Session(eng, expire_on_commit=False)
+    try:
+        yield s
+        if s.is_active:
+            s.commit()
+        else:
+            s.rollback()
+    finally:
+        s.close()
+
+
 @pytest.fixture
 def session(engine: Engine) -> Iterator[Session]:
-    with unit_of_work(engine) as s:
-        yield s
+    yield from _unit(engine)
 
 
 # --- PostgreSQL -------------------------------------------------------------------------
@@ -175,8 +189,7 @@ def db_engine(request: pytest.FixtureRequest) -> Engine:
 
 @pytest.fixture
 def db_session(db_engine: Engine) -> Iterator[Session]:
-    with unit_of_work(db_engine) as s:
-        yield s
+    yield from _unit(db_engine)
 
 
 @pytest.fixture(params=BACKENDS)
