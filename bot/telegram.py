@@ -1,0 +1,539 @@
+"""Telegram: kpibot inside Telegram chats, through python-telegram-bot.
+
+The composition root builds it and runs it:
+
+    adapter = build_telegram(settings, router, engine=engine)
+    app = build_web_app(routes=[*adapter.routes(), ...])   # webhook mode needs the route
+    await adapter.start()       # long polling, or setWebhook when TELEGRAM_WEBHOOK_URL is set
+    ...
+    await adapter.stop()
+
+One PTB handler receives every update; :mod:`bot.telegram_render` turns it into an
+:class:`~commands.messages.Incoming`, the router (synchronous, run in a worker thread)
+answers with :class:`~commands.messages.Reply` objects, and this module sends them:
+inline keyboards, the question message edited in place when a reply says
+``replace``, charts as photos, private replies from a group moved to the private
+chat (or a deep link when the person has not opened one), every callback query
+answered. Conversation state stays in kpibot's database; PTB keeps none.
+
+A 403 "blocked" marks the member unreachable and tells their manager once, instead of
+retrying. 429 ``retry_after`` is waited out by the rate limiter (``max_retries``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import hmac
+import logging
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from aiolimiter import AsyncLimiter
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    Message,
+    Update,
+)
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
+
+from bot import telegram_render as tr
+from bot.telegram_people import TelegramPeople
+from commands.i18n import normalize_lang, translator
+from commands.messages import Incoming, Outgoing, Reply
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+ALLOWED_UPDATES = ["message", "callback_query"]
+DEEP_LINK_PREFIX = "run-"
+
+
+class RouterLike(Protocol):
+    """What the adapter needs of :class:`commands.router.Router`."""
+
+    def handle(self, incoming: Incoming) -> list[Reply]: ...
+
+
+class KpibotRateLimiter(AIORateLimiter):
+    """PTB's limiter (30/s overall, 20/min per group, 429 retried) plus about 1/s per private chat.
+
+    A private chat may burst ``private_burst`` messages, then one per second, which is
+    what Telegram asks for ("avoid sending more than one message per second" in a chat).
+    """
+
+    def __init__(self, *, max_retries: int = 3, private_burst: int = 10) -> None:
+        super().__init__(max_retries=max_retries)
+        self._private_burst = private_burst
+        self._private: weakref.WeakValueDictionary[int, AsyncLimiter] = weakref.WeakValueDictionary()
+
+    async def process_request(  # type: ignore[override]
+        self,
+        callback: Callable[..., Any],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> Any:
+        chat_id = data.get("chat_id")
+        with contextlib.suppress(TypeError, ValueError):
+            chat_id = int(chat_id)  # type: ignore[arg-type]
+        if isinstance(chat_id, int) and chat_id > 0 and self._private_burst:
+            limiter = self._private.get(chat_id)
+            if limiter is None:
+                limiter = AsyncLimiter(self._private_burst, self._private_burst)
+                self._private[chat_id] = limiter
+            async with limiter:
+                return await super().process_request(
+                    callback, args, kwargs, endpoint, data, rate_limit_args
+                )
+        return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Where an update came from: what replies are sent to, and what may be edited."""
+
+    incoming: Incoming
+    user_id: int
+    chat_id: int
+    message_id: int | None = None
+    """The person's message (a group reply quotes it)."""
+    callback_chat_id: int | None = None
+    callback_message_id: int | None = None
+    """The bot message whose button was pressed (edited in place for ``replace``)."""
+
+
+class TelegramAdapter:
+    """The running Telegram side of kpibot. Build it with :func:`build_telegram`."""
+
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        router: RouterLike,
+        *,
+        people: TelegramPeople | None,
+        webhook_url: str | None,
+        webhook_secret: str | None,
+        poll_timeout: float,
+        default_lang: str,
+    ) -> None:
+        self.application = application
+        self.router = router
+        self.people = people
+        self.webhook_url = webhook_url
+        self.webhook_secret = webhook_secret
+        self.poll_timeout = poll_timeout
+        self.default_lang = default_lang
+        self.codec = tr.CallbackCodec()
+        self.bot_username = ""
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._running = False
+        self.handled = 0
+        """Updates handled so far (tests wait on it)."""
+        self._last_keyboard: _Bounded = _Bounded(10_000)
+        """Private chat → the bot message whose keyboard is live (cosmetic: old ones are removed)."""
+        application.add_handler(TypeHandler(Update, self._on_update))
+        application.add_error_handler(self._on_error)
+
+    @property
+    def bot(self) -> Bot:
+        return self.application.bot
+
+    @property
+    def mode(self) -> str:
+        return "webhook" if self.webhook_url else "polling"
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        """Connect (``getMe``), then poll or register the webhook."""
+        await self.application.initialize()
+        self.bot_username = self.bot.username
+        await self.application.start()
+        if self.webhook_url:
+            await self.bot.set_webhook(
+                self.webhook_url,
+                secret_token=self.webhook_secret,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+        else:
+            updater = self.application.updater
+            assert updater is not None
+            await updater.start_polling(
+                timeout=int(self.poll_timeout),
+                poll_interval=0,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+        self._running = True
+        log.info("telegram: @%s running in %s mode", self.bot_username, self.mode)
+
+    async def stop(self) -> None:
+        if not self._running:
+            return
+        self._running = False
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        await self.application.stop()
+        await self.application.shutdown()
+
+    # ------------------------------------------------------------------ webhook
+    def routes(self) -> list[BaseRoute]:
+        """``POST /telegram/webhook`` for the one Starlette app."""
+        return [Route(WEBHOOK_PATH, self._webhook, methods=["POST"])]
+
+    async def _webhook(self, request: Request) -> Response:
+        given = request.headers.get(SECRET_HEADER, "")
+        if not self.webhook_secret or not hmac.compare_digest(given.encode(), self.webhook_secret.encode()):
+            log.warning("telegram webhook: refused a request with a wrong secret token")
+            return JSONResponse({"ok": False}, status_code=403)
+        try:
+            data = await request.json()
+            update = Update.de_json(data, self.bot)
+        except (ValueError, KeyError, TypeError):
+            return JSONResponse({"ok": False}, status_code=400)
+        if not self._running:
+            return JSONResponse({"ok": False}, status_code=503)
+        await self.application.update_queue.put(update)
+        return JSONResponse({"ok": True})
+
+    async def wait_handled(self, count: int, *, timeout: float = 10.0) -> None:
+        """Wait until ``count`` updates have been handled in all (for tests and tools)."""
+        async with asyncio.timeout(timeout):
+            while self.handled < count:
+                await asyncio.sleep(0.01)
+
+    # ------------------------------------------------------------------ updates
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        try:
+            incoming = tr.to_incoming(update, self.bot_username, self.codec)
+            if incoming is None:
+                return
+            incoming = _expand_deep_link(incoming)
+            source = _source_of(update, incoming)
+            async with self._lock_for(source.user_id):
+                if incoming.action == tr.EXPIRED_ACTION:
+                    replies = [Reply(text=self._expired_text(incoming))]
+                else:
+                    replies = await asyncio.to_thread(self.router.handle, incoming)
+                await self._send_replies(source, replies)
+                if incoming.chat == "private" and self.people is not None:
+                    await asyncio.to_thread(self.people.mark_reachable, source.user_id)
+        finally:
+            if query is not None:
+                with contextlib.suppress(TelegramError):
+                    await query.answer()
+            self.handled += 1
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        update_id = getattr(update, "update_id", None)
+        log.error("telegram: update %s failed", update_id, exc_info=context.error)
+
+    def _lock_for(self, user_id: int) -> asyncio.Lock:
+        lock = self._locks.get(user_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[user_id] = lock
+        return lock
+
+    def _expired_text(self, incoming: Incoming) -> str:
+        _ = translator(normalize_lang(incoming.lang_hint, self.default_lang))
+        return _("That button has expired. Please send the command again.")
+
+    # ------------------------------------------------------------------ sending
+    async def _send_replies(self, source: _Source, replies: Sequence[Reply]) -> None:
+        """Send the router's replies where they belong.
+
+        After a button press, when the first reply for that chat is interactive (buttons
+        or a question) or asks to ``replace``, it becomes the pressed message (edited in
+        place); otherwise the pressed message loses its keyboard and replies come anew.
+        """
+        in_group = source.incoming.chat == "group"
+        pressed = source.callback_message_id
+        private_refused = False
+        for index, reply in enumerate(replies):
+            target = source.user_id if (in_group and reply.private) else source.chat_id
+            if private_refused and target == source.user_id and in_group:
+                continue
+            rendered = tr.render(reply, self.codec)
+            try:
+                if pressed is not None and source.callback_chat_id == target:
+                    editable = rendered.image is None and rendered.file is None and not rendered.extra_texts
+                    interactive = bool(reply.buttons or reply.question or reply.replace)
+                    if editable and interactive and index == 0:
+                        await self._edit(target, pressed, rendered)
+                        self._last_keyboard[target] = pressed
+                        pressed = None
+                        continue
+                    await self._strip_keyboard(target, pressed)
+                    pressed = None
+                quote = source.message_id if (in_group and target == source.chat_id) else None
+                await self._send_new(target, rendered, quote)
+            except Forbidden as err:
+                if target != source.user_id:
+                    log.warning("telegram: cannot write to chat %s: %s", target, err.message)
+                    continue
+                private_refused = True
+                await self._private_refused(source, err)
+        if pressed is not None and source.callback_chat_id is not None:
+            await self._strip_keyboard(source.callback_chat_id, pressed)
+
+    async def _send_new(self, chat_id: int, rendered: tr.Rendered, quote: int | None) -> None:
+        """Send; a new keyboard in a private chat takes the keyboard off the previous one."""
+        message = await self.send_rendered(chat_id, rendered, reply_to=quote)
+        if rendered.keyboard is None or chat_id < 0:
+            return
+        previous = self._last_keyboard.get(chat_id)
+        self._last_keyboard[chat_id] = message.message_id
+        if previous is not None and previous != message.message_id:
+            await self._strip_keyboard(chat_id, previous)
+
+    async def _strip_keyboard(self, chat_id: int, message_id: int) -> None:
+        if self._last_keyboard.get(chat_id) == message_id:
+            del self._last_keyboard[chat_id]
+        try:
+            await self.bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id, reply_markup=None)
+        except BadRequest as err:
+            log.debug("telegram: keyboard of %s/%s not removed: %s", chat_id, message_id, err.message)
+
+    async def _edit(self, chat_id: int, message_id: int, rendered: tr.Rendered) -> None:
+        try:
+            await self.bot.edit_message_text(
+                rendered.text, chat_id=chat_id, message_id=message_id, reply_markup=rendered.keyboard
+            )
+        except BadRequest as err:
+            if "not modified" in err.message.lower():
+                return
+            log.info("telegram: could not edit %s/%s (%s); sending anew", chat_id, message_id, err.message)
+            await self.send_rendered(chat_id, rendered)
+
+    async def send_rendered(
+        self, chat_id: int, rendered: tr.Rendered, *, reply_to: int | None = None
+    ) -> Message:
+        """Send one rendered reply; text that did not fit goes first as plain messages."""
+        for piece in rendered.extra_texts:
+            await self.bot.send_message(chat_id, piece)
+        if rendered.image is not None:
+            return await self.bot.send_photo(
+                chat_id,
+                InputFile(rendered.image.data, filename=rendered.image.filename),
+                caption=rendered.text or None,
+                reply_markup=rendered.keyboard,
+                reply_to_message_id=reply_to,
+            )
+        if rendered.file is not None:
+            return await self.bot.send_document(
+                chat_id,
+                InputFile(rendered.file.data, filename=rendered.file.filename),
+                caption=rendered.text or None,
+                reply_markup=rendered.keyboard,
+                reply_to_message_id=reply_to,
+            )
+        return await self.bot.send_message(
+            chat_id, rendered.text, reply_markup=rendered.keyboard, reply_to_message_id=reply_to
+        )
+
+    async def _private_refused(self, source: _Source, err: Forbidden) -> None:
+        """The person's private chat refused us: point them there from the group; note a block."""
+        blocked = _is_blocked(err)
+        if blocked:
+            await self._note_blocked(source.user_id)
+        if source.incoming.chat != "group":
+            return
+        lang = await self._lang_of(source.user_id, source.incoming.lang_hint)
+        _ = translator(lang)
+        link = f"https://t.me/{self.bot_username}?start={_deep_link_payload(source.incoming)}"
+        name = source.incoming.display_name or ""
+        text = _(
+            "{name}, I can only answer this in a private chat. Open it here and press Start:",
+            name=name,
+        ).strip(", ")
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton(_("Open private chat"), url=link)]])
+        try:
+            await self.bot.send_message(
+                source.chat_id, f"{text}\n{link}", reply_markup=markup,
+                reply_to_message_id=source.message_id,
+            )
+        except TelegramError as group_err:
+            log.warning("telegram: could not post the deep link in %s: %s", source.chat_id, group_err)
+
+    async def _note_blocked(self, telegram_user_id: int) -> None:
+        """Mark the member unreachable (once) and tell their manager."""
+        if self.people is None:
+            log.warning("telegram: user %s blocked the bot (no storage to note it)", telegram_user_id)
+            return
+        notice = await asyncio.to_thread(self.people.mark_unreachable, telegram_user_id)
+        if notice is None:
+            return
+        try:
+            await self.send_rendered(notice.manager_chat_id, tr.Rendered(text=notice.text))
+        except TelegramError as err:
+            log.warning("telegram: could not tell the manager %s: %s", notice.manager_chat_id, err)
+
+    async def _lang_of(self, telegram_user_id: int, hint: str | None) -> str:
+        if self.people is not None:
+            lang = await asyncio.to_thread(self.people.lang_of, telegram_user_id)
+            if lang:
+                return lang
+        return normalize_lang(hint, self.default_lang)
+
+    # ------------------------------------------------------------------ messages kpibot starts
+    async def send_outgoing(self, outgoing: Outgoing) -> str | None:
+        """Send a reminder or a broadcast to a member; the platform's message ref, or ``None``.
+
+        ``None`` when the member has no Telegram account or cannot be reached (a 403 marks
+        them unreachable and tells their manager once; it is not retried).
+        """
+        if self.people is None:
+            raise RuntimeError("send_outgoing needs the storage engine (build_telegram(engine=...))")
+        chat_id = await asyncio.to_thread(self.people.chat_of, outgoing.member_id)
+        if chat_id is None:
+            return None
+        try:
+            message = await self.send_rendered(chat_id, tr.render(outgoing.reply, self.codec))
+        except Forbidden as err:
+            if _is_blocked(err) or "initiate" in err.message:
+                await self._note_blocked(chat_id)
+            return None
+        return f"{message.chat_id}:{message.message_id}"
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+class _Bounded(OrderedDict[int, int]):
+    """A small LRU mapping."""
+
+    def __init__(self, capacity: int) -> None:
+        super().__init__()
+        self.capacity = capacity
+
+    def __setitem__(self, key: int, value: int) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self.capacity:
+            self.popitem(last=False)
+
+
+def _is_blocked(err: Forbidden) -> bool:
+    text = err.message.lower()
+    return "blocked" in text or "deactivated" in text
+
+
+def _source_of(update: Update, incoming: Incoming) -> _Source:
+    user_id = int(incoming.user_id)
+    chat_id = int(incoming.chat_id) if incoming.chat_id else user_id
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        return _Source(
+            incoming, user_id, chat_id,
+            callback_chat_id=query.message.chat.id, callback_message_id=query.message.message_id,
+        )
+    message_id = update.message.message_id if update.message is not None else None
+    return _Source(incoming, user_id, chat_id, message_id=message_id)
+
+
+def _deep_link_payload(incoming: Incoming) -> str:
+    """``start`` parameter that re-runs the group command in the private chat (≤ 64 chars)."""
+    text = incoming.text.strip()
+    if not text.startswith("/"):
+        return "hello"
+    line = text[1:]
+    for candidate in (line, line.split(" ", 1)[0]):
+        encoded = base64.urlsafe_b64encode(candidate.encode()).decode().rstrip("=")
+        if len(DEEP_LINK_PREFIX + encoded) <= 64:
+            return DEEP_LINK_PREFIX + encoded
+    return "hello"
+
+
+def _expand_deep_link(incoming: Incoming) -> Incoming:
+    """``/start run-<base64 command>`` (from a group's deep link) → that command."""
+    text = incoming.text.strip()
+    if not text.startswith("/start " + DEEP_LINK_PREFIX):
+        if text == "/start hello":
+            return _replace_text(incoming, "/start")
+        return incoming
+    encoded = text.split(" ", 1)[1][len(DEEP_LINK_PREFIX):]
+    try:
+        line = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return incoming
+    if not line or line.startswith("start"):
+        return incoming
+    return _replace_text(incoming, "/" + line)
+
+
+def _replace_text(incoming: Incoming, text: str) -> Incoming:
+    from dataclasses import replace
+
+    return replace(incoming, text=text)
+
+
+def _file_base(api_url: str) -> str | None:
+    if "/bot" not in api_url:
+        return None
+    return api_url.replace("/bot", "/file/bot", 1)
+
+
+def build_telegram(
+    settings: Settings,
+    router: RouterLike,
+    *,
+    engine: Engine | None = None,
+    poll_timeout: float = 10.0,
+    max_retries: int = 3,
+    private_burst: int = 10,
+) -> TelegramAdapter:
+    """The Telegram adapter from the settings; nothing connects until :meth:`~TelegramAdapter.start`.
+
+    ``engine`` lets the adapter mark a member who blocked the bot unreachable, tell the
+    manager, and send :class:`~commands.messages.Outgoing` messages by member id.
+    """
+    if settings.telegram_bot_token is None:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    token = settings.telegram_bot_token.get_secret_value()
+    secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
+    if settings.telegram_webhook_url and not secret:
+        raise ValueError("TELEGRAM_WEBHOOK_URL is set: TELEGRAM_WEBHOOK_SECRET must be set too")
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(settings.telegram_api_url)
+        .rate_limiter(KpibotRateLimiter(max_retries=max_retries, private_burst=private_burst))
+        .concurrent_updates(16)
+        .get_updates_read_timeout(poll_timeout + 10)
+    )
+    file_base = _file_base(settings.telegram_api_url)
+    if file_base:
+        builder = builder.base_file_url(file_base)
+    application = builder.build()
+    people = TelegramPeople(engine) if engine is not None else None
+    return TelegramAdapter(
+        application,
+        router,
+        people=people,
+        webhook_url=settings.telegram_webhook_url,
+        webhook_secret=secret,
+        poll_timeout=poll_timeout,
+        default_lang=settings.default_lang,
+    )

@@ -1,0 +1,83 @@
+"""What the Telegram adapter needs to know about members, through storage (synchronous).
+
+The adapter runs these in a worker thread. A member who blocked the bot is marked
+``unreachable`` once and their manager is told; writing to the bot again clears it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlmodel import select
+
+from commands.i18n import normalize_lang, translator
+from storage import conversations as repo
+from storage.db import unit_of_work
+from storage.models import Member
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlmodel import Session
+
+
+@dataclass(frozen=True)
+class ManagerNotice:
+    manager_chat_id: int
+    text: str
+
+
+class TelegramPeople:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def _member(self, session: Session, telegram_user_id: int) -> Member | None:
+        return repo.find_member("telegram", str(telegram_user_id), session=session)
+
+    def lang_of(self, telegram_user_id: int) -> str | None:
+        with unit_of_work(self.engine) as session:
+            member = self._member(session, telegram_user_id)
+            return repo.member_lang(member, session=session) if member is not None else None
+
+    def chat_of(self, member_id: int) -> int | None:
+        with unit_of_work(self.engine) as session:
+            member = session.get(Member, member_id)
+            if member is None or not member.telegram_user_id or not member.active:
+                return None
+            return int(member.telegram_user_id)
+
+    def mark_reachable(self, telegram_user_id: int) -> None:
+        with unit_of_work(self.engine) as session:
+            member = self._member(session, telegram_user_id)
+            if member is not None and member.unreachable:
+                member.unreachable = False
+                session.add(member)
+
+    def mark_unreachable(self, telegram_user_id: int) -> ManagerNotice | None:
+        """Mark the member unreachable; the notice for their manager, the first time only."""
+        with unit_of_work(self.engine) as session:
+            member = self._member(session, telegram_user_id)
+            if member is None or member.unreachable:
+                return None
+            member.unreachable = True
+            session.add(member)
+            manager = _manager_of(session, member)
+            if manager is None or not manager.telegram_user_id or manager.unreachable:
+                return None
+            _ = translator(normalize_lang(repo.member_lang(manager, session=session)))
+            text = _(
+                "{name} has blocked kpibot on Telegram, so reminders and results no longer reach them. Please ask them to open the bot and unblock it.",
+                name=member.name,
+            )
+            return ManagerNotice(int(manager.telegram_user_id), text)
+
+
+def _manager_of(session: Session, member: Member) -> Member | None:
+    if member.manager_id is not None:
+        manager = session.get(Member, member.manager_id)
+        if manager is not None and manager.active:
+            return manager
+    query = select(Member).where(
+        Member.team_id == member.team_id, Member.role == "manager", Member.active == True  # noqa: E712
+    )
+    return session.exec(query.order_by(Member.id)).first()  # type: ignore[arg-type]

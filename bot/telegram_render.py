@@ -1,0 +1,233 @@
+"""Neutral replies → Telegram messages, and Telegram updates → neutral requests.
+
+Pure functions, no network: :func:`to_incoming` reads a PTB ``Update`` (the only code
+in kpibot that does), :func:`render` turns a :class:`~commands.messages.Reply` into
+the text, inline keyboard and attachment that :mod:`bot.telegram` sends.
+
+Buttons carry ``action`` and ``value`` in ``callback_data`` as ``action|value``;
+Telegram allows 64 bytes. A longer pair is sent as ``#`` + a digest and kept in a small
+in-process table: it works until a restart, after which pressing it says the button
+expired. Commands keep their button values short so this stays the exception.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from commands.messages import Button, FileAttachment, Image, Incoming, Question, Reply
+
+log = logging.getLogger(__name__)
+
+CALLBACK_LIMIT = 64
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+SEPARATOR = "|"
+DIGEST_PREFIX = "#"
+EXPIRED_ACTION = "telegram:expired"
+
+ANSWER_ACTION = "form:answer"
+"""The action of an answer button built from a :class:`Question`'s choices."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One Telegram message: text (or photo caption), keyboard, and at most one attachment."""
+
+    text: str
+    keyboard: InlineKeyboardMarkup | None = None
+    image: Image | None = None
+    file: FileAttachment | None = None
+    extra_texts: tuple[str, ...] = ()
+    """Text that did not fit (sent as plain messages before this one)."""
+
+
+class CallbackCodec:
+    """Packs (action, value) into ≤ 64 bytes of ``callback_data`` and back."""
+
+    def __init__(self, capacity: int = 5000) -> None:
+        self._long: OrderedDict[str, tuple[str, str]] = OrderedDict()
+        self._capacity = capacity
+
+    def encode(self, action: str, value: str) -> str:
+        data = f"{action}{SEPARATOR}{value}"
+        if len(data.encode()) <= CALLBACK_LIMIT and not data.startswith(DIGEST_PREFIX):
+            return data
+        digest = DIGEST_PREFIX + hashlib.sha256(data.encode()).hexdigest()[:40]
+        log.warning("callback data over 64 bytes for action %r: kept in memory", action)
+        self._long[digest] = (action, value)
+        self._long.move_to_end(digest)
+        while len(self._long) > self._capacity:
+            self._long.popitem(last=False)
+        return digest
+
+    def decode(self, data: str) -> tuple[str, str]:
+        if data.startswith(DIGEST_PREFIX):
+            return self._long.get(data, (EXPIRED_ACTION, ""))
+        action, _sep, value = data.partition(SEPARATOR)
+        return action, value
+
+
+def to_incoming(update: Update, bot_username: str, codec: CallbackCodec) -> Incoming | None:
+    """The neutral request behind an update, or ``None`` for what kpibot ignores.
+
+    Ignored: edited messages, channel posts, other bots, non-text messages, and commands
+    addressed to another bot (``/rank@otherbot``).
+    """
+    event_id = str(update.update_id)
+    query = update.callback_query
+    if query is not None:
+        user = query.from_user
+        if user.is_bot:
+            return None
+        action, value = codec.decode(query.data or "")
+        message = query.message
+        chat = message.chat if message is not None else None
+        return Incoming(
+            platform="telegram",
+            user_id=str(user.id),
+            action=action,
+            value=value,
+            chat="private" if chat is None or chat.type == "private" else "group",
+            chat_id=str(chat.id) if chat is not None else str(user.id),
+            lang_hint=user.language_code,
+            event_id=event_id,
+            display_name=user.full_name,
+        )
+    message = update.message
+    if message is None or message.from_user is None or message.from_user.is_bot:
+        return None
+    text = message.text
+    if text is None:
+        return None
+    text = _strip_bot_mention(text, bot_username)
+    if text is None:
+        return None
+    return Incoming(
+        platform="telegram",
+        user_id=str(message.from_user.id),
+        text=text,
+        chat="private" if message.chat.type == "private" else "group",
+        chat_id=str(message.chat.id),
+        lang_hint=message.from_user.language_code,
+        event_id=event_id,
+        display_name=message.from_user.full_name,
+    )
+
+
+def _strip_bot_mention(text: str, bot_username: str) -> str | None:
+    """``/rank@kpibot demo`` → ``/rank demo``; ``None`` when addressed to another bot."""
+    if not text.startswith("/"):
+        return text
+    head, sep, rest = text.partition(" ")
+    command, at, target = head.partition("@")
+    if at and target.lower() != bot_username.lower():
+        return None
+    return command + sep + rest
+
+
+def question_buttons(question: Question) -> tuple[Button, ...]:
+    """Answer buttons for a score, choice or yes/no question (nothing for typed answers).
+
+    The form engine normally sends these itself in ``Reply.buttons``; this builds them
+    (same action and value shape) for a reply that carries only the question.
+    """
+    if question.kind not in ("score", "choice", "yesno"):
+        return ()
+    choices = question.choices
+    if question.kind == "score" and not choices:
+        values = [(str(n), str(n)) for n in range(1, 6)]
+    else:
+        values = [(c.label, c.value) for c in choices]
+    prefix = f"{question.conversation_id}:{question.step}:"
+    return tuple(Button(label=label, action=ANSWER_ACTION, value=prefix + value) for label, value in values)
+
+
+def _mark_current(button: Button, question: Question | None) -> Button:
+    if question is None or question.current is None:
+        return button
+    if button.value.rsplit(":", 1)[-1] != question.current:
+        return button
+    return Button(label="✓ " + button.label, action=button.action, value=button.value, style=button.style)
+
+
+def keyboard(reply: Reply, codec: CallbackCodec) -> InlineKeyboardMarkup | None:
+    """Answer buttons first (short labels share a row), then the reply's other buttons."""
+    question = reply.question
+    answers = tuple(b for b in reply.buttons if b.action == ANSWER_ACTION)
+    own = tuple(b for b in reply.buttons if b.action != ANSWER_ACTION)
+    if not answers and question is not None:
+        answers = question_buttons(question)
+    answers = tuple(_mark_current(b, question) for b in answers)
+    rows = _rows(answers, codec, per_row=_per_row(answers)) + _rows(own, codec, per_row=_per_row(own))
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def _per_row(buttons: tuple[Button, ...]) -> int:
+    if not buttons:
+        return 1
+    longest = max(len(b.label) for b in buttons)
+    if longest <= 4:
+        return 5
+    if longest <= 12:
+        return 3
+    return 1
+
+
+def _rows(buttons: tuple[Button, ...], codec: CallbackCodec, *, per_row: int) -> list[list[InlineKeyboardButton]]:
+    return [
+        [_button(b, codec) for b in buttons[i : i + per_row]]
+        for i in range(0, len(buttons), per_row)
+    ]
+
+
+def _button(button: Button, codec: CallbackCodec) -> InlineKeyboardButton:
+    if button.action == "url":
+        return InlineKeyboardButton(button.label, url=button.value)
+    return InlineKeyboardButton(button.label, callback_data=codec.encode(button.action, button.value))
+
+
+def message_text(reply: Reply) -> str:
+    """The reply's text, then the question (step, prompt, help) if it is not already in it."""
+    parts = [reply.text.strip()] if reply.text.strip() else []
+    question = reply.question
+    if question is not None and question.prompt and question.prompt not in reply.text:
+        head = f"({question.step}/{question.total}) " if question.total > 1 else ""
+        parts.append(head + question.prompt)
+        if question.help and question.help not in reply.text:
+            parts.append(question.help)
+    if reply.errors:
+        parts.extend(f"• {text}" for text in reply.errors.values() if text not in reply.text)
+    return "\n\n".join(parts)
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """Cut a long text at line breaks into pieces Telegram accepts."""
+    pieces: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = rest.rfind("\n", 0, limit)
+        if cut <= 0:
+            cut = limit
+        pieces.append(rest[:cut])
+        rest = rest[cut:].lstrip("\n")
+    pieces.append(rest)
+    return pieces
+
+
+def render(reply: Reply, codec: CallbackCodec) -> Rendered:
+    text = message_text(reply)
+    markup = keyboard(reply, codec)
+    limit = CAPTION_LIMIT if (reply.image or reply.file) else TEXT_LIMIT
+    pieces = split_text(text, limit) if text else [""]
+    return Rendered(
+        text=pieces[-1],
+        keyboard=markup,
+        image=reply.image,
+        file=reply.file,
+        extra_texts=tuple(pieces[:-1]),
+    )
