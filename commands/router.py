@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 
 COMMAND_MODULES: tuple[str, ...] = (
     "commands.forms",
+    "commands.selfreview",
 )
 """Every command module, listed explicitly (a missing module is an error at start-up)."""
 

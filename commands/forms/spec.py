@@ -37,12 +37,22 @@ class Localized:
         return self.zh if lang == "zh" else self.en
 
 
-Text = str | Localized
+@dataclass(frozen=True)
+class Msg:
+    """A message id with parameters that are themselves texts (a dimension's name)."""
+
+    text: str
+    params: Mapping[str, Text] = field(default_factory=dict)
+
+
+Text = str | Localized | Msg
 
 
 def render(text: Text, _: Callable[..., str], lang: str) -> str:
     if isinstance(text, Localized):
         return text.pick(lang)
+    if isinstance(text, Msg):
+        return _(text.text, **{k: render(v, _, lang) for k, v in text.params.items()})
     return _(text) if text else ""
 
 

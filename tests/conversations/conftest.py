@@ -59,3 +59,16 @@ def people(db: Engine) -> dict[str, int]:
 def toy_router(db: Engine, clock: Clock, people: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> Router:
     monkeypatch.setitem(form_engine.FORM_MODULES, "toy", "tests.conversations.toyform")
     return Router(db, AppConfig(), clock, modules=["commands.forms", toyform])
+
+
+@pytest.fixture
+def world(db: Engine) -> dict[str, int]:
+    from tests.conversations.world import build_world
+
+    return build_world(db)
+
+
+@pytest.fixture
+def router(db: Engine, clock: Clock, world: dict[str, int]) -> Router:
+    """The real router with every command module, over the two teams of ``world``."""
+    return Router(db, AppConfig(), clock)

@@ -1,0 +1,194 @@
+"""What the review forms share: the scheme of a period, the review window, KPI numbers as text."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from commands.context import Context
+from commands.forms.spec import N_, Field, Localized, Msg
+from scoring.scheme import Dimension, Indicator, Names, Scheme, parse_scheme
+from storage import repo
+from storage.models import Member, Period, Team
+
+SCORE_ANCHORS: tuple[str, ...] = (
+    N_("far below expectations"),
+    N_("below expectations"),
+    N_("meets expectations"),
+    N_("above expectations"),
+    N_("outstanding"),
+)
+REVIEWABLE_STATUSES = ("open", "closed")
+
+
+@lru_cache(maxsize=64)
+def _parsed(text: str) -> Scheme:
+    return parse_scheme(text)
+
+
+def scheme_of(ctx: Context, team: Team, period: Period | None) -> Scheme | None:
+    """The parsed scheme that scores ``period`` (its own, else the team's)."""
+    row = repo.scheme_for(session=ctx.session, team=team, period=period)
+    return _parsed(row.text) if row is not None else None
+
+
+def team_of(ctx: Context, member: Member) -> Team:
+    team = repo.get_team(session=ctx.session, team_id=member.team_id)
+    assert team is not None
+    return team
+
+
+def local_time(ctx: Context, team: Team, moment: datetime) -> str:
+    """A moment in the team's time zone, e.g. ``2026-11-05 18:00``."""
+    try:
+        zone = ZoneInfo(team.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+class Window(StrEnum):
+    OPEN = "open"
+    NOT_YET = "not_yet"
+    CLOSED = "closed"
+
+
+def window(period: Period, now: datetime) -> Window:
+    """Where ``now`` is against the period's review window.
+
+    The window is ``review_opens_at`` (inclusive) to ``review_closes_at`` (exclusive); a
+    missing edge is open-ended. A period that is planned has not opened; one that is
+    locked or published is closed whatever the dates say.
+    """
+    if period.status == "planned":
+        return Window.NOT_YET
+    if period.status not in REVIEWABLE_STATUSES:
+        return Window.CLOSED
+    if period.review_opens_at is not None and now < period.review_opens_at:
+        return Window.NOT_YET
+    if period.review_closes_at is not None and now >= period.review_closes_at:
+        return Window.CLOSED
+    return Window.OPEN
+
+
+def period_by_key(ctx: Context, team: Team, key: str) -> Period | None:
+    return repo.get_period(session=ctx.session, team=team, key=key.strip())
+
+
+def open_review_period(ctx: Context, team: Team) -> Period | None:
+    """The latest period of the team whose review window is open now."""
+    periods = repo.list_periods(session=ctx.session, team=team)
+    open_now = [p for p in periods if window(p, ctx.now) is Window.OPEN]
+    return max(open_now, key=lambda p: p.starts_on) if open_now else None
+
+
+def next_review_period(ctx: Context, team: Team) -> Period | None:
+    periods = repo.list_periods(session=ctx.session, team=team)
+    later = [p for p in periods if window(p, ctx.now) is Window.NOT_YET]
+    return min(later, key=lambda p: p.starts_on) if later else None
+
+
+def latest_reviewable_period(ctx: Context, team: Team) -> Period | None:
+    """The most recent period that started and is not locked (a manager reviews after the month)."""
+    today: date = ctx.now.date()
+    periods = [
+        p for p in repo.list_periods(session=ctx.session, team=team)
+        if p.status in REVIEWABLE_STATUSES and p.starts_on <= today
+    ]  # fmt: skip
+    return max(periods, key=lambda p: p.starts_on) if periods else None
+
+
+def window_refusal(ctx: Context, team: Team, period: Period, what: str) -> str | None:
+    """Why the form ``what`` (an English msgid) cannot be filled for ``period`` now; None if it can."""
+    _ = ctx._
+    state = window(period, ctx.now)
+    form = _(what)
+    if state is Window.OPEN:
+        return None
+    if state is Window.NOT_YET:
+        if period.review_opens_at is not None:
+            return _("The {form} for {period} opens on {when}.", form=form, period=period.key,
+                     when=local_time(ctx, team, period.review_opens_at))  # fmt: skip
+        return _("The {form} for {period} is not open yet.", form=form, period=period.key)
+    if period.review_closes_at is not None and period.status in REVIEWABLE_STATUSES:
+        return _("The {form} for {period} closed on {when}.", form=form, period=period.key,
+                 when=local_time(ctx, team, period.review_closes_at))  # fmt: skip
+    return _("The {form} for {period} is closed.", form=form, period=period.key)
+
+
+def expiry(ctx: Context, period: Period, days: int = 14) -> datetime:
+    """A draft lasts until the review window closes, or ``days`` when it has no deadline."""
+    if period.review_closes_at is not None and period.review_closes_at > ctx.now:
+        return period.review_closes_at
+    return ctx.now + timedelta(days=days)
+
+
+def names(n: Names) -> Localized:
+    """A scheme ``Names`` (zh/en) as a form text."""
+    return Localized(zh=n.zh, en=n.en)
+
+
+def score_field(dim: Dimension, prompt: str, *, required: bool = True) -> Field:
+    """A 1–5 question about one dimension; ``prompt`` is a msgid with ``{dimension}``."""
+    return Field(
+        id=dim.id,
+        kind="score",
+        prompt=Msg(prompt, {"dimension": names(dim.name)}),
+        help=names(dim.hint) if dim.hint is not None else "",
+        required=required,
+        anchors=SCORE_ANCHORS,
+        short=names(dim.name),
+    )
+
+
+def task_first(dimensions: Sequence[Dimension]) -> list[Dimension]:
+    """Rated dimensions with task completion first (DOMAIN.md: 工作任务完成情况)."""
+    rated = [d for d in dimensions if d.computed is None]
+    return sorted(rated, key=lambda d: 0 if "task" in d.id else 1)
+
+
+# -- KPI numbers as text ------------------------------------------------------------------
+
+UNIT_FORMATS: dict[str, str] = {
+    "fraction": N_("{value}%"),
+    "percent": N_("{value}%"),
+    "seconds": N_("{value} s"),
+    "minutes": N_("{value} min"),
+    "yuan": N_("¥{value}"),
+    "count": N_("{value}"),
+    "days": N_("{value} days"),
+    "points": N_("{value} points"),
+}
+
+
+def _number(value: float, places: int) -> str:
+    text = f"{value:,.{places}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def format_value(ctx: Context, indicator: Indicator, value: Decimal | float | None) -> str:
+    """A raw indicator value as a person reads it: fractions as percent, money with ¥."""
+    if value is None:
+        return ctx._("no data")
+    number = float(value)
+    if indicator.unit == "fraction":
+        number *= 100
+    places = 0 if indicator.unit in ("count", "yuan", "seconds") and number.is_integer() else 2
+    return ctx._(UNIT_FORMATS.get(indicator.unit, "{value}"), value=_number(number, places))
+
+
+def kpi_lines(ctx: Context, scheme: Scheme, member: Member, period: Period) -> list[str]:
+    """One line per indicator of the scheme: name and the member's value for the period."""
+    values = {
+        row.indicator: row.value
+        for row in repo.indicator_values(session=ctx.session, period=period, member=member)
+    }
+    lines = []
+    for indicator in scheme.indicators:
+        shown = format_value(ctx, indicator, values.get(indicator.id))
+        lines.append(f"· {indicator.name.get(ctx.lang)}: {shown}")
+    return lines

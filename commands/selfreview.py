@@ -1,0 +1,124 @@
+"""``/selfreview [period]``: an agent rates their own period (DOMAIN.md: self 30 %).
+
+The questions are the scheme's self-review dimensions (task completion first), then
+what went well and what to improve. Before the first question the agent sees their own
+KPI numbers for the period. The form opens with the period's review window and cannot
+be submitted after its deadline.
+"""
+
+from __future__ import annotations
+
+from commands import permissions
+from commands.context import Context, Handler
+from commands.forms import engine
+from commands.forms.common import (
+    expiry,
+    kpi_lines,
+    local_time,
+    next_review_period,
+    open_review_period,
+    period_by_key,
+    scheme_of,
+    score_field,
+    task_first,
+    team_of,
+    window_refusal,
+)
+from commands.forms.spec import N_, Answers, Field, FormDefinition
+from commands.messages import Reply
+from storage import repo
+from storage.models import Conversation, Period
+
+FORM_ID = "selfreview"
+TITLE = N_("self-review")
+TEXT_LIMIT = 500
+
+
+def _period(ctx: Context, conv: Conversation) -> Period:
+    assert conv.period_id is not None
+    period = repo.get_period_by_id(session=ctx.session, period_id=conv.period_id)
+    assert period is not None
+    return period
+
+
+def fields(ctx: Context, conv: Conversation) -> list[Field]:
+    scheme = scheme_of(ctx, team_of(ctx, ctx.actor), _period(ctx, conv))
+    dims = task_first(scheme.self_dimensions) if scheme is not None else []
+    out = [score_field(d, N_("{dimension}: how do you rate yourself this period?")) for d in dims]
+    out += [
+        Field("went_well", "text", N_("What went well this period?"), max_length=TEXT_LIMIT,
+              help=N_("One or two sentences are enough."), short=N_("What went well")),
+        Field("to_improve", "text", N_("What do you want to improve next period?"), max_length=TEXT_LIMIT,
+              short=N_("What to improve")),
+    ]  # fmt: skip
+    return out
+
+
+def intro(ctx: Context, conv: Conversation) -> list[Reply]:
+    _ = ctx._
+    period = _period(ctx, conv)
+    team = team_of(ctx, ctx.actor)
+    lines = [_("Self-review for {period}.", period=period.key)]
+    if period.review_closes_at is not None:
+        lines.append(_("Please finish by {when}.", when=local_time(ctx, team, period.review_closes_at)))
+    scheme = scheme_of(ctx, team, period)
+    if scheme is not None and scheme.indicators:
+        lines.append(_("Your KPI numbers for {period}, for reference:", period=period.key))
+        lines += kpi_lines(ctx, scheme, ctx.actor, period)
+    return [Reply(text="\n".join(lines), private=True)]
+
+
+def check(ctx: Context, conv: Conversation) -> str | None:
+    return window_refusal(ctx, team_of(ctx, ctx.actor), _period(ctx, conv), TITLE)
+
+
+def submit(ctx: Context, conv: Conversation, answers: Answers) -> int:
+    period = _period(ctx, conv)
+    comment_ids = ("went_well", "to_improve")
+    review = repo.save_review(
+        session=ctx.session, period=period, subject=ctx.actor, rater=ctx.actor, kind="self",
+        answers={k: v for k, v in answers.items() if k not in comment_ids},
+        comments={k: answers[k] for k in comment_ids if answers.get(k)},
+        actor=repo.actor_of(ctx.actor), reason="self-review submitted in chat",
+        submitted_at=ctx.now, idempotency_key=f"conversation:{conv.id}", now=ctx.now,
+    )  # fmt: skip
+    assert review.id is not None
+    return review.id
+
+
+FORM = FormDefinition(
+    form_id=FORM_ID, title=TITLE, fields=fields, submit=submit, intro=intro, check=check,
+    done=N_("Thank you, your self-review is submitted. You can change it with /selfreview until the deadline."),
+)  # fmt: skip
+
+
+def selfreview(ctx: Context, args: str) -> list[Reply]:
+    _ = ctx._
+    decision = permissions.can_self_review(ctx.actor)
+    if not decision:
+        return [permissions.refusal(decision, _)]
+    team = team_of(ctx, ctx.actor)
+    key = args.strip()
+    if key:
+        period = period_by_key(ctx, team, key)
+        if period is None:
+            return [Reply(text=_("There is no period {period}.", period=key), ephemeral=True)]
+    else:
+        period = open_review_period(ctx, team)
+        if period is None:
+            upcoming = next_review_period(ctx, team)
+            if upcoming is not None and upcoming.review_opens_at is not None:
+                return [Reply(text=window_refusal(ctx, team, upcoming, TITLE) or "", ephemeral=True)]
+            return [Reply(text=_("No self-review is open now."), ephemeral=True)]
+    refusal = window_refusal(ctx, team, period, TITLE)
+    if refusal:
+        return [Reply(text=refusal, ephemeral=True)]
+    if scheme_of(ctx, team, period) is None:
+        return [Reply(text=_("Your team has no scheme yet, so there is nothing to review. Ask an admin."), ephemeral=True)]
+    assert ctx.actor.id is not None
+    return engine.start(
+        ctx, FORM_ID, period_id=period.id, subject_id=ctx.actor.id, expires_at=expiry(ctx, period)
+    )
+
+
+COMMANDS: dict[str, Handler] = {"selfreview": selfreview}
