@@ -85,7 +85,7 @@ class KpibotRateLimiter(AIORateLimiter):
         self._private_burst = private_burst
         self._private: weakref.WeakValueDictionary[int, AsyncLimiter] = weakref.WeakValueDictionary()
 
-    async def process_request(  # type: ignore[override]
+    async def process_request(
         self,
         callback: Callable[..., Any],
         args: Any,
@@ -157,7 +157,8 @@ class TelegramAdapter:
 
     @property
     def bot(self) -> Bot:
-        return self.application.bot
+        bot: Bot = self.application.bot
+        return bot
 
     @property
     def mode(self) -> str:

@@ -9,10 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlmodel import select
-
 from commands.i18n import normalize_lang, translator
 from storage import conversations as repo
+from storage import repo as members
 from storage.db import unit_of_work
 from storage.models import Member
 
@@ -41,7 +40,7 @@ class TelegramPeople:
 
     def chat_of(self, member_id: int) -> int | None:
         with unit_of_work(self.engine) as session:
-            member = session.get(Member, member_id)
+            member = members.get_member(session=session, member_id=member_id)
             if member is None or not member.telegram_user_id or not member.active:
                 return None
             return int(member.telegram_user_id)
@@ -73,11 +72,12 @@ class TelegramPeople:
 
 
 def _manager_of(session: Session, member: Member) -> Member | None:
+    """The direct manager, else the first active manager of the member's team."""
     if member.manager_id is not None:
-        manager = session.get(Member, member.manager_id)
+        manager = members.get_member(session=session, member_id=member.manager_id)
         if manager is not None and manager.active:
             return manager
-    query = select(Member).where(
-        Member.team_id == member.team_id, Member.role == "manager", Member.active == True  # noqa: E712
-    )
-    return session.exec(query.order_by(Member.id)).first()  # type: ignore[arg-type]
+    team = members.get_team(session=session, team_id=member.team_id)
+    if team is None:
+        return None
+    return next((m for m in members.team_managers(session=session, team=team) if m.active), None)
