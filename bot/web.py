@@ -6,7 +6,9 @@ Each feature contributes its routes (``routes=[...]``) from the composition root
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import inspect
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
@@ -34,8 +36,18 @@ def build_web_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
     ]
-    return Starlette(
-        routes=[*base, *routes],
-        on_startup=list(on_startup),
-        on_shutdown=list(on_shutdown),
-    )
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        for hook in on_startup:
+            result = hook()
+            if inspect.isawaitable(result):
+                await result
+        try:
+            yield
+        finally:
+            for hook in on_shutdown:
+                result = hook()
+                if inspect.isawaitable(result):
+                    await result
+
+    return Starlette(routes=[*base, *routes], lifespan=lifespan)
