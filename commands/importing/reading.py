@@ -1,0 +1,215 @@
+"""Reading a CSV or .xlsx export into a frame of the mapped columns.
+
+The encoding of a CSV is *detected and reported*, never guessed silently: a UTF-8
+byte-order mark means UTF-8 with BOM; text that is valid UTF-8 is UTF-8; otherwise
+the file must decode strictly as GBK (or its superset GB18030), which is then named
+in the import's summary and stored on its record. Anything else is refused with
+a message saying how to save the file. A mapping can pin the encoding instead.
+
+CSV bodies are parsed by pyarrow's multi-threaded reader, reading only the mapped
+columns; text-like fields are read as strings so that ids keep their leading zeros.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+from dataclasses import dataclass
+from pathlib import PurePath
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from commands.importing.mapping import ColumnSpec, Mapping
+from commands.importing.problems import ImportRefused, Problem
+
+NULL_VALUES = ["", "-", "--", "—", "N/A", "n/a", "NA", "NULL", "null", "None", "nan", "NaN"]
+STRING_TYPES = {"text", "id", "flag", "period", "seconds"}  # "04:00" must not become a time of day
+ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "gbk": "GBK",
+                  "gb2312": "GBK", "gb18030": "GB18030"}
+
+
+@dataclass
+class SourceTable:
+    """The mapped columns of a file, renamed to their field names.
+
+    ``rows`` gives each frame row's number in the file as a spreadsheet shows it.
+    """
+
+    frame: pd.DataFrame
+    header: list[str]
+    encoding: str
+    rows: np.ndarray
+    problems: list[Problem]
+
+    def file_rows(self, mask: np.ndarray | pd.Series) -> list[int]:
+        return [int(r) for r in self.rows[np.asarray(mask, dtype=bool)]]
+
+
+def normalize_header(name: str) -> str:
+    """Header cells compared loosely: full-width → half-width, spaces and case ignored."""
+    return "".join(unicodedata.normalize("NFKC", name).split()).casefold()
+
+
+def match_columns(header: list[str], columns: tuple[ColumnSpec, ...]) -> tuple[dict[str, str], list[Problem]]:
+    """``{field: header name}`` for every mapped field found, and the missing or doubled columns."""
+    by_norm: dict[str, list[str]] = {}
+    for name in header:
+        by_norm.setdefault(normalize_header(name), []).append(name)
+    found: dict[str, str] = {}
+    problems: list[Problem] = []
+    shown = [h for h in header if h.strip()]
+    for spec in columns:
+        hits = [by_norm[n] for n in (normalize_header(x) for x in spec.names) if n in by_norm]
+        if not hits:
+            if not spec.optional:
+                problems.append(Problem("missing_column", {
+                    "field": spec.field, "expected": list(spec.names), "found": shown}))
+            continue
+        if len(hits[0]) > 1:
+            problems.append(Problem("duplicate_column", {"column": hits[0][0]}))
+            continue
+        found[spec.field] = hits[0][0]
+    if not found:
+        raise ImportRefused(problems)
+    return found, problems
+
+
+def read_source(data: bytes, file_name: str, mapping: Mapping) -> SourceTable:
+    """The mapped columns of ``data`` (a CSV or .xlsx file's bytes)."""
+    if not data.strip():
+        raise ImportRefused([Problem("empty_file")])
+    suffix = PurePath(file_name).suffix.lower()
+    if suffix in (".xlsx", ".xlsm") or data[:4] == b"PK\x03\x04":
+        return _read_xlsx(data, mapping)
+    if suffix not in ("", ".csv", ".txt", ".tsv"):
+        raise ImportRefused([Problem("unsupported_file", {"suffix": suffix})])
+    return _read_csv(data, mapping)
+
+
+# --- encodings --------------------------------------------------------------------------
+
+
+def _is_utf8(buffer: pa.Buffer) -> bool:
+    """Validate UTF-8 without decoding into a Python string (no copy of the file)."""
+    offsets = pa.array([0, buffer.size], pa.int64()).buffers()[1]
+    array = pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, buffer])
+    try:
+        array.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def detect_encoding(data: bytes, wanted: str = "auto") -> tuple[str, pa.Buffer]:
+    """``(encoding name as shown to people, UTF-8 buffer of the text without BOM)``."""
+    buffer = pa.py_buffer(data)
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise ImportRefused([Problem("encoding_utf16")])
+    if wanted != "auto":
+        try:
+            text = data.decode("utf-8-sig" if wanted in ("utf-8", "utf8") else wanted)
+        except (UnicodeDecodeError, LookupError):
+            raise ImportRefused([Problem("encoding_mismatch", {"encoding": wanted})]) from None
+        return ENCODING_NAMES.get(wanted, wanted.upper()), pa.py_buffer(text.encode("utf-8"))
+    if data[:3] == b"\xef\xbb\xbf":
+        body = buffer.slice(3)
+        if _is_utf8(body):
+            return ENCODING_NAMES["utf-8-sig"], body
+        raise ImportRefused([Problem("encoding_unknown")])
+    if _is_utf8(buffer):
+        return ENCODING_NAMES["utf-8"], buffer
+    for codec in ("gbk", "gb18030"):
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        return ENCODING_NAMES[codec], pa.py_buffer(text.encode("utf-8"))
+    raise ImportRefused([Problem("encoding_unknown")])
+
+
+# --- CSV --------------------------------------------------------------------------------
+
+
+def _header(buffer: pa.Buffer, mapping: Mapping) -> list[str]:
+    head = buffer.slice(0, min(buffer.size, 1 << 16)).to_pybytes().decode("utf-8", "ignore")
+    reader = csv.reader(io.StringIO(head), delimiter=mapping.delimiter)
+    for number, row in enumerate(reader, start=1):
+        if number == mapping.header_row:
+            return [cell.strip() for cell in row]
+    raise ImportRefused([Problem("no_rows")])
+
+
+def _read_csv(data: bytes, mapping: Mapping) -> SourceTable:
+    encoding, buffer = detect_encoding(data, mapping.encoding)
+    header = _header(buffer, mapping)
+    found, problems = match_columns(header, mapping.columns)
+    types = {spec.field: spec.type for spec in mapping.columns}
+    column_types = {found[f]: pa.string() for f in found if types[f] in STRING_TYPES}
+    try:
+        table = pacsv.read_csv(
+            pa.BufferReader(buffer),
+            read_options=pacsv.ReadOptions(skip_rows=mapping.header_row - 1, use_threads=True),
+            parse_options=pacsv.ParseOptions(delimiter=mapping.delimiter),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=list(found.values()), column_types=column_types,
+                null_values=NULL_VALUES, strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise ImportRefused([Problem("unreadable", {"detail": str(exc).strip()})]) from None
+    if table.num_rows == 0:
+        raise ImportRefused([Problem("no_rows")])
+    by_name = {v: k for k, v in found.items()}
+    frame = pd.DataFrame({by_name[name]: table.column(name).to_pandas() for name in found.values()})
+    del table
+    rows = np.arange(mapping.header_row + 1, mapping.header_row + 1 + len(frame))
+    return SourceTable(frame, header, encoding, rows, problems)
+
+
+# --- xlsx -------------------------------------------------------------------------------
+
+
+def _read_xlsx(data: bytes, mapping: Mapping) -> SourceTable:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        raise ImportRefused([Problem("xlsx_unreadable", {"detail": str(exc) or type(exc).__name__})]) from None
+    try:
+        if mapping.sheet:
+            if mapping.sheet not in book.sheetnames:
+                raise ImportRefused([Problem("sheet_missing", {"sheet": mapping.sheet, "found": book.sheetnames})])
+            sheet = book[mapping.sheet]
+        else:
+            sheet = book.worksheets[0]
+        rows_iter = sheet.iter_rows(values_only=True)
+        header: list[str] = []
+        for number, row in enumerate(rows_iter, start=1):
+            if number == mapping.header_row:
+                header = ["" if v is None else str(v).strip() for v in row]
+                break
+        if not header:
+            raise ImportRefused([Problem("no_rows")])
+        found, problems = match_columns(header, mapping.columns)
+        positions = {field: header.index(name) for field, name in found.items()}
+        columns: dict[str, list[object]] = {field: [] for field in found}
+        numbers: list[int] = []
+        for number, row in enumerate(rows_iter, start=mapping.header_row + 1):
+            cells = [row[i] if i < len(row) else None for i in positions.values()]
+            if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
+                continue
+            for field, cell in zip(positions, cells, strict=True):
+                columns[field].append(cell)
+            numbers.append(number)
+    finally:
+        book.close()
+    if not numbers:
+        raise ImportRefused([Problem("no_rows")])
+    frame = pd.DataFrame({f: pd.Series(v, dtype=object) for f, v in columns.items()})
+    return SourceTable(frame, header, "xlsx", np.asarray(numbers), problems)

@@ -1,0 +1,331 @@
+"""Storing a checked file: one transaction, an import record, audited values.
+
+:func:`import_file` is the use case the CLI and the chat admin action call. It
+writes nothing until the whole file has passed :func:`~commands.importing.validation.prepare`;
+then, in the caller's unit of work, it records the import, replaces the values of
+the import it supersedes (same team, period and kind), stores every value with its
+``import_id``, recomputes the indicators that need two files (complaint share needs
+complaints and sessions) and appends an audit entry. The caller's unit of work
+commits, or rolls everything back if anything raises.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal, cast
+
+import pandas as pd
+from sqlmodel import Session
+
+from commands.i18n import Translate, translator
+from commands.importing.mapping import Mapping, load_mapping
+from commands.importing.parsing import period_bounds
+from commands.importing.problems import ImportRefused, Problem, render_problems
+from commands.importing.validation import PeriodInfo, Prepared, Progress, Roster, _silent, prepare
+from scoring import kpi
+from storage import repo
+from storage.models import DataImport, Member, Period, Team
+
+WRITABLE_STATUSES = ("planned", "open", "closed")
+SOURCE_IMPORT = "import"
+SOURCE_DERIVED = "derived"
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import did, or every reason it did nothing. Render with :meth:`lines`."""
+
+    status: Literal["imported", "unchanged", "refused"]
+    file_name: str
+    team: str
+    period: str
+    mapping: str
+    problems: tuple[Problem, ...] = ()
+    encoding: str = ""
+    rows: int = 0
+    agents: int = 0
+    values: int = 0
+    indicators: tuple[str, ...] = ()
+    import_id: int | None = None
+    replaced: tuple[str, ...] = ()
+    earlier_at: datetime | None = None
+    earlier_by: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "refused"
+
+    def lines(self, lang: str | None) -> list[str]:
+        _ = translator(lang)
+        if self.status == "refused":
+            head = _("{file} was not imported; nothing was stored. Fix these problems and import it again:",
+                     file=self.file_name)
+            return [head, *(f"• {line}" for line in render_problems(self.problems, _))]
+        if self.status == "unchanged":
+            when = self.earlier_at.strftime("%Y-%m-%d %H:%M UTC") if self.earlier_at else "?"
+            return [_("{file} was already imported for {team} {period} on {when} by {who} (import #{id}); nothing changed.",
+                      file=self.file_name, team=self.team, period=self.period, when=when,
+                      who=self.earlier_by, id=self.import_id)]
+        lines = [
+            _("Imported {file} into {team} {period} as import #{id}: {rows} rows, {agents} agents, {values} values.",
+              file=self.file_name, team=self.team, period=self.period, id=self.import_id,
+              rows=self.rows, agents=self.agents, values=self.values),
+            _("Encoding: {encoding}. Mapping: {mapping}.", encoding=self.encoding, mapping=self.mapping),
+            _("Indicators: {names}.", names=", ".join(self.indicators)),
+        ]
+        if self.replaced:
+            lines.append(_("It replaces the earlier import {files}; the audit log keeps the old values.",
+                           files=", ".join(self.replaced)))
+        return lines
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _roster(session: Session, team: Team) -> Roster:
+    members: dict[str, int] = {}
+    for member in repo.list_members(session=session, team=team, active_only=False):
+        assert member.id is not None
+        members[member.name] = member.id
+        if member.name_en:
+            members.setdefault(member.name_en, member.id)
+    return Roster(team.name, members)
+
+
+def _decimal(indicator: str, value: float) -> Decimal:
+    """Money to the cent, counts whole, everything else to 10 decimal places."""
+    kind = kpi.MEASURES[indicator].type if indicator in kpi.MEASURES else kpi.INDICATOR_TYPES.get(indicator)
+    if kind == "money" or indicator == "order_amount":
+        return Decimal(f"{value:.2f}")
+    if kind == "count":
+        return Decimal(round(value))
+    return Decimal(f"{value:.10f}")
+
+
+def import_file(
+    session: Session,
+    *,
+    team: str,
+    period_key: str,
+    mapping: str | Mapping,
+    data: bytes,
+    file_name: str,
+    actor: str,
+    lang: str | None = None,
+    now: datetime | None = None,
+    progress: Progress = _silent,
+) -> ImportReport:
+    """Import one export file; nothing is written unless every check passes.
+
+    ``lang`` is only used for the audit entry's reason; render the report with
+    ``report.lines(lang)``. ``progress`` is called with each finished step's name
+    (read, parse, check, store): the CLI drives a progress bar with it.
+    """
+    mapping_name = mapping if isinstance(mapping, str) else mapping.name
+    base: dict[str, Any] = {"file_name": file_name, "team": team, "period": period_key,
+                            "mapping": mapping_name}
+    try:
+        team_row = repo.get_team_by_name(session=session, name=team)
+        if team_row is None:
+            raise ImportRefused([Problem("team_unknown", {"team": team})])
+        bounds = period_bounds(period_key)
+        if bounds is None:
+            raise ImportRefused([Problem("period_invalid", {"period": period_key})])
+        loaded = load_mapping(mapping) if isinstance(mapping, str) else mapping
+        base["mapping"] = loaded.name
+        period = repo.get_period(session=session, team=team_row, key=period_key)
+        if period is not None and period.status not in WRITABLE_STATUSES:
+            raise ImportRefused([Problem("period_closed", {"period": period_key, "status": period.status})])
+        digest = sha256_of(data)
+        if period is not None:
+            earlier = _same_file(session, period, digest, loaded)
+            if earlier is not None:
+                return ImportReport("unchanged", **base, import_id=earlier.id, encoding=earlier.encoding or "",
+                                    rows=earlier.row_count, earlier_at=earlier.imported_at,
+                                    earlier_by=earlier.imported_by)
+        starts_on, ends_on = (period.starts_on, period.ends_on) if period is not None else bounds
+        info = PeriodInfo(period_key, starts_on, ends_on, team_row.timezone)
+        prepared = prepare(data, file_name, loaded, _roster(session, team_row), info, progress)
+        if prepared.values.dropna(how="all").empty:
+            raise ImportRefused([Problem("nothing_to_store")])
+    except ImportRefused as refused:
+        return ImportReport("refused", **base, problems=tuple(refused.problems))
+    if period is None:
+        period = repo.get_or_create_period(session=session, team=team_row, key=period_key)
+    report = _store(session, team_row, period, prepared, digest, file_name, actor, lang, now, base)
+    progress("store")
+    return report
+
+
+def _same_file(session: Session, period: Period, digest: str, mapping: Mapping) -> DataImport | None:
+    found = repo.find_import(session=session, period=period, sha256=digest)
+    if found is not None and found.mapping_name == mapping.name:
+        return found
+    return None
+
+
+def _store(session: Session, team: Team, period: Period, prepared: Prepared, digest: str,
+           file_name: str, actor: str, lang: str | None, now: datetime | None,
+           base: dict[str, Any]) -> ImportReport:
+    mapping = prepared.mapping
+    reason = translator(lang)("import of {file}", file=file_name)
+    record = repo.record_import(
+        session=session, team=team, period=period, file_name=file_name, sha256=digest,
+        row_count=prepared.row_count, imported_by=actor, kind=mapping.kind,
+        mapping_name=mapping.name, mapping_text=mapping.text, encoding=prepared.encoding, now=now,
+    )
+    assert record.id is not None
+    replaced = [i for i in repo.list_imports(session=session, period=period) if i.replaced_by_id == record.id]
+    members = {m.id: m for m in repo.list_members(session=session, team=team, active_only=False)}
+    new_keys: set[tuple[int, str]] = set()
+    stored = 0
+    for member_id, row in prepared.values.iterrows():
+        member = members[cast(int, member_id)]
+        for indicator, value in row.items():
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                continue
+            repo.set_indicator_value(
+                session=session, period=period, member=member, indicator=str(indicator),
+                value=_decimal(str(indicator), float(value)), source=SOURCE_IMPORT, actor=actor,
+                reason=reason, import_id=record.id, now=now,
+            )
+            new_keys.add((member.id or 0, str(indicator)))
+            stored += 1
+    old_ids = {i.id for i in replaced}
+    for value_row in repo.indicator_values(session=session, period=period):
+        if value_row.import_id in old_ids and (value_row.member_id, value_row.indicator) not in new_keys:
+            repo.delete_indicator_value(session=session, period=period, member=members[value_row.member_id],
+                                        indicator=value_row.indicator, actor=actor, reason=reason, now=now)
+    stored += _derive_across_files(session, period, members, record.id, actor, reason, now)
+    report = ImportReport(
+        "imported", **base, encoding=prepared.encoding, rows=prepared.row_count,
+        agents=len(prepared.values), values=stored, import_id=record.id,
+        indicators=tuple(c for c in prepared.values.columns if c in kpi.FORMULAS),
+        replaced=tuple(f"#{i.id} {i.file_name}" for i in replaced),
+    )
+    repo.append_audit(
+        session=session, actor=actor, action="data_import.create", entity="data_import",
+        entity_id=record.id, before=None,
+        after={"file_name": file_name, "sha256": digest, "rows": prepared.row_count,
+               "mapping": mapping.name, "kind": mapping.kind, "encoding": prepared.encoding,
+               "values": stored, "replaced": sorted(i for i in old_ids if i is not None)},
+        reason=reason, at=now,
+    )
+    return report
+
+
+def _derive_across_files(session: Session, period: Period, members: dict[int | None, Member],
+                         import_id: int, actor: str, reason: str, now: datetime | None) -> int:
+    """Indicators whose inputs came from different files (complaint share = complaints / sessions)."""
+    rows = repo.indicator_values(session=session, period=period)
+    imported = {(r.member_id, r.indicator) for r in rows if r.source != SOURCE_DERIVED}
+    table = pd.DataFrame.from_dict(
+        {m: {k: float(v) for k, v in vals.items() if v is not None}
+         for m, vals in repo.indicator_table(session=session, period=period).items()},
+        orient="index",
+    )
+    if table.empty:
+        return 0
+    measures = table[[c for c in table.columns if c in kpi.MEASURES]]
+    derived = kpi.derive(measures)
+    stored = 0
+    for indicator in (c for c in derived.columns if c in kpi.FORMULAS):
+        for member_id, value in derived[indicator].items():
+            if (member_id, indicator) in imported or pd.isna(value):
+                continue
+            repo.set_indicator_value(
+                session=session, period=period, member=members[cast(int, member_id)], indicator=indicator,
+                value=_decimal(indicator, float(value)), source=SOURCE_DERIVED, actor=actor,
+                reason=reason, import_id=import_id, now=now,
+            )
+            stored += 1
+    return stored
+
+
+# --- tracing a value back to its file ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceLine:
+    indicator: str
+    value: Decimal | None
+    source: str
+    import_id: int | None
+    file_name: str = ""
+    sha256: str = ""
+    mapping: str = ""
+    imported_by: str = ""
+    imported_at: datetime | None = None
+    status: str = ""
+
+
+@dataclass(frozen=True)
+class SourceReport:
+    team: str
+    period: str
+    agent: str
+    lines_: tuple[SourceLine, ...] = field(default_factory=tuple)
+    problems: tuple[Problem, ...] = ()
+
+    def lines(self, lang: str | None) -> list[str]:
+        _ = translator(lang)
+        if self.problems:
+            return render_problems(self.problems, _)
+        if not self.lines_:
+            return [_("No values for {agent} in {team} {period}.", agent=self.agent, team=self.team,
+                      period=self.period)]
+        return [_line(line, _) for line in self.lines_]
+
+
+def _line(line: SourceLine, _: Translate) -> str:
+    value = "—" if line.value is None else format(line.value.normalize(), "f")
+    if line.import_id is None:
+        return _("{indicator} = {value} ({source}, not from an import)", indicator=line.indicator,
+                 value=value, source=line.source)
+    when = line.imported_at.strftime("%Y-%m-%d %H:%M UTC") if line.imported_at else "?"
+    return _("{indicator} = {value} ({source}) from import #{id} {file} (sha256 {sha}…, mapping {mapping}, "
+             "by {who} at {when}, {status})",
+             indicator=line.indicator, value=value, source=line.source, id=line.import_id,
+             file=line.file_name, sha=line.sha256[:12], mapping=line.mapping, who=line.imported_by,
+             when=when, status=line.status)
+
+
+def source_of(session: Session, *, team: str, period_key: str, agent: str,
+              indicator: str | None = None) -> SourceReport:
+    """Where each of an agent's values in a period came from (``kpibot show-source``)."""
+    base = SourceReport(team, period_key, agent)
+    team_row = repo.get_team_by_name(session=session, name=team)
+    if team_row is None:
+        return SourceReport(team, period_key, agent, problems=(Problem("team_unknown", {"team": team}),))
+    roster = _roster(session, team_row)
+    lookup = roster.lookup()
+    from commands.importing.validation import name_key
+
+    member_id = lookup.get(name_key(agent))
+    if member_id is None:
+        import difflib
+
+        close = difflib.get_close_matches(agent, sorted(roster.members), n=3, cutoff=0.4)
+        return SourceReport(team, period_key, agent, problems=(
+            Problem("unknown_agent", {"name": agent, "suggestions": close, "team": team}),))
+    period = repo.get_period(session=session, team=team_row, key=period_key)
+    member = repo.get_member(session=session, member_id=member_id)
+    if period is None or member is None:
+        return base
+    imports = {i.id: i for i in repo.list_imports(session=session, period=period)}
+    found = []
+    for row in repo.indicator_values(session=session, period=period, member=member):
+        if indicator is not None and row.indicator != indicator:
+            continue
+        origin = imports.get(row.import_id)
+        found.append(SourceLine(
+            row.indicator, row.value, row.source, row.import_id,
+            *((origin.file_name, origin.sha256, origin.mapping_name or "", origin.imported_by,
+               origin.imported_at, origin.status) if origin else ()),
+        ))
+    return SourceReport(team, period_key, agent, tuple(found))

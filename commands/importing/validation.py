@@ -1,0 +1,262 @@
+"""From a file's bytes to per-agent indicator values, finding every problem first.
+
+:func:`prepare` reads, parses and checks the whole file and either raises
+:class:`ImportRefused` with *all* problems it found or returns the values to
+store. It touches no database: the roster and the period are passed in.
+"""
+
+from __future__ import annotations
+
+import difflib
+import unicodedata
+from collections.abc import Callable
+from collections.abc import Mapping as TMapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from commands.importing.mapping import Mapping
+from commands.importing.parsing import as_text, parse_period, parser_for
+from commands.importing.problems import ImportRefused, Problem, at_rows
+from commands.importing.reading import SourceTable, normalize_header, read_source
+from scoring import kpi
+
+DISTINCT_VALUES_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class Roster:
+    """The team's members as an import matches them: display name (or English name) → member id."""
+
+    team: str
+    members: TMapping[str, int]
+
+    def lookup(self) -> dict[str, int]:
+        return {name_key(name): member for name, member in self.members.items()}
+
+
+@dataclass(frozen=True)
+class PeriodInfo:
+    key: str
+    starts_on: date
+    ends_on: date
+    timezone: str = "Asia/Shanghai"
+
+
+@dataclass
+class Prepared:
+    """A file that passed every check: per-member values ready to store."""
+
+    mapping: Mapping
+    encoding: str
+    row_count: int
+    values: pd.DataFrame  # index: member id; columns: indicator/measure ids; NaN = no value
+    agents: dict[int, str]
+
+
+def name_key(name: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", name).split()).casefold()
+
+
+Progress = Callable[[str], None]
+
+
+def _silent(step: str) -> None:
+    return None
+
+
+def prepare(data: bytes, file_name: str, mapping: Mapping, roster: Roster,
+            period: PeriodInfo, progress: Progress = _silent) -> Prepared:
+    """Read, parse and check ``data``; raises :class:`ImportRefused` listing every problem.
+
+    ``progress`` is called with the name of each step as it finishes (read, parse,
+    check), for a progress bar.
+    """
+    source = read_source(data, file_name, mapping)
+    progress("read")
+    problems = list(source.problems)
+    frame = source.frame
+    typed: dict[str, pd.Series] = {}
+    unreadable_of: dict[str, pd.Series] = {}
+    for spec in mapping.columns:
+        if spec.field not in frame.columns:
+            continue
+        column = frame[spec.field]
+        shown = _header_of(source, mapping, spec.field)
+        if spec.type in ("text", "id", "period"):
+            values = as_text(column)
+            if spec.take_after:
+                values = values.str.rsplit(spec.take_after, n=1).str[-1].str.strip()
+            unreadable = pd.Series(False, index=column.index)
+        else:
+            values, unreadable = parser_for(spec, mapping)(column)
+            problems += _unreadable(source, column, unreadable, spec.type, shown, spec)
+            problems += _out_of_range(source, column, values, spec.type, shown, spec.low, spec.high)
+        typed[spec.field] = values
+        unreadable_of[spec.field] = unreadable
+        if spec.field in kpi.REQUIRED_FIELDS[mapping.kind] and spec.field != "time":
+            empty = (values.isna() & ~unreadable).to_numpy(dtype=bool)
+            if empty.any():
+                problems.append(at_rows("empty_value", source.file_rows(empty), column=shown))
+    progress("parse")
+    if "agent" not in typed:
+        raise ImportRefused(problems)
+    lookup = roster.lookup()
+    agent_codes, agent_names = pd.factorize(typed["agent"], use_na_sentinel=True)
+    member_of = np.array([lookup.get(name_key(str(n)), -1) for n in agent_names] + [-1])
+    problems += _unknown_agents(source, agent_codes, agent_names, member_of, roster)
+    if "time" in typed:
+        problems += _outside_period(source, typed["time"], unreadable_of["time"], period,
+                                    _header_of(source, mapping, "time"))
+    for spec in mapping.columns:
+        if spec.type == "id" and spec.field in typed:
+            problems += _duplicates(source, typed[spec.field], _header_of(source, mapping, spec.field))
+    if mapping.kind == "summary":
+        if "period" in typed:
+            problems += _wrong_period(source, typed["period"], period, _header_of(source, mapping, "period"))
+        dup = pd.Series(agent_codes).duplicated(keep=False).to_numpy() & (agent_codes >= 0)
+        for code in np.unique(agent_codes[dup]):
+            problems.append(at_rows("duplicate_agent", source.file_rows(agent_codes == code),
+                                    name=str(agent_names[int(code)])))
+    progress("check")
+    if problems:
+        raise ImportRefused(problems)
+    return _measures(source, mapping, typed, agent_codes, agent_names, member_of)
+
+
+def _header_of(source: SourceTable, mapping: Mapping, field: str) -> str:
+    spec = mapping.column(field)
+    if spec is None:
+        return field
+    wanted = {normalize_header(n) for n in spec.names}
+    return next((h for h in source.header if normalize_header(h) in wanted), spec.names[0])
+
+
+def _by_value(source: SourceTable, raw: pd.Series, mask: pd.Series | np.ndarray, code: str,
+              **params: object) -> list[Problem]:
+    """One problem per distinct bad value (the first :data:`DISTINCT_VALUES_SHOWN`), then a count."""
+    mask = np.asarray(mask, dtype=bool)
+    if not mask.any():
+        return []
+    bad = raw[mask].map(lambda v: str(v).strip())
+    rows = source.rows[mask]
+    codes, uniques = pd.factorize(bad)
+    found: list[Problem] = []
+    for i, value in enumerate(uniques[:DISTINCT_VALUES_SHOWN]):
+        found.append(at_rows(code, (int(r) for r in rows[codes == i]), value=value, **params))
+    rest = np.isin(codes, np.arange(DISTINCT_VALUES_SHOWN, len(uniques)))
+    if rest.any():
+        found.append(at_rows(code, (int(r) for r in rows[rest]), value="…", **params))
+    return found
+
+
+def _unreadable(source: SourceTable, raw: pd.Series, mask: pd.Series, type_: str, column: str,
+                spec: object) -> list[Problem]:
+    code = {"seconds": "not_a_duration", "flag": "not_a_flag", "time": "not_a_time"}.get(type_, "not_a_number")
+    params: dict[str, object] = {"column": column}
+    if code == "not_a_flag":
+        allowed = getattr(spec, "true_values", ())[:3] + getattr(spec, "false_values", ())[:3]
+        params["allowed"] = list(allowed)
+    return _by_value(source, raw, mask, code, **params)
+
+
+def _out_of_range(source: SourceTable, raw: pd.Series, values: pd.Series, type_: str, column: str,
+                  low: float | None, high: float | None) -> list[Problem]:
+    if type_ in ("time", "flag"):
+        return []
+    lo = 0.0 if low is None else low
+    hi = (1.0 if type_ == "ratio" else np.inf) if high is None else high
+    numbers = values.to_numpy(dtype="float64", na_value=np.nan)
+    problems: list[Problem] = []
+    outside = (numbers < lo) | (numbers > hi)
+    shown_low, shown_high = _fmt(lo), ("∞" if hi == np.inf else _fmt(hi))
+    problems += _by_value(source, raw, outside, "out_of_range", column=column, low=shown_low, high=shown_high)
+    if type_ == "count":
+        fractional = ~outside & ~np.isnan(numbers) & (np.floor(numbers) != numbers)
+        problems += _by_value(source, raw, fractional, "not_whole", column=column)
+    return problems
+
+
+def _fmt(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+def _unknown_agents(source: SourceTable, codes: np.ndarray, names: pd.Index, member_of: np.ndarray,
+                    roster: Roster) -> list[Problem]:
+    problems: list[Problem] = []
+    known = sorted(roster.members)
+    for code in np.flatnonzero(member_of[:-1] < 0):
+        name = str(names[int(code)])
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.4)
+        problems.append(at_rows("unknown_agent", source.file_rows(codes == code), name=name,
+                                suggestions=close, team=roster.team))
+    return problems
+
+
+def _outside_period(source: SourceTable, times: pd.Series, unreadable: pd.Series, period: PeriodInfo,
+                    column: str) -> list[Problem]:
+    if getattr(times.dt, "tz", None) is not None:
+        times = times.dt.tz_convert(period.timezone).dt.tz_localize(None)
+    start = pd.Timestamp(period.starts_on)
+    end = pd.Timestamp(period.ends_on + timedelta(days=1))
+    stamps = times.to_numpy()
+    outside = ((stamps < start.to_datetime64()) | (stamps >= end.to_datetime64())) & ~pd.isna(stamps)
+    problems: list[Problem] = []
+    if outside.any():
+        first = times[outside].iloc[0]
+        problems.append(at_rows("outside_period", source.file_rows(outside), column=column,
+                                value=str(first), period=period.key,
+                                start=period.starts_on.isoformat(), end=period.ends_on.isoformat()))
+    missing = pd.isna(stamps) & ~unreadable.to_numpy(dtype=bool)
+    if missing.any():
+        problems.append(at_rows("empty_value", source.file_rows(missing), column=column))
+    return problems
+
+
+def _duplicates(source: SourceTable, ids: pd.Series, column: str) -> list[Problem]:
+    doubled = ids.duplicated(keep=False).to_numpy() & ids.notna().to_numpy()
+    return _by_value(source, ids, doubled, "duplicate_id", column=column)
+
+
+def _wrong_period(source: SourceTable, cells: pd.Series, period: PeriodInfo, column: str) -> list[Problem]:
+    bad = np.zeros(len(cells), dtype=bool)
+    for i, cell in enumerate(cells):
+        if cell is None or (isinstance(cell, float) and np.isnan(cell)) or pd.isna(cell):
+            continue
+        bounds = parse_period(str(cell))
+        bad[i] = bounds is None or bounds[0] < period.starts_on or bounds[1] > period.ends_on
+    return _by_value(source, cells, bad, "wrong_period", column=column, period=period.key)
+
+
+def _measures(source: SourceTable, mapping: Mapping, typed: dict[str, pd.Series],
+              codes: np.ndarray, names: pd.Index, member_of: np.ndarray) -> Prepared:
+    rows = len(source.frame)
+    if mapping.kind == "summary":
+        numbers = {f: s.to_numpy(dtype="float64", na_value=np.nan) for f, s in typed.items()
+                   if f not in ("agent", "period")}
+        per_member = pd.DataFrame(numbers, index=pd.Index(member_of[codes], name="member"))
+        impossible = kpi.ratio_violations(per_member.set_axis([str(n) for n in names[codes]]))
+        if impossible:
+            raise ImportRefused([
+                Problem("impossible_ratio", {"name": n, "numerator": _col(mapping, source, a),
+                                             "denominator": _col(mapping, source, b)})
+                for n, a, b in impossible
+            ])
+        measures = per_member
+    else:
+        events = pd.DataFrame({f: s for f, s in typed.items() if f not in ("time",) and
+                               kpi.fields_for(mapping.kind)[f].type not in ("text", "id")})
+        events["agent"] = codes
+        measures = kpi.aggregate(events, mapping.kind)
+        measures.index = pd.Index(member_of[measures.index.to_numpy()], name="member")
+    values = kpi.derive(measures)
+    keep = kpi.indicators_of(values)
+    values = values[keep]
+    agents = {int(member_of[c]): str(names[c]) for c in range(len(names))}
+    return Prepared(mapping, source.encoding, rows, values, agents)
+
+
+def _col(mapping: Mapping, source: SourceTable, field: str) -> str:
+    return _header_of(source, mapping, field) if mapping.column(field) else field

@@ -1,0 +1,366 @@
+"""Indicator values from per-agent measures and from raw event rows, vectorised.
+
+Two steps, each written once:
+
+1. *Aggregation* turns raw event rows (chat or call sessions, orders, complaints)
+   into per-agent **measures**: counts, money totals, and ``*_total``/``*_n`` pairs
+   for averages. :func:`aggregate` does it for every kind with one factorisation of
+   the agent column and one ``numpy.bincount`` per measure.
+2. *Formulas* turn measures into **indicators**. :data:`FORMULAS` lists each
+   indicator once with its definition; :func:`derive` applies every formula whose
+   inputs are present. A per-agent summary export supplies the measures (and
+   sometimes the indicators themselves) directly and goes through the same
+   :func:`derive`.
+
+Rates and shares are fractions (0.125 for 12.5 %), durations are seconds, money is
+in the currency's main unit (yuan). A formula whose denominator is zero gives no
+value (``NaN``): "no data", never a made-up 0.
+
+No I/O, no imports from the rest of kpibot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+FieldType = Literal["text", "id", "time", "period", "count", "money", "seconds", "ratio", "flag"]
+Kind = Literal["summary", "sessions", "orders", "complaints"]
+
+
+@dataclass(frozen=True)
+class Field:
+    """A column a source file can provide: its value type and its meaning."""
+
+    name: str
+    type: FieldType
+    definition: str
+
+
+@dataclass(frozen=True)
+class Formula:
+    """One indicator: ``numerator / denominator``, defined once.
+
+    ``kind`` says how to read it: ``ratio`` (a share in 0–1, numerator never above
+    denominator), ``mean`` (an average: total over count) or ``identity`` (a measure
+    used as the indicator as it is; ``denominator`` is empty).
+    """
+
+    id: str
+    numerator: str
+    denominator: str
+    kind: Literal["ratio", "mean", "identity"]
+    definition: str
+
+
+# --- measures: what an export or an aggregation gives per agent -------------------------
+
+MEASURES: dict[str, Field] = {
+    f.name: f
+    for f in (
+        Field("sessions", "count", "chats or calls offered to the agent (接待人数 / 呼入量)"),
+        Field("answered", "count", "sessions the agent answered (not abandoned)"),
+        Field("abandoned", "count", "sessions the customer left before an answer (未接 / 放弃)"),
+        Field("inquiries", "count", "customers who asked about buying (询单人数)"),
+        Field("converted", "count", "inquiring customers who finally paid (最终付款人数)"),
+        Field("lost", "count", "inquiring customers who left without buying (流失人数)"),
+        Field("resolved", "count", "answered sessions whose problem was solved"),
+        Field("transferred", "count", "answered sessions passed to someone else"),
+        Field("orders", "count", "orders placed (下单笔数)"),
+        Field("paid_orders", "count", "orders paid (付款笔数)"),
+        Field("valid_orders", "count", "orders counted as valid (有效订单)"),
+        Field("refunded_orders", "count", "paid orders refunded in full or part (退款笔数)"),
+        Field("abnormal_orders", "count", "orders flagged abnormal (异常订单)"),
+        Field("complaints", "count", "customer complaints against the agent (投诉数)"),
+        Field("paid_amount", "money", "amount of the paid orders (销售额 / 付款金额)"),
+        Field("refund_amount", "money", "amount refunded (退款金额)"),
+        Field("response_s_total", "seconds", "sum of the sessions' average response times"),
+        Field("response_n", "count", "sessions with an average response time"),
+        Field("first_response_s_total", "seconds", "sum of first-response times"),
+        Field("first_response_n", "count", "sessions with a first-response time"),
+        Field("handle_s_total", "seconds", "sum of handling times (talk + hold + after-call work)"),
+        Field("handle_n", "count", "sessions with a handling time"),
+        Field("wait_s_total", "seconds", "sum of the customers' waiting times before an answer"),
+        Field("wait_n", "count", "sessions with a waiting time"),
+    )
+}
+
+# --- formulas: each indicator once ------------------------------------------------------
+
+FORMULAS: dict[str, Formula] = {
+    f.id: f
+    for f in (
+        Formula("conversion_rate", "converted", "inquiries", "ratio",
+                "inquiry-to-order conversion (询单转化率) = customers who paid / customers who inquired"),
+        Formula("churn_rate", "lost", "inquiries", "ratio",
+                "customer churn (客户流失率) = inquiring customers lost / customers who inquired"),
+        Formula("avg_response_s", "response_s_total", "response_n", "mean",
+                "average response time in seconds (平均响应时间) = mean over sessions of each session's average response"),
+        Formula("first_response_s", "first_response_s_total", "first_response_n", "mean",
+                "average first-response time in seconds (首次响应时间) = mean first response over sessions that had one"),
+        Formula("aht_s", "handle_s_total", "handle_n", "mean",
+                "average handling time in seconds (AHT, 平均处理时长) = (talk + hold + after-call work) / handled sessions"),
+        Formula("avg_wait_s", "wait_s_total", "wait_n", "mean",
+                "average wait time in seconds (平均等待时长) = customers' waiting time / sessions with a wait"),
+        Formula("answer_rate", "answered", "sessions", "ratio",
+                "answer rate (接通率) = answered sessions / sessions offered"),
+        Formula("missed_rate", "abandoned", "sessions", "ratio",
+                "missed-call rate (呼损率 / 未接率) = abandoned sessions / sessions offered"),
+        Formula("transfer_rate", "transferred", "answered", "ratio",
+                "transfer rate (转接率) = transferred sessions / answered sessions"),
+        Formula("resolution_rate", "resolved", "answered", "ratio",
+                "problem resolution rate (问题解决率) = resolved sessions / answered sessions"),
+        Formula("sessions_handled", "answered", "", "identity",
+                "sessions handled (接待量 / 接听量) = answered sessions"),
+        Formula("order_amount", "paid_amount", "", "identity",
+                "total order amount (订单总金额) = amount of paid orders"),
+        Formula("payment_ratio", "paid_orders", "orders", "ratio",
+                "payment ratio (付款比例) = paid orders / orders placed"),
+        Formula("valid_order_share", "valid_orders", "orders", "ratio",
+                "valid-order share (有效订单比重) = valid orders / orders placed"),
+        Formula("refund_ratio", "refund_amount", "paid_amount", "ratio",
+                "refund ratio (退款比例) = amount refunded / amount paid"),
+        Formula("avg_order_value", "paid_amount", "paid_orders", "mean",
+                "average order value (平均客单价) = amount paid / paid orders"),
+        Formula("complaint_share", "complaints", "sessions", "ratio",
+                "complaint share (顾客投诉比重) = complaints / sessions offered"),
+        Formula("abnormal_order_share", "abnormal_orders", "orders", "ratio",
+                "abnormal-order share (异常订单比重) = abnormal orders / orders placed"),
+    )
+}
+
+INDICATOR_TYPES: dict[str, FieldType] = {
+    f.id: ("ratio" if f.kind == "ratio" else MEASURES[f.numerator].type) for f in FORMULAS.values()
+}
+
+# --- raw event rows: which columns each kind of event file has ---------------------------
+
+EVENT_FIELDS: dict[Kind, dict[str, Field]] = {
+    "sessions": {
+        f.name: f
+        for f in (
+            Field("agent", "text", "who handled the session"),
+            Field("time", "time", "when the session started"),
+            Field("session_id", "id", "the session's id (duplicates refused)"),
+            Field("first_response_s", "seconds", "time to the agent's first reply"),
+            Field("response_s", "seconds", "the agent's average reply time in the session"),
+            Field("handle_s", "seconds", "handling time (talk + hold + after-call work)"),
+            Field("talk_s", "seconds", "talk time (added into handling time)"),
+            Field("hold_s", "seconds", "hold time (added into handling time)"),
+            Field("wrap_s", "seconds", "after-call work (added into handling time)"),
+            Field("wait_s", "seconds", "the customer's wait before an answer"),
+            Field("abandoned", "flag", "the customer left before an answer"),
+            Field("resolved", "flag", "the problem was solved"),
+            Field("transferred", "flag", "passed on to someone else"),
+            Field("converted", "flag", "the inquiring customer paid"),
+            Field("lost", "flag", "the inquiring customer left without buying"),
+        )
+    },
+    "orders": {
+        f.name: f
+        for f in (
+            Field("agent", "text", "the agent the order is credited to"),
+            Field("order_id", "id", "the order's id (duplicates refused)"),
+            Field("time", "time", "when the order was placed"),
+            Field("amount", "money", "the order's amount"),
+            Field("paid", "flag", "the order was paid"),
+            Field("valid", "flag", "the order counts as valid"),
+            Field("refunded", "flag", "the order was refunded"),
+            Field("refund_amount", "money", "the amount refunded"),
+            Field("abnormal", "flag", "the order was flagged abnormal"),
+        )
+    },
+    "complaints": {
+        f.name: f
+        for f in (
+            Field("agent", "text", "the agent complained about"),
+            Field("time", "time", "when the complaint was made"),
+            Field("complaint_id", "id", "the complaint's id (duplicates refused)"),
+            Field("reason", "text", "why the customer complained"),
+        )
+    },
+}
+
+SUMMARY_FIELDS: dict[str, Field] = {
+    "agent": Field("agent", "text", "the agent the row is about"),
+    "period": Field("period", "period", "the period the row covers (checked against the import's)"),
+    **MEASURES,
+    **{i: Field(i, INDICATOR_TYPES[i], FORMULAS[i].definition) for i in FORMULAS},
+}
+
+REQUIRED_FIELDS: dict[Kind, frozenset[str]] = {
+    "summary": frozenset({"agent"}),
+    "sessions": frozenset({"agent", "time"}),
+    "orders": frozenset({"agent", "order_id", "amount"}),
+    "complaints": frozenset({"agent", "time"}),
+}
+
+
+def fields_for(kind: Kind) -> Mapping[str, Field]:
+    """Every field a source file of this kind can map a column to."""
+    return SUMMARY_FIELDS if kind == "summary" else EVENT_FIELDS[kind]
+
+
+# --- aggregation ------------------------------------------------------------------------
+
+
+def _flag(frame: pd.DataFrame, column: str) -> np.ndarray | None:
+    if column not in frame.columns:
+        return None
+    return np.asarray(frame[column].to_numpy(dtype="float64", na_value=0.0))
+
+
+def _number(frame: pd.DataFrame, column: str) -> np.ndarray | None:
+    if column not in frame.columns:
+        return None
+    return np.asarray(frame[column].to_numpy(dtype="float64", na_value=np.nan))
+
+
+def aggregate(frame: pd.DataFrame, kind: Kind, *, agent: str = "agent") -> pd.DataFrame:
+    """Per-agent measures from raw event rows of one kind.
+
+    ``frame`` holds one row per event with the columns of :data:`EVENT_FIELDS`
+    (flags as booleans or 0/1, durations in seconds, money in yuan; missing
+    optional values as NaN). The result has one row per agent (index ``agent``,
+    in order of first appearance) and one column per measure the columns allow.
+    """
+    codes, uniques = pd.factorize(frame[agent], sort=False)
+    size = len(uniques)
+    out: dict[str, np.ndarray] = {}
+
+    def count(weights: np.ndarray | None = None) -> np.ndarray:
+        return np.bincount(codes, weights=weights, minlength=size)
+
+    def mean_parts(name: str, values: np.ndarray | None) -> None:
+        # a duration column ``<name>_s`` gives the measures ``<name>_s_total`` and ``<name>_n``
+        if values is None:
+            return
+        present = ~np.isnan(values)
+        out[f"{name}_s_total"] = count(np.where(present, values, 0.0))
+        out[f"{name}_n"] = count(present.astype("float64"))
+
+    if kind == "sessions":
+        out["sessions"] = count().astype("float64")
+        out["inquiries"] = out["sessions"]
+        abandoned = _flag(frame, "abandoned")
+        if abandoned is not None:
+            out["abandoned"] = count(abandoned)
+            out["answered"] = out["sessions"] - out["abandoned"]
+        else:
+            out["answered"] = out["sessions"]
+        for flag in ("resolved", "transferred"):  # only an answered session can be resolved or passed on
+            values = _flag(frame, flag)
+            if values is not None:
+                out[flag] = count(values if abandoned is None else values * (1.0 - abandoned))
+        for flag in ("converted", "lost"):
+            values = _flag(frame, flag)
+            if values is not None:
+                out[flag] = count(values)
+        mean_parts("first_response", _number(frame, "first_response_s"))
+        mean_parts("response", _number(frame, "response_s"))
+        mean_parts("wait", _number(frame, "wait_s"))
+        mean_parts("handle", _handling(frame))
+    elif kind == "orders":
+        amount = _number(frame, "amount")
+        assert amount is not None, "orders need an amount column"
+        out["orders"] = count().astype("float64")
+        paid = _flag(frame, "paid")
+        paid = np.ones(len(frame)) if paid is None else paid
+        out["paid_orders"] = count(paid)
+        out["paid_amount"] = count(np.where(paid > 0, np.nan_to_num(amount), 0.0))
+        for flag, measure in (("valid", "valid_orders"), ("refunded", "refunded_orders"),
+                              ("abnormal", "abnormal_orders")):
+            values = _flag(frame, flag)
+            if values is not None:
+                out[measure] = count(values)
+        refund = _number(frame, "refund_amount")
+        refunded = _flag(frame, "refunded")
+        if refund is not None:
+            out["refund_amount"] = count(np.nan_to_num(refund))
+        elif refunded is not None:
+            out["refund_amount"] = count(np.where(refunded > 0, np.nan_to_num(amount), 0.0))
+    elif kind == "complaints":
+        out["complaints"] = count().astype("float64")
+    else:
+        raise ValueError(f"cannot aggregate {kind!r} rows")
+    return pd.DataFrame(out, index=pd.Index(uniques, name=agent))
+
+
+def _handling(frame: pd.DataFrame) -> np.ndarray | None:
+    """Handling time per session: the ``handle_s`` column, else talk + hold + wrap."""
+    direct = _number(frame, "handle_s")
+    if direct is not None:
+        return direct
+    parts = [p for p in (_number(frame, c) for c in ("talk_s", "hold_s", "wrap_s")) if p is not None]
+    if not parts:
+        return None
+    total = np.zeros(len(frame))
+    present = np.zeros(len(frame), dtype=bool)
+    for part in parts:
+        total += np.nan_to_num(part)
+        present |= ~np.isnan(part)
+    return np.where(present, total, np.nan)
+
+
+def combine(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    """Add up measures of the same agents from several aggregations (e.g. two session files)."""
+    stacked = pd.concat(list(frames))
+    return stacked.groupby(level=0, sort=False).sum(min_count=1)
+
+
+# --- formulas ---------------------------------------------------------------------------
+
+
+def derive(measures: pd.DataFrame, wanted: Iterable[str] | None = None) -> pd.DataFrame:
+    """Add every indicator of :data:`FORMULAS` whose inputs are columns of ``measures``.
+
+    An indicator already present as a column (a summary export that gives the rate
+    itself) is kept as given. ``wanted`` limits the result to those indicators.
+    Returns a new frame: the measures plus the indicators.
+    """
+    result = measures.copy()
+    ids = FORMULAS.keys() if wanted is None else [i for i in wanted if i in FORMULAS]
+    for indicator in ids:
+        if indicator in result.columns:
+            continue
+        formula = FORMULAS[indicator]
+        if formula.numerator not in result.columns:
+            continue
+        top = result[formula.numerator].astype("float64")
+        if formula.kind == "identity":
+            result[indicator] = top
+            continue
+        if formula.denominator not in result.columns:
+            continue
+        bottom = result[formula.denominator].astype("float64")
+        result[indicator] = top.div(bottom.where(bottom != 0))
+    return result
+
+
+def ratio_violations(measures: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """``(row label, numerator, denominator)`` wherever a ratio's numerator exceeds its denominator.
+
+    Such a row is impossible (more paying customers than inquiring ones) and points
+    at a wrongly mapped column.
+    """
+    found: list[tuple[str, str, str]] = []
+    for formula in FORMULAS.values():
+        if formula.kind != "ratio":
+            continue
+        if formula.numerator not in measures.columns or formula.denominator not in measures.columns:
+            continue
+        top = measures[formula.numerator].astype("float64")
+        bottom = measures[formula.denominator].astype("float64")
+        bad = (top > bottom + 1e-9) & top.notna() & bottom.notna()
+        found.extend((str(label), formula.numerator, formula.denominator) for label in measures.index[bad])
+    return found
+
+
+def indicators_of(frame: pd.DataFrame) -> list[str]:
+    """Columns of ``frame`` that are indicators or measures worth storing (not the ``*_total`` parts)."""
+    keep = [c for c in frame.columns if c in FORMULAS or c in MEASURES]
+    return [c for c in keep if not (c.endswith("_total") or c.endswith("_n"))]
