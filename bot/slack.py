@@ -1,0 +1,467 @@
+"""kpibot inside Slack: a slack-bolt ``AsyncApp`` in front of the platform-neutral router.
+
+Every request is acknowledged at once (well inside Slack's 3 seconds); the router runs
+in a worker thread and its replies arrive afterwards through the ``response_url`` or a
+DM. The one exception is a modal submission: Slack shows validation errors only in the
+ack itself, so the adapter waits for the router up to ``ack_budget`` seconds and, when
+the answer comes later than that, closes the modal and says the result in a DM.
+
+    adapter = build_slack(settings, router)
+    web = build_web_app(routes=adapter.routes())     # HTTP mode: POST /slack/events
+    await adapter.start()                             # Socket Mode when SLACK_APP_TOKEN is set
+    ...
+    await adapter.stop()
+
+Payload parsing and Block Kit live in :mod:`bot.slack_render`; this module only routes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from slack_bolt import BoltResponse
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from bot import slack_render as render
+from commands.i18n import normalize_lang, translator
+from commands.messages import Incoming, Reply
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+    from sqlalchemy.engine import Engine
+
+    from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SEEN_EVENTS_KEPT = 10_000
+LOCALE_TTL_S = 3600.0
+
+
+class RouterLike(Protocol):
+    """What the adapter needs of :class:`commands.router.Router` (sync, run in a thread)."""
+
+    def handle(self, incoming: Incoming) -> list[Reply]: ...
+
+
+Origin = Literal["command", "action", "message", "view", "outgoing"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the replies to one request go."""
+
+    origin: Origin
+    user_id: str
+    channel: str | None = None
+    response_url: str | None = None
+    trigger_id: str | None = None
+    message_ts: str | None = None
+    bot_dm: bool = False
+    """``channel`` is the person's DM with kpibot (kpibot can post there)."""
+
+
+def retry_handlers(*, rate_limit_retries: int = 5, server_error_retries: int = 2) -> list[Any]:
+    """slack_sdk's own: wait ``Retry-After`` on 429, back off on 500/503 and dropped connections."""
+    return [
+        AsyncConnectionErrorRetryHandler(max_retry_count=server_error_retries),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=rate_limit_retries),
+        AsyncServerErrorRetryHandler(max_retry_count=server_error_retries),
+    ]
+
+
+class SlackAdapter:
+    def __init__(
+        self,
+        *,
+        router: RouterLike,
+        bot_token: str,
+        signing_secret: str,
+        api_url: str = "https://slack.com/api/",
+        app_token: str | None = None,
+        default_lang: str = "zh",
+        engine: Engine | None = None,
+        ack_budget: float = 2.5,
+        rate_limit_retries: int = 5,
+        server_error_retries: int = 2,
+    ) -> None:
+        self.router = router
+        self.engine = engine
+        self.default_lang = normalize_lang(default_lang)
+        self.ack_budget = ack_budget
+        self.app_token = app_token
+        self._retry_handlers = retry_handlers(
+            rate_limit_retries=rate_limit_retries, server_error_retries=server_error_retries
+        )
+        self.client = AsyncWebClient(
+            token=bot_token, base_url=api_url, retry_handlers=self._retry_handlers
+        )
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=signing_secret,
+            process_before_response=False,
+            raise_error_for_unhandled_request=False,
+        )
+        self._handler = AsyncSlackRequestHandler(self.app)
+        self._socket: AsyncSocketModeHandler | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._locales: dict[str, tuple[str | None, float]] = {}
+        self._register()
+
+    # -- wiring ------------------------------------------------------------------------
+
+    def _register(self) -> None:
+        commands = re.compile("^(" + "|".join(re.escape(c) for c in render.SLASH_COMMANDS) + ")$")
+        self.app.command(commands)(self._on_command)
+        self.app.action(re.compile(".+"))(self._on_action)
+        self.app.view(render.MODAL_CALLBACK_ID)(self._on_view)
+        self.app.use(self._on_event)
+        self.app.error(self._on_error)
+
+    def routes(self) -> list[BaseRoute]:
+        """HTTP mode: commands, interactivity and events all on ``POST /slack/events``."""
+
+        async def events(request: Request) -> Response:
+            return await self._handler.handle(request)
+
+        return [Route("/slack/events", events, methods=["POST"])]
+
+    async def start(self) -> None:
+        """Connect in Socket Mode when an app-level token is set; HTTP mode needs nothing."""
+        if not self.app_token:
+            return
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        self._socket = AsyncSocketModeHandler(self.app, self.app_token, web_client=self.client)
+        await self._socket.connect_async()  # type: ignore[no-untyped-call]
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
+            self._socket = None
+        await self.idle()
+
+    async def idle(self) -> None:
+        """Wait until every reply that was started has been delivered (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def _spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # -- listeners: ack first, then work -----------------------------------------------
+
+    async def _on_command(self, ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        incoming = render.incoming_from_command(body)
+        target = Target(
+            "command", incoming.user_id, incoming.chat_id,
+            response_url=body.get("response_url"), trigger_id=body.get("trigger_id"),
+        )  # fmt: skip
+        self._spawn(self._serve(incoming, target))
+
+    async def _on_action(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        if body.get("type") != "block_actions":
+            return
+        incoming = render.incoming_from_action(body, action)
+        container = body.get("container") or {}
+        message = body.get("message") or {}
+        bot_dm = (
+            incoming.chat == "private"
+            and not container.get("is_ephemeral")
+            and container.get("type") != "view"
+        )
+        target = Target(
+            "action", incoming.user_id, incoming.chat_id,
+            response_url=body.get("response_url"), trigger_id=body.get("trigger_id"),
+            message_ts=container.get("message_ts") or message.get("ts"), bot_dm=bot_dm,
+        )  # fmt: skip
+        self._spawn(self._serve(incoming, target))
+
+    async def _on_event(
+        self, body: dict[str, Any], next: Callable[[], Awaitable[Any]]
+    ) -> BoltResponse | None:
+        """A global middleware (after bolt's signature check): an Events API delivery is
+        acked here and its work started before the HTTP answer leaves, so nothing of it
+        is left to a listener that might run after the answer."""
+        if body.get("type") != "event_callback":
+            await next()
+            return None
+        incoming = render.incoming_from_message(body)
+        if incoming is not None:
+            target = Target("message", incoming.user_id, incoming.chat_id, bot_dm=True)
+            self._spawn(self._serve(incoming, target))
+        return BoltResponse(status=200, body="")
+
+    async def _on_view(self, ack: Any, body: dict[str, Any]) -> None:
+        """A modal submission: inline errors if the router answers within the budget."""
+        incoming, meta = render.incoming_from_view(body)
+        target = Target("view", incoming.user_id, meta.channel)
+        work = self._spawn(self._ask_router(incoming))
+        done, _pending = await asyncio.wait({work}, timeout=self.ack_budget)
+        if not done or work.exception() is not None:
+            await ack()
+            self._spawn(self._serve_later(work, incoming, target))
+            return
+        replies: list[Reply] = work.result()
+        fields = render.input_block_ids(body["view"])
+        errors = render.view_errors(replies, fields)
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        form = next((r for r in replies if r.form), None)
+        if form is not None:
+            lang = render.reply_lang(form, self._lang_guess(incoming.user_id))
+            await ack(
+                response_action="update",
+                view=render.modal(form, self._meta(form, meta.channel), lang),
+            )
+            replies = [r for r in replies if r is not form]
+        else:
+            await ack()
+        self._spawn(self._deliver_guarded(replies, target, incoming))
+
+    async def _on_error(self, error: Exception, body: dict[str, Any]) -> None:
+        ref = uuid.uuid4().hex[:8]
+        log.error(
+            "slack request %s failed before it reached kpibot (type=%s)",
+            ref,
+            body.get("type"),
+            exc_info=error,
+        )
+
+    # -- the work after the ack --------------------------------------------------------
+
+    async def _serve(self, incoming: Incoming, target: Target) -> None:
+        if self._duplicate(incoming.event_id):
+            log.info("slack: dropped a repeated delivery %s", incoming.event_id)
+            return
+        try:
+            replies = await self._ask_router(incoming)
+            await self.deliver(replies, target)
+        except Exception:
+            await self._apologise(incoming, target)
+
+    async def _serve_later(
+        self, work: asyncio.Task[list[Reply]], incoming: Incoming, target: Target
+    ) -> None:
+        try:
+            replies = await work
+            await self.deliver(replies, target)
+        except Exception:
+            await self._apologise(incoming, target)
+
+    async def _deliver_guarded(
+        self, replies: Sequence[Reply], target: Target, incoming: Incoming
+    ) -> None:
+        try:
+            await self.deliver(replies, target)
+        except Exception:
+            await self._apologise(incoming, target)
+
+    async def _ask_router(self, incoming: Incoming) -> list[Reply]:
+        incoming = replace(incoming, lang_hint=await self._locale(incoming.user_id))
+        return await asyncio.to_thread(self.router.handle, incoming)
+
+    def _duplicate(self, event_id: str | None) -> bool:
+        """Slack's retries (``X-Slack-Retry-Num``) and duplicates: the first one wins here;
+        across replicas the router's ``processed_event`` table drops the rest."""
+        if not event_id:
+            return False
+        if event_id in self._seen:
+            return True
+        self._seen[event_id] = None
+        while len(self._seen) > SEEN_EVENTS_KEPT:
+            self._seen.popitem(last=False)
+        return False
+
+    async def _locale(self, user_id: str) -> str | None:
+        """The person's Slack locale (``users.info``), a hint for people kpibot does not know yet."""
+        cached = self._locales.get(user_id)
+        if cached and cached[1] > time.monotonic():
+            return cached[0]
+        lang: str | None = None
+        try:
+            answer = await self.client.users_info(user=user_id, include_locale=True)
+            locale = (answer.get("user") or {}).get("locale")
+            lang = normalize_lang(locale, self.default_lang) if locale else None
+        except SlackApiError as exc:
+            log.info("slack: no locale for %s (%s)", user_id, exc.response.get("error"))
+        self._locales[user_id] = (lang, time.monotonic() + LOCALE_TTL_S)
+        return lang
+
+    def _lang_guess(self, user_id: str) -> str:
+        cached = self._locales.get(user_id)
+        return (cached[0] if cached else None) or self.default_lang
+
+    async def _apologise(self, incoming: Incoming, target: Target) -> None:
+        """The one error handler: log with a reference, tell the person that reference."""
+        ref = uuid.uuid4().hex[:8]
+        log.exception(
+            "slack request %s failed (user=%s text=%r action=%r)",
+            ref, incoming.user_id, incoming.text[:80], incoming.action,
+        )  # fmt: skip
+        _ = translator(self._lang_guess(incoming.user_id))
+        text = _(
+            "Sorry, something went wrong on our side. Please try again; if it keeps happening, give the admin this reference: {ref}",
+            ref=ref,
+        )
+        try:
+            await self.deliver([Reply(text=text, ephemeral=True)], target)
+        except Exception:
+            log.exception("slack request %s: the apology could not be delivered either", ref)
+
+    # -- delivering replies ------------------------------------------------------------
+
+    async def deliver(self, replies: Sequence[Reply], target: Target) -> None:
+        """Say each reply, in order, where it belongs."""
+        for reply in replies:
+            if reply.form and target.trigger_id and await self._open_modal(reply, target):
+                continue
+            if reply.image is not None or reply.file is not None:
+                await self._upload(reply, target)
+            elif reply.replace and target.message_ts and target.channel and not reply.private:
+                await self.client.chat_update(
+                    channel=target.channel, ts=target.message_ts, **render.message(reply)
+                )
+            elif reply.private or target.origin in ("view", "outgoing"):
+                await self._post(await self._dm(target.user_id), reply)
+            elif target.bot_dm and target.channel:
+                await self._post(target.channel, reply)
+            elif target.response_url:
+                await self._respond(
+                    target.response_url,
+                    reply,
+                    ephemeral=reply.ephemeral or target.origin == "action",
+                )
+            elif target.channel:
+                await self._post(target.channel, reply)
+
+    async def send(self, user_id: str, reply: Reply) -> str | None:
+        """Say something on kpibot's own initiative (a reminder, a broadcast) in a DM;
+        returns the message ``ts`` (Slack's id of the message)."""
+        channel = await self._dm(user_id)
+        if reply.image is not None or reply.file is not None:
+            await self._upload(reply, Target("outgoing", user_id, channel, bot_dm=True))
+            return None
+        answer = await self._post(channel, reply)
+        return str(answer.get("ts")) if answer.get("ts") else None
+
+    async def _dm(self, user_id: str) -> str:
+        answer = await self.client.conversations_open(users=user_id)
+        return str(answer["channel"]["id"])
+
+    async def _post(self, channel: str, reply: Reply) -> Any:
+        return await self.client.chat_postMessage(
+            channel=channel, unfurl_links=False, unfurl_media=False, **render.message(reply)
+        )
+
+    async def _respond(self, response_url: str, reply: Reply, *, ephemeral: bool) -> None:
+        webhook = AsyncWebhookClient(response_url, retry_handlers=self._retry_handlers)
+        payload = {
+            "response_type": "ephemeral" if ephemeral else "in_channel",
+            "replace_original": bool(reply.replace),
+            "unfurl_links": False,
+            "unfurl_media": False,
+            **render.message(reply),
+        }
+        answer = await webhook.send_dict(payload)
+        if answer.status_code != 200:
+            raise RuntimeError(f"response_url answered {answer.status_code}: {answer.body}")
+
+    async def _upload(self, reply: Reply, target: Target) -> None:
+        """files upload v2 into the request's channel, or the DM when it is private or kpibot
+        is not in that channel."""
+        item = reply.image or reply.file
+        assert item is not None
+        alt = reply.image.alt if reply.image is not None else item.filename
+        channel = target.channel if (target.bot_dm and not reply.private) else None
+        if channel is None and target.origin == "command" and not reply.private and target.channel:
+            channel = target.channel
+        for candidate in ([channel] if channel else []) + [None]:
+            where = candidate or await self._dm(target.user_id)
+            try:
+                await self.client.files_upload_v2(
+                    channel=where, file=item.data, filename=item.filename,
+                    title=alt or item.filename, alt_txt=alt or None, initial_comment=reply.text or None,
+                )  # fmt: skip
+                break
+            except SlackApiError as exc:
+                if candidate is None or exc.response.get("error") not in {
+                    "not_in_channel",
+                    "channel_not_found",
+                }:
+                    raise
+        if reply.buttons:
+            await self._post(where, replace(reply, text="", image=None, file=None))
+
+    async def _open_modal(self, reply: Reply, target: Target) -> bool:
+        """A form that fits one screen → ``views.open``; ``False`` when the trigger expired
+        (the reply is then said as a message, question by question)."""
+        lang = render.reply_lang(reply, self._lang_guess(target.user_id))
+        view = render.modal(reply, self._meta(reply, target.channel), lang)
+        try:
+            await self.client.views_open(trigger_id=target.trigger_id, view=view)
+        except SlackApiError as exc:
+            if exc.response.get("error") not in {"expired_trigger_id", "invalid_trigger_id"}:
+                raise
+            log.info("slack: trigger expired before the modal opened; asking in messages instead")
+            return False
+        return True
+
+    @staticmethod
+    def _meta(reply: Reply, channel: str | None) -> render.ModalMeta:
+        first = reply.form[0]
+        return render.ModalMeta(first.conversation_id, first.step, first.form_id, channel)
+
+
+def build_slack(
+    settings: Settings,
+    router: RouterLike,
+    *,
+    engine: Engine | None = None,
+    ack_budget: float = 2.5,
+    rate_limit_retries: int = 5,
+    server_error_retries: int = 2,
+) -> SlackAdapter:
+    """The adapter from the settings (``SLACK_BOT_TOKEN``, ``SLACK_SIGNING_SECRET``,
+    optional ``SLACK_APP_TOKEN``, ``SLACK_API_URL``)."""
+    if settings.slack_bot_token is None or settings.slack_signing_secret is None:
+        raise ValueError("Slack needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET")
+    return SlackAdapter(
+        router=router,
+        bot_token=settings.slack_bot_token.get_secret_value(),
+        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        api_url=settings.slack_api_url,
+        app_token=settings.slack_app_token.get_secret_value() if settings.slack_app_token else None,
+        default_lang=settings.default_lang,
+        engine=engine,
+        ack_budget=ack_budget,
+        rate_limit_retries=rate_limit_retries,
+        server_error_retries=server_error_retries,
+    )

@@ -1,0 +1,356 @@
+"""Slack payloads in → neutral :class:`Incoming`; neutral :class:`Reply` → Block Kit.
+
+The only module that reads a Slack payload (``body["view"]["state"]`` …) or writes Block
+Kit. Pure functions: no client, no I/O, so every shape is unit-tested on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from commands.i18n import normalize_lang, translator
+from commands.messages import Button, Incoming, Question, Reply
+
+SLASH_COMMANDS: tuple[str, ...] = (
+    "/review",
+    "/rank",
+    "/selfreview",
+    "/me",
+    "/mykpi",
+    "/peer",
+    "/kpi",
+)
+"""Slash commands the adapter listens to (``/me`` is a Slack built-in, so the manifest
+registers ``/mykpi`` for it; ``/kpi <command> …`` reaches every other command)."""
+
+ALIASES: Mapping[str, str] = {"/mykpi": "/me"}
+GATEWAY = "/kpi"
+
+MODAL_CALLBACK_ID = "kpibot_form"
+MODAL_ACTION = "form:modal"
+"""The action of a submitted modal: ``Incoming(action="form:modal",
+value="<conversation_id>:<step>:", values={field_id: answer})``."""
+
+ANSWER_ACTION_ID = "answer"
+SECTION_MAX = 3000
+FALLBACK_TEXT_MAX = 3000
+BUTTONS_PER_BLOCK = 25
+BUTTON_LABEL_MAX = 75
+VIEW_TITLE_MAX = 24
+LABEL_MAX = 2000
+OPTION_LABEL_MAX = 75
+RADIO_MAX = 10
+TEXT_INPUT_MAX = 3000
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_LETTER = re.compile(r"[A-Za-z\u3400-\u9fff\uf900-\ufaff]")
+
+
+# -- payload in -------------------------------------------------------------------------
+
+
+def command_text(command: str, text: str) -> str:
+    """``/kpi`` → ``/help``; ``/kpi team add x`` → ``/team add x``; ``/mykpi`` → ``/me``."""
+    command = ALIASES.get(command, command)
+    rest = " ".join(text.split())
+    if command == GATEWAY:
+        if not rest:
+            return "/help"
+        return "/" + rest.removeprefix("/")
+    return f"{command} {rest}".strip()
+
+
+def incoming_from_command(body: Mapping[str, Any]) -> Incoming:
+    channel = body.get("channel_id") or None
+    return Incoming(
+        platform="slack",
+        user_id=body["user_id"],
+        text=command_text(body["command"], body.get("text") or ""),
+        chat="private" if body.get("channel_name") == "directmessage" else "group",
+        chat_id=channel,
+        event_id=body.get("trigger_id"),
+        display_name=body.get("user_name"),
+    )
+
+
+def decode_action_id(action_id: str) -> str:
+    """Button action ids carry a position suffix (``form:answer#3``) to stay unique in a block."""
+    return action_id.rsplit("#", 1)[0]
+
+
+def incoming_from_action(body: Mapping[str, Any], action: Mapping[str, Any]) -> Incoming:
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+        "channel_id"
+    )
+    return Incoming(
+        platform="slack",
+        user_id=body["user"]["id"],
+        action=decode_action_id(action["action_id"]),
+        value=action.get("value") or (action.get("selected_option") or {}).get("value") or "",
+        chat="private" if str(channel or "").startswith("D") else "group",
+        chat_id=channel,
+        event_id=body.get("trigger_id"),
+        display_name=body["user"].get("username") or body["user"].get("name"),
+    )
+
+
+def incoming_from_message(body: Mapping[str, Any]) -> Incoming | None:
+    """A person's message in their DM with kpibot; ``None`` for anything else."""
+    event = body.get("event") or {}
+    if event.get("type") != "message" or event.get("channel_type") != "im":
+        return None
+    if event.get("subtype") or event.get("bot_id") or not event.get("user"):
+        return None
+    return Incoming(
+        platform="slack",
+        user_id=event["user"],
+        text=event.get("text") or "",
+        chat="private",
+        chat_id=event.get("channel"),
+        event_id=body.get("event_id"),
+    )
+
+
+@dataclass(frozen=True)
+class ModalMeta:
+    """What a modal carries through Slack in ``private_metadata``."""
+
+    conversation_id: int
+    step: int
+    form_id: str
+    channel: str | None = None
+
+    def dump(self) -> str:
+        return json.dumps(
+            {
+                "cid": self.conversation_id,
+                "step": self.step,
+                "form": self.form_id,
+                "channel": self.channel,
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def load(cls, text: str | None) -> ModalMeta:
+        data = json.loads(text or "{}")
+        return cls(
+            int(data.get("cid", 0)),
+            int(data.get("step", 0)),
+            str(data.get("form", "")),
+            data.get("channel"),
+        )
+
+
+def view_values(view: Mapping[str, Any]) -> dict[str, str]:
+    """``view.state.values`` → ``{block_id (= field id): answer}``; blank answers are left out."""
+    answers: dict[str, str] = {}
+    for block_id, elements in ((view.get("state") or {}).get("values") or {}).items():
+        for element in elements.values():
+            value = _element_value(element)
+            if value not in (None, ""):
+                answers[block_id] = str(value).strip()
+    return answers
+
+
+def _element_value(element: Mapping[str, Any]) -> Any:
+    kind = element.get("type")
+    if kind in {"radio_buttons", "static_select"}:
+        return (element.get("selected_option") or {}).get("value")
+    return element.get("value")
+
+
+def incoming_from_view(body: Mapping[str, Any]) -> tuple[Incoming, ModalMeta]:
+    view = body["view"]
+    meta = ModalMeta.load(view.get("private_metadata"))
+    incoming = Incoming(
+        platform="slack",
+        user_id=body["user"]["id"],
+        action=MODAL_ACTION,
+        value=f"{meta.conversation_id}:{meta.step}:",
+        values=view_values(view),
+        chat="private",
+        chat_id=meta.channel,
+        event_id=body.get("trigger_id"),
+        display_name=body["user"].get("username") or body["user"].get("name"),
+    )
+    return incoming, meta
+
+
+# -- Block Kit out ----------------------------------------------------------------------
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters; everything else is shown as written."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def plain(text: str, limit: int | None = None) -> dict[str, Any]:
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def _chunks(text: str, size: int) -> Iterator[str]:
+    """Split at line ends where possible, never inside Slack's ``&amp;`` escapes."""
+    while len(text) > size:
+        cut = text.rfind("\n", 0, size)
+        if cut <= 0:
+            cut = size
+            amp = text.rfind("&", cut - 5, cut)
+            if amp != -1 and ";" not in text[amp:cut]:
+                cut = amp
+        yield text[:cut]
+        text = text[cut:].lstrip("\n")
+    if text:
+        yield text
+
+
+def text_sections(text: str) -> list[dict[str, Any]]:
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": chunk, "verbatim": True}}
+        for chunk in _chunks(escape(text), SECTION_MAX)
+        if chunk.strip()
+    ]
+
+
+def button(b: Button, position: int) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "button",
+        "text": plain(b.label, BUTTON_LABEL_MAX),
+        "action_id": f"{b.action}#{position}",
+    }
+    if b.value:
+        element["value"] = b.value
+    if b.style:
+        element["style"] = b.style
+    return element
+
+
+def button_blocks(buttons: Sequence[Button]) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "actions",
+            "elements": [
+                button(b, start + i)
+                for i, b in enumerate(buttons[start : start + BUTTONS_PER_BLOCK])
+            ],
+        }
+        for start in range(0, len(buttons), BUTTONS_PER_BLOCK)
+    ]
+
+
+def fallback_text(reply: Reply) -> str:
+    """The notification text (and what screen readers get)."""
+    text = (
+        reply.text
+        or " / ".join(b.label for b in reply.buttons)
+        or (reply.image.alt if reply.image else "")
+    )
+    return text[:FALLBACK_TEXT_MAX] or "kpibot"
+
+
+def message(reply: Reply) -> dict[str, Any]:
+    """``chat.postMessage`` / ``chat.update`` / ``response_url`` fields for one reply."""
+    blocks = text_sections(reply.text) + button_blocks(reply.buttons)
+    return {"text": fallback_text(reply), "blocks": blocks}
+
+
+def reply_lang(reply: Reply, default: str) -> str:
+    """The language the commands chose for this reply, read off its text (for our own labels)."""
+    sample = " ".join([reply.text, *(q.prompt for q in reply.form)])
+    letters = _LETTER.findall(sample)
+    if not letters:
+        return normalize_lang(default)
+    return "zh" if len(_CJK.findall(sample)) * 3 >= len(letters) else "en"
+
+
+def modal(reply: Reply, meta: ModalMeta, lang: str) -> dict[str, Any]:
+    """A whole one-screen form (``reply.form``) as a ``views.open`` modal."""
+    _ = translator(lang)
+    first_line = (reply.text or "kpibot").strip().splitlines()[0]
+    return {
+        "type": "modal",
+        "callback_id": MODAL_CALLBACK_ID,
+        "title": plain(first_line, VIEW_TITLE_MAX),
+        "submit": plain(_("Submit"), VIEW_TITLE_MAX),
+        "close": plain(_("Cancel"), VIEW_TITLE_MAX),
+        "private_metadata": meta.dump(),
+        "blocks": text_sections(reply.text) + [input_block(q) for q in reply.form],
+    }
+
+
+def input_block(q: Question) -> dict[str, Any]:
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": q.field_id,
+        "label": plain(q.prompt, LABEL_MAX),
+        "optional": not q.required,
+        "element": input_element(q),
+    }
+    if q.help:
+        block["hint"] = plain(q.help, LABEL_MAX)
+    return block
+
+
+def input_element(q: Question) -> dict[str, Any]:
+    if q.kind in {"score", "choice", "yesno"} and q.choices:
+        options = [{"text": plain(c.label, OPTION_LABEL_MAX), "value": c.value} for c in q.choices]
+        element: dict[str, Any] = {
+            "type": "radio_buttons" if len(options) <= RADIO_MAX else "static_select",
+            "action_id": ANSWER_ACTION_ID,
+            "options": options,
+        }
+        chosen = [o for o in options if o["value"] == q.current]
+        if chosen:
+            element["initial_option"] = chosen[0]
+        return element
+    if q.kind == "number":
+        element = {
+            "type": "number_input",
+            "action_id": ANSWER_ACTION_ID,
+            "is_decimal_allowed": True,
+        }
+        if q.minimum is not None:
+            element["min_value"] = _number(q.minimum)
+        if q.maximum is not None:
+            element["max_value"] = _number(q.maximum)
+        if q.current is not None:
+            element["initial_value"] = q.current
+        return element
+    element = {
+        "type": "plain_text_input",
+        "action_id": ANSWER_ACTION_ID,
+        "multiline": q.kind == "text",
+        "max_length": min(q.max_length or TEXT_INPUT_MAX, TEXT_INPUT_MAX),
+    }
+    if q.current is not None:
+        element["initial_value"] = q.current
+    return element
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def view_errors(replies: Sequence[Reply], form: Sequence[str]) -> dict[str, str]:
+    """``response_action: errors`` from the replies' ``errors``; a key that is not a block of
+    the modal is shown on the first input so that nothing is lost."""
+    errors: dict[str, str] = {}
+    for reply in replies:
+        for key, text in reply.errors.items():
+            block = key if key in form else (form[0] if form else key)
+            errors[block] = f"{errors[block]} {text}" if block in errors else text
+    return errors
+
+
+def input_block_ids(view: Mapping[str, Any]) -> list[str]:
+    return [
+        b["block_id"]
+        for b in view.get("blocks") or []
+        if b.get("type") == "input" and b.get("block_id")
+    ]

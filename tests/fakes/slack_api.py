@@ -1,0 +1,711 @@
+"""A fake Slack Web API on 127.0.0.1, for driving the real ``slack_sdk`` / ``slack_bolt`` clients.
+
+It speaks the wire format of https://api.slack.com/web: ``GET|POST /api/<method>`` with
+arguments as a query string, form fields or JSON and the token in
+``Authorization: Bearer``; every answer is ``{"ok": true, ...}`` or
+``{"ok": false, "error": "..."}``. It runs a Starlette app under uvicorn on its own thread
+(bound to port 0), so it serves sync and async tests alike and its clock is not the
+test's event loop.
+
+What a test gets:
+
+* ``api_url`` to hand to ``AsyncWebClient(base_url=...)`` (``SLACK_API_URL``);
+* ``calls``: every request in order, with its parsed arguments and what the fake answered;
+* state a user would see: ``messages`` per channel (posted, then edited in place by
+  ``chat.update``), ``ephemerals``, ``views`` (modals), ``files`` (uploaded bytes),
+  ``responses`` (what was posted to each ``response_url``);
+* inputs: ``add_user`` (``users.info`` / ``users.lookupByEmail``), ``new_trigger_id``
+  (``views.open`` accepts a trigger once), ``new_response_url``;
+* failures: ``rate_limit(method, calls=N, per=S)`` answers ``429 ratelimited`` with
+  ``Retry-After`` past N calls in S seconds; ``fail_next(method, times, status)`` injects
+  5xx; Block Kit that Slack would refuse (too many blocks, a modal title over 24
+  characters, duplicate ``action_id`` in a block …) answers ``invalid_blocks`` /
+  ``invalid_arguments`` like Slack does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import math
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+BOT_TOKEN = "xoxb-0000-kpibot-test-token"
+APP_TOKEN = "xapp-1-kpibot-test-token"
+TEAM_ID = "T0KPIBOT"
+TEAM_DOMAIN = "kpibot-test"
+BOT_USER_ID = "UKPIBOT00"
+BOT_ID = "BKPIBOT00"
+APP_ID = "AKPIBOT00"
+
+MESSAGE_BLOCKS_MAX = 50
+VIEW_BLOCKS_MAX = 100
+SECTION_TEXT_MAX = 3000
+MESSAGE_TEXT_MAX = 40_000
+BUTTON_TEXT_MAX = 75
+BUTTON_VALUE_MAX = 2000
+ACTION_ID_MAX = 255
+ACTIONS_ELEMENTS_MAX = 25
+VIEW_TITLE_MAX = 24
+PRIVATE_METADATA_MAX = 3000
+OPTION_TEXT_MAX = 75
+OPTION_VALUE_MAX = 150
+RESPONSE_URL_USES = 5
+
+BLOCK_TYPES = {"section", "actions", "context", "divider", "header", "image", "input", "rich_text"}
+INPUT_ELEMENTS = {
+    "plain_text_input", "number_input", "radio_buttons", "static_select", "checkboxes",
+    "datepicker", "users_select", "email_text_input",
+}  # fmt: skip
+
+
+@dataclass
+class Call:
+    """One request kpibot made, and what the fake answered."""
+
+    method: str
+    args: dict[str, Any]
+    status: int
+    response: dict[str, Any]
+    at: float
+    token: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and bool(self.response.get("ok"))
+
+
+@dataclass
+class SlackUser:
+    id: str
+    name: str
+    real_name: str = ""
+    email: str | None = None
+    locale: str = "en-US"
+    tz: str = "Asia/Shanghai"
+    is_bot: bool = False
+    deleted: bool = False
+
+    def as_json(self, include_locale: bool) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "id": self.id, "team_id": TEAM_ID, "name": self.name, "deleted": self.deleted,
+            "real_name": self.real_name or self.name, "tz": self.tz, "is_bot": self.is_bot,
+            "profile": {
+                "real_name": self.real_name or self.name, "display_name": self.name,
+                "email": self.email,
+            },
+        }  # fmt: skip
+        if include_locale:
+            body["locale"] = self.locale
+        return body
+
+
+@dataclass
+class UploadedFile:
+    id: str
+    filename: str
+    length: int
+    alt_txt: str | None = None
+    data: bytes | None = None
+    title: str | None = None
+    channel: str | None = None
+    initial_comment: str | None = None
+    completed: bool = False
+
+
+class SlackError(Exception):
+    """An ``{"ok": false}`` answer."""
+
+    def __init__(self, error: str, status: int = 200, **extra: Any) -> None:
+        super().__init__(error)
+        self.error = error
+        self.status = status
+        self.extra = extra
+
+
+@dataclass
+class _Limit:
+    calls: int
+    per: float
+    retry_after: int
+    seen: deque[float] = field(default_factory=deque)
+
+
+class FakeSlack:
+    """The fake server; use as a context manager or call ``start()`` / ``stop()``."""
+
+    def __init__(self, *, token: str = BOT_TOKEN, app_token: str = APP_TOKEN) -> None:
+        self.token = token
+        self.app_token = app_token
+        self.calls: list[Call] = []
+        self.users: dict[str, SlackUser] = {}
+        self.messages: dict[str, list[dict[str, Any]]] = {}
+        self.ephemerals: list[dict[str, Any]] = []
+        self.views: dict[str, dict[str, Any]] = {}
+        self.files: dict[str, UploadedFile] = {}
+        self.responses: dict[str, list[dict[str, Any]]] = {}
+        self._triggers: dict[str, bool] = {}
+        self._closed_channels: set[str] = set()
+        self._limits: dict[str, _Limit] = {}
+        self._failures: dict[str, deque[int]] = {}
+        self._ids = itertools.count(1)
+        self._lock = threading.RLock()
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.port = 0
+        self._methods: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._post_message,
+            "chat.postEphemeral": self._post_ephemeral,
+            "chat.update": self._update_message,
+            "conversations.open": self._open_conversation,
+            "views.open": self._open_view,
+            "views.update": self._update_view,
+            "views.push": self._open_view,
+            "users.info": self._users_info,
+            "users.lookupByEmail": self._lookup_by_email,
+            "files.getUploadURLExternal": self._get_upload_url,
+            "files.completeUploadExternal": self._complete_upload,
+        }
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> FakeSlack:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(self._app(), log_level="warning", lifespan="off", access_log=False)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name="fake-slack", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the fake Slack server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def __enter__(self) -> FakeSlack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def api_url(self) -> str:
+        """What ``SLACK_API_URL`` is set to (slack_sdk's ``base_url``, with the slash)."""
+        return f"{self.url}api/"
+
+    # -- inputs and failures -----------------------------------------------------------
+
+    def add_user(self, user_id: str, name: str, **kwargs: Any) -> SlackUser:
+        user = SlackUser(user_id, name, **kwargs)
+        with self._lock:
+            self.users[user_id] = user
+        return user
+
+    def new_trigger_id(self) -> str:
+        with self._lock:
+            trigger = f"{next(self._ids)}.{int(time.time())}.trigger{next(self._ids):06d}"
+            self._triggers[trigger] = False
+        return trigger
+
+    def expire_trigger(self, trigger_id: str) -> None:
+        """Slack's trigger ids live 3 seconds; this one has passed that."""
+        with self._lock:
+            self._triggers[trigger_id] = True
+
+    def new_response_url(self) -> str:
+        with self._lock:
+            rid = f"T0KPIBOT/{next(self._ids):08d}/resp{next(self._ids):06d}"
+            self.responses[rid] = []
+        return f"{self.url}response/{rid}"
+
+    def refuse_channel(self, channel: str) -> None:
+        """kpibot is not a member of ``channel``: posting and sharing files there fail."""
+        with self._lock:
+            self._closed_channels.add(channel)
+
+    def rate_limit(
+        self, method: str, *, calls: int, per: float = 60.0, retry_after: int = 1
+    ) -> None:
+        """More than ``calls`` calls of ``method`` within ``per`` seconds → 429 + Retry-After."""
+        with self._lock:
+            self._limits[method] = _Limit(calls, per, retry_after)
+
+    def fail_next(self, method: str, *, times: int = 1, status: int = 503) -> None:
+        with self._lock:
+            self._failures.setdefault(method, deque()).extend([status] * times)
+
+    # -- what happened -----------------------------------------------------------------
+
+    def calls_to(self, *methods: str, ok: bool | None = None) -> list[Call]:
+        with self._lock:
+            return [
+                c for c in self.calls
+                if (not methods or c.method in methods) and (ok is None or c.ok == ok)
+            ]  # fmt: skip
+
+    def api_calls(
+        self, ok: bool | None = True, *, ignore: Iterable[str] = ("auth.test",)
+    ) -> list[str]:
+        """Method names in order (default: the successful ones, without bolt's auth.test)."""
+        skip = set(ignore)
+        return [c.method for c in self.calls_to(ok=ok) if c.method not in skip]
+
+    def response_posts(self, response_url: str) -> list[dict[str, Any]]:
+        rid = response_url.split("/response/", 1)[1]
+        with self._lock:
+            return list(self.responses.get(rid, []))
+
+    @staticmethod
+    def dm_channel(user_id: str) -> str:
+        return "D" + user_id.removeprefix("U").removeprefix("W")
+
+    def messages_in(self, channel: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(m) for m in self.messages.get(channel, [])]
+
+    def texts_in(self, channel: str) -> list[str]:
+        return [m.get("text", "") for m in self.messages_in(channel)]
+
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+        """Poll ``predicate`` (e.g. "a DM arrived") without blocking the test's loop."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the fake Slack did not see it within {timeout} s")
+            await asyncio.sleep(0.01)
+
+    # -- the HTTP app ------------------------------------------------------------------
+
+    def _app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/api/{method}", self._api, methods=["GET", "POST"]),
+                Route("/response/{rid:path}", self._response_url, methods=["POST"]),
+                Route("/upload/{file_id}", self._upload, methods=["POST"]),
+            ]
+        )
+
+    async def _api(self, request: Request) -> Response:
+        method = request.path_params["method"]
+        args = await _read_args(request)
+        token = _bearer(request) or args.pop("token", None)
+        status, body, headers = self._answer(method, args, token)
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    def _answer(
+        self, method: str, args: dict[str, Any], token: str | None
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        with self._lock:
+            headers: dict[str, str] = {}
+            try:
+                self._gate(method)
+                if method not in self._methods:
+                    raise SlackError("unknown_method", status=404)
+                if token is None:
+                    raise SlackError("not_authed")
+                if token != self.token:
+                    raise SlackError("invalid_auth")
+                status, body = 200, {"ok": True, **self._methods[method](args)}
+            except SlackError as exc:
+                status, body = exc.status, {"ok": False, "error": exc.error, **exc.extra}
+                if exc.status == 429:
+                    headers["Retry-After"] = str(exc.extra.pop("retry_after"))
+                    body.pop("retry_after", None)
+            self.calls.append(Call(method, args, status, body, time.monotonic(), token))
+            return status, body, headers
+
+    def _gate(self, method: str) -> None:
+        """Injected 5xx first, then the per-method rate limit."""
+        failures = self._failures.get(method)
+        if failures:
+            raise SlackError("fatal_error", status=failures.popleft())
+        limit = self._limits.get(method)
+        if limit is None:
+            return
+        now = time.monotonic()
+        while limit.seen and now - limit.seen[0] >= limit.per:
+            limit.seen.popleft()
+        if len(limit.seen) >= limit.calls:
+            wait = max(limit.retry_after, math.ceil(limit.per - (now - limit.seen[0])))
+            raise SlackError("ratelimited", status=429, retry_after=wait)
+        limit.seen.append(now)
+
+    async def _response_url(self, request: Request) -> Response:
+        rid = request.path_params["rid"]
+        payload = json.loads(await request.body() or b"{}")
+        headers: dict[str, str] = {}
+        with self._lock:
+            posted = self.responses.get(rid)
+            try:
+                self._gate("response_url")
+                if posted is None:
+                    raise SlackError("no_such_url", status=404)
+                if len(posted) >= RESPONSE_URL_USES:
+                    raise SlackError("used_url", status=404)
+                if _check_message(payload):
+                    raise SlackError("invalid_blocks", status=400)
+                posted.append(payload)
+                status, text = 200, "ok"
+            except SlackError as exc:
+                status, text = exc.status, exc.error
+                if status == 429:
+                    headers["Retry-After"] = str(exc.extra["retry_after"])
+            answer = {"ok": True} if status == 200 else {"ok": False, "error": text}
+            self.calls.append(
+                Call("response_url", {"url": rid, **payload}, status, answer, time.monotonic())
+            )
+        return PlainTextResponse(text, status_code=status, headers=headers)
+
+    async def _upload(self, request: Request) -> Response:
+        file_id = request.path_params["file_id"]
+        data = await request.body()
+        with self._lock:
+            upload = self.files.get(file_id)
+            if upload is None:
+                status, text = 404, "not_found"
+            else:
+                upload.data = data
+                status, text = 200, f"OK - {len(data)}"
+            self.calls.append(
+                Call(
+                    "upload",
+                    {"file_id": file_id, "bytes": len(data)},
+                    status,
+                    {"ok": status == 200},
+                    time.monotonic(),
+                )
+            )
+        return PlainTextResponse(text, status_code=status)
+
+    # -- Web API methods (called under the lock) ---------------------------------------
+
+    def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "url": f"https://{TEAM_DOMAIN}.slack.com/", "team": "kpibot test", "user": "kpibot",
+            "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False,
+        }  # fmt: skip
+
+    def _ts(self) -> str:
+        return f"{1_790_000_000 + next(self._ids)}.{next(self._ids):06d}"
+
+    def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = args.get("channel")
+        if not channel:
+            raise SlackError("channel_not_found")
+        if channel in self._closed_channels:
+            raise SlackError("not_in_channel")
+        message = self._message(args)
+        ts = self._ts()
+        message.update(ts=ts, user=BOT_USER_ID, bot_id=BOT_ID, type="message")
+        self.messages.setdefault(channel, []).append(message)
+        return {"channel": channel, "ts": ts, "message": dict(message)}
+
+    def _post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        if not args.get("channel"):
+            raise SlackError("channel_not_found")
+        if not args.get("user"):
+            raise SlackError("user_not_in_channel")
+        message = self._message(args)
+        message.update(channel=args["channel"], user=args["user"])
+        self.ephemerals.append(message)
+        return {"message_ts": self._ts()}
+
+    def _update_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = args.get("channel"), args.get("ts")
+        for message in self.messages.get(channel or "", []):
+            if message["ts"] == ts:
+                message.update(self._message(args), edited=True)
+                return {"channel": channel, "ts": ts, "text": message.get("text", "")}
+        raise SlackError("message_not_found")
+
+    def _message(self, args: dict[str, Any]) -> dict[str, Any]:
+        blocks = _json_arg(args.get("blocks"))
+        text = args.get("text")
+        if not text and not blocks:
+            raise SlackError("no_text")
+        problems = _check_message({"text": text, "blocks": blocks})
+        if problems:
+            raise SlackError("invalid_blocks", response_metadata={"messages": problems})
+        message: dict[str, Any] = {"text": text or ""}
+        if blocks:
+            message["blocks"] = blocks
+        for key in ("unfurl_links", "unfurl_media", "thread_ts", "mrkdwn"):
+            if key in args:
+                message[key] = args[key]
+        return message
+
+    def _open_conversation(self, args: dict[str, Any]) -> dict[str, Any]:
+        users = str(args.get("users") or "")
+        if not users:
+            raise SlackError("users_list_not_supplied")
+        user = users.split(",")[0]
+        if self.users and user not in self.users:
+            raise SlackError("user_not_found")
+        channel = self.dm_channel(user)
+        return {
+            "channel": {"id": channel, "is_im": True, "user": user},
+            "no_op": channel in self.messages,
+        }
+
+    def _open_view(self, args: dict[str, Any]) -> dict[str, Any]:
+        trigger = args.get("trigger_id")
+        if trigger not in self._triggers:
+            raise SlackError("invalid_trigger_id")
+        if self._triggers[trigger]:
+            raise SlackError("expired_trigger_id")
+        view = _json_arg(args.get("view"))
+        self._check_view(view)
+        self._triggers[trigger] = True
+        view_id = f"V{next(self._ids):08d}"
+        stored = {**view, "id": view_id, "hash": f"{next(self._ids)}.hash", "state": {"values": {}}}
+        self.views[view_id] = stored
+        return {"view": stored}
+
+    def _update_view(self, args: dict[str, Any]) -> dict[str, Any]:
+        view_id = args.get("view_id")
+        if view_id not in self.views:
+            raise SlackError("not_found")
+        view = _json_arg(args.get("view"))
+        self._check_view(view)
+        stored = {**view, "id": view_id, "hash": f"{next(self._ids)}.hash", "state": {"values": {}}}
+        self.views[view_id] = stored
+        return {"view": stored}
+
+    def _check_view(self, view: Any) -> None:
+        problems = check_view(view)
+        if problems:
+            raise SlackError("invalid_arguments", response_metadata={"messages": problems})
+
+    def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = self.users.get(str(args.get("user")))
+        if user is None:
+            raise SlackError("user_not_found")
+        include_locale = str(args.get("include_locale", "")).lower() in {"1", "true"}
+        return {"user": user.as_json(include_locale)}
+
+    def _lookup_by_email(self, args: dict[str, Any]) -> dict[str, Any]:
+        for user in self.users.values():
+            if user.email and user.email == args.get("email"):
+                return {"user": user.as_json(False)}
+        raise SlackError("users_not_found")
+
+    def _get_upload_url(self, args: dict[str, Any]) -> dict[str, Any]:
+        filename, length = args.get("filename"), args.get("length")
+        if not filename or length in (None, ""):
+            raise SlackError("invalid_arguments")
+        file_id = f"F{next(self._ids):08d}"
+        self.files[file_id] = UploadedFile(file_id, str(filename), int(length), args.get("alt_txt"))
+        return {"upload_url": f"{self.url}upload/{file_id}", "file_id": file_id}
+
+    def _complete_upload(self, args: dict[str, Any]) -> dict[str, Any]:
+        entries = _json_arg(args.get("files")) or []
+        if args.get("channel_id") in self._closed_channels:
+            raise SlackError("not_in_channel")
+        done = []
+        for entry in entries:
+            upload = self.files.get(entry.get("id"))
+            if upload is None or upload.data is None:
+                raise SlackError("file_not_found")
+            if len(upload.data) != upload.length:
+                raise SlackError("file_upload_size_mismatch")
+            upload.title = entry.get("title")
+            upload.channel = args.get("channel_id")
+            upload.initial_comment = args.get("initial_comment")
+            upload.completed = True
+            done.append({"id": upload.id, "name": upload.filename, "title": upload.title})
+        if upload_channel := args.get("channel_id"):
+            self.messages.setdefault(upload_channel, []).append({
+                "type": "message", "ts": self._ts(), "user": BOT_USER_ID, "bot_id": BOT_ID,
+                "text": args.get("initial_comment") or "", "files": [d["id"] for d in done],
+            })  # fmt: skip
+        return {"files": done}
+
+
+# -- parsing ----------------------------------------------------------------------------
+
+
+async def _read_args(request: Request) -> dict[str, Any]:
+    args: dict[str, Any] = dict(request.query_params)
+    body = await request.body()
+    if not body:
+        return args
+    kind = request.headers.get("content-type", "")
+    if "json" in kind:
+        args.update(json.loads(body))
+    elif "form" in kind:
+        args.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+    return args
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    return header[7:] if header.lower().startswith("bearer ") else None
+
+
+def _json_arg(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise SlackError("invalid_arguments") from None
+    return value
+
+
+# -- Block Kit checks Slack itself makes (the subset kpibot can get wrong) ----------------
+
+
+def _check_message(payload: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
+    text = payload.get("text") or ""
+    if len(text) > MESSAGE_TEXT_MAX:
+        problems.append(f"[ERROR] text is longer than {MESSAGE_TEXT_MAX} characters")
+    blocks = payload.get("blocks") or []
+    if len(blocks) > MESSAGE_BLOCKS_MAX:
+        problems.append(
+            f"[ERROR] no more than {MESSAGE_BLOCKS_MAX} items allowed [json-pointer:/blocks]"
+        )
+    problems += _check_blocks(blocks, allow_input=False)
+    return problems
+
+
+def check_view(view: Any) -> list[str]:
+    if not isinstance(view, dict) or view.get("type") not in {"modal", "home"}:
+        return ["[ERROR] view type must be modal or home [json-pointer:/view/type]"]
+    problems: list[str] = []
+    for key in ("title", "submit", "close"):
+        part = view.get(key)
+        if part is None:
+            if key == "title":
+                problems.append("[ERROR] missing required field: title [json-pointer:/view/title]")
+            continue
+        if part.get("type") != "plain_text":
+            problems.append(f"[ERROR] must be plain_text [json-pointer:/view/{key}/type]")
+        if len(part.get("text", "")) > VIEW_TITLE_MAX:
+            problems.append(
+                f"[ERROR] must be less than 25 characters [json-pointer:/view/{key}/text]"
+            )
+    blocks = view.get("blocks") or []
+    if len(blocks) > VIEW_BLOCKS_MAX:
+        problems.append(
+            f"[ERROR] no more than {VIEW_BLOCKS_MAX} items allowed [json-pointer:/view/blocks]"
+        )
+    if any(b.get("type") == "input" for b in blocks) and view.get("submit") is None:
+        problems.append(
+            "[ERROR] a view with input blocks needs a submit button [json-pointer:/view/submit]"
+        )
+    if len(view.get("private_metadata") or "") > PRIVATE_METADATA_MAX:
+        problems.append(
+            "[ERROR] private_metadata is too long [json-pointer:/view/private_metadata]"
+        )
+    return problems + _check_blocks(blocks, allow_input=True, prefix="/view")
+
+
+def _check_blocks(
+    blocks: list[dict[str, Any]], *, allow_input: bool, prefix: str = ""
+) -> list[str]:
+    problems: list[str] = []
+    block_ids: set[str] = set()
+    for i, block in enumerate(blocks):
+        where = f"[json-pointer:{prefix}/blocks/{i}]"
+        kind = block.get("type")
+        if kind not in BLOCK_TYPES or (kind == "input" and not allow_input):
+            problems.append(f"[ERROR] unsupported block type {kind!r} {where}")
+            continue
+        block_id = block.get("block_id")
+        if block_id is not None:
+            if block_id in block_ids or len(block_id) > ACTION_ID_MAX:
+                problems.append(f"[ERROR] duplicate or too long block_id {where}")
+            block_ids.add(block_id)
+        text = block.get("text")
+        if kind == "section":
+            if not text and not block.get("fields"):
+                problems.append(f"[ERROR] a section needs text or fields {where}")
+            elif text and len(text.get("text", "")) > SECTION_TEXT_MAX:
+                problems.append(
+                    f"[ERROR] must be less than {SECTION_TEXT_MAX + 1} characters {where}/text"
+                )
+            elif text and not text.get("text"):
+                problems.append(f"[ERROR] must be more than 0 characters {where}/text")
+        if kind == "actions":
+            problems += _check_actions(block.get("elements") or [], where)
+        if kind == "input":
+            element = block.get("element") or {}
+            if element.get("type") not in INPUT_ELEMENTS:
+                problems.append(
+                    f"[ERROR] unsupported input element {element.get('type')!r} {where}"
+                )
+            if not (block.get("label") or {}).get("text"):
+                problems.append(f"[ERROR] an input needs a label {where}")
+            problems += _check_options(element.get("options") or [], where)
+    return problems
+
+
+def _check_actions(elements: list[dict[str, Any]], where: str) -> list[str]:
+    problems: list[str] = []
+    if not elements or len(elements) > ACTIONS_ELEMENTS_MAX:
+        problems.append(
+            f"[ERROR] an actions block holds 1 to {ACTIONS_ELEMENTS_MAX} elements {where}"
+        )
+    action_ids: set[str] = set()
+    for element in elements:
+        action_id = element.get("action_id", "")
+        if action_id in action_ids or len(action_id) > ACTION_ID_MAX:
+            problems.append(f"[ERROR] duplicate or too long action_id {action_id!r} {where}")
+        action_ids.add(action_id)
+        if element.get("type") == "button":
+            label = (element.get("text") or {}).get("text", "")
+            if not label or len(label) > BUTTON_TEXT_MAX:
+                problems.append(
+                    f"[ERROR] a button label has 1 to {BUTTON_TEXT_MAX} characters {where}"
+                )
+            if len(element.get("value", "")) > BUTTON_VALUE_MAX:
+                problems.append(
+                    f"[ERROR] a button value is at most {BUTTON_VALUE_MAX} characters {where}"
+                )
+            if element.get("style") not in (None, "primary", "danger"):
+                problems.append(f"[ERROR] unknown button style {where}")
+    return problems
+
+
+def _check_options(options: list[dict[str, Any]], where: str) -> list[str]:
+    problems: list[str] = []
+    for option in options:
+        if len((option.get("text") or {}).get("text", "")) > OPTION_TEXT_MAX:
+            problems.append(
+                f"[ERROR] an option text is at most {OPTION_TEXT_MAX} characters {where}"
+            )
+        if len(option.get("value", "")) > OPTION_VALUE_MAX:
+            problems.append(
+                f"[ERROR] an option value is at most {OPTION_VALUE_MAX} characters {where}"
+            )
+    return problems

@@ -1,0 +1,238 @@
+"""Plays the Slack platform's side of the wire: signed requests to kpibot's ``/slack/events``.
+
+Payloads follow Slack's documented examples (slash command: form fields;
+interactivity: a form field ``payload`` holding JSON; events: a JSON
+``event_callback``), and every request is signed as Slack signs it:
+``X-Slack-Signature: v0=HMAC-SHA256(signing_secret, "v0:{timestamp}:{raw body}")`` with
+``X-Slack-Request-Timestamp``. Buttons are pressed on the messages the fake Slack
+actually received, and modals are filled in from the views it actually opened, so a
+test clicks only what a person would have seen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from tests.fakes.slack_api import APP_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID, FakeSlack
+
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+VERIFICATION_TOKEN = "gIkuvaNzQIHg97ATvDxqgjtO"
+
+
+def signature(secret: str, timestamp: str, body: str) -> str:
+    base = f"v0:{timestamp}:{body}".encode()
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One request delivered to kpibot and its HTTP answer (the ack)."""
+
+    response: httpx.Response
+    body: dict[str, Any]
+    response_url: str | None = None
+    trigger_id: str | None = None
+
+    @property
+    def ack(self) -> dict[str, Any]:
+        return self.response.json() if self.response.content else {}
+
+
+class SlackSender:
+    def __init__(
+        self, client: httpx.AsyncClient, fake: FakeSlack, *, secret: str = SIGNING_SECRET
+    ) -> None:
+        self.client = client
+        self.fake = fake
+        self.secret = secret
+        self._ids = itertools.count(1)
+
+    # -- the raw wire ------------------------------------------------------------------
+
+    async def post(
+        self,
+        body: str,
+        content_type: str,
+        *,
+        timestamp: int | None = None,
+        secret: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        sent_headers = {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": signature(secret or self.secret, ts, body),
+            **(headers or {}),
+        }
+        return await self.client.post("/slack/events", content=body.encode(), headers=sent_headers)
+
+    async def post_form(self, fields: Mapping[str, str], **kwargs: Any) -> httpx.Response:
+        return await self.post(urlencode(fields), "application/x-www-form-urlencoded", **kwargs)
+
+    async def post_payload(self, payload: Mapping[str, Any], **kwargs: Any) -> httpx.Response:
+        return await self.post_form({"payload": json.dumps(payload, ensure_ascii=False)}, **kwargs)
+
+    def _trigger(self) -> str:
+        return self.fake.new_trigger_id()
+
+    def _user(self, user_id: str) -> dict[str, Any]:
+        name = self.fake.users[user_id].name if user_id in self.fake.users else user_id.lower()
+        return {"id": user_id, "username": name, "name": name, "team_id": TEAM_ID}
+
+    # -- what a person does ------------------------------------------------------------
+
+    async def command(
+        self,
+        user_id: str,
+        command: str,
+        text: str = "",
+        *,
+        channel_id: str = "C0KPITEAM",
+        channel_name: str = "kpi-team",
+        **kwargs: Any,
+    ) -> Sent:
+        """A slash command, as https://api.slack.com/interactivity/slash-commands shows it."""
+        response_url, trigger = self.fake.new_response_url(), self._trigger()
+        fields = {
+            "token": VERIFICATION_TOKEN, "team_id": TEAM_ID, "team_domain": TEAM_DOMAIN,
+            "channel_id": channel_id, "channel_name": channel_name, "user_id": user_id,
+            "user_name": self._user(user_id)["username"], "command": command, "text": text,
+            "api_app_id": APP_ID, "is_enterprise_install": "false",
+            "response_url": response_url, "trigger_id": trigger,
+        }  # fmt: skip
+        response = await self.post_form(fields, **kwargs)
+        return Sent(response, fields, response_url, trigger)
+
+    async def dm(
+        self,
+        user_id: str,
+        text: str,
+        *,
+        event_id: str | None = None,
+        retry_num: int | None = None,
+        **kwargs: Any,
+    ) -> Sent:
+        """A ``message.im`` event: the person wrote in their DM with kpibot."""
+        now = time.time()
+        ts = f"{now:.6f}"
+        body = {
+            "token": VERIFICATION_TOKEN, "team_id": TEAM_ID, "api_app_id": APP_ID,
+            "event": {
+                "type": "message", "channel": self.fake.dm_channel(user_id), "user": user_id,
+                "text": text, "ts": ts, "event_ts": ts, "channel_type": "im", "team": TEAM_ID,
+                "client_msg_id": f"5f5f0b5a-{next(self._ids):04d}",
+            },
+            "type": "event_callback", "event_id": event_id or f"Ev0KPI{next(self._ids):06d}",
+            "event_time": int(now),
+            "authorizations": [{
+                "enterprise_id": None, "team_id": TEAM_ID, "user_id": BOT_USER_ID,
+                "is_bot": True, "is_enterprise_install": False,
+            }],
+            "is_ext_shared_channel": False,
+        }  # fmt: skip
+        headers = dict(kwargs.pop("headers", {}) or {})
+        if retry_num is not None:
+            headers |= {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
+        response = await self.post(
+            json.dumps(body, ensure_ascii=False), "application/json", headers=headers, **kwargs
+        )
+        return Sent(response, body)
+
+    async def click(
+        self,
+        user_id: str,
+        message: Mapping[str, Any],
+        label: str,
+        *,
+        channel_id: str | None = None,
+        ephemeral: bool = False,
+        **kwargs: Any,
+    ) -> Sent:
+        """Press the button labelled ``label`` (exactly, or its start) on a message kpibot sent."""
+        block, element = _find_button(message, label)
+        channel = channel_id or message.get("channel") or self.fake.dm_channel(user_id)
+        ts = message.get("ts", f"{time.time():.6f}")
+        response_url, trigger = self.fake.new_response_url(), self._trigger()
+        payload = {
+            "type": "block_actions", "user": self._user(user_id), "api_app_id": APP_ID,
+            "token": VERIFICATION_TOKEN,
+            "container": {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": ephemeral},
+            "trigger_id": trigger, "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+            "enterprise": None, "is_enterprise_install": False,
+            "channel": {"id": channel, "name": "directmessage" if channel.startswith("D") else "kpi-team"},
+            "message": {"type": "message", "ts": ts, "text": message.get("text", ""), "blocks": message.get("blocks", [])},
+            "state": {"values": {}}, "response_url": response_url,
+            "actions": [{
+                "action_id": element["action_id"], "block_id": block.get("block_id", "b"),
+                "text": element["text"], "type": "button", "action_ts": f"{time.time():.6f}",
+                **({"value": element["value"]} if "value" in element else {}),
+                **({"style": element["style"]} if "style" in element else {}),
+            }],
+        }  # fmt: skip
+        response = await self.post_payload(payload, **kwargs)
+        return Sent(response, payload, response_url, trigger)
+
+    async def submit(
+        self, user_id: str, view: Mapping[str, Any], answers: Mapping[str, str], **kwargs: Any
+    ) -> Sent:
+        """Fill in the modal kpibot opened (``answers`` by block id) and press its submit button."""
+        values = {
+            block["block_id"]: {
+                block["element"]["action_id"]: _state(
+                    block["element"], answers.get(block["block_id"])
+                )
+            }
+            for block in view.get("blocks", [])
+            if block.get("type") == "input"
+        }
+        trigger = self._trigger()
+        payload = {
+            "type": "view_submission", "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+            "user": self._user(user_id), "api_app_id": APP_ID, "token": VERIFICATION_TOKEN,
+            "trigger_id": trigger,
+            "view": {
+                **{k: v for k, v in view.items() if k != "state"},
+                "team_id": TEAM_ID, "state": {"values": values}, "previous_view_id": None,
+                "root_view_id": view.get("id"), "app_id": APP_ID, "external_id": "",
+                "app_installed_team_id": TEAM_ID, "bot_id": "BKPIBOT00",
+            },
+            "response_urls": [], "is_enterprise_install": False, "enterprise": None,
+        }  # fmt: skip
+        response = await self.post_payload(payload, **kwargs)
+        return Sent(response, payload, None, trigger)
+
+
+def _find_button(message: Mapping[str, Any], label: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    buttons = [
+        (block, element)
+        for block in message.get("blocks", [])
+        if block.get("type") == "actions"
+        for element in block.get("elements", [])
+        if element.get("type") == "button"
+    ]
+    for exact in (True, False):
+        for block, element in buttons:
+            text = element["text"]["text"]
+            if text == label or (not exact and text.startswith(label)):
+                return block, element
+    shown = [e["text"]["text"] for _b, e in buttons]
+    raise AssertionError(f"no button {label!r} on the message; it shows {shown}")
+
+
+def _state(element: Mapping[str, Any], answer: str | None) -> dict[str, Any]:
+    kind = element["type"]
+    if kind in {"radio_buttons", "static_select"}:
+        chosen = next((o for o in element.get("options", []) if o["value"] == answer), None)
+        return {"type": kind, "selected_option": chosen}
+    return {"type": kind, "value": answer}
