@@ -684,6 +684,66 @@ def set_indicator_value(
     return row
 
 
+IndicatorRow = tuple[Member | int, str, Decimal | int | float | str | None]
+
+
+def set_indicator_values(
+    *,
+    session: Session,
+    period: Period,
+    rows: Iterable[IndicatorRow],
+    source: str,
+    actor: str,
+    reason: str | None,
+    import_id: int | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Many :func:`set_indicator_value` calls at once (an import): ``rows`` are
+    ``(member or member id, indicator, value)``. Unchanged values are left alone; every
+    inserted or changed value gets its audit entry. Returns how many rows changed.
+    """
+    moment = _now(now)
+    existing = {
+        (r.member_id, r.indicator): r
+        for r in session.exec(select(IndicatorValue).where(IndicatorValue.period_id == period.id))
+    }
+    changes: list[tuple[IndicatorValue, dict[str, Any] | None]] = []
+    seen: set[tuple[int, str]] = set()
+    for who, indicator, value in rows:
+        member_id = who if isinstance(who, int) else _id(who)
+        if not indicator:
+            raise ValueError("an indicator id is needed")
+        key = (member_id, indicator)
+        if key in seen:
+            raise ValueError(f"member {member_id} has {indicator} twice")
+        seen.add(key)
+        exact = None if value is None else quantize(to_decimal(value))
+        row = existing.get(key)
+        if row is None:
+            row = IndicatorValue(
+                period_id=_id(period), member_id=member_id, indicator=indicator, value=exact,
+                source=source, import_id=import_id, updated_at=moment,
+            )
+            changes.append((row, None))
+        elif (row.value, row.source, row.import_id) != (exact, source, import_id):
+            before = snapshot(row)
+            row.value, row.source, row.import_id, row.updated_at = exact, source, import_id, moment
+            changes.append((row, before))
+        else:
+            continue
+        session.add(row)
+    if not changes:
+        return 0
+    session.flush()
+    for row, before in changes:
+        session.add(AuditLog(
+            at=moment, actor=actor, action="indicator_value.set", entity="indicator_value",
+            entity_id=str(_id(row)), before=before, after=snapshot(row), reason=reason,
+        ))
+    session.flush()
+    return len(changes)
+
+
 def delete_indicator_value(
     *,
     session: Session,

@@ -1,0 +1,84 @@
+"""``kpibot db upgrade`` and ``kpibot db current``: Alembic migrations, no alembic.ini needed."""
+
+from __future__ import annotations
+
+import typer
+
+from bot.settings import load_settings
+from commands.i18n import translator
+
+
+def _settings(db: str | None) -> tuple[str, str]:
+    settings = load_settings(**({"database_url": db} if db else {}))
+    return settings.database_url, settings.default_lang
+
+
+def _fail(message: str) -> None:
+    typer.echo(message, err=True)
+    raise typer.Exit(code=2)
+
+
+DB_OPTION = typer.Option(None, "--db", metavar="URL", help="Database URL (default: DATABASE_URL).")
+
+
+def upgrade(db: str | None = DB_OPTION) -> None:
+    """Create or update the database tables (Alembic migrations to head)."""
+    from sqlalchemy.exc import ArgumentError, OperationalError
+
+    from storage.db import current_revision, make_engine
+    from storage.db import upgrade as run_upgrade
+
+    url, lang = _settings(db)
+    _ = translator(lang)
+    try:
+        engine = make_engine(url)
+    except ArgumentError:
+        _fail(_("Not a database URL: {url}", url=url))
+        return
+    try:
+        before = current_revision(engine)
+        run_upgrade(engine)
+        after = current_revision(engine)
+    except OperationalError as exc:
+        _fail(_("Cannot open the database {url}: {error}", url=engine.url.render_as_string(hide_password=True), error=str(exc.orig)))
+        return
+    finally:
+        engine.dispose()
+    if before == after:
+        typer.echo(_("The database is up to date (revision {rev}).", rev=after))
+    else:
+        typer.echo(_("The database was upgraded from {old} to {new}.", old=before or "-", new=after))
+
+
+def current(db: str | None = DB_OPTION) -> None:
+    """Show the database's migration revision and the newest one available."""
+    from sqlalchemy.exc import ArgumentError, OperationalError
+
+    from storage.db import current_revision, head_revision, make_engine
+
+    url, lang = _settings(db)
+    _ = translator(lang)
+    try:
+        engine = make_engine(url)
+        rev = current_revision(engine)
+    except ArgumentError:
+        _fail(_("Not a database URL: {url}", url=url))
+        return
+    except OperationalError as exc:
+        _fail(_("Cannot open the database {url}: {error}", url=url, error=str(exc.orig)))
+        return
+    head = head_revision()
+    if rev is None:
+        typer.echo(_("The database has no tables yet (newest revision: {head}). Run: kpibot db upgrade", head=head))
+    elif rev == head:
+        typer.echo(_("Revision {rev} (up to date).", rev=rev))
+    else:
+        typer.echo(_("Revision {rev}; newest is {head}. Run: kpibot db upgrade", rev=rev, head=head))
+    engine.dispose()
+
+
+def register(app: typer.Typer) -> None:
+    db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
+    db_app.command("upgrade")(upgrade)
+    db_app.command("current")(current)
+    app.add_typer(db_app, name="db")
