@@ -71,18 +71,18 @@ def _fontconfig_cjk_files() -> list[str]:
 
 @lru_cache(maxsize=1)
 def cjk_font() -> str | None:
-    """The family name of a font with Chinese glyphs, or None (a warning is logged)."""
+    """The file of a font with Chinese glyphs, or None (a warning is logged)."""
     _matplotlib()
     from matplotlib import font_manager
 
-    known = {f.name for f in font_manager.fontManager.ttflist}
+    known = {f.name: f.fname for f in font_manager.fontManager.ttflist}
     for family in PREFERRED_CJK_FAMILIES:
         if family in known:
-            return family
+            return str(known[family])
     for path in _fontconfig_cjk_files():
         try:
-            font_manager.fontManager.addfont(path)
-            return str(font_manager.FontProperties(fname=path).get_name())
+            font_manager.FontProperties(fname=path).get_name()
+            return path
         except (OSError, RuntimeError, ValueError):
             continue
     log.warning(
@@ -96,15 +96,17 @@ def ranking_chart(bars: Sequence[Bar], *, title: str, xlabel: str) -> bytes:
     """A horizontal bar chart of totals, best at the top; PNG bytes."""
     _matplotlib()
     from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
 
-    family = cjk_font()
-    rc_family = [family, "DejaVu Sans"] if family else ["DejaVu Sans"]
+    path = cjk_font()
+    font = FontProperties(fname=path) if path else FontProperties(family="DejaVu Sans")
     height = max(2.5, 0.45 * len(bars) + 1.4)
     fig = Figure(figsize=(7.0, height), dpi=100)
     ax = fig.add_subplot()
     ordered = list(reversed(bars))
     colours = [
-        REWARD_COLOUR if b.reward else PENALTY_COLOUR if b.penalty else PLAIN_COLOUR for b in ordered
+        REWARD_COLOUR if b.reward else PENALTY_COLOUR if b.penalty else PLAIN_COLOUR
+        for b in ordered
     ]
     positions = list(range(len(ordered)))
     rects = ax.barh(positions, [b.value for b in ordered], color=colours)
@@ -119,12 +121,11 @@ def ranking_chart(bars: Sequence[Bar], *, title: str, xlabel: str) -> bytes:
             textcoords="offset points",
             va="center",
             fontsize=9,
-            fontfamily=rc_family,
         )
-    ax.set_yticks(positions, [b.label for b in ordered], fontfamily=rc_family)
+    ax.set_yticks(positions, [b.label for b in ordered], fontproperties=font)
     ax.set_xlim(0, 105)
-    ax.set_xlabel(xlabel, fontfamily=rc_family)
-    ax.set_title(title, fontfamily=rc_family)
+    ax.set_xlabel(xlabel, fontproperties=font)
+    ax.set_title(title, fontproperties=font)
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     buf = io.BytesIO()

@@ -149,6 +149,7 @@ COMMAND_ROLES: dict[str, frozenset[Role]] = {
     "period": _LEADERS,
     "team": _ADMIN,
     "member": _ADMIN,
+    "linkcode": _ADMIN,
 }
 """Command name → roles that may run it. A command missing here is open to every role."""
 
@@ -204,14 +205,15 @@ def reaches_team(actor: Person, team_id: int | None, *, managed: Collection[int]
 def _load_managed(actor: Person) -> Collection[int]:
     """The actor's ``team_manager`` rows, read through the session the actor was loaded in."""
     from sqlalchemy.orm import object_session
+    from sqlmodel import Session
+
+    from storage import repo
+    from storage.models import Member
 
     session = object_session(actor)
-    if session is None or actor.id is None:
+    if not isinstance(session, Session) or not isinstance(actor, Member):
         return ()
-    import importlib
-
-    repo = importlib.import_module("storage.repo")
-    return frozenset(int(t) for t in repo.managed_team_ids(actor.id, session=session))
+    return frozenset(t.id for t in repo.teams_managed_by(session=session, member=actor) if t.id)
 
 
 def is_direct_manager(actor: Person, subject: Person, *, managed: Collection[int] | None = None) -> bool:

@@ -145,7 +145,7 @@ def test_an_inactive_member_may_do_nothing_but_ask_for_help() -> None:
     [
         (agent_a, ["help", "selfreview", "peer", "me", "simulate", "rank"]),
         (boss_a, ["help", "rank", "review", "period"]),
-        (admin, ["help", "rank", "review", "period", "team", "member"]),
+        (admin, ["help", "rank", "review", "period", "team", "member", "linkcode"]),
         (qa, ["help"]),
     ],
 )

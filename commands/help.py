@@ -1,0 +1,39 @@
+"""``/help``: the commands this person may use (``commands.permissions``), each with an example."""
+
+from __future__ import annotations
+
+from commands import permissions
+from commands.context import Context, Handler
+from commands.i18n import Translate
+from commands.messages import Reply
+
+
+def entries(_: Translate) -> dict[str, tuple[str, str]]:
+    """Command → (what it does, an example), in the asker's language."""
+    return {
+        "help": (_("this list"), "/help"),
+        "selfreview": (_("fill your self-review for the period"), "/selfreview"),
+        "peer": (_("rate a teammate anonymously"), "/peer"),
+        "me": (_("your score explained, number by number"), "/me 2026-10"),
+        "simulate": (_("what-if: your score with other numbers (nothing is stored)"), "/simulate refund_ratio=3% avg_response_s=25"),
+        "rank": (_("a team's ranking with a chart"), "/rank demo 2026-10"),
+        "review": (_("review an agent of your team"), "/review @王小红 2026-10"),
+        "period": (_("open or close a team's period"), "/period open demo 2026-11"),
+        "team": (_("add a team; set its scheme, language, time zone"), "/team set demo lang=en tz=Asia/Shanghai scheme=online_shop"),
+        "member": (_("add members, set their manager"), "/member add demo 王小红 agent manager=李经理 slack=U123"),
+        "linkcode": (_("a one-time code that links a member's Telegram account"), "/linkcode demo 王小红"),
+    }  # fmt: skip
+
+
+def help_command(ctx: Context, args: str) -> list[Reply]:
+    _ = ctx._
+    known = entries(_)
+    lines = [_("What you can do here:")]
+    for name in permissions.allowed_commands(ctx.actor):
+        what, example = known.get(name, ("", f"/{name}"))
+        lines.append(f"/{name} — {what}" if what else f"/{name}")
+        lines.append(_("   for example: {example}", example=example))
+    return [Reply(text="\n".join(lines), ephemeral=True)]
+
+
+COMMANDS: dict[str, Handler] = {"help": help_command}

@@ -1,0 +1,314 @@
+"""``/me [period]``: the agent's own score as a receipt.
+
+Each indicator: raw value → band or deduction → points of its weight → contribution to
+the total; then every component (self / manager review, customers, peers, the team share)
+with its points, effective weight and contribution; the rank; where each number came
+from (import file, survey, review); the last three periods. Sent privately.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from commands import permissions, results
+from commands.context import Context, Handler
+from commands.forms.common import format_value
+from commands.i18n import Translate
+from commands.messages import Reply
+from commands.rank import (
+    change_text,
+    flag_texts,
+    resolve_period,
+    split_args,
+    status_name,
+    total_text,
+)
+from scoring import Scheme
+from scoring.scheme import Component, Indicator
+from storage import repo
+
+
+def _num(x: float | None, places: int = 1) -> str:
+    if x is None:
+        return "—"
+    text = f"{x:.{places}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def band_range(ctx: Context, ind: Indicator, number: int) -> str:
+    """A tiered band's edges in the indicator's unit: ``≤ 3%``, ``> 30 s, ≤ 60 s``."""
+    bands = getattr(ind.method, "bands", ())
+    if not 1 <= number <= len(bands):
+        return ""
+    band = bands[number - 1]
+    parts = []
+    if band.lower is not None:
+        parts.append(("≥ " if band.lower_inclusive else "> ") + format_value(ctx, ind, band.lower))
+    if band.upper is not None:
+        parts.append(("≤ " if band.upper_inclusive else "< ") + format_value(ctx, ind, band.upper))
+    return ", ".join(parts)
+
+
+def how_scored(
+    _: Translate, lang: str, status: str, detail: Mapping[str, Any], band_text: str = ""
+) -> str:
+    """The middle of a receipt line: which band, how many deducted, the ratio, the level."""
+    if status == "excluded":
+        return _("no data: left out, the other indicators' weights are rescaled")
+    if status == "worst":
+        return _("no data: scored as the worst result")
+    if "band" in detail:
+        return _(
+            "band {band} ({range})", band=detail["band"], range=band_text or detail.get("range", "")
+        )
+    if "deducted" in detail:
+        return _(
+            "{events} events, {deducted} points deducted",
+            events=detail.get("events", 0),
+            deducted=_num(detail["deducted"]),
+        )
+    if "ratio" in detail:
+        text = _("{ratio}% of target", ratio=_num(100 * float(detail["ratio"]), 0))
+        return text + (" " + _("(capped)") if detail.get("capped") else "")
+    if "voids" in detail:
+        return (
+            _("gate met")
+            if detail.get("met")
+            else _("gate missed: voids {component}", component=detail["voids"])
+        )
+    if "met" in detail:
+        return _("target met") if detail["met"] else _("target missed")
+    if "level" in detail:
+        return str(detail.get("level_zh" if lang == "zh" else "level_en") or detail["level"])
+    return ""
+
+
+def source_text(_: Translate, source: Mapping[str, Any] | None) -> str:
+    """Where an indicator value came from."""
+    if not source:
+        return ""
+    kind = source.get("source")
+    if kind == "import" and source.get("file"):
+        return _("import {file}", file=source["file"])
+    if kind == "import":
+        return _("data import")
+    if kind == "manual":
+        return _("entered by hand")
+    if kind == "demo":
+        return _("demo data")
+    if kind == "survey":
+        return _("customer survey")
+    return str(kind or "")
+
+
+def kpi_share(breakdown: Mapping[str, Any], scheme: Scheme) -> float:
+    """How many points of the total the KPI table carries (its contribution)."""
+    share = 0.0
+    for comp in scheme.components:
+        got = breakdown.get("components", {}).get(comp.id)
+        if not got or got.get("points") is None:
+            continue
+        contribution = float(got.get("contribution") or 0.0)
+        if comp.kind == "kpi":
+            share += contribution
+            continue
+        computed = [d for d in comp.dimensions if d.computed == "kpi"]
+        if not computed:
+            continue
+        detail = got.get("detail", {})
+        weighted = {
+            d.id: d.weight * float(detail[d.id])
+            for d in comp.dimensions
+            if detail.get(d.id) is not None
+        }
+        whole = sum(weighted.values())
+        if whole > 0:
+            share += contribution * sum(weighted.get(d.id, 0.0) for d in computed) / whole
+    return share
+
+
+def indicator_lines(ctx: Context, scheme: Scheme, breakdown: Mapping[str, Any]) -> list[str]:
+    _ = ctx._
+    got: Mapping[str, Any] = breakdown.get("indicators", {})
+    sources: Mapping[str, Any] = breakdown.get("sources", {}).get("indicators", {})
+    share = kpi_share(breakdown, scheme)
+    scored_points = sum(
+        float(v.get("points") or 0.0) for v in got.values() if v.get("status") != "excluded"
+    )
+    lines = []
+    for ind in scheme.indicators:
+        item = got.get(ind.id)
+        if item is None:
+            continue
+        lines.append(_indicator_line(ctx, ind, item, sources.get(ind.id), share, scored_points))
+    return lines
+
+
+def _indicator_line(
+    ctx: Context, ind: Indicator, item: Mapping[str, Any], source: Mapping[str, Any] | None,
+    share: float, scored_points: float,
+) -> str:  # fmt: skip
+    _ = ctx._
+    points = item.get("points")
+    contribution = (
+        share * float(points) / scored_points
+        if points is not None and scored_points > 0 and item.get("status") != "excluded"
+        else 0.0
+    )
+    value = format_value(ctx, ind, item.get("value"))
+    detail = item.get("detail", {})
+    band_text = band_range(ctx, ind, int(detail["band"])) if "band" in detail else ""
+    line = _(
+        "· {name}: {value} → {how} → {points} of {weight} points → {contribution} to the total",
+        name=ind.name.get(ctx.lang), value=value, how=how_scored(_, ctx.lang, item.get("status", ""), detail, band_text),
+        points=_num(points), weight=_num(item.get("max_points")), contribution=_num(contribution, 2),
+    )  # fmt: skip
+    where = source_text(_, source)
+    return f"{line} [{where}]" if where else line
+
+
+def component_name(_: Translate, lang: str, comp: Component) -> str:
+    if comp.name is not None:
+        return comp.name.get(lang)
+    names = {
+        "self": _("Self-review"), "manager": _("Manager review"), "kpi": _("KPI table"),
+        "customer": _("Customer ratings"), "peer": _("Peer ratings"), "qa": _("Quality sampling"),
+        "team": _("Team share"),
+    }  # fmt: skip
+    return names.get(comp.kind, comp.id)
+
+
+def component_source(
+    _: Translate, comp: Component, breakdown: Mapping[str, Any], got: Mapping[str, Any]
+) -> str:
+    sources: Mapping[str, Any] = breakdown.get("sources", {})
+    src = sources.get(comp.kind) or {}
+    if comp.kind == "self" and src:
+        return _("your self-review of {date}", date=str(src.get("at") or "")[:10])
+    if comp.kind == "manager" and src:
+        return _(
+            "review by {name} on {date}",
+            name=src.get("rater") or "?",
+            date=str(src.get("at") or "")[:10],
+        )
+    if comp.kind == "customer":
+        return _("{n} customer survey ratings", n=src.get("responses", 0))
+    if comp.kind == "peer":
+        if got.get("status", "").startswith("below_min"):
+            return ""
+        return _("{n} anonymous peer ratings", n=src.get("raters", 0))
+    if comp.kind == "team":
+        return _("your team's results")
+    return ""
+
+
+def component_lines(ctx: Context, scheme: Scheme, breakdown: Mapping[str, Any]) -> list[str]:
+    _ = ctx._
+    lines = []
+    for comp in scheme.components:
+        got = breakdown.get("components", {}).get(comp.id)
+        if got is None:
+            continue
+        name = component_name(_, ctx.lang, comp)
+        status = got.get("status", "")
+        if got.get("points") is None or status in ("excluded", "below_min_excluded"):
+            why = _("not enough ratings") if status.startswith("below_min") else _("no data")
+            line = _("· {name}: {why}, left out ({weight}% declared, the others rescaled)",
+                     name=name, why=why, weight=_num(got.get("declared_weight")))  # fmt: skip
+        else:
+            line = _(
+                "· {name}: {points} × {weight}% = {contribution}",
+                name=name, points=_num(got["points"]), weight=_num(got.get("weight")),
+                contribution=_num(got.get("contribution"), 2),
+            )  # fmt: skip
+            if status == "voided":
+                line += " " + _("(voided by a missed gate)")
+        where = component_source(_, comp, breakdown, got)
+        lines.append(f"{line} [{where}]" if where else line)
+        dims = [d for d in comp.dimensions if got.get("detail", {}).get(d.id) is not None]
+        if dims:
+            parts = [f"{d.name.get(ctx.lang)} {_num(got['detail'][d.id])}" for d in dims]
+            lines.append("   " + ", ".join(parts))
+    return lines
+
+
+def me(ctx: Context, args: str) -> list[Reply]:
+    _ = ctx._
+    decision = permissions.can_view_result(ctx.actor, ctx.actor)
+    if not decision:
+        return [permissions.refusal(decision, _)]
+    _team_name, key = split_args(args)
+    if args.strip() and key is None:
+        return [
+            Reply(
+                text=_("Send /me or /me 2026-10 (a period such as 2026-10 or 2026-Q4)."),
+                ephemeral=True,
+            )
+        ]
+    team = repo.get_team(session=ctx.session, team_id=ctx.actor.team_id)
+    assert team is not None
+    period, problem = resolve_period(ctx, team, key)
+    if period is None:
+        return [problem] if problem else []
+    outcome = results.period_results(
+        team, period, session=ctx.session, actor=repo.actor_of(ctx.actor)
+    )
+    if outcome is None:
+        return [
+            Reply(
+                text=_("Your team has no scheme yet, so there is no score. Ask an admin."),
+                private=True,
+            )
+        ]
+    mine = outcome.of(ctx.actor.id)
+    if mine is None or not mine.scored:
+        return [
+            Reply(
+                text=_(
+                    "You have no score for {period} yet: the reviews are still missing.",
+                    period=period.key,
+                ),
+                private=True,
+            )
+        ]
+    return [Reply(text="\n".join(receipt(ctx, outcome, mine)), private=True)]
+
+
+def receipt(ctx: Context, outcome: results.PeriodResults, mine: results.AgentScore) -> list[str]:
+    _ = ctx._
+    scheme, period, team = outcome.scheme, outcome.period, outcome.team
+    previous = results.previous_ranks(team, period, session=ctx.session).get(mine.member_id)
+    lines = [
+        _("Your result for {period} ({scheme})", period=period.key, scheme=scheme.name(ctx.lang)),
+        _("Total {total} of 100 · rank {rank} of {size}", total=total_text(mine.total), rank=mine.rank, size=mine.group_size),
+    ]  # fmt: skip
+    change = change_text(_, mine.rank, previous)
+    if change:
+        lines.append(_("Change from last period: {change}", change=change))
+    flags = flag_texts(_, mine.flags, scheme.apply.currency)
+    if flags:
+        lines.append("· " + "; ".join(flags))
+    if scheme.indicators:
+        kpi = mine.breakdown.get("kpi")
+        lines.append(_("Indicators (KPI table {kpi} of 100):", kpi=_num(kpi)))
+        lines += indicator_lines(ctx, scheme, mine.breakdown)
+    lines.append(_("Parts of the total:"))
+    lines += component_lines(ctx, scheme, mine.breakdown)
+    past = results.history(team, ctx.actor, period, session=ctx.session)
+    if past:
+        lines.append(_("Last periods:"))
+        for entry in past:
+            if entry.total is None:
+                lines.append(_("· {period}: no score", period=entry.period))
+            else:
+                lines.append(_("· {period}: {total}, rank {rank} of {size}", period=entry.period,
+                               total=total_text(entry.total), rank=entry.rank, size=entry.group_size or "?"))  # fmt: skip
+    if not outcome.stored and period.status not in results.LOCKED_STATUSES:
+        lines.append(
+            _("Provisional: the period is still {status}.", status=status_name(_, period.status))
+        )
+    return lines
+
+
+COMMANDS: dict[str, Handler] = {"me": me}

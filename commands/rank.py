@@ -1,0 +1,244 @@
+"""``/rank [team] [period]``: a team's ranking with totals, change from last period, flags and a chart.
+
+Managers see their teams, admins every team. An agent sees their own team's full ranking
+only when the scheme publishes it (``publish_ranking``), otherwise only their own place
+(``commands.permissions.ranking_access``). Scores come from ``commands.results``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from commands import charts, permissions, results
+from commands.context import Context, Handler
+from commands.i18n import Translate
+from commands.messages import Image, Reply
+from storage import repo
+from storage.models import Period, Team
+
+PERIOD_KEY = re.compile(r"^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$", re.IGNORECASE)
+
+
+def split_args(args: str) -> tuple[str | None, str | None]:
+    """``"demo 2026-10"`` → ``("demo", "2026-10")``; either part may be missing, in any order."""
+    team: str | None = None
+    period: str | None = None
+    for token in args.split():
+        if PERIOD_KEY.match(token):
+            period = token.upper() if "q" in token.lower() else token
+        elif team is None:
+            team = token.lstrip("#")
+    return team, period
+
+
+def resolve_team(ctx: Context, name: str | None) -> tuple[Team | None, Reply | None]:
+    """The named team, else the asker's own; a reply when there is no such team."""
+    _ = ctx._
+    if name:
+        team = repo.get_team_by_name(session=ctx.session, name=name)
+        if team is None:
+            return None, Reply(text=_("There is no team called {team}.", team=name), ephemeral=True)
+        return team, None
+    team = repo.get_team(session=ctx.session, team_id=ctx.actor.team_id)
+    assert team is not None
+    return team, None
+
+
+def resolve_period(ctx: Context, team: Team, key: str | None) -> tuple[Period | None, Reply | None]:
+    """The named period, else the latest month that has ended (else the current one)."""
+    _ = ctx._
+    if key:
+        period = repo.get_period(session=ctx.session, team=team, key=key)
+        if period is None:
+            return None, Reply(
+                text=_("Team {team} has no period {period}.", team=team.name, period=key),
+                ephemeral=True,
+            )
+        return period, None
+    period = results.latest_scored_period(team, session=ctx.session, today=ctx.now.date())
+    if period is None:
+        return None, Reply(
+            text=_(
+                "Team {team} has no period yet. A manager opens one with /period open.",
+                team=team.name,
+            ),
+            ephemeral=True,
+        )
+    return period, None
+
+
+def status_name(_: Translate, status: str) -> str:
+    names = {
+        "planned": _("planned"), "open": _("open"), "closed": _("closed"),
+        "locked": _("locked"), "published": _("published"),
+    }  # fmt: skip
+    return names.get(status, status)
+
+
+def total_text(total: float | None) -> str:
+    return "—" if total is None else f"{total:.1f}"
+
+
+def change_text(_: Translate, rank: int | None, previous: Mapping[str, Any] | None) -> str:
+    """``↑2``, ``↓1``, ``=`` against last period's rank; ``new`` when there was none."""
+    if rank is None:
+        return ""
+    before = previous.get("rank") if previous else None
+    if before is None:
+        return _("new")
+    if before == rank:
+        return "="
+    return f"↑{before - rank}" if before > rank else f"↓{rank - before}"
+
+
+def flag_texts(_: Translate, flags: Mapping[str, Any], currency: str = "CNY") -> list[str]:
+    """Reward, penalty, improvement plan and change-of-post flags as short texts."""
+    out = []
+    if flags.get("reward"):
+        amount = flags.get("reward_amount")
+        out.append(_("reward {amount}", amount=money(amount, currency)) if amount else _("reward"))
+    if flags.get("penalty"):
+        amount = flags.get("penalty_amount")
+        out.append(
+            _("penalty {amount}", amount=money(amount, currency)) if amount else _("penalty")
+        )
+    if flags.get("improvement_due"):
+        out.append(_("improvement plan due {date}", date=flags["improvement_due"]))
+    if flags.get("post_change"):
+        out.append(_("last several periods in a row: review of post"))
+    if flags.get("star"):
+        out.append(_("{n}-star", n=flags["star"]))
+    return out
+
+
+def money(amount: Any, currency: str) -> str:
+    text = str(amount)
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return f"¥{text}" if currency == "CNY" else f"{text} {currency}"
+
+
+def _line(
+    _: Translate, score: results.AgentScore, previous: Mapping[str, Any] | None, currency: str
+) -> str:
+    parts = [f"{score.rank}. {score.name}  {total_text(score.total)}"]
+    change = change_text(_, score.rank, previous)
+    if change:
+        parts.append(f"({change})")
+    flags = flag_texts(_, score.flags, currency)
+    if flags:
+        parts.append("· " + "; ".join(flags))
+    return " ".join(parts)
+
+
+def rank(ctx: Context, args: str) -> list[Reply]:
+    _ = ctx._
+    team_name, period_key = split_args(args)
+    team, problem = resolve_team(ctx, team_name)
+    if team is None:
+        return [problem] if problem else []
+    scheme = results.load_scheme(team, None, session=ctx.session)
+    published = bool(scheme.publish_ranking) if scheme is not None else False
+    access = permissions.ranking_access(ctx.actor, team, published=published)
+    if not access:
+        return [permissions.refusal(access, _)]
+    period, problem = resolve_period(ctx, team, period_key)
+    if period is None:
+        return [problem] if problem else []
+    outcome = results.period_results(
+        team, period, session=ctx.session, actor=repo.actor_of(ctx.actor)
+    )
+    if outcome is None:
+        return [
+            Reply(
+                text=_(
+                    "Team {team} has no scheme yet, so there is no ranking. Ask an admin.",
+                    team=team.name,
+                ),
+                ephemeral=True,
+            )
+        ]
+    previous = results.previous_ranks(team, period, session=ctx.session)
+    if access.scope is permissions.RankingScope.OWN_PLACE:
+        return [own_place(ctx, team, period, outcome, previous)]
+    return full_ranking(ctx, team, period, outcome, previous)
+
+
+def own_place(
+    ctx: Context,
+    team: Team,
+    period: Period,
+    outcome: results.PeriodResults,
+    previous: Mapping[int, Mapping[str, Any]],
+) -> Reply:
+    _ = ctx._
+    mine = outcome.of(ctx.actor.id)
+    if mine is None or not mine.scored:
+        return Reply(text=_("You have no score for {period} yet.", period=period.key), private=True)
+    lines = [
+        _("Your place in {team} for {period}: {rank} of {size}, total {total}.",
+          team=team.name, period=period.key, rank=mine.rank, size=mine.group_size,
+          total=total_text(mine.total)),
+        _("Your scheme does not publish the whole ranking, so you see only your own place."),
+    ]  # fmt: skip
+    change = change_text(_, mine.rank, previous.get(mine.member_id))
+    if change:
+        lines.insert(1, _("Change from last period: {change}", change=change))
+    flags = flag_texts(_, mine.flags, outcome.scheme.apply.currency)
+    if flags:
+        lines.insert(1, "· " + "; ".join(flags))
+    return Reply(text="\n".join(lines), private=True)
+
+
+def full_ranking(
+    ctx: Context,
+    team: Team,
+    period: Period,
+    outcome: results.PeriodResults,
+    previous: Mapping[int, Mapping[str, Any]],
+) -> list[Reply]:
+    _ = ctx._
+    scheme_name = outcome.scheme.name(ctx.lang)
+    lines = [
+        _(
+            "Ranking of {team} for {period} ({scheme})",
+            team=team.name,
+            period=period.key,
+            scheme=scheme_name,
+        )
+    ]
+    scored = outcome.scored
+    currency = outcome.scheme.apply.currency
+    for score in scored:
+        lines.append(_line(_, score, previous.get(score.member_id), currency))
+    unscored = [s.name for s in outcome.scores if not s.scored]
+    if not scored:
+        lines.append(_("Nobody has a score yet: the reviews are still missing."))
+    if unscored:
+        lines.append(_("Not scored yet (reviews missing): {names}", names=", ".join(unscored)))
+    if period.status not in results.LOCKED_STATUSES:
+        lines.append(
+            _("Provisional: the period is still {status}.", status=status_name(_, period.status))
+        )
+    reply = Reply(text="\n".join(lines))
+    if not scored:
+        return [reply]
+    bars = [
+        charts.Bar(
+            label=s.name, value=s.total or 0.0, reward=bool(s.flags.get("reward")),
+            penalty=bool(s.flags.get("penalty")), highlight=s.member_id == ctx.actor.id,
+        )
+        for s in scored
+    ]  # fmt: skip
+    png = charts.ranking_chart(
+        bars,
+        title=_("Ranking of {team} for {period}", team=team.name, period=period.key),
+        xlabel=_("total"),
+    )
+    image = Image(filename=f"rank-{team.name}-{period.key}.png", data=png, alt=_("Ranking chart"))
+    return [reply, Reply(text="", image=image)]
+
+
+COMMANDS: dict[str, Handler] = {"rank": rank}

@@ -1,0 +1,492 @@
+"""The results service: a team's period data from storage → the scoring module → ``score`` rows.
+
+One path from stored facts to a score, used by ``/rank``, ``/me``, ``/simulate``, the
+monthly broadcast and the CLI:
+
+    results = period_results(team, period, session=session, actor="member:3")
+    results.scores             # AgentScore tuple, best first (unscored agents last)
+    results.of(member_id)      # one agent's score or None
+
+* :func:`gather` reads indicator values, reviews (self, manager, peer), customer ratings
+  and the history of last places, and builds :class:`scoring.ScoreInputs` with the agent
+  ids as ``str(member.id)``. It also records where each number came from (import file,
+  manual entry, survey, review) in ``sources``.
+* :func:`compute` scores without writing; :func:`compute_and_store` writes one ``score``
+  row per scored agent with the scheme's content hash and the breakdown (``AgentResult``
+  as a dict plus ``sources``). A locked period's scores are never recomputed: they are
+  read back as stored (:func:`period_results` decides).
+* :func:`history` gives an agent's last periods (total, rank); :func:`previous_period`
+  the period before; :func:`what_if` rescored numbers for ``/simulate``.
+
+``as_of`` (the publication date that flags such as an improvement plan's due date count
+from) defaults to the day after the period ends, so recomputing never changes the flags.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import lru_cache
+from typing import Any
+
+import pandas as pd
+from sqlmodel import Session
+
+from commands.ratings import customer_frame, responses
+from scoring import (
+    AgentResult,
+    Scheme,
+    ScoreInputs,
+    TeamResult,
+    parse_scheme,
+    peer_summary,
+    rescore_with,
+    score_team,
+)
+from storage import repo
+from storage.models import Member, Period, Team
+
+LOCKED_STATUSES = ("locked", "published")
+HISTORY_PERIODS = 3
+
+
+@lru_cache(maxsize=64)
+def _parse(text: str) -> Scheme:
+    return parse_scheme(text)
+
+
+def load_scheme(team: Team, period: Period | None, *, session: Session) -> Scheme | None:
+    """The parsed scheme that scores ``period`` (the period's own, else the team's current one)."""
+    row = repo.scheme_for(session=session, team=team, period=period)
+    return _parse(row.text) if row is not None else None
+
+
+@dataclass(frozen=True)
+class AgentScore:
+    """One agent's score as shown: from a fresh computation or read back from a ``score`` row.
+
+    ``breakdown`` is ``AgentResult.to_dict()`` (components, indicators, kpi, flags) plus
+    ``sources``: where every number came from.
+    """
+
+    member_id: int
+    name: str
+    total: float | None
+    rank: int | None
+    group_size: int
+    breakdown: Mapping[str, Any]
+    flags: Mapping[str, Any]
+
+    @property
+    def scored(self) -> bool:
+        return self.total is not None
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """What :func:`gather` read: the scoring inputs, the agents, and each number's source."""
+
+    inputs: ScoreInputs
+    agents: tuple[Member, ...]
+    sources: Mapping[int, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class PeriodResults:
+    team: Team
+    period: Period
+    scheme: Scheme
+    scores: tuple[AgentScore, ...]
+    stored: bool = False
+    gathered: Gathered | None = None
+    _by_member: dict[int, AgentScore] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._by_member.update({s.member_id: s for s in self.scores})
+
+    def of(self, member_id: int | None) -> AgentScore | None:
+        return None if member_id is None else self._by_member.get(member_id)
+
+    @property
+    def scored(self) -> tuple[AgentScore, ...]:
+        return tuple(s for s in self.scores if s.scored)
+
+
+def default_as_of(period: Period) -> date:
+    return period.ends_on + timedelta(days=1)
+
+
+def _id(member: Member) -> int:
+    assert member.id is not None
+    return member.id
+
+
+def agents_of(team: Team, *, session: Session) -> list[Member]:
+    """Who is scored: the team's active agents."""
+    return repo.list_members(session=session, team=team, roles=["agent"], active_only=True)
+
+
+def _review_columns(
+    period: Period, scheme: Scheme, kind: str, agents: set[int], *, session: Session
+) -> tuple[dict[int, dict[str, float]], dict[int, dict[str, Any]]]:
+    """``{member: {"self.task_completion": 4}}`` and ``{member: {"at":..., "rater":...}}`` for one review kind."""
+    component = scheme.component(kind)
+    dims = {d.id for d in component.rated_dimensions} if component is not None else set()
+    columns: dict[int, dict[str, float]] = {}
+    sources: dict[int, dict[str, Any]] = {}
+    reviews = repo.list_reviews(session=session, period=period, kind=kind)
+    reviews.sort(key=lambda r: (r.submitted_at is None, r.submitted_at, r.id or 0))
+    for review in reviews:
+        if review.subject_id not in agents:
+            continue
+        answers = {
+            f"{kind}.{k}": float(v)
+            for k, v in review.answers.items()
+            if k in dims and isinstance(v, int | float) and not isinstance(v, bool)
+        }
+        if not answers:
+            continue
+        columns[review.subject_id] = answers  # the latest submitted review wins
+        rater = repo.get_member(session=session, member_id=review.rater_id)
+        sources[review.subject_id] = {
+            "source": "review",
+            "rater": rater.name if rater is not None and kind == "manager" else None,
+            "at": review.submitted_at.isoformat() if review.submitted_at else None,
+        }
+    return columns, sources
+
+
+def _peer_frame(period: Period, agents: set[int], *, session: Session) -> pd.DataFrame | None:
+    rows: list[dict[str, float]] = []
+    index: list[str] = []
+    for review in repo.list_reviews(session=session, period=period, kind="peer"):
+        if review.subject_id not in agents or review.rater_id == review.subject_id:
+            continue
+        numbers = {
+            str(k): float(v)
+            for k, v in review.answers.items()
+            if isinstance(v, int | float) and not isinstance(v, bool)
+        }
+        if numbers:
+            rows.append(numbers)
+            index.append(str(review.subject_id))
+    if not rows:
+        return None
+    return peer_summary(pd.DataFrame(rows, index=pd.Index(index, dtype=object)))
+
+
+def _history_frame(
+    team: Team, period: Period, scheme: Scheme, agent_ids: Sequence[int], *, session: Session
+) -> pd.DataFrame | None:
+    """Was each agent last in the periods before (oldest first)? From stored or computed scores."""
+    wanted = max(scheme.apply.post_change_after - 1, 0)
+    if wanted == 0:
+        return None
+    earlier = _earlier_periods(team, period, session=session)[-wanted:]
+    if not earlier:
+        return None
+    columns: dict[str, list[bool]] = {}
+    for past in earlier:
+        scores = _light_scores(team, past, session=session)
+        columns[past.key] = [bool(scores.get(a, {}).get("last", False)) for a in agent_ids]
+    return pd.DataFrame(columns, index=pd.Index([str(a) for a in agent_ids], dtype=object))
+
+
+def _earlier_periods(team: Team, period: Period, *, session: Session) -> list[Period]:
+    return [
+        p for p in repo.list_periods(session=session, team=team)
+        if p.starts_on < period.starts_on and p.id != period.id
+    ]  # fmt: skip
+
+
+def previous_period(team: Team, period: Period, *, session: Session) -> Period | None:
+    """The team's period just before ``period`` (same length: a month before a month)."""
+    same_kind = [
+        p for p in _earlier_periods(team, period, session=session)
+        if ("Q" in p.key) == ("Q" in period.key)
+    ]  # fmt: skip
+    return same_kind[-1] if same_kind else None
+
+
+def gather(
+    team: Team, period: Period, scheme: Scheme, *, session: Session, history: bool = True
+) -> Gathered:
+    """Every stored fact of the period, as the scoring module's inputs."""
+    agents = agents_of(team, session=session)
+    ids = [_id(a) for a in agents]
+    id_set = set(ids)
+    index = pd.Index([str(i) for i in ids], dtype=object)
+    sources: dict[int, dict[str, Any]] = {i: {"indicators": {}} for i in ids}
+
+    files = {imp.id: imp.file_name for imp in repo.list_imports(session=session, period=period)}
+    values: dict[str, dict[str, float]] = {}
+    for row in repo.indicator_values(session=session, period=period):
+        if row.member_id not in id_set:
+            continue
+        values.setdefault(str(row.member_id), {})[row.indicator] = (
+            math.nan if row.value is None else float(row.value)
+        )
+        sources[row.member_id]["indicators"][row.indicator] = {
+            "source": row.source,
+            "file": files.get(row.import_id) if row.import_id is not None else None,
+        }
+    value_frame = pd.DataFrame.from_dict(values, orient="index").reindex(index) if values else None
+
+    review_cols: dict[int, dict[str, float]] = {}
+    for kind in ("self", "manager"):
+        cols, review_sources = _review_columns(period, scheme, kind, id_set, session=session)
+        for member_id, answers in cols.items():
+            review_cols.setdefault(member_id, {}).update(answers)
+        for member_id, src in review_sources.items():
+            sources[member_id][kind] = src
+    reviews = (
+        pd.DataFrame.from_dict({str(k): v for k, v in review_cols.items()}, orient="index").reindex(
+            index
+        )
+        if review_cols
+        else None
+    )
+
+    customer = customer_frame(session, period=period, member_ids=ids) if ids else None
+    if customer is not None:
+        for member_id in ids:
+            sources[member_id]["customer"] = {
+                "source": "survey",
+                "responses": responses(customer, member_id),
+            }
+    peer = _peer_frame(period, id_set, session=session)
+    if peer is not None:
+        for key, count in peer["count"].items():
+            sources[int(str(key))]["peer"] = {"source": "peer", "raters": int(count)}
+
+    inputs = ScoreInputs(
+        values=value_frame,
+        reviews=reviews,
+        review_scale=5,
+        customer=customer,
+        peer=peer,
+        history=_history_frame(team, period, scheme, ids, session=session) if history else None,
+        agents=tuple(str(i) for i in ids),
+    )
+    return Gathered(inputs, tuple(agents), sources)
+
+
+def _agent_score(member: Member, result: AgentResult, sources: Mapping[str, Any]) -> AgentScore:
+    breakdown = result.to_dict()
+    breakdown["sources"] = dict(sources)
+    return AgentScore(
+        member_id=_id(member),
+        name=member.name,
+        total=result.total,
+        rank=result.rank,
+        group_size=result.group_size,
+        breakdown=breakdown,
+        flags=breakdown["flags"],
+    )
+
+
+def compute(
+    team: Team,
+    period: Period,
+    *,
+    session: Session,
+    as_of: date | None = None,
+    scheme: Scheme | None = None,
+    history: bool = True,
+) -> PeriodResults | None:
+    """Score the period from stored facts without writing anything; None without a scheme."""
+    scheme = scheme or load_scheme(team, period, session=session)
+    if scheme is None:
+        return None
+    gathered = gather(team, period, scheme, session=session, history=history)
+    by_id = {str(_id(a)): a for a in gathered.agents}
+    scores: list[AgentScore] = []
+    if by_id:
+        result: TeamResult = score_team(
+            scheme, gathered.inputs, as_of=as_of or default_as_of(period)
+        )
+        for agent_result in result.results:
+            member = by_id[agent_result.agent]
+            scores.append(_agent_score(member, agent_result, gathered.sources[_id(member)]))
+    return PeriodResults(team, period, scheme, tuple(scores), stored=False, gathered=gathered)
+
+
+def stored_results(team: Team, period: Period, *, session: Session) -> PeriodResults | None:
+    """The period's ``score`` rows as results (None without a scheme or without rows)."""
+    scheme = load_scheme(team, period, session=session)
+    rows = repo.list_scores(session=session, period=period)
+    if scheme is None or not rows:
+        return None
+    stored_scheme = repo.get_scheme_by_hash(session=session, content_hash=rows[0].scheme_hash)
+    if stored_scheme is not None:
+        scheme = _parse(stored_scheme.text)
+    scores = []
+    for row in rows:
+        member = repo.get_member(session=session, member_id=row.member_id)
+        breakdown = dict(row.breakdown)
+        scores.append(
+            AgentScore(
+                member_id=row.member_id,
+                name=member.name if member is not None else "?",
+                total=float(row.total),
+                rank=row.rank,
+                group_size=int(breakdown.get("group_size") or len(rows)),
+                breakdown=breakdown,
+                flags=dict(breakdown.get("flags") or {}),
+            )
+        )
+    return PeriodResults(team, period, scheme, tuple(scores), stored=True)
+
+
+def compute_and_store(
+    team: Team,
+    period: Period,
+    *,
+    session: Session,
+    actor: str,
+    reason: str | None = "score recomputed",
+    as_of: date | None = None,
+) -> PeriodResults | None:
+    """Compute and write one ``score`` row per scored agent (unchanged rows are not rewritten).
+
+    A locked period is not recomputed: its stored scores come back.
+    """
+    if is_locked(period, session=session):
+        return stored_results(team, period, session=session)
+    results = compute(team, period, session=session, as_of=as_of)
+    if results is None:
+        return None
+    by_id = {_id(a): a for a in (results.gathered.agents if results.gathered else ())}
+    for score in results.scored:
+        repo.save_score(
+            session=session, period=period, member=by_id[score.member_id],
+            scheme_hash=results.scheme.content_hash, total=score.total or 0.0, rank=score.rank,
+            breakdown=score.breakdown, flags=_flag_list(score.flags), actor=actor, reason=reason,
+        )  # fmt: skip
+    return results
+
+
+def _flag_list(flags: Mapping[str, Any]) -> list[str]:
+    """The flags that are set, as names (``reward``, ``penalty``, ``improvement``, ``post_change``)."""
+    names = [k for k in ("reward", "penalty", "last", "post_change") if flags.get(k)]
+    if flags.get("improvement_due"):
+        names.append("improvement")
+    return names
+
+
+def is_locked(period: Period, *, session: Session) -> bool:
+    """A period whose scores must not change: locked or published, or every stored score locked."""
+    if period.status in LOCKED_STATUSES:
+        return bool(repo.list_scores(session=session, period=period))
+    rows = repo.list_scores(session=session, period=period)
+    return bool(rows) and all(r.locked for r in rows)
+
+
+def period_results(
+    team: Team,
+    period: Period,
+    *,
+    session: Session,
+    store: bool = True,
+    actor: str = "system",
+) -> PeriodResults | None:
+    """The results to show: stored when locked; else freshly computed (and stored if ``store``)."""
+    if is_locked(period, session=session):
+        return stored_results(team, period, session=session)
+    if store:
+        return compute_and_store(team, period, session=session, actor=actor)
+    return compute(team, period, session=session)
+
+
+def _light_scores(team: Team, period: Period, *, session: Session) -> dict[int, dict[str, Any]]:
+    """Total, rank and ``last`` per member for a past period: stored rows, else computed (no history)."""
+    rows = repo.list_scores(session=session, period=period)
+    if rows:
+        return {
+            r.member_id: {
+                "total": float(r.total), "rank": r.rank,
+                "group_size": (r.breakdown or {}).get("group_size"),
+                "last": bool((r.breakdown or {}).get("flags", {}).get("last")) or "last" in (r.flags or []),
+            }
+            for r in rows
+        }  # fmt: skip
+    results = compute(team, period, session=session, history=False)
+    if results is None:
+        return {}
+    return {
+        s.member_id: {"total": s.total, "rank": s.rank, "group_size": s.group_size,
+                      "last": bool(s.flags.get("last"))}
+        for s in results.scored
+    }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    period: str
+    total: float | None
+    rank: int | None
+    group_size: int | None
+
+
+def history(
+    team: Team, member: Member, before: Period, *, session: Session, limit: int = HISTORY_PERIODS
+) -> list[HistoryEntry]:
+    """The member's totals and ranks in the ``limit`` periods before ``before``, newest first."""
+    earlier = [
+        p for p in _earlier_periods(team, before, session=session)
+        if ("Q" in p.key) == ("Q" in before.key)
+    ][-limit:]  # fmt: skip
+    out = []
+    for past in reversed(earlier):
+        entry = _light_scores(team, past, session=session).get(_id(member), {})
+        out.append(
+            HistoryEntry(past.key, entry.get("total"), entry.get("rank"), entry.get("group_size"))
+        )
+    return out
+
+
+def previous_ranks(team: Team, period: Period, *, session: Session) -> dict[int, dict[str, Any]]:
+    """Total and rank of every member in the previous period (empty when there is none)."""
+    prev = previous_period(team, period, session=session)
+    return _light_scores(team, prev, session=session) if prev is not None else {}
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    before: AgentScore
+    after: AgentResult
+
+
+def what_if(
+    team: Team,
+    period: Period,
+    member: Member,
+    overrides: Mapping[str, float | None],
+    *,
+    session: Session,
+) -> WhatIf | None:
+    """The member's score with some raw values changed; nothing is stored. None if not scored here."""
+    results = compute(team, period, session=session)
+    if results is None or results.gathered is None:
+        return None
+    before = results.of(_id(member))
+    if before is None:
+        return None
+    after = rescore_with(
+        results.scheme, results.gathered.inputs, str(_id(member)), overrides,
+        as_of=default_as_of(period),
+    )  # fmt: skip
+    return WhatIf(before, after)
+
+
+def latest_scored_period(team: Team, *, session: Session, today: date) -> Period | None:
+    """The period a result command shows by default: the latest month that has ended, else the current one."""
+    started = [
+        p for p in repo.list_periods(session=session, team=team)
+        if p.status != "planned" and p.starts_on <= today and "Q" not in p.key
+    ]  # fmt: skip
+    ended = [p for p in started if p.ends_on < today]
+    chosen = ended or started
+    return chosen[-1] if chosen else None

@@ -1,0 +1,229 @@
+"""``/simulate refund_ratio=3% avg_response_s=25``: what the agent's own score would be.
+
+Recomputes with the shared scoring module's what-if helper (``scoring.rescore_with``
+through ``commands.results.what_if``) and shows what changes. Nothing is stored. Values
+are written as a person reads them: shares as ``3%`` (or ``0.03``), times in seconds
+(``25``, ``25s``, ``2min``), money as ``300`` or ``¥300``; review dimensions as
+``manager.ability=4`` or ``self.task_completion=5`` (1–5).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from commands import permissions, results
+from commands.context import Context, Handler
+from commands.forms.common import format_value
+from commands.i18n import Translate
+from commands.messages import Reply
+from commands.rank import PERIOD_KEY, resolve_period, total_text
+from scoring import Scheme
+from scoring.scheme import Indicator
+from storage import repo
+
+NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+EXAMPLE = "refund_ratio=3% avg_response_s=25"
+
+
+@dataclass(frozen=True)
+class Parsed:
+    overrides: dict[str, float]
+    problems: list[str]
+    period: str | None
+
+
+def _number(text: str) -> float | None:
+    cleaned = text.replace(",", "").replace("，", "").strip()
+    return float(cleaned) if NUMBER.match(cleaned) else None
+
+
+def parse_value(_: Translate, ind: Indicator, raw: str) -> tuple[float | None, str | None]:
+    """A typed value in the indicator's unit → the raw value the scheme scores; or a hint."""
+    name = ind.id
+    text = raw.strip().lower()
+    if ind.unit in ("fraction", "percent"):
+        percent = text.endswith("%") or text.endswith("％")
+        number = _number(text.rstrip("%％"))
+        if number is None:
+            return None, _(
+                "{name}: {raw} is not a number; write a share such as 3% or 0.03.",
+                name=name,
+                raw=raw,
+            )
+        if not percent and number > 1:
+            return None, _(
+                "{name} is a share: write {raw}% or {fraction}.",
+                name=name,
+                raw=raw,
+                fraction=f"{number / 100:g}",
+            )
+        value = number / 100 if percent else number
+        if not 0 <= value <= 1:
+            return None, _("{name} must be between 0% and 100%.", name=name)
+        return (value * 100 if ind.unit == "percent" else value), None
+    factor = 1.0
+    if ind.unit in ("seconds", "minutes"):
+        match = re.match(r"^(.*?)(s|sec|秒|min|m|分钟)?$", text)
+        assert match is not None
+        text, suffix = match.group(1), match.group(2)
+        if suffix in ("min", "m", "分钟"):
+            factor = 60.0 if ind.unit == "seconds" else 1.0
+        elif suffix in ("s", "sec", "秒") and ind.unit == "minutes":
+            factor = 1 / 60
+    if ind.unit == "yuan":
+        text = text.lstrip("¥￥").removesuffix("元")
+    number = _number(text)
+    if number is None:
+        return None, _("{name}: {raw} is not a number.", name=name, raw=raw)
+    if number < 0:
+        return None, _("{name} cannot be negative.", name=name)
+    if ind.unit == "count" and not number.is_integer():
+        return None, _("{name} is a count: write a whole number.", name=name)
+    return number * factor, None
+
+
+def review_keys(scheme: Scheme) -> dict[str, str]:
+    """``manager.ability`` → the review column; only rated dimensions can be changed."""
+    keys = {}
+    for comp in scheme.components:
+        for dim in comp.rated_dimensions:
+            keys[f"{comp.kind}.{dim.id}"] = f"{comp.id}.{dim.id}"
+    return keys
+
+
+def parse(_: Translate, scheme: Scheme, args: str) -> Parsed:
+    overrides: dict[str, float] = {}
+    problems: list[str] = []
+    period: str | None = None
+    indicators = {i.id: i for i in scheme.indicators}
+    reviews = review_keys(scheme)
+    for token in args.replace("，", " ").replace(",", " ").split():
+        if PERIOD_KEY.match(token):
+            period = token.upper() if "q" in token.lower() else token
+            continue
+        key, sep, raw = token.partition("=")
+        if not sep or not key or not raw:
+            problems.append(
+                _("{token}: write name=value, for example {example}", token=token, example=EXAMPLE)
+            )
+            continue
+        if key in indicators:
+            value, hint = parse_value(_, indicators[key], raw)
+        elif key in reviews:
+            number = _number(raw)
+            if number is None or not number.is_integer() or not 1 <= number <= 5:
+                value, hint = (
+                    None,
+                    _("{name} is a review score: a whole number from 1 to 5.", name=key),
+                )
+            else:
+                value, hint = number, None
+                key = reviews[key]
+        else:
+            value, hint = (
+                None,
+                _(
+                    "{name} is not in your scheme. You can change: {names}",
+                    name=key,
+                    names=", ".join([*indicators, *reviews]),
+                ),
+            )
+        if hint:
+            problems.append(hint)
+        elif value is not None:
+            overrides[key] = value
+    return Parsed(overrides, problems, period)
+
+
+def usage(_: Translate, scheme: Scheme) -> str:
+    names = ", ".join([i.id for i in scheme.indicators] + list(review_keys(scheme)))
+    return _(
+        "What-if: change some of your numbers and see your score; nothing is stored.\nExample: /simulate {example}\nYou can change: {names}",
+        example=EXAMPLE, names=names,
+    )  # fmt: skip
+
+
+def simulate(ctx: Context, args: str) -> list[Reply]:
+    _ = ctx._
+    decision = permissions.can_simulate(ctx.actor)
+    if not decision:
+        return [permissions.refusal(decision, _)]
+    team = repo.get_team(session=ctx.session, team_id=ctx.actor.team_id)
+    assert team is not None
+    scheme = results.load_scheme(team, None, session=ctx.session)
+    if scheme is None:
+        return [
+            Reply(
+                text=_("Your team has no scheme yet, so there is no score. Ask an admin."),
+                private=True,
+            )
+        ]
+    parsed = parse(_, scheme, args)
+    if parsed.problems:
+        return [Reply(text="\n".join(parsed.problems), private=True)]
+    if not parsed.overrides:
+        return [Reply(text=usage(_, scheme), private=True)]
+    period, problem = resolve_period(ctx, team, parsed.period)
+    if period is None:
+        return [problem] if problem else []
+    outcome = results.what_if(team, period, ctx.actor, parsed.overrides, session=ctx.session)
+    if outcome is None:
+        return [
+            Reply(
+                text=_("You have no score for {period} to change.", period=period.key), private=True
+            )
+        ]
+    period_scheme = results.load_scheme(team, period, session=ctx.session) or scheme
+    return [
+        Reply(
+            text="\n".join(explain(ctx, period_scheme, period.key, outcome, parsed.overrides)),
+            private=True,
+        )
+    ]
+
+
+def explain(
+    ctx: Context, scheme: Scheme, period: str, outcome: results.WhatIf, overrides: dict[str, float]
+) -> list[str]:
+    _ = ctx._
+    before, after = outcome.before, outcome.after
+    lines = [_("What if, for {period} (nothing is stored):", period=period)]
+    indicators = {i.id: i for i in scheme.indicators}
+    old_items = before.breakdown.get("indicators", {})
+    for key in overrides:
+        ind = indicators.get(key)
+        if ind is None:
+            continue
+        old = old_items.get(key, {})
+        new = after.indicator(key)
+        lines.append(_(
+            "· {name}: {old} → {new}, points {old_points} → {new_points}",
+            name=ind.name.get(ctx.lang), old=format_value(ctx, ind, old.get("value")),
+            new=format_value(ctx, ind, new.value), old_points=total_text(old.get("points")),
+            new_points=total_text(new.points),
+        ))  # fmt: skip
+    for key in overrides:
+        if key not in indicators:
+            lines.append(f"· {key} = {overrides[key]:g}")
+    delta = (after.total or 0.0) - (before.total or 0.0)
+    lines.append(
+        _(
+            "Total: {old} → {new} ({delta})",
+            old=total_text(before.total),
+            new=total_text(after.total),
+            delta=f"{delta:+.1f}",
+        )
+    )
+    lines.append(
+        _(
+            "Rank: {old} → {new} of {size}",
+            old=before.rank or "—",
+            new=after.rank or "—",
+            size=after.group_size,
+        )
+    )
+    return lines
+
+
+COMMANDS: dict[str, Handler] = {"simulate": simulate}
