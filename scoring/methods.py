@@ -136,7 +136,7 @@ class Ratio:
     kind: Literal["ratio"] = "ratio"
 
     def score(self, values: FloatArray, full: float, better: Better) -> Scored:
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             valid = _finite(values) & (values >= 0)
             if better == "higher":
                 ratio = values / self.target

@@ -260,6 +260,8 @@ def _json(x: Any) -> Any:
 
 def _team_detail(comp: Component, scheme: Scheme, detail: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"team": detail.get("team"), "indicators": {}}
+    if detail.get("voided_by"):
+        out["voided_by"] = detail["voided_by"]
     for iid in comp.indicators:
         ind = scheme.indicator(iid)
         value = detail.get(f"{iid}.value")
@@ -310,10 +312,10 @@ def _matrix(frame: pd.DataFrame | None, index: pd.Index, columns: Sequence[str])
         frame = frame.set_axis(frame.index.astype(str), axis=0)
     sub = frame.reindex(index=index, columns=list(columns))
     try:
-        return sub.to_numpy(dtype=float, na_value=np.nan)
+        return sub.to_numpy(dtype=float, na_value=np.nan, copy=True)
     except (TypeError, ValueError):
         coerced: pd.DataFrame = sub.apply(pd.to_numeric, errors="coerce")
-        return coerced.to_numpy(dtype=float, na_value=np.nan)
+        return coerced.to_numpy(dtype=float, na_value=np.nan, copy=True)
 
 
 @dataclass
