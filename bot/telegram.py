@@ -277,6 +277,8 @@ class TelegramAdapter:
             if private_refused and target == source.user_id and in_group:
                 continue
             rendered = tr.render(reply, self.codec)
+            if not rendered.text.strip() and rendered.image is None and rendered.file is None:
+                continue  # nothing a person could see
             try:
                 if pressed is not None and source.callback_chat_id == target:
                     editable = rendered.image is None and rendered.file is None and not rendered.extra_texts

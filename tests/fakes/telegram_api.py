@@ -134,6 +134,7 @@ class FakeTelegram:
         self.webhook_secret: str | None = None
         self.webhook_transport: httpx.AsyncBaseTransport | None = None
         self.webhook_responses: list[int] = []
+        self.delivered: list[dict[str, Any]] = []
         self._failures: list[_Failure] = []
         self._sent_at: dict[int, list[float]] = {}
         self._pending: list[dict[str, Any]] = []
@@ -294,6 +295,7 @@ class FakeTelegram:
 
     async def deliver(self, update: dict[str, Any]) -> None:
         """Hand an update to the bot: POST to the webhook if one is set, else queue it."""
+        self.delivered.append(update)
         if self.webhook_url:
             headers = {"Content-Type": "application/json"}
             if self.webhook_secret:

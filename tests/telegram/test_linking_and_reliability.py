@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.engine import Engine
 
+from commands import permissions
 from commands.context import AppConfig
+from commands.i18n import translator
 from commands.messages import Outgoing, Reply
 from commands.router import Router
 from storage import repo
@@ -116,7 +118,12 @@ async def test_only_an_admin_can_create_a_link_code(
     await adapter.wait_handled(1)
     with unit_of_work(engine) as session:
         assert session.query(LinkCode).count() == 0
-    assert "只有管理员" in telegram_api.sent(AGENT_TG)[0].params["text"]
+        agent_member = repo.get_member_by_telegram_id(session=session, telegram_user_id=AGENT_TG)
+        assert agent_member is not None
+        decision = permissions.can_use(agent_member, "linkcode")
+        decision = permissions.can_administer(agent_member) if decision else decision
+        expected = permissions.refusal(decision, translator("zh")).text
+    assert [c.params["text"] for c in telegram_api.sent(AGENT_TG)] == [expected]
 
 
 @pytest.mark.parametrize(
