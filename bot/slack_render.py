@@ -272,7 +272,7 @@ def reply_lang(reply: Reply, default: str) -> str:
 def modal(reply: Reply, meta: ModalMeta, lang: str) -> dict[str, Any]:
     """A whole one-screen form (``reply.form``) as a ``views.open`` modal."""
     _ = translator(lang)
-    first_line = (reply.text or "kpibot").strip().splitlines()[0]
+    first_line = next((line.strip() for line in reply.text.splitlines() if line.strip()), "kpibot")
     return {
         "type": "modal",
         "callback_id": MODAL_CALLBACK_ID,
