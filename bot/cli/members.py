@@ -1,0 +1,276 @@
+"""``kpibot team add`` and ``kpibot member add|list|import``: onboarding a whole team from a terminal.
+
+The checks are the chat admin's (``commands.admin``): one message per problem, exit code 2,
+nothing stored unless everything is valid (an import is all-or-nothing).
+
+    kpibot team add demo --lang zh --timezone Asia/Shanghai --scheme online_shop
+    kpibot member add --team demo --name 李经理 --role manager
+    kpibot member add --team demo --name 王小红 --role agent --manager 李经理 --slack U012AB3CD
+    kpibot member list --team demo --format json
+    kpibot member import people.csv     # columns: team,name,role[,manager,slack,telegram,lang,name_en]
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+import typer
+
+from bot.settings import load_settings
+from commands.i18n import Translate, normalize_lang, translator
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from commands.admin import MemberSpec
+
+CSV_COLUMNS = ("team", "name", "role", "manager", "slack", "telegram", "lang", "name_en")
+REQUIRED_COLUMNS = ("name", "role")
+
+team_app = typer.Typer(help="Teams: add one.", no_args_is_help=True)
+member_app = typer.Typer(help="Members: add, list, import from CSV.", no_args_is_help=True)
+
+DbOption = typer.Option(None, "--db", metavar="URL", help="Database URL (default: DATABASE_URL).")
+LangOption = typer.Option(
+    None, "--lang-ui", help="Language of the messages: zh or en (default: DEFAULT_LANG)."
+)
+
+
+def _fail(lines: list[str]) -> NoReturn:
+    for line in lines:
+        typer.echo(line, err=True)
+    raise typer.Exit(code=2)
+
+
+@contextmanager
+def _session(db: str | None) -> Iterator[Session]:
+    from storage.db import make_engine, unit_of_work
+
+    settings = load_settings(**({"database_url": db} if db else {}))
+    engine = make_engine(settings.database_url)
+    try:
+        with unit_of_work(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _translator(lang_ui: str | None) -> Translate:
+    return translator(normalize_lang(lang_ui, load_settings().default_lang))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@team_app.command("add")
+def team_add(
+    name: str = typer.Argument(..., help="The team's name, one word (e.g. demo)."),
+    lang: str = typer.Option("zh", "--lang", help="The team's language: zh or en."),
+    timezone: str = typer.Option("Asia/Shanghai", "--timezone", "--tz", help="IANA time zone."),
+    scheme: str | None = typer.Option(
+        None, "--scheme", help="A scheme in schemes/ (online_shop) or a .toml path."
+    ),
+    schemes_dir: Path = typer.Option(
+        Path("schemes"), "--schemes-dir", help="Where scheme files are."
+    ),
+    lang_ui: str | None = LangOption,
+    db: str | None = DbOption,
+) -> None:
+    """Add a team."""
+    from commands.admin import AdminError, create_team
+
+    _ = _translator(lang_ui)
+    try:
+        with _session(db) as session:
+            team = create_team(
+                name, session=session, actor="cli", now=_now(), lang=lang, timezone=timezone,
+                scheme=scheme, schemes_dir=schemes_dir,
+            )  # fmt: skip
+            text = _(
+                "Team {team} added (language {lang}, time zone {tz}).",
+                team=team.name,
+                lang=team.lang,
+                tz=team.timezone,
+            )
+    except AdminError as exc:
+        _fail(exc.lines(_))
+    typer.echo(text)
+
+
+@member_app.command("add")
+def member_add(
+    team: str = typer.Option(..., "--team", help="The team's name."),
+    name: str = typer.Option(..., "--name", help="Display name, e.g. 王小红."),
+    role: str = typer.Option("agent", "--role", help="agent, manager, admin or qa."),
+    manager: str | None = typer.Option(
+        None, "--manager", help="The direct manager's name (same team)."
+    ),
+    slack: str | None = typer.Option(
+        None, "--slack", metavar="USER_ID", help="Slack user id (U012AB3CD)."
+    ),
+    telegram: str | None = typer.Option(
+        None, "--telegram", metavar="USER_ID", help="Telegram user id (digits)."
+    ),
+    lang: str | None = typer.Option(None, "--lang", help="zh or en (default: the team's)."),
+    name_en: str | None = typer.Option(None, "--name-en", help="English display name."),
+    lang_ui: str | None = LangOption,
+    db: str | None = DbOption,
+) -> None:
+    """Add one member with a role and platform ids."""
+    from commands.admin import AdminError, MemberSpec, add_members, role_name
+
+    _ = _translator(lang_ui)
+    spec = MemberSpec(team=team, name=name, role=role, manager=manager, slack=slack, telegram=telegram,
+                      lang=lang, name_en=name_en)  # fmt: skip
+    try:
+        with _session(db) as session:
+            member = add_members([spec], session=session, actor="cli", now=_now())[0]
+            text = _(
+                "{name} added to team {team} as {role}.",
+                name=member.name,
+                team=team,
+                role=role_name(_, member.role),
+            )
+    except AdminError as exc:
+        _fail(exc.lines(_))
+    typer.echo(text)
+
+
+@member_app.command("list")
+def member_list(
+    team: str = typer.Option(..., "--team", help="The team's name."),
+    format_: str = typer.Option("table", "--format", help="table or json."),
+    lang_ui: str | None = LangOption,
+    db: str | None = DbOption,
+) -> None:
+    """List a team's active members."""
+    from storage import repo
+
+    _ = _translator(lang_ui)
+    if format_ not in ("table", "json"):
+        _fail([_("Unknown format {format}: use table or json.", format=format_)])
+    with _session(db) as session:
+        team_row = repo.get_team_by_name(session=session, name=team)
+        if team_row is None:
+            _fail([_("There is no team called {team}.", team=team)])
+        members = repo.list_members(session=session, team=team_row)
+        names = {m.id: m.name for m in members}
+        rows = [
+            {
+                "name": m.name, "name_en": m.name_en, "role": m.role, "manager": names.get(m.manager_id),
+                "slack": m.slack_user_id, "telegram": m.telegram_user_id, "lang": m.lang,
+            }
+            for m in members
+        ]  # fmt: skip
+    if format_ == "json":
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    headers = ("name", "role", "manager", "slack", "telegram", "lang")
+    table = [[str(r[h] or "") for h in headers] for r in rows]
+    widths = [max([_width(h)] + [_width(row[i]) for row in table]) for i, h in enumerate(headers)]
+    typer.echo("  ".join(_pad(h, w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    for row in table:
+        typer.echo("  ".join(_pad(c, w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _width(text: str) -> int:
+    """Terminal columns: CJK characters take two."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
+def read_people(
+    data: bytes, *, default_team: str | None, _: Translate
+) -> tuple[list[MemberSpec], list[str]]:
+    """CSV bytes → member specs (rows numbered from 2, the header is row 1), or problems."""
+    from commands.admin import MemberSpec
+
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = data.decode("gb18030")
+        except UnicodeDecodeError:
+            return [], [_("The file is neither UTF-8 nor GBK text.")]
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    reader.fieldnames = header
+    problems = []
+    needed = list(REQUIRED_COLUMNS) + ([] if default_team else ["team"])
+    missing = [c for c in needed if c not in header]
+    if missing:
+        problems.append(_("The file has no column {columns}; expected columns: {expected}.",
+                          columns=", ".join(missing), expected=",".join(CSV_COLUMNS)))  # fmt: skip
+    unknown = [c for c in header if c not in CSV_COLUMNS]
+    if unknown:
+        problems.append(_("Unknown columns: {columns}; expected columns: {expected}.",
+                          columns=", ".join(unknown), expected=",".join(CSV_COLUMNS)))  # fmt: skip
+    if problems:
+        return [], problems
+    specs: list[MemberSpec] = []
+    for number, raw in enumerate(reader, start=2):
+        row = {k: (v or "").strip() for k, v in raw.items() if k}
+        if not any(row.values()):
+            continue
+        specs.append(
+            MemberSpec(
+                team=row.get("team") or default_team or "",
+                name=row.get("name", ""),
+                role=row.get("role") or "agent",
+                manager=row.get("manager") or None,
+                slack=row.get("slack") or None,
+                telegram=row.get("telegram") or None,
+                lang=row.get("lang") or None,
+                name_en=row.get("name_en") or None,
+                row=number,
+            )  # fmt: skip
+        )
+    if not specs:
+        problems.append(_("The file has no members."))
+    return specs, problems
+
+
+@member_app.command("import")
+def member_import(
+    file: Path = typer.Argument(
+        ..., metavar="people.csv", help="CSV: team,name,role[,manager,slack,telegram,lang,name_en]."
+    ),
+    team: str | None = typer.Option(None, "--team", help="The team of rows without a team column."),
+    lang_ui: str | None = LangOption,
+    db: str | None = DbOption,
+) -> None:
+    """Add every member of a CSV file, or none when any row has a problem."""
+    from commands.admin import AdminError, add_members
+
+    _ = _translator(lang_ui)
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        _fail([_("Cannot read {file}: {error}", file=str(file), error=exc.strerror or str(exc))])
+    specs, problems = read_people(data, default_team=team, _=_)
+    if problems:
+        _fail(problems)
+    try:
+        with _session(db) as session:
+            added = add_members(specs, session=session, actor="cli", now=_now())
+    except AdminError as exc:
+        _fail(exc.lines(_))
+    typer.echo(_("{n} members added.", n=len(added)))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(team_app, name="team")
+    app.add_typer(member_app, name="member")
