@@ -60,6 +60,14 @@ log = logging.getLogger(__name__)
 COMMAND_MODULES: tuple[str, ...] = (
     "commands.forms",
     "commands.selfreview",
+    "commands.review",
+    "commands.peer",
+    "commands.help",
+    "commands.rank",
+    "commands.me",
+    "commands.simulate",
+    "commands.admin",
+    "commands.linking",
 )
 """Every command module, listed explicitly (a missing module is an error at start-up)."""
 

@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import typer
 
 from bot.console import ConsoleChat, repl
-from bot.settings import Settings, load_settings
-from commands.context import AppConfig
+from bot.settings import load_settings
 from commands.i18n import normalize_lang, translator
-
-
-def app_config(settings: Settings) -> AppConfig:
-    config = AppConfig(public_url=settings.public_url, default_lang=normalize_lang(settings.default_lang))
-    if settings.kpibot_secret is not None:
-        config = replace(config, secret=settings.kpibot_secret.get_secret_value())
-    return config
 
 
 def _fail(message: str) -> None:
@@ -37,12 +28,18 @@ def chat(
     ),
 ) -> None:
     """Chat with kpibot in the terminal, exactly as in Slack or Telegram."""
+    from bot.main import app_config
+    from bot.secrets import SecretError, resolve_secret
     from commands.router import build_router
     from storage import conversations as repo
     from storage.db import current_revision, make_engine, unit_of_work
 
     settings = load_settings(**({"database_url": db} if db else {}))
     _ = translator(settings.default_lang)
+    try:
+        config = app_config(settings, resolve_secret(settings))
+    except SecretError as exc:
+        _fail(str(exc))
     engine = make_engine(settings.database_url)
     try:
         if current_revision(engine) is None:
@@ -60,7 +57,7 @@ def chat(
             lang = normalize_lang(repo.member_lang(member, session=session), settings.default_lang)
             who, role = member.name, member.role
         _ = translator(lang)
-        router = build_router(engine, app_config(settings))
+        router = build_router(engine, config)
         console = ConsoleChat(router, user=str(member.id), media_dir=media_dir or settings.data_dir / "chat")
         greeting = _(
             "You are chatting with kpibot as {name} ({role}). Send /help to see what you can do, /quit to leave. Buttons are numbered: send the number to press one.",

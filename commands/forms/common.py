@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from commands import results
 from commands.context import Context
 from commands.forms.spec import N_, Field, Localized, Msg
-from scoring.scheme import Dimension, Indicator, Names, Scheme, parse_scheme
+from scoring.scheme import Dimension, Indicator, Names, Scheme
 from storage import repo
 from storage.models import Member, Period, Team
 
@@ -25,15 +25,9 @@ SCORE_ANCHORS: tuple[str, ...] = (
 REVIEWABLE_STATUSES = ("open", "closed")
 
 
-@lru_cache(maxsize=64)
-def _parsed(text: str) -> Scheme:
-    return parse_scheme(text)
-
-
 def scheme_of(ctx: Context, team: Team, period: Period | None) -> Scheme | None:
     """The parsed scheme that scores ``period`` (its own, else the team's)."""
-    row = repo.scheme_for(session=ctx.session, team=team, period=period)
-    return _parsed(row.text) if row is not None else None
+    return results.load_scheme(team, period, session=ctx.session)
 
 
 def team_of(ctx: Context, member: Member) -> Team:

@@ -15,6 +15,12 @@ Buttons use the action ``form:<op>`` and the value ``<conversation_id>:<step>:<a
     form:submit   <cid>:<step>:            from the summary, submit (idempotent)
     form:resume   <cid>:<step>:            continue a draft where it stopped
     form:restart  <cid>:<step>:            drop a draft and start again
+    form:modal    <cid>:<step>:            a whole form submitted at once; ``Incoming.values``
+                                           maps field ids to raw answers (a Slack modal)
+
+The reply that starts or resumes a form carries every question in ``Reply.form`` for
+adapters that show a form on one screen; a conditional question is optional there and
+required on submission only when its condition holds.
 
 A button whose ``step`` is no longer the conversation's step (a double tap, an old
 message) changes nothing: the person sees the current question again.
@@ -24,7 +30,7 @@ from __future__ import annotations
 
 import importlib
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -120,7 +126,7 @@ def start(
         state = load(ctx, draft)
         if any(not k.startswith("_") for k in state.answers):
             return [offer_resume(ctx, state)]
-        return state.form.intro(ctx, draft) + [ask(ctx, state)]
+        return state.form.intro(ctx, draft) + [ask(ctx, state, offer_form=True)]
     conv = repo.create_conversation(
         session=ctx.session, member_id=ctx.actor.id, form_id=form_id, period_id=period_id,
         subject_id=subject_id, platform=ctx.incoming.platform, now=ctx.now,
@@ -129,7 +135,7 @@ def start(
     state = load(ctx, conv)
     first = _next_visible(state, -1, state.answers)
     repo.save_conversation(conv, session=ctx.session, now=ctx.now, step=first)
-    return state.form.intro(ctx, conv) + [ask(ctx, state)]
+    return state.form.intro(ctx, conv) + [ask(ctx, state, offer_form=True)]
 
 
 def offer_resume(ctx: Context, state: State) -> Reply:
@@ -182,48 +188,67 @@ def show_value(ctx: Context, f: Field, value: Any) -> str:
     return str(value)
 
 
-def ask(ctx: Context, state: State, note: str = "") -> Reply:
-    """The current question (or the summary when every question is answered)."""
+def _choices(ctx: Context, f: Field) -> list[Choice]:
+    _ = ctx._
+    if f.kind == "score":
+        return [
+            Choice(f"{value} · {render(f.anchors[value - 1], _, ctx.lang)}" if f.anchors else str(value), str(value))
+            for value in range(1, 6)
+        ]
+    if f.kind == "choice":
+        return [Choice(render(o.label, _, ctx.lang), o.value) for o in f.options]
+    if f.kind == "yesno":
+        return [Choice(_("Yes"), "yes"), Choice(_("No"), "no")]
+    return []
+
+
+def question(ctx: Context, state: State, index: int, *, whole_form: bool = False) -> Question:
+    """Field ``index`` as a neutral question. In a whole form (a modal) a conditional
+    question is optional: the engine asks for it on submission when it is needed."""
+    f = state.fields[index]
+    answers = state.answers
+    required = f.required and (f.ask_if is None or not whole_form)
+    return Question(
+        form_id=state.conv.form_id, conversation_id=state.cid, field_id=f.id, kind=f.kind,
+        prompt=render(f.prompt, ctx._, ctx.lang), step=index, total=len(state.fields),
+        help=render(f.help, ctx._, ctx.lang), required=required, choices=tuple(_choices(ctx, f)),
+        minimum=f.minimum, maximum=f.maximum, max_length=f.max_length,
+        current=_as_choice_value(answers.get(f.id)) if f.id in answers else None,
+    )  # fmt: skip
+
+
+def whole_form(ctx: Context, state: State) -> tuple[Question, ...]:
+    """Every question, for adapters that show a form on one screen (a Slack modal)."""
+    return tuple(question(ctx, state, i, whole_form=True) for i in range(len(state.fields)))
+
+
+def ask(ctx: Context, state: State, note: str = "", *, offer_form: bool = False) -> Reply:
+    """The current question (or the summary when every question is answered).
+
+    ``offer_form`` adds the whole form (``Reply.form``) for adapters that can show it at once.
+    """
     step = state.conv.step
     if step >= len(state.fields):
         return summary(ctx, state, note)
     _ = ctx._
     f = state.fields[step]
     number, total = _position(state, step), len(state.visible())
-    prompt = render(f.prompt, _, ctx.lang)
-    help_text = render(f.help, _, ctx.lang)
-    current = state.answers.get(f.id)
-    has_current = f.id in state.answers
+    q = question(ctx, state, step)
     lines = [note] if note else []
-    lines.append(_("Question {number} of {total}: {prompt}", number=number, total=total, prompt=prompt))
-    if help_text:
-        lines.append(help_text)
+    lines.append(_("Question {number} of {total}: {prompt}", number=number, total=total, prompt=q.prompt))
+    if q.help:
+        lines.append(q.help)
     lines.append(_hint(ctx, f))
-    if has_current:
-        lines.append(_("Current answer: {answer}", answer=show_value(ctx, f, current)))
-    choices: list[Choice] = []
-    buttons: list[Button] = []
-    if f.kind == "score":
-        for value in range(1, 6):
-            label = f"{value} · {render(f.anchors[value - 1], _, ctx.lang)}" if f.anchors else str(value)
-            choices.append(Choice(label, str(value)))
-    elif f.kind == "choice":
-        choices = [Choice(render(o.label, _, ctx.lang), o.value) for o in f.options]
-    elif f.kind == "yesno":
-        choices = [Choice(_("Yes"), "yes"), Choice(_("No"), "no")]
-    buttons += [_button(c.label, "answer", state, c.value) for c in choices]
+    if f.id in state.answers:
+        lines.append(_("Current answer: {answer}", answer=show_value(ctx, f, state.answers.get(f.id))))
+    buttons = [_button(c.label, "answer", state, c.value) for c in q.choices]
     if number > 1:
         buttons.append(_button(_("Back"), "back", state))
     if not f.required:
         buttons.append(_button(_("Skip"), "skip", state))
     buttons.append(_button(_("Cancel"), "cancel", state, style="danger"))
-    question = Question(
-        form_id=state.conv.form_id, conversation_id=state.cid, field_id=f.id, kind=f.kind,
-        prompt=prompt, step=step, total=len(state.fields), help=help_text, required=f.required,
-        choices=tuple(choices), minimum=f.minimum, maximum=f.maximum, max_length=f.max_length,
-        current=_as_choice_value(current) if has_current else None,
-    )  # fmt: skip
-    return Reply(text="\n".join(lines), buttons=tuple(buttons), question=question, private=True)
+    form = whole_form(ctx, state) if offer_form else ()
+    return Reply(text="\n".join(lines), buttons=tuple(buttons), question=q, private=True, form=form)
 
 
 def _as_choice_value(value: Any) -> str | None:
@@ -516,7 +541,9 @@ def on_action(ctx: Context, value: str) -> list[Reply]:
     if op == "cancel":
         return cancel(ctx, state)
     if op == "resume":
-        return state.form.intro(ctx, conv) + [ask(ctx, state)]
+        return state.form.intro(ctx, conv) + [ask(ctx, state, offer_form=True)]
+    if op == "modal":
+        return submit_whole(ctx, state, ctx.incoming.values)
     if op == "restart":
         return _restart(ctx, state)
     if int(step_text) != conv.step:
@@ -532,6 +559,40 @@ def on_action(ctx: Context, value: str) -> list[Reply]:
     if op == "answer":
         return answer_text(ctx, state, arg) if conv.step < len(state.fields) else [ask(ctx, state)]
     return [ask(ctx, state)]
+
+
+def submit_whole(ctx: Context, state: State, values: Mapping[str, str]) -> list[Reply]:
+    """Every answer at once (a Slack modal): all valid → the summary; else one hint per field.
+
+    A conditional question (the comment a score of 1 or 5 needs) is checked against the
+    scores given in the same submission.
+    """
+    _ = ctx._
+    answers = {k: v for k, v in state.answers.items() if k.startswith("_")}
+    answers.pop("_edit", None)
+    errors: dict[str, str] = {}
+    for f in state.fields:
+        raw = (values.get(f.id) or "").strip()
+        if not raw or not f.visible(answers):
+            continue
+        value, hint = parse(ctx, f, raw)
+        if hint is not None:
+            errors[f.id] = hint
+        else:
+            answers[f.id] = value
+    for index in state.visible(answers):
+        f = state.fields[index]
+        if f.id not in answers and f.id not in errors:
+            if f.required:
+                errors[f.id] = _("This question needs an answer.")
+            else:
+                answers[f.id] = None
+    if errors:
+        return [Reply(text=_("Some answers need another look."), errors=errors, private=True)]
+    repo.save_conversation(
+        state.conv, session=ctx.session, now=ctx.now, step=len(state.fields), answers=answers
+    )
+    return [summary(ctx, state)]
 
 
 def _restart(ctx: Context, state: State) -> list[Reply]:

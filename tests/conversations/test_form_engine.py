@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
+from commands.messages import Reply
 from commands.router import Router
 from storage.db import unit_of_work
 from storage.models import AuditLog, Conversation
@@ -190,3 +191,39 @@ def test_the_form_speaks_chinese_to_a_chinese_member(toy_router: Router) -> None
         ("是", ["汇总", "（已跳过）", "[提交]"]),
         ("提交", "谢谢"),
     ])  # fmt: skip
+
+
+def _modal(chat: FakeChat, values: dict[str, str]) -> list[Reply]:
+    form = next(r.form for r in chat.last if r.form)
+    first = form[0]
+    return chat.send(chat._incoming(action="form:modal", value=f"{first.conversation_id}:{first.step}:", values=values))
+
+
+def test_the_first_question_carries_the_whole_form_for_one_screen_adapters(toy_router: Router) -> None:
+    chat = FakeChat(toy_router, "Alice")
+    chat.say("/toy")
+    (reply,) = [r for r in chat.last if r.form]
+    assert [q.field_id for q in reply.form] == ["mood", "why", "calls", "share", "shift", "again"]
+    why = reply.form[1]
+    assert why.required is False and reply.form[0].required is True
+    assert [c.value for c in reply.form[4].choices] == ["early", "late"]
+
+
+def test_a_whole_form_submitted_at_once_gets_one_hint_per_wrong_field(toy_router: Router) -> None:
+    chat = FakeChat(toy_router, "Alice")
+    chat.say("/toy")
+    replies = _modal(chat, {"mood": "5", "calls": "lots", "shift": "late", "again": "yes"})
+    (reply,) = replies
+    assert set(reply.errors) == {"why", "calls"}
+    assert reply.errors["calls"] == "Please send a whole number from 0 to 500."
+    assert reply.errors["why"] == "This question needs an answer."
+    assert _submitted(toy_router) == []
+
+
+def test_a_valid_whole_form_leads_to_the_summary_and_one_submit(toy_router: Router) -> None:
+    chat = FakeChat(toy_router, "Alice")
+    chat.say("/toy")
+    _modal(chat, {"mood": "3", "why": "ignored: mood is not at an end", "calls": "7", "shift": "early", "again": "no"})
+    assert "Summary of your self-review" in chat.text and "4. Which shift?: Early" in chat.text
+    chat.press("Submit")
+    assert _submitted(toy_router) == [{"mood": 3, "calls": 7, "share": None, "shift": "early", "again": False}]

@@ -30,8 +30,11 @@ VALUES = {  # refund_ratio, avg_response_s
 }
 
 
-def build_world(engine: Engine) -> dict[str, int]:
-    """Create the teams; returns member name → id (and ``period:<team>`` → period id)."""
+def build_world(engine: Engine, *, opens: datetime = OPENS, closes: datetime = CLOSES) -> dict[str, int]:
+    """Create the teams; returns member name → id (and ``period:<team>`` → period id).
+
+    ``opens``/``closes`` move the review window (the terminal tests run on the real clock).
+    """
     ids: dict[str, int] = {}
     parsed = parse_scheme(SCHEME_TEXT)
     with unit_of_work(engine) as session:
@@ -44,7 +47,7 @@ def build_world(engine: Engine) -> dict[str, int]:
             manager = repo.add_member(session=session, team=team, name=manager_name, role="manager")
             period = repo.get_or_create_period(
                 session=session, team=team, key=PERIOD, status="open",
-                review_opens_at=OPENS, review_closes_at=CLOSES,
+                review_opens_at=opens, review_closes_at=closes,
             )  # fmt: skip
             ids[manager_name] = manager.id or 0
             ids[f"period:{team_name}"] = period.id or 0

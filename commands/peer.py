@@ -1,0 +1,216 @@
+"""``/peer [name]``: anonymous peer rating between agents of one team (DOMAIN.md: 匿名考核).
+
+An agent rates a teammate on collaboration and service (1–5) while the period's review
+window is open. The rater is stored (so a second rating replaces the first and a
+replayed submit does nothing) but never shown: the rated person and the manager see
+only the average over all raters, and only once at least the scheme's ``min_raters``
+(default 3) colleagues have answered; below that it is "not enough ratings".
+
+``/peer`` alone lists the teammates as buttons (action ``peer:pick``, value
+``<member_id>:<period_id>``); ``/peer summary`` shows one's own anonymous average;
+``/peer raters`` is always refused.
+"""
+
+from __future__ import annotations
+
+from commands import permissions, results
+from commands.context import Context, Handler
+from commands.forms import engine
+from commands.forms.common import (
+    SCORE_ANCHORS,
+    expiry,
+    open_review_period,
+    scheme_of,
+    team_of,
+    window_refusal,
+)
+from commands.forms.spec import N_, Answers, Field, FormDefinition, Localized, Msg
+from commands.messages import Button, Reply
+from storage import repo
+from storage.models import Conversation, Member, Period, Team
+
+FORM_ID = "peer"
+TITLE = N_("peer rating")
+DEFAULT_MIN_RATERS = 3
+QUESTIONS = (
+    ("collaboration", N_("How well does {name} work with the team?"), N_("Collaboration")),
+    ("service", N_("How well does {name} serve customers?"), N_("Service")),
+)
+
+
+def _name(member: Member) -> Localized:
+    return Localized(zh=member.name, en=member.name_en or member.name)
+
+
+def _shown(ctx: Context, member: Member) -> str:
+    return _name(member).pick(ctx.lang)
+
+
+def _period(ctx: Context, conv: Conversation) -> Period:
+    assert conv.period_id is not None
+    period = repo.get_period_by_id(session=ctx.session, period_id=conv.period_id)
+    assert period is not None
+    return period
+
+
+def _subject(ctx: Context, conv: Conversation) -> Member:
+    assert conv.subject_id is not None
+    member = repo.get_member(session=ctx.session, member_id=conv.subject_id)
+    assert member is not None
+    return member
+
+
+def fields(ctx: Context, conv: Conversation) -> list[Field]:
+    name = _name(_subject(ctx, conv))
+    return [
+        Field(fid, "score", Msg(prompt, {"name": name}), anchors=SCORE_ANCHORS, short=short,
+              help=N_("Anonymous: neither the colleague nor the manager will see who answered."))
+        for fid, prompt, short in QUESTIONS
+    ]  # fmt: skip
+
+
+def intro(ctx: Context, conv: Conversation) -> list[Reply]:
+    text = ctx._("Peer rating of {name} for {period}. Your answers are anonymous.",
+                 name=_shown(ctx, _subject(ctx, conv)), period=_period(ctx, conv).key)  # fmt: skip
+    return [Reply(text=text, private=True)]
+
+
+def check(ctx: Context, conv: Conversation) -> str | None:
+    return window_refusal(ctx, team_of(ctx, ctx.actor), _period(ctx, conv), TITLE)
+
+
+def submit(ctx: Context, conv: Conversation, answers: Answers) -> int:
+    review = repo.save_review(
+        session=ctx.session, period=_period(ctx, conv), subject=_subject(ctx, conv), rater=ctx.actor,
+        kind="peer", answers=dict(answers), actor=repo.actor_of(ctx.actor),
+        reason="peer rating submitted in chat", submitted_at=ctx.now,
+        idempotency_key=f"conversation:{conv.id}", now=ctx.now,
+    )  # fmt: skip
+    assert review.id is not None
+    return review.id
+
+
+FORM = FormDefinition(
+    form_id=FORM_ID, title=TITLE, fields=fields, submit=submit, intro=intro, check=check,
+    done=N_("Thank you, your anonymous peer rating is saved."),
+)  # fmt: skip
+
+
+# -- what others may see: the anonymous average --------------------------------------------
+
+
+def min_raters(ctx: Context, team: Team, period: Period) -> int:
+    scheme = scheme_of(ctx, team, period)
+    component = scheme.component("peer") if scheme is not None else None
+    return component.min_count if component is not None and component.kind == "peer" else DEFAULT_MIN_RATERS
+
+
+def peer_average(ctx: Context, subject: Member, period: Period) -> tuple[float | None, int]:
+    """(0–100 average, raters) for ``subject``; the average is None below the minimum of raters."""
+    team = team_of(ctx, subject)
+    scheme = scheme_of(ctx, team, period)
+    if scheme is None:
+        return None, 0
+    frame = results.gather(team, period, scheme, session=ctx.session, history=False).inputs.peer
+    if frame is None:
+        return None, 0
+    counts = frame["count"].astype(float).to_dict()
+    scores = frame["score"].astype(float).to_dict()
+    key = str(subject.id)
+    count = int(counts.get(key, 0))
+    if count < min_raters(ctx, team, period):
+        return None, count
+    return scores[key], count
+
+
+def peer_line(ctx: Context, subject: Member, period: Period) -> str:
+    """One line for a person allowed to see the subject's result: the average, or not enough ratings."""
+    average, count = peer_average(ctx, subject, period)
+    if average is None:
+        return ctx._("Peer rating: not enough ratings.")
+    return ctx._("Peer rating: {score} / 100 from {count} colleagues.", score=f"{average:.0f}", count=count)
+
+
+# -- the command -----------------------------------------------------------------------------
+
+
+def _start(ctx: Context, subject: Member) -> list[Reply]:
+    _ = ctx._
+    decision = permissions.can_peer_rate(ctx.actor, subject)
+    if not decision:
+        return [permissions.refusal(decision, _)]
+    team = team_of(ctx, ctx.actor)
+    period = open_review_period(ctx, team)
+    if period is None:
+        return [Reply(text=_("No peer rating is open now."), ephemeral=True)]
+    refusal = window_refusal(ctx, team, period, TITLE)
+    if refusal:
+        return [Reply(text=refusal, ephemeral=True)]
+    return engine.start(ctx, FORM_ID, period_id=period.id, subject_id=subject.id, expires_at=expiry(ctx, period))
+
+
+def _teammate(ctx: Context, name: str) -> Member | None:
+    member = repo.get_member_by_name(session=ctx.session, team=team_of(ctx, ctx.actor), name=name.lstrip("@＠"))
+    return member if member is not None and member.active else None
+
+
+def peer(ctx: Context, args: str) -> list[Reply]:
+    _ = ctx._
+    parts = args.split()
+    if parts and parts[0].lower() in ("summary", "汇总"):
+        return summary(ctx)
+    if parts and parts[0].lower() in ("raters", "who", "谁"):
+        return [permissions.refusal(permissions.can_see_peer_raters(ctx.actor), _)]
+    if not parts:
+        return choose(ctx)
+    subject = _teammate(ctx, parts[0])
+    if subject is None:
+        return [Reply(text=_("There is no colleague {name} in your team.", name=parts[0].lstrip("@")), ephemeral=True)]
+    return _start(ctx, subject)
+
+
+def choose(ctx: Context) -> list[Reply]:
+    _ = ctx._
+    decision = permissions.can_self_review(ctx.actor)
+    if not decision:
+        return [permissions.refusal(decision, _)]
+    team = team_of(ctx, ctx.actor)
+    period = open_review_period(ctx, team)
+    if period is None:
+        return [Reply(text=_("No peer rating is open now."), ephemeral=True)]
+    mine = {r.subject_id for r in repo.list_reviews(session=ctx.session, period=period, kind="peer")
+            if r.rater_id == ctx.actor.id}  # fmt: skip
+    buttons = tuple(
+        Button(label=_shown(ctx, m) + (" ✓" if m.id in mine else ""), action="peer:pick", value=f"{m.id}:{period.id}")
+        for m in repo.list_members(session=ctx.session, team=team, roles=["agent"])
+        if m.id != ctx.actor.id and permissions.can_peer_rate(ctx.actor, m)
+    )  # fmt: skip
+    if not buttons:
+        return [Reply(text=_("There is no colleague for you to rate."), ephemeral=True)]
+    return [Reply(text=_("Whom do you want to rate? Your answers are anonymous. (✓ = already rated)"),
+                  buttons=buttons, private=True)]  # fmt: skip
+
+
+def pick(ctx: Context, value: str) -> list[Reply]:
+    member_text, _sep, _period_text = value.partition(":")
+    subject = repo.get_member(session=ctx.session, member_id=int(member_text)) if member_text.isdigit() else None
+    if subject is None:
+        return [Reply(text=ctx._("That button no longer works. Send /help to see what you can do."), ephemeral=True)]
+    return _start(ctx, subject)
+
+
+def summary(ctx: Context) -> list[Reply]:
+    """An agent's own anonymous peer average (managers see it in ``/review`` and ``/me``)."""
+    _ = ctx._
+    team = team_of(ctx, ctx.actor)
+    period = open_review_period(ctx, team) or results.latest_scored_period(
+        team, session=ctx.session, today=ctx.now.date()
+    )
+    if period is None:
+        return [Reply(text=_("There is no period to review yet."), ephemeral=True)]
+    head = _("{name}, {period}:", name=_shown(ctx, ctx.actor), period=period.key)
+    return [Reply(text=f"{head} {peer_line(ctx, ctx.actor, period)}", private=True)]
+
+
+COMMANDS: dict[str, Handler] = {"peer": peer}
+ACTIONS: dict[str, Handler] = {"peer": pick}

@@ -1,0 +1,307 @@
+"""``/review @agent [period]``: a manager rates one of their agents (DOMAIN.md: manager 70 %).
+
+Only the agent's direct manager or an admin may review (``permissions.can_review``).
+Before the first question the manager sees the agent's KPI breakdown (scored by the
+shared scoring module; the *performance* dimension is that table's score, shown, not
+asked) and the agent's self-review. Each rated dimension (ability, collaboration,
+service …) is a 1–5 score; a 1 or a 5 needs a comment. The summary previews the total
+the agent would get, computed by the shared scoring module.
+
+Without an agent, ``/review`` lists the agents the person may review as buttons
+(action ``review:pick``, value ``<member_id>:<period_id>``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pandas as pd
+
+from commands import permissions, results
+from commands.context import Context, Handler
+from commands.forms import engine
+from commands.forms.common import (
+    REVIEWABLE_STATUSES,
+    SCORE_ANCHORS,
+    expiry,
+    format_value,
+    latest_reviewable_period,
+    names,
+    period_by_key,
+    scheme_of,
+    score_field,
+    team_of,
+)
+from commands.forms.spec import N_, Answers, Field, FormDefinition, Msg
+from commands.messages import Button, Reply
+from commands.peer import peer_line
+from scoring.scheme import Scheme
+from scoring.total import AgentResult, ScoreInputs, score_team
+from storage import repo
+from storage.models import Conversation, Member, Period, Team
+
+FORM_ID = "review"
+TITLE = N_("manager review")
+COMMENT_LIMIT = 500
+ENDS = (1, 5)
+SLACK_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
+
+
+# -- who and when -------------------------------------------------------------------------
+
+
+def _teams_in_reach(ctx: Context) -> list[Team]:
+    """Teams whose agents the actor may look up: all for an admin, else own and managed teams."""
+    if permissions.is_admin(ctx.actor):
+        return repo.list_teams(session=ctx.session)
+    own = team_of(ctx, ctx.actor)
+    managed = repo.teams_managed_by(session=ctx.session, member=ctx.actor)
+    return [own] + [t for t in managed if t.id != own.id]
+
+
+def find_subject(ctx: Context, token: str) -> tuple[Member | None, bool]:
+    """The member a ``@name``/``team/name``/Slack mention means: (member, ambiguous)."""
+    text = token.strip().lstrip("@＠")
+    mention = SLACK_MENTION.match(token.strip())
+    if mention:
+        return repo.get_member_by_slack_id(session=ctx.session, slack_user_id=mention.group(1)), False
+    if "/" in text:
+        team_name, _sep, name = text.partition("/")
+        team = repo.get_team_by_name(session=ctx.session, name=team_name)
+        reach = {t.id for t in _teams_in_reach(ctx)}
+        if team is None or team.id not in reach:
+            return None, False
+        return repo.get_member_by_name(session=ctx.session, team=team, name=name), False
+    found = [
+        m for t in _teams_in_reach(ctx)
+        if (m := repo.get_member_by_name(session=ctx.session, team=t, name=text)) is not None
+    ]  # fmt: skip
+    if len(found) > 1:
+        return None, True
+    return (found[0] if found else None), False
+
+
+def _period(ctx: Context, conv: Conversation) -> Period:
+    assert conv.period_id is not None
+    period = repo.get_period_by_id(session=ctx.session, period_id=conv.period_id)
+    assert period is not None
+    return period
+
+
+def _subject(ctx: Context, conv: Conversation) -> Member:
+    assert conv.subject_id is not None
+    member = repo.get_member(session=ctx.session, member_id=conv.subject_id)
+    assert member is not None
+    return member
+
+
+def display_name(ctx: Context, member: Member) -> str:
+    if ctx.lang == "en" and member.name_en:
+        return member.name_en
+    return member.name
+
+
+# -- what the manager sees first ----------------------------------------------------------
+
+
+def kpi_result(scheme: Scheme, member: Member, period: Period, ctx: Context) -> AgentResult:
+    """The member's KPI table scored by the shared scoring module (indicator points and ``kpi``)."""
+    agent = str(member.id)
+    row = {
+        v.indicator: (math.nan if v.value is None else float(v.value))
+        for v in repo.indicator_values(session=ctx.session, period=period, member=member)
+    }
+    frame = pd.DataFrame([{i.id: row.get(i.id, math.nan) for i in scheme.indicators}], index=[agent])
+    result = score_team(scheme, ScoreInputs(values=frame, agents=(agent,)), as_of=period.ends_on)
+    return result.agent(agent)
+
+
+def _points(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def kpi_breakdown(ctx: Context, scheme: Scheme, member: Member, period: Period) -> list[str]:
+    _ = ctx._
+    if not scheme.indicators:
+        return []
+    result = kpi_result(scheme, member, period, ctx)
+    lines = [_("KPI breakdown of {name} for {period}:", name=display_name(ctx, member), period=period.key)]
+    for indicator, scored in zip(scheme.indicators, result.indicators, strict=True):
+        value = format_value(ctx, indicator, scored.value)
+        points = _("{points} of {full} points", points=_points(scored.points), full=_points(scored.max_points))
+        lines.append(f"· {indicator.name.get(ctx.lang)}: {value} → {points}")
+    performance = next((d for d in scheme.manager_dimensions if d.computed == "kpi"), None)
+    if performance is not None:
+        lines.append(_("{dimension} (computed from the KPIs, not asked): {score} / 100",
+                       dimension=performance.name.get(ctx.lang), score=_points(result.kpi)))  # fmt: skip
+    return lines
+
+
+def self_review_lines(ctx: Context, scheme: Scheme, member: Member, period: Period) -> list[str]:
+    _ = ctx._
+    review = repo.get_review(session=ctx.session, period=period, subject=member, rater=member, kind="self")
+    if review is None or review.submitted_at is None:
+        return [_("{name} has not submitted a self-review for {period} yet.", name=display_name(ctx, member),
+                  period=period.key)]  # fmt: skip
+    lines = [_("Self-review of {name}:", name=display_name(ctx, member))]
+    for dim in scheme.self_dimensions:
+        score = review.answers.get(dim.id)
+        if isinstance(score, int) and 1 <= score <= 5:
+            anchor = _(SCORE_ANCHORS[score - 1])
+            lines.append(f"· {dim.name.get(ctx.lang)}: {score} · {anchor}")
+    labels = {"went_well": N_("What went well"), "to_improve": N_("What to improve")}
+    for key, label in labels.items():
+        if review.comments.get(key):
+            lines.append(f"· {_(label)}: {review.comments[key]}")
+    return lines
+
+
+def intro(ctx: Context, conv: Conversation) -> list[Reply]:
+    subject, period = _subject(ctx, conv), _period(ctx, conv)
+    scheme = scheme_of(ctx, team_of(ctx, subject), period)
+    assert scheme is not None
+    head = ctx._("Review of {name} for {period}.", name=display_name(ctx, subject), period=period.key)
+    lines = [head, *kpi_breakdown(ctx, scheme, subject, period), *self_review_lines(ctx, scheme, subject, period)]
+    if scheme.component("peer") is not None:
+        lines.append(peer_line(ctx, subject, period))
+    return [Reply(text="\n".join(lines), private=True)]
+
+
+# -- the form --------------------------------------------------------------------------------
+
+
+def fields(ctx: Context, conv: Conversation) -> list[Field]:
+    subject, period = _subject(ctx, conv), _period(ctx, conv)
+    scheme = scheme_of(ctx, team_of(ctx, subject), period)
+    out: list[Field] = []
+    for dim in scheme.manager_dimensions if scheme is not None else ():
+        if dim.computed is not None:
+            continue
+        out.append(score_field(dim, N_("{dimension}: how do you rate this agent?")))
+        out.append(Field(
+            f"{dim.id}_comment", "text",
+            Msg(N_("You gave {dimension} a score at the end of the scale. Please say why."),
+                {"dimension": names(dim.name)}),
+            help=N_("A score of 1 or 5 needs a short reason the agent can read."),
+            max_length=COMMENT_LIMIT, ask_if=(dim.id, ENDS),
+            short=Msg(N_("Why ({dimension})"), {"dimension": names(dim.name)}),
+        ))  # fmt: skip
+    out.append(Field("comment", "text", N_("Anything else to tell the agent? (optional)"), required=False,
+                     max_length=COMMENT_LIMIT, short=N_("Comment")))  # fmt: skip
+    return out
+
+
+def _split(answers: Answers) -> tuple[dict[str, int], dict[str, str]]:
+    scores = {k: v for k, v in answers.items() if isinstance(v, int) and not isinstance(v, bool)}
+    comments = {k.removesuffix("_comment"): v for k, v in answers.items() if isinstance(v, str) and v}
+    return scores, comments
+
+
+def preview(ctx: Context, conv: Conversation, answers: Answers) -> list[str]:
+    """The total the agent would get with these answers (``results.what_if``: the shared scoring module)."""
+    subject, period = _subject(ctx, conv), _period(ctx, conv)
+    scores, _comments = _split(answers)
+    overrides: dict[str, float | None] = {f"manager.{k}": float(v) for k, v in scores.items()}
+    outcome = results.what_if(team_of(ctx, subject), period, subject, overrides, session=ctx.session)
+    total = outcome.after.total if outcome is not None else None
+    if total is None:
+        return [ctx._("Resulting total: not enough data yet.")]
+    return [ctx._("Resulting total for {name}: {total} / 100 (preview, not yet stored).",
+                  name=display_name(ctx, subject), total=f"{total:.1f}")]  # fmt: skip
+
+
+def check(ctx: Context, conv: Conversation) -> str | None:
+    period = _period(ctx, conv)
+    if period.status not in REVIEWABLE_STATUSES:
+        return ctx._("Reviews for {period} are closed.", period=period.key)
+    decision = permissions.can_review(ctx.actor, _subject(ctx, conv))
+    return None if decision else decision.explain(ctx._)
+
+
+def submit(ctx: Context, conv: Conversation, answers: Answers) -> int:
+    scores, comments = _split(answers)
+    review = repo.save_review(
+        session=ctx.session, period=_period(ctx, conv), subject=_subject(ctx, conv), rater=ctx.actor,
+        kind="manager", answers=scores, comments=comments, actor=repo.actor_of(ctx.actor),
+        reason="manager review submitted in chat", submitted_at=ctx.now,
+        idempotency_key=f"conversation:{conv.id}", now=ctx.now,
+    )  # fmt: skip
+    assert review.id is not None
+    return review.id
+
+
+FORM = FormDefinition(
+    form_id=FORM_ID, title=TITLE, fields=fields, submit=submit, intro=intro, preview=preview, check=check,
+    done=N_("Thank you, the review is submitted. You can change it with /review until the period is locked."),
+)  # fmt: skip
+
+
+# -- the command -----------------------------------------------------------------------------
+
+
+def _start(ctx: Context, subject: Member, period_key: str) -> list[Reply]:
+    _ = ctx._
+    decision = permissions.can_review(ctx.actor, subject)
+    if not decision:
+        return [permissions.refusal(decision, _)]
+    team = team_of(ctx, subject)
+    period = period_by_key(ctx, team, period_key) if period_key else latest_reviewable_period(ctx, team)
+    if period is None:
+        if period_key:
+            return [Reply(text=_("There is no period {period}.", period=period_key), ephemeral=True)]
+        return [Reply(text=_("There is no period to review yet."), ephemeral=True)]
+    if period.status not in REVIEWABLE_STATUSES:
+        return [Reply(text=_("Reviews for {period} are closed.", period=period.key), ephemeral=True)]
+    if scheme_of(ctx, team, period) is None:
+        return [Reply(text=_("Your team has no scheme yet, so there is nothing to review. Ask an admin."), ephemeral=True)]
+    return engine.start(ctx, FORM_ID, period_id=period.id, subject_id=subject.id, expires_at=expiry(ctx, period))
+
+
+def review(ctx: Context, args: str) -> list[Reply]:
+    _ = ctx._
+    parts = args.split()
+    if not parts:
+        return choose(ctx)
+    subject, ambiguous = find_subject(ctx, parts[0])
+    if ambiguous:
+        return [Reply(text=_("Several members are called {name}; write team/name.", name=parts[0].lstrip("@")), ephemeral=True)]
+    if subject is None:
+        return [Reply(text=_("There is no member {name} in your teams.", name=parts[0].lstrip("@")), ephemeral=True)]
+    return _start(ctx, subject, parts[1] if len(parts) > 1 else "")
+
+
+def choose(ctx: Context) -> list[Reply]:
+    """The agents this person may review, as buttons, with who is already reviewed marked."""
+    _ = ctx._
+    buttons: list[Button] = []
+    for team in _teams_in_reach(ctx):
+        period = latest_reviewable_period(ctx, team)
+        if period is None:
+            continue
+        done = {r.subject_id for r in repo.list_reviews(session=ctx.session, period=period, kind="manager")}
+        for agent in repo.list_members(session=ctx.session, team=team, roles=["agent"]):
+            if not agent.active or not permissions.can_review(ctx.actor, agent):
+                continue
+            mark = " ✓" if agent.id in done else ""
+            buttons.append(Button(label=f"{display_name(ctx, agent)} ({period.key}){mark}", action="review:pick",
+                                  value=f"{agent.id}:{period.id}"))  # fmt: skip
+    if not buttons:
+        return [Reply(text=_("There is nobody for you to review now."), ephemeral=True)]
+    return [Reply(text=_("Whom do you want to review? (✓ = already reviewed)"), buttons=tuple(buttons), private=True)]
+
+
+def pick(ctx: Context, value: str) -> list[Reply]:
+    member_text, _sep, period_text = value.partition(":")
+    subject = repo.get_member(session=ctx.session, member_id=int(member_text)) if member_text.isdigit() else None
+    period = (repo.get_period_by_id(session=ctx.session, period_id=int(period_text))
+              if period_text.isdigit() else None)  # fmt: skip
+    if subject is None or period is None or period.team_id != subject.team_id:
+        return [Reply(text=ctx._("That button no longer works. Send /help to see what you can do."), ephemeral=True)]
+    return _start(ctx, subject, period.key)
+
+
+COMMANDS: dict[str, Handler] = {"review": review}
+ACTIONS: dict[str, Handler] = {"review": pick}

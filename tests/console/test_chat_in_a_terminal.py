@@ -1,0 +1,122 @@
+"""A newcomer's first experience: ``kpibot chat`` in a real pseudo-terminal, driven like a person."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+GUARD_SECONDS = 60  # a guard against a hang, not a speed assertion
+
+
+class Terminal:
+    """A process on a pty: ``expect`` reads until a text appears, ``type`` sends a line."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.master, slave = pty.openpty()
+        self.proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
+        os.close(slave)
+        self.seen = ""
+
+    def expect(self, text: str) -> str:
+        while text not in self.seen:
+            ready, _, _ = select.select([self.master], [], [], GUARD_SECONDS)
+            if not ready:
+                raise AssertionError(f"no {text!r} on the screen; it shows:\n{self.seen}")
+            try:
+                chunk = os.read(self.master, 65536).decode("utf-8", "replace")
+            except OSError:  # the process ended
+                chunk = ""
+            if not chunk:
+                raise AssertionError(f"the chat ended before showing {text!r}; it showed:\n{self.seen}")
+            self.seen += chunk.replace("\r\n", "\n")
+        head, _sep, rest = self.seen.partition(text)
+        self.seen = rest
+        return head + text
+
+    def type(self, line: str) -> None:
+        os.write(self.master, (line + "\n").encode())
+
+    def close(self) -> int:
+        try:
+            return self.proc.wait(timeout=GUARD_SECONDS)
+        finally:
+            os.close(self.master)
+
+
+@pytest.fixture
+def terminal(tmp_path: Path) -> Iterator[callable]:  # type: ignore[valid-type]
+    opened: list[Terminal] = []
+    script = Path(sys.executable).with_name("kpibot")
+    base = [str(script)] if script.exists() else [sys.executable, "-c", "from bot.cli import main; main()"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TELEGRAM_", "DATABASE_URL"))}
+    env.update(DATA_DIR=str(tmp_path / "data"), TERM="dumb", PYTHONUNBUFFERED="1")
+
+    def open_terminal(*args: str) -> Terminal:
+        term = Terminal([*base, "chat", *args], env)
+        opened.append(term)
+        return term
+
+    yield open_terminal
+    for term in opened:
+        if term.proc.poll() is None:
+            term.proc.kill()
+            term.proc.wait()
+
+
+def test_an_agent_fills_a_self_review_in_the_terminal_chat(terminal, world_url: str) -> None:  # type: ignore[no-untyped-def]
+    term = terminal("--as", "Alice", "--db", world_url)
+    term.expect("You are chatting with kpibot as Alice")
+    term.expect("> ")
+    term.type("/selfreview")
+    screen = term.expect("Question 1 of 4: Task completion")
+    assert "Your KPI numbers" in screen and "· Refund ratio: 2%" in screen
+    term.expect("5) 5 · outstanding")
+    term.type("9")
+    term.expect("Please send a whole number from 1 to 5.")
+    term.expect("Question 1 of 4")
+    term.type("4")
+    term.expect("Question 2 of 4: Attitude")
+    term.type("5")
+    term.expect("Question 3 of 4: What went well")
+    term.type("I answered faster")
+    term.expect("Question 4 of 4")
+    term.type("Fewer refunds")
+    screen = term.expect("1) Submit")
+    assert "Summary of your self-review" in screen and "1. Task completion: 4 · above expectations" in screen
+    term.type("1")
+    term.expect("your self-review is submitted")
+    term.type("/quit")
+    assert term.close() == 0
+
+
+def test_a_newcomer_starts_as_the_demo_manager_and_reviews_an_agent(terminal, world_url: str) -> None:  # type: ignore[no-untyped-def]
+    term = terminal("--db", world_url)
+    term.expect("你正以 王经理（manager）的身份与 kpibot 对话")
+    term.type("/review")
+    screen = term.expect("你要评价谁")
+    term.expect("4) 陈静")
+    term.type("1")
+    screen = term.expect("第 1/4 题：工作能力")
+    assert "李娜 的 2026-10 评价" in screen and "退款比例: 2% → 50/50 分" in screen
+    term.type("3")
+    term.expect("第 2/4 题")
+    term.type("3")
+    term.expect("第 3/4 题")
+    term.type("3")
+    term.expect("第 4/4 题")
+    term.type("#2")  # the typed-answer question: #2 presses the second button (skip)
+    screen = term.expect("1) 提交")
+    assert "李娜 的总分将为" in screen
+    term.type("1")
+    term.expect("评价已提交")
+    term.type("/quit")
+    assert term.close() == 0

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from sqlmodel import select
+
+from commands.router import Router
+from storage.db import unit_of_work
+from storage.models import Review
+from tests.conversations.transcript import FakeChat, run
+
+
+def _peer_reviews(router: Router) -> list[Review]:
+    with unit_of_work(router.engine) as session:
+        return list(session.exec(select(Review).where(Review.kind == "peer")).all())
+
+
+def _rate(router: Router, rater: str, subject: str, collaboration: str, service: str) -> None:
+    run(FakeChat(router, rater), [
+        (f"/peer {subject}", ["Peer rating of", "Your answers are anonymous", "Question 1 of 2"]),
+        (collaboration, "Question 2 of 2"), (service, "Summary"), ("submit", "anonymous peer rating is saved"),
+    ])  # fmt: skip
+
+
+def test_an_agent_rates_a_teammate_chosen_from_a_list(router: Router) -> None:
+    chat = FakeChat(router, "Alice")
+    run(chat, [
+        ("/peer", ["Whom do you want to rate?", "[Bob]", "[Carol]", "[Dave]"]),
+        ("[Bob]", ["Peer rating of Bob for 2026-10", "How well does Bob work with the team?",
+                   "neither the colleague nor the manager will see who answered"]),
+        ("4", "How well does Bob serve customers?"), ("5", "Summary"), ("[Submit]", "saved"),
+        ("/peer", "[Bob ✓]"),
+    ])  # fmt: skip
+    assert "Alice" not in chat.buttons()[0].label
+    (review,) = _peer_reviews(router)
+    assert review.answers == {"collaboration": 4, "service": 5}
+
+
+def test_fewer_than_three_raters_show_only_not_enough_ratings(router: Router) -> None:
+    _rate(router, "Alice", "Dave", "5", "5")
+    _rate(router, "Bob", "Dave", "1", "1")
+    run(FakeChat(router, "Dave"), [("/peer summary", "Peer rating: not enough ratings.")])
+    run(FakeChat(router, "Mary"), [("/review Dave", "Peer rating: not enough ratings.")])
+
+
+def test_with_three_raters_the_average_is_shown_and_never_who_gave_it(router: Router) -> None:
+    _rate(router, "Alice", "Dave", "5", "5")
+    _rate(router, "Bob", "Dave", "3", "3")
+    _rate(router, "Carol", "Dave", "1", "1")
+    dave = FakeChat(router, "Dave")
+    run(dave, [("/peer summary", "Peer rating: 50 / 100 from 3 colleagues.")])
+    mary = FakeChat(router, "Mary")
+    run(mary, [("/review Dave", "Peer rating: 50 / 100 from 3 colleagues.")])
+    for text in (dave.dump(), mary.dump()):
+        assert "Alice" not in text and "Bob" not in text and "Carol" not in text
+
+
+def test_nobody_can_ask_who_rated(router: Router) -> None:
+    run(FakeChat(router, "Dave"), [("/peer raters", "Peer ratings are anonymous")])
+    run(FakeChat(router, "Mary"), [("/peer raters", "not available to you")])
+
+
+def test_an_agent_cannot_rate_themselves_or_another_team(router: Router) -> None:
+    run(FakeChat(router, "Alice"), [("/peer Alice", "You cannot rate yourself"),
+                                    ("/peer 李娜", "There is no colleague 李娜 in your team.")])  # fmt: skip
+    assert _peer_reviews(router) == []
+
+
+def test_rating_the_same_colleague_again_replaces_the_answer(router: Router) -> None:
+    _rate(router, "Alice", "Bob", "2", "2")
+    _rate(router, "Alice", "Bob", "4", "4")
+    (review,) = _peer_reviews(router)
+    assert review.answers == {"collaboration": 4, "service": 4}
+
+
+def test_peer_rating_speaks_chinese(router: Router) -> None:
+    run(FakeChat(router, "李娜"), [("/peer", ["你要评价谁", "[张伟]"]), ("[张伟]", ["匿名", "第 1/2 题"])])
