@@ -10,6 +10,7 @@ Nothing here runs at import time; callers create the engine once and pass it on.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +20,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
@@ -96,16 +97,28 @@ def _connected(engine_or_url: Engine | str) -> Iterator[tuple[Engine, bool]]:
         engine.dispose()
 
 
+# Alembic keeps its running context in module globals: one migration per process at a time.
+_ALEMBIC = threading.Lock()
+MIGRATION_LOCK_KEY = 0x6B706962  # "kpib": one advisory lock for every kpibot replica
+
+
 def upgrade(engine_or_url: Engine | str, revision: str = "head") -> None:
-    """Run the Alembic migrations up to ``revision`` (default: head)."""
-    with _connected(engine_or_url) as (engine, _owned), engine.begin() as connection:
+    """Run the Alembic migrations up to ``revision`` (default: head).
+
+    On PostgreSQL the migration holds an advisory lock, so replicas starting together
+    migrate one after the other instead of racing to create the same tables. (SQLite is
+    for one process; threads of one process are serialised here.)
+    """
+    with _ALEMBIC, _connected(engine_or_url) as (engine, _owned), engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         config = alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
 
 def downgrade(engine_or_url: Engine | str, revision: str) -> None:
-    with _connected(engine_or_url) as (engine, _owned), engine.begin() as connection:
+    with _ALEMBIC, _connected(engine_or_url) as (engine, _owned), engine.begin() as connection:
         config = alembic_config()
         config.attributes["connection"] = connection
         command.downgrade(config, revision)

@@ -2,26 +2,28 @@
 
 A connection handed in through ``config.attributes["connection"]`` is used as is (that
 is how ``storage.db.upgrade`` and the tests run it). Otherwise the URL comes from the
-``sqlalchemy.url`` option or ``DATABASE_URL`` through ``bot.settings.load_settings()``
-(the developer's ``alembic`` command with the root ``alembic.ini``).
+``sqlalchemy.url`` option or the ``DATABASE_URL`` environment variable (the developer's
+``alembic`` command with the root ``alembic.ini``; ``storage`` never imports ``bot``, so the
+``.env`` file is not read here — ``kpibot db upgrade`` reads it through the settings).
 """
 
 from __future__ import annotations
+
+import os
 
 from alembic import context
 
 from storage.migrations.env_support import comparison_options
 
 config = context.config
+DEFAULT_URL = "sqlite:///kpibot.db"  # the same default as bot.settings.Settings.database_url
 
 
 def _url() -> str:
     url = config.get_main_option("sqlalchemy.url")
     if url:
         return url
-    from bot.settings import load_settings
-
-    return load_settings().database_url
+    return os.environ.get("DATABASE_URL") or DEFAULT_URL
 
 
 def run_offline() -> None:

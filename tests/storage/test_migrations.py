@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
+import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Engine
 
 from storage.db import (
+    MIGRATION_LOCK_KEY,
     alembic_config,
     current_revision,
     downgrade,
@@ -15,6 +21,7 @@ from storage.db import (
     upgrade,
 )
 from storage.models import TABLES
+from tests.conftest import PgSchema
 
 
 def test_migrations_have_exactly_one_head() -> None:
@@ -61,3 +68,48 @@ def test_upgrade_accepts_a_url_and_is_idempotent(empty_db_url: str) -> None:
     upgrade(empty_db_url)
     upgrade(empty_db_url)
     assert current_revision(empty_db_url) == head_revision()
+
+
+def test_replicas_upgrading_at_the_same_time_both_succeed(empty_db_url: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    engines = [make_engine(empty_db_url) for _ in range(2)]
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(upgrade, engines))
+        assert current_revision(engines[0]) == head_revision()
+        with engines[0].connect() as connection:
+            assert schema_drift(connection) == []
+    finally:
+        for engine in engines:
+            engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_postgres_upgrade_waits_for_the_migration_lock_held_by_another_replica(
+    _pg_admin: Engine,
+) -> None:
+    schema = PgSchema(_pg_admin)
+    engine = schema.engine()
+    holder = _pg_admin.connect()
+    try:
+        holder.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
+        worker = threading.Thread(target=upgrade, args=(engine,))
+        worker.start()
+        waiting = 0
+        for _ in range(600):  # until the upgrade is seen queued on the lock
+            waiting = holder.execute(text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                " AND objid = :k"), {"k": MIGRATION_LOCK_KEY}).scalar_one()
+            if waiting or not worker.is_alive():
+                break
+            time.sleep(0.05)
+        assert waiting == 1, "the upgrade did not wait for the migration lock"
+        assert current_revision(engine) is None
+        holder.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK_KEY})
+        worker.join()
+        assert current_revision(engine) == head_revision()
+    finally:
+        holder.close()
+        engine.dispose()
+        schema.drop()
