@@ -40,6 +40,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from telegram import (
     Bot,
+    BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
@@ -63,7 +64,18 @@ log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-ALLOWED_UPDATES = ["message", "callback_query"]
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+
+MENU: dict[str, str] = {
+    "selfreview": "Fill in your self-review",
+    "me": "Your own score, explained",
+    "rank": "The team ranking",
+    "review": "Review an agent (managers)",
+    "peer": "Rate a teammate anonymously",
+    "simulate": "What if: your score with other numbers",
+    "help": "What you can do here",
+}
+"""The command menu Telegram shows (English msgids; the Chinese menu comes from the catalogue)."""
 DEEP_LINK_PREFIX = "run-"
 
 
@@ -185,7 +197,22 @@ class TelegramAdapter:
                 allowed_updates=ALLOWED_UPDATES,
             )
         self._running = True
+        await self._set_menu()
         log.info("telegram: @%s running in %s mode", self.bot_username, self.mode)
+
+    async def _set_menu(self) -> None:
+        """The ``/`` menu: the commands the router knows, in English and in Chinese."""
+        known = getattr(self.router, "commands", None)
+        names = [n for n in MENU if known is None or n in known]
+        if not names:
+            return
+        try:
+            for lang, code in (("en", None), ("zh", "zh")):
+                _ = translator(lang)
+                menu = [BotCommand(name, _(MENU[name])) for name in names]
+                await self.bot.set_my_commands(menu, language_code=code)
+        except TelegramError as err:
+            log.warning("telegram: could not set the command menu: %s", err)
 
     async def stop(self) -> None:
         if not self._running:
@@ -227,6 +254,9 @@ class TelegramAdapter:
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         try:
+            if update.my_chat_member is not None:
+                await self._on_membership(update)
+                return
             incoming = tr.to_incoming(update, self.bot_username, self.codec)
             if incoming is None:
                 return
@@ -245,6 +275,17 @@ class TelegramAdapter:
                 with contextlib.suppress(TelegramError):
                     await query.answer()
             self.handled += 1
+
+    async def _on_membership(self, update: Update) -> None:
+        """A person blocks (``kicked``) or unblocks the bot in their private chat."""
+        change = update.my_chat_member
+        if change is None or change.chat.type != "private" or self.people is None:
+            return
+        status = change.new_chat_member.status
+        if status == "kicked":
+            await self._note_blocked(change.from_user.id)
+        elif status == "member":
+            await asyncio.to_thread(self.people.mark_reachable, change.from_user.id)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         update_id = getattr(update, "update_id", None)

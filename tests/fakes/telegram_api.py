@@ -47,7 +47,7 @@ BOOL_FIELDS = {
 }
 JSON_FIELDS = {
     "reply_markup", "allowed_updates", "entities", "caption_entities", "reply_parameters",
-    "link_preview_options",
+    "link_preview_options", "commands", "scope",
 }
 KNOWN_METHODS = {
     "getMe", "sendMessage", "editMessageText", "editMessageReplyMarkup",
@@ -135,6 +135,7 @@ class FakeTelegram:
         self.webhook_transport: httpx.AsyncBaseTransport | None = None
         self.webhook_responses: list[int] = []
         self.delivered: list[dict[str, Any]] = []
+        self.menus: dict[str, list[tuple[str, str]]] = {}
         self._failures: list[_Failure] = []
         self._sent_at: dict[int, list[float]] = {}
         self._pending: list[dict[str, Any]] = []
@@ -308,6 +309,27 @@ class FakeTelegram:
             self._pending.append(update)
             self._changed.notify_all()
 
+    async def set_blocked(self, user: dict[str, Any], blocked: bool = True) -> dict[str, Any]:
+        """The user blocks (or unblocks) the bot: Telegram sends a ``my_chat_member`` update."""
+        uid = user["id"]
+        if blocked:
+            self.blocked.add(uid)
+        else:
+            self.blocked.discard(uid)
+            self.started.add(uid)
+        member = {"user": self.bot_user, "status": "member"}
+        kicked = {"user": self.bot_user, "status": "kicked", "until_date": 0}
+        update = {
+            "update_id": next(self._update_ids),
+            "my_chat_member": {
+                "chat": self.chats[uid], "from": user, "date": int(time.time()),
+                "old_chat_member": member if blocked else kicked,
+                "new_chat_member": kicked if blocked else member,
+            },
+        }  # fmt: skip
+        await self.deliver(update)
+        return update
+
     def _message_of(self, message: dict[str, Any] | ApiCall) -> dict[str, Any]:
         if isinstance(message, ApiCall):
             message = message.response["result"]
@@ -426,6 +448,14 @@ class FakeTelegram:
     _m_logOut = _m_close
 
     async def _m_setMyCommands(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
+        commands = params.get("commands") or []
+        for command in commands:
+            name = command.get("command", "")
+            if not (1 <= len(name) <= 32 and name.islower() and name.replace("_", "").isalnum()):
+                raise _ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
+            if not 1 <= len(command.get("description", "")) <= 256:
+                raise _ApiError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
+        self.menus[params.get("language_code") or ""] = [(c["command"], c["description"]) for c in commands]
         return True
 
     async def _m_sendMessage(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:

@@ -9,16 +9,18 @@ Starlette app the fake posts to), and stops it after the test.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
-from starlette.applications import Starlette
 
 from bot.settings import load_settings
 from bot.telegram import TelegramAdapter, build_telegram
+from bot.web import build_web_app
 from commands.messages import Incoming, Reply
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 
@@ -60,8 +62,7 @@ async def start_adapter(telegram_api: FakeTelegram) -> AsyncIterator[Callable[..
         settings = load_settings(**overrides)
         adapter = build_telegram(settings, router, engine=engine, poll_timeout=2, **kwargs)
         if webhook:
-            # bot.web.build_web_app passes on_startup, which Starlette 1.x no longer takes
-            app = Starlette(routes=adapter.routes())
+            app = build_web_app(adapter.routes())
             telegram_api.webhook_transport = httpx.ASGITransport(app=app)
             adapter.web_app = app  # type: ignore[attr-defined]
         await adapter.start()
@@ -71,3 +72,26 @@ async def start_adapter(telegram_api: FakeTelegram) -> AsyncIterator[Callable[..
     yield start
     for adapter in started:
         await adapter.stop()
+
+
+@pytest.fixture
+def fake_in_thread() -> Iterator[FakeTelegram]:
+    """The fake on its own event loop in a thread, for code that runs its own loop (CLI, TestClient)."""
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    holder: dict[str, FakeTelegram] = {}
+    stop = asyncio.Event()
+
+    async def serve() -> None:
+        async with FakeTelegram() as fake:
+            holder["fake"] = fake
+            ready.set()
+            await stop.wait()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    yield holder["fake"]
+    loop.call_soon_threadsafe(stop.set)
+    thread.join(10)
+    loop.close()

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
@@ -40,28 +36,6 @@ def test_link_code_for_an_unknown_member_says_so_and_exits_2(db_url: str) -> Non
     assert result.exit_code == 2
     assert "There is no member Nobody in team demo." in result.output
     assert "Traceback" not in result.output
-
-
-@pytest.fixture
-def fake_in_thread() -> Iterator[FakeTelegram]:
-    """The fake on its own event loop in a thread (the CLI runs its own loop)."""
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    holder: dict[str, FakeTelegram] = {}
-    stop = asyncio.Event()
-
-    async def serve() -> None:
-        async with FakeTelegram() as fake:
-            holder["fake"] = fake
-            ready.set()
-            await stop.wait()
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
-    thread.start()
-    assert ready.wait(10)
-    yield holder["fake"]
-    loop.call_soon_threadsafe(stop.set)
-    thread.join(10)
 
 
 def test_check_asks_telegram_who_the_bot_is(fake_in_thread: FakeTelegram, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -191,3 +191,19 @@ async def test_a_member_without_telegram_gets_no_outgoing_message(
     adapter = await start_adapter(router, engine=engine)
     assert await adapter.send_outgoing(Outgoing(team["newbie"], Reply(text="hi"), key="k")) is None
     assert telegram_api.sent() == []
+
+
+async def test_blocking_the_bot_is_noticed_from_telegrams_own_update_and_unblocking_clears_it(
+    telegram_api: FakeTelegram, start_adapter, router: Router, engine: Engine, team: dict[str, int]
+) -> None:
+    adapter = await start_adapter(router, engine=engine)
+    telegram_api.user(MANAGER_TG, "Wang")
+    agent = telegram_api.user(AGENT_TG, "Li")
+    await telegram_api.set_blocked(agent)
+    await adapter.wait_handled(1)
+    assert member(engine, team["agent"]).unreachable is True
+    assert len(telegram_api.sent(MANAGER_TG)) == 1
+    await telegram_api.set_blocked(agent, blocked=False)
+    await adapter.wait_handled(2)
+    assert member(engine, team["agent"]).unreachable is False
+    assert telegram_api.sent(AGENT_TG) == []  # nothing is said to someone who just blocked or unblocked

@@ -109,7 +109,7 @@ async def test_polling_starts_with_getme_and_deletes_a_webhook_then_long_polls(
     assert methods.index("deleteWebhook") < methods.index("getUpdates")
     poll = telegram_api.calls_to("getUpdates")[0]
     assert poll.params["timeout"] == 2
-    assert set(poll.params["allowed_updates"]) == {"message", "callback_query"}
+    assert set(poll.params["allowed_updates"]) == {"message", "callback_query", "my_chat_member"}
     assert adapter.bot_username == BOT_USERNAME
 
 
@@ -243,3 +243,27 @@ def test_long_button_values_still_fit_in_64_bytes_and_decode_back() -> None:
     assert len(data.encode()) <= 64
     assert codec.decode(data) == ("form:edit", "123:4:" + "x" * 80)
     assert CallbackCodec().decode(data) == ("telegram:expired", "")
+
+
+async def test_the_command_menu_is_set_in_english_and_in_chinese(
+    telegram_api: FakeTelegram, start_adapter
+) -> None:
+    from bot.telegram import MENU
+    from commands.i18n import translator
+
+    await start_adapter(ScriptedRouter(form_script))
+    zh = translator("zh")
+    assert telegram_api.menus[""] == list(MENU.items())
+    assert telegram_api.menus["zh"] == [(name, zh(text)) for name, text in MENU.items()]
+    assert all(zh(text) != text for text in MENU.values())
+
+
+def test_a_long_reply_is_cut_at_line_breaks_into_messages_telegram_accepts() -> None:
+    from bot.telegram_render import TEXT_LIMIT, render
+
+    lines = [f"{n}. agent {n}  {n % 100}.0" for n in range(600)]
+    rendered = render(Reply(text="\n".join(lines), buttons=(Button("More", "rank:page", "2"),)), CallbackCodec())
+    pieces = [*rendered.extra_texts, rendered.text]
+    assert len(pieces) > 1 and all(len(p) <= TEXT_LIMIT for p in pieces)
+    assert "\n".join(pieces).splitlines() == lines
+    assert rendered.keyboard is not None  # the keyboard goes with the last piece
