@@ -12,6 +12,9 @@
 * ``db_session`` — one unit of work on ``db_engine``.
 * ``empty_db_url`` — parametrised over both: a URL of an empty database, never migrated
                    (for migration tests).
+* ``demo_engine`` — like ``engine`` but with ``kpibot demo`` loaded as of ``DEMO_NOW``
+                   (team ``demo``: closed 2026-08…2026-10, open 2026-11). Loaded once per
+                   test session into a template, copied per test.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -27,8 +31,9 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from storage.db import make_engine, normalize_url, upgrade
+from storage.db import make_engine, normalize_url, unit_of_work, upgrade
 
+DEMO_NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
 DEFAULT_TEST_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 SCHEMA_PREFIX = "kpibot_t_"
 
@@ -63,6 +68,28 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def engine(tmp_path: Path, _sqlite_template: Path) -> Iterator[Engine]:
     path = tmp_path / "kpibot.db"
     shutil.copyfile(_sqlite_template, path)
+    eng = make_engine(_sqlite_url(path))
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def _demo_template(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path) -> Path:
+    from commands.demo import load_demo
+
+    path = tmp_path_factory.mktemp("demo-template") / "demo.db"
+    shutil.copyfile(_sqlite_template, path)
+    eng = make_engine(_sqlite_url(path))
+    with unit_of_work(eng) as s:
+        load_demo(s, now=DEMO_NOW)
+    _checkpoint_and_dispose(eng)
+    return path
+
+
+@pytest.fixture
+def demo_engine(tmp_path: Path, _demo_template: Path) -> Iterator[Engine]:
+    path = tmp_path / "demo.db"
+    shutil.copyfile(_demo_template, path)
     eng = make_engine(_sqlite_url(path))
     yield eng
     eng.dispose()

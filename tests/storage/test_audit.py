@@ -120,3 +120,26 @@ def test_a_recomputed_score_is_audited(db_session: Session) -> None:
     assert len(trail) == 2
     assert Decimal(trail[1].before["total"]) == Decimal("80.5")  # type: ignore[index]
     assert Decimal(trail[1].after["total"]) == Decimal("82")  # type: ignore[index]
+
+
+def test_bulk_indicator_values_audit_only_what_changed(db_session: Session) -> None:
+    _, period, (a, b) = team_with_agents(db_session, "a", "b")
+    rows = [(a, "churn_rate", "0.05"), (b, "churn_rate", "0.07"), (a.id, "avg_response_s", 40)]
+    assert repo.set_indicator_values(session=db_session, period=period, rows=rows, source="import",
+                                     actor="cli", reason="first file", now=NOW) == 3
+    assert repo.set_indicator_values(session=db_session, period=period, rows=rows, source="import",
+                                     actor="cli", reason="same file", now=NOW) == 0
+    changed = [(a, "churn_rate", "0.05"), (b, "churn_rate", None)]
+    assert repo.set_indicator_values(session=db_session, period=period, rows=changed, source="import",
+                                     actor="member:3", reason="corrected", now=NOW) == 1
+    trail = repo.audit_trail(session=db_session, entity="indicator_value")
+    assert [e.reason for e in trail] == ["first file"] * 3 + ["corrected"]
+    assert trail[-1].before["value"] is not None and trail[-1].after["value"] is None  # type: ignore[index]
+    assert repo.indicator_table(session=db_session, period=period)[b.id] == {"churn_rate": None}  # type: ignore[index]
+
+
+def test_bulk_indicator_values_refuse_the_same_cell_twice(db_session: Session) -> None:
+    _, period, (a,) = team_with_agents(db_session, "a")
+    with pytest.raises(ValueError, match="twice"):
+        repo.set_indicator_values(session=db_session, period=period, source="import", actor="cli",
+                                  reason=None, rows=[(a, "x", 1), (a, "x", 2)])

@@ -261,3 +261,10 @@ def test_the_demo_data_gives_a_full_ranking_led_by_the_strongest_agent(session: 
     assert len({round(r.total or 0, 6) for r in ranked}) > 4, "the demo should not be a tie"
     by_name = {r.agent: r for r in ranked}
     assert by_name["Wang Xiaohong"].rank < by_name["Wu Ting"].rank  # type: ignore[operator]
+
+
+def test_the_shared_demo_engine_fixture_holds_the_loaded_demo(demo_engine: Engine) -> None:
+    with unit_of_work(demo_engine) as session:
+        summary = load_demo(session, now=NOW)
+    assert not summary.changed
+    assert summary.total.members == len(AGENTS) + 2
