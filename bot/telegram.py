@@ -77,6 +77,7 @@ MENU: dict[str, str] = {
 }
 """The command menu Telegram shows (English msgids; the Chinese menu comes from the catalogue)."""
 DEEP_LINK_PREFIX = "run-"
+PRIVATE_LIMITERS = 10_000
 
 
 class RouterLike(Protocol):
@@ -95,7 +96,8 @@ class KpibotRateLimiter(AIORateLimiter):
     def __init__(self, *, max_retries: int = 3, private_burst: int = 10) -> None:
         super().__init__(max_retries=max_retries)
         self._private_burst = private_burst
-        self._private: weakref.WeakValueDictionary[int, AsyncLimiter] = weakref.WeakValueDictionary()
+        self._private: OrderedDict[int, AsyncLimiter] = OrderedDict()
+        """Recently used private chats' limiters (kept, or the pacing would be forgotten)."""
 
     async def process_request(
         self,
@@ -114,6 +116,9 @@ class KpibotRateLimiter(AIORateLimiter):
             if limiter is None:
                 limiter = AsyncLimiter(self._private_burst, self._private_burst)
                 self._private[chat_id] = limiter
+                if len(self._private) > PRIVATE_LIMITERS:
+                    self._private.popitem(last=False)
+            self._private.move_to_end(chat_id)
             async with limiter:
                 return await super().process_request(
                     callback, args, kwargs, endpoint, data, rate_limit_args

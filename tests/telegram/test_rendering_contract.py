@@ -267,3 +267,32 @@ def test_a_long_reply_is_cut_at_line_breaks_into_messages_telegram_accepts() -> 
     assert len(pieces) > 1 and all(len(p) <= TEXT_LIMIT for p in pieces)
     assert "\n".join(pieces).splitlines() == lines
     assert rendered.keyboard is not None  # the keyboard goes with the last piece
+
+
+async def test_messages_to_one_private_chat_are_paced_so_telegram_never_says_429(
+    telegram_api: FakeTelegram, start_adapter
+) -> None:
+    from tests.fakes.telegram_api import RateLimit
+
+    telegram_api.rate_limit = RateLimit(max_calls=3, per_seconds=0.8, retry_after=5)
+    adapter = await start_adapter(ScriptedRouter(lambda i: [Reply(text=f"{n}") for n in range(5)]), private_burst=3)
+    user = telegram_api.user(707, "Ed")
+    await telegram_api.send_text(user, "go")
+    await adapter.wait_handled(1, timeout=20)
+    assert texts(telegram_api.sent(707)) == ["0", "1", "2", "3", "4"]
+    assert [c.status for c in telegram_api.calls_to("sendMessage")] == [200] * 5
+
+
+async def test_the_api_url_may_say_where_the_token_goes(telegram_api: FakeTelegram) -> None:
+    from bot.settings import load_settings
+    from bot.telegram import build_telegram
+    from tests.fakes.telegram_api import TOKEN
+
+    settings = load_settings(telegram_bot_token=TOKEN, telegram_api_url=f"http://127.0.0.1:{telegram_api.port}/bot{{token}}")
+    adapter = build_telegram(settings, ScriptedRouter(form_script))
+    await adapter.start()
+    try:
+        assert adapter.bot_username == BOT_USERNAME
+    finally:
+        await adapter.stop()
+    assert telegram_api.calls[0].method == "getMe" and telegram_api.calls[0].ok
