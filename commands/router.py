@@ -28,7 +28,9 @@ What ``handle`` does, in order:
    before ``:`` (the handler reads the rest from ``ctx.incoming.action``), plain text to
    each ``TEXT_HANDLER`` in module order until one answers (the form engine answers
    when the person has an active conversation);
-6. an internal error is logged with a short request id, and the person gets a short
+6. a request that lost a race with a concurrent one (a unique key taken meanwhile, a
+   serialization failure, SQLite busy) is rolled back and run again, up to 3 times;
+7. an internal error is logged with a short request id, and the person gets a short
    apology quoting that id.
 """
 
@@ -43,6 +45,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from commands import permissions
 from commands.context import AppConfig, Context, Handler
@@ -72,6 +76,7 @@ COMMAND_MODULES: tuple[str, ...] = (
 """Every command module, listed explicitly (a missing module is an error at start-up)."""
 
 Clock = Callable[[], datetime]
+RETRIES = 3
 
 
 @dataclass
@@ -160,8 +165,7 @@ class Router:
         request_id = uuid.uuid4().hex[:8]
         lang = normalize_lang(incoming.lang_hint, self.config.default_lang)
         try:
-            with unit_of_work(self.engine) as session:
-                return self._handle(session, incoming, request_id)
+            return self._with_retries(incoming, request_id)
         except Exception:
             log.exception(
                 "request %s failed (platform=%s user=%s text=%r action=%r)",
@@ -178,6 +182,23 @@ class Router:
                     ephemeral=True,
                 )
             ]
+
+    def _with_retries(self, incoming: Incoming, request_id: str) -> list[Reply]:
+        """One unit of work; run again when it lost a race with a concurrent request.
+
+        Two deliveries of the same tap can both read "not submitted yet"; the loser's
+        write hits a unique key (or SQLite's lock). Its transaction is rolled back whole,
+        so running it again is safe, and the second run sees the winner's result.
+        """
+        for attempt in range(1, RETRIES + 1):
+            try:
+                with unit_of_work(self.engine) as session:
+                    return self._handle(session, incoming, request_id)
+            except (IntegrityError, OperationalError) as exc:
+                if attempt == RETRIES or not _lost_a_race(exc):
+                    raise
+                log.info("request %s: lost a race (%s), running it again", request_id, type(exc).__name__)
+        raise AssertionError("unreachable")
 
     def _lang_after_failure(self, incoming: Incoming) -> str | None:
         try:
@@ -247,6 +268,15 @@ class Router:
         if incoming.chat == "group":
             return []
         return [Reply(text=_("I did not understand that. Send /help to see what you can do."))]
+
+
+def _lost_a_race(exc: Exception) -> bool:
+    """A unique key taken meanwhile, a serialization failure, a deadlock, or SQLite busy."""
+    if isinstance(exc, IntegrityError):
+        return True
+    code = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    text = str(exc).lower()
+    return code in ("40001", "40P01") or "database is locked" in text or "busy" in text
 
 
 def unlinked_text(incoming: Incoming, _: Translate) -> str:
