@@ -344,6 +344,8 @@ class TelegramAdapter:
                     continue
                 private_refused = True
                 await self._private_refused(source, err)
+            except BadRequest as err:  # one reply Telegram refuses must not swallow the rest
+                log.error("telegram: chat %s refused a reply: %s", target, err.message)
         if pressed is not None and source.callback_chat_id is not None:
             await self._strip_keyboard(source.callback_chat_id, pressed)
 

@@ -296,3 +296,16 @@ async def test_the_api_url_may_say_where_the_token_goes(telegram_api: FakeTelegr
     finally:
         await adapter.stop()
     assert telegram_api.calls[0].method == "getMe" and telegram_api.calls[0].ok
+
+
+async def test_a_reply_telegram_refuses_does_not_swallow_the_next_one(
+    telegram_api: FakeTelegram, start_adapter
+) -> None:
+    script = ScriptedRouter(lambda i: [Reply(text="", image=Image("c.png", PNG)), Reply(text="after the chart")])
+    adapter = await start_adapter(script)
+    user = telegram_api.user(708, "Fay")
+    telegram_api.fail_next("sendPhoto", error_code=400, description="Bad Request: IMAGE_PROCESS_FAILED", retry_after=None)
+    await telegram_api.send_text(user, "/rank")
+    await adapter.wait_handled(1)
+    assert [c.status for c in telegram_api.calls_to("sendPhoto")] == [400]
+    assert texts(telegram_api.sent(708)) == ["after the chart"]
