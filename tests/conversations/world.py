@@ -64,4 +64,8 @@ def build_world(engine: Engine, *, opens: datetime = OPENS, closes: datetime = C
         assert demo is not None
         admin = repo.add_member(session=session, team=demo, name="周人事", role="admin")
         ids["周人事"] = admin.id or 0
+        london = repo.get_team_by_name(session=session, name="london")
+        assert london is not None
+        qa = repo.add_member(session=session, team=london, name="Quinn", role="qa")
+        ids["Quinn"] = qa.id or 0
     return ids
