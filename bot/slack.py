@@ -23,7 +23,7 @@ import re
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -56,6 +56,9 @@ log = logging.getLogger(__name__)
 
 SEEN_EVENTS_KEPT = 10_000
 LOCALE_TTL_S = 3600.0
+MODAL_FORMS = frozenset({"review", "peer"})
+"""Forms shown on one screen (a modal); every other form is a DM conversation (the
+self-review: the agent reads their own numbers first, then answers one by one)."""
 
 
 class RouterLike(Protocol):
@@ -104,8 +107,10 @@ class SlackAdapter:
         ack_budget: float = 2.5,
         rate_limit_retries: int = 5,
         server_error_retries: int = 2,
+        modal_forms: Iterable[str] = MODAL_FORMS,
     ) -> None:
         self.router = router
+        self.modal_forms = frozenset(modal_forms)
         self.engine = engine
         self.default_lang = normalize_lang(default_lang)
         self.ack_budget = ack_budget
@@ -127,6 +132,8 @@ class SlackAdapter:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._locales: dict[str, tuple[str | None, float]] = {}
+        self._dms: dict[str, str] = {}
+        self._live: dict[str, tuple[str, dict[str, Any]]] = {}
         self._register()
 
     # -- wiring ------------------------------------------------------------------------
@@ -201,7 +208,11 @@ class SlackAdapter:
             response_url=body.get("response_url"), trigger_id=body.get("trigger_id"),
             message_ts=container.get("message_ts") or message.get("ts"), bot_dm=bot_dm,
         )  # fmt: skip
-        self._spawn(self._serve(incoming, target))
+        pressed = None
+        if bot_dm and message.get("blocks"):
+            label = (action.get("text") or {}).get("text") or ""
+            pressed = render.pressed_view(message, label)
+        self._spawn(self._serve(incoming, target, pressed))
 
     async def _on_event(
         self, body: dict[str, Any], next: Callable[[], Awaitable[Any]]
@@ -257,12 +268,16 @@ class SlackAdapter:
 
     # -- the work after the ack --------------------------------------------------------
 
-    async def _serve(self, incoming: Incoming, target: Target) -> None:
+    async def _serve(
+        self, incoming: Incoming, target: Target, pressed: dict[str, Any] | None = None
+    ) -> None:
         if self._duplicate(incoming.event_id):
             log.info("slack: dropped a repeated delivery %s", incoming.event_id)
             return
         try:
             replies = await self._ask_router(incoming)
+            if pressed is not None and target.channel and target.message_ts:
+                await self._show_pressed(target.channel, target.message_ts, pressed)
             await self.deliver(replies, target)
         except Exception:
             await self._apologise(incoming, target)
@@ -339,28 +354,41 @@ class SlackAdapter:
     # -- delivering replies ------------------------------------------------------------
 
     async def deliver(self, replies: Sequence[Reply], target: Target) -> None:
-        """Say each reply, in order, where it belongs."""
+        """Say each reply, in order, where it belongs; a one-screen form opens as a modal
+        (with what was said just before it on top) while the trigger is fresh."""
+        replies = list(replies)
+        at = self._modal_index(replies, target)
+        if at is not None:
+            intro = [r for r in replies[:at] if render.text_only(r)]
+            if await self._open_modal(replies[at], target, [r.text for r in intro]):
+                replies = [r for r in replies[:at] if not render.text_only(r)] + replies[at + 1 :]
         for reply in replies:
-            if reply.form and target.trigger_id and await self._open_modal(reply, target):
-                continue
-            if reply.image is not None or reply.file is not None:
-                await self._upload(reply, target)
-            elif reply.replace and target.message_ts and target.channel and not reply.private:
-                await self.client.chat_update(
-                    channel=target.channel, ts=target.message_ts, **render.message(reply)
-                )
-            elif reply.private or target.origin in ("view", "outgoing"):
-                await self._post(await self._dm(target.user_id), reply)
-            elif target.bot_dm and target.channel:
-                await self._post(target.channel, reply)
-            elif target.response_url:
-                await self._respond(
-                    target.response_url,
-                    reply,
-                    ephemeral=reply.ephemeral or target.origin == "action",
-                )
-            elif target.channel:
-                await self._post(target.channel, reply)
+            await self._say(reply, target)
+
+    def _modal_index(self, replies: Sequence[Reply], target: Target) -> int | None:
+        if not target.trigger_id or target.origin == "view":
+            return None
+        for i, reply in enumerate(replies):
+            if reply.form and reply.form[0].form_id in self.modal_forms:
+                return i
+        return None
+
+    async def _say(self, reply: Reply, target: Target) -> None:
+        if reply.image is not None or reply.file is not None:
+            await self._upload(reply, target)
+        elif reply.replace and target.message_ts and target.channel and not reply.private:
+            await self.client.chat_update(
+                channel=target.channel, ts=target.message_ts, **render.message(reply)
+            )
+        elif reply.private or target.origin in ("view", "outgoing"):
+            await self._post(await self._dm(target.user_id), reply)
+        elif target.bot_dm and target.channel:
+            await self._post(target.channel, reply)
+        elif target.response_url:
+            ephemeral = reply.ephemeral or target.origin == "action"
+            await self._respond(target.response_url, reply, ephemeral=ephemeral)
+        elif target.channel:
+            await self._post(target.channel, reply)
 
     async def send(self, user_id: str, reply: Reply) -> str | None:
         """Say something on kpibot's own initiative (a reminder, a broadcast) in a DM;
@@ -373,13 +401,41 @@ class SlackAdapter:
         return str(answer.get("ts")) if answer.get("ts") else None
 
     async def _dm(self, user_id: str) -> str:
-        answer = await self.client.conversations_open(users=user_id)
-        return str(answer["channel"]["id"])
+        """The person's DM channel with kpibot (``conversations.open`` once, then remembered)."""
+        if user_id not in self._dms:
+            answer = await self.client.conversations_open(users=user_id)
+            self._dms[user_id] = str(answer["channel"]["id"])
+        return self._dms[user_id]
 
     async def _post(self, channel: str, reply: Reply) -> Any:
-        return await self.client.chat_postMessage(
-            channel=channel, unfurl_links=False, unfurl_media=False, **render.message(reply)
+        """``chat.postMessage``; in a DM only the newest message keeps its buttons (the
+        form engine refuses an old button anyway; this way nobody is offered one)."""
+        payload = render.message(reply)
+        live = bool(reply.buttons) and channel.startswith("D")
+        if live:
+            await self._retire_buttons(channel)
+        answer = await self.client.chat_postMessage(
+            channel=channel, unfurl_links=False, unfurl_media=False, **payload
         )
+        if live and answer.get("ts"):
+            self._live[channel] = (str(answer["ts"]), payload)
+        return answer
+
+    async def _show_pressed(self, channel: str, ts: str, pressed: dict[str, Any]) -> None:
+        """The pressed message loses its buttons and shows what was chosen."""
+        await self.client.chat_update(channel=channel, ts=ts, **pressed)
+        if self._live.get(channel, ("",))[0] == ts:
+            del self._live[channel]
+
+    async def _retire_buttons(self, channel: str) -> None:
+        ts, payload = self._live.pop(channel, (None, {}))
+        if ts is None:
+            return
+        blocks = [b for b in payload["blocks"] if b.get("type") != "actions"]
+        try:
+            await self.client.chat_update(channel=channel, ts=ts, text=payload["text"], blocks=blocks)
+        except SlackApiError as exc:  # deleted by the person, say: nothing to tidy up
+            log.info("slack: could not take the old buttons off %s (%s)", ts, exc.response.get("error"))
 
     async def _respond(self, response_url: str, reply: Reply, *, ephemeral: bool) -> None:
         webhook = AsyncWebhookClient(response_url, retry_handlers=self._retry_handlers)
@@ -395,42 +451,42 @@ class SlackAdapter:
             raise RuntimeError(f"response_url answered {answer.status_code}: {answer.body}")
 
     async def _upload(self, reply: Reply, target: Target) -> None:
-        """files upload v2 into the request's channel, or the DM when it is private or kpibot
-        is not in that channel."""
+        """files upload v2 into the channel the request came from, or the DM when the reply
+        is private or kpibot is not a member of that channel."""
         item = reply.image or reply.file
         assert item is not None
         alt = reply.image.alt if reply.image is not None else item.filename
-        channel = target.channel if (target.bot_dm and not reply.private) else None
-        if channel is None and target.origin == "command" and not reply.private and target.channel:
-            channel = target.channel
-        for candidate in ([channel] if channel else []) + [None]:
-            where = candidate or await self._dm(target.user_id)
-            try:
-                await self.client.files_upload_v2(
-                    channel=where, file=item.data, filename=item.filename,
-                    title=alt or item.filename, alt_txt=alt or None, initial_comment=reply.text or None,
-                )  # fmt: skip
-                break
-            except SlackApiError as exc:
-                if candidate is None or exc.response.get("error") not in {
-                    "not_in_channel",
-                    "channel_not_found",
-                }:
-                    raise
+        shared = not reply.private and target.origin in ("command", "message", "action")
+        channel = target.channel if shared and target.channel else await self._dm(target.user_id)
+        try:
+            await self._upload_to(channel, item.data, item.filename, alt, reply.text)
+        except SlackApiError as exc:
+            if exc.response.get("error") not in {"not_in_channel", "channel_not_found"}:
+                raise
+            channel = await self._dm(target.user_id)
+            await self._upload_to(channel, item.data, item.filename, alt, reply.text)
         if reply.buttons:
-            await self._post(where, replace(reply, text="", image=None, file=None))
+            await self._post(channel, replace(reply, text="", image=None, file=None))
 
-    async def _open_modal(self, reply: Reply, target: Target) -> bool:
-        """A form that fits one screen → ``views.open``; ``False`` when the trigger expired
-        (the reply is then said as a message, question by question)."""
+    async def _upload_to(
+        self, channel: str, data: bytes, filename: str, alt: str, text: str
+    ) -> None:
+        await self.client.files_upload_v2(
+            channel=channel, file=data, filename=filename, title=alt or filename,
+            alt_txt=alt or None, initial_comment=text or None,
+        )  # fmt: skip
+
+    async def _open_modal(self, reply: Reply, target: Target, intro: Sequence[str]) -> bool:
+        """``views.open``; ``False`` when the trigger expired (Slack allows 3 s), and the form
+        is then asked in messages, question by question."""
         lang = render.reply_lang(reply, self._lang_guess(target.user_id))
-        view = render.modal(reply, self._meta(reply, target.channel), lang)
+        view = render.modal(reply, self._meta(reply, target.channel), lang, intro)
         try:
             await self.client.views_open(trigger_id=target.trigger_id, view=view)
         except SlackApiError as exc:
             if exc.response.get("error") not in {"expired_trigger_id", "invalid_trigger_id"}:
                 raise
-            log.info("slack: trigger expired before the modal opened; asking in messages instead")
+            log.info("slack: the trigger expired before the modal opened; asking in messages")
             return False
         return True
 
@@ -448,6 +504,7 @@ def build_slack(
     ack_budget: float = 2.5,
     rate_limit_retries: int = 5,
     server_error_retries: int = 2,
+    modal_forms: Iterable[str] = MODAL_FORMS,
 ) -> SlackAdapter:
     """The adapter from the settings (``SLACK_BOT_TOKEN``, ``SLACK_SIGNING_SECRET``,
     optional ``SLACK_APP_TOKEN``, ``SLACK_API_URL``)."""
@@ -464,4 +521,5 @@ def build_slack(
         ack_budget=ack_budget,
         rate_limit_retries=rate_limit_retries,
         server_error_retries=server_error_retries,
+        modal_forms=modal_forms,
     )

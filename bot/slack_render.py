@@ -41,6 +41,7 @@ FALLBACK_TEXT_MAX = 3000
 BUTTONS_PER_BLOCK = 25
 BUTTON_LABEL_MAX = 75
 VIEW_TITLE_MAX = 24
+VIEW_BLOCKS_MAX = 100
 LABEL_MAX = 2000
 OPTION_LABEL_MAX = 75
 RADIO_MAX = 10
@@ -269,10 +270,18 @@ def reply_lang(reply: Reply, default: str) -> str:
     return "zh" if len(_CJK.findall(sample)) * 3 >= len(letters) else "en"
 
 
-def modal(reply: Reply, meta: ModalMeta, lang: str) -> dict[str, Any]:
-    """A whole one-screen form (``reply.form``) as a ``views.open`` modal."""
+def modal(reply: Reply, meta: ModalMeta, lang: str, intro: Sequence[str] = ()) -> dict[str, Any]:
+    """A whole one-screen form (``reply.form``) as a ``views.open`` modal.
+
+    ``intro`` is what the commands said just before the form (the agent's KPI breakdown
+    and self-review for a manager review): shown above the inputs, its first line is the
+    title. Without it the reply's own text is the header (a question-by-question prompt
+    would repeat what the inputs already ask).
+    """
     _ = translator(lang)
-    first_line = next((line.strip() for line in reply.text.splitlines() if line.strip()), "kpibot")
+    texts = [t for t in intro if t.strip()] or [reply.text]
+    first_line = next((line.strip() for line in texts[0].splitlines() if line.strip()), "kpibot")
+    sections = [block for text in texts for block in text_sections(text)]
     return {
         "type": "modal",
         "callback_id": MODAL_CALLBACK_ID,
@@ -280,8 +289,29 @@ def modal(reply: Reply, meta: ModalMeta, lang: str) -> dict[str, Any]:
         "submit": plain(_("Submit"), VIEW_TITLE_MAX),
         "close": plain(_("Cancel"), VIEW_TITLE_MAX),
         "private_metadata": meta.dump(),
-        "blocks": text_sections(reply.text) + [input_block(q) for q in reply.form],
+        "blocks": sections[: VIEW_BLOCKS_MAX - len(reply.form)]
+        + [input_block(q) for q in reply.form],
     }
+
+
+def text_only(reply: Reply) -> bool:
+    """A reply that is just words (no buttons, form, picture or file)."""
+    return not (reply.buttons or reply.form or reply.image or reply.file or reply.errors) and bool(
+        reply.text.strip()
+    )
+
+
+def pressed_view(message: Mapping[str, Any], label: str) -> dict[str, Any]:
+    """The message whose button was pressed, without its buttons and with what was chosen,
+    so an old question cannot be answered twice by accident."""
+    blocks = [b for b in message.get("blocks") or [] if b.get("type") != "actions"]
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [{"type": "plain_text", "text": f"→ {label}", "emoji": True}],
+        }
+    )
+    return {"text": message.get("text") or label, "blocks": blocks}
 
 
 def input_block(q: Question) -> dict[str, Any]:
