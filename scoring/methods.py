@@ -76,20 +76,28 @@ class Tiered:
     kind: Literal["tiered"] = "tiered"
 
     def score(self, values: FloatArray, full: float, better: Better) -> Scored:
+        # Bands are validated to cover the line without gaps or overlaps; sort them by lower edge.
+        # A value on edge k belongs to the upper band if that band's lower edge is inclusive.
+        order = sorted(range(len(self.bands)), key=lambda i: -math.inf if self.bands[i].lower is None
+                       else float(self.bands[i].lower))  # type: ignore[arg-type]
+        bands = [self.bands[i] for i in order]
+        edges = np.array([b.lower for b in bands[1:]], dtype=float)
+        upper_takes_edge = np.array([b.lower_inclusive for b in bands[1:]] + [False])
         valid = _finite(values)
-        points = np.full(values.shape, np.nan)
-        code = np.full(values.shape, np.nan)
-        for i, band in enumerate(self.bands):
-            hit = band.contains(values)
-            points[hit] = band.points
-            code[hit] = i
-        return Scored(points, valid & np.isfinite(points), code)
+        left = np.searchsorted(edges, values, side="left")
+        right = np.searchsorted(edges, values, side="right")
+        position = np.where((right != left) & upper_takes_edge[left], right, left)
+        position = np.where(valid, position, 0)
+        table = np.array([b.points for b in bands], dtype=float)
+        original = np.array(order, dtype=float)
+        points = np.where(valid, table[position], np.nan)
+        return Scored(points, valid, np.where(valid, original[position], np.nan))
 
     def worst(self, full: float) -> float:
         return min(b.points for b in self.bands)
 
     def detail(self, value: float, code: float) -> dict[str, Any]:
-        if math.isnan(code):
+        if code != code:
             return {}
         band = self.bands[int(code)]
         return {"band": int(code) + 1, "range": band.label(), "band_points": band.points}
@@ -150,9 +158,9 @@ class Ratio:
         return 0.0
 
     def detail(self, value: float, code: float) -> dict[str, Any]:
-        if math.isnan(code):
+        if code != code:
             return {}
-        return {"target": self.target, "ratio": float(code), "capped": bool(code >= 1.0)}
+        return {"target": self.target, "ratio": code, "capped": code >= 1.0}
 
 
 @dataclass(frozen=True)

@@ -156,7 +156,7 @@ class AgentResult:
 
 
 def _opt(x: float) -> float | None:
-    return None if not math.isfinite(x) else float(x)
+    return float(x) if math.isfinite(x) else None
 
 
 @dataclass(frozen=True)
@@ -170,8 +170,8 @@ class TeamResult:
 
     scheme: Scheme
     as_of: date
-    agents: tuple[str, ...]
-    team_of: tuple[str | None, ...]
+    index: pd.Index  # agent ids, in input order (every array below follows it)
+    team_of: np.ndarray  # team id or None per agent
     values: FloatArray  # n × m raw values
     points: FloatArray  # n × m (NaN = excluded)
     ind_status: np.ndarray
@@ -194,13 +194,18 @@ class TeamResult:
     _position: dict[str, int] = field(default_factory=dict, repr=False)
 
     @cached_property
+    def agents(self) -> tuple[str, ...]:
+        """Agent ids in input order (not ranked: see ``results`` / ``order``)."""
+        return tuple(str(a) for a in self.index.tolist())
+
+    @cached_property
     def frame(self) -> pd.DataFrame:
         """One row per agent (best first): total, rank, kpi, one column per component's points."""
-        data: dict[str, Any] = {"team": list(self.team_of), "total": self.total, "rank": self.rank,
+        data: dict[str, Any] = {"team": self.team_of, "total": self.total, "rank": self.rank,
                                 "kpi": self.kpi}
         for j, comp in enumerate(self.scheme.components):
             data[comp.id] = self.comp_points[:, j]
-        frame = pd.DataFrame(data, index=pd.Index(self.agents, name="agent"))
+        frame = pd.DataFrame(data, index=pd.Index(self.index, name="agent"))
         return frame.iloc[self.order]
 
     def agent(self, agent_id: str) -> AgentResult:
@@ -215,23 +220,31 @@ class TeamResult:
     def to_dict(self) -> list[dict[str, Any]]:
         return [r.to_dict() for r in self.results]
 
+    @cached_property
+    def _rows(self) -> tuple[list[list[float]], list[list[float]], list[list[int]], list[list[float]],
+                             list[list[float]], list[list[float]], list[list[int]]]:
+        """The per-agent arrays as plain Python lists, converted once for building results."""
+        return (self.values.tolist(), self.points.tolist(), self.ind_status.tolist(), self.ind_code.tolist(),
+                self.comp_points.tolist(), self.comp_weight.tolist(), self.comp_status.tolist())
+
     def _build(self, i: int) -> AgentResult:
         scheme = self.scheme
-        indicators = []
-        for j, ind in enumerate(scheme.indicators):
-            indicators.append(_indicator_result(
-                ind, self.values[i, j], self.points[i, j], int(self.ind_status[i, j]), self.ind_code[i, j]))
+        values, points, status, codes, comp_points, comp_weight, comp_status = self._rows
+        indicators = [
+            _indicator_result(ind, values[i][j], points[i][j], status[i][j], codes[i][j])
+            for j, ind in enumerate(scheme.indicators)
+        ]
         components = []
         for j, comp in enumerate(scheme.components):
-            pts = self.comp_points[i, j]
-            weight = self.comp_weight[i, j]
+            pts = comp_points[i][j]
+            weight = comp_weight[i][j]
             detail = {k: _json(v[i]) for k, v in self.comp_detail[j].items()}
             if comp.kind == "team":
                 detail = _team_detail(comp, scheme, detail)
             components.append(ComponentResult(
-                comp.id, comp.kind, _opt(pts), float(weight), comp.weight,
-                float(pts * weight / 100) if math.isfinite(pts) else 0.0,
-                COMPONENT_STATUS[int(self.comp_status[i, j])], detail))
+                comp.id, comp.kind, _opt(pts), weight, comp.weight,
+                pts * weight / 100 if pts == pts else 0.0,
+                COMPONENT_STATUS[comp_status[i][j]], detail))
         rules = scheme.apply
         flags = Flags(
             reward=bool(self.reward[i]),
@@ -276,91 +289,115 @@ def _team_detail(comp: Component, scheme: Scheme, detail: dict[str, Any]) -> dic
 
 def _indicator_result(ind: Indicator, value: float, pts: float, status: int, code: float) -> IndicatorResult:
     if status == IND_OK:
-        detail = ind.method.detail(float(value), float(code))
+        detail = ind.method.detail(value, code)
     else:
-        reason = "missing" if not math.isfinite(value) else "invalid"
-        detail = {"reason": reason}
+        detail = {"reason": "missing" if value != value else "invalid"}
         if status == IND_WORST:
             detail["worst_points"] = ind.worst_points
-    return IndicatorResult(ind.id, _opt(value), _opt(pts), ind.points, IND_STATUS[status], detail)
+    return IndicatorResult(ind.id, None if value != value else value, None if pts != pts else pts,
+                           ind.points, IND_STATUS[status], detail)
 
 
 # ---------------------------------------------------------------------------------------------
 # Inputs → arrays
 
 
-def _agents(inputs: ScoreInputs) -> tuple[str, ...]:
+def _as_str_index(index: pd.Index) -> pd.Index:
+    return index if index.dtype == "str" or index.inferred_type == "string" else index.astype(str)
+
+
+def _agent_index(inputs: ScoreInputs) -> pd.Index:
+    """Who is scored: ``inputs.agents``, else every agent in any frame, in order of appearance."""
     if inputs.agents is not None:
-        return tuple(str(a) for a in inputs.agents)
-    seen: dict[str, None] = {}
-    for frame in (inputs.values, inputs.reviews, inputs.customer, inputs.peer, inputs.qa):
-        if frame is not None:
-            seen.update(dict.fromkeys(str(a) for a in frame.index))
-    if inputs.teams is not None:
-        seen.update(dict.fromkeys(str(a) for a in inputs.teams.index))
-    return tuple(seen)
+        return pd.Index([str(a) for a in inputs.agents])
+    index: pd.Index | None = None
+    for frame in (inputs.values, inputs.reviews, inputs.customer, inputs.peer, inputs.qa, inputs.teams):
+        if frame is None:
+            continue
+        other = _as_str_index(frame.index)
+        if index is None:
+            index = other
+        elif not (other is index or other.equals(index)):
+            index = index.append(other[~other.isin(index)])
+    if index is None:
+        return pd.Index([])
+    return index if index.is_unique else index.unique()
 
 
 def _matrix(frame: pd.DataFrame | None, index: pd.Index, columns: Sequence[str]) -> FloatArray:
     """``frame[columns]`` aligned to ``index`` as floats; absent columns / rows / non-numbers → NaN."""
+    n = len(index)
     if frame is None or not len(columns):
-        return np.full((len(index), len(columns)), np.nan)
+        return np.full((n, len(columns)), np.nan, order="F")
     if not frame.index.is_unique:
         dup = frame.index[frame.index.duplicated()][0]
         raise ValueError(f"duplicate agent {dup!r} in an input frame")
-    if frame.index.dtype != object:
-        frame = frame.set_axis(frame.index.astype(str), axis=0)
-    sub = frame.reindex(index=index, columns=list(columns))
-    try:
-        return sub.to_numpy(dtype=float, na_value=np.nan, copy=True)
-    except (TypeError, ValueError):
-        coerced: pd.DataFrame = sub.apply(pd.to_numeric, errors="coerce")
-        return coerced.to_numpy(dtype=float, na_value=np.nan, copy=True)
+    own = _as_str_index(frame.index)
+    rows = None if own is index or own.equals(index) else own.get_indexer(index)
+    where = {str(c): k for k, c in enumerate(frame.columns)}
+    out = np.full((n, len(columns)), np.nan, order="F")
+    for k, col in enumerate(columns):
+        pos = where.get(col)
+        if pos is None:
+            continue
+        series = frame.iloc[:, pos]
+        try:
+            data = series.to_numpy(dtype=float, na_value=np.nan)
+        except (TypeError, ValueError):
+            data = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        out[:, k] = data if rows is None else np.where(rows >= 0, data[rows], np.nan)
+    return out
 
 
 @dataclass
 class _Scored:
-    """One block of indicators scored for every agent."""
+    """One block of indicators scored for every agent (n × m arrays)."""
 
     values: FloatArray
     points: FloatArray  # NaN = excluded
     status: np.ndarray
     code: FloatArray
-
-    @property
-    def table_score(self) -> FloatArray:
-        """100 × points / counted max points (excluded indicators rescaled away)."""
-        return self._table_score
-
-    _table_score: FloatArray = field(default_factory=lambda: np.empty(0))
+    excluded: FloatArray  # number of excluded indicators per agent
+    table_score: FloatArray  # 100 × points / counted max points (excluded indicators rescaled away)
 
 
 def _score_block(indicators: Sequence[Indicator], values: FloatArray) -> _Scored:
+    """Score each indicator column; arrays are column-major (Fortran order) for speed."""
     n, m = values.shape
-    points = np.full((n, m), np.nan)
-    status = np.zeros((n, m), dtype=np.int8)
-    code = np.full((n, m), np.nan)
-    maxes = np.zeros((n, m))
+    points = np.empty((n, m), order="F")
+    status = np.zeros((n, m), dtype=np.int8, order="F")
+    code = np.empty((n, m), order="F")
+    counted = np.zeros(n)
+    earned = np.zeros(n)
+    excluded = np.zeros(n)
     for j, ind in enumerate(indicators):
         scored = ind.method.score(values[:, j], ind.points, ind.better)
-        pts = scored.points
-        bad = ~scored.valid
-        if ind.missing == "worst":
-            pts = np.where(bad, ind.worst_points, pts)
-            status[bad, j] = IND_WORST
-            maxes[:, j] = ind.points
+        valid = scored.valid
+        if valid.all():
+            pts = scored.points
+            counted += ind.points
+            code[:, j] = scored.code
+            points[:, j] = pts
+            earned += pts
+            continue
         else:
-            status[bad, j] = IND_EXCLUDED
-            maxes[:, j] = np.where(bad, 0.0, ind.points)
+            bad = ~valid
+            if ind.missing == "worst":
+                pts = np.where(bad, ind.worst_points, scored.points)
+                status[bad, j] = IND_WORST
+                counted += ind.points
+            else:
+                pts = scored.points
+                status[bad, j] = IND_EXCLUDED
+                counted += np.where(bad, 0.0, ind.points)
+                excluded += bad
+            code[:, j] = np.where(bad, np.nan, scored.code)
         points[:, j] = pts
-        code[:, j] = np.where(bad, np.nan, scored.code)
-    counted = maxes.sum(axis=1)
-    earned = np.nansum(points, axis=1)
+        earned += np.where(np.isnan(pts), 0.0, pts)
     with np.errstate(invalid="ignore", divide="ignore"):
         table = np.where(counted > 0, 100.0 * earned / counted, np.nan)
-    # Indicators worth 0 points (pure gates) leave counted at 0 for nobody else; if every
-    # indicator is worth 0 the table is undefined (NaN) rather than 0.
-    return _Scored(values, points, status, code, np.clip(table, 0.0, 100.0))
+    # If every counted indicator is worth 0 points (pure gates) the table is undefined (NaN), not 0.
+    return _Scored(values, points, status, code, excluded, np.clip(table, 0.0, 100.0))
 
 
 def _review_scale(raw: FloatArray, scale: int) -> FloatArray:
@@ -426,33 +463,36 @@ def _below_min(comp: Component, points: FloatArray, count: FloatArray, status: n
 
 
 def _review_component(comp: Component, inputs: ScoreInputs, index: pd.Index, kpi: FloatArray) -> _Component:
+    """Weighted mean of the dimensions that have an answer; no rated answer at all = missing."""
     n = len(index)
     reviews = inputs.reviews
     columns = set(map(str, reviews.columns)) if reviews is not None else set()
+    rated = comp.rated_dimensions
+    wanted = [comp.id] + [f"{comp.id}.{d.id}" for d in rated]
+    raw = _review_scale(_matrix(reviews, index, [c if c in columns else "" for c in wanted]),
+                        inputs.review_scale)
+    whole = raw[:, 0]
     detail: dict[str, np.ndarray] = {}
-    whole = _review_scale(_matrix(reviews, index, [comp.id])[:, 0], inputs.review_scale) \
-        if comp.id in columns else np.full(n, np.nan)
-    scores = np.full((n, len(comp.dimensions)), np.nan)
-    rated = np.zeros(len(comp.dimensions), dtype=bool)
-    for k, dim in enumerate(comp.dimensions):
+    num = np.zeros(n)
+    den = np.zeros(n)
+    any_rated = np.zeros(n, dtype=bool)
+    k = 0
+    for dim in comp.dimensions:
         if dim.computed == "kpi":
-            scores[:, k] = kpi
+            score = kpi
         else:
-            rated[k] = True
-            col = f"{comp.id}.{dim.id}"
-            if col in columns:
-                scores[:, k] = _review_scale(_matrix(reviews, index, [col])[:, 0], inputs.review_scale)
-            else:
-                scores[:, k] = whole
-        detail[dim.id] = scores[:, k]
-    weights = np.array([d.weight for d in comp.dimensions], dtype=float)
-    present = np.isfinite(scores)
-    w = np.where(present, weights, 0.0)
+            k += 1
+            score = raw[:, k] if wanted[k] in columns else whole
+        ok = ~np.isnan(score)
+        num += np.where(ok, score * dim.weight, 0.0)
+        den += np.where(ok, dim.weight, 0.0)
+        if dim.computed is None:
+            any_rated |= ok
+        detail[dim.id] = score
+    if not rated:
+        any_rated[:] = True
     with np.errstate(invalid="ignore", divide="ignore"):
-        points = np.where(w.sum(axis=1) > 0, np.nansum(np.where(present, scores, 0.0) * w, axis=1)
-                          / w.sum(axis=1), np.nan)
-    any_rated = present[:, rated].any(axis=1) if rated.any() else np.ones(n, dtype=bool)
-    points = np.where(any_rated, points, np.nan)
+        points = np.where(any_rated & (den > 0), num / den, np.nan)
     status = np.zeros(n, dtype=np.int8)
     _missing_rule(comp, points, status)
     return _Component(points, status, detail)
@@ -506,17 +546,19 @@ def _team_matrix(inputs: ScoreInputs, index: pd.Index, team_of: np.ndarray, valu
 
 def score_team(scheme: Scheme, inputs: ScoreInputs, *, as_of: date) -> TeamResult:
     """Score every agent of ``inputs`` under ``scheme``; ``as_of`` is the results' publication date."""
-    agents = _agents(inputs)
-    index = pd.Index(agents, dtype=object)
-    n = len(agents)
+    index = _agent_index(inputs)
+    n = len(index)
     ind_ids = [i.column for i in scheme.indicators]
     values = _matrix(inputs.values, index, ind_ids)
     if inputs.teams is not None:
-        teams = inputs.teams.set_axis(inputs.teams.index.astype(str)).reindex(index)
-        team_of = np.array([None if pd.isna(t) else str(t) for t in teams], dtype=object)
+        teams = inputs.teams.set_axis(_as_str_index(inputs.teams.index)).reindex(index)
+        present = teams.notna().to_numpy()
+        team_of = np.array(teams.astype(object).to_numpy(dtype=object), dtype=object, copy=True)
+        team_of[~present] = None
+        group_key = teams.fillna("").astype(str).to_numpy(dtype=object)
     else:
-        team_of = np.array([None] * n, dtype=object)
-    group_key = np.array(["" if t is None else t for t in team_of], dtype=object)
+        team_of = np.full(n, None, dtype=object)
+        group_key = np.full(n, "", dtype=object)
 
     team_scope = [j for j, i in enumerate(scheme.indicators)
                   if isinstance(i.method, Gate) and i.method.scope == "team"]
@@ -536,8 +578,7 @@ def score_team(scheme: Scheme, inputs: ScoreInputs, *, as_of: date) -> TeamResul
             pts = kpi.copy()
             status = np.zeros(n, dtype=np.int8)
             _missing_rule(comp, pts, status)
-            counted = np.where(np.isfinite(kpi_block.points), 0, 1)
-            out = _Component(pts, status, {"excluded_indicators": counted.sum(axis=1).astype(float)})
+            out = _Component(pts, status, {"excluded_indicators": kpi_block.excluded})
         elif comp.kind in ("self", "manager"):
             out = _review_component(comp, inputs, index, kpi)
         elif comp.kind in ("customer", "peer", "qa"):
@@ -573,7 +614,12 @@ def score_team(scheme: Scheme, inputs: ScoreInputs, *, as_of: date) -> TeamResul
 
     manager_j = next((j for j, cp in enumerate(comps) if cp.kind == "manager"), None)
     manager = comp_points[:, manager_j] if manager_j is not None else np.full(n, np.nan)
-    ranking = rank_totals(total, kpi, manager, np.array(agents, dtype=object), group_key)
+    if index.is_monotonic_increasing:
+        id_key = np.arange(n)
+    else:
+        id_key = np.empty(n, dtype=np.int64)
+        id_key[index.argsort()] = np.arange(n)
+    ranking = rank_totals(total, kpi, manager, id_key, group_key)
 
     rules = scheme.apply
     size, rank_min, rank_max = ranking.group_size, ranking.rank, ranking.rank_max
@@ -589,7 +635,7 @@ def score_team(scheme: Scheme, inputs: ScoreInputs, *, as_of: date) -> TeamResul
         star = np.where(scored & (total >= level.min_total), level.level, star)
 
     return TeamResult(
-        scheme=scheme, as_of=as_of, agents=agents, team_of=tuple(team_of),
+        scheme=scheme, as_of=as_of, index=index, team_of=team_of,
         values=values, points=kpi_block.points, ind_status=kpi_block.status, ind_code=kpi_block.code,
         kpi=kpi, comp_points=comp_points, comp_status=comp_status, comp_weight=eff,
         comp_detail=tuple(details), total=total, rank=rank_min, group_size=size,
@@ -640,7 +686,8 @@ def rank_totals(total: FloatArray, kpi: FloatArray, manager: FloatArray, agents:
     """Rank within each group. Equal totals (to 9 decimals) share a rank (1, 1, 3).
 
     Order inside a tie, for display only: higher KPI table score, then higher manager
-    component, then agent id. Unscored agents (NaN total) come last, without a rank.
+    component, then agent id (``agents``: the ids, or any array that sorts like them).
+    Unscored agents (NaN total) come last, without a rank.
     """
     n = len(total)
     if n == 0:
@@ -648,30 +695,43 @@ def rank_totals(total: FloatArray, kpi: FloatArray, manager: FloatArray, agents:
         return Ranking(np.empty(0, dtype=np.int64), empty, empty, np.empty(0, dtype=np.int64))
     rounded = np.round(total, ROUND_FOR_TIES)
     scored = np.isfinite(rounded)
-    _, group_codes = np.unique(groups.astype(str), return_inverse=True)
+    single = not len(groups) or not (groups != groups[0]).any()
     key_total = np.where(scored, -rounded, np.inf)
-    key_kpi = np.where(np.isfinite(kpi), -kpi, np.inf)
-    key_mgr = np.where(np.isfinite(manager), -manager, np.inf)
-    order = np.lexsort((agents.astype(str), key_mgr, key_kpi, key_total, group_codes))
-    g = group_codes[order]
+    order = np.argsort(key_total, kind="stable")
     t = key_total[order]
+    ties = t[1:] == t[:-1]
+    if not single or ties.any():  # only a tie (or several teams) needs the full tie-break sort
+        group_codes = np.zeros(n, dtype=np.int64) if single else pd.factorize(groups)[0]
+        keys: list[np.ndarray] = [agents]
+        if np.isfinite(manager).any():
+            keys.append(np.where(np.isfinite(manager), -manager, np.inf))
+        keys += [np.where(np.isfinite(kpi), -kpi, np.inf), key_total]
+        if not single:
+            keys.append(group_codes)
+        order = np.lexsort(tuple(keys))
+        t = key_total[order]
+        ties = t[1:] == t[:-1]
+        g = group_codes[order]
+    else:
+        g = np.zeros(n, dtype=np.int64)
     idx = np.arange(n)
-    new_group = np.r_[True, g[1:] != g[:-1]]
-    new_block = new_group | np.r_[True, t[1:] != t[:-1]]
-    group_start = np.maximum.accumulate(np.where(new_group, idx, 0))
+    new_group = np.concatenate(([True], g[1:] != g[:-1]))
+    new_block = new_group | np.concatenate(([True], ~ties))
+    group_start = np.maximum.accumulate(np.where(new_group, idx, 0)) if not single else 0
     block_start = np.maximum.accumulate(np.where(new_block, idx, 0))
-    end_block = np.r_[new_block[1:], True]
+    end_block = np.concatenate((new_block[1:], [True]))
     block_end = np.minimum.accumulate(np.where(end_block, idx, n)[::-1])[::-1]
     s_scored = scored[order]
-    size_sorted = np.bincount(g, weights=s_scored.astype(float), minlength=g.max() + 1)[g]
-    rank_sorted = np.where(s_scored, block_start - group_start + 1, np.nan).astype(float)
-    rank_max_sorted = np.where(s_scored, block_end - group_start + 1, np.nan).astype(float)
+    if single:
+        size_sorted = np.full(n, int(s_scored.sum()))
+    else:
+        size_sorted = np.bincount(g, weights=s_scored.astype(float), minlength=int(g.max()) + 1)[g]
     rank = np.empty(n)
     rank_max = np.empty(n)
     size = np.empty(n, dtype=np.int64)
-    rank[order] = rank_sorted
-    rank_max[order] = rank_max_sorted
-    size[order] = size_sorted.astype(np.int64)
+    rank[order] = np.where(s_scored, block_start - group_start + 1, np.nan)
+    rank_max[order] = np.where(s_scored, block_end - group_start + 1, np.nan)
+    size[order] = size_sorted
     return Ranking(order, rank, rank_max, size)
 
 
