@@ -118,5 +118,11 @@ def test_a_newcomer_starts_as_the_demo_manager_and_reviews_an_agent(terminal, wo
     assert "李娜 的总分将为" in screen
     term.type("1")
     term.expect("评价已提交")
+    term.type("/rank demo")
+    screen = term.expect(".png]")
+    chart = Path(screen.rsplit(": ", 1)[1].removesuffix("]"))
+    assert "demo 2026-10" in screen and chart.read_bytes().startswith(b"\x89PNG")
+    term.type("/review 刘洋")
+    term.expect("第 1/4 题")
     term.type("/quit")
     assert term.close() == 0
