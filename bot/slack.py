@@ -400,6 +400,17 @@ class SlackAdapter:
         answer = await self._post(channel, reply)
         return str(answer.get("ts")) if answer.get("ts") else None
 
+    async def user_id_for_email(self, email: str) -> str | None:
+        """The Slack user id of a work e-mail address (``users.lookupByEmail``), for linking
+        members at onboarding; ``None`` when nobody in the workspace has it."""
+        try:
+            answer = await self.client.users_lookupByEmail(email=email)
+        except SlackApiError as exc:
+            if exc.response.get("error") == "users_not_found":
+                return None
+            raise
+        return str(answer["user"]["id"])
+
     async def _dm(self, user_id: str) -> str:
         """The person's DM channel with kpibot (``conversations.open`` once, then remembered)."""
         if user_id not in self._dms:
@@ -433,9 +444,13 @@ class SlackAdapter:
             return
         blocks = [b for b in payload["blocks"] if b.get("type") != "actions"]
         try:
-            await self.client.chat_update(channel=channel, ts=ts, text=payload["text"], blocks=blocks)
+            await self.client.chat_update(
+                channel=channel, ts=ts, text=payload["text"], blocks=blocks
+            )
         except SlackApiError as exc:  # deleted by the person, say: nothing to tidy up
-            log.info("slack: could not take the old buttons off %s (%s)", ts, exc.response.get("error"))
+            log.info(
+                "slack: could not take the old buttons off %s (%s)", ts, exc.response.get("error")
+            )
 
     async def _respond(self, response_url: str, reply: Reply, *, ephemeral: bool) -> None:
         webhook = AsyncWebhookClient(response_url, retry_handlers=self._retry_handlers)

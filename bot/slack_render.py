@@ -286,8 +286,8 @@ def modal(reply: Reply, meta: ModalMeta, lang: str, intro: Sequence[str] = ()) -
         "type": "modal",
         "callback_id": MODAL_CALLBACK_ID,
         "title": plain(first_line, VIEW_TITLE_MAX),
-        "submit": plain(_("Submit"), VIEW_TITLE_MAX),
-        "close": plain(_("Cancel"), VIEW_TITLE_MAX),
+        "submit": plain(_("Next"), VIEW_TITLE_MAX),
+        "close": plain(_("Close"), VIEW_TITLE_MAX),
         "private_metadata": meta.dump(),
         "blocks": sections[: VIEW_BLOCKS_MAX - len(reply.form)]
         + [input_block(q) for q in reply.form],

@@ -192,3 +192,29 @@ async def test_image_falls_back_to_the_dm_when_kpibot_is_not_in_the_channel(
     await adapter.idle()
     shared = [f for f in fake_slack.files.values() if f.completed]
     assert [f.channel for f in shared] == ["D0MANAGER"]
+
+
+async def test_a_work_email_finds_the_slack_user_for_onboarding(
+    fake_slack: FakeSlack, adapter
+) -> None:
+    assert await adapter.user_id_for_email("alice@example.com") == "U0ALICE"
+    assert await adapter.user_id_for_email("nobody@example.com") is None
+    assert [c.args["email"] for c in fake_slack.calls_to("users.lookupByEmail")] == [
+        "alice@example.com",
+        "nobody@example.com",
+    ]
+
+
+async def test_send_says_something_on_kpibots_own_initiative_in_the_members_dm(
+    fake_slack: FakeSlack, adapter
+) -> None:
+    ts = await adapter.send("U0AGENT01", Reply(text="Reminder: your self-review closes tomorrow."))
+    await adapter.send(
+        "U0AGENT01", Reply(text="Results are out", buttons=(Button("Acknowledge", "ack"),))
+    )
+    [reminder, results] = fake_slack.messages_in("D0AGENT01")
+    assert (
+        reminder["ts"] == ts and reminder["text"] == "Reminder: your self-review closes tomorrow."
+    )
+    assert results["blocks"][-1]["elements"][0]["action_id"].startswith("ack")
+    assert len(fake_slack.calls_to("conversations.open")) == 1, "the DM channel is remembered"

@@ -51,7 +51,7 @@ async def test_review_opens_as_a_modal_with_one_input_per_question(
     [view] = fake_slack.views.values()
     title = view["title"]["text"]
     assert len(title) <= 24 and title.startswith("Manager review of Li") and title.endswith("…")
-    assert (view["submit"]["text"], view["close"]["text"]) == ("Submit", "Cancel")
+    assert (view["submit"]["text"], view["close"]["text"]) == ("Next", "Close")
     inputs = [b for b in view["blocks"] if b["type"] == "input"]
     assert [b["block_id"] for b in inputs] == ["ability", "collaboration", "service", "comment"]
     assert [o["value"] for o in inputs[0]["element"]["options"]] == ["1", "2", "3", "4", "5"]

@@ -255,7 +255,7 @@ async def test_a_month_through_slack(
         modal = wang.modal()
         assert (modal["title"]["text"], modal["submit"]["text"]) == (
             f"{name} 的 2026-10 评价。",
-            "提交",
+            "下一步",
         )
         assert modal["blocks"][0]["text"]["text"].startswith(
             f"{name} 的 2026-10 评价。\n{name} 在 2026-10 的 KPI 明细："

@@ -1,0 +1,68 @@
+"""The app manifest asks Slack for exactly what the adapter handles and calls."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from bot import slack_render as render
+
+MANIFEST = (Path(__file__).parents[2] / "deploy" / "slack-manifest.yml").read_text(encoding="utf-8")
+SLACK_BUILT_INS = {
+    "/me",
+    "/msg",
+    "/dm",
+    "/remind",
+    "/status",
+    "/away",
+    "/invite",
+    "/shrug",
+    "/who",
+    "/feed",
+}
+
+
+def values(key: str) -> list[str]:
+    return re.findall(rf"^\s*-?\s*{key}:\s*(\S+)", MANIFEST, flags=re.MULTILINE)
+
+
+def bot_scopes() -> set[str]:
+    block = MANIFEST.split("bot:\n", 1)[1].split("\n\n", 1)[0]
+    return set(re.findall(r"^\s+-\s+([a-z:.]+)", block, flags=re.MULTILINE))
+
+
+def test_every_registered_command_is_handled_and_none_is_a_slack_built_in() -> None:
+    commands = values("command")
+    assert commands and set(commands) <= set(render.SLASH_COMMANDS)
+    assert not set(commands) & SLACK_BUILT_INS, "Slack refuses a manifest that registers a built-in"
+    assert {render.ALIASES.get(c, c) for c in commands} >= {
+        "/review",
+        "/rank",
+        "/selfreview",
+        "/me",
+        "/peer",
+    }
+
+
+def test_commands_interactivity_and_events_all_go_to_the_one_endpoint() -> None:
+    urls = values("url") + values("request_url")
+    assert len(urls) == len(values("command")) + 2
+    assert all(u.endswith("/slack/events") for u in urls)
+
+
+def test_the_scopes_cover_every_web_api_method_the_adapter_calls() -> None:
+    needed = {
+        "chat_postMessage": "chat:write", "chat_update": "chat:write", "conversations_open": "im:write",
+        "users_info": "users:read", "users_lookupByEmail": "users:read.email", "files_upload_v2": "files:write",
+    }  # fmt: skip
+    source = (Path(render.__file__).with_name("slack.py")).read_text(encoding="utf-8")
+    called = set(re.findall(r"self\.client\.([a-zA-Z_0-9]+)\(", source))
+    assert called <= set(needed) | {"views_open"}, (
+        f"a new Web API method needs its scope here: {called}"
+    )
+    assert {needed[m] for m in called if m in needed} | {"commands", "im:history"} == bot_scopes()
+
+
+def test_the_only_event_kpibot_subscribes_to_is_a_message_in_its_dm() -> None:
+    [events] = re.findall(r"bot_events:\n((?:\s+- \S+\n)+)", MANIFEST)
+    assert events.split() == ["-", "message.im"]
