@@ -146,7 +146,11 @@ def _start(ctx: Context, subject: Member) -> list[Reply]:
     refusal = window_refusal(ctx, team, period, TITLE)
     if refusal:
         return [Reply(text=refusal, ephemeral=True)]
-    return engine.start(ctx, FORM_ID, period_id=period.id, subject_id=subject.id, expires_at=expiry(ctx, period))
+    earlier = repo.get_review(session=ctx.session, period=period, subject=subject, rater=ctx.actor, kind="peer")
+    return engine.start(
+        ctx, FORM_ID, period_id=period.id, subject_id=subject.id, expires_at=expiry(ctx, period),
+        answers=dict(earlier.answers) if earlier is not None else None,
+    )  # fmt: skip
 
 
 def _teammate(ctx: Context, name: str) -> Member | None:

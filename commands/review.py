@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -200,6 +202,14 @@ def _split(answers: Answers) -> tuple[dict[str, int], dict[str, str]]:
     return scores, comments
 
 
+def _joined(scores: Mapping[str, Any], comments: Mapping[str, Any]) -> Answers:
+    """The stored review back as form answers (the inverse of :func:`_split`)."""
+    answers: Answers = dict(scores)
+    for key, text in comments.items():
+        answers[key if key == "comment" else f"{key}_comment"] = text
+    return answers
+
+
 def preview(ctx: Context, conv: Conversation, answers: Answers) -> list[str]:
     """The total the agent would get with these answers (``results.what_if``: the shared scoring module)."""
     subject, period = _subject(ctx, conv), _period(ctx, conv)
@@ -257,7 +267,12 @@ def _start(ctx: Context, subject: Member, period_key: str) -> list[Reply]:
         return [Reply(text=_("Reviews for {period} are closed.", period=period.key), ephemeral=True)]
     if scheme_of(ctx, team, period) is None:
         return [Reply(text=_("Your team has no scheme yet, so there is nothing to review. Ask an admin."), ephemeral=True)]
-    return engine.start(ctx, FORM_ID, period_id=period.id, subject_id=subject.id, expires_at=expiry(ctx, period))
+    earlier = repo.get_review(session=ctx.session, period=period, subject=subject, rater=ctx.actor, kind="manager")
+    answers = _joined(earlier.answers, earlier.comments) if earlier is not None else None
+    return engine.start(
+        ctx, FORM_ID, period_id=period.id, subject_id=subject.id, expires_at=expiry(ctx, period),
+        answers=answers,
+    )  # fmt: skip
 
 
 def review(ctx: Context, args: str) -> list[Reply]:

@@ -116,9 +116,12 @@ def selfreview(ctx: Context, args: str) -> list[Reply]:
     if scheme_of(ctx, team, period) is None:
         return [Reply(text=_("Your team has no scheme yet, so there is nothing to review. Ask an admin."), ephemeral=True)]
     assert ctx.actor.id is not None
+    earlier = repo.get_review(session=ctx.session, period=period, subject=ctx.actor, rater=ctx.actor, kind="self")
+    answers = {**earlier.answers, **earlier.comments} if earlier is not None else None
     return engine.start(
-        ctx, FORM_ID, period_id=period.id, subject_id=ctx.actor.id, expires_at=expiry(ctx, period)
-    )
+        ctx, FORM_ID, period_id=period.id, subject_id=ctx.actor.id, expires_at=expiry(ctx, period),
+        answers=answers,
+    )  # fmt: skip
 
 
 COMMANDS: dict[str, Handler] = {"selfreview": selfreview}

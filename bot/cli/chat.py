@@ -61,7 +61,7 @@ def chat(
         console = ConsoleChat(router, user=str(member.id), media_dir=media_dir or settings.data_dir / "chat")
         greeting = _(
             "You are chatting with kpibot as {name} ({role}). Send /help to see what you can do, /quit to leave. Buttons are numbered: send the number to press one.",
-            name=who, role=role,
+            name=who, role=_(role),
         )  # fmt: skip
         repl(console, read=input, out=sys.stdout, greeting=greeting)
     finally:

@@ -114,7 +114,11 @@ def start(
     expires_at: datetime | None,
     answers: Answers | None = None,
 ) -> list[Reply]:
-    """Open a form, or offer to continue the draft left for the same period and subject."""
+    """Open a form, or offer to continue the draft left for the same period and subject.
+
+    ``answers`` pre-fills the form (the answers submitted earlier, to change them): when
+    they answer every question the person lands on the summary, else on the first gap.
+    """
     assert ctx.actor.id is not None
     draft = repo.find_draft(
         session=ctx.session, member_id=ctx.actor.id, form_id=form_id,
@@ -133,8 +137,14 @@ def start(
         expires_at=expires_at, answers=answers,
     )  # fmt: skip
     state = load(ctx, conv)
-    first = _next_visible(state, -1, state.answers)
-    repo.save_conversation(conv, session=ctx.session, now=ctx.now, step=first)
+    known = {f.id for f in state.fields}
+    given = {k: v for k, v in state.answers.items() if k in known}
+    missing = _first_missing(state, given)
+    if not given:
+        step = _next_visible(state, -1, given)
+    else:
+        step = len(state.fields) if missing is None else missing
+    repo.save_conversation(conv, session=ctx.session, now=ctx.now, step=step, answers=given)
     return state.form.intro(ctx, conv) + [ask(ctx, state, offer_form=True)]
 
 
@@ -508,8 +518,13 @@ def answer_text(ctx: Context, state: State, raw: str) -> list[Reply]:
 
 
 def on_text(ctx: Context, text: str) -> list[Reply]:
-    """Plain text goes to the person's most recent active conversation, if any."""
+    """Plain text goes to the person's most recent active conversation, if any.
+
+    Never from a group chat: there people talk to each other, not to their form.
+    """
     assert ctx.actor.id is not None
+    if ctx.incoming.chat == "group":
+        return []
     conv = repo.latest_active(ctx.actor.id, session=ctx.session, lock=True)
     if conv is None:
         return []

@@ -100,7 +100,7 @@ def test_an_agent_fills_a_self_review_in_the_terminal_chat(terminal, world_url: 
 
 def test_a_newcomer_starts_as_the_demo_manager_and_reviews_an_agent(terminal, world_url: str) -> None:  # type: ignore[no-untyped-def]
     term = terminal("--db", world_url)
-    term.expect("你正以 王经理（manager）的身份与 kpibot 对话")
+    term.expect("你正以 王经理（主管）的身份与 kpibot 对话")
     term.type("/review")
     screen = term.expect("你要评价谁")
     term.expect("4) 陈静")

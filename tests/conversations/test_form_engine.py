@@ -227,3 +227,11 @@ def test_a_valid_whole_form_leads_to_the_summary_and_one_submit(toy_router: Rout
     assert "Summary of your self-review" in chat.text and "4. Which shift?: Early" in chat.text
     chat.press("Submit")
     assert _submitted(toy_router) == [{"mood": 3, "calls": 7, "share": None, "shift": "early", "again": False}]
+
+
+def test_plain_text_in_a_group_chat_never_answers_a_form(toy_router: Router) -> None:
+    private = FakeChat(toy_router, "Alice")
+    run(private, [("/toy", "Question 1 of 5")])
+    group = FakeChat(toy_router, "Alice", chat="group")
+    run(group, [("4", None)])
+    run(private, [("4", "Question 2 of 5")])

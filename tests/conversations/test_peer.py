@@ -64,9 +64,13 @@ def test_an_agent_cannot_rate_themselves_or_another_team(router: Router) -> None
     assert _peer_reviews(router) == []
 
 
-def test_rating_the_same_colleague_again_replaces_the_answer(router: Router) -> None:
+def test_rating_the_same_colleague_again_starts_from_the_earlier_answers_and_replaces_them(router: Router) -> None:
     _rate(router, "Alice", "Bob", "2", "2")
-    _rate(router, "Alice", "Bob", "4", "4")
+    run(FakeChat(router, "Alice"), [
+        ("/peer Bob", ["Summary of your peer rating", "1. Collaboration: 2 · below expectations"]),
+        ("[Change 1]", ["Question 1 of 2", "Current answer: 2"]), ("4", "Summary"),
+        ("[Change 2]", "Question 2 of 2"), ("4", "2. Service: 4"), ("[Submit]", "saved"),
+    ])  # fmt: skip
     (review,) = _peer_reviews(router)
     assert review.answers == {"collaboration": 4, "service": 4}
 

@@ -115,3 +115,14 @@ def test_a_locked_period_cannot_be_reviewed(router: Router) -> None:
         assert period is not None
         repo.set_period_status(session=session, period=period, status="locked", actor="test", reason=None)
     run(FakeChat(router, "Mary"), [("/review Alice 2026-10", "Reviews for 2026-10 are closed.")])
+
+
+def test_reviewing_again_starts_from_the_earlier_review_including_its_comments(router: Router) -> None:
+    chat = FakeChat(router, "Mary")
+    run(chat, [("/review Carol", "Question 1"), ("5", "Please say why"), ("Mentors others", "Question 3"),
+               ("3", "Q"), ("3", "Q"), ("Keep going", "Summary"), ("submit", "submitted")])  # fmt: skip
+    run(chat, [("/review Carol", ["Summary", "2. Why (Ability): Mentors others", "5. Comment: Keep going"]),
+               ("[Change 1]", "Question 1"), ("4", ["Summary", "1. Ability: 4"]), ("submit", "submitted")])  # fmt: skip
+    (review,) = _reviews(router)
+    assert review.answers == {"ability": 4, "collaboration": 3, "service": 3}
+    assert review.comments == {"comment": "Keep going"}

@@ -93,13 +93,20 @@ def test_an_agent_abandons_midway_and_resumes_the_next_day(router: Router, clock
     assert review.answers == {"task_completion": 3, "attitude": 4}
 
 
-def test_submitting_again_replaces_the_self_review_and_never_makes_a_second(router: Router) -> None:
+def test_submitting_again_starts_from_the_summary_and_replaces_the_self_review(router: Router) -> None:
     chat = FakeChat(router, "Alice")
-    for score in ("2", "5"):
-        run(chat, [("/selfreview", "Question 1"), (score, "Question 2"), ("3", "Question 3"), ("a", "Q"),
-                   ("b", "Summary"), ("submit", "submitted")])  # fmt: skip
+    run(chat, [("/selfreview", "Question 1"), ("2", "Question 2"), ("3", "Question 3"), ("a", "Q"),
+               ("b", "Summary"), ("submit", "submitted")])  # fmt: skip
+    run(chat, [
+        ("/selfreview", ["Summary of your self-review", "1. Task completion: 2 · below expectations",
+                         "3. What went well: a"]),
+        ("[Change 1]", ["Question 1 of 4", "Current answer: 2 · below expectations"]),
+        ("5", ["Summary", "1. Task completion: 5 · outstanding"]),
+        ("submit", "submitted"),
+    ])  # fmt: skip
     (review,) = _self_reviews(router)
-    assert review.answers["task_completion"] == 5
+    assert review.answers == {"task_completion": 5, "attitude": 3}
+    assert review.comments == {"went_well": "a", "to_improve": "b"}
 
 
 def test_managers_do_not_self_review(router: Router) -> None:
