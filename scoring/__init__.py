@@ -47,8 +47,12 @@ A whole-component review column (``manager``) stands for every rated dimension w
 column; the manager's ``performance`` dimension is the KPI table score when computed.
 
 ``TeamResult``: ``result.results`` (tuple of ``AgentResult``, best first), ``result.agent(id)``,
-``result.frame`` (DataFrame: team, total, rank, kpi, one column per component), ``result.to_dict()``
-(JSON-able list). ``AgentResult``: ``agent, team, total`` (0–100, unrounded; ``None`` if nothing to
+``result.frame`` (DataFrame: team, total, rank, kpi, one column per component, best first),
+``result.to_dict()`` (JSON-able list, best first), and the raw column-wise arrays in input order
+(``result.agents``, ``total``, ``rank``, ``kpi``, ``comp_points`` …) for bulk use. Agent ids come
+back as strings (an integer index is converted). Result objects are built lazily: scoring
+10,000 agents takes milliseconds; building every object for them takes longer, so ask
+``result.agent(id)`` when one is enough. ``AgentResult``: ``agent, team, total`` (0–100, unrounded; ``None`` if nothing to
 score), ``rank`` (ties share a rank: 1, 1, 3; ``None`` if unscored), ``group_size``, ``kpi`` (the
 KPI table's 0–100 score), ``components`` (``ComponentResult(id, kind, points 0–100, weight``
 (effective after rescaling)``, declared_weight, contribution, status, detail)``), ``indicators``
@@ -63,6 +67,10 @@ Apply rules: rank 1 → reward; the last (unless everyone ties) → penalty and 
 ``improvement_last`` positions (ties included, rank 1 never) → improvement plan due
 ``as_of + improvement_days``; last now and in the previous ``post_change_after − 1`` periods of
 ``history`` → ``post_change``; ``star`` = highest star level whose ``min_total`` the total reaches.
+
+The calculator (``scoring.table``): ``read_score_table(scheme, table_of_strings) -> ScoreInputs``
+checks a ``kpibot score`` CSV cell by cell and raises ``TableError`` (``problems``: ``CellProblem(code,
+row, column, params)``; English via ``TABLE_TEMPLATES``). ``rank_totals`` is the ranking alone.
 
 What-if: ``rescore_with(scheme, inputs, agent, {"manager.ability": 4, "refund_ratio": 0.02},
 as_of=...) -> AgentResult`` rescores the team with one agent's values changed (``/simulate``,

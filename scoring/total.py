@@ -11,6 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from decimal import Decimal
 from functools import cached_property
 from typing import Any, Literal
 
@@ -101,9 +102,9 @@ class Flags:
     """Apply-rule flags. Amounts are Decimal (``None`` when the rule does not apply)."""
 
     reward: bool = False
-    reward_amount: Any = None
+    reward_amount: Decimal | None = None
     penalty: bool = False
-    penalty_amount: Any = None
+    penalty_amount: Decimal | None = None
     last: bool = False
     improvement_due: date | None = None
     post_change: bool = False
@@ -227,6 +228,10 @@ class TeamResult:
         return (self.values.tolist(), self.points.tolist(), self.ind_status.tolist(), self.ind_code.tolist(),
                 self.comp_points.tolist(), self.comp_weight.tolist(), self.comp_status.tolist())
 
+    @cached_property
+    def _detail_lists(self) -> tuple[dict[str, list[Any]], ...]:
+        return tuple({k: v.tolist() for k, v in d.items()} for d in self.comp_detail)
+
     def _build(self, i: int) -> AgentResult:
         scheme = self.scheme
         values, points, status, codes, comp_points, comp_weight, comp_status = self._rows
@@ -238,7 +243,7 @@ class TeamResult:
         for j, comp in enumerate(scheme.components):
             pts = comp_points[i][j]
             weight = comp_weight[i][j]
-            detail = {k: _json(v[i]) for k, v in self.comp_detail[j].items()}
+            detail = {k: _json(v[i]) for k, v in self._detail_lists[j].items()}
             if comp.kind == "team":
                 detail = _team_detail(comp, scheme, detail)
             components.append(ComponentResult(
@@ -272,7 +277,7 @@ def _json(x: Any) -> Any:
 
 
 def _team_detail(comp: Component, scheme: Scheme, detail: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"team": detail.get("team"), "indicators": {}}
+    out: dict[str, Any] = {"team": detail.get("team") or None, "indicators": {}}
     if detail.get("voided_by"):
         out["voided_by"] = detail["voided_by"]
     for iid in comp.indicators:
