@@ -23,18 +23,14 @@ retrying. 429 ``retry_after`` is waited out by the rate limiter (``max_retries``
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
 import hmac
 import logging
 import weakref
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from aiolimiter import AsyncLimiter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -48,9 +44,10 @@ from telegram import (
     Update,
 )
 from telegram.error import BadRequest, Forbidden, TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot import telegram_render as tr
+from bot.telegram_limits import Bounded, KpibotRateLimiter
 from bot.telegram_people import TelegramPeople
 from commands.i18n import normalize_lang, translator
 from commands.messages import Incoming, Outgoing, Reply
@@ -76,54 +73,12 @@ MENU: dict[str, str] = {
     "help": "What you can do here",
 }
 """The command menu Telegram shows (English msgids; the Chinese menu comes from the catalogue)."""
-DEEP_LINK_PREFIX = "run-"
-PRIVATE_LIMITERS = 10_000
 
 
 class RouterLike(Protocol):
     """What the adapter needs of :class:`commands.router.Router`."""
 
     def handle(self, incoming: Incoming) -> list[Reply]: ...
-
-
-class KpibotRateLimiter(AIORateLimiter):
-    """PTB's limiter (30/s overall, 20/min per group, 429 retried) plus about 1/s per private chat.
-
-    A private chat may burst ``private_burst`` messages, then one per second, which is
-    what Telegram asks for ("avoid sending more than one message per second" in a chat).
-    """
-
-    def __init__(self, *, max_retries: int = 3, private_burst: int = 10) -> None:
-        super().__init__(max_retries=max_retries)
-        self._private_burst = private_burst
-        self._private: OrderedDict[int, AsyncLimiter] = OrderedDict()
-        """Recently used private chats' limiters (kept, or the pacing would be forgotten)."""
-
-    async def process_request(
-        self,
-        callback: Callable[..., Any],
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-        rate_limit_args: int | None,
-    ) -> Any:
-        chat_id = data.get("chat_id")
-        with contextlib.suppress(TypeError, ValueError):
-            chat_id = int(chat_id)  # type: ignore[arg-type]
-        if isinstance(chat_id, int) and chat_id > 0 and self._private_burst:
-            limiter = self._private.get(chat_id)
-            if limiter is None:
-                limiter = AsyncLimiter(self._private_burst, self._private_burst)
-                self._private[chat_id] = limiter
-                if len(self._private) > PRIVATE_LIMITERS:
-                    self._private.popitem(last=False)
-            self._private.move_to_end(chat_id)
-            async with limiter:
-                return await super().process_request(
-                    callback, args, kwargs, endpoint, data, rate_limit_args
-                )
-        return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
 
 
 @dataclass(frozen=True)
@@ -167,7 +122,7 @@ class TelegramAdapter:
         self._running = False
         self.handled = 0
         """Updates handled so far (tests wait on it)."""
-        self._last_keyboard: _Bounded = _Bounded(10_000)
+        self._last_keyboard: Bounded = Bounded(10_000)
         """Private chat → the bot message whose keyboard is live (cosmetic: old ones are removed)."""
         application.add_handler(TypeHandler(Update, self._on_update))
         application.add_error_handler(self._on_error)
@@ -265,7 +220,7 @@ class TelegramAdapter:
             incoming = tr.to_incoming(update, self.bot_username, self.codec)
             if incoming is None:
                 return
-            incoming = _expand_deep_link(incoming)
+            incoming = tr.expand_deep_link(incoming)
             source = _source_of(update, incoming)
             async with self._lock_for(source.user_id):
                 if incoming.action == tr.EXPIRED_ACTION:
@@ -413,7 +368,7 @@ class TelegramAdapter:
             return
         lang = await self._lang_of(source.user_id, source.incoming.lang_hint)
         _ = translator(lang)
-        link = f"https://t.me/{self.bot_username}?start={_deep_link_payload(source.incoming)}"
+        link = f"https://t.me/{self.bot_username}?start={tr.deep_link_payload(source.incoming)}"
         name = source.incoming.display_name or ""
         text = _(
             "{name}, I can only answer this in a private chat. Open it here and press Start:",
@@ -472,20 +427,6 @@ class TelegramAdapter:
 # ---------------------------------------------------------------------- helpers
 
 
-class _Bounded(OrderedDict[int, int]):
-    """A small LRU mapping."""
-
-    def __init__(self, capacity: int) -> None:
-        super().__init__()
-        self.capacity = capacity
-
-    def __setitem__(self, key: int, value: int) -> None:
-        super().__setitem__(key, value)
-        self.move_to_end(key)
-        while len(self) > self.capacity:
-            self.popitem(last=False)
-
-
 def _is_blocked(err: Forbidden) -> bool:
     text = err.message.lower()
     return "blocked" in text or "deactivated" in text
@@ -502,42 +443,6 @@ def _source_of(update: Update, incoming: Incoming) -> _Source:
         )
     message_id = update.message.message_id if update.message is not None else None
     return _Source(incoming, user_id, chat_id, message_id=message_id)
-
-
-def _deep_link_payload(incoming: Incoming) -> str:
-    """``start`` parameter that re-runs the group command in the private chat (≤ 64 chars)."""
-    text = incoming.text.strip()
-    if not text.startswith("/"):
-        return "hello"
-    line = text[1:]
-    for candidate in (line, line.split(" ", 1)[0]):
-        encoded = base64.urlsafe_b64encode(candidate.encode()).decode().rstrip("=")
-        if len(DEEP_LINK_PREFIX + encoded) <= 64:
-            return DEEP_LINK_PREFIX + encoded
-    return "hello"
-
-
-def _expand_deep_link(incoming: Incoming) -> Incoming:
-    """``/start run-<base64 command>`` (from a group's deep link) → that command."""
-    text = incoming.text.strip()
-    if not text.startswith("/start " + DEEP_LINK_PREFIX):
-        if text == "/start hello":
-            return _replace_text(incoming, "/start")
-        return incoming
-    encoded = text.split(" ", 1)[1][len(DEEP_LINK_PREFIX):]
-    try:
-        line = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return incoming
-    if not line or line.startswith("start"):
-        return incoming
-    return _replace_text(incoming, "/" + line)
-
-
-def _replace_text(incoming: Incoming, text: str) -> Incoming:
-    from dataclasses import replace
-
-    return replace(incoming, text=text)
 
 
 def _file_base(api_url: str) -> str | None:

@@ -12,10 +12,12 @@ expired. Commands keep their button values short so this stays the exception.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import logging
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
@@ -29,6 +31,7 @@ CAPTION_LIMIT = 1024
 SEPARATOR = "|"
 DIGEST_PREFIX = "#"
 EXPIRED_ACTION = "telegram:expired"
+DEEP_LINK_PREFIX = "run-"
 
 ANSWER_ACTION = "form:answer"
 """The action of an answer button built from a :class:`Question`'s choices."""
@@ -231,3 +234,37 @@ def render(reply: Reply, codec: CallbackCodec) -> Rendered:
         file=reply.file,
         extra_texts=tuple(pieces[:-1]),
     )
+
+
+def deep_link_payload(incoming: Incoming) -> str:
+    """``start`` parameter that re-runs the group command in the private chat (≤ 64 chars)."""
+    text = incoming.text.strip()
+    if not text.startswith("/"):
+        return "hello"
+    line = text[1:]
+    for candidate in (line, line.split(" ", 1)[0]):
+        encoded = base64.urlsafe_b64encode(candidate.encode()).decode().rstrip("=")
+        if len(DEEP_LINK_PREFIX + encoded) <= 64:
+            return DEEP_LINK_PREFIX + encoded
+    return "hello"
+
+
+def expand_deep_link(incoming: Incoming) -> Incoming:
+    """``/start run-<base64 command>`` (from a group's deep link) → that command."""
+    text = incoming.text.strip()
+    if not text.startswith("/start " + DEEP_LINK_PREFIX):
+        if text == "/start hello":
+            return replace_text(incoming, "/start")
+        return incoming
+    encoded = text.split(" ", 1)[1][len(DEEP_LINK_PREFIX):]
+    try:
+        line = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return incoming
+    if not line or line.startswith("start"):
+        return incoming
+    return replace_text(incoming, "/" + line)
+
+
+def replace_text(incoming: Incoming, text: str) -> Incoming:
+    return replace(incoming, text=text)
