@@ -16,6 +16,10 @@ What a test gets:
   ``responses`` (what was posted to each ``response_url``);
 * inputs: ``add_user`` (``users.info`` / ``users.lookupByEmail``), ``new_trigger_id``
   (``views.open`` accepts a trigger once), ``new_response_url``;
+* Socket Mode: ``apps.connections.open`` (with the app-level token) hands out a
+  ``ws://`` URL; ``socket_send`` pushes an envelope (``slash_commands``,
+  ``interactive``, ``events_api``) to the connected client and ``socket_acks`` records
+  what it acknowledged, by ``envelope_id``;
 * failures: ``rate_limit(method, calls=N, per=S)`` answers ``429 ratelimited`` with
   ``Retry-After`` past N calls in S seconds; ``fail_next(method, times, status)`` injects
   5xx; Block Kit that Slack would refuse (too many blocks, a modal title over 24
@@ -42,7 +46,8 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 BOT_TOKEN = "xoxb-0000-kpibot-test-token"
 APP_TOKEN = "xapp-1-kpibot-test-token"
@@ -160,6 +165,8 @@ class FakeSlack:
         self.responses: dict[str, list[dict[str, Any]]] = {}
         self._triggers: dict[str, bool] = {}
         self._closed_channels: set[str] = set()
+        self.socket_acks: list[dict[str, Any]] = []
+        self._sockets: list[tuple[WebSocket, asyncio.AbstractEventLoop]] = []
         self._limits: dict[str, _Limit] = {}
         self._failures: dict[str, deque[int]] = {}
         self._ids = itertools.count(1)
@@ -169,6 +176,7 @@ class FakeSlack:
         self.port = 0
         self._methods: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "auth.test": self._auth_test,
+            "apps.connections.open": self._open_connection,
             "chat.postMessage": self._post_message,
             "chat.postEphemeral": self._post_ephemeral,
             "chat.update": self._update_message,
@@ -312,6 +320,7 @@ class FakeSlack:
                 Route("/api/{method}", self._api, methods=["GET", "POST"]),
                 Route("/response/{rid:path}", self._response_url, methods=["POST"]),
                 Route("/upload/{file_id}", self._upload, methods=["POST"]),
+                WebSocketRoute("/socket-mode", self._socket_mode),
             ]
         )
 
@@ -333,7 +342,8 @@ class FakeSlack:
                     raise SlackError("unknown_method", status=404)
                 if token is None:
                     raise SlackError("not_authed")
-                if token != self.token:
+                expected = self.app_token if method == "apps.connections.open" else self.token
+                if token != expected:
                     raise SlackError("invalid_auth")
                 status, body = 200, {"ok": True, **self._methods[method](args)}
             except SlackError as exc:
@@ -407,7 +417,58 @@ class FakeSlack:
             )
         return PlainTextResponse(text, status_code=status)
 
+    # -- Socket Mode -------------------------------------------------------------------
+
+    async def _socket_mode(self, websocket: WebSocket) -> None:
+        await websocket.accept()
+        entry = (websocket, asyncio.get_running_loop())
+        hello = {
+            "type": "hello", "num_connections": 1, "connection_info": {"app_id": APP_ID},
+            "debug_info": {"host": "applink-fake", "approximate_connection_time": 18060},
+        }  # fmt: skip
+        await websocket.send_text(json.dumps(hello))
+        with self._lock:
+            self._sockets.append(entry)
+        try:
+            while True:
+                ack = json.loads(await websocket.receive_text())
+                with self._lock:
+                    self.socket_acks.append(ack)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            with self._lock:
+                self._sockets.remove(entry)
+
+    @property
+    def socket_connected(self) -> bool:
+        with self._lock:
+            return bool(self._sockets)
+
+    def socket_send(
+        self, kind: str, payload: dict[str, Any], *, retry_attempt: int = 0, retry_reason: str = ""
+    ) -> str:
+        """Push one envelope to the connected Socket Mode client; returns its ``envelope_id``."""
+        with self._lock:
+            websocket, loop = self._sockets[-1]
+            envelope_id = f"{next(self._ids):08d}-fake-envelope"
+        envelope = {
+            "envelope_id": envelope_id, "type": kind, "payload": payload,
+            "accepts_response_payload": kind != "events_api",
+            "retry_attempt": retry_attempt, "retry_reason": retry_reason,
+        }  # fmt: skip
+        sent = asyncio.run_coroutine_threadsafe(websocket.send_text(json.dumps(envelope)), loop)
+        sent.result(timeout=10)
+        return envelope_id
+
+    def socket_ack(self, envelope_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            return next((a for a in self.socket_acks if a.get("envelope_id") == envelope_id), None)
+
     # -- Web API methods (called under the lock) ---------------------------------------
+
+    def _open_connection(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"url": f"ws://127.0.0.1:{self.port}/socket-mode?ticket={next(self._ids)}"}
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {

@@ -92,6 +92,19 @@ class SlackSender:
 
     # -- what a person does ------------------------------------------------------------
 
+    def command_fields(
+        self, user_id: str, command: str, text: str = "", *, channel_id: str = "C0KPITEAM",
+        channel_name: str = "kpi-team",
+    ) -> dict[str, str]:  # fmt: skip
+        """A slash command, as https://api.slack.com/interactivity/slash-commands shows it."""
+        return {
+            "token": VERIFICATION_TOKEN, "team_id": TEAM_ID, "team_domain": TEAM_DOMAIN,
+            "channel_id": channel_id, "channel_name": channel_name, "user_id": user_id,
+            "user_name": self._user(user_id)["username"], "command": command, "text": text,
+            "api_app_id": APP_ID, "is_enterprise_install": "false",
+            "response_url": self.fake.new_response_url(), "trigger_id": self._trigger(),
+        }  # fmt: skip
+
     async def command(
         self,
         user_id: str,
@@ -102,31 +115,17 @@ class SlackSender:
         channel_name: str = "kpi-team",
         **kwargs: Any,
     ) -> Sent:
-        """A slash command, as https://api.slack.com/interactivity/slash-commands shows it."""
-        response_url, trigger = self.fake.new_response_url(), self._trigger()
-        fields = {
-            "token": VERIFICATION_TOKEN, "team_id": TEAM_ID, "team_domain": TEAM_DOMAIN,
-            "channel_id": channel_id, "channel_name": channel_name, "user_id": user_id,
-            "user_name": self._user(user_id)["username"], "command": command, "text": text,
-            "api_app_id": APP_ID, "is_enterprise_install": "false",
-            "response_url": response_url, "trigger_id": trigger,
-        }  # fmt: skip
+        fields = self.command_fields(
+            user_id, command, text, channel_id=channel_id, channel_name=channel_name
+        )
         response = await self.post_form(fields, **kwargs)
-        return Sent(response, fields, response_url, trigger)
+        return Sent(response, fields, fields["response_url"], fields["trigger_id"])
 
-    async def dm(
-        self,
-        user_id: str,
-        text: str,
-        *,
-        event_id: str | None = None,
-        retry_num: int | None = None,
-        **kwargs: Any,
-    ) -> Sent:
+    def dm_body(self, user_id: str, text: str, *, event_id: str | None = None) -> dict[str, Any]:
         """A ``message.im`` event: the person wrote in their DM with kpibot."""
         now = time.time()
         ts = f"{now:.6f}"
-        body = {
+        return {
             "token": VERIFICATION_TOKEN, "team_id": TEAM_ID, "api_app_id": APP_ID,
             "event": {
                 "type": "message", "channel": self.fake.dm_channel(user_id), "user": user_id,
@@ -141,12 +140,22 @@ class SlackSender:
             }],
             "is_ext_shared_channel": False,
         }  # fmt: skip
+
+    async def dm(
+        self,
+        user_id: str,
+        text: str,
+        *,
+        event_id: str | None = None,
+        retry_num: int | None = None,
+        **kwargs: Any,
+    ) -> Sent:
+        body = self.dm_body(user_id, text, event_id=event_id)
         headers = dict(kwargs.pop("headers", {}) or {})
         if retry_num is not None:
             headers |= {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
-        response = await self.post(
-            json.dumps(body, ensure_ascii=False), "application/json", headers=headers, **kwargs
-        )
+        raw = json.dumps(body, ensure_ascii=False)
+        response = await self.post(raw, "application/json", headers=headers, **kwargs)
         return Sent(response, body)
 
     async def click(
