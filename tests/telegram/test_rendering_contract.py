@@ -309,3 +309,18 @@ async def test_a_reply_telegram_refuses_does_not_swallow_the_next_one(
     await adapter.wait_handled(1)
     assert [c.status for c in telegram_api.calls_to("sendPhoto")] == [400]
     assert texts(telegram_api.sent(708)) == ["after the chart"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({}, "TELEGRAM_BOT_TOKEN is not set"),
+        ({"telegram_bot_token": "1:x", "telegram_webhook_url": WEBHOOK_URL}, "TELEGRAM_WEBHOOK_SECRET must be set"),
+    ],
+)
+def test_the_adapter_refuses_settings_it_cannot_run_safely(overrides: dict, message: str) -> None:
+    from bot.settings import load_settings
+    from bot.telegram import build_telegram
+
+    with pytest.raises(ValueError, match=message):
+        build_telegram(load_settings(**{"telegram_bot_token": None, **overrides}), ScriptedRouter(form_script))
