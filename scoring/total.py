@@ -1,7 +1,8 @@
-"""The weighted 0–100 total, the ranking and the apply-rule flags, for a whole team at once.
+"""The weighted 0–100 total and the apply-rule flags, for a whole team at once.
 
 Everything is computed column-wise with NumPy (one pass per indicator and per component,
-never per agent); the per-agent result objects are built only when asked for.
+never per agent); the per-agent result objects (``scoring.results``) are built only when asked
+for; the ranking is ``scoring.ranking``.
 See the package docstring (``scoring/__init__.py``) for the inputs and the result.
 """
 
@@ -9,27 +10,40 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
-from decimal import Decimal
-from functools import cached_property
+from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from scoring.methods import FloatArray, Gate
+from scoring.ranking import ROUND_FOR_TIES, Ranking, rank_totals
+from scoring.results import (
+    C_BELOW_DEFAULT,
+    C_BELOW_EXCLUDED,
+    C_EXCLUDED,
+    C_VOIDED,
+    C_WORST,
+    COMPONENT_STATUS,
+    IND_EXCLUDED,
+    IND_OK,
+    IND_STATUS,
+    IND_WORST,
+    AgentResult,
+    ComponentResult,
+    Flags,
+    IndicatorResult,
+    TeamResult,
+)
 from scoring.scheme import Component, Indicator, Scheme
 
+__all__ = [
+    "COMPONENT_STATUS", "IND_STATUS", "ROUND_FOR_TIES", "STAR_COLUMNS", "AgentResult", "ComponentResult",
+    "Flags", "IndicatorResult", "Ranking", "ScoreInputs", "TeamResult", "peer_summary", "rank_totals",
+    "rescore_with", "scale_review", "score_team",
+]
 STAR_COLUMNS: tuple[str, ...] = ("n1", "n2", "n3", "n4", "n5")
-
-# Indicator status: how a value was turned into points.
-IND_OK, IND_EXCLUDED, IND_WORST = 0, 1, 2
-IND_STATUS = ("ok", "excluded", "worst")
-# Component status.
-C_OK, C_EXCLUDED, C_WORST, C_BELOW_EXCLUDED, C_BELOW_DEFAULT, C_VOIDED = range(6)
-COMPONENT_STATUS = ("ok", "excluded", "worst", "below_min_excluded", "below_min_default", "voided")
-ROUND_FOR_TIES = 9  # totals equal to 9 decimals share a rank
 
 
 @dataclass(frozen=True)
@@ -64,243 +78,6 @@ class ScoreInputs:
     team_values: pd.DataFrame | None = None
     history: pd.DataFrame | None = None
     agents: tuple[str, ...] | None = None
-
-
-@dataclass(frozen=True)
-class IndicatorResult:
-    id: str
-    value: float | None
-    points: float | None
-    max_points: float
-    status: str
-    detail: dict[str, Any]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"value": self.value, "points": self.points, "max_points": self.max_points,
-                "status": self.status, "detail": self.detail}
-
-
-@dataclass(frozen=True)
-class ComponentResult:
-    id: str
-    kind: str
-    points: float | None
-    weight: float
-    declared_weight: float
-    contribution: float
-    status: str
-    detail: dict[str, Any]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "points": self.points, "weight": self.weight,
-                "declared_weight": self.declared_weight, "contribution": self.contribution,
-                "status": self.status, "detail": self.detail}
-
-
-@dataclass(frozen=True)
-class Flags:
-    """Apply-rule flags. Amounts are Decimal (``None`` when the rule does not apply)."""
-
-    reward: bool = False
-    reward_amount: Decimal | None = None
-    penalty: bool = False
-    penalty_amount: Decimal | None = None
-    last: bool = False
-    improvement_due: date | None = None
-    post_change: bool = False
-    star: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "reward": self.reward,
-            "reward_amount": None if self.reward_amount is None else str(self.reward_amount),
-            "penalty": self.penalty,
-            "penalty_amount": None if self.penalty_amount is None else str(self.penalty_amount),
-            "last": self.last,
-            "improvement_due": None if self.improvement_due is None else self.improvement_due.isoformat(),
-            "post_change": self.post_change,
-            "star": self.star,
-        }
-
-
-@dataclass(frozen=True)
-class AgentResult:
-    agent: str
-    team: str | None
-    total: float | None
-    rank: int | None
-    group_size: int
-    kpi: float | None
-    components: tuple[ComponentResult, ...]
-    indicators: tuple[IndicatorResult, ...]
-    flags: Flags
-
-    def component(self, cid: str) -> ComponentResult:
-        return next(c for c in self.components if c.id == cid or c.kind == cid)
-
-    def indicator(self, iid: str) -> IndicatorResult:
-        return next(i for i in self.indicators if i.id == iid)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able: ``agent, team, total, rank, group_size, kpi, components{}, indicators{}, flags{}``."""
-        return {
-            "agent": self.agent,
-            "team": self.team,
-            "total": self.total,
-            "rank": self.rank,
-            "group_size": self.group_size,
-            "kpi": self.kpi,
-            "components": {c.id: c.to_dict() for c in self.components},
-            "indicators": {i.id: i.to_dict() for i in self.indicators},
-            "flags": self.flags.to_dict(),
-        }
-
-
-def _opt(x: float) -> float | None:
-    return float(x) if math.isfinite(x) else None
-
-
-@dataclass(frozen=True)
-class TeamResult:
-    """Scores for every agent, held column-wise. ``results`` / ``agent()`` build objects lazily.
-
-    ``order`` lists agents best first (rank, then the tie-break: higher KPI table score,
-    higher manager component, agent id); unscored agents (no component with data) come last
-    with ``rank`` ``None``.
-    """
-
-    scheme: Scheme
-    as_of: date
-    index: pd.Index  # agent ids, in input order (every array below follows it)
-    team_of: np.ndarray  # team id or None per agent
-    values: FloatArray  # n × m raw values
-    points: FloatArray  # n × m (NaN = excluded)
-    ind_status: np.ndarray
-    ind_code: FloatArray
-    kpi: FloatArray
-    comp_points: FloatArray  # n × c (NaN = excluded)
-    comp_status: np.ndarray
-    comp_weight: FloatArray  # n × c effective weight after rescaling
-    comp_detail: tuple[dict[str, np.ndarray], ...]
-    total: FloatArray
-    rank: FloatArray  # NaN = unscored
-    group_size: np.ndarray
-    order: np.ndarray
-    last: np.ndarray
-    reward: np.ndarray
-    penalty: np.ndarray
-    improvement: np.ndarray
-    post_change: np.ndarray
-    star: np.ndarray
-    _position: dict[str, int] = field(default_factory=dict, repr=False)
-
-    @cached_property
-    def agents(self) -> tuple[str, ...]:
-        """Agent ids in input order (not ranked: see ``results`` / ``order``)."""
-        return tuple(str(a) for a in self.index.tolist())
-
-    @cached_property
-    def frame(self) -> pd.DataFrame:
-        """One row per agent (best first): total, rank, kpi, one column per component's points."""
-        data: dict[str, Any] = {"team": self.team_of, "total": self.total, "rank": self.rank,
-                                "kpi": self.kpi}
-        for j, comp in enumerate(self.scheme.components):
-            data[comp.id] = self.comp_points[:, j]
-        frame = pd.DataFrame(data, index=pd.Index(self.index, name="agent"))
-        return frame.iloc[self.order]
-
-    def agent(self, agent_id: str) -> AgentResult:
-        if not self._position:
-            self._position.update({a: i for i, a in enumerate(self.agents)})
-        return self._build(self._position[agent_id])
-
-    @cached_property
-    def results(self) -> tuple[AgentResult, ...]:
-        return tuple(self._build(int(i)) for i in self.order)
-
-    def to_dict(self) -> list[dict[str, Any]]:
-        return [r.to_dict() for r in self.results]
-
-    @cached_property
-    def _rows(self) -> tuple[list[list[float]], list[list[float]], list[list[int]], list[list[float]],
-                             list[list[float]], list[list[float]], list[list[int]]]:
-        """The per-agent arrays as plain Python lists, converted once for building results."""
-        return (self.values.tolist(), self.points.tolist(), self.ind_status.tolist(), self.ind_code.tolist(),
-                self.comp_points.tolist(), self.comp_weight.tolist(), self.comp_status.tolist())
-
-    @cached_property
-    def _detail_lists(self) -> tuple[dict[str, list[Any]], ...]:
-        return tuple({k: v.tolist() for k, v in d.items()} for d in self.comp_detail)
-
-    def _build(self, i: int) -> AgentResult:
-        scheme = self.scheme
-        values, points, status, codes, comp_points, comp_weight, comp_status = self._rows
-        indicators = [
-            _indicator_result(ind, values[i][j], points[i][j], status[i][j], codes[i][j])
-            for j, ind in enumerate(scheme.indicators)
-        ]
-        components = []
-        for j, comp in enumerate(scheme.components):
-            pts = comp_points[i][j]
-            weight = comp_weight[i][j]
-            detail = {k: _json(v[i]) for k, v in self._detail_lists[j].items()}
-            if comp.kind == "team":
-                detail = _team_detail(comp, scheme, detail)
-            components.append(ComponentResult(
-                comp.id, comp.kind, _opt(pts), weight, comp.weight,
-                pts * weight / 100 if pts == pts else 0.0,
-                COMPONENT_STATUS[comp_status[i][j]], detail))
-        rules = scheme.apply
-        flags = Flags(
-            reward=bool(self.reward[i]),
-            reward_amount=rules.reward if self.reward[i] else None,
-            penalty=bool(self.penalty[i]),
-            penalty_amount=rules.penalty if self.penalty[i] else None,
-            last=bool(self.last[i]),
-            improvement_due=self.as_of + timedelta(days=rules.improvement_days) if self.improvement[i] else None,
-            post_change=bool(self.post_change[i]),
-            star=int(self.star[i]) if self.star[i] > 0 else None,
-        )
-        rank = self.rank[i]
-        return AgentResult(
-            agent=self.agents[i], team=self.team_of[i], total=_opt(self.total[i]),
-            rank=int(rank) if math.isfinite(rank) else None, group_size=int(self.group_size[i]),
-            kpi=_opt(self.kpi[i]), components=tuple(components), indicators=tuple(indicators), flags=flags)
-
-
-def _json(x: Any) -> Any:
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
-
-
-def _team_detail(comp: Component, scheme: Scheme, detail: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"team": detail.get("team") or None, "indicators": {}}
-    if detail.get("voided_by"):
-        out["voided_by"] = detail["voided_by"]
-    for iid in comp.indicators:
-        ind = scheme.indicator(iid)
-        value = detail.get(f"{iid}.value")
-        status = detail.get(f"{iid}.status")
-        code = detail.get(f"{iid}.code")
-        pts = detail.get(f"{iid}.points")
-        res = _indicator_result(ind, math.nan if value is None else value, math.nan if pts is None else pts,
-                                int(status or 0), math.nan if code is None else code)
-        out["indicators"][iid] = res.to_dict()
-    return out
-
-
-def _indicator_result(ind: Indicator, value: float, pts: float, status: int, code: float) -> IndicatorResult:
-    if status == IND_OK:
-        detail = ind.method.detail(value, code)
-    else:
-        detail = {"reason": "missing" if value != value else "invalid"}
-        if status == IND_WORST:
-            detail["worst_points"] = ind.worst_points
-    return IndicatorResult(ind.id, None if value != value else value, None if pts != pts else pts,
-                           ind.points, IND_STATUS[status], detail)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -676,68 +453,6 @@ def _consecutive_last(history: pd.DataFrame | None, index: pd.Index, k: int) -> 
     recent = recent.set_axis(recent.index.astype(str), axis=0).reindex(index)
     as_bool = recent.fillna(False).astype(bool).to_numpy()
     return np.asarray(as_bool.all(axis=1), dtype=bool)
-
-
-@dataclass(frozen=True)
-class Ranking:
-    order: np.ndarray  # positions, best first within each group, groups in order of first appearance
-    rank: FloatArray  # shared (competition) rank 1, 1, 3 …; NaN for unscored
-    rank_max: FloatArray  # the worst position of the agent's tie group
-    group_size: np.ndarray  # scored agents in the agent's group
-
-
-def rank_totals(total: FloatArray, kpi: FloatArray, manager: FloatArray, agents: np.ndarray,
-                groups: np.ndarray) -> Ranking:
-    """Rank within each group. Equal totals (to 9 decimals) share a rank (1, 1, 3).
-
-    Order inside a tie, for display only: higher KPI table score, then higher manager
-    component, then agent id (``agents``: the ids, or any array that sorts like them).
-    Unscored agents (NaN total) come last, without a rank.
-    """
-    n = len(total)
-    if n == 0:
-        empty = np.empty(0)
-        return Ranking(np.empty(0, dtype=np.int64), empty, empty, np.empty(0, dtype=np.int64))
-    rounded = np.round(total, ROUND_FOR_TIES)
-    scored = np.isfinite(rounded)
-    single = not len(groups) or not (groups != groups[0]).any()
-    key_total = np.where(scored, -rounded, np.inf)
-    order = np.argsort(key_total, kind="stable")
-    t = key_total[order]
-    ties = t[1:] == t[:-1]
-    if not single or ties.any():  # only a tie (or several teams) needs the full tie-break sort
-        group_codes = np.zeros(n, dtype=np.int64) if single else pd.factorize(groups)[0]
-        keys: list[np.ndarray] = [agents]
-        if np.isfinite(manager).any():
-            keys.append(np.where(np.isfinite(manager), -manager, np.inf))
-        keys += [np.where(np.isfinite(kpi), -kpi, np.inf), key_total]
-        if not single:
-            keys.append(group_codes)
-        order = np.lexsort(tuple(keys))
-        t = key_total[order]
-        ties = t[1:] == t[:-1]
-        g = group_codes[order]
-    else:
-        g = np.zeros(n, dtype=np.int64)
-    idx = np.arange(n)
-    new_group = np.concatenate(([True], g[1:] != g[:-1]))
-    new_block = new_group | np.concatenate(([True], ~ties))
-    group_start = np.maximum.accumulate(np.where(new_group, idx, 0)) if not single else 0
-    block_start = np.maximum.accumulate(np.where(new_block, idx, 0))
-    end_block = np.concatenate((new_block[1:], [True]))
-    block_end = np.minimum.accumulate(np.where(end_block, idx, n)[::-1])[::-1]
-    s_scored = scored[order]
-    if single:
-        size_sorted = np.full(n, int(s_scored.sum()))
-    else:
-        size_sorted = np.bincount(g, weights=s_scored.astype(float), minlength=int(g.max()) + 1)[g]
-    rank = np.empty(n)
-    rank_max = np.empty(n)
-    size = np.empty(n, dtype=np.int64)
-    rank[order] = np.where(s_scored, block_start - group_start + 1, np.nan)
-    rank_max[order] = np.where(s_scored, block_end - group_start + 1, np.nan)
-    size[order] = size_sorted
-    return Ranking(order, rank, rank_max, size)
 
 
 def rescore_with(scheme: Scheme, inputs: ScoreInputs, agent: str, overrides: Mapping[str, float | None],

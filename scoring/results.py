@@ -1,0 +1,264 @@
+"""Result objects of a scored team: per agent total, rank, components, indicators and flags.
+
+``TeamResult`` holds everything column-wise (NumPy arrays in input order) and builds the
+per-agent objects only when asked (``results``, ``agent(id)``, ``to_dict()``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scoring.methods import FloatArray
+from scoring.scheme import Component, Indicator, Scheme
+
+# Indicator status: how a value was turned into points.
+IND_OK, IND_EXCLUDED, IND_WORST = 0, 1, 2
+IND_STATUS = ("ok", "excluded", "worst")
+# Component status.
+C_OK, C_EXCLUDED, C_WORST, C_BELOW_EXCLUDED, C_BELOW_DEFAULT, C_VOIDED = range(6)
+COMPONENT_STATUS = ("ok", "excluded", "worst", "below_min_excluded", "below_min_default", "voided")
+
+
+@dataclass(frozen=True)
+class IndicatorResult:
+    id: str
+    value: float | None
+    points: float | None
+    max_points: float
+    status: str
+    detail: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "points": self.points, "max_points": self.max_points,
+                "status": self.status, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class ComponentResult:
+    id: str
+    kind: str
+    points: float | None
+    weight: float
+    declared_weight: float
+    contribution: float
+    status: str
+    detail: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "points": self.points, "weight": self.weight,
+                "declared_weight": self.declared_weight, "contribution": self.contribution,
+                "status": self.status, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Flags:
+    """Apply-rule flags. Amounts are Decimal (``None`` when the rule does not apply)."""
+
+    reward: bool = False
+    reward_amount: Decimal | None = None
+    penalty: bool = False
+    penalty_amount: Decimal | None = None
+    last: bool = False
+    improvement_due: date | None = None
+    post_change: bool = False
+    star: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "reward": self.reward,
+            "reward_amount": None if self.reward_amount is None else str(self.reward_amount),
+            "penalty": self.penalty,
+            "penalty_amount": None if self.penalty_amount is None else str(self.penalty_amount),
+            "last": self.last,
+            "improvement_due": None if self.improvement_due is None else self.improvement_due.isoformat(),
+            "post_change": self.post_change,
+            "star": self.star,
+        }
+
+
+@dataclass(frozen=True)
+class AgentResult:
+    agent: str
+    team: str | None
+    total: float | None
+    rank: int | None
+    group_size: int
+    kpi: float | None
+    components: tuple[ComponentResult, ...]
+    indicators: tuple[IndicatorResult, ...]
+    flags: Flags
+
+    def component(self, cid: str) -> ComponentResult:
+        return next(c for c in self.components if c.id == cid or c.kind == cid)
+
+    def indicator(self, iid: str) -> IndicatorResult:
+        return next(i for i in self.indicators if i.id == iid)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able: ``agent, team, total, rank, group_size, kpi, components{}, indicators{}, flags{}``."""
+        return {
+            "agent": self.agent,
+            "team": self.team,
+            "total": self.total,
+            "rank": self.rank,
+            "group_size": self.group_size,
+            "kpi": self.kpi,
+            "components": {c.id: c.to_dict() for c in self.components},
+            "indicators": {i.id: i.to_dict() for i in self.indicators},
+            "flags": self.flags.to_dict(),
+        }
+
+
+def _opt(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+@dataclass(frozen=True)
+class TeamResult:
+    """Scores for every agent, held column-wise. ``results`` / ``agent()`` build objects lazily.
+
+    ``order`` lists agents best first (rank, then the tie-break: higher KPI table score,
+    higher manager component, agent id); unscored agents (no component with data) come last
+    with ``rank`` ``None``.
+    """
+
+    scheme: Scheme
+    as_of: date
+    index: pd.Index  # agent ids, in input order (every array below follows it)
+    team_of: np.ndarray  # team id or None per agent
+    values: FloatArray  # n × m raw values
+    points: FloatArray  # n × m (NaN = excluded)
+    ind_status: np.ndarray
+    ind_code: FloatArray
+    kpi: FloatArray
+    comp_points: FloatArray  # n × c (NaN = excluded)
+    comp_status: np.ndarray
+    comp_weight: FloatArray  # n × c effective weight after rescaling
+    comp_detail: tuple[dict[str, np.ndarray], ...]
+    total: FloatArray
+    rank: FloatArray  # NaN = unscored
+    group_size: np.ndarray
+    order: np.ndarray
+    last: np.ndarray
+    reward: np.ndarray
+    penalty: np.ndarray
+    improvement: np.ndarray
+    post_change: np.ndarray
+    star: np.ndarray
+    _position: dict[str, int] = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def agents(self) -> tuple[str, ...]:
+        """Agent ids in input order (not ranked: see ``results`` / ``order``)."""
+        return tuple(str(a) for a in self.index.tolist())
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        """One row per agent (best first): total, rank, kpi, one column per component's points."""
+        data: dict[str, Any] = {"team": self.team_of, "total": self.total, "rank": self.rank,
+                                "kpi": self.kpi}
+        for j, comp in enumerate(self.scheme.components):
+            data[comp.id] = self.comp_points[:, j]
+        frame = pd.DataFrame(data, index=pd.Index(self.index, name="agent"))
+        return frame.iloc[self.order]
+
+    def agent(self, agent_id: str) -> AgentResult:
+        if not self._position:
+            self._position.update({a: i for i, a in enumerate(self.agents)})
+        return self._build(self._position[agent_id])
+
+    @cached_property
+    def results(self) -> tuple[AgentResult, ...]:
+        return tuple(self._build(int(i)) for i in self.order)
+
+    def to_dict(self) -> list[dict[str, Any]]:
+        return [r.to_dict() for r in self.results]
+
+    @cached_property
+    def _rows(self) -> tuple[list[list[float]], list[list[float]], list[list[int]], list[list[float]],
+                             list[list[float]], list[list[float]], list[list[int]]]:
+        """The per-agent arrays as plain Python lists, converted once for building results."""
+        return (self.values.tolist(), self.points.tolist(), self.ind_status.tolist(), self.ind_code.tolist(),
+                self.comp_points.tolist(), self.comp_weight.tolist(), self.comp_status.tolist())
+
+    @cached_property
+    def _detail_lists(self) -> tuple[dict[str, list[Any]], ...]:
+        return tuple({k: v.tolist() for k, v in d.items()} for d in self.comp_detail)
+
+    def _build(self, i: int) -> AgentResult:
+        scheme = self.scheme
+        values, points, status, codes, comp_points, comp_weight, comp_status = self._rows
+        indicators = [
+            _indicator_result(ind, values[i][j], points[i][j], status[i][j], codes[i][j])
+            for j, ind in enumerate(scheme.indicators)
+        ]
+        components = []
+        for j, comp in enumerate(scheme.components):
+            pts = comp_points[i][j]
+            weight = comp_weight[i][j]
+            detail = {k: _json(v[i]) for k, v in self._detail_lists[j].items()}
+            if comp.kind == "team":
+                detail = _team_detail(comp, scheme, detail)
+            components.append(ComponentResult(
+                comp.id, comp.kind, _opt(pts), weight, comp.weight,
+                pts * weight / 100 if pts == pts else 0.0,
+                COMPONENT_STATUS[comp_status[i][j]], detail))
+        rules = scheme.apply
+        flags = Flags(
+            reward=bool(self.reward[i]),
+            reward_amount=rules.reward if self.reward[i] else None,
+            penalty=bool(self.penalty[i]),
+            penalty_amount=rules.penalty if self.penalty[i] else None,
+            last=bool(self.last[i]),
+            improvement_due=self.as_of + timedelta(days=rules.improvement_days) if self.improvement[i] else None,
+            post_change=bool(self.post_change[i]),
+            star=int(self.star[i]) if self.star[i] > 0 else None,
+        )
+        rank = self.rank[i]
+        return AgentResult(
+            agent=self.agents[i], team=self.team_of[i], total=_opt(self.total[i]),
+            rank=int(rank) if math.isfinite(rank) else None, group_size=int(self.group_size[i]),
+            kpi=_opt(self.kpi[i]), components=tuple(components), indicators=tuple(indicators), flags=flags)
+
+
+def _json(x: Any) -> Any:
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def _team_detail(comp: Component, scheme: Scheme, detail: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"team": detail.get("team") or None, "indicators": {}}
+    if detail.get("voided_by"):
+        out["voided_by"] = detail["voided_by"]
+    for iid in comp.indicators:
+        ind = scheme.indicator(iid)
+        value = detail.get(f"{iid}.value")
+        status = detail.get(f"{iid}.status")
+        code = detail.get(f"{iid}.code")
+        pts = detail.get(f"{iid}.points")
+        res = _indicator_result(ind, math.nan if value is None else value, math.nan if pts is None else pts,
+                                int(status or 0), math.nan if code is None else code)
+        out["indicators"][iid] = res.to_dict()
+    return out
+
+
+def _indicator_result(ind: Indicator, value: float, pts: float, status: int, code: float) -> IndicatorResult:
+    if status == IND_OK:
+        detail = ind.method.detail(value, code)
+    else:
+        detail = {"reason": "missing" if value != value else "invalid"}
+        if status == IND_WORST:
+            detail["worst_points"] = ind.worst_points
+    return IndicatorResult(ind.id, None if value != value else value, None if pts != pts else pts,
+                           ind.points, IND_STATUS[status], detail)

@@ -1,0 +1,505 @@
+"""The checks behind :func:`scoring.scheme.parse_scheme`: read TOML data, collect every problem.
+
+Each reader records a :class:`~scoring.scheme.Problem` (where, field, code, params) and carries
+on with a harmless default, so one pass finds every problem in a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from scoring.methods import (
+    METHOD_KINDS,
+    Band,
+    Deduction,
+    Descriptive,
+    EitherOr,
+    Gate,
+    Level,
+    Method,
+    Ratio,
+    Tiered,
+)
+from scoring.scheme import (
+    COMPONENT_KINDS,
+    TOLERANCE,
+    UNITS,
+    ApplyRules,
+    Component,
+    Dimension,
+    Indicator,
+    Names,
+    Problem,
+    Scheme,
+    StarLevel,
+)
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+class SchemeParser:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(self, where: str, fld: str, code: str, **params: Any) -> None:
+        self.problems.append(Problem(where, fld, code, params))
+
+    # -- small typed readers ------------------------------------------------------------
+    def str_(self, d: dict[str, Any], key: str, where: str, *, required: bool = True, default: str = "") -> str:
+        if key not in d:
+            if required:
+                self.add(where, key, "required")
+            return default
+        value = d[key]
+        if not isinstance(value, str) or not value.strip():
+            self.add(where, key, "expected_text")
+            return default
+        return value
+
+    def num(self, d: dict[str, Any], key: str, where: str, *, default: float | None = None,
+            positive: bool = False, nonneg: bool = True) -> float | None:
+        if key not in d:
+            if default is None:
+                self.add(where, key, "required")
+            return default
+        value = d[key]
+        if not _is_number(value):
+            self.add(where, key, "expected_number")
+            return default
+        value = float(value)
+        if positive and value <= 0:
+            self.add(where, key, "not_positive", value=_fmt(value))
+            return default
+        if nonneg and value < 0:
+            self.add(where, key, "negative", value=_fmt(value))
+            return default
+        return value
+
+    def int_(self, d: dict[str, Any], key: str, where: str, default: int) -> int:
+        if key not in d:
+            return default
+        value = d[key]
+        if not isinstance(value, int) or isinstance(value, bool):
+            self.add(where, key, "expected_whole_number")
+            return default
+        if value < 0:
+            self.add(where, key, "negative", value=value)
+            return default
+        return value
+
+    def choice(self, d: dict[str, Any], key: str, where: str, choices: tuple[str, ...],
+               default: str | None = None) -> str:
+        if key not in d:
+            if default is None:
+                self.add(where, key, "required")
+                return choices[0]
+            return default
+        value = d[key]
+        if value not in choices:
+            self.add(where, key, "bad_choice", value=str(value), choices=", ".join(choices))
+            return default or choices[0]
+        return str(value)
+
+    def names(self, d: dict[str, Any], where: str, key: str = "name", required: bool = True,
+              prefix: str = "") -> Names | None:
+        raw = d.get(key)
+        if raw is None:
+            if required:
+                self.add(where, f"{prefix}{key}.zh", "missing_name", lang="zh")
+                self.add(where, f"{prefix}{key}.en", "missing_name", lang="en")
+                return Names("", "")
+            return None
+        if not isinstance(raw, dict):
+            self.add(where, f"{prefix}{key}", "expected_names")
+            return Names("", "")
+        out = {}
+        for lang in ("zh", "en"):
+            value = raw.get(lang)
+            if not isinstance(value, str) or not value.strip():
+                self.add(where, f"{prefix}{key}.{lang}", "missing_name", lang=lang)
+                out[lang] = ""
+            else:
+                out[lang] = value
+        return Names(out["zh"], out["en"])
+
+    def ident(self, d: dict[str, Any], where: str, key: str = "id") -> str:
+        value = self.str_(d, key, where)
+        if value and not (value.replace("_", "a").isalnum() and value.isascii() and value == value.lower()):
+            self.add(where, key, "bad_id", id=value)
+        return value
+
+    def table_list(self, d: dict[str, Any], key: str, where: str) -> list[dict[str, Any]]:
+        raw = d.get(key, [])
+        if not isinstance(raw, list) or not all(isinstance(x, dict) for x in raw):
+            self.add(where, key, "expected_tables")
+            return []
+        return raw
+
+    def money(self, d: dict[str, Any], key: str, where: str) -> Decimal | None:
+        if key not in d:
+            return None
+        value = d[key]
+        if isinstance(value, float):
+            self.add(where, key, "money_not_float")
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            self.add(where, key, "bad_money", value=str(value))
+            return None
+        try:
+            amount = Decimal(str(value))
+        except InvalidOperation:
+            self.add(where, key, "bad_money", value=str(value))
+            return None
+        if not amount.is_finite() or amount < 0:
+            self.add(where, key, "bad_money", value=str(value))
+            return None
+        return amount
+
+    # -- the scheme ---------------------------------------------------------------------------
+    def scheme(self, data: dict[str, Any], text: str) -> Scheme | None:
+        sid = self.ident(data, "scheme")
+        names = self.names(data, "scheme") or Names("", "")
+        period = self.choice(data, "period", "scheme", ("month", "quarter"), default="month")
+        language = self.choice(data, "language", "scheme", ("zh", "en"), default="zh")
+        publish = data.get("publish_ranking", False)
+        if not isinstance(publish, bool):
+            self.add("scheme", "publish_ranking", "expected_bool")
+            publish = False
+        indicators = self.indicators(data)
+        components = self.components(data, indicators)
+        self.check_gates(indicators, components)
+        apply = self.apply(data.get("apply", {}))
+        if self.problems:
+            return None
+        return Scheme(
+            id=sid,
+            name_zh=names.zh,
+            name_en=names.en,
+            period=period,  # type: ignore[arg-type]
+            language=language,
+            publish_ranking=publish,
+            components=components,
+            indicators=indicators,
+            apply=apply,
+            text=text,
+            content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        )
+
+    def indicators(self, data: dict[str, Any]) -> tuple[Indicator, ...]:
+        out: list[Indicator] = []
+        seen: set[str] = set()
+        for i, raw in enumerate(self.table_list(data, "indicators", "scheme")):
+            where = str(raw.get("id") or f"indicators[{i + 1}]")
+            iid = self.ident(raw, where)
+            if iid in seen:
+                self.add(where, "id", "duplicate_id", id=iid)
+            seen.add(iid)
+            names = self.names(raw, where) or Names("", "")
+            unit = self.choice(raw, "unit", where, UNITS)
+            better = self.choice(raw, "better", where, ("higher", "lower"))
+            points = self.num(raw, "points", where, default=None)
+            missing = self.choice(raw, "missing", where, ("exclude", "worst"), default="exclude")
+            group = raw.get("group", "")
+            source = self.ident(raw, where, key="source") if "source" in raw else ""
+            method = self.method(raw, where, better, points if points is not None else 0.0)
+            if method is not None and points is not None:
+                out.append(Indicator(iid, names, unit, better, points, method, missing,  # type: ignore[arg-type]
+                                     str(group), source))
+        total = sum(float(r.get("points", 0)) for r in data.get("indicators", []) if _is_number(r.get("points", 0)))
+        if (out or data.get("indicators")) and abs(total - 100) > TOLERANCE:
+            self.add("scheme", "indicators.points", "points_not_100", total=_fmt(total))
+        return tuple(out)
+
+    def method(self, raw: dict[str, Any], where: str, better: str, full: float) -> Method | None:
+        kind = raw.get("method")
+        if kind is None:
+            self.add(where, "method", "required")
+            return None
+        if kind not in METHOD_KINDS:
+            self.add(where, "method", "unknown_method", value=str(kind), choices=", ".join(METHOD_KINDS))
+            return None
+        params = raw.get("params", {})
+        if not isinstance(params, dict):
+            self.add(where, "params", "expected_table")
+            return None
+        allowed = {
+            "tiered": {"bands"},
+            "deduction": {"per_event", "allowance"},
+            "ratio": {"target"},
+            "either_or": {"target"},
+            "descriptive": {"levels"},
+            "gate": {"target", "voids", "scope"},
+        }[kind]
+        for key in params:
+            if key not in allowed:
+                self.add(where, f"params.{key}", "unknown_param", param=key, method=kind)
+        before = len(self.problems)
+        method: Method | None
+        if kind == "tiered":
+            method = self.tiered(params, where, better, full)
+        elif kind == "deduction":
+            if better != "lower":
+                self.add(where, "better", "deduction_direction")
+            per = self.num(params, "per_event", f"{where}", default=None, positive=True)
+            allowance = self.num(params, "allowance", where, default=0.0)
+            method = Deduction(per or 0.0, allowance or 0.0)
+        elif kind == "ratio":
+            method = Ratio(self.num(params, "target", where, default=None, positive=True) or 1.0)
+        elif kind == "either_or":
+            method = EitherOr(self.num(params, "target", where, default=None, nonneg=False) or 0.0)
+        elif kind == "descriptive":
+            method = self.descriptive(params, where, better, full)
+        else:
+            target = self.num(params, "target", where, default=None, nonneg=False) or 0.0
+            voids = self.str_(params, "voids", where)
+            scope = self.choice(params, "scope", where, ("agent", "team"), default="agent")
+            method = Gate(target, voids, scope)  # type: ignore[arg-type]
+        self._prefix_params(before)
+        return method
+
+    def _prefix_params(self, start: int) -> None:
+        """Fields read from ``params`` are reported as ``params.<field>``."""
+        for i in range(start, len(self.problems)):
+            p = self.problems[i]
+            if not p.field.startswith(("params", "better", "band")):
+                self.problems[i] = Problem(p.where, f"params.{p.field}", p.code, p.params)
+
+    def tiered(self, params: dict[str, Any], where: str, better: str, full: float) -> Tiered | None:
+        raw_bands = self.table_list(params, "bands", where)
+        if not raw_bands:
+            self.add(where, "bands", "required")
+            return None
+        bands: list[Band] = []
+        for i, rb in enumerate(raw_bands, start=1):
+            fld = f"params.bands[{i}]"
+            unknown = set(rb) - {"gt", "ge", "lt", "le", "points"}
+            for key in sorted(unknown):
+                self.add(where, f"{fld}.{key}", "unknown_param", param=key, method="tiered")
+            if ("gt" in rb and "ge" in rb) or ("lt" in rb and "le" in rb):
+                self.add(where, fld, "band_edges", band=i)
+                continue
+            edges: dict[str, float] = {}
+            ok = True
+            for key in ("gt", "ge", "lt", "le"):
+                if key in rb:
+                    if not _is_number(rb[key]):
+                        self.add(where, f"{fld}.{key}", "expected_number")
+                        ok = False
+                    else:
+                        edges[key] = float(rb[key])
+            pts: Any = rb.get("points")
+            if not _is_number(pts):
+                self.add(where, f"{fld}.points", "required" if pts is None else "expected_number")
+                ok = False
+            elif not 0 <= float(pts) <= full + TOLERANCE:
+                self.add(where, f"{fld}.points", "band_points", band=i, value=_fmt(float(pts)), full=_fmt(full))
+            if not ok:
+                continue
+            lower = edges.get("gt", edges.get("ge"))
+            upper = edges.get("lt", edges.get("le"))
+            band = Band(float(pts), lower, "ge" in edges, upper, "le" in edges)
+            if lower is not None and upper is not None and (
+                lower > upper or (lower == upper and not (band.lower_inclusive and band.upper_inclusive))
+            ):
+                self.add(where, fld, "band_empty", band=i)
+                continue
+            bands.append(band)
+        if len(bands) != len(raw_bands):
+            return None
+        self.check_bands(bands, where, better)
+        return Tiered(tuple(bands))
+
+    def check_bands(self, bands: list[Band], where: str, better: str) -> None:
+        order = sorted(range(len(bands)), key=lambda i: (
+            -math.inf if bands[i].lower is None else bands[i].lower, not bands[i].lower_inclusive))
+        first, last = bands[order[0]], bands[order[-1]]
+        if first.lower is not None:
+            self.add(where, f"params.bands[{order[0] + 1}]", "band_open_start")
+        if last.upper is not None:
+            self.add(where, f"params.bands[{order[-1] + 1}]", "band_open_end")
+        for a_i, b_i in zip(order, order[1:], strict=False):
+            a, b = bands[a_i], bands[b_i]
+            names = {"first": a_i + 1, "second": b_i + 1}
+            fld = f"params.bands[{b_i + 1}]"
+            if a.upper is None or b.lower is None:
+                at = _fmt(b.lower) if b.lower is not None else (_fmt(a.upper) if a.upper is not None else "-inf")
+                self.add(where, fld, "band_overlap", at=at, **names)
+                continue
+            if a.upper > b.lower or (a.upper == b.lower and a.upper_inclusive and b.lower_inclusive):
+                self.add(where, fld, "band_overlap", at=_fmt(b.lower), **names)
+            elif a.upper < b.lower or (not a.upper_inclusive and not b.lower_inclusive):
+                self.add(where, fld, "band_gap", at=_fmt(a.upper), **names)
+        points = [bands[i].points for i in order]
+        steps = list(zip(points, points[1:], strict=False))
+        rising = all(x <= y for x, y in steps)
+        falling = all(x >= y for x, y in steps)
+        if (better == "higher" and not rising) or (better == "lower" and not falling):
+            self.add(where, "params.bands", "not_monotone", better=better)
+
+    def descriptive(self, params: dict[str, Any], where: str, better: str, full: float) -> Descriptive | None:
+        raw_levels = self.table_list(params, "levels", where)
+        if not raw_levels:
+            self.add(where, "levels", "required")
+            return None
+        if better != "higher":
+            self.add(where, "better", "descriptive_direction")
+        levels: list[Level] = []
+        seen: set[str] = set()
+        for i, rl in enumerate(raw_levels, start=1):
+            lwhere = f"{where}"
+            fld = f"params.levels[{i}]"
+            lid = rl.get("id")
+            if not isinstance(lid, str) or not lid:
+                self.add(lwhere, f"{fld}.id", "required")
+                lid = f"level{i}"
+            elif lid in seen:
+                self.add(lwhere, f"{fld}.id", "duplicate_id", id=lid)
+            seen.add(lid)
+            names = self.names(rl, lwhere, prefix=f"{fld}.") or Names("", "")
+            pts: Any = rl.get("points")
+            if not _is_number(pts):
+                self.add(lwhere, f"{fld}.points", "required" if pts is None else "expected_number")
+                continue
+            if not 0 <= float(pts) <= full + TOLERANCE:
+                self.add(lwhere, f"{fld}.points", "level_points", level=lid, value=_fmt(float(pts)), full=_fmt(full))
+            levels.append(Level(lid, names.zh, names.en, float(pts)))
+        if any(a.points > b.points for a, b in zip(levels, levels[1:], strict=False)):
+            self.add(where, "params.levels", "not_monotone", better="higher")
+        return Descriptive(tuple(levels)) if levels else None
+
+    def components(self, data: dict[str, Any], indicators: tuple[Indicator, ...]) -> tuple[Component, ...]:
+        out: list[Component] = []
+        seen: set[str] = set()
+        kinds: set[str] = set()
+        raw_list = self.table_list(data, "components", "scheme")
+        if not raw_list:
+            self.add("scheme", "components", "required")
+        total = 0.0
+        indicator_ids = {i.id for i in indicators}
+        for i, raw in enumerate(raw_list):
+            kind = self.choice(raw, "kind", str(raw.get("id") or raw.get("kind") or f"components[{i + 1}]"),
+                               COMPONENT_KINDS)
+            cid = str(raw.get("id", kind))
+            where = cid
+            if "id" in raw:
+                self.ident(raw, where)
+            if cid in seen:
+                self.add(where, "id", "duplicate_id", id=cid)
+            seen.add(cid)
+            if kind in kinds and kind != "team":
+                self.add(where, "kind", "duplicate_kind", kind=kind)
+            kinds.add(kind)
+            weight = self.num(raw, "weight", where, default=None)
+            total += weight or 0.0
+            names = self.names(raw, where, required=False)
+            missing = self.choice(raw, "missing", where, ("exclude", "worst"), default="exclude")
+            dims = self.dimensions(raw, where, kind) if kind in ("self", "manager") else ()
+            inds: tuple[str, ...] = ()
+            if kind == "team":
+                raw_inds = raw.get("indicators")
+                if not isinstance(raw_inds, list) or not raw_inds or not all(isinstance(x, str) for x in raw_inds):
+                    self.add(where, "indicators", "expected_id_list")
+                else:
+                    inds = tuple(raw_inds)
+                    for ref in inds:
+                        if ref not in indicator_ids:
+                            self.add(where, "indicators", "unknown_indicator", id=ref)
+            if kind == "kpi" and not indicators:
+                self.add(where, "kind", "no_indicators_for_kpi")
+            min_default = {"peer": 3, "customer": 1, "qa": 1}.get(kind, 0)
+            min_key = {"peer": "min_raters", "customer": "min_responses", "qa": "min_samples"}.get(kind)
+            min_count = self.int_(raw, min_key, where, min_default) if min_key else 0
+            below_min = self.choice(raw, "below_min", where, ("exclude", "default"), default="exclude")
+            default = self.num(raw, "default", where, default=math.nan) if "default" in raw else None
+            if default is not None and math.isnan(default):
+                default = None
+            if below_min == "default" and default is None:
+                self.add(where, "default", "required")
+            if default is not None and not 0 <= default <= 100:
+                self.add(where, "default", "default_range", value=_fmt(default))
+            csat = self.choice(raw, "csat", where, ("share_4_5", "mean"), default="share_4_5")
+            expiry = self.int_(raw, "link_expiry_days", where, 7)
+            repeat = self.choice(raw, "repeat", where, ("replace", "refuse"), default="replace")
+            out.append(Component(
+                id=cid, kind=kind, weight=weight or 0.0, name=names, missing=missing,  # type: ignore[arg-type]
+                dimensions=dims, indicators=inds, csat=csat, min_count=min_count,  # type: ignore[arg-type]
+                below_min=below_min, default=default, link_expiry_days=expiry,  # type: ignore[arg-type]
+                repeat=repeat,  # type: ignore[arg-type]
+            ))
+        if raw_list and abs(total - 100) > TOLERANCE:
+            self.add("scheme", "components.weight", "weights_not_100", total=_fmt(total))
+        if any(d.computed == "kpi" for c in out for d in c.dimensions) and not indicators:
+            self.add("scheme", "indicators", "no_indicators_for_kpi")
+        return tuple(out)
+
+    def dimensions(self, raw: dict[str, Any], where: str, kind: str) -> tuple[Dimension, ...]:
+        out: list[Dimension] = []
+        raw_dims = self.table_list(raw, "dimensions", where)
+        if not raw_dims:
+            self.add(where, "dimensions", "dimensions_required", kind=kind)
+            return ()
+        seen: set[str] = set()
+        total = 0.0
+        for i, rd in enumerate(raw_dims, start=1):
+            dwhere = f"{where}.{rd.get('id') or f'dimensions[{i}]'}"
+            did = self.ident(rd, dwhere)
+            if did in seen:
+                self.add(dwhere, "id", "duplicate_id", id=did)
+            seen.add(did)
+            names = self.names(rd, dwhere) or Names("", "")
+            hint = self.names(rd, dwhere, key="hint", required=False)
+            weight = self.num(rd, "weight", dwhere, default=None) or 0.0
+            total += weight
+            computed = rd.get("computed")
+            if computed is not None and computed != "kpi":
+                self.add(dwhere, "computed", "computed_not_kpi")
+                computed = None
+            out.append(Dimension(did, names, weight, computed, hint))
+        if abs(total - 100) > TOLERANCE:
+            self.add(where, "dimensions.weight", "weights_not_100", total=_fmt(total))
+        return tuple(out)
+
+    def check_gates(self, indicators: tuple[Indicator, ...], components: tuple[Component, ...]) -> None:
+        ids = {c.id for c in components}
+        for ind in indicators:
+            if isinstance(ind.method, Gate):
+                if ind.method.voids and ind.method.voids not in ids:
+                    self.add(ind.id, "params.voids", "unknown_component", id=ind.method.voids)
+                elif ind.method.voids == "kpi" and any(c.id == "kpi" for c in components):
+                    self.add(ind.id, "params.voids", "gate_voids_self")
+
+    def apply(self, raw: Any) -> ApplyRules:
+        where = "apply"
+        if not isinstance(raw, dict):
+            self.add(where, "apply", "expected_table")
+            return ApplyRules()
+        stars: list[StarLevel] = []
+        for rs in self.table_list(raw, "stars", where):
+            level = rs.get("level")
+            threshold: Any = rs.get("min_total")
+            if not isinstance(level, int) or not _is_number(threshold):
+                self.add(where, "stars", "star_order")
+                continue
+            stars.append(StarLevel(level, float(threshold)))
+        if len({s.level for s in stars}) != len(stars) or len({s.min_total for s in stars}) != len(stars) or any(
+            not 0 <= s.min_total <= 100 for s in stars
+        ):
+            self.add(where, "stars", "star_order")
+        return ApplyRules(
+            reward=self.money(raw, "reward", where),
+            penalty=self.money(raw, "penalty", where),
+            currency=str(raw.get("currency", "CNY")),
+            improvement_last=self.int_(raw, "improvement_last", where, 2),
+            improvement_days=self.int_(raw, "improvement_days", where, 7),
+            post_change_after=self.int_(raw, "post_change_after", where, 3),
+            stars=tuple(sorted(stars, key=lambda s: -s.min_total)),
+        )
