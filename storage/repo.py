@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import delete, func
 from sqlmodel import Session, SQLModel, col, select
@@ -203,6 +204,10 @@ def create_team(
     if not name:
         raise ValueError("a team needs a name")
     _check(lang, LANG_VALUES, "lang")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {timezone!r} (use e.g. Asia/Shanghai)") from None
     if get_team_by_name(session=session, name=name) is not None:
         raise AlreadyExists(f"team {name!r} already exists")
     team = Team(

@@ -44,6 +44,13 @@ def test_a_manager_can_manage_several_teams(db_session: Session) -> None:
     assert [t.name for t in repo.teams_managed_by(session=db_session, member=boss)] == ["north", "south"]
 
 
+@pytest.mark.parametrize(("field", "value"), [("lang", "fr"), ("timezone", "Mars/Olympus"), ("name", "  ")])
+def test_a_team_with_a_bad_language_time_zone_or_name_is_refused(db_session: Session, field: str, value: str) -> None:
+    args = {"name": "t", "lang": "zh", "timezone": "Asia/Shanghai", field: value}
+    with pytest.raises(ValueError):
+        repo.create_team(session=db_session, **args)
+
+
 def test_team_names_are_unique(db_session: Session) -> None:
     repo.create_team(session=db_session, name="demo")
     with pytest.raises(repo.AlreadyExists):
