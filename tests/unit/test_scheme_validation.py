@@ -211,3 +211,56 @@ def test_every_problem_message_has_a_chinese_translation() -> None:
     assert untranslated == []
     for t in templates:
         assert set(re.findall(r"\{(\w+)", t)) == set(re.findall(r"\{(\w+)", zh.gettext(t))), t
+
+
+DESCRIPTIVE = """
+[[indicators]]
+id = "innovation"
+name = { zh = "创新", en = "Innovation" }
+unit = "points"
+better = "higher"
+points = 0
+method = "descriptive"
+params.levels = [ { id = "none", points = 0, name = { zh = "无", en = "None" } },
+                  { id = "some", points = 0, name = { zh = "有", en = "Some" } } ]
+"""
+
+
+@pytest.mark.parametrize(
+    ("extra", "old", "new", "expected"),
+    [
+        ("", "{ gt = 25, le = 30", "{ gt = 30, le = 25", ("hiring_cycle", "params.bands[2]", "band_empty")),
+        ("", "{ gt = 25, le = 30", "{ gt = 25, le = 30, upto = 3", ("hiring_cycle", "params.bands[2].upto", "unknown_param")),
+        ("", "{ gt = 25, le = 30", '{ gt = "25", le = 30', ("hiring_cycle", "params.bands[2].gt", "expected_number")),
+        ("", 'publish_ranking = true', 'publish_ranking = "yes"', ("scheme", "publish_ranking", "expected_bool")),
+        ("", 'id = "t"', 'id = "T-1"', ("scheme", "id", "bad_id")),
+        ("", '{ id = "ability", weight = 50', '{ id = "performance", weight = 50',
+         ("manager.performance", "id", "duplicate_id")),
+        (DESCRIPTIVE, 'points = 0, name = { zh = "有"', 'points = 3, name = { zh = "有"',
+         ("innovation", "params.levels[2].points", "level_points")),
+        (DESCRIPTIVE, 'better = "higher"\npoints = 0\nmethod = "descriptive"', 'better = "lower"\npoints = 0\nmethod = "descriptive"',
+         ("innovation", "better", "descriptive_direction")),
+        (DESCRIPTIVE, '{ id = "some", points = 0, name = { zh = "有", en = "Some" } }', '{ id = "some", points = 0 }',
+         ("innovation", "params.levels[2].name.zh", "missing_name")),
+        ('\n[apply]\nstars = [ { level = 1, min_total = 80 }, { level = 2, min_total = 80 } ]\n', "", "",
+         ("apply", "stars", "star_order")),
+        ('\n[[components]]\nkind = "customer"\nweight = 0\nbelow_min = "default"\ndefault = 120\n', "", "",
+         ("customer", "default", "default_range")),
+        ('\n[[components]]\nkind = "kpi"\nid = "kpi2"\nweight = 0\n', "", "", ("kpi2", "kind", "duplicate_kind")),
+        ('\n[[components]]\nkind = "team"\nweight = 0\nindicators = ["nope"]\n', "", "",
+         ("team", "indicators", "unknown_indicator")),
+        ('\n[[components]]\nkind = "self"\nweight = 0\n', "", "", ("self", "dimensions", "dimensions_required")),
+    ],
+)
+def test_more_wrong_schemes_are_refused_with_the_field_named(extra: str, old: str, new: str, expected) -> None:
+    text = (GOOD.replace('period = "month"', 'period = "month"\npublish_ranking = true') + extra)
+    assert old in text
+    assert expected in problems_of(text.replace(old, new, 1) if old else text)
+
+
+def test_a_problem_reads_as_where_field_and_message() -> None:
+    with pytest.raises(SchemeError) as info:
+        parse_scheme(GOOD.replace("weight = 60", "weight = 61"))
+    problem = info.value.problems[0]
+    assert str(problem) == "scheme: components.weight: Weights add up to 101, not 100."
+    assert problem.params == {"total": "101"}

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from scoring.methods import Deduction, Descriptive
 from scoring.scheme import Indicator, Scheme, parse_scheme
-from scoring.total import STAR_COLUMNS, ScoreInputs, score_team
+from scoring.total import STAR_COLUMNS, ScoreInputs, rank_totals, score_team
 
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF = date(2026, 11, 3)
@@ -142,3 +142,29 @@ def test_weights_are_honoured_and_doubling_a_weight_doubles_the_contribution(w: 
     assert self_review.contribution == pytest.approx((review - 1) / 4 * 100 * (100 - w) / 100)
     assert double.component("kpi").contribution == pytest.approx(2 * kpi.contribution)
     assert single.total == pytest.approx(kpi.contribution + self_review.contribution)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    totals=st.lists(st.one_of(st.sampled_from([50.0, 60.0, 70.0, 80.0]), st.just(float("nan")),
+                              st.floats(0, 100)), min_size=1, max_size=40),
+    seed=st.integers(0, 2**16),
+)
+def test_a_rank_is_one_plus_the_number_of_better_totals_in_the_same_team(totals: list[float], seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = len(totals)
+    total = np.array(totals)
+    groups = rng.choice(np.array(["t1", "t2", "t3"], dtype=object), n)
+    ranking = rank_totals(total, rng.uniform(0, 100, n), np.full(n, np.nan), np.arange(n), groups)
+    for i in range(n):
+        same = (groups == groups[i]) & np.isfinite(total)
+        if not np.isfinite(total[i]):
+            assert np.isnan(ranking.rank[i])
+            continue
+        assert ranking.rank[i] == 1 + np.sum(same & (total > total[i]))
+        assert ranking.rank_max[i] == np.sum(same & (total >= total[i]))
+        assert ranking.group_size[i] == np.sum(same)
+    positions = {g: [int(i) for i in ranking.order if groups[i] == g] for g in set(groups)}
+    for members in positions.values():  # best first inside each team, unscored last
+        keys = [-total[i] if np.isfinite(total[i]) else np.inf for i in members]
+        assert keys == sorted(keys)
