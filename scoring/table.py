@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scoring.methods import Descriptive
 from scoring.scheme import Scheme
 from scoring.total import STAR_COLUMNS, ScoreInputs
 
@@ -139,7 +140,10 @@ def read_score_table(scheme: Scheme, table: pd.DataFrame) -> ScoreInputs:
     for ind in scheme.indicators:
         if ind.column in rules:
             continue
-        rules[ind.column] = _UNIT_RULES.get(ind.unit, _Rule())
+        if isinstance(ind.method, Descriptive):  # a level number, 1 = the first level listed
+            rules[ind.column] = _Rule(1.0, float(len(ind.method.levels)), whole=True)
+        else:
+            rules[ind.column] = _UNIT_RULES.get(ind.unit, _Rule())
         if ind.column not in columns:
             problems.append(CellProblem("missing_column", column=ind.column))
     review_cols: list[str] = []

@@ -121,6 +121,16 @@ def test_a_negative_count_is_refused(tmp_path: Path) -> None:
     assert "Row 2, column disputes: -1 must not be negative." in result.stderr
 
 
+def test_a_descriptive_level_outside_the_listed_levels_is_refused(tmp_path: Path) -> None:
+    scheme = str(ROOT / "schemes/after_sales.toml")
+    header = "agent,refund_rate,refund_time_min,disputes,dsr_rating,internal_complaints,first_response_s,resolution_rate,innovation,manager"
+    text = header + "\na,0.02,100,0,4.8,0,15,0.9,5,80\nb,0.02,100,0,4.8,0,15,0.9,2.5,80\n"
+    result = run("score", "--scheme", scheme, "--input", write(tmp_path, text), "--lang", "en")
+    assert result.exit_code == 2
+    assert "Row 2, column innovation: 5 must be between 1 and 4." in result.stderr
+    assert "Row 3, column innovation: 2.5 must be a whole number." in result.stderr
+
+
 def test_every_problem_in_a_file_is_listed(tmp_path: Path) -> None:
     text = HEADER + "\na," + GOOD_ROW.replace("0.5,", "x,", 1) + "\na," + GOOD_ROW.replace(",30,", ",-3,", 1)
     result = run("score", "--scheme", ONLINE, "--input", write(tmp_path, text), "--lang", "en")
