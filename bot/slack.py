@@ -43,8 +43,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bot import slack_render as render
+from bot.slack_people import SlackPeople
 from commands.i18n import normalize_lang, translator
-from commands.messages import Incoming, Reply
+from commands.messages import Incoming, Outgoing, Reply
 
 if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -56,6 +57,10 @@ log = logging.getLogger(__name__)
 
 SEEN_EVENTS_KEPT = 10_000
 LOCALE_TTL_S = 3600.0
+UNREACHABLE = frozenset(
+    {"user_not_found", "account_inactive", "user_disabled", "cannot_dm_bot", "user_is_restricted"}
+)
+"""Slack's answers that mean a person cannot get a DM from kpibot."""
 MODAL_FORMS = frozenset({"review", "peer"})
 """Forms shown on one screen (a modal); every other form is a DM conversation (the
 self-review: the agent reads their own numbers first, then answers one by one)."""
@@ -99,7 +104,7 @@ class SlackAdapter:
         *,
         router: RouterLike,
         bot_token: str,
-        signing_secret: str,
+        signing_secret: str | None,
         api_url: str = "https://slack.com/api/",
         app_token: str | None = None,
         default_lang: str = "zh",
@@ -111,7 +116,7 @@ class SlackAdapter:
     ) -> None:
         self.router = router
         self.modal_forms = frozenset(modal_forms)
-        self.engine = engine
+        self.people = SlackPeople(engine) if engine is not None else None
         self.default_lang = normalize_lang(default_lang)
         self.ack_budget = ack_budget
         self.app_token = app_token
@@ -121,9 +126,15 @@ class SlackAdapter:
         self.client = AsyncWebClient(
             token=bot_token, base_url=api_url, retry_handlers=self._retry_handlers
         )
+        if not signing_secret and not app_token:
+            raise ValueError("Slack HTTP mode needs the signing secret (SLACK_SIGNING_SECRET)")
+        self.http_mode = bool(signing_secret)
         self.app = AsyncApp(
             client=self.client,
-            signing_secret=signing_secret,
+            signing_secret=signing_secret or "",
+            # Socket Mode only: nothing arrives over HTTP, so there is nothing to verify;
+            # routes() then offers no endpoint at all.
+            request_verification_enabled=self.http_mode,
             process_before_response=False,
             raise_error_for_unhandled_request=False,
         )
@@ -147,7 +158,10 @@ class SlackAdapter:
         self.app.error(self._on_error)
 
     def routes(self) -> list[BaseRoute]:
-        """HTTP mode: commands, interactivity and events all on ``POST /slack/events``."""
+        """HTTP mode: commands, interactivity and events all on ``POST /slack/events``
+        (none without a signing secret: an unverifiable endpoint is not offered)."""
+        if not self.http_mode:
+            return []
 
         async def events(request: Request) -> Response:
             return await self._handler.handle(request)
@@ -341,7 +355,13 @@ class SlackAdapter:
             "slack request %s failed (user=%s text=%r action=%r)",
             ref, incoming.user_id, incoming.text[:80], incoming.action,
         )  # fmt: skip
-        _ = translator(self._lang_guess(incoming.user_id))
+        lang: str | None = None
+        if self.people is not None:
+            try:
+                lang = await asyncio.to_thread(self.people.lang_of, incoming.user_id)
+            except Exception:  # the database may be what failed
+                log.warning("slack request %s: the member's language is unknown", ref)
+        _ = translator(lang or self._lang_guess(incoming.user_id))
         text = _(
             "Sorry, something went wrong on our side. Please try again; if it keeps happening, give the admin this reference: {ref}",
             ref=ref,
@@ -391,14 +411,34 @@ class SlackAdapter:
             await self._post(target.channel, reply)
 
     async def send(self, user_id: str, reply: Reply) -> str | None:
-        """Say something on kpibot's own initiative (a reminder, a broadcast) in a DM;
-        returns the message ``ts`` (Slack's id of the message)."""
+        """Say something on kpibot's own initiative (a reminder, a broadcast) in a person's
+        DM; returns the message ref ``"<channel>:<ts>"`` (``None`` for a file)."""
         channel = await self._dm(user_id)
         if reply.image is not None or reply.file is not None:
             await self._upload(reply, Target("outgoing", user_id, channel, bot_dm=True))
             return None
         answer = await self._post(channel, reply)
-        return str(answer.get("ts")) if answer.get("ts") else None
+        return f"{channel}:{answer['ts']}"
+
+    async def send_outgoing(self, outgoing: Outgoing) -> str | None:
+        """Send a reminder or broadcast to a member by id (the outbox calls this); the
+        message ref, or ``None`` when the member has no Slack account or Slack refuses
+        to reach them (deactivated, gone); that is logged, not retried."""
+        if self.people is None:
+            raise RuntimeError("send_outgoing needs the storage engine (build_slack(engine=...))")
+        user_id = await asyncio.to_thread(self.people.user_of, outgoing.member_id)
+        if user_id is None:
+            return None
+        try:
+            return await self.send(user_id, outgoing.reply)
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if error not in UNREACHABLE:
+                raise
+            log.warning(
+                "slack: member %s (%s) cannot be reached: %s", outgoing.member_id, user_id, error
+            )
+            return None
 
     async def user_id_for_email(self, email: str) -> str | None:
         """The Slack user id of a work e-mail address (``users.lookupByEmail``), for linking
@@ -523,12 +563,17 @@ def build_slack(
 ) -> SlackAdapter:
     """The adapter from the settings (``SLACK_BOT_TOKEN``, ``SLACK_SIGNING_SECRET``,
     optional ``SLACK_APP_TOKEN``, ``SLACK_API_URL``)."""
-    if settings.slack_bot_token is None or settings.slack_signing_secret is None:
-        raise ValueError("Slack needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET")
+    if settings.slack_bot_token is None:
+        raise ValueError("Slack needs SLACK_BOT_TOKEN")
+    if settings.slack_signing_secret is None and settings.slack_app_token is None:
+        raise ValueError(
+            "Slack needs SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode)"
+        )
+    secret = settings.slack_signing_secret
     return SlackAdapter(
         router=router,
         bot_token=settings.slack_bot_token.get_secret_value(),
-        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        signing_secret=secret.get_secret_value() if secret is not None else None,
         api_url=settings.slack_api_url,
         app_token=settings.slack_app_token.get_secret_value() if settings.slack_app_token else None,
         default_lang=settings.default_lang,

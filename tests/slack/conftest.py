@@ -69,8 +69,9 @@ def scripted() -> ScriptedRouter:
 
 def make_adapter(fake: FakeSlack, router: object, **kwargs: object) -> SlackAdapter:
     settings = load_settings(
-        slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET, slack_api_url=fake.api_url
-    )
+        slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET, slack_app_token=None,
+        slack_api_url=fake.api_url, default_lang="zh",
+    )  # fmt: skip
     return build_slack(settings, router, **kwargs)  # type: ignore[arg-type]
 
 
@@ -83,12 +84,8 @@ async def adapter(fake_slack: FakeSlack, scripted: ScriptedRouter) -> AsyncItera
 
 
 def web_app(adapter: SlackAdapter) -> Starlette:
-    """kpibot's one web app with the Slack routes (bot.web), else the routes alone while
-    bot.web still passes ``on_startup`` that Starlette 1.x removed."""
-    try:
-        return build_web_app(routes=adapter.routes())
-    except TypeError:
-        return Starlette(routes=adapter.routes())
+    """kpibot's one web app (bot.web) with the Slack routes."""
+    return build_web_app(routes=adapter.routes())
 
 
 @pytest.fixture

@@ -208,13 +208,12 @@ async def test_a_work_email_finds_the_slack_user_for_onboarding(
 async def test_send_says_something_on_kpibots_own_initiative_in_the_members_dm(
     fake_slack: FakeSlack, adapter
 ) -> None:
-    ts = await adapter.send("U0AGENT01", Reply(text="Reminder: your self-review closes tomorrow."))
+    ref = await adapter.send("U0AGENT01", Reply(text="Reminder: your self-review closes tomorrow."))
     await adapter.send(
         "U0AGENT01", Reply(text="Results are out", buttons=(Button("Acknowledge", "ack"),))
     )
     [reminder, results] = fake_slack.messages_in("D0AGENT01")
-    assert (
-        reminder["ts"] == ts and reminder["text"] == "Reminder: your self-review closes tomorrow."
-    )
+    assert ref == f"D0AGENT01:{reminder['ts']}"
+    assert reminder["text"] == "Reminder: your self-review closes tomorrow."
     assert results["blocks"][-1]["elements"][0]["action_id"].startswith("ack")
     assert len(fake_slack.calls_to("conversations.open")) == 1, "the DM channel is remembered"
