@@ -126,3 +126,85 @@ def test_a_newcomer_starts_as_the_demo_manager_and_reviews_an_agent(terminal, wo
     term.expect("第 1/4 题")
     term.type("/quit")
     assert term.close() == 0
+
+
+def _self_review(term: Terminal, score: str) -> None:
+    term.type("/selfreview")
+    term.expect("Question 1 of 4")
+    term.type(score)
+    term.expect("Question 2 of 4")
+    term.type(score)
+    term.expect("Question 3 of 4")
+    term.type("steady")
+    term.expect("Question 4 of 4")
+    term.type("faster")
+    term.expect("1) Submit")
+    term.type("1")
+    term.expect("your self-review is submitted")
+
+
+def test_a_review_round_in_the_terminal_survives_quitting_midway(terminal, world_url: str) -> None:  # type: ignore[no-untyped-def]
+    """Four agents self-review (one answers wrongly first, one quits midway and comes back in
+    a new session), the manager reviews them all and ranks the team."""
+    alice = terminal("--as", "Alice", "--db", world_url)
+    alice.type("/selfreview")
+    alice.expect("Question 1 of 4")
+    alice.type("ten")
+    alice.expect("Please send a whole number from 1 to 5.")
+    alice.type("/cancel")
+    alice.expect("Cancelled")
+    _self_review(alice, "5")
+    alice.type("/quit")
+    assert alice.close() == 0
+
+    bob = terminal("--as", "Bob", "--db", world_url)
+    bob.type("/selfreview")
+    bob.expect("Question 1 of 4")
+    bob.type("4")
+    bob.expect("Question 2 of 4")
+    bob.type("/quit")
+    assert bob.close() == 0
+    bob = terminal("--as", "Bob", "--db", world_url)
+    bob.type("/selfreview")
+    bob.expect("You have an unfinished self-review. Continue from question 2?")
+    bob.expect("1) Continue")
+    bob.type("1")
+    bob.expect("Question 2 of 4")
+    bob.type("4")
+    bob.expect("Question 3 of 4")
+    bob.type("ok")
+    bob.expect("Question 4 of 4")
+    bob.type("ok")
+    bob.expect("1) Submit")
+    bob.type("1")
+    bob.expect("your self-review is submitted")
+    bob.type("/quit")
+    assert bob.close() == 0
+
+    for name, score in (("Carol", "3"), ("Dave", "2")):
+        term = terminal("--as", name, "--db", world_url)
+        _self_review(term, score)
+        term.type("/quit")
+        assert term.close() == 0
+
+    mary = terminal("--as", "Mary", "--db", world_url)
+    for name, score in (("Alice", "4"), ("Bob", "4"), ("Carol", "3"), ("Dave", "2")):
+        mary.type(f"/review {name}")
+        screen = mary.expect("Question 1 of 4")
+        assert f"Self-review of {name}:" in screen
+        for question in (2, 3, 4):
+            mary.type(score)
+            mary.expect(f"Question {question} of 4")
+        mary.type("#2")  # skip the optional comment
+        screen = mary.expect("1) Submit")
+        assert f"Resulting total for {name}:" in screen
+        mary.type("1")
+        mary.expect("the review is submitted")
+    mary.type("/rank london 2026-10")
+    screen = mary.expect(".png]")
+    # Dave's KPI table (75 of 100) outweighs Carol's better ratings (her KPI table is 0):
+    # Dave 0.3·25 + 0.7·(0.4·75 + 0.6·25) = 39 > Carol 0.3·50 + 0.7·(0.6·50) = 36.
+    order = [screen.index(f" {name} ") for name in ("Alice", "Bob", "Dave", "Carol")]
+    assert order == sorted(order), screen
+    mary.type("/quit")
+    assert mary.close() == 0
