@@ -202,8 +202,9 @@ def test_a_review_round_in_the_terminal_survives_quitting_midway(terminal, world
         mary.expect("the review is submitted")
     mary.type("/rank london 2026-10")
     screen = mary.expect(".png]")
-    # Dave's KPI table (75 of 100) outweighs Carol's better ratings (her KPI table is 0):
-    # Dave 0.3·25 + 0.7·(0.4·75 + 0.6·25) = 39 > Carol 0.3·50 + 0.7·(0.6·50) = 36.
+    # Dave's KPI table (75 of 100) outweighs Carol's better ratings (her KPI table is 0). With
+    # no peer ratings the self/manager weights 30/60 are rescaled to 1/3 and 2/3:
+    # Dave 25/3 + 2/3·(0.4·75 + 0.6·25) = 38.3 > Carol 50/3 + 2/3·(0.6·50) = 36.7.
     order = [screen.index(f" {name} ") for name in ("Alice", "Bob", "Dave", "Carol")]
     assert order == sorted(order), screen
     mary.type("/quit")
