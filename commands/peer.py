@@ -146,6 +146,10 @@ def _start(ctx: Context, subject: Member) -> list[Reply]:
     refusal = window_refusal(ctx, team, period, TITLE)
     if refusal:
         return [Reply(text=refusal, ephemeral=True)]
+    scheme = scheme_of(ctx, team, period)
+    component = scheme.component("peer") if scheme is not None else None
+    if component is None or component.kind != "peer":
+        return [Reply(text=_("Your team's scheme has no peer rating."), ephemeral=True)]
     earlier = repo.get_review(session=ctx.session, period=period, subject=subject, rater=ctx.actor, kind="peer")
     return engine.start(
         ctx, FORM_ID, period_id=period.id, subject_id=subject.id, expires_at=expiry(ctx, period),

@@ -265,8 +265,11 @@ def _start(ctx: Context, subject: Member, period_key: str) -> list[Reply]:
         return [Reply(text=_("There is no period to review yet."), ephemeral=True)]
     if period.status not in REVIEWABLE_STATUSES:
         return [Reply(text=_("Reviews for {period} are closed.", period=period.key), ephemeral=True)]
-    if scheme_of(ctx, team, period) is None:
+    scheme = scheme_of(ctx, team, period)
+    if scheme is None:
         return [Reply(text=_("Your team has no scheme yet, so there is nothing to review. Ask an admin."), ephemeral=True)]
+    if not scheme.manager_dimensions:
+        return [Reply(text=_("The scheme of team {team} has no manager review.", team=team.name), ephemeral=True)]
     earlier = repo.get_review(session=ctx.session, period=period, subject=subject, rater=ctx.actor, kind="manager")
     answers = _joined(earlier.answers, earlier.comments) if earlier is not None else None
     return engine.start(

@@ -113,8 +113,11 @@ def selfreview(ctx: Context, args: str) -> list[Reply]:
     refusal = window_refusal(ctx, team, period, TITLE)
     if refusal:
         return [Reply(text=refusal, ephemeral=True)]
-    if scheme_of(ctx, team, period) is None:
+    scheme = scheme_of(ctx, team, period)
+    if scheme is None:
         return [Reply(text=_("Your team has no scheme yet, so there is nothing to review. Ask an admin."), ephemeral=True)]
+    if not scheme.self_dimensions:
+        return [Reply(text=_("Your team's scheme has no self-review."), ephemeral=True)]
     assert ctx.actor.id is not None
     earlier = repo.get_review(session=ctx.session, period=period, subject=ctx.actor, rater=ctx.actor, kind="self")
     answers = {**earlier.answers, **earlier.comments} if earlier is not None else None

@@ -70,3 +70,32 @@ def test_a_managers_pick_button_pressed_by_an_agent_is_refused(router: Router) -
     alice.press_button(pick)
     assert "Only managers and admins can review agents" in alice.text
     assert not any(r.question for r in alice.last) and "Refund" not in alice.text
+
+
+def test_a_scheme_without_reviews_says_so_for_each_form(router: Router) -> None:
+    from pathlib import Path
+
+    from scoring.scheme import parse_scheme
+    from storage import repo
+    from storage.db import unit_of_work
+
+    text = (Path(__file__).resolve().parents[2] / "schemes" / "examples" / "hiring_cycle.toml").read_text("utf-8")
+    parsed = parse_scheme(text)
+    with unit_of_work(router.engine) as session:
+        team = repo.get_team_by_name(session=session, name="london")
+        assert team is not None
+        scheme = repo.get_or_create_scheme(session=session, key=parsed.id, text=text, name_zh=parsed.name_zh,
+                                           name_en=parsed.name_en, content_hash=parsed.content_hash)  # fmt: skip
+        repo.set_team_scheme(session=session, team=team, scheme=scheme, actor="test", reason=None)
+        period = repo.get_period(session=session, team=team, key="2026-10")
+        assert period is not None
+        period.scheme_id = scheme.id
+        session.add(period)
+    for who, command, expected in (
+        ("Alice", "/selfreview", "Your team's scheme has no self-review."),
+        ("Alice", "/peer Bob", "Your team's scheme has no peer rating."),
+        ("Mary", "/review Bob", "The scheme of team london has no manager review."),
+    ):
+        chat = FakeChat(router, who)
+        chat.say(command)
+        assert expected in chat.text and not any(r.question for r in chat.last), chat.dump()
