@@ -84,14 +84,23 @@ class Tiered:
         edges = np.array([b.lower for b in bands[1:]], dtype=float)
         upper_takes_edge = np.array([b.lower_inclusive for b in bands[1:]] + [False])
         valid = _finite(values)
-        left = np.searchsorted(edges, values, side="left")
-        right = np.searchsorted(edges, values, side="right")
-        position = np.where((right != left) & upper_takes_edge[left], right, left)
-        position = np.where(valid, position, 0)
+        if upper_takes_edge[:-1].all():  # every edge belongs to the band above: [a, b)
+            position = np.searchsorted(edges, values, side="right")
+        elif not upper_takes_edge.any():  # every edge belongs to the band below: (a, b]
+            position = np.searchsorted(edges, values, side="left")
+        else:
+            left = np.searchsorted(edges, values, side="left")
+            right = np.searchsorted(edges, values, side="right")
+            position = np.where((right != left) & upper_takes_edge[left], right, left)
+        # NaN sorts past every edge, so its position is a real band; it is masked below.
         table = np.array([b.points for b in bands], dtype=float)
         original = np.array(order, dtype=float)
-        points = np.where(valid, table[position], np.nan)
-        return Scored(points, valid, np.where(valid, original[position], np.nan))
+        points = table[position]
+        code = original[position]
+        if not valid.all():
+            points[~valid] = np.nan
+            code[~valid] = np.nan
+        return Scored(points, valid, code)
 
     def worst(self, full: float) -> float:
         return min(b.points for b in self.bands)
@@ -145,13 +154,14 @@ class Ratio:
 
     def score(self, values: FloatArray, full: float, better: Better) -> Scored:
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            valid = _finite(values) & (values >= 0)
-            if better == "higher":
-                ratio = values / self.target
-            else:
-                ratio = np.where(values == 0, np.inf, self.target / values)
-        ratio = np.where(valid, ratio, np.nan)
-        points = np.where(valid, full * np.minimum(ratio, 1.0), np.nan)
+            valid = values >= 0  # False for NaN and negatives
+            # lower is better: 0 is perfect (target / 0 = inf, capped below)
+            ratio = values / self.target if better == "higher" else self.target / values
+            valid &= np.isfinite(values)
+        points = full * np.minimum(ratio, 1.0)
+        if not valid.all():
+            ratio[~valid] = np.nan
+            points[~valid] = np.nan
         return Scored(points, valid, ratio)
 
     def worst(self, full: float) -> float:
