@@ -327,7 +327,10 @@ def _team_matrix(inputs: ScoreInputs, index: pd.Index, team_of: np.ndarray, valu
 
 
 def score_team(scheme: Scheme, inputs: ScoreInputs, *, as_of: date) -> TeamResult:
-    """Score every agent of ``inputs`` under ``scheme``; ``as_of`` is the results' publication date."""
+    """Score every agent of ``inputs`` under ``scheme``; ``as_of`` is the results' publication date.
+
+    Raises ``ValueError`` if an input frame lists the same agent twice.
+    """
     index = _agent_index(inputs)
     n = len(index)
     ind_ids = [i.column for i in scheme.indicators]

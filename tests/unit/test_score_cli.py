@@ -183,3 +183,16 @@ def test_scheme_check_reports_an_unreadable_file(tmp_path: Path) -> None:
     result = run("scheme", "check", "--lang", "en", str(tmp_path / "nope.toml"))
     assert result.exit_code == 2
     assert "cannot read the file" in result.stderr
+
+
+def test_a_missing_input_file_is_one_message_and_exit_2(tmp_path: Path) -> None:
+    result = run("score", "--scheme", ONLINE, "--input", str(tmp_path / "none.csv"), "--lang", "en")
+    assert result.exit_code == 2
+    assert "none.csv: cannot read the file" in result.stderr
+
+
+def test_a_wrong_scheme_stops_the_calculator_with_its_problems(tmp_path: Path) -> None:
+    bad = (ROOT / "schemes/examples/hiring_cycle.toml").read_text(encoding="utf-8").replace("points = 85", "points = 80")
+    result = run("score", "--scheme", write(tmp_path, bad, "bad.toml"), "--input", MONTH, "--lang", "en")
+    assert result.exit_code == 2
+    assert "Indicator points add up to 95, not 100." in result.stderr

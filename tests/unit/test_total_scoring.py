@@ -324,3 +324,15 @@ def test_the_frame_lists_agents_best_first() -> None:
     result = ranked_team()
     assert list(result.frame.index) == ["a0", "a1", "a2", "a3", "a4"]
     assert list(result.frame["rank"]) == [1, 2, 3, 4, 5]
+
+
+def test_a_frame_listing_an_agent_twice_is_refused() -> None:
+    values = pd.DataFrame({"x": [1.0, 2.0]}, index=["a", "a"])
+    with pytest.raises(ValueError, match="duplicate agent 'a'"):
+        score_team(parse_scheme(two_part(100)), ScoreInputs(values=values), as_of=AS_OF)
+
+
+def test_integer_agent_ids_come_back_as_strings() -> None:
+    values = pd.DataFrame({"x": [50.0, 70.0]}, index=[7, 3])
+    result = score_team(parse_scheme(two_part(100)), ScoreInputs(values=values), as_of=AS_OF)
+    assert [r.agent for r in result.results] == ["3", "7"]
