@@ -97,10 +97,20 @@ class AgentResult:
     flags: Flags
 
     def component(self, cid: str) -> ComponentResult:
-        return next(c for c in self.components if c.id == cid or c.kind == cid)
+        """The component with this id (or, failing that, of this kind); KeyError if none."""
+        for c in self.components:
+            if c.id == cid:
+                return c
+        for c in self.components:
+            if c.kind == cid:
+                return c
+        raise KeyError(cid)
 
     def indicator(self, iid: str) -> IndicatorResult:
-        return next(i for i in self.indicators if i.id == iid)
+        for i in self.indicators:
+            if i.id == iid:
+                return i
+        raise KeyError(iid)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able: ``agent, team, total, rank, group_size, kpi, components{}, indicators{}, flags{}``."""
