@@ -7,7 +7,7 @@ inputs, missing-data rules and result objects cost on top of the bare arithmetic
 checks that both agree (totals and ranks), prints the figures, and ends with one JSON line:
 ``{"seconds": …, "ratio_numpy": …, …}`` (goal: ratio_numpy ≤ 2).
 
-    .venv/bin/python bench/scoring_bench.py [--agents 10000] [--repeat 7]
+    .venv/bin/python bench/scoring_bench.py [--agents 10000] [--repeat 25]
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ def interleaved(a: Callable[[], object], b: Callable[[], object], repeat: int) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--repeat", type=int, default=25)
     args = parser.parse_args()
 
     scheme: Scheme = parse_scheme(scheme_text())
