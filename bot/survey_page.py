@@ -163,7 +163,8 @@ def _headers() -> dict[str, str]:
             f"default-src 'none'; style-src {css_hash}; img-src data:; "
             "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
         ),
-        "Referrer-Policy": "no-referrer",
+        # The link is the credential: never send it to another site in a Referer.
+        "Referrer-Policy": "same-origin",
         "X-Content-Type-Options": "nosniff",
         "X-Robots-Tag": "noindex, nofollow",
         "Cache-Control": "no-store",
@@ -191,7 +192,7 @@ def _page(lang: str, title: str, body: str, *, switch: str = "") -> str:
         f'<!doctype html><html lang="{html_lang}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         '<meta name="robots" content="noindex,nofollow">'
-        '<meta name="referrer" content="no-referrer">'
+        '<meta name="referrer" content="same-origin">'
         f"<title>{_e(title)}</title><style>{css}</style></head>"
         f'<body><main>{switch}<div class="card">{body}</div></main></body></html>'
     )
@@ -493,7 +494,9 @@ def survey_routes(
         if claims.expired(now_fn()):
             return expired(lang, path)
         origin = request.headers.get("origin")
-        own = {public_origin, _origin(str(request.base_url))}
+        # "null": browsers under a strict referrer policy send no origin; the form
+        # token still has to match.
+        own = {public_origin, _origin(str(request.base_url)), "null"}
         csrf_ok = form_token_ok((fields.get("csrf") or [""])[0], claims)
         if fields is _BAD_FORM or not csrf_ok or (origin and origin not in own):
             state = FormState(error=_("This form has expired or was not sent from this page. Please try again."))
@@ -510,9 +513,10 @@ def survey_routes(
             return not_found(lang)
         if outcome == "refused":
             return respond(_already(lang, path), 409)
-        text = _("Your rating has been recorded.")
         if policy == "replace":
-            text += " " + _("You can change it with the same link until it expires.")
+            text = _("Your rating has been recorded. You can change it with the same link until it expires.")
+        else:
+            text = _("Your rating has been recorded.")
         return respond(render_message(lang, None, _("Thank you!"), text, "✓"))
 
     return [

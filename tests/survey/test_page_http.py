@@ -308,7 +308,7 @@ def test_the_page_loads_nothing_from_elsewhere_and_runs_no_script(
     assert "http://" not in body and "https://" not in body and "@import" not in body
     policy = page.headers["content-security-policy"]
     assert "default-src 'none'" in policy and "script-src" not in policy
-    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["referrer-policy"] == "same-origin"
     assert page.headers["cache-control"] == "no-store"
     assert len(page.content) < 12_000
 
