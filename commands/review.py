@@ -134,7 +134,7 @@ def kpi_breakdown(ctx: Context, scheme: Scheme, member: Member, period: Period) 
     for indicator, scored in zip(scheme.indicators, result.indicators, strict=True):
         value = format_value(ctx, indicator, scored.value)
         points = _("{points} of {full} points", points=_points(scored.points), full=_points(scored.max_points))
-        lines.append(f"· {indicator.name.get(ctx.lang)}: {value} → {points}")
+        lines.append(_("· {name}: {value} → {points}", name=indicator.name.get(ctx.lang), value=value, points=points))
     performance = next((d for d in scheme.manager_dimensions if d.computed == "kpi"), None)
     if performance is not None:
         lines.append(_("{dimension} (computed from the KPIs, not asked): {score} / 100",
@@ -153,11 +153,11 @@ def self_review_lines(ctx: Context, scheme: Scheme, member: Member, period: Peri
         score = review.answers.get(dim.id)
         if isinstance(score, int) and 1 <= score <= 5:
             anchor = _(SCORE_ANCHORS[score - 1])
-            lines.append(f"· {dim.name.get(ctx.lang)}: {score} · {anchor}")
+            lines.append(_("· {name}: {value}", name=dim.name.get(ctx.lang), value=f"{score} · {anchor}"))
     labels = {"went_well": N_("What went well"), "to_improve": N_("What to improve")}
     for key, label in labels.items():
         if review.comments.get(key):
-            lines.append(f"· {_(label)}: {review.comments[key]}")
+            lines.append(_("· {name}: {value}", name=_(label), value=review.comments[key]))
     return lines
 
 

@@ -184,5 +184,5 @@ def kpi_lines(ctx: Context, scheme: Scheme, member: Member, period: Period) -> l
     lines = []
     for indicator in scheme.indicators:
         shown = format_value(ctx, indicator, values.get(indicator.id))
-        lines.append(f"· {indicator.name.get(ctx.lang)}: {shown}")
+        lines.append(ctx._("· {name}: {value}", name=indicator.name.get(ctx.lang), value=shown))
     return lines

@@ -308,7 +308,7 @@ def summary(ctx: Context, state: State, note: str = "") -> Reply:
     for number, index in enumerate(state.visible(), start=1):
         f = state.fields[index]
         label = render(f.label(), _, ctx.lang)
-        lines.append(f"{number}. {label}: {show_value(ctx, f, answers.get(f.id))}")
+        lines.append(_("{number}. {label}: {answer}", number=number, label=label, answer=show_value(ctx, f, answers.get(f.id))))
         edit_buttons.append(_button(_("Change {number}", number=number), "edit", state, f.id))
     lines += state.form.preview(ctx, state.conv, _answered(state, answers))
     lines.append(_("Submit, or change an answer first."))

@@ -106,7 +106,7 @@ def test_a_newcomer_starts_as_the_demo_manager_and_reviews_an_agent(terminal, wo
     term.expect("4) 陈静")
     term.type("1")
     screen = term.expect("第 1/4 题：工作能力")
-    assert "李娜 的 2026-10 评价" in screen and "退款比例: 2% → 50/50 分" in screen
+    assert "李娜 的 2026-10 评价" in screen and "退款比例：2% → 50/50 分" in screen
     term.type("3")
     term.expect("第 2/4 题")
     term.type("3")

@@ -37,7 +37,7 @@ def test_an_agent_fills_a_self_review_with_task_completion_first_after_seeing_th
 def test_a_chinese_agent_sees_everything_in_chinese(router: Router) -> None:
     chat = FakeChat(router, "陈静")
     run(chat, [
-        ("/selfreview", ["2026-10", "· 退款比例: 无数据", "· 平均响应时间: 28 秒", "第 1/4 题：工作任务完成情况"]),
+        ("/selfreview", ["2026-10", "· 退款比例：无数据", "· 平均响应时间：28 秒", "第 1/4 题：工作任务完成情况"]),
         ("六", ["请发送 1 到 5 之间的整数。", "第 1/4 题"]),
         ("3", "第 2/4 题：工作态度"), ("3", "第 3/4 题"), ("还行", "第 4/4 题"), ("更快", "汇总"),
         ("提交", "自评已提交"),
