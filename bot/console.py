@@ -92,9 +92,9 @@ class ConsoleChat:
     def _attachments(reply: Reply) -> list[tuple[str, str, bytes]]:
         out = []
         if reply.image is not None:
-            out.append((reply.image.alt or "image", reply.image.filename, reply.image.data))
+            out.append((reply.image.alt or reply.image.filename, reply.image.filename, reply.image.data))
         if reply.file is not None:
-            out.append(("file", reply.file.filename, reply.file.data))
+            out.append((reply.file.filename, reply.file.filename, reply.file.data))
         return out
 
     def _save(self, filename: str, data: bytes) -> Path:
