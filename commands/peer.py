@@ -178,10 +178,8 @@ def peer(ctx: Context, args: str) -> list[Reply]:
 
 
 def choose(ctx: Context) -> list[Reply]:
+    """Teammates to rate (the router lets only agents run ``/peer``; each button is checked again)."""
     _ = ctx._
-    decision = permissions.can_self_review(ctx.actor)
-    if not decision:
-        return [permissions.refusal(decision, _)]
     team = team_of(ctx, ctx.actor)
     period = open_review_period(ctx, team)
     if period is None:
