@@ -24,18 +24,22 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from slack_bolt import BoltResponse
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.oauth.installation_store import Bot, Installation, InstallationStore
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.oauth.state_store.stateless import StatelessOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 from starlette.requests import Request
@@ -87,6 +91,8 @@ class Target:
     message_ts: str | None = None
     bot_dm: bool = False
     """``channel`` is the person's DM with kpibot (kpibot can post there)."""
+    client: AsyncWebClient | None = field(default=None, compare=False, repr=False)
+    """The request's Web API client (its workspace's bot token); ``None``: the adapter's own."""
 
 
 def retry_handlers(*, rate_limit_retries: int = 5, server_error_retries: int = 2) -> list[Any]:
@@ -98,12 +104,88 @@ def retry_handlers(*, rate_limit_retries: int = 5, server_error_retries: int = 2
     ]
 
 
+BOT_SCOPES: tuple[str, ...] = (
+    "commands", "chat:write", "im:write", "im:history", "users:read", "users:read.email",
+    "files:write",
+)  # fmt: skip
+"""What kpibot asks a workspace for (the same list as deploy/slack-manifest.yml)."""
+
+
+@dataclass(frozen=True)
+class SlackOAuth:
+    """Installation in several workspaces ("Add to Slack"): ``GET /slack/install`` and
+    ``GET /slack/oauth_redirect``; each workspace's bot token is kept in
+    ``installation_store`` (kpibot's database in production) and the OAuth ``state`` is a
+    signed token, so any replica can finish an installation another one started."""
+
+    client_id: str
+    client_secret: str
+    state_secret: str
+    installation_store: InstallationStore | AsyncInstallationStore
+    scopes: Sequence[str] = BOT_SCOPES
+    authorization_url: str | None = None
+    """Slack's own by default; tests point it at the fake."""
+    redirect_uri: str | None = None
+    state_expiration_s: int = 300
+
+
+class ThreadedInstallationStore(AsyncInstallationStore):
+    """A synchronous installation store (SQL, files) used from the event loop via threads."""
+
+    def __init__(self, store: InstallationStore) -> None:
+        self.store = store
+
+    @property
+    def logger(self) -> logging.Logger:
+        return log
+
+    async def async_save(self, installation: Installation) -> None:
+        await asyncio.to_thread(self.store.save, installation)
+
+    async def async_save_bot(self, bot: Bot) -> None:
+        await asyncio.to_thread(self.store.save_bot, bot)
+
+    async def async_find_bot(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        is_enterprise_install: bool | None = False,
+    ) -> Bot | None:
+        return await asyncio.to_thread(
+            self.store.find_bot, enterprise_id=enterprise_id, team_id=team_id,
+            is_enterprise_install=is_enterprise_install,
+        )  # fmt: skip
+
+    async def async_find_installation(
+        self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None,
+        is_enterprise_install: bool | None = False,
+    ) -> Installation | None:  # fmt: skip
+        return await asyncio.to_thread(
+            self.store.find_installation, enterprise_id=enterprise_id, team_id=team_id,
+            user_id=user_id, is_enterprise_install=is_enterprise_install,
+        )  # fmt: skip
+
+    async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+        await asyncio.to_thread(self.store.delete_bot, enterprise_id=enterprise_id, team_id=team_id)
+
+    async def async_delete_installation(
+        self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
+    ) -> None:
+        await asyncio.to_thread(
+            self.store.delete_installation,
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            user_id=user_id,
+        )
+
+
 class SlackAdapter:
     def __init__(
         self,
         *,
         router: RouterLike,
-        bot_token: str,
+        bot_token: str | None,
         signing_secret: str | None,
         api_url: str = "https://slack.com/api/",
         app_token: str | None = None,
@@ -113,8 +195,10 @@ class SlackAdapter:
         rate_limit_retries: int = 5,
         server_error_retries: int = 2,
         modal_forms: Iterable[str] = MODAL_FORMS,
+        oauth: SlackOAuth | None = None,
     ) -> None:
         self.router = router
+        self.oauth = oauth
         self.modal_forms = frozenset(modal_forms)
         self.people = SlackPeople(engine) if engine is not None else None
         self.default_lang = normalize_lang(default_lang)
@@ -123,13 +207,35 @@ class SlackAdapter:
         self._retry_handlers = retry_handlers(
             rate_limit_retries=rate_limit_retries, server_error_retries=server_error_retries
         )
+        if oauth is None and not bot_token:
+            raise ValueError("Slack needs the bot token (SLACK_BOT_TOKEN) or an OAuth installation")
         self.client = AsyncWebClient(
-            token=bot_token, base_url=api_url, retry_handlers=self._retry_handlers
+            token=bot_token if oauth is None else None,
+            base_url=api_url,
+            retry_handlers=self._retry_handlers,
         )
         if not signing_secret and not app_token:
             raise ValueError("Slack HTTP mode needs the signing secret (SLACK_SIGNING_SECRET)")
         self.http_mode = bool(signing_secret)
+        extra: dict[str, Any] = {}
+        if oauth is not None:
+            store = oauth.installation_store
+            self._installations = (
+                store
+                if isinstance(store, AsyncInstallationStore)
+                else ThreadedInstallationStore(store)
+            )
+            extra["oauth_settings"] = AsyncOAuthSettings(
+                client_id=oauth.client_id, client_secret=oauth.client_secret,
+                scopes=list(oauth.scopes), installation_store=self._installations,
+                installation_store_bot_only=True, redirect_uri=oauth.redirect_uri,
+                authorization_url=oauth.authorization_url,
+                state_store=StatelessOAuthStateStore(
+                    expiration_seconds=oauth.state_expiration_s, signing_secret=oauth.state_secret
+                ),
+            )  # fmt: skip
         self.app = AsyncApp(
+            **extra,
             client=self.client,
             signing_secret=signing_secret or "",
             # Socket Mode only: nothing arrives over HTTP, so there is nothing to verify;
@@ -163,10 +269,16 @@ class SlackAdapter:
         if not self.http_mode:
             return []
 
-        async def events(request: Request) -> Response:
+        async def slack(request: Request) -> Response:
             return await self._handler.handle(request)
 
-        return [Route("/slack/events", events, methods=["POST"])]
+        routes: list[BaseRoute] = [Route("/slack/events", slack, methods=["POST"])]
+        if self.oauth is not None:
+            routes += [
+                Route("/slack/install", slack, methods=["GET"]),
+                Route("/slack/oauth_redirect", slack, methods=["GET"]),
+            ]
+        return routes
 
     async def start(self) -> None:
         """Connect in Socket Mode when an app-level token is set; HTTP mode needs nothing."""
@@ -196,16 +308,18 @@ class SlackAdapter:
 
     # -- listeners: ack first, then work -----------------------------------------------
 
-    async def _on_command(self, ack: Any, body: dict[str, Any]) -> None:
+    async def _on_command(self, ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         incoming = render.incoming_from_command(body)
         target = Target(
             "command", incoming.user_id, incoming.chat_id,
-            response_url=body.get("response_url"), trigger_id=body.get("trigger_id"),
+            response_url=body.get("response_url"), trigger_id=body.get("trigger_id"), client=client,
         )  # fmt: skip
         self._spawn(self._serve(incoming, target))
 
-    async def _on_action(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+    async def _on_action(
+        self, ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         await ack()
         if body.get("type") != "block_actions":
             return
@@ -220,7 +334,7 @@ class SlackAdapter:
         target = Target(
             "action", incoming.user_id, incoming.chat_id,
             response_url=body.get("response_url"), trigger_id=body.get("trigger_id"),
-            message_ts=container.get("message_ts") or message.get("ts"), bot_dm=bot_dm,
+            message_ts=container.get("message_ts") or message.get("ts"), bot_dm=bot_dm, client=client,
         )  # fmt: skip
         pressed = None
         if bot_dm and message.get("blocks"):
@@ -229,7 +343,7 @@ class SlackAdapter:
         self._spawn(self._serve(incoming, target, pressed))
 
     async def _on_event(
-        self, body: dict[str, Any], next: Callable[[], Awaitable[Any]]
+        self, body: dict[str, Any], next: Callable[[], Awaitable[Any]], client: AsyncWebClient
     ) -> BoltResponse | None:
         """A global middleware (after bolt's signature check): an Events API delivery is
         acked here and its work started before the HTTP answer leaves, so nothing of it
@@ -239,15 +353,17 @@ class SlackAdapter:
             return None
         incoming = render.incoming_from_message(body)
         if incoming is not None:
-            target = Target("message", incoming.user_id, incoming.chat_id, bot_dm=True)
+            target = Target(
+                "message", incoming.user_id, incoming.chat_id, bot_dm=True, client=client
+            )
             self._spawn(self._serve(incoming, target))
         return BoltResponse(status=200, body="")
 
-    async def _on_view(self, ack: Any, body: dict[str, Any]) -> None:
+    async def _on_view(self, ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         """A modal submission: inline errors if the router answers within the budget."""
         incoming, meta = render.incoming_from_view(body)
-        target = Target("view", incoming.user_id, meta.channel)
-        work = self._spawn(self._ask_router(incoming))
+        target = Target("view", incoming.user_id, meta.channel, client=client)
+        work = self._spawn(self._ask_router(incoming, client))
         done, _pending = await asyncio.wait({work}, timeout=self.ack_budget)
         if not done or work.exception() is not None:
             await ack()
@@ -289,9 +405,11 @@ class SlackAdapter:
             log.info("slack: dropped a repeated delivery %s", incoming.event_id)
             return
         try:
-            replies = await self._ask_router(incoming)
+            replies = await self._ask_router(incoming, self._client(target))
             if pressed is not None and target.channel and target.message_ts:
-                await self._show_pressed(target.channel, target.message_ts, pressed)
+                await self._show_pressed(
+                    self._client(target), target.channel, target.message_ts, pressed
+                )
             await self.deliver(replies, target)
         except Exception:
             await self._apologise(incoming, target)
@@ -313,8 +431,11 @@ class SlackAdapter:
         except Exception:
             await self._apologise(incoming, target)
 
-    async def _ask_router(self, incoming: Incoming) -> list[Reply]:
-        incoming = replace(incoming, lang_hint=await self._locale(incoming.user_id))
+    def _client(self, target: Target) -> AsyncWebClient:
+        return target.client or self.client
+
+    async def _ask_router(self, incoming: Incoming, client: AsyncWebClient) -> list[Reply]:
+        incoming = replace(incoming, lang_hint=await self._locale(client, incoming.user_id))
         return await asyncio.to_thread(self.router.handle, incoming)
 
     def _duplicate(self, event_id: str | None) -> bool:
@@ -329,14 +450,14 @@ class SlackAdapter:
             self._seen.popitem(last=False)
         return False
 
-    async def _locale(self, user_id: str) -> str | None:
+    async def _locale(self, client: AsyncWebClient, user_id: str) -> str | None:
         """The person's Slack locale (``users.info``), a hint for people kpibot does not know yet."""
         cached = self._locales.get(user_id)
         if cached and cached[1] > time.monotonic():
             return cached[0]
         lang: str | None = None
         try:
-            answer = await self.client.users_info(user=user_id, include_locale=True)
+            answer = await client.users_info(user=user_id, include_locale=True)
             locale = (answer.get("user") or {}).get("locale")
             lang = normalize_lang(locale, self.default_lang) if locale else None
         except SlackApiError as exc:
@@ -394,30 +515,34 @@ class SlackAdapter:
         return None
 
     async def _say(self, reply: Reply, target: Target) -> None:
+        client = self._client(target)
         if reply.image is not None or reply.file is not None:
-            await self._upload(reply, target)
+            await self._upload(client, reply, target)
         elif reply.replace and target.message_ts and target.channel and not reply.private:
-            await self.client.chat_update(
+            await client.chat_update(
                 channel=target.channel, ts=target.message_ts, **render.message(reply)
             )
         elif reply.private or target.origin in ("view", "outgoing"):
-            await self._post(await self._dm(target.user_id), reply)
+            await self._post(client, await self._dm(client, target.user_id), reply)
         elif target.bot_dm and target.channel:
-            await self._post(target.channel, reply)
+            await self._post(client, target.channel, reply)
         elif target.response_url:
             ephemeral = reply.ephemeral or target.origin == "action"
             await self._respond(target.response_url, reply, ephemeral=ephemeral)
         elif target.channel:
-            await self._post(target.channel, reply)
+            await self._post(client, target.channel, reply)
 
-    async def send(self, user_id: str, reply: Reply) -> str | None:
+    async def send(self, user_id: str, reply: Reply, *, team_id: str | None = None) -> str | None:
         """Say something on kpibot's own initiative (a reminder, a broadcast) in a person's
-        DM; returns the message ref ``"<channel>:<ts>"`` (``None`` for a file)."""
-        channel = await self._dm(user_id)
+        DM; returns the message ref ``"<channel>:<ts>"`` (``None`` for a file). ``team_id``
+        picks the workspace when kpibot is installed in several (OAuth)."""
+        client = await self.client_for(team_id)
+        channel = await self._dm(client, user_id)
         if reply.image is not None or reply.file is not None:
-            await self._upload(reply, Target("outgoing", user_id, channel, bot_dm=True))
+            target = Target("outgoing", user_id, channel, bot_dm=True, client=client)
+            await self._upload(client, reply, target)
             return None
-        answer = await self._post(channel, reply)
+        answer = await self._post(client, channel, reply)
         return f"{channel}:{answer['ts']}"
 
     async def send_outgoing(self, outgoing: Outgoing) -> str | None:
@@ -426,11 +551,12 @@ class SlackAdapter:
         to reach them (deactivated, gone); that is logged, not retried."""
         if self.people is None:
             raise RuntimeError("send_outgoing needs the storage engine (build_slack(engine=...))")
-        user_id = await asyncio.to_thread(self.people.user_of, outgoing.member_id)
-        if user_id is None:
+        found = await asyncio.to_thread(self.people.user_of, outgoing.member_id)
+        if found is None:
             return None
+        user_id, team_id = found
         try:
-            return await self.send(user_id, outgoing.reply)
+            return await self.send(user_id, outgoing.reply, team_id=team_id)
         except SlackApiError as exc:
             error = exc.response.get("error")
             if error not in UNREACHABLE:
@@ -440,53 +566,67 @@ class SlackAdapter:
             )
             return None
 
-    async def user_id_for_email(self, email: str) -> str | None:
+    async def user_id_for_email(self, email: str, *, team_id: str | None = None) -> str | None:
         """The Slack user id of a work e-mail address (``users.lookupByEmail``), for linking
         members at onboarding; ``None`` when nobody in the workspace has it."""
+        client = await self.client_for(team_id)
         try:
-            answer = await self.client.users_lookupByEmail(email=email)
+            answer = await client.users_lookupByEmail(email=email)
         except SlackApiError as exc:
             if exc.response.get("error") == "users_not_found":
                 return None
             raise
         return str(answer["user"]["id"])
 
-    async def _dm(self, user_id: str) -> str:
+    async def client_for(self, team_id: str | None) -> AsyncWebClient:
+        """The Web API client of one workspace: the bot token, or its OAuth installation."""
+        if self.oauth is None:
+            return self.client
+        if not team_id:
+            raise ValueError("with several workspaces (OAuth) a message needs the team id")
+        bot = await self._installations.async_find_bot(enterprise_id=None, team_id=team_id)
+        if bot is None or not bot.bot_token:
+            raise LookupError(f"kpibot is not installed in the Slack workspace {team_id}")
+        return AsyncWebClient(
+            token=bot.bot_token, base_url=self.client.base_url, retry_handlers=self._retry_handlers
+        )
+
+    async def _dm(self, client: AsyncWebClient, user_id: str) -> str:
         """The person's DM channel with kpibot (``conversations.open`` once, then remembered)."""
         if user_id not in self._dms:
-            answer = await self.client.conversations_open(users=user_id)
+            answer = await client.conversations_open(users=user_id)
             self._dms[user_id] = str(answer["channel"]["id"])
         return self._dms[user_id]
 
-    async def _post(self, channel: str, reply: Reply) -> Any:
+    async def _post(self, client: AsyncWebClient, channel: str, reply: Reply) -> Any:
         """``chat.postMessage``; in a DM only the newest message keeps its buttons (the
         form engine refuses an old button anyway; this way nobody is offered one)."""
         payload = render.message(reply)
         live = bool(reply.buttons) and channel.startswith("D")
         if live:
-            await self._retire_buttons(channel)
-        answer = await self.client.chat_postMessage(
+            await self._retire_buttons(client, channel)
+        answer = await client.chat_postMessage(
             channel=channel, unfurl_links=False, unfurl_media=False, **payload
         )
         if live and answer.get("ts"):
             self._live[channel] = (str(answer["ts"]), payload)
         return answer
 
-    async def _show_pressed(self, channel: str, ts: str, pressed: dict[str, Any]) -> None:
+    async def _show_pressed(
+        self, client: AsyncWebClient, channel: str, ts: str, pressed: dict[str, Any]
+    ) -> None:
         """The pressed message loses its buttons and shows what was chosen."""
-        await self.client.chat_update(channel=channel, ts=ts, **pressed)
+        await client.chat_update(channel=channel, ts=ts, **pressed)
         if self._live.get(channel, ("",))[0] == ts:
             del self._live[channel]
 
-    async def _retire_buttons(self, channel: str) -> None:
+    async def _retire_buttons(self, client: AsyncWebClient, channel: str) -> None:
         ts, payload = self._live.pop(channel, (None, {}))
         if ts is None:
             return
         blocks = [b for b in payload["blocks"] if b.get("type") != "actions"]
         try:
-            await self.client.chat_update(
-                channel=channel, ts=ts, text=payload["text"], blocks=blocks
-            )
+            await client.chat_update(channel=channel, ts=ts, text=payload["text"], blocks=blocks)
         except SlackApiError as exc:  # deleted by the person, say: nothing to tidy up
             log.info(
                 "slack: could not take the old buttons off %s (%s)", ts, exc.response.get("error")
@@ -505,31 +645,28 @@ class SlackAdapter:
         if answer.status_code != 200:
             raise RuntimeError(f"response_url answered {answer.status_code}: {answer.body}")
 
-    async def _upload(self, reply: Reply, target: Target) -> None:
+    async def _upload(self, client: AsyncWebClient, reply: Reply, target: Target) -> None:
         """files upload v2 into the channel the request came from, or the DM when the reply
         is private or kpibot is not a member of that channel."""
         item = reply.image or reply.file
         assert item is not None
         alt = reply.image.alt if reply.image is not None else item.filename
         shared = not reply.private and target.origin in ("command", "message", "action")
-        channel = target.channel if shared and target.channel else await self._dm(target.user_id)
+        if shared and target.channel:
+            channel = target.channel
+        else:
+            channel = await self._dm(client, target.user_id)
+        upload: dict[str, Any] = {"file": item.data, "filename": item.filename, "title": alt or item.filename,
+                  "alt_txt": alt or None, "initial_comment": reply.text or None}  # fmt: skip
         try:
-            await self._upload_to(channel, item.data, item.filename, alt, reply.text)
+            await client.files_upload_v2(channel=channel, **upload)
         except SlackApiError as exc:
             if exc.response.get("error") not in {"not_in_channel", "channel_not_found"}:
                 raise
-            channel = await self._dm(target.user_id)
-            await self._upload_to(channel, item.data, item.filename, alt, reply.text)
+            channel = await self._dm(client, target.user_id)
+            await client.files_upload_v2(channel=channel, **upload)
         if reply.buttons:
-            await self._post(channel, replace(reply, text="", image=None, file=None))
-
-    async def _upload_to(
-        self, channel: str, data: bytes, filename: str, alt: str, text: str
-    ) -> None:
-        await self.client.files_upload_v2(
-            channel=channel, file=data, filename=filename, title=alt or filename,
-            alt_txt=alt or None, initial_comment=text or None,
-        )  # fmt: skip
+            await self._post(client, channel, replace(reply, text="", image=None, file=None))
 
     async def _open_modal(self, reply: Reply, target: Target, intro: Sequence[str]) -> bool:
         """``views.open``; ``False`` when the trigger expired (Slack allows 3 s), and the form
@@ -537,7 +674,7 @@ class SlackAdapter:
         lang = render.reply_lang(reply, self._lang_guess(target.user_id))
         view = render.modal(reply, self._meta(reply, target.channel), lang, intro)
         try:
-            await self.client.views_open(trigger_id=target.trigger_id, view=view)
+            await self._client(target).views_open(trigger_id=target.trigger_id, view=view)
         except SlackApiError as exc:
             if exc.response.get("error") not in {"expired_trigger_id", "invalid_trigger_id"}:
                 raise
@@ -556,30 +693,36 @@ def build_slack(
     router: RouterLike,
     *,
     engine: Engine | None = None,
+    oauth: SlackOAuth | None = None,
     ack_budget: float = 2.5,
     rate_limit_retries: int = 5,
     server_error_retries: int = 2,
     modal_forms: Iterable[str] = MODAL_FORMS,
 ) -> SlackAdapter:
-    """The adapter from the settings (``SLACK_BOT_TOKEN``, ``SLACK_SIGNING_SECRET``,
-    optional ``SLACK_APP_TOKEN``, ``SLACK_API_URL``)."""
-    if settings.slack_bot_token is None:
+    """The adapter from the settings: ``SLACK_BOT_TOKEN`` (one workspace) or ``oauth``
+    (several), ``SLACK_SIGNING_SECRET`` (HTTP mode) and/or ``SLACK_APP_TOKEN`` (Socket
+    Mode), ``SLACK_API_URL``. ``engine`` lets it send :class:`Outgoing` messages by member
+    id and apologise in the member's own language."""
+    if settings.slack_bot_token is None and oauth is None:
         raise ValueError("Slack needs SLACK_BOT_TOKEN")
     if settings.slack_signing_secret is None and settings.slack_app_token is None:
         raise ValueError(
             "Slack needs SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode)"
         )
-    secret = settings.slack_signing_secret
+    secret, token, app_token = (
+        settings.slack_signing_secret, settings.slack_bot_token, settings.slack_app_token
+    )  # fmt: skip
     return SlackAdapter(
         router=router,
-        bot_token=settings.slack_bot_token.get_secret_value(),
+        bot_token=token.get_secret_value() if token is not None else None,
         signing_secret=secret.get_secret_value() if secret is not None else None,
         api_url=settings.slack_api_url,
-        app_token=settings.slack_app_token.get_secret_value() if settings.slack_app_token else None,
+        app_token=app_token.get_secret_value() if app_token is not None else None,
         default_lang=settings.default_lang,
         engine=engine,
         ack_budget=ack_budget,
         rate_limit_retries=rate_limit_retries,
         server_error_retries=server_error_retries,
         modal_forms=modal_forms,
+        oauth=oauth,
     )

@@ -17,13 +17,14 @@ class SlackPeople:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def user_of(self, member_id: int) -> str | None:
-        """The Slack user id of an active member, if they have one."""
+    def user_of(self, member_id: int) -> tuple[str, str | None] | None:
+        """An active member's Slack user id and their team's Slack workspace id, if any."""
         with unit_of_work(self.engine) as session:
             member = repo.get_member(session=session, member_id=member_id)
             if member is None or not member.active or not member.slack_user_id:
                 return None
-            return str(member.slack_user_id)
+            team = repo.get_team(session=session, team_id=member.team_id)
+            return str(member.slack_user_id), (team.slack_team_id if team is not None else None)
 
     def lang_of(self, slack_user_id: str) -> str | None:
         """The member's kpibot language (their own setting, else their team's)."""

@@ -30,6 +30,7 @@ What a test gets:
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 import math
@@ -165,7 +166,12 @@ class FakeSlack:
         self.responses: dict[str, list[dict[str, Any]]] = {}
         self._triggers: dict[str, bool] = {}
         self._closed_channels: set[str] = set()
+        self._scopes: list[str] = []
         self.socket_acks: list[dict[str, Any]] = []
+        self.tokens: dict[str, str] = {token: TEAM_ID}
+        """Bot token → the workspace (team id) it belongs to."""
+        self.oauth_client: tuple[str, str] | None = None
+        self._codes: dict[str, tuple[str, str]] = {}
         self._sockets: list[tuple[WebSocket, asyncio.AbstractEventLoop]] = []
         self._limits: dict[str, _Limit] = {}
         self._failures: dict[str, deque[int]] = {}
@@ -176,6 +182,7 @@ class FakeSlack:
         self.port = 0
         self._methods: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "auth.test": self._auth_test,
+            "oauth.v2.access": self._oauth_access,
             "apps.connections.open": self._open_connection,
             "chat.postMessage": self._post_message,
             "chat.postEphemeral": self._post_ephemeral,
@@ -256,6 +263,20 @@ class FakeSlack:
             self.responses[rid] = []
         return f"{self.url}response/{rid}"
 
+    def enable_oauth(self, client_id: str, client_secret: str, scopes: Iterable[str] = ()) -> None:
+        """Let an app with these client credentials be installed with ``oauth.v2.access``."""
+        with self._lock:
+            self.oauth_client = (client_id, client_secret)
+            self._scopes = list(scopes)
+
+    def approve_install(self, team_id: str, installer: str) -> str:
+        """A workspace admin approved the consent screen: the one-time ``code`` Slack
+        redirects back with."""
+        with self._lock:
+            code = f"{next(self._ids)}.{team_id}.fakecode"
+            self._codes[code] = (team_id, installer)
+        return code
+
     def refuse_channel(self, channel: str) -> None:
         """kpibot is not a member of ``channel``: posting and sharing files there fail."""
         with self._lock:
@@ -327,6 +348,11 @@ class FakeSlack:
     async def _api(self, request: Request) -> Response:
         method = request.path_params["method"]
         args = await _read_args(request)
+        header = request.headers.get("authorization", "")
+        if header.lower().startswith("basic "):  # oauth.v2.access: the app's client credentials
+            client_id, _sep, secret = base64.b64decode(header[6:]).decode().partition(":")
+            args.setdefault("client_id", client_id)
+            args.setdefault("client_secret", secret)
         token = _bearer(request) or args.pop("token", None)
         status, body, headers = self._answer(method, args, token)
         return JSONResponse(body, status_code=status, headers=headers)
@@ -340,12 +366,17 @@ class FakeSlack:
                 self._gate(method)
                 if method not in self._methods:
                     raise SlackError("unknown_method", status=404)
-                if token is None:
+                if method == "oauth.v2.access":
+                    token = None
+                elif token is None:
                     raise SlackError("not_authed")
-                expected = self.app_token if method == "apps.connections.open" else self.token
-                if token != expected:
+                elif method == "apps.connections.open":
+                    if token != self.app_token:
+                        raise SlackError("invalid_auth")
+                elif token not in self.tokens:
                     raise SlackError("invalid_auth")
-                status, body = 200, {"ok": True, **self._methods[method](args)}
+                handler_args = {**args, "_team": self.tokens.get(token or "")}
+                status, body = 200, {"ok": True, **self._methods[method](handler_args)}
             except SlackError as exc:
                 status, body = exc.status, {"ok": False, "error": exc.error, **exc.extra}
                 if exc.status == 429:
@@ -473,7 +504,29 @@ class FakeSlack:
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {
             "url": f"https://{TEAM_DOMAIN}.slack.com/", "team": "kpibot test", "user": "kpibot",
-            "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False,
+            "team_id": args["_team"], "user_id": BOT_USER_ID, "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }  # fmt: skip
+
+    def _oauth_access(self, args: dict[str, Any]) -> dict[str, Any]:
+        """https://api.slack.com/methods/oauth.v2.access: a code from the consent screen for
+        the workspace's bot token (a code works once)."""
+        if (
+            self.oauth_client is None
+            or (args.get("client_id"), args.get("client_secret")) != self.oauth_client
+        ):
+            raise SlackError("invalid_client_id")
+        found = self._codes.pop(str(args.get("code")), None)
+        if found is None:
+            raise SlackError("invalid_code")
+        team_id, installer = found
+        token = f"xoxb-{team_id.lower()}-{next(self._ids):06d}-fake"
+        self.tokens[token] = team_id
+        return {
+            "app_id": APP_ID, "authed_user": {"id": installer}, "scope": ",".join(self._scopes),
+            "token_type": "bot", "access_token": token, "bot_user_id": BOT_USER_ID,
+            "team": {"id": team_id, "name": f"workspace {team_id}"}, "enterprise": None,
+            "is_enterprise_install": False,
         }  # fmt: skip
 
     def _ts(self) -> str:
