@@ -15,11 +15,23 @@ checked; changing any character makes it a different, invalid token (a 404).
 from __future__ import annotations
 
 import base64
+import io
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from itsdangerous import BadSignature, Signer
+
+from commands import permissions
+from commands.context import Context, Handler
+from commands.messages import Image, Reply
+from storage import repo
+from storage.models import Member, Team
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 TOKEN_SALT = "kpibot.survey.link.v1"
 TOKEN_ID_BYTES = 9
@@ -139,3 +151,294 @@ def survey_url(public_url: str, token: str) -> str:
 
 def expiry_from(now: datetime, days: int | None) -> datetime:
     return _aware(now) + timedelta(days=days if days and days > 0 else DEFAULT_EXPIRY_DAYS)
+
+
+# ---------------------------------------------------------------- issuing links
+
+
+MAX_BATCH = 50
+
+
+@dataclass(frozen=True)
+class IssuedLinks:
+    """Links issued for one agent: all expire at the same moment."""
+
+    member_id: int
+    member_name: str
+    urls: tuple[str, ...]
+    expires_at: datetime
+    period_key: str | None
+
+
+def issue_links(
+    session: Session,
+    *,
+    member: Member,
+    secret: str,
+    public_url: str,
+    now: datetime,
+    count: int = 1,
+    ref: str | None = None,
+) -> IssuedLinks:
+    """``count`` fresh links for ``member``'s customers, for the team's current period.
+
+    The expiry is the scheme's ``link_expiry_days`` (default 7). Without a current
+    period the link carries period 0 and the rating goes to the period open on the day
+    it is given.
+    """
+    from commands import ratings
+
+    if not 1 <= count <= MAX_BATCH:
+        raise ValueError(f"count must be 1-{MAX_BATCH}")
+    team = repo.get_team(session=session, team_id=member.team_id)
+    if team is None or member.id is None or team.id is None:
+        raise ValueError("the member has no team")
+    period = repo.current_period(session=session, team=team, today=ratings.local_date(team, now))
+    settings = ratings.survey_settings(session, team=team, period=period)
+    expires_at = expiry_from(now, settings.link_expiry_days)
+    urls = tuple(
+        survey_url(
+            public_url,
+            make_token(
+                secret,
+                member_id=member.id,
+                team_id=team.id,
+                period_id=(period.id or 0) if period is not None else 0,
+                expires_at=expires_at,
+                ref=ref,
+            ),
+        )
+        for _ in range(count)
+    )
+    return IssuedLinks(
+        member.id, member.name, urls, expires_at, period.key if period is not None else None
+    )
+
+
+def qr_png(url: str) -> bytes:
+    """A QR code of ``url`` as PNG bytes (error correction M, scannable from a screen or print)."""
+    import qrcode
+    from qrcode.constants import ERROR_CORRECT_M
+
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=8, border=4)
+    code.add_data(url)
+    code.make(fit=True)
+    buffer = io.BytesIO()
+    code.make_image().save(buffer)
+    return buffer.getvalue()
+
+
+# ---------------------------------------------------------------- /survey
+
+
+def _when(ctx: Context, moment: datetime) -> str:
+    team = repo.get_team(session=ctx.session, team_id=ctx.actor.team_id)
+    zone = team.timezone if team is not None else "UTC"
+    try:
+        local = moment.astimezone(ZoneInfo(zone))
+    except (ZoneInfoNotFoundError, ValueError):
+        local = moment
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
+def _usage(ctx: Context) -> list[Reply]:
+    _ = ctx._
+    if ctx.actor.role == "agent":
+        text = _(
+            "/survey gives you a link for a customer to rate your service.\n"
+            "/survey ORDER-123 — a link tied to a ticket or order reference\n"
+            "/survey 20 — twenty links at once (up to {max}), one per line\n"
+            "/survey qr — your link as a QR code",
+            max=MAX_BATCH,
+        )
+    else:
+        text = _(
+            "/survey team [TEAM] [N] — N survey links for each agent of a team, to post in a channel\n"
+            "/survey qr [TEAM] — a QR code for each agent of a team",
+        )
+    return [Reply(text=text, ephemeral=True)]
+
+
+def _parse_agent_args(args: str) -> tuple[int, str | None]:
+    """``""`` → (1, None); ``"20"`` → (20, None); ``"ref 20"``, ``"A-7"``, ``"20261023"`` → (1, ref).
+
+    A bare number of up to three digits is a count; a longer one is an order number.
+    """
+    text = args.strip()
+    if not text:
+        return 1, None
+    head, _sep, rest = text.partition(" ")
+    if head.lower() in ("ref", "ref:") and rest.strip():
+        return 1, rest.strip()
+    if text.isascii() and text.isdigit() and len(text) <= 3:
+        return int(text), None
+    return 1, text
+
+
+def _agent_links(ctx: Context, args: str) -> list[Reply]:
+    _ = ctx._
+    count, ref = _parse_agent_args(args)
+    if not 1 <= count <= MAX_BATCH:
+        return [
+            Reply(
+                text=_("You can get up to {max} links at a time.", max=MAX_BATCH), ephemeral=True
+            )
+        ]
+    issued = issue_links(
+        ctx.session,
+        member=ctx.actor,
+        secret=ctx.config.secret,
+        public_url=ctx.config.public_url,
+        now=ctx.now,
+        count=count,
+        ref=ref,
+    )
+    until = _when(ctx, issued.expires_at)
+    if count > 1:
+        head = _(
+            "{n} survey links, one per customer, valid until {until}:", n=count, until=until
+        )
+    elif ref:
+        head = _(
+            "Survey link for {ref}, valid until {until}:", ref=clean_ref(ref) or "", until=until
+        )
+    else:
+        head = _("Your survey link for a customer, valid until {until}:", until=until)
+    return [Reply(text=head + "\n" + "\n".join(issued.urls), private=True)]
+
+
+def _agent_qr(ctx: Context) -> list[Reply]:
+    _ = ctx._
+    issued = issue_links(
+        ctx.session,
+        member=ctx.actor,
+        secret=ctx.config.secret,
+        public_url=ctx.config.public_url,
+        now=ctx.now,
+    )
+    url = issued.urls[0]
+    caption = _(
+        "Your survey QR code, valid until {until}. Customers scan it to rate your service.",
+        until=_when(ctx, issued.expires_at),
+    )
+    image = Image(filename="survey-qr.png", data=qr_png(url), alt=caption)
+    return [Reply(text=caption + "\n" + url, image=image, private=True)]
+
+
+def _team_for(ctx: Context, name: str) -> tuple[Team | None, list[Reply]]:
+    _ = ctx._
+    if name:
+        team = repo.get_team_by_name(session=ctx.session, name=name)
+        if team is None:
+            return None, [Reply(text=_("There is no team called {team}.", team=name), ephemeral=True)]
+    else:
+        teams: list[Team] = repo.teams_managed_by(session=ctx.session, member=ctx.actor)
+        if not teams:
+            own = repo.get_team(session=ctx.session, team_id=ctx.actor.team_id)
+            teams = [own] if own is not None else []
+        if len(teams) != 1:
+            names = ", ".join(t.name for t in teams)
+            return None, [
+                Reply(text=_("Which team? Add its name: {teams}", teams=names), ephemeral=True)
+            ]
+        team = teams[0]
+    if not permissions.reaches_team(ctx.actor, team.id):
+        return None, [
+            Reply(text=_("You can get survey links only for your own teams."), ephemeral=True)
+        ]
+    return team, []
+
+
+def _team_agents(ctx: Context, team: Team) -> list[Member]:
+    return repo.list_members(session=ctx.session, team=team, roles=["agent"])
+
+
+def _team_links(ctx: Context, args: str) -> list[Reply]:
+    _ = ctx._
+    words = args.split()
+    count = 1
+    if words and words[-1].isascii() and words[-1].isdigit():
+        count = int(words.pop())
+    if not 1 <= count <= MAX_BATCH:
+        return [
+            Reply(
+                text=_("You can get up to {max} links at a time.", max=MAX_BATCH), ephemeral=True
+            )
+        ]
+    team, refusal = _team_for(ctx, " ".join(words))
+    if team is None:
+        return refusal
+    agents = _team_agents(ctx, team)
+    if not agents:
+        return [Reply(text=_("Team {team} has no active agents.", team=team.name), ephemeral=True)]
+    lines: list[str] = []
+    until = ""
+    for agent in agents:
+        issued = issue_links(
+            ctx.session,
+            member=agent,
+            secret=ctx.config.secret,
+            public_url=ctx.config.public_url,
+            now=ctx.now,
+            count=count,
+        )
+        until = _when(ctx, issued.expires_at)
+        lines += [f"{agent.name}: {url}" for url in issued.urls]
+    head = _("Survey links for team {team}, valid until {until}:", team=team.name, until=until)
+    return [Reply(text=head + "\n" + "\n".join(lines))]
+
+
+def _team_qr(ctx: Context, name: str) -> list[Reply]:
+    _ = ctx._
+    team, refusal = _team_for(ctx, name)
+    if team is None:
+        return refusal
+    agents = _team_agents(ctx, team)
+    if not agents:
+        return [Reply(text=_("Team {team} has no active agents.", team=team.name), ephemeral=True)]
+    replies: list[Reply] = []
+    for agent in agents:
+        issued = issue_links(
+            ctx.session,
+            member=agent,
+            secret=ctx.config.secret,
+            public_url=ctx.config.public_url,
+            now=ctx.now,
+        )
+        caption = _(
+            "{agent}: survey QR code, valid until {until}",
+            agent=agent.name,
+            until=_when(ctx, issued.expires_at),
+        )
+        image = Image(filename=f"survey-qr-{agent.id}.png", data=qr_png(issued.urls[0]), alt=caption)
+        replies.append(Reply(text=caption, image=image))
+    return replies
+
+
+def survey_command(ctx: Context, args: str) -> list[Reply]:
+    """``/survey [ref | N | qr]`` for agents; ``/survey team …`` and ``/survey qr …`` for leads."""
+    _ = ctx._
+    text = args.strip()
+    head, _sep, rest = text.partition(" ")
+    keyword = head.lower()
+    if keyword in ("help", "?"):
+        return _usage(ctx)
+    if ctx.actor.role == "agent":
+        if keyword == "qr" and not rest.strip():
+            return _agent_qr(ctx)
+        if keyword == "team":
+            return [
+                Reply(
+                    text=_("Team links are for managers; /survey gives you your own link."),
+                    ephemeral=True,
+                )
+            ]
+        return _agent_links(ctx, text)
+    if keyword == "team":
+        return _team_links(ctx, rest)
+    if keyword == "qr":
+        return _team_qr(ctx, rest.strip())
+    return _usage(ctx)
+
+
+COMMANDS: dict[str, Handler] = {"survey": survey_command}

@@ -93,3 +93,46 @@ def make_client(engine: Engine, clock: Clock, *, limit: int = 1000,
 @pytest.fixture
 def client(engine: Engine, clock: Clock, world: World) -> TestClient:
     return make_client(engine, clock)
+
+
+def scheme_text(*, repeat: str = "replace", expiry_days: int = 7, csat: str = "share_4_5",
+                min_responses: int = 1, below_min: str = "exclude", default: float | None = None,
+                customer_weight: int = 50) -> str:
+    """A small scheme: a self-review and the customer component, with these settings."""
+    extra = f"default = {default}\n" if default is not None else ""
+    return f'''
+id = "survey_test"
+name.zh = "满意度测试方案"
+name.en = "Satisfaction test scheme"
+
+[[components]]
+id = "self"
+kind = "self"
+weight = {100 - customer_weight}
+[[components.dimensions]]
+id = "task_completion"
+name.zh = "工作任务完成情况"
+name.en = "Task completion"
+weight = 100
+
+[[components]]
+id = "customer"
+kind = "customer"
+weight = {customer_weight}
+csat = "{csat}"
+min_responses = {min_responses}
+below_min = "{below_min}"
+{extra}link_expiry_days = {expiry_days}
+repeat = "{repeat}"
+'''
+
+
+def use_scheme(engine: Engine, team_id: int, text: str) -> None:
+    from storage import repo
+
+    with unit_of_work(engine) as session:
+        team = repo.get_team(session=session, team_id=team_id)
+        assert team is not None
+        scheme = repo.get_or_create_scheme(session=session, key="survey_test", text=text,
+                                           name_zh="满意度测试方案", name_en="Satisfaction test scheme")
+        repo.set_team_scheme(session=session, team=team, scheme=scheme, actor="test", reason=None)
