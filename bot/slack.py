@@ -37,7 +37,6 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
-from slack_sdk.oauth.installation_store import Bot, Installation, InstallationStore
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.stateless import StatelessOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
@@ -47,6 +46,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bot import slack_render as render
+from bot.slack_oauth import BOT_SCOPES, SlackOAuth, ThreadedInstallationStore
 from bot.slack_people import SlackPeople
 from commands.i18n import normalize_lang, translator
 from commands.messages import Incoming, Outgoing, Reply
@@ -58,6 +58,8 @@ if TYPE_CHECKING:
     from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+
+__all__ = ["BOT_SCOPES", "SlackAdapter", "SlackOAuth", "Target", "build_slack", "retry_handlers"]
 
 SEEN_EVENTS_KEPT = 10_000
 LOCALE_TTL_S = 3600.0
@@ -102,82 +104,6 @@ def retry_handlers(*, rate_limit_retries: int = 5, server_error_retries: int = 2
         AsyncRateLimitErrorRetryHandler(max_retry_count=rate_limit_retries),
         AsyncServerErrorRetryHandler(max_retry_count=server_error_retries),
     ]
-
-
-BOT_SCOPES: tuple[str, ...] = (
-    "commands", "chat:write", "im:write", "im:history", "users:read", "users:read.email",
-    "files:write",
-)  # fmt: skip
-"""What kpibot asks a workspace for (the same list as deploy/slack-manifest.yml)."""
-
-
-@dataclass(frozen=True)
-class SlackOAuth:
-    """Installation in several workspaces ("Add to Slack"): ``GET /slack/install`` and
-    ``GET /slack/oauth_redirect``; each workspace's bot token is kept in
-    ``installation_store`` (kpibot's database in production) and the OAuth ``state`` is a
-    signed token, so any replica can finish an installation another one started."""
-
-    client_id: str
-    client_secret: str
-    state_secret: str
-    installation_store: InstallationStore | AsyncInstallationStore
-    scopes: Sequence[str] = BOT_SCOPES
-    authorization_url: str | None = None
-    """Slack's own by default; tests point it at the fake."""
-    redirect_uri: str | None = None
-    state_expiration_s: int = 300
-
-
-class ThreadedInstallationStore(AsyncInstallationStore):
-    """A synchronous installation store (SQL, files) used from the event loop via threads."""
-
-    def __init__(self, store: InstallationStore) -> None:
-        self.store = store
-
-    @property
-    def logger(self) -> logging.Logger:
-        return log
-
-    async def async_save(self, installation: Installation) -> None:
-        await asyncio.to_thread(self.store.save, installation)
-
-    async def async_save_bot(self, bot: Bot) -> None:
-        await asyncio.to_thread(self.store.save_bot, bot)
-
-    async def async_find_bot(
-        self,
-        *,
-        enterprise_id: str | None,
-        team_id: str | None,
-        is_enterprise_install: bool | None = False,
-    ) -> Bot | None:
-        return await asyncio.to_thread(
-            self.store.find_bot, enterprise_id=enterprise_id, team_id=team_id,
-            is_enterprise_install=is_enterprise_install,
-        )  # fmt: skip
-
-    async def async_find_installation(
-        self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None,
-        is_enterprise_install: bool | None = False,
-    ) -> Installation | None:  # fmt: skip
-        return await asyncio.to_thread(
-            self.store.find_installation, enterprise_id=enterprise_id, team_id=team_id,
-            user_id=user_id, is_enterprise_install=is_enterprise_install,
-        )  # fmt: skip
-
-    async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
-        await asyncio.to_thread(self.store.delete_bot, enterprise_id=enterprise_id, team_id=team_id)
-
-    async def async_delete_installation(
-        self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
-    ) -> None:
-        await asyncio.to_thread(
-            self.store.delete_installation,
-            enterprise_id=enterprise_id,
-            team_id=team_id,
-            user_id=user_id,
-        )
 
 
 class SlackAdapter:

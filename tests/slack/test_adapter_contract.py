@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from commands.messages import Button, Choice, Image, Incoming, Question, Reply
+from commands.messages import Button, Choice, FileAttachment, Image, Incoming, Question, Reply
 from tests.fakes.slack_api import FakeSlack
 from tests.slack.conftest import ScriptedRouter
 from tests.slack.sender import SlackSender
@@ -217,3 +217,22 @@ async def test_send_says_something_on_kpibots_own_initiative_in_the_members_dm(
     assert reminder["text"] == "Reminder: your self-review closes tomorrow."
     assert results["blocks"][-1]["elements"][0]["action_id"].startswith("ack")
     assert len(fake_slack.calls_to("conversations.open")) == 1, "the DM channel is remembered"
+
+
+async def test_a_private_file_is_uploaded_into_the_dm_with_its_name_and_bytes(
+    slack: SlackSender, fake_slack: FakeSlack, scripted: ScriptedRouter, adapter
+) -> None:
+    export = FileAttachment(
+        "team-demo-2026-10.xlsx", b"PK\x03\x04 workbook", mime="application/vnd.ms-excel"
+    )
+    scripted.script = lambda incoming: [Reply(text="Your export", file=export, private=True)]
+    sent = await slack.command("U0MANAGER", "/kpi", "export demo", channel_id="C0KPITEAM")
+    await adapter.idle()
+    [upload] = fake_slack.files.values()
+    assert (upload.filename, upload.data, upload.channel) == (
+        export.filename,
+        export.data,
+        "D0MANAGER",
+    )
+    assert upload.initial_comment == "Your export"
+    assert fake_slack.response_posts(sent.response_url) == []

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from commands.i18n import translator
-from commands.messages import Incoming, Reply
+from commands.messages import Image, Incoming, Reply
 from tests.fakes.slack_api import FakeSlack
 from tests.slack.conftest import ScriptedRouter
 from tests.slack.sender import SlackSender
@@ -39,37 +39,63 @@ async def test_the_same_event_delivered_twice_while_the_first_is_still_working_h
     assert fake_slack.texts_in("D0AGENT01") == ["you said submit"]
 
 
-async def test_the_ack_arrives_while_a_slow_handler_is_still_working(
+async def test_the_ack_arrives_while_a_slow_chart_is_still_rendering(
     slack: SlackSender, fake_slack: FakeSlack, scripted: ScriptedRouter, adapter
 ) -> None:
-    scripted.hold()
+    scripted.script = lambda incoming: [
+        Reply(text="Ranking of demo"),
+        Reply(text="", image=Image("rank.png", b"\x89PNG chart", alt="chart")),
+    ]
+    scripted.hold()  # the chart is still being drawn
     sent = await slack.command("U0MANAGER", "/rank", "demo")
-    assert sent.response.status_code == 200
+    assert sent.response.status_code == 200 and sent.response.content == b""
     assert await asyncio.to_thread(scripted.entered.wait, 10), "the router was started"
     assert scripted.finished == [], "the ack left before the slow work finished"
-    assert fake_slack.response_posts(sent.response_url) == []
+    assert fake_slack.response_posts(sent.response_url) == [] and fake_slack.files == {}
     scripted.release()
     await adapter.idle()
-    assert [p["text"] for p in fake_slack.response_posts(sent.response_url)] == [
-        "you said /rank demo"
-    ]
+    assert [p["text"] for p in fake_slack.response_posts(sent.response_url)] == ["Ranking of demo"]
+    [chart] = fake_slack.files.values()
+    assert chart.data == b"\x89PNG chart" and chart.channel == "C0KPITEAM"
 
 
-async def test_a_429_storm_is_waited_out_and_every_message_arrives_once_in_order(
+async def test_a_429_storm_from_many_people_at_once_is_waited_out_and_every_dm_arrives_once_in_order(
     slack: SlackSender, fake_slack: FakeSlack, scripted: ScriptedRouter, adapter
 ) -> None:
-    scripted.script = lambda incoming: [Reply(text=f"line {n}", private=True) for n in range(1, 5)]
-    fake_slack.rate_limit("chat.postMessage", calls=2, per=1.0, retry_after=1)
-    await slack.command("U0MANAGER", "/selfreview")
+    people = ["U0MANAGER", "U0AGENT01", "U0ALICE", "U0STRANGER"]
+    scripted.script = lambda incoming: [
+        Reply(text=f"{incoming.user_id} line {n}", private=True) for n in (1, 2)
+    ]
+    fake_slack.rate_limit("chat.postMessage", calls=3, per=1.0, retry_after=1)
+    await asyncio.gather(*(slack.command(user, "/selfreview") for user in people))
     await adapter.idle()
-    assert fake_slack.texts_in("D0MANAGER") == ["line 1", "line 2", "line 3", "line 4"]
+    for user in people:
+        assert fake_slack.texts_in(fake_slack.dm_channel(user)) == [
+            f"{user} line 1",
+            f"{user} line 2",
+        ]
     posts = fake_slack.calls_to("chat.postMessage")
     limited = [c for c in posts if c.status == 429]
     assert limited, "the storm happened"
     assert all(c.response == {"ok": False, "error": "ratelimited"} for c in limited)
     for refused in limited:
-        retry = next(c for c in posts if c.at > refused.at)
+        retry = next(c for c in posts if c.at > refused.at and c.args == refused.args)
         assert retry.at - refused.at >= 1.0, "the client waited the Retry-After it was given"
+
+
+async def test_a_rate_limited_response_url_is_waited_out_too(
+    slack: SlackSender, fake_slack: FakeSlack, scripted: ScriptedRouter, adapter
+) -> None:
+    scripted.script = lambda incoming: [Reply(text=f"part {n}") for n in (1, 2, 3)]
+    fake_slack.rate_limit("response_url", calls=1, per=1.0, retry_after=1)
+    sent = await slack.command("U0MANAGER", "/rank", "demo")
+    await adapter.idle()
+    assert [p["text"] for p in fake_slack.response_posts(sent.response_url)] == [
+        "part 1",
+        "part 2",
+        "part 3",
+    ]
+    assert [c.status for c in fake_slack.calls_to("response_url")].count(429) >= 1
 
 
 async def test_server_errors_are_retried_with_backoff(

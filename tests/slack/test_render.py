@@ -166,3 +166,14 @@ def test_long_text_is_cut_into_sections_slack_accepts_without_breaking_an_escape
     assert all(len(s) <= render.SECTION_MAX for s in sections)
     assert not any(re.search(r"&(?!amp;|lt;|gt;)", s) for s in sections), "an escape was cut in two"
     assert "".join(shown_text(message).split()) == "".join(text.split())
+
+
+def test_an_error_for_a_field_the_modal_does_not_show_lands_on_its_first_input() -> None:
+    replies = [
+        Reply(text="", errors={"service": "Send a whole number from 1 to 5."}),
+        Reply(text="", errors={"_form": "The review window closed.", "ability": "Required."}),
+    ]
+    assert render.view_errors(replies, ["ability", "service"]) == {
+        "service": "Send a whole number from 1 to 5.",
+        "ability": "The review window closed. Required.",
+    }
