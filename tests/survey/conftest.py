@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
-from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from bot.survey_page import AddressLimiter, survey_routes
+from bot.web import build_web_app
 from commands.context import AppConfig
 from commands.survey import make_token
 from storage.db import unit_of_work
@@ -87,7 +87,7 @@ def make_client(engine: Engine, clock: Clock, *, limit: int = 1000,
     config = AppConfig(public_url="http://testserver", secret=SECRET,
                        extra={"survey_rate_limit": limit})
     routes = survey_routes(engine, config, clock=clock, limiter=limiter)
-    return TestClient(Starlette(routes=routes), base_url="http://testserver")
+    return TestClient(build_web_app(routes), base_url="http://testserver")
 
 
 @pytest.fixture

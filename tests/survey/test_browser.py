@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
-from starlette.applications import Starlette
 
 from bot.survey_page import survey_routes
+from bot.web import build_web_app
 from commands.context import AppConfig
 from tests.survey.conftest import SECRET, Clock, World
 from tests.survey.livekit import PHONE, browser_missing, chromium, javascript_runs, serve
@@ -29,7 +29,7 @@ pytestmark = [
 @pytest.fixture
 def site(engine: Engine, world: World, clock: Clock) -> Iterator[str]:
     config = AppConfig(public_url="http://127.0.0.1", secret=SECRET)
-    with serve(Starlette(routes=survey_routes(engine, config, clock=clock))) as url:
+    with serve(build_web_app(survey_routes(engine, config, clock=clock))) as url:
         yield url
 
 
