@@ -67,6 +67,8 @@ UNREACHABLE = frozenset(
     {"user_not_found", "account_inactive", "user_disabled", "cannot_dm_bot", "user_is_restricted"}
 )
 """Slack's answers that mean a person cannot get a DM from kpibot."""
+REVOCATION_EVENTS = frozenset({"app_uninstalled", "tokens_revoked"})
+"""Left to bolt's own listeners (with OAuth: the workspace's installation is deleted)."""
 MODAL_FORMS = frozenset({"review", "peer"})
 """Forms shown on one screen (a modal); every other form is a DM conversation (the
 self-review: the agent reads their own numbers first, then answers one by one)."""
@@ -137,7 +139,7 @@ class SlackAdapter:
             raise ValueError("Slack needs the bot token (SLACK_BOT_TOKEN) or an OAuth installation")
         self.client = AsyncWebClient(
             token=bot_token if oauth is None else None,
-            base_url=api_url,
+            base_url=api_url if api_url.endswith("/") else api_url + "/",
             retry_handlers=self._retry_handlers,
         )
         if not signing_secret and not app_token:
@@ -188,6 +190,8 @@ class SlackAdapter:
         self.app.view(render.MODAL_CALLBACK_ID)(self._on_view)
         self.app.use(self._on_event)
         self.app.error(self._on_error)
+        if self.oauth is not None:
+            self.app.enable_token_revocation_listeners()
 
     def routes(self) -> list[BaseRoute]:
         """HTTP mode: commands, interactivity and events all on ``POST /slack/events``
@@ -274,7 +278,8 @@ class SlackAdapter:
         """A global middleware (after bolt's signature check): an Events API delivery is
         acked here and its work started before the HTTP answer leaves, so nothing of it
         is left to a listener that might run after the answer."""
-        if body.get("type") != "event_callback":
+        kind = (body.get("event") or {}).get("type")
+        if body.get("type") != "event_callback" or kind in REVOCATION_EVENTS:
             await next()
             return None
         incoming = render.incoming_from_message(body)

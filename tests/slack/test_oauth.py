@@ -4,6 +4,7 @@ request from a workspace is answered with that workspace's token."""
 from __future__ import annotations
 
 import html
+import json
 import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -110,3 +111,21 @@ async def test_a_workspace_kpibot_is_not_installed_in_gets_nothing(
     assert scripted.seen == []
     with pytest.raises(LookupError):
         await multi.client_for("T0UNKNOWN")
+
+
+async def test_an_uninstalled_workspace_is_forgotten(
+    fake_slack: FakeSlack, store: FileInstallationStore, multi: SlackAdapter
+) -> None:
+    transport = httpx.ASGITransport(app=web_app(multi))
+    async with httpx.AsyncClient(transport=transport, base_url="https://kpibot.test") as client:
+        await install(client, fake_slack, "T0SECOND")
+        assert store.find_bot(enterprise_id=None, team_id="T0SECOND") is not None
+        event = {
+            "token": "x", "team_id": "T0SECOND", "api_app_id": "AKPIBOT00", "type": "event_callback",
+            "event": {"type": "app_uninstalled"}, "event_id": "Ev0BYE", "event_time": 1790000000,
+        }  # fmt: skip
+        sent = await SlackSender(client, fake_slack).post(json.dumps(event), "application/json")
+        assert sent.status_code == 200
+        await fake_slack.wait_until(
+            lambda: store.find_bot(enterprise_id=None, team_id="T0SECOND") is None
+        )
