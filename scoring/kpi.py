@@ -209,9 +209,13 @@ def fields_for(kind: Kind) -> Mapping[str, Field]:
 
 
 def _flag(frame: pd.DataFrame, column: str) -> np.ndarray | None:
+    """A flag column as a boolean mask (missing = False), or None when there is no such column."""
     if column not in frame.columns:
         return None
-    return np.asarray(frame[column].to_numpy(dtype="float64", na_value=0.0))
+    series = frame[column]
+    if pd.api.types.is_bool_dtype(series):
+        return np.asarray(series.to_numpy(dtype=bool, na_value=False))
+    return np.asarray(series.to_numpy(dtype="float64", na_value=0.0)) > 0
 
 
 def _number(frame: pd.DataFrame, column: str) -> np.ndarray | None:
@@ -226,68 +230,90 @@ def aggregate(frame: pd.DataFrame, kind: Kind, *, agent: str = "agent") -> pd.Da
     ``frame`` holds one row per event with the columns of :data:`EVENT_FIELDS`
     (flags as booleans or 0/1, durations in seconds, money in yuan; missing
     optional values as NaN). The result has one row per agent (index ``agent``,
-    in order of first appearance) and one column per measure the columns allow.
+    in order of first appearance, or the categories of a categorical agent column)
+    and one column per measure the columns allow.
+
+    One factorisation of the agent column, then one ``numpy.bincount`` per measure
+    over the rows that count: no Python loop over rows or agents.
     """
-    codes, uniques = pd.factorize(frame[agent], sort=False)
+    column = frame[agent]
+    if isinstance(column.dtype, pd.CategoricalDtype):  # already factorised: use its codes
+        codes = np.asarray(column.cat.codes.to_numpy(), dtype=np.intp)
+        uniques = column.cat.categories
+    else:
+        codes, uniques = pd.factorize(column, sort=False)
     size = len(uniques)
     out: dict[str, np.ndarray] = {}
 
-    def count(weights: np.ndarray | None = None) -> np.ndarray:
-        return np.bincount(codes, weights=weights, minlength=size)
+    def count(mask: np.ndarray | None = None, weights: np.ndarray | None = None) -> np.ndarray:
+        chosen = codes if mask is None else codes[mask]
+        if weights is not None and mask is not None:
+            weights = weights[mask]
+        return np.bincount(chosen, weights=weights, minlength=size).astype("float64")
 
     def mean_parts(name: str, values: np.ndarray | None) -> None:
         # a duration column ``<name>_s`` gives the measures ``<name>_s_total`` and ``<name>_n``
         if values is None:
             return
-        present = ~np.isnan(values)
-        out[f"{name}_s_total"] = count(np.where(present, values, 0.0))
-        out[f"{name}_n"] = count(present.astype("float64"))
+        missing = np.isnan(values)
+        out[f"{name}_s_total"] = count(None, np.where(missing, 0.0, values))
+        out[f"{name}_n"] = out["sessions"] - count(missing)  # the missing ones are the few
 
     if kind == "sessions":
-        out["sessions"] = count().astype("float64")
+        out["sessions"] = count()
         out["inquiries"] = out["sessions"]
         abandoned = _flag(frame, "abandoned")
-        if abandoned is not None:
-            out["abandoned"] = count(abandoned)
-            out["answered"] = out["sessions"] - out["abandoned"]
-        else:
-            out["answered"] = out["sessions"]
-        for flag in ("resolved", "transferred"):  # only an answered session can be resolved or passed on
-            values = _flag(frame, flag)
-            if values is not None:
-                out[flag] = count(values if abandoned is None else values * (1.0 - abandoned))
-        for flag in ("converted", "lost"):
-            values = _flag(frame, flag)
-            if values is not None:
-                out[flag] = count(values)
+        flags = {f: _flag(frame, f) for f in ("resolved", "transferred", "converted", "lost")}
+        if abandoned is not None:  # only an answered session can be resolved or passed on
+            for f in ("resolved", "transferred"):
+                mask = flags[f]
+                flags[f] = None if mask is None else mask & ~abandoned
+        present = {"abandoned": abandoned, **{f: m for f, m in flags.items() if m is not None}}
+        out.update(_count_flags(codes, size, {f: m for f, m in present.items() if m is not None}))
+        out["answered"] = out["sessions"] - out["abandoned"] if abandoned is not None else out["sessions"]
         mean_parts("first_response", _number(frame, "first_response_s"))
         mean_parts("response", _number(frame, "response_s"))
         mean_parts("wait", _number(frame, "wait_s"))
         mean_parts("handle", _handling(frame))
     elif kind == "orders":
         amount = _number(frame, "amount")
-        assert amount is not None, "orders need an amount column"
-        out["orders"] = count().astype("float64")
+        if amount is None:
+            raise ValueError("orders need an amount column")
+        amount = np.nan_to_num(amount)
+        out["orders"] = count()
         paid = _flag(frame, "paid")
-        paid = np.ones(len(frame)) if paid is None else paid
         out["paid_orders"] = count(paid)
-        out["paid_amount"] = count(np.where(paid > 0, np.nan_to_num(amount), 0.0))
+        out["paid_amount"] = count(paid, amount)
         for flag, measure in (("valid", "valid_orders"), ("refunded", "refunded_orders"),
                               ("abnormal", "abnormal_orders")):
-            values = _flag(frame, flag)
-            if values is not None:
-                out[measure] = count(values)
+            mask = _flag(frame, flag)
+            if mask is not None:
+                out[measure] = count(mask)
         refund = _number(frame, "refund_amount")
         refunded = _flag(frame, "refunded")
         if refund is not None:
-            out["refund_amount"] = count(np.nan_to_num(refund))
+            out["refund_amount"] = count(None, np.nan_to_num(refund))
         elif refunded is not None:
-            out["refund_amount"] = count(np.where(refunded > 0, np.nan_to_num(amount), 0.0))
+            out["refund_amount"] = count(refunded, amount)
     elif kind == "complaints":
-        out["complaints"] = count().astype("float64")
+        out["complaints"] = count()
     else:
         raise ValueError(f"cannot aggregate {kind!r} rows")
     return pd.DataFrame(out, index=pd.Index(uniques, name=agent))
+
+
+def _count_flags(codes: np.ndarray, size: int, flags: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per-agent counts of several flags in one pass: each row's flags packed into a few bits."""
+    if not flags:
+        return {}
+    bits = np.zeros(len(codes), dtype=np.uint8)
+    for position, mask in enumerate(flags.values()):
+        bits |= mask.astype(np.uint8) << position
+    width = 1 << len(flags)
+    table = np.bincount(codes * width + bits, minlength=size * width).reshape(size, width)
+    combos = np.arange(width)
+    return {name: table[:, (combos >> position) & 1 == 1].sum(axis=1).astype("float64")
+            for position, name in enumerate(flags)}
 
 
 def _handling(frame: pd.DataFrame) -> np.ndarray | None:

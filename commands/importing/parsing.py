@@ -13,6 +13,8 @@ from datetime import date, time, timedelta
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from commands.importing.mapping import ColumnSpec, Mapping
 from commands.importing.reading import NULL_VALUES
@@ -20,17 +22,55 @@ from commands.importing.reading import NULL_VALUES
 Parsed = tuple[pd.Series, pd.Series]  # (values, unreadable mask)
 _NULLS = set(NULL_VALUES)
 _UNIT_SECONDS = {"s": 1.0, "min": 60.0, "h": 3600.0, "mm:ss": 1.0}
-_CLOCK = re.compile(r"^(?:(\d+):)?(\d{1,3}):(\d{1,2}(?:\.\d+)?)$")
 _PERIOD_MONTH = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?$|^(\d{4})(\d{2})$")
 _PERIOD_QUARTER = re.compile(r"^(\d{4})\s*-?\s*Q([1-4])$", re.IGNORECASE)
 
 
+_NUMBER = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$"
+_CLOCK_NAMED = r"^(?:(?P<h>\d+):)?(?P<m>\d{1,3}):(?P<s>\d{1,2}(?:\.\d+)?)$"
+_NULL_STRING = pa.scalar(None, pa.string())
+
+
+def _arrow_text(column: pd.Series) -> pa.ChunkedArray:
+    """The column as Arrow strings, trimmed, with the spellings of "nothing" as null."""
+    if column.dtype == object:  # .xlsx cells: numbers, strings, dates mixed
+        column = column.map(lambda v: v if v is None or isinstance(v, str) else _plain(v))
+    if isinstance(column.array, pd.arrays.ArrowStringArray):
+        array = column.array.__arrow_array__()  # zero-copy
+    else:
+        array = pa.chunked_array([pa.array(column, type=pa.string(), from_pandas=True)])
+    array = pc.utf8_trim_whitespace(array)  # one fast pass; cheaper than checking first
+    nothing = pc.is_in(array, value_set=pa.array(NULL_VALUES, array.type))
+    return pc.if_else(nothing, pa.scalar(None, array.type), array) if _any(nothing) else array
+
+
+def _any(mask: pa.ChunkedArray | pa.Array) -> bool:
+    return bool(pc.any(mask).as_py())
+
+
+def _series(array: pa.ChunkedArray | pa.Array, index: pd.Index) -> pd.Series:
+    return pd.Series(array.to_pandas(), index=index)
+
+
+def _mask(array: pa.ChunkedArray | pa.Array, index: pd.Index) -> pd.Series:
+    return pd.Series(pc.fill_null(array, False).to_numpy(zero_copy_only=False), index=index, dtype=bool)
+
+
+def _to_float(text: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+    """``(float values, unreadable)``: a cell that is text but not a number is unreadable."""
+    try:  # the common case, a clean column: one cast, no regular expression
+        values = pc.cast(text, pa.float64())
+        return values, pc.is_nan(pc.fill_null(values, 0.0))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    ok = pc.match_substring_regex(text, _NUMBER)
+    values = pc.cast(pc.if_else(ok, text, _NULL_STRING), pa.float64())
+    return values, pc.and_(pc.is_valid(text), pc.invert(pc.fill_null(ok, False)))
+
+
 def as_text(column: pd.Series) -> pd.Series:
     """Strings, stripped, with the export's spellings of "nothing" as missing."""
-    if column.dtype == object:
-        column = column.map(lambda v: v if v is None or isinstance(v, str) else _plain(v))
-    text = column.astype("str").str.strip() if column.dtype != "str" else column.str.strip()
-    return text.mask(text.isin(_NULLS) | column.isna())
+    return _series(_arrow_text(column), column.index)
 
 
 def _plain(value: object) -> str:
@@ -43,26 +83,38 @@ def is_numeric(column: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
 
 
+def _has(text: pa.ChunkedArray, part: str) -> bool:
+    return bool(pc.any(pc.match_substring(text, part)).as_py())
+
+
+def _clean_number_text(text: pa.ChunkedArray, mapping: Mapping) -> pa.ChunkedArray:
+    """Thousands separators and currency signs removed (literal replacements, only when present)."""
+    if mapping.thousands and mapping.thousands != mapping.decimal and _has(text, mapping.thousands):
+        text = pc.replace_substring(text, mapping.thousands, "")
+    removed = False
+    for sign in sorted(mapping.currency, key=len, reverse=True):
+        if _has(text, sign):
+            text = pc.replace_substring(text, sign, "")
+            removed = True
+    if removed:
+        text = pc.utf8_trim_whitespace(text)
+    if mapping.decimal != "." and _has(text, mapping.decimal):
+        text = pc.replace_substring(text, mapping.decimal, ".")
+    return text
+
+
 def parse_number(column: pd.Series, mapping: Mapping, *, allow_percent: bool = False) -> tuple[pd.Series, pd.Series, pd.Series]:
     """``(values, unreadable, had a % sign)``; thousands separators and currency signs removed."""
+    index = column.index
     if is_numeric(column):
-        values = column.astype("float64")
-        false = pd.Series(False, index=column.index)
-        return values, false, false
-    text = as_text(column)
-    if mapping.thousands and mapping.thousands != mapping.decimal:
-        text = text.str.replace(mapping.thousands, "", regex=False)
-    if mapping.currency:
-        signs = "|".join(re.escape(s) for s in sorted(mapping.currency, key=len, reverse=True))
-        text = text.str.replace(signs, "", regex=True).str.strip()
-    if mapping.decimal != ".":
-        text = text.str.replace(mapping.decimal, ".", regex=False)
-    percent = text.str.endswith("%").fillna(False).astype(bool)
-    if allow_percent and percent.any():
-        text = text.str.rstrip("%").str.strip()
-    values = pd.to_numeric(text, errors="coerce").astype("float64")
-    unreadable = text.notna() & values.isna()
-    return values, unreadable, percent
+        false = pd.Series(False, index=index)
+        return column.astype("float64"), false, false
+    text = _clean_number_text(_arrow_text(column), mapping)
+    percent = pc.fill_null(pc.ends_with(text, "%"), False)
+    if allow_percent:
+        text = pc.utf8_rtrim_whitespace(pc.replace_substring_regex(text, r"\s*%$", ""))
+    values, unreadable = _to_float(text)
+    return _series(values, index).astype("float64"), _mask(unreadable, index), _mask(percent, index)
 
 
 def parse_ratio(column: pd.Series, spec: ColumnSpec, mapping: Mapping) -> Parsed:
@@ -78,17 +130,74 @@ def parse_seconds(column: pd.Series, spec: ColumnSpec, mapping: Mapping) -> Pars
     if column.dtype == object:  # an .xlsx cell may hold a time of day or a timedelta
         column = column.map(_clock_cell)
     if is_numeric(column):
-        return column.astype("float64") * factor, pd.Series(False, index=column.index)
-    text = as_text(column).str.replace(r"\s*(?:秒|s|sec)$", "", regex=True)
-    values = pd.to_numeric(text, errors="coerce").astype("float64") * factor
-    clock = text.str.contains(":", regex=False).fillna(False).astype(bool)
-    if clock.any():
-        parts = text[clock].str.extract(_CLOCK)
-        hours = pd.to_numeric(parts[0], errors="coerce").fillna(0.0)
-        seconds = (hours * 3600 + pd.to_numeric(parts[1], errors="coerce") * 60
-                   + pd.to_numeric(parts[2], errors="coerce"))
-        values = values.where(~clock, seconds.reindex(values.index))
-    return values, text.notna() & values.isna()
+        values = column.astype("float64")
+        return (values if factor == 1.0 else values * factor), pd.Series(False, index=column.index)
+    text = _arrow_text(column)
+    if any(bool(pc.any(pc.ends_with(text, end)).as_py()) for end in ("秒", "s", "c")):
+        text = pc.replace_substring_regex(text, r"\s*(?:秒|s|sec)$", "")
+    if _has(text, ":"):
+        clock = _clock_seconds(text)
+        number, _bad = _to_float(pc.if_else(pc.is_null(clock), text, pa.scalar(None, text.type)))
+        values = pc.coalesce(pc.multiply(number, factor), clock)
+    else:
+        number, _bad = _to_float(text)
+        values = pc.multiply(number, factor)
+    unreadable = pc.and_(pc.is_valid(text), pc.is_null(pc.if_else(pc.is_nan(values), None, values)))
+    return _series(values, column.index).astype("float64"), _mask(unreadable, column.index)
+
+
+_STRPTIME_BASE = -2208988800  # 1900-01-01T00:00:00, the date strptime gives a bare clock time
+
+
+def _clock_seconds(text: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Seconds of ``mm:ss`` / ``h:mm:ss`` cells, null elsewhere.
+
+    The common shapes go through Arrow's ``strptime`` (a fast C++ pass); the rest (minutes
+    above 59, fractions of a second) are split at the colons one chunk at a time.
+    """
+    colon = pc.fill_null(pc.match_substring(text, ":"), False)
+    values = pc.if_else(colon, pa.scalar(None, pa.float64()), pa.scalar(None, pa.float64()))
+    for fmt in ("%M:%S", "%H:%M:%S"):
+        stamps = pc.strptime(text, format=fmt, unit="s", error_is_null=True)
+        seconds = pc.subtract(pc.cast(pc.cast(stamps, pa.int64()), pa.float64()), float(_STRPTIME_BASE))
+        values = pc.coalesce(values, seconds)
+        rest = pc.and_(pc.is_null(values), colon)
+        if not _any(rest):
+            return values
+    leftover = pc.if_else(rest, text, pa.scalar(None, text.type))
+    chunks = leftover.chunks if isinstance(leftover, pa.ChunkedArray) else [leftover]
+    try:
+        parts = [_clock_chunk(chunk) for chunk in chunks]
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # "3:xx": take the careful path
+        split = _clock_seconds_regex(pa.chunked_array(chunks, text.type))
+    else:
+        split = pa.array(np.concatenate(parts) if parts else np.array([]), from_pandas=True)
+    return pc.coalesce(values, split)
+
+
+def _clock_chunk(chunk: pa.Array) -> np.ndarray:
+    clocks = pc.if_else(pc.match_substring(chunk, ":"), chunk, pa.scalar(None, chunk.type))
+    parts = pc.split_pattern(clocks, ":")
+    numbers = pc.cast(pc.list_flatten(parts), pa.float64()).to_numpy(zero_copy_only=False)
+    lengths = pc.fill_null(pc.list_value_length(parts), 0).to_numpy(zero_copy_only=False)
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+    result = np.full(len(chunk), np.nan)
+    padded = np.concatenate((numbers, [np.nan, np.nan, np.nan]))
+    two, three = lengths == 2, lengths == 3
+    result[two] = padded[starts[two]] * 60 + padded[starts[two] + 1]
+    result[three] = (padded[starts[three]] * 3600 + padded[starts[three] + 1] * 60
+                     + padded[starts[three] + 2])
+    result[(two | three) & ~(result >= 0)] = np.nan
+    return result
+
+
+def _clock_seconds_regex(text: pa.Array) -> pa.Array:
+    clock = pc.extract_regex(text, _CLOCK_NAMED)
+    h = pc.struct_field(clock, "h")
+    h = pc.if_else(pc.equal(h, ""), "0", h)
+    return pc.add(pc.add(pc.multiply(pc.cast(h, pa.float64()), 3600.0),
+                         pc.multiply(pc.cast(pc.struct_field(clock, "m"), pa.float64()), 60.0)),
+                  pc.cast(pc.struct_field(clock, "s"), pa.float64()))
 
 
 def _clock_cell(value: object) -> object:
@@ -100,17 +209,20 @@ def _clock_cell(value: object) -> object:
 
 
 def parse_flag(column: pd.Series, spec: ColumnSpec) -> Parsed:
-    """1.0 / 0.0 from 是/否, Y/N, 1/0 … (the mapping's spellings, case ignored)."""
+    """True / False (pandas ``boolean``, one byte a cell) from 是/否, Y/N, 1/0 … (case ignored)."""
     if pd.api.types.is_bool_dtype(column):
-        return column.astype("float64"), pd.Series(False, index=column.index)
-    text = as_text(column)
-    codes, uniques = pd.factorize(text, use_na_sentinel=True)
-    truths = {v.casefold() for v in spec.true_values}
-    falses = {v.casefold() for v in spec.false_values}
-    lookup = np.array([1.0 if u.casefold() in truths else 0.0 if u.casefold() in falses else np.nan
-                       for u in (_plain(x) for x in uniques)] + [np.nan])
-    values = pd.Series(lookup[codes], index=column.index)
-    return values, text.notna() & values.isna()
+        return column, pd.Series(False, index=column.index)
+    text = pc.utf8_lower(_arrow_text(column))
+    truths = pa.array(sorted({v.casefold() for v in spec.true_values}))
+    falses = pa.array(sorted({v.casefold() for v in spec.false_values}))
+    is_true = pc.is_in(text, value_set=truths)
+    known = pc.or_(is_true, pc.is_in(text, value_set=falses))
+    values = pd.arrays.BooleanArray(
+        np.asarray(pc.fill_null(is_true, False).to_numpy(zero_copy_only=False), dtype=bool),
+        ~np.asarray(pc.fill_null(known, False).to_numpy(zero_copy_only=False), dtype=bool),
+    )
+    unreadable = pc.and_(pc.is_valid(text), pc.invert(known))
+    return pd.Series(values, index=column.index), _mask(unreadable, column.index)
 
 
 def parse_time(column: pd.Series, spec: ColumnSpec) -> Parsed:
@@ -121,9 +233,11 @@ def parse_time(column: pd.Series, spec: ColumnSpec) -> Parsed:
     if spec.format:
         values = pd.to_datetime(text, format=spec.format, errors="coerce")
     else:
-        cleaned = (text.str.replace(r"[/.年月]", "-", regex=True).str.replace("日", "", regex=False)
-                   .str.replace(r"-(\d)(?=\D|$)", r"-0\1", regex=True))
-        values = pd.to_datetime(cleaned, format="ISO8601", errors="coerce")
+        cleaned = _arrow_text(column)
+        cleaned = pc.replace_substring(pc.replace_substring_regex(cleaned, r"[/.年月]", "-"), "日", "")
+        cleaned = pc.replace_substring_regex(cleaned, r"-(\d)(\D|$)", r"-0\1\2")
+        cleaned = pc.replace_substring_regex(cleaned, r"(\s)(\d):", r"\g<1>0\2:".replace(r"\g<1>", r"\1"))
+        values = pd.to_datetime(_series(cleaned, column.index), format="ISO8601", errors="coerce")
     return values, text.notna() & values.isna()
 
 

@@ -21,13 +21,14 @@ from pathlib import PurePath
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from commands.importing.mapping import ColumnSpec, Mapping
 from commands.importing.problems import ImportRefused, Problem
 
 NULL_VALUES = ["", "-", "--", "—", "N/A", "n/a", "NA", "NULL", "null", "None", "nan", "NaN"]
-STRING_TYPES = {"text", "id", "flag", "period", "seconds"}  # "04:00" must not become a time of day
+STRING_TYPES = {"text", "id", "period"}
 ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "gbk": "GBK",
                   "gb2312": "GBK", "gb18030": "GB18030"}
 
@@ -80,7 +81,7 @@ def match_columns(header: list[str], columns: tuple[ColumnSpec, ...]) -> tuple[d
 
 def read_source(data: bytes, file_name: str, mapping: Mapping) -> SourceTable:
     """The mapped columns of ``data`` (a CSV or .xlsx file's bytes)."""
-    if not data.strip():
+    if not data or (len(data) < 1 << 16 and not data.strip()):  # no copy of a large file
         raise ImportRefused([Problem("empty_file")])
     suffix = PurePath(file_name).suffix.lower()
     if suffix in (".xlsx", ".xlsm") or data[:4] == b"PK\x03\x04":
@@ -143,32 +144,87 @@ def _header(buffer: pa.Buffer, mapping: Mapping) -> list[str]:
     raise ImportRefused([Problem("no_rows")])
 
 
+def _flag_spellings(mapping: Mapping, fields: list[str]) -> tuple[list[str], list[str]] | None:
+    """One set of yes/no spellings for every flag column, for pyarrow to read them as booleans.
+
+    None when the columns spell yes and no differently (one column's "否" is another's
+    true): those flags are read as text and parsed per column.
+    """
+    specs = [s for s in mapping.columns if s.field in fields and s.type == "flag"]
+    if not specs or any((s.true_values, s.false_values) != (specs[0].true_values, specs[0].false_values)
+                        for s in specs):
+        return None
+
+    def variants(values: tuple[str, ...]) -> list[str]:
+        return sorted({v for value in values for v in (value, value.lower(), value.upper(), value.capitalize())})
+
+    return variants(specs[0].true_values), variants(specs[0].false_values)
+
+
 def _read_csv(data: bytes, mapping: Mapping) -> SourceTable:
     encoding, buffer = detect_encoding(data, mapping.encoding)
     header = _header(buffer, mapping)
     found, problems = match_columns(header, mapping.columns)
-    types = {spec.field: spec.type for spec in mapping.columns}
-    column_types = {found[f]: pa.string() for f in found if types[f] in STRING_TYPES}
+    specs = {spec.field: spec for spec in mapping.columns}
+    flags = _flag_spellings(mapping, list(found))
     try:
-        table = pacsv.read_csv(
-            pa.BufferReader(buffer),
-            read_options=pacsv.ReadOptions(skip_rows=mapping.header_row - 1, use_threads=True),
-            parse_options=pacsv.ParseOptions(delimiter=mapping.delimiter),
-            convert_options=pacsv.ConvertOptions(
-                include_columns=list(found.values()), column_types=column_types,
-                null_values=NULL_VALUES, strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-            ),
-        )
+        table = _arrow_read(buffer, mapping, found, specs, flags)
     except pa.ArrowInvalid as exc:
-        raise ImportRefused([Problem("unreadable", {"detail": str(exc).strip()})]) from None
+        if "conversion error" not in str(exc):
+            raise ImportRefused([Problem("unreadable", {"detail": str(exc).strip()})]) from None
+        try:  # a cell unlike the rest of its column: read everything as text to say which rows
+            table = _arrow_read(buffer, mapping, found, specs, None, all_text=True)
+        except pa.ArrowInvalid as again:
+            raise ImportRefused([Problem("unreadable", {"detail": str(again).strip()})]) from None
     if table.num_rows == 0:
         raise ImportRefused([Problem("no_rows")])
     by_name = {v: k for k, v in found.items()}
-    frame = pd.DataFrame({by_name[name]: table.column(name).to_pandas() for name in found.values()})
+    pending = {name: table.column(name) for name in found.values()}
     del table
+    columns: dict[str, pd.Series] = {}
+    for name in found.values():
+        column = pending.pop(name)  # converted one at a time: the Arrow copy goes as the pandas one comes
+        if pa.types.is_time(column.type):  # a seconds column written as h:mm[:ss]
+            column = pc.cast(column, pa.string())
+        # booleans with gaps become pandas "boolean", not an object array of True/False/None
+        if pa.types.is_boolean(column.type):
+            columns[by_name[name]] = column.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get)
+        else:
+            columns[by_name[name]] = column.to_pandas()
+        del column
+    frame = pd.DataFrame(columns, copy=False)
     rows = np.arange(mapping.header_row + 1, mapping.header_row + 1 + len(frame))
     return SourceTable(frame, header, encoding, rows, problems)
+
+
+def _arrow_read(buffer: pa.Buffer, mapping: Mapping, found: dict[str, str], specs: dict[str, ColumnSpec],
+                flags: tuple[list[str], list[str]] | None, *, all_text: bool = False) -> pa.Table:
+    """Only the mapped columns; text-like ones as strings, flags as booleans when they can be.
+
+    The file is read as a stream of record batches: the reader's peak memory stays near
+    the size of its result (a whole-file read peaks at about twice that).
+    """
+    column_types: dict[str, pa.DataType] = {}
+    for field, name in found.items():
+        spec = specs[field]
+        if all_text:
+            column_types[name] = pa.string()
+        elif spec.type == "flag":
+            column_types[name] = pa.bool_() if flags is not None else pa.string()
+        elif spec.type in STRING_TYPES or (spec.type == "seconds" and spec.unit == "mm:ss"):
+            column_types[name] = pa.string()  # "04:30" must stay text, not become a time of day
+    options = pacsv.ConvertOptions(
+        include_columns=list(found.values()), column_types=column_types,
+        null_values=NULL_VALUES, strings_can_be_null=True, quoted_strings_can_be_null=True,
+        **({"true_values": flags[0], "false_values": flags[1]} if flags is not None else {}),
+    )
+    reader = pacsv.open_csv(
+        pa.BufferReader(buffer),
+        read_options=pacsv.ReadOptions(skip_rows=mapping.header_row - 1, use_threads=True),
+        parse_options=pacsv.ParseOptions(delimiter=mapping.delimiter),
+        convert_options=options,
+    )
+    return pa.Table.from_batches(list(reader), schema=reader.schema)
 
 
 # --- xlsx -------------------------------------------------------------------------------

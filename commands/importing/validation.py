@@ -8,16 +8,20 @@ store. It touches no database: the roster and the period are passed in.
 from __future__ import annotations
 
 import difflib
+import os
 import unicodedata
 from collections.abc import Callable
 from collections.abc import Mapping as TMapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from commands.importing.mapping import Mapping
+from commands.importing.mapping import ColumnSpec, Mapping
 from commands.importing.parsing import as_text, parse_period, parser_for
 from commands.importing.problems import ImportRefused, Problem, at_rows
 from commands.importing.reading import SourceTable, normalize_header, read_source
@@ -67,52 +71,50 @@ def _silent(step: str) -> None:
     return None
 
 
+PARALLEL_ROWS = 200_000  # from this many rows, columns are parsed on a small thread pool
+
+
+@dataclass
+class _Column:
+    field: str
+    values: pd.Series
+    unreadable: pd.Series
+    problems: list[Problem]
+
+
 def prepare(data: bytes, file_name: str, mapping: Mapping, roster: Roster,
             period: PeriodInfo, progress: Progress = _silent) -> Prepared:
     """Read, parse and check ``data``; raises :class:`ImportRefused` listing every problem.
 
     ``progress`` is called with the name of each step as it finishes (read, parse,
-    check), for a progress bar.
+    check), for a progress bar. Columns are independent, so a large file's columns
+    are parsed and checked in parallel (Arrow and numpy release the GIL).
     """
     source = read_source(data, file_name, mapping)
     progress("read")
     problems = list(source.problems)
-    frame = source.frame
-    typed: dict[str, pd.Series] = {}
-    unreadable_of: dict[str, pd.Series] = {}
-    for spec in mapping.columns:
-        if spec.field not in frame.columns:
-            continue
-        column = frame[spec.field]
-        shown = _header_of(source, mapping, spec.field)
-        if spec.type in ("text", "id", "period"):
-            values = as_text(column)
-            if spec.take_after:
-                values = values.str.rsplit(spec.take_after, n=1).str[-1].str.strip()
-            unreadable = pd.Series(False, index=column.index)
-        else:
-            values, unreadable = parser_for(spec, mapping)(column)
-            problems += _unreadable(source, column, unreadable, spec.type, shown, spec)
-            problems += _out_of_range(source, column, values, spec.type, shown, spec.low, spec.high)
-        typed[spec.field] = values
-        unreadable_of[spec.field] = unreadable
-        if spec.field in kpi.REQUIRED_FIELDS[mapping.kind] and spec.field != "time":
-            empty = (values.isna() & ~unreadable).to_numpy(dtype=bool)
-            if empty.any():
-                problems.append(at_rows("empty_value", source.file_rows(empty), column=shown))
-    progress("parse")
-    if "agent" not in typed:
-        raise ImportRefused(problems)
-    lookup = roster.lookup()
-    agent_codes, agent_names = pd.factorize(typed["agent"], use_na_sentinel=True)
-    member_of = np.array([lookup.get(name_key(str(n)), -1) for n in agent_names] + [-1])
-    problems += _unknown_agents(source, agent_codes, agent_names, member_of, roster)
-    if "time" in typed:
-        problems += _outside_period(source, typed["time"], unreadable_of["time"], period,
-                                    _header_of(source, mapping, "time"))
-    for spec in mapping.columns:
-        if spec.type == "id" and spec.field in typed:
-            problems += _duplicates(source, typed[spec.field], _header_of(source, mapping, spec.field))
+    specs = [spec for spec in mapping.columns if spec.field in source.frame.columns]
+    workers = min(4, os.cpu_count() or 1) if len(source.rows) >= PARALLEL_ROWS else 1
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        parsed = list(pool.map(lambda spec: _parse_column(source, mapping, spec), specs))
+        typed = {c.field: c.values for c in parsed}
+        for column in parsed:
+            problems += column.problems
+            if not column.unreadable.any():
+                del source.frame[column.field]  # the raw cells are no longer needed
+        progress("parse")
+        if "agent" not in typed:
+            raise ImportRefused(problems)
+        checks = [pool.submit(_duplicates, source, typed[s.field], _header_of(source, mapping, s.field))
+                  for s in specs if s.type == "id"]
+        if "time" in typed:
+            unreadable_time = next(c.unreadable for c in parsed if c.field == "time")
+            checks.append(pool.submit(_outside_period, source, typed["time"], unreadable_time, period,
+                                      _header_of(source, mapping, "time")))
+        agent_codes, agent_names, member_of = _agents(typed["agent"], roster)
+        problems += _unknown_agents(source, agent_codes, agent_names, member_of, roster)
+        for check in checks:
+            problems += check.result()
     if mapping.kind == "summary":
         if "period" in typed:
             problems += _wrong_period(source, typed["period"], period, _header_of(source, mapping, "period"))
@@ -124,6 +126,35 @@ def prepare(data: bytes, file_name: str, mapping: Mapping, roster: Roster,
     if problems:
         raise ImportRefused(problems)
     return _measures(source, mapping, typed, agent_codes, agent_names, member_of)
+
+
+def _parse_column(source: SourceTable, mapping: Mapping, spec: ColumnSpec) -> _Column:
+    """One column parsed, with its unreadable, out-of-range and empty required cells."""
+    column = source.frame[spec.field]
+    shown = _header_of(source, mapping, spec.field)
+    problems: list[Problem] = []
+    if spec.type in ("text", "id", "period"):
+        values = as_text(column)
+        if spec.take_after:
+            values = values.str.rsplit(spec.take_after, n=1).str[-1].str.strip()
+        unreadable = pd.Series(False, index=column.index)
+    else:
+        values, unreadable = parser_for(spec, mapping)(column)
+        problems += _unreadable(source, column, unreadable, spec.type, shown, spec)
+        problems += _out_of_range(source, column, values, spec.type, shown, spec.low, spec.high)
+    if spec.field in kpi.REQUIRED_FIELDS[mapping.kind] and spec.field != "time":
+        empty = (values.isna() & ~unreadable).to_numpy(dtype=bool)
+        if empty.any():
+            problems.append(at_rows("empty_value", source.file_rows(empty), column=shown))
+    return _Column(spec.field, values, unreadable, problems)
+
+
+def _agents(names: pd.Series, roster: Roster) -> tuple[np.ndarray, pd.Index, np.ndarray]:
+    """``(code per row, distinct names, member id per code + a trailing -1 for no name)``."""
+    lookup = roster.lookup()
+    codes, uniques = pd.factorize(names, use_na_sentinel=True)
+    member_of = np.array([lookup.get(name_key(str(n)), -1) for n in uniques.tolist()] + [-1])
+    return codes, uniques, member_of
 
 
 def _header_of(source: SourceTable, mapping: Mapping, field: str) -> str:
@@ -216,6 +247,10 @@ def _outside_period(source: SourceTable, times: pd.Series, unreadable: pd.Series
 
 
 def _duplicates(source: SourceTable, ids: pd.Series, column: str) -> list[Problem]:
+    array = ids.array.__arrow_array__() if isinstance(ids.array, pd.arrays.ArrowStringArray) \
+        else pa.array(ids, from_pandas=True)
+    if len(pc.unique(array)) == len(array):  # the usual case: one hash pass, no duplicates
+        return []
     doubled = ids.duplicated(keep=False).to_numpy() & ids.notna().to_numpy()
     return _by_value(source, ids, doubled, "duplicate_id", column=column)
 
@@ -232,7 +267,7 @@ def _wrong_period(source: SourceTable, cells: pd.Series, period: PeriodInfo, col
 
 def _measures(source: SourceTable, mapping: Mapping, typed: dict[str, pd.Series],
               codes: np.ndarray, names: pd.Index, member_of: np.ndarray) -> Prepared:
-    rows = len(source.frame)
+    rows = len(source.rows)
     if mapping.kind == "summary":
         numbers = {f: s.to_numpy(dtype="float64", na_value=np.nan) for f, s in typed.items()
                    if f not in ("agent", "period")}
@@ -246,15 +281,15 @@ def _measures(source: SourceTable, mapping: Mapping, typed: dict[str, pd.Series]
             ])
         measures = per_member
     else:
-        events = pd.DataFrame({f: s for f, s in typed.items() if f not in ("time",) and
+        events = pd.DataFrame(copy=False, data={f: s for f, s in typed.items() if f not in ("time",) and
                                kpi.fields_for(mapping.kind)[f].type not in ("text", "id")})
-        events["agent"] = codes
+        events["agent"] = pd.Categorical.from_codes(codes, categories=pd.RangeIndex(len(names)))
         measures = kpi.aggregate(events, mapping.kind)
         measures.index = pd.Index(member_of[measures.index.to_numpy()], name="member")
     values = kpi.derive(measures)
     keep = kpi.indicators_of(values)
     values = values[keep]
-    agents = {int(member_of[c]): str(names[c]) for c in range(len(names))}
+    agents = dict(zip(member_of[:-1].tolist(), (str(n) for n in names.tolist()), strict=True))
     return Prepared(mapping, source.encoding, rows, values, agents)
 
 

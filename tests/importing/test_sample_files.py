@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from commands.i18n import translator
 from commands.importing import (
+    ImportRefused,
     Roster,
     import_file,
     known_mappings,
@@ -191,3 +192,26 @@ def test_a_summary_row_may_carry_a_date_for_the_period(roster: Roster) -> None:
     prepared = prepare(text.encode(), "g.csv", load_mapping("generic_en"), roster, OCTOBER)
     assert prepared.values.loc[2, "sessions"] == 30
     assert prepared.values.loc[3, "sessions"] == 20
+
+
+def test_a_bad_cell_far_down_a_large_file_is_found_by_its_row(roster: Roster) -> None:
+    # the reader guesses column types from the first block; a late odd cell must still be named
+    head = "Session ID,Agent,Started,First response (s),Handling time,Resolved\n"
+    rows = [f"S{i},Li Ming,2026-10-05 14:00,{i % 60},03:00,{'Y' if i % 2 else 'N'}\n" for i in range(60_000)]
+    rows[-1] = "S59999,Li Ming,2026-10-05 14:00,soon,03:00,perhaps\n"
+    with pytest.raises(ImportRefused) as caught:
+        prepare((head + "".join(rows)).encode(), "s.csv", load_mapping("sessions_en"), roster, OCTOBER)
+    found = {(p.code, p.rows) for p in caught.value.problems}
+    assert found == {("not_a_duration", (60_001,)), ("not_a_flag", (60_001,))}
+
+
+def test_a_large_valid_file_gives_the_same_values_as_a_small_one(roster: Roster) -> None:
+    head = "Session ID,Agent,Started,First response (s),Handling time,Resolved\n"
+    rows = "".join(f"S{i},{'Li Ming' if i % 3 else 'Zhang Wei'},2026-10-05 14:00,{i % 7},0{i % 9}:30,"
+                   f"{'Y' if i % 4 else 'N'}\n" for i in range(250_000))
+    prepared = prepare((head + rows).encode(), "s.csv", load_mapping("sessions_en"), roster, OCTOBER)
+    li = [i for i in range(250_000) if i % 3]
+    assert prepared.values.loc[2, "sessions"] == len(li)
+    assert prepared.values.loc[2, "first_response_s"] == pytest.approx(sum(i % 7 for i in li) / len(li))
+    assert prepared.values.loc[2, "aht_s"] == pytest.approx(sum((i % 9) * 60 + 30 for i in li) / len(li))
+    assert prepared.values.loc[2, "resolution_rate"] == pytest.approx(sum(1 for i in li if i % 4) / len(li))

@@ -142,3 +142,21 @@ def test_a_period_key_that_is_not_a_month_or_quarter_is_refused() -> None:
     assert period_bounds("2026-13") is None
     assert period_bounds("October") is None
     assert period_bounds("2026-02") is not None and math.isclose(period_bounds("2026-02")[1].day, 28)  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [("75:30", 4530.0), ("01:02:03", 3723.0), ("4:05", 245.0), ("00:07.5", 7.5), ("1:2:3:4", None)],
+)
+def test_long_and_odd_clock_durations(cell: str, expected: float | None) -> None:
+    column = pd.Series([cell, "02:00"], dtype="str")
+    values, bad = parse_seconds(column, MAPPING.column("handle_s"), MAPPING)  # type: ignore[arg-type]
+    assert _values(values) == [expected, 120.0]
+    assert bad.tolist() == [expected is None, False]
+
+
+def test_flags_with_gaps_stay_missing_not_false() -> None:
+    values, bad = parse_flag(pd.Series(["Y", None, "N"], dtype="str"), MAPPING.column("resolved"))  # type: ignore[arg-type]
+    assert values.tolist()[0] is True and values.tolist()[2] is False
+    assert pd.isna(values.tolist()[1])
+    assert not bad.any()

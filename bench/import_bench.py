@@ -1,0 +1,300 @@
+"""Benchmark of the KPI import (issue #3).
+
+(a) Aggregating 5,000,000 chat-session rows of 20,000 agents into the period's
+    indicators with ``scoring.kpi`` (``aggregate`` + ``derive``), against DuckDB
+    (2 threads) running the same aggregation on the same pandas frame, and against
+    one plain pandas ``groupby().agg()`` followed by the same divisions. The three
+    results are compared (every indicator, every agent) and must be equal.
+    The generated data are consistent (an abandoned session is never resolved or
+    transferred), so the plain baselines may sum the flags directly; kpibot still
+    does its own masking, which only makes its ratio conservative.
+(b) Parsing and validating a 1,000,000-row sessions CSV export with
+    ``commands.importing.prepare`` (read, parse every column, check agents, period,
+    duplicate ids, aggregate), against a bare ``pandas.read_csv(engine="pyarrow")``
+    of the same file.
+
+Fixed seed; one warm-up and five timed runs each; medians. Goals: kpibot ≤ 2 × DuckDB,
+≤ 1.2 × plain pandas, ≤ 1.5 × bare read_csv. The last line is one JSON object.
+Also reports the peak memory of (b) against the parsed frame's in-memory size.
+
+    .venv/bin/python bench/import_bench.py [--rows 5000000] [--csv-rows 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from commands.importing import PeriodInfo, Roster, load_mapping, prepare  # noqa: E402
+from scoring import kpi  # noqa: E402
+
+SEED = 20261001
+AGENTS = 20_000
+RUNS = 5
+INDICATORS = ["answer_rate", "missed_rate", "resolution_rate", "transfer_rate", "conversion_rate",
+              "first_response_s", "avg_response_s", "aht_s", "sessions_handled"]
+
+
+def timed(label: str, fn: Callable[[], Any]) -> tuple[float, Any]:
+    fn()  # warm-up
+    times, result = [], None
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    median = statistics.median(times)
+    print(f"  {label:<34} median {median * 1000:8.1f} ms   runs " +
+          " ".join(f"{t * 1000:.0f}" for t in times))
+    return median, result
+
+
+def agent_names(n: int) -> list[str]:
+    return [f"agent{i:05d}" for i in range(n)]
+
+
+def session_frame(rows: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Sessions as the import produces them: agent text, seconds as float (NaN when none), flags bool."""
+    codes = rng.integers(0, AGENTS, rows, dtype=np.int32)
+    names = pa.array(agent_names(AGENTS))
+    agent = pa.DictionaryArray.from_arrays(pa.array(codes), names).cast(pa.string())
+    abandoned = rng.random(rows) < 0.06
+    answered = ~abandoned
+    first = np.where(answered, rng.gamma(2.0, 8.0, rows).round(), np.nan)
+    response = np.where(answered, rng.gamma(3.0, 9.0, rows).round(), np.nan)
+    handle = np.where(answered, rng.gamma(4.0, 60.0, rows).round(), np.nan)
+    table = pa.table({
+        "agent": agent,
+        "first_response_s": first, "response_s": response, "handle_s": handle,
+        "abandoned": abandoned,
+        "resolved": answered & (rng.random(rows) < 0.8),
+        "transferred": answered & (rng.random(rows) < 0.05),
+        "converted": rng.random(rows) < 0.3,
+    })
+    return table.to_pandas()
+
+
+def with_rates(m: pd.DataFrame) -> pd.DataFrame:
+    """The divisions every baseline applies after its aggregation (what kpi.derive does)."""
+    out = pd.DataFrame(index=m.index)
+    out["answer_rate"] = m["answered"] / m["sessions"]
+    out["missed_rate"] = m["abandoned"] / m["sessions"]
+    out["resolution_rate"] = m["resolved"] / m["answered"].where(m["answered"] != 0)
+    out["transfer_rate"] = m["transferred"] / m["answered"].where(m["answered"] != 0)
+    out["conversion_rate"] = m["converted"] / m["sessions"]
+    out["first_response_s"] = m["fr_sum"] / m["fr_n"].where(m["fr_n"] != 0)
+    out["avg_response_s"] = m["r_sum"] / m["r_n"].where(m["r_n"] != 0)
+    out["aht_s"] = m["h_sum"] / m["h_n"].where(m["h_n"] != 0)
+    out["sessions_handled"] = m["answered"]
+    return out
+
+
+def kpibot_aggregate(frame: pd.DataFrame) -> pd.DataFrame:
+    return kpi.derive(kpi.aggregate(frame, "sessions"), INDICATORS)[INDICATORS]
+
+
+def pandas_aggregate(frame: pd.DataFrame) -> pd.DataFrame:
+    m = frame.groupby("agent", sort=False).agg(
+        sessions=("abandoned", "size"), abandoned=("abandoned", "sum"),
+        resolved=("resolved", "sum"), transferred=("transferred", "sum"),
+        converted=("converted", "sum"),
+        fr_sum=("first_response_s", "sum"), fr_n=("first_response_s", "count"),
+        r_sum=("response_s", "sum"), r_n=("response_s", "count"),
+        h_sum=("handle_s", "sum"), h_n=("handle_s", "count"),
+    ).astype("float64")
+    m["answered"] = m["sessions"] - m["abandoned"]
+    return with_rates(m)
+
+
+DUCKDB_SQL = """
+SELECT agent,
+       count(*)::DOUBLE AS sessions,
+       sum(abandoned::INT)::DOUBLE AS abandoned,
+       (count(*) - sum(abandoned::INT))::DOUBLE AS answered,
+       sum(resolved::INT)::DOUBLE AS resolved,
+       sum(transferred::INT)::DOUBLE AS transferred,
+       sum(converted::INT)::DOUBLE AS converted,
+       coalesce(sum(first_response_s), 0) AS fr_sum, count(first_response_s)::DOUBLE AS fr_n,
+       coalesce(sum(response_s), 0) AS r_sum, count(response_s)::DOUBLE AS r_n,
+       coalesce(sum(handle_s), 0) AS h_sum, count(handle_s)::DOUBLE AS h_n
+FROM frame GROUP BY agent
+"""
+
+
+def duckdb_aggregate(con: Any, frame: pd.DataFrame) -> pd.DataFrame:
+    con.register("frame", frame)
+    m = con.execute(DUCKDB_SQL).df().set_index("agent")
+    return with_rates(m)
+
+
+def same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    b = b.reindex(a.index)
+    return bool(np.allclose(a[INDICATORS].to_numpy(float), b[INDICATORS].to_numpy(float),
+                            rtol=1e-9, atol=1e-9, equal_nan=True))
+
+
+def sessions_csv(rows: int, rng: np.random.Generator) -> bytes:
+    """A sessions export as a helpdesk writes it (sessions_en mapping)."""
+    codes = rng.integers(0, AGENTS, rows)
+    names = np.array(agent_names(AGENTS), dtype=object)
+    start = np.datetime64("2026-10-01T00:00:00") + rng.integers(0, 31 * 86400, rows).astype("timedelta64[s]")
+    abandoned = rng.random(rows) < 0.06
+    handle = rng.gamma(4.0, 60.0, rows).astype(int)
+    yn = np.array(["N", "Y"], dtype=object)
+    frame = pd.DataFrame({
+        "Session ID": pd.Series(np.arange(rows)).map("S{:07d}".format),
+        "Agent": names[codes],
+        "Started": pd.Series(start).dt.strftime("%Y-%m-%d %H:%M:%S"),
+        "First response (s)": np.where(abandoned, np.nan, rng.gamma(2.0, 8.0, rows).round()),
+        "Avg response (s)": np.where(abandoned, np.nan, rng.gamma(3.0, 9.0, rows).round()),
+        "Handling time": np.where(abandoned, "", pd.Series(handle // 60).astype(str).str.zfill(2)
+                                  + ":" + pd.Series(handle % 60).astype(str).str.zfill(2)),
+        "Abandoned": yn[abandoned.astype(int)],
+        "Resolved": yn[((~abandoned) & (rng.random(rows) < 0.8)).astype(int)],
+        "Transferred": yn[((~abandoned) & (rng.random(rows) < 0.05)).astype(int)],
+        "Converted": yn[(rng.random(rows) < 0.3).astype(int)],
+    })
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    return buffer.getvalue().encode("utf-8")
+
+
+CHILD = r"""
+import sys, json
+from datetime import date
+from pathlib import Path
+sys.path.insert(0, sys.argv[2])
+from commands.importing import PeriodInfo, Roster, load_mapping, prepare
+
+def status(key):
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) * 1024
+    raise KeyError(key)
+
+data = Path(sys.argv[1]).read_bytes()
+roster = Roster("bench", {f"agent{i:05d}": i + 1 for i in range(int(sys.argv[3]))})
+period = PeriodInfo("2026-10", date(2026, 10, 1), date(2026, 10, 31))
+mapping = load_mapping("sessions_en")
+prepare(data[: data.index(b"\n", 1 << 20) + 1], "warm.csv", mapping, roster, period)  # warm the libraries
+import tracemalloc
+import pyarrow as pa
+pool = pa.default_memory_pool()
+arrow_warm = pool.max_memory()
+Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
+before = status("VmRSS")
+tracemalloc.start()
+prepared = prepare(data, "sessions.csv", mapping, roster, period)
+numpy_peak = tracemalloc.get_traced_memory()[1]
+print(json.dumps({"rss": status("VmHWM") - before, "numpy": numpy_peak, "arrow": pool.max_memory(),
+                  "arrow_warm": arrow_warm, "agents": len(prepared.values)}))
+"""
+
+
+def peak_memory(data: bytes) -> dict[str, int]:
+    """What ``prepare()`` allocates at its peak, measured in a fresh process (bytes).
+
+    ``allocated``: peak of Python/numpy allocations (tracemalloc) plus peak of the Arrow
+    memory pool: an upper bound of the live data at any moment. ``rss``: growth of the
+    resident set, which also counts memory the allocators keep cached after freeing.
+    """
+    import subprocess
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".csv") as handle:
+        handle.write(data)
+        handle.flush()
+        root = str(Path(__file__).resolve().parents[1])
+        out = subprocess.run([sys.executable, "-c", CHILD, handle.name, root, str(AGENTS)],
+                             check=True, capture_output=True, text=True).stdout
+    figures = json.loads(out.strip().splitlines()[-1])
+    return {"allocated": int(figures["numpy"] + figures["arrow"]), "rss": int(figures["rss"])}
+
+
+def bench_aggregation(rows: int, rng: np.random.Generator, duckdb: Any) -> tuple[float, float, float, bool]:
+    frame = session_frame(rows, rng)
+    con = duckdb.connect()
+    con.execute("SET threads TO 2")
+    t_kpibot, ours = timed("kpibot (scoring.kpi)", lambda: kpibot_aggregate(frame))
+    t_duck, duck = timed("duckdb, 2 threads", lambda: duckdb_aggregate(con, frame))
+    t_pandas, plain = timed("pandas groupby().agg()", lambda: pandas_aggregate(frame))
+    equal = same(ours, duck) and same(ours, plain)
+    print(f"  results equal (all {len(ours):,} agents, {len(INDICATORS)} indicators): {equal}")
+    con.close()
+    return t_kpibot, t_duck, t_pandas, equal
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=5_000_000)
+    parser.add_argument("--csv-rows", type=int, default=1_000_000)
+    args = parser.parse_args()
+
+    import duckdb
+
+    print(f"python {platform.python_version()}  pandas {pd.__version__}  numpy {np.__version__}  "
+          f"pyarrow {pa.__version__}  duckdb {duckdb.__version__}  cores {os.cpu_count()}  "
+          f"machine {platform.machine()}")
+    rng = np.random.default_rng(SEED)
+
+    print(f"(a) aggregate {args.rows:,} session rows of {AGENTS:,} agents")
+    t_kpibot, t_duck, t_pandas, equal = bench_aggregation(args.rows, rng, duckdb)
+
+    print(f"(b) parse + validate a {args.csv_rows:,}-row sessions CSV")
+    data = sessions_csv(args.csv_rows, rng)
+    print(f"  file size {len(data) / 1e6:.1f} MB")
+    mapping = load_mapping("sessions_en")
+    roster = Roster("bench", {name: i + 1 for i, name in enumerate(agent_names(AGENTS))})
+    period = PeriodInfo("2026-10", date(2026, 10, 1), date(2026, 10, 31))
+
+    def ours_csv() -> Any:
+        return prepare(data, "sessions.csv", mapping, roster, period)
+
+    def bare_csv() -> pd.DataFrame:
+        return pd.read_csv(io.BytesIO(data), engine="pyarrow")
+
+    t_prepare, prepared = timed("kpibot prepare()", ours_csv)
+    t_read, bare = timed('pandas.read_csv(engine="pyarrow")', bare_csv)
+    frame_bytes = int(bare.memory_usage(deep=True).sum())
+    memory = peak_memory(data)
+    peak = memory["allocated"]
+    print(f"  agents {len(prepared.values):,}; the file as a pandas frame: {frame_bytes / 1e6:.1f} MB; "
+          f"prepare() peak allocations {peak / 1e6:.1f} MB = {peak / frame_bytes:.2f} x "
+          f"(resident-set growth {memory['rss'] / 1e6:.1f} MB = {memory['rss'] / frame_bytes:.2f} x)")
+
+    result = {
+        "ratio_duckdb": round(t_kpibot / t_duck, 3),
+        "ratio_pandas": round(t_kpibot / t_pandas, 3),
+        "ratio_read_csv": round(t_prepare / t_read, 3),
+        "results_equal": equal,
+        "kpibot_aggregate_ms": round(t_kpibot * 1000, 1),
+        "duckdb_ms": round(t_duck * 1000, 1),
+        "pandas_ms": round(t_pandas * 1000, 1),
+        "prepare_ms": round(t_prepare * 1000, 1),
+        "read_csv_ms": round(t_read * 1000, 1),
+        "memory_ratio": round(peak / frame_bytes, 3),
+        "rss_ratio": round(memory["rss"] / frame_bytes, 3),
+        "rows": args.rows, "csv_rows": args.csv_rows, "agents": AGENTS, "cores": os.cpu_count(),
+        "goals_met": bool(equal and t_kpibot <= 2 * t_duck and t_kpibot <= 1.2 * t_pandas
+                          and t_prepare <= 1.5 * t_read),
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
