@@ -166,7 +166,7 @@ async def test_a_month_through_slack(
 
     # Bob sends a wrong answer first: the hint and the same question, nothing lost
     await bob.command("/selfreview")
-    calls = await bob.say("7")
+    await bob.say("7")
     assert (
         "Send a whole number from 1 to 5." in bob.screen()[-1]
         and "Question 1 of 4" in bob.screen()[-1]
