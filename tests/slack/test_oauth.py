@@ -21,6 +21,9 @@ from tests.slack.sender import SIGNING_SECRET, SlackSender
 
 CLIENT_ID, CLIENT_SECRET = "1111.2222", "oauth-client-secret"
 
+# slack_sdk's oauth.v2.access still uses aiohttp's BasicAuth helper; not ours to change
+pytestmark = pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning")
+
 
 @pytest.fixture
 def store(tmp_path: Path) -> FileInstallationStore:
