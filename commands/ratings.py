@@ -158,8 +158,29 @@ def record_rating(
         raise ValueError(f"stars must be 1-5, got {stars!r}")
     if comment is not None and len(comment) > MAX_COMMENT:
         raise ValueError(f"comment longer than {MAX_COMMENT} characters")
-    row = repo.get_customer_rating_by_token(session=session, token_id=claims.token_id)
-    if row is not None:
+    member = session.get(Member, claims.member_id)
+    team = session.get(Team, claims.team_id)
+    if member is None or team is None or member.team_id != team.id:
+        return "missing"
+    period = session.get(Period, claims.period_id) if claims.period_id else None
+    if period is None or period.team_id != team.id:
+        period = repo.current_period(session=session, team=team, today=local_date(team, now))
+    try:
+        repo.add_customer_rating(
+            session=session,
+            team=team,
+            member=member,
+            token_id=claims.token_id,
+            stars=stars,
+            period=period,
+            comment=comment,
+            ref=clean_ref(claims.ref),
+            resolved=resolved,
+            now=now,
+        )
+    except repo.AlreadyExists:
+        row = repo.get_customer_rating_by_token(session=session, token_id=claims.token_id)
+        assert row is not None
         if repeat == "refuse":
             return "refused"
         row.stars = stars
@@ -169,25 +190,6 @@ def record_rating(
         session.add(row)
         session.flush()
         return "replaced"
-    member = session.get(Member, claims.member_id)
-    team = session.get(Team, claims.team_id)
-    if member is None or team is None or member.team_id != team.id:
-        return "missing"
-    period = session.get(Period, claims.period_id) if claims.period_id else None
-    if period is None or period.team_id != team.id:
-        period = repo.current_period(session=session, team=team, today=local_date(team, now))
-    repo.add_customer_rating(
-        session=session,
-        team=team,
-        member=member,
-        token_id=claims.token_id,
-        stars=stars,
-        period=period,
-        comment=comment,
-        ref=clean_ref(claims.ref),
-        resolved=resolved,
-        now=now,
-    )
     return "stored"
 
 
