@@ -209,6 +209,26 @@ async def test_a_month_through_slack(
         selfs = session.exec(select(Review).where(Review.kind == "self", submitted)).all()
         assert len(selfs) == 8
 
+    # Bob rates Alice anonymously: he picks her from a list, the form is a modal
+    await bob.command("/peer", channel=LONDON)
+    await bob.press("Alice")
+    assert bob.screen()[-1].startswith("Whom do you want to rate? Your answers are anonymous.")
+    assert bob.modal()["title"]["text"].startswith("Peer rating of Alice")
+    assert [b["block_id"] for b in bob.modal()["blocks"] if b["type"] == "input"] == [
+        "collaboration",
+        "service",
+    ]
+    calls = await bob.submit({"collaboration": "4", "service": "5"})
+    assert bob.last.ack == {} and seen(calls)[-1][3][0] == "Submit"
+    await bob.press("Submit")
+    with unit_of_work(engine) as session:
+        [peer] = session.exec(select(Review).where(Review.kind == "peer")).all()
+        assert (peer.subject_id, peer.answers) == (
+            world["Alice"],
+            {"collaboration": 4, "service": 5},
+        )
+    assert not any("Bob" in text for text in alice.screen()), "Alice is not told who rated her"
+
     # Mary reviews Alice in a modal: the KPI breakdown and self-review on top, one input per question
     mary, wang = people["Mary"], people["王经理"]
     calls = await mary.command("/review", "<@U0ALICE|alice>", channel=LONDON)
