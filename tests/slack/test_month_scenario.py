@@ -3,7 +3,8 @@
 Two teams from the conversation tests' world (``london`` in English, ``demo`` in
 Chinese): eight agents fill their self-reviews in their DM with kpibot (one sends a
 wrong answer first, one abandons midway and resumes the next day, one's answer is
-delivered twice by Slack), the managers review every agent in a modal (one submission
+delivered twice by Slack), a colleague rates another anonymously in a modal, the
+managers review every agent in a modal (one submission
 comes back with an error shown inline), ``/rank`` shows the order as text and a chart
 uploaded with the files API, ``/mykpi`` explains a score in private, and a Slack user
 kpibot does not know is told how to get added. Asserted on what the fake Slack received.
