@@ -221,7 +221,10 @@ def _flag(frame: pd.DataFrame, column: str) -> np.ndarray | None:
 def _number(frame: pd.DataFrame, column: str) -> np.ndarray | None:
     if column not in frame.columns:
         return None
-    return np.asarray(frame[column].to_numpy(dtype="float64", na_value=np.nan))
+    series = frame[column]
+    if series.dtype == np.float64:
+        return np.asarray(series.to_numpy())  # no copy
+    return np.asarray(series.to_numpy(dtype="float64", na_value=np.nan))
 
 
 def aggregate(frame: pd.DataFrame, kind: Kind, *, agent: str = "agent") -> pd.DataFrame:
@@ -310,7 +313,9 @@ def _count_flags(codes: np.ndarray, size: int, flags: dict[str, np.ndarray]) -> 
     for position, mask in enumerate(flags.values()):
         bits |= mask.astype(np.uint8) << position
     width = 1 << len(flags)
-    table = np.bincount(codes * width + bits, minlength=size * width).reshape(size, width)
+    packed_type = np.int32 if size * width < 2**31 else np.int64
+    packed = codes.astype(packed_type) * width + bits.astype(packed_type)
+    table = np.bincount(packed, minlength=size * width).reshape(size, width)
     combos = np.arange(width)
     return {name: table[:, (combos >> position) & 1 == 1].sum(axis=1).astype("float64")
             for position, name in enumerate(flags)}

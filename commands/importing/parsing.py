@@ -137,8 +137,11 @@ def parse_seconds(column: pd.Series, spec: ColumnSpec, mapping: Mapping) -> Pars
         text = pc.replace_substring_regex(text, r"\s*(?:秒|s|sec)$", "")
     if _has(text, ":"):
         clock = _clock_seconds(text)
-        number, _bad = _to_float(pc.if_else(pc.is_null(clock), text, pa.scalar(None, text.type)))
-        values = pc.coalesce(pc.multiply(number, factor), clock)
+        rest = pc.and_(pc.is_valid(text), pc.is_null(clock))
+        values = clock
+        if _any(rest):  # a mixed column: the cells without a clock time are plain numbers
+            number, _bad = _to_float(pc.if_else(rest, text, pa.scalar(None, text.type)))
+            values = pc.coalesce(clock, pc.multiply(number, factor))
     else:
         number, _bad = _to_float(text)
         values = pc.multiply(number, factor)
@@ -149,30 +152,35 @@ def parse_seconds(column: pd.Series, spec: ColumnSpec, mapping: Mapping) -> Pars
 _STRPTIME_BASE = -2208988800  # 1900-01-01T00:00:00, the date strptime gives a bare clock time
 
 
-def _clock_seconds(text: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Seconds of ``mm:ss`` / ``h:mm:ss`` cells, null elsewhere.
+def _clock_seconds(text: pa.ChunkedArray) -> pa.Array:
+    """Seconds of ``mm:ss`` / ``h:mm:ss`` cells, null elsewhere, one chunk at a time.
 
     The common shapes go through Arrow's ``strptime`` (a fast C++ pass); the rest (minutes
-    above 59, fractions of a second) are split at the colons one chunk at a time.
+    above 59, fractions of a second) are split at the colons. Working chunk by chunk keeps
+    the intermediate arrays small.
     """
-    colon = pc.fill_null(pc.match_substring(text, ":"), False)
-    values = pc.if_else(colon, pa.scalar(None, pa.float64()), pa.scalar(None, pa.float64()))
-    for fmt in ("%M:%S", "%H:%M:%S"):
-        stamps = pc.strptime(text, format=fmt, unit="s", error_is_null=True)
-        seconds = pc.subtract(pc.cast(pc.cast(stamps, pa.int64()), pa.float64()), float(_STRPTIME_BASE))
-        values = pc.coalesce(values, seconds)
-        rest = pc.and_(pc.is_null(values), colon)
-        if not _any(rest):
-            return values
-    leftover = pc.if_else(rest, text, pa.scalar(None, text.type))
-    chunks = leftover.chunks if isinstance(leftover, pa.ChunkedArray) else [leftover]
+    chunks = text.chunks if isinstance(text, pa.ChunkedArray) else [text]
     try:
-        parts = [_clock_chunk(chunk) for chunk in chunks]
+        parts = [_clock_piece(chunk) for chunk in chunks]
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # "3:xx": take the careful path
-        split = _clock_seconds_regex(pa.chunked_array(chunks, text.type))
-    else:
-        split = pa.array(np.concatenate(parts) if parts else np.array([]), from_pandas=True)
-    return pc.coalesce(values, split)
+        return _clock_seconds_regex(pa.chunked_array(chunks, text.type))
+    return pa.array(np.concatenate(parts) if parts else np.array([]), from_pandas=True)
+
+
+def _clock_piece(chunk: pa.Array) -> np.ndarray:
+    colon = pc.fill_null(pc.match_substring(chunk, ":"), False)
+    result = np.full(len(chunk), np.nan)
+    for fmt in ("%M:%S", "%H:%M:%S"):
+        stamps = pc.strptime(chunk, format=fmt, unit="s", error_is_null=True)
+        seconds = pc.cast(stamps, pa.int64()).to_numpy(zero_copy_only=False)
+        found = np.asarray(pc.is_valid(stamps).to_numpy(zero_copy_only=False), dtype=bool)
+        result[found] = seconds[found].astype(np.float64) - _STRPTIME_BASE
+        rest = np.asarray(colon.to_numpy(zero_copy_only=False), dtype=bool) & np.isnan(result)
+        if not rest.any():
+            return result
+    leftover = pc.if_else(pa.array(rest), chunk, pa.scalar(None, chunk.type))
+    split = _clock_chunk(leftover)
+    return np.where(rest, split, result)
 
 
 def _clock_chunk(chunk: pa.Array) -> np.ndarray:

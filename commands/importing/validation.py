@@ -8,11 +8,9 @@ store. It touches no database: the roster and the period are passed in.
 from __future__ import annotations
 
 import difflib
-import os
 import unicodedata
 from collections.abc import Callable
 from collections.abc import Mapping as TMapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -71,9 +69,6 @@ def _silent(step: str) -> None:
     return None
 
 
-PARALLEL_ROWS = 200_000  # from this many rows, columns are parsed on a small thread pool
-
-
 @dataclass
 class _Column:
     field: str
@@ -87,34 +82,33 @@ def prepare(data: bytes, file_name: str, mapping: Mapping, roster: Roster,
     """Read, parse and check ``data``; raises :class:`ImportRefused` listing every problem.
 
     ``progress`` is called with the name of each step as it finishes (read, parse,
-    check), for a progress bar. Columns are independent, so a large file's columns
-    are parsed and checked in parallel (Arrow and numpy release the GIL).
+    check), for a progress bar. Columns are parsed one after the other and each raw
+    column is freed once parsed, which keeps the peak memory low.
     """
     source = read_source(data, file_name, mapping)
     progress("read")
     problems = list(source.problems)
-    specs = [spec for spec in mapping.columns if spec.field in source.frame.columns]
-    workers = min(4, os.cpu_count() or 1) if len(source.rows) >= PARALLEL_ROWS else 1
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        parsed = list(pool.map(lambda spec: _parse_column(source, mapping, spec), specs))
-        typed = {c.field: c.values for c in parsed}
-        for column in parsed:
-            problems += column.problems
-            if not column.unreadable.any():
-                del source.frame[column.field]  # the raw cells are no longer needed
-        progress("parse")
-        if "agent" not in typed:
-            raise ImportRefused(problems)
-        checks = [pool.submit(_duplicates, source, typed[s.field], _header_of(source, mapping, s.field))
-                  for s in specs if s.type == "id"]
-        if "time" in typed:
-            unreadable_time = next(c.unreadable for c in parsed if c.field == "time")
-            checks.append(pool.submit(_outside_period, source, typed["time"], unreadable_time, period,
-                                      _header_of(source, mapping, "time")))
-        agent_codes, agent_names, member_of = _agents(typed["agent"], roster)
-        problems += _unknown_agents(source, agent_codes, agent_names, member_of, roster)
-        for check in checks:
-            problems += check.result()
+    typed: dict[str, pd.Series] = {}
+    unreadable_time = None
+    for spec in (s for s in mapping.columns if s.field in source.frame.columns):
+        column = _parse_column(source, mapping, spec)
+        typed[spec.field] = column.values
+        problems += column.problems
+        if spec.field == "time":
+            unreadable_time = column.unreadable
+        if not column.unreadable.any():
+            del source.frame[spec.field]  # the raw cells are no longer needed: free them now
+    progress("parse")
+    if "agent" not in typed:
+        raise ImportRefused(problems)
+    agent_codes, agent_names, member_of = _agents(typed["agent"], roster)
+    problems += _unknown_agents(source, agent_codes, agent_names, member_of, roster)
+    if "time" in typed and unreadable_time is not None:
+        problems += _outside_period(source, typed["time"], unreadable_time, period,
+                                    _header_of(source, mapping, "time"))
+    for spec in mapping.columns:
+        if spec.type == "id" and spec.field in typed:
+            problems += _duplicates(source, typed[spec.field], _header_of(source, mapping, spec.field))
     if mapping.kind == "summary":
         if "period" in typed:
             problems += _wrong_period(source, typed["period"], period, _header_of(source, mapping, "period"))

@@ -146,7 +146,8 @@ def test_a_period_key_that_is_not_a_month_or_quarter_is_refused() -> None:
 
 @pytest.mark.parametrize(
     ("cell", "expected"),
-    [("75:30", 4530.0), ("01:02:03", 3723.0), ("4:05", 245.0), ("00:07.5", 7.5), ("1:2:3:4", None)],
+    [("75:30", 4530.0), ("01:02:03", 3723.0), ("4:05", 245.0), ("00:07.5", 7.5), ("1:2:3:4", None),
+     ("90", 90.0), ("abc", None)],
 )
 def test_long_and_odd_clock_durations(cell: str, expected: float | None) -> None:
     column = pd.Series([cell, "02:00"], dtype="str")
