@@ -153,6 +153,20 @@ COMMAND_ROLES: dict[str, frozenset[Role]] = {
 }
 """Command name → roles that may run it. A command missing here is open to every role."""
 
+COMMAND_REFUSALS: dict[str, str] = {
+    "selfreview": N_("The command /selfreview is not available to you: self-reviews are for agents; managers and admins are not scored."),
+    "peer": N_("The command /peer is not available to you: only agents rate their peers."),
+    "me": N_("The command /me is not available to you: it shows an agent's own score, and managers and admins are not scored. Use /rank for your teams."),
+    "simulate": N_("The command /simulate is not available to you: what-if works only on an agent's own score."),
+    "rank": N_("The command /rank is not available to you: rankings are for agents, managers and admins."),
+    "review": N_("The command /review is not available to you: only managers and admins review agents. Use /selfreview for your own review."),
+    "period": N_("The command /period is not available to you: only managers and admins open and close periods."),
+    "team": N_("The command /team is not available to you: only an admin changes teams."),
+    "member": N_("The command /member is not available to you: only an admin changes members."),
+    "linkcode": N_("The command /linkcode is not available to you: only an admin links accounts."),
+}  # fmt: skip
+"""Why a role may not run a command at all (a refusal says why, not just "no")."""
+
 
 def role_of(person: Person) -> Role:
     """The member's role; an unknown value is treated as the least privileged (agent)."""
@@ -173,7 +187,8 @@ def can_use(actor: Person, command: str) -> Decision:
     roles = COMMAND_ROLES.get(command, _ALL)
     if role_of(actor) in roles:
         return ALLOW
-    return _refuse(NOT_FOR_ROLE, command=command)
+    reason = COMMAND_REFUSALS.get(command)
+    return _refuse(reason) if reason else _refuse(NOT_FOR_ROLE, command=command)
 
 
 def allowed_commands(actor: Person) -> list[str]:

@@ -173,7 +173,7 @@ def _marked_msgids() -> list[str]:
 
 def test_every_refusal_reason_is_listed_and_has_a_chinese_translation() -> None:
     marked = _marked_msgids()
-    assert sorted(marked) == sorted(p.REASONS)
+    assert sorted(marked) == sorted([*p.REASONS, *p.COMMAND_REFUSALS.values()])
     zh = catalog("zh")
     assert [m for m in marked if zh.gettext(m) == m] == []
 

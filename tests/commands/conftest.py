@@ -1,0 +1,59 @@
+"""Two teams (``demo`` in Chinese, ``london`` in English) from the conversation tests' world,
+plus a quality inspector, and the real router with every command module."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from commands.context import AppConfig
+from commands.router import Router
+from storage import repo
+from storage.db import unit_of_work
+from tests.conversations.conftest import Clock
+from tests.conversations.world import build_world
+
+REVIEW_WINDOW_NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def world(engine: Engine) -> dict[str, int]:
+    ids = build_world(engine)
+    with unit_of_work(engine) as session:
+        demo = repo.get_team_by_name(session=session, name="demo")
+        assert demo is not None
+        qa = repo.add_member(session=session, team=demo, name="小赵", role="qa")
+        ids["小赵"] = qa.id or 0
+    return ids
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(REVIEW_WINDOW_NOW)
+
+
+@pytest.fixture
+def router(engine: Engine, clock: Clock, world: dict[str, int]) -> Router:
+    return Router(engine, AppConfig(), clock)
+
+
+def review_everyone(engine: Engine, team_name: str, *, self_scores: dict[str, int], manager_scores: dict[str, int]) -> None:
+    """Store submitted self and manager reviews directly (the forms are tested elsewhere)."""
+    with unit_of_work(engine) as session:
+        team = repo.get_team_by_name(session=session, name=team_name)
+        assert team is not None
+        period = repo.get_period(session=session, team=team, key="2026-10")
+        assert period is not None
+        manager = next(m for m in repo.list_members(session=session, team=team) if m.role == "manager")
+        for name, score in self_scores.items():
+            agent = repo.get_member_by_name(session=session, team=team, name=name)
+            assert agent is not None
+            repo.save_review(session=session, period=period, subject=agent, rater=agent, kind="self",
+                             answers={"attitude": score, "task_completion": score}, actor="test", reason=None,
+                             submitted_at=REVIEW_WINDOW_NOW)  # fmt: skip
+            m = manager_scores[name]
+            repo.save_review(session=session, period=period, subject=agent, rater=manager, kind="manager",
+                             answers={"ability": m, "collaboration": m, "service": m}, actor="test", reason=None,
+                             submitted_at=REVIEW_WINDOW_NOW)  # fmt: skip

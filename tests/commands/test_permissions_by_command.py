@@ -1,0 +1,104 @@
+"""Every command × every role through the real router: who is let in, who is refused and why.
+
+Roles: an agent (李娜, team demo), the demo manager (王经理), a manager of another team
+(Mary, london), an admin (周人事) and a quality inspector (小赵). The subject is always in
+team demo. A refusal must say why in the asker's language and name no data about the subject.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from commands import permissions as p
+from commands.i18n import translator
+from commands.messages import Incoming
+from commands.router import Router
+
+AGENT, MANAGER, OTHER_MANAGER, ADMIN, QA = "李娜", "王经理", "Mary", "周人事", "小赵"
+LANG = {AGENT: "zh", MANAGER: "zh", OTHER_MANAGER: "en", ADMIN: "zh", QA: "zh"}
+OK = None
+
+# command → the refusal each asker gets (None: let in)
+MATRIX: dict[str, dict[str, str | None]] = {
+    "/help": {AGENT: OK, MANAGER: OK, OTHER_MANAGER: OK, ADMIN: OK, QA: OK},
+    "/selfreview": {AGENT: OK, MANAGER: p.COMMAND_REFUSALS["selfreview"], OTHER_MANAGER: p.COMMAND_REFUSALS["selfreview"],
+                    ADMIN: p.COMMAND_REFUSALS["selfreview"], QA: p.COMMAND_REFUSALS["selfreview"]},
+    "/peer 张伟": {AGENT: OK, MANAGER: p.COMMAND_REFUSALS["peer"], OTHER_MANAGER: p.COMMAND_REFUSALS["peer"],
+                 ADMIN: p.COMMAND_REFUSALS["peer"], QA: p.COMMAND_REFUSALS["peer"]},
+    "/peer raters": {AGENT: p.PEER_ANONYMOUS, MANAGER: p.COMMAND_REFUSALS["peer"], OTHER_MANAGER: p.COMMAND_REFUSALS["peer"],
+                     ADMIN: p.COMMAND_REFUSALS["peer"], QA: p.COMMAND_REFUSALS["peer"]},
+    "/me": {AGENT: OK, MANAGER: p.COMMAND_REFUSALS["me"], OTHER_MANAGER: p.COMMAND_REFUSALS["me"],
+            ADMIN: p.COMMAND_REFUSALS["me"], QA: p.COMMAND_REFUSALS["me"]},
+    "/simulate refund_ratio=3%": {AGENT: OK, MANAGER: p.COMMAND_REFUSALS["simulate"], OTHER_MANAGER: p.COMMAND_REFUSALS["simulate"],
+                                  ADMIN: p.COMMAND_REFUSALS["simulate"], QA: p.COMMAND_REFUSALS["simulate"]},
+    "/rank demo": {AGENT: OK, MANAGER: OK, OTHER_MANAGER: p.RANK_OWN_TEAMS, ADMIN: OK, QA: p.COMMAND_REFUSALS["rank"]},
+    "/review 张伟": {AGENT: p.COMMAND_REFUSALS["review"], MANAGER: OK, OTHER_MANAGER: "There is no member 张伟 in your teams.",
+                   ADMIN: OK, QA: p.COMMAND_REFUSALS["review"]},
+    "/period open demo 2026-11": {AGENT: p.COMMAND_REFUSALS["period"], MANAGER: OK, OTHER_MANAGER: p.PERIOD_OWN_TEAMS,
+                                  ADMIN: OK, QA: p.COMMAND_REFUSALS["period"]},
+    "/team set demo tz=Asia/Shanghai": {AGENT: p.COMMAND_REFUSALS["team"], MANAGER: p.COMMAND_REFUSALS["team"],
+                                        OTHER_MANAGER: p.COMMAND_REFUSALS["team"], ADMIN: OK, QA: p.COMMAND_REFUSALS["team"]},
+    "/member list demo": {AGENT: p.COMMAND_REFUSALS["member"], MANAGER: p.COMMAND_REFUSALS["member"],
+                          OTHER_MANAGER: p.COMMAND_REFUSALS["member"], ADMIN: OK, QA: p.COMMAND_REFUSALS["member"]},
+    "/linkcode demo 张伟": {AGENT: p.COMMAND_REFUSALS["linkcode"], MANAGER: p.COMMAND_REFUSALS["linkcode"],
+                          OTHER_MANAGER: p.COMMAND_REFUSALS["linkcode"], ADMIN: OK, QA: p.COMMAND_REFUSALS["linkcode"]},
+}  # fmt: skip
+CASES = [(text, who, expected) for text, row in MATRIX.items() for who, expected in row.items()]
+ZHANG_WEI_NUMBERS = ("5%", "0.05", "45")  # his KPI values in the world: nothing of them may leak
+ALL_REFUSALS = [*p.REASONS, *p.COMMAND_REFUSALS.values()]
+
+
+def _said(router: Router, who: str, text: str) -> str:
+    replies = router.handle(Incoming(platform="test", user_id=who, text=text))
+    return "\n".join(r.text for r in replies)
+
+
+def test_the_matrix_covers_every_registered_command_that_a_role_rule_names(router: Router) -> None:
+    named = {text.split()[0][1:] for text in MATRIX}
+    assert set(p.COMMAND_ROLES) <= named
+    assert set(p.COMMAND_ROLES) <= set(router.commands)
+
+
+@pytest.mark.parametrize(("text", "who", "expected"), CASES, ids=[f"{t}|{w}" for t, w, _e in CASES])
+def test_each_role_is_let_in_or_told_why_not(router: Router, text: str, who: str, expected: str | None) -> None:
+    _ = translator(LANG[who])
+    said = _said(router, who, text)
+    if expected is None:
+        refusals = [_(r, command=text.split()[0][1:]) for r in ALL_REFUSALS]
+        assert not any(r in said for r in refusals), said
+        assert said.strip()
+    else:
+        assert _(expected) in said
+        assert not any(number in said for number in ZHANG_WEI_NUMBERS), said
+
+
+def test_an_agent_trying_to_review_is_pointed_to_selfreview(router: Router) -> None:
+    said = _said(router, AGENT, "/review 张伟")
+    assert "/selfreview" in said
+
+
+def test_a_manager_of_another_team_cannot_see_an_agents_result_or_ranking(router: Router) -> None:
+    assert translator("en")(p.RANK_OWN_TEAMS) in _said(router, OTHER_MANAGER, "/rank demo 2026-10")
+    said = _said(router, OTHER_MANAGER, "/review 李娜")
+    assert "your teams" in said
+    assert "退款" not in said and "25" not in said
+
+
+def test_a_peer_trying_to_see_raters_learns_nothing(router: Router) -> None:
+    said = _said(router, "张伟", "/peer raters")
+    assert said == translator("zh")(p.PEER_ANONYMOUS)
+
+
+def test_an_agent_cannot_rank_another_team(router: Router) -> None:
+    assert translator("zh")(p.RANK_OWN_TEAM) in _said(router, AGENT, "/rank london")
+
+
+def test_help_lists_exactly_the_commands_the_role_may_use(router: Router) -> None:
+    for who in (AGENT, MANAGER, ADMIN, QA):
+        said = _said(router, who, "/help")
+        listed = {line.split()[0][1:] for line in said.splitlines() if line.startswith("/")}
+        assert listed == {c for c, roles in p.COMMAND_ROLES.items() if p.Role(_role(who)) in roles}
+
+
+def _role(who: str) -> str:
+    return {AGENT: "agent", MANAGER: "manager", OTHER_MANAGER: "manager", ADMIN: "admin", QA: "qa"}[who]
