@@ -7,7 +7,12 @@
 * :func:`rating_counts` gives the scoring module its input: per agent, the number of
   1…5-star ratings in a period (``n1`` … ``n5``) and ``responses``.
 * :func:`comments_for` lists comments for a person to read; ``escape`` makes them safe
-  for HTML, Slack mrkdwn or Telegram HTML — comment text is a stranger's input.
+  for HTML, Slack mrkdwn, Telegram HTML or a spreadsheet — comment text is a stranger's input.
+* :func:`comment_digests` (the agent's daily digest) and :func:`low_rating_alerts`
+  (1–2 stars with a comment, to the manager the same day) build the messages as
+  :class:`~commands.messages.Outgoing` with a unique outbox key; sending them once is
+  the outbox's job (the monthly-cycle issue). Comments travel as plain text: each
+  adapter escapes text for its platform.
 
 Nothing here commits: the caller's unit of work does.
 """
@@ -15,7 +20,7 @@ Nothing here commits: the caller's unit of work does.
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -25,8 +30,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 from sqlmodel import Session
 
+from commands.i18n import Translate, translator
+from commands.messages import Outgoing, Reply
 from commands.survey import SurveyClaims, clean_ref
 from storage import repo
+from storage.conversations import member_lang
 from storage.models import CustomerRating, Member, Period, Team
 
 RepeatPolicy = Literal["replace", "refuse"]
@@ -257,6 +265,92 @@ def comments_for(
     ]
     rows.sort(key=lambda r: (r.updated_at, r.id or 0), reverse=True)
     return [_view(r) for r in rows]
+
+
+# ---------------------------------------------------------------- notices (for the outbox)
+
+
+ALERT_MAX_STARS = 2
+
+
+def _stars_text(_: Translate, stars: int) -> str:
+    return _("{n}★", n=stars)
+
+
+def comment_digests(
+    session: Session,
+    *,
+    team: Team,
+    period: Period | None,
+    since: datetime,
+    until: datetime,
+    opted_out: Collection[int] = (),
+) -> list[Outgoing]:
+    """One private message per agent listing the comments customers left in [since, until).
+
+    For the daily digest: the caller (the scheduler, through the outbox) picks the day
+    and passes the agents who turned the digest off. The outbox key
+    ``survey-digest:<member>:<since date>`` makes a digest go out once even when two
+    replicas build it.
+    """
+    by_member: dict[int, list[RatingView]] = {}
+    for view in comments_for(session, team=team, period=period, since=since):
+        if view.updated_at < until and view.member_id not in opted_out:
+            by_member.setdefault(view.member_id, []).append(view)
+    out: list[Outgoing] = []
+    for member_id, views in sorted(by_member.items()):
+        member = session.get(Member, member_id)
+        if member is None or not member.active:
+            continue
+        _ = translator(member_lang(member, session=session))
+        lines = [_("Comments from customers about your service ({n}):", n=len(views))]
+        lines += [f"· {_stars_text(_, v.stars)} {v.comment}" for v in reversed(views)]
+        out.append(
+            Outgoing(
+                member_id=member_id,
+                reply=Reply(text="\n".join(lines), private=True),
+                key=f"survey-digest:{member_id}:{since.date().isoformat()}",
+            )
+        )
+    return out
+
+
+def low_rating_alerts(
+    session: Session, *, team: Team, period: Period | None, since: datetime
+) -> list[Outgoing]:
+    """A same-day private message to the manager for each 1–2 star rating with a comment.
+
+    The agent's direct manager, else the team's managers. Key
+    ``survey-alert:<rating>:<manager>``: a rating alerts each manager once.
+    """
+    out: list[Outgoing] = []
+    views = comments_for(session, team=team, period=period, since=since, max_stars=ALERT_MAX_STARS)
+    for view in reversed(views):
+        agent = session.get(Member, view.member_id)
+        if agent is None:
+            continue
+        managers = [session.get(Member, agent.manager_id)] if agent.manager_id else []
+        if not any(m is not None for m in managers):
+            managers = list(repo.team_managers(session=session, team=team))
+        for manager in managers:
+            if manager is None or manager.id is None or not manager.active:
+                continue
+            _ = translator(member_lang(manager, session=session))
+            text = _(
+                "{agent} got a {stars} rating from a customer, with this comment:",
+                agent=agent.name,
+                stars=_stars_text(_, view.stars),
+            )
+            if view.ref:
+                text += " " + _("(reference {ref})", ref=view.ref)
+            out.append(
+                Outgoing(
+                    member_id=manager.id,
+                    reply=Reply(text=f"{text}\n{view.comment}", private=True),
+                    key=f"survey-alert:{view.id}:{manager.id}",
+                )
+            )
+    return out
 
 
 EscapeTarget = Literal["html", "slack", "telegram", "text", "csv"]

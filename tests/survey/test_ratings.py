@@ -217,3 +217,54 @@ def test_comments_for_a_digest_and_for_a_same_day_alert(
 )
 def test_a_comment_is_escaped_for_where_it_is_shown(target: str, raw: str, shown: str) -> None:
     assert ratings.escape(raw, target) == shown  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- notices for the outbox
+
+
+def _notices(world: World, since, until=None, opted_out=()):  # type: ignore[no-untyped-def]
+    with unit_of_work(world.engine) as session:
+        team = repo.get_team(session=session, team_id=world.team_id)
+        period = session.get(Period, world.period_id)
+        assert team is not None
+        digests = ratings.comment_digests(session, team=team, period=period, since=since,
+                                          until=until or since + timedelta(days=1),
+                                          opted_out=opted_out)
+        alerts = ratings.low_rating_alerts(session, team=team, period=period, since=since)
+    return digests, alerts
+
+
+def test_the_agent_gets_one_digest_of_the_days_comments(
+    client: TestClient, world: World, clock: Clock
+) -> None:
+    rate(client, world.token(), stars="5", comment="很好")
+    rate(client, world.token(), stars="3")
+    clock.now += timedelta(hours=3)
+    rate(client, world.token(), stars="4", comment="<!channel> fast")
+    clock.now += timedelta(days=1)
+    rate(client, world.token(), stars="5", comment="tomorrow")
+    day = world.now.replace(hour=0, minute=0)
+    digests, _alerts = _notices(world, day)
+    [digest] = digests
+    assert digest.member_id == world.agent_id and digest.reply.private
+    assert digest.key == f"survey-digest:{world.agent_id}:{day.date()}"
+    lines = digest.reply.text.splitlines()
+    assert "（2 条）" in lines[0]
+    assert lines[1:] == ["· 5★ 很好", "· 4★ <!channel> fast"]
+    assert _notices(world, day, opted_out=(world.agent_id,))[0] == []
+
+
+def test_a_low_rating_with_a_comment_alerts_the_manager_once(
+    client: TestClient, world: World
+) -> None:
+    rate(client, world.token(ref="A-9"), stars="1", comment="没人回复")
+    rate(client, world.token(), stars="2")  # no comment: no alert
+    rate(client, world.token(), stars="3", comment="ok")  # 3 stars: no alert
+    _digests, alerts = _notices(world, world.now)
+    [alert] = alerts
+    assert alert.member_id == world.manager_id
+    assert alert.key.startswith("survey-alert:") and alert.key.endswith(f":{world.manager_id}")
+    assert "王小红" in alert.reply.text and "1★" in alert.reply.text
+    assert "A-9" in alert.reply.text and alert.reply.text.endswith("没人回复")
+    again = _notices(world, world.now)[1]
+    assert [a.key for a in again] == [alert.key]  # the same key: the outbox sends it once
