@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 from sqlmodel import Session
 
-from commands.i18n import Translate, translator
+from commands.i18n import translator
 from commands.messages import Outgoing, Reply
 from commands.survey import SurveyClaims, clean_ref
 from storage import repo
@@ -273,8 +273,8 @@ def comments_for(
 ALERT_MAX_STARS = 2
 
 
-def _stars_text(_: Translate, stars: int) -> str:
-    return _("{n}★", n=stars)
+def _stars_text(stars: int) -> str:
+    return f"{stars}★"  # the same in both languages
 
 
 def comment_digests(
@@ -304,7 +304,7 @@ def comment_digests(
             continue
         _ = translator(member_lang(member, session=session))
         lines = [_("Comments from customers about your service ({n}):", n=len(views))]
-        lines += [f"· {_stars_text(_, v.stars)} {v.comment}" for v in reversed(views)]
+        lines += [f"· {_stars_text(v.stars)} {v.comment}" for v in reversed(views)]
         out.append(
             Outgoing(
                 member_id=member_id,
@@ -339,7 +339,7 @@ def low_rating_alerts(
             text = _(
                 "{agent} got a {stars} rating from a customer, with this comment:",
                 agent=agent.name,
-                stars=_stars_text(_, view.stars),
+                stars=_stars_text(view.stars),
             )
             if view.ref:
                 text += " " + _("(reference {ref})", ref=view.ref)
