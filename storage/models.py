@@ -332,3 +332,4 @@ TABLES: tuple[type[SQLModel], ...] = (
     Scheme, Team, Member, TeamManager, Period, DataImport, IndicatorValue, Review,
     CustomerRating, Score, AuditLog, Conversation, ProcessedEvent, LinkCode,
 )
+from storage import consequence_models as _consequence_models  # noqa: E402,F401  (issue 9 tables)
