@@ -333,3 +333,4 @@ TABLES: tuple[type[SQLModel], ...] = (
     CustomerRating, Score, AuditLog, Conversation, ProcessedEvent, LinkCode,
 )
 from storage import consequence_models as _consequence_models  # noqa: E402,F401  (issue 9 tables)
+from storage import qa_models as _qa_models  # noqa: E402,F401  (issue 8 tables)
