@@ -13,7 +13,8 @@
     duplicate ids, aggregate), against a bare ``pandas.read_csv(engine="pyarrow")``
     of the same file.
 
-Fixed seed; one warm-up and five timed runs each; medians. Goals: kpibot ≤ 2 × DuckDB,
+Fixed seed; one warm-up and five timed runs each, interleaved (ABCABC…) so that load
+from other processes on a shared machine falls on every contender alike; medians. Goals: kpibot ≤ 2 × DuckDB,
 ≤ 1.2 × plain pandas, ≤ 1.5 × bare read_csv. The last line is one JSON object.
 Also reports the peak memory of (b) against the parsed frame's in-memory size.
 
@@ -51,17 +52,25 @@ INDICATORS = ["answer_rate", "missed_rate", "resolution_rate", "transfer_rate", 
               "first_response_s", "avg_response_s", "aht_s", "sessions_handled"]
 
 
-def timed(label: str, fn: Callable[[], Any]) -> tuple[float, Any]:
-    fn()  # warm-up
-    times, result = [], None
+def timed(contenders: dict[str, Callable[[], Any]]) -> dict[str, tuple[float, Any]]:
+    """One warm-up each, then RUNS rounds in which every contender runs once, interleaved,
+    so that load from other processes falls on all of them alike; medians."""
+    for fn in contenders.values():
+        fn()
+    times: dict[str, list[float]] = {label: [] for label in contenders}
+    results: dict[str, Any] = {}
     for _ in range(RUNS):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    median = statistics.median(times)
-    print(f"  {label:<34} median {median * 1000:8.1f} ms   runs " +
-          " ".join(f"{t * 1000:.0f}" for t in times))
-    return median, result
+        for label, fn in contenders.items():
+            start = time.perf_counter()
+            results[label] = fn()
+            times[label].append(time.perf_counter() - start)
+    out = {}
+    for label, runs in times.items():
+        median = statistics.median(runs)
+        print(f"  {label:<34} median {median * 1000:8.1f} ms   runs " +
+              " ".join(f"{t * 1000:.0f}" for t in runs))
+        out[label] = (median, results[label])
+    return out
 
 
 def agent_names(n: int) -> list[str]:
@@ -230,9 +239,12 @@ def bench_aggregation(rows: int, rng: np.random.Generator, duckdb: Any) -> tuple
     frame = session_frame(rows, rng)
     con = duckdb.connect()
     con.execute("SET threads TO 2")
-    t_kpibot, ours = timed("kpibot (scoring.kpi)", lambda: kpibot_aggregate(frame))
-    t_duck, duck = timed("duckdb, 2 threads", lambda: duckdb_aggregate(con, frame))
-    t_pandas, plain = timed("pandas groupby().agg()", lambda: pandas_aggregate(frame))
+    measured = timed({
+        "kpibot (scoring.kpi)": lambda: kpibot_aggregate(frame),
+        "duckdb, 2 threads": lambda: duckdb_aggregate(con, frame),
+        "pandas groupby().agg()": lambda: pandas_aggregate(frame),
+    })
+    (t_kpibot, ours), (t_duck, duck), (t_pandas, plain) = measured.values()
     equal = same(ours, duck) and same(ours, plain)
     print(f"  results equal (all {len(ours):,} agents, {len(INDICATORS)} indicators): {equal}")
     con.close()
@@ -268,8 +280,8 @@ def main() -> None:
     def bare_csv() -> pd.DataFrame:
         return pd.read_csv(io.BytesIO(data), engine="pyarrow")
 
-    t_prepare, prepared = timed("kpibot prepare()", ours_csv)
-    t_read, bare = timed('pandas.read_csv(engine="pyarrow")', bare_csv)
+    measured = timed({"kpibot prepare()": ours_csv, 'pandas.read_csv(engine="pyarrow")': bare_csv})
+    (t_prepare, prepared), (t_read, bare) = measured.values()
     frame_bytes = int(bare.memory_usage(deep=True).sum())
     memory = peak_memory(data)
     peak = memory["allocated"]

@@ -14,6 +14,10 @@ PROGRESS_MIN_BYTES = 20 * 1024 * 1024  # about a few seconds of work
 STEPS = ("read", "parse", "check", "store")
 
 
+def _stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
 def _fail(lines: list[str]) -> None:
     for line in lines:
         typer.echo(line, err=True)
@@ -43,7 +47,7 @@ def import_(
         _fail([_("Cannot read {file}: {error}", file=str(file), error=exc.strerror or str(exc))])
     engine = make_engine(settings.database_url)
     bar = None
-    if sys.stderr.isatty() and len(data) >= PROGRESS_MIN_BYTES:
+    if _stderr_is_terminal() and len(data) >= PROGRESS_MIN_BYTES:
         from tqdm import tqdm
 
         bar = tqdm(total=len(STEPS), desc=file.name, unit="step", file=sys.stderr)

@@ -145,10 +145,14 @@ def _parse_column(source: SourceTable, mapping: Mapping, spec: ColumnSpec) -> _C
 
 def _agents(names: pd.Series, roster: Roster) -> tuple[np.ndarray, pd.Index, np.ndarray]:
     """``(code per row, distinct names, member id per code + a trailing -1 for no name)``."""
-    lookup = roster.lookup()
     codes, uniques = pd.factorize(names, use_na_sentinel=True)
-    member_of = np.array([lookup.get(name_key(str(n)), -1) for n in uniques.tolist()] + [-1])
-    return codes, uniques, member_of
+    distinct = [str(n) for n in uniques.tolist()]
+    exact = roster.members
+    found = [exact.get(n, -1) for n in distinct]  # most exports spell names exactly
+    if -1 in found:  # then compare loosely: full-width, spaces and case ignored
+        loose = roster.lookup()
+        found = [m if m != -1 else loose.get(name_key(n), -1) for n, m in zip(distinct, found, strict=True)]
+    return codes, uniques, np.array([*found, -1])
 
 
 def _header_of(source: SourceTable, mapping: Mapping, field: str) -> str:

@@ -91,3 +91,16 @@ def test_show_source_for_an_unknown_agent_exits_2(db_url: str) -> None:
     result = _run("show-source", "--team", "sample", "--period", "2026-10", "--agent", "Li Mng",
                   "--db", db_url, "--lang", "en")
     assert result.exit_code == 2 and "Did you mean Li Ming?" in result.output
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_a_progress_bar_is_drawn_only_on_a_terminal(db_url: str, terminal: bool,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.cli.importing as cli
+
+    monkeypatch.setattr(cli, "PROGRESS_MIN_BYTES", 0)  # every file counts as large here
+    monkeypatch.setattr(cli, "_stderr_is_terminal", lambda: terminal)
+    result = _run("import", "--team", "sample", "--period", "2026-10", "--mapping", "sessions_en",
+                  str(DATA / "sessions_en.csv"), "--db", db_url, "--lang", "en")
+    assert result.exit_code == 0
+    assert ("4/4" in result.output) is terminal

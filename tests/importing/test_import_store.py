@@ -176,3 +176,9 @@ def test_a_period_is_created_only_when_the_file_is_stored(session: Session, team
     assert session.exec(select(Period)).all() == []
     _import(session, "shop_zh_summary.csv", "shop_zh")
     assert [p.key for p in session.exec(select(Period))] == ["2026-10"]
+
+
+def test_the_progress_callback_hears_every_step_once(session: Session, team: Team) -> None:
+    steps: list[str] = []
+    _import(session, "sessions_en.csv", "sessions_en", progress=steps.append)
+    assert steps == ["read", "parse", "check", "store"]

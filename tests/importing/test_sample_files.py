@@ -215,3 +215,9 @@ def test_a_large_valid_file_gives_the_same_values_as_a_small_one(roster: Roster)
     assert prepared.values.loc[2, "first_response_s"] == pytest.approx(sum(i % 7 for i in li) / len(li))
     assert prepared.values.loc[2, "aht_s"] == pytest.approx(sum((i % 9) * 60 + 30 for i in li) / len(li))
     assert prepared.values.loc[2, "resolution_rate"] == pytest.approx(sum(1 for i in li if i % 4) / len(li))
+
+
+def test_agent_names_match_whatever_their_case_spacing_or_width(roster: Roster) -> None:
+    text = "Agent,Sessions\nwang  XIAOHONG,10\nＬｉ Ｍｉｎｇ,20\n张 伟,30\n"
+    prepared = prepare(text.encode(), "g.csv", load_mapping("generic_en"), roster, OCTOBER)
+    assert prepared.values["sessions"].to_dict() == {1: 10.0, 2: 20.0, 3: 30.0}
