@@ -66,6 +66,8 @@ PROBLEM_TEMPLATES: dict[str, str] = {
     "default_range": "The default score must be within 0–100 (got {value}).",
     "duplicate_kind": "Only one {kind} component is allowed.",
     "gate_voids_self": "A gate cannot void the component it belongs to.",
+    "share_range": "A share must be within 0–1 (got {value}).",
+    "total_range": "A total must be within 0–100 (got {value}).",
 }
 
 
@@ -137,6 +139,50 @@ class Dimension:
 
 
 @dataclass(frozen=True)
+class Check:
+    """One line of a QA scorecard. ``points`` (or a weight: the same, relative) count towards the
+    sample's score; failing a ``critical`` check fails the whole sample (0); ``na``: may be
+    answered "not applicable", which leaves the check out of the sample's total."""
+
+    id: str
+    name: Names
+    points: float
+    critical: bool = False
+    na: bool = True
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How many sessions to draw per agent: ``count`` sessions or a ``share`` of them, per
+    ``day``, ``week`` or the whole ``period``."""
+
+    per: Literal["day", "week", "period"] = "week"
+    count: int | None = None
+    share: float | None = None
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    """The qa component's checklist (质检评分表) and how samples are drawn and reviewed.
+
+    ``blind``: reviewers never see whose conversation it is. ``reviewers``: the roles that get
+    a review queue. ``link``: a URL template with ``{ref}`` that opens the original session.
+    """
+
+    checks: tuple[Check, ...]
+    sampling: Sampling = Sampling(count=2)
+    blind: bool = False
+    reviewers: tuple[str, ...] = ("qa", "manager")
+    link: str = ""
+
+    def check(self, check_id: str) -> Check:
+        for c in self.checks:
+            if c.id == check_id:
+                return c
+        raise KeyError(check_id)
+
+
+@dataclass(frozen=True)
 class Component:
     """A weighted part of the total. Fields beyond ``id/kind/weight`` apply to some kinds only.
 
@@ -144,7 +190,8 @@ class Component:
     - ``customer``: ``csat`` (``share_4_5`` | ``mean``), ``min_count`` (= min_responses),
       ``below_min``/``default``, ``link_expiry_days``, ``repeat`` (``replace`` | ``refuse``).
     - ``peer``: ``min_count`` (= min_raters, default 3), ``below_min``/``default``.
-    - ``qa``: ``min_count`` (= min_samples), ``below_min``/``default``.
+    - ``qa``: ``min_count`` (= min_samples), ``below_min``/``default``, ``scorecard``
+      (checks, sampling, blind review; ``None`` when the scheme declares no checks).
     - ``team``: ``indicators``: ids scored on the team's own values.
     ``missing`` (``exclude`` | ``worst``) applies when there is no data at all.
     """
@@ -162,6 +209,7 @@ class Component:
     default: float | None = None
     link_expiry_days: int = 7
     repeat: Literal["replace", "refuse"] = "replace"
+    scorecard: Scorecard | None = None
 
     @property
     def rated_dimensions(self) -> tuple[Dimension, ...]:
@@ -185,6 +233,33 @@ class ApplyRules:
     improvement_days: int = 7
     post_change_after: int = 3
     stars: tuple[StarLevel, ...] = ()
+    appeal_days: int = 7
+    announce_best: bool = False
+    personal_goals: bool = True
+
+
+@dataclass(frozen=True)
+class DistributionTarget:
+    """A calibration target: at most ``max_share`` of the agents with a total of ``min_total`` or more."""
+
+    id: str
+    name: Names
+    min_total: float
+    max_share: float
+
+
+@dataclass(frozen=True)
+class CalibrationRules:
+    """校准 before publishing: how far a manager's mean review may stray, and distribution targets.
+
+    A manager is flagged lenient (strict) when the mean of their review scores (0–100) is more
+    than ``outlier_k`` standard errors above (below) the organisation's mean, counting only
+    managers with at least ``min_reviews`` reviews.
+    """
+
+    outlier_k: float = 2.0
+    min_reviews: int = 3
+    targets: tuple[DistributionTarget, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -200,6 +275,7 @@ class Scheme:
     apply: ApplyRules
     text: str
     content_hash: str
+    calibration: CalibrationRules = CalibrationRules()
 
     def name(self, lang: str) -> str:
         return self.name_zh if lang == "zh" else self.name_en
@@ -233,6 +309,11 @@ class Scheme:
     def customer(self) -> Component | None:
         """The customer-rating settings (csat, min_count, link_expiry_days, repeat …), if any."""
         return self.component("customer")
+
+    @property
+    def qa(self) -> Component | None:
+        """The quality-sampling component (its ``scorecard``, ``min_count`` …), if any."""
+        return self.component("qa")
 
     @property
     def uses_kpi_table(self) -> bool:

@@ -28,8 +28,10 @@ from scoring.scheme import (
     TOLERANCE,
     UNITS,
     ApplyRules,
+    CalibrationRules,
     Component,
     Dimension,
+    DistributionTarget,
     Indicator,
     Names,
     Problem,
@@ -178,6 +180,7 @@ class SchemeParser:
         components = self.components(data, indicators)
         self.check_gates(indicators, components)
         apply = self.apply(data.get("apply", {}))
+        calibration = self.calibration(data.get("calibration", {}))
         if self.problems:
             return None
         return Scheme(
@@ -192,6 +195,7 @@ class SchemeParser:
             apply=apply,
             text=text,
             content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            calibration=calibration,
         )
 
     def indicators(self, data: dict[str, Any]) -> tuple[Indicator, ...]:
@@ -502,4 +506,43 @@ class SchemeParser:
             improvement_days=self.int_(raw, "improvement_days", where, 7),
             post_change_after=self.int_(raw, "post_change_after", where, 3),
             stars=tuple(sorted(stars, key=lambda s: -s.min_total)),
+            appeal_days=self.int_(raw, "appeal_days", where, 7),
+            announce_best=self.bool_(raw, "announce_best", where, False),
+            personal_goals=self.bool_(raw, "personal_goals", where, True),
+        )
+
+    def bool_(self, d: dict[str, Any], key: str, where: str, default: bool) -> bool:
+        value = d.get(key, default)
+        if not isinstance(value, bool):
+            self.add(where, key, "expected_bool")
+            return default
+        return value
+
+    def calibration(self, raw: Any) -> CalibrationRules:
+        where = "calibration"
+        if not isinstance(raw, dict):
+            self.add(where, "calibration", "expected_table")
+            return CalibrationRules()
+        k = self.num(raw, "outlier_k", where, default=2.0, positive=True)
+        targets: list[DistributionTarget] = []
+        seen: set[str] = set()
+        for i, rt in enumerate(self.table_list(raw, "targets", where), start=1):
+            twhere = str(rt.get("id") or f"calibration.targets[{i}]")
+            tid = self.ident(rt, twhere)
+            if tid in seen:
+                self.add(twhere, "id", "duplicate_id", id=tid)
+            seen.add(tid)
+            names = self.names(rt, twhere) or Names("", "")
+            min_total = self.num(rt, "min_total", twhere, default=None)
+            max_share = self.num(rt, "max_share", twhere, default=None)
+            if min_total is not None and min_total > 100:
+                self.add(twhere, "min_total", "total_range", value=_fmt(min_total))
+            if max_share is not None and max_share > 1:
+                self.add(twhere, "max_share", "share_range", value=_fmt(max_share))
+            if min_total is not None and max_share is not None:
+                targets.append(DistributionTarget(tid, names, min_total, max_share))
+        return CalibrationRules(
+            outlier_k=k if k is not None else 2.0,
+            min_reviews=self.int_(raw, "min_reviews", where, 3),
+            targets=tuple(targets),
         )
