@@ -38,3 +38,9 @@ def team(session: Session) -> Team:
         repo.add_member(session=session, team=team, name=zh, name_en=en, manager=boss)
     session.flush()
     return team
+
+
+@pytest.fixture
+def session(db_session: Session) -> Session:
+    """Every database test here runs on SQLite and on PostgreSQL (skipped loudly without it)."""
+    return db_session
