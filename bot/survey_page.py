@@ -507,8 +507,11 @@ def survey_routes(
         submission, state = parse_submission(fields, _)
         if submission is None:
             return respond(render_form(lang, path, form_token(claims), state), 400)
-        policy = await run_in_threadpool(policy_for, claims.team_id)
-        outcome = await run_in_threadpool(_store, engine, claims, submission, now_fn(), policy)
+        policy = policies.get(claims.team_id)
+        outcome = await run_in_threadpool(
+            _store, engine, claims, submission, now_fn(), policy, policies
+        )
+        policy = policies.get(claims.team_id) or policy
         if outcome == "missing":
             return not_found(lang)
         if outcome == "refused":
@@ -584,23 +587,31 @@ def _store(
     claims: SurveyClaims,
     submission: Submission,
     now: datetime,
-    policy: ratings.RepeatPolicy,
+    policy: ratings.RepeatPolicy | None,
+    policies: _PolicyCache | None = None,
 ) -> Literal["stored", "replaced", "refused", "missing"]:
-    """One rating in one unit of work; a lost race on the token id is retried once."""
+    """One rating, in one worker thread: first a plain insert (the common case, one
+    statement); when the database refuses it (the link was rated before, a race, or the
+    agent is gone), the transaction is rolled back and the rating is recorded again
+    knowing that: replaced, refused, or ``missing``."""
     kwargs: dict[str, Any] = {
         "claims": claims,
         "stars": submission.stars,
         "comment": submission.comment,
         "resolved": submission.resolved,
         "now": now,
-        "repeat": policy,
     }
-    for attempt in (1, 2):
+    for first_try in (True, False):
         try:
             with unit_of_work(engine) as session:
-                return ratings.record_rating(session, **kwargs)
+                if policy is None:
+                    policy = ratings.repeat_policy(session, team_id=claims.team_id)
+                    if policies is not None:
+                        policies.put(claims.team_id, policy)
+                return ratings.record_rating(
+                    session, repeat=policy, first_try=first_try, **kwargs
+                )
         except IntegrityError:
-            if attempt == 2:
+            if not first_try:
                 log.warning("survey rating for token %s refused by the database", claims.token_id)
-                return "missing"
     return "missing"

@@ -154,50 +154,59 @@ def record_rating(
     resolved: bool | None,
     now: datetime,
     repeat: RepeatPolicy,
+    first_try: bool = False,
 ) -> Outcome:
     """Store the rating of one link: ``stored`` (first), ``replaced``, or ``refused``.
 
-    ``missing`` when the link's agent or team no longer exists. Stars outside 1–5 or
-    an over-long comment raise ``ValueError``: the page validates first. Two requests
-    racing on one new link both try to insert; the unique token id makes the loser
-    fail at commit (``IntegrityError``), and its caller retries, finding the winner.
+    The token id is unique in ``customer_rating``, so a link never counts twice.
+    ``first_try=True`` is the page's fast path: insert at once (one statement), and let
+    a duplicate token id — or a vanished agent, team or period (foreign keys) — fail
+    at flush with ``IntegrityError``; the caller rolls back and calls again without
+    ``first_try``, which looks the link up and replaces, refuses, or says ``missing``.
+    The claims are signed by kpibot, so agent, team and period belonged together when
+    the link was issued. Stars outside 1–5 or an over-long comment raise ``ValueError``.
     """
     if stars not in (1, 2, 3, 4, 5):
         raise ValueError(f"stars must be 1-5, got {stars!r}")
     if comment is not None and len(comment) > MAX_COMMENT:
         raise ValueError(f"comment longer than {MAX_COMMENT} characters")
-    member = session.get(Member, claims.member_id)
-    team = session.get(Team, claims.team_id)
-    if member is None or team is None or member.team_id != team.id:
-        return "missing"
-    period = session.get(Period, claims.period_id) if claims.period_id else None
-    if period is None or period.team_id != team.id:
-        period = repo.current_period(session=session, team=team, today=local_date(team, now))
-    try:
-        repo.add_customer_rating(
-            session=session,
-            team=team,
-            member=member,
+    if not first_try:
+        row = repo.get_customer_rating_by_token(session=session, token_id=claims.token_id)
+        if row is not None:
+            if repeat == "refuse":
+                return "refused"
+            row.stars = stars
+            row.comment = comment
+            row.resolved = resolved
+            row.updated_at = now
+            session.add(row)
+            session.flush()
+            return "replaced"
+        member = session.get(Member, claims.member_id)
+        if member is None or member.team_id != claims.team_id:
+            return "missing"
+    period_id: int | None = claims.period_id or None
+    if period_id is None:
+        team = session.get(Team, claims.team_id)
+        if team is None:
+            return "missing"
+        found = repo.current_period(session=session, team=team, today=local_date(team, now))
+        period_id = found.id if found is not None else None
+    session.add(
+        CustomerRating(
+            team_id=claims.team_id,
+            member_id=claims.member_id,
+            period_id=period_id,
             token_id=claims.token_id,
             stars=stars,
-            period=period,
             comment=comment,
-            ref=clean_ref(claims.ref),
             resolved=resolved,
-            now=now,
+            ref=clean_ref(claims.ref),
+            created_at=now,
+            updated_at=now,
         )
-    except repo.AlreadyExists:
-        row = repo.get_customer_rating_by_token(session=session, token_id=claims.token_id)
-        assert row is not None
-        if repeat == "refuse":
-            return "refused"
-        row.stars = stars
-        row.comment = comment
-        row.resolved = resolved
-        row.updated_at = now
-        session.add(row)
-        session.flush()
-        return "replaced"
+    )
+    session.flush()
     return "stored"
 
 

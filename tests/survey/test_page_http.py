@@ -332,3 +332,17 @@ def test_a_flood_from_one_address_is_limited_without_blocking_others(
     assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
     assert rate(customer, world.token(), stars="5").status_code == 200
     assert rating_count(world.engine) == 1
+
+
+def test_a_link_of_an_agent_who_was_removed_stores_nothing(client: TestClient, world: World) -> None:
+    from storage.db import unit_of_work
+    from storage.models import Member
+
+    token = world.token(member_id=world.other_agent_id)
+    csrf = csrf_of(client, token)
+    with unit_of_work(world.engine) as session:
+        member = session.get(Member, world.other_agent_id)
+        session.delete(member)
+    reply = client.post(f"/s/{token}", data={"csrf": csrf, "stars": "5"})
+    assert reply.status_code == 404
+    assert rating_count(world.engine) == 0
