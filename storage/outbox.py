@@ -1,0 +1,333 @@
+"""The outbox and the step ledger: SQL for sending each message once and running each step once.
+
+Outbox rows move ``pending → claimed → sent | failed | unreachable`` (a claimed row can go
+back to ``pending`` with a ``not_before`` when the platform asked to wait or failed).
+
+* :func:`insert_message` is idempotent by ``key``: a second insert of the same key changes
+  nothing (``ON CONFLICT DO NOTHING`` on both databases).
+* :func:`claim_batch` takes due rows with ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL,
+  so several senders never take the same row; on SQLite one sender does the work (the
+  select and the update are one transaction; SQLite serialises writers). Rows claimed by a
+  sender that died (``claimed_at`` older than the lease) are taken over.
+* :func:`mark_sent` / :func:`release` / :func:`mark_failed` / :func:`mark_unreachable`
+  only touch a row still claimed by the caller, and say whether they did.
+
+Every function takes a keyword-only ``session`` and never commits: callers run each claim
+and each mark in its own short :func:`storage.db.unit_of_work` so a crash loses at most
+the row in flight.
+
+Step ledger: :func:`claim_step` inserts the (team, period, step) row under a PostgreSQL
+advisory lock taken by :func:`step_lock`; only the caller that inserted it runs the step,
+in the same transaction, so a step that fails leaves no row and runs again later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, and_, func, or_, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from storage.cycle_models import OUTBOX_STATUS_VALUES, OutboxMessage, StepLedger
+
+DEFAULT_LEASE = timedelta(minutes=5)
+"""A claimed row whose sender has said nothing for this long is taken over."""
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else datetime.now(UTC)
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _changed(result: Any) -> bool:
+    """Whether an INSERT/UPDATE touched a row."""
+    return bool(cast(CursorResult[Any], result).rowcount)
+
+
+def _insert(session: Session) -> Any:
+    return pg_insert if _dialect(session) == "postgresql" else sqlite_insert
+
+
+# --- outbox ----------------------------------------------------------------------------------
+
+
+def insert_message(
+    *,
+    session: Session,
+    team_id: int,
+    period_id: int | None,
+    member_id: int | None,
+    kind: str,
+    key: str,
+    reply: dict[str, Any],
+    platform: str | None = None,
+    not_before: datetime | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Add a pending message; ``False`` (and nothing changes) when ``key`` is already there."""
+    statement = (
+        _insert(session)(OutboxMessage)
+        .values(
+            team_id=team_id, period_id=period_id, member_id=member_id, kind=kind, key=key,
+            reply=reply, platform=platform, status="pending", attempts=0,
+            created_at=_now(now), not_before=not_before,
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(col(OutboxMessage.id))
+    )
+    return session.execute(statement).first() is not None
+
+
+def get_message(*, session: Session, key: str) -> OutboxMessage | None:
+    return session.exec(select(OutboxMessage).where(OutboxMessage.key == key)).first()
+
+
+def list_messages(
+    *,
+    session: Session,
+    team_id: int | None = None,
+    period_id: int | None = None,
+    kinds: Iterable[str] | None = None,
+    statuses: Iterable[str] | None = None,
+) -> list[OutboxMessage]:
+    query = select(OutboxMessage)
+    if team_id is not None:
+        query = query.where(OutboxMessage.team_id == team_id)
+    if period_id is not None:
+        query = query.where(OutboxMessage.period_id == period_id)
+    if kinds is not None:
+        query = query.where(col(OutboxMessage.kind).in_(list(kinds)))
+    if statuses is not None:
+        query = query.where(col(OutboxMessage.status).in_(list(statuses)))
+    return list(session.exec(query.order_by(col(OutboxMessage.id))))
+
+
+def status_counts(*, session: Session, team_id: int | None = None) -> dict[str, int]:
+    """How many rows are in each status (every status present, zero when none)."""
+    query = select(OutboxMessage.status, func.count()).group_by(col(OutboxMessage.status))
+    if team_id is not None:
+        query = query.where(OutboxMessage.team_id == team_id)
+    counts = dict.fromkeys(OUTBOX_STATUS_VALUES, 0)
+    for status, count in session.exec(query):
+        counts[status] = int(count)
+    return counts
+
+
+def _due(now: datetime, lease: timedelta) -> Any:
+    pending = and_(
+        col(OutboxMessage.status) == "pending",
+        or_(col(OutboxMessage.not_before).is_(None), col(OutboxMessage.not_before) <= now),
+    )
+    abandoned = and_(
+        col(OutboxMessage.status) == "claimed", col(OutboxMessage.claimed_at) < now - lease
+    )
+    return or_(pending, abandoned)
+
+
+def claim_batch(
+    *,
+    session: Session,
+    worker: str,
+    limit: int = 100,
+    now: datetime | None = None,
+    lease: timedelta = DEFAULT_LEASE,
+) -> list[OutboxMessage]:
+    """Claim up to ``limit`` due rows for ``worker`` (oldest first); ``attempts`` counts claims.
+
+    Commit right after, so other senders see the claim.
+    """
+    moment = _now(now)
+    query = select(OutboxMessage).where(_due(moment, lease)).order_by(col(OutboxMessage.id)).limit(limit)
+    if _dialect(session) == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = list(session.exec(query))
+    for row in rows:
+        row.status = "claimed"
+        row.claimed_by = worker
+        row.claimed_at = moment
+        row.attempts += 1
+        session.add(row)
+    session.flush()
+    return rows
+
+
+def due_count(
+    *, session: Session, now: datetime | None = None, lease: timedelta = DEFAULT_LEASE
+) -> int:
+    query = select(func.count()).select_from(OutboxMessage).where(_due(_now(now), lease))
+    return int(session.exec(query).one())
+
+
+def next_due_at(*, session: Session) -> datetime | None:
+    """When the earliest postponed pending row becomes due (None: nothing postponed)."""
+    query = select(func.min(OutboxMessage.not_before)).where(OutboxMessage.status == "pending")
+    value = session.exec(query).one()
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite's MIN over a text column skips the type's decoder
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _finish(session: Session, message_id: int, worker: str, **values: Any) -> bool:
+    statement = (
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.id) == message_id,
+            col(OutboxMessage.status) == "claimed",
+            col(OutboxMessage.claimed_by) == worker,
+        )
+        .values(**values)
+    )
+    return _changed(session.execute(statement))
+
+
+def mark_sent(
+    *,
+    session: Session,
+    message_id: int,
+    worker: str,
+    message_ref: str | None,
+    platform: str | None,
+    now: datetime | None = None,
+) -> bool:
+    """The platform took the message; ``False`` when the row is no longer this worker's."""
+    return _finish(
+        session, message_id, worker, status="sent", sent_at=_now(now),
+        message_ref=message_ref, platform=platform, last_error=None,
+    )
+
+
+def release(
+    *,
+    session: Session,
+    message_id: int,
+    worker: str,
+    not_before: datetime,
+    error: str,
+    platform: str | None = None,
+) -> bool:
+    """Back to ``pending``, not to be tried before ``not_before`` (a 429, a 5xx)."""
+    return _finish(
+        session, message_id, worker, status="pending", not_before=not_before,
+        last_error=error[:2000], claimed_by=None, claimed_at=None, platform=platform,
+    )
+
+
+def mark_failed(*, session: Session, message_id: int, worker: str, error: str) -> bool:
+    """Given up on (too many attempts, a message the platform refuses): never retried."""
+    return _finish(session, message_id, worker, status="failed", last_error=error[:2000])
+
+
+def mark_unreachable(
+    *, session: Session, message_id: int, worker: str, error: str, platform: str | None = None
+) -> bool:
+    """The person has no platform account or cannot be reached: never retried."""
+    return _finish(
+        session, message_id, worker, status="unreachable", last_error=error[:2000],
+        platform=platform,
+    )
+
+
+def delete_messages(*, session: Session, ids: Sequence[int]) -> int:
+    """Remove rows (an admin retracting a message that was never sent)."""
+    rows = session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(list(ids)))).all()
+    for row in rows:
+        session.delete(row)
+    return len(rows)
+
+
+# --- step ledger -----------------------------------------------------------------------------
+
+
+def lock_key(*parts: object) -> int:
+    """A signed 64-bit advisory-lock key from the parts (stable across processes)."""
+    digest = hashlib.sha256("/".join(str(p) for p in parts).encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def step_lock(*, session: Session, team_id: int, period_key: str, step: str) -> None:
+    """Hold a PostgreSQL advisory lock on (team, period, step) until the transaction ends.
+
+    Another replica firing the same step waits here, then finds the ledger row and skips.
+    On SQLite (one process) this does nothing.
+    """
+    if _dialect(session) == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"),
+            {"key": lock_key("kpibot-step", team_id, period_key, step)},
+        )
+
+
+def get_step(
+    *, session: Session, team_id: int, period_key: str, step: str
+) -> StepLedger | None:
+    return session.exec(
+        select(StepLedger).where(
+            StepLedger.team_id == team_id,
+            StepLedger.period_key == period_key,
+            StepLedger.step == step,
+        )
+    ).first()
+
+
+def claim_step(
+    *,
+    session: Session,
+    team_id: int,
+    period_key: str,
+    step: str,
+    worker: str,
+    now: datetime | None = None,
+    note: str | None = None,
+) -> bool:
+    """Insert the ledger row; ``False`` when (team, period, step) was already claimed."""
+    statement = (
+        _insert(session)(StepLedger)
+        .values(
+            team_id=team_id, period_key=period_key, step=step, claimed_by=worker,
+            claimed_at=_now(now), note=note,
+        )
+        .on_conflict_do_nothing(index_elements=["team_id", "period_key", "step"])
+        .returning(col(StepLedger.id))
+    )
+    return session.execute(statement).first() is not None
+
+
+def finish_step(
+    *, session: Session, team_id: int, period_key: str, step: str, now: datetime | None = None
+) -> None:
+    session.execute(
+        update(StepLedger)
+        .where(
+            col(StepLedger.team_id) == team_id,
+            col(StepLedger.period_key) == period_key,
+            col(StepLedger.step) == step,
+        )
+        .values(finished_at=_now(now))
+    )
+
+
+def list_steps(*, session: Session, team_id: int | None = None) -> list[StepLedger]:
+    query = select(StepLedger)
+    if team_id is not None:
+        query = query.where(StepLedger.team_id == team_id)
+    return list(session.exec(query.order_by(col(StepLedger.claimed_at), col(StepLedger.id))))
+
+
+def forget_step(*, session: Session, team_id: int, period_key: str, step: str) -> bool:
+    """Remove a ledger row so the step can run again (an admin's explicit re-run)."""
+    row = get_step(session=session, team_id=team_id, period_key=period_key, step=step)
+    if row is None:
+        return False
+    session.delete(row)
+    session.flush()
+    return True
