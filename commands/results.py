@@ -484,9 +484,12 @@ def what_if(
 def latest_scored_period(team: Team, *, session: Session, today: date) -> Period | None:
     """The period a result command shows by default: the latest month that has ended, else the current one."""
     started = [
-        p for p in repo.list_periods(session=session, team=team)
-        if p.status != "planned" and p.starts_on <= today and "Q" not in p.key
-    ]  # fmt: skip
+        p
+        for p in repo.list_periods(session=session, team=team)
+        if p.status != "planned" and p.starts_on <= today
+    ]
+    months = [p for p in started if "Q" not in p.key]
+    started = months or started
     ended = [p for p in started if p.ends_on < today]
     chosen = ended or started
     return chosen[-1] if chosen else None

@@ -8,11 +8,14 @@ team demo. A refusal must say why in the asker's language and name no data about
 from __future__ import annotations
 
 import pytest
+from sqlalchemy.engine import Engine
 
 from commands import permissions as p
 from commands.i18n import translator
 from commands.messages import Incoming
 from commands.router import Router
+from storage import repo
+from storage.db import unit_of_work
 
 AGENT, MANAGER, OTHER_MANAGER, ADMIN, QA = "李娜", "王经理", "Mary", "周人事", "小赵"
 LANG = {AGENT: "zh", MANAGER: "zh", OTHER_MANAGER: "en", ADMIN: "zh", QA: "zh"}
@@ -102,3 +105,16 @@ def test_help_lists_exactly_the_commands_the_role_may_use(router: Router) -> Non
 
 def _role(who: str) -> str:
     return {AGENT: "agent", MANAGER: "manager", OTHER_MANAGER: "manager", ADMIN: "admin", QA: "qa"}[who]
+
+
+def test_a_manager_given_a_second_team_sees_its_ranking_but_reviews_only_direct_reports(
+    router: Router, engine: Engine
+) -> None:
+    with unit_of_work(engine) as session:
+        demo = repo.get_team_by_name(session=session, name="demo")
+        mary = repo.get_member_by_name(session=session, team=repo.get_team_by_name(session=session, name="london"), name="Mary")  # type: ignore[arg-type]
+        assert demo is not None and mary is not None
+        repo.add_team_manager(session=session, team=demo, member=mary)
+    said = _said(router, OTHER_MANAGER, "/rank demo 2026-10")
+    assert translator("en")(p.RANK_OWN_TEAMS) not in said and "Ranking of demo" in said
+    assert translator("en")(p.PERIOD_OWN_TEAMS) not in _said(router, OTHER_MANAGER, "/period open demo 2026-11")
