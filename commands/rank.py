@@ -237,8 +237,9 @@ def full_ranking(
         title=_("Ranking of {team} for {period}", team=team.name, period=period.key),
         xlabel=_("total"),
     )
-    image = Image(filename=f"rank-{team.name}-{period.key}.png", data=png, alt=_("Ranking chart"))
-    return [reply, Reply(text="", image=image)]
+    alt = _("Ranking chart")
+    image = Image(filename=f"rank-{team.name}-{period.key}.png", data=png, alt=alt)
+    return [reply, Reply(text=alt, image=image)]
 
 
 COMMANDS: dict[str, Handler] = {"rank": rank}

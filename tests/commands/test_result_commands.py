@@ -124,3 +124,15 @@ def test_simulate_without_arguments_explains_itself_with_an_example(scored: Rout
 def test_simulate_accepts_minutes_and_review_scores(scored: Router) -> None:
     run(FakeChat(scored, "Carol"), [("/simulate avg_response_s=0.5min manager.ability=5",
                                      ["Average response time: 65 s → 30 s", "Total:"])])  # fmt: skip
+
+
+def test_the_ranking_shows_the_change_from_last_period(scored: Router, engine: Engine, clock: Clock) -> None:
+    run(FakeChat(scored, "Mary"), [("/rank london 2026-10", "Alice")])  # October is scored and stored
+    review_everyone(engine, "london", key="2026-11", self_scores={"Alice": 2, "Bob": 4, "Carol": 5, "Dave": 4},
+                    manager_scores={"Alice": 2, "Bob": 4, "Carol": 5, "Dave": 3})  # fmt: skip
+    clock.advance(days=30)
+    chat = FakeChat(scored, "Mary")
+    run(chat, [("/rank london 2026-11", "Ranking of london for 2026-11")])
+    lines = {line.split()[1]: line for line in chat.text.splitlines() if line[:1].isdigit()}
+    assert "(↑3)" in lines["Carol"] and "(↓3)" in lines["Alice"] and "(=)" in lines["Bob"]
+    run(FakeChat(scored, "Carol"), [("/me 2026-11", ["Change from last period: ↑3", "Last periods:", "· 2026-10:", "rank 4 of 4"])])
