@@ -68,6 +68,10 @@ PROBLEM_TEMPLATES: dict[str, str] = {
     "gate_voids_self": "A gate cannot void the component it belongs to.",
     "share_range": "A share must be within 0–1 (got {value}).",
     "total_range": "A total must be within 0–100 (got {value}).",
+    "points_or_weight": "Give a check points or a weight, not both.",
+    "share_or_count": "Give the sample a share or a count, not both.",
+    "link_needs_ref": "The link must contain {placeholder}, where the session's reference goes.",
+    "checks_only_qa": "Only a qa component has checks.",
 }
 
 

@@ -23,21 +23,27 @@ from scoring.methods import (
     Ratio,
     Tiered,
 )
+from scoring.cycle_rules import CycleRules, parse_cycle_rules
 from scoring.scheme import (
     COMPONENT_KINDS,
     TOLERANCE,
     UNITS,
     ApplyRules,
     CalibrationRules,
+    Check,
     Component,
     Dimension,
     DistributionTarget,
     Indicator,
     Names,
     Problem,
+    Sampling,
     Scheme,
+    Scorecard,
     StarLevel,
 )
+
+REVIEWER_ROLES: tuple[str, ...] = ("qa", "manager", "admin")
 
 
 def _is_number(x: Any) -> bool:
@@ -181,6 +187,7 @@ class SchemeParser:
         self.check_gates(indicators, components)
         apply = self.apply(data.get("apply", {}))
         calibration = self.calibration(data.get("calibration", {}))
+        cycle = self.cycle(data.get("cycle"))
         if self.problems:
             return None
         return Scheme(
@@ -196,6 +203,7 @@ class SchemeParser:
             text=text,
             content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
             calibration=calibration,
+            cycle=cycle,
         )
 
     def indicators(self, data: dict[str, Any]) -> tuple[Indicator, ...]:
@@ -433,17 +441,89 @@ class SchemeParser:
             csat = self.choice(raw, "csat", where, ("share_4_5", "mean"), default="share_4_5")
             expiry = self.int_(raw, "link_expiry_days", where, 7)
             repeat = self.choice(raw, "repeat", where, ("replace", "refuse"), default="replace")
+            scorecard = None
+            if "checks" in raw:
+                if kind == "qa":
+                    scorecard = self.scorecard(raw, where)
+                else:
+                    self.add(where, "checks", "checks_only_qa")
             out.append(Component(
                 id=cid, kind=kind, weight=weight or 0.0, name=names, missing=missing,  # type: ignore[arg-type]
                 dimensions=dims, indicators=inds, csat=csat, min_count=min_count,  # type: ignore[arg-type]
                 below_min=below_min, default=default, link_expiry_days=expiry,  # type: ignore[arg-type]
-                repeat=repeat,  # type: ignore[arg-type]
+                repeat=repeat, scorecard=scorecard,  # type: ignore[arg-type]
             ))
         if raw_list and abs(total - 100) > TOLERANCE:
             self.add("scheme", "components.weight", "weights_not_100", total=_fmt(total))
         if any(d.computed == "kpi" for c in out for d in c.dimensions) and not indicators:
             self.add("scheme", "indicators", "no_indicators_for_kpi")
         return tuple(out)
+
+    def scorecard(self, raw: dict[str, Any], where: str) -> Scorecard:
+        """A qa component's checklist, sampling rule, blind flag, reviewer roles and link."""
+        checks: list[Check] = []
+        raw_checks = self.table_list(raw, "checks", where)
+        if not raw_checks and isinstance(raw.get("checks"), list):
+            self.add(where, "checks", "required")
+        seen: set[str] = set()
+        for i, rc in enumerate(raw_checks, start=1):
+            cwhere = f"{where}.{rc.get('id') or f'checks[{i}]'}"
+            cid = self.ident(rc, cwhere)
+            if cid in seen:
+                self.add(cwhere, "id", "duplicate_id", id=cid)
+            seen.add(cid)
+            names = self.names(rc, cwhere) or Names("", "")
+            if "points" in rc and "weight" in rc:
+                self.add(cwhere, "points", "points_or_weight")
+            key = "weight" if "weight" in rc and "points" not in rc else "points"
+            points = self.num(rc, key, cwhere, default=None, positive=True)
+            critical = self.bool_(rc, "critical", cwhere, False)
+            na = self.bool_(rc, "na", cwhere, True)
+            checks.append(Check(cid, names, points or 1.0, critical, na))
+        blind = self.bool_(raw, "blind", where, False)
+        link = raw.get("link", "")
+        if link != "" and (not isinstance(link, str) or "{ref}" not in link):
+            self.add(where, "link", "link_needs_ref", placeholder="{ref}")
+            link = ""
+        reviewers: tuple[str, ...] = ("qa", "manager")
+        if "reviewers" in raw:
+            roles = raw["reviewers"]
+            if not isinstance(roles, list) or not roles or not all(isinstance(r, str) for r in roles):
+                self.add(where, "reviewers", "bad_choice", value=str(roles), choices=", ".join(REVIEWER_ROLES))
+            else:
+                for role in roles:
+                    if role not in REVIEWER_ROLES:
+                        self.add(where, "reviewers", "bad_choice", value=role, choices=", ".join(REVIEWER_ROLES))
+                reviewers = tuple(r for r in roles if r in REVIEWER_ROLES) or reviewers
+        return Scorecard(tuple(checks), self.sampling(raw.get("sample"), where), blind, reviewers, str(link))
+
+    def sampling(self, raw: Any, where: str) -> Sampling:
+        if raw is None:
+            return Sampling(count=2)
+        if not isinstance(raw, dict):
+            self.add(where, "sample", "expected_table")
+            return Sampling(count=2)
+        before = len(self.problems)
+        per = self.choice(raw, "per", where, ("day", "week", "period"), default="week")
+        count: int | None = None
+        share: float | None = None
+        if "count" in raw and "share" in raw:
+            self.add(where, "count", "share_or_count")
+        elif "share" in raw:
+            share = self.num(raw, "share", where, default=None, positive=True)
+            if share is not None and share > 1:
+                self.add(where, "share", "share_range", value=_fmt(share))
+                share = None
+        elif "count" in raw:
+            count = self.int_(raw, "count", where, 0)
+            if "count" in raw and count == 0 and isinstance(raw["count"], int) and not isinstance(raw["count"], bool):
+                self.add(where, "count", "not_positive", value=0)
+        else:
+            self.add(where, "count", "required")
+        for i in range(before, len(self.problems)):
+            p = self.problems[i]
+            self.problems[i] = Problem(p.where, f"sample.{p.field}", p.code, p.params)
+        return Sampling(per, count or (None if share else 2), share)  # type: ignore[arg-type]
 
     def dimensions(self, raw: dict[str, Any], where: str, kind: str) -> tuple[Dimension, ...]:
         out: list[Dimension] = []
@@ -517,6 +597,12 @@ class SchemeParser:
             self.add(where, key, "expected_bool")
             return default
         return value
+
+    def cycle(self, raw: Any) -> CycleRules:
+        rules, problems = parse_cycle_rules(raw)
+        for fld, code, params in problems:
+            self.add("cycle", fld, code, **params)
+        return rules
 
     def calibration(self, raw: Any) -> CalibrationRules:
         where = "calibration"
