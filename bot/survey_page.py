@@ -407,7 +407,6 @@ def survey_routes(
                     "Thank you for wanting to tell us how we did. Survey links are open for a "
                     "limited time; if you still need help, please contact us again."
                 ),
-                "⌛",
             ),
             410,
         )

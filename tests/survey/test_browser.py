@@ -106,6 +106,7 @@ def test_the_page_works_with_javascript_off_and_the_keyboard_alone(
         body = driver.switch_to.active_element
         assert body.get_attribute("id") == "stars-2" and body.is_selected()
         driver.find_element(by("ID"), "comment").send_keys("Slow to answer.")
+        full_page_screenshot(driver, "survey-phone-en-nojs-form.png")
         driver.find_element(by("ID"), "comment").send_keys(Keys.TAB)
         button = driver.switch_to.active_element
         assert button.tag_name == "button"
