@@ -164,7 +164,7 @@ def render_problem(problem: Problem, _: Translate) -> str:  # noqa: C901 - one b
     else:
         text = _("Problem {code}: {params}", code=code, params=p)
     where = _rows_text(problem, _)
-    return f"{where}: {text}" if where else text
+    return _("{where}: {text}", where=where, text=text) if where else text
 
 
 def render_problems(problems: Sequence[Problem], _: Translate, limit: int = PROBLEMS_SHOWN) -> list[str]:

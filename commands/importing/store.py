@@ -282,8 +282,20 @@ class SourceReport:
         return [_line(line, _) for line in self.lines_]
 
 
+def _source_name(source: str, _: Translate) -> str:
+    names = {"import": _("imported"), "derived": _("derived from imports"), "manual": _("typed in")}
+    return names.get(source, source)
+
+
+def _status_name(status: str, _: Translate) -> str:
+    return {"active": _("current"), "replaced": _("replaced")}.get(status, status)
+
+
 def _line(line: SourceLine, _: Translate) -> str:
     value = "—" if line.value is None else format(line.value.normalize(), "f")
+    line = SourceLine(line.indicator, line.value, _source_name(line.source, _), line.import_id,
+                      line.file_name, line.sha256, line.mapping, line.imported_by, line.imported_at,
+                      _status_name(line.status, _))
     if line.import_id is None:
         return _("{indicator} = {value} ({source}, not from an import)", indicator=line.indicator,
                  value=value, source=line.source)

@@ -83,7 +83,8 @@ def test_import_as_a_member_records_who_imported(db_url: str) -> None:
     shown = _run("show-source", "--team", "sample", "--period", "2026-10", "--agent", "张伟",
                  "--indicator", "order_amount", "--db", db_url, "--lang", "en")
     assert shown.exit_code == 0
-    assert "order_amount = 22500 (import) from import #1 shop_zh_summary.csv" in shown.output
+    assert "order_amount = 22500 (imported) from import #1 shop_zh_summary.csv" in shown.output
+    assert shown.output.rstrip().endswith("current)")
     assert "by member:2" in shown.output
 
 

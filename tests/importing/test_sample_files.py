@@ -114,7 +114,7 @@ SHOP_CASES = [
     ("broken_unknown_agent.csv", "shop_zh", "unknown_agent",
      "row 2: Unknown agent 王晓红. Did you mean 王小红?", "未知客服 王晓红。您是指 王小红 吗？"),
     ("broken_not_a_number.csv", "shop_zh", "not_a_number", "row 2: Column 询单人数: 很多 is not a number.",
-     "第 2 行: 列 询单人数：很多 不是数字。"),
+     "第 2 行：列 询单人数：很多 不是数字。"),
     ("broken_negative.csv", "shop_zh", "out_of_range", "Column 退款金额: -625 is outside 0 to ∞.", "超出"),
     ("broken_not_whole.csv", "shop_zh", "not_whole", "Column 接待人数: 400.5 is not a whole number.", "不是整数"),
     ("broken_wrong_period.csv", "shop_zh", "wrong_period", "row 3: Column 统计月份: 2026-09 is not period 2026-10.",
