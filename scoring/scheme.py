@@ -14,6 +14,7 @@ from dataclasses import field as dc_field
 from decimal import Decimal
 from typing import Any, Literal
 
+from scoring.cycle_rules import CycleRules
 from scoring.methods import Method
 
 UNITS: tuple[str, ...] = ("fraction", "percent", "seconds", "minutes", "yuan", "count", "days", "points")
@@ -72,6 +73,12 @@ PROBLEM_TEMPLATES: dict[str, str] = {
     "share_or_count": "Give the sample a share or a count, not both.",
     "link_needs_ref": "The link must contain {placeholder}, where the session's reference goes.",
     "checks_only_qa": "Only a qa component has checks.",
+    "bad_clock_time": "Expected a time of day such as \"09:00\" (got {value!r}).",
+    "bad_day_of_month": "Expected a day of the month from 1 to {last} (got {value}).",
+    "bad_day_list": "Expected a list of whole numbers from {low} to {high} (got {value}).",
+    "window_order": "The {first} time must come before the {then} time.",
+    "no_working_day": "At least one day of the week must be a working day.",
+    "unknown_field": "Unknown field {field!r}.",
 }
 
 
@@ -280,6 +287,7 @@ class Scheme:
     text: str
     content_hash: str
     calibration: CalibrationRules = CalibrationRules()
+    cycle: CycleRules = CycleRules()
 
     def name(self, lang: str) -> str:
         return self.name_zh if lang == "zh" else self.name_en

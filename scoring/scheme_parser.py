@@ -11,6 +11,7 @@ import math
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from scoring.cycle_rules import CycleRules, parse_cycle_rules
 from scoring.methods import (
     METHOD_KINDS,
     Band,
@@ -23,7 +24,6 @@ from scoring.methods import (
     Ratio,
     Tiered,
 )
-from scoring.cycle_rules import CycleRules, parse_cycle_rules
 from scoring.scheme import (
     COMPONENT_KINDS,
     TOLERANCE,
