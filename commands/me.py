@@ -213,7 +213,10 @@ def component_lines(ctx: Context, scheme: Scheme, breakdown: Mapping[str, Any]) 
         name = component_name(_, ctx.lang, comp)
         status = got.get("status", "")
         if got.get("points") is None or status in ("excluded", "below_min_excluded"):
-            why = _("not enough ratings") if status.startswith("below_min") else _("no data")
+            if not status.startswith("below_min"):
+                why = _("no data")
+            else:
+                why = _("not enough samples") if comp.kind == "qa" else _("not enough ratings")
             line = _("· {name}: {why}, left out ({weight}% declared, the others rescaled)",
                      name=name, why=why, weight=_num(got.get("declared_weight")))  # fmt: skip
         else:
@@ -224,6 +227,10 @@ def component_lines(ctx: Context, scheme: Scheme, breakdown: Mapping[str, Any]) 
             )  # fmt: skip
             if status == "voided":
                 line += " " + _("(voided by a missed gate)")
+            elif status == "below_min_default":
+                line += " " + _("(too few to count: the scheme's default)")
+            elif status == "worst":
+                line += " " + _("(no data: scored as the worst result)")
         where = component_source(_, comp, breakdown, got)
         lines.append(f"{line} [{where}]" if where else line)
         dims = [d for d in comp.dimensions if got.get("detail", {}).get(d.id) is not None]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -136,3 +137,31 @@ def test_the_ranking_shows_the_change_from_last_period(scored: Router, engine: E
     lines = {line.split()[1]: line for line in chat.text.splitlines() if line[:1].isdigit()}
     assert "(↑3)" in lines["Carol"] and "(↓3)" in lines["Alice"] and "(=)" in lines["Bob"]
     run(FakeChat(scored, "Carol"), [("/me 2026-11", ["Change from last period: ↑3", "Last periods:", "· 2026-10:", "rank 4 of 4"])])
+
+
+def test_me_shows_the_individual_and_team_split_of_a_call_centre_scheme(engine: Engine, clock: Clock) -> None:
+    from commands import admin
+    from commands.context import AppConfig
+
+    schemes = str(Path(__file__).resolve().parents[2] / "schemes")
+    with unit_of_work(engine) as session:
+        team = admin.create_team("cc", session=session, actor="test", now=clock.now, lang="en",
+                                 scheme="call_centre", schemes_dir=schemes)  # fmt: skip
+        specs = [admin.MemberSpec("cc", "Boss", "manager")] + [
+            admin.MemberSpec("cc", n, "agent", manager="Boss") for n in ("Ann", "Ben", "Cat")
+        ]
+        members = admin.add_members(specs, session=session, actor="test", now=clock.now)
+        period = repo.get_or_create_period(session=session, team=team, key="2026-10")
+        for i, member in enumerate(members[1:]):
+            for indicator, value in (("calls_handled", 900 - 100 * i), ("answer_rate", 0.95 - 0.05 * i),
+                                     ("aht_s", 200 + 40 * i), ("resolution_rate", 0.9 - 0.1 * i)):  # fmt: skip
+                repo.set_indicator_value(session=session, period=period, member=member, indicator=indicator,
+                                         value=value, source="import", actor="test", reason=None)  # fmt: skip
+    clock.advance(days=10)
+    chat = FakeChat(Router(engine, AppConfig(), clock), "Ann")
+    run(chat, [("/me", ["Individual indicators:", "Team indicators:", "your team's results",
+                        "Call quality sampling: not enough samples", "the scheme's default"])])  # fmt: skip
+    text = chat.text
+    total = float(re.search(r"Total ([\d.]+) of 100", text).group(1))  # type: ignore[union-attr]
+    parts = [float(x) for x in re.findall(r"= ([\d.]+)", text)]
+    assert sum(parts) == pytest.approx(total, abs=0.06)
