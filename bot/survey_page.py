@@ -32,7 +32,7 @@ import logging
 import math
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -42,7 +42,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -521,9 +521,30 @@ def survey_routes(
             text = _("Your rating has been recorded.")
         return respond(render_message(lang, None, _("Thank you!"), text, "✓"))
 
+    def guarded(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+        async def run(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except OperationalError:
+                log.exception("survey page: the database is unavailable")
+                lang = pick_lang(request, default_lang)
+                _ = translator(lang)
+                return respond(
+                    render_message(
+                        lang,
+                        None,
+                        _("We cannot take ratings right now"),
+                        _("Please try again in a few minutes; your link still works."),
+                    ),
+                    503,
+                    **{"Retry-After": "60"},
+                )
+
+        return run
+
     return [
-        Route("/s/{token}", show, methods=["GET", "HEAD"], name="survey_show"),
-        Route("/s/{token}", submit, methods=["POST"], name="survey_submit"),
+        Route("/s/{token}", guarded(show), methods=["GET", "HEAD"], name="survey_show"),
+        Route("/s/{token}", guarded(submit), methods=["POST"], name="survey_submit"),
     ]
 
 

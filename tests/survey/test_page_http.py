@@ -346,3 +346,17 @@ def test_a_link_of_an_agent_who_was_removed_stores_nothing(client: TestClient, w
     reply = client.post(f"/s/{token}", data={"csrf": csrf, "stars": "5"})
     assert reply.status_code == 404
     assert rating_count(world.engine) == 0
+
+
+def test_an_unreachable_database_gets_a_kind_503_not_a_crash(tmp_path, clock: Clock, world: World) -> None:  # type: ignore[no-untyped-def]
+    from storage.db import make_engine
+
+    broken = make_engine(f"sqlite:///{tmp_path / 'missing-dir' / 'kpibot.db'}")
+    client = make_client(broken, clock)
+    token = world.token()
+    page = client.get(f"/s/{token}?lang=en")
+    assert page.status_code == 503 and "try again in a few minutes" in page.text
+    assert page.headers["retry-after"] == "60"
+    csrf = csrf_of(make_client(world.engine, clock), token)
+    posted = client.post(f"/s/{token}", data={"csrf": csrf, "stars": "5", "lang": "en"})
+    assert posted.status_code == 503
