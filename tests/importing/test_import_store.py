@@ -182,3 +182,28 @@ def test_the_progress_callback_hears_every_step_once(session: Session, team: Tea
     steps: list[str] = []
     _import(session, "sessions_en.csv", "sessions_en", progress=steps.append)
     assert steps == ["read", "parse", "check", "store"]
+
+
+def test_the_shipped_online_shop_scheme_scores_the_imported_kpi_table_as_computed_by_hand(
+    session: Session, team: Team
+) -> None:
+    _import(session, "shop_zh_summary.csv", "shop_zh")
+    period = repo.get_period(session=session, team=team, key="2026-10")
+    assert period is not None
+    table = repo.indicator_table(session=session, period=period)
+    values = pd.DataFrame.from_dict(
+        {str(m): {k: float(v) for k, v in row.items() if v is not None} for m, row in table.items()},
+        orient="index",
+    )
+    scheme = parse_scheme((DATA.parents[2] / "schemes" / "online_shop.toml").read_text(encoding="utf-8"))
+    result = score_team(scheme, ScoreInputs(values=values), as_of=date(2026, 11, 3))
+    names = {str(m.id): m.name for m in repo.list_members(session=session, team=team)}
+    kpi = {names[r.agent]: r.kpi for r in result.results}
+    # churn has no data and is excluded, so the table counts out of 90 points; the three
+    # report ratings are missing and score their worst (0). Points per indicator:
+    # conversion, response, order amount (/200000×10), valid share, payment, refunds,
+    # order value (/300×10), complaints, abnormal orders
+    wang = 0 + 15 + 12500 / 200000 * 10 + 0 + 3 + 3 + 250 / 300 * 10 + 5 + 5
+    li = 0 + 15 + 6000 / 200000 * 10 + 0 + 3 + 3 + 200 / 300 * 10 + 5 + 0
+    zhang = 5 + 15 + 22500 / 200000 * 10 + 5 + 5 + 5 + 10 + 5 + 5
+    assert kpi == pytest.approx({"王小红": wang / 90 * 100, "李明": li / 90 * 100, "张伟": zhang / 90 * 100})
