@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from commands import permissions as p
 from commands.i18n import catalog, translator
@@ -182,3 +184,46 @@ def test_a_refusal_reply_is_shown_only_to_the_asker_in_their_language() -> None:
     reply = p.refusal(p.can_review(boss_b, agent_a, managed=()), translator("zh"))
     assert reply.ephemeral
     assert reply.text == "你只能评价你所管理团队的成员。"
+
+
+people = st.builds(
+    Person,
+    id=st.integers(1, 6),
+    team_id=st.integers(1, 3),
+    role=st.sampled_from(["agent", "manager", "admin", "qa", "owner"]),
+    manager_id=st.one_of(st.none(), st.integers(1, 6)),
+    active=st.booleans(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(actor=people, subject=people, managed=st.frozensets(st.integers(1, 3)))
+def test_a_review_is_allowed_only_to_an_active_admin_or_the_direct_manager(
+    actor: Person, subject: Person, managed: frozenset[int]
+) -> None:
+    decision = p.can_review(actor, subject, managed=managed)
+    if decision:
+        assert actor.active and subject.active and actor.id != subject.id
+        assert p.role_of(subject) is p.Role.AGENT  # an unknown role counts as the least privileged
+        teams = managed | {actor.team_id}
+        assert actor.role == "admin" or (
+            actor.role == "manager"
+            and (subject.manager_id == actor.id or (subject.manager_id is None and subject.team_id in teams))
+        )
+    else:
+        assert decision.reason in p.REASONS and decision.params == {}
+
+
+@settings(max_examples=300, deadline=None)
+@given(actor=people, subject=people, published=st.booleans(), managed=st.frozensets(st.integers(1, 3)))
+def test_nobody_but_the_subject_their_managers_and_admins_sees_a_result(
+    actor: Person, subject: Person, published: bool, managed: frozenset[int]
+) -> None:
+    if p.can_view_result(actor, subject, managed=managed):
+        assert actor.active
+        assert actor.id == subject.id or actor.role == "admin" or (
+            actor.role == "manager" and subject.team_id in managed | {actor.team_id}
+        )
+    access = p.ranking_access(actor, Team(subject.team_id), published=published, managed=managed)
+    if access.scope is p.RankingScope.FULL and actor.role not in ("admin", "manager"):
+        assert published and actor.team_id == subject.team_id
