@@ -1,33 +1,59 @@
 """The composition root: settings → storage → commands → adapters → one web app.
 
 ``build_service`` wires one replica; tests call it with fakes (a settings object that
-points the platform clients at fake servers, a frozen clock). ``run_service`` serves it
-under uvicorn; ``kpibot run`` (bot/cli/run.py) calls that.
+points the platform clients at fake servers, a frozen clock). ``serve`` runs it under
+uvicorn; ``kpibot run`` (bot/cli/run.py) calls that.
+
+What a replica does around the features:
+
+* **metrics** (:class:`bot.metrics.Metrics`, one registry per service): HTTP requests by
+  route and status, router latency by command, messages sent/failed by platform
+  (``send_outgoing`` of every adapter is counted here), 429s from Slack and Telegram,
+  the outbox backlog, scheduler runs (the scheduler calls ``service.metrics.scheduler_run``);
+* **the database watch** (:class:`DatabaseWatch`): once the database stops answering,
+  requests are answered at once with "the database cannot be reached, nothing was saved"
+  instead of each waiting for its own connection attempt; one probe a second notices
+  the database coming back, and the service carries on by itself;
+* **graceful shutdown**: on SIGTERM uvicorn stops accepting connections and lets the
+  requests in flight finish (``SHUTDOWN_GRACE_S``); then ``Service.stop`` marks the
+  replica draining (``/readyz`` 503), stops the adapters (each waits for the replies and
+  the message it is sending) and closes the database connections, which releases any
+  PostgreSQL session lock this replica held.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
 
+from bot.logs import current_context, request_context
+from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.web import build_web_app
 from commands.context import AppConfig
-from commands.i18n import normalize_lang
-from commands.router import Router, build_router
+from commands.i18n import normalize_lang, translator
+from commands.messages import Incoming, Outgoing, Reply
+from commands.router import Router, build_router, split_command
 from storage.db import make_engine
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+
+DATABASE_DOWN = "kpibot cannot reach its database right now, so nothing was saved. Please try again in a few minutes."
+APOLOGY = "Sorry, something went wrong on our side. Please try again; if it keeps happening, give the admin this reference: {ref}"
 
 
 class Adapter(Protocol):
@@ -47,6 +73,220 @@ def app_config(settings: Settings, secret: str | None = None) -> AppConfig:
     return replace(config, secret=secret) if secret else config
 
 
+# -- the database watch ------------------------------------------------------------------
+
+
+class DatabaseWatch:
+    """Whether the database answered lately; see the module docstring."""
+
+    def __init__(
+        self, engine: Engine, metrics: Metrics | None = None, *, probe_every_s: float = 1.0
+    ) -> None:
+        self.engine = engine
+        self.metrics = metrics
+        self.probe_every_s = probe_every_s
+        self.down_since: float | None = None
+        self.outages = 0
+        self._last_probe = 0.0
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        event.listen(engine, "handle_error", self._on_error)
+        if metrics is not None:
+            metrics.database_up.set(1)
+
+    def _on_error(self, context: Any) -> None:
+        lost = context.is_disconnect or (
+            context.connection is None and isinstance(context.sqlalchemy_exception, OperationalError)
+        )
+        if lost and not getattr(context, "is_pre_ping", False):
+            self._local.lost = True
+            self.mark_down()
+
+    def mark_down(self) -> None:
+        with self._lock:
+            if self.down_since is not None:
+                return
+            self.down_since = time.monotonic()
+            self._last_probe = self.down_since
+            self.outages += 1
+        log.error("database: connection lost; answering requests with 'try again later'")
+        if self.metrics is not None:
+            self.metrics.database_up.set(0)
+
+    def _mark_up(self) -> None:
+        with self._lock:
+            since, self.down_since = self.down_since, None
+        if since is not None:
+            log.warning("database: reachable again after %.1f s", time.monotonic() - since)
+        if self.metrics is not None:
+            self.metrics.database_up.set(1)
+
+    def check(self) -> bool:
+        """``SELECT 1`` now (``/readyz``)."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception:
+            self.mark_down()
+            return False
+        self._mark_up()
+        return True
+
+    def available(self) -> bool:
+        """``True`` unless the database is known to be down; while it is, at most one caller
+        a second probes it (the others are told at once)."""
+        if self.down_since is None:
+            return True
+        with self._lock:
+            now = time.monotonic()
+            if now - self._last_probe < self.probe_every_s:
+                return False
+            self._last_probe = now
+        return self.check()
+
+    def begin_request(self) -> None:
+        self._local.lost = False
+
+    def lost_during_request(self) -> bool:
+        return bool(getattr(self._local, "lost", False))
+
+
+# -- the router, observed ---------------------------------------------------------------
+
+
+class ObservedRouter:
+    """The router as the adapters see it: timed, logged with the request's context, and
+    answering at once while the database is down. Everything else is the router's."""
+
+    def __init__(self, router: Router, metrics: Metrics, watch: DatabaseWatch, default_lang: str) -> None:
+        self.router = router
+        self.metrics = metrics
+        self.watch = watch
+        self.default_lang = default_lang
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.router, name)
+
+    def kind(self, incoming: Incoming) -> str:
+        """A bounded label: a known command or button prefix, ``text``, or ``other``."""
+        if incoming.action:
+            prefix = incoming.action.split(":", 1)[0]
+            return f"button:{prefix}" if prefix in self.router.registry.actions else "button:other"
+        if incoming.values:
+            return "form"
+        parsed = split_command(incoming.text)
+        if parsed is None:
+            return "text"
+        return f"/{parsed[0]}" if parsed[0] in self.router.commands else "/other"
+
+    def handle(self, incoming: Incoming) -> list[Reply]:
+        context = current_context()
+        request_id = context.get("request_id") or uuid.uuid4().hex[:12]
+        with request_context(request_id=request_id, platform=incoming.platform):
+            lang = normalize_lang(incoming.lang_hint, self.default_lang)
+            if not self.watch.available():
+                return [Reply(text=translator(lang)(DATABASE_DOWN), ephemeral=True)]
+            started = time.perf_counter()
+            self.watch.begin_request()
+            try:
+                replies = self.router.handle(incoming)
+            finally:
+                self.metrics.command(incoming.platform, self.kind(incoming), time.perf_counter() - started)
+            if self.watch.lost_during_request() and _is_apology(replies):
+                # The router rolled the request back whole; say why instead of "something went wrong".
+                return [Reply(text=translator(lang)(DATABASE_DOWN), ephemeral=True)]
+            return replies
+
+
+def _is_apology(replies: list[Reply]) -> bool:
+    if len(replies) != 1:
+        return False
+    heads = {translator(lang)(APOLOGY, ref="\0").split("\0")[0] for lang in ("zh", "en")}
+    return any(replies[0].text.startswith(h) for h in heads)
+
+
+# -- counting what adapters send ----------------------------------------------------------
+
+
+def count_outgoing(adapter: Any, platform: str, metrics: Metrics) -> None:
+    """Wrap ``adapter.send_outgoing`` so every outbox message is counted, sent or failed."""
+    send: Callable[[Outgoing], Awaitable[str | None]] | None = getattr(adapter, "send_outgoing", None)
+    if send is None:
+        return
+
+    async def counted(outgoing: Outgoing) -> str | None:
+        try:
+            ref = await send(outgoing)
+        except Exception:
+            metrics.message_failed(platform, "error")
+            raise
+        if ref is None:
+            metrics.message_failed(platform, "unreachable")
+        else:
+            metrics.message_sent(platform)
+        return ref
+
+    adapter.send_outgoing = counted
+
+
+def count_slack_rate_limits(adapter: Any, metrics: Metrics) -> None:
+    """A retry handler that only counts 429s, placed first in the list every Slack client
+    of the adapter shares (its own, the response_url webhooks, OAuth workspaces)."""
+    from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+
+    class _Count429(AsyncRetryHandler):
+        async def _can_retry_async(self, *, state: Any, request: Any, response: Any = None, error: Any = None) -> bool:
+            if response is not None and response.status_code == 429:
+                metrics.rate_limited("slack")
+            return False
+
+    handlers = getattr(adapter, "_retry_handlers", None)
+    if isinstance(handlers, list):
+        handlers.insert(0, _Count429())
+
+
+def count_telegram_rate_limits(adapter: Any, metrics: Metrics) -> None:
+    """Count each ``RetryAfter`` (429) PTB's rate limiter sees before it waits and retries."""
+    from telegram.error import RetryAfter
+
+    limiter = getattr(adapter.application.bot, "rate_limiter", None)
+    if limiter is None:
+        return
+    original = limiter.process_request
+
+    async def process_request(callback: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        async def counted(*a: Any, **k: Any) -> Any:
+            try:
+                return await callback(*a, **k)
+            except RetryAfter:
+                metrics.rate_limited("telegram")
+                raise
+
+        return await original(counted, *args, **kwargs)
+
+    limiter.process_request = process_request
+
+
+def outbox_backlog(engine: Engine) -> Callable[[], int | None]:
+    """Messages waiting in the outbox, pending or being sent (``None`` without an outbox)."""
+
+    def read() -> int | None:
+        try:
+            from storage import outbox as store
+        except ImportError:
+            return None
+        from storage.db import unit_of_work
+
+        with unit_of_work(engine) as session:
+            counts = store.status_counts(session=session)
+        return int(counts.get("pending", 0) + counts.get("claimed", 0))
+
+    return read
+
+
+# -- the service -----------------------------------------------------------------------
+
+
 @dataclass
 class Service:
     settings: Settings
@@ -55,17 +295,26 @@ class Service:
     router: Router
     web: Starlette
     adapters: list[Adapter] = field(default_factory=list)
+    metrics: Metrics = field(default_factory=Metrics)
+    database: DatabaseWatch | None = None
+    draining: bool = False
 
     async def start(self) -> None:
         for adapter in self.adapters:
             await adapter.start()
 
     async def stop(self) -> None:
+        """Stop taking work, let what is in flight finish, release the database."""
+        self.draining = True
+        self.metrics.draining.set(1)
         for adapter in reversed(self.adapters):
             try:
                 await adapter.stop()
             except Exception:  # one adapter failing to stop must not keep the others running
                 log.exception("adapter %s did not stop cleanly", type(adapter).__name__)
+        # Closing the pooled connections ends their sessions: PostgreSQL releases every
+        # session-level advisory lock this replica still held.
+        await asyncio.to_thread(self.engine.dispose)
 
 
 def database_ready(engine: Engine) -> bool:
@@ -84,28 +333,37 @@ def build_service(
     engine: Engine | None = None,
     clock: Clock | None = None,
     secret: str | None = None,
+    metrics: Metrics | None = None,
 ) -> Service:
     """Wire one replica. Nothing connects to a platform until ``Service.start``."""
     from bot.secrets import resolve_secret
     from bot.survey_page import survey_routes
 
     engine = engine or make_engine(settings.database_url)
+    metrics = metrics or Metrics()
+    watch = DatabaseWatch(engine, metrics)
     config = app_config(settings, secret or resolve_secret(settings))
     router = build_router(engine, config, clock or (lambda: datetime.now(UTC)))
+    observed: Any = ObservedRouter(router, metrics, watch, config.default_lang)
     routes: list[Any] = list(survey_routes(engine, config, clock=clock))
     adapters: list[Adapter] = []
     if settings.slack_bot_token:
         from bot.slack import build_slack
 
-        slack = build_slack(settings, router, engine=engine)
+        slack = build_slack(settings, observed, engine=engine)
+        count_outgoing(slack, "slack", metrics)
+        count_slack_rate_limits(slack, metrics)
         routes += slack.routes()
         adapters.append(slack)
     if settings.telegram_bot_token:
         from bot.telegram import build_telegram
 
-        telegram = build_telegram(settings, router, engine=engine)
+        telegram = build_telegram(settings, observed, engine=engine)
+        count_outgoing(telegram, "telegram", metrics)
+        count_telegram_rate_limits(telegram, metrics)
         routes += telegram.routes()
         adapters.append(telegram)
+    metrics.watch_backlog(outbox_backlog(engine))
 
     service: Service
 
@@ -117,16 +375,19 @@ def build_service(
 
     web = build_web_app(
         routes,
-        ready_check=lambda: database_ready(engine),
+        ready_check=watch.check,
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
+        metrics=metrics,
+        draining=lambda: service.draining,
     )
-    service = Service(settings, engine, config, router, web, adapters)
+    service = Service(settings, engine, config, router, web, adapters, metrics, watch)
     return service
 
 
 def serve(service: Service, *, host: str = "0.0.0.0", install_signal_handlers: bool = True) -> None:
-    """Serve the web app (and start the adapters) until SIGINT/SIGTERM."""
+    """Serve the web app (and start the adapters) until SIGINT/SIGTERM, then shut down
+    gracefully: no new connections, in-flight requests finish, then ``Service.stop``."""
     import uvicorn
 
     config = uvicorn.Config(
@@ -134,7 +395,11 @@ def serve(service: Service, *, host: str = "0.0.0.0", install_signal_handlers: b
         host=host,
         port=service.settings.port,
         log_level=service.settings.log_level.lower(),
+        log_config=None,  # bot.logs owns the handlers (JSON, redacted)
+        access_log=False,  # bot.web logs each request with its route, never a survey token
         lifespan="on",
+        timeout_graceful_shutdown=int(service.settings.shutdown_grace_s) or None,
+        proxy_headers=True,
     )
     server = uvicorn.Server(config)
     if not install_signal_handlers:

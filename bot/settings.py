@@ -9,7 +9,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # An empty variable (``SLACK_BOT_TOKEN=`` in a compose .env file) counts as not set.
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
 
     database_url: str = "sqlite:///kpibot.db"
     data_dir: Path = Path("data")
@@ -18,6 +21,8 @@ class Settings(BaseSettings):
     environment: str = Field(default="development", description="development | production")
     default_lang: str = "zh"
     log_level: str = "INFO"
+    log_format: str = Field(default="auto", description="auto (JSON unless on a terminal) | json | text")
+    shutdown_grace_s: float = Field(default=20.0, description="SIGTERM: how long in-flight work may finish")
 
     kpibot_secret: SecretStr | None = None
 

@@ -1,24 +1,98 @@
 """The one Starlette app: Slack HTTP mode, the Telegram webhook, the survey page, health.
 
 Each feature contributes its routes (``routes=[...]``) from the composition root
-(``bot/main.py``); this module only assembles them with the routes every replica has.
+(``bot/main.py``); this module only assembles them with the routes every replica has:
+
+* ``GET /healthz`` — the process answers (the container's HEALTHCHECK);
+* ``GET /readyz`` — the database answers and the replica is not shutting down (a load
+  balancer sends traffic only while this is 200);
+* ``GET /metrics`` — Prometheus text format (when a :class:`~bot.metrics.Metrics` is given).
+
+Every request gets a request id (``X-Request-ID`` from the proxy, or a new one), which
+is on every log line written while serving it and on the answer's ``X-Request-ID``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
+import logging
+import re
+import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bot.logs import request_context
+from bot.metrics import Metrics, MetricsMiddleware, metrics_response
+
+log = logging.getLogger(__name__)
+
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+PLATFORM_PREFIXES = (("/slack/", "slack"), ("/telegram/", "telegram"), ("/s/", "survey"))
 
 
 async def healthz(_: Request) -> Response:
     return PlainTextResponse("ok")
+
+
+def platform_of(path: str) -> str | None:
+    for prefix, platform in PLATFORM_PREFIXES:
+        if path.startswith(prefix):
+            return platform
+    return None
+
+
+class RequestContextMiddleware:
+    """A request id per request (on the log lines and the answer), the platform by path."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = ""
+        for name, value in scope.get("headers", ()):
+            if name == b"x-request-id":
+                given = value.decode("latin-1")
+                break
+        request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex[:12]
+        path = scope.get("path", "")
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        with request_context(request_id=request_id, platform=platform_of(path)):
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                if path not in ("/healthz", "/readyz", "/metrics"):
+                    log.info(
+                        "%s %s -> %s in %.0f ms", scope.get("method"), _shown_path(path), status,
+                        (time.perf_counter() - started) * 1000,
+                    )  # fmt: skip
+
+
+def _shown_path(path: str) -> str:
+    """A survey link's token is a capability: never in a log line."""
+    return "/s/{token}" if path.startswith("/s/") else path
 
 
 def build_web_app(
@@ -27,15 +101,27 @@ def build_web_app(
     ready_check: Callable[[], bool] | None = None,
     on_startup: Sequence[Callable[[], Any]] = (),
     on_shutdown: Sequence[Callable[[], Any]] = (),
+    metrics: Metrics | None = None,
+    draining: Callable[[], bool] | None = None,
 ) -> Starlette:
     async def readyz(_: Request) -> Response:
-        ok = ready_check() if ready_check else True
+        if draining is not None and draining():
+            return JSONResponse({"ready": False, "draining": True}, status_code=503)
+        # The check talks to the database: never on the event loop.
+        ok = await asyncio.to_thread(ready_check) if ready_check else True
         return JSONResponse({"ready": ok}, status_code=200 if ok else 503)
 
     base: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
     ]
+    if metrics is not None:
+
+        async def metrics_page(_: Request) -> Response:
+            return await asyncio.to_thread(metrics_response, metrics)
+
+        base.append(Route("/metrics", metrics_page, methods=["GET"]))
+
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         for hook in on_startup:
@@ -50,4 +136,7 @@ def build_web_app(
                 if inspect.isawaitable(result):
                     await result
 
-    return Starlette(routes=[*base, *routes], lifespan=lifespan)
+    middleware = [Middleware(RequestContextMiddleware)]
+    if metrics is not None:
+        middleware.append(Middleware(MetricsMiddleware, metrics=metrics))
+    return Starlette(routes=[*base, *routes], lifespan=lifespan, middleware=middleware)

@@ -3,24 +3,43 @@
 With no platform tokens this is the newcomer's first run: the embedded SQLite
 database, the demo team, the survey page, and (on a terminal) the chat as the
 demo manager.
+
+Before anything starts the configuration is checked (:mod:`bot.config_check`): every
+problem is printed, one line each, and the exit code is 2.
 """
 
 from __future__ import annotations
 
-import logging
 import sys
 import threading
 from datetime import UTC, datetime
 
 import typer
 
-from bot.settings import load_settings
 from commands.i18n import translator
 
 
-def _fail(message: str) -> None:
-    typer.echo(message, err=True)
+def _fail(lines: list[str]) -> None:
+    for line in lines:
+        typer.echo(line, err=True)
     raise typer.Exit(code=2)
+
+
+def _settings_or_exit() -> object:
+    from pydantic import ValidationError
+
+    from bot.settings import load_settings
+
+    try:
+        return load_settings()
+    except ValidationError as exc:
+        _fail(
+            [
+                f"{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+                for err in exc.errors()
+            ]
+        )
+        raise AssertionError("unreachable") from exc
 
 
 def run(
@@ -28,20 +47,28 @@ def run(
         True, "--chat/--no-chat", help="With no platform tokens and a terminal: chat as the demo manager."
     ),
 ) -> None:
-    """Run kpibot: web app (Slack, Telegram webhook, survey page, health), platforms, chat."""
+    """Run kpibot: web app (Slack, Telegram webhook, survey page, health, metrics), platforms, chat."""
+    from bot.config_check import problems
+    from bot.logs import configure
     from bot.main import build_service, serve
     from bot.secrets import SecretError
+    from bot.settings import Settings
     from commands.demo import load_demo, summary_lines
     from storage import repo
     from storage.db import unit_of_work, upgrade
 
-    settings = load_settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = _settings_or_exit()
+    assert isinstance(settings, Settings)
     _ = translator(settings.default_lang)
+    found = problems(settings)
+    if found:
+        _fail(found)
+    configure(settings)
     try:
         service = build_service(settings)
-    except SecretError as exc:
-        _fail(str(exc))
+    except (SecretError, ValueError) as exc:
+        _fail([str(exc)])
+        return
     upgrade(service.engine)
     if not settings.has_platform_tokens:
         with unit_of_work(service.engine) as session:
