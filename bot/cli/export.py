@@ -1,0 +1,75 @@
+"""``kpibot export --team T --period P --out results.xlsx``: a team's period for payroll and HR.
+
+The format follows the extension of ``--out`` (``.xlsx`` or ``.csv``). Bad input gets one
+message per problem on standard error and exit code 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from bot.settings import load_settings
+from commands.i18n import translator
+
+
+def _fail(messages: list[str]) -> None:
+    for message in messages:
+        typer.echo(message, err=True)
+    raise typer.Exit(code=2)
+
+
+def export(
+    team: str = typer.Option(..., "--team", metavar="TEAM", help="The team's name."),
+    period: str = typer.Option(..., "--period", metavar="PERIOD", help="The period, e.g. 2026-10."),
+    out: Path = typer.Option(..., "--out", metavar="FILE", help="results.xlsx or results.csv"),
+    db: str | None = typer.Option(None, "--db", metavar="URL", help="Database URL (default: DATABASE_URL)."),
+) -> None:
+    """Export scores, breakdown, ratings, rewards and penalties, improvement plans and appeals."""
+    from sqlalchemy.exc import ArgumentError, OperationalError
+
+    from commands.export import export_bytes
+    from storage import repo
+    from storage.db import current_revision, make_engine, unit_of_work
+
+    settings = load_settings(**({"database_url": db} if db else {}))
+    _ = translator(settings.default_lang)
+    fmt = out.suffix.lower().lstrip(".")
+    problems: list[str] = []
+    if fmt not in ("xlsx", "csv"):
+        problems.append(_("--out must end in .xlsx or .csv; got {name}.", name=out.name))
+    if not out.parent.exists():
+        problems.append(_("The folder {folder} does not exist.", folder=str(out.parent)))
+    if problems:
+        _fail(problems)
+    try:
+        engine = make_engine(settings.database_url)
+        revision = current_revision(engine)
+    except ArgumentError:
+        _fail([_("Not a database URL: {url}", url=settings.database_url)])
+        return
+    except OperationalError as exc:
+        _fail([_("Cannot open the database {url}: {error}", url=settings.database_url, error=str(exc.orig))])
+        return
+    if revision is None:
+        _fail([_("The database has no tables yet. Run: kpibot db upgrade")])
+    try:
+        with unit_of_work(engine) as session:
+            found = repo.get_team_by_name(session=session, name=team)
+            if found is None:
+                _fail([_("There is no team called {team}.", team=team)])
+                return
+            row = repo.get_period(session=session, team=found, key=period)
+            if row is None:
+                _fail([_("Team {team} has no period {period}.", team=team, period=period)])
+                return
+            data = export_bytes(session, found, row, fmt)
+    finally:
+        engine.dispose()
+    out.write_bytes(data)
+    typer.echo(_("Wrote {path}.", path=str(out)))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("export")(export)

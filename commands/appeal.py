@@ -1,0 +1,308 @@
+"""Appeals (考核结果争议处理, seed 002): an agent contests one component of a published result.
+
+* ``/appeal`` (agent) lists the components of the latest published period and the window;
+  ``/appeal COMPONENT REASON…`` files an appeal within ``apply.appeal_days`` of publication.
+* The decider is the agent's manager; for an appeal against the manager's own review (the
+  ``manager`` component) it is an admin. The decider is told through the outbox and answers
+  ``/appeal reject ID REASON…`` or ``/appeal uphold ID name=value … REASON…`` — the changes are
+  the inputs that were wrong: a review dimension (1–5) of the appealed review component, or an
+  indicator's raw value for the indicator table.
+* An upheld appeal stores the corrected inputs (audited), rescores the whole team through
+  ``commands.results.compute`` (the same scoring module), restates every score that changed
+  (``storage.consequences.restate_score``: before, after, who and why in the audit log),
+  rewrites the payroll entries, tells the agent, and re-publishes the corrected ranking only
+  to those who were sent the ranking before (outbox rows of :data:`RANKING_KINDS` that went
+  out), each under a new kind so it is sent once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlmodel import Session
+
+from commands import outbox, permissions, results
+from commands.calibration import parse_changes
+from commands.context import Context, Handler
+from commands.i18n import Translate, translator
+from commands.messages import Reply
+from scoring import Scheme
+from storage import consequences as store
+from storage import outbox as outbox_store
+from storage import repo
+from storage.consequence_models import Appeal
+from storage.models import Member, Period, Team
+
+RANKING_KINDS: tuple[str, ...] = ("ranking", "result", "manager.table")
+"""Outbox kinds (prefixes) of messages that showed someone a rank."""
+APPEALABLE = ("kpi", "self", "manager", "customer", "peer", "qa", "team")
+
+
+def published_at(session: Session, period: Period) -> datetime | None:
+    """When the period was published (its status change in the audit log)."""
+    for entry in reversed(repo.audit_trail(session=session, entity="period", entity_id=period.id)):
+        if (entry.after or {}).get("status") == "published":
+            return entry.at
+    return None
+
+
+def window_end(session: Session, period: Period, scheme: Scheme) -> datetime | None:
+    at = published_at(session, period)
+    return at + timedelta(days=scheme.apply.appeal_days) if at is not None else None
+
+
+def _latest_published(ctx: Context, team: Team) -> Period | None:
+    done = repo.list_periods(session=ctx.session, team=team, statuses=["published"])
+    return done[-1] if done else None
+
+
+def _lang(session: Session, member: Member) -> str:
+    from commands.feedback import lang_of
+
+    return lang_of(session, member)
+
+
+def deciders(session: Session, member: Member, component_kind: str) -> list[Member]:
+    from commands.consequences import admins
+    from commands.feedback import manager_of
+
+    if component_kind == "manager":
+        return admins(session)
+    manager = manager_of(session, member)
+    return [manager] if manager is not None else admins(session)
+
+
+def file_appeal(ctx: Context, tokens: Sequence[str]) -> list[Reply]:
+    _ = ctx._
+    team = repo.get_team(session=ctx.session, team_id=ctx.actor.team_id)
+    assert team is not None
+    period = _latest_published(ctx, team)
+    scheme = results.load_scheme(team, period, session=ctx.session) if period else None
+    if period is None or scheme is None:
+        return [Reply(text=_("There is no published result to appeal."), ephemeral=True)]
+    end = window_end(ctx.session, period, scheme)
+    components = {c.id: c for c in scheme.components}
+    if not tokens:
+        names = ", ".join(components)
+        when = end.strftime("%Y-%m-%d %H:%M UTC") if end else "—"
+        return [Reply(text=_("Appeal a component of {period} until {when}: /appeal COMPONENT REASON. Components: {names}.",
+                             period=period.key, when=when, names=names), ephemeral=True)]  # fmt: skip
+    if end is None or ctx.now > end:
+        return [Reply(text=_("The appeal window for {period} has closed.", period=period.key), ephemeral=True)]
+    component = tokens[0]
+    if component not in components:
+        return [Reply(text=_("{name} is not a component of your scheme; use one of: {names}.", name=component,
+                             names=", ".join(components)), ephemeral=True)]  # fmt: skip
+    reason = " ".join(tokens[1:]).strip()
+    if not reason:
+        return [Reply(text=_("Give a reason: /appeal {component} REASON.", component=component), ephemeral=True)]
+    if any(a.component == component for a in store.list_appeals(session=ctx.session, period=period, member_id=ctx.actor.id, statuses=["open"])):
+        return [Reply(text=_("You already have an open appeal about {component}.", component=component), ephemeral=True)]
+    score = repo.get_score(session=ctx.session, period=period, member=ctx.actor)
+    before = {"total": str(score.total), "rank": score.rank} if score is not None else {}
+    appeal = store.create_appeal(session=ctx.session, team=team, period=period, member=ctx.actor, component=component,
+                                 reason=reason, before=before, now=ctx.now)  # fmt: skip
+    for decider in deciders(ctx.session, ctx.actor, components[component].kind):
+        _d = translator(_lang(ctx.session, decider))
+        outbox.enqueue(ctx.session, team=team, period=period, member=decider, kind=f"appeal.open.{appeal.id}",
+                       reply=Reply(text=_d("{name} appeals the {component} component of {period}: {reason}\nDecide with /appeal uphold {id} NAME=VALUE … REASON or /appeal reject {id} REASON.",
+                                           name=ctx.actor.name, component=component, period=period.key, reason=reason,
+                                           id=appeal.id), private=True), now=ctx.now)  # fmt: skip
+    return [Reply(text=_("Your appeal #{id} about {component} is filed; you will be told the decision.", id=appeal.id, component=component))]
+
+
+def _may_decide(ctx: Context, appeal: Appeal, member: Member, kind: str) -> bool:
+    if permissions.is_admin(ctx.actor):
+        return True
+    if kind == "manager":
+        return False
+    return permissions.is_direct_manager(ctx.actor, member)
+
+
+def _apply_changes(
+    ctx: Context, period: Period, member: Member, scheme: Scheme, kind: str, changes: Mapping[str, float], reason: str
+) -> list[str]:
+    """Store the corrected inputs (audited); returns problems instead when a change does not fit."""
+    _ = ctx._
+    actor = repo.actor_of(ctx.actor)
+    if kind in ("self", "manager"):
+        comp = scheme.component(kind)
+        rated = {d.id for d in comp.rated_dimensions} if comp else set()
+        bad = [n for n, v in changes.items() if n not in rated or not (1 <= v <= 5 and float(v).is_integer())]
+        if bad:
+            return [_("Change only rated dimensions of {component} with whole numbers 1–5: {names}.",
+                      component=kind, names=", ".join(sorted(rated)))]  # fmt: skip
+        reviews = repo.list_reviews(session=ctx.session, period=period, kind=kind, subject=member)
+        if not reviews:
+            return [_("There is no {component} review to correct.", component=kind)]
+        review = reviews[-1]
+        rater = repo.get_member(session=ctx.session, member_id=review.rater_id)
+        assert rater is not None
+        repo.save_review(session=ctx.session, period=period, subject=member, rater=rater, kind=kind,
+                         answers={**review.answers, **{k: int(v) for k, v in changes.items()}},
+                         comments=review.comments, submitted_at=review.submitted_at, actor=actor,
+                         reason=f"appeal: {reason}", now=ctx.now)  # fmt: skip
+        return []
+    if kind == "kpi":
+        ids = {i.id for i in scheme.indicators}
+        bad = [n for n in changes if n not in ids]
+        if bad:
+            return [_("Unknown indicators: {names}.", names=", ".join(bad))]
+        for name, value in changes.items():
+            repo.set_indicator_value(session=ctx.session, period=period, member=member, indicator=name,
+                                     value=Decimal(str(value)), source="appeal", actor=actor,
+                                     reason=f"appeal: {reason}")  # fmt: skip
+        return []
+    return [_("Only the review and indicator components can be corrected in chat; reject it or ask an admin to correct the data.")]
+
+
+def restate(
+    ctx: Context, team: Team, period: Period, *, reason: str
+) -> tuple[results.PeriodResults, dict[int, tuple[Any, Any]]]:
+    """Rescore the team and restate every stored score that changed; ``{member: (before, after)}``."""
+    fresh = results.compute(team, period, session=ctx.session)
+    assert fresh is not None
+    changed: dict[int, tuple[Any, Any]] = {}
+    actor = repo.actor_of(ctx.actor)
+    for s in fresh.scored:
+        member = repo.get_member(session=ctx.session, member_id=s.member_id)
+        row = repo.get_score(session=ctx.session, period=period, member=member) if member else None
+        new_flags = results._flag_list(s.flags)
+        if row is None or member is None:
+            continue
+        before = (str(row.total), row.rank)
+        if row.rank == s.rank and abs(float(row.total) - float(s.total or 0)) < 5e-5 and list(row.flags) == new_flags:
+            continue
+        store.restate_score(session=ctx.session, score=row, total=s.total or 0.0, rank=s.rank, breakdown=s.breakdown,
+                            flags=new_flags, actor=actor, reason=reason, now=ctx.now)  # fmt: skip
+        changed[s.member_id] = (before, (f"{s.total:.4f}", s.rank))
+    return fresh, changed
+
+
+def ranking_text(_: Translate, team: Team, period: Period, outcome: results.PeriodResults) -> str:
+    lines = [_("Corrected ranking of {team} for {period} (after an appeal):", team=team.name, period=period.key)]
+    for s in outcome.scored:
+        lines.append(f"{s.rank}. {s.name}  {s.total or 0:.1f}")
+    return "\n".join(lines)
+
+
+def republish(ctx: Context, team: Team, period: Period, outcome: results.PeriodResults, appeal: Appeal) -> int:
+    """Send the corrected ranking to exactly those who were sent a ranking before; returns how many."""
+    sent = outbox_store.list_messages(session=ctx.session, team_id=team.id, period_id=period.id, statuses=["sent"])
+    seen: set[int | None] = set()
+    count = 0
+    for row in sent:
+        if not row.kind.startswith(RANKING_KINDS) or row.member_id in seen:
+            continue
+        if row.member_id is not None and row.kind.startswith("result") and not outcome.scheme.publish_ranking:
+            continue  # an agent who saw only their own place gets their own note, not the ranking
+        seen.add(row.member_id)
+        member = repo.get_member(session=ctx.session, member_id=row.member_id) if row.member_id else None
+        _r = translator(_lang(ctx.session, member) if member else team.lang)
+        count += outbox.enqueue(ctx.session, team=team, period=period, member=member,
+                                kind=f"ranking.corrected.{appeal.id}",
+                                reply=Reply(text=ranking_text(_r, team, period, outcome), private=member is not None),
+                                now=ctx.now)  # fmt: skip
+    return count
+
+
+def decide(ctx: Context, tokens: Sequence[str], uphold: bool) -> list[Reply]:
+    _ = ctx._
+    if not tokens or not tokens[0].lstrip("#").isdigit():
+        return [Reply(text=_("Usage: /appeal uphold ID NAME=VALUE … REASON or /appeal reject ID REASON"), ephemeral=True)]
+    appeal = store.get_appeal(session=ctx.session, appeal_id=int(tokens[0].lstrip("#")))
+    if appeal is None:
+        return [Reply(text=_("There is no appeal #{id}.", id=tokens[0].lstrip("#")), ephemeral=True)]
+    member = repo.get_member(session=ctx.session, member_id=appeal.member_id)
+    team = repo.get_team(session=ctx.session, team_id=appeal.team_id)
+    period = repo.get_period_by_id(session=ctx.session, period_id=appeal.period_id)
+    assert member is not None and team is not None and period is not None
+    scheme = results.load_scheme(team, period, session=ctx.session)
+    assert scheme is not None
+    comp = scheme.component(appeal.component)
+    kind = comp.kind if comp else appeal.component
+    if not _may_decide(ctx, appeal, member, kind):
+        text = (_("An appeal against the manager's own review is decided by an admin.") if kind == "manager"
+                else _("Only the agent's manager or an admin decides this appeal."))  # fmt: skip
+        return [Reply(text=text, ephemeral=True)]
+    if appeal.status != "open":
+        return [Reply(text=_("Appeal #{id} is already decided.", id=appeal.id), ephemeral=True)]
+    changes, rest = parse_changes(tokens[1:]) if uphold else ({}, list(tokens[1:]))
+    reason = " ".join(rest).strip()
+    if not reason:
+        return [Reply(text=_("Give a reason for the decision; the agent reads it."), ephemeral=True)]
+    if uphold and not changes:
+        return [Reply(text=_("Say which input was wrong and its right value, e.g. ability=4."), ephemeral=True)]
+    after: dict[str, Any] = dict(appeal.before)
+    changed: dict[int, tuple[Any, Any]] = {}
+    if uphold:
+        problems = _apply_changes(ctx, period, member, scheme, kind, changes, reason)
+        if problems:
+            return [Reply(text="\n".join(problems), ephemeral=True)]
+        outcome, changed = restate(ctx, team, period, reason=f"appeal #{appeal.id}: {reason}")
+        from commands.consequences import record_payroll
+
+        record_payroll(ctx.session, team, period, outcome, actor=repo.actor_of(ctx.actor),
+                       reason=f"appeal #{appeal.id}", now=ctx.now)  # fmt: skip
+        mine = outcome.of(member.id)
+        after = {"total": f"{mine.total:.4f}" if mine and mine.total is not None else None,
+                 "rank": mine.rank if mine else None}  # fmt: skip
+        if changed:
+            republish(ctx, team, period, outcome, appeal)
+    store.decide_appeal(session=ctx.session, appeal=appeal, status="upheld" if uphold else "rejected", decider=ctx.actor,
+                        reason=reason, changes=changes, after=after, now=ctx.now)  # fmt: skip
+    _a = translator(_lang(ctx.session, member))
+    if uphold:
+        text = _a("Your appeal #{id} is upheld: {reason}. Your total is now {total}, rank {rank}.", id=appeal.id,
+                  reason=reason, total=f"{float(after['total'] or 0):.1f}", rank=after.get("rank") or "—")
+    else:
+        text = _a("Your appeal #{id} is rejected: {reason}.", id=appeal.id, reason=reason)
+    outbox.enqueue(ctx.session, team=team, period=period, member=member, kind=f"appeal.decided.{appeal.id}",
+                   reply=Reply(text=text, private=True), now=ctx.now)  # fmt: skip
+    for other_id in changed:
+        if other_id == member.id:
+            continue
+        other = repo.get_member(session=ctx.session, member_id=other_id)
+        if other is None:
+            continue
+        _o = translator(_lang(ctx.session, other))
+        new_total, new_rank = changed[other_id][1]
+        outbox.enqueue(ctx.session, team=team, period=period, member=other, kind=f"result.corrected.{appeal.id}",
+                       reply=Reply(text=_o("Your result for {period} changed after a colleague's appeal: total {total}, rank {rank}.",
+                                           period=period.key, total=f"{float(new_total):.1f}", rank=new_rank or "—"),
+                                   private=True), now=ctx.now)  # fmt: skip
+    return [Reply(text=_("Appeal #{id} is {status}; {n} scores changed.", id=appeal.id,
+                         status=_("upheld") if uphold else _("rejected"), n=len(changed)))]  # fmt: skip
+
+
+def appeal(ctx: Context, args: str) -> list[Reply]:
+    _ = ctx._
+    tokens = args.split()
+    if tokens and tokens[0] in ("uphold", "reject"):
+        if permissions.role_of(ctx.actor) not in (permissions.Role.MANAGER, permissions.Role.ADMIN):
+            return [Reply(text=_("Only managers and admins decide appeals."), ephemeral=True)]
+        return decide(ctx, tokens[1:], tokens[0] == "uphold")
+    if permissions.role_of(ctx.actor) is not permissions.Role.AGENT:
+        return pending(ctx)
+    return file_appeal(ctx, tokens)
+
+
+def pending(ctx: Context) -> list[Reply]:
+    _ = ctx._
+    lines = [_("Open appeals:")]
+    for team in repo.list_teams(session=ctx.session):
+        if not permissions.reaches_team(ctx.actor, team.id):
+            continue
+        for a in store.list_appeals(session=ctx.session, team=team, statuses=["open"]):
+            member = repo.get_member(session=ctx.session, member_id=a.member_id)
+            lines.append(_("· #{id} {name} ({team}): {component} — {reason}", id=a.id, name=member.name if member else "?",
+                           team=team.name, component=a.component, reason=a.reason))  # fmt: skip
+    if len(lines) == 1:
+        return [Reply(text=_("No open appeals."), ephemeral=True)]
+    return [Reply(text="\n".join(lines), private=True)]
+
+
+COMMANDS: dict[str, Handler] = {"appeal": appeal}

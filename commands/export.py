@@ -1,0 +1,151 @@
+"""Exports of a team's period: scores, breakdown, ratings, rewards and penalties, plans, appeals.
+
+    sheets = build_sheets(session, team, period)          # {sheet name: rows, first row the header}
+    data = to_xlsx(sheets)                                # one sheet each (openpyxl)
+    data = to_csv(sheets)                                 # one CSV: the sheets one after another
+
+``kpibot export --team T --period P --out results.xlsx`` (``.csv`` by extension) and the admin
+command ``/export [team] [period]`` (a ``FileAttachment``; ``csv`` as a last word for CSV).
+
+Every text cell is escaped against formula injection: a cell starting with ``=``, ``+``,
+``-``, ``@``, a tab or a carriage return gets a leading apostrophe, so a spreadsheet shows it
+as text instead of running it (OWASP "CSV injection").
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from typing import Any
+
+from sqlmodel import Session
+
+from commands import permissions, results
+from commands.context import Context, Handler
+from commands.messages import FileAttachment, Reply
+from commands.rank import resolve_period, resolve_team, split_args
+from storage import consequences as store
+from storage import repo
+from storage.models import Period, Team
+
+Rows = list[list[Any]]
+DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def safe(value: Any) -> Any:
+    """A cell value that a spreadsheet will not run as a formula (numbers stay numbers)."""
+    if isinstance(value, str) and value.startswith(DANGEROUS):
+        return "'" + value
+    return value
+
+
+def build_sheets(session: Session, team: Team, period: Period) -> dict[str, Rows]:
+    outcome = results.period_results(team, period, session=session, store=False)
+    sheets: dict[str, Rows] = {}
+    scores: Rows = [["agent", "total", "rank", "group_size", "reward", "penalty", "improvement_due", "post_change", "star"]]
+    breakdown: Rows = [["agent", "part", "id", "value", "points", "max_or_weight", "status"]]
+    if outcome is not None:
+        for s in outcome.scored:
+            f = s.flags
+            scores.append([s.name, None if s.total is None else round(s.total, 4), s.rank, s.group_size,
+                           f.get("reward_amount") if f.get("reward") else None,
+                           f.get("penalty_amount") if f.get("penalty") else None,
+                           f.get("improvement_due"), bool(f.get("post_change")), f.get("star")])  # fmt: skip
+            for cid, c in (s.breakdown.get("components") or {}).items():
+                breakdown.append([s.name, "component", cid, None, c.get("points"), c.get("declared_weight"), c.get("status")])
+            for iid, i in (s.breakdown.get("indicators") or {}).items():
+                breakdown.append([s.name, "indicator", iid, i.get("value"), i.get("points"), i.get("max_points"), i.get("status")])
+    sheets["scores"] = scores
+    sheets["breakdown"] = breakdown
+    names = {m.id: m.name for m in repo.list_members(session=session, team=team)}
+    ratings: Rows = [["agent", "stars", "comment", "ref", "at"]]
+    for r in repo.list_customer_ratings(session=session, period=period):
+        ratings.append([names.get(r.member_id, "?"), r.stars, r.comment, r.ref, r.created_at.isoformat()])
+    sheets["ratings"] = ratings
+    payroll: Rows = [["agent", "kind", "amount", "currency"]]
+    for e in store.list_payroll(session=session, period=period):
+        payroll.append([names.get(e.member_id, "?"), e.kind, str(e.amount), e.currency])
+    sheets["rewards_penalties"] = payroll
+    plans: Rows = [["agent", "status", "due", "submitted", "cause", "measures", "support", "decision", "escalated"]]
+    for p in store.list_plans(session=session, period=period):
+        a = p.answers or {}
+        plans.append([names.get(p.member_id, "?"), p.status, p.due_at.isoformat(),
+                      p.submitted_at.isoformat() if p.submitted_at else None, a.get("cause"), a.get("measures"),
+                      a.get("support"), p.decision_comment, p.escalated_at.isoformat() if p.escalated_at else None])  # fmt: skip
+    sheets["improvement_plans"] = plans
+    appeals: Rows = [["id", "agent", "component", "reason", "status", "decision", "before_total", "before_rank",
+                      "after_total", "after_rank"]]  # fmt: skip
+    for ap in store.list_appeals(session=session, period=period):
+        appeals.append([ap.id, names.get(ap.member_id, "?"), ap.component, ap.reason, ap.status, ap.decision_reason,
+                        ap.before.get("total"), ap.before.get("rank"), ap.after.get("total"), ap.after.get("rank")])  # fmt: skip
+    sheets["appeals"] = appeals
+    return sheets
+
+
+def to_csv(sheets: dict[str, Rows]) -> bytes:
+    """One UTF-8 CSV (with BOM, so Excel reads Chinese): each sheet headed by its name, a blank row between."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for i, (name, rows) in enumerate(sheets.items()):
+        if i:
+            writer.writerow([])
+        writer.writerow([f"# {name}"])
+        for row in rows:
+            writer.writerow(["" if v is None else safe(v if not isinstance(v, bool) else str(v).lower()) for v in row])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def to_xlsx(sheets: dict[str, Rows]) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    first = True
+    for name, rows in sheets.items():
+        sheet = book.active if first else book.create_sheet()
+        assert sheet is not None
+        first = False
+        sheet.title = name[:31]
+        for row in rows:
+            sheet.append([safe(v) for v in row])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def export_bytes(session: Session, team: Team, period: Period, fmt: str) -> bytes:
+    sheets = build_sheets(session, team, period)
+    return to_csv(sheets) if fmt == "csv" else to_xlsx(sheets)
+
+
+def file_name(team: Team, period: Period, fmt: str) -> str:
+    return f"kpibot-{team.name}-{period.key}.{fmt}"
+
+
+def export(ctx: Context, args: str) -> list[Reply]:
+    _ = ctx._
+    decision = permissions.can_administer(ctx.actor)
+    if not decision:
+        return [Reply(text=_("Only an admin can export results."), ephemeral=True)]
+    words = args.split()
+    fmt = "csv" if words and words[-1].lower() == "csv" else "xlsx"
+    words = [w for w in words if w.lower() not in ("csv", "xlsx")]
+    team_name, key = split_args(" ".join(words))
+    team, problem = resolve_team(ctx, team_name)
+    if team is None:
+        return [problem] if problem else []
+    period, problem = resolve_period(ctx, team, key)
+    if period is None:
+        return [problem] if problem else []
+    data = export_bytes(ctx.session, team, period, fmt)
+    mime = "text/csv" if fmt == "csv" else XLSX_MIME
+    return [Reply(text=_("Results of {team} for {period}.", team=team.name, period=period.key),
+                  file=FileAttachment(file_name(team, period, fmt), data, mime), private=True)]  # fmt: skip
+
+
+def sheet_names() -> Sequence[str]:
+    return ("scores", "breakdown", "ratings", "rewards_penalties", "improvement_plans", "appeals")
+
+
+COMMANDS: dict[str, Handler] = {"export": export}

@@ -1,0 +1,697 @@
+"""Feedback meetings (绩效反馈面谈, seed 000's five steps) and the goals agreed in them.
+
+At publication (:func:`prepare_meeting`, called for every scored agent by
+``commands.consequences.apply_results``) the manager gets one prompt per agent:
+
+1. **class** across the team and over time: *high* when the total is at least the team's
+   median, else *low*; *rising* / *falling* when the total is at least
+   :data:`TREND_POINTS` above / below the mean of the agent's earlier totals (up to three
+   periods), *steady* in between, *new* without history;
+2. **goal and sub-goals**: the overall goal is a better total; two or three sub-goals are the
+   weakest indicators (most points lost), each with the next band's target, plus what the
+   review comments ask to improve;
+3. **the four questions** answered with data: the targets, what was achieved, why (the
+   indicators that lost the most points and the reviews' comments), which way to improve;
+4. **slots**: three times in both people's working hours (:data:`WORK_HOURS`, weekdays, the
+   team's time zone) from the next working day; the agent accepts one with a button or
+   counters with ``/feedback counter YYYY-MM-DD HH:MM``, which the manager accepts;
+5. **outline**: the questions in order and where answers are recorded
+   (``/feedback notes AGENT …``, ``/feedback goal AGENT …``).
+
+After the meeting the manager records notes and SMART goals (a number and a date):
+``/feedback goal AGENT conversion_rate=0.45 2026-12-31 TEXT`` — a goal on a scheme indicator
+becomes the agent's personal target for the next period when the scheme allows
+(``apply.personal_goals``) and is shown in their next self-review (:func:`goal_lines`). The
+agent acknowledges the result (``/feedback ack`` or the button) or appeals (``/appeal``).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlmodel import Session
+
+from commands import outbox, permissions, results
+from commands.context import Context, Handler
+from commands.i18n import Translate, normalize_lang, translator
+from commands.messages import Button, Reply
+from scoring import Scheme
+from scoring.methods import Deduction, Descriptive, EitherOr, Gate, Ratio, Tiered
+from scoring.scheme import Indicator
+from storage import consequences as store
+from storage import conversations, repo
+from storage.consequence_models import FeedbackMeeting, MeetingSlot
+from storage.models import Member, Period, Team
+
+TREND_POINTS = 2.0
+WORK_HOURS = (time(9, 0), time(18, 0))
+SLOT_TIMES = (time(10, 0), time(14, 0), time(16, 0))
+SLOT_MINUTES = 30
+ACTION = "feedback"
+
+
+# -- 1. class ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Classification:
+    level: str  # high | low
+    trend: str  # rising | falling | steady | new
+    median: float
+    previous_mean: float | None
+
+
+def classify(total: float, team_totals: Sequence[float], past_totals: Sequence[float]) -> Classification:
+    """High/low against the team's median; rising/falling against the mean of earlier totals."""
+    median = statistics.median(team_totals) if team_totals else total
+    level = "high" if total >= median else "low"
+    past = [t for t in past_totals if t is not None]
+    if not past:
+        return Classification(level, "new", median, None)
+    before = statistics.fmean(past)
+    if total - before >= TREND_POINTS:
+        trend = "rising"
+    elif before - total >= TREND_POINTS:
+        trend = "falling"
+    else:
+        trend = "steady"
+    return Classification(level, trend, median, before)
+
+
+def class_text(_: Translate, c: Mapping[str, Any]) -> str:
+    level = _("high performer") if c["level"] == "high" else _("low performer")
+    trend = {
+        "rising": _("rising"), "falling": _("falling"), "steady": _("steady"),
+        "new": _("no earlier periods"),
+    }[c["trend"]]  # fmt: skip
+    return f"{level} · {trend}"
+
+
+# -- 2./3. goals and the four questions ----------------------------------------------------------
+
+
+def full_target(ind: Indicator) -> float | None:
+    """The value that earns the indicator's full points (None for descriptive levels)."""
+    m = ind.method
+    if isinstance(m, Tiered):
+        best = max(m.bands, key=lambda b: b.points)
+        return best.lower if ind.better == "higher" else best.upper
+    if isinstance(m, Ratio | EitherOr | Gate):
+        return m.target
+    if isinstance(m, Deduction):
+        return m.allowance
+    if isinstance(m, Descriptive):
+        return float(len(m.levels))
+    return None
+
+
+def next_target(ind: Indicator, value: float | None) -> float | None:
+    """The next better band's edge from ``value`` (tiered), else the full-points target."""
+    m = ind.method
+    if isinstance(m, Tiered) and value is not None:
+        better = [b for b in m.bands if b.points > _band_points(m, value)]
+        if better:
+            nearest = min(better, key=lambda b: b.points)
+            edge = nearest.lower if ind.better == "higher" else nearest.upper
+            if edge is not None:
+                return edge
+    return full_target(ind)
+
+
+def _band_points(m: Tiered, value: float) -> float:
+    for b in m.bands:
+        lo_ok = b.lower is None or value > b.lower or (b.lower_inclusive and value == b.lower)
+        hi_ok = b.upper is None or value < b.upper or (b.upper_inclusive and value == b.upper)
+        if lo_ok and hi_ok:
+            return b.points
+    return 0.0
+
+
+def weakest(breakdown: Mapping[str, Any], scheme: Scheme, n: int = 3) -> list[dict[str, Any]]:
+    """The indicators that lost the most points (ties: the scheme's order), as JSON-able dicts."""
+    rows = []
+    for order, ind in enumerate(scheme.indicators):
+        got = (breakdown.get("indicators") or {}).get(ind.id)
+        if not got or got.get("status") == "excluded" or got.get("points") is None:
+            continue
+        lost = float(got.get("max_points") or ind.points) - float(got["points"])
+        if lost <= 1e-9:
+            continue
+        value = got.get("value")
+        rows.append({
+            "indicator": ind.id, "zh": ind.name.zh, "en": ind.name.en, "unit": ind.unit,
+            "better": ind.better, "value": value, "points": float(got["points"]),
+            "max_points": float(got.get("max_points") or ind.points), "lost": lost,
+            "target": next_target(ind, None if value is None else float(value)),
+            "full": full_target(ind), "order": order,
+        })  # fmt: skip
+    rows.sort(key=lambda r: (-r["lost"], r["order"]))
+    return rows[:n]
+
+
+def review_comments(session: Session, period: Period, member: Member) -> dict[str, str]:
+    """What the manager and the agent wrote (comments of the manager and self reviews)."""
+    out: dict[str, str] = {}
+    for kind in ("manager", "self"):
+        for review in repo.list_reviews(session=session, period=period, kind=kind, subject=member):
+            for key, text in (review.comments or {}).items():
+                if isinstance(text, str) and text.strip():
+                    out[f"{kind}.{key}"] = text.strip()
+    return out
+
+
+# -- 4. slots --------------------------------------------------------------------------------
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def in_working_hours(moment: datetime, tz: str, minutes: int = SLOT_MINUTES) -> bool:
+    local = moment.astimezone(zone(tz))
+    end = (local + timedelta(minutes=minutes)).time()
+    return local.weekday() < 5 and WORK_HOURS[0] <= local.time() and end <= WORK_HOURS[1] and end > local.time()
+
+
+def propose_slots(
+    after: datetime, tz: str, *, count: int = 3, busy: Sequence[datetime] = ()
+) -> list[datetime]:
+    """``count`` meeting times (UTC) in working hours on weekdays, from the next working day on.
+
+    One slot a day, cycling through :data:`SLOT_TIMES`, skipping times in ``busy``.
+    """
+    local = after.astimezone(zone(tz))
+    day = local.date() + timedelta(days=1)
+    out: list[datetime] = []
+    taken = {b.astimezone(ZoneInfo("UTC")) for b in busy}
+    i = 0
+    while len(out) < count:
+        if day.weekday() < 5:
+            for j in range(len(SLOT_TIMES)):
+                at = datetime.combine(day, SLOT_TIMES[(i + j) % len(SLOT_TIMES)], zone(tz)).astimezone(ZoneInfo("UTC"))
+                if at not in taken:
+                    out.append(at)
+                    break
+            i += 1
+        day += timedelta(days=1)
+    return out
+
+
+# -- 5. outline --------------------------------------------------------------------------------
+
+OUTLINE: tuple[str, ...] = (
+    "Open: the purpose of the meeting and how long it takes.",
+    "Ask the agent how they see their month before showing the numbers.",
+    "Go through the four questions: targets, results, causes, direction.",
+    "Agree on the causes of the weakest indicators.",
+    "Agree next period's goals: a number and a date for each.",
+    "Ask what support the agent needs.",
+    "Summarise and thank the agent.",
+)
+
+
+# -- building the prompt -------------------------------------------------------------------------
+
+
+def build_prompt(
+    session: Session, team: Team, period: Period, member: Member, outcome: results.PeriodResults,
+    *, now: datetime,
+) -> dict[str, Any]:
+    """The five parts as data (JSON), rendered in the manager's language when sent."""
+    mine = outcome.of(member.id)
+    assert mine is not None and mine.total is not None
+    totals = [s.total for s in outcome.scored if s.total is not None]
+    past = [h.total for h in results.history(team, member, period, session=session) if h.total is not None]
+    c = classify(mine.total, totals, past)
+    weak = weakest(mine.breakdown, outcome.scheme)
+    comments = review_comments(session, period, member)
+    improve_comments = {k: v for k, v in comments.items() if k in ("self.to_improve", "manager.comment")
+                        or k.startswith("manager.")}  # fmt: skip
+    return {
+        "period": period.key,
+        "agent": member.name,
+        "total": mine.total,
+        "rank": mine.rank,
+        "group_size": mine.group_size,
+        "class": {"level": c.level, "trend": c.trend, "median": c.median, "previous_mean": c.previous_mean},
+        "subgoals": weak[:3] if len(weak) >= 2 else weak,
+        "comments": improve_comments,
+        "components": {k: {"points": v.get("points"), "weight": v.get("declared_weight")}
+                       for k, v in (mine.breakdown.get("components") or {}).items()},  # fmt: skip
+        "outline": list(OUTLINE),
+    }
+
+
+def _num(x: Any) -> str:
+    if x is None:
+        return "—"
+    f = float(x)
+    return f"{f:.0f}" if f.is_integer() else f"{f:.3g}"
+
+
+def _value(_: Translate, unit: str, value: Any) -> str:
+    if value is None:
+        return _("no data")
+    f = float(value)
+    if unit == "fraction":
+        return f"{f * 100:.1f}%"
+    return _num(f)
+
+
+def render_prompt(
+    _: Translate, lang: str, prompt: Mapping[str, Any], slots: Sequence[datetime], tz: str
+) -> str:
+    """The manager's prompt in five numbered parts."""
+    lines = [_("Feedback meeting with {agent} about {period}: total {total}, rank {rank} of {size}.",
+               agent=prompt["agent"], period=prompt["period"], total=f"{float(prompt['total']):.1f}",
+               rank=prompt.get("rank") or "—", size=prompt.get("group_size") or "—")]  # fmt: skip
+    c = prompt["class"]
+    lines.append(_("1. Class: {cls} (team median {median}; earlier mean {before}).", cls=class_text(_, c),
+                   median=f"{float(c['median']):.1f}",
+                   before="—" if c.get("previous_mean") is None else f"{float(c['previous_mean']):.1f}"))  # fmt: skip
+    subs = prompt.get("subgoals") or []
+    lines.append(_("2. Goal: a better total next period. Sub-goals:"))
+    for s in subs:
+        name = s["zh"] if lang == "zh" else s["en"]
+        lines.append(_("   · {name}: from {value} to {target}", name=name, value=_value(_, s["unit"], s["value"]),
+                       target=_value(_, s["unit"], s["target"])))  # fmt: skip
+    for key, text in (prompt.get("comments") or {}).items():
+        if key in ("self.to_improve", "manager.comment"):
+            lines.append(_("   · from the reviews: {text}", text=text))
+    if not subs:
+        lines.append(_("   · keep every indicator at full points"))
+    lines.append(_("3. The four questions:"))
+    targets = "; ".join(
+        _("{name} {target}", name=(s["zh"] if lang == "zh" else s["en"]), target=_value(_, s["unit"], s["full"]))
+        for s in subs
+    ) or _("every indicator at full points")
+    lines.append(_("   What was the target? {targets}", targets=targets))
+    achieved = "; ".join(
+        _("{name} {value} ({points} of {max} points)", name=(s["zh"] if lang == "zh" else s["en"]),
+          value=_value(_, s["unit"], s["value"]), points=_num(s["points"]), max=_num(s["max_points"]))
+        for s in subs
+    ) or _("full points on every indicator")  # fmt: skip
+    lines.append(_("   What was achieved? {achieved}", achieved=achieved))
+    why = [_("{name} lost {lost} points", name=(s["zh"] if lang == "zh" else s["en"]), lost=_num(s["lost"])) for s in subs]
+    why += [text for text in (prompt.get("comments") or {}).values()]
+    lines.append(_("   Why? {why}", why="; ".join(why) or _("nothing stands out")))
+    direction = "; ".join(
+        _("raise {name} to {target}", name=(s["zh"] if lang == "zh" else s["en"]), target=_value(_, s["unit"], s["target"]))
+        if s["better"] == "higher" else
+        _("bring {name} down to {target}", name=(s["zh"] if lang == "zh" else s["en"]), target=_value(_, s["unit"], s["target"]))
+        for s in subs
+    ) or _("keep up the level")  # fmt: skip
+    lines.append(_("   Which way to improve? {direction}", direction=direction))
+    lines.append(_("4. Proposed times (the agent accepts one or counters):"))
+    for at in slots:
+        lines.append(f"   · {at.astimezone(zone(tz)).strftime('%Y-%m-%d %H:%M')} ({tz})")
+    lines.append(_("   Choose a quiet room without interruptions."))
+    lines.append(_("5. Outline:"))
+    for i, step in enumerate(prompt.get("outline") or OUTLINE, start=1):
+        lines.append(f"   {i}. {_(step)}")
+    lines.append(_("Record the answers with /feedback notes {agent} TEXT and the goals with /feedback goal {agent} INDICATOR=NUMBER YYYY-MM-DD TEXT.",
+                   agent=prompt["agent"]))  # fmt: skip
+    return "\n".join(lines)
+
+
+def lang_of(session: Session, member: Member) -> str:
+    return normalize_lang(conversations.member_lang(member, session=session))
+
+
+def manager_of(session: Session, member: Member) -> Member | None:
+    if member.manager_id is not None:
+        return repo.get_member(session=session, member_id=member.manager_id)
+    team = repo.get_team(session=session, team_id=member.team_id)
+    managers = repo.team_managers(session=session, team=team) if team is not None else []
+    return managers[0] if managers else None
+
+
+def prepare_meeting(
+    session: Session, team: Team, period: Period, member: Member, outcome: results.PeriodResults,
+    *, now: datetime,
+) -> FeedbackMeeting | None:
+    """Create the meeting with its prompt and slots, and queue the prompt and the slot offer."""
+    if outcome.of(member.id) is None or outcome.of(member.id).total is None:  # type: ignore[union-attr]
+        return None
+    manager = manager_of(session, member)
+    prompt = build_prompt(session, team, period, member, outcome, now=now)
+    meeting, created = store.ensure_meeting(session=session, team=team, period=period, member=member,
+                                            manager=manager, prompt=prompt, now=now)  # fmt: skip
+    if not created:
+        return meeting
+    busy = [s.starts_at for m in store.list_meetings(session=session, period=period, manager_id=meeting.manager_id)
+            for s in store.list_slots(session=session, meeting=m)]  # fmt: skip
+    slots = store.offer_slots(session=session, meeting=meeting, starts=propose_slots(now, team.timezone, busy=busy),
+                              proposed_by="system", now=now)  # fmt: skip
+    store.update_meeting(session=session, meeting=meeting, actor="system", reason="slots proposed",
+                         now=now, status="proposed")  # fmt: skip
+    if manager is not None:
+        _m = translator(lang_of(session, manager))
+        text = render_prompt(_m, lang_of(session, manager), prompt, [s.starts_at for s in slots], team.timezone)
+        outbox.enqueue(session, team=team, period=period, member=manager, kind=f"feedback.prompt.{member.id}",
+                       reply=Reply(text=text, private=True), now=now)  # fmt: skip
+    _a = translator(lang_of(session, member))
+    outbox.enqueue(session, team=team, period=period, member=member, kind="feedback.slots",
+                   reply=slot_offer(_a, member, manager, slots, team.timezone), now=now)  # fmt: skip
+    return meeting
+
+
+def slot_offer(
+    _: Translate, member: Member, manager: Member | None, slots: Sequence[MeetingSlot], tz: str
+) -> Reply:
+    text = _("{manager} would like a feedback meeting with you. Pick a time, or send /feedback counter YYYY-MM-DD HH:MM ({tz}) for another one on a weekday between 09:00 and 18:00.",
+             manager=manager.name if manager else _("Your manager"), tz=tz)  # fmt: skip
+    buttons = tuple(
+        Button(s.starts_at.astimezone(zone(tz)).strftime("%m-%d %H:%M"), f"{ACTION}:accept", str(s.id))
+        for s in slots
+    )
+    return Reply(text=text, buttons=buttons, private=True)
+
+
+# -- goals ---------------------------------------------------------------------------------------
+
+
+def next_period_key(key: str) -> str:
+    start, end = repo.period_bounds(key)
+    return repo.period_key(end + timedelta(days=1), "quarter" if "Q" in key else "month")
+
+
+def goal_lines(session: Session, member: Member, period_key: str, _: Translate) -> list[str]:
+    """The agent's personal goals for ``period_key``, for their self-review (and /feedback)."""
+    out = []
+    for goal in store.goals_for(session=session, member=member, period_key=period_key):
+        if goal.target is not None and goal.indicator:
+            out.append(_("· {text} ({indicator} {target} by {date})", text=goal.text, indicator=goal.indicator,
+                         target=_num(goal.target), date=goal.due_on.isoformat()))  # fmt: skip
+        else:
+            out.append(_("· {text} (by {date})", text=goal.text, date=goal.due_on.isoformat()))
+    return out
+
+
+def personal_targets(session: Session, member: Member, period_key: str, scheme: Scheme) -> dict[str, float]:
+    """Indicator → personal target for the period, when the scheme allows personal goals."""
+    if not scheme.apply.personal_goals:
+        return {}
+    ids = {i.id for i in scheme.indicators}
+    return {
+        g.indicator: float(g.target)
+        for g in store.goals_for(session=session, member=member, period_key=period_key)
+        if g.indicator in ids and g.target is not None
+    }
+
+
+# -- the command ---------------------------------------------------------------------------------
+
+
+def _agent(ctx: Context, name: str) -> tuple[Member | None, Reply | None]:
+    _ = ctx._
+    team = repo.get_team(session=ctx.session, team_id=ctx.actor.team_id)
+    assert team is not None
+    candidates = [team] + [t for t in repo.teams_managed_by(session=ctx.session, member=ctx.actor) if t.id != team.id]
+    for t in candidates:
+        m = repo.get_member_by_name(session=ctx.session, team=t, name=name)
+        if m is not None:
+            decision = permissions.can_view_result(ctx.actor, m)
+            if not decision or m.id == ctx.actor.id:
+                return None, permissions.refusal(decision, _) if not decision else None
+            return m, None
+    return None, Reply(text=_("There is no member called {name} in your teams.", name=name), ephemeral=True)
+
+
+def _latest_meeting(ctx: Context, member: Member) -> FeedbackMeeting | None:
+    meetings = store.list_meetings(session=ctx.session, member_id=member.id)
+    return meetings[-1] if meetings else None
+
+
+def _period_of(ctx: Context, meeting: FeedbackMeeting) -> Period:
+    period = repo.get_period_by_id(session=ctx.session, period_id=meeting.period_id)
+    assert period is not None
+    return period
+
+
+def feedback(ctx: Context, args: str) -> list[Reply]:
+    _ = ctx._
+    tokens = args.split()
+    sub = tokens[0] if tokens else ""
+    if permissions.role_of(ctx.actor) is permissions.Role.AGENT:
+        if sub == "ack":
+            return acknowledge(ctx, None)
+        if sub == "counter":
+            return counter(ctx, tokens[1:])
+        return my_meeting(ctx)
+    if permissions.role_of(ctx.actor) not in (permissions.Role.MANAGER, permissions.Role.ADMIN):
+        return [Reply(text=_("Feedback meetings are for agents and their managers."), ephemeral=True)]
+    if sub == "notes" and len(tokens) >= 3:
+        return notes(ctx, tokens[1], " ".join(tokens[2:]))
+    if sub == "goal" and len(tokens) >= 2:
+        return goal(ctx, tokens[1], tokens[2:])
+    if sub and sub not in ("notes", "goal"):
+        return show(ctx, sub)
+    return overview(ctx)
+
+
+def overview(ctx: Context) -> list[Reply]:
+    _ = ctx._
+    meetings = store.list_meetings(session=ctx.session, manager_id=ctx.actor.id)
+    if not meetings:
+        return [Reply(text=_("No feedback meetings yet: they are prepared when results are published."), ephemeral=True)]
+    lines = [_("Your feedback meetings:")]
+    for m in meetings[-30:]:
+        member = repo.get_member(session=ctx.session, member_id=m.member_id)
+        lines.append(_("· {agent} ({period}): {status}", agent=member.name if member else "?",
+                       period=m.prompt.get("period", ""), status=status_text(_, m.status)))  # fmt: skip
+    return [Reply(text="\n".join(lines), private=True)]
+
+
+def status_text(_: Translate, status: str) -> str:
+    return {
+        "prompted": _("prepared"), "proposed": _("times proposed"), "scheduled": _("scheduled"),
+        "held": _("held"), "acknowledged": _("acknowledged"), "appealed": _("appealed"),
+    }.get(status, status)  # fmt: skip
+
+
+def show(ctx: Context, name: str) -> list[Reply]:
+    member, refusal = _agent(ctx, name)
+    if member is None:
+        return [refusal] if refusal else []
+    meeting = _latest_meeting(ctx, member)
+    if meeting is None:
+        return [Reply(text=ctx._("There is no feedback meeting for {name} yet.", name=name), ephemeral=True)]
+    team = repo.get_team(session=ctx.session, team_id=meeting.team_id)
+    assert team is not None
+    slots = [s.starts_at for s in store.list_slots(session=ctx.session, meeting=meeting) if s.status != "declined"]
+    text = render_prompt(ctx._, ctx.lang, meeting.prompt, slots, team.timezone)
+    if meeting.slot_at is not None:
+        text += "\n" + ctx._("Agreed time: {when}", when=meeting.slot_at.astimezone(zone(team.timezone)).strftime("%Y-%m-%d %H:%M"))
+    return [Reply(text=text, private=True)]
+
+
+def notes(ctx: Context, name: str, text: str) -> list[Reply]:
+    member, refusal = _agent(ctx, name)
+    if member is None:
+        return [refusal] if refusal else []
+    meeting = _latest_meeting(ctx, member)
+    if meeting is None:
+        return [Reply(text=ctx._("There is no feedback meeting for {name} yet.", name=name), ephemeral=True)]
+    store.update_meeting(session=ctx.session, meeting=meeting, actor=repo.actor_of(ctx.actor),
+                         reason="meeting notes", now=ctx.now, notes=text.strip(), status="held", held_at=ctx.now)  # fmt: skip
+    period = _period_of(ctx, meeting)
+    team = repo.get_team(session=ctx.session, team_id=meeting.team_id)
+    assert team is not None
+    _a = translator(lang_of(ctx.session, member))
+    outbox.enqueue(ctx.session, team=team, period=period, member=member, kind="feedback.result",
+                   reply=Reply(text=_a("Your feedback meeting about {period} is recorded. Please acknowledge the result, or appeal it with /appeal.",
+                                       period=period.key),
+                               buttons=(Button(_a("Acknowledge"), f"{ACTION}:ack", str(meeting.id), style="primary"),),
+                               private=True), now=ctx.now)  # fmt: skip
+    return [Reply(text=ctx._("Notes for {name} are saved; {name} is asked to acknowledge.", name=member.name))]
+
+
+def goal(ctx: Context, name: str, tokens: Sequence[str]) -> list[Reply]:
+    """``goal AGENT indicator=NUMBER YYYY-MM-DD TEXT``: a SMART goal (a number and a date)."""
+    _ = ctx._
+    member, refusal = _agent(ctx, name)
+    if member is None:
+        return [refusal] if refusal else []
+    meeting = _latest_meeting(ctx, member)
+    if meeting is None:
+        return [Reply(text=_("There is no feedback meeting for {name} yet.", name=name), ephemeral=True)]
+    indicator: str | None = None
+    target: float | None = None
+    due: date | None = None
+    words: list[str] = []
+    for token in tokens:
+        key, sep, value = token.partition("=")
+        if sep and target is None:
+            try:
+                target, indicator = float(value), key
+                continue
+            except ValueError:
+                pass
+        if due is None:
+            try:
+                due = date.fromisoformat(token)
+                continue
+            except ValueError:
+                pass
+        words.append(token)
+    problems = []
+    if target is None:
+        problems.append(_("A goal needs a number, e.g. conversion_rate=0.45."))
+    if due is None:
+        problems.append(_("A goal needs a date, e.g. 2026-12-31."))
+    elif due < ctx.now.date():
+        problems.append(_("The goal's date {date} has passed.", date=due.isoformat()))
+    if problems:
+        return [Reply(text="\n".join(problems), ephemeral=True)]
+    assert due is not None
+    period = _period_of(ctx, meeting)
+    team = repo.get_team(session=ctx.session, team_id=meeting.team_id)
+    assert team is not None
+    text = " ".join(words) or f"{indicator} {_num(target)}"
+    nxt = next_period_key(period.key)
+    store.add_goal(session=ctx.session, team=team, member=member, period_key=nxt, text=text, due_on=due,
+                   created_by=repo.actor_of(ctx.actor), indicator=indicator, target=target, meeting=meeting,
+                   now=ctx.now)  # fmt: skip
+    scheme = results.load_scheme(team, period, session=ctx.session)
+    known = scheme is not None and indicator in {i.id for i in scheme.indicators}
+    allowed = scheme is not None and scheme.apply.personal_goals
+    note = (_("It is {name}'s personal target for {period}.", name=member.name, period=nxt)
+            if known and allowed else _("It is recorded as a goal for {period}.", period=nxt))  # fmt: skip
+    return [Reply(text=_("Goal for {name} saved: {text} by {date}.", name=member.name, text=text, date=due.isoformat()) + " " + note)]
+
+
+def my_meeting(ctx: Context) -> list[Reply]:
+    _ = ctx._
+    meeting = _latest_meeting(ctx, ctx.actor)
+    if meeting is None:
+        return [Reply(text=_("You have no feedback meeting yet."), ephemeral=True)]
+    team = repo.get_team(session=ctx.session, team_id=meeting.team_id)
+    assert team is not None
+    lines = [_("Your feedback meeting about {period}: {status}.", period=meeting.prompt.get("period", ""),
+               status=status_text(_, meeting.status))]  # fmt: skip
+    if meeting.slot_at is not None:
+        lines.append(_("Agreed time: {when}", when=meeting.slot_at.astimezone(zone(team.timezone)).strftime("%Y-%m-%d %H:%M")))
+    goals = goal_lines(ctx.session, ctx.actor, next_period_key(str(meeting.prompt.get("period", ""))), _) if meeting.prompt.get("period") else []
+    if goals:
+        lines.append(_("Your goals:"))
+        lines += goals
+    buttons: tuple[Button, ...] = ()
+    if meeting.status == "proposed":
+        offered = [s for s in store.list_slots(session=ctx.session, meeting=meeting) if s.status == "offered"]
+        return [slot_offer(_, ctx.actor, manager_of(ctx.session, ctx.actor), offered, team.timezone)]
+    if meeting.status == "held":
+        buttons = (Button(_("Acknowledge"), f"{ACTION}:ack", str(meeting.id), style="primary"),)
+    return [Reply(text="\n".join(lines), buttons=buttons, private=True)]
+
+
+def acknowledge(ctx: Context, meeting_id: int | None) -> list[Reply]:
+    _ = ctx._
+    meeting = (store.get_meeting_by_id(session=ctx.session, meeting_id=meeting_id)
+               if meeting_id is not None else _latest_meeting(ctx, ctx.actor))  # fmt: skip
+    if meeting is None or meeting.member_id != ctx.actor.id:
+        return [Reply(text=_("You have no feedback meeting to acknowledge."), ephemeral=True)]
+    if meeting.status == "acknowledged":
+        return [Reply(text=_("You have already acknowledged this result."), ephemeral=True)]
+    if meeting.status != "held":
+        return [Reply(text=_("The meeting has not been recorded yet; acknowledge after it."), ephemeral=True)]
+    store.update_meeting(session=ctx.session, meeting=meeting, actor=repo.actor_of(ctx.actor),
+                         reason="result acknowledged", now=ctx.now, status="acknowledged", acknowledged_at=ctx.now)  # fmt: skip
+    return [Reply(text=_("Thank you, the result is acknowledged."))]
+
+
+def _notify_manager_of_time(ctx: Context, meeting: FeedbackMeeting, slot: MeetingSlot) -> None:
+    manager = repo.get_member(session=ctx.session, member_id=meeting.manager_id) if meeting.manager_id else None
+    team = repo.get_team(session=ctx.session, team_id=meeting.team_id)
+    assert team is not None
+    if manager is None:
+        return
+    _m = translator(lang_of(ctx.session, manager))
+    when = slot.starts_at.astimezone(zone(team.timezone)).strftime("%Y-%m-%d %H:%M")
+    outbox.enqueue(ctx.session, team=team, period=_period_of(ctx, meeting), member=manager,
+                   kind=f"feedback.time.{meeting.member_id}.{slot.id}",
+                   reply=Reply(text=_m("{agent} accepted the feedback meeting at {when}.", agent=ctx.actor.name, when=when),
+                               private=True), now=ctx.now)  # fmt: skip
+
+
+def accept(ctx: Context, slot_id: int) -> list[Reply]:
+    _ = ctx._
+    slot = store.get_slot(session=ctx.session, slot_id=slot_id)
+    meeting = store.get_meeting_by_id(session=ctx.session, meeting_id=slot.meeting_id) if slot else None
+    if slot is None or meeting is None:
+        return [Reply(text=_("That button no longer works. Send /help to see what you can do."), ephemeral=True)]
+    team = repo.get_team(session=ctx.session, team_id=meeting.team_id)
+    assert team is not None
+    when = slot.starts_at.astimezone(zone(team.timezone)).strftime("%Y-%m-%d %H:%M")
+    agent_side = meeting.member_id == ctx.actor.id and slot.proposed_by != repo.actor_of(ctx.actor)
+    manager_side = meeting.manager_id == ctx.actor.id and slot.proposed_by == f"member:{meeting.member_id}"
+    if not (agent_side or manager_side):
+        return [Reply(text=_("Only the other person can accept this time."), ephemeral=True)]
+    if meeting.slot_at is not None:
+        return [Reply(text=_("The meeting is already set for {when}.", when=meeting.slot_at.astimezone(zone(team.timezone)).strftime("%Y-%m-%d %H:%M")), ephemeral=True)]
+    for other in store.list_slots(session=ctx.session, meeting=meeting):
+        store.set_slot_status(session=ctx.session, slot=other, status="accepted" if other.id == slot.id else "declined")
+    store.update_meeting(session=ctx.session, meeting=meeting, actor=repo.actor_of(ctx.actor),
+                         reason="meeting time accepted", now=ctx.now, status="scheduled", slot_at=slot.starts_at)  # fmt: skip
+    if agent_side:
+        _notify_manager_of_time(ctx, meeting, slot)
+    else:
+        agent = repo.get_member(session=ctx.session, member_id=meeting.member_id)
+        if agent is not None:
+            _a = translator(lang_of(ctx.session, agent))
+            outbox.enqueue(ctx.session, team=team, period=_period_of(ctx, meeting), member=agent,
+                           kind=f"feedback.time.{slot.id}",
+                           reply=Reply(text=_a("Your feedback meeting is set for {when}.", when=when), private=True),
+                           now=ctx.now)  # fmt: skip
+    return [Reply(text=_("The feedback meeting is set for {when}.", when=when))]
+
+
+def counter(ctx: Context, tokens: Sequence[str]) -> list[Reply]:
+    _ = ctx._
+    meeting = _latest_meeting(ctx, ctx.actor)
+    if meeting is None or meeting.slot_at is not None:
+        return [Reply(text=_("You have no feedback meeting waiting for a time."), ephemeral=True)]
+    team = repo.get_team(session=ctx.session, team_id=meeting.team_id)
+    assert team is not None
+    try:
+        local = datetime.fromisoformat(" ".join(tokens[:2])).replace(tzinfo=zone(team.timezone))
+    except ValueError:
+        return [Reply(text=_("Write the time as YYYY-MM-DD HH:MM, e.g. /feedback counter 2026-12-08 15:00."), ephemeral=True)]
+    at = local.astimezone(ZoneInfo("UTC"))
+    if at <= ctx.now:
+        return [Reply(text=_("That time has passed."), ephemeral=True)]
+    if not in_working_hours(at, team.timezone):
+        return [Reply(text=_("Please pick a weekday between 09:00 and 18:00 ({tz}).", tz=team.timezone), ephemeral=True)]
+    (slot,) = store.offer_slots(session=ctx.session, meeting=meeting, starts=[at], proposed_by=repo.actor_of(ctx.actor), now=ctx.now)
+    manager = repo.get_member(session=ctx.session, member_id=meeting.manager_id) if meeting.manager_id else None
+    if manager is not None:
+        _m = translator(lang_of(ctx.session, manager))
+        outbox.enqueue(ctx.session, team=team, period=_period_of(ctx, meeting), member=manager,
+                       kind=f"feedback.counter.{meeting.member_id}.{slot.id}",
+                       reply=Reply(text=_m("{agent} asks to hold the feedback meeting at {when} instead.",
+                                           agent=ctx.actor.name, when=local.strftime("%Y-%m-%d %H:%M")),
+                                   buttons=(Button(_m("Accept"), f"{ACTION}:accept", str(slot.id), style="primary"),),
+                                   private=True), now=ctx.now)  # fmt: skip
+    return [Reply(text=_("Your proposal {when} is sent to your manager.", when=local.strftime("%Y-%m-%d %H:%M")))]
+
+
+def on_action(ctx: Context, value: str) -> list[Reply]:
+    op = (ctx.incoming.action or "").partition(":")[2]
+    if value.isdigit():
+        if op == "accept":
+            return accept(ctx, int(value))
+        if op == "ack":
+            return acknowledge(ctx, int(value))
+    return [Reply(text=ctx._("That button no longer works. Send /help to see what you can do."), ephemeral=True)]
+
+
+COMMANDS: dict[str, Handler] = {"feedback": feedback}
+ACTIONS: dict[str, Handler] = {ACTION: on_action}

@@ -1,0 +1,307 @@
+"""Improvement plans (整改方案) of the last agents: the form, reminders, approval, escalation.
+
+* :func:`request_plan` (at publication, ``commands.consequences``) asks the agent once, due
+  ``apply.improvement_days`` later, and queues the request with a button.
+* ``/improve`` (agent) opens the form — cause analysis, measures, support needed — declared
+  with the form engine (``FORM``); submitting tells the manager, who approves or returns it:
+  ``/improve approve AGENT [COMMENT]``, ``/improve return AGENT COMMENT`` (or the buttons
+  and then the command for the comment). A returned plan is filled in again.
+* ``/improve`` (manager, admin) lists the plans of their teams.
+* :func:`follow_up` (a scheduled step, daily): a reminder :data:`REMIND_BEFORE` before the
+  due time and on the due day (at most one a day); once late, one escalation to the
+  manager's manager, or to the admins when there is none.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from commands import outbox, permissions
+from commands.context import Context, Handler
+from commands.forms import engine
+from commands.forms.spec import N_, Answers, Field, FormDefinition
+from commands.i18n import Translate, normalize_lang, translator
+from commands.messages import Button, Reply
+from storage import consequences as store
+from storage import conversations, repo
+from storage.consequence_models import ImprovementPlan
+from storage.models import Conversation, Member, Period, Team
+
+FORM_ID = "improve"
+TITLE = N_("improvement plan")
+TEXT_LIMIT = 1000
+REMIND_BEFORE = timedelta(days=2)
+OPEN_STATUSES = ("requested", "returned")
+ACTION = "improve"
+
+engine.FORM_MODULES.setdefault(FORM_ID, __name__)  # the engine finds FORM here
+
+
+def _lang(session: Session, member: Member) -> str:
+    return normalize_lang(conversations.member_lang(member, session=session))
+
+
+def _manager(session: Session, member: Member) -> Member | None:
+    from commands.feedback import manager_of
+
+    return manager_of(session, member)
+
+
+def _local(team: Team, moment: datetime) -> str:
+    from commands.feedback import zone
+
+    return moment.astimezone(zone(team.timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def request_plan(
+    session: Session, team: Team, period: Period, member: Member, *, due_at: datetime, now: datetime
+) -> ImprovementPlan:
+    plan, created = store.ensure_plan(session=session, team=team, period=period, member=member, due_at=due_at, now=now)
+    if created:
+        _ = translator(_lang(session, member))
+        outbox.enqueue(session, team=team, period=period, member=member, kind="improve.request",
+                       reply=Reply(text=_("Your result for {period} is among the last of the team. Please analyse the causes and submit an improvement plan by {due}.",
+                                          period=period.key, due=_local(team, due_at)),
+                                   buttons=(Button(_("Write the plan"), f"{ACTION}:start", str(plan.id), style="primary"),),
+                                   private=True), now=now)  # fmt: skip
+    return plan
+
+
+# -- the form ----------------------------------------------------------------------------------
+
+
+def fields(ctx: Context, conv: Conversation) -> list[Field]:
+    return [
+        Field("cause", "text", N_("Why was your result among the last? Analyse the causes."), max_length=TEXT_LIMIT,
+              short=N_("Cause analysis")),
+        Field("measures", "text", N_("What will you do to improve, and by when?"), max_length=TEXT_LIMIT,
+              short=N_("Measures")),
+        Field("support", "text", N_("What support do you need (training, coaching, tools)?"), max_length=TEXT_LIMIT,
+              required=False, short=N_("Support needed")),
+    ]  # fmt: skip
+
+
+def _plan_of(ctx: Context, conv: Conversation) -> ImprovementPlan | None:
+    period = repo.get_period_by_id(session=ctx.session, period_id=conv.period_id or 0)
+    return store.get_plan(session=ctx.session, period=period, member=ctx.actor) if period else None
+
+
+def check(ctx: Context, conv: Conversation) -> str | None:
+    plan = _plan_of(ctx, conv)
+    if plan is None or plan.status not in OPEN_STATUSES:
+        return ctx._("There is no improvement plan waiting for you.")
+    return None
+
+
+def submit(ctx: Context, conv: Conversation, answers: Answers) -> int:
+    plan = _plan_of(ctx, conv)
+    assert plan is not None and plan.id is not None
+    store.update_plan(session=ctx.session, plan=plan, actor=repo.actor_of(ctx.actor), reason="plan submitted",
+                      now=ctx.now, status="submitted", submitted_at=ctx.now,
+                      answers={k: v for k, v in answers.items() if not k.startswith("_")})  # fmt: skip
+    manager = _manager(ctx.session, ctx.actor)
+    team = repo.get_team(session=ctx.session, team_id=plan.team_id)
+    period = repo.get_period_by_id(session=ctx.session, period_id=plan.period_id)
+    if manager is not None and team is not None:
+        _ = translator(_lang(ctx.session, manager))
+        outbox.enqueue(ctx.session, team=team, period=period, member=manager,
+                       kind=f"improve.submitted.{ctx.actor.id}.{conv.id}",
+                       reply=plan_reply(_, ctx.actor, plan), now=ctx.now)  # fmt: skip
+    return plan.id
+
+
+def plan_reply(_: Translate, member: Member, plan: ImprovementPlan) -> Reply:
+    a = plan.answers or {}
+    text = "\n".join([
+        _("{name} submitted an improvement plan:", name=member.name),
+        _("· Cause analysis: {text}", text=a.get("cause", "")),
+        _("· Measures: {text}", text=a.get("measures", "")),
+        _("· Support needed: {text}", text=a.get("support") or "—"),
+        _("Approve it, or return it with /improve return {name} COMMENT.", name=member.name),
+    ])  # fmt: skip
+    return Reply(text=text, buttons=(Button(_("Approve"), f"{ACTION}:approve", str(plan.id), style="primary"),),
+                 private=True)  # fmt: skip
+
+
+FORM = FormDefinition(
+    form_id=FORM_ID, title=TITLE, fields=fields, submit=submit, check=check,
+    done=N_("Thank you, your improvement plan is sent to your manager."),
+)  # fmt: skip
+
+
+# -- commands ----------------------------------------------------------------------------------
+
+
+def _open_plan(ctx: Context, member: Member) -> ImprovementPlan | None:
+    plans = [p for p in store.list_plans(session=ctx.session, member_id=member.id) if p.status in OPEN_STATUSES]
+    return plans[-1] if plans else None
+
+
+def start_form(ctx: Context) -> list[Reply]:
+    plan = _open_plan(ctx, ctx.actor)
+    if plan is None:
+        return [Reply(text=ctx._("There is no improvement plan waiting for you."), ephemeral=True)]
+    earlier = plan.answers or None
+    return engine.start(ctx, FORM_ID, period_id=plan.period_id, subject_id=ctx.actor.id,
+                        expires_at=max(plan.due_at, ctx.now) + timedelta(days=7), answers=earlier)  # fmt: skip
+
+
+def _find_agent_plan(ctx: Context, name: str) -> tuple[ImprovementPlan | None, Member | None, Reply | None]:
+    _ = ctx._
+    own = repo.get_team(session=ctx.session, team_id=ctx.actor.team_id)
+    teams = ([own] if own is not None else []) + repo.teams_managed_by(session=ctx.session, member=ctx.actor)
+    if permissions.is_admin(ctx.actor):
+        teams = repo.list_teams(session=ctx.session)
+    for team in teams:
+        member = repo.get_member_by_name(session=ctx.session, team=team, name=name)
+        if member is None:
+            continue
+        if not (permissions.is_admin(ctx.actor) or permissions.is_direct_manager(ctx.actor, member)
+                or _is_escalation_target(ctx, member)):  # fmt: skip
+            return None, None, Reply(text=_("Only the agent's manager or an admin decides on the plan."), ephemeral=True)
+        plans = store.list_plans(session=ctx.session, member_id=member.id)
+        if not plans:
+            return None, member, Reply(text=_("{name} has no improvement plan.", name=name), ephemeral=True)
+        return plans[-1], member, None
+    return None, None, Reply(text=_("There is no member called {name} in your teams.", name=name), ephemeral=True)
+
+
+def _is_escalation_target(ctx: Context, member: Member) -> bool:
+    return any(p.escalated_to == ctx.actor.id for p in store.list_plans(session=ctx.session, member_id=member.id))
+
+
+def decide(ctx: Context, plan: ImprovementPlan, member: Member, approve: bool, comment: str) -> list[Reply]:
+    _ = ctx._
+    if plan.status != "submitted":
+        return [Reply(text=_("The plan of {name} is not waiting for a decision.", name=member.name), ephemeral=True)]
+    if not approve and not comment:
+        return [Reply(text=_("Say what to change: /improve return {name} COMMENT.", name=member.name), ephemeral=True)]
+    status = "approved" if approve else "returned"
+    store.update_plan(session=ctx.session, plan=plan, actor=repo.actor_of(ctx.actor), reason=comment or status,
+                      now=ctx.now, status=status, decided_by=repo.actor_of(ctx.actor), decided_at=ctx.now,
+                      decision_comment=comment or None)  # fmt: skip
+    team = repo.get_team(session=ctx.session, team_id=plan.team_id)
+    period = repo.get_period_by_id(session=ctx.session, period_id=plan.period_id)
+    assert team is not None
+    _a = translator(_lang(ctx.session, member))
+    if approve:
+        text = _a("Your improvement plan is approved.") + (" " + _a("Comment: {text}", text=comment) if comment else "")
+        buttons: tuple[Button, ...] = ()
+    else:
+        text = _a("Your improvement plan was returned: {text}. Please revise it.", text=comment)
+        buttons = (Button(_a("Revise the plan"), f"{ACTION}:start", str(plan.id), style="primary"),)
+    outbox.enqueue(ctx.session, team=team, period=period, member=member,
+                   kind=f"improve.{status}.{len(store.list_plans(session=ctx.session, member_id=member.id))}.{ctx.now:%Y%m%d%H%M%S}",
+                   reply=Reply(text=text, buttons=buttons, private=True), now=ctx.now)  # fmt: skip
+    return [Reply(text=_("The plan of {name} is approved.", name=member.name) if approve
+                  else _("The plan of {name} is returned with your comment.", name=member.name))]  # fmt: skip
+
+
+def overview(ctx: Context) -> list[Reply]:
+    _ = ctx._
+    teams = repo.list_teams(session=ctx.session) if permissions.is_admin(ctx.actor) else [
+        t for t in repo.list_teams(session=ctx.session) if permissions.reaches_team(ctx.actor, t.id)]
+    names = {
+        "requested": _("requested"), "submitted": _("submitted, waiting for you"), "approved": _("approved"),
+        "returned": _("returned"),
+    }  # fmt: skip
+    lines = [_("Improvement plans:")]
+    for team in teams:
+        for plan in store.list_plans(session=ctx.session, team=team):
+            member = repo.get_member(session=ctx.session, member_id=plan.member_id)
+            late = plan.status in OPEN_STATUSES and plan.due_at < ctx.now
+            lines.append(_("· {name} ({team}): {status}, due {due}{late}", name=member.name if member else "?",
+                           team=team.name, status=names.get(plan.status, plan.status), due=_local(team, plan.due_at),
+                           late=_(" — late") if late else ""))  # fmt: skip
+    if len(lines) == 1:
+        return [Reply(text=_("No improvement plans."), ephemeral=True)]
+    return [Reply(text="\n".join(lines), private=True)]
+
+
+def improve(ctx: Context, args: str) -> list[Reply]:
+    _ = ctx._
+    tokens = args.split()
+    role = permissions.role_of(ctx.actor)
+    if role is permissions.Role.AGENT:
+        return start_form(ctx)
+    if role not in (permissions.Role.MANAGER, permissions.Role.ADMIN):
+        return [Reply(text=_("Improvement plans are for agents and their managers."), ephemeral=True)]
+    if tokens and tokens[0] in ("approve", "return") and len(tokens) >= 2:
+        plan, member, refusal = _find_agent_plan(ctx, tokens[1])
+        if refusal is not None or plan is None or member is None:
+            return [refusal] if refusal else []
+        return decide(ctx, plan, member, tokens[0] == "approve", " ".join(tokens[2:]).strip())
+    return overview(ctx)
+
+
+def on_action(ctx: Context, value: str) -> list[Reply]:
+    op = (ctx.incoming.action or "").partition(":")[2]
+    if op == "start":
+        return start_form(ctx)
+    if op == "approve" and value.isdigit():
+        plan = store.get_plan_by_id(session=ctx.session, plan_id=int(value))
+        member = repo.get_member(session=ctx.session, member_id=plan.member_id) if plan else None
+        if plan is not None and member is not None:
+            found, _m, refusal = _find_agent_plan(ctx, member.name)
+            if refusal is not None:
+                return [refusal]
+            return decide(ctx, plan, member, True, "")
+    return [Reply(text=ctx._("That button no longer works. Send /help to see what you can do."), ephemeral=True)]
+
+
+# -- the daily follow-up -------------------------------------------------------------------------
+
+
+def escalation_target(session: Session, member: Member) -> list[Member]:
+    """The manager's manager; else every active admin."""
+    manager = _manager(session, member)
+    if manager is not None and manager.manager_id is not None:
+        boss = repo.get_member(session=session, member_id=manager.manager_id)
+        if boss is not None and boss.active:
+            return [boss]
+    from commands.consequences import admins
+
+    return admins(session)
+
+
+def follow_up(session: Session, *, now: datetime, team: Team | None = None) -> dict[str, int]:
+    """Remind open plans before and on the due day (once a day); escalate late ones once."""
+    counts = {"reminded": 0, "escalated": 0}
+    for plan in store.list_plans(session=session, team=team, statuses=OPEN_STATUSES):
+        member = repo.get_member(session=session, member_id=plan.member_id)
+        plan_team = repo.get_team(session=session, team_id=plan.team_id)
+        period = repo.get_period_by_id(session=session, period_id=plan.period_id)
+        if member is None or plan_team is None:
+            continue
+        if now > plan.due_at:
+            if plan.escalated_at is None:
+                targets = escalation_target(session, member)
+                for boss in targets:
+                    _ = translator(_lang(session, boss))
+                    outbox.enqueue(session, team=plan_team, period=period, member=boss, kind=f"improve.escalated.{member.id}",
+                                   reply=Reply(text=_("{name}'s improvement plan for {period} was due {due} and is not in. Please follow up.",
+                                                      name=member.name, period=period.key if period else "",
+                                                      due=_local(plan_team, plan.due_at)), private=True), now=now)  # fmt: skip
+                store.update_plan(session=session, plan=plan, actor="system", reason="plan late: escalated", now=now,
+                                  escalated_at=now, escalated_to=targets[0].id if targets else None)  # fmt: skip
+                counts["escalated"] += 1
+            continue
+        last = plan.last_reminded_at
+        due_soon = plan.due_at - now <= REMIND_BEFORE
+        if due_soon and (last is None or last.date() != now.date()):
+            _ = translator(_lang(session, member))
+            outbox.enqueue(session, team=plan_team, period=period, member=member,
+                           kind=f"improve.reminder.{plan.reminders + 1}",
+                           reply=Reply(text=_("Reminder: your improvement plan is due {due}.", due=_local(plan_team, plan.due_at)),
+                                       buttons=(Button(_("Write the plan"), f"{ACTION}:start", str(plan.id), style="primary"),),
+                                       private=True), now=now)  # fmt: skip
+            store.update_plan(session=session, plan=plan, actor="system", reason="reminder", now=now,
+                              reminders=plan.reminders + 1, last_reminded_at=now)  # fmt: skip
+            counts["reminded"] += 1
+    return counts
+
+
+COMMANDS: dict[str, Handler] = {"improve": improve}
+ACTIONS: dict[str, Handler] = {ACTION: on_action}
