@@ -72,6 +72,11 @@ COMMAND_MODULES: tuple[str, ...] = (
     "commands.simulate",
     "commands.admin",
     "commands.linking",
+    "commands.calibration",
+    "commands.feedback",
+    "commands.improve",
+    "commands.appeal",
+    "commands.export",
 )
 """Every command module, listed explicitly (a missing module is an error at start-up)."""
 
