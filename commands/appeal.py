@@ -38,7 +38,6 @@ from storage.models import Member, Period, Team
 
 RANKING_KINDS: tuple[str, ...] = ("ranking", "result", "manager.table")
 """Outbox kinds (prefixes) of messages that showed someone a rank."""
-APPEALABLE = ("kpi", "self", "manager", "customer", "peer", "qa", "team")
 
 
 def published_at(session: Session, period: Period) -> datetime | None:
@@ -84,7 +83,7 @@ def file_appeal(ctx: Context, tokens: Sequence[str]) -> list[Reply]:
     if period is None or scheme is None:
         return [Reply(text=_("There is no published result to appeal."), ephemeral=True)]
     end = window_end(ctx.session, period, scheme)
-    components = {c.id: c for c in scheme.components}
+    components = appealable(scheme)
     if not tokens:
         names = ", ".join(components)
         when = end.strftime("%Y-%m-%d %H:%M UTC") if end else "—"
@@ -105,13 +104,21 @@ def file_appeal(ctx: Context, tokens: Sequence[str]) -> list[Reply]:
     before = {"total": str(score.total), "rank": score.rank} if score is not None else {}
     appeal = store.create_appeal(session=ctx.session, team=team, period=period, member=ctx.actor, component=component,
                                  reason=reason, before=before, now=ctx.now)  # fmt: skip
-    for decider in deciders(ctx.session, ctx.actor, components[component].kind):
+    for decider in deciders(ctx.session, ctx.actor, components[component]):
         _d = translator(_lang(ctx.session, decider))
         outbox.enqueue(ctx.session, team=team, period=period, member=decider, kind=f"appeal.open.{appeal.id}",
                        reply=Reply(text=_d("{name} appeals the {component} component of {period}: {reason}\nDecide with /appeal uphold {id} NAME=VALUE … REASON or /appeal reject {id} REASON.",
                                            name=ctx.actor.name, component=component, period=period.key, reason=reason,
                                            id=appeal.id), private=True), now=ctx.now)  # fmt: skip
     return [Reply(text=_("Your appeal #{id} about {component} is filed; you will be told the decision.", id=appeal.id, component=component))]
+
+
+def appealable(scheme: Scheme) -> dict[str, str]:
+    """Component id → kind; the indicator table is ``kpi`` even when it only feeds a review dimension."""
+    out = {c.id: c.kind for c in scheme.components}
+    if scheme.uses_kpi_table:
+        out.setdefault("kpi", "kpi")
+    return out
 
 
 def _may_decide(ctx: Context, appeal: Appeal, member: Member, kind: str) -> bool:
@@ -222,8 +229,7 @@ def decide(ctx: Context, tokens: Sequence[str], uphold: bool) -> list[Reply]:
     assert member is not None and team is not None and period is not None
     scheme = results.load_scheme(team, period, session=ctx.session)
     assert scheme is not None
-    comp = scheme.component(appeal.component)
-    kind = comp.kind if comp else appeal.component
+    kind = appealable(scheme).get(appeal.component, appeal.component)
     if not _may_decide(ctx, appeal, member, kind):
         text = (_("An appeal against the manager's own review is decided by an admin.") if kind == "manager"
                 else _("Only the agent's manager or an admin decides this appeal."))  # fmt: skip
