@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import threading
 import time
 import uuid
@@ -404,4 +405,13 @@ def serve(service: Service, *, host: str = "0.0.0.0", install_signal_handlers: b
     server = uvicorn.Server(config)
     if not install_signal_handlers:
         server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    elif threading.current_thread() is threading.main_thread():
+        # uvicorn handles SIGTERM/SIGINT while serving, then raises the signal again for the
+        # handler that was there before. A graceful shutdown is a normal end: exit code 0.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, _stopped)
     asyncio.run(server.serve())
+
+
+def _stopped(sig: int, _frame: object) -> None:
+    log.info("stopped by signal %s after a graceful shutdown", signal.Signals(sig).name)
