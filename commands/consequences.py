@@ -8,8 +8,8 @@ reads the (locked) scores through ``commands.results`` and
   scheme, exact decimals; :func:`record_payroll` rewrites them after an appeal);
 * asks the last ``apply.improvement_last`` agents for an improvement plan due
   ``apply.improvement_days`` after publication (``commands.improve``);
-* raises a post-change flag for an agent last ``apply.post_change_after`` periods in a row,
-  told to the admins only, never to the team;
+* raises a post-change flag where the scoring module set ``post_change`` (last
+  ``apply.post_change_after`` periods in a row), told to the admins only, never to the team;
 * prepares one feedback meeting per scored agent (``commands.feedback``);
 * announces the best agent and the best team of the month in the team channel when the
   scheme says so (``apply.announce_best``); the best team is the one with the highest mean
@@ -72,22 +72,6 @@ def record_payroll(
                 entries.append((member, kind, Decimal(str(amount)), currency))
     return len(store.replace_payroll(session=session, team=team, period=period, entries=entries,
                                      actor=actor, reason=reason, now=now))  # fmt: skip
-
-
-def last_streak(session: Session, team: Team, member: Member, period: Period, outcome: results.PeriodResults) -> int:
-    """How many periods in a row, ending with this one, the member was last."""
-    mine = outcome.of(member.id)
-    if mine is None or not mine.flags.get("last"):
-        return 0
-    streak = 1
-    earlier = [p for p in repo.list_periods(session=session, team=team)
-               if p.starts_on < period.starts_on and ("Q" in p.key) == ("Q" in period.key)]  # fmt: skip
-    for past in reversed(earlier):
-        light = results._light_scores(team, past, session=session).get(member.id or 0, {})
-        if not light.get("last"):
-            break
-        streak += 1
-    return streak
 
 
 def admins(session: Session) -> list[Member]:
@@ -188,8 +172,8 @@ def apply_results(session: Session, team: Team, period: Period, *, now: datetime
             plan = improve.request_plan(session, team, period, member,
                                         due_at=now + timedelta(days=scheme.apply.improvement_days), now=now)  # fmt: skip
             applied.plans.append(plan.id or 0)
-        streak = last_streak(session, team, member, period, outcome)
-        if scheme.apply.post_change_after and streak >= scheme.apply.post_change_after:
+        if s.flags.get("post_change"):  # the scoring module's rule: last now and in the K-1 periods before
+            streak = scheme.apply.post_change_after
             flag, created = store.raise_post_change(session=session, team=team, period=period, member=member,
                                                     streak=streak, now=now)  # fmt: skip
             applied.post_change.append(flag.id or 0)

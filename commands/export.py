@@ -22,6 +22,7 @@ from typing import Any
 from sqlmodel import Session
 
 from commands import permissions, results
+from commands.consequences import stars
 from commands.context import Context, Handler
 from commands.messages import FileAttachment, Reply
 from commands.rank import resolve_period, resolve_team, split_args
@@ -43,6 +44,7 @@ def safe(value: Any) -> Any:
 
 def build_sheets(session: Session, team: Team, period: Period) -> dict[str, Rows]:
     outcome = results.period_results(team, period, session=session, store=False)
+    star_levels = stars(session, team, period, outcome) if outcome is not None else {}
     sheets: dict[str, Rows] = {}
     scores: Rows = [["agent", "total", "rank", "group_size", "reward", "penalty", "improvement_due", "post_change", "star"]]
     breakdown: Rows = [["agent", "part", "id", "value", "points", "max_or_weight", "status"]]
@@ -52,7 +54,7 @@ def build_sheets(session: Session, team: Team, period: Period) -> dict[str, Rows
             scores.append([s.name, None if s.total is None else round(s.total, 4), s.rank, s.group_size,
                            f.get("reward_amount") if f.get("reward") else None,
                            f.get("penalty_amount") if f.get("penalty") else None,
-                           f.get("improvement_due"), bool(f.get("post_change")), f.get("star")])  # fmt: skip
+                           f.get("improvement_due"), bool(f.get("post_change")), star_levels.get(s.member_id)])  # fmt: skip
             for cid, c in (s.breakdown.get("components") or {}).items():
                 breakdown.append([s.name, "component", cid, None, c.get("points"), c.get("declared_weight"), c.get("status")])
             for iid, i in (s.breakdown.get("indicators") or {}).items():

@@ -344,3 +344,36 @@ def test_the_cli_writes_csv_by_extension_and_refuses_bad_input_with_exit_2(engin
     bad = runner.invoke(build_app(), ["export", "--team", "nowhere", "--period", "2026-10", "--out", str(tmp_path / "r.pdf"), "--db", url])
     assert bad.exit_code == 2
     assert "Traceback" not in bad.output
+
+
+# -- stars and training needs ----------------------------------------------------------------
+
+
+def test_the_star_level_comes_from_the_mean_of_recent_totals() -> None:
+    from commands.consequences import star_level
+
+    scheme = parse_scheme(SCHEME_TEXT + '\n[apply]\nstars = [ { level = 5, min_total = 90 }, { level = 4, min_total = 80 } ]\n')
+    assert star_level(scheme, [95.0, 70.0, 85.0]) == 4  # mean 83.3
+    assert star_level(scheme, [95.0, 92.0]) == 5
+    assert star_level(scheme, [60.0]) is None
+    assert star_level(parse_scheme(SCHEME_TEXT), [99.0]) is None  # no star levels in the scheme
+
+
+def test_training_needs_are_the_teams_weakest_indicators(engine: Engine, published: Router) -> None:
+    from commands import results
+    from commands.consequences import training_lines, training_needs
+    from commands.i18n import translator
+
+    with unit_of_work(engine) as s:
+        london = repo.get_team_by_name(session=s, name="london")
+        assert london is not None
+        period = repo.get_period(session=s, team=london, key="2026-10")
+        assert period is not None
+        outcome = results.period_results(london, period, session=s, store=False)
+        assert outcome is not None
+        needs = training_needs(outcome)
+        lines = training_lines(translator("zh"), "zh", outcome)
+    # response times 20/50/65/31 s earn 50/25/0/25 of 50 (50 %); refunds 2/4/7/3 % earn 50/30/0/30 (55 %)
+    assert [iid for iid, _share in needs] == ["avg_response_s", "refund_ratio"]
+    assert needs[0][1] == pytest.approx(0.5)
+    assert lines[0].startswith("培训需求") and "平均响应时间" in lines[1]
