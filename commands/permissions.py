@@ -122,12 +122,20 @@ ADMIN_ONLY = N_("Only an admin can change teams, members and schemes.")
 PERIOD_OWN_TEAMS = N_("You can open and close periods only of your teams.")
 PERIOD_ONLY_MANAGERS = N_("Only managers and admins can open and close periods.")
 
+QA_NOT_REVIEWER = N_("You are not a quality reviewer of this team: the scheme gives the review queue to other roles.")
+QA_OWN_SESSION = N_("You cannot review your own conversations.")
+QA_OWN_TEAMS = N_("You can review samples only of your own teams.")
+QA_DRAW_ONLY_LEADERS = N_("Only a manager of the team or an admin can draw quality samples.")
+QA_CALIBRATE_ADMIN = N_("Only an admin can send a sample to several reviewers for calibration.")
+QA_DISPUTE_OWN = N_("You can dispute only QA results of your own conversations.")
+
 REASONS: tuple[str, ...] = (
     INACTIVE, NOT_FOR_ROLE, REVIEW_ONLY_MANAGERS, REVIEW_OWN_TEAMS, REVIEW_DIRECT_MANAGER,
     REVIEW_SELF, REVIEW_ONLY_AGENTS, SUBJECT_INACTIVE, SELF_REVIEW_ONLY_AGENTS,
     PEER_ONLY_AGENTS, PEER_SELF, PEER_OWN_TEAM, PEER_ANONYMOUS, RESULT_OWN, RESULT_OWN_TEAMS,
     RANK_OWN_TEAM, RANK_OWN_TEAMS, RANK_NOT_FOR_ROLE, SIMULATE_OWN, ADMIN_ONLY,
-    PERIOD_OWN_TEAMS, PERIOD_ONLY_MANAGERS,
+    PERIOD_OWN_TEAMS, PERIOD_ONLY_MANAGERS, QA_NOT_REVIEWER, QA_OWN_SESSION, QA_OWN_TEAMS,
+    QA_DRAW_ONLY_LEADERS, QA_CALIBRATE_ADMIN, QA_DISPUTE_OWN,
 )  # fmt: skip
 
 
@@ -361,6 +369,71 @@ def can_manage_period(
     if role is Role.MANAGER:
         return ALLOW if reaches_team(actor, team.id, managed=managed) else _refuse(PERIOD_OWN_TEAMS)
     return _refuse(PERIOD_ONLY_MANAGERS)
+
+
+# -- quality sampling (质检, issue 8) ---------------------------------------------------------
+#
+# Who reviews: the roles the scheme's scorecard lists in ``reviewers`` (default: qa and
+# manager). A ``qa`` member reviews the samples of their own team; a manager reviews the
+# teams they manage (so a manager is a quality reviewer of their own teams unless the scheme
+# leaves "manager" out); an admin reviews any team when the scheme lists "admin". Nobody
+# ever reviews a sample of their own conversation, whatever their role.
+
+
+def qa_review_teams(actor: Person, *, managed: Collection[int] | None = None) -> frozenset[int] | None:
+    """The teams whose samples this person could review (``None``: every team, an admin)."""
+    if not actor.active:
+        return frozenset()
+    role = role_of(actor)
+    if role is Role.ADMIN:
+        return None
+    if role is Role.MANAGER:
+        return managed_team_ids(actor, managed=managed)
+    if role is Role.QA:
+        return frozenset({actor.team_id})
+    return frozenset()
+
+
+def can_qa_review(
+    actor: Person, team_id: int, agent_id: int, reviewers: Collection[str], *,
+    managed: Collection[int] | None = None,
+) -> Decision:
+    """May ``actor`` review a sample of ``agent_id``'s conversation in ``team_id``?"""
+    if not actor.active:
+        return _refuse(INACTIVE)
+    if actor.id is not None and actor.id == agent_id:
+        return _refuse(QA_OWN_SESSION)
+    if role_of(actor).value not in reviewers:
+        return _refuse(QA_NOT_REVIEWER)
+    teams = qa_review_teams(actor, managed=managed)
+    if teams is not None and team_id not in teams:
+        return _refuse(QA_OWN_TEAMS)
+    return ALLOW
+
+
+def can_draw_qa(actor: Person, team: TeamLike, *, managed: Collection[int] | None = None) -> Decision:
+    """Draw a period's quality samples: a manager of the team or an admin."""
+    if not actor.active:
+        return _refuse(INACTIVE)
+    if is_admin(actor) or (role_of(actor) is Role.MANAGER and reaches_team(actor, team.id, managed=managed)):
+        return ALLOW
+    return _refuse(QA_DRAW_ONLY_LEADERS)
+
+
+def can_calibrate_qa(actor: Person) -> Decision:
+    """Send one sample to several reviewers and read their agreement: admins only."""
+    if not actor.active:
+        return _refuse(INACTIVE)
+    return ALLOW if is_admin(actor) else _refuse(QA_CALIBRATE_ADMIN)
+
+
+def can_dispute_qa(actor: Person, agent_id: int) -> Decision:
+    """Dispute a QA result: only the agent whose conversation it was."""
+    if not actor.active:
+        return _refuse(INACTIVE)
+    if actor.id is None or actor.id != agent_id:
+        return _refuse(QA_DISPUTE_OWN)
+    return ALLOW
 
 
 def refusal(decision: Decision, _: Translate) -> Reply:

@@ -261,12 +261,21 @@ def gather(
         for key, count in peer["count"].items():
             sources[int(str(key))]["peer"] = {"source": "peer", "raters": int(count)}
 
+    from commands.qa.inputs import qa_inputs  # here: commands.qa itself imports this module
+
+    qa = qa_inputs(session, period) if scheme.qa is not None else None
+    qa = None if qa is None or qa.empty else qa  # the scorer wants None, not an empty frame
+    if qa is not None:
+        for key, count in qa["count"].items():
+            if int(str(key)) in sources:
+                sources[int(str(key))]["qa"] = {"source": "qa", "samples": int(count)}
     inputs = ScoreInputs(
         values=value_frame,
         reviews=reviews,
         review_scale=5,
         customer=customer,
         peer=peer,
+        qa=qa,
         history=_history_frame(team, period, scheme, ids, session=session) if history else None,
         agents=tuple(str(i) for i in ids),
     )

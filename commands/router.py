@@ -77,6 +77,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "commands.improve",
     "commands.appeal",
     "commands.export",
+    "commands.qa",
 )
 """Every command module, listed explicitly (a missing module is an error at start-up)."""
 

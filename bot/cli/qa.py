@@ -1,0 +1,152 @@
+"""``kpibot qa …``: quality sampling from the terminal.
+
+    kpibot qa load-sessions --team T --period 2026-10 --mapping calls_zh FILE
+    kpibot qa draw --team T --period 2026-10 [--seed N]
+    kpibot qa verify-draw DRAW_ID
+
+Bad input gets one clear message per problem and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NoReturn
+
+import typer
+
+from bot.settings import load_settings
+from commands.i18n import Translate, normalize_lang, translator
+
+qa_app = typer.Typer(help="Quality sampling (质检): load sessions, draw samples, verify a draw.", no_args_is_help=True)
+
+DB_HELP = "Database URL (default: DATABASE_URL)."
+
+
+def _fail(lines: list[str]) -> NoReturn:
+    for line in lines:
+        typer.echo(line, err=True)
+    raise typer.Exit(code=2)
+
+
+def _setup(db: str | None, lang: str | None) -> tuple[str, str, Translate]:
+    settings = load_settings(**({"database_url": db} if db else {}))
+    code = normalize_lang(lang, settings.default_lang)
+    return settings.database_url, code, translator(code)
+
+
+@qa_app.command("load-sessions")
+def load_sessions_cmd(
+    file: Path = typer.Argument(..., metavar="FILE", help="A sessions export (.csv or .xlsx) with a session id column."),
+    team: str = typer.Option(..., "--team", help="The team's name."),
+    period: str = typer.Option(..., "--period", help="2026-10 for a month, 2026-Q4 for a quarter."),
+    mapping: str = typer.Option(..., "--mapping", help="A sessions mapping in schemes/mappings, or a .toml path."),
+    lang: str | None = typer.Option(None, "--lang", help="zh or en (default: DEFAULT_LANG)."),
+    db: str | None = typer.Option(None, "--db", metavar="URL", help=DB_HELP),
+) -> None:
+    """Store a period's sessions for sampling; all rows or none; the same file twice changes nothing."""
+    from commands.qa.sessions import load_sessions
+    from storage.db import make_engine, unit_of_work
+
+    url, code, _ = _setup(db, lang)
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        _fail([_("Cannot read {file}: {error}", file=str(file), error=exc.strerror or str(exc))])
+    engine = make_engine(url)
+    try:
+        with unit_of_work(engine) as session:
+            report = load_sessions(session, team=team, period_key=period, mapping=mapping, data=data,
+                                   file_name=file.name, actor="cli", lang=code)  # fmt: skip
+            if report.status == "refused":
+                _fail(report.lines(_))
+    finally:
+        engine.dispose()
+    for line in report.lines(_):
+        typer.echo(line)
+
+
+def _team_period(session: object, team: str, period: str, _: Translate) -> tuple[object, object]:
+    from sqlmodel import Session
+
+    from storage import repo
+
+    assert isinstance(session, Session)
+    team_row = repo.get_team_by_name(session=session, name=team)
+    if team_row is None:
+        _fail([_("There is no team named {team}.", team=team)])
+    period_row = repo.get_period(session=session, team=team_row, key=period)
+    if period_row is None:
+        _fail([_("Team {team} has no period {period}.", team=team, period=period)])
+    return team_row, period_row
+
+
+@qa_app.command("draw")
+def draw_cmd(
+    team: str = typer.Option(..., "--team", help="The team's name."),
+    period: str = typer.Option(..., "--period", help="2026-10 or 2026-Q4."),
+    seed: int | None = typer.Option(None, "--seed", min=0, help="The random seed (default: a fresh random one)."),
+    lang: str | None = typer.Option(None, "--lang", help="zh or en (default: DEFAULT_LANG)."),
+    db: str | None = typer.Option(None, "--db", metavar="URL", help=DB_HELP),
+) -> None:
+    """Draw the period's samples by the scheme's rule; the seed is recorded with the draw."""
+    from commands.qa.common import qa_component
+    from commands.qa.sampling import draw_period
+    from storage import qa as store
+    from storage.db import make_engine, unit_of_work
+    from storage.models import Period, Team
+
+    url, _code, _ = _setup(db, lang)
+    engine = make_engine(url)
+    try:
+        with unit_of_work(engine) as session:
+            team_row, period_row = _team_period(session, team, period, _)
+            assert isinstance(team_row, Team) and isinstance(period_row, Period)
+            component = qa_component(team_row, period_row, session=session)
+            if component is None or component.scorecard is None:
+                _fail([_("The scheme of team {team} has no quality scorecard.", team=team)])
+            row = draw_period(session, team=team_row, period=period_row, rule=component.scorecard.sampling,
+                              actor="cli", seed=seed)  # fmt: skip
+            lines = [_("Draw {n} for {team} {period}: {drawn} samples from {candidates} sessions not drawn before (seed {seed}).",
+                       n=row.id, team=team, period=period, drawn=row.drawn, candidates=row.candidates, seed=row.seed)]  # fmt: skip
+            names = store.members_by_id(session=session, ids=[int(s["member_id"]) for s in row.short])
+            for s in row.short:
+                who = names.get(int(s["member_id"]))
+                lines.append(_("{name} had only {available} sessions in {stratum} (wanted {wanted}); all were drawn.",
+                               name=who.name if who else "?", available=s["available"], stratum=s["stratum"],
+                               wanted=s["wanted"]))  # fmt: skip
+    finally:
+        engine.dispose()
+    for line in lines:
+        typer.echo(line)
+
+
+@qa_app.command("verify-draw")
+def verify_draw_cmd(
+    draw_id: int = typer.Argument(..., metavar="DRAW_ID", help="The draw's number."),
+    lang: str | None = typer.Option(None, "--lang", help="zh or en (default: DEFAULT_LANG)."),
+    db: str | None = typer.Option(None, "--db", metavar="URL", help=DB_HELP),
+) -> None:
+    """Run a stored draw again from its seed and check it drew exactly the same sessions."""
+    from commands.qa.sampling import reproduce
+    from storage import qa as store
+    from storage.db import make_engine, unit_of_work
+
+    url, _code, _ = _setup(db, lang)
+    engine = make_engine(url)
+    try:
+        with unit_of_work(engine) as session:
+            row = store.get_draw(session=session, draw_id=draw_id)
+            if row is None:
+                _fail([_("There is no draw {n}.", n=draw_id)])
+            again = reproduce(session, row)
+            same = again.digest == row.digest
+    finally:
+        engine.dispose()
+    if not same:
+        _fail([_("Draw {n} does NOT reproduce from seed {seed}: the stored samples differ.", n=draw_id, seed=row.seed)])
+    typer.echo(_("Draw {n} reproduces exactly from seed {seed}: {drawn} samples.", n=draw_id, seed=row.seed,
+                 drawn=row.drawn))  # fmt: skip
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(qa_app, name="qa")

@@ -1,0 +1,99 @@
+"""``/qa``: quality sampling (质检) in chat — review samples, see your results, draw, calibrate.
+
+    /qa                          reviewer: your next sample; agent: your QA results
+    /qa next                     reviewer: your next sample
+    /qa results [PERIOD]         agent: your reviewed samples, scores, failed checks, comments
+    /qa dispute N REASON         agent: dispute QA result N (becomes an appeal of the qa component)
+    /qa draw [TEAM] [PERIOD] [seed=N]   manager/admin: draw the period's samples (seed recorded)
+    /qa calibrate SAMPLE NAME …  admin: send one sample to several reviewers
+    /qa agreement SAMPLE         admin: their agreement and the spread of their totals
+
+Who reviews is decided in :mod:`commands.permissions` (``can_qa_review``): the scheme's
+``reviewers`` roles (default qa and manager), a qa member for their own team, a manager for
+the teams they manage, never one's own conversation. Parts: :mod:`.sampling` (the draw),
+:mod:`.sessions` (loading sessions, ``store_sessions`` for the KPI import), :mod:`.review`
+(the form and the queue), :mod:`.calibration`, :mod:`.results` (agent view, disputes,
+``qa_inputs`` for the score).
+"""
+
+from __future__ import annotations
+
+from commands import permissions
+from commands.context import Context, Handler
+from commands.forms import engine
+from commands.messages import Reply
+from commands.qa.calibration import agreement_report, calibrate
+from commands.qa.results import dispute, draw, my_results, on_dispute_button, qa_inputs
+from commands.qa.review import FORM, FORM_ID, next_sample
+from commands.qa.sessions import load_sessions, store_sessions
+
+# The form engine finds a form's definition through FORM_MODULES; quality review registers here.
+engine.FORM_MODULES.setdefault(FORM_ID, "commands.qa.review")
+
+REVIEWER_ROLES = (permissions.Role.QA, permissions.Role.MANAGER, permissions.Role.ADMIN)
+
+
+def _usage(ctx: Context) -> str:
+    _ = ctx._
+    role = permissions.role_of(ctx.actor)
+    lines = [_("Quality sampling:")]
+    if role is permissions.Role.AGENT:
+        lines += [_("/qa results [period] — your reviewed conversations"),
+                  _("/qa dispute N reason — dispute QA result N")]
+    else:
+        lines.append(_("/qa next — your next sample to review"))
+    if role in (permissions.Role.MANAGER, permissions.Role.ADMIN):
+        lines.append(_("/qa draw [team] [period] [seed=N] — draw the period's samples"))
+    if role is permissions.Role.ADMIN:
+        lines += [_("/qa calibrate sample name name … — send one sample to several reviewers"),
+                  _("/qa agreement sample — how far their reviews agree")]
+    return "\n".join(lines)
+
+
+def review_next(ctx: Context) -> list[Reply]:
+    replies = next_sample(ctx)
+    if replies is None:
+        return [Reply(text=ctx._("Your review queue is empty. Well done!"), private=True)]
+    return replies
+
+
+def qa_command(ctx: Context, args: str) -> list[Reply]:
+    word, _sep, rest = args.strip().partition(" ")
+    word = word.lower()
+    role = permissions.role_of(ctx.actor)
+    if word == "":
+        if role is permissions.Role.AGENT:
+            return my_results(ctx, "")
+        return review_next(ctx)
+    if word in ("next", "review"):
+        if role is permissions.Role.AGENT:
+            return [Reply(text=ctx._("Only quality reviewers have a review queue."), ephemeral=True)]
+        return review_next(ctx)
+    if word in ("results", "mine", "me"):
+        if role is not permissions.Role.AGENT:
+            return [Reply(text=ctx._("QA results are shown to the agent whose conversation it was."), ephemeral=True)]
+        return my_results(ctx, rest)
+    if word == "dispute":
+        return dispute(ctx, rest)
+    if word == "draw":
+        return draw(ctx, rest)
+    if word == "calibrate":
+        return calibrate(ctx, rest)
+    if word == "agreement":
+        return agreement_report(ctx, rest)
+    return [Reply(text=_usage(ctx), ephemeral=True)]
+
+
+def on_action(ctx: Context, value: str) -> list[Reply]:
+    op = (ctx.incoming.action or "").partition(":")[2]
+    if op == "dispute":
+        return on_dispute_button(ctx, value)
+    if op == "next":
+        return review_next(ctx)
+    return [Reply(text=ctx._("That button no longer works. Send /help to see what you can do."), ephemeral=True)]
+
+
+COMMANDS: dict[str, Handler] = {"qa": qa_command}
+ACTIONS: dict[str, Handler] = {"qa": on_action}
+
+__all__ = ["ACTIONS", "COMMANDS", "FORM", "load_sessions", "qa_inputs", "store_sessions"]
