@@ -313,7 +313,7 @@ def receipt(ctx: Context, outcome: results.PeriodResults, mine: results.AgentSco
                                total=total_text(entry.total), rank=entry.rank, size=entry.group_size or "?"))  # fmt: skip
     if not outcome.stored and period.status not in results.LOCKED_STATUSES:
         lines.append(
-            _("Provisional: the period is still {status}.", status=status_name(_, period.status))
+            _("Provisional: the results become final when they are published (the period is {status} now).", status=status_name(_, period.status))
         )
     return lines
 

@@ -220,7 +220,7 @@ def full_ranking(
         lines.append(_("Not scored yet (reviews missing): {names}", names=", ".join(unscored)))
     if period.status not in results.LOCKED_STATUSES:
         lines.append(
-            _("Provisional: the period is still {status}.", status=status_name(_, period.status))
+            _("Provisional: the results become final when they are published (the period is {status} now).", status=status_name(_, period.status))
         )
     reply = Reply(text="\n".join(lines))
     if not scored:
