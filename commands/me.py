@@ -198,6 +198,8 @@ def component_source(
         if got.get("status", "").startswith("below_min"):
             return ""
         return _("{n} anonymous peer ratings", n=src.get("raters", 0))
+    if comp.kind == "qa" and src and not got.get("status", "").startswith("below_min"):
+        return _("{n} sampled conversations (quality sampling)", n=src.get("samples", 0))
     if comp.kind == "team":
         return _("your team's results")
     return ""
