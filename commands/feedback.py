@@ -416,6 +416,8 @@ def _agent(ctx: Context, name: str) -> tuple[Member | None, Reply | None]:
     team = repo.get_team(session=ctx.session, team_id=ctx.actor.team_id)
     assert team is not None
     candidates = [team] + [t for t in repo.teams_managed_by(session=ctx.session, member=ctx.actor) if t.id != team.id]
+    if permissions.is_admin(ctx.actor):
+        candidates += [t for t in repo.list_teams(session=ctx.session) if t.id not in {c.id for c in candidates}]
     for t in candidates:
         m = repo.get_member_by_name(session=ctx.session, team=t, name=name)
         if m is not None:
