@@ -22,6 +22,7 @@ SLASH_COMMANDS: tuple[str, ...] = (
     "/me",
     "/mykpi",
     "/peer",
+    "/survey",
     "/kpi",
 )
 """Slash commands the adapter listens to (``/me`` is a Slack built-in, so the manifest

@@ -69,6 +69,7 @@ MENU: dict[str, str] = {
     "rank": "The team ranking",
     "review": "Review an agent (managers)",
     "peer": "Rate a teammate anonymously",
+    "survey": "A survey link for your customer",
     "simulate": "What if: your score with other numbers",
     "help": "What you can do here",
 }

@@ -72,6 +72,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "commands.simulate",
     "commands.admin",
     "commands.linking",
+    "commands.survey",
     "commands.calibration",
     "commands.feedback",
     "commands.improve",

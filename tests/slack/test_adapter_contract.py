@@ -63,6 +63,15 @@ async def test_kpi_gateway_and_the_mykpi_alias_reach_the_plain_commands(
     assert sorted(i.text for i in scripted.seen) == ["/help", "/me 2026-10", "/team add support"]
 
 
+async def test_survey_is_a_slash_command_of_its_own(
+    slack: SlackSender, scripted: ScriptedRouter, adapter
+) -> None:
+    sent = await slack.command("U0AGENT01", "/survey", "20")
+    assert sent.response.status_code == 200
+    await adapter.idle()
+    assert [i.text for i in scripted.seen] == ["/survey 20"]
+
+
 async def test_ephemeral_reply_is_shown_only_to_the_person(
     slack: SlackSender, fake_slack: FakeSlack, scripted: ScriptedRouter, adapter
 ) -> None:

@@ -42,6 +42,7 @@ def test_every_registered_command_is_handled_and_none_is_a_slack_built_in() -> N
         "/selfreview",
         "/me",
         "/peer",
+        "/survey",
     }
 
 

@@ -258,6 +258,19 @@ async def test_the_command_menu_is_set_in_english_and_in_chinese(
     assert all(zh(text) != text for text in MENU.values())
 
 
+async def test_the_menu_offers_every_everyday_command_of_the_real_router_including_survey(
+    telegram_api: FakeTelegram, start_adapter, engine
+) -> None:
+    from commands.router import Router
+
+    router = Router(engine)
+    await start_adapter(router)
+    offered = [name for name, _text in telegram_api.menus[""]]
+    assert "survey" in router.commands
+    assert {"selfreview", "me", "rank", "review", "peer", "survey", "help"} <= set(offered)
+    assert set(offered) <= set(router.commands)
+
+
 def test_a_long_reply_is_cut_at_line_breaks_into_messages_telegram_accepts() -> None:
     from bot.telegram_render import TEXT_LIMIT, render
 
