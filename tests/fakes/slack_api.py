@@ -50,6 +50,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from tests.fakes.limits import FloodGate
+
 BOT_TOKEN = "xoxb-0000-kpibot-test-token"
 APP_TOKEN = "xapp-1-kpibot-test-token"
 TEAM_ID = "T0KPIBOT"
@@ -174,6 +176,8 @@ class FakeSlack:
         self._codes: dict[str, tuple[str, str]] = {}
         self._sockets: list[tuple[WebSocket, asyncio.AbstractEventLoop]] = []
         self._limits: dict[str, _Limit] = {}
+        self.gate: FloodGate | None = None
+        """Platform limits and random 429/5xx for chat.postMessage (``flood_gate``)."""
         self._failures: dict[str, deque[int]] = {}
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
@@ -289,6 +293,13 @@ class FakeSlack:
         with self._lock:
             self._limits[method] = _Limit(calls, per, retry_after)
 
+    def flood_gate(self, **limits: Any) -> FloodGate:
+        """Switch on :class:`tests.fakes.limits.FloodGate` for ``chat.postMessage``: ``overall``
+        is per workspace, ``per_chat`` per channel."""
+        with self._lock:
+            self.gate = FloodGate(**limits)
+        return self.gate
+
     def fail_next(self, method: str, *, times: int = 1, status: int = 503) -> None:
         with self._lock:
             self._failures.setdefault(method, deque()).extend([status] * times)
@@ -375,6 +386,12 @@ class FakeSlack:
                         raise SlackError("invalid_auth")
                 elif token not in self.tokens:
                     raise SlackError("invalid_auth")
+                if self.gate is not None and method == "chat.postMessage":
+                    verdict = self.gate.check(self.tokens[token], str(args.get("channel")))
+                    if verdict.status == 429:
+                        raise SlackError("ratelimited", status=429, retry_after=verdict.retry_after)
+                    if verdict.status != 200:
+                        raise SlackError("fatal_error", status=verdict.status)
                 handler_args = {**args, "_team": self.tokens.get(token or "")}
                 status, body = 200, {"ok": True, **self._methods[method](handler_args)}
             except SlackError as exc:

@@ -33,6 +33,8 @@ from typing import Any
 import httpx
 from aiohttp import web
 
+from tests.fakes.limits import FloodGate
+
 TOKEN = "123456789:TEST-token-for-the-fake-telegram"
 BOT_ID = 123456789
 BOT_USERNAME = "kpibot_test_bot"
@@ -55,6 +57,8 @@ KNOWN_METHODS = {
     "getUpdates", "getWebhookInfo", "setMyCommands", "close", "logOut", "deleteMessage",
 }
 
+SENDING_METHODS = {"sendMessage", "sendPhoto", "sendDocument"}
+
 
 @dataclass(frozen=True)
 class Upload:
@@ -74,6 +78,7 @@ class ApiCall:
     files: dict[str, Upload] = field(default_factory=dict)
     status: int = 200
     response: dict[str, Any] = field(default_factory=dict)
+    at: float = field(default_factory=time.monotonic)
 
     @property
     def ok(self) -> bool:
@@ -130,6 +135,8 @@ class FakeTelegram:
         self.started: set[int] = set()
         self.blocked: set[int] = set()
         self.rate_limit: RateLimit | None = None
+        self.gate: FloodGate | None = None
+        """Platform limits and random 429/5xx for sending calls (``flood_gate``)."""
         self.webhook_url: str | None = None
         self.webhook_secret: str | None = None
         self.webhook_transport: httpx.AsyncBaseTransport | None = None
@@ -206,6 +213,11 @@ class FakeTelegram:
         chat = {"id": chat_id, "type": "group", "title": title}
         self.chats[chat_id] = chat
         return chat
+
+    def flood_gate(self, **limits: Any) -> FloodGate:
+        """Switch on the limits of :class:`tests.fakes.limits.FloodGate` for sending calls."""
+        self.gate = FloodGate(**limits)
+        return self.gate
 
     def block(self, user_id: int) -> None:
         """The user blocks the bot: sending to their private chat answers 403."""
@@ -403,6 +415,12 @@ class FakeTelegram:
             if failure.method == method and failure.times > 0:
                 failure.times -= 1
                 raise _ApiError(failure.error_code, failure.description, failure.retry_after)
+        if self.gate is not None and method in SENDING_METHODS:
+            verdict = self.gate.check(self.token, str(params.get("chat_id")))
+            if verdict.status == 429:
+                raise _ApiError(429, f"Too Many Requests: retry after {verdict.retry_after}", verdict.retry_after)
+            if verdict.status != 200:
+                raise _ApiError(verdict.status, "Bad Gateway")
         handler = getattr(self, "_m_" + method)
         result = await handler(params, files)
         return 200, {"ok": True, "result": result}
