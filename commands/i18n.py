@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import gettext
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ def normalize_lang(value: str | None, default: str = DEFAULT_LANG) -> str:
     return head if head in LANGUAGES else default
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalog(lang: str) -> gettext.NullTranslations:
     """The merged catalogue of every domain for one language."""
     merged: gettext.NullTranslations = gettext.NullTranslations()
