@@ -158,6 +158,7 @@ COMMAND_ROLES: dict[str, frozenset[Role]] = {
     "team": _ADMIN,
     "member": _ADMIN,
     "linkcode": _ADMIN,
+    "survey": frozenset({Role.AGENT, Role.MANAGER, Role.ADMIN}),
 }
 """Command name → roles that may run it. A command missing here is open to every role."""
 
