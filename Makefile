@@ -26,5 +26,9 @@ test: $(STAMP)
 bench: $(STAMP)
 	for b in bench/*_bench.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
+# One simulated month for a 2,000-agent organisation; kept out of `make test`.
+soak: $(STAMP)
+	$(BIN)/python bench/soak.py
+
 clean:
 	rm -rf $(VENV) kpibot.db* .pytest_cache .mypy_cache .ruff_cache
