@@ -40,6 +40,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
+    LinkPreviewOptions,
     Message,
     Update,
 )
@@ -62,6 +63,8 @@ log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+"""On every text kpibot sends or edits: a survey link is for the customer, not a preview card."""
 
 MENU: dict[str, str] = {
     "selfreview": "Fill in your self-review",
@@ -326,8 +329,9 @@ class TelegramAdapter:
     async def _edit(self, chat_id: int, message_id: int, rendered: tr.Rendered) -> None:
         try:
             await self.bot.edit_message_text(
-                rendered.text, chat_id=chat_id, message_id=message_id, reply_markup=rendered.keyboard
-            )
+                rendered.text, chat_id=chat_id, message_id=message_id,
+                reply_markup=rendered.keyboard, link_preview_options=NO_PREVIEW,
+            )  # fmt: skip
         except BadRequest as err:
             if "not modified" in err.message.lower():
                 return
@@ -339,7 +343,7 @@ class TelegramAdapter:
     ) -> Message:
         """Send one rendered reply; text that did not fit goes first as plain messages."""
         for piece in rendered.extra_texts:
-            await self.bot.send_message(chat_id, piece)
+            await self.bot.send_message(chat_id, piece, link_preview_options=NO_PREVIEW)
         if rendered.image is not None:
             return await self.bot.send_photo(
                 chat_id,
@@ -357,8 +361,9 @@ class TelegramAdapter:
                 reply_to_message_id=reply_to,
             )
         return await self.bot.send_message(
-            chat_id, rendered.text, reply_markup=rendered.keyboard, reply_to_message_id=reply_to
-        )
+            chat_id, rendered.text, reply_markup=rendered.keyboard, reply_to_message_id=reply_to,
+            link_preview_options=NO_PREVIEW,
+        )  # fmt: skip
 
     async def _private_refused(self, source: _Source, err: Forbidden) -> None:
         """The person's private chat refused us: point them there from the group; note a block."""
@@ -379,8 +384,8 @@ class TelegramAdapter:
         try:
             await self.bot.send_message(
                 source.chat_id, f"{text}\n{link}", reply_markup=markup,
-                reply_to_message_id=source.message_id,
-            )
+                reply_to_message_id=source.message_id, link_preview_options=NO_PREVIEW,
+            )  # fmt: skip
         except TelegramError as group_err:
             log.warning("telegram: could not post the deep link in %s: %s", source.chat_id, group_err)
 

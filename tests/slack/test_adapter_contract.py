@@ -100,6 +100,25 @@ async def test_private_reply_goes_to_the_members_dm_with_unfurling_off(
     assert opened.args["users"] == "U0AGENT01"
 
 
+async def test_no_post_unfurls_a_link_in_a_channel_a_dm_or_through_the_response_url(
+    slack: SlackSender, fake_slack: FakeSlack, scripted: ScriptedRouter, adapter
+) -> None:
+    link = "https://kpi.example/s/abc123"
+    scripted.script = lambda incoming: [
+        Reply(text=f"Survey link: {link}"),
+        Reply(text=f"Only you see: {link}", ephemeral=True),
+        Reply(text=f"In your DM: {link}", private=True),
+    ]
+    sent = await slack.command("U0AGENT01", "/survey")
+    await slack.dm("U0AGENT01", "hello")
+    await adapter.send("U0AGENT01", Reply(text=f"Reminder: {link}"))
+    await adapter.idle()
+    posts = [c.args for c in fake_slack.calls_to("chat.postMessage")]
+    posts += fake_slack.response_posts(sent.response_url)
+    assert len(posts) == 7 and all(link in p["text"] for p in posts)
+    assert [(p.get("unfurl_links"), p.get("unfurl_media")) for p in posts] == [(False, False)] * 7
+
+
 async def test_question_in_a_dm_shows_score_buttons_and_a_press_comes_back_as_the_buttons_action(
     slack: SlackSender, fake_slack: FakeSlack, scripted: ScriptedRouter, adapter
 ) -> None:

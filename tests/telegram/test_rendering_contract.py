@@ -271,6 +271,35 @@ async def test_the_menu_offers_every_everyday_command_of_the_real_router_includi
     assert set(offered) <= set(router.commands)
 
 
+async def test_no_text_kpibot_sends_or_edits_shows_a_link_preview(
+    telegram_api: FakeTelegram, start_adapter
+) -> None:
+    link = "https://kpi.example/s/abc123"
+
+    def script(incoming: Incoming) -> list[Reply]:
+        if incoming.text == "/survey":  # long enough to go out as several messages
+            return [Reply(text=f"Your survey link: {link}\n" + "line\n" * 1500, private=True)]
+        return form_script(incoming)
+
+    adapter = await start_adapter(ScriptedRouter(script))
+    agent = telegram_api.user(709, "Gu")
+    await telegram_api.send_text(agent, "/survey")
+    await telegram_api.send_text(agent, "/selfreview")
+    await adapter.wait_handled(2)
+    await telegram_api.press(agent, telegram_api.sent(709)[-1], "4")  # the question is edited
+    await adapter.wait_handled(3)
+    newcomer = telegram_api.user(710, "Hu", started=False)  # gets a deep link in the group
+    await telegram_api.send_text(newcomer, "/selfreview", chat=telegram_api.group(-1004))
+    await adapter.wait_handled(4)
+
+    said = telegram_api.calls_to("sendMessage", "editMessageText")
+    assert {c.method for c in said} == {"sendMessage", "editMessageText"}
+    assert any(link in c.params["text"] for c in said)
+    assert any("?start=" in c.params["text"] for c in said)
+    assert len(said) >= 6
+    assert [c.params.get("link_preview_options") for c in said] == [{"is_disabled": True}] * len(said)
+
+
 def test_a_long_reply_is_cut_at_line_breaks_into_messages_telegram_accepts() -> None:
     from bot.telegram_render import TEXT_LIMIT, render
 
