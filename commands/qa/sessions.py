@@ -37,7 +37,7 @@ from commands.importing import (
     render_problems,
     sha256_of,
 )
-from commands.importing.parsing import parser_for
+from commands.importing.parsing import as_text, parser_for
 from commands.importing.reading import read_source
 from commands.qa.common import scorecard_of
 from storage import qa as store
@@ -109,7 +109,14 @@ def session_frame(data: bytes, file_name: str, mapping: Mapping, roster: Roster,
     for name in ("agent", "time", "session_id"):
         spec = mapping.column(name)
         assert spec is not None
-        typed[name] = parser_for(spec, mapping)(source.frame[name])[0]
+        column = source.frame[name]
+        if spec.type in ("text", "id"):  # as the import reads them (validation._parse_column)
+            values = as_text(column)
+            if spec.take_after:
+                values = values.str.rsplit(spec.take_after, n=1).str[-1].str.strip()
+            typed[name] = values
+        else:
+            typed[name] = parser_for(spec, mapping)(column)[0]
     lookup = roster.lookup()
     from commands.importing.validation import name_key
 

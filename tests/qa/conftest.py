@@ -23,6 +23,7 @@ from scoring import parse_scheme
 from storage import repo
 from storage.db import unit_of_work
 from tests.conversations.conftest import Clock
+from tests.telegram.conftest import start_adapter, telegram_api  # noqa: F401  (the fake Bot API, for test_telegram)
 
 QA_SCHEME = """
 id = "qa_call"
@@ -43,7 +44,7 @@ dimensions = [ { id = "ability", name = { zh = "工作能力", en = "Ability" },
 kind = "qa"
 weight = 50
 name = { zh = "录音质检", en = "Call quality" }
-min_samples = 1
+min_samples = MIN
 below_min = "exclude"
 blind = BLIND
 link = "https://desk.example.com/call/{ref}"
@@ -78,13 +79,13 @@ SESSIONS = {
 }
 
 
-def scheme_text(*, blind: bool = False) -> str:
-    return QA_SCHEME.replace("BLIND", "true" if blind else "false")
+def scheme_text(*, blind: bool = False, min_samples: int = 1) -> str:
+    return QA_SCHEME.replace("BLIND", "true" if blind else "false").replace("MIN", str(min_samples))
 
 
-def build_qa_world(engine: Engine, *, blind: bool = False) -> dict[str, int]:
+def build_qa_world(engine: Engine, *, blind: bool = False, min_samples: int = 1) -> dict[str, int]:
     """Create the team, people, period and sessions; returns name → id (and ``period`` → id)."""
-    text = scheme_text(blind=blind)
+    text = scheme_text(blind=blind, min_samples=min_samples)
     parsed = parse_scheme(text)
     ids: dict[str, int] = {}
     with unit_of_work(engine) as session:
