@@ -90,8 +90,8 @@ def draw_cmd(
 ) -> None:
     """Draw the period's samples by the scheme's rule; the seed is recorded with the draw."""
     from commands.qa.common import qa_component
+    from commands.qa.results import draw_lines
     from commands.qa.sampling import draw_period
-    from storage import qa as store
     from storage.db import make_engine, unit_of_work
     from storage.models import Period, Team
 
@@ -106,14 +106,7 @@ def draw_cmd(
                 _fail([_("The scheme of team {team} has no quality scorecard.", team=team)])
             row = draw_period(session, team=team_row, period=period_row, rule=component.scorecard.sampling,
                               actor="cli", seed=seed)  # fmt: skip
-            lines = [_("Draw {n} for {team} {period}: {drawn} samples from {candidates} sessions not drawn before (seed {seed}).",
-                       n=row.id, team=team, period=period, drawn=row.drawn, candidates=row.candidates, seed=row.seed)]  # fmt: skip
-            names = store.members_by_id(session=session, ids=[int(s["member_id"]) for s in row.short])
-            for s in row.short:
-                who = names.get(int(s["member_id"]))
-                lines.append(_("{name} had only {available} sessions in {stratum} (wanted {wanted}); all were drawn.",
-                               name=who.name if who else "?", available=s["available"], stratum=s["stratum"],
-                               wanted=s["wanted"]))  # fmt: skip
+            lines = draw_lines(_, session, row, team, period)
     finally:
         engine.dispose()
     for line in lines:

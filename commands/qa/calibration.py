@@ -25,27 +25,28 @@ USAGE_CALIBRATE = "Write /qa calibrate SAMPLE NAME NAME …, for example /qa cal
 USAGE_AGREEMENT = "Write /qa agreement SAMPLE, for example /qa agreement 12"
 
 
-def _sample(ctx: Context, text: str) -> SampleView | str:
-    if not text.isdigit():
-        return ctx._("{value} is not a sample number.", value=text)
-    view = sample_view(int(text), session=ctx.session)
+def _admin_sample(ctx: Context, words: list[str], usage: str, fits: bool) -> SampleView | Reply:
+    """The sample named first in ``words`` for an admin, or the reply that says why not."""
+    _ = ctx._
+    decision = permissions.can_calibrate_qa(ctx.actor)
+    if not decision:
+        return permissions.refusal(decision, _)
+    if not fits:
+        return Reply(text=_(usage), ephemeral=True)
+    if not words[0].isdigit():
+        return Reply(text=_("{value} is not a sample number.", value=words[0]), ephemeral=True)
+    view = sample_view(int(words[0]), session=ctx.session)
     if view is None:
-        return ctx._("There is no sample {n}.", n=text)
+        return Reply(text=_("There is no sample {n}.", n=words[0]), ephemeral=True)
     return view
 
 
 def calibrate(ctx: Context, args: str) -> list[Reply]:
     _ = ctx._
-    decision = permissions.can_calibrate_qa(ctx.actor)
-    if not decision:
-        return [permissions.refusal(decision, _)]
     words = args.split()
-    if len(words) < 3:
-        return [Reply(text=_(USAGE_CALIBRATE), ephemeral=True)]
-    found = _sample(ctx, words[0])
-    if isinstance(found, str):
-        return [Reply(text=found, ephemeral=True)]
-    view = found
+    view = _admin_sample(ctx, words, USAGE_CALIBRATE, len(words) >= 3)
+    if isinstance(view, Reply):
+        return [view]
     assigned: list[str] = []
     lines: list[str] = []
     for name in dict.fromkeys(words[1:]):
@@ -72,16 +73,10 @@ def calibrate(ctx: Context, args: str) -> list[Reply]:
 
 def agreement_report(ctx: Context, args: str) -> list[Reply]:
     _ = ctx._
-    decision = permissions.can_calibrate_qa(ctx.actor)
-    if not decision:
-        return [permissions.refusal(decision, _)]
     words = args.split()
-    if len(words) != 1:
-        return [Reply(text=_(USAGE_AGREEMENT), ephemeral=True)]
-    found = _sample(ctx, words[0])
-    if isinstance(found, str):
-        return [Reply(text=found, ephemeral=True)]
-    view = found
+    view = _admin_sample(ctx, words, USAGE_AGREEMENT, len(words) == 1)
+    if isinstance(view, Reply):
+        return [view]
     reviews = [r for r in store.reviews_of_sample(session=ctx.session, sample_id=view.sample_id)
                if r.status == "submitted"]  # fmt: skip
     pending = len(store.reviews_of_sample(session=ctx.session, sample_id=view.sample_id)) - len(reviews)

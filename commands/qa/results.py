@@ -14,10 +14,12 @@
 
 from __future__ import annotations
 
+from sqlmodel import Session
+
 from commands import permissions
 from commands.context import Context
 from commands.forms.common import period_by_key, team_of
-from commands.i18n import translator
+from commands.i18n import Translate, translator
 from commands.messages import Button, Reply
 from commands.qa.common import SampleView, fmt_score, qa_component, sample_view
 from commands.qa.inputs import qa_inputs
@@ -26,6 +28,7 @@ from commands.qa.sampling import draw_period
 from storage import qa as store
 from storage import repo
 from storage.models import Period
+from storage.qa_models import QaDraw
 
 REASON_LIMIT = 1000
 __all__ = ["dispute", "draw", "my_results", "on_dispute_button", "qa_inputs"]
@@ -154,18 +157,15 @@ def draw(ctx: Context, args: str) -> list[Reply]:
         return [Reply(text=_("The scheme of team {team} has no quality scorecard.", team=team.name), ephemeral=True)]
     row = draw_period(ctx.session, team=team, period=period, rule=component.scorecard.sampling,
                       actor=repo.actor_of(ctx.actor), seed=int(seed_text) if seed_text else None, now=ctx.now)
-    return [Reply(text="\n".join(draw_lines(ctx, row, team.name, period.key)), ephemeral=True)]
+    return [Reply(text="\n".join(draw_lines(_, ctx.session, row, team.name, period.key)), ephemeral=True)]
 
 
-def draw_lines(ctx: Context, row: object, team: str, period: str) -> list[str]:
-    from storage.qa_models import QaDraw
-
-    assert isinstance(row, QaDraw)
-    _ = ctx._
+def draw_lines(_: Translate, session: Session, row: QaDraw, team: str, period: str) -> list[str]:
+    """What a draw did: how many samples from how many sessions, the seed, and who was short."""
     lines = [_("Draw {n} for {team} {period}: {drawn} samples from {candidates} sessions not drawn before (seed {seed}).",
                n=row.id, team=team, period=period, drawn=row.drawn, candidates=row.candidates, seed=row.seed)]  # fmt: skip
     if row.short:
-        names = store.members_by_id(session=ctx.session, ids=[int(s["member_id"]) for s in row.short])
+        names = store.members_by_id(session=session, ids=[int(s["member_id"]) for s in row.short])
         for s in row.short:
             who = names.get(int(s["member_id"]))
             lines.append(_("{name} had only {available} sessions in {stratum} (wanted {wanted}); all were drawn.",

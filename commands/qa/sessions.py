@@ -86,13 +86,10 @@ class LoadReport:
 
 
 def _roster(session: Session, team: Team) -> Roster:
-    members: dict[str, int] = {}
-    for member in repo.list_members(session=session, team=team, active_only=False):
-        assert member.id is not None
-        members[member.name] = member.id
-        if member.name_en:
-            members.setdefault(member.name_en, member.id)
-    return Roster(team.name, members)
+    """The team's members as the KPI import matches agent names (the import's own rule, reused)."""
+    from commands.importing.store import _roster as import_roster
+
+    return import_roster(session, team)
 
 
 def session_frame(data: bytes, file_name: str, mapping: Mapping, roster: Roster, period: PeriodInfo) -> pd.DataFrame:
