@@ -295,7 +295,7 @@ def unlinked_text(incoming: Incoming, _: Translate) -> str:
         )
     if incoming.platform == "telegram":
         return _(
-            "I don't know you yet. Ask your kpibot admin to add you with your Telegram user id {user_id}, for example: kpibot member add --team TEAM --name NAME --role agent --telegram {user_id}",
+            "I don't know you yet. Ask your kpibot admin for a one-time link code and send it to me here: /start CODE. Or the admin can add you with your Telegram user id {user_id}: kpibot member add --team TEAM --name NAME --role agent --telegram {user_id}",
             user_id=incoming.user_id,
         )
     return _(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -144,6 +145,24 @@ async def test_a_stranger_is_told_how_to_get_linked_in_their_language_and_nothin
         assert expected_word in text
         for secret in ("demo", "李娜", "王经理", "张伟", "HR"):
             assert secret not in text
+
+
+@pytest.mark.parametrize(
+    ("language_code", "code_words"), [("zh-hans", ("一次性绑定码", "/start 绑定码")), ("en", ("one-time link code", "/start CODE"))]
+)
+async def test_a_stranger_is_pointed_to_the_one_time_link_code_and_learns_no_team_name_or_number(
+    telegram_api: FakeTelegram, start_adapter, router: Router, db_engine: Engine,
+    language_code: str, code_words: tuple[str, ...],
+) -> None:
+    adapter = await start_adapter(router, engine=db_engine)
+    stranger = telegram_api.user(9201, "Who", language_code=language_code)
+    await telegram_api.send_text(stranger, "/me")
+    await adapter.wait_handled(1)
+    [text] = texts(telegram_api.sent(9201))
+    assert all(word in text for word in code_words)
+    for secret in ("demo", "李娜", "王经理", "张伟", "HR", str(ADMIN_TG), str(MANAGER_TG), str(AGENT_TG)):
+        assert secret not in text
+    assert set(re.findall(r"\d+", text)) == {"9201"}, "no number but the person's own Telegram id"
 
 
 async def test_an_update_delivered_twice_has_one_effect(
