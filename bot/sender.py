@@ -46,6 +46,7 @@ from typing import Any, Protocol
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select, update
 
+import commands.broadcast  # noqa: F401  (registers the chart renderers messages refer to)
 from commands.i18n import translator
 from commands.messages import Outgoing, Reply
 from commands.outbox import chart_of, enqueue, reply_from_json, resolve_reply

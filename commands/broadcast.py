@@ -1,0 +1,171 @@
+"""The results broadcast of the ``publish`` step: what each person is sent, through the outbox.
+
+* each agent (kind ``result``): the receipt ``/me`` shows (total, rank, change, every
+  indicator and component, last periods), the manager's comments, and what happens next
+  (reward or deduction, improvement plan due date, the appeal window, the feedback
+  meeting); then (kind ``result.chart``) a chart of their totals over the last six periods,
+  drawn when it is sent (``result.history``);
+* the team's chat (kinds ``ranking`` and ``ranking.chart``), only where the scheme
+  publishes the ranking: the ranking ``/rank`` shows;
+* each manager (kind ``manager.table``): their team's table and its training needs.
+
+Texts are built by the same functions as ``/me`` and ``/rank`` (one rule, one place).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from commands import charts, results
+from commands.consequences import consequence_lines, training_lines
+from commands.cycle import StepContext, _managers_of, _say, appeal_until, step_context_for
+from commands.feedback import review_comments
+from commands.me import receipt
+from commands.messages import Image
+from commands.outbox import ChartRef, enqueue, register_chart
+from commands.rank import full_ranking
+from storage import repo
+from storage.models import Member
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+HISTORY_LENGTH = 6
+
+
+def _comment_lines(ctx: StepContext, member: Member, lang: str, _: Any) -> list[str]:
+    assert ctx.period is not None and ctx.scheme is not None
+    comments = {k.split(".", 1)[1]: v for k, v in review_comments(ctx.session, ctx.period, member).items()
+                if k.startswith("manager.")}  # fmt: skip
+    if not comments:
+        return []
+    names = {d.id: d.name.get(lang) for d in ctx.scheme.manager_dimensions}
+    lines = [_("Your manager's comments:")]
+    lines += [f"· {names.get(key, key)}: {text}" for key, text in comments.items()]
+    return lines
+
+
+def _next_lines(ctx: StepContext, score: results.AgentScore, _: Any) -> list[str]:
+    assert ctx.scheme is not None
+    lines = [_("What happens next:")]
+    lines += [f"· {line}" for line in consequence_lines(_, dict(score.flags), ctx.scheme.apply.currency)]
+    if score.flags.get("improvement_due"):
+        lines.append("· " + _("Please send an improvement plan (/improve) by {date}.",
+                              date=score.flags["improvement_due"]))  # fmt: skip
+    lines.append("· " + _("Your manager will propose a time for a feedback meeting."))
+    lines.append("· " + _("If you disagree with a part of this result, you can appeal until {date}: send /appeal.",
+                          date=appeal_until(ctx.team, ctx.scheme, ctx.now)))  # fmt: skip
+    return lines
+
+
+def result_messages(ctx: StepContext, outcome: results.PeriodResults) -> None:
+    assert ctx.period is not None
+    for score in outcome.scores:
+        member = repo.get_member(session=ctx.session, member_id=score.member_id)
+        if member is None or not member.active:
+            continue
+        cctx = step_context_for(ctx.session, member, now=ctx.now)
+        _ = cctx._
+        if not score.scored:
+            _say(ctx, member, "result", _(
+                "There is no score for you for {period}: the reviews were missing. Please talk to your manager.",
+                period=ctx.period_key))  # fmt: skip
+            continue
+        lines = receipt(cctx, outcome, score)
+        lines += _comment_lines(ctx, member, cctx.lang, _)
+        lines += _next_lines(ctx, score, _)
+        _say(ctx, member, "result", "\n".join(lines))
+        _say(ctx, member, "result.chart", _("Your totals over the last six periods"),
+             chart=ChartRef("result.history", {"member_id": member.id, "period_id": ctx.period.id,
+                                               "lang": cctx.lang}))  # fmt: skip
+        ctx.count("results")
+
+
+def _speaker(ctx: StepContext) -> Member | None:
+    """Whom the team-wide texts are rendered for (a manager: nobody's bar is highlighted)."""
+    managers = repo.team_managers(session=ctx.session, team=ctx.team)
+    members = managers or repo.list_members(session=ctx.session, team=ctx.team)
+    return members[0] if members else None
+
+
+def team_ranking(ctx: StepContext, outcome: results.PeriodResults) -> None:
+    assert ctx.period is not None and ctx.scheme is not None
+    speaker = _speaker(ctx)
+    if not ctx.scheme.publish_ranking or speaker is None or not outcome.scored:
+        return
+    cctx = step_context_for(ctx.session, speaker, now=ctx.now, lang=ctx.team.lang)
+    previous = results.previous_ranks(ctx.team, ctx.period, session=ctx.session)
+    replies = full_ranking(cctx, ctx.team, ctx.period, outcome, previous)
+    for kind, reply in zip(("ranking", "ranking.chart"), replies, strict=False):
+        if enqueue(ctx.session, team=ctx.team, period=ctx.period, member=None, kind=kind, reply=reply, now=ctx.now):
+            ctx.count("queued")
+
+
+def manager_tables(ctx: StepContext, outcome: results.PeriodResults) -> None:
+    assert ctx.period is not None
+    previous = results.previous_ranks(ctx.team, ctx.period, session=ctx.session)
+    agents = [m for s in outcome.scores
+              if (m := repo.get_member(session=ctx.session, member_id=s.member_id)) is not None]  # fmt: skip
+    bosses = set(_managers_of(ctx, agents)) | {m.id for m in repo.team_managers(session=ctx.session, team=ctx.team)}
+    for boss_id in sorted(b for b in bosses if b is not None):
+        boss = repo.get_member(session=ctx.session, member_id=boss_id)
+        if boss is None or not boss.active:
+            continue
+        cctx = step_context_for(ctx.session, boss, now=ctx.now)
+        [table, *_chart] = full_ranking(cctx, ctx.team, ctx.period, outcome, previous)
+        lines = [table.text, *training_lines(cctx._, cctx.lang, outcome)]
+        _say(ctx, boss, "manager.table", "\n".join(lines))
+        ctx.count("manager_tables")
+
+
+# --- the chart of the last six periods ------------------------------------------------------
+
+
+def history_chart(labels: Sequence[str], totals: Sequence[float | None], *, title: str, ylabel: str) -> bytes:
+    """A small line chart of totals by period (gaps where there was no score); PNG bytes."""
+    charts._matplotlib()
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+
+    path = charts.cjk_font()
+    font = FontProperties(fname=path) if path else FontProperties(family="DejaVu Sans")
+    fig = Figure(figsize=(5.0, 2.6), dpi=100)
+    ax = fig.add_subplot()
+    xs = list(range(len(labels)))
+    ys = [float("nan") if t is None else t for t in totals]
+    ax.plot(xs, ys, marker="o", color=charts.PLAIN_COLOUR)
+    for x, y in zip(xs, totals, strict=True):
+        if y is not None:
+            ax.annotate(f"{y:.1f}", xy=(x, y), xytext=(0, 5), textcoords="offset points", ha="center", fontsize=8)
+    ax.set_xticks(xs, list(labels), fontsize=8)
+    ax.set_ylim(0, 105)
+    ax.set_ylabel(ylabel, fontproperties=font)
+    ax.set_title(title, fontproperties=font)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+@register_chart("result.history")
+def result_history(session: Session, params: Mapping[str, Any]) -> Image | None:
+    """The agent's totals in the six periods up to this one (drawn at send time)."""
+    member = repo.get_member(session=session, member_id=int(params["member_id"]))
+    period = repo.get_period_by_id(session=session, period_id=int(params["period_id"]))
+    if member is None or period is None:
+        return None
+    team = repo.get_team(session=session, team_id=member.team_id)
+    if team is None:
+        return None
+    now_score = repo.get_score(session=session, period=period, member=member)
+    past = list(reversed(results.history(team, member, period, session=session, limit=HISTORY_LENGTH - 1)))
+    labels = [e.period for e in past] + [period.key]
+    totals = [e.total for e in past] + [float(now_score.total) if now_score is not None else None]
+    from commands.i18n import translator
+
+    _ = translator(str(params.get("lang") or team.lang))
+    png = history_chart(labels, totals, title=_("Your totals over the last six periods"), ylabel=_("total"))
+    return Image(filename=f"history-{period.key}.png", data=png, alt=_("Your totals over the last six periods"))

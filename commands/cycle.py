@@ -1,0 +1,378 @@
+"""The steps of the monthly cycle, pure of any platform: open, remind, close, publish (and daily).
+
+    outcome = run_step(session, team=team, period_key="2026-10", step="publish",
+                       now=now, worker="replica-1")    # "ran", "already", "paused", "unknown"
+
+A step runs at most once per (team, period, step): :func:`run_step` takes the step's
+PostgreSQL advisory lock, claims its ``step_ledger`` row (unique key) and runs it in the
+caller's transaction, so a step that fails leaves no row and runs again later, and a second
+replica firing the same step waits, then finds the row and does nothing. Every message a
+step sends goes through the outbox (``commands.outbox.enqueue``, idempotent by key).
+
+* ``open`` — the period is open for reviews (``review_opens_at`` / ``review_closes_at``);
+  each agent is invited to the self-review, each manager told who is theirs to review.
+* ``remind.N`` — to the agents whose self-review is missing, and to each manager, the
+  agents whose manager review is missing (the plan keeps these by day and out of the night).
+* ``close`` — the period is closed and scored (``commands.results.compute_and_store``,
+  stored with the scheme's hash), ready for calibration; nothing is locked yet.
+* ``publish`` — unless already locked, scores are computed once more, locked, the period
+  locked; then the result DMs (total, rank, components and indicators, the manager's
+  comments, what happens next), a chart of the last six periods, the ranking in the team's
+  chat where the scheme publishes it, and each manager's team table; then
+  :data:`PUBLISH_HOOKS` (consequences: payroll, improvement plans, feedback meetings …);
+  the period ends ``published``.
+* ``daily`` (period key = the local date) — :data:`DAILY_HOOKS` (improvement-plan
+  reminders and escalation).
+
+Other features add work to a step by appending ``hook(ctx: StepContext) -> None`` to
+:data:`STEP_HOOKS` (``PUBLISH_HOOKS``, ``CLOSE_HOOKS``, ``OPEN_HOOKS``, ``DAILY_HOOKS``).
+Hooks run after the step's own work, in the same transaction, and must be idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from commands import results
+from commands.context import AppConfig, Context
+from commands.cycle_plan import PlannedStep, plan
+from commands.i18n import normalize_lang, translator
+from commands.messages import Incoming, Reply
+from commands.outbox import ChartRef, enqueue
+from scoring import Scheme
+from scoring.cycle_rules import CycleRules
+from storage import conversations as people
+from storage import outbox as ledger
+from storage import repo
+from storage.models import Member, Period, Team
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+log = logging.getLogger(__name__)
+
+STEP_NAMES = ("open", "remind", "close", "publish", "daily")
+
+
+@dataclass
+class StepContext:
+    """What a step and its hooks get. ``results`` is set by ``publish`` (the locked scores)."""
+
+    session: Session
+    team: Team
+    period_key: str
+    step: str
+    now: datetime
+    actor: str
+    period: Period | None = None
+    scheme: Scheme | None = None
+    results: results.PeriodResults | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def count(self, what: str, n: int = 1) -> None:
+        self.counts[what] = self.counts.get(what, 0) + n
+
+
+Hook = Callable[[StepContext], None]
+STEP_HOOKS: dict[str, list[Hook]] = {name: [] for name in STEP_NAMES}
+OPEN_HOOKS = STEP_HOOKS["open"]
+CLOSE_HOOKS = STEP_HOOKS["close"]
+PUBLISH_HOOKS = STEP_HOOKS["publish"]
+DAILY_HOOKS = STEP_HOOKS["daily"]
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    status: str
+    """``ran``, ``already`` (someone ran it), ``paused`` (the team is paused), ``unknown``."""
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def rules_for(team: Team, *, session: Session) -> tuple[CycleRules, str]:
+    """The team's cycle rules and period kind (``month``/``quarter``): its scheme's, else defaults."""
+    scheme = results.load_scheme(team, None, session=session)
+    if scheme is None:
+        return CycleRules(), "month"
+    return scheme.cycle, scheme.period
+
+
+def planned(team: Team, period_key: str, *, session: Session) -> list[PlannedStep]:
+    rules, _kind = rules_for(team, session=session)
+    return plan(rules, team.timezone, period_key)
+
+
+def run_step(
+    session: Session,
+    *,
+    team: Team,
+    period_key: str,
+    step: str,
+    now: datetime,
+    worker: str,
+    actor: str = "scheduler",
+    note: str | None = None,
+    force: bool = False,
+) -> StepOutcome:
+    """Run one step once (module docstring). ``force`` (an admin's explicit re-run) forgets
+    the ledger row first and runs even for a paused team; the outbox still sends nothing twice."""
+    if step.split(".")[0] not in STEP_NAMES or (step.startswith("remind") and "." not in step):
+        return StepOutcome("unknown")
+    if team.paused and not force:
+        return StepOutcome("paused")
+    assert team.id is not None
+    ledger.step_lock(session=session, team_id=team.id, period_key=period_key, step=step)
+    if force:
+        ledger.forget_step(session=session, team_id=team.id, period_key=period_key, step=step)
+    if not ledger.claim_step(session=session, team_id=team.id, period_key=period_key, step=step,
+                             worker=worker, now=now, note=note):  # fmt: skip
+        return StepOutcome("already")
+    ctx = StepContext(session, team, period_key, step, now, actor)
+    base = step.split(".")[0]
+    if base != "daily":
+        ctx.scheme = results.load_scheme(team, None, session=session)
+        ctx.period = _period(ctx)
+        if ctx.period is not None and ctx.period.scheme_id is not None:
+            ctx.scheme = results.load_scheme(team, ctx.period, session=session)
+    STEPS[base](ctx)
+    for hook in STEP_HOOKS[base]:
+        hook(ctx)
+    if base == "publish" and ctx.period is not None and ctx.period.status != "published":
+        repo.set_period_status(session=session, period=ctx.period, status="published", actor=actor,
+                               reason="results published", now=now)  # fmt: skip
+    ledger.finish_step(session=session, team_id=team.id, period_key=period_key, step=step, now=now)
+    log.info("cycle: %s %s %s ran (%s)%s", team.name, period_key, step, ctx.counts,
+             f" — {note}" if note else "")  # fmt: skip
+    return StepOutcome("ran", ctx.counts)
+
+
+def _period(ctx: StepContext) -> Period | None:
+    found = repo.get_period(session=ctx.session, team=ctx.team, key=ctx.period_key)
+    if found is not None or ctx.step.split(".")[0] != "open":
+        return found
+    steps = {s.base: s for s in planned(ctx.team, ctx.period_key, session=ctx.session)}
+    scheme_row = repo.scheme_for(session=ctx.session, team=ctx.team)
+    return repo.get_or_create_period(
+        session=ctx.session, team=ctx.team, key=ctx.period_key, status="open", scheme=scheme_row,
+        review_opens_at=steps["open"].at, review_closes_at=steps["close"].at,
+    )  # fmt: skip
+
+
+# --- who is who ---------------------------------------------------------------------------
+
+
+def lang_of(member: Member, *, session: Session) -> str:
+    return normalize_lang(people.member_lang(member, session=session))
+
+
+def _agents(ctx: StepContext) -> list[Member]:
+    return results.agents_of(ctx.team, session=ctx.session)
+
+
+def _managers_of(ctx: StepContext, agents: list[Member]) -> dict[int, list[Member]]:
+    """Manager id → their agents (the direct manager, else the team's managers)."""
+    team_managers = [m.id for m in repo.team_managers(session=ctx.session, team=ctx.team) if m.active]
+    out: dict[int, list[Member]] = {}
+    for agent in agents:
+        bosses = [agent.manager_id] if agent.manager_id else team_managers
+        for boss in bosses:
+            if boss is not None:
+                out.setdefault(boss, []).append(agent)
+    return out
+
+
+def _local(team: Team, moment: datetime | None) -> str:
+    if moment is None:
+        return "—"
+    return moment.astimezone(ZoneInfo(team.timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def _say(
+    ctx: StepContext, member: Member | None, kind: str, text: str, *, chart: ChartRef | None = None
+) -> None:
+    if enqueue(ctx.session, team=ctx.team, period=ctx.period, member=member, kind=kind,
+               reply=Reply(text=text, private=member is not None), chart=chart, now=ctx.now):  # fmt: skip
+        ctx.count("queued")
+
+
+def _has_component(ctx: StepContext, kind: str) -> bool:
+    return ctx.scheme is not None and ctx.scheme.component(kind) is not None
+
+
+# --- open ----------------------------------------------------------------------------------
+
+
+def open_window(ctx: StepContext) -> None:
+    period = ctx.period
+    if period is None:
+        return
+    if period.status == "planned":
+        repo.set_period_status(session=ctx.session, period=period, status="open", actor=ctx.actor,
+                               reason="review window opened", now=ctx.now)  # fmt: skip
+    if period.status != "open":
+        return
+    steps = {s.base: s for s in planned(ctx.team, ctx.period_key, session=ctx.session)}
+    closes = period.review_closes_at or steps["close"].at
+    agents = _agents(ctx)
+    if _has_component(ctx, "self"):
+        for agent in agents:
+            _ = translator(lang_of(agent, session=ctx.session))
+            _say(ctx, agent, "open.self", _(
+                "The self-review for {period} is open until {close}. Send /selfreview to fill it in.",
+                period=ctx.period_key, close=_local(ctx.team, closes)))  # fmt: skip
+    if _has_component(ctx, "manager"):
+        for boss_id, theirs in _managers_of(ctx, agents).items():
+            boss = repo.get_member(session=ctx.session, member_id=boss_id)
+            if boss is None:
+                continue
+            _ = translator(lang_of(boss, session=ctx.session))
+            _say(ctx, boss, "open.manager", _(
+                "Manager reviews for {period} are open until {close}: {names}. Send /review NAME.",
+                period=ctx.period_key, close=_local(ctx.team, closes),
+                names=", ".join(a.name for a in theirs)))  # fmt: skip
+
+
+# --- remind --------------------------------------------------------------------------------
+
+
+def _reviewed(ctx: StepContext, kind: str) -> set[int]:
+    assert ctx.period is not None
+    return {r.subject_id for r in repo.list_reviews(session=ctx.session, period=ctx.period, kind=kind)}
+
+
+def remind(ctx: StepContext) -> None:
+    period = ctx.period
+    if period is None or period.status != "open":
+        return
+    n = ctx.step.split(".", 1)[1]
+    closes = _local(ctx.team, period.review_closes_at)
+    agents = _agents(ctx)
+    if _has_component(ctx, "self"):
+        done = _reviewed(ctx, "self")
+        for agent in agents:
+            if agent.id in done:
+                continue
+            _ = translator(lang_of(agent, session=ctx.session))
+            _say(ctx, agent, f"remind.self.{n}", _(
+                "Reminder: your self-review for {period} is still missing; the window closes {close}. Send /selfreview.",
+                period=ctx.period_key, close=closes))  # fmt: skip
+            ctx.count("self_missing")
+    if _has_component(ctx, "manager"):
+        done = _reviewed(ctx, "manager")
+        for boss_id, theirs in _managers_of(ctx, agents).items():
+            missing = [a.name for a in theirs if a.id not in done]
+            boss = repo.get_member(session=ctx.session, member_id=boss_id)
+            if not missing or boss is None:
+                continue
+            _ = translator(lang_of(boss, session=ctx.session))
+            _say(ctx, boss, f"remind.manager.{n}", _(
+                "Reminder: manager reviews for {period} are still missing for {names}; the window closes {close}. Send /review NAME.",
+                period=ctx.period_key, names=", ".join(missing), close=closes))  # fmt: skip
+            ctx.count("manager_missing", len(missing))
+
+
+# --- close ---------------------------------------------------------------------------------
+
+
+def close_window(ctx: StepContext) -> None:
+    period = ctx.period
+    if period is None:
+        return
+    if period.status in ("planned", "open"):
+        repo.set_period_status(session=ctx.session, period=period, status="closed", actor=ctx.actor,
+                               reason="review window closed", now=ctx.now)  # fmt: skip
+    if period.status == "closed" and not results.is_locked(period, session=ctx.session):
+        outcome = results.compute_and_store(ctx.team, period, session=ctx.session, actor=ctx.actor,
+                                            reason="review window closed")  # fmt: skip
+        ctx.count("scored", len(outcome.scored) if outcome else 0)
+
+
+# --- publish -------------------------------------------------------------------------------
+
+
+def lock_results(ctx: StepContext) -> results.PeriodResults | None:
+    """Scores computed once (unless already locked), stored with the scheme hash, locked."""
+    period = ctx.period
+    assert period is not None
+    if not results.is_locked(period, session=ctx.session):
+        results.compute_and_store(ctx.team, period, session=ctx.session, actor=ctx.actor,
+                                  reason="results published")  # fmt: skip
+    repo.lock_scores(session=ctx.session, period=period, actor=ctx.actor, reason="results published",
+                     now=ctx.now)  # fmt: skip
+    if period.status in ("planned", "open", "closed"):
+        repo.set_period_status(session=ctx.session, period=period, status="locked", actor=ctx.actor,
+                               reason="scores locked for publication", now=ctx.now)  # fmt: skip
+    return results.stored_results(ctx.team, period, session=ctx.session)
+
+
+def publish(ctx: StepContext) -> None:
+    if ctx.period is None or ctx.scheme is None:
+        return
+    outcome = lock_results(ctx)
+    ctx.results = outcome
+    if outcome is None:
+        return
+    from commands import broadcast
+
+    broadcast.result_messages(ctx, outcome)
+    broadcast.team_ranking(ctx, outcome)
+    broadcast.manager_tables(ctx, outcome)
+
+
+# --- daily ---------------------------------------------------------------------------------
+
+
+def daily(ctx: StepContext) -> None:
+    """Nothing of its own: :data:`DAILY_HOOKS` do the work."""
+
+
+STEPS: dict[str, Hook] = {
+    "open": open_window, "remind": remind, "close": close_window, "publish": publish,
+    "daily": daily,
+}  # fmt: skip
+
+
+# --- the consequences that follow publication (commands.consequences, commands.improve) ----
+
+
+def _apply_consequences(ctx: StepContext) -> None:
+    if ctx.period is None or ctx.results is None:
+        return
+    from commands.consequences import apply_results
+
+    applied = apply_results(ctx.session, ctx.team, ctx.period, now=ctx.now)
+    ctx.count("feedback_meetings", len(applied.meetings))
+    ctx.count("improvement_plans", len(applied.plans))
+
+
+def _follow_up_plans(ctx: StepContext) -> None:
+    from commands.improve import follow_up
+
+    for what, n in follow_up(ctx.session, now=ctx.now, team=ctx.team).items():
+        ctx.count(f"improve.{what}", n)
+
+
+PUBLISH_HOOKS.append(_apply_consequences)
+DAILY_HOOKS.append(_follow_up_plans)
+
+
+def step_context_for(
+    session: Session, member: Member, *, now: datetime, lang: str | None = None
+) -> Context:
+    """A command context speaking as ``member`` (for reusing /me's and /rank's renderers)."""
+    code = lang or lang_of(member, session=session)
+    incoming = Incoming(platform="test", user_id=f"member:{member.id}")
+    return Context(session, member, code, translator(code), now, incoming, AppConfig(default_lang=code))
+
+
+def local_date(team: Team, now: datetime) -> str:
+    return now.astimezone(ZoneInfo(team.timezone)).date().isoformat()
+
+
+def appeal_until(team: Team, scheme: Scheme, now: datetime) -> str:
+    return local_date(team, now + timedelta(days=scheme.apply.appeal_days))
+
