@@ -91,7 +91,7 @@ def draw_cmd(
     """Draw the period's samples by the scheme's rule; the seed is recorded with the draw."""
     from commands.qa.common import qa_component
     from commands.qa.results import draw_lines
-    from commands.qa.sampling import draw_period
+    from commands.qa.sampling import LOCKED, LOCKED_REFUSAL, draw_period
     from storage.db import make_engine, unit_of_work
     from storage.models import Period, Team
 
@@ -101,6 +101,8 @@ def draw_cmd(
         with unit_of_work(engine) as session:
             team_row, period_row = _team_period(session, team, period, _)
             assert isinstance(team_row, Team) and isinstance(period_row, Period)
+            if period_row.status in LOCKED:
+                _fail([_(LOCKED_REFUSAL, period=period, status=period_row.status)])
             component = qa_component(team_row, period_row, session=session)
             if component is None or component.scorecard is None:
                 _fail([_("The scheme of team {team} has no quality scorecard.", team=team)])

@@ -24,7 +24,7 @@ from commands.messages import Button, Reply
 from commands.qa.common import SampleView, fmt_score, qa_component, sample_view
 from commands.qa.inputs import qa_inputs
 from commands.qa.review import ACTION, agent_lang, result_text
-from commands.qa.sampling import draw_period
+from commands.qa.sampling import LOCKED, LOCKED_REFUSAL, draw_period
 from storage import qa as store
 from storage import repo
 from storage.models import Period
@@ -152,6 +152,8 @@ def draw(ctx: Context, args: str) -> list[Reply]:
                                                                          today=ctx.now.date())  # fmt: skip
     if period is None:
         return [Reply(text=_("There is no period {period}.", period=key or "-"), ephemeral=True)]
+    if period.status in LOCKED:
+        return [Reply(text=_(LOCKED_REFUSAL, period=period.key, status=period.status), ephemeral=True)]
     component = qa_component(team, period, session=ctx.session)
     if component is None or component.scorecard is None:
         return [Reply(text=_("The scheme of team {team} has no quality scorecard.", team=team.name), ephemeral=True)]

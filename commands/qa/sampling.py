@@ -34,6 +34,9 @@ from storage import qa as store
 from storage.models import Period, Team
 from storage.qa_models import QaDraw
 
+LOCKED = ("locked", "published")
+LOCKED_REFUSAL = "Period {period} is {status}: its samples can no longer be drawn."
+
 
 def stratum_of(day: date, per: str) -> str:
     if per == "day":

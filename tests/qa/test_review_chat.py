@@ -292,3 +292,13 @@ def test_a_scheme_minimum_of_samples_leaves_the_quality_part_out_until_it_is_rea
     assert "Call quality: not enough samples, left out" in carol.text, carol.text
     alice.say(f"/me {PERIOD}")
     assert "Call quality: 100 × 50% = 50" in alice.text, alice.text
+
+
+def test_a_locked_period_is_neither_drawn_nor_reviewed(router: Router, engine: Engine, world: dict[str, int]) -> None:
+    draw(router)
+    with unit_of_work(engine) as session:
+        period = repo.get_period_by_id(session=session, period_id=world["period"])
+        assert period is not None
+        repo.set_period_status(session=session, period=period, status="locked", actor="test", reason=None)
+    run(FakeChat(router, "Mary"), [("/qa draw", "Period 2026-10 is locked: its samples can no longer be drawn.")])
+    run(FakeChat(router, "Quinn"), [("/qa", "Your review queue is empty.")])

@@ -16,7 +16,7 @@ from scoring.scheme import Sampling
 from storage import qa as store
 from storage import repo
 from storage.db import unit_of_work
-from tests.qa.conftest import PERIOD, SESSIONS
+from tests.qa.conftest import PERIOD, SESSIONS, build_qa_world
 
 
 def frame(spec: dict[int, dict[str, int]]) -> pd.DataFrame:
@@ -183,3 +183,31 @@ def test_the_same_seed_on_the_same_sessions_gives_the_same_draw_in_a_fresh_datab
         candidates = candidates_of(session, period)
     assert draw(candidates, Sampling(per=per, count=2), 99).digest == draw(
         candidates.iloc[::-1].reset_index(drop=True), Sampling(per=per, count=2), 99).digest  # type: ignore[arg-type]
+
+
+def test_two_reviewers_can_never_both_claim_one_sample_on_either_database(db_engine: Engine) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    world = build_qa_world(db_engine)
+    with unit_of_work(db_engine) as session:
+        team = repo.get_team_by_name(session=session, name="call")
+        period = repo.get_period(session=session, team=team, key=PERIOD) if team else None
+        assert team is not None and period is not None
+        draw_period(session, team=team, period=period, rule=Sampling(per="week", count=2), actor="test", seed=4)
+    with unit_of_work(db_engine) as session:
+        queue = store.unclaimed_samples(session=session, team_ids=[team.id or 0], exclude_member=world["Quinn"])
+        assert queue and all(s.member_id != world["Quinn"] for s in queue)
+        quinn = repo.get_member(session=session, member_id=world["Quinn"])
+        assert quinn is not None
+        store.assign_review(session=session, sample=queue[0], reviewer=quinn, kind="regular", actor="test")
+        first = queue[0].id
+    with pytest.raises(IntegrityError), unit_of_work(db_engine) as session:
+        sample = store.get_sample(session=session, sample_id=first or 0)
+        quentin = repo.get_member(session=session, member_id=world["Quentin"])
+        assert sample is not None and quentin is not None
+        store.assign_review(session=session, sample=sample, reviewer=quentin, kind="regular", actor="test")
+    with unit_of_work(db_engine) as session:
+        left = store.unclaimed_samples(session=session, team_ids=[team.id or 0], exclude_member=world["Quentin"])
+        assert first not in {s.id for s in left} and len(left) == len(queue) - 1
+        draw_row = store.list_draws(session=session, period=period)[0]
+        assert reproduce(session, draw_row).digest == draw_row.digest
