@@ -367,7 +367,10 @@ class SlackAdapter:
 
     async def _ask_router(self, incoming: Incoming, client: AsyncWebClient) -> list[Reply]:
         incoming = replace(incoming, lang_hint=await self._locale(client, incoming.user_id))
-        return await asyncio.to_thread(self.router.handle, incoming)
+        replies = await asyncio.to_thread(self.router.handle, incoming)
+        if render.asks_for_help(incoming):
+            replies = [render.help_as_typed(r) for r in replies]
+        return replies
 
     def _duplicate(self, event_id: str | None) -> bool:
         """Slack's retries (``X-Slack-Retry-Num``) and duplicates: the first one wins here;

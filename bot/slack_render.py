@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from commands.i18n import normalize_lang, translator
@@ -30,6 +30,7 @@ registers ``/mykpi`` for it; ``/kpi <command> …`` reaches every other command)
 
 ALIASES: Mapping[str, str] = {"/mykpi": "/me"}
 GATEWAY = "/kpi"
+HELP = "/help"
 
 MODAL_CALLBACK_ID = "kpibot_form"
 MODAL_ACTION = "form:modal"
@@ -64,6 +65,35 @@ def command_text(command: str, text: str) -> str:
             return "/help"
         return "/" + rest.removeprefix("/")
     return f"{command} {rest}".strip()
+
+
+_COMMAND_MENTION = re.compile(r"(?<![\w/:.])/([A-Za-z][A-Za-z0-9_]*)(?![\w/])")
+
+
+def typed_on_slack(command: str) -> str:
+    """How a kpibot command is typed in Slack (the inverse of :func:`command_text`):
+    ``me`` → ``/mykpi``, ``help`` → ``/kpi``, ``rank`` → ``/rank``, ``period`` → ``/kpi period``."""
+    slash = "/" + command.lower()
+    alias = next((a for a, target in ALIASES.items() if target == slash), None)
+    if alias is not None:
+        return alias
+    if slash == HELP:
+        return GATEWAY
+    if slash in SLASH_COMMANDS and slash != GATEWAY:
+        return slash
+    return f"{GATEWAY} {command}"
+
+
+def asks_for_help(incoming: Incoming) -> bool:
+    return incoming.action is None and incoming.text.split(" ", 1)[0] == HELP
+
+
+def help_as_typed(reply: Reply) -> Reply:
+    """kpibot's help names commands as the router knows them (``/me``, ``/period open …``);
+    in Slack they are typed ``/mykpi``, ``/kpi period open …`` (Slack keeps ``/me`` and
+    help-like names for itself; the manifest registers a few commands, ``/kpi`` reaches the rest)."""
+    text = _COMMAND_MENTION.sub(lambda m: typed_on_slack(m.group(1)), reply.text)
+    return replace(reply, text=text)
 
 
 def incoming_from_command(body: Mapping[str, Any]) -> Incoming:
