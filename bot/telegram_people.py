@@ -13,6 +13,7 @@ from commands.i18n import normalize_lang, translator
 from storage import conversations as repo
 from storage import repo as members
 from storage.db import unit_of_work
+from storage.linking import set_unreachable
 from storage.models import Member
 
 if TYPE_CHECKING:
@@ -48,18 +49,15 @@ class TelegramPeople:
     def mark_reachable(self, telegram_user_id: int) -> None:
         with unit_of_work(self.engine) as session:
             member = self._member(session, telegram_user_id)
-            if member is not None and member.unreachable:
-                member.unreachable = False
-                session.add(member)
+            if member is not None:
+                set_unreachable(session=session, member=member, unreachable=False)
 
     def mark_unreachable(self, telegram_user_id: int) -> ManagerNotice | None:
         """Mark the member unreachable; the notice for their manager, the first time only."""
         with unit_of_work(self.engine) as session:
             member = self._member(session, telegram_user_id)
-            if member is None or member.unreachable:
+            if member is None or not set_unreachable(session=session, member=member, unreachable=True):
                 return None
-            member.unreachable = True
-            session.add(member)
             manager = _manager_of(session, member)
             if manager is None or not manager.telegram_user_id or manager.unreachable:
                 return None

@@ -3,7 +3,8 @@
 An admin creates a code for a member (``/linkcode TEAM NAME`` in chat, or
 ``kpibot telegram link-code``); the person sends ``/start CODE`` to the bot in a private
 chat (or opens ``https://t.me/<bot>?start=CODE``). A code works once, until it expires;
-a wrong, used or expired code is refused with a message that names nobody.
+a wrong, used or expired code is refused with a message that names nobody. The codes
+themselves are kept by :mod:`storage.linking`.
 
     COMMANDS = {"start": ..., "linkcode": ...}     # for linked members
     UNLINKED_COMMANDS = {"start": ...}             # for a person kpibot does not know yet
@@ -11,93 +12,19 @@ a wrong, used or expired code is refused with a message that names nobody.
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
-
-from sqlmodel import select
 
 from commands import permissions
 from commands.context import Context, Handler
 from commands.i18n import Translate, normalize_lang, translator
 from commands.messages import Reply
 from storage import conversations, repo
-from storage.models import LinkCode, Member
+from storage.linking import DEFAULT_HOURS, create_link_code, redeem_link_code
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
-
     from commands.router import UnlinkedContext, UnlinkedHandler
 
-ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-"""No 0/O, 1/I: a code is read aloud or copied by hand."""
-CODE_LENGTH = 8
-DEFAULT_HOURS = 72
-
-
-@dataclass(frozen=True)
-class LinkResult:
-    ok: bool
-    reason: str = ""
-    """``invalid`` | ``used`` | ``expired`` | ``taken`` when not ok."""
-    member: Member | None = None
-
-
-def normalize_code(text: str) -> str:
-    return "".join(ch for ch in text.upper() if ch.isalnum())
-
-
-def new_code() -> str:
-    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
-
-
-def create_link_code(
-    *, session: Session, member: Member, now: datetime, hours: float = DEFAULT_HOURS
-) -> LinkCode:
-    """A fresh one-time code for ``member``; earlier unused codes of the member stop working."""
-    assert member.id is not None
-    for old in session.exec(
-        select(LinkCode).where(LinkCode.member_id == member.id, LinkCode.used_at == None)  # noqa: E711
-    ):
-        old.expires_at = min(old.expires_at, now)
-        session.add(old)
-    code = LinkCode(
-        code=new_code(), member_id=member.id, created_at=now, expires_at=now + timedelta(hours=hours)
-    )
-    session.add(code)
-    session.flush()
-    return code
-
-
-def redeem_link_code(
-    *, session: Session, code_text: str, telegram_user_id: str, now: datetime
-) -> LinkResult:
-    """Use a code: link the Telegram account to the code's member (audited), once."""
-    code = normalize_code(code_text)
-    if len(code) != CODE_LENGTH:
-        return LinkResult(False, "invalid")
-    row = session.exec(select(LinkCode).where(LinkCode.code == code).with_for_update()).first()
-    if row is None:
-        return LinkResult(False, "invalid")
-    if row.used_at is not None:
-        return LinkResult(False, "used")
-    if row.expires_at <= now:
-        return LinkResult(False, "expired")
-    member = session.get(Member, row.member_id)
-    if member is None or not member.active:
-        return LinkResult(False, "invalid")
-    try:
-        repo.link_platform(
-            session=session, member=member, platform="telegram", user_id=telegram_user_id,
-            actor=f"telegram:{telegram_user_id}", reason="one-time link code", now=now,
-        )  # fmt: skip
-    except repo.IdentityTaken:
-        return LinkResult(False, "taken")
-    row.used_at = now
-    session.add(row)
-    session.flush()
-    return LinkResult(True, member=member)
+__all__ = ["COMMANDS", "DEFAULT_HOURS", "UNLINKED_COMMANDS", "create_link_code", "redeem_link_code"]
 
 
 # -- chat commands ----------------------------------------------------------------------
