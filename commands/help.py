@@ -23,6 +23,7 @@ def entries(_: Translate) -> dict[str, tuple[str, str]]:
         "member": (_("add members, set their manager"), "/member add demo 王小红 agent manager=李经理 slack=U123"),
         "linkcode": (_("a one-time code that links a member's Telegram account"), "/linkcode demo 王小红"),
         "survey": (_("survey links for your customers (one, a batch, or a QR code)"), "/survey 20"),
+        "qa": (_("quality sampling: review samples, or read and dispute your QA results"), "/qa"),
     }  # fmt: skip
 
 

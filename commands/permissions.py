@@ -159,6 +159,7 @@ COMMAND_ROLES: dict[str, frozenset[Role]] = {
     "member": _ADMIN,
     "linkcode": _ADMIN,
     "survey": frozenset({Role.AGENT, Role.MANAGER, Role.ADMIN}),
+    "qa": _ALL,
 }
 """Command name → roles that may run it. A command missing here is open to every role."""
 
