@@ -6,8 +6,9 @@ reads the (locked) scores through ``commands.results`` and
 
 * records rank 1's reward and the last place's penalty as payroll entries (amounts from the
   scheme, exact decimals; :func:`record_payroll` rewrites them after an appeal);
-* asks the last ``apply.improvement_last`` agents for an improvement plan due
-  ``apply.improvement_days`` after publication (``commands.improve``);
+* asks the agents the scoring module flagged (``improvement_due``: the last
+  ``apply.improvement_last``) for an improvement plan due at the end of that day in the team's
+  time zone (``commands.improve.plan_due``), the date their result message names;
 * raises a post-change flag where the scoring module set ``post_change`` (last
   ``apply.post_change_after`` periods in a row), told to the admins only, never to the team;
 * prepares one feedback meeting per scored agent (``commands.feedback``);
@@ -27,7 +28,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -169,8 +170,8 @@ def apply_results(session: Session, team: Team, period: Period, *, now: datetime
         if member is None:
             continue
         if s.flags.get("improvement_due"):
-            plan = improve.request_plan(session, team, period, member,
-                                        due_at=now + timedelta(days=scheme.apply.improvement_days), now=now)  # fmt: skip
+            due_at = improve.plan_due(team, date.fromisoformat(str(s.flags["improvement_due"])), now=now)
+            plan = improve.request_plan(session, team, period, member, due_at=due_at, now=now)
             applied.plans.append(plan.id or 0)
         if s.flags.get("post_change"):  # the scoring module's rule: last now and in the K-1 periods before
             streak = scheme.apply.post_change_after

@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlmodel import Session
 
@@ -53,6 +53,14 @@ def _local(team: Team, moment: datetime) -> str:
     from commands.feedback import zone
 
     return moment.astimezone(zone(team.timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def plan_due(team: Team, day: date, *, now: datetime) -> datetime:
+    """The end (23:59) of ``day`` in the team's time zone; at least a day from ``now``."""
+    from commands.feedback import zone
+
+    end = datetime.combine(day, time(23, 59), zone(team.timezone)).astimezone(UTC)
+    return max(end, now + timedelta(days=1))
 
 
 def request_plan(

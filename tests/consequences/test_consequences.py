@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -238,14 +238,18 @@ def test_a_late_plan_is_reminded_once_a_day_then_escalated_once(engine: Engine, 
         mary = repo.get_member_by_name(session=s, team=london, name="Mary")  # type: ignore[arg-type]
         assert mary is not None
         mary.manager_id = boss.id
-    day = clock.now + timedelta(days=6)
+        due = {p.due_at for p in store.list_plans(session=s)}
+    assert due == {datetime(2026, 11, 8, 15, 59, tzinfo=UTC)}  # 23:59 Shanghai on the date the result names
+    day = max(due) - timedelta(hours=30)
     with unit_of_work(engine) as s:
+        early = improve.follow_up(s, now=day - timedelta(days=2))
         first = improve.follow_up(s, now=day)
         again = improve.follow_up(s, now=day + timedelta(hours=2))
+    assert early["reminded"] == 0  # more than two days ahead
     assert first["reminded"] == 4 and again["reminded"] == 0  # two plans per team, two teams
     with unit_of_work(engine) as s:
-        late = improve.follow_up(s, now=clock.now + timedelta(days=8))
-        twice = improve.follow_up(s, now=clock.now + timedelta(days=9))
+        late = improve.follow_up(s, now=max(due) + timedelta(hours=1))
+        twice = improve.follow_up(s, now=max(due) + timedelta(days=1))
     assert late["escalated"] == 4 and twice["escalated"] == 0
     escalations = _texts(engine, "improve.escalated")
     with unit_of_work(engine) as s:

@@ -316,8 +316,6 @@ def _mentions_post_change(text: str) -> bool:
     return any(w in text for w in ("岗位调整", "change of post", "review of post"))
 
 
-@pytest.mark.xfail(strict=True, reason="commands.broadcast.team_ranking shows rank.flag_texts, which include the "
-                   "post-change flag, in the team chat; DOMAIN/issue 9: admins only, never the team")
 def test_the_team_chat_never_sees_a_post_change_flag(three_months: tuple[Month3, dict[str, Any]]) -> None:
     run, _state = three_months
     assert not any(_mentions_post_change(t) for m, _k, t in run.telegram.sent if m is None)
