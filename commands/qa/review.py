@@ -162,15 +162,13 @@ FORM = FormDefinition(
 
 def result_text(_: Any, lang: str, view: SampleView, review: QaReview) -> str:
     """What the agent is told: score, failed checks (critical marked), the comment, how to dispute."""
-    card = view.card
-    answers = {k: v for k, v in (review.answers or {}).items() if not k.startswith("_")}
-    result = score_sample(card, answers)
+    answers = review.answers or {}
+    failed = [c for c in view.card.checks if answers.get(c.id) == FAIL]  # the stored score stays as given
     lines = [_("QA result for your conversation {ref} ({period}): {score}", ref=view.service.ref,
-               period=view.period.key, score=fmt_score(result.score))]  # fmt: skip
-    if result.failed:
+               period=view.period.key, score=fmt_score(review.score))]  # fmt: skip
+    if failed:
         lines.append(_("Failed checks:"))
-        for cid in result.failed:
-            c = card.check(cid)
+        for c in failed:
             mark = _(" (critical: the sample scores 0)") if c.critical else ""
             lines.append(f"- {c.name.get(lang)}{mark}")
     else:
