@@ -302,3 +302,28 @@ def test_a_locked_period_is_neither_drawn_nor_reviewed(router: Router, engine: E
         repo.set_period_status(session=session, period=period, status="locked", actor="test", reason=None)
     run(FakeChat(router, "Mary"), [("/qa draw", "Period 2026-10 is locked: its samples can no longer be drawn.")])
     run(FakeChat(router, "Quinn"), [("/qa", "Your review queue is empty.")])
+
+
+def test_a_modal_platform_submits_the_whole_scorecard_at_once(router: Router, engine: Engine, world: dict[str, int]) -> None:
+    from commands.messages import Incoming
+
+    draw(router)
+    quinn = FakeChat(router, "Quinn", platform="slack")
+    with unit_of_work(engine) as session:
+        member = repo.get_member(session=session, member_id=world["Quinn"])
+        assert member is not None
+        repo.link_platform(session=session, member=member, platform="slack", user_id="UQ", actor="test")
+    quinn.user_id = "UQ"
+    quinn.say("/qa")
+    form = [q for r in quinn.last for q in r.form]
+    assert [q.field_id for q in form] == ["check_greeting", "check_identity", "check_answer", "qa_comment"]
+    assert [c.value for c in form[2].choices] == ["pass", "fail"]  # the answer check allows no N/A
+    cid = form[0].conversation_id
+    quinn.send(Incoming(platform="slack", user_id="UQ", action="form:modal", value=f"{cid}:0:",
+                        values={"check_greeting": "na", "check_identity": "pass", "check_answer": "na"}))
+    assert quinn.last[0].errors == {"check_answer": "Please choose one of: Pass / Fail."}
+    quinn.send(Incoming(platform="slack", user_id="UQ", action="form:modal", value=f"{cid}:0:",
+                        values={"check_greeting": "na", "check_identity": "pass", "check_answer": "pass"}))
+    assert "Sample score: 100" in quinn.text
+    quinn.press("Submit")
+    assert "Thank you, the review is saved" in quinn.text
