@@ -174,6 +174,7 @@ COMMAND_REFUSALS: dict[str, str] = {
     "team": N_("The command /team is not available to you: only an admin changes teams."),
     "member": N_("The command /member is not available to you: only an admin changes members."),
     "linkcode": N_("The command /linkcode is not available to you: only an admin links accounts."),
+    "survey": N_("The command /survey is not available to you: survey links are for agents and their managers."),
 }  # fmt: skip
 """Why a role may not run a command at all (a refusal says why, not just "no")."""
 

@@ -2,13 +2,16 @@
 
 Managers see their teams, admins every team. An agent sees their own team's full ranking
 only when the scheme publishes it (``publish_ranking``), otherwise only their own place
-(``commands.permissions.ranking_access``). Scores come from ``commands.results``.
+(``commands.permissions.ranking_access``). A ranking the scheme does not publish is a
+private reply (asked for in a team group or channel, it goes to the asker alone).
+Scores come from ``commands.results``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from commands import charts, permissions, results
@@ -93,8 +96,14 @@ def change_text(_: Translate, rank: int | None, previous: Mapping[str, Any] | No
     return f"↑{before - rank}" if before > rank else f"↓{rank - before}"
 
 
-def flag_texts(_: Translate, flags: Mapping[str, Any], currency: str = "CNY") -> list[str]:
-    """Reward, penalty, improvement plan and change-of-post flags as short texts."""
+def flag_texts(
+    _: Translate, flags: Mapping[str, Any], currency: str = "CNY", *, post_change: bool = False
+) -> list[str]:
+    """Reward, penalty, improvement plan (and, for admins only, change-of-post) flags as short texts.
+
+    The change-of-post flag is for admins, never for the team or the person's managers
+    (DOMAIN.md, issue 9): it appears only when the caller passes ``post_change=True``.
+    """
     out = []
     if flags.get("reward"):
         amount = flags.get("reward_amount")
@@ -106,7 +115,7 @@ def flag_texts(_: Translate, flags: Mapping[str, Any], currency: str = "CNY") ->
         )
     if flags.get("improvement_due"):
         out.append(_("improvement plan due {date}", date=flags["improvement_due"]))
-    if flags.get("post_change"):
+    if post_change and flags.get("post_change"):
         out.append(_("last several periods in a row: review of post"))
     if flags.get("star"):
         out.append(_("{n}-star", n=flags["star"]))
@@ -121,13 +130,18 @@ def money(amount: Any, currency: str) -> str:
 
 
 def _line(
-    _: Translate, score: results.AgentScore, previous: Mapping[str, Any] | None, currency: str
+    _: Translate,
+    score: results.AgentScore,
+    previous: Mapping[str, Any] | None,
+    currency: str,
+    *,
+    post_change: bool = False,
 ) -> str:
     parts = [f"{score.rank}. {score.name}  {total_text(score.total)}"]
     change = change_text(_, score.rank, previous)
     if change:
         parts.append(f"({change})")
-    flags = flag_texts(_, score.flags, currency)
+    flags = flag_texts(_, score.flags, currency, post_change=post_change)
     if flags:
         parts.append("· " + "; ".join(flags))
     return " ".join(parts)
@@ -163,7 +177,8 @@ def rank(ctx: Context, args: str) -> list[Reply]:
     previous = results.previous_ranks(team, period, session=ctx.session)
     if access.scope is permissions.RankingScope.OWN_PLACE:
         return [own_place(ctx, team, period, outcome, previous)]
-    return full_ranking(ctx, team, period, outcome, previous)
+    replies = full_ranking(ctx, team, period, outcome, previous)
+    return replies if published else [replace(r, private=True) for r in replies]
 
 
 def own_place(
@@ -211,8 +226,9 @@ def full_ranking(
     ]
     scored = outcome.scored
     currency = outcome.scheme.apply.currency
+    admin = permissions.is_admin(ctx.actor)
     for score in scored:
-        lines.append(_line(_, score, previous.get(score.member_id), currency))
+        lines.append(_line(_, score, previous.get(score.member_id), currency, post_change=admin))
     unscored = [s.name for s in outcome.scores if not s.scored]
     if not scored:
         lines.append(_("Nobody has a score yet: the reviews are still missing."))

@@ -145,10 +145,10 @@ def test_an_inactive_member_may_do_nothing_but_ask_for_help() -> None:
 @pytest.mark.parametrize(
     ("actor", "expected"),
     [
-        (agent_a, ["help", "selfreview", "peer", "me", "simulate", "rank"]),
-        (boss_a, ["help", "rank", "review", "period"]),
-        (admin, ["help", "rank", "review", "period", "team", "member", "linkcode"]),
-        (qa, ["help"]),
+        (agent_a, ["help", "selfreview", "peer", "me", "simulate", "rank", "survey", "qa"]),
+        (boss_a, ["help", "rank", "review", "period", "survey", "qa"]),
+        (admin, ["help", "rank", "review", "period", "team", "member", "linkcode", "survey", "qa"]),
+        (qa, ["help", "qa"]),
     ],
 )
 def test_each_role_has_its_own_list_of_commands(actor: Person, expected: list[str]) -> None:

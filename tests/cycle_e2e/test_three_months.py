@@ -149,6 +149,7 @@ def _run(engine: Engine) -> tuple[Month3, dict[str, Any]]:
             _act(run, event, month, state)
         if event.step == "publish" and month == 0 and event.team_id == run_team(run, "london"):
             _improvement_plans(run, event, state)
+            _feedback_meeting(run, event, state)
         if event.step == "publish" and month == 1 and event.team_id == run_team(run, "london"):
             _appeal(run, event, state)
     return run, state
@@ -172,6 +173,25 @@ def _improvement_plans(run: Month3, event: Event, state: dict[str, Any]) -> None
     state["dave_plan"] = [r.text for r in dave.say("submit")]
     run.deliver()
     state["mary_approve"] = run.chat("Mary").say("/improve approve Dave good plan")[0].text
+    run.deliver()
+
+
+def _feedback_meeting(run: Month3, event: Event, state: dict[str, Any]) -> None:
+    """Carol takes the second proposed time; after the meeting Mary records notes and a SMART goal;
+    Carol acknowledges."""
+    run.clock.now = event.at + timedelta(days=1, hours=2)
+    carol = run.chat("Carol")
+    offer = carol.say("/feedback")[0]
+    state["slot_labels"] = [b.label for b in offer.buttons]
+    state["slot_accepted"] = carol.send(carol._incoming(action=offer.buttons[1].action, value=offer.buttons[1].value))[0].text
+    run.deliver()
+    run.clock.now = event.at + timedelta(days=4)
+    mary = run.chat("Mary")
+    mary.say("/feedback notes Carol agreed: peak-hour replies are the cause; quick replies from Monday")
+    state["goal_saved"] = mary.say("/feedback goal Carol avg_response_s=45 2026-10-31 answer within 45 seconds")[0].text
+    run.deliver()
+    ack = carol.say("/feedback")[0]
+    state["acknowledged"] = carol.send(carol._incoming(action=ack.buttons[0].action, value=ack.buttons[0].value))[0].text
     run.deliver()
 
 
@@ -259,6 +279,27 @@ def test_managers_get_a_five_part_prompt_filled_from_data(three_months: tuple[Mo
         assert part in carol, part
     zh = [t for t in run.texts_to("王经理") if "刘洋" in t and "2026-11" in t and "5." in t]
     assert zh and "退款比例" in zh[0]
+
+
+def test_the_meeting_is_scheduled_recorded_and_its_goal_shown_when_the_next_self_review_opens(
+    three_months: tuple[Month3, dict[str, Any]],
+) -> None:
+    run, state = three_months
+    assert len(state["slot_labels"]) == 3 and "set for" in state["slot_accepted"]
+    assert any("Carol accepted the feedback meeting" in t for t in run.texts_to("Mary"))
+    assert "personal target for 2026-10" in state["goal_saved"]
+    assert state["acknowledged"].startswith("Thank you")
+    goals = [t for t in run.texts_to("Carol") if t.startswith("Your personal goals for 2026-10")]
+    assert len(goals) == 1 and "answer within 45 seconds (avg_response_s 45 by 2026-10-31)" in goals[0]
+    opened = [k for k in run.keys_to("Carol") if k.endswith("/2026-10/" + str(run.ids["Carol"]) + "/open.self")]
+    assert opened  # the goals come with the opening of 2026-10's self-review
+    with unit_of_work(run.engine) as s:
+        london = repo.get_team_by_name(session=s, name="london")
+        period = repo.get_period(session=s, team=london, key="2026-09")  # type: ignore[arg-type]
+        carol = repo.get_member(session=s, member_id=run.ids["Carol"])
+        meeting = store.get_meeting(session=s, period=period, member=carol)  # type: ignore[arg-type]
+        assert meeting is not None and meeting.status == "acknowledged" and meeting.slot_at is not None
+        assert "peak-hour replies" in (meeting.notes or "")
 
 
 def test_two_improvement_plans_one_approved_and_one_late_and_escalated(three_months: tuple[Month3, dict[str, Any]]) -> None:
