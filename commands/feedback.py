@@ -408,6 +408,34 @@ def personal_targets(session: Session, member: Member, period_key: str, scheme: 
     }
 
 
+def goals_at_open(ctx: Any) -> None:
+    """An ``open`` step hook (``commands.cycle.OPEN_HOOKS``): when the self-review opens, each
+    agent with personal goals for the period is reminded of them (kind ``goals``)."""
+    if ctx.period is None:
+        return
+    for agent in results.agents_of(ctx.team, session=ctx.session):
+        _ = translator(lang_of(ctx.session, agent))
+        lines = goal_lines(ctx.session, agent, ctx.period_key, _)
+        if not lines:
+            continue
+        text = "\n".join([_("Your personal goals for {period}, agreed in your feedback meeting; keep them in mind for your self-review:",
+                             period=ctx.period_key), *lines])  # fmt: skip
+        outbox.enqueue(ctx.session, team=ctx.team, period=ctx.period, member=agent, kind="goals",
+                       reply=Reply(text=text, private=True), now=ctx.now)  # fmt: skip
+
+
+def _register_open_hook() -> None:
+    """Until ``commands.cycle`` lists this hook itself, add it when this module is loaded (the
+    router loads it at start-up in every process that runs the cycle)."""
+    from commands.cycle import OPEN_HOOKS
+
+    if goals_at_open not in OPEN_HOOKS:
+        OPEN_HOOKS.append(goals_at_open)
+
+
+_register_open_hook()
+
+
 # -- the command ---------------------------------------------------------------------------------
 
 
