@@ -76,7 +76,10 @@ def _usage(ctx: Context) -> str:
 def review_next(ctx: Context) -> list[Reply]:
     replies = next_sample(ctx)
     if replies is None:
-        return [Reply(text=ctx._("Your review queue is empty. Well done!"), private=True)]
+        text = ctx._("Your review queue is empty. Well done!")
+        if permissions.role_of(ctx.actor) in (permissions.Role.MANAGER, permissions.Role.ADMIN):
+            text += "\n\n" + _usage(ctx)
+        return [Reply(text=text, private=True)]
     return replies
 
 
