@@ -53,6 +53,13 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
+BACKGROUND_ROUTER_CALLS = 3
+"""Router calls whose answer goes out after the ack (commands, buttons, messages) run at most
+this many at a time; a modal submission, whose ack waits for the router, never waits for them."""
+WORKER_THREADS = 64
+"""Threads for the router and storage calls (``asyncio.to_thread``): enough that a submission
+always finds one while background calls wait for their turn."""
+
 DATABASE_DOWN = "kpibot cannot reach its database right now, so nothing was saved. Please try again in a few minutes."
 APOLOGY = "Sorry, something went wrong on our side. Please try again; if it keeps happening, give the admin this reference: {ref}"
 
@@ -159,11 +166,20 @@ class ObservedRouter:
     """The router as the adapters see it: timed, logged with the request's context, and
     answering at once while the database is down. Everything else is the router's."""
 
-    def __init__(self, router: Router, metrics: Metrics, watch: DatabaseWatch, default_lang: str) -> None:
+    def __init__(
+        self,
+        router: Router,
+        metrics: Metrics,
+        watch: DatabaseWatch,
+        default_lang: str,
+        *,
+        background: int = BACKGROUND_ROUTER_CALLS,
+    ) -> None:
         self.router = router
         self.metrics = metrics
         self.watch = watch
         self.default_lang = default_lang
+        self._background = threading.BoundedSemaphore(background)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.router, name)
@@ -190,7 +206,11 @@ class ObservedRouter:
             started = time.perf_counter()
             self.watch.begin_request()
             try:
-                replies = self.router.handle(incoming)
+                if incoming.values:  # a modal submission: Slack's ack waits for this answer
+                    replies = self.router.handle(incoming)
+                else:  # answered after the ack: a few at a time, so a submission never queues
+                    with self._background:
+                        replies = self.router.handle(incoming)
             finally:
                 self.metrics.command(incoming.platform, self.kind(incoming), time.perf_counter() - started)
             if self.watch.lost_during_request() and _is_apology(replies):
@@ -299,15 +319,28 @@ class Service:
     metrics: Metrics = field(default_factory=Metrics)
     database: DatabaseWatch | None = None
     draining: bool = False
+    sender: Any = None
+    """The outbox sender (bot.sender.Sender), when a platform adapter runs."""
+    cycle: Any = None
+    """The monthly cycle's scheduler (bot.scheduler.CycleScheduler), when enabled."""
 
     async def start(self) -> None:
         for adapter in self.adapters:
             await adapter.start()
+        for part in (self.sender, self.cycle):  # issue 9: after the adapters they send through
+            if part is not None:
+                await part.start()
 
     async def stop(self) -> None:
         """Stop taking work, let what is in flight finish, release the database."""
         self.draining = True
         self.metrics.draining.set(1)
+        for part in (self.cycle, self.sender):  # before the adapters; unsent rows go back to the outbox
+            if part is not None:
+                try:
+                    await part.stop()
+                except Exception:
+                    log.exception("%s did not stop cleanly", type(part).__name__)
         for adapter in reversed(self.adapters):
             try:
                 await adapter.stop()
@@ -369,6 +402,11 @@ def build_service(
     service: Service
 
     async def on_startup() -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="kpibot")
+        )
         await service.start()
 
     async def on_shutdown() -> None:
@@ -383,7 +421,31 @@ def build_service(
         draining=lambda: service.draining,
     )
     service = Service(settings, engine, config, router, web, adapters, metrics, watch)
+    service.sender, service.cycle = cycle_parts(settings, engine, adapters, clock)
     return service
+
+
+def cycle_parts(settings: Settings, engine: Engine, adapters: list[Adapter], clock: Clock | None) -> tuple[Any, Any]:
+    """Issue 9: the outbox sender (whenever a platform adapter runs) and the cycle scheduler
+    (``cycle_enabled``; by default only in production, so tests and trials never publish by
+    themselves)."""
+    from bot.sender import Sender
+
+    platforms: dict[str, Any] = {_platform_of(a): a for a in adapters if _platform_of(a)}
+    sender = Sender(engine, platforms, clock=clock, default_lang=settings.default_lang) if platforms else None
+    enabled = getattr(settings, "cycle_enabled", None)
+    if enabled is None:
+        enabled = settings.environment == "production"
+    if not enabled:
+        return sender, None
+    from bot.scheduler import CycleScheduler
+
+    return sender, CycleScheduler(engine, clock=clock)
+
+
+def _platform_of(adapter: Adapter) -> str:
+    module = type(adapter).__module__
+    return {"bot.slack": "slack", "bot.telegram": "telegram"}.get(module, "")
 
 
 def serve(service: Service, *, host: str = "0.0.0.0", install_signal_handlers: bool = True) -> None:

@@ -39,6 +39,7 @@ import random
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -278,12 +279,49 @@ class Sender:
         self._task: asyncio.Task[None] | None = None
         self._chat_buckets: dict[str, Buckets] = {}
         self._overall: dict[str, Bucket] = {}
+        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-db")
+        """Every write of this sender on one thread: no lock contention on SQLite, and marks
+        that queue up while one commits are committed together (group commit)."""
+        self._marks: list[tuple[Job, str | None, asyncio.Future[bool]]] = []
+        self._marks_ready = asyncio.Event()
+        self._marker: asyncio.Task[None] | None = None
         self.on_sent: Callable[[Job], None] | None = None
         """Called right after a mark (tests stop a sender there)."""
         self.before_mark: Callable[[Job], None] | None = None
         """Called between the send and the mark (tests kill a sender there)."""
 
     # ---------------------------------------------------------------- lifecycle
+    async def _write(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._db, fn, *args)
+
+    async def _mark(self, job: Job, ref: str | None) -> bool:
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._marks.append((job, ref, future))
+        self._marks_ready.set()
+        if self._marker is None or self._marker.done():
+            self._marker = asyncio.create_task(self._mark_loop(), name=f"outbox-marks {self.worker}")
+        return await future
+
+    async def _mark_loop(self) -> None:
+        while self._marks:
+            self._marks_ready.clear()
+            batch, self._marks = self._marks, []
+            try:
+                done = await self._write(self._mark_many, [(job, ref) for job, ref, _f in batch])
+            except Exception as exc:  # noqa: BLE001 - the senders of the batch get the error
+                for _job, _ref, future in batch:
+                    future.set_exception(exc)
+                continue
+            for (_job, _ref, future), ok in zip(batch, done, strict=True):
+                future.set_result(ok)
+
+    def _mark_many(self, marks: list[tuple[Job, str | None]]) -> list[bool]:
+        now = self.clock()
+        with unit_of_work(self.engine) as session:
+            return [store.mark_sent(session=session, message_id=job.row_id, worker=self.worker,
+                                    message_ref=ref, platform=job.platform, now=now)
+                    for job, ref in marks]  # fmt: skip
+
     async def start(self) -> None:
         self._stop.clear()
         self._task = asyncio.create_task(self.run(), name=f"outbox-sender {self.worker}")
@@ -347,7 +385,7 @@ class Sender:
         self._held.clear()
         self._lanes.clear()
         if left:
-            await asyncio.to_thread(self._release_all, left)
+            await self._write(self._release_all, left)
 
     def _release_all(self, jobs: list[Job]) -> None:
         now = self.clock()
@@ -371,12 +409,12 @@ class Sender:
         room = self.batch - len(self._held)
         if room <= 0:
             return 0
-        jobs, dead = await asyncio.to_thread(self._claim, room)
+        jobs, dead = await self._write(self._claim, room)
         for job in jobs:
             self._held[job.row_id] = job
             self._lane(job).push(job)
         for job, why in dead:
-            await asyncio.to_thread(self._finish_unreachable, job, why)
+            await self._write(self._finish_unreachable, job, why)
         return len(jobs) + len(dead)
 
     def _claim(self, limit: int) -> tuple[list[Job], list[tuple[Job, str]]]:
@@ -452,7 +490,7 @@ class Sender:
         ids = [j.row_id for j in self._held.values() if j.claimed_at < old]
         if not ids:
             return
-        await asyncio.to_thread(self._touch, ids)
+        await self._write(self._touch, ids)
         now = time.monotonic()
         for row_id in ids:
             if row_id in self._held:
@@ -500,7 +538,7 @@ class Sender:
             await self._finish_sent(job, ref)
         elif outcome == Outcome.UNREACHABLE:
             self._held.pop(job.row_id, None)
-            await asyncio.to_thread(self._finish_unreachable, job, detail or "unreachable")
+            await self._write(self._finish_unreachable, job, detail or "unreachable")
         elif outcome == Outcome.RETRY_AFTER:
             self.stats.retried_429 += 1
             delay = float(detail or 1.0)
@@ -510,7 +548,7 @@ class Sender:
             await self._retry(job, lane, backoff(job.tries + 1), detail or "error", block_chat=False)
         else:
             self._held.pop(job.row_id, None)
-            await asyncio.to_thread(self._finish_failed, job, detail or "failed")
+            await self._write(self._finish_failed, job, detail or "failed")
 
     async def _attempt(self, job: Job) -> tuple[int, str | None, str | None]:
         adapter = self.adapters[job.platform]
@@ -564,7 +602,7 @@ class Sender:
             lane.chats[job.chat].block_until(at)
         if timedelta(seconds=delay) > RETRY_IN_MEMORY or self._stop.is_set():
             self._held.pop(job.row_id, None)
-            await asyncio.to_thread(self._release, job, delay, why)
+            await self._write(self._release, job, delay, why)
             return
         if job.row_id in self._held:
             lane.push(job, at)
@@ -578,7 +616,7 @@ class Sender:
     async def _finish_sent(self, job: Job, ref: str | None) -> None:
         if self.before_mark is not None:
             self.before_mark(job)
-        marked = await asyncio.to_thread(self._mark_sent, job, ref)
+        marked = await self._mark(job, ref)
         self._held.pop(job.row_id, None)
         if marked:
             self.stats.sent += 1
@@ -587,11 +625,6 @@ class Sender:
             log.warning("outbox %s was sent but its claim had passed to another sender", job.key)
         if self.on_sent is not None:
             self.on_sent(job)
-
-    def _mark_sent(self, job: Job, ref: str | None) -> bool:
-        with unit_of_work(self.engine) as session:
-            return store.mark_sent(session=session, message_id=job.row_id, worker=self.worker,
-                                   message_ref=ref, platform=job.platform, now=self.clock())  # fmt: skip
 
     def _finish_failed(self, job: Job, why: str) -> None:
         with unit_of_work(self.engine) as session:

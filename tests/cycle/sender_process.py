@@ -3,8 +3,9 @@
     python -m tests.cycle.sender_process --db URL --telegram BASE_URL --slack API_URL \\
         --worker NAME [--pause-after N] [--die-before-mark N] [--lease S] [--batch N]
 
-It prints ``sent <key>`` after each mark. ``--pause-after N``: after the Nth mark it prints
-``paused`` and freezes (holding its claimed rows) until killed. ``--die-before-mark N``:
+It prints ``sent <key>`` after each mark. ``--pause-after N``: after the Nth mark it starts
+no new send, lets those under way finish and mark, prints ``paused`` and freezes (holding
+its claimed rows) until killed. ``--die-before-mark N``:
 at the Nth send it kills itself with SIGKILL after the platform took the message and
 before the mark. At the end it prints ``done <stats as JSON>``.
 """
@@ -46,7 +47,28 @@ async def main(argv: list[str]) -> int:
               "slack": Limits(per_workspace=args.rate, per_chat=5.0)}  # fmt: skip
     sender = Sender(engine, {"slack": slack, "telegram": telegram}, worker=args.worker,
                     limits=limits, batch=args.batch, lease=timedelta(seconds=args.lease))  # fmt: skip
-    marks = sends = 0
+    marks = sends = active = 0
+    frozen = False
+    real_attempt = sender._attempt
+
+    async def attempt(job: Job) -> tuple[int, str | None, str | None]:
+        nonlocal active
+        if frozen:  # sends not yet started when the freeze began never start
+            await asyncio.Event().wait()
+        active += 1
+        try:
+            return await real_attempt(job)
+        finally:
+            active -= 1
+
+    async def freeze() -> None:
+        """Let the sends already under way finish and mark, then stop dead, claims held."""
+        while active or sender._marks or (sender._marker is not None and not sender._marker.done()):
+            await asyncio.sleep(0.01)
+        print("paused", flush=True)
+        time.sleep(3600)  # frozen with its claims, until the test kills it
+
+    sender._attempt = attempt  # type: ignore[method-assign]
 
     def before_mark(_job: Job) -> None:
         nonlocal sends
@@ -55,12 +77,12 @@ async def main(argv: list[str]) -> int:
             os.kill(os.getpid(), signal.SIGKILL)
 
     def on_sent(job: Job) -> None:
-        nonlocal marks
+        nonlocal marks, frozen
         marks += 1
         print("sent", job.key, flush=True)
-        if args.pause_after and marks >= args.pause_after:
-            print("paused", flush=True)
-            time.sleep(3600)  # frozen with its claims, until the test kills it
+        if args.pause_after and marks >= args.pause_after and not frozen:
+            frozen = True
+            asyncio.get_running_loop().create_task(freeze())
 
     sender.before_mark = before_mark
     sender.on_sent = on_sent
