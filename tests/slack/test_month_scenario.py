@@ -32,6 +32,7 @@ from tests.fakes.slack_api import FakeSlack
 from tests.slack.conftest import make_adapter, web_app
 from tests.slack.people import Person, seen
 from tests.slack.sender import SlackSender
+from tests.telegram.world import publish_the_ranking
 
 SLACK_IDS = {
     "Mary": "U0MARY", "Alice": "U0ALICE", "Bob": "U0BOB", "Carol": "U0CAROL", "Dave": "U0DAVE",
@@ -289,7 +290,17 @@ async def test_a_month_through_slack(
             world[n]: int(m) for n, m in MARKS.items()
         }
 
-    # /rank in the team channel: the ranking as text, the chart uploaded into the channel
+    # /rank in the team channel while the scheme does not publish the ranking: Mary alone
+    # gets it, in her DM; the channel sees nothing
+    calls = await mary.command("/rank", channel=LONDON)
+    assert fake_slack.response_posts(mary.last.response_url) == []
+    [(kind, where, ranking, _buttons), chart] = seen(calls)
+    assert (kind, where) == ("post", mary.dm) and chart[:2] == ("file", mary.dm)
+    assert listed(ranking) == computed_order(engine, "london")
+    assert not [f for f in fake_slack.files.values() if f.channel == LONDON]
+
+    # once the scheme publishes it: the ranking as text, the chart uploaded into the channel
+    publish_the_ranking(engine, "london", "demo")
     calls = await mary.command("/rank", channel=LONDON)
     [(kind, visibility, ranking, _buttons), chart] = seen(calls)
     assert (kind, visibility) == ("respond", "in_channel")
