@@ -381,3 +381,26 @@ def test_training_needs_are_the_teams_weakest_indicators(engine: Engine, publish
     assert [iid for iid, _share in needs] == ["avg_response_s", "refund_ratio"]
     assert needs[0][1] == pytest.approx(0.5)
     assert lines[0].startswith("培训需求") and "平均响应时间" in lines[1]
+
+
+def test_the_agent_counters_with_another_time_and_the_manager_accepts_it(engine: Engine, published: Router) -> None:
+    carol = FakeChat(published, "Carol")
+    sent = carol.say("/feedback counter 2026-11-10 15:30")[0]  # a Tuesday, 15:30 Shanghai
+    assert "sent to your manager" in sent.text
+    with unit_of_work(engine) as s:
+        (row,) = [m for m in outbox_store.list_messages(session=s) if m.kind.startswith("feedback.counter.")]
+        button = row.reply["buttons"][0]
+    mary = FakeChat(published, "Mary")
+    assert "Only the other person" in carol.send(carol._incoming(action=button["action"], value=button["value"]))[0].text
+    done = mary.send(mary._incoming(action=button["action"], value=button["value"]))[0]
+    assert "2026-11-10 15:30" in done.text
+    assert any("2026-11-10 15:30" in t for t in _texts(engine, "feedback.time").values())
+
+
+def test_a_chinese_agent_appeals_and_hears_back_in_chinese(engine: Engine, published: Router) -> None:
+    filed = FakeChat(published, "刘洋").say("/appeal kpi 退款数据包含了上月的订单")[0]
+    assert "申诉 #" in filed.text
+    appeal_id = filed.text.split("#")[1].split()[0]
+    decided = FakeChat(published, "王经理").say(f"/appeal reject {appeal_id} 数据核对无误")[0]
+    assert "驳回" in decided.text
+    assert any("驳回" in t and "数据核对无误" in t for t in _texts(engine, "appeal.decided").values())
