@@ -18,7 +18,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -49,8 +49,22 @@ def published_at(session: Session, period: Period) -> datetime | None:
 
 
 def window_end(session: Session, period: Period, scheme: Scheme) -> datetime | None:
+    """The end (23:59, team time zone) of the day ``appeal_days`` after publication — the date the
+    result message names."""
+    from commands.feedback import zone
+
     at = published_at(session, period)
-    return at + timedelta(days=scheme.apply.appeal_days) if at is not None else None
+    team = repo.get_team(session=session, team_id=period.team_id)
+    if at is None or team is None:
+        return None
+    local_day = (at + timedelta(days=scheme.apply.appeal_days)).astimezone(zone(team.timezone)).date()
+    return datetime.combine(local_day, time(23, 59, 59), zone(team.timezone)).astimezone(UTC)
+
+
+def _local(team: Team, moment: datetime) -> str:
+    from commands.feedback import zone
+
+    return moment.astimezone(zone(team.timezone)).strftime("%Y-%m-%d %H:%M")
 
 
 def _latest_published(ctx: Context, team: Team) -> Period | None:
@@ -86,7 +100,7 @@ def file_appeal(ctx: Context, tokens: Sequence[str]) -> list[Reply]:
     components = appealable(scheme)
     if not tokens:
         names = ", ".join(components)
-        when = end.strftime("%Y-%m-%d %H:%M UTC") if end else "—"
+        when = _local(team, end) if end else "—"
         return [Reply(text=_("Appeal a component of {period} until {when}: /appeal COMPONENT REASON. Components: {names}.",
                              period=period.key, when=when, names=names), ephemeral=True)]  # fmt: skip
     if end is None or ctx.now > end:

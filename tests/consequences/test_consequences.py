@@ -404,3 +404,11 @@ def test_a_chinese_agent_appeals_and_hears_back_in_chinese(engine: Engine, publi
     decided = FakeChat(published, "王经理").say(f"/appeal reject {appeal_id} 数据核对无误")[0]
     assert "驳回" in decided.text
     assert any("驳回" in t and "数据核对无误" in t for t in _texts(engine, "appeal.decided").values())
+
+
+def test_the_appeal_window_ends_with_the_named_day_in_the_teams_zone(published: Router, clock: Clock) -> None:
+    # published 2026-11-06 12:00 UTC (20:00 in Shanghai) + 7 days → open until 2026-11-13 23:59 Shanghai
+    clock.now = datetime(2026, 11, 13, 15, 30, tzinfo=UTC)  # 23:30 in Shanghai
+    assert "#" in FakeChat(published, "Dave").say("/appeal kpi late but in time")[0].text
+    clock.now = datetime(2026, 11, 13, 16, 0, tzinfo=UTC)  # 00:00 on the 14th in Shanghai
+    assert "closed" in FakeChat(published, "Bob").say("/appeal kpi one minute late")[0].text
