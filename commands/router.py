@@ -79,6 +79,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "commands.appeal",
     "commands.export",
     "commands.qa",
+    "commands.schedule_admin",
 )
 """Every command module, listed explicitly (a missing module is an error at start-up)."""
 

@@ -1,0 +1,201 @@
+"""Admin commands for the monthly cycle (admins only):
+
+* ``/schedule [TEAM]`` — each team's time zone, whether it is paused, the next steps in
+  local time, and the last steps run (who ran them, notes such as "run late");
+* ``/runstep STEP [TEAM] [PERIOD]`` — run a step now (``open``, ``remind.1``, ``close``,
+  ``publish``, ``daily``), even if it ran before: the outbox still sends nobody the
+  same message twice. The team defaults to the admin's own, the period to the one whose
+  review window runs this month;
+* ``/pause TEAM`` / ``/resume TEAM`` — hold a team's steps (audited). Steps missed while
+  paused run at the next catch-up (hourly, and at start-up); reminders more than a day
+  late are skipped.
+
+The same functions serve ``kpibot cycle show|run-step|pause`` (``bot/cli/cycle.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from commands.context import Context, Handler
+from commands.cycle import STEP_NAMES, StepOutcome, local_date, rules_for, run_step
+from commands.cycle_plan import next_steps, recent_periods
+from commands.i18n import Translate
+from commands.messages import Reply
+from storage import outbox as ledger
+from storage import repo
+from storage.models import Member, Team
+
+SHOWN_NEXT = 6
+SHOWN_RECENT = 5
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    team: Team
+    period_key: str
+    step: str
+
+
+def schedule_lines(_: Translate, team: Team, *, session: Session, now: datetime) -> list[str]:
+    """What ``/schedule`` says about one team."""
+    rules, kind = rules_for(team, session=session)
+    zone = ZoneInfo(team.timezone)
+    head = _("{team} ({tz}): paused", team=team.name, tz=team.timezone) if team.paused else _(
+        "{team} ({tz})", team=team.name, tz=team.timezone)  # fmt: skip
+    lines = [head, _("Next steps:")]
+    for step in next_steps(rules, team.timezone, kind, now)[:SHOWN_NEXT]:
+        lines.append(f"· {step.local.strftime('%Y-%m-%d %a %H:%M')} {step.period_key} {step.step}")
+    done = ledger.list_steps(session=session, team_id=team.id)[-SHOWN_RECENT:]
+    if done:
+        lines.append(_("Last steps run:"))
+    for row in reversed(done):
+        at = row.claimed_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        note = f" — {row.note}" if row.note else ""
+        lines.append(f"· {at} {row.period_key} {row.step} ({row.claimed_by}){note}")
+    return lines
+
+
+def valid_step(step: str) -> bool:
+    base, _sep, number = step.partition(".")
+    if base == "remind":
+        return number.isdigit() and int(number) >= 1
+    return base in STEP_NAMES and not number
+
+
+def default_period(team: Team, step: str, *, session: Session, now: datetime) -> str:
+    """``daily`` → today's local date; else the period whose window runs this month."""
+    if step == "daily":
+        return local_date(team, now)
+    _rules, kind = rules_for(team, session=session)
+    return recent_periods(team.timezone, kind, now, back=1)[-1]
+
+
+def parse_run(
+    _: Translate, args: str, *, actor: Member | None, session: Session, now: datetime
+) -> tuple[RunRequest | None, list[str]]:
+    """``STEP [TEAM] [PERIOD]`` → a request, or one problem a line."""
+    words = args.split()
+    if not words:
+        return None, [_("Send /runstep STEP [TEAM] [PERIOD], STEP one of: open, remind.1, close, publish, daily.")]
+    step, rest = words[0], words[1:]
+    problems = []
+    if not valid_step(step):
+        problems.append(_("Unknown step {step}: use open, remind.1, close, publish or daily.", step=step))
+    team: Team | None = None
+    if rest:
+        team = repo.get_team_by_name(session=session, name=rest[0])
+        if team is None:
+            problems.append(_("There is no team called {team}.", team=rest[0]))
+    elif actor is not None:
+        team = repo.get_team(session=session, team_id=actor.team_id)
+    else:
+        problems.append(_("Name the team."))
+    period_key = rest[1] if len(rest) > 1 else None
+    if period_key is not None and step != "daily":
+        try:
+            repo.period_bounds(period_key)
+        except ValueError:
+            problems.append(_("A period is like 2026-10 or 2026-Q4; got {period}.", period=period_key))
+    if problems or team is None:
+        return None, problems
+    key = period_key or default_period(team, step, session=session, now=now)
+    return RunRequest(team, key, step), []
+
+
+def outcome_text(_: Translate, request: RunRequest, outcome: StepOutcome) -> str:
+    if outcome.status == "ran":
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(outcome.counts.items())) or _("nothing to do")
+        return _("Ran {step} for {team} {period}: {counts}.", step=request.step, team=request.team.name,
+                 period=request.period_key, counts=counts)  # fmt: skip
+    return _("{step} for {team} {period} did not run ({status}).", step=request.step,
+             team=request.team.name, period=request.period_key, status=outcome.status)  # fmt: skip
+
+
+def set_paused(team: Team, paused: bool, *, session: Session, actor: str, now: datetime) -> bool:
+    """Pause or resume a team (audited); ``False`` when it already was."""
+    if team.paused == paused:
+        return False
+    before = repo.snapshot(team)
+    team.paused = paused
+    session.add(team)
+    session.flush()
+    repo.append_audit(session=session, actor=actor, action="team.paused" if paused else "team.resumed",
+                      entity="team", entity_id=str(team.id), before=before, after=repo.snapshot(team),
+                      reason="cycle paused" if paused else "cycle resumed", at=now)  # fmt: skip
+    return True
+
+
+# --- chat ----------------------------------------------------------------------------------
+
+
+def _refused(ctx: Context) -> list[Reply] | None:
+    if ctx.actor.role == "admin" and ctx.actor.active:
+        return None
+    return [Reply(text=ctx._("Only an admin can see and change the monthly schedule."), ephemeral=True)]
+
+
+def schedule(ctx: Context, args: str) -> list[Reply]:
+    refused = _refused(ctx)
+    if refused:
+        return refused
+    name = args.strip()
+    if name:
+        team = repo.get_team_by_name(session=ctx.session, name=name)
+        if team is None:
+            return [Reply(text=ctx._("There is no team called {team}.", team=name), ephemeral=True)]
+        teams = [team]
+    else:
+        teams = repo.list_teams(session=ctx.session)
+    lines: list[str] = []
+    for team in teams:
+        lines += schedule_lines(ctx._, team, session=ctx.session, now=ctx.now)
+    return [Reply(text="\n".join(lines) or ctx._("There are no teams yet."), private=True)]
+
+
+def runstep(ctx: Context, args: str) -> list[Reply]:
+    refused = _refused(ctx)
+    if refused:
+        return refused
+    request, problems = parse_run(ctx._, args, actor=ctx.actor, session=ctx.session, now=ctx.now)
+    if request is None:
+        return [Reply(text="\n".join(problems), ephemeral=True)]
+    outcome = run_step(ctx.session, team=request.team, period_key=request.period_key, step=request.step,
+                       now=ctx.now, worker=f"chat:{ctx.actor.id}", actor=repo.actor_of(ctx.actor),
+                       note=f"run by {repo.actor_of(ctx.actor)}", force=True)  # fmt: skip
+    return [Reply(text=outcome_text(ctx._, request, outcome), private=True)]
+
+
+def _pause(ctx: Context, args: str, paused: bool) -> list[Reply]:
+    refused = _refused(ctx)
+    if refused:
+        return refused
+    name = args.strip()
+    if not name:
+        return [Reply(text=ctx._("Name the team."), ephemeral=True)]
+    team = repo.get_team_by_name(session=ctx.session, name=name)
+    if team is None:
+        return [Reply(text=ctx._("There is no team called {team}.", team=name), ephemeral=True)]
+    changed = set_paused(team, paused, session=ctx.session, actor=repo.actor_of(ctx.actor), now=ctx.now)
+    if paused:
+        text = ctx._("{team} is paused: no step runs until /resume {team}.", team=team.name) if changed else ctx._(
+            "{team} was already paused.", team=team.name)  # fmt: skip
+    else:
+        text = ctx._("{team} runs again; steps missed meanwhile run at the next catch-up (within the hour).",
+                     team=team.name) if changed else ctx._("{team} was not paused.", team=team.name)  # fmt: skip
+    return [Reply(text=text, private=True)]
+
+
+def pause(ctx: Context, args: str) -> list[Reply]:
+    return _pause(ctx, args, True)
+
+
+def resume(ctx: Context, args: str) -> list[Reply]:
+    return _pause(ctx, args, False)
+
+
+COMMANDS: dict[str, Handler] = {"schedule": schedule, "runstep": runstep, "pause": pause, "resume": resume}
