@@ -114,3 +114,44 @@ async def test_a_message_the_platform_refuses_fails_without_retries(
     assert (stats.sent, stats.failed) == (1, 1)
     assert len(fake_telegram.calls_to("sendMessage")) == 2
 
+
+
+async def test_a_chart_reaches_slack_as_an_upload_and_the_ranking_reaches_the_team_group(
+    engine: Engine, fake_slack: FakeSlack, fake_telegram: FakeTelegram
+) -> None:
+    from commands.messages import Image
+
+    crew = make_crew(engine, telegram=0, slack=1, fake_telegram=fake_telegram)
+    fake_telegram.group(-100777, "shop")
+    with unit_of_work(engine) as s:
+        team = repo.get_team(session=s, team_id=crew.team_id)
+        team.telegram_chat_id = "-100777"
+        period = repo.get_or_create_period(session=s, team=team, key="2026-10")
+        [(member_id, _user)] = crew.slack.items()
+        member = repo.get_member(session=s, member_id=member_id)
+        enqueue(s, team=team, period=period, member=member, kind="result.chart",
+                reply=Reply(text="your chart", image=Image("c.png", b"\x89PNG-bytes", "chart"), private=True))
+        enqueue(s, team=team, period=period, member=None, kind="ranking", reply=Reply(text="1. sl0 92.0"))
+    stats = await (await sender(engine, fake_slack, fake_telegram)).drain(timeout=60)
+    assert stats.sent == 2
+    [upload] = [f for f in fake_slack.files.values() if f.completed]
+    assert upload.data == b"\x89PNG-bytes" and upload.initial_comment == "your chart"
+    assert [m["text"] for m in fake_telegram.bot_messages(-100777)] == ["1. sl0 92.0"]
+    with unit_of_work(engine) as s:
+        refs = {r.kind: r.message_ref for r in store.list_messages(session=s)}
+    assert refs["result.chart"] == "slack:file" and refs["ranking"].startswith("-100777:")
+
+
+async def test_a_team_without_a_group_chat_leaves_its_ranking_unreachable(
+    engine: Engine, fake_slack: FakeSlack, fake_telegram: FakeTelegram
+) -> None:
+    crew = make_crew(engine, telegram=1, slack=0, fake_telegram=fake_telegram)
+    with unit_of_work(engine) as s:
+        team = repo.get_team(session=s, team_id=crew.team_id)
+        period = repo.get_or_create_period(session=s, team=team, key="2026-10")
+        enqueue(s, team=team, period=period, member=None, kind="ranking", reply=Reply(text="ranking"))
+    stats = await (await sender(engine, fake_slack, fake_telegram)).drain(timeout=60)
+    assert (stats.sent, stats.unreachable) == (0, 1)
+    with unit_of_work(engine) as s:
+        [row] = store.list_messages(session=s)
+    assert row.status == "unreachable" and "no chat" in (row.last_error or "")
