@@ -178,7 +178,9 @@ def rank(ctx: Context, args: str) -> list[Reply]:
     if access.scope is permissions.RankingScope.OWN_PLACE:
         return [own_place(ctx, team, period, outcome, previous)]
     replies = full_ranking(ctx, team, period, outcome, previous)
-    return replies if published else [replace(r, private=True) for r in replies]
+    # An admin's ranking names change-of-post flags, which never reach a team chat.
+    flagged = permissions.is_admin(ctx.actor) and any(s.flags.get("post_change") for s in outcome.scored)
+    return replies if published and not flagged else [replace(r, private=True) for r in replies]
 
 
 def own_place(

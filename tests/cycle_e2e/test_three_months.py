@@ -27,7 +27,7 @@ from bot.sender import Limits, Sender
 from bot.telegram_render import CallbackCodec
 from commands.context import AppConfig
 from commands.cycle import planned
-from commands.messages import Outgoing
+from commands.messages import Incoming, Outgoing
 from commands.router import Router
 from storage import consequences as store
 from storage import outbox as outbox_store
@@ -360,3 +360,19 @@ def _mentions_post_change(text: str) -> bool:
 def test_the_team_chat_never_sees_a_post_change_flag(three_months: tuple[Month3, dict[str, Any]]) -> None:
     run, _state = three_months
     assert not any(_mentions_post_change(t) for m, _k, t in run.telegram.sent if m is None)
+
+
+def test_an_admin_asking_for_the_ranking_in_a_group_gets_the_post_change_flags_privately(
+    three_months: tuple[Month3, dict[str, Any]],
+) -> None:
+    run, _state = three_months
+    with unit_of_work(run.engine) as s:
+        team_names = [t.name for t in repo.list_teams(session=s)]
+    flagged_replies = []
+    for name in team_names:
+        replies = run.router.handle(
+            Incoming(platform="test", user_id="周人事", text=f"/rank {name} 2026-11", chat="group")
+        )
+        flagged_replies += [r for r in replies if _mentions_post_change(r.text)]
+    assert flagged_replies, "the admin's ranking names the change-of-post flags"
+    assert all(r.private for r in flagged_replies)
