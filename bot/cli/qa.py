@@ -9,13 +9,18 @@ Bad input gets one clear message per problem and exit code 2, never a traceback.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
 from bot.settings import load_settings
 from commands.i18n import Translate, normalize_lang, translator
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 qa_app = typer.Typer(help="Quality sampling (质检): load sessions, draw samples, verify a draw.", no_args_is_help=True)
 
@@ -45,32 +50,37 @@ def load_sessions_cmd(
 ) -> None:
     """Store a period's sessions for sampling; all rows or none; the same file twice changes nothing."""
     from commands.qa.sessions import load_sessions
-    from storage.db import make_engine, unit_of_work
 
     url, code, _ = _setup(db, lang)
     try:
         data = file.read_bytes()
     except OSError as exc:
         _fail([_("Cannot read {file}: {error}", file=str(file), error=exc.strerror or str(exc))])
-    engine = make_engine(url)
-    try:
-        with unit_of_work(engine) as session:
-            report = load_sessions(session, team=team, period_key=period, mapping=mapping, data=data,
-                                   file_name=file.name, actor="cli", lang=code)  # fmt: skip
-            if report.status == "refused":
-                _fail(report.lines(_))
-    finally:
-        engine.dispose()
+    with _session(url) as session:
+        report = load_sessions(session, team=team, period_key=period, mapping=mapping, data=data,
+                               file_name=file.name, actor="cli", lang=code)  # fmt: skip
+        if report.status == "refused":
+            _fail(report.lines(_))
     for line in report.lines(_):
         typer.echo(line)
 
 
-def _team_period(session: object, team: str, period: str, _: Translate) -> tuple[object, object]:
-    from sqlmodel import Session
+@contextmanager
+def _session(url: str) -> Iterator[Session]:
+    """One unit of work on a fresh engine (a failure inside rolls everything back)."""
+    from storage.db import make_engine, unit_of_work
 
+    engine = make_engine(url)
+    try:
+        with unit_of_work(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _team_period(session: Session, team: str, period: str, _: Translate) -> tuple[object, object]:
     from storage import repo
 
-    assert isinstance(session, Session)
     team_row = repo.get_team_by_name(session=session, name=team)
     if team_row is None:
         _fail([_("There is no team named {team}.", team=team)])
@@ -89,28 +99,16 @@ def draw_cmd(
     db: str | None = typer.Option(None, "--db", metavar="URL", help=DB_HELP),
 ) -> None:
     """Draw the period's samples by the scheme's rule; the seed is recorded with the draw."""
-    from commands.qa.common import qa_component
-    from commands.qa.results import draw_lines
-    from commands.qa.sampling import LOCKED, LOCKED_REFUSAL, draw_period
-    from storage.db import make_engine, unit_of_work
+    from commands.qa.results import run_draw
     from storage.models import Period, Team
 
     url, _code, _ = _setup(db, lang)
-    engine = make_engine(url)
-    try:
-        with unit_of_work(engine) as session:
-            team_row, period_row = _team_period(session, team, period, _)
-            assert isinstance(team_row, Team) and isinstance(period_row, Period)
-            if period_row.status in LOCKED:
-                _fail([_(LOCKED_REFUSAL, period=period, status=period_row.status)])
-            component = qa_component(team_row, period_row, session=session)
-            if component is None or component.scorecard is None:
-                _fail([_("The scheme of team {team} has no quality scorecard.", team=team)])
-            row = draw_period(session, team=team_row, period=period_row, rule=component.scorecard.sampling,
-                              actor="cli", seed=seed)  # fmt: skip
-            lines = draw_lines(_, session, row, team, period)
-    finally:
-        engine.dispose()
+    with _session(url) as session:
+        team_row, period_row = _team_period(session, team, period, _)
+        assert isinstance(team_row, Team) and isinstance(period_row, Period)
+        ok, lines = run_draw(session, team=team_row, period=period_row, actor="cli", _=_, seed=seed)
+        if not ok:
+            _fail(lines)
     for line in lines:
         typer.echo(line)
 
@@ -124,19 +122,13 @@ def verify_draw_cmd(
     """Run a stored draw again from its seed and check it drew exactly the same sessions."""
     from commands.qa.sampling import reproduce
     from storage import qa as store
-    from storage.db import make_engine, unit_of_work
 
     url, _code, _ = _setup(db, lang)
-    engine = make_engine(url)
-    try:
-        with unit_of_work(engine) as session:
-            row = store.get_draw(session=session, draw_id=draw_id)
-            if row is None:
-                _fail([_("There is no draw {n}.", n=draw_id)])
-            again = reproduce(session, row)
-            same = again.digest == row.digest
-    finally:
-        engine.dispose()
+    with _session(url) as session:
+        row = store.get_draw(session=session, draw_id=draw_id)
+        if row is None:
+            _fail([_("There is no draw {n}.", n=draw_id)])
+        same = reproduce(session, row).digest == row.digest
     if not same:
         _fail([_("Draw {n} does NOT reproduce from seed {seed}: the stored samples differ.", n=draw_id, seed=row.seed)])
     typer.echo(_("Draw {n} reproduces exactly from seed {seed}: {drawn} samples.", n=draw_id, seed=row.seed,

@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import Session
 
 from commands import permissions
@@ -27,7 +29,7 @@ from commands.qa.review import ACTION, agent_lang, result_text
 from commands.qa.sampling import LOCKED, LOCKED_REFUSAL, draw_period
 from storage import qa as store
 from storage import repo
-from storage.models import Period
+from storage.models import Period, Team
 from storage.qa_models import QaDraw
 
 REASON_LIMIT = 1000
@@ -152,14 +154,24 @@ def draw(ctx: Context, args: str) -> list[Reply]:
                                                                          today=ctx.now.date())  # fmt: skip
     if period is None:
         return [Reply(text=_("There is no period {period}.", period=key or "-"), ephemeral=True)]
+    ok, lines = run_draw(ctx.session, team=team, period=period, actor=repo.actor_of(ctx.actor), _=_,
+                         seed=int(seed_text) if seed_text else None, now=ctx.now)  # fmt: skip
+    return [Reply(text="\n".join(lines), ephemeral=True)]
+
+
+def run_draw(
+    session: Session, *, team: Team, period: Period, actor: str, _: Translate, seed: int | None = None,
+    now: datetime | None = None,
+) -> tuple[bool, list[str]]:
+    """Draw the period's samples by its scheme (chat and CLI): ``(drawn, what to tell the person)``."""
     if period.status in LOCKED:
-        return [Reply(text=_(LOCKED_REFUSAL, period=period.key, status=period.status), ephemeral=True)]
-    component = qa_component(team, period, session=ctx.session)
+        return False, [_(LOCKED_REFUSAL, period=period.key, status=period.status)]
+    component = qa_component(team, period, session=session)
     if component is None or component.scorecard is None:
-        return [Reply(text=_("The scheme of team {team} has no quality scorecard.", team=team.name), ephemeral=True)]
-    row = draw_period(ctx.session, team=team, period=period, rule=component.scorecard.sampling,
-                      actor=repo.actor_of(ctx.actor), seed=int(seed_text) if seed_text else None, now=ctx.now)
-    return [Reply(text="\n".join(draw_lines(_, ctx.session, row, team.name, period.key)), ephemeral=True)]
+        return False, [_("The scheme of team {team} has no quality scorecard.", team=team.name)]
+    row = draw_period(session, team=team, period=period, rule=component.scorecard.sampling, actor=actor,
+                      seed=seed, now=now)  # fmt: skip
+    return True, draw_lines(_, session, row, team.name, period.key)
 
 
 def draw_lines(_: Translate, session: Session, row: QaDraw, team: str, period: str) -> list[str]:
