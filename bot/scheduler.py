@@ -11,7 +11,7 @@ job per team (``daily``, at :data:`DAILY_AT` local time). A fired job calls
 :func:`commands.cycle.run_step`, which claims the step in the ``step_ledger`` under a
 PostgreSQL advisory lock: whichever replica comes first runs it, the others find the row.
 
-At start-up (and at every hourly replan) :meth:`CycleScheduler.catch_up` looks for steps
+At start-up (in the background) and at every hourly replan :meth:`CycleScheduler.catch_up` looks for steps
 whose time has passed and that are missing from the ledger — the service was down, the
 team was paused, a step failed — and runs each once, with a warning in the log. A reminder
 more than :data:`LATE_REMINDER` late is not sent any more (recorded as skipped): nobody wants
@@ -87,22 +87,28 @@ class CycleScheduler:
         self.worker = worker or worker_name()
         self.scheduler = scheduler or AsyncIOScheduler(timezone=UTC)
         self.planned: dict[str, PlannedJob] = {}
+        self._catching_up: asyncio.Task[list[CaughtUp]] | None = None
         self.runs: list[tuple[str, str, str, str]] = []
         """(team, period, step, status) of every step this replica fired or caught up."""
 
     # ---------------------------------------------------------------- lifecycle
     async def start(self) -> None:
-        await self.catch_up()
+        """Plan the jobs and start; the catch-up runs in the background (a late publication
+        of a big team must not hold up the replica's start)."""
         await asyncio.to_thread(self.plan_jobs)
         self.scheduler.add_job(self._replan, IntervalTrigger(seconds=REPLAN_EVERY.total_seconds()),
                                id="cycle:replan", replace_existing=True, coalesce=True,
                                misfire_grace_time=MISFIRE_GRACE)  # fmt: skip
         self.scheduler.start()
+        self._catching_up = asyncio.create_task(self.catch_up(), name="cycle catch-up")
         log.info("cycle scheduler %s: %d steps planned", self.worker, len(self.planned))
 
     async def stop(self) -> None:
         if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+            self.scheduler.shutdown(wait=False)  # AsyncIOScheduler does it on the loop's next turn
+            await asyncio.sleep(0)
+        if self._catching_up is not None and not self._catching_up.done():
+            self._catching_up.cancel()
 
     async def _replan(self) -> None:
         await self.catch_up()

@@ -185,3 +185,19 @@ def test_publishing_sends_each_agent_one_result_the_team_its_ranking_and_the_man
     assert f"总分 {float(best.total):.1f}" in text and "第 1 名" in text  # the demo team speaks Chinese
     assert "2026-11-27 前发送 /appeal" in text and "接下来" in text
     assert chart.image is not None and chart.image.data.startswith(b"\x89PNG")
+
+
+async def test_the_scheduler_starts_with_its_jobs_planned_and_stops(engine: Engine) -> None:
+    with unit_of_work(engine) as s:
+        make_team(s, "shanghai", "Asia/Shanghai", created=datetime.now(UTC))
+    cycle = CycleScheduler(engine, worker="live")
+    await cycle.start()
+    try:
+        assert cycle.scheduler.running
+        assert cycle._catching_up is not None and await cycle._catching_up == []  # nothing older than the team
+        ids = {job.id for job in cycle.scheduler.get_jobs()}
+        assert set(cycle.planned) <= ids and "cycle:replan" in ids and any(i.endswith(":daily") for i in ids)
+        assert all(job.next_run_time > datetime.now(UTC) for job in cycle.scheduler.get_jobs())
+    finally:
+        await cycle.stop()
+    assert not cycle.scheduler.running
