@@ -24,6 +24,11 @@ def entries(_: Translate) -> dict[str, tuple[str, str]]:
         "linkcode": (_("a one-time code that links a member's Telegram account"), "/linkcode demo 王小红"),
         "survey": (_("survey links for your customers (one, a batch, or a QR code)"), "/survey 20"),
         "qa": (_("quality sampling: review samples, or read and dispute your QA results"), "/qa"),
+        "feedback": (_("feedback meetings: the prompt, the time, notes and goals; agents acknowledge"), "/feedback Carol"),
+        "improve": (_("improvement plans: write yours, or approve and return your team's"), "/improve"),
+        "appeal": (_("appeal a part of your published result; managers and admins decide"), "/appeal kpi my response time was 29 s"),
+        "calibrate": (_("compare managers' review scores, adjust one with a reason, lock the period"), "/calibrate 2026-10"),
+        "export": (_("results, rewards, plans and appeals as a spreadsheet (xlsx or csv)"), "/export demo 2026-10 csv"),
     }  # fmt: skip
 
 

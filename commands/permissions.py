@@ -160,6 +160,11 @@ COMMAND_ROLES: dict[str, frozenset[Role]] = {
     "linkcode": _ADMIN,
     "survey": frozenset({Role.AGENT, Role.MANAGER, Role.ADMIN}),
     "qa": _ALL,
+    "feedback": frozenset({Role.AGENT, Role.MANAGER, Role.ADMIN}),
+    "improve": frozenset({Role.AGENT, Role.MANAGER, Role.ADMIN}),
+    "appeal": frozenset({Role.AGENT, Role.MANAGER, Role.ADMIN}),
+    "calibrate": _ADMIN,
+    "export": _ADMIN,
 }
 """Command name → roles that may run it. A command missing here is open to every role."""
 
@@ -175,6 +180,11 @@ COMMAND_REFUSALS: dict[str, str] = {
     "member": N_("The command /member is not available to you: only an admin changes members."),
     "linkcode": N_("The command /linkcode is not available to you: only an admin links accounts."),
     "survey": N_("The command /survey is not available to you: survey links are for agents and their managers."),
+    "feedback": N_("The command /feedback is not available to you: feedback meetings are for agents and their managers."),
+    "improve": N_("The command /improve is not available to you: improvement plans are for agents and their managers."),
+    "appeal": N_("The command /appeal is not available to you: agents appeal their results; managers and admins decide."),
+    "calibrate": N_("The command /calibrate is not available to you: only an admin calibrates and locks a period."),
+    "export": N_("The command /export is not available to you: only an admin exports results."),
 }  # fmt: skip
 """Why a role may not run a command at all (a refusal says why, not just "no")."""
 

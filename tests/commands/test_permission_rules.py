@@ -145,9 +145,10 @@ def test_an_inactive_member_may_do_nothing_but_ask_for_help() -> None:
 @pytest.mark.parametrize(
     ("actor", "expected"),
     [
-        (agent_a, ["help", "selfreview", "peer", "me", "simulate", "rank", "survey", "qa"]),
-        (boss_a, ["help", "rank", "review", "period", "survey", "qa"]),
-        (admin, ["help", "rank", "review", "period", "team", "member", "linkcode", "survey", "qa"]),
+        (agent_a, ["help", "selfreview", "peer", "me", "simulate", "rank", "survey", "qa", "feedback", "improve", "appeal"]),
+        (boss_a, ["help", "rank", "review", "period", "survey", "qa", "feedback", "improve", "appeal"]),
+        (admin, ["help", "rank", "review", "period", "team", "member", "linkcode", "survey", "qa",
+                 "feedback", "improve", "appeal", "calibrate", "export"]),
         (qa, ["help", "qa"]),
     ],
 )

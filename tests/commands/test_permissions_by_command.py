@@ -47,6 +47,13 @@ MATRIX: dict[str, dict[str, str | None]] = {
     "/qa": {AGENT: OK, MANAGER: OK, OTHER_MANAGER: OK, ADMIN: OK, QA: OK},
     "/linkcode demo 张伟": {AGENT: p.COMMAND_REFUSALS["linkcode"], MANAGER: p.COMMAND_REFUSALS["linkcode"],
                           OTHER_MANAGER: p.COMMAND_REFUSALS["linkcode"], ADMIN: OK, QA: p.COMMAND_REFUSALS["linkcode"]},
+    "/feedback": {AGENT: OK, MANAGER: OK, OTHER_MANAGER: OK, ADMIN: OK, QA: p.COMMAND_REFUSALS["feedback"]},
+    "/improve": {AGENT: OK, MANAGER: OK, OTHER_MANAGER: OK, ADMIN: OK, QA: p.COMMAND_REFUSALS["improve"]},
+    "/appeal": {AGENT: OK, MANAGER: OK, OTHER_MANAGER: OK, ADMIN: OK, QA: p.COMMAND_REFUSALS["appeal"]},
+    "/calibrate": {AGENT: p.COMMAND_REFUSALS["calibrate"], MANAGER: p.COMMAND_REFUSALS["calibrate"],
+                   OTHER_MANAGER: p.COMMAND_REFUSALS["calibrate"], ADMIN: OK, QA: p.COMMAND_REFUSALS["calibrate"]},
+    "/export demo": {AGENT: p.COMMAND_REFUSALS["export"], MANAGER: p.COMMAND_REFUSALS["export"],
+                     OTHER_MANAGER: p.COMMAND_REFUSALS["export"], ADMIN: OK, QA: p.COMMAND_REFUSALS["export"]},
 }  # fmt: skip
 CASES = [(text, who, expected) for text, row in MATRIX.items() for who, expected in row.items()]
 ZHANG_WEI_NUMBERS = ("5%", "0.05", "45")  # his KPI values in the world: nothing of them may leak
