@@ -36,7 +36,6 @@ REMIND_BEFORE = timedelta(days=2)
 OPEN_STATUSES = ("requested", "returned")
 ACTION = "improve"
 
-engine.FORM_MODULES.setdefault(FORM_ID, __name__)  # the engine finds FORM here
 
 
 def _lang(session: Session, member: Member) -> str:

@@ -45,6 +45,8 @@ FORM_MODULES: dict[str, str] = {
     "selfreview": "commands.selfreview",
     "review": "commands.review",
     "peer": "commands.peer",
+    "improve": "commands.improve",
+    "qa": "commands.qa.review",
 }
 """form id → the module whose ``FORM`` (a :class:`FormDefinition`) declares it."""
 

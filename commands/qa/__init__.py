@@ -43,15 +43,11 @@ from __future__ import annotations
 
 from commands import permissions
 from commands.context import Context, Handler
-from commands.forms import engine
 from commands.messages import Reply
 from commands.qa.calibration import agreement_report, calibrate
 from commands.qa.results import dispute, draw, my_results, on_dispute_button, qa_inputs
-from commands.qa.review import FORM, FORM_ID, next_sample
+from commands.qa.review import FORM, next_sample
 from commands.qa.sessions import load_sessions, store_sessions
-
-# The form engine finds a form's definition through FORM_MODULES; quality review registers here.
-engine.FORM_MODULES.setdefault(FORM_ID, "commands.qa.review")
 
 REVIEWER_ROLES = (permissions.Role.QA, permissions.Role.MANAGER, permissions.Role.ADMIN)
 
