@@ -18,6 +18,8 @@ from commands.context import Context, Handler
 from commands.forms import engine
 from commands.forms.common import (
     SCORE_ANCHORS,
+    conversation_period,
+    conversation_subject,
     expiry,
     open_review_period,
     scheme_of,
@@ -46,22 +48,8 @@ def _shown(ctx: Context, member: Member) -> str:
     return _name(member).pick(ctx.lang)
 
 
-def _period(ctx: Context, conv: Conversation) -> Period:
-    assert conv.period_id is not None
-    period = repo.get_period_by_id(session=ctx.session, period_id=conv.period_id)
-    assert period is not None
-    return period
-
-
-def _subject(ctx: Context, conv: Conversation) -> Member:
-    assert conv.subject_id is not None
-    member = repo.get_member(session=ctx.session, member_id=conv.subject_id)
-    assert member is not None
-    return member
-
-
 def fields(ctx: Context, conv: Conversation) -> list[Field]:
-    name = _name(_subject(ctx, conv))
+    name = _name(conversation_subject(ctx, conv))
     return [
         Field(fid, "score", Msg(prompt, {"name": name}), anchors=SCORE_ANCHORS, short=short,
               help=N_("Anonymous: neither the colleague nor the manager will see who answered."))
@@ -71,17 +59,17 @@ def fields(ctx: Context, conv: Conversation) -> list[Field]:
 
 def intro(ctx: Context, conv: Conversation) -> list[Reply]:
     text = ctx._("Peer rating of {name} for {period}. Your answers are anonymous.",
-                 name=_shown(ctx, _subject(ctx, conv)), period=_period(ctx, conv).key)  # fmt: skip
+                 name=_shown(ctx, conversation_subject(ctx, conv)), period=conversation_period(ctx, conv).key)  # fmt: skip
     return [Reply(text=text, private=True)]
 
 
 def check(ctx: Context, conv: Conversation) -> str | None:
-    return window_refusal(ctx, team_of(ctx, ctx.actor), _period(ctx, conv), TITLE)
+    return window_refusal(ctx, team_of(ctx, ctx.actor), conversation_period(ctx, conv), TITLE)
 
 
 def submit(ctx: Context, conv: Conversation, answers: Answers) -> int:
     review = repo.save_review(
-        session=ctx.session, period=_period(ctx, conv), subject=_subject(ctx, conv), rater=ctx.actor,
+        session=ctx.session, period=conversation_period(ctx, conv), subject=conversation_subject(ctx, conv), rater=ctx.actor,
         kind="peer", answers=dict(answers), actor=repo.actor_of(ctx.actor),
         reason="peer rating submitted in chat", submitted_at=ctx.now,
         idempotency_key=f"conversation:{conv.id}", now=ctx.now,

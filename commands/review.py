@@ -26,6 +26,8 @@ from commands.forms import engine
 from commands.forms.common import (
     REVIEWABLE_STATUSES,
     SCORE_ANCHORS,
+    conversation_period,
+    conversation_subject,
     expiry,
     format_value,
     latest_reviewable_period,
@@ -82,20 +84,6 @@ def find_subject(ctx: Context, token: str) -> tuple[Member | None, bool]:
     if len(found) > 1:
         return None, True
     return (found[0] if found else None), False
-
-
-def _period(ctx: Context, conv: Conversation) -> Period:
-    assert conv.period_id is not None
-    period = repo.get_period_by_id(session=ctx.session, period_id=conv.period_id)
-    assert period is not None
-    return period
-
-
-def _subject(ctx: Context, conv: Conversation) -> Member:
-    assert conv.subject_id is not None
-    member = repo.get_member(session=ctx.session, member_id=conv.subject_id)
-    assert member is not None
-    return member
 
 
 def display_name(ctx: Context, member: Member) -> str:
@@ -162,7 +150,7 @@ def self_review_lines(ctx: Context, scheme: Scheme, member: Member, period: Peri
 
 
 def intro(ctx: Context, conv: Conversation) -> list[Reply]:
-    subject, period = _subject(ctx, conv), _period(ctx, conv)
+    subject, period = conversation_subject(ctx, conv), conversation_period(ctx, conv)
     scheme = scheme_of(ctx, team_of(ctx, subject), period)
     assert scheme is not None
     head = ctx._("Review of {name} for {period}.", name=display_name(ctx, subject), period=period.key)
@@ -176,7 +164,7 @@ def intro(ctx: Context, conv: Conversation) -> list[Reply]:
 
 
 def fields(ctx: Context, conv: Conversation) -> list[Field]:
-    subject, period = _subject(ctx, conv), _period(ctx, conv)
+    subject, period = conversation_subject(ctx, conv), conversation_period(ctx, conv)
     scheme = scheme_of(ctx, team_of(ctx, subject), period)
     out: list[Field] = []
     for dim in scheme.manager_dimensions if scheme is not None else ():
@@ -212,7 +200,7 @@ def _joined(scores: Mapping[str, Any], comments: Mapping[str, Any]) -> Answers:
 
 def preview(ctx: Context, conv: Conversation, answers: Answers) -> list[str]:
     """The total the agent would get with these answers (``results.what_if``: the shared scoring module)."""
-    subject, period = _subject(ctx, conv), _period(ctx, conv)
+    subject, period = conversation_subject(ctx, conv), conversation_period(ctx, conv)
     scores, _comments = _split(answers)
     overrides: dict[str, float | None] = {f"manager.{k}": float(v) for k, v in scores.items()}
     outcome = results.what_if(team_of(ctx, subject), period, subject, overrides, session=ctx.session)
@@ -224,17 +212,17 @@ def preview(ctx: Context, conv: Conversation, answers: Answers) -> list[str]:
 
 
 def check(ctx: Context, conv: Conversation) -> str | None:
-    period = _period(ctx, conv)
+    period = conversation_period(ctx, conv)
     if period.status not in REVIEWABLE_STATUSES:
         return ctx._("Reviews for {period} are closed.", period=period.key)
-    decision = permissions.can_review(ctx.actor, _subject(ctx, conv))
+    decision = permissions.can_review(ctx.actor, conversation_subject(ctx, conv))
     return None if decision else decision.explain(ctx._)
 
 
 def submit(ctx: Context, conv: Conversation, answers: Answers) -> int:
     scores, comments = _split(answers)
     review = repo.save_review(
-        session=ctx.session, period=_period(ctx, conv), subject=_subject(ctx, conv), rater=ctx.actor,
+        session=ctx.session, period=conversation_period(ctx, conv), subject=conversation_subject(ctx, conv), rater=ctx.actor,
         kind="manager", answers=scores, comments=comments, actor=repo.actor_of(ctx.actor),
         reason="manager review submitted in chat", submitted_at=ctx.now,
         idempotency_key=f"conversation:{conv.id}", now=ctx.now,

@@ -12,6 +12,7 @@ from commands import permissions
 from commands.context import Context, Handler
 from commands.forms import engine
 from commands.forms.common import (
+    conversation_period,
     expiry,
     kpi_lines,
     local_time,
@@ -27,22 +28,15 @@ from commands.forms.common import (
 from commands.forms.spec import N_, Answers, Field, FormDefinition
 from commands.messages import Reply
 from storage import repo
-from storage.models import Conversation, Period
+from storage.models import Conversation
 
 FORM_ID = "selfreview"
 TITLE = N_("self-review")
 TEXT_LIMIT = 500
 
 
-def _period(ctx: Context, conv: Conversation) -> Period:
-    assert conv.period_id is not None
-    period = repo.get_period_by_id(session=ctx.session, period_id=conv.period_id)
-    assert period is not None
-    return period
-
-
 def fields(ctx: Context, conv: Conversation) -> list[Field]:
-    scheme = scheme_of(ctx, team_of(ctx, ctx.actor), _period(ctx, conv))
+    scheme = scheme_of(ctx, team_of(ctx, ctx.actor), conversation_period(ctx, conv))
     dims = task_first(scheme.self_dimensions) if scheme is not None else []
     out = [score_field(d, N_("{dimension}: how do you rate yourself this period?")) for d in dims]
     out += [
@@ -56,7 +50,7 @@ def fields(ctx: Context, conv: Conversation) -> list[Field]:
 
 def intro(ctx: Context, conv: Conversation) -> list[Reply]:
     _ = ctx._
-    period = _period(ctx, conv)
+    period = conversation_period(ctx, conv)
     team = team_of(ctx, ctx.actor)
     lines = [_("Self-review for {period}.", period=period.key)]
     if period.review_closes_at is not None:
@@ -69,11 +63,11 @@ def intro(ctx: Context, conv: Conversation) -> list[Reply]:
 
 
 def check(ctx: Context, conv: Conversation) -> str | None:
-    return window_refusal(ctx, team_of(ctx, ctx.actor), _period(ctx, conv), TITLE)
+    return window_refusal(ctx, team_of(ctx, ctx.actor), conversation_period(ctx, conv), TITLE)
 
 
 def submit(ctx: Context, conv: Conversation, answers: Answers) -> int:
-    period = _period(ctx, conv)
+    period = conversation_period(ctx, conv)
     comment_ids = ("went_well", "to_improve")
     review = repo.save_review(
         session=ctx.session, period=period, subject=ctx.actor, rater=ctx.actor, kind="self",

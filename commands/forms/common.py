@@ -13,7 +13,7 @@ from commands.context import Context
 from commands.forms.spec import N_, Field, Localized, Msg
 from scoring.scheme import Dimension, Indicator, Names, Scheme
 from storage import repo
-from storage.models import Member, Period, Team
+from storage.models import Conversation, Member, Period, Team
 
 SCORE_ANCHORS: tuple[str, ...] = (
     N_("far below expectations"),
@@ -186,3 +186,19 @@ def kpi_lines(ctx: Context, scheme: Scheme, member: Member, period: Period) -> l
         shown = format_value(ctx, indicator, values.get(indicator.id))
         lines.append(ctx._("· {name}: {value}", name=indicator.name.get(ctx.lang), value=shown))
     return lines
+
+
+def conversation_period(ctx: Context, conv: Conversation) -> Period:
+    """The period a form's conversation is about (every review form has one)."""
+    assert conv.period_id is not None
+    period = repo.get_period_by_id(session=ctx.session, period_id=conv.period_id)
+    assert period is not None
+    return period
+
+
+def conversation_subject(ctx: Context, conv: Conversation) -> Member:
+    """The member a form's conversation is about (the reviewed or rated person)."""
+    assert conv.subject_id is not None
+    member = repo.get_member(session=ctx.session, member_id=conv.subject_id)
+    assert member is not None
+    return member
