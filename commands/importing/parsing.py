@@ -39,9 +39,40 @@ def _arrow_text(column: pd.Series) -> pa.ChunkedArray:
         array = column.array.__arrow_array__()  # zero-copy
     else:
         array = pa.chunked_array([pa.array(column, type=pa.string(), from_pandas=True)])
-    array = pc.utf8_trim_whitespace(array)  # one fast pass; cheaper than checking first
+    if not _may_need_cleaning(array):
+        return array
+    array = pc.utf8_trim_whitespace(array)
     nothing = pc.is_in(array, value_set=pa.array(NULL_VALUES, array.type))
     return pc.if_else(nothing, pa.scalar(None, array.type), array) if _any(nothing) else array
+
+
+_LONGEST_NOTHING = max(len(v.encode()) for v in NULL_VALUES)
+
+
+def _may_need_cleaning(text: pa.ChunkedArray) -> bool:
+    """False when no cell can have surrounding white space or spell "nothing": every cell
+    is missing, or longer than any spelling of nothing and starts and ends with a visible
+    ASCII character. Looks only at each cell's first and last byte (no copy of the text).
+    """
+    if not (pa.types.is_string(text.type) or pa.types.is_large_string(text.type)):
+        return True
+    for chunk in text.chunks:
+        if len(chunk) == chunk.null_count:
+            continue
+        offset_type = np.dtype(np.int64 if pa.types.is_large_string(chunk.type) else np.int32)
+        offsets = np.frombuffer(chunk.buffers()[1], offset_type, len(chunk) + 1,
+                                chunk.offset * offset_type.itemsize)
+        data = np.frombuffer(chunk.buffers()[2], np.uint8)
+        starts, ends = offsets[:-1], offsets[1:]
+        if chunk.null_count:
+            valid = np.asarray(chunk.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+            starts, ends = starts[valid], ends[valid]
+        if ((ends - starts) <= _LONGEST_NOTHING).any():
+            return True
+        for edge in (data[starts], data[ends - 1]):  # space and control bytes, or non-ASCII
+            if ((edge <= 0x20) | (edge >= 0x7F)).any():
+                return True
+    return False
 
 
 def _any(mask: pa.ChunkedArray | pa.Array) -> bool:
@@ -69,8 +100,30 @@ def _to_float(text: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
 
 
 def as_text(column: pd.Series) -> pd.Series:
-    """Strings, stripped, with the export's spellings of "nothing" as missing."""
+    """Strings, stripped, with the export's spellings of "nothing" as missing.
+
+    A categorical column (the agent column, read dictionary-encoded) stays categorical:
+    only its distinct values are cleaned.
+    """
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return per_distinct(column, lambda values: _series(_arrow_text(values), values.index))
     return _series(_arrow_text(column), column.index)
+
+
+def per_distinct(column: pd.Series, clean: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``clean`` (text → text) applied to a categorical column's distinct values only.
+
+    Values that become equal are merged and values that become missing drop out, so
+    the result is what cleaning every row would give, as a categorical.
+    """
+    categories = pd.Series(column.cat.categories, dtype=object if column.cat.categories.empty else None)
+    cleaned = clean(categories)
+    if cleaned.notna().all() and cleaned.is_unique and bool((cleaned == categories).all()):
+        return column  # nothing to clean: keep the codes as they are
+    new_codes, uniques = pd.factorize(cleaned, use_na_sentinel=True)
+    old = np.asarray(column.cat.codes.to_numpy(), dtype=np.intp)
+    codes = np.append(new_codes, -1)[old]  # a missing cell (code -1) picks the appended -1
+    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(uniques)), index=column.index)
 
 
 def _plain(value: object) -> str:
@@ -132,6 +185,10 @@ def parse_seconds(column: pd.Series, spec: ColumnSpec, mapping: Mapping) -> Pars
     if is_numeric(column):
         values = column.astype("float64")
         return (values if factor == 1.0 else values * factor), pd.Series(False, index=column.index)
+    if isinstance(column.array, pd.arrays.ArrowStringArray):
+        clocks = _plain_clocks(column.array.__arrow_array__())
+        if clocks is not None:  # the usual export: every cell empty or a plain clock time
+            return pd.Series(clocks, index=column.index), pd.Series(False, index=column.index)
     text = _arrow_text(column)
     if any(bool(pc.any(pc.ends_with(text, end)).as_py()) for end in ("秒", "s", "c")):
         text = pc.replace_substring_regex(text, r"\s*(?:秒|s|sec)$", "")
@@ -147,6 +204,82 @@ def parse_seconds(column: pd.Series, spec: ColumnSpec, mapping: Mapping) -> Pars
         values = pc.multiply(number, factor)
     unreadable = pc.and_(pc.is_valid(text), pc.is_null(pc.if_else(pc.is_nan(values), None, values)))
     return _series(values, column.index).astype("float64"), _mask(unreadable, column.index)
+
+
+# the plain clock shapes by length: each character's worth in seconds, None for the colon
+_CLOCK_WEIGHTS: dict[int, tuple[int | None, ...]] = {
+    4: (60, None, 10, 1),                          # m:ss
+    5: (600, 60, None, 10, 1),                     # mm:ss
+    7: (3600, None, 600, 60, None, 10, 1),         # h:mm:ss
+    8: (36000, 3600, None, 600, 60, None, 10, 1),  # hh:mm:ss
+}
+
+
+def _plain_clocks(text: pa.ChunkedArray) -> np.ndarray | None:
+    """Seconds when every cell is missing or exactly ``m:ss``, ``mm:ss``, ``h:mm:ss`` or
+    ``hh:mm:ss`` in ASCII digits; None as soon as one cell is anything else (spaces, a
+    unit, a fraction, a plain number …), for the general parser to read.
+
+    Straight from the Arrow string buffers, a handful of numpy passes per shape. The
+    values are those the general parser gives (minutes × 60 + seconds, also for 75:30).
+    """
+    if not (pa.types.is_string(text.type) or pa.types.is_large_string(text.type)):
+        return None
+    parts: list[np.ndarray] = []
+    for chunk in text.chunks:
+        seconds = _plain_clock_chunk(chunk)
+        if seconds is None:
+            return None
+        parts.append(seconds)
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def _plain_clock_chunk(chunk: pa.Array) -> np.ndarray | None:
+    size = len(chunk)
+    offset_type = np.dtype(np.int64 if pa.types.is_large_string(chunk.type) else np.int32)
+    offsets = np.frombuffer(chunk.buffers()[1], offset_type, size + 1, chunk.offset * offset_type.itemsize)
+    body = chunk.buffers()[2]
+    data = np.frombuffer(body, np.uint8) if body is not None else np.zeros(0, np.uint8)
+    lengths = np.diff(offsets)
+    valid = np.ones(size, dtype=bool) if chunk.null_count == 0 else \
+        np.asarray(chunk.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    result = np.full(size, np.nan)
+    for length, weights in _CLOCK_WEIGHTS.items():  # the common case: one width, no gather
+        if lengths.size and lengths[valid.argmax()] == length and ((lengths == length) == valid).all():
+            first = int(offsets[0])
+            cells = data[first:first + length * int(valid.sum())].reshape(-1, length) - np.uint8(ord("0"))
+            colons = [i for i, w in enumerate(weights) if w is None]
+            digits = [(i, w) for i, w in enumerate(weights) if w is not None]
+            if not ((cells[:, colons] == ord(":") - ord("0")).all()
+                    and (cells[:, [i for i, _w in digits]] <= 9).all()):
+                return None
+            total = np.zeros(len(cells), dtype=np.int64)
+            for position, worth in digits:
+                total += cells[:, position].astype(np.int64) * worth
+            result[valid] = total
+            return result
+    handled = 0
+    for length, weights in _CLOCK_WEIGHTS.items():
+        rows = np.flatnonzero(valid & (lengths == length))
+        if not len(rows):
+            continue
+        starts = offsets[rows].astype(np.int64)
+        gathered = np.zeros(len(rows), dtype=np.int64)
+        for position, weight in enumerate(weights):
+            byte = data[starts + position]
+            if weight is None:
+                if not (byte == ord(":")).all():
+                    return None
+                continue
+            digit = byte - np.uint8(ord("0"))  # wraps above 9 for anything but a digit
+            if not (digit <= 9).all():
+                return None
+            gathered += digit.astype(np.int64) * weight
+        result[rows] = gathered
+        handled += len(rows)
+    if handled != int(valid.sum()):
+        return None
+    return result
 
 
 _STRPTIME_BASE = -2208988800  # 1900-01-01T00:00:00, the date strptime gives a bare clock time

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from commands.importing.mapping import ColumnSpec, Mapping
-from commands.importing.parsing import as_text, parse_period, parser_for
+from commands.importing.parsing import as_text, parse_period, parser_for, per_distinct
 from commands.importing.problems import ImportRefused, Problem, at_rows
 from commands.importing.reading import SourceTable, normalize_header, read_source
 from scoring import kpi
@@ -130,7 +130,7 @@ def _parse_column(source: SourceTable, mapping: Mapping, spec: ColumnSpec) -> _C
     if spec.type in ("text", "id", "period"):
         values = as_text(column)
         if spec.take_after:
-            values = values.str.rsplit(spec.take_after, n=1).str[-1].str.strip()
+            values = _take_after(values, spec.take_after)
         unreadable = pd.Series(False, index=column.index)
     else:
         values, unreadable = parser_for(spec, mapping)(column)
@@ -141,6 +141,15 @@ def _parse_column(source: SourceTable, mapping: Mapping, spec: ColumnSpec) -> _C
         if empty.any():
             problems.append(at_rows("empty_value", source.file_rows(empty), column=shown))
     return _Column(spec.field, values, unreadable, problems)
+
+
+def _take_after(values: pd.Series, separator: str) -> pd.Series:
+    def cut(text: pd.Series) -> pd.Series:
+        return text.str.rsplit(separator, n=1).str[-1].str.strip()
+
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return per_distinct(values, cut)
+    return cut(values)
 
 
 def _agents(names: pd.Series, roster: Roster) -> tuple[np.ndarray, pd.Index, np.ndarray]:
@@ -246,11 +255,45 @@ def _outside_period(source: SourceTable, times: pd.Series, unreadable: pd.Series
 
 def _duplicates(source: SourceTable, ids: pd.Series, column: str) -> list[Problem]:
     array = ids.array.__arrow_array__() if isinstance(ids.array, pd.arrays.ArrowStringArray) \
-        else pa.array(ids, from_pandas=True)
-    if len(pc.unique(array)) == len(array):  # the usual case: one hash pass, no duplicates
+        else pa.chunked_array([pa.array(ids, from_pandas=True)])
+    if _all_distinct(array):  # the usual case: no duplicates, said without hashing every id
         return []
     doubled = ids.duplicated(keep=False).to_numpy() & ids.notna().to_numpy()
     return _by_value(source, ids, doubled, "duplicate_id", column=column)
+
+
+def _all_distinct(ids: pa.ChunkedArray) -> bool:
+    """True when no id occurs twice (False may also mean "look closer": the caller then does).
+
+    Exports usually list ids in ascending order: one comparison of each id with the next
+    proves them distinct. Otherwise ids of one width (``S0001234``) are packed into
+    integers and sorted; anything else is hashed.
+    """
+    if len(ids) < 2:
+        return True
+    if ids.null_count == 0 and (pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type)):
+        for later in (pc.greater, pc.less):
+            if pc.all(later(ids[1:], ids[:-1])).as_py():
+                return True
+        packed = _packed_ids(ids.combine_chunks())
+        if packed is not None:
+            packed.sort()
+            return not bool((packed[1:] == packed[:-1]).any())
+    return len(pc.unique(ids)) == len(ids)
+
+
+def _packed_ids(ids: pa.Array) -> np.ndarray | None:
+    """Ids of one width up to 8 bytes as one unsigned integer each (equal ids, equal numbers)."""
+    offset_type = np.int64 if pa.types.is_large_string(ids.type) else np.int32
+    offsets = np.frombuffer(ids.buffers()[1], offset_type, len(ids) + 1, ids.offset * np.dtype(offset_type).itemsize)
+    width = int(offsets[1] - offsets[0])
+    if not 0 < width <= 8 or int(offsets[-1] - offsets[0]) != width * len(ids) \
+            or not (np.diff(offsets) == width).all():
+        return None
+    body = np.frombuffer(ids.buffers()[2], np.uint8, width * len(ids), int(offsets[0])).reshape(-1, width)
+    padded = np.zeros((len(ids), 8), dtype=np.uint8)
+    padded[:, :width] = body
+    return padded.view(np.uint64).ravel()
 
 
 def _wrong_period(source: SourceTable, cells: pd.Series, period: PeriodInfo, column: str) -> list[Problem]:
