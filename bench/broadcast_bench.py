@@ -38,17 +38,20 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from sqlmodel import select  # noqa: E402
+
 from bot.sender import DEFAULT_LIMITS, Sender  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from bot.slack import build_slack  # noqa: E402
 from bot.telegram import TelegramAdapter  # noqa: E402
 from bot.telegram_people import TelegramPeople  # noqa: E402
-from commands.messages import Reply  # noqa: E402
+from commands.messages import Outgoing, Reply  # noqa: E402
 from commands.outbox import outbox_key, reply_to_json  # noqa: E402
 from storage import outbox as store  # noqa: E402
 from storage import repo  # noqa: E402
 from storage.db import make_engine, unit_of_work, upgrade  # noqa: E402
 from storage.models import Member  # noqa: E402
+from tests.fakes.limits import FloodGate  # noqa: E402
 from tests.fakes.slack_api import BOT_TOKEN, TEAM_ID, FakeSlack  # noqa: E402
 from tests.fakes.telegram_api import TOKEN, FakeTelegram  # noqa: E402
 
@@ -142,6 +145,74 @@ def telegram_adapter(engine: Any, base_url: str) -> TelegramAdapter:
                            webhook_secret=None, poll_timeout=1, default_lang="en")  # fmt: skip
 
 
+class GatedStub:
+    """``--stub``: a platform answered in-process by the same flood gate as the fakes (no HTTP,
+    no SDK), to show the sender's own pace without the cost of the platform clients."""
+
+    def __init__(self, gate: FloodGate, chats: dict[int, str], latency: float) -> None:
+        self.gate, self.chats, self.latency = gate, chats, latency
+        self.delivered: Counter[str] = Counter()
+
+    async def send_outgoing(self, outgoing: Outgoing) -> str | None:
+        from telegram.error import NetworkError, RetryAfter
+
+        chat = self.chats[outgoing.member_id]
+        await asyncio.sleep(self.latency)
+        verdict = self.gate.check("bot", chat)
+        if verdict.status == 429:
+            raise RetryAfter(verdict.retry_after)
+        if verdict.status != 200:
+            raise NetworkError("Bad Gateway")
+        self.delivered[chat] += 1
+        return f"{chat}:{self.delivered[chat]}"
+
+
+async def run_stub(args: argparse.Namespace) -> dict[str, Any]:
+    tg_limits = DEFAULT_LIMITS["telegram"].scaled(SCALE)
+    slack_limits = DEFAULT_LIMITS["slack"].scaled(SCALE)
+    tg_rate, slack_rate = float(tg_limits.overall or 0), float(slack_limits.per_workspace or 0)
+    slack_n = round(args.agents * slack_rate / (slack_rate + tg_rate))
+    telegram_n = args.agents - slack_n
+    workdir = Path(tempfile.mkdtemp(prefix="kpibot-broadcast-"))
+    engine = make_engine(args.database_url or f"sqlite:///{workdir / 'bench.db'}")
+    upgrade(engine)
+    populate(engine, slack_n, telegram_n)
+    with unit_of_work(engine) as s:
+        members = list(s.exec(select(Member)))
+    gates = {
+        "slack": FloodGate(overall=slack_rate, per_chat=slack_limits.per_chat, p429=args.p429, p5xx=args.p5xx, seed=args.seed),
+        "telegram": FloodGate(overall=tg_rate, per_chat=tg_limits.per_chat, p429=args.p429, p5xx=args.p5xx, seed=args.seed + 1),
+    }  # fmt: skip
+    stubs = {
+        "slack": GatedStub(gates["slack"], {m.id: f"slack:{m.slack_user_id}" for m in members if m.slack_user_id}, args.latency),
+        "telegram": GatedStub(gates["telegram"], {m.id: f"tg:{m.telegram_user_id}" for m in members if m.telegram_user_id}, args.latency),
+    }  # fmt: skip
+    sender = Sender(engine, stubs, worker="bench", batch=args.batch,  # type: ignore[arg-type]
+                    limits={"telegram": tg_limits, "slack": slack_limits})  # fmt: skip
+    started = time.monotonic()
+    stats = await sender.drain(timeout=args.timeout)
+    wall = time.monotonic() - started
+    got: Counter[str] = Counter()
+    for stub in stubs.values():
+        for chat in stub.chats.values():
+            got[chat] = stub.delivered[chat]
+    with unit_of_work(engine) as s:
+        statuses = store.status_counts(session=s)
+    ideal = max(telegram_n / tg_rate, slack_n / slack_rate)
+    return {
+        "mode": "stub", "agents": args.agents, "slack_agents": slack_n, "telegram_agents": telegram_n,
+        "wall_s": round(wall, 2), "ideal_s": round(ideal, 2), "ratio_ideal": round(wall / ideal, 3),
+        "early_retries": sum(g.early for g in gates.values()),
+        "lost": sum(1 for n in got.values() if n == 0),
+        "duplicated": sum(n - 1 for n in got.values() if n > 1),
+        "limit_hits": sum(g.limited for g in gates.values()),
+        "answered_429": sum(g.random_429 for g in gates.values()),
+        "answered_5xx": sum(g.random_5xx for g in gates.values()),
+        "sent": stats.sent, "retried_429": stats.retried_429, "retried_error": stats.retried_error,
+        "failed": stats.failed, "outbox": statuses,
+    }  # fmt: skip
+
+
 def delivered(fake_tg: FakeTelegram, fake_slack: FakeSlack, slack_n: int, telegram_n: int) -> Counter[str]:
     """Messages each agent received, by chat."""
     got: Counter[str] = Counter()
@@ -220,6 +291,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=400)
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--stub", action="store_true",
+                        help="Platforms answered in-process by the same limits (no HTTP, no SDK): the sender alone.")
+    parser.add_argument("--latency", type=float, default=0.005, help="--stub: seconds each call takes.")
     for hidden in ("--slack-count", "--tg-count"):
         parser.add_argument(hidden, type=int, default=0, help=argparse.SUPPRESS)
     for hidden in ("--slack-rate", "--tg-rate", "--per-chat"):
@@ -231,7 +305,7 @@ def main() -> None:
         return
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("bot.sender").setLevel(logging.ERROR)
-    result = asyncio.run(run(args))
+    result = asyncio.run(run_stub(args) if args.stub else run(args))
     print(f"agents: {result['agents']} (Slack {result['slack_agents']}, Telegram {result['telegram_agents']})")
     print(f"wall time: {result['wall_s']} s; ideal: {result['ideal_s']} s; ratio {result['ratio_ideal']} (goal ≤ 1.10)")
     print(f"calls before a retry delay had passed: {result['early_retries']} (goal 0)")

@@ -77,7 +77,7 @@ class Limits:
     per_workspace: float | None = None
     per_chat: float = 1.0
     chat_burst: int = 1
-    margin: float = 0.98
+    margin: float = 0.99
 
     def scaled(self, factor: float) -> Limits:
         return replace(
@@ -191,8 +191,8 @@ def classify(exc: BaseException) -> tuple[int, float | None]:
     return Outcome.TRANSIENT, None
 
 
-def backoff(tries: int, *, base: float = 1.0, cap: float = 300.0) -> float:
-    """Exponential back-off with full jitter's upper half: 1, 2, 4 … seconds, at most ``cap``."""
+def backoff(tries: int, *, base: float = 0.5, cap: float = 300.0) -> float:
+    """Exponential back-off, the upper half jittered: 0.25–0.5, 0.5–1, 1–2 … seconds, at most ``cap``."""
     ceiling: float = min(cap, base * (2.0 ** max(tries - 1, 0)))
     return ceiling / 2 + random.random() * ceiling / 2
 
@@ -204,8 +204,10 @@ def _worker_name() -> str:
 class Lane:
     """Messages sharing one overall budget: sent in order, each chat at its own pace."""
 
-    def __init__(self, name: str, budget: Bucket | None, chats: Buckets) -> None:
+    def __init__(self, name: str, budget: Bucket | None, chats: Buckets, *, want: int = 20) -> None:
         self.name = name
+        self.want = want
+        """How many queued messages keep the lane busy (two seconds' worth)."""
         self.budget = budget
         self.chats = chats
         self.queue: deque[Job] = deque()
@@ -264,6 +266,9 @@ class Sender:
         self.worker = worker or _worker_name()
         self.limits = {**DEFAULT_LIMITS, **(limits or {})}
         self.batch = batch
+        self.max_held = max(batch * 10, batch)
+        """At most this many claimed rows in memory (while one lane waits for another's rows)."""
+        self._table_has_more = False
         self.lease = lease
         self.max_attempts = max_attempts
         self.idle_poll = idle_poll
@@ -316,11 +321,10 @@ class Sender:
                 future.set_result(ok)
 
     def _mark_many(self, marks: list[tuple[Job, str | None]]) -> list[bool]:
-        now = self.clock()
         with unit_of_work(self.engine) as session:
-            return [store.mark_sent(session=session, message_id=job.row_id, worker=self.worker,
-                                    message_ref=ref, platform=job.platform, now=now)
-                    for job, ref in marks]  # fmt: skip
+            mine = store.mark_sent_many(session=session, worker=self.worker, now=self.clock(),
+                                        marks=[(job.row_id, ref, job.platform) for job, ref in marks])  # fmt: skip
+        return [job.row_id in mine for job, _ref in marks]
 
     async def start(self) -> None:
         self._stop.clear()
@@ -398,18 +402,33 @@ class Sender:
     def _low_water(self) -> int:
         return max(self.batch // 2, 1)
 
+    def _wants_more(self) -> bool:
+        """Claim again when few rows are held, or when a lane runs dry while the table
+        probably has more (rows of one platform must not hold back another's lane)."""
+        if len(self._held) >= self.max_held:
+            return False
+        if len(self._held) < self._low_water():
+            return True
+        if not self._table_has_more:
+            return False
+        if any(len(lane) < lane.want for lane in self._lanes.values()):
+            return True
+        busy = {name.split(":")[0] for name in self._lanes}
+        return any(platform not in busy for platform in self.adapters)  # a platform with no lane yet
+
     async def _wait_for_room(self) -> None:
         """Sleep until the lanes run low (or stop)."""
-        while not self._stop.is_set() and len(self._held) >= self._low_water():
+        while not self._stop.is_set() and not self._wants_more():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), 0.05)
             await self._renew_claims()
 
     async def _refill(self) -> int:
-        room = self.batch - len(self._held)
+        room = min(self.batch, self.max_held - len(self._held))
         if room <= 0:
             return 0
         jobs, dead = await self._write(self._claim, room)
+        self._table_has_more = len(jobs) + len(dead) >= room
         for job in jobs:
             self._held[job.row_id] = job
             self._lane(job).push(job)
@@ -474,13 +493,14 @@ class Sender:
             rate = limits.overall if job.platform == "telegram" else limits.per_workspace
             budget = self._overall.get(job.lane)
             if budget is None and rate:
-                budget = self._overall[job.lane] = Bucket(rate * limits.margin)
+                # a tenth of a second's burst lets the lane catch up after a late wake-up
+                budget = self._overall[job.lane] = Bucket(rate * limits.margin, max(1, int(rate / 10)))
             chats = self._chat_buckets.get(job.platform)
             if chats is None:
                 chats = self._chat_buckets[job.platform] = Buckets(
                     limits.per_chat * limits.margin, limits.chat_burst
                 )
-            lane = self._lanes[job.lane] = Lane(job.lane, budget, chats)
+            lane = self._lanes[job.lane] = Lane(job.lane, budget, chats, want=max(20, int(2 * (rate or 1))))
             self._lane_tasks[job.lane] = asyncio.create_task(self._drive(lane), name=f"lane {job.lane}")
         return lane
 

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, func, or_, text, update
+from sqlalchemy import CursorResult, and_, bindparam, func, or_, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -186,8 +186,41 @@ def _finish(session: Session, message_id: int, worker: str, **values: Any) -> bo
             col(OutboxMessage.claimed_by) == worker,
         )
         .values(**values)
+        .execution_options(synchronize_session=False)
     )
     return _changed(session.execute(statement))
+
+
+def mark_sent_many(
+    *,
+    session: Session,
+    worker: str,
+    marks: Sequence[tuple[int, str | None, str | None]],
+    now: datetime | None = None,
+) -> set[int]:
+    """:func:`mark_sent` for many rows in two statements: ``marks`` is (id, message ref,
+    platform); returns the ids that were still this worker's (and are now ``sent``)."""
+    if not marks:
+        return set()
+    query = select(OutboxMessage.id).where(
+        col(OutboxMessage.id).in_([m[0] for m in marks]),
+        col(OutboxMessage.status) == "claimed",
+        col(OutboxMessage.claimed_by) == worker,
+    )
+    if _dialect(session) == "postgresql":
+        query = query.with_for_update()
+    mine = {int(i) for i in session.exec(query) if i is not None}
+    rows = [{"mid": i, "ref": ref, "plat": platform} for i, ref, platform in marks if i in mine]
+    if rows:
+        table = OutboxMessage.__table__  # type: ignore[attr-defined]
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("mid"))
+            .values(status="sent", sent_at=_now(now), message_ref=bindparam("ref"),
+                    platform=bindparam("plat"), last_error=None)  # fmt: skip
+        )
+        session.connection().execute(statement, rows)
+    return mine
 
 
 def mark_sent(
