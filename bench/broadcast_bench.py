@@ -199,18 +199,10 @@ async def run_stub(args: argparse.Namespace) -> dict[str, Any]:
     with unit_of_work(engine) as s:
         statuses = store.status_counts(session=s)
     ideal = max(telegram_n / tg_rate, slack_n / slack_rate)
-    return {
-        "mode": "stub", "agents": args.agents, "slack_agents": slack_n, "telegram_agents": telegram_n,
-        "wall_s": round(wall, 2), "ideal_s": round(ideal, 2), "ratio_ideal": round(wall / ideal, 3),
-        "early_retries": sum(g.early for g in gates.values()),
-        "lost": sum(1 for n in got.values() if n == 0),
-        "duplicated": sum(n - 1 for n in got.values() if n > 1),
-        "limit_hits": sum(g.limited for g in gates.values()),
-        "answered_429": sum(g.random_429 for g in gates.values()),
-        "answered_5xx": sum(g.random_5xx for g in gates.values()),
-        "sent": stats.sent, "retried_429": stats.retried_429, "retried_error": stats.retried_error,
-        "failed": stats.failed, "outbox": statuses,
-    }  # fmt: skip
+    gate_counts = [{"early": g.early, "limited": g.limited, "random_429": g.random_429, "random_5xx": g.random_5xx}
+                   for g in gates.values()]  # fmt: skip
+    return summary("stub", args, slack_n, telegram_n, wall, ideal, dict(Counter(got.values())), gate_counts,
+                   stats, statuses)  # fmt: skip
 
 
 def delivered(fake_tg: FakeTelegram, fake_slack: FakeSlack, slack_n: int, telegram_n: int) -> Counter[str]:
@@ -267,9 +259,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         statuses = store.status_counts(session=s)
     counts = {int(k): v for k, v in report["counts"].items()}
     ideal = max(telegram_n / tg_rate, slack_n / slack_rate)
-    gates = [report["slack"], report["telegram"]]
+    return summary("fakes", args, slack_n, telegram_n, wall, ideal, counts, [report["slack"], report["telegram"]],
+                   stats, statuses)  # fmt: skip
+
+
+def summary(
+    mode: str, args: argparse.Namespace, slack_n: int, telegram_n: int, wall: float, ideal: float,
+    counts: dict[int, int], gates: list[dict[str, int]], stats: Any, statuses: dict[str, int],
+) -> dict[str, Any]:
+    """The result: ``counts`` is {messages received: how many agents}."""
     return {
-        "agents": args.agents, "slack_agents": slack_n, "telegram_agents": telegram_n,
+        "mode": mode, "agents": args.agents, "slack_agents": slack_n, "telegram_agents": telegram_n,
         "wall_s": round(wall, 2), "ideal_s": round(ideal, 2), "ratio_ideal": round(wall / ideal, 3),
         "early_retries": sum(g["early"] for g in gates),
         "lost": counts.get(0, 0),
