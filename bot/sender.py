@@ -255,7 +255,7 @@ class Sender:
         limits: Mapping[str, Limits] | None = None,
         batch: int = 200,
         lease: timedelta = store.DEFAULT_LEASE,
-        max_attempts: int = 6,
+        max_attempts: int = 10,
         idle_poll: float = 1.0,
         concurrency: int = 64,
         clock: Clock | None = None,
