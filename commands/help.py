@@ -29,6 +29,10 @@ def entries(_: Translate) -> dict[str, tuple[str, str]]:
         "appeal": (_("appeal a part of your published result; managers and admins decide"), "/appeal kpi my response time was 29 s"),
         "calibrate": (_("compare managers' review scores, adjust one with a reason, lock the period"), "/calibrate 2026-10"),
         "export": (_("results, rewards, plans and appeals as a spreadsheet (xlsx or csv)"), "/export demo 2026-10 csv"),
+        "schedule": (_("the monthly schedule of a team: when the window opens, reminders, close, results"), "/schedule demo"),
+        "runstep": (_("run one step of the monthly schedule now (open, remind, close, publish)"), "/runstep publish demo 2026-10"),
+        "pause": (_("pause a team's monthly schedule"), "/pause demo"),
+        "resume": (_("resume a team's monthly schedule"), "/resume demo"),
     }  # fmt: skip
 
 

@@ -165,6 +165,10 @@ COMMAND_ROLES: dict[str, frozenset[Role]] = {
     "appeal": frozenset({Role.AGENT, Role.MANAGER, Role.ADMIN}),
     "calibrate": _ADMIN,
     "export": _ADMIN,
+    "schedule": _ADMIN,
+    "runstep": _ADMIN,
+    "pause": _ADMIN,
+    "resume": _ADMIN,
 }
 """Command name → roles that may run it. A command missing here is open to every role."""
 
@@ -185,6 +189,10 @@ COMMAND_REFUSALS: dict[str, str] = {
     "appeal": N_("The command /appeal is not available to you: agents appeal their results; managers and admins decide."),
     "calibrate": N_("The command /calibrate is not available to you: only an admin calibrates and locks a period."),
     "export": N_("The command /export is not available to you: only an admin exports results."),
+    "schedule": N_("The command /schedule is not available to you: only an admin sees and runs the monthly schedule."),
+    "runstep": N_("The command /runstep is not available to you: only an admin sees and runs the monthly schedule."),
+    "pause": N_("The command /pause is not available to you: only an admin pauses a team's schedule."),
+    "resume": N_("The command /resume is not available to you: only an admin pauses a team's schedule."),
 }  # fmt: skip
 """Why a role may not run a command at all (a refusal says why, not just "no")."""
 

@@ -148,7 +148,7 @@ def test_an_inactive_member_may_do_nothing_but_ask_for_help() -> None:
         (agent_a, ["help", "selfreview", "peer", "me", "simulate", "rank", "survey", "qa", "feedback", "improve", "appeal"]),
         (boss_a, ["help", "rank", "review", "period", "survey", "qa", "feedback", "improve", "appeal"]),
         (admin, ["help", "rank", "review", "period", "team", "member", "linkcode", "survey", "qa",
-                 "feedback", "improve", "appeal", "calibrate", "export"]),
+                 "feedback", "improve", "appeal", "calibrate", "export", "schedule", "runstep", "pause", "resume"]),
         (qa, ["help", "qa"]),
     ],
 )
