@@ -384,7 +384,7 @@ def build_service(
     if settings.slack_bot_token:
         from bot.slack import build_slack
 
-        slack = build_slack(settings, observed, engine=engine)
+        slack = build_slack(settings, observed, engine=engine, ack_budget=settings.slack_ack_budget_s)
         count_outgoing(slack, "slack", metrics)
         count_slack_rate_limits(slack, metrics)
         routes += slack.routes()

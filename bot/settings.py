@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
+    slack_ack_budget_s: float = Field(
+        default=0.25,
+        description="how long a modal submission's ack waits for kpibot's answer (inline errors); "
+        "later answers close the modal and come as a DM",
+    )
 
     telegram_bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org/bot"

@@ -1,0 +1,414 @@
+"""Time to acknowledge Slack requests under load: kpibot vs a bare slack-bolt app (issue #10).
+
+One ``kpibot run`` (a child process, uvicorn on 127.0.0.1, Slack HTTP mode, its Web API
+calls going to the fake Slack of ``tests/fakes/slack_api.py``) and one bare slack-bolt app
+(a child process too: the same bolt, the same signing secret, listeners that only ack)
+receive the same 2,000 signed requests, 50 at a time: slash commands (``/kpi help|me|rank``),
+``block_actions`` (a button press) and ``view_submission`` (a manager submitting a review
+modal that kpibot really opened; kpibot's ack of a submission waits for the router, so
+that Slack can show errors inline). The time to acknowledgement is measured by the
+client, from sending the request to the whole answer.
+
+While the load runs, a broadcast is sending: every member has a result message in the
+outbox and the outbox sender delivers them (to the fake Slack) during the run; the number
+delivered during the load window is printed. When the running replica has no sender, a
+separate process runs ``bot.sender.Sender`` on the same database.
+
+Goals: p99 ≤ 300 ms, p99 ≤ 1.5 × the bare app's, no ack later than 3 s. The last line is
+JSON with at least ``p99_ms``, ``ratio_p99`` and ``late_acks``.
+
+    .venv/bin/python bench/ack_bench.py [--requests 2000] [--concurrency 50] [--db URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SECRET = "bench-secret-Zq3v8Rk2pWn5Yt7Lc9Hs4Jd6Fb1Mx0Ge"
+EXTRA_AGENTS = 45
+LATE_S = 3.0
+
+
+# ---------------------------------------------------------------- the bare app (child process)
+
+
+def serve_bare(port: int, api_url: str) -> None:
+    """A slack-bolt AsyncApp that only acks, under uvicorn (what Slack's own examples do)."""
+    import re
+
+    import uvicorn
+    from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+    from slack_bolt.async_app import AsyncApp
+    from slack_sdk.web.async_client import AsyncWebClient
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.routing import Route
+
+    from tests.fakes.slack_api import BOT_TOKEN
+    from tests.slack.sender import SIGNING_SECRET
+
+    app = AsyncApp(client=AsyncWebClient(token=BOT_TOKEN, base_url=api_url), signing_secret=SIGNING_SECRET,
+                   process_before_response=False)  # fmt: skip
+
+    async def ack_only(ack: Any) -> None:
+        await ack()
+
+    app.command(re.compile(".*"))(ack_only)
+    app.action(re.compile(".+"))(ack_only)
+    app.view(re.compile(".*"))(ack_only)
+    handler = AsyncSlackRequestHandler(app)
+
+    async def events(request: Request) -> Any:
+        return await handler.handle(request)
+
+    web = Starlette(routes=[Route("/slack/events", events, methods=["POST"])])
+    uvicorn.run(web, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+# ---------------------------------------------------------------- the world
+
+
+def prepare(url: str) -> dict[str, Any]:
+    """The london team of the test world, 45 more agents, all linked to Slack, the review
+    window open now, and one result message per member in the outbox."""
+    from storage import repo
+    from storage.db import make_engine, unit_of_work, upgrade
+    from tests.conversations.world import build_world
+
+    engine = make_engine(url)
+    upgrade(engine)
+    now = datetime.now(UTC)
+    ids = build_world(engine, opens=now - timedelta(days=1), closes=now + timedelta(days=5))
+    users: dict[str, str] = {}
+    with unit_of_work(engine) as session:
+        team = repo.get_team_by_name(session=session, name="london")
+        assert team is not None
+        manager = repo.get_member(session=session, member_id=ids["Mary"])
+        assert manager is not None
+        names = ["Alice", "Bob", "Carol", "Dave"]
+        for n in range(EXTRA_AGENTS):
+            agent = repo.add_member(session=session, team=team, name=f"Agent {n:02d}", role="agent", manager=manager)
+            ids[agent.name] = agent.id or 0
+            names.append(agent.name)
+        for name in ["Mary", *names]:
+            member = repo.get_member(session=session, member_id=ids[name])
+            assert member is not None
+            user_id = "U0" + "".join(ch for ch in name.upper() if ch.isalnum())
+            repo.link_platform(session=session, member=member, platform="slack", user_id=user_id, actor="bench")
+            users[name] = user_id
+    queued = enqueue_broadcast(engine, ids, names)
+    engine.dispose()
+    return {"users": users, "agents": names, "queued": queued}
+
+
+def enqueue_broadcast(engine: Any, ids: dict[str, int], names: list[str]) -> int:
+    try:
+        from commands.outbox import enqueue
+    except ImportError:
+        return 0
+    from commands.messages import Reply
+    from storage import repo
+    from storage.db import unit_of_work
+
+    count = 0
+    with unit_of_work(engine) as session:
+        team = repo.get_team_by_name(session=session, name="london")
+        for name in names:
+            member = repo.get_member(session=session, member_id=ids[name])
+            for kind in ("result", "result.detail", "result.tips"):
+                count += enqueue(session, team=team, period=None, member=member, kind=f"bench.{kind}",
+                                 reply=Reply(text=f"{name}: your October result ({kind})", private=True))  # fmt: skip
+    return count
+
+
+# ---------------------------------------------------------------- the load
+
+
+def wait_ready(url: str, path: str, proc: subprocess.Popen[bytes], timeout: float = 90.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url} exited with {proc.returncode}")
+        try:
+            httpx.post(url + path, timeout=1) if path == "/slack/events" else httpx.get(url + path, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not start")
+
+
+async def open_review_modals(base_url: str, fake: Any, users: dict[str, str], agents: list[str]) -> list[dict[str, Any]]:
+    """Mary opens the review modal for each agent (kpibot calls views.open on the fake)."""
+    import httpx
+
+    from tests.slack.sender import SlackSender
+
+    views: list[dict[str, Any]] = []
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        sender = SlackSender(client, fake)
+        for agent in agents[:20]:
+            before = len(fake.views)
+            await sender.command(users["Mary"], "/kpi", f"review {agent}")
+            try:
+                await fake.wait_until(lambda b=before: len(fake.views) > b, timeout=20)
+            except AssertionError:
+                continue
+            views.append(list(fake.views.values())[-1])
+    return views
+
+
+def answers_for(view: dict[str, Any]) -> dict[str, str]:
+    answers: dict[str, str] = {}
+    for block in view.get("blocks", []):
+        if block.get("type") != "input":
+            continue
+        element = block["element"]
+        options = element.get("options") or []
+        answers[block["block_id"]] = options[-2]["value"] if len(options) > 1 else "Good work this month."
+    return answers
+
+
+def plan(n: int, users: dict[str, str], agents: list[str], views: list[dict[str, Any]]) -> list[tuple[str, Any]]:
+    rng = random.Random(10)
+    people = [users[a] for a in agents]
+    button = {
+        "ts": "1700000000.000100", "text": "kpibot",
+        "blocks": [{"type": "actions", "block_id": "b1", "elements": [
+            {"type": "button", "action_id": "help:0", "text": {"type": "plain_text", "text": "Help"}, "value": ""}]}],
+    }  # fmt: skip
+    requests: list[tuple[str, Any]] = []
+    for k in range(n):
+        kind = ("command", "action", "view")[k % 3] if views else ("command", "action")[k % 2]
+        if kind == "command":
+            requests.append(("command", (rng.choice(people), rng.choice(["help", "me", "rank"]))))
+        elif kind == "action":
+            requests.append(("action", (rng.choice(people), button)))
+        else:
+            view = views[k % len(views)]
+            requests.append(("view", (users["Mary"], view, answers_for(view))))
+    return requests
+
+
+class _Recorder:
+    """Stands in for the HTTP client of ``SlackSender``: keeps each body instead of sending it."""
+
+    def __init__(self) -> None:
+        self.bodies: list[tuple[str, str]] = []
+
+    async def post(self, _path: str, *, content: bytes, headers: dict[str, str]) -> Any:
+        import httpx
+
+        self.bodies.append((content.decode(), headers["Content-Type"]))
+        return httpx.Response(200)
+
+
+async def bodies_for(fake: Any, requests: list[tuple[str, Any]]) -> list[tuple[str, str]]:
+    """Each request's body, built by ``tests/slack/sender.py`` as Slack would send it (its
+    response_url and trigger id registered in the fake); signed later, at send time."""
+    from tests.slack.sender import SlackSender
+
+    recorder = _Recorder()
+    sender = SlackSender(recorder, fake)  # type: ignore[arg-type]
+    for kind, args in requests:
+        if kind == "command":
+            await sender.command(args[0], "/kpi", args[1])
+        elif kind == "action":
+            await sender.click(args[0], args[1], "Help", channel_id="C0BENCH")
+        else:
+            await sender.submit(*args)
+    return recorder.bodies
+
+
+def load(port: int, bodies: list[tuple[str, str]], concurrency: int) -> list[float]:
+    """Run the load from a child process (raw keep-alive HTTP/1.1), so that the fake Slack in
+    this process and the client never compete for one interpreter."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
+        json.dump(bodies, fh)
+    out = subprocess.run([sys.executable, __file__, "--client", fh.name, str(port), str(concurrency)],
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    os.unlink(fh.name)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    if result["failures"]:
+        print(f"  {result['failures']} requests were not answered 200 ({result['statuses']})", flush=True)
+    return list(result["times"])
+
+
+async def _client(path: str, port: int, concurrency: int) -> None:
+    import hashlib
+    import hmac
+
+    from tests.slack.sender import SIGNING_SECRET
+
+    bodies = json.loads(Path(path).read_text(encoding="utf-8"))
+    queue: asyncio.Queue[tuple[int, str, str]] = asyncio.Queue()
+    for n, item in enumerate(bodies):
+        queue.put_nowait((n, *item))  # type: ignore[arg-type]
+    times: list[float] = [0.0] * len(bodies)
+    statuses: dict[str, int] = {}
+
+    async def worker() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        while not queue.empty():
+            n, body, content_type = queue.get_nowait()
+            raw = body.encode()
+            ts = str(int(time.time()))
+            sig = "v0=" + hmac.new(SIGNING_SECRET.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+            head = (f"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: {content_type}\r\n"
+                    f"Content-Length: {len(raw)}\r\nX-Slack-Request-Timestamp: {ts}\r\nX-Slack-Signature: {sig}\r\n\r\n")  # fmt: skip
+            started = time.perf_counter()
+            writer.write(head.encode() + raw)
+            await writer.drain()
+            status_line = await reader.readline()
+            length, close = 0, False
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                name, _sep, value = line.decode("latin-1").partition(":")
+                if name.lower() == "content-length":
+                    length = int(value)
+                elif name.lower() == "connection" and "close" in value.lower():
+                    close = True
+            await reader.readexactly(length)
+            times[n] = time.perf_counter() - started
+            status = status_line.split()[1].decode() if status_line else "none"
+            statuses[status] = statuses.get(status, 0) + 1
+            if close:
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.close()
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    failures = sum(n for status, n in statuses.items() if status != "200")
+    print(json.dumps({"times": times, "failures": failures, "statuses": statuses}))
+
+
+def summary(times: list[float]) -> dict[str, float]:
+    ordered = sorted(times)
+    q = statistics.quantiles(ordered, n=100, method="inclusive")
+    return {"p50_ms": round(q[49] * 1000, 1), "p99_ms": round(q[98] * 1000, 1), "max_ms": round(ordered[-1] * 1000, 1)}
+
+
+def start_broadcast_process(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """The outbox sender in a process of its own, on the same database (when the replica has none)."""
+    return subprocess.Popen([sys.executable, __file__, "--broadcast"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+
+
+async def broadcast() -> None:
+    from bot.main import build_service
+    from bot.sender import Sender
+    from bot.settings import load_settings
+
+    service = build_service(load_settings())
+    await Sender(service.engine, {"slack": service.adapters[0]}).drain(timeout=600)  # type: ignore[dict-item]
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--db", default=None, help="database URL (default: a SQLite file in a temp folder)")
+    args = parser.parse_args()
+
+    from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
+    from tests.ops.replica import free_port
+    from tests.slack.sender import SIGNING_SECRET
+
+    workdir = Path(tempfile.mkdtemp(prefix="kpibot-ack-bench-"))
+    url = args.db or f"sqlite:///{workdir / 'kpibot.db'}"
+    world = prepare(url)
+    with FakeSlack() as fake:
+        for name, user_id in world["users"].items():
+            fake.add_user(user_id, name.lower().replace(" ", "."), locale="en-GB")
+        kpibot_port, bare_port = free_port(), free_port()
+        env = {
+            **os.environ, "DATABASE_URL": url, "PORT": str(kpibot_port), "DATA_DIR": str(workdir),
+            "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": fake.api_url,
+            "KPIBOT_SECRET": SECRET, "DEFAULT_LANG": "en", "LOG_LEVEL": "WARNING", "LOG_FORMAT": "json",
+        }  # fmt: skip
+        kpibot = subprocess.Popen([str(Path(sys.executable).with_name("kpibot")), "run", "--no-chat"], cwd=workdir,
+                                  env=env, stdout=subprocess.DEVNULL, stderr=open(workdir / "kpibot.log", "wb"))  # noqa: SIM115  # fmt: skip
+        bare = subprocess.Popen([sys.executable, __file__, "--serve-bare", str(bare_port), fake.api_url], cwd=ROOT,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        broadcaster = None
+        try:
+            wait_ready(f"http://127.0.0.1:{kpibot_port}", "/readyz", kpibot)
+            wait_ready(f"http://127.0.0.1:{bare_port}", "/slack/events", bare)
+            kpibot_url = f"http://127.0.0.1:{kpibot_port}"
+            views = await open_review_modals(kpibot_url, fake, world["users"], world["agents"])
+            requests = plan(args.requests, world["users"], world["agents"], views)
+            wired = "Sender(" in (ROOT / "bot" / "main.py").read_text(encoding="utf-8")
+            if world["queued"] and not wired:
+                broadcaster = start_broadcast_process(env)
+            await asyncio.sleep(1.0)  # the broadcast under way
+            warmup = plan(100, world["users"], world["agents"], views)
+            load(kpibot_port, await bodies_for(fake, warmup), args.concurrency)
+            load(bare_port, await bodies_for(fake, warmup), args.concurrency)
+            mine_bodies = await bodies_for(fake, requests)
+            theirs_bodies = await bodies_for(fake, requests)
+            posts_before = len(fake.calls_to("chat.postMessage", ok=True))
+            started = time.monotonic()
+            mine = await asyncio.to_thread(load, kpibot_port, mine_bodies, args.concurrency)
+            window = time.monotonic() - started
+            posts_during = len(fake.calls_to("chat.postMessage", ok=True)) - posts_before
+            theirs = await asyncio.to_thread(load, bare_port, theirs_bodies, args.concurrency)
+        finally:
+            for proc in (kpibot, bare, broadcaster):
+                if proc is not None and proc.poll() is None:
+                    proc.terminate()
+                    try:
+                        proc.wait(timeout=30)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+    k, b = summary(mine), summary(theirs)
+    for kind in ("command", "action", "view"):
+        picked = [t for (x, _a), t in zip(requests, mine, strict=True) if x == kind]
+        bare_picked = [t for (x, _a), t in zip(requests, theirs, strict=True) if x == kind]
+        if len(picked) > 2:
+            pk, pb = summary(picked), summary(bare_picked)
+            print(f"  {kind:8s} kpibot p50 {pk['p50_ms']:7.1f} p99 {pk['p99_ms']:7.1f}   bare p50 {pb['p50_ms']:7.1f} p99 {pb['p99_ms']:7.1f}")
+    late = sum(t > LATE_S for t in mine)
+    kinds = {kind: sum(1 for x, _ in requests if x == kind) for kind in ("command", "action", "view")}
+    print(f"machine: {platform.node()} {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, database {url.split(':')[0]}")  # fmt: skip
+    print(f"requests: {len(requests)} ({kinds}), {args.concurrency} at a time, {len(views)} review modals opened first")
+    who = "the replica's own sender" if wired else "a sender process on the same database"
+    print(f"broadcast: {world['queued']} outbox messages queued, {posts_during} chat.postMessage calls "
+          f"during the {window:.1f} s load window ({who})")  # fmt: skip
+    print(f"kpibot     p50 {k['p50_ms']:7.1f} ms   p99 {k['p99_ms']:7.1f} ms   max {k['max_ms']:7.1f} ms   late (>3 s) {late}")
+    print(f"bare bolt  p50 {b['p50_ms']:7.1f} ms   p99 {b['p99_ms']:7.1f} ms   max {b['max_ms']:7.1f} ms")
+    ratio = round(k["p99_ms"] / b["p99_ms"], 2) if b["p99_ms"] else None
+    goals = {"p99_le_300ms": k["p99_ms"] <= 300, "ratio_le_1_5": ratio is not None and ratio <= 1.5, "no_late": late == 0}
+    print(f"goals: {goals}")
+    print(json.dumps({
+        "p50_ms": k["p50_ms"], "p99_ms": k["p99_ms"], "max_ms": k["max_ms"], "bare_p50_ms": b["p50_ms"],
+        "bare_p99_ms": b["p99_ms"], "bare_max_ms": b["max_ms"], "ratio_p99": ratio, "late_acks": late,
+        "requests": len(requests), "concurrency": args.concurrency, "broadcast_messages_during_load": posts_during,
+    }))  # fmt: skip
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--serve-bare":
+        serve_bare(int(sys.argv[2]), sys.argv[3])
+    elif sys.argv[1:] == ["--broadcast"]:
+        asyncio.run(broadcast())
+    elif len(sys.argv) == 5 and sys.argv[1] == "--client":
+        asyncio.run(_client(sys.argv[2], int(sys.argv[3]), int(sys.argv[4])))
+    else:
+        asyncio.run(main())
