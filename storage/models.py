@@ -333,5 +333,6 @@ TABLES: tuple[type[SQLModel], ...] = (
     CustomerRating, Score, AuditLog, Conversation, ProcessedEvent, LinkCode,
 )
 from storage import consequence_models as _consequence_models  # noqa: E402,F401  (issue 9 tables)
-from storage import qa_models as _qa_models  # noqa: E402,F401  (issue 8 tables)
 from storage import cycle_models as _cycle_models  # noqa: E402,F401  (issue 9 outbox and step ledger)
+from storage import qa_models as _qa_models  # noqa: E402,F401  (issue 8 tables)
+from storage import survey_models as _survey_models  # noqa: E402,F401  (issue 7 survey digest opt-out)
