@@ -263,7 +263,7 @@ def count_slack_rate_limits(adapter: Any, metrics: Metrics) -> None:
 
     handlers = getattr(adapter, "_retry_handlers", None)
     if isinstance(handlers, list):
-        handlers.insert(0, _Count429())
+        handlers.insert(0, _Count429(max_retry_count=2**31))  # it never retries; see every answer
 
 
 def count_telegram_rate_limits(adapter: Any, metrics: Metrics) -> None:
