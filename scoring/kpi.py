@@ -353,23 +353,26 @@ def derive(measures: pd.DataFrame, wanted: Iterable[str] | None = None) -> pd.Da
     itself) is kept as given. ``wanted`` limits the result to those indicators.
     Returns a new frame: the measures plus the indicators.
     """
-    result = measures.copy()
     ids = FORMULAS.keys() if wanted is None else [i for i in wanted if i in FORMULAS]
+    columns = set(measures.columns)
+    added: dict[str, np.ndarray] = {}  # built as arrays, joined once: no frame growing column by column
     for indicator in ids:
-        if indicator in result.columns:
+        if indicator in columns or indicator in added:
             continue
         formula = FORMULAS[indicator]
-        if formula.numerator not in result.columns:
+        if formula.numerator not in columns:
             continue
-        top = result[formula.numerator].astype("float64")
+        top = measures[formula.numerator].to_numpy(dtype="float64", na_value=np.nan)
         if formula.kind == "identity":
-            result[indicator] = top
+            added[indicator] = top.copy()
             continue
-        if formula.denominator not in result.columns:
+        if formula.denominator not in columns:
             continue
-        bottom = result[formula.denominator].astype("float64")
-        result[indicator] = top.div(bottom.where(bottom != 0))
-    return result
+        bottom = measures[formula.denominator].to_numpy(dtype="float64", na_value=np.nan)
+        added[indicator] = top / np.where(bottom != 0, bottom, np.nan)
+    if not added:
+        return measures.copy()
+    return pd.concat([measures, pd.DataFrame(added, index=measures.index)], axis=1)
 
 
 def ratio_violations(measures: pd.DataFrame) -> list[tuple[str, str, str]]:

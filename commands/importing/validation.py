@@ -154,7 +154,11 @@ def _take_after(values: pd.Series, separator: str) -> pd.Series:
 
 def _agents(names: pd.Series, roster: Roster) -> tuple[np.ndarray, pd.Index, np.ndarray]:
     """``(code per row, distinct names, member id per code + a trailing -1 for no name)``."""
-    codes, uniques = pd.factorize(names, use_na_sentinel=True)
+    if isinstance(names.dtype, pd.CategoricalDtype) and _in_order_of_appearance(names):
+        codes = np.asarray(names.cat.codes.to_numpy(), dtype=np.intp)
+        uniques = names.cat.categories  # what factorising would give, without hashing the rows
+    else:
+        codes, uniques = pd.factorize(names, use_na_sentinel=True)
     distinct = [str(n) for n in uniques.tolist()]
     exact = roster.members
     found = [exact.get(n, -1) for n in distinct]  # most exports spell names exactly
@@ -162,6 +166,18 @@ def _agents(names: pd.Series, roster: Roster) -> tuple[np.ndarray, pd.Index, np.
         loose = roster.lookup()
         found = [m if m != -1 else loose.get(name_key(n), -1) for n, m in zip(distinct, found, strict=True)]
     return codes, uniques, np.array([*found, -1])
+
+
+def _in_order_of_appearance(column: pd.Series) -> bool:
+    """True when every category occurs and each first occurs after the one before it
+    (as the reader's dictionary encoding leaves them): the codes are then factorised already."""
+    codes = column.cat.codes.to_numpy()
+    codes = codes[codes >= 0] if column.hasnans else codes
+    size = len(column.cat.categories)
+    if len(codes) == 0 or codes[0] != 0:
+        return size == 0
+    highest = np.maximum.accumulate(codes)
+    return bool(highest[-1] == size - 1 and (codes[1:] <= highest[:-1] + 1).all())
 
 
 def _header_of(source: SourceTable, mapping: Mapping, field: str) -> str:
