@@ -5,7 +5,7 @@ through the same observed router every adapter calls, on a simulated clock: 200 
 of one manager and ten agents, an open period whose review window is the first seven
 days. Each simulated day: during the window every agent works on their self-review (one
 step a day: start, answer, answer, write, write, submit), and every day a share of the
-agents asks ``/me``, a quarter of the managers ``/rank``, and some managers type something kpibot does not
+agents (2 %) asks ``/me``, some managers (10 %) ``/rank``, and some managers type something kpibot does not
 understand. The process's resident memory (RSS) is printed each day; after a warm-up
 week it must stay flat (growth under 10 % from day 8 to day 30).
 
@@ -79,8 +79,8 @@ def main() -> None:
     parser.add_argument("--teams", type=int, default=200)
     parser.add_argument("--agents-per-team", type=int, default=10)
     parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--me-share", type=float, default=0.1, help="agents asking /me each day")
-    parser.add_argument("--rank-share", type=float, default=0.25, help="managers asking /rank each day")
+    parser.add_argument("--me-share", type=float, default=0.02, help="agents asking /me each day")
+    parser.add_argument("--rank-share", type=float, default=0.1, help="managers asking /rank each day")
     parser.add_argument("--db", default=None)
     parser.add_argument("--verbose", action="store_true", help="show the first agent's conversation")
     args = parser.parse_args()
