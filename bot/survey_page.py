@@ -628,9 +628,16 @@ def _store(
                     policy = ratings.repeat_policy(session, team_id=claims.team_id)
                     if policies is not None:
                         policies.put(claims.team_id, policy)
-                return ratings.record_rating(
+                outcome = ratings.record_rating(
                     session, repeat=policy, first_try=first_try, **kwargs
                 )
+                if outcome in ("stored", "replaced") and ratings.low_rating(
+                    submission.stars, submission.comment
+                ):
+                    # the manager hears of it the same day; the key names the rating,
+                    # so a replaced rating never alerts twice
+                    ratings.queue_rating_alerts(session, token_id=claims.token_id, now=now)
+                return outcome
         except IntegrityError:
             if not first_try:
                 log.warning("survey rating for token %s refused by the database", claims.token_id)

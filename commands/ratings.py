@@ -22,7 +22,7 @@ from __future__ import annotations
 import html
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -313,12 +313,51 @@ def comment_digests(
             continue
         _ = translator(member_lang(member, session=session))
         lines = [_("Comments from customers about your service ({n}):", n=len(views))]
-        lines += [f"· {_stars_text(v.stars)} {v.comment}" for v in reversed(views)]
+        lines += [
+            f"· {_stars_text(v.stars)} {escape(v.comment or '', 'text')}" for v in reversed(views)
+        ]
         out.append(
             Outgoing(
                 member_id=member_id,
                 reply=Reply(text="\n".join(lines), private=True),
                 key=f"survey-digest:{member_id}:{since.date().isoformat()}",
+            )
+        )
+    return out
+
+
+def low_rating(stars: int, comment: str | None) -> bool:
+    """Whether a rating alerts the manager: 1–2 stars and a comment that says something."""
+    return stars <= ALERT_MAX_STARS and bool(comment and comment.strip())
+
+
+def _alerts_for(session: Session, team: Team, view: RatingView) -> list[Outgoing]:
+    """The manager alerts of one rating (none unless it is 1–2 stars with a comment)."""
+    if not low_rating(view.stars, view.comment):
+        return []
+    agent = session.get(Member, view.member_id)
+    if agent is None:
+        return []
+    managers = [session.get(Member, agent.manager_id)] if agent.manager_id else []
+    if not any(m is not None for m in managers):
+        managers = list(repo.team_managers(session=session, team=team))
+    out: list[Outgoing] = []
+    for manager in managers:
+        if manager is None or manager.id is None or not manager.active:
+            continue
+        _ = translator(member_lang(manager, session=session))
+        text = _(
+            "{agent} got a {stars} rating from a customer, with this comment:",
+            agent=agent.name,
+            stars=_stars_text(view.stars),
+        )
+        if view.ref:
+            text += " " + _("(reference {ref})", ref=view.ref)
+        out.append(
+            Outgoing(
+                member_id=manager.id,
+                reply=Reply(text=f"{text}\n{escape(view.comment or '', 'text')}", private=True),
+                key=f"survey-alert:{view.id}:{manager.id}",
             )
         )
     return out
@@ -335,31 +374,60 @@ def low_rating_alerts(
     out: list[Outgoing] = []
     views = comments_for(session, team=team, period=period, since=since, max_stars=ALERT_MAX_STARS)
     for view in reversed(views):
-        agent = session.get(Member, view.member_id)
-        if agent is None:
-            continue
-        managers = [session.get(Member, agent.manager_id)] if agent.manager_id else []
-        if not any(m is not None for m in managers):
-            managers = list(repo.team_managers(session=session, team=team))
-        for manager in managers:
-            if manager is None or manager.id is None or not manager.active:
-                continue
-            _ = translator(member_lang(manager, session=session))
-            text = _(
-                "{agent} got a {stars} rating from a customer, with this comment:",
-                agent=agent.name,
-                stars=_stars_text(view.stars),
-            )
-            if view.ref:
-                text += " " + _("(reference {ref})", ref=view.ref)
-            out.append(
-                Outgoing(
-                    member_id=manager.id,
-                    reply=Reply(text=f"{text}\n{view.comment}", private=True),
-                    key=f"survey-alert:{view.id}:{manager.id}",
-                )
-            )
+        out += _alerts_for(session, team, view)
     return out
+
+
+# ---------------------------------------------------------------- into the outbox
+
+
+def _enqueue(session: Session, *, team: Team, notice: Outgoing, now: datetime) -> bool:
+    """One notice into the outbox; its key (``kind``) makes a second enqueue a no-op."""
+    from commands.outbox import enqueue
+
+    member = session.get(Member, notice.member_id)
+    if member is None:
+        return False
+    return enqueue(session, team=team, period=None, member=member, kind=notice.key,
+                   reply=notice.reply, now=now)  # fmt: skip
+
+
+def day_window(team: Team, day: date) -> tuple[datetime, datetime]:
+    """Midnight to midnight of ``day`` in the team's time zone (UTC when unknown)."""
+    try:
+        zone: ZoneInfo | timezone = ZoneInfo(team.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = UTC
+    start = datetime.combine(day, time(0), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    return start, end
+
+
+def queue_comment_digests(session: Session, *, team: Team, day: date, now: datetime) -> int:
+    """Queue each agent's digest of the comments customers left on ``day`` (team's zone);
+    agents who turned the digest off (``/survey digest off``) get none. Returns how many
+    were queued now (a re-run queues nothing: the outbox key carries agent and day)."""
+    from storage import survey as prefs
+
+    since, until = day_window(team, day)
+    members = repo.list_members(session=session, team=team, active_only=False)
+    opted_out = prefs.digest_opted_out(session=session, member_ids=[m.id for m in members if m.id])
+    notices = comment_digests(session, team=team, period=None, since=since, until=until,
+                              opted_out=opted_out)  # fmt: skip
+    return sum(_enqueue(session, team=team, notice=n, now=now) for n in notices)
+
+
+def queue_rating_alerts(session: Session, *, token_id: str, now: datetime) -> int:
+    """Queue the manager alerts of the rating under ``token_id`` (1–2 stars with a comment),
+    the moment it is stored. The key names the rating, so a replaced rating alerts once."""
+    row = repo.get_customer_rating_by_token(session=session, token_id=token_id)
+    team = session.get(Team, row.team_id) if row is not None else None
+    if row is None or team is None:
+        return 0
+    return sum(
+        _enqueue(session, team=team, notice=n, now=now)
+        for n in _alerts_for(session, team, _view(row))
+    )
 
 
 EscapeTarget = Literal["html", "slack", "telegram", "text", "csv"]

@@ -73,6 +73,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "commands.admin",
     "commands.linking",
     "commands.survey",
+    "commands.survey_notices",
     "commands.calibration",
     "commands.feedback",
     "commands.improve",

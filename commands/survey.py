@@ -251,6 +251,9 @@ def _usage(ctx: Context) -> list[Reply]:
             "/survey qr — your link as a QR code",
             max=MAX_BATCH,
         )
+        text += "\n" + _(
+            "/survey digest off — no daily digest of your customers' comments (/survey digest on to get it again)"
+        )
     else:
         text = _(
             "/survey team [TEAM] [N] — N survey links for each agent of a team, to post in a channel\n"
@@ -415,6 +418,35 @@ def _team_qr(ctx: Context, name: str) -> list[Reply]:
     return replies
 
 
+DIGEST_ON = ("on", "开", "开启", "打开")
+DIGEST_OFF = ("off", "关", "关闭")
+
+
+def _digest(ctx: Context, args: str) -> list[Reply]:
+    """``/survey digest [on|off]``: the daily digest of customer comments (on by default)."""
+    from storage import survey as prefs
+
+    _ = ctx._
+    word = args.strip().lower()
+    member_id = ctx.actor.id
+    assert member_id is not None
+    if word in DIGEST_ON or word in DIGEST_OFF:
+        prefs.set_digest(session=ctx.session, member_id=member_id, enabled=word in DIGEST_ON,
+                         now=ctx.now)  # fmt: skip
+    elif word:
+        return [Reply(text=_("Use /survey digest on or /survey digest off."), ephemeral=True)]
+    if prefs.digest_enabled(session=ctx.session, member_id=member_id):
+        text = _(
+            "You get a daily digest of the comments your customers leave. "
+            "/survey digest off turns it off."
+        )
+    else:
+        text = _(
+            "You get no digest of your customers' comments. /survey digest on turns it back on."
+        )
+    return [Reply(text=text, ephemeral=True)]
+
+
 def survey_command(ctx: Context, args: str) -> list[Reply]:
     """``/survey [ref | N | qr]`` for agents; ``/survey team …`` and ``/survey qr …`` for leads."""
     _ = ctx._
@@ -423,6 +455,8 @@ def survey_command(ctx: Context, args: str) -> list[Reply]:
     keyword = head.lower()
     if keyword in ("help", "?"):
         return _usage(ctx)
+    if keyword == "digest":
+        return _digest(ctx, rest)
     if ctx.actor.role == "agent":
         if keyword == "qr" and not rest.strip():
             return _agent_qr(ctx)
