@@ -188,7 +188,7 @@ def parse_seconds(column: pd.Series, spec: ColumnSpec, mapping: Mapping) -> Pars
     if isinstance(column.array, pd.arrays.ArrowStringArray):
         clocks = _plain_clocks(column.array.__arrow_array__())
         if clocks is not None:  # the usual export: every cell empty or a plain clock time
-            return pd.Series(clocks, index=column.index), pd.Series(False, index=column.index)
+            return pd.Series(clocks, index=column.index, copy=False), pd.Series(False, index=column.index)
     text = _arrow_text(column)
     if any(bool(pc.any(pc.ends_with(text, end)).as_py()) for end in ("秒", "s", "c")):
         text = pc.replace_substring_regex(text, r"\s*(?:秒|s|sec)$", "")
