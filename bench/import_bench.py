@@ -61,6 +61,7 @@ def timed(contenders: dict[str, Callable[[], Any]]) -> dict[str, tuple[float, An
     for fn in contenders.values():
         fn()
     times: dict[str, list[float]] = {label: [] for label in contenders}
+    ROUNDS.clear()
     ROUNDS.update(times)
     results: dict[str, Any] = {}
     for _ in range(RUNS):
