@@ -238,3 +238,17 @@ def test_the_alert_goes_to_the_teams_managers_when_the_agent_has_no_manager(
         boss_id = boss.id
     rate_at(client, clock, world, DAY_STARTS, stars="1", comment="nobody came")
     assert [m for m, _k, _r in messages(world, "survey-alert")] == [boss_id]
+
+
+def test_a_hostile_comment_reaches_slack_escaped_in_the_alert_and_the_digest(
+    client: TestClient, clock: Clock, world: World
+) -> None:
+    from bot import slack_render
+
+    rate_at(client, clock, world, DAY_STARTS, stars="1", comment="<!channel> <http://x|bank>")
+    run_daily(world, "2026-10-15", DAILY_RUN)
+    replies = [r for _m, _k, r in messages(world, "survey-")]
+    assert len(replies) == 2  # the manager's alert and the agent's digest
+    for reply in replies:
+        shown = " ".join(b["text"]["text"] for b in slack_render.message(reply)["blocks"])
+        assert "&lt;!channel&gt; &lt;http://x|bank&gt;" in shown and "<!channel>" not in shown
