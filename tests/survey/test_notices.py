@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
 import commands.survey_notices  # noqa: F401  (registers the daily hook, as the router does)
@@ -19,7 +20,7 @@ from storage import outbox as store
 from storage import repo
 from storage.db import unit_of_work
 from storage.models import Member
-from tests.survey.conftest import SECRET, Clock, World
+from tests.survey.conftest import SECRET, Clock, World, make_client, seed_team
 from tests.survey.pagekit import rate
 
 # The team's zone is Asia/Shanghai (UTC+8): local 2026-10-14 is 10-13 16:00Z … 10-14 16:00Z.
@@ -252,3 +253,16 @@ def test_a_hostile_comment_reaches_slack_escaped_in_the_alert_and_the_digest(
     for reply in replies:
         shown = " ".join(b["text"]["text"] for b in slack_render.message(reply)["blocks"])
         assert "&lt;!channel&gt; &lt;http://x|bank&gt;" in shown and "<!channel>" not in shown
+
+
+def test_on_both_databases_a_replaced_low_rating_alerts_once_and_the_digest_goes_once(
+    db_engine: Engine, clock: Clock
+) -> None:
+    world = seed_team(db_engine)
+    client = make_client(db_engine, clock)
+    token = rate_at(client, clock, world, DAY_STARTS, stars="1", comment="rude")
+    rate_at(client, clock, world, DAY_ENDS, stars="2", comment="still rude", token=token)
+    run_daily(world, "2026-10-15", DAILY_RUN)
+    run_daily(world, "2026-10-15", DAILY_RUN, force=True)
+    kinds = [k.split(":")[0] for _m, k, _r in messages(world, "survey-")]
+    assert sorted(kinds) == ["survey-alert", "survey-digest"]
