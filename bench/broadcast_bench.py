@@ -57,6 +57,8 @@ from tests.fakes.telegram_api import TOKEN, FakeTelegram  # noqa: E402
 
 SCALE = 20
 TG_BASE = 100_000_000
+HTTPX = False
+"""``--httpx``: PTB's default httpx transport instead of :mod:`bot.telegram_request` (to compare)."""
 
 
 class NoRouter:
@@ -139,7 +141,9 @@ def telegram_adapter(engine: Any, base_url: str) -> TelegramAdapter:
     from telegram.ext import ApplicationBuilder
     from telegram.request import HTTPXRequest
 
-    request = HTTPXRequest(connection_pool_size=64)
+    from bot.telegram_request import AiohttpRequest
+
+    request = HTTPXRequest(connection_pool_size=64) if HTTPX else AiohttpRequest(connection_pool_size=64)
     application = ApplicationBuilder().token(TOKEN).base_url(base_url).request(request).build()
     return TelegramAdapter(application, NoRouter(), people=TelegramPeople(engine), webhook_url=None,  # type: ignore[arg-type]
                            webhook_secret=None, poll_timeout=1, default_lang="en")  # fmt: skip
@@ -250,6 +254,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     stats = await sender.drain(timeout=args.timeout)
     wall = time.monotonic() - started
     await telegram.application.shutdown()
+    await slack.close_sessions()
     child.stdin.write(b"report\n")
     await child.stdin.drain()
     report = json.loads(await asyncio.wait_for(child.stdout.readline(), 60))
@@ -293,6 +298,8 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--stub", action="store_true",
                         help="Platforms answered in-process by the same limits (no HTTP, no SDK): the sender alone.")
+    parser.add_argument("--httpx", action="store_true",
+                        help="Telegram through PTB's default httpx transport (to compare with aiohttp).")
     parser.add_argument("--latency", type=float, default=0.005, help="--stub: seconds each call takes.")
     for hidden in ("--slack-count", "--tg-count"):
         parser.add_argument(hidden, type=int, default=0, help=argparse.SUPPRESS)
@@ -303,6 +310,8 @@ def main() -> None:
     if args.serve_fakes:
         serve_fakes(args)
         return
+    global HTTPX
+    HTTPX = args.httpx
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("bot.sender").setLevel(logging.ERROR)
     result = asyncio.run(run_stub(args) if args.stub else run(args))

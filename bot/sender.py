@@ -577,6 +577,7 @@ class Sender:
             if job.member_id is None:
                 ref = await self._send_to_team_chat(adapter, job, reply)
             else:
+                _tell_address(adapter, job)
                 ref = await adapter.send_outgoing(Outgoing(job.member_id, reply, job.key))
         except Exception as exc:  # noqa: BLE001 - every failure is classified, none is lost
             outcome, delay = classify(exc)
@@ -661,6 +662,19 @@ class Sender:
                 tell_manager(session, job, why, now=self.clock(), default_lang=self.default_lang)
         self.stats.unreachable += 1
         log.info("outbox %s: unreachable (%s)", job.key, why)
+
+
+def _tell_address(adapter: Any, job: Job) -> None:
+    """Hand the adapter the address read at claim time (one query per batch), so that its
+    ``send_outgoing`` does not look the member up again, one query per message."""
+    remember = getattr(adapter, "remember_address", None)
+    if remember is None or job.member_id is None:
+        return
+    if job.platform == "slack" and job.chat.startswith("slack:"):
+        workspace = job.lane.removeprefix("slack:")
+        remember(job.member_id, job.chat.removeprefix("slack:"), None if workspace == "-" else workspace)
+    elif job.platform == "telegram" and job.chat.startswith("tg:"):
+        remember(job.member_id, int(job.chat.removeprefix("tg:")))
 
 
 def _by_id(session: Session, model: Any, ids: set[int]) -> dict[int, Any]:

@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+import aiohttp
 from slack_bolt import BoltResponse
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
@@ -179,6 +180,10 @@ class SlackAdapter:
         self._locales: dict[str, tuple[str | None, float]] = {}
         self._dms: dict[str, str] = {}
         self._live: dict[str, tuple[str, dict[str, Any]]] = {}
+        self._senders: dict[str | None, tuple[asyncio.AbstractEventLoop, AsyncWebClient]] = {}
+        """One sending client per workspace, with one HTTP session kept open (per event loop)."""
+        self._addresses: dict[int, tuple[str, str | None]] = {}
+        """Addresses the outbox sender already looked up (:meth:`remember_address`), used once."""
         self._register()
 
     # -- wiring ------------------------------------------------------------------------
@@ -224,6 +229,15 @@ class SlackAdapter:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
             self._socket = None
         await self.idle()
+        await self.close_sessions()
+
+    async def close_sessions(self) -> None:
+        """Close the HTTP sessions of the sending clients (those of this event loop)."""
+        loop = asyncio.get_running_loop()
+        for key, (owner, client) in list(self._senders.items()):
+            if owner is loop and client.session is not None and not client.session.closed:
+                await client.session.close()
+            self._senders.pop(key, None)
 
     async def idle(self) -> None:
         """Wait until every reply that was started has been delivered (tests, shutdown)."""
@@ -479,13 +493,20 @@ class SlackAdapter:
         answer = await self._post(client, channel, reply)
         return f"{channel}:{answer['ts']}"
 
+    def remember_address(self, member_id: int, user_id: str, team_id: str | None) -> None:
+        """The outbox sender already read the member's Slack user id and workspace while
+        claiming: the next :meth:`send_outgoing` to them skips its own database lookup."""
+        self._addresses[member_id] = (user_id, team_id)
+
     async def send_outgoing(self, outgoing: Outgoing) -> str | None:
         """Send a reminder or broadcast to a member by id (the outbox calls this); the
         message ref, or ``None`` when the member has no Slack account or Slack refuses
         to reach them (deactivated, gone); that is logged, not retried."""
-        if self.people is None:
-            raise RuntimeError("send_outgoing needs the storage engine (build_slack(engine=...))")
-        found = await asyncio.to_thread(self.people.user_of, outgoing.member_id)
+        found = self._addresses.pop(outgoing.member_id, None)
+        if found is None:
+            if self.people is None:
+                raise RuntimeError("send_outgoing needs the storage engine (build_slack(engine=...))")
+            found = await asyncio.to_thread(self.people.user_of, outgoing.member_id)
         if found is None:
             return None
         user_id, team_id = found
@@ -513,17 +534,39 @@ class SlackAdapter:
         return str(answer["user"]["id"])
 
     async def client_for(self, team_id: str | None) -> AsyncWebClient:
-        """The Web API client of one workspace: the bot token, or its OAuth installation."""
+        """The Web API client of one workspace (the bot token, or its OAuth installation),
+        made once per workspace with an HTTP session kept open: without one, slack_sdk
+        opens and closes an aiohttp session (and a connection) for every call."""
+        key = None if self.oauth is None else team_id
+        loop = asyncio.get_running_loop()
+        known = self._senders.get(key)
+        if known is not None and known[0] is loop and not known[1].session.closed:
+            return known[1]
         if self.oauth is None:
-            return self.client
-        if not team_id:
-            raise ValueError("with several workspaces (OAuth) a message needs the team id")
-        bot = await self._installations.async_find_bot(enterprise_id=None, team_id=team_id)
-        if bot is None or not bot.bot_token:
-            raise LookupError(f"kpibot is not installed in the Slack workspace {team_id}")
-        return AsyncWebClient(
-            token=bot.bot_token, base_url=self.client.base_url, retry_handlers=self._retry_handlers
-        )
+            token = self.client.token
+        else:
+            if not team_id:
+                raise ValueError("with several workspaces (OAuth) a message needs the team id")
+            bot = await self._installations.async_find_bot(enterprise_id=None, team_id=team_id)
+            if bot is None or not bot.bot_token:
+                raise LookupError(f"kpibot is not installed in the Slack workspace {team_id}")
+            token = bot.bot_token
+        client = AsyncWebClient(
+            token=token, base_url=self.client.base_url, retry_handlers=self._retry_handlers,
+            session=aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)),
+        )  # fmt: skip
+        if self.oauth is not None:
+            # a token revoked or rotated is read again within a minute
+            loop.call_later(60.0, self._forget_sender, key, client)
+        self._senders[key] = (loop, client)
+        return client
+
+    def _forget_sender(self, key: str | None, client: AsyncWebClient) -> None:
+        known = self._senders.get(key)
+        if known is not None and known[1] is client:
+            del self._senders[key]
+        if client.session is not None and not client.session.closed:
+            asyncio.get_running_loop().create_task(client.session.close())
 
     async def _dm(self, client: AsyncWebClient, user_id: str) -> str:
         """The person's DM channel with kpibot (``conversations.open`` once, then remembered)."""

@@ -127,6 +127,8 @@ class TelegramAdapter:
         self.handled = 0
         """Updates handled so far (tests wait on it)."""
         self._last_keyboard: Bounded = Bounded(10_000)
+        self._addresses: dict[int, int] = {}
+        """Chats the outbox sender already looked up (:meth:`remember_address`), used once."""
         """Private chat → the bot message whose keyboard is live (cosmetic: old ones are removed)."""
         application.add_handler(TypeHandler(Update, self._on_update))
         application.add_error_handler(self._on_error)
@@ -410,15 +412,22 @@ class TelegramAdapter:
         return normalize_lang(hint, self.default_lang)
 
     # ------------------------------------------------------------------ messages kpibot starts
+    def remember_address(self, member_id: int, chat_id: int) -> None:
+        """The outbox sender already read the member's Telegram id while claiming: the next
+        :meth:`send_outgoing` to them skips its own database lookup."""
+        self._addresses[member_id] = chat_id
+
     async def send_outgoing(self, outgoing: Outgoing) -> str | None:
         """Send a reminder or a broadcast to a member; the platform's message ref, or ``None``.
 
         ``None`` when the member has no Telegram account or cannot be reached (a 403 marks
         them unreachable and tells their manager once; it is not retried).
         """
-        if self.people is None:
-            raise RuntimeError("send_outgoing needs the storage engine (build_telegram(engine=...))")
-        chat_id = await asyncio.to_thread(self.people.chat_of, outgoing.member_id)
+        chat_id: int | None = self._addresses.pop(outgoing.member_id, None)
+        if chat_id is None:
+            if self.people is None:
+                raise RuntimeError("send_outgoing needs the storage engine (build_telegram(engine=...))")
+            chat_id = await asyncio.to_thread(self.people.chat_of, outgoing.member_id)
         if chat_id is None:
             return None
         try:
