@@ -11,7 +11,7 @@
 (b) Parsing and validating a 1,000,000-row sessions CSV export with
     ``commands.importing.prepare`` (read, parse every column, check agents, period,
     duplicate ids, aggregate), against a bare ``pandas.read_csv(engine="pyarrow")``
-    of the same file.
+    of the same file and the same (mapped) columns.
 
 Fixed seed; one warm-up and five timed runs each, interleaved (ABCABC…) so that load
 from other processes on a shared machine falls on every contender alike; medians. Goals: kpibot ≤ 2 × DuckDB,
