@@ -277,13 +277,17 @@ def button_blocks(buttons: Sequence[Button]) -> list[dict[str, Any]]:
 
 
 def fallback_text(reply: Reply) -> str:
-    """The notification text (and what screen readers get)."""
+    """The notification text (and what screen readers get), escaped like the blocks.
+
+    Slack parses ``<!channel>``, ``<@U…>`` and links in ``text`` too, so a customer's
+    comment must not reach it raw.
+    """
     text = (
         reply.text
         or " / ".join(b.label for b in reply.buttons)
         or (reply.image.alt if reply.image else "")
     )
-    return text[:FALLBACK_TEXT_MAX] or "kpibot"
+    return escape(text)[:FALLBACK_TEXT_MAX] or "kpibot"
 
 
 def message(reply: Reply) -> dict[str, Any]:

@@ -177,3 +177,13 @@ def test_an_error_for_a_field_the_modal_does_not_show_lands_on_its_first_input()
         "service": "Send a whole number from 1 to 5.",
         "ability": "The review window closed. Required.",
     }
+
+
+def test_the_notification_text_is_escaped_like_the_blocks_so_a_comment_cannot_mention_a_channel() -> None:
+    from bot.slack_render import fallback_text, message
+    from commands.messages import Reply
+
+    reply = Reply(text="Customer wrote: <!channel> see <https://evil.example|here> & more")
+    assert "<!channel>" not in fallback_text(reply)
+    assert "&lt;!channel&gt;" in fallback_text(reply)
+    assert "<" not in message(reply)["text"]
