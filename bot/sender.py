@@ -493,8 +493,8 @@ class Sender:
             rate = limits.overall if job.platform == "telegram" else limits.per_workspace
             budget = self._overall.get(job.lane)
             if budget is None and rate:
-                # a tenth of a second's burst lets the lane catch up after a late wake-up
-                budget = self._overall[job.lane] = Bucket(rate * limits.margin, max(1, int(rate / 10)))
+                # a quarter of a second's burst lets the lane catch up after late wake-ups (a busy loop)
+                budget = self._overall[job.lane] = Bucket(rate * limits.margin, max(1, int(rate / 4)))
             chats = self._chat_buckets.get(job.platform)
             if chats is None:
                 chats = self._chat_buckets[job.platform] = Buckets(

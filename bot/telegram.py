@@ -430,13 +430,27 @@ class TelegramAdapter:
             chat_id = await asyncio.to_thread(self.people.chat_of, outgoing.member_id)
         if chat_id is None:
             return None
+        rendered = tr.render(outgoing.reply, self.codec)
         try:
-            message = await self.send_rendered(chat_id, tr.render(outgoing.reply, self.codec))
+            if rendered.image is None and rendered.file is None and not rendered.extra_texts:
+                return await self._send_text(chat_id, rendered)
+            message = await self.send_rendered(chat_id, rendered)
         except Forbidden as err:
             if _is_blocked(err) or "initiate" in err.message:
                 await self._note_blocked(chat_id)
             return None
         return f"{message.chat_id}:{message.message_id}"
+
+    async def _send_text(self, chat_id: int, rendered: tr.Rendered) -> str:
+        """``sendMessage`` for one text (with its keyboard), the ref from the raw answer: the
+        same request, errors and rate limiter as ``bot.send_message``, without building a
+        ``Message`` object from the answer (a broadcast only needs its id)."""
+        data: dict[str, Any] = {"chat_id": chat_id, "text": rendered.text,
+                                "link_preview_options": NO_PREVIEW}  # fmt: skip
+        if rendered.keyboard is not None:
+            data["reply_markup"] = rendered.keyboard
+        answer = await self.bot._post("sendMessage", data)  # noqa: SLF001 - see the docstring
+        return f"{answer['chat']['id']}:{answer['message_id']}"
 
 
 # ---------------------------------------------------------------------- helpers
