@@ -433,7 +433,7 @@ def cycle_parts(settings: Settings, engine: Engine, adapters: list[Adapter], clo
 
     platforms: dict[str, Any] = {_platform_of(a): a for a in adapters if _platform_of(a)}
     sender = Sender(engine, platforms, clock=clock, default_lang=settings.default_lang) if platforms else None
-    enabled = getattr(settings, "cycle_enabled", None)
+    enabled = settings.cycle_enabled
     if enabled is None:
         enabled = settings.environment == "production"
     if not enabled:

@@ -19,6 +19,10 @@ class Settings(BaseSettings):
     port: int = 8080
     public_url: str = "http://localhost:8080"
     environment: str = Field(default="development", description="development | production")
+    cycle_enabled: bool | None = Field(
+        default=None,
+        description="run the monthly schedule (open, remind, close, publish); default: only in production",
+    )
     default_lang: str = "zh"
     log_level: str = "INFO"
     log_format: str = Field(default="auto", description="auto (JSON unless on a terminal) | json | text")
