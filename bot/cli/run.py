@@ -10,6 +10,7 @@ problem is printed, one line each, and the exit code is 2.
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 from datetime import UTC, datetime
@@ -81,6 +82,9 @@ def run(
         serve(service)
         return
 
+    # The terminal chat owns the screen: the server beside it reports only warnings.
+    logging.getLogger().setLevel(logging.WARNING)
+    service.settings = service.settings.model_copy(update={"log_level": "WARNING"})
     server = threading.Thread(target=serve, args=(service,), kwargs={"install_signal_handlers": False}, daemon=True)
     server.start()
     from bot.cli.chat import chat as chat_command
