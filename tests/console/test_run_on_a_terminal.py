@@ -1,0 +1,54 @@
+"""A newcomer's `make run`: no tokens, a fresh database, a terminal — the demo team and the chat."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.console.test_chat_in_a_terminal import Terminal
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_kpibot_run_on_a_terminal_loads_the_demo_and_opens_the_chat_as_the_demo_manager(tmp_path: Path) -> None:
+    script = Path(sys.executable).with_name("kpibot")
+    args = [str(script)] if script.exists() else [sys.executable, "-c", "from bot.cli import main; main()"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TELEGRAM_", "DATABASE_URL", "CYCLE_"))}
+    env.update(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.db'}",
+        DATA_DIR=str(tmp_path / "data"),
+        PORT=str(_free_port()),
+        DEFAULT_LANG="zh",
+        TERM="dumb",
+        PYTHONUNBUFFERED="1",
+    )
+    cwd = os.getcwd()
+    os.chdir(ROOT)  # schemes/ is read from the project folder, as `make run` does
+    try:
+        term = Terminal([*args, "run"], env)
+    finally:
+        os.chdir(cwd)
+    try:
+        term.expect("演示团队「demo」")
+        term.expect("陈静")  # the greeting names the demo manager
+        term.expect("> ")
+        term.type("/rank demo")
+        ranking = term.expect("排名图")
+        assert "1. " in ranking and "8. " in ranking
+        term.type("/quit")
+        assert term.close() == 0
+    finally:
+        if term.proc.poll() is None:
+            term.proc.kill()
+            term.proc.wait()
