@@ -31,6 +31,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, and_, bindparam, func, or_, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from storage.cycle_models import OUTBOX_STATUS_VALUES, OutboxMessage, StepLedger
@@ -149,13 +150,26 @@ def claim_batch(
     if _dialect(session) == "postgresql":
         query = query.with_for_update(skip_locked=True)
     rows = list(session.exec(query))
+    if not rows:
+        return rows
+    # One UPDATE for the whole batch (not one per row); the loaded objects get the same
+    # values as their committed state, so the ORM does not write them again.
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id).in_([row.id for row in rows]))
+        .values(
+            status="claimed",
+            claimed_by=worker,
+            claimed_at=moment,
+            attempts=col(OutboxMessage.attempts) + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
     for row in rows:
-        row.status = "claimed"
-        row.claimed_by = worker
-        row.claimed_at = moment
-        row.attempts += 1
-        session.add(row)
-    session.flush()
+        set_committed_value(row, "status", "claimed")
+        set_committed_value(row, "claimed_by", worker)
+        set_committed_value(row, "claimed_at", moment)
+        set_committed_value(row, "attempts", row.attempts + 1)
     return rows
 
 
