@@ -14,8 +14,7 @@ Texts are built by the same functions as ``/me`` and ``/rank`` (one rule, one pl
 
 from __future__ import annotations
 
-import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from commands import charts, results
@@ -120,36 +119,6 @@ def manager_tables(ctx: StepContext, outcome: results.PeriodResults) -> None:
         ctx.count("manager_tables")
 
 
-# --- the chart of the last six periods ------------------------------------------------------
-
-
-def history_chart(labels: Sequence[str], totals: Sequence[float | None], *, title: str, ylabel: str) -> bytes:
-    """A small line chart of totals by period (gaps where there was no score); PNG bytes."""
-    charts._matplotlib()
-    from matplotlib.figure import Figure
-    from matplotlib.font_manager import FontProperties
-
-    path = charts.cjk_font()
-    font = FontProperties(fname=path) if path else FontProperties(family="DejaVu Sans")
-    fig = Figure(figsize=(5.0, 2.6), dpi=100)
-    ax = fig.add_subplot()
-    xs = list(range(len(labels)))
-    ys = [float("nan") if t is None else t for t in totals]
-    ax.plot(xs, ys, marker="o", color=charts.PLAIN_COLOUR)
-    for x, y in zip(xs, totals, strict=True):
-        if y is not None:
-            ax.annotate(f"{y:.1f}", xy=(x, y), xytext=(0, 5), textcoords="offset points", ha="center", fontsize=8)
-    ax.set_xticks(xs, list(labels), fontsize=8)
-    ax.set_ylim(0, 105)
-    ax.set_ylabel(ylabel, fontproperties=font)
-    ax.set_title(title, fontproperties=font)
-    ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
-
-
 @register_chart("result.history")
 def result_history(session: Session, params: Mapping[str, Any]) -> Image | None:
     """The agent's totals in the six periods up to this one (drawn at send time)."""
@@ -167,5 +136,5 @@ def result_history(session: Session, params: Mapping[str, Any]) -> Image | None:
     from commands.i18n import translator
 
     _ = translator(str(params.get("lang") or team.lang))
-    png = history_chart(labels, totals, title=_("Your totals over the last six periods"), ylabel=_("total"))
+    png = charts.history_chart(labels, totals, title=_("Your totals over the last six periods"), ylabel=_("total"))
     return Image(filename=f"history-{period.key}.png", data=png, alt=_("Your totals over the last six periods"))

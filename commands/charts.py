@@ -92,17 +92,31 @@ def cjk_font() -> str | None:
     return None
 
 
-def ranking_chart(bars: Sequence[Bar], *, title: str, xlabel: str) -> bytes:
-    """A horizontal bar chart of totals, best at the top; PNG bytes."""
+def _canvas(width: float, height: float) -> tuple[Any, Any, Any]:
+    """A display-less figure, its axes and the font that shows Chinese names."""
     _matplotlib()
     from matplotlib.figure import Figure
     from matplotlib.font_manager import FontProperties
 
     path = cjk_font()
     font = FontProperties(fname=path) if path else FontProperties(family="DejaVu Sans")
-    height = max(2.5, 0.45 * len(bars) + 1.4)
-    fig = Figure(figsize=(7.0, height), dpi=100)
-    ax = fig.add_subplot()
+    fig = Figure(figsize=(width, height), dpi=100)
+    return fig, fig.add_subplot(), font
+
+
+def _png(fig: Any, ax: Any, font: Any, title: str) -> bytes:
+    """Title, no top/right frame, tight layout; the figure as PNG bytes."""
+    ax.set_title(title, fontproperties=font)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def ranking_chart(bars: Sequence[Bar], *, title: str, xlabel: str) -> bytes:
+    """A horizontal bar chart of totals, best at the top; PNG bytes."""
+    fig, ax, font = _canvas(7.0, max(2.5, 0.45 * len(bars) + 1.4))
     ordered = list(reversed(bars))
     colours = [
         REWARD_COLOUR if b.reward else PENALTY_COLOUR if b.penalty else PLAIN_COLOUR
@@ -125,9 +139,19 @@ def ranking_chart(bars: Sequence[Bar], *, title: str, xlabel: str) -> bytes:
     ax.set_yticks(positions, [b.label for b in ordered], fontproperties=font)
     ax.set_xlim(0, 105)
     ax.set_xlabel(xlabel, fontproperties=font)
-    ax.set_title(title, fontproperties=font)
-    ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
+    return _png(fig, ax, font, title)
+
+
+def history_chart(labels: Sequence[str], totals: Sequence[float | None], *, title: str, ylabel: str) -> bytes:
+    """A small line chart of totals by period (gaps where there was no score); PNG bytes."""
+    fig, ax, font = _canvas(5.0, 2.6)
+    xs = list(range(len(labels)))
+    ys = [float("nan") if t is None else t for t in totals]
+    ax.plot(xs, ys, marker="o", color=PLAIN_COLOUR)
+    for x, y in zip(xs, totals, strict=True):
+        if y is not None:
+            ax.annotate(f"{y:.1f}", xy=(x, y), xytext=(0, 5), textcoords="offset points", ha="center", fontsize=8)
+    ax.set_xticks(xs, list(labels), fontsize=8)
+    ax.set_ylim(0, 105)
+    ax.set_ylabel(ylabel, fontproperties=font)
+    return _png(fig, ax, font, title)
