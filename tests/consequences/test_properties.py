@@ -28,7 +28,9 @@ def test_proposed_slots_are_distinct_later_working_hours_and_never_busy(after: d
     assert max(slots) - after < timedelta(days=3 * count + 7)
 
 
-SCORES = st.lists(st.floats(0, 100, allow_nan=False), min_size=1, max_size=12)
+# Review totals at a hundredth of a point, as kpibot produces them; arbitrary floats such as
+# 1e-247 make "100 - score" round back to 100 and the mirror stops being a mirror.
+SCORES = st.lists(st.integers(0, 10_000).map(lambda n: n / 100), min_size=1, max_size=12)
 
 
 @settings(max_examples=150, deadline=None)
