@@ -103,7 +103,7 @@ def prepare(url: str) -> dict[str, Any]:
         assert manager is not None
         names = ["Alice", "Bob", "Carol", "Dave"]
         for n in range(EXTRA_AGENTS):
-            agent = repo.add_member(session=session, team=team, name=f"Agent {n:02d}", role="agent", manager=manager)
+            agent = repo.add_member(session=session, team=team, name=f"Agent{n:02d}", role="agent", manager=manager)
             ids[agent.name] = agent.id or 0
             names.append(agent.name)
         for name in ["Mary", *names]:
