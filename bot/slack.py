@@ -3,8 +3,12 @@
 Every request is acknowledged at once (well inside Slack's 3 seconds); the router runs
 in a worker thread and its replies arrive afterwards through the ``response_url`` or a
 DM. The one exception is a modal submission: Slack shows validation errors only in the
-ack itself, so the adapter waits for the router up to ``ack_budget`` seconds and, when
-the answer comes later than that, closes the modal and says the result in a DM.
+ack itself, so the adapter waits for the router up to ``ack_budget`` seconds. When the
+answer comes later than that, the ack turns the modal into a "checking and saving your
+answers" view, and ``views.update`` then shows the answer in the same modal: the form
+again with the answers given and each error under its input, the next form, or what
+kpibot said (which the DM gets too, as the record). A modal closed meanwhile gets its
+answer in the DM instead.
 
     adapter = build_slack(settings, router)
     web = build_web_app(routes=adapter.routes())     # HTTP mode: POST /slack/events
@@ -73,6 +77,10 @@ REVOCATION_EVENTS = frozenset({"app_uninstalled", "tokens_revoked"})
 MODAL_FORMS = frozenset({"review", "peer"})
 """Forms shown on one screen (a modal); every other form is a DM conversation (the
 self-review: the agent reads their own numbers first, then answers one by one)."""
+WORKING_VIEW_MIN_S = 0.5
+"""A modal acked with "working on it" is updated no sooner than this after the ack: the
+ack and a ``views.update`` travel apart, and an update that reached Slack first would be
+hidden by the working view for good."""
 
 
 class RouterLike(Protocol):
@@ -305,28 +313,30 @@ class SlackAdapter:
         return BoltResponse(status=200, body="")
 
     async def _on_view(self, ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
-        """A modal submission: inline errors if the router answers within the budget."""
+        """A modal submission: inline errors if the router answers within the budget; past
+        it, the modal says it is working on it and is updated when the answer comes."""
         incoming, meta = render.incoming_from_view(body)
         target = Target("view", incoming.user_id, meta.channel, client=client)
+        view = body["view"]
         work = self._spawn(self._ask_router(incoming, client))
         done, _pending = await asyncio.wait({work}, timeout=self.ack_budget)
+        if not done and view.get("id"):
+            lang = render.view_lang(view, self._lang_guess(incoming.user_id))
+            await ack(response_action="update", view=render.working_view(view, lang))
+            self._spawn(self._finish_late(work, view, lang, incoming, target))
+            return
         if not done or work.exception() is not None:
             await ack()
             self._spawn(self._serve_later(work, incoming, target))
             return
         replies: list[Reply] = work.result()
-        fields = render.input_block_ids(body["view"])
-        errors = render.view_errors(replies, fields)
+        errors = render.view_errors(replies, render.input_block_ids(view))
         if errors:
             await ack(response_action="errors", errors=errors)
             return
         form = next((r for r in replies if r.form), None)
         if form is not None:
-            lang = render.reply_lang(form, self._lang_guess(incoming.user_id))
-            await ack(
-                response_action="update",
-                view=render.modal(form, self._meta(form, meta.channel), lang),
-            )
+            await ack(response_action="update", view=self._next_modal(form, meta, incoming))
             replies = [r for r in replies if r is not form]
         else:
             await ack()
@@ -367,6 +377,82 @@ class SlackAdapter:
             await self.deliver(replies, target)
         except Exception:
             await self._apologise(incoming, target)
+
+    async def _finish_late(
+        self,
+        work: asyncio.Task[list[Reply]],
+        view: dict[str, Any],
+        lang: str,
+        incoming: Incoming,
+        target: Target,
+    ) -> None:
+        """The answer to a modal submission acked with :func:`render.working_view`: the
+        modal shows it (the form again with its errors, the next form, or what was said)
+        and the DM gets what it gets in time; when the modal cannot be updated (the person
+        closed it) every reply, errors too, goes to the DM."""
+        acked = time.monotonic()
+        try:
+            replies = await work
+        except Exception:
+            apology = await self._apologise(incoming, target)
+            await self._update_view(target, view, render.result_view(view, [apology], lang), acked)
+            return
+        try:
+            rest = await self._show_late(replies, view, lang, incoming, target, acked)
+        except Exception:  # a view kpibot could not make: the DM still gets every answer
+            log.exception("slack: the answer to modal %s could not be shown in it", view["id"])
+            rest = [render.errors_in_words(r, view) for r in replies]
+        await self._deliver_guarded(rest, target, incoming)
+
+    async def _show_late(
+        self,
+        replies: list[Reply],
+        view: dict[str, Any],
+        lang: str,
+        incoming: Incoming,
+        target: Target,
+        acked: float,
+    ) -> list[Reply]:
+        """Show the router's answer in the submitted modal; the replies left for the DM."""
+        errors = render.view_errors(replies, render.input_block_ids(view))
+        form = next((r for r in replies if r.form), None)
+        if errors:
+            shown = await self._update_view(target, view, render.form_again(view, errors), acked)
+            return [] if shown else [render.errors_in_words(r, view) for r in replies]
+        if form is not None:
+            meta = render.ModalMeta.load(view.get("private_metadata"))
+            next_modal = self._next_modal(form, meta, incoming)
+            shown = await self._update_view(target, view, next_modal, acked)
+            return [r for r in replies if r is not form] if shown else replies
+        texts = [r.text for r in replies if r.text.strip()]
+        buttons = any(r.buttons for r in replies)
+        result = render.result_view(view, texts, lang, buttons_in_dm=buttons)
+        await self._update_view(target, view, result, acked)
+        return replies  # the DM stays the record
+
+    async def _update_view(
+        self, target: Target, submitted: dict[str, Any], view: dict[str, Any], acked: float
+    ) -> bool:
+        """``views.update`` of a submitted modal; ``False`` when Slack refuses (the person
+        closed it: ``not_found``) or cannot be reached, and the caller says it in the DM."""
+        wait = acked + WORKING_VIEW_MIN_S - time.monotonic()
+        if wait > 0:  # the ack's own update must land first, or it would hide the answer
+            await asyncio.sleep(wait)
+        try:
+            await self._client(target).views_update(view_id=submitted["id"], view=view)
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            error = exc.response.get("error") if isinstance(exc, SlackApiError) else repr(exc)
+            log.info(
+                "slack: modal %s not updated (%s); answering in the DM", submitted["id"], error
+            )
+            return False
+        return True
+
+    def _next_modal(
+        self, form: Reply, meta: render.ModalMeta, incoming: Incoming
+    ) -> dict[str, Any]:
+        lang = render.reply_lang(form, self._lang_guess(incoming.user_id))
+        return render.modal(form, self._meta(form, meta.channel), lang)
 
     async def _deliver_guarded(
         self, replies: Sequence[Reply], target: Target, incoming: Incoming
@@ -417,8 +503,9 @@ class SlackAdapter:
         cached = self._locales.get(user_id)
         return (cached[0] if cached else None) or self.default_lang
 
-    async def _apologise(self, incoming: Incoming, target: Target) -> None:
-        """The one error handler: log with a reference, tell the person that reference."""
+    async def _apologise(self, incoming: Incoming, target: Target) -> str:
+        """The one error handler: log with a reference, tell the person that reference
+        (the text said is returned)."""
         ref = uuid.uuid4().hex[:8]
         log.exception(
             "slack request %s failed (user=%s text=%r action=%r)",
@@ -439,6 +526,7 @@ class SlackAdapter:
             await self.deliver([Reply(text=text, ephemeral=True)], target)
         except Exception:
             log.exception("slack request %s: the apology could not be delivered either", ref)
+        return text
 
     # -- delivering replies ------------------------------------------------------------
 
@@ -505,7 +593,9 @@ class SlackAdapter:
         found = self._addresses.pop(outgoing.member_id, None)
         if found is None:
             if self.people is None:
-                raise RuntimeError("send_outgoing needs the storage engine (build_slack(engine=...))")
+                raise RuntimeError(
+                    "send_outgoing needs the storage engine (build_slack(engine=...))"
+                )
             found = await asyncio.to_thread(self.people.user_of, outgoing.member_id)
         if found is None:
             return None
@@ -540,7 +630,8 @@ class SlackAdapter:
         key = None if self.oauth is None else team_id
         loop = asyncio.get_running_loop()
         known = self._senders.get(key)
-        if known is not None and known[0] is loop and not known[1].session.closed:
+        session = known[1].session if known is not None else None
+        if known is not None and known[0] is loop and session is not None and not session.closed:
             return known[1]
         if self.oauth is None:
             token = self.client.token

@@ -419,3 +419,146 @@ def input_block_ids(view: Mapping[str, Any]) -> list[str]:
         for b in view.get("blocks") or []
         if b.get("type") == "input" and b.get("block_id")
     ]
+
+
+# -- a modal submission answered after the ack ------------------------------------------
+
+WRITABLE_VIEW_KEYS = (
+    "type",
+    "callback_id",
+    "title",
+    "submit",
+    "close",
+    "private_metadata",
+    "blocks",
+    "clear_on_close",
+    "notify_on_close",
+    "external_id",
+    "submit_disabled",
+)
+"""What ``views.update`` accepts of a view; Slack's payload adds read-only keys (``id``,
+``hash``, ``state``, ``team_id``, ``app_id``, ``bot_id``, ``root_view_id`` …)."""
+ERROR_BLOCK_PREFIX = "kpibot_error:"
+"""``block_id`` prefix of the line under an input that says what is wrong with it."""
+
+
+def writable_view(view: Mapping[str, Any]) -> dict[str, Any]:
+    """A submitted view, as a view to send back (its read-only keys left out)."""
+    return {
+        key: view[key]
+        for key in WRITABLE_VIEW_KEYS
+        if key in view and view[key] is not None and (key != "external_id" or view[key])
+    }
+
+
+def view_lang(view: Mapping[str, Any], default: str) -> str:
+    """The language a modal was written in (its title and labels), like :func:`reply_lang`."""
+    labels = [
+        (b.get("label") or {}).get("text") or ""
+        for b in view.get("blocks") or []
+        if b.get("type") == "input"
+    ]
+    title = (view.get("title") or {}).get("text") or ""
+    return reply_lang(Reply(text="\n".join([title, *labels])), default)
+
+
+def _settled_view(
+    view: Mapping[str, Any], close: str, blocks: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The submitted modal's title and metadata, with no inputs and no submit button."""
+    return {
+        "type": "modal",
+        "callback_id": view.get("callback_id") or MODAL_CALLBACK_ID,
+        "title": view.get("title") or plain("kpibot"),
+        "close": plain(close, VIEW_TITLE_MAX),
+        "private_metadata": view.get("private_metadata") or "",
+        "blocks": blocks[:VIEW_BLOCKS_MAX],
+    }
+
+
+def working_view(view: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    """What a submitted modal shows while kpibot is still checking the answers."""
+    _ = translator(lang)
+    note = _("If you close this window, the result comes in a direct message.")
+    return _settled_view(
+        view,
+        _("Close"),
+        text_sections(_("Checking and saving your answers…"))
+        + [{"type": "context", "elements": [plain(note)]}],
+    )
+
+
+def result_view(
+    view: Mapping[str, Any], texts: Sequence[str], lang: str, *, buttons_in_dm: bool = False
+) -> dict[str, Any]:
+    """What a submitted modal shows once kpibot has answered: what it said (or "Saved."),
+    and where the buttons to go on are (a modal cannot show a message's buttons)."""
+    _ = translator(lang)
+    blocks = [block for text in texts for block in text_sections(text)]
+    blocks = blocks or text_sections(_("Saved."))
+    if buttons_in_dm:
+        note = _("To go on, use the buttons in your direct messages with kpibot.")
+        blocks = blocks[: VIEW_BLOCKS_MAX - 1] + [{"type": "context", "elements": [plain(note)]}]
+    return _settled_view(view, _("Done"), blocks)
+
+
+def form_again(view: Mapping[str, Any], errors: Mapping[str, str]) -> dict[str, Any]:
+    """The submitted form once more, the person's answers filled in and each error (by
+    input ``block_id``, see :func:`view_errors`) right under its input."""
+    values = (view.get("state") or {}).get("values") or {}
+    blocks: list[dict[str, Any]] = []
+    for block in view.get("blocks") or []:
+        if str(block.get("block_id") or "").startswith(ERROR_BLOCK_PREFIX):
+            continue  # the errors of an earlier try
+        if block.get("type") != "input":
+            blocks.append(block)
+            continue
+        block_id = block.get("block_id") or ""
+        blocks.append({**block, "element": _prefilled(block["element"], values.get(block_id))})
+        if block_id in errors:
+            blocks.append(
+                {
+                    "type": "context",
+                    "block_id": ERROR_BLOCK_PREFIX + block_id,
+                    "elements": [plain("⚠ " + errors[block_id], SECTION_MAX)],
+                }
+            )
+    while len(blocks) > VIEW_BLOCKS_MAX:  # make room: the text above the inputs goes first
+        extra = next((b for b in blocks if b.get("type") not in ("input", "context")), None)
+        if extra is None:
+            break
+        blocks.remove(extra)
+    return {**writable_view(view), "blocks": blocks}
+
+
+def _prefilled(element: Mapping[str, Any], state: Mapping[str, Any] | None) -> dict[str, Any]:
+    """An input element showing the answer the person gave (``view.state.values``)."""
+    given = (state or {}).get(element.get("action_id") or "")
+    if given is None and state:
+        given = next(iter(state.values()))
+    filled = {k: v for k, v in element.items() if k not in ("initial_option", "initial_value")}
+    if element.get("type") in {"radio_buttons", "static_select"}:
+        chosen = ((given or {}).get("selected_option") or {}).get("value")
+        option = next((o for o in element.get("options") or [] if o.get("value") == chosen), None)
+        if option is not None:
+            filled["initial_option"] = option
+    elif (value := (given or {}).get("value")) not in (None, ""):
+        filled["initial_value"] = str(value)
+    return filled
+
+
+def errors_in_words(reply: Reply, view: Mapping[str, Any]) -> Reply:
+    """A reply's field errors as lines of its text (when they cannot be shown on the form)."""
+    if not reply.errors:
+        return reply
+    labels = {
+        b.get("block_id"): (b.get("label") or {}).get("text") or ""
+        for b in view.get("blocks") or []
+        if b.get("type") == "input"
+    }
+    lines = [reply.text] if reply.text.strip() else []
+    lines += [
+        f"• {labels[key]}: {text}" if labels.get(key) else f"• {text}"
+        for key, text in reply.errors.items()
+    ]
+    return replace(reply, text="\n".join(lines), errors={})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from commands.messages import Choice, Incoming, Question, Reply
-from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_api import FakeSlack, check_view
 from tests.slack.conftest import ScriptedRouter, make_adapter, web_app
 from tests.slack.sender import SlackSender
 
@@ -111,7 +111,7 @@ async def test_a_next_screen_of_the_form_replaces_the_modal(
     ] == "ability"
 
 
-async def test_slow_submission_closes_the_modal_in_time_and_answers_in_the_dm(
+async def test_a_slow_submission_shows_working_on_it_then_the_result_in_the_same_modal(
     fake_slack: FakeSlack, scripted: ScriptedRouter
 ) -> None:
     scripted.script = review_script
@@ -127,13 +127,30 @@ async def test_slow_submission_closes_the_modal_in_time_and_answers_in_the_dm(
         sent = await slack.submit(
             "U0ALICE", view, {"ability": "4", "collaboration": "4", "service": "4"}
         )
-        assert sent.ack == {} and scripted.finished[-1].text.startswith("/review"), (
-            "acked while still working"
-        )
+        assert scripted.finished[-1].text.startswith("/review"), "acked while still working"
+        assert sent.ack["response_action"] == "update"
+        working = sent.ack["view"]
+        assert check_view(working) == []
+        assert (working["callback_id"], working["title"], working["private_metadata"]) == (
+            view["callback_id"], view["title"], view["private_metadata"],
+        )  # fmt: skip
+        assert "submit" not in working and working["close"]["text"] == "Close"
+        assert [b["text"]["text"] for b in working["blocks"] if b["type"] == "section"] == [
+            "Checking and saving your answers…"
+        ]
         scripted.release()
         await adapter.idle()
     await adapter.stop()
-    assert fake_slack.texts_in("D0ALICE") == ["Review of Li Lei saved. Total preview: 88.1"]
+    [update] = fake_slack.calls_to("views.update", ok=True)
+    assert update.args["view_id"] == view["id"] and "hash" not in update.args
+    result = fake_slack.views[view["id"]]
+    assert "submit" not in result and result["close"]["text"] == "Done"
+    assert [b["text"]["text"] for b in result["blocks"]] == [
+        "Review of Li Lei saved. Total preview: 88.1"
+    ]
+    assert fake_slack.texts_in("D0ALICE") == ["Review of Li Lei saved. Total preview: 88.1"], (
+        "the DM stays the record"
+    )
 
 
 async def test_an_expired_trigger_falls_back_to_asking_in_messages(
