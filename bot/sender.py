@@ -344,7 +344,9 @@ class Sender:
         try:
             while not self._stop.is_set():
                 claimed = await self._refill()
-                if claimed == 0 and not self._held:
+                if claimed == 0 and (not self._held or not self._table_has_more):
+                    # Nothing due in the table (the lanes are sending what is held): look again
+                    # after the poll interval, not in a loop of empty claims against the database.
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._stop.wait(), self.idle_poll)
                 else:

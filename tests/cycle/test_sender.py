@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 from sqlalchemy.engine import Engine
@@ -155,3 +156,29 @@ async def test_a_team_without_a_group_chat_leaves_its_ranking_unreachable(
     with unit_of_work(engine) as s:
         [row] = store.list_messages(session=s)
     assert row.status == "unreachable" and "no chat" in (row.last_error or "")
+
+
+async def test_while_its_lanes_send_what_it_holds_the_sender_does_not_keep_asking_the_database(
+    engine: Engine, fake_slack: FakeSlack, fake_telegram: FakeTelegram, monkeypatch
+) -> None:
+    """Paced sending of rows it already holds, nothing more due: one claim per poll interval,
+    not a loop of empty claims (which once took a quarter of a replica's CPU during a broadcast)."""
+    crew = make_crew(engine, telegram=12, slack=0, fake_telegram=fake_telegram)
+    broadcast(engine, crew)
+    claims: list[int] = []
+    real_claim = store.claim_batch
+
+    def counted(**kwargs):  # type: ignore[no-untyped-def]
+        rows = real_claim(**kwargs)
+        claims.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(store, "claim_batch", counted)
+    limits = {"telegram": Limits(overall=6.0, per_chat=1.0), "slack": Limits(per_workspace=10.0)}
+    started = time.monotonic()
+    await (await sender(engine, fake_slack, fake_telegram, limits=limits, idle_poll=0.5)).drain(timeout=60)
+    took = time.monotonic() - started
+    assert set(received(fake_telegram, fake_slack, crew).values()) == {1}
+    assert took > 1.0, "the pace kept the lanes busy for a while"
+    assert claims[0] == 12 and sum(claims) == 12
+    assert len(claims) <= took / 0.5 + 3, f"{len(claims)} claims in {took:.1f} s"
