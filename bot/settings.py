@@ -26,6 +26,12 @@ class Settings(BaseSettings):
     default_lang: str = "zh"
     log_level: str = "INFO"
     log_format: str = Field(default="auto", description="auto (JSON unless on a terminal) | json | text")
+    router_processes: int | None = Field(
+        default=None,
+        ge=0,
+        description="worker processes for commands (the router), so acks never wait for them; "
+        "default: one per core but one; 0: threads of the replica's own process",
+    )
     shutdown_grace_s: float = Field(default=20.0, description="SIGTERM: how long in-flight work may finish")
 
     kpibot_secret: SecretStr | None = None

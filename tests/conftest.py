@@ -33,6 +33,11 @@ from sqlmodel import Session
 
 from storage.db import make_engine, normalize_url, unit_of_work, upgrade
 
+# Services built inside a test run the router in threads of the test's process, where its
+# logs and metrics can be read; tests/ops/test_router_pool.py and every ``kpibot run`` child
+# (tests/ops/replica.py sets ROUTER_PROCESSES=1) cover the worker processes of production.
+os.environ.setdefault("ROUTER_PROCESSES", "0")
+
 DEMO_NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
 DEFAULT_TEST_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 SCHEMA_PREFIX = "kpibot_t_"

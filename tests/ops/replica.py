@@ -33,7 +33,7 @@ class Replica:
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TELEGRAM_", "KPIBOT_"))},
             "PORT": str(self.port), "LOG_FORMAT": "json", "LOG_LEVEL": "INFO",
-            "DATA_DIR": str(workdir), "PYTHONUNBUFFERED": "1", **env,
+            "DATA_DIR": str(workdir), "PYTHONUNBUFFERED": "1", "ROUTER_PROCESSES": "1", **env,
         }  # fmt: skip
         self.process: subprocess.Popen[bytes] | None = None
 
