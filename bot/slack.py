@@ -77,6 +77,11 @@ REVOCATION_EVENTS = frozenset({"app_uninstalled", "tokens_revoked"})
 MODAL_FORMS = frozenset({"review", "peer"})
 """Forms shown on one screen (a modal); every other form is a DM conversation (the
 self-review: the agent reads their own numbers first, then answers one by one)."""
+BUSY_REQUESTS = 8
+"""More requests than this being acknowledged at once: the adapter is busy. Acknowledging
+everyone within Slack's 3 seconds comes first: a modal submission is acked at once with
+"working on it" instead of waiting for the router, and the work after the acks (router,
+replies) goes one request at a time until the burst is over, then all at once."""
 WORKING_VIEW_MIN_S = 0.5
 """A modal acked with "working on it" is updated no sooner than this after the ack: the
 ack and a ``views.update`` travel apart, and an update that reached Slack first would be
@@ -185,6 +190,11 @@ class SlackAdapter:
         self._socket: AsyncSocketModeHandler | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._seen: OrderedDict[str, None] = OrderedDict()
+        self.in_flight = 0
+        """Requests being dispatched by bolt, up to their ack (HTTP mode and Socket Mode)."""
+        self._turns = asyncio.Condition()
+        """Work after an ack waits here for its turn while the adapter is busy."""
+        self._trickling = 0
         self._locales: dict[str, tuple[str | None, float]] = {}
         self._dms: dict[str, str] = {}
         self._live: dict[str, tuple[str, dict[str, Any]]] = {}
@@ -202,6 +212,19 @@ class SlackAdapter:
         self.app.action(re.compile(".+"))(self._on_action)
         self.app.view(render.MODAL_CALLBACK_ID)(self._on_view)
         self.app.use(self._on_event)
+        dispatch = self.app.async_dispatch  # both request handlers call it; it returns the ack
+
+        async def counted(req: Any) -> BoltResponse:
+            self.in_flight += 1
+            try:
+                return await dispatch(req)
+            finally:
+                self.in_flight -= 1
+                if self.in_flight == BUSY_REQUESTS:  # the burst is over: everyone's turn
+                    async with self._turns:
+                        self._turns.notify_all()
+
+        self.app.async_dispatch = counted  # type: ignore[method-assign]
         self.app.error(self._on_error)
         if self.oauth is not None:
             self.app.enable_token_revocation_listeners()
@@ -253,10 +276,30 @@ class SlackAdapter:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     def _spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        task = asyncio.get_running_loop().create_task(work)
+        """Start work after an ack: once the acks of a burst are out (see BUSY_REQUESTS)."""
+        task = asyncio.get_running_loop().create_task(self._after_acks(work))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+    def _busy(self) -> bool:
+        return self.in_flight > BUSY_REQUESTS
+
+    async def _after_acks(self, work: Coroutine[Any, Any, Any]) -> Any:
+        """Run ``work`` now, or while the adapter is busy, when its turn comes (one at a time)."""
+        if not self._busy():
+            return await work
+        async with self._turns:
+            await self._turns.wait_for(lambda: not self._busy() or self._trickling == 0)
+            trickle = self._busy()
+            self._trickling += trickle
+        try:
+            return await work
+        finally:
+            if trickle:
+                async with self._turns:
+                    self._trickling -= 1
+                    self._turns.notify(1)
 
     # -- listeners: ack first, then work -----------------------------------------------
 
@@ -314,12 +357,14 @@ class SlackAdapter:
 
     async def _on_view(self, ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         """A modal submission: inline errors if the router answers within the budget; past
-        it, the modal says it is working on it and is updated when the answer comes."""
+        it, or at once while the replica is busy (:data:`BUSY_REQUESTS`), the modal says it
+        is working on it and is updated when the answer comes."""
         incoming, meta = render.incoming_from_view(body)
         target = Target("view", incoming.user_id, meta.channel, client=client)
         view = body["view"]
         work = self._spawn(self._ask_router(incoming, client))
-        done, _pending = await asyncio.wait({work}, timeout=self.ack_budget)
+        busy = self.in_flight > BUSY_REQUESTS
+        done, _pending = await asyncio.wait({work}, timeout=0 if busy else self.ack_budget)
         if not done and view.get("id"):
             lang = render.view_lang(view, self._lang_guess(incoming.user_id))
             await ack(response_action="update", view=render.working_view(view, lang))
