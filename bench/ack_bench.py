@@ -298,6 +298,40 @@ async def _client(path: str, port: int, concurrency: int) -> None:
     print(json.dumps({"times": times, "failures": failures, "statuses": statuses}))
 
 
+def cpu_s(*pids: int) -> float:
+    """CPU seconds (user + system) the processes have used so far (Linux ``/proc``)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):  # a child belongs to the thread that started it
+        try:
+            found += [int(p) for p in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def drain(pid: int, measure: Any, quiet_s: float = 0.5, timeout: float = 60.0) -> None:
+    """Wait until kpibot (and its workers) have finished the work the load left behind."""
+    deadline = time.monotonic() + timeout
+    last = measure(pid, *children(pid))
+    while time.monotonic() < deadline:
+        time.sleep(quiet_s)
+        now = measure(pid, *children(pid))
+        if now - last < quiet_s * 0.05:
+            return
+        last = now
+
+
 def summary(times: list[float]) -> dict[str, float]:
     ordered = sorted(times)
     q = statistics.quantiles(ordered, n=100, method="inclusive")
@@ -364,10 +398,16 @@ async def main() -> None:
             theirs_bodies = await bodies_for(fake, requests)
             posts_before = len(fake.calls_to("chat.postMessage", ok=True))
             started = time.monotonic()
+            cpu_before = {"front": cpu_s(kpibot.pid), "workers": cpu_s(*children(kpibot.pid)), "fake": cpu_s(os.getpid())}
             mine = await asyncio.to_thread(load, kpibot_port, mine_bodies, args.concurrency)
             window = time.monotonic() - started
+            cpu = {"front": cpu_s(kpibot.pid), "workers": cpu_s(*children(kpibot.pid)), "fake": cpu_s(os.getpid())}
+            cpu = {k: round((v - cpu_before[k]) * 1000 / len(requests), 2) for k, v in cpu.items()}
             posts_during = len(fake.calls_to("chat.postMessage", ok=True)) - posts_before
+            await asyncio.to_thread(drain, kpibot.pid, cpu_s)  # kpibot's late work must not load the bare app's run
+            bare_before = cpu_s(bare.pid)
             theirs = await asyncio.to_thread(load, bare_port, theirs_bodies, args.concurrency)
+            cpu["bare"] = round((cpu_s(bare.pid) - bare_before) * 1000 / len(requests), 2)
         finally:
             for proc in (kpibot, bare, broadcaster):
                 if proc is not None and proc.poll() is None:
@@ -391,6 +431,8 @@ async def main() -> None:
     who = "the replica's own sender" if wired else "a sender process on the same database"
     print(f"broadcast: {world['queued']} outbox messages queued, {posts_during} chat.postMessage calls "
           f"during the {window:.1f} s load window ({who})")  # fmt: skip
+    print(f"CPU per request (ms): kpibot front {cpu['front']}, its router workers {cpu['workers']}, "
+          f"the fake Slack {cpu['fake']}; bare app {cpu['bare']}")  # fmt: skip
     print(f"kpibot     p50 {k['p50_ms']:7.1f} ms   p99 {k['p99_ms']:7.1f} ms   max {k['max_ms']:7.1f} ms   late (>3 s) {late}")
     print(f"bare bolt  p50 {b['p50_ms']:7.1f} ms   p99 {b['p99_ms']:7.1f} ms   max {b['max_ms']:7.1f} ms")
     ratio = round(k["p99_ms"] / b["p99_ms"], 2) if b["p99_ms"] else None
@@ -400,6 +442,7 @@ async def main() -> None:
         "p50_ms": k["p50_ms"], "p99_ms": k["p99_ms"], "max_ms": k["max_ms"], "bare_p50_ms": b["p50_ms"],
         "bare_p99_ms": b["p99_ms"], "bare_max_ms": b["max_ms"], "ratio_p99": ratio, "late_acks": late,
         "requests": len(requests), "concurrency": args.concurrency, "broadcast_messages_during_load": posts_during,
+        "cpu_ms_per_request": cpu,
     }))  # fmt: skip
 
 
