@@ -215,14 +215,11 @@ class SlackAdapter:
         dispatch = self.app.async_dispatch  # both request handlers call it; it returns the ack
 
         async def counted(req: Any) -> BoltResponse:
-            self.in_flight += 1
+            self._request_started()
             try:
                 return await dispatch(req)
             finally:
-                self.in_flight -= 1
-                if self.in_flight == BUSY_REQUESTS:  # the burst is over: everyone's turn
-                    async with self._turns:
-                        self._turns.notify_all()
+                await self._request_acked()
 
         self.app.async_dispatch = counted  # type: ignore[method-assign]
         self.app.error(self._on_error)
@@ -284,6 +281,15 @@ class SlackAdapter:
 
     def _busy(self) -> bool:
         return self.in_flight > BUSY_REQUESTS
+
+    def _request_started(self) -> None:
+        self.in_flight += 1
+
+    async def _request_acked(self) -> None:
+        self.in_flight -= 1
+        if self.in_flight == BUSY_REQUESTS:  # the burst is over: everyone's turn
+            async with self._turns:
+                self._turns.notify_all()
 
     async def _after_acks(self, work: Coroutine[Any, Any, Any]) -> Any:
         """Run ``work`` now, or while the adapter is busy, when its turn comes (one at a time)."""
