@@ -1,0 +1,403 @@
+"""The router in worker processes (bot/router_pool.py): same replies as in-process, lower
+CPU priority, a dead worker costs one apology and the pool comes back, and no worker
+outlives its replica (SIGKILL or SIGTERM).
+
+One pool (one worker) serves the in-process tests of this module: spawning a worker costs
+about two seconds. A request is made slow, honestly, by holding SQLite's write lock from
+the test (``BEGIN IMMEDIATE`` on a connection of our own): the router's first write (the
+event id it claims) waits on the busy timeout until the worker is killed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from bot.main import APOLOGY, DATABASE_DOWN, DatabaseWatch, ObservedRouter, router_pool
+from bot.metrics import Metrics
+from bot.router_pool import WORKER_NICE, RouterPool, WorkerDied
+from bot.settings import Settings
+from commands.context import AppConfig
+from commands.messages import Incoming, Reply
+from commands.router import Router, build_router
+from storage.db import make_engine
+from tests.commands.conftest import review_everyone
+from tests.conversations.conftest import Clock
+from tests.conversations.world import build_world
+from tests.ops.conftest import STRONG_SECRET
+from tests.ops.replica import Replica
+
+CONFIG = AppConfig(public_url="http://x", default_lang="en", secret="s" * 32)
+APOLOGY_HEAD = APOLOGY.split("{ref}")[0]
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@dataclass
+class World:
+    path: Path
+    url: str
+    engine: Engine  # the test's own engine on the same file
+    router: Router  # the in-process router, for comparison
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path) -> Iterator[World]:
+    """The conversation tests' world, its review window open now (the workers run on the
+    real clock), london's agents but Alice reviewed (so /rank draws a chart and
+    /review Alice opens a form)."""
+    path = tmp_path_factory.mktemp("router-pool") / "kpibot.db"
+    shutil.copyfile(_sqlite_template, path)
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    now = datetime.now(UTC)
+    build_world(engine, opens=now - timedelta(days=1), closes=now + timedelta(days=5))
+    review_everyone(
+        engine,
+        "london",
+        self_scores={"Bob": 4, "Carol": 3, "Dave": 4},
+        manager_scores={"Bob": 4, "Carol": 2, "Dave": 3},
+    )
+    yield World(path, url, engine, build_router(engine, CONFIG))
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def pool(world: World) -> Iterator[RouterPool]:
+    started = RouterPool(world.url, CONFIG, processes=1)
+    started.start()
+    try:
+        yield started
+    finally:
+        started.shutdown()
+
+
+def console(user: str, text: str, *, event_id: str | None = None) -> Incoming:
+    return Incoming(platform="console", user_id=user, text=text, event_id=event_id)
+
+
+def live_worker(pool: RouterPool) -> int:
+    """The pid of the pool's one worker, after a request has made sure there is one (a
+    replaced pool spawns its worker on the first request)."""
+    replies, _ = pool.handle(console("Mary", "/help"))
+    assert replies and replies[0].text.startswith("What you can do here")
+    pids = pool.worker_pids()
+    assert len(pids) == 1
+    return pids[0]
+
+
+def reaped(pid: int, timeout: float = 5.0) -> bool:
+    """Whether ``pid`` (a child of ours) was waited for: the pool noticed it died."""
+    deadline = time.monotonic() + timeout
+    while Path(f"/proc/{pid}").exists():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def killed_mid_request(world: World, pool: RouterPool, call: Callable[[], Any]) -> Future[Any]:
+    """Run ``call`` (a request through ``pool``) in a thread while the test holds SQLite's
+    write lock, SIGKILL the worker while the request waits for it, and return the call's
+    future (done)."""
+    pid = live_worker(pool)
+    lock = sqlite3.connect(world.path, isolation_level=None, timeout=5)
+    try:
+        lock.execute("BEGIN IMMEDIATE")
+        with ThreadPoolExecutor(1) as threads:
+            future = threads.submit(call)
+            time.sleep(0.6)  # /help takes milliseconds; this one waits for our lock
+            assert not future.done(), "the request should be blocked on the write lock"
+            os.kill(pid, signal.SIGKILL)
+            try:
+                future.exception(timeout=15)
+            finally:
+                lock.execute("ROLLBACK")
+        return future
+    finally:
+        lock.close()
+
+
+# -- the same replies as the in-process router ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "incoming",
+    [
+        console("Mary", "/help"),
+        console("Alice", "/me"),
+        console("Bob", "/me"),
+        console("Mary", "/rank"),
+        console("Mary", "/review Alice"),
+        Incoming(
+            platform="slack", user_id="U0NOBODY", text="/help"
+        ),  # default_lang: the pool's config
+    ],
+    ids=lambda incoming: f"{incoming.user_id} {incoming.text}",
+)
+def test_replies_through_the_pool_equal_the_in_process_routers(
+    world: World, pool: RouterPool, incoming: Incoming
+) -> None:
+    local = world.router.handle(incoming)
+    remote, lost = pool.handle(incoming, {"request_id": "t1"})
+    assert lost is False
+    assert remote == local
+    assert remote and all(isinstance(r, Reply) for r in remote)
+    if incoming.text == "/rank":
+        images = [r.image for r in remote if r.image is not None]
+        assert len(images) == 1 and images[0].data.startswith(PNG) and len(images[0].data) > 1000
+        assert "1. Bob" in remote[0].text
+    if incoming.text == "/review Alice":
+        forms = [r.form for r in remote if r.form]
+        assert len(forms) == 1 and len(forms[0]) >= 3
+        assert forms[0][0].kind == "score"
+
+
+# -- the workers -----------------------------------------------------------------------------
+
+
+def test_the_workers_are_other_processes_at_a_lower_priority(pool: RouterPool) -> None:
+    pid = live_worker(pool)
+    assert pid != os.getpid()
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, ours + WORKER_NICE)
+    assert ours >= 19 or os.getpriority(os.PRIO_PROCESS, pid) > ours
+    assert f"PPid:\t{os.getpid()}\n" in Path(f"/proc/{pid}/status").read_text(), "a child of ours"
+
+
+def test_a_worker_killed_while_idle_costs_no_request(pool: RouterPool) -> None:
+    pid = live_worker(pool)
+    restarts = pool.restarts
+    os.kill(pid, signal.SIGKILL)
+    assert reaped(pid), "the pool's executor did not notice its worker died"
+    replies, lost = pool.handle(console("Mary", "/help"))
+    assert replies[0].text.startswith("What you can do here") and lost is False
+    assert pool.restarts == restarts + 1
+    assert pool.worker_pids() and pid not in pool.worker_pids()
+
+
+def test_a_worker_killed_mid_request_raises_worker_died_then_the_next_is_served(
+    world: World, pool: RouterPool
+) -> None:
+    restarts = pool.restarts
+    future = killed_mid_request(
+        world, pool, lambda: pool.handle(console("Mary", "/help", event_id=uuid.uuid4().hex))
+    )
+    assert isinstance(future.exception(), WorkerDied)
+    assert pool.restarts == restarts + 1
+    replies, _ = pool.handle(console("Mary", "/help", event_id=uuid.uuid4().hex))
+    assert replies[0].text.startswith("What you can do here")
+
+
+def test_through_the_observed_router_a_worker_killed_mid_request_is_one_apology(
+    world: World, pool: RouterPool
+) -> None:
+    watch = DatabaseWatch(world.engine)
+    observed = ObservedRouter(world.router, Metrics(), watch, "en", pool=pool)
+    future = killed_mid_request(
+        world, pool, lambda: observed.handle(console("Mary", "/help", event_id=uuid.uuid4().hex))
+    )
+    replies = future.result()
+    assert len(replies) == 1 and replies[0].text.startswith(APOLOGY_HEAD) and replies[0].ephemeral
+    assert watch.down_since is None, "a dead worker is not a database outage"
+    after = observed.handle(console("Mary", "/help"))
+    assert after[0].text.startswith("What you can do here")
+
+
+# -- ObservedRouter with a stub pool ---------------------------------------------------------
+
+
+class StubPool:
+    processes = 1
+
+    def __init__(self, answer: Callable[[Incoming], tuple[list[Reply], bool]]) -> None:
+        self.answer = answer
+        self.calls = 0
+
+    def handle(
+        self, incoming: Incoming, context: dict[str, str] | None = None
+    ) -> tuple[list[Reply], bool]:
+        self.calls += 1
+        return self.answer(incoming)
+
+
+def test_a_worker_that_lost_the_database_marks_the_watch_down(world: World) -> None:
+    watch = DatabaseWatch(world.engine)
+    stub = StubPool(lambda incoming: ([Reply(text="done")], True))
+    observed = ObservedRouter(world.router, Metrics(), watch, "en", pool=stub)  # type: ignore[arg-type]
+    assert observed.handle(console("Mary", "/help")) == [Reply(text="done")]
+    assert stub.calls == 1 and watch.down_since is not None
+
+
+def test_a_worker_apology_after_a_lost_database_says_the_database_is_down(world: World) -> None:
+    watch = DatabaseWatch(world.engine)
+    stub = StubPool(
+        lambda incoming: ([Reply(text=APOLOGY.format(ref="abc"), ephemeral=True)], True)
+    )
+    observed = ObservedRouter(world.router, Metrics(), watch, "en", pool=stub)  # type: ignore[arg-type]
+    assert observed.handle(console("Mary", "/help")) == [Reply(text=DATABASE_DOWN, ephemeral=True)]
+    assert watch.down_since is not None
+
+
+def test_any_pool_failure_is_one_apology_and_not_a_database_outage(world: World) -> None:
+    def dies(incoming: Incoming) -> tuple[list[Reply], bool]:
+        raise WorkerDied("gone")
+
+    watch = DatabaseWatch(world.engine)
+    observed = ObservedRouter(world.router, Metrics(), watch, "en", pool=StubPool(dies))  # type: ignore[arg-type]
+    replies = observed.handle(console("Mary", "/help"))
+    assert len(replies) == 1 and replies[0].text.startswith(APOLOGY_HEAD)
+    assert watch.down_since is None
+
+
+# -- bot.main.router_pool --------------------------------------------------------------------
+
+
+def test_router_pool_is_none_without_processes_with_a_clock_or_in_memory(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    file_engine, memory_engine = make_engine(url), make_engine("sqlite://")
+    try:
+        assert (
+            router_pool(
+                Settings(_env_file=None, router_processes=0, database_url=url),
+                file_engine,
+                CONFIG,
+                None,
+            )
+            is None
+        )
+        two = Settings(_env_file=None, router_processes=2, database_url=url)
+        assert router_pool(two, file_engine, CONFIG, Clock(datetime.now(UTC))) is None
+        assert router_pool(two, memory_engine, CONFIG, None) is None
+        made = router_pool(two, file_engine, CONFIG, None)
+        assert isinstance(made, RouterPool)
+        assert made.processes == 2 and made.database_url == url and made.config == CONFIG
+        assert made.worker_pids() == [] and made.restarts == 0, "not started"
+    finally:
+        file_engine.dispose()
+        memory_engine.dispose()
+
+
+def test_router_pool_hands_the_workers_the_real_password() -> None:
+    url = "postgresql://kpibot:s3cret@127.0.0.1:1/kpibot"
+    engine = make_engine(url)
+    made = router_pool(
+        Settings(_env_file=None, router_processes=1, database_url=url), engine, CONFIG, None
+    )
+    assert (
+        made is not None
+        and made.database_url == "postgresql+psycopg://kpibot:s3cret@127.0.0.1:1/kpibot"
+    )
+    engine.dispose()
+
+
+def test_a_pool_needs_a_process() -> None:
+    with pytest.raises(ValueError):
+        RouterPool("sqlite:///x.db", CONFIG, processes=0)
+
+
+# -- real replicas: no worker outlives its replica ---------------------------------------------
+
+
+def children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        found += [int(child) for child in task.read_text().split()]
+    return found
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's zombie waits for init, which reaps it in its time)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")
+
+
+def multiprocessing_children(pid: int) -> list[int]:
+    return [child for child in children(pid) if "multiprocessing" in cmdline(child)]
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+    except (FileNotFoundError, ProcessLookupError):
+        return ""
+
+
+@pytest.fixture
+def replica(tmp_path: Path) -> Iterator[tuple[Replica, list[int], list[int]]]:
+    """A ready ``kpibot run --no-chat`` (ROUTER_PROCESSES=1), its multiprocessing children
+    (the worker and the resource tracker) and its workers. Whatever a failed test left
+    running is killed afterwards."""
+    started = Replica(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'k.db'}",
+            "KPIBOT_SECRET": STRONG_SECRET,
+            "DEFAULT_LANG": "en",
+        },
+        tmp_path,
+    ).start()
+    assert started.process is not None
+    descendants = multiprocessing_children(started.process.pid)
+    try:
+        workers = [pid for pid in descendants if "spawn_main" in cmdline(pid)]
+        yield started, descendants, workers
+    finally:
+        started.kill()
+        started.wait(timeout=10)
+        for pid in descendants:
+            if running(pid) and "multiprocessing" in cmdline(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def assert_one_worker_at_a_lower_priority(replica: Replica, workers: list[int]) -> None:
+    assert replica.process is not None
+    assert len(workers) == 1, "ROUTER_PROCESSES=1: one worker"
+    ours, theirs = (
+        os.getpriority(os.PRIO_PROCESS, pid) for pid in (replica.process.pid, workers[0])
+    )
+    assert theirs == min(19, ours + WORKER_NICE) and (theirs > ours or ours == 19)
+
+
+def none_running(pids: list[int], timeout: float) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while (alive := [pid for pid in pids if running(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return alive
+
+
+@pytest.mark.slow
+def test_a_replica_killed_leaves_no_worker_behind(
+    replica: tuple[Replica, list[int], list[int]],
+) -> None:
+    started, descendants, workers = replica
+    assert_one_worker_at_a_lower_priority(started, workers)
+    started.kill()
+    assert none_running(descendants, timeout=5.0) == [], "orphaned router workers"
+
+
+@pytest.mark.slow
+def test_a_replica_stopped_by_sigterm_exits_0_and_leaves_no_worker_behind(
+    replica: tuple[Replica, list[int], list[int]],
+) -> None:
+    started, descendants, workers = replica
+    assert_one_worker_at_a_lower_priority(started, workers)
+    code = started.terminate(timeout=30)
+    assert code == 0, started.log()[-3000:]
+    assert none_running(workers, timeout=0) == [], "the replica shut its pool down before exiting"
+    assert none_running(descendants, timeout=5.0) == []
+    assert "Application shutdown complete" in started.log()
