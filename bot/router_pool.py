@@ -17,9 +17,11 @@ replica's event loop only parses, acknowledges and sends.
 * **Signals**: workers ignore SIGINT and SIGTERM. Shutdown is the replica's: it stops
   taking work, lets what is in flight finish, then shuts the pool down. A worker whose
   replica has gone (SIGKILL) notices within a second and exits.
-* **A worker that dies** mid-request (killed, out of memory) breaks the pool: that request
-  gets an apology with a reference, the pool is started again, the next request is served.
-  The router's unit of work was not committed, so nothing is half-saved.
+* **A worker that dies** (killed, out of memory) breaks the pool: every request the pool
+  held at that moment (with several workers, the other workers' too, because Python's
+  process pool stops them all) gets an apology with a reference, the pool is started
+  again, the next request is served. A request whose unit of work had not committed
+  left nothing behind; one that had is kept whole (one transaction per request).
 * ``lost`` tells the replica's :class:`bot.main.DatabaseWatch` that the worker lost its
   database connection during the request.
 """
@@ -43,7 +45,7 @@ from commands.messages import Incoming, Reply
 
 log = logging.getLogger(__name__)
 
-WORKER_NICE = 19
+WORKER_NICE = 10
 """How much lower the workers' CPU priority is than the replica's (``os.nice``)."""
 PARENT_CHECK_S = 1.0
 

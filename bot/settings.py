@@ -42,8 +42,10 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     slack_ack_budget_s: float = Field(
         default=0.25,
-        description="how long a modal submission's ack waits for kpibot's answer (inline errors); "
-        "later answers close the modal and come as a DM",
+        description="how long a modal submission's ack waits for kpibot's answer (errors shown inline "
+        "by Slack); a later answer turns the modal into a 'checking and saving your answers' view and "
+        "is then shown in the same modal (views.update), with the DM as the record, or in the DM alone "
+        "if the modal was closed; while the replica is busy the ack does not wait at all",
     )
 
     telegram_bot_token: SecretStr | None = None
