@@ -369,8 +369,9 @@ class SlackAdapter:
         target = Target("view", incoming.user_id, meta.channel, client=client)
         view = body["view"]
         work = self._spawn(self._ask_router(incoming, client))
-        busy = self.in_flight > BUSY_REQUESTS
-        done, _pending = await asyncio.wait({work}, timeout=0 if busy else self.ack_budget)
+        done: set[asyncio.Task[list[Reply]]] = set()
+        if not self._busy():  # busy: not even one turn of the event loop (a long one then)
+            done, _pending = await asyncio.wait({work}, timeout=self.ack_budget)
         if not done and view.get("id"):
             lang = render.view_lang(view, self._lang_guess(incoming.user_id))
             await ack(response_action="update", view=render.working_view(view, lang))
