@@ -65,9 +65,18 @@ def connection_lost(context: Any) -> bool:
     return bool(lost) and not getattr(context, "is_pre_ping", False)
 
 
+MAX_DEFAULT_PROCESSES = 4
+"""Each worker holds its own copy of kpibot's imports; more than this needs ``ROUTER_PROCESSES``."""
+
+
 def default_processes() -> int:
-    """One core for the replica's event loop, the rest for the router (at least one, at most 8)."""
-    return max(1, min(8, (os.cpu_count() or 2) - 1))
+    """One core for the replica's event loop, the rest for the router: at least one, at
+    most :data:`MAX_DEFAULT_PROCESSES` (the cores this process may run on, not the host's)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 2
+    return max(1, min(MAX_DEFAULT_PROCESSES, cores - 1))
 
 
 class RouterPool:

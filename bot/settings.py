@@ -30,7 +30,7 @@ class Settings(BaseSettings):
         default=None,
         ge=0,
         description="worker processes for commands (the router), so acks never wait for them; "
-        "default: one per core but one; 0: threads of the replica's own process",
+        "default: one per core but one (1 to 4); 0: threads of the replica's own process",
     )
     shutdown_grace_s: float = Field(default=20.0, description="SIGTERM: how long in-flight work may finish")
 
