@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,25 @@ import pytest
 from tests.console.test_chat_in_a_terminal import Terminal
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        found += [int(p) for p in (task / "children").read_text().split()]
+    return found
+
+
+def _running(pids: list[int]) -> list[int]:
+    alive = []
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            alive.append(pid)
+    return alive
 
 
 def _free_port() -> int:
@@ -32,6 +52,7 @@ def test_kpibot_run_on_a_terminal_loads_the_demo_and_opens_the_chat_as_the_demo_
         DEFAULT_LANG="zh",
         TERM="dumb",
         PYTHONUNBUFFERED="1",
+        ROUTER_PROCESSES="1",  # as `make run` has it: the router in a worker process
     )
     cwd = os.getcwd()
     os.chdir(ROOT)  # schemes/ is read from the project folder, as `make run` does
@@ -46,8 +67,16 @@ def test_kpibot_run_on_a_terminal_loads_the_demo_and_opens_the_chat_as_the_demo_
         term.type("/rank demo")
         ranking = term.expect("排名图")
         assert "1. " in ranking and "8. " in ranking
+        deadline = time.monotonic() + 20
+        while not (workers := _running(_children(term.proc.pid))) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert workers, "the web app beside the chat runs its router in a worker process"
         term.type("/quit")
         assert term.close() == 0
+        deadline = time.monotonic() + 10
+        while _running(workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _running(workers), "no worker process outlives `kpibot run`"
     finally:
         if term.proc.poll() is None:
             term.proc.kill()
