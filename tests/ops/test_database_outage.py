@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -78,20 +78,32 @@ def self_review(chat: FakeChat, stop: threading.Event, outcomes: list[str]) -> N
     raise AssertionError(f"{chat.user_id} did not finish: {chat.transcript[-4:]}")
 
 
+@pytest.mark.parametrize("router_in", ["threads", "processes"])
 def test_the_database_going_away_under_load_fails_fast_saves_nothing_half_and_recovers(
-    schema: PgSchema, proxy: TcpProxy, tmp_path: Path
+    schema: PgSchema, proxy: TcpProxy, tmp_path: Path, router_in: str
 ) -> None:
+    """``processes``: the router in a worker process, as ``kpibot run`` has it (on the real
+    clock, which a worker process cannot be given instead); ``threads``: on a frozen clock."""
     direct = schema.engine()
     upgrade(direct)
-    build_world(direct)
     engine = make_engine(through(proxy, schema))
-    service = build_service(slack_settings("http://127.0.0.1:9/api/", tmp_path, slack_bot_token=None),
-                            engine=engine, clock=lambda: NOW)  # fmt: skip
+    if router_in == "processes":
+        now = datetime.now(UTC)
+        build_world(direct, opens=now - timedelta(days=1), closes=now + timedelta(days=5))
+        settings = slack_settings("http://127.0.0.1:9/api/", tmp_path, slack_bot_token=None, router_processes=1)
+        service = build_service(settings, engine=engine)
+        assert service.pool is not None
+        service.pool.start()
+    else:
+        build_world(direct)
+        service = build_service(slack_settings("http://127.0.0.1:9/api/", tmp_path, slack_bot_token=None),
+                                engine=engine, clock=lambda: NOW)  # fmt: skip
+        assert service.pool is None
     observed = service.adapters and service.adapters[0] or None
     assert observed is None, "no platform: the router is driven directly, as an adapter does"
     from bot.main import ObservedRouter
 
-    router = ObservedRouter(service.router, service.metrics, service.database, "en")  # type: ignore[arg-type]
+    router = ObservedRouter(service.router, service.metrics, service.database, "en", pool=service.pool)  # type: ignore[arg-type]
     stop = threading.Event()
     outcomes: dict[str, list[str]] = {name: [] for name in AGENTS}
     errors: list[BaseException] = []
@@ -138,5 +150,7 @@ def test_the_database_going_away_under_load_fails_fast_saves_nothing_half_and_re
     assert len(shape[0]) + len(shape[1]) == 4, "every answer of the four questions is there"
     submitted = [c for c in conversations if c.status == "submitted"]
     assert sorted(c.result_id for c in submitted) == sorted(r.id for r in reviews)
+    if service.pool is not None:
+        service.pool.shutdown()
     engine.dispose()
     direct.dispose()
