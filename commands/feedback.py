@@ -384,12 +384,17 @@ def next_period_key(key: str) -> str:
     return repo.period_key(end + timedelta(days=1), "quarter" if "Q" in key else "month")
 
 
-def goal_lines(session: Session, member: Member, period_key: str, _: Translate) -> list[str]:
-    """The agent's personal goals for ``period_key``, for their self-review (and /feedback)."""
+def goal_lines(
+    session: Session, member: Member, period_key: str, _: Translate, scheme: Scheme | None = None, lang: str = "zh"
+) -> list[str]:
+    """The agent's personal goals for ``period_key``, for their self-review (and /feedback);
+    an indicator by its name in ``scheme`` when it has one there."""
+    names = {i.id: i.name.get(lang) for i in scheme.indicators} if scheme is not None else {}
     out = []
     for goal in store.goals_for(session=session, member=member, period_key=period_key):
         if goal.target is not None and goal.indicator:
-            out.append(_("· {text} ({indicator} {target} by {date})", text=goal.text, indicator=goal.indicator,
+            shown = names.get(goal.indicator) or goal.indicator
+            out.append(_("· {text} ({indicator} {target} by {date})", text=goal.text, indicator=shown,
                          target=_num(goal.target), date=goal.due_on.isoformat()))  # fmt: skip
         else:
             out.append(_("· {text} (by {date})", text=goal.text, date=goal.due_on.isoformat()))
@@ -414,8 +419,9 @@ def goals_at_open(ctx: Any) -> None:
     if ctx.period is None:
         return
     for agent in results.agents_of(ctx.team, session=ctx.session):
-        _ = translator(lang_of(ctx.session, agent))
-        lines = goal_lines(ctx.session, agent, ctx.period_key, _)
+        lang = lang_of(ctx.session, agent)
+        _ = translator(lang)
+        lines = goal_lines(ctx.session, agent, ctx.period_key, _, ctx.scheme, lang)
         if not lines:
             continue
         text = "\n".join([_("Your personal goals for {period}, agreed in your feedback meeting; keep them in mind for your self-review:",

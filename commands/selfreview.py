@@ -2,7 +2,8 @@
 
 The questions are the scheme's self-review dimensions (task completion first), then
 what went well and what to improve. Before the first question the agent sees their own
-KPI numbers for the period. The form opens with the period's review window and cannot
+KPI numbers for the period and the personal goals agreed for it in their feedback
+meeting. The form opens with the period's review window and cannot
 be submitted after its deadline.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from commands import permissions
 from commands.context import Context, Handler
+from commands.feedback import goal_lines
 from commands.forms import engine
 from commands.forms.common import (
     conversation_period,
@@ -59,6 +61,10 @@ def intro(ctx: Context, conv: Conversation) -> list[Reply]:
     if scheme is not None and scheme.indicators:
         lines.append(_("Your KPI numbers for {period}, for reference:", period=period.key))
         lines += kpi_lines(ctx, scheme, ctx.actor, period)
+    goals = goal_lines(ctx.session, ctx.actor, period.key, _, scheme, ctx.lang)
+    if goals:
+        lines.append(_("Your personal goals for {period}, agreed in your feedback meeting:", period=period.key))
+        lines += goals
     return [Reply(text="\n".join(lines), private=True)]
 
 

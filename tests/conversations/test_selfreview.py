@@ -111,3 +111,29 @@ def test_submitting_again_starts_from_the_summary_and_replaces_the_self_review(r
 
 def test_managers_do_not_self_review(router: Router) -> None:
     run(FakeChat(router, "Mary"), [("/selfreview", "/selfreview is not available to you")])
+
+
+def test_the_goals_agreed_in_the_feedback_meeting_are_shown_before_the_first_question(
+    router: Router, world: dict[str, int]
+) -> None:
+    from datetime import date
+
+    from storage import consequences, repo
+
+    with unit_of_work(router.engine) as session:
+        alice = repo.get_member(session=session, member_id=world["Alice"])
+        team = repo.get_team_by_name(session=session, name="london")
+        assert alice is not None and team is not None
+        consequences.add_goal(session=session, team=team, member=alice, period_key="2026-10",
+                              text="Answer faster", due_on=date(2026, 10, 31), created_by="Mary",
+                              indicator="avg_response_s", target=25)  # fmt: skip
+        consequences.add_goal(session=session, team=team, member=alice, period_key="2026-09",
+                              text="An old goal", due_on=date(2026, 9, 30), created_by="Mary")  # fmt: skip
+    chat = FakeChat(router, "Alice")
+    said = " ".join(r.text for r in chat.say("/selfreview"))
+    assert "Your personal goals for 2026-10, agreed in your feedback meeting:" in said
+    assert "· Answer faster (Average response time 25 by 2026-10-31)" in said, "the indicator by its name"
+    assert "An old goal" not in said, "only the goals for the period under review"
+    assert said.index("· Refund ratio") < said.index("Answer faster") < said.index("Question 1 of 4")
+    bob = " ".join(r.text for r in FakeChat(router, "Bob").say("/selfreview"))
+    assert "personal goals" not in bob, "no goals, no heading"
