@@ -290,7 +290,7 @@ def test_the_meeting_is_scheduled_recorded_and_its_goal_shown_when_the_next_self
     assert "personal target for 2026-10" in state["goal_saved"]
     assert state["acknowledged"].startswith("Thank you")
     goals = [t for t in run.texts_to("Carol") if t.startswith("Your personal goals for 2026-10")]
-    assert len(goals) == 1 and "answer within 45 seconds (avg_response_s 45 by 2026-10-31)" in goals[0]
+    assert len(goals) == 1 and "answer within 45 seconds (Average response time 45 by 2026-10-31)" in goals[0]
     opened = [k for k in run.keys_to("Carol") if k.endswith("/2026-10/" + str(run.ids["Carol"]) + "/open.self")]
     assert opened  # the goals come with the opening of 2026-10's self-review
     with unit_of_work(run.engine) as s:
