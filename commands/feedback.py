@@ -616,7 +616,12 @@ def my_meeting(ctx: Context) -> list[Reply]:
                status=status_text(_, meeting.status))]  # fmt: skip
     if meeting.slot_at is not None:
         lines.append(_("Agreed time: {when}", when=meeting.slot_at.astimezone(zone(team.timezone)).strftime("%Y-%m-%d %H:%M")))
-    goals = goal_lines(ctx.session, ctx.actor, next_period_key(str(meeting.prompt.get("period", ""))), _) if meeting.prompt.get("period") else []
+    goals: list[str] = []
+    if meeting.prompt.get("period"):
+        nxt = next_period_key(str(meeting.prompt["period"]))
+        period = repo.get_period(session=ctx.session, team=team, key=nxt)
+        scheme = results.load_scheme(team, period, session=ctx.session)
+        goals = goal_lines(ctx.session, ctx.actor, nxt, _, scheme, ctx.lang)
     if goals:
         lines.append(_("Your goals:"))
         lines += goals

@@ -200,7 +200,7 @@ def test_after_the_meeting_a_smart_goal_becomes_next_periods_target_and_the_agen
     assert "personal target for 2026-11" in saved.text
     carol = FakeChat(published, "Carol")
     mine = carol.say("/feedback")[0]
-    assert "answer within 45 seconds" in mine.text
+    assert "answer within 45 seconds (Average response time 45 by 2026-11-30)" in mine.text, "the indicator by its name"
     assert carol.send(carol._incoming(action=mine.buttons[0].action, value=mine.buttons[0].value))[0].text.startswith("Thank you")
     with unit_of_work(engine) as s:
         london = repo.get_team_by_name(session=s, name="london")
