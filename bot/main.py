@@ -517,7 +517,11 @@ def serve(service: Service, *, host: str = "0.0.0.0", install_signal_handlers: b
     # collector's sight, a full collection no longer stops the event loop for ~0.1-0.2 s.
     gc.collect()
     gc.freeze()
-    asyncio.run(server.serve())
+    # The port is taken before the start-up work (the router's worker processes take a
+    # second or two to start): a port that is not free fails at once, before any of it.
+    sock = config.bind_socket()
+    sock.set_inheritable(False)
+    asyncio.run(server.serve(sockets=[sock]))
 
 
 def _stopped(sig: int, _frame: object) -> None:
