@@ -27,6 +27,7 @@ import asyncio
 import gc
 import logging
 import signal
+import socket
 import threading
 import time
 import uuid
@@ -519,9 +520,24 @@ def serve(service: Service, *, host: str = "0.0.0.0", install_signal_handlers: b
     gc.freeze()
     # The port is taken before the start-up work (the router's worker processes take a
     # second or two to start): a port that is not free fails at once, before any of it.
-    sock = config.bind_socket()
+    asyncio.run(server.serve(sockets=[listen(host, service.settings.port)]))
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The replica's listening socket, made as asyncio makes its own: with the TCP protocol
+    number, so that every accepted connection gets ``TCP_NODELAY`` (without it, an answer
+    with a body waited for the client's delayed ACK: 40 ms per modal submission)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        log.error("cannot listen on %s:%s: %s", host, port, exc)
+        raise SystemExit(3) from exc
     sock.set_inheritable(False)
-    asyncio.run(server.serve(sockets=[sock]))
+    return sock
 
 
 def _stopped(sig: int, _frame: object) -> None:
