@@ -315,18 +315,10 @@ def cpu_s(*pids: int) -> float:
     return total
 
 
-def children(pid: int) -> list[int]:
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):  # a child belongs to the thread that started it
-        try:
-            found += [int(p) for p in (task / "children").read_text().split()]
-        except OSError:
-            continue
-    return found
-
-
 def drain(pid: int, measure: Any, quiet_s: float = 0.5, timeout: float = 60.0) -> None:
     """Wait until kpibot (and its workers) have finished the work the load left behind."""
+    from tests.ops.replica import children
+
     deadline = time.monotonic() + timeout
     last = measure(pid, *children(pid))
     while time.monotonic() < deadline:
@@ -367,7 +359,7 @@ async def main() -> None:
     args = parser.parse_args()
 
     from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
-    from tests.ops.replica import free_port
+    from tests.ops.replica import children, free_port
     from tests.slack.sender import SIGNING_SECRET
 
     workdir = Path(tempfile.mkdtemp(prefix="kpibot-ack-bench-"))
@@ -406,15 +398,18 @@ async def main() -> None:
             # that both meet the same moments of a noisy machine.
             mine, theirs, window, posts_during = [], [], 0.0, 0
             spent = dict.fromkeys(("front", "workers", "fake", "bare"), 0.0)
+
+            def usage() -> dict[str, float]:
+                return {"front": cpu_s(kpibot.pid), "workers": cpu_s(*children(kpibot.pid)), "fake": cpu_s(os.getpid())}
+
             size = -(-len(requests) // args.rounds)
             for first in range(0, len(requests), size):
                 posts_before = len(fake.calls_to("chat.postMessage", ok=True))
                 started = time.monotonic()
-                before = {"front": cpu_s(kpibot.pid), "workers": cpu_s(*children(kpibot.pid)), "fake": cpu_s(os.getpid())}
+                before = usage()
                 mine += await asyncio.to_thread(load, kpibot_port, mine_bodies[first : first + size], args.concurrency)
                 window += time.monotonic() - started
-                after = {"front": cpu_s(kpibot.pid), "workers": cpu_s(*children(kpibot.pid)), "fake": cpu_s(os.getpid())}
-                for key, value in after.items():
+                for key, value in usage().items():
                     spent[key] += value - before[key]
                 posts_during += len(fake.calls_to("chat.postMessage", ok=True)) - posts_before
                 await asyncio.to_thread(drain, kpibot.pid, cpu_s)  # kpibot's late work must not load the bare app's turn

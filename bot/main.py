@@ -49,7 +49,7 @@ from commands.context import AppConfig
 from commands.i18n import normalize_lang, translator
 from commands.messages import Incoming, Outgoing, Reply
 from commands.router import Router, build_router, split_command
-from storage.db import make_engine
+from storage.db import is_memory_sqlite, make_engine
 
 log = logging.getLogger(__name__)
 
@@ -460,11 +460,10 @@ def router_pool(settings: Settings, engine: Engine, config: AppConfig, clock: Cl
     processes = settings.router_processes
     if processes is None:
         processes = default_processes()
-    url = engine.url
-    in_memory = url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
-    if processes < 1 or clock is not None or in_memory:
+    if processes < 1 or clock is not None or is_memory_sqlite(engine.url):
         return None
-    return RouterPool(url.render_as_string(hide_password=False), config, processes=processes, log_settings=settings)
+    url = engine.url.render_as_string(hide_password=False)
+    return RouterPool(url, config, processes=processes, log_settings=settings)
 
 
 def cycle_parts(settings: Settings, engine: Engine, adapters: list[Adapter], clock: Clock | None) -> tuple[Any, Any]:

@@ -21,7 +21,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
 
@@ -37,7 +37,8 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def _is_memory_sqlite(url: str) -> bool:
+def is_memory_sqlite(url: str | URL) -> bool:
+    """``sqlite://`` or ``sqlite:///:memory:``: a database that lives in one process only."""
     parsed = make_url(url)
     return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
 
@@ -64,7 +65,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if backend == "sqlite":
         connect_args = dict(kwargs.pop("connect_args", {}))
         connect_args.setdefault("check_same_thread", False)
-        if _is_memory_sqlite(url):
+        if is_memory_sqlite(url):
             kwargs.setdefault("poolclass", StaticPool)
         engine = create_engine(url, connect_args=connect_args, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -11,27 +11,13 @@ from pathlib import Path
 import pytest
 
 from tests.console.test_chat_in_a_terminal import Terminal
+from tests.ops.replica import children, running
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _children(pid: int) -> list[int]:
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        found += [int(p) for p in (task / "children").read_text().split()]
-    return found
-
-
 def _running(pids: list[int]) -> list[int]:
-    alive = []
-    for pid in pids:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z":
-            alive.append(pid)
-    return alive
+    return [pid for pid in pids if running(pid)]
 
 
 def _free_port() -> int:
@@ -68,7 +54,7 @@ def test_kpibot_run_on_a_terminal_loads_the_demo_and_opens_the_chat_as_the_demo_
         ranking = term.expect("排名图")
         assert "1. " in ranking and "8. " in ranking
         deadline = time.monotonic() + 20
-        while not (workers := _running(_children(term.proc.pid))) and time.monotonic() < deadline:
+        while not (workers := _running(children(term.proc.pid))) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert workers, "the web app beside the chat runs its router in a worker process"
         term.type("/quit")

@@ -17,6 +17,26 @@ ROOT = Path(__file__).parents[2]
 KPIBOT = Path(sys.executable).with_name("kpibot")
 
 
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started, from any of its threads (Linux ``/proc``)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(child) for child in task.read_text().split()]
+        except OSError:  # the thread ended meanwhile
+            continue
+    return found
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's zombie waits for init, which reaps it in its time)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -38,7 +38,7 @@ from tests.commands.conftest import review_everyone
 from tests.conversations.conftest import Clock
 from tests.conversations.world import build_world
 from tests.ops.conftest import STRONG_SECRET
-from tests.ops.replica import Replica
+from tests.ops.replica import Replica, children, running
 
 CONFIG = AppConfig(public_url="http://x", default_lang="en", secret="s" * 32)
 APOLOGY_HEAD = APOLOGY.split("{ref}")[0]
@@ -309,22 +309,6 @@ def test_a_pool_needs_a_process() -> None:
 
 
 # -- real replicas: no worker outlives its replica ---------------------------------------------
-
-
-def children(pid: int) -> list[int]:
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*/children"):
-        found += [int(child) for child in task.read_text().split()]
-    return found
-
-
-def running(pid: int) -> bool:
-    """Alive and not a zombie (an orphan's zombie waits for init, which reaps it in its time)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state not in ("Z", "X")
 
 
 def multiprocessing_children(pid: int) -> list[int]:
