@@ -18,7 +18,7 @@ components, indicators, apply, text, content_hash`` (sha256 of the text), plus
 computed, hint)``; ``computed == "kpi"`` means "not asked, it is the KPI table's score"),
 ``scheme.customer`` (the customer ``Component``: ``csat, min_count, below_min, default,
 link_expiry_days, repeat``). ``Indicator(id, name: Names(zh, en), unit, better, points, method,
-missing, group)``. ``scheme.apply``: ``ApplyRules(reward, penalty`` (Decimal or None)``, currency,
+missing, group, source, provider)``; a component's ``missing`` is ``exclude | zero | block``. ``scheme.apply``: ``ApplyRules(reward, penalty`` (Decimal or None)``, currency,
 improvement_last, improvement_days, post_change_after, stars)``.
 
 Scoring a team (``scoring.total``)
@@ -59,6 +59,8 @@ KPI table's 0–100 score), ``components`` (``ComponentResult(id, kind, points 0
 (``IndicatorResult(id, value, points, max_points, status ("ok"|"excluded"|"worst"), detail)``;
 ``detail`` names the band, deductions, ratio, level or gate), ``flags`` (``Flags(reward,
 reward_amount, penalty, penalty_amount, last, improvement_due: date|None, post_change, star)``),
+``provisional`` (a ``missing = "block"`` part has no data: unranked, no flags) and ``missing``
+(those parts' ids, ``scheme.required_parts``; ``scheme.part_name(id, lang)`` names them),
 ``to_dict()``. Component status: ``ok, excluded, worst, below_min_excluded, below_min_default,
 voided`` (a missed gate). Tie-break for ordering inside a shared rank: higher KPI table score,
 then higher manager component, then agent id.

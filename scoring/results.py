@@ -95,6 +95,8 @@ class AgentResult:
     components: tuple[ComponentResult, ...]
     indicators: tuple[IndicatorResult, ...]
     flags: Flags
+    provisional: bool = False  # a required part is missing: not ranked, rewarded or penalised
+    missing: tuple[str, ...] = ()  # the missing required parts (``scheme.required_parts`` ids)
 
     def component(self, cid: str) -> ComponentResult:
         """The component with this id (or, failing that, of this kind); KeyError if none."""
@@ -124,6 +126,8 @@ class AgentResult:
             "components": {c.id: c.to_dict() for c in self.components},
             "indicators": {i.id: i.to_dict() for i in self.indicators},
             "flags": self.flags.to_dict(),
+            "provisional": self.provisional,
+            "missing": list(self.missing),
         }
 
 
@@ -136,8 +140,8 @@ class TeamResult:
     """Scores for every agent, held column-wise. ``results`` / ``agent()`` build objects lazily.
 
     ``order`` lists agents best first (rank, then the tie-break: higher KPI table score,
-    higher manager component, agent id); unscored agents (no component with data) come last
-    with ``rank`` ``None``.
+    higher manager component, agent id); provisional results (a required part missing) and
+    unscored agents (no component with data) come last with ``rank`` ``None``.
     """
 
     scheme: Scheme
@@ -163,6 +167,8 @@ class TeamResult:
     improvement: np.ndarray
     post_change: np.ndarray
     star: np.ndarray
+    part_missing: np.ndarray  # n × len(scheme.required_parts), True = that required part is missing
+    provisional: np.ndarray  # n: any required part missing
     _position: dict[str, int] = field(default_factory=dict, repr=False)
 
     @cached_property
@@ -174,7 +180,7 @@ class TeamResult:
     def frame(self) -> pd.DataFrame:
         """One row per agent (best first): total, rank, kpi, one column per component's points."""
         data: dict[str, Any] = {"team": self.team_of, "total": self.total, "rank": self.rank,
-                                "kpi": self.kpi}
+                                "kpi": self.kpi, "provisional": self.provisional}
         for j, comp in enumerate(self.scheme.components):
             data[comp.id] = self.comp_points[:, j]
         frame = pd.DataFrame(data, index=pd.Index(self.index, name="agent"))
@@ -236,7 +242,9 @@ class TeamResult:
         return AgentResult(
             agent=self.agents[i], team=self.team_of[i], total=_opt(self.total[i]),
             rank=int(rank) if math.isfinite(rank) else None, group_size=int(self.group_size[i]),
-            kpi=_opt(self.kpi[i]), components=tuple(components), indicators=tuple(indicators), flags=flags)
+            kpi=_opt(self.kpi[i]), components=tuple(components), indicators=tuple(indicators), flags=flags,
+            provisional=bool(self.provisional[i]),
+            missing=tuple(p for p, gone in zip(scheme.required_parts, self.part_missing[i], strict=True) if gone))
 
 
 def _json(x: Any) -> Any:

@@ -21,6 +21,15 @@ UNITS: tuple[str, ...] = ("fraction", "percent", "seconds", "minutes", "yuan", "
 COMPONENT_KINDS: tuple[str, ...] = ("kpi", "self", "manager", "customer", "peer", "qa", "team")
 MANAGER_DIMENSIONS: tuple[str, ...] = ("performance", "ability", "collaboration", "service")
 TOLERANCE = 1e-6
+# What a component (or a review dimension) with no data means: ``exclude`` leaves it out and
+# spreads its weight over its group; ``zero`` scores it 0; ``block`` leaves it out like
+# ``exclude`` *and* makes the result provisional (never ranked, rewarded or penalised).
+MISSING_RULES: tuple[str, ...] = ("exclude", "zero", "block")
+MissingRule = Literal["exclude", "zero", "block"]
+# Who fills an indicator's value in: an import (a file's column or a formula over its
+# measures), the manager in ``/review``, quality sampling, the customer survey, an admin by hand.
+PROVIDERS: tuple[str, ...] = ("import", "manager", "qa", "survey", "admin")
+Provider = Literal["import", "manager", "qa", "survey", "admin"]
 
 # English message templates, one per problem code. The edge translates them with
 # ``_(PROBLEM_TEMPLATES[code], **params)``; the zh catalogue is commands/locale/zh/LC_MESSAGES/scoring.po.
@@ -127,6 +136,7 @@ class Indicator:
     missing: Literal["exclude", "worst"] = "exclude"
     group: str = ""
     source: str = ""
+    provider: Provider = "import"
 
     @property
     def column(self) -> str:
@@ -147,6 +157,7 @@ class Dimension:
     weight: float
     computed: Literal["kpi"] | None = None
     hint: Names | None = None
+    missing: MissingRule = "exclude"
 
 
 @dataclass(frozen=True)
@@ -204,14 +215,16 @@ class Component:
     - ``qa``: ``min_count`` (= min_samples), ``below_min``/``default``, ``scorecard``
       (checks, sampling, blind review; ``None`` when the scheme declares no checks).
     - ``team``: ``indicators``: ids scored on the team's own values.
-    ``missing`` (``exclude`` | ``worst``) applies when there is no data at all.
+    ``missing`` (``exclude`` | ``zero`` | ``block``) applies when there is no data at all (or,
+    for ``customer``/``peer``/``qa``, too little and ``below_min = "exclude"``): see
+    :data:`MISSING_RULES`. ``block`` marks a *required* part.
     """
 
     id: str
     kind: str
     weight: float
     name: Names | None = None
-    missing: Literal["exclude", "worst"] = "exclude"
+    missing: MissingRule = "exclude"
     dimensions: tuple[Dimension, ...] = ()
     indicators: tuple[str, ...] = ()
     csat: Literal["share_4_5", "mean"] = "share_4_5"
@@ -326,6 +339,30 @@ class Scheme:
     def qa(self) -> Component | None:
         """The quality-sampling component (its ``scorecard``, ``min_count`` …), if any."""
         return self.component("qa")
+
+    @property
+    def required_parts(self) -> tuple[str, ...]:
+        """Ids of the parts a complete result needs (``missing = "block"``): a component id, or
+        ``<component>.<dimension>`` for a review dimension (the computed table: ``manager.performance``)."""
+        out: list[str] = []
+        for c in self.components:
+            if c.missing == "block":
+                out.append(c.id)
+            out += [f"{c.id}.{d.id}" for d in c.dimensions if d.missing == "block"]
+        return tuple(out)
+
+    def part_name(self, part: str, lang: str) -> str:
+        """A part id of :attr:`required_parts` (or a component id) as a person reads it."""
+        cid, _, did = part.partition(".")
+        comp = self.component(cid)
+        if comp is None:
+            return part
+        if did:
+            for d in comp.dimensions:
+                if d.id == did:
+                    return d.name.get(lang)
+            return part
+        return comp.name.get(lang) if comp.name is not None else comp.id
 
     @property
     def uses_kpi_table(self) -> bool:

@@ -26,6 +26,8 @@ from scoring.methods import (
 )
 from scoring.scheme import (
     COMPONENT_KINDS,
+    MISSING_RULES,
+    PROVIDERS,
     TOLERANCE,
     UNITS,
     ApplyRules,
@@ -222,10 +224,11 @@ class SchemeParser:
             missing = self.choice(raw, "missing", where, ("exclude", "worst"), default="exclude")
             group = raw.get("group", "")
             source = self.ident(raw, where, key="source") if "source" in raw else ""
+            provider = self.choice(raw, "provider", where, PROVIDERS, default="import")
             method = self.method(raw, where, better, points if points is not None else 0.0)
             if method is not None and points is not None:
                 out.append(Indicator(iid, names, unit, better, points, method, missing,  # type: ignore[arg-type]
-                                     str(group), source))
+                                     str(group), source, provider))  # type: ignore[arg-type]
         total = sum(float(r.get("points", 0)) for r in data.get("indicators", []) if _is_number(r.get("points", 0)))
         if (out or data.get("indicators")) and abs(total - 100) > TOLERANCE:
             self.add("scheme", "indicators.points", "points_not_100", total=_fmt(total))
@@ -413,7 +416,7 @@ class SchemeParser:
             weight = self.num(raw, "weight", where, default=None)
             total += weight or 0.0
             names = self.names(raw, where, required=False)
-            missing = self.choice(raw, "missing", where, ("exclude", "worst"), default="exclude")
+            missing = self.missing_rule(raw, where)
             dims = self.dimensions(raw, where, kind) if kind in ("self", "manager") else ()
             inds: tuple[str, ...] = ()
             if kind == "team":
@@ -547,10 +550,17 @@ class SchemeParser:
             if computed is not None and computed != "kpi":
                 self.add(dwhere, "computed", "computed_not_kpi")
                 computed = None
-            out.append(Dimension(did, names, weight, computed, hint))
+            missing = self.missing_rule(rd, dwhere)
+            out.append(Dimension(did, names, weight, computed, hint, missing))  # type: ignore[arg-type]
         if abs(total - 100) > TOLERANCE:
             self.add(where, "dimensions.weight", "weights_not_100", total=_fmt(total))
         return tuple(out)
+
+    def missing_rule(self, d: dict[str, Any], where: str) -> str:
+        """A component's or dimension's ``missing``: exclude, zero or block (``worst``: the older name of zero)."""
+        if d.get("missing") == "worst":
+            return "zero"
+        return self.choice(d, "missing", where, MISSING_RULES, default="exclude")
 
     def check_gates(self, indicators: tuple[Indicator, ...], components: tuple[Component, ...]) -> None:
         ids = {c.id for c in components}

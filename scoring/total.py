@@ -179,6 +179,12 @@ def _score_block(indicators: Sequence[Indicator], values: FloatArray) -> _Scored
     with np.errstate(invalid="ignore", divide="ignore"):
         table = np.where(counted > 0, 100.0 * earned / counted, np.nan)
     # If every counted indicator is worth 0 points (pure gates) the table is undefined (NaN), not 0.
+    # A table with no value at all is missing (its component's ``missing`` rule decides), even
+    # when its indicators would score a missing value as the worst band.
+    scoring_columns = [j for j, ind in enumerate(indicators) if ind.points > 0]
+    if scoring_columns:
+        has_data = np.isfinite(values[:, scoring_columns]).any(axis=1)
+        table = np.where(has_data, table, np.nan)
     return _Scored(values, points, status, code, excluded, np.clip(table, 0.0, 100.0))
 
 
@@ -226,8 +232,10 @@ class _Component:
 
 
 def _missing_rule(comp: Component, points: FloatArray, status: np.ndarray) -> None:
+    """No data: ``zero`` scores 0; ``exclude`` and ``block`` leave the component out (``block``
+    also makes the result provisional: see :func:`_missing_parts`)."""
     absent = ~np.isfinite(points)
-    if comp.missing == "worst":
+    if comp.missing == "zero":
         points[absent] = 0.0
         status[absent] = C_WORST
     else:
@@ -266,10 +274,15 @@ def _review_component(comp: Component, inputs: ScoreInputs, index: pd.Index, kpi
             k += 1
             score = raw[:, k] if wanted[k] in columns else whole
         ok = ~np.isnan(score)
-        num += np.where(ok, score * dim.weight, 0.0)
-        den += np.where(ok, dim.weight, 0.0)
         if dim.computed is None:
             any_rated |= ok
+        if dim.missing == "zero":
+            score = np.where(ok, score, 0.0)
+            ok = np.ones(n, dtype=bool)
+        elif dim.missing == "block":
+            detail[f"{dim.id}.missing"] = ~ok
+        num += np.where(ok, score * dim.weight, 0.0)
+        den += np.where(ok, dim.weight, 0.0)
         detail[dim.id] = score
     if not rated:
         any_rated[:] = True
@@ -387,6 +400,8 @@ def score_team(scheme: Scheme, inputs: ScoreInputs, *, as_of: date) -> TeamResul
         details.append(out.detail)
 
     _apply_gates(scheme, kpi_block, comp_points, comp_status, details)
+    part_missing = _missing_parts(scheme, comp_points, details)
+    provisional = np.asarray(part_missing.any(axis=1), dtype=bool)
 
     declared = np.array([cp.weight for cp in comps], dtype=float)
     included = np.isfinite(comp_points)
@@ -404,7 +419,8 @@ def score_team(scheme: Scheme, inputs: ScoreInputs, *, as_of: date) -> TeamResul
     else:
         id_key = np.empty(n, dtype=np.int64)
         id_key[index.argsort()] = np.arange(n)
-    ranking = rank_totals(total, kpi, manager, id_key, group_key)
+    # A provisional result is never ranked against complete ones (nor rewarded or penalised).
+    ranking = rank_totals(np.where(provisional, np.nan, total), kpi, manager, id_key, group_key)
 
     rules = scheme.apply
     size, rank_min, rank_max = ranking.group_size, ranking.rank, ranking.rank_max
@@ -425,8 +441,21 @@ def score_team(scheme: Scheme, inputs: ScoreInputs, *, as_of: date) -> TeamResul
         kpi=kpi, comp_points=comp_points, comp_status=comp_status, comp_weight=eff,
         comp_detail=tuple(details), total=total, rank=rank_min, group_size=size,
         order=ranking.order, last=last, reward=reward, penalty=penalty, improvement=improvement,
-        post_change=post_change, star=star,
+        post_change=post_change, star=star, part_missing=part_missing, provisional=provisional,
     )
+
+
+def _missing_parts(scheme: Scheme, comp_points: FloatArray, details: list[dict[str, np.ndarray]]) -> np.ndarray:
+    """n × len(scheme.required_parts): True where a required (``missing = "block"``) part has no data."""
+    n = comp_points.shape[0]
+    columns: list[np.ndarray] = []
+    for j, comp in enumerate(scheme.components):
+        if comp.missing == "block":
+            columns.append(~np.isfinite(comp_points[:, j]))
+        for dim in comp.dimensions:
+            if dim.missing == "block":
+                columns.append(np.asarray(details[j].pop(f"{dim.id}.missing"), dtype=bool))
+    return np.column_stack(columns) if columns else np.zeros((n, 0), dtype=bool)
 
 
 def _apply_gates(scheme: Scheme, block: _Scored, comp_points: FloatArray, comp_status: np.ndarray,
