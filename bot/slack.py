@@ -51,6 +51,14 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bot import slack_render as render
+from bot.slack_limits import (
+    PacedWebClient,
+    PausingRateLimitRetryHandler,
+    SlackPacing,
+    TurnTooFar,
+    best_effort,
+    paced,
+)  # fmt: skip
 from bot.slack_oauth import BOT_SCOPES, SlackOAuth, ThreadedInstallationStore
 from bot.slack_people import SlackPeople
 from commands.i18n import normalize_lang, translator
@@ -69,9 +77,11 @@ __all__ = ["BOT_SCOPES", "SlackAdapter", "SlackOAuth", "Target", "build_slack", 
 SEEN_EVENTS_KEPT = 10_000
 LOCALE_TTL_S = 3600.0
 UNREACHABLE = frozenset(
-    {"user_not_found", "account_inactive", "user_disabled", "cannot_dm_bot", "user_is_restricted"}
-)
-"""Slack's answers that mean a person cannot get a DM from kpibot."""
+    {"user_not_found", "account_inactive", "user_disabled", "cannot_dm_bot", "user_is_restricted",
+     "channel_not_found"}
+)  # fmt: skip
+"""Slack's answers that mean a person cannot get a DM from kpibot (``channel_not_found``:
+``chat.postMessage`` to a user id that is no longer in the workspace)."""
 REVOCATION_EVENTS = frozenset({"app_uninstalled", "tokens_revoked"})
 """Left to bolt's own listeners (with OAuth: the workspace's installation is deleted)."""
 MODAL_FORMS = frozenset({"review", "peer"})
@@ -113,11 +123,19 @@ class Target:
     """The request's Web API client (its workspace's bot token); ``None``: the adapter's own."""
 
 
-def retry_handlers(*, rate_limit_retries: int = 5, server_error_retries: int = 2) -> list[Any]:
-    """slack_sdk's own: wait ``Retry-After`` on 429, back off on 500/503 and dropped connections."""
+def retry_handlers(
+    *, rate_limit_retries: int = 5, server_error_retries: int = 2, pacing: SlackPacing | None = None
+) -> list[Any]:
+    """slack_sdk's own: wait ``Retry-After`` on 429 (pausing the method for the whole
+    workspace when ``pacing`` is given), back off on 500/503 and dropped connections."""
+    limited: Any = (
+        AsyncRateLimitErrorRetryHandler(max_retry_count=rate_limit_retries)
+        if pacing is None
+        else PausingRateLimitRetryHandler(pacing, max_retry_count=rate_limit_retries)
+    )
     return [
         AsyncConnectionErrorRetryHandler(max_retry_count=server_error_retries),
-        AsyncRateLimitErrorRetryHandler(max_retry_count=rate_limit_retries),
+        limited,
         AsyncServerErrorRetryHandler(max_retry_count=server_error_retries),
     ]
 
@@ -138,6 +156,7 @@ class SlackAdapter:
         server_error_retries: int = 2,
         modal_forms: Iterable[str] = MODAL_FORMS,
         oauth: SlackOAuth | None = None,
+        pace: bool = True,
     ) -> None:
         self.router = router
         self.oauth = oauth
@@ -146,15 +165,20 @@ class SlackAdapter:
         self.default_lang = normalize_lang(default_lang)
         self.ack_budget = ack_budget
         self.app_token = app_token
+        self.pacing = SlackPacing(enabled=pace)
+        """Every Web API call waits for its turn under Slack's documented limits."""
         self._retry_handlers = retry_handlers(
-            rate_limit_retries=rate_limit_retries, server_error_retries=server_error_retries
+            rate_limit_retries=rate_limit_retries,
+            server_error_retries=server_error_retries,
+            pacing=self.pacing,
         )
         if oauth is None and not bot_token:
             raise ValueError("Slack needs the bot token (SLACK_BOT_TOKEN) or an OAuth installation")
-        self.client = AsyncWebClient(
+        self.client = PacedWebClient(
             token=bot_token if oauth is None else None,
             base_url=api_url if api_url.endswith("/") else api_url + "/",
             retry_handlers=self._retry_handlers,
+            pacing=self.pacing,
         )
         if not signing_secret and not app_token:
             raise ValueError("Slack HTTP mode needs the signing secret (SLACK_SIGNING_SECRET)")
@@ -311,6 +335,7 @@ class SlackAdapter:
 
     async def _on_command(self, ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
+        client = self._paced(client)
         incoming = render.incoming_from_command(body)
         target = Target(
             "command", incoming.user_id, incoming.chat_id,
@@ -324,6 +349,7 @@ class SlackAdapter:
         await ack()
         if body.get("type") != "block_actions":
             return
+        client = self._paced(client)
         incoming = render.incoming_from_action(body, action)
         container = body.get("container") or {}
         message = body.get("message") or {}
@@ -339,7 +365,9 @@ class SlackAdapter:
         )  # fmt: skip
         pressed = None
         if bot_dm and message.get("blocks"):
-            label = (action.get("text") or {}).get("text") or ""
+            label = (
+                action.get("text") or (action.get("selected_option") or {}).get("text") or {}
+            ).get("text") or ""
             pressed = render.pressed_view(message, label)
         self._spawn(self._serve(incoming, target, pressed))
 
@@ -353,6 +381,7 @@ class SlackAdapter:
         if body.get("type") != "event_callback" or kind in REVOCATION_EVENTS:
             await next()
             return None
+        client = self._paced(client)
         incoming = render.incoming_from_message(body)
         if incoming is not None:
             target = Target(
@@ -362,6 +391,7 @@ class SlackAdapter:
         return BoltResponse(status=200, body="")
 
     async def _on_view(self, ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+        client = self._paced(client)
         """A modal submission: inline errors if the router answers within the budget; past
         it, or at once while the replica is busy (:data:`BUSY_REQUESTS`), the modal says it
         is working on it and is updated when the answer comes."""
@@ -413,10 +443,18 @@ class SlackAdapter:
             return
         try:
             replies = await self._ask_router(incoming, self._client(target))
-            if pressed is not None and target.channel and target.message_ts:
-                await self._show_pressed(
-                    self._client(target), target.channel, target.message_ts, pressed
+            replaced = any(r.replace and not r.private for r in replies)
+            if pressed is not None and target.channel and target.message_ts and not replaced:
+                if self._live.get(target.channel, ("",))[0] == target.message_ts:
+                    del self._live[target.channel]  # it is tidied below, with what was chosen
+                await self.deliver(replies, target)
+                # the next question went first; showing what was pressed is tidying (Tier 3)
+                self._spawn(
+                    self._show_pressed(
+                        self._client(target), target.channel, target.message_ts, pressed
+                    )
                 )
+                return
             await self.deliver(replies, target)
         except Exception:
             await self._apologise(incoming, target)
@@ -514,6 +552,10 @@ class SlackAdapter:
         except Exception:
             await self._apologise(incoming, target)
 
+    def _paced(self, client: AsyncWebClient) -> AsyncWebClient:
+        """Bolt's client for this request (its workspace's token), taking turns like ours."""
+        return paced(client, self.pacing)
+
     def _client(self, target: Target) -> AsyncWebClient:
         return target.client or self.client
 
@@ -537,17 +579,24 @@ class SlackAdapter:
         return False
 
     async def _locale(self, client: AsyncWebClient, user_id: str) -> str | None:
-        """The person's Slack locale (``users.info``), a hint for people kpibot does not know yet."""
+        """The person's Slack locale (``users.info``), a hint for people kpibot does not know
+        yet; a linked member whose language kpibot keeps costs no ``users.info`` (Tier 4)."""
         cached = self._locales.get(user_id)
         if cached and cached[1] > time.monotonic():
             return cached[0]
         lang: str | None = None
-        try:
-            answer = await client.users_info(user=user_id, include_locale=True)
-            locale = (answer.get("user") or {}).get("locale")
-            lang = normalize_lang(locale, self.default_lang) if locale else None
-        except SlackApiError as exc:
-            log.info("slack: no locale for %s (%s)", user_id, exc.response.get("error"))
+        if self.people is not None:
+            try:
+                lang = await asyncio.to_thread(self.people.lang_of, user_id)
+            except Exception:
+                log.warning("slack: the stored language of %s could not be read", user_id)
+        if lang is None:
+            try:
+                answer = await client.users_info(user=user_id, include_locale=True)
+                locale = (answer.get("user") or {}).get("locale")
+                lang = normalize_lang(locale, self.default_lang) if locale else None
+            except SlackApiError as exc:
+                log.info("slack: no locale for %s (%s)", user_id, exc.response.get("error"))
         self._locales[user_id] = (lang, time.monotonic() + LOCALE_TTL_S)
         return lang
 
@@ -607,11 +656,14 @@ class SlackAdapter:
         if reply.image is not None or reply.file is not None:
             await self._upload(client, reply, target)
         elif reply.replace and target.message_ts and target.channel and not reply.private:
-            await client.chat_update(
-                channel=target.channel, ts=target.message_ts, **render.message(reply)
-            )
+            first, *rest = render.messages(reply)
+            await client.chat_update(channel=target.channel, ts=target.message_ts, **first)
+            for part in rest:
+                await client.chat_postMessage(
+                    channel=target.channel, unfurl_links=False, unfurl_media=False, **part
+                )
         elif reply.private or target.origin in ("view", "outgoing"):
-            await self._post(client, await self._dm(client, target.user_id), reply)
+            await self._post(client, self._dm_address(target.user_id), reply)
         elif target.bot_dm and target.channel:
             await self._post(client, target.channel, reply)
         elif target.response_url:
@@ -625,13 +677,13 @@ class SlackAdapter:
         DM; returns the message ref ``"<channel>:<ts>"`` (``None`` for a file). ``team_id``
         picks the workspace when kpibot is installed in several (OAuth)."""
         client = await self.client_for(team_id)
-        channel = await self._dm(client, user_id)
         if reply.image is not None or reply.file is not None:
+            channel = await self._dm(client, user_id)
             target = Target("outgoing", user_id, channel, bot_dm=True, client=client)
             await self._upload(client, reply, target)
             return None
-        answer = await self._post(client, channel, reply)
-        return f"{channel}:{answer['ts']}"
+        answer = await self._post(client, self._dm_address(user_id), reply)
+        return f"{answer['channel']}:{answer['ts']}"
 
     def remember_address(self, member_id: int, user_id: str, team_id: str | None) -> None:
         """The outbox sender already read the member's Slack user id and workspace while
@@ -663,18 +715,6 @@ class SlackAdapter:
             )
             return None
 
-    async def user_id_for_email(self, email: str, *, team_id: str | None = None) -> str | None:
-        """The Slack user id of a work e-mail address (``users.lookupByEmail``), for linking
-        members at onboarding; ``None`` when nobody in the workspace has it."""
-        client = await self.client_for(team_id)
-        try:
-            answer = await client.users_lookupByEmail(email=email)
-        except SlackApiError as exc:
-            if exc.response.get("error") == "users_not_found":
-                return None
-            raise
-        return str(answer["user"]["id"])
-
     async def client_for(self, team_id: str | None) -> AsyncWebClient:
         """The Web API client of one workspace (the bot token, or its OAuth installation),
         made once per workspace with an HTTP session kept open: without one, slack_sdk
@@ -694,9 +734,10 @@ class SlackAdapter:
             if bot is None or not bot.bot_token:
                 raise LookupError(f"kpibot is not installed in the Slack workspace {team_id}")
             token = bot.bot_token
-        client = AsyncWebClient(
+        client = PacedWebClient(
             token=token, base_url=self.client.base_url, retry_handlers=self._retry_handlers,
             session=aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)),
+            pacing=self.pacing,
         )  # fmt: skip
         if self.oauth is not None:
             # a token revoked or rotated is read again within a minute
@@ -712,45 +753,65 @@ class SlackAdapter:
             asyncio.get_running_loop().create_task(client.session.close())
 
     async def _dm(self, client: AsyncWebClient, user_id: str) -> str:
-        """The person's DM channel with kpibot (``conversations.open`` once, then remembered)."""
+        """The person's DM channel id (for a file upload, which needs one):
+        ``conversations.open`` (Tier 3) only when no message went there yet."""
         if user_id not in self._dms:
             answer = await client.conversations_open(users=user_id)
             self._dms[user_id] = str(answer["channel"]["id"])
         return self._dms[user_id]
 
+    def _dm_address(self, user_id: str) -> str:
+        """Where a DM is posted: its channel id once known, else the user id itself
+        (``chat.postMessage`` to a user id posts in the app's DM with them and answers with
+        the channel id), so no ``conversations.open`` is spent on a message."""
+        return self._dms.get(user_id, user_id)
+
     async def _post(self, client: AsyncWebClient, channel: str, reply: Reply) -> Any:
-        """``chat.postMessage``; in a DM only the newest message keeps its buttons (the
-        form engine refuses an old button anyway; this way nobody is offered one)."""
-        payload = render.message(reply)
-        live = bool(reply.buttons) and channel.startswith("D")
-        if live:
-            await self._retire_buttons(client, channel)
-        answer = await client.chat_postMessage(
-            channel=channel, unfurl_links=False, unfurl_media=False, **payload
-        )
-        if live and answer.get("ts"):
-            self._live[channel] = (str(answer["ts"]), payload)
+        """``chat.postMessage`` (several when the reply is longer than one message holds);
+        in a DM only the newest message keeps its buttons (the form engine refuses an old
+        button anyway): the next question goes out first, the old buttons are taken off
+        afterwards, best-effort, without holding anything up."""
+        payloads = render.messages(reply)
+        answer: Any = None
+        for payload in payloads:
+            answer = await client.chat_postMessage(
+                channel=channel, unfurl_links=False, unfurl_media=False, **payload
+            )
+            if channel[:1] in ("U", "W") and answer.get("channel"):
+                channel = self._dms.setdefault(channel, str(answer["channel"]))
+        if bool(reply.buttons) and channel.startswith("D") and answer.get("ts"):
+            old = self._live.pop(channel, None)
+            self._live[channel] = (str(answer["ts"]), payloads[-1])
+            if old is not None:
+                self._spawn(self._retire_buttons(client, channel, old))
         return answer
 
     async def _show_pressed(
         self, client: AsyncWebClient, channel: str, ts: str, pressed: dict[str, Any]
     ) -> None:
-        """The pressed message loses its buttons and shows what was chosen."""
-        await client.chat_update(channel=channel, ts=ts, **pressed)
+        """The pressed message loses its buttons and shows what was chosen (best-effort)."""
+        try:
+            with best_effort():
+                await client.chat_update(channel=channel, ts=ts, **pressed)
+        except (SlackApiError, aiohttp.ClientError, TimeoutError, TurnTooFar) as exc:
+            error = exc.response.get("error") if isinstance(exc, SlackApiError) else repr(exc)
+            log.info("slack: could not show what was pressed on %s (%s)", ts, error)
         if self._live.get(channel, ("",))[0] == ts:
             del self._live[channel]
 
-    async def _retire_buttons(self, client: AsyncWebClient, channel: str) -> None:
-        ts, payload = self._live.pop(channel, (None, {}))
-        if ts is None:
-            return
+    async def _retire_buttons(
+        self, client: AsyncWebClient, channel: str, old: tuple[str, dict[str, Any]]
+    ) -> None:
+        ts, payload = old
         blocks = [b for b in payload["blocks"] if b.get("type") != "actions"]
         try:
-            await client.chat_update(channel=channel, ts=ts, text=payload["text"], blocks=blocks)
-        except SlackApiError as exc:  # deleted by the person, say: nothing to tidy up
-            log.info(
-                "slack: could not take the old buttons off %s (%s)", ts, exc.response.get("error")
-            )
+            with best_effort():
+                await client.chat_update(
+                    channel=channel, ts=ts, text=payload["text"], blocks=blocks
+                )
+        except (SlackApiError, aiohttp.ClientError, TimeoutError, TurnTooFar) as exc:  # tidying
+            error = exc.response.get("error") if isinstance(exc, SlackApiError) else repr(exc)
+            log.info("slack: could not take the old buttons off %s (%s)", ts, error)
 
     async def _respond(self, response_url: str, reply: Reply, *, ephemeral: bool) -> None:
         webhook = AsyncWebhookClient(response_url, retry_handlers=self._retry_handlers)
@@ -759,11 +820,12 @@ class SlackAdapter:
             "replace_original": bool(reply.replace),
             "unfurl_links": False,
             "unfurl_media": False,
-            **render.message(reply),
         }
-        answer = await webhook.send_dict(payload)
-        if answer.status_code != 200:
-            raise RuntimeError(f"response_url answered {answer.status_code}: {answer.body}")
+        for i, part in enumerate(render.messages(reply)):  # a long reply: in several messages
+            first = {"replace_original": False} if i else {}
+            answer = await webhook.send_dict({**payload, **part, **first})
+            if answer.status_code != 200:
+                raise RuntimeError(f"response_url answered {answer.status_code}: {answer.body}")
 
     async def _upload(self, client: AsyncWebClient, reply: Reply, target: Target) -> None:
         """files upload v2 into the channel the request came from, or the DM when the reply

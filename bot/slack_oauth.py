@@ -18,7 +18,7 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 log = logging.getLogger(__name__)
 
 BOT_SCOPES: tuple[str, ...] = (
-    "commands", "chat:write", "im:write", "im:history", "users:read", "users:read.email",
+    "commands", "chat:write", "im:write", "im:history", "users:read",
     "files:write",
 )  # fmt: skip
 """What kpibot asks a workspace for (the same list as deploy/slack-manifest.yml)."""

@@ -41,6 +41,10 @@ ANSWER_ACTION_ID = "answer"
 SECTION_MAX = 3000
 FALLBACK_TEXT_MAX = 3000
 BUTTONS_PER_BLOCK = 25
+MESSAGE_BLOCKS_MAX = 50
+SELECT_OPTIONS_MAX = 100
+OPTION_VALUE_MAX = 150
+PLACEHOLDER_MAX = 150
 BUTTON_LABEL_MAX = 75
 VIEW_TITLE_MAX = 24
 VIEW_BLOCKS_MAX = 100
@@ -54,6 +58,16 @@ _LETTER = re.compile(r"[A-Za-z\u3400-\u9fff\uf900-\ufaff]")
 
 
 # -- payload in -------------------------------------------------------------------------
+
+
+_ENTITY = re.compile(r"&(amp|lt|gt);")
+_ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
+
+
+def unescape(text: str) -> str:
+    """Slack sends ``&``, ``<``, ``>`` in message and command text as ``&amp;``, ``&lt;``,
+    ``&gt;``: back to what the person typed, once (``&amp;lt;`` is the typed ``&lt;``)."""
+    return _ENTITY.sub(lambda m: _ENTITIES[m.group(1)], text)
 
 
 def command_text(command: str, text: str) -> str:
@@ -101,7 +115,7 @@ def incoming_from_command(body: Mapping[str, Any]) -> Incoming:
     return Incoming(
         platform="slack",
         user_id=body["user_id"],
-        text=command_text(body["command"], body.get("text") or ""),
+        text=command_text(body["command"], unescape(body.get("text") or "")),
         chat="private" if body.get("channel_name") == "directmessage" else "group",
         chat_id=channel,
         event_id=body.get("trigger_id"),
@@ -140,7 +154,7 @@ def incoming_from_message(body: Mapping[str, Any]) -> Incoming | None:
     return Incoming(
         platform="slack",
         user_id=event["user"],
-        text=event.get("text") or "",
+        text=unescape(event.get("text") or ""),
         chat="private",
         chat_id=event.get("channel"),
         event_id=body.get("event_id"),
@@ -264,16 +278,55 @@ def button(b: Button, position: int) -> dict[str, Any]:
 
 
 def button_blocks(buttons: Sequence[Button]) -> list[dict[str, Any]]:
+    """Buttons in rows of at most 25; a run of more buttons of one action than one row holds
+    (a picker of people, say) becomes select menus of at most 100 options each, which Slack
+    lets a person filter by typing."""
+    elements: list[dict[str, Any]] = []
+    position = 0
+    for run in _runs(buttons):
+        if len(run) > BUTTONS_PER_BLOCK and all(len(b.value) <= OPTION_VALUE_MAX for b in run):
+            for start in range(0, len(run), SELECT_OPTIONS_MAX):
+                elements.append(select(run[start : start + SELECT_OPTIONS_MAX], position))
+                position += 1
+        else:
+            for b in run:
+                elements.append(button(b, position))
+                position += 1
     return [
-        {
-            "type": "actions",
-            "elements": [
-                button(b, start + i)
-                for i, b in enumerate(buttons[start : start + BUTTONS_PER_BLOCK])
-            ],
-        }
-        for start in range(0, len(buttons), BUTTONS_PER_BLOCK)
+        {"type": "actions", "elements": elements[start : start + BUTTONS_PER_BLOCK]}
+        for start in range(0, len(elements), BUTTONS_PER_BLOCK)
     ]
+
+
+def _runs(buttons: Sequence[Button]) -> Iterator[list[Button]]:
+    """Consecutive buttons of the same action."""
+    run: list[Button] = []
+    for b in buttons:
+        if run and run[-1].action != b.action:
+            yield run
+            run = []
+        run.append(b)
+    if run:
+        yield run
+
+
+def select(buttons: Sequence[Button], position: int) -> dict[str, Any]:
+    """A ``static_select`` standing for these buttons; its placeholder names the first and
+    the last choice ("Alice … Bob"), so several menus read like an index."""
+    first, last = buttons[0].label, buttons[-1].label
+    hint = first if len(buttons) == 1 else f"{first} … {last}"
+    return {
+        "type": "static_select",
+        "action_id": f"{buttons[0].action}#{position}",
+        "placeholder": plain(hint, PLACEHOLDER_MAX),
+        "options": [
+            {
+                "text": plain(b.label, OPTION_LABEL_MAX),
+                "value": b.value or b.label[:OPTION_VALUE_MAX],
+            }
+            for b in buttons
+        ],
+    }
 
 
 def fallback_text(reply: Reply) -> str:
@@ -291,9 +344,39 @@ def fallback_text(reply: Reply) -> str:
 
 
 def message(reply: Reply) -> dict[str, Any]:
-    """``chat.postMessage`` / ``chat.update`` / ``response_url`` fields for one reply."""
-    blocks = text_sections(reply.text) + button_blocks(reply.buttons)
-    return {"text": fallback_text(reply), "blocks": blocks}
+    """``chat.postMessage`` / ``chat.update`` / ``response_url`` fields for a reply that fits
+    one message (see :func:`messages` for any reply)."""
+    return messages(reply)[0]
+
+
+def messages(reply: Reply) -> list[dict[str, Any]]:
+    """One reply as one or more messages of at most 50 blocks each (Slack refuses more):
+    the text in order, the buttons under the last part."""
+    sections = text_sections(reply.text)
+    actions = button_blocks(reply.buttons)
+    blocks = sections + actions
+    if len(blocks) <= MESSAGE_BLOCKS_MAX:
+        return [{"text": fallback_text(reply), "blocks": blocks}]
+    parts = [
+        sections[i : i + MESSAGE_BLOCKS_MAX] for i in range(0, len(sections), MESSAGE_BLOCKS_MAX)
+    ]
+    for block in actions:  # under the last words if there is room, else in a part of their own
+        if not parts or len(parts[-1]) >= MESSAGE_BLOCKS_MAX:
+            parts.append([])
+        parts[-1].append(block)
+    payloads = []
+    for i, part in enumerate(parts):
+        text = fallback_text(reply) if i == 0 else _part_text(part, reply)
+        payloads.append({"text": text, "blocks": part})
+    return payloads
+
+
+def _part_text(blocks: Sequence[dict[str, Any]], reply: Reply) -> str:
+    """A later part's notification text: its first lines, or the buttons' labels."""
+    for block in blocks:
+        if block.get("type") == "section":
+            return str(block["text"]["text"])[:FALLBACK_TEXT_MAX]
+    return escape(" / ".join(b.label for b in reply.buttons[:10]))[:FALLBACK_TEXT_MAX] or "kpibot"
 
 
 def reply_lang(reply: Reply, default: str) -> str:

@@ -488,7 +488,7 @@ def build_telegram(
     engine: Engine | None = None,
     poll_timeout: float = 10.0,
     max_retries: int = 3,
-    private_burst: int = 10,
+    private_burst: int = 4,
 ) -> TelegramAdapter:
     """The Telegram adapter from the settings; nothing connects until :meth:`~TelegramAdapter.start`.
 

@@ -20,7 +20,7 @@ class KpibotRateLimiter(AIORateLimiter):
     what Telegram asks for ("avoid sending more than one message per second" in a chat).
     """
 
-    def __init__(self, *, max_retries: int = 3, private_burst: int = 10) -> None:
+    def __init__(self, *, max_retries: int = 3, private_burst: int = 4) -> None:
         super().__init__(max_retries=max_retries)
         self._private_burst = private_burst
         self._private: OrderedDict[int, AsyncLimiter] = OrderedDict()

@@ -44,13 +44,16 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import uvicorn
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from tests.fakes.limits import FloodGate
+from tests.fakes.limits import FloodGate, Tiers
 
 BOT_TOKEN = "xoxb-0000-kpibot-test-token"
 APP_TOKEN = "xapp-1-kpibot-test-token"
@@ -72,6 +75,13 @@ VIEW_TITLE_MAX = 24
 PRIVATE_METADATA_MAX = 3000
 OPTION_TEXT_MAX = 75
 OPTION_VALUE_MAX = 150
+HEADER_TEXT_MAX = 150
+CONTEXT_ELEMENTS_MAX = 10
+OPTIONS_MAX = {
+    "static_select": 100, "multi_static_select": 100, "overflow": 5, "radio_buttons": 10,
+    "checkboxes": 10,
+}  # fmt: skip
+"""https://api.slack.com/reference/block-kit/block-elements: options per element."""
 RESPONSE_URL_USES = 5
 
 BLOCK_TYPES = {"section", "actions", "context", "divider", "header", "image", "input", "rich_text"}
@@ -178,6 +188,8 @@ class FakeSlack:
         self._limits: dict[str, _Limit] = {}
         self.gate: FloodGate | None = None
         """Platform limits and random 429/5xx for chat.postMessage (``flood_gate``)."""
+        self.tiers = Tiers()
+        """Each Web API method's documented rate tier, on by default (``tiers.relax(...)``)."""
         self._failures: dict[str, deque[int]] = {}
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
@@ -384,6 +396,9 @@ class FakeSlack:
                 elif method == "apps.connections.open":
                     if token != self.app_token:
                         raise SlackError("invalid_auth")
+                    retry = self.tiers.check(method, "app", None)
+                    if retry:
+                        raise SlackError("ratelimited", status=429, retry_after=retry)
                 elif token not in self.tokens:
                     raise SlackError("invalid_auth")
                 if self.gate is not None and method == "chat.postMessage":
@@ -392,6 +407,12 @@ class FakeSlack:
                         raise SlackError("ratelimited", status=429, retry_after=verdict.retry_after)
                     if verdict.status != 200:
                         raise SlackError("fatal_error", status=verdict.status)
+                if token is not None and method != "apps.connections.open":
+                    retry = self.tiers.check(
+                        method, self.tokens.get(token, ""), str(args.get("channel") or "")
+                    )
+                    if retry:
+                        raise SlackError("ratelimited", status=429, retry_after=retry)
                 handler_args = {**args, "_team": self.tokens.get(token or "")}
                 status, body = 200, {"ok": True, **self._methods[method](handler_args)}
             except SlackError as exc:
@@ -553,6 +574,10 @@ class FakeSlack:
         channel = args.get("channel")
         if not channel:
             raise SlackError("channel_not_found")
+        if channel[:1] in ("U", "W"):  # a user id: the app's DM with them (opened if need be)
+            if self.users and channel not in self.users:
+                raise SlackError("channel_not_found")
+            channel = self.dm_channel(channel)
         if channel in self._closed_channels:
             raise SlackError("not_in_channel")
         message = self._message(args)
@@ -682,6 +707,12 @@ class FakeSlack:
         return {"files": done}
 
 
+def slack_escape(text: str) -> str:
+    """Message and slash-command text as Slack sends it: ``&``, ``<``, ``>`` as HTML entities
+    (https://api.slack.com/reference/surfaces/formatting#escaping)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 # -- parsing ----------------------------------------------------------------------------
 
 
@@ -758,6 +789,10 @@ def check_view(view: Any) -> list[str]:
         problems.append(
             "[ERROR] private_metadata is too long [json-pointer:/view/private_metadata]"
         )
+    try:
+        View(**{k: v for k, v in view.items() if k not in {"id", "hash", "state"}}).validate_json()
+    except (SlackObjectFormationError, TypeError, KeyError, AttributeError) as exc:
+        problems.append(f"[ERROR] {exc} [json-pointer:/view]")
     return problems + _check_blocks(blocks, allow_input=True, prefix="/view")
 
 
@@ -777,7 +812,16 @@ def _check_blocks(
             if block_id in block_ids or len(block_id) > ACTION_ID_MAX:
                 problems.append(f"[ERROR] duplicate or too long block_id {where}")
             block_ids.add(block_id)
+        problems += _sdk_problems(block, where)
         text = block.get("text")
+        if kind == "header" and len((text or {}).get("text", "")) > HEADER_TEXT_MAX:
+            problems.append(f"[ERROR] must be less than {HEADER_TEXT_MAX + 1} characters {where}")
+        if kind == "context" and not 1 <= len(block.get("elements") or []) <= CONTEXT_ELEMENTS_MAX:
+            problems.append(
+                f"[ERROR] a context holds 1 to {CONTEXT_ELEMENTS_MAX} elements {where}/elements"
+            )
+        if kind == "section" and block.get("accessory"):
+            problems += _check_element(block["accessory"], f"{where}/accessory")
         if kind == "section":
             if not text and not block.get("fields"):
                 problems.append(f"[ERROR] a section needs text or fields {where}")
@@ -797,7 +841,36 @@ def _check_blocks(
                 )
             if not (block.get("label") or {}).get("text"):
                 problems.append(f"[ERROR] an input needs a label {where}")
-            problems += _check_options(element.get("options") or [], where)
+            problems += _check_element(element, f"{where}/element")
+    return problems
+
+
+def _sdk_problems(block: dict[str, Any], where: str) -> list[str]:
+    """slack_sdk's own Block Kit model: the block must parse and pass its validators."""
+    try:
+        parsed = Block.parse(block)
+        if parsed is None:
+            return [f"[ERROR] unsupported block {where}"]
+        parsed.validate_json()
+    except (SlackObjectFormationError, TypeError, KeyError, AttributeError) as exc:
+        return [f"[ERROR] {exc} {where}"]
+    return []
+
+
+def _check_element(element: dict[str, Any], where: str) -> list[str]:
+    """Options per select / radio / overflow, and each option's sizes."""
+    kind = element.get("type", "")
+    options = list(element.get("options") or [])
+    for group in element.get("option_groups") or []:
+        options += group.get("options") or []
+    problems = _check_options(options, where)
+    most = OPTIONS_MAX.get(kind)
+    if (
+        most is not None
+        and (element.get("options") is not None or options)
+        and not (1 <= len(options) <= most)
+    ):
+        problems.append(f"[ERROR] must provide 1 to {most} options {where}/options")
     return problems
 
 
@@ -825,6 +898,8 @@ def _check_actions(elements: list[dict[str, Any]], where: str) -> list[str]:
                 )
             if element.get("style") not in (None, "primary", "danger"):
                 problems.append(f"[ERROR] unknown button style {where}")
+        else:
+            problems += _check_element(element, where)
     return problems
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import itertools
 import json
 import time
@@ -33,7 +34,7 @@ from typing import Any
 import httpx
 from aiohttp import web
 
-from tests.fakes.limits import FloodGate
+from tests.fakes.limits import FloodGate, telegram_gate
 
 TOKEN = "123456789:TEST-token-for-the-fake-telegram"
 BOT_ID = 123456789
@@ -135,8 +136,10 @@ class FakeTelegram:
         self.started: set[int] = set()
         self.blocked: set[int] = set()
         self.rate_limit: RateLimit | None = None
-        self.gate: FloodGate | None = None
-        """Platform limits and random 429/5xx for sending calls (``flood_gate``)."""
+        self.gate: FloodGate | None = telegram_gate()
+        """Telegram's limits (30/s overall, about 1/s a private chat, 20/min a group) and
+        random 429/5xx for sending calls; on by default, ``flood_gate(...)`` replaces them
+        and ``relax()`` lifts them."""
         self.webhook_url: str | None = None
         self.webhook_secret: str | None = None
         self.webhook_transport: httpx.AsyncBaseTransport | None = None
@@ -218,6 +221,16 @@ class FakeTelegram:
         """Switch on the limits of :class:`tests.fakes.limits.FloodGate` for sending calls."""
         self.gate = FloodGate(**limits)
         return self.gate
+
+    def relax(self, *limits: str) -> None:
+        """Lift these limits of the gate (``"overall"``, ``"per_chat"`` for private chats,
+        ``"per_group_minute"``), or every one: a test about something else may ask for it
+        explicitly."""
+        if not limits or self.gate is None:
+            self.gate = None
+            return
+        for name in limits:
+            setattr(self.gate, name, None)
 
     def block(self, user_id: int) -> None:
         """The user blocks the bot: sending to their private chat answers 403."""
@@ -494,6 +507,8 @@ class FakeTelegram:
             raise _ApiError(400, "Bad Request: message caption is too long")
         _check_markup(params.get("reply_markup"))
         size = len(files["photo"].data) if "photo" in files else 0
+        if "photo" in files:
+            _check_photo(files["photo"].data)
         photo = [{"file_id": f"photo{len(self.calls)}", "file_unique_id": f"u{len(self.calls)}",
                   "width": 800, "height": 600, "file_size": size}]
         content: dict[str, Any] = {"photo": photo}
@@ -634,10 +649,32 @@ def _valid_secret(secret: str) -> bool:
     return 1 <= len(secret) <= 256 and set(secret) <= allowed
 
 
+PHOTO_SIDES_MAX = 10_000
+PHOTO_RATIO_MAX = 20
+BUTTONS_MAX = 100
+
+
+def _check_photo(data: bytes) -> None:
+    """https://core.telegram.org/bots/api#sendphoto: "The photo's width and height must not
+    exceed 10000 in total. Width and height ratio must be at most 20." """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+    except UnidentifiedImageError:
+        raise _ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED") from None
+    if width + height > PHOTO_SIDES_MAX or max(width, height) > PHOTO_RATIO_MAX * min(width, height):
+        raise _ApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+
+
 def _check_markup(markup: Any) -> None:
-    """Refuse what Telegram refuses: callback_data over 64 bytes, a button without an action."""
+    """Refuse what Telegram refuses: callback_data over 64 bytes, a button without an action,
+    more than 100 buttons in one keyboard."""
     if not markup:
         return
+    if sum(len(row) for row in markup.get("inline_keyboard", [])) > BUTTONS_MAX:
+        raise _ApiError(400, "Bad Request: BUTTONS_TOO_MUCH")
     for row in markup.get("inline_keyboard", []):
         for button in row:
             data = button.get("callback_data")
@@ -681,6 +718,15 @@ async def _read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, 
                 raw[name] = value
     params = {name: _coerce(name, value) for name, value in raw.items()}
     return params, files
+
+
+def png(width: int = 40, height: int = 30) -> bytes:
+    """A real PNG of that size (Telegram opens every photo it is sent)."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), "white").save(out, "PNG")
+    return out.getvalue()
 
 
 def texts(calls: Iterable[ApiCall]) -> list[str]:

@@ -88,9 +88,12 @@ def seen(calls: Sequence[Call]) -> list[tuple[Any, ...]]:
     """What the calls showed: ``(kind, where, text, button labels)`` and friends."""
     shown: list[tuple[Any, ...]] = []
     for call in calls:
+        if not call.ok:  # refused (a 429 retried, say): nobody saw it
+            continue
         args = call.args
         if call.method == "chat.postMessage":
-            shown.append(("post", args["channel"], args["text"], labels(args)))
+            where = call.response.get("channel") or args["channel"]  # a user id: their DM
+            shown.append(("post", where, args["text"], labels(args)))
         elif call.method == "chat.update":
             context = [
                 e["text"] for b in args["blocks"] if b["type"] == "context" for e in b["elements"]

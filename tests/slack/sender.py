@@ -23,7 +23,14 @@ from urllib.parse import urlencode
 
 import httpx
 
-from tests.fakes.slack_api import APP_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID, FakeSlack
+from tests.fakes.slack_api import (
+    APP_ID,
+    BOT_USER_ID,
+    TEAM_DOMAIN,
+    TEAM_ID,
+    FakeSlack,
+    slack_escape,
+)  # fmt: skip
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 VERIFICATION_TOKEN = "gIkuvaNzQIHg97ATvDxqgjtO"
@@ -100,8 +107,8 @@ class SlackSender:
         return {
             "token": VERIFICATION_TOKEN, "team_id": TEAM_ID, "team_domain": TEAM_DOMAIN,
             "channel_id": channel_id, "channel_name": channel_name, "user_id": user_id,
-            "user_name": self._user(user_id)["username"], "command": command, "text": text,
-            "api_app_id": APP_ID, "is_enterprise_install": "false",
+            "user_name": self._user(user_id)["username"], "command": command,
+            "text": slack_escape(text), "api_app_id": APP_ID, "is_enterprise_install": "false",
             "response_url": self.fake.new_response_url(), "trigger_id": self._trigger(),
         }  # fmt: skip
 
@@ -129,7 +136,8 @@ class SlackSender:
             "token": VERIFICATION_TOKEN, "team_id": TEAM_ID, "api_app_id": APP_ID,
             "event": {
                 "type": "message", "channel": self.fake.dm_channel(user_id), "user": user_id,
-                "text": text, "ts": ts, "event_ts": ts, "channel_type": "im", "team": TEAM_ID,
+                "text": slack_escape(text), "ts": ts, "event_ts": ts, "channel_type": "im",
+                "team": TEAM_ID,
                 "client_msg_id": f"5f5f0b5a-{next(self._ids):04d}",
             },
             "type": "event_callback", "event_id": event_id or f"Ev0KPI{next(self._ids):06d}",
@@ -168,8 +176,18 @@ class SlackSender:
         ephemeral: bool = False,
         **kwargs: Any,
     ) -> Sent:
-        """Press the button labelled ``label`` (exactly, or its start) on a message kpibot sent."""
-        block, element = _find_button(message, label)
+        """Press the button labelled ``label`` (exactly, or its start) on a message kpibot sent,
+        or choose the option of that label in one of its select menus."""
+        block, element, option = _find_button(message, label)
+        action: dict[str, Any] = {
+            "action_id": element["action_id"], "block_id": block.get("block_id", "b"),
+            "type": element["type"], "action_ts": f"{time.time():.6f}",
+        }  # fmt: skip
+        if option is not None:  # what Slack sends for a static_select choice
+            action |= {"selected_option": option, "placeholder": element.get("placeholder")}
+        else:
+            action |= {"text": element["text"]}
+            action |= {k: element[k] for k in ("value", "style") if k in element}
         channel = channel_id or message.get("channel") or self.fake.dm_channel(user_id)
         ts = message.get("ts", f"{time.time():.6f}")
         response_url, trigger = self.fake.new_response_url(), self._trigger()
@@ -182,12 +200,7 @@ class SlackSender:
             "channel": {"id": channel, "name": "directmessage" if channel.startswith("D") else "kpi-team"},
             "message": {"type": "message", "ts": ts, "text": message.get("text", ""), "blocks": message.get("blocks", [])},
             "state": {"values": {}}, "response_url": response_url,
-            "actions": [{
-                "action_id": element["action_id"], "block_id": block.get("block_id", "b"),
-                "text": element["text"], "type": "button", "action_ts": f"{time.time():.6f}",
-                **({"value": element["value"]} if "value" in element else {}),
-                **({"style": element["style"]} if "style" in element else {}),
-            }],
+            "actions": [action],
         }  # fmt: skip
         response = await self.post_payload(payload, **kwargs)
         return Sent(response, payload, response_url, trigger)
@@ -222,21 +235,29 @@ class SlackSender:
         return Sent(response, payload, None, trigger)
 
 
-def _find_button(message: Mapping[str, Any], label: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    buttons = [
+def _find_button(
+    message: Mapping[str, Any], label: str
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+    elements = [
         (block, element)
         for block in message.get("blocks", [])
         if block.get("type") == "actions"
         for element in block.get("elements", [])
-        if element.get("type") == "button"
+    ]
+    choices = [
+        (block, element, option if element["type"] != "button" else None)
+        for block, element in elements
+        for option in (
+            element.get("options") or [element] if element["type"] != "button" else [element]
+        )
     ]
     for exact in (True, False):
-        for block, element in buttons:
-            text = element["text"]["text"]
+        for block, element, option in choices:
+            text = (option or element)["text"]["text"]
             if text == label or (not exact and text.startswith(label)):
-                return block, element
-    shown = [e["text"]["text"] for _b, e in buttons]
-    raise AssertionError(f"no button {label!r} on the message; it shows {shown}")
+                return block, element, option
+    shown = [(o or e)["text"]["text"] for _b, e, o in choices]
+    raise AssertionError(f"no button or option {label!r} on the message; it shows {shown}")
 
 
 def _state(element: Mapping[str, Any], answer: str | None) -> dict[str, Any]:

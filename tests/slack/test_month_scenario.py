@@ -137,9 +137,9 @@ async def test_a_month_through_slack(
     assert seen(calls) == ALICE_STARTS
     calls = await alice.press(SCALE[3])
     assert seen(calls) == [
-        ("update", alice.dm, ["→ 4 · above expectations"], []),
         ("post", alice.dm, "Question 2 of 4: Attitude: how do you rate yourself this period?\nSend a whole number from 1 to 5.",
          [*SCALE, "Back", "Cancel"]),
+        ("update", alice.dm, ["→ 4 · above expectations"], []),  # the next question first, tidying after
     ]  # fmt: skip
     await alice.press(SCALE[4])
     assert alice.screen()[-1].startswith("Question 3 of 4: What went well this period?")
@@ -148,12 +148,12 @@ async def test_a_month_through_slack(
     again = await alice.say("Fewer refunds", event_id="Ev0ALICE3", retry_num=1)
     assert seen(again) == []
     assert seen(first) == [
-        ("update", alice.dm, [], []),
         ("post", alice.dm, "Question 4 of 4: What do you want to improve next period?\nWrite your answer in at most 500 characters.",
          ["Back", "Cancel"]),
+        ("update", alice.dm, [], []),
     ]  # fmt: skip
     calls = await alice.say("Faster first answers")
-    assert seen(calls)[-1] == (
+    assert seen(calls)[0] == (
         "post", alice.dm,
         "Summary of your self-review:\n1. Task completion: 4 · above expectations\n2. Attitude: 5 · outstanding\n"
         "3. What went well: Fewer refunds\n4. What to improve: Faster first answers\nSubmit, or change an answer first.",
@@ -161,8 +161,8 @@ async def test_a_month_through_slack(
     )  # fmt: skip
     calls = await alice.press("Submit")
     assert seen(calls) == [
-        ("update", alice.dm, ["→ Submit"], []),
         ("post", alice.dm, "Thank you, your self-review is submitted. You can change it with /selfreview until the deadline.", []),
+        ("update", alice.dm, ["→ Submit"], []),
     ]  # fmt: skip
     assert alice.live_buttons() == 0, "no old question can be answered by accident"
 
@@ -187,8 +187,8 @@ async def test_a_month_through_slack(
     clock.now += timedelta(days=1)
     calls = await dave.command("/selfreview")
     assert seen(calls) == [
-        ("update", dave.dm, [], []),
         ("post", dave.dm, "You have an unfinished self-review. Continue from question 3?", ["Continue", "Start over", "Cancel"]),
+        ("update", dave.dm, [], []),
     ]  # fmt: skip
     await dave.press("Continue")
     assert dave.screen()[-1].startswith("Question 3 of 4")

@@ -6,10 +6,10 @@ import pytest
 
 from bot.telegram_render import CallbackCodec
 from commands.messages import Button, Choice, Image, Incoming, Question, Reply
-from tests.fakes.telegram_api import BOT_USERNAME, FakeTelegram, texts
+from tests.fakes.telegram_api import BOT_USERNAME, FakeTelegram, png, texts
 from tests.telegram.conftest import WEBHOOK_SECRET, WEBHOOK_URL, ScriptedRouter
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"chart-bytes" * 10
+PNG = png()
 
 MODES = [pytest.param(False, id="polling"), pytest.param(True, id="webhook")]
 
