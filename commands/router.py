@@ -71,6 +71,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "commands.me",
     "commands.simulate",
     "commands.admin",
+    "commands.importing.chat",
     "commands.linking",
     "commands.survey",
     "commands.survey_notices",

@@ -44,7 +44,7 @@ metadata.naming_convention = NAMING_CONVENTION
 LANG_VALUES = ("zh", "en")
 ROLE_VALUES = ("agent", "manager", "admin", "qa")
 PERIOD_STATUS_VALUES = ("planned", "open", "closed", "locked", "published")
-IMPORT_STATUS_VALUES = ("active", "replaced")
+IMPORT_STATUS_VALUES = ("active", "replaced", "undone")
 REVIEW_KIND_VALUES = ("self", "manager", "peer")
 CONVERSATION_STATUS_VALUES = ("active", "submitted", "cancelled", "expired")
 
@@ -153,6 +153,7 @@ class DataImport(SQLModel, table=True):
     file_name: str
     sha256: str = Field(index=True)
     row_count: int = 0
+    agent_count: int = Field(default=0, description="how many agents the file gave values for")
     kind: str = Field(default="kpi", description="what was imported, e.g. 'kpi'")
     mapping_name: str | None = None
     mapping_text: str | None = Field(default=None, sa_type=Text)
@@ -163,6 +164,39 @@ class DataImport(SQLModel, table=True):
     replaced_by_id: int | None = Field(
         default=None, foreign_key="data_import.id", ondelete="SET NULL"
     )
+
+
+class ImportChange(SQLModel, table=True):
+    """One value an import set, with what it held before (``kpibot import undo`` puts it back).
+
+    ``had_before`` False: there was no value, so undoing the import removes it.
+    """
+
+    __tablename__ = "import_change"
+    __table_args__ = (UniqueConstraint("import_id", "member_id", "indicator"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    import_id: int = Field(foreign_key="data_import.id", ondelete="CASCADE", index=True)
+    member_id: int = Field(foreign_key="member.id", ondelete="CASCADE")
+    indicator: str
+    had_before: bool = False
+    old_value: Decimal | None = Field(default=None, sa_type=ExactDecimal, nullable=True)
+    old_source: str | None = None
+    old_import_id: int | None = Field(default=None, foreign_key="data_import.id", ondelete="SET NULL")
+
+
+class MemberAlias(SQLModel, table=True):
+    """A member's account in one source system (旺旺 sub-account, JD UID, Avaya login, e-mail…)."""
+
+    __tablename__ = "member_alias"
+    __table_args__ = (UniqueConstraint("team_id", "source", "alias"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id", ondelete="CASCADE", index=True)
+    member_id: int = Field(foreign_key="member.id", ondelete="CASCADE", index=True)
+    source: str = Field(description="the system, e.g. 'taobao', 'jd', 'avaya', 'zendesk'")
+    alias: str = Field(description="the account as the export writes it, e.g. '店铺:小雨'")
+    created_at: datetime = _utc()
 
 
 class IndicatorValue(SQLModel, table=True):
@@ -329,7 +363,7 @@ def _refuse_bulk_change(state: ORMExecuteState) -> None:
 
 
 TABLES: tuple[type[SQLModel], ...] = (
-    Scheme, Team, Member, TeamManager, Period, DataImport, IndicatorValue, Review,
+    Scheme, Team, Member, TeamManager, Period, DataImport, ImportChange, MemberAlias, IndicatorValue, Review,
     CustomerRating, Score, AuditLog, Conversation, ProcessedEvent, LinkCode,
 )
 from storage import consequence_models as _consequence_models  # noqa: E402,F401  (issue 9 tables)

@@ -7,6 +7,9 @@ The public API (the CLI and the chat admin action call these):
   renders it in zh/en; ``report.problems`` lists every problem of a refused file).
 * :func:`source_of` ``(session, *, team, period_key, agent, indicator=None)``
   → :class:`SourceReport`: each value of an agent with the import it came from.
+* :func:`list_imports` / :func:`undo_import`: ``kpibot import list`` and ``kpibot import undo N``
+  (and ``/import list``, ``/import undo N`` in chat); an import replaces only the values it
+  supplies again, and undo puts back exactly those.
 * :func:`prepare` checks a file without a database (roster and period passed in).
 * :func:`load_mapping` / :func:`known_mappings`: the mappings in ``schemes/mappings``.
 
@@ -15,12 +18,26 @@ The formulas live in :mod:`scoring.kpi`; this package reads, parses, validates a
 
 from commands.importing.mapping import Mapping, known_mappings, load_mapping, parse_mapping
 from commands.importing.problems import ImportRefused, Problem, render_problem, render_problems
-from commands.importing.store import ImportReport, SourceReport, import_file, sha256_of, source_of
+from commands.importing.store import (
+    ImportList,
+    ImportReport,
+    Replaced,
+    SourceReport,
+    UndoReport,
+    import_file,
+    list_imports,
+    sha256_of,
+    source_of,
+    undo_import,
+)
 from commands.importing.validation import PeriodInfo, Prepared, Roster, prepare
 
 __all__ = [
     "ImportRefused",
+    "ImportList",
     "ImportReport",
+    "Replaced",
+    "UndoReport",
     "Mapping",
     "PeriodInfo",
     "Prepared",
@@ -29,6 +46,7 @@ __all__ = [
     "SourceReport",
     "import_file",
     "known_mappings",
+    "list_imports",
     "load_mapping",
     "parse_mapping",
     "prepare",
@@ -36,4 +54,5 @@ __all__ = [
     "render_problems",
     "sha256_of",
     "source_of",
+    "undo_import",
 ]

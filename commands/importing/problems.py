@@ -72,6 +72,9 @@ def render_problem(problem: Problem, _: Translate) -> str:  # noqa: C901 - one b
         text = _("The file is UTF-16 text. Save it as CSV UTF-8 (or .xlsx) and try again.")
     elif code == "encoding_mismatch":
         text = _("The file cannot be read as {encoding}, which the mapping asks for.", encoding=p["encoding"])
+    elif code == "file_too_large":
+        text = _("The file is {size} MB; kpibot imports files up to {limit} MB. Export a shorter period or fewer columns.",
+                 size=p["size_mb"], limit=p["limit_mb"])
     elif code == "empty_file":
         text = _("The file is empty.")
     elif code == "no_rows":
@@ -159,6 +162,13 @@ def render_problem(problem: Problem, _: Translate) -> str:  # noqa: C901 - one b
             "Period {period} is {status}; its data can no longer be imported.",
             period=p["period"], status=p["status"],
         )
+    elif code == "import_unknown":
+        text = _("There is no import #{id} in this team; kpibot import list shows them.", id=p["id"])
+    elif code == "import_undone_already":
+        text = _("Import #{id} is undone already.", id=p["id"])
+    elif code == "period_locked_undo":
+        text = _("Period {period} is {status}; its imports can no longer be undone.",
+                 period=p["period"], status=p["status"])
     elif code == "nothing_to_store":
         text = _("The file gives no indicator value for any agent.")
     else:

@@ -27,6 +27,9 @@ import pyarrow.csv as pacsv
 from commands.importing.mapping import ColumnSpec, Mapping
 from commands.importing.problems import ImportRefused, Problem
 
+MAX_FILE_BYTES = 256 * 1024 * 1024
+"""The largest export kpibot reads (a month of one row per session for a large centre is
+well under this); a larger file is refused before it is read."""
 NULL_VALUES = ["", "-", "--", "—", "N/A", "n/a", "NA", "NULL", "null", "None", "nan", "NaN"]
 STRING_TYPES = {"text", "id", "period"}
 ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "gbk": "GBK",
@@ -81,6 +84,9 @@ def match_columns(header: list[str], columns: tuple[ColumnSpec, ...]) -> tuple[d
 
 def read_source(data: bytes, file_name: str, mapping: Mapping) -> SourceTable:
     """The mapped columns of ``data`` (a CSV or .xlsx file's bytes)."""
+    if len(data) > MAX_FILE_BYTES:
+        raise ImportRefused([Problem("file_too_large", {"size_mb": round(len(data) / 1024 / 1024, 1),
+                                                        "limit_mb": MAX_FILE_BYTES // 1024 // 1024})])
     if not data or (len(data) < 1 << 16 and not data.strip()):  # no copy of a large file
         raise ImportRefused([Problem("empty_file")])
     suffix = PurePath(file_name).suffix.lower()

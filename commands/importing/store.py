@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -28,11 +29,35 @@ from commands.importing.problems import ImportRefused, Problem, render_problems
 from commands.importing.validation import PeriodInfo, Prepared, Progress, Roster, _silent, prepare
 from scoring import kpi
 from storage import repo
-from storage.models import DataImport, Member, Period, Team
+from storage.models import DataImport, ImportChange, Member, Period, Team
+from storage.types import quantize
 
 WRITABLE_STATUSES = ("planned", "open", "closed")
+AGENTS_SHOWN = 5
 SOURCE_IMPORT = "import"
 SOURCE_DERIVED = "derived"
+
+
+@dataclass(frozen=True)
+class Replaced:
+    """The values of one earlier import that a new import supplied again."""
+
+    import_id: int
+    file_name: str
+    count: int
+    agents: tuple[str, ...]
+    kept: int
+
+    def line(self, _: Translate) -> str:
+        shown = ", ".join(self.agents[:AGENTS_SHOWN])
+        if len(self.agents) > AGENTS_SHOWN:
+            shown = _("{names} and {count} more", names=shown, count=len(self.agents) - AGENTS_SHOWN)
+        if self.kept:
+            return _("It replaces {count} values of import #{id} ({file}) for {agents}; "
+                     "its other {kept} values (other agents and indicators) are unchanged.",
+                     count=self.count, id=self.import_id, file=self.file_name, agents=shown, kept=self.kept)
+        return _("It replaces all {count} values of import #{id} ({file}), for {agents}.",
+                 count=self.count, id=self.import_id, file=self.file_name, agents=shown)
 
 
 @dataclass(frozen=True)
@@ -51,7 +76,7 @@ class ImportReport:
     values: int = 0
     indicators: tuple[str, ...] = ()
     import_id: int | None = None
-    replaced: tuple[str, ...] = ()
+    replaced: tuple[Replaced, ...] = ()
     earlier_at: datetime | None = None
     earlier_by: str = ""
 
@@ -77,9 +102,10 @@ class ImportReport:
             _("Encoding: {encoding}. Mapping: {mapping}.", encoding=self.encoding, mapping=self.mapping),
             _("Indicators: {names}.", names=", ".join(self.indicators)),
         ]
+        lines += [r.line(_) for r in self.replaced]
         if self.replaced:
-            lines.append(_("It replaces the earlier import {files}; the audit log keeps the old values.",
-                           files=", ".join(self.replaced)))
+            lines.append(_("The audit log keeps the old values; kpibot import undo {id} puts them back.",
+                           id=self.import_id))
         return lines
 
 
@@ -177,74 +203,210 @@ def _store(session: Session, team: Team, period: Period, prepared: Prepared, dig
     record = repo.record_import(
         session=session, team=team, period=period, file_name=file_name, sha256=digest,
         row_count=prepared.row_count, imported_by=actor, kind=mapping.kind,
-        mapping_name=mapping.name, mapping_text=mapping.text, encoding=prepared.encoding, now=now,
+        mapping_name=mapping.name, mapping_text=mapping.text, encoding=prepared.encoding,
+        agent_count=len(prepared.values), now=now,
     )
     assert record.id is not None
-    replaced = [i for i in repo.list_imports(session=session, period=period) if i.replaced_by_id == record.id]
     members = {m.id: m for m in repo.list_members(session=session, team=team, active_only=False)}
-    new_keys: set[tuple[int, str]] = set()
-    stored = 0
+    rows: list[repo.ImportValue] = []
     for member_id, row in prepared.values.iterrows():
-        member = members[cast(int, member_id)]
         for indicator, value in row.items():
             if value is None or (isinstance(value, float) and math.isnan(value)):
                 continue
-            repo.set_indicator_value(
-                session=session, period=period, member=member, indicator=str(indicator),
-                value=_decimal(str(indicator), float(value)), source=SOURCE_IMPORT, actor=actor,
-                reason=reason, import_id=record.id, now=now,
-            )
-            new_keys.add((member.id or 0, str(indicator)))
-            stored += 1
-    old_ids = {i.id for i in replaced}
-    for value_row in repo.indicator_values(session=session, period=period):
-        if value_row.import_id in old_ids and (value_row.member_id, value_row.indicator) not in new_keys:
-            repo.delete_indicator_value(session=session, period=period, member=members[value_row.member_id],
-                                        indicator=value_row.indicator, actor=actor, reason=reason, now=now)
-    stored += _derive_across_files(session, period, members, record.id, actor, reason, now)
+            rows.append((cast(int, member_id), str(indicator), _decimal(str(indicator), float(value)),
+                         SOURCE_IMPORT))
+    changes = repo.store_import_values(session=session, period=period, record=record, rows=rows,
+                                       actor=actor, reason=reason, now=now)
+    changes += _derive_across_files(session, period, record, actor, reason, now)
+    replaced = _replaced(session, changes, members)
     report = ImportReport(
         "imported", **base, encoding=prepared.encoding, rows=prepared.row_count,
-        agents=len(prepared.values), values=stored, import_id=record.id,
+        agents=len(prepared.values), values=len(changes), import_id=record.id,
         indicators=tuple(c for c in prepared.values.columns if c in kpi.FORMULAS),
-        replaced=tuple(f"#{i.id} {i.file_name}" for i in replaced),
+        replaced=replaced,
     )
     repo.append_audit(
         session=session, actor=actor, action="data_import.create", entity="data_import",
         entity_id=record.id, before=None,
         after={"file_name": file_name, "sha256": digest, "rows": prepared.row_count,
-               "mapping": mapping.name, "kind": mapping.kind, "encoding": prepared.encoding,
-               "values": stored, "replaced": sorted(i for i in old_ids if i is not None)},
+               "agents": len(prepared.values), "mapping": mapping.name, "kind": mapping.kind,
+               "encoding": prepared.encoding, "values": len(changes),
+               "replaced": {str(r.import_id): r.count for r in replaced}},
         reason=reason, at=now,
     )
     return report
 
 
-def _derive_across_files(session: Session, period: Period, members: dict[int | None, Member],
-                         import_id: int, actor: str, reason: str, now: datetime | None) -> int:
-    """Indicators whose inputs came from different files (complaint share = complaints / sessions)."""
+def _replaced(session: Session, changes: list[ImportChange],
+              members: dict[int | None, Member]) -> tuple[Replaced, ...]:
+    """What the new values replaced, per earlier import: how many, whose, what that import keeps."""
+    by_import: dict[int, list[ImportChange]] = {}
+    for change in changes:
+        if change.had_before and change.old_import_id is not None:
+            by_import.setdefault(change.old_import_id, []).append(change)
+    found = []
+    for import_id, replaced in sorted(by_import.items()):
+        earlier = repo.get_import(session=session, import_id=import_id)
+        assert earlier is not None
+        agents = tuple(dict.fromkeys(members[c.member_id].name for c in replaced))
+        found.append(Replaced(import_id, earlier.file_name, len(replaced), agents,
+                              repo.values_held(session=session, record=earlier)))
+    return tuple(found)
+
+
+def _derive_across_files(session: Session, period: Period, record: DataImport, actor: str,
+                         reason: str, now: datetime | None) -> list[ImportChange]:
+    """Indicators whose inputs came from different files (complaint share = complaints / sessions).
+
+    Only values that change are stored (as part of this import, so undoing it puts them back).
+    """
     rows = repo.indicator_values(session=session, period=period)
     imported = {(r.member_id, r.indicator) for r in rows if r.source != SOURCE_DERIVED}
+    current = {(r.member_id, r.indicator): r.value for r in rows}
     table = pd.DataFrame.from_dict(
         {m: {k: float(v) for k, v in vals.items() if v is not None}
          for m, vals in repo.indicator_table(session=session, period=period).items()},
         orient="index",
     )
     if table.empty:
-        return 0
+        return []
     measures = table[[c for c in table.columns if c in kpi.MEASURES]]
     derived = kpi.derive(measures)
-    stored = 0
+    new: list[repo.ImportValue] = []
     for indicator in (c for c in derived.columns if c in kpi.FORMULAS):
         for member_id, value in derived[indicator].items():
-            if (member_id, indicator) in imported or pd.isna(value):
+            key = (cast(int, member_id), indicator)
+            if key in imported or pd.isna(value):
                 continue
-            repo.set_indicator_value(
-                session=session, period=period, member=members[cast(int, member_id)], indicator=indicator,
-                value=_decimal(indicator, float(value)), source=SOURCE_DERIVED, actor=actor,
-                reason=reason, import_id=import_id, now=now,
-            )
-            stored += 1
-    return stored
+            exact = _decimal(indicator, float(value))
+            if key in current and current[key] == quantize(exact):
+                continue
+            new.append((*key, exact, SOURCE_DERIVED))
+    return repo.store_import_values(session=session, period=period, record=record, rows=new,
+                                    actor=actor, reason=reason, now=now)
+
+
+# --- the imports of a team: list and undo ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportLine:
+    import_id: int
+    period: str
+    file_name: str
+    mapping: str
+    imported_by: str
+    imported_at: datetime
+    rows: int
+    agents: int
+    status: str
+    held: int
+
+
+@dataclass(frozen=True)
+class ImportList:
+    team: str
+    imports: tuple[ImportLine, ...] = ()
+    problems: tuple[Problem, ...] = ()
+
+    def lines(self, lang: str | None) -> list[str]:
+        _ = translator(lang)
+        if self.problems:
+            return render_problems(self.problems, _)
+        if not self.imports:
+            return [_("No imports for {team} yet.", team=self.team)]
+        status = {"active": _("current"), "replaced": _("replaced"), "undone": _("undone")}
+        lines = [_("Imports of {team}, newest first:", team=self.team)]
+        for i in self.imports:
+            lines.append(_("#{id} {period} · {file} · by {who} at {when} · {rows} rows, {agents} agents · "
+                           "mapping {mapping} · {status}, holds {held} values",
+                           id=i.import_id, period=i.period, file=i.file_name, who=i.imported_by,
+                           when=i.imported_at.strftime("%Y-%m-%d %H:%M UTC"), rows=i.rows,
+                           agents=i.agents, mapping=i.mapping, status=status.get(i.status, i.status),
+                           held=i.held))
+        return lines
+
+
+def list_imports(session: Session, *, team: str, period_key: str | None = None,
+                 names: Callable[[str], str] | None = None) -> ImportList:
+    """The team's imports, newest first (``kpibot import list``, ``/import list``).
+
+    ``names`` turns an actor label (``member:3``) into a person's name; by default the
+    member's name is looked up.
+    """
+    team_row = repo.get_team_by_name(session=session, name=team)
+    if team_row is None:
+        return ImportList(team, problems=(Problem("team_unknown", {"team": team}),))
+    period = None
+    if period_key is not None:
+        period = repo.get_period(session=session, team=team_row, key=period_key)
+        if period is None:
+            return ImportList(team)
+    periods = {p.id: p.key for p in repo.list_periods(session=session, team=team_row)}
+    who = names or (lambda actor: actor_name(session, actor))
+    found = []
+    for row in repo.list_team_imports(session=session, team=team_row, period=period):
+        assert row.id is not None
+        found.append(ImportLine(row.id, periods.get(row.period_id, "?"), row.file_name,
+                                row.mapping_name or "", who(row.imported_by), row.imported_at,
+                                row.row_count, row.agent_count, row.status,
+                                repo.values_held(session=session, record=row)))
+    return ImportList(team_row.name, tuple(found))
+
+
+def actor_name(session: Session, actor: str) -> str:
+    """``member:3`` → the member's name; other labels (``cli``) as they are."""
+    kind, _, number = actor.partition(":")
+    if kind == "member" and number.isdigit():
+        member = repo.get_member(session=session, member_id=int(number))
+        if member is not None:
+            return member.name
+    return actor
+
+
+@dataclass(frozen=True)
+class UndoReport:
+    import_id: int
+    file_name: str = ""
+    restored: int = 0
+    kept: int = 0
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def lines(self, lang: str | None) -> list[str]:
+        _ = translator(lang)
+        if self.problems:
+            return render_problems(self.problems, _)
+        lines = [_("Import #{id} ({file}) is undone: {count} values are back to what they were before it.",
+                   id=self.import_id, file=self.file_name, count=self.restored)]
+        if self.kept:
+            lines.append(_("{count} of its values were replaced by a later import since; they stay as they are.",
+                           count=self.kept))
+        return lines
+
+
+def undo_import(session: Session, *, import_id: int, actor: str, team: str | None = None,
+                lang: str | None = None, now: datetime | None = None) -> UndoReport:
+    """Undo import #``import_id`` (``team``, when given, must be its team): audited."""
+    record = repo.get_import(session=session, import_id=import_id)
+    team_row = None if record is None else session.get(Team, record.team_id)
+    if record is None or team_row is None or (team is not None and team_row.name != team):
+        return UndoReport(import_id, problems=(Problem("import_unknown", {"id": import_id}),))
+    if record.status == "undone":
+        return UndoReport(import_id, record.file_name,
+                          problems=(Problem("import_undone_already", {"id": import_id}),))
+    period = session.get(Period, record.period_id)
+    assert period is not None
+    if period.status not in WRITABLE_STATUSES:
+        return UndoReport(import_id, record.file_name, problems=(
+            Problem("period_locked_undo", {"period": period.key, "status": period.status}),))
+    reason = translator(lang)("undo of import #{id} ({file})", id=import_id, file=record.file_name)
+    restored, kept = repo.undo_import(session=session, period=period, record=record, actor=actor,
+                                      reason=reason, now=now)
+    return UndoReport(import_id, record.file_name, restored, kept)
 
 
 # --- tracing a value back to its file ----------------------------------------------------

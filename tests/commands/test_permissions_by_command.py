@@ -43,6 +43,8 @@ MATRIX: dict[str, dict[str, str | None]] = {
                                         OTHER_MANAGER: p.COMMAND_REFUSALS["team"], ADMIN: OK, QA: p.COMMAND_REFUSALS["team"]},
     "/member list demo": {AGENT: p.COMMAND_REFUSALS["member"], MANAGER: p.COMMAND_REFUSALS["member"],
                           OTHER_MANAGER: p.COMMAND_REFUSALS["member"], ADMIN: OK, QA: p.COMMAND_REFUSALS["member"]},
+    "/import list demo": {AGENT: p.COMMAND_REFUSALS["import"], MANAGER: p.COMMAND_REFUSALS["import"],
+                          OTHER_MANAGER: p.COMMAND_REFUSALS["import"], ADMIN: OK, QA: p.COMMAND_REFUSALS["import"]},
     "/survey": {AGENT: OK, MANAGER: OK, OTHER_MANAGER: OK, ADMIN: OK, QA: p.COMMAND_REFUSALS["survey"]},
     "/qa": {AGENT: OK, MANAGER: OK, OTHER_MANAGER: OK, ADMIN: OK, QA: OK},
     "/linkcode demo 张伟": {AGENT: p.COMMAND_REFUSALS["linkcode"], MANAGER: p.COMMAND_REFUSALS["linkcode"],

@@ -105,3 +105,19 @@ def test_a_progress_bar_is_drawn_only_on_a_terminal(db_url: str, terminal: bool,
                   str(DATA / "sessions_en.csv"), "--db", db_url, "--lang", "en")
     assert result.exit_code == 0
     assert ("4/4" in result.output) is terminal
+
+
+def test_import_list_and_undo_from_the_command_line(db_url: str) -> None:
+    first = _run("import", str(DATA / "shop_zh_summary.csv"), "--team", "sample", "--period", "2026-10",
+                 "--mapping", "shop_zh", "--db", db_url, "--lang", "en")
+    assert first.exit_code == 0, first.output
+    listing = _run("import", "list", "--team", "sample", "--db", db_url, "--lang", "en")
+    assert listing.exit_code == 0, listing.output
+    assert "#1 2026-10 · shop_zh_summary.csv · by cli" in listing.output and "3 rows, 3 agents" in listing.output
+    undo = _run("import", "undo", "1", "--db", db_url, "--lang", "en")
+    assert undo.exit_code == 0, undo.output
+    assert "Import #1 (shop_zh_summary.csv) is undone" in undo.output
+    again = _run("import", "undo", "1", "--db", db_url, "--lang", "en")
+    assert again.exit_code == 2 and "undone already" in again.output
+    missing = _run("import", "list", "--db", db_url, "--lang", "en")
+    assert missing.exit_code == 2 and "Give the team" in missing.output

@@ -65,7 +65,9 @@ def test_a_corrected_file_replaces_the_earlier_values_and_the_audit_log_keeps_bo
     first = _import(session, "shop_zh_summary.csv", "shop_zh")
     second = _import(session, "shop_zh_summary_corrected.csv", "shop_zh")
     assert second.status == "imported"
-    assert second.replaced == (f"#{first.import_id} shop_zh_summary.csv",)
+    (replaced,) = second.replaced
+    assert (replaced.import_id, replaced.file_name, replaced.kept) == (first.import_id, "shop_zh_summary.csv", 0)
+    assert replaced.agents == ("王小红", "李明", "张伟")
     old = session.get(DataImport, first.import_id)
     assert old is not None and old.status == "replaced" and old.replaced_by_id == second.import_id
     values = _values(session, "王小红")
