@@ -42,9 +42,10 @@ from telegram import (
     InputFile,
     LinkPreviewOptions,
     Message,
+    ReplyParameters,
     Update,
 )
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot import telegram_render as tr
@@ -220,6 +221,9 @@ class TelegramAdapter:
     # ------------------------------------------------------------------ updates
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
+        if query is not None:  # first: the spinner stops and the query cannot grow too old
+            with contextlib.suppress(TelegramError):
+                await query.answer()
         try:
             if update.my_chat_member is not None:
                 await self._on_membership(update)
@@ -230,6 +234,9 @@ class TelegramAdapter:
             incoming = tr.expand_deep_link(incoming)
             source = _source_of(update, incoming)
             async with self._lock_for(source.user_id):
+                if incoming.action == tr.PAGE_ACTION:
+                    await self._show_page(source, incoming.value or "")
+                    return
                 if incoming.action == tr.EXPIRED_ACTION:
                     replies = [Reply(text=self._expired_text(incoming))]
                 else:
@@ -238,10 +245,21 @@ class TelegramAdapter:
                 if incoming.chat == "private" and self.people is not None:
                     await asyncio.to_thread(self.people.mark_reachable, source.user_id)
         finally:
-            if query is not None:
-                with contextlib.suppress(TelegramError):
-                    await query.answer()
             self.handled += 1
+
+    async def _show_page(self, source: _Source, value: str) -> None:
+        """◀ / ▶ on a long picker: the same message shows the other page."""
+        markup = self.codec.page(value)
+        chat_id, message_id = source.callback_chat_id, source.callback_message_id
+        if chat_id is None or message_id is None:
+            return
+        if markup is None:
+            await self._send_replies(source, [Reply(text=self._expired_text(source.incoming))])
+            return
+        try:
+            await self.bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id, reply_markup=markup)
+        except BadRequest as err:
+            log.debug("telegram: page %s not shown: %s", value, err.message)
 
     async def _on_membership(self, update: Update) -> None:
         """A person blocks (``kicked``) or unblocks the bot in their private chat."""
@@ -306,10 +324,23 @@ class TelegramAdapter:
                     continue
                 private_refused = True
                 await self._private_refused(source, err)
+            except RetryAfter as err:  # the limiter's retries ran out: wait for this chat, once more
+                await self._send_after(target, rendered, err)
             except BadRequest as err:  # one reply Telegram refuses must not swallow the rest
                 log.error("telegram: chat %s refused a reply: %s", target, err.message)
         if pressed is not None and source.callback_chat_id is not None:
             await self._strip_keyboard(source.callback_chat_id, pressed)
+
+    async def _send_after(self, chat_id: int, rendered: tr.Rendered, err: RetryAfter) -> None:
+        """Telegram said "retry after N s" more often than the limiter retries: wait for
+        this chat only (other chats' replies go on meanwhile) and send it once more."""
+        wait = err.retry_after.total_seconds() if hasattr(err.retry_after, "total_seconds") else err.retry_after
+        log.warning("telegram: chat %s is flood-limited; sending again in %s s", chat_id, wait)
+        await asyncio.sleep(float(wait))
+        try:
+            await self.send_rendered(chat_id, rendered)
+        except TelegramError as again:
+            log.error("telegram: chat %s refused a reply after waiting: %s", chat_id, again)
 
     async def _send_new(self, chat_id: int, rendered: tr.Rendered, quote: int | None) -> None:
         """Send; a new keyboard in a private chat takes the keyboard off the previous one."""
@@ -353,7 +384,7 @@ class TelegramAdapter:
                 InputFile(rendered.image.data, filename=rendered.image.filename),
                 caption=rendered.text or None,
                 reply_markup=rendered.keyboard,
-                reply_to_message_id=reply_to,
+                reply_parameters=_quoting(reply_to),
             )
         if rendered.file is not None:
             return await self.bot.send_document(
@@ -361,10 +392,10 @@ class TelegramAdapter:
                 InputFile(rendered.file.data, filename=rendered.file.filename),
                 caption=rendered.text or None,
                 reply_markup=rendered.keyboard,
-                reply_to_message_id=reply_to,
+                reply_parameters=_quoting(reply_to),
             )
         return await self.bot.send_message(
-            chat_id, rendered.text, reply_markup=rendered.keyboard, reply_to_message_id=reply_to,
+            chat_id, rendered.text, reply_markup=rendered.keyboard, reply_parameters=_quoting(reply_to),
             link_preview_options=NO_PREVIEW,
         )  # fmt: skip
 
@@ -387,7 +418,7 @@ class TelegramAdapter:
         try:
             await self.bot.send_message(
                 source.chat_id, f"{text}\n{link}", reply_markup=markup,
-                reply_to_message_id=source.message_id, link_preview_options=NO_PREVIEW,
+                reply_parameters=_quoting(source.message_id), link_preview_options=NO_PREVIEW,
             )  # fmt: skip
         except TelegramError as group_err:
             log.warning("telegram: could not post the deep link in %s: %s", source.chat_id, group_err)
@@ -455,6 +486,13 @@ class TelegramAdapter:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _quoting(message_id: int | None) -> ReplyParameters | None:
+    """Quote the command in a group, and still answer if it was deleted meanwhile."""
+    if message_id is None:
+        return None
+    return ReplyParameters(message_id=message_id, allow_sending_without_reply=True)
 
 
 def _is_blocked(err: Forbidden) -> bool:

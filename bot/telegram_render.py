@@ -32,6 +32,11 @@ SEPARATOR = "|"
 DIGEST_PREFIX = "#"
 EXPIRED_ACTION = "telegram:expired"
 DEEP_LINK_PREFIX = "run-"
+PAGE_ACTION = "telegram:page"
+"""A press on a paged keyboard's ◀ / ▶: the adapter shows that page (value ``<key>:<page>``)."""
+PAGE_BUTTONS = 24
+"""Choices per page of a picker (eight rows of three): Telegram refuses more than 100 buttons
+in one message, and a screenful is far fewer."""
 
 ANSWER_ACTION = "form:answer"
 """The action of an answer button built from a :class:`Question`'s choices."""
@@ -55,6 +60,24 @@ class CallbackCodec:
     def __init__(self, capacity: int = 5000) -> None:
         self._long: OrderedDict[str, tuple[str, str]] = OrderedDict()
         self._capacity = capacity
+        self._pages: OrderedDict[str, tuple[tuple[Button, ...], tuple[Button, ...]]] = OrderedDict()
+
+    def keep_pages(self, choices: tuple[Button, ...], rest: tuple[Button, ...]) -> str:
+        """Remember a long picker (and the buttons under it) for its ◀ / ▶ presses."""
+        key = "p" + hashlib.sha256(repr((choices, rest)).encode()).hexdigest()[:12]
+        self._pages[key] = (choices, rest)
+        self._pages.move_to_end(key)
+        while len(self._pages) > self._capacity:
+            self._pages.popitem(last=False)
+        return key
+
+    def page(self, value: str) -> InlineKeyboardMarkup | None:
+        """The keyboard of one page (``<key>:<page>``); ``None`` once forgotten."""
+        key, _sep, number = value.partition(":")
+        kept = self._pages.get(key)
+        if kept is None or not number.isdigit():
+            return None
+        return paged_keyboard(kept[0], kept[1], self, key=key, page=int(number))
 
     def encode(self, action: str, value: str) -> str:
         data = f"{action}{SEPARATOR}{value}"
@@ -166,8 +189,39 @@ def keyboard(reply: Reply, codec: CallbackCodec) -> InlineKeyboardMarkup | None:
     if not answers and question is not None:
         answers = question_buttons(question)
     answers = tuple(_mark_current(b, question) for b in answers)
+    picker = _long_run(own)
+    if picker is not None:  # more choices than a screen holds: pages with ◀ / ▶
+        rest = tuple(b for b in own if b not in picker)
+        return paged_keyboard(picker, answers + rest, codec, key=codec.keep_pages(picker, answers + rest))
     rows = _rows(answers, codec, per_row=_per_row(answers)) + _rows(own, codec, per_row=_per_row(own))
     return InlineKeyboardMarkup(rows) if rows else None
+
+
+def _long_run(buttons: tuple[Button, ...]) -> tuple[Button, ...] | None:
+    """The buttons of the one action that has more than a page of them (a picker of people)."""
+    actions: dict[str, list[Button]] = {}
+    for b in buttons:
+        actions.setdefault(b.action, []).append(b)
+    run = max(actions.values(), key=len, default=[])
+    return tuple(run) if len(run) > PAGE_BUTTONS else None
+
+
+def paged_keyboard(
+    choices: tuple[Button, ...], rest: tuple[Button, ...], codec: CallbackCodec, *, key: str, page: int = 0
+) -> InlineKeyboardMarkup:
+    """One page of ``choices``, a ◀ n/m ▶ row, then the other buttons."""
+    pages = max(1, -(-len(choices) // PAGE_BUTTONS))
+    page = min(max(page, 0), pages - 1)
+    shown = choices[page * PAGE_BUTTONS : (page + 1) * PAGE_BUTTONS]
+    nav = [
+        Button("◀", PAGE_ACTION, f"{key}:{(page - 1) % pages}"),
+        Button(f"{page + 1}/{pages}", PAGE_ACTION, f"{key}:{page}"),
+        Button("▶", PAGE_ACTION, f"{key}:{(page + 1) % pages}"),
+    ]
+    rows = _rows(shown, codec, per_row=min(3, _per_row(shown)) or 1)
+    rows.append([_button(b, codec) for b in nav])
+    rows += _rows(rest, codec, per_row=_per_row(rest))
+    return InlineKeyboardMarkup(rows)
 
 
 def _per_row(buttons: tuple[Button, ...]) -> int:

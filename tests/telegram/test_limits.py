@@ -1,0 +1,82 @@
+"""Telegram's limits, as the strict fake applies them: what kpibot sends fits them."""
+
+from __future__ import annotations
+
+from commands.messages import Button, Incoming, Reply
+from tests.fakes.telegram_api import FakeTelegram, keyboard_of
+from tests.telegram.conftest import ScriptedRouter
+
+TEAM = 200
+"""A team of 200 agents: a manager's picker used to carry 200 buttons (Telegram allows 100)."""
+
+
+def picker_script(incoming: Incoming) -> list[Reply]:
+    if incoming.action == "review:pick":
+        return [Reply(text=f"picked {incoming.value}")]
+    if incoming.text == "/review":
+        people = tuple(Button(f"Agent {i:03d}", "review:pick", str(5000 + i)) for i in range(TEAM))
+        return [Reply(text="Whom do you review?", buttons=(*people, Button("Cancel", "form:cancel", "x")))]
+    return [Reply(text=f"echo {incoming.text}")]
+
+
+def buttons(markup: dict | None) -> list[str]:
+    return [label for row in keyboard_of(markup) for label, _data in row]
+
+
+async def test_a_picker_of_200_agents_is_paged_and_every_agent_can_be_picked(
+    telegram_api: FakeTelegram, start_adapter
+) -> None:
+    """Reproduces issue 16 item 3: 200 buttons in one message were refused (BUTTONS_TOO_MUCH)."""
+    router = ScriptedRouter(picker_script)
+    adapter = await start_adapter(router)
+    manager = telegram_api.user(801, "Wang")
+    await telegram_api.send_text(manager, "/review")
+    await adapter.wait_handled(1)
+    assert [c for c in telegram_api.calls if not c.ok and c.method != "getUpdates"] == []
+    [picker] = telegram_api.sent(801)
+    first = buttons(picker.params["reply_markup"])
+    assert len(first) <= 100 and first[:2] == ["Agent 000", "Agent 001"]
+    assert first[-4:] == ["◀", "1/9", "▶", "Cancel"]
+
+    for page in range(1, 8):  # ▶ seven times: the eighth page
+        await telegram_api.press(manager, picker, "▶")
+        await adapter.wait_handled(1 + page)
+    shown = buttons(telegram_api.last_message(801)["reply_markup"])
+    assert shown[0] == "Agent 168" and "8/9" in shown
+    assert router.seen == [router.seen[0]], "paging is the adapter's own business"
+
+    await telegram_api.press(manager, picker, "Agent 170")
+    await adapter.wait_handled(9)
+    assert (router.seen[-1].action, router.seen[-1].value) == ("review:pick", "5170")
+
+
+async def test_a_press_is_answered_before_anything_else_is_sent(
+    telegram_api: FakeTelegram, start_adapter
+) -> None:
+    """Reproduces issue 16 item 10: answerCallbackQuery came after every reply ("query is too old")."""
+    router = ScriptedRouter(picker_script)
+    adapter = await start_adapter(router)
+    manager = telegram_api.user(802, "Wang")
+    await telegram_api.send_text(manager, "/review")
+    await adapter.wait_handled(1)
+    [picker] = telegram_api.sent(802)
+    start = len(telegram_api.calls)
+    await telegram_api.press(manager, picker, "Agent 003")
+    await adapter.wait_handled(2)
+    after = [c.method for c in telegram_api.calls[start:] if c.method != "getUpdates"]
+    assert after[0] == "answerCallbackQuery" and "sendMessage" in after
+
+
+async def test_a_group_reply_quotes_the_command_and_still_goes_out_if_it_was_deleted(
+    telegram_api: FakeTelegram, start_adapter
+) -> None:
+    router = ScriptedRouter(picker_script)
+    adapter = await start_adapter(router)
+    group = telegram_api.group(-1009, "Shop team")
+    agent = telegram_api.user(803, "Li")
+    asked = await telegram_api.send_text(agent, "hello there", chat=group)
+    await adapter.wait_handled(1)
+    [said] = telegram_api.sent(-1009)
+    quoting = said.params["reply_parameters"]
+    assert quoting["message_id"] == asked["message"]["message_id"]
+    assert quoting["allow_sending_without_reply"] is True
