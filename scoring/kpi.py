@@ -83,7 +83,7 @@ MEASURES: dict[str, Field] = {
         Field("first_response_s_total", "seconds", "sum of first-response times"),
         Field("first_response_n", "count", "sessions with a first-response time"),
         Field("handle_s_total", "seconds", "sum of handling times (talk + hold + after-call work)"),
-        Field("handle_n", "count", "sessions with a handling time"),
+        Field("handle_n", "count", "answered sessions with a handling time"),
         Field("wait_s_total", "seconds", "sum of the customers' waiting times before an answer"),
         Field("wait_n", "count", "sessions with a waiting time"),
     )
@@ -103,7 +103,7 @@ FORMULAS: dict[str, Formula] = {
         Formula("first_response_s", "first_response_s_total", "first_response_n", "mean",
                 "average first-response time in seconds (首次响应时间) = mean first response over sessions that had one"),
         Formula("aht_s", "handle_s_total", "handle_n", "mean",
-                "average handling time in seconds (AHT, 平均处理时长) = (talk + hold + after-call work) / handled sessions"),
+                "average handling time in seconds (AHT, 平均处理时长) = (talk + hold + after-call work) / answered sessions"),
         Formula("avg_wait_s", "wait_s_total", "wait_n", "mean",
                 "average wait time in seconds (平均等待时长) = customers' waiting time / sessions with a wait"),
         Formula("answer_rate", "answered", "sessions", "ratio",
@@ -277,7 +277,12 @@ def aggregate(frame: pd.DataFrame, kind: Kind, *, agent: str = "agent") -> pd.Da
         mean_parts("first_response", _number(frame, "first_response_s"))
         mean_parts("response", _number(frame, "response_s"))
         mean_parts("wait", _number(frame, "wait_s"))
-        mean_parts("handle", _handling(frame))
+        handling = _handling(frame)
+        if handling is not None and abandoned is not None:
+            # AHT (003) = talk + hold + after-call work over *answered* calls: an unanswered call
+            # has no handling time, whatever the export writes for it (often 00:00).
+            handling = np.where(abandoned, np.nan, handling)
+        mean_parts("handle", handling)
     elif kind == "orders":
         amount = _number(frame, "amount")
         if amount is None:

@@ -138,3 +138,18 @@ def test_aggregated_rates_match_a_row_by_row_count(rows: list[tuple[str, bool, b
             assert result.loc[agent, "resolution_rate"] == pytest.approx(solved / len(answered))
         else:
             assert math.isnan(result.loc[agent, "resolution_rate"])
+
+
+def test_aht_is_talk_hold_and_after_call_work_over_answered_calls_only() -> None:
+    # 003: AHT = talk + hold + after-call work. Three answered calls of 4 minutes and one
+    # unanswered call the export writes as 00:00: 240 s, not (3 × 240) / 4 = 180 s.
+    rows = pd.DataFrame({
+        "agent": ["a", "a", "a", "a"],
+        "abandoned": [False, False, False, True],
+        "talk_s": [200.0, 180.0, 220.0, 0.0],
+        "hold_s": [20.0, 30.0, 0.0, 0.0],
+        "wrap_s": [20.0, 30.0, 20.0, 0.0],
+    })
+    a = kpi.derive(kpi.aggregate(rows, "sessions")).loc["a"]
+    assert a["aht_s"] == pytest.approx(240.0)
+    assert a["handle_n"] == 3
