@@ -35,6 +35,7 @@ from commands.i18n import LANGUAGES, Translate
 from commands.messages import Reply
 from commands.results import LOCKED_STATUSES
 from scoring import SchemeError, parse_scheme
+from scoring.provision import provision_problems
 from storage import repo
 from storage.models import ROLE_VALUES, Member, Period, Scheme, Team
 
@@ -282,6 +283,9 @@ def load_scheme_file(
         ]
     try:
         parsed = parse_scheme(text)
+        unprovided = provision_problems(parsed)
+        if unprovided:
+            raise SchemeError(unprovided)
     except SchemeError as exc:
         return None, [
             _p(

@@ -28,7 +28,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-FieldType = Literal["text", "id", "time", "period", "count", "money", "seconds", "ratio", "flag"]
+FieldType = Literal["text", "id", "time", "period", "count", "money", "seconds", "minutes", "score", "ratio",
+                    "flag"]
 Kind = Literal["summary", "sessions", "orders", "complaints"]
 
 
@@ -86,6 +87,11 @@ MEASURES: dict[str, Field] = {
         Field("handle_n", "count", "answered sessions with a handling time"),
         Field("wait_s_total", "seconds", "sum of the customers' waiting times before an answer"),
         Field("wait_n", "count", "sessions with a waiting time"),
+        Field("disputes", "count", "disputes opened against the agent's orders (纠纷数, 001)"),
+        Field("internal_complaints", "count", "complaints from inside the shop about the agent (店铺内部投诉, 001)"),
+        Field("refund_time_min", "minutes", "average time to handle a refund, in minutes (退款时长, 001)"),
+        Field("dsr_rating", "score", "the shop's detailed seller rating on the platform, 0–5 (DSR 评分, 001)"),
+        Field("idle_s", "seconds", "time the agent was set idle (not ready, AUX) in the period (示闲时间, 003)"),
     )
 }
 
@@ -118,6 +124,8 @@ FORMULAS: dict[str, Formula] = {
                 "sessions handled (接待量 / 接听量) = answered sessions"),
         Formula("order_amount", "paid_amount", "", "identity",
                 "total order amount (订单总金额) = amount of paid orders"),
+        Formula("refund_rate", "refunded_orders", "paid_orders", "ratio",
+                "refund rate (退款率) = refunded orders / paid orders"),
         Formula("payment_ratio", "paid_orders", "orders", "ratio",
                 "payment ratio (付款比例) = paid orders / orders placed"),
         Formula("valid_order_share", "valid_orders", "orders", "ratio",
@@ -198,6 +206,49 @@ REQUIRED_FIELDS: dict[Kind, frozenset[str]] = {
     "orders": frozenset({"agent", "order_id", "amount"}),
     "complaints": frozenset({"agent", "time"}),
 }
+
+
+# An event file lists every event of its period: an agent of the team with no row in a
+# complaints file had no complaint (0), which is not "no data".
+ZERO_WHEN_ABSENT: dict[Kind, tuple[str, ...]] = {"complaints": ("complaints",)}
+
+
+def importable() -> frozenset[str]:
+    """Every indicator column an import can store: the measures and the formulas' indicators
+    (what :func:`indicators_of` keeps), whatever kind of file supplies them."""
+    return frozenset(c for c in (*MEASURES, *FORMULAS) if not (c.endswith("_total") or c.endswith("_n")))
+
+
+def producible(kind: Kind, fields: Iterable[str]) -> frozenset[str]:
+    """The indicator columns a file of ``kind`` with these mapped ``fields`` gives.
+
+    Found by running the real aggregation and formulas over one made-up row, so it can never
+    disagree with what an import stores.
+    """
+    names = [f for f in fields if f in fields_for(kind)]
+    row: dict[str, list[object]] = {}
+    for name in names:
+        ftype = fields_for(kind)[name].type
+        row[name] = [True] if ftype == "flag" else ["x"] if ftype in ("text", "id", "time", "period") else [1.0]
+    row.setdefault("agent", ["x"])
+    frame = pd.DataFrame(row)
+    if kind != "summary":
+        if kind == "orders" and "amount" not in frame.columns:
+            return frozenset()
+        frame = aggregate(frame, kind)
+    else:
+        frame = frame.drop(columns=[c for c in ("agent", "period") if c in frame.columns])
+    return frozenset(indicators_of(derive(frame)))
+
+
+def producible_from(files: Iterable[tuple[Kind, Iterable[str]]]) -> frozenset[str]:
+    """What several files give together (``(kind, mapped fields)`` each), including indicators
+    whose inputs come from different files (complaint share = complaints / sessions)."""
+    found: set[str] = set()
+    for kind, fields in files:
+        found |= producible(kind, fields)
+    measures = pd.DataFrame({m: [1.0] for m in found if m in MEASURES})
+    return frozenset(found | set(indicators_of(derive(measures))))
 
 
 def fields_for(kind: Kind) -> Mapping[str, Field]:

@@ -88,6 +88,11 @@ PROBLEM_TEMPLATES: dict[str, str] = {
     "window_order": "The {first} time must come before the {then} time.",
     "no_working_day": "At least one day of the week must be a working day.",
     "unknown_field": "Unknown field {field!r}.",
+    "no_provider": "No {provider} data fills an indicator value; use provider = \"import\", \"manager\" or \"admin\".",
+    "not_importable": "No import stores {column!r}, so nothing can fill this indicator; map it in an import, "
+                      "or set provider = \"manager\" or \"admin\".",
+    "not_importable_close": "No import stores {column!r}, so nothing can fill this indicator; did you mean "
+                            "{close!r}? (Or set provider = \"manager\" or \"admin\".)",
 }
 
 

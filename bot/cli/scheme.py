@@ -21,7 +21,9 @@ import pandas as pd
 import typer
 
 from commands.i18n import Translate, normalize_lang, translator
+from scoring import kpi
 from scoring.methods import Band, Tiered
+from scoring.provision import provision_problems
 from scoring.scheme import PROBLEM_TEMPLATES, Indicator, Scheme, SchemeError, parse_scheme
 from scoring.table import TABLE_TEMPLATES, TableError, read_score_table
 from scoring.total import AgentResult, TeamResult, score_team
@@ -67,15 +69,38 @@ def load_scheme_file(path: Path, _: Translate) -> tuple[Scheme | None, list[str]
         return None, _scheme_problem_lines(path, err, _)
 
 
+def shipped_columns() -> frozenset[str]:
+    """Every indicator column the shipped import mappings (``schemes/mappings``) give, together."""
+    from commands.importing.mapping import known_mappings, load_mapping
+
+    mappings = [load_mapping(name) for name in known_mappings()]
+    return kpi.producible_from((m.kind, [c.field for c in m.columns]) for m in mappings)
+
+
+def unmapped_indicators(scheme: Scheme) -> list[Indicator]:
+    """Import-provided indicators that no shipped mapping fills (a team then needs its own mapping)."""
+    shipped = shipped_columns()
+    return [i for i in scheme.indicators if i.provider == "import" and i.column not in shipped]
+
+
 def check(
     files: list[Path] = typer.Argument(..., metavar="FILE...", help="Scheme files (TOML) to check."),
     lang: str = typer.Option("zh", "--lang", help="Language of the messages: zh or en."),
 ) -> None:
-    """Check scheme files and list every problem; nothing is stored. Exit code 2 if any is wrong."""
+    """Check scheme files and list every problem; nothing is stored. Exit code 2 if any is wrong.
+
+    Beyond the format: every indicator must have a provider that can fill it (an import kind
+    that stores its column, or a form); an import indicator no shipped mapping fills is noted.
+    """
     _ = translator(normalize_lang(lang))
     failed = False
     for path in files:
         scheme, problems = load_scheme_file(path, _)
+        if scheme is not None:
+            unprovided = provision_problems(scheme)
+            if unprovided:
+                problems = _scheme_problem_lines(path, SchemeError(unprovided), _)
+                scheme = None
         if scheme is None:
             failed = True
             for line in problems:
@@ -86,6 +111,10 @@ def check(
             typer.echo(_("{file}: OK: {id} ({name}), {indicators} indicators, {components} components.",
                          file=str(path), id=scheme.id, name=scheme.name(normalize_lang(lang)),
                          indicators=len(scheme.indicators), components=len(scheme.components)))
+            for ind in unmapped_indicators(scheme):
+                typer.echo(_("{file}: note: no shipped mapping fills {indicator} ({column}); import it with "
+                             "a mapping of your own (docs/importing.md).", file=str(path),
+                             indicator=ind.name.get(normalize_lang(lang)), column=ind.column))
     if failed:
         raise typer.Exit(code=EXIT_BAD_INPUT)
 

@@ -209,7 +209,7 @@ def _store(session: Session, team: Team, period: Period, prepared: Prepared, dig
     assert record.id is not None
     members = {m.id: m for m in repo.list_members(session=session, team=team, active_only=False)}
     rows: list[repo.ImportValue] = []
-    for member_id, row in prepared.values.iterrows():
+    for member_id, row in _with_absent_zeros(session, team, prepared).iterrows():
         for indicator, value in row.items():
             if value is None or (isinstance(value, float) and math.isnan(value)):
                 continue
@@ -235,6 +235,20 @@ def _store(session: Session, team: Team, period: Period, prepared: Prepared, dig
         reason=reason, at=now,
     )
     return report
+
+
+def _with_absent_zeros(session: Session, team: Team, prepared: Prepared) -> pd.DataFrame:
+    """A complaints file lists every complaint of the period: the team's active agents with no
+    row in it had none, so they get 0 (``kpi.ZERO_WHEN_ABSENT``), not "no data"."""
+    zeros = kpi.ZERO_WHEN_ABSENT.get(prepared.mapping.kind, ())
+    if not zeros:
+        return prepared.values
+    agents = repo.list_members(session=session, team=team, roles=["agent"], active_only=True)
+    absent = [m.id for m in agents if m.id not in prepared.values.index]
+    if not absent:
+        return prepared.values
+    filler = pd.DataFrame({c: 0.0 for c in zeros}, index=pd.Index(absent, name=prepared.values.index.name))
+    return pd.concat([prepared.values, filler])
 
 
 def _replaced(session: Session, changes: list[ImportChange],

@@ -153,7 +153,7 @@ def test_me_shows_the_individual_and_team_split_of_a_call_centre_scheme(engine: 
         members = admin.add_members(specs, session=session, actor="test", now=clock.now)
         period = repo.get_or_create_period(session=session, team=team, key="2026-10")
         for i, member in enumerate(members[1:]):
-            for indicator, value in (("calls_handled", 900 - 100 * i), ("answer_rate", 0.95 - 0.05 * i),
+            for indicator, value in (("sessions_handled", 900 - 100 * i), ("answer_rate", 0.95 - 0.05 * i),
                                      ("aht_s", 200 + 40 * i), ("resolution_rate", 0.9 - 0.1 * i)):  # fmt: skip
                 repo.set_indicator_value(session=session, period=period, member=member, indicator=indicator,
                                          value=value, source="import", actor="test", reason=None)  # fmt: skip

@@ -48,7 +48,7 @@ def test_a_broken_file_exits_2_with_a_message_and_no_traceback(db_url: str) -> N
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(("--mapping", "nosuch"), "No mapping named nosuch. Known mappings: calls_zh"),
+    [(("--mapping", "nosuch"), "No mapping named nosuch. Known mappings: after_sales_zh, avaya_agents_en, calls_zh"),
      (("--period", "October"), "October is not a period"),
      (("--team", "ghosts"), "There is no team named ghosts.")],
 )

@@ -209,3 +209,20 @@ def test_the_shipped_online_shop_scheme_scores_the_imported_kpi_table_as_compute
     li = 0 + 15 + 6000 / 200000 * 10 + 0 + 3 + 3 + 200 / 300 * 10 + 5 + 0
     zhang = 5 + 15 + 22500 / 200000 * 10 + 5 + 5 + 5 + 10 + 5 + 5
     assert kpi == pytest.approx({"王小红": wang / 90 * 100, "李明": li / 90 * 100, "张伟": zhang / 90 * 100})
+
+
+def test_an_agent_with_no_row_in_a_complaints_import_has_zero_complaints_not_missing(
+    session: Session, team: Team
+) -> None:
+    # 003 deducts points per service-quality complaint: the complaints file lists every
+    # complaint of the month, so an agent it does not name had none (full points), not "no data".
+    report = _import(session, "complaints_zh.csv", "complaints_zh")
+    assert report.status == "imported", report.lines("en")
+    named = {"王小红": Decimal(2), "李明": Decimal(1)}
+    agents = [m for m in repo.list_members(session=session, team=team, roles=["agent"], active_only=True)]
+    assert len(agents) > len(named)
+    for member in agents:
+        assert _values(session, member.name)["complaints"] == named.get(member.name, Decimal(0))
+    manager = repo.get_member_by_name(session=session, team=team, name="赵经理")
+    assert manager is not None
+    assert "complaints" not in _values(session, "赵经理")  # only agents are scored

@@ -29,6 +29,8 @@ SAMPLES = {
     "calls_zh": "calls_zh_gbk.csv",
     "orders_zh": "orders_zh.csv",
     "complaints_zh": "complaints_zh.csv",
+    "after_sales_zh": "after_sales_zh.csv",
+    "avaya_agents_en": "avaya_agents_en.csv",
 }
 
 
@@ -221,3 +223,18 @@ def test_agent_names_match_whatever_their_case_spacing_or_width(roster: Roster) 
     text = "Agent,Sessions\nwang  XIAOHONG,10\nＬｉ Ｍｉｎｇ,20\n张 伟,30\n"
     prepared = prepare(text.encode(), "g.csv", load_mapping("generic_en"), roster, OCTOBER)
     assert prepared.values["sessions"].to_dict() == {1: 10.0, 2: 20.0, 3: 30.0}
+
+
+def test_the_after_sales_summary_carries_seed_001s_indicators(roster: Roster) -> None:
+    prepared = prepare(sample("after_sales_zh.csv"), "after_sales_zh.csv", load_mapping("after_sales_zh"), roster, OCTOBER)
+    wang = prepared.values.loc[1]
+    assert wang["refund_rate"] == pytest.approx(0.025)
+    assert (wang["refund_time_min"], wang["disputes"], wang["dsr_rating"], wang["internal_complaints"]) == (95, 1, 4.8, 0)
+    assert wang["resolution_rate"] == pytest.approx(300 / 320)
+
+
+def test_the_avaya_summary_gives_calls_handled_and_idle_time(roster: Roster) -> None:
+    prepared = prepare(sample("avaya_agents_en.csv"), "avaya_agents_en.csv", load_mapping("avaya_agents_en"), roster, OCTOBER)
+    li = prepared.values.loc[2]
+    assert li["sessions_handled"] == 980
+    assert li["idle_s"] == 70 * 60
