@@ -22,6 +22,8 @@ from typing import Any
 from sqlmodel import Session
 
 from commands import permissions, results
+from commands.cells import DANGEROUS as DANGEROUS
+from commands.cells import safe
 from commands.consequences import stars
 from commands.context import Context, Handler
 from commands.messages import FileAttachment, Reply
@@ -31,15 +33,7 @@ from storage import repo
 from storage.models import Period, Team
 
 Rows = list[list[Any]]
-DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def safe(value: Any) -> Any:
-    """A cell value that a spreadsheet will not run as a formula (numbers stay numbers)."""
-    if isinstance(value, str) and value.startswith(DANGEROUS):
-        return "'" + value
-    return value
 
 
 def build_sheets(session: Session, team: Team, period: Period) -> dict[str, Rows]:

@@ -250,14 +250,26 @@ def full_ranking(
         )
         for s in scored
     ]  # fmt: skip
+    alt = _("Ranking chart")
+    if len(bars) > 2 * CHART_ENDS:  # a bar for everyone would be taller than a photo may be
+        alt = _(
+            "Ranking chart: the top {n} and the bottom {n} of {total}; the whole ranking is in the text above.",
+            n=CHART_ENDS,
+            total=len(bars),
+        )
+        bars = bars[:CHART_ENDS] + bars[-CHART_ENDS:]
     png = charts.ranking_chart(
         bars,
         title=_("Ranking of {team} for {period}", team=team.name, period=period.key),
         xlabel=_("total"),
     )
-    alt = _("Ranking chart")
     image = Image(filename=f"rank-{team.name}-{period.key}.png", data=png, alt=alt)
     return [reply, Reply(text=alt, image=image)]
 
+
+CHART_ENDS = 20
+"""A chart of a larger team shows the top and the bottom this many: Telegram refuses a photo
+whose width and height add up to more than 10,000 pixels or whose sides differ more than 20
+times (one bar is 45 px), and nobody reads 200 bars."""
 
 COMMANDS: dict[str, Handler] = {"rank": rank}

@@ -15,6 +15,7 @@ checked; changing any character makes it a different, invalid token (a 404).
 from __future__ import annotations
 
 import base64
+import csv
 import io
 import secrets
 from dataclasses import dataclass
@@ -25,8 +26,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from itsdangerous import BadSignature, Signer
 
 from commands import permissions
+from commands.cells import safe
 from commands.context import Context, Handler
-from commands.messages import Image, Reply
+from commands.messages import FileAttachment, Image, Reply
 from storage import repo
 from storage.models import Member, Team
 
@@ -157,6 +159,9 @@ def expiry_from(now: datetime, days: int | None) -> datetime:
 
 
 MAX_BATCH = 50
+TEAM_LINKS_INLINE = 40
+"""More team links than this come as a CSV file, not as pages of chat messages."""
+
 
 
 @dataclass(frozen=True)
@@ -374,7 +379,7 @@ def _team_links(ctx: Context, args: str) -> list[Reply]:
     agents = _team_agents(ctx, team)
     if not agents:
         return [Reply(text=_("Team {team} has no active agents.", team=team.name), ephemeral=True)]
-    lines: list[str] = []
+    rows: list[tuple[str, str]] = []
     until = ""
     for agent in agents:
         issued = issue_links(
@@ -386,9 +391,31 @@ def _team_links(ctx: Context, args: str) -> list[Reply]:
             count=count,
         )
         until = _when(ctx, issued.expires_at)
-        lines += [f"{agent.name}: {url}" for url in issued.urls]
+        rows += [(agent.name, url) for url in issued.urls]
     head = _("Survey links for team {team}, valid until {until}:", team=team.name, until=until)
-    return [Reply(text=head + "\n" + "\n".join(lines))]
+    # each link is good for one customer's answer: only the one asking sees them (their
+    # DM or private chat), never the channel or group the command was typed in
+    if len(rows) <= TEAM_LINKS_INLINE:
+        lines = [f"{name}: {url}" for name, url in rows]
+        return [Reply(text=head + "\n" + "\n".join(lines), private=True)]
+    note = _(
+        "{count} links for {agents} agents are in the attached file (agent, link).",
+        count=len(rows),
+        agents=len(agents),
+    )
+    attachment = FileAttachment(
+        filename=f"survey-links-{team.name}.csv", data=_links_csv(rows), mime="text/csv"
+    )
+    return [Reply(text=head + "\n" + note, file=attachment, private=True)]
+
+
+def _links_csv(rows: list[tuple[str, str]]) -> bytes:
+    """UTF-8 CSV with a BOM (so Excel reads Chinese names); a name is never run as a formula."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for name, url in rows:
+        writer.writerow([safe(name), url])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
 def _team_qr(ctx: Context, name: str) -> list[Reply]:
@@ -414,7 +441,7 @@ def _team_qr(ctx: Context, name: str) -> list[Reply]:
             until=_when(ctx, issued.expires_at),
         )
         image = Image(filename=f"survey-qr-{agent.id}.png", data=qr_png(issued.urls[0]), alt=caption)
-        replies.append(Reply(text=caption, image=image))
+        replies.append(Reply(text=caption, image=image, private=True))  # see _team_links
     return replies
 
 

@@ -95,9 +95,12 @@ def test_an_agent_cannot_get_team_links(router: Router, world: World) -> None:
     assert tokens_in([reply]) == [] and "managers" in reply.text
 
 
-def test_a_manager_posts_a_team_batch_in_the_channel(router: Router, world: World) -> None:
+def test_a_team_batch_goes_privately_to_the_manager_never_into_the_channel(
+    router: Router, world: World
+) -> None:
+    """Reproduces issue 16 item 8: the whole team's links were posted for everyone to use up."""
     [reply] = say(router, world.manager_id, "/survey team demo 2")
-    assert not reply.private and not reply.ephemeral
+    assert reply.private
     lines = reply.text.splitlines()[1:]
     assert [line.split(":")[0] for line in lines] == ["王小红", "王小红", "李明", "李明"]
     members = [read_token(SECRET, t).member_id for t in tokens_in([reply])]
@@ -108,6 +111,24 @@ def test_a_manager_gets_a_qr_code_for_each_agent(router: Router, world: World) -
     replies = say(router, world.manager_id, "/survey qr")
     assert [r.text.split(":")[0] for r in replies] == ["王小红", "李明"]
     assert all(r.image is not None and r.image.data.startswith(b"\x89PNG") for r in replies)
+    assert all(r.private for r in replies), "each QR code is a live link: only the manager sees it"
+
+
+def test_a_team_of_200_gets_its_links_as_one_csv_file_not_pages_of_messages(
+    router: Router, world: World
+) -> None:
+    with unit_of_work(world.engine) as session:
+        for i in range(198):
+            name = f"=客服{i:03d}" if i == 0 else f"客服{i:03d}"  # a name like a formula stays text
+            session.add(Member(team_id=world.team_id, name=name, role="agent"))
+    [reply] = say(router, world.manager_id, "/survey team demo 20", lang="zh")
+    assert reply.private and reply.file is not None and reply.file.mime == "text/csv"
+    rows = reply.file.data.decode("utf-8-sig").splitlines()
+    assert len(rows) == 200 * 20
+    assert "4000" in reply.text and "200" in reply.text and "附件" in reply.text
+    members = {read_token(SECRET, m.group(1)).member_id for m in LINK.finditer(reply.file.data.decode())}
+    assert len(members) == 200
+    assert any(row.startswith("'=客服000,") for row in rows)
 
 
 def test_a_manager_cannot_get_links_for_another_team(router: Router, world: World) -> None:

@@ -15,7 +15,11 @@ def picker_script(incoming: Incoming) -> list[Reply]:
         return [Reply(text=f"picked {incoming.value}")]
     if incoming.text == "/review":
         people = tuple(Button(f"Agent {i:03d}", "review:pick", str(5000 + i)) for i in range(TEAM))
-        return [Reply(text="Whom do you review?", buttons=(*people, Button("Cancel", "form:cancel", "x")))]
+        return [
+            Reply(
+                text="Whom do you review?", buttons=(*people, Button("Cancel", "form:cancel", "x"))
+            )
+        ]
     return [Reply(text=f"echo {incoming.text}")]
 
 
@@ -80,3 +84,24 @@ async def test_a_group_reply_quotes_the_command_and_still_goes_out_if_it_was_del
     quoting = said.params["reply_parameters"]
     assert quoting["message_id"] == asked["message"]["message_id"]
     assert quoting["allow_sending_without_reply"] is True
+
+
+def test_the_largest_ranking_chart_kpibot_draws_fits_telegrams_photo_limits() -> None:
+    """Reproduces issue 16 item 7: from 204 agents the chart broke width + height ≤ 10,000 px."""
+    import io
+
+    from PIL import Image
+
+    from commands import charts
+    from commands.rank import CHART_ENDS
+    from tests.fakes.telegram_api import PHOTO_RATIO_MAX, PHOTO_SIDES_MAX
+
+    bars = [charts.Bar(label=f"客服 {i:03d}", value=100 - i / 3) for i in range(2 * CHART_ENDS)]
+    with Image.open(io.BytesIO(charts.ranking_chart(bars, title="t", xlabel="x"))) as chart:
+        width, height = chart.size
+    assert width + height <= PHOTO_SIDES_MAX and max(width, height) <= PHOTO_RATIO_MAX * min(
+        width, height
+    )
+    too_many = [charts.Bar(label=f"客服 {i:03d}", value=50.0) for i in range(204)]
+    with Image.open(io.BytesIO(charts.ranking_chart(too_many, title="t", xlabel="x"))) as chart:
+        assert sum(chart.size) > PHOTO_SIDES_MAX, "why the rank command draws only the ends"
