@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from functools import cached_property
 from typing import Any
 
@@ -48,14 +48,15 @@ class ComponentResult:
     points: float | None
     weight: float
     declared_weight: float
-    contribution: float
+    contribution: float  # as shown: at the scheme's precision, the contributions add up to the shown total
     status: str
-    detail: dict[str, Any]
+    detail: dict[str, Any]  # a left-out component says where its weight went: ``spread_over``
+    contribution_exact: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "points": self.points, "weight": self.weight,
                 "declared_weight": self.declared_weight, "contribution": self.contribution,
-                "status": self.status, "detail": self.detail}
+                "contribution_exact": self.contribution_exact, "status": self.status, "detail": self.detail}
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class AgentResult:
     flags: Flags
     provisional: bool = False  # a required part is missing: not ranked, rewarded or penalised
     missing: tuple[str, ...] = ()  # the missing required parts (``scheme.required_parts`` ids)
+    total_exact: float | None = None  # before rounding; ``total`` is rounded once, half up, to the precision
 
     def component(self, cid: str) -> ComponentResult:
         """The component with this id (or, failing that, of this kind); KeyError if none."""
@@ -120,6 +122,7 @@ class AgentResult:
             "agent": self.agent,
             "team": self.team,
             "total": self.total,
+            "total_exact": self.total_exact,
             "rank": self.rank,
             "group_size": self.group_size,
             "kpi": self.kpi,
@@ -169,6 +172,10 @@ class TeamResult:
     star: np.ndarray
     part_missing: np.ndarray  # n × len(scheme.required_parts), True = that required part is missing
     provisional: np.ndarray  # n: any required part missing
+    exact_total: FloatArray  # n: the total before rounding (``total`` is rounded to the precision)
+    spread: np.ndarray  # n × c: where a left-out component's weight went ("individual", "team", "all")
+    reward_amount: np.ndarray  # n: Decimal or None (a tie shares it, per ``apply.ties``)
+    penalty_amount: np.ndarray
     _position: dict[str, int] = field(default_factory=dict, repr=False)
 
     @cached_property
@@ -217,22 +224,26 @@ class TeamResult:
             for j, ind in enumerate(scheme.indicators)
         ]
         components = []
+        exact = [comp_points[i][j] * comp_weight[i][j] / 100 if math.isfinite(comp_points[i][j]) else 0.0
+                 for j in range(len(scheme.components))]
+        shown = largest_remainder(exact, self.total[i], scheme.precision)
         for j, comp in enumerate(scheme.components):
             pts = comp_points[i][j]
             weight = comp_weight[i][j]
             detail = {k: _json(v[i]) for k, v in self._detail_lists[j].items()}
             if comp.kind == "team":
                 detail = _team_detail(comp, scheme, detail)
+            if self.spread[i][j]:
+                detail["spread_over"] = self.spread[i][j]
             components.append(ComponentResult(
-                comp.id, comp.kind, _opt(pts), weight, comp.weight,
-                pts * weight / 100 if pts == pts else 0.0,
-                COMPONENT_STATUS[comp_status[i][j]], detail))
+                comp.id, comp.kind, _opt(pts), weight, comp.weight, shown[j],
+                COMPONENT_STATUS[comp_status[i][j]], detail, exact[j]))
         rules = scheme.apply
         flags = Flags(
             reward=bool(self.reward[i]),
-            reward_amount=rules.reward if self.reward[i] else None,
+            reward_amount=self.reward_amount[i],
             penalty=bool(self.penalty[i]),
-            penalty_amount=rules.penalty if self.penalty[i] else None,
+            penalty_amount=self.penalty_amount[i],
             last=bool(self.last[i]),
             improvement_due=self.as_of + timedelta(days=rules.improvement_days) if self.improvement[i] else None,
             post_change=bool(self.post_change[i]),
@@ -243,8 +254,23 @@ class TeamResult:
             agent=self.agents[i], team=self.team_of[i], total=_opt(self.total[i]),
             rank=int(rank) if math.isfinite(rank) else None, group_size=int(self.group_size[i]),
             kpi=_opt(self.kpi[i]), components=tuple(components), indicators=tuple(indicators), flags=flags,
-            provisional=bool(self.provisional[i]),
+            provisional=bool(self.provisional[i]), total_exact=_opt(self.exact_total[i]),
             missing=tuple(p for p, gone in zip(scheme.required_parts, self.part_missing[i], strict=True) if gone))
+
+
+def largest_remainder(parts: list[float], total: float, precision: int) -> list[float]:
+    """``parts`` at ``precision`` decimals adding up exactly to ``total`` (already rounded): each
+    part floored, then the units left over go one each to the largest remainders (ties: first)."""
+    if not math.isfinite(total):
+        return [0.0 for _ in parts]
+    unit = Decimal(1).scaleb(-precision)
+    exact = [Decimal(repr(float(p))) for p in parts]
+    floors = [(e / unit).to_integral_value(rounding=ROUND_FLOOR) for e in exact]
+    left = int((Decimal(repr(float(total))) / unit).to_integral_value(rounding=ROUND_HALF_UP) - sum(floors))
+    order = sorted(range(len(parts)), key=lambda k: (-(exact[k] / unit - floors[k]), k))
+    for k in order[:max(left, 0)]:
+        floors[k] += 1
+    return [float(f * unit) for f in floors]
 
 
 def _json(x: Any) -> Any:
@@ -278,5 +304,5 @@ def _indicator_result(ind: Indicator, value: float, pts: float, status: int, cod
         detail = {"reason": "missing" if value != value else "invalid"}
         if status == IND_WORST:
             detail["worst_points"] = ind.worst_points
-    return IndicatorResult(ind.id, None if value != value else value, None if pts != pts else pts,
+    return IndicatorResult(ind.id, value if math.isfinite(value) else None, pts if math.isfinite(pts) else None,
                            ind.points, IND_STATUS[status], detail)

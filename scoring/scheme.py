@@ -88,6 +88,7 @@ PROBLEM_TEMPLATES: dict[str, str] = {
     "window_order": "The {first} time must come before the {then} time.",
     "no_working_day": "At least one day of the week must be a working day.",
     "unknown_field": "Unknown field {field!r}.",
+    "precision_range": "The precision must be a whole number of decimals from 0 to 4 (got {value}).",
     "no_provider": "No {provider} data fills an indicator value; use provider = \"import\", \"manager\" or \"admin\".",
     "not_importable": "No import stores {column!r}, so nothing can fill this indicator; map it in an import, "
                       "or set provider = \"manager\" or \"admin\".",
@@ -263,6 +264,7 @@ class ApplyRules:
     post_change_after: int = 3
     stars: tuple[StarLevel, ...] = ()
     appeal_days: int = 7
+    ties: Literal["share", "all", "none"] = "share"  # several agents at a rewarded or penalised place
     announce_best: bool = False
     personal_goals: bool = True
 
@@ -306,6 +308,7 @@ class Scheme:
     content_hash: str
     calibration: CalibrationRules = CalibrationRules()
     cycle: CycleRules = CycleRules()
+    precision: int = 1  # decimals of every shown total and contribution; ranks use the rounded total
 
     def name(self, lang: str) -> str:
         return self.name_zh if lang == "zh" else self.name_en

@@ -190,6 +190,10 @@ class SchemeParser:
         apply = self.apply(data.get("apply", {}))
         calibration = self.calibration(data.get("calibration", {}))
         cycle = self.cycle(data.get("cycle"))
+        precision = data.get("precision", 1)
+        if not isinstance(precision, int) or isinstance(precision, bool) or not 0 <= precision <= 4:
+            self.add("scheme", "precision", "precision_range", value=str(precision))
+            precision = 1
         if self.problems:
             return None
         return Scheme(
@@ -206,6 +210,7 @@ class SchemeParser:
             content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
             calibration=calibration,
             cycle=cycle,
+            precision=precision,
         )
 
     def indicators(self, data: dict[str, Any]) -> tuple[Indicator, ...]:
@@ -597,6 +602,7 @@ class SchemeParser:
             post_change_after=self.int_(raw, "post_change_after", where, 3),
             stars=tuple(sorted(stars, key=lambda s: -s.min_total)),
             appeal_days=self.int_(raw, "appeal_days", where, 7),
+            ties=self.choice(raw, "ties", where, ("share", "all", "none"), default="share"),  # type: ignore[arg-type]
             announce_best=self.bool_(raw, "announce_best", where, False),
             personal_goals=self.bool_(raw, "personal_goals", where, True),
         )

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from dataclasses import field as dc_field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import numpy as np
@@ -101,13 +102,15 @@ def _parse_cell(text: str, rule: _Rule) -> tuple[float, str | None, dict[str, An
     raw = text.strip()
     if raw == "":
         return math.nan, None, {}
-    scale = 1.0
+    percent = False
     cleaned = raw.replace(",", "").replace("，", "")
     if rule.percent_sign and cleaned.endswith("%"):
-        cleaned, scale = cleaned[:-1].strip(), 0.01
+        cleaned, percent = cleaned[:-1].strip(), True
     try:
-        value = float(cleaned) * scale
-    except ValueError:
+        # Decimal, so "35%" is exactly 0.35 (float: 35 × 0.01 = 0.35000000000000003, the next band)
+        exact = Decimal(cleaned)
+        value = float(exact.scaleb(-2) if percent else exact)
+    except (InvalidOperation, ValueError):
         return math.nan, "not_a_number", {"value": raw}
     if not math.isfinite(value):
         return math.nan, "not_a_number", {"value": raw}

@@ -12,6 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 import numpy as np
@@ -403,14 +404,11 @@ def score_team(scheme: Scheme, inputs: ScoreInputs, *, as_of: date) -> TeamResul
     part_missing = _missing_parts(scheme, comp_points, details)
     provisional = np.asarray(part_missing.any(axis=1), dtype=bool)
 
-    declared = np.array([cp.weight for cp in comps], dtype=float)
+    eff, spread = _effective_weights(comps, np.isfinite(comp_points))
     included = np.isfinite(comp_points)
-    w = np.where(included, declared, 0.0)
-    denom = w.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        eff = np.where(denom[:, None] > 0, w * 100.0 / denom[:, None], 0.0)
-    total = np.where(denom > 0, np.nansum(np.where(included, comp_points, 0.0) * eff, axis=1) / 100.0, np.nan)
-    total = np.clip(total, 0.0, 100.0)
+    exact = np.where(eff.sum(axis=1) > 0,
+                     np.nansum(np.where(included, comp_points, 0.0) * eff, axis=1) / 100.0, np.nan)
+    total = round_half_up(np.clip(exact, 0.0, 100.0), scheme.precision)
 
     manager_j = next((j for j, cp in enumerate(comps) if cp.kind == "manager"), None)
     manager = comp_points[:, manager_j] if manager_j is not None else np.full(n, np.nan)
@@ -427,8 +425,10 @@ def score_team(scheme: Scheme, inputs: ScoreInputs, *, as_of: date) -> TeamResul
     scored = np.isfinite(rank_min)
     with np.errstate(invalid="ignore"):
         last = scored & (rank_max == size) & (rank_min > 1)
-        reward = scored & (rank_min == 1) & (rules.reward is not None)
-        penalty = last & (rules.penalty is not None)
+        reward_amount = _tie_amounts(rules.reward, scored & (rank_min == 1), rank_max - rank_min + 1, rules.ties)
+        penalty_amount = _tie_amounts(rules.penalty, last, rank_max - rank_min + 1, rules.ties)
+        reward = np.array([a is not None for a in reward_amount], dtype=bool)
+        penalty = np.array([a is not None for a in penalty_amount], dtype=bool)
         improvement = scored & (rank_max > size - rules.improvement_last) & (rank_min > 1)
     post_change = last & _consecutive_last(inputs.history, index, rules.post_change_after - 1)
     star = np.zeros(n, dtype=np.int64)
@@ -442,7 +442,72 @@ def score_team(scheme: Scheme, inputs: ScoreInputs, *, as_of: date) -> TeamResul
         comp_detail=tuple(details), total=total, rank=rank_min, group_size=size,
         order=ranking.order, last=last, reward=reward, penalty=penalty, improvement=improvement,
         post_change=post_change, star=star, part_missing=part_missing, provisional=provisional,
+        exact_total=exact, spread=spread, reward_amount=reward_amount, penalty_amount=penalty_amount,
     )
+
+
+def round_half_up(values: FloatArray, precision: int) -> FloatArray:
+    """Each value rounded once, half up, to ``precision`` decimals *as written* (74.95 → 75.0,
+    although the float 74.95 is a hair below): the shortest repr through Decimal."""
+    quantum = Decimal(1).scaleb(-precision)
+    out = np.full(len(values), np.nan)
+    for i, v in enumerate(values.tolist()):
+        if math.isfinite(v):
+            out[i] = float(Decimal(repr(v)).quantize(quantum, rounding=ROUND_HALF_UP))
+    return out
+
+
+GROUPS = ("individual", "team")
+
+
+def component_group(comp: Component) -> str:
+    """Seed 003's two parts of a total: the team component(s), and everything individual."""
+    return "team" if comp.kind == "team" else "individual"
+
+
+def _effective_weights(comps: Sequence[Component], included: np.ndarray) -> tuple[FloatArray, np.ndarray]:
+    """Weights after leaving out components with no data: a left-out weight goes to the rest of
+    its own group (individual / team: 003's 80/20 stays 80/20); only a group with nothing left
+    spreads over the other group. Returns (n × c weights adding to 100, n × c where each
+    left-out weight went: "individual", "team", "all" or "")."""
+    n, c = included.shape
+    declared = np.array([cp.weight for cp in comps], dtype=float)
+    groups = np.array([component_group(cp) for cp in comps], dtype=object)
+    eff = np.zeros((n, c))
+    group_alive = np.zeros(n)
+    for g in GROUPS:
+        cols = groups == g
+        if not cols.any():
+            continue
+        w = np.where(included[:, cols], declared[cols], 0.0)
+        present = w.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            eff[:, cols] = np.where(present[:, None] > 0, w * declared[cols].sum() / present[:, None], 0.0)
+        group_alive += np.where(present > 0, declared[cols].sum(), 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        eff = np.where(group_alive[:, None] > 0, eff * 100.0 / group_alive[:, None], 0.0)
+    spread = np.full((n, c), "", dtype=object)
+    for j in range(c):
+        own = groups == groups[j]
+        own_left = (included[:, own].any(axis=1))
+        spread[:, j] = np.where(included[:, j], "", np.where(own_left, groups[j], "all"))
+    return eff, spread
+
+
+def _tie_amounts(amount: Decimal | None, at_place: np.ndarray, tied: FloatArray, rule: str) -> np.ndarray:
+    """The money each agent at a rewarded (or penalised) place gets: alone, the amount; tied with
+    others, ``share`` splits it (rounded half up to 0.01), ``all`` gives each the whole amount,
+    ``none`` gives nobody anything."""
+    out = np.full(len(at_place), None, dtype=object)
+    if amount is None:
+        return out
+    for i in np.flatnonzero(at_place):
+        k = int(tied[i])
+        if k <= 1 or rule == "all":
+            out[i] = amount
+        elif rule == "share":
+            out[i] = (amount / k).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return out
 
 
 def _missing_parts(scheme: Scheme, comp_points: FloatArray, details: list[dict[str, np.ndarray]]) -> np.ndarray:

@@ -157,7 +157,7 @@ def score(
                for p in err.problems])
     result = score_team(scheme, inputs, as_of=day)
     if output is OutputFormat.json:
-        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2, allow_nan=False))
     elif output is OutputFormat.csv:
         typer.echo(render_csv(result), nl=False)
     else:
@@ -247,8 +247,11 @@ def _flags_text(agent: AgentResult, currency: str, _: Translate) -> str:
 
 
 def _component_note(status: str, detail: dict[str, Any], _: Translate) -> str:
+    spread = {"individual": lambda: _("no data, left out; its weight goes to the other individual parts"),
+              "team": lambda: _("no data, left out; its weight goes to the other team parts"),
+              "all": lambda: _("no data, left out; its weight goes to the other parts")}
     notes: dict[str, Callable[[], str]] = {
-        "excluded": lambda: _("no data, left out"),
+        "excluded": spread.get(str(detail.get("spread_over")), lambda: _("no data, left out")),
         "worst": lambda: _("no data, scored 0"),
         "below_min_excluded": lambda: _("too few ratings ({count} of {min}), left out",
                                         count=_num(detail.get("count"), 0), min=_num(detail.get("min"), 0)),
@@ -300,23 +303,27 @@ def render_table(result: TeamResult, lang: str) -> str:
     header.append(_("Flags"))
     rows = [header]
     for r in result.results:
-        row = ["—" if r.rank is None else str(r.rank), r.agent, r.team or "", _num(r.total)]
+        row = ["—" if r.rank is None else str(r.rank), r.agent, r.team or "", _num(r.total, scheme.precision)]
         row += [_num(r.kpi)] if show_kpi else []
         row += [_num(r.component(c).points) for c in comps]
-        row.append(_flags_text(r, scheme.apply.currency, _))
+        flags = _flags_text(r, scheme.apply.currency, _)
+        if r.provisional:
+            flags = _("provisional, missing: {parts}", parts=", ".join(scheme.part_name(p, lang) for p in r.missing))
+        row.append(flags)
         rows.append(row)
     has_team = any(r.team for r in result.results)
     if not has_team:
         rows = [row[:2] + row[3:] for row in rows]
     lines += _grid(rows, right={0} | set(range(2 if not has_team else 3, len(rows[0]) - 1)))
     for r in result.results:
-        lines += ["", _("{agent}: total {total}, rank {rank} of {size}", agent=r.agent, total=_num(r.total),
+        lines += ["", _("{agent}: total {total}, rank {rank} of {size}", agent=r.agent,
+                        total=_num(r.total, scheme.precision),
                         rank="—" if r.rank is None else r.rank, size=r.group_size)]
         detail_rows: list[list[str]] = []
         for c in r.components:
             note = _component_note(c.status, c.detail, _)
             detail_rows.append([_component_name(result, c.id, lang, _), _num(c.points),
-                                _("weight {w}%", w=f"{c.weight:.0f}"), _num(c.contribution), note])
+                                _("weight {w}%", w=f"{c.weight:.0f}"), _num(c.contribution, scheme.precision), note])
         lines += ["  " + line for line in _grid(detail_rows, right={1, 3})]
         ind_rows: list[list[str]] = []
         for i in r.indicators:

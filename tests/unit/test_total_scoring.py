@@ -200,8 +200,8 @@ def test_the_call_centre_team_share_is_the_teams_own_score_on_its_indicators() -
         team = result.agent(agent).component("team")
         assert team.points == pytest.approx(expected)
         assert team.detail["indicators"]["answer_rate"]["points"] == 7
-        # no qa samples (left out); too few customer ratings take the default 80
-        assert team.weight == pytest.approx(20 / (50 + 10 + 20) * 100)
+        # no qa samples (left out, its 20 spread over the individual part); the team keeps 20 % (003)
+        assert team.weight == pytest.approx(20)
 
 
 def test_without_team_values_the_team_share_uses_the_teams_mean() -> None:
