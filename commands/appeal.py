@@ -24,11 +24,12 @@ from typing import Any
 
 from sqlmodel import Session
 
-from commands import outbox, permissions, results
+from commands import outbox, permissions, results, scope
 from commands.calibration import parse_changes
 from commands.context import Context, Handler
 from commands.i18n import Translate, translator
 from commands.messages import Reply
+from commands.scope import appealable
 from scoring import Scheme
 from storage import consequences as store
 from storage import outbox as outbox_store
@@ -127,22 +128,6 @@ def file_appeal(ctx: Context, tokens: Sequence[str]) -> list[Reply]:
     return [Reply(text=_("Your appeal #{id} about {component} is filed; you will be told the decision.", id=appeal.id, component=component))]
 
 
-def appealable(scheme: Scheme) -> dict[str, str]:
-    """Component id → kind; the indicator table is ``kpi`` even when it only feeds a review dimension."""
-    out = {c.id: c.kind for c in scheme.components}
-    if scheme.uses_kpi_table:
-        out.setdefault("kpi", "kpi")
-    return out
-
-
-def _may_decide(ctx: Context, appeal: Appeal, member: Member, kind: str) -> bool:
-    if permissions.is_admin(ctx.actor):
-        return True
-    if kind == "manager":
-        return False
-    return permissions.is_direct_manager(ctx.actor, member)
-
-
 def _apply_changes(
     ctx: Context, period: Period, member: Member, scheme: Scheme, kind: str, changes: Mapping[str, float], reason: str
 ) -> list[str]:
@@ -234,9 +219,11 @@ def decide(ctx: Context, tokens: Sequence[str], uphold: bool) -> list[Reply]:
     _ = ctx._
     if not tokens or not tokens[0].lstrip("#").isdigit():
         return [Reply(text=_("Usage: /appeal uphold ID NAME=VALUE … REASON or /appeal reject ID REASON"), ephemeral=True)]
-    appeal = store.get_appeal(session=ctx.session, appeal_id=int(tokens[0].lstrip("#")))
-    if appeal is None:
+    appeal, decision = scope.resolve(ctx, "appeal.decide", tokens[0])
+    if scope.unknown(decision):  # no such appeal, or one outside the actor's teams
         return [Reply(text=_("There is no appeal #{id}.", id=tokens[0].lstrip("#")), ephemeral=True)]
+    if not decision:
+        return [permissions.refusal(decision, _)]
     member = repo.get_member(session=ctx.session, member_id=appeal.member_id)
     team = repo.get_team(session=ctx.session, team_id=appeal.team_id)
     period = repo.get_period_by_id(session=ctx.session, period_id=appeal.period_id)
@@ -244,10 +231,6 @@ def decide(ctx: Context, tokens: Sequence[str], uphold: bool) -> list[Reply]:
     scheme = results.load_scheme(team, period, session=ctx.session)
     assert scheme is not None
     kind = appealable(scheme).get(appeal.component, appeal.component)
-    if not _may_decide(ctx, appeal, member, kind):
-        text = (_("An appeal against the manager's own review is decided by an admin.") if kind == "manager"
-                else _("Only the agent's manager or an admin decides this appeal."))  # fmt: skip
-        return [Reply(text=text, ephemeral=True)]
     if appeal.status != "open":
         return [Reply(text=_("Appeal #{id} is already decided.", id=appeal.id), ephemeral=True)]
     changes, rest = parse_changes(tokens[1:]) if uphold else ({}, list(tokens[1:]))

@@ -390,3 +390,4 @@ def _today(ctx: Context) -> date:
 
 COMMANDS: dict[str, Handler] = {"calibrate": calibrate}
 ACTIONS: dict[str, Handler] = {ACTION: on_action}
+ACTION_IDS: dict[str, tuple[str, ...]] = {f"{ACTION}:lock": ("period_key.admin",)}

@@ -736,3 +736,4 @@ def on_action(ctx: Context, value: str) -> list[Reply]:
 
 COMMANDS: dict[str, Handler] = {"feedback": feedback}
 ACTIONS: dict[str, Handler] = {ACTION: on_action}
+ACTION_IDS: dict[str, tuple[str, ...]] = {f"{ACTION}:accept": ("slot.party",), f"{ACTION}:ack": ("meeting.own",)}

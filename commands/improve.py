@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlmodel import Session
 
-from commands import outbox, permissions
+from commands import outbox, permissions, scope
 from commands.context import Context, Handler
 from commands.forms import engine
 from commands.forms.spec import N_, Answers, Field, FormDefinition
@@ -156,27 +156,28 @@ def start_form(ctx: Context) -> list[Reply]:
 
 
 def _find_agent_plan(ctx: Context, name: str) -> tuple[ImprovementPlan | None, Member | None, Reply | None]:
+    """``/improve approve NAME``: the latest plan of the agent called NAME in the actor's teams
+    (``TEAM/NAME`` when two of them share the name); the decision is checked on that plan."""
     _ = ctx._
-    own = repo.get_team(session=ctx.session, team_id=ctx.actor.team_id)
-    teams = ([own] if own is not None else []) + repo.teams_managed_by(session=ctx.session, member=ctx.actor)
-    if permissions.is_admin(ctx.actor):
-        teams = repo.list_teams(session=ctx.session)
-    for team in teams:
-        member = repo.get_member_by_name(session=ctx.session, team=team, name=name)
-        if member is None:
-            continue
-        if not (permissions.is_admin(ctx.actor) or permissions.is_direct_manager(ctx.actor, member)
-                or _is_escalation_target(ctx, member)):  # fmt: skip
-            return None, None, Reply(text=_("Only the agent's manager or an admin decides on the plan."), ephemeral=True)
-        plans = store.list_plans(session=ctx.session, member_id=member.id)
-        if not plans:
-            return None, member, Reply(text=_("{name} has no improvement plan.", name=name), ephemeral=True)
-        return plans[-1], member, None
-    return None, None, Reply(text=_("There is no member called {name} in your teams.", name=name), ephemeral=True)
-
-
-def _is_escalation_target(ctx: Context, member: Member) -> bool:
-    return any(p.escalated_to == ctx.actor.id for p in store.list_plans(session=ctx.session, member_id=member.id))
+    team_name, _sep, agent_name = name.rpartition("/")
+    teams = [t for t in repo.list_teams(session=ctx.session)
+             if permissions.sees_team(ctx.actor, t.id) and (not team_name or t.name == team_name)]  # fmt: skip
+    found = [(m, store.list_plans(session=ctx.session, member_id=m.id)) for t in teams
+             if (m := repo.get_member_by_name(session=ctx.session, team=t, name=agent_name)) is not None]  # fmt: skip
+    if not found:
+        return None, None, Reply(text=_("There is no member called {name} in your teams.", name=name), ephemeral=True)
+    if len(found) > 1:
+        where = ", ".join(f"{repo.get_team(session=ctx.session, team_id=m.team_id).name}/{m.name}"  # type: ignore[union-attr]
+                          for m, _plans in found)  # fmt: skip
+        return None, None, Reply(text=_("Several of your teams have a member called {name}; write one of: {names}.",
+                                        name=agent_name, names=where), ephemeral=True)  # fmt: skip
+    member, plans = found[0]
+    if not plans:
+        return None, member, Reply(text=_("{name} has no improvement plan.", name=name), ephemeral=True)
+    plan, decision = scope.resolve(ctx, "plan.decide", str(plans[-1].id))
+    if not decision:
+        return None, None, permissions.refusal(decision, _)
+    return plan, member, None
 
 
 def decide(ctx: Context, plan: ImprovementPlan, member: Member, approve: bool, comment: str) -> list[Reply]:
@@ -244,17 +245,15 @@ def improve(ctx: Context, args: str) -> list[Reply]:
 
 
 def on_action(ctx: Context, value: str) -> list[Reply]:
+    """``improve:start`` (the agent's own plan) and ``improve:approve`` (a plan the actor decides);
+    the router has checked the plan id against the actor (``ACTION_IDS``, commands.scope)."""
     op = (ctx.incoming.action or "").partition(":")[2]
     if op == "start":
         return start_form(ctx)
-    if op == "approve" and value.isdigit():
-        plan = store.get_plan_by_id(session=ctx.session, plan_id=int(value))
-        member = repo.get_member(session=ctx.session, member_id=plan.member_id) if plan else None
-        if plan is not None and member is not None:
-            found, _m, refusal = _find_agent_plan(ctx, member.name)
-            if refusal is not None:
-                return [refusal]
-            return decide(ctx, plan, member, True, "")
+    plan, decision = scope.resolve(ctx, "plan.decide", value)
+    member = repo.get_member(session=ctx.session, member_id=plan.member_id) if plan is not None else None
+    if op == "approve" and decision and member is not None:
+        return decide(ctx, plan, member, True, "")
     return [Reply(text=ctx._("That button no longer works. Send /help to see what you can do."), ephemeral=True)]
 
 
@@ -312,3 +311,4 @@ def follow_up(session: Session, *, now: datetime, team: Team | None = None) -> d
 
 COMMANDS: dict[str, Handler] = {"improve": improve}
 ACTIONS: dict[str, Handler] = {ACTION: on_action}
+ACTION_IDS: dict[str, tuple[str, ...]] = {f"{ACTION}:start": ("plan.own",), f"{ACTION}:approve": ("plan.decide",)}

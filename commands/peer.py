@@ -208,3 +208,4 @@ def summary(ctx: Context) -> list[Reply]:
 
 COMMANDS: dict[str, Handler] = {"peer": peer}
 ACTIONS: dict[str, Handler] = {"peer": pick}
+ACTION_IDS: dict[str, tuple[str, ...]] = {"peer:pick": ("member.peer", "period")}

@@ -128,6 +128,10 @@ QA_OWN_TEAMS = N_("You can review samples only of your own teams.")
 QA_DRAW_ONLY_LEADERS = N_("Only a manager of the team or an admin can draw quality samples.")
 QA_CALIBRATE_ADMIN = N_("Only an admin can send a sample to several reviewers for calibration.")
 QA_DISPUTE_OWN = N_("You can dispute only QA results of your own conversations.")
+PLAN_DECIDERS = N_("Only the agent's manager or an admin decides on the plan.")
+APPEAL_DECIDERS = N_("Only the agent's manager or an admin decides this appeal.")
+APPEAL_MANAGER_REVIEW = N_("An appeal against the manager's own review is decided by an admin.")
+NOT_YOURS = N_("That button no longer works. Send /help to see what you can do.")
 
 REASONS: tuple[str, ...] = (
     INACTIVE, NOT_FOR_ROLE, REVIEW_ONLY_MANAGERS, REVIEW_OWN_TEAMS, REVIEW_DIRECT_MANAGER,
@@ -135,7 +139,8 @@ REASONS: tuple[str, ...] = (
     PEER_ONLY_AGENTS, PEER_SELF, PEER_OWN_TEAM, PEER_ANONYMOUS, RESULT_OWN, RESULT_OWN_TEAMS,
     RANK_OWN_TEAM, RANK_OWN_TEAMS, RANK_NOT_FOR_ROLE, SIMULATE_OWN, ADMIN_ONLY,
     PERIOD_OWN_TEAMS, PERIOD_ONLY_MANAGERS, QA_NOT_REVIEWER, QA_OWN_SESSION, QA_OWN_TEAMS,
-    QA_DRAW_ONLY_LEADERS, QA_CALIBRATE_ADMIN, QA_DISPUTE_OWN,
+    QA_DRAW_ONLY_LEADERS, QA_CALIBRATE_ADMIN, QA_DISPUTE_OWN, PLAN_DECIDERS, APPEAL_DECIDERS,
+    APPEAL_MANAGER_REVIEW, NOT_YOURS,
 )  # fmt: skip
 
 
@@ -457,6 +462,42 @@ def can_dispute_qa(actor: Person, agent_id: int) -> Decision:
     if actor.id is None or actor.id != agent_id:
         return _refuse(QA_DISPUTE_OWN)
     return ALLOW
+
+
+# -- decisions on another member's object (by the object's member, loaded by id) --------------
+
+
+def can_decide_plan(
+    actor: Person, member: Person, *, escalated_to: int | None = None, managed: Collection[int] | None = None
+) -> Decision:
+    """Approve or return an improvement plan: an admin, the agent's direct manager, or the
+    person the late plan was escalated to."""
+    if not actor.active:
+        return _refuse(INACTIVE)
+    if is_admin(actor) or is_direct_manager(actor, member, managed=managed):
+        return ALLOW
+    if escalated_to is not None and actor.id == escalated_to:
+        return ALLOW
+    return _refuse(PLAN_DECIDERS)
+
+
+def can_decide_appeal(
+    actor: Person, member: Person, component_kind: str, *, managed: Collection[int] | None = None
+) -> Decision:
+    """Decide an appeal: an admin; the agent's direct manager unless it contests the manager's review."""
+    if not actor.active:
+        return _refuse(INACTIVE)
+    if is_admin(actor):
+        return ALLOW
+    if component_kind == "manager":
+        return _refuse(APPEAL_MANAGER_REVIEW)
+    return ALLOW if is_direct_manager(actor, member, managed=managed) else _refuse(APPEAL_DECIDERS)
+
+
+def sees_team(actor: Person, team_id: int | None, *, managed: Collection[int] | None = None) -> bool:
+    """The actor's own team, or a team they lead: where a refusal may say *why* (outside it, an id
+    is answered as if it did not exist, so a forged id learns nothing)."""
+    return team_id is not None and (team_id == actor.team_id or reaches_team(actor, team_id, managed=managed))
 
 
 def refusal(decision: Decision, _: Translate) -> Reply:

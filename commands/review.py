@@ -311,3 +311,4 @@ def pick(ctx: Context, value: str) -> list[Reply]:
 
 COMMANDS: dict[str, Handler] = {"review": review}
 ACTIONS: dict[str, Handler] = {"review": pick}
+ACTION_IDS: dict[str, tuple[str, ...]] = {"review:pick": ("member.review", "period")}

@@ -4,6 +4,7 @@ Command modules register themselves by exposing module-level mappings:
 
     COMMANDS: dict[str, Handler]   # "/rank demo 2026-10" -> COMMANDS["rank"](ctx, "demo 2026-10")
     ACTIONS: dict[str, Handler]    # button action "form:answer" -> ACTIONS["form"](ctx, value)
+    ACTION_IDS: dict[str, tuple[str, ...]]  # every action name -> the kinds of id its value carries
     TEXT_HANDLER: Handler          # optional: plain text while a conversation is active
     UNLINKED_COMMANDS: dict[str, UnlinkedHandler]  # optional: what a not-yet-linked person may run
 
@@ -25,7 +26,9 @@ What ``handle`` does, in order:
 4. picks the language: the member's setting, else the team's, else the default;
 5. dispatches ``/cmd args`` to ``COMMANDS`` (after the role check of
    ``commands.permissions.can_use``), a button to ``ACTIONS`` by the action's prefix
-   before ``:`` (the handler reads the rest from ``ctx.incoming.action``), plain text to
+   before ``:`` (the handler reads the rest from ``ctx.incoming.action``) once
+   ``commands.scope.check_action`` has found every id of its value in the actor's scope
+   (an action not declared in ``ACTION_IDS`` is refused), plain text to
    each ``TEXT_HANDLER`` in module order until one answers (the form engine answers
    when the person has an active conversation);
 6. a request that lost a race with a concurrent one (a unique key taken meanwhile, a
@@ -48,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from commands import permissions
+from commands import permissions, scope
 from commands.context import AppConfig, Context, Handler
 from commands.i18n import Translate, normalize_lang, translator
 from commands.messages import Incoming, Reply
@@ -112,18 +115,22 @@ def utc_now() -> datetime:
 class Registry:
     commands: Mapping[str, Handler]
     actions: Mapping[str, Handler]
+    action_ids: Mapping[str, tuple[str, ...]]
     text_handlers: Sequence[Handler]
     unlinked: Mapping[str, UnlinkedHandler]
 
 
 def collect(modules: Iterable[ModuleType]) -> Registry:
-    """Merge the modules' mappings; two modules claiming the same name is a start-up error."""
+    """Merge the modules' mappings; two modules claiming the same name is a start-up error, and
+    so is an action prefix without declared ids (or ids declared for no action)."""
     commands: dict[str, Handler] = {}
     actions: dict[str, Handler] = {}
+    action_ids: dict[str, tuple[str, ...]] = {}
     unlinked: dict[str, UnlinkedHandler] = {}
     texts: list[Handler] = []
     for module in modules:
-        for target, attr in ((commands, "COMMANDS"), (actions, "ACTIONS"), (unlinked, "UNLINKED_COMMANDS")):
+        tables = ((commands, "COMMANDS"), (actions, "ACTIONS"), (action_ids, "ACTION_IDS"), (unlinked, "UNLINKED_COMMANDS"))
+        for target, attr in tables:
             table: Mapping[str, Any] = getattr(module, attr, {})
             for name, handler in table.items():
                 if name in target:
@@ -132,7 +139,14 @@ def collect(modules: Iterable[ModuleType]) -> Registry:
         text_handler = getattr(module, "TEXT_HANDLER", None)
         if text_handler is not None:
             texts.append(text_handler)
-    return Registry(commands, actions, texts, unlinked)
+    declared = {name.split(":", 1)[0] for name in action_ids}
+    if declared != set(actions):
+        raise ValueError(f"actions without declared ids {sorted(set(actions) - declared)}, "
+                         f"ids of no action {sorted(declared - set(actions))} (ACTION_IDS, commands.scope)")  # fmt: skip
+    unknown = {kind for kinds in action_ids.values() for kind in kinds} - set(scope.KINDS) - set(scope.NOT_AN_ID)
+    if unknown:
+        raise ValueError(f"ACTION_IDS name unknown kinds of id: {sorted(unknown)}")
+    return Registry(commands, actions, action_ids, texts, unlinked)
 
 
 def split_command(text: str) -> tuple[str, str] | None:
@@ -256,8 +270,13 @@ class Router:
         if incoming.action:
             prefix = incoming.action.split(":", 1)[0]
             action = self.registry.actions.get(prefix)
-            if action is None:
+            kinds = self.registry.action_ids.get(incoming.action)
+            if action is None or kinds is None:
                 return [Reply(text=_("That button no longer works. Send /help to see what you can do."), ephemeral=True)]
+            refused = scope.check_action(ctx, kinds, incoming.value or "")
+            if refused is not None:
+                log.info("refused %s with an id outside the actor's scope", incoming.action)
+                return [refused]
             return action(ctx, incoming.value or "")
         parsed = split_command(incoming.text)
         if parsed is not None:

@@ -7,7 +7,7 @@ active conversation, and ``/back``, ``/skip``, ``/cancel`` typed during a form.
 from __future__ import annotations
 
 from commands.context import Handler
-from commands.forms.engine import control_command, on_action, on_text, start
+from commands.forms.engine import OPS, control_command, on_action, on_text, start
 from commands.forms.spec import N_, Field, FormDefinition, Localized, Option
 
 COMMANDS: dict[str, Handler] = {
@@ -16,8 +16,9 @@ COMMANDS: dict[str, Handler] = {
     "cancel": control_command("cancel"),
 }
 ACTIONS: dict[str, Handler] = {"form": on_action}
+ACTION_IDS: dict[str, tuple[str, ...]] = {f"form:{op}": ("conversation", "step", "text") for op in OPS}
 TEXT_HANDLER: Handler = on_text
 
 __all__ = [
-    "ACTIONS", "COMMANDS", "TEXT_HANDLER", "Field", "FormDefinition", "Localized", "N_", "Option", "start",
+    "ACTION_IDS", "ACTIONS", "COMMANDS", "TEXT_HANDLER", "Field", "FormDefinition", "Localized", "N_", "Option", "start",
 ]  # fmt: skip

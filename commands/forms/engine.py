@@ -51,6 +51,8 @@ FORM_MODULES: dict[str, str] = {
 """form id → the module whose ``FORM`` (a :class:`FormDefinition`) declares it."""
 
 ACTION = "form"
+OPS = ("answer", "back", "skip", "cancel", "edit", "submit", "resume", "restart", "modal")
+"""Every ``form:<op>`` a button or modal may carry (the module docstring says what each does)."""
 BACK_WORDS = frozenset({"back", "/back", "返回", "上一题", "上一步"})
 SKIP_WORDS = frozenset({"skip", "/skip", "跳过"})
 CANCEL_WORDS = frozenset({"cancel", "/cancel", "取消"})

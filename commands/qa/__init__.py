@@ -117,5 +117,6 @@ def on_action(ctx: Context, value: str) -> list[Reply]:
 
 COMMANDS: dict[str, Handler] = {"qa": qa_command}
 ACTIONS: dict[str, Handler] = {"qa": on_action}
+ACTION_IDS: dict[str, tuple[str, ...]] = {"qa:dispute": ("qa_review.own",), "qa:next": ()}
 
-__all__ = ["ACTIONS", "COMMANDS", "FORM", "load_sessions", "qa_inputs", "store_sessions"]
+__all__ = ["ACTION_IDS", "ACTIONS", "COMMANDS", "FORM", "load_sessions", "qa_inputs", "store_sessions"]

@@ -18,7 +18,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from commands import permissions
+from commands import permissions, scope
 from commands.context import Context
 from commands.forms.common import period_by_key, team_of
 from commands.i18n import Translate, translator
@@ -80,14 +80,13 @@ def dispute(ctx: Context, args: str) -> list[Reply]:
     reason = reason.strip()
     if not head.isdigit():
         return [Reply(text=_("Write /qa dispute NUMBER followed by your reason, for example /qa dispute 7 the customer hung up before I could greet."), ephemeral=True)]  # fmt: skip
-    review = store.get_review(session=ctx.session, review_id=int(head))
+    found, decision = scope.resolve(ctx, "qa_review.own", head)  # by id: the sample's agent is the asker
+    review = found[0] if found is not None else None
     view = sample_view(review.sample_id, session=ctx.session) if review is not None else None
+    if not decision and not scope.unknown(decision):
+        return [permissions.refusal(decision, _)]
     if review is None or view is None or review.kind != "regular" or review.status != "submitted":
         return [Reply(text=_("There is no QA result {n} of yours.", n=head), ephemeral=True)]
-    assert view.agent.id is not None
-    decision = permissions.can_dispute_qa(ctx.actor, view.agent.id)
-    if not decision:
-        return [permissions.refusal(decision, _)]
     if store.get_dispute(session=ctx.session, review_id=int(head)) is not None:
         return [Reply(text=_("You have already disputed this result; it is being looked at."), ephemeral=True)]
     if not reason:

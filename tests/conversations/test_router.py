@@ -29,7 +29,8 @@ def _hear(ctx: Context, text: str) -> list[Reply]:
 
 
 FAKE = SimpleNamespace(
-    __name__="fake", COMMANDS={"echo": _echo, "boom": _boom}, ACTIONS={"thing": _press}, TEXT_HANDLER=_hear
+    __name__="fake", COMMANDS={"echo": _echo, "boom": _boom}, ACTIONS={"thing": _press},
+    ACTION_IDS={"thing:go": ("text",)}, TEXT_HANDLER=_hear,
 )
 
 
