@@ -880,6 +880,7 @@ def build_slack(
     rate_limit_retries: int = 5,
     server_error_retries: int = 2,
     modal_forms: Iterable[str] = MODAL_FORMS,
+    pace: bool = True,
 ) -> SlackAdapter:
     """The adapter from the settings: ``SLACK_BOT_TOKEN`` (one workspace) or ``oauth``
     (several), ``SLACK_SIGNING_SECRET`` (HTTP mode) and/or ``SLACK_APP_TOKEN`` (Socket
@@ -907,4 +908,5 @@ def build_slack(
         server_error_retries=server_error_retries,
         modal_forms=modal_forms,
         oauth=oauth,
+        pace=pace,
     )

@@ -37,6 +37,7 @@ from starlette.routing import BaseRoute, Route
 from telegram import (
     Bot,
     BotCommand,
+    BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
@@ -54,6 +55,7 @@ from bot.telegram_people import TelegramPeople
 from bot.telegram_request import AiohttpRequest
 from commands.i18n import normalize_lang, translator
 from commands.messages import Incoming, Outgoing, Reply
+from commands.permissions import role_may_use
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -169,16 +171,24 @@ class TelegramAdapter:
         log.info("telegram: @%s running in %s mode", self.bot_username, self.mode)
 
     async def _set_menu(self) -> None:
-        """The ``/`` menu: the commands the router knows, in English and in Chinese."""
+        """The ``/`` menu, in English and in Chinese: everyone sees the commands an agent may
+        use; each linked manager and admin sees theirs (``/review`` …) in their own chat."""
         known = getattr(self.router, "commands", None)
         names = [n for n in MENU if known is None or n in known]
         if not names:
             return
+
+        def menu(lang: str, role: str) -> list[BotCommand]:
+            _ = translator(lang)
+            return [BotCommand(n, _(MENU[n])) for n in names if role_may_use(role, n)]
+
         try:
             for lang, code in (("en", None), ("zh", "zh")):
-                _ = translator(lang)
-                menu = [BotCommand(name, _(MENU[name])) for name in names]
-                await self.bot.set_my_commands(menu, language_code=code)
+                await self.bot.set_my_commands(menu(lang, "agent"), language_code=code)
+            leaders = await asyncio.to_thread(self.people.leaders) if self.people is not None else []
+            for chat_id, role, lang in leaders:
+                scope = BotCommandScopeChat(chat_id)
+                await self.bot.set_my_commands(menu(normalize_lang(lang, self.default_lang), role), scope=scope)
         except TelegramError as err:
             log.warning("telegram: could not set the command menu: %s", err)
 

@@ -13,7 +13,7 @@ from commands.i18n import normalize_lang, translator
 from storage import conversations as repo
 from storage import repo as members
 from storage.db import unit_of_work
-from storage.linking import set_unreachable
+from storage.linking import linked_leaders, set_unreachable
 from storage.models import Member
 
 if TYPE_CHECKING:
@@ -38,6 +38,14 @@ class TelegramPeople:
         with unit_of_work(self.engine) as session:
             member = self._member(session, telegram_user_id)
             return repo.member_lang(member, session=session) if member is not None else None
+
+    def leaders(self) -> list[tuple[int, str, str]]:
+        """Active managers and admins linked to Telegram: (chat id, role, language)."""
+        with unit_of_work(self.engine) as session:
+            return [
+                (int(m.telegram_user_id or 0), m.role, repo.member_lang(m, session=session) or "")
+                for m in linked_leaders(session=session)
+            ]
 
     def chat_of(self, member_id: int) -> int | None:
         with unit_of_work(self.engine) as session:

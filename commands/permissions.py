@@ -227,6 +227,11 @@ def can_use(actor: Person, command: str) -> Decision:
     return _refuse(reason) if reason else _refuse(NOT_FOR_ROLE, command=command)
 
 
+def role_may_use(role: str, command: str) -> bool:
+    """May someone of this role run ``/command`` at all (the menu a platform shows them)?"""
+    return Role(role) in COMMAND_ROLES.get(command, _ALL)
+
+
 def allowed_commands(actor: Person) -> list[str]:
     """The commands this person may use, in the order of :data:`COMMAND_ROLES`."""
     return [name for name in COMMAND_ROLES if can_use(actor, name)]

@@ -103,3 +103,16 @@ def set_unreachable(*, session: Session, member: Member, unreachable: bool) -> b
     session.add(member)
     session.flush()
     return True
+
+
+def linked_leaders(*, session: Session, platform: str = "telegram") -> list[Member]:
+    """Active managers and admins linked to ``platform`` (their own command menus)."""
+    from sqlmodel import col
+
+    column = {"telegram": Member.telegram_user_id, "slack": Member.slack_user_id}[platform]
+    query = select(Member).where(
+        col(Member.role).in_(["manager", "admin"]),
+        col(Member.active).is_(True),
+        col(column).is_not(None),
+    )
+    return list(session.exec(query.order_by(col(Member.id))))

@@ -486,7 +486,9 @@ class FakeTelegram:
                 raise _ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
             if not 1 <= len(command.get("description", "")) <= 256:
                 raise _ApiError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
-        self.menus[params.get("language_code") or ""] = [(c["command"], c["description"]) for c in commands]
+        scope = params.get("scope") or {"type": "default"}
+        where = f"chat:{scope['chat_id']}:" if scope.get("type") == "chat" else ""
+        self.menus[where + (params.get("language_code") or "")] = [(c["command"], c["description"]) for c in commands]
         return True
 
     async def _m_sendMessage(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:

@@ -253,8 +253,9 @@ async def test_the_command_menu_is_set_in_english_and_in_chinese(
 
     await start_adapter(ScriptedRouter(form_script))
     zh = translator("zh")
-    assert telegram_api.menus[""] == list(MENU.items())
-    assert telegram_api.menus["zh"] == [(name, zh(text)) for name, text in MENU.items()]
+    everyone = [(name, text) for name, text in MENU.items() if name != "review"]  # agents' commands
+    assert telegram_api.menus[""] == everyone
+    assert telegram_api.menus["zh"] == [(name, zh(text)) for name, text in everyone]
     assert all(zh(text) != text for text in MENU.values())
 
 
@@ -267,8 +268,29 @@ async def test_the_menu_offers_every_everyday_command_of_the_real_router_includi
     await start_adapter(router)
     offered = [name for name, _text in telegram_api.menus[""]]
     assert "survey" in router.commands
-    assert {"selfreview", "me", "rank", "review", "peer", "survey", "help"} <= set(offered)
+    assert {"selfreview", "me", "rank", "peer", "survey", "help"} <= set(offered)
     assert set(offered) <= set(router.commands)
+
+
+async def test_a_manager_sees_the_manager_commands_in_their_menu_and_an_agent_does_not(
+    telegram_api: FakeTelegram, start_adapter, engine
+) -> None:
+    """Issue 16 item 10: the command menu was the same for agents and managers."""
+    from bot.telegram import MENU
+    from commands.router import Router
+    from storage import repo
+    from storage.db import unit_of_work
+
+    with unit_of_work(engine) as session:
+        team = repo.create_team(session=session, name="shop", lang="zh")
+        boss = repo.add_member(session=session, team=team, name="王经理", role="manager")
+        repo.link_platform(session=session, member=boss, platform="telegram", user_id="9001", actor="t")
+    await start_adapter(Router(engine), engine=engine)
+    agents = [name for name, _text in telegram_api.menus[""]]
+    manager = [name for name, _text in telegram_api.menus["chat:9001:"]]
+    assert "review" in manager and "review" not in agents
+    assert "selfreview" not in manager, "a manager has no self-review of their own"
+    assert telegram_api.menus["chat:9001:"][0][1] != MENU[manager[0]], "in the manager's language (zh)"
 
 
 async def test_no_text_kpibot_sends_or_edits_shows_a_link_preview(
