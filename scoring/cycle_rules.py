@@ -85,6 +85,10 @@ def _ints(
     return tuple(sorted(set(value)))
 
 
+CYCLE_KEYS: tuple[str, ...] = ("opens_day", "opens_at", "closes_day", "closes_at", "publish_day", "publish_at",
+                               "reminder_days", "quiet_from", "quiet_until", "weekend")
+
+
 def parse_cycle_rules(raw: Any) -> tuple[CycleRules, list[Problem]]:
     """The ``[cycle]`` table (missing → the defaults) and its problems."""
     problems: list[Problem] = []
@@ -92,9 +96,7 @@ def parse_cycle_rules(raw: Any) -> tuple[CycleRules, list[Problem]]:
         return CycleRules(), problems
     if not isinstance(raw, dict):
         return CycleRules(), [("cycle", "expected_table", {})]
-    known = set(CycleRules.__dataclass_fields__) | {"opens_at", "closes_at", "publish_at"}
-    for key in sorted(set(raw) - known):
-        problems.append((key, "unknown_field", {"field": key}))
+    # unknown keys are reported (with their line and the closest key) by scoring.scheme_keys
     rules = CycleRules(
         opens_day=_day(raw, "opens_day", 1, problems),
         opens_at=_clock(raw, "opens_at", time(9, 0), problems),

@@ -88,6 +88,8 @@ PROBLEM_TEMPLATES: dict[str, str] = {
     "window_order": "The {first} time must come before the {then} time.",
     "no_working_day": "At least one day of the week must be a working day.",
     "unknown_field": "Unknown field {field!r}.",
+    "unknown_key": "Unknown key {key!r} (line {line}); expected one of: {choices}.",
+    "unknown_key_close": "Unknown key {key!r} (line {line}); did you mean {close!r}?",
     "precision_range": "The precision must be a whole number of decimals from 0 to 4 (got {value}).",
     "no_provider": "No {provider} data fills an indicator value; use provider = \"import\", \"manager\" or \"admin\".",
     "not_importable": "No import stores {column!r}, so nothing can fill this indicator; map it in an import, "
@@ -387,10 +389,13 @@ def parse_scheme(text: str) -> Scheme:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SchemeError([Problem("scheme", "toml", "toml_syntax", {"error": str(exc)})]) from None
+    from scoring.scheme_keys import unknown_keys
+
     parser = SchemeParser()
     scheme = parser.scheme(data, text)
-    if parser.problems or scheme is None:
-        raise SchemeError(parser.problems)
+    problems = unknown_keys(data, text) + parser.problems
+    if problems or scheme is None:
+        raise SchemeError(problems)
     return scheme
 
 

@@ -52,7 +52,7 @@ weekend = [5, 6]
         ("weekend = [1, 2, 3, 4, 5, 6, 7]", "weekend", "no_working_day"),
         ("closes_day = 6", "publish_day", "window_order"),
         ('opens_day = 4\nopens_at = "19:00"', "closes_day", "window_order"),
-        ("remind_days = [3]", "remind_days", "unknown_field"),
+        ("remind_days = [3]", "remind_days", "unknown_key_close"),
     ],
 )
 def test_a_mistake_in_the_cycle_table_is_one_problem(table: str, field: str, code: str) -> None:
