@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol, TextIO
 
 from commands.messages import Button, Incoming, Reply
+from commands.plain import printable
 
 BUTTON_NUMBER = re.compile(r"^#?\s*(\d{1,3})$")
 TYPED_KINDS = ("number", "text")
@@ -122,4 +123,4 @@ def repl(chat: ConsoleChat, *, read: Callable[[str], str], out: TextIO, greeting
             return
         answer = chat.send(line)
         if answer:
-            print(answer, file=out, flush=True)
+            print(printable(answer), file=out, flush=True)

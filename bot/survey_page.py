@@ -51,6 +51,7 @@ from starlette.routing import Route
 from commands import ratings
 from commands.context import AppConfig
 from commands.i18n import Translate, normalize_lang, translator
+from commands.plain import printable
 from commands.survey import BadToken, SurveyClaims, read_token
 from storage.db import unit_of_work
 
@@ -306,9 +307,7 @@ class Submission:
 
 def clean_comment(text: str) -> str:
     """NFC, unified newlines, no control characters but newline and tab, trimmed."""
-    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
-    kept = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
-    return kept.strip()
+    return printable(unicodedata.normalize("NFC", text)).strip()
 
 
 def parse_submission(

@@ -83,7 +83,7 @@ def build_sheets(session: Session, team: Team, period: Period) -> dict[str, Rows
 def to_csv(sheets: dict[str, Rows]) -> bytes:
     """One UTF-8 CSV (with BOM, so Excel reads Chinese): each sheet headed by its name, a blank row between."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC)  # every text quoted: 'a;=1+1;b' stays one cell
     for i, (name, rows) in enumerate(sheets.items()):
         if i:
             writer.writerow([])

@@ -29,6 +29,7 @@ from commands import permissions
 from commands.cells import safe
 from commands.context import Context, Handler
 from commands.messages import FileAttachment, Image, Reply
+from commands.plain import one_line
 from storage import repo
 from storage.models import Member, Team
 
@@ -84,7 +85,7 @@ def clean_ref(ref: str | None) -> str | None:
     """A reference as stored: trimmed, at most :data:`MAX_REF_LENGTH` characters, or None."""
     if ref is None:
         return None
-    text = " ".join(ref.split())
+    text = one_line(ref)
     return text[:MAX_REF_LENGTH] or None
 
 

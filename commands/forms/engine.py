@@ -38,6 +38,7 @@ from typing import Any
 from commands.context import Context, Handler
 from commands.forms.spec import Answers, Field, FormDefinition, render
 from commands.messages import Button, Choice, Question, Reply
+from commands.plain import printable
 from storage import conversations as repo
 from storage.models import Conversation
 
@@ -76,7 +77,8 @@ def aware(moment: datetime | None) -> datetime | None:
 
 
 def normalize(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).strip()
+    """An answer as stored: NFKC, trimmed, no control characters (commands.plain)."""
+    return printable(unicodedata.normalize("NFKC", text)).strip()
 
 
 @dataclass
