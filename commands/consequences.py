@@ -7,8 +7,9 @@ reads the (locked) scores through ``commands.results`` and
 * records rank 1's reward and the last place's penalty as payroll entries (amounts from the
   scheme, exact decimals; :func:`record_payroll` rewrites them after an appeal);
 * asks the agents the scoring module flagged (``improvement_due``: the last
-  ``apply.improvement_last``) for an improvement plan due at the end of that day in the team's
-  time zone (``commands.improve.plan_due``), the date their result message names;
+  ``apply.improvement_last``) for an improvement plan due ``apply.improvement_days`` after
+  publication (``commands.results.plan_deadline``); that stored deadline is the date /rank,
+  /me, the export and the result message show;
 * raises a post-change flag where the scoring module set ``post_change`` (last
   ``apply.post_change_after`` periods in a row), told to the admins only, never to the team;
 * prepares one feedback meeting per scored agent (``commands.feedback``);
@@ -28,7 +29,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -165,13 +166,17 @@ def apply_results(session: Session, team: Team, period: Period, *, now: datetime
     applied.payroll = record_payroll(session, team, period, outcome, actor="system",
                                      reason="period published", now=now)  # fmt: skip
     scheme = outcome.scheme
+    from commands.appeal import published_at
+
+    published = published_at(session, period) or now
     for s in outcome.scored:
         member = repo.get_member(session=session, member_id=s.member_id)
         if member is None:
             continue
         if s.flags.get("improvement_due"):
-            due_at = improve.plan_due(team, date.fromisoformat(str(s.flags["improvement_due"])), now=now)
-            plan = improve.request_plan(session, team, period, member, due_at=due_at, now=now)
+            due_at = results.plan_deadline(team, published, scheme.apply.improvement_days)
+            plan = improve.request_plan(session, team, period, member, due_at=due_at, now=now, rank=s.rank,
+                                        group_size=s.group_size, last_n=scheme.apply.improvement_last)  # fmt: skip
             applied.plans.append(plan.id or 0)
         if s.flags.get("post_change"):  # the scoring module's rule: last now and in the K-1 periods before
             streak = scheme.apply.post_change_after

@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -300,7 +300,7 @@ def lock_results(ctx: StepContext) -> results.PeriodResults | None:
     assert period is not None
     if not results.is_locked(period, session=ctx.session):
         results.compute_and_store(ctx.team, period, session=ctx.session, actor=ctx.actor,
-                                  reason="results published")  # fmt: skip
+                                  reason="results published", as_of=_local_day(ctx.team, ctx.now))  # fmt: skip
     repo.lock_scores(session=ctx.session, period=period, actor=ctx.actor, reason="results published",
                      now=ctx.now)  # fmt: skip
     if period.status in ("planned", "open", "closed"):
@@ -367,6 +367,10 @@ def step_context_for(
     code = lang or lang_of(member, session=session)
     incoming = Incoming(platform="test", user_id=f"member:{member.id}")
     return Context(session, member, code, translator(code), now, incoming, AppConfig(default_lang=code))
+
+
+def _local_day(team: Team, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(team.timezone)).date()
 
 
 def local_date(team: Team, now: datetime) -> str:

@@ -27,6 +27,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from commands.cycle_plan import plan
+from scoring.cycle_rules import CycleRules
 from scoring.scheme import Scheme, parse_scheme
 from storage import repo
 from storage.models import CustomerRating, IndicatorValue, Member, Period, Review, Team
@@ -194,6 +196,17 @@ def _at(day: date, hour: int, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(hour, 0), tzinfo=tz)
 
 
+def _close_window(session: Session, period: Period, scheme: Scheme | None, tz: ZoneInfo, now: datetime) -> None:
+    """A closed demo month has its review window as the cycle plans it, closed by ``now`` at the latest."""
+    if period.review_closes_at is not None and period.review_opens_at is not None:
+        return
+    steps = {s.base: s.at for s in plan(scheme.cycle if scheme is not None else CycleRules(), str(tz), period.key)}
+    period.review_opens_at = period.review_opens_at or min(steps["open"], now)
+    period.review_closes_at = period.review_closes_at or min(steps["close"], now)
+    session.add(period)
+    session.flush()
+
+
 def _fill_closed_month(
     session: Session,
     period: Period,
@@ -308,6 +321,7 @@ def load_demo(
         period = repo.get_or_create_period(session=session, team=team, key=key, status="closed", scheme=stored)
         if period.status in ("planned", "open"):  # it was the open month on an earlier run
             repo.set_period_status(session=session, period=period, status="closed", actor=ACTOR, reason=REASON, now=now)
+        _close_window(session, period, scheme, tz, now)
         _fill_closed_month(session, period, agents, manager, team, indicators, self_dims, manager_dims, tz)
         closed.append(key)
     open_key = _month_key(today, 0)

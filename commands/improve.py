@@ -1,7 +1,8 @@
 """Improvement plans (整改方案) of the last agents: the form, reminders, approval, escalation.
 
 * :func:`request_plan` (at publication, ``commands.consequences``) asks the agent once, due
-  ``apply.improvement_days`` later, and queues the request with a button.
+  ``apply.improvement_days`` after publication (:func:`commands.results.plan_deadline`, the one
+  deadline rule), saying their place and that the scheme asks the last N; with a button.
 * ``/improve`` (agent) opens the form — cause analysis, measures, support needed — declared
   with the form engine (``FORM``); submitting tells the manager, who approves or returns it:
   ``/improve approve AGENT [COMMENT]``, ``/improve return AGENT COMMENT`` (or the buttons
@@ -14,11 +15,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from commands import outbox, permissions, scope
+from commands import outbox, permissions, results, scope
 from commands.context import Context, Handler
 from commands.forms import engine
 from commands.forms.spec import N_, Answers, Field, FormDefinition
@@ -54,23 +55,24 @@ def _local(team: Team, moment: datetime) -> str:
     return moment.astimezone(zone(team.timezone)).strftime("%Y-%m-%d %H:%M")
 
 
-def plan_due(team: Team, day: date, *, now: datetime) -> datetime:
-    """The end (23:59) of ``day`` in the team's time zone; at least a day from ``now``."""
-    from commands.feedback import zone
-
-    end = datetime.combine(day, time(23, 59), zone(team.timezone)).astimezone(UTC)
-    return max(end, now + timedelta(days=1))
-
-
 def request_plan(
-    session: Session, team: Team, period: Period, member: Member, *, due_at: datetime, now: datetime
+    session: Session, team: Team, period: Period, member: Member, *, due_at: datetime, now: datetime,
+    rank: int | None = None, group_size: int | None = None, last_n: int = 1,
 ) -> ImprovementPlan:
+    """Ask the agent once for a plan due ``due_at`` (:func:`commands.results.plan_deadline`): the
+    request says their true place and that the scheme asks the last ``last_n`` for a plan."""
     plan, created = store.ensure_plan(session=session, team=team, period=period, member=member, due_at=due_at, now=now)
     if created:
         _ = translator(_lang(session, member))
+        due = results.deadline_day(team, plan.due_at)
+        if rank is not None and group_size:
+            text = _("Your result for {period} is number {rank} of {size} in the team. The scheme asks the last {n} for an improvement plan: please analyse the causes and submit one by {due}.",
+                     period=period.key, rank=rank, size=group_size, n=last_n, due=due)
+        else:
+            text = _("The scheme asks the last {n} of the team for an improvement plan for {period}: please analyse the causes and submit one by {due}.",
+                     period=period.key, n=last_n, due=due)
         outbox.enqueue(session, team=team, period=period, member=member, kind="improve.request",
-                       reply=Reply(text=_("Your result for {period} is among the last of the team. Please analyse the causes and submit an improvement plan by {due}.",
-                                          period=period.key, due=_local(team, due_at)),
+                       reply=Reply(text=text,
                                    buttons=(Button(_("Write the plan"), f"{ACTION}:start", str(plan.id), style="primary"),),
                                    private=True), now=now)  # fmt: skip
     return plan

@@ -19,7 +19,12 @@ monthly broadcast and the CLI:
   the period before; :func:`what_if` rescored numbers for ``/simulate``.
 
 ``as_of`` (the publication date that flags such as an improvement plan's due date count
-from) defaults to the day after the period ends, so recomputing never changes the flags.
+from) defaults to the period's *planned* publication day in the team's time zone
+(:func:`default_as_of`), so recomputing never changes the flags; the publish step passes the
+real day. The improvement-plan deadline has one rule, :func:`plan_deadline` (publication
+time + ``apply.improvement_days``, the end of that day in the team's time zone, seed 004
+"within one week of the results being published"); once the plan is asked for, its stored
+``due_at`` is the deadline every result shows (:func:`_with_plan_deadlines`).
 """
 
 from __future__ import annotations
@@ -27,13 +32,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlmodel import Session
 
+from commands.cycle_plan import plan
 from commands.ratings import customer_frame, responses
 from scoring import (
     AgentResult,
@@ -45,6 +52,7 @@ from scoring import (
     rescore_with,
     score_team,
 )
+from storage import consequences as consequence_store
 from storage import repo
 from storage.models import Member, Period, Team
 
@@ -114,8 +122,40 @@ class PeriodResults:
         return tuple(s for s in self.scores if s.scored)
 
 
-def default_as_of(period: Period) -> date:
-    return period.ends_on + timedelta(days=1)
+def default_as_of(team: Team, period: Period, scheme: Scheme) -> date:
+    """The day the period's results are planned to be published, in the team's time zone."""
+    steps = {s.base: s.at for s in plan(scheme.cycle, team.timezone, period.key)}
+    return steps["publish"].astimezone(ZoneInfo(team.timezone)).date()
+
+
+def plan_deadline(team: Team, published_at: datetime, days: int) -> datetime:
+    """The improvement plan's deadline: the end (23:59) of the day ``days`` after publication,
+    in the team's time zone (seed 004: within one week of the results being published)."""
+    zone = ZoneInfo(team.timezone)
+    day = published_at.astimezone(zone).date() + timedelta(days=days)
+    return datetime.combine(day, time(23, 59), zone).astimezone(UTC)
+
+
+def deadline_day(team: Team, due_at: datetime) -> str:
+    """A stored deadline as the date every result shows (team time zone)."""
+    moment = due_at if due_at.tzinfo is not None else due_at.replace(tzinfo=UTC)
+    return moment.astimezone(ZoneInfo(team.timezone)).date().isoformat()
+
+
+def _with_plan_deadlines(team: Team, period: Period, scores: list[AgentScore], *, session: Session) -> list[AgentScore]:
+    """Where the improvement plan was asked for, its stored deadline is the one shown."""
+    due = {p.member_id: deadline_day(team, p.due_at)
+           for p in consequence_store.list_plans(session=session, period=period)}  # fmt: skip
+    if not due:
+        return scores
+    out = []
+    for s in scores:
+        if s.member_id in due and s.flags.get("improvement_due"):
+            flags = {**s.flags, "improvement_due": due[s.member_id]}
+            s = AgentScore(s.member_id, s.name, s.total, s.rank, s.group_size,
+                           {**s.breakdown, "flags": flags}, flags)  # fmt: skip
+        out.append(s)
+    return out
 
 
 def _id(member: Member) -> int:
@@ -314,11 +354,12 @@ def compute(
     scores: list[AgentScore] = []
     if by_id:
         result: TeamResult = score_team(
-            scheme, gathered.inputs, as_of=as_of or default_as_of(period)
+            scheme, gathered.inputs, as_of=as_of or default_as_of(team, period, scheme)
         )
         for agent_result in result.results:
             member = by_id[agent_result.agent]
             scores.append(_agent_score(member, agent_result, gathered.sources[_id(member)]))
+        scores = _with_plan_deadlines(team, period, scores, session=session)
     return PeriodResults(team, period, scheme, tuple(scores), stored=False, gathered=gathered)
 
 
@@ -346,6 +387,7 @@ def stored_results(team: Team, period: Period, *, session: Session) -> PeriodRes
                 flags=dict(breakdown.get("flags") or {}),
             )
         )
+    scores = _with_plan_deadlines(team, period, scores, session=session)
     return PeriodResults(team, period, scheme, tuple(scores), stored=True)
 
 
@@ -485,7 +527,7 @@ def what_if(
         return None
     after = rescore_with(
         results.scheme, results.gathered.inputs, str(_id(member)), overrides,
-        as_of=default_as_of(period),
+        as_of=default_as_of(team, period, results.scheme),
     )  # fmt: skip
     return WhatIf(before, after)
 

@@ -233,7 +233,7 @@ def submit(ctx: Context, conv: Conversation, answers: Answers) -> int:
 
 FORM = FormDefinition(
     form_id=FORM_ID, title=TITLE, fields=fields, submit=submit, intro=intro, preview=preview, check=check,
-    done=N_("Thank you, the review is submitted. You can change it with /review until the period is locked."),
+    done=N_("Thank you, the review is submitted. You can change it with /review until the review window closes."),
 )  # fmt: skip
 
 

@@ -22,7 +22,9 @@ SCORE_ANCHORS: tuple[str, ...] = (
     N_("above expectations"),
     N_("outstanding"),
 )
-REVIEWABLE_STATUSES = ("open", "closed")
+# Only an open period takes reviews: a closed one is closed wherever it came from (the cycle's
+# close step, ``/period close``, the demo), whatever its dates say (issue 14 item 12).
+REVIEWABLE_STATUSES = ("open",)
 
 
 def scheme_of(ctx: Context, team: Team, period: Period | None) -> Scheme | None:
@@ -56,7 +58,7 @@ def window(period: Period, now: datetime) -> Window:
 
     The window is ``review_opens_at`` (inclusive) to ``review_closes_at`` (exclusive); a
     missing edge is open-ended. A period that is planned has not opened; one that is
-    locked or published is closed whatever the dates say.
+    closed, locked or published is closed whatever the dates say.
     """
     if period.status == "planned":
         return Window.NOT_YET
@@ -87,7 +89,8 @@ def next_review_period(ctx: Context, team: Team) -> Period | None:
 
 
 def latest_reviewable_period(ctx: Context, team: Team) -> Period | None:
-    """The most recent period that started and is not locked (a manager reviews after the month)."""
+    """The most recent period that started and is still open (a manager reviews after the month,
+    until the review window closes)."""
     today: date = ctx.now.date()
     periods = [
         p for p in repo.list_periods(session=ctx.session, team=team)

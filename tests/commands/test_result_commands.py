@@ -39,7 +39,7 @@ def _ranked_names(text: str) -> list[str]:
 
 def test_the_manager_sees_the_whole_ranking_with_flags_and_a_chart(scored: Router) -> None:
     chat = FakeChat(scored, "Mary")
-    run(chat, [("/rank", ["Ranking of london for 2026-10", "Mini shop scheme", "improvement plan due 2026-11-08"])])
+    run(chat, [("/rank", ["Ranking of london for 2026-10", "Mini shop scheme", "improvement plan due 2026-11-12"])])
     assert _ranked_names(chat.text) == LONDON_ORDER
     assert "Bob  69.7" in chat.text and "Dave  65.0" in chat.text
     images = [r.image for r in chat.last if r.image is not None]

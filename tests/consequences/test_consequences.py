@@ -239,7 +239,7 @@ def test_a_late_plan_is_reminded_once_a_day_then_escalated_once(engine: Engine, 
         assert mary is not None
         mary.manager_id = boss.id
         due = {p.due_at for p in store.list_plans(session=s)}
-    assert due == {datetime(2026, 11, 8, 15, 59, tzinfo=UTC)}  # 23:59 Shanghai on the date the result names
+    assert due == {datetime(2026, 11, 13, 15, 59, tzinfo=UTC)}  # published 6 Nov + 7 days, 23:59 Shanghai
     day = max(due) - timedelta(hours=30)
     with unit_of_work(engine) as s:
         early = improve.follow_up(s, now=day - timedelta(days=2))
@@ -412,3 +412,50 @@ def test_the_appeal_window_ends_with_the_named_day_in_the_teams_zone(published: 
     assert "#" in FakeChat(published, "Dave").say("/appeal kpi late but in time")[0].text
     clock.now = datetime(2026, 11, 13, 16, 0, tzinfo=UTC)  # 00:00 on the 14th in Shanghai
     assert "closed" in FakeChat(published, "Bob").say("/appeal kpi one minute late")[0].text
+
+
+def test_the_plan_deadline_is_publication_plus_improvement_days_and_reads_the_same_everywhere(
+    engine: Engine, published: Router
+) -> None:
+    # Seed 004: the plan is due within one week of the results being published (6 Nov 20:00
+    # Shanghai): 13 Nov, end of the day in the team's time zone. Not counted from the period's end.
+    with unit_of_work(engine) as s:
+        assert {p.due_at for p in store.list_plans(session=s)} == {datetime(2026, 11, 13, 15, 59, tzinfo=UTC)}
+        london = repo.get_team_by_name(session=s, name="london")
+        assert london is not None
+        period = repo.get_period(session=s, team=london, key="2026-10")
+        assert period is not None
+        sheet = build_sheets(s, london, period)["scores"]
+    column = sheet[0].index("improvement_due")
+    assert {row[column] for row in sheet[1:] if row[column]} == {"2026-11-13"}
+    assert "improvement plan due 2026-11-13" in FakeChat(published, "Carol").say("/me")[0].text
+    assert "improvement plan due 2026-11-13" in FakeChat(published, "Mary").say("/rank")[0].text
+    assert "须于 2026-11-13 前提交整改方案" in FakeChat(published, "刘洋").say("/me")[0].text
+    requests = _texts(engine, "improve.request")
+    assert len(requests) == 4 and all("2026-11-13" in t for t in requests.values())
+    assert not any("2026-11-08" in t or "2026-11-07" in t for t in requests.values())
+
+
+def test_the_plan_request_says_the_true_place_and_that_the_scheme_asks_the_last_n(
+    engine: Engine, published: Router
+) -> None:
+    with unit_of_work(engine) as s:
+        people = {m.id: (m.name, repo.get_team(session=s, team_id=m.team_id).name)  # type: ignore[union-attr]
+                  for t in repo.list_teams(session=s) for m in repo.list_members(session=s, team=t)}  # fmt: skip
+        requests = {people[m.member_id][0]: m.reply["text"] for m in outbox_store.list_messages(session=s)
+                    if m.kind == "improve.request" and m.member_id is not None}  # fmt: skip
+        ranks = {}
+        for team in repo.list_teams(session=s):
+            period = repo.get_period(session=s, team=team, key="2026-10")
+            assert period is not None
+            for row in repo.list_scores(session=s, period=period):
+                ranks[people[row.member_id][0]] = row.rank
+    assert set(requests) == {"Carol", "Dave", "刘洋", "陈静"}  # the last two of each team of four
+    for name in ("Carol", "Dave"):
+        assert f"number {ranks[name]} of 4 in the team" in requests[name]
+        assert "The scheme asks the last 2 for an improvement plan" in requests[name]
+    for name in ("刘洋", "陈静"):
+        assert f"在团队 4 人中排第 {ranks[name]} 名" in requests[name]
+        assert "排名最后 2 位的同事需要提交整改方案" in requests[name]
+        assert "末位" not in requests[name]  # only the last one is 末位; the 3rd of 4 is not
+    assert {ranks["Carol"], ranks["Dave"]} == {3, 4}

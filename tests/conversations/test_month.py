@@ -106,11 +106,11 @@ WORDS = {
     "en": Words("Period 2026-11 of london is open", "Question {n} of 4", "Please send a whole number from 1 to 5.",
                 "You have an unfinished self-review. Continue from question 2?", "Continue", "Summary of your",
                 "Submit", "your self-review is submitted", "the review is submitted", "Please say why",
-                "reward ¥100", "penalty ¥100", "improvement plan due 2026-12-08",
+                "reward ¥100", "penalty ¥100", "improvement plan due 2026-12-12",
                 ("rank 4 of 8", "Refund ratio: 4%", "Self-review: 75", "Manager review: 67")),
     "zh": Words("华东 的考核周期 2026-11 已开启", "第 {n}/4 题", "请发送 1 到 5 之间的整数。",
                 "你有一份未完成的自评。要从第 2 题继续吗？", "继续", "汇总", "提交", "自评已提交", "评价已提交",
-                "请说明理由", "奖励 ¥100", "扣罚 ¥100", "须于 2026-12-08 前提交整改方案",
+                "请说明理由", "奖励 ¥100", "扣罚 ¥100", "须于 2026-12-12 前提交整改方案",
                 ("第 4 名（共 8 人）", "退款比例：4%", "自评：75", "主管评价：67")),
 }  # fmt: skip
 

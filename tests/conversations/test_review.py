@@ -126,3 +126,27 @@ def test_reviewing_again_starts_from_the_earlier_review_including_its_comments(r
     (review,) = _reviews(router)
     assert review.answers == {"ability": 4, "collaboration": 3, "service": 3}
     assert review.comments == {"comment": "Keep going"}
+
+
+def _close_without_dates(router: Router, team_name: str) -> None:
+    """A period closed the way the demo and older data closed it: status only, no window dates."""
+    from storage import repo
+
+    with unit_of_work(router.engine) as session:
+        team = repo.get_team_by_name(session=session, name=team_name)
+        assert team is not None
+        period = repo.get_period(session=session, team=team, key="2026-10")
+        assert period is not None
+        period.review_opens_at = period.review_closes_at = None
+        session.add(period)
+        repo.set_period_status(session=session, period=period, status="closed", actor="test", reason=None)
+
+
+def test_a_closed_period_is_closed_wherever_it_came_from(router: Router) -> None:
+    _close_without_dates(router, "london")
+    _close_without_dates(router, "demo")
+    run(FakeChat(router, "Mary"), [("/review Alice 2026-10", "Reviews for 2026-10 are closed."),
+                                   ("/review Alice", "There is no period to review yet.")])  # fmt: skip
+    run(FakeChat(router, "王经理"), [("/review 李娜 2026-10", "2026-10 的评价已关闭。")])
+    run(FakeChat(router, "Alice"), [("/selfreview 2026-10", "closed")])
+    assert _reviews(router) == []

@@ -268,3 +268,18 @@ def test_the_shared_demo_engine_fixture_holds_the_loaded_demo(demo_engine: Engin
         summary = load_demo(session, now=NOW)
     assert not summary.changed
     assert summary.total.members == len(AGENTS) + 2
+
+
+def test_a_closed_demo_month_is_closed_to_reviews(demo_db: tuple[Engine, DemoSummary]) -> None:
+    from commands.forms.common import Window, window
+
+    engine, summary = demo_db
+    with Session(engine) as session:
+        team = repo.get_team_by_name(session=session, name=DEMO_TEAM)
+        assert team is not None
+        for key in summary.closed_periods:
+            period = repo.get_period(session=session, team=team, key=key)
+            assert period is not None and period.review_closes_at is not None
+            assert period.review_opens_at is not None and period.review_opens_at < period.review_closes_at
+            assert period.review_closes_at.replace(tzinfo=UTC) <= NOW
+            assert window(period, NOW) is Window.CLOSED
