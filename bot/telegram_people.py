@@ -79,11 +79,4 @@ class TelegramPeople:
 
 def _manager_of(session: Session, member: Member) -> Member | None:
     """The direct manager, else the first active manager of the member's team."""
-    if member.manager_id is not None:
-        manager = members.get_member(session=session, member_id=member.manager_id)
-        if manager is not None and manager.active:
-            return manager
-    team = members.get_team(session=session, team_id=member.team_id)
-    if team is None:
-        return None
-    return next((m for m in members.team_managers(session=session, team=team) if m.active), None)
+    return members.manager_of(session=session, member=member)

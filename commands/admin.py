@@ -54,7 +54,10 @@ class Problem:
     row: int | None = None
 
     def text(self, _: Translate) -> str:
-        body = _(self.message, **dict(self.params))
+        params = dict(self.params)
+        if params.get("role") in ROLE_VALUES:  # people read 客服, not agent
+            params["role"] = role_name(_, str(params["role"]))
+        body = _(self.message, **params)
         return (
             _("row {row}: {problem}", row=self.row, problem=body) if self.row is not None else body
         )
@@ -85,10 +88,30 @@ class MemberSpec:
     lang: str | None = None
     name_en: str | None = None
     row: int | None = None
+    role_given: str | None = None
+    """The role as the file had it (``None``: the cell was empty), for ``import --update``."""
 
 
 def _p(message: str, row: int | None = None, **params: Any) -> Problem:
     return Problem(message, params, row)
+
+
+ROLE_WORDS: dict[str, str] = {
+    "agent": "agent", "客服": "agent", "坐席": "agent",
+    "manager": "manager", "主管": "manager", "经理": "manager",
+    "admin": "admin", "管理员": "admin", "人事": "admin",
+    "qa": "qa", "质检": "qa", "质检员": "qa",
+}  # fmt: skip
+"""What people type for a role, in either language (``member list`` prints 客服/主管)."""
+
+CLEAR = "-"
+"""Typed for a field of ``member set`` (or a cell of ``member import --update``): clear it."""
+
+
+def parse_role(text: str) -> str:
+    """``客服`` → ``agent``; an unknown word comes back as typed (the check names it)."""
+    word = text.strip()
+    return ROLE_WORDS.get(word.lower(), ROLE_WORDS.get(word, word))
 
 
 def check_member(
@@ -103,10 +126,8 @@ def check_member(
     name = spec.name.strip()
     if not name:
         problems.append(_p("A member needs a name.", row))
-    if spec.role not in ROLE_VALUES:
-        problems.append(
-            _p("Unknown role {role}: use agent, manager, admin or qa.", row, role=spec.role)
-        )
+    if parse_role(spec.role) not in ROLE_VALUES:
+        problems.append(_p(UNKNOWN_ROLE, row, role=spec.role))
     if spec.lang is not None and spec.lang not in LANGUAGES:
         problems.append(_p("Unknown language {lang}: use zh or en.", row, lang=spec.lang))
     if spec.slack is not None and not SLACK_ID.match(spec.slack):
@@ -155,6 +176,10 @@ def check_member(
     return problems
 
 
+UNKNOWN_ROLE = permissions.N_("Unknown role {role}: use agent, manager, admin or qa.")
+LEFT = permissions.N_("{name} has left (inactive): choose someone who is still in the team.")
+
+
 def _check_manager_name(
     spec: MemberSpec, team: Team, others: Sequence[MemberSpec], *, session: Session
 ) -> list[Problem]:
@@ -164,6 +189,8 @@ def _check_manager_name(
         return [_p("{name} cannot be their own manager.", spec.row, name=wanted)]
     existing = repo.get_member_by_name(session=session, team=team, name=wanted)
     if existing is not None:
+        if not existing.active:
+            return [_p(LEFT, spec.row, name=wanted)]
         if existing.role not in LEADER_ROLES:
             return [
                 _p(
@@ -175,6 +202,7 @@ def _check_manager_name(
             ]
         return []
     pending = next((s for s in others if s.team == spec.team and s.name.strip() == wanted), None)
+    pending_role = parse_role(pending.role) if pending is not None else None
     if pending is None:
         return [
             _p(
@@ -184,7 +212,7 @@ def _check_manager_name(
                 manager=wanted,
             )
         ]
-    if pending.role not in LEADER_ROLES:
+    if pending_role not in LEADER_ROLES:
         return [
             _p(
                 "{manager} is not a manager (role {role}).",
@@ -203,7 +231,7 @@ def add_members(
     problems = [p for spec in specs for p in check_member(spec, session=session, batch=specs)]
     if problems:
         raise AdminError(problems)
-    ordered = sorted(specs, key=lambda s: 0 if s.role in LEADER_ROLES else 1)
+    ordered = sorted(specs, key=lambda s: 0 if parse_role(s.role) in LEADER_ROLES else 1)
     added: dict[tuple[str, str], Member] = {}
     for spec in ordered:
         team = repo.get_team_by_name(session=session, name=spec.team)
@@ -214,7 +242,7 @@ def add_members(
                 session=session, team=team, name=spec.manager
             )
         member = repo.add_member(
-            session=session, team=team, name=spec.name.strip(), role=spec.role, name_en=spec.name_en,
+            session=session, team=team, name=spec.name.strip(), role=parse_role(spec.role), name_en=spec.name_en,
             manager=manager, slack_user_id=spec.slack or None, telegram_user_id=spec.telegram or None,
             lang=spec.lang, now=now,
         )  # fmt: skip
@@ -234,6 +262,8 @@ def set_manager(
     if manager is not None:
         if manager.id == member.id:
             return [_p("{name} cannot be their own manager.", name=member.name)]
+        if not manager.active:
+            return [_p(LEFT, name=manager.name)]
         if manager.role not in LEADER_ROLES:
             return [
                 _p(
@@ -255,6 +285,234 @@ def set_manager(
         before=before, after=repo.snapshot(member), reason="manager set", at=now,
     )  # fmt: skip
     return []
+
+
+@dataclass(frozen=True)
+class MemberUpdate:
+    """Changes to an existing member; ``None`` leaves a field as it is, :data:`CLEAR` empties it."""
+
+    team: str
+    name: str
+    role: str | None = None
+    manager: str | None = None
+    slack: str | None = None
+    telegram: str | None = None
+    lang: str | None = None
+    name_en: str | None = None
+    row: int | None = None
+
+
+N_ = permissions.N_
+FIELD_NAMES: dict[str, str] = {
+    "role": N_("role"), "manager_id": N_("manager"), "slack_user_id": N_("Slack id"),
+    "telegram_user_id": N_("Telegram id"), "lang": N_("language"), "name_en": N_("English name"),
+    "active": N_("status"),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class MemberPlan:
+    """What an update would change: ``changes`` column → new value, ``before`` column → old value."""
+
+    member: Member
+    changes: Mapping[str, Any]
+    before: Mapping[str, Any]
+    manager_names: Mapping[int, str] = field(default_factory=dict)
+
+    def lines(self, _: Translate) -> list[str]:
+        """``role: 客服 → 主管`` per changed field, in the reader's language."""
+        out = []
+        for key, after in self.changes.items():
+            out.append(_("{field}: {before} → {after}", field=_(FIELD_NAMES[key]),
+                         before=self._show(_, key, self.before.get(key)), after=self._show(_, key, after)))  # fmt: skip
+        return out
+
+    def _show(self, _: Translate, key: str, value: Any) -> str:
+        if value is None:
+            return "—"
+        if key == "role":
+            return role_name(_, str(value))
+        if key == "manager_id":
+            return self.manager_names.get(int(value), "?")
+        if key == "lang":
+            return {"zh": _("Chinese"), "en": _("English")}.get(str(value), str(value))
+        if key == "active":
+            return _("active") if value else _("left")
+        return str(value)
+
+
+def _cleared(value: str | None) -> tuple[bool, str | None]:
+    """(given, value): ``None`` → not given; ``-`` → given and empty."""
+    if value is None:
+        return False, None
+    value = value.strip()
+    return True, (None if value in (CLEAR, "") else value)
+
+
+def plan_update(
+    update: MemberUpdate, *, session: Session, batch: Sequence[MemberUpdate] = ()
+) -> tuple[MemberPlan | None, list[Problem]]:
+    """What ``update`` would change, or every problem with it (nothing is written)."""
+    row = update.row
+    team = repo.get_team_by_name(session=session, name=update.team) if update.team.strip() else None
+    if team is None:
+        return None, [_p("There is no team called {team}.", row, team=update.team)]
+    member = repo.get_member_by_name(session=session, team=team, name=update.name)
+    if member is None:
+        return None, [_p("There is no member {name} in team {team}.", row, name=update.name, team=team.name)]
+    problems: list[Problem] = []
+    changes: dict[str, Any] = {}
+    others = [u for u in batch if u is not update]
+    role = parse_role(update.role) if update.role is not None and update.role.strip() else None
+    if role is not None:
+        if role not in ROLE_VALUES:
+            problems.append(_p(UNKNOWN_ROLE, row, role=update.role))
+        elif role != member.role:
+            changes["role"] = role
+            if role not in LEADER_ROLES:
+                problems += _still_managing(member, others, session=session, row=row)
+    given, manager_name = _cleared(update.manager)
+    manager_names: dict[int, str] = {}
+    if given:
+        manager: Member | None = None
+        if manager_name is not None:
+            manager = repo.get_member_by_name(session=session, team=team, name=manager_name)
+            promoted = next((parse_role(u.role) for u in others if u.role and u.team == update.team
+                             and u.name.strip() == manager_name), None)  # fmt: skip
+            if manager is None:
+                problems.append(_p("Team {team} has no manager called {manager}.", row, team=team.name, manager=manager_name))
+            elif manager.id == member.id:
+                problems.append(_p("{name} cannot be their own manager.", row, name=member.name))
+            elif not manager.active:
+                problems.append(_p(LEFT, row, name=manager.name))
+            elif (promoted or manager.role) not in LEADER_ROLES:
+                problems.append(_p("{manager} is not a manager (role {role}).", row, manager=manager.name,
+                                   role=promoted or manager.role))  # fmt: skip
+        new_id = manager.id if manager is not None else None
+        if new_id != member.manager_id:
+            changes["manager_id"] = new_id
+            for mid in (new_id, member.manager_id):
+                boss = repo.get_member(session=session, member_id=mid) if mid else None
+                if boss is not None and boss.id is not None:
+                    manager_names[boss.id] = boss.name
+    for key, value_text, pattern, finder in (
+        ("slack_user_id", update.slack, SLACK_ID, "slack"),
+        ("telegram_user_id", update.telegram, TELEGRAM_ID, "telegram"),
+    ):
+        given, value = _cleared(value_text)
+        if not given or value == getattr(member, key):
+            continue
+        if value is not None:
+            problems += _check_platform_id(member, finder, value, pattern, others, session=session, row=row)
+        changes[key] = value
+    given, lang = _cleared(update.lang)
+    if given and lang != member.lang:
+        if lang is not None and lang not in LANGUAGES:
+            problems.append(_p("Unknown language {lang}: use zh or en.", row, lang=lang))
+        changes["lang"] = lang
+    given, name_en = _cleared(update.name_en)
+    if given and name_en != member.name_en:
+        changes["name_en"] = name_en
+    if problems:
+        return None, problems
+    before = {k: getattr(member, k) for k in changes}
+    return MemberPlan(member, changes, before, manager_names), []
+
+
+def _check_platform_id(
+    member: Member, platform: str, value: str, pattern: re.Pattern[str], others: Sequence[MemberUpdate],
+    *, session: Session, row: int | None,
+) -> list[Problem]:  # fmt: skip
+    if not pattern.match(value):
+        message = ("{value} is not a Slack user id (it looks like U012AB3CD)." if platform == "slack"
+                   else "{value} is not a Telegram user id (digits only).")  # fmt: skip
+        return [_p(message, row, value=value)]
+    other = (repo.get_member_by_slack_id(session=session, slack_user_id=value) if platform == "slack"
+             else repo.get_member_by_telegram_id(session=session, telegram_user_id=value))  # fmt: skip
+    freed = other is not None and any(
+        u.team and u.name.strip() == other.name and _cleared(getattr(u, platform))[0] for u in others
+    )
+    if other is not None and other.id != member.id and not freed:
+        return [_p(LINKED_TO, row, platform=platform.capitalize(), value=value, name=other.name,
+                   platform_key=platform)]  # fmt: skip
+    if any(getattr(u, platform) == value for u in others if (u.row or 0) < (row or 0)):
+        return [_p(APPEARS_TWICE, row, platform=platform.capitalize(), value=value)]
+    return []
+
+
+LINKED_TO = permissions.N_(
+    "{platform} user {value} is already linked to {name}: unlink it there first (member set … {platform_key}=-)."
+)
+STILL_MANAGES = permissions.N_("{name} still manages {agents}: give them another manager first.")
+APPEARS_TWICE = permissions.N_("{platform} user {value} appears twice.")
+
+
+def _still_managing(
+    member: Member, others: Sequence[MemberUpdate], *, session: Session, row: int | None
+) -> list[Problem]:
+    """A manager who stops being one must not leave agents pointing at them."""
+    team = repo.get_team(session=session, team_id=member.team_id)
+    assert team is not None
+    reassigned = {u.name.strip() for u in others if u.manager is not None}
+    theirs = [m.name for m in repo.list_members(session=session, team=team)
+              if m.manager_id == member.id and m.name not in reassigned]  # fmt: skip
+    if not theirs:
+        return []
+    return [_p(STILL_MANAGES, row,
+               name=member.name, agents="、".join(theirs))]  # fmt: skip
+
+
+def update_members(
+    updates: Sequence[MemberUpdate], *, session: Session, actor: str, now: datetime, dry_run: bool = False
+) -> list[MemberPlan]:
+    """Plan every update, then apply them all (unless ``dry_run``); :class:`AdminError` lists every
+    problem of every row and changes nothing."""
+    plans: list[MemberPlan] = []
+    problems: list[Problem] = []
+    for update in updates:
+        plan, found = plan_update(update, session=session, batch=updates)
+        problems += found
+        if plan is not None:
+            plans.append(plan)
+    if problems:
+        raise AdminError(problems)
+    if dry_run:
+        return plans
+    # free platform ids first so two members can swap or hand over an account in one import
+    wanted = {(k, p.changes[k]) for p in plans for k in ("slack_user_id", "telegram_user_id") if p.changes.get(k)}
+    for plan in plans:
+        freed = {k: None for k in ("slack_user_id", "telegram_user_id")
+                 if k in plan.changes and (k, getattr(plan.member, k)) in wanted}  # fmt: skip
+        if freed:
+            repo.update_member(session=session, member=plan.member, changes=freed, actor=actor,
+                               reason="member updated", now=now)  # fmt: skip
+    for plan in plans:
+        if plan.changes:
+            repo.update_member(session=session, member=plan.member, changes=dict(plan.changes), actor=actor,
+                               reason="member updated", now=now)  # fmt: skip
+    return plans
+
+
+def set_active(
+    member: Member, active: bool, *, session: Session, actor: str, now: datetime
+) -> list[Member]:
+    """Deactivate someone who left (or bring them back); history stays as it was.
+
+    A member who left is in no new period, decides nothing and manages nobody: the agents
+    whose direct manager they were fall back to the team's managers (returned, so the admin
+    can give them a new one)."""
+    released: list[Member] = []
+    if not active:
+        team = repo.get_team(session=session, team_id=member.team_id)
+        assert team is not None
+        released = [m for m in repo.list_members(session=session, team=team) if m.manager_id == member.id]
+        for agent in released:
+            repo.update_member(session=session, member=agent, changes={"manager_id": None}, actor=actor,
+                               reason=f"manager {member.name} left", now=now)  # fmt: skip
+    if member.active != active:
+        repo.update_member(session=session, member=member, changes={"active": active}, actor=actor,
+                           reason="member left" if not active else "member back", now=now)  # fmt: skip
+    return released
 
 
 # -- teams -----------------------------------------------------------------------------------
@@ -578,7 +836,7 @@ def member_command(ctx: Context, args: str) -> list[Reply]:
         return [permissions.refusal(decision, _)]
     words, opts = options(args.split())
     usage = _(
-        "Usage: /member add TEAM NAME ROLE [manager=NAME] [slack=U123] [telegram=42] [lang=zh|en] · /member manager TEAM NAME MANAGER · /member list TEAM"
+        "Usage: /member add TEAM NAME ROLE [manager=NAME] [slack=U123] [telegram=42] [lang=zh|en] · /member set TEAM NAME [role=…] [manager=NAME|-] [slack=U123|-] [telegram=42|-] [lang=zh|en|-] · /member remove TEAM NAME (someone who left) · /member restore TEAM NAME · /member manager TEAM NAME MANAGER · /member list TEAM"
     )
     if not words:
         return _usage(ctx, usage)
@@ -587,6 +845,10 @@ def member_command(ctx: Context, args: str) -> list[Reply]:
         return member_list(ctx, words[1])
     if action == "manager" and len(words) == 4:
         return member_manager(ctx, *words[1:])
+    if action == "set" and len(words) == 3 and opts and not set(opts) - SET_KEYS:
+        return member_set(ctx, words[1], words[2], opts)
+    if action in ("remove", "restore") and len(words) == 3 and not opts:
+        return member_active(ctx, words[1], words[2], active=action == "restore")
     if action != "add" or len(words) != 4 or set(opts) - {"manager", "slack", "telegram", "lang"}:
         return _usage(ctx, usage)
     spec = MemberSpec(
@@ -609,6 +871,57 @@ def member_command(ctx: Context, args: str) -> list[Reply]:
             )
         )
     ]
+
+
+SET_KEYS = {"role", "manager", "slack", "telegram", "lang", "name_en"}
+
+
+def member_set(ctx: Context, team_name: str, name: str, opts: Mapping[str, str]) -> list[Reply]:
+    _ = ctx._
+    update = MemberUpdate(team=team_name, name=name, role=opts.get("role"), manager=opts.get("manager"),
+                          slack=opts.get("slack"), telegram=opts.get("telegram"), lang=opts.get("lang"),
+                          name_en=opts.get("name_en"))  # fmt: skip
+    try:
+        plan = update_members([update], session=ctx.session, actor=repo.actor_of(ctx.actor), now=ctx.now)[0]
+    except AdminError as exc:
+        return _error(ctx, exc)
+    if not plan.changes:
+        return [Reply(text=_("Nothing to change: {name} already has these settings.", name=plan.member.name), ephemeral=True)]
+    lines = [_("{name} updated:", name=plan.member.name)] + ["· " + line for line in plan.lines(_)]
+    return [Reply(text="\n".join(lines))]
+
+
+def member_active(ctx: Context, team_name: str, name: str, *, active: bool) -> list[Reply]:
+    _ = ctx._
+    team = repo.get_team_by_name(session=ctx.session, name=team_name)
+    if team is None:
+        return _usage(ctx, _("There is no team called {team}.", team=team_name))
+    member = repo.get_member_by_name(session=ctx.session, team=team, name=name)
+    if member is None:
+        return _usage(ctx, _("There is no member {name} in team {team}.", name=name, team=team.name))
+    if member.id == ctx.actor.id and not active:
+        return _usage(ctx, _("You cannot deactivate yourself; ask another admin."))
+    if member.active == active:
+        text = _("{name} is already active.") if active else _("{name} is already marked as left.")
+        return _usage(ctx, text.format(name=member.name))
+    released = set_active(member, active, session=ctx.session, actor=repo.actor_of(ctx.actor), now=ctx.now)
+    return [Reply(text=active_text(_, member, released, team.name))]
+
+
+def active_text(_: Translate, member: Member, released: Sequence[Member], team: str) -> str:
+    """What an admin is told after ``member remove`` / ``restore`` (chat and CLI)."""
+    if member.active:
+        return _("{name} is active again: in the next periods, reminders and results as before.", name=member.name)
+    text = _(
+        "{name} is marked as left: their past results stay, they are in no new period, get no messages and decide nothing.",
+        name=member.name,
+    )
+    if released:
+        text += "\n" + _(
+            "{agents} had {name} as their manager and now fall back to the team's managers; give them a new one: /member set {team} NAME manager=…",
+            agents="、".join(m.name for m in released), name=member.name, team=team,
+        )
+    return text
 
 
 def role_name(_: Translate, role: str) -> str:
@@ -634,7 +947,12 @@ def member_list(ctx: Context, team_name: str) -> list[Reply]:
         line = f"· {m.name} — {role_name(_, m.role)}"
         if boss is not None:
             line += " · " + _("manager {name}", name=boss.name)
+        if not (m.slack_user_id or m.telegram_user_id):
+            line += " · " + _("no Slack or Telegram id: gets no messages")
         lines.append(line)
+    left = [m.name for m in repo.list_members(session=ctx.session, team=team, active_only=False) if not m.active]
+    if left:
+        lines.append(_("Left (history kept): {names}", names="、".join(left)))
     return [Reply(text="\n".join(lines), ephemeral=True)]
 
 

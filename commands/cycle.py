@@ -175,10 +175,11 @@ def _agents(ctx: StepContext) -> list[Member]:
 
 def _managers_of(ctx: StepContext, agents: list[Member]) -> dict[int, list[Member]]:
     """Manager id → their agents (the direct manager, else the team's managers)."""
-    team_managers = [m.id for m in repo.team_managers(session=ctx.session, team=ctx.team) if m.active]
+    team_managers = [m.id for m in repo.team_managers(session=ctx.session, team=ctx.team)]
     out: dict[int, list[Member]] = {}
     for agent in agents:
-        bosses = [agent.manager_id] if agent.manager_id else team_managers
+        direct = repo.manager_of(session=ctx.session, member=agent) if agent.manager_id else None
+        bosses = [direct.id] if direct is not None and direct.id == agent.manager_id else team_managers
         for boss in bosses:
             if boss is not None:
                 out.setdefault(boss, []).append(agent)

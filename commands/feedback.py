@@ -327,11 +327,8 @@ def lang_of(session: Session, member: Member) -> str:
 
 
 def manager_of(session: Session, member: Member) -> Member | None:
-    if member.manager_id is not None:
-        return repo.get_member(session=session, member_id=member.manager_id)
-    team = repo.get_team(session=session, team_id=member.team_id)
-    managers = repo.team_managers(session=session, team=team) if team is not None else []
-    return managers[0] if managers else None
+    """The member's manager (``storage.repo.manager_of``: someone who left is never it)."""
+    return repo.manager_of(session=session, member=member)
 
 
 def prepare_meeting(

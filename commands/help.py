@@ -12,6 +12,7 @@ def entries(_: Translate) -> dict[str, tuple[str, str]]:
     """Command → (what it does, an example), in the asker's language."""
     return {
         "help": (_("this list"), "/help"),
+        "lang": (_("the language kpibot speaks to you: Chinese or English"), "/lang en"),
         "selfreview": (_("fill your self-review for the period"), "/selfreview"),
         "peer": (_("rate a teammate anonymously"), "/peer"),
         "me": (_("your score explained, number by number"), "/me 2026-10"),
@@ -20,7 +21,7 @@ def entries(_: Translate) -> dict[str, tuple[str, str]]:
         "review": (_("review an agent of your team"), "/review @王小红 2026-10"),
         "period": (_("open or close a team's period"), "/period open demo 2026-11"),
         "team": (_("add a team; set its scheme, language, time zone"), "/team set demo lang=en tz=Asia/Shanghai scheme=online_shop"),
-        "member": (_("add members, set their manager"), "/member add demo 王小红 agent manager=李经理 slack=U123"),
+        "member": (_("add members, change them, mark someone who left"), _("/member set demo 王小红 role=manager slack=U123")),
         "import": (_("KPI exports: send the file here to import it; list the imports; undo one"), "/import list demo 2026-10"),
         "linkcode": (_("a one-time code that links a member's Telegram account"), "/linkcode demo 王小红"),
         "survey": (_("survey links for your customers (one, a batch, or a QR code)"), "/survey 20"),

@@ -153,6 +153,7 @@ _ADMIN = frozenset({Role.ADMIN})
 
 COMMAND_ROLES: dict[str, frozenset[Role]] = {
     "help": _ALL,
+    "lang": _ALL,
     "selfreview": _AGENT,
     "peer": _AGENT,
     "me": _AGENT,

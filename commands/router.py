@@ -85,6 +85,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "commands.export",
     "commands.qa",
     "commands.schedule_admin",
+    "commands.profile",
 )
 """Every command module, listed explicitly (a missing module is an error at start-up)."""
 

@@ -410,14 +410,85 @@ def teams_managed_by(*, session: Session, member: Member) -> list[Team]:
     return list(session.exec(query))
 
 
-def team_managers(*, session: Session, team: Team) -> list[Member]:
+def remove_team_manager(*, session: Session, member: Member) -> None:
+    """``member`` no longer manages any team (their role changed)."""
+    for row in session.exec(select(TeamManager).where(TeamManager.member_id == member.id)):
+        session.delete(row)
+    session.flush()
+
+
+def team_managers(*, session: Session, team: Team, active_only: bool = True) -> list[Member]:
+    """The managers of ``team`` in id order; someone who left (inactive) manages nothing."""
     query = (
         select(Member)
         .join(TeamManager, col(TeamManager.member_id) == col(Member.id))
         .where(TeamManager.team_id == team.id)
         .order_by(col(Member.id))
     )
+    if active_only:
+        query = query.where(col(Member.active).is_(True))
     return list(session.exec(query))
+
+
+def manager_of(*, session: Session, member: Member) -> Member | None:
+    """The one rule of "the manager of": the direct manager when set and still active, else
+    the first active manager of the member's team (``None`` when the team has none)."""
+    if member.manager_id is not None:
+        manager = session.get(Member, member.manager_id)
+        if manager is not None and manager.active:
+            return manager
+    team = session.get(Team, member.team_id)
+    managers = team_managers(session=session, team=team) if team is not None else []
+    return managers[0] if managers else None
+
+
+def update_member(
+    *,
+    session: Session,
+    member: Member,
+    changes: dict[str, Any],
+    actor: str,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> Member:
+    """Set some of ``role, manager_id, slack_user_id, telegram_user_id, lang, name_en, active``
+    (audited as one change); the team's managers follow the role.
+
+    :class:`IdentityTaken` when a platform id belongs to another member."""
+    allowed = {"role", "manager_id", "slack_user_id", "telegram_user_id", "lang", "name_en", "active"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValueError(f"cannot change {sorted(unknown)}")
+    if "role" in changes:
+        _check(changes["role"], ROLE_VALUES, "role")
+    if changes.get("lang") is not None:
+        _check(changes["lang"], LANG_VALUES, "lang")
+    for key, finder in (("slack_user_id", get_member_by_slack_id), ("telegram_user_id", get_member_by_telegram_id)):
+        value = changes.get(key)
+        if value:
+            other = finder(session=session, **{key: str(value)})
+            if other is not None and other.id != member.id:
+                raise IdentityTaken(f"{key} {value} is already linked to another member")
+    before = snapshot(member)
+    for key, value in changes.items():
+        setattr(member, key, str(value) if key == "telegram_user_id" and value is not None else value)
+    action = "member.update"
+    if changes.get("active") is False:
+        action = "member.deactivate"
+    elif changes.get("active") is True and before and before.get("active") is False:
+        action = "member.reactivate"
+    _audited_change(
+        session=session, row=member, before=before, actor=actor, action=action, reason=reason,
+        now=_now(now),
+    )  # fmt: skip
+    if "role" in changes:
+        if member.role == "manager":
+            team = session.get(Team, member.team_id)
+            assert team is not None
+            add_team_manager(session=session, team=team, member=member)
+        else:
+            remove_team_manager(session=session, member=member)
+    return member
 
 
 # --- periods -------------------------------------------------------------------------------

@@ -7,7 +7,11 @@ nothing stored unless everything is valid (an import is all-or-nothing).
     kpibot member add --team demo --name 李经理 --role manager
     kpibot member add --team demo --name 王小红 --role agent --manager 李经理 --slack U012AB3CD
     kpibot member list --team demo --format json
+    kpibot member set --team demo --name 王小红 --role manager --slack U0NEW1    # "-" clears a field
+    kpibot member remove --team demo --name 王小红     # someone who left: history kept
+    kpibot member restore --team demo --name 王小红
     kpibot member import people.csv     # columns: team,name,role[,manager,slack,telegram,lang,name_en]
+    kpibot member import people.csv --update --dry-run   # what would be added and changed
 """
 
 from __future__ import annotations
@@ -29,13 +33,20 @@ from commands.i18n import Translate, normalize_lang, translator
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from commands.admin import MemberSpec
+    from commands.admin import MemberSpec, MemberUpdate
 
 CSV_COLUMNS = ("team", "name", "role", "manager", "slack", "telegram", "lang", "name_en")
 REQUIRED_COLUMNS = ("name", "role")
+HEADER_ALIASES = {
+    "团队": "team", "姓名": "name", "名字": "name", "角色": "role", "主管": "manager", "语言": "lang",
+    "英文名": "name_en", "英文姓名": "name_en",
+}  # fmt: skip
+"""Chinese column names a team's own sheet may have."""
 
 team_app = typer.Typer(help="Teams: add one.", no_args_is_help=True)
-member_app = typer.Typer(help="Members: add, list, import from CSV.", no_args_is_help=True)
+member_app = typer.Typer(
+    help="Members: add, change, mark who left, list, import from CSV.", no_args_is_help=True
+)
 
 DbOption = typer.Option(None, "--db", metavar="URL", help="Database URL (default: DATABASE_URL).")
 LangOption = typer.Option(
@@ -173,12 +184,35 @@ def member_list(
     if format_ == "json":
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    headers = ("name", "role", "manager", "slack", "telegram", "lang")
-    table = [[str(r[h] or "") for h in headers] for r in rows]
+    keys = ("name", "role", "manager", "slack", "telegram", "lang")
+    headers = [_(TABLE_HEADERS[k]) for k in keys]
+    table = [[_cell(_, k, r[k]) for k in keys] for r in rows]
     widths = [max([_width(h)] + [_width(row[i]) for row in table]) for i, h in enumerate(headers)]
     typer.echo("  ".join(_pad(h, w) for h, w in zip(headers, widths, strict=True)).rstrip())
     for row in table:
         typer.echo("  ".join(_pad(c, w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def N_(message: str) -> str:
+    return message
+
+
+TABLE_HEADERS = {
+    "name": N_("name"), "role": N_("role"), "manager": N_("manager"), "slack": "Slack",
+    "telegram": "Telegram", "lang": N_("language"),
+}  # fmt: skip
+
+
+def _cell(_: Translate, key: str, value: object) -> str:
+    from commands.admin import role_name
+
+    if value is None or value == "":
+        return ""
+    if key == "role":
+        return role_name(_, str(value))
+    if key == "lang":
+        return _("Chinese") if value == "zh" else _("English")
+    return str(value)
 
 
 def _width(text: str) -> int:
@@ -206,7 +240,7 @@ def read_people(
         except UnicodeDecodeError:
             return [], [_("The file is neither UTF-8 nor GBK text.")]
     reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    header = [HEADER_ALIASES.get(h.strip(), h.strip().lower()) for h in (reader.fieldnames or [])]
     reader.fieldnames = header
     problems = []
     needed = list(REQUIRED_COLUMNS) + ([] if default_team else ["team"])
@@ -230,6 +264,7 @@ def read_people(
                 team=row.get("team") or default_team or "",
                 name=row.get("name", ""),
                 role=row.get("role") or "agent",
+                role_given=row.get("role") or None,
                 manager=row.get("manager") or None,
                 slack=row.get("slack") or None,
                 telegram=row.get("telegram") or None,
@@ -243,17 +278,95 @@ def read_people(
     return specs, problems
 
 
+@member_app.command("set")
+def member_set(
+    team: str = typer.Option(..., "--team", help="The team's name."),
+    name: str = typer.Option(..., "--name", help="The member's name."),
+    role: str | None = typer.Option(None, "--role", help="agent, manager, admin or qa (客服, 主管, 管理员, 质检)."),
+    manager: str | None = typer.Option(None, "--manager", help="The direct manager's name; - for none."),
+    slack: str | None = typer.Option(None, "--slack", metavar="USER_ID", help="Slack user id; - to unlink."),
+    telegram: str | None = typer.Option(None, "--telegram", metavar="USER_ID", help="Telegram user id; - to unlink."),
+    lang: str | None = typer.Option(None, "--lang", help="zh or en; - for the team's."),
+    name_en: str | None = typer.Option(None, "--name-en", help="English display name; - for none."),
+    lang_ui: str | None = LangOption,
+    db: str | None = DbOption,
+) -> None:
+    """Change a member: role, manager, language, Slack or Telegram id (re-link)."""
+    from commands.admin import AdminError, MemberUpdate, update_members
+
+    _ = _translator(lang_ui)
+    update = MemberUpdate(team=team, name=name, role=role, manager=manager, slack=slack, telegram=telegram,
+                          lang=lang, name_en=name_en)  # fmt: skip
+    try:
+        with _session(db) as session:
+            plan = update_members([update], session=session, actor="cli", now=_now())[0]
+            lines = plan.lines(_)
+            shown = plan.member.name
+    except AdminError as exc:
+        _fail(exc.lines(_))
+    if not lines:
+        typer.echo(_("Nothing to change: {name} already has these settings.", name=shown))
+        return
+    typer.echo("\n".join([_("{name} updated:", name=shown)] + ["  " + line for line in lines]))
+
+
+def _set_active(team: str, name: str, lang_ui: str | None, db: str | None, *, active: bool) -> None:
+    from commands.admin import active_text, set_active
+    from storage import repo
+
+    _ = _translator(lang_ui)
+    with _session(db) as session:
+        team_row = repo.get_team_by_name(session=session, name=team)
+        if team_row is None:
+            _fail([_("There is no team called {team}.", team=team)])
+        member = repo.get_member_by_name(session=session, team=team_row, name=name)
+        if member is None:
+            _fail([_("There is no member {name} in team {team}.", name=name, team=team)])
+        if member.active == active:
+            text = _("{name} is already active.") if active else _("{name} is already marked as left.")
+            _fail([text.format(name=member.name)])
+        released = set_active(member, active, session=session, actor="cli", now=_now())
+        text = active_text(_, member, released, team_row.name)
+    typer.echo(text)
+
+
+@member_app.command("remove")
+def member_remove(
+    team: str = typer.Option(..., "--team", help="The team's name."),
+    name: str = typer.Option(..., "--name", help="The member who left."),
+    lang_ui: str | None = LangOption,
+    db: str | None = DbOption,
+) -> None:
+    """Mark someone who left: history kept, no new periods, no messages, decides nothing."""
+    _set_active(team, name, lang_ui, db, active=False)
+
+
+@member_app.command("restore")
+def member_restore(
+    team: str = typer.Option(..., "--team", help="The team's name."),
+    name: str = typer.Option(..., "--name", help="The member who is back."),
+    lang_ui: str | None = LangOption,
+    db: str | None = DbOption,
+) -> None:
+    """Make a member who left active again."""
+    _set_active(team, name, lang_ui, db, active=True)
+
+
 @member_app.command("import")
 def member_import(
     file: Path = typer.Argument(
         ..., metavar="people.csv", help="CSV: team,name,role[,manager,slack,telegram,lang,name_en]."
     ),
     team: str | None = typer.Option(None, "--team", help="The team of rows without a team column."),
+    update: bool = typer.Option(
+        False, "--update", help="Change members already there (an empty cell keeps the value, - clears it)."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List what would be added and changed; store nothing."),
     lang_ui: str | None = LangOption,
     db: str | None = DbOption,
 ) -> None:
-    """Add every member of a CSV file, or none when any row has a problem."""
-    from commands.admin import AdminError, add_members
+    """Add every member of a CSV file (and change existing ones with --update), or nothing when any row has a problem."""
+    from commands.admin import AdminError, add_members, update_members
 
     _ = _translator(lang_ui)
     try:
@@ -263,12 +376,57 @@ def member_import(
     specs, problems = read_people(data, default_team=team, _=_)
     if problems:
         _fail(problems)
+    report: list[str] = []
     try:
         with _session(db) as session:
-            added = add_members(specs, session=session, actor="cli", now=_now())
+            existing = [s for s in specs if _exists(s, session=session)] if update else []
+            new = [s for s in specs if s not in existing]
+            add_members(new, session=session, actor="cli", now=_now())  # new managers first
+            changes = update_members([_as_update(s) for s in existing], session=session, actor="cli", now=_now())
+            for spec in new:
+                report.append(_("+ {name} ({team}, {role})", name=spec.name.strip(), team=spec.team,
+                                role=_role(_, spec.role)))  # fmt: skip
+            for plan in changes:
+                if plan.changes:
+                    report.append(_("~ {name}: {changes}", name=plan.member.name, changes=_("; ").join(plan.lines(_))))
+            unchanged = sum(1 for plan in changes if not plan.changes)
+            if dry_run:
+                session.rollback()  # the same checks and the same plan as the real import, stored nowhere
     except AdminError as exc:
-        _fail(exc.lines(_))
-    typer.echo(_("{n} members added.", n=len(added)))
+        hint = [] if update else [_("To change members who are already there, run the import again with --update (see what would change with --dry-run).")]
+        _fail(exc.lines(_) + hint if any("already has a member" in p.message for p in exc.problems) else exc.lines(_))
+    changed = sum(1 for plan in changes if plan.changes)
+    for line in report:
+        typer.echo(line)
+    if dry_run:
+        typer.echo(_("Dry run: {added} would be added, {changed} changed, {same} unchanged; nothing was stored.",
+                     added=len(new), changed=changed, same=unchanged))  # fmt: skip
+    elif update:
+        typer.echo(_("{added} members added, {changed} changed, {same} unchanged.", added=len(new), changed=changed,
+                     same=unchanged))  # fmt: skip
+    else:
+        typer.echo(_("{n} members added.", n=len(new)))
+
+
+def _role(_: Translate, role: str) -> str:
+    from commands.admin import parse_role, role_name
+
+    return role_name(_, parse_role(role))
+
+
+def _exists(spec: MemberSpec, *, session: Session) -> bool:
+    from storage import repo
+
+    team = repo.get_team_by_name(session=session, name=spec.team)
+    return team is not None and repo.get_member_by_name(session=session, team=team, name=spec.name) is not None
+
+
+def _as_update(spec: MemberSpec) -> MemberUpdate:
+    from commands.admin import MemberUpdate
+
+    return MemberUpdate(team=spec.team, name=spec.name, role=spec.role_given, manager=spec.manager,
+                        slack=spec.slack, telegram=spec.telegram, lang=spec.lang, name_en=spec.name_en,
+                        row=spec.row)  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:

@@ -24,6 +24,7 @@ OK = None
 # command → the refusal each asker gets (None: let in)
 MATRIX: dict[str, dict[str, str | None]] = {
     "/help": {AGENT: OK, MANAGER: OK, OTHER_MANAGER: OK, ADMIN: OK, QA: OK},
+    "/lang": {AGENT: OK, MANAGER: OK, OTHER_MANAGER: OK, ADMIN: OK, QA: OK},
     "/selfreview": {AGENT: OK, MANAGER: p.COMMAND_REFUSALS["selfreview"], OTHER_MANAGER: p.COMMAND_REFUSALS["selfreview"],
                     ADMIN: p.COMMAND_REFUSALS["selfreview"], QA: p.COMMAND_REFUSALS["selfreview"]},
     "/peer 张伟": {AGENT: OK, MANAGER: p.COMMAND_REFUSALS["peer"], OTHER_MANAGER: p.COMMAND_REFUSALS["peer"],
