@@ -77,6 +77,7 @@ def app_config(settings: Settings, secret: str | None = None) -> AppConfig:
     config = AppConfig(
         public_url=settings.public_url.rstrip("/"),
         default_lang=normalize_lang(settings.default_lang),
+        extra={"survey_rate_limit": settings.survey_rate_limit},
     )
     if secret is None and settings.kpibot_secret is not None:
         secret = settings.kpibot_secret.get_secret_value()
@@ -412,6 +413,7 @@ def build_service(
         from bot.slack import build_slack
 
         slack = build_slack(settings, observed, engine=engine, ack_budget=settings.slack_ack_budget_s)
+        slack.max_body_bytes = settings.max_body_bytes
         count_outgoing(slack, "slack", metrics)
         count_slack_rate_limits(slack, metrics)
         routes += slack.routes()
@@ -448,6 +450,7 @@ def build_service(
         on_shutdown=[on_shutdown],
         metrics=metrics,
         draining=lambda: service.draining,
+        max_body_bytes=settings.max_body_bytes,
     )
     service = Service(settings, engine, config, router, web, adapters, metrics, watch, pool=pool)
     service.sender, service.cycle = cycle_parts(settings, engine, adapters, clock)
@@ -489,12 +492,11 @@ def _platform_of(adapter: Adapter) -> str:
     return {"bot.slack": "slack", "bot.telegram": "telegram"}.get(module, "")
 
 
-def serve(service: Service, *, host: str = "0.0.0.0", install_signal_handlers: bool = True) -> None:
-    """Serve the web app (and start the adapters) until SIGINT/SIGTERM, then shut down
-    gracefully: no new connections, in-flight requests finish, then ``Service.stop``."""
+def uvicorn_config(service: Service, *, host: str = "0.0.0.0") -> Any:
+    """The server's settings: forwarded headers trusted only from ``FORWARDED_ALLOW_IPS``."""
     import uvicorn
 
-    config = uvicorn.Config(
+    return uvicorn.Config(
         service.web,
         host=host,
         port=service.settings.port,
@@ -504,7 +506,16 @@ def serve(service: Service, *, host: str = "0.0.0.0", install_signal_handlers: b
         lifespan="on",
         timeout_graceful_shutdown=int(service.settings.shutdown_grace_s) or None,
         proxy_headers=True,
+        forwarded_allow_ips=service.settings.forwarded_allow_ips,
     )
+
+
+def serve(service: Service, *, host: str = "0.0.0.0", install_signal_handlers: bool = True) -> None:
+    """Serve the web app (and start the adapters) until SIGINT/SIGTERM, then shut down
+    gracefully: no new connections, in-flight requests finish, then ``Service.stop``."""
+    import uvicorn
+
+    config = uvicorn_config(service, host=host)
     server = uvicorn.Server(config)
     if not install_signal_handlers:
         server.install_signal_handlers = lambda: None  # type: ignore[method-assign]

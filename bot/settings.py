@@ -32,6 +32,21 @@ class Settings(BaseSettings):
         description="worker processes for commands (the router), so acks never wait for them; "
         "default: one per core but one (1 to 4); 0: threads of the replica's own process",
     )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="proxies whose X-Forwarded-For / X-Forwarded-Proto are trusted (comma-separated "
+        "addresses or networks, passed to uvicorn); behind deploy/compose.yml set the proxy's network, "
+        "e.g. 172.16.0.0/12; a client outside it is known by its own address",
+    )
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1024,
+        description="largest request body (Slack, Telegram, survey posts); a bigger one gets 413 unread",
+    )
+    survey_rate_limit: int = Field(
+        default=30, ge=1,
+        description="survey page requests a minute from one client address (IPv6: one /64), "
+        "counted across every replica sharing the database",
+    )
     shutdown_grace_s: float = Field(default=20.0, description="SIGTERM: how long in-flight work may finish")
 
     kpibot_secret: SecretStr | None = None

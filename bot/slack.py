@@ -44,10 +44,11 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.stateless import StatelessOAuthStateStore
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot import slack_render as render
@@ -61,6 +62,7 @@ from bot.slack_limits import (
 )  # fmt: skip
 from bot.slack_oauth import BOT_SCOPES, SlackOAuth, ThreadedInstallationStore
 from bot.slack_people import SlackPeople
+from bot.web import DEFAULT_MAX_BODY_BYTES, read_capped
 from commands.i18n import normalize_lang, translator
 from commands.messages import Incoming, Outgoing, Reply
 
@@ -211,6 +213,8 @@ class SlackAdapter:
             raise_error_for_unhandled_request=False,
         )
         self._handler = AsyncSlackRequestHandler(self.app)
+        self._verifier = SignatureVerifier(signing_secret or "")
+        self.max_body_bytes = DEFAULT_MAX_BODY_BYTES
         self._socket: AsyncSocketModeHandler | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._seen: OrderedDict[str, None] = OrderedDict()
@@ -257,6 +261,10 @@ class SlackAdapter:
             return []
 
         async def slack(request: Request) -> Response:
+            if request.method == "POST":
+                refused = await self._front_door(request)
+                if refused is not None:
+                    return refused
             return await self._handler.handle(request)
 
         routes: list[BaseRoute] = [Route("/slack/events", slack, methods=["POST"])]
@@ -266,6 +274,23 @@ class SlackAdapter:
                 Route("/slack/oauth_redirect", slack, methods=["GET"]),
             ]
         return routes
+
+    async def _front_door(self, request: Request) -> Response | None:
+        """Before bolt sees a request: the body capped, the signature checked on the raw bytes
+        (nothing is parsed before), then the payload parsed once to refuse what bolt would
+        choke on (bad JSON, a modal's private_metadata that is not ours) with 400, not 500."""
+        body = await read_capped(request, self.max_body_bytes)
+        if body is None:
+            return PlainTextResponse("request body too large", status_code=413)
+        if not self._verifier.is_valid_request(body, dict(request.headers)):
+            log.info("slack: refused a request with a missing or wrong signature")
+            return PlainTextResponse("invalid request", status_code=401)
+        problem = render.malformed(body, request.headers.get("content-type", ""))
+        if problem:
+            log.info("slack: refused a malformed signed request: %s", problem)
+            return PlainTextResponse("malformed request", status_code=400)
+        request._body = body  # bolt's handler reads it again through request.body()
+        return None
 
     async def start(self) -> None:
         """Connect in Socket Mode when an app-level token is set; HTTP mode needs nothing."""

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import parse_qs
 
 from commands.i18n import normalize_lang, translator
 from commands.messages import Button, Incoming, Question, Reply
@@ -190,6 +191,29 @@ class ModalMeta:
             str(data.get("form", "")),
             data.get("channel"),
         )
+
+
+def malformed(body: bytes, content_type: str) -> str:
+    """Why a (signed) Slack request cannot be a Slack payload, or ``""``: JSON that does not
+    parse or is not an object, a form whose ``payload`` is not a JSON object, a modal of ours
+    whose ``private_metadata`` is not ours (a cid that is not a number, ``"1 or 1=1"``)."""
+    try:
+        text = body.decode("utf-8")
+        if content_type.startswith("application/json"):
+            data = json.loads(text or "null")
+            return "" if isinstance(data, dict) else "the body is not a JSON object"
+        form = parse_qs(text, keep_blank_values=True)
+        if "payload" not in form:
+            return ""
+        payload = json.loads(form["payload"][0])
+        if not isinstance(payload, dict):
+            return "the payload is not a JSON object"
+        view = payload.get("view")
+        if isinstance(view, dict) and view.get("callback_id") == MODAL_CALLBACK_ID:
+            ModalMeta.load(view.get("private_metadata"))
+    except (UnicodeDecodeError, ValueError, TypeError, AttributeError) as exc:
+        return f"{type(exc).__name__}: {str(exc)[:80]}"
+    return ""
 
 
 def view_values(view: Mapping[str, Any]) -> dict[str, str]:

@@ -588,17 +588,9 @@ def _parse_form(request: Request, body: bytes) -> dict[str, list[str]]:
 
 async def _read_body(request: Request) -> bytes | None:
     """The body, or None when it is over :data:`MAX_BODY` bytes (declared or streamed)."""
-    declared = request.headers.get("content-length")
-    if declared and (not declared.isdigit() or int(declared) > MAX_BODY):
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+    from bot.web import read_capped
+
+    return await read_capped(request, MAX_BODY)
 
 
 def _store(

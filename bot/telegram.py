@@ -214,8 +214,11 @@ class TelegramAdapter:
             return JSONResponse({"ok": False}, status_code=403)
         try:
             data = await request.json()
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+                raise ValueError("an update is a JSON object with an update_id")
             update = Update.de_json(data, self.bot)
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
+            log.info("telegram webhook: refused a malformed update")
             return JSONResponse({"ok": False}, status_code=400)
         if not self._running:
             return JSONResponse({"ok": False}, status_code=503)

@@ -90,6 +90,77 @@ class RequestContextMiddleware:
                     )  # fmt: skip
 
 
+DEFAULT_MAX_BODY_BYTES = 1_048_576
+"""Slack, Telegram and survey bodies are a few kB; anything above this is refused unread."""
+
+
+class BodyLimitMiddleware:
+    """A request body over ``max_bytes`` is answered 413 without being read: at once when its
+    ``Content-Length`` says so, else as soon as the chunks read so far pass the limit (the app
+    then sees a disconnect and stops reading). Applies to every route: Slack, Telegram, survey."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and (not value.isdigit() or int(value) > self.max_bytes):
+                await _too_large(scope, receive, send)
+                return
+        seen = 0
+        started = False
+        refused = False
+
+        async def counted() -> Message:
+            nonlocal seen, refused
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    refused = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            if refused and not started:
+                return  # the 413 below answers instead
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except Exception:
+            if not refused:
+                raise
+        if refused and not started:
+            await PlainTextResponse("request body too large", status_code=413)(scope, receive, send)
+
+
+async def read_capped(request: Request, max_bytes: int) -> bytes | None:
+    """The body, or None when it is over ``max_bytes`` (declared or streamed; the rest unread)."""
+    declared = request.headers.get("content-length")
+    if declared and (not declared.isdigit() or int(declared) > max_bytes):
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
+    log.info("refused a request body over the limit (%s %s)", scope.get("method"), _shown_path(scope.get("path", "")))
+    await PlainTextResponse("request body too large", status_code=413)(scope, receive, send)
+
+
 def _shown_path(path: str) -> str:
     """A survey link's token is a capability: never in a log line."""
     return "/s/{token}" if path.startswith("/s/") else path
@@ -103,6 +174,7 @@ def build_web_app(
     on_shutdown: Sequence[Callable[[], Any]] = (),
     metrics: Metrics | None = None,
     draining: Callable[[], bool] | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> Starlette:
     async def readyz(_: Request) -> Response:
         if draining is not None and draining():
@@ -136,7 +208,7 @@ def build_web_app(
                 if inspect.isawaitable(result):
                     await result
 
-    middleware = [Middleware(RequestContextMiddleware)]
+    middleware = [Middleware(RequestContextMiddleware), Middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)]
     if metrics is not None:
         middleware.append(Middleware(MetricsMiddleware, metrics=metrics))
     return Starlette(routes=[*base, *routes], lifespan=lifespan, middleware=middleware)
