@@ -7,6 +7,7 @@ checks it against the fields :mod:`scoring.kpi` knows for the mapping's kind.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,10 +24,11 @@ DEFAULT_TRUE = ("是", "Y", "YES", "TRUE", "T", "1", "对", "已解决", "√")
 DEFAULT_FALSE = ("否", "N", "NO", "FALSE", "F", "0", "未解决", "×")
 DEFAULT_CURRENCY = ("¥", "￥", "$", "元", "RMB", "CNY")
 COLUMN_KEYS = {"column", "optional", "unit", "percent", "true_values", "false_values",
-               "take_after", "min", "max", "format"}
+               "take_after", "min", "max", "format", "blank"}
+BLANK_MEANS = ("missing", "zero")
 TOP_KEYS = {"name", "kind", "title_zh", "title_en", "encoding", "sheet", "header_row",
             "delimiter", "thousands", "decimal", "currency", "true_values", "false_values",
-            "duration_unit", "percent", "columns"}
+            "duration_unit", "percent", "columns", "skip_rows", "no_value"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class ColumnSpec:
     low: float | None = None
     high: float | None = None
     format: str | None = None
+    blank: str = "missing"
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,11 @@ class Mapping:
     thousands: str = ","
     decimal: str = "."
     currency: tuple[str, ...] = DEFAULT_CURRENCY
+    skip_rows: tuple[str, ...] = ()
+    """Patterns (regular expressions, matched against the whole agent cell) of rows that
+    are not agents: 合计, 汇总值, 平均值, 同行同层均值 …"""
+    no_value: tuple[str, ...] = ()
+    """Spellings that mean "no value" in this export besides the usual ones (-, --, N/A …)."""
 
     def column(self, field: str) -> ColumnSpec | None:
         return next((c for c in self.columns if c.field == field), None)
@@ -132,6 +140,13 @@ def parse_mapping(text: str, default_name: str = "mapping") -> Mapping:
     missing = sorted(kpi.REQUIRED_FIELDS[kind] - mapped)
     if missing:
         raise _invalid(name, f"a {kind} mapping must map {', '.join(missing)}")
+    skip_rows = _strings(data.get("skip_rows", []) or [""], name, "skip_rows") if data.get("skip_rows") else ()
+    for pattern in skip_rows:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise _invalid(name, f"skip_rows: {pattern!r} is not a pattern ({exc})") from None
+    no_value = _strings(data["no_value"], name, "no_value") if data.get("no_value") else ()
     header_row = data.get("header_row", 1)
     if not isinstance(header_row, int) or header_row < 1:
         raise _invalid(name, "header_row must be a whole number from 1")
@@ -143,6 +158,7 @@ def parse_mapping(text: str, default_name: str = "mapping") -> Mapping:
         delimiter=str(data.get("delimiter", ",")), thousands=str(data.get("thousands", ",")),
         decimal=str(data.get("decimal", ".")),
         currency=_strings(data.get("currency", list(DEFAULT_CURRENCY)), name, "currency"),
+        skip_rows=skip_rows, no_value=no_value,
     )
 
 
@@ -158,6 +174,9 @@ def _column(name: str, field: str, value: Any, type_: kpi.FieldType,
     percent = str(spec.get("percent", defaults["percent"]))
     if percent not in PERCENT_STYLES:
         raise _invalid(name, f"columns.{field}: percent must be fraction or percent")
+    blank = str(spec.get("blank", "missing"))
+    if blank not in BLANK_MEANS:
+        raise _invalid(name, f"columns.{field}: blank must be missing or zero")
     low, high = spec.get("min"), spec.get("max")
     for bound in (low, high):
         if bound is not None and not isinstance(bound, int | float):
@@ -175,4 +194,5 @@ def _column(name: str, field: str, value: Any, type_: kpi.FieldType,
         low=None if low is None else float(low),
         high=None if high is None else float(high),
         format=spec.get("format"),
+        blank=blank,
     )

@@ -82,16 +82,18 @@ def render_problem(problem: Problem, _: Translate) -> str:  # noqa: C901 - one b
     elif code == "unreadable":
         text = _("The file cannot be read as CSV: {detail}", detail=p["detail"])
     elif code == "xlsx_unreadable":
-        text = _("The file cannot be read as an Excel workbook (.xlsx): {detail}", detail=p["detail"])
+        text = _("The file cannot be read as a spreadsheet (.xlsx, .xls, .ods): {detail}", detail=p["detail"])
     elif code == "sheet_missing":
         text = _("The workbook has no sheet named {sheet}; it has: {found}.", sheet=p["sheet"], found=_names(p["found"]))
     elif code == "unsupported_file":
-        text = _("kpibot reads .csv, .txt and .xlsx files, not {suffix}.", suffix=p["suffix"])
-    elif code == "missing_column":
-        text = _(
-            "Column {expected} ({field}) is missing. The file has: {found}.",
-            expected=" / ".join(p["expected"]), field=p["field"], found=_names(p["found"]),
-        )
+        text = _("kpibot reads .csv, .txt, .xlsx, .xls and .ods files, not {suffix}.", suffix=p["suffix"])
+    elif code == "missing_columns":
+        text = _("These columns are missing: {expected}. The file has: {found}.",
+                 expected="; ".join(" / ".join(names) for names in p["expected"]), found=_names(p["found"]))
+    elif code == "sheet_too_large":
+        text = _("The sheet {sheet} is too large to import ({detail}); kpibot reads sheets up to {rows} rows "
+                 "and {cells} cells. Export a shorter period or fewer columns.",
+                 sheet=p["sheet"], detail=p["detail"], rows=p["rows"], cells=p["cells"])
     elif code == "duplicate_column":
         text = _("Column {column} appears more than once in the header.", column=p["column"])
     elif code == "unknown_agent":

@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import unicodedata
+import zipfile
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import PurePath
 
 import numpy as np
@@ -31,7 +34,16 @@ MAX_FILE_BYTES = 256 * 1024 * 1024
 """The largest export kpibot reads (a month of one row per session for a large centre is
 well under this); a larger file is refused before it is read."""
 NULL_VALUES = ["", "-", "--", "—", "N/A", "n/a", "NA", "NULL", "null", "None", "nan", "NaN"]
+_NOTHING = frozenset(NULL_VALUES)
 STRING_TYPES = {"text", "id", "period"}
+SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".ods")
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an .xls (BIFF in an OLE container)
+MAX_SHEET_ROWS = 1_048_576  # what Excel itself holds
+MAX_SHEET_CELLS = 20_000_000
+MAX_SHEET_XML_BYTES = 512 * 1024 * 1024
+"""A sheet of a zipped workbook (.xlsx, .ods) may unpack to at most this many bytes: a
+few bytes of file can hold gigabytes of XML (a "zip bomb"), so the sizes are checked in
+the zip's directory, and the sheet's declared dimensions, before anything is unpacked."""
 ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "gbk": "GBK",
                   "gb2312": "GBK", "gb18030": "GB18030"}
 
@@ -48,14 +60,31 @@ class SourceTable:
     encoding: str
     rows: np.ndarray
     problems: list[Problem]
+    skipped: dict[str, int] = dataclass_field(default_factory=dict)
+    """Rows left out by the mapping's ``skip_rows``: agent cell → how many rows."""
+    blank_rows: int = 0
+    no_value_cells: int = 0
+    """Mapped cells without a value (empty, or a spelling of "no value" such as - or 延迟统计)."""
+    zero_masks: dict[str, np.ndarray] = dataclass_field(default_factory=dict)
+    """Per ``blank = "zero"`` column: which rows had an empty cell (read as 0)."""
 
     def file_rows(self, mask: np.ndarray | pd.Series) -> list[int]:
         return [int(r) for r in self.rows[np.asarray(mask, dtype=bool)]]
 
 
+_ARROWS = re.compile(r"->|→|=>|－>|＞")
+_UNIT = re.compile(r"\([^()]{1,6}\)$")
+
+
 def normalize_header(name: str) -> str:
-    """Header cells compared loosely: full-width → half-width, spaces and case ignored."""
-    return "".join(unicodedata.normalize("NFKC", name).split()).casefold()
+    """Header cells compared loosely: full-width → half-width (``（秒)`` is ``(秒)``), spaces,
+    case and arrows ignored (``询单->最终付款人数`` = ``询单→最终付款人数`` = ``询单最终付款人数``)."""
+    return _ARROWS.sub("", "".join(unicodedata.normalize("NFKC", name).split()).casefold())
+
+
+def without_unit(normalized: str) -> str:
+    """A normalized header without a trailing unit in brackets: ``首次响应时长(秒)`` → ``首次响应时长``."""
+    return _UNIT.sub("", normalized)
 
 
 def match_columns(header: list[str], columns: tuple[ColumnSpec, ...]) -> tuple[dict[str, str], list[Problem]]:
@@ -63,20 +92,27 @@ def match_columns(header: list[str], columns: tuple[ColumnSpec, ...]) -> tuple[d
     by_norm: dict[str, list[str]] = {}
     for name in header:
         by_norm.setdefault(normalize_header(name), []).append(name)
+    by_loose: dict[str, list[str]] = {}
+    for name in header:
+        by_loose.setdefault(without_unit(normalize_header(name)), []).append(name)
     found: dict[str, str] = {}
     problems: list[Problem] = []
+    missing: list[list[str]] = []
     shown = [h for h in header if h.strip()]
     for spec in columns:
         hits = [by_norm[n] for n in (normalize_header(x) for x in spec.names) if n in by_norm]
+        if not hits:  # then with or without a unit: 首次响应时长（秒) for 首次响应时长
+            hits = [by_loose[n] for n in (without_unit(normalize_header(x)) for x in spec.names) if n in by_loose]
         if not hits:
             if not spec.optional:
-                problems.append(Problem("missing_column", {
-                    "field": spec.field, "expected": list(spec.names), "found": shown}))
+                missing.append(list(spec.names))
             continue
         if len(hits[0]) > 1:
             problems.append(Problem("duplicate_column", {"column": hits[0][0]}))
             continue
         found[spec.field] = hits[0][0]
+    if missing:  # one problem naming every missing column, and the header once
+        problems.insert(0, Problem("missing_columns", {"expected": missing, "found": shown}))
     if not found:
         raise ImportRefused(problems)
     return found, problems
@@ -90,11 +126,62 @@ def read_source(data: bytes, file_name: str, mapping: Mapping) -> SourceTable:
     if not data or (len(data) < 1 << 16 and not data.strip()):  # no copy of a large file
         raise ImportRefused([Problem("empty_file")])
     suffix = PurePath(file_name).suffix.lower()
-    if suffix in (".xlsx", ".xlsm") or data[:4] == b"PK\x03\x04":
-        return _read_xlsx(data, mapping)
+    if suffix in SPREADSHEETS or data[:4] == b"PK\x03\x04" or data[:8] == OLE_MAGIC:
+        return _finish(_read_sheet(data, mapping), mapping)
     if suffix not in ("", ".csv", ".txt", ".tsv"):
         raise ImportRefused([Problem("unsupported_file", {"suffix": suffix})])
-    return _read_csv(data, mapping)
+    return _finish(_read_csv(data, mapping), mapping)
+
+
+def _finish(source: SourceTable, mapping: Mapping) -> SourceTable:
+    """Leave out the rows that are not agents (``skip_rows``) and blank rows; count the
+    cells without a value; note the empty cells of ``blank = "zero"`` columns."""
+    frame = source.frame
+    keep = np.ones(len(frame), dtype=bool)
+    if "agent" in frame.columns and mapping.skip_rows:
+        pattern = re.compile("|".join(f"(?:{p})" for p in mapping.skip_rows))
+        agents = frame["agent"]
+        distinct = agents.cat.categories if isinstance(agents.dtype, pd.CategoricalDtype) \
+            else pd.Index(agents.dropna().unique())
+        hits = [v for v in distinct if isinstance(v, str | int | float) and pattern.fullmatch(str(v).strip())]
+        if hits:
+            matched = agents.isin(hits).to_numpy(dtype=bool)
+            for hit in hits:
+                source.skipped[str(hit).strip()] = int((agents == hit).sum())
+            keep &= ~matched
+    empty = {name: _empty(frame[name]) for name in frame.columns}
+    blank_row = np.logical_and.reduce(list(empty.values())) if empty else np.zeros(len(frame), bool)
+    source.blank_rows = int((blank_row & keep).sum())
+    keep &= ~blank_row
+    for spec in mapping.columns:
+        if spec.blank == "zero" and spec.field in frame.columns:
+            source.zero_masks[spec.field] = _blank(frame[spec.field])[keep]
+    if not keep.all():
+        frame = frame[keep].reset_index(drop=True)
+        source.rows = source.rows[keep]
+        empty = {name: mask[keep] for name, mask in empty.items()}
+    if len(frame) == 0:
+        raise ImportRefused([Problem("no_rows")])
+    zero = sum(int(m.sum()) for m in source.zero_masks.values())
+    source.no_value_cells = sum(int(m.sum()) for m in empty.values()) - zero
+    source.frame = frame
+    return source
+
+
+def _empty(column: pd.Series) -> np.ndarray:
+    """Cells without a value: missing, or text that is blank or spells "nothing"."""
+    mask = column.isna().to_numpy(dtype=bool, copy=True)
+    if column.dtype == object or isinstance(column.dtype, pd.StringDtype | pd.CategoricalDtype):
+        text = column.astype(object)
+        mask |= text.map(lambda v: isinstance(v, str) and (not v.strip() or v.strip() in _NOTHING)).to_numpy(bool)
+    return mask
+
+
+def _blank(column: pd.Series) -> np.ndarray:
+    """Cells that are truly empty (not a spelling of "no value")."""
+    text = column.astype(object)
+    return text.map(lambda v: v is None or (isinstance(v, float) and np.isnan(v))
+                    or (isinstance(v, str) and not v.strip())).to_numpy(bool)
 
 
 # --- encodings --------------------------------------------------------------------------
@@ -231,10 +318,17 @@ def _arrow_read(buffer: pa.Buffer, mapping: Mapping, found: dict[str, str], spec
         elif spec.type in STRING_TYPES or (spec.type == "seconds" and spec.unit == "mm:ss"):
             column_types[name] = pa.string()  # "04:30" must stay text, not become a time of day
 
+    zero_blank = any(specs[f].blank == "zero" for f in found)
+    nulls = [*NULL_VALUES, *mapping.no_value]
+    if zero_blank:  # text columns keep their cells as written: an empty one means 0, "-" no value
+        for field, name in found.items():
+            if specs[field].blank == "zero":
+                column_types[name] = pa.string()
+
     def convert(types: dict[str, pa.DataType]) -> pacsv.ConvertOptions:
         return pacsv.ConvertOptions(
             include_columns=list(found.values()), column_types=types,
-            null_values=NULL_VALUES, strings_can_be_null=True, quoted_strings_can_be_null=True,
+            null_values=nulls, strings_can_be_null=not zero_blank, quoted_strings_can_be_null=not zero_blank,
             **({"true_values": flags[0], "false_values": flags[1]} if flags is not None else {}),
         )
 
@@ -292,45 +386,109 @@ def _column_names(buffer: pa.Buffer, mapping: Mapping, parse: pacsv.ParseOptions
     return [str(name) for name in header.column_names]
 
 
-# --- xlsx -------------------------------------------------------------------------------
+# --- spreadsheets (.xlsx, .xls, .ods) -------------------------------------------------------
 
 
-def _read_xlsx(data: bytes, mapping: Mapping) -> SourceTable:
-    from openpyxl import load_workbook
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?\"")
 
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+def check_zipped_sheets(data: bytes) -> None:
+    """Refuse a zipped workbook (.xlsx, .ods) whose sheets would unpack past the limits,
+    reading only the zip's directory and the first bytes of each sheet (its
+    ``<dimension ref="A1:AB120000">``), never a whole sheet."""
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise ImportRefused([Problem("xlsx_unreadable", {"detail": str(exc)})]) from None
+    limits = {"rows": MAX_SHEET_ROWS, "cells": MAX_SHEET_CELLS}
+    with archive:
+        for info in archive.infolist():
+            name = info.filename
+            if not (name.startswith("xl/worksheets/") and name.endswith(".xml")) and name != "content.xml":
+                continue
+            if info.file_size > MAX_SHEET_XML_BYTES:
+                raise ImportRefused([Problem("sheet_too_large", {
+                    "sheet": name, "detail": f"{info.file_size // 1024 // 1024} MB of XML", **limits})])
+            if name == "content.xml":
+                continue
+            with archive.open(info) as stream:
+                head = stream.read(4096)
+            found = _DIMENSION.search(head)
+            if found is None or found.group(3) is None:
+                continue
+            rows = int(found.group(4)) - int(found.group(2)) + 1
+            columns = _column_number(found.group(3)) - _column_number(found.group(1)) + 1
+            if rows > MAX_SHEET_ROWS or rows * columns > MAX_SHEET_CELLS:
+                raise ImportRefused([Problem("sheet_too_large", {
+                    "sheet": name, "detail": f"{rows} rows × {columns} columns", **limits})])
+
+
+def _read_sheet(data: bytes, mapping: Mapping) -> SourceTable:
+    """A sheet of an .xlsx, .xls or .ods workbook, read with calamine (python-calamine).
+
+    Zipped workbooks are checked first (:func:`check_zipped_sheets`); an .xls is not
+    compressed, so the file size limit bounds it.
+    """
+    from python_calamine import CalamineWorkbook
+
+    if data[:4] == b"PK\x03\x04":
+        check_zipped_sheets(data)
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except Exception as exc:  # calamine raises its own kinds for a damaged file
         raise ImportRefused([Problem("xlsx_unreadable", {"detail": str(exc) or type(exc).__name__})]) from None
     try:
+        names = list(book.sheet_names)
         if mapping.sheet:
-            if mapping.sheet not in book.sheetnames:
-                raise ImportRefused([Problem("sheet_missing", {"sheet": mapping.sheet, "found": book.sheetnames})])
-            sheet = book[mapping.sheet]
+            if mapping.sheet not in names:
+                raise ImportRefused([Problem("sheet_missing", {"sheet": mapping.sheet, "found": names})])
+            sheet = book.get_sheet_by_name(mapping.sheet)
+        elif names:
+            sheet = book.get_sheet_by_index(0)
         else:
-            sheet = book.worksheets[0]
-        rows_iter = sheet.iter_rows(values_only=True)
-        header: list[str] = []
-        for number, row in enumerate(rows_iter, start=1):
-            if number == mapping.header_row:
-                header = ["" if v is None else str(v).strip() for v in row]
-                break
-        if not header:
             raise ImportRefused([Problem("no_rows")])
-        found, problems = match_columns(header, mapping.columns)
-        positions = {field: header.index(name) for field, name in found.items()}
-        columns: dict[str, list[object]] = {field: [] for field in found}
-        numbers: list[int] = []
-        for number, row in enumerate(rows_iter, start=mapping.header_row + 1):
-            cells = [row[i] if i < len(row) else None for i in positions.values()]
-            if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
-                continue
-            for field, cell in zip(positions, cells, strict=True):
-                columns[field].append(cell)
-            numbers.append(number)
+        if sheet.height > MAX_SHEET_ROWS or sheet.height * max(sheet.width, 1) > MAX_SHEET_CELLS:
+            raise ImportRefused([Problem("sheet_too_large", {
+                "sheet": sheet.name, "detail": f"{sheet.height} rows × {sheet.width} columns",
+                "rows": MAX_SHEET_ROWS, "cells": MAX_SHEET_CELLS})])
+        first = sheet.start[0] if sheet.start else 0  # calamine starts at the first used row
+        table = sheet.to_python(skip_empty_area=False)
+    except ImportRefused:
+        raise
+    except Exception as exc:
+        raise ImportRefused([Problem("xlsx_unreadable", {"detail": str(exc) or type(exc).__name__})]) from None
     finally:
         book.close()
-    if not numbers:
+    at = mapping.header_row - 1 - first  # the header's index in ``table``
+    if at < 0 or at >= len(table):
         raise ImportRefused([Problem("no_rows")])
-    frame = pd.DataFrame({f: pd.Series(v, dtype=object) for f, v in columns.items()})
-    return SourceTable(frame, header, "xlsx", np.asarray(numbers), problems)
+    header = [_cell_text(v) for v in table[at]]
+    found, problems = match_columns(header, mapping.columns)
+    positions = {field: header.index(name) for field, name in found.items()}
+    body = table[at + 1:]
+    nothing = set(mapping.no_value)
+    columns: dict[str, pd.Series] = {}
+    for field_name, i in positions.items():
+        cells = [None if (c == "" or (isinstance(c, str) and c.strip() in nothing)) else c
+                 for c in (row[i] if i < len(row) else None for row in body)]
+        columns[field_name] = pd.Series(cells, dtype=object)
+    if not body:
+        raise ImportRefused([Problem("no_rows")])
+    frame = pd.DataFrame(columns)
+    rows = np.arange(mapping.header_row + 1, mapping.header_row + 1 + len(body))
+    return SourceTable(frame, header, "xlsx" if data[:4] == b"PK\x03\x04" else "xls", rows, problems)
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()

@@ -79,6 +79,10 @@ class ImportReport:
     replaced: tuple[Replaced, ...] = ()
     earlier_at: datetime | None = None
     earlier_by: str = ""
+    skipped: tuple[tuple[str, int], ...] = ()
+    blank_rows: int = 0
+    no_value_cells: int = 0
+    zero_cells: int = 0
 
     @property
     def ok(self) -> bool:
@@ -102,6 +106,17 @@ class ImportReport:
             _("Encoding: {encoding}. Mapping: {mapping}.", encoding=self.encoding, mapping=self.mapping),
             _("Indicators: {names}.", names=", ".join(self.indicators)),
         ]
+        if self.skipped:
+            lines.append(_("Left out {count} rows that are not agents: {rows}.",
+                           count=sum(n for _name, n in self.skipped), rows=", ".join(
+                               name if n == 1 else f"{name} ×{n}" for name, n in self.skipped)))
+        if self.blank_rows:
+            lines.append(_("Left out {count} blank rows.", count=self.blank_rows))
+        if self.no_value_cells:
+            lines.append(_("{count} cells had no value (empty, -, N/A or the like): those values are missing, not 0.",
+                           count=self.no_value_cells))
+        if self.zero_cells:
+            lines.append(_("{count} empty cells were read as 0, as the mapping says.", count=self.zero_cells))
         lines += [r.line(_) for r in self.replaced]
         if self.replaced:
             lines.append(_("The audit log keeps the old values; kpibot import undo {id} puts them back.",
@@ -223,7 +238,8 @@ def _store(session: Session, team: Team, period: Period, prepared: Prepared, dig
         "imported", **base, encoding=prepared.encoding, rows=prepared.row_count,
         agents=len(prepared.values), values=len(changes), import_id=record.id,
         indicators=tuple(c for c in prepared.values.columns if c in kpi.FORMULAS),
-        replaced=replaced,
+        replaced=replaced, skipped=tuple(prepared.skipped.items()), blank_rows=prepared.blank_rows,
+        no_value_cells=prepared.no_value_cells, zero_cells=prepared.zero_cells,
     )
     repo.append_audit(
         session=session, actor=actor, action="data_import.create", entity="data_import",

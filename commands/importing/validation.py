@@ -11,7 +11,7 @@ import difflib
 import unicodedata
 from collections.abc import Callable
 from collections.abc import Mapping as TMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
@@ -56,6 +56,10 @@ class Prepared:
     row_count: int
     values: pd.DataFrame  # index: member id; columns: indicator/measure ids; NaN = no value
     agents: dict[int, str]
+    skipped: dict[str, int] = field(default_factory=dict)  # rows that are not agents: cell → rows
+    blank_rows: int = 0
+    no_value_cells: int = 0
+    zero_cells: int = 0
 
 
 def name_key(name: str) -> str:
@@ -134,6 +138,9 @@ def _parse_column(source: SourceTable, mapping: Mapping, spec: ColumnSpec) -> _C
         unreadable = pd.Series(False, index=column.index)
     else:
         values, unreadable = parser_for(spec, mapping)(column)
+        zero = source.zero_masks.get(spec.field)
+        if zero is not None and zero.any():  # an empty cell of a blank = "zero" column is 0
+            values = values.mask(pd.Series(zero, index=values.index) & values.isna(), 0)
         problems += _unreadable(source, column, unreadable, spec.type, shown, spec)
         problems += _out_of_range(source, column, values, spec.type, shown, spec.low, spec.high)
     if spec.field in kpi.REQUIRED_FIELDS[mapping.kind] and spec.field != "time":
@@ -347,7 +354,8 @@ def _measures(source: SourceTable, mapping: Mapping, typed: dict[str, pd.Series]
     keep = kpi.indicators_of(values)
     values = values[keep]
     agents = dict(zip(member_of[:-1].tolist(), (str(n) for n in names.tolist()), strict=True))
-    return Prepared(mapping, source.encoding, rows, values, agents)
+    return Prepared(mapping, source.encoding, rows, values, agents, dict(source.skipped), source.blank_rows,
+                    source.no_value_cells, sum(int(m.sum()) for m in source.zero_masks.values()))
 
 
 def _col(mapping: Mapping, source: SourceTable, field: str) -> str:

@@ -31,6 +31,8 @@ SAMPLES = {
     "complaints_zh": "complaints_zh.csv",
     "after_sales_zh": "after_sales_zh.csv",
     "avaya_agents_en": "avaya_agents_en.csv",
+    "qianniu_performance": "qianniu_客服绩效_20261001_20261031_全部.csv",
+    "chitu_presales": "chitu_售前明细表.csv",
 }
 
 
@@ -111,8 +113,8 @@ def test_an_xlsx_problem_names_the_spreadsheet_row(tmp_path: Path, roster: Roste
 
 
 SHOP_CASES = [
-    ("broken_missing_column.csv", "shop_zh", "missing_column",
-     "Column 询单人数 (inquiries) is missing. The file has: 客服, 统计月份, 接待人数", "缺少列 询单人数"),
+    ("broken_missing_column.csv", "shop_zh", "missing_columns",
+     "These columns are missing: 询单人数. The file has: 客服, 统计月份, 接待人数", "缺少这些列：询单人数"),
     ("broken_unknown_agent.csv", "shop_zh", "unknown_agent",
      "row 2: Unknown agent 王晓红. Did you mean 王小红?", "未知客服 王晓红。您是指 王小红 吗？"),
     ("broken_not_a_number.csv", "shop_zh", "not_a_number", "row 2: Column 询单人数: 很多 is not a number.",
@@ -132,7 +134,7 @@ SHOP_CASES = [
     ("broken_empty.csv", "shop_zh", "empty_file", "The file is empty.", "文件是空的"),
     ("broken_latin1.csv", "shop_zh", "encoding_unknown", "neither UTF-8 nor GBK/GB18030", "CSV UTF-8"),
     ("broken_utf16.csv", "shop_zh", "encoding_utf16", "The file is UTF-16 text.", "UTF-16"),
-    ("broken_not_xlsx.xlsx", "shop_zh", "xlsx_unreadable", "cannot be read as an Excel workbook", "Excel"),
+    ("broken_not_xlsx.xlsx", "shop_zh", "xlsx_unreadable", "cannot be read as a spreadsheet", "电子表格"),
     ("broken_sessions_outside_period.csv", "sessions_en", "outside_period",
      "row 3: Column Started: 2026-11-01 00:00:00 is outside period 2026-10 (2026-10-01 to 2026-10-31).",
      "不在考核期 2026-10"),
