@@ -160,9 +160,10 @@ def test_importing_then_scoring_gives_the_hand_computed_totals(session: Session,
     #         order value 12500/50=250 → 250/300×20; complaints 2/400=0.005 → 0; abnormal 1/60 → 10
     # 李明:   0.20 → 0; 25 s → 5; 0.05 → 0; 200 → 200/300×20; 1/300 → 10; 2/40=0.05 → 0
     # 张伟:   0.30 → 30; 12 s → 20; 0 → 10; 300 → 20; 0 → 10; 0 → 10
+    # totals are rounded once, half up, to the scheme's precision (1 decimal by default)
     assert _score(session, team) == pytest.approx(
-        {"王小红": 20 + 15 + 0 + 250 / 300 * 20 + 0 + 10,
-         "李明": 0 + 5 + 0 + 200 / 300 * 20 + 10 + 0,
+        {"王小红": round(20 + 15 + 0 + 250 / 300 * 20 + 0 + 10, 1),
+         "李明": round(0 + 5 + 0 + 200 / 300 * 20 + 10 + 0, 1),
          "张伟": 100.0})
 
 
@@ -170,7 +171,7 @@ def test_scoring_after_a_corrected_file_uses_the_corrected_values(session: Sessi
     _import(session, "shop_zh_summary.csv", "shop_zh")
     _import(session, "shop_zh_summary_corrected.csv", "shop_zh")
     # refunds 500/12500 = 0.04 now meet the 0.045 target: +10 points
-    assert _score(session, team)["王小红"] == pytest.approx(20 + 15 + 10 + 250 / 300 * 20 + 0 + 10)
+    assert _score(session, team)["王小红"] == pytest.approx(round(20 + 15 + 10 + 250 / 300 * 20 + 0 + 10, 1))
 
 
 def test_a_period_is_created_only_when_the_file_is_stored(session: Session, team: Team, tmp_path: Path) -> None:
