@@ -5,8 +5,8 @@
 
 The same service functions as ``kpibot import list`` / ``kpibot import undo N``
 (:func:`~commands.importing.store.list_imports`, :func:`~commands.importing.store.undo_import`),
-so chat and CLI answer the same. Importing a file in chat starts when an admin sends
-the file to the bot (:mod:`commands.importing.upload`).
+so chat and CLI answer the same. Importing a file is ``kpibot import FILE`` for now
+(sending the file to the bot in a DM is issue 15's item still open).
 """
 
 from __future__ import annotations
@@ -28,8 +28,7 @@ def import_command(ctx: Context, args: str) -> list[Reply]:
     if not decision:
         return [permissions.refusal(decision, _)]
     words = args.split()
-    usage = _("Usage: /import list [TEAM] [2026-10] · /import undo N · to import a file, send it to me here "
-              "with a caption such as: demo 2026-10 chitu_presales")
+    usage = _("Usage: /import list [TEAM] [2026-10] · /import undo N · files are imported with kpibot import FILE")
     if words[:1] == ["list"] and len(words) <= 3:
         rest = words[1:]
         period = next((w.upper() for w in rest if _PERIOD.match(w)), None)
