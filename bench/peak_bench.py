@@ -113,8 +113,13 @@ async def agent_flow(
 
 
 async def _until(fake: FakeSlack, dm: str, prefix: str, timeout: float = 600) -> None:
+    """Until the DM's newest messages include one starting with ``prefix`` (read without
+    copying: 2,000 agents poll at once, and copies would cost more than kpibot)."""
     deadline = time.monotonic() + timeout
-    while not any(t.startswith(prefix) for t in fake.texts_in(dm)[-2:]):
+    while True:
+        shown = fake.messages.get(dm) or []
+        if any(str(m.get("text", "")).startswith(prefix) for m in shown[-2:]):
+            return
         if time.monotonic() > deadline:
             raise TimeoutError(f"{dm} never saw {prefix!r}")
         await asyncio.sleep(0.05)
