@@ -16,8 +16,8 @@ reads the (locked) scores through ``commands.results`` and
 * announces the best agent and the best team of the month in the team channel when the
   scheme says so (``apply.announce_best``); the best team is the one with the highest mean
   total among the teams that have the same period;
-* star levels (星级): the highest level of ``apply.stars`` whose ``min_total`` the mean of the
-  agent's totals over the last :data:`STAR_PERIODS` periods (this one included) reaches;
+* star levels (星级) are the scoring module's (``flags["star"]``, ``flags["bonus_base"]``):
+  the same in the result message and the HR export;
 * training needs: the team's weakest indicators (lowest share of points earned, averaged
   over the team), appended to the manager's team table (:func:`training_lines`).
 
@@ -27,7 +27,6 @@ Every message goes through the outbox (``commands.outbox.enqueue``) with its own
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -39,12 +38,10 @@ from commands import feedback, improve, outbox, results
 from commands.i18n import Translate, translator
 from commands.messages import Reply
 from commands.rank import money
-from scoring import Scheme
 from storage import consequences as store
 from storage import repo
 from storage.models import Member, Period, Team
 
-STAR_PERIODS = 3
 TRAINING_NEEDS = 3
 
 
@@ -79,30 +76,6 @@ def record_payroll(
 def admins(session: Session) -> list[Member]:
     return [m for t in repo.list_teams(session=session)
             for m in repo.list_members(session=session, team=t, roles=["admin"], active_only=True)]  # fmt: skip
-
-
-def star_level(scheme: Scheme, totals: Sequence[float]) -> int | None:
-    if not scheme.apply.stars or not totals:
-        return None
-    mean = statistics.fmean(totals)
-    for level in scheme.apply.stars:  # sorted best first by the parser
-        if mean >= level.min_total:
-            return level.level
-    return None
-
-
-def stars(session: Session, team: Team, period: Period, outcome: results.PeriodResults) -> dict[int, int]:
-    out: dict[int, int] = {}
-    for s in outcome.scored:
-        member = repo.get_member(session=session, member_id=s.member_id)
-        if member is None or s.total is None:
-            continue
-        past = [h.total for h in results.history(team, member, period, session=session, limit=STAR_PERIODS - 1)
-                if h.total is not None]  # fmt: skip
-        level = star_level(outcome.scheme, [s.total, *past])
-        if level is not None:
-            out[s.member_id] = level
-    return out
 
 
 def training_needs(outcome: results.PeriodResults, n: int = TRAINING_NEEDS) -> list[tuple[str, float]]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from sqlmodel import Session
@@ -24,7 +25,6 @@ from sqlmodel import Session
 from commands import permissions, results
 from commands.cells import DANGEROUS as DANGEROUS
 from commands.cells import safe
-from commands.consequences import stars
 from commands.context import Context, Handler
 from commands.messages import FileAttachment, Reply
 from commands.rank import resolve_period, resolve_team, split_args
@@ -36,19 +36,25 @@ Rows = list[list[Any]]
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+def _money(value: Any) -> Decimal | None:
+    """A money cell as a number (Decimal), never text: stored amounts come as Decimal or str."""
+    return None if value is None or value == "" else Decimal(str(value))
+
+
 def build_sheets(session: Session, team: Team, period: Period) -> dict[str, Rows]:
     outcome = results.period_results(team, period, session=session, store=False)
-    star_levels = stars(session, team, period, outcome) if outcome is not None else {}
     sheets: dict[str, Rows] = {}
-    scores: Rows = [["agent", "total", "rank", "group_size", "reward", "penalty", "improvement_due", "post_change", "star"]]
+    scores: Rows = [["agent", "total", "rank", "group_size", "reward", "penalty", "improvement_due", "post_change",
+                     "star", "bonus_base"]]
     breakdown: Rows = [["agent", "part", "id", "value", "points", "max_or_weight", "status"]]
     if outcome is not None:
         for s in outcome.scored:
             f = s.flags
             scores.append([s.name, None if s.total is None else round(s.total, 4), s.rank, s.group_size,
-                           f.get("reward_amount") if f.get("reward") else None,
-                           f.get("penalty_amount") if f.get("penalty") else None,
-                           f.get("improvement_due"), bool(f.get("post_change")), star_levels.get(s.member_id)])  # fmt: skip
+                           _money(f.get("reward_amount")) if f.get("reward") else None,
+                           _money(f.get("penalty_amount")) if f.get("penalty") else None,
+                           f.get("improvement_due"), bool(f.get("post_change")), f.get("star"),
+                           _money(f.get("bonus_base"))])  # fmt: skip
             for cid, c in (s.breakdown.get("components") or {}).items():
                 breakdown.append([s.name, "component", cid, None, c.get("points"), c.get("declared_weight"), c.get("status")])
             for iid, i in (s.breakdown.get("indicators") or {}).items():
@@ -62,7 +68,7 @@ def build_sheets(session: Session, team: Team, period: Period) -> dict[str, Rows
     sheets["ratings"] = ratings
     payroll: Rows = [["agent", "kind", "amount", "currency"]]
     for e in store.list_payroll(session=session, period=period):
-        payroll.append([names.get(e.member_id, "?"), e.kind, str(e.amount), e.currency])
+        payroll.append([names.get(e.member_id, "?"), e.kind, _money(e.amount), e.currency])
     sheets["rewards_penalties"] = payroll
     plans: Rows = [["agent", "status", "due", "submitted", "cause", "measures", "support", "decision", "escalated"]]
     for p in store.list_plans(session=session, period=period):

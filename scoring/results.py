@@ -71,6 +71,7 @@ class Flags:
     improvement_due: date | None = None
     post_change: bool = False
     star: int | None = None
+    bonus_base: Decimal | None = None  # the star level's bonus base (003), None without one
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +83,7 @@ class Flags:
             "improvement_due": None if self.improvement_due is None else self.improvement_due.isoformat(),
             "post_change": self.post_change,
             "star": self.star,
+            "bonus_base": None if self.bonus_base is None else str(self.bonus_base),
         }
 
 
@@ -248,6 +250,7 @@ class TeamResult:
             improvement_due=self.as_of + timedelta(days=rules.improvement_days) if self.improvement[i] else None,
             post_change=bool(self.post_change[i]),
             star=int(self.star[i]) if self.star[i] > 0 else None,
+            bonus_base=next((s.bonus_base for s in rules.stars if s.level == self.star[i]), None),
         )
         rank = self.rank[i]
         return AgentResult(

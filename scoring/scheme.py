@@ -250,8 +250,12 @@ class Component:
 
 @dataclass(frozen=True)
 class StarLevel:
+    """A star level (星级, 003): reached at ``min_total`` (the rounded total); ``bonus_base`` is
+    the bonus base it sets ("星级越高的座席代表则奖金的基数越高"), Decimal in the scheme's currency."""
+
     level: int
     min_total: float
+    bonus_base: Decimal | None = None
 
 
 @dataclass(frozen=True)

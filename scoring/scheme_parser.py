@@ -588,7 +588,7 @@ class SchemeParser:
             if not isinstance(level, int) or not _is_number(threshold):
                 self.add(where, "stars", "star_order")
                 continue
-            stars.append(StarLevel(level, float(threshold)))
+            stars.append(StarLevel(level, float(threshold), self.money(rs, "bonus_base", "apply.stars")))
         if len({s.level for s in stars}) != len(stars) or len({s.min_total for s in stars}) != len(stars) or any(
             not 0 <= s.min_total <= 100 for s in stars
         ):

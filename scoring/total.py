@@ -431,9 +431,7 @@ def score_team(scheme: Scheme, inputs: ScoreInputs, *, as_of: date) -> TeamResul
         penalty = np.array([a is not None for a in penalty_amount], dtype=bool)
         improvement = scored & (rank_max > size - rules.improvement_last) & (rank_min > 1)
     post_change = last & _consecutive_last(inputs.history, index, rules.post_change_after - 1)
-    star = np.zeros(n, dtype=np.int64)
-    for level in sorted(rules.stars, key=lambda s: s.min_total):
-        star = np.where(scored & (total >= level.min_total), level.level, star)
+    star = np.where(scored, star_levels(scheme, total), 0)
 
     return TeamResult(
         scheme=scheme, as_of=as_of, index=index, team_of=team_of,
@@ -444,6 +442,17 @@ def score_team(scheme: Scheme, inputs: ScoreInputs, *, as_of: date) -> TeamResul
         post_change=post_change, star=star, part_missing=part_missing, provisional=provisional,
         exact_total=exact, spread=spread, reward_amount=reward_amount, penalty_amount=penalty_amount,
     )
+
+
+def star_levels(scheme: Scheme, totals: FloatArray) -> np.ndarray:
+    """The star rule (星级, 003), the one every message and export uses: the highest level whose
+    ``min_total`` this period's rounded total reaches; 0 = no star. Only complete, ranked results
+    get one (:func:`score_team`)."""
+    star = np.zeros(len(totals), dtype=np.int64)
+    with np.errstate(invalid="ignore"):
+        for level in sorted(scheme.apply.stars, key=lambda s: s.min_total):
+            star = np.where(totals >= level.min_total, level.level, star)
+    return star
 
 
 def round_half_up(values: FloatArray, precision: int) -> FloatArray:

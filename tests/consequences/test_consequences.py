@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from bot.cli import build_app
-from commands import calibration, improve
+from commands import calibration, improve, results
 from commands.consequences import apply_results
 from commands.export import build_sheets, safe, to_csv
 from commands.router import Router
@@ -353,14 +353,24 @@ def test_the_cli_writes_csv_by_extension_and_refuses_bad_input_with_exit_2(engin
 # -- stars and training needs ----------------------------------------------------------------
 
 
-def test_the_star_level_comes_from_the_mean_of_recent_totals() -> None:
-    from commands.consequences import star_level
-
-    scheme = parse_scheme(SCHEME_TEXT + '\n[apply]\nstars = [ { level = 5, min_total = 90 }, { level = 4, min_total = 80 } ]\n')
-    assert star_level(scheme, [95.0, 70.0, 85.0]) == 4  # mean 83.3
-    assert star_level(scheme, [95.0, 92.0]) == 5
-    assert star_level(scheme, [60.0]) is None
-    assert star_level(parse_scheme(SCHEME_TEXT), [99.0]) is None  # no star levels in the scheme
+def test_the_hr_export_shows_the_same_star_and_numeric_money_as_the_result(engine: Engine, published: Router) -> None:
+    # One star rule (scoring.total.star_levels) for the result message and the HR export alike.
+    with unit_of_work(engine) as s:
+        london = repo.get_team_by_name(session=s, name="london")
+        assert london is not None
+        period = repo.get_period(session=s, team=london, key="2026-10")
+        assert period is not None
+        outcome = results.period_results(london, period, session=s, store=False)
+        sheets = build_sheets(s, london, period)
+    assert outcome is not None
+    header, *rows = sheets["scores"]
+    by_name = {r[0]: dict(zip(header, r, strict=True)) for r in rows}
+    for score in outcome.scored:
+        assert by_name[score.name]["star"] == score.flags.get("star")
+    money = [r[2] for r in sheets["rewards_penalties"][1:]]
+    assert money and all(isinstance(m, Decimal) for m in money)
+    rewards = [r["reward"] for r in by_name.values() if r["reward"] is not None]
+    assert rewards and all(isinstance(m, Decimal) for m in rewards)
 
 
 def test_training_needs_are_the_teams_weakest_indicators(engine: Engine, published: Router) -> None:
