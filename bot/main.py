@@ -24,13 +24,16 @@ What a replica does around the features:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
+import os
 import signal
 import socket
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -62,6 +65,7 @@ WORKER_THREADS = 64
 """Threads for the router and storage calls (``asyncio.to_thread``): enough that a submission
 always finds one while background calls wait for their turn."""
 
+LANG_MEMO_S = 600.0
 DATABASE_DOWN = "kpibot cannot reach its database right now, so nothing was saved. Please try again in a few minutes."
 APOLOGY = "Sorry, something went wrong on our side. Please try again; if it keeps happening, give the admin this reference: {ref}"
 
@@ -184,6 +188,30 @@ class ObservedRouter:
         if background is None:
             background = pool.processes if pool is not None else BACKGROUND_ROUTER_CALLS
         self._background = threading.BoundedSemaphore(background)
+        self._langs: OrderedDict[tuple[str, str], tuple[str, float]] = OrderedDict()
+        """The language each person was last answered in: "the database is down" in their
+        language even then (read once per person and LANG_MEMO_S, while it is up)."""
+
+    def lang_for(self, incoming: Incoming) -> str:
+        """The person's language: as stored (remembered from when the database answered),
+        else the platform's hint, else the default."""
+        known = self._langs.get((incoming.platform, incoming.user_id))
+        if known is not None:
+            return known[0]
+        return normalize_lang(incoming.lang_hint, self.default_lang)
+
+    def _learn_lang(self, incoming: Incoming) -> None:
+        key = (incoming.platform, incoming.user_id)
+        known = self._langs.get(key)
+        if known is not None and time.monotonic() - known[1] < LANG_MEMO_S:
+            return
+        stored = self.router._lang_after_failure(incoming)  # noqa: SLF001 - one read, reused
+        if stored is None:
+            return
+        self._langs[key] = (normalize_lang(stored, self.default_lang), time.monotonic())
+        self._langs.move_to_end(key)
+        while len(self._langs) > 50_000:
+            self._langs.popitem(last=False)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.router, name)
@@ -204,7 +232,7 @@ class ObservedRouter:
         context = current_context()
         request_id = context.get("request_id") or uuid.uuid4().hex[:12]
         with request_context(request_id=request_id, platform=incoming.platform):
-            lang = normalize_lang(incoming.lang_hint, self.default_lang)
+            lang = self.lang_for(incoming)
             if not self.watch.available():
                 return [Reply(text=translator(lang)(DATABASE_DOWN), ephemeral=True)]
             started = time.perf_counter()
@@ -219,6 +247,9 @@ class ObservedRouter:
             if lost and _is_apology(replies):
                 # The router rolled the request back whole; say why instead of "something went wrong".
                 return [Reply(text=translator(lang)(DATABASE_DOWN), ephemeral=True)]
+            if not lost:
+                with contextlib.suppress(Exception):  # a memo only
+                    self._learn_lang(incoming)
             return replies
 
 
@@ -348,34 +379,49 @@ class Service:
     """The monthly cycle's scheduler (bot.scheduler.CycleScheduler), when enabled."""
     pool: RouterPool | None = None
     """The router's worker processes (``ROUTER_PROCESSES``); ``None``: threads of this process."""
+    inbox: Any = None
+    """Acknowledged requests, stored (bot.inbox.Inbox), when a platform adapter runs."""
 
     async def start(self) -> None:
         for adapter in self.adapters:
             await adapter.start()
-        for part in (self.sender, self.cycle):  # issue 9: after the adapters they send through
+        for part in (self.sender, self.cycle, self.inbox):  # issue 9: after the adapters they send through
             if part is not None:
                 await part.start()
 
-    async def stop(self) -> None:
-        """Stop taking work, let what is in flight finish, release the database."""
+    async def stop(self, *, within: float | None = None) -> None:
+        """Stop taking work, let what is in flight finish, release the database — all within
+        ``within`` seconds (default ``SHUTDOWN_GRACE_S``), whatever the database does: a
+        part that has not stopped by its share of the time is left behind (logged)."""
+        budget = self.settings.shutdown_grace_s if within is None else within
+        deadline = time.monotonic() + max(budget, 1.0)
+
+        def left(share: float = 1.0) -> float:
+            return max((deadline - time.monotonic()) * share, 0.1)
+
         self.draining = True
         self.metrics.draining.set(1)
-        for part in (self.cycle, self.sender):  # before the adapters; unsent rows go back to the outbox
+        for part in (self.inbox, self.cycle, self.sender):  # before the adapters; unsent rows go back
             if part is not None:
-                try:
-                    await part.stop()
-                except Exception:
-                    log.exception("%s did not stop cleanly", type(part).__name__)
+                stop = part.stop(grace=left(0.5)) if part is self.sender else part.stop()
+                await _bounded(stop, left(0.6), type(part).__name__)
         for adapter in reversed(self.adapters):
-            try:
-                await adapter.stop()
-            except Exception:  # one adapter failing to stop must not keep the others running
-                log.exception("adapter %s did not stop cleanly", type(adapter).__name__)
+            # one adapter failing to stop must not keep the others running
+            await _bounded(adapter.stop(), left(0.7), type(adapter).__name__)
         if self.pool is not None:  # after the adapters: nothing is asked of it any more
-            await asyncio.to_thread(self.pool.shutdown)
+            await _bounded(asyncio.to_thread(self.pool.shutdown), left(0.8), "the router pool")
         # Closing the pooled connections ends their sessions: PostgreSQL releases every
         # session-level advisory lock this replica still held.
-        await asyncio.to_thread(self.engine.dispose)
+        await _bounded(asyncio.to_thread(self.engine.dispose), left(), "the database pool")
+
+
+async def _bounded(work: Awaitable[Any], seconds: float, what: str) -> None:
+    try:
+        await asyncio.wait_for(work, seconds)
+    except TimeoutError:
+        log.error("shutdown: %s did not stop within %.1f s; going on without it", what, seconds)
+    except Exception:
+        log.exception("%s did not stop cleanly", what)
 
 
 def database_ready(engine: Engine) -> bool:
@@ -441,7 +487,12 @@ def build_service(
         await service.start()
 
     async def on_shutdown() -> None:
-        await service.stop()
+        # uvicorn took up to half the grace for the requests in flight; the rest is ours
+        await service.stop(within=service.settings.shutdown_grace_s / 2)
+        STOPPED.set()
+
+    def outbox_health() -> dict[str, Any] | None:
+        return service.sender.health() if service.sender is not None else None
 
     web = build_web_app(
         routes,
@@ -451,10 +502,32 @@ def build_service(
         metrics=metrics,
         draining=lambda: service.draining,
         max_body_bytes=settings.max_body_bytes,
+        outbox=outbox_health,
     )
     service = Service(settings, engine, config, router, web, adapters, metrics, watch, pool=pool)
-    service.sender, service.cycle = cycle_parts(settings, engine, adapters, clock)
+    service.sender, service.cycle = cycle_parts(settings, engine, adapters, clock, metrics)
+    service.inbox = inbox_for(settings, engine, adapters, metrics, service.sender)
     return service
+
+
+def inbox_for(settings: Settings, engine: Engine, adapters: list[Adapter], metrics: Metrics, sender: Any) -> Any:
+    """Acknowledged means stored: each platform adapter stores what it acks (the Telegram
+    webhook's updates, Slack's slash commands) and answers it again after a crash."""
+    from datetime import timedelta
+
+    from bot.inbox import Inbox
+
+    platforms = {_platform_of(a): a for a in adapters if _platform_of(a)}
+    if not platforms:
+        return None
+    worker = sender.worker if sender is not None else f"{socket.gethostname()}:{os.getpid()}"
+    inbox = Inbox(engine, worker=worker, lease=timedelta(seconds=settings.lease_s), metrics=metrics)
+    for name, adapter in platforms.items():
+        if name == "telegram" and not getattr(adapter, "webhook_url", None):
+            continue  # long polling: Telegram keeps an update until the next getUpdates confirms it
+        adapter.inbox = inbox  # type: ignore[attr-defined]
+        inbox.register(name, adapter.recover)  # type: ignore[attr-defined]
+    return inbox
 
 
 def router_pool(settings: Settings, engine: Engine, config: AppConfig, clock: Clock | None) -> RouterPool | None:
@@ -469,14 +542,22 @@ def router_pool(settings: Settings, engine: Engine, config: AppConfig, clock: Cl
     return RouterPool(url, config, processes=processes, log_settings=settings)
 
 
-def cycle_parts(settings: Settings, engine: Engine, adapters: list[Adapter], clock: Clock | None) -> tuple[Any, Any]:
+def cycle_parts(
+    settings: Settings, engine: Engine, adapters: list[Adapter], clock: Clock | None, metrics: Metrics | None = None
+) -> tuple[Any, Any]:
     """Issue 9: the outbox sender (whenever a platform adapter runs) and the cycle scheduler
     (``cycle_enabled``; by default only in production, so tests and trials never publish by
     themselves)."""
+    from datetime import timedelta
+
     from bot.sender import Sender
 
     platforms: dict[str, Any] = {_platform_of(a): a for a in adapters if _platform_of(a)}
-    sender = Sender(engine, platforms, clock=clock, default_lang=settings.default_lang) if platforms else None
+    sender = (
+        Sender(engine, platforms, clock=clock, default_lang=settings.default_lang, metrics=metrics,
+               lease=timedelta(seconds=settings.lease_s))
+        if platforms else None
+    )  # fmt: skip
     enabled = settings.cycle_enabled
     if enabled is None:
         enabled = settings.environment == "production"
@@ -504,7 +585,8 @@ def uvicorn_config(service: Service, *, host: str = "0.0.0.0") -> Any:
         log_config=None,  # bot.logs owns the handlers (JSON, redacted)
         access_log=False,  # bot.web logs each request with its route, never a survey token
         lifespan="on",
-        timeout_graceful_shutdown=int(service.settings.shutdown_grace_s) or None,
+        # half the grace for the requests in flight, the rest for Service.stop (see below)
+        timeout_graceful_shutdown=max(int(service.settings.shutdown_grace_s / 2), 1),
         proxy_headers=True,
         forwarded_allow_ips=service.settings.forwarded_allow_ips,
     )
@@ -517,6 +599,13 @@ def serve(service: Service, *, host: str = "0.0.0.0", install_signal_handlers: b
 
     config = uvicorn_config(service, host=host)
     server = uvicorn.Server(config)
+    original_exit = server.handle_exit
+
+    def handle_exit(sig: int, frame: Any) -> None:
+        watchdog(service.settings.shutdown_grace_s)
+        original_exit(sig, frame)
+
+    server.handle_exit = handle_exit  # type: ignore[method-assign]
     if not install_signal_handlers:
         server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     elif threading.current_thread() is threading.main_thread():
@@ -548,6 +637,35 @@ def listen(host: str, port: int) -> socket.socket:
         raise SystemExit(3) from exc
     sock.set_inheritable(False)
     return sock
+
+
+_WATCHDOG: list[threading.Thread] = []
+STOPPED = threading.Event()
+"""Set once ``Service.stop`` has finished (the watchdog's exit code says whether it had)."""
+
+
+def watchdog(grace: float) -> None:
+    """From the first SIGTERM on, the process ends within ``grace`` seconds, whatever hangs:
+    a thread blocked on a silent database keeps asyncio.run (and the interpreter) from
+    ending, so past the grace the process exits: 0 when the service had stopped cleanly
+    and only such threads were left behind, 1 when it had not."""
+    if _WATCHDOG:
+        return
+
+    def guard() -> None:
+        if STOPPED.wait(grace):
+            time.sleep(max(0.0, grace - (time.monotonic() - started)))
+        code = 0 if STOPPED.is_set() else 1
+        log.error("shutdown: still running %.0f s after SIGTERM; exiting now (code %d)", grace, code)
+        for handler in logging.getLogger().handlers:
+            with contextlib.suppress(Exception):
+                handler.flush()
+        os._exit(code)
+
+    started = time.monotonic()
+    thread = threading.Thread(target=guard, name="shutdown-watchdog", daemon=True)
+    _WATCHDOG.append(thread)
+    thread.start()
 
 
 def _stopped(sig: int, _frame: object) -> None:

@@ -107,6 +107,18 @@ class Metrics:
         self.draining = Gauge(
             "kpibot_draining", "1 while the replica shuts down (takes no new work)", registry=r
         )
+        self.outbox_stalled = Gauge(
+            "kpibot_outbox_stalled", "1 while the outbox is not draining (nothing moved for a minute)",
+            registry=r,
+        )  # fmt: skip
+        self.outbox_ambiguous_sends = Counter(
+            "kpibot_outbox_ambiguous", "Sends that may or may not have arrived and were not repeated",
+            ["platform"], registry=r,
+        )  # fmt: skip
+        self.inbox_recovered = Counter(
+            "kpibot_inbox_recovered", "Acknowledged requests answered after their replica stopped",
+            ["platform", "outcome"], registry=r,
+        )  # fmt: skip
         self._backlog: _BacklogCollector | None = None
 
     # -- what others call ------------------------------------------------------------
@@ -127,6 +139,9 @@ class Metrics:
 
     def rate_limited(self, platform: str) -> None:
         self.rate_limits.labels(platform).inc()
+
+    def outbox_ambiguous(self, platform: str) -> None:
+        self.outbox_ambiguous_sends.labels(platform).inc()
 
     def scheduler_run(self, step: str, outcome: str = "ran") -> None:
         """One scheduled step (``reminder``, ``broadcast`` …) ran, was skipped (another

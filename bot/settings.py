@@ -47,7 +47,14 @@ class Settings(BaseSettings):
         description="survey page requests a minute from one client address (IPv6: one /64), "
         "counted across every replica sharing the database",
     )
-    shutdown_grace_s: float = Field(default=20.0, description="SIGTERM: how long in-flight work may finish")
+    shutdown_grace_s: float = Field(
+        default=20.0, gt=0, description="SIGTERM: the process ends within this many seconds, whatever hangs"
+    )
+    lease_s: float = Field(
+        default=30.0, gt=0,
+        description="a replica that stops renewing its claims (outbox rows, stored requests) for this "
+        "long is taken to be dead: another one takes them over",
+    )  # fmt: skip
 
     kpibot_secret: SecretStr | None = None
 

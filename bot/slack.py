@@ -29,6 +29,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import aiohttp
@@ -78,6 +79,14 @@ __all__ = ["BOT_SCOPES", "SlackAdapter", "SlackOAuth", "Target", "build_slack", 
 
 SEEN_EVENTS_KEPT = 10_000
 LOCALE_TTL_S = 3600.0
+COMMAND_FIELDS = ("command", "text", "user_id", "user_name", "team_id", "channel_id", "channel_name",
+                  "response_url", "trigger_id", "api_app_id", "enterprise_id", "is_enterprise_install")
+"""What of a slash command's body is stored to answer it later (not the token)."""
+INBOX_STORE_S = 1.0
+"""Storing a command may take this long of Slack's 3 s before the ack goes without it."""
+OUTBOX_EVENT = "kpibot_outbox"
+"""The metadata event type on every outbox post: its payload carries the outbox key."""
+SEND_TIMEOUT_S = 15
 UNREACHABLE = frozenset(
     {"user_not_found", "account_inactive", "user_disabled", "cannot_dm_bot", "user_is_restricted",
      "channel_not_found"}
@@ -228,6 +237,8 @@ class SlackAdapter:
         self._live: dict[str, tuple[str, dict[str, Any]]] = {}
         self._senders: dict[str | None, tuple[asyncio.AbstractEventLoop, AsyncWebClient]] = {}
         """One sending client per workspace, with one HTTP session kept open (per event loop)."""
+        self.inbox: Any = None
+        """``bot.inbox.Inbox`` (set by the composition root): slash commands stored before the ack."""
         self._addresses: dict[int, tuple[str, str | None]] = {}
         """Addresses the outbox sender already looked up (:meth:`remember_address`), used once."""
         self._register()
@@ -359,6 +370,7 @@ class SlackAdapter:
     # -- listeners: ack first, then work -----------------------------------------------
 
     async def _on_command(self, ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+        row_id = await self._store_command(body)
         await ack()
         client = self._paced(client)
         incoming = render.incoming_from_command(body)
@@ -366,7 +378,43 @@ class SlackAdapter:
             "command", incoming.user_id, incoming.chat_id,
             response_url=body.get("response_url"), trigger_id=body.get("trigger_id"), client=client,
         )  # fmt: skip
-        self._spawn(self._serve(incoming, target))
+        self._spawn(self._serve_stored(incoming, target, row_id))
+
+    async def _store_command(self, body: dict[str, Any]) -> int | None:
+        """A slash command is acked before its work: its body is stored first (the inbox),
+        so that a replica dying meanwhile leaves it to another to answer."""
+        if self.inbox is None or not body.get("trigger_id"):
+            return None
+        keep = {k: body.get(k) for k in COMMAND_FIELDS if k in body}
+        try:
+            return await self.inbox.store("slack", str(body["trigger_id"]), keep, timeout=INBOX_STORE_S)  # type: ignore[no-any-return]
+        except Exception as exc:  # noqa: BLE001 - the router will say the database is down
+            log.warning("slack: command not stored before the ack (%s)", exc)
+            return None
+
+    async def _serve_stored(self, incoming: Incoming, target: Target, row_id: int | None) -> None:
+        try:
+            await self._serve(incoming, target)
+        finally:
+            if self.inbox is not None:
+                await self.inbox.done(row_id)
+
+    async def recover(self, row: Any, given_up: bool) -> None:
+        """A command a replica acked and did not answer (it died): answer it now through its
+        ``response_url`` (valid for 30 minutes), or say it could not be done."""
+        body = dict(row.payload)
+        incoming = render.incoming_from_command(body)
+        client = await self.client_for(body.get("team_id"))
+        target = Target("command", incoming.user_id, incoming.chat_id,
+                        response_url=body.get("response_url"), client=client)  # fmt: skip
+        if given_up:
+            _ = translator(self._lang_guess(incoming.user_id))
+            text = _("Sorry, I could not finish your command ({text}). Please send it again.",
+                     text=f"{body.get('command', '')} {body.get('text', '')}".strip())  # fmt: skip
+            if target.response_url:
+                await self._respond(target.response_url, Reply(text=text, ephemeral=True), ephemeral=True)
+            return
+        self._spawn(self._serve_stored(incoming, target, row.id))
 
     async def _on_action(
         self, ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
@@ -697,18 +745,51 @@ class SlackAdapter:
         elif target.channel:
             await self._post(client, target.channel, reply)
 
-    async def send(self, user_id: str, reply: Reply, *, team_id: str | None = None) -> str | None:
+    async def send(
+        self, user_id: str, reply: Reply, *, team_id: str | None = None, key: str | None = None
+    ) -> str | None:
         """Say something on kpibot's own initiative (a reminder, a broadcast) in a person's
         DM; returns the message ref ``"<channel>:<ts>"`` (``None`` for a file). ``team_id``
-        picks the workspace when kpibot is installed in several (OAuth)."""
+        picks the workspace when kpibot is installed in several (OAuth). ``key`` (the outbox
+        row's) goes with the message as metadata, for :meth:`find_delivered`."""
         client = await self.client_for(team_id)
         if reply.image is not None or reply.file is not None:
             channel = await self._dm(client, user_id)
             target = Target("outgoing", user_id, channel, bot_dm=True, client=client)
             await self._upload(client, reply, target)
             return None
-        answer = await self._post(client, self._dm_address(user_id), reply)
+        metadata = {"event_type": OUTBOX_EVENT, "event_payload": {"key": key}} if key else None
+        answer = await self._post(client, self._dm_address(user_id), reply, metadata=metadata)
         return f"{answer['channel']}:{answer['ts']}"
+
+    async def find_delivered(self, outgoing: Outgoing, since: datetime) -> str | None:
+        """The delivery check of a send in doubt: the ref of the message carrying this outbox
+        key in the person's DM since ``since`` (``conversations.history`` with metadata), or
+        ``None`` when it is not there (it did not arrive: it may be sent). Raises when Slack
+        cannot be asked now."""
+        found = self._addresses.pop(outgoing.member_id, None)
+        if found is None:
+            if self.people is None:
+                raise RuntimeError("find_delivered needs the storage engine (build_slack(engine=...))")
+            found = await asyncio.to_thread(self.people.user_of, outgoing.member_id)
+        if found is None:
+            return None
+        user_id, team_id = found
+        client = await self.client_for(team_id)
+        channel = await self._dm(client, user_id)
+        cursor: str | None = None
+        oldest = f"{max(since.timestamp() - 60.0, 0.0):.6f}"  # a minute of clock skew
+        while True:
+            answer = await client.conversations_history(
+                channel=channel, oldest=oldest, include_all_metadata=True, limit=200, cursor=cursor
+            )
+            for message in answer.get("messages") or []:
+                meta = message.get("metadata") or {}
+                if meta.get("event_type") == OUTBOX_EVENT and (meta.get("event_payload") or {}).get("key") == outgoing.key:
+                    return f"{channel}:{message['ts']}"
+            cursor = ((answer.get("response_metadata") or {}).get("next_cursor")) or None
+            if not answer.get("has_more") or not cursor:
+                return None
 
     def remember_address(self, member_id: int, user_id: str, team_id: str | None) -> None:
         """The outbox sender already read the member's Slack user id and workspace while
@@ -730,7 +811,7 @@ class SlackAdapter:
             return None
         user_id, team_id = found
         try:
-            return await self.send(user_id, outgoing.reply, team_id=team_id)
+            return await self.send(user_id, outgoing.reply, team_id=team_id, key=outgoing.key)
         except SlackApiError as exc:
             error = exc.response.get("error")
             if error not in UNREACHABLE:
@@ -759,8 +840,12 @@ class SlackAdapter:
             if bot is None or not bot.bot_token:
                 raise LookupError(f"kpibot is not installed in the Slack workspace {team_id}")
             token = bot.bot_token
+        # No retry of a dropped connection here: the request may have been carried out, and
+        # the outbox settles that (find_delivered) instead of posting it twice. A send ends
+        # well within the outbox lease (SEND_TIMEOUT_S).
+        sending = [h for h in self._retry_handlers if not isinstance(h, AsyncConnectionErrorRetryHandler)]
         client = PacedWebClient(
-            token=token, base_url=self.client.base_url, retry_handlers=self._retry_handlers,
+            token=token, base_url=self.client.base_url, retry_handlers=sending, timeout=SEND_TIMEOUT_S,
             session=aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)),
             pacing=self.pacing,
         )  # fmt: skip
@@ -791,12 +876,16 @@ class SlackAdapter:
         the channel id), so no ``conversations.open`` is spent on a message."""
         return self._dms.get(user_id, user_id)
 
-    async def _post(self, client: AsyncWebClient, channel: str, reply: Reply) -> Any:
+    async def _post(
+        self, client: AsyncWebClient, channel: str, reply: Reply, *, metadata: dict[str, Any] | None = None
+    ) -> Any:
         """``chat.postMessage`` (several when the reply is longer than one message holds);
         in a DM only the newest message keeps its buttons (the form engine refuses an old
         button anyway): the next question goes out first, the old buttons are taken off
         afterwards, best-effort, without holding anything up."""
         payloads = render.messages(reply)
+        if metadata is not None:  # the outbox key, on every part (find_delivered looks for it)
+            payloads = [{**p, "metadata": metadata} for p in payloads]
         answer: Any = None
         for payload in payloads:
             answer = await client.chat_postMessage(

@@ -131,6 +131,11 @@ class TelegramAdapter:
         self.handled = 0
         """Updates handled so far (tests wait on it)."""
         self._last_keyboard: Bounded = Bounded(10_000)
+        self.inbox: Any = None
+        """``bot.inbox.Inbox`` (set by the composition root): a webhook update is stored
+        there before the 200, and answered from there after a crash."""
+        self._inbox_rows: dict[int, int] = {}
+        """update_id → its inbox row, while it is being handled."""
         self._addresses: dict[int, int] = {}
         """Chats the outbox sender already looked up (:meth:`remember_address`), used once."""
         """Private chat → the bot message whose keyboard is live (cosmetic: old ones are removed)."""
@@ -222,8 +227,36 @@ class TelegramAdapter:
             return JSONResponse({"ok": False}, status_code=400)
         if not self._running:
             return JSONResponse({"ok": False}, status_code=503)
+        if self.inbox is not None:
+            # Acknowledged means stored: a 200 only once the update is a row (Telegram
+            # delivers it again after a 503); a redelivery of a stored one is a no-op.
+            try:
+                row_id = await self.inbox.store("telegram", str(update.update_id), data)
+            except Exception as exc:  # noqa: BLE001 - the database: not acknowledged
+                log.warning("telegram webhook: update %s not stored (%s); answered 503", update.update_id, exc)
+                return JSONResponse({"ok": False}, status_code=503)
+            if row_id is None:
+                log.info("telegram webhook: update %s was delivered again; already stored", update.update_id)
+                return JSONResponse({"ok": True})
+            self._inbox_rows[update.update_id] = row_id
         await self.application.update_queue.put(update)
         return JSONResponse({"ok": True})
+
+    async def recover(self, row: Any, given_up: bool) -> None:
+        """An update a replica stored and did not finish (it died): handle it now. Given up
+        (it failed each time): tell the person it could not be answered."""
+        update = Update.de_json(dict(row.payload), self.bot)
+        if given_up:
+            incoming = tr.to_incoming(update, self.bot_username, self.codec)
+            if incoming is not None:
+                _ = translator(await self._lang_of(int(incoming.user_id), incoming.lang_hint))
+                text = _("Sorry, I could not answer your message (\"{text}\"). Please send it again.",
+                         text=incoming.text[:60] or incoming.action or "…")  # fmt: skip
+                with contextlib.suppress(TelegramError):
+                    await self.bot.send_message(int(incoming.chat_id or incoming.user_id), text)
+            return
+        self._inbox_rows[update.update_id] = row.id
+        await self.application.update_queue.put(update)
 
     async def wait_handled(self, count: int, *, timeout: float = 10.0) -> None:
         """Wait until ``count`` updates have been handled in all (for tests and tools)."""
@@ -258,6 +291,8 @@ class TelegramAdapter:
                 if incoming.chat == "private" and self.people is not None:
                     await asyncio.to_thread(self.people.mark_reachable, source.user_id)
         finally:
+            if self.inbox is not None:
+                await self.inbox.done(self._inbox_rows.pop(update.update_id, None))
             self.handled += 1
 
     async def _show_page(self, source: _Source, value: str) -> None:

@@ -19,7 +19,12 @@ import aiohttp
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-__all__ = ["AiohttpRequest"]
+__all__ = ["AiohttpRequest", "AnswerLost"]
+
+
+class AnswerLost(NetworkError):
+    """The request was (or may have been) written, and no answer came: Telegram may have
+    carried it out. Sending it again could deliver a message twice (``bot.sender`` does not)."""
 
 
 class AiohttpRequest(BaseRequest):
@@ -91,15 +96,27 @@ class AiohttpRequest(BaseRequest):
                 data = form
             else:
                 data = request_data.json_parameters
+        # Not connected yet (refused, or no connection within the connect timeout): nothing
+        # was written, a retry is safe (NetworkError). Anything after that is ambiguous:
+        # TimedOut (no answer in time) or AnswerLost (the connection dropped).
         try:
             async with self._session.request(method, url, data=data, timeout=timeout) as answer:
                 return answer.status, await answer.read()
+        except aiohttp.ClientConnectorError as err:
+            raise NetworkError(f"aiohttp.{type(err).__name__}: {err}") from err
+        except _CONNECT_TIMEOUT as err:
+            raise NetworkError(f"no connection within {connect} s") from err
         except TimeoutError as err:
             raise TimedOut from err
         except asyncio.TimeoutError as err:  # noqa: UP041 - aiohttp may raise the alias
             raise TimedOut from err
         except aiohttp.ClientError as err:
-            raise NetworkError(f"aiohttp.{type(err).__name__}: {err}") from err
+            raise AnswerLost(f"aiohttp.{type(err).__name__}: {err}") from err
+
+
+_CONNECT_TIMEOUT: tuple[type[BaseException], ...] = tuple(
+    t for t in (getattr(aiohttp, "ConnectionTimeoutError", None),) if isinstance(t, type)
+)
 
 
 def _is_default(value: Any) -> bool:

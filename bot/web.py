@@ -4,8 +4,9 @@ Each feature contributes its routes (``routes=[...]``) from the composition root
 (``bot/main.py``); this module only assembles them with the routes every replica has:
 
 * ``GET /healthz`` — the process answers (the container's HEALTHCHECK);
-* ``GET /readyz`` — the database answers and the replica is not shutting down (a load
-  balancer sends traffic only while this is 200);
+* ``GET /readyz`` — the database answers (within :data:`READY_TIMEOUT_S`, even when it is
+  silent), the outbox sender runs and the replica is not shutting down (a load balancer
+  sends traffic only while this is 200); the body says whether the outbox drains;
 * ``GET /metrics`` — Prometheus text format (when a :class:`~bot.metrics.Metrics` is given).
 
 Every request gets a request id (``X-Request-ID`` from the proxy, or a new one), which
@@ -15,9 +16,11 @@ is on every log line written while serving it and on the answer's ``X-Request-ID
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import re
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -166,6 +169,41 @@ def _shown_path(path: str) -> str:
     return "/s/{token}" if path.startswith("/s/") else path
 
 
+READY_TIMEOUT_S = 2.0
+"""``/readyz`` answers within about this long, even while the database is silent."""
+
+
+class SingleFlight:
+    """A blocking check run on a thread of its own, at most one at a time, with a deadline:
+    while one is still running (a frozen database), callers are told ``False`` at once
+    instead of piling up threads behind it."""
+
+    def __init__(self, check: Callable[[], bool], timeout: float = READY_TIMEOUT_S) -> None:
+        self.check = check
+        self.timeout = timeout
+        self._running: asyncio.Future[bool] | None = None
+
+    async def __call__(self) -> bool:
+        if self._running is None or self._running.done():
+            loop = asyncio.get_running_loop()
+            self._running = loop.create_future()
+            threading.Thread(target=self._run, args=(loop, self._running), daemon=True,
+                             name="ready-check").start()  # fmt: skip
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._running), self.timeout)
+        except TimeoutError:
+            log.warning("readyz: the database did not answer within %g s", self.timeout)
+            return False
+
+    def _run(self, loop: asyncio.AbstractEventLoop, future: asyncio.Future[bool]) -> None:
+        try:
+            ok = bool(self.check())
+        except Exception:  # noqa: BLE001 - not ready, that is all
+            ok = False
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(lambda: future.done() or future.set_result(ok))
+
+
 def build_web_app(
     routes: Sequence[BaseRoute] = (),
     *,
@@ -175,13 +213,24 @@ def build_web_app(
     metrics: Metrics | None = None,
     draining: Callable[[], bool] | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    outbox: Callable[[], dict[str, Any] | None] | None = None,
 ) -> Starlette:
+    # The check talks to the database: never on the event loop, never more than one at a time.
+    check = SingleFlight(ready_check) if ready_check else None
+
     async def readyz(_: Request) -> Response:
         if draining is not None and draining():
             return JSONResponse({"ready": False, "draining": True}, status_code=503)
-        # The check talks to the database: never on the event loop.
-        ok = await asyncio.to_thread(ready_check) if ready_check else True
-        return JSONResponse({"ready": ok}, status_code=200 if ok else 503)
+        ok = await check() if check is not None else True
+        body: dict[str, Any] = {"ready": ok}
+        health = outbox() if outbox is not None else None
+        if health is not None:
+            # Not ready when this replica's sender cannot work (stopped, or its database
+            # rounds failing); a platform that holds messages up shows here but keeps it ready.
+            body["outbox"] = health
+            if not health["running"] or not health["database"]:
+                body["ready"] = ok = False
+        return JSONResponse(body, status_code=200 if ok else 503)
 
     base: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),

@@ -19,7 +19,9 @@ from sqlmodel import Field, SQLModel
 
 from storage.models import _in, _json, _utc
 
-OUTBOX_STATUS_VALUES = ("pending", "claimed", "sent", "failed", "unreachable")
+OUTBOX_STATUS_VALUES = ("pending", "claimed", "sent", "failed", "unreachable", "ambiguous")
+"""``ambiguous``: a send was started and its outcome could not be settled (the platform may or
+may not have delivered it); never sent again, counted, and the admins are told."""
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -47,6 +49,9 @@ class OutboxMessage(SQLModel, table=True):
     claimed_by: str | None = None
     claimed_at: datetime | None = _utc(nullable=True, default=False)
     sent_at: datetime | None = _utc(nullable=True, default=False)
+    sending_at: datetime | None = _utc(nullable=True, default=False)
+    """Set (by the claimant, durably) just before the request goes to the platform: a row
+    taken over with it set may have been delivered and is settled, never simply re-sent."""
     message_ref: str | None = None
     last_error: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = _utc()

@@ -1,7 +1,15 @@
 """The outbox and the step ledger: SQL for sending each message once and running each step once.
 
-Outbox rows move ``pending → claimed → sent | failed | unreachable`` (a claimed row can go
-back to ``pending`` with a ``not_before`` when the platform asked to wait or failed).
+Outbox rows move ``pending → claimed → sent | failed | unreachable | ambiguous`` (a claimed
+row can go back to ``pending`` with a ``not_before`` when the platform asked to wait or failed).
+
+* :func:`begin_send` records, durably and only for a row still the caller's, that its send is
+  starting (``sending_at``; it renews the claim too). A row taken over with ``sending_at`` set
+  may have reached the person: the new claimant settles it (a delivery check, or
+  :func:`mark_ambiguous`), it never simply sends it again. :func:`release` clears it (the
+  platform said no).
+* :func:`heartbeat` renews every claim of a live sender at once, so the lease can be short
+  (:data:`DEFAULT_LEASE`): a dead replica's rows are taken over within seconds.
 
 * :func:`insert_message` is idempotent by ``key``: a second insert of the same key changes
   nothing (``ON CONFLICT DO NOTHING`` on both databases).
@@ -36,8 +44,9 @@ from sqlmodel import Session, col, select
 
 from storage.cycle_models import OUTBOX_STATUS_VALUES, OutboxMessage, StepLedger
 
-DEFAULT_LEASE = timedelta(minutes=5)
-"""A claimed row whose sender has said nothing for this long is taken over."""
+DEFAULT_LEASE = timedelta(seconds=30)
+"""A claimed row whose sender has said nothing for this long is taken over (a live sender's
+heartbeat renews its claims every third of it; a send never takes longer than the lease)."""
 
 
 def _now(now: datetime | None) -> datetime:
@@ -180,6 +189,59 @@ def due_count(
     return int(session.exec(query).one())
 
 
+def oldest_due_at(*, session: Session, now: datetime | None = None) -> datetime | None:
+    """Since when the longest-waiting due pending row has been due (None: nothing due)."""
+    moment = _now(now)
+    due_since = func.coalesce(col(OutboxMessage.not_before), col(OutboxMessage.created_at))
+    query = select(func.min(due_since)).where(
+        col(OutboxMessage.status) == "pending",
+        or_(col(OutboxMessage.not_before).is_(None), col(OutboxMessage.not_before) <= moment),
+    )
+    value = session.exec(query).one()
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite's MIN over a text column skips the type's decoder
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def begin_send(
+    *, session: Session, worker: str, ids: Sequence[int], now: datetime | None = None,
+    keep_first: bool = False,
+) -> set[int]:  # fmt: skip
+    """The sends of ``ids`` start now: ``sending_at`` and the claim's time set, for the rows
+    still claimed by ``worker``; returns those (only they may be sent). ``keep_first``: rows
+    already in doubt keep the start of the send that may have reached the person."""
+    if not ids:
+        return set()
+    moment = _now(now)
+    owned = and_(col(OutboxMessage.id).in_(list(ids)), col(OutboxMessage.status) == "claimed",
+                 col(OutboxMessage.claimed_by) == worker)  # fmt: skip
+    query = select(OutboxMessage.id).where(owned)
+    if _dialect(session) == "postgresql":
+        query = query.with_for_update()
+    mine = {int(i) for i in session.exec(query) if i is not None}
+    if mine:
+        session.execute(
+            update(OutboxMessage).where(col(OutboxMessage.id).in_(list(mine)))
+            .values(sending_at=func.coalesce(col(OutboxMessage.sending_at), moment) if keep_first else moment,
+                    claimed_at=moment)
+            .execution_options(synchronize_session=False)
+        )  # fmt: skip
+    return mine
+
+
+def heartbeat(*, session: Session, worker: str, now: datetime | None = None) -> int:
+    """Renew every claim ``worker`` holds (its lease starts again); how many."""
+    statement = (
+        update(OutboxMessage)
+        .where(col(OutboxMessage.claimed_by) == worker, col(OutboxMessage.status) == "claimed")
+        .values(claimed_at=_now(now))
+        .execution_options(synchronize_session=False)
+    )
+    return int(cast(CursorResult[Any], session.execute(statement)).rowcount or 0)
+
+
 def next_due_at(*, session: Session) -> datetime | None:
     """When the earliest postponed pending row becomes due (None: nothing postponed)."""
     query = select(func.min(OutboxMessage.not_before)).where(OutboxMessage.status == "pending")
@@ -261,11 +323,15 @@ def release(
     not_before: datetime,
     error: str,
     platform: str | None = None,
+    in_doubt: bool = False,
 ) -> bool:
-    """Back to ``pending``, not to be tried before ``not_before`` (a 429, a 5xx)."""
+    """Back to ``pending``, not to be tried before ``not_before`` (a 429, a 5xx). The platform
+    said no, so the send did not happen (``sending_at`` cleared) — unless ``in_doubt``: an
+    earlier send of it may have arrived, and the next claimant must settle that first."""
+    extra: dict[str, Any] = {} if in_doubt else {"sending_at": None}
     return _finish(
         session, message_id, worker, status="pending", not_before=not_before,
-        last_error=error[:2000], claimed_by=None, claimed_at=None, platform=platform,
+        last_error=error[:2000], claimed_by=None, claimed_at=None, platform=platform, **extra,
     )
 
 
@@ -282,6 +348,11 @@ def mark_unreachable(
         session, message_id, worker, status="unreachable", last_error=error[:2000],
         platform=platform,
     )
+
+
+def mark_ambiguous(*, session: Session, message_id: int, worker: str, error: str) -> bool:
+    """A send whose outcome cannot be settled (it may have been delivered): never sent again."""
+    return _finish(session, message_id, worker, status="ambiguous", last_error=error[:2000])
 
 
 def delete_messages(*, session: Session, ids: Sequence[int]) -> int:

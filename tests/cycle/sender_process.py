@@ -47,28 +47,23 @@ async def main(argv: list[str]) -> int:
               "slack": Limits(per_workspace=args.rate, per_chat=5.0)}  # fmt: skip
     sender = Sender(engine, {"slack": slack, "telegram": telegram}, worker=args.worker,
                     limits=limits, batch=args.batch, lease=timedelta(seconds=args.lease))  # fmt: skip
-    marks = sends = active = 0
+    marks = sends = 0
     frozen = False
-    real_attempt = sender._attempt
+    real_begin = sender._begin
 
-    async def attempt(job: Job) -> tuple[int, str | None, str | None]:
-        nonlocal active
-        if frozen:  # sends not yet started when the freeze began never start
+    async def begin(job: Job) -> bool:
+        if frozen:  # sends not yet started when the freeze began never start (nor are recorded)
             await asyncio.Event().wait()
-        active += 1
-        try:
-            return await real_attempt(job)
-        finally:
-            active -= 1
+        return await real_begin(job)
 
     async def freeze() -> None:
         """Let the sends already under way finish and mark, then stop dead, claims held."""
-        while active or sender._marks or (sender._marker is not None and not sender._marker.done()):
+        while sender._in_flight or sender._marks or (sender._writer is not None and not sender._writer.done()):
             await asyncio.sleep(0.01)
         print("paused", flush=True)
         time.sleep(3600)  # frozen with its claims, until the test kills it
 
-    sender._attempt = attempt  # type: ignore[method-assign]
+    sender._begin = begin  # type: ignore[method-assign]
 
     def before_mark(_job: Job) -> None:
         nonlocal sends

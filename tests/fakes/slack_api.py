@@ -204,6 +204,7 @@ class FakeSlack:
             "chat.postEphemeral": self._post_ephemeral,
             "chat.update": self._update_message,
             "conversations.open": self._open_conversation,
+            "conversations.history": self._history,
             "views.open": self._open_view,
             "views.update": self._update_view,
             "views.push": self._open_view,
@@ -568,7 +569,9 @@ class FakeSlack:
         }  # fmt: skip
 
     def _ts(self) -> str:
-        return f"{1_790_000_000 + next(self._ids)}.{next(self._ids):06d}"
+        # As Slack's: the posting time in seconds (a history's ``oldest`` compares with it),
+        # made unique by a counter in the fraction.
+        return f"{int(time.time())}.{next(self._ids) % 1_000_000:06d}"
 
     def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = args.get("channel")
@@ -618,7 +621,29 @@ class FakeSlack:
         for key in ("unfurl_links", "unfurl_media", "thread_ts", "mrkdwn"):
             if key in args:
                 message[key] = args[key]
+        metadata = _json_arg(args.get("metadata"))
+        if metadata is not None:
+            if not isinstance(metadata, dict) or not metadata.get("event_type") or "event_payload" not in metadata:
+                raise SlackError("invalid_metadata_format")
+            message["metadata"] = metadata
         return message
+
+    def _history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """``conversations.history``: newest first, ``oldest``/``limit``/``cursor`` as Slack
+        has them; metadata only with ``include_all_metadata``."""
+        channel = str(args.get("channel") or "")
+        if channel not in self.messages and not channel.startswith("D"):
+            raise SlackError("channel_not_found")
+        oldest = float(args.get("oldest") or 0)
+        limit = min(int(args.get("limit") or 100), 999)
+        start = int(args.get("cursor") or 0)
+        found = [m for m in reversed(self.messages.get(channel, [])) if float(m["ts"]) >= oldest]
+        page = found[start:start + limit]
+        with_meta = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        shown = [m if with_meta else {k: v for k, v in m.items() if k != "metadata"} for m in page]
+        more = start + limit < len(found)
+        return {"messages": [dict(m) for m in shown], "has_more": more,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}  # fmt: skip
 
     def _open_conversation(self, args: dict[str, Any]) -> dict[str, Any]:
         users = str(args.get("users") or "")

@@ -147,6 +147,7 @@ class FakeTelegram:
         self.delivered: list[dict[str, Any]] = []
         self.menus: dict[str, list[tuple[str, str]]] = {}
         self._failures: list[_Failure] = []
+        self._late: dict[str, tuple[float, int]] = {}
         self._sent_at: dict[int, list[float]] = {}
         self._pending: list[dict[str, Any]] = []
         self._update_ids = itertools.count(10_000)
@@ -251,6 +252,11 @@ class FakeTelegram:
                 f"Too Many Requests: retry after {retry_after}" if error_code == 429 else "Error"
             )
         self._failures.append(_Failure(method, error_code, description, retry_after, times))
+
+    def answer_late(self, method: str, *, seconds: float, times: int = 1_000_000) -> None:
+        """The next ``times`` calls of ``method`` are carried out at once (the message is
+        delivered) but answered only ``seconds`` later: a slow API behind a client timeout."""
+        self._late[method] = (seconds, times)
 
     # ------------------------------------------------------------------ updates in
     async def send_text(
@@ -417,6 +423,10 @@ class FakeTelegram:
         call.status, call.response = status, body
         async with self._changed:
             self._changed.notify_all()
+        late = self._late.get(method)
+        if late is not None and late[1] > 0:
+            self._late[method] = (late[0], late[1] - 1)
+            await asyncio.sleep(late[0])  # the platform is slow to answer, not to act
         return web.json_response(body, status=status)
 
     async def _dispatch(

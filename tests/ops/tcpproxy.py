@@ -4,6 +4,8 @@
         url = f"postgresql://postgres@127.0.0.1:{proxy.port}/test"
         proxy.cut()        # open connections are reset, new ones closed at once (a restart)
         proxy.restore()
+        proxy.freeze()     # connections stay open but nothing passes, either way (a silent server)
+        proxy.thaw()
 
 With several targets new connections go round robin (two kpibot replicas behind one
 address). It runs its own event loop on a thread, so sync tests, async tests and
@@ -28,6 +30,7 @@ class TcpProxy:
         self.refused = 0
         """Connections closed at once because the proxy was cut."""
         self._pipes: set[asyncio.StreamWriter] = set()
+        self._flowing: asyncio.Event | None = None
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="tcp-proxy", daemon=True)
         self._server: asyncio.AbstractServer | None = None
@@ -45,6 +48,8 @@ class TcpProxy:
         self._thread.start()
 
         async def listen() -> None:
+            self._flowing = asyncio.Event()
+            self._flowing.set()
             self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
             self.port = self._server.sockets[0].getsockname()[1]
 
@@ -79,12 +84,31 @@ class TcpProxy:
 
         self._call(restore())
 
+    def freeze(self) -> None:
+        """Nothing passes any more, in either direction, on open or new connections; nothing
+        is closed either (a database that went silent)."""
+
+        async def freeze() -> None:
+            assert self._flowing is not None
+            self._flowing.clear()
+
+        self._call(freeze())
+
+    def thaw(self) -> None:
+        async def thaw() -> None:
+            assert self._flowing is not None
+            self._flowing.set()
+
+        self._call(thaw())
+
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.is_cut:
             self.refused += 1
             writer.transport.abort()
             return
         self.accepted += 1
+        assert self._flowing is not None
+        await self._flowing.wait()
         host, port = self.targets[next(self._next)]
         try:
             up_reader, up_writer = await asyncio.open_connection(host, port)
@@ -93,7 +117,7 @@ class TcpProxy:
             return
         self._pipes |= {writer, up_writer}
         try:
-            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+            await asyncio.gather(_pipe(reader, up_writer, self._flowing), _pipe(up_reader, writer, self._flowing))
         finally:
             self._pipes.discard(writer)
             self._pipes.discard(up_writer)
@@ -101,9 +125,10 @@ class TcpProxy:
                 w.transport.abort()
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, flowing: asyncio.Event) -> None:
     try:
         while data := await reader.read(65536):
+            await flowing.wait()
             writer.write(data)
             await writer.drain()
     except (ConnectionError, OSError, asyncio.IncompleteReadError):

@@ -1,0 +1,135 @@
+"""The inbox: a request kpibot acknowledged is stored before the acknowledgement.
+
+A Telegram webhook update is answered 200 only once it is a row here; a Slack slash command
+is acked with its row written. The replica that stored it works on it at once and marks it
+``done``; one that dies meanwhile leaves it ``claimed``, and after the lease
+(:data:`DEFAULT_LEASE`, renewed by :func:`heartbeat` while the work goes on) any replica
+takes it over and answers it then (:func:`claim_stale`). The unique (platform, event id)
+makes a platform's redelivery of the same update a no-op (:func:`store_event` says so).
+
+Rows move ``claimed → done`` (or ``given_up`` after ``MAX_ATTEMPTS`` takeovers: a request
+that kills its replica each time is not retried for ever). Done rows older than a day are
+removed by :func:`prune`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CheckConstraint, CursorResult, Index, UniqueConstraint, and_, delete, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from storage.models import _in, _json, _utc
+
+INBOX_STATUS_VALUES = ("claimed", "done", "given_up")
+DEFAULT_LEASE = timedelta(seconds=30)
+MAX_ATTEMPTS = 3
+KEEP_DONE = timedelta(days=1)
+
+
+class InboxEvent(SQLModel, table=True):
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("platform", "event_id"),
+        CheckConstraint(_in("status", INBOX_STATUS_VALUES), name="status"),
+        Index(None, "status", "claimed_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(description="telegram | slack")
+    event_id: str = Field(description="Telegram's update_id; Slack's trigger id")
+    payload: dict[str, Any] = _json()
+    status: str = "claimed"
+    attempts: int = 1
+    claimed_by: str | None = None
+    claimed_at: datetime | None = _utc(nullable=True, default=False)
+    received_at: datetime = _utc()
+    done_at: datetime | None = _utc(nullable=True, default=False)
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else datetime.now(UTC)
+
+
+def store_event(
+    *, session: Session, platform: str, event_id: str, payload: dict[str, Any], worker: str,
+    now: datetime | None = None,
+) -> int | None:  # fmt: skip
+    """Store a request, claimed by ``worker``; its id, or ``None`` when it was already stored
+    (a redelivery: nothing changes)."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    moment = _now(now)
+    statement = (
+        insert(InboxEvent)
+        .values(platform=platform, event_id=event_id, payload=payload, status="claimed",
+                attempts=1, claimed_by=worker, claimed_at=moment, received_at=moment)  # fmt: skip
+        .on_conflict_do_nothing(index_elements=["platform", "event_id"])
+        .returning(col(InboxEvent.id))
+    )
+    row = session.execute(statement).first()
+    return None if row is None else int(row[0])
+
+
+def mark_done(*, session: Session, ids: list[int], now: datetime | None = None) -> int:
+    if not ids:
+        return 0
+    statement = (
+        update(InboxEvent).where(col(InboxEvent.id).in_(ids), col(InboxEvent.status) == "claimed")
+        .values(status="done", done_at=_now(now)).execution_options(synchronize_session=False)
+    )  # fmt: skip
+    return int(cast(CursorResult[Any], session.execute(statement)).rowcount or 0)
+
+
+def heartbeat(*, session: Session, worker: str, ids: list[int], now: datetime | None = None) -> None:
+    """The work on ``ids`` goes on: their lease starts again."""
+    if not ids:
+        return
+    session.execute(
+        update(InboxEvent)
+        .where(col(InboxEvent.id).in_(ids), col(InboxEvent.claimed_by) == worker,
+               col(InboxEvent.status) == "claimed")
+        .values(claimed_at=_now(now)).execution_options(synchronize_session=False)
+    )  # fmt: skip
+
+
+def claim_stale(
+    *, session: Session, worker: str, platforms: list[str], now: datetime | None = None,
+    lease: timedelta = DEFAULT_LEASE, limit: int = 50,
+) -> list[InboxEvent]:  # fmt: skip
+    """Take over requests whose replica stopped working on them (oldest first); those taken
+    over ``MAX_ATTEMPTS`` times already are ``given_up`` instead (returned too, status set)."""
+    moment = _now(now)
+    query = (
+        select(InboxEvent)
+        .where(col(InboxEvent.status) == "claimed", col(InboxEvent.claimed_at) < moment - lease,
+               col(InboxEvent.platform).in_(platforms))
+        .order_by(col(InboxEvent.id)).limit(limit)
+    )  # fmt: skip
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = list(session.exec(query))
+    for row in rows:
+        row.attempts += 1
+        row.claimed_by, row.claimed_at = worker, moment
+        if row.attempts > MAX_ATTEMPTS:
+            row.status, row.done_at = "given_up", moment
+        session.add(row)
+    session.flush()
+    return rows
+
+
+def pending_count(*, session: Session) -> int:
+    from sqlalchemy import func
+
+    query = select(func.count()).select_from(InboxEvent).where(col(InboxEvent.status) == "claimed")
+    return int(session.exec(query).one())
+
+
+def prune(*, session: Session, now: datetime | None = None) -> int:
+    statement = delete(InboxEvent).where(
+        and_(col(InboxEvent.status).in_(["done", "given_up"]), col(InboxEvent.done_at) < _now(now) - KEEP_DONE)
+    )
+    return int(cast(CursorResult[Any], session.execute(statement)).rowcount or 0)
