@@ -222,7 +222,7 @@ class SlackAdapter:
             raise_error_for_unhandled_request=False,
         )
         self._handler = AsyncSlackRequestHandler(self.app)
-        self._verifier = SignatureVerifier(signing_secret or "")
+        self._verifier = SignatureVerifier(signing_secret) if signing_secret else None
         self.max_body_bytes = DEFAULT_MAX_BODY_BYTES
         self._socket: AsyncSocketModeHandler | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -293,7 +293,7 @@ class SlackAdapter:
         body = await read_capped(request, self.max_body_bytes)
         if body is None:
             return PlainTextResponse("request body too large", status_code=413)
-        if not self._verifier.is_valid_request(body, dict(request.headers)):
+        if self._verifier is None or not self._verifier.is_valid_request(body, dict(request.headers)):
             log.info("slack: refused a request with a missing or wrong signature")
             return PlainTextResponse("invalid request", status_code=401)
         problem = render.malformed(body, request.headers.get("content-type", ""))

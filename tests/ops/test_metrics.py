@@ -80,7 +80,7 @@ async def test_outbox_messages_are_counted_sent_or_failed_and_429s_are_counted(
         ref = await slack.send_outgoing(Outgoing(ids[name], Reply(text="Your October result"), f"k/{name}"))  # type: ignore[attr-defined]
         assert ref is not None
     assert await slack.send_outgoing(Outgoing(ids["李娜"], Reply(text="not on Slack"), "k/li")) is None  # type: ignore[attr-defined]
-    fake.fail_next("conversations.open", times=5, status=500)
+    fake.fail_next("chat.postMessage", times=5, status=500)
     with pytest.raises(Exception):  # noqa: B017 - whatever slack_sdk raises after its retries
         await slack.send_outgoing(Outgoing(ids["Carol"], Reply(text="x"), "k/carol"))  # type: ignore[attr-defined]
     await service.stop()

@@ -56,6 +56,7 @@ METHOD_SCOPES = {
     "chat_postMessage": "chat:write", "chat_update": "chat:write", "chat_postEphemeral": "chat:write",
     "conversations_open": "im:write", "users_info": "users:read",
     "users_lookupByEmail": "users:read.email", "files_upload_v2": "files:write",
+    "conversations_history": "im:history",
     "views_open": None, "views_update": None, "views_push": None, "auth_test": None,
 }  # fmt: skip
 """Each Web API method's required bot scope, from its page in https://api.slack.com/methods

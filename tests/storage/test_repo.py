@@ -166,7 +166,9 @@ def test_indicator_values_round_trip_with_their_source_and_import(db_session: Se
     newer = repo.record_import(session=db_session, team=team, period=period, file_name="oct2.csv",
                                sha256="def", row_count=2, imported_by="cli")
     db_session.refresh(imp)
-    assert (imp.status, imp.replaced_by_id) == ("replaced", newer.id)
+    # Imports merge: a newer file that re-supplies nothing leaves the earlier one standing.
+    assert newer.id != imp.id
+    assert (imp.status, imp.replaced_by_id) == ("active", None)
     assert repo.delete_indicator_value(session=db_session, period=period, member=b,
                                        indicator="avg_response_s", actor="cli", reason="wrong row")
     assert b.id not in repo.indicator_table(session=db_session, period=period)
