@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from commands.calibration import LENIENT, STRICT, rater_stats
 from commands.export import DANGEROUS, safe
-from commands.plain import printable
 from commands.feedback import in_working_hours, propose_slots
+from commands.plain import printable
 
 ZONES = st.sampled_from(["Asia/Shanghai", "Europe/London", "America/New_York", "UTC", "Australia/Sydney"])
 MOMENTS = st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2028, 12, 31), timezones=st.just(UTC))
