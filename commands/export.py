@@ -4,8 +4,9 @@
     data = to_xlsx(sheets)                                # one sheet each (openpyxl)
     data = to_csv(sheets)                                 # one CSV: the sheets one after another
 
-``kpibot export --team T --period P --out results.xlsx`` (``.csv`` by extension) and the admin
-command ``/export [team] [period]`` (a ``FileAttachment``; ``csv`` as a last word for CSV).
+``kpibot export --team T --period P --out results.xlsx`` (``.csv`` by extension) and the
+command ``/export [team] [period]`` (a ``FileAttachment``; ``csv`` as a last word for CSV): an
+admin exports any team, a manager the teams they manage, without the admin-only columns.
 
 Every text cell is escaped against formula injection: a cell starting with ``=``, ``+``,
 ``-``, ``@``, a tab or a carriage return gets a leading apostrophe, so a spreadsheet shows it
@@ -125,11 +126,23 @@ def file_name(team: Team, period: Period, fmt: str) -> str:
     return f"kpibot-{team.name}-{period.key}.{fmt}"
 
 
+ADMIN_ONLY_COLUMNS: tuple[str, ...] = ("post_change",)
+"""Headers of columns only an admin's export carries: the change-of-post flag is for admins,
+never for the team or the person's managers (DOMAIN.md)."""
+
+
+def without_admin_columns(sheets: dict[str, Rows]) -> dict[str, Rows]:
+    """The sheets as a manager's export has them: every :data:`ADMIN_ONLY_COLUMNS` column left out."""
+    out: dict[str, Rows] = {}
+    for name, rows in sheets.items():
+        header = rows[0] if rows else []
+        keep = [i for i, title in enumerate(header) if title not in ADMIN_ONLY_COLUMNS]
+        out[name] = [[row[i] for i in keep if i < len(row)] for row in rows] if len(keep) < len(header) else rows
+    return out
+
+
 def export(ctx: Context, args: str) -> list[Reply]:
     _ = ctx._
-    decision = permissions.can_administer(ctx.actor)
-    if not decision:
-        return [Reply(text=_("Only an admin can export results."), ephemeral=True)]
     words = args.split()
     fmt = "csv" if words and words[-1].lower() == "csv" else "xlsx"
     words = [w for w in words if w.lower() not in ("csv", "xlsx")]
@@ -137,10 +150,16 @@ def export(ctx: Context, args: str) -> list[Reply]:
     team, problem = resolve_team(ctx, team_name)
     if team is None:
         return [problem] if problem else []
+    decision = permissions.can_export(ctx.actor, team)
+    if not decision:
+        return [permissions.refusal(decision, _)]
     period, problem = resolve_period(ctx, team, key)
     if period is None:
         return [problem] if problem else []
-    data = export_bytes(ctx.session, team, period, fmt)
+    sheets = build_sheets(ctx.session, team, period)
+    if not permissions.is_admin(ctx.actor):
+        sheets = without_admin_columns(sheets)
+    data = to_csv(sheets) if fmt == "csv" else to_xlsx(sheets)
     mime = "text/csv" if fmt == "csv" else XLSX_MIME
     return [Reply(text=_("Results of {team} for {period}.", team=team.name, period=period.key),
                   file=FileAttachment(file_name(team, period, fmt), data, mime), private=True)]  # fmt: skip

@@ -132,6 +132,8 @@ PLAN_DECIDERS = N_("Only the agent's manager or an admin decides on the plan.")
 APPEAL_DECIDERS = N_("Only the agent's manager or an admin decides this appeal.")
 APPEAL_MANAGER_REVIEW = N_("An appeal against the manager's own review is decided by an admin.")
 NOT_YOURS = N_("That button no longer works. Send /help to see what you can do.")
+EXPORT_OWN_TEAMS = N_("You can export only the results of your teams.")
+STATUS_OWN_TEAMS = N_("You can see the progress only of your teams.")
 
 REASONS: tuple[str, ...] = (
     INACTIVE, NOT_FOR_ROLE, REVIEW_ONLY_MANAGERS, REVIEW_OWN_TEAMS, REVIEW_DIRECT_MANAGER,
@@ -140,7 +142,7 @@ REASONS: tuple[str, ...] = (
     RANK_OWN_TEAM, RANK_OWN_TEAMS, RANK_NOT_FOR_ROLE, SIMULATE_OWN, ADMIN_ONLY,
     PERIOD_OWN_TEAMS, PERIOD_ONLY_MANAGERS, QA_NOT_REVIEWER, QA_OWN_SESSION, QA_OWN_TEAMS,
     QA_DRAW_ONLY_LEADERS, QA_CALIBRATE_ADMIN, QA_DISPUTE_OWN, PLAN_DECIDERS, APPEAL_DECIDERS,
-    APPEAL_MANAGER_REVIEW, NOT_YOURS,
+    APPEAL_MANAGER_REVIEW, NOT_YOURS, EXPORT_OWN_TEAMS, STATUS_OWN_TEAMS,
 )  # fmt: skip
 
 
@@ -171,7 +173,7 @@ COMMAND_ROLES: dict[str, frozenset[Role]] = {
     "improve": frozenset({Role.AGENT, Role.MANAGER, Role.ADMIN}),
     "appeal": frozenset({Role.AGENT, Role.MANAGER, Role.ADMIN}),
     "calibrate": _ADMIN,
-    "export": _ADMIN,
+    "export": _LEADERS,
     "schedule": _ADMIN,
     "runstep": _ADMIN,
     "pause": _ADMIN,
@@ -196,7 +198,9 @@ COMMAND_REFUSALS: dict[str, str] = {
     "improve": N_("The command /improve is not available to you: improvement plans are for agents and their managers."),
     "appeal": N_("The command /appeal is not available to you: agents appeal their results; managers and admins decide."),
     "calibrate": N_("The command /calibrate is not available to you: only an admin calibrates and locks a period."),
-    "export": N_("The command /export is not available to you: only an admin exports results."),
+    "export": N_("The command /export is not available to you: managers export their teams' results, admins every team's."),
+    "status": N_("The command /status is not available to you: it shows managers and admins who has done what this period."),
+    "inbox": N_("The command /inbox is not available to you: it shows managers and admins the messages kpibot could not deliver to their people."),
     "schedule": N_("The command /schedule is not available to you: only an admin sees and runs the monthly schedule."),
     "runstep": N_("The command /runstep is not available to you: only an admin sees and runs the monthly schedule."),
     "pause": N_("The command /pause is not available to you: only an admin pauses a team's schedule."),
@@ -498,6 +502,31 @@ def can_decide_appeal(
     if component_kind == "manager":
         return _refuse(APPEAL_MANAGER_REVIEW)
     return ALLOW if is_direct_manager(actor, member, managed=managed) else _refuse(APPEAL_DECIDERS)
+
+
+def can_export(actor: Person, team: TeamLike, *, managed: Collection[int] | None = None) -> Decision:
+    """Export a team's results (``/export``): an admin any team, a manager the teams they manage."""
+    if not actor.active:
+        return _refuse(INACTIVE)
+    role = role_of(actor)
+    if role is Role.ADMIN:
+        return ALLOW
+    if role is Role.MANAGER:
+        return ALLOW if reaches_team(actor, team.id, managed=managed) else _refuse(EXPORT_OWN_TEAMS)
+    return _refuse(COMMAND_REFUSALS["export"])
+
+
+def can_see_progress(actor: Person, team: TeamLike, *, managed: Collection[int] | None = None) -> Decision:
+    """Who has done what this period (``/status``) and the reminders it sends: an admin any
+    team, a manager the teams they manage (and, within a team, :func:`progress_subjects`)."""
+    if not actor.active:
+        return _refuse(INACTIVE)
+    role = role_of(actor)
+    if role is Role.ADMIN:
+        return ALLOW
+    if role is Role.MANAGER:
+        return ALLOW if reaches_team(actor, team.id, managed=managed) else _refuse(STATUS_OWN_TEAMS)
+    return _refuse(COMMAND_REFUSALS["status"])
 
 
 def sees_team(actor: Person, team_id: int | None, *, managed: Collection[int] | None = None) -> bool:

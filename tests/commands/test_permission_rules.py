@@ -146,7 +146,7 @@ def test_an_inactive_member_may_do_nothing_but_ask_for_help() -> None:
     ("actor", "expected"),
     [
         (agent_a, ["help", "lang", "selfreview", "peer", "me", "simulate", "rank", "survey", "qa", "feedback", "improve", "appeal"]),
-        (boss_a, ["help", "lang", "rank", "review", "period", "survey", "qa", "feedback", "improve", "appeal"]),
+        (boss_a, ["help", "lang", "rank", "review", "period", "survey", "qa", "feedback", "improve", "appeal", "export"]),
         (admin, ["help", "lang", "rank", "review", "period", "team", "member", "linkcode", "import", "survey", "qa",
                  "feedback", "improve", "appeal", "calibrate", "export", "schedule", "runstep", "pause", "resume"]),
         (qa, ["help", "lang", "qa"]),

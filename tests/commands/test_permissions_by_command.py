@@ -63,8 +63,8 @@ MATRIX: dict[str, dict[str, str | None]] = {
                OTHER_MANAGER: p.COMMAND_REFUSALS["pause"], ADMIN: OK, QA: p.COMMAND_REFUSALS["pause"]},
     "/resume demo": {AGENT: p.COMMAND_REFUSALS["resume"], MANAGER: p.COMMAND_REFUSALS["resume"],
                OTHER_MANAGER: p.COMMAND_REFUSALS["resume"], ADMIN: OK, QA: p.COMMAND_REFUSALS["resume"]},
-    "/export demo": {AGENT: p.COMMAND_REFUSALS["export"], MANAGER: p.COMMAND_REFUSALS["export"],
-                     OTHER_MANAGER: p.COMMAND_REFUSALS["export"], ADMIN: OK, QA: p.COMMAND_REFUSALS["export"]},
+    "/export demo": {AGENT: p.COMMAND_REFUSALS["export"], MANAGER: OK,
+                     OTHER_MANAGER: p.EXPORT_OWN_TEAMS, ADMIN: OK, QA: p.COMMAND_REFUSALS["export"]},
 }  # fmt: skip
 CASES = [(text, who, expected) for text, row in MATRIX.items() for who, expected in row.items()]
 ZHANG_WEI_NUMBERS = ("5%", "0.05", "45")  # his KPI values in the world: nothing of them may leak
