@@ -78,6 +78,7 @@ MENU: dict[str, str] = {
     "peer": "Rate a teammate anonymously",
     "survey": "A survey link for your customer",
     "simulate": "What if: your score with other numbers",
+    "scheme": "The scheme that scores you",
     "help": "What you can do here",
 }
 """The command menu Telegram shows (English msgids; the Chinese menu comes from the catalogue)."""

@@ -17,6 +17,7 @@ def entries(_: Translate) -> dict[str, tuple[str, str]]:
         "peer": (_("rate a teammate anonymously"), "/peer"),
         "me": (_("your score explained, number by number"), "/me 2026-10"),
         "simulate": (_("what-if: your score with other numbers (nothing is stored)"), "/simulate refund_ratio=3% avg_response_s=25"),
+        "scheme": (_("the scheme that scores you: parts, weights, indicators, targets and what the result leads to"), "/scheme"),
         "rank": (_("a team's ranking with a chart"), "/rank demo 2026-10"),
         "review": (_("review an agent of your team"), "/review @王小红 2026-10"),
         "period": (_("open or close a team's period"), "/period open demo 2026-11"),

@@ -133,6 +133,7 @@ APPEAL_DECIDERS = N_("Only the agent's manager or an admin decides this appeal."
 APPEAL_MANAGER_REVIEW = N_("An appeal against the manager's own review is decided by an admin.")
 NOT_YOURS = N_("That button no longer works. Send /help to see what you can do.")
 EXPORT_OWN_TEAMS = N_("You can export only the results of your teams.")
+SCHEME_OWN_TEAMS = N_("You can read the scheme only of your own team or of a team you manage.")
 STATUS_OWN_TEAMS = N_("You can see the progress only of your teams.")
 
 REASONS: tuple[str, ...] = (
@@ -142,7 +143,7 @@ REASONS: tuple[str, ...] = (
     RANK_OWN_TEAM, RANK_OWN_TEAMS, RANK_NOT_FOR_ROLE, SIMULATE_OWN, ADMIN_ONLY,
     PERIOD_OWN_TEAMS, PERIOD_ONLY_MANAGERS, QA_NOT_REVIEWER, QA_OWN_SESSION, QA_OWN_TEAMS,
     QA_DRAW_ONLY_LEADERS, QA_CALIBRATE_ADMIN, QA_DISPUTE_OWN, PLAN_DECIDERS, APPEAL_DECIDERS,
-    APPEAL_MANAGER_REVIEW, NOT_YOURS, EXPORT_OWN_TEAMS, STATUS_OWN_TEAMS,
+    APPEAL_MANAGER_REVIEW, NOT_YOURS, EXPORT_OWN_TEAMS, SCHEME_OWN_TEAMS, STATUS_OWN_TEAMS,
 )  # fmt: skip
 
 
@@ -160,6 +161,7 @@ COMMAND_ROLES: dict[str, frozenset[Role]] = {
     "peer": _AGENT,
     "me": _AGENT,
     "simulate": _AGENT,
+    "scheme": _ALL,
     "rank": frozenset({Role.AGENT, Role.MANAGER, Role.ADMIN}),
     "review": _LEADERS,
     "period": _LEADERS,
@@ -514,6 +516,14 @@ def can_export(actor: Person, team: TeamLike, *, managed: Collection[int] | None
     if role is Role.MANAGER:
         return ALLOW if reaches_team(actor, team.id, managed=managed) else _refuse(EXPORT_OWN_TEAMS)
     return _refuse(COMMAND_REFUSALS["export"])
+
+
+def can_read_scheme(actor: Person, team: TeamLike, *, managed: Collection[int] | None = None) -> Decision:
+    """Read the scheme that scores a team (``/scheme``, seed 004: transparency): everyone their
+    own team's, a manager also the teams they manage, an admin any team's."""
+    if not actor.active:
+        return _refuse(INACTIVE)
+    return ALLOW if sees_team(actor, team.id, managed=managed) else _refuse(SCHEME_OWN_TEAMS)
 
 
 def can_see_progress(actor: Person, team: TeamLike, *, managed: Collection[int] | None = None) -> Decision:

@@ -86,6 +86,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "commands.qa",
     "commands.schedule_admin",
     "commands.profile",
+    "commands.scheme_view",
 )
 """Every command module, listed explicitly (a missing module is an error at start-up)."""
 

@@ -145,11 +145,11 @@ def test_an_inactive_member_may_do_nothing_but_ask_for_help() -> None:
 @pytest.mark.parametrize(
     ("actor", "expected"),
     [
-        (agent_a, ["help", "lang", "selfreview", "peer", "me", "simulate", "rank", "survey", "qa", "feedback", "improve", "appeal"]),
-        (boss_a, ["help", "lang", "rank", "review", "period", "survey", "qa", "feedback", "improve", "appeal", "export"]),
-        (admin, ["help", "lang", "rank", "review", "period", "team", "member", "linkcode", "import", "survey", "qa",
+        (agent_a, ["help", "lang", "selfreview", "peer", "me", "simulate", "scheme", "rank", "survey", "qa", "feedback", "improve", "appeal"]),
+        (boss_a, ["help", "lang", "scheme", "rank", "review", "period", "survey", "qa", "feedback", "improve", "appeal", "export"]),
+        (admin, ["help", "lang", "scheme", "rank", "review", "period", "team", "member", "linkcode", "import", "survey", "qa",
                  "feedback", "improve", "appeal", "calibrate", "export", "schedule", "runstep", "pause", "resume"]),
-        (qa, ["help", "lang", "qa"]),
+        (qa, ["help", "lang", "scheme", "qa"]),
     ],
 )
 def test_each_role_has_its_own_list_of_commands(actor: Person, expected: list[str]) -> None:

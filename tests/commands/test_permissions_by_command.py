@@ -35,6 +35,7 @@ MATRIX: dict[str, dict[str, str | None]] = {
             ADMIN: p.COMMAND_REFUSALS["me"], QA: p.COMMAND_REFUSALS["me"]},
     "/simulate refund_ratio=3%": {AGENT: OK, MANAGER: p.COMMAND_REFUSALS["simulate"], OTHER_MANAGER: p.COMMAND_REFUSALS["simulate"],
                                   ADMIN: p.COMMAND_REFUSALS["simulate"], QA: p.COMMAND_REFUSALS["simulate"]},
+    "/scheme demo": {AGENT: OK, MANAGER: OK, OTHER_MANAGER: p.SCHEME_OWN_TEAMS, ADMIN: OK, QA: OK},
     "/rank demo": {AGENT: OK, MANAGER: OK, OTHER_MANAGER: p.RANK_OWN_TEAMS, ADMIN: OK, QA: p.COMMAND_REFUSALS["rank"]},
     "/review 张伟": {AGENT: p.COMMAND_REFUSALS["review"], MANAGER: OK, OTHER_MANAGER: "There is no member 张伟 in your teams.",
                    ADMIN: OK, QA: p.COMMAND_REFUSALS["review"]},
