@@ -32,6 +32,7 @@ from sqlmodel import Session
 from commands import permissions
 from commands.context import Context, Handler
 from commands.i18n import LANGUAGES, Translate
+from commands.importing.mapping import declared_indicators
 from commands.messages import Reply
 from commands.results import LOCKED_STATUSES
 from scoring import SchemeError, parse_scheme
@@ -541,7 +542,7 @@ def load_scheme_file(
         ]
     try:
         parsed = parse_scheme(text)
-        unprovided = provision_problems(parsed)
+        unprovided = provision_problems(parsed, declared_indicators())
         if unprovided:
             raise SchemeError(unprovided)
     except SchemeError as exc:

@@ -193,7 +193,15 @@ def component_source(
             date=str(src.get("at") or "")[:10],
         )
     if comp.kind == "customer":
-        return _("{n} customer survey ratings", n=src.get("responses", 0))
+        imported = [p for p in src.get("platform", []) if p.get("count")]
+        if not imported:
+            return _("{n} customer survey ratings", n=src.get("responses", 0))
+        parts = [_("{n} from the survey page", n=src.get("survey", 0))] + [
+            _("{n} from {file} (import #{id})", n=p["count"], file=p.get("file") or "?",
+              id=p.get("import_id"))
+            for p in imported
+        ]
+        return _("{n} customer ratings: {parts}", n=src.get("responses", 0), parts=_("; ").join(parts))
     if comp.kind == "peer":
         if got.get("status", "").startswith("below_min"):
             return ""

@@ -33,6 +33,7 @@ from sqlmodel import Session
 from commands.i18n import translator
 from commands.messages import Outgoing, Reply
 from commands.survey import SurveyClaims, clean_ref
+from scoring import kpi
 from storage import repo
 from storage.conversations import member_lang
 from storage.models import CustomerRating, Member, Period, Team
@@ -213,8 +214,51 @@ def record_rating(
 # ---------------------------------------------------------------- reading
 
 
-def customer_frame(
+@dataclass(frozen=True)
+class PlatformRatings:
+    """The customer ratings of one agent that one import brought (赤兔 满意度, JD 好评量/差评量,
+    Zendesk good/bad), as star counts ``n1`` … ``n5`` (:data:`scoring.kpi.STAR_MEASURES`)."""
+
+    import_id: int | None
+    file_name: str
+    counts: tuple[int, int, int, int, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts)
+
+
+def platform_ratings(
     session: Session, *, period: Period, member_ids: Iterable[int] | None = None
+) -> dict[int, list[PlatformRatings]]:
+    """Per agent, the platform ratings each import of the period holds.
+
+    They are the import's stored values (one per agent and rating measure), so a second
+    import of the same or a corrected file replaces them and a rating never counts twice.
+    """
+    wanted = set(member_ids) if member_ids is not None else None
+    held: dict[tuple[int, int | None], dict[str, float]] = {}
+    for row in repo.indicator_values(session=session, period=period):
+        if row.indicator not in kpi.STAR_MEASURES or row.value is None:
+            continue
+        if wanted is not None and row.member_id not in wanted:
+            continue
+        held.setdefault((row.member_id, row.import_id), {})[row.indicator] = float(row.value)
+    if not held:
+        return {}
+    files = {i.id: i.file_name for i in repo.list_imports(session=session, period=period)}
+    stars = kpi.star_counts(pd.DataFrame.from_dict(held, orient="index"))
+    found: dict[int, list[PlatformRatings]] = {}
+    for (member_id, import_id), counts in zip(held, stars.to_numpy(), strict=True):
+        n1, n2, n3, n4, n5 = (int(round(c)) for c in counts)
+        found.setdefault(member_id, []).append(PlatformRatings(
+            import_id, files.get(import_id, "") if import_id is not None else "", (n1, n2, n3, n4, n5)))
+    return found
+
+
+def customer_frame(
+    session: Session, *, period: Period, member_ids: Iterable[int] | None = None,
+    platform: bool = True,
 ) -> pd.DataFrame:
     """The scoring module's customer input for one period: star counts per agent.
 
@@ -223,6 +267,8 @@ def customer_frame(
     without ``member_ids``, the agents that have ratings. A link rated twice under
     ``replace`` is one row in storage, so it counts once. The response count is the
     row sum; the scoring module applies ``csat``, ``min_responses`` and ``below_min``.
+    The ratings imported from a platform (:func:`platform_ratings`) are added to the
+    survey page's, unless ``platform`` is False.
     """
     counts: dict[str, list[int]] = {str(m): [0] * 5 for m in (member_ids or ())}
     for row in repo.list_customer_ratings(session=session, period=period):
@@ -230,6 +276,12 @@ def customer_frame(
         if member_ids is not None and key not in counts:
             continue
         counts.setdefault(key, [0] * 5)[row.stars - 1] += 1
+    if platform:
+        for member_id, found in platform_ratings(session, period=period, member_ids=member_ids).items():
+            mine = counts.setdefault(str(member_id), [0] * 5)
+            for part in found:
+                for star, n in enumerate(part.counts):
+                    mine[star] += n
     frame = pd.DataFrame(
         [counts[k] for k in counts],
         index=pd.Index(list(counts), name="agent", dtype=object),

@@ -41,7 +41,7 @@ import pandas as pd
 from sqlmodel import Session
 
 from commands.cycle_plan import plan
-from commands.ratings import customer_frame, responses
+from commands.ratings import customer_frame, platform_ratings, responses
 from scoring import (
     AgentResult,
     Scheme,
@@ -291,10 +291,17 @@ def gather(
 
     customer = customer_frame(session, period=period, member_ids=ids) if ids else None
     if customer is not None:
+        survey = customer_frame(session, period=period, member_ids=ids, platform=False)
+        imported = platform_ratings(session, period=period, member_ids=ids)
         for member_id in ids:
             sources[member_id]["customer"] = {
                 "source": "survey",
                 "responses": responses(customer, member_id),
+                "survey": responses(survey, member_id),
+                "platform": [
+                    {"import_id": p.import_id, "file": p.file_name, "count": p.total}
+                    for p in imported.get(member_id, [])
+                ],
             }
     peer = _peer_frame(period, id_set, session=session)
     if peer is not None:

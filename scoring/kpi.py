@@ -29,17 +29,27 @@ import numpy as np
 import pandas as pd
 
 FieldType = Literal["text", "id", "time", "period", "count", "money", "seconds", "minutes", "score", "ratio",
-                    "flag"]
+                    "flag", "number"]
 Kind = Literal["summary", "sessions", "orders", "complaints"]
+
+
+Combine = Literal["sum", "weighted", "mean", "min", "max"]
+COMBINE_RULES: tuple[Combine, ...] = ("sum", "weighted", "mean", "min", "max")
 
 
 @dataclass(frozen=True)
 class Field:
-    """A column a source file can provide: its value type and its meaning."""
+    """A column a source file can provide: its value type and its meaning.
+
+    ``combine`` says how the values of several rows of one agent (a file with one row per
+    agent per day) make the period's value: ``sum`` (counts, money, totals) or ``weighted``
+    (an average or a rate given as it is: weighted by the mapping's weight column).
+    """
 
     name: str
     type: FieldType
     definition: str
+    combine: Combine = "sum"
 
 
 @dataclass(frozen=True)
@@ -89,9 +99,24 @@ MEASURES: dict[str, Field] = {
         Field("wait_n", "count", "sessions with a waiting time"),
         Field("disputes", "count", "disputes opened against the agent's orders (纠纷数, 001)"),
         Field("internal_complaints", "count", "complaints from inside the shop about the agent (店铺内部投诉, 001)"),
-        Field("refund_time_min", "minutes", "average time to handle a refund, in minutes (退款时长, 001)"),
-        Field("dsr_rating", "score", "the shop's detailed seller rating on the platform, 0–5 (DSR 评分, 001)"),
+        Field("refund_time_min", "minutes", "average time to handle a refund, in minutes (退款时长, 001)",
+              "weighted"),
+        Field("dsr_rating", "score", "the shop's detailed seller rating on the platform, 0–5 (DSR 评分, 001)",
+              "weighted"),
         Field("idle_s", "seconds", "time the agent was set idle (not ready, AUX) in the period (示闲时间, 003)"),
+        # customer ratings given on the platform (赤兔 满意度, JD 好评量/差评量, Zendesk good/bad):
+        # they enter the customer component beside the survey page's ratings (see STAR_MEASURES)
+        Field("stars_5", "count", "customers who rated the agent 5 of 5 on the platform (满意度-非常满意)"),
+        Field("stars_4", "count", "customers who rated the agent 4 of 5 on the platform (满意度-满意)"),
+        Field("stars_3", "count", "customers who rated the agent 3 of 5 on the platform (满意度-一般)"),
+        Field("stars_2", "count", "customers who rated the agent 2 of 5 on the platform (满意度-不满意)"),
+        Field("stars_1", "count", "customers who rated the agent 1 of 5 on the platform (满意度-非常不满意)"),
+        Field("good_ratings", "count", "good ratings on the platform (好评量, Good satisfaction tickets); "
+              "a good rating counts as 5 stars"),
+        Field("bad_ratings", "count", "bad ratings on the platform (差评量, Bad satisfaction tickets); "
+              "a bad rating counts as 1 star"),
+        Field("ratings_given", "count", "good and bad ratings on the platform together "
+              "(Rated satisfaction tickets); bad = rated − good when the file gives no bad count"),
     )
 }
 
@@ -138,6 +163,8 @@ FORMULAS: dict[str, Formula] = {
                 "complaint share (顾客投诉比重) = complaints / sessions offered"),
         Formula("abnormal_order_share", "abnormal_orders", "orders", "ratio",
                 "abnormal-order share (异常订单比重) = abnormal orders / orders placed"),
+        Formula("satisfaction_rate", "good_ratings", "ratings_given", "ratio",
+                "platform satisfaction (好评率 / 满意率) = good ratings / (good + bad ratings)"),
     )
 }
 
@@ -196,9 +223,16 @@ EVENT_FIELDS: dict[Kind, dict[str, Field]] = {
 SUMMARY_FIELDS: dict[str, Field] = {
     "agent": Field("agent", "text", "the agent the row is about"),
     "period": Field("period", "period", "the period the row covers (checked against the import's)"),
+    "date": Field("date", "time", "the day a row covers, in a file with one row per agent per day "
+                  "(checked against the import's period)"),
     **MEASURES,
-    **{i: Field(i, INDICATOR_TYPES[i], FORMULAS[i].definition) for i in FORMULAS},
+    **{i: Field(i, INDICATOR_TYPES[i], FORMULAS[i].definition,
+                "sum" if FORMULAS[i].kind == "identity" else "weighted") for i in FORMULAS},
 }
+
+# The star each platform rating counts as in the customer component (n1 … n5).
+STAR_MEASURES: dict[str, int] = {"stars_1": 1, "stars_2": 2, "stars_3": 3, "stars_4": 4, "stars_5": 5,
+                                 "good_ratings": 5, "bad_ratings": 1}
 
 REQUIRED_FIELDS: dict[Kind, frozenset[str]] = {
     "summary": frozenset({"agent"}),
@@ -213,10 +247,16 @@ REQUIRED_FIELDS: dict[Kind, frozenset[str]] = {
 ZERO_WHEN_ABSENT: dict[Kind, tuple[str, ...]] = {"complaints": ("complaints",)}
 
 
-def importable() -> frozenset[str]:
+def _stored(column: str) -> bool:
+    """Whether a measure is stored as a value (not a ``*_total``/``*_n`` part of an average)."""
+    return not (column.endswith("_total") or column.endswith("_n"))
+
+
+def importable(declared: Iterable[str] = ()) -> frozenset[str]:
     """Every indicator column an import can store: the measures and the formulas' indicators
-    (what :func:`indicators_of` keeps), whatever kind of file supplies them."""
-    return frozenset(c for c in (*MEASURES, *FORMULAS) if not (c.endswith("_total") or c.endswith("_n")))
+    (what :func:`indicators_of` keeps), whatever kind of file supplies them, and the
+    ``declared`` ones (a mapping's own indicators: a platform's rate taken as it is)."""
+    return frozenset({*(c for c in (*MEASURES, *FORMULAS) if _stored(c)), *declared})
 
 
 def producible(kind: Kind, fields: Iterable[str]) -> frozenset[str]:
@@ -410,6 +450,7 @@ def derive(measures: pd.DataFrame, wanted: Iterable[str] | None = None) -> pd.Da
     Returns a new frame: the measures plus the indicators.
     """
     ids = FORMULAS.keys() if wanted is None else [i for i in wanted if i in FORMULAS]
+    measures = complete_ratings(measures)
     columns = set(measures.columns)
     added: dict[str, np.ndarray] = {}  # built as arrays, joined once: no frame growing column by column
     for indicator in ids:
@@ -453,4 +494,84 @@ def ratio_violations(measures: pd.DataFrame) -> list[tuple[str, str, str]]:
 def indicators_of(frame: pd.DataFrame) -> list[str]:
     """Columns of ``frame`` that are indicators or measures worth storing (not the ``*_total`` parts)."""
     keep = [c for c in frame.columns if c in FORMULAS or c in MEASURES]
-    return [c for c in keep if not (c.endswith("_total") or c.endswith("_n"))]
+    return [c for c in keep if _stored(c)]
+
+
+def complete_ratings(measures: pd.DataFrame) -> pd.DataFrame:
+    """Good, bad and all platform ratings from the two a file gives (rated = good + bad;
+    bad = rated − good), so that :func:`derive` finds ``satisfaction_rate``'s inputs."""
+    columns = set(measures.columns)
+    added: dict[str, np.ndarray] = {}
+    if {"good_ratings", "bad_ratings"} <= columns and "ratings_given" not in columns:
+        added["ratings_given"] = (measures["good_ratings"].to_numpy(dtype="float64", na_value=np.nan)
+                                + measures["bad_ratings"].to_numpy(dtype="float64", na_value=np.nan))
+    elif {"good_ratings", "ratings_given"} <= columns and "bad_ratings" not in columns:
+        added["bad_ratings"] = (measures["ratings_given"].to_numpy(dtype="float64", na_value=np.nan)
+                                - measures["good_ratings"].to_numpy(dtype="float64", na_value=np.nan))
+    if not added:
+        return measures
+    return pd.concat([measures, pd.DataFrame(added, index=measures.index)], axis=1)
+
+
+def star_counts(values: pd.DataFrame) -> pd.DataFrame:
+    """Per agent, how many platform ratings count as 1 … 5 stars (columns ``n1`` … ``n5``),
+    from the stored rating measures (:data:`STAR_MEASURES`); 0 where there are none."""
+    counts = np.zeros((len(values), 5))
+    for measure, star in STAR_MEASURES.items():
+        if measure in values.columns:
+            counts[:, star - 1] += np.nan_to_num(values[measure].to_numpy(dtype="float64", na_value=np.nan))
+    return pd.DataFrame(counts, index=values.index, columns=[f"n{i}" for i in range(1, 6)])
+
+
+# --- one row per agent per day: combining rows into the period ---------------------------
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """How one column's values over an agent's rows make the period's value."""
+
+    how: Combine
+    weight: str | None = None
+
+
+def combine_rows(frame: pd.DataFrame, codes: np.ndarray, rules: Mapping[str, RowRule]) -> pd.DataFrame:
+    """One row per group (``codes``: the group of each row, 0 … n−1) from several rows each.
+
+    ``sum`` adds (no value when no row has one), ``weighted`` is Σ value × weight / Σ weight
+    over the rows that have both, ``mean``/``min``/``max`` are plain. One pandas ``groupby``
+    over every sum and weighted part together, one more per plain rule: no Python loop
+    over rows or groups. The result is indexed by the group codes, in ascending order.
+    """
+    parts: dict[str, np.ndarray] = {}
+    weighted: list[tuple[str, str, str]] = []
+    plain: dict[str, list[str]] = {}
+    for column, rule in rules.items():
+        if rule.how == "sum":
+            parts[column] = _number(frame, column)  # type: ignore[assignment]
+        elif rule.how == "weighted":
+            if rule.weight is None:
+                raise ValueError(f"{column}: a weighted combination needs a weight column")
+            value = _number(frame, column)
+            weight = _number(frame, rule.weight)
+            assert value is not None and weight is not None
+            both = ~(np.isnan(value) | np.isnan(weight))
+            top, bottom = f"{column}\x00top", f"{column}\x00bottom"
+            parts[top] = np.where(both, value * weight, np.nan)
+            parts[bottom] = np.where(both, weight, np.nan)
+            weighted.append((column, top, bottom))
+        else:
+            plain.setdefault(rule.how, []).append(column)
+    keys = pd.Index(codes, name="group")
+    pieces: list[pd.DataFrame] = []
+    if parts:
+        summed = pd.DataFrame(parts, index=keys, copy=False).groupby(level=0, sort=True).sum(min_count=1)
+        out = {c: summed[c].to_numpy() for c, rule in rules.items() if rule.how == "sum"}
+        for column, top, bottom in weighted:
+            below = summed[bottom].to_numpy()
+            out[column] = summed[top].to_numpy() / np.where(below > 0, below, np.nan)
+        pieces.append(pd.DataFrame(out, index=summed.index))
+    for how, columns in plain.items():
+        grouped = frame[columns].set_axis(keys).groupby(level=0, sort=True)
+        pieces.append(getattr(grouped, how)())
+    combined = pd.concat(pieces, axis=1) if len(pieces) > 1 else pieces[0]
+    return combined[[c for c in rules]]

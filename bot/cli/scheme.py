@@ -21,6 +21,7 @@ import pandas as pd
 import typer
 
 from commands.i18n import Translate, normalize_lang, translator
+from commands.importing.mapping import declared_indicators
 from scoring import kpi
 from scoring.methods import Band, Tiered
 from scoring.provision import provision_problems
@@ -74,7 +75,8 @@ def shipped_columns() -> frozenset[str]:
     from commands.importing.mapping import known_mappings, load_mapping
 
     mappings = [load_mapping(name) for name in known_mappings()]
-    return kpi.producible_from((m.kind, [c.field for c in m.columns]) for m in mappings)
+    own = {d.id for m in mappings for d in m.declared}
+    return kpi.producible_from((m.kind, m.fields()) for m in mappings) | own
 
 
 def unmapped_indicators(scheme: Scheme) -> list[Indicator]:
@@ -97,7 +99,7 @@ def check(
     for path in files:
         scheme, problems = load_scheme_file(path, _)
         if scheme is not None:
-            unprovided = provision_problems(scheme)
+            unprovided = provision_problems(scheme, declared_indicators())
             if unprovided:
                 problems = _scheme_problem_lines(path, SchemeError(unprovided), _)
                 scheme = None

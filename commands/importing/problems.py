@@ -141,6 +141,9 @@ def render_problem(problem: Problem, _: Translate) -> str:  # noqa: C901 - one b
         text = _("Column {column}: {value} appears more than once.", column=p["column"], value=p["value"])
     elif code == "duplicate_agent":
         text = _("Agent {name} has more than one row.", name=p["name"])
+    elif code == "duplicate_agent_day":
+        text = _("Agent {name} has more than one row for {day}; a daily file has one row per agent per day.",
+                 name=p["name"], day=p["day"])
     elif code == "impossible_ratio":
         text = _(
             "Agent {name}: {numerator} is larger than {denominator}; is a column mapped wrongly?",

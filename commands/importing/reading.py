@@ -271,23 +271,27 @@ def _read_csv(data: bytes, mapping: Mapping) -> SourceTable:
             raise ImportRefused([Problem("unreadable", {"detail": str(again).strip()})]) from None
     if table.num_rows == 0:
         raise ImportRefused([Problem("no_rows")])
-    by_name = {v: k for k, v in found.items()}
-    pending = {name: table.column(name) for name in found.values()}
+    fields_of: dict[str, list[str]] = {}  # a column may feed two fields (Answered: calls and AHT's count)
+    for field_name, name in found.items():
+        fields_of.setdefault(name, []).append(field_name)
+    pending = {name: table.column(name) for name in fields_of}
     del table
     columns: dict[str, pd.Series] = {}
-    for name in found.values():
+    for name, fields in fields_of.items():
         column = pending.pop(name)  # converted one at a time: the Arrow copy goes as the pandas one comes
         if pa.types.is_time(column.type):  # a seconds column written as h:mm[:ss]
             column = pc.cast(column, pa.string())
-        if by_name[name] == "agent" and pa.types.is_string(column.type):
+        if "agent" in fields and pa.types.is_string(column.type):
             # a few thousand names over many rows: a categorical, so that each name is
             # cleaned and matched once (pandas keeps the Arrow dictionary's codes)
             column = pc.dictionary_encode(column.combine_chunks())
         # booleans with gaps become pandas "boolean", not an object array of True/False/None
         if pa.types.is_boolean(column.type):
-            columns[by_name[name]] = column.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get)
+            converted = column.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get)
         else:
-            columns[by_name[name]] = column.to_pandas()
+            converted = column.to_pandas()
+        for field_name in fields:
+            columns[field_name] = converted
         del column
     frame = pd.DataFrame(columns, copy=False)
     rows = np.arange(mapping.header_row + 1, mapping.header_row + 1 + len(frame))
@@ -327,7 +331,7 @@ def _arrow_read(buffer: pa.Buffer, mapping: Mapping, found: dict[str, str], spec
 
     def convert(types: dict[str, pa.DataType]) -> pacsv.ConvertOptions:
         return pacsv.ConvertOptions(
-            include_columns=list(found.values()), column_types=types,
+            include_columns=list(dict.fromkeys(found.values())), column_types=types,
             null_values=nulls, strings_can_be_null=not zero_blank, quoted_strings_can_be_null=not zero_blank,
             **({"true_values": flags[0], "false_values": flags[1]} if flags is not None else {}),
         )

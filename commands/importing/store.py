@@ -83,6 +83,10 @@ class ImportReport:
     blank_rows: int = 0
     no_value_cells: int = 0
     zero_cells: int = 0
+    weight: str = ""
+    """Daily rows: the column that weighted rates and averages ("" for a file of one row per agent)."""
+    ratings: int = 0
+    """Customer ratings the file brought (they feed the customer component)."""
 
     @property
     def ok(self) -> bool:
@@ -117,6 +121,12 @@ class ImportReport:
                            count=self.no_value_cells))
         if self.zero_cells:
             lines.append(_("{count} empty cells were read as 0, as the mapping says.", count=self.zero_cells))
+        if self.weight:
+            lines.append(_("Days combined: {days} daily rows into {agents} agents (counts summed, rates and "
+                           "averages weighted by {weight}).", days=self.rows, agents=self.agents, weight=self.weight))
+        if self.ratings:
+            lines.append(_("Customer ratings from the file: {count} (they count in the customer score beside "
+                           "the survey page's).", count=self.ratings))
         lines += [r.line(_) for r in self.replaced]
         if self.replaced:
             lines.append(_("The audit log keeps the old values; kpibot import undo {id} puts them back.",
@@ -138,9 +148,11 @@ def _roster(session: Session, team: Team) -> Roster:
     return Roster(team.name, members)
 
 
-def _decimal(indicator: str, value: float) -> Decimal:
+def _decimal(indicator: str, value: float, declared: dict[str, kpi.FieldType] | None = None) -> Decimal:
     """Money to the cent, counts whole, everything else to 10 decimal places."""
     kind = kpi.MEASURES[indicator].type if indicator in kpi.MEASURES else kpi.INDICATOR_TYPES.get(indicator)
+    if kind is None and declared:
+        kind = declared.get(indicator)
     if kind == "money" or indicator == "order_amount":
         return Decimal(f"{value:.2f}")
     if kind == "count":
@@ -224,11 +236,12 @@ def _store(session: Session, team: Team, period: Period, prepared: Prepared, dig
     assert record.id is not None
     members = {m.id: m for m in repo.list_members(session=session, team=team, active_only=False)}
     rows: list[repo.ImportValue] = []
+    declared = mapping.declared_types()
     for member_id, row in _with_absent_zeros(session, team, prepared).iterrows():
         for indicator, value in row.items():
             if value is None or (isinstance(value, float) and math.isnan(value)):
                 continue
-            rows.append((cast(int, member_id), str(indicator), _decimal(str(indicator), float(value)),
+            rows.append((cast(int, member_id), str(indicator), _decimal(str(indicator), float(value), declared),
                          SOURCE_IMPORT))
     changes = repo.store_import_values(session=session, period=period, record=record, rows=rows,
                                        actor=actor, reason=reason, now=now)
@@ -237,9 +250,11 @@ def _store(session: Session, team: Team, period: Period, prepared: Prepared, dig
     report = ImportReport(
         "imported", **base, encoding=prepared.encoding, rows=prepared.row_count,
         agents=len(prepared.values), values=len(changes), import_id=record.id,
-        indicators=tuple(c for c in prepared.values.columns if c in kpi.FORMULAS),
+        indicators=tuple(c for c in prepared.values.columns if c in kpi.FORMULAS or c in declared),
         replaced=replaced, skipped=tuple(prepared.skipped.items()), blank_rows=prepared.blank_rows,
         no_value_cells=prepared.no_value_cells, zero_cells=prepared.zero_cells,
+        weight=prepared.weight_column,
+        ratings=int(round(float(kpi.star_counts(prepared.values).to_numpy().sum()))),
     )
     repo.append_audit(
         session=session, actor=actor, action="data_import.create", entity="data_import",

@@ -60,6 +60,8 @@ class Prepared:
     blank_rows: int = 0
     no_value_cells: int = 0
     zero_cells: int = 0
+    weight_column: str = ""
+    """Daily rows: the header of the column that weighted rates and averages."""
 
 
 def name_key(name: str) -> str:
@@ -94,14 +96,18 @@ def prepare(data: bytes, file_name: str, mapping: Mapping, roster: Roster,
     problems = list(source.problems)
     typed: dict[str, pd.Series] = {}
     unreadable_time = None
+    unreadable_date = pd.Series(dtype=bool)
     for spec in (s for s in mapping.columns if s.field in source.frame.columns):
         column = _parse_column(source, mapping, spec)
         typed[spec.field] = column.values
         problems += column.problems
         if spec.field == "time":
             unreadable_time = column.unreadable
+        if spec.field == "date":
+            unreadable_date = column.unreadable
         if not column.unreadable.any():
             del source.frame[spec.field]  # the raw cells are no longer needed: free them now
+    _add_up(mapping, typed)
     progress("parse")
     if "agent" not in typed:
         raise ImportRefused(problems)
@@ -110,16 +116,22 @@ def prepare(data: bytes, file_name: str, mapping: Mapping, roster: Roster,
     if "time" in typed and unreadable_time is not None:
         problems += _outside_period(source, typed["time"], unreadable_time, period,
                                     _header_of(source, mapping, "time"))
+    if mapping.daily and "date" in typed:
+        problems += _outside_period(source, typed["date"], unreadable_date, period,
+                                    _header_of(source, mapping, "date"))
     for spec in mapping.columns:
         if spec.type == "id" and spec.field in typed:
             problems += _duplicates(source, typed[spec.field], _header_of(source, mapping, spec.field))
     if mapping.kind == "summary":
         if "period" in typed:
             problems += _wrong_period(source, typed["period"], period, _header_of(source, mapping, "period"))
-        dup = pd.Series(agent_codes).duplicated(keep=False).to_numpy() & (agent_codes >= 0)
-        for code in np.unique(agent_codes[dup]):
-            problems.append(at_rows("duplicate_agent", source.file_rows(agent_codes == code),
-                                    name=str(agent_names[int(code)])))
+        if mapping.daily:
+            problems += _duplicate_days(source, agent_codes, agent_names, typed.get("date"))
+        else:
+            dup = pd.Series(agent_codes).duplicated(keep=False).to_numpy() & (agent_codes >= 0)
+            for code in np.unique(agent_codes[dup]):
+                problems.append(at_rows("duplicate_agent", source.file_rows(agent_codes == code),
+                                        name=str(agent_names[int(code)])))
     progress("check")
     if problems:
         raise ImportRefused(problems)
@@ -329,21 +341,110 @@ def _wrong_period(source: SourceTable, cells: pd.Series, period: PeriodInfo, col
     return _by_value(source, cells, bad, "wrong_period", column=column, period=period.key)
 
 
+def _add_up(mapping: Mapping, typed: dict[str, pd.Series]) -> None:
+    """Fields mapped with ``sum_of`` (ACD Time + ACW Time): the parts added, a row with no
+    part at all has no value."""
+    for target, parts in mapping.sums:
+        found = [typed.pop(p) for p in parts if p in typed]
+        if found:
+            typed[target] = pd.concat(found, axis=1).sum(axis=1, min_count=1)
+
+
+def _duplicate_days(source: SourceTable, codes: np.ndarray, names: pd.Index,
+                    days: pd.Series | None) -> list[Problem]:
+    """Daily rows: an agent with two rows for the same day (a file pasted twice)."""
+    if days is None:
+        return []
+    day = days.dt.normalize() if hasattr(days, "dt") else days
+    pairs = pd.DataFrame({"agent": codes, "day": day.to_numpy()})
+    doubled = pairs.duplicated(keep=False).to_numpy() & (codes >= 0) & pairs["day"].notna().to_numpy()
+    problems = []
+    for code in np.unique(codes[doubled]):
+        mine = doubled & (codes == code)
+        first = pd.Timestamp(pairs["day"].to_numpy()[mine][0]).date().isoformat()
+        problems.append(at_rows("duplicate_agent_day", source.file_rows(mine), name=str(names[int(code)]),
+                                day=first))
+    return problems
+
+
+def _day_rules(mapping: Mapping, fields: list[str]) -> dict[str, kpi.RowRule]:
+    """How each column of a daily file makes the period's value (:func:`scoring.kpi.combine_rows`)."""
+    declared = {d.id: d for d in mapping.declared}
+    rules: dict[str, kpi.RowRule] = {}
+    for field_name in fields:
+        item = declared.get(field_name)
+        if item is not None:
+            rules[field_name] = kpi.RowRule(item.combine, item.weight)
+        elif field_name in kpi.SUMMARY_FIELDS and kpi.SUMMARY_FIELDS[field_name].combine == "weighted":
+            spec = mapping.column(field_name)
+            rules[field_name] = kpi.RowRule("weighted", (spec.weight if spec else None) or mapping.weight)
+        else:  # counts, money, totals, a declared indicator's numerator and denominator
+            rules[field_name] = kpi.RowRule("sum")
+    return rules
+
+
+def _recomputable(fields: set[str]) -> set[str]:
+    """Rates and averages a daily file gives whose numerator and denominator it gives too:
+    recomputed from the summed parts rather than combined as they are."""
+    return {f for f in fields if f in kpi.FORMULAS and kpi.FORMULAS[f].kind != "identity"
+            and {kpi.FORMULAS[f].numerator, kpi.FORMULAS[f].denominator} <= fields}
+
+
+def _per_member(mapping: Mapping, typed: dict[str, pd.Series], codes: np.ndarray,
+                member_of: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """The file's numbers, one row per agent (daily rows combined): ``(frame, agent code per row)``."""
+    numbers = {f: s.to_numpy(dtype="float64", na_value=np.nan) for f, s in typed.items()
+               if f not in ("agent", "period", "date")}
+    if not mapping.daily:
+        return pd.DataFrame(numbers, index=pd.Index(member_of[codes], name="member")), codes
+    for given in _recomputable(set(numbers)):
+        del numbers[given]
+    frame = pd.DataFrame(numbers, copy=False)
+    combined = kpi.combine_rows(frame, codes, _day_rules(mapping, list(numbers)))
+    groups = combined.index.to_numpy()
+    return combined.set_axis(pd.Index(member_of[groups], name="member")), groups
+
+
+def _declared_values(mapping: Mapping, frame: pd.DataFrame, labels: list[str],
+                     source: SourceTable) -> pd.DataFrame:
+    """The mapping's own indicators: a numerator over a denominator divided (a rate's
+    numerator above its denominator refused), the part columns dropped."""
+    impossible: list[Problem] = []
+    for item in mapping.declared:
+        if not item.numerator:
+            continue
+        top_field, bottom_field = item.fields
+        if top_field not in frame.columns or bottom_field not in frame.columns:
+            frame = frame.drop(columns=[c for c in item.fields if c in frame.columns])
+            continue
+        top = frame[top_field].to_numpy(dtype="float64")
+        bottom = frame[bottom_field].to_numpy(dtype="float64")
+        if item.unit == "%":
+            bad = top > bottom + 1e-9
+            impossible += [Problem("impossible_ratio", {
+                "name": labels[i], "numerator": _col(mapping, source, top_field),
+                "denominator": _col(mapping, source, bottom_field)}) for i in np.flatnonzero(bad)]
+        frame = frame.drop(columns=list(item.fields))
+        frame[item.id] = top / np.where(bottom > 0, bottom, np.nan)
+    if impossible:
+        raise ImportRefused(impossible)
+    return frame
+
+
 def _measures(source: SourceTable, mapping: Mapping, typed: dict[str, pd.Series],
               codes: np.ndarray, names: pd.Index, member_of: np.ndarray) -> Prepared:
     rows = len(source.rows)
     if mapping.kind == "summary":
-        numbers = {f: s.to_numpy(dtype="float64", na_value=np.nan) for f, s in typed.items()
-                   if f not in ("agent", "period")}
-        per_member = pd.DataFrame(numbers, index=pd.Index(member_of[codes], name="member"))
-        impossible = kpi.ratio_violations(per_member.set_axis([str(n) for n in names[codes]]))
+        per_member, row_codes = _per_member(mapping, typed, codes, member_of)
+        labels = [str(n) for n in names[row_codes]]
+        impossible = kpi.ratio_violations(kpi.complete_ratings(per_member).set_axis(labels))
         if impossible:
             raise ImportRefused([
                 Problem("impossible_ratio", {"name": n, "numerator": _col(mapping, source, a),
                                              "denominator": _col(mapping, source, b)})
                 for n, a, b in impossible
             ])
-        measures = per_member
+        measures = _declared_values(mapping, per_member, labels, source)
     else:
         events = pd.DataFrame(copy=False, data={f: s for f, s in typed.items() if f not in ("time",) and
                                kpi.fields_for(mapping.kind)[f].type not in ("text", "id")})
@@ -351,11 +452,12 @@ def _measures(source: SourceTable, mapping: Mapping, typed: dict[str, pd.Series]
         measures = kpi.aggregate(events, mapping.kind)
         measures.index = pd.Index(member_of[measures.index.to_numpy()], name="member")
     values = kpi.derive(measures)
-    keep = kpi.indicators_of(values)
+    keep = kpi.indicators_of(values) + [d.id for d in mapping.declared if d.id in values.columns]
     values = values[keep]
     agents = dict(zip(member_of[:-1].tolist(), (str(n) for n in names.tolist()), strict=True))
+    weight = _col(mapping, source, mapping.weight) if mapping.daily and mapping.weight else ""
     return Prepared(mapping, source.encoding, rows, values, agents, dict(source.skipped), source.blank_rows,
-                    source.no_value_cells, sum(int(m.sum()) for m in source.zero_masks.values()))
+                    source.no_value_cells, sum(int(m.sum()) for m in source.zero_masks.values()), weight)
 
 
 def _col(mapping: Mapping, source: SourceTable, field: str) -> str:

@@ -15,6 +15,8 @@ from storage.models import Team
 DATA = Path(__file__).resolve().parents[1] / "data" / "imports"
 AGENTS = (("王小红", "Wang Xiaohong"), ("李明", "Li Ming"), ("张伟", "Zhang Wei"))
 OCTOBER = PeriodInfo("2026-10", date(2026, 10, 1), date(2026, 10, 31))
+JD_UIDS = {"jd_wangxh": 1, "jd_liming": 2, "jd_zhangwei": 3}
+"""The agents' JD accounts (UID), as member aliases would give them to the importer."""
 
 
 def sample(name: str) -> bytes:
@@ -27,6 +29,7 @@ def roster() -> Roster:
     for number, (zh, en) in enumerate(AGENTS, start=1):
         members[zh] = number
         members[en] = number
+    members.update(JD_UIDS)
     return Roster("sample", members)
 
 

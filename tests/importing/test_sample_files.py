@@ -33,6 +33,12 @@ SAMPLES = {
     "avaya_agents_en": "avaya_agents_en.csv",
     "qianniu_performance": "qianniu_客服绩效_20261001_20261031_全部.csv",
     "chitu_presales": "chitu_售前明细表.csv",
+    "jd_workload": "jd_workload_daily.csv",
+    "jd_sales": "jd_sales_daily.csv",
+    "jd_ratings": "jd_ratings_daily.csv",
+    "zendesk_agents": "zendesk_agents.csv",
+    "freshdesk_agents": "freshdesk_agents.csv",
+    "genesys_agents": "genesys_agents.csv",
 }
 
 
@@ -86,8 +92,8 @@ def _workbook(path: Path) -> bytes:
     book = Workbook()
     sheet = book.active
     assert sheet is not None
-    sheet.append(["客服", "统计月份", "接待人数", "询单人数", "最终付款人数", "下单笔数", "付款笔数",
-                  "销售额", "退款金额", "平均响应(秒)"])
+    sheet.append(["客服", "统计月份", "接待人数", "询单人数", "询单->最终付款人数", "下单笔数", "付款笔数",
+                  "销售额", "退款金额", "平均响应时间"])
     sheet.append(["示例店:王小红", "2026-10", 400, 200, 50, 60, 50, 12500.0, "¥625.00", 18])
     sheet.append([None] * 10)  # a blank row Excel leaves behind
     sheet.append(["李明", "2026年10月", 300, 150, 30, 40, 30, "6,000", 300, time(0, 0, 25)])
@@ -126,7 +132,7 @@ SHOP_CASES = [
     ("broken_duplicate_agent.csv", "shop_zh", "duplicate_agent", "rows 2, 3: Agent 王小红 has more than one row.",
      "客服 王小红 有多行数据"),
     ("broken_impossible_ratio.csv", "shop_zh", "impossible_ratio",
-     "Agent 王小红: 最终付款人数 is larger than 询单人数", "最终付款人数 大于 询单人数"),
+     "Agent 王小红: 询单->最终付款人数 is larger than 询单人数", "询单->最终付款人数 大于 询单人数"),
     ("broken_duplicate_column.csv", "shop_zh", "duplicate_column",
      "Column 询单人数 appears more than once in the header.", "出现了不止一次"),
     ("broken_ragged.csv", "shop_zh", "unreadable", "Expected 13 columns, got 15", "无法按 CSV 读取文件"),
