@@ -75,6 +75,7 @@ MENU: dict[str, str] = {
     "me": "Your own score, explained",
     "rank": "The team ranking",
     "review": "Review an agent (managers)",
+    "status": "Who has done what this period (managers)",
     "peer": "Rate a teammate anonymously",
     "survey": "A survey link for your customer",
     "simulate": "What if: your score with other numbers",

@@ -41,7 +41,7 @@ from zoneinfo import ZoneInfo
 from commands import results
 from commands.context import AppConfig, Context
 from commands.cycle_plan import PlannedStep, plan
-from commands.i18n import normalize_lang, translator
+from commands.i18n import Translate, normalize_lang, translator
 from commands.messages import Incoming, Reply
 from commands.outbox import ChartRef, enqueue
 from scoring import Scheme
@@ -174,16 +174,26 @@ def _agents(ctx: StepContext) -> list[Member]:
 
 
 def _managers_of(ctx: StepContext, agents: list[Member]) -> dict[int, list[Member]]:
-    """Manager id → their agents (the direct manager, else the team's managers)."""
-    team_managers = [m.id for m in repo.team_managers(session=ctx.session, team=ctx.team)]
+    return managers_of(ctx.session, ctx.team, agents)
+
+
+def managers_of(session: Session, team: Team, agents: list[Member]) -> dict[int, list[Member]]:
+    """Manager id → their agents (the direct manager, else the team's managers): who is told
+    about whose manager review."""
+    team_managers = [m.id for m in repo.team_managers(session=session, team=team)]
     out: dict[int, list[Member]] = {}
     for agent in agents:
-        direct = repo.manager_of(session=ctx.session, member=agent) if agent.manager_id else None
+        direct = repo.manager_of(session=session, member=agent) if agent.manager_id else None
         bosses = [direct.id] if direct is not None and direct.id == agent.manager_id else team_managers
         for boss in bosses:
             if boss is not None:
                 out.setdefault(boss, []).append(agent)
     return out
+
+
+def local_time(team: Team, moment: datetime | None) -> str:
+    """A moment as the team reads it: ``2026-11-06 18:00`` in the team's time zone."""
+    return _local(team, moment)
 
 
 def _local(team: Team, moment: datetime | None) -> str:
@@ -245,6 +255,18 @@ def _reviewed(ctx: StepContext, kind: str) -> set[int]:
     return {r.subject_id for r in repo.list_reviews(session=ctx.session, period=ctx.period, kind=kind)}
 
 
+def self_reminder(_: Translate, period_key: str, closes: str) -> str:
+    """The reminder of a missing self-review (the cycle's ``remind.N`` and ``/status``'s button)."""
+    return _("Reminder: your self-review for {period} is still missing; the window closes {close}. Send /selfreview.",
+             period=period_key, close=closes)  # fmt: skip
+
+
+def manager_reminder(_: Translate, period_key: str, names: list[str], closes: str) -> str:
+    """The reminder of a manager's missing reviews (the cycle's ``remind.N`` and ``/status``'s button)."""
+    return _("Reminder: manager reviews for {period} are still missing for {names}; the window closes {close}. Send /review NAME.",
+             period=period_key, names=", ".join(names), close=closes)  # fmt: skip
+
+
 def remind(ctx: StepContext) -> None:
     period = ctx.period
     if period is None or period.status != "open":
@@ -258,9 +280,7 @@ def remind(ctx: StepContext) -> None:
             if agent.id in done:
                 continue
             _ = translator(lang_of(agent, session=ctx.session))
-            _say(ctx, agent, f"remind.self.{n}", _(
-                "Reminder: your self-review for {period} is still missing; the window closes {close}. Send /selfreview.",
-                period=ctx.period_key, close=closes))  # fmt: skip
+            _say(ctx, agent, f"remind.self.{n}", self_reminder(_, ctx.period_key, closes))
             ctx.count("self_missing")
     if _has_component(ctx, "manager"):
         done = _reviewed(ctx, "manager")
@@ -270,9 +290,7 @@ def remind(ctx: StepContext) -> None:
             if not missing or boss is None:
                 continue
             _ = translator(lang_of(boss, session=ctx.session))
-            _say(ctx, boss, f"remind.manager.{n}", _(
-                "Reminder: manager reviews for {period} are still missing for {names}; the window closes {close}. Send /review NAME.",
-                period=ctx.period_key, names=", ".join(missing), close=closes))  # fmt: skip
+            _say(ctx, boss, f"remind.manager.{n}", manager_reminder(_, ctx.period_key, missing, closes))
             ctx.count("manager_missing", len(missing))
 
 

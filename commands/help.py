@@ -20,6 +20,7 @@ def entries(_: Translate) -> dict[str, tuple[str, str]]:
         "scheme": (_("the scheme that scores you: parts, weights, indicators, targets and what the result leads to"), "/scheme"),
         "rank": (_("a team's ranking with a chart"), "/rank demo 2026-10"),
         "review": (_("review an agent of your team"), "/review @王小红 2026-10"),
+        "status": (_("who has done what this period: self-review, manager review, KPI data, ratings, QA; remind those missing"), "/status demo 2026-10"),
         "period": (_("open or close a team's period"), "/period open demo 2026-11"),
         "team": (_("add a team; set its scheme, language, time zone"), "/team set demo lang=en tz=Asia/Shanghai scheme=online_shop"),
         "member": (_("add members, change them, mark someone who left"), _("/member set demo 王小红 role=manager slack=U123")),

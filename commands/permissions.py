@@ -164,6 +164,7 @@ COMMAND_ROLES: dict[str, frozenset[Role]] = {
     "scheme": _ALL,
     "rank": frozenset({Role.AGENT, Role.MANAGER, Role.ADMIN}),
     "review": _LEADERS,
+    "status": _LEADERS,
     "period": _LEADERS,
     "team": _ADMIN,
     "member": _ADMIN,
@@ -537,6 +538,14 @@ def can_see_progress(actor: Person, team: TeamLike, *, managed: Collection[int] 
     if role is Role.MANAGER:
         return ALLOW if reaches_team(actor, team.id, managed=managed) else _refuse(STATUS_OWN_TEAMS)
     return _refuse(COMMAND_REFUSALS["status"])
+
+
+def can_see_progress_of(actor: Person, subject: Person, *, managed: Collection[int] | None = None) -> bool:
+    """Whose progress a leader follows in ``/status`` (and reminds): an admin every agent, a
+    manager their own agents (the direct manager, else any manager of the agent's team)."""
+    if not actor.active or role_of(subject) is not Role.AGENT:
+        return False
+    return is_admin(actor) or is_direct_manager(actor, subject, managed=managed)
 
 
 def sees_team(actor: Person, team_id: int | None, *, managed: Collection[int] | None = None) -> bool:

@@ -87,6 +87,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "commands.schedule_admin",
     "commands.profile",
     "commands.scheme_view",
+    "commands.progress",
 )
 """Every command module, listed explicitly (a missing module is an error at start-up)."""
 

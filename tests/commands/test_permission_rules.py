@@ -146,8 +146,8 @@ def test_an_inactive_member_may_do_nothing_but_ask_for_help() -> None:
     ("actor", "expected"),
     [
         (agent_a, ["help", "lang", "selfreview", "peer", "me", "simulate", "scheme", "rank", "survey", "qa", "feedback", "improve", "appeal"]),
-        (boss_a, ["help", "lang", "scheme", "rank", "review", "period", "survey", "qa", "feedback", "improve", "appeal", "export"]),
-        (admin, ["help", "lang", "scheme", "rank", "review", "period", "team", "member", "linkcode", "import", "survey", "qa",
+        (boss_a, ["help", "lang", "scheme", "rank", "review", "status", "period", "survey", "qa", "feedback", "improve", "appeal", "export"]),
+        (admin, ["help", "lang", "scheme", "rank", "review", "status", "period", "team", "member", "linkcode", "import", "survey", "qa",
                  "feedback", "improve", "appeal", "calibrate", "export", "schedule", "runstep", "pause", "resume"]),
         (qa, ["help", "lang", "scheme", "qa"]),
     ],

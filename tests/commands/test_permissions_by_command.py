@@ -39,6 +39,8 @@ MATRIX: dict[str, dict[str, str | None]] = {
     "/rank demo": {AGENT: OK, MANAGER: OK, OTHER_MANAGER: p.RANK_OWN_TEAMS, ADMIN: OK, QA: p.COMMAND_REFUSALS["rank"]},
     "/review 张伟": {AGENT: p.COMMAND_REFUSALS["review"], MANAGER: OK, OTHER_MANAGER: "There is no member 张伟 in your teams.",
                    ADMIN: OK, QA: p.COMMAND_REFUSALS["review"]},
+    "/status demo": {AGENT: p.COMMAND_REFUSALS["status"], MANAGER: OK, OTHER_MANAGER: p.STATUS_OWN_TEAMS,
+                     ADMIN: OK, QA: p.COMMAND_REFUSALS["status"]},
     "/period open demo 2026-11": {AGENT: p.COMMAND_REFUSALS["period"], MANAGER: OK, OTHER_MANAGER: p.PERIOD_OWN_TEAMS,
                                   ADMIN: OK, QA: p.COMMAND_REFUSALS["period"]},
     "/team set demo tz=Asia/Shanghai": {AGENT: p.COMMAND_REFUSALS["team"], MANAGER: p.COMMAND_REFUSALS["team"],
