@@ -168,12 +168,32 @@ def _finish(source: SourceTable, mapping: Mapping) -> SourceTable:
     return source
 
 
+def _says_nothing(value: object) -> bool:
+    return isinstance(value, str) and (not value.strip() or value.strip() in _NOTHING)
+
+
+_NOTHING_ARROW = pa.array(sorted(_NOTHING), pa.string())
+
+
 def _empty(column: pd.Series) -> np.ndarray:
-    """Cells without a value: missing, or text that is blank or spells "nothing"."""
+    """Cells without a value: missing, or text that is blank or spells "nothing".
+
+    A categorical column is judged by its distinct values, an Arrow-backed text column
+    by one vectorised pass; only a spreadsheet's mixed cells are looked at one by one.
+    """
     mask = column.isna().to_numpy(dtype=bool, copy=True)
-    if column.dtype == object or isinstance(column.dtype, pd.StringDtype | pd.CategoricalDtype):
-        text = column.astype(object)
-        mask |= text.map(lambda v: isinstance(v, str) and (not v.strip() or v.strip() in _NOTHING)).to_numpy(bool)
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        categories = column.cat.categories
+        if len(categories):
+            nothing = np.fromiter((_says_nothing(v) for v in categories), bool, len(categories))
+            codes = np.asarray(column.cat.codes.to_numpy())
+            mask |= (codes >= 0) & nothing[np.maximum(codes, 0)]
+    elif isinstance(column.array, pd.arrays.ArrowStringArray):
+        text = pc.utf8_trim_whitespace(column.array.__arrow_array__())
+        said = pc.or_(pc.equal(text, ""), pc.is_in(text, value_set=_NOTHING_ARROW.cast(text.type)))
+        mask |= np.asarray(pc.fill_null(said, False).to_numpy(zero_copy_only=False), dtype=bool)
+    elif column.dtype == object or isinstance(column.dtype, pd.StringDtype):
+        mask |= column.astype(object).map(_says_nothing).to_numpy(bool)
     return mask
 
 
@@ -288,6 +308,8 @@ def _read_csv(data: bytes, mapping: Mapping) -> SourceTable:
         # booleans with gaps become pandas "boolean", not an object array of True/False/None
         if pa.types.is_boolean(column.type):
             converted = column.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get)
+        elif pa.types.is_date(column.type):  # 日期 read as dates: datetime64, not a Python object each
+            converted = column.to_pandas(date_as_object=False)
         else:
             converted = column.to_pandas()
         for field_name in fields:

@@ -46,6 +46,13 @@ def test_jd_workload_days_are_weighted_by_their_sessions_not_averaged_plainly(ro
     assert v["张伟"]["answer_30s_rate"] == pytest.approx(0.95)
 
 
+def test_a_daily_file_counts_its_placeholder_cells_and_names_its_weight(roster: Roster) -> None:
+    prepared = prepare(sample("jd_workload_daily.csv"), "w.csv", load_mapping("jd_workload"), roster, OCTOBER)
+    assert prepared.row_count == 6 and len(prepared.values) == 3
+    assert prepared.no_value_cells == 3  # 李明's empty day: - - -
+    assert prepared.weight_column == "接待量"
+
+
 def test_jd_sales_days_are_summed_and_the_conversion_recomputed_from_the_sums(roster: Roster) -> None:
     v = _values("jd_sales", "jd_sales_daily.csv", roster)
     # 王小红: 8 of 40, then 2 of 10 → 10 of 50 = 20 % (the days' rates are 20 % and 20 %)
