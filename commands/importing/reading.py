@@ -67,6 +67,8 @@ class SourceTable:
     """Mapped cells without a value (empty, or a spelling of "no value" such as - or 延迟统计)."""
     zero_masks: dict[str, np.ndarray] = dataclass_field(default_factory=dict)
     """Per ``blank = "zero"`` column: which rows had an empty cell (read as 0)."""
+    repeats: frozenset[str] = frozenset()
+    """Fields reading a column another field reads too (counted once in ``no_value_cells``)."""
 
     def file_rows(self, mask: np.ndarray | pd.Series) -> list[int]:
         return [int(r) for r in self.rows[np.asarray(mask, dtype=bool)]]
@@ -163,7 +165,7 @@ def _finish(source: SourceTable, mapping: Mapping) -> SourceTable:
     if len(frame) == 0:
         raise ImportRefused([Problem("no_rows")])
     zero = sum(int(m.sum()) for m in source.zero_masks.values())
-    source.no_value_cells = sum(int(m.sum()) for m in empty.values()) - zero
+    source.no_value_cells = sum(int(m.sum()) for name, m in empty.items() if name not in source.repeats) - zero
     source.frame = frame
     return source
 
@@ -317,7 +319,8 @@ def _read_csv(data: bytes, mapping: Mapping) -> SourceTable:
         del column
     frame = pd.DataFrame(columns, copy=False)
     rows = np.arange(mapping.header_row + 1, mapping.header_row + 1 + len(frame))
-    return SourceTable(frame, header, encoding, rows, problems)
+    repeats = frozenset(f for fields in fields_of.values() for f in fields[1:])
+    return SourceTable(frame, header, encoding, rows, problems, repeats=repeats)
 
 
 SLICE_BYTES = 8 << 20
@@ -509,7 +512,10 @@ def _read_sheet(data: bytes, mapping: Mapping) -> SourceTable:
         raise ImportRefused([Problem("no_rows")])
     frame = pd.DataFrame(columns)
     rows = np.arange(mapping.header_row + 1, mapping.header_row + 1 + len(body))
-    return SourceTable(frame, header, "xlsx" if data[:4] == b"PK\x03\x04" else "xls", rows, problems)
+    seen: set[int] = set()
+    repeats = frozenset(f for f, i in positions.items() if i in seen or seen.add(i))  # type: ignore[func-returns-value]
+    return SourceTable(frame, header, "xlsx" if data[:4] == b"PK\x03\x04" else "xls", rows, problems,
+                       repeats=repeats)
 
 
 def _cell_text(value: object) -> str:

@@ -181,11 +181,36 @@ def test_genesys_aht_is_total_handle_time_over_answered(roster: Roster) -> None:
     assert "aht_s" not in v["张伟"]  # no answered call: no AHT
 
 
+def test_a_column_feeding_two_fields_counts_its_empty_cells_once(roster: Roster) -> None:
+    data = sample("genesys_agents.csv").replace(b"Zhang Wei,0,", b"Zhang Wei,-,")
+    prepared = prepare(data, "g.csv", load_mapping("genesys_agents"), roster, OCTOBER)
+    assert prepared.no_value_cells == 1  # Answered is both the calls handled and AHT's count
+
+
 def test_avaya_aht_is_acd_time_plus_acw_time_over_acd_calls(roster: Roster) -> None:
     v = _values("avaya_agents_en", "avaya_agents_en.csv", roster)
     # 王小红: ACD Time 67:13:20 = 242,000 s, ACW Time 10:05:00 = 36,300 s, 1,210 ACD calls
     assert v["王小红"]["aht_s"] == pytest.approx((242_000 + 36_300) / 1210)  # 230 s = 3:20 + 0:30
     assert v["李明"]["aht_s"] == pytest.approx((220_500 + 39_200) / 980)     # 265 s
+
+
+def test_qianniu_and_chitu_own_rates_are_taken_as_they_are(roster: Roster) -> None:
+    qianniu = _values("qianniu_performance", "qianniu_客服绩效_20261001_20261031_全部.csv", roster)
+    assert qianniu["王小红"]["wangwang_reply_rate"] == pytest.approx(0.995)     # 旺旺回复率 99.50%
+    assert qianniu["李明"]["customer_satisfaction_rate"] == pytest.approx(0.96)  # 客户满意率 96.00%
+    chitu = _values("chitu_presales", "chitu_售前明细表.csv", roster)
+    assert chitu["王小红"]["reply_rate"] == pytest.approx(0.995)
+    assert chitu["王小红"]["answer_question_ratio"] == pytest.approx(1.35)      # 客服答问比
+
+
+def test_chitu_five_satisfaction_levels_are_star_counts(roster: Roster) -> None:
+    prepared = prepare(sample("chitu_满意度.csv"), "s.csv", load_mapping("chitu_satisfaction"), roster, OCTOBER)
+    assert prepared.skipped == {"合计": 1}
+    stars = kpi.star_counts(prepared.values)
+    assert list(stars.loc[1]) == [2, 3, 5, 10, 30]  # 非常不满意 … 非常满意 of 王小红
+    assert list(stars.loc[2]) == [1, 0, 1, 6, 12]
+    assert stars.loc[3].sum() == 0
+    assert prepared.values.loc[1, "chitu_satisfied_rate"] == pytest.approx(0.8)
 
 
 # --- a mapping's own indicators are importable for a scheme --------------------------------------

@@ -33,6 +33,7 @@ SAMPLES = {
     "avaya_agents_en": "avaya_agents_en.csv",
     "qianniu_performance": "qianniu_客服绩效_20261001_20261031_全部.csv",
     "chitu_presales": "chitu_售前明细表.csv",
+    "chitu_satisfaction": "chitu_满意度.csv",
     "jd_workload": "jd_workload_daily.csv",
     "jd_sales": "jd_sales_daily.csv",
     "jd_ratings": "jd_ratings_daily.csv",
