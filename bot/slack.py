@@ -22,6 +22,7 @@ Payload parsing and Block Kit live in :mod:`bot.slack_render`; this module only 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
 import time
@@ -403,7 +404,7 @@ class SlackAdapter:
         """A command a replica acked and did not answer (it died): answer it now through its
         ``response_url`` (valid for 30 minutes), or say it could not be done."""
         body = dict(row.payload)
-        incoming = render.incoming_from_command(body)
+        incoming = dataclasses.replace(render.incoming_from_command(body), recovered=True)
         client = await self.client_for(body.get("team_id"))
         target = Target("command", incoming.user_id, incoming.chat_id,
                         response_url=body.get("response_url"), client=client)  # fmt: skip

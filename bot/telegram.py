@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hmac
 import logging
 import weakref
@@ -137,6 +138,8 @@ class TelegramAdapter:
         """``bot.inbox.Inbox`` (set by the composition root): a webhook update is stored
         there before the 200, and answered from there after a crash."""
         self._inbox_rows: dict[int, int] = {}
+        self._recovered: set[int] = set()
+        """Updates taken over from the inbox (their work may be done, their reply not sent)."""
         """update_id → its inbox row, while it is being handled."""
         self._addresses: dict[int, int] = {}
         """Chats the outbox sender already looked up (:meth:`remember_address`), used once."""
@@ -258,6 +261,7 @@ class TelegramAdapter:
                     await self.bot.send_message(int(incoming.chat_id or incoming.user_id), text)
             return
         self._inbox_rows[update.update_id] = row.id
+        self._recovered.add(update.update_id)
         await self.application.update_queue.put(update)
 
     async def wait_handled(self, count: int, *, timeout: float = 10.0) -> None:
@@ -280,6 +284,8 @@ class TelegramAdapter:
             if incoming is None:
                 return
             incoming = tr.expand_deep_link(incoming)
+            if update.update_id in self._recovered:
+                incoming = dataclasses.replace(incoming, recovered=True)
             source = _source_of(update, incoming)
             async with self._lock_for(source.user_id):
                 if incoming.action == tr.PAGE_ACTION:
@@ -293,6 +299,7 @@ class TelegramAdapter:
                 if incoming.chat == "private" and self.people is not None:
                     await asyncio.to_thread(self.people.mark_reachable, source.user_id)
         finally:
+            self._recovered.discard(update.update_id)
             if self.inbox is not None:
                 await self.inbox.done(self._inbox_rows.pop(update.update_id, None))
             self.handled += 1

@@ -38,6 +38,9 @@ class Incoming:
     lang_hint: str | None = None
     event_id: str | None = None
     display_name: str | None = None
+    recovered: bool = False
+    """Taken over from the inbox after the replica that acknowledged it stopped: if its work
+    was done, the answer it was given is sent again (it may never have left)."""
 
 
 @dataclass(frozen=True)

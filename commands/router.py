@@ -55,6 +55,7 @@ from commands import permissions, scope
 from commands.context import AppConfig, Context, Handler
 from commands.i18n import Translate, normalize_lang, translator
 from commands.messages import Incoming, Reply
+from commands.outbox import reply_from_json, reply_to_json
 from storage import conversations as repo
 from storage.db import unit_of_work
 
@@ -240,8 +241,31 @@ class Router:
         if incoming.event_id and not repo.claim_event(
             incoming.platform, incoming.event_id, now, session=session
         ):
+            if incoming.recovered:
+                return self._answer_again(session, incoming, request_id)
             log.info("request %s: dropped replayed event %s", request_id, incoming.event_id)
             return []
+        replies = self._handle_new(session, incoming, now)
+        if incoming.event_id:
+            repo.record_replies(incoming.platform, incoming.event_id, _kept(replies), session=session)
+        return replies
+
+    def _answer_again(self, session: Session, incoming: Incoming, request_id: str) -> list[Reply]:
+        """A request recovered from the inbox whose work was committed before the replica
+        that took it stopped: its reply may never have been sent. It gets the replies kept
+        with the work, or (none kept) word that it was done."""
+        kept = repo.recorded_replies(incoming.platform, incoming.event_id or "", session=session)
+        log.warning("request %s: recovered event %s had been handled; answering it again (%s)",
+                    request_id, incoming.event_id, "kept replies" if kept is not None else "none kept")  # fmt: skip
+        if kept is not None:
+            return [reply_from_json(r) for r in kept]
+        member = repo.find_member(incoming.platform, incoming.user_id, session=session)
+        lang = repo.member_lang(member, session=session) if member is not None else incoming.lang_hint
+        _ = translator(normalize_lang(lang, self.config.default_lang))
+        asked = incoming.text[:60] or incoming.action or "…"
+        return [Reply(text=_("I did what you asked (\"{text}\"), but my answer to it was lost in a restart. Send /help to see what you can do next.", text=asked), ephemeral=True)]
+
+    def _handle_new(self, session: Session, incoming: Incoming, now: datetime) -> list[Reply]:
         member = repo.find_member(incoming.platform, incoming.user_id, session=session)
         if member is None or not member.active:
             return self._unlinked(session, incoming, now, known=member is not None)
@@ -300,6 +324,18 @@ class Router:
         if incoming.chat == "group":
             return []
         return [Reply(text=_("I did not understand that. Send /help to see what you can do."))]
+
+
+KEEP_REPLIES_BYTES = 64_000
+"""Replies larger than this (an export's file) are not kept for a second answer."""
+
+
+def _kept(replies: list[Reply]) -> list[dict[str, Any]] | None:
+    """The replies as kept with the work, ``None`` when too big to keep."""
+    import json
+
+    data = [reply_to_json(r) for r in replies]
+    return data if len(json.dumps(data, ensure_ascii=False)) <= KEEP_REPLIES_BYTES else None
 
 
 def _lost_a_race(exc: Exception) -> bool:

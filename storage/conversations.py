@@ -46,6 +46,30 @@ def claim_event(platform: str, event_id: str, at: datetime, *, session: Session)
     return True
 
 
+def record_replies(
+    platform: str, event_id: str, replies: list[dict[str, Any]] | None, *, session: Session
+) -> None:
+    """Keep what this delivery was answered, in the unit of work that did its work."""
+    seen = session.exec(
+        select(ProcessedEvent).where(
+            ProcessedEvent.platform == platform, ProcessedEvent.event_id == event_id
+        )
+    ).first()
+    if seen is not None:
+        seen.replies = replies
+        session.add(seen)
+
+
+def recorded_replies(platform: str, event_id: str, *, session: Session) -> list[dict[str, Any]] | None:
+    """What a delivery seen before was answered (``None``: not kept)."""
+    seen = session.exec(
+        select(ProcessedEvent).where(
+            ProcessedEvent.platform == platform, ProcessedEvent.event_id == event_id
+        )
+    ).first()
+    return None if seen is None else seen.replies
+
+
 # -- who is talking -----------------------------------------------------------------
 
 

@@ -327,6 +327,10 @@ class ProcessedEvent(SQLModel, table=True):
     platform: str
     event_id: str
     at: datetime = _utc(index=True)
+    replies: list[dict[str, Any]] | None = _json(nullable=True, default=lambda: None)
+    """What the request was answered (``commands.outbox.reply_to_json``), written with its
+    work: a request recovered from the inbox after a crash between the commit and the reply
+    gets these, not silence (issue 21). ``None``: too big to keep, or not recorded."""
 
 
 class LinkCode(SQLModel, table=True):
