@@ -7,6 +7,7 @@ Chat (admins; ``/period`` also a manager of the team):
     /member add TEAM NAME agent|manager|admin|qa [manager=NAME] [slack=U123] [telegram=42] [lang=zh|en]
     /member manager TEAM NAME MANAGER
     /member list TEAM
+    /member alias add|remove TEAM NAME SOURCE ALIAS · /member alias list TEAM [NAME]  (commands.aliases)
     /period open [TEAM] [2026-11] [until=2026-12-07]
     /period close [TEAM] [2026-11]
 
@@ -835,9 +836,13 @@ def member_command(ctx: Context, args: str) -> list[Reply]:
     decision = permissions.can_administer(ctx.actor)
     if not decision:
         return [permissions.refusal(decision, _)]
+    if args.split()[:1] == ["alias"]:
+        from commands.aliases import alias_command  # it builds on this module's checks
+
+        return alias_command(ctx, args.split()[1:])
     words, opts = options(args.split())
     usage = _(
-        "Usage: /member add TEAM NAME ROLE [manager=NAME] [slack=U123] [telegram=42] [lang=zh|en] · /member set TEAM NAME [role=…] [manager=NAME|-] [slack=U123|-] [telegram=42|-] [lang=zh|en|-] · /member remove TEAM NAME (someone who left) · /member restore TEAM NAME · /member manager TEAM NAME MANAGER · /member list TEAM"
+        "Usage: /member add TEAM NAME ROLE [manager=NAME] [slack=U123] [telegram=42] [lang=zh|en] · /member set TEAM NAME [role=…] [manager=NAME|-] [slack=U123|-] [telegram=42|-] [lang=zh|en|-] · /member remove TEAM NAME (someone who left) · /member restore TEAM NAME · /member manager TEAM NAME MANAGER · /member list TEAM · /member alias add|list|remove (accounts in exports)"
     )
     if not words:
         return _usage(ctx, usage)

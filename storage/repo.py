@@ -35,6 +35,7 @@ from storage.models import (
     ImportChange,
     IndicatorValue,
     Member,
+    MemberAlias,
     Period,
     Review,
     Scheme,
@@ -489,6 +490,52 @@ def update_member(
         else:
             remove_team_manager(session=session, member=member)
     return member
+
+
+# --- member aliases (a member's account in a source system) ---------------------------------
+
+
+def list_aliases(
+    *, session: Session, team: Team, source: str | None = None, member: Member | None = None
+) -> list[MemberAlias]:
+    """The team's aliases (of one source, of one member), by source then alias."""
+    query = select(MemberAlias).where(MemberAlias.team_id == _id(team))
+    if source is not None:
+        query = query.where(MemberAlias.source == source)
+    if member is not None:
+        query = query.where(MemberAlias.member_id == _id(member))
+    return list(session.exec(query.order_by(col(MemberAlias.source), col(MemberAlias.alias))))
+
+
+def add_alias(
+    *, session: Session, member: Member, source: str, alias: str, actor: str,
+    reason: str | None = None, now: datetime | None = None,
+) -> MemberAlias:
+    """Give ``member`` the account ``alias`` in ``source`` (audited).
+
+    :class:`AlreadyExists` when the team has that alias in that source already."""
+    found = session.exec(select(MemberAlias).where(
+        MemberAlias.team_id == member.team_id, MemberAlias.source == source, MemberAlias.alias == alias,
+    )).first()
+    if found is not None:
+        raise AlreadyExists(f"alias {source}/{alias} already belongs to member {found.member_id}")
+    row = MemberAlias(team_id=member.team_id, member_id=_id(member), source=source, alias=alias,
+                      created_at=_now(now))
+    _audited_change(session=session, row=row, before=None, actor=actor, action="member_alias.add",
+                    reason=reason, now=_now(now))
+    return row
+
+
+def remove_alias(
+    *, session: Session, alias: MemberAlias, actor: str, reason: str | None = None, now: datetime | None = None
+) -> None:
+    """Remove one alias (audited: the entry keeps what it was)."""
+    before = snapshot(alias)
+    alias_id = _id(alias)
+    session.delete(alias)
+    session.flush()
+    append_audit(session=session, actor=actor, action="member_alias.remove", entity="member_alias",
+                 entity_id=alias_id, before=before, after=None, reason=reason, at=_now(now))
 
 
 # --- periods -------------------------------------------------------------------------------

@@ -12,6 +12,9 @@ nothing stored unless everything is valid (an import is all-or-nothing).
     kpibot member restore --team demo --name 王小红
     kpibot member import people.csv     # columns: team,name,role[,manager,slack,telegram,lang,name_en]
     kpibot member import people.csv --update --dry-run   # what would be added and changed
+    kpibot member alias add --team demo --name 王小红 --source taobao --alias 示例旗舰店:小雨
+    kpibot member alias list --team demo [--name 王小红]
+    kpibot member alias remove --team demo --name 王小红 --source taobao --alias 示例旗舰店:小雨
 """
 
 from __future__ import annotations
@@ -427,6 +430,78 @@ def _as_update(spec: MemberSpec) -> MemberUpdate:
     return MemberUpdate(team=spec.team, name=spec.name, role=spec.role_given, manager=spec.manager,
                         slack=spec.slack, telegram=spec.telegram, lang=spec.lang, name_en=spec.name_en,
                         row=spec.row)  # fmt: skip
+
+
+alias_app = typer.Typer(
+    help="A member's accounts in the systems exports come from (旺旺 sub-account, JD UID, Avaya login, e-mail).",
+    no_args_is_help=True,
+)
+SourceOption = typer.Option(..., "--source", help="taobao, jd, pinduoduo, zendesk, freshdesk, genesys, avaya "
+                                                  "or a mapping's source.")
+
+
+def _alias_change(action: str, team: str, name: str, source: str, alias: str, lang_ui: str | None,
+                  db: str | None) -> None:
+    from commands.admin import AdminError
+    from commands.aliases import add_alias, change_text, remove_alias
+
+    _ = _translator(lang_ui)
+    do = add_alias if action == "add" else remove_alias
+    try:
+        with _session(db) as session:
+            change = do(session, team=team, name=name, source=source, alias=alias, actor="cli", now=_now())
+    except AdminError as exc:
+        _fail(exc.lines(_))
+    typer.echo(change_text(change, _, added=action == "add"))
+
+
+@alias_app.command("add")
+def alias_add(
+    team: str = typer.Option(..., "--team", help="The team's name."),
+    name: str = typer.Option(..., "--name", help="The member's name."),
+    source: str = SourceOption,
+    alias: str = typer.Option(..., "--alias", help="The account as the export writes it, e.g. 示例旗舰店:小雨."),
+    lang_ui: str | None = LangOption,
+    db: str | None = DbOption,
+) -> None:
+    """Give a member an account in a source: imports of that source find them by it."""
+    _alias_change("add", team, name, source, alias, lang_ui, db)
+
+
+@alias_app.command("remove")
+def alias_remove(
+    team: str = typer.Option(..., "--team", help="The team's name."),
+    name: str = typer.Option(..., "--name", help="The member's name."),
+    source: str = SourceOption,
+    alias: str = typer.Option(..., "--alias", help="The account to remove."),
+    lang_ui: str | None = LangOption,
+    db: str | None = DbOption,
+) -> None:
+    """Take an account away from a member (audited)."""
+    _alias_change("remove", team, name, source, alias, lang_ui, db)
+
+
+@alias_app.command("list")
+def alias_list(
+    team: str = typer.Option(..., "--team", help="The team's name."),
+    name: str | None = typer.Option(None, "--name", help="Only this member."),
+    lang_ui: str | None = LangOption,
+    db: str | None = DbOption,
+) -> None:
+    """Each member's accounts, by source."""
+    from commands.admin import AdminError
+    from commands.aliases import alias_lines
+
+    _ = _translator(lang_ui)
+    try:
+        with _session(db) as session:
+            lines = alias_lines(session, team=team, name=name, _=_)
+    except AdminError as exc:
+        _fail(exc.lines(_))
+    typer.echo("\n".join(lines))
+
+
+member_app.add_typer(alias_app, name="alias")
 
 
 def register(app: typer.Typer) -> None:

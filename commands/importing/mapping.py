@@ -29,7 +29,7 @@ BLANK_MEANS = ("missing", "zero")
 TOP_KEYS = {"name", "kind", "title_zh", "title_en", "encoding", "sheet", "header_row",
             "delimiter", "thousands", "decimal", "currency", "true_values", "false_values",
             "duration_unit", "percent", "columns", "skip_rows", "no_value", "rows", "weight",
-            "indicators"}
+            "indicators", "source"}
 ROWS = ("period", "daily")
 """``period``: one row per agent for the whole period; ``daily``: one row per agent per day."""
 INDICATOR_UNITS: dict[str, kpi.FieldType] = {"%": "ratio", "s": "seconds", "count": "count", "ratio": "number",
@@ -41,6 +41,7 @@ INDICATOR_KEYS = {"column", "numerator", "denominator", "unit", "combine", "weig
                   "percent", "duration_unit", "title_zh", "title_en", "min", "max", "blank"}
 _INDICATOR_ID = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 NUMERATOR, DENOMINATOR = ":numerator", ":denominator"
+_SOURCE = re.compile(r"^[a-z][a-z0-9_-]{0,40}$")
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,9 @@ class Mapping:
     declared: tuple[Declared, ...] = ()
     sums: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """Fields that are the sum of several columns (``sum_of``): field → its parts' fields."""
+    source: str = ""
+    """The system the file comes from (``taobao``, ``jd``, ``avaya`` …; the mapping's name when it
+    says none): an import finds agents by their aliases of this source first, then by name."""
 
     def column(self, field: str) -> ColumnSpec | None:
         return next((c for c in self.columns if c.field == field), None)
@@ -236,6 +240,9 @@ def parse_mapping(text: str, default_name: str = "mapping") -> Mapping:
         except re.error as exc:
             raise _invalid(name, f"skip_rows: {pattern!r} is not a pattern ({exc})") from None
     no_value = _strings(data["no_value"], name, "no_value") if data.get("no_value") else ()
+    source = data.get("source", name)  # a mapping of its own system: its aliases are the mapping's
+    if "source" in data and (not isinstance(source, str) or not _SOURCE.match(source)):
+        raise _invalid(name, "source must be a short lower-case word such as taobao, jd or avaya")
     header_row = data.get("header_row", 1)
     if not isinstance(header_row, int) or header_row < 1:
         raise _invalid(name, "header_row must be a whole number from 1")
@@ -248,6 +255,7 @@ def parse_mapping(text: str, default_name: str = "mapping") -> Mapping:
         decimal=str(data.get("decimal", ".")),
         currency=_strings(data.get("currency", list(DEFAULT_CURRENCY)), name, "currency"),
         skip_rows=skip_rows, no_value=no_value, rows=rows, weight=weight, declared=declared, sums=sums,
+        source=source,
     )
 
 

@@ -144,6 +144,9 @@ def render_problem(problem: Problem, _: Translate) -> str:  # noqa: C901 - one b
     elif code == "duplicate_agent_day":
         text = _("Agent {name} has more than one row for {day}; a daily file has one row per agent per day.",
                  name=p["name"], day=p["day"])
+    elif code == "agent_spelled_twice":
+        text = _("{names} are all {member} (by name or account): one agent, one row; "
+                 "remove the extra rows or the alias that is wrong.", names=_names(p["names"]), member=p["member"])
     elif code == "impossible_ratio":
         text = _(
             "Agent {name}: {numerator} is larger than {denominator}; is a column mapped wrongly?",

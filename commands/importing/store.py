@@ -138,14 +138,17 @@ def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _roster(session: Session, team: Team) -> Roster:
+def _roster(session: Session, team: Team, source: str = "") -> Roster:
+    """The team's names, and its members' accounts in ``source`` (the mapping's)."""
     members: dict[str, int] = {}
     for member in repo.list_members(session=session, team=team, active_only=False):
         assert member.id is not None
         members[member.name] = member.id
         if member.name_en:
             members.setdefault(member.name_en, member.id)
-    return Roster(team.name, members)
+    aliases = {a.alias: a.member_id for a in repo.list_aliases(session=session, team=team, source=source)} \
+        if source else {}
+    return Roster(team.name, members, aliases)
 
 
 def _decimal(indicator: str, value: float, declared: dict[str, kpi.FieldType] | None = None) -> Decimal:
@@ -203,7 +206,7 @@ def import_file(
                                     earlier_by=earlier.imported_by)
         starts_on, ends_on = (period.starts_on, period.ends_on) if period is not None else bounds
         info = PeriodInfo(period_key, starts_on, ends_on, team_row.timezone)
-        prepared = prepare(data, file_name, loaded, _roster(session, team_row), info, progress)
+        prepared = prepare(data, file_name, loaded, _roster(session, team_row, loaded.source), info, progress)
         if prepared.values.dropna(how="all").empty:
             raise ImportRefused([Problem("nothing_to_store")])
     except ImportRefused as refused:

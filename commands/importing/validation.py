@@ -34,9 +34,15 @@ class Roster:
 
     team: str
     members: TMapping[str, int]
+    aliases: TMapping[str, int] = field(default_factory=dict)
+    """The accounts of the mapping's source (旺旺 sub-account, JD UID, e-mail …) → member id:
+    an agent cell is looked up here first, then among the names."""
 
     def lookup(self) -> dict[str, int]:
         return {name_key(name): member for name, member in self.members.items()}
+
+    def alias_lookup(self) -> dict[str, int]:
+        return {name_key(alias): member for alias, member in self.aliases.items()}
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,10 @@ def prepare(data: bytes, file_name: str, mapping: Mapping, roster: Roster,
     progress("read")
     problems = list(source.problems)
     typed: dict[str, pd.Series] = {}
+    agent_spec = mapping.column("agent")
+    whole_cells = None  # 店铺:小雨 before take_after cuts it to 小雨: an alias may be either
+    if roster.aliases and agent_spec is not None and agent_spec.take_after and "agent" in source.frame.columns:
+        whole_cells = as_text(source.frame["agent"])
     unreadable_time = None
     unreadable_date = pd.Series(dtype=bool)
     for spec in (s for s in mapping.columns if s.field in source.frame.columns):
@@ -111,8 +121,10 @@ def prepare(data: bytes, file_name: str, mapping: Mapping, roster: Roster,
     progress("parse")
     if "agent" not in typed:
         raise ImportRefused(problems)
-    agent_codes, agent_names, member_of = _agents(typed["agent"], roster)
-    problems += _unknown_agents(source, agent_codes, agent_names, member_of, roster)
+    agent_codes, agent_names, member_of = _agents(typed["agent"], roster, whole_cells)
+    problems += _unknown_agents(source, agent_codes, agent_names, member_of, roster,
+                                agent_spec.take_after if whole_cells is not None and agent_spec else None)
+    problems += _one_member_twice(source, agent_codes, agent_names, member_of, roster)
     if "time" in typed and unreadable_time is not None:
         problems += _outside_period(source, typed["time"], unreadable_time, period,
                                     _header_of(source, mapping, "time"))
@@ -171,19 +183,39 @@ def _take_after(values: pd.Series, separator: str) -> pd.Series:
     return cut(values)
 
 
-def _agents(names: pd.Series, roster: Roster) -> tuple[np.ndarray, pd.Index, np.ndarray]:
-    """``(code per row, distinct names, member id per code + a trailing -1 for no name)``."""
-    if isinstance(names.dtype, pd.CategoricalDtype) and _in_order_of_appearance(names):
-        codes = np.asarray(names.cat.codes.to_numpy(), dtype=np.intp)
-        uniques = names.cat.categories  # what factorising would give, without hashing the rows
+def _agents(names: pd.Series, roster: Roster,
+            whole: pd.Series | None = None) -> tuple[np.ndarray, pd.Index, np.ndarray]:
+    """``(code per row, distinct names, member id per code + a trailing -1 for no name)``.
+
+    An agent is found by an alias of the mapping's source first (the whole cell, then the part
+    ``take_after`` keeps), then by name; exact spellings first, then loosely (full-width, spaces
+    and case ignored). With ``whole`` (the cells before ``take_after``) the distinct agents are
+    the whole cells: two sub-accounts 店铺A:小雨 and 店铺B:小雨 are two accounts."""
+    cells = names if whole is None else whole
+    if isinstance(cells.dtype, pd.CategoricalDtype) and _in_order_of_appearance(cells):
+        codes = np.asarray(cells.cat.codes.to_numpy(), dtype=np.intp)
+        uniques = cells.cat.categories  # what factorising would give, without hashing the rows
     else:
-        codes, uniques = pd.factorize(names, use_na_sentinel=True)
+        codes, uniques = pd.factorize(cells, use_na_sentinel=True)
     distinct = [str(n) for n in uniques.tolist()]
-    exact = roster.members
-    found = [exact.get(n, -1) for n in distinct]  # most exports spell names exactly
+    if whole is None:
+        cut = distinct
+    else:  # the name each whole cell gives (the first row's: the same cell cuts the same way)
+        first_row = pd.Series(np.arange(len(codes))).groupby(codes).first()
+        shown = names.to_numpy(dtype=object)
+        cut = [str(shown[first_row[i]]) for i in range(len(distinct))]
+    found = [-1] * len(distinct)
+    if roster.aliases:
+        exact_alias, loose_alias = roster.aliases, roster.alias_lookup()
+        found = [next((exact_alias[k] for k in (w, c) if k in exact_alias), None)
+                 or next((loose_alias[k] for k in (name_key(w), name_key(c)) if k in loose_alias), -1)
+                 for w, c in zip(distinct, cut, strict=True)]
+    if -1 in found:
+        exact = roster.members
+        found = [m if m != -1 else exact.get(c, -1) for c, m in zip(cut, found, strict=True)]  # most exports spell names exactly
     if -1 in found:  # then compare loosely: full-width, spaces and case ignored
         loose = roster.lookup()
-        found = [m if m != -1 else loose.get(name_key(n), -1) for n, m in zip(distinct, found, strict=True)]
+        found = [m if m != -1 else loose.get(name_key(c), -1) for c, m in zip(cut, found, strict=True)]
     return codes, uniques, np.array([*found, -1])
 
 
@@ -257,14 +289,32 @@ def _fmt(number: float) -> str:
 
 
 def _unknown_agents(source: SourceTable, codes: np.ndarray, names: pd.Index, member_of: np.ndarray,
-                    roster: Roster) -> list[Problem]:
+                    roster: Roster, take_after: str | None = None) -> list[Problem]:
     problems: list[Problem] = []
     known = sorted(roster.members)
     for code in np.flatnonzero(member_of[:-1] < 0):
         name = str(names[int(code)])
-        close = difflib.get_close_matches(name, known, n=3, cutoff=0.4)
+        name_part = name.rsplit(take_after, 1)[-1].strip() if take_after else name
+        close = difflib.get_close_matches(name_part, known, n=3, cutoff=0.4)
         problems.append(at_rows("unknown_agent", source.file_rows(codes == code), name=name,
                                 suggestions=close, team=roster.team))
+    return problems
+
+
+def _one_member_twice(source: SourceTable, codes: np.ndarray, names: pd.Index, member_of: np.ndarray,
+                      roster: Roster) -> list[Problem]:
+    """Two spellings in the file (a sub-account and a name, 李明 and 李 明) that are one member:
+    their rows would overwrite each other, so the file is refused naming both."""
+    found = member_of[:-1]
+    problems: list[Problem] = []
+    for member in np.unique(found[found >= 0]):
+        spellings = np.flatnonzero(found == member)
+        if len(spellings) < 2:
+            continue
+        member_name = next((n for n, m in roster.members.items() if m == member), "?")
+        rows = np.isin(codes, spellings)
+        problems.append(at_rows("agent_spelled_twice", source.file_rows(rows), member=member_name,
+                                names=[str(names[int(i)]) for i in spellings]))
     return problems
 
 
