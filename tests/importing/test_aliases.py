@@ -162,3 +162,14 @@ def test_aliases_are_listed_by_name_and_removing_one_is_audited(session: Session
     with pytest.raises(AdminError) as gone:
         remove_alias(session, team="sample", name="李明", source="avaya", alias="AGT1001", actor="cli", now=NOW)
     assert gone.value.lines(translator("en")) == ["李明 has no avaya account AGT1001."]
+
+
+def test_a_jd_ratings_file_written_with_uids_lands_on_the_members_of_those_accounts(
+    session: Session, team: Team
+) -> None:
+    for name, uid in (("王小红", "jd_wangxh"), ("李明", "jd_liming"), ("张伟", "jd_zhangwei")):
+        _alias(session, name, "jd", uid)
+    report = _import(session, "jd_ratings_daily.csv", "jd_ratings")
+    assert report.status == "imported", report.lines("en")
+    wang = _values(session, "王小红")
+    assert (wang["good_ratings"], wang["bad_ratings"]) == (Decimal(27), Decimal(3))  # 18 + 9, 2 + 1 over two days
