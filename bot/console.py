@@ -1,6 +1,8 @@
 """The terminal chat: the same router as Slack and Telegram, rendered as plain text.
 
-Buttons are shown as numbered choices. Typing a number presses that button, except
+Buttons are shown as numbered choices. Messages kpibot sends the person on its own (through
+the outbox: results, rankings, meeting slots, plan requests, appeal notices …) are shown after
+each answer, as they would arrive in a DM, when no platform reaches the person. Typing a number presses that button, except
 while a question expects a typed number or text: then ``#n`` presses button n and a
 bare number is the answer. Images and files are saved under ``media_dir`` and their
 path is printed.
@@ -37,6 +39,9 @@ class ConsoleChat:
     user: str
     media_dir: Path
     lang_hint: str | None = None
+    arrivals: Callable[[], list[Reply]] | None = None
+    """The messages kpibot sent this person on its own since the last look (results, plan
+    requests …: ``commands.inbox_view.arrivals``); shown after each answer, as they arrive."""
     buttons: list[Button] = field(default_factory=list)
     typed_answer: bool = False
     _counter: int = 0
@@ -60,7 +65,15 @@ class ConsoleChat:
         incoming = self.incoming_for(line)
         if incoming is None:
             return ""
-        return self.render(self.router.handle(incoming))
+        replies = self.router.handle(incoming)
+        return self.render([*replies, *self._arrived()])
+
+    def check(self) -> str:
+        """Messages that arrived meanwhile (at the start of the chat, say), as text."""
+        return self.render(self._arrived())
+
+    def _arrived(self) -> list[Reply]:
+        return list(self.arrivals()) if self.arrivals is not None else []
 
     def render(self, replies: Iterable[Reply]) -> str:
         replies = list(replies)
@@ -113,6 +126,9 @@ def repl(chat: ConsoleChat, *, read: Callable[[str], str], out: TextIO, greeting
     """Read lines until end of input or ``/quit``; print each answer."""
     if greeting:
         print(greeting, file=out, flush=True)
+    waiting = chat.check()
+    if waiting:
+        print(printable(waiting), file=out, flush=True)
     while True:
         try:
             line = read(PROMPT)

@@ -37,6 +37,7 @@ def entries(_: Translate) -> dict[str, tuple[str, str]]:
         "runstep": (_("run one step of the monthly schedule now (open, remind, close, publish)"), "/runstep publish demo 2026-10"),
         "pause": (_("pause a team's monthly schedule"), "/pause demo"),
         "resume": (_("resume a team's monthly schedule"), "/resume demo"),
+        "inbox": (_("messages waiting for people with no Slack or Telegram account: a list, or one person's in full"), "/inbox 王小红"),
     }  # fmt: skip
 
 

@@ -181,6 +181,7 @@ COMMAND_ROLES: dict[str, frozenset[Role]] = {
     "runstep": _ADMIN,
     "pause": _ADMIN,
     "resume": _ADMIN,
+    "inbox": _LEADERS,
 }
 """Command name → roles that may run it. A command missing here is open to every role."""
 

@@ -89,6 +89,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "commands.profile",
     "commands.scheme_view",
     "commands.progress",
+    "commands.inbox_view",
 )
 """Every command module, listed explicitly (a missing module is an error at start-up)."""
 

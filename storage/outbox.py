@@ -449,3 +449,35 @@ def forget_step(*, session: Session, team_id: int, period_key: str, step: str) -
     session.delete(row)
     session.flush()
     return True
+
+
+# --- the terminal chat: messages for people with no platform ------------------------------------
+
+
+def undelivered(
+    *, session: Session, member_ids: Iterable[int] | None = None, team_ids: Iterable[int] | None = None,
+    now: datetime | None = None,
+) -> list[OutboxMessage]:
+    """Rows no platform took: ``pending`` (and due) or ``unreachable``, oldest first; for some
+    members, or for every member and the team channel of some teams (``None``: everyone)."""
+    query = select(OutboxMessage).where(
+        col(OutboxMessage.status).in_(["pending", "unreachable"]),
+        or_(col(OutboxMessage.not_before).is_(None), col(OutboxMessage.not_before) <= _now(now)),
+    )
+    if member_ids is not None:
+        query = query.where(col(OutboxMessage.member_id).in_(list(member_ids)))
+    if team_ids is not None:
+        query = query.where(col(OutboxMessage.team_id).in_(list(team_ids)))
+    return list(session.exec(query.order_by(col(OutboxMessage.id))))
+
+
+def mark_shown_in_console(*, session: Session, message_id: int, now: datetime | None = None) -> bool:
+    """The person read the message in the terminal chat: ``sent`` on platform ``console``;
+    ``False`` when a sender took the row meanwhile (it is then theirs to deliver)."""
+    statement = (
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.status).in_(["pending", "unreachable"]))
+        .values(status="sent", platform="console", sent_at=_now(now), last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    return _changed(session.execute(statement))

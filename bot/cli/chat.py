@@ -10,6 +10,7 @@ import typer
 from bot.console import ConsoleChat, repl
 from bot.settings import load_settings
 from commands.i18n import normalize_lang, translator
+from commands.messages import Reply
 
 
 def _fail(message: str) -> None:
@@ -58,7 +59,18 @@ def chat(
             who, role = member.name, member.role
         _ = translator(lang)
         router = build_router(engine, config)
-        console = ConsoleChat(router, user=str(member.id), media_dir=media_dir or settings.data_dir / "chat")
+        member_id = member.id or 0
+
+        def arrivals() -> list[Reply]:
+            from datetime import UTC, datetime
+
+            from commands.inbox_view import arrivals as waiting
+
+            with unit_of_work(engine) as session:
+                return waiting(session, member_id, datetime.now(UTC))
+
+        console = ConsoleChat(router, user=str(member.id), media_dir=media_dir or settings.data_dir / "chat",
+                              arrivals=arrivals)  # fmt: skip
         greeting = _(
             "You are chatting with kpibot as {name} ({role}). Send /help to see what you can do, /quit to leave. Buttons are numbered: send the number to press one.",
             name=who, role=_(role),

@@ -90,6 +90,14 @@ def run(
     from bot.cli.chat import chat as chat_command
 
     chat_command(as_=None, db=settings.database_url, media_dir=None)
+    # The chat has ended (/quit or end of input); the survey page and the rest keep serving.
+    typer.echo(_("The chat has ended, but kpibot keeps serving on {url} (survey page, health at /healthz). Press Ctrl-C to stop it.",
+                 url=settings.public_url))  # fmt: skip
+    try:
+        while server.is_alive():
+            server.join(timeout=1.0)
+    except KeyboardInterrupt:
+        typer.echo(_("Stopped."))
 
 
 def register(app: typer.Typer) -> None:

@@ -146,9 +146,9 @@ def test_an_inactive_member_may_do_nothing_but_ask_for_help() -> None:
     ("actor", "expected"),
     [
         (agent_a, ["help", "lang", "selfreview", "peer", "me", "simulate", "scheme", "rank", "survey", "qa", "feedback", "improve", "appeal"]),
-        (boss_a, ["help", "lang", "scheme", "rank", "review", "status", "period", "survey", "qa", "feedback", "improve", "appeal", "export"]),
+        (boss_a, ["help", "lang", "scheme", "rank", "review", "status", "period", "survey", "qa", "feedback", "improve", "appeal", "export", "inbox"]),
         (admin, ["help", "lang", "scheme", "rank", "review", "status", "period", "team", "member", "linkcode", "import", "survey", "qa",
-                 "feedback", "improve", "appeal", "calibrate", "export", "schedule", "runstep", "pause", "resume"]),
+                 "feedback", "improve", "appeal", "calibrate", "export", "schedule", "runstep", "pause", "resume", "inbox"]),
         (qa, ["help", "lang", "scheme", "qa"]),
     ],
 )

@@ -66,6 +66,7 @@ MATRIX: dict[str, dict[str, str | None]] = {
                OTHER_MANAGER: p.COMMAND_REFUSALS["pause"], ADMIN: OK, QA: p.COMMAND_REFUSALS["pause"]},
     "/resume demo": {AGENT: p.COMMAND_REFUSALS["resume"], MANAGER: p.COMMAND_REFUSALS["resume"],
                OTHER_MANAGER: p.COMMAND_REFUSALS["resume"], ADMIN: OK, QA: p.COMMAND_REFUSALS["resume"]},
+    "/inbox": {AGENT: p.COMMAND_REFUSALS["inbox"], MANAGER: OK, OTHER_MANAGER: OK, ADMIN: OK, QA: p.COMMAND_REFUSALS["inbox"]},
     "/export demo": {AGENT: p.COMMAND_REFUSALS["export"], MANAGER: OK,
                      OTHER_MANAGER: p.EXPORT_OWN_TEAMS, ADMIN: OK, QA: p.COMMAND_REFUSALS["export"]},
 }  # fmt: skip

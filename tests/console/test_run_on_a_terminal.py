@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,18 @@ def _running(pids: list[int]) -> list[int]:
     return [pid for pid in pids if running(pid)]
 
 
+def _answers(url: str) -> bool:
+    """Whether the server answers 200 (it starts listening once its router workers are up)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                return answer.status == 200
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -27,14 +41,14 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
-def test_kpibot_run_on_a_terminal_loads_the_demo_and_opens_the_chat_as_the_demo_manager(tmp_path: Path) -> None:
+def test_kpibot_run_on_a_terminal_loads_the_demo_and_opens_the_chat_as_the_demo_manager_and_quit_leaves_the_server(tmp_path: Path) -> None:
     script = Path(sys.executable).with_name("kpibot")
     args = [str(script)] if script.exists() else [sys.executable, "-c", "from bot.cli import main; main()"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TELEGRAM_", "DATABASE_URL", "CYCLE_"))}
     env.update(
         DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.db'}",
         DATA_DIR=str(tmp_path / "data"),
-        PORT=str(_free_port()),
+        PORT=str(port := _free_port()),
         DEFAULT_LANG="zh",
         TERM="dumb",
         PYTHONUNBUFFERED="1",
@@ -58,6 +72,11 @@ def test_kpibot_run_on_a_terminal_loads_the_demo_and_opens_the_chat_as_the_demo_
             time.sleep(0.1)
         assert workers, "the web app beside the chat runs its router in a worker process"
         term.type("/quit")
+        term.expect("聊天已结束，但 kpibot 仍在")
+        term.expect("按 Ctrl-C 停止。")
+        assert term.proc.poll() is None, "the server outlives the chat"
+        assert _answers(f"http://127.0.0.1:{port}/healthz"), "the survey page's server still answers"
+        term.proc.send_signal(signal.SIGINT)  # Ctrl-C
         assert term.close() == 0
         deadline = time.monotonic() + 10
         while _running(workers) and time.monotonic() < deadline:
