@@ -224,6 +224,8 @@ def parse_mapping(text: str, default_name: str = "mapping") -> Mapping:
         raise _invalid(name, f"rows must be one of {', '.join(ROWS)}")
     if rows == "daily" and kind != "summary":
         raise _invalid(name, "rows = \"daily\" is for summary files (event files list each event already)")
+    if rows != "daily" and "date" in mapped:
+        raise _invalid(name, "date is the day of a daily row: set rows = \"daily\" (or map the column as period)")
     if rows == "daily" and "date" not in mapped:
         raise _invalid(name, "a daily mapping must map date (the day each row covers)")
     weight = data.get("weight")

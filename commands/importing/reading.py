@@ -145,7 +145,8 @@ def _finish(source: SourceTable, mapping: Mapping) -> SourceTable:
         agents = frame["agent"]
         distinct = agents.cat.categories if isinstance(agents.dtype, pd.CategoricalDtype) \
             else pd.Index(agents.dropna().unique())
-        hits = [v for v in distinct if isinstance(v, str | int | float) and pattern.fullmatch(str(v).strip())]
+        hits = [v for v in distinct.tolist()  # a list: iterating an Arrow-backed index is slow
+                if isinstance(v, str | int | float) and pattern.fullmatch(str(v).strip())]
         if hits:
             matched = agents.isin(hits).to_numpy(dtype=bool)
             for hit in hits:
@@ -187,7 +188,8 @@ def _empty(column: pd.Series) -> np.ndarray:
     if isinstance(column.dtype, pd.CategoricalDtype):
         categories = column.cat.categories
         if len(categories):
-            nothing = np.fromiter((_says_nothing(v) for v in categories), bool, len(categories))
+            nothing = _empty(pd.Series(categories)) if isinstance(categories.array, pd.arrays.ArrowStringArray) \
+                else np.fromiter((_says_nothing(v) for v in categories.tolist()), bool, len(categories))
             codes = np.asarray(column.cat.codes.to_numpy())
             mask |= (codes >= 0) & nothing[np.maximum(codes, 0)]
     elif isinstance(column.array, pd.arrays.ArrowStringArray):

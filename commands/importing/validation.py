@@ -405,13 +405,18 @@ def _duplicate_days(source: SourceTable, codes: np.ndarray, names: pd.Index,
     """Daily rows: an agent with two rows for the same day (a file pasted twice)."""
     if days is None:
         return []
-    day = days.dt.normalize() if hasattr(days, "dt") else days
-    pairs = pd.DataFrame({"agent": codes, "day": day.to_numpy()})
-    doubled = pairs.duplicated(keep=False).to_numpy() & (codes >= 0) & pairs["day"].notna().to_numpy()
+    stamps = days.to_numpy(dtype="datetime64[ns]")
+    known = ~np.isnat(stamps) & (codes >= 0)
+    day = stamps.astype("datetime64[D]").astype(np.int64)
+    # one integer per (agent, day): the days since the file's first (the period bounds them far
+    # below 2**20; a day outside it is refused anyway) beside the agent's code
+    first_day = day[known].min() if known.any() else 0
+    key = np.where(known, codes.astype(np.int64) * (1 << 20) + np.clip(day - first_day, 0, (1 << 20) - 1), -1)
+    doubled = pd.Series(key).duplicated(keep=False).to_numpy() & known
     problems = []
     for code in np.unique(codes[doubled]):
         mine = doubled & (codes == code)
-        first = pd.Timestamp(pairs["day"].to_numpy()[mine][0]).date().isoformat()
+        first = pd.Timestamp(stamps[mine][0]).date().isoformat()
         problems.append(at_rows("duplicate_agent_day", source.file_rows(mine), name=str(names[int(code)]),
                                 day=first))
     return problems

@@ -119,6 +119,7 @@ def test_daily_rates_are_recomputed_from_their_parts_when_the_file_has_them(rost
         ('kind = "summary"\nrows = "daily"\n[columns]\nagent = "A"\ndate = "D"\navg_response_s = "R"\n',
          "set weight"),
         ('kind = "summary"\nrows = "hourly"\n[columns]\nagent = "A"\n', "rows must be one of"),
+        ('kind = "summary"\n[columns]\nagent = "A"\ndate = "D"\n', "set rows = \"daily\""),
         ('kind = "summary"\n[columns]\nagent = "A"\n[indicators.x]\ncolumn = "X"\nunit = "%%"\n', "unit must be"),
         ('kind = "summary"\n[columns]\nagent = "A"\n[indicators.aht_s]\ncolumn = "X"\nunit = "s"\n',
          "one of kpibot's own fields"),
@@ -131,6 +132,15 @@ def test_a_wrong_daily_or_indicator_mapping_says_what_is_wrong(text: str, fragme
     with pytest.raises(ImportRefused) as caught:
         parse_mapping(text, default_name="mine")
     assert fragment in " ".join(render_problems(caught.value.problems, translator("en")))
+
+
+def test_a_declared_rate_whose_numerator_exceeds_its_denominator_is_refused(roster: Roster) -> None:
+    data = sample("zendesk_agents.csv").replace(b"Li Ming,80,2.25,30,260,20,", b"Li Ming,80,2.25,30,260,90,")
+    with pytest.raises(ImportRefused) as refused:
+        prepare(data, "z.csv", load_mapping("zendesk_agents"), roster, OCTOBER)
+    (problem,) = refused.value.problems
+    assert problem.code == "impossible_ratio"
+    assert problem.params == {"name": "Li Ming", "numerator": "One-touch tickets", "denominator": "Solved tickets"}
 
 
 def test_combine_rows_sums_and_weights_per_group_like_a_plain_groupby() -> None:
