@@ -1,4 +1,4 @@
-"""Exports of a team's period: scores, breakdown, ratings, rewards and penalties, plans, appeals.
+"""Exports of a team's period: scores, breakdown, ratings, rewards and penalties, pay, plans, appeals.
 
     sheets = build_sheets(session, team, period)          # {sheet name: rows, first row the header}
     data = to_xlsx(sheets)                                # one sheet each (openpyxl)
@@ -29,6 +29,7 @@ from commands.cells import safe
 from commands.context import Context, Handler
 from commands.messages import FileAttachment, Reply
 from commands.rank import resolve_period, resolve_team, split_args
+from scoring.pay import pay_of
 from storage import consequences as store
 from storage import repo
 from storage.models import Period, Team
@@ -71,6 +72,7 @@ def build_sheets(session: Session, team: Team, period: Period) -> dict[str, Rows
     for e in store.list_payroll(session=session, period=period):
         payroll.append([names.get(e.member_id, "?"), e.kind, _money(e.amount), e.currency])
     sheets["rewards_penalties"] = payroll
+    sheets["pay"] = pay_sheet(outcome)
     plans: Rows = [["agent", "status", "due", "submitted", "cause", "measures", "support", "decision", "escalated"]]
     for p in store.list_plans(session=session, period=period):
         a = p.answers or {}
@@ -85,6 +87,23 @@ def build_sheets(session: Session, team: Team, period: Period) -> dict[str, Rows
                         ap.before.get("total"), ap.before.get("rank"), ap.after.get("total"), ap.after.get("rank")])  # fmt: skip
     sheets["appeals"] = appeals
     return sheets
+
+
+def pay_sheet(outcome: results.PeriodResults | None) -> Rows:
+    """The scheme's pay formula per agent (``[[pay]]``, scoring.pay): one column per part, named as
+    the scheme names it in its language, then the sum; amounts are numbers (Decimal, to the cent).
+    An empty cell is a part whose input is missing, or held while the result is provisional."""
+    if outcome is None:
+        return [["agent", "pay_total", "currency", "held"]]
+    scheme = outcome.scheme
+    header: list[Any] = ["agent", *(p.name.get(scheme.language) for p in scheme.pay), "pay_total", "currency", "held"]
+    rows: Rows = [header]
+    if not scheme.pay:
+        return rows
+    for s in outcome.scored:
+        pay = pay_of(scheme, s.breakdown)
+        rows.append([s.name, *(line.amount for line in pay.lines), pay.total, pay.currency, pay.held])
+    return rows
 
 
 def to_csv(sheets: dict[str, Rows]) -> bytes:
@@ -166,7 +185,7 @@ def export(ctx: Context, args: str) -> list[Reply]:
 
 
 def sheet_names() -> Sequence[str]:
-    return ("scores", "breakdown", "ratings", "rewards_penalties", "improvement_plans", "appeals")
+    return ("scores", "breakdown", "ratings", "rewards_penalties", "pay", "improvement_plans", "appeals")
 
 
 COMMANDS: dict[str, Handler] = {"export": export}

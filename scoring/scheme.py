@@ -12,10 +12,13 @@ import tomllib
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from scoring.cycle_rules import CycleRules
 from scoring.methods import Method
+
+if TYPE_CHECKING:
+    from scoring.pay import PayPart
 
 UNITS: tuple[str, ...] = ("fraction", "percent", "seconds", "minutes", "yuan", "count", "days", "points")
 COMPONENT_KINDS: tuple[str, ...] = ("kpi", "self", "manager", "customer", "peer", "qa", "team")
@@ -67,6 +70,7 @@ PROBLEM_TEMPLATES: dict[str, str] = {
     "descriptive_direction": "A descriptive indicator's levels are listed worst first, so better must be \"higher\".",
     "unknown_component": "No component with id {id!r}.",
     "unknown_indicator": "No indicator with id {id!r}.",
+    "unknown_indicator_close": "No indicator with id {id!r}; did you mean {close!r}?",
     "computed_not_kpi": "Only computed = \"kpi\" is supported.",
     "no_indicators_for_kpi": "The scheme computes the KPI table but declares no indicators.",
     "dimensions_required": "A {kind} component needs at least one dimension.",
@@ -90,6 +94,14 @@ PROBLEM_TEMPLATES: dict[str, str] = {
     "unknown_field": "Unknown field {field!r}.",
     "unknown_key": "Unknown key {key!r} (line {line}); expected one of: {choices}.",
     "unknown_key_close": "Unknown key {key!r} (line {line}); did you mean {close!r}?",
+    "pay_key_not_for_kind": "{key!r} does not belong in a {kind} pay part; it takes: {keys}.",
+    "commission_not_money": "A commission is a share of an amount of money, but {id!r} is in {unit}; "
+                            "use an indicator in yuan.",
+    "rate_not_float": "Write the rate as a quoted decimal such as \"0.003\" or a percent such as \"0.3%\", "
+                      "not a float.",
+    "bad_rate": "Not a rate from 0 to 100 %: {value!r} (write \"0.003\" or \"0.3%\").",
+    "star_bonus_needs_bases": "A star bonus needs star levels with a bonus_base in [apply] stars.",
+    "reward_penalty_needs_amounts": "A reward/penalty part needs a reward or a penalty in [apply].",
     "precision_range": "The precision must be a whole number of decimals from 0 to 4 (got {value}).",
     "no_provider": "No {provider} data fills an indicator value; use provider = \"import\", \"manager\" or \"admin\".",
     "not_importable": "No import stores {column!r}, so nothing can fill this indicator; map it in an import, "
@@ -315,6 +327,7 @@ class Scheme:
     calibration: CalibrationRules = CalibrationRules()
     cycle: CycleRules = CycleRules()
     precision: int = 1  # decimals of every shown total and contribution; ranks use the rounded total
+    pay: tuple[PayPart, ...] = ()  # the pay formula's parts (``[[pay]]``, scoring.pay), in order
 
     def name(self, lang: str) -> str:
         return self.name_zh if lang == "zh" else self.name_en

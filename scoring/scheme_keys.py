@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from scoring.cycle_rules import CYCLE_KEYS
+from scoring.pay import ALL_PART_KEYS
 from scoring.scheme import Problem
 
 Schema = dict[str, "Schema | None"]  # a key → the schema of its table(s), or None for a plain value
@@ -40,10 +41,11 @@ APPLY: Schema = {
 }
 TARGET: Schema = {"id": None, "name": NAMES, "min_total": None, "max_share": None}
 CALIBRATION: Schema = {"outlier_k": None, "min_reviews": None, "targets": TARGET}
+PAY_PART: Schema = {**dict.fromkeys(ALL_PART_KEYS), "name": NAMES}
 SCHEMA: Schema = {
     "id": None, "name": NAMES, "period": None, "language": None, "publish_ranking": None, "precision": None,
     "components": COMPONENT, "indicators": INDICATOR, "apply": APPLY, "calibration": CALIBRATION,
-    "cycle": dict.fromkeys(CYCLE_KEYS),
+    "cycle": dict.fromkeys(CYCLE_KEYS), "pay": PAY_PART,
 }
 
 Path = tuple[str | int, ...]
@@ -93,6 +95,8 @@ def _item_where(parent: str, key: str, i: int, item: dict[str, Any]) -> str:
     if own is None and key == "components" and isinstance(item.get("kind"), str):
         own = item["kind"]
     name = own or f"{key}[{i}]"
+    if key == "pay" and own:
+        name = f"pay.{own}"  # a pay part is named as the pay reader names it (ids may repeat an indicator's)
     return name if parent == "scheme" else f"{parent}.{name}"
 
 

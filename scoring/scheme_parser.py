@@ -24,6 +24,7 @@ from scoring.methods import (
     Ratio,
     Tiered,
 )
+from scoring.pay import read_pay
 from scoring.scheme import (
     COMPONENT_KINDS,
     MISSING_RULES,
@@ -190,6 +191,7 @@ class SchemeParser:
         apply = self.apply(data.get("apply", {}))
         calibration = self.calibration(data.get("calibration", {}))
         cycle = self.cycle(data.get("cycle"))
+        pay = read_pay(self, data.get("pay"), indicators, apply)
         precision = data.get("precision", 1)
         if not isinstance(precision, int) or isinstance(precision, bool) or not 0 <= precision <= 4:
             self.add("scheme", "precision", "precision_range", value=str(precision))
@@ -211,6 +213,7 @@ class SchemeParser:
             calibration=calibration,
             cycle=cycle,
             precision=precision,
+            pay=pay,
         )
 
     def indicators(self, data: dict[str, Any]) -> tuple[Indicator, ...]:

@@ -80,7 +80,7 @@ def test_an_english_agent_reads_the_call_centre_scheme_with_checklist_stars_and_
         "no value counts as the worst result",
         "Accuracy and punctuality (errors) (10 points): 10 points, minus 2 points for each event over 1, never below 0",
         "Average wait time (10 points): target 20 s: 10 points × target ÷ value, at most 10 points",
-        "Star levels: 5-star from 90 points; 4-star from 80 points",
+        "Star levels: 5-star from 90 points (bonus base ¥1000); 4-star from 80 points (bonus base ¥800)",
         "Rank 1: a reward of ¥300.",
     ):
         assert expected in text, f"{expected!r} not in:\n{text}"

@@ -326,7 +326,7 @@ def test_the_export_has_every_sheet_and_escapes_a_customer_comment(engine: Engin
         repo.add_customer_rating(session=s, team=london, member=alice, period=period, token_id="t1", stars=5,
                                  comment='=HYPERLINK("http://x","y")')  # fmt: skip
         sheets = build_sheets(s, london, period)
-    assert set(sheets) == {"scores", "breakdown", "ratings", "rewards_penalties", "improvement_plans", "appeals"}
+    assert set(sheets) == {"scores", "breakdown", "ratings", "rewards_penalties", "pay", "improvement_plans", "appeals"}
     rows = list(csv.reader(io.StringIO(to_csv(sheets).decode("utf-8-sig"))))
     assert any(r[:3] == ["Alice", "5", "'=HYPERLINK(\"http://x\",\"y\")"] for r in rows)
     assert any(r[:2] == ["Alice", "reward"] for r in rows)
