@@ -83,8 +83,10 @@ class ImportReport:
     blank_rows: int = 0
     no_value_cells: int = 0
     zero_cells: int = 0
+    daily: bool = False
+    """The file had one row per agent per day, combined into the period."""
     weight: str = ""
-    """Daily rows: the column that weighted rates and averages ("" for a file of one row per agent)."""
+    """Daily rows: the column that weighted rates and averages ("" when there was none to weight)."""
     ratings: int = 0
     """Customer ratings the file brought (they feed the customer component)."""
 
@@ -121,7 +123,10 @@ class ImportReport:
                            count=self.no_value_cells))
         if self.zero_cells:
             lines.append(_("{count} empty cells were read as 0, as the mapping says.", count=self.zero_cells))
-        if self.weight:
+        if self.daily and not self.weight:
+            lines.append(_("Days combined: {days} daily rows into {agents} agents (counts summed, rates "
+                           "recomputed from the sums).", days=self.rows, agents=self.agents))
+        elif self.daily:
             lines.append(_("Days combined: {days} daily rows into {agents} agents (counts summed, rates and "
                            "averages weighted by {weight}).", days=self.rows, agents=self.agents, weight=self.weight))
         if self.ratings:
@@ -256,7 +261,7 @@ def _store(session: Session, team: Team, period: Period, prepared: Prepared, dig
         indicators=tuple(c for c in prepared.values.columns if c in kpi.FORMULAS or c in declared),
         replaced=replaced, skipped=tuple(prepared.skipped.items()), blank_rows=prepared.blank_rows,
         no_value_cells=prepared.no_value_cells, zero_cells=prepared.zero_cells,
-        weight=prepared.weight_column,
+        daily=mapping.daily, weight=prepared.weight_column,
         ratings=int(round(float(kpi.star_counts(prepared.values).to_numpy().sum()))),
     )
     repo.append_audit(

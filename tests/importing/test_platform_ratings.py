@@ -80,3 +80,22 @@ def test_the_receipt_says_where_each_customer_rating_came_from(session: Session,
     zh = component_source(translator("zh"), customer, breakdown, {})
     assert zh == f"共 51 条客户评价：1 条来自评价页面；50 条来自 {ZENDESK}（第 {report.import_id} 次导入）"
     assert list(gathered.inputs.customer.loc[str(wang.id)]) == [5, 0, 0, 0, 46]  # type: ignore[union-attr]
+
+
+def test_a_daily_import_says_how_it_combined_the_days(session: Session, team: Team) -> None:
+    workload = import_file(session, team="sample", period_key="2026-10", mapping="jd_workload",
+                           data=sample("jd_workload_daily.csv"), file_name="workload.csv", actor="cli")
+    assert workload.status == "imported", workload.lines("en")
+    assert ("Days combined: 6 daily rows into 3 agents (counts summed, rates and averages weighted by 接待量)."
+            in workload.lines("en"))
+    assert "已按日合并：6 行日数据合并为 3 位客服（数量相加，比率和平均值按接待量加权）。" in workload.lines("zh")
+    sales = import_file(session, team="sample", period_key="2026-10", mapping="jd_sales",
+                        data=sample("jd_sales_daily.csv"), file_name="sales.csv", actor="cli")
+    assert "Days combined: 5 daily rows into 3 agents (counts summed, rates recomputed from the sums)." \
+        in sales.lines("en")
+    period = repo.get_period(session=session, team=team, key="2026-10")
+    li = repo.get_member_by_name(session=session, team=team, name="李明")
+    assert period is not None and li is not None
+    stored = {v.indicator: v.value for v in repo.indicator_values(session=session, period=period, member=li)}
+    assert float(stored["answer_30s_rate"]) == 0.7 and float(stored["conversion_rate"]) == 0.06
+    assert stored["sessions_handled"] == 200
