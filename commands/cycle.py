@@ -267,12 +267,20 @@ def manager_reminder(_: Translate, period_key: str, names: list[str], closes: st
              period=period_key, names=", ".join(names), close=closes)  # fmt: skip
 
 
+def review_closes(session: Session, team: Team, period: Period) -> datetime | None:
+    """When the period's review window closes: as stored, else as the team's plan has it."""
+    if period.review_closes_at is not None:
+        return period.review_closes_at
+    steps = {s.base: s for s in planned(team, period.key, session=session)}
+    return steps["close"].at if "close" in steps else None
+
+
 def remind(ctx: StepContext) -> None:
     period = ctx.period
     if period is None or period.status != "open":
         return
     n = ctx.step.split(".", 1)[1]
-    closes = _local(ctx.team, period.review_closes_at)
+    closes = _local(ctx.team, review_closes(ctx.session, ctx.team, period))
     agents = _agents(ctx)
     if _has_component(ctx, "self"):
         done = _reviewed(ctx, "self")

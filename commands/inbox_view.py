@@ -103,7 +103,7 @@ def inbox(ctx: Context, args: str) -> list[Reply]:
         return [Reply(text=_("Nothing is waiting: every message went out on Slack or Telegram."), ephemeral=True)]
     lines = [_("Waiting for people with no Slack or Telegram account ({n} messages):", n=len(rows))]
     for row, member, team in rows[:LISTED]:
-        lines.append(f"· {_who(ctx, member, team)}: {_first_line(str(row.reply.get('text', '')))}")
+        lines.append(_("· {name}: {value}", name=_who(ctx, member, team), value=_first_line(str(row.reply.get("text", "")))))
     if len(rows) > LISTED:
         lines.append(_("… and {n} more.", n=len(rows) - LISTED))
     lines += ["", _("/inbox NAME shows one person's messages in full; in the terminal, kpibot chat --as NAME shows them to that person as they arrive.")]

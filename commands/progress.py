@@ -134,8 +134,9 @@ def missing_manager(items: list[AgentProgress]) -> list[AgentProgress]:
 def status_reply(ctx: Context, team: Team, period: Period, scheme: Scheme, items: list[AgentProgress]) -> Reply:
     _ = ctx._
     window = ""
-    if period.status == "open" and period.review_closes_at is not None:
-        window = _(", reviews close {close}", close=cycle.local_time(team, period.review_closes_at))
+    closes = cycle.review_closes(ctx.session, team, period) if period.status == "open" else None
+    if closes is not None:
+        window = _(", reviews close {close}", close=cycle.local_time(team, closes))
     lines = [_("Progress of {team} for {period} ({status}{window}):", team=team.name, period=period.key,
                status=status_name(_, period.status), window=window)]  # fmt: skip
     if not items:
@@ -215,7 +216,7 @@ def remind(ctx: Context, value: str) -> list[Reply]:
     items = progress(ctx.session, ctx.actor, team, period, scheme)
     today = cycle.local_date(team, ctx.now)
     already = reminded_today(ctx.session, team, period, today)
-    closes = cycle.local_time(team, period.review_closes_at)
+    closes = cycle.local_time(team, cycle.review_closes(ctx.session, team, period))
     sent: list[str] = []
     skipped: list[str] = []
     waiting: list[str] = []

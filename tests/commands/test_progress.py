@@ -162,3 +162,17 @@ def test_a_closed_window_has_no_remind_button_and_the_button_says_why(engine: En
     said = mary.press_button(button)[0].text
     assert said == "The review window of 2026-10 is not open: there is nothing to remind anyone of."
     assert _reminders(engine) == []
+
+
+def test_without_a_stored_window_the_close_comes_from_the_teams_plan(engine: Engine, router: Router) -> None:
+    with unit_of_work(engine) as session:
+        london = repo.get_team_by_name(session=session, name="london")
+        period = repo.get_period(session=session, team=london, key="2026-10")  # type: ignore[arg-type]
+        assert london is not None and period is not None
+        period.review_closes_at = None
+        planned = {s.base: s.at for s in cycle.planned(london, "2026-10", session=session)}["close"]
+        expected = cycle.local_time(london, planned)
+    mary = FakeChat(router, "Mary")
+    assert f"(open, reviews close {expected}):" in mary.say("/status")[0].text
+    mary.press("Remind them")
+    assert all(f"the window closes {expected}." in text for _who, text in _reminders(engine))

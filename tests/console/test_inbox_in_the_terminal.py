@@ -153,4 +153,4 @@ def test_inbox_shows_a_manager_only_their_own_agents_and_never_an_admins_notice(
         "Nothing is waiting: every message went out on Slack or Telegram.")
     assert console(router, world_db, "王经理", media).send("/inbox Alice") == "在你能查看的成员中，没有等待发给 Alice 的消息。"
     everything = console(router, world_db, "周人事", media).send("/inbox")
-    assert "· Alice:" in everything and "· Quinn:" in everything
+    assert "· Alice：" in everything and "· Quinn：" in everything  # the admin reads Chinese
