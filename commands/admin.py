@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session
 
-from commands import permissions
+from commands import permissions, publication
 from commands.context import Context, Handler
 from commands.i18n import LANGUAGES, Translate
 from commands.importing.mapping import declared_indicators
@@ -992,11 +992,13 @@ def period_command(ctx: Context, args: str) -> list[Reply]:
     _ = ctx._
     words, opts = options(args.split())
     usage = _(
-        "Usage: /period open [TEAM] [2026-11] [until=2026-12-07] · /period close [TEAM] [2026-11]"
+        "Usage: /period open [TEAM] [2026-11] [until=2026-12-07] · /period close [TEAM] [2026-11] [confirm]"
     )
     if not words or words[0] not in ("open", "close") or set(opts) - {"until"}:
         return _usage(ctx, usage)
     action, rest = words[0], words[1:]
+    confirmed = action == "close" and bool(rest) and rest[-1].lower() == "confirm"
+    rest = rest[:-1] if confirmed else rest
     key = next((w for w in rest if re.match(r"^\d{4}-(\d{2}|Q[1-4])$", w, re.IGNORECASE)), None)
     names = [w for w in rest if w != key]
     if len(names) > 1:
@@ -1034,6 +1036,9 @@ def period_command(ctx: Context, args: str) -> list[Reply]:
             deadline = period.review_closes_at.astimezone(_zone(team)) - timedelta(minutes=1)
             return [Reply(text=_("Period {period} of {team} is open. Reviews are due by {when}.", period=period.key,
                                  team=team.name, when=deadline.strftime("%Y-%m-%d %H:%M")))]  # fmt: skip
+        waiting = None if confirmed else _close_waits(ctx, team, key.upper() if key else None)
+        if waiting is not None:
+            return [waiting]
         period = close_period(
             team, key.upper() if key else None, session=ctx.session, actor=actor, now=ctx.now
         )
@@ -1048,6 +1053,21 @@ def period_command(ctx: Context, args: str) -> list[Reply]:
             )
         )
     ]
+
+
+def _close_waits(ctx: Context, team: Team, key: str | None) -> Reply | None:
+    """Closing an open period whose results lack a required part: who is missing what, and
+    the ``confirm`` that closes anyway (after the close no review can arrive)."""
+    if key is None:
+        open_ones = repo.list_periods(session=ctx.session, team=team, statuses=["open"])
+        key = open_ones[-1].key if open_ones else None
+    if key is None:
+        return None
+    check = publication.check_period(ctx.session, team, key)
+    if check.period is None or check.period.status != "open" or not check.gaps:
+        return None
+    text = publication.ask_close(ctx._, ctx.lang, check, confirm=f"/period close {team.name} {key} confirm")
+    return Reply(text=text, private=True)
 
 
 COMMANDS: dict[str, Handler] = {

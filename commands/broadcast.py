@@ -4,7 +4,9 @@
   indicator and component, last periods), the manager's comments, and what happens next
   (reward or deduction, improvement plan due date, the appeal window, the feedback
   meeting); then (kind ``result.chart``) a chart of their totals over the last six periods,
-  drawn when it is sent (``result.history``);
+  drawn when it is sent (``result.history``). A provisional result confirmed by an admin is
+  sent marked provisional; a held one (``commands.publication``) is not sent: its owner gets
+  ``result.held`` (what is missing, that the admins decide);
 * the team's chat (kinds ``ranking`` and ``ranking.chart``), only where the scheme
   publishes the ranking: the ranking ``/rank`` shows;
 * each manager (kind ``manager.table``): their team's table and its training needs.
@@ -71,6 +73,13 @@ def result_messages(ctx: StepContext, outcome: results.PeriodResults) -> None:
             _say(ctx, member, "result", _(
                 "There is no score for you for {period}: the reviews were missing. Please talk to your manager.",
                 period=ctx.period_key))  # fmt: skip
+            continue
+        if score.held:  # commands.publication: not broadcast as final; the admins decide
+            _say(ctx, member, "result.held", _(
+                "Your result for {period} is not published yet: a part the scheme requires is missing ({parts}). "
+                "The admins have been told and decide whether to publish it as provisional; please talk to your manager.",
+                period=ctx.period_key, parts=score.missing_names(outcome.scheme, cctx.lang)))  # fmt: skip
+            ctx.count("held_told")
             continue
         lines = receipt(cctx, outcome, score)
         lines += _comment_lines(ctx, member, cctx.lang, _)

@@ -109,7 +109,7 @@ def best_team(session: Session, period_key: str) -> tuple[Team, float] | None:
         if period is None:
             continue
         outcome = results.period_results(team, period, session=session, store=False)
-        totals = [s.total for s in outcome.scored if s.total is not None] if outcome else []
+        totals = [s.total for s in outcome.scored if s.total is not None and not s.provisional] if outcome else []
         if totals and (best is None or statistics.fmean(totals) > best[1]):
             best = (team, statistics.fmean(totals))
     return best
@@ -144,7 +144,7 @@ def apply_results(session: Session, team: Team, period: Period, *, now: datetime
     published = published_at(session, period) or now
     for s in outcome.scored:
         member = repo.get_member(session=session, member_id=s.member_id)
-        if member is None:
+        if member is None or s.held:  # a held result has no consequences until an admin confirms it
             continue
         if s.flags.get("improvement_due"):
             due_at = results.plan_deadline(team, published, scheme.apply.improvement_days)

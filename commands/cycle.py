@@ -16,9 +16,12 @@ step sends goes through the outbox (``commands.outbox.enqueue``, idempotent by k
 * ``close`` — the period is closed and scored (``commands.results.compute_and_store``,
   stored with the scheme's hash), ready for calibration; nothing is locked yet.
 * ``publish`` — unless already locked, scores are computed once more, locked, the period
-  locked; then the result DMs (total, rank, components and indicators, the manager's
-  comments, what happens next), a chart of the last six periods, the ranking in the team's
-  chat where the scheme publishes it, and each manager's team table; then
+  locked, each score marked ``final`` or, a required part missing, ``held`` (or, when an admin
+  confirmed, ``confirmed`` provisional: ``commands.publication``; the admins are told who is
+  held for what); with nobody scored nothing changes and the admins are told; then the
+  result DMs (total, rank, components and indicators, the manager's comments, what happens
+  next), a chart of the last six periods, the ranking in the team's chat where the scheme
+  publishes it, and each manager's team table; then
   :data:`PUBLISH_HOOKS` (consequences: payroll, improvement plans, feedback meetings …);
   the period ends ``published``.
 * ``daily`` (period key = the local date) — :data:`DAILY_HOOKS` (improvement-plan
@@ -38,12 +41,13 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from commands import results
+from commands import publication, results
 from commands.context import AppConfig, Context
 from commands.cycle_plan import PlannedStep, plan
 from commands.i18n import Translate, normalize_lang, translator
 from commands.messages import Incoming, Reply
 from commands.outbox import ChartRef, enqueue
+from commands.publication import Gaps
 from scoring import Scheme
 from scoring.cycle_rules import CycleRules
 from storage import conversations as people
@@ -73,6 +77,9 @@ class StepContext:
     scheme: Scheme | None = None
     results: results.PeriodResults | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    gaps: Gaps = "hold"
+    """``publish``: hold the provisional results (the schedule's way) or, when an admin
+    confirmed, publish them provisional (``commands.publication``)."""
 
     def count(self, what: str, n: int = 1) -> None:
         self.counts[what] = self.counts.get(what, 0) + n
@@ -117,9 +124,11 @@ def run_step(
     actor: str = "scheduler",
     note: str | None = None,
     force: bool = False,
+    gaps: Gaps = "hold",
 ) -> StepOutcome:
     """Run one step once (module docstring). ``force`` (an admin's explicit re-run) forgets
-    the ledger row first and runs even for a paused team; the outbox still sends nothing twice."""
+    the ledger row first and runs even for a paused team; the outbox still sends nothing twice.
+    ``gaps`` is what ``publish`` does with provisional results (``commands.publication``)."""
     if step.split(".")[0] not in STEP_NAMES or (step.startswith("remind") and "." not in step):
         return StepOutcome("unknown")
     if team.paused and not force:
@@ -131,7 +140,7 @@ def run_step(
     if not ledger.claim_step(session=session, team_id=team.id, period_key=period_key, step=step,
                              worker=worker, now=now, note=note):  # fmt: skip
         return StepOutcome("already")
-    ctx = StepContext(session, team, period_key, step, now, actor)
+    ctx = StepContext(session, team, period_key, step, now, actor, gaps=gaps)
     base = step.split(".")[0]
     if base != "daily":
         ctx.scheme = results.load_scheme(team, None, session=session)
@@ -141,7 +150,7 @@ def run_step(
     STEPS[base](ctx)
     for hook in STEP_HOOKS[base]:
         hook(ctx)
-    if base == "publish" and ctx.period is not None and ctx.period.status != "published":
+    if base == "publish" and ctx.period is not None and ctx.results is not None and ctx.period.status != "published":
         repo.set_period_status(session=session, period=ctx.period, status="published", actor=actor,
                                reason="results published", now=now)  # fmt: skip
     ledger.finish_step(session=session, team_id=team.id, period_key=period_key, step=step, now=now)
@@ -322,12 +331,15 @@ def close_window(ctx: StepContext) -> None:
 
 
 def lock_results(ctx: StepContext) -> results.PeriodResults | None:
-    """Scores computed once (unless already locked), stored with the scheme hash, locked."""
+    """Scores computed once (unless already locked), stored with the scheme hash, locked;
+    None, with nothing changed, when nobody has a score (nothing to publish)."""
     period = ctx.period
     assert period is not None
     if not results.is_locked(period, session=ctx.session):
-        results.compute_and_store(ctx.team, period, session=ctx.session, actor=ctx.actor,
-                                  reason="results published", as_of=_local_day(ctx.team, ctx.now))  # fmt: skip
+        fresh = results.compute_and_store(ctx.team, period, session=ctx.session, actor=ctx.actor,
+                                          reason="results published", as_of=_local_day(ctx.team, ctx.now))  # fmt: skip
+        if fresh is None or not fresh.scored:
+            return None
     repo.lock_scores(session=ctx.session, period=period, actor=ctx.actor, reason="results published",
                      now=ctx.now)  # fmt: skip
     if period.status in ("planned", "open", "closed"):
@@ -337,9 +349,19 @@ def lock_results(ctx: StepContext) -> results.PeriodResults | None:
 
 
 def publish(ctx: StepContext) -> None:
+    """Lock, mark each score final, held or confirmed (``commands.publication``), broadcast;
+    with nothing to publish, change nothing and tell the admins."""
     if ctx.period is None or ctx.scheme is None:
+        _nothing_to_publish(ctx)
         return
-    outcome = lock_results(ctx)
+    locked = lock_results(ctx)
+    if locked is None:
+        _nothing_to_publish(ctx)
+        return
+    for what, n in publication.release(ctx.session, locked, gaps=ctx.gaps, actor=ctx.actor, now=ctx.now).items():
+        if n:
+            ctx.count(what, n)
+    outcome = results.stored_results(ctx.team, ctx.period, session=ctx.session)
     ctx.results = outcome
     if outcome is None:
         return
@@ -348,6 +370,37 @@ def publish(ctx: StepContext) -> None:
     broadcast.result_messages(ctx, outcome)
     broadcast.team_ranking(ctx, outcome)
     broadcast.manager_tables(ctx, outcome)
+    _tell_admins_held(ctx, outcome)
+
+
+def _admins(ctx: StepContext) -> list[Member]:
+    from commands.consequences import admins
+
+    return admins(ctx.session)
+
+
+def _tell_admins_held(ctx: StepContext, outcome: results.PeriodResults) -> None:
+    held = [s for s in outcome.scored if s.held]
+    if not held:
+        return
+    assert ctx.period is not None
+    for admin in _admins(ctx):
+        lang = lang_of(admin, session=ctx.session)
+        _ = translator(lang)
+        _say(ctx, admin, "publish.held", publication.held_notice(_, lang, ctx.team, ctx.period, outcome.scheme, held))
+
+
+def _nothing_to_publish(ctx: StepContext) -> None:
+    """A scheduled publication with nothing to publish: the period stays as it is; the admins hear why."""
+    ctx.count("nothing_to_publish")
+    if ctx.period is None or ctx.actor != "scheduler":
+        return
+    check = publication.PeriodCheck(ctx.team, ctx.period_key, ctx.period, None if ctx.scheme is None else
+                                    results.period_results(ctx.team, ctx.period, session=ctx.session, store=False))  # fmt: skip
+    for admin in _admins(ctx):
+        _ = translator(lang_of(admin, session=ctx.session))
+        reason = check.nothing(_) or ""
+        _say(ctx, admin, "publish.nothing", publication.nothing_notice(_, ctx.team, ctx.period_key, reason))
 
 
 # --- daily ---------------------------------------------------------------------------------

@@ -8,6 +8,11 @@
 command ``/export [team] [period]`` (a ``FileAttachment``; ``csv`` as a last word for CSV): an
 admin exports any team, a manager the teams they manage, without the admin-only columns.
 
+The scores sheet says of each result whether it is ``provisional`` (a part the scheme requires
+is missing: no rank, reward or penalty), which parts are ``missing`` (their names in the team's
+language) and its ``publication``: ``final``, ``held`` (kept back until an admin confirms),
+``confirmed`` (published provisional), empty before publication (``commands.publication``).
+
 Every text cell is escaped against formula injection: a cell starting with ``=``, ``+``,
 ``-``, ``@``, a tab or a carriage return gets a leading apostrophe, so a spreadsheet shows it
 as text instead of running it (OWASP "CSV injection").
@@ -47,7 +52,7 @@ def build_sheets(session: Session, team: Team, period: Period) -> dict[str, Rows
     outcome = results.period_results(team, period, session=session, store=False)
     sheets: dict[str, Rows] = {}
     scores: Rows = [["agent", "total", "rank", "group_size", "reward", "penalty", "improvement_due", "post_change",
-                     "star", "bonus_base"]]
+                     "star", "bonus_base", "provisional", "missing", "publication"]]
     breakdown: Rows = [["agent", "part", "id", "value", "points", "max_or_weight", "status"]]
     if outcome is not None:
         for s in outcome.scored:
@@ -56,7 +61,8 @@ def build_sheets(session: Session, team: Team, period: Period) -> dict[str, Rows
                            _money(f.get("reward_amount")) if f.get("reward") else None,
                            _money(f.get("penalty_amount")) if f.get("penalty") else None,
                            f.get("improvement_due"), bool(f.get("post_change")), f.get("star"),
-                           _money(f.get("bonus_base"))])  # fmt: skip
+                           _money(f.get("bonus_base")), s.provisional, s.missing_names(outcome.scheme, team.lang) or None,
+                           s.release])  # fmt: skip
             for cid, c in (s.breakdown.get("components") or {}).items():
                 breakdown.append([s.name, "component", cid, None, c.get("points"), c.get("declared_weight"), c.get("status")])
             for iid, i in (s.breakdown.get("indicators") or {}).items():

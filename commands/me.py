@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from commands import permissions, results
+from commands import permissions, publication, results
 from commands.context import Context, Handler
 from commands.forms.common import format_value
 from commands.i18n import Translate
@@ -298,7 +298,8 @@ def receipt(ctx: Context, outcome: results.PeriodResults, mine: results.AgentSco
     previous = results.previous_ranks(team, period, session=ctx.session).get(mine.member_id)
     lines = [
         _("Your result for {period} ({scheme})", period=period.key, scheme=scheme.name(ctx.lang)),
-        _("Total {total} of 100 · rank {rank} of {size}", total=total_text(mine.total), rank=mine.rank, size=mine.group_size),
+        _("Total {total} of 100 · rank {rank} of {size}", total=total_text(mine.total), rank=mine.rank, size=mine.group_size)
+        if not mine.provisional else provisional_line(ctx, scheme, mine),
     ]  # fmt: skip
     change = change_text(_, mine.rank, previous)
     if change:
@@ -326,6 +327,20 @@ def receipt(ctx: Context, outcome: results.PeriodResults, mine: results.AgentSco
             _("Provisional: the results become final when they are published (the period is {status} now).", status=status_name(_, period.status))
         )
     return lines
+
+
+def provisional_line(ctx: Context, scheme: Scheme, mine: results.AgentScore) -> str:
+    """A provisional result's total, and why it has no rank: what is missing, held or confirmed."""
+    _ = ctx._
+    line = _("Total {total} of 100 · not ranked: provisional, missing: {parts}",
+             total=total_text(mine.total), parts=mine.missing_names(scheme, ctx.lang))  # fmt: skip
+    if mine.held:
+        line += "\n" + _("Held: not published while a required part is missing; the admins decide whether to "
+                         "publish it as provisional. It brings no reward or deduction.")  # fmt: skip
+    elif mine.release == "confirmed":
+        line += "\n" + _("Published as provisional, confirmed by {who}: not ranked, no reward or deduction.",
+                         who=publication.confirmer(_, ctx.session, mine))  # fmt: skip
+    return line
 
 
 COMMANDS: dict[str, Handler] = {"me": me}

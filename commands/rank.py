@@ -194,6 +194,11 @@ def own_place(
     mine = outcome.of(ctx.actor.id)
     if mine is None or not mine.scored:
         return Reply(text=_("You have no score for {period} yet.", period=period.key), private=True)
+    if mine.provisional:
+        from commands.me import provisional_line
+
+        return Reply(text=_("Your result in {team} for {period}:", team=team.name, period=period.key) + "\n"
+                     + provisional_line(ctx, outcome.scheme, mine), private=True)  # fmt: skip
     lines = [
         _("Your place in {team} for {period}: {rank} of {size}, total {total}.",
           team=team.name, period=period.key, rank=mine.rank, size=mine.group_size,
@@ -226,14 +231,24 @@ def full_ranking(
             scheme=scheme_name,
         )
     ]
-    scored = outcome.scored
+    scored = tuple(s for s in outcome.scored if not s.provisional)
     currency = outcome.scheme.apply.currency
     admin = permissions.is_admin(ctx.actor)
     for score in scored:
         lines.append(_line(_, score, previous.get(score.member_id), currency, post_change=admin))
     unscored = [s.name for s in outcome.scores if not s.scored]
-    if not scored:
+    if not outcome.scored:
         lines.append(_("Nobody has a score yet: the reviews are still missing."))
+    if outcome.provisional:  # never ranked against the complete results (issue 14 item 1)
+        lines.append(_("Not ranked (provisional: a part the scheme requires is missing):"))
+        for s in outcome.provisional:
+            parts = s.missing_names(outcome.scheme, ctx.lang)
+            if s.held:  # a held result's total is not broadcast (commands.publication)
+                lines.append(_("· {name}: held back, missing: {parts}", name=s.name, parts=parts))
+                continue
+            state = f" ({_('published as provisional')})" if s.release == "confirmed" else ""
+            lines.append(_("· {name}  {total}, missing: {parts}", name=s.name, total=total_text(s.total),
+                           parts=parts) + state)  # fmt: skip
     if unscored:
         lines.append(_("Not scored yet (reviews missing): {names}", names=", ".join(unscored)))
     if period.status not in results.LOCKED_STATUSES:

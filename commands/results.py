@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
@@ -86,10 +86,34 @@ class AgentScore:
     group_size: int
     breakdown: Mapping[str, Any]
     flags: Mapping[str, Any]
+    release: str | None = None
+    """How it was published (``storage.models.Score.release``): None (not yet), ``final``,
+    ``held`` or ``confirmed``; None for a fresh computation."""
+    released_by: str | None = None
 
     @property
     def scored(self) -> bool:
         return self.total is not None
+
+    @property
+    def provisional(self) -> bool:
+        """A required part (``missing = "block"``) has no data: not ranked, rewarded or penalised.
+        The one reading of the scoring module's ``provisional`` every view uses."""
+        return self.scored and bool(self.breakdown.get("provisional"))
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """The missing required parts (``Scheme.required_parts`` ids; ``Scheme.part_name`` names them)."""
+        return tuple(str(p) for p in self.breakdown.get("missing") or ()) if self.provisional else ()
+
+    @property
+    def held(self) -> bool:
+        """Kept back at publication until an admin confirms it (``commands.publication``)."""
+        return self.release == "held"
+
+    def missing_names(self, scheme: Scheme, lang: str) -> str:
+        """``Manager review, Performance``: the missing parts as the reader reads them."""
+        return ("、" if lang == "zh" else ", ").join(scheme.part_name(p, lang) for p in self.missing)
 
 
 @dataclass(frozen=True)
@@ -120,6 +144,11 @@ class PeriodResults:
     @property
     def scored(self) -> tuple[AgentScore, ...]:
         return tuple(s for s in self.scores if s.scored)
+
+    @property
+    def provisional(self) -> tuple[AgentScore, ...]:
+        """The scored results a required part is missing from (who is missing what)."""
+        return tuple(s for s in self.scored if s.provisional)
 
 
 def default_as_of(team: Team, period: Period, scheme: Scheme) -> date:
@@ -152,8 +181,7 @@ def _with_plan_deadlines(team: Team, period: Period, scores: list[AgentScore], *
     for s in scores:
         if s.member_id in due and s.flags.get("improvement_due"):
             flags = {**s.flags, "improvement_due": due[s.member_id]}
-            s = AgentScore(s.member_id, s.name, s.total, s.rank, s.group_size,
-                           {**s.breakdown, "flags": flags}, flags)  # fmt: skip
+            s = replace(s, breakdown={**s.breakdown, "flags": flags}, flags=flags)
         out.append(s)
     return out
 
@@ -392,6 +420,8 @@ def stored_results(team: Team, period: Period, *, session: Session) -> PeriodRes
                 group_size=int(breakdown.get("group_size") or len(rows)),
                 breakdown=breakdown,
                 flags=dict(breakdown.get("flags") or {}),
+                release=row.release,
+                released_by=row.released_by,
             )
         )
     scores = _with_plan_deadlines(team, period, scores, session=session)

@@ -2,10 +2,12 @@
 
 * ``/schedule [TEAM]`` — each team's time zone, whether it is paused, the next steps in
   local time, and the last steps run (who ran them, notes such as "run late");
-* ``/runstep STEP [TEAM] [PERIOD]`` — run a step now (``open``, ``remind.1``, ``close``,
-  ``publish``, ``daily``), even if it ran before: the outbox still sends nobody the
+* ``/runstep STEP [TEAM] [PERIOD] [confirm|hold]`` — run a step now (``open``, ``remind.1``,
+  ``close``, ``publish``, ``daily``), even if it ran before: the outbox still sends nobody the
   same message twice. The team defaults to the admin's own, the period to the one whose
-  review window runs this month;
+  review window runs this month. ``publish`` with nothing to publish is refused; ``publish``
+  or ``close`` with provisional results lists who is missing what and runs only with
+  ``confirm`` (or, for publish, ``hold``): :func:`refusal`, ``commands.publication``;
 * ``/pause TEAM`` / ``/resume TEAM`` — hold a team's steps (audited). Steps missed while
   paused run at the next catch-up (hourly, and at start-up); reminders more than a day
   late are skipped.
@@ -21,11 +23,13 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from commands import publication
 from commands.context import Context, Handler
 from commands.cycle import STEP_NAMES, StepOutcome, local_date, rules_for, run_step
 from commands.cycle_plan import next_steps, recent_periods
 from commands.i18n import Translate
 from commands.messages import Reply
+from commands.publication import Gaps
 from storage import outbox as ledger
 from storage import repo
 from storage.models import Member, Team
@@ -34,11 +38,17 @@ SHOWN_NEXT = 6
 SHOWN_RECENT = 5
 
 
+CHOICES = ("confirm", "hold")
+"""The last word of ``/runstep publish|close …``: what to do with provisional results
+(``commands.publication``); ``hold`` is for ``publish`` only."""
+
+
 @dataclass(frozen=True)
 class RunRequest:
     team: Team
     period_key: str
     step: str
+    choice: Gaps | None = None
 
 
 def schedule_lines(_: Translate, team: Team, *, session: Session, now: datetime) -> list[str]:
@@ -82,10 +92,17 @@ def parse_run(
     words = args.split()
     if not words:
         return None, [_("Send /runstep STEP [TEAM] [PERIOD], STEP one of: open, remind.1, close, publish, daily.")]
+    choice: Gaps | None = None
+    if len(words) > 1 and words[-1].lower() in CHOICES:
+        choice = "confirm" if words.pop().lower() == "confirm" else "hold"
     step, rest = words[0], words[1:]
     problems = []
     if not valid_step(step):
         problems.append(_("Unknown step {step}: use open, remind.1, close, publish or daily.", step=step))
+    elif choice == "hold" and step != "publish":
+        problems.append(_("hold is only for publish: it publishes the complete results and holds the provisional ones."))
+    elif choice == "confirm" and step not in ("publish", "close"):
+        problems.append(_("confirm is only for publish and close."))
     team: Team | None = None
     if rest:
         team = repo.get_team_by_name(session=session, name=rest[0])
@@ -104,7 +121,37 @@ def parse_run(
     if problems or team is None:
         return None, problems
     key = period_key or default_period(team, step, session=session, now=now)
-    return RunRequest(team, key, step), []
+    return RunRequest(team, key, step, choice), []
+
+
+@dataclass(frozen=True)
+class Refusal:
+    text: str
+    question: bool
+    """True: provisional results wait for the admin's choice; False: nothing to publish."""
+
+
+def refusal(
+    _: Translate, lang: str, request: RunRequest, *, session: Session, confirm: str, hold: str
+) -> Refusal | None:
+    """Why a manual ``publish`` or ``close`` does not run yet (nothing changed), or None.
+
+    Nothing to publish is refused; provisional results (who is missing what) are listed
+    and wait for the admin's ``confirm`` (or ``hold`` for publish): ``commands.publication``.
+    """
+    if request.step not in ("publish", "close"):
+        return None
+    check = publication.check_period(session, request.team, request.period_key)
+    if request.step == "publish":
+        nothing = check.nothing(_)
+        if nothing is not None:
+            return Refusal(nothing, question=False)
+        if check.gaps and request.choice is None:
+            return Refusal(publication.ask_publish(_, lang, check, confirm=confirm, hold=hold), question=True)
+        return None
+    if check.period is None or check.period.status not in ("planned", "open") or request.choice == "confirm":
+        return None
+    return Refusal(publication.ask_close(_, lang, check, confirm=confirm), question=True) if check.gaps else None
 
 
 def outcome_text(_: Translate, request: RunRequest, outcome: StepOutcome) -> str:
@@ -164,9 +211,14 @@ def runstep(ctx: Context, args: str) -> list[Reply]:
     request, problems = parse_run(ctx._, args, actor=ctx.actor, session=ctx.session, now=ctx.now)
     if request is None:
         return [Reply(text="\n".join(problems), ephemeral=True)]
+    again = f"/runstep {request.step} {request.team.name} {request.period_key}"
+    waiting = refusal(ctx._, ctx.lang, request, session=ctx.session, confirm=f"{again} confirm", hold=f"{again} hold")
+    if waiting is not None:
+        return [Reply(text=waiting.text, private=True)]
     outcome = run_step(ctx.session, team=request.team, period_key=request.period_key, step=request.step,
                        now=ctx.now, worker=f"chat:{ctx.actor.id}", actor=repo.actor_of(ctx.actor),
-                       note=f"run by {repo.actor_of(ctx.actor)}", force=True)  # fmt: skip
+                       note=f"run by {repo.actor_of(ctx.actor)}", force=True,
+                       gaps=request.choice or "hold")  # fmt: skip
     return [Reply(text=outcome_text(ctx._, request, outcome), private=True)]
 
 

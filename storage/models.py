@@ -47,6 +47,7 @@ PERIOD_STATUS_VALUES = ("planned", "open", "closed", "locked", "published")
 IMPORT_STATUS_VALUES = ("active", "replaced", "undone")
 REVIEW_KIND_VALUES = ("self", "manager", "peer")
 CONVERSATION_STATUS_VALUES = ("active", "submitted", "cancelled", "expired")
+RELEASE_VALUES = ("final", "held", "confirmed")
 
 
 def utcnow() -> datetime:
@@ -262,7 +263,10 @@ class CustomerRating(SQLModel, table=True):
 
 
 class Score(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("period_id", "member_id"),)
+    __table_args__ = (
+        UniqueConstraint("period_id", "member_id"),
+        CheckConstraint(f"release IS NULL OR {_in('release', RELEASE_VALUES)}", name="release"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     period_id: int = Field(foreign_key="period.id", ondelete="CASCADE")
@@ -274,6 +278,11 @@ class Score(SQLModel, table=True):
     flags: list[Any] = _json(default=list)
     computed_at: datetime = _utc()
     locked: bool = False
+    release: str | None = None
+    """How the score was published: NULL (not yet), ``final`` (complete), ``held`` (a required
+    part is missing: kept back until an admin confirms), ``confirmed`` (published provisional,
+    by ``released_by``'s confirmation). See ``commands.publication``."""
+    released_by: str | None = None
 
 
 class AuditLog(SQLModel, table=True):

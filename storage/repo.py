@@ -1311,6 +1311,32 @@ def lock_scores(
     return count
 
 
+def set_release(
+    *,
+    session: Session,
+    score: Score,
+    release: str,
+    actor: str,
+    reason: str | None,
+    released_by: str | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Record how a score was published (``final``, ``held``, ``confirmed``), audited; ``False``
+    when it already was. A published score (``final``/``confirmed``) is never taken back."""
+    if score.release == release and score.released_by == released_by:
+        return False
+    if score.release in ("final", "confirmed"):
+        raise ValueError(f"score {score.id} is already published ({score.release})")
+    before = snapshot(score)
+    score.release = release
+    score.released_by = released_by
+    _audited_change(
+        session=session, row=score, before=before, actor=actor, action=f"score.{release}",
+        reason=reason, now=_now(now),
+    )
+    return True
+
+
 # --- removing a whole team (demo reset) --------------------------------------------------
 
 

@@ -1,21 +1,28 @@
 """``kpibot cycle show|run-step|pause``: the monthly cycle from the command line.
 
     kpibot cycle show [--team T]                   # next steps (local time), last steps run
-    kpibot cycle run-step publish --team T [--period 2026-10]
+    kpibot cycle run-step publish --team T [--period 2026-10] [--confirm-provisional | --hold-provisional]
     kpibot cycle pause T [--resume]
 
 Bad input: one message a line on standard error, exit code 2.
+
+Publishing (or closing) a period whose results lack a part the scheme requires lists who is
+missing what and asks on a terminal: publish them provisional, hold them, or stop. Without a
+terminal (CI, cron) it changes nothing and exits 2 unless ``--confirm-provisional`` (publish
+them marked provisional; for close: close anyway) or ``--hold-provisional`` (publish the
+complete results, hold the others) says what to do. Nothing to publish is refused (exit 2).
 """
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
 import typer
 
 from bot.settings import load_settings
-from commands.i18n import translator
+from commands.i18n import normalize_lang, translator
 
 
 def _fail(messages: list[str]) -> None:
@@ -25,6 +32,11 @@ def _fail(messages: list[str]) -> None:
 
 
 def _engine(db: str | None) -> tuple[Any, Any]:
+    engine, _, _lang = _engine_lang(db)
+    return engine, _
+
+
+def _engine_lang(db: str | None) -> tuple[Any, Any, str]:
     from sqlalchemy.exc import ArgumentError, OperationalError
 
     from storage.db import current_revision, make_engine
@@ -42,7 +54,7 @@ def _engine(db: str | None) -> tuple[Any, Any]:
         raise
     if revision is None:
         _fail([_("The database has no tables yet. Run: kpibot db upgrade")])
-    return engine, _
+    return engine, _, normalize_lang(settings.default_lang)
 
 
 DB = typer.Option(None, "--db", metavar="URL", help="Database URL (default: DATABASE_URL).")
@@ -75,24 +87,62 @@ def run_step_command(
     step: str = typer.Argument(..., metavar="STEP", help="open, remind.1, close, publish or daily."),
     team: str = typer.Option(..., "--team", metavar="TEAM"),
     period: str | None = typer.Option(None, "--period", metavar="PERIOD", help="e.g. 2026-10 (default: this month's window)."),
+    confirm_provisional: bool = typer.Option(
+        False, "--confirm-provisional",
+        help="publish: publish results that lack a required part, marked provisional; close: close anyway."),
+    hold_provisional: bool = typer.Option(
+        False, "--hold-provisional", help="publish: publish the complete results and hold the provisional ones."),
     db: str | None = DB,
 ) -> None:
     """Run one step now, even if it ran before (the outbox sends nobody anything twice)."""
+    from dataclasses import replace
+
     from commands.cycle import run_step
-    from commands.schedule_admin import outcome_text, parse_run
+    from commands.schedule_admin import outcome_text, parse_run, refusal
     from storage.db import unit_of_work
 
-    engine, _ = _engine(db)
+    engine, _, lang = _engine_lang(db)
+    if confirm_provisional and hold_provisional:
+        _fail([_("Give --confirm-provisional or --hold-provisional, not both.")])
     now = datetime.now(UTC)
-    args = " ".join([step, team] + ([period] if period else []))
+    choice = " confirm" if confirm_provisional else " hold" if hold_provisional else ""
+    args = " ".join([step, team] + ([period] if period else [])) + choice
     with unit_of_work(engine) as session:
         request, problems = parse_run(_, args, actor=None, session=session, now=now)
         if request is None:
             _fail(problems)
             return
+        again = f"kpibot cycle run-step {request.step} --team {request.team.name} --period {request.period_key}"
+        refused = refusal(_, lang, request, session=session, confirm=f"{again} --confirm-provisional",
+                          hold=f"{again} --hold-provisional")  # fmt: skip
+        if refused is not None:
+            answer = _ask(_, refused.text, request.step) if refused.question and interactive() else None
+            if answer is None:
+                _fail([refused.text])
+                return
+            request = replace(request, choice=answer)
         outcome = run_step(session, team=request.team, period_key=request.period_key, step=request.step,
-                           now=now, worker="cli", actor="cli", note="run from the command line", force=True)  # fmt: skip
+                           now=now, worker="cli", actor="cli", note="run from the command line", force=True,
+                           gaps=request.choice or "hold")  # fmt: skip
         typer.echo(outcome_text(_, request, outcome))
+
+
+def interactive() -> bool:
+    """Whether a person at a terminal can answer (not CI, cron or a pipe)."""
+    return sys.stdin.isatty()
+
+
+def _ask(_: Any, question: str, step: str) -> Any:
+    """On a terminal: the admin's choice for provisional results, or None (stop, nothing changed)."""
+    typer.echo(question)
+    if step == "publish":
+        prompt = _("Publish them provisional (c), hold them (h), or stop (s)?")
+        keys = {"c": "confirm", "h": "hold"}
+    else:
+        prompt = _("Close anyway (c), or stop (s)?")
+        keys = {"c": "confirm"}
+    answer = typer.prompt(prompt, default="s").strip().lower()[:1]
+    return keys.get(answer)
 
 
 def pause(
