@@ -2,7 +2,7 @@
 and who confirmed a provisional one
 
 Revision ID: 0007_pub14
-Revises: 0006o
+Revises: 0007_fault21
 Create Date: 2026-12-02 14:30:00.000000
 """
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from alembic import op
 import storage.types  # noqa: F401
 
 revision: str = '0007_pub14'
-down_revision: str | None = '0006o'
+down_revision: str | None = '0007_fault21'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
