@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scoring.methods import Deduction, Descriptive
+from scoring.pay import pay_of
 from scoring.scheme import Indicator, Scheme, parse_scheme
 from scoring.total import STAR_COLUMNS, ScoreInputs, rank_totals, score_team
 
@@ -169,3 +172,50 @@ def test_a_rank_is_one_plus_the_number_of_better_totals_in_the_same_team(totals:
     for members in positions.values():  # best first inside each team, unscored last
         keys = [-rounded[i] if np.isfinite(total[i]) else np.inf for i in members]
         assert keys == sorted(keys)
+
+
+def with_twins(inputs: ScoreInputs, twins: list[int]) -> ScoreInputs:
+    """The inputs plus a copy of each agent at the positions ``twins`` (same team, same data)."""
+    def grow(frame: Any) -> Any:
+        if frame is None:
+            return None
+        copies = frame.iloc[twins].copy()
+        copies.index = [f"{a}_twin{k}" for k, a in enumerate(copies.index)]
+        return pd.concat([frame, copies])
+
+    return ScoreInputs(values=grow(inputs.values), reviews=grow(inputs.reviews), customer=grow(inputs.customer),
+                       peer=grow(inputs.peer), qa=grow(inputs.qa), teams=grow(inputs.teams))
+
+
+@settings(max_examples=40, deadline=None)
+@given(name=st.sampled_from(SCHEME_NAMES), seed=st.integers(0, 2**32 - 1), n=st.integers(1, 16),
+       missing=st.sampled_from([0.0, 0.1, 0.5]), data=st.data())
+def test_random_teams_of_the_shipped_schemes_show_contributions_that_add_up_and_ties_are_treated_alike(
+    name: str, seed: int, n: int, missing: float, data: st.DataObject
+) -> None:
+    # Issue 14 "Done when", on every shipped scheme: the contributions shown add up to the total
+    # shown; equal shown totals in a team get equal ranks and equal flags; and the pay's parts
+    # add up to the pay shown, the same for the same result.
+    scheme = SCHEMES[name]
+    twins = data.draw(st.lists(st.integers(0, n - 1), max_size=4))
+    result = score_team(scheme, with_twins(random_inputs(scheme, seed, n, missing), twins), as_of=AS_OF)
+    unit = Decimal(1).scaleb(-scheme.precision)
+    for r in result.results:
+        if r.total is None:
+            continue
+        shown = sum(Decimal(repr(c.contribution)) for c in r.components)
+        assert shown == Decimal(repr(r.total)).quantize(unit)
+        pay = pay_of(scheme, r.to_dict())
+        if pay.total is not None:
+            assert pay.total == sum(line.amount for line in pay.lines if line.amount is not None)
+    complete = [r for r in result.results if r.total is not None and not r.provisional]
+    for x in complete:
+        for y in complete:
+            if x.team == y.team and x.total == y.total:
+                assert (x.rank, x.flags) == (y.rank, y.flags)
+    for k, i in enumerate(twins):
+        original = result.agent(f"agent{i:03d}")
+        twin = result.agent(f"agent{i:03d}_twin{k}")
+        assert (twin.total, twin.rank, twin.provisional, twin.flags) == (
+            original.total, original.rank, original.provisional, original.flags)
+        assert pay_of(scheme, twin.to_dict()) == pay_of(scheme, original.to_dict())
