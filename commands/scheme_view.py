@@ -3,7 +3,8 @@
 The components and their weights (each review's dimensions, what a customer, peer or
 quality rating counts, which parts are required); every indicator with its points, its
 target, bands, levels or deduction rule and who provides its value; then what the result
-leads to (reward, penalty, ties, improvement plans, stars, appeals, who sees the ranking).
+leads to (reward, penalty, ties, improvement plans, stars, appeals, who sees the ranking),
+and how the pay is made up when the scheme declares it (``[[pay]]``).
 Names, never ids; values in the indicator's unit; points at the scheme's precision.
 
 Everyone reads their own team's scheme; a manager also the teams they manage, an admin
@@ -12,6 +13,8 @@ admins only, like the flag it raises (DOMAIN.md).
 """
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 from commands import permissions, results
 from commands.context import Context, Handler
@@ -262,6 +265,42 @@ def rounding_text(ctx: Context, scheme: Scheme) -> str:
     return _("totals are rounded to {n} decimal places", n=scheme.precision)
 
 
+def rate_text(rate: Decimal) -> str:
+    """A commission rate as a percent, exactly as the scheme gives it: 0.003 → ``0.3%``."""
+    percent = format((rate * 100).normalize(), "f")
+    return f"{percent}%"
+
+
+def pay_lines(ctx: Context, scheme: Scheme) -> list[str]:
+    """The scheme's pay formula (``[[pay]]``, scoring.pay), one line per part, in the reader's language."""
+    _ = ctx._
+    currency = scheme.apply.currency
+    lines = []
+    for part in scheme.pay:
+        name = part.name.get(ctx.lang)
+        if part.kind == "fixed":
+            text = _("{name}: {amount}", name=name, amount=money(part.amount, currency))
+        elif part.kind == "commission":
+            text = _("{name}: {indicator} × {rate}", name=name,
+                     indicator=scheme.indicator(part.indicator).name.get(ctx.lang), rate=rate_text(part.rate or Decimal(0)))
+        elif part.kind == "indicator_bonus" and part.all_met:
+            met = _list(ctx, [scheme.indicator(i).name.get(ctx.lang) for i in part.all_met])
+            text = _("{name}: {amount} when {indicators} each earn their full points; if one falls short, nothing",
+                     name=name, amount=money(part.amount, currency), indicators=met)
+        elif part.kind == "indicator_bonus":
+            text = _("{name}: {amount}", name=name, amount=money(part.amount, currency))
+        elif part.kind == "star_bonus" and part.scale == "total":
+            text = _("{name}: the bonus base of the agent's star level × total ÷ 100", name=name)
+        elif part.kind == "star_bonus":
+            text = _("{name}: the bonus base of the agent's star level", name=name)
+        else:
+            text = _("{name}: the reward or the deduction for the place, as above", name=name)
+        lines.append("· " + text)
+    lines.append("· " + _("The pay is the sum of these parts, each rounded to the cent; "
+                          "while a result is provisional, its bonuses and its reward or deduction wait."))
+    return lines
+
+
 def scheme_lines(ctx: Context, scheme: Scheme, team_name: str) -> list[str]:
     """The whole scheme as lines of text, in the reader's language."""
     _ = ctx._
@@ -278,6 +317,8 @@ def scheme_lines(ctx: Context, scheme: Scheme, team_name: str) -> list[str]:
         lines += ["", _("Indicator table ({points} in all):", points=points_text(ctx, scheme, total))]
         lines += [indicator_line(ctx, scheme, i) for i in scheme.indicators]
     lines += ["", _("What the result leads to:"), *consequence_lines(ctx, scheme)]
+    if scheme.pay:
+        lines += ["", _("How the pay is made up:"), *pay_lines(ctx, scheme)]
     return lines
 
 

@@ -136,3 +136,29 @@ def test_the_scheme_fits_slack_and_telegram_limits(engine: Engine, router: Route
     assert slack_render.unescape("".join(sections)).replace("\n", "") == reply.text.replace("\n", "")
     pieces = telegram_render.split_text(telegram_render.message_text(reply))
     assert all(len(p) <= telegram_render.TEXT_LIMIT for p in pieces)
+
+
+def test_the_scheme_says_how_the_pay_is_made_up_in_both_languages(engine: Engine, router: Router) -> None:
+    # seed 001: 月底成交订单总额 × 千分之三 + 售后指标完成奖金 + 基础工资; 003: the star sets the bonus base
+    _use(engine, "demo", "online_shop.toml")
+    zh = FakeChat(router, "李娜").say("/scheme")[0].text
+    for expected in (
+        "薪酬构成：",
+        "· 基础工资：¥3000",
+        "· 成交提成：订单总金额 × 0.3%",
+        "· 指标完成奖金：退款比例、顾客投诉比重都拿满分时发 ¥500，有一项不达标则全无",
+        "· 名次奖罚：按名次的奖励或扣款，见上",
+        "薪酬为以上各项之和，每项四舍五入到分",
+    ):
+        assert expected in zh, f"{expected!r} not in:\n{zh}"
+    _use(engine, "london", "call_centre.toml")
+    en = FakeChat(router, "Alice").say("/scheme")[0].text
+    for expected in (
+        "How the pay is made up:",
+        "· Base pay: ¥3500",
+        "· Star bonus: the bonus base of the agent's star level × total ÷ 100",
+        "· Reward or penalty for the place: the reward or the deduction for the place, as above",
+        "The pay is the sum of these parts, each rounded to the cent",
+    ):
+        assert expected in en, f"{expected!r} not in:\n{en}"
+    assert "star_bonus" not in en and "reward_penalty" not in en
