@@ -34,7 +34,7 @@ def entries(_: Translate) -> dict[str, tuple[str, str]]:
         "calibrate": (_("compare managers' review scores, adjust one with a reason, lock the period"), "/calibrate 2026-10"),
         "export": (_("results, rewards, plans and appeals as a spreadsheet (xlsx or csv)"), "/export demo 2026-10 csv"),
         "schedule": (_("the monthly schedule of a team: when the window opens, reminders, close, results"), "/schedule demo"),
-        "runstep": (_("run one step of the monthly schedule now (open, remind, close, publish)"), "/runstep publish demo 2026-10"),
+        "runstep": (_("run one step of the monthly schedule now (open, remind, close, publish); results that lack a required part are listed first and wait for confirm or hold"), "/runstep publish demo 2026-10"),
         "pause": (_("pause a team's monthly schedule"), "/pause demo"),
         "resume": (_("resume a team's monthly schedule"), "/resume demo"),
         "inbox": (_("messages waiting for people with no Slack or Telegram account: a list, or one person's in full"), "/inbox 王小红"),
