@@ -57,6 +57,8 @@ def test_the_terminal_chat_prints_no_control_characters() -> None:
         except StopIteration:
             raise EOFError from None
 
-    chat = SimpleNamespace(send=lambda line: f"张伟: {ESCAPES}")
+    # check(): what waited in the outbox for the person, printed after the greeting (issue 17)
+    chat = SimpleNamespace(send=lambda line: f"张伟: {ESCAPES}", check=lambda: f"📬 {ESCAPES}")
     repl(chat, read=read, out=out)  # type: ignore[arg-type]
     assert "\x1b" not in out.getvalue() and "\x07" not in out.getvalue() and "好[2J评31m价" in out.getvalue()
+    assert "📬 好[2J评31m价" in out.getvalue()
