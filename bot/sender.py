@@ -683,6 +683,12 @@ class Sender:
         jobs, dead = await self._write(self._claim, room)
         self._table_has_more = len(jobs) + len(dead) >= room
         for job in jobs:
+            if job.row_id in self._held:
+                # Our own claim, taken again because its lease ran out while the heartbeat
+                # could not renew it (a database outage longer than the lease): the claim is
+                # renewed now, and the job is on its way already. Queued twice it would be
+                # sent twice (or, its send started, wrongly settled as ambiguous).
+                continue
             self._held[job.row_id] = job
             self._lane(job).push(job)
         for job, why in dead:

@@ -6,14 +6,25 @@ The scenarios live in ``tests/ops/faults.py`` (``bench/fault_bench.py`` runs the
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from sqlalchemy.engine import Engine
 
+from bot.sender import Limits, Sender
+from commands.messages import Outgoing
+from storage import outbox as store
+from storage.db import unit_of_work
+from tests.cycle.conftest import make_crew
+from tests.cycle.test_sender import broadcast
 from tests.ops import faults
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize("when", ["idle", "mid"])
 @pytest.mark.parametrize("fault", ["cut", "freeze"])
 async def test_a_database_outage_longer_than_the_lease_loses_and_doubles_no_message(
@@ -31,6 +42,7 @@ async def test_a_database_outage_longer_than_the_lease_loses_and_doubles_no_mess
     assert got["stop_s"] <= faults.GRACE_S
 
 
+@pytest.mark.postgres
 async def test_a_shutdown_while_the_database_is_silent_ends_within_the_grace_and_the_next_sender_finishes(
     _pg_admin: Engine,
 ) -> None:
@@ -43,6 +55,7 @@ async def test_a_shutdown_while_the_database_is_silent_ends_within_the_grace_and
     assert got["lost"] <= got["ambiguous"], got
 
 
+@pytest.mark.postgres
 async def test_telegram_answering_after_the_read_timeout_sends_nothing_twice_and_counts_each_ambiguous_send(
     _pg_admin: Engine,
 ) -> None:
@@ -52,3 +65,40 @@ async def test_telegram_answering_after_the_read_timeout_sends_nothing_twice_and
     assert got["ambiguous"] == got["counted"] == 5, "each late answer is one ambiguous row, no more"
     assert got["notes"] >= 5, "the admins hear whom to check with"
     assert got["stop_s"] <= faults.GRACE_S
+
+
+class _HeldUp:
+    """A platform that takes each message and answers only once ``gate`` opens."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.gate = asyncio.Event()
+
+    async def send_outgoing(self, outgoing: Outgoing) -> str | None:
+        self.sent.append(outgoing.key)
+        await self.gate.wait()
+        return f"C0:{len(self.sent)}"
+
+
+async def test_a_sender_whose_claims_outlived_their_lease_does_not_queue_its_own_rows_twice(engine: Engine) -> None:
+    """Found by the outage tests: with the heartbeat unable to renew the claims for longer
+    than the lease, the sender's next claim took its *own* held rows again and queued each a
+    second time: sent twice, or (its send under way) wrongly settled as ambiguous."""
+    crew = make_crew(engine, telegram=0, slack=6)
+    broadcast(engine, crew)
+    now = [datetime(2026, 12, 1, tzinfo=UTC)]
+    slack = _HeldUp()
+    sender = Sender(engine, {"slack": slack}, clock=lambda: now[0], lease=timedelta(seconds=30),
+                    limits={"slack": Limits(per_workspace=200.0, per_chat=200.0)})  # fmt: skip
+    await sender._refill()
+    await faults.until(lambda: len(slack.sent) == 6, timeout=10, what="every send under way")
+    now[0] += timedelta(seconds=31)  # no heartbeat meanwhile: every claim's lease ran out
+    await sender._refill()  # the claim loop's next round takes them again, as its own
+    await asyncio.sleep(0.2)  # let any second copy reach the platform (none may)
+    slack.gate.set()
+    await faults.until(lambda: not sender._held, timeout=10, what="every send marked")
+    await sender.stop(grace=2.0)
+    assert sorted(slack.sent) == sorted(set(slack.sent)) and len(slack.sent) == 6, slack.sent
+    with unit_of_work(engine) as session:
+        statuses = Counter(r.status for r in store.list_messages(session=session, kinds=["result"]))
+    assert statuses == Counter({"sent": 6}), statuses
