@@ -13,7 +13,8 @@ Answers to hostile input:
   form token, a foreign ``Origin`` → 400 with the form again and a message;
 * a body over :data:`MAX_BODY` bytes → 413 without reading further;
 * more than ``survey_rate_limit`` requests a minute from one address (IPv6: one /64) →
-  429 with ``Retry-After``; other addresses are not affected. The counter is per process.
+  429 with ``Retry-After``; other addresses are not affected. The count is kept in the
+  database (:class:`SharedLimiter`), so every replica shares one limit per address.
 
 The form token (CSRF) is signed with the secret, bound to the link's token id and
 dated (valid :data:`FORM_MAX_AGE_S`). No cookie is needed: a customer has no session
@@ -107,6 +108,61 @@ class AddressLimiter:
             return max(1, math.ceil(self.window_s * (1 - elapsed)))
         self._current[address] = self._current.get(address, 0) + 1
         return 0
+
+
+class SharedLimiter:
+    """:class:`AddressLimiter`'s rule counted in the database (``survey_rate_hit``), so that
+    every replica on one database shares one limit per client address.
+
+    The windows are numbered from the epoch by the wall clock (replicas share it, not their
+    monotonic clocks). A request is counted only if the count stays within the limit, in one
+    statement, so replicas counting the same address at once never let more through. When
+    the database does not answer, the replica falls back to counting in its own memory
+    (the limit then holds per replica) rather than refusing every customer.
+    """
+
+    blocking = True
+
+    def __init__(
+        self,
+        engine: Engine,
+        limit: int,
+        window_s: float = RATE_WINDOW_S,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.engine = engine
+        self.limit = max(1, limit)
+        self.window_s = window_s
+        self._clock = clock
+        self._forgotten = -1
+        self._fallback = AddressLimiter(limit, window_s, clock)
+
+    def hit(self, address: str) -> int:
+        """Count one request; 0 when allowed, else the seconds to wait (``Retry-After``)."""
+        from storage import survey as survey_store
+
+        now = self._clock()
+        window = int(now // self.window_s)
+        elapsed = (now % self.window_s) / self.window_s
+        try:
+            with unit_of_work(self.engine) as session:
+                if window != self._forgotten:
+                    survey_store.forget_rate_hits(session=session, before_window=window - 1)
+                    self._forgotten = window
+                previous = survey_store.rate_hits(session=session, address=address, window=window - 1)
+                room = self.limit - previous * (1 - elapsed)
+                taken = survey_store.take_rate_hit(
+                    session=session, address=address, window=window, room=room
+                )
+        except OperationalError:
+            log.warning("survey rate limit: the database did not answer; counting in memory")
+            return self._fallback.hit(address)
+        if taken:
+            return 0
+        return max(1, math.ceil(self.window_s * (1 - elapsed)))
+
+
+Limiter = AddressLimiter | SharedLimiter
 
 
 def client_key(request: Request) -> str:
@@ -354,7 +410,7 @@ def survey_routes(
     config: AppConfig,
     *,
     clock: Clock | None = None,
-    limiter: AddressLimiter | None = None,
+    limiter: Limiter | None = None,
 ) -> list[Route]:
     """The two routes of the survey page, bound to one engine and the signing secret."""
     secret = config.secret
@@ -362,7 +418,14 @@ def survey_routes(
     public_origin = _origin(config.public_url)
     now_fn: Clock = clock or (lambda: datetime.now(UTC))
     limit = int(config.extra.get("survey_rate_limit", DEFAULT_RATE_LIMIT))
-    flood = limiter or AddressLimiter(limit)
+    flood: Limiter = limiter or SharedLimiter(engine, limit)
+
+    async def flooded(request: Request) -> int:
+        key = client_key(request)
+        if getattr(flood, "blocking", False):
+            return await run_in_threadpool(flood.hit, key)
+        return flood.hit(key)
+
     form_signer = _ClockedSigner(secret, salt=FORM_SALT, key_derivation="hmac")
     form_signer.clock = now_fn
     policies = _PolicyCache()
@@ -442,7 +505,7 @@ def survey_routes(
 
     async def show(request: Request) -> Response:
         lang = pick_lang(request, default_lang)
-        wait = flood.hit(client_key(request))
+        wait = await flooded(request)
         if wait:
             return too_many(lang, wait)
         claims = claims_of(request)
@@ -467,7 +530,7 @@ def survey_routes(
         return respond(render_form(lang, path, form_token(claims), state))
 
     async def submit(request: Request) -> Response:
-        wait = flood.hit(client_key(request))
+        wait = await flooded(request)
         lang = pick_lang(request, default_lang)
         if wait:
             return too_many(lang, wait)

@@ -9,9 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from sqlalchemy import delete
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from storage.survey_models import SurveyDigestOptOut
+from storage.survey_models import SurveyDigestOptOut, SurveyRateHit
 
 
 def digest_enabled(*, session: Session, member_id: int) -> bool:
@@ -46,3 +49,38 @@ def digest_opted_out(*, session: Session, member_ids: Iterable[int] | None = Non
             return set()
         query = query.where(col(SurveyDigestOptOut.member_id).in_(ids))
     return set(session.exec(query))
+
+
+def rate_hits(*, session: Session, address: str, window: int) -> int:
+    """How many requests ``address`` was let through in ``window`` (0 when none)."""
+    row = session.get(SurveyRateHit, (address, window))
+    return 0 if row is None else row.hits
+
+
+def take_rate_hit(*, session: Session, address: str, window: int, room: float) -> bool:
+    """Count one request of ``address`` in ``window`` if that keeps its count within
+    ``room``; ``True`` when counted. One statement (insert, or add one where the count
+    allows it), so replicas counting the same address at once never pass the limit."""
+    if room < 1:
+        return False
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    table = SurveyRateHit.__table__  # type: ignore[attr-defined]
+    statement = (
+        insert(SurveyRateHit)
+        .values(address=address, window_no=window, hits=1)
+        .on_conflict_do_update(
+            index_elements=["address", "window_no"],
+            set_={"hits": table.c.hits + 1},
+            where=table.c.hits + 1 <= room,
+        )
+        .returning(table.c.hits)
+    )
+    return session.execute(statement).first() is not None
+
+
+def forget_rate_hits(*, session: Session, before_window: int) -> int:
+    """Delete the counts of windows before ``before_window``; how many rows went."""
+    result = session.execute(
+        delete(SurveyRateHit).where(col(SurveyRateHit.window_no) < before_window)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -5,12 +5,16 @@ Repository functions: :mod:`storage.survey`.
 
 * ``survey_digest_optout``: one row per agent who turned the daily digest of customer
   comments off (``/survey digest off``); no row means the digest is on (the default).
+* ``survey_rate_hit``: the survey page's rate limit, shared by every replica on the database:
+  how many requests one client address (IPv4, or an IPv6 /64) made in one minute-long window.
+  Rows older than the previous window are deleted as windows pass (issue 21 item 7).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import BigInteger, Column
 from sqlmodel import Field, SQLModel
 
 from storage.models import _utc
@@ -23,4 +27,12 @@ class SurveyDigestOptOut(SQLModel, table=True):
     at: datetime = _utc()
 
 
-SURVEY_TABLES: tuple[type[SQLModel], ...] = (SurveyDigestOptOut,)
+class SurveyRateHit(SQLModel, table=True):
+    __tablename__ = "survey_rate_hit"
+
+    address: str = Field(primary_key=True, max_length=64)
+    window_no: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    hits: int = 0
+
+
+SURVEY_TABLES: tuple[type[SQLModel], ...] = (SurveyDigestOptOut, SurveyRateHit)
