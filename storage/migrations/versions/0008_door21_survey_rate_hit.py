@@ -2,7 +2,7 @@
 shares one limit per client address (issue 21 item 7)
 
 Revision ID: 0008_door21
-Revises: 0007_fault21
+Revises: 0007_pub14
 Create Date: 2026-12-02 15:00:00.000000
 """
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = '0008_door21'
-down_revision: str | None = '0007_fault21'
+down_revision: str | None = '0007_pub14'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
