@@ -22,16 +22,18 @@ Payload parsing and Block Kit live in :mod:`bot.slack_render`; this module only 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import re
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
+from urllib.parse import urlparse
 
 import aiohttp
 from slack_bolt import BoltResponse
@@ -66,7 +68,8 @@ from bot.slack_oauth import BOT_SCOPES, SlackOAuth, ThreadedInstallationStore
 from bot.slack_people import SlackPeople
 from bot.web import DEFAULT_MAX_BODY_BYTES, read_capped
 from commands.i18n import normalize_lang, translator
-from commands.messages import Incoming, Outgoing, Reply
+from commands.importing.chat import CHAT_FILE_MAX_BYTES
+from commands.messages import FileUnavailable, Incoming, Outgoing, Reply
 
 if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -88,6 +91,8 @@ INBOX_STORE_S = 1.0
 OUTBOX_EVENT = "kpibot_outbox"
 """The metadata event type on every outbox post: its payload carries the outbox key."""
 SEND_TIMEOUT_S = 15
+DOWNLOAD_TIMEOUT_S = 60
+"""A file shared in the DM: the longest the router's thread waits for its bytes."""
 UNREACHABLE = frozenset(
     {"user_not_found", "account_inactive", "user_disabled", "cannot_dm_bot", "user_is_restricted",
      "channel_not_found"}
@@ -461,8 +466,66 @@ class SlackAdapter:
             target = Target(
                 "message", incoming.user_id, incoming.chat_id, bot_dm=True, client=client
             )
-            self._spawn(self._serve(incoming, target))
+            if incoming.file is not None:
+                self._spawn(self._serve_shared(incoming, target, client, render.shared_file_of(body) or {}))
+            else:
+                self._spawn(self._serve(incoming, target))
         return BoltResponse(status=200, body="")
+
+    async def _serve_shared(
+        self, incoming: Incoming, target: Target, client: AsyncWebClient, shown: Mapping[str, Any]
+    ) -> None:
+        """A file shared in the DM: its name and size from ``files.info`` when the event carried
+        only its id (metadata, nothing downloaded), and a ``fetch`` the import calls if it wants
+        the bytes."""
+        file = incoming.file
+        assert file is not None
+        if not shown.get("name") or "size" not in shown:
+            with contextlib.suppress(SlackApiError):
+                shown = dict((await client.files_info(file=file.ref)).get("file") or {}) or shown
+            file = replace(file, name=str(shown.get("name") or file.name), size=int(shown.get("size") or 0))
+        await self._serve(replace(incoming, file=replace(file, fetch=self._fetcher(client, shown))), target)
+
+    def _fetcher(self, client: AsyncWebClient, shown: Mapping[str, Any]) -> Callable[[], bytes]:
+        """Downloads a file shared in the DM, for the router's thread (it blocks until the
+        adapter's event loop has the bytes)."""
+        loop = asyncio.get_running_loop()
+
+        def fetch() -> bytes:
+            future = asyncio.run_coroutine_threadsafe(self._download(client, shown), loop)
+            try:
+                return future.result(timeout=DOWNLOAD_TIMEOUT_S)
+            except FileUnavailable:
+                raise
+            except Exception as exc:  # a timeout, a dropped connection, Slack refusing files.info
+                raise FileUnavailable(f"{type(exc).__name__}: {exc}") from exc
+
+        return fetch
+
+    async def _download(self, client: AsyncWebClient, shown: Mapping[str, Any]) -> bytes:
+        """The bytes of a shared file as Slack gives them: ``url_private_download`` with the bot
+        token in ``Authorization: Bearer`` (``files.info`` first when the event carried only the
+        file's id). The token goes only to Slack's own host (or the configured API host)."""
+        file = dict(shown)
+        if not (file.get("url_private_download") or file.get("url_private")):
+            file = dict((await client.files_info(file=str(shown["id"]))).get("file") or {})
+        if int(file.get("size") or 0) > CHAT_FILE_MAX_BYTES:
+            raise FileUnavailable("over the size limit")
+        url = str(file.get("url_private_download") or file.get("url_private") or "")
+        host = urlparse(url).hostname or ""
+        if not (host == "files.slack.com" or host.endswith(".slack.com") or host == urlparse(client.base_url).hostname):
+            raise FileUnavailable(f"not a Slack file address: {host or url!r}")
+        async with aiohttp.ClientSession() as http, http.get(
+            url, headers={"Authorization": f"Bearer {client.token}"}, allow_redirects=False
+        ) as answer:
+            if answer.status != 200 or answer.content_type == "text/html":  # Slack's sign-in page
+                raise FileUnavailable(f"Slack answered {answer.status} {answer.content_type}")
+            data = bytearray()
+            async for chunk in answer.content.iter_chunked(1 << 16):
+                data += chunk
+                if len(data) > CHAT_FILE_MAX_BYTES:
+                    raise FileUnavailable("over the size limit")
+            return bytes(data)
 
     async def _on_view(self, ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         client = self._paced(client)

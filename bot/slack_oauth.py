@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 BOT_SCOPES: tuple[str, ...] = (
     "commands", "chat:write", "im:write", "im:history", "users:read",
-    "files:write",
+    "files:write", "files:read",
 )  # fmt: skip
 """What kpibot asks a workspace for (the same list as deploy/slack-manifest.yml)."""
 

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from commands.i18n import normalize_lang, translator
-from commands.messages import Button, Incoming, Question, Reply
+from commands.messages import Button, Incoming, Question, Reply, SharedFile
 
 SLASH_COMMANDS: tuple[str, ...] = (
     "/review",
@@ -150,7 +150,10 @@ def incoming_from_message(body: Mapping[str, Any]) -> Incoming | None:
     event = body.get("event") or {}
     if event.get("type") != "message" or event.get("channel_type") != "im":
         return None
-    if event.get("subtype") or event.get("bot_id") or not event.get("user"):
+    if event.get("subtype") not in (None, "file_share") or event.get("bot_id") or not event.get("user"):
+        return None
+    shared = shared_file_of(body)
+    if event.get("subtype") == "file_share" and shared is None:
         return None
     return Incoming(
         platform="slack",
@@ -159,7 +162,18 @@ def incoming_from_message(body: Mapping[str, Any]) -> Incoming | None:
         chat="private",
         chat_id=event.get("channel"),
         event_id=body.get("event_id"),
+        file=None if shared is None else SharedFile(
+            name=str(shared.get("name") or shared.get("title") or shared["id"]),
+            size=int(shared.get("size") or 0), ref=str(shared["id"])),
     )
+
+
+def shared_file_of(body: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The first file of a ``file_share`` message (its object as the event carries it: in full,
+    or only ``id`` with ``"file_access": "check_file_info"``, when ``files.info`` tells the rest)."""
+    files = (body.get("event") or {}).get("files") or []
+    first = files[0] if files and isinstance(files[0], Mapping) else None
+    return first if first is not None and first.get("id") else None
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,8 @@ import dataclasses
 import hmac
 import logging
 import weakref
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from starlette.requests import Request
@@ -55,7 +55,8 @@ from bot.telegram_limits import Bounded, KpibotRateLimiter
 from bot.telegram_people import TelegramPeople
 from bot.telegram_request import AiohttpRequest
 from commands.i18n import normalize_lang, translator
-from commands.messages import Incoming, Outgoing, Reply
+from commands.importing.chat import CHAT_FILE_MAX_BYTES
+from commands.messages import FileUnavailable, Incoming, Outgoing, Reply
 from commands.permissions import role_may_use
 
 if TYPE_CHECKING:
@@ -68,6 +69,8 @@ log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+DOWNLOAD_TIMEOUT_S = 60
+"""A document sent to kpibot: the longest the router's thread waits for its bytes."""
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 """On every text kpibot sends or edits: a survey link is for the customer, not a preview card."""
 
@@ -284,6 +287,8 @@ class TelegramAdapter:
             if incoming is None:
                 return
             incoming = tr.expand_deep_link(incoming)
+            if incoming.file is not None:
+                incoming = replace(incoming, file=replace(incoming.file, fetch=self._fetcher(incoming.file.ref)))
             if update.update_id in self._recovered:
                 incoming = dataclasses.replace(incoming, recovered=True)
             source = _source_of(update, incoming)
@@ -303,6 +308,27 @@ class TelegramAdapter:
             if self.inbox is not None:
                 await self.inbox.done(self._inbox_rows.pop(update.update_id, None))
             self.handled += 1
+
+    def _fetcher(self, file_id: str) -> Callable[[], bytes]:
+        """Downloads a document sent to kpibot, for the router's thread: ``getFile`` (Telegram
+        hands bots files up to 20 MB), then ``/file/bot<token>/<file_path>``."""
+        loop = asyncio.get_running_loop()
+
+        async def download() -> bytes:
+            file = await self.bot.get_file(file_id)
+            if (file.file_size or 0) > CHAT_FILE_MAX_BYTES:
+                raise FileUnavailable("over the size limit")
+            return bytes(await file.download_as_bytearray())
+
+        def fetch() -> bytes:
+            try:
+                return asyncio.run_coroutine_threadsafe(download(), loop).result(timeout=DOWNLOAD_TIMEOUT_S)
+            except FileUnavailable:
+                raise
+            except Exception as exc:  # BadRequest "file is too big", a timeout, a dropped connection
+                raise FileUnavailable(f"{type(exc).__name__}: {exc}") from exc
+
+        return fetch
 
     async def _show_page(self, source: _Source, value: str) -> None:
         """◀ / ▶ on a long picker: the same message shows the other page."""

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from commands.messages import Button, FileAttachment, Image, Incoming, Question, Reply
+from commands.messages import Button, FileAttachment, Image, Incoming, Question, Reply, SharedFile
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,8 @@ class CallbackCodec:
 def to_incoming(update: Update, bot_username: str, codec: CallbackCodec) -> Incoming | None:
     """The neutral request behind an update, or ``None`` for what kpibot ignores.
 
-    Ignored: edited messages, channel posts, other bots, non-text messages, and commands
+    Ignored: edited messages, channel posts, other bots, messages with neither text nor a document
+    (a document's caption is its text), and commands
     addressed to another bot (``/rank@otherbot``).
     """
     event_id = str(update.update_id)
@@ -127,12 +128,15 @@ def to_incoming(update: Update, bot_username: str, codec: CallbackCodec) -> Inco
     message = update.message
     if message is None or message.from_user is None or message.from_user.is_bot:
         return None
-    text = message.text
+    document = message.document
+    text = message.text if document is None else (message.caption or "")
     if text is None:
         return None
     text = _strip_bot_mention(text, bot_username)
     if text is None:
         return None
+    shared = None if document is None else SharedFile(
+        name=document.file_name or document.file_unique_id, size=document.file_size or 0, ref=document.file_id)
     return Incoming(
         platform="telegram",
         user_id=str(message.from_user.id),
@@ -142,6 +146,7 @@ def to_incoming(update: Update, bot_username: str, codec: CallbackCodec) -> Inco
         lang_hint=message.from_user.language_code,
         event_id=event_id,
         display_name=message.from_user.full_name,
+        file=shared,
     )
 
 

@@ -24,7 +24,7 @@ def entries(_: Translate) -> dict[str, tuple[str, str]]:
         "period": (_("open or close a team's period"), "/period open demo 2026-11"),
         "team": (_("add a team; set its scheme, language, time zone"), "/team set demo lang=en tz=Asia/Shanghai scheme=online_shop"),
         "member": (_("add members, change them, mark someone who left"), _("/member set demo 王小红 role=manager slack=U123")),
-        "import": (_("KPI imports: list them, undo one"), "/import list demo 2026-10"),
+        "import": (_("KPI exports: send me the file (caption: team, period, mapping) to import it; list the imports; undo one"), "/import list demo 2026-10"),
         "linkcode": (_("a one-time code that links a member's Telegram account"), "/linkcode demo 王小红"),
         "survey": (_("survey links for your customers (one, a batch, or a QR code)"), "/survey 20"),
         "qa": (_("quality sampling: review samples, or read and dispute your QA results"), "/qa"),

@@ -8,13 +8,32 @@ platform; nothing outside an adapter reads a raw platform payload.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
 Platform = Literal["console", "slack", "telegram", "test"]
 ChatKind = Literal["private", "group"]
 QuestionKind = Literal["score", "number", "text", "choice", "yesno"]
+
+
+@dataclass(frozen=True)
+class SharedFile:
+    """A file a person sent kpibot (a file shared in the Slack DM, a Telegram document).
+
+    ``size`` is what the platform says (the file is refused above a limit before a byte is
+    downloaded); ``fetch`` downloads it (the adapter supplies it; it blocks, so commands call
+    it from the router's thread) and raises :class:`FileUnavailable` when the platform will
+    not give it."""
+
+    name: str
+    size: int
+    ref: str
+    fetch: Callable[[], bytes] | None = field(default=None, compare=False, repr=False)
+
+
+class FileUnavailable(Exception):
+    """The platform did not hand over a shared file (gone, too big for its API, no access)."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +60,8 @@ class Incoming:
     recovered: bool = False
     """Taken over from the inbox after the replica that acknowledged it stopped: if its work
     was done, the answer it was given is sent again (it may never have left)."""
+    file: SharedFile | None = None
+    """A file sent with the message (``text`` is then its caption)."""
 
 
 @dataclass(frozen=True)

@@ -307,6 +307,8 @@ class Router:
                 return [refused]
             return action(ctx, incoming.value or "")
         parsed = split_command(incoming.text)
+        if incoming.file is not None:  # a file sent to kpibot is an import; its caption says of what
+            parsed = ("import", parsed[1] if parsed is not None and parsed[0] == "import" else incoming.text)
         if parsed is not None:
             name, args = parsed
             handler = self.registry.commands.get(name)

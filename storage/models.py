@@ -379,6 +379,7 @@ TABLES: tuple[type[SQLModel], ...] = (
     Scheme, Team, Member, TeamManager, Period, DataImport, ImportChange, MemberAlias, IndicatorValue, Review,
     CustomerRating, Score, AuditLog, Conversation, ProcessedEvent, LinkCode,
 )
+from storage import chat_files as _chat_files  # noqa: E402,F401  (issue 15 files sent in chat)
 from storage import consequence_models as _consequence_models  # noqa: E402,F401  (issue 9 tables)
 from storage import cycle_models as _cycle_models  # noqa: E402,F401  (issue 9 outbox and step ledger)
 from storage import qa_models as _qa_models  # noqa: E402,F401  (issue 8 tables)

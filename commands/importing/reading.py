@@ -135,6 +135,34 @@ def read_source(data: bytes, file_name: str, mapping: Mapping) -> SourceTable:
     return _finish(_read_csv(data, mapping), mapping)
 
 
+def header_of(data: bytes, file_name: str, mapping: Mapping) -> list[str]:
+    """The column names on the mapping's header row, read without the rows below it (to see
+    which mappings fit a file); :class:`ImportRefused` when the file cannot be read so far."""
+    suffix = PurePath(file_name).suffix.lower()
+    if suffix in SPREADSHEETS or data[:4] == b"PK\x03\x04" or data[:8] == OLE_MAGIC:
+        from python_calamine import CalamineWorkbook
+
+        if data[:4] == b"PK\x03\x04":
+            check_zipped_sheets(data)
+        book = None
+        try:
+            book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+            names = list(book.sheet_names)
+            if not names or (mapping.sheet and mapping.sheet not in names):
+                return []
+            sheet = book.get_sheet_by_name(mapping.sheet) if mapping.sheet else book.get_sheet_by_index(0)
+            first = sheet.start[0] if sheet.start else 0
+            rows = sheet.to_python(skip_empty_area=False, nrows=mapping.header_row)
+        except Exception as exc:  # calamine raises its own kinds for a damaged file
+            raise ImportRefused([Problem("xlsx_unreadable", {"detail": str(exc) or type(exc).__name__})]) from None
+        finally:
+            if book is not None:
+                book.close()
+        row = mapping.header_row - 1 - first
+        return [_cell_text(c).strip() for c in rows[row]] if 0 <= row < len(rows) else []
+    _encoding, buffer = detect_encoding(data, mapping.encoding)
+    return _header(buffer, mapping)
+
 def _finish(source: SourceTable, mapping: Mapping) -> SourceTable:
     """Leave out the rows that are not agents (``skip_rows``) and blank rows; count the
     cells without a value; note the empty cells of ``blank = "zero"`` columns."""

@@ -14,6 +14,10 @@ What a test gets:
 * state a user would see: ``messages`` per channel (posted, then edited in place by
   ``chat.update``), ``ephemerals``, ``views`` (modals), ``files`` (uploaded bytes),
   ``responses`` (what was posted to each ``response_url``);
+* files people share: ``share_file(user, name, data)`` keeps the bytes and gives the file
+  object a ``file_share`` message event carries; ``files.info`` answers it, and its
+  ``url_private`` / ``url_private_download`` serve the bytes only with a valid bot token in
+  ``Authorization: Bearer`` (``downloads`` records each try);
 * inputs: ``add_user`` (``users.info`` / ``users.lookupByEmail``), ``new_trigger_id``
   (``views.open`` accepts a trigger once), ``new_response_url``;
 * Socket Mode: ``apps.connections.open`` (with the app-level token) hands out a
@@ -175,6 +179,10 @@ class FakeSlack:
         self.ephemerals: list[dict[str, Any]] = []
         self.views: dict[str, dict[str, Any]] = {}
         self.files: dict[str, UploadedFile] = {}
+        self.shared: dict[str, tuple[dict[str, Any], bytes]] = {}
+        """Files people shared: id → (the file object, its bytes)."""
+        self.downloads: list[tuple[str, int]] = []
+        """Each try to download a shared file: (file id, HTTP status)."""
         self.responses: dict[str, list[dict[str, Any]]] = {}
         self._triggers: dict[str, bool] = {}
         self._closed_channels: set[str] = set()
@@ -212,6 +220,7 @@ class FakeSlack:
             "users.lookupByEmail": self._lookup_by_email,
             "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload,
+            "files.info": self._files_info,
         }
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -365,6 +374,7 @@ class FakeSlack:
                 Route("/api/{method}", self._api, methods=["GET", "POST"]),
                 Route("/response/{rid:path}", self._response_url, methods=["POST"]),
                 Route("/upload/{file_id}", self._upload, methods=["POST"]),
+                Route("/files-pri/{team}-{file_id}/{rest:path}", self._private_file, methods=["GET"]),
                 WebSocketRoute("/socket-mode", self._socket_mode),
             ]
         )
@@ -686,6 +696,41 @@ class FakeSlack:
         problems = check_view(view)
         if problems:
             raise SlackError("invalid_arguments", response_metadata={"messages": problems})
+
+    def share_file(self, user_id: str, name: str, data: bytes, *, mimetype: str = "text/csv",
+                   size: int | None = None) -> dict[str, Any]:
+        """``user_id`` shares a file with kpibot: the file object as Slack's events and
+        ``files.info`` show it (``size`` may claim another size than the bytes')."""
+        with self._lock:
+            file_id = f"F{next(self._ids):08d}"
+            base = f"{self.url}files-pri/{TEAM_ID}-{file_id}"
+            obj = {
+                "id": file_id, "created": int(time.time()), "name": name, "title": name, "mimetype": mimetype,
+                "filetype": name.rsplit(".", 1)[-1].lower(), "user": user_id, "size": len(data) if size is None else size,
+                "mode": "hosted", "is_external": False, "is_public": False,
+                "url_private": f"{base}/{name}", "url_private_download": f"{base}/download/{name}",
+            }  # fmt: skip
+            self.shared[file_id] = (obj, data)
+            return dict(obj)
+
+    def _files_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        found = self.shared.get(str(args.get("file")))
+        if found is None:
+            raise SlackError("file_not_found")
+        return {"file": dict(found[0])}
+
+    async def _private_file(self, request: Request) -> Response:
+        """``url_private``: the bytes for a request with a bot token of the workspace; Slack answers
+        anything else with its sign-in page, here a plain 403."""
+        file_id = request.path_params["file_id"]
+        token = _bearer(request)
+        with self._lock:
+            found = self.shared.get(file_id)
+            status = 404 if found is None else (200 if token in self.tokens else 403)
+            self.downloads.append((file_id, status))
+        if found is None or status != 200:
+            return PlainTextResponse("not found" if found is None else "sign in to Slack", status_code=status)
+        return Response(found[1], media_type=str(found[0]["mimetype"]))
 
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user = self.users.get(str(args.get("user")))

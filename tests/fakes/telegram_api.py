@@ -53,6 +53,7 @@ JSON_FIELDS = {
     "link_preview_options", "commands", "scope",
 }
 KNOWN_METHODS = {
+    "getFile",
     "getMe", "sendMessage", "editMessageText", "editMessageReplyMarkup",
     "answerCallbackQuery", "sendPhoto", "sendDocument", "setWebhook", "deleteWebhook",
     "getUpdates", "getWebhookInfo", "setMyCommands", "close", "logOut", "deleteMessage",
@@ -146,6 +147,10 @@ class FakeTelegram:
         self.webhook_responses: list[int] = []
         self.delivered: list[dict[str, Any]] = []
         self.menus: dict[str, list[tuple[str, str]]] = {}
+        self.documents: dict[str, tuple[dict[str, Any], bytes]] = {}
+        """Documents people sent: file_id → (the Document object, its bytes)."""
+        self.file_downloads: list[tuple[str, int]] = []
+        """Each request for /file/bot<token>/<file_path>: (file_path, HTTP status)."""
         self._failures: list[_Failure] = []
         self._late: dict[str, tuple[float, int]] = {}
         self._sent_at: dict[int, list[float]] = {}
@@ -289,6 +294,38 @@ class FakeTelegram:
         await self.deliver(update)
         return update
 
+    async def send_document(
+        self,
+        user: dict[str, Any],
+        file_name: str,
+        data: bytes,
+        *,
+        caption: str | None = None,
+        chat: dict[str, Any] | None = None,
+        file_size: int | None = None,
+        mime_type: str = "text/csv",
+    ) -> dict[str, Any]:
+        """The user sends a file (a ``document`` message, ``caption`` under it). ``file_size``
+        may claim another size than the bytes' (Telegram's servers say it; the bot trusts it)."""
+        chat = chat or self.chats[user["id"]]
+        number = len(self.documents) + 1
+        document = {
+            "file_id": f"BQACAgUAAxkBAAI{number:04d}" + "x" * 40, "file_unique_id": f"AgAD{number:04d}",
+            "file_name": file_name, "mime_type": mime_type,
+            "file_size": len(data) if file_size is None else file_size,
+        }
+        self.documents[document["file_id"]] = (document, data)
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids), "from": user, "chat": chat, "date": int(time.time()),
+            "document": dict(document),
+        }
+        if caption is not None:
+            message["caption"] = caption
+        self.messages[(chat["id"], message["message_id"])] = message
+        update = {"update_id": next(self._update_ids), "message": message}
+        await self.deliver(update)
+        return update
+
     async def press(
         self,
         user: dict[str, Any],
@@ -405,7 +442,27 @@ class FakeTelegram:
 
     # ------------------------------------------------------------------ the HTTP side
     async def _serve_file(self, request: web.Request) -> web.StreamResponse:
-        return web.Response(status=404, text="Not Found")
+        """``/file/bot<token>/<file_path>``: a document's bytes, for the bot's own token only."""
+        path = request.match_info["path"]
+        found = next((data for doc, data in self.documents.values() if f"documents/{doc['file_unique_id']}"
+                      + _suffix(doc["file_name"]) == path), None)
+        status = 200 if found is not None and request.match_info["token"] == self.token else 404
+        self.file_downloads.append((path, status))
+        if found is None or status != 200:
+            return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
+        return web.Response(body=found, content_type="application/octet-stream")
+
+    async def _m_getFile(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
+        """Telegram hands bots files up to 20 MB; the path is what /file/bot<token>/ serves."""
+        found = self.documents.get(str(params.get("file_id")))
+        if found is None:
+            raise _ApiError(400, "Bad Request: invalid file_id")
+        document, _data = found
+        if document["file_size"] > 20 * 1024 * 1024:
+            raise _ApiError(400, "Bad Request: file is too big")
+        return {"file_id": document["file_id"], "file_unique_id": document["file_unique_id"],
+                "file_size": document["file_size"],
+                "file_path": f"documents/{document['file_unique_id']}" + _suffix(document["file_name"])}
 
     async def _serve(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
@@ -650,6 +707,10 @@ class _ApiError(Exception):
         if self.code == 429 and self.retry_after:
             body["parameters"] = {"retry_after": self.retry_after}
         return body
+
+
+def _suffix(file_name: str) -> str:
+    return "." + file_name.rsplit(".", 1)[-1] if "." in file_name else ""
 
 
 def _error(code: int, description: str) -> web.Response:

@@ -56,13 +56,14 @@ METHOD_SCOPES = {
     "chat_postMessage": "chat:write", "chat_update": "chat:write", "chat_postEphemeral": "chat:write",
     "conversations_open": "im:write", "users_info": "users:read",
     "users_lookupByEmail": "users:read.email", "files_upload_v2": "files:write",
-    "conversations_history": "im:history",
+    "conversations_history": "im:history", "files_info": "files:read",
     "views_open": None, "views_update": None, "views_push": None, "auth_test": None,
 }  # fmt: skip
 """Each Web API method's required bot scope, from its page in https://api.slack.com/methods
 (``views.*`` need none beyond a trigger)."""
-HANDLED_SCOPES = {"commands", "im:history"}
-"""Scopes for what Slack sends kpibot: the slash commands and ``message.im`` events."""
+HANDLED_SCOPES = {"commands", "im:history", "files:read"}
+"""Scopes for what Slack sends kpibot: the slash commands and ``message.im`` events, and the
+files shared in the DM (downloading ``url_private`` with the bot token needs ``files:read``)."""
 
 
 def web_api_methods_called() -> set[str]:
