@@ -163,9 +163,13 @@ def _go_on(ctx: Context, pending: chat_files.PendingFile, words: list[str]) -> l
         lines.append(_("I did not understand {words}: a caption names a team, a period such as 2026-10 and a mapping.",
                        words=" ".join(unknown)))
     fits = fitting_mappings(pending.data, pending.file_name) if "mapping" in missing else []
-    lines.append(_("To import {file}, tell me {what}, for example: {example}",
-                   file=pending.file_name, what=("、" if ctx.lang == "zh" else ", ").join(_(WHAT[k]) for k in missing),
-                   example=_example(chosen, fits)))
+    if missing:
+        lines.append(_("To import {file}, tell me {what}, for example: {example}", file=pending.file_name,
+                       what=("、" if ctx.lang == "zh" else ", ").join(_(WHAT[k]) for k in missing),
+                       example=_example(chosen, fits)))
+    else:
+        lines.append(_("To import {file}, send for example: {example}", file=pending.file_name,
+                       example=_example(chosen, fits)))
     if "mapping" in missing:
         lines.append(_fitting_line(ctx, fits))
     if "team" in missing:

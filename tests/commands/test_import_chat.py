@@ -49,7 +49,7 @@ def test_an_admin_lists_the_imports_and_undoes_a_correction_in_chat(
         (f"/import undo {second}", f"已撤销导入 #{second}（october-zhang-wei.csv）"),
         (f"/import undo {second}", "已经撤销过了"),
         ("/import undo 999", "没有导入 #999"),
-        ("/import frobnicate", "用法：/import list"),
+        ("/import frobnicate", "用法：把导出文件发给我，并在说明里写上团队、期间和映射"),
     ])  # fmt: skip
     assert _conversion(engine, "张伟") == "0.2" and _conversion(engine, "李娜") == "0.25"
 

@@ -169,3 +169,17 @@ def test_an_english_admin_is_asked_in_english(engine: Engine, clock: Clock, worl
     assert "To import 客服绩效.csv, tell me the period (e.g. 2026-10), the mapping" in chat.text
     assert chat.text.splitlines()[1] == ("Mappings whose columns fit this file: after_sales_zh (After-sales monthly "
                                          "summary (Chinese headers)); shop_zh (Online-shop support summary (Chinese headers))")
+
+
+def test_a_word_kpibot_does_not_know_is_named_and_nothing_is_imported(
+    engine: Engine, clock: Clock, world: dict[str, int]
+) -> None:
+    chat = FakeChat(Router(engine, AppConfig(), clock), "周人事")
+    _send(chat, "demo 2026-11 shop_zh 十月")
+    assert chat.text.splitlines() == [
+        "我没看懂 十月：说明里应写团队、期间（如 2026-10）和映射。",
+        "要导入 客服绩效.csv，请发送例如：/import demo 2026-11 shop_zh",
+    ]
+    assert _values(engine, "李娜") == {}
+    chat.say("/import demo 2026-11 shop_zh")
+    assert chat.text.startswith("已将 客服绩效.csv 导入 demo 2026-11")
