@@ -1,7 +1,7 @@
 """Import in chat (issue 15): a file an admin sent waits for its team, period and mapping
 
-Revision ID: 0008_imp15b
-Revises: 0007_fault21
+Revision ID: 0009_imp15b
+Revises: 0008_door21
 Create Date: 2026-12-02 15:00:00.000000
 """
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from alembic import op
 
 import storage.types  # noqa: F401
 
-revision: str = '0008_imp15b'
-down_revision: str | None = '0007_fault21'
+revision: str = '0009_imp15b'
+down_revision: str | None = '0008_door21'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
