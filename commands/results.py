@@ -226,10 +226,15 @@ def _review_columns(
     return columns, sources
 
 
-def _peer_frame(period: Period, agents: set[int], *, session: Session) -> pd.DataFrame | None:
+def _peer_frame(
+    period: Period, agents: set[int], *, session: Session, min_count: int | None = None
+) -> pd.DataFrame | None:
+    """The peer input, from each rater's answers in the order they first answered (a
+    replaced rating keeps its row and place), released in steps (scoring.released_raters)."""
     rows: list[dict[str, float]] = []
     index: list[str] = []
-    for review in repo.list_reviews(session=session, period=period, kind="peer"):
+    reviews = sorted(repo.list_reviews(session=session, period=period, kind="peer"), key=lambda r: r.id or 0)
+    for review in reviews:
         if review.subject_id not in agents or review.rater_id == review.subject_id:
             continue
         numbers = {
@@ -242,7 +247,7 @@ def _peer_frame(period: Period, agents: set[int], *, session: Session) -> pd.Dat
             index.append(str(review.subject_id))
     if not rows:
         return None
-    return peer_summary(pd.DataFrame(rows, index=pd.Index(index, dtype=object)))
+    return peer_summary(pd.DataFrame(rows, index=pd.Index(index, dtype=object)), min_count=min_count)
 
 
 def _history_frame(
@@ -331,7 +336,11 @@ def gather(
                     for p in imported.get(member_id, [])
                 ],
             }
-    peer = _peer_frame(period, id_set, session=session)
+    peer_part = scheme.component("peer")
+    peer = _peer_frame(
+        period, id_set, session=session,
+        min_count=peer_part.min_count if peer_part is not None and peer_part.kind == "peer" else None,
+    )
     if peer is not None:
         for key, count in peer["count"].items():
             sources[int(str(key))]["peer"] = {"source": "peer", "raters": int(count)}

@@ -41,7 +41,8 @@ from scoring.scheme import Component, Indicator, Scheme
 
 __all__ = [
     "COMPONENT_STATUS", "IND_STATUS", "ROUND_FOR_TIES", "STAR_COLUMNS", "AgentResult", "ComponentResult",
-    "Flags", "IndicatorResult", "Ranking", "ScoreInputs", "TeamResult", "peer_summary", "rank_totals",
+    "Flags", "IndicatorResult", "PEER_STEP", "Ranking", "ScoreInputs", "TeamResult", "peer_summary",
+    "rank_totals", "released_raters",
     "rescore_with", "scale_review", "score_team",
 ]
 STAR_COLUMNS: tuple[str, ...] = ("n1", "n2", "n3", "n4", "n5")
@@ -204,12 +205,36 @@ def scale_review(value: float, scale: Literal[5, 100] = 5) -> float | None:
     return out if math.isfinite(out) else None
 
 
-def peer_summary(answers: pd.DataFrame, scale: Literal[5, 100] = 5) -> pd.DataFrame:
+PEER_STEP = 3
+
+
+def released_raters(raters: int, min_count: int, step: int = PEER_STEP) -> int:
+    """How many of an agent's ``raters`` (in the order they first answered) a peer figure
+    may be computed from, so that no two figures can be differenced into fewer than
+    ``max(step, min_count)`` people's answers: the first ``min_count``, then whole groups
+    of ``max(step, min_count)`` more. Below ``min_count`` nothing is released anyway (not
+    enough ratings). "50 from 3" is followed by nothing new at 4 and 5 raters, then by a
+    figure from 6: the difference is the average of three people, never one person's
+    answer."""
+    if raters < min_count or min_count < 1:
+        return raters
+    group = max(step, min_count)
+    return min_count + group * ((raters - min_count) // group)
+
+
+def peer_summary(
+    answers: pd.DataFrame, scale: Literal[5, 100] = 5, *, min_count: int | None = None
+) -> pd.DataFrame:
     """Individual peer answers → the ``peer`` input frame.
 
     ``answers``: one row per (agent, rater), indexed by agent id, one column per dimension
     (1–5). Each rater's answers are averaged into a 0–100 score, then averaged per agent.
     Returns columns ``score`` and ``count`` (raters with at least one valid answer).
+
+    With ``min_count`` (the scheme's minimum of raters) the rows must be in the order the
+    raters first answered, and only each agent's first :func:`released_raters` count: the
+    score, the total and every figure shown from them move only in steps that cannot be
+    differenced into one rater's answer.
     """
     scaled = _review_scale(answers.to_numpy(dtype=float, na_value=np.nan), scale)
     with np.errstate(invalid="ignore"):
@@ -217,6 +242,12 @@ def peer_summary(answers: pd.DataFrame, scale: Literal[5, 100] = 5) -> pd.DataFr
                               if scaled.shape[1] else np.full(len(answers), np.nan),
                               index=answers.index.astype(str))
     per_rater = per_rater.dropna()
+    if min_count is not None and len(per_rater):
+        position = per_rater.groupby(level=0).cumcount().to_numpy()
+        sizes = per_rater.groupby(level=0).transform("size").to_numpy()
+        keep = np.array([pos < released_raters(int(n), min_count) for pos, n in zip(position, sizes, strict=True)],
+                        dtype=bool)
+        per_rater = per_rater[keep]
     grouped = per_rater.groupby(level=0)
     return pd.DataFrame({"score": grouped.mean(), "count": grouped.size()})
 

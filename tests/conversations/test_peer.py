@@ -77,3 +77,31 @@ def test_rating_the_same_colleague_again_starts_from_the_earlier_answers_and_rep
 
 def test_peer_rating_speaks_chinese(router: Router) -> None:
     run(FakeChat(router, "李娜"), [("/peer", ["你要评价谁", "[张伟]"]), ("[张伟]", ["匿名", "第 1/2 题"])])
+
+
+def _add_agents(router: Router, colleague_of: str, *names: str) -> None:
+    from storage.models import Member
+
+    with unit_of_work(router.engine) as session:
+        dave = session.exec(select(Member).where(Member.name == colleague_of)).one()
+        for name in names:
+            session.add(Member(team_id=dave.team_id, name=name, role="agent", manager_id=dave.manager_id))
+
+
+def test_a_fourth_rater_cannot_be_differenced_out_of_two_peer_figures(router: Router) -> None:
+    """Issue 21 item 11: "50 / 100 from 3" then "56 / 100 from 4" gave away the 4th answer
+    (75). The figure moves only when three more have rated: 4 and 5 raters still show the
+    first three's 50, the sixth brings the figure of six."""
+    _add_agents(router, "Dave", "Erin", "Frank", "Grace")
+    for rater, answer in (("Alice", "5"), ("Bob", "3"), ("Carol", "1")):
+        _rate(router, rater, "Dave", answer, answer)
+    dave, mary = FakeChat(router, "Dave"), FakeChat(router, "Mary")
+    run(dave, [("/peer summary", "Peer rating: 50 / 100 from 3 colleagues.")])
+    _rate(router, "Erin", "Dave", "4", "4")  # 75: would make it 56 from 4
+    run(dave, [("/peer summary", "Peer rating: 50 / 100 from 3 colleagues.")])
+    run(mary, [("/review Dave", "Peer rating: 50 / 100 from 3 colleagues.")])
+    _rate(router, "Frank", "Dave", "4", "4")
+    run(dave, [("/peer summary", "Peer rating: 50 / 100 from 3 colleagues.")])
+    _rate(router, "Grace", "Dave", "2", "2")  # 25: six raters, (150 + 75 + 75 + 25) / 6 = 54
+    run(dave, [("/peer summary", "Peer rating: 54 / 100 from 6 colleagues.")])
+    assert "56" not in dave.dump() and "56" not in mary.dump()

@@ -336,3 +336,18 @@ def test_integer_agent_ids_come_back_as_strings() -> None:
     values = pd.DataFrame({"x": [50.0, 70.0]}, index=[7, 3])
     result = score_team(parse_scheme(two_part(100)), ScoreInputs(values=values), as_of=AS_OF)
     assert [r.agent for r in result.results] == ["3", "7"]
+
+
+def test_peer_figures_move_only_in_steps_that_cannot_be_differenced() -> None:
+    """Issue 21 item 11: the score (and so the total, /me, /rank and exports) uses the first
+    min_count raters, then whole groups of max(3, min_count) more, in the order they rated."""
+    from scoring.total import released_raters
+
+    assert [released_raters(n, 3) for n in range(0, 10)] == [0, 1, 2, 3, 3, 3, 6, 6, 6, 9]
+    assert [released_raters(n, 1) for n in (1, 2, 3, 4, 5)] == [1, 1, 1, 4, 4]
+    assert [released_raters(n, 5) for n in (5, 9, 10)] == [5, 5, 10]
+    answers = pd.DataFrame({"c": [5, 3, 1, 4], "s": [5, 3, 1, 4]}, index=pd.Index(["7"] * 4, dtype=object))
+    everyone = peer_summary(answers)
+    assert round(float(everyone.loc["7", "score"])) == 56 and int(everyone.loc["7", "count"]) == 4
+    stepped = peer_summary(answers, min_count=3)
+    assert float(stepped.loc["7", "score"]) == 50.0 and int(stepped.loc["7", "count"]) == 3
