@@ -13,6 +13,9 @@ only the average over all raters, and only once at least the scheme's ``min_rate
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 from commands import permissions, results
 from commands.context import Context, Handler
 from commands.forms import engine
@@ -67,10 +70,20 @@ def check(ctx: Context, conv: Conversation) -> str | None:
     return window_refusal(ctx, team_of(ctx, ctx.actor), conversation_period(ctx, conv), TITLE)
 
 
+def rater_pseudonym(secret: str, period_id: int | None, rater_id: int | None) -> str:
+    """How the audit log names a peer rater: the same within one period (a changed rating
+    shows as the same rater), unlinkable across periods and to the person without the
+    server's secret (HMAC-SHA256, issue 21 item 11)."""
+    digest = hmac.new(secret.encode(), f"peer-rater:{period_id}:{rater_id}".encode(), hashlib.sha256)
+    return f"peer:{digest.hexdigest()[:16]}"
+
+
 def submit(ctx: Context, conv: Conversation, answers: Answers) -> int:
+    period = conversation_period(ctx, conv)
+    label = rater_pseudonym(ctx.config.secret, period.id, ctx.actor.id)
     review = repo.save_review(
-        session=ctx.session, period=conversation_period(ctx, conv), subject=conversation_subject(ctx, conv), rater=ctx.actor,
-        kind="peer", answers=dict(answers), actor=repo.actor_of(ctx.actor),
+        session=ctx.session, period=period, subject=conversation_subject(ctx, conv), rater=ctx.actor,
+        kind="peer", answers=dict(answers), actor=label, rater_label=label,
         reason="peer rating submitted in chat", submitted_at=ctx.now,
         idempotency_key=f"conversation:{conv.id}", now=ctx.now,
     )  # fmt: skip

@@ -1132,11 +1132,14 @@ def save_review(
     submitted_at: datetime | None = None,
     idempotency_key: str | None = None,
     now: datetime | None = None,
+    rater_label: str | None = None,
 ) -> Review:
     """Insert or replace the (period, subject, rater, kind) review, audited.
 
     A review already saved under ``idempotency_key`` is returned unchanged (a replayed
-    submission). ``submitted_at`` None keeps the review a draft.
+    submission). ``submitted_at`` None keeps the review a draft. With ``rater_label`` (an
+    anonymous rating: a pseudonym) the audit entry's ``before`` and ``after`` carry the
+    label in place of ``rater_id`` (the caller passes it as ``actor`` too).
     """
     _check(kind, REVIEW_KIND_VALUES, "kind")
     if idempotency_key is not None:
@@ -1153,11 +1156,28 @@ def save_review(
     row.submitted_at = submitted_at
     if idempotency_key is not None:
         row.idempotency_key = idempotency_key
-    _audited_change(
-        session=session, row=row, before=before, actor=actor, action=f"review.{kind}",
-        reason=reason, now=moment,
-    )
+    if rater_label is None:
+        _audited_change(
+            session=session, row=row, before=before, actor=actor, action=f"review.{kind}",
+            reason=reason, now=moment,
+        )
+        return row
+    session.add(row)
+    session.flush()
+    after = snapshot(row)
+    if before != after:
+        append_audit(
+            session=session, actor=actor, action=f"review.{kind}", entity="review",
+            entity_id=_id(row), before=_masked_rater(before, rater_label),
+            after=_masked_rater(after, rater_label), reason=reason, at=moment,
+        )
     return row
+
+
+def _masked_rater(snap: dict[str, Any] | None, label: str) -> dict[str, Any] | None:
+    if snap is None:
+        return None
+    return {**snap, "rater_id": label}
 
 
 def list_reviews(

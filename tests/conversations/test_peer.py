@@ -105,3 +105,28 @@ def test_a_fourth_rater_cannot_be_differenced_out_of_two_peer_figures(router: Ro
     _rate(router, "Grace", "Dave", "2", "2")  # 25: six raters, (150 + 75 + 75 + 25) / 6 = 54
     run(dave, [("/peer summary", "Peer rating: 54 / 100 from 6 colleagues.")])
     assert "56" not in dave.dump() and "56" not in mary.dump()
+
+
+def test_the_audit_log_names_a_peer_rater_by_a_pseudonym_per_period(router: Router) -> None:
+    """Issue 21 item 11: audit_log held rater, subject and answers in clear."""
+    from storage.models import AuditLog, Member
+
+    _rate(router, "Alice", "Dave", "5", "5")
+    run(FakeChat(router, "Alice"), [  # changed: the same pseudonym
+        ("/peer Dave", "Summary of your peer rating"), ("[Change 1]", "Question 1 of 2"), ("2", "Summary"),
+        ("[Submit]", "saved"),
+    ])  # fmt: skip
+    _rate(router, "Bob", "Dave", "3", "3")
+    with unit_of_work(router.engine) as session:
+        entries = list(session.exec(select(AuditLog).where(AuditLog.action == "review.peer")).all())
+        people = {m.id: m for m in session.exec(select(Member)).all()}
+    alice = next(m.id for m in people.values() if m.name == "Alice")
+    bob = next(m.id for m in people.values() if m.name == "Bob")
+    assert len(entries) == 3
+    labels = [e.actor for e in entries]
+    assert all(label.startswith("peer:") for label in labels)
+    assert labels[0] == labels[1] != labels[2]
+    for entry in entries:
+        assert entry.actor not in (f"member:{alice}", f"member:{bob}")
+        assert entry.after is not None and entry.after["rater_id"] == entry.actor
+        assert entry.before is None or entry.before["rater_id"] == entry.actor
