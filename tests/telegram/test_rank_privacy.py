@@ -75,3 +75,42 @@ async def test_in_a_private_chat_the_manager_gets_the_ranking_either_way(
     await mary.say("/rank")
     assert "Ranking of london for 2026-10" in "\n".join(texts(telegram_api.sent(MARY)))
     assert [c.params["chat_id"] for c in telegram_api.calls_to("sendPhoto")] == [MARY]
+
+
+BIG_TEAM = 204
+"""From 204 agents a chart with a bar for everyone broke width + height ≤ 10,000 px (issue 16 item 7)."""
+
+
+async def test_the_rank_of_204_agents_reaches_telegram_within_its_photo_and_message_limits(
+    telegram_api: FakeTelegram, start_adapter, engine: Engine
+) -> None:
+    """Reproduces issue 16 item 7 through the strict fake: the photo was refused
+    (PHOTO_INVALID_DIMENSIONS) and the manager saw no chart."""
+    ids = build_world(engine)
+    scores = dict(SCORES)
+    with unit_of_work(engine) as session:
+        mary = repo.get_member(session=session, member_id=ids["Mary"])
+        assert mary is not None
+        repo.link_platform(session=session, member=mary, platform="telegram", user_id=MARY, actor="test")
+        team = repo.get_team_by_name(session=session, name="london")
+        assert team is not None
+        for i in range(BIG_TEAM - len(SCORES)):
+            name = f"Agent {i:03d}"
+            repo.add_member(session=session, team=team, name=name, role="agent", manager=mary)
+            scores[name] = 1 + i % 5
+    review_everyone(engine, "london", self_scores=scores, manager_scores=scores)
+    router = Router(engine, AppConfig(default_lang="en"), Clock(REVIEW_WINDOW_NOW + timedelta(days=10)))
+    adapter = await start_adapter(router, engine=engine)
+    chat = TelegramChat(telegram_api, adapter, telegram_api.user(MARY, "Mary"))
+
+    await chat.say("/rank")
+
+    refused = [c for c in telegram_api.calls if not c.ok and c.method != "getUpdates"]
+    assert refused == [], [(c.method, c.response) for c in refused]
+    [photo] = telegram_api.calls_to("sendPhoto")
+    assert photo.ok and photo.params["chat_id"] == MARY
+    assert "the top 20 and the bottom 20 of 204" in photo.params.get("caption", "")
+    privately = texts(telegram_api.sent(MARY))
+    assert all(len(t) <= 4096 for t in privately)
+    shown = "\n".join(privately)
+    assert all(name in shown for name in scores), "the whole ranking is in the text"
