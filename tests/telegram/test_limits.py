@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from commands.messages import Button, Incoming, Reply
-from tests.fakes.telegram_api import FakeTelegram, keyboard_of
+from tests.fakes.telegram_api import FakeTelegram, keyboard_of, texts
 from tests.telegram.conftest import ScriptedRouter
 
 TEAM = 200
@@ -105,3 +107,44 @@ def test_the_largest_ranking_chart_kpibot_draws_fits_telegrams_photo_limits() ->
     too_many = [charts.Bar(label=f"客服 {i:03d}", value=50.0) for i in range(204)]
     with Image.open(io.BytesIO(charts.ranking_chart(too_many, title="t", xlabel="x"))) as chart:
         assert sum(chart.size) > PHOTO_SIDES_MAX, "why the rank command draws only the ends"
+
+
+GROUP_PARTS = 24
+"""Four more than a group may receive in a minute (Telegram: 20 a minute in a group)."""
+
+
+def big_survey_script(incoming: Incoming) -> list[Reply]:
+    if incoming.text.startswith("/survey"):
+        lines = [f"line {i:04d} " + "x" * 90 for i in range(GROUP_PARTS * 40)]  # ~24 × 4,000 chars
+        return [Reply(text="\n".join(lines))]
+    return [Reply(text=f"help for {incoming.text}")]
+
+
+@pytest.mark.slow
+async def test_a_long_group_reply_loses_nothing_at_20_a_minute_and_a_private_help_is_not_held_behind_it(
+    telegram_api: FakeTelegram, start_adapter
+) -> None:
+    """Reproduces issue 16 item 6: with the group limit applied, 16 of 36 parts of
+    ``/survey team big 20`` were lost (RetryAfter not caught) and a private /help waited
+    behind the group's flood pause."""
+    adapter = await start_adapter(ScriptedRouter(big_survey_script))
+    group = telegram_api.group(-1016, "Big team")
+    manager = telegram_api.user(816, "Wang")
+    agent = telegram_api.user(817, "Li")
+    await telegram_api.send_text(manager, "/survey team big 20", chat=group)
+    await telegram_api.wait_for(lambda tg: len(tg.sent(-1016)) >= 20, timeout=60)
+    await telegram_api.send_text(agent, "/help")
+    await telegram_api.wait_for(lambda tg: len(tg.sent(817)) == 1, timeout=60)
+    in_group_before_help = len(telegram_api.sent(-1016))
+    await adapter.wait_handled(2, timeout=120)
+    await telegram_api.wait_for(
+        lambda tg: "\n".join(texts(tg.sent(-1016))).count("line ") == GROUP_PARTS * 40, timeout=120
+    )
+    parts = texts(telegram_api.sent(-1016))
+    assert len(parts) > 20 and in_group_before_help < len(parts), "/help went out meanwhile"
+    said = "\n".join(parts)
+    numbers = [int(w.split()[1]) for w in said.split("\n") if w.startswith("line ")]
+    assert numbers == list(range(GROUP_PARTS * 40)), "every line once, in order"
+    assert texts(telegram_api.sent(817)) == ["help for /help"]
+    refused = [c for c in telegram_api.calls if not c.ok and c.method != "getUpdates"]
+    assert refused == [], "paced to the group limit: Telegram never answered 429"
