@@ -413,7 +413,7 @@ def _team_links(ctx: Context, args: str) -> list[Reply]:
 def _links_csv(rows: list[tuple[str, str]]) -> bytes:
     """UTF-8 CSV with a BOM (so Excel reads Chinese names); a name is never run as a formula."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)  # 'a;=1+1;b' stays one cell where ; separates
     for name, url in rows:
         writer.writerow([safe(name), url])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")

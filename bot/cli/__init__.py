@@ -8,8 +8,41 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
+import sys
+from typing import Any, TextIO
 
 import typer
+
+from commands.plain import printable
+
+_CONTROLS_BUT_CR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+class PrintableStream:
+    """A terminal stream that drops control characters from everything written to it
+    (issue 21 item 9): a member name, an import cell or a self-review answer carrying
+    ``ESC [ 2 J`` is printed as text, never run by the terminal. On stderr a carriage
+    return is kept (progress bars redraw their line with it)."""
+
+    def __init__(self, stream: TextIO, *, keep_cr: bool = False) -> None:
+        self._stream = stream
+        self._keep_cr = keep_cr
+
+    def write(self, text: Any) -> int:
+        if isinstance(text, str):
+            text = _CONTROLS_BUT_CR.sub("", text) if self._keep_cr else printable(text)
+        return self._stream.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _printable_terminal() -> None:
+    if not isinstance(sys.stdout, PrintableStream):
+        sys.stdout = PrintableStream(sys.stdout)  # type: ignore[assignment]
+    if not isinstance(sys.stderr, PrintableStream):
+        sys.stderr = PrintableStream(sys.stderr, keep_cr=True)  # type: ignore[assignment]
 
 
 def build_app() -> typer.Typer:
@@ -19,6 +52,7 @@ def build_app() -> typer.Typer:
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,
+        callback=_printable_terminal,
     )
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{__name__}.{info.name}")

@@ -172,3 +172,33 @@ def test_member_import_update_dry_run_lists_what_would_change_and_stores_nothing
         zhang = repo.get_member_by_name(session=session, team=team, name="张伟")
         assert zhang is not None and zhang.role == "manager" and zhang.manager_id is None
         assert [m.name for m in repo.team_managers(session=session, team=team)] == ["李经理", "张伟"]
+
+
+def test_the_command_line_prints_no_terminal_escapes() -> None:
+    """Issue 21 item 9: whatever a kpibot command prints (an import cell, a stored answer, a
+    name) goes through the CLI's printable streams: ESC [ 2 J, BEL and a bidi override are
+    printed as text or dropped, never run by the terminal, on stdout and stderr alike."""
+    import typer
+
+    app = build_app()
+
+    @app.command("say-raw")
+    def say_raw() -> None:
+        typer.echo("王\x1b[2J小红\x07\u202e")
+        typer.echo("cell \x1b]0;owned\x07", err=True)
+
+    result = CliRunner().invoke(app, ["say-raw"], color=True)  # as on a terminal: click strips nothing
+    assert result.exit_code == 0
+    assert result.stdout == "王[2J小红\n" and result.stderr == "cell ]0;owned\n"
+
+
+def test_a_stream_that_keeps_carriage_returns_for_progress_bars_still_drops_escapes() -> None:
+    import io
+
+    from bot.cli import PrintableStream
+
+    plain, progress = io.StringIO(), io.StringIO()
+    PrintableStream(plain).write("a\x1b]0;owned\x07\r\nb\x9b2J")
+    PrintableStream(progress, keep_cr=True).write("\r 50%\x1b[A")
+    assert plain.getvalue() == "a]0;owned\nb2J"
+    assert progress.getvalue() == "\r 50%[A"
