@@ -255,3 +255,36 @@ def test_two_same_named_agents_in_a_managers_teams_are_told_apart_by_team(
     assert "demo/张伟" in said and "shanghai/张伟" in said
     with unit_of_work(engine) as session:
         assert all(p.status == "submitted" for p in cstore.list_plans(session=session, statuses=["submitted", "approved"]))
+
+
+# What each command of ID_COMMANDS forges (module of the handler, kind of the id).
+ID_COMMAND_KINDS = {
+    "/appeal reject": ("commands/appeal.py", "appeal.decide"),
+    "/appeal uphold": ("commands/appeal.py", "appeal.decide"),
+    "/qa dispute": ("commands/qa/results.py", "qa_review.own"),
+    "/improve approve": ("commands/improve.py", "plan.decide"),
+}
+
+
+def test_every_command_that_looks_an_id_up_is_forged_above() -> None:
+    """A command that takes an id from its text goes through ``scope.resolve``; every such
+    call in commands/ (module, kind) must be one that ID_COMMANDS forges, so a new command
+    taking an id fails here until it has its forgery (issue 21 item 6)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    calls: set[tuple[str, str]] = set()
+    for path in sorted((root / "commands").rglob("*.py")):
+        if path.name == "scope.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "resolve" and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id == "scope"):
+                kind = node.args[1]
+                assert isinstance(kind, ast.Constant), f"{path}: scope.resolve with a computed kind"
+                calls.add((str(path.relative_to(root)), str(kind.value)))
+    assert calls, "no command resolves an id: the walk is broken"
+    assert set(ID_COMMAND_KINDS) == set(ID_COMMANDS)
+    assert calls <= set(ID_COMMAND_KINDS.values()), f"not forged: {sorted(calls - set(ID_COMMAND_KINDS.values()))}"
