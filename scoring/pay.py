@@ -99,6 +99,12 @@ class Pay:
     currency: str
     held: bool = False  # provisional result: the result-dependent parts wait for it to be complete
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able, money as exact decimal strings (``None`` = missing or held)."""
+        return {"parts": {ln.id: None if ln.amount is None else str(ln.amount) for ln in self.lines},
+                "total": None if self.total is None else str(self.total), "currency": self.currency,
+                "held": self.held}
+
     def line(self, part_id: str) -> PayLine:
         for line in self.lines:
             if line.id == part_id:

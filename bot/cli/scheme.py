@@ -24,6 +24,7 @@ from commands.i18n import Translate, normalize_lang, translator
 from commands.importing.mapping import declared_indicators
 from scoring import kpi
 from scoring.methods import Band, Tiered
+from scoring.pay import pay_of
 from scoring.provision import provision_problems
 from scoring.scheme import PROBLEM_TEMPLATES, Indicator, Scheme, SchemeError, parse_scheme
 from scoring.table import TABLE_TEMPLATES, TableError, read_score_table
@@ -159,7 +160,10 @@ def score(
                for p in err.problems])
     result = score_team(scheme, inputs, as_of=day)
     if output is OutputFormat.json:
-        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2, allow_nan=False))
+        rows = result.to_dict()
+        if scheme.pay:  # the scheme's pay formula per agent (scoring.pay)
+            rows = [{**row, "pay": pay_of(scheme, row).to_dict()} for row in rows]
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2, allow_nan=False))
     elif output is OutputFormat.csv:
         typer.echo(render_csv(result), nl=False)
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -197,3 +198,17 @@ def test_a_wrong_scheme_stops_the_calculator_with_its_problems(tmp_path: Path) -
     result = run("score", "--scheme", write(tmp_path, bad, "bad.toml"), "--input", MONTH, "--lang", "en")
     assert result.exit_code == 2
     assert "Indicator points add up to 95, not 100." in result.stderr
+
+
+def test_the_json_carries_each_agents_pay_by_the_schemes_formula() -> None:
+    # seed 001 in online_shop.toml: base 3000 + order total × 0.3 % + indicator bonus + the place's reward/penalty
+    data = json.loads(run("score", "--scheme", ONLINE, "--input", MONTH, "--format", "json").stdout)
+    first = data[0]
+    pay = first["pay"]
+    assert set(pay["parts"]) == {"base", "commission", "indicator_bonus", "reward_penalty"}
+    order_total = Decimal(repr(first["indicators"]["order_amount"]["value"]))
+    assert Decimal(pay["parts"]["commission"]) == (order_total * Decimal("0.003")).quantize(Decimal("0.01"))
+    assert pay["parts"]["base"] == "3000.00" and pay["parts"]["reward_penalty"] == "100.00"
+    for agent in data:
+        if agent["pay"]["total"] is not None:
+            assert Decimal(agent["pay"]["total"]) == sum(Decimal(v) for v in agent["pay"]["parts"].values())
