@@ -99,6 +99,8 @@ def source_text(_: Translate, source: Mapping[str, Any] | None) -> str:
         return _("demo data")
     if kind == "survey":
         return _("customer survey")
+    if kind == "manager":
+        return _("given in the manager review")
     return str(kind or "")
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -37,10 +38,11 @@ from commands.forms.common import (
     score_field,
     team_of,
 )
-from commands.forms.spec import N_, Answers, Field, FormDefinition, Msg
+from commands.forms.spec import N_, Answers, Field, FormDefinition, Localized, Msg, Option, Text
 from commands.messages import Button, Reply
 from commands.peer import peer_line
-from scoring.scheme import Scheme
+from scoring.methods import Deduction, Descriptive
+from scoring.scheme import Indicator, Scheme
 from scoring.total import AgentResult, ScoreInputs, score_team
 from storage import repo
 from storage.models import Conversation, Member, Period, Team
@@ -160,6 +162,112 @@ def intro(ctx: Context, conv: Conversation) -> list[Reply]:
     return [Reply(text="\n".join(lines), private=True)]
 
 
+# -- indicators the manager provides (provider = "manager") ----------------------------------
+# Asked in the review after the rated dimensions, in the unit a person reads (a share as a
+# percentage, a level by its name); stored as the indicator's value with source "manager"
+# (issue 14 item 2), so the KPI table and the total use it like an imported value.
+
+INDICATOR_FIELD = "indicator."
+PERCENT_UNITS = ("fraction", "percent")
+UNIT_WORDS: dict[str, str] = {
+    "seconds": N_("seconds"), "minutes": N_("minutes"), "days": N_("days"), "yuan": N_("yuan"),
+    "count": N_("times"), "points": N_("points"), "fraction": "%", "percent": "%",
+}  # fmt: skip
+
+
+def manager_indicators(scheme: Scheme | None) -> list[Indicator]:
+    """The scheme's indicators the manager fills in during the review, in the scheme's order."""
+    return [i for i in scheme.indicators if i.provider == "manager"] if scheme is not None else []
+
+
+def indicator_field_id(indicator: Indicator) -> str:
+    return f"{INDICATOR_FIELD}{indicator.id}"
+
+
+def _num_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def indicator_field(indicator: Indicator) -> Field:
+    """One question for a manager-provided indicator, with the values the scheme allows."""
+    name = names(indicator.name)
+    method = indicator.method
+    worth: Text = Msg(N_("Worth up to {points} points of the KPI table."), {"points": _num_text(indicator.points)})
+    if isinstance(method, Descriptive):
+        options = tuple(
+            Option(level.id, Msg(N_("{level} ({points} points)"),
+                                 {"level": Localized(zh=level.name_zh, en=level.name_en),
+                                  "points": _num_text(level.points)}))
+            for level in method.levels
+        )  # fmt: skip
+        return Field(indicator_field_id(indicator), "choice",
+                     Msg(N_("{indicator}: which level fits this agent this period?"), {"indicator": name}),
+                     help=worth, options=options, short=name)  # fmt: skip
+    if isinstance(method, Deduction):
+        worth = Msg(N_("Each one over {allowance} takes {per_event} of its {points} points."),
+                    {"allowance": _num_text(method.allowance), "per_event": _num_text(method.per_event),
+                     "points": _num_text(indicator.points)})  # fmt: skip
+    unit = indicator.unit
+    if unit == "points":
+        prompt = N_("{indicator}: how many points from 0 to 100 do you give this agent?")
+        return Field(indicator_field_id(indicator), "number", Msg(prompt, {"indicator": name}), help=worth,
+                     minimum=0, maximum=100, short=Msg(N_("{indicator} (of 100 points)"), {"indicator": name}))  # fmt: skip
+    if unit in PERCENT_UNITS:
+        prompt = N_("{indicator}: what percentage does this agent reach this period?")
+        return Field(indicator_field_id(indicator), "number", Msg(prompt, {"indicator": name}), help=worth,
+                     minimum=0, maximum=100, unit="%", short=name)  # fmt: skip
+    word = UNIT_WORDS.get(unit, unit)
+    labelled = Msg(N_("{indicator} ({unit})"), {"indicator": name, "unit": word})
+    if unit == "count" or isinstance(method, Deduction):
+        prompt = N_("{indicator}: how many times this period?")
+        return Field(indicator_field_id(indicator), "number", Msg(prompt, {"indicator": name}), help=worth,
+                     minimum=0, integer=True, short=labelled)  # fmt: skip
+    prompt = N_("{indicator}: what is this agent's value this period, in {unit}?")
+    return Field(indicator_field_id(indicator), "number", Msg(prompt, {"indicator": name, "unit": word}),
+                 help=worth, minimum=0, short=labelled)  # fmt: skip
+
+
+def stored_value(indicator: Indicator, answer: Any) -> Decimal | None:
+    """A form answer as the indicator's stored value (a percentage as a fraction, a level as its number)."""
+    if answer is None:
+        return None
+    method = indicator.method
+    if isinstance(method, Descriptive):
+        ids = [level.id for level in method.levels]
+        return Decimal(ids.index(str(answer)) + 1) if str(answer) in ids else None
+    value = Decimal(str(answer))
+    return value / 100 if indicator.unit == "fraction" else value
+
+
+def answer_of(indicator: Indicator, value: Decimal | None) -> Any:
+    """A stored value back as the form's answer (the inverse of :func:`stored_value`); None if it fits no answer."""
+    if value is None:
+        return None
+    method = indicator.method
+    if isinstance(method, Descriptive):
+        number = int(value) if value == value.to_integral_value() else 0
+        return method.levels[number - 1].id if 1 <= number <= len(method.levels) else None
+    shown = value * 100 if indicator.unit == "fraction" else value
+    as_float = float(shown)
+    if indicator.unit == "count" or isinstance(method, Deduction):
+        return int(as_float) if as_float.is_integer() and as_float >= 0 else None
+    return int(as_float) if as_float.is_integer() else as_float
+
+
+def current_indicator_answers(ctx: Context, scheme: Scheme, member: Member, period: Period) -> Answers:
+    """The current values of the manager's indicators as answers (a re-review shows them)."""
+    stored = {row.indicator: row.value for row in repo.indicator_values(session=ctx.session, period=period, member=member)}
+    answers: Answers = {}
+    for indicator in manager_indicators(scheme):
+        if indicator.column in stored and (answer := answer_of(indicator, stored[indicator.column])) is not None:
+            answers[indicator_field_id(indicator)] = answer
+    return answers
+
+
+def _indicator_answers(answers: Answers) -> dict[str, Any]:
+    return {k.removeprefix(INDICATOR_FIELD): v for k, v in answers.items() if k.startswith(INDICATOR_FIELD)}
+
+
 # -- the form --------------------------------------------------------------------------------
 
 
@@ -179,14 +287,19 @@ def fields(ctx: Context, conv: Conversation) -> list[Field]:
             max_length=COMMENT_LIMIT, ask_if=(dim.id, ENDS),
             short=Msg(N_("Why ({dimension})"), {"dimension": names(dim.name)}),
         ))  # fmt: skip
+    out += [indicator_field(indicator) for indicator in manager_indicators(scheme)]
+    if scheme is None or not scheme.manager_dimensions:
+        return out  # only indicators to give: there is no review for a comment to go with
     out.append(Field("comment", "text", N_("Anything else to tell the agent? (optional)"), required=False,
                      max_length=COMMENT_LIMIT, short=N_("Comment")))  # fmt: skip
     return out
 
 
 def _split(answers: Answers) -> tuple[dict[str, int], dict[str, str]]:
-    scores = {k: v for k, v in answers.items() if isinstance(v, int) and not isinstance(v, bool)}
-    comments = {k.removesuffix("_comment"): v for k, v in answers.items() if isinstance(v, str) and v}
+    """The review's own answers: dimension scores and comments (the indicators are stored apart)."""
+    own = {k: v for k, v in answers.items() if not k.startswith(INDICATOR_FIELD)}
+    scores = {k: v for k, v in own.items() if isinstance(v, int) and not isinstance(v, bool)}
+    comments = {k.removesuffix("_comment"): v for k, v in own.items() if isinstance(v, str) and v}
     return scores, comments
 
 
@@ -203,6 +316,12 @@ def preview(ctx: Context, conv: Conversation, answers: Answers) -> list[str]:
     subject, period = conversation_subject(ctx, conv), conversation_period(ctx, conv)
     scores, _comments = _split(answers)
     overrides: dict[str, float | None] = {f"manager.{k}": float(v) for k, v in scores.items()}
+    scheme = scheme_of(ctx, team_of(ctx, subject), period)
+    given = _indicator_answers(answers)
+    for indicator in manager_indicators(scheme):
+        if indicator.id in given:
+            value = stored_value(indicator, given[indicator.id])
+            overrides[indicator.id] = None if value is None else float(value)
     outcome = results.what_if(team_of(ctx, subject), period, subject, overrides, session=ctx.session)
     total = outcome.after.total if outcome is not None else None
     if total is None:
@@ -220,15 +339,32 @@ def check(ctx: Context, conv: Conversation) -> str | None:
 
 
 def submit(ctx: Context, conv: Conversation, answers: Answers) -> int:
+    """Store the review, and each manager-provided indicator as its value (source ``manager``, audited)."""
     scores, comments = _split(answers)
-    review = repo.save_review(
-        session=ctx.session, period=conversation_period(ctx, conv), subject=conversation_subject(ctx, conv), rater=ctx.actor,
-        kind="manager", answers=scores, comments=comments, actor=repo.actor_of(ctx.actor),
-        reason="manager review submitted in chat", submitted_at=ctx.now,
-        idempotency_key=f"conversation:{conv.id}", now=ctx.now,
-    )  # fmt: skip
-    assert review.id is not None
-    return review.id
+    period, subject = conversation_period(ctx, conv), conversation_subject(ctx, conv)
+    scheme = scheme_of(ctx, team_of(ctx, subject), period)
+    actor = repo.actor_of(ctx.actor)
+    result_id: int | None = None
+    given = _indicator_answers(answers)
+    for indicator in manager_indicators(scheme):
+        if indicator.id not in given or (value := stored_value(indicator, given[indicator.id])) is None:
+            continue
+        row = repo.set_indicator_value(
+            session=ctx.session, period=period, member=subject, indicator=indicator.column, value=value,
+            source="manager", actor=actor, reason="asked in the manager review", now=ctx.now,
+        )  # fmt: skip
+        ctx.session.flush()
+        result_id = row.id
+    if scheme is not None and scheme.manager_dimensions:
+        review = repo.save_review(
+            session=ctx.session, period=period, subject=subject, rater=ctx.actor,
+            kind="manager", answers=scores, comments=comments, actor=actor,
+            reason="manager review submitted in chat", submitted_at=ctx.now,
+            idempotency_key=f"conversation:{conv.id}", now=ctx.now,
+        )  # fmt: skip
+        result_id = review.id
+    assert result_id is not None
+    return result_id
 
 
 FORM = FormDefinition(
@@ -256,13 +392,14 @@ def _start(ctx: Context, subject: Member, period_key: str) -> list[Reply]:
     scheme = scheme_of(ctx, team, period)
     if scheme is None:
         return [Reply(text=_("Your team has no scheme yet, so there is nothing to review. Ask an admin."), ephemeral=True)]
-    if not scheme.manager_dimensions:
+    if not scheme.manager_dimensions and not manager_indicators(scheme):
         return [Reply(text=_("The scheme of team {team} has no manager review.", team=team.name), ephemeral=True)]
     earlier = repo.get_review(session=ctx.session, period=period, subject=subject, rater=ctx.actor, kind="manager")
-    answers = _joined(earlier.answers, earlier.comments) if earlier is not None else None
+    answers = _joined(earlier.answers, earlier.comments) if earlier is not None else {}
+    answers |= current_indicator_answers(ctx, scheme, subject, period)
     return engine.start(
         ctx, FORM_ID, period_id=period.id, subject_id=subject.id, expires_at=expiry(ctx, period),
-        answers=answers,
+        answers=answers or None,
     )  # fmt: skip
 
 

@@ -29,6 +29,7 @@ message) changes nothing: the person sees the current question again.
 from __future__ import annotations
 
 import importlib
+import math
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -285,6 +286,10 @@ def _hint(ctx: Context, f: Field) -> str:
         return _("Send a whole number from 1 to 5.")
     if f.kind == "number":
         low, high = _fmt(f.minimum), _fmt(f.maximum)
+        if f.maximum is None:
+            if f.integer:
+                return _("Send a whole number of {low}{unit} or more.", low=low, unit=f.unit)
+            return _("Send a number of {low}{unit} or more.", low=low, unit=f.unit)
         if f.integer:
             return _("Send a whole number from {low} to {high}{unit}.", low=low, high=high, unit=f.unit)
         return _("Send a number from {low} to {high}{unit}.", low=low, high=high, unit=f.unit)
@@ -374,9 +379,13 @@ def _parse_number(ctx: Context, f: Field, text: str) -> tuple[Any, str | None]:
         value = float(cleaned)
     except ValueError:
         value = float("nan")
-    whole = value == value and (not f.integer or value.is_integer())
+    whole = math.isfinite(value) and (not f.integer or value.is_integer())
     in_range = whole and (f.minimum is None or value >= f.minimum) and (f.maximum is None or value <= f.maximum)
     if not in_range:
+        if f.maximum is None:
+            if f.integer:
+                return None, _("Please send a whole number of {low}{unit} or more.", low=low, unit=f.unit)
+            return None, _("Please send a number of {low}{unit} or more.", low=low, unit=f.unit)
         if f.integer:
             return None, _("Please send a whole number from {low} to {high}{unit}.", low=low, high=high, unit=f.unit)
         return None, _("Please send a number from {low} to {high}{unit}.", low=low, high=high, unit=f.unit)

@@ -62,10 +62,9 @@ KPI = {
     "avg_order_value": (400, 350, 300, 280, 250, 220, 200, 150),
     "complaint_share": ("0.000", "0.005", "0.010", "0.015", "0.020", "0.030", "0.035", "0.050"),
     "abnormal_order_share": ("0.00", "0.01", "0.01", "0.02", "0.02", "0.03", "0.04", "0.05"),
-    "report_timeliness": (100, 95, 90, 85, 80, 70, 60, 40),
-    "report_accuracy": (100, 95, 90, 85, 80, 70, 60, 40),
-    "report_quality": (100, 95, 90, 85, 80, 70, 60, 40),
 }
+# The three report indicators (provider = "manager") are given in the manager's /review.
+REPORTS = ("100", "95", "90", "85", "80", "70", "60", "40")
 SELF = ("5", "4", "4", "4", "3", "3", "2", "2")
 MANAGER = ("4", "4", "4", "3", "3", "3", "2", "2")
 ABANDONS, WRONG_FIRST = 2, 5
@@ -160,6 +159,8 @@ def _manager_review(router: Router, spec: Team, i: int, w: Words) -> None:
     run(chat, [(f"/review {spec.agents[i]}", spec.agents[i])])
     for _dimension in range(3):
         chat.say(MANAGER[i])
+    for _report in range(3):
+        chat.say(REPORTS[i])
     run(chat, [("skip", w.summary), (f"[{w.submit}]", w.reviewed)])
 
 
