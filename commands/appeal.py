@@ -62,6 +62,82 @@ def window_end(session: Session, period: Period, scheme: Scheme) -> datetime | N
     return datetime.combine(local_day, time(23, 59, 59), zone(team.timezone)).astimezone(UTC)
 
 
+def answer_deadline(filed_at: datetime, working_days: int, tz: str, weekend: Sequence[int]) -> datetime:
+    """When an appeal must be answered: the end (23:59:59) of the ``working_days``-th working day after
+    the day it was filed, in the team's time zone ``tz``; ``weekend`` are the ISO weekdays off
+    (the scheme's ``cycle.weekend``). Filed on Friday with 3 working days: due Wednesday 23:59:59.
+
+    The one rule for the date; the agent is told it, the decider reminded of it, the admin told
+    when it has passed (:func:`follow_up_deadlines`)."""
+    from commands.feedback import zone
+
+    local = zone(tz)
+    day = filed_at.astimezone(local).date()
+    left = max(working_days, 1)
+    off = set(weekend) if len(set(weekend)) < 7 else set()
+    while left:
+        day += timedelta(days=1)
+        if day.isoweekday() not in off:
+            left -= 1
+    return datetime.combine(day, time(23, 59, 59), local).astimezone(UTC)
+
+
+def deadline_of(session: Session, appeal: Appeal) -> datetime | None:
+    """The answer deadline of a stored appeal, by its scheme's ``apply.appeal_answer_days`` and weekend."""
+    team = repo.get_team(session=session, team_id=appeal.team_id)
+    period = repo.get_period_by_id(session=session, period_id=appeal.period_id)
+    if team is None or period is None:
+        return None
+    scheme = results.load_scheme(team, period, session=session)
+    days, weekend = (scheme.apply.appeal_answer_days, scheme.cycle.weekend) if scheme else (3, (6, 7))
+    filed = appeal.created_at if appeal.created_at.tzinfo else appeal.created_at.replace(tzinfo=UTC)
+    return answer_deadline(filed, days, team.timezone, weekend)
+
+
+REMIND_BEFORE = timedelta(days=1)
+"""The decider is reminded once when the answer deadline is less than this away."""
+
+
+def follow_up_deadlines(session: Session, *, now: datetime, team: Team | None = None) -> dict[str, int]:
+    """The daily step: remind the decider of an open appeal due within a day (once), and tell every
+    admin of one whose deadline has passed (once). Messages go through the outbox, each under its own
+    key, so running the step twice sends nothing twice."""
+    counts = {"reminded": 0, "late": 0}
+    for appeal in store.list_appeals(session=session, team=team, statuses=["open"]):
+        due = deadline_of(session, appeal)
+        member = repo.get_member(session=session, member_id=appeal.member_id)
+        appeal_team = repo.get_team(session=session, team_id=appeal.team_id)
+        period = repo.get_period_by_id(session=session, period_id=appeal.period_id)
+        if due is None or member is None or appeal_team is None or period is None:
+            continue
+        scheme = results.load_scheme(appeal_team, period, session=session)
+        kind = appealable(scheme).get(appeal.component, appeal.component) if scheme else appeal.component
+        when = _local(appeal_team, due)
+        if now > due:
+            from commands.consequences import admins
+
+            for admin in admins(session):
+                _ = translator(_lang(session, admin))
+                text = _("Appeal #{id} by {name} ({team}, {component} of {period}) was due for an answer by {when} "
+                         "and is still open. Please see that it is decided: /appeal.", id=appeal.id, name=member.name,
+                         team=appeal_team.name, component=appeal.component, period=period.key, when=when)  # fmt: skip
+                if outbox.enqueue(session, team=appeal_team, period=period, member=admin, kind=f"appeal.late.{appeal.id}",
+                                  reply=Reply(text=text, private=True), now=now):  # fmt: skip
+                    counts["late"] += 1
+            continue
+        if due - now > REMIND_BEFORE:
+            continue
+        for decider in deciders(session, member, kind):
+            _ = translator(_lang(session, decider))
+            text = _("Reminder: appeal #{id} by {name} ({component} of {period}) needs your answer by {when}: "
+                     "/appeal uphold {id} NAME=VALUE … REASON or /appeal reject {id} REASON.", id=appeal.id,
+                     name=member.name, component=appeal.component, period=period.key, when=when)  # fmt: skip
+            if outbox.enqueue(session, team=appeal_team, period=period, member=decider, kind=f"appeal.reminder.{appeal.id}",
+                              reply=Reply(text=text, private=True), now=now):  # fmt: skip
+                counts["reminded"] += 1
+    return counts
+
+
 def _local(team: Team, moment: datetime) -> str:
     from commands.feedback import zone
 
@@ -119,13 +195,18 @@ def file_appeal(ctx: Context, tokens: Sequence[str]) -> list[Reply]:
     before = {"total": str(score.total), "rank": score.rank} if score is not None else {}
     appeal = store.create_appeal(session=ctx.session, team=team, period=period, member=ctx.actor, component=component,
                                  reason=reason, before=before, now=ctx.now)  # fmt: skip
+    due = deadline_of(ctx.session, appeal)
+    assert due is not None
+    when = _local(team, due)
     for decider in deciders(ctx.session, ctx.actor, components[component]):
         _d = translator(_lang(ctx.session, decider))
         outbox.enqueue(ctx.session, team=team, period=period, member=decider, kind=f"appeal.open.{appeal.id}",
                        reply=Reply(text=_d("{name} appeals the {component} component of {period}: {reason}\nDecide with /appeal uphold {id} NAME=VALUE … REASON or /appeal reject {id} REASON.",
                                            name=ctx.actor.name, component=component, period=period.key, reason=reason,
-                                           id=appeal.id), private=True), now=ctx.now)  # fmt: skip
-    return [Reply(text=_("Your appeal #{id} about {component} is filed; you will be told the decision.", id=appeal.id, component=component))]
+                                           id=appeal.id) + "\n" + _d("Please answer by {when}.", when=when),
+                                   private=True), now=ctx.now)  # fmt: skip
+    return [Reply(text=_("Your appeal #{id} about {component} is filed; you will be told the decision.", id=appeal.id,
+                         component=component) + "\n" + _("The answer is due by {when}.", when=when))]  # fmt: skip
 
 
 def _apply_changes(

@@ -436,8 +436,16 @@ def _follow_up_plans(ctx: StepContext) -> None:
         ctx.count(f"improve.{what}", n)
 
 
+def _follow_up_appeals(ctx: StepContext) -> None:
+    from commands.appeal import follow_up_deadlines
+
+    for what, n in follow_up_deadlines(ctx.session, now=ctx.now, team=ctx.team).items():
+        ctx.count(f"appeal.{what}", n)
+
+
 PUBLISH_HOOKS.append(_apply_consequences)
 DAILY_HOOKS.append(_follow_up_plans)
+DAILY_HOOKS.append(_follow_up_appeals)
 
 
 def step_context_for(

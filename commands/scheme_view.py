@@ -244,8 +244,9 @@ def consequence_lines(ctx: Context, scheme: Scheme) -> list[str]:
     lines.append("· " + meeting)
     if a.announce_best:
         lines.append("· " + _("The best agent and the best team of the period are announced."))
-    lines.append("· " + _("An agent may appeal a part of their result within {days} days of publication (/appeal).",
-                          days=a.appeal_days))  # fmt: skip
+    appeals = _("An agent may appeal a part of their result within {days} days of publication (/appeal).",
+                days=a.appeal_days)
+    lines.append("· " + _join(ctx, appeals, _("The answer is due within {days} working days.", days=a.appeal_answer_days)))
     if scheme.publish_ranking:
         lines.append("· " + _("The whole team sees the ranking."))
     else:

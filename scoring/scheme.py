@@ -282,6 +282,7 @@ class ApplyRules:
     post_change_after: int = 3
     stars: tuple[StarLevel, ...] = ()
     appeal_days: int = 7
+    appeal_answer_days: int = 3  # working days the decider has to answer an appeal (seed 002: a timely answer)
     ties: Literal["share", "all", "none"] = "share"  # several agents at a rewarded or penalised place
     announce_best: bool = False
     personal_goals: bool = True

@@ -36,7 +36,7 @@ INDICATOR: Schema = {
 STAR: Schema = {"level": None, "min_total": None, "bonus_base": None}
 APPLY: Schema = {
     "reward": None, "penalty": None, "currency": None, "improvement_last": None, "improvement_days": None,
-    "post_change_after": None, "stars": STAR, "appeal_days": None, "ties": None, "announce_best": None,
+    "post_change_after": None, "stars": STAR, "appeal_days": None, "appeal_answer_days": None, "ties": None, "announce_best": None,
     "personal_goals": None,
 }
 TARGET: Schema = {"id": None, "name": NAMES, "min_total": None, "max_share": None}

@@ -107,6 +107,13 @@ class SchemeParser:
             return default
         return value
 
+    def positive_int(self, d: dict[str, Any], key: str, where: str, default: int) -> int:
+        value = self.int_(d, key, where, default)
+        if value == 0:
+            self.add(where, key, "not_positive", value=value)
+            return default
+        return value
+
     def choice(self, d: dict[str, Any], key: str, where: str, choices: tuple[str, ...],
                default: str | None = None) -> str:
         if key not in d:
@@ -605,6 +612,7 @@ class SchemeParser:
             post_change_after=self.int_(raw, "post_change_after", where, 3),
             stars=tuple(sorted(stars, key=lambda s: -s.min_total)),
             appeal_days=self.int_(raw, "appeal_days", where, 7),
+            appeal_answer_days=self.positive_int(raw, "appeal_answer_days", where, 3),
             ties=self.choice(raw, "ties", where, ("share", "all", "none"), default="share"),  # type: ignore[arg-type]
             announce_best=self.bool_(raw, "announce_best", where, False),
             personal_goals=self.bool_(raw, "personal_goals", where, True),
