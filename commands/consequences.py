@@ -142,7 +142,7 @@ def apply_results(session: Session, team: Team, period: Period, *, now: datetime
     from commands.appeal import published_at
 
     published = published_at(session, period) or now
-    for s in outcome.scored:
+    for s in feedback.meeting_order(session, period, outcome):  # consequences first: their meetings come first
         member = repo.get_member(session=session, member_id=s.member_id)
         if member is None or s.held:  # a held result has no consequences until an admin confirms it
             continue

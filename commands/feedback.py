@@ -27,6 +27,7 @@ agent acknowledges the result (``/feedback ack`` or the button) or appeals (``/a
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -182,27 +183,62 @@ def in_working_hours(moment: datetime, tz: str, minutes: int = SLOT_MINUTES) -> 
 
 
 def propose_slots(
-    after: datetime, tz: str, *, count: int = 3, busy: Sequence[datetime] = ()
+    after: datetime, tz: str, *, count: int = 3, busy: Sequence[datetime] = (), before: datetime | None = None
 ) -> list[datetime]:
     """``count`` meeting times (UTC) in working hours on weekdays, from the next working day on.
 
-    One slot a day, cycling through :data:`SLOT_TIMES`, skipping times in ``busy``.
+    One slot a day, cycling through :data:`SLOT_TIMES`, skipping times in ``busy``. With ``before``
+    (an improvement plan's deadline) every slot ends by then: when one a day does not fit, the
+    free times before it are used, several a day; only when none is free before it are the
+    usual later times offered.
     """
     local = after.astimezone(zone(tz))
     day = local.date() + timedelta(days=1)
     out: list[datetime] = []
     taken = {b.astimezone(ZoneInfo("UTC")) for b in busy}
+
+    def fits(at: datetime) -> bool:
+        return before is None or at + timedelta(minutes=SLOT_MINUTES) <= before
+
     i = 0
     while len(out) < count:
         if day.weekday() < 5:
             for j in range(len(SLOT_TIMES)):
                 at = datetime.combine(day, SLOT_TIMES[(i + j) % len(SLOT_TIMES)], zone(tz)).astimezone(ZoneInfo("UTC"))
                 if at not in taken:
-                    out.append(at)
+                    if fits(at):
+                        out.append(at)
                     break
             i += 1
+        if before is not None and datetime.combine(day, time(0, 0), zone(tz)) >= before:
+            break
         day += timedelta(days=1)
-    return out
+    if before is None or len(out) >= count:
+        return out
+    day = local.date() + timedelta(days=1)
+    while len(out) < count and datetime.combine(day, time(0, 0), zone(tz)) < before:
+        if day.weekday() < 5:
+            for slot in SLOT_TIMES:
+                at = datetime.combine(day, slot, zone(tz)).astimezone(ZoneInfo("UTC"))
+                if len(out) < count and at not in taken and at not in out and fits(at):
+                    out.append(at)
+        day += timedelta(days=1)
+    if not out:
+        return propose_slots(after, tz, count=count, busy=busy)
+    return sorted(out)
+
+
+def meeting_order(session: Session, period: Period, outcome: results.PeriodResults) -> list[results.AgentScore]:
+    """Who is offered a feedback meeting first (issue 14 item 10): those the result has consequences
+    for — an improvement plan (the last N), a change of post, an open appeal — then the rest, each
+    group in rank order. :func:`prepare_meeting` called in this order gives them the earliest times."""
+    appealing = {a.member_id for a in store.list_appeals(session=session, period=period, statuses=["open"])}
+
+    def key(score: results.AgentScore) -> tuple[int, float, str]:
+        urgent = bool(score.flags.get("improvement_due") or score.flags.get("post_change")) or score.member_id in appealing
+        return (0 if urgent else 1, score.rank if score.rank is not None else math.inf, score.name)
+
+    return sorted(outcome.scored, key=key)
 
 
 # -- 5. outline --------------------------------------------------------------------------------
@@ -331,6 +367,19 @@ def manager_of(session: Session, member: Member) -> Member | None:
     return repo.manager_of(session=session, member=member)
 
 
+def meeting_deadline(
+    session: Session, team: Team, period: Period, outcome: results.PeriodResults, member: Member, *, now: datetime
+) -> datetime | None:
+    """By when the meeting should be held: the improvement plan's deadline when the result asks for a
+    plan (``results.plan_deadline``, the one rule), else None."""
+    mine = outcome.of(member.id)
+    if mine is None or not mine.flags.get("improvement_due"):
+        return None
+    from commands.appeal import published_at
+
+    return results.plan_deadline(team, published_at(session, period) or now, outcome.scheme.apply.improvement_days)
+
+
 def prepare_meeting(
     session: Session, team: Team, period: Period, member: Member, outcome: results.PeriodResults,
     *, now: datetime,
@@ -346,8 +395,9 @@ def prepare_meeting(
         return meeting
     busy = [s.starts_at for m in store.list_meetings(session=session, period=period, manager_id=meeting.manager_id)
             for s in store.list_slots(session=session, meeting=m)]  # fmt: skip
-    slots = store.offer_slots(session=session, meeting=meeting, starts=propose_slots(now, team.timezone, busy=busy),
-                              proposed_by="system", now=now)  # fmt: skip
+    slots = store.offer_slots(session=session, meeting=meeting, proposed_by="system", now=now,
+                              starts=propose_slots(now, team.timezone, busy=busy,
+                                                   before=meeting_deadline(session, team, period, outcome, member, now=now)))  # fmt: skip
     store.update_meeting(session=session, meeting=meeting, actor="system", reason="slots proposed",
                          now=now, status="proposed")  # fmt: skip
     if manager is not None:
