@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot import slack_render
+from bot import slack_render, telegram_render
 from commands.context import AppConfig
 from commands.router import Router
 from scoring.scheme import parse_scheme
@@ -224,6 +224,10 @@ def test_a_described_level_is_picked_by_its_name_and_stored_as_its_number(engine
     assert "Innovation (suggestions, process improvements): which level fits this agent this period?" in chat.text
     labels = [b.label for b in chat.buttons()]
     assert "Suggestion adopted (8 points)" in labels
+    (asked,) = [r for r in chat.last if r.question is not None]
+    rendered = telegram_render.render(asked, telegram_render.CallbackCodec())  # what Telegram shows
+    keys = [k.text for row in rendered.keyboard.inline_keyboard for k in row] if rendered.keyboard else []
+    assert "Suggestion adopted (8 points)" in keys and "Carried a process improvement through (10 points)" in keys
     run(chat, [("seven", "Please choose one of: No suggestion (0 points) / Made a sound suggestion (5 points)")])
     run(chat, [("[Suggestion adopted (8 points)]", "Question")])
     while "Summary" not in chat.text:
