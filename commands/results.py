@@ -253,18 +253,25 @@ def _peer_frame(
 def _history_frame(
     team: Team, period: Period, scheme: Scheme, agent_ids: Sequence[int], *, session: Session
 ) -> pd.DataFrame | None:
-    """Was each agent last in the periods before (oldest first)? From stored or computed scores."""
+    """Was each agent last in the periods before (oldest first)? From stored or computed scores.
+
+    ``None`` where the agent's result was provisional (never ranked): the scoring rule skips such
+    a month (it neither counts as last nor breaks the run). The look-back is twice the run's
+    length, so a run of K last places spans at most 2K − 1 periods."""
     wanted = max(scheme.apply.post_change_after - 1, 0)
     if wanted == 0:
         return None
-    earlier = _earlier_periods(team, period, session=session)[-wanted:]
+    earlier = _earlier_periods(team, period, session=session)[-2 * wanted:]
     if not earlier:
         return None
-    columns: dict[str, list[bool]] = {}
+    columns: dict[str, list[bool | None]] = {}
     for past in earlier:
         scores = _light_scores(team, past, session=session)
-        columns[past.key] = [bool(scores.get(a, {}).get("last", False)) for a in agent_ids]
-    return pd.DataFrame(columns, index=pd.Index([str(a) for a in agent_ids], dtype=object))
+        columns[past.key] = [
+            None if scores.get(a, {}).get("provisional") else bool(scores.get(a, {}).get("last", False))
+            for a in agent_ids
+        ]
+    return pd.DataFrame(columns, index=pd.Index([str(a) for a in agent_ids], dtype=object), dtype=object)
 
 
 def _earlier_periods(team: Team, period: Period, *, session: Session) -> list[Period]:
@@ -506,6 +513,7 @@ def _light_scores(team: Team, period: Period, *, session: Session) -> dict[int, 
                 "total": float(r.total), "rank": r.rank,
                 "group_size": (r.breakdown or {}).get("group_size"),
                 "last": bool((r.breakdown or {}).get("flags", {}).get("last")) or "last" in (r.flags or []),
+                "provisional": bool((r.breakdown or {}).get("provisional")),
             }
             for r in rows
         }  # fmt: skip
@@ -514,7 +522,7 @@ def _light_scores(team: Team, period: Period, *, session: Session) -> dict[int, 
         return {}
     return {
         s.member_id: {"total": s.total, "rank": s.rank, "group_size": s.group_size,
-                      "last": bool(s.flags.get("last"))}
+                      "last": bool(s.flags.get("last")), "provisional": s.provisional}
         for s in results.scored
     }  # fmt: skip
 

@@ -35,7 +35,7 @@ Build a ``ScoreInputs`` of pandas frames, each indexed by agent id (``str``)::
         qa=pd.DataFrame({"score": .., "count": ..}),     # quality-sampling mean 0–100 and samples
         teams=pd.Series({"a1": "t1", ...}),              # optional; ranks within each team
         team_values=pd.DataFrame(..., index=["t1"]),     # optional team-level indicator values
-        history=pd.DataFrame(...),                        # past periods oldest→newest, True = was last
+        history=pd.DataFrame(...),                        # past periods oldest→newest, True = was last, None = provisional
     )
     result = score_team(scheme, inputs, as_of=date(2026, 11, 3))   # as_of = publication date
 
@@ -68,7 +68,8 @@ then higher manager component, then agent id.
 Apply rules: rank 1 → reward; the last (unless everyone ties) → penalty and ``last``; the last
 ``improvement_last`` positions (ties included, rank 1 never) → improvement plan due
 ``as_of + improvement_days``; last now and in the previous ``post_change_after − 1`` periods of
-``history`` → ``post_change``; ``star`` = highest star level whose ``min_total`` the total reaches.
+``history`` → ``post_change`` (a provisional month, ``None`` there, is skipped: it neither counts
+nor breaks the run); ``star`` = highest star level whose ``min_total`` the total reaches.
 
 The calculator (``scoring.table``): ``read_score_table(scheme, table_of_strings) -> ScoreInputs``
 checks a ``kpibot score`` CSV cell by cell and raises ``TableError`` (``problems``: ``CellProblem(code,

@@ -580,16 +580,23 @@ def _apply_gates(scheme: Scheme, block: _Scored, comp_points: FloatArray, comp_s
 
 
 def _consecutive_last(history: pd.DataFrame | None, index: pd.Index, k: int) -> np.ndarray:
-    """True where the agent was last in each of the ``k`` most recent past periods."""
+    """True where the agent was last in each of their ``k`` most recent *ranked* past periods.
+
+    ``history`` holds a column per past period, oldest first: ``True`` = was last, ``False`` =
+    ranked, not last (or not on the team), missing (``None``/NaN) = a provisional result that was
+    never ranked. A provisional month has no place, so it neither counts as last nor breaks the
+    run: the ``k`` places are read from the ranked months only (the caller bounds how far back)."""
     n = len(index)
     if k <= 0:
         return np.ones(n, dtype=bool)
     if history is None or history.shape[1] < k:
         return np.zeros(n, dtype=bool)
-    recent = history.iloc[:, -k:]
-    recent = recent.set_axis(recent.index.astype(str), axis=0).reindex(index)
-    as_bool = recent.fillna(False).astype(bool).to_numpy()
-    return np.asarray(as_bool.all(axis=1), dtype=bool)
+    frame = history.set_axis(history.index.astype(str), axis=0).reindex(index)
+    out = np.zeros(n, dtype=bool)
+    for i, row in enumerate(frame.itertuples(index=False, name=None)):
+        ranked = [bool(v) for v in row if v is not None and v == v]  # NaN != NaN: unranked
+        out[i] = len(ranked) >= k and all(ranked[-k:])
+    return out
 
 
 def rescore_with(scheme: Scheme, inputs: ScoreInputs, agent: str, overrides: Mapping[str, float | None],

@@ -277,6 +277,19 @@ def test_a_third_last_place_in_a_row_flags_a_change_of_post(past: list[bool], fl
     assert ranked_team(APPLY, history).agent("a4").flags.post_change is flagged
 
 
+@pytest.mark.parametrize(
+    ("past", "flagged"),
+    [([True, None, True], True), ([True, True, None], True), ([None, True], False),
+     ([None, None, True, True], True), ([True, None, False, True], False), ([None, None], False)],
+)
+def test_a_provisional_month_neither_counts_as_last_nor_breaks_the_run(past: list[bool | None], flagged: bool) -> None:
+    """DOMAIN: last place three months in a row → change of post. A provisional month was never
+    ranked (issue 14 item 1: a self-review alone must not break the streak), so the run is read
+    from the ranked months."""
+    history = pd.DataFrame([past], index=["a4"], columns=[f"p{i}" for i in range(len(past))], dtype=object)
+    assert ranked_team(APPLY, history).agent("a4").flags.post_change is flagged
+
+
 def test_star_levels_follow_the_total() -> None:
     scheme = parse_scheme(two_part(100) + '\n[apply]\nstars = [ { level = 2, min_total = 80 }, '
                           '{ level = 1, min_total = 50 } ]\n')
