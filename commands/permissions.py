@@ -508,16 +508,24 @@ def can_decide_appeal(
     return ALLOW if is_direct_manager(actor, member, managed=managed) else _refuse(APPEAL_DECIDERS)
 
 
-def can_export(actor: Person, team: TeamLike, *, managed: Collection[int] | None = None) -> Decision:
-    """Export a team's results (``/export``): an admin any team, a manager the teams they manage."""
+def _leads_team(
+    actor: Person, team: TeamLike, managed: Collection[int] | None, other_team: str, not_a_leader: str
+) -> Decision:
+    """The one rule of a team's leaders: an admin any team, a manager the teams they manage
+    (``other_team`` refuses another), anyone else ``not_a_leader``."""
     if not actor.active:
         return _refuse(INACTIVE)
     role = role_of(actor)
     if role is Role.ADMIN:
         return ALLOW
     if role is Role.MANAGER:
-        return ALLOW if reaches_team(actor, team.id, managed=managed) else _refuse(EXPORT_OWN_TEAMS)
-    return _refuse(COMMAND_REFUSALS["export"])
+        return ALLOW if reaches_team(actor, team.id, managed=managed) else _refuse(other_team)
+    return _refuse(not_a_leader)
+
+
+def can_export(actor: Person, team: TeamLike, *, managed: Collection[int] | None = None) -> Decision:
+    """Export a team's results (``/export``): an admin any team, a manager the teams they manage."""
+    return _leads_team(actor, team, managed, EXPORT_OWN_TEAMS, COMMAND_REFUSALS["export"])
 
 
 def can_read_scheme(actor: Person, team: TeamLike, *, managed: Collection[int] | None = None) -> Decision:
@@ -531,14 +539,7 @@ def can_read_scheme(actor: Person, team: TeamLike, *, managed: Collection[int] |
 def can_see_progress(actor: Person, team: TeamLike, *, managed: Collection[int] | None = None) -> Decision:
     """Who has done what this period (``/status``) and the reminders it sends: an admin any
     team, a manager the teams they manage (and, within a team, :func:`progress_subjects`)."""
-    if not actor.active:
-        return _refuse(INACTIVE)
-    role = role_of(actor)
-    if role is Role.ADMIN:
-        return ALLOW
-    if role is Role.MANAGER:
-        return ALLOW if reaches_team(actor, team.id, managed=managed) else _refuse(STATUS_OWN_TEAMS)
-    return _refuse(COMMAND_REFUSALS["status"])
+    return _leads_team(actor, team, managed, STATUS_OWN_TEAMS, COMMAND_REFUSALS["status"])
 
 
 def can_see_progress_of(actor: Person, subject: Person, *, managed: Collection[int] | None = None) -> bool:
