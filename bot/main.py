@@ -592,9 +592,19 @@ def uvicorn_config(service: Service, *, host: str = "0.0.0.0") -> Any:
     )
 
 
-def serve(service: Service, *, host: str = "0.0.0.0", install_signal_handlers: bool = True) -> None:
+def serve(
+    service: Service,
+    *,
+    host: str = "0.0.0.0",
+    install_signal_handlers: bool = True,
+    on_start: Callable[[Callable[[], None]], None] | None = None,
+) -> None:
     """Serve the web app (and start the adapters) until SIGINT/SIGTERM, then shut down
-    gracefully: no new connections, in-flight requests finish, then ``Service.stop``."""
+    gracefully: no new connections, in-flight requests finish, then ``Service.stop``.
+
+    Served from a thread (the terminal chat's ``kpibot run``), no signal reaches it: the caller
+    gets from ``on_start`` the function that stops it as SIGINT would (the same graceful stop,
+    the same watchdog bounding it by ``SHUTDOWN_GRACE_S``)."""
     import uvicorn
 
     config = uvicorn_config(service, host=host)
@@ -606,6 +616,8 @@ def serve(service: Service, *, host: str = "0.0.0.0", install_signal_handlers: b
         original_exit(sig, frame)
 
     server.handle_exit = handle_exit  # type: ignore[method-assign]
+    if on_start is not None:
+        on_start(lambda: handle_exit(signal.SIGINT, None))
     if not install_signal_handlers:
         server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     elif threading.current_thread() is threading.main_thread():

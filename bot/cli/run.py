@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import typer
@@ -85,7 +86,9 @@ def run(
     # The terminal chat owns the screen: the server beside it reports only warnings.
     logging.getLogger().setLevel(logging.WARNING)
     service.settings = service.settings.model_copy(update={"log_level": "WARNING"})
-    server = threading.Thread(target=serve, args=(service,), kwargs={"install_signal_handlers": False}, daemon=True)
+    stops: list[Callable[[], None]] = []
+    server = threading.Thread(target=serve, args=(service,), daemon=True,
+                              kwargs={"install_signal_handlers": False, "on_start": stops.append})  # fmt: skip
     server.start()
     from bot.cli.chat import chat as chat_command
 
@@ -97,6 +100,11 @@ def run(
         while server.is_alive():
             server.join(timeout=1.0)
     except KeyboardInterrupt:
+        # Ctrl-C reaches this thread, not the server's: stop it as SIGINT would (gracefully,
+        # bounded by SHUTDOWN_GRACE_S), so the process ends instead of waiting on its threads.
+        for stop in stops:
+            stop()
+        server.join(timeout=settings.shutdown_grace_s)
         typer.echo(_("Stopped."))
 
 
