@@ -11,6 +11,7 @@ problem is printed, one line each, and the exit code is 2.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -83,6 +84,9 @@ def run(
         serve(service)
         return
 
+    # Ctrl-C is the person's way to stop it: a shell that started kpibot with SIGINT ignored
+    # (a background job, CI) must not leave it unstoppable.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     # The terminal chat owns the screen: the server beside it reports only warnings.
     logging.getLogger().setLevel(logging.WARNING)
     service.settings = service.settings.model_copy(update={"log_level": "WARNING"})
