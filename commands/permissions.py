@@ -403,14 +403,7 @@ def can_manage_period(
     actor: Person, team: TeamLike, *, managed: Collection[int] | None = None
 ) -> Decision:
     """Open or close a team's period: a manager of that team or an admin."""
-    if not actor.active:
-        return _refuse(INACTIVE)
-    role = role_of(actor)
-    if role is Role.ADMIN:
-        return ALLOW
-    if role is Role.MANAGER:
-        return ALLOW if reaches_team(actor, team.id, managed=managed) else _refuse(PERIOD_OWN_TEAMS)
-    return _refuse(PERIOD_ONLY_MANAGERS)
+    return _leads_team(actor, team, managed, PERIOD_OWN_TEAMS, PERIOD_ONLY_MANAGERS)
 
 
 # -- quality sampling (质检, issue 8) ---------------------------------------------------------
