@@ -19,6 +19,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	bash scripts/test-setup.sh
+	$(BIN)/ruff format --check bot commands scoring storage tests bench
 	$(BIN)/ruff check bot commands scoring storage tests bench
 	$(BIN)/mypy scoring commands
 	$(BIN)/python -m pytest

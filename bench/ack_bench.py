@@ -107,14 +107,18 @@ def prepare(url: str) -> dict[str, Any]:
         assert manager is not None
         names = ["Alice", "Bob", "Carol", "Dave"]
         for n in range(EXTRA_AGENTS):
-            agent = repo.add_member(session=session, team=team, name=f"Agent{n:02d}", role="agent", manager=manager)
+            agent = repo.add_member(
+                session=session, team=team, name=f"Agent{n:02d}", role="agent", manager=manager
+            )
             ids[agent.name] = agent.id or 0
             names.append(agent.name)
         for name in ["Mary", *names]:
             member = repo.get_member(session=session, member_id=ids[name])
             assert member is not None
             user_id = "U0" + "".join(ch for ch in name.upper() if ch.isalnum())
-            repo.link_platform(session=session, member=member, platform="slack", user_id=user_id, actor="bench")
+            repo.link_platform(
+                session=session, member=member, platform="slack", user_id=user_id, actor="bench"
+            )
             users[name] = user_id
     queued = enqueue_broadcast(engine, ids, names)
     engine.dispose()
@@ -153,14 +157,18 @@ def wait_ready(url: str, path: str, proc: subprocess.Popen[bytes], timeout: floa
         if proc.poll() is not None:
             raise RuntimeError(f"{url} exited with {proc.returncode}")
         try:
-            httpx.post(url + path, timeout=1) if path == "/slack/events" else httpx.get(url + path, timeout=1)
+            httpx.post(url + path, timeout=1) if path == "/slack/events" else httpx.get(
+                url + path, timeout=1
+            )
             return
         except httpx.HTTPError:
             time.sleep(0.2)
     raise RuntimeError(f"{url} did not start")
 
 
-async def open_review_modals(base_url: str, fake: Any, users: dict[str, str], agents: list[str]) -> list[dict[str, Any]]:
+async def open_review_modals(
+    base_url: str, fake: Any, users: dict[str, str], agents: list[str]
+) -> list[dict[str, Any]]:
     """Mary opens the review modal for each agent (kpibot calls views.open on the fake)."""
     import httpx
 
@@ -187,11 +195,15 @@ def answers_for(view: dict[str, Any]) -> dict[str, str]:
             continue
         element = block["element"]
         options = element.get("options") or []
-        answers[block["block_id"]] = options[-2]["value"] if len(options) > 1 else "Good work this month."
+        answers[block["block_id"]] = (
+            options[-2]["value"] if len(options) > 1 else "Good work this month."
+        )
     return answers
 
 
-def plan(n: int, users: dict[str, str], agents: list[str], views: list[dict[str, Any]]) -> list[tuple[str, Any]]:
+def plan(
+    n: int, users: dict[str, str], agents: list[str], views: list[dict[str, Any]]
+) -> list[tuple[str, Any]]:
     rng = random.Random(10)
     people = [users[a] for a in agents]
     button = {
@@ -252,7 +264,10 @@ def load(port: int, bodies: list[tuple[str, str]], concurrency: int) -> list[flo
     os.unlink(fh.name)
     result = json.loads(out.stdout.strip().splitlines()[-1])
     if result["failures"]:
-        print(f"  {result['failures']} requests were not answered 200 ({result['statuses']})", flush=True)
+        print(
+            f"  {result['failures']} requests were not answered 200 ({result['statuses']})",
+            flush=True,
+        )
     return list(result["times"])
 
 
@@ -275,7 +290,12 @@ async def _client(path: str, port: int, concurrency: int) -> None:
             n, body, content_type = queue.get_nowait()
             raw = body.encode()
             ts = str(int(time.time()))
-            sig = "v0=" + hmac.new(SIGNING_SECRET.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+            sig = (
+                "v0="
+                + hmac.new(
+                    SIGNING_SECRET.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256
+                ).hexdigest()
+            )
             head = (f"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: {content_type}\r\n"
                     f"Content-Length: {len(raw)}\r\nX-Slack-Request-Timestamp: {ts}\r\nX-Slack-Signature: {sig}\r\n\r\n")  # fmt: skip
             started = time.perf_counter()
@@ -332,7 +352,11 @@ def drain(pid: int, measure: Any, quiet_s: float = 0.5, timeout: float = 60.0) -
 def summary(times: list[float]) -> dict[str, float]:
     ordered = sorted(times)
     q = statistics.quantiles(ordered, n=100, method="inclusive")
-    return {"p50_ms": round(q[49] * 1000, 1), "p99_ms": round(q[98] * 1000, 1), "max_ms": round(ordered[-1] * 1000, 1)}
+    return {
+        "p50_ms": round(q[49] * 1000, 1),
+        "p99_ms": round(q[98] * 1000, 1),
+        "max_ms": round(ordered[-1] * 1000, 1),
+    }
 
 
 def start_broadcast_process(env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -354,8 +378,12 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=8, help="turns each app takes (a slice of the requests each)")
-    parser.add_argument("--db", default=None, help="database URL (default: a SQLite file in a temp folder)")
+    parser.add_argument(
+        "--rounds", type=int, default=8, help="turns each app takes (a slice of the requests each)"
+    )
+    parser.add_argument(
+        "--db", default=None, help="database URL (default: a SQLite file in a temp folder)"
+    )
     args = parser.parse_args()
 
     from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
@@ -400,21 +428,31 @@ async def main() -> None:
             spent = dict.fromkeys(("front", "workers", "fake", "bare"), 0.0)
 
             def usage() -> dict[str, float]:
-                return {"front": cpu_s(kpibot.pid), "workers": cpu_s(*children(kpibot.pid)), "fake": cpu_s(os.getpid())}
+                return {
+                    "front": cpu_s(kpibot.pid),
+                    "workers": cpu_s(*children(kpibot.pid)),
+                    "fake": cpu_s(os.getpid()),
+                }
 
             size = -(-len(requests) // args.rounds)
             for first in range(0, len(requests), size):
                 posts_before = len(fake.calls_to("chat.postMessage", ok=True))
                 started = time.monotonic()
                 before = usage()
-                mine += await asyncio.to_thread(load, kpibot_port, mine_bodies[first : first + size], args.concurrency)
+                mine += await asyncio.to_thread(
+                    load, kpibot_port, mine_bodies[first : first + size], args.concurrency
+                )
                 window += time.monotonic() - started
                 for key, value in usage().items():
                     spent[key] += value - before[key]
                 posts_during += len(fake.calls_to("chat.postMessage", ok=True)) - posts_before
-                await asyncio.to_thread(drain, kpibot.pid, cpu_s)  # kpibot's late work must not load the bare app's turn
+                await asyncio.to_thread(
+                    drain, kpibot.pid, cpu_s
+                )  # kpibot's late work must not load the bare app's turn
                 bare_before = cpu_s(bare.pid)
-                theirs += await asyncio.to_thread(load, bare_port, theirs_bodies[first : first + size], args.concurrency)
+                theirs += await asyncio.to_thread(
+                    load, bare_port, theirs_bodies[first : first + size], args.concurrency
+                )
                 spent["bare"] += cpu_s(bare.pid) - bare_before
             cpu = {key: round(value * 1000 / len(requests), 2) for key, value in spent.items()}
         finally:
@@ -431,21 +469,35 @@ async def main() -> None:
         bare_picked = [t for (x, _a), t in zip(requests, theirs, strict=True) if x == kind]
         if len(picked) > 2:
             pk, pb = summary(picked), summary(bare_picked)
-            print(f"  {kind:8s} kpibot p50 {pk['p50_ms']:7.1f} p99 {pk['p99_ms']:7.1f}   bare p50 {pb['p50_ms']:7.1f} p99 {pb['p99_ms']:7.1f}")
+            print(
+                f"  {kind:8s} kpibot p50 {pk['p50_ms']:7.1f} p99 {pk['p99_ms']:7.1f}   bare p50 {pb['p50_ms']:7.1f} p99 {pb['p99_ms']:7.1f}"
+            )
     late = sum(t > LATE_S for t in mine)
-    kinds = {kind: sum(1 for x, _ in requests if x == kind) for kind in ("command", "action", "view")}
+    kinds = {
+        kind: sum(1 for x, _ in requests if x == kind) for kind in ("command", "action", "view")
+    }
     print(f"machine: {platform.node()} {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, database {url.split(':')[0]}")  # fmt: skip
-    print(f"requests: {len(requests)} ({kinds}), {args.concurrency} at a time, {len(views)} review modals opened first")
+    print(
+        f"requests: {len(requests)} ({kinds}), {args.concurrency} at a time, {len(views)} review modals opened first"
+    )
     who = "the replica's own sender" if wired else "a sender process on the same database"
     print(f"broadcast: {world['queued']} outbox messages queued, {posts_during} chat.postMessage calls "
           f"while kpibot took its load ({window:.1f} s in {args.rounds} turns; {who})")  # fmt: skip
     print(f"CPU per request (ms): kpibot front {cpu['front']}, its router workers {cpu['workers']}, "
           f"the fake Slack {cpu['fake']}; bare app {cpu['bare']}")  # fmt: skip
-    print(f"kpibot     p50 {k['p50_ms']:7.1f} ms   p99 {k['p99_ms']:7.1f} ms   max {k['max_ms']:7.1f} ms   late (>3 s) {late}")
-    print(f"bare bolt  p50 {b['p50_ms']:7.1f} ms   p99 {b['p99_ms']:7.1f} ms   max {b['max_ms']:7.1f} ms")
+    print(
+        f"kpibot     p50 {k['p50_ms']:7.1f} ms   p99 {k['p99_ms']:7.1f} ms   max {k['max_ms']:7.1f} ms   late (>3 s) {late}"
+    )
+    print(
+        f"bare bolt  p50 {b['p50_ms']:7.1f} ms   p99 {b['p99_ms']:7.1f} ms   max {b['max_ms']:7.1f} ms"
+    )
     ratio = round(k["p99_ms"] / b["p99_ms"], 2) if b["p99_ms"] else None
-    goals = {"p99_le_300ms": k["p99_ms"] <= 300, "ratio_le_1_5": ratio is not None and ratio <= 1.5, "no_late": late == 0}
+    goals = {
+        "p99_le_300ms": k["p99_ms"] <= 300,
+        "ratio_le_1_5": ratio is not None and ratio <= 1.5,
+        "no_late": late == 0,
+    }
     print(f"goals: {goals}")
     print(json.dumps({
         "p50_ms": k["p50_ms"], "p99_ms": k["p99_ms"], "max_ms": k["max_ms"], "bare_p50_ms": b["p50_ms"],

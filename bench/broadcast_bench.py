@@ -77,7 +77,9 @@ class TelegramInThread:
         self.ready = threading.Event()
         self.fake: FakeTelegram | None = None
         self._stop: asyncio.Event | None = None
-        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self._serve(),), daemon=True)
+        self.thread = threading.Thread(
+            target=self.loop.run_until_complete, args=(self._serve(),), daemon=True
+        )
 
     async def _serve(self) -> None:
         self._stop = asyncio.Event()
@@ -132,7 +134,9 @@ def populate(engine: Any, slack_n: int, telegram_n: int) -> None:
         s.add_all(agents)
         s.flush()
         for agent in agents:
-            text = f"Your result for 2026-10: member {agent.id}, total 80.0, rank 1 of {len(agents)}."
+            text = (
+                f"Your result for 2026-10: member {agent.id}, total 80.0, rank 1 of {len(agents)}."
+            )
             store.insert_message(session=s, team_id=team.id or 0, period_id=period.id, member_id=agent.id,
                                  kind="result", key=outbox_key(team, period, agent, "result"),
                                  reply=reply_to_json(Reply(text=text, private=True)))  # fmt: skip
@@ -144,7 +148,11 @@ def telegram_adapter(engine: Any, base_url: str) -> TelegramAdapter:
 
     from bot.telegram_request import AiohttpRequest
 
-    request = HTTPXRequest(connection_pool_size=POOL) if HTTPX else AiohttpRequest(connection_pool_size=POOL)
+    request = (
+        HTTPXRequest(connection_pool_size=POOL)
+        if HTTPX
+        else AiohttpRequest(connection_pool_size=POOL)
+    )
     application = ApplicationBuilder().token(TOKEN).base_url(base_url).request(request).build()
     return TelegramAdapter(application, NoRouter(), people=TelegramPeople(engine), webhook_url=None,  # type: ignore[arg-type]
                            webhook_secret=None, poll_timeout=1, default_lang="en")  # fmt: skip
@@ -210,7 +218,9 @@ async def run_stub(args: argparse.Namespace) -> dict[str, Any]:
                    stats, statuses)  # fmt: skip
 
 
-def delivered(fake_tg: FakeTelegram, fake_slack: FakeSlack, slack_n: int, telegram_n: int) -> Counter[str]:
+def delivered(
+    fake_tg: FakeTelegram, fake_slack: FakeSlack, slack_n: int, telegram_n: int
+) -> Counter[str]:
     """Messages each agent received, by chat."""
     got: Counter[str] = Counter()
     for call in fake_tg.calls:
@@ -276,8 +286,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def summary(
-    mode: str, args: argparse.Namespace, slack_n: int, telegram_n: int, wall: float, ideal: float,
-    counts: dict[int, int], gates: list[dict[str, int]], stats: Any, statuses: dict[str, int],
+    mode: str,
+    args: argparse.Namespace,
+    slack_n: int,
+    telegram_n: int,
+    wall: float,
+    ideal: float,
+    counts: dict[int, int],
+    gates: list[dict[str, int]],
+    stats: Any,
+    statuses: dict[str, int],
 ) -> dict[str, Any]:
     """The result: ``counts`` is {messages received: how many agents}."""
     return {
@@ -300,15 +318,33 @@ def main() -> None:
     parser.add_argument("--p429", type=float, default=0.01)
     parser.add_argument("--p5xx", type=float, default=0.005)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--batch", type=int, default=1000, help="Rows claimed at once (about two seconds of the scaled limits).")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=1000,
+        help="Rows claimed at once (about two seconds of the scaled limits).",
+    )
     parser.add_argument("--timeout", type=float, default=300)
     parser.add_argument("--database-url", default=None)
-    parser.add_argument("--stub", action="store_true",
-                        help="Platforms answered in-process by the same limits (no HTTP, no SDK): the sender alone.")
-    parser.add_argument("--concurrency", type=int, default=64, help="Sends in flight at once (and HTTP connections).")
-    parser.add_argument("--httpx", action="store_true",
-                        help="Telegram through PTB's default httpx transport (to compare with aiohttp).")
-    parser.add_argument("--latency", type=float, default=0.005, help="--stub: seconds each call takes.")
+    parser.add_argument(
+        "--stub",
+        action="store_true",
+        help="Platforms answered in-process by the same limits (no HTTP, no SDK): the sender alone.",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=64,
+        help="Sends in flight at once (and HTTP connections).",
+    )
+    parser.add_argument(
+        "--httpx",
+        action="store_true",
+        help="Telegram through PTB's default httpx transport (to compare with aiohttp).",
+    )
+    parser.add_argument(
+        "--latency", type=float, default=0.005, help="--stub: seconds each call takes."
+    )
     for hidden in ("--slack-count", "--tg-count"):
         parser.add_argument(hidden, type=int, default=0, help=argparse.SUPPRESS)
     for hidden in ("--slack-rate", "--tg-rate", "--per-chat"):
@@ -323,8 +359,12 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("bot.sender").setLevel(logging.ERROR)
     result = asyncio.run(run_stub(args) if args.stub else run(args))
-    print(f"agents: {result['agents']} (Slack {result['slack_agents']}, Telegram {result['telegram_agents']})")
-    print(f"wall time: {result['wall_s']} s; ideal: {result['ideal_s']} s; ratio {result['ratio_ideal']} (goal ≤ 1.10)")
+    print(
+        f"agents: {result['agents']} (Slack {result['slack_agents']}, Telegram {result['telegram_agents']})"
+    )
+    print(
+        f"wall time: {result['wall_s']} s; ideal: {result['ideal_s']} s; ratio {result['ratio_ideal']} (goal ≤ 1.10)"
+    )
     print(f"calls before a retry delay had passed: {result['early_retries']} (goal 0)")
     print(f"lost: {result['lost']}, duplicated: {result['duplicated']} (goal 0 and 0)")
     print(f"429 answered: {result['answered_429']}, 5xx answered: {result['answered_5xx']}, "

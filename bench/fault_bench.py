@@ -40,7 +40,14 @@ sys.path.insert(0, str(ROOT))
 from tests.conftest import _pg_admin_engine  # noqa: E402
 from tests.ops import faults  # noqa: E402
 
-FAULTS = ("db_cut_idle", "db_freeze_idle", "db_cut_mid", "db_freeze_mid", "frozen_shutdown", "telegram_late")
+FAULTS = (
+    "db_cut_idle",
+    "db_freeze_idle",
+    "db_cut_mid",
+    "db_freeze_mid",
+    "frozen_shutdown",
+    "telegram_late",
+)
 
 
 async def one(name: str, admin: Any, args: argparse.Namespace) -> dict[str, Any]:
@@ -53,7 +60,9 @@ async def one(name: str, admin: Any, args: argparse.Namespace) -> dict[str, Any]
                                                outage_s=args.outage)  # fmt: skip
         if name == "frozen_shutdown":
             return await faults.frozen_shutdown(r, telegram=telegram, slack=slack)
-        return await faults.telegram_late(r, telegram=max(args.rows // 10, args.late * 2), late=args.late)
+        return await faults.telegram_late(
+            r, telegram=max(args.rows // 10, args.late * 2), late=args.late
+        )
 
 
 def met(name: str, got: dict[str, Any], args: argparse.Namespace) -> bool:
@@ -93,10 +102,21 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, default=300, help="Messages in each broadcast (2/3 Telegram, 1/3 Slack).")
-    parser.add_argument("--outage", type=float, default=4.0, help="Seconds the database stays away (lease: 3 s).")
-    parser.add_argument("--late", type=int, default=5, help="telegram_late: sends answered after the read timeout.")
-    parser.add_argument("--only", default="", help=f"Comma-separated subset of {', '.join(FAULTS)}.")
+    parser.add_argument(
+        "--rows",
+        type=int,
+        default=300,
+        help="Messages in each broadcast (2/3 Telegram, 1/3 Slack).",
+    )
+    parser.add_argument(
+        "--outage", type=float, default=4.0, help="Seconds the database stays away (lease: 3 s)."
+    )
+    parser.add_argument(
+        "--late", type=int, default=5, help="telegram_late: sends answered after the read timeout."
+    )
+    parser.add_argument(
+        "--only", default="", help=f"Comma-separated subset of {', '.join(FAULTS)}."
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.CRITICAL)
     result = asyncio.run(run(args))

@@ -39,7 +39,8 @@ KINDS = [
 
 def scheme_text() -> str:
     parts = [
-        'id = "bench"', 'name = { zh = "基准", en = "Bench" }',
+        'id = "bench"',
+        'name = { zh = "基准", en = "Bench" }',
         f'[[components]]\nkind = "kpi"\nweight = {KPI_WEIGHT}',
         f'[[components]]\nkind = "self"\nweight = {SELF_WEIGHT}\n'
         'dimensions = [ { id = "task", weight = 100, name = { zh = "任务", en = "Task" } } ]',
@@ -47,12 +48,17 @@ def scheme_text() -> str:
     for j in range(N_INDICATORS):
         method, points, better, params = KINDS[j % len(KINDS)]
         unit = "count" if method == "deduction" else "fraction"
-        head = (f'[[indicators]]\nid = "i{j:02d}"\nname = {{ zh = "指标{j}", en = "Indicator {j}" }}\n'
-                f'unit = "{unit}"\nbetter = "{better}"\npoints = {points}\nmethod = "{method}"')
+        head = (
+            f'[[indicators]]\nid = "i{j:02d}"\nname = {{ zh = "指标{j}", en = "Indicator {j}" }}\n'
+            f'unit = "{unit}"\nbetter = "{better}"\npoints = {points}\nmethod = "{method}"'
+        )
         if method == "tiered":
             e, p = params["edges"], params["points"]
             bands = [f"{{ lt = {e[0]}, points = {p[0]} }}"]
-            bands += [f"{{ ge = {e[k]}, lt = {e[k + 1]}, points = {p[k + 1]} }}" for k in range(len(e) - 1)]
+            bands += [
+                f"{{ ge = {e[k]}, lt = {e[k + 1]}, points = {p[k + 1]} }}"
+                for k in range(len(e) - 1)
+            ]
             bands.append(f"{{ ge = {e[-1]}, points = {p[-1]} }}")
             head += "\nparams.bands = [ " + ", ".join(bands) + " ]"
         else:
@@ -72,17 +78,24 @@ def make_data(n: int) -> tuple[list[str], np.ndarray, np.ndarray]:
     return agents, values, reviews
 
 
-def numpy_reference(values: np.ndarray, reviews: np.ndarray, agents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def numpy_reference(
+    values: np.ndarray, reviews: np.ndarray, agents: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """The same scheme in bare NumPy: points per indicator, weighted sum, shared ranks."""
     points = np.empty_like(values)
     for j in range(N_INDICATORS):
         method, full, better, params = KINDS[j % len(KINDS)]
         v = values[:, j]
         if method == "tiered":
-            points[:, j] = np.asarray(params["points"], dtype=float)[np.searchsorted(params["edges"], v, side="right")]
+            points[:, j] = np.asarray(params["points"], dtype=float)[
+                np.searchsorted(params["edges"], v, side="right")
+            ]
         elif method == "ratio":
-            ratio = v / params["target"] if better == "higher" else np.divide(
-                params["target"], v, out=np.full_like(v, np.inf), where=v > 0)
+            ratio = (
+                v / params["target"]
+                if better == "higher"
+                else np.divide(params["target"], v, out=np.full_like(v, np.inf), where=v > 0)
+            )
             points[:, j] = full * np.minimum(ratio, 1.0)
         elif method == "either_or":
             points[:, j] = np.where(v >= params["target"], full, 0.0)
@@ -111,7 +124,9 @@ def timed(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
     return min(times), out
 
 
-def interleaved(a: Callable[[], object], b: Callable[[], object], repeat: int) -> tuple[float, object, float, object]:
+def interleaved(
+    a: Callable[[], object], b: Callable[[], object], repeat: int
+) -> tuple[float, object, float, object]:
     """Time ``a`` and ``b`` alternately so both see the same machine load."""
     best_a, best_b, out_a, out_b = float("inf"), float("inf"), None, None
     for _ in range(repeat):
@@ -146,7 +161,9 @@ def main() -> None:
     ref_total, ref_rank = ref  # type: ignore[misc]
 
     assert isinstance(result, TeamResult)
-    assert np.allclose(result.total, ref_total, rtol=0, atol=1e-9), "totals differ from the NumPy reference"
+    assert np.allclose(result.total, ref_total, rtol=0, atol=1e-9), (
+        "totals differ from the NumPy reference"
+    )
     assert np.array_equal(result.rank, ref_rank), "ranks differ from the NumPy reference"
     build_seconds, _ = timed(lambda: score_team(scheme, inputs, as_of=as_of).to_dict(), 1)
 
@@ -154,13 +171,23 @@ def main() -> None:
     print(f"score_team (best of {args.repeat})   {seconds * 1000:8.1f} ms")
     print(f"NumPy reference          {ref_seconds * 1000:8.1f} ms")
     print(f"ratio                    {seconds / ref_seconds:8.2f}  (goal ≤ 2)")
-    print(f"with every result object {build_seconds * 1000:8.1f} ms  (to_dict for all agents, once)")
+    print(
+        f"with every result object {build_seconds * 1000:8.1f} ms  (to_dict for all agents, once)"
+    )
     print(f"ranks agree              {int(np.sum(result.rank == ref_rank)):,} of {args.agents:,}")
-    print(json.dumps({
-        "agents": args.agents, "indicators": N_INDICATORS, "seconds": round(seconds, 6),
-        "numpy_seconds": round(ref_seconds, 6), "ratio_numpy": round(seconds / ref_seconds, 3),
-        "to_dict_seconds": round(build_seconds, 4), "ranks_agree": True,
-    }))
+    print(
+        json.dumps(
+            {
+                "agents": args.agents,
+                "indicators": N_INDICATORS,
+                "seconds": round(seconds, 6),
+                "numpy_seconds": round(ref_seconds, 6),
+                "ratio_numpy": round(seconds / ref_seconds, 3),
+                "to_dict_seconds": round(build_seconds, 4),
+                "ranks_agree": True,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -34,7 +34,14 @@ sys.path.insert(0, str(ROOT))
 SECRET = "soak-secret-Zq3v8Rk2pWn5Yt7Lc9Hs4Jd6Fb1Mx0Ge"
 START = datetime(2026, 11, 1, 1, 0, tzinfo=UTC)
 SCHEME = ROOT / "tests" / "conversations" / "data" / "mini_shop.toml"
-SELF_REVIEW = ["/selfreview", "4", "5", "Closed every ticket in time.", "Faster first answers.", "Submit"]
+SELF_REVIEW = [
+    "/selfreview",
+    "4",
+    "5",
+    "Closed every ticket in time.",
+    "Faster first answers.",
+    "Submit",
+]
 
 
 def rss_mb() -> float:
@@ -65,7 +72,13 @@ def organisation(engine: Any, teams: int, per_team: int) -> tuple[list[str], lis
                                                review_opens_at=START, review_closes_at=START + timedelta(days=7))  # fmt: skip
             managers.append(manager.name)
             for n in range(per_team):
-                agent = repo.add_member(session=session, team=team, name=f"a{t:03d}-{n:02d}", role="agent", manager=manager)
+                agent = repo.add_member(
+                    session=session,
+                    team=team,
+                    name=f"a{t:03d}-{n:02d}",
+                    role="agent",
+                    manager=manager,
+                )
                 agents.append(agent.name)
                 for indicator, value in (("refund_ratio", f"{rng.uniform(0.01, 0.09):.3f}"),
                                          ("avg_response_s", rng.randint(15, 90))):  # fmt: skip
@@ -80,9 +93,13 @@ def main() -> None:
     parser.add_argument("--agents-per-team", type=int, default=10)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--me-share", type=float, default=0.02, help="agents asking /me each day")
-    parser.add_argument("--rank-share", type=float, default=0.1, help="managers asking /rank each day")
+    parser.add_argument(
+        "--rank-share", type=float, default=0.1, help="managers asking /rank each day"
+    )
     parser.add_argument("--db", default=None)
-    parser.add_argument("--verbose", action="store_true", help="show the first agent's conversation")
+    parser.add_argument(
+        "--verbose", action="store_true", help="show the first agent's conversation"
+    )
     args = parser.parse_args()
 
     from bot.main import ObservedRouter, _is_apology, build_service
@@ -96,7 +113,10 @@ def main() -> None:
     upgrade(engine)
     began = time.monotonic()
     managers, agents = organisation(engine, args.teams, args.agents_per_team)
-    print(f"organisation: {len(managers)} teams, {len(agents)} agents in {time.monotonic() - began:.0f} s", flush=True)
+    print(
+        f"organisation: {len(managers)} teams, {len(agents)} agents in {time.monotonic() - began:.0f} s",
+        flush=True,
+    )
 
     now = [START]
     settings = load_settings(database_url=url, data_dir=workdir, kpibot_secret=SECRET, default_lang="en",
@@ -114,7 +134,9 @@ def main() -> None:
         requests += 1
         if text == "Submit" and user in pending:
             button = pending.pop(user)
-            incoming = Incoming(platform="test", user_id=user, action=button.action, value=button.value)
+            incoming = Incoming(
+                platform="test", user_id=user, action=button.action, value=button.value
+            )
         else:
             incoming = Incoming(platform="test", user_id=user, text=text)
         replies = router.handle(incoming)
@@ -146,7 +168,10 @@ def main() -> None:
             say(manager, "what is my bonus?")  # not a command: kpibot says what it understands
         gc.collect()
         rss.append(round(rss_mb(), 1))
-        print(f"{day + 1:>4} {requests:>9} {rss[-1]:>8.1f} {time.monotonic() - started:>6.1f}", flush=True)
+        print(
+            f"{day + 1:>4} {requests:>9} {rss[-1]:>8.1f} {time.monotonic() - started:>6.1f}",
+            flush=True,
+        )
 
     from sqlmodel import select
 
@@ -159,8 +184,10 @@ def main() -> None:
     growth = round((rss[-1] - base) / base * 100, 1) if base else 0.0
     print(f"machine: {platform.node()} {platform.machine()}, Python {platform.python_version()}, "
           f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, database {url.split(':')[0]}")  # fmt: skip
-    print(f"{requests} requests over {args.days} simulated days in {time.monotonic() - began:.0f} s; "
-          f"{reviews} self-reviews stored for {len(agents)} agents; {unexpected} error replies")
+    print(
+        f"{requests} requests over {args.days} simulated days in {time.monotonic() - began:.0f} s; "
+        f"{reviews} self-reviews stored for {len(agents)} agents; {unexpected} error replies"
+    )
     print(f"RSS day 8 → day {len(rss)}: {base} → {rss[-1]} MB ({growth:+.1f} %)")
     print(json.dumps({"requests": requests, "agents": len(agents), "self_reviews": reviews, "errors": unexpected,
                       "rss_mb": rss, "growth_pct": growth, "flat": growth < 10.0}))  # fmt: skip

@@ -61,18 +61,28 @@ def build_server_app(url: str) -> Any:
     from storage.models import CustomerRating
 
     engine: Engine = make_engine(url, **_pool_args(url))
-    config = AppConfig(public_url="http://127.0.0.1", secret=SECRET,
-                       extra={"survey_rate_limit": 10**9})
+    config = AppConfig(
+        public_url="http://127.0.0.1", secret=SECRET, extra={"survey_rate_limit": 10**9}
+    )
     team_id, member_id, period_id = (int(x) for x in os.environ["BENCH_IDS"].split(","))
 
     def insert(token_id: str, stars: int, comment: str | None, resolved: bool | None) -> None:
         now = datetime.now(UTC)
         with unit_of_work(engine) as session:
-            session.add(CustomerRating(
-                team_id=team_id, member_id=member_id, period_id=period_id, token_id=token_id,
-                stars=stars, comment=comment, resolved=resolved, ref=None,
-                created_at=now, updated_at=now,
-            ))
+            session.add(
+                CustomerRating(
+                    team_id=team_id,
+                    member_id=member_id,
+                    period_id=period_id,
+                    token_id=token_id,
+                    stars=stars,
+                    comment=comment,
+                    resolved=resolved,
+                    ref=None,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
 
     async def bare(request: Request) -> Response:
         form = await request.form()
@@ -105,15 +115,17 @@ def serve(url: str, port_file: str) -> None:
     tmp = Path(port_file + ".tmp")
     tmp.write_text(str(sock.getsockname()[1]))
     tmp.replace(port_file)
-    uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
-                                  lifespan="off")).run(sockets=[sock])
+    uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")).run(
+        sockets=[sock]
+    )
 
 
 # ---------------------------------------------------------------- the client
 
 
-async def _one_connection(port: int, requests: list[bytes], latencies: list[float],
-                          statuses: list[int]) -> None:
+async def _one_connection(
+    port: int, requests: list[bytes], latencies: list[float], statuses: list[int]
+) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         for raw in requests:
@@ -157,11 +169,20 @@ def make_requests(kind: str, n: int, ids: tuple[int, int, int], expires: datetim
     form_signer = TimestampSigner(SECRET, salt=FORM_SALT, key_derivation="hmac")
     out = []
     for i in range(n):
-        fields = {"stars": str(1 + i % 5), "comment": "回复很快，谢谢" if i % 3 == 0 else "",
-                  "resolved": ("yes", "no", "")[i % 3], "lang": "zh"}
+        fields = {
+            "stars": str(1 + i % 5),
+            "comment": "回复很快，谢谢" if i % 3 == 0 else "",
+            "resolved": ("yes", "no", "")[i % 3],
+            "lang": "zh",
+        }
         if kind == "kpibot":
-            token = make_token(SECRET, member_id=member_id, team_id=team_id, period_id=period_id,
-                               expires_at=expires)
+            token = make_token(
+                SECRET,
+                member_id=member_id,
+                team_id=team_id,
+                period_id=period_id,
+                expires_at=expires,
+            )
             fields["csrf"] = form_signer.sign(read_token(SECRET, token).token_id).decode()
             out.append(_post(f"/s/{token}", fields))
         else:
@@ -191,8 +212,9 @@ def seed(url: str) -> tuple[int, int, int]:
     with unit_of_work(engine) as session:
         team = repo.create_team(session=session, name="bench", lang="zh")
         member = repo.add_member(session=session, team=team, name="王小红", role="agent")
-        period = repo.get_or_create_period(session=session, team=team,
-                                           key=date.today().strftime("%Y-%m"))
+        period = repo.get_or_create_period(
+            session=session, team=team, key=date.today().strftime("%Y-%m")
+        )
         ids = (team.id, member.id, period.id)
     engine.dispose()
     assert all(ids)
@@ -218,7 +240,8 @@ def bench_backend(name: str, url: str, args: argparse.Namespace) -> dict[str, An
         port_file = Path(tmp) / "port"
         env = {**os.environ, "BENCH_IDS": ",".join(map(str, ids))}
         child = subprocess.Popen(
-            [sys.executable, __file__, "--serve", url, str(port_file)], env=env,
+            [sys.executable, __file__, "--serve", url, str(port_file)],
+            env=env,
             cwd=Path(__file__).resolve().parents[1],
         )
         try:
@@ -232,7 +255,9 @@ def bench_backend(name: str, url: str, args: argparse.Namespace) -> dict[str, An
             results: dict[str, list[dict[str, Any]]] = {"kpibot": [], "bare": []}
             # warm-up: connections, caches, the first page render
             for kind in ("kpibot", "bare"):
-                asyncio.run(run_round(port, make_requests(kind, 40, ids, expires), args.concurrency))
+                asyncio.run(
+                    run_round(port, make_requests(kind, 40, ids, expires), args.concurrency)
+                )
             for _round in range(args.rounds):
                 for kind in ("kpibot", "bare") if _round % 2 == 0 else ("bare", "kpibot"):
                     reqs = make_requests(kind, args.requests, ids, expires)
@@ -267,8 +292,9 @@ def bench_backend(name: str, url: str, args: argparse.Namespace) -> dict[str, An
 def _pg_url() -> str | None:
     from storage.db import normalize_url
 
-    url = normalize_url(os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
-                        or DEFAULT_PG)
+    url = normalize_url(
+        os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG
+    )
     try:
         import psycopg
 
@@ -305,7 +331,8 @@ def main() -> None:
             connection.execute(text(f'CREATE SCHEMA "{schema}"'))
         try:
             report["postgresql"] = bench_backend(
-                "postgresql", f"{pg}?options=-csearch_path%3D{schema}", args)
+                "postgresql", f"{pg}?options=-csearch_path%3D{schema}", args
+            )
         finally:
             with admin.connect() as connection:
                 connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
@@ -313,18 +340,26 @@ def main() -> None:
     for name, r in report.items():
         for kind in ("kpibot", "bare"):
             k = r[kind]
-            print(f"{name:10} {kind:6} {k['rps']:8.1f} req/s  p50 {k['p50_ms']:6.2f} ms  "
-                  f"p99 {k['p99_ms']:6.2f} ms  ok {k['ok']}/{k['requests']}")
+            print(
+                f"{name:10} {kind:6} {k['rps']:8.1f} req/s  p50 {k['p50_ms']:6.2f} ms  "
+                f"p99 {k['p99_ms']:6.2f} ms  ok {k['ok']}/{k['requests']}"
+            )
         print(f"{name:10} ratio {r['ratio_throughput']:.2f}  rows {r['rows']}  lost {r['lost']}")
     final = {
         "ratio_throughput": round(min(r["ratio_throughput"] for r in report.values()), 3),
         "lost": sum(r["lost"] for r in report.values()),
         "errors": sum(r[k]["errors"] for r in report.values() for k in ("kpibot", "bare")),
         **{f"ratio_{name}": round(r["ratio_throughput"], 3) for name, r in report.items()},
-        **{f"rps_{name}_{k}": round(r[k]["rps"], 1) for name, r in report.items()
-           for k in ("kpibot", "bare")},
-        **{f"p99_ms_{name}_{k}": round(r[k]["p99_ms"], 2) for name, r in report.items()
-           for k in ("kpibot", "bare")},
+        **{
+            f"rps_{name}_{k}": round(r[k]["rps"], 1)
+            for name, r in report.items()
+            for k in ("kpibot", "bare")
+        },
+        **{
+            f"p99_ms_{name}_{k}": round(r[k]["p99_ms"], 2)
+            for name, r in report.items()
+            for k in ("kpibot", "bare")
+        },
     }
     print(json.dumps(final))
 

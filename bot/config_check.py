@@ -39,11 +39,15 @@ def problems(settings: Settings, *, check_database: bool = True) -> list[str]:
 def _basics(s: Settings, _: Translate) -> list[str]:
     found = []
     if s.environment not in ENVIRONMENTS:
-        found.append(_("ENVIRONMENT is {value!r}; use development or production.", value=s.environment))
+        found.append(
+            _("ENVIRONMENT is {value!r}; use development or production.", value=s.environment)
+        )
     if s.default_lang not in LANGUAGES:
         found.append(_("DEFAULT_LANG is {value!r}; use zh or en.", value=s.default_lang))
     if s.log_level.upper() not in LOG_LEVELS:
-        found.append(_("LOG_LEVEL is {value!r}; use DEBUG, INFO, WARNING or ERROR.", value=s.log_level))
+        found.append(
+            _("LOG_LEVEL is {value!r}; use DEBUG, INFO, WARNING or ERROR.", value=s.log_level)
+        )
     if s.log_format not in LOG_FORMATS:
         found.append(_("LOG_FORMAT is {value!r}; use auto, json or text.", value=s.log_format))
     if not 1 <= s.port <= 65535:
@@ -54,7 +58,12 @@ def _basics(s: Settings, _: Translate) -> list[str]:
 def _public_url(s: Settings, _: Translate) -> list[str]:
     parts = urlsplit(s.public_url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        return [_("PUBLIC_URL {url!r} is not a web address (https://kpi.example.com).", url=s.public_url)]
+        return [
+            _(
+                "PUBLIC_URL {url!r} is not a web address (https://kpi.example.com).",
+                url=s.public_url,
+            )
+        ]
     if s.environment == "production" and parts.scheme != "https":
         return [
             _(
@@ -74,13 +83,17 @@ def _slack(s: Settings, _: Translate) -> list[str]:
             )
         )
     if not s.slack_bot_token and (s.slack_signing_secret or s.slack_app_token):
-        found.append(_("SLACK_SIGNING_SECRET or SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN is not."))
+        found.append(
+            _("SLACK_SIGNING_SECRET or SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN is not.")
+        )
     token = s.slack_bot_token.get_secret_value() if s.slack_bot_token else ""
     if token and not token.startswith("xoxb-"):
         found.append(_("SLACK_BOT_TOKEN does not look like a bot token (it starts with xoxb-)."))
     app_token = s.slack_app_token.get_secret_value() if s.slack_app_token else ""
     if app_token and not app_token.startswith("xapp-"):
-        found.append(_("SLACK_APP_TOKEN does not look like an app-level token (it starts with xapp-)."))
+        found.append(
+            _("SLACK_APP_TOKEN does not look like an app-level token (it starts with xapp-).")
+        )
     return found
 
 
@@ -88,12 +101,25 @@ def _telegram(s: Settings, _: Translate) -> list[str]:
     found = []
     token = s.telegram_bot_token.get_secret_value() if s.telegram_bot_token else ""
     if token and ":" not in token:
-        found.append(_("TELEGRAM_BOT_TOKEN does not look like a bot token (123456789:ABC…, from @BotFather)."))
+        found.append(
+            _(
+                "TELEGRAM_BOT_TOKEN does not look like a bot token (123456789:ABC…, from @BotFather)."
+            )
+        )
     if s.telegram_webhook_url:
         if not s.telegram_webhook_secret:
-            found.append(_("TELEGRAM_WEBHOOK_URL is set but TELEGRAM_WEBHOOK_SECRET is not: kpibot cannot check that updates come from Telegram."))
+            found.append(
+                _(
+                    "TELEGRAM_WEBHOOK_URL is set but TELEGRAM_WEBHOOK_SECRET is not: kpibot cannot check that updates come from Telegram."
+                )
+            )
         if s.environment == "production" and not s.telegram_webhook_url.startswith("https://"):
-            found.append(_("TELEGRAM_WEBHOOK_URL {url!r} is not https; Telegram accepts only https webhooks.", url=s.telegram_webhook_url))
+            found.append(
+                _(
+                    "TELEGRAM_WEBHOOK_URL {url!r} is not https; Telegram accepts only https webhooks.",
+                    url=s.telegram_webhook_url,
+                )
+            )
     return found
 
 
@@ -104,10 +130,23 @@ def _secret(s: Settings, _: Translate) -> list[str]:
     given = s.kpibot_secret.get_secret_value() if s.kpibot_secret else ""
     hint = _("Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'")
     if not given:
-        return [_("KPIBOT_SECRET is not set; with platform tokens (or in production) survey links need a strong signing key.") + " " + hint]
+        return [
+            _(
+                "KPIBOT_SECRET is not set; with platform tokens (or in production) survey links need a strong signing key."
+            )
+            + " "
+            + hint
+        ]
     if weakness(given) is None:
         return []
-    return [_("KPIBOT_SECRET is too weak: it must be a random value of at least {n} characters, not a placeholder.", n=MIN_LENGTH) + " " + hint]
+    return [
+        _(
+            "KPIBOT_SECRET is too weak: it must be a random value of at least {n} characters, not a placeholder.",
+            n=MIN_LENGTH,
+        )
+        + " "
+        + hint
+    ]
 
 
 def database_problems(settings: Settings, _: Translate | None = None) -> list[str]:
@@ -122,10 +161,18 @@ def database_problems(settings: Settings, _: Translate | None = None) -> list[st
     url = settings.database_url
     try:
         backend = _backend(url)
-        extra = {"connect_args": {"connect_timeout": DATABASE_TIMEOUT_S}} if backend == "postgresql" else {}
+        extra = (
+            {"connect_args": {"connect_timeout": DATABASE_TIMEOUT_S}}
+            if backend == "postgresql"
+            else {}
+        )
         engine = make_engine(url, poolclass=NullPool, **extra)
     except (ArgumentError, ValueError, ImportError):
-        return [_("DATABASE_URL is not a database URL (sqlite:///kpibot.db or postgresql://user:password@host/db).")]
+        return [
+            _(
+                "DATABASE_URL is not a database URL (sqlite:///kpibot.db or postgresql://user:password@host/db)."
+            )
+        ]
     shown = engine.url.render_as_string(hide_password=True)
     try:
         with engine.connect() as connection:

@@ -106,7 +106,9 @@ class ConsoleChat:
     def _attachments(reply: Reply) -> list[tuple[str, str, bytes]]:
         out = []
         if reply.image is not None:
-            out.append((reply.image.alt or reply.image.filename, reply.image.filename, reply.image.data))
+            out.append(
+                (reply.image.alt or reply.image.filename, reply.image.filename, reply.image.data)
+            )
         if reply.file is not None:
             out.append((reply.file.filename, reply.file.filename, reply.file.data))
         return out

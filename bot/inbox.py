@@ -57,7 +57,12 @@ class Inbox:
         self._recover[platform] = recover
 
     async def store(
-        self, platform: str, event_id: str, payload: dict[str, Any], *, timeout: float = STORE_TIMEOUT_S
+        self,
+        platform: str,
+        event_id: str,
+        payload: dict[str, Any],
+        *,
+        timeout: float = STORE_TIMEOUT_S,
     ) -> int | None:
         def write() -> int | None:
             with unit_of_work(self.engine) as session:
@@ -124,7 +129,9 @@ class Inbox:
                     "inbox: %s request %s was acknowledged by a replica that stopped; %s",
                     row.platform, row.event_id, "giving up on it" if given_up else "answering it now")  # fmt: skip
             if self.metrics is not None:
-                self.metrics.inbox_recovered.labels(row.platform, "given_up" if given_up else "answered").inc()
+                self.metrics.inbox_recovered.labels(
+                    row.platform, "given_up" if given_up else "answered"
+                ).inc()
             if not given_up:
                 self._working.add(row.id)
             try:

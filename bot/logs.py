@@ -34,7 +34,10 @@ from pydantic import SecretStr
 REDACTED = "[redacted]"
 CONTEXT_FIELDS = ("request_id", "platform", "team")
 
-_context: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("kpibot_log_context", default={})  # noqa: B039 - never mutated
+_context: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar(
+    "kpibot_log_context",
+    default={},  # noqa: B039 - never mutated
+)
 
 TOKEN_PATTERNS = (
     re.compile(r"\bxox[abposre]-[A-Za-z0-9-]+"),  # Slack bot/user/config tokens
@@ -42,7 +45,9 @@ TOKEN_PATTERNS = (
     re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{20,}"),  # Telegram bot token
     re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)"),  # user:password@ in a URL
 )
-TYPED_TEXT = re.compile(r"""\b(text|comment|comments|answers|values)=(?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|\{[^}]*\})""")
+TYPED_TEXT = re.compile(
+    r"""\b(text|comment|comments|answers|values)=(?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|\{[^}]*\})"""
+)
 
 
 @contextmanager
@@ -167,7 +172,9 @@ def configure(
     redactor = Redactor([*secret_values(settings), *extra_secrets])
     handler = logging.StreamHandler(stream or sys.stderr)
     fmt = getattr(settings, "log_format", "auto")
-    handler.setFormatter(JsonFormatter(redactor) if use_json(fmt, stream) else TextFormatter(redactor))
+    handler.setFormatter(
+        JsonFormatter(redactor) if use_json(fmt, stream) else TextFormatter(redactor)
+    )
     handler.set_name("kpibot")
     root = logging.getLogger()
     for old in list(root.handlers):

@@ -243,7 +243,9 @@ class ObservedRouter:
                     with self._background:
                         replies, lost = self._run(incoming, lang)
             finally:
-                self.metrics.command(incoming.platform, self.kind(incoming), time.perf_counter() - started)
+                self.metrics.command(
+                    incoming.platform, self.kind(incoming), time.perf_counter() - started
+                )
             if lost and _is_apology(replies):
                 # The router rolled the request back whole; say why instead of "something went wrong".
                 return [Reply(text=translator(lang)(DATABASE_DOWN), ephemeral=True)]
@@ -251,7 +253,6 @@ class ObservedRouter:
                 with contextlib.suppress(Exception):  # a memo only
                     self._learn_lang(incoming)
             return replies
-
 
     def _run(self, incoming: Incoming, lang: str) -> tuple[list[Reply], bool]:
         """The router's replies, in a worker process when there is a pool, and whether the
@@ -265,7 +266,10 @@ class ObservedRouter:
         except Exception:  # a worker died, or a reply could not cross the process boundary
             ref = uuid.uuid4().hex[:8]
             log.exception(
-                "request %s: the router worker failed (text=%r action=%r)", ref, incoming.text[:80], incoming.action
+                "request %s: the router worker failed (text=%r action=%r)",
+                ref,
+                incoming.text[:80],
+                incoming.action,
             )
             return [Reply(text=translator(lang)(APOLOGY, ref=ref), ephemeral=True)], False
         if lost:
@@ -285,7 +289,9 @@ def _is_apology(replies: list[Reply]) -> bool:
 
 def count_outgoing(adapter: Any, platform: str, metrics: Metrics) -> None:
     """Wrap ``adapter.send_outgoing`` so every outbox message is counted, sent or failed."""
-    send: Callable[[Outgoing], Awaitable[str | None]] | None = getattr(adapter, "send_outgoing", None)
+    send: Callable[[Outgoing], Awaitable[str | None]] | None = getattr(
+        adapter, "send_outgoing", None
+    )
     if send is None:
         return
 
@@ -310,7 +316,9 @@ def count_slack_rate_limits(adapter: Any, metrics: Metrics) -> None:
     from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 
     class _Count429(AsyncRetryHandler):
-        async def _can_retry_async(self, *, state: Any, request: Any, response: Any = None, error: Any = None) -> bool:
+        async def _can_retry_async(
+            self, *, state: Any, request: Any, response: Any = None, error: Any = None
+        ) -> bool:
             if response is not None and response.status_code == 429:
                 metrics.rate_limited("slack")
             return False
@@ -385,7 +393,11 @@ class Service:
     async def start(self) -> None:
         for adapter in self.adapters:
             await adapter.start()
-        for part in (self.sender, self.cycle, self.inbox):  # issue 9: after the adapters they send through
+        for part in (
+            self.sender,
+            self.cycle,
+            self.inbox,
+        ):  # issue 9: after the adapters they send through
             if part is not None:
                 await part.start()
 
@@ -401,7 +413,11 @@ class Service:
 
         self.draining = True
         self.metrics.draining.set(1)
-        for part in (self.inbox, self.cycle, self.sender):  # before the adapters; unsent rows go back
+        for part in (
+            self.inbox,
+            self.cycle,
+            self.sender,
+        ):  # before the adapters; unsent rows go back
             if part is not None:
                 stop = part.stop(grace=left(0.5)) if part is self.sender else part.stop()
                 await _bounded(stop, left(0.6), type(part).__name__)
@@ -458,7 +474,9 @@ def build_service(
     if settings.slack_bot_token:
         from bot.slack import build_slack
 
-        slack = build_slack(settings, observed, engine=engine, ack_budget=settings.slack_ack_budget_s)
+        slack = build_slack(
+            settings, observed, engine=engine, ack_budget=settings.slack_ack_budget_s
+        )
         slack.max_body_bytes = settings.max_body_bytes
         count_outgoing(slack, "slack", metrics)
         count_slack_rate_limits(slack, metrics)
@@ -510,7 +528,9 @@ def build_service(
     return service
 
 
-def inbox_for(settings: Settings, engine: Engine, adapters: list[Adapter], metrics: Metrics, sender: Any) -> Any:
+def inbox_for(
+    settings: Settings, engine: Engine, adapters: list[Adapter], metrics: Metrics, sender: Any
+) -> Any:
     """Acknowledged means stored: each platform adapter stores what it acks (the Telegram
     webhook's updates, Slack's slash commands) and answers it again after a crash."""
     from datetime import timedelta
@@ -530,7 +550,9 @@ def inbox_for(settings: Settings, engine: Engine, adapters: list[Adapter], metri
     return inbox
 
 
-def router_pool(settings: Settings, engine: Engine, config: AppConfig, clock: Clock | None) -> RouterPool | None:
+def router_pool(
+    settings: Settings, engine: Engine, config: AppConfig, clock: Clock | None
+) -> RouterPool | None:
     """The router's worker processes, unless ``ROUTER_PROCESSES=0``, a test's clock (which
     other processes cannot share) or an in-memory database (likewise) rule them out."""
     processes = settings.router_processes
@@ -543,7 +565,11 @@ def router_pool(settings: Settings, engine: Engine, config: AppConfig, clock: Cl
 
 
 def cycle_parts(
-    settings: Settings, engine: Engine, adapters: list[Adapter], clock: Clock | None, metrics: Metrics | None = None
+    settings: Settings,
+    engine: Engine,
+    adapters: list[Adapter],
+    clock: Clock | None,
+    metrics: Metrics | None = None,
 ) -> tuple[Any, Any]:
     """Issue 9: the outbox sender (whenever a platform adapter runs) and the cycle scheduler
     (``cycle_enabled``; by default only in production, so tests and trials never publish by
@@ -668,7 +694,9 @@ def watchdog(grace: float) -> None:
         if STOPPED.wait(grace):
             time.sleep(max(0.0, grace - (time.monotonic() - started)))
         code = 0 if STOPPED.is_set() else 1
-        log.error("shutdown: still running %.0f s after SIGTERM; exiting now (code %d)", grace, code)
+        log.error(
+            "shutdown: still running %.0f s after SIGTERM; exiting now (code %d)", grace, code
+        )
         for handler in logging.getLogger().handlers:
             with contextlib.suppress(Exception):
                 handler.flush()

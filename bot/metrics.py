@@ -202,4 +202,6 @@ class MetricsMiddleware:
             await self.app(scope, receive, counting_send)
         finally:
             route = route_template(scope.get("app") or self.app, scope)
-            self.metrics.request(route, scope.get("method", "GET"), status, time.perf_counter() - started)
+            self.metrics.request(
+                route, scope.get("method", "GET"), status, time.perf_counter() - started
+            )

@@ -125,7 +125,9 @@ class RouterPool:
         pids = {f.result(timeout=timeout) for f in futures}
         log.info("router pool: %d worker process(es) ready (pids %s)", len(pids), sorted(pids))
 
-    def handle(self, incoming: Incoming, context: dict[str, str] | None = None) -> tuple[list[Reply], bool]:
+    def handle(
+        self, incoming: Incoming, context: dict[str, str] | None = None
+    ) -> tuple[list[Reply], bool]:
         """The router's replies for ``incoming`` and whether the worker lost its database
         connection meanwhile. Raises :class:`WorkerDied` when the worker ended mid-request."""
         executor = self._current()

@@ -208,7 +208,9 @@ class CycleScheduler:
 
     def _skip(self, team: Team, step: PlannedStep) -> str:
         with unit_of_work(self.engine) as session:
-            ledger.step_lock(session=session, team_id=team.id or 0, period_key=step.period_key, step=step.step)
+            ledger.step_lock(
+                session=session, team_id=team.id or 0, period_key=step.period_key, step=step.step
+            )
             claimed = ledger.claim_step(session=session, team_id=team.id or 0, period_key=step.period_key,
                                         step=step.step, worker=self.worker, now=self.clock(),
                                         note=f"skipped: due {step.at.isoformat()}, too late for a reminder")  # fmt: skip

@@ -378,7 +378,9 @@ class Sender:
                 executor.shutdown(wait=False)
                 self._db = self._new_db_thread()
             self.stats.database_errors += 1
-            raise TimeoutError(f"the database did not answer within {self.db_timeout:g} s") from None
+            raise TimeoutError(
+                f"the database did not answer within {self.db_timeout:g} s"
+            ) from None
         except Exception:
             self.stats.database_errors += 1
             raise
@@ -409,7 +411,9 @@ class Sender:
 
     def _wake_writer(self) -> None:
         if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_loop(), name=f"outbox-writer {self.worker}")
+            self._writer = asyncio.create_task(
+                self._write_loop(), name=f"outbox-writer {self.worker}"
+            )
 
     async def _write_loop(self) -> None:
         while self._marks or self._begins:
@@ -444,7 +448,9 @@ class Sender:
                 if not future.done():
                     future.set_result(ok)
 
-    def _write_round(self, marks: list[tuple[Job, str | None]], begins: list[Job]) -> tuple[list[bool], list[bool]]:
+    def _write_round(
+        self, marks: list[tuple[Job, str | None]], begins: list[Job]
+    ) -> tuple[list[bool], list[bool]]:
         now = self.clock()
         with unit_of_work(self.engine) as session:
             mine = store.mark_sent_many(session=session, worker=self.worker, now=now,
@@ -453,7 +459,9 @@ class Sender:
                                      ids=[j.row_id for j in begins if not j.in_doubt])  # fmt: skip
             doubt = store.begin_send(session=session, worker=self.worker, now=now, keep_first=True,
                                      ids=[j.row_id for j in begins if j.in_doubt])  # fmt: skip
-        return [job.row_id in mine for job, _ref in marks], [j.row_id in (fresh | doubt) for j in begins]
+        return [job.row_id in mine for job, _ref in marks], [
+            j.row_id in (fresh | doubt) for j in begins
+        ]
 
     # ---------------------------------------------------------------- lifecycle
     async def start(self) -> None:
@@ -479,7 +487,9 @@ class Sender:
             task, self._task = self._task, None
             done, _pending = await asyncio.wait({task}, timeout=grace)
             if not done:
-                log.error("outbox sender %s did not stop within %g s; stopping it now", self.worker, grace)
+                log.error(
+                    "outbox sender %s did not stop within %g s; stopping it now", self.worker, grace
+                )
                 self._give_up_marks = True
                 for _job, _ref, future in self._marks:
                     if not future.done():
@@ -487,7 +497,9 @@ class Sender:
                 task.cancel()
                 await asyncio.wait({task}, timeout=max(grace / 4, 1.0))
             elif task.exception() is not None:
-                log.error("outbox sender %s ended on an error", self.worker, exc_info=task.exception())
+                log.error(
+                    "outbox sender %s ended on an error", self.worker, exc_info=task.exception()
+                )
 
     @property
     def running(self) -> bool:
@@ -504,7 +516,9 @@ class Sender:
                 except Exception:
                     failures += 1
                     self.stats.restarts += 1
-                    log.exception("outbox sender %s: the claim loop failed; starting it again", self.worker)
+                    log.exception(
+                        "outbox sender %s: the claim loop failed; starting it again", self.worker
+                    )
                     await self._pause(backoff(failures, cap=30.0))
         finally:
             await self._shutdown()
@@ -524,7 +538,9 @@ class Sender:
                 self._watch_stall()
                 continue
             if failures:
-                log.warning("outbox sender %s: claiming again after %d failed tries", self.worker, failures)
+                log.warning(
+                    "outbox sender %s: claiming again after %d failed tries", self.worker, failures
+                )
             failures = 0
             if claimed == 0 and not self._held:
                 self._progressed()
@@ -560,7 +576,9 @@ class Sender:
             while time.monotonic() < deadline:
                 if not self._held:
                     try:
-                        left = await asyncio.wait_for(asyncio.to_thread(self._anything_left), self.db_timeout)
+                        left = await asyncio.wait_for(
+                            asyncio.to_thread(self._anything_left), self.db_timeout
+                        )
                     except Exception:  # noqa: BLE001 - the database is away: keep waiting
                         left = True
                     if not left:
@@ -635,7 +653,9 @@ class Sender:
         elif self._stalled_since is not None and quiet < self.stall_after:
             held_up = now - self._stalled_since
             began, self._stalled_since = self._stalled_wall, None
-            log.warning("outbox sender %s: the outbox drains again after %.0f s", self.worker, held_up)
+            log.warning(
+                "outbox sender %s: the outbox drains again after %.0f s", self.worker, held_up
+            )
             if self.metrics is not None:
                 self.metrics.outbox_stalled.set(0)
             if began is not None:
@@ -668,7 +688,9 @@ class Sender:
         if any(len(lane) < lane.want for lane in self._lanes.values()):
             return True
         busy = {name.split(":")[0] for name in self._lanes}
-        return any(platform not in busy for platform in self.adapters)  # a platform with no lane yet
+        return any(
+            platform not in busy for platform in self.adapters
+        )  # a platform with no lane yet
 
     async def _wait_for_room(self) -> None:
         """Sleep until the lanes run low (or stop)."""
@@ -708,7 +730,9 @@ class Sender:
             members = _by_id(session, Member, {r.member_id for r in rows if r.member_id})
             teams = _by_id(session, Team, {r.team_id for r in rows})
             for row in rows:
-                job, why = self._route(row, members.get(row.member_id or -1), teams.get(row.team_id))
+                job, why = self._route(
+                    row, members.get(row.member_id or -1), teams.get(row.team_id)
+                )
                 if job is None:
                     assert why is not None
                     dead.append((self._job(row, "", "", ""), why))
@@ -755,14 +779,20 @@ class Sender:
             budget = self._overall.get(job.lane)
             if budget is None and rate:
                 # a quarter of a second's burst lets the lane catch up after late wake-ups (a busy loop)
-                budget = self._overall[job.lane] = Bucket(rate * limits.margin, max(1, int(rate / 4)))
+                budget = self._overall[job.lane] = Bucket(
+                    rate * limits.margin, max(1, int(rate / 4))
+                )
             chats = self._chat_buckets.get(job.platform)
             if chats is None:
                 chats = self._chat_buckets[job.platform] = Buckets(
                     limits.per_chat * limits.margin, limits.chat_burst
                 )
-            lane = self._lanes[job.lane] = Lane(job.lane, budget, chats, want=max(20, int(2 * (rate or 1))))
-            self._lane_tasks[job.lane] = asyncio.create_task(self._drive_forever(lane), name=f"lane {job.lane}")
+            lane = self._lanes[job.lane] = Lane(
+                job.lane, budget, chats, want=max(20, int(2 * (rate or 1)))
+            )
+            self._lane_tasks[job.lane] = asyncio.create_task(
+                self._drive_forever(lane), name=f"lane {job.lane}"
+            )
         return lane
 
     # ---------------------------------------------------------------- sending
@@ -815,7 +845,9 @@ class Sender:
             if not mine:
                 self._held.pop(job.row_id, None)
                 self.stats.lost_claims += 1
-                log.warning("outbox %s: its claim passed to another sender; not sending it", job.key)
+                log.warning(
+                    "outbox %s: its claim passed to another sender; not sending it", job.key
+                )
                 continue
             now = time.monotonic()
             if lane.budget is not None:
@@ -845,14 +877,18 @@ class Sender:
             if job.row_id in self._held:
                 lane.push(job, time.monotonic() + backoff(job.tries + 1, cap=10.0))
 
-    async def _settle_outcome(self, job: Job, lane: Lane, outcome: int, detail: str | None, ref: str | None) -> None:
+    async def _settle_outcome(
+        self, job: Job, lane: Lane, outcome: int, detail: str | None, ref: str | None
+    ) -> None:
         if outcome == Outcome.SENT:
             await self._finish_sent(job, ref)
         elif outcome == Outcome.AMBIGUOUS:
             job.in_doubt = True
             job.doubt_since = job.doubt_since or self.clock()
             if self._checkable(job):  # look for it a moment later, then send or not
-                await self._retry(job, lane, self.settle_after, detail or "ambiguous", block_chat=True)
+                await self._retry(
+                    job, lane, self.settle_after, detail or "ambiguous", block_chat=True
+                )
             else:
                 await self._write(self._finish_ambiguous, job, detail or "ambiguous")
                 self._held.pop(job.row_id, None)
@@ -867,7 +903,9 @@ class Sender:
             await self._retry(job, lane, delay, f"429: retry after {delay:g} s", block_chat=True)
         elif outcome == Outcome.TRANSIENT and job.tries + 1 < self.max_attempts:
             self.stats.retried_error += 1
-            await self._retry(job, lane, backoff(job.tries + 1), detail or "error", block_chat=False)
+            await self._retry(
+                job, lane, backoff(job.tries + 1), detail or "error", block_chat=False
+            )
         else:
             await self._write(self._finish_failed, job, detail or "failed")
             self._held.pop(job.row_id, None)
@@ -882,12 +920,18 @@ class Sender:
     async def _settle(self, job: Job) -> tuple[int, str | None, str | None]:
         """A send that may have been delivered: a delivery check says, else it is ambiguous."""
         if not self._checkable(job):
-            return Outcome.AMBIGUOUS, "a send was started and its outcome is unknown (no delivery check)", None
+            return (
+                Outcome.AMBIGUOUS,
+                "a send was started and its outcome is unknown (no delivery check)",
+                None,
+            )
         adapter: Any = self.adapters[job.platform]
         since = job.doubt_since or self.clock() - self.lease
         try:
             _tell_address(adapter, job)
-            ref = await adapter.find_delivered(Outgoing(job.member_id or 0, reply_from_json(job.data), job.key), since)
+            ref = await adapter.find_delivered(
+                Outgoing(job.member_id or 0, reply_from_json(job.data), job.key), since
+            )
         except Exception as exc:  # noqa: BLE001 - cannot check now: try again later, never send blind
             outcome, delay = classify(exc)
             if outcome == Outcome.RETRY_AFTER:
@@ -918,7 +962,9 @@ class Sender:
                     "outbox %s (%s): %s", job.key, job.platform, text)  # fmt: skip
             return outcome, text, None
         if ref is None:
-            if job.platform == "slack" and ("image" in job.data or "file" in job.data or chart_of(job.data)):
+            if job.platform == "slack" and (
+                "image" in job.data or "file" in job.data or chart_of(job.data)
+            ):
                 # Slack's file upload gives no message ref; the upload itself did not fail.
                 return Outcome.SENT, None, "slack:file"
             return Outcome.UNREACHABLE, f"{job.platform} cannot reach this person", None
@@ -986,9 +1032,13 @@ class Sender:
 
     def _finish_ambiguous(self, job: Job, why: str) -> None:
         with unit_of_work(self.engine) as session:
-            done = store.mark_ambiguous(session=session, message_id=job.row_id, worker=self.worker, error=why)
+            done = store.mark_ambiguous(
+                session=session, message_id=job.row_id, worker=self.worker, error=why
+            )
             if done:
-                tell_admins_of_ambiguous(session, job, now=self.clock(), default_lang=self.default_lang)
+                tell_admins_of_ambiguous(
+                    session, job, now=self.clock(), default_lang=self.default_lang
+                )
         if not done:
             return
         self.stats.ambiguous += 1
@@ -1020,7 +1070,9 @@ def _tell_address(adapter: Any, job: Job) -> None:
         return
     if job.platform == "slack" and job.chat.startswith("slack:"):
         workspace = job.lane.removeprefix("slack:")
-        remember(job.member_id, job.chat.removeprefix("slack:"), None if workspace == "-" else workspace)
+        remember(
+            job.member_id, job.chat.removeprefix("slack:"), None if workspace == "-" else workspace
+        )
     elif job.platform == "telegram" and job.chat.startswith("tg:"):
         remember(job.member_id, int(job.chat.removeprefix("tg:")))
 
@@ -1043,12 +1095,16 @@ def tell_manager(
     manager = repo.get_member(session=session, member_id=member.manager_id)
     if manager is None:
         return False
-    period = repo.get_period_by_id(session=session, period_id=job.period_id) if job.period_id else None
+    period = (
+        repo.get_period_by_id(session=session, period_id=job.period_id) if job.period_id else None
+    )
     _ = translator(manager.lang or team.lang or default_lang)
     text = _(
         "I could not deliver a message ({kind}) to {name}: {why}. Please tell them in person, "
         "and ask them to link Slack or Telegram (/link).",
-        kind=job.kind, name=member.name, why=_(why),
+        kind=job.kind,
+        name=member.name,
+        why=_(why),
     )
     return enqueue(session, team=team, period=period, member=manager,
                    kind=f"note.unreachable.{member.id}", reply=Reply(text=text, private=True),
@@ -1062,14 +1118,18 @@ def _admins(session: Session, team: Team) -> list[Member]:
             or repo.list_members(session=session, team=team, roles=["manager"]))  # fmt: skip
 
 
-def tell_admins_of_ambiguous(session: Session, job: Job, *, now: datetime, default_lang: str = "zh") -> int:
+def tell_admins_of_ambiguous(
+    session: Session, job: Job, *, now: datetime, default_lang: str = "zh"
+) -> int:
     """A note to the admins: this message may not have reached that person, and why it was
     not simply sent again. One per message; how many notes were queued."""
     team = repo.get_team(session=session, team_id=job.team_id)
     member = repo.get_member(session=session, member_id=job.member_id) if job.member_id else None
     if team is None or job.kind.startswith("note."):  # a note on a note: the log has it
         return 0
-    period = repo.get_period_by_id(session=session, period_id=job.period_id) if job.period_id else None
+    period = (
+        repo.get_period_by_id(session=session, period_id=job.period_id) if job.period_id else None
+    )
     told = 0
     for admin in _admins(session, team):
         if member is not None and admin.id == member.id:
@@ -1101,7 +1161,8 @@ def tell_admins_of_stall(session: Session, *, began: datetime, seconds: float, n
             text = _(
                 "Messages from kpibot (reminders, results, notes) were held up for about "
                 "{minutes} min from {start}. They are going out now; nothing needs doing.",
-                minutes=minutes, start=local,
+                minutes=minutes,
+                start=local,
             )
             told += enqueue(session, team=team, period=None, member=admin,
                             kind=f"note.stall.{began.strftime('%Y%m%dT%H%M%S')}",

@@ -25,7 +25,9 @@ class Settings(BaseSettings):
     )
     default_lang: str = "zh"
     log_level: str = "INFO"
-    log_format: str = Field(default="auto", description="auto (JSON unless on a terminal) | json | text")
+    log_format: str = Field(
+        default="auto", description="auto (JSON unless on a terminal) | json | text"
+    )
     router_processes: int | None = Field(
         default=None,
         ge=0,
@@ -39,16 +41,20 @@ class Settings(BaseSettings):
         "e.g. 172.16.0.0/12; a client outside it is known by its own address",
     )
     max_body_bytes: int = Field(
-        default=1_048_576, ge=1024,
+        default=1_048_576,
+        ge=1024,
         description="largest request body (Slack, Telegram, survey posts); a bigger one gets 413 unread",
     )
     survey_rate_limit: int = Field(
-        default=30, ge=1,
+        default=30,
+        ge=1,
         description="survey page requests a minute from one client address (IPv6: one /64), "
         "counted across every replica sharing the database",
     )
     shutdown_grace_s: float = Field(
-        default=20.0, gt=0, description="SIGTERM: the process ends within this many seconds, whatever hangs"
+        default=20.0,
+        gt=0,
+        description="SIGTERM: the process ends within this many seconds, whatever hangs",
     )
     lease_s: float = Field(
         default=30.0, gt=0,

@@ -83,8 +83,20 @@ __all__ = ["BOT_SCOPES", "SlackAdapter", "SlackOAuth", "Target", "build_slack", 
 
 SEEN_EVENTS_KEPT = 10_000
 LOCALE_TTL_S = 3600.0
-COMMAND_FIELDS = ("command", "text", "user_id", "user_name", "team_id", "channel_id", "channel_name",
-                  "response_url", "trigger_id", "api_app_id", "enterprise_id", "is_enterprise_install")
+COMMAND_FIELDS = (
+    "command",
+    "text",
+    "user_id",
+    "user_name",
+    "team_id",
+    "channel_id",
+    "channel_name",
+    "response_url",
+    "trigger_id",
+    "api_app_id",
+    "enterprise_id",
+    "is_enterprise_install",
+)
 """What of a slash command's body is stored to answer it later (not the token)."""
 INBOX_STORE_S = 1.0
 """Storing a command may take this long of Slack's 3 s before the ack goes without it."""
@@ -299,7 +311,9 @@ class SlackAdapter:
         body = await read_capped(request, self.max_body_bytes)
         if body is None:
             return PlainTextResponse("request body too large", status_code=413)
-        if self._verifier is None or not self._verifier.is_valid_request(body, dict(request.headers)):
+        if self._verifier is None or not self._verifier.is_valid_request(
+            body, dict(request.headers)
+        ):
             log.info("slack: refused a request with a missing or wrong signature")
             return PlainTextResponse("invalid request", status_code=401)
         problem = render.malformed(body, request.headers.get("content-type", ""))
@@ -393,7 +407,9 @@ class SlackAdapter:
             return None
         keep = {k: body.get(k) for k in COMMAND_FIELDS if k in body}
         try:
-            return await self.inbox.store("slack", str(body["trigger_id"]), keep, timeout=INBOX_STORE_S)  # type: ignore[no-any-return]
+            return await self.inbox.store(
+                "slack", str(body["trigger_id"]), keep, timeout=INBOX_STORE_S
+            )  # type: ignore[no-any-return]
         except Exception as exc:  # noqa: BLE001 - the router will say the database is down
             log.warning("slack: command not stored before the ack (%s)", exc)
             return None
@@ -418,7 +434,9 @@ class SlackAdapter:
             text = _("Sorry, I could not finish your command ({text}). Please send it again.",
                      text=f"{body.get('command', '')} {body.get('text', '')}".strip())  # fmt: skip
             if target.response_url:
-                await self._respond(target.response_url, Reply(text=text, ephemeral=True), ephemeral=True)
+                await self._respond(
+                    target.response_url, Reply(text=text, ephemeral=True), ephemeral=True
+                )
             return
         self._spawn(self._serve_stored(incoming, target, row.id))
 
@@ -467,7 +485,9 @@ class SlackAdapter:
                 "message", incoming.user_id, incoming.chat_id, bot_dm=True, client=client
             )
             if incoming.file is not None:
-                self._spawn(self._serve_shared(incoming, target, client, render.shared_file_of(body) or {}))
+                self._spawn(
+                    self._serve_shared(incoming, target, client, render.shared_file_of(body) or {})
+                )
             else:
                 self._spawn(self._serve(incoming, target))
         return BoltResponse(status=200, body="")
@@ -483,8 +503,12 @@ class SlackAdapter:
         if not shown.get("name") or "size" not in shown:
             with contextlib.suppress(SlackApiError):
                 shown = dict((await client.files_info(file=file.ref)).get("file") or {}) or shown
-            file = replace(file, name=str(shown.get("name") or file.name), size=int(shown.get("size") or 0))
-        await self._serve(replace(incoming, file=replace(file, fetch=self._fetcher(client, shown))), target)
+            file = replace(
+                file, name=str(shown.get("name") or file.name), size=int(shown.get("size") or 0)
+            )
+        await self._serve(
+            replace(incoming, file=replace(file, fetch=self._fetcher(client, shown))), target
+        )
 
     def _fetcher(self, client: AsyncWebClient, shown: Mapping[str, Any]) -> Callable[[], bytes]:
         """Downloads a file shared in the DM, for the router's thread (it blocks until the
@@ -513,11 +537,18 @@ class SlackAdapter:
             raise FileUnavailable("over the size limit")
         url = str(file.get("url_private_download") or file.get("url_private") or "")
         host = urlparse(url).hostname or ""
-        if not (host == "files.slack.com" or host.endswith(".slack.com") or host == urlparse(client.base_url).hostname):
+        if not (
+            host == "files.slack.com"
+            or host.endswith(".slack.com")
+            or host == urlparse(client.base_url).hostname
+        ):
             raise FileUnavailable(f"not a Slack file address: {host or url!r}")
-        async with aiohttp.ClientSession() as http, http.get(
-            url, headers={"Authorization": f"Bearer {client.token}"}, allow_redirects=False
-        ) as answer:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(
+                url, headers={"Authorization": f"Bearer {client.token}"}, allow_redirects=False
+            ) as answer,
+        ):
             if answer.status != 200 or answer.content_type == "text/html":  # Slack's sign-in page
                 raise FileUnavailable(f"Slack answered {answer.status} {answer.content_type}")
             data = bytearray()
@@ -834,7 +865,9 @@ class SlackAdapter:
         found = self._addresses.pop(outgoing.member_id, None)
         if found is None:
             if self.people is None:
-                raise RuntimeError("find_delivered needs the storage engine (build_slack(engine=...))")
+                raise RuntimeError(
+                    "find_delivered needs the storage engine (build_slack(engine=...))"
+                )
             found = await asyncio.to_thread(self.people.user_of, outgoing.member_id)
         if found is None:
             return None
@@ -849,7 +882,10 @@ class SlackAdapter:
             )
             for message in answer.get("messages") or []:
                 meta = message.get("metadata") or {}
-                if meta.get("event_type") == OUTBOX_EVENT and (meta.get("event_payload") or {}).get("key") == outgoing.key:
+                if (
+                    meta.get("event_type") == OUTBOX_EVENT
+                    and (meta.get("event_payload") or {}).get("key") == outgoing.key
+                ):
                     return f"{channel}:{message['ts']}"
             cursor = ((answer.get("response_metadata") or {}).get("next_cursor")) or None
             if not answer.get("has_more") or not cursor:
@@ -907,7 +943,9 @@ class SlackAdapter:
         # No retry of a dropped connection here: the request may have been carried out, and
         # the outbox settles that (find_delivered) instead of posting it twice. A send ends
         # well within the outbox lease (SEND_TIMEOUT_S).
-        sending = [h for h in self._retry_handlers if not isinstance(h, AsyncConnectionErrorRetryHandler)]
+        sending = [
+            h for h in self._retry_handlers if not isinstance(h, AsyncConnectionErrorRetryHandler)
+        ]
         client = PacedWebClient(
             token=token, base_url=self.client.base_url, retry_handlers=sending, timeout=SEND_TIMEOUT_S,
             session=aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)),
@@ -941,7 +979,12 @@ class SlackAdapter:
         return self._dms.get(user_id, user_id)
 
     async def _post(
-        self, client: AsyncWebClient, channel: str, reply: Reply, *, metadata: dict[str, Any] | None = None
+        self,
+        client: AsyncWebClient,
+        channel: str,
+        reply: Reply,
+        *,
+        metadata: dict[str, Any] | None = None,
     ) -> Any:
         """``chat.postMessage`` (several when the reply is longer than one message holds);
         in a DM only the newest message keeps its buttons (the form engine refuses an old

@@ -150,7 +150,11 @@ def incoming_from_message(body: Mapping[str, Any]) -> Incoming | None:
     event = body.get("event") or {}
     if event.get("type") != "message" or event.get("channel_type") != "im":
         return None
-    if event.get("subtype") not in (None, "file_share") or event.get("bot_id") or not event.get("user"):
+    if (
+        event.get("subtype") not in (None, "file_share")
+        or event.get("bot_id")
+        or not event.get("user")
+    ):
         return None
     shared = shared_file_of(body)
     if event.get("subtype") == "file_share" and shared is None:
@@ -162,9 +166,13 @@ def incoming_from_message(body: Mapping[str, Any]) -> Incoming | None:
         chat="private",
         chat_id=event.get("channel"),
         event_id=body.get("event_id"),
-        file=None if shared is None else SharedFile(
+        file=None
+        if shared is None
+        else SharedFile(
             name=str(shared.get("name") or shared.get("title") or shared["id"]),
-            size=int(shared.get("size") or 0), ref=str(shared["id"])),
+            size=int(shared.get("size") or 0),
+            ref=str(shared["id"]),
+        ),
     )
 
 

@@ -149,7 +149,9 @@ class SharedLimiter:
                 if window != self._forgotten:
                     survey_store.forget_rate_hits(session=session, before_window=window - 1)
                     self._forgotten = window
-                previous = survey_store.rate_hits(session=session, address=address, window=window - 1)
+                previous = survey_store.rate_hits(
+                    session=session, address=address, window=window - 1
+                )
                 room = self.limit - previous * (1 - elapsed)
                 taken = survey_store.take_rate_hit(
                     session=session, address=address, window=window, room=room
@@ -290,9 +292,11 @@ def render_form(lang: str, path: str, csrf: str, state: FormState) -> str:
     parts.append(f'<form method="post" action="{_e(path)}" accept-charset="utf-8">')
     parts.append(f'<input type="hidden" name="csrf" value="{_e(csrf)}">')
     parts.append(f'<input type="hidden" name="lang" value="{_e(lang)}">')
-    invalid = ' aria-invalid="true" aria-describedby="form-error"' if state.error_field == "stars" else ""
+    invalid = (
+        ' aria-invalid="true" aria-describedby="form-error"' if state.error_field == "stars" else ""
+    )
     parts.append(
-        f'<fieldset{invalid}><legend>{_e(_("Your rating"))} '
+        f"<fieldset{invalid}><legend>{_e(_('Your rating'))} "
         f'<span class="req">({_e(_("required"))})</span></legend><div class="opts">'
     )
     for value, label in enumerate(labels, start=1):
@@ -305,7 +309,7 @@ def render_form(lang: str, path: str, csrf: str, state: FormState) -> str:
         )
     parts.append("</div></fieldset>")
     parts.append(
-        f'<fieldset><legend>{_e(_("Was your problem solved?"))} '
+        f"<fieldset><legend>{_e(_('Was your problem solved?'))} "
         f'<span class="req">({_e(_("optional"))})</span></legend><div class="opts row">'
     )
     for value, label in (("yes", _("Yes, solved")), ("no", _("No, not solved"))):
@@ -524,7 +528,9 @@ def survey_routes(
             state = FormState(
                 stars=str(existing.stars),
                 comment=existing.comment or "",
-                resolved="" if existing.resolved is None else ("yes" if existing.resolved else "no"),
+                resolved=""
+                if existing.resolved is None
+                else ("yes" if existing.resolved else "no"),
                 note=_("You have rated this already; sending again replaces your rating."),
             )
         return respond(render_form(lang, path, form_token(claims), state))
@@ -560,7 +566,9 @@ def survey_routes(
         own = {public_origin, _origin(str(request.base_url)), "null"}
         csrf_ok = form_token_ok((fields.get("csrf") or [""])[0], claims)
         if fields is _BAD_FORM or not csrf_ok or (origin and origin not in own):
-            state = FormState(error=_("This form has expired or was not sent from this page. Please try again."))
+            state = FormState(
+                error=_("This form has expired or was not sent from this page. Please try again.")
+            )
             if fields is not _BAD_FORM:
                 _sub, keep = parse_submission(fields, _)
                 state.stars, state.comment, state.resolved = keep.stars, keep.comment, keep.resolved
@@ -578,12 +586,16 @@ def survey_routes(
         if outcome == "refused":
             return respond(_already(lang, path), 409)
         if policy == "replace":
-            text = _("Your rating has been recorded. You can change it with the same link until it expires.")
+            text = _(
+                "Your rating has been recorded. You can change it with the same link until it expires."
+            )
         else:
             text = _("Your rating has been recorded.")
         return respond(render_message(lang, None, _("Thank you!"), text, "✓"))
 
-    def guarded(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    def guarded(
+        handler: Callable[[Request], Awaitable[Response]],
+    ) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:
             try:
                 return await handler(request)

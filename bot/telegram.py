@@ -198,10 +198,14 @@ class TelegramAdapter:
         try:
             for lang, code in (("en", None), ("zh", "zh")):
                 await self.bot.set_my_commands(menu(lang, "agent"), language_code=code)
-            leaders = await asyncio.to_thread(self.people.leaders) if self.people is not None else []
+            leaders = (
+                await asyncio.to_thread(self.people.leaders) if self.people is not None else []
+            )
             for chat_id, role, lang in leaders:
                 scope = BotCommandScopeChat(chat_id)
-                await self.bot.set_my_commands(menu(normalize_lang(lang, self.default_lang), role), scope=scope)
+                await self.bot.set_my_commands(
+                    menu(normalize_lang(lang, self.default_lang), role), scope=scope
+                )
         except TelegramError as err:
             log.warning("telegram: could not set the command menu: %s", err)
 
@@ -222,7 +226,9 @@ class TelegramAdapter:
 
     async def _webhook(self, request: Request) -> Response:
         given = request.headers.get(SECRET_HEADER, "")
-        if not self.webhook_secret or not hmac.compare_digest(given.encode(), self.webhook_secret.encode()):
+        if not self.webhook_secret or not hmac.compare_digest(
+            given.encode(), self.webhook_secret.encode()
+        ):
             log.warning("telegram webhook: refused a request with a wrong secret token")
             return JSONResponse({"ok": False}, status_code=403)
         try:
@@ -241,10 +247,17 @@ class TelegramAdapter:
             try:
                 row_id = await self.inbox.store("telegram", str(update.update_id), data)
             except Exception as exc:  # noqa: BLE001 - the database: not acknowledged
-                log.warning("telegram webhook: update %s not stored (%s); answered 503", update.update_id, exc)
+                log.warning(
+                    "telegram webhook: update %s not stored (%s); answered 503",
+                    update.update_id,
+                    exc,
+                )
                 return JSONResponse({"ok": False}, status_code=503)
             if row_id is None:
-                log.info("telegram webhook: update %s was delivered again; already stored", update.update_id)
+                log.info(
+                    "telegram webhook: update %s was delivered again; already stored",
+                    update.update_id,
+                )
                 return JSONResponse({"ok": True})
             self._inbox_rows[update.update_id] = row_id
         await self.application.update_queue.put(update)
@@ -288,7 +301,9 @@ class TelegramAdapter:
                 return
             incoming = tr.expand_deep_link(incoming)
             if incoming.file is not None:
-                incoming = replace(incoming, file=replace(incoming.file, fetch=self._fetcher(incoming.file.ref)))
+                incoming = replace(
+                    incoming, file=replace(incoming.file, fetch=self._fetcher(incoming.file.ref))
+                )
             if update.update_id in self._recovered:
                 incoming = dataclasses.replace(incoming, recovered=True)
             source = _source_of(update, incoming)
@@ -322,10 +337,14 @@ class TelegramAdapter:
 
         def fetch() -> bytes:
             try:
-                return asyncio.run_coroutine_threadsafe(download(), loop).result(timeout=DOWNLOAD_TIMEOUT_S)
+                return asyncio.run_coroutine_threadsafe(download(), loop).result(
+                    timeout=DOWNLOAD_TIMEOUT_S
+                )
             except FileUnavailable:
                 raise
-            except Exception as exc:  # BadRequest "file is too big", a timeout, a dropped connection
+            except (
+                Exception
+            ) as exc:  # BadRequest "file is too big", a timeout, a dropped connection
                 raise FileUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
         return fetch
@@ -340,7 +359,9 @@ class TelegramAdapter:
             await self._send_replies(source, [Reply(text=self._expired_text(source.incoming))])
             return
         try:
-            await self.bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id, reply_markup=markup)
+            await self.bot.edit_message_reply_markup(
+                chat_id=chat_id, message_id=message_id, reply_markup=markup
+            )
         except BadRequest as err:
             log.debug("telegram: page %s not shown: %s", value, err.message)
 
@@ -390,7 +411,11 @@ class TelegramAdapter:
                 continue  # nothing a person could see
             try:
                 if pressed is not None and source.callback_chat_id == target:
-                    editable = rendered.image is None and rendered.file is None and not rendered.extra_texts
+                    editable = (
+                        rendered.image is None
+                        and rendered.file is None
+                        and not rendered.extra_texts
+                    )
                     interactive = bool(reply.buttons or reply.question or reply.replace)
                     if editable and interactive and index == 0:
                         await self._edit(target, pressed, rendered)
@@ -407,7 +432,9 @@ class TelegramAdapter:
                     continue
                 private_refused = True
                 await self._private_refused(source, err)
-            except RetryAfter as err:  # the limiter's retries ran out: wait for this chat, once more
+            except (
+                RetryAfter
+            ) as err:  # the limiter's retries ran out: wait for this chat, once more
                 await self._send_after(target, rendered, err)
             except BadRequest as err:  # one reply Telegram refuses must not swallow the rest
                 log.error("telegram: chat %s refused a reply: %s", target, err.message)
@@ -417,7 +444,11 @@ class TelegramAdapter:
     async def _send_after(self, chat_id: int, rendered: tr.Rendered, err: RetryAfter) -> None:
         """Telegram said "retry after N s" more often than the limiter retries: wait for
         this chat only (other chats' replies go on meanwhile) and send it once more."""
-        wait = err.retry_after.total_seconds() if hasattr(err.retry_after, "total_seconds") else err.retry_after
+        wait = (
+            err.retry_after.total_seconds()
+            if hasattr(err.retry_after, "total_seconds")
+            else err.retry_after
+        )
         log.warning("telegram: chat %s is flood-limited; sending again in %s s", chat_id, wait)
         await asyncio.sleep(float(wait))
         try:
@@ -439,9 +470,13 @@ class TelegramAdapter:
         if self._last_keyboard.get(chat_id) == message_id:
             del self._last_keyboard[chat_id]
         try:
-            await self.bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id, reply_markup=None)
+            await self.bot.edit_message_reply_markup(
+                chat_id=chat_id, message_id=message_id, reply_markup=None
+            )
         except BadRequest as err:
-            log.debug("telegram: keyboard of %s/%s not removed: %s", chat_id, message_id, err.message)
+            log.debug(
+                "telegram: keyboard of %s/%s not removed: %s", chat_id, message_id, err.message
+            )
 
     async def _edit(self, chat_id: int, message_id: int, rendered: tr.Rendered) -> None:
         try:
@@ -452,7 +487,12 @@ class TelegramAdapter:
         except BadRequest as err:
             if "not modified" in err.message.lower():
                 return
-            log.info("telegram: could not edit %s/%s (%s); sending anew", chat_id, message_id, err.message)
+            log.info(
+                "telegram: could not edit %s/%s (%s); sending anew",
+                chat_id,
+                message_id,
+                err.message,
+            )
             await self.send_rendered(chat_id, rendered)
 
     async def send_rendered(
@@ -504,12 +544,16 @@ class TelegramAdapter:
                 reply_parameters=_quoting(source.message_id), link_preview_options=NO_PREVIEW,
             )  # fmt: skip
         except TelegramError as group_err:
-            log.warning("telegram: could not post the deep link in %s: %s", source.chat_id, group_err)
+            log.warning(
+                "telegram: could not post the deep link in %s: %s", source.chat_id, group_err
+            )
 
     async def _note_blocked(self, telegram_user_id: int) -> None:
         """Mark the member unreachable (once) and tell their manager."""
         if self.people is None:
-            log.warning("telegram: user %s blocked the bot (no storage to note it)", telegram_user_id)
+            log.warning(
+                "telegram: user %s blocked the bot (no storage to note it)", telegram_user_id
+            )
             return
         notice = await asyncio.to_thread(self.people.mark_unreachable, telegram_user_id)
         if notice is None:
@@ -541,7 +585,9 @@ class TelegramAdapter:
         chat_id: int | None = self._addresses.pop(outgoing.member_id, None)
         if chat_id is None:
             if self.people is None:
-                raise RuntimeError("send_outgoing needs the storage engine (build_telegram(engine=...))")
+                raise RuntimeError(
+                    "send_outgoing needs the storage engine (build_telegram(engine=...))"
+                )
             chat_id = await asyncio.to_thread(self.people.chat_of, outgoing.member_id)
         if chat_id is None:
             return None
@@ -589,8 +635,11 @@ def _source_of(update: Update, incoming: Incoming) -> _Source:
     query = update.callback_query
     if query is not None and query.message is not None:
         return _Source(
-            incoming, user_id, chat_id,
-            callback_chat_id=query.message.chat.id, callback_message_id=query.message.message_id,
+            incoming,
+            user_id,
+            chat_id,
+            callback_chat_id=query.message.chat.id,
+            callback_message_id=query.message.message_id,
         )
     message_id = update.message.message_id if update.message is not None else None
     return _Source(incoming, user_id, chat_id, message_id=message_id)
@@ -619,7 +668,11 @@ def build_telegram(
     if settings.telegram_bot_token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     token = settings.telegram_bot_token.get_secret_value()
-    secret = settings.telegram_webhook_secret.get_secret_value() if settings.telegram_webhook_secret else None
+    secret = (
+        settings.telegram_webhook_secret.get_secret_value()
+        if settings.telegram_webhook_secret
+        else None
+    )
     if settings.telegram_webhook_url and not secret:
         raise ValueError("TELEGRAM_WEBHOOK_URL is set: TELEGRAM_WEBHOOK_SECRET must be set too")
     builder = (

@@ -50,7 +50,9 @@ class KpibotRateLimiter(AIORateLimiter):
                 return await super().process_request(
                     callback, args, kwargs, endpoint, data, rate_limit_args
                 )
-        return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+        return await super().process_request(
+            callback, args, kwargs, endpoint, data, rate_limit_args
+        )
 
 
 class Bounded(OrderedDict[int, int]):

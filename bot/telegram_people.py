@@ -64,7 +64,9 @@ class TelegramPeople:
         """Mark the member unreachable; the notice for their manager, the first time only."""
         with unit_of_work(self.engine) as session:
             member = self._member(session, telegram_user_id)
-            if member is None or not set_unreachable(session=session, member=member, unreachable=True):
+            if member is None or not set_unreachable(
+                session=session, member=member, unreachable=True
+            ):
                 return None
             manager = _manager_of(session, member)
             if manager is None or not manager.telegram_user_id or manager.unreachable:

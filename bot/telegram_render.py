@@ -135,8 +135,15 @@ def to_incoming(update: Update, bot_username: str, codec: CallbackCodec) -> Inco
     text = _strip_bot_mention(text, bot_username)
     if text is None:
         return None
-    shared = None if document is None else SharedFile(
-        name=document.file_name or document.file_unique_id, size=document.file_size or 0, ref=document.file_id)
+    shared = (
+        None
+        if document is None
+        else SharedFile(
+            name=document.file_name or document.file_unique_id,
+            size=document.file_size or 0,
+            ref=document.file_id,
+        )
+    )
     return Incoming(
         platform="telegram",
         user_id=str(message.from_user.id),
@@ -175,7 +182,9 @@ def question_buttons(question: Question) -> tuple[Button, ...]:
     else:
         values = [(c.label, c.value) for c in choices]
     prefix = f"{question.conversation_id}:{question.step}:"
-    return tuple(Button(label=label, action=ANSWER_ACTION, value=prefix + value) for label, value in values)
+    return tuple(
+        Button(label=label, action=ANSWER_ACTION, value=prefix + value) for label, value in values
+    )
 
 
 def _mark_current(button: Button, question: Question | None) -> Button:
@@ -183,7 +192,9 @@ def _mark_current(button: Button, question: Question | None) -> Button:
         return button
     if button.value.rsplit(":", 1)[-1] != question.current:
         return button
-    return Button(label="✓ " + button.label, action=button.action, value=button.value, style=button.style)
+    return Button(
+        label="✓ " + button.label, action=button.action, value=button.value, style=button.style
+    )
 
 
 def keyboard(reply: Reply, codec: CallbackCodec) -> InlineKeyboardMarkup | None:
@@ -197,8 +208,12 @@ def keyboard(reply: Reply, codec: CallbackCodec) -> InlineKeyboardMarkup | None:
     picker = _long_run(own)
     if picker is not None:  # more choices than a screen holds: pages with ◀ / ▶
         rest = tuple(b for b in own if b not in picker)
-        return paged_keyboard(picker, answers + rest, codec, key=codec.keep_pages(picker, answers + rest))
-    rows = _rows(answers, codec, per_row=_per_row(answers)) + _rows(own, codec, per_row=_per_row(own))
+        return paged_keyboard(
+            picker, answers + rest, codec, key=codec.keep_pages(picker, answers + rest)
+        )
+    rows = _rows(answers, codec, per_row=_per_row(answers)) + _rows(
+        own, codec, per_row=_per_row(own)
+    )
     return InlineKeyboardMarkup(rows) if rows else None
 
 
@@ -212,7 +227,12 @@ def _long_run(buttons: tuple[Button, ...]) -> tuple[Button, ...] | None:
 
 
 def paged_keyboard(
-    choices: tuple[Button, ...], rest: tuple[Button, ...], codec: CallbackCodec, *, key: str, page: int = 0
+    choices: tuple[Button, ...],
+    rest: tuple[Button, ...],
+    codec: CallbackCodec,
+    *,
+    key: str,
+    page: int = 0,
 ) -> InlineKeyboardMarkup:
     """One page of ``choices``, a ◀ n/m ▶ row, then the other buttons."""
     pages = max(1, -(-len(choices) // PAGE_BUTTONS))
@@ -240,7 +260,9 @@ def _per_row(buttons: tuple[Button, ...]) -> int:
     return 1
 
 
-def _rows(buttons: tuple[Button, ...], codec: CallbackCodec, *, per_row: int) -> list[list[InlineKeyboardButton]]:
+def _rows(
+    buttons: tuple[Button, ...], codec: CallbackCodec, *, per_row: int
+) -> list[list[InlineKeyboardButton]]:
     return [
         [_button(b, codec) for b in buttons[i : i + per_row]]
         for i in range(0, len(buttons), per_row)
@@ -250,7 +272,9 @@ def _rows(buttons: tuple[Button, ...], codec: CallbackCodec, *, per_row: int) ->
 def _button(button: Button, codec: CallbackCodec) -> InlineKeyboardButton:
     if button.action == "url":
         return InlineKeyboardButton(button.label, url=button.value)
-    return InlineKeyboardButton(button.label, callback_data=codec.encode(button.action, button.value))
+    return InlineKeyboardButton(
+        button.label, callback_data=codec.encode(button.action, button.value)
+    )
 
 
 def message_text(reply: Reply) -> str:
@@ -315,7 +339,7 @@ def expand_deep_link(incoming: Incoming) -> Incoming:
         if text == "/start hello":
             return replace_text(incoming, "/start")
         return incoming
-    encoded = text.split(" ", 1)[1][len(DEEP_LINK_PREFIX):]
+    encoded = text.split(" ", 1)[1][len(DEEP_LINK_PREFIX) :]
     try:
         line = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError):

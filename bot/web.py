@@ -160,7 +160,11 @@ async def read_capped(request: Request, max_bytes: int) -> bytes | None:
 
 
 async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
-    log.info("refused a request body over the limit (%s %s)", scope.get("method"), _shown_path(scope.get("path", "")))
+    log.info(
+        "refused a request body over the limit (%s %s)",
+        scope.get("method"),
+        _shown_path(scope.get("path", "")),
+    )
     await PlainTextResponse("request body too large", status_code=413)(scope, receive, send)
 
 
@@ -257,7 +261,10 @@ def build_web_app(
                 if inspect.isawaitable(result):
                     await result
 
-    middleware = [Middleware(RequestContextMiddleware), Middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)]
+    middleware = [
+        Middleware(RequestContextMiddleware),
+        Middleware(BodyLimitMiddleware, max_bytes=max_body_bytes),
+    ]
     if metrics is not None:
         middleware.append(Middleware(MetricsMiddleware, metrics=metrics))
     return Starlette(routes=[*base, *routes], lifespan=lifespan, middleware=middleware)

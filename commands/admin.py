@@ -361,7 +361,9 @@ def plan_update(
         return None, [_p("There is no team called {team}.", row, team=update.team)]
     member = repo.get_member_by_name(session=session, team=team, name=update.name)
     if member is None:
-        return None, [_p("There is no member {name} in team {team}.", row, name=update.name, team=team.name)]
+        return None, [
+            _p("There is no member {name} in team {team}.", row, name=update.name, team=team.name)
+        ]
     problems: list[Problem] = []
     changes: dict[str, Any] = {}
     others = [u for u in batch if u is not update]
@@ -382,7 +384,14 @@ def plan_update(
             promoted = next((parse_role(u.role) for u in others if u.role and u.team == update.team
                              and u.name.strip() == manager_name), None)  # fmt: skip
             if manager is None:
-                problems.append(_p("Team {team} has no manager called {manager}.", row, team=team.name, manager=manager_name))
+                problems.append(
+                    _p(
+                        "Team {team} has no manager called {manager}.",
+                        row,
+                        team=team.name,
+                        manager=manager_name,
+                    )
+                )
             elif manager.id == member.id:
                 problems.append(_p("{name} cannot be their own manager.", row, name=member.name))
             elif not manager.active:
@@ -405,7 +414,9 @@ def plan_update(
         if not given or value == getattr(member, key):
             continue
         if value is not None:
-            problems += _check_platform_id(member, finder, value, pattern, others, session=session, row=row)
+            problems += _check_platform_id(
+                member, finder, value, pattern, others, session=session, row=row
+            )
         changes[key] = value
     given, lang = _cleared(update.lang)
     if given and lang != member.lang:
@@ -432,7 +443,8 @@ def _check_platform_id(
     other = (repo.get_member_by_slack_id(session=session, slack_user_id=value) if platform == "slack"
              else repo.get_member_by_telegram_id(session=session, telegram_user_id=value))  # fmt: skip
     freed = other is not None and any(
-        u.team and u.name.strip() == other.name and _cleared(getattr(u, platform))[0] for u in others
+        u.team and u.name.strip() == other.name and _cleared(getattr(u, platform))[0]
+        for u in others
     )
     if other is not None and other.id != member.id and not freed:
         return [_p(LINKED_TO, row, platform=platform.capitalize(), value=value, name=other.name,
@@ -465,7 +477,12 @@ def _still_managing(
 
 
 def update_members(
-    updates: Sequence[MemberUpdate], *, session: Session, actor: str, now: datetime, dry_run: bool = False
+    updates: Sequence[MemberUpdate],
+    *,
+    session: Session,
+    actor: str,
+    now: datetime,
+    dry_run: bool = False,
 ) -> list[MemberPlan]:
     """Plan every update, then apply them all (unless ``dry_run``); :class:`AdminError` lists every
     problem of every row and changes nothing."""
@@ -481,7 +498,12 @@ def update_members(
     if dry_run:
         return plans
     # free platform ids first so two members can swap or hand over an account in one import
-    wanted = {(k, p.changes[k]) for p in plans for k in ("slack_user_id", "telegram_user_id") if p.changes.get(k)}
+    wanted = {
+        (k, p.changes[k])
+        for p in plans
+        for k in ("slack_user_id", "telegram_user_id")
+        if p.changes.get(k)
+    }
     for plan in plans:
         freed = {k: None for k in ("slack_user_id", "telegram_user_id")
                  if k in plan.changes and (k, getattr(plan.member, k)) in wanted}  # fmt: skip
@@ -507,7 +529,9 @@ def set_active(
     if not active:
         team = repo.get_team(session=session, team_id=member.team_id)
         assert team is not None
-        released = [m for m in repo.list_members(session=session, team=team) if m.manager_id == member.id]
+        released = [
+            m for m in repo.list_members(session=session, team=team) if m.manager_id == member.id
+        ]
         for agent in released:
             repo.update_member(session=session, member=agent, changes={"manager_id": None}, actor=actor,
                                reason=f"manager {member.name} left", now=now)  # fmt: skip
@@ -888,11 +912,20 @@ def member_set(ctx: Context, team_name: str, name: str, opts: Mapping[str, str])
                           slack=opts.get("slack"), telegram=opts.get("telegram"), lang=opts.get("lang"),
                           name_en=opts.get("name_en"))  # fmt: skip
     try:
-        plan = update_members([update], session=ctx.session, actor=repo.actor_of(ctx.actor), now=ctx.now)[0]
+        plan = update_members(
+            [update], session=ctx.session, actor=repo.actor_of(ctx.actor), now=ctx.now
+        )[0]
     except AdminError as exc:
         return _error(ctx, exc)
     if not plan.changes:
-        return [Reply(text=_("Nothing to change: {name} already has these settings.", name=plan.member.name), ephemeral=True)]
+        return [
+            Reply(
+                text=_(
+                    "Nothing to change: {name} already has these settings.", name=plan.member.name
+                ),
+                ephemeral=True,
+            )
+        ]
     lines = [_("{name} updated:", name=plan.member.name)] + ["· " + line for line in plan.lines(_)]
     return [Reply(text="\n".join(lines))]
 
@@ -904,20 +937,27 @@ def member_active(ctx: Context, team_name: str, name: str, *, active: bool) -> l
         return _usage(ctx, _("There is no team called {team}.", team=team_name))
     member = repo.get_member_by_name(session=ctx.session, team=team, name=name)
     if member is None:
-        return _usage(ctx, _("There is no member {name} in team {team}.", name=name, team=team.name))
+        return _usage(
+            ctx, _("There is no member {name} in team {team}.", name=name, team=team.name)
+        )
     if member.id == ctx.actor.id and not active:
         return _usage(ctx, _("You cannot deactivate yourself; ask another admin."))
     if member.active == active:
         text = _("{name} is already active.") if active else _("{name} is already marked as left.")
         return _usage(ctx, text.format(name=member.name))
-    released = set_active(member, active, session=ctx.session, actor=repo.actor_of(ctx.actor), now=ctx.now)
+    released = set_active(
+        member, active, session=ctx.session, actor=repo.actor_of(ctx.actor), now=ctx.now
+    )
     return [Reply(text=active_text(_, member, released, team.name))]
 
 
 def active_text(_: Translate, member: Member, released: Sequence[Member], team: str) -> str:
     """What an admin is told after ``member remove`` / ``restore`` (chat and CLI)."""
     if member.active:
-        return _("{name} is active again: in the next periods, reminders and results as before.", name=member.name)
+        return _(
+            "{name} is active again: in the next periods, reminders and results as before.",
+            name=member.name,
+        )
     text = _(
         "{name} is marked as left: their past results stay, they are in no new period, get no messages and decide nothing.",
         name=member.name,
@@ -925,7 +965,9 @@ def active_text(_: Translate, member: Member, released: Sequence[Member], team: 
     if released:
         text += "\n" + _(
             "{agents} had {name} as their manager and now fall back to the team's managers; give them a new one: /member set {team} NAME manager=…",
-            agents="、".join(m.name for m in released), name=member.name, team=team,
+            agents="、".join(m.name for m in released),
+            name=member.name,
+            team=team,
         )
     return text
 
@@ -956,7 +998,11 @@ def member_list(ctx: Context, team_name: str) -> list[Reply]:
         if not (m.slack_user_id or m.telegram_user_id):
             line += " · " + _("no Slack or Telegram id: gets no messages")
         lines.append(line)
-    left = [m.name for m in repo.list_members(session=ctx.session, team=team, active_only=False) if not m.active]
+    left = [
+        m.name
+        for m in repo.list_members(session=ctx.session, team=team, active_only=False)
+        if not m.active
+    ]
     if left:
         lines.append(_("Left (history kept): {names}", names="、".join(left)))
     return [Reply(text="\n".join(lines), ephemeral=True)]
@@ -1066,7 +1112,9 @@ def _close_waits(ctx: Context, team: Team, key: str | None) -> Reply | None:
     check = publication.check_period(ctx.session, team, key)
     if check.period is None or check.period.status != "open" or not check.gaps:
         return None
-    text = publication.ask_close(ctx._, ctx.lang, check, confirm=f"/period close {team.name} {key} confirm")
+    text = publication.ask_close(
+        ctx._, ctx.lang, check, confirm=f"/period close {team.name} {key} confirm"
+    )
     return Reply(text=text, private=True)
 
 

@@ -61,7 +61,13 @@ def _team_and_member(session: Session, team_name: str, name: str) -> tuple[Team,
         raise AdminError([Problem("There is no team called {team}.", {"team": team_name})])
     member = repo.get_member_by_name(session=session, team=team, name=name)
     if member is None:
-        raise AdminError([Problem("There is no member {name} in team {team}.", {"name": name, "team": team.name})])
+        raise AdminError(
+            [
+                Problem(
+                    "There is no member {name} in team {team}.", {"name": name, "team": team.name}
+                )
+            ]
+        )
     return team, member
 
 
@@ -69,30 +75,51 @@ def _source(source: str) -> str:
     word = source.strip().lower()
     known = known_sources()
     if word not in known:
-        raise AdminError([Problem(N_("Unknown source {source}: use one of {sources}."),
-                                  {"source": source, "sources": ", ".join(known)})])
+        raise AdminError(
+            [
+                Problem(
+                    N_("Unknown source {source}: use one of {sources}."),
+                    {"source": source, "sources": ", ".join(known)},
+                )
+            ]
+        )
     return word
 
 
 def _clean(alias: str) -> str:
     text = one_line(alias)
     if not text:
-        raise AdminError([Problem(N_("Give the account as the export writes it, e.g. 示例旗舰店:小雨."))])
+        raise AdminError(
+            [Problem(N_("Give the account as the export writes it, e.g. 示例旗舰店:小雨."))]
+        )
     if len(text) > MAX_ALIAS_CHARS:
-        raise AdminError([Problem(N_("An alias has at most {limit} characters; this one has {count}."),
-                                  {"limit": MAX_ALIAS_CHARS, "count": len(text)})])
+        raise AdminError(
+            [
+                Problem(
+                    N_("An alias has at most {limit} characters; this one has {count}."),
+                    {"limit": MAX_ALIAS_CHARS, "count": len(text)},
+                )
+            ]
+        )
     return text
 
 
 def _same(session: Session, team: Team, source: str, alias: str) -> MemberAlias | None:
     """The team's alias of ``source`` that reads as ``alias`` (full-width, spaces and case aside)."""
     key = name_key(alias)
-    return next((a for a in repo.list_aliases(session=session, team=team, source=source)
-                 if name_key(a.alias) == key), None)
+    return next(
+        (
+            a
+            for a in repo.list_aliases(session=session, team=team, source=source)
+            if name_key(a.alias) == key
+        ),
+        None,
+    )
 
 
-def add_alias(session: Session, *, team: str, name: str, source: str, alias: str, actor: str,
-              now: datetime) -> AliasChange:
+def add_alias(
+    session: Session, *, team: str, name: str, source: str, alias: str, actor: str, now: datetime
+) -> AliasChange:
     """Give a member an account in a source; :class:`AdminError` says why not (nothing changes)."""
     team_row, member = _team_and_member(session, team, name)
     word, text = _source(source), _clean(alias)
@@ -101,27 +128,71 @@ def add_alias(session: Session, *, team: str, name: str, source: str, alias: str
         if found.member_id == member.id:
             return AliasChange(member.name, word, found.alias, changed=False)
         other = repo.get_member(session=session, member_id=found.member_id)
-        raise AdminError([Problem(TAKEN, {"alias": found.alias, "other": other.name if other else "?",
-                                          "source": word, "team": team_row.name})])
-    namesake = next((m for m in repo.list_members(session=session, team=team_row, active_only=False)
-                     if m.id != member.id and name_key(text) in {name_key(m.name), name_key(m.name_en or "")}), None)
+        raise AdminError(
+            [
+                Problem(
+                    TAKEN,
+                    {
+                        "alias": found.alias,
+                        "other": other.name if other else "?",
+                        "source": word,
+                        "team": team_row.name,
+                    },
+                )
+            ]
+        )
+    namesake = next(
+        (
+            m
+            for m in repo.list_members(session=session, team=team_row, active_only=False)
+            if m.id != member.id and name_key(text) in {name_key(m.name), name_key(m.name_en or "")}
+        ),
+        None,
+    )
     if namesake is not None:
-        raise AdminError([Problem(IS_A_NAME, {"alias": text, "other": namesake.name, "team": team_row.name,
-                                              "name": member.name})])
-    repo.add_alias(session=session, member=member, source=word, alias=text, actor=actor,
-                   reason=f"alias of {member.name}", now=now)
+        raise AdminError(
+            [
+                Problem(
+                    IS_A_NAME,
+                    {
+                        "alias": text,
+                        "other": namesake.name,
+                        "team": team_row.name,
+                        "name": member.name,
+                    },
+                )
+            ]
+        )
+    repo.add_alias(
+        session=session,
+        member=member,
+        source=word,
+        alias=text,
+        actor=actor,
+        reason=f"alias of {member.name}",
+        now=now,
+    )
     return AliasChange(member.name, word, text, changed=True)
 
 
-def remove_alias(session: Session, *, team: str, name: str, source: str, alias: str, actor: str,
-                 now: datetime) -> AliasChange:
+def remove_alias(
+    session: Session, *, team: str, name: str, source: str, alias: str, actor: str, now: datetime
+) -> AliasChange:
     team_row, member = _team_and_member(session, team, name)
     word, text = _source(source), _clean(alias)
     found = _same(session, team_row, word, text)
     if found is None or found.member_id != member.id:
-        raise AdminError([Problem(N_("{name} has no {source} account {alias}."),
-                                  {"name": member.name, "source": word, "alias": text})])
-    repo.remove_alias(session=session, alias=found, actor=actor, reason=f"alias of {member.name}", now=now)
+        raise AdminError(
+            [
+                Problem(
+                    N_("{name} has no {source} account {alias}."),
+                    {"name": member.name, "source": word, "alias": text},
+                )
+            ]
+        )
+    repo.remove_alias(
+        session=session, alias=found, actor=actor, reason=f"alias of {member.name}", now=now
+    )
     return AliasChange(member.name, word, found.alias, changed=True)
 
 
@@ -132,12 +203,20 @@ def alias_lines(session: Session, *, team: str, name: str | None, _: Translate) 
         raise AdminError([Problem("There is no team called {team}.", {"team": team})])
     member = None if name is None else _team_and_member(session, team, name)[1]
     aliases = repo.list_aliases(session=session, team=team_row, member=member)
-    names = {m.id: m.name for m in repo.list_members(session=session, team=team_row, active_only=False)}
+    names = {
+        m.id: m.name for m in repo.list_members(session=session, team=team_row, active_only=False)
+    }
     if not aliases:
         if member is not None:
             return [_("{name} has no aliases: imports find them by name.", name=member.name)]
-        return [_("No one in {team} has an alias yet: imports find agents by name.", team=team_row.name)]
-    head = _("Accounts of {name}:", name=member.name) if member else _("Accounts in {team}:", team=team_row.name)
+        return [
+            _("No one in {team} has an alias yet: imports find agents by name.", team=team_row.name)
+        ]
+    head = (
+        _("Accounts of {name}:", name=member.name)
+        if member
+        else _("Accounts in {team}:", team=team_row.name)
+    )
     by_member: dict[int, list[MemberAlias]] = {}
     for row in aliases:
         by_member.setdefault(row.member_id, []).append(row)
@@ -150,13 +229,25 @@ def alias_lines(session: Session, *, team: str, name: str | None, _: Translate) 
 
 def change_text(change: AliasChange, _: Translate, *, added: bool) -> str:
     if not change.changed:
-        return _("{name} already has the {source} account {alias}; nothing changed.", name=change.member,
-                 source=change.source, alias=change.alias)
+        return _(
+            "{name} already has the {source} account {alias}; nothing changed.",
+            name=change.member,
+            source=change.source,
+            alias=change.alias,
+        )
     if added:
-        return _("{alias} is now {name}'s {source} account: imports of {source} files find {name} by it.",
-                 alias=change.alias, name=change.member, source=change.source)
-    return _("{alias} is no longer {name}'s {source} account.", alias=change.alias, name=change.member,
-             source=change.source)
+        return _(
+            "{alias} is now {name}'s {source} account: imports of {source} files find {name} by it.",
+            alias=change.alias,
+            name=change.member,
+            source=change.source,
+        )
+    return _(
+        "{alias} is no longer {name}'s {source} account.",
+        alias=change.alias,
+        name=change.member,
+        source=change.source,
+    )
 
 
 def alias_command(ctx: Context, words: Sequence[str]) -> list[Reply]:
@@ -166,15 +257,28 @@ def alias_command(ctx: Context, words: Sequence[str]) -> list[Reply]:
     action = words[0] if words else ""
     try:
         if action == "list" and len(words) in (2, 3):
-            lines = alias_lines(ctx.session, team=words[1], name=words[2] if len(words) == 3 else None, _=_)
+            lines = alias_lines(
+                ctx.session, team=words[1], name=words[2] if len(words) == 3 else None, _=_
+            )
             return [Reply(text="\n".join(lines), ephemeral=True)]
         if action in ("add", "remove") and len(words) >= 5:
             team, name, source = words[1:4]
             alias = " ".join(words[4:])
             do = add_alias if action == "add" else remove_alias
-            change = do(ctx.session, team=team, name=name, source=source, alias=alias,
-                        actor=repo.actor_of(ctx.actor), now=ctx.now)
-            return [Reply(text=change_text(change, _, added=action == "add"), ephemeral=not change.changed)]
+            change = do(
+                ctx.session,
+                team=team,
+                name=name,
+                source=source,
+                alias=alias,
+                actor=repo.actor_of(ctx.actor),
+                now=ctx.now,
+            )
+            return [
+                Reply(
+                    text=change_text(change, _, added=action == "add"), ephemeral=not change.changed
+                )
+            ]
     except AdminError as exc:
         return [Reply(text="\n".join(exc.lines(_)), ephemeral=True)]
     return usage

@@ -58,11 +58,15 @@ def window_end(session: Session, period: Period, scheme: Scheme) -> datetime | N
     team = repo.get_team(session=session, team_id=period.team_id)
     if at is None or team is None:
         return None
-    local_day = (at + timedelta(days=scheme.apply.appeal_days)).astimezone(zone(team.timezone)).date()
+    local_day = (
+        (at + timedelta(days=scheme.apply.appeal_days)).astimezone(zone(team.timezone)).date()
+    )
     return datetime.combine(local_day, time(23, 59, 59), zone(team.timezone)).astimezone(UTC)
 
 
-def answer_deadline(filed_at: datetime, working_days: int, tz: str, weekend: Sequence[int]) -> datetime:
+def answer_deadline(
+    filed_at: datetime, working_days: int, tz: str, weekend: Sequence[int]
+) -> datetime:
     """When an appeal must be answered: the end (23:59:59) of the ``working_days``-th working day after
     the day it was filed, in the team's time zone ``tz``; ``weekend`` are the ISO weekdays off
     (the scheme's ``cycle.weekend``). Filed on Friday with 3 working days: due Wednesday 23:59:59.
@@ -89,7 +93,9 @@ def deadline_of(session: Session, appeal: Appeal) -> datetime | None:
     if team is None or period is None:
         return None
     scheme = results.load_scheme(team, period, session=session)
-    days, weekend = (scheme.apply.appeal_answer_days, scheme.cycle.weekend) if scheme else (3, (6, 7))
+    days, weekend = (
+        (scheme.apply.appeal_answer_days, scheme.cycle.weekend) if scheme else (3, (6, 7))
+    )
     filed = appeal.created_at if appeal.created_at.tzinfo else appeal.created_at.replace(tzinfo=UTC)
     return answer_deadline(filed, days, team.timezone, weekend)
 
@@ -98,7 +104,9 @@ REMIND_BEFORE = timedelta(days=1)
 """The decider is reminded once when the answer deadline is less than this away."""
 
 
-def follow_up_deadlines(session: Session, *, now: datetime, team: Team | None = None) -> dict[str, int]:
+def follow_up_deadlines(
+    session: Session, *, now: datetime, team: Team | None = None
+) -> dict[str, int]:
     """The daily step: remind the decider of an open appeal due within a day (once), and tell every
     admin of one whose deadline has passed (once). Messages go through the outbox, each under its own
     key, so running the step twice sends nothing twice."""
@@ -111,7 +119,11 @@ def follow_up_deadlines(session: Session, *, now: datetime, team: Team | None = 
         if due is None or member is None or appeal_team is None or period is None:
             continue
         scheme = results.load_scheme(appeal_team, period, session=session)
-        kind = appealable(scheme).get(appeal.component, appeal.component) if scheme else appeal.component
+        kind = (
+            appealable(scheme).get(appeal.component, appeal.component)
+            if scheme
+            else appeal.component
+        )
         when = _local(appeal_team, due)
         if now > due:
             from commands.consequences import admins
@@ -181,16 +193,36 @@ def file_appeal(ctx: Context, tokens: Sequence[str]) -> list[Reply]:
         return [Reply(text=_("Appeal a component of {period} until {when}: /appeal COMPONENT REASON. Components: {names}.",
                              period=period.key, when=when, names=names), ephemeral=True)]  # fmt: skip
     if end is None or ctx.now > end:
-        return [Reply(text=_("The appeal window for {period} has closed.", period=period.key), ephemeral=True)]
+        return [
+            Reply(
+                text=_("The appeal window for {period} has closed.", period=period.key),
+                ephemeral=True,
+            )
+        ]
     component = tokens[0]
     if component not in components:
         return [Reply(text=_("{name} is not a component of your scheme; use one of: {names}.", name=component,
                              names=", ".join(components)), ephemeral=True)]  # fmt: skip
     reason = " ".join(tokens[1:]).strip()
     if not reason:
-        return [Reply(text=_("Give a reason: /appeal {component} REASON.", component=component), ephemeral=True)]
-    if any(a.component == component for a in store.list_appeals(session=ctx.session, period=period, member_id=ctx.actor.id, statuses=["open"])):
-        return [Reply(text=_("You already have an open appeal about {component}.", component=component), ephemeral=True)]
+        return [
+            Reply(
+                text=_("Give a reason: /appeal {component} REASON.", component=component),
+                ephemeral=True,
+            )
+        ]
+    if any(
+        a.component == component
+        for a in store.list_appeals(
+            session=ctx.session, period=period, member_id=ctx.actor.id, statuses=["open"]
+        )
+    ):
+        return [
+            Reply(
+                text=_("You already have an open appeal about {component}.", component=component),
+                ephemeral=True,
+            )
+        ]
     score = repo.get_score(session=ctx.session, period=period, member=ctx.actor)
     before = {"total": str(score.total), "rank": score.rank} if score is not None else {}
     appeal = store.create_appeal(session=ctx.session, team=team, period=period, member=ctx.actor, component=component,
@@ -210,7 +242,13 @@ def file_appeal(ctx: Context, tokens: Sequence[str]) -> list[Reply]:
 
 
 def _apply_changes(
-    ctx: Context, period: Period, member: Member, scheme: Scheme, kind: str, changes: Mapping[str, float], reason: str
+    ctx: Context,
+    period: Period,
+    member: Member,
+    scheme: Scheme,
+    kind: str,
+    changes: Mapping[str, float],
+    reason: str,
 ) -> list[str]:
     """Store the corrected inputs (audited); returns problems instead when a change does not fit."""
     _ = ctx._
@@ -218,7 +256,11 @@ def _apply_changes(
     if kind in ("self", "manager"):
         comp = scheme.component(kind)
         rated = {d.id for d in comp.rated_dimensions} if comp else set()
-        bad = [n for n, v in changes.items() if n not in rated or not (1 <= v <= 5 and float(v).is_integer())]
+        bad = [
+            n
+            for n, v in changes.items()
+            if n not in rated or not (1 <= v <= 5 and float(v).is_integer())
+        ]
         if bad:
             return [_("Change only rated dimensions of {component} with whole numbers 1–5: {names}.",
                       component=kind, names=", ".join(sorted(rated)))]  # fmt: skip
@@ -243,7 +285,11 @@ def _apply_changes(
                                      value=Decimal(str(value)), source="appeal", actor=actor,
                                      reason=f"appeal: {reason}")  # fmt: skip
         return []
-    return [_("Only the review and indicator components can be corrected in chat; reject it or ask an admin to correct the data.")]
+    return [
+        _(
+            "Only the review and indicator components can be corrected in chat; reject it or ask an admin to correct the data."
+        )
+    ]
 
 
 def restate(
@@ -261,7 +307,11 @@ def restate(
         if row is None or member is None:
             continue
         before = (str(row.total), row.rank)
-        if row.rank == s.rank and abs(float(row.total) - float(s.total or 0)) < 5e-5 and list(row.flags) == new_flags:
+        if (
+            row.rank == s.rank
+            and abs(float(row.total) - float(s.total or 0)) < 5e-5
+            and list(row.flags) == new_flags
+        ):
             continue
         store.restate_score(session=ctx.session, score=row, total=s.total or 0.0, rank=s.rank, breakdown=s.breakdown,
                             flags=new_flags, actor=actor, reason=reason, now=ctx.now)  # fmt: skip
@@ -270,24 +320,40 @@ def restate(
 
 
 def ranking_text(_: Translate, team: Team, period: Period, outcome: results.PeriodResults) -> str:
-    lines = [_("Corrected ranking of {team} for {period} (after an appeal):", team=team.name, period=period.key)]
+    lines = [
+        _(
+            "Corrected ranking of {team} for {period} (after an appeal):",
+            team=team.name,
+            period=period.key,
+        )
+    ]
     for s in outcome.scored:
         lines.append(f"{s.rank}. {s.name}  {s.total or 0:.1f}")
     return "\n".join(lines)
 
 
-def republish(ctx: Context, team: Team, period: Period, outcome: results.PeriodResults, appeal: Appeal) -> int:
+def republish(
+    ctx: Context, team: Team, period: Period, outcome: results.PeriodResults, appeal: Appeal
+) -> int:
     """Send the corrected ranking to exactly those who were sent a ranking before; returns how many."""
-    sent = outbox_store.list_messages(session=ctx.session, team_id=team.id, period_id=period.id, statuses=["sent"])
+    sent = outbox_store.list_messages(
+        session=ctx.session, team_id=team.id, period_id=period.id, statuses=["sent"]
+    )
     seen: set[int | None] = set()
     count = 0
     for row in sent:
         if not row.kind.startswith(RANKING_KINDS) or row.member_id in seen:
             continue
-        if row.member_id is not None and row.kind.startswith("result") and not outcome.scheme.publish_ranking:
+        if (
+            row.member_id is not None
+            and row.kind.startswith("result")
+            and not outcome.scheme.publish_ranking
+        ):
             continue  # an agent who saw only their own place gets their own note, not the ranking
         seen.add(row.member_id)
-        member = repo.get_member(session=ctx.session, member_id=row.member_id) if row.member_id else None
+        member = (
+            repo.get_member(session=ctx.session, member_id=row.member_id) if row.member_id else None
+        )
         _r = translator(_lang(ctx.session, member) if member else team.lang)
         count += outbox.enqueue(ctx.session, team=team, period=period, member=member,
                                 kind=f"ranking.corrected.{appeal.id}",
@@ -299,10 +365,17 @@ def republish(ctx: Context, team: Team, period: Period, outcome: results.PeriodR
 def decide(ctx: Context, tokens: Sequence[str], uphold: bool) -> list[Reply]:
     _ = ctx._
     if not tokens or not tokens[0].lstrip("#").isdigit():
-        return [Reply(text=_("Usage: /appeal uphold ID NAME=VALUE … REASON or /appeal reject ID REASON"), ephemeral=True)]
+        return [
+            Reply(
+                text=_("Usage: /appeal uphold ID NAME=VALUE … REASON or /appeal reject ID REASON"),
+                ephemeral=True,
+            )
+        ]
     appeal, decision = scope.resolve(ctx, "appeal.decide", tokens[0])
     if scope.unknown(decision):  # no such appeal, or one outside the actor's teams
-        return [Reply(text=_("There is no appeal #{id}.", id=tokens[0].lstrip("#")), ephemeral=True)]
+        return [
+            Reply(text=_("There is no appeal #{id}.", id=tokens[0].lstrip("#")), ephemeral=True)
+        ]
     if not decision:
         return [permissions.refusal(decision, _)]
     member = repo.get_member(session=ctx.session, member_id=appeal.member_id)
@@ -317,9 +390,16 @@ def decide(ctx: Context, tokens: Sequence[str], uphold: bool) -> list[Reply]:
     changes, rest = parse_changes(tokens[1:]) if uphold else ({}, list(tokens[1:]))
     reason = " ".join(rest).strip()
     if not reason:
-        return [Reply(text=_("Give a reason for the decision; the agent reads it."), ephemeral=True)]
+        return [
+            Reply(text=_("Give a reason for the decision; the agent reads it."), ephemeral=True)
+        ]
     if uphold and not changes:
-        return [Reply(text=_("Say which input was wrong and its right value, e.g. ability=4."), ephemeral=True)]
+        return [
+            Reply(
+                text=_("Say which input was wrong and its right value, e.g. ability=4."),
+                ephemeral=True,
+            )
+        ]
     after: dict[str, Any] = dict(appeal.before)
     changed: dict[int, tuple[Any, Any]] = {}
     if uphold:
@@ -340,8 +420,13 @@ def decide(ctx: Context, tokens: Sequence[str], uphold: bool) -> list[Reply]:
                         reason=reason, changes=changes, after=after, now=ctx.now)  # fmt: skip
     _a = translator(_lang(ctx.session, member))
     if uphold:
-        text = _a("Your appeal #{id} is upheld: {reason}. Your total is now {total}, rank {rank}.", id=appeal.id,
-                  reason=reason, total=f"{float(after['total'] or 0):.1f}", rank=after.get("rank") or "—")
+        text = _a(
+            "Your appeal #{id} is upheld: {reason}. Your total is now {total}, rank {rank}.",
+            id=appeal.id,
+            reason=reason,
+            total=f"{float(after['total'] or 0):.1f}",
+            rank=after.get("rank") or "—",
+        )
     else:
         text = _a("Your appeal #{id} is rejected: {reason}.", id=appeal.id, reason=reason)
     outbox.enqueue(ctx.session, team=team, period=period, member=member, kind=f"appeal.decided.{appeal.id}",

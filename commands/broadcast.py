@@ -51,7 +51,9 @@ def _comment_lines(ctx: StepContext, member: Member, lang: str, _: Any) -> list[
 def _next_lines(ctx: StepContext, score: results.AgentScore, _: Any) -> list[str]:
     assert ctx.scheme is not None
     lines = [_("What happens next:")]
-    lines += [f"· {line}" for line in consequence_lines(_, dict(score.flags), ctx.scheme.apply.currency)]
+    lines += [
+        f"· {line}" for line in consequence_lines(_, dict(score.flags), ctx.scheme.apply.currency)
+    ]
     if score.flags.get("improvement_due"):
         lines.append("· " + _("Please send an improvement plan (/improve) by {date}.",
                               date=score.flags["improvement_due"]))  # fmt: skip
@@ -107,7 +109,15 @@ def team_ranking(ctx: StepContext, outcome: results.PeriodResults) -> None:
     previous = results.previous_ranks(ctx.team, ctx.period, session=ctx.session)
     replies = full_ranking(cctx, ctx.team, ctx.period, outcome, previous)
     for kind, reply in zip(("ranking", "ranking.chart"), replies, strict=False):
-        if enqueue(ctx.session, team=ctx.team, period=ctx.period, member=None, kind=kind, reply=reply, now=ctx.now):
+        if enqueue(
+            ctx.session,
+            team=ctx.team,
+            period=ctx.period,
+            member=None,
+            kind=kind,
+            reply=reply,
+            now=ctx.now,
+        ):
             ctx.count("queued")
 
 
@@ -116,7 +126,9 @@ def manager_tables(ctx: StepContext, outcome: results.PeriodResults) -> None:
     previous = results.previous_ranks(ctx.team, ctx.period, session=ctx.session)
     agents = [m for s in outcome.scores
               if (m := repo.get_member(session=ctx.session, member_id=s.member_id)) is not None]  # fmt: skip
-    bosses = set(_managers_of(ctx, agents)) | {m.id for m in repo.team_managers(session=ctx.session, team=ctx.team)}
+    bosses = set(_managers_of(ctx, agents)) | {
+        m.id for m in repo.team_managers(session=ctx.session, team=ctx.team)
+    }
     for boss_id in sorted(b for b in bosses if b is not None):
         boss = repo.get_member(session=ctx.session, member_id=boss_id)
         if boss is None or not boss.active:
@@ -139,11 +151,19 @@ def result_history(session: Session, params: Mapping[str, Any]) -> Image | None:
     if team is None:
         return None
     now_score = repo.get_score(session=session, period=period, member=member)
-    past = list(reversed(results.history(team, member, period, session=session, limit=HISTORY_LENGTH - 1)))
+    past = list(
+        reversed(results.history(team, member, period, session=session, limit=HISTORY_LENGTH - 1))
+    )
     labels = [e.period for e in past] + [period.key]
     totals = [e.total for e in past] + [float(now_score.total) if now_score is not None else None]
     from commands.i18n import translator
 
     _ = translator(str(params.get("lang") or team.lang))
-    png = charts.history_chart(labels, totals, title=_("Your totals over the last six periods"), ylabel=_("total"))
-    return Image(filename=f"history-{period.key}.png", data=png, alt=_("Your totals over the last six periods"))
+    png = charts.history_chart(
+        labels, totals, title=_("Your totals over the last six periods"), ylabel=_("total")
+    )
+    return Image(
+        filename=f"history-{period.key}.png",
+        data=png,
+        alt=_("Your totals over the last six periods"),
+    )

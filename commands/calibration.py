@@ -137,8 +137,12 @@ class TargetCheck:
         return math.floor(self.target.max_share * self.of + 1e-9)
 
 
-def check_targets(targets: Sequence[DistributionTarget], totals: Sequence[float]) -> list[TargetCheck]:
-    return [TargetCheck(t, sum(1 for x in totals if x >= t.min_total), len(totals)) for t in targets]
+def check_targets(
+    targets: Sequence[DistributionTarget], totals: Sequence[float]
+) -> list[TargetCheck]:
+    return [
+        TargetCheck(t, sum(1 for x in totals if x >= t.min_total), len(totals)) for t in targets
+    ]
 
 
 # -- reading the period ------------------------------------------------------------------------
@@ -215,9 +219,16 @@ def view(ctx: Context, key: str) -> list[Reply]:
         lines.append(_("· {name}: {n} reviews, mean {mean}; {bars}", name=stats.name, n=stats.n,
                        mean=f"{stats.mean:.1f}", bars=_bars(_, stats.shares)))  # fmt: skip
         if stats.flag == LENIENT:
-            lines.append(_("  ⚠ lenient: {z} standard errors above the other managers", z=f"{stats.z:.1f}"))
+            lines.append(
+                _("  ⚠ lenient: {z} standard errors above the other managers", z=f"{stats.z:.1f}")
+            )
         elif stats.flag == STRICT:
-            lines.append(_("  ⚠ strict: {z} standard errors below the other managers", z=f"{abs(stats.z or 0):.1f}"))
+            lines.append(
+                _(
+                    "  ⚠ strict: {z} standard errors below the other managers",
+                    z=f"{abs(stats.z or 0):.1f}",
+                )
+            )
     lines.append(_("Rule: flagged when a manager with at least {n} reviews is more than {k} standard errors from the other managers' mean.",
                    n=min_reviews, k=f"{k:g}"))  # fmt: skip
     totals = _totals(ctx, teams)
@@ -235,7 +246,9 @@ def view(ctx: Context, key: str) -> list[Reply]:
     if locked:
         lines.append(_("The period {period} is locked; publication uses these scores.", period=key))
         return [Reply(text="\n".join(lines), private=True)]
-    lines.append(_("Adjust a review: /calibrate adjust TEAM AGENT ability=4 … REASON. Lock when done."))
+    lines.append(
+        _("Adjust a review: /calibrate adjust TEAM AGENT ability=4 … REASON. Lock when done.")
+    )
     lock = Button(_("Lock {period}", period=key), f"{ACTION}:lock", key, style="danger")
     return [Reply(text="\n".join(lines), buttons=(lock,), private=True)]
 
@@ -261,14 +274,26 @@ def lock(ctx: Context, key: str, *, reason: str = "calibrated and locked") -> li
     actor = repo.actor_of(ctx.actor)
     count = 0
     for tp in teams:
-        if tp.period.status in results.LOCKED_STATUSES and results.is_locked(tp.period, session=ctx.session):
+        if tp.period.status in results.LOCKED_STATUSES and results.is_locked(
+            tp.period, session=ctx.session
+        ):
             continue
-        results.compute_and_store(tp.team, tp.period, session=ctx.session, actor=actor, reason=reason)
-        count += repo.lock_scores(session=ctx.session, period=tp.period, actor=actor, reason=reason, now=ctx.now)
+        results.compute_and_store(
+            tp.team, tp.period, session=ctx.session, actor=actor, reason=reason
+        )
+        count += repo.lock_scores(
+            session=ctx.session, period=tp.period, actor=actor, reason=reason, now=ctx.now
+        )
         if tp.period.status != "published":
             repo.set_period_status(session=ctx.session, period=tp.period, status="locked", actor=actor,
                                    reason=reason, now=ctx.now)  # fmt: skip
-    return [Reply(text=_("Locked {count} scores of {period}. Publication uses them.", count=count, period=key))]
+    return [
+        Reply(
+            text=_(
+                "Locked {count} scores of {period}. Publication uses them.", count=count, period=key
+            )
+        )
+    ]
 
 
 def parse_changes(tokens: Sequence[str]) -> tuple[dict[str, float], list[str]]:
@@ -291,13 +316,20 @@ def adjust(ctx: Context, args: Sequence[str]) -> list[Reply]:
     """``adjust TEAM AGENT dim=value … REASON``: change the agent's manager review (admins, before locking)."""
     _ = ctx._
     if len(args) < 3:
-        return [Reply(text=_("Usage: /calibrate adjust TEAM AGENT ability=4 … REASON"), ephemeral=True)]
+        return [
+            Reply(text=_("Usage: /calibrate adjust TEAM AGENT ability=4 … REASON"), ephemeral=True)
+        ]
     team = repo.get_team_by_name(session=ctx.session, name=args[0])
     if team is None:
         return [Reply(text=_("There is no team called {team}.", team=args[0]), ephemeral=True)]
     agent = repo.get_member_by_name(session=ctx.session, team=team, name=args[1])
     if agent is None:
-        return [Reply(text=_("There is no member called {name} in {team}.", name=args[1], team=team.name), ephemeral=True)]
+        return [
+            Reply(
+                text=_("There is no member called {name} in {team}.", name=args[1], team=team.name),
+                ephemeral=True,
+            )
+        ]
     changes, rest = parse_changes(args[2:])
     reason = " ".join(rest).strip()
     period = results.latest_scored_period(team, session=ctx.session, today=ctx.now.date())
@@ -306,7 +338,16 @@ def adjust(ctx: Context, args: Sequence[str]) -> list[Reply]:
         return [Reply(text="\n".join(problems), ephemeral=True)]
     reviews = repo.list_reviews(session=ctx.session, period=period, kind="manager", subject=agent)
     if not reviews:
-        return [Reply(text=_("{name} has no manager review in {period} to adjust.", name=agent.name, period=period.key), ephemeral=True)]
+        return [
+            Reply(
+                text=_(
+                    "{name} has no manager review in {period} to adjust.",
+                    name=agent.name,
+                    period=period.key,
+                ),
+                ephemeral=True,
+            )
+        ]
     review = reviews[-1]
     rater = repo.get_member(session=ctx.session, member_id=review.rater_id)
     assert rater is not None
@@ -338,7 +379,12 @@ def _adjust_problems(
     if period is None:
         return [_("Team {team} has no period to calibrate.", team=team.name)]
     if results.is_locked(period, session=ctx.session) or period.status in results.LOCKED_STATUSES:
-        return [_("The period {period} is locked; a change now goes through an appeal.", period=period.key)]
+        return [
+            _(
+                "The period {period} is locked; a change now goes through an appeal.",
+                period=period.key,
+            )
+        ]
     scheme = _scheme(ctx, team, period)
     rated = {d.id for d in scheme.manager_dimensions if d.computed is None}
     problems = []
@@ -368,7 +414,11 @@ def calibrate(ctx: Context, args: str) -> list[Reply]:
         return adjust(ctx, tokens[1:])
     if tokens and tokens[0] == "lock":
         key = tokens[1] if len(tokens) > 1 else default_key(ctx)
-        return lock(ctx, key) if key else [Reply(text=_("There is no period to lock."), ephemeral=True)]
+        return (
+            lock(ctx, key)
+            if key
+            else [Reply(text=_("There is no period to lock."), ephemeral=True)]
+        )
     key = tokens[0] if tokens and PERIOD_KEY.match(tokens[0]) else default_key(ctx)
     if key is None:
         return [Reply(text=_("There is no period to calibrate yet."), ephemeral=True)]
@@ -381,7 +431,12 @@ def on_action(ctx: Context, value: str) -> list[Reply]:
         return [permissions.refusal(decision, ctx._)]
     if (ctx.incoming.action or "").endswith(":lock") and PERIOD_KEY.match(value):
         return lock(ctx, value)
-    return [Reply(text=ctx._("That button no longer works. Send /help to see what you can do."), ephemeral=True)]
+    return [
+        Reply(
+            text=ctx._("That button no longer works. Send /help to see what you can do."),
+            ephemeral=True,
+        )
+    ]
 
 
 def _today(ctx: Context) -> date:

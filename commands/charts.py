@@ -142,7 +142,9 @@ def ranking_chart(bars: Sequence[Bar], *, title: str, xlabel: str) -> bytes:
     return _png(fig, ax, font, title)
 
 
-def history_chart(labels: Sequence[str], totals: Sequence[float | None], *, title: str, ylabel: str) -> bytes:
+def history_chart(
+    labels: Sequence[str], totals: Sequence[float | None], *, title: str, ylabel: str
+) -> bytes:
     """A small line chart of totals by period (gaps where there was no score); PNG bytes."""
     fig, ax, font = _canvas(5.0, 2.6)
     xs = list(range(len(labels)))
@@ -150,7 +152,14 @@ def history_chart(labels: Sequence[str], totals: Sequence[float | None], *, titl
     ax.plot(xs, ys, marker="o", color=PLAIN_COLOUR)
     for x, y in zip(xs, totals, strict=True):
         if y is not None:
-            ax.annotate(f"{y:.1f}", xy=(x, y), xytext=(0, 5), textcoords="offset points", ha="center", fontsize=8)
+            ax.annotate(
+                f"{y:.1f}",
+                xy=(x, y),
+                xytext=(0, 5),
+                textcoords="offset points",
+                ha="center",
+                fontsize=8,
+            )
     ax.set_xticks(xs, list(labels), fontsize=8)
     ax.set_ylim(0, 105)
     ax.set_ylabel(ylabel, fontproperties=font)

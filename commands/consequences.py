@@ -55,8 +55,14 @@ class Applied:
 
 
 def record_payroll(
-    session: Session, team: Team, period: Period, outcome: results.PeriodResults, *, actor: str,
-    reason: str, now: datetime,
+    session: Session,
+    team: Team,
+    period: Period,
+    outcome: results.PeriodResults,
+    *,
+    actor: str,
+    reason: str,
+    now: datetime,
 ) -> int:
     """Payroll entries from the flags of the scores (reward for rank 1, penalty for the last)."""
     entries: list[tuple[Member, str, Decimal, str]] = []
@@ -78,7 +84,9 @@ def admins(session: Session) -> list[Member]:
             for m in repo.list_members(session=session, team=t, roles=["admin"], active_only=True)]  # fmt: skip
 
 
-def training_needs(outcome: results.PeriodResults, n: int = TRAINING_NEEDS) -> list[tuple[str, float]]:
+def training_needs(
+    outcome: results.PeriodResults, n: int = TRAINING_NEEDS
+) -> list[tuple[str, float]]:
     """The team's weakest indicators: (indicator id, mean share of points earned), weakest first."""
     shares: dict[str, list[float]] = {}
     for s in outcome.scored:
@@ -109,13 +117,19 @@ def best_team(session: Session, period_key: str) -> tuple[Team, float] | None:
         if period is None:
             continue
         outcome = results.period_results(team, period, session=session, store=False)
-        totals = [s.total for s in outcome.scored if s.total is not None and not s.provisional] if outcome else []
+        totals = (
+            [s.total for s in outcome.scored if s.total is not None and not s.provisional]
+            if outcome
+            else []
+        )
         if totals and (best is None or statistics.fmean(totals) > best[1]):
             best = (team, statistics.fmean(totals))
     return best
 
 
-def announce(session: Session, team: Team, period: Period, outcome: results.PeriodResults, *, now: datetime) -> bool:
+def announce(
+    session: Session, team: Team, period: Period, outcome: results.PeriodResults, *, now: datetime
+) -> bool:
     if not outcome.scheme.apply.announce_best or not outcome.scored:
         return False
     _ = translator(team.lang)
@@ -142,7 +156,9 @@ def apply_results(session: Session, team: Team, period: Period, *, now: datetime
     from commands.appeal import published_at
 
     published = published_at(session, period) or now
-    for s in feedback.meeting_order(session, period, outcome):  # consequences first: their meetings come first
+    for s in feedback.meeting_order(
+        session, period, outcome
+    ):  # consequences first: their meetings come first
         member = repo.get_member(session=session, member_id=s.member_id)
         if member is None or s.held:  # a held result has no consequences until an admin confirms it
             continue
@@ -151,7 +167,9 @@ def apply_results(session: Session, team: Team, period: Period, *, now: datetime
             plan = improve.request_plan(session, team, period, member, due_at=due_at, now=now, rank=s.rank,
                                         group_size=s.group_size, last_n=scheme.apply.improvement_last)  # fmt: skip
             applied.plans.append(plan.id or 0)
-        if s.flags.get("post_change"):  # the scoring module's rule: last now and in the K-1 periods before
+        if s.flags.get(
+            "post_change"
+        ):  # the scoring module's rule: last now and in the K-1 periods before
             streak = scheme.apply.post_change_after
             flag, created = store.raise_post_change(session=session, team=team, period=period, member=member,
                                                     streak=streak, now=now)  # fmt: skip
@@ -174,7 +192,14 @@ def consequence_lines(_: Translate, flags: dict[str, Any], currency: str) -> lis
     """What happens next for an agent, for the result message."""
     lines = []
     if flags.get("reward") and flags.get("reward_amount"):
-        lines.append(_("Reward for rank 1: {amount}.", amount=money(flags["reward_amount"], currency)))
+        lines.append(
+            _("Reward for rank 1: {amount}.", amount=money(flags["reward_amount"], currency))
+        )
     if flags.get("penalty") and flags.get("penalty_amount"):
-        lines.append(_("Deduction for the last place: {amount}.", amount=money(flags["penalty_amount"], currency)))
+        lines.append(
+            _(
+                "Deduction for the last place: {amount}.",
+                amount=money(flags["penalty_amount"], currency),
+            )
+        )
     return lines

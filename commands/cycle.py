@@ -150,7 +150,12 @@ def run_step(
     STEPS[base](ctx)
     for hook in STEP_HOOKS[base]:
         hook(ctx)
-    if base == "publish" and ctx.period is not None and ctx.results is not None and ctx.period.status != "published":
+    if (
+        base == "publish"
+        and ctx.period is not None
+        and ctx.results is not None
+        and ctx.period.status != "published"
+    ):
         repo.set_period_status(session=session, period=ctx.period, status="published", actor=actor,
                                reason="results published", now=now)  # fmt: skip
     ledger.finish_step(session=session, team_id=team.id, period_key=period_key, step=step, now=now)
@@ -193,7 +198,9 @@ def managers_of(session: Session, team: Team, agents: list[Member]) -> dict[int,
     out: dict[int, list[Member]] = {}
     for agent in agents:
         direct = repo.manager_of(session=session, member=agent) if agent.manager_id else None
-        bosses = [direct.id] if direct is not None and direct.id == agent.manager_id else team_managers
+        bosses = (
+            [direct.id] if direct is not None and direct.id == agent.manager_id else team_managers
+        )
         for boss in bosses:
             if boss is not None:
                 out.setdefault(boss, []).append(agent)
@@ -261,7 +268,9 @@ def open_window(ctx: StepContext) -> None:
 
 def _reviewed(ctx: StepContext, kind: str) -> set[int]:
     assert ctx.period is not None
-    return {r.subject_id for r in repo.list_reviews(session=ctx.session, period=ctx.period, kind=kind)}
+    return {
+        r.subject_id for r in repo.list_reviews(session=ctx.session, period=ctx.period, kind=kind)
+    }
 
 
 def self_reminder(_: Translate, period_key: str, closes: str) -> str:
@@ -307,7 +316,12 @@ def remind(ctx: StepContext) -> None:
             if not missing or boss is None:
                 continue
             _ = translator(lang_of(boss, session=ctx.session))
-            _say(ctx, boss, f"remind.manager.{n}", manager_reminder(_, ctx.period_key, missing, closes))
+            _say(
+                ctx,
+                boss,
+                f"remind.manager.{n}",
+                manager_reminder(_, ctx.period_key, missing, closes),
+            )
             ctx.count("manager_missing", len(missing))
 
 
@@ -358,7 +372,9 @@ def publish(ctx: StepContext) -> None:
     if locked is None:
         _nothing_to_publish(ctx)
         return
-    for what, n in publication.release(ctx.session, locked, gaps=ctx.gaps, actor=ctx.actor, now=ctx.now).items():
+    for what, n in publication.release(
+        ctx.session, locked, gaps=ctx.gaps, actor=ctx.actor, now=ctx.now
+    ).items():
         if n:
             ctx.count(what, n)
     outcome = results.stored_results(ctx.team, ctx.period, session=ctx.session)
@@ -387,7 +403,12 @@ def _tell_admins_held(ctx: StepContext, outcome: results.PeriodResults) -> None:
     for admin in _admins(ctx):
         lang = lang_of(admin, session=ctx.session)
         _ = translator(lang)
-        _say(ctx, admin, "publish.held", publication.held_notice(_, lang, ctx.team, ctx.period, outcome.scheme, held))
+        _say(
+            ctx,
+            admin,
+            "publish.held",
+            publication.held_notice(_, lang, ctx.team, ctx.period, outcome.scheme, held),
+        )
 
 
 def _nothing_to_publish(ctx: StepContext) -> None:
@@ -400,7 +421,12 @@ def _nothing_to_publish(ctx: StepContext) -> None:
     for admin in _admins(ctx):
         _ = translator(lang_of(admin, session=ctx.session))
         reason = check.nothing(_) or ""
-        _say(ctx, admin, "publish.nothing", publication.nothing_notice(_, ctx.team, ctx.period_key, reason))
+        _say(
+            ctx,
+            admin,
+            "publish.nothing",
+            publication.nothing_notice(_, ctx.team, ctx.period_key, reason),
+        )
 
 
 # --- daily ---------------------------------------------------------------------------------
@@ -454,7 +480,9 @@ def step_context_for(
     """A command context speaking as ``member`` (for reusing /me's and /rank's renderers)."""
     code = lang or lang_of(member, session=session)
     incoming = Incoming(platform="test", user_id=f"member:{member.id}")
-    return Context(session, member, code, translator(code), now, incoming, AppConfig(default_lang=code))
+    return Context(
+        session, member, code, translator(code), now, incoming, AppConfig(default_lang=code)
+    )
 
 
 def _local_day(team: Team, now: datetime) -> date:
@@ -467,4 +495,3 @@ def local_date(team: Team, now: datetime) -> str:
 
 def appeal_until(team: Team, scheme: Scheme, now: datetime) -> str:
     return local_date(team, now + timedelta(days=scheme.apply.appeal_days))
-

@@ -91,7 +91,9 @@ def next_working_moment(rules: CycleRules, moment: datetime) -> datetime:
     for _ in range(8):
         if not is_quiet(rules, candidate):
             return candidate
-        candidate = datetime.combine(candidate.date() + timedelta(days=1), rules.quiet_until, tzinfo=zone)
+        candidate = datetime.combine(
+            candidate.date() + timedelta(days=1), rules.quiet_until, tzinfo=zone
+        )
     return candidate
 
 
@@ -154,6 +156,8 @@ def due_steps(
 
 def next_steps(rules: CycleRules, timezone: str, kind: str, now: datetime) -> list[PlannedStep]:
     """Steps still to come in this month's and next month's windows, soonest first."""
-    keys = sorted(set(recent_periods(timezone, kind, now)) | set(upcoming_periods(timezone, kind, now)))
+    keys = sorted(
+        set(recent_periods(timezone, kind, now)) | set(upcoming_periods(timezone, kind, now))
+    )
     out = [step for key in keys for step in plan(rules, timezone, key) if step.at > now]
     return sorted(out, key=lambda s: s.at)

@@ -158,14 +158,16 @@ def _counts(session: Session, team: Team) -> DemoCounts:
         members=count(select(func.count()).select_from(Member).where(Member.team_id == team.id)),
         periods=count(select(func.count()).select_from(Period).where(Period.team_id == team.id)),
         indicator_values=count(
-            select(func.count()).select_from(IndicatorValue)
+            select(func.count())
+            .select_from(IndicatorValue)
             .where(col(IndicatorValue.period_id).in_(periods))
         ),
         reviews=count(
             select(func.count()).select_from(Review).where(col(Review.period_id).in_(periods))
         ),
         customer_ratings=count(
-            select(func.count()).select_from(CustomerRating)
+            select(func.count())
+            .select_from(CustomerRating)
             .where(CustomerRating.team_id == team.id)
         ),
     )
@@ -173,21 +175,33 @@ def _counts(session: Session, team: Team) -> DemoCounts:
 
 def _minus(a: DemoCounts, b: DemoCounts) -> DemoCounts:
     return DemoCounts(
-        members=a.members - b.members, periods=a.periods - b.periods,
+        members=a.members - b.members,
+        periods=a.periods - b.periods,
         indicator_values=a.indicator_values - b.indicator_values,
-        reviews=a.reviews - b.reviews, customer_ratings=a.customer_ratings - b.customer_ratings,
+        reviews=a.reviews - b.reviews,
+        customer_ratings=a.customer_ratings - b.customer_ratings,
     )
 
 
 def _member(
-    session: Session, team: Team, name: str, name_en: str, role: str, manager: Member | None,
+    session: Session,
+    team: Team,
+    name: str,
+    name_en: str,
+    role: str,
+    manager: Member | None,
     now: datetime,
 ) -> Member:
     found = repo.get_member_by_name(session=session, team=team, name=name)
     if found is not None:
         return found
     return repo.add_member(
-        session=session, team=team, name=name, name_en=name_en, role=role, manager=manager,
+        session=session,
+        team=team,
+        name=name,
+        name_en=name_en,
+        role=role,
+        manager=manager,
         now=now,
     )
 
@@ -196,11 +210,16 @@ def _at(day: date, hour: int, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(hour, 0), tzinfo=tz)
 
 
-def _close_window(session: Session, period: Period, scheme: Scheme | None, tz: ZoneInfo, now: datetime) -> None:
+def _close_window(
+    session: Session, period: Period, scheme: Scheme | None, tz: ZoneInfo, now: datetime
+) -> None:
     """A closed demo month has its review window as the cycle plans it, closed by ``now`` at the latest."""
     if period.review_closes_at is not None and period.review_opens_at is not None:
         return
-    steps = {s.base: s.at for s in plan(scheme.cycle if scheme is not None else CycleRules(), str(tz), period.key)}
+    steps = {
+        s.base: s.at
+        for s in plan(scheme.cycle if scheme is not None else CycleRules(), str(tz), period.key)
+    }
     period.review_opens_at = period.review_opens_at or min(steps["open"], now)
     period.review_closes_at = period.review_closes_at or min(steps["close"], now)
     session.add(period)
@@ -221,10 +240,20 @@ def _fill_closed_month(
     written = _at(period.ends_on, 20, tz)
     reviewed = _at(period.ends_on + timedelta(days=2), 10, tz)
     repo.set_indicator_values(
-        session=session, period=period, source=DEMO_SOURCE, actor=ACTOR, reason=REASON, now=written,
+        session=session,
+        period=period,
+        source=DEMO_SOURCE,
+        actor=ACTOR,
+        reason=REASON,
+        now=written,
         rows=[
-            (agent, indicator, _value(indicator, unit, ability, _rng(period.key, agent.name_en, indicator)))
-            for agent, ability in agents for indicator, unit in indicators
+            (
+                agent,
+                indicator,
+                _value(indicator, unit, ability, _rng(period.key, agent.name_en, indicator)),
+            )
+            for agent, ability in agents
+            for indicator, unit in indicators
         ],
     )
     for agent, ability in agents:
@@ -240,15 +269,32 @@ def _fill_closed_month(
 
 
 def _review(
-    session: Session, period: Period, subject: Member, rater: Member, kind: str,
-    answers: dict[str, int], comments: dict[str, str], at: datetime,
+    session: Session,
+    period: Period,
+    subject: Member,
+    rater: Member,
+    kind: str,
+    answers: dict[str, int],
+    comments: dict[str, str],
+    at: datetime,
 ) -> None:
-    existing = repo.get_review(session=session, period=period, subject=subject, rater=rater, kind=kind)
+    existing = repo.get_review(
+        session=session, period=period, subject=subject, rater=rater, kind=kind
+    )
     if existing is not None:
         return
     repo.save_review(
-        session=session, period=period, subject=subject, rater=rater, kind=kind,
-        answers=answers, comments=comments, submitted_at=at, actor=ACTOR, reason=REASON, now=at,
+        session=session,
+        period=period,
+        subject=subject,
+        rater=rater,
+        kind=kind,
+        answers=answers,
+        comments=comments,
+        submitted_at=at,
+        actor=ACTOR,
+        reason=REASON,
+        now=at,
     )
 
 
@@ -259,12 +305,19 @@ def _ratings(
     for n in range(2 + rng.randrange(3)):
         token = f"demo:{period.key}:{agent.name_en}:{n}"
         stars = min(5, max(1, round(2.4 + 2.8 * ability + rng.gauss(0.0, 0.7))))
-        day = period.starts_on + timedelta(days=rng.randrange((period.ends_on - period.starts_on).days + 1))
+        day = period.starts_on + timedelta(
+            days=rng.randrange((period.ends_on - period.starts_on).days + 1)
+        )
         if repo.get_customer_rating_by_token(session=session, token_id=token) is not None:
             continue
         repo.add_customer_rating(
-            session=session, team=team, member=agent, period=period, token_id=token,
-            stars=stars, comment="回复很快,谢谢!" if stars == 5 and n == 0 else None,
+            session=session,
+            team=team,
+            member=agent,
+            period=period,
+            token_id=token,
+            stars=stars,
+            comment="回复很快,谢谢!" if stars == 5 and n == 0 else None,
             ref=f"DEMO-{period.key.replace('-', '')}-{rng.randrange(10000, 99999)}",
             now=_at(day, 15, tz),
         )
@@ -274,8 +327,11 @@ def _scheme_shape(
     scheme: Scheme | None,
 ) -> tuple[list[tuple[str, str]], tuple[str, ...], tuple[str, ...]]:
     if scheme is None:
-        return ([(i, "") for i in DEFAULT_INDICATORS], DEFAULT_SELF_DIMENSIONS,
-                DEFAULT_MANAGER_DIMENSIONS)
+        return (
+            [(i, "") for i in DEFAULT_INDICATORS],
+            DEFAULT_SELF_DIMENSIONS,
+            DEFAULT_MANAGER_DIMENSIONS,
+        )
     indicators = [(ind.id, ind.unit) for ind in scheme.indicators]
     self_dims = tuple(d.id for d in scheme.self_dimensions if d.computed is None)
     manager_dims = tuple(d.id for d in scheme.manager_dimensions if d.computed is None)
@@ -297,41 +353,66 @@ def load_demo(
     team = repo.get_team_by_name(session=session, name=DEMO_TEAM)
     team_created = team is None
     if team is None:
-        team = repo.create_team(session=session, name=DEMO_TEAM, lang="zh", timezone=DEMO_TZ, now=now)
+        team = repo.create_team(
+            session=session, name=DEMO_TEAM, lang="zh", timezone=DEMO_TZ, now=now
+        )
     before = _counts(session, team) if not team_created else DemoCounts()
 
     stored = None
     if scheme is not None:
         stored = repo.get_or_create_scheme(
-            session=session, key=scheme.id, text=scheme.text, name_zh=scheme.name_zh,
-            name_en=scheme.name_en, content_hash=scheme.content_hash, now=now,
+            session=session,
+            key=scheme.id,
+            text=scheme.text,
+            name_zh=scheme.name_zh,
+            name_en=scheme.name_en,
+            content_hash=scheme.content_hash,
+            now=now,
         )
         if team.scheme_id != stored.id:
-            repo.set_team_scheme(session=session, team=team, scheme=stored, actor=ACTOR, reason=REASON, now=now)
+            repo.set_team_scheme(
+                session=session, team=team, scheme=stored, actor=ACTOR, reason=REASON, now=now
+            )
 
     manager = _member(session, team, *MANAGER, "manager", None, now)
     _member(session, team, *ADMIN, "admin", None, now)
-    agents = [(_member(session, team, name, en, "agent", manager, now), ability)
-              for name, en, ability in AGENTS]
+    agents = [
+        (_member(session, team, name, en, "agent", manager, now), ability)
+        for name, en, ability in AGENTS
+    ]
 
     indicators, self_dims, manager_dims = _scheme_shape(scheme)
     closed: list[str] = []
     for back in range(CLOSED_MONTHS, 0, -1):
         key = _month_key(today, back)
-        period = repo.get_or_create_period(session=session, team=team, key=key, status="closed", scheme=stored)
+        period = repo.get_or_create_period(
+            session=session, team=team, key=key, status="closed", scheme=stored
+        )
         if period.status in ("planned", "open"):  # it was the open month on an earlier run
-            repo.set_period_status(session=session, period=period, status="closed", actor=ACTOR, reason=REASON, now=now)
+            repo.set_period_status(
+                session=session, period=period, status="closed", actor=ACTOR, reason=REASON, now=now
+            )
         _close_window(session, period, scheme, tz, now)
-        _fill_closed_month(session, period, agents, manager, team, indicators, self_dims, manager_dims, tz)
+        _fill_closed_month(
+            session, period, agents, manager, team, indicators, self_dims, manager_dims, tz
+        )
         closed.append(key)
     open_key = _month_key(today, 0)
-    repo.get_or_create_period(session=session, team=team, key=open_key, status="open", scheme=stored)
+    repo.get_or_create_period(
+        session=session, team=team, key=open_key, status="open", scheme=stored
+    )
 
     total = _counts(session, team)
     return DemoSummary(
-        team=team.name, team_id=int(team.id or 0), team_created=team_created,
-        scheme_key=stored.key if stored else None, scheme_hash=stored.content_hash if stored else None,
-        closed_periods=tuple(closed), open_period=open_key, total=total, added=_minus(total, before),
+        team=team.name,
+        team_id=int(team.id or 0),
+        team_created=team_created,
+        scheme_key=stored.key if stored else None,
+        scheme_hash=stored.content_hash if stored else None,
+        closed_periods=tuple(closed),
+        open_period=open_key,
+        total=total,
+        added=_minus(total, before),
     )
 
 
@@ -351,15 +432,40 @@ def summary_lines(summary: DemoSummary, _: Callable[..., str]) -> list[str]:
     if summary.changed:
         lines.append(_("Demo team '{team}' is ready.", team=summary.team))
     else:
-        lines.append(_("Demo team '{team}' was already there; nothing was added.", team=summary.team))
+        lines.append(
+            _("Demo team '{team}' was already there; nothing was added.", team=summary.team)
+        )
     if summary.scheme_key:
-        lines.append(_("Scheme: {key} ({hash})", key=summary.scheme_key, hash=(summary.scheme_hash or "")[:12]))
+        lines.append(
+            _(
+                "Scheme: {key} ({hash})",
+                key=summary.scheme_key,
+                hash=(summary.scheme_hash or "")[:12],
+            )
+        )
     else:
         lines.append(_("No scheme file found; the team has no scheme yet."))
     lines.append(_("Members: {total} (added {added})", total=t.members, added=a.members))
-    lines.append(_("Closed periods: {keys}; open period: {key}",
-                   keys=", ".join(summary.closed_periods), key=summary.open_period))
-    lines.append(_("Indicator values: {total} (added {added})", total=t.indicator_values, added=a.indicator_values))
+    lines.append(
+        _(
+            "Closed periods: {keys}; open period: {key}",
+            keys=", ".join(summary.closed_periods),
+            key=summary.open_period,
+        )
+    )
+    lines.append(
+        _(
+            "Indicator values: {total} (added {added})",
+            total=t.indicator_values,
+            added=a.indicator_values,
+        )
+    )
     lines.append(_("Reviews: {total} (added {added})", total=t.reviews, added=a.reviews))
-    lines.append(_("Customer ratings: {total} (added {added})", total=t.customer_ratings, added=a.customer_ratings))
+    lines.append(
+        _(
+            "Customer ratings: {total} (added {added})",
+            total=t.customer_ratings,
+            added=a.customer_ratings,
+        )
+    )
     return lines

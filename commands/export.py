@@ -51,8 +51,23 @@ def _money(value: Any) -> Decimal | None:
 def build_sheets(session: Session, team: Team, period: Period) -> dict[str, Rows]:
     outcome = results.period_results(team, period, session=session, store=False)
     sheets: dict[str, Rows] = {}
-    scores: Rows = [["agent", "total", "rank", "group_size", "reward", "penalty", "improvement_due", "post_change",
-                     "star", "bonus_base", "provisional", "missing", "publication"]]
+    scores: Rows = [
+        [
+            "agent",
+            "total",
+            "rank",
+            "group_size",
+            "reward",
+            "penalty",
+            "improvement_due",
+            "post_change",
+            "star",
+            "bonus_base",
+            "provisional",
+            "missing",
+            "publication",
+        ]
+    ]
     breakdown: Rows = [["agent", "part", "id", "value", "points", "max_or_weight", "status"]]
     if outcome is not None:
         for s in outcome.scored:
@@ -64,22 +79,56 @@ def build_sheets(session: Session, team: Team, period: Period) -> dict[str, Rows
                            _money(f.get("bonus_base")), s.provisional, s.missing_names(outcome.scheme, team.lang) or None,
                            s.release])  # fmt: skip
             for cid, c in (s.breakdown.get("components") or {}).items():
-                breakdown.append([s.name, "component", cid, None, c.get("points"), c.get("declared_weight"), c.get("status")])
+                breakdown.append(
+                    [
+                        s.name,
+                        "component",
+                        cid,
+                        None,
+                        c.get("points"),
+                        c.get("declared_weight"),
+                        c.get("status"),
+                    ]
+                )
             for iid, i in (s.breakdown.get("indicators") or {}).items():
-                breakdown.append([s.name, "indicator", iid, i.get("value"), i.get("points"), i.get("max_points"), i.get("status")])
+                breakdown.append(
+                    [
+                        s.name,
+                        "indicator",
+                        iid,
+                        i.get("value"),
+                        i.get("points"),
+                        i.get("max_points"),
+                        i.get("status"),
+                    ]
+                )
     sheets["scores"] = scores
     sheets["breakdown"] = breakdown
     names = {m.id: m.name for m in repo.list_members(session=session, team=team)}
     ratings: Rows = [["agent", "stars", "comment", "ref", "at"]]
     for r in repo.list_customer_ratings(session=session, period=period):
-        ratings.append([names.get(r.member_id, "?"), r.stars, r.comment, r.ref, r.created_at.isoformat()])
+        ratings.append(
+            [names.get(r.member_id, "?"), r.stars, r.comment, r.ref, r.created_at.isoformat()]
+        )
     sheets["ratings"] = ratings
     payroll: Rows = [["agent", "kind", "amount", "currency"]]
     for e in store.list_payroll(session=session, period=period):
         payroll.append([names.get(e.member_id, "?"), e.kind, _money(e.amount), e.currency])
     sheets["rewards_penalties"] = payroll
     sheets["pay"] = pay_sheet(outcome)
-    plans: Rows = [["agent", "status", "due", "submitted", "cause", "measures", "support", "decision", "escalated"]]
+    plans: Rows = [
+        [
+            "agent",
+            "status",
+            "due",
+            "submitted",
+            "cause",
+            "measures",
+            "support",
+            "decision",
+            "escalated",
+        ]
+    ]
     for p in store.list_plans(session=session, period=period):
         a = p.answers or {}
         plans.append([names.get(p.member_id, "?"), p.status, p.due_at.isoformat(),
@@ -102,26 +151,41 @@ def pay_sheet(outcome: results.PeriodResults | None) -> Rows:
     if outcome is None:
         return [["agent", "pay_total", "currency", "held"]]
     scheme = outcome.scheme
-    header: list[Any] = ["agent", *(p.name.get(scheme.language) for p in scheme.pay), "pay_total", "currency", "held"]
+    header: list[Any] = [
+        "agent",
+        *(p.name.get(scheme.language) for p in scheme.pay),
+        "pay_total",
+        "currency",
+        "held",
+    ]
     rows: Rows = [header]
     if not scheme.pay:
         return rows
     for s in outcome.scored:
         pay = pay_of(scheme, s.breakdown)
-        rows.append([s.name, *(line.amount for line in pay.lines), pay.total, pay.currency, pay.held])
+        rows.append(
+            [s.name, *(line.amount for line in pay.lines), pay.total, pay.currency, pay.held]
+        )
     return rows
 
 
 def to_csv(sheets: dict[str, Rows]) -> bytes:
     """One UTF-8 CSV (with BOM, so Excel reads Chinese): each sheet headed by its name, a blank row between."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC)  # every text quoted: 'a;=1+1;b' stays one cell
+    writer = csv.writer(
+        buffer, quoting=csv.QUOTE_NONNUMERIC
+    )  # every text quoted: 'a;=1+1;b' stays one cell
     for i, (name, rows) in enumerate(sheets.items()):
         if i:
             writer.writerow([])
         writer.writerow([f"# {name}"])
         for row in rows:
-            writer.writerow(["" if v is None else safe(v if not isinstance(v, bool) else str(v).lower()) for v in row])
+            writer.writerow(
+                [
+                    "" if v is None else safe(v if not isinstance(v, bool) else str(v).lower())
+                    for v in row
+                ]
+            )
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -162,7 +226,11 @@ def without_admin_columns(sheets: dict[str, Rows]) -> dict[str, Rows]:
     for name, rows in sheets.items():
         header = rows[0] if rows else []
         keep = [i for i, title in enumerate(header) if title not in ADMIN_ONLY_COLUMNS]
-        out[name] = [[row[i] for i in keep if i < len(row)] for row in rows] if len(keep) < len(header) else rows
+        out[name] = (
+            [[row[i] for i in keep if i < len(row)] for row in rows]
+            if len(keep) < len(header)
+            else rows
+        )
     return out
 
 
@@ -191,7 +259,15 @@ def export(ctx: Context, args: str) -> list[Reply]:
 
 
 def sheet_names() -> Sequence[str]:
-    return ("scores", "breakdown", "ratings", "rewards_penalties", "pay", "improvement_plans", "appeals")
+    return (
+        "scores",
+        "breakdown",
+        "ratings",
+        "rewards_penalties",
+        "pay",
+        "improvement_plans",
+        "appeals",
+    )
 
 
 COMMANDS: dict[str, Handler] = {"export": export}

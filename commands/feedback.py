@@ -67,7 +67,9 @@ class Classification:
     previous_mean: float | None
 
 
-def classify(total: float, team_totals: Sequence[float], past_totals: Sequence[float]) -> Classification:
+def classify(
+    total: float, team_totals: Sequence[float], past_totals: Sequence[float]
+) -> Classification:
     """High/low against the team's median; rising/falling against the mean of earlier totals."""
     median = statistics.median(team_totals) if team_totals else total
     level = "high" if total >= median else "low"
@@ -179,11 +181,21 @@ def zone(name: str) -> ZoneInfo:
 def in_working_hours(moment: datetime, tz: str, minutes: int = SLOT_MINUTES) -> bool:
     local = moment.astimezone(zone(tz))
     end = (local + timedelta(minutes=minutes)).time()
-    return local.weekday() < 5 and WORK_HOURS[0] <= local.time() and end <= WORK_HOURS[1] and end > local.time()
+    return (
+        local.weekday() < 5
+        and WORK_HOURS[0] <= local.time()
+        and end <= WORK_HOURS[1]
+        and end > local.time()
+    )
 
 
 def propose_slots(
-    after: datetime, tz: str, *, count: int = 3, busy: Sequence[datetime] = (), before: datetime | None = None
+    after: datetime,
+    tz: str,
+    *,
+    count: int = 3,
+    busy: Sequence[datetime] = (),
+    before: datetime | None = None,
 ) -> list[datetime]:
     """``count`` meeting times (UTC) in working hours on weekdays, from the next working day on.
 
@@ -204,7 +216,9 @@ def propose_slots(
     while len(out) < count:
         if day.weekday() < 5:
             for j in range(len(SLOT_TIMES)):
-                at = datetime.combine(day, SLOT_TIMES[(i + j) % len(SLOT_TIMES)], zone(tz)).astimezone(ZoneInfo("UTC"))
+                at = datetime.combine(
+                    day, SLOT_TIMES[(i + j) % len(SLOT_TIMES)], zone(tz)
+                ).astimezone(ZoneInfo("UTC"))
                 if at not in taken:
                     if fits(at):
                         out.append(at)
@@ -228,14 +242,21 @@ def propose_slots(
     return sorted(out)
 
 
-def meeting_order(session: Session, period: Period, outcome: results.PeriodResults) -> list[results.AgentScore]:
+def meeting_order(
+    session: Session, period: Period, outcome: results.PeriodResults
+) -> list[results.AgentScore]:
     """Who is offered a feedback meeting first (issue 14 item 10): those the result has consequences
     for — an improvement plan (the last N), a change of post, an open appeal — then the rest, each
     group in rank order. :func:`prepare_meeting` called in this order gives them the earliest times."""
-    appealing = {a.member_id for a in store.list_appeals(session=session, period=period, statuses=["open"])}
+    appealing = {
+        a.member_id for a in store.list_appeals(session=session, period=period, statuses=["open"])
+    }
 
     def key(score: results.AgentScore) -> tuple[int, float, str]:
-        urgent = bool(score.flags.get("improvement_due") or score.flags.get("post_change")) or score.member_id in appealing
+        urgent = (
+            bool(score.flags.get("improvement_due") or score.flags.get("post_change"))
+            or score.member_id in appealing
+        )
         return (0 if urgent else 1, score.rank if score.rank is not None else math.inf, score.name)
 
     return sorted(outcome.scored, key=key)
@@ -258,14 +279,23 @@ OUTLINE: tuple[str, ...] = (
 
 
 def build_prompt(
-    session: Session, team: Team, period: Period, member: Member, outcome: results.PeriodResults,
-    *, now: datetime,
+    session: Session,
+    team: Team,
+    period: Period,
+    member: Member,
+    outcome: results.PeriodResults,
+    *,
+    now: datetime,
 ) -> dict[str, Any]:
     """The five parts as data (JSON), rendered in the manager's language when sent."""
     mine = outcome.of(member.id)
     assert mine is not None and mine.total is not None
     totals = [s.total for s in outcome.scored if s.total is not None]
-    past = [h.total for h in results.history(team, member, period, session=session) if h.total is not None]
+    past = [
+        h.total
+        for h in results.history(team, member, period, session=session)
+        if h.total is not None
+    ]
     c = classify(mine.total, totals, past)
     weak = weakest(mine.breakdown, outcome.scheme)
     comments = review_comments(session, period, member)
@@ -277,11 +307,18 @@ def build_prompt(
         "total": mine.total,
         "rank": mine.rank,
         "group_size": mine.group_size,
-        "class": {"level": c.level, "trend": c.trend, "median": c.median, "previous_mean": c.previous_mean},
+        "class": {
+            "level": c.level,
+            "trend": c.trend,
+            "median": c.median,
+            "previous_mean": c.previous_mean,
+        },
         "subgoals": weak[:3] if len(weak) >= 2 else weak,
         "comments": improve_comments,
-        "components": {k: {"points": v.get("points"), "weight": v.get("declared_weight")}
-                       for k, v in (mine.breakdown.get("components") or {}).items()},  # fmt: skip
+        "components": {
+            k: {"points": v.get("points"), "weight": v.get("declared_weight")}
+            for k, v in (mine.breakdown.get("components") or {}).items()
+        },  # fmt: skip
         "outline": list(OUTLINE),
     }
 
@@ -326,7 +363,11 @@ def render_prompt(
         lines.append(_("   · keep every indicator at full points"))
     lines.append(_("3. The four questions:"))
     targets = "; ".join(
-        _("{name} {target}", name=(s["zh"] if lang == "zh" else s["en"]), target=_value(_, s["unit"], s["full"]))
+        _(
+            "{name} {target}",
+            name=(s["zh"] if lang == "zh" else s["en"]),
+            target=_value(_, s["unit"], s["full"]),
+        )
         for s in subs
     ) or _("every indicator at full points")
     lines.append(_("   What was the target? {targets}", targets=targets))
@@ -336,7 +377,14 @@ def render_prompt(
         for s in subs
     ) or _("full points on every indicator")  # fmt: skip
     lines.append(_("   What was achieved? {achieved}", achieved=achieved))
-    why = [_("{name} lost {lost} points", name=(s["zh"] if lang == "zh" else s["en"]), lost=_num(s["lost"])) for s in subs]
+    why = [
+        _(
+            "{name} lost {lost} points",
+            name=(s["zh"] if lang == "zh" else s["en"]),
+            lost=_num(s["lost"]),
+        )
+        for s in subs
+    ]
     why += [text for text in (prompt.get("comments") or {}).values()]
     lines.append(_("   Why? {why}", why="; ".join(why) or _("nothing stands out")))
     direction = "; ".join(
@@ -368,7 +416,13 @@ def manager_of(session: Session, member: Member) -> Member | None:
 
 
 def meeting_deadline(
-    session: Session, team: Team, period: Period, outcome: results.PeriodResults, member: Member, *, now: datetime
+    session: Session,
+    team: Team,
+    period: Period,
+    outcome: results.PeriodResults,
+    member: Member,
+    *,
+    now: datetime,
 ) -> datetime | None:
     """By when the meeting should be held: the improvement plan's deadline when the result asks for a
     plan (``results.plan_deadline``, the one rule), else None."""
@@ -377,12 +431,19 @@ def meeting_deadline(
         return None
     from commands.appeal import published_at
 
-    return results.plan_deadline(team, published_at(session, period) or now, outcome.scheme.apply.improvement_days)
+    return results.plan_deadline(
+        team, published_at(session, period) or now, outcome.scheme.apply.improvement_days
+    )
 
 
 def prepare_meeting(
-    session: Session, team: Team, period: Period, member: Member, outcome: results.PeriodResults,
-    *, now: datetime,
+    session: Session,
+    team: Team,
+    period: Period,
+    member: Member,
+    outcome: results.PeriodResults,
+    *,
+    now: datetime,
 ) -> FeedbackMeeting | None:
     """Create the meeting with its prompt and slots, and queue the prompt and the slot offer."""
     if outcome.of(member.id) is None or outcome.of(member.id).total is None:  # type: ignore[union-attr]
@@ -402,7 +463,9 @@ def prepare_meeting(
                          now=now, status="proposed")  # fmt: skip
     if manager is not None:
         _m = translator(lang_of(session, manager))
-        text = render_prompt(_m, lang_of(session, manager), prompt, [s.starts_at for s in slots], team.timezone)
+        text = render_prompt(
+            _m, lang_of(session, manager), prompt, [s.starts_at for s in slots], team.timezone
+        )
         outbox.enqueue(session, team=team, period=period, member=manager, kind=f"feedback.prompt.{member.id}",
                        reply=Reply(text=text, private=True), now=now)  # fmt: skip
     _a = translator(lang_of(session, member))
@@ -417,7 +480,9 @@ def slot_offer(
     text = _("{manager} would like a feedback meeting with you. Pick a time, or send /feedback counter YYYY-MM-DD HH:MM ({tz}) for another one on a weekday between 09:00 and 18:00.",
              manager=manager.name if manager else _("Your manager"), tz=tz)  # fmt: skip
     buttons = tuple(
-        Button(s.starts_at.astimezone(zone(tz)).strftime("%m-%d %H:%M"), f"{ACTION}:accept", str(s.id))
+        Button(
+            s.starts_at.astimezone(zone(tz)).strftime("%m-%d %H:%M"), f"{ACTION}:accept", str(s.id)
+        )
         for s in slots
     )
     return Reply(text=text, buttons=buttons, private=True)
@@ -432,7 +497,12 @@ def next_period_key(key: str) -> str:
 
 
 def goal_lines(
-    session: Session, member: Member, period_key: str, _: Translate, scheme: Scheme | None = None, lang: str = "zh"
+    session: Session,
+    member: Member,
+    period_key: str,
+    _: Translate,
+    scheme: Scheme | None = None,
+    lang: str = "zh",
 ) -> list[str]:
     """The agent's personal goals for ``period_key``, for their self-review (and /feedback);
     an indicator by its name in ``scheme`` when it has one there."""
@@ -448,7 +518,9 @@ def goal_lines(
     return out
 
 
-def personal_targets(session: Session, member: Member, period_key: str, scheme: Scheme) -> dict[str, float]:
+def personal_targets(
+    session: Session, member: Member, period_key: str, scheme: Scheme
+) -> dict[str, float]:
     """Indicator → personal target for the period, when the scheme allows personal goals."""
     if not scheme.apply.personal_goals:
         return {}
@@ -496,9 +568,15 @@ def _agent(ctx: Context, name: str) -> tuple[Member | None, Reply | None]:
     _ = ctx._
     team = repo.get_team(session=ctx.session, team_id=ctx.actor.team_id)
     assert team is not None
-    candidates = [team] + [t for t in repo.teams_managed_by(session=ctx.session, member=ctx.actor) if t.id != team.id]
+    candidates = [team] + [
+        t for t in repo.teams_managed_by(session=ctx.session, member=ctx.actor) if t.id != team.id
+    ]
     if permissions.is_admin(ctx.actor):
-        candidates += [t for t in repo.list_teams(session=ctx.session) if t.id not in {c.id for c in candidates}]
+        candidates += [
+            t
+            for t in repo.list_teams(session=ctx.session)
+            if t.id not in {c.id for c in candidates}
+        ]
     for t in candidates:
         m = repo.get_member_by_name(session=ctx.session, team=t, name=name)
         if m is not None:
@@ -506,7 +584,9 @@ def _agent(ctx: Context, name: str) -> tuple[Member | None, Reply | None]:
             if not decision or m.id == ctx.actor.id:
                 return None, permissions.refusal(decision, _) if not decision else None
             return m, None
-    return None, Reply(text=_("There is no member called {name} in your teams.", name=name), ephemeral=True)
+    return None, Reply(
+        text=_("There is no member called {name} in your teams.", name=name), ephemeral=True
+    )
 
 
 def _latest_meeting(ctx: Context, member: Member) -> FeedbackMeeting | None:
@@ -531,7 +611,9 @@ def feedback(ctx: Context, args: str) -> list[Reply]:
             return counter(ctx, tokens[1:])
         return my_meeting(ctx)
     if permissions.role_of(ctx.actor) not in (permissions.Role.MANAGER, permissions.Role.ADMIN):
-        return [Reply(text=_("Feedback meetings are for agents and their managers."), ephemeral=True)]
+        return [
+            Reply(text=_("Feedback meetings are for agents and their managers."), ephemeral=True)
+        ]
     if sub == "notes" and len(tokens) >= 3:
         return notes(ctx, tokens[1], " ".join(tokens[2:]))
     if sub == "goal" and len(tokens) >= 2:
@@ -545,7 +627,12 @@ def overview(ctx: Context) -> list[Reply]:
     _ = ctx._
     meetings = store.list_meetings(session=ctx.session, manager_id=ctx.actor.id)
     if not meetings:
-        return [Reply(text=_("No feedback meetings yet: they are prepared when results are published."), ephemeral=True)]
+        return [
+            Reply(
+                text=_("No feedback meetings yet: they are prepared when results are published."),
+                ephemeral=True,
+            )
+        ]
     lines = [_("Your feedback meetings:")]
     for m in meetings[-30:]:
         member = repo.get_member(session=ctx.session, member_id=m.member_id)
@@ -567,13 +654,25 @@ def show(ctx: Context, name: str) -> list[Reply]:
         return [refusal] if refusal else []
     meeting = _latest_meeting(ctx, member)
     if meeting is None:
-        return [Reply(text=ctx._("There is no feedback meeting for {name} yet.", name=name), ephemeral=True)]
+        return [
+            Reply(
+                text=ctx._("There is no feedback meeting for {name} yet.", name=name),
+                ephemeral=True,
+            )
+        ]
     team = repo.get_team(session=ctx.session, team_id=meeting.team_id)
     assert team is not None
-    slots = [s.starts_at for s in store.list_slots(session=ctx.session, meeting=meeting) if s.status != "declined"]
+    slots = [
+        s.starts_at
+        for s in store.list_slots(session=ctx.session, meeting=meeting)
+        if s.status != "declined"
+    ]
     text = render_prompt(ctx._, ctx.lang, meeting.prompt, slots, team.timezone)
     if meeting.slot_at is not None:
-        text += "\n" + ctx._("Agreed time: {when}", when=meeting.slot_at.astimezone(zone(team.timezone)).strftime("%Y-%m-%d %H:%M"))
+        text += "\n" + ctx._(
+            "Agreed time: {when}",
+            when=meeting.slot_at.astimezone(zone(team.timezone)).strftime("%Y-%m-%d %H:%M"),
+        )
     return [Reply(text=text, private=True)]
 
 
@@ -583,7 +682,12 @@ def notes(ctx: Context, name: str, text: str) -> list[Reply]:
         return [refusal] if refusal else []
     meeting = _latest_meeting(ctx, member)
     if meeting is None:
-        return [Reply(text=ctx._("There is no feedback meeting for {name} yet.", name=name), ephemeral=True)]
+        return [
+            Reply(
+                text=ctx._("There is no feedback meeting for {name} yet.", name=name),
+                ephemeral=True,
+            )
+        ]
     store.update_meeting(session=ctx.session, meeting=meeting, actor=repo.actor_of(ctx.actor),
                          reason="meeting notes", now=ctx.now, notes=text.strip(), status="held", held_at=ctx.now)  # fmt: skip
     period = _period_of(ctx, meeting)
@@ -595,7 +699,13 @@ def notes(ctx: Context, name: str, text: str) -> list[Reply]:
                                        period=period.key),
                                buttons=(Button(_a("Acknowledge"), f"{ACTION}:ack", str(meeting.id), style="primary"),),
                                private=True), now=ctx.now)  # fmt: skip
-    return [Reply(text=ctx._("Notes for {name} are saved; {name} is asked to acknowledge.", name=member.name))]
+    return [
+        Reply(
+            text=ctx._(
+                "Notes for {name} are saved; {name} is asked to acknowledge.", name=member.name
+            )
+        )
+    ]
 
 
 def goal(ctx: Context, name: str, tokens: Sequence[str]) -> list[Reply]:
@@ -606,7 +716,9 @@ def goal(ctx: Context, name: str, tokens: Sequence[str]) -> list[Reply]:
         return [refusal] if refusal else []
     meeting = _latest_meeting(ctx, member)
     if meeting is None:
-        return [Reply(text=_("There is no feedback meeting for {name} yet.", name=name), ephemeral=True)]
+        return [
+            Reply(text=_("There is no feedback meeting for {name} yet.", name=name), ephemeral=True)
+        ]
     indicator: str | None = None
     target: float | None = None
     due: date | None = None
@@ -649,7 +761,18 @@ def goal(ctx: Context, name: str, tokens: Sequence[str]) -> list[Reply]:
     allowed = scheme is not None and scheme.apply.personal_goals
     note = (_("It is {name}'s personal target for {period}.", name=member.name, period=nxt)
             if known and allowed else _("It is recorded as a goal for {period}.", period=nxt))  # fmt: skip
-    return [Reply(text=_("Goal for {name} saved: {text} by {date}.", name=member.name, text=text, date=due.isoformat()) + " " + note)]
+    return [
+        Reply(
+            text=_(
+                "Goal for {name} saved: {text} by {date}.",
+                name=member.name,
+                text=text,
+                date=due.isoformat(),
+            )
+            + " "
+            + note
+        )
+    ]
 
 
 def my_meeting(ctx: Context) -> list[Reply]:
@@ -662,7 +785,12 @@ def my_meeting(ctx: Context) -> list[Reply]:
     lines = [_("Your feedback meeting about {period}: {status}.", period=meeting.prompt.get("period", ""),
                status=status_text(_, meeting.status))]  # fmt: skip
     if meeting.slot_at is not None:
-        lines.append(_("Agreed time: {when}", when=meeting.slot_at.astimezone(zone(team.timezone)).strftime("%Y-%m-%d %H:%M")))
+        lines.append(
+            _(
+                "Agreed time: {when}",
+                when=meeting.slot_at.astimezone(zone(team.timezone)).strftime("%Y-%m-%d %H:%M"),
+            )
+        )
     goals: list[str] = []
     if meeting.prompt.get("period"):
         nxt = next_period_key(str(meeting.prompt["period"]))
@@ -674,8 +802,14 @@ def my_meeting(ctx: Context) -> list[Reply]:
         lines += goals
     buttons: tuple[Button, ...] = ()
     if meeting.status == "proposed":
-        offered = [s for s in store.list_slots(session=ctx.session, meeting=meeting) if s.status == "offered"]
-        return [slot_offer(_, ctx.actor, manager_of(ctx.session, ctx.actor), offered, team.timezone)]
+        offered = [
+            s
+            for s in store.list_slots(session=ctx.session, meeting=meeting)
+            if s.status == "offered"
+        ]
+        return [
+            slot_offer(_, ctx.actor, manager_of(ctx.session, ctx.actor), offered, team.timezone)
+        ]
     if meeting.status == "held":
         buttons = (Button(_("Acknowledge"), f"{ACTION}:ack", str(meeting.id), style="primary"),)
     return [Reply(text="\n".join(lines), buttons=buttons, private=True)]
@@ -690,14 +824,23 @@ def acknowledge(ctx: Context, meeting_id: int | None) -> list[Reply]:
     if meeting.status == "acknowledged":
         return [Reply(text=_("You have already acknowledged this result."), ephemeral=True)]
     if meeting.status != "held":
-        return [Reply(text=_("The meeting has not been recorded yet; acknowledge after it."), ephemeral=True)]
+        return [
+            Reply(
+                text=_("The meeting has not been recorded yet; acknowledge after it."),
+                ephemeral=True,
+            )
+        ]
     store.update_meeting(session=ctx.session, meeting=meeting, actor=repo.actor_of(ctx.actor),
                          reason="result acknowledged", now=ctx.now, status="acknowledged", acknowledged_at=ctx.now)  # fmt: skip
     return [Reply(text=_("Thank you, the result is acknowledged."))]
 
 
 def _notify_manager_of_time(ctx: Context, meeting: FeedbackMeeting, slot: MeetingSlot) -> None:
-    manager = repo.get_member(session=ctx.session, member_id=meeting.manager_id) if meeting.manager_id else None
+    manager = (
+        repo.get_member(session=ctx.session, member_id=meeting.manager_id)
+        if meeting.manager_id
+        else None
+    )
     team = repo.get_team(session=ctx.session, team_id=meeting.team_id)
     assert team is not None
     if manager is None:
@@ -713,20 +856,41 @@ def _notify_manager_of_time(ctx: Context, meeting: FeedbackMeeting, slot: Meetin
 def accept(ctx: Context, slot_id: int) -> list[Reply]:
     _ = ctx._
     slot = store.get_slot(session=ctx.session, slot_id=slot_id)
-    meeting = store.get_meeting_by_id(session=ctx.session, meeting_id=slot.meeting_id) if slot else None
+    meeting = (
+        store.get_meeting_by_id(session=ctx.session, meeting_id=slot.meeting_id) if slot else None
+    )
     if slot is None or meeting is None:
-        return [Reply(text=_("That button no longer works. Send /help to see what you can do."), ephemeral=True)]
+        return [
+            Reply(
+                text=_("That button no longer works. Send /help to see what you can do."),
+                ephemeral=True,
+            )
+        ]
     team = repo.get_team(session=ctx.session, team_id=meeting.team_id)
     assert team is not None
     when = slot.starts_at.astimezone(zone(team.timezone)).strftime("%Y-%m-%d %H:%M")
     agent_side = meeting.member_id == ctx.actor.id and slot.proposed_by != repo.actor_of(ctx.actor)
-    manager_side = meeting.manager_id == ctx.actor.id and slot.proposed_by == f"member:{meeting.member_id}"
+    manager_side = (
+        meeting.manager_id == ctx.actor.id and slot.proposed_by == f"member:{meeting.member_id}"
+    )
     if not (agent_side or manager_side):
         return [Reply(text=_("Only the other person can accept this time."), ephemeral=True)]
     if meeting.slot_at is not None:
-        return [Reply(text=_("The meeting is already set for {when}.", when=meeting.slot_at.astimezone(zone(team.timezone)).strftime("%Y-%m-%d %H:%M")), ephemeral=True)]
+        return [
+            Reply(
+                text=_(
+                    "The meeting is already set for {when}.",
+                    when=meeting.slot_at.astimezone(zone(team.timezone)).strftime("%Y-%m-%d %H:%M"),
+                ),
+                ephemeral=True,
+            )
+        ]
     for other in store.list_slots(session=ctx.session, meeting=meeting):
-        store.set_slot_status(session=ctx.session, slot=other, status="accepted" if other.id == slot.id else "declined")
+        store.set_slot_status(
+            session=ctx.session,
+            slot=other,
+            status="accepted" if other.id == slot.id else "declined",
+        )
     store.update_meeting(session=ctx.session, meeting=meeting, actor=repo.actor_of(ctx.actor),
                          reason="meeting time accepted", now=ctx.now, status="scheduled", slot_at=slot.starts_at)  # fmt: skip
     if agent_side:
@@ -752,14 +916,36 @@ def counter(ctx: Context, tokens: Sequence[str]) -> list[Reply]:
     try:
         local = datetime.fromisoformat(" ".join(tokens[:2])).replace(tzinfo=zone(team.timezone))
     except ValueError:
-        return [Reply(text=_("Write the time as YYYY-MM-DD HH:MM, e.g. /feedback counter 2026-12-08 15:00."), ephemeral=True)]
+        return [
+            Reply(
+                text=_(
+                    "Write the time as YYYY-MM-DD HH:MM, e.g. /feedback counter 2026-12-08 15:00."
+                ),
+                ephemeral=True,
+            )
+        ]
     at = local.astimezone(ZoneInfo("UTC"))
     if at <= ctx.now:
         return [Reply(text=_("That time has passed."), ephemeral=True)]
     if not in_working_hours(at, team.timezone):
-        return [Reply(text=_("Please pick a weekday between 09:00 and 18:00 ({tz}).", tz=team.timezone), ephemeral=True)]
-    (slot,) = store.offer_slots(session=ctx.session, meeting=meeting, starts=[at], proposed_by=repo.actor_of(ctx.actor), now=ctx.now)
-    manager = repo.get_member(session=ctx.session, member_id=meeting.manager_id) if meeting.manager_id else None
+        return [
+            Reply(
+                text=_("Please pick a weekday between 09:00 and 18:00 ({tz}).", tz=team.timezone),
+                ephemeral=True,
+            )
+        ]
+    (slot,) = store.offer_slots(
+        session=ctx.session,
+        meeting=meeting,
+        starts=[at],
+        proposed_by=repo.actor_of(ctx.actor),
+        now=ctx.now,
+    )
+    manager = (
+        repo.get_member(session=ctx.session, member_id=meeting.manager_id)
+        if meeting.manager_id
+        else None
+    )
     if manager is not None:
         _m = translator(lang_of(ctx.session, manager))
         outbox.enqueue(ctx.session, team=team, period=_period_of(ctx, meeting), member=manager,
@@ -768,7 +954,14 @@ def counter(ctx: Context, tokens: Sequence[str]) -> list[Reply]:
                                            agent=ctx.actor.name, when=local.strftime("%Y-%m-%d %H:%M")),
                                    buttons=(Button(_m("Accept"), f"{ACTION}:accept", str(slot.id), style="primary"),),
                                    private=True), now=ctx.now)  # fmt: skip
-    return [Reply(text=_("Your proposal {when} is sent to your manager.", when=local.strftime("%Y-%m-%d %H:%M")))]
+    return [
+        Reply(
+            text=_(
+                "Your proposal {when} is sent to your manager.",
+                when=local.strftime("%Y-%m-%d %H:%M"),
+            )
+        )
+    ]
 
 
 def on_action(ctx: Context, value: str) -> list[Reply]:
@@ -778,9 +971,17 @@ def on_action(ctx: Context, value: str) -> list[Reply]:
             return accept(ctx, int(value))
         if op == "ack":
             return acknowledge(ctx, int(value))
-    return [Reply(text=ctx._("That button no longer works. Send /help to see what you can do."), ephemeral=True)]
+    return [
+        Reply(
+            text=ctx._("That button no longer works. Send /help to see what you can do."),
+            ephemeral=True,
+        )
+    ]
 
 
 COMMANDS: dict[str, Handler] = {"feedback": feedback}
 ACTIONS: dict[str, Handler] = {ACTION: on_action}
-ACTION_IDS: dict[str, tuple[str, ...]] = {f"{ACTION}:accept": ("slot.party",), f"{ACTION}:ack": ("meeting.own",)}
+ACTION_IDS: dict[str, tuple[str, ...]] = {
+    f"{ACTION}:accept": ("slot.party",),
+    f"{ACTION}:ack": ("meeting.own",),
+}

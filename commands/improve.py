@@ -38,7 +38,6 @@ OPEN_STATUSES = ("requested", "returned")
 ACTION = "improve"
 
 
-
 def _lang(session: Session, member: Member) -> str:
     return normalize_lang(conversations.member_lang(member, session=session))
 
@@ -56,21 +55,41 @@ def _local(team: Team, moment: datetime) -> str:
 
 
 def request_plan(
-    session: Session, team: Team, period: Period, member: Member, *, due_at: datetime, now: datetime,
-    rank: int | None = None, group_size: int | None = None, last_n: int = 1,
+    session: Session,
+    team: Team,
+    period: Period,
+    member: Member,
+    *,
+    due_at: datetime,
+    now: datetime,
+    rank: int | None = None,
+    group_size: int | None = None,
+    last_n: int = 1,
 ) -> ImprovementPlan:
     """Ask the agent once for a plan due ``due_at`` (:func:`commands.results.plan_deadline`): the
     request says their true place and that the scheme asks the last ``last_n`` for a plan."""
-    plan, created = store.ensure_plan(session=session, team=team, period=period, member=member, due_at=due_at, now=now)
+    plan, created = store.ensure_plan(
+        session=session, team=team, period=period, member=member, due_at=due_at, now=now
+    )
     if created:
         _ = translator(_lang(session, member))
         due = results.deadline_day(team, plan.due_at)
         if rank is not None and group_size:
-            text = _("Your result for {period} is number {rank} of {size} in the team. The scheme asks the last {n} for an improvement plan: please analyse the causes and submit one by {due}.",
-                     period=period.key, rank=rank, size=group_size, n=last_n, due=due)
+            text = _(
+                "Your result for {period} is number {rank} of {size} in the team. The scheme asks the last {n} for an improvement plan: please analyse the causes and submit one by {due}.",
+                period=period.key,
+                rank=rank,
+                size=group_size,
+                n=last_n,
+                due=due,
+            )
         else:
-            text = _("The scheme asks the last {n} of the team for an improvement plan for {period}: please analyse the causes and submit one by {due}.",
-                     period=period.key, n=last_n, due=due)
+            text = _(
+                "The scheme asks the last {n} of the team for an improvement plan for {period}: please analyse the causes and submit one by {due}.",
+                period=period.key,
+                n=last_n,
+                due=due,
+            )
         outbox.enqueue(session, team=team, period=period, member=member, kind="improve.request",
                        reply=Reply(text=text,
                                    buttons=(Button(_("Write the plan"), f"{ACTION}:start", str(plan.id), style="primary"),),
@@ -144,7 +163,11 @@ FORM = FormDefinition(
 
 
 def _open_plan(ctx: Context, member: Member) -> ImprovementPlan | None:
-    plans = [p for p in store.list_plans(session=ctx.session, member_id=member.id) if p.status in OPEN_STATUSES]
+    plans = [
+        p
+        for p in store.list_plans(session=ctx.session, member_id=member.id)
+        if p.status in OPEN_STATUSES
+    ]
     return plans[-1] if plans else None
 
 
@@ -157,7 +180,9 @@ def start_form(ctx: Context) -> list[Reply]:
                         expires_at=max(plan.due_at, ctx.now) + timedelta(days=7), answers=earlier)  # fmt: skip
 
 
-def _find_agent_plan(ctx: Context, name: str) -> tuple[ImprovementPlan | None, Member | None, Reply | None]:
+def _find_agent_plan(
+    ctx: Context, name: str
+) -> tuple[ImprovementPlan | None, Member | None, Reply | None]:
     """``/improve approve NAME``: the latest plan of the agent called NAME in the actor's teams
     (``TEAM/NAME`` when two of them share the name); the decision is checked on that plan."""
     _ = ctx._
@@ -167,7 +192,13 @@ def _find_agent_plan(ctx: Context, name: str) -> tuple[ImprovementPlan | None, M
     found = [(m, store.list_plans(session=ctx.session, member_id=m.id)) for t in teams
              if (m := repo.get_member_by_name(session=ctx.session, team=t, name=agent_name)) is not None]  # fmt: skip
     if not found:
-        return None, None, Reply(text=_("There is no member called {name} in your teams.", name=name), ephemeral=True)
+        return (
+            None,
+            None,
+            Reply(
+                text=_("There is no member called {name} in your teams.", name=name), ephemeral=True
+            ),
+        )
     if len(found) > 1:
         where = ", ".join(f"{repo.get_team(session=ctx.session, team_id=m.team_id).name}/{m.name}"  # type: ignore[union-attr]
                           for m, _plans in found)  # fmt: skip
@@ -175,19 +206,35 @@ def _find_agent_plan(ctx: Context, name: str) -> tuple[ImprovementPlan | None, M
                                         name=agent_name, names=where), ephemeral=True)  # fmt: skip
     member, plans = found[0]
     if not plans:
-        return None, member, Reply(text=_("{name} has no improvement plan.", name=name), ephemeral=True)
+        return (
+            None,
+            member,
+            Reply(text=_("{name} has no improvement plan.", name=name), ephemeral=True),
+        )
     plan, decision = scope.resolve(ctx, "plan.decide", str(plans[-1].id))
     if not decision:
         return None, None, permissions.refusal(decision, _)
     return plan, member, None
 
 
-def decide(ctx: Context, plan: ImprovementPlan, member: Member, approve: bool, comment: str) -> list[Reply]:
+def decide(
+    ctx: Context, plan: ImprovementPlan, member: Member, approve: bool, comment: str
+) -> list[Reply]:
     _ = ctx._
     if plan.status != "submitted":
-        return [Reply(text=_("The plan of {name} is not waiting for a decision.", name=member.name), ephemeral=True)]
+        return [
+            Reply(
+                text=_("The plan of {name} is not waiting for a decision.", name=member.name),
+                ephemeral=True,
+            )
+        ]
     if not approve and not comment:
-        return [Reply(text=_("Say what to change: /improve return {name} COMMENT.", name=member.name), ephemeral=True)]
+        return [
+            Reply(
+                text=_("Say what to change: /improve return {name} COMMENT.", name=member.name),
+                ephemeral=True,
+            )
+        ]
     status = "approved" if approve else "returned"
     store.update_plan(session=ctx.session, plan=plan, actor=repo.actor_of(ctx.actor), reason=comment or status,
                       now=ctx.now, status=status, decided_by=repo.actor_of(ctx.actor), decided_at=ctx.now,
@@ -197,7 +244,9 @@ def decide(ctx: Context, plan: ImprovementPlan, member: Member, approve: bool, c
     assert team is not None
     _a = translator(_lang(ctx.session, member))
     if approve:
-        text = _a("Your improvement plan is approved.") + (" " + _a("Comment: {text}", text=comment) if comment else "")
+        text = _a("Your improvement plan is approved.") + (
+            " " + _a("Comment: {text}", text=comment) if comment else ""
+        )
         buttons: tuple[Button, ...] = ()
     else:
         text = _a("Your improvement plan was returned: {text}. Please revise it.", text=comment)
@@ -211,8 +260,15 @@ def decide(ctx: Context, plan: ImprovementPlan, member: Member, approve: bool, c
 
 def overview(ctx: Context) -> list[Reply]:
     _ = ctx._
-    teams = repo.list_teams(session=ctx.session) if permissions.is_admin(ctx.actor) else [
-        t for t in repo.list_teams(session=ctx.session) if permissions.reaches_team(ctx.actor, t.id)]
+    teams = (
+        repo.list_teams(session=ctx.session)
+        if permissions.is_admin(ctx.actor)
+        else [
+            t
+            for t in repo.list_teams(session=ctx.session)
+            if permissions.reaches_team(ctx.actor, t.id)
+        ]
+    )
     names = {
         "requested": _("requested"), "submitted": _("submitted, waiting for you"), "approved": _("approved"),
         "returned": _("returned"),
@@ -237,7 +293,9 @@ def improve(ctx: Context, args: str) -> list[Reply]:
     if role is permissions.Role.AGENT:
         return start_form(ctx)
     if role not in (permissions.Role.MANAGER, permissions.Role.ADMIN):
-        return [Reply(text=_("Improvement plans are for agents and their managers."), ephemeral=True)]
+        return [
+            Reply(text=_("Improvement plans are for agents and their managers."), ephemeral=True)
+        ]
     if tokens and tokens[0] in ("approve", "return") and len(tokens) >= 2:
         plan, member, refusal = _find_agent_plan(ctx, tokens[1])
         if refusal is not None or plan is None or member is None:
@@ -253,10 +311,17 @@ def on_action(ctx: Context, value: str) -> list[Reply]:
     if op == "start":
         return start_form(ctx)
     plan, decision = scope.resolve(ctx, "plan.decide", value)
-    member = repo.get_member(session=ctx.session, member_id=plan.member_id) if plan is not None else None
+    member = (
+        repo.get_member(session=ctx.session, member_id=plan.member_id) if plan is not None else None
+    )
     if op == "approve" and decision and member is not None:
         return decide(ctx, plan, member, True, "")
-    return [Reply(text=ctx._("That button no longer works. Send /help to see what you can do."), ephemeral=True)]
+    return [
+        Reply(
+            text=ctx._("That button no longer works. Send /help to see what you can do."),
+            ephemeral=True,
+        )
+    ]
 
 
 # -- the daily follow-up -------------------------------------------------------------------------
@@ -313,4 +378,7 @@ def follow_up(session: Session, *, now: datetime, team: Team | None = None) -> d
 
 COMMANDS: dict[str, Handler] = {"improve": improve}
 ACTIONS: dict[str, Handler] = {ACTION: on_action}
-ACTION_IDS: dict[str, tuple[str, ...]] = {f"{ACTION}:start": ("plan.own",), f"{ACTION}:approve": ("plan.decide",)}
+ACTION_IDS: dict[str, tuple[str, ...]] = {
+    f"{ACTION}:start": ("plan.own",),
+    f"{ACTION}:approve": ("plan.decide",),
+}

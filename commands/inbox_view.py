@@ -47,8 +47,16 @@ def arrivals(session: Session, member_id: int, now: datetime) -> list[Reply]:
         if not store.mark_shown_in_console(session=session, message_id=row.id, now=now):
             continue
         reply = resolve_reply(session, row.reply)
-        period = repo.get_period_by_id(session=session, period_id=row.period_id) if row.period_id else None
-        head = _("📬 kpibot wrote to you ({period}):", period=period.key) if period else _("📬 kpibot wrote to you:")
+        period = (
+            repo.get_period_by_id(session=session, period_id=row.period_id)
+            if row.period_id
+            else None
+        )
+        head = (
+            _("📬 kpibot wrote to you ({period}):", period=period.key)
+            if period
+            else _("📬 kpibot wrote to you:")
+        )
         out.append(Reply(text=f"{head}\n{reply.text}", buttons=reply.buttons, question=reply.question,
                          image=reply.image, file=reply.file, private=True))  # fmt: skip
     return out
@@ -57,21 +65,29 @@ def arrivals(session: Session, member_id: int, now: datetime) -> list[Reply]:
 # -- /inbox ----------------------------------------------------------------------------------
 
 
-def _visible(ctx: Context, rows: list[OutboxMessage]) -> list[tuple[OutboxMessage, Member | None, Team]]:
+def _visible(
+    ctx: Context, rows: list[OutboxMessage]
+) -> list[tuple[OutboxMessage, Member | None, Team]]:
     """The rows this leader may read, with their person (None: a team channel) and team."""
     out: list[tuple[OutboxMessage, Member | None, Team]] = []
     members: dict[int, Member | None] = {}
     teams: dict[int, Team | None] = {}
     for row in rows:
-        team = teams.setdefault(row.team_id, repo.get_team(session=ctx.session, team_id=row.team_id))
+        team = teams.setdefault(
+            row.team_id, repo.get_team(session=ctx.session, team_id=row.team_id)
+        )
         if team is None:
             continue
         if row.member_id is None:
             if permissions.reaches_team(ctx.actor, team.id):
                 out.append((row, None, team))
             continue
-        member = members.setdefault(row.member_id, repo.get_member(session=ctx.session, member_id=row.member_id))
-        if member is None or reachable(member) or member.id == ctx.actor.id:  # one's own arrive in the chat
+        member = members.setdefault(
+            row.member_id, repo.get_member(session=ctx.session, member_id=row.member_id)
+        )
+        if (
+            member is None or reachable(member) or member.id == ctx.actor.id
+        ):  # one's own arrive in the chat
             continue
         if permissions.is_admin(ctx.actor) or permissions.can_see_progress_of(ctx.actor, member):
             out.append((row, member, team))
@@ -94,19 +110,42 @@ def inbox(ctx: Context, args: str) -> list[Reply]:
     if name:
         mine = [(r, m, t) for r, m, t in rows if m is not None and m.name == name]
         if not mine:
-            return [Reply(text=_("Nothing is waiting for {name} among the people you can see.", name=name), ephemeral=True)]
+            return [
+                Reply(
+                    text=_(
+                        "Nothing is waiting for {name} among the people you can see.", name=name
+                    ),
+                    ephemeral=True,
+                )
+            ]
         lines = [_("Waiting for {name} ({n}):", name=name, n=len(mine))]
         for row, _member, _team in mine:
             lines += ["", str(row.reply.get("text", ""))]
         return [Reply(text="\n".join(lines), private=True)]
     if not rows:
-        return [Reply(text=_("Nothing is waiting: every message went out on Slack or Telegram."), ephemeral=True)]
+        return [
+            Reply(
+                text=_("Nothing is waiting: every message went out on Slack or Telegram."),
+                ephemeral=True,
+            )
+        ]
     lines = [_("Waiting for people with no Slack or Telegram account ({n} messages):", n=len(rows))]
     for row, member, team in rows[:LISTED]:
-        lines.append(_("· {name}: {value}", name=_who(ctx, member, team), value=_first_line(str(row.reply.get("text", "")))))
+        lines.append(
+            _(
+                "· {name}: {value}",
+                name=_who(ctx, member, team),
+                value=_first_line(str(row.reply.get("text", ""))),
+            )
+        )
     if len(rows) > LISTED:
         lines.append(_("… and {n} more.", n=len(rows) - LISTED))
-    lines += ["", _("/inbox NAME shows one person's messages in full; in the terminal, kpibot chat --as NAME shows them to that person as they arrive.")]
+    lines += [
+        "",
+        _(
+            "/inbox NAME shows one person's messages in full; in the terminal, kpibot chat --as NAME shows them to that person as they arrive."
+        ),
+    ]
     return [Reply(text="\n".join(lines), private=True)]
 
 

@@ -42,7 +42,12 @@ def start_unlinked(ctx: UnlinkedContext, args: str) -> list[Reply]:
     if not args.strip():
         return [Reply(text=how_to_link(_))]
     if ctx.incoming.chat == "group":
-        return [Reply(text=_("Send your link code to me in a private chat, not in a group."), ephemeral=True)]
+        return [
+            Reply(
+                text=_("Send your link code to me in a private chat, not in a group."),
+                ephemeral=True,
+            )
+        ]
     result = redeem_link_code(
         session=ctx.session, code_text=args, telegram_user_id=ctx.incoming.user_id, now=ctx.now
     )
@@ -68,7 +73,9 @@ def _refused(reason: str, _: Translate) -> str:
     if reason == "expired":
         return _("This link code has expired. Ask your kpibot admin for a new one.")
     if reason == "taken":
-        return _("This Telegram account is already linked to another member. Ask your kpibot admin.")
+        return _(
+            "This Telegram account is already linked to another member. Ask your kpibot admin."
+        )
     return _("This link code is not valid. Check it, or ask your kpibot admin for a new one.")
 
 
@@ -76,8 +83,19 @@ def start_linked(ctx: Context, args: str) -> list[Reply]:
     """``/start`` from a member who is already linked."""
     _ = ctx._
     if args.strip() and ctx.incoming.platform == "telegram":
-        return [Reply(text=_("Your Telegram account is already linked to {name}. Send /help to see what you can do.", name=ctx.actor.name))]
-    return [Reply(text=_("Welcome back, {name}. Send /help to see what you can do.", name=ctx.actor.name))]
+        return [
+            Reply(
+                text=_(
+                    "Your Telegram account is already linked to {name}. Send /help to see what you can do.",
+                    name=ctx.actor.name,
+                )
+            )
+        ]
+    return [
+        Reply(
+            text=_("Welcome back, {name}. Send /help to see what you can do.", name=ctx.actor.name)
+        )
+    ]
 
 
 def linkcode(ctx: Context, args: str) -> list[Reply]:
@@ -88,11 +106,23 @@ def linkcode(ctx: Context, args: str) -> list[Reply]:
         return [permissions.refusal(decision, _)]
     team_name, _sep, name = args.replace("/", " ", 1).strip().partition(" ")
     if not team_name or not name.strip():
-        return [Reply(text=_("Usage: /linkcode TEAM NAME, for example: /linkcode demo 李娜"), ephemeral=True)]
+        return [
+            Reply(
+                text=_("Usage: /linkcode TEAM NAME, for example: /linkcode demo 李娜"),
+                ephemeral=True,
+            )
+        ]
     team = repo.get_team_by_name(session=ctx.session, name=team_name)
     member = repo.get_member_by_name(session=ctx.session, team=team, name=name) if team else None
     if member is None:
-        return [Reply(text=_("There is no member {name} in team {team}.", name=name.strip(), team=team_name), ephemeral=True)]
+        return [
+            Reply(
+                text=_(
+                    "There is no member {name} in team {team}.", name=name.strip(), team=team_name
+                ),
+                ephemeral=True,
+            )
+        ]
     hours = float(ctx.config.extra.get("telegram_link_code_hours", DEFAULT_HOURS))
     code = create_link_code(session=ctx.session, member=member, now=ctx.now, hours=hours)
     repo.append_audit(
@@ -103,7 +133,10 @@ def linkcode(ctx: Context, args: str) -> list[Reply]:
         Reply(
             text=_(
                 "Link code for {name} ({team}): {code}\nIt works once, for {hours} hours. Ask them to send /start {code} to the kpibot Telegram bot in a private chat.",
-                name=member.name, team=team_name, code=code.code, hours=int(hours),
+                name=member.name,
+                team=team_name,
+                code=code.code,
+                hours=int(hours),
             ),  # fmt: skip
             private=True,
         )

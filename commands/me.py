@@ -199,11 +199,17 @@ def component_source(
         if not imported:
             return _("{n} customer survey ratings", n=src.get("responses", 0))
         parts = [_("{n} from the survey page", n=src.get("survey", 0))] + [
-            _("{n} from {file} (import #{id})", n=p["count"], file=p.get("file") or "?",
-              id=p.get("import_id"))
+            _(
+                "{n} from {file} (import #{id})",
+                n=p["count"],
+                file=p.get("file") or "?",
+                id=p.get("import_id"),
+            )
             for p in imported
         ]
-        return _("{n} customer ratings: {parts}", n=src.get("responses", 0), parts=_("; ").join(parts))
+        return _(
+            "{n} customer ratings: {parts}", n=src.get("responses", 0), parts=_("; ").join(parts)
+        )
     if comp.kind == "peer":
         if got.get("status", "").startswith("below_min"):
             return ""
@@ -326,7 +332,10 @@ def receipt(ctx: Context, outcome: results.PeriodResults, mine: results.AgentSco
                                total=total_text(entry.total), rank=entry.rank, size=entry.group_size or "?"))  # fmt: skip
     if not outcome.stored and period.status not in results.LOCKED_STATUSES:
         lines.append(
-            _("Provisional: the results become final when they are published (the period is {status} now).", status=status_name(_, period.status))
+            _(
+                "Provisional: the results become final when they are published (the period is {status} now).",
+                status=status_name(_, period.status),
+            )
         )
     return lines
 

@@ -142,11 +142,15 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
         ]
     if reply.image is not None:
         data["image"] = {
-            "filename": reply.image.filename, "data": _b64(reply.image.data), "alt": reply.image.alt,
+            "filename": reply.image.filename,
+            "data": _b64(reply.image.data),
+            "alt": reply.image.alt,
         }
     if reply.file is not None:
         data["file"] = {
-            "filename": reply.file.filename, "data": _b64(reply.file.data), "mime": reply.file.mime,
+            "filename": reply.file.filename,
+            "data": _b64(reply.file.data),
+            "mime": reply.file.mime,
         }
     if reply.question is not None:
         data["question"] = _question_to_json(reply.question)
@@ -165,19 +169,23 @@ def reply_from_json(data: Mapping[str, Any], *, image: Image | None = None) -> R
     stored_image = data.get("image")
     if image is None and stored_image is not None:
         image = Image(
-            str(stored_image["filename"]), base64.b64decode(stored_image["data"]),
+            str(stored_image["filename"]),
+            base64.b64decode(stored_image["data"]),
             str(stored_image.get("alt", "")),
         )
     stored_file = data.get("file")
     file = None
     if stored_file is not None:
         file = FileAttachment(
-            str(stored_file["filename"]), base64.b64decode(stored_file["data"]),
+            str(stored_file["filename"]),
+            base64.b64decode(stored_file["data"]),
             str(stored_file.get("mime", "application/octet-stream")),
         )
     buttons = tuple(
         Button(
-            str(b["label"]), str(b["action"]), str(b.get("value", "")),
+            str(b["label"]),
+            str(b["action"]),
+            str(b.get("value", "")),
             cast(Literal["primary", "danger"] | None, b.get("style")),
         )
         for b in data.get("buttons", [])

@@ -74,7 +74,9 @@ def rater_pseudonym(secret: str, period_id: int | None, rater_id: int | None) ->
     """How the audit log names a peer rater: the same within one period (a changed rating
     shows as the same rater), unlinkable across periods and to the person without the
     server's secret (HMAC-SHA256, issue 21 item 11)."""
-    digest = hmac.new(secret.encode(), f"peer-rater:{period_id}:{rater_id}".encode(), hashlib.sha256)
+    digest = hmac.new(
+        secret.encode(), f"peer-rater:{period_id}:{rater_id}".encode(), hashlib.sha256
+    )
     return f"peer:{digest.hexdigest()[:16]}"
 
 
@@ -103,7 +105,11 @@ FORM = FormDefinition(
 def min_raters(ctx: Context, team: Team, period: Period) -> int:
     scheme = scheme_of(ctx, team, period)
     component = scheme.component("peer") if scheme is not None else None
-    return component.min_count if component is not None and component.kind == "peer" else DEFAULT_MIN_RATERS
+    return (
+        component.min_count
+        if component is not None and component.kind == "peer"
+        else DEFAULT_MIN_RATERS
+    )
 
 
 def peer_average(ctx: Context, subject: Member, period: Period) -> tuple[float | None, int]:
@@ -129,7 +135,9 @@ def peer_line(ctx: Context, subject: Member, period: Period) -> str:
     average, count = peer_average(ctx, subject, period)
     if average is None:
         return ctx._("Peer rating: not enough ratings.")
-    return ctx._("Peer rating: {score} / 100 from {count} colleagues.", score=f"{average:.0f}", count=count)
+    return ctx._(
+        "Peer rating: {score} / 100 from {count} colleagues.", score=f"{average:.0f}", count=count
+    )
 
 
 # -- the command -----------------------------------------------------------------------------
@@ -151,7 +159,9 @@ def _start(ctx: Context, subject: Member) -> list[Reply]:
     component = scheme.component("peer") if scheme is not None else None
     if component is None or component.kind != "peer":
         return [Reply(text=_("Your team's scheme has no peer rating."), ephemeral=True)]
-    earlier = repo.get_review(session=ctx.session, period=period, subject=subject, rater=ctx.actor, kind="peer")
+    earlier = repo.get_review(
+        session=ctx.session, period=period, subject=subject, rater=ctx.actor, kind="peer"
+    )
     return engine.start(
         ctx, FORM_ID, period_id=period.id, subject_id=subject.id, expires_at=expiry(ctx, period),
         answers=dict(earlier.answers) if earlier is not None else None,
@@ -159,7 +169,9 @@ def _start(ctx: Context, subject: Member) -> list[Reply]:
 
 
 def _teammate(ctx: Context, name: str) -> Member | None:
-    member = repo.get_member_by_name(session=ctx.session, team=team_of(ctx, ctx.actor), name=name.lstrip("@＠"))
+    member = repo.get_member_by_name(
+        session=ctx.session, team=team_of(ctx, ctx.actor), name=name.lstrip("@＠")
+    )
     return member if member is not None and member.active else None
 
 
@@ -174,7 +186,12 @@ def peer(ctx: Context, args: str) -> list[Reply]:
         return choose(ctx)
     subject = _teammate(ctx, parts[0])
     if subject is None:
-        return [Reply(text=_("There is no colleague {name} in your team.", name=parts[0].lstrip("@")), ephemeral=True)]
+        return [
+            Reply(
+                text=_("There is no colleague {name} in your team.", name=parts[0].lstrip("@")),
+                ephemeral=True,
+            )
+        ]
     return _start(ctx, subject)
 
 
@@ -200,9 +217,18 @@ def choose(ctx: Context) -> list[Reply]:
 
 def pick(ctx: Context, value: str) -> list[Reply]:
     member_text, _sep, _period_text = value.partition(":")
-    subject = repo.get_member(session=ctx.session, member_id=int(member_text)) if member_text.isdigit() else None
+    subject = (
+        repo.get_member(session=ctx.session, member_id=int(member_text))
+        if member_text.isdigit()
+        else None
+    )
     if subject is None:
-        return [Reply(text=ctx._("That button no longer works. Send /help to see what you can do."), ephemeral=True)]
+        return [
+            Reply(
+                text=ctx._("That button no longer works. Send /help to see what you can do."),
+                ephemeral=True,
+            )
+        ]
     return _start(ctx, subject)
 
 

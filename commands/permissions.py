@@ -100,8 +100,12 @@ def _refuse(reason: str, **params: Any) -> Decision:
 # -- refusal reasons (English msgids; Chinese in commands/locale/zh/LC_MESSAGES/commands.po) --
 
 INACTIVE = N_("Your account is inactive. Ask an admin to reactivate it.")
-NOT_FOR_ROLE = N_("The command /{command} is not available to you. Send /help to see what you can use.")
-REVIEW_ONLY_MANAGERS = N_("Only managers and admins can review agents. Use /selfreview for your own review.")
+NOT_FOR_ROLE = N_(
+    "The command /{command} is not available to you. Send /help to see what you can use."
+)
+REVIEW_ONLY_MANAGERS = N_(
+    "Only managers and admins can review agents. Use /selfreview for your own review."
+)
 REVIEW_OWN_TEAMS = N_("You can review only members of your teams.")
 REVIEW_DIRECT_MANAGER = N_("Only the agent's direct manager or an admin can review this agent.")
 REVIEW_SELF = N_("You cannot review yourself. Use /selfreview for your own review.")
@@ -122,7 +126,9 @@ ADMIN_ONLY = N_("Only an admin can change teams, members and schemes.")
 PERIOD_OWN_TEAMS = N_("You can open and close periods only of your teams.")
 PERIOD_ONLY_MANAGERS = N_("Only managers and admins can open and close periods.")
 
-QA_NOT_REVIEWER = N_("You are not a quality reviewer of this team: the scheme gives the review queue to other roles.")
+QA_NOT_REVIEWER = N_(
+    "You are not a quality reviewer of this team: the scheme gives the review queue to other roles."
+)
 QA_OWN_SESSION = N_("You cannot review your own conversations.")
 QA_OWN_TEAMS = N_("You can review samples only of your own teams.")
 QA_DRAW_ONLY_LEADERS = N_("Only a manager of the team or an admin can draw quality samples.")
@@ -258,7 +264,9 @@ def managed_team_ids(actor: Person, *, managed: Collection[int] | None = None) -
     return frozenset(teams)
 
 
-def reaches_team(actor: Person, team_id: int | None, *, managed: Collection[int] | None = None) -> bool:
+def reaches_team(
+    actor: Person, team_id: int | None, *, managed: Collection[int] | None = None
+) -> bool:
     """Admins reach every team; managers their own teams; nobody else leads a team."""
     if not actor.active or team_id is None:
         return False
@@ -281,7 +289,9 @@ def _load_managed(actor: Person) -> Collection[int]:
     return frozenset(t.id for t in repo.teams_managed_by(session=session, member=actor) if t.id)
 
 
-def is_direct_manager(actor: Person, subject: Person, *, managed: Collection[int] | None = None) -> bool:
+def is_direct_manager(
+    actor: Person, subject: Person, *, managed: Collection[int] | None = None
+) -> bool:
     """The subject's own superior: ``manager_id`` when set, else any manager of their team."""
     if role_of(actor) is not Role.MANAGER or not actor.active:
         return False
@@ -290,7 +300,9 @@ def is_direct_manager(actor: Person, subject: Person, *, managed: Collection[int
     return subject.team_id in managed_team_ids(actor, managed=managed)
 
 
-def can_review(actor: Person, subject: Person, *, managed: Collection[int] | None = None) -> Decision:
+def can_review(
+    actor: Person, subject: Person, *, managed: Collection[int] | None = None
+) -> Decision:
     """A manager review (``/review @agent``): the agent's direct manager or an admin."""
     if not actor.active:
         return _refuse(INACTIVE)
@@ -339,7 +351,9 @@ def can_see_peer_raters(actor: Person, subject: Person | None = None) -> Decisio
     return _refuse(PEER_ANONYMOUS)
 
 
-def can_view_result(actor: Person, subject: Person, *, managed: Collection[int] | None = None) -> Decision:
+def can_view_result(
+    actor: Person, subject: Person, *, managed: Collection[int] | None = None
+) -> Decision:
     """A member's detailed score (``/me``, a manager looking at an agent): self, their managers, admins."""
     if not actor.active:
         return _refuse(INACTIVE)
@@ -415,7 +429,9 @@ def can_manage_period(
 # ever reviews a sample of their own conversation, whatever their role.
 
 
-def qa_review_teams(actor: Person, *, managed: Collection[int] | None = None) -> frozenset[int] | None:
+def qa_review_teams(
+    actor: Person, *, managed: Collection[int] | None = None
+) -> frozenset[int] | None:
     """The teams whose samples this person could review (``None``: every team, an admin)."""
     if not actor.active:
         return frozenset()
@@ -430,7 +446,11 @@ def qa_review_teams(actor: Person, *, managed: Collection[int] | None = None) ->
 
 
 def can_qa_review(
-    actor: Person, team_id: int, agent_id: int, reviewers: Collection[str], *,
+    actor: Person,
+    team_id: int,
+    agent_id: int,
+    reviewers: Collection[str],
+    *,
     managed: Collection[int] | None = None,
 ) -> Decision:
     """May ``actor`` review a sample of ``agent_id``'s conversation in ``team_id``?"""
@@ -446,11 +466,15 @@ def can_qa_review(
     return ALLOW
 
 
-def can_draw_qa(actor: Person, team: TeamLike, *, managed: Collection[int] | None = None) -> Decision:
+def can_draw_qa(
+    actor: Person, team: TeamLike, *, managed: Collection[int] | None = None
+) -> Decision:
     """Draw a period's quality samples: a manager of the team or an admin."""
     if not actor.active:
         return _refuse(INACTIVE)
-    if is_admin(actor) or (role_of(actor) is Role.MANAGER and reaches_team(actor, team.id, managed=managed)):
+    if is_admin(actor) or (
+        role_of(actor) is Role.MANAGER and reaches_team(actor, team.id, managed=managed)
+    ):
         return ALLOW
     return _refuse(QA_DRAW_ONLY_LEADERS)
 
@@ -475,7 +499,11 @@ def can_dispute_qa(actor: Person, agent_id: int) -> Decision:
 
 
 def can_decide_plan(
-    actor: Person, member: Person, *, escalated_to: int | None = None, managed: Collection[int] | None = None
+    actor: Person,
+    member: Person,
+    *,
+    escalated_to: int | None = None,
+    managed: Collection[int] | None = None,
 ) -> Decision:
     """Approve or return an improvement plan: an admin, the agent's direct manager, or the
     person the late plan was escalated to."""
@@ -502,7 +530,11 @@ def can_decide_appeal(
 
 
 def _leads_team(
-    actor: Person, team: TeamLike, managed: Collection[int] | None, other_team: str, not_a_leader: str
+    actor: Person,
+    team: TeamLike,
+    managed: Collection[int] | None,
+    other_team: str,
+    not_a_leader: str,
 ) -> Decision:
     """The one rule of a team's leaders: an admin any team, a manager the teams they manage
     (``other_team`` refuses another), anyone else ``not_a_leader``."""
@@ -516,12 +548,16 @@ def _leads_team(
     return _refuse(not_a_leader)
 
 
-def can_export(actor: Person, team: TeamLike, *, managed: Collection[int] | None = None) -> Decision:
+def can_export(
+    actor: Person, team: TeamLike, *, managed: Collection[int] | None = None
+) -> Decision:
     """Export a team's results (``/export``): an admin any team, a manager the teams they manage."""
     return _leads_team(actor, team, managed, EXPORT_OWN_TEAMS, COMMAND_REFUSALS["export"])
 
 
-def can_read_scheme(actor: Person, team: TeamLike, *, managed: Collection[int] | None = None) -> Decision:
+def can_read_scheme(
+    actor: Person, team: TeamLike, *, managed: Collection[int] | None = None
+) -> Decision:
     """Read the scheme that scores a team (``/scheme``, seed 004: transparency): everyone their
     own team's, a manager also the teams they manage, an admin any team's."""
     if not actor.active:
@@ -529,13 +565,17 @@ def can_read_scheme(actor: Person, team: TeamLike, *, managed: Collection[int] |
     return ALLOW if sees_team(actor, team.id, managed=managed) else _refuse(SCHEME_OWN_TEAMS)
 
 
-def can_see_progress(actor: Person, team: TeamLike, *, managed: Collection[int] | None = None) -> Decision:
+def can_see_progress(
+    actor: Person, team: TeamLike, *, managed: Collection[int] | None = None
+) -> Decision:
     """Who has done what this period (``/status``) and the reminders it sends: an admin any
     team, a manager the teams they manage (and, within a team, :func:`progress_subjects`)."""
     return _leads_team(actor, team, managed, STATUS_OWN_TEAMS, COMMAND_REFUSALS["status"])
 
 
-def can_see_progress_of(actor: Person, subject: Person, *, managed: Collection[int] | None = None) -> bool:
+def can_see_progress_of(
+    actor: Person, subject: Person, *, managed: Collection[int] | None = None
+) -> bool:
     """Whose progress a leader follows in ``/status`` (and reminds): an admin every agent, a
     manager their own agents (the direct manager, else any manager of the agent's team)."""
     if not actor.active or role_of(subject) is not Role.AGENT:
@@ -543,10 +583,14 @@ def can_see_progress_of(actor: Person, subject: Person, *, managed: Collection[i
     return is_admin(actor) or is_direct_manager(actor, subject, managed=managed)
 
 
-def sees_team(actor: Person, team_id: int | None, *, managed: Collection[int] | None = None) -> bool:
+def sees_team(
+    actor: Person, team_id: int | None, *, managed: Collection[int] | None = None
+) -> bool:
     """The actor's own team, or a team they lead: where a refusal may say *why* (outside it, an id
     is answered as if it did not exist, so a forged id learns nothing)."""
-    return team_id is not None and (team_id == actor.team_id or reaches_team(actor, team_id, managed=managed))
+    return team_id is not None and (
+        team_id == actor.team_id or reaches_team(actor, team_id, managed=managed)
+    )
 
 
 def refusal(decision: Decision, _: Translate) -> Reply:

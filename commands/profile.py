@@ -36,17 +36,35 @@ def lang_command(ctx: Context, args: str) -> list[Reply]:
         own = ctx.actor.lang
         text = (_("You get kpibot in {lang} (your own setting).", lang=_name(_, own)) if own
                 else _("You get kpibot in {lang}, your team's language.", lang=_name(_, team_lang)))  # fmt: skip
-        return [Reply(text=text + "\n" + _("Change it: /lang zh · /lang en · /lang team"), ephemeral=True)]
+        return [
+            Reply(
+                text=text + "\n" + _("Change it: /lang zh · /lang en · /lang team"), ephemeral=True
+            )
+        ]
     if word not in LANG_WORDS:
-        return [Reply(text=_("Unknown language {lang}: use zh or en.", lang=args.strip()), ephemeral=True)]
+        return [
+            Reply(
+                text=_("Unknown language {lang}: use zh or en.", lang=args.strip()), ephemeral=True
+            )
+        ]
     lang = LANG_WORDS[word]
     repo.update_member(session=ctx.session, member=ctx.actor, changes={"lang": lang},
                        actor=repo.actor_of(ctx.actor), reason="own language", now=ctx.now)  # fmt: skip
     shown = lang or team_lang
     t = translator(shown)
     if lang is None:
-        return [Reply(text=t("From now on you get kpibot in your team's language ({lang}).", lang=_name(t, shown)), ephemeral=True)]
-    return [Reply(text=t("From now on you get kpibot in {lang}.", lang=_name(t, shown)), ephemeral=True)]
+        return [
+            Reply(
+                text=t(
+                    "From now on you get kpibot in your team's language ({lang}).",
+                    lang=_name(t, shown),
+                ),
+                ephemeral=True,
+            )
+        ]
+    return [
+        Reply(text=t("From now on you get kpibot in {lang}.", lang=_name(t, shown)), ephemeral=True)
+    ]
 
 
 COMMANDS: dict[str, Handler] = {"lang": lang_command}

@@ -61,7 +61,9 @@ def fed_by_data(scheme: Scheme) -> list[str]:
     return [i.id for i in scheme.indicators if i.provider in ("import", "admin")]
 
 
-def progress(session: Session, actor: Member, team: Team, period: Period, scheme: Scheme) -> list[AgentProgress]:
+def progress(
+    session: Session, actor: Member, team: Team, period: Period, scheme: Scheme
+) -> list[AgentProgress]:
     """Each agent the actor may follow, with what is done and missing for ``period``."""
     gathered = results.gather(team, period, scheme, session=session, history=False)
     data = fed_by_data(scheme)
@@ -79,7 +81,10 @@ def progress(session: Session, actor: Member, team: Team, period: Period, scheme
             item.manager_done = "manager" in src
         if data and scheme.uses_kpi_table:
             column = {i.id: i.column for i in scheme.indicators}
-            item.kpi = (sum(1 for i in data if (agent.id, column[i]) in valued or (agent.id, i) in valued), len(data))
+            item.kpi = (
+                sum(1 for i in data if (agent.id, column[i]) in valued or (agent.id, i) in valued),
+                len(data),
+            )
         for kind, key in (("customer", "responses"), ("peer", "raters"), ("qa", "samples")):
             comp = scheme.component(kind)
             if comp is not None:
@@ -112,7 +117,10 @@ def agent_line(ctx: Context, scheme: Scheme, item: AgentProgress) -> str:
             parts.append(f"{component_name(_, ctx.lang, comp)} {_mark(done)}")
     if item.kpi is not None:
         have, expected = item.kpi
-        parts.append(_("KPI data {have}/{expected}", have=have, expected=expected) + f" {_mark(have >= expected)}")
+        parts.append(
+            _("KPI data {have}/{expected}", have=have, expected=expected)
+            + f" {_mark(have >= expected)}"
+        )
     for kind, (got, minimum) in item.counts.items():
         comp = scheme.component(kind)
         assert comp is not None
@@ -131,7 +139,9 @@ def missing_manager(items: list[AgentProgress]) -> list[AgentProgress]:
     return [i for i in items if i.manager_done is False]
 
 
-def status_reply(ctx: Context, team: Team, period: Period, scheme: Scheme, items: list[AgentProgress]) -> Reply:
+def status_reply(
+    ctx: Context, team: Team, period: Period, scheme: Scheme, items: list[AgentProgress]
+) -> Reply:
     _ = ctx._
     window = ""
     closes = cycle.review_closes(ctx.session, team, period) if period.status == "open" else None
@@ -150,7 +160,9 @@ def status_reply(ctx: Context, team: Team, period: Period, scheme: Scheme, items
     if scheme.component("manager") is not None:
         summary.append(_("manager reviews missing: {n}", n=len(missing_manager(items))))
     if any(i.kpi is not None for i in items):
-        summary.append(_("KPI data incomplete: {n}", n=sum(1 for i in items if i.kpi and i.kpi[0] < i.kpi[1])))
+        summary.append(
+            _("KPI data incomplete: {n}", n=sum(1 for i in items if i.kpi and i.kpi[0] < i.kpi[1]))
+        )
     if summary:
         lines.append(_("In all: {summary}.", summary=_list(ctx, summary)))
     away = [i.member.name for i in items if not i.reachable]
@@ -183,7 +195,11 @@ def status_command(ctx: Context, args: str) -> list[Reply]:
     if scheme is None:
         return [Reply(text=_("Team {team} has no scheme yet. An admin sets one with /team set {team} scheme=NAME.",
                              team=team.name), ephemeral=True)]  # fmt: skip
-    return [status_reply(ctx, team, period, scheme, progress(ctx.session, ctx.actor, team, period, scheme))]
+    return [
+        status_reply(
+            ctx, team, period, scheme, progress(ctx.session, ctx.actor, team, period, scheme)
+        )
+    ]
 
 
 # -- "Remind them" ---------------------------------------------------------------------------
@@ -202,9 +218,16 @@ def reminded_today(session: Session, team: Team, period: Period, today: str) -> 
 def remind(ctx: Context, value: str) -> list[Reply]:
     _ = ctx._
     period = repo.get_period_by_id(session=ctx.session, period_id=int(value))
-    team = repo.get_team(session=ctx.session, team_id=period.team_id) if period is not None else None
+    team = (
+        repo.get_team(session=ctx.session, team_id=period.team_id) if period is not None else None
+    )
     if period is None or team is None:
-        return [Reply(text=_("That button no longer works. Send /help to see what you can do."), ephemeral=True)]
+        return [
+            Reply(
+                text=_("That button no longer works. Send /help to see what you can do."),
+                ephemeral=True,
+            )
+        ]
     decision = permissions.can_see_progress(ctx.actor, team)
     if not decision:
         return [permissions.refusal(decision, _)]
@@ -252,9 +275,16 @@ def remind(ctx: Context, value: str) -> list[Reply]:
     if skipped:
         lines.append(_("Already reminded today, so not again: {names}.", names=_list(ctx, skipped)))
     if waiting:
-        lines.append(_("No Slack or Telegram account, so their reminder waits in /inbox: {names}.", names=_list(ctx, waiting)))
+        lines.append(
+            _(
+                "No Slack or Telegram account, so their reminder waits in /inbox: {names}.",
+                names=_list(ctx, waiting),
+            )
+        )
     if not lines and late:
-        lines.append(_("Nobody else to remind: the missing manager reviews are yours to do (/review NAME)."))
+        lines.append(
+            _("Nobody else to remind: the missing manager reviews are yours to do (/review NAME).")
+        )
     elif not lines:
         lines.append(_("Nobody to remind: every self-review and manager review is done."))
     return [Reply(text="\n".join(lines), ephemeral=True)]

@@ -70,7 +70,11 @@ class PeriodCheck:
         """Why there is nothing to publish, or None."""
         team, key = self.team.name, self.period_key
         if self.period is None:
-            return _("Team {team} has no period {period}, so there is nothing to publish.", team=team, period=key)
+            return _(
+                "Team {team} has no period {period}, so there is nothing to publish.",
+                team=team,
+                period=key,
+            )
         if self.outcome is None:
             return _("Team {team} has no scheme yet, so there is nothing to publish.", team=team)
         if not self.outcome.scored:
@@ -88,7 +92,9 @@ def check_period(session: Session, team: Team, period_key: str) -> PeriodCheck:
     return PeriodCheck(team, period_key, period, outcome)
 
 
-def gap_lines(_: Translate, lang: str, scheme: Scheme, gaps: Sequence[results.AgentScore]) -> list[str]:
+def gap_lines(
+    _: Translate, lang: str, scheme: Scheme, gaps: Sequence[results.AgentScore]
+) -> list[str]:
     """``· Li Na: Manager review, Performance`` — one line per person, parts in the reader's language."""
     return [_("· {name}: {parts}", name=s.name, parts=s.missing_names(scheme, lang)) for s in gaps]
 

@@ -179,7 +179,9 @@ def rank(ctx: Context, args: str) -> list[Reply]:
         return [own_place(ctx, team, period, outcome, previous)]
     replies = full_ranking(ctx, team, period, outcome, previous)
     # An admin's ranking names change-of-post flags, which never reach a team chat.
-    flagged = permissions.is_admin(ctx.actor) and any(s.flags.get("post_change") for s in outcome.scored)
+    flagged = permissions.is_admin(ctx.actor) and any(
+        s.flags.get("post_change") for s in outcome.scored
+    )
     return replies if published and not flagged else [replace(r, private=True) for r in replies]
 
 
@@ -253,7 +255,10 @@ def full_ranking(
         lines.append(_("Not scored yet (reviews missing): {names}", names=", ".join(unscored)))
     if period.status not in results.LOCKED_STATUSES:
         lines.append(
-            _("Provisional: the results become final when they are published (the period is {status} now).", status=status_name(_, period.status))
+            _(
+                "Provisional: the results become final when they are published (the period is {status} now).",
+                status=status_name(_, period.status),
+            )
         )
     reply = Reply(text="\n".join(lines))
     if not scored:

@@ -251,13 +251,21 @@ def platform_ratings(
     found: dict[int, list[PlatformRatings]] = {}
     for (member_id, import_id), counts in zip(held, stars.to_numpy(), strict=True):
         n1, n2, n3, n4, n5 = (int(round(c)) for c in counts)
-        found.setdefault(member_id, []).append(PlatformRatings(
-            import_id, files.get(import_id, "") if import_id is not None else "", (n1, n2, n3, n4, n5)))
+        found.setdefault(member_id, []).append(
+            PlatformRatings(
+                import_id,
+                files.get(import_id, "") if import_id is not None else "",
+                (n1, n2, n3, n4, n5),
+            )
+        )
     return found
 
 
 def customer_frame(
-    session: Session, *, period: Period, member_ids: Iterable[int] | None = None,
+    session: Session,
+    *,
+    period: Period,
+    member_ids: Iterable[int] | None = None,
     platform: bool = True,
 ) -> pd.DataFrame:
     """The scoring module's customer input for one period: star counts per agent.
@@ -277,7 +285,9 @@ def customer_frame(
             continue
         counts.setdefault(key, [0] * 5)[row.stars - 1] += 1
     if platform:
-        for member_id, found in platform_ratings(session, period=period, member_ids=member_ids).items():
+        for member_id, found in platform_ratings(
+            session, period=period, member_ids=member_ids
+        ).items():
             mine = counts.setdefault(str(member_id), [0] * 5)
             for part in found:
                 for star, n in enumerate(part.counts):

@@ -104,7 +104,9 @@ class AgentScore:
     @property
     def missing(self) -> tuple[str, ...]:
         """The missing required parts (``Scheme.required_parts`` ids; ``Scheme.part_name`` names them)."""
-        return tuple(str(p) for p in self.breakdown.get("missing") or ()) if self.provisional else ()
+        return (
+            tuple(str(p) for p in self.breakdown.get("missing") or ()) if self.provisional else ()
+        )
 
     @property
     def held(self) -> bool:
@@ -113,7 +115,9 @@ class AgentScore:
 
     def missing_names(self, scheme: Scheme, lang: str) -> str:
         """``Manager review, Performance``: the missing parts as the reader reads them."""
-        return ("、" if lang == "zh" else ", ").join(scheme.part_name(p, lang) for p in self.missing)
+        return ("、" if lang == "zh" else ", ").join(
+            scheme.part_name(p, lang) for p in self.missing
+        )
 
 
 @dataclass(frozen=True)
@@ -171,7 +175,9 @@ def deadline_day(team: Team, due_at: datetime) -> str:
     return moment.astimezone(ZoneInfo(team.timezone)).date().isoformat()
 
 
-def _with_plan_deadlines(team: Team, period: Period, scores: list[AgentScore], *, session: Session) -> list[AgentScore]:
+def _with_plan_deadlines(
+    team: Team, period: Period, scores: list[AgentScore], *, session: Session
+) -> list[AgentScore]:
     """Where the improvement plan was asked for, its stored deadline is the one shown."""
     due = {p.member_id: deadline_day(team, p.due_at)
            for p in consequence_store.list_plans(session=session, period=period)}  # fmt: skip
@@ -233,7 +239,9 @@ def _peer_frame(
     replaced rating keeps its row and place), released in steps (scoring.released_raters)."""
     rows: list[dict[str, float]] = []
     index: list[str] = []
-    reviews = sorted(repo.list_reviews(session=session, period=period, kind="peer"), key=lambda r: r.id or 0)
+    reviews = sorted(
+        repo.list_reviews(session=session, period=period, kind="peer"), key=lambda r: r.id or 0
+    )
     for review in reviews:
         if review.subject_id not in agents or review.rater_id == review.subject_id:
             continue
@@ -247,7 +255,9 @@ def _peer_frame(
             index.append(str(review.subject_id))
     if not rows:
         return None
-    return peer_summary(pd.DataFrame(rows, index=pd.Index(index, dtype=object)), min_count=min_count)
+    return peer_summary(
+        pd.DataFrame(rows, index=pd.Index(index, dtype=object)), min_count=min_count
+    )
 
 
 def _history_frame(
@@ -261,17 +271,21 @@ def _history_frame(
     wanted = max(scheme.apply.post_change_after - 1, 0)
     if wanted == 0:
         return None
-    earlier = _earlier_periods(team, period, session=session)[-2 * wanted:]
+    earlier = _earlier_periods(team, period, session=session)[-2 * wanted :]
     if not earlier:
         return None
     columns: dict[str, list[bool | None]] = {}
     for past in earlier:
         scores = _light_scores(team, past, session=session)
         columns[past.key] = [
-            None if scores.get(a, {}).get("provisional") else bool(scores.get(a, {}).get("last", False))
+            None
+            if scores.get(a, {}).get("provisional")
+            else bool(scores.get(a, {}).get("last", False))
             for a in agent_ids
         ]
-    return pd.DataFrame(columns, index=pd.Index([str(a) for a in agent_ids], dtype=object), dtype=object)
+    return pd.DataFrame(
+        columns, index=pd.Index([str(a) for a in agent_ids], dtype=object), dtype=object
+    )
 
 
 def _earlier_periods(team: Team, period: Period, *, session: Session) -> list[Period]:
@@ -345,8 +359,12 @@ def gather(
             }
     peer_part = scheme.component("peer")
     peer = _peer_frame(
-        period, id_set, session=session,
-        min_count=peer_part.min_count if peer_part is not None and peer_part.kind == "peer" else None,
+        period,
+        id_set,
+        session=session,
+        min_count=peer_part.min_count
+        if peer_part is not None and peer_part.kind == "peer"
+        else None,
     )
     if peer is not None:
         for key, count in peer["count"].items():

@@ -71,7 +71,9 @@ def find_subject(ctx: Context, token: str) -> tuple[Member | None, bool]:
     text = token.strip().lstrip("@＠")
     mention = SLACK_MENTION.match(token.strip())
     if mention:
-        return repo.get_member_by_slack_id(session=ctx.session, slack_user_id=mention.group(1)), False
+        return repo.get_member_by_slack_id(
+            session=ctx.session, slack_user_id=mention.group(1)
+        ), False
     if "/" in text:
         team_name, _sep, name = text.partition("/")
         team = repo.get_team_by_name(session=ctx.session, name=team_name)
@@ -104,7 +106,9 @@ def kpi_result(scheme: Scheme, member: Member, period: Period, ctx: Context) -> 
         v.indicator: (math.nan if v.value is None else float(v.value))
         for v in repo.indicator_values(session=ctx.session, period=period, member=member)
     }
-    frame = pd.DataFrame([{i.id: row.get(i.id, math.nan) for i in scheme.indicators}], index=[agent])
+    frame = pd.DataFrame(
+        [{i.id: row.get(i.id, math.nan) for i in scheme.indicators}], index=[agent]
+    )
     result = score_team(scheme, ScoreInputs(values=frame, agents=(agent,)), as_of=period.ends_on)
     return result.agent(agent)
 
@@ -120,11 +124,28 @@ def kpi_breakdown(ctx: Context, scheme: Scheme, member: Member, period: Period) 
     if not scheme.indicators:
         return []
     result = kpi_result(scheme, member, period, ctx)
-    lines = [_("KPI breakdown of {name} for {period}:", name=display_name(ctx, member), period=period.key)]
+    lines = [
+        _(
+            "KPI breakdown of {name} for {period}:",
+            name=display_name(ctx, member),
+            period=period.key,
+        )
+    ]
     for indicator, scored in zip(scheme.indicators, result.indicators, strict=True):
         value = format_value(ctx, indicator, scored.value)
-        points = _("{points} of {full} points", points=_points(scored.points), full=_points(scored.max_points))
-        lines.append(_("· {name}: {value} → {points}", name=indicator.name.get(ctx.lang), value=value, points=points))
+        points = _(
+            "{points} of {full} points",
+            points=_points(scored.points),
+            full=_points(scored.max_points),
+        )
+        lines.append(
+            _(
+                "· {name}: {value} → {points}",
+                name=indicator.name.get(ctx.lang),
+                value=value,
+                points=points,
+            )
+        )
     performance = next((d for d in scheme.manager_dimensions if d.computed == "kpi"), None)
     if performance is not None:
         lines.append(_("{dimension} (computed from the KPIs, not asked): {score} / 100",
@@ -134,7 +155,9 @@ def kpi_breakdown(ctx: Context, scheme: Scheme, member: Member, period: Period) 
 
 def self_review_lines(ctx: Context, scheme: Scheme, member: Member, period: Period) -> list[str]:
     _ = ctx._
-    review = repo.get_review(session=ctx.session, period=period, subject=member, rater=member, kind="self")
+    review = repo.get_review(
+        session=ctx.session, period=period, subject=member, rater=member, kind="self"
+    )
     if review is None or review.submitted_at is None:
         return [_("{name} has not submitted a self-review for {period} yet.", name=display_name(ctx, member),
                   period=period.key)]  # fmt: skip
@@ -143,7 +166,9 @@ def self_review_lines(ctx: Context, scheme: Scheme, member: Member, period: Peri
         score = review.answers.get(dim.id)
         if isinstance(score, int) and 1 <= score <= 5:
             anchor = _(SCORE_ANCHORS[score - 1])
-            lines.append(_("· {name}: {value}", name=dim.name.get(ctx.lang), value=f"{score} · {anchor}"))
+            lines.append(
+                _("· {name}: {value}", name=dim.name.get(ctx.lang), value=f"{score} · {anchor}")
+            )
     labels = {"went_well": N_("What went well"), "to_improve": N_("What to improve")}
     for key, label in labels.items():
         if review.comments.get(key):
@@ -155,8 +180,14 @@ def intro(ctx: Context, conv: Conversation) -> list[Reply]:
     subject, period = conversation_subject(ctx, conv), conversation_period(ctx, conv)
     scheme = scheme_of(ctx, team_of(ctx, subject), period)
     assert scheme is not None
-    head = ctx._("Review of {name} for {period}.", name=display_name(ctx, subject), period=period.key)
-    lines = [head, *kpi_breakdown(ctx, scheme, subject, period), *self_review_lines(ctx, scheme, subject, period)]
+    head = ctx._(
+        "Review of {name} for {period}.", name=display_name(ctx, subject), period=period.key
+    )
+    lines = [
+        head,
+        *kpi_breakdown(ctx, scheme, subject, period),
+        *self_review_lines(ctx, scheme, subject, period),
+    ]
     if scheme.component("peer") is not None:
         lines.append(peer_line(ctx, subject, period))
     return [Reply(text="\n".join(lines), private=True)]
@@ -192,7 +223,9 @@ def indicator_field(indicator: Indicator) -> Field:
     """One question for a manager-provided indicator, with the values the scheme allows."""
     name = names(indicator.name)
     method = indicator.method
-    worth: Text = Msg(N_("Worth up to {points} points of the KPI table."), {"points": _num_text(indicator.points)})
+    worth: Text = Msg(
+        N_("Worth up to {points} points of the KPI table."), {"points": _num_text(indicator.points)}
+    )
     if isinstance(method, Descriptive):
         options = tuple(
             Option(level.id, Msg(N_("{level} ({points} points)"),
@@ -254,18 +287,30 @@ def answer_of(indicator: Indicator, value: Decimal | None) -> Any:
     return int(as_float) if as_float.is_integer() else as_float
 
 
-def current_indicator_answers(ctx: Context, scheme: Scheme, member: Member, period: Period) -> Answers:
+def current_indicator_answers(
+    ctx: Context, scheme: Scheme, member: Member, period: Period
+) -> Answers:
     """The current values of the manager's indicators as answers (a re-review shows them)."""
-    stored = {row.indicator: row.value for row in repo.indicator_values(session=ctx.session, period=period, member=member)}
+    stored = {
+        row.indicator: row.value
+        for row in repo.indicator_values(session=ctx.session, period=period, member=member)
+    }
     answers: Answers = {}
     for indicator in manager_indicators(scheme):
-        if indicator.column in stored and (answer := answer_of(indicator, stored[indicator.column])) is not None:
+        if (
+            indicator.column in stored
+            and (answer := answer_of(indicator, stored[indicator.column])) is not None
+        ):
             answers[indicator_field_id(indicator)] = answer
     return answers
 
 
 def _indicator_answers(answers: Answers) -> dict[str, Any]:
-    return {k.removeprefix(INDICATOR_FIELD): v for k, v in answers.items() if k.startswith(INDICATOR_FIELD)}
+    return {
+        k.removeprefix(INDICATOR_FIELD): v
+        for k, v in answers.items()
+        if k.startswith(INDICATOR_FIELD)
+    }
 
 
 # -- the form --------------------------------------------------------------------------------
@@ -322,7 +367,9 @@ def preview(ctx: Context, conv: Conversation, answers: Answers) -> list[str]:
         if indicator.id in given:
             value = stored_value(indicator, given[indicator.id])
             overrides[indicator.id] = None if value is None else float(value)
-    outcome = results.what_if(team_of(ctx, subject), period, subject, overrides, session=ctx.session)
+    outcome = results.what_if(
+        team_of(ctx, subject), period, subject, overrides, session=ctx.session
+    )
     total = outcome.after.total if outcome is not None else None
     if total is None:
         return [ctx._("Resulting total: not enough data yet.")]
@@ -347,7 +394,10 @@ def submit(ctx: Context, conv: Conversation, answers: Answers) -> int:
     result_id: int | None = None
     given = _indicator_answers(answers)
     for indicator in manager_indicators(scheme):
-        if indicator.id not in given or (value := stored_value(indicator, given[indicator.id])) is None:
+        if (
+            indicator.id not in given
+            or (value := stored_value(indicator, given[indicator.id])) is None
+        ):
             continue
         row = repo.set_indicator_value(
             session=ctx.session, period=period, member=subject, indicator=indicator.column, value=value,
@@ -382,19 +432,37 @@ def _start(ctx: Context, subject: Member, period_key: str) -> list[Reply]:
     if not decision:
         return [permissions.refusal(decision, _)]
     team = team_of(ctx, subject)
-    period = period_by_key(ctx, team, period_key) if period_key else latest_reviewable_period(ctx, team)
+    period = (
+        period_by_key(ctx, team, period_key) if period_key else latest_reviewable_period(ctx, team)
+    )
     if period is None:
         if period_key:
-            return [Reply(text=_("There is no period {period}.", period=period_key), ephemeral=True)]
+            return [
+                Reply(text=_("There is no period {period}.", period=period_key), ephemeral=True)
+            ]
         return [Reply(text=_("There is no period to review yet."), ephemeral=True)]
     if period.status not in REVIEWABLE_STATUSES:
-        return [Reply(text=_("Reviews for {period} are closed.", period=period.key), ephemeral=True)]
+        return [
+            Reply(text=_("Reviews for {period} are closed.", period=period.key), ephemeral=True)
+        ]
     scheme = scheme_of(ctx, team, period)
     if scheme is None:
-        return [Reply(text=_("Your team has no scheme yet, so there is nothing to review. Ask an admin."), ephemeral=True)]
+        return [
+            Reply(
+                text=_("Your team has no scheme yet, so there is nothing to review. Ask an admin."),
+                ephemeral=True,
+            )
+        ]
     if not scheme.manager_dimensions and not manager_indicators(scheme):
-        return [Reply(text=_("The scheme of team {team} has no manager review.", team=team.name), ephemeral=True)]
-    earlier = repo.get_review(session=ctx.session, period=period, subject=subject, rater=ctx.actor, kind="manager")
+        return [
+            Reply(
+                text=_("The scheme of team {team} has no manager review.", team=team.name),
+                ephemeral=True,
+            )
+        ]
+    earlier = repo.get_review(
+        session=ctx.session, period=period, subject=subject, rater=ctx.actor, kind="manager"
+    )
     answers = _joined(earlier.answers, earlier.comments) if earlier is not None else {}
     answers |= current_indicator_answers(ctx, scheme, subject, period)
     return engine.start(
@@ -410,9 +478,21 @@ def review(ctx: Context, args: str) -> list[Reply]:
         return choose(ctx)
     subject, ambiguous = find_subject(ctx, parts[0])
     if ambiguous:
-        return [Reply(text=_("Several members are called {name}; write team/name.", name=parts[0].lstrip("@")), ephemeral=True)]
+        return [
+            Reply(
+                text=_(
+                    "Several members are called {name}; write team/name.", name=parts[0].lstrip("@")
+                ),
+                ephemeral=True,
+            )
+        ]
     if subject is None:
-        return [Reply(text=_("There is no member {name} in your teams.", name=parts[0].lstrip("@")), ephemeral=True)]
+        return [
+            Reply(
+                text=_("There is no member {name} in your teams.", name=parts[0].lstrip("@")),
+                ephemeral=True,
+            )
+        ]
     return _start(ctx, subject, parts[1] if len(parts) > 1 else "")
 
 
@@ -424,7 +504,10 @@ def choose(ctx: Context) -> list[Reply]:
         period = latest_reviewable_period(ctx, team)
         if period is None:
             continue
-        done = {r.subject_id for r in repo.list_reviews(session=ctx.session, period=period, kind="manager")}
+        done = {
+            r.subject_id
+            for r in repo.list_reviews(session=ctx.session, period=period, kind="manager")
+        }
         for agent in repo.list_members(session=ctx.session, team=team, roles=["agent"]):
             if not agent.active or not permissions.can_review(ctx.actor, agent):
                 continue
@@ -433,16 +516,31 @@ def choose(ctx: Context) -> list[Reply]:
                                   value=f"{agent.id}:{period.id}"))  # fmt: skip
     if not buttons:
         return [Reply(text=_("There is nobody for you to review now."), ephemeral=True)]
-    return [Reply(text=_("Whom do you want to review? (✓ = already reviewed)"), buttons=tuple(buttons), private=True)]
+    return [
+        Reply(
+            text=_("Whom do you want to review? (✓ = already reviewed)"),
+            buttons=tuple(buttons),
+            private=True,
+        )
+    ]
 
 
 def pick(ctx: Context, value: str) -> list[Reply]:
     member_text, _sep, period_text = value.partition(":")
-    subject = repo.get_member(session=ctx.session, member_id=int(member_text)) if member_text.isdigit() else None
+    subject = (
+        repo.get_member(session=ctx.session, member_id=int(member_text))
+        if member_text.isdigit()
+        else None
+    )
     period = (repo.get_period_by_id(session=ctx.session, period_id=int(period_text))
               if period_text.isdigit() else None)  # fmt: skip
     if subject is None or period is None or period.team_id != subject.team_id:
-        return [Reply(text=ctx._("That button no longer works. Send /help to see what you can do."), ephemeral=True)]
+        return [
+            Reply(
+                text=ctx._("That button no longer works. Send /help to see what you can do."),
+                ephemeral=True,
+            )
+        ]
     return _start(ctx, subject, period.key)
 
 

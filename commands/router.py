@@ -134,7 +134,12 @@ def collect(modules: Iterable[ModuleType]) -> Registry:
     unlinked: dict[str, UnlinkedHandler] = {}
     texts: list[Handler] = []
     for module in modules:
-        tables = ((commands, "COMMANDS"), (actions, "ACTIONS"), (action_ids, "ACTION_IDS"), (unlinked, "UNLINKED_COMMANDS"))
+        tables = (
+            (commands, "COMMANDS"),
+            (actions, "ACTIONS"),
+            (action_ids, "ACTION_IDS"),
+            (unlinked, "UNLINKED_COMMANDS"),
+        )
         for target, attr in tables:
             table: Mapping[str, Any] = getattr(module, attr, {})
             for name, handler in table.items():
@@ -148,7 +153,11 @@ def collect(modules: Iterable[ModuleType]) -> Registry:
     if declared != set(actions):
         raise ValueError(f"actions without declared ids {sorted(set(actions) - declared)}, "
                          f"ids of no action {sorted(declared - set(actions))} (ACTION_IDS, commands.scope)")  # fmt: skip
-    unknown = {kind for kinds in action_ids.values() for kind in kinds} - set(scope.KINDS) - set(scope.NOT_AN_ID)
+    unknown = (
+        {kind for kinds in action_ids.values() for kind in kinds}
+        - set(scope.KINDS)
+        - set(scope.NOT_AN_ID)
+    )
     if unknown:
         raise ValueError(f"ACTION_IDS name unknown kinds of id: {sorted(unknown)}")
     return Registry(commands, actions, action_ids, texts, unlinked)
@@ -226,7 +235,9 @@ class Router:
             except (IntegrityError, OperationalError) as exc:
                 if attempt == RETRIES or not _lost_a_race(exc):
                     raise
-                log.info("request %s: lost a race (%s), running it again", request_id, type(exc).__name__)
+                log.info(
+                    "request %s: lost a race (%s), running it again", request_id, type(exc).__name__
+                )
         raise AssertionError("unreachable")
 
     def _lang_after_failure(self, incoming: Incoming) -> str | None:
@@ -248,7 +259,9 @@ class Router:
             return []
         replies = self._handle_new(session, incoming, now)
         if incoming.event_id:
-            repo.record_replies(incoming.platform, incoming.event_id, _kept(replies), session=session)
+            repo.record_replies(
+                incoming.platform, incoming.event_id, _kept(replies), session=session
+            )
         return replies
 
     def _answer_again(self, session: Session, incoming: Incoming, request_id: str) -> list[Reply]:
@@ -261,10 +274,20 @@ class Router:
         if kept is not None:
             return [reply_from_json(r) for r in kept]
         member = repo.find_member(incoming.platform, incoming.user_id, session=session)
-        lang = repo.member_lang(member, session=session) if member is not None else incoming.lang_hint
+        lang = (
+            repo.member_lang(member, session=session) if member is not None else incoming.lang_hint
+        )
         _ = translator(normalize_lang(lang, self.config.default_lang))
         asked = incoming.text[:60] or incoming.action or "…"
-        return [Reply(text=_("I did what you asked (\"{text}\"), but my answer to it was lost in a restart. Send /help to see what you can do next.", text=asked), ephemeral=True)]
+        return [
+            Reply(
+                text=_(
+                    'I did what you asked ("{text}"), but my answer to it was lost in a restart. Send /help to see what you can do next.',
+                    text=asked,
+                ),
+                ephemeral=True,
+            )
+        ]
 
     def _handle_new(self, session: Session, incoming: Incoming, now: datetime) -> list[Reply]:
         member = repo.find_member(incoming.platform, incoming.user_id, session=session)
@@ -282,7 +305,9 @@ class Router:
         )
         return self._dispatch(ctx)
 
-    def _unlinked(self, session: Session, incoming: Incoming, now: datetime, *, known: bool) -> list[Reply]:
+    def _unlinked(
+        self, session: Session, incoming: Incoming, now: datetime, *, known: bool
+    ) -> list[Reply]:
         lang = normalize_lang(incoming.lang_hint, self.config.default_lang)
         _ = translator(lang)
         parsed = split_command(incoming.text) if incoming.action is None else None
@@ -300,20 +325,38 @@ class Router:
             action = self.registry.actions.get(prefix)
             kinds = self.registry.action_ids.get(incoming.action)
             if action is None or kinds is None:
-                return [Reply(text=_("That button no longer works. Send /help to see what you can do."), ephemeral=True)]
+                return [
+                    Reply(
+                        text=_("That button no longer works. Send /help to see what you can do."),
+                        ephemeral=True,
+                    )
+                ]
             refused = scope.check_action(ctx, kinds, incoming.value or "")
             if refused is not None:
                 log.info("refused %s with an id outside the actor's scope", incoming.action)
                 return [refused]
             return action(ctx, incoming.value or "")
         parsed = split_command(incoming.text)
-        if incoming.file is not None:  # a file sent to kpibot is an import; its caption says of what
-            parsed = ("import", parsed[1] if parsed is not None and parsed[0] == "import" else incoming.text)
+        if (
+            incoming.file is not None
+        ):  # a file sent to kpibot is an import; its caption says of what
+            parsed = (
+                "import",
+                parsed[1] if parsed is not None and parsed[0] == "import" else incoming.text,
+            )
         if parsed is not None:
             name, args = parsed
             handler = self.registry.commands.get(name)
             if handler is None:
-                return [Reply(text=_("I don't know the command /{command}. Send /help to see what you can use.", command=name), ephemeral=True)]
+                return [
+                    Reply(
+                        text=_(
+                            "I don't know the command /{command}. Send /help to see what you can use.",
+                            command=name,
+                        ),
+                        ephemeral=True,
+                    )
+                ]
             decision = permissions.can_use(ctx.actor, name)
             if not decision:
                 return [permissions.refusal(decision, _)]
@@ -368,6 +411,8 @@ def unlinked_text(incoming: Incoming, _: Translate) -> str:
     )
 
 
-def build_router(engine: Engine, config: AppConfig | None = None, clock: Clock | None = None) -> Router:
+def build_router(
+    engine: Engine, config: AppConfig | None = None, clock: Clock | None = None
+) -> Router:
     """The router with every module of :data:`COMMAND_MODULES`."""
     return Router(engine, config, clock)

@@ -91,16 +91,26 @@ def parse_run(
     """``STEP [TEAM] [PERIOD]`` → a request, or one problem a line."""
     words = args.split()
     if not words:
-        return None, [_("Send /runstep STEP [TEAM] [PERIOD], STEP one of: open, remind.1, close, publish, daily.")]
+        return None, [
+            _(
+                "Send /runstep STEP [TEAM] [PERIOD], STEP one of: open, remind.1, close, publish, daily."
+            )
+        ]
     choice: Gaps | None = None
     if len(words) > 1 and words[-1].lower() in CHOICES:
         choice = "confirm" if words.pop().lower() == "confirm" else "hold"
     step, rest = words[0], words[1:]
     problems = []
     if not valid_step(step):
-        problems.append(_("Unknown step {step}: use open, remind.1, close, publish or daily.", step=step))
+        problems.append(
+            _("Unknown step {step}: use open, remind.1, close, publish or daily.", step=step)
+        )
     elif choice == "hold" and step != "publish":
-        problems.append(_("hold is only for publish: it publishes the complete results and holds the provisional ones."))
+        problems.append(
+            _(
+                "hold is only for publish: it publishes the complete results and holds the provisional ones."
+            )
+        )
     elif choice == "confirm" and step not in ("publish", "close"):
         problems.append(_("confirm is only for publish and close."))
     team: Team | None = None
@@ -117,7 +127,9 @@ def parse_run(
         try:
             repo.period_bounds(period_key)
         except ValueError:
-            problems.append(_("A period is like 2026-10 or 2026-Q4; got {period}.", period=period_key))
+            problems.append(
+                _("A period is like 2026-10 or 2026-Q4; got {period}.", period=period_key)
+            )
     if problems or team is None:
         return None, problems
     key = period_key or default_period(team, step, session=session, now=now)
@@ -147,16 +159,28 @@ def refusal(
         if nothing is not None:
             return Refusal(nothing, question=False)
         if check.gaps and request.choice is None:
-            return Refusal(publication.ask_publish(_, lang, check, confirm=confirm, hold=hold), question=True)
+            return Refusal(
+                publication.ask_publish(_, lang, check, confirm=confirm, hold=hold), question=True
+            )
         return None
-    if check.period is None or check.period.status not in ("planned", "open") or request.choice == "confirm":
+    if (
+        check.period is None
+        or check.period.status not in ("planned", "open")
+        or request.choice == "confirm"
+    ):
         return None
-    return Refusal(publication.ask_close(_, lang, check, confirm=confirm), question=True) if check.gaps else None
+    return (
+        Refusal(publication.ask_close(_, lang, check, confirm=confirm), question=True)
+        if check.gaps
+        else None
+    )
 
 
 def outcome_text(_: Translate, request: RunRequest, outcome: StepOutcome) -> str:
     if outcome.status == "ran":
-        counts = ", ".join(f"{k} {v}" for k, v in sorted(outcome.counts.items())) or _("nothing to do")
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(outcome.counts.items())) or _(
+            "nothing to do"
+        )
         return _("Ran {step} for {team} {period}: {counts}.", step=request.step, team=request.team.name,
                  period=request.period_key, counts=counts)  # fmt: skip
     return _("{step} for {team} {period} did not run ({status}).", step=request.step,
@@ -183,7 +207,9 @@ def set_paused(team: Team, paused: bool, *, session: Session, actor: str, now: d
 def _refused(ctx: Context) -> list[Reply] | None:
     if ctx.actor.role == "admin" and ctx.actor.active:
         return None
-    return [Reply(text=ctx._("Only an admin can see and change the monthly schedule."), ephemeral=True)]
+    return [
+        Reply(text=ctx._("Only an admin can see and change the monthly schedule."), ephemeral=True)
+    ]
 
 
 def schedule(ctx: Context, args: str) -> list[Reply]:
@@ -212,7 +238,14 @@ def runstep(ctx: Context, args: str) -> list[Reply]:
     if request is None:
         return [Reply(text="\n".join(problems), ephemeral=True)]
     again = f"/runstep {request.step} {request.team.name} {request.period_key}"
-    waiting = refusal(ctx._, ctx.lang, request, session=ctx.session, confirm=f"{again} confirm", hold=f"{again} hold")
+    waiting = refusal(
+        ctx._,
+        ctx.lang,
+        request,
+        session=ctx.session,
+        confirm=f"{again} confirm",
+        hold=f"{again} hold",
+    )
     if waiting is not None:
         return [Reply(text=waiting.text, private=True)]
     outcome = run_step(ctx.session, team=request.team, period_key=request.period_key, step=request.step,
@@ -232,7 +265,9 @@ def _pause(ctx: Context, args: str, paused: bool) -> list[Reply]:
     team = repo.get_team_by_name(session=ctx.session, name=name)
     if team is None:
         return [Reply(text=ctx._("There is no team called {team}.", team=name), ephemeral=True)]
-    changed = set_paused(team, paused, session=ctx.session, actor=repo.actor_of(ctx.actor), now=ctx.now)
+    changed = set_paused(
+        team, paused, session=ctx.session, actor=repo.actor_of(ctx.actor), now=ctx.now
+    )
     if paused:
         text = ctx._("{team} is paused: no step runs until /resume {team}.", team=team.name) if changed else ctx._(
             "{team} was already paused.", team=team.name)  # fmt: skip
@@ -250,4 +285,9 @@ def resume(ctx: Context, args: str) -> list[Reply]:
     return _pause(ctx, args, False)
 
 
-COMMANDS: dict[str, Handler] = {"schedule": schedule, "runstep": runstep, "pause": pause, "resume": resume}
+COMMANDS: dict[str, Handler] = {
+    "schedule": schedule,
+    "runstep": runstep,
+    "pause": pause,
+    "resume": resume,
+}

@@ -49,9 +49,15 @@ def component_line(ctx: Context, scheme: Scheme, comp: Component) -> str:
     _ = ctx._
     name, weight = component_name(_, ctx.lang, comp), weight_text(comp.weight)
     what = component_rule(ctx, scheme, comp)
-    line = _("· {name} {weight} — {rule}", name=name, weight=weight, rule=what) if what else f"· {name} {weight}"
+    line = (
+        _("· {name} {weight} — {rule}", name=name, weight=weight, rule=what)
+        if what
+        else f"· {name} {weight}"
+    )
     if comp.missing == "block":
-        line += "\n   " + _("required: without it the result is provisional (not ranked, rewarded or penalised)")
+        line += "\n   " + _(
+            "required: without it the result is provisional (not ranked, rewarded or penalised)"
+        )
     elif comp.missing == "zero":
         line += "\n   " + _("without any data it scores 0")
     return line
@@ -82,7 +88,9 @@ def component_rule(ctx: Context, scheme: Scheme, comp: Component) -> str:
     if comp.kind == "customer":
         how = (_("the share of 4- and 5-star ratings") if comp.csat == "share_4_5"
                else _("the average of the stars, on 100 points"))  # fmt: skip
-        return _("customers rate the agent through survey links: {how}", how=how) + _few(ctx, scheme, comp)
+        return _("customers rate the agent through survey links: {how}", how=how) + _few(
+            ctx, scheme, comp
+        )
     if comp.kind == "peer":
         return _("teammates rate the agent anonymously (/peer)") + _few(ctx, scheme, comp)
     if comp.kind == "qa":
@@ -101,11 +109,20 @@ def _few(ctx: Context, scheme: Scheme, comp: Component) -> str:
         return {
             "customer": _("; at least {n} ratings, fewer count as {default}", n=n, default=default),
             "peer": _("; at least {n} raters, fewer count as {default}", n=n, default=default),
-        }.get(comp.kind, _("; at least {n} samples, fewer count as {default}", n=n, default=default))
+        }.get(
+            comp.kind, _("; at least {n} samples, fewer count as {default}", n=n, default=default)
+        )
     return {
-        "customer": _("; at least {n} ratings, fewer leave it out (the other weights are rescaled)", n=n),
-        "peer": _("; at least {n} raters, fewer leave it out (the other weights are rescaled)", n=n),
-    }.get(comp.kind, _("; at least {n} samples, fewer leave it out (the other weights are rescaled)", n=n))
+        "customer": _(
+            "; at least {n} ratings, fewer leave it out (the other weights are rescaled)", n=n
+        ),
+        "peer": _(
+            "; at least {n} raters, fewer leave it out (the other weights are rescaled)", n=n
+        ),
+    }.get(
+        comp.kind,
+        _("; at least {n} samples, fewer leave it out (the other weights are rescaled)", n=n),
+    )
 
 
 def _qa_rule(ctx: Context, scheme: Scheme, comp: Component) -> str:
@@ -118,7 +135,9 @@ def _qa_rule(ctx: Context, scheme: Scheme, comp: Component) -> str:
         if s.count is not None:
             text += _(": {n} conversations per agent {per}", n=s.count, per=per)
         elif s.share is not None:
-            text += _(": {share} of the conversations {per}", share=weight_text(100 * s.share), per=per)
+            text += _(
+                ": {share} of the conversations {per}", share=weight_text(100 * s.share), per=per
+            )
     text += _few(ctx, scheme, comp)
     if card is not None and card.checks:
         total = sum(c.points for c in card.checks) or 1.0
@@ -171,11 +190,20 @@ def rule_text(ctx: Context, scheme: Scheme, ind: Indicator) -> str:
     if isinstance(m, Ratio):
         target = format_value(ctx, ind, m.target)
         if ind.better == "higher":
-            return _("target {target}: {full} × value ÷ target, at most {full}", target=target, full=full)
-        return _("target {target}: {full} × target ÷ value, at most {full}", target=target, full=full)
+            return _(
+                "target {target}: {full} × value ÷ target, at most {full}", target=target, full=full
+            )
+        return _(
+            "target {target}: {full} × target ÷ value, at most {full}", target=target, full=full
+        )
     if isinstance(m, EitherOr):
         sign = "≥" if ind.better == "higher" else "≤"
-        return _("{full} if {sign} {target}, otherwise 0", full=full, sign=sign, target=format_value(ctx, ind, m.target))
+        return _(
+            "{full} if {sign} {target}, otherwise 0",
+            full=full,
+            sign=sign,
+            target=format_value(ctx, ind, m.target),
+        )
     if isinstance(m, Deduction):
         per = points_text(ctx, scheme, m.per_event)
         if m.allowance:
@@ -200,7 +228,12 @@ def indicator_line(ctx: Context, scheme: Scheme, ind: Indicator) -> str:
     _ = ctx._
     name, rule = ind.name.get(ctx.lang), rule_text(ctx, scheme, ind)
     if ind.points or not isinstance(ind.method, Gate):
-        line = _("· {name} ({points}): {rule}", name=name, points=points_text(ctx, scheme, ind.points), rule=rule)
+        line = _(
+            "· {name} ({points}): {rule}",
+            name=name,
+            points=points_text(ctx, scheme, ind.points),
+            rule=rule,
+        )
     else:
         line = _("· {name}: {value}", name=name, value=rule)
     line += "\n   " + provider_text(ctx, ind)
@@ -219,12 +252,22 @@ def consequence_lines(ctx: Context, scheme: Scheme) -> list[str]:
     if a.reward is not None:
         lines.append("· " + _("Rank 1: a reward of {amount}.", amount=money(a.reward, a.currency)))
     if a.penalty is not None:
-        lines.append("· " + _("Last place: {amount} deducted from the commission.", amount=money(a.penalty, a.currency)))
+        lines.append(
+            "· "
+            + _(
+                "Last place: {amount} deducted from the commission.",
+                amount=money(a.penalty, a.currency),
+            )
+        )
     if a.reward is not None or a.penalty is not None:
         ties = {
             "share": _("Several agents tied at a rewarded or penalised place share the amount."),
-            "all": _("Several agents tied at a rewarded or penalised place each get the full amount."),
-            "none": _("When several agents tie at a rewarded or penalised place, none of them gets it."),
+            "all": _(
+                "Several agents tied at a rewarded or penalised place each get the full amount."
+            ),
+            "none": _(
+                "When several agents tie at a rewarded or penalised place, none of them gets it."
+            ),
         }[a.ties]
         lines.append("· " + ties)
     if a.improvement_last:
@@ -233,24 +276,45 @@ def consequence_lines(ctx: Context, scheme: Scheme) -> list[str]:
     if a.stars:
         stars = []
         for s in sorted(a.stars, key=lambda s: -s.level):
-            text = _("{n}-star from {total}", n=s.level, total=points_text(ctx, scheme, s.min_total))
+            text = _(
+                "{n}-star from {total}", n=s.level, total=points_text(ctx, scheme, s.min_total)
+            )
             if s.bonus_base is not None:
-                text = _join(ctx, text, _("(bonus base {amount})", amount=money(s.bonus_base, a.currency)))
+                text = _join(
+                    ctx, text, _("(bonus base {amount})", amount=money(s.bonus_base, a.currency))
+                )
             stars.append(text)
         lines.append("· " + _("Star levels: {levels}.", levels=_sep(ctx).join(stars)))
-    meeting = _("After publication the manager holds a feedback meeting with each agent (/feedback).")
+    meeting = _(
+        "After publication the manager holds a feedback meeting with each agent (/feedback)."
+    )
     if a.personal_goals:
-        meeting = _join(ctx, meeting, _("Goals agreed there become the agent's own targets for the next period."))
+        meeting = _join(
+            ctx,
+            meeting,
+            _("Goals agreed there become the agent's own targets for the next period."),
+        )
     lines.append("· " + meeting)
     if a.announce_best:
         lines.append("· " + _("The best agent and the best team of the period are announced."))
-    appeals = _("An agent may appeal a part of their result within {days} days of publication (/appeal).",
-                days=a.appeal_days)
-    lines.append("· " + _join(ctx, appeals, _("The answer is due within {days} working days.", days=a.appeal_answer_days)))
+    appeals = _(
+        "An agent may appeal a part of their result within {days} days of publication (/appeal).",
+        days=a.appeal_days,
+    )
+    lines.append(
+        "· "
+        + _join(
+            ctx,
+            appeals,
+            _("The answer is due within {days} working days.", days=a.appeal_answer_days),
+        )
+    )
     if scheme.publish_ranking:
         lines.append("· " + _("The whole team sees the ranking."))
     else:
-        lines.append("· " + _("Each agent sees only their own place; managers see the whole ranking."))
+        lines.append(
+            "· " + _("Each agent sees only their own place; managers see the whole ranking.")
+        )
     if permissions.is_admin(ctx.actor) and a.post_change_after:
         lines.append("· " + _("Last place {n} periods in a row: flagged to the admins for a change of post (only admins see this rule and the flag).",
                               n=a.post_change_after))  # fmt: skip
@@ -282,12 +346,20 @@ def pay_lines(ctx: Context, scheme: Scheme) -> list[str]:
         if part.kind == "fixed":
             text = _("{name}: {amount}", name=name, amount=money(part.amount, currency))
         elif part.kind == "commission":
-            text = _("{name}: {indicator} × {rate}", name=name,
-                     indicator=scheme.indicator(part.indicator).name.get(ctx.lang), rate=rate_text(part.rate or Decimal(0)))
+            text = _(
+                "{name}: {indicator} × {rate}",
+                name=name,
+                indicator=scheme.indicator(part.indicator).name.get(ctx.lang),
+                rate=rate_text(part.rate or Decimal(0)),
+            )
         elif part.kind == "indicator_bonus" and part.all_met:
             met = _list(ctx, [scheme.indicator(i).name.get(ctx.lang) for i in part.all_met])
-            text = _("{name}: {amount} when {indicators} each earn their full points; if one falls short, nothing",
-                     name=name, amount=money(part.amount, currency), indicators=met)
+            text = _(
+                "{name}: {amount} when {indicators} each earn their full points; if one falls short, nothing",
+                name=name,
+                amount=money(part.amount, currency),
+                indicators=met,
+            )
         elif part.kind == "indicator_bonus":
             text = _("{name}: {amount}", name=name, amount=money(part.amount, currency))
         elif part.kind == "star_bonus" and part.scale == "total":
@@ -297,8 +369,13 @@ def pay_lines(ctx: Context, scheme: Scheme) -> list[str]:
         else:
             text = _("{name}: the reward or the deduction for the place, as above", name=name)
         lines.append("· " + text)
-    lines.append("· " + _("The pay is the sum of these parts, each rounded to the cent; "
-                          "while a result is provisional, its bonuses and its reward or deduction wait."))
+    lines.append(
+        "· "
+        + _(
+            "The pay is the sum of these parts, each rounded to the cent; "
+            "while a result is provisional, its bonuses and its reward or deduction wait."
+        )
+    )
     return lines
 
 
@@ -308,14 +385,21 @@ def scheme_lines(ctx: Context, scheme: Scheme, team_name: str) -> list[str]:
     period = _("per month") if scheme.period == "month" else _("per quarter")
     lines = [
         _("Scheme of team {team}: {scheme}", team=team_name, scheme=scheme.name(ctx.lang)),
-        _("Scored {period} out of 100 points; {rounding}.", period=period, rounding=rounding_text(ctx, scheme)),
+        _(
+            "Scored {period} out of 100 points; {rounding}.",
+            period=period,
+            rounding=rounding_text(ctx, scheme),
+        ),
         "",
         _("Parts of the total:"),
         *[component_line(ctx, scheme, c) for c in scheme.components],
     ]
     if scheme.indicators:
         total = sum(i.points for i in scheme.indicators)
-        lines += ["", _("Indicator table ({points} in all):", points=points_text(ctx, scheme, total))]
+        lines += [
+            "",
+            _("Indicator table ({points} in all):", points=points_text(ctx, scheme, total)),
+        ]
         lines += [indicator_line(ctx, scheme, i) for i in scheme.indicators]
     lines += ["", _("What the result leads to:"), *consequence_lines(ctx, scheme)]
     if scheme.pay:
@@ -336,7 +420,12 @@ def scheme_command(ctx: Context, args: str) -> list[Reply]:
     if key:
         period = repo.get_period(session=ctx.session, team=team, key=key)
         if period is None:
-            return [Reply(text=_("Team {team} has no period {period}.", team=team.name, period=key), ephemeral=True)]
+            return [
+                Reply(
+                    text=_("Team {team} has no period {period}.", team=team.name, period=key),
+                    ephemeral=True,
+                )
+            ]
     scheme = results.load_scheme(team, period, session=ctx.session)
     if scheme is None:
         return [Reply(text=_("Team {team} has no scheme yet. An admin sets one with /team set {team} scheme=NAME.",

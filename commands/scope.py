@@ -69,7 +69,9 @@ def _member(session: Session, member_id: int | None) -> Member | None:
     return repo.get_member(session=session, member_id=member_id) if member_id is not None else None
 
 
-def _by_member(session: Session, obj: Any, member_id: int | None, team_id: int | None = None) -> Found | None:
+def _by_member(
+    session: Session, obj: Any, member_id: int | None, team_id: int | None = None
+) -> Found | None:
     if obj is None:
         return None
     member = _member(session, member_id)
@@ -85,20 +87,37 @@ def _load_conversation(session: Session, text: str) -> Found | None:
 
 def _load_plan(session: Session, text: str) -> Found | None:
     pid = _int(text)
-    plan = consequence_store.get_plan_by_id(session=session, plan_id=pid) if pid is not None else None
-    return _by_member(session, plan, plan.member_id if plan else None, plan.team_id if plan else None)
+    plan = (
+        consequence_store.get_plan_by_id(session=session, plan_id=pid) if pid is not None else None
+    )
+    return _by_member(
+        session, plan, plan.member_id if plan else None, plan.team_id if plan else None
+    )
 
 
 def _load_meeting(session: Session, text: str) -> Found | None:
     mid = _int(text)
-    meeting = consequence_store.get_meeting_by_id(session=session, meeting_id=mid) if mid is not None else None
-    return _by_member(session, meeting, meeting.member_id if meeting else None, meeting.team_id if meeting else None)
+    meeting = (
+        consequence_store.get_meeting_by_id(session=session, meeting_id=mid)
+        if mid is not None
+        else None
+    )
+    return _by_member(
+        session,
+        meeting,
+        meeting.member_id if meeting else None,
+        meeting.team_id if meeting else None,
+    )
 
 
 def _load_slot(session: Session, text: str) -> Found | None:
     sid = _int(text)
     slot = consequence_store.get_slot(session=session, slot_id=sid) if sid is not None else None
-    meeting = consequence_store.get_meeting_by_id(session=session, meeting_id=slot.meeting_id) if slot else None
+    meeting = (
+        consequence_store.get_meeting_by_id(session=session, meeting_id=slot.meeting_id)
+        if slot
+        else None
+    )
     if slot is None or meeting is None:
         return None
     return _by_member(session, (slot, meeting), meeting.member_id, meeting.team_id)
@@ -126,8 +145,12 @@ def _load_qa_review(session: Session, text: str) -> Found | None:
 
 def _load_appeal(session: Session, text: str) -> Found | None:
     aid = _int(text)
-    appeal = consequence_store.get_appeal(session=session, appeal_id=aid) if aid is not None else None
-    return _by_member(session, appeal, appeal.member_id if appeal else None, appeal.team_id if appeal else None)
+    appeal = (
+        consequence_store.get_appeal(session=session, appeal_id=aid) if aid is not None else None
+    )
+    return _by_member(
+        session, appeal, appeal.member_id if appeal else None, appeal.team_id if appeal else None
+    )
 
 
 def _load_period_key(session: Session, text: str) -> Found | None:
@@ -138,12 +161,18 @@ _REFUSED = permissions.Decision(False, permissions.NOT_YOURS)
 
 
 def _own(ctx: Context, found: Found) -> permissions.Decision:
-    return permissions.ALLOW if found.member is not None and found.member.id == ctx.actor.id else _REFUSED
+    return (
+        permissions.ALLOW
+        if found.member is not None and found.member.id == ctx.actor.id
+        else _REFUSED
+    )
 
 
 def _slot_party(ctx: Context, found: Found) -> permissions.Decision:
     _slot, meeting = found.obj
-    return permissions.ALLOW if ctx.actor.id in (meeting.member_id, meeting.manager_id) else _REFUSED
+    return (
+        permissions.ALLOW if ctx.actor.id in (meeting.member_id, meeting.manager_id) else _REFUSED
+    )
 
 
 def _qa_result_own(ctx: Context, found: Found) -> permissions.Decision:
@@ -169,12 +198,16 @@ def appeal_component_kind(session: Session, appeal: Appeal) -> str:
     team = repo.get_team(session=session, team_id=appeal.team_id)
     period = repo.get_period_by_id(session=session, period_id=appeal.period_id)
     scheme = results.load_scheme(team, period, session=session) if team and period else None
-    return appealable(scheme).get(appeal.component, appeal.component) if scheme else appeal.component
+    return (
+        appealable(scheme).get(appeal.component, appeal.component) if scheme else appeal.component
+    )
 
 
 def _appeal_decider(ctx: Context, found: Found) -> permissions.Decision:
     assert found.member is not None
-    return permissions.can_decide_appeal(ctx.actor, found.member, appeal_component_kind(ctx.session, found.obj))
+    return permissions.can_decide_appeal(
+        ctx.actor, found.member, appeal_component_kind(ctx.session, found.obj)
+    )
 
 
 def _reviewable(ctx: Context, found: Found) -> permissions.Decision:

@@ -56,14 +56,21 @@ def intro(ctx: Context, conv: Conversation) -> list[Reply]:
     team = team_of(ctx, ctx.actor)
     lines = [_("Self-review for {period}.", period=period.key)]
     if period.review_closes_at is not None:
-        lines.append(_("Please finish by {when}.", when=local_time(ctx, team, period.review_closes_at)))
+        lines.append(
+            _("Please finish by {when}.", when=local_time(ctx, team, period.review_closes_at))
+        )
     scheme = scheme_of(ctx, team, period)
     if scheme is not None and scheme.indicators:
         lines.append(_("Your KPI numbers for {period}, for reference:", period=period.key))
         lines += kpi_lines(ctx, scheme, ctx.actor, period)
     goals = goal_lines(ctx.session, ctx.actor, period.key, _, scheme, ctx.lang)
     if goals:
-        lines.append(_("Your personal goals for {period}, agreed in your feedback meeting:", period=period.key))
+        lines.append(
+            _(
+                "Your personal goals for {period}, agreed in your feedback meeting:",
+                period=period.key,
+            )
+        )
         lines += goals
     return [Reply(text="\n".join(lines), private=True)]
 
@@ -108,18 +115,27 @@ def selfreview(ctx: Context, args: str) -> list[Reply]:
         if period is None:
             upcoming = next_review_period(ctx, team)
             if upcoming is not None and upcoming.review_opens_at is not None:
-                return [Reply(text=window_refusal(ctx, team, upcoming, TITLE) or "", ephemeral=True)]
+                return [
+                    Reply(text=window_refusal(ctx, team, upcoming, TITLE) or "", ephemeral=True)
+                ]
             return [Reply(text=_("No self-review is open now."), ephemeral=True)]
     refusal = window_refusal(ctx, team, period, TITLE)
     if refusal:
         return [Reply(text=refusal, ephemeral=True)]
     scheme = scheme_of(ctx, team, period)
     if scheme is None:
-        return [Reply(text=_("Your team has no scheme yet, so there is nothing to review. Ask an admin."), ephemeral=True)]
+        return [
+            Reply(
+                text=_("Your team has no scheme yet, so there is nothing to review. Ask an admin."),
+                ephemeral=True,
+            )
+        ]
     if not scheme.self_dimensions:
         return [Reply(text=_("Your team's scheme has no self-review."), ephemeral=True)]
     assert ctx.actor.id is not None
-    earlier = repo.get_review(session=ctx.session, period=period, subject=ctx.actor, rater=ctx.actor, kind="self")
+    earlier = repo.get_review(
+        session=ctx.session, period=period, subject=ctx.actor, rater=ctx.actor, kind="self"
+    )
     answers = {**earlier.answers, **earlier.comments} if earlier is not None else None
     return engine.start(
         ctx, FORM_ID, period_id=period.id, subject_id=ctx.actor.id, expires_at=expiry(ctx, period),

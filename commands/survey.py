@@ -164,7 +164,6 @@ TEAM_LINKS_INLINE = 40
 """More team links than this come as a CSV file, not as pages of chat messages."""
 
 
-
 @dataclass(frozen=True)
 class IssuedLinks:
     """Links issued for one agent: all expire at the same moment."""
@@ -289,9 +288,7 @@ def _agent_links(ctx: Context, args: str) -> list[Reply]:
     count, ref = _parse_agent_args(args)
     if not 1 <= count <= MAX_BATCH:
         return [
-            Reply(
-                text=_("You can get up to {max} links at a time.", max=MAX_BATCH), ephemeral=True
-            )
+            Reply(text=_("You can get up to {max} links at a time.", max=MAX_BATCH), ephemeral=True)
         ]
     issued = issue_links(
         ctx.session,
@@ -304,9 +301,7 @@ def _agent_links(ctx: Context, args: str) -> list[Reply]:
     )
     until = _when(ctx, issued.expires_at)
     if count > 1:
-        head = _(
-            "{n} survey links, one per customer, valid until {until}:", n=count, until=until
-        )
+        head = _("{n} survey links, one per customer, valid until {until}:", n=count, until=until)
     elif ref:
         head = _(
             "Survey link for {ref}, valid until {until}:", ref=clean_ref(ref) or "", until=until
@@ -339,7 +334,9 @@ def _team_for(ctx: Context, name: str) -> tuple[Team | None, list[Reply]]:
     if name:
         team = repo.get_team_by_name(session=ctx.session, name=name)
         if team is None:
-            return None, [Reply(text=_("There is no team called {team}.", team=name), ephemeral=True)]
+            return None, [
+                Reply(text=_("There is no team called {team}.", team=name), ephemeral=True)
+            ]
     else:
         teams: list[Team] = repo.teams_managed_by(session=ctx.session, member=ctx.actor)
         if not teams:
@@ -370,9 +367,7 @@ def _team_links(ctx: Context, args: str) -> list[Reply]:
         count = int(words.pop())
     if not 1 <= count <= MAX_BATCH:
         return [
-            Reply(
-                text=_("You can get up to {max} links at a time.", max=MAX_BATCH), ephemeral=True
-            )
+            Reply(text=_("You can get up to {max} links at a time.", max=MAX_BATCH), ephemeral=True)
         ]
     team, refusal = _team_for(ctx, " ".join(words))
     if team is None:
@@ -413,7 +408,9 @@ def _team_links(ctx: Context, args: str) -> list[Reply]:
 def _links_csv(rows: list[tuple[str, str]]) -> bytes:
     """UTF-8 CSV with a BOM (so Excel reads Chinese names); a name is never run as a formula."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)  # 'a;=1+1;b' stays one cell where ; separates
+    writer = csv.writer(
+        buffer, quoting=csv.QUOTE_ALL
+    )  # 'a;=1+1;b' stays one cell where ; separates
     for name, url in rows:
         writer.writerow([safe(name), url])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
@@ -441,7 +438,9 @@ def _team_qr(ctx: Context, name: str) -> list[Reply]:
             agent=agent.name,
             until=_when(ctx, issued.expires_at),
         )
-        image = Image(filename=f"survey-qr-{agent.id}.png", data=qr_png(issued.urls[0]), alt=caption)
+        image = Image(
+            filename=f"survey-qr-{agent.id}.png", data=qr_png(issued.urls[0]), alt=caption
+        )
         replies.append(Reply(text=caption, image=image, private=True))  # see _team_links
     return replies
 

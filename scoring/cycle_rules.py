@@ -85,8 +85,18 @@ def _ints(
     return tuple(sorted(set(value)))
 
 
-CYCLE_KEYS: tuple[str, ...] = ("opens_day", "opens_at", "closes_day", "closes_at", "publish_day", "publish_at",
-                               "reminder_days", "quiet_from", "quiet_until", "weekend")
+CYCLE_KEYS: tuple[str, ...] = (
+    "opens_day",
+    "opens_at",
+    "closes_day",
+    "closes_at",
+    "publish_day",
+    "publish_at",
+    "reminder_days",
+    "quiet_from",
+    "quiet_until",
+    "weekend",
+)
 
 
 def parse_cycle_rules(raw: Any) -> tuple[CycleRules, list[Problem]]:

@@ -28,8 +28,20 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-FieldType = Literal["text", "id", "time", "period", "count", "money", "seconds", "minutes", "score", "ratio",
-                    "flag", "number"]
+FieldType = Literal[
+    "text",
+    "id",
+    "time",
+    "period",
+    "count",
+    "money",
+    "seconds",
+    "minutes",
+    "score",
+    "ratio",
+    "flag",
+    "number",
+]
 Kind = Literal["summary", "sessions", "orders", "complaints"]
 
 
@@ -98,25 +110,69 @@ MEASURES: dict[str, Field] = {
         Field("wait_s_total", "seconds", "sum of the customers' waiting times before an answer"),
         Field("wait_n", "count", "sessions with a waiting time"),
         Field("disputes", "count", "disputes opened against the agent's orders (纠纷数, 001)"),
-        Field("internal_complaints", "count", "complaints from inside the shop about the agent (店铺内部投诉, 001)"),
-        Field("refund_time_min", "minutes", "average time to handle a refund, in minutes (退款时长, 001)",
-              "weighted"),
-        Field("dsr_rating", "score", "the shop's detailed seller rating on the platform, 0–5 (DSR 评分, 001)",
-              "weighted"),
-        Field("idle_s", "seconds", "time the agent was set idle (not ready, AUX) in the period (示闲时间, 003)"),
+        Field(
+            "internal_complaints",
+            "count",
+            "complaints from inside the shop about the agent (店铺内部投诉, 001)",
+        ),
+        Field(
+            "refund_time_min",
+            "minutes",
+            "average time to handle a refund, in minutes (退款时长, 001)",
+            "weighted",
+        ),
+        Field(
+            "dsr_rating",
+            "score",
+            "the shop's detailed seller rating on the platform, 0–5 (DSR 评分, 001)",
+            "weighted",
+        ),
+        Field(
+            "idle_s",
+            "seconds",
+            "time the agent was set idle (not ready, AUX) in the period (示闲时间, 003)",
+        ),
         # customer ratings given on the platform (赤兔 满意度, JD 好评量/差评量, Zendesk good/bad):
         # they enter the customer component beside the survey page's ratings (see STAR_MEASURES)
-        Field("stars_5", "count", "customers who rated the agent 5 of 5 on the platform (满意度-非常满意)"),
-        Field("stars_4", "count", "customers who rated the agent 4 of 5 on the platform (满意度-满意)"),
-        Field("stars_3", "count", "customers who rated the agent 3 of 5 on the platform (满意度-一般)"),
-        Field("stars_2", "count", "customers who rated the agent 2 of 5 on the platform (满意度-不满意)"),
-        Field("stars_1", "count", "customers who rated the agent 1 of 5 on the platform (满意度-非常不满意)"),
-        Field("good_ratings", "count", "good ratings on the platform (好评量, Good satisfaction tickets); "
-              "a good rating counts as 5 stars"),
-        Field("bad_ratings", "count", "bad ratings on the platform (差评量, Bad satisfaction tickets); "
-              "a bad rating counts as 1 star"),
-        Field("ratings_given", "count", "good and bad ratings on the platform together "
-              "(Rated satisfaction tickets); bad = rated − good when the file gives no bad count"),
+        Field(
+            "stars_5",
+            "count",
+            "customers who rated the agent 5 of 5 on the platform (满意度-非常满意)",
+        ),
+        Field(
+            "stars_4", "count", "customers who rated the agent 4 of 5 on the platform (满意度-满意)"
+        ),
+        Field(
+            "stars_3", "count", "customers who rated the agent 3 of 5 on the platform (满意度-一般)"
+        ),
+        Field(
+            "stars_2",
+            "count",
+            "customers who rated the agent 2 of 5 on the platform (满意度-不满意)",
+        ),
+        Field(
+            "stars_1",
+            "count",
+            "customers who rated the agent 1 of 5 on the platform (满意度-非常不满意)",
+        ),
+        Field(
+            "good_ratings",
+            "count",
+            "good ratings on the platform (好评量, Good satisfaction tickets); "
+            "a good rating counts as 5 stars",
+        ),
+        Field(
+            "bad_ratings",
+            "count",
+            "bad ratings on the platform (差评量, Bad satisfaction tickets); "
+            "a bad rating counts as 1 star",
+        ),
+        Field(
+            "ratings_given",
+            "count",
+            "good and bad ratings on the platform together "
+            "(Rated satisfaction tickets); bad = rated − good when the file gives no bad count",
+        ),
     )
 }
 
@@ -125,46 +181,146 @@ MEASURES: dict[str, Field] = {
 FORMULAS: dict[str, Formula] = {
     f.id: f
     for f in (
-        Formula("conversion_rate", "converted", "inquiries", "ratio",
-                "inquiry-to-order conversion (询单转化率) = customers who paid / customers who inquired"),
-        Formula("churn_rate", "lost", "inquiries", "ratio",
-                "customer churn (客户流失率) = inquiring customers lost / customers who inquired"),
-        Formula("avg_response_s", "response_s_total", "response_n", "mean",
-                "average response time in seconds (平均响应时间) = mean over sessions of each session's average response"),
-        Formula("first_response_s", "first_response_s_total", "first_response_n", "mean",
-                "average first-response time in seconds (首次响应时间) = mean first response over sessions that had one"),
-        Formula("aht_s", "handle_s_total", "handle_n", "mean",
-                "average handling time in seconds (AHT, 平均处理时长) = (talk + hold + after-call work) / answered sessions"),
-        Formula("avg_wait_s", "wait_s_total", "wait_n", "mean",
-                "average wait time in seconds (平均等待时长) = customers' waiting time / sessions with a wait"),
-        Formula("answer_rate", "answered", "sessions", "ratio",
-                "answer rate (接通率) = answered sessions / sessions offered"),
-        Formula("missed_rate", "abandoned", "sessions", "ratio",
-                "missed-call rate (呼损率 / 未接率) = abandoned sessions / sessions offered"),
-        Formula("transfer_rate", "transferred", "answered", "ratio",
-                "transfer rate (转接率) = transferred sessions / answered sessions"),
-        Formula("resolution_rate", "resolved", "answered", "ratio",
-                "problem resolution rate (问题解决率) = resolved sessions / answered sessions"),
-        Formula("sessions_handled", "answered", "", "identity",
-                "sessions handled (接待量 / 接听量) = answered sessions"),
-        Formula("order_amount", "paid_amount", "", "identity",
-                "total order amount (订单总金额) = amount of paid orders"),
-        Formula("refund_rate", "refunded_orders", "paid_orders", "ratio",
-                "refund rate (退款率) = refunded orders / paid orders"),
-        Formula("payment_ratio", "paid_orders", "orders", "ratio",
-                "payment ratio (付款比例) = paid orders / orders placed"),
-        Formula("valid_order_share", "valid_orders", "orders", "ratio",
-                "valid-order share (有效订单比重) = valid orders / orders placed"),
-        Formula("refund_ratio", "refund_amount", "paid_amount", "ratio",
-                "refund ratio (退款比例) = amount refunded / amount paid"),
-        Formula("avg_order_value", "paid_amount", "paid_orders", "mean",
-                "average order value (平均客单价) = amount paid / paid orders"),
-        Formula("complaint_share", "complaints", "sessions", "ratio",
-                "complaint share (顾客投诉比重) = complaints / sessions offered"),
-        Formula("abnormal_order_share", "abnormal_orders", "orders", "ratio",
-                "abnormal-order share (异常订单比重) = abnormal orders / orders placed"),
-        Formula("satisfaction_rate", "good_ratings", "ratings_given", "ratio",
-                "platform satisfaction (好评率 / 满意率) = good ratings / (good + bad ratings)"),
+        Formula(
+            "conversion_rate",
+            "converted",
+            "inquiries",
+            "ratio",
+            "inquiry-to-order conversion (询单转化率) = customers who paid / customers who inquired",
+        ),
+        Formula(
+            "churn_rate",
+            "lost",
+            "inquiries",
+            "ratio",
+            "customer churn (客户流失率) = inquiring customers lost / customers who inquired",
+        ),
+        Formula(
+            "avg_response_s",
+            "response_s_total",
+            "response_n",
+            "mean",
+            "average response time in seconds (平均响应时间) = mean over sessions of each session's average response",
+        ),
+        Formula(
+            "first_response_s",
+            "first_response_s_total",
+            "first_response_n",
+            "mean",
+            "average first-response time in seconds (首次响应时间) = mean first response over sessions that had one",
+        ),
+        Formula(
+            "aht_s",
+            "handle_s_total",
+            "handle_n",
+            "mean",
+            "average handling time in seconds (AHT, 平均处理时长) = (talk + hold + after-call work) / answered sessions",
+        ),
+        Formula(
+            "avg_wait_s",
+            "wait_s_total",
+            "wait_n",
+            "mean",
+            "average wait time in seconds (平均等待时长) = customers' waiting time / sessions with a wait",
+        ),
+        Formula(
+            "answer_rate",
+            "answered",
+            "sessions",
+            "ratio",
+            "answer rate (接通率) = answered sessions / sessions offered",
+        ),
+        Formula(
+            "missed_rate",
+            "abandoned",
+            "sessions",
+            "ratio",
+            "missed-call rate (呼损率 / 未接率) = abandoned sessions / sessions offered",
+        ),
+        Formula(
+            "transfer_rate",
+            "transferred",
+            "answered",
+            "ratio",
+            "transfer rate (转接率) = transferred sessions / answered sessions",
+        ),
+        Formula(
+            "resolution_rate",
+            "resolved",
+            "answered",
+            "ratio",
+            "problem resolution rate (问题解决率) = resolved sessions / answered sessions",
+        ),
+        Formula(
+            "sessions_handled",
+            "answered",
+            "",
+            "identity",
+            "sessions handled (接待量 / 接听量) = answered sessions",
+        ),
+        Formula(
+            "order_amount",
+            "paid_amount",
+            "",
+            "identity",
+            "total order amount (订单总金额) = amount of paid orders",
+        ),
+        Formula(
+            "refund_rate",
+            "refunded_orders",
+            "paid_orders",
+            "ratio",
+            "refund rate (退款率) = refunded orders / paid orders",
+        ),
+        Formula(
+            "payment_ratio",
+            "paid_orders",
+            "orders",
+            "ratio",
+            "payment ratio (付款比例) = paid orders / orders placed",
+        ),
+        Formula(
+            "valid_order_share",
+            "valid_orders",
+            "orders",
+            "ratio",
+            "valid-order share (有效订单比重) = valid orders / orders placed",
+        ),
+        Formula(
+            "refund_ratio",
+            "refund_amount",
+            "paid_amount",
+            "ratio",
+            "refund ratio (退款比例) = amount refunded / amount paid",
+        ),
+        Formula(
+            "avg_order_value",
+            "paid_amount",
+            "paid_orders",
+            "mean",
+            "average order value (平均客单价) = amount paid / paid orders",
+        ),
+        Formula(
+            "complaint_share",
+            "complaints",
+            "sessions",
+            "ratio",
+            "complaint share (顾客投诉比重) = complaints / sessions offered",
+        ),
+        Formula(
+            "abnormal_order_share",
+            "abnormal_orders",
+            "orders",
+            "ratio",
+            "abnormal-order share (异常订单比重) = abnormal orders / orders placed",
+        ),
+        Formula(
+            "satisfaction_rate",
+            "good_ratings",
+            "ratings_given",
+            "ratio",
+            "platform satisfaction (好评率 / 满意率) = good ratings / (good + bad ratings)",
+        ),
     )
 }
 
@@ -223,16 +379,34 @@ EVENT_FIELDS: dict[Kind, dict[str, Field]] = {
 SUMMARY_FIELDS: dict[str, Field] = {
     "agent": Field("agent", "text", "the agent the row is about"),
     "period": Field("period", "period", "the period the row covers (checked against the import's)"),
-    "date": Field("date", "time", "the day a row covers, in a file with one row per agent per day "
-                  "(checked against the import's period)"),
+    "date": Field(
+        "date",
+        "time",
+        "the day a row covers, in a file with one row per agent per day "
+        "(checked against the import's period)",
+    ),
     **MEASURES,
-    **{i: Field(i, INDICATOR_TYPES[i], FORMULAS[i].definition,
-                "sum" if FORMULAS[i].kind == "identity" else "weighted") for i in FORMULAS},
+    **{
+        i: Field(
+            i,
+            INDICATOR_TYPES[i],
+            FORMULAS[i].definition,
+            "sum" if FORMULAS[i].kind == "identity" else "weighted",
+        )
+        for i in FORMULAS
+    },
 }
 
 # The star each platform rating counts as in the customer component (n1 … n5).
-STAR_MEASURES: dict[str, int] = {"stars_1": 1, "stars_2": 2, "stars_3": 3, "stars_4": 4, "stars_5": 5,
-                                 "good_ratings": 5, "bad_ratings": 1}
+STAR_MEASURES: dict[str, int] = {
+    "stars_1": 1,
+    "stars_2": 2,
+    "stars_3": 3,
+    "stars_4": 4,
+    "stars_5": 5,
+    "good_ratings": 5,
+    "bad_ratings": 1,
+}
 
 REQUIRED_FIELDS: dict[Kind, frozenset[str]] = {
     "summary": frozenset({"agent"}),
@@ -269,7 +443,13 @@ def producible(kind: Kind, fields: Iterable[str]) -> frozenset[str]:
     row: dict[str, list[object]] = {}
     for name in names:
         ftype = fields_for(kind)[name].type
-        row[name] = [True] if ftype == "flag" else ["x"] if ftype in ("text", "id", "time", "period") else [1.0]
+        row[name] = (
+            [True]
+            if ftype == "flag"
+            else ["x"]
+            if ftype in ("text", "id", "time", "period")
+            else [1.0]
+        )
     row.setdefault("agent", ["x"])
     frame = pd.DataFrame(row)
     if kind != "summary":
@@ -364,7 +544,9 @@ def aggregate(frame: pd.DataFrame, kind: Kind, *, agent: str = "agent") -> pd.Da
                 flags[f] = None if mask is None else mask & ~abandoned
         present = {"abandoned": abandoned, **{f: m for f, m in flags.items() if m is not None}}
         out.update(_count_flags(codes, size, {f: m for f, m in present.items() if m is not None}))
-        out["answered"] = out["sessions"] - out["abandoned"] if abandoned is not None else out["sessions"]
+        out["answered"] = (
+            out["sessions"] - out["abandoned"] if abandoned is not None else out["sessions"]
+        )
         mean_parts("first_response", _number(frame, "first_response_s"))
         mean_parts("response", _number(frame, "response_s"))
         mean_parts("wait", _number(frame, "wait_s"))
@@ -383,8 +565,11 @@ def aggregate(frame: pd.DataFrame, kind: Kind, *, agent: str = "agent") -> pd.Da
         paid = _flag(frame, "paid")
         out["paid_orders"] = count(paid)
         out["paid_amount"] = count(paid, amount)
-        for flag, measure in (("valid", "valid_orders"), ("refunded", "refunded_orders"),
-                              ("abnormal", "abnormal_orders")):
+        for flag, measure in (
+            ("valid", "valid_orders"),
+            ("refunded", "refunded_orders"),
+            ("abnormal", "abnormal_orders"),
+        ):
             mask = _flag(frame, flag)
             if mask is not None:
                 out[measure] = count(mask)
@@ -401,7 +586,9 @@ def aggregate(frame: pd.DataFrame, kind: Kind, *, agent: str = "agent") -> pd.Da
     return pd.DataFrame(out, index=pd.Index(uniques, name=agent))
 
 
-def _count_flags(codes: np.ndarray, size: int, flags: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _count_flags(
+    codes: np.ndarray, size: int, flags: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
     """Per-agent counts of several flags in one pass: each row's flags packed into a few bits."""
     if not flags:
         return {}
@@ -413,8 +600,10 @@ def _count_flags(codes: np.ndarray, size: int, flags: dict[str, np.ndarray]) -> 
     packed = codes.astype(packed_type) * width + bits.astype(packed_type)
     table = np.bincount(packed, minlength=size * width).reshape(size, width)
     combos = np.arange(width)
-    return {name: table[:, (combos >> position) & 1 == 1].sum(axis=1).astype("float64")
-            for position, name in enumerate(flags)}
+    return {
+        name: table[:, (combos >> position) & 1 == 1].sum(axis=1).astype("float64")
+        for position, name in enumerate(flags)
+    }
 
 
 def _handling(frame: pd.DataFrame) -> np.ndarray | None:
@@ -422,7 +611,9 @@ def _handling(frame: pd.DataFrame) -> np.ndarray | None:
     direct = _number(frame, "handle_s")
     if direct is not None:
         return direct
-    parts = [p for p in (_number(frame, c) for c in ("talk_s", "hold_s", "wrap_s")) if p is not None]
+    parts = [
+        p for p in (_number(frame, c) for c in ("talk_s", "hold_s", "wrap_s")) if p is not None
+    ]
     if not parts:
         return None
     total = np.zeros(len(frame))
@@ -452,7 +643,9 @@ def derive(measures: pd.DataFrame, wanted: Iterable[str] | None = None) -> pd.Da
     ids = FORMULAS.keys() if wanted is None else [i for i in wanted if i in FORMULAS]
     measures = complete_ratings(measures)
     columns = set(measures.columns)
-    added: dict[str, np.ndarray] = {}  # built as arrays, joined once: no frame growing column by column
+    added: dict[
+        str, np.ndarray
+    ] = {}  # built as arrays, joined once: no frame growing column by column
     for indicator in ids:
         if indicator in columns or indicator in added:
             continue
@@ -487,7 +680,9 @@ def ratio_violations(measures: pd.DataFrame) -> list[tuple[str, str, str]]:
         top = measures[formula.numerator].astype("float64")
         bottom = measures[formula.denominator].astype("float64")
         bad = (top > bottom + 1e-9) & top.notna() & bottom.notna()
-        found.extend((str(label), formula.numerator, formula.denominator) for label in measures.index[bad])
+        found.extend(
+            (str(label), formula.numerator, formula.denominator) for label in measures.index[bad]
+        )
     return found
 
 
@@ -503,11 +698,13 @@ def complete_ratings(measures: pd.DataFrame) -> pd.DataFrame:
     columns = set(measures.columns)
     added: dict[str, np.ndarray] = {}
     if {"good_ratings", "bad_ratings"} <= columns and "ratings_given" not in columns:
-        added["ratings_given"] = (measures["good_ratings"].to_numpy(dtype="float64", na_value=np.nan)
-                                + measures["bad_ratings"].to_numpy(dtype="float64", na_value=np.nan))
+        added["ratings_given"] = measures["good_ratings"].to_numpy(
+            dtype="float64", na_value=np.nan
+        ) + measures["bad_ratings"].to_numpy(dtype="float64", na_value=np.nan)
     elif {"good_ratings", "ratings_given"} <= columns and "bad_ratings" not in columns:
-        added["bad_ratings"] = (measures["ratings_given"].to_numpy(dtype="float64", na_value=np.nan)
-                                - measures["good_ratings"].to_numpy(dtype="float64", na_value=np.nan))
+        added["bad_ratings"] = measures["ratings_given"].to_numpy(
+            dtype="float64", na_value=np.nan
+        ) - measures["good_ratings"].to_numpy(dtype="float64", na_value=np.nan)
     if not added:
         return measures
     return pd.concat([measures, pd.DataFrame(added, index=measures.index)], axis=1)
@@ -519,7 +716,9 @@ def star_counts(values: pd.DataFrame) -> pd.DataFrame:
     counts = np.zeros((len(values), 5))
     for measure, star in STAR_MEASURES.items():
         if measure in values.columns:
-            counts[:, star - 1] += np.nan_to_num(values[measure].to_numpy(dtype="float64", na_value=np.nan))
+            counts[:, star - 1] += np.nan_to_num(
+                values[measure].to_numpy(dtype="float64", na_value=np.nan)
+            )
     return pd.DataFrame(counts, index=values.index, columns=[f"n{i}" for i in range(1, 6)])
 
 
@@ -534,7 +733,9 @@ class RowRule:
     weight: str | None = None
 
 
-def combine_rows(frame: pd.DataFrame, codes: np.ndarray, rules: Mapping[str, RowRule]) -> pd.DataFrame:
+def combine_rows(
+    frame: pd.DataFrame, codes: np.ndarray, rules: Mapping[str, RowRule]
+) -> pd.DataFrame:
     """One row per group (``codes``: the group of each row, 0 … n−1) from several rows each.
 
     ``sum`` adds (no value when no row has one), ``weighted`` is Σ value × weight / Σ weight
@@ -564,7 +765,9 @@ def combine_rows(frame: pd.DataFrame, codes: np.ndarray, rules: Mapping[str, Row
     keys = pd.Index(codes, name="group")
     pieces: list[pd.DataFrame] = []
     if parts:
-        summed = pd.DataFrame(parts, index=keys, copy=False).groupby(level=0, sort=True).sum(min_count=1)
+        summed = (
+            pd.DataFrame(parts, index=keys, copy=False).groupby(level=0, sort=True).sum(min_count=1)
+        )
         out = {c: summed[c].to_numpy() for c, rule in rules.items() if rule.how == "sum"}
         for column, top, bottom in weighted:
             below = summed[bottom].to_numpy()

@@ -78,8 +78,10 @@ class Tiered:
     def score(self, values: FloatArray, full: float, better: Better) -> Scored:
         # Bands are validated to cover the line without gaps or overlaps; sort them by lower edge.
         # A value on edge k belongs to the upper band if that band's lower edge is inclusive.
-        order = sorted(range(len(self.bands)), key=lambda i: -math.inf if self.bands[i].lower is None
-                       else float(self.bands[i].lower))  # type: ignore[arg-type]
+        order = sorted(
+            range(len(self.bands)),
+            key=lambda i: -math.inf if self.bands[i].lower is None else float(self.bands[i].lower),  # type: ignore[arg-type]
+        )
         bands = [self.bands[i] for i in order]
         edges = np.array([b.lower for b in bands[1:]], dtype=float)
         upper_takes_edge = np.array([b.lower_inclusive for b in bands[1:]] + [False])

@@ -49,7 +49,13 @@ if TYPE_CHECKING:
     from scoring.scheme_parser import SchemeParser
 
 CENT = Decimal("0.01")
-PART_KINDS: tuple[str, ...] = ("fixed", "commission", "indicator_bonus", "star_bonus", "reward_penalty")
+PART_KINDS: tuple[str, ...] = (
+    "fixed",
+    "commission",
+    "indicator_bonus",
+    "star_bonus",
+    "reward_penalty",
+)
 PartKind = Literal["fixed", "commission", "indicator_bonus", "star_bonus", "reward_penalty"]
 COMMON_KEYS: tuple[str, ...] = ("id", "kind", "name")
 PART_KEYS: dict[str, tuple[str, ...]] = {
@@ -101,9 +107,12 @@ class Pay:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able, money as exact decimal strings (``None`` = missing or held)."""
-        return {"parts": {ln.id: None if ln.amount is None else str(ln.amount) for ln in self.lines},
-                "total": None if self.total is None else str(self.total), "currency": self.currency,
-                "held": self.held}
+        return {
+            "parts": {ln.id: None if ln.amount is None else str(ln.amount) for ln in self.lines},
+            "total": None if self.total is None else str(self.total),
+            "currency": self.currency,
+            "held": self.held,
+        }
 
     def line(self, part_id: str) -> PayLine:
         for line in self.lines:
@@ -133,7 +142,9 @@ def parse_rate(value: Any) -> Decimal | None:
     return rate / 100 if percent else rate
 
 
-def read_pay(parser: SchemeParser, raw: Any, indicators: tuple[Indicator, ...], apply: ApplyRules) -> tuple[PayPart, ...]:
+def read_pay(
+    parser: SchemeParser, raw: Any, indicators: tuple[Indicator, ...], apply: ApplyRules
+) -> tuple[PayPart, ...]:
     """The ``[[pay]]`` parts, every problem recorded on ``parser`` (unknown keys are
     ``scoring.scheme_keys``'s; a key that is known but not for this kind is refused here)."""
     if raw is None:
@@ -154,8 +165,14 @@ def read_pay(parser: SchemeParser, raw: Any, indicators: tuple[Indicator, ...], 
         kind = parser.choice(rp, "kind", where, PART_KINDS)
         for key in rp if rp.get("kind") in PART_KINDS else ():
             if key in ALL_PART_KEYS and key not in COMMON_KEYS + PART_KEYS[kind]:
-                parser.add(where, key, "pay_key_not_for_kind", key=key, kind=kind,
-                           keys=", ".join(PART_KEYS[kind]) or "-")
+                parser.add(
+                    where,
+                    key,
+                    "pay_key_not_for_kind",
+                    key=key,
+                    kind=kind,
+                    keys=", ".join(PART_KEYS[kind]) or "-",
+                )
         part = PayPart(pid, kind, names)  # type: ignore[arg-type]
         if kind in ("fixed", "indicator_bonus"):
             amount = parser.money(rp, "amount", where)
@@ -199,7 +216,9 @@ def read_pay(parser: SchemeParser, raw: Any, indicators: tuple[Indicator, ...], 
     return tuple(parts)
 
 
-def _unknown_indicator(parser: SchemeParser, where: str, fld: str, iid: str, by_id: Mapping[str, Indicator]) -> None:
+def _unknown_indicator(
+    parser: SchemeParser, where: str, fld: str, iid: str, by_id: Mapping[str, Indicator]
+) -> None:
     close = difflib.get_close_matches(iid, list(by_id), n=1, cutoff=0.6)
     if close:
         parser.add(where, fld, "unknown_indicator_close", id=iid, close=close[0])
@@ -225,7 +244,9 @@ def _line(scheme: Scheme, part: PayPart, result: Mapping[str, Any]) -> PayLine:
     flags: Mapping[str, Any] = result.get("flags") or {}
 
     def line(amount: Decimal | None, **detail: Any) -> PayLine:
-        return PayLine(part.id, part.kind, part.name, None if amount is None else cents(amount), detail)
+        return PayLine(
+            part.id, part.kind, part.name, None if amount is None else cents(amount), detail
+        )
 
     if part.kind == "fixed":
         return line(part.amount)
@@ -246,7 +267,11 @@ def _line(scheme: Scheme, part: PayPart, result: Mapping[str, Any]) -> PayLine:
         return line(Decimal(0) if unmet else part.amount, unmet=unmet)
     if part.kind == "star_bonus":
         star = flags.get("star")
-        base = next((s.bonus_base for s in scheme.apply.stars if s.level == star), None) if star else None
+        base = (
+            next((s.bonus_base for s in scheme.apply.stars if s.level == star), None)
+            if star
+            else None
+        )
         if base is None:
             return line(Decimal(0), star=star)
         if part.scale == "total":
@@ -272,5 +297,9 @@ def pay_of(scheme: Scheme, result: Mapping[str, Any]) -> Pay:
         else:
             lines.append(_line(scheme, part, result))
     amounts = [ln.amount for ln in lines]
-    total = None if any(a is None for a in amounts) else cents(sum((a for a in amounts if a is not None), Decimal(0)))
+    total = (
+        None
+        if any(a is None for a in amounts)
+        else cents(sum((a for a in amounts if a is not None), Decimal(0)))
+    )
     return Pay(tuple(lines), total, scheme.apply.currency, held)

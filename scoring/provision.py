@@ -38,9 +38,21 @@ def provision_problems(scheme: Scheme, declared: Iterable[str] = ()) -> list[Pro
             continue
         close = difflib.get_close_matches(ind.column, importable, n=1, cutoff=0.5)
         if close:
-            problems.append(Problem(ind.id, "source" if ind.source else "id", "not_importable_close",
-                                    {"column": ind.column, "close": close[0]}))
+            problems.append(
+                Problem(
+                    ind.id,
+                    "source" if ind.source else "id",
+                    "not_importable_close",
+                    {"column": ind.column, "close": close[0]},
+                )
+            )
         else:
-            problems.append(Problem(ind.id, "source" if ind.source else "id", "not_importable",
-                                    {"column": ind.column}))
+            problems.append(
+                Problem(
+                    ind.id,
+                    "source" if ind.source else "id",
+                    "not_importable",
+                    {"column": ind.column},
+                )
+            )
     return problems

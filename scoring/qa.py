@@ -131,8 +131,11 @@ def agreement(card: Scorecard, answer_sets: Sequence[Mapping[str, Any]]) -> Agre
     per_check = {cid: len({a.get(cid) for a in answer_sets}) == 1 for cid in ids}
     unanimous = sum(per_check.values()) / len(ids) if ids else 1.0
     pairs = list(itertools.combinations(answer_sets, 2))
-    pairwise = sum(sum(a.get(cid) == b.get(cid) for cid in ids) / len(ids) for a, b in pairs) / len(pairs) \
-        if ids else 1.0
+    pairwise = (
+        sum(sum(a.get(cid) == b.get(cid) for cid in ids) / len(ids) for a, b in pairs) / len(pairs)
+        if ids
+        else 1.0
+    )
     totals = tuple(score_sample(card, a).score for a in answer_sets)
     scored = [t for t in totals if t is not None]
     if scored:
@@ -141,11 +144,21 @@ def agreement(card: Scorecard, answer_sets: Sequence[Mapping[str, Any]]) -> Agre
         stdev: float | None = math.sqrt(sum((t - mean) ** 2 for t in scored) / len(scored))
     else:
         mean, spread, stdev = math.nan, None, None
-    return Agreement(len(answer_sets), unanimous, pairwise, per_check, totals, spread, stdev,
-                     None if math.isnan(mean) else mean)
+    return Agreement(
+        len(answer_sets),
+        unanimous,
+        pairwise,
+        per_check,
+        totals,
+        spread,
+        stdev,
+        None if math.isnan(mean) else mean,
+    )
 
 
-def qa_frame(samples: Iterable[tuple[str, float | None]], agents: Sequence[str] | None = None) -> pd.DataFrame:
+def qa_frame(
+    samples: Iterable[tuple[str, float | None]], agents: Sequence[str] | None = None
+) -> pd.DataFrame:
     """``(agent, sample score)`` pairs → DataFrame indexed by agent with ``score`` (mean) and ``count``.
 
     Samples without a score (no check applied) are left out. ``agents`` (optional) fixes the

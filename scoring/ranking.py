@@ -14,14 +14,17 @@ ROUND_FOR_TIES = 9  # totals equal to 9 decimals share a rank
 
 @dataclass(frozen=True)
 class Ranking:
-    order: np.ndarray  # positions, best first within each group, groups in order of first appearance
+    order: (
+        np.ndarray
+    )  # positions, best first within each group, groups in order of first appearance
     rank: FloatArray  # shared (competition) rank 1, 1, 3 …; NaN for unscored
     rank_max: FloatArray  # the worst position of the agent's tie group
     group_size: np.ndarray  # scored agents in the agent's group
 
 
-def rank_totals(total: FloatArray, kpi: FloatArray, manager: FloatArray, agents: np.ndarray,
-                groups: np.ndarray) -> Ranking:
+def rank_totals(
+    total: FloatArray, kpi: FloatArray, manager: FloatArray, agents: np.ndarray, groups: np.ndarray
+) -> Ranking:
     """Rank within each group. Equal totals (to 9 decimals) share a rank (1, 1, 3).
 
     Order inside a tie, for display only: higher KPI table score, then higher manager

@@ -37,8 +37,13 @@ class IndicatorResult:
     detail: dict[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"value": self.value, "points": self.points, "max_points": self.max_points,
-                "status": self.status, "detail": self.detail}
+        return {
+            "value": self.value,
+            "points": self.points,
+            "max_points": self.max_points,
+            "status": self.status,
+            "detail": self.detail,
+        }
 
 
 @dataclass(frozen=True)
@@ -48,15 +53,24 @@ class ComponentResult:
     points: float | None
     weight: float
     declared_weight: float
-    contribution: float  # as shown: at the scheme's precision, the contributions add up to the shown total
+    contribution: (
+        float  # as shown: at the scheme's precision, the contributions add up to the shown total
+    )
     status: str
     detail: dict[str, Any]  # a left-out component says where its weight went: ``spread_over``
     contribution_exact: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "points": self.points, "weight": self.weight,
-                "declared_weight": self.declared_weight, "contribution": self.contribution,
-                "contribution_exact": self.contribution_exact, "status": self.status, "detail": self.detail}
+        return {
+            "kind": self.kind,
+            "points": self.points,
+            "weight": self.weight,
+            "declared_weight": self.declared_weight,
+            "contribution": self.contribution,
+            "contribution_exact": self.contribution_exact,
+            "status": self.status,
+            "detail": self.detail,
+        }
 
 
 @dataclass(frozen=True)
@@ -80,7 +94,9 @@ class Flags:
             "penalty": self.penalty,
             "penalty_amount": None if self.penalty_amount is None else str(self.penalty_amount),
             "last": self.last,
-            "improvement_due": None if self.improvement_due is None else self.improvement_due.isoformat(),
+            "improvement_due": None
+            if self.improvement_due is None
+            else self.improvement_due.isoformat(),
             "post_change": self.post_change,
             "star": self.star,
             "bonus_base": None if self.bonus_base is None else str(self.bonus_base),
@@ -100,7 +116,9 @@ class AgentResult:
     flags: Flags
     provisional: bool = False  # a required part is missing: not ranked, rewarded or penalised
     missing: tuple[str, ...] = ()  # the missing required parts (``scheme.required_parts`` ids)
-    total_exact: float | None = None  # before rounding; ``total`` is rounded once, half up, to the precision
+    total_exact: float | None = (
+        None  # before rounding; ``total`` is rounded once, half up, to the precision
+    )
 
     def component(self, cid: str) -> ComponentResult:
         """The component with this id (or, failing that, of this kind); KeyError if none."""
@@ -175,7 +193,9 @@ class TeamResult:
     part_missing: np.ndarray  # n × len(scheme.required_parts), True = that required part is missing
     provisional: np.ndarray  # n: any required part missing
     exact_total: FloatArray  # n: the total before rounding (``total`` is rounded to the precision)
-    spread: np.ndarray  # n × c: where a left-out component's weight went ("individual", "team", "all")
+    spread: (
+        np.ndarray
+    )  # n × c: where a left-out component's weight went ("individual", "team", "all")
     reward_amount: np.ndarray  # n: Decimal or None (a tie shares it, per ``apply.ties``)
     penalty_amount: np.ndarray
     _position: dict[str, int] = field(default_factory=dict, repr=False)
@@ -188,8 +208,13 @@ class TeamResult:
     @cached_property
     def frame(self) -> pd.DataFrame:
         """One row per agent (best first): total, rank, kpi, one column per component's points."""
-        data: dict[str, Any] = {"team": self.team_of, "total": self.total, "rank": self.rank,
-                                "kpi": self.kpi, "provisional": self.provisional}
+        data: dict[str, Any] = {
+            "team": self.team_of,
+            "total": self.total,
+            "rank": self.rank,
+            "kpi": self.kpi,
+            "provisional": self.provisional,
+        }
         for j, comp in enumerate(self.scheme.components):
             data[comp.id] = self.comp_points[:, j]
         frame = pd.DataFrame(data, index=pd.Index(self.index, name="agent"))
@@ -208,11 +233,27 @@ class TeamResult:
         return [r.to_dict() for r in self.results]
 
     @cached_property
-    def _rows(self) -> tuple[list[list[float]], list[list[float]], list[list[int]], list[list[float]],
-                             list[list[float]], list[list[float]], list[list[int]]]:
+    def _rows(
+        self,
+    ) -> tuple[
+        list[list[float]],
+        list[list[float]],
+        list[list[int]],
+        list[list[float]],
+        list[list[float]],
+        list[list[float]],
+        list[list[int]],
+    ]:
         """The per-agent arrays as plain Python lists, converted once for building results."""
-        return (self.values.tolist(), self.points.tolist(), self.ind_status.tolist(), self.ind_code.tolist(),
-                self.comp_points.tolist(), self.comp_weight.tolist(), self.comp_status.tolist())
+        return (
+            self.values.tolist(),
+            self.points.tolist(),
+            self.ind_status.tolist(),
+            self.ind_code.tolist(),
+            self.comp_points.tolist(),
+            self.comp_weight.tolist(),
+            self.comp_status.tolist(),
+        )
 
     @cached_property
     def _detail_lists(self) -> tuple[dict[str, list[Any]], ...]:
@@ -226,8 +267,10 @@ class TeamResult:
             for j, ind in enumerate(scheme.indicators)
         ]
         components = []
-        exact = [comp_points[i][j] * comp_weight[i][j] / 100 if math.isfinite(comp_points[i][j]) else 0.0
-                 for j in range(len(scheme.components))]
+        exact = [
+            comp_points[i][j] * comp_weight[i][j] / 100 if math.isfinite(comp_points[i][j]) else 0.0
+            for j in range(len(scheme.components))
+        ]
         shown = largest_remainder(exact, self.total[i], scheme.precision)
         for j, comp in enumerate(scheme.components):
             pts = comp_points[i][j]
@@ -237,9 +280,19 @@ class TeamResult:
                 detail = _team_detail(comp, scheme, detail)
             if self.spread[i][j]:
                 detail["spread_over"] = self.spread[i][j]
-            components.append(ComponentResult(
-                comp.id, comp.kind, _opt(pts), weight, comp.weight, shown[j],
-                COMPONENT_STATUS[comp_status[i][j]], detail, exact[j]))
+            components.append(
+                ComponentResult(
+                    comp.id,
+                    comp.kind,
+                    _opt(pts),
+                    weight,
+                    comp.weight,
+                    shown[j],
+                    COMPONENT_STATUS[comp_status[i][j]],
+                    detail,
+                    exact[j],
+                )
+            )
         rules = scheme.apply
         flags = Flags(
             reward=bool(self.reward[i]),
@@ -247,18 +300,32 @@ class TeamResult:
             penalty=bool(self.penalty[i]),
             penalty_amount=self.penalty_amount[i],
             last=bool(self.last[i]),
-            improvement_due=self.as_of + timedelta(days=rules.improvement_days) if self.improvement[i] else None,
+            improvement_due=self.as_of + timedelta(days=rules.improvement_days)
+            if self.improvement[i]
+            else None,
             post_change=bool(self.post_change[i]),
             star=int(self.star[i]) if self.star[i] > 0 else None,
             bonus_base=next((s.bonus_base for s in rules.stars if s.level == self.star[i]), None),
         )
         rank = self.rank[i]
         return AgentResult(
-            agent=self.agents[i], team=self.team_of[i], total=_opt(self.total[i]),
-            rank=int(rank) if math.isfinite(rank) else None, group_size=int(self.group_size[i]),
-            kpi=_opt(self.kpi[i]), components=tuple(components), indicators=tuple(indicators), flags=flags,
-            provisional=bool(self.provisional[i]), total_exact=_opt(self.exact_total[i]),
-            missing=tuple(p for p, gone in zip(scheme.required_parts, self.part_missing[i], strict=True) if gone))
+            agent=self.agents[i],
+            team=self.team_of[i],
+            total=_opt(self.total[i]),
+            rank=int(rank) if math.isfinite(rank) else None,
+            group_size=int(self.group_size[i]),
+            kpi=_opt(self.kpi[i]),
+            components=tuple(components),
+            indicators=tuple(indicators),
+            flags=flags,
+            provisional=bool(self.provisional[i]),
+            total_exact=_opt(self.exact_total[i]),
+            missing=tuple(
+                p
+                for p, gone in zip(scheme.required_parts, self.part_missing[i], strict=True)
+                if gone
+            ),
+        )
 
 
 def largest_remainder(parts: list[float], total: float, precision: int) -> list[float]:
@@ -269,9 +336,11 @@ def largest_remainder(parts: list[float], total: float, precision: int) -> list[
     unit = Decimal(1).scaleb(-precision)
     exact = [Decimal(repr(float(p))) for p in parts]
     floors = [(e / unit).to_integral_value(rounding=ROUND_FLOOR) for e in exact]
-    left = int((Decimal(repr(float(total))) / unit).to_integral_value(rounding=ROUND_HALF_UP) - sum(floors))
+    left = int(
+        (Decimal(repr(float(total))) / unit).to_integral_value(rounding=ROUND_HALF_UP) - sum(floors)
+    )
     order = sorted(range(len(parts)), key=lambda k: (-(exact[k] / unit - floors[k]), k))
-    for k in order[:max(left, 0)]:
+    for k in order[: max(left, 0)]:
         floors[k] += 1
     return [float(f * unit) for f in floors]
 
@@ -294,18 +363,31 @@ def _team_detail(comp: Component, scheme: Scheme, detail: dict[str, Any]) -> dic
         status = detail.get(f"{iid}.status")
         code = detail.get(f"{iid}.code")
         pts = detail.get(f"{iid}.points")
-        res = _indicator_result(ind, math.nan if value is None else value, math.nan if pts is None else pts,
-                                int(status or 0), math.nan if code is None else code)
+        res = _indicator_result(
+            ind,
+            math.nan if value is None else value,
+            math.nan if pts is None else pts,
+            int(status or 0),
+            math.nan if code is None else code,
+        )
         out["indicators"][iid] = res.to_dict()
     return out
 
 
-def _indicator_result(ind: Indicator, value: float, pts: float, status: int, code: float) -> IndicatorResult:
+def _indicator_result(
+    ind: Indicator, value: float, pts: float, status: int, code: float
+) -> IndicatorResult:
     if status == IND_OK:
         detail = ind.method.detail(value, code)
     else:
         detail = {"reason": "missing" if value != value else "invalid"}
         if status == IND_WORST:
             detail["worst_points"] = ind.worst_points
-    return IndicatorResult(ind.id, value if math.isfinite(value) else None, pts if math.isfinite(pts) else None,
-                           ind.points, IND_STATUS[status], detail)
+    return IndicatorResult(
+        ind.id,
+        value if math.isfinite(value) else None,
+        pts if math.isfinite(pts) else None,
+        ind.points,
+        IND_STATUS[status],
+        detail,
+    )

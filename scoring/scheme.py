@@ -20,7 +20,16 @@ from scoring.methods import Method
 if TYPE_CHECKING:
     from scoring.pay import PayPart
 
-UNITS: tuple[str, ...] = ("fraction", "percent", "seconds", "minutes", "yuan", "count", "days", "points")
+UNITS: tuple[str, ...] = (
+    "fraction",
+    "percent",
+    "seconds",
+    "minutes",
+    "yuan",
+    "count",
+    "days",
+    "points",
+)
 COMPONENT_KINDS: tuple[str, ...] = ("kpi", "self", "manager", "customer", "peer", "qa", "team")
 MANAGER_DIMENSIONS: tuple[str, ...] = ("performance", "ability", "collaboration", "service")
 TOLERANCE = 1e-6
@@ -66,15 +75,15 @@ PROBLEM_TEMPLATES: dict[str, str] = {
     "band_points": "Band {band} gives {value} points, outside 0 to the indicator's {full}.",
     "not_monotone": "Points must not get worse as the value gets better (better = {better}).",
     "level_points": "Level {level} gives {value} points, outside 0 to the indicator's {full}.",
-    "deduction_direction": "A deduction indicator counts events, so better must be \"lower\".",
-    "descriptive_direction": "A descriptive indicator's levels are listed worst first, so better must be \"higher\".",
+    "deduction_direction": 'A deduction indicator counts events, so better must be "lower".',
+    "descriptive_direction": 'A descriptive indicator\'s levels are listed worst first, so better must be "higher".',
     "unknown_component": "No component with id {id!r}.",
     "unknown_indicator": "No indicator with id {id!r}.",
     "unknown_indicator_close": "No indicator with id {id!r}; did you mean {close!r}?",
-    "computed_not_kpi": "Only computed = \"kpi\" is supported.",
+    "computed_not_kpi": 'Only computed = "kpi" is supported.',
     "no_indicators_for_kpi": "The scheme computes the KPI table but declares no indicators.",
     "dimensions_required": "A {kind} component needs at least one dimension.",
-    "money_not_float": "Money must be a whole number or a quoted decimal such as \"100.00\", not a float.",
+    "money_not_float": 'Money must be a whole number or a quoted decimal such as "100.00", not a float.',
     "bad_money": "Not an amount of money: {value!r}.",
     "star_order": "Star levels must have distinct levels and thresholds within 0–100.",
     "default_range": "The default score must be within 0–100 (got {value}).",
@@ -86,7 +95,7 @@ PROBLEM_TEMPLATES: dict[str, str] = {
     "share_or_count": "Give the sample a share or a count, not both.",
     "link_needs_ref": "The link must contain {placeholder}, where the session's reference goes.",
     "checks_only_qa": "Only a qa component has checks.",
-    "bad_clock_time": "Expected a time of day such as \"09:00\" (got {value!r}).",
+    "bad_clock_time": 'Expected a time of day such as "09:00" (got {value!r}).',
     "bad_day_of_month": "Expected a day of the month from 1 to {last} (got {value}).",
     "bad_day_list": "Expected a list of whole numbers from {low} to {high} (got {value}).",
     "window_order": "The {first} time must come before the {then} time.",
@@ -96,18 +105,18 @@ PROBLEM_TEMPLATES: dict[str, str] = {
     "unknown_key_close": "Unknown key {key!r} (line {line}); did you mean {close!r}?",
     "pay_key_not_for_kind": "{key!r} does not belong in a {kind} pay part; it takes: {keys}.",
     "commission_not_money": "A commission is a share of an amount of money, but {id!r} is in {unit}; "
-                            "use an indicator in yuan.",
-    "rate_not_float": "Write the rate as a quoted decimal such as \"0.003\" or a percent such as \"0.3%\", "
-                      "not a float.",
-    "bad_rate": "Not a rate from 0 to 100 %: {value!r} (write \"0.003\" or \"0.3%\").",
+    "use an indicator in yuan.",
+    "rate_not_float": 'Write the rate as a quoted decimal such as "0.003" or a percent such as "0.3%", '
+    "not a float.",
+    "bad_rate": 'Not a rate from 0 to 100 %: {value!r} (write "0.003" or "0.3%").',
     "star_bonus_needs_bases": "A star bonus needs star levels with a bonus_base in [apply] stars.",
     "reward_penalty_needs_amounts": "A reward/penalty part needs a reward or a penalty in [apply].",
     "precision_range": "The precision must be a whole number of decimals from 0 to 4 (got {value}).",
-    "no_provider": "No {provider} data fills an indicator value; use provider = \"import\", \"manager\" or \"admin\".",
+    "no_provider": 'No {provider} data fills an indicator value; use provider = "import", "manager" or "admin".',
     "not_importable": "No import stores {column!r}, so nothing can fill this indicator; map it in an import, "
-                      "or set provider = \"manager\" or \"admin\".",
+    'or set provider = "manager" or "admin".',
     "not_importable_close": "No import stores {column!r}, so nothing can fill this indicator; did you mean "
-                            "{close!r}? (Or set provider = \"manager\" or \"admin\".)",
+    '{close!r}? (Or set provider = "manager" or "admin".)',
 }
 
 
@@ -282,8 +291,12 @@ class ApplyRules:
     post_change_after: int = 3
     stars: tuple[StarLevel, ...] = ()
     appeal_days: int = 7
-    appeal_answer_days: int = 3  # working days the decider has to answer an appeal (seed 002: a timely answer)
-    ties: Literal["share", "all", "none"] = "share"  # several agents at a rewarded or penalised place
+    appeal_answer_days: int = (
+        3  # working days the decider has to answer an appeal (seed 002: a timely answer)
+    )
+    ties: Literal["share", "all", "none"] = (
+        "share"  # several agents at a rewarded or penalised place
+    )
     announce_best: bool = False
     personal_goals: bool = True
 
@@ -327,7 +340,9 @@ class Scheme:
     content_hash: str
     calibration: CalibrationRules = CalibrationRules()
     cycle: CycleRules = CycleRules()
-    precision: int = 1  # decimals of every shown total and contribution; ranks use the rounded total
+    precision: int = (
+        1  # decimals of every shown total and contribution; ranks use the rounded total
+    )
     pay: tuple[PayPart, ...] = ()  # the pay formula's parts (``[[pay]]``, scoring.pay), in order
 
     def name(self, lang: str) -> str:

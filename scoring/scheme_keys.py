@@ -20,32 +20,89 @@ from scoring.scheme import Problem
 Schema = dict[str, "Schema | None"]  # a key → the schema of its table(s), or None for a plain value
 ANY: Schema = {"*": None}  # not checked here
 NAMES: Schema = {"zh": None, "en": None}
-DIMENSION: Schema = {"id": None, "name": NAMES, "weight": None, "computed": None, "hint": NAMES, "missing": None}
-CHECK: Schema = {"id": None, "name": NAMES, "points": None, "weight": None, "critical": None, "na": None}
+DIMENSION: Schema = {
+    "id": None,
+    "name": NAMES,
+    "weight": None,
+    "computed": None,
+    "hint": NAMES,
+    "missing": None,
+}
+CHECK: Schema = {
+    "id": None,
+    "name": NAMES,
+    "points": None,
+    "weight": None,
+    "critical": None,
+    "na": None,
+}
 SAMPLE: Schema = {"per": None, "count": None, "share": None}
 COMPONENT: Schema = {
-    "kind": None, "id": None, "weight": None, "name": NAMES, "missing": None, "dimensions": DIMENSION,
-    "indicators": None, "min_responses": None, "min_raters": None, "min_samples": None, "below_min": None,
-    "default": None, "csat": None, "link_expiry_days": None, "repeat": None, "checks": CHECK, "blind": None,
-    "reviewers": None, "sample": SAMPLE, "link": None,
+    "kind": None,
+    "id": None,
+    "weight": None,
+    "name": NAMES,
+    "missing": None,
+    "dimensions": DIMENSION,
+    "indicators": None,
+    "min_responses": None,
+    "min_raters": None,
+    "min_samples": None,
+    "below_min": None,
+    "default": None,
+    "csat": None,
+    "link_expiry_days": None,
+    "repeat": None,
+    "checks": CHECK,
+    "blind": None,
+    "reviewers": None,
+    "sample": SAMPLE,
+    "link": None,
 }
 INDICATOR: Schema = {
-    "id": None, "name": NAMES, "unit": None, "better": None, "points": None, "method": None, "params": ANY,
-    "missing": None, "group": None, "source": None, "provider": None,
+    "id": None,
+    "name": NAMES,
+    "unit": None,
+    "better": None,
+    "points": None,
+    "method": None,
+    "params": ANY,
+    "missing": None,
+    "group": None,
+    "source": None,
+    "provider": None,
 }
 STAR: Schema = {"level": None, "min_total": None, "bonus_base": None}
 APPLY: Schema = {
-    "reward": None, "penalty": None, "currency": None, "improvement_last": None, "improvement_days": None,
-    "post_change_after": None, "stars": STAR, "appeal_days": None, "appeal_answer_days": None, "ties": None, "announce_best": None,
+    "reward": None,
+    "penalty": None,
+    "currency": None,
+    "improvement_last": None,
+    "improvement_days": None,
+    "post_change_after": None,
+    "stars": STAR,
+    "appeal_days": None,
+    "appeal_answer_days": None,
+    "ties": None,
+    "announce_best": None,
     "personal_goals": None,
 }
 TARGET: Schema = {"id": None, "name": NAMES, "min_total": None, "max_share": None}
 CALIBRATION: Schema = {"outlier_k": None, "min_reviews": None, "targets": TARGET}
 PAY_PART: Schema = {**dict.fromkeys(ALL_PART_KEYS), "name": NAMES}
 SCHEMA: Schema = {
-    "id": None, "name": NAMES, "period": None, "language": None, "publish_ranking": None, "precision": None,
-    "components": COMPONENT, "indicators": INDICATOR, "apply": APPLY, "calibration": CALIBRATION,
-    "cycle": dict.fromkeys(CYCLE_KEYS), "pay": PAY_PART,
+    "id": None,
+    "name": NAMES,
+    "period": None,
+    "language": None,
+    "publish_ranking": None,
+    "precision": None,
+    "components": COMPONENT,
+    "indicators": INDICATOR,
+    "apply": APPLY,
+    "calibration": CALIBRATION,
+    "cycle": dict.fromkeys(CYCLE_KEYS),
+    "pay": PAY_PART,
 }
 
 Path = tuple[str | int, ...]
@@ -84,7 +141,7 @@ def _line_of(text: str, sections: list[Path], paths: list[Path], key: str) -> in
     lines = text.splitlines()
     for path in paths:
         for n, (line, section) in enumerate(zip(lines, sections, strict=True), start=1):
-            if section[:len(path)] == path and pattern.search(line.split("#", 1)[0]):
+            if section[: len(path)] == path and pattern.search(line.split("#", 1)[0]):
                 return n
     return None
 
@@ -105,7 +162,9 @@ def unknown_keys(data: dict[str, Any], text: str) -> list[Problem]:
     sections = _sections(text)
     problems: list[Problem] = []
 
-    def walk(table: dict[str, Any], schema: Schema, where: str, paths: list[Path], field: str) -> None:
+    def walk(
+        table: dict[str, Any], schema: Schema, where: str, paths: list[Path], field: str
+    ) -> None:
         if "*" in schema:
             return
         for key, value in table.items():
@@ -114,22 +173,48 @@ def unknown_keys(data: dict[str, Any], text: str) -> list[Problem]:
                 close = difflib.get_close_matches(key, list(schema), n=1, cutoff=0.6)
                 params: dict[str, Any] = {"key": key, "line": line or "?"}
                 if close:
-                    problems.append(Problem(where, f"{field}{key}", "unknown_key_close", {**params, "close": close[0]}))
+                    problems.append(
+                        Problem(
+                            where,
+                            f"{field}{key}",
+                            "unknown_key_close",
+                            {**params, "close": close[0]},
+                        )
+                    )
                 else:
-                    problems.append(Problem(where, f"{field}{key}", "unknown_key",
-                                            {**params, "choices": ", ".join(schema)}))
+                    problems.append(
+                        Problem(
+                            where,
+                            f"{field}{key}",
+                            "unknown_key",
+                            {**params, "choices": ", ".join(schema)},
+                        )
+                    )
                 continue
             sub = schema[key]
             if sub is None:
                 continue
             if isinstance(value, dict):
-                top_table = where == "scheme" and not field and key in ("apply", "calibration", "cycle")
-                walk(value, sub, key if top_table else where, [p + (key,) for p in paths] + paths,
-                     "" if top_table else f"{field}{key}.")
+                top_table = (
+                    where == "scheme" and not field and key in ("apply", "calibration", "cycle")
+                )
+                walk(
+                    value,
+                    sub,
+                    key if top_table else where,
+                    [p + (key,) for p in paths] + paths,
+                    "" if top_table else f"{field}{key}.",
+                )
             elif isinstance(value, list):
                 for i, item in enumerate(value, start=1):
                     if isinstance(item, dict):
-                        walk(item, sub, _item_where(where, key, i, item), [p + (key, i) for p in paths] + paths, "")
+                        walk(
+                            item,
+                            sub,
+                            _item_where(where, key, i, item),
+                            [p + (key, i) for p in paths] + paths,
+                            "",
+                        )
 
     walk(data, SCHEMA, "scheme", [()], "")
     return problems

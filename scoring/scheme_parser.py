@@ -65,7 +65,9 @@ class SchemeParser:
         self.problems.append(Problem(where, fld, code, params))
 
     # -- small typed readers ------------------------------------------------------------
-    def str_(self, d: dict[str, Any], key: str, where: str, *, required: bool = True, default: str = "") -> str:
+    def str_(
+        self, d: dict[str, Any], key: str, where: str, *, required: bool = True, default: str = ""
+    ) -> str:
         if key not in d:
             if required:
                 self.add(where, key, "required")
@@ -76,8 +78,16 @@ class SchemeParser:
             return default
         return value
 
-    def num(self, d: dict[str, Any], key: str, where: str, *, default: float | None = None,
-            positive: bool = False, nonneg: bool = True) -> float | None:
+    def num(
+        self,
+        d: dict[str, Any],
+        key: str,
+        where: str,
+        *,
+        default: float | None = None,
+        positive: bool = False,
+        nonneg: bool = True,
+    ) -> float | None:
         if key not in d:
             if default is None:
                 self.add(where, key, "required")
@@ -114,8 +124,14 @@ class SchemeParser:
             return default
         return value
 
-    def choice(self, d: dict[str, Any], key: str, where: str, choices: tuple[str, ...],
-               default: str | None = None) -> str:
+    def choice(
+        self,
+        d: dict[str, Any],
+        key: str,
+        where: str,
+        choices: tuple[str, ...],
+        default: str | None = None,
+    ) -> str:
         if key not in d:
             if default is None:
                 self.add(where, key, "required")
@@ -127,8 +143,14 @@ class SchemeParser:
             return default or choices[0]
         return str(value)
 
-    def names(self, d: dict[str, Any], where: str, key: str = "name", required: bool = True,
-              prefix: str = "") -> Names | None:
+    def names(
+        self,
+        d: dict[str, Any],
+        where: str,
+        key: str = "name",
+        required: bool = True,
+        prefix: str = "",
+    ) -> Names | None:
         raw = d.get(key)
         if raw is None:
             if required:
@@ -151,7 +173,9 @@ class SchemeParser:
 
     def ident(self, d: dict[str, Any], where: str, key: str = "id") -> str:
         value = self.str_(d, key, where)
-        if value and not (value.replace("_", "a").isalnum() and value.isascii() and value == value.lower()):
+        if value and not (
+            value.replace("_", "a").isalnum() and value.isascii() and value == value.lower()
+        ):
             self.add(where, key, "bad_id", id=value)
         return value
 
@@ -242,9 +266,25 @@ class SchemeParser:
             provider = self.choice(raw, "provider", where, PROVIDERS, default="import")
             method = self.method(raw, where, better, points if points is not None else 0.0)
             if method is not None and points is not None:
-                out.append(Indicator(iid, names, unit, better, points, method, missing,  # type: ignore[arg-type]
-                                     str(group), source, provider))  # type: ignore[arg-type]
-        total = sum(float(r.get("points", 0)) for r in data.get("indicators", []) if _is_number(r.get("points", 0)))
+                out.append(
+                    Indicator(
+                        iid,
+                        names,
+                        unit,
+                        better,  # type: ignore[arg-type]
+                        points,
+                        method,
+                        missing,  # type: ignore[arg-type]
+                        str(group),
+                        source,
+                        provider,  # type: ignore[arg-type]
+                    )
+                )
+        total = sum(
+            float(r.get("points", 0))
+            for r in data.get("indicators", [])
+            if _is_number(r.get("points", 0))
+        )
         if (out or data.get("indicators")) and abs(total - 100) > TOLERANCE:
             self.add("scheme", "indicators.points", "points_not_100", total=_fmt(total))
         return tuple(out)
@@ -255,7 +295,9 @@ class SchemeParser:
             self.add(where, "method", "required")
             return None
         if kind not in METHOD_KINDS:
-            self.add(where, "method", "unknown_method", value=str(kind), choices=", ".join(METHOD_KINDS))
+            self.add(
+                where, "method", "unknown_method", value=str(kind), choices=", ".join(METHOD_KINDS)
+            )
             return None
         params = raw.get("params", {})
         if not isinstance(params, dict):
@@ -331,14 +373,26 @@ class SchemeParser:
                 self.add(where, f"{fld}.points", "required" if pts is None else "expected_number")
                 ok = False
             elif not 0 <= float(pts) <= full + TOLERANCE:
-                self.add(where, f"{fld}.points", "band_points", band=i, value=_fmt(float(pts)), full=_fmt(full))
+                self.add(
+                    where,
+                    f"{fld}.points",
+                    "band_points",
+                    band=i,
+                    value=_fmt(float(pts)),
+                    full=_fmt(full),
+                )
             if not ok:
                 continue
             lower = edges.get("gt", edges.get("ge"))
             upper = edges.get("lt", edges.get("le"))
             band = Band(float(pts), lower, "ge" in edges, upper, "le" in edges)
-            if lower is not None and upper is not None and (
-                lower > upper or (lower == upper and not (band.lower_inclusive and band.upper_inclusive))
+            if (
+                lower is not None
+                and upper is not None
+                and (
+                    lower > upper
+                    or (lower == upper and not (band.lower_inclusive and band.upper_inclusive))
+                )
             ):
                 self.add(where, fld, "band_empty", band=i)
                 continue
@@ -349,8 +403,13 @@ class SchemeParser:
         return Tiered(tuple(bands))
 
     def check_bands(self, bands: list[Band], where: str, better: str) -> None:
-        order = sorted(range(len(bands)), key=lambda i: (
-            -math.inf if bands[i].lower is None else bands[i].lower, not bands[i].lower_inclusive))
+        order = sorted(
+            range(len(bands)),
+            key=lambda i: (
+                -math.inf if bands[i].lower is None else bands[i].lower,
+                not bands[i].lower_inclusive,
+            ),
+        )
         first, last = bands[order[0]], bands[order[-1]]
         if first.lower is not None:
             self.add(where, f"params.bands[{order[0] + 1}]", "band_open_start")
@@ -361,10 +420,16 @@ class SchemeParser:
             names = {"first": a_i + 1, "second": b_i + 1}
             fld = f"params.bands[{b_i + 1}]"
             if a.upper is None or b.lower is None:
-                at = _fmt(b.lower) if b.lower is not None else (_fmt(a.upper) if a.upper is not None else "-inf")
+                at = (
+                    _fmt(b.lower)
+                    if b.lower is not None
+                    else (_fmt(a.upper) if a.upper is not None else "-inf")
+                )
                 self.add(where, fld, "band_overlap", at=at, **names)
                 continue
-            if a.upper > b.lower or (a.upper == b.lower and a.upper_inclusive and b.lower_inclusive):
+            if a.upper > b.lower or (
+                a.upper == b.lower and a.upper_inclusive and b.lower_inclusive
+            ):
                 self.add(where, fld, "band_overlap", at=_fmt(b.lower), **names)
             elif a.upper < b.lower or (not a.upper_inclusive and not b.lower_inclusive):
                 self.add(where, fld, "band_gap", at=_fmt(a.upper), **names)
@@ -375,7 +440,9 @@ class SchemeParser:
         if (better == "higher" and not rising) or (better == "lower" and not falling):
             self.add(where, "params.bands", "not_monotone", better=better)
 
-    def descriptive(self, params: dict[str, Any], where: str, better: str, full: float) -> Descriptive | None:
+    def descriptive(
+        self, params: dict[str, Any], where: str, better: str, full: float
+    ) -> Descriptive | None:
         raw_levels = self.table_list(params, "levels", where)
         if not raw_levels:
             self.add(where, "levels", "required")
@@ -400,13 +467,22 @@ class SchemeParser:
                 self.add(lwhere, f"{fld}.points", "required" if pts is None else "expected_number")
                 continue
             if not 0 <= float(pts) <= full + TOLERANCE:
-                self.add(lwhere, f"{fld}.points", "level_points", level=lid, value=_fmt(float(pts)), full=_fmt(full))
+                self.add(
+                    lwhere,
+                    f"{fld}.points",
+                    "level_points",
+                    level=lid,
+                    value=_fmt(float(pts)),
+                    full=_fmt(full),
+                )
             levels.append(Level(lid, names.zh, names.en, float(pts)))
         if any(a.points > b.points for a, b in zip(levels, levels[1:], strict=False)):
             self.add(where, "params.levels", "not_monotone", better="higher")
         return Descriptive(tuple(levels)) if levels else None
 
-    def components(self, data: dict[str, Any], indicators: tuple[Indicator, ...]) -> tuple[Component, ...]:
+    def components(
+        self, data: dict[str, Any], indicators: tuple[Indicator, ...]
+    ) -> tuple[Component, ...]:
         out: list[Component] = []
         seen: set[str] = set()
         kinds: set[str] = set()
@@ -416,8 +492,12 @@ class SchemeParser:
         total = 0.0
         indicator_ids = {i.id for i in indicators}
         for i, raw in enumerate(raw_list):
-            kind = self.choice(raw, "kind", str(raw.get("id") or raw.get("kind") or f"components[{i + 1}]"),
-                               COMPONENT_KINDS)
+            kind = self.choice(
+                raw,
+                "kind",
+                str(raw.get("id") or raw.get("kind") or f"components[{i + 1}]"),
+                COMPONENT_KINDS,
+            )
             cid = str(raw.get("id", kind))
             where = cid
             if "id" in raw:
@@ -436,7 +516,11 @@ class SchemeParser:
             inds: tuple[str, ...] = ()
             if kind == "team":
                 raw_inds = raw.get("indicators")
-                if not isinstance(raw_inds, list) or not raw_inds or not all(isinstance(x, str) for x in raw_inds):
+                if (
+                    not isinstance(raw_inds, list)
+                    or not raw_inds
+                    or not all(isinstance(x, str) for x in raw_inds)
+                ):
                     self.add(where, "indicators", "expected_id_list")
                 else:
                     inds = tuple(raw_inds)
@@ -446,10 +530,16 @@ class SchemeParser:
             if kind == "kpi" and not indicators:
                 self.add(where, "kind", "no_indicators_for_kpi")
             min_default = {"peer": 3, "customer": 1, "qa": 1}.get(kind, 0)
-            min_key = {"peer": "min_raters", "customer": "min_responses", "qa": "min_samples"}.get(kind)
+            min_key = {"peer": "min_raters", "customer": "min_responses", "qa": "min_samples"}.get(
+                kind
+            )
             min_count = self.int_(raw, min_key, where, min_default) if min_key else 0
-            below_min = self.choice(raw, "below_min", where, ("exclude", "default"), default="exclude")
-            default = self.num(raw, "default", where, default=math.nan) if "default" in raw else None
+            below_min = self.choice(
+                raw, "below_min", where, ("exclude", "default"), default="exclude"
+            )
+            default = (
+                self.num(raw, "default", where, default=math.nan) if "default" in raw else None
+            )
             if default is not None and math.isnan(default):
                 default = None
             if below_min == "default" and default is None:
@@ -465,12 +555,24 @@ class SchemeParser:
                     scorecard = self.scorecard(raw, where)
                 else:
                     self.add(where, "checks", "checks_only_qa")
-            out.append(Component(
-                id=cid, kind=kind, weight=weight or 0.0, name=names, missing=missing,  # type: ignore[arg-type]
-                dimensions=dims, indicators=inds, csat=csat, min_count=min_count,  # type: ignore[arg-type]
-                below_min=below_min, default=default, link_expiry_days=expiry,  # type: ignore[arg-type]
-                repeat=repeat, scorecard=scorecard,  # type: ignore[arg-type]
-            ))
+            out.append(
+                Component(
+                    id=cid,
+                    kind=kind,
+                    weight=weight or 0.0,
+                    name=names,
+                    missing=missing,  # type: ignore[arg-type]
+                    dimensions=dims,
+                    indicators=inds,
+                    csat=csat,  # type: ignore[arg-type]
+                    min_count=min_count,
+                    below_min=below_min,  # type: ignore[arg-type]
+                    default=default,
+                    link_expiry_days=expiry,
+                    repeat=repeat,  # type: ignore[arg-type]
+                    scorecard=scorecard,
+                )
+            )
         if raw_list and abs(total - 100) > TOLERANCE:
             self.add("scheme", "components.weight", "weights_not_100", total=_fmt(total))
         if any(d.computed == "kpi" for c in out for d in c.dimensions) and not indicators:
@@ -506,14 +608,32 @@ class SchemeParser:
         reviewers: tuple[str, ...] = ("qa", "manager")
         if "reviewers" in raw:
             roles = raw["reviewers"]
-            if not isinstance(roles, list) or not roles or not all(isinstance(r, str) for r in roles):
-                self.add(where, "reviewers", "bad_choice", value=str(roles), choices=", ".join(REVIEWER_ROLES))
+            if (
+                not isinstance(roles, list)
+                or not roles
+                or not all(isinstance(r, str) for r in roles)
+            ):
+                self.add(
+                    where,
+                    "reviewers",
+                    "bad_choice",
+                    value=str(roles),
+                    choices=", ".join(REVIEWER_ROLES),
+                )
             else:
                 for role in roles:
                     if role not in REVIEWER_ROLES:
-                        self.add(where, "reviewers", "bad_choice", value=role, choices=", ".join(REVIEWER_ROLES))
+                        self.add(
+                            where,
+                            "reviewers",
+                            "bad_choice",
+                            value=role,
+                            choices=", ".join(REVIEWER_ROLES),
+                        )
                 reviewers = tuple(r for r in roles if r in REVIEWER_ROLES) or reviewers
-        return Scorecard(tuple(checks), self.sampling(raw.get("sample"), where), blind, reviewers, str(link))
+        return Scorecard(
+            tuple(checks), self.sampling(raw.get("sample"), where), blind, reviewers, str(link)
+        )
 
     def sampling(self, raw: Any, where: str) -> Sampling:
         if raw is None:
@@ -534,7 +654,12 @@ class SchemeParser:
                 share = None
         elif "count" in raw:
             count = self.int_(raw, "count", where, 0)
-            if "count" in raw and count == 0 and isinstance(raw["count"], int) and not isinstance(raw["count"], bool):
+            if (
+                "count" in raw
+                and count == 0
+                and isinstance(raw["count"], int)
+                and not isinstance(raw["count"], bool)
+            ):
                 self.add(where, "count", "not_positive", value=0)
         else:
             self.add(where, "count", "required")
@@ -577,7 +702,9 @@ class SchemeParser:
             return "zero"
         return self.choice(d, "missing", where, MISSING_RULES, default="exclude")
 
-    def check_gates(self, indicators: tuple[Indicator, ...], components: tuple[Component, ...]) -> None:
+    def check_gates(
+        self, indicators: tuple[Indicator, ...], components: tuple[Component, ...]
+    ) -> None:
         ids = {c.id for c in components}
         for ind in indicators:
             if isinstance(ind.method, Gate):
@@ -598,9 +725,13 @@ class SchemeParser:
             if not isinstance(level, int) or not _is_number(threshold):
                 self.add(where, "stars", "star_order")
                 continue
-            stars.append(StarLevel(level, float(threshold), self.money(rs, "bonus_base", "apply.stars")))
-        if len({s.level for s in stars}) != len(stars) or len({s.min_total for s in stars}) != len(stars) or any(
-            not 0 <= s.min_total <= 100 for s in stars
+            stars.append(
+                StarLevel(level, float(threshold), self.money(rs, "bonus_base", "apply.stars"))
+            )
+        if (
+            len({s.level for s in stars}) != len(stars)
+            or len({s.min_total for s in stars}) != len(stars)
+            or any(not 0 <= s.min_total <= 100 for s in stars)
         ):
             self.add(where, "stars", "star_order")
         return ApplyRules(

@@ -120,7 +120,11 @@ def _parse_cell(text: str, rule: _Rule) -> tuple[float, str | None, dict[str, An
     if rule.whole and not float(value).is_integer():
         return math.nan, "not_whole", {"value": shown}
     if (rule.low is not None and value < rule.low) or (rule.high is not None and value > rule.high):
-        return math.nan, "out_of_range", {"value": shown, "low": _fmt(rule.low), "high": _fmt(rule.high)}
+        return (
+            math.nan,
+            "out_of_range",
+            {"value": shown, "low": _fmt(rule.low), "high": _fmt(rule.high)},
+        )
     return value, None, {}
 
 
@@ -161,8 +165,11 @@ def read_score_table(scheme: Scheme, table: pd.DataFrame) -> ScoreInputs:
                 if present:
                     problems += [CellProblem("missing_column", column=c) for c in missing]
                 else:
-                    problems.append(CellProblem("missing_review_column", column=comp.id,
-                                                params={"example": dims[0]}))
+                    problems.append(
+                        CellProblem(
+                            "missing_review_column", column=comp.id, params={"example": dims[0]}
+                        )
+                    )
             review_cols += present
     optional: dict[str, list[str]] = {
         "customer": [f"customer.{c}" for c in STAR_COLUMNS],
@@ -172,8 +179,11 @@ def read_score_table(scheme: Scheme, table: pd.DataFrame) -> ScoreInputs:
     for group, cols in optional.items():
         present = [c for c in cols if c in columns]
         if present and len(present) < len(cols):
-            problems += [CellProblem("incomplete_group", column=c, params={"group": group})
-                         for c in cols if c not in columns]
+            problems += [
+                CellProblem("incomplete_group", column=c, params={"group": group})
+                for c in cols
+                if c not in columns
+            ]
         for c in present:
             rules[c] = _REVIEW if c.endswith(".score") else _COUNT
     for c in review_cols:
@@ -186,8 +196,14 @@ def read_score_table(scheme: Scheme, table: pd.DataFrame) -> ScoreInputs:
         if not agent:
             problems.append(CellProblem("empty_agent", row=row, column="agent"))
         elif agent in first_row:
-            problems.append(CellProblem("duplicate_agent", row=row, column="agent",
-                                        params={"agent": agent, "first_row": first_row[agent]}))
+            problems.append(
+                CellProblem(
+                    "duplicate_agent",
+                    row=row,
+                    column="agent",
+                    params={"agent": agent, "first_row": first_row[agent]},
+                )
+            )
         else:
             first_row[agent] = row
     parsed: dict[str, list[float]] = {}

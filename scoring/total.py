@@ -40,10 +40,24 @@ from scoring.results import (
 from scoring.scheme import Component, Indicator, Scheme
 
 __all__ = [
-    "COMPONENT_STATUS", "IND_STATUS", "ROUND_FOR_TIES", "STAR_COLUMNS", "AgentResult", "ComponentResult",
-    "Flags", "IndicatorResult", "PEER_STEP", "Ranking", "ScoreInputs", "TeamResult", "peer_summary",
-    "rank_totals", "released_raters",
-    "rescore_with", "scale_review", "score_team",
+    "COMPONENT_STATUS",
+    "IND_STATUS",
+    "ROUND_FOR_TIES",
+    "STAR_COLUMNS",
+    "AgentResult",
+    "ComponentResult",
+    "Flags",
+    "IndicatorResult",
+    "PEER_STEP",
+    "Ranking",
+    "ScoreInputs",
+    "TeamResult",
+    "peer_summary",
+    "rank_totals",
+    "released_raters",
+    "rescore_with",
+    "scale_review",
+    "score_team",
 ]
 STAR_COLUMNS: tuple[str, ...] = ("n1", "n2", "n3", "n4", "n5")
 
@@ -95,7 +109,14 @@ def _agent_index(inputs: ScoreInputs) -> pd.Index:
     if inputs.agents is not None:
         return pd.Index([str(a) for a in inputs.agents])
     index: pd.Index | None = None
-    for frame in (inputs.values, inputs.reviews, inputs.customer, inputs.peer, inputs.qa, inputs.teams):
+    for frame in (
+        inputs.values,
+        inputs.reviews,
+        inputs.customer,
+        inputs.peer,
+        inputs.qa,
+        inputs.teams,
+    ):
         if frame is None:
             continue
         other = _as_str_index(frame.index)
@@ -238,15 +259,23 @@ def peer_summary(
     """
     scaled = _review_scale(answers.to_numpy(dtype=float, na_value=np.nan), scale)
     with np.errstate(invalid="ignore"):
-        per_rater = pd.Series(np.nanmean(np.where(np.isfinite(scaled), scaled, np.nan), axis=1)
-                              if scaled.shape[1] else np.full(len(answers), np.nan),
-                              index=answers.index.astype(str))
+        per_rater = pd.Series(
+            np.nanmean(np.where(np.isfinite(scaled), scaled, np.nan), axis=1)
+            if scaled.shape[1]
+            else np.full(len(answers), np.nan),
+            index=answers.index.astype(str),
+        )
     per_rater = per_rater.dropna()
     if min_count is not None and len(per_rater):
         position = per_rater.groupby(level=0).cumcount().to_numpy()
         sizes = per_rater.groupby(level=0).transform("size").to_numpy()
-        keep = np.array([pos < released_raters(int(n), min_count) for pos, n in zip(position, sizes, strict=True)],
-                        dtype=bool)
+        keep = np.array(
+            [
+                pos < released_raters(int(n), min_count)
+                for pos, n in zip(position, sizes, strict=True)
+            ],
+            dtype=bool,
+        )
         per_rater = per_rater[keep]
     grouped = per_rater.groupby(level=0)
     return pd.DataFrame({"score": grouped.mean(), "count": grouped.size()})
@@ -284,15 +313,18 @@ def _below_min(comp: Component, points: FloatArray, count: FloatArray, status: n
         status[below] = C_BELOW_EXCLUDED
 
 
-def _review_component(comp: Component, inputs: ScoreInputs, index: pd.Index, kpi: FloatArray) -> _Component:
+def _review_component(
+    comp: Component, inputs: ScoreInputs, index: pd.Index, kpi: FloatArray
+) -> _Component:
     """Weighted mean of the dimensions that have an answer; no rated answer at all = missing."""
     n = len(index)
     reviews = inputs.reviews
     columns = set(map(str, reviews.columns)) if reviews is not None else set()
     rated = comp.rated_dimensions
     wanted = [comp.id] + [f"{comp.id}.{d.id}" for d in rated]
-    raw = _review_scale(_matrix(reviews, index, [c if c in columns else "" for c in wanted]),
-                        inputs.review_scale)
+    raw = _review_scale(
+        _matrix(reviews, index, [c if c in columns else "" for c in wanted]), inputs.review_scale
+    )
     whole = raw[:, 0]
     detail: dict[str, np.ndarray] = {}
     num = np.zeros(n)
@@ -347,11 +379,19 @@ def _count_component(comp: Component, inputs: ScoreInputs, index: pd.Index) -> _
         count = np.where(np.isfinite(points), count, 0.0)
     status = np.zeros(len(index), dtype=np.int8)
     _below_min(comp, points, count, status)
-    return _Component(points, status, {"count": count, "min": np.full(len(index), float(comp.min_count))})
+    return _Component(
+        points, status, {"count": count, "min": np.full(len(index), float(comp.min_count))}
+    )
 
 
-def _team_matrix(inputs: ScoreInputs, index: pd.Index, team_of: np.ndarray, values: FloatArray,
-                 ids: Sequence[str], all_ids: Sequence[str]) -> FloatArray:
+def _team_matrix(
+    inputs: ScoreInputs,
+    index: pd.Index,
+    team_of: np.ndarray,
+    values: FloatArray,
+    ids: Sequence[str],
+    all_ids: Sequence[str],
+) -> FloatArray:
     """Each agent's team's own values for columns ``ids`` (given, or the mean over the team's agents)."""
     if inputs.team_values is not None:
         tv = inputs.team_values
@@ -390,8 +430,11 @@ def score_team(scheme: Scheme, inputs: ScoreInputs, *, as_of: date) -> TeamResul
         team_of = np.full(n, None, dtype=object)
         group_key = np.full(n, "", dtype=object)
 
-    team_scope = [j for j, i in enumerate(scheme.indicators)
-                  if isinstance(i.method, Gate) and i.method.scope == "team"]
+    team_scope = [
+        j
+        for j, i in enumerate(scheme.indicators)
+        if isinstance(i.method, Gate) and i.method.scope == "team"
+    ]
     if team_scope:
         ids = [ind_ids[j] for j in team_scope]
         values[:, team_scope] = _team_matrix(inputs, index, group_key, values, ids, ind_ids)
@@ -415,7 +458,9 @@ def score_team(scheme: Scheme, inputs: ScoreInputs, *, as_of: date) -> TeamResul
             out = _count_component(comp, inputs, index)
         else:
             inds = [scheme.indicator(i) for i in comp.indicators]
-            tvals = _team_matrix(inputs, index, group_key, values, [i.column for i in inds], ind_ids)
+            tvals = _team_matrix(
+                inputs, index, group_key, values, [i.column for i in inds], ind_ids
+            )
             block = _score_block(inds, tvals)
             pts = block.table_score.copy()
             status = np.zeros(n, dtype=np.int8)
@@ -437,8 +482,11 @@ def score_team(scheme: Scheme, inputs: ScoreInputs, *, as_of: date) -> TeamResul
 
     eff, spread = _effective_weights(comps, np.isfinite(comp_points))
     included = np.isfinite(comp_points)
-    exact = np.where(eff.sum(axis=1) > 0,
-                     np.nansum(np.where(included, comp_points, 0.0) * eff, axis=1) / 100.0, np.nan)
+    exact = np.where(
+        eff.sum(axis=1) > 0,
+        np.nansum(np.where(included, comp_points, 0.0) * eff, axis=1) / 100.0,
+        np.nan,
+    )
     total = round_half_up(np.clip(exact, 0.0, 100.0), scheme.precision)
 
     manager_j = next((j for j, cp in enumerate(comps) if cp.kind == "manager"), None)
@@ -456,7 +504,9 @@ def score_team(scheme: Scheme, inputs: ScoreInputs, *, as_of: date) -> TeamResul
     scored = np.isfinite(rank_min)
     with np.errstate(invalid="ignore"):
         last = scored & (rank_max == size) & (rank_min > 1)
-        reward_amount = _tie_amounts(rules.reward, scored & (rank_min == 1), rank_max - rank_min + 1, rules.ties)
+        reward_amount = _tie_amounts(
+            rules.reward, scored & (rank_min == 1), rank_max - rank_min + 1, rules.ties
+        )
         penalty_amount = _tie_amounts(rules.penalty, last, rank_max - rank_min + 1, rules.ties)
         reward = np.array([a is not None for a in reward_amount], dtype=bool)
         penalty = np.array([a is not None for a in penalty_amount], dtype=bool)
@@ -465,13 +515,35 @@ def score_team(scheme: Scheme, inputs: ScoreInputs, *, as_of: date) -> TeamResul
     star = np.where(scored, star_levels(scheme, total), 0)
 
     return TeamResult(
-        scheme=scheme, as_of=as_of, index=index, team_of=team_of,
-        values=values, points=kpi_block.points, ind_status=kpi_block.status, ind_code=kpi_block.code,
-        kpi=kpi, comp_points=comp_points, comp_status=comp_status, comp_weight=eff,
-        comp_detail=tuple(details), total=total, rank=rank_min, group_size=size,
-        order=ranking.order, last=last, reward=reward, penalty=penalty, improvement=improvement,
-        post_change=post_change, star=star, part_missing=part_missing, provisional=provisional,
-        exact_total=exact, spread=spread, reward_amount=reward_amount, penalty_amount=penalty_amount,
+        scheme=scheme,
+        as_of=as_of,
+        index=index,
+        team_of=team_of,
+        values=values,
+        points=kpi_block.points,
+        ind_status=kpi_block.status,
+        ind_code=kpi_block.code,
+        kpi=kpi,
+        comp_points=comp_points,
+        comp_status=comp_status,
+        comp_weight=eff,
+        comp_detail=tuple(details),
+        total=total,
+        rank=rank_min,
+        group_size=size,
+        order=ranking.order,
+        last=last,
+        reward=reward,
+        penalty=penalty,
+        improvement=improvement,
+        post_change=post_change,
+        star=star,
+        part_missing=part_missing,
+        provisional=provisional,
+        exact_total=exact,
+        spread=spread,
+        reward_amount=reward_amount,
+        penalty_amount=penalty_amount,
     )
 
 
@@ -505,7 +577,9 @@ def component_group(comp: Component) -> str:
     return "team" if comp.kind == "team" else "individual"
 
 
-def _effective_weights(comps: Sequence[Component], included: np.ndarray) -> tuple[FloatArray, np.ndarray]:
+def _effective_weights(
+    comps: Sequence[Component], included: np.ndarray
+) -> tuple[FloatArray, np.ndarray]:
     """Weights after leaving out components with no data: a left-out weight goes to the rest of
     its own group (individual / team: 003's 80/20 stays 80/20); only a group with nothing left
     spreads over the other group. Returns (n × c weights adding to 100, n × c where each
@@ -522,19 +596,23 @@ def _effective_weights(comps: Sequence[Component], included: np.ndarray) -> tupl
         w = np.where(included[:, cols], declared[cols], 0.0)
         present = w.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            eff[:, cols] = np.where(present[:, None] > 0, w * declared[cols].sum() / present[:, None], 0.0)
+            eff[:, cols] = np.where(
+                present[:, None] > 0, w * declared[cols].sum() / present[:, None], 0.0
+            )
         group_alive += np.where(present > 0, declared[cols].sum(), 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         eff = np.where(group_alive[:, None] > 0, eff * 100.0 / group_alive[:, None], 0.0)
     spread = np.full((n, c), "", dtype=object)
     for j in range(c):
         own = groups == groups[j]
-        own_left = (included[:, own].any(axis=1))
+        own_left = included[:, own].any(axis=1)
         spread[:, j] = np.where(included[:, j], "", np.where(own_left, groups[j], "all"))
     return eff, spread
 
 
-def _tie_amounts(amount: Decimal | None, at_place: np.ndarray, tied: FloatArray, rule: str) -> np.ndarray:
+def _tie_amounts(
+    amount: Decimal | None, at_place: np.ndarray, tied: FloatArray, rule: str
+) -> np.ndarray:
     """The money each agent at a rewarded (or penalised) place gets: alone, the amount; tied with
     others, ``share`` splits it (rounded half up to 0.01), ``all`` gives each the whole amount,
     ``none`` gives nobody anything."""
@@ -550,7 +628,9 @@ def _tie_amounts(amount: Decimal | None, at_place: np.ndarray, tied: FloatArray,
     return out
 
 
-def _missing_parts(scheme: Scheme, comp_points: FloatArray, details: list[dict[str, np.ndarray]]) -> np.ndarray:
+def _missing_parts(
+    scheme: Scheme, comp_points: FloatArray, details: list[dict[str, np.ndarray]]
+) -> np.ndarray:
     """n × len(scheme.required_parts): True where a required (``missing = "block"``) part has no data."""
     n = comp_points.shape[0]
     columns: list[np.ndarray] = []
@@ -563,8 +643,13 @@ def _missing_parts(scheme: Scheme, comp_points: FloatArray, details: list[dict[s
     return np.column_stack(columns) if columns else np.zeros((n, 0), dtype=bool)
 
 
-def _apply_gates(scheme: Scheme, block: _Scored, comp_points: FloatArray, comp_status: np.ndarray,
-                 details: list[dict[str, np.ndarray]]) -> None:
+def _apply_gates(
+    scheme: Scheme,
+    block: _Scored,
+    comp_points: FloatArray,
+    comp_status: np.ndarray,
+    details: list[dict[str, np.ndarray]],
+) -> None:
     """A missed gate (or a missing gate value scored as worst) voids the named component."""
     comp_index = {cp.id: j for j, cp in enumerate(scheme.components)}
     for j, ind in enumerate(scheme.indicators):
@@ -575,7 +660,9 @@ def _apply_gates(scheme: Scheme, block: _Scored, comp_points: FloatArray, comp_s
         target = comp_index[ind.method.voids]
         comp_points[missed, target] = 0.0
         comp_status[missed, target] = C_VOIDED
-        voided_by = details[target].setdefault("voided_by", np.full(len(missed), None, dtype=object))
+        voided_by = details[target].setdefault(
+            "voided_by", np.full(len(missed), None, dtype=object)
+        )
         voided_by[missed & (voided_by == None)] = ind.id  # noqa: E711 (element-wise)
 
 
@@ -599,8 +686,14 @@ def _consecutive_last(history: pd.DataFrame | None, index: pd.Index, k: int) -> 
     return out
 
 
-def rescore_with(scheme: Scheme, inputs: ScoreInputs, agent: str, overrides: Mapping[str, float | None],
-                 *, as_of: date) -> AgentResult:
+def rescore_with(
+    scheme: Scheme,
+    inputs: ScoreInputs,
+    agent: str,
+    overrides: Mapping[str, float | None],
+    *,
+    as_of: date,
+) -> AgentResult:
     """What-if for one agent: the team rescored with ``overrides`` applied to ``agent`` only.
 
     Keys: an indicator id (raw value), a review column (``self``, ``manager.ability`` on the
@@ -609,8 +702,16 @@ def rescore_with(scheme: Scheme, inputs: ScoreInputs, agent: str, overrides: Map
     result with its rank in the rescored team. Used by ``/simulate`` and the review preview.
     """
     agent = str(agent)
-    columns = {i.id: i.column for i in scheme.indicators} | {i.column: i.column for i in scheme.indicators}
-    buckets: dict[str, dict[str, float]] = {"values": {}, "reviews": {}, "customer": {}, "peer": {}, "qa": {}}
+    columns = {i.id: i.column for i in scheme.indicators} | {
+        i.column: i.column for i in scheme.indicators
+    }
+    buckets: dict[str, dict[str, float]] = {
+        "values": {},
+        "reviews": {},
+        "customer": {},
+        "peer": {},
+        "qa": {},
+    }
     for key, value in overrides.items():
         v = math.nan if value is None else float(value)
         head, _, rest = key.partition(".")

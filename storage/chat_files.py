@@ -33,13 +33,32 @@ class PendingFile(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
 
 
-def keep(*, session: Session, member_id: int, platform: str, file_name: str, data: bytes,
-         chosen: dict[str, str], now: datetime, expires_at: datetime) -> PendingFile:
+def keep(
+    *,
+    session: Session,
+    member_id: int,
+    platform: str,
+    file_name: str,
+    data: bytes,
+    chosen: dict[str, str],
+    now: datetime,
+    expires_at: datetime,
+) -> PendingFile:
     """Keep ``data`` for the member (their earlier waiting file, if any, is replaced)."""
-    session.execute(delete(PendingFile).where(
-        (col(PendingFile.member_id) == member_id) | (col(PendingFile.expires_at) < now)))
-    row = PendingFile(member_id=member_id, platform=platform, file_name=file_name, data=data, chosen=chosen,
-                      received_at=now, expires_at=expires_at)
+    session.execute(
+        delete(PendingFile).where(
+            (col(PendingFile.member_id) == member_id) | (col(PendingFile.expires_at) < now)
+        )
+    )
+    row = PendingFile(
+        member_id=member_id,
+        platform=platform,
+        file_name=file_name,
+        data=data,
+        chosen=chosen,
+        received_at=now,
+        expires_at=expires_at,
+    )
     session.add(row)
     session.flush()
     return row
@@ -47,8 +66,11 @@ def keep(*, session: Session, member_id: int, platform: str, file_name: str, dat
 
 def waiting(*, session: Session, member_id: int, now: datetime) -> PendingFile | None:
     """The member's file still waiting (not expired), if any."""
-    return session.exec(select(PendingFile).where(
-        PendingFile.member_id == member_id, col(PendingFile.expires_at) >= now)).first()
+    return session.exec(
+        select(PendingFile).where(
+            PendingFile.member_id == member_id, col(PendingFile.expires_at) >= now
+        )
+    ).first()
 
 
 def forget(*, session: Session, row: PendingFile) -> None:

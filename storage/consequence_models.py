@@ -168,5 +168,11 @@ class PostChangeFlag(SQLModel, table=True):
 
 
 CONSEQUENCE_TABLES: tuple[type[SQLModel], ...] = (
-    FeedbackMeeting, MeetingSlot, PersonalGoal, ImprovementPlan, Appeal, PayrollEntry, PostChangeFlag,
+    FeedbackMeeting,
+    MeetingSlot,
+    PersonalGoal,
+    ImprovementPlan,
+    Appeal,
+    PayrollEntry,
+    PostChangeFlag,
 )

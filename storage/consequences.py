@@ -41,8 +41,14 @@ def _id(row: SQLModel) -> int:
 
 
 def _change(
-    *, session: Session, row: SQLModel, changes: Mapping[str, Any], actor: str, action: str,
-    reason: str | None, now: datetime,
+    *,
+    session: Session,
+    row: SQLModel,
+    changes: Mapping[str, Any],
+    actor: str,
+    action: str,
+    reason: str | None,
+    now: datetime,
 ) -> None:
     """Set ``changes`` on ``row`` and audit it when anything changed."""
     before = snapshot(row)
@@ -74,8 +80,14 @@ def get_meeting_by_id(*, session: Session, meeting_id: int) -> FeedbackMeeting |
 
 
 def ensure_meeting(
-    *, session: Session, team: Team, period: Period, member: Member, manager: Member | None,
-    prompt: Mapping[str, Any], now: datetime | None = None,
+    *,
+    session: Session,
+    team: Team,
+    period: Period,
+    member: Member,
+    manager: Member | None,
+    prompt: Mapping[str, Any],
+    now: datetime | None = None,
 ) -> tuple[FeedbackMeeting, bool]:
     """The agent's meeting of the period, created with ``prompt`` if new; ``(row, created)``."""
     found = get_meeting(session=session, period=period, member=member)
@@ -93,8 +105,13 @@ def ensure_meeting(
 
 
 def update_meeting(
-    *, session: Session, meeting: FeedbackMeeting, actor: str, reason: str | None,
-    now: datetime | None = None, **changes: Any,
+    *,
+    session: Session,
+    meeting: FeedbackMeeting,
+    actor: str,
+    reason: str | None,
+    now: datetime | None = None,
+    **changes: Any,
 ) -> FeedbackMeeting:
     moment = _now(now)
     _change(session=session, row=meeting, changes={**changes, "updated_at": moment}, actor=actor,
@@ -103,7 +120,10 @@ def update_meeting(
 
 
 def list_meetings(
-    *, session: Session, period: Period | None = None, manager_id: int | None = None,
+    *,
+    session: Session,
+    period: Period | None = None,
+    manager_id: int | None = None,
     member_id: int | None = None,
 ) -> list[FeedbackMeeting]:
     query = select(FeedbackMeeting)
@@ -117,8 +137,13 @@ def list_meetings(
 
 
 def offer_slots(
-    *, session: Session, meeting: FeedbackMeeting, starts: Iterable[datetime], proposed_by: str,
-    minutes: int = 30, now: datetime | None = None,
+    *,
+    session: Session,
+    meeting: FeedbackMeeting,
+    starts: Iterable[datetime],
+    proposed_by: str,
+    minutes: int = 30,
+    now: datetime | None = None,
 ) -> list[MeetingSlot]:
     """Offer times (an existing slot at the same time is kept as it is)."""
     out: list[MeetingSlot] = []
@@ -155,9 +180,18 @@ def set_slot_status(*, session: Session, slot: MeetingSlot, status: str) -> Meet
 
 
 def add_goal(
-    *, session: Session, team: Team, member: Member, period_key: str, text: str, due_on: date,
-    created_by: str, indicator: str | None = None, target: Decimal | float | str | None = None,
-    meeting: FeedbackMeeting | None = None, now: datetime | None = None,
+    *,
+    session: Session,
+    team: Team,
+    member: Member,
+    period_key: str,
+    text: str,
+    due_on: date,
+    created_by: str,
+    indicator: str | None = None,
+    target: Decimal | float | str | None = None,
+    meeting: FeedbackMeeting | None = None,
+    now: datetime | None = None,
 ) -> PersonalGoal:
     row = PersonalGoal(
         team_id=_id(team), member_id=_id(member), period_key=period_key, text=text, due_on=due_on,
@@ -197,7 +231,12 @@ def get_plan_by_id(*, session: Session, plan_id: int) -> ImprovementPlan | None:
 
 
 def ensure_plan(
-    *, session: Session, team: Team, period: Period, member: Member, due_at: datetime,
+    *,
+    session: Session,
+    team: Team,
+    period: Period,
+    member: Member,
+    due_at: datetime,
     now: datetime | None = None,
 ) -> tuple[ImprovementPlan, bool]:
     """Ask for the agent's plan for the period (once); ``(row, created)``."""
@@ -215,8 +254,13 @@ def ensure_plan(
 
 
 def update_plan(
-    *, session: Session, plan: ImprovementPlan, actor: str, reason: str | None,
-    now: datetime | None = None, **changes: Any,
+    *,
+    session: Session,
+    plan: ImprovementPlan,
+    actor: str,
+    reason: str | None,
+    now: datetime | None = None,
+    **changes: Any,
 ) -> ImprovementPlan:
     _change(session=session, row=plan, changes=changes, actor=actor, action="plan.update",
             reason=reason, now=_now(now))  # fmt: skip
@@ -224,8 +268,12 @@ def update_plan(
 
 
 def list_plans(
-    *, session: Session, period: Period | None = None, team: Team | None = None,
-    statuses: Sequence[str] | None = None, member_id: int | None = None,
+    *,
+    session: Session,
+    period: Period | None = None,
+    team: Team | None = None,
+    statuses: Sequence[str] | None = None,
+    member_id: int | None = None,
 ) -> list[ImprovementPlan]:
     query = select(ImprovementPlan)
     if period is not None:
@@ -243,8 +291,15 @@ def list_plans(
 
 
 def create_appeal(
-    *, session: Session, team: Team, period: Period, member: Member, component: str, reason: str,
-    before: Mapping[str, Any], now: datetime | None = None,
+    *,
+    session: Session,
+    team: Team,
+    period: Period,
+    member: Member,
+    component: str,
+    reason: str,
+    before: Mapping[str, Any],
+    now: datetime | None = None,
 ) -> Appeal:
     moment = _now(now)
     row = Appeal(team_id=_id(team), period_id=_id(period), member_id=_id(member), component=component,
@@ -261,8 +316,12 @@ def get_appeal(*, session: Session, appeal_id: int) -> Appeal | None:
 
 
 def list_appeals(
-    *, session: Session, period: Period | None = None, member_id: int | None = None,
-    statuses: Sequence[str] | None = None, team: Team | None = None,
+    *,
+    session: Session,
+    period: Period | None = None,
+    member_id: int | None = None,
+    statuses: Sequence[str] | None = None,
+    team: Team | None = None,
 ) -> list[Appeal]:
     query = select(Appeal)
     if period is not None:
@@ -277,8 +336,15 @@ def list_appeals(
 
 
 def decide_appeal(
-    *, session: Session, appeal: Appeal, status: str, decider: Member, reason: str,
-    changes: Mapping[str, Any], after: Mapping[str, Any], now: datetime | None = None,
+    *,
+    session: Session,
+    appeal: Appeal,
+    status: str,
+    decider: Member,
+    reason: str,
+    changes: Mapping[str, Any],
+    after: Mapping[str, Any],
+    now: datetime | None = None,
 ) -> Appeal:
     moment = _now(now)
     _change(
@@ -291,8 +357,15 @@ def decide_appeal(
 
 
 def restate_score(
-    *, session: Session, score: Score, total: Decimal | float, rank: int | None,
-    breakdown: Mapping[str, Any], flags: Sequence[str], actor: str, reason: str,
+    *,
+    session: Session,
+    score: Score,
+    total: Decimal | float,
+    rank: int | None,
+    breakdown: Mapping[str, Any],
+    flags: Sequence[str],
+    actor: str,
+    reason: str,
     now: datetime | None = None,
 ) -> Score:
     """Change a (possibly locked) score after a decided appeal or a calibration; audited.
@@ -314,8 +387,13 @@ def restate_score(
 
 
 def replace_payroll(
-    *, session: Session, team: Team, period: Period,
-    entries: Iterable[tuple[Member, str, Decimal, str]], actor: str, reason: str | None,
+    *,
+    session: Session,
+    team: Team,
+    period: Period,
+    entries: Iterable[tuple[Member, str, Decimal, str]],
+    actor: str,
+    reason: str | None,
     now: datetime | None = None,
 ) -> list[PayrollEntry]:
     """Make the period's payroll entries exactly ``entries`` ((member, kind, amount, currency)).
@@ -359,7 +437,12 @@ def list_payroll(*, session: Session, period: Period) -> list[PayrollEntry]:
 
 
 def raise_post_change(
-    *, session: Session, team: Team, period: Period, member: Member, streak: int,
+    *,
+    session: Session,
+    team: Team,
+    period: Period,
+    member: Member,
+    streak: int,
     now: datetime | None = None,
 ) -> tuple[PostChangeFlag, bool]:
     found = session.exec(select(PostChangeFlag).where(

@@ -60,7 +60,9 @@ def record_replies(
         session.add(seen)
 
 
-def recorded_replies(platform: str, event_id: str, *, session: Session) -> list[dict[str, Any]] | None:
+def recorded_replies(
+    platform: str, event_id: str, *, session: Session
+) -> list[dict[str, Any]] | None:
     """What a delivery seen before was answered (``None``: not kept)."""
     seen = session.exec(
         select(ProcessedEvent).where(
@@ -93,9 +95,9 @@ def find_member(platform: str, user_id: str, *, session: Session) -> Member | No
     if "/" in key:
         team_name, _sep, name = key.partition("/")
         return session.exec(
-            select(Member).join(Team, col(Team.id) == col(Member.team_id)).where(
-                Team.name == team_name, Member.name == name
-            )
+            select(Member)
+            .join(Team, col(Team.id) == col(Member.team_id))
+            .where(Team.name == team_name, Member.name == name)
         ).first()
     found = session.exec(select(Member).where(Member.name == key).limit(2)).all()
     return found[0] if len(found) == 1 else None
@@ -142,7 +144,9 @@ def create_conversation(
     return conv
 
 
-def get_conversation(conversation_id: int, *, session: Session, lock: bool = False) -> Conversation | None:
+def get_conversation(
+    conversation_id: int, *, session: Session, lock: bool = False
+) -> Conversation | None:
     """One conversation; ``lock`` takes a row lock (PostgreSQL) so a double tap waits its turn."""
     query = select(Conversation).where(Conversation.id == conversation_id)
     if lock:
@@ -178,10 +182,14 @@ def find_draft(
         Conversation.status == ACTIVE,
     )
     query = query.where(
-        col(Conversation.period_id).is_(None) if period_id is None else Conversation.period_id == period_id
+        col(Conversation.period_id).is_(None)
+        if period_id is None
+        else Conversation.period_id == period_id
     )
     query = query.where(
-        col(Conversation.subject_id).is_(None) if subject_id is None else Conversation.subject_id == subject_id
+        col(Conversation.subject_id).is_(None)
+        if subject_id is None
+        else Conversation.subject_id == subject_id
     )
     return session.exec(query.order_by(col(Conversation.id).desc()).limit(1)).first()
 
@@ -228,7 +236,9 @@ def expire_conversations(now: datetime, *, session: Session) -> int:
     return len(stale)
 
 
-def conversations_of(member_id: int, *, session: Session, form_id: str | None = None) -> list[Conversation]:
+def conversations_of(
+    member_id: int, *, session: Session, form_id: str | None = None
+) -> list[Conversation]:
     query = select(Conversation).where(Conversation.member_id == member_id)
     if form_id is not None:
         query = query.where(Conversation.form_id == form_id)

@@ -37,7 +37,10 @@ class OutboxMessage(SQLModel, table=True):
         default=None, foreign_key="period.id", ondelete="CASCADE", index=True
     )
     member_id: int | None = Field(
-        default=None, foreign_key="member.id", ondelete="CASCADE", index=True,
+        default=None,
+        foreign_key="member.id",
+        ondelete="CASCADE",
+        index=True,
         description="the person; NULL: the team's channel",
     )
     kind: str = Field(description="e.g. 'result', 'reminder.self', 'manager.table'")

@@ -33,7 +33,7 @@ def normalize_url(url: str) -> str:
     """``postgres://`` and ``postgresql://`` → ``postgresql+psycopg://`` (psycopg 3)."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -112,7 +112,9 @@ def upgrade(engine_or_url: Engine | str, revision: str = "head") -> None:
     """
     with _ALEMBIC, _connected(engine_or_url) as (engine, _owned), engine.begin() as connection:
         if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+            )
         config = alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, revision)

@@ -64,8 +64,16 @@ def store_event(
     moment = _now(now)
     statement = (
         insert(InboxEvent)
-        .values(platform=platform, event_id=event_id, payload=payload, status="claimed",
-                attempts=1, claimed_by=worker, claimed_at=moment, received_at=moment)  # fmt: skip
+        .values(
+            platform=platform,
+            event_id=event_id,
+            payload=payload,
+            status="claimed",
+            attempts=1,
+            claimed_by=worker,
+            claimed_at=moment,
+            received_at=moment,
+        )  # fmt: skip
         .on_conflict_do_nothing(index_elements=["platform", "event_id"])
         .returning(col(InboxEvent.id))
     )
@@ -83,7 +91,9 @@ def mark_done(*, session: Session, ids: list[int], now: datetime | None = None) 
     return int(cast(CursorResult[Any], session.execute(statement)).rowcount or 0)
 
 
-def heartbeat(*, session: Session, worker: str, ids: list[int], now: datetime | None = None) -> None:
+def heartbeat(
+    *, session: Session, worker: str, ids: list[int], now: datetime | None = None
+) -> None:
     """The work on ``ids`` goes on: their lease starts again."""
     if not ids:
         return
@@ -130,6 +140,9 @@ def pending_count(*, session: Session) -> int:
 
 def prune(*, session: Session, now: datetime | None = None) -> int:
     statement = delete(InboxEvent).where(
-        and_(col(InboxEvent.status).in_(["done", "given_up"]), col(InboxEvent.done_at) < _now(now) - KEEP_DONE)
+        and_(
+            col(InboxEvent.status).in_(["done", "given_up"]),
+            col(InboxEvent.done_at) < _now(now) - KEEP_DONE,
+        )
     )
     return int(cast(CursorResult[Any], session.execute(statement)).rowcount or 0)

@@ -57,7 +57,10 @@ def create_link_code(
         old.expires_at = min(old.expires_at, now)
         session.add(old)
     code = LinkCode(
-        code=new_code(), member_id=member.id, created_at=now, expires_at=now + timedelta(hours=hours)
+        code=new_code(),
+        member_id=member.id,
+        created_at=now,
+        expires_at=now + timedelta(hours=hours),
     )
     session.add(code)
     session.flush()

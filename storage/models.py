@@ -104,7 +104,9 @@ class Member(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="team.id", ondelete="CASCADE", index=True)
     name: str = Field(description="display name, e.g. 王小红")
-    name_en: str | None = Field(default=None, description="English display name, e.g. Wang Xiaohong")
+    name_en: str | None = Field(
+        default=None, description="English display name, e.g. Wang Xiaohong"
+    )
     role: str = "agent"
     manager_id: int | None = Field(
         default=None, foreign_key="member.id", ondelete="SET NULL", index=True
@@ -123,7 +125,9 @@ class TeamManager(SQLModel, table=True):
     __tablename__ = "team_manager"
 
     team_id: int = Field(foreign_key="team.id", ondelete="CASCADE", primary_key=True)
-    member_id: int = Field(foreign_key="member.id", ondelete="CASCADE", primary_key=True, index=True)
+    member_id: int = Field(
+        foreign_key="member.id", ondelete="CASCADE", primary_key=True, index=True
+    )
 
 
 class Period(SQLModel, table=True):
@@ -183,7 +187,9 @@ class ImportChange(SQLModel, table=True):
     had_before: bool = False
     old_value: Decimal | None = Field(default=None, sa_type=ExactDecimal, nullable=True)
     old_source: str | None = None
-    old_import_id: int | None = Field(default=None, foreign_key="data_import.id", ondelete="SET NULL")
+    old_import_id: int | None = Field(
+        default=None, foreign_key="data_import.id", ondelete="SET NULL"
+    )
 
 
 class MemberAlias(SQLModel, table=True):
@@ -211,7 +217,9 @@ class IndicatorValue(SQLModel, table=True):
     member_id: int = Field(foreign_key="member.id", ondelete="CASCADE", index=True)
     indicator: str
     value: Decimal | None = Field(
-        default=None, sa_type=ExactDecimal, nullable=True,
+        default=None,
+        sa_type=ExactDecimal,
+        nullable=True,
         description="None: explicitly missing (never read as 0)",
     )
     source: str = Field(description="'import', 'manual', 'demo', 'survey', …")
@@ -253,7 +261,9 @@ class CustomerRating(SQLModel, table=True):
     period_id: int | None = Field(
         default=None, foreign_key="period.id", ondelete="CASCADE", index=True
     )
-    token_id: str = Field(unique=True, description="the survey link's token id: one rating per link")
+    token_id: str = Field(
+        unique=True, description="the survey link's token id: one rating per link"
+    )
     stars: int
     comment: str | None = Field(default=None, sa_type=Text)
     resolved: bool | None = None
@@ -376,8 +386,22 @@ def _refuse_bulk_change(state: ORMExecuteState) -> None:
 
 
 TABLES: tuple[type[SQLModel], ...] = (
-    Scheme, Team, Member, TeamManager, Period, DataImport, ImportChange, MemberAlias, IndicatorValue, Review,
-    CustomerRating, Score, AuditLog, Conversation, ProcessedEvent, LinkCode,
+    Scheme,
+    Team,
+    Member,
+    TeamManager,
+    Period,
+    DataImport,
+    ImportChange,
+    MemberAlias,
+    IndicatorValue,
+    Review,
+    CustomerRating,
+    Score,
+    AuditLog,
+    Conversation,
+    ProcessedEvent,
+    LinkCode,
 )
 from storage import chat_files as _chat_files  # noqa: E402,F401  (issue 15 files sent in chat)
 from storage import consequence_models as _consequence_models  # noqa: E402,F401  (issue 9 tables)

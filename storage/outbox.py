@@ -86,9 +86,17 @@ def insert_message(
     statement = (
         _insert(session)(OutboxMessage)
         .values(
-            team_id=team_id, period_id=period_id, member_id=member_id, kind=kind, key=key,
-            reply=reply, platform=platform, status="pending", attempts=0,
-            created_at=_now(now), not_before=not_before,
+            team_id=team_id,
+            period_id=period_id,
+            member_id=member_id,
+            kind=kind,
+            key=key,
+            reply=reply,
+            platform=platform,
+            status="pending",
+            attempts=0,
+            created_at=_now(now),
+            not_before=not_before,
         )
         .on_conflict_do_nothing(index_elements=["key"])
         .returning(col(OutboxMessage.id))
@@ -155,7 +163,12 @@ def claim_batch(
     Commit right after, so other senders see the claim.
     """
     moment = _now(now)
-    query = select(OutboxMessage).where(_due(moment, lease)).order_by(col(OutboxMessage.id)).limit(limit)
+    query = (
+        select(OutboxMessage)
+        .where(_due(moment, lease))
+        .order_by(col(OutboxMessage.id))
+        .limit(limit)
+    )
     if _dialect(session) == "postgresql":
         query = query.with_for_update(skip_locked=True)
     rows = list(session.exec(query))
@@ -292,8 +305,13 @@ def mark_sent_many(
         statement = (
             update(table)
             .where(table.c.id == bindparam("mid"))
-            .values(status="sent", sent_at=_now(now), message_ref=bindparam("ref"),
-                    platform=bindparam("plat"), last_error=None)  # fmt: skip
+            .values(
+                status="sent",
+                sent_at=_now(now),
+                message_ref=bindparam("ref"),
+                platform=bindparam("plat"),
+                last_error=None,
+            )  # fmt: skip
         )
         session.connection().execute(statement, rows)
     return mine
@@ -310,8 +328,14 @@ def mark_sent(
 ) -> bool:
     """The platform took the message; ``False`` when the row is no longer this worker's."""
     return _finish(
-        session, message_id, worker, status="sent", sent_at=_now(now),
-        message_ref=message_ref, platform=platform, last_error=None,
+        session,
+        message_id,
+        worker,
+        status="sent",
+        sent_at=_now(now),
+        message_ref=message_ref,
+        platform=platform,
+        last_error=None,
     )
 
 
@@ -330,8 +354,16 @@ def release(
     earlier send of it may have arrived, and the next claimant must settle that first."""
     extra: dict[str, Any] = {} if in_doubt else {"sending_at": None}
     return _finish(
-        session, message_id, worker, status="pending", not_before=not_before,
-        last_error=error[:2000], claimed_by=None, claimed_at=None, platform=platform, **extra,
+        session,
+        message_id,
+        worker,
+        status="pending",
+        not_before=not_before,
+        last_error=error[:2000],
+        claimed_by=None,
+        claimed_at=None,
+        platform=platform,
+        **extra,
     )
 
 
@@ -345,7 +377,11 @@ def mark_unreachable(
 ) -> bool:
     """The person has no platform account or cannot be reached: never retried."""
     return _finish(
-        session, message_id, worker, status="unreachable", last_error=error[:2000],
+        session,
+        message_id,
+        worker,
+        status="unreachable",
+        last_error=error[:2000],
         platform=platform,
     )
 
@@ -385,9 +421,7 @@ def step_lock(*, session: Session, team_id: int, period_key: str, step: str) -> 
         )
 
 
-def get_step(
-    *, session: Session, team_id: int, period_key: str, step: str
-) -> StepLedger | None:
+def get_step(*, session: Session, team_id: int, period_key: str, step: str) -> StepLedger | None:
     return session.exec(
         select(StepLedger).where(
             StepLedger.team_id == team_id,
@@ -411,8 +445,12 @@ def claim_step(
     statement = (
         _insert(session)(StepLedger)
         .values(
-            team_id=team_id, period_key=period_key, step=step, claimed_by=worker,
-            claimed_at=_now(now), note=note,
+            team_id=team_id,
+            period_key=period_key,
+            step=step,
+            claimed_by=worker,
+            claimed_at=_now(now),
+            note=note,
         )
         .on_conflict_do_nothing(index_elements=["team_id", "period_key", "step"])
         .returning(col(StepLedger.id))
@@ -455,7 +493,10 @@ def forget_step(*, session: Session, team_id: int, period_key: str, step: str) -
 
 
 def undelivered(
-    *, session: Session, member_ids: Iterable[int] | None = None, team_ids: Iterable[int] | None = None,
+    *,
+    session: Session,
+    member_ids: Iterable[int] | None = None,
+    team_ids: Iterable[int] | None = None,
     now: datetime | None = None,
 ) -> list[OutboxMessage]:
     """Rows no platform took: ``pending`` (and due) or ``unreachable``, oldest first; for some
@@ -471,12 +512,17 @@ def undelivered(
     return list(session.exec(query.order_by(col(OutboxMessage.id))))
 
 
-def mark_shown_in_console(*, session: Session, message_id: int, now: datetime | None = None) -> bool:
+def mark_shown_in_console(
+    *, session: Session, message_id: int, now: datetime | None = None
+) -> bool:
     """The person read the message in the terminal chat: ``sent`` on platform ``console``;
     ``False`` when a sender took the row meanwhile (it is then theirs to deliver)."""
     statement = (
         update(OutboxMessage)
-        .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.status).in_(["pending", "unreachable"]))
+        .where(
+            col(OutboxMessage.id) == message_id,
+            col(OutboxMessage.status).in_(["pending", "unreachable"]),
+        )
         .values(status="sent", platform="console", sent_at=_now(now), last_error=None)
         .execution_options(synchronize_session=False)
     )

@@ -27,12 +27,19 @@ def _id(row: Any) -> int:
 
 
 def add_sessions(
-    *, session: Session, team: Team, period: Period, rows: Iterable[Mapping[str, Any]],
-    import_id: int | None = None, load_id: int | None = None,
+    *,
+    session: Session,
+    team: Team,
+    period: Period,
+    rows: Iterable[Mapping[str, Any]],
+    import_id: int | None = None,
+    load_id: int | None = None,
 ) -> int:
     """Insert sessions (``member_id, ref, started_at, day``, optional ``url``); a reference the
     period already has is skipped. Returns how many were inserted."""
-    known = set(session.exec(select(ServiceSession.ref).where(ServiceSession.period_id == _id(period))))
+    known = set(
+        session.exec(select(ServiceSession.ref).where(ServiceSession.period_id == _id(period)))
+    )
     added = 0
     for row in rows:
         ref = str(row["ref"])
@@ -66,13 +73,23 @@ def get_session(*, session: Session, session_id: int) -> ServiceSession | None:
 
 def find_load(*, session: Session, period: Period, sha256: str) -> QaSessionLoad | None:
     return session.exec(
-        select(QaSessionLoad).where(QaSessionLoad.period_id == _id(period), QaSessionLoad.sha256 == sha256)
+        select(QaSessionLoad).where(
+            QaSessionLoad.period_id == _id(period), QaSessionLoad.sha256 == sha256
+        )
     ).first()
 
 
 def add_load(
-    *, session: Session, team: Team, period: Period, file_name: str, sha256: str, mapping_name: str,
-    row_count: int, actor: str, now: datetime | None = None,
+    *,
+    session: Session,
+    team: Team,
+    period: Period,
+    file_name: str,
+    sha256: str,
+    mapping_name: str,
+    row_count: int,
+    actor: str,
+    now: datetime | None = None,
 ) -> QaSessionLoad:
     row = QaSessionLoad(
         team_id=_id(team), period_id=_id(period), file_name=file_name, sha256=sha256,
@@ -89,9 +106,19 @@ def add_load(
 
 
 def add_draw(
-    *, session: Session, team: Team, period: Period, seed: int, rule: Mapping[str, Any],
-    max_session_id: int, candidates: int, samples: Sequence[Mapping[str, Any]],
-    short: Sequence[Mapping[str, Any]], digest: str, actor: str, now: datetime | None = None,
+    *,
+    session: Session,
+    team: Team,
+    period: Period,
+    seed: int,
+    rule: Mapping[str, Any],
+    max_session_id: int,
+    candidates: int,
+    samples: Sequence[Mapping[str, Any]],
+    short: Sequence[Mapping[str, Any]],
+    digest: str,
+    actor: str,
+    now: datetime | None = None,
 ) -> QaDraw:
     """Store a draw and its samples (``session_id, member_id, stratum, short``) in one go."""
     draw = QaDraw(
@@ -118,10 +145,14 @@ def get_draw(*, session: Session, draw_id: int) -> QaDraw | None:
 
 
 def list_draws(*, session: Session, period: Period) -> list[QaDraw]:
-    return list(session.exec(select(QaDraw).where(QaDraw.period_id == _id(period)).order_by(col(QaDraw.id))))
+    return list(
+        session.exec(select(QaDraw).where(QaDraw.period_id == _id(period)).order_by(col(QaDraw.id)))
+    )
 
 
-def sampled_session_ids(*, session: Session, period: Period, before_draw: int | None = None) -> set[int]:
+def sampled_session_ids(
+    *, session: Session, period: Period, before_draw: int | None = None
+) -> set[int]:
     """Sessions already drawn in the period (by draws before ``before_draw`` when given)."""
     query = select(QaSample.session_id).where(QaSample.period_id == _id(period))
     if before_draw is not None:
@@ -130,7 +161,11 @@ def sampled_session_ids(*, session: Session, period: Period, before_draw: int | 
 
 
 def list_samples(
-    *, session: Session, period: Period | None = None, draw: QaDraw | None = None, member_id: int | None = None
+    *,
+    session: Session,
+    period: Period | None = None,
+    draw: QaDraw | None = None,
+    member_id: int | None = None,
 ) -> list[QaSample]:
     query = select(QaSample)
     if period is not None:
@@ -162,7 +197,11 @@ def review_of(*, session: Session, sample_id: int, reviewer_id: int) -> QaReview
 
 
 def reviews_of_sample(*, session: Session, sample_id: int) -> list[QaReview]:
-    return list(session.exec(select(QaReview).where(QaReview.sample_id == sample_id).order_by(col(QaReview.id))))
+    return list(
+        session.exec(
+            select(QaReview).where(QaReview.sample_id == sample_id).order_by(col(QaReview.id))
+        )
+    )
 
 
 def open_reviews(*, session: Session, reviewer_id: int) -> list[QaReview]:
@@ -182,7 +221,8 @@ def unclaimed_samples(
     if not team_ids:
         return []
     claimed = select(QaReview.sample_id).where(
-        (col(QaReview.kind) == "regular") | (col(QaReview.reviewer_id) == exclude_member))
+        (col(QaReview.kind) == "regular") | (col(QaReview.reviewer_id) == exclude_member)
+    )
     query = (
         select(QaSample)
         .join(QaDraw, col(QaDraw.id) == col(QaSample.draw_id))
@@ -199,7 +239,8 @@ def count_unclaimed(*, session: Session, team_ids: Sequence[int], exclude_member
     if not team_ids:
         return 0
     claimed = select(QaReview.sample_id).where(
-        (col(QaReview.kind) == "regular") | (col(QaReview.reviewer_id) == exclude_member))
+        (col(QaReview.kind) == "regular") | (col(QaReview.reviewer_id) == exclude_member)
+    )
     query = (
         select(func.count()).select_from(QaSample)
         .join(QaDraw, col(QaDraw.id) == col(QaSample.draw_id))
@@ -210,7 +251,13 @@ def count_unclaimed(*, session: Session, team_ids: Sequence[int], exclude_member
 
 
 def assign_review(
-    *, session: Session, sample: QaSample, reviewer: Member, kind: str, actor: str, now: datetime | None = None
+    *,
+    session: Session,
+    sample: QaSample,
+    reviewer: Member,
+    kind: str,
+    actor: str,
+    now: datetime | None = None,
 ) -> QaReview:
     """A review row for this reviewer. A regular review takes the sample's one regular slot
     (a second claim of the same sample raises ``IntegrityError``, so racing reviewers never
@@ -233,8 +280,14 @@ def save_answers(*, session: Session, review: QaReview, answers: Mapping[str, An
 
 
 def submit_review(
-    *, session: Session, review: QaReview, answers: Mapping[str, Any], comment: str | None, score: float | None,
-    actor: str, now: datetime | None = None,
+    *,
+    session: Session,
+    review: QaReview,
+    answers: Mapping[str, Any],
+    comment: str | None,
+    score: float | None,
+    actor: str,
+    now: datetime | None = None,
 ) -> QaReview:
     before = snapshot(review)
     review.answers = dict(answers)
@@ -255,7 +308,9 @@ def mark_notified(*, session: Session, review: QaReview, now: datetime | None = 
     session.flush()
 
 
-def regular_reviews(*, session: Session, period: Period, submitted_only: bool = True) -> list[tuple[QaReview, QaSample]]:
+def regular_reviews(
+    *, session: Session, period: Period, submitted_only: bool = True
+) -> list[tuple[QaReview, QaSample]]:
     """The period's regular reviews with their samples (the ones that count in the score)."""
     query = (
         select(QaReview, QaSample).join(QaSample, col(QaSample.id) == col(QaReview.sample_id))
@@ -266,7 +321,9 @@ def regular_reviews(*, session: Session, period: Period, submitted_only: bool = 
     return [(r, s) for r, s in session.exec(query.order_by(col(QaReview.id)))]
 
 
-def reviews_for_member(*, session: Session, member_id: int, period: Period | None = None) -> list[tuple[QaReview, QaSample]]:
+def reviews_for_member(
+    *, session: Session, member_id: int, period: Period | None = None
+) -> list[tuple[QaReview, QaSample]]:
     query = (
         select(QaReview, QaSample).join(QaSample, col(QaSample.id) == col(QaReview.sample_id))
         .where(QaSample.member_id == member_id, QaReview.kind == "regular", QaReview.status == "submitted")
@@ -284,7 +341,12 @@ def get_dispute(*, session: Session, review_id: int) -> QaDispute | None:
 
 
 def add_dispute(
-    *, session: Session, review: QaReview, member: Member, reason: str, appeal_id: int | None,
+    *,
+    session: Session,
+    review: QaReview,
+    member: Member,
+    reason: str,
+    appeal_id: int | None,
     now: datetime | None = None,
 ) -> QaDispute:
     row = QaDispute(review_id=_id(review), member_id=_id(member), reason=reason, appeal_id=appeal_id,
@@ -316,9 +378,13 @@ def local_day(moment: datetime, timezone: str) -> date:
     return moment.astimezone(ZoneInfo(timezone)).date()
 
 
-def review_by_conversation(*, session: Session, reviewer_id: int, conversation_id: int) -> QaReview | None:
+def review_by_conversation(
+    *, session: Session, reviewer_id: int, conversation_id: int
+) -> QaReview | None:
     """The reviewer's review that a chat form (``answers["_conversation"]``) belongs to."""
-    rows = session.exec(select(QaReview).where(QaReview.reviewer_id == reviewer_id).order_by(col(QaReview.id)))
+    rows = session.exec(
+        select(QaReview).where(QaReview.reviewer_id == reviewer_id).order_by(col(QaReview.id))
+    )
     for row in rows:
         if (row.answers or {}).get("_conversation") == conversation_id:
             return row

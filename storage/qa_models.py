@@ -43,7 +43,9 @@ class ServiceSession(SQLModel, table=True):
     period_id: int = Field(foreign_key="period.id", ondelete="CASCADE")
     member_id: int = Field(foreign_key="member.id", ondelete="CASCADE")
     ref: str = Field(description="ticket id, chat id or recording id as the source system names it")
-    url: str | None = Field(default=None, description="a link to the original, when the scheme gives one")
+    url: str | None = Field(
+        default=None, description="a link to the original, when the scheme gives one"
+    )
     started_at: datetime = _utc(default=False)
     day: date = Field(description="the local day the session started on (team time zone)")
     import_id: int | None = Field(default=None, foreign_key="data_import.id", ondelete="SET NULL")
@@ -76,13 +78,17 @@ class QaDraw(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="team.id", ondelete="CASCADE")
     period_id: int = Field(foreign_key="period.id", ondelete="CASCADE", index=True)
-    seed: str = Field(description="the random seed as decimal text (64-bit values overflow some integer columns)")
+    seed: str = Field(
+        description="the random seed as decimal text (64-bit values overflow some integer columns)"
+    )
     rule: dict[str, Any] = _json()
     max_session_id: int = 0
     candidates: int = 0
     drawn: int = 0
     short: list[Any] = _json(default=list)
-    digest: str = Field(default="", description="sha256 of the drawn session ids, to audit a reproduction")
+    digest: str = Field(
+        default="", description="sha256 of the drawn session ids, to audit a reproduction"
+    )
     drawn_by: str
     drawn_at: datetime = _utc()
 
@@ -97,7 +103,9 @@ class QaSample(SQLModel, table=True):
     session_id: int = Field(foreign_key="service_session.id", ondelete="CASCADE", unique=True)
     period_id: int = Field(foreign_key="period.id", ondelete="CASCADE", index=True)
     member_id: int = Field(foreign_key="member.id", ondelete="CASCADE", index=True)
-    stratum: str = Field(description="the day or week the session was drawn for, e.g. 2026-10-03 or 2026-W40")
+    stratum: str = Field(
+        description="the day or week the session was drawn for, e.g. 2026-10-03 or 2026-W40"
+    )
     short: bool = False
     created_at: datetime = _utc()
 
@@ -118,7 +126,8 @@ class QaReview(SQLModel, table=True):
     reviewer_id: int = Field(foreign_key="member.id", ondelete="CASCADE")
     kind: str = "regular"
     regular_key: int | None = Field(
-        default=None, unique=True,
+        default=None,
+        unique=True,
         description="the sample id for a regular review (NULL for calibration): one regular review per sample",
     )
     status: str = "assigned"
@@ -145,9 +154,18 @@ class QaDispute(SQLModel, table=True):
     member_id: int = Field(foreign_key="member.id", ondelete="CASCADE", index=True)
     reason: str = Field(sa_type=Text)
     status: str = "open"
-    appeal_id: int | None = Field(default=None, description="the monthly-cycle appeal it became, if any")
+    appeal_id: int | None = Field(
+        default=None, description="the monthly-cycle appeal it became, if any"
+    )
     created_at: datetime = _utc()
     decided_at: datetime | None = _utc(nullable=True, default=False)
 
 
-QA_TABLES: tuple[type[SQLModel], ...] = (ServiceSession, QaSessionLoad, QaDraw, QaSample, QaReview, QaDispute)
+QA_TABLES: tuple[type[SQLModel], ...] = (
+    ServiceSession,
+    QaSessionLoad,
+    QaDraw,
+    QaSample,
+    QaReview,
+    QaDispute,
+)

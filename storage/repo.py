@@ -182,8 +182,15 @@ def _audited_change(
     if before == after:
         return
     append_audit(
-        session=session, actor=actor, action=action, entity=getattr(row, "__tablename__", "?"),
-        entity_id=_id(row), before=before, after=after, reason=reason, at=now,
+        session=session,
+        actor=actor,
+        action=action,
+        entity=getattr(row, "__tablename__", "?"),
+        entity_id=_id(row),
+        before=before,
+        after=after,
+        reason=reason,
+        at=now,
     )
 
 
@@ -213,9 +220,12 @@ def create_team(
     if get_team_by_name(session=session, name=name) is not None:
         raise AlreadyExists(f"team {name!r} already exists")
     team = Team(
-        name=name, lang=lang, timezone=timezone,
+        name=name,
+        lang=lang,
+        timezone=timezone,
         scheme_id=scheme.id if scheme is not None else None,
-        slack_team_id=slack_team_id, telegram_chat_id=telegram_chat_id,
+        slack_team_id=slack_team_id,
+        telegram_chat_id=telegram_chat_id,
         created_at=_now(now),
     )
     session.add(team)
@@ -260,8 +270,13 @@ def set_team_scheme(
     before = snapshot(team)
     team.scheme_id = _id(scheme)
     _audited_change(
-        session=session, row=team, before=before, actor=actor, action="team.scheme",
-        reason=reason, now=_now(now),
+        session=session,
+        row=team,
+        before=before,
+        actor=actor,
+        action="team.scheme",
+        reason=reason,
+        now=_now(now),
     )
     return team
 
@@ -298,9 +313,14 @@ def add_member(
     if tg and get_member_by_telegram_id(session=session, telegram_user_id=tg):
         raise IdentityTaken(f"Telegram user {tg} is already linked")
     member = Member(
-        team_id=_id(team), name=name, name_en=name_en, role=role,
+        team_id=_id(team),
+        name=name,
+        name_en=name_en,
+        role=role,
         manager_id=manager.id if manager is not None else None,
-        slack_user_id=slack_user_id or None, telegram_user_id=tg, lang=lang,
+        slack_user_id=slack_user_id or None,
+        telegram_user_id=tg,
+        lang=lang,
         created_at=_now(now),
     )
     session.add(member)
@@ -386,8 +406,13 @@ def link_platform(
     else:
         member.telegram_user_id = key
     _audited_change(
-        session=session, row=member, before=before, actor=actor, action=f"member.link_{platform}",
-        reason=reason, now=_now(now),
+        session=session,
+        row=member,
+        before=before,
+        actor=actor,
+        action=f"member.link_{platform}",
+        reason=reason,
+        now=_now(now),
     )
     return member
 
@@ -456,7 +481,15 @@ def update_member(
     (audited as one change); the team's managers follow the role.
 
     :class:`IdentityTaken` when a platform id belongs to another member."""
-    allowed = {"role", "manager_id", "slack_user_id", "telegram_user_id", "lang", "name_en", "active"}
+    allowed = {
+        "role",
+        "manager_id",
+        "slack_user_id",
+        "telegram_user_id",
+        "lang",
+        "name_en",
+        "active",
+    }
     unknown = set(changes) - allowed
     if unknown:
         raise ValueError(f"cannot change {sorted(unknown)}")
@@ -464,7 +497,10 @@ def update_member(
         _check(changes["role"], ROLE_VALUES, "role")
     if changes.get("lang") is not None:
         _check(changes["lang"], LANG_VALUES, "lang")
-    for key, finder in (("slack_user_id", get_member_by_slack_id), ("telegram_user_id", get_member_by_telegram_id)):
+    for key, finder in (
+        ("slack_user_id", get_member_by_slack_id),
+        ("telegram_user_id", get_member_by_telegram_id),
+    ):
         value = changes.get(key)
         if value:
             other = finder(session=session, **{key: str(value)})
@@ -472,7 +508,9 @@ def update_member(
                 raise IdentityTaken(f"{key} {value} is already linked to another member")
     before = snapshot(member)
     for key, value in changes.items():
-        setattr(member, key, str(value) if key == "telegram_user_id" and value is not None else value)
+        setattr(
+            member, key, str(value) if key == "telegram_user_id" and value is not None else value
+        )
     action = "member.update"
     if changes.get("active") is False:
         action = "member.deactivate"
@@ -508,34 +546,70 @@ def list_aliases(
 
 
 def add_alias(
-    *, session: Session, member: Member, source: str, alias: str, actor: str,
-    reason: str | None = None, now: datetime | None = None,
+    *,
+    session: Session,
+    member: Member,
+    source: str,
+    alias: str,
+    actor: str,
+    reason: str | None = None,
+    now: datetime | None = None,
 ) -> MemberAlias:
     """Give ``member`` the account ``alias`` in ``source`` (audited).
 
     :class:`AlreadyExists` when the team has that alias in that source already."""
-    found = session.exec(select(MemberAlias).where(
-        MemberAlias.team_id == member.team_id, MemberAlias.source == source, MemberAlias.alias == alias,
-    )).first()
+    found = session.exec(
+        select(MemberAlias).where(
+            MemberAlias.team_id == member.team_id,
+            MemberAlias.source == source,
+            MemberAlias.alias == alias,
+        )
+    ).first()
     if found is not None:
         raise AlreadyExists(f"alias {source}/{alias} already belongs to member {found.member_id}")
-    row = MemberAlias(team_id=member.team_id, member_id=_id(member), source=source, alias=alias,
-                      created_at=_now(now))
-    _audited_change(session=session, row=row, before=None, actor=actor, action="member_alias.add",
-                    reason=reason, now=_now(now))
+    row = MemberAlias(
+        team_id=member.team_id,
+        member_id=_id(member),
+        source=source,
+        alias=alias,
+        created_at=_now(now),
+    )
+    _audited_change(
+        session=session,
+        row=row,
+        before=None,
+        actor=actor,
+        action="member_alias.add",
+        reason=reason,
+        now=_now(now),
+    )
     return row
 
 
 def remove_alias(
-    *, session: Session, alias: MemberAlias, actor: str, reason: str | None = None, now: datetime | None = None
+    *,
+    session: Session,
+    alias: MemberAlias,
+    actor: str,
+    reason: str | None = None,
+    now: datetime | None = None,
 ) -> None:
     """Remove one alias (audited: the entry keeps what it was)."""
     before = snapshot(alias)
     alias_id = _id(alias)
     session.delete(alias)
     session.flush()
-    append_audit(session=session, actor=actor, action="member_alias.remove", entity="member_alias",
-                 entity_id=alias_id, before=before, after=None, reason=reason, at=_now(now))
+    append_audit(
+        session=session,
+        actor=actor,
+        action="member_alias.remove",
+        entity="member_alias",
+        entity_id=alias_id,
+        before=before,
+        after=None,
+        reason=reason,
+        at=_now(now),
+    )
 
 
 # --- periods -------------------------------------------------------------------------------
@@ -579,10 +653,14 @@ def get_or_create_period(
         return found
     starts_on, ends_on = period_bounds(key)
     period = Period(
-        team_id=_id(team), key=key, starts_on=starts_on, ends_on=ends_on,
+        team_id=_id(team),
+        key=key,
+        starts_on=starts_on,
+        ends_on=ends_on,
         status=_check(status, PERIOD_STATUS_VALUES, "status"),
         scheme_id=scheme.id if scheme is not None else team.scheme_id,
-        review_opens_at=review_opens_at, review_closes_at=review_closes_at,
+        review_opens_at=review_opens_at,
+        review_closes_at=review_closes_at,
     )
     session.add(period)
     session.flush()
@@ -590,9 +668,7 @@ def get_or_create_period(
 
 
 def get_period(*, session: Session, team: Team, key: str) -> Period | None:
-    return session.exec(
-        select(Period).where(Period.team_id == team.id, Period.key == key)
-    ).first()
+    return session.exec(select(Period).where(Period.team_id == team.id, Period.key == key)).first()
 
 
 def get_period_by_id(*, session: Session, period_id: int) -> Period | None:
@@ -634,8 +710,13 @@ def set_period_status(
     before = snapshot(period)
     period.status = _check(status, PERIOD_STATUS_VALUES, "status")
     _audited_change(
-        session=session, row=period, before=before, actor=actor, action="period.status",
-        reason=reason, now=_now(now),
+        session=session,
+        row=period,
+        before=before,
+        actor=actor,
+        action="period.status",
+        reason=reason,
+        now=_now(now),
     )
     return period
 
@@ -669,7 +750,11 @@ def get_or_create_scheme(
     if found is not None:
         return found
     scheme = Scheme(
-        key=key, content_hash=digest, text=text, name_zh=name_zh, name_en=name_en,
+        key=key,
+        content_hash=digest,
+        text=text,
+        name_zh=name_zh,
+        name_en=name_en,
         loaded_at=_now(now),
     )
     session.add(scheme)
@@ -713,9 +798,18 @@ def record_import(
     """A new active import. It replaces nothing by itself: :func:`store_import_values`
     replaces exactly the values the file supplies again."""
     row = DataImport(
-        team_id=_id(team), period_id=_id(period), file_name=file_name, sha256=sha256,
-        row_count=row_count, agent_count=agent_count, kind=kind, mapping_name=mapping_name,
-        mapping_text=mapping_text, encoding=encoding, imported_by=imported_by, imported_at=_now(now),
+        team_id=_id(team),
+        period_id=_id(period),
+        file_name=file_name,
+        sha256=sha256,
+        row_count=row_count,
+        agent_count=agent_count,
+        kind=kind,
+        mapping_name=mapping_name,
+        mapping_text=mapping_text,
+        encoding=encoding,
+        imported_by=imported_by,
+        imported_at=_now(now),
         status="active",
     )
     session.add(row)
@@ -759,15 +853,30 @@ def store_import_values(
         row = existing.get((member_id, indicator))
         if row is not None and row.import_id == import_id:
             raise ValueError(f"member {member_id} has {indicator} twice")
-        change = ImportChange(import_id=import_id, member_id=member_id, indicator=indicator,
-                              had_before=row is not None)
+        change = ImportChange(
+            import_id=import_id,
+            member_id=member_id,
+            indicator=indicator,
+            had_before=row is not None,
+        )
         if row is None:
-            row = IndicatorValue(period_id=_id(period), member_id=member_id, indicator=indicator,
-                                 value=exact, source=source, import_id=import_id, updated_at=moment)
+            row = IndicatorValue(
+                period_id=_id(period),
+                member_id=member_id,
+                indicator=indicator,
+                value=exact,
+                source=source,
+                import_id=import_id,
+                updated_at=moment,
+            )
             existing[(member_id, indicator)] = row
             audited.append((row, None))
         else:
-            change.old_value, change.old_source, change.old_import_id = row.value, row.source, row.import_id
+            change.old_value, change.old_source, change.old_import_id = (
+                row.value,
+                row.source,
+                row.import_id,
+            )
             if row.import_id is not None:
                 earlier.add(row.import_id)
             before = snapshot(row)
@@ -778,10 +887,18 @@ def store_import_values(
         changes.append(change)
     session.flush()
     for row, before in audited:
-        session.add(AuditLog(
-            at=moment, actor=actor, action="indicator_value.set", entity="indicator_value",
-            entity_id=str(_id(row)), before=before, after=snapshot(row), reason=reason,
-        ))
+        session.add(
+            AuditLog(
+                at=moment,
+                actor=actor,
+                action="indicator_value.set",
+                entity="indicator_value",
+                entity_id=str(_id(row)),
+                before=before,
+                after=snapshot(row),
+                reason=reason,
+            )
+        )
     _settle_import_statuses(session=session, period=period, ids=earlier, replaced_by=import_id)
     session.flush()
     return changes
@@ -793,14 +910,16 @@ def _held_by(*, session: Session, import_ids: Iterable[int]) -> dict[int, int]:
     if not ids:
         return {}
     counts = session.exec(
-        select(IndicatorValue.import_id, func.count()).where(col(IndicatorValue.import_id).in_(ids))
+        select(IndicatorValue.import_id, func.count())
+        .where(col(IndicatorValue.import_id).in_(ids))
         .group_by(col(IndicatorValue.import_id))
     ).all()
     return {int(i): int(n) for i, n in counts if i is not None}
 
 
-def _settle_import_statuses(*, session: Session, period: Period, ids: Iterable[int],
-                            replaced_by: int | None) -> None:
+def _settle_import_statuses(
+    *, session: Session, period: Period, ids: Iterable[int], replaced_by: int | None
+) -> None:
     """An import holding no value is ``replaced``; one holding values again is ``active``."""
     ids = set(ids)
     if not ids:
@@ -820,10 +939,13 @@ def _settle_import_statuses(*, session: Session, period: Period, ids: Iterable[i
 
 def import_changes(*, session: Session, record: DataImport) -> list[ImportChange]:
     """What ``record`` set and what each value was before, in member and indicator order."""
-    return list(session.exec(
-        select(ImportChange).where(ImportChange.import_id == record.id)
-        .order_by(col(ImportChange.member_id), col(ImportChange.indicator))
-    ))
+    return list(
+        session.exec(
+            select(ImportChange)
+            .where(ImportChange.import_id == record.id)
+            .order_by(col(ImportChange.member_id), col(ImportChange.indicator))
+        )
+    )
 
 
 def values_held(*, session: Session, record: DataImport) -> int:
@@ -853,12 +975,20 @@ def undo_import(
         (r.member_id, r.indicator): r
         for r in session.exec(select(IndicatorValue).where(IndicatorValue.period_id == period.id))
     }
-    undone = {i for i in session.exec(select(DataImport.id).where(DataImport.period_id == period.id,
-                                                                  DataImport.status == "undone"))}
+    undone = {
+        i
+        for i in session.exec(
+            select(DataImport.id).where(
+                DataImport.period_id == period.id, DataImport.status == "undone"
+            )
+        )
+    }
     undone.add(import_id)
     back: dict[tuple[int, int, str], ImportChange] = {
         (c.import_id, c.member_id, c.indicator): c
-        for c in session.exec(select(ImportChange).where(col(ImportChange.import_id).in_(list(undone))))
+        for c in session.exec(
+            select(ImportChange).where(col(ImportChange.import_id).in_(list(undone)))
+        )
     }
     touched: set[int] = set()
     done = kept = 0
@@ -876,25 +1006,51 @@ def undo_import(
             row_id = _id(row)
             session.delete(row)
             session.flush()
-            append_audit(session=session, actor=actor, action="indicator_value.delete",
-                         entity="indicator_value", entity_id=row_id, before=before, after=None,
-                         reason=reason, at=moment)
+            append_audit(
+                session=session,
+                actor=actor,
+                action="indicator_value.delete",
+                entity="indicator_value",
+                entity_id=row_id,
+                before=before,
+                after=None,
+                reason=reason,
+                at=moment,
+            )
             continue
         row.value, row.source, row.import_id, row.updated_at = (
-            step.old_value, step.old_source or "import", step.old_import_id, moment)
+            step.old_value,
+            step.old_source or "import",
+            step.old_import_id,
+            moment,
+        )
         if step.old_import_id is not None:
             touched.add(step.old_import_id)
-        _audited_change(session=session, row=row, before=before, actor=actor,
-                        action="indicator_value.set", reason=reason, now=moment)
+        _audited_change(
+            session=session,
+            row=row,
+            before=before,
+            actor=actor,
+            action="indicator_value.set",
+            reason=reason,
+            now=moment,
+        )
     before_record = snapshot(record)
     record.status, record.replaced_by_id = "undone", None
     session.add(record)
     _settle_import_statuses(session=session, period=period, ids=touched, replaced_by=None)
     session.flush()
-    append_audit(session=session, actor=actor, action="data_import.undo", entity="data_import",
-                 entity_id=import_id, before=before_record,
-                 after={**(snapshot(record) or {}), "restored": done, "kept": kept},
-                 reason=reason, at=moment)
+    append_audit(
+        session=session,
+        actor=actor,
+        action="data_import.undo",
+        entity="data_import",
+        entity_id=import_id,
+        before=before_record,
+        after={**(snapshot(record) or {}), "restored": done, "kept": kept},
+        reason=reason,
+        at=moment,
+    )
     return done, kept
 
 
@@ -908,8 +1064,9 @@ def get_import(*, session: Session, import_id: int) -> DataImport | None:
     return session.get(DataImport, import_id)
 
 
-def list_team_imports(*, session: Session, team: Team, period: Period | None = None,
-                      limit: int | None = None) -> list[DataImport]:
+def list_team_imports(
+    *, session: Session, team: Team, period: Period | None = None, limit: int | None = None
+) -> list[DataImport]:
     """A team's imports, newest first (optionally of one period)."""
     query = select(DataImport).where(DataImport.team_id == team.id)
     if period is not None:
@@ -924,7 +1081,8 @@ def find_import(*, session: Session, period: Period, sha256: str) -> DataImport 
     """An active import of exactly this file content into ``period``."""
     return session.exec(
         select(DataImport).where(
-            DataImport.period_id == period.id, DataImport.sha256 == sha256,
+            DataImport.period_id == period.id,
+            DataImport.sha256 == sha256,
             DataImport.status == "active",
         )
     ).first()
@@ -933,7 +1091,8 @@ def find_import(*, session: Session, period: Period, sha256: str) -> DataImport 
 def list_imports(*, session: Session, period: Period) -> list[DataImport]:
     return list(
         session.exec(
-            select(DataImport).where(DataImport.period_id == period.id)
+            select(DataImport)
+            .where(DataImport.period_id == period.id)
             .order_by(col(DataImport.imported_at), col(DataImport.id))
         )
     )
@@ -978,12 +1137,22 @@ def set_indicator_value(
     row = get_indicator_value(session=session, period=period, member=member, indicator=indicator)
     if row is None:
         row = IndicatorValue(
-            period_id=_id(period), member_id=_id(member), indicator=indicator, value=exact,
-            source=source, import_id=import_id, updated_at=moment,
+            period_id=_id(period),
+            member_id=_id(member),
+            indicator=indicator,
+            value=exact,
+            source=source,
+            import_id=import_id,
+            updated_at=moment,
         )
         _audited_change(
-            session=session, row=row, before=None, actor=actor, action="indicator_value.set",
-            reason=reason, now=moment,
+            session=session,
+            row=row,
+            before=None,
+            actor=actor,
+            action="indicator_value.set",
+            reason=reason,
+            now=moment,
         )
         return row
     if row.value == exact and row.source == source and row.import_id == import_id:
@@ -991,8 +1160,13 @@ def set_indicator_value(
     before = snapshot(row)
     row.value, row.source, row.import_id, row.updated_at = exact, source, import_id, moment
     _audited_change(
-        session=session, row=row, before=before, actor=actor, action="indicator_value.set",
-        reason=reason, now=moment,
+        session=session,
+        row=row,
+        before=before,
+        actor=actor,
+        action="indicator_value.set",
+        reason=reason,
+        now=moment,
     )
     return row
 
@@ -1034,8 +1208,13 @@ def set_indicator_values(
         row = existing.get(key)
         if row is None:
             row = IndicatorValue(
-                period_id=_id(period), member_id=member_id, indicator=indicator, value=exact,
-                source=source, import_id=import_id, updated_at=moment,
+                period_id=_id(period),
+                member_id=member_id,
+                indicator=indicator,
+                value=exact,
+                source=source,
+                import_id=import_id,
+                updated_at=moment,
             )
             changes.append((row, None))
         elif (row.value, row.source, row.import_id) != (exact, source, import_id):
@@ -1049,10 +1228,18 @@ def set_indicator_values(
         return 0
     session.flush()
     for row, before in changes:
-        session.add(AuditLog(
-            at=moment, actor=actor, action="indicator_value.set", entity="indicator_value",
-            entity_id=str(_id(row)), before=before, after=snapshot(row), reason=reason,
-        ))
+        session.add(
+            AuditLog(
+                at=moment,
+                actor=actor,
+                action="indicator_value.set",
+                entity="indicator_value",
+                entity_id=str(_id(row)),
+                before=before,
+                after=snapshot(row),
+                reason=reason,
+            )
+        )
     session.flush()
     return len(changes)
 
@@ -1075,8 +1262,15 @@ def delete_indicator_value(
     session.delete(row)
     session.flush()
     append_audit(
-        session=session, actor=actor, action="indicator_value.delete", entity="indicator_value",
-        entity_id=row_id, before=before, after=None, reason=reason, at=_now(now),
+        session=session,
+        actor=actor,
+        action="indicator_value.delete",
+        entity="indicator_value",
+        entity_id=row_id,
+        before=before,
+        after=None,
+        reason=reason,
+        at=_now(now),
     )
     return True
 
@@ -1108,8 +1302,10 @@ def get_review(
 ) -> Review | None:
     return session.exec(
         select(Review).where(
-            Review.period_id == period.id, Review.subject_id == subject.id,
-            Review.rater_id == rater.id, Review.kind == kind,
+            Review.period_id == period.id,
+            Review.subject_id == subject.id,
+            Review.rater_id == rater.id,
+            Review.kind == kind,
         )
     ).first()
 
@@ -1158,8 +1354,13 @@ def save_review(
         row.idempotency_key = idempotency_key
     if rater_label is None:
         _audited_change(
-            session=session, row=row, before=before, actor=actor, action=f"review.{kind}",
-            reason=reason, now=moment,
+            session=session,
+            row=row,
+            before=before,
+            actor=actor,
+            action=f"review.{kind}",
+            reason=reason,
+            now=moment,
         )
         return row
     session.add(row)
@@ -1167,9 +1368,15 @@ def save_review(
     after = snapshot(row)
     if before != after:
         append_audit(
-            session=session, actor=actor, action=f"review.{kind}", entity="review",
-            entity_id=_id(row), before=_masked_rater(before, rater_label),
-            after=_masked_rater(after, rater_label), reason=reason, at=moment,
+            session=session,
+            actor=actor,
+            action=f"review.{kind}",
+            entity="review",
+            entity_id=_id(row),
+            before=_masked_rater(before, rater_label),
+            after=_masked_rater(after, rater_label),
+            reason=reason,
+            at=moment,
         )
     return row
 
@@ -1221,9 +1428,16 @@ def add_customer_rating(
         raise AlreadyExists(f"survey token {token_id} was already used")
     moment = _now(now)
     row = CustomerRating(
-        team_id=_id(team), member_id=_id(member), period_id=period.id if period else None,
-        token_id=token_id, stars=int(stars), comment=comment, ref=ref, resolved=resolved,
-        created_at=moment, updated_at=moment,
+        team_id=_id(team),
+        member_id=_id(member),
+        period_id=period.id if period else None,
+        token_id=token_id,
+        stars=int(stars),
+        comment=comment,
+        ref=ref,
+        resolved=resolved,
+        created_at=moment,
+        updated_at=moment,
     )
     session.add(row)
     session.flush()
@@ -1248,7 +1462,9 @@ def list_customer_ratings(
         query = query.where(CustomerRating.period_id == period.id)
     if member is not None:
         query = query.where(CustomerRating.member_id == member.id)
-    return list(session.exec(query.order_by(col(CustomerRating.created_at), col(CustomerRating.id))))
+    return list(
+        session.exec(query.order_by(col(CustomerRating.created_at), col(CustomerRating.id)))
+    )
 
 
 # --- scores ----------------------------------------------------------------------------------
@@ -1283,8 +1499,13 @@ def save_score(
     if row is not None and row.locked:
         raise ScoreLocked(f"score of member {member.id} in period {period.key} is locked")
     exact = quantize(to_decimal(total))
-    new = {"scheme_hash": scheme_hash, "total": exact, "rank": rank,
-           "breakdown": _jsonable(dict(breakdown)), "flags": _jsonable(list(flags))}
+    new = {
+        "scheme_hash": scheme_hash,
+        "total": exact,
+        "rank": rank,
+        "breakdown": _jsonable(dict(breakdown)),
+        "flags": _jsonable(list(flags)),
+    }
     if row is not None and all(getattr(row, k) == v for k, v in new.items()):
         return row
     before = snapshot(row)
@@ -1295,8 +1516,13 @@ def save_score(
             setattr(row, key, value)
         row.computed_at = moment
     _audited_change(
-        session=session, row=row, before=before, actor=actor, action="score.save",
-        reason=reason, now=moment,
+        session=session,
+        row=row,
+        before=before,
+        actor=actor,
+        action="score.save",
+        reason=reason,
+        now=moment,
     )
     return row
 
@@ -1324,8 +1550,13 @@ def lock_scores(
         before = snapshot(row)
         row.locked = True
         _audited_change(
-            session=session, row=row, before=before, actor=actor, action="score.lock",
-            reason=reason, now=moment,
+            session=session,
+            row=row,
+            before=before,
+            actor=actor,
+            action="score.lock",
+            reason=reason,
+            now=moment,
         )
         count += 1
     return count
@@ -1351,8 +1582,13 @@ def set_release(
     score.release = release
     score.released_by = released_by
     _audited_change(
-        session=session, row=score, before=before, actor=actor, action=f"score.{release}",
-        reason=reason, now=_now(now),
+        session=session,
+        row=score,
+        before=before,
+        actor=actor,
+        action=f"score.{release}",
+        reason=reason,
+        now=_now(now),
     )
     return True
 
@@ -1371,6 +1607,12 @@ def delete_team(*, session: Session, team: Team, actor: str, reason: str | None)
     session.execute(delete(Team).where(col(Team.id) == team_id))
     session.expire_all()
     append_audit(
-        session=session, actor=actor, action="team.delete", entity="team", entity_id=team_id,
-        before=before, after=None, reason=reason,
+        session=session,
+        actor=actor,
+        action="team.delete",
+        entity="team",
+        entity_id=team_id,
+        before=before,
+        after=None,
+        reason=reason,
     )

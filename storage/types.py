@@ -80,7 +80,9 @@ def quantize(value: Decimal) -> Decimal:
     try:
         return value.quantize(_QUANTUM, rounding=ROUND_HALF_EVEN)
     except InvalidOperation as exc:  # too many digits for the context
-        raise ValueError(f"{value} does not fit NUMERIC({DECIMAL_PRECISION},{DECIMAL_SCALE})") from exc
+        raise ValueError(
+            f"{value} does not fit NUMERIC({DECIMAL_PRECISION},{DECIMAL_SCALE})"
+        ) from exc
 
 
 class ExactDecimal(TypeDecorator[Decimal]):
@@ -92,9 +94,7 @@ class ExactDecimal(TypeDecorator[Decimal]):
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "sqlite":
             return dialect.type_descriptor(String(48))
-        return dialect.type_descriptor(
-            Numeric(DECIMAL_PRECISION, DECIMAL_SCALE, asdecimal=True)
-        )
+        return dialect.type_descriptor(Numeric(DECIMAL_PRECISION, DECIMAL_SCALE, asdecimal=True))
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:

@@ -20,10 +20,14 @@ def _fail(message: str) -> None:
 
 def chat(
     as_: str | None = typer.Option(
-        None, "--as", metavar="NAME",
+        None,
+        "--as",
+        metavar="NAME",
         help="The member to chat as: a name, team/name or member id. Default: the demo team's manager.",
     ),
-    db: str | None = typer.Option(None, "--db", metavar="URL", help="Database URL (default: DATABASE_URL)."),
+    db: str | None = typer.Option(
+        None, "--db", metavar="URL", help="Database URL (default: DATABASE_URL)."
+    ),
     media_dir: Path | None = typer.Option(
         None, "--media-dir", help="Where charts and files are saved (default: DATA_DIR/chat)."
     ),
@@ -44,16 +48,29 @@ def chat(
     engine = make_engine(settings.database_url)
     try:
         if current_revision(engine) is None:
-            _fail(_("The database has no tables yet. Run: kpibot db upgrade (and kpibot demo for demo data)."))
+            _fail(
+                _(
+                    "The database has no tables yet. Run: kpibot db upgrade (and kpibot demo for demo data)."
+                )
+            )
         with unit_of_work(engine) as session:
             if as_ is None:
                 member = repo.demo_manager(session=session)
                 if member is None:
-                    _fail(_("There is no demo team with a manager. Run kpibot demo, or choose a member with --as NAME."))
+                    _fail(
+                        _(
+                            "There is no demo team with a manager. Run kpibot demo, or choose a member with --as NAME."
+                        )
+                    )
             else:
                 member = repo.find_member("console", as_, session=session)
                 if member is None:
-                    _fail(_("There is no member {name} (or the name is used in several teams: write team/name).", name=as_))
+                    _fail(
+                        _(
+                            "There is no member {name} (or the name is used in several teams: write team/name).",
+                            name=as_,
+                        )
+                    )
             assert member is not None
             lang = normalize_lang(repo.member_lang(member, session=session), settings.default_lang)
             who, role = member.name, member.role

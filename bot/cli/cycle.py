@@ -50,7 +50,15 @@ def _engine_lang(db: str | None) -> tuple[Any, Any, str]:
         _fail([_("Not a database URL: {url}", url=settings.database_url)])
         raise
     except OperationalError as exc:
-        _fail([_("Cannot open the database {url}: {error}", url=settings.database_url, error=str(exc.orig))])
+        _fail(
+            [
+                _(
+                    "Cannot open the database {url}: {error}",
+                    url=settings.database_url,
+                    error=str(exc.orig),
+                )
+            ]
+        )
         raise
     if revision is None:
         _fail([_("The database has no tables yet. Run: kpibot db upgrade")])
@@ -84,14 +92,23 @@ def show(
 
 
 def run_step_command(
-    step: str = typer.Argument(..., metavar="STEP", help="open, remind.1, close, publish or daily."),
+    step: str = typer.Argument(
+        ..., metavar="STEP", help="open, remind.1, close, publish or daily."
+    ),
     team: str = typer.Option(..., "--team", metavar="TEAM"),
-    period: str | None = typer.Option(None, "--period", metavar="PERIOD", help="e.g. 2026-10 (default: this month's window)."),
+    period: str | None = typer.Option(
+        None, "--period", metavar="PERIOD", help="e.g. 2026-10 (default: this month's window)."
+    ),
     confirm_provisional: bool = typer.Option(
-        False, "--confirm-provisional",
-        help="publish: publish results that lack a required part, marked provisional; close: close anyway."),
+        False,
+        "--confirm-provisional",
+        help="publish: publish results that lack a required part, marked provisional; close: close anyway.",
+    ),
     hold_provisional: bool = typer.Option(
-        False, "--hold-provisional", help="publish: publish the complete results and hold the provisional ones."),
+        False,
+        "--hold-provisional",
+        help="publish: publish the complete results and hold the provisional ones.",
+    ),
     db: str | None = DB,
 ) -> None:
     """Run one step now, even if it ran before (the outbox sends nobody anything twice)."""
@@ -116,7 +133,9 @@ def run_step_command(
         refused = refusal(_, lang, request, session=session, confirm=f"{again} --confirm-provisional",
                           hold=f"{again} --hold-provisional")  # fmt: skip
         if refused is not None:
-            answer = _ask(_, refused.text, request.step) if refused.question and interactive() else None
+            answer = (
+                _ask(_, refused.text, request.step) if refused.question and interactive() else None
+            )
             if answer is None:
                 _fail([refused.text])
                 return
@@ -171,7 +190,9 @@ def pause(
 
 
 def register(app: typer.Typer) -> None:
-    cycle = typer.Typer(help="The monthly cycle: schedule, steps, pausing a team.", no_args_is_help=True)
+    cycle = typer.Typer(
+        help="The monthly cycle: schedule, steps, pausing a team.", no_args_is_help=True
+    )
     cycle.command("show")(show)
     cycle.command("run-step")(run_step_command)
     cycle.command("pause")(pause)

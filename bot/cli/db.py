@@ -40,14 +40,22 @@ def upgrade(db: str | None = DB_OPTION) -> None:
         run_upgrade(engine)
         after = current_revision(engine)
     except OperationalError as exc:
-        _fail(_("Cannot open the database {url}: {error}", url=engine.url.render_as_string(hide_password=True), error=str(exc.orig)))
+        _fail(
+            _(
+                "Cannot open the database {url}: {error}",
+                url=engine.url.render_as_string(hide_password=True),
+                error=str(exc.orig),
+            )
+        )
         return
     finally:
         engine.dispose()
     if before == after:
         typer.echo(_("The database is up to date (revision {rev}).", rev=after))
     else:
-        typer.echo(_("The database was upgraded from {old} to {new}.", old=before or "-", new=after))
+        typer.echo(
+            _("The database was upgraded from {old} to {new}.", old=before or "-", new=after)
+        )
 
 
 def current(db: str | None = DB_OPTION) -> None:
@@ -69,11 +77,18 @@ def current(db: str | None = DB_OPTION) -> None:
         return
     head = head_revision()
     if rev is None:
-        typer.echo(_("The database has no tables yet (newest revision: {head}). Run: kpibot db upgrade", head=head))
+        typer.echo(
+            _(
+                "The database has no tables yet (newest revision: {head}). Run: kpibot db upgrade",
+                head=head,
+            )
+        )
     elif rev == head:
         typer.echo(_("Revision {rev} (up to date).", rev=rev))
     else:
-        typer.echo(_("Revision {rev}; newest is {head}. Run: kpibot db upgrade", rev=rev, head=head))
+        typer.echo(
+            _("Revision {rev}; newest is {head}. Run: kpibot db upgrade", rev=rev, head=head)
+        )
     engine.dispose()
 
 

@@ -11,8 +11,12 @@ from commands.i18n import normalize_lang, translator
 
 
 def demo(
-    reset: bool = typer.Option(False, "--reset", help="Remove the demo team first, then load it again."),
-    db: str | None = typer.Option(None, "--db", metavar="URL", help="Database URL (default: DATABASE_URL)."),
+    reset: bool = typer.Option(
+        False, "--reset", help="Remove the demo team first, then load it again."
+    ),
+    db: str | None = typer.Option(
+        None, "--db", metavar="URL", help="Database URL (default: DATABASE_URL)."
+    ),
     lang: str | None = typer.Option(None, "--lang", help="zh or en (default: DEFAULT_LANG)."),
 ) -> None:
     """Create a demo team with three months of data, so you can see rankings at once."""
@@ -39,7 +43,14 @@ def demo(
                 typer.echo(_("Removed the old demo team."))
             summary = load_demo(session, now=now)
     except OperationalError as exc:
-        typer.echo(_("Cannot open the database {url}: {error}", url=settings.database_url, error=str(exc.orig)), err=True)
+        typer.echo(
+            _(
+                "Cannot open the database {url}: {error}",
+                url=settings.database_url,
+                error=str(exc.orig),
+            ),
+            err=True,
+        )
         raise typer.Exit(code=2) from None
     except SchemeError as exc:
         typer.echo(_("The demo scheme file is invalid:"), err=True)

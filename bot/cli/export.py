@@ -24,7 +24,9 @@ def export(
     team: str = typer.Option(..., "--team", metavar="TEAM", help="The team's name."),
     period: str = typer.Option(..., "--period", metavar="PERIOD", help="The period, e.g. 2026-10."),
     out: Path = typer.Option(..., "--out", metavar="FILE", help="results.xlsx or results.csv"),
-    db: str | None = typer.Option(None, "--db", metavar="URL", help="Database URL (default: DATABASE_URL)."),
+    db: str | None = typer.Option(
+        None, "--db", metavar="URL", help="Database URL (default: DATABASE_URL)."
+    ),
 ) -> None:
     """Export scores, breakdown, ratings, rewards and penalties, improvement plans and appeals."""
     from sqlalchemy.exc import ArgumentError, OperationalError
@@ -50,7 +52,15 @@ def export(
         _fail([_("Not a database URL: {url}", url=settings.database_url)])
         return
     except OperationalError as exc:
-        _fail([_("Cannot open the database {url}: {error}", url=settings.database_url, error=str(exc.orig))])
+        _fail(
+            [
+                _(
+                    "Cannot open the database {url}: {error}",
+                    url=settings.database_url,
+                    error=str(exc.orig),
+                )
+            ]
+        )
         return
     if revision is None:
         _fail([_("The database has no tables yet. Run: kpibot db upgrade")])

@@ -25,15 +25,28 @@ def _fail(lines: list[str]) -> None:
 
 
 def import_(
-    what: str = typer.Argument(..., metavar="FILE|list|undo",
-                               help="The export (.csv, .xlsx, .xls, .ods); or list; or undo."),
-    number: int | None = typer.Argument(None, metavar="[N]", help="With undo: the import's number."),
+    what: str = typer.Argument(
+        ...,
+        metavar="FILE|list|undo",
+        help="The export (.csv, .xlsx, .xls, .ods); or list; or undo.",
+    ),
+    number: int | None = typer.Argument(
+        None, metavar="[N]", help="With undo: the import's number."
+    ),
     team: str | None = typer.Option(None, "--team", help="The team's name."),
-    period: str | None = typer.Option(None, "--period", help="2026-10 for a month, 2026-Q4 for a quarter."),
-    mapping: str | None = typer.Option(None, "--mapping", help="A mapping name in schemes/mappings, or a .toml path."),
-    as_: str | None = typer.Option(None, "--as", metavar="NAME", help="The member importing (default: cli)."),
+    period: str | None = typer.Option(
+        None, "--period", help="2026-10 for a month, 2026-Q4 for a quarter."
+    ),
+    mapping: str | None = typer.Option(
+        None, "--mapping", help="A mapping name in schemes/mappings, or a .toml path."
+    ),
+    as_: str | None = typer.Option(
+        None, "--as", metavar="NAME", help="The member importing (default: cli)."
+    ),
     lang: str | None = typer.Option(None, "--lang", help="zh or en (default: DEFAULT_LANG)."),
-    db: str | None = typer.Option(None, "--db", metavar="URL", help="Database URL (default: DATABASE_URL)."),
+    db: str | None = typer.Option(
+        None, "--db", metavar="URL", help="Database URL (default: DATABASE_URL)."
+    ),
 ) -> None:
     """Import a KPI export for one team and period (nothing is stored unless the whole file is
     valid; a file replaces only the values it supplies again); ``import list --team T`` shows
@@ -48,14 +61,29 @@ def import_(
         return
     if what == "undo":
         if number is None:
-            _fail([_("Give the import's number: kpibot import undo N (kpibot import list shows them).")])
+            _fail(
+                [
+                    _(
+                        "Give the import's number: kpibot import undo N (kpibot import list shows them)."
+                    )
+                ]
+            )
         _undo(settings.database_url, number, team, as_, code)
         return
-    missing = [flag for flag, value in (("--team", team), ("--period", period), ("--mapping", mapping))
-               if value is None]
+    missing = [
+        flag
+        for flag, value in (("--team", team), ("--period", period), ("--mapping", mapping))
+        if value is None
+    ]
     if missing or number is not None:
-        _fail([_("To import a file give {flags}: kpibot import FILE --team TEAM --period 2026-10 --mapping NAME.",
-                 flags=", ".join(missing) or "FILE")])
+        _fail(
+            [
+                _(
+                    "To import a file give {flags}: kpibot import FILE --team TEAM --period 2026-10 --mapping NAME.",
+                    flags=", ".join(missing) or "FILE",
+                )
+            ]
+        )
     assert team is not None and period is not None and mapping is not None
     _import_file(Path(what), settings.database_url, team, period, mapping, as_, code)
 
@@ -67,15 +95,19 @@ def _actor(session: object, team: str | None, as_: str | None, code: str) -> str
     if not as_:
         return "cli"
     team_row = None if team is None else repo.get_team_by_name(session=session, name=team)  # type: ignore[arg-type]
-    member = None if team_row is None else repo.get_member_by_name(
-        session=session, team=team_row, name=as_)  # type: ignore[arg-type]
+    member = (
+        None
+        if team_row is None
+        else repo.get_member_by_name(session=session, team=team_row, name=as_)
+    )  # type: ignore[arg-type]
     if member is None:
         _fail([_("There is no member {name} in team {team}.", name=as_, team=team or "?")])
     return repo.actor_of(member)
 
 
-def _import_file(file: Path, database_url: str, team: str, period: str, mapping: str, as_: str | None,
-                 code: str) -> None:
+def _import_file(
+    file: Path, database_url: str, team: str, period: str, mapping: str, as_: str | None, code: str
+) -> None:
     from commands.importing import import_file
     from commands.importing.reading import MAX_FILE_BYTES
     from storage.db import make_engine, unit_of_work
@@ -84,9 +116,19 @@ def _import_file(file: Path, database_url: str, team: str, period: str, mapping:
     try:
         size = file.stat().st_size
         if size > MAX_FILE_BYTES:  # refused before a byte is read
-            _fail([_("{file}: {problem}", file=file.name, problem=_(
-                "The file is {size} MB; kpibot imports files up to {limit} MB. Export a shorter period or fewer columns.",
-                size=round(size / 1024 / 1024, 1), limit=MAX_FILE_BYTES // 1024 // 1024))])
+            _fail(
+                [
+                    _(
+                        "{file}: {problem}",
+                        file=file.name,
+                        problem=_(
+                            "The file is {size} MB; kpibot imports files up to {limit} MB. Export a shorter period or fewer columns.",
+                            size=round(size / 1024 / 1024, 1),
+                            limit=MAX_FILE_BYTES // 1024 // 1024,
+                        ),
+                    )
+                ]
+            )
         data = file.read_bytes()
     except OSError as exc:
         _fail([_("Cannot read {file}: {error}", file=str(file), error=exc.strerror or str(exc))])
@@ -105,8 +147,17 @@ def _import_file(file: Path, database_url: str, team: str, period: str, mapping:
     try:
         with unit_of_work(engine) as session:
             actor = _actor(session, team, as_, code)
-            report = import_file(session, team=team, period_key=period, mapping=mapping, data=data,
-                                 file_name=file.name, actor=actor, lang=code, progress=progress)
+            report = import_file(
+                session,
+                team=team,
+                period_key=period,
+                mapping=mapping,
+                data=data,
+                file_name=file.name,
+                actor=actor,
+                lang=code,
+                progress=progress,
+            )
     finally:
         if bar is not None:
             bar.close()
@@ -156,7 +207,9 @@ def show_source(
     agent: str = typer.Option(..., "--agent", help="The agent's name."),
     indicator: str | None = typer.Option(None, "--indicator", help="Only this indicator."),
     lang: str | None = typer.Option(None, "--lang", help="zh or en (default: DEFAULT_LANG)."),
-    db: str | None = typer.Option(None, "--db", metavar="URL", help="Database URL (default: DATABASE_URL)."),
+    db: str | None = typer.Option(
+        None, "--db", metavar="URL", help="Database URL (default: DATABASE_URL)."
+    ),
 ) -> None:
     """Show where each of an agent's indicator values came from (file, checksum, who, when)."""
     from commands.importing import source_of
@@ -167,7 +220,9 @@ def show_source(
     engine = make_engine(settings.database_url)
     try:
         with unit_of_work(engine) as session:
-            report = source_of(session, team=team, period_key=period, agent=agent, indicator=indicator)
+            report = source_of(
+                session, team=team, period_key=period, agent=agent, indicator=indicator
+            )
     finally:
         engine.dispose()
     if report.problems:

@@ -285,10 +285,18 @@ def read_people(
 def member_set(
     team: str = typer.Option(..., "--team", help="The team's name."),
     name: str = typer.Option(..., "--name", help="The member's name."),
-    role: str | None = typer.Option(None, "--role", help="agent, manager, admin or qa (客服, 主管, 管理员, 质检)."),
-    manager: str | None = typer.Option(None, "--manager", help="The direct manager's name; - for none."),
-    slack: str | None = typer.Option(None, "--slack", metavar="USER_ID", help="Slack user id; - to unlink."),
-    telegram: str | None = typer.Option(None, "--telegram", metavar="USER_ID", help="Telegram user id; - to unlink."),
+    role: str | None = typer.Option(
+        None, "--role", help="agent, manager, admin or qa (客服, 主管, 管理员, 质检)."
+    ),
+    manager: str | None = typer.Option(
+        None, "--manager", help="The direct manager's name; - for none."
+    ),
+    slack: str | None = typer.Option(
+        None, "--slack", metavar="USER_ID", help="Slack user id; - to unlink."
+    ),
+    telegram: str | None = typer.Option(
+        None, "--telegram", metavar="USER_ID", help="Telegram user id; - to unlink."
+    ),
     lang: str | None = typer.Option(None, "--lang", help="zh or en; - for the team's."),
     name_en: str | None = typer.Option(None, "--name-en", help="English display name; - for none."),
     lang_ui: str | None = LangOption,
@@ -326,7 +334,9 @@ def _set_active(team: str, name: str, lang_ui: str | None, db: str | None, *, ac
         if member is None:
             _fail([_("There is no member {name} in team {team}.", name=name, team=team)])
         if member.active == active:
-            text = _("{name} is already active.") if active else _("{name} is already marked as left.")
+            text = (
+                _("{name} is already active.") if active else _("{name} is already marked as left.")
+            )
             _fail([text.format(name=member.name)])
         released = set_active(member, active, session=session, actor="cli", now=_now())
         text = active_text(_, member, released, team_row.name)
@@ -362,9 +372,13 @@ def member_import(
     ),
     team: str | None = typer.Option(None, "--team", help="The team of rows without a team column."),
     update: bool = typer.Option(
-        False, "--update", help="Change members already there (an empty cell keeps the value, - clears it)."
+        False,
+        "--update",
+        help="Change members already there (an empty cell keeps the value, - clears it).",
     ),
-    dry_run: bool = typer.Option(False, "--dry-run", help="List what would be added and changed; store nothing."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="List what would be added and changed; store nothing."
+    ),
     lang_ui: str | None = LangOption,
     db: str | None = DbOption,
 ) -> None:
@@ -385,19 +399,39 @@ def member_import(
             existing = [s for s in specs if _exists(s, session=session)] if update else []
             new = [s for s in specs if s not in existing]
             add_members(new, session=session, actor="cli", now=_now())  # new managers first
-            changes = update_members([_as_update(s) for s in existing], session=session, actor="cli", now=_now())
+            changes = update_members(
+                [_as_update(s) for s in existing], session=session, actor="cli", now=_now()
+            )
             for spec in new:
                 report.append(_("+ {name} ({team}, {role})", name=spec.name.strip(), team=spec.team,
                                 role=_role(_, spec.role)))  # fmt: skip
             for plan in changes:
                 if plan.changes:
-                    report.append(_("~ {name}: {changes}", name=plan.member.name, changes=_("; ").join(plan.lines(_))))
+                    report.append(
+                        _(
+                            "~ {name}: {changes}",
+                            name=plan.member.name,
+                            changes=_("; ").join(plan.lines(_)),
+                        )
+                    )
             unchanged = sum(1 for plan in changes if not plan.changes)
             if dry_run:
                 session.rollback()  # the same checks and the same plan as the real import, stored nowhere
     except AdminError as exc:
-        hint = [] if update else [_("To change members who are already there, run the import again with --update (see what would change with --dry-run).")]
-        _fail(exc.lines(_) + hint if any("already has a member" in p.message for p in exc.problems) else exc.lines(_))
+        hint = (
+            []
+            if update
+            else [
+                _(
+                    "To change members who are already there, run the import again with --update (see what would change with --dry-run)."
+                )
+            ]
+        )
+        _fail(
+            exc.lines(_) + hint
+            if any("already has a member" in p.message for p in exc.problems)
+            else exc.lines(_)
+        )
     changed = sum(1 for plan in changes if plan.changes)
     for line in report:
         typer.echo(line)
@@ -421,7 +455,10 @@ def _exists(spec: MemberSpec, *, session: Session) -> bool:
     from storage import repo
 
     team = repo.get_team_by_name(session=session, name=spec.team)
-    return team is not None and repo.get_member_by_name(session=session, team=team, name=spec.name) is not None
+    return (
+        team is not None
+        and repo.get_member_by_name(session=session, team=team, name=spec.name) is not None
+    )
 
 
 def _as_update(spec: MemberSpec) -> MemberUpdate:
@@ -436,12 +473,16 @@ alias_app = typer.Typer(
     help="A member's accounts in the systems exports come from (旺旺 sub-account, JD UID, Avaya login, e-mail).",
     no_args_is_help=True,
 )
-SourceOption = typer.Option(..., "--source", help="taobao, jd, pinduoduo, zendesk, freshdesk, genesys, avaya "
-                                                  "or a mapping's source.")
+SourceOption = typer.Option(
+    ...,
+    "--source",
+    help="taobao, jd, pinduoduo, zendesk, freshdesk, genesys, avaya or a mapping's source.",
+)
 
 
-def _alias_change(action: str, team: str, name: str, source: str, alias: str, lang_ui: str | None,
-                  db: str | None) -> None:
+def _alias_change(
+    action: str, team: str, name: str, source: str, alias: str, lang_ui: str | None, db: str | None
+) -> None:
     from commands.admin import AdminError
     from commands.aliases import add_alias, change_text, remove_alias
 
@@ -449,7 +490,9 @@ def _alias_change(action: str, team: str, name: str, source: str, alias: str, la
     do = add_alias if action == "add" else remove_alias
     try:
         with _session(db) as session:
-            change = do(session, team=team, name=name, source=source, alias=alias, actor="cli", now=_now())
+            change = do(
+                session, team=team, name=name, source=source, alias=alias, actor="cli", now=_now()
+            )
     except AdminError as exc:
         _fail(exc.lines(_))
     typer.echo(change_text(change, _, added=action == "add"))
@@ -460,7 +503,9 @@ def alias_add(
     team: str = typer.Option(..., "--team", help="The team's name."),
     name: str = typer.Option(..., "--name", help="The member's name."),
     source: str = SourceOption,
-    alias: str = typer.Option(..., "--alias", help="The account as the export writes it, e.g. 示例旗舰店:小雨."),
+    alias: str = typer.Option(
+        ..., "--alias", help="The account as the export writes it, e.g. 示例旗舰店:小雨."
+    ),
     lang_ui: str | None = LangOption,
     db: str | None = DbOption,
 ) -> None:

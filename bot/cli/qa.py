@@ -22,7 +22,10 @@ from commands.i18n import Translate, normalize_lang, translator
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-qa_app = typer.Typer(help="Quality sampling (质检): load sessions, draw samples, verify a draw.", no_args_is_help=True)
+qa_app = typer.Typer(
+    help="Quality sampling (质检): load sessions, draw samples, verify a draw.",
+    no_args_is_help=True,
+)
 
 DB_HELP = "Database URL (default: DATABASE_URL)."
 
@@ -41,10 +44,14 @@ def _setup(db: str | None, lang: str | None) -> tuple[str, str, Translate]:
 
 @qa_app.command("load-sessions")
 def load_sessions_cmd(
-    file: Path = typer.Argument(..., metavar="FILE", help="A sessions export (.csv or .xlsx) with a session id column."),
+    file: Path = typer.Argument(
+        ..., metavar="FILE", help="A sessions export (.csv or .xlsx) with a session id column."
+    ),
     team: str = typer.Option(..., "--team", help="The team's name."),
     period: str = typer.Option(..., "--period", help="2026-10 for a month, 2026-Q4 for a quarter."),
-    mapping: str = typer.Option(..., "--mapping", help="A sessions mapping in schemes/mappings, or a .toml path."),
+    mapping: str = typer.Option(
+        ..., "--mapping", help="A sessions mapping in schemes/mappings, or a .toml path."
+    ),
     lang: str | None = typer.Option(None, "--lang", help="zh or en (default: DEFAULT_LANG)."),
     db: str | None = typer.Option(None, "--db", metavar="URL", help=DB_HELP),
 ) -> None:
@@ -94,7 +101,9 @@ def _team_period(session: Session, team: str, period: str, _: Translate) -> tupl
 def draw_cmd(
     team: str = typer.Option(..., "--team", help="The team's name."),
     period: str = typer.Option(..., "--period", help="2026-10 or 2026-Q4."),
-    seed: int | None = typer.Option(None, "--seed", min=0, help="The random seed (default: a fresh random one)."),
+    seed: int | None = typer.Option(
+        None, "--seed", min=0, help="The random seed (default: a fresh random one)."
+    ),
     lang: str | None = typer.Option(None, "--lang", help="zh or en (default: DEFAULT_LANG)."),
     db: str | None = typer.Option(None, "--db", metavar="URL", help=DB_HELP),
 ) -> None:
@@ -130,7 +139,15 @@ def verify_draw_cmd(
             _fail([_("There is no draw {n}.", n=draw_id)])
         same = reproduce(session, row).digest == row.digest
     if not same:
-        _fail([_("Draw {n} does NOT reproduce from seed {seed}: the stored samples differ.", n=draw_id, seed=row.seed)])
+        _fail(
+            [
+                _(
+                    "Draw {n} does NOT reproduce from seed {seed}: the stored samples differ.",
+                    n=draw_id,
+                    seed=row.seed,
+                )
+            ]
+        )
     typer.echo(_("Draw {n} reproduces exactly from seed {seed}: {drawn} samples.", n=draw_id, seed=row.seed,
                  drawn=row.drawn))  # fmt: skip
 

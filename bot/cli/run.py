@@ -47,7 +47,9 @@ def _settings_or_exit() -> object:
 
 def run(
     chat: bool = typer.Option(
-        True, "--chat/--no-chat", help="With no platform tokens and a terminal: chat as the demo manager."
+        True,
+        "--chat/--no-chat",
+        help="With no platform tokens and a terminal: chat as the demo manager.",
     ),
 ) -> None:
     """Run kpibot: web app (Slack, Telegram webhook, survey page, health, metrics), platforms, chat."""
@@ -78,7 +80,9 @@ def run(
             if not repo.list_teams(session=session):
                 for line in summary_lines(load_demo(session, now=datetime.now(UTC)), _):
                     typer.echo(line)
-    typer.echo(_("kpibot is serving on {url} (survey page, health at /healthz).", url=settings.public_url))
+    typer.echo(
+        _("kpibot is serving on {url} (survey page, health at /healthz).", url=settings.public_url)
+    )
 
     if settings.has_platform_tokens or not chat or not sys.stdin.isatty():
         serve(service)

@@ -56,7 +56,10 @@ def _fail(lines: list[str]) -> NoReturn:
 
 
 def _scheme_problem_lines(path: Path, err: SchemeError, _: Translate) -> list[str]:
-    return [f"{path}: {p.where} · {p.field}: {_(PROBLEM_TEMPLATES[p.code], **p.params)}" for p in err.problems]
+    return [
+        f"{path}: {p.where} · {p.field}: {_(PROBLEM_TEMPLATES[p.code], **p.params)}"
+        for p in err.problems
+    ]
 
 
 def load_scheme_file(path: Path, _: Translate) -> tuple[Scheme | None, list[str]]:
@@ -64,7 +67,13 @@ def load_scheme_file(path: Path, _: Translate) -> tuple[Scheme | None, list[str]
     try:
         text = _read_text(path)
     except OSError as exc:
-        return None, [_("{file}: cannot read the file ({error}).", file=str(path), error=exc.strerror or str(exc))]
+        return None, [
+            _(
+                "{file}: cannot read the file ({error}).",
+                file=str(path),
+                error=exc.strerror or str(exc),
+            )
+        ]
     try:
         return parse_scheme(text), []
     except SchemeError as err:
@@ -87,7 +96,9 @@ def unmapped_indicators(scheme: Scheme) -> list[Indicator]:
 
 
 def check(
-    files: list[Path] = typer.Argument(..., metavar="FILE...", help="Scheme files (TOML) to check."),
+    files: list[Path] = typer.Argument(
+        ..., metavar="FILE...", help="Scheme files (TOML) to check."
+    ),
     lang: str = typer.Option("zh", "--lang", help="Language of the messages: zh or en."),
 ) -> None:
     """Check scheme files and list every problem; nothing is stored. Exit code 2 if any is wrong.
@@ -108,16 +119,35 @@ def check(
             failed = True
             for line in problems:
                 typer.echo(line, err=True)
-            typer.echo(_("{file}: {n} problem(s); the scheme is refused.", file=str(path), n=len(problems)),
-                       err=True)
+            typer.echo(
+                _(
+                    "{file}: {n} problem(s); the scheme is refused.",
+                    file=str(path),
+                    n=len(problems),
+                ),
+                err=True,
+            )
         else:
-            typer.echo(_("{file}: OK: {id} ({name}), {indicators} indicators, {components} components.",
-                         file=str(path), id=scheme.id, name=scheme.name(normalize_lang(lang)),
-                         indicators=len(scheme.indicators), components=len(scheme.components)))
+            typer.echo(
+                _(
+                    "{file}: OK: {id} ({name}), {indicators} indicators, {components} components.",
+                    file=str(path),
+                    id=scheme.id,
+                    name=scheme.name(normalize_lang(lang)),
+                    indicators=len(scheme.indicators),
+                    components=len(scheme.components),
+                )
+            )
             for ind in unmapped_indicators(scheme):
-                typer.echo(_("{file}: note: no shipped mapping fills {indicator} ({column}); import it with "
-                             "a mapping of your own (docs/importing.md).", file=str(path),
-                             indicator=ind.name.get(normalize_lang(lang)), column=ind.column))
+                typer.echo(
+                    _(
+                        "{file}: note: no shipped mapping fills {indicator} ({column}); import it with "
+                        "a mapping of your own (docs/importing.md).",
+                        file=str(path),
+                        indicator=ind.name.get(normalize_lang(lang)),
+                        column=ind.column,
+                    )
+                )
     if failed:
         raise typer.Exit(code=EXIT_BAD_INPUT)
 
@@ -126,20 +156,48 @@ def _read_table(path: Path, _: Translate) -> pd.DataFrame:
     try:
         text = _read_text(path)
     except OSError as exc:
-        _fail([_("{file}: cannot read the file ({error}).", file=str(path), error=exc.strerror or str(exc))])
+        _fail(
+            [
+                _(
+                    "{file}: cannot read the file ({error}).",
+                    file=str(path),
+                    error=exc.strerror or str(exc),
+                )
+            ]
+        )
     try:
-        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
+        return pd.read_csv(
+            io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        _fail([_("{file}: not a readable CSV table ({error}).", file=str(path), error=str(exc).strip())])
+        _fail(
+            [
+                _(
+                    "{file}: not a readable CSV table ({error}).",
+                    file=str(path),
+                    error=str(exc).strip(),
+                )
+            ]
+        )
 
 
 def score(
-    scheme_path: Path = typer.Option(..., "--scheme", help="The scheme file, e.g. schemes/online_shop.toml."),
-    input_path: Path = typer.Option(..., "--input", help="The month's CSV: agent, [team], indicators, reviews."),
+    scheme_path: Path = typer.Option(
+        ..., "--scheme", help="The scheme file, e.g. schemes/online_shop.toml."
+    ),
+    input_path: Path = typer.Option(
+        ..., "--input", help="The month's CSV: agent, [team], indicators, reviews."
+    ),
     output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="table, json or csv."),
-    lang: str | None = typer.Option(None, "--lang", help="zh or en (default: the scheme's language)."),
-    as_of: str | None = typer.Option(None, "--as-of", metavar="YYYY-MM-DD",
-                                     help="Publication date (improvement plans are due from it); default today."),
+    lang: str | None = typer.Option(
+        None, "--lang", help="zh or en (default: the scheme's language)."
+    ),
+    as_of: str | None = typer.Option(
+        None,
+        "--as-of",
+        metavar="YYYY-MM-DD",
+        help="Publication date (improvement plans are due from it); default today.",
+    ),
 ) -> None:
     """Score a month's CSV with a scheme, with no bot and no database."""
     _ = translator(normalize_lang(lang) if lang else "zh")
@@ -156,8 +214,12 @@ def score(
     try:
         inputs = read_score_table(scheme, table)
     except TableError as err:
-        _fail([f"{input_path}: {_(TABLE_TEMPLATES[p.code], row=p.row, column=p.column, **p.params)}"
-               for p in err.problems])
+        _fail(
+            [
+                f"{input_path}: {_(TABLE_TEMPLATES[p.code], row=p.row, column=p.column, **p.params)}"
+                for p in err.problems
+            ]
+        )
     result = score_team(scheme, inputs, as_of=day)
     if output is OutputFormat.json:
         rows = result.to_dict()
@@ -184,7 +246,10 @@ def _pad(text: str, width: int, right: bool = False) -> str:
 
 def _grid(rows: list[list[str]], right: set[int]) -> list[str]:
     widths = [max(_width(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return ["  ".join(_pad(cell, widths[i], i in right) for i, cell in enumerate(row)).rstrip() for row in rows]
+    return [
+        "  ".join(_pad(cell, widths[i], i in right) for i, cell in enumerate(row)).rstrip()
+        for row in rows
+    ]
 
 
 def _num(x: float | None, digits: int = 1) -> str:
@@ -253,16 +318,24 @@ def _flags_text(agent: AgentResult, currency: str, _: Translate) -> str:
 
 
 def _component_note(status: str, detail: dict[str, Any], _: Translate) -> str:
-    spread = {"individual": lambda: _("no data, left out; its weight goes to the other individual parts"),
-              "team": lambda: _("no data, left out; its weight goes to the other team parts"),
-              "all": lambda: _("no data, left out; its weight goes to the other parts")}
+    spread = {
+        "individual": lambda: _("no data, left out; its weight goes to the other individual parts"),
+        "team": lambda: _("no data, left out; its weight goes to the other team parts"),
+        "all": lambda: _("no data, left out; its weight goes to the other parts"),
+    }
     notes: dict[str, Callable[[], str]] = {
         "excluded": spread.get(str(detail.get("spread_over")), lambda: _("no data, left out")),
         "worst": lambda: _("no data, scored 0"),
-        "below_min_excluded": lambda: _("too few ratings ({count} of {min}), left out",
-                                        count=_num(detail.get("count"), 0), min=_num(detail.get("min"), 0)),
-        "below_min_default": lambda: _("too few ratings ({count} of {min}), default score",
-                                       count=_num(detail.get("count"), 0), min=_num(detail.get("min"), 0)),
+        "below_min_excluded": lambda: _(
+            "too few ratings ({count} of {min}), left out",
+            count=_num(detail.get("count"), 0),
+            min=_num(detail.get("min"), 0),
+        ),
+        "below_min_default": lambda: _(
+            "too few ratings ({count} of {min}), default score",
+            count=_num(detail.get("count"), 0),
+            min=_num(detail.get("min"), 0),
+        ),
         "voided": lambda: _("void: gate {gate} missed", gate=detail.get("voided_by") or ""),
     }
     return notes[status]() if status in notes else ""
@@ -276,15 +349,29 @@ def _band_text(band: Band, unit: str, _: Translate) -> str:
     return ", ".join(x for x in (low, high) if x)
 
 
-def _indicator_note(ind: Indicator, status: str, detail: dict[str, Any], lang: str, _: Translate) -> str:
+def _indicator_note(
+    ind: Indicator, status: str, detail: dict[str, Any], lang: str, _: Translate
+) -> str:
     if status == "excluded":
-        return _("missing, left out") if detail.get("reason") == "missing" else _("invalid, left out")
+        return (
+            _("missing, left out") if detail.get("reason") == "missing" else _("invalid, left out")
+        )
     if status == "worst":
-        return _("missing, worst score") if detail.get("reason") == "missing" else _("invalid, worst score")
+        return (
+            _("missing, worst score")
+            if detail.get("reason") == "missing"
+            else _("invalid, worst score")
+        )
     if "range" in detail and isinstance(ind.method, Tiered):
-        return _("band {range}", range=_band_text(ind.method.bands[int(detail["band"]) - 1], ind.unit, _))
+        return _(
+            "band {range}", range=_band_text(ind.method.bands[int(detail["band"]) - 1], ind.unit, _)
+        )
     if "deducted" in detail:
-        return _("{events} event(s), −{deducted}", events=detail["events"], deducted=f"{detail['deducted']:g}")
+        return _(
+            "{events} event(s), −{deducted}",
+            events=detail["events"],
+            deducted=f"{detail['deducted']:g}",
+        )
     if "ratio" in detail:
         return _("target {target}", target=format_value(ind.unit, detail["target"], _))
     if "voids" in detail:
@@ -301,7 +388,14 @@ def render_table(result: TeamResult, lang: str) -> str:
     _ = translator(lang)
     scheme = result.scheme
     comps = [c.id for c in scheme.components]
-    lines = [_("{scheme} — results as of {date}", scheme=scheme.name(lang), date=result.as_of.isoformat()), ""]
+    lines = [
+        _(
+            "{scheme} — results as of {date}",
+            scheme=scheme.name(lang),
+            date=result.as_of.isoformat(),
+        ),
+        "",
+    ]
     show_kpi = scheme.uses_kpi_table and scheme.component("kpi") is None
     header = [_("Rank"), _("Agent"), _("Team"), _("Total")]
     header += [_("Indicator table")] if show_kpi else []
@@ -309,12 +403,20 @@ def render_table(result: TeamResult, lang: str) -> str:
     header.append(_("Flags"))
     rows = [header]
     for r in result.results:
-        row = ["—" if r.rank is None else str(r.rank), r.agent, r.team or "", _num(r.total, scheme.precision)]
+        row = [
+            "—" if r.rank is None else str(r.rank),
+            r.agent,
+            r.team or "",
+            _num(r.total, scheme.precision),
+        ]
         row += [_num(r.kpi)] if show_kpi else []
         row += [_num(r.component(c).points) for c in comps]
         flags = _flags_text(r, scheme.apply.currency, _)
         if r.provisional:
-            flags = _("provisional, missing: {parts}", parts=", ".join(scheme.part_name(p, lang) for p in r.missing))
+            flags = _(
+                "provisional, missing: {parts}",
+                parts=", ".join(scheme.part_name(p, lang) for p in r.missing),
+            )
         row.append(flags)
         rows.append(row)
     has_team = any(r.team for r in result.results)
@@ -322,22 +424,42 @@ def render_table(result: TeamResult, lang: str) -> str:
         rows = [row[:2] + row[3:] for row in rows]
     lines += _grid(rows, right={0} | set(range(2 if not has_team else 3, len(rows[0]) - 1)))
     for r in result.results:
-        lines += ["", _("{agent}: total {total}, rank {rank} of {size}", agent=r.agent,
-                        total=_num(r.total, scheme.precision),
-                        rank="—" if r.rank is None else r.rank, size=r.group_size)]
+        lines += [
+            "",
+            _(
+                "{agent}: total {total}, rank {rank} of {size}",
+                agent=r.agent,
+                total=_num(r.total, scheme.precision),
+                rank="—" if r.rank is None else r.rank,
+                size=r.group_size,
+            ),
+        ]
         detail_rows: list[list[str]] = []
         for c in r.components:
             note = _component_note(c.status, c.detail, _)
-            detail_rows.append([_component_name(result, c.id, lang, _), _num(c.points),
-                                _("weight {w}%", w=f"{c.weight:.0f}"), _num(c.contribution, scheme.precision), note])
+            detail_rows.append(
+                [
+                    _component_name(result, c.id, lang, _),
+                    _num(c.points),
+                    _("weight {w}%", w=f"{c.weight:.0f}"),
+                    _num(c.contribution, scheme.precision),
+                    note,
+                ]
+            )
         lines += ["  " + line for line in _grid(detail_rows, right={1, 3})]
         ind_rows: list[list[str]] = []
         for i in r.indicators:
             ind = scheme.indicator(i.id)
             if ind.points == 0 and i.status == "ok" and "voids" not in i.detail:
                 continue
-            ind_rows.append([ind.name.get(lang), format_value(ind.unit, i.value, _),
-                             f"{_num(i.points)} / {ind.points:g}", _indicator_note(ind, i.status, i.detail, lang, _)])
+            ind_rows.append(
+                [
+                    ind.name.get(lang),
+                    format_value(ind.unit, i.value, _),
+                    f"{_num(i.points)} / {ind.points:g}",
+                    _indicator_note(ind, i.status, i.detail, lang, _),
+                ]
+            )
         if ind_rows:
             lines += ["    " + line for line in _grid(ind_rows, right={1, 2})]
     return "\n".join(lines)
@@ -350,17 +472,40 @@ def render_csv(result: TeamResult) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     comps = [c.id for c in scheme.components]
     inds = [i.id for i in scheme.indicators]
-    writer.writerow(["agent", "team", "rank", "total", "kpi", *comps, *inds,
-                     "reward", "penalty", "improvement_due", "post_change", "star"])
+    writer.writerow(
+        [
+            "agent",
+            "team",
+            "rank",
+            "total",
+            "kpi",
+            *comps,
+            *inds,
+            "reward",
+            "penalty",
+            "improvement_due",
+            "post_change",
+            "star",
+        ]
+    )
     for r in result.results:
         d = r.to_dict()
-        writer.writerow([
-            r.agent, r.team or "", "" if r.rank is None else r.rank, _csv(r.total), _csv(r.kpi),
-            *[_csv(d["components"][c]["points"]) for c in comps],
-            *[_csv(d["indicators"][i]["points"]) for i in inds],
-            d["flags"]["reward_amount"] or "", d["flags"]["penalty_amount"] or "",
-            d["flags"]["improvement_due"] or "", "yes" if r.flags.post_change else "", r.flags.star or "",
-        ])
+        writer.writerow(
+            [
+                r.agent,
+                r.team or "",
+                "" if r.rank is None else r.rank,
+                _csv(r.total),
+                _csv(r.kpi),
+                *[_csv(d["components"][c]["points"]) for c in comps],
+                *[_csv(d["indicators"][i]["points"]) for i in inds],
+                d["flags"]["reward_amount"] or "",
+                d["flags"]["penalty_amount"] or "",
+                d["flags"]["improvement_due"] or "",
+                "yes" if r.flags.post_change else "",
+                r.flags.star or "",
+            ]
+        )
     return buf.getvalue()
 
 
@@ -373,4 +518,3 @@ def register(app: typer.Typer) -> None:
     scheme_app.command("check")(check)
     app.add_typer(scheme_app, name="scheme")
     app.command("score")(score)
-

@@ -22,15 +22,19 @@ def _fail(messages: list[str]) -> None:
 
 
 def link(
-    agent: str = typer.Option(..., "--agent", metavar="NAME",
-                              help="The agent: a name, team/name or member id."),
+    agent: str = typer.Option(
+        ..., "--agent", metavar="NAME", help="The agent: a name, team/name or member id."
+    ),
     count: int = typer.Option(1, "--count", metavar="N", help="How many links (1-50)."),
-    ref: str | None = typer.Option(None, "--ref", metavar="REF",
-                                   help="A ticket or order reference carried by the link."),
-    team: str | None = typer.Option(None, "--team", metavar="TEAM",
-                                    help="The agent's team, when the name is used in several."),
-    db: str | None = typer.Option(None, "--db", metavar="URL",
-                                  help="Database URL (default: DATABASE_URL)."),
+    ref: str | None = typer.Option(
+        None, "--ref", metavar="REF", help="A ticket or order reference carried by the link."
+    ),
+    team: str | None = typer.Option(
+        None, "--team", metavar="TEAM", help="The agent's team, when the name is used in several."
+    ),
+    db: str | None = typer.Option(
+        None, "--db", metavar="URL", help="Database URL (default: DATABASE_URL)."
+    ),
 ) -> None:
     """Print fresh survey links for an agent's customers, one a line."""
     from sqlalchemy.exc import ArgumentError, OperationalError
@@ -62,8 +66,15 @@ def link(
         _fail([_("Not a database URL: {url}", url=settings.database_url)])
         return
     except OperationalError as exc:
-        _fail([_("Cannot open the database {url}: {error}", url=settings.database_url,
-                 error=str(exc.orig))])
+        _fail(
+            [
+                _(
+                    "Cannot open the database {url}: {error}",
+                    url=settings.database_url,
+                    error=str(exc.orig),
+                )
+            ]
+        )
         return
     if revision is None:
         _fail([_("The database has no tables yet. Run: kpibot db upgrade")])
@@ -78,15 +89,34 @@ def link(
             else:
                 member = find_member("console", agent, session=session)
             if member is None:
-                _fail([_("There is no agent {name} (or the name is used in several teams: "
-                         "add --team TEAM).", name=agent)])
+                _fail(
+                    [
+                        _(
+                            "There is no agent {name} (or the name is used in several teams: "
+                            "add --team TEAM).",
+                            name=agent,
+                        )
+                    ]
+                )
                 return
             if member.role != "agent" or not member.active:
-                _fail([_("{name} is not an active agent; survey links rate agents.",
-                         name=member.name)])
-            issued = issue_links(session, member=member, secret=secret,
-                                 public_url=settings.public_url, now=datetime.now(UTC),
-                                 count=count, ref=ref)
+                _fail(
+                    [
+                        _(
+                            "{name} is not an active agent; survey links rate agents.",
+                            name=member.name,
+                        )
+                    ]
+                )
+            issued = issue_links(
+                session,
+                member=member,
+                secret=secret,
+                public_url=settings.public_url,
+                now=datetime.now(UTC),
+                count=count,
+                ref=ref,
+            )
     finally:
         engine.dispose()
     for url in issued.urls:

@@ -10,7 +10,9 @@ import typer
 from bot.settings import load_settings
 from commands.i18n import translator
 
-telegram_app = typer.Typer(help="Telegram: link codes for members, check the bot token.", no_args_is_help=True)
+telegram_app = typer.Typer(
+    help="Telegram: link codes for members, check the bot token.", no_args_is_help=True
+)
 
 
 def _fail(message: str) -> None:
@@ -23,7 +25,9 @@ def link_code(
     team: str = typer.Option(..., "--team", help="The member's team."),
     name: str = typer.Option(..., "--name", help="The member's name in that team."),
     hours: float = typer.Option(72, "--hours", min=0.1, help="How long the code works."),
-    db: str | None = typer.Option(None, "--db", metavar="URL", help="Database URL (default: DATABASE_URL)."),
+    db: str | None = typer.Option(
+        None, "--db", metavar="URL", help="Database URL (default: DATABASE_URL)."
+    ),
 ) -> None:
     """A one-time code a member sends to the bot as /start CODE to link their Telegram account."""
     from commands.linking import create_link_code
@@ -35,10 +39,16 @@ def link_code(
     engine = make_engine(settings.database_url)
     try:
         if current_revision(engine) is None:
-            _fail(_("The database has no tables yet. Run: kpibot db upgrade (and kpibot demo for demo data)."))
+            _fail(
+                _(
+                    "The database has no tables yet. Run: kpibot db upgrade (and kpibot demo for demo data)."
+                )
+            )
         with unit_of_work(engine) as session:
             found = repo.get_team_by_name(session=session, name=team)
-            member = repo.get_member_by_name(session=session, team=found, name=name) if found else None
+            member = (
+                repo.get_member_by_name(session=session, team=found, name=name) if found else None
+            )
             if member is None:
                 _fail(_("There is no member {name} in team {team}.", name=name, team=team))
             assert member is not None
@@ -51,7 +61,10 @@ def link_code(
             typer.echo(
                 _(
                     "Link code for {name} ({team}): {code}\nIt works once, for {hours} hours. Ask them to send /start {code} to the kpibot Telegram bot in a private chat.",
-                    name=member.name, team=team, code=code.code, hours=int(hours),
+                    name=member.name,
+                    team=team,
+                    code=code.code,
+                    hours=int(hours),
                 )  # fmt: skip
             )
     finally:
@@ -67,11 +80,17 @@ def check() -> None:
     settings = load_settings()
     _ = translator(settings.default_lang)
     if settings.telegram_bot_token is None:
-        _fail(_("TELEGRAM_BOT_TOKEN is not set. Create a bot with @BotFather and put its token in .env."))
+        _fail(
+            _(
+                "TELEGRAM_BOT_TOKEN is not set. Create a bot with @BotFather and put its token in .env."
+            )
+        )
     assert settings.telegram_bot_token is not None
 
     async def ask() -> str:
-        bot = Bot(settings.telegram_bot_token.get_secret_value(), base_url=settings.telegram_api_url)  # type: ignore[union-attr]
+        bot = Bot(
+            settings.telegram_bot_token.get_secret_value(), base_url=settings.telegram_api_url
+        )  # type: ignore[union-attr]
         async with bot:
             me = await bot.get_me()
             info = await bot.get_webhook_info()

@@ -16,7 +16,9 @@ COMMANDS: dict[str, Handler] = {
     "cancel": control_command("cancel"),
 }
 ACTIONS: dict[str, Handler] = {"form": on_action}
-ACTION_IDS: dict[str, tuple[str, ...]] = {f"form:{op}": ("conversation", "step", "text") for op in OPS}
+ACTION_IDS: dict[str, tuple[str, ...]] = {
+    f"form:{op}": ("conversation", "step", "text") for op in OPS
+}
 TEXT_HANDLER: Handler = on_text
 
 __all__ = [

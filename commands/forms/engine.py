@@ -160,10 +160,17 @@ def offer_resume(ctx: Context, state: State) -> Reply:
     title = render(state.form.title, _, ctx.lang)
     step = state.conv.step
     if step >= len(state.fields):
-        text = _("You have an unfinished {form}: every question is answered. Continue to the summary?", form=title)
+        text = _(
+            "You have an unfinished {form}: every question is answered. Continue to the summary?",
+            form=title,
+        )
     else:
         number = _position(state, step)
-        text = _("You have an unfinished {form}. Continue from question {number}?", form=title, number=number)
+        text = _(
+            "You have an unfinished {form}. Continue from question {number}?",
+            form=title,
+            number=number,
+        )
     return Reply(
         text=text,
         buttons=(
@@ -179,12 +186,19 @@ def offer_resume(ctx: Context, state: State) -> Reply:
 
 
 def _button(label: str, op: str, state: State, arg: str = "", style: Any = None) -> Button:
-    return Button(label=label, action=f"{ACTION}:{op}", value=f"{state.cid}:{state.conv.step}:{arg}", style=style)
+    return Button(
+        label=label,
+        action=f"{ACTION}:{op}",
+        value=f"{state.cid}:{state.conv.step}:{arg}",
+        style=style,
+    )
 
 
 def _position(state: State, index: int) -> int:
     visible = state.visible()
-    return visible.index(index) + 1 if index in visible else len([i for i in visible if i < index]) + 1
+    return (
+        visible.index(index) + 1 if index in visible else len([i for i in visible if i < index]) + 1
+    )
 
 
 def show_value(ctx: Context, f: Field, value: Any) -> str:
@@ -209,7 +223,12 @@ def _choices(ctx: Context, f: Field) -> list[Choice]:
     _ = ctx._
     if f.kind == "score":
         return [
-            Choice(f"{value} · {render(f.anchors[value - 1], _, ctx.lang)}" if f.anchors else str(value), str(value))
+            Choice(
+                f"{value} · {render(f.anchors[value - 1], _, ctx.lang)}"
+                if f.anchors
+                else str(value),
+                str(value),
+            )
             for value in range(1, 6)
         ]
     if f.kind == "choice":
@@ -252,12 +271,16 @@ def ask(ctx: Context, state: State, note: str = "", *, offer_form: bool = False)
     number, total = _position(state, step), len(state.visible())
     q = question(ctx, state, step)
     lines = [note] if note else []
-    lines.append(_("Question {number} of {total}: {prompt}", number=number, total=total, prompt=q.prompt))
+    lines.append(
+        _("Question {number} of {total}: {prompt}", number=number, total=total, prompt=q.prompt)
+    )
     if q.help:
         lines.append(q.help)
     lines.append(_hint(ctx, f))
     if f.id in state.answers:
-        lines.append(_("Current answer: {answer}", answer=show_value(ctx, f, state.answers.get(f.id))))
+        lines.append(
+            _("Current answer: {answer}", answer=show_value(ctx, f, state.answers.get(f.id)))
+        )
     buttons = [_button(c.label, "answer", state, c.value) for c in q.choices]
     if number > 1:
         buttons.append(_button(_("Back"), "back", state))
@@ -291,7 +314,9 @@ def _hint(ctx: Context, f: Field) -> str:
                 return _("Send a whole number of {low}{unit} or more.", low=low, unit=f.unit)
             return _("Send a number of {low}{unit} or more.", low=low, unit=f.unit)
         if f.integer:
-            return _("Send a whole number from {low} to {high}{unit}.", low=low, high=high, unit=f.unit)
+            return _(
+                "Send a whole number from {low} to {high}{unit}.", low=low, high=high, unit=f.unit
+            )
         return _("Send a number from {low} to {high}{unit}.", low=low, high=high, unit=f.unit)
     if f.kind == "text":
         if f.max_length:
@@ -319,7 +344,14 @@ def summary(ctx: Context, state: State, note: str = "") -> Reply:
     for number, index in enumerate(state.visible(), start=1):
         f = state.fields[index]
         label = render(f.label(), _, ctx.lang)
-        lines.append(_("{number}. {label}: {answer}", number=number, label=label, answer=show_value(ctx, f, answers.get(f.id))))
+        lines.append(
+            _(
+                "{number}. {label}: {answer}",
+                number=number,
+                label=label,
+                answer=show_value(ctx, f, answers.get(f.id)),
+            )
+        )
         edit_buttons.append(_button(_("Change {number}", number=number), "edit", state, f.id))
     lines += state.form.preview(ctx, state.conv, _answered(state, answers))
     lines.append(_("Submit, or change an answer first."))
@@ -350,7 +382,9 @@ def parse(ctx: Context, f: Field, raw: str) -> tuple[Any, str | None]:
             return None, _("This question needs an answer.")
         if f.max_length and len(text) > f.max_length:
             return None, _(
-                "Please keep it to {n} characters; yours has {count}.", n=f.max_length, count=len(text)
+                "Please keep it to {n} characters; yours has {count}.",
+                n=f.max_length,
+                count=len(text),
             )
         return text, None
     if f.kind == "choice":
@@ -380,15 +414,28 @@ def _parse_number(ctx: Context, f: Field, text: str) -> tuple[Any, str | None]:
     except ValueError:
         value = float("nan")
     whole = math.isfinite(value) and (not f.integer or value.is_integer())
-    in_range = whole and (f.minimum is None or value >= f.minimum) and (f.maximum is None or value <= f.maximum)
+    in_range = (
+        whole
+        and (f.minimum is None or value >= f.minimum)
+        and (f.maximum is None or value <= f.maximum)
+    )
     if not in_range:
         if f.maximum is None:
             if f.integer:
-                return None, _("Please send a whole number of {low}{unit} or more.", low=low, unit=f.unit)
+                return None, _(
+                    "Please send a whole number of {low}{unit} or more.", low=low, unit=f.unit
+                )
             return None, _("Please send a number of {low}{unit} or more.", low=low, unit=f.unit)
         if f.integer:
-            return None, _("Please send a whole number from {low} to {high}{unit}.", low=low, high=high, unit=f.unit)
-        return None, _("Please send a number from {low} to {high}{unit}.", low=low, high=high, unit=f.unit)
+            return None, _(
+                "Please send a whole number from {low} to {high}{unit}.",
+                low=low,
+                high=high,
+                unit=f.unit,
+            )
+        return None, _(
+            "Please send a number from {low} to {high}{unit}.", low=low, high=high, unit=f.unit
+        )
     return (int(value) if f.integer else value), None
 
 
@@ -449,13 +496,20 @@ def _expired(ctx: Context, conv: Conversation) -> bool:
 
 def _expired_reply(ctx: Context, state: State) -> list[Reply]:
     title = render(state.form.title, ctx._, ctx.lang)
-    return [Reply(text=ctx._("Your {form} draft has expired; nothing was submitted.", form=title), private=True)]
+    return [
+        Reply(
+            text=ctx._("Your {form} draft has expired; nothing was submitted.", form=title),
+            private=True,
+        )
+    ]
 
 
 def cancel(ctx: Context, state: State) -> list[Reply]:
     repo.save_conversation(state.conv, session=ctx.session, now=ctx.now, status="cancelled")
     title = render(state.form.title, ctx._, ctx.lang)
-    return [Reply(text=ctx._("Cancelled. Your {form} was not submitted.", form=title), private=True)]
+    return [
+        Reply(text=ctx._("Cancelled. Your {form} was not submitted.", form=title), private=True)
+    ]
 
 
 def back(ctx: Context, state: State) -> list[Reply]:
@@ -464,7 +518,9 @@ def back(ctx: Context, state: State) -> list[Reply]:
     previous = _previous_visible(state, state.conv.step, answers)
     if previous is None:
         return [ask(ctx, state, ctx._("This is the first question."))]
-    repo.save_conversation(state.conv, session=ctx.session, now=ctx.now, step=previous, answers=answers)
+    repo.save_conversation(
+        state.conv, session=ctx.session, now=ctx.now, step=previous, answers=answers
+    )
     return [ask(ctx, state)]
 
 
@@ -482,7 +538,9 @@ def edit(ctx: Context, state: State, field_id: str) -> list[Reply]:
     for index in state.visible(answers):
         if state.fields[index].id == field_id:
             answers["_edit"] = True
-            repo.save_conversation(state.conv, session=ctx.session, now=ctx.now, step=index, answers=answers)
+            repo.save_conversation(
+                state.conv, session=ctx.session, now=ctx.now, step=index, answers=answers
+            )
             return [ask(ctx, state)]
     return [ask(ctx, state)]
 
@@ -493,7 +551,9 @@ def submit(ctx: Context, state: State) -> list[Reply]:
     missing = _first_missing(state, answers)
     if missing is not None:
         answers.pop("_edit", None)
-        repo.save_conversation(state.conv, session=ctx.session, now=ctx.now, step=missing, answers=answers)
+        repo.save_conversation(
+            state.conv, session=ctx.session, now=ctx.now, step=missing, answers=answers
+        )
         return [ask(ctx, state, _("Some required questions are not answered yet."))]
     refusal = state.form.check(ctx, state.conv)
     if refusal:
@@ -519,7 +579,11 @@ def answer_text(ctx: Context, state: State, raw: str) -> list[Reply]:
         visible = state.visible()
         if word.isdigit() and 1 <= int(word) <= len(visible):
             return edit(ctx, state, state.fields[visible[int(word) - 1]].id)
-        return [summary(ctx, state, ctx._("Send submit, cancel, or the number of an answer to change it."))]
+        return [
+            summary(
+                ctx, state, ctx._("Send submit, cancel, or the number of an answer to change it.")
+            )
+        ]
     f = state.fields[step]
     if word in SKIP_WORDS:
         return skip(ctx, state)
@@ -556,16 +620,31 @@ def on_action(ctx: Context, value: str) -> list[Reply]:
     cid_text, _sep, rest = value.partition(":")
     step_text, _sep, arg = rest.partition(":")
     if not cid_text.isdigit() or not step_text.lstrip("-").isdigit():
-        return [Reply(text=_("That button no longer works. Send /help to see what you can do."), ephemeral=True)]
+        return [
+            Reply(
+                text=_("That button no longer works. Send /help to see what you can do."),
+                ephemeral=True,
+            )
+        ]
     conv = repo.get_conversation(int(cid_text), session=ctx.session, lock=True)
     if conv is None or conv.member_id != ctx.actor.id:
-        return [Reply(text=_("That button no longer works. Send /help to see what you can do."), ephemeral=True)]
+        return [
+            Reply(
+                text=_("That button no longer works. Send /help to see what you can do."),
+                ephemeral=True,
+            )
+        ]
     state = load(ctx, conv)
     title = render(state.form.title, _, ctx.lang)
     if conv.status == "submitted":
         return [Reply(text=_("Your {form} is already submitted.", form=title), private=True)]
     if conv.status != "active":
-        return [Reply(text=_("This {form} is closed; nothing more can be changed in it.", form=title), private=True)]
+        return [
+            Reply(
+                text=_("This {form} is closed; nothing more can be changed in it.", form=title),
+                private=True,
+            )
+        ]
     if _expired(ctx, conv):
         return _expired_reply(ctx, state)
     if op == "cancel":
@@ -577,7 +656,13 @@ def on_action(ctx: Context, value: str) -> list[Reply]:
     if op == "restart":
         return _restart(ctx, state)
     if int(step_text) != conv.step:
-        return [ask(ctx, state, _("That button belongs to an earlier question; here is the current one."))]
+        return [
+            ask(
+                ctx,
+                state,
+                _("That button belongs to an earlier question; here is the current one."),
+            )
+        ]
     if op == "back":
         return back(ctx, state)
     if op == "skip":
@@ -643,4 +728,3 @@ def control_command(op: str) -> Handler:
         return answer_text(ctx, load(ctx, conv), op)
 
     return handler
-

@@ -36,7 +36,11 @@ bigger exports go through ``kpibot import FILE`` (up to 256 MB)."""
 READABLE = (".csv", ".txt", ".tsv", ".xlsx", ".xls", ".ods")
 WAITS = timedelta(hours=1)
 N_ = permissions.N_
-WHAT = {"team": N_("the team"), "period": N_("the period (e.g. 2026-10)"), "mapping": N_("the mapping")}
+WHAT = {
+    "team": N_("the team"),
+    "period": N_("the period (e.g. 2026-10)"),
+    "mapping": N_("the mapping"),
+}
 
 
 def import_command(ctx: Context, args: str) -> list[Reply]:
@@ -47,8 +51,10 @@ def import_command(ctx: Context, args: str) -> list[Reply]:
     words = args.split()
     if ctx.incoming.file is not None:
         return _file_sent(ctx, ctx.incoming.file, words)
-    usage = _("Usage: send me the export file with the team, period and mapping as its caption "
-              "(demo 2026-10 qianniu_performance) · /import list [TEAM] [2026-10] · /import undo N")
+    usage = _(
+        "Usage: send me the export file with the team, period and mapping as its caption "
+        "(demo 2026-10 qianniu_performance) · /import list [TEAM] [2026-10] · /import undo N"
+    )
     if words[:1] == ["list"] and len(words) <= 3:
         rest = words[1:]
         period = next((w.upper() for w in rest if _PERIOD.match(w)), None)
@@ -67,8 +73,13 @@ def import_command(ctx: Context, args: str) -> list[Reply]:
         number = words[1].lstrip("#")
         if not number.isdigit():
             return [Reply(text=usage, ephemeral=True)]
-        report = undo_import(ctx.session, import_id=int(number), actor=repo.actor_of(ctx.actor),
-                             lang=ctx.lang, now=ctx.now)
+        report = undo_import(
+            ctx.session,
+            import_id=int(number),
+            actor=repo.actor_of(ctx.actor),
+            lang=ctx.lang,
+            now=ctx.now,
+        )
         return [Reply(text="\n".join(report.lines(ctx.lang)), ephemeral=not report.ok)]
     assert ctx.actor.id is not None
     pending = chat_files.waiting(session=ctx.session, member_id=ctx.actor.id, now=ctx.now)
@@ -79,7 +90,11 @@ def import_command(ctx: Context, args: str) -> list[Reply]:
 
 def _follow_up(ctx: Context, text: str) -> list[Reply]:
     """A plain answer (``demo 2026-10 qianniu_performance``) to kpibot's question about a file."""
-    if ctx.actor.id is None or ctx.incoming.file is not None or not permissions.can_administer(ctx.actor):
+    if (
+        ctx.actor.id is None
+        or ctx.incoming.file is not None
+        or not permissions.can_administer(ctx.actor)
+    ):
         return []
     pending = chat_files.waiting(session=ctx.session, member_id=ctx.actor.id, now=ctx.now)
     if pending is None:
@@ -93,31 +108,77 @@ def _follow_up(ctx: Context, text: str) -> list[Reply]:
 def _file_sent(ctx: Context, file: SharedFile, words: list[str]) -> list[Reply]:
     _ = ctx._
     if ctx.incoming.chat != "private":
-        return [Reply(text=_("Send export files to me in a direct message: in a group everyone sees them."),
-                      ephemeral=True)]
+        return [
+            Reply(
+                text=_(
+                    "Send export files to me in a direct message: in a group everyone sees them."
+                ),
+                ephemeral=True,
+            )
+        ]
     if file.size > CHAT_FILE_MAX_BYTES:
-        return [Reply(text=_(
-            "{file} is {size} MB; in chat I take files up to {limit} MB. Import it with "
-            "kpibot import FILE --team TEAM --period 2026-10 --mapping NAME (up to 256 MB).",
-            file=file.name, size=round(file.size / 1024 / 1024, 1), limit=CHAT_FILE_MAX_BYTES // 1024 // 1024),
-            ephemeral=True)]
+        return [
+            Reply(
+                text=_(
+                    "{file} is {size} MB; in chat I take files up to {limit} MB. Import it with "
+                    "kpibot import FILE --team TEAM --period 2026-10 --mapping NAME (up to 256 MB).",
+                    file=file.name,
+                    size=round(file.size / 1024 / 1024, 1),
+                    limit=CHAT_FILE_MAX_BYTES // 1024 // 1024,
+                ),
+                ephemeral=True,
+            )
+        ]
     suffix = PurePath(file.name).suffix.lower()
     if suffix not in READABLE:
-        return [Reply(text=_("{file}: kpibot reads .csv, .txt, .xlsx, .xls and .ods files, not {suffix}.",
-                             file=file.name, suffix=suffix or "—"), ephemeral=True)]
+        return [
+            Reply(
+                text=_(
+                    "{file}: kpibot reads .csv, .txt, .xlsx, .xls and .ods files, not {suffix}.",
+                    file=file.name,
+                    suffix=suffix or "—",
+                ),
+                ephemeral=True,
+            )
+        ]
     if file.fetch is None:
-        return [Reply(text=_("This chat cannot hand me files; import it with kpibot import FILE."), ephemeral=True)]
+        return [
+            Reply(
+                text=_("This chat cannot hand me files; import it with kpibot import FILE."),
+                ephemeral=True,
+            )
+        ]
     try:
         data = file.fetch()
     except FileUnavailable:
-        return [Reply(text=_("I could not download {file}; please send it again.", file=file.name), ephemeral=True)]
+        return [
+            Reply(
+                text=_("I could not download {file}; please send it again.", file=file.name),
+                ephemeral=True,
+            )
+        ]
     if len(data) > CHAT_FILE_MAX_BYTES:
-        return [Reply(text=_("{file} is larger than {limit} MB; import it with kpibot import FILE.",
-                             file=file.name, limit=CHAT_FILE_MAX_BYTES // 1024 // 1024), ephemeral=True)]
+        return [
+            Reply(
+                text=_(
+                    "{file} is larger than {limit} MB; import it with kpibot import FILE.",
+                    file=file.name,
+                    limit=CHAT_FILE_MAX_BYTES // 1024 // 1024,
+                ),
+                ephemeral=True,
+            )
+        ]
     assert ctx.actor.id is not None
-    pending = chat_files.keep(session=ctx.session, member_id=ctx.actor.id, platform=ctx.incoming.platform,
-                              file_name=file.name, data=data, chosen={}, now=ctx.now,
-                              expires_at=ctx.now + WAITS)
+    pending = chat_files.keep(
+        session=ctx.session,
+        member_id=ctx.actor.id,
+        platform=ctx.incoming.platform,
+        file_name=file.name,
+        data=data,
+        chosen={},
+        now=ctx.now,
+        expires_at=ctx.now + WAITS,
+    )
     return _go_on(ctx, pending, words)
 
 
@@ -152,24 +213,41 @@ def _go_on(ctx: Context, pending: chat_files.PendingFile, words: list[str]) -> l
         if report.ok:
             chat_files.forget(session=ctx.session, row=pending)
             return [Reply(text="\n".join(report.lines(ctx.lang)))]
-        lines = report.lines(ctx.lang) + [_(
-            "The file waits an hour: send /import TEAM PERIOD MAPPING to try it with other choices, "
-            "or send a corrected file.")]
+        lines = report.lines(ctx.lang) + [
+            _(
+                "The file waits an hour: send /import TEAM PERIOD MAPPING to try it with other choices, "
+                "or send a corrected file."
+            )
+        ]
         return [Reply(text="\n".join(lines), ephemeral=True)]
     pending.chosen = chosen
     ctx.session.add(pending)
     lines = []
     if unknown:
-        lines.append(_("I did not understand {words}: a caption names a team, a period such as 2026-10 and a mapping.",
-                       words=" ".join(unknown)))
+        lines.append(
+            _(
+                "I did not understand {words}: a caption names a team, a period such as 2026-10 and a mapping.",
+                words=" ".join(unknown),
+            )
+        )
     fits = fitting_mappings(pending.data, pending.file_name) if "mapping" in missing else []
     if missing:
-        lines.append(_("To import {file}, tell me {what}, for example: {example}", file=pending.file_name,
-                       what=("、" if ctx.lang == "zh" else ", ").join(_(WHAT[k]) for k in missing),
-                       example=_example(chosen, fits)))
+        lines.append(
+            _(
+                "To import {file}, tell me {what}, for example: {example}",
+                file=pending.file_name,
+                what=("、" if ctx.lang == "zh" else ", ").join(_(WHAT[k]) for k in missing),
+                example=_example(chosen, fits),
+            )
+        )
     else:
-        lines.append(_("To import {file}, send for example: {example}", file=pending.file_name,
-                       example=_example(chosen, fits)))
+        lines.append(
+            _(
+                "To import {file}, send for example: {example}",
+                file=pending.file_name,
+                example=_example(chosen, fits),
+            )
+        )
     if "mapping" in missing:
         lines.append(_fitting_line(ctx, fits))
     if "team" in missing:
@@ -177,10 +255,20 @@ def _go_on(ctx: Context, pending: chat_files.PendingFile, words: list[str]) -> l
     return [Reply(text="\n".join(lines), ephemeral=True)]
 
 
-def _import_waiting(ctx: Context, pending: chat_files.PendingFile, chosen: dict[str, str]) -> ImportReport:
-    return import_file(ctx.session, team=chosen["team"], period_key=chosen["period"], mapping=chosen["mapping"],
-                       data=pending.data, file_name=pending.file_name, actor=repo.actor_of(ctx.actor),
-                       lang=ctx.lang, now=ctx.now)
+def _import_waiting(
+    ctx: Context, pending: chat_files.PendingFile, chosen: dict[str, str]
+) -> ImportReport:
+    return import_file(
+        ctx.session,
+        team=chosen["team"],
+        period_key=chosen["period"],
+        mapping=chosen["mapping"],
+        data=pending.data,
+        file_name=pending.file_name,
+        actor=repo.actor_of(ctx.actor),
+        lang=ctx.lang,
+        now=ctx.now,
+    )
 
 
 def _example(chosen: dict[str, str], fits: list[str]) -> str:
@@ -207,8 +295,11 @@ def fitting_mappings(data: bytes, file_name: str) -> list[str]:
 def _fitting_line(ctx: Context, fits: list[str]) -> str:
     _ = ctx._
     if not fits:
-        return _("No mapping's columns fit this file; the mappings are: {names}. docs/importing.md says how to "
-                 "write one.", names=", ".join(known_mappings()))
+        return _(
+            "No mapping's columns fit this file; the mappings are: {names}. docs/importing.md says how to "
+            "write one.",
+            names=", ".join(known_mappings()),
+        )
     shown = []
     for name in fits:
         mapping = load_mapping(name)

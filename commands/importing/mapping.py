@@ -23,22 +23,74 @@ PERCENT_STYLES = ("fraction", "percent")
 DEFAULT_TRUE = ("是", "Y", "YES", "TRUE", "T", "1", "对", "已解决", "√")
 DEFAULT_FALSE = ("否", "N", "NO", "FALSE", "F", "0", "未解决", "×")
 DEFAULT_CURRENCY = ("¥", "￥", "$", "元", "RMB", "CNY")
-COLUMN_KEYS = {"column", "optional", "unit", "percent", "true_values", "false_values",
-               "take_after", "min", "max", "format", "blank", "sum_of", "weight"}
+COLUMN_KEYS = {
+    "column",
+    "optional",
+    "unit",
+    "percent",
+    "true_values",
+    "false_values",
+    "take_after",
+    "min",
+    "max",
+    "format",
+    "blank",
+    "sum_of",
+    "weight",
+}
 BLANK_MEANS = ("missing", "zero")
-TOP_KEYS = {"name", "kind", "title_zh", "title_en", "encoding", "sheet", "header_row",
-            "delimiter", "thousands", "decimal", "currency", "true_values", "false_values",
-            "duration_unit", "percent", "columns", "skip_rows", "no_value", "rows", "weight",
-            "indicators", "source"}
+TOP_KEYS = {
+    "name",
+    "kind",
+    "title_zh",
+    "title_en",
+    "encoding",
+    "sheet",
+    "header_row",
+    "delimiter",
+    "thousands",
+    "decimal",
+    "currency",
+    "true_values",
+    "false_values",
+    "duration_unit",
+    "percent",
+    "columns",
+    "skip_rows",
+    "no_value",
+    "rows",
+    "weight",
+    "indicators",
+    "source",
+}
 ROWS = ("period", "daily")
 """``period``: one row per agent for the whole period; ``daily``: one row per agent per day."""
-INDICATOR_UNITS: dict[str, kpi.FieldType] = {"%": "ratio", "s": "seconds", "count": "count", "ratio": "number",
-                                             "money": "money"}
+INDICATOR_UNITS: dict[str, kpi.FieldType] = {
+    "%": "ratio",
+    "s": "seconds",
+    "count": "count",
+    "ratio": "number",
+    "money": "money",
+}
 """A declared indicator's unit → how its cells are read: ``%`` a rate (23.5% or 0.235, stored as
 a fraction), ``s`` a duration in seconds, ``count`` a whole number, ``ratio`` a plain number (答问比),
 ``money`` an amount in yuan (¥ and thousands separators read)."""
-INDICATOR_KEYS = {"column", "numerator", "denominator", "unit", "combine", "weight", "optional",
-                  "percent", "duration_unit", "title_zh", "title_en", "min", "max", "blank"}
+INDICATOR_KEYS = {
+    "column",
+    "numerator",
+    "denominator",
+    "unit",
+    "combine",
+    "weight",
+    "optional",
+    "percent",
+    "duration_unit",
+    "title_zh",
+    "title_en",
+    "min",
+    "max",
+    "blank",
+}
 _INDICATOR_ID = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 NUMERATOR, DENOMINATOR = ":numerator", ":denominator"
 _SOURCE = re.compile(r"^[a-z][a-z0-9_-]{0,40}$")
@@ -129,7 +181,9 @@ class Mapping:
         """The kpibot fields the mapping fills (a ``sum_of`` field once, not its parts)."""
         parts = {p for _target, ps in self.sums for p in ps}
         own = {f for d in self.declared for f in d.fields}
-        return [c.field for c in self.columns if c.field not in parts | own] + [t for t, _p in self.sums]
+        return [c.field for c in self.columns if c.field not in parts | own] + [
+            t for t, _p in self.sums
+        ]
 
     def declared_types(self) -> dict[str, kpi.FieldType]:
         return {d.id: d.type for d in self.declared}
@@ -162,7 +216,11 @@ def load_mapping(name_or_path: str, folder: Path = MAPPINGS_DIR) -> Mapping:
         path = folder / f"{name_or_path}.toml"
         if not path.is_file():
             raise ImportRefused(
-                [Problem("mapping_unknown", {"name": name_or_path, "known": known_mappings(folder)})]
+                [
+                    Problem(
+                        "mapping_unknown", {"name": name_or_path, "known": known_mappings(folder)}
+                    )
+                ]
             )
     return parse_mapping(path.read_text(encoding="utf-8"), default_name=path.stem)
 
@@ -197,7 +255,9 @@ def parse_mapping(text: str, default_name: str = "mapping") -> Mapping:
         "unit": str(data.get("duration_unit", "s")),
         "percent": str(data.get("percent", "fraction")),
         "true_values": _strings(data.get("true_values", list(DEFAULT_TRUE)), name, "true_values"),
-        "false_values": _strings(data.get("false_values", list(DEFAULT_FALSE)), name, "false_values"),
+        "false_values": _strings(
+            data.get("false_values", list(DEFAULT_FALSE)), name, "false_values"
+        ),
     }
     columns_data = data.get("columns")
     if not isinstance(columns_data, dict) or not columns_data:
@@ -205,27 +265,41 @@ def parse_mapping(text: str, default_name: str = "mapping") -> Mapping:
     allowed = kpi.fields_for(kind)
     problems = [
         Problem("mapping_unknown_field", {"name": name, "field": f, "kind": kind})
-        for f in columns_data if f not in allowed
+        for f in columns_data
+        if f not in allowed
     ]
     if problems:
         raise ImportRefused(problems)
-    built = [_column(name, field, value, allowed[field].type, defaults) for field, value in columns_data.items()]
+    built = [
+        _column(name, field, value, allowed[field].type, defaults)
+        for field, value in columns_data.items()
+    ]
     specs = tuple(part for parts, _target in built for part in parts)
     sums = tuple((target, tuple(p.field for p in parts)) for parts, target in built if target)
     mapped = {s.field for s in specs} | {t for t, _p in sums}
     missing = sorted(kpi.REQUIRED_FIELDS[kind] - mapped)
     if missing:
         raise _invalid(name, f"a {kind} mapping must map {', '.join(missing)}")
-    if mapped & {"stars_1", "stars_2", "stars_3", "stars_4", "stars_5"} and mapped & {"good_ratings", "bad_ratings"}:
-        raise _invalid(name, "map the five satisfaction levels (stars_1 … stars_5) or good and bad ratings, "
-                             "not both: each rating would count twice")
+    if mapped & {"stars_1", "stars_2", "stars_3", "stars_4", "stars_5"} and mapped & {
+        "good_ratings",
+        "bad_ratings",
+    }:
+        raise _invalid(
+            name,
+            "map the five satisfaction levels (stars_1 … stars_5) or good and bad ratings, "
+            "not both: each rating would count twice",
+        )
     rows = str(data.get("rows", "period"))
     if rows not in ROWS:
         raise _invalid(name, f"rows must be one of {', '.join(ROWS)}")
     if rows == "daily" and kind != "summary":
-        raise _invalid(name, "rows = \"daily\" is for summary files (event files list each event already)")
+        raise _invalid(
+            name, 'rows = "daily" is for summary files (event files list each event already)'
+        )
     if rows != "daily" and "date" in mapped:
-        raise _invalid(name, "date is the day of a daily row: set rows = \"daily\" (or map the column as period)")
+        raise _invalid(
+            name, 'date is the day of a daily row: set rows = "daily" (or map the column as period)'
+        )
     if rows == "daily" and "date" not in mapped:
         raise _invalid(name, "a daily mapping must map date (the day each row covers)")
     weight = data.get("weight")
@@ -235,7 +309,11 @@ def parse_mapping(text: str, default_name: str = "mapping") -> Mapping:
     specs += declared_specs
     if rows == "daily":
         _check_weights(name, specs, declared, weight, mapped)
-    skip_rows = _strings(data.get("skip_rows", []) or [""], name, "skip_rows") if data.get("skip_rows") else ()
+    skip_rows = (
+        _strings(data.get("skip_rows", []) or [""], name, "skip_rows")
+        if data.get("skip_rows")
+        else ()
+    )
     for pattern in skip_rows:
         try:
             re.compile(pattern)
@@ -249,37 +327,65 @@ def parse_mapping(text: str, default_name: str = "mapping") -> Mapping:
     if not isinstance(header_row, int) or header_row < 1:
         raise _invalid(name, "header_row must be a whole number from 1")
     return Mapping(
-        name=name, kind=kind, text=text, columns=specs,
-        title_zh=str(data.get("title_zh", "")), title_en=str(data.get("title_en", "")),
+        name=name,
+        kind=kind,
+        text=text,
+        columns=specs,
+        title_zh=str(data.get("title_zh", "")),
+        title_en=str(data.get("title_en", "")),
         encoding=str(data.get("encoding", "auto")).lower(),
-        sheet=data.get("sheet"), header_row=header_row,
-        delimiter=str(data.get("delimiter", ",")), thousands=str(data.get("thousands", ",")),
+        sheet=data.get("sheet"),
+        header_row=header_row,
+        delimiter=str(data.get("delimiter", ",")),
+        thousands=str(data.get("thousands", ",")),
         decimal=str(data.get("decimal", ".")),
         currency=_strings(data.get("currency", list(DEFAULT_CURRENCY)), name, "currency"),
-        skip_rows=skip_rows, no_value=no_value, rows=rows, weight=weight, declared=declared, sums=sums,
+        skip_rows=skip_rows,
+        no_value=no_value,
+        rows=rows,
+        weight=weight,
+        declared=declared,
+        sums=sums,
         source=source,
     )
 
 
-def _check_weights(name: str, specs: tuple[ColumnSpec, ...], declared: tuple[Declared, ...],
-                   weight: str | None, mapped: set[str]) -> None:
+def _check_weights(
+    name: str,
+    specs: tuple[ColumnSpec, ...],
+    declared: tuple[Declared, ...],
+    weight: str | None,
+    mapped: set[str],
+) -> None:
     """Daily rows: every rate or average taken as it is has a mapped weight to combine it by."""
     for spec in specs:
-        if spec.field in kpi.SUMMARY_FIELDS and kpi.SUMMARY_FIELDS[spec.field].combine == "weighted":
+        if (
+            spec.field in kpi.SUMMARY_FIELDS
+            and kpi.SUMMARY_FIELDS[spec.field].combine == "weighted"
+        ):
             chosen = spec.weight or weight
             if chosen is None:
-                raise _invalid(name, f"columns.{spec.field}: daily rows of a rate or an average are combined "
-                                     "weighted: set weight = the field to weight by (e.g. answered for 接待量)")
+                raise _invalid(
+                    name,
+                    f"columns.{spec.field}: daily rows of a rate or an average are combined "
+                    "weighted: set weight = the field to weight by (e.g. answered for 接待量)",
+                )
             if chosen not in mapped:
-                raise _invalid(name, f"columns.{spec.field}: weight = {chosen!r} is not a field of [columns]")
+                raise _invalid(
+                    name, f"columns.{spec.field}: weight = {chosen!r} is not a field of [columns]"
+                )
     for item in declared:
         if item.combine == "weighted" and item.weight is None:
-            raise _invalid(name, f"indicators.{item.id}: combine = \"weighted\" needs weight "
-                                 "(here or at the top of the mapping)")
+            raise _invalid(
+                name,
+                f'indicators.{item.id}: combine = "weighted" needs weight '
+                "(here or at the top of the mapping)",
+            )
 
 
-def _declared(name: str, kind: str, table: Any, defaults: dict[str, Any],
-              mapped: set[str]) -> tuple[tuple[Declared, ...], tuple[ColumnSpec, ...]]:
+def _declared(
+    name: str, kind: str, table: Any, defaults: dict[str, Any], mapped: set[str]
+) -> tuple[tuple[Declared, ...], tuple[ColumnSpec, ...]]:
     """The ``[indicators]`` table: each entry an indicator of the mapping's own, and the columns it reads."""
     if table is None:
         return (), ()
@@ -292,7 +398,9 @@ def _declared(name: str, kind: str, table: Any, defaults: dict[str, Any],
         if not _INDICATOR_ID.match(ident):
             raise _invalid(name, f"{where}: an indicator id is lower-case letters, digits and _")
         if ident in kpi.SUMMARY_FIELDS:
-            raise _invalid(name, f"{where}: {ident} is one of kpibot's own fields: map it in [columns]")
+            raise _invalid(
+                name, f"{where}: {ident} is one of kpibot's own fields: map it in [columns]"
+            )
         if not isinstance(value, dict):
             raise _invalid(name, f"{where} must be a table (column, unit, combine …)")
         unknown = sorted(set(value) - INDICATOR_KEYS)
@@ -303,36 +411,61 @@ def _declared(name: str, kind: str, table: Any, defaults: dict[str, Any],
             raise _invalid(name, f"{where}: unit must be one of {', '.join(INDICATOR_UNITS)}")
         type_ = INDICATOR_UNITS[unit]
         has_column, has_parts = "column" in value, "numerator" in value or "denominator" in value
-        if has_column == has_parts or (has_parts and not ("numerator" in value and "denominator" in value)):
+        if has_column == has_parts or (
+            has_parts and not ("numerator" in value and "denominator" in value)
+        ):
             raise _invalid(name, f"{where}: give either column, or numerator and denominator")
-        combine = value.get("combine", "sum" if type_ in ("count", "money") or has_parts else "weighted")
+        combine = value.get(
+            "combine", "sum" if type_ in ("count", "money") or has_parts else "weighted"
+        )
         if combine not in kpi.COMBINE_RULES:
             raise _invalid(name, f"{where}: combine must be one of {', '.join(kpi.COMBINE_RULES)}")
         if has_parts and combine != "sum":
-            raise _invalid(name, f"{where}: a numerator and a denominator are summed over the rows, then divided")
+            raise _invalid(
+                name,
+                f"{where}: a numerator and a denominator are summed over the rows, then divided",
+            )
         weight = value.get("weight", defaults.get("weight"))
         if weight is not None and weight not in mapped:
             raise _invalid(name, f"{where}: weight = {weight!r} is not a field of [columns]")
-        column_keys = {k: value[k] for k in ("optional", "percent", "min", "max", "blank") if k in value}
+        column_keys = {
+            k: value[k] for k in ("optional", "percent", "min", "max", "blank") if k in value
+        }
         if "duration_unit" in value:
             column_keys["unit"] = value["duration_unit"]
-        item = Declared(ident, str(unit), type_, combine, weight if combine == "weighted" else None,
-                        has_parts, str(value.get("title_zh", "")), str(value.get("title_en", "")))
+        item = Declared(
+            ident,
+            str(unit),
+            type_,
+            combine,
+            weight if combine == "weighted" else None,
+            has_parts,
+            str(value.get("title_zh", "")),
+            str(value.get("title_en", "")),
+        )
         if has_parts:
             part_type: kpi.FieldType = "seconds" if type_ == "seconds" else "number"
             for suffix, key in ((NUMERATOR, "numerator"), (DENOMINATOR, "denominator")):
-                (spec,), _target = _column(name, ident + suffix, {**column_keys, "column": value[key]},
-                                           part_type if key == "numerator" else "number", defaults)
+                (spec,), _target = _column(
+                    name,
+                    ident + suffix,
+                    {**column_keys, "column": value[key]},
+                    part_type if key == "numerator" else "number",
+                    defaults,
+                )
                 specs.append(spec)
         else:
-            (spec,), _target = _column(name, ident, {**column_keys, "column": value["column"]}, type_, defaults)
+            (spec,), _target = _column(
+                name, ident, {**column_keys, "column": value["column"]}, type_, defaults
+            )
             specs.append(spec)
         items.append(item)
     return tuple(items), tuple(specs)
 
 
-def _column(name: str, field: str, value: Any, type_: kpi.FieldType,
-            defaults: dict[str, Any]) -> tuple[tuple[ColumnSpec, ...], str | None]:
+def _column(
+    name: str, field: str, value: Any, type_: kpi.FieldType, defaults: dict[str, Any]
+) -> tuple[tuple[ColumnSpec, ...], str | None]:
     """The column(s) of one field: ``((spec,), None)``, or for ``sum_of`` one spec per part
     (fields ``<field>+1``, ``<field>+2`` …) and the field they add up to."""
     spec: dict[str, Any] = dict(value) if isinstance(value, dict) else {"column": value}
@@ -345,8 +478,10 @@ def _column(name: str, field: str, value: Any, type_: kpi.FieldType,
         parts = _strings(spec.pop("sum_of"), name, f"columns.{field}.sum_of")
         if type_ not in ("count", "money", "seconds", "minutes", "number"):
             raise _invalid(name, f"columns.{field}: sum_of adds numbers; {field} is not one")
-        built = [_column(name, f"{field}+{i}", {**spec, "column": part}, type_, defaults)[0][0]
-                 for i, part in enumerate(parts, start=1)]
+        built = [
+            _column(name, f"{field}+{i}", {**spec, "column": part}, type_, defaults)[0][0]
+            for i, part in enumerate(parts, start=1)
+        ]
         return tuple(built), field
     unit = str(spec.get("unit", defaults["unit"]))
     if unit not in DURATION_UNITS:
@@ -364,19 +499,25 @@ def _column(name: str, field: str, value: Any, type_: kpi.FieldType,
     weight = spec.get("weight")
     if weight is not None and not isinstance(weight, str):
         raise _invalid(name, f"columns.{field}: weight names a field")
-    return (ColumnSpec(
-        field=field,
-        names=_strings(spec.get("column"), name, f"columns.{field}.column"),
-        type=type_,
-        optional=bool(spec.get("optional", False)),
-        unit=unit,
-        percent=percent,
-        true_values=_strings(spec.get("true_values", list(defaults["true_values"])), name, "true_values"),
-        false_values=_strings(spec.get("false_values", list(defaults["false_values"])), name, "false_values"),
-        take_after=spec.get("take_after"),
-        low=None if low is None else float(low),
-        high=None if high is None else float(high),
-        format=spec.get("format"),
-        blank=blank,
-        weight=weight,
-    ),), None
+    return (
+        ColumnSpec(
+            field=field,
+            names=_strings(spec.get("column"), name, f"columns.{field}.column"),
+            type=type_,
+            optional=bool(spec.get("optional", False)),
+            unit=unit,
+            percent=percent,
+            true_values=_strings(
+                spec.get("true_values", list(defaults["true_values"])), name, "true_values"
+            ),
+            false_values=_strings(
+                spec.get("false_values", list(defaults["false_values"])), name, "false_values"
+            ),
+            take_after=spec.get("take_after"),
+            low=None if low is None else float(low),
+            high=None if high is None else float(high),
+            format=spec.get("format"),
+            blank=blank,
+            weight=weight,
+        ),
+    ), None

@@ -60,8 +60,9 @@ def _may_need_cleaning(text: pa.ChunkedArray) -> bool:
         if len(chunk) == chunk.null_count:
             continue
         offset_type = np.dtype(np.int64 if pa.types.is_large_string(chunk.type) else np.int32)
-        offsets = np.frombuffer(chunk.buffers()[1], offset_type, len(chunk) + 1,
-                                chunk.offset * offset_type.itemsize)
+        offsets = np.frombuffer(
+            chunk.buffers()[1], offset_type, len(chunk) + 1, chunk.offset * offset_type.itemsize
+        )
         data = np.frombuffer(chunk.buffers()[2], np.uint8)
         starts, ends = offsets[:-1], offsets[1:]
         if chunk.null_count:
@@ -84,7 +85,9 @@ def _series(array: pa.ChunkedArray | pa.Array, index: pd.Index) -> pd.Series:
 
 
 def _mask(array: pa.ChunkedArray | pa.Array, index: pd.Index) -> pd.Series:
-    return pd.Series(pc.fill_null(array, False).to_numpy(zero_copy_only=False), index=index, dtype=bool)
+    return pd.Series(
+        pc.fill_null(array, False).to_numpy(zero_copy_only=False), index=index, dtype=bool
+    )
 
 
 def _to_float(text: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
@@ -116,14 +119,18 @@ def per_distinct(column: pd.Series, clean: Callable[[pd.Series], pd.Series]) -> 
     Values that become equal are merged and values that become missing drop out, so
     the result is what cleaning every row would give, as a categorical.
     """
-    categories = pd.Series(column.cat.categories, dtype=object if column.cat.categories.empty else None)
+    categories = pd.Series(
+        column.cat.categories, dtype=object if column.cat.categories.empty else None
+    )
     cleaned = clean(categories)
     if cleaned.notna().all() and cleaned.is_unique and bool((cleaned == categories).all()):
         return column  # nothing to clean: keep the codes as they are
     new_codes, uniques = pd.factorize(cleaned, use_na_sentinel=True)
     old = np.asarray(column.cat.codes.to_numpy(), dtype=np.intp)
     codes = np.append(new_codes, -1)[old]  # a missing cell (code -1) picks the appended -1
-    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(uniques)), index=column.index)
+    return pd.Series(
+        pd.Categorical.from_codes(codes, categories=pd.Index(uniques)), index=column.index
+    )
 
 
 def _plain(value: object) -> str:
@@ -156,7 +163,9 @@ def _clean_number_text(text: pa.ChunkedArray, mapping: Mapping) -> pa.ChunkedArr
     return text
 
 
-def parse_number(column: pd.Series, mapping: Mapping, *, allow_percent: bool = False) -> tuple[pd.Series, pd.Series, pd.Series]:
+def parse_number(
+    column: pd.Series, mapping: Mapping, *, allow_percent: bool = False
+) -> tuple[pd.Series, pd.Series, pd.Series]:
     """``(values, unreadable, had a % sign)``; thousands separators and currency signs removed."""
     index = column.index
     if is_numeric(column):
@@ -188,7 +197,9 @@ def parse_seconds(column: pd.Series, spec: ColumnSpec, mapping: Mapping) -> Pars
     if isinstance(column.array, pd.arrays.ArrowStringArray):
         clocks = _plain_clocks(column.array.__arrow_array__())
         if clocks is not None:  # the usual export: every cell empty or a plain clock time
-            return pd.Series(clocks, index=column.index, copy=False), pd.Series(False, index=column.index)
+            return pd.Series(clocks, index=column.index, copy=False), pd.Series(
+                False, index=column.index
+            )
     text = _arrow_text(column)
     if any(bool(pc.any(pc.ends_with(text, end)).as_py()) for end in ("秒", "s", "c")):
         text = pc.replace_substring_regex(text, r"\s*(?:秒|s|sec)$", "")
@@ -208,9 +219,9 @@ def parse_seconds(column: pd.Series, spec: ColumnSpec, mapping: Mapping) -> Pars
 
 # the plain clock shapes by length: each character's worth in seconds, None for the colon
 _CLOCK_WEIGHTS: dict[int, tuple[int | None, ...]] = {
-    4: (60, None, 10, 1),                          # m:ss
-    5: (600, 60, None, 10, 1),                     # mm:ss
-    7: (3600, None, 600, 60, None, 10, 1),         # h:mm:ss
+    4: (60, None, 10, 1),  # m:ss
+    5: (600, 60, None, 10, 1),  # mm:ss
+    7: (3600, None, 600, 60, None, 10, 1),  # h:mm:ss
     8: (36000, 3600, None, 600, 60, None, 10, 1),  # hh:mm:ss
 }
 
@@ -237,21 +248,34 @@ def _plain_clocks(text: pa.ChunkedArray) -> np.ndarray | None:
 def _plain_clock_chunk(chunk: pa.Array) -> np.ndarray | None:
     size = len(chunk)
     offset_type = np.dtype(np.int64 if pa.types.is_large_string(chunk.type) else np.int32)
-    offsets = np.frombuffer(chunk.buffers()[1], offset_type, size + 1, chunk.offset * offset_type.itemsize)
+    offsets = np.frombuffer(
+        chunk.buffers()[1], offset_type, size + 1, chunk.offset * offset_type.itemsize
+    )
     body = chunk.buffers()[2]
     data = np.frombuffer(body, np.uint8) if body is not None else np.zeros(0, np.uint8)
     lengths = np.diff(offsets)
-    valid = np.ones(size, dtype=bool) if chunk.null_count == 0 else \
-        np.asarray(chunk.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    valid = (
+        np.ones(size, dtype=bool)
+        if chunk.null_count == 0
+        else np.asarray(chunk.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    )
     result = np.full(size, np.nan)
     for length, weights in _CLOCK_WEIGHTS.items():  # the common case: one width, no gather
-        if lengths.size and lengths[valid.argmax()] == length and ((lengths == length) == valid).all():
+        if (
+            lengths.size
+            and lengths[valid.argmax()] == length
+            and ((lengths == length) == valid).all()
+        ):
             first = int(offsets[0])
-            cells = data[first:first + length * int(valid.sum())].reshape(-1, length) - np.uint8(ord("0"))
+            cells = data[first : first + length * int(valid.sum())].reshape(-1, length) - np.uint8(
+                ord("0")
+            )
             colons = [i for i, w in enumerate(weights) if w is None]
             digits = [(i, w) for i, w in enumerate(weights) if w is not None]
-            if not ((cells[:, colons] == ord(":") - ord("0")).all()
-                    and (cells[:, [i for i, _w in digits]] <= 9).all()):
+            if not (
+                (cells[:, colons] == ord(":") - ord("0")).all()
+                and (cells[:, [i for i, _w in digits]] <= 9).all()
+            ):
                 return None
             total = np.zeros(len(cells), dtype=np.int64)
             for position, worth in digits:
@@ -326,8 +350,9 @@ def _clock_chunk(chunk: pa.Array) -> np.ndarray:
     padded = np.concatenate((numbers, [np.nan, np.nan, np.nan]))
     two, three = lengths == 2, lengths == 3
     result[two] = padded[starts[two]] * 60 + padded[starts[two] + 1]
-    result[three] = (padded[starts[three]] * 3600 + padded[starts[three] + 1] * 60
-                     + padded[starts[three] + 2])
+    result[three] = (
+        padded[starts[three]] * 3600 + padded[starts[three] + 1] * 60 + padded[starts[three] + 2]
+    )
     result[(two | three) & ~(result >= 0)] = np.nan
     return result
 
@@ -336,9 +361,13 @@ def _clock_seconds_regex(text: pa.Array) -> pa.Array:
     clock = pc.extract_regex(text, _CLOCK_NAMED)
     h = pc.struct_field(clock, "h")
     h = pc.if_else(pc.equal(h, ""), "0", h)
-    return pc.add(pc.add(pc.multiply(pc.cast(h, pa.float64()), 3600.0),
-                         pc.multiply(pc.cast(pc.struct_field(clock, "m"), pa.float64()), 60.0)),
-                  pc.cast(pc.struct_field(clock, "s"), pa.float64()))
+    return pc.add(
+        pc.add(
+            pc.multiply(pc.cast(h, pa.float64()), 3600.0),
+            pc.multiply(pc.cast(pc.struct_field(clock, "m"), pa.float64()), 60.0),
+        ),
+        pc.cast(pc.struct_field(clock, "s"), pa.float64()),
+    )
 
 
 def _clock_cell(value: object) -> object:
@@ -375,9 +404,13 @@ def parse_time(column: pd.Series, spec: ColumnSpec) -> Parsed:
         values = pd.to_datetime(text, format=spec.format, errors="coerce")
     else:
         cleaned = _arrow_text(column)
-        cleaned = pc.replace_substring(pc.replace_substring_regex(cleaned, r"[/.年月]", "-"), "日", "")
+        cleaned = pc.replace_substring(
+            pc.replace_substring_regex(cleaned, r"[/.年月]", "-"), "日", ""
+        )
         cleaned = pc.replace_substring_regex(cleaned, r"-(\d)(\D|$)", r"-0\1\2")
-        cleaned = pc.replace_substring_regex(cleaned, r"(\s)(\d):", r"\g<1>0\2:".replace(r"\g<1>", r"\1"))
+        cleaned = pc.replace_substring_regex(
+            cleaned, r"(\s)(\d):", r"\g<1>0\2:".replace(r"\g<1>", r"\1")
+        )
         values = pd.to_datetime(_series(cleaned, column.index), format="ISO8601", errors="coerce")
     return values, text.notna() & values.isna()
 

@@ -67,14 +67,22 @@ def render_problem(problem: Problem, _: Translate) -> str:  # noqa: C901 - one b
     p = problem.params
     code = problem.code
     if code == "encoding_unknown":
-        text = _("The file is neither UTF-8 nor GBK/GB18030 text. Save it as CSV UTF-8 and try again.")
+        text = _(
+            "The file is neither UTF-8 nor GBK/GB18030 text. Save it as CSV UTF-8 and try again."
+        )
     elif code == "encoding_utf16":
         text = _("The file is UTF-16 text. Save it as CSV UTF-8 (or .xlsx) and try again.")
     elif code == "encoding_mismatch":
-        text = _("The file cannot be read as {encoding}, which the mapping asks for.", encoding=p["encoding"])
+        text = _(
+            "The file cannot be read as {encoding}, which the mapping asks for.",
+            encoding=p["encoding"],
+        )
     elif code == "file_too_large":
-        text = _("The file is {size} MB; kpibot imports files up to {limit} MB. Export a shorter period or fewer columns.",
-                 size=p["size_mb"], limit=p["limit_mb"])
+        text = _(
+            "The file is {size} MB; kpibot imports files up to {limit} MB. Export a shorter period or fewer columns.",
+            size=p["size_mb"],
+            limit=p["limit_mb"],
+        )
     elif code == "empty_file":
         text = _("The file is empty.")
     elif code == "no_rows":
@@ -82,28 +90,48 @@ def render_problem(problem: Problem, _: Translate) -> str:  # noqa: C901 - one b
     elif code == "unreadable":
         text = _("The file cannot be read as CSV: {detail}", detail=p["detail"])
     elif code == "xlsx_unreadable":
-        text = _("The file cannot be read as a spreadsheet (.xlsx, .xls, .ods): {detail}", detail=p["detail"])
+        text = _(
+            "The file cannot be read as a spreadsheet (.xlsx, .xls, .ods): {detail}",
+            detail=p["detail"],
+        )
     elif code == "sheet_missing":
-        text = _("The workbook has no sheet named {sheet}; it has: {found}.", sheet=p["sheet"], found=_names(p["found"]))
+        text = _(
+            "The workbook has no sheet named {sheet}; it has: {found}.",
+            sheet=p["sheet"],
+            found=_names(p["found"]),
+        )
     elif code == "unsupported_file":
-        text = _("kpibot reads .csv, .txt, .xlsx, .xls and .ods files, not {suffix}.", suffix=p["suffix"])
+        text = _(
+            "kpibot reads .csv, .txt, .xlsx, .xls and .ods files, not {suffix}.", suffix=p["suffix"]
+        )
     elif code == "missing_columns":
-        text = _("These columns are missing: {expected}. The file has: {found}.",
-                 expected="; ".join(" / ".join(names) for names in p["expected"]), found=_names(p["found"]))
+        text = _(
+            "These columns are missing: {expected}. The file has: {found}.",
+            expected="; ".join(" / ".join(names) for names in p["expected"]),
+            found=_names(p["found"]),
+        )
     elif code == "sheet_too_large":
-        text = _("The sheet {sheet} is too large to import ({detail}); kpibot reads sheets up to {rows} rows "
-                 "and {cells} cells. Export a shorter period or fewer columns.",
-                 sheet=p["sheet"], detail=p["detail"], rows=p["rows"], cells=p["cells"])
+        text = _(
+            "The sheet {sheet} is too large to import ({detail}); kpibot reads sheets up to {rows} rows "
+            "and {cells} cells. Export a shorter period or fewer columns.",
+            sheet=p["sheet"],
+            detail=p["detail"],
+            rows=p["rows"],
+            cells=p["cells"],
+        )
     elif code == "duplicate_column":
         text = _("Column {column} appears more than once in the header.", column=p["column"])
     elif code == "unknown_agent":
         if p["suggestions"]:
             text = _(
                 "Unknown agent {name}. Did you mean {suggestions}?",
-                name=p["name"], suggestions=_names(p["suggestions"]),
+                name=p["name"],
+                suggestions=_names(p["suggestions"]),
             )
         else:
-            text = _("Unknown agent {name}: not a member of team {team}.", name=p["name"], team=p["team"])
+            text = _(
+                "Unknown agent {name}: not a member of team {team}.", name=p["name"], team=p["team"]
+            )
     elif code == "empty_value":
         text = _("Column {column} is empty.", column=p["column"])
     elif code == "not_a_number":
@@ -111,72 +139,114 @@ def render_problem(problem: Problem, _: Translate) -> str:  # noqa: C901 - one b
     elif code == "not_a_duration":
         text = _(
             "Column {column}: {value} is not a duration (seconds, minutes or mm:ss).",
-            column=p["column"], value=p["value"],
+            column=p["column"],
+            value=p["value"],
         )
     elif code == "not_a_flag":
         text = _(
             "Column {column}: {value} is not a yes/no value (use {allowed}).",
-            column=p["column"], value=p["value"], allowed=_names(p["allowed"]),
+            column=p["column"],
+            value=p["value"],
+            allowed=_names(p["allowed"]),
         )
     elif code == "not_a_time":
-        text = _("Column {column}: {value} is not a date and time.", column=p["column"], value=p["value"])
+        text = _(
+            "Column {column}: {value} is not a date and time.", column=p["column"], value=p["value"]
+        )
     elif code == "not_whole":
-        text = _("Column {column}: {value} is not a whole number.", column=p["column"], value=p["value"])
+        text = _(
+            "Column {column}: {value} is not a whole number.", column=p["column"], value=p["value"]
+        )
     elif code == "out_of_range":
         text = _(
             "Column {column}: {value} is outside {low} to {high}.",
-            column=p["column"], value=p["value"], low=p["low"], high=p["high"],
+            column=p["column"],
+            value=p["value"],
+            low=p["low"],
+            high=p["high"],
         )
     elif code == "outside_period":
         text = _(
             "Column {column}: {value} is outside period {period} ({start} to {end}).",
-            column=p["column"], value=p["value"], period=p["period"], start=p["start"], end=p["end"],
+            column=p["column"],
+            value=p["value"],
+            period=p["period"],
+            start=p["start"],
+            end=p["end"],
         )
     elif code == "wrong_period":
         text = _(
             "Column {column}: {value} is not period {period}.",
-            column=p["column"], value=p["value"], period=p["period"],
+            column=p["column"],
+            value=p["value"],
+            period=p["period"],
         )
     elif code == "duplicate_id":
-        text = _("Column {column}: {value} appears more than once.", column=p["column"], value=p["value"])
+        text = _(
+            "Column {column}: {value} appears more than once.", column=p["column"], value=p["value"]
+        )
     elif code == "duplicate_agent":
         text = _("Agent {name} has more than one row.", name=p["name"])
     elif code == "duplicate_agent_day":
-        text = _("Agent {name} has more than one row for {day}; a daily file has one row per agent per day.",
-                 name=p["name"], day=p["day"])
+        text = _(
+            "Agent {name} has more than one row for {day}; a daily file has one row per agent per day.",
+            name=p["name"],
+            day=p["day"],
+        )
     elif code == "agent_spelled_twice":
-        text = _("{names} are all {member} (by name or account): one agent, one row; "
-                 "remove the extra rows or the alias that is wrong.", names=_names(p["names"]), member=p["member"])
+        text = _(
+            "{names} are all {member} (by name or account): one agent, one row; "
+            "remove the extra rows or the alias that is wrong.",
+            names=_names(p["names"]),
+            member=p["member"],
+        )
     elif code == "impossible_ratio":
         text = _(
             "Agent {name}: {numerator} is larger than {denominator}; is a column mapped wrongly?",
-            name=p["name"], numerator=p["numerator"], denominator=p["denominator"],
+            name=p["name"],
+            numerator=p["numerator"],
+            denominator=p["denominator"],
         )
     elif code == "mapping_unknown":
-        text = _("No mapping named {name}. Known mappings: {known}.", name=p["name"], known=_names(p["known"]))
+        text = _(
+            "No mapping named {name}. Known mappings: {known}.",
+            name=p["name"],
+            known=_names(p["known"]),
+        )
     elif code == "mapping_invalid":
         text = _("The mapping {name} is not valid: {detail}", name=p["name"], detail=p["detail"])
     elif code == "mapping_unknown_field":
         text = _(
             "The mapping {name} maps a column to {field}, which a {kind} file cannot have.",
-            name=p["name"], field=p["field"], kind=p["kind"],
+            name=p["name"],
+            field=p["field"],
+            kind=p["kind"],
         )
     elif code == "team_unknown":
         text = _("There is no team named {team}.", team=p["team"])
     elif code == "period_invalid":
-        text = _("{period} is not a period; write 2026-10 for a month or 2026-Q4 for a quarter.", period=p["period"])
+        text = _(
+            "{period} is not a period; write 2026-10 for a month or 2026-Q4 for a quarter.",
+            period=p["period"],
+        )
     elif code == "period_closed":
         text = _(
             "Period {period} is {status}; its data can no longer be imported.",
-            period=p["period"], status=p["status"],
+            period=p["period"],
+            status=p["status"],
         )
     elif code == "import_unknown":
-        text = _("There is no import #{id} in this team; kpibot import list shows them.", id=p["id"])
+        text = _(
+            "There is no import #{id} in this team; kpibot import list shows them.", id=p["id"]
+        )
     elif code == "import_undone_already":
         text = _("Import #{id} is undone already.", id=p["id"])
     elif code == "period_locked_undo":
-        text = _("Period {period} is {status}; its imports can no longer be undone.",
-                 period=p["period"], status=p["status"])
+        text = _(
+            "Period {period} is {status}; its imports can no longer be undone.",
+            period=p["period"],
+            status=p["status"],
+        )
     elif code == "nothing_to_store":
         text = _("The file gives no indicator value for any agent.")
     else:
@@ -185,7 +255,9 @@ def render_problem(problem: Problem, _: Translate) -> str:  # noqa: C901 - one b
     return _("{where}: {text}", where=where, text=text) if where else text
 
 
-def render_problems(problems: Sequence[Problem], _: Translate, limit: int = PROBLEMS_SHOWN) -> list[str]:
+def render_problems(
+    problems: Sequence[Problem], _: Translate, limit: int = PROBLEMS_SHOWN
+) -> list[str]:
     """At most ``limit`` lines, then one saying how many more there are."""
     lines = [render_problem(p, _) for p in problems[:limit]]
     more = len(problems) - limit

@@ -44,8 +44,13 @@ MAX_SHEET_XML_BYTES = 512 * 1024 * 1024
 """A sheet of a zipped workbook (.xlsx, .ods) may unpack to at most this many bytes: a
 few bytes of file can hold gigabytes of XML (a "zip bomb"), so the sizes are checked in
 the zip's directory, and the sheet's declared dimensions, before anything is unpacked."""
-ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "gbk": "GBK",
-                  "gb2312": "GBK", "gb18030": "GB18030"}
+ENCODING_NAMES = {
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8 with BOM",
+    "gbk": "GBK",
+    "gb2312": "GBK",
+    "gb18030": "GB18030",
+}
 
 
 @dataclass
@@ -89,7 +94,9 @@ def without_unit(normalized: str) -> str:
     return _UNIT.sub("", normalized)
 
 
-def match_columns(header: list[str], columns: tuple[ColumnSpec, ...]) -> tuple[dict[str, str], list[Problem]]:
+def match_columns(
+    header: list[str], columns: tuple[ColumnSpec, ...]
+) -> tuple[dict[str, str], list[Problem]]:
     """``{field: header name}`` for every mapped field found, and the missing or doubled columns."""
     by_norm: dict[str, list[str]] = {}
     for name in header:
@@ -104,7 +111,11 @@ def match_columns(header: list[str], columns: tuple[ColumnSpec, ...]) -> tuple[d
     for spec in columns:
         hits = [by_norm[n] for n in (normalize_header(x) for x in spec.names) if n in by_norm]
         if not hits:  # then with or without a unit: 首次响应时长（秒) for 首次响应时长
-            hits = [by_loose[n] for n in (without_unit(normalize_header(x)) for x in spec.names) if n in by_loose]
+            hits = [
+                by_loose[n]
+                for n in (without_unit(normalize_header(x)) for x in spec.names)
+                if n in by_loose
+            ]
         if not hits:
             if not spec.optional:
                 missing.append(list(spec.names))
@@ -123,8 +134,17 @@ def match_columns(header: list[str], columns: tuple[ColumnSpec, ...]) -> tuple[d
 def read_source(data: bytes, file_name: str, mapping: Mapping) -> SourceTable:
     """The mapped columns of ``data`` (a CSV or .xlsx file's bytes)."""
     if len(data) > MAX_FILE_BYTES:
-        raise ImportRefused([Problem("file_too_large", {"size_mb": round(len(data) / 1024 / 1024, 1),
-                                                        "limit_mb": MAX_FILE_BYTES // 1024 // 1024})])
+        raise ImportRefused(
+            [
+                Problem(
+                    "file_too_large",
+                    {
+                        "size_mb": round(len(data) / 1024 / 1024, 1),
+                        "limit_mb": MAX_FILE_BYTES // 1024 // 1024,
+                    },
+                )
+            ]
+        )
     if not data or (len(data) < 1 << 16 and not data.strip()):  # no copy of a large file
         raise ImportRefused([Problem("empty_file")])
     suffix = PurePath(file_name).suffix.lower()
@@ -150,11 +170,17 @@ def header_of(data: bytes, file_name: str, mapping: Mapping) -> list[str]:
             names = list(book.sheet_names)
             if not names or (mapping.sheet and mapping.sheet not in names):
                 return []
-            sheet = book.get_sheet_by_name(mapping.sheet) if mapping.sheet else book.get_sheet_by_index(0)
+            sheet = (
+                book.get_sheet_by_name(mapping.sheet)
+                if mapping.sheet
+                else book.get_sheet_by_index(0)
+            )
             first = sheet.start[0] if sheet.start else 0
             rows = sheet.to_python(skip_empty_area=False, nrows=mapping.header_row)
         except Exception as exc:  # calamine raises its own kinds for a damaged file
-            raise ImportRefused([Problem("xlsx_unreadable", {"detail": str(exc) or type(exc).__name__})]) from None
+            raise ImportRefused(
+                [Problem("xlsx_unreadable", {"detail": str(exc) or type(exc).__name__})]
+            ) from None
         finally:
             if book is not None:
                 book.close()
@@ -162,6 +188,7 @@ def header_of(data: bytes, file_name: str, mapping: Mapping) -> list[str]:
         return [_cell_text(c).strip() for c in rows[row]] if 0 <= row < len(rows) else []
     _encoding, buffer = detect_encoding(data, mapping.encoding)
     return _header(buffer, mapping)
+
 
 def _finish(source: SourceTable, mapping: Mapping) -> SourceTable:
     """Leave out the rows that are not agents (``skip_rows``) and blank rows; count the
@@ -171,10 +198,16 @@ def _finish(source: SourceTable, mapping: Mapping) -> SourceTable:
     if "agent" in frame.columns and mapping.skip_rows:
         pattern = re.compile("|".join(f"(?:{p})" for p in mapping.skip_rows))
         agents = frame["agent"]
-        distinct = agents.cat.categories if isinstance(agents.dtype, pd.CategoricalDtype) \
+        distinct = (
+            agents.cat.categories
+            if isinstance(agents.dtype, pd.CategoricalDtype)
             else pd.Index(agents.dropna().unique())
-        hits = [v for v in distinct.tolist()  # a list: iterating an Arrow-backed index is slow
-                if isinstance(v, str | int | float) and pattern.fullmatch(str(v).strip())]
+        )
+        hits = [
+            v
+            for v in distinct.tolist()  # a list: iterating an Arrow-backed index is slow
+            if isinstance(v, str | int | float) and pattern.fullmatch(str(v).strip())
+        ]
         if hits:
             matched = agents.isin(hits).to_numpy(dtype=bool)
             for hit in hits:
@@ -194,7 +227,9 @@ def _finish(source: SourceTable, mapping: Mapping) -> SourceTable:
     if len(frame) == 0:
         raise ImportRefused([Problem("no_rows")])
     zero = sum(int(m.sum()) for m in source.zero_masks.values())
-    source.no_value_cells = sum(int(m.sum()) for name, m in empty.items() if name not in source.repeats) - zero
+    source.no_value_cells = (
+        sum(int(m.sum()) for name, m in empty.items() if name not in source.repeats) - zero
+    )
     source.frame = frame
     return source
 
@@ -216,8 +251,13 @@ def _empty(column: pd.Series) -> np.ndarray:
     if isinstance(column.dtype, pd.CategoricalDtype):
         categories = column.cat.categories
         if len(categories):
-            nothing = _empty(pd.Series(categories)) if isinstance(categories.array, pd.arrays.ArrowStringArray) \
-                else np.fromiter((_says_nothing(v) for v in categories.tolist()), bool, len(categories))
+            nothing = (
+                _empty(pd.Series(categories))
+                if isinstance(categories.array, pd.arrays.ArrowStringArray)
+                else np.fromiter(
+                    (_says_nothing(v) for v in categories.tolist()), bool, len(categories)
+                )
+            )
             codes = np.asarray(column.cat.codes.to_numpy())
             mask |= (codes >= 0) & nothing[np.maximum(codes, 0)]
     elif isinstance(column.array, pd.arrays.ArrowStringArray):
@@ -232,8 +272,13 @@ def _empty(column: pd.Series) -> np.ndarray:
 def _blank(column: pd.Series) -> np.ndarray:
     """Cells that are truly empty (not a spelling of "no value")."""
     text = column.astype(object)
-    return text.map(lambda v: v is None or (isinstance(v, float) and np.isnan(v))
-                    or (isinstance(v, str) and not v.strip())).to_numpy(bool)
+    return text.map(
+        lambda v: (
+            v is None
+            or (isinstance(v, float) and np.isnan(v))
+            or (isinstance(v, str) and not v.strip())
+        )
+    ).to_numpy(bool)
 
 
 # --- encodings --------------------------------------------------------------------------
@@ -296,12 +341,20 @@ def _flag_spellings(mapping: Mapping, fields: list[str]) -> tuple[list[str], lis
     true): those flags are read as text and parsed per column.
     """
     specs = [s for s in mapping.columns if s.field in fields and s.type == "flag"]
-    if not specs or any((s.true_values, s.false_values) != (specs[0].true_values, specs[0].false_values)
-                        for s in specs):
+    if not specs or any(
+        (s.true_values, s.false_values) != (specs[0].true_values, specs[0].false_values)
+        for s in specs
+    ):
         return None
 
     def variants(values: tuple[str, ...]) -> list[str]:
-        return sorted({v for value in values for v in (value, value.lower(), value.upper(), value.capitalize())})
+        return sorted(
+            {
+                v
+                for value in values
+                for v in (value, value.lower(), value.upper(), value.capitalize())
+            }
+        )
 
     return variants(specs[0].true_values), variants(specs[0].false_values)
 
@@ -323,14 +376,18 @@ def _read_csv(data: bytes, mapping: Mapping) -> SourceTable:
             raise ImportRefused([Problem("unreadable", {"detail": str(again).strip()})]) from None
     if table.num_rows == 0:
         raise ImportRefused([Problem("no_rows")])
-    fields_of: dict[str, list[str]] = {}  # a column may feed two fields (Answered: calls and AHT's count)
+    fields_of: dict[
+        str, list[str]
+    ] = {}  # a column may feed two fields (Answered: calls and AHT's count)
     for field_name, name in found.items():
         fields_of.setdefault(name, []).append(field_name)
     pending = {name: table.column(name) for name in fields_of}
     del table
     columns: dict[str, pd.Series] = {}
     for name, fields in fields_of.items():
-        column = pending.pop(name)  # converted one at a time: the Arrow copy goes as the pandas one comes
+        column = pending.pop(
+            name
+        )  # converted one at a time: the Arrow copy goes as the pandas one comes
         if pa.types.is_time(column.type):  # a seconds column written as h:mm[:ss]
             column = pc.cast(column, pa.string())
         if "agent" in fields and pa.types.is_string(column.type):
@@ -340,7 +397,9 @@ def _read_csv(data: bytes, mapping: Mapping) -> SourceTable:
         # booleans with gaps become pandas "boolean", not an object array of True/False/None
         if pa.types.is_boolean(column.type):
             converted = column.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get)
-        elif pa.types.is_date(column.type):  # 日期 read as dates: datetime64, not a Python object each
+        elif pa.types.is_date(
+            column.type
+        ):  # 日期 read as dates: datetime64, not a Python object each
             converted = column.to_pandas(date_as_object=False)
         else:
             converted = column.to_pandas()
@@ -356,8 +415,15 @@ def _read_csv(data: bytes, mapping: Mapping) -> SourceTable:
 SLICE_BYTES = 8 << 20
 
 
-def _arrow_read(buffer: pa.Buffer, mapping: Mapping, found: dict[str, str], specs: dict[str, ColumnSpec],
-                flags: tuple[list[str], list[str]] | None, *, all_text: bool = False) -> pa.Table:
+def _arrow_read(
+    buffer: pa.Buffer,
+    mapping: Mapping,
+    found: dict[str, str],
+    specs: dict[str, ColumnSpec],
+    flags: tuple[list[str], list[str]] | None,
+    *,
+    all_text: bool = False,
+) -> pa.Table:
     """Only the mapped columns; text-like ones as strings, flags as booleans when they can be.
 
     The file is read in slices of about :data:`SLICE_BYTES`, cut at line ends, each by
@@ -386,24 +452,36 @@ def _arrow_read(buffer: pa.Buffer, mapping: Mapping, found: dict[str, str], spec
 
     def convert(types: dict[str, pa.DataType]) -> pacsv.ConvertOptions:
         return pacsv.ConvertOptions(
-            include_columns=list(dict.fromkeys(found.values())), column_types=types,
-            null_values=nulls, strings_can_be_null=not zero_blank, quoted_strings_can_be_null=not zero_blank,
+            include_columns=list(dict.fromkeys(found.values())),
+            column_types=types,
+            null_values=nulls,
+            strings_can_be_null=not zero_blank,
+            quoted_strings_can_be_null=not zero_blank,
             **({"true_values": flags[0], "false_values": flags[1]} if flags is not None else {}),
         )
 
     parse = pacsv.ParseOptions(delimiter=mapping.delimiter)
     cuts = _slices(buffer)
-    first = pacsv.read_csv(pa.BufferReader(buffer.slice(0, cuts[0])), parse_options=parse,
-                           read_options=pacsv.ReadOptions(skip_rows=mapping.header_row - 1),
-                           convert_options=convert(column_types))
+    first = pacsv.read_csv(
+        pa.BufferReader(buffer.slice(0, cuts[0])),
+        parse_options=parse,
+        read_options=pacsv.ReadOptions(skip_rows=mapping.header_row - 1),
+        convert_options=convert(column_types),
+    )
     if len(cuts) == 1:
         return first
     names = _column_names(buffer, mapping, parse)
     held = convert({f.name: f.type for f in first.schema})  # the types the first slice found
     tables = [first]
     for start, stop in zip(cuts, cuts[1:], strict=False):
-        tables.append(pacsv.read_csv(pa.BufferReader(buffer.slice(start, stop - start)), parse_options=parse,
-                                     read_options=pacsv.ReadOptions(column_names=names), convert_options=held))
+        tables.append(
+            pacsv.read_csv(
+                pa.BufferReader(buffer.slice(start, stop - start)),
+                parse_options=parse,
+                read_options=pacsv.ReadOptions(column_names=names),
+                convert_options=held,
+            )
+        )
     return pa.concat_tables(tables)
 
 
@@ -427,7 +505,7 @@ def _find_newline(data: memoryview, start: int) -> int:
     """The position of the first line feed at or after ``start``, or -1."""
     step = 1 << 16
     while start < len(data):
-        found = bytes(data[start:start + step]).find(b"\n")
+        found = bytes(data[start : start + step]).find(b"\n")
         if found >= 0:
             return start + found
         start += step
@@ -440,8 +518,11 @@ def _column_names(buffer: pa.Buffer, mapping: Mapping, parse: pacsv.ParseOptions
     end = -1
     for _ in range(mapping.header_row):
         end = _find_newline(data, end + 1)
-    header = pacsv.read_csv(pa.BufferReader(buffer.slice(0, end + 1)), parse_options=parse,
-                            read_options=pacsv.ReadOptions(skip_rows=mapping.header_row - 1))
+    header = pacsv.read_csv(
+        pa.BufferReader(buffer.slice(0, end + 1)),
+        parse_options=parse,
+        read_options=pacsv.ReadOptions(skip_rows=mapping.header_row - 1),
+    )
     return [str(name) for name in header.column_names]
 
 
@@ -470,11 +551,24 @@ def check_zipped_sheets(data: bytes) -> None:
     with archive:
         for info in archive.infolist():
             name = info.filename
-            if not (name.startswith("xl/worksheets/") and name.endswith(".xml")) and name != "content.xml":
+            if (
+                not (name.startswith("xl/worksheets/") and name.endswith(".xml"))
+                and name != "content.xml"
+            ):
                 continue
             if info.file_size > MAX_SHEET_XML_BYTES:
-                raise ImportRefused([Problem("sheet_too_large", {
-                    "sheet": name, "detail": f"{info.file_size // 1024 // 1024} MB of XML", **limits})])
+                raise ImportRefused(
+                    [
+                        Problem(
+                            "sheet_too_large",
+                            {
+                                "sheet": name,
+                                "detail": f"{info.file_size // 1024 // 1024} MB of XML",
+                                **limits,
+                            },
+                        )
+                    ]
+                )
             if name == "content.xml":
                 continue
             with archive.open(info) as stream:
@@ -485,8 +579,14 @@ def check_zipped_sheets(data: bytes) -> None:
             rows = int(found.group(4)) - int(found.group(2)) + 1
             columns = _column_number(found.group(3)) - _column_number(found.group(1)) + 1
             if rows > MAX_SHEET_ROWS or rows * columns > MAX_SHEET_CELLS:
-                raise ImportRefused([Problem("sheet_too_large", {
-                    "sheet": name, "detail": f"{rows} rows × {columns} columns", **limits})])
+                raise ImportRefused(
+                    [
+                        Problem(
+                            "sheet_too_large",
+                            {"sheet": name, "detail": f"{rows} rows × {columns} columns", **limits},
+                        )
+                    ]
+                )
 
 
 def _read_sheet(data: bytes, mapping: Mapping) -> SourceTable:
@@ -502,27 +602,43 @@ def _read_sheet(data: bytes, mapping: Mapping) -> SourceTable:
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # calamine raises its own kinds for a damaged file
-        raise ImportRefused([Problem("xlsx_unreadable", {"detail": str(exc) or type(exc).__name__})]) from None
+        raise ImportRefused(
+            [Problem("xlsx_unreadable", {"detail": str(exc) or type(exc).__name__})]
+        ) from None
     try:
         names = list(book.sheet_names)
         if mapping.sheet:
             if mapping.sheet not in names:
-                raise ImportRefused([Problem("sheet_missing", {"sheet": mapping.sheet, "found": names})])
+                raise ImportRefused(
+                    [Problem("sheet_missing", {"sheet": mapping.sheet, "found": names})]
+                )
             sheet = book.get_sheet_by_name(mapping.sheet)
         elif names:
             sheet = book.get_sheet_by_index(0)
         else:
             raise ImportRefused([Problem("no_rows")])
         if sheet.height > MAX_SHEET_ROWS or sheet.height * max(sheet.width, 1) > MAX_SHEET_CELLS:
-            raise ImportRefused([Problem("sheet_too_large", {
-                "sheet": sheet.name, "detail": f"{sheet.height} rows × {sheet.width} columns",
-                "rows": MAX_SHEET_ROWS, "cells": MAX_SHEET_CELLS})])
+            raise ImportRefused(
+                [
+                    Problem(
+                        "sheet_too_large",
+                        {
+                            "sheet": sheet.name,
+                            "detail": f"{sheet.height} rows × {sheet.width} columns",
+                            "rows": MAX_SHEET_ROWS,
+                            "cells": MAX_SHEET_CELLS,
+                        },
+                    )
+                ]
+            )
         first = sheet.start[0] if sheet.start else 0  # calamine starts at the first used row
         table = sheet.to_python(skip_empty_area=False)
     except ImportRefused:
         raise
     except Exception as exc:
-        raise ImportRefused([Problem("xlsx_unreadable", {"detail": str(exc) or type(exc).__name__})]) from None
+        raise ImportRefused(
+            [Problem("xlsx_unreadable", {"detail": str(exc) or type(exc).__name__})]
+        ) from None
     finally:
         book.close()
     at = mapping.header_row - 1 - first  # the header's index in ``table``
@@ -531,12 +647,14 @@ def _read_sheet(data: bytes, mapping: Mapping) -> SourceTable:
     header = [_cell_text(v) for v in table[at]]
     found, problems = match_columns(header, mapping.columns)
     positions = {field: header.index(name) for field, name in found.items()}
-    body = table[at + 1:]
+    body = table[at + 1 :]
     nothing = set(mapping.no_value)
     columns: dict[str, pd.Series] = {}
     for field_name, i in positions.items():
-        cells = [None if (c == "" or (isinstance(c, str) and c.strip() in nothing)) else c
-                 for c in (row[i] if i < len(row) else None for row in body)]
+        cells = [
+            None if (c == "" or (isinstance(c, str) and c.strip() in nothing)) else c
+            for c in (row[i] if i < len(row) else None for row in body)
+        ]
         columns[field_name] = pd.Series(cells, dtype=object)
     if not body:
         raise ImportRefused([Problem("no_rows")])
@@ -544,8 +662,14 @@ def _read_sheet(data: bytes, mapping: Mapping) -> SourceTable:
     rows = np.arange(mapping.header_row + 1, mapping.header_row + 1 + len(body))
     seen: set[int] = set()
     repeats = frozenset(f for f, i in positions.items() if i in seen or seen.add(i))  # type: ignore[func-returns-value]
-    return SourceTable(frame, header, "xlsx" if data[:4] == b"PK\x03\x04" else "xls", rows, problems,
-                       repeats=repeats)
+    return SourceTable(
+        frame,
+        header,
+        "xlsx" if data[:4] == b"PK\x03\x04" else "xls",
+        rows,
+        problems,
+        repeats=repeats,
+    )
 
 
 def _cell_text(value: object) -> str:

@@ -89,8 +89,14 @@ class _Column:
     problems: list[Problem]
 
 
-def prepare(data: bytes, file_name: str, mapping: Mapping, roster: Roster,
-            period: PeriodInfo, progress: Progress = _silent) -> Prepared:
+def prepare(
+    data: bytes,
+    file_name: str,
+    mapping: Mapping,
+    roster: Roster,
+    period: PeriodInfo,
+    progress: Progress = _silent,
+) -> Prepared:
     """Read, parse and check ``data``; raises :class:`ImportRefused` listing every problem.
 
     ``progress`` is called with the name of each step as it finishes (read, parse,
@@ -103,7 +109,12 @@ def prepare(data: bytes, file_name: str, mapping: Mapping, roster: Roster,
     typed: dict[str, pd.Series] = {}
     agent_spec = mapping.column("agent")
     whole_cells = None  # 店铺:小雨 before take_after cuts it to 小雨: an alias may be either
-    if roster.aliases and agent_spec is not None and agent_spec.take_after and "agent" in source.frame.columns:
+    if (
+        roster.aliases
+        and agent_spec is not None
+        and agent_spec.take_after
+        and "agent" in source.frame.columns
+    ):
         whole_cells = as_text(source.frame["agent"])
     unreadable_time = None
     unreadable_date = pd.Series(dtype=bool)
@@ -122,28 +133,45 @@ def prepare(data: bytes, file_name: str, mapping: Mapping, roster: Roster,
     if "agent" not in typed:
         raise ImportRefused(problems)
     agent_codes, agent_names, member_of = _agents(typed["agent"], roster, whole_cells)
-    problems += _unknown_agents(source, agent_codes, agent_names, member_of, roster,
-                                agent_spec.take_after if whole_cells is not None and agent_spec else None)
+    problems += _unknown_agents(
+        source,
+        agent_codes,
+        agent_names,
+        member_of,
+        roster,
+        agent_spec.take_after if whole_cells is not None and agent_spec else None,
+    )
     problems += _one_member_twice(source, agent_codes, agent_names, member_of, roster)
     if "time" in typed and unreadable_time is not None:
-        problems += _outside_period(source, typed["time"], unreadable_time, period,
-                                    _header_of(source, mapping, "time"))
+        problems += _outside_period(
+            source, typed["time"], unreadable_time, period, _header_of(source, mapping, "time")
+        )
     if mapping.daily and "date" in typed:
-        problems += _outside_period(source, typed["date"], unreadable_date, period,
-                                    _header_of(source, mapping, "date"))
+        problems += _outside_period(
+            source, typed["date"], unreadable_date, period, _header_of(source, mapping, "date")
+        )
     for spec in mapping.columns:
         if spec.type == "id" and spec.field in typed:
-            problems += _duplicates(source, typed[spec.field], _header_of(source, mapping, spec.field))
+            problems += _duplicates(
+                source, typed[spec.field], _header_of(source, mapping, spec.field)
+            )
     if mapping.kind == "summary":
         if "period" in typed:
-            problems += _wrong_period(source, typed["period"], period, _header_of(source, mapping, "period"))
+            problems += _wrong_period(
+                source, typed["period"], period, _header_of(source, mapping, "period")
+            )
         if mapping.daily:
             problems += _duplicate_days(source, agent_codes, agent_names, typed.get("date"))
         else:
             dup = pd.Series(agent_codes).duplicated(keep=False).to_numpy() & (agent_codes >= 0)
             for code in np.unique(agent_codes[dup]):
-                problems.append(at_rows("duplicate_agent", source.file_rows(agent_codes == code),
-                                        name=str(agent_names[int(code)])))
+                problems.append(
+                    at_rows(
+                        "duplicate_agent",
+                        source.file_rows(agent_codes == code),
+                        name=str(agent_names[int(code)]),
+                    )
+                )
     progress("check")
     if problems:
         raise ImportRefused(problems)
@@ -183,8 +211,9 @@ def _take_after(values: pd.Series, separator: str) -> pd.Series:
     return cut(values)
 
 
-def _agents(names: pd.Series, roster: Roster,
-            whole: pd.Series | None = None) -> tuple[np.ndarray, pd.Index, np.ndarray]:
+def _agents(
+    names: pd.Series, roster: Roster, whole: pd.Series | None = None
+) -> tuple[np.ndarray, pd.Index, np.ndarray]:
     """``(code per row, distinct names, member id per code + a trailing -1 for no name)``.
 
     An agent is found by an alias of the mapping's source first (the whole cell, then the part
@@ -207,15 +236,21 @@ def _agents(names: pd.Series, roster: Roster,
     found = [-1] * len(distinct)
     if roster.aliases:
         exact_alias, loose_alias = roster.aliases, roster.alias_lookup()
-        found = [next((exact_alias[k] for k in (w, c) if k in exact_alias), None)
-                 or next((loose_alias[k] for k in (name_key(w), name_key(c)) if k in loose_alias), -1)
-                 for w, c in zip(distinct, cut, strict=True)]
+        found = [
+            next((exact_alias[k] for k in (w, c) if k in exact_alias), None)
+            or next((loose_alias[k] for k in (name_key(w), name_key(c)) if k in loose_alias), -1)
+            for w, c in zip(distinct, cut, strict=True)
+        ]
     if -1 in found:
         exact = roster.members
-        found = [m if m != -1 else exact.get(c, -1) for c, m in zip(cut, found, strict=True)]  # most exports spell names exactly
+        found = [
+            m if m != -1 else exact.get(c, -1) for c, m in zip(cut, found, strict=True)
+        ]  # most exports spell names exactly
     if -1 in found:  # then compare loosely: full-width, spaces and case ignored
         loose = roster.lookup()
-        found = [m if m != -1 else loose.get(name_key(c), -1) for c, m in zip(cut, found, strict=True)]
+        found = [
+            m if m != -1 else loose.get(name_key(c), -1) for c, m in zip(cut, found, strict=True)
+        ]
     return codes, uniques, np.array([*found, -1])
 
 
@@ -239,8 +274,9 @@ def _header_of(source: SourceTable, mapping: Mapping, field: str) -> str:
     return next((h for h in source.header if normalize_header(h) in wanted), spec.names[0])
 
 
-def _by_value(source: SourceTable, raw: pd.Series, mask: pd.Series | np.ndarray, code: str,
-              **params: object) -> list[Problem]:
+def _by_value(
+    source: SourceTable, raw: pd.Series, mask: pd.Series | np.ndarray, code: str, **params: object
+) -> list[Problem]:
     """One problem per distinct bad value (the first :data:`DISTINCT_VALUES_SHOWN`), then a count."""
     mask = np.asarray(mask, dtype=bool)
     if not mask.any():
@@ -257,9 +293,12 @@ def _by_value(source: SourceTable, raw: pd.Series, mask: pd.Series | np.ndarray,
     return found
 
 
-def _unreadable(source: SourceTable, raw: pd.Series, mask: pd.Series, type_: str, column: str,
-                spec: object) -> list[Problem]:
-    code = {"seconds": "not_a_duration", "flag": "not_a_flag", "time": "not_a_time"}.get(type_, "not_a_number")
+def _unreadable(
+    source: SourceTable, raw: pd.Series, mask: pd.Series, type_: str, column: str, spec: object
+) -> list[Problem]:
+    code = {"seconds": "not_a_duration", "flag": "not_a_flag", "time": "not_a_time"}.get(
+        type_, "not_a_number"
+    )
     params: dict[str, object] = {"column": column}
     if code == "not_a_flag":
         allowed = getattr(spec, "true_values", ())[:3] + getattr(spec, "false_values", ())[:3]
@@ -267,8 +306,15 @@ def _unreadable(source: SourceTable, raw: pd.Series, mask: pd.Series, type_: str
     return _by_value(source, raw, mask, code, **params)
 
 
-def _out_of_range(source: SourceTable, raw: pd.Series, values: pd.Series, type_: str, column: str,
-                  low: float | None, high: float | None) -> list[Problem]:
+def _out_of_range(
+    source: SourceTable,
+    raw: pd.Series,
+    values: pd.Series,
+    type_: str,
+    column: str,
+    low: float | None,
+    high: float | None,
+) -> list[Problem]:
     if type_ in ("time", "flag"):
         return []
     lo = 0.0 if low is None else low
@@ -277,7 +323,9 @@ def _out_of_range(source: SourceTable, raw: pd.Series, values: pd.Series, type_:
     problems: list[Problem] = []
     outside = (numbers < lo) | (numbers > hi)
     shown_low, shown_high = _fmt(lo), ("∞" if hi == np.inf else _fmt(hi))
-    problems += _by_value(source, raw, outside, "out_of_range", column=column, low=shown_low, high=shown_high)
+    problems += _by_value(
+        source, raw, outside, "out_of_range", column=column, low=shown_low, high=shown_high
+    )
     if type_ == "count":
         fractional = ~outside & ~np.isnan(numbers) & (np.floor(numbers) != numbers)
         problems += _by_value(source, raw, fractional, "not_whole", column=column)
@@ -288,21 +336,35 @@ def _fmt(number: float) -> str:
     return str(int(number)) if float(number).is_integer() else str(number)
 
 
-def _unknown_agents(source: SourceTable, codes: np.ndarray, names: pd.Index, member_of: np.ndarray,
-                    roster: Roster, take_after: str | None = None) -> list[Problem]:
+def _unknown_agents(
+    source: SourceTable,
+    codes: np.ndarray,
+    names: pd.Index,
+    member_of: np.ndarray,
+    roster: Roster,
+    take_after: str | None = None,
+) -> list[Problem]:
     problems: list[Problem] = []
     known = sorted(roster.members)
     for code in np.flatnonzero(member_of[:-1] < 0):
         name = str(names[int(code)])
         name_part = name.rsplit(take_after, 1)[-1].strip() if take_after else name
         close = difflib.get_close_matches(name_part, known, n=3, cutoff=0.4)
-        problems.append(at_rows("unknown_agent", source.file_rows(codes == code), name=name,
-                                suggestions=close, team=roster.team))
+        problems.append(
+            at_rows(
+                "unknown_agent",
+                source.file_rows(codes == code),
+                name=name,
+                suggestions=close,
+                team=roster.team,
+            )
+        )
     return problems
 
 
-def _one_member_twice(source: SourceTable, codes: np.ndarray, names: pd.Index, member_of: np.ndarray,
-                      roster: Roster) -> list[Problem]:
+def _one_member_twice(
+    source: SourceTable, codes: np.ndarray, names: pd.Index, member_of: np.ndarray, roster: Roster
+) -> list[Problem]:
     """Two spellings in the file (a sub-account and a name, 李明 and 李 明) that are one member:
     their rows would overwrite each other, so the file is refused naming both."""
     found = member_of[:-1]
@@ -313,25 +375,42 @@ def _one_member_twice(source: SourceTable, codes: np.ndarray, names: pd.Index, m
             continue
         member_name = next((n for n, m in roster.members.items() if m == member), "?")
         rows = np.isin(codes, spellings)
-        problems.append(at_rows("agent_spelled_twice", source.file_rows(rows), member=member_name,
-                                names=[str(names[int(i)]) for i in spellings]))
+        problems.append(
+            at_rows(
+                "agent_spelled_twice",
+                source.file_rows(rows),
+                member=member_name,
+                names=[str(names[int(i)]) for i in spellings],
+            )
+        )
     return problems
 
 
-def _outside_period(source: SourceTable, times: pd.Series, unreadable: pd.Series, period: PeriodInfo,
-                    column: str) -> list[Problem]:
+def _outside_period(
+    source: SourceTable, times: pd.Series, unreadable: pd.Series, period: PeriodInfo, column: str
+) -> list[Problem]:
     if getattr(times.dt, "tz", None) is not None:
         times = times.dt.tz_convert(period.timezone).dt.tz_localize(None)
     start = pd.Timestamp(period.starts_on)
     end = pd.Timestamp(period.ends_on + timedelta(days=1))
     stamps = times.to_numpy()
-    outside = ((stamps < start.to_datetime64()) | (stamps >= end.to_datetime64())) & ~pd.isna(stamps)
+    outside = ((stamps < start.to_datetime64()) | (stamps >= end.to_datetime64())) & ~pd.isna(
+        stamps
+    )
     problems: list[Problem] = []
     if outside.any():
         first = times[outside].iloc[0]
-        problems.append(at_rows("outside_period", source.file_rows(outside), column=column,
-                                value=str(first), period=period.key,
-                                start=period.starts_on.isoformat(), end=period.ends_on.isoformat()))
+        problems.append(
+            at_rows(
+                "outside_period",
+                source.file_rows(outside),
+                column=column,
+                value=str(first),
+                period=period.key,
+                start=period.starts_on.isoformat(),
+                end=period.ends_on.isoformat(),
+            )
+        )
     missing = pd.isna(stamps) & ~unreadable.to_numpy(dtype=bool)
     if missing.any():
         problems.append(at_rows("empty_value", source.file_rows(missing), column=column))
@@ -339,8 +418,11 @@ def _outside_period(source: SourceTable, times: pd.Series, unreadable: pd.Series
 
 
 def _duplicates(source: SourceTable, ids: pd.Series, column: str) -> list[Problem]:
-    array = ids.array.__arrow_array__() if isinstance(ids.array, pd.arrays.ArrowStringArray) \
+    array = (
+        ids.array.__arrow_array__()
+        if isinstance(ids.array, pd.arrays.ArrowStringArray)
         else pa.chunked_array([pa.array(ids, from_pandas=True)])
+    )
     if _all_distinct(array):  # the usual case: no duplicates, said without hashing every id
         return []
     doubled = ids.duplicated(keep=False).to_numpy() & ids.notna().to_numpy()
@@ -370,18 +452,27 @@ def _all_distinct(ids: pa.ChunkedArray) -> bool:
 def _packed_ids(ids: pa.Array) -> np.ndarray | None:
     """Ids of one width up to 8 bytes as one unsigned integer each (equal ids, equal numbers)."""
     offset_type = np.int64 if pa.types.is_large_string(ids.type) else np.int32
-    offsets = np.frombuffer(ids.buffers()[1], offset_type, len(ids) + 1, ids.offset * np.dtype(offset_type).itemsize)
+    offsets = np.frombuffer(
+        ids.buffers()[1], offset_type, len(ids) + 1, ids.offset * np.dtype(offset_type).itemsize
+    )
     width = int(offsets[1] - offsets[0])
-    if not 0 < width <= 8 or int(offsets[-1] - offsets[0]) != width * len(ids) \
-            or not (np.diff(offsets) == width).all():
+    if (
+        not 0 < width <= 8
+        or int(offsets[-1] - offsets[0]) != width * len(ids)
+        or not (np.diff(offsets) == width).all()
+    ):
         return None
-    body = np.frombuffer(ids.buffers()[2], np.uint8, width * len(ids), int(offsets[0])).reshape(-1, width)
+    body = np.frombuffer(ids.buffers()[2], np.uint8, width * len(ids), int(offsets[0])).reshape(
+        -1, width
+    )
     padded = np.zeros((len(ids), 8), dtype=np.uint8)
     padded[:, :width] = body
     return padded.view(np.uint64).ravel()
 
 
-def _wrong_period(source: SourceTable, cells: pd.Series, period: PeriodInfo, column: str) -> list[Problem]:
+def _wrong_period(
+    source: SourceTable, cells: pd.Series, period: PeriodInfo, column: str
+) -> list[Problem]:
     bad = np.zeros(len(cells), dtype=bool)
     for i, cell in enumerate(cells):
         if cell is None or (isinstance(cell, float) and np.isnan(cell)) or pd.isna(cell):
@@ -400,8 +491,9 @@ def _add_up(mapping: Mapping, typed: dict[str, pd.Series]) -> None:
             typed[target] = pd.concat(found, axis=1).sum(axis=1, min_count=1)
 
 
-def _duplicate_days(source: SourceTable, codes: np.ndarray, names: pd.Index,
-                    days: pd.Series | None) -> list[Problem]:
+def _duplicate_days(
+    source: SourceTable, codes: np.ndarray, names: pd.Index, days: pd.Series | None
+) -> list[Problem]:
     """Daily rows: an agent with two rows for the same day (a file pasted twice)."""
     if days is None:
         return []
@@ -411,14 +503,19 @@ def _duplicate_days(source: SourceTable, codes: np.ndarray, names: pd.Index,
     # one integer per (agent, day): the days since the file's first (the period bounds them far
     # below 2**20; a day outside it is refused anyway) beside the agent's code
     first_day = day[known].min() if known.any() else 0
-    key = np.where(known, codes.astype(np.int64) * (1 << 20) + np.clip(day - first_day, 0, (1 << 20) - 1), -1)
+    key = np.where(
+        known, codes.astype(np.int64) * (1 << 20) + np.clip(day - first_day, 0, (1 << 20) - 1), -1
+    )
     doubled = pd.Series(key).duplicated(keep=False).to_numpy() & known
     problems = []
     for code in np.unique(codes[doubled]):
         mine = doubled & (codes == code)
         first = pd.Timestamp(stamps[mine][0]).date().isoformat()
-        problems.append(at_rows("duplicate_agent_day", source.file_rows(mine), name=str(names[int(code)]),
-                                day=first))
+        problems.append(
+            at_rows(
+                "duplicate_agent_day", source.file_rows(mine), name=str(names[int(code)]), day=first
+            )
+        )
     return problems
 
 
@@ -430,9 +527,14 @@ def _day_rules(mapping: Mapping, fields: list[str]) -> dict[str, kpi.RowRule]:
         item = declared.get(field_name)
         if item is not None:
             rules[field_name] = kpi.RowRule(item.combine, item.weight)
-        elif field_name in kpi.SUMMARY_FIELDS and kpi.SUMMARY_FIELDS[field_name].combine == "weighted":
+        elif (
+            field_name in kpi.SUMMARY_FIELDS
+            and kpi.SUMMARY_FIELDS[field_name].combine == "weighted"
+        ):
             spec = mapping.column(field_name)
-            rules[field_name] = kpi.RowRule("weighted", (spec.weight if spec else None) or mapping.weight)
+            rules[field_name] = kpi.RowRule(
+                "weighted", (spec.weight if spec else None) or mapping.weight
+            )
         else:  # counts, money, totals, a declared indicator's numerator and denominator
             rules[field_name] = kpi.RowRule("sum")
     return rules
@@ -441,15 +543,24 @@ def _day_rules(mapping: Mapping, fields: list[str]) -> dict[str, kpi.RowRule]:
 def _recomputable(fields: set[str]) -> set[str]:
     """Rates and averages a daily file gives whose numerator and denominator it gives too:
     recomputed from the summed parts rather than combined as they are."""
-    return {f for f in fields if f in kpi.FORMULAS and kpi.FORMULAS[f].kind != "identity"
-            and {kpi.FORMULAS[f].numerator, kpi.FORMULAS[f].denominator} <= fields}
+    return {
+        f
+        for f in fields
+        if f in kpi.FORMULAS
+        and kpi.FORMULAS[f].kind != "identity"
+        and {kpi.FORMULAS[f].numerator, kpi.FORMULAS[f].denominator} <= fields
+    }
 
 
-def _per_member(mapping: Mapping, typed: dict[str, pd.Series], codes: np.ndarray,
-                member_of: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+def _per_member(
+    mapping: Mapping, typed: dict[str, pd.Series], codes: np.ndarray, member_of: np.ndarray
+) -> tuple[pd.DataFrame, np.ndarray]:
     """The file's numbers, one row per agent (daily rows combined): ``(frame, agent code per row)``."""
-    numbers = {f: s.to_numpy(dtype="float64", na_value=np.nan) for f, s in typed.items()
-               if f not in ("agent", "period", "date")}
+    numbers = {
+        f: s.to_numpy(dtype="float64", na_value=np.nan)
+        for f, s in typed.items()
+        if f not in ("agent", "period", "date")
+    }
     if not mapping.daily:
         return pd.DataFrame(numbers, index=pd.Index(member_of[codes], name="member")), codes
     for given in _recomputable(set(numbers)):
@@ -460,8 +571,9 @@ def _per_member(mapping: Mapping, typed: dict[str, pd.Series], codes: np.ndarray
     return combined.set_axis(pd.Index(member_of[groups], name="member")), groups
 
 
-def _declared_values(mapping: Mapping, frame: pd.DataFrame, labels: list[str],
-                     source: SourceTable) -> pd.DataFrame:
+def _declared_values(
+    mapping: Mapping, frame: pd.DataFrame, labels: list[str], source: SourceTable
+) -> pd.DataFrame:
     """The mapping's own indicators: a numerator over a denominator divided (a rate's
     numerator above its denominator refused), the part columns dropped."""
     impossible: list[Problem] = []
@@ -476,9 +588,17 @@ def _declared_values(mapping: Mapping, frame: pd.DataFrame, labels: list[str],
         bottom = frame[bottom_field].to_numpy(dtype="float64")
         if item.unit == "%":
             bad = top > bottom + 1e-9
-            impossible += [Problem("impossible_ratio", {
-                "name": labels[i], "numerator": _col(mapping, source, top_field),
-                "denominator": _col(mapping, source, bottom_field)}) for i in np.flatnonzero(bad)]
+            impossible += [
+                Problem(
+                    "impossible_ratio",
+                    {
+                        "name": labels[i],
+                        "numerator": _col(mapping, source, top_field),
+                        "denominator": _col(mapping, source, bottom_field),
+                    },
+                )
+                for i in np.flatnonzero(bad)
+            ]
         frame = frame.drop(columns=list(item.fields))
         frame[item.id] = top / np.where(bottom > 0, bottom, np.nan)
     if impossible:
@@ -486,23 +606,43 @@ def _declared_values(mapping: Mapping, frame: pd.DataFrame, labels: list[str],
     return frame
 
 
-def _measures(source: SourceTable, mapping: Mapping, typed: dict[str, pd.Series],
-              codes: np.ndarray, names: pd.Index, member_of: np.ndarray) -> Prepared:
+def _measures(
+    source: SourceTable,
+    mapping: Mapping,
+    typed: dict[str, pd.Series],
+    codes: np.ndarray,
+    names: pd.Index,
+    member_of: np.ndarray,
+) -> Prepared:
     rows = len(source.rows)
     if mapping.kind == "summary":
         per_member, row_codes = _per_member(mapping, typed, codes, member_of)
         labels = [str(n) for n in names[row_codes]]
         impossible = kpi.ratio_violations(kpi.complete_ratings(per_member).set_axis(labels))
         if impossible:
-            raise ImportRefused([
-                Problem("impossible_ratio", {"name": n, "numerator": _col(mapping, source, a),
-                                             "denominator": _col(mapping, source, b)})
-                for n, a, b in impossible
-            ])
+            raise ImportRefused(
+                [
+                    Problem(
+                        "impossible_ratio",
+                        {
+                            "name": n,
+                            "numerator": _col(mapping, source, a),
+                            "denominator": _col(mapping, source, b),
+                        },
+                    )
+                    for n, a, b in impossible
+                ]
+            )
         measures = _declared_values(mapping, per_member, labels, source)
     else:
-        events = pd.DataFrame(copy=False, data={f: s for f, s in typed.items() if f not in ("time",) and
-                               kpi.fields_for(mapping.kind)[f].type not in ("text", "id")})
+        events = pd.DataFrame(
+            copy=False,
+            data={
+                f: s
+                for f, s in typed.items()
+                if f not in ("time",) and kpi.fields_for(mapping.kind)[f].type not in ("text", "id")
+            },
+        )
         events["agent"] = pd.Categorical.from_codes(codes, categories=pd.RangeIndex(len(names)))
         measures = kpi.aggregate(events, mapping.kind)
         measures.index = pd.Index(member_of[measures.index.to_numpy()], name="member")
@@ -511,8 +651,18 @@ def _measures(source: SourceTable, mapping: Mapping, typed: dict[str, pd.Series]
     values = values[keep]
     agents = dict(zip(member_of[:-1].tolist(), (str(n) for n in names.tolist()), strict=True))
     weight = _col(mapping, source, mapping.weight) if mapping.daily and mapping.weight else ""
-    return Prepared(mapping, source.encoding, rows, values, agents, dict(source.skipped), source.blank_rows,
-                    source.no_value_cells, sum(int(m.sum()) for m in source.zero_masks.values()), weight)
+    return Prepared(
+        mapping,
+        source.encoding,
+        rows,
+        values,
+        agents,
+        dict(source.skipped),
+        source.blank_rows,
+        source.no_value_cells,
+        sum(int(m.sum()) for m in source.zero_masks.values()),
+        weight,
+    )
 
 
 def _col(mapping: Mapping, source: SourceTable, field: str) -> str:

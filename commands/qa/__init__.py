@@ -57,15 +57,19 @@ def _usage(ctx: Context) -> str:
     role = permissions.role_of(ctx.actor)
     lines = [_("Quality sampling:")]
     if role is permissions.Role.AGENT:
-        lines += [_("/qa results [period] — your reviewed conversations"),
-                  _("/qa dispute N reason — dispute QA result N")]
+        lines += [
+            _("/qa results [period] — your reviewed conversations"),
+            _("/qa dispute N reason — dispute QA result N"),
+        ]
     else:
         lines.append(_("/qa next — your next sample to review"))
     if role in (permissions.Role.MANAGER, permissions.Role.ADMIN):
         lines.append(_("/qa draw [team] [period] [seed=N] — draw the period's samples"))
     if role is permissions.Role.ADMIN:
-        lines += [_("/qa calibrate sample name name … — send one sample to several reviewers"),
-                  _("/qa agreement sample — how far their reviews agree")]
+        lines += [
+            _("/qa calibrate sample name name … — send one sample to several reviewers"),
+            _("/qa agreement sample — how far their reviews agree"),
+        ]
     return "\n".join(lines)
 
 
@@ -89,11 +93,18 @@ def qa_command(ctx: Context, args: str) -> list[Reply]:
         return review_next(ctx)
     if word in ("next", "review"):
         if role is permissions.Role.AGENT:
-            return [Reply(text=ctx._("Only quality reviewers have a review queue."), ephemeral=True)]
+            return [
+                Reply(text=ctx._("Only quality reviewers have a review queue."), ephemeral=True)
+            ]
         return review_next(ctx)
     if word in ("results", "mine", "me"):
         if role is not permissions.Role.AGENT:
-            return [Reply(text=ctx._("QA results are shown to the agent whose conversation it was."), ephemeral=True)]
+            return [
+                Reply(
+                    text=ctx._("QA results are shown to the agent whose conversation it was."),
+                    ephemeral=True,
+                )
+            ]
         return my_results(ctx, rest)
     if word == "dispute":
         return dispute(ctx, rest)
@@ -112,11 +123,24 @@ def on_action(ctx: Context, value: str) -> list[Reply]:
         return on_dispute_button(ctx, value)
     if op == "next":
         return review_next(ctx)
-    return [Reply(text=ctx._("That button no longer works. Send /help to see what you can do."), ephemeral=True)]
+    return [
+        Reply(
+            text=ctx._("That button no longer works. Send /help to see what you can do."),
+            ephemeral=True,
+        )
+    ]
 
 
 COMMANDS: dict[str, Handler] = {"qa": qa_command}
 ACTIONS: dict[str, Handler] = {"qa": on_action}
 ACTION_IDS: dict[str, tuple[str, ...]] = {"qa:dispute": ("qa_review.own",), "qa:next": ()}
 
-__all__ = ["ACTION_IDS", "ACTIONS", "COMMANDS", "FORM", "load_sessions", "qa_inputs", "store_sessions"]
+__all__ = [
+    "ACTION_IDS",
+    "ACTIONS",
+    "COMMANDS",
+    "FORM",
+    "load_sessions",
+    "qa_inputs",
+    "store_sessions",
+]

@@ -52,22 +52,41 @@ def calibrate(ctx: Context, args: str) -> list[Reply]:
     for name in dict.fromkeys(words[1:]):
         member = repo.get_member_by_name(session=ctx.session, team=view.team, name=name.lstrip("@"))
         if member is None:
-            lines.append(_("{name}: there is no member {name} in team {team}.", name=name, team=view.team.name))
+            lines.append(
+                _(
+                    "{name}: there is no member {name} in team {team}.",
+                    name=name,
+                    team=view.team.name,
+                )
+            )
             continue
         allowed = may_review(member, view)
         if not allowed:
             lines.append(_("{name}: {reason}", name=name, reason=allowed.explain(_)))
             continue
         assert member.id is not None and view.sample.id is not None
-        if store.review_of(session=ctx.session, sample_id=view.sample.id, reviewer_id=member.id) is not None:
+        if (
+            store.review_of(session=ctx.session, sample_id=view.sample.id, reviewer_id=member.id)
+            is not None
+        ):
             lines.append(_("{name} already has this sample.", name=name))
             continue
         store.assign_review(session=ctx.session, sample=view.sample, reviewer=member, kind="calibration",
                             actor=repo.actor_of(ctx.actor), now=ctx.now)  # fmt: skip
         assigned.append(name)
-    head = _("Sample {n} sent for calibration to: {names}.", n=view.sample_id, names=", ".join(assigned)) \
-        if assigned else _("Sample {n} was sent to nobody.", n=view.sample_id)
-    tail = _("They see it first when they send /qa. Compare them with /qa agreement {n}.", n=view.sample_id)
+    head = (
+        _(
+            "Sample {n} sent for calibration to: {names}.",
+            n=view.sample_id,
+            names=", ".join(assigned),
+        )
+        if assigned
+        else _("Sample {n} was sent to nobody.", n=view.sample_id)
+    )
+    tail = _(
+        "They see it first when they send /qa. Compare them with /qa agreement {n}.",
+        n=view.sample_id,
+    )
     return [Reply(text="\n".join([head, *lines, tail]), ephemeral=True)]
 
 
@@ -79,7 +98,9 @@ def agreement_report(ctx: Context, args: str) -> list[Reply]:
         return [view]
     reviews = [r for r in store.reviews_of_sample(session=ctx.session, sample_id=view.sample_id)
                if r.status == "submitted"]  # fmt: skip
-    pending = len(store.reviews_of_sample(session=ctx.session, sample_id=view.sample_id)) - len(reviews)
+    pending = len(store.reviews_of_sample(session=ctx.session, sample_id=view.sample_id)) - len(
+        reviews
+    )
     if len(reviews) < 2:
         return [Reply(text=_("Sample {n} has {k} submitted reviews; agreement needs at least two ({pending} still open).",
                              n=view.sample_id, k=len(reviews), pending=pending), ephemeral=True)]  # fmt: skip

@@ -48,7 +48,9 @@ class SampleView:
         return _("hidden (blind review)") if self.card.blind else self.agent.name
 
     def reference(self) -> str:
-        url = self.service.url or (self.card.link.replace("{ref}", self.service.ref) if self.card.link else "")
+        url = self.service.url or (
+            self.card.link.replace("{ref}", self.service.ref) if self.card.link else ""
+        )
         return f"{self.service.ref} · {url}" if url else self.service.ref
 
 

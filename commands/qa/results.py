@@ -42,7 +42,8 @@ def _period(ctx: Context, key: str) -> Period | None:
         return period_by_key(ctx, team, key)
     today = ctx.now.date()
     return repo.current_period(session=ctx.session, team=team, today=today) or next(
-        iter(reversed(repo.list_periods(session=ctx.session, team=team))), None)
+        iter(reversed(repo.list_periods(session=ctx.session, team=team))), None
+    )
 
 
 def my_results(ctx: Context, args: str) -> list[Reply]:
@@ -50,7 +51,11 @@ def my_results(ctx: Context, args: str) -> list[Reply]:
     assert ctx.actor.id is not None
     period = _period(ctx, args.strip())
     if period is None:
-        return [Reply(text=_("There is no period {period}.", period=args.strip() or "-"), ephemeral=True)]
+        return [
+            Reply(
+                text=_("There is no period {period}.", period=args.strip() or "-"), ephemeral=True
+            )
+        ]
     rows = store.reviews_for_member(session=ctx.session, member_id=ctx.actor.id, period=period)
     if not rows:
         return [Reply(text=_("None of your conversations in {period} has been quality-reviewed yet.",
@@ -68,9 +73,14 @@ def my_results(ctx: Context, args: str) -> list[Reply]:
         view = sample_view(sample.id, session=ctx.session)
         if view is None:
             continue
-        buttons = () if store.get_dispute(session=ctx.session, review_id=review.id or 0) else (
-            Button(_("Dispute"), f"{ACTION}:dispute", str(review.id)),)
-        replies.append(Reply(text=result_text(_, ctx.lang, view, review), buttons=buttons, private=True))
+        buttons = (
+            ()
+            if store.get_dispute(session=ctx.session, review_id=review.id or 0)
+            else (Button(_("Dispute"), f"{ACTION}:dispute", str(review.id)),)
+        )
+        replies.append(
+            Reply(text=result_text(_, ctx.lang, view, review), buttons=buttons, private=True)
+        )
     return replies
 
 
@@ -80,7 +90,9 @@ def dispute(ctx: Context, args: str) -> list[Reply]:
     reason = reason.strip()
     if not head.isdigit():
         return [Reply(text=_("Write /qa dispute NUMBER followed by your reason, for example /qa dispute 7 the customer hung up before I could greet."), ephemeral=True)]  # fmt: skip
-    found, decision = scope.resolve(ctx, "qa_review.own", head)  # by id: the sample's agent is the asker
+    found, decision = scope.resolve(
+        ctx, "qa_review.own", head
+    )  # by id: the sample's agent is the asker
     review = found[0] if found is not None else None
     view = sample_view(review.sample_id, session=ctx.session) if review is not None else None
     if not decision and not scope.unknown(decision):
@@ -88,9 +100,19 @@ def dispute(ctx: Context, args: str) -> list[Reply]:
     if review is None or view is None or review.kind != "regular" or review.status != "submitted":
         return [Reply(text=_("There is no QA result {n} of yours.", n=head), ephemeral=True)]
     if store.get_dispute(session=ctx.session, review_id=int(head)) is not None:
-        return [Reply(text=_("You have already disputed this result; it is being looked at."), ephemeral=True)]
+        return [
+            Reply(
+                text=_("You have already disputed this result; it is being looked at."),
+                ephemeral=True,
+            )
+        ]
     if not reason:
-        return [Reply(text=_("Please say why: /qa dispute {n} followed by your reason.", n=head), ephemeral=True)]
+        return [
+            Reply(
+                text=_("Please say why: /qa dispute {n} followed by your reason.", n=head),
+                ephemeral=True,
+            )
+        ]
     if len(reason) > REASON_LIMIT:
         return [Reply(text=_("Please keep it to {n} characters; yours has {count}.", n=REASON_LIMIT,
                              count=len(reason)), ephemeral=True)]  # fmt: skip
@@ -101,7 +123,9 @@ def dispute(ctx: Context, args: str) -> list[Reply]:
                          n=head), private=True)]  # fmt: skip
 
 
-def _open_appeal(ctx: Context, view: SampleView, review_id: int, score: float | None, reason: str) -> int | None:
+def _open_appeal(
+    ctx: Context, view: SampleView, review_id: int, score: float | None, reason: str
+) -> int | None:
     """Open the dispute as an appeal of the qa component (the monthly cycle's appeal table) and tell
     its deciders (the agent's manager, else the admins) through the outbox."""
     from commands.appeal import deciders
@@ -138,7 +162,12 @@ def draw(ctx: Context, args: str) -> list[Reply]:
     seeds = [w.partition("=")[2] for w in words if w.startswith("seed=")]
     words = [w for w in words if not w.startswith("seed=")]
     if seeds and not seeds[0].isdigit():
-        return [Reply(text=_("The seed must be a whole number, for example seed=20261001."), ephemeral=True)]
+        return [
+            Reply(
+                text=_("The seed must be a whole number, for example seed=20261001."),
+                ephemeral=True,
+            )
+        ]
     team = team_of(ctx, ctx.actor)
     if words:
         named = repo.get_team_by_name(session=ctx.session, name=words[0])
@@ -159,7 +188,13 @@ def draw(ctx: Context, args: str) -> list[Reply]:
 
 
 def run_draw(
-    session: Session, *, team: Team, period: Period, actor: str, _: Translate, seed: int | None = None,
+    session: Session,
+    *,
+    team: Team,
+    period: Period,
+    actor: str,
+    _: Translate,
+    seed: int | None = None,
     now: datetime | None = None,
 ) -> tuple[bool, list[str]]:
     """Draw the period's samples by its scheme (chat and CLI): ``(drawn, what to tell the person)``."""

@@ -50,12 +50,16 @@ def field_id(check: Check) -> str:
 
 def check_answers_of(card: Scorecard, answers: Answers) -> dict[str, str]:
     """Form answers (``check_<id>``) → scorecard answers (``<id>``)."""
-    return {c.id: str(answers[field_id(c)]) for c in card.checks if answers.get(field_id(c)) is not None}
+    return {
+        c.id: str(answers[field_id(c)]) for c in card.checks if answers.get(field_id(c)) is not None
+    }
 
 
 def _review(ctx: Context, conv: Conversation) -> tuple[QaReview, SampleView] | None:
     assert conv.id is not None
-    review = store.review_by_conversation(session=ctx.session, reviewer_id=conv.member_id, conversation_id=conv.id)
+    review = store.review_by_conversation(
+        session=ctx.session, reviewer_id=conv.member_id, conversation_id=conv.id
+    )
     if review is None:
         return None
     view = sample_view(review.sample_id, session=ctx.session)
@@ -71,12 +75,24 @@ def fields(ctx: Context, conv: Conversation) -> list[Field]:
         name = Localized(check.name.zh, check.name.en)
         prompt: Localized | Msg = name
         if check.critical:
-            prompt = Msg(N_("{check} (critical: failing it fails the whole sample)"), {"check": name})
+            prompt = Msg(
+                N_("{check} (critical: failing it fails the whole sample)"), {"check": name}
+            )
         options = [Option(PASS, N_("Pass")), Option(FAIL, N_("Fail"))]
         if check.na:
             options.append(Option(NA, N_("N/A")))
-        out.append(Field(field_id(check), "choice", prompt, options=tuple(options), short=name,
-                         help="" if check.na else N_("This check always applies: N/A is not an answer here.")))
+        out.append(
+            Field(
+                field_id(check),
+                "choice",
+                prompt,
+                options=tuple(options),
+                short=name,
+                help=""
+                if check.na
+                else N_("This check always applies: N/A is not an answer here."),
+            )
+        )
     out.append(Field(COMMENT, "text", N_("A comment for the agent: what was good, what to change (optional)."),
                      required=False, max_length=COMMENT_LIMIT, short=N_("Comment")))  # fmt: skip
     return out
@@ -85,9 +101,13 @@ def fields(ctx: Context, conv: Conversation) -> list[Field]:
 def card_lines(ctx: Context, view: SampleView, review: QaReview) -> list[str]:
     """The sample as the reviewer sees it: reference, agent (or hidden), time, period."""
     _ = ctx._
-    lines = [_("Quality review of sample {n} ({period}).", n=view.sample_id, period=view.period.key)]
+    lines = [
+        _("Quality review of sample {n} ({period}).", n=view.sample_id, period=view.period.key)
+    ]
     if review.kind == "calibration":
-        lines.append(_("This is a calibration sample: other reviewers score it too, independently."))
+        lines.append(
+            _("This is a calibration sample: other reviewers score it too, independently.")
+        )
     lines.append(_("Agent: {agent}", agent=view.agent_shown(_)))
     lines.append(_("Reference: {ref}", ref=view.reference()))
     lines.append(_("Started: {when}", when=local_time(ctx, view.team, view.service.started_at)))
@@ -114,7 +134,9 @@ def preview(ctx: Context, conv: Conversation, answers: Answers) -> list[str]:
     lines = [_("Sample score: {score}", score=fmt_score(result.score))]
     if result.critical_failed:
         names = ", ".join(card.check(c).name.get(ctx.lang) for c in result.critical_failed)
-        lines.append(_("A critical check failed ({checks}): the whole sample scores 0.", checks=names))
+        lines.append(
+            _("A critical check failed ({checks}): the whole sample scores 0.", checks=names)
+        )
     if result.score is None:
         lines.append(_("No check applies, so this sample has no score and does not count."))
     return lines
@@ -131,7 +153,10 @@ def check(ctx: Context, conv: Conversation) -> str | None:
     if not decision:
         return decision.explain(ctx._)
     if view.period.status in CLOSED_PERIODS:
-        return ctx._("Period {period} is closed; its samples can no longer be reviewed.", period=view.period.key)
+        return ctx._(
+            "Period {period} is closed; its samples can no longer be reviewed.",
+            period=view.period.key,
+        )
     return None
 
 
@@ -163,7 +188,9 @@ FORM = FormDefinition(
 def result_text(_: Any, lang: str, view: SampleView, review: QaReview) -> str:
     """What the agent is told: score, failed checks (critical marked), the comment, how to dispute."""
     answers = review.answers or {}
-    failed = [c for c in view.card.checks if answers.get(c.id) == FAIL]  # the stored score stays as given
+    failed = [
+        c for c in view.card.checks if answers.get(c.id) == FAIL
+    ]  # the stored score stays as given
     lines = [_("QA result for your conversation {ref} ({period}): {score}", ref=view.service.ref,
                period=view.period.key, score=fmt_score(review.score))]  # fmt: skip
     if failed:
@@ -175,7 +202,9 @@ def result_text(_: Any, lang: str, view: SampleView, review: QaReview) -> str:
         lines.append(_("No check failed."))
     if review.comment:
         lines.append(_("Comment: {comment}", comment=review.comment))
-    lines.append(_("If you disagree, dispute it: /qa dispute {id} followed by your reason.", id=review.id))
+    lines.append(
+        _("If you disagree, dispute it: /qa dispute {id} followed by your reason.", id=review.id)
+    )
     return "\n".join(lines)
 
 
@@ -199,7 +228,9 @@ def notify_agent(ctx: Context, view: SampleView, review: QaReview) -> None:
 def agent_lang(ctx: Context, member: Member) -> str:
     from commands.i18n import normalize_lang
 
-    return normalize_lang(conversations.member_lang(member, session=ctx.session), ctx.config.default_lang)
+    return normalize_lang(
+        conversations.member_lang(member, session=ctx.session), ctx.config.default_lang
+    )
 
 
 # -- the queue -----------------------------------------------------------------------------
@@ -215,7 +246,11 @@ def _team_ids(ctx: Context) -> Sequence[int]:
 
 
 def _reviewable(ctx: Context, view: SampleView | None) -> bool:
-    return view is not None and bool(may_review(ctx.actor, view)) and view.period.status not in CLOSED_PERIODS
+    return (
+        view is not None
+        and bool(may_review(ctx.actor, view))
+        and view.period.status not in CLOSED_PERIODS
+    )
 
 
 def next_sample(ctx: Context) -> list[Reply] | None:
@@ -225,7 +260,9 @@ def next_sample(ctx: Context) -> list[Reply] | None:
         view = sample_view(review.sample_id, session=ctx.session)
         if view is not None and _reviewable(ctx, view):
             return open_form(ctx, review, view)
-    for sample in store.unclaimed_samples(session=ctx.session, team_ids=_team_ids(ctx), exclude_member=ctx.actor.id):
+    for sample in store.unclaimed_samples(
+        session=ctx.session, team_ids=_team_ids(ctx), exclude_member=ctx.actor.id
+    ):
         assert sample.id is not None
         view = sample_view(sample.id, session=ctx.session)
         if view is not None and _reviewable(ctx, view):
@@ -253,4 +290,6 @@ def open_form(ctx: Context, review: QaReview, view: SampleView) -> list[Reply]:
 def queue_size(ctx: Context) -> int:
     assert ctx.actor.id is not None
     own = len(store.open_reviews(session=ctx.session, reviewer_id=ctx.actor.id))
-    return own + store.count_unclaimed(session=ctx.session, team_ids=_team_ids(ctx), exclude_member=ctx.actor.id)
+    return own + store.count_unclaimed(
+        session=ctx.session, team_ids=_team_ids(ctx), exclude_member=ctx.actor.id
+    )

@@ -97,8 +97,9 @@ def draw(candidates: pd.DataFrame, rule: Sampling, seed: int) -> Drawn:
     return Drawn(pd.DataFrame(rows, columns=columns), tuple(short), len(frame))
 
 
-def candidates_of(session: Session, period: Period, *, max_id: int | None = None,
-                  before_draw: int | None = None) -> pd.DataFrame:
+def candidates_of(
+    session: Session, period: Period, *, max_id: int | None = None, before_draw: int | None = None
+) -> pd.DataFrame:
     """The period's sessions not drawn before (by draws before ``before_draw`` when given)."""
     taken = store.sampled_session_ids(session=session, period=period, before_draw=before_draw)
     rows = [
@@ -122,8 +123,14 @@ def new_seed() -> int:
 
 
 def draw_period(
-    session: Session, *, team: Team, period: Period, rule: Sampling, actor: str,
-    seed: int | None = None, now: datetime | None = None,
+    session: Session,
+    *,
+    team: Team,
+    period: Period,
+    rule: Sampling,
+    actor: str,
+    seed: int | None = None,
+    now: datetime | None = None,
 ) -> QaDraw:
     """Draw the period's samples now and store the draw with its seed (even when nothing was drawn)."""
     seed = new_seed() if seed is None else seed
@@ -141,5 +148,7 @@ def reproduce(session: Session, draw_row: QaDraw) -> Drawn:
     """Run a stored draw again from its seed, rule and the sessions it saw; compare ``digest``."""
     period = session.get(Period, draw_row.period_id)
     assert period is not None and draw_row.id is not None
-    candidates = candidates_of(session, period, max_id=draw_row.max_session_id, before_draw=draw_row.id)
+    candidates = candidates_of(
+        session, period, max_id=draw_row.max_session_id, before_draw=draw_row.id
+    )
     return draw(candidates, rule_from(draw_row.rule), int(draw_row.seed))

@@ -92,7 +92,9 @@ def _roster(session: Session, team: Team) -> Roster:
     return import_roster(session, team)
 
 
-def session_frame(data: bytes, file_name: str, mapping: Mapping, roster: Roster, period: PeriodInfo) -> pd.DataFrame:
+def session_frame(
+    data: bytes, file_name: str, mapping: Mapping, roster: Roster, period: PeriodInfo
+) -> pd.DataFrame:
     """The file's sessions as ``member_id, ref, started_at`` (aware, UTC); raises :class:`ImportRefused`.
 
     :func:`commands.importing.prepare` checks the whole file first (unknown agents, bad times,
@@ -126,12 +128,21 @@ def session_frame(data: bytes, file_name: str, mapping: Mapping, roster: Roster,
     refs = raw_refs.astype(str).str.strip()
     times = pd.to_datetime(typed["time"])
     if getattr(times.dt, "tz", None) is None:
-        times = times.dt.tz_localize(ZoneInfo(period.timezone), ambiguous="NaT", nonexistent="shift_forward")
-    return pd.DataFrame({"member_id": members, "ref": refs.to_numpy(), "started_at": times.dt.tz_convert(UTC)})
+        times = times.dt.tz_localize(
+            ZoneInfo(period.timezone), ambiguous="NaT", nonexistent="shift_forward"
+        )
+    return pd.DataFrame(
+        {"member_id": members, "ref": refs.to_numpy(), "started_at": times.dt.tz_convert(UTC)}
+    )
 
 
 def store_sessions(
-    session: Session, *, team: Team, period: Period, frame: pd.DataFrame, import_id: int | None = None,
+    session: Session,
+    *,
+    team: Team,
+    period: Period,
+    frame: pd.DataFrame,
+    import_id: int | None = None,
     load_id: int | None = None,
 ) -> int:
     """Store sessions for sampling: ``frame`` has ``member_id``, ``ref`` and ``started_at`` (aware,
@@ -154,8 +165,16 @@ def store_sessions(
 
 
 def load_sessions(
-    session: Session, *, team: str, period_key: str, mapping: str | Mapping, data: bytes, file_name: str,
-    actor: str, lang: str | None = None, now: datetime | None = None,
+    session: Session,
+    *,
+    team: str,
+    period_key: str,
+    mapping: str | Mapping,
+    data: bytes,
+    file_name: str,
+    actor: str,
+    lang: str | None = None,
+    now: datetime | None = None,
 ) -> LoadReport:
     """Load a sessions file for sampling: every row or none; the same file twice changes nothing.
 
@@ -170,10 +189,17 @@ def load_sessions(
         loaded = load_mapping(mapping) if isinstance(mapping, str) else mapping
         period = repo.get_period(session=session, team=team_row, key=period_key)
         if period is None:
-            return LoadReport("refused", file_name, messages=(_(NO_PERIOD, team=team, period=period_key),))
+            return LoadReport(
+                "refused", file_name, messages=(_(NO_PERIOD, team=team, period=period_key),)
+            )
         if period.status not in WRITABLE:
-            return LoadReport("refused", file_name, problems=(
-                Problem("period_closed", {"period": period_key, "status": period.status}),))
+            return LoadReport(
+                "refused",
+                file_name,
+                problems=(
+                    Problem("period_closed", {"period": period_key, "status": period.status}),
+                ),
+            )
         digest = sha256_of(data)
         earlier = store.find_load(session=session, period=period, sha256=digest)
         if earlier is not None:
@@ -185,7 +211,16 @@ def load_sessions(
         return LoadReport("refused", file_name, problems=tuple(refused.problems))
     except SessionsRefused as refused:
         return LoadReport("refused", file_name, messages=(_(refused.message, **refused.params),))
-    load = store.add_load(session=session, team=team_row, period=period, file_name=file_name, sha256=digest,
-                          mapping_name=loaded.name, row_count=len(frame), actor=actor, now=now or datetime.now(UTC))
+    load = store.add_load(
+        session=session,
+        team=team_row,
+        period=period,
+        file_name=file_name,
+        sha256=digest,
+        mapping_name=loaded.name,
+        row_count=len(frame),
+        actor=actor,
+        now=now or datetime.now(UTC),
+    )
     added = store_sessions(session, team=team_row, period=period, frame=frame, load_id=load.id)
     return LoadReport("loaded", file_name, rows=len(frame), added=added)

@@ -40,14 +40,21 @@ def router(engine: Engine, clock: Clock, world: dict[str, int]) -> Router:
 
 
 def review_everyone(
-    engine: Engine, team_name: str, *, self_scores: dict[str, int], manager_scores: dict[str, int], key: str = "2026-10"
+    engine: Engine,
+    team_name: str,
+    *,
+    self_scores: dict[str, int],
+    manager_scores: dict[str, int],
+    key: str = "2026-10",
 ) -> None:
     """Store submitted self and manager reviews directly (the forms are tested elsewhere)."""
     with unit_of_work(engine) as session:
         team = repo.get_team_by_name(session=session, name=team_name)
         assert team is not None
         period = repo.get_or_create_period(session=session, team=team, key=key)
-        manager = next(m for m in repo.list_members(session=session, team=team) if m.role == "manager")
+        manager = next(
+            m for m in repo.list_members(session=session, team=team) if m.role == "manager"
+        )
         for name, score in self_scores.items():
             agent = repo.get_member_by_name(session=session, team=team, name=name)
             assert agent is not None

@@ -21,7 +21,9 @@ def _router(engine: Engine, clock: Clock) -> Router:
     return Router(engine, AppConfig(schemes_dir=SCHEMES), clock)
 
 
-def test_an_admin_onboards_a_team_in_chat(engine: Engine, clock: Clock, world: dict[str, int]) -> None:
+def test_an_admin_onboards_a_team_in_chat(
+    engine: Engine, clock: Clock, world: dict[str, int]
+) -> None:
     chat = FakeChat(_router(engine, clock), "周人事")
     run(chat, [
         ("/team add shop lang=en tz=Europe/London scheme=online_shop", "已添加团队 shop（语言 en，时区 Europe/London）"),
@@ -40,22 +42,32 @@ def test_an_admin_onboards_a_team_in_chat(engine: Engine, clock: Clock, world: d
         assert scheme is not None and scheme.key == "online_shop"
         lee = repo.get_member_by_slack_id(session=session, slack_user_id="U0LEE1")
         assert lee is not None and lee.telegram_user_id == "4242" and lee.lang == "zh"
-        assert [e.action for e in repo.audit_trail(session=session, entity="team", entity_id=team.id)] == [
-            "team.add", "team.settings",
+        assert [
+            e.action for e in repo.audit_trail(session=session, entity="team", entity_id=team.id)
+        ] == [
+            "team.add",
+            "team.settings",
         ]
 
 
-def test_setting_a_manager_makes_them_the_direct_superior(engine: Engine, clock: Clock, world: dict[str, int]) -> None:
+def test_setting_a_manager_makes_them_the_direct_superior(
+    engine: Engine, clock: Clock, world: dict[str, int]
+) -> None:
     chat = FakeChat(_router(engine, clock), "周人事")
     run(chat, [
         ("/member add demo 新经理 manager", "新经理"),
         ("/member manager demo 张伟 新经理", "新经理 现在是 张伟 的主管"),
         ("/member manager demo 张伟 李娜", "李娜 不是主管"),
     ])  # fmt: skip
-    run(FakeChat(_router(engine, clock), "王经理"), [("/review 张伟", "只有该客服的直属主管或管理员可以评价此客服")])
+    run(
+        FakeChat(_router(engine, clock), "王经理"),
+        [("/review 张伟", "只有该客服的直属主管或管理员可以评价此客服")],
+    )
 
 
-def test_a_manager_opens_and_closes_a_period_of_their_team(engine: Engine, clock: Clock, world: dict[str, int]) -> None:
+def test_a_manager_opens_and_closes_a_period_of_their_team(
+    engine: Engine, clock: Clock, world: dict[str, int]
+) -> None:
     clock.now = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
     chat = FakeChat(_router(engine, clock), "Mary")
     run(chat, [
@@ -72,19 +84,34 @@ def test_a_manager_opens_and_closes_a_period_of_their_team(engine: Engine, clock
         period = repo.get_period(session=session, team=team, key="2026-11")
         assert period is not None and period.status == "closed"
         assert period.review_closes_at == clock.now
-        actions = [e.action for e in repo.audit_trail(session=session, entity="period", entity_id=period.id)]
+        actions = [
+            e.action
+            for e in repo.audit_trail(session=session, entity="period", entity_id=period.id)
+        ]
         assert actions.count("period.status") == 2
 
 
-def test_opening_the_current_month_lets_agents_start_their_self_review(engine: Engine, clock: Clock, world: dict[str, int]) -> None:
+def test_opening_the_current_month_lets_agents_start_their_self_review(
+    engine: Engine, clock: Clock, world: dict[str, int]
+) -> None:
     clock.now = datetime(2026, 12, 10, 2, 0, tzinfo=UTC)
     router = _router(engine, clock)
     run(FakeChat(router, "Alice"), [("/selfreview", "No self-review is open now.")])
-    run(FakeChat(router, "Mary"), [("/period open", "Period 2026-12 of london is open. Reviews are due by 2027-01-07 23:59.")])
+    run(
+        FakeChat(router, "Mary"),
+        [
+            (
+                "/period open",
+                "Period 2026-12 of london is open. Reviews are due by 2027-01-07 23:59.",
+            )
+        ],
+    )
     run(FakeChat(router, "Alice"), [("/selfreview", "Self-review for 2026-12")])
 
 
-def test_bad_admin_commands_get_the_usage(engine: Engine, clock: Clock, world: dict[str, int]) -> None:
+def test_bad_admin_commands_get_the_usage(
+    engine: Engine, clock: Clock, world: dict[str, int]
+) -> None:
     run(FakeChat(_router(engine, clock), "周人事"), [
         ("/team", "用法：/team add"), ("/member add demo", "用法：/member add"), ("/period", "用法：/period open"),
         ("/team add demo", "已存在名为 demo 的团队"), ("/team add new scheme=nothing", "找不到考核方案 nothing"),

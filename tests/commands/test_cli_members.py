@@ -30,16 +30,29 @@ def kpibot(engine: Engine):  # type: ignore[no-untyped-def]
 
 
 def test_a_team_is_onboarded_from_the_command_line(kpibot, engine: Engine) -> None:  # type: ignore[no-untyped-def]
-    assert kpibot("team", "add", "demo", "--scheme", "online_shop", "--schemes-dir", str(SCHEMES))[0] == 0
-    assert kpibot("member", "add", "--team", "demo", "--name", "李经理", "--role", "manager")[0] == 0
+    assert (
+        kpibot("team", "add", "demo", "--scheme", "online_shop", "--schemes-dir", str(SCHEMES))[0]
+        == 0
+    )
+    assert (
+        kpibot("member", "add", "--team", "demo", "--name", "李经理", "--role", "manager")[0] == 0
+    )
     code, out, _err = kpibot("member", "add", "--team", "demo", "--name", "王小红", "--role", "agent",
                              "--manager", "李经理", "--slack", "U012AB3CD", "--telegram", "777", "--lang", "zh")  # fmt: skip
     assert code == 0 and "王小红 added to team demo as agent." in out
     code, out, _err = kpibot("member", "list", "--team", "demo", "--format", "json")
     rows = json.loads(out)
-    assert [(r["name"], r["role"], r["manager"]) for r in rows] == [("李经理", "manager", None), ("王小红", "agent", "李经理")]
+    assert [(r["name"], r["role"], r["manager"]) for r in rows] == [
+        ("李经理", "manager", None),
+        ("王小红", "agent", "李经理"),
+    ]
     code, out, _err = kpibot("member", "list", "--team", "demo")
-    assert code == 0 and "U012AB3CD" in out and out.splitlines()[0].split() == ["name", "role", "manager", "Slack", "Telegram", "language"]
+    assert (
+        code == 0
+        and "U012AB3CD" in out
+        and out.splitlines()[0].split()
+        == ["name", "role", "manager", "Slack", "Telegram", "language"]
+    )
     with unit_of_work(engine) as session:
         team = repo.get_team_by_name(session=session, name="demo")
         assert team is not None and repo.scheme_for(session=session, team=team) is not None
@@ -57,7 +70,10 @@ def test_every_problem_of_a_member_is_listed_with_exit_code_2(kpibot) -> None:  
         "Team demo has no manager called nobody.",
     ]
     assert "Traceback" not in err
-    assert kpibot("member", "add", "--team", "nowhere", "--name", "X")[2].strip() == "There is no team called nowhere."
+    assert (
+        kpibot("member", "add", "--team", "nowhere", "--name", "X")[2].strip()
+        == "There is no team called nowhere."
+    )
     assert kpibot("member", "list", "--team", "demo", "--format", "xml")[0] == 2
 
 
@@ -77,7 +93,9 @@ def test_an_import_is_all_or_nothing(kpibot, tmp_path: Path, engine: Engine) -> 
         team = repo.get_team_by_name(session=session, name="demo")
         assert team is not None and repo.list_members(session=session, team=team) == []
     good = tmp_path / "good.csv"
-    good.write_bytes("name,role,manager,telegram\nAnn,agent,Boss,12\nBoss,manager,,\n".encode("gb18030"))
+    good.write_bytes(
+        "name,role,manager,telegram\nAnn,agent,Boss,12\nBoss,manager,,\n".encode("gb18030")
+    )
     code, out, _err = kpibot("member", "import", str(good), "--team", "demo")
     assert code == 0 and "2 members added." in out
     with unit_of_work(engine) as session:
@@ -109,7 +127,9 @@ def _zh(engine: Engine):  # type: ignore[no-untyped-def]
     return call
 
 
-def test_member_set_changes_role_manager_language_and_relinks_from_the_command_line(kpibot, engine: Engine) -> None:  # type: ignore[no-untyped-def]
+def test_member_set_changes_role_manager_language_and_relinks_from_the_command_line(
+    kpibot, engine: Engine
+) -> None:  # type: ignore[no-untyped-def]
     kpibot("team", "add", "demo")
     kpibot("member", "add", "--team", "demo", "--name", "李经理", "--role", "manager")
     kpibot("member", "add", "--team", "demo", "--name", "王小红", "--slack", "U0OLD1")
@@ -118,14 +138,21 @@ def test_member_set_changes_role_manager_language_and_relinks_from_the_command_l
     assert code == 0, err
     assert out.splitlines() == ["王小红 updated:", "  manager: — → 李经理", "  Slack id: U0OLD1 → U0NEW1",
                                 "  language: — → English"]  # fmt: skip
-    code, _out, err = kpibot("member", "set", "--team", "demo", "--name", "李经理", "--role", "客服")
-    assert code == 2 and err.strip() == "李经理 still manages 王小红: give them another manager first."
+    code, _out, err = kpibot(
+        "member", "set", "--team", "demo", "--name", "李经理", "--role", "客服"
+    )
+    assert (
+        code == 2 and err.strip() == "李经理 still manages 王小红: give them another manager first."
+    )
     code, out, err = _zh(engine)("member", "remove", "--team", "demo", "--name", "李经理")
     assert code == 0 and "李经理 已标记为离职" in out and "王小红 原来的主管是 李经理" in out
     code, out, _err = _zh(engine)("member", "list", "--team", "demo")
     assert out.splitlines()[0].split() == ["姓名", "角色", "主管", "Slack", "Telegram", "语言"]
     assert out.splitlines()[1].split() == ["王小红", "客服", "U0NEW1", "英文"]
-    assert _zh(engine)("member", "remove", "--team", "demo", "--name", "李经理")[2].strip() == "李经理 已经标记为离职。"
+    assert (
+        _zh(engine)("member", "remove", "--team", "demo", "--name", "李经理")[2].strip()
+        == "李经理 已经标记为离职。"
+    )
     assert _zh(engine)("member", "restore", "--team", "demo", "--name", "李经理")[0] == 0
     with unit_of_work(engine) as session:
         team = repo.get_team_by_name(session=session, name="demo")
@@ -136,11 +163,15 @@ def test_member_set_changes_role_manager_language_and_relinks_from_the_command_l
 
 
 def test_member_import_update_dry_run_lists_what_would_change_and_stores_nothing(
-    kpibot, tmp_path: Path, engine: Engine  # type: ignore[no-untyped-def]
+    kpibot,
+    tmp_path: Path,
+    engine: Engine,  # type: ignore[no-untyped-def]
 ) -> None:
     kpibot("team", "add", "demo")
     first = tmp_path / "people.csv"
-    first.write_text("姓名,角色,主管\n李经理,主管,\n王小红,客服,李经理\n张伟,客服,李经理\n", encoding="utf-8")
+    first.write_text(
+        "姓名,角色,主管\n李经理,主管,\n王小红,客服,李经理\n张伟,客服,李经理\n", encoding="utf-8"
+    )
     code, out, err = kpibot("member", "import", str(first), "--team", "demo")
     assert code == 0 and "3 members added." in out, err
     again = tmp_path / "again.csv"
@@ -148,7 +179,9 @@ def test_member_import_update_dry_run_lists_what_would_change_and_stores_nothing
                      "新人,客服,李经理,,\n", encoding="utf-8")  # fmt: skip
     code, _out, err = kpibot("member", "import", str(again), "--team", "demo")
     assert code == 2 and "run the import again with --update" in err
-    code, out, err = kpibot("member", "import", str(again), "--team", "demo", "--update", "--dry-run")
+    code, out, err = kpibot(
+        "member", "import", str(again), "--team", "demo", "--update", "--dry-run"
+    )
     assert code == 0, err
     assert out.splitlines() == [
         "+ 新人 (demo, agent)",
@@ -160,7 +193,11 @@ def test_member_import_update_dry_run_lists_what_would_change_and_stores_nothing
     with unit_of_work(engine) as session:
         team = repo.get_team_by_name(session=session, name="demo")
         assert team is not None
-        assert [m.name for m in repo.list_members(session=session, team=team)] == ["李经理", "王小红", "张伟"]
+        assert [m.name for m in repo.list_members(session=session, team=team)] == [
+            "李经理",
+            "王小红",
+            "张伟",
+        ]
         assert all(m.slack_user_id is None for m in repo.list_members(session=session, team=team))
     code, out, err = _zh(engine)("member", "import", str(again), "--team", "demo", "--update")
     assert code == 0, err
@@ -171,7 +208,10 @@ def test_member_import_update_dry_run_lists_what_would_change_and_stores_nothing
         assert team is not None
         zhang = repo.get_member_by_name(session=session, team=team, name="张伟")
         assert zhang is not None and zhang.role == "manager" and zhang.manager_id is None
-        assert [m.name for m in repo.team_managers(session=session, team=team)] == ["李经理", "张伟"]
+        assert [m.name for m in repo.team_managers(session=session, team=team)] == [
+            "李经理",
+            "张伟",
+        ]
 
 
 def test_the_command_line_prints_no_terminal_escapes() -> None:
@@ -187,7 +227,9 @@ def test_the_command_line_prints_no_terminal_escapes() -> None:
         typer.echo("王\x1b[2J小红\x07\u202e")
         typer.echo("cell \x1b]0;owned\x07", err=True)
 
-    result = CliRunner().invoke(app, ["say-raw"], color=True)  # as on a terminal: click strips nothing
+    result = CliRunner().invoke(
+        app, ["say-raw"], color=True
+    )  # as on a terminal: click strips nothing
     assert result.exit_code == 0
     assert result.stdout == "王[2J小红\n" and result.stderr == "cell ]0;owned\n"
 

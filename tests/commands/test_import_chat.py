@@ -18,8 +18,15 @@ ZHANG_WEI = "Agent,Sessions,Inquiries,Converted\n张伟,300,150,45\n"
 
 def _import(engine: Engine, text: str, name: str) -> int:
     with unit_of_work(engine) as session:
-        report = import_file(session, team="demo", period_key="2026-10", mapping="generic_en",
-                             data=text.encode(), file_name=name, actor="cli")
+        report = import_file(
+            session,
+            team="demo",
+            period_key="2026-10",
+            mapping="generic_en",
+            data=text.encode(),
+            file_name=name,
+            actor="cli",
+        )
         assert report.status == "imported", report.lines("en")
         assert report.import_id is not None
         return report.import_id
@@ -32,8 +39,12 @@ def _conversion(engine: Engine, name: str) -> str | None:
         period = repo.get_period(session=session, team=team, key="2026-10")
         member = repo.get_member_by_name(session=session, team=team, name=name)
         assert period is not None and member is not None
-        value = repo.get_indicator_value(session=session, period=period, member=member, indicator="conversion_rate")
-        return None if value is None or value.value is None else format(value.value.normalize(), "f")
+        value = repo.get_indicator_value(
+            session=session, period=period, member=member, indicator="conversion_rate"
+        )
+        return (
+            None if value is None or value.value is None else format(value.value.normalize(), "f")
+        )
 
 
 def test_an_admin_lists_the_imports_and_undoes_a_correction_in_chat(
@@ -54,7 +65,9 @@ def test_an_admin_lists_the_imports_and_undoes_a_correction_in_chat(
     assert _conversion(engine, "张伟") == "0.2" and _conversion(engine, "李娜") == "0.25"
 
 
-def test_a_manager_may_not_undo_an_import(engine: Engine, clock: Clock, world: dict[str, int]) -> None:
+def test_a_manager_may_not_undo_an_import(
+    engine: Engine, clock: Clock, world: dict[str, int]
+) -> None:
     number = _import(engine, FULL, "october.csv")
     chat = FakeChat(Router(engine, AppConfig(), clock), "王经理")
     run(chat, [(f"/import undo {number}", "只有管理员")])

@@ -26,8 +26,15 @@ from tests.conversations.conftest import Clock
 from tests.conversations.transcript import FakeChat
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "imports"
-FILE = (DATA / "shop_zh_summary.csv").read_text(encoding="utf-8").replace("2026-10", "2026-11") \
-    .replace("张伟", "刘洋").replace("王小红", "李娜").replace("李明", "张伟").encode()
+FILE = (
+    (DATA / "shop_zh_summary.csv")
+    .read_text(encoding="utf-8")
+    .replace("2026-10", "2026-11")
+    .replace("张伟", "刘洋")
+    .replace("王小红", "李娜")
+    .replace("李明", "张伟")
+    .encode()
+)
 """The shop_zh sample with the demo team's agents: 李娜 200 inquiries / 50 paid, 张伟 150 / 30, 刘洋 250 / 75."""
 
 
@@ -40,8 +47,14 @@ class Downloads:
         return self.data
 
 
-def _send(chat: FakeChat, caption: str, data: bytes = FILE, *, name: str = "客服绩效.csv",
-          size: int | None = None) -> Downloads:
+def _send(
+    chat: FakeChat,
+    caption: str,
+    data: bytes = FILE,
+    *,
+    name: str = "客服绩效.csv",
+    size: int | None = None,
+) -> Downloads:
     fetch = Downloads(data)
     shared = SharedFile(name, len(data) if size is None else size, "F0001", fetch)
     chat.transcript.append((chat.user_id, f"[file {name}] {caption}"))
@@ -57,7 +70,10 @@ def _values(engine: Engine, name: str, key: str = "2026-11") -> dict[str, Decima
         member = repo.get_member_by_name(session=session, team=team, name=name)
         if period is None or member is None:
             return {}
-        return {v.indicator: v.value for v in repo.indicator_values(session=session, period=period, member=member)}
+        return {
+            v.indicator: v.value
+            for v in repo.indicator_values(session=session, period=period, member=member)
+        }
 
 
 def _stored(engine: Engine) -> int:
@@ -65,7 +81,9 @@ def _stored(engine: Engine) -> int:
         return len(session.exec(select(IndicatorValue)).all())
 
 
-def test_a_captioned_file_is_imported_with_the_clis_summary(engine: Engine, clock: Clock, world: dict[str, int]) -> None:
+def test_a_captioned_file_is_imported_with_the_clis_summary(
+    engine: Engine, clock: Clock, world: dict[str, int]
+) -> None:
     chat = FakeChat(Router(engine, AppConfig(), clock), "周人事")
     before = _stored(engine)
     fetch = _send(chat, "demo 2026-11 shop_zh")
@@ -77,7 +95,10 @@ def test_a_captioned_file_is_imported_with_the_clis_summary(engine: Engine, cloc
     with unit_of_work(engine) as session:
         record = session.exec(select(DataImport)).one()
         assert (record.file_name, record.imported_by, record.mapping_name) == (
-            "客服绩效.csv", f"member:{world['周人事']}", "shop_zh")
+            "客服绩效.csv",
+            f"member:{world['周人事']}",
+            "shop_zh",
+        )
         assert session.exec(select(PendingFile)).first() is None
 
 
@@ -88,7 +109,9 @@ def test_the_caption_may_name_team_period_and_mapping_in_any_order_and_a_second_
     _send(chat, "shop_zh 2026-11 demo")
     assert chat.text.startswith("已将 客服绩效.csv 导入 demo 2026-11（导入 #1）")
     _send(chat, "/import demo 2026-11 shop_zh")  # the caption may be the command itself
-    assert chat.text.startswith("客服绩效.csv 已于") and "未作任何更改" in chat.text  # as kpibot import says
+    assert (
+        chat.text.startswith("客服绩效.csv 已于") and "未作任何更改" in chat.text
+    )  # as kpibot import says
 
 
 def test_without_a_caption_kpibot_asks_offering_the_mappings_that_fit_and_the_answer_imports_it(
@@ -97,11 +120,14 @@ def test_without_a_caption_kpibot_asks_offering_the_mappings_that_fit_and_the_an
     chat = FakeChat(Router(engine, AppConfig(), clock), "周人事")
     fetch = _send(chat, "")
     asked = chat.text
-    assert asked.splitlines() == [
-        "要导入 客服绩效.csv，请告诉我团队、期间（如 2026-10）、映射，例如：/import demo 2026-10 after_sales_zh",
-        "列与此文件相符的映射：after_sales_zh (售后客服月度汇总); shop_zh (网店客服绩效汇总)",  # 客服, 询单人数 … both have
-        "团队：demo, london",
-    ]
+    assert (
+        asked.splitlines()
+        == [
+            "要导入 客服绩效.csv，请告诉我团队、期间（如 2026-10）、映射，例如：/import demo 2026-10 after_sales_zh",
+            "列与此文件相符的映射：after_sales_zh (售后客服月度汇总); shop_zh (网店客服绩效汇总)",  # 客服, 询单人数 … both have
+            "团队：demo, london",
+        ]
+    )
     assert _values(engine, "李娜") == {}, "nothing is stored while kpibot asks"
     chat.say("demo 2026-11 shop_zh")  # a plain answer
     assert "导入 demo 2026-11" in chat.text
@@ -114,7 +140,10 @@ def test_a_caption_naming_only_the_period_gets_a_question_for_the_rest_then_a_sl
 ) -> None:
     chat = FakeChat(Router(engine, AppConfig(), clock), "周人事")
     _send(chat, "2026-11")
-    assert chat.text.splitlines()[0] == "要导入 客服绩效.csv，请告诉我团队、映射，例如：/import demo 2026-11 after_sales_zh"
+    assert (
+        chat.text.splitlines()[0]
+        == "要导入 客服绩效.csv，请告诉我团队、映射，例如：/import demo 2026-11 after_sales_zh"
+    )
     assert chat.text.splitlines()[-1] == "团队：demo, london"
     chat.say("/import demo shop_zh")
     assert "导入 demo 2026-11" in chat.text
@@ -162,13 +191,17 @@ def test_a_file_kpibot_does_not_read_and_a_file_in_a_group_are_refused_before_do
     assert fetch.count == 0 and "私聊" in group.text
 
 
-def test_an_english_admin_is_asked_in_english(engine: Engine, clock: Clock, world: dict[str, int]) -> None:
+def test_an_english_admin_is_asked_in_english(
+    engine: Engine, clock: Clock, world: dict[str, int]
+) -> None:
     chat = FakeChat(Router(engine, AppConfig(), clock), "周人事")
     chat.say("/lang en")
     _send(chat, "demo")
     assert "To import 客服绩效.csv, tell me the period (e.g. 2026-10), the mapping" in chat.text
-    assert chat.text.splitlines()[1] == ("Mappings whose columns fit this file: after_sales_zh (After-sales monthly "
-                                         "summary (Chinese headers)); shop_zh (Online-shop support summary (Chinese headers))")
+    assert chat.text.splitlines()[1] == (
+        "Mappings whose columns fit this file: after_sales_zh (After-sales monthly "
+        "summary (Chinese headers)); shop_zh (Online-shop support summary (Chinese headers))"
+    )
 
 
 def test_a_word_kpibot_does_not_know_is_named_and_nothing_is_imported(

@@ -20,11 +20,18 @@ def _aliases(engine: Engine, team: str) -> list[tuple[str, str, str]]:
     with unit_of_work(engine) as session:
         row = repo.get_team_by_name(session=session, name=team)
         assert row is not None
-        names = {m.id: m.name for m in repo.list_members(session=session, team=row, active_only=False)}
-        return [(names[a.member_id], a.source, a.alias) for a in repo.list_aliases(session=session, team=row)]
+        names = {
+            m.id: m.name for m in repo.list_members(session=session, team=row, active_only=False)
+        }
+        return [
+            (names[a.member_id], a.source, a.alias)
+            for a in repo.list_aliases(session=session, team=row)
+        ]
 
 
-def test_an_admin_gives_members_their_accounts_in_chat(engine: Engine, clock: Clock, world: dict[str, int]) -> None:
+def test_an_admin_gives_members_their_accounts_in_chat(
+    engine: Engine, clock: Clock, world: dict[str, int]
+) -> None:
     chat = FakeChat(Router(engine, AppConfig(), clock), "周人事")
     run(chat, [
         ("/member alias add demo 张伟 taobao 示例旗舰店:小张", "示例旗舰店:小张 现在是 张伟 的 taobao 账号"),
@@ -47,7 +54,9 @@ def test_an_admin_gives_members_their_accounts_in_chat(engine: Engine, clock: Cl
         assert all(e.actor == f"member:{world['周人事']}" for e in entries)
 
 
-def test_an_english_admin_is_answered_in_english(engine: Engine, clock: Clock, world: dict[str, int]) -> None:
+def test_an_english_admin_is_answered_in_english(
+    engine: Engine, clock: Clock, world: dict[str, int]
+) -> None:
     chat = FakeChat(Router(engine, AppConfig(), clock), "周人事")
     run(chat, [
         ("/lang en", "English"),
@@ -56,7 +65,9 @@ def test_an_english_admin_is_answered_in_english(engine: Engine, clock: Clock, w
     ])  # fmt: skip
 
 
-def test_someone_who_is_not_an_admin_cannot_change_accounts(engine: Engine, clock: Clock, world: dict[str, int]) -> None:
+def test_someone_who_is_not_an_admin_cannot_change_accounts(
+    engine: Engine, clock: Clock, world: dict[str, int]
+) -> None:
     chat = FakeChat(Router(engine, AppConfig(), clock), "张伟")
     run(chat, [("/member alias add demo 张伟 taobao 示例旗舰店:小张", "只有管理员")])
     assert _aliases(engine, "demo") == []
@@ -70,12 +81,25 @@ def test_accounts_from_the_command_line(engine: Engine, world: dict[str, int]) -
         result = runner.invoke(app, ["member", "alias", *args, "--db", url, "--lang-ui", "en"])
         return result.exit_code, result.stdout, result.stderr
 
-    code, out, _err = kpibot("add", "--team", "demo", "--name", "张伟", "--source", "jd", "--alias", "jd_zhangwei")
-    assert code == 0 and out.strip() == "jd_zhangwei is now 张伟's jd account: imports of jd files find 张伟 by it."
-    code, out, err = kpibot("add", "--team", "demo", "--name", "李娜", "--source", "jd", "--alias", "JD_ZHANGWEI")
+    code, out, _err = kpibot(
+        "add", "--team", "demo", "--name", "张伟", "--source", "jd", "--alias", "jd_zhangwei"
+    )
+    assert (
+        code == 0
+        and out.strip()
+        == "jd_zhangwei is now 张伟's jd account: imports of jd files find 张伟 by it."
+    )
+    code, out, err = kpibot(
+        "add", "--team", "demo", "--name", "李娜", "--source", "jd", "--alias", "JD_ZHANGWEI"
+    )
     assert code == 2 and "jd_zhangwei is already 张伟's jd account" in err and out == ""
     code, out, _err = kpibot("list", "--team", "demo")
-    assert code == 0 and out.splitlines() == ["Accounts in demo:", "· 张伟 — jd (JD Dongdong account (UID)): jd_zhangwei"]
-    code, out, _err = kpibot("remove", "--team", "demo", "--name", "张伟", "--source", "jd", "--alias", "jd_zhangwei")
+    assert code == 0 and out.splitlines() == [
+        "Accounts in demo:",
+        "· 张伟 — jd (JD Dongdong account (UID)): jd_zhangwei",
+    ]
+    code, out, _err = kpibot(
+        "remove", "--team", "demo", "--name", "张伟", "--source", "jd", "--alias", "jd_zhangwei"
+    )
     assert code == 0 and "no longer" in out
     assert _aliases(engine, "demo") == []

@@ -47,7 +47,11 @@ def test_an_admin_changes_a_members_role_manager_language_and_ids_in_chat(
         ("/member list demo", ["张伟 — 客服 · 主管 新主管\n", "李娜 — 客服 · 主管 王经理\n", "刘洋 — 客服 · 主管 王经理 · 没有 Slack 或 Telegram ID：收不到任何消息"]),
     ])  # fmt: skip
     zhang = _member(engine, "demo", "张伟")
-    assert zhang["slack_user_id"] is None and zhang["telegram_user_id"] == "777" and zhang["lang"] is None
+    assert (
+        zhang["slack_user_id"] is None
+        and zhang["telegram_user_id"] == "777"
+        and zhang["lang"] is None
+    )
     assert zhang["manager_id"] == _member(engine, "demo", "新主管")["id"]
     assert _member(engine, "demo", "李娜")["slack_user_id"] == "U0ZW1"
     with unit_of_work(engine) as session:
@@ -93,7 +97,11 @@ def test_someone_who_left_keeps_history_is_in_no_new_period_and_never_decides(
     with unit_of_work(engine) as session:
         demo = repo.get_team_by_name(session=session, name="demo")
         assert demo is not None
-        assert [m.name for m in results.agents_of(demo, session=session)] == ["李娜", "张伟", "陈静"]
+        assert [m.name for m in results.agents_of(demo, session=session)] == [
+            "李娜",
+            "张伟",
+            "陈静",
+        ]
         period = repo.get_or_create_period(session=session, team=demo, key="2026-10")
         kept = repo.indicator_table(session=session, period=period)
         assert world["刘洋"] in kept  # their data stays
@@ -122,7 +130,9 @@ def test_a_new_manager_is_the_decider_once_the_old_one_left(
         assert [d.name for d in deciders(session, li, "self")] == ["赵主管"]
 
 
-def test_lang_sets_ones_own_language_and_answers_in_it(engine: Engine, clock: Clock, world: dict[str, int]) -> None:
+def test_lang_sets_ones_own_language_and_answers_in_it(
+    engine: Engine, clock: Clock, world: dict[str, int]
+) -> None:
     run(FakeChat(Router(engine, AppConfig(), clock), "李娜"), [
         ("/lang", "kpibot 现在对你使用中文，即团队的语言"),
         ("/lang fr", "未知语言 fr：请使用 zh 或 en。"),

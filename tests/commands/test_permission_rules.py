@@ -145,10 +145,71 @@ def test_an_inactive_member_may_do_nothing_but_ask_for_help() -> None:
 @pytest.mark.parametrize(
     ("actor", "expected"),
     [
-        (agent_a, ["help", "lang", "selfreview", "peer", "me", "simulate", "scheme", "rank", "survey", "qa", "feedback", "improve", "appeal"]),
-        (boss_a, ["help", "lang", "scheme", "rank", "review", "status", "period", "survey", "qa", "feedback", "improve", "appeal", "export", "inbox"]),
-        (admin, ["help", "lang", "scheme", "rank", "review", "status", "period", "team", "member", "linkcode", "import", "survey", "qa",
-                 "feedback", "improve", "appeal", "calibrate", "export", "schedule", "runstep", "pause", "resume", "inbox"]),
+        (
+            agent_a,
+            [
+                "help",
+                "lang",
+                "selfreview",
+                "peer",
+                "me",
+                "simulate",
+                "scheme",
+                "rank",
+                "survey",
+                "qa",
+                "feedback",
+                "improve",
+                "appeal",
+            ],
+        ),
+        (
+            boss_a,
+            [
+                "help",
+                "lang",
+                "scheme",
+                "rank",
+                "review",
+                "status",
+                "period",
+                "survey",
+                "qa",
+                "feedback",
+                "improve",
+                "appeal",
+                "export",
+                "inbox",
+            ],
+        ),
+        (
+            admin,
+            [
+                "help",
+                "lang",
+                "scheme",
+                "rank",
+                "review",
+                "status",
+                "period",
+                "team",
+                "member",
+                "linkcode",
+                "import",
+                "survey",
+                "qa",
+                "feedback",
+                "improve",
+                "appeal",
+                "calibrate",
+                "export",
+                "schedule",
+                "runstep",
+                "pause",
+                "resume",
+                "inbox",
+            ],
+        ),
         (qa, ["help", "lang", "scheme", "qa"]),
     ],
 )
@@ -209,21 +270,28 @@ def test_a_review_is_allowed_only_to_an_active_admin_or_the_direct_manager(
         teams = managed | {actor.team_id}
         assert actor.role == "admin" or (
             actor.role == "manager"
-            and (subject.manager_id == actor.id or (subject.manager_id is None and subject.team_id in teams))
+            and (
+                subject.manager_id == actor.id
+                or (subject.manager_id is None and subject.team_id in teams)
+            )
         )
     else:
         assert decision.reason in p.REASONS and decision.params == {}
 
 
 @settings(max_examples=300, deadline=None)
-@given(actor=people, subject=people, published=st.booleans(), managed=st.frozensets(st.integers(1, 3)))
+@given(
+    actor=people, subject=people, published=st.booleans(), managed=st.frozensets(st.integers(1, 3))
+)
 def test_nobody_but_the_subject_their_managers_and_admins_sees_a_result(
     actor: Person, subject: Person, published: bool, managed: frozenset[int]
 ) -> None:
     if p.can_view_result(actor, subject, managed=managed):
         assert actor.active
-        assert actor.id == subject.id or actor.role == "admin" or (
-            actor.role == "manager" and subject.team_id in managed | {actor.team_id}
+        assert (
+            actor.id == subject.id
+            or actor.role == "admin"
+            or (actor.role == "manager" and subject.team_id in managed | {actor.team_id})
         )
     access = p.ranking_access(actor, Team(subject.team_id), published=published, managed=managed)
     if access.scope is p.RankingScope.FULL and actor.role not in ("admin", "manager"):

@@ -87,7 +87,9 @@ def test_the_matrix_covers_every_registered_command_that_a_role_rule_names(route
 
 
 @pytest.mark.parametrize(("text", "who", "expected"), CASES, ids=[f"{t}|{w}" for t, w, _e in CASES])
-def test_each_role_is_let_in_or_told_why_not(router: Router, text: str, who: str, expected: str | None) -> None:
+def test_each_role_is_let_in_or_told_why_not(
+    router: Router, text: str, who: str, expected: str | None
+) -> None:
     _ = translator(LANG[who])
     said = _said(router, who, text)
     if expected is None:
@@ -128,7 +130,9 @@ def test_help_lists_exactly_the_commands_the_role_may_use(router: Router) -> Non
 
 
 def _role(who: str) -> str:
-    return {AGENT: "agent", MANAGER: "manager", OTHER_MANAGER: "manager", ADMIN: "admin", QA: "qa"}[who]
+    return {AGENT: "agent", MANAGER: "manager", OTHER_MANAGER: "manager", ADMIN: "admin", QA: "qa"}[
+        who
+    ]
 
 
 def test_a_manager_given_a_second_team_sees_its_ranking_but_reviews_only_direct_reports(
@@ -136,9 +140,13 @@ def test_a_manager_given_a_second_team_sees_its_ranking_but_reviews_only_direct_
 ) -> None:
     with unit_of_work(engine) as session:
         demo = repo.get_team_by_name(session=session, name="demo")
-        mary = repo.get_member_by_name(session=session, team=repo.get_team_by_name(session=session, name="london"), name="Mary")  # type: ignore[arg-type]
+        mary = repo.get_member_by_name(
+            session=session, team=repo.get_team_by_name(session=session, name="london"), name="Mary"
+        )  # type: ignore[arg-type]
         assert demo is not None and mary is not None
         repo.add_team_manager(session=session, team=demo, member=mary)
     said = _said(router, OTHER_MANAGER, "/rank demo 2026-10")
     assert translator("en")(p.RANK_OWN_TEAMS) not in said and "Ranking of demo" in said
-    assert translator("en")(p.PERIOD_OWN_TEAMS) not in _said(router, OTHER_MANAGER, "/period open demo 2026-11")
+    assert translator("en")(p.PERIOD_OWN_TEAMS) not in _said(
+        router, OTHER_MANAGER, "/period open demo 2026-11"
+    )

@@ -48,7 +48,9 @@ def _link_slack(engine: Engine, team: str, name: str, user_id: str) -> None:
         t = repo.get_team_by_name(session=session, name=team)
         member = repo.get_member_by_name(session=session, team=t, name=name)  # type: ignore[arg-type]
         assert member is not None
-        repo.link_platform(session=session, member=member, platform="slack", user_id=user_id, actor="test")
+        repo.link_platform(
+            session=session, member=member, platform="slack", user_id=user_id, actor="test"
+        )
 
 
 def _reminders(engine: Engine) -> list[tuple[str, str]]:
@@ -60,7 +62,9 @@ def _reminders(engine: Engine) -> list[tuple[str, str]]:
                 if r.kind.startswith("remind.") and r.member_id is not None]  # fmt: skip
 
 
-def test_a_manager_sees_what_each_of_their_agents_has_done_and_who_is_unreachable(engine: Engine, router: Router) -> None:
+def test_a_manager_sees_what_each_of_their_agents_has_done_and_who_is_unreachable(
+    engine: Engine, router: Router
+) -> None:
     _self_review(engine, "london", "Alice")
     _manager_review(engine, "london", "Alice")
     _link_slack(engine, "london", "Bob", "U0BOB")
@@ -69,10 +73,18 @@ def test_a_manager_sees_what_each_of_their_agents_has_done_and_who_is_unreachabl
     assert text.startswith("Progress of london for 2026-10 (open, reviews close 2026-11-06 18:00):")
     lines = {line.split(" — ")[0][2:]: line for line in text.splitlines() if line.startswith("· ")}
     assert set(lines) == {"Alice", "Bob", "Carol", "Dave"}
-    assert lines["Alice"].startswith("· Alice — Self-review ✓ · Manager review ✓ · KPI data 2/2 ✓ · Peer ratings 0/3 ✗")
-    assert lines["Bob"] == "· Bob — Self-review ✗ · Manager review ✗ · KPI data 2/2 ✓ · Peer ratings 0/3 ✗"
+    assert lines["Alice"].startswith(
+        "· Alice — Self-review ✓ · Manager review ✓ · KPI data 2/2 ✓ · Peer ratings 0/3 ✗"
+    )
+    assert (
+        lines["Bob"]
+        == "· Bob — Self-review ✗ · Manager review ✗ · KPI data 2/2 ✓ · Peer ratings 0/3 ✗"
+    )
     assert lines["Carol"].endswith("⚠ no Slack or Telegram account")
-    assert "In all: self-reviews missing: 3, manager reviews missing: 3, KPI data incomplete: 0." in text
+    assert (
+        "In all: self-reviews missing: 3, manager reviews missing: 3, KPI data incomplete: 0."
+        in text
+    )
     assert "(/member set): Alice, Carol, Dave" in text
     assert [b.label for b in reply.buttons] == ["Remind them"]
     assert reply.private  # names and what they have not done: to the asker's DM, never the channel
@@ -80,7 +92,9 @@ def test_a_manager_sees_what_each_of_their_agents_has_done_and_who_is_unreachabl
 
 def test_missing_kpi_data_and_the_chinese_view(engine: Engine, router: Router) -> None:
     text = FakeChat(router, "王经理").say("/status demo 2026-10")[0].text
-    assert text.startswith("demo 团队 2026-10 进度（" + translator("zh")("open") + "，评价截止 2026-11-06 18:00）：")
+    assert text.startswith(
+        "demo 团队 2026-10 进度（" + translator("zh")("open") + "，评价截止 2026-11-06 18:00）："
+    )
     line = next(x for x in text.splitlines() if x.startswith("· 陈静"))
     assert "KPI 数据 1/2 ✗" in line  # her refund ratio is explicitly missing
     assert "⚠ 未关联 Slack 或 Telegram 账号" in line
@@ -98,7 +112,11 @@ def test_remind_them_sends_the_cycles_reminder_once_a_day_and_not_to_the_asker(
     assert "their reminder waits in /inbox: Bob, Carol, Dave" in said
     en = translator("en")
     expected = cycle.self_reminder(en, "2026-10", "2026-11-06 18:00")
-    assert sorted(_reminders(engine)) == [("Bob", expected), ("Carol", expected), ("Dave", expected)]
+    assert sorted(_reminders(engine)) == [
+        ("Bob", expected),
+        ("Carol", expected),
+        ("Dave", expected),
+    ]
     again = mary.press_button(button)[0].text
     assert again == "Already reminded today, so not again: Bob, Carol, Dave."
     assert len(_reminders(engine)) == 3
@@ -108,36 +126,57 @@ def test_remind_them_sends_the_cycles_reminder_once_a_day_and_not_to_the_asker(
     said = admin.press("提醒他们")[0].text
     assert "Mary" in said and "今天已提醒过" in said
     manager_note = [t for who, t in _reminders(engine) if who == "Mary"]
-    assert manager_note == [cycle.manager_reminder(en, "2026-10", ["Alice", "Bob", "Carol", "Dave"], "2026-11-06 18:00")]
+    assert manager_note == [
+        cycle.manager_reminder(en, "2026-10", ["Alice", "Bob", "Carol", "Dave"], "2026-11-06 18:00")
+    ]
     clock.advance(days=1)
     assert mary.press_button(button)[0].text.startswith("Reminder sent to Bob, Carol, Dave.")
     assert len(_reminders(engine)) == 7
 
 
-def test_the_cycles_own_reminder_today_counts_as_the_days_reminder(engine: Engine, router: Router, clock: Clock) -> None:
+def test_the_cycles_own_reminder_today_counts_as_the_days_reminder(
+    engine: Engine, router: Router, clock: Clock
+) -> None:
     with unit_of_work(engine) as session:
         london = repo.get_team_by_name(session=session, name="london")
         assert london is not None
-        cycle.run_step(session, team=london, period_key="2026-10", step="remind.1", now=clock.now, worker="test")
+        cycle.run_step(
+            session,
+            team=london,
+            period_key="2026-10",
+            step="remind.1",
+            now=clock.now,
+            worker="test",
+        )
     mary = FakeChat(router, "Mary")
     mary.say("/status")
     said = mary.press("Remind them")[0].text
     assert said == "Already reminded today, so not again: Alice, Bob, Carol, Dave."
 
 
-def test_a_manager_follows_only_their_own_agents_and_nobody_else_sees_a_status(engine: Engine, router: Router) -> None:
-    assert FakeChat(router, "Mary").say("/status demo")[0].text == translator("en")(p.STATUS_OWN_TEAMS)
-    assert FakeChat(router, "Alice").say("/status")[0].text == translator("en")(p.COMMAND_REFUSALS["status"])
+def test_a_manager_follows_only_their_own_agents_and_nobody_else_sees_a_status(
+    engine: Engine, router: Router
+) -> None:
+    assert FakeChat(router, "Mary").say("/status demo")[0].text == translator("en")(
+        p.STATUS_OWN_TEAMS
+    )
+    assert FakeChat(router, "Alice").say("/status")[0].text == translator("en")(
+        p.COMMAND_REFUSALS["status"]
+    )
     with unit_of_work(engine) as session:
         demo = repo.get_team_by_name(session=session, name="demo")
-        mary = repo.get_member_by_name(session=session, team=repo.get_team_by_name(session=session, name="london"), name="Mary")  # type: ignore[arg-type]
+        mary = repo.get_member_by_name(
+            session=session, team=repo.get_team_by_name(session=session, name="london"), name="Mary"
+        )  # type: ignore[arg-type]
         assert demo is not None and mary is not None
         repo.add_team_manager(session=session, team=demo, member=mary)
     said = FakeChat(router, "Mary").say("/status demo")[0]
     assert "No agents of yours in this team." in said.text and not said.buttons
 
 
-def test_a_forged_remind_button_for_another_team_changes_nothing(engine: Engine, router: Router, world: dict[str, int]) -> None:
+def test_a_forged_remind_button_for_another_team_changes_nothing(
+    engine: Engine, router: Router, world: dict[str, int]
+) -> None:
     from commands.messages import Incoming
 
     replies = router.handle(Incoming(platform="test", user_id="王经理", action="status:remind",
@@ -149,7 +188,9 @@ def test_a_forged_remind_button_for_another_team_changes_nothing(engine: Engine,
     assert _reminders(engine) == []
 
 
-def test_a_closed_window_has_no_remind_button_and_the_button_says_why(engine: Engine, router: Router, world: dict[str, int]) -> None:
+def test_a_closed_window_has_no_remind_button_and_the_button_says_why(
+    engine: Engine, router: Router, world: dict[str, int]
+) -> None:
     mary = FakeChat(router, "Mary")
     mary.say("/status")
     button = mary.button("Remind them")
@@ -157,14 +198,18 @@ def test_a_closed_window_has_no_remind_button_and_the_button_says_why(engine: En
         london = repo.get_team_by_name(session=session, name="london")
         period = repo.get_period(session=session, team=london, key="2026-10")  # type: ignore[arg-type]
         assert period is not None
-        repo.set_period_status(session=session, period=period, status="closed", actor="test", reason="test")
+        repo.set_period_status(
+            session=session, period=period, status="closed", actor="test", reason="test"
+        )
     assert not mary.say("/status london 2026-10")[0].buttons
     said = mary.press_button(button)[0].text
     assert said == "The review window of 2026-10 is not open: there is nothing to remind anyone of."
     assert _reminders(engine) == []
 
 
-def test_without_a_stored_window_the_close_comes_from_the_teams_plan(engine: Engine, router: Router) -> None:
+def test_without_a_stored_window_the_close_comes_from_the_teams_plan(
+    engine: Engine, router: Router
+) -> None:
     with unit_of_work(engine) as session:
         london = repo.get_team_by_name(session=session, name="london")
         period = repo.get_period(session=session, team=london, key="2026-10")  # type: ignore[arg-type]

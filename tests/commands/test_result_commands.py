@@ -39,7 +39,19 @@ def _ranked_names(text: str) -> list[str]:
 
 def test_the_manager_sees_the_whole_ranking_with_flags_and_a_chart(scored: Router) -> None:
     chat = FakeChat(scored, "Mary")
-    run(chat, [("/rank", ["Ranking of london for 2026-10", "Mini shop scheme", "improvement plan due 2026-11-12"])])
+    run(
+        chat,
+        [
+            (
+                "/rank",
+                [
+                    "Ranking of london for 2026-10",
+                    "Mini shop scheme",
+                    "improvement plan due 2026-11-12",
+                ],
+            )
+        ],
+    )
     assert _ranked_names(chat.text) == LONDON_ORDER
     assert "Bob  69.7" in chat.text and "Dave  65.0" in chat.text
     images = [r.image for r in chat.last if r.image is not None]
@@ -53,9 +65,19 @@ def test_the_ranking_speaks_chinese_to_a_chinese_team(scored: Router) -> None:
     assert _ranked_names(chat.text)[-1] == "刘洋"
 
 
-def test_an_agent_sees_only_their_own_place_when_the_scheme_does_not_publish_the_ranking(scored: Router) -> None:
+def test_an_agent_sees_only_their_own_place_when_the_scheme_does_not_publish_the_ranking(
+    scored: Router,
+) -> None:
     chat = FakeChat(scored, "Bob")
-    run(chat, [("/rank", ["Your place in london for 2026-10: 2 of 4, total 69.7", "only your own place"])])
+    run(
+        chat,
+        [
+            (
+                "/rank",
+                ["Your place in london for 2026-10: 2 of 4, total 69.7", "only your own place"],
+            )
+        ],
+    )
     assert "Alice" not in chat.text and "Carol" not in chat.text
     assert all(r.image is None for r in chat.last)
 
@@ -80,14 +102,19 @@ def test_me_is_a_receipt_whose_contributions_add_up_to_the_total(scored: Router)
 
 
 def test_me_in_chinese_explains_where_numbers_came_from(scored: Router) -> None:
-    run(FakeChat(scored, "张伟"), [("/me 2026-10", ["你在 2026-10 的考核结果", "退款比例", "第 2 档", "王经理"])])
+    run(
+        FakeChat(scored, "张伟"),
+        [("/me 2026-10", ["你在 2026-10 的考核结果", "退款比例", "第 2 档", "王经理"])],
+    )
 
 
 def test_me_before_any_review_says_the_score_is_missing(router: Router) -> None:
     run(FakeChat(router, "Alice"), [("/me", "You have no score for 2026-10 yet")])
 
 
-def test_simulate_shows_what_would_change_and_stores_nothing(scored: Router, engine: Engine) -> None:
+def test_simulate_shows_what_would_change_and_stores_nothing(
+    scored: Router, engine: Engine
+) -> None:
     chat = FakeChat(scored, "Carol")
     run(chat, [("/simulate refund_ratio=1% avg_response_s=20", ["Refund ratio: 7% → 1%", "points 0.0 → 50.0",
                                                                 "Rank: 4 → ", "nothing is stored"])])  # fmt: skip
@@ -98,7 +125,10 @@ def test_simulate_shows_what_would_change_and_stores_nothing(scored: Router, eng
         assert period is not None
         carol = repo.get_member_by_name(session=session, team=team, name="Carol")
         assert carol is not None
-        values = {v.indicator: v.value for v in repo.indicator_values(session=session, period=period, member=carol)}
+        values = {
+            v.indicator: v.value
+            for v in repo.indicator_values(session=session, period=period, member=carol)
+        }
         assert float(values["refund_ratio"] or 0) == pytest.approx(0.07)
 
 
@@ -119,7 +149,10 @@ def test_simulate_gives_a_specific_hint_for_bad_input(scored: Router, args: str,
 
 
 def test_simulate_without_arguments_explains_itself_with_an_example(scored: Router) -> None:
-    run(FakeChat(scored, "Carol"), [("/simulate", ["/simulate refund_ratio=3% avg_response_s=25", "refund_ratio"])])
+    run(
+        FakeChat(scored, "Carol"),
+        [("/simulate", ["/simulate refund_ratio=3% avg_response_s=25", "refund_ratio"])],
+    )
 
 
 def test_simulate_accepts_minutes_and_review_scores(scored: Router) -> None:
@@ -127,8 +160,12 @@ def test_simulate_accepts_minutes_and_review_scores(scored: Router) -> None:
                                      ["Average response time: 65 s → 30 s", "Total:"])])  # fmt: skip
 
 
-def test_the_ranking_shows_the_change_from_last_period(scored: Router, engine: Engine, clock: Clock) -> None:
-    run(FakeChat(scored, "Mary"), [("/rank london 2026-10", "Alice")])  # October is scored and stored
+def test_the_ranking_shows_the_change_from_last_period(
+    scored: Router, engine: Engine, clock: Clock
+) -> None:
+    run(
+        FakeChat(scored, "Mary"), [("/rank london 2026-10", "Alice")]
+    )  # October is scored and stored
     review_everyone(engine, "london", key="2026-11", self_scores={"Alice": 2, "Bob": 4, "Carol": 5, "Dave": 4},
                     manager_scores={"Alice": 2, "Bob": 4, "Carol": 5, "Dave": 3})  # fmt: skip
     clock.advance(days=30)
@@ -136,10 +173,20 @@ def test_the_ranking_shows_the_change_from_last_period(scored: Router, engine: E
     run(chat, [("/rank london 2026-11", "Ranking of london for 2026-11")])
     lines = {line.split()[1]: line for line in chat.text.splitlines() if line[:1].isdigit()}
     assert "(↑3)" in lines["Carol"] and "(↓3)" in lines["Alice"] and "(=)" in lines["Bob"]
-    run(FakeChat(scored, "Carol"), [("/me 2026-11", ["Change from last period: ↑3", "Last periods:", "· 2026-10:", "rank 4 of 4"])])
+    run(
+        FakeChat(scored, "Carol"),
+        [
+            (
+                "/me 2026-11",
+                ["Change from last period: ↑3", "Last periods:", "· 2026-10:", "rank 4 of 4"],
+            )
+        ],
+    )
 
 
-def test_me_shows_the_individual_and_team_split_of_a_call_centre_scheme(engine: Engine, clock: Clock) -> None:
+def test_me_shows_the_individual_and_team_split_of_a_call_centre_scheme(
+    engine: Engine, clock: Clock
+) -> None:
     from commands import admin
     from commands.context import AppConfig
 

@@ -46,7 +46,9 @@ def test_scores_are_stored_with_the_scheme_hash_and_ranked_best_first(reviewed: 
         rows = repo.list_scores(session=session, period=period)
         assert {r.scheme_hash for r in rows} == {parse_scheme(SCHEME_TEXT).content_hash}
         assert [r.member_id for r in rows] == [s.member_id for s in outcome.scored]
-        assert all(r.breakdown["sources"]["indicators"]["refund_ratio"]["source"] == "test" for r in rows)
+        assert all(
+            r.breakdown["sources"]["indicators"]["refund_ratio"]["source"] == "test" for r in rows
+        )
 
 
 def test_recomputing_an_unchanged_period_writes_no_new_audit_entries(reviewed: Engine) -> None:
@@ -58,7 +60,9 @@ def test_recomputing_an_unchanged_period_writes_no_new_audit_entries(reviewed: E
         assert len(repo.audit_trail(session=session, entity="score")) == before > 0
 
 
-def test_a_locked_period_is_read_back_as_stored_even_when_the_facts_change(reviewed: Engine) -> None:
+def test_a_locked_period_is_read_back_as_stored_even_when_the_facts_change(
+    reviewed: Engine,
+) -> None:
     with unit_of_work(reviewed) as session:
         team, period = _london(session)
         first = results.period_results(team, period, session=session, actor="test")
@@ -75,7 +79,9 @@ def test_a_locked_period_is_read_back_as_stored_even_when_the_facts_change(revie
         ]
 
 
-def test_an_agent_without_reviews_is_not_scored_and_not_stored(engine: Engine, world: dict[str, int]) -> None:
+def test_an_agent_without_reviews_is_not_scored_and_not_stored(
+    engine: Engine, world: dict[str, int]
+) -> None:
     with unit_of_work(engine) as session:
         team, period = _london(session)
         outcome = results.period_results(team, period, session=session, actor="test")

@@ -45,7 +45,9 @@ def test_an_agent_reads_the_online_shop_scheme_in_chinese(engine: Engine, router
     text = said.text
     for expected in (
         "团队 demo 的考核方案：网店客服绩效考核",
-        "自评 30%", "店长考核 70%", "工作绩效 40%（由考核指标表计算）",
+        "自评 30%",
+        "店长考核 70%",
+        "工作绩效 40%（由考核指标表计算）",
         "必需：缺少时结果为暂定",
         "咨询转化率（15 分）：分档：< 30% → 0 分；≥ 30%, < 40% → 5 分",
         "平均响应时间（15 分）：分档：≤ 30 秒 → 15 分",
@@ -59,14 +61,20 @@ def test_an_agent_reads_the_online_shop_scheme_in_chinese(engine: Engine, router
         "7 天内",
     ):
         assert expected in text, f"{expected!r} not in:\n{text}"
-    leaked = {i for i in _ids(toml) | {"online_shop", "conversion_rate", "fraction", "tiered"} if i in text}
+    leaked = {
+        i
+        for i in _ids(toml) | {"online_shop", "conversion_rate", "fraction", "tiered"}
+        if i in text
+    }
     assert not leaked, leaked
     assert not re.search(r"[A-Za-z]{4,}", text.replace("demo", "").replace("review", "").replace("improve", "")
                          .replace("feedback", "").replace("appeal", "")), text  # fmt: skip
     assert "岗位" not in text  # the change-of-post rule is for admins only
 
 
-def test_an_english_agent_reads_the_call_centre_scheme_with_checklist_stars_and_team_part(engine: Engine, router: Router) -> None:
+def test_an_english_agent_reads_the_call_centre_scheme_with_checklist_stars_and_team_part(
+    engine: Engine, router: Router
+) -> None:
     _use(engine, "london", "call_centre.toml")
     text = FakeChat(router, "Alice").say("/scheme")[0].text
     for expected in (
@@ -90,7 +98,10 @@ def test_an_english_agent_reads_the_call_centre_scheme_with_checklist_stars_and_
 def test_gates_and_levels_read_as_rules(engine: Engine, router: Router) -> None:
     _use(engine, "london", "after_sales.toml")
     text = FakeChat(router, "Bob").say("/scheme")[0].text
-    assert "Team refund rate on target: a gate: the team's value must be ≤ 5%, otherwise Team bonus counts 0" in text
+    assert (
+        "Team refund rate on target: a gate: the team's value must be ≤ 5%, otherwise Team bonus counts 0"
+        in text
+    )
     assert "levels: No suggestion → 0 points; Made a sound suggestion → 5 points" in text
     assert "Each agent sees only their own place; managers see the whole ranking." in text
 
@@ -101,30 +112,44 @@ def test_the_admin_also_reads_the_change_of_post_rule(engine: Engine, router: Ro
     assert "连续 3 期排名最后" in text
 
 
-def test_a_manager_reads_a_team_they_manage_and_nobody_reads_a_foreign_team(engine: Engine, router: Router) -> None:
+def test_a_manager_reads_a_team_they_manage_and_nobody_reads_a_foreign_team(
+    engine: Engine, router: Router
+) -> None:
     assert "Scheme of team london" in FakeChat(router, "Mary").say("/scheme london")[0].text
     refused = FakeChat(router, "Mary").say("/scheme demo")[0]
     assert refused.text == translator("en")(p.SCHEME_OWN_TEAMS)
-    assert FakeChat(router, "李娜").say("/scheme london")[0].text == translator("zh")(p.SCHEME_OWN_TEAMS)
+    assert FakeChat(router, "李娜").say("/scheme london")[0].text == translator("zh")(
+        p.SCHEME_OWN_TEAMS
+    )
     assert FakeChat(router, "李娜").say("/scheme nowhere")[0].text == "没有名为 nowhere 的团队。"
     with unit_of_work(engine) as session:
         demo = repo.get_team_by_name(session=session, name="demo")
-        mary = repo.get_member_by_name(session=session, team=repo.get_team_by_name(session=session, name="london"), name="Mary")  # type: ignore[arg-type]
+        mary = repo.get_member_by_name(
+            session=session, team=repo.get_team_by_name(session=session, name="london"), name="Mary"
+        )  # type: ignore[arg-type]
         assert demo is not None and mary is not None
         repo.add_team_manager(session=session, team=demo, member=mary)
     assert "Scheme of team demo" in FakeChat(router, "Mary").say("/scheme demo")[0].text
 
 
-@pytest.mark.parametrize("scheme_file", ["online_shop.toml", "call_centre.toml", "after_sales.toml"])
-def test_no_number_is_printed_with_more_than_the_schemes_precision(engine: Engine, router: Router, scheme_file: str) -> None:
+@pytest.mark.parametrize(
+    "scheme_file", ["online_shop.toml", "call_centre.toml", "after_sales.toml"]
+)
+def test_no_number_is_printed_with_more_than_the_schemes_precision(
+    engine: Engine, router: Router, scheme_file: str
+) -> None:
     _use(engine, "london", scheme_file)
     text = FakeChat(router, "Alice").say("/scheme")[0].text
     assert not re.search(r"\d\.\d{3,}", text), text
     assert "e+" not in text and "nan" not in text.lower()
 
 
-@pytest.mark.parametrize(("who", "scheme_file"), [("李娜", "online_shop.toml"), ("Alice", "call_centre.toml")])
-def test_the_scheme_fits_slack_and_telegram_limits(engine: Engine, router: Router, who: str, scheme_file: str) -> None:
+@pytest.mark.parametrize(
+    ("who", "scheme_file"), [("李娜", "online_shop.toml"), ("Alice", "call_centre.toml")]
+)
+def test_the_scheme_fits_slack_and_telegram_limits(
+    engine: Engine, router: Router, who: str, scheme_file: str
+) -> None:
     from bot import slack_render, telegram_render
 
     _use(engine, "demo" if who == "李娜" else "london", scheme_file)
@@ -133,12 +158,16 @@ def test_the_scheme_fits_slack_and_telegram_limits(engine: Engine, router: Route
     assert all(len(m["blocks"]) <= slack_render.MESSAGE_BLOCKS_MAX for m in messages)
     sections = [b["text"]["text"] for m in messages for b in m["blocks"] if b["type"] == "section"]
     assert all(len(t) <= slack_render.SECTION_MAX for t in sections)
-    assert slack_render.unescape("".join(sections)).replace("\n", "") == reply.text.replace("\n", "")
+    assert slack_render.unescape("".join(sections)).replace("\n", "") == reply.text.replace(
+        "\n", ""
+    )
     pieces = telegram_render.split_text(telegram_render.message_text(reply))
     assert all(len(p) <= telegram_render.TEXT_LIMIT for p in pieces)
 
 
-def test_the_scheme_says_how_the_pay_is_made_up_in_both_languages(engine: Engine, router: Router) -> None:
+def test_the_scheme_says_how_the_pay_is_made_up_in_both_languages(
+    engine: Engine, router: Router
+) -> None:
     # seed 001: 月底成交订单总额 × 千分之三 + 售后指标完成奖金 + 基础工资; 003: the star sets the bonus base
     _use(engine, "demo", "online_shop.toml")
     zh = FakeChat(router, "李娜").say("/scheme")[0].text

@@ -57,8 +57,22 @@ def _objects_for(session: Session, team_name: str, now: datetime) -> dict[str, i
         session=session, member_id=li.id, form_id="selfreview", period_id=period.id, subject_id=li.id,
         platform="test", now=now, expires_at=now + timedelta(days=3),
     )  # fmt: skip
-    own_plan, _ = cstore.ensure_plan(session=session, team=team, period=period, member=li, due_at=now + timedelta(days=5), now=now)
-    plan, _ = cstore.ensure_plan(session=session, team=team, period=period, member=zhang, due_at=now + timedelta(days=5), now=now)
+    own_plan, _ = cstore.ensure_plan(
+        session=session,
+        team=team,
+        period=period,
+        member=li,
+        due_at=now + timedelta(days=5),
+        now=now,
+    )
+    plan, _ = cstore.ensure_plan(
+        session=session,
+        team=team,
+        period=period,
+        member=zhang,
+        due_at=now + timedelta(days=5),
+        now=now,
+    )
     cstore.update_plan(session=session, plan=plan, actor="test", reason=None, now=now, status="submitted",
                        submitted_at=now, answers={"cause": "原因", "measures": "措施"})  # fmt: skip
     meeting, _ = cstore.ensure_meeting(session=session, team=team, period=period, member=li, manager=manager,
@@ -73,7 +87,9 @@ def _objects_for(session: Session, team_name: str, now: datetime) -> dict[str, i
                                                    "short": False}], short=[], digest="x", actor="test", now=now)  # fmt: skip
     sample = qstore.list_samples(session=session, period=period)[0]
     assert draw.id and sample.id
-    review = qstore.assign_review(session=session, sample=sample, reviewer=manager, kind="regular", actor="test", now=now)
+    review = qstore.assign_review(
+        session=session, sample=sample, reviewer=manager, kind="regular", actor="test", now=now
+    )
     appeal = cstore.create_appeal(session=session, team=team, period=period, member=zhang, component="self",
                                   reason="自评有误", before={}, now=now)  # fmt: skip
     return {
@@ -152,12 +168,16 @@ def _context(session: Session, name: str) -> Context:
                    incoming=Incoming(platform="test", user_id=name), config=AppConfig())  # fmt: skip
 
 
-def test_every_action_of_the_registry_declares_its_ids_and_every_kind_has_a_forgery(router: Router) -> None:
+def test_every_action_of_the_registry_declares_its_ids_and_every_kind_has_a_forgery(
+    router: Router,
+) -> None:
     actions = _actions(router)
     assert {a.split(":")[0] for a, _k in actions} == set(router.registry.actions)
     kinds = {k for _a, ks in actions for k in ks if k not in scope.NOT_AN_ID}
     assert kinds <= set(ASKER) | {"period"}
-    assert len(actions) >= 18  # form × 9, review, peer, improve × 2, feedback × 2, qa × 2, calibrate
+    assert (
+        len(actions) >= 18
+    )  # form × 9, review, peer, improve × 2, feedback × 2, qa × 2, calibrate
 
 
 def test_a_forged_id_of_a_same_named_person_in_another_team_is_refused_by_every_action(
@@ -172,13 +192,18 @@ def test_a_forged_id_of_a_same_named_person_in_another_team_is_refused_by_every_
             asker = FORGER.get(kind) or _asker(kinds)
             value = _value(kinds, objects, forged_at=position)
             before = _snapshot(engine)
-            replies = router.handle(Incoming(platform="test", user_id=f"demo/{asker}", action=action, value=value))
+            replies = router.handle(
+                Incoming(platform="test", user_id=f"demo/{asker}", action=action, value=value)
+            )
             said = "\n".join(r.text for r in replies)
             assert said == refusal, f"{action} {value} by {asker}: {said!r}"
             assert _snapshot(engine) == before, f"{action} {value} changed the database"
             with unit_of_work(engine) as session:
                 own = _value(kinds, objects, forged_at=None)
-                assert scope.check_action(_context(session, _asker(kinds)), kinds, own) is None, (action, own)
+                assert scope.check_action(_context(session, _asker(kinds)), kinds, own) is None, (
+                    action,
+                    own,
+                )
             checked.append(f"{action}@{position}")
     assert len(checked) >= len(_actions(router)) - 1  # qa:next carries no id
 
@@ -187,7 +212,11 @@ def test_a_manager_cannot_approve_another_teams_plan_through_a_same_named_agent(
     router: Router, engine: Engine, objects: Objects
 ) -> None:
     plan_id = objects.foreign["plan.decide"]  # 张伟 of shanghai; 王经理 manages a 张伟 of demo
-    replies = router.handle(Incoming(platform="test", user_id="demo/王经理", action="improve:approve", value=str(plan_id)))
+    replies = router.handle(
+        Incoming(
+            platform="test", user_id="demo/王经理", action="improve:approve", value=str(plan_id)
+        )
+    )
     assert "批准" not in "\n".join(r.text for r in replies)
     with unit_of_work(engine) as session:
         plan = cstore.get_plan_by_id(session=session, plan_id=plan_id)
@@ -200,13 +229,19 @@ def test_a_manager_cannot_approve_another_teams_plan_through_a_same_named_agent(
         assert plan is not None and plan.status == "approved"
 
 
-def test_ids_of_two_teams_in_one_value_are_refused_even_for_an_admin(router: Router, objects: Objects) -> None:
+def test_ids_of_two_teams_in_one_value_are_refused_even_for_an_admin(
+    router: Router, objects: Objects
+) -> None:
     value = f"{objects.own['member.review']}:{objects.foreign['period']}"
-    replies = router.handle(Incoming(platform="test", user_id="demo/周人事", action="review:pick", value=value))
+    replies = router.handle(
+        Incoming(platform="test", user_id="demo/周人事", action="review:pick", value=value)
+    )
     assert replies[0].text == translator("zh")(permissions.NOT_YOURS)
 
 
-def test_an_action_the_registry_does_not_declare_is_refused(router: Router, objects: Objects) -> None:
+def test_an_action_the_registry_does_not_declare_is_refused(
+    router: Router, objects: Objects
+) -> None:
     replies = router.handle(Incoming(platform="test", user_id="demo/王经理", action="improve:return",
                                      value=str(objects.own["plan.decide"])))  # fmt: skip
     assert replies[0].text == translator("zh")(permissions.NOT_YOURS)
@@ -225,7 +260,10 @@ def test_an_action_module_without_declared_ids_fails_at_start_up(engine: Engine)
 IdCommand = Callable[[Objects], tuple[str, str]]
 ID_COMMANDS: dict[str, IdCommand] = {
     "/appeal reject": lambda o: ("王经理", f"/appeal reject {o.foreign['appeal.decide']} 理由"),
-    "/appeal uphold": lambda o: ("王经理", f"/appeal uphold {o.foreign['appeal.decide']} attitude=4 理由"),
+    "/appeal uphold": lambda o: (
+        "王经理",
+        f"/appeal uphold {o.foreign['appeal.decide']} attitude=4 理由",
+    ),
     "/qa dispute": lambda o: ("李娜", f"/qa dispute {o.foreign['qa_review.own']} 理由"),
     "/improve approve": lambda o: ("王经理", "/improve approve shanghai/张伟"),
 }
@@ -237,7 +275,9 @@ def test_a_command_with_a_foreign_id_answers_as_if_it_did_not_exist(
 ) -> None:
     asker, text = ID_COMMANDS[name](objects)
     before = _snapshot(engine)
-    said = "\n".join(r.text for r in router.handle(Incoming(platform="test", user_id=f"demo/{asker}", text=text)))
+    said = "\n".join(
+        r.text for r in router.handle(Incoming(platform="test", user_id=f"demo/{asker}", text=text))
+    )
     assert ("没有" in said or "不" in said) and "赵经理" not in said, said
     assert _snapshot(engine) == before
 
@@ -251,10 +291,15 @@ def test_two_same_named_agents_in_a_managers_teams_are_told_apart_by_team(
         shanghai = repo.get_team_by_name(session=session, name="shanghai")
         assert boss is not None and shanghai is not None
         repo.add_team_manager(session=session, team=shanghai, member=boss)
-    said = router.handle(Incoming(platform="test", user_id="demo/王经理", text="/improve approve 张伟"))[0].text
+    said = router.handle(
+        Incoming(platform="test", user_id="demo/王经理", text="/improve approve 张伟")
+    )[0].text
     assert "demo/张伟" in said and "shanghai/张伟" in said
     with unit_of_work(engine) as session:
-        assert all(p.status == "submitted" for p in cstore.list_plans(session=session, statuses=["submitted", "approved"]))
+        assert all(
+            p.status == "submitted"
+            for p in cstore.list_plans(session=session, statuses=["submitted", "approved"])
+        )
 
 
 # What each command of ID_COMMANDS forges (module of the handler, kind of the id).
@@ -279,12 +324,18 @@ def test_every_command_that_looks_an_id_up_is_forged_above() -> None:
         if path.name == "scope.py":
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr == "resolve" and isinstance(node.func.value, ast.Name)
-                    and node.func.value.id == "scope"):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "resolve"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "scope"
+            ):
                 kind = node.args[1]
                 assert isinstance(kind, ast.Constant), f"{path}: scope.resolve with a computed kind"
                 calls.add((str(path.relative_to(root)), str(kind.value)))
     assert calls, "no command resolves an id: the walk is broken"
     assert set(ID_COMMAND_KINDS) == set(ID_COMMANDS)
-    assert calls <= set(ID_COMMAND_KINDS.values()), f"not forged: {sorted(calls - set(ID_COMMAND_KINDS.values()))}"
+    assert calls <= set(ID_COMMAND_KINDS.values()), (
+        f"not forged: {sorted(calls - set(ID_COMMAND_KINDS.values()))}"
+    )

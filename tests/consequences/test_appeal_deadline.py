@@ -42,10 +42,15 @@ def _at(text: str, zone: ZoneInfo = SHANGHAI) -> datetime:
     ("filed", "days", "weekend", "due"),
     [
         ("2026-11-06 20:00", 3, WEEKEND, "2026-11-11 23:59:59"),  # Friday evening → Mon, Tue, Wed
-        ("2026-11-07 10:00", 3, WEEKEND, "2026-11-11 23:59:59"),  # Saturday: the weekend does not count
+        (
+            "2026-11-07 10:00",
+            3,
+            WEEKEND,
+            "2026-11-11 23:59:59",
+        ),  # Saturday: the weekend does not count
         ("2026-11-09 09:00", 3, WEEKEND, "2026-11-12 23:59:59"),  # Monday → Tue, Wed, Thu
         ("2026-11-09 09:00", 1, WEEKEND, "2026-11-10 23:59:59"),
-        ("2026-11-06 20:00", 3, (7,), "2026-11-10 23:59:59"),    # a six-day week: Sat, Mon, Tue
+        ("2026-11-06 20:00", 3, (7,), "2026-11-10 23:59:59"),  # a six-day week: Sat, Mon, Tue
     ],
 )
 def test_the_answer_deadline_counts_working_days_after_the_filing_day(
@@ -58,7 +63,9 @@ def test_the_answer_deadline_counts_in_the_teams_time_zone() -> None:
     """Sunday 17:00 in London is Monday 01:00 in Shanghai: a Shanghai team's Monday counts as the filing day."""
     filed = datetime(2026, 11, 8, 17, 0, tzinfo=UTC)
     assert answer_deadline(filed, 3, "Asia/Shanghai", WEEKEND) == _at("2026-11-12 23:59:59")
-    assert answer_deadline(filed, 3, "Europe/London", WEEKEND) == _at("2026-11-11 23:59:59", ZoneInfo("Europe/London"))
+    assert answer_deadline(filed, 3, "Europe/London", WEEKEND) == _at(
+        "2026-11-11 23:59:59", ZoneInfo("Europe/London")
+    )
 
 
 # -- the scheme setting ----------------------------------------------------------------------------
@@ -66,13 +73,18 @@ def test_the_answer_deadline_counts_in_the_teams_time_zone() -> None:
 
 def test_a_scheme_answers_appeals_within_three_working_days_unless_it_says_otherwise() -> None:
     assert parse_scheme(SCHEME_TEXT).apply.appeal_answer_days == 3
-    assert parse_scheme(SCHEME_TEXT + "\n[apply]\nappeal_answer_days = 5\n").apply.appeal_answer_days == 5
+    assert (
+        parse_scheme(SCHEME_TEXT + "\n[apply]\nappeal_answer_days = 5\n").apply.appeal_answer_days
+        == 5
+    )
 
 
 def test_an_appeal_answer_deadline_of_zero_days_or_a_misspelt_key_is_refused() -> None:
     with pytest.raises(SchemeError) as zero:
         parse_scheme(SCHEME_TEXT + "\n[apply]\nappeal_answer_days = 0\n")
-    assert [(p.field, p.code) for p in zero.value.problems] == [("appeal_answer_days", "not_positive")]
+    assert [(p.field, p.code) for p in zero.value.problems] == [
+        ("appeal_answer_days", "not_positive")
+    ]
     with pytest.raises(SchemeError) as misspelt:
         parse_scheme(SCHEME_TEXT + "\n[apply]\nappeal_answer_day = 5\n")
     (problem,) = misspelt.value.problems
@@ -111,10 +123,15 @@ def _follow_up(engine: Engine, when: datetime) -> dict[str, int]:
         return follow_up_deadlines(s, now=when.astimezone(UTC))
 
 
-def test_the_decider_is_reminded_once_in_the_last_day_before_the_deadline(engine: Engine, published: Router) -> None:
+def test_the_decider_is_reminded_once_in_the_last_day_before_the_deadline(
+    engine: Engine, published: Router
+) -> None:
     FakeChat(published, "Dave").say("/appeal kpi my response time was 29 s")
     FakeChat(published, "刘洋").say("/appeal kpi 退款数据包含了上月的订单")
-    assert _follow_up(engine, _at("2026-11-10 09:00")) == {"reminded": 0, "late": 0}  # due tomorrow night
+    assert _follow_up(engine, _at("2026-11-10 09:00")) == {
+        "reminded": 0,
+        "late": 0,
+    }  # due tomorrow night
     assert _follow_up(engine, _at("2026-11-11 09:00")) == {"reminded": 2, "late": 0}
     assert _follow_up(engine, _at("2026-11-11 15:00")) == {"reminded": 0, "late": 0}  # once
     reminders = _texts(engine, "appeal.reminder").values()
@@ -123,20 +140,31 @@ def test_the_decider_is_reminded_once_in_the_last_day_before_the_deadline(engine
     assert any(t.startswith("提醒：刘洋") and f"需要你在 {DUE} 前答复" in t for t in reminders)
 
 
-def test_the_admin_is_told_once_when_an_appeal_is_not_answered_in_time(engine: Engine, published: Router) -> None:
+def test_the_admin_is_told_once_when_an_appeal_is_not_answered_in_time(
+    engine: Engine, published: Router
+) -> None:
     FakeChat(published, "Dave").say("/appeal kpi my response time was 29 s")
     filed = FakeChat(published, "Bob").say("/appeal kpi the refund export is wrong")[0].text
     bob_appeal = filed.split("#")[1].split()[0]
-    FakeChat(published, "Mary").say(f"/appeal reject {bob_appeal} the export matches the shop's records")
+    FakeChat(published, "Mary").say(
+        f"/appeal reject {bob_appeal} the export matches the shop's records"
+    )
     assert _follow_up(engine, _at("2026-11-11 23:59")) == {"reminded": 1, "late": 0}
-    assert _follow_up(engine, _at("2026-11-12 00:01")) == {"reminded": 0, "late": 1}  # one admin, Dave's appeal only
+    assert _follow_up(engine, _at("2026-11-12 00:01")) == {
+        "reminded": 0,
+        "late": 1,
+    }  # one admin, Dave's appeal only
     assert _follow_up(engine, _at("2026-11-13 09:00")) == {"reminded": 0, "late": 0}
     (late,) = _texts(engine, "appeal.late").values()
-    assert late.startswith("Dave（london）对 2026-10 的 kpi 提出的申诉 #")  # the admin 周人事 reads Chinese
+    assert late.startswith(
+        "Dave（london）对 2026-10 的 kpi 提出的申诉 #"
+    )  # the admin 周人事 reads Chinese
     assert f"应在 {DUE} 前答复，至今仍未处理" in late
 
 
-def test_the_late_notice_reads_in_english_for_an_english_admin(engine: Engine, published: Router) -> None:
+def test_the_late_notice_reads_in_english_for_an_english_admin(
+    engine: Engine, published: Router
+) -> None:
     with unit_of_work(engine) as s:
         london = repo.get_team_by_name(session=s, name="london")
         assert london is not None
@@ -154,10 +182,14 @@ def test_the_daily_step_follows_up_the_appeal_deadlines(engine: Engine, publishe
     with unit_of_work(engine) as s:
         london = repo.get_team_by_name(session=s, name="london")
         assert london is not None
-        outcome = run_step(s, team=london, period_key="2026-11-12", step="daily", now=now, worker="test")
+        outcome = run_step(
+            s, team=london, period_key="2026-11-12", step="daily", now=now, worker="test"
+        )
         (appeal,) = store.list_appeals(session=s, statuses=["open"])
     assert outcome.counts.get("appeal.late") == 1
-    assert appeal.status == "open"  # telling is all the step does; the decision stays with the decider
+    assert (
+        appeal.status == "open"
+    )  # telling is all the step does; the decision stays with the decider
 
 
 def test_the_scheme_says_how_many_working_days_an_answer_takes(published: Router) -> None:

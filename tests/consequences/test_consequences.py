@@ -59,7 +59,14 @@ def _publish(engine: Engine, clock: Clock) -> None:
         for team in repo.list_teams(session=s):
             period = repo.get_period(session=s, team=team, key="2026-10")
             assert period is not None
-            repo.set_period_status(session=s, period=period, status="published", actor="test", reason=None, now=clock.now)
+            repo.set_period_status(
+                session=s,
+                period=period,
+                status="published",
+                actor="test",
+                reason=None,
+                now=clock.now,
+            )
             apply_results(s, team, period, now=clock.now)
 
 
@@ -72,15 +79,26 @@ def _mark_all_sent(engine: Engine) -> None:
 
 def _texts(engine: Engine, kind_prefix: str) -> dict[str, str]:
     with unit_of_work(engine) as s:
-        return {m.key: m.reply["text"] for m in outbox_store.list_messages(session=s) if m.kind.startswith(kind_prefix)}
+        return {
+            m.key: m.reply["text"]
+            for m in outbox_store.list_messages(session=s)
+            if m.kind.startswith(kind_prefix)
+        }
 
 
 # -- calibration -------------------------------------------------------------------------------
 
 
 def test_a_manager_far_above_the_others_is_flagged_lenient_and_one_below_strict() -> None:
-    by_rater = {1: [90.0, 95.0, 100.0, 95.0], 2: [60.0, 65.0, 55.0, 70.0], 3: [70.0, 75.0, 80.0, 72.0]}
-    stats = {s.rater_id: s for s in calibration.rater_stats(by_rater, {1: "a", 2: "b", 3: "c"}, k=2.0, min_reviews=3)}
+    by_rater = {
+        1: [90.0, 95.0, 100.0, 95.0],
+        2: [60.0, 65.0, 55.0, 70.0],
+        3: [70.0, 75.0, 80.0, 72.0],
+    }
+    stats = {
+        s.rater_id: s
+        for s in calibration.rater_stats(by_rater, {1: "a", 2: "b", 3: "c"}, k=2.0, min_reviews=3)
+    }
     assert stats[1].flag == calibration.LENIENT
     assert stats[2].flag == calibration.STRICT
     assert stats[3].flag is None
@@ -110,8 +128,16 @@ def test_the_admin_sees_the_calibration_view_adjusts_a_review_with_a_reason_and_
     reply = admin.say("/calibrate adjust london Alice ability=4 rated above the team's evidence")[0]
     assert "rated above the team's evidence" in reply.text
     with unit_of_work(engine) as s:
-        trail = [e for e in repo.audit_trail(session=s, entity="review") if (e.reason or "").startswith("calibration:")]
-        assert trail and trail[-1].before["answers"]["ability"] == 5 and trail[-1].after["answers"]["ability"] == 4
+        trail = [
+            e
+            for e in repo.audit_trail(session=s, entity="review")
+            if (e.reason or "").startswith("calibration:")
+        ]
+        assert (
+            trail
+            and trail[-1].before["answers"]["ability"] == 5
+            and trail[-1].after["answers"]["ability"] == 4
+        )
     admin.send(admin._incoming(action=view.buttons[0].action, value=view.buttons[0].value))
     with unit_of_work(engine) as s:
         for team in repo.list_teams(session=s):
@@ -138,14 +164,19 @@ def published(engine: Engine, router: Router, clock: Clock) -> Router:
     return router
 
 
-def test_publication_records_the_reward_and_the_penalty_for_payroll(engine: Engine, published: Router) -> None:
+def test_publication_records_the_reward_and_the_penalty_for_payroll(
+    engine: Engine, published: Router
+) -> None:
     with unit_of_work(engine) as s:
         london = repo.get_team_by_name(session=s, name="london")
         assert london is not None
         period = repo.get_period(session=s, team=london, key="2026-10")
         assert period is not None
         names = {m.id: m.name for m in repo.list_members(session=s, team=london)}
-        entries = {(names[e.member_id], e.kind): e.amount for e in store.list_payroll(session=s, period=period)}
+        entries = {
+            (names[e.member_id], e.kind): e.amount
+            for e in store.list_payroll(session=s, period=period)
+        }
     assert entries == {("Alice", "reward"): Decimal("100"), ("Carol", "penalty"): Decimal("50")}
 
 
@@ -155,33 +186,54 @@ def test_publication_twice_changes_nothing(engine: Engine, published: Router, cl
     assert _texts(engine, "") == before
 
 
-def test_the_manager_gets_a_five_part_prompt_per_agent_filled_from_data(engine: Engine, published: Router) -> None:
+def test_the_manager_gets_a_five_part_prompt_per_agent_filled_from_data(
+    engine: Engine, published: Router
+) -> None:
     prompts = _texts(engine, "feedback.prompt")
     carol = next(t for t in prompts.values() if "with Carol" in t)
-    for part in ("1. Class: low performer", "2. Goal", "Refund ratio: from 7.0% to 6.0%", "3. The four questions",
-                 "What was the target?", "What was achieved?", "Why? Refund ratio lost 50 points",
-                 "Which way to improve?", "4. Proposed times", "5. Outline", "/feedback notes Carol"):
+    for part in (
+        "1. Class: low performer",
+        "2. Goal",
+        "Refund ratio: from 7.0% to 6.0%",
+        "3. The four questions",
+        "What was the target?",
+        "What was achieved?",
+        "Why? Refund ratio lost 50 points",
+        "Which way to improve?",
+        "4. Proposed times",
+        "5. Outline",
+        "/feedback notes Carol",
+    ):
         assert part in carol, part
     assert len(prompts) == 8  # one per scored agent of both teams
-    assert sorted(n for n in ("Alice", "Bob", "Carol", "Dave") for t in prompts.values() if f"with {n} " in t) == [
-        "Alice", "Bob", "Carol", "Dave"]
+    assert sorted(
+        n for n in ("Alice", "Bob", "Carol", "Dave") for t in prompts.values() if f"with {n} " in t
+    ) == ["Alice", "Bob", "Carol", "Dave"]
     zh = next(t for t in prompts.values() if "刘洋" in t)
     assert "退款比例" in zh
 
 
-def test_the_best_agent_and_team_are_announced_in_the_channel(engine: Engine, published: Router) -> None:
+def test_the_best_agent_and_team_are_announced_in_the_channel(
+    engine: Engine, published: Router
+) -> None:
     best = _texts(engine, "best")
     assert any("Alice" in t for t in best.values())
 
 
-def test_the_agent_accepts_a_proposed_time_and_the_manager_is_told(engine: Engine, published: Router) -> None:
+def test_the_agent_accepts_a_proposed_time_and_the_manager_is_told(
+    engine: Engine, published: Router
+) -> None:
     carol = FakeChat(published, "Carol")
     offer = carol.say("/feedback")[0]
     assert len(offer.buttons) == 3
-    reply = carol.send(carol._incoming(action=offer.buttons[1].action, value=offer.buttons[1].value))[0]
+    reply = carol.send(
+        carol._incoming(action=offer.buttons[1].action, value=offer.buttons[1].value)
+    )[0]
     assert "set for" in reply.text
     assert any("Carol accepted" in t for t in _texts(engine, "feedback.time").values())
-    again = carol.send(carol._incoming(action=offer.buttons[0].action, value=offer.buttons[0].value))[0]
+    again = carol.send(
+        carol._incoming(action=offer.buttons[0].action, value=offer.buttons[0].value)
+    )[0]
     assert "already set" in again.text
 
 
@@ -196,23 +248,34 @@ def test_after_the_meeting_a_smart_goal_becomes_next_periods_target_and_the_agen
     mary = FakeChat(published, "Mary")
     assert "needs a number" in mary.say("/feedback goal Carol 2026-12-31 faster replies")[0].text
     mary.say("/feedback notes Carol agreed to use quick replies")
-    saved = mary.say("/feedback goal Carol avg_response_s=45 2026-11-30 answer within 45 seconds")[0]
+    saved = mary.say("/feedback goal Carol avg_response_s=45 2026-11-30 answer within 45 seconds")[
+        0
+    ]
     assert "personal target for 2026-11" in saved.text
     carol = FakeChat(published, "Carol")
     mine = carol.say("/feedback")[0]
-    assert "answer within 45 seconds (Average response time 45 by 2026-11-30)" in mine.text, "the indicator by its name"
-    assert carol.send(carol._incoming(action=mine.buttons[0].action, value=mine.buttons[0].value))[0].text.startswith("Thank you")
+    assert "answer within 45 seconds (Average response time 45 by 2026-11-30)" in mine.text, (
+        "the indicator by its name"
+    )
+    assert carol.send(carol._incoming(action=mine.buttons[0].action, value=mine.buttons[0].value))[
+        0
+    ].text.startswith("Thank you")
     with unit_of_work(engine) as s:
         london = repo.get_team_by_name(session=s, name="london")
         member = repo.get_member_by_name(session=s, team=london, name="Carol")  # type: ignore[arg-type]
         from commands.feedback import personal_targets
-        assert personal_targets(s, member, "2026-11", parse_scheme(SCHEME_TEXT + APPLY)) == {"avg_response_s": 45.0}  # type: ignore[arg-type]
+
+        assert personal_targets(s, member, "2026-11", parse_scheme(SCHEME_TEXT + APPLY)) == {
+            "avg_response_s": 45.0
+        }  # type: ignore[arg-type]
 
 
 # -- improvement plans --------------------------------------------------------------------------
 
 
-def test_the_last_two_submit_a_plan_the_manager_returns_then_approves_it(engine: Engine, published: Router) -> None:
+def test_the_last_two_submit_a_plan_the_manager_returns_then_approves_it(
+    engine: Engine, published: Router
+) -> None:
     carol = FakeChat(published, "Carol")
     carol.say("/improve")
     carol.say("Slow replies at peak hours")
@@ -220,18 +283,24 @@ def test_the_last_two_submit_a_plan_the_manager_returns_then_approves_it(engine:
     carol.say("A coaching session")
     done = carol.say("submit")
     assert any("sent to your manager" in r.text for r in done)
-    assert any("Slow replies at peak hours" in t for t in _texts(engine, "improve.submitted").values())
+    assert any(
+        "Slow replies at peak hours" in t for t in _texts(engine, "improve.submitted").values()
+    )
     mary = FakeChat(published, "Mary")
     assert "COMMENT" in mary.say("/improve return Carol")[0].text
     mary.say("/improve return Carol add a date to each measure")
-    assert any("add a date to each measure" in t for t in _texts(engine, "improve.returned").values())
+    assert any(
+        "add a date to each measure" in t for t in _texts(engine, "improve.returned").values()
+    )
     carol.say("/improve")
     with unit_of_work(engine) as s:
         plans = store.list_plans(session=s, statuses=["returned"])
         assert len(plans) == 1
 
 
-def test_a_late_plan_is_reminded_once_a_day_then_escalated_once(engine: Engine, published: Router, clock: Clock) -> None:
+def test_a_late_plan_is_reminded_once_a_day_then_escalated_once(
+    engine: Engine, published: Router, clock: Clock
+) -> None:
     with unit_of_work(engine) as s:
         london = repo.get_team_by_name(session=s, name="london")
         boss = repo.add_member(session=s, team=london, name="Director", role="manager")  # type: ignore[arg-type]
@@ -239,7 +308,9 @@ def test_a_late_plan_is_reminded_once_a_day_then_escalated_once(engine: Engine, 
         assert mary is not None
         mary.manager_id = boss.id
         due = {p.due_at for p in store.list_plans(session=s)}
-    assert due == {datetime(2026, 11, 13, 15, 59, tzinfo=UTC)}  # published 6 Nov + 7 days, 23:59 Shanghai
+    assert due == {
+        datetime(2026, 11, 13, 15, 59, tzinfo=UTC)
+    }  # published 6 Nov + 7 days, 23:59 Shanghai
     day = max(due) - timedelta(hours=30)
     with unit_of_work(engine) as s:
         early = improve.follow_up(s, now=day - timedelta(days=2))
@@ -267,7 +338,9 @@ def test_an_upheld_appeal_changes_the_rank_and_republishes_only_to_those_who_saw
 ) -> None:
     _mark_all_sent(engine)
     dave = FakeChat(published, "Dave")
-    filed = dave.say("/appeal kpi my response time was 29 s, the export double-counted a night shift")[0]
+    filed = dave.say(
+        "/appeal kpi my response time was 29 s, the export double-counted a night shift"
+    )[0]
     assert "#" in filed.text
     appeal_id = filed.text.split("#")[1].split()[0]
     mary = FakeChat(published, "Mary")
@@ -278,8 +351,13 @@ def test_an_upheld_appeal_changes_the_rank_and_republishes_only_to_those_who_saw
         london = repo.get_team_by_name(session=s, name="london")
         period = repo.get_period(session=s, team=london, key="2026-10")  # type: ignore[arg-type]
         assert period is not None
-        ranks = {repo.get_member(session=s, member_id=r.member_id).name: r.rank for r in repo.list_scores(session=s, period=period)}  # type: ignore[union-attr]
-        trail = [e for e in repo.audit_trail(session=s, entity="score") if e.action == "score.restate"]
+        ranks = {
+            repo.get_member(session=s, member_id=r.member_id).name: r.rank
+            for r in repo.list_scores(session=s, period=period)
+        }  # type: ignore[union-attr]
+        trail = [
+            e for e in repo.audit_trail(session=s, entity="score") if e.action == "score.restate"
+        ]
         appeal = store.get_appeal(session=s, appeal_id=int(appeal_id))
         assert appeal is not None and appeal.status == "upheld"
         assert appeal.before["rank"] == 3 and appeal.after["rank"] == 2
@@ -292,12 +370,18 @@ def test_an_upheld_appeal_changes_the_rank_and_republishes_only_to_those_who_saw
     assert any("rank 2" in t for t in told.values())
 
 
-def test_an_appeal_against_the_managers_own_review_is_decided_by_an_admin(published: Router) -> None:
-    filed = FakeChat(published, "Carol").say("/appeal manager my manager rated service on the wrong month")[0]
+def test_an_appeal_against_the_managers_own_review_is_decided_by_an_admin(
+    published: Router,
+) -> None:
+    filed = FakeChat(published, "Carol").say(
+        "/appeal manager my manager rated service on the wrong month"
+    )[0]
     appeal_id = filed.text.split("#")[1].split()[0]
     refused = FakeChat(published, "Mary").say(f"/appeal reject {appeal_id} I stand by it")[0]
     assert "admin" in refused.text
-    decided = FakeChat(published, "周人事").say(f"/appeal reject {appeal_id} the review matches the month")[0]
+    decided = FakeChat(published, "周人事").say(
+        f"/appeal reject {appeal_id} the review matches the month"
+    )[0]
     assert "rejected" in decided.text or "驳回" in decided.text
 
 
@@ -316,7 +400,9 @@ def test_a_cell_that_starts_like_a_formula_is_kept_as_text(text: str) -> None:
     assert safe("ok =1") == "ok =1" and safe(-3) == -3
 
 
-def test_the_export_has_every_sheet_and_escapes_a_customer_comment(engine: Engine, published: Router) -> None:
+def test_the_export_has_every_sheet_and_escapes_a_customer_comment(
+    engine: Engine, published: Router
+) -> None:
     with unit_of_work(engine) as s:
         london = repo.get_team_by_name(session=s, name="london")
         assert london is not None
@@ -326,9 +412,17 @@ def test_the_export_has_every_sheet_and_escapes_a_customer_comment(engine: Engin
         repo.add_customer_rating(session=s, team=london, member=alice, period=period, token_id="t1", stars=5,
                                  comment='=HYPERLINK("http://x","y")')  # fmt: skip
         sheets = build_sheets(s, london, period)
-    assert set(sheets) == {"scores", "breakdown", "ratings", "rewards_penalties", "pay", "improvement_plans", "appeals"}
+    assert set(sheets) == {
+        "scores",
+        "breakdown",
+        "ratings",
+        "rewards_penalties",
+        "pay",
+        "improvement_plans",
+        "appeals",
+    }
     rows = list(csv.reader(io.StringIO(to_csv(sheets).decode("utf-8-sig"))))
-    assert any(r[:3] == ["Alice", "5", "'=HYPERLINK(\"http://x\",\"y\")"] for r in rows)
+    assert any(r[:3] == ["Alice", "5", '\'=HYPERLINK("http://x","y")'] for r in rows)
     assert any(r[:2] == ["Alice", "reward"] for r in rows)
     admin = FakeChat(published, "周人事")
     reply = admin.say("/export london 2026-10")[0]
@@ -338,14 +432,32 @@ def test_the_export_has_every_sheet_and_escapes_a_customer_comment(engine: Engin
     assert book["scores"]["A2"].value == "Alice"
 
 
-def test_the_cli_writes_csv_by_extension_and_refuses_bad_input_with_exit_2(engine: Engine, published: Router, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_cli_writes_csv_by_extension_and_refuses_bad_input_with_exit_2(
+    engine: Engine, published: Router, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     url = str(engine.url)
     runner = CliRunner()
     out = tmp_path / "r.csv"
-    ok = runner.invoke(build_app(), ["export", "--team", "london", "--period", "2026-10", "--out", str(out), "--db", url])
+    ok = runner.invoke(
+        build_app(),
+        ["export", "--team", "london", "--period", "2026-10", "--out", str(out), "--db", url],
+    )
     assert ok.exit_code == 0, ok.output
     assert "# scores" in out.read_text(encoding="utf-8-sig")
-    bad = runner.invoke(build_app(), ["export", "--team", "nowhere", "--period", "2026-10", "--out", str(tmp_path / "r.pdf"), "--db", url])
+    bad = runner.invoke(
+        build_app(),
+        [
+            "export",
+            "--team",
+            "nowhere",
+            "--period",
+            "2026-10",
+            "--out",
+            str(tmp_path / "r.pdf"),
+            "--db",
+            url,
+        ],
+    )
     assert bad.exit_code == 2
     assert "Traceback" not in bad.output
 
@@ -353,7 +465,9 @@ def test_the_cli_writes_csv_by_extension_and_refuses_bad_input_with_exit_2(engin
 # -- stars and training needs ----------------------------------------------------------------
 
 
-def test_the_hr_export_shows_the_same_star_and_numeric_money_as_the_result(engine: Engine, published: Router) -> None:
+def test_the_hr_export_shows_the_same_star_and_numeric_money_as_the_result(
+    engine: Engine, published: Router
+) -> None:
     # One star rule (scoring.total.star_levels) for the result message and the HR export alike.
     with unit_of_work(engine) as s:
         london = repo.get_team_by_name(session=s, name="london")
@@ -393,30 +507,45 @@ def test_training_needs_are_the_teams_weakest_indicators(engine: Engine, publish
     assert lines[0].startswith("培训需求") and "平均响应时间" in lines[1]
 
 
-def test_the_agent_counters_with_another_time_and_the_manager_accepts_it(engine: Engine, published: Router) -> None:
+def test_the_agent_counters_with_another_time_and_the_manager_accepts_it(
+    engine: Engine, published: Router
+) -> None:
     carol = FakeChat(published, "Carol")
     sent = carol.say("/feedback counter 2026-11-10 15:30")[0]  # a Tuesday, 15:30 Shanghai
     assert "sent to your manager" in sent.text
     with unit_of_work(engine) as s:
-        (row,) = [m for m in outbox_store.list_messages(session=s) if m.kind.startswith("feedback.counter.")]
+        (row,) = [
+            m
+            for m in outbox_store.list_messages(session=s)
+            if m.kind.startswith("feedback.counter.")
+        ]
         button = row.reply["buttons"][0]
     mary = FakeChat(published, "Mary")
-    assert "Only the other person" in carol.send(carol._incoming(action=button["action"], value=button["value"]))[0].text
+    assert (
+        "Only the other person"
+        in carol.send(carol._incoming(action=button["action"], value=button["value"]))[0].text
+    )
     done = mary.send(mary._incoming(action=button["action"], value=button["value"]))[0]
     assert "2026-11-10 15:30" in done.text
     assert any("2026-11-10 15:30" in t for t in _texts(engine, "feedback.time").values())
 
 
-def test_a_chinese_agent_appeals_and_hears_back_in_chinese(engine: Engine, published: Router) -> None:
+def test_a_chinese_agent_appeals_and_hears_back_in_chinese(
+    engine: Engine, published: Router
+) -> None:
     filed = FakeChat(published, "刘洋").say("/appeal kpi 退款数据包含了上月的订单")[0]
     assert "申诉 #" in filed.text
     appeal_id = filed.text.split("#")[1].split()[0]
     decided = FakeChat(published, "王经理").say(f"/appeal reject {appeal_id} 数据核对无误")[0]
     assert "驳回" in decided.text
-    assert any("驳回" in t and "数据核对无误" in t for t in _texts(engine, "appeal.decided").values())
+    assert any(
+        "驳回" in t and "数据核对无误" in t for t in _texts(engine, "appeal.decided").values()
+    )
 
 
-def test_the_appeal_window_ends_with_the_named_day_in_the_teams_zone(published: Router, clock: Clock) -> None:
+def test_the_appeal_window_ends_with_the_named_day_in_the_teams_zone(
+    published: Router, clock: Clock
+) -> None:
     # published 2026-11-06 12:00 UTC (20:00 in Shanghai) + 7 days → open until 2026-11-13 23:59 Shanghai
     clock.now = datetime(2026, 11, 13, 15, 30, tzinfo=UTC)  # 23:30 in Shanghai
     assert "#" in FakeChat(published, "Dave").say("/appeal kpi late but in time")[0].text
@@ -430,7 +559,9 @@ def test_the_plan_deadline_is_publication_plus_improvement_days_and_reads_the_sa
     # Seed 004: the plan is due within one week of the results being published (6 Nov 20:00
     # Shanghai): 13 Nov, end of the day in the team's time zone. Not counted from the period's end.
     with unit_of_work(engine) as s:
-        assert {p.due_at for p in store.list_plans(session=s)} == {datetime(2026, 11, 13, 15, 59, tzinfo=UTC)}
+        assert {p.due_at for p in store.list_plans(session=s)} == {
+            datetime(2026, 11, 13, 15, 59, tzinfo=UTC)
+        }
         london = repo.get_team_by_name(session=s, name="london")
         assert london is not None
         period = repo.get_period(session=s, team=london, key="2026-10")

@@ -38,7 +38,9 @@ def published(engine: Engine, router: Router, clock: Clock) -> Router:
     return router
 
 
-def _meetings(engine: Engine, team_name: str) -> tuple[dict[str, list[datetime]], dict[str, datetime], dict[str, int]]:
+def _meetings(
+    engine: Engine, team_name: str
+) -> tuple[dict[str, list[datetime]], dict[str, datetime], dict[str, int]]:
     """Per agent of the team: the offered slot times, the plan deadline (if asked), the rank."""
     with unit_of_work(engine) as s:
         team = repo.get_team_by_name(session=s, name=team_name)
@@ -48,8 +50,15 @@ def _meetings(engine: Engine, team_name: str) -> tuple[dict[str, list[datetime]]
         names = {m.id: m.name for m in repo.list_members(session=s, team=team)}
         slots = {names[m.member_id]: [x.starts_at.replace(tzinfo=UTC) for x in store.list_slots(session=s, meeting=m)]
                  for m in store.list_meetings(session=s, period=period)}  # fmt: skip
-        due = {names[p.member_id]: p.due_at.replace(tzinfo=UTC) for p in store.list_plans(session=s, period=period)}
-        ranks = {names[x.member_id]: x.rank for x in repo.list_scores(session=s, period=period) if x.rank is not None}
+        due = {
+            names[p.member_id]: p.due_at.replace(tzinfo=UTC)
+            for p in store.list_plans(session=s, period=period)
+        }
+        ranks = {
+            names[x.member_id]: x.rank
+            for x in repo.list_scores(session=s, period=period)
+            if x.rank is not None
+        }
     return slots, due, ranks
 
 
@@ -58,16 +67,26 @@ def test_those_asked_for_a_plan_are_offered_the_first_meetings_all_before_their_
     engine: Engine, published: Router, team_name: str
 ) -> None:
     slots, due, ranks = _meetings(engine, team_name)
-    assert len(due) == 2 and set(slots) == set(ranks)  # the last two of four, and a meeting for everyone
+    assert len(due) == 2 and set(slots) == set(
+        ranks
+    )  # the last two of four, and a meeting for everyone
     for name, deadline in due.items():
-        assert deadline == datetime(2026, 11, 13, 23, 59, tzinfo=SHANGHAI)  # results.plan_deadline, 7 days
-        assert slots[name] and all(at + timedelta(minutes=SLOT_MINUTES) <= deadline for at in slots[name])
+        assert deadline == datetime(
+            2026, 11, 13, 23, 59, tzinfo=SHANGHAI
+        )  # results.plan_deadline, 7 days
+        assert slots[name] and all(
+            at + timedelta(minutes=SLOT_MINUTES) <= deadline for at in slots[name]
+        )
     rest = sorted((n for n in slots if n not in due), key=lambda n: ranks[n])
     assert max(min(slots[n]) for n in due) < min(min(slots[n]) for n in rest)
-    assert [min(slots[n]) for n in rest] == sorted(min(slots[n]) for n in rest)  # then in rank order
+    assert [min(slots[n]) for n in rest] == sorted(
+        min(slots[n]) for n in rest
+    )  # then in rank order
 
 
-def test_the_slot_offers_go_out_to_those_asked_for_a_plan_first(engine: Engine, published: Router) -> None:
+def test_the_slot_offers_go_out_to_those_asked_for_a_plan_first(
+    engine: Engine, published: Router
+) -> None:
     _slots, due, _ranks = _meetings(engine, "london")
     with unit_of_work(engine) as s:
         london = repo.get_team_by_name(session=s, name="london")
@@ -78,7 +97,9 @@ def test_the_slot_offers_go_out_to_those_asked_for_a_plan_first(engine: Engine, 
     assert set(offers[:2]) == set(due) and len(offers) == 4
 
 
-def test_an_open_appeal_brings_the_agents_meeting_forward(engine: Engine, published: Router) -> None:
+def test_an_open_appeal_brings_the_agents_meeting_forward(
+    engine: Engine, published: Router
+) -> None:
     with unit_of_work(engine) as s:
         london = repo.get_team_by_name(session=s, name="london")
         assert london is not None
@@ -109,9 +130,20 @@ def test_a_tight_plan_deadline_packs_several_meeting_times_a_day_before_it() -> 
     both = first + second
     assert len(set(both)) == 6
     assert {at.astimezone(SHANGHAI).strftime("%a %H:%M") for at in both} == {
-        "Mon 10:00", "Mon 14:00", "Mon 16:00", "Tue 10:00", "Tue 14:00", "Tue 16:00"}
+        "Mon 10:00",
+        "Mon 14:00",
+        "Mon 16:00",
+        "Tue 10:00",
+        "Tue 14:00",
+        "Tue 16:00",
+    }
 
 
 def test_without_a_free_time_before_the_deadline_the_usual_later_times_are_offered() -> None:
-    published_at, deadline = _local("2026-11-06 20:00"), _local("2026-11-08 23:59")  # due Sunday: no working hour
-    assert propose_slots(published_at, "Asia/Shanghai", before=deadline) == propose_slots(published_at, "Asia/Shanghai")
+    published_at, deadline = (
+        _local("2026-11-06 20:00"),
+        _local("2026-11-08 23:59"),
+    )  # due Sunday: no working hour
+    assert propose_slots(published_at, "Asia/Shanghai", before=deadline) == propose_slots(
+        published_at, "Asia/Shanghai"
+    )

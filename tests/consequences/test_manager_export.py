@@ -25,7 +25,10 @@ def test_a_manager_exports_their_own_team_without_the_admin_only_columns(router:
     assert mine[0].private
     admins = FakeChat(router, "周人事").say("/export london 2026-10")
     assert admins[0].file is not None
-    manager_header, admin_header = _scores_header(mine[0].file.data), _scores_header(admins[0].file.data)
+    manager_header, admin_header = (
+        _scores_header(mine[0].file.data),
+        _scores_header(admins[0].file.data),
+    )
     for column in ADMIN_ONLY_COLUMNS:
         assert column in admin_header and column not in manager_header
     assert [c for c in admin_header if c not in ADMIN_ONLY_COLUMNS] == manager_header

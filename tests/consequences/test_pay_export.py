@@ -64,10 +64,12 @@ params.target = 20000
 
 
 def _scheme_with_pay() -> str:
-    text = SCHEME_TEXT.replace("points = 50\nmethod = \"tiered\"\nparams.bands = [\n  { le = 30, points = 50 },\n"
-                               "  { gt = 30, le = 60, points = 25 },",
-                               "points = 40\nmethod = \"tiered\"\nparams.bands = [\n  { le = 30, points = 40 },\n"
-                               "  { gt = 30, le = 60, points = 20 },")
+    text = SCHEME_TEXT.replace(
+        'points = 50\nmethod = "tiered"\nparams.bands = [\n  { le = 30, points = 50 },\n'
+        "  { gt = 30, le = 60, points = 25 },",
+        'points = 40\nmethod = "tiered"\nparams.bands = [\n  { le = 30, points = 40 },\n'
+        "  { gt = 30, le = 60, points = 20 },",
+    )
     assert text != SCHEME_TEXT
     return text + ORDER_INDICATOR + PAY
 
@@ -91,7 +93,9 @@ def _london_with_pay(engine: Engine):
                                      value=Decimal(amount), source="test", actor="test", reason=None)  # fmt: skip
 
 
-def test_the_payroll_export_shows_each_pay_part_and_the_sum_as_numbers(engine: Engine, world: dict[str, int]) -> None:
+def test_the_payroll_export_shows_each_pay_part_and_the_sum_as_numbers(
+    engine: Engine, world: dict[str, int]
+) -> None:
     _london_with_pay(engine)
     with unit_of_work(engine) as s:
         london = repo.get_team_by_name(session=s, name="london")
@@ -103,38 +107,62 @@ def test_the_payroll_export_shows_each_pay_part_and_the_sum_as_numbers(engine: E
     assert outcome is not None
     header, *rows = sheets["pay"]
     # the scheme speaks Chinese: the parts are headed by their names, never their ids
-    assert header == ["agent", "底薪", "提成", "指标奖金", "名次奖罚", "pay_total", "currency", "held"]
+    assert header == [
+        "agent",
+        "底薪",
+        "提成",
+        "指标奖金",
+        "名次奖罚",
+        "pay_total",
+        "currency",
+        "held",
+    ]
     pay = {r[0]: dict(zip(header, r, strict=True)) for r in rows}
     assert set(pay) == {"Alice", "Bob", "Carol", "Dave"}
     # 12345.60 × 0.3 % = 37.0368 → 37.04; 1675 × 0.3 % = 5.025 → 5.03 (half up)
     assert {n: p["提成"] for n, p in pay.items()} == {
-        "Alice": Decimal("37.04"), "Bob": Decimal("24.00"), "Carol": Decimal("5.03"), "Dave": Decimal("60.00")}
+        "Alice": Decimal("37.04"),
+        "Bob": Decimal("24.00"),
+        "Carol": Decimal("5.03"),
+        "Dave": Decimal("60.00"),
+    }
     # refund ratio 2 % and 3 % earn the full points; 4 % and 7 % do not: no indicator bonus
     assert {n: p["指标奖金"] for n, p in pay.items()} == {
-        "Alice": Decimal("300.00"), "Bob": Decimal("0.00"), "Carol": Decimal("0.00"), "Dave": Decimal("300.00")}
+        "Alice": Decimal("300.00"),
+        "Bob": Decimal("0.00"),
+        "Carol": Decimal("0.00"),
+        "Dave": Decimal("300.00"),
+    }
     by_name = {s.name: s for s in outcome.scored}
     for name, p in pay.items():
         flags = by_name[name].flags
         place = (Decimal(flags["reward_amount"]) if flags.get("reward") else 0) - (
-            Decimal(flags["penalty_amount"]) if flags.get("penalty") else 0)
+            Decimal(flags["penalty_amount"]) if flags.get("penalty") else 0
+        )
         assert p["名次奖罚"] == place
         assert p["底薪"] == Decimal("2000.00")
         assert p["pay_total"] == p["底薪"] + p["提成"] + p["指标奖金"] + p["名次奖罚"]
         assert all(isinstance(p[k], Decimal) for k in header[1:6])
         assert (p["currency"], p["held"]) == ("CNY", False)
-    assert any(p["名次奖罚"] > 0 for p in pay.values()) and any(p["名次奖罚"] < 0 for p in pay.values())
+    assert any(p["名次奖罚"] > 0 for p in pay.values()) and any(
+        p["名次奖罚"] < 0 for p in pay.values()
+    )
     # CSV: the amounts are written as numbers (unquoted); xlsx: numeric cells
     lines = to_csv(sheets).decode("utf-8-sig").splitlines()
-    alice = next(line for line in lines[lines.index('"# pay"'):] if line.startswith('"Alice"'))
+    alice = next(line for line in lines[lines.index('"# pay"') :] if line.startswith('"Alice"'))
     assert alice.startswith('"Alice",2000.00,37.04,300.00,')
     book = load_workbook(io.BytesIO(to_xlsx(sheets)))
     cells = [c.value for c in next(r for r in book["pay"].iter_rows() if r[0].value == "Alice")]
     assert cells[1:3] == [2000, 37.04]
     assert list(csv.reader(io.StringIO(alice)))[0][0] == "Alice"
-    assert without_admin_columns(sheets)["pay"] == sheets["pay"]  # pay goes to the team's managers too
+    assert (
+        without_admin_columns(sheets)["pay"] == sheets["pay"]
+    )  # pay goes to the team's managers too
 
 
-def test_a_scheme_without_pay_exports_an_empty_pay_sheet(engine: Engine, world: dict[str, int]) -> None:
+def test_a_scheme_without_pay_exports_an_empty_pay_sheet(
+    engine: Engine, world: dict[str, int]
+) -> None:
     with unit_of_work(engine) as s:
         london = repo.get_team_by_name(session=s, name="london")
         assert london is not None

@@ -45,11 +45,16 @@ def test_payroll_is_replaced_exactly_and_every_change_is_audited(db_engine: Engi
                               (a, "penalty", Decimal("50"), "CNY")], actor="member:9", reason="appeal #1", now=NOW)  # fmt: skip
     with unit_of_work(db_engine) as s:
         team, period, a, b = _rows(s)
-        entries = {(e.member_id, e.kind): e.amount for e in store.list_payroll(session=s, period=period)}
+        entries = {
+            (e.member_id, e.kind): e.amount for e in store.list_payroll(session=s, period=period)
+        }
         assert entries == {(b.id, "reward"): Decimal("100.50"), (a.id, "penalty"): Decimal("50")}
         assert all(isinstance(v, Decimal) for v in entries.values())
         actions = [(e.action, e.actor) for e in repo.audit_trail(session=s, entity="payroll_entry")]
-        assert actions.count(("payroll.remove", "member:9")) == 2 and actions.count(("payroll.add", "member:9")) == 2
+        assert (
+            actions.count(("payroll.remove", "member:9")) == 2
+            and actions.count(("payroll.add", "member:9")) == 2
+        )
 
 
 def test_a_plan_and_a_meeting_are_created_once(db_engine: Engine) -> None:
@@ -57,10 +62,23 @@ def test_a_plan_and_a_meeting_are_created_once(db_engine: Engine) -> None:
     for _ in range(2):
         with unit_of_work(db_engine) as s:
             team, period, a, _b = _rows(s)
-            store.ensure_plan(session=s, team=team, period=period, member=a, due_at=NOW + timedelta(days=3), now=NOW)
+            store.ensure_plan(
+                session=s,
+                team=team,
+                period=period,
+                member=a,
+                due_at=NOW + timedelta(days=3),
+                now=NOW,
+            )
             meeting, _created = store.ensure_meeting(session=s, team=team, period=period, member=a, manager=None,
                                                      prompt={"x": 1}, now=NOW)  # fmt: skip
-            store.offer_slots(session=s, meeting=meeting, starts=[NOW + timedelta(days=1)], proposed_by="system", now=NOW)
+            store.offer_slots(
+                session=s,
+                meeting=meeting,
+                starts=[NOW + timedelta(days=1)],
+                proposed_by="system",
+                now=NOW,
+            )
     with unit_of_work(db_engine) as s:
         team, period, a, _b = _rows(s)
         assert len(store.list_plans(session=s, period=period)) == 1
@@ -82,7 +100,9 @@ def test_a_restated_locked_score_keeps_before_after_who_and_why(db_engine: Engin
         store.restate_score(session=s, score=score, total=70.25, rank=2, breakdown={"k": 1}, flags=[],
                             actor="member:4", reason="appeal #1: the shift log", now=NOW)  # fmt: skip
     with unit_of_work(db_engine) as s:
-        entry = [e for e in repo.audit_trail(session=s, entity="score") if e.action == "score.restate"][-1]
+        entry = [
+            e for e in repo.audit_trail(session=s, entity="score") if e.action == "score.restate"
+        ][-1]
         assert (entry.before["rank"], entry.after["rank"]) == (3, 2)
         assert Decimal(entry.after["total"]) == Decimal("70.25")
         assert (entry.actor, entry.reason) == ("member:4", "appeal #1: the shift log")
@@ -97,4 +117,7 @@ def test_goals_are_read_back_for_their_period(db_engine: Engine) -> None:
     with unit_of_work(db_engine) as s:
         _team_row, _period, a, _b = _rows(s)
         (goal,) = store.goals_for(session=s, member=a, period_key="2026-11")
-        assert goal.target == Decimal("45") and store.goals_for(session=s, member=a, period_key="2026-12") == []
+        assert (
+            goal.target == Decimal("45")
+            and store.goals_for(session=s, member=a, period_key="2026-12") == []
+        )

@@ -22,7 +22,9 @@ class Terminal:
 
     def __init__(self, args: list[str], env: dict[str, str]) -> None:
         self.master, slave = pty.openpty()
-        self.proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
+        self.proc = subprocess.Popen(
+            args, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True
+        )
         os.close(slave)
         self.seen = ""
 
@@ -36,7 +38,9 @@ class Terminal:
             except OSError:  # the process ended
                 chunk = ""
             if not chunk:
-                raise AssertionError(f"the chat ended before showing {text!r}; it showed:\n{self.seen}")
+                raise AssertionError(
+                    f"the chat ended before showing {text!r}; it showed:\n{self.seen}"
+                )
             self.seen += chunk.replace("\r\n", "\n")
         head, _sep, rest = self.seen.partition(text)
         self.seen = rest
@@ -56,8 +60,16 @@ class Terminal:
 def terminal(tmp_path: Path) -> Iterator[callable]:  # type: ignore[valid-type]
     opened: list[Terminal] = []
     script = Path(sys.executable).with_name("kpibot")
-    base = [str(script)] if script.exists() else [sys.executable, "-c", "from bot.cli import main; main()"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TELEGRAM_", "DATABASE_URL"))}
+    base = (
+        [str(script)]
+        if script.exists()
+        else [sys.executable, "-c", "from bot.cli import main; main()"]
+    )
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "TELEGRAM_", "DATABASE_URL"))
+    }
     env.update(DATA_DIR=str(tmp_path / "data"), TERM="dumb", PYTHONUNBUFFERED="1")
 
     def open_terminal(*args: str) -> Terminal:
@@ -91,14 +103,19 @@ def test_an_agent_fills_a_self_review_in_the_terminal_chat(terminal, world_url: 
     term.expect("Question 4 of 4")
     term.type("Fewer refunds")
     screen = term.expect("1) Submit")
-    assert "Summary of your self-review" in screen and "1. Task completion: 4 · above expectations" in screen
+    assert (
+        "Summary of your self-review" in screen
+        and "1. Task completion: 4 · above expectations" in screen
+    )
     term.type("1")
     term.expect("your self-review is submitted")
     term.type("/quit")
     assert term.close() == 0
 
 
-def test_a_newcomer_starts_as_the_demo_manager_and_reviews_an_agent(terminal, world_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_newcomer_starts_as_the_demo_manager_and_reviews_an_agent(
+    terminal, world_url: str
+) -> None:  # type: ignore[no-untyped-def]
     term = terminal("--db", world_url)
     term.expect("你正以 王经理（主管）的身份与 kpibot 对话")
     term.type("/review")

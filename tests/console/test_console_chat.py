@@ -51,7 +51,11 @@ class _Recorder:
 
 def test_images_are_saved_to_a_file_whose_path_is_printed(media: Path) -> None:
     png = b"\x89PNG\r\n\x1a\n-not-really"
-    chat = ConsoleChat(_Recorder([Reply(text="Ranking", image=Image("rank 2026/10.png", png, alt="chart"))]), "x", media)
+    chat = ConsoleChat(
+        _Recorder([Reply(text="Ranking", image=Image("rank 2026/10.png", png, alt="chart"))]),
+        "x",
+        media,
+    )
     shown = chat.send("/rank")
     path = Path(shown.split("[chart: ", 1)[1].rstrip("]"))
     assert path.parent == media.resolve() and path.read_bytes() == png
@@ -59,7 +63,9 @@ def test_images_are_saved_to_a_file_whose_path_is_printed(media: Path) -> None:
 
 
 def test_link_buttons_are_shown_as_addresses_not_numbers(media: Path) -> None:
-    reply = Reply(text="Survey", buttons=(Button("Open", "url", "http://x/s/1"), Button("OK", "ok", "1")))
+    reply = Reply(
+        text="Survey", buttons=(Button("Open", "url", "http://x/s/1"), Button("OK", "ok", "1"))
+    )
     chat = ConsoleChat(_Recorder([reply]), "x", media)
     shown = chat.send("/survey")
     assert "  Open: http://x/s/1" in shown and "  1) OK" in shown
@@ -71,7 +77,12 @@ def test_link_buttons_are_shown_as_addresses_not_numbers(media: Path) -> None:
 def test_the_loop_prints_each_answer_until_quit(router: Router, media: Path) -> None:
     lines = iter(["/selfreview", "4", "/quit", "never read"])
     out = io.StringIO()
-    repl(ConsoleChat(router, "Alice", media), read=lambda prompt: next(lines), out=out, greeting="hello")
+    repl(
+        ConsoleChat(router, "Alice", media),
+        read=lambda prompt: next(lines),
+        out=out,
+        greeting="hello",
+    )
     text = out.getvalue()
     assert text.startswith("hello\n") and "Question 1 of 4" in text and "Question 2 of 4" in text
 

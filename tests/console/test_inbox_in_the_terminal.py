@@ -59,7 +59,9 @@ def test_a_reminder_arrives_in_the_agents_terminal_once_and_inbox_lists_the_othe
 ) -> None:
     mary = console(router, world_db, "Mary", media)
     assert "Progress of london for 2026-10" in mary.send("/status")
-    assert mary.send("1").startswith("Reminder sent to Alice, Bob, Carol, Dave.")  # the "Remind them" button
+    assert mary.send("1").startswith(
+        "Reminder sent to Alice, Bob, Carol, Dave."
+    )  # the "Remind them" button
     listed = mary.send("/inbox")
     assert listed.startswith("Waiting for people with no Slack or Telegram account (4 messages):")
     assert "· Alice: Reminder: your self-review for 2026-10 is still missing" in listed
@@ -73,11 +75,15 @@ def test_a_reminder_arrives_in_the_agents_terminal_once_and_inbox_lists_the_othe
     assert mary.send("/inbox Bob") == f"Waiting for Bob (1):\n\n{reminder}"
 
 
-def test_in_chinese_the_reminder_and_the_inbox_read_in_chinese(router: Router, world_db: Engine, media: Path) -> None:
+def test_in_chinese_the_reminder_and_the_inbox_read_in_chinese(
+    router: Router, world_db: Engine, media: Path
+) -> None:
     wang = console(router, world_db, "王经理", media)
     wang.send("/status")
     assert wang.send("1").startswith("已向 李娜、张伟、刘洋、陈静 发送提醒。")
-    assert wang.send("/inbox").startswith("以下消息等待尚未关联 Slack 或 Telegram 账号的成员（共 4 条）：")
+    assert wang.send("/inbox").startswith(
+        "以下消息等待尚未关联 Slack 或 Telegram 账号的成员（共 4 条）："
+    )
     li = console(router, world_db, "李娜", media)
     shown = li.send("/help")
     reminder = cycle.self_reminder(translator("zh"), "2026-10", _closes(world_db, "demo"))
@@ -103,12 +109,16 @@ def test_results_published_from_the_console_arrive_at_the_agents_console_with_th
     assert waiting == []
 
 
-def test_someone_a_platform_reaches_gets_nothing_in_the_console(router: Router, world_db: Engine, media: Path) -> None:
+def test_someone_a_platform_reaches_gets_nothing_in_the_console(
+    router: Router, world_db: Engine, media: Path
+) -> None:
     with unit_of_work(world_db) as session:
         london = repo.get_team_by_name(session=session, name="london")
         bob = repo.get_member_by_name(session=session, team=london, name="Bob")  # type: ignore[arg-type]
         assert bob is not None
-        repo.link_platform(session=session, member=bob, platform="slack", user_id="U0BOB", actor="test")
+        repo.link_platform(
+            session=session, member=bob, platform="slack", user_id="U0BOB", actor="test"
+        )
     mary = console(router, world_db, "Mary", media)
     mary.send("/status")
     mary.send("1")
@@ -116,14 +126,23 @@ def test_someone_a_platform_reaches_gets_nothing_in_the_console(router: Router, 
     assert "· Bob:" not in mary.send("/inbox")
 
 
-def test_the_chat_shows_what_waited_right_after_the_greeting(router: Router, world_db: Engine, media: Path) -> None:
+def test_the_chat_shows_what_waited_right_after_the_greeting(
+    router: Router, world_db: Engine, media: Path
+) -> None:
     mary = console(router, world_db, "Mary", media)
     mary.send("/status")
     mary.send("1")
     out = io.StringIO()
     lines = iter(["/quit"])
-    repl(console(router, world_db, "Carol", media), read=lambda _prompt: next(lines), out=out, greeting="Hello Carol")
-    assert out.getvalue().startswith("Hello Carol\n📬 kpibot wrote to you (2026-10):\nReminder: your self-review")
+    repl(
+        console(router, world_db, "Carol", media),
+        read=lambda _prompt: next(lines),
+        out=out,
+        greeting="Hello Carol",
+    )
+    assert out.getvalue().startswith(
+        "Hello Carol\n📬 kpibot wrote to you (2026-10):\nReminder: your self-review"
+    )
 
 
 def test_inbox_shows_a_manager_only_their_own_agents_and_never_an_admins_notice(
@@ -150,7 +169,11 @@ def test_inbox_shows_a_manager_only_their_own_agents_and_never_an_admins_notice(
     assert "· Alice: Your result for 2026-10" in said
     assert "last place" not in said and "inspector" not in said
     assert console(router, world_db, "王经理", media).send("/inbox") == translator("zh")(
-        "Nothing is waiting: every message went out on Slack or Telegram.")
-    assert console(router, world_db, "王经理", media).send("/inbox Alice") == "在你能查看的成员中，没有等待发给 Alice 的消息。"
+        "Nothing is waiting: every message went out on Slack or Telegram."
+    )
+    assert (
+        console(router, world_db, "王经理", media).send("/inbox Alice")
+        == "在你能查看的成员中，没有等待发给 Alice 的消息。"
+    )
     everything = console(router, world_db, "周人事", media).send("/inbox")
     assert "· Alice：" in everything and "· Quinn：" in everything  # the admin reads Chinese

@@ -41,10 +41,20 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
-def test_kpibot_run_on_a_terminal_loads_the_demo_and_opens_the_chat_as_the_demo_manager_and_quit_leaves_the_server(tmp_path: Path) -> None:
+def test_kpibot_run_on_a_terminal_loads_the_demo_and_opens_the_chat_as_the_demo_manager_and_quit_leaves_the_server(
+    tmp_path: Path,
+) -> None:
     script = Path(sys.executable).with_name("kpibot")
-    args = [str(script)] if script.exists() else [sys.executable, "-c", "from bot.cli import main; main()"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TELEGRAM_", "DATABASE_URL", "CYCLE_"))}
+    args = (
+        [str(script)]
+        if script.exists()
+        else [sys.executable, "-c", "from bot.cli import main; main()"]
+    )
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "TELEGRAM_", "DATABASE_URL", "CYCLE_"))
+    }
     env.update(
         DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.db'}",
         DATA_DIR=str(tmp_path / "data"),
@@ -75,7 +85,9 @@ def test_kpibot_run_on_a_terminal_loads_the_demo_and_opens_the_chat_as_the_demo_
         term.expect("聊天已结束，但 kpibot 仍在")
         term.expect("按 Ctrl-C 停止。")
         assert term.proc.poll() is None, "the server outlives the chat"
-        assert _answers(f"http://127.0.0.1:{port}/healthz"), "the survey page's server still answers"
+        assert _answers(f"http://127.0.0.1:{port}/healthz"), (
+            "the survey page's server still answers"
+        )
         term.proc.send_signal(signal.SIGINT)  # Ctrl-C
         assert term.close() == 0
         deadline = time.monotonic() + 10

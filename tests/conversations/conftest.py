@@ -46,7 +46,9 @@ def people(db: Engine) -> dict[str, int]:
         session.flush()
         rows = {
             "王经理": Member(team_id=zh.id, name="王经理", role="manager"),
-            "李娜": Member(team_id=zh.id, name="李娜", role="agent", slack_user_id="U1", telegram_user_id="77"),
+            "李娜": Member(
+                team_id=zh.id, name="李娜", role="agent", slack_user_id="U1", telegram_user_id="77"
+            ),
             "Alice": Member(team_id=en.id, name="Alice", role="agent"),
             "Ghost": Member(team_id=en.id, name="Ghost", role="agent", active=False),
         }
@@ -56,7 +58,9 @@ def people(db: Engine) -> dict[str, int]:
 
 
 @pytest.fixture
-def toy_router(db: Engine, clock: Clock, people: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> Router:
+def toy_router(
+    db: Engine, clock: Clock, people: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> Router:
     monkeypatch.setitem(form_engine.FORM_MODULES, "toy", "tests.conversations.toyform")
     return Router(db, AppConfig(), clock, modules=["commands.forms", toyform])
 

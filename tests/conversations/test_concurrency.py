@@ -40,9 +40,14 @@ def test_racing_submits_store_one_review_and_nobody_sees_an_error(db_engine: Eng
     build_world(db_engine)
     router = Router(db_engine, AppConfig(), lambda: datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
     chat = FakeChat(router, "Alice", with_event_ids=False)
-    run(chat, [("/selfreview", "Question 1"), ("4", "Q"), ("4", "Q"), ("fine", "Q"), ("more", "Summary")])
+    run(
+        chat,
+        [("/selfreview", "Question 1"), ("4", "Q"), ("4", "Q"), ("fine", "Q"), ("more", "Summary")],
+    )
     submit = chat.button("Submit")
-    answers = _race(router, Incoming(platform="test", user_id="Alice", action=submit.action, value=submit.value))
+    answers = _race(
+        router, Incoming(platform="test", user_id="Alice", action=submit.action, value=submit.value)
+    )
     texts = [" ".join(r.text for r in replies) for replies in answers]
     # PostgreSQL serialises the taps on the conversation's row lock (the others hear "already
     # submitted"); SQLite may let two of them finish against the same stored review. Either

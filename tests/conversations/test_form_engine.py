@@ -29,7 +29,10 @@ def test_a_whole_form_is_answered_summarised_and_submitted(toy_router: Router) -
 
 def _submitted(router: Router) -> list[dict[str, object]]:
     with unit_of_work(router.engine) as session:
-        return [row.after or {} for row in session.exec(select(AuditLog).where(AuditLog.action == "toy.submit")).all()]
+        return [
+            row.after or {}
+            for row in session.exec(select(AuditLog).where(AuditLog.action == "toy.submit")).all()
+        ]
 
 
 def _conversations(router: Router) -> list[Conversation]:
@@ -37,7 +40,9 @@ def _conversations(router: Router) -> list[Conversation]:
         return list(session.exec(select(Conversation)).all())
 
 
-def test_a_wrong_answer_gets_a_specific_hint_and_the_same_question_again(toy_router: Router) -> None:
+def test_a_wrong_answer_gets_a_specific_hint_and_the_same_question_again(
+    toy_router: Router,
+) -> None:
     chat = FakeChat(toy_router, "Alice")
     run(chat, [
         ("/toy", "Question 1 of 5"),
@@ -68,7 +73,9 @@ def test_a_score_at_either_end_asks_for_the_conditional_question(toy_router: Rou
     ])  # fmt: skip
 
 
-def test_back_returns_to_the_previous_question_showing_the_current_answer(toy_router: Router) -> None:
+def test_back_returns_to_the_previous_question_showing_the_current_answer(
+    toy_router: Router,
+) -> None:
     chat = FakeChat(toy_router, "Alice")
     run(chat, [
         ("/toy", "Question 1 of 5"),
@@ -104,7 +111,9 @@ def test_a_required_question_cannot_be_skipped(toy_router: Router) -> None:
     run(chat, [("/toy", "Question 1"), ("skip", ["cannot be skipped", "Question 1 of 5"])])
 
 
-def test_an_unfinished_draft_is_offered_again_from_where_it_stopped(toy_router: Router, clock: object) -> None:
+def test_an_unfinished_draft_is_offered_again_from_where_it_stopped(
+    toy_router: Router, clock: object
+) -> None:
     chat = FakeChat(toy_router, "Alice")
     run(chat, [("/toy", "Question 1"), ("3", "Question 2"), ("10", "Question 3")])
     clock.advance(days=1)  # type: ignore[attr-defined]
@@ -127,7 +136,17 @@ def test_plain_text_the_next_day_continues_the_draft(toy_router: Router, clock: 
 
 def test_a_double_tapped_submit_stores_one_result(toy_router: Router) -> None:
     chat = FakeChat(toy_router, "Alice")
-    run(chat, [("/toy", "Q"), ("3", "calls"), ("10", "Refund"), ("skip", "shift"), ("1", "Again"), ("yes", "Summary")])
+    run(
+        chat,
+        [
+            ("/toy", "Q"),
+            ("3", "calls"),
+            ("10", "Refund"),
+            ("skip", "shift"),
+            ("1", "Again"),
+            ("yes", "Summary"),
+        ],
+    )
     submit = chat.button("Submit")
     chat.press_button(submit)
     assert "Thank you" in chat.text
@@ -139,7 +158,17 @@ def test_a_double_tapped_submit_stores_one_result(toy_router: Router) -> None:
 
 def test_a_replayed_submit_delivery_is_dropped(toy_router: Router) -> None:
     chat = FakeChat(toy_router, "Alice")
-    run(chat, [("/toy", "Q"), ("3", "calls"), ("10", "Refund"), ("skip", "shift"), ("1", "Again"), ("yes", "Summary")])
+    run(
+        chat,
+        [
+            ("/toy", "Q"),
+            ("3", "calls"),
+            ("10", "Refund"),
+            ("skip", "shift"),
+            ("1", "Again"),
+            ("yes", "Summary"),
+        ],
+    )
     submit = chat.button("Submit")
     chat.press_button(submit, event_id="slack-retry-1")
     assert chat.press_button(submit, event_id="slack-retry-1") == []
@@ -171,7 +200,9 @@ def test_cancel_ends_the_form_without_storing_anything(toy_router: Router) -> No
     assert _submitted(toy_router) == []
 
 
-def test_an_expired_draft_says_so_and_a_new_one_can_start(toy_router: Router, clock: object) -> None:
+def test_an_expired_draft_says_so_and_a_new_one_can_start(
+    toy_router: Router, clock: object
+) -> None:
     chat = FakeChat(toy_router, "Alice")
     run(chat, [("/toy", "Question 1")])
     with unit_of_work(toy_router.engine) as session:
@@ -196,10 +227,16 @@ def test_the_form_speaks_chinese_to_a_chinese_member(toy_router: Router) -> None
 def _modal(chat: FakeChat, values: dict[str, str]) -> list[Reply]:
     form = next(r.form for r in chat.last if r.form)
     first = form[0]
-    return chat.send(chat._incoming(action="form:modal", value=f"{first.conversation_id}:{first.step}:", values=values))
+    return chat.send(
+        chat._incoming(
+            action="form:modal", value=f"{first.conversation_id}:{first.step}:", values=values
+        )
+    )
 
 
-def test_the_first_question_carries_the_whole_form_for_one_screen_adapters(toy_router: Router) -> None:
+def test_the_first_question_carries_the_whole_form_for_one_screen_adapters(
+    toy_router: Router,
+) -> None:
     chat = FakeChat(toy_router, "Alice")
     chat.say("/toy")
     (reply,) = [r for r in chat.last if r.form]
@@ -223,10 +260,21 @@ def test_a_whole_form_submitted_at_once_gets_one_hint_per_wrong_field(toy_router
 def test_a_valid_whole_form_leads_to_the_summary_and_one_submit(toy_router: Router) -> None:
     chat = FakeChat(toy_router, "Alice")
     chat.say("/toy")
-    _modal(chat, {"mood": "3", "why": "ignored: mood is not at an end", "calls": "7", "shift": "early", "again": "no"})
+    _modal(
+        chat,
+        {
+            "mood": "3",
+            "why": "ignored: mood is not at an end",
+            "calls": "7",
+            "shift": "early",
+            "again": "no",
+        },
+    )
     assert "Summary of your self-review" in chat.text and "4. Which shift?: Early" in chat.text
     chat.press("Submit")
-    assert _submitted(toy_router) == [{"mood": 3, "calls": 7, "share": None, "shift": "early", "again": False}]
+    assert _submitted(toy_router) == [
+        {"mood": 3, "calls": 7, "share": None, "shift": "early", "again": False}
+    ]
 
 
 def test_plain_text_in_a_group_chat_never_answers_a_form(toy_router: Router) -> None:

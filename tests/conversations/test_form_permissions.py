@@ -35,8 +35,12 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("command", "who", "expected"), CASES, ids=[f"{c} as {w}" for c, w, _e in CASES])
-def test_each_role_may_use_only_its_form_commands(router: Router, command: str, who: str, expected: str) -> None:
+@pytest.mark.parametrize(
+    ("command", "who", "expected"), CASES, ids=[f"{c} as {w}" for c, w, _e in CASES]
+)
+def test_each_role_may_use_only_its_form_commands(
+    router: Router, command: str, who: str, expected: str
+) -> None:
     chat = FakeChat(router, who)
     chat.say(command)
     assert expected in chat.text, chat.dump()
@@ -79,7 +83,9 @@ def test_a_scheme_without_reviews_says_so_for_each_form(router: Router) -> None:
     from storage import repo
     from storage.db import unit_of_work
 
-    text = (Path(__file__).resolve().parents[2] / "schemes" / "examples" / "hiring_cycle.toml").read_text("utf-8")
+    text = (
+        Path(__file__).resolve().parents[2] / "schemes" / "examples" / "hiring_cycle.toml"
+    ).read_text("utf-8")
     parsed = parse_scheme(text)
     with unit_of_work(router.engine) as session:
         team = repo.get_team_by_name(session=session, name="london")

@@ -16,12 +16,19 @@ TYPED = st.one_of(
                      "late", "back", "skip", "submit", "提交", "返回", "跳过", "", "   ", "九", "三"]),
     st.text(max_size=30),
 )  # fmt: skip
-STEP = st.one_of(st.tuples(st.just("type"), TYPED), st.tuples(st.just("tap"), st.integers(min_value=1, max_value=9)))
+STEP = st.one_of(
+    st.tuples(st.just("type"), TYPED),
+    st.tuples(st.just("tap"), st.integers(min_value=1, max_value=9)),
+)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(steps=st.lists(STEP, max_size=25))
-def test_any_sequence_of_answers_and_taps_keeps_the_form_whole(toy_router: Router, steps: list[tuple[str, object]]) -> None:
+def test_any_sequence_of_answers_and_taps_keeps_the_form_whole(
+    toy_router: Router, steps: list[tuple[str, object]]
+) -> None:
     chat = FakeChat(toy_router, "Alice")
     chat.say("/cancel")
     before = _results(toy_router)
@@ -36,9 +43,13 @@ def test_any_sequence_of_answers_and_taps_keeps_the_form_whole(toy_router: Route
     event(f"results: {_results(toy_router) - before}")
     assert _results(toy_router) - before <= 1
     with unit_of_work(toy_router.engine) as session:
-        submitted = session.exec(select(Conversation).where(Conversation.status == "submitted")).all()
+        submitted = session.exec(
+            select(Conversation).where(Conversation.status == "submitted")
+        ).all()
         active = session.exec(select(Conversation).where(Conversation.status == "active")).all()
-    assert len(submitted) == _results(toy_router), "one result per submitted conversation, never two"
+    assert len(submitted) == _results(toy_router), (
+        "one result per submitted conversation, never two"
+    )
     assert len(active) <= 1
 
 

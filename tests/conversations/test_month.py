@@ -37,8 +37,20 @@ class Team:
 
 
 TEAMS = (
-    Team("华东", "zh", "周人事", "王经理", ("李娜", "张伟", "刘洋", "陈静", "杨帆", "赵丽", "孙浩", "吴婷")),
-    Team("london", "en", "Hana", "Mary", ("Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace", "Heidi")),
+    Team(
+        "华东",
+        "zh",
+        "周人事",
+        "王经理",
+        ("李娜", "张伟", "刘洋", "陈静", "杨帆", "赵丽", "孙浩", "吴婷"),
+    ),
+    Team(
+        "london",
+        "en",
+        "Hana",
+        "Mary",
+        ("Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace", "Heidi"),
+    ),
 )
 REFUND = ("0.010", "0.020", "0.030", "0.040", "0.050", "0.060", "0.070", "0.090")
 RESPONSE = (20, 25, 30, 40, 50, 60, 70, 95)
@@ -57,7 +69,9 @@ def _setup(engine: Engine) -> None:
             repo.add_member(session=session, team=team, name=spec.admin, role="admin")
             manager = repo.add_member(session=session, team=team, name=spec.manager, role="manager")
             for name in spec.agents:
-                repo.add_member(session=session, team=team, name=name, role="agent", manager=manager)
+                repo.add_member(
+                    session=session, team=team, name=name, role="agent", manager=manager
+                )
 
 
 def _import_kpis(engine: Engine, spec: Team) -> None:
@@ -149,7 +163,9 @@ def _positions(text: str, names: tuple[str, ...]) -> list[int]:
 
 
 @pytest.mark.parametrize("spec", TEAMS, ids=[t.lang for t in TEAMS])
-def test_a_month_from_opening_the_period_to_the_ranking(month: tuple[Router, Clock], spec: Team) -> None:
+def test_a_month_from_opening_the_period_to_the_ranking(
+    month: tuple[Router, Clock], spec: Team
+) -> None:
     router, clock = month
     w = WORDS[spec.lang]
     manager = FakeChat(router, spec.manager)

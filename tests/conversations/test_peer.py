@@ -64,7 +64,9 @@ def test_an_agent_cannot_rate_themselves_or_another_team(router: Router) -> None
     assert _peer_reviews(router) == []
 
 
-def test_rating_the_same_colleague_again_starts_from_the_earlier_answers_and_replaces_them(router: Router) -> None:
+def test_rating_the_same_colleague_again_starts_from_the_earlier_answers_and_replaces_them(
+    router: Router,
+) -> None:
     _rate(router, "Alice", "Bob", "2", "2")
     run(FakeChat(router, "Alice"), [
         ("/peer Bob", ["Summary of your peer rating", "1. Collaboration: 2 · below expectations"]),
@@ -76,7 +78,10 @@ def test_rating_the_same_colleague_again_starts_from_the_earlier_answers_and_rep
 
 
 def test_peer_rating_speaks_chinese(router: Router) -> None:
-    run(FakeChat(router, "李娜"), [("/peer", ["你要评价谁", "[张伟]"]), ("[张伟]", ["匿名", "第 1/2 题"])])
+    run(
+        FakeChat(router, "李娜"),
+        [("/peer", ["你要评价谁", "[张伟]"]), ("[张伟]", ["匿名", "第 1/2 题"])],
+    )
 
 
 def _add_agents(router: Router, colleague_of: str, *names: str) -> None:
@@ -85,7 +90,9 @@ def _add_agents(router: Router, colleague_of: str, *names: str) -> None:
     with unit_of_work(router.engine) as session:
         dave = session.exec(select(Member).where(Member.name == colleague_of)).one()
         for name in names:
-            session.add(Member(team_id=dave.team_id, name=name, role="agent", manager_id=dave.manager_id))
+            session.add(
+                Member(team_id=dave.team_id, name=name, role="agent", manager_id=dave.manager_id)
+            )
 
 
 def test_a_fourth_rater_cannot_be_differenced_out_of_two_peer_figures(router: Router) -> None:

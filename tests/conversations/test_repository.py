@@ -21,7 +21,9 @@ def people(db_engine: Engine) -> dict[str, int]:
         other = base.create_team(session=session, name="other", lang="zh")
         rows = {
             "boss": base.add_member(session=session, team=demo, name="Boss", role="manager"),
-            "ann": base.add_member(session=session, team=demo, name="Ann", slack_user_id="U1", telegram_user_id=42),
+            "ann": base.add_member(
+                session=session, team=demo, name="Ann", slack_user_id="U1", telegram_user_id=42
+            ),
             "ann2": base.add_member(session=session, team=other, name="Ann"),
             "bo": base.add_member(session=session, team=other, name="Bo", lang="en"),
         }
@@ -36,7 +38,9 @@ def test_an_event_is_claimed_once_per_platform(db_engine: Engine, people: dict[s
         assert repo.claim_event("telegram", "E1", T0, session=session) is True
 
 
-def test_a_claim_rolled_back_with_its_request_can_be_claimed_again(db_engine: Engine, people: dict[str, int]) -> None:
+def test_a_claim_rolled_back_with_its_request_can_be_claimed_again(
+    db_engine: Engine, people: dict[str, int]
+) -> None:
     with pytest.raises(RuntimeError), unit_of_work(db_engine) as session:
         repo.claim_event("slack", "E2", T0, session=session)
         raise RuntimeError("the handler failed")
@@ -44,8 +48,11 @@ def test_a_claim_rolled_back_with_its_request_can_be_claimed_again(db_engine: En
         assert repo.claim_event("slack", "E2", T0, session=session) is True
 
 
-def test_members_are_found_by_platform_id_name_team_and_name_or_id(db_engine: Engine, people: dict[str, int]) -> None:
+def test_members_are_found_by_platform_id_name_team_and_name_or_id(
+    db_engine: Engine, people: dict[str, int]
+) -> None:
     with unit_of_work(db_engine) as session:
+
         def found(platform: str, key: str) -> int | None:
             member = repo.find_member(platform, key, session=session)
             return member.id if member else None
@@ -59,7 +66,9 @@ def test_members_are_found_by_platform_id_name_team_and_name_or_id(db_engine: En
         assert found("slack", "Ann") is None and found("console", "") is None
 
 
-def test_the_language_is_the_members_else_the_teams(db_engine: Engine, people: dict[str, int]) -> None:
+def test_the_language_is_the_members_else_the_teams(
+    db_engine: Engine, people: dict[str, int]
+) -> None:
     with unit_of_work(db_engine) as session:
         bo = base.get_member(session=session, member_id=people["bo"])
         ann2 = base.get_member(session=session, member_id=people["ann2"])
@@ -84,7 +93,9 @@ def test_drafts_latest_activity_and_expiry(db_engine: Engine, people: dict[str, 
         draft = repo.find_draft(session=session, member_id=ann, form_id="peer", period_id=None,
                                 subject_id=people["boss"])  # fmt: skip
         assert draft is not None and draft.id == ids[0]
-        repo.save_conversation(draft, session=session, now=T0 + timedelta(minutes=2), step=1, answers={"a": 1})
+        repo.save_conversation(
+            draft, session=session, now=T0 + timedelta(minutes=2), step=1, answers={"a": 1}
+        )
     with unit_of_work(db_engine) as session:
         latest = repo.latest_active(ann, session=session)
         assert latest is not None and latest.id == ids[0] and latest.answers == {"a": 1}
@@ -94,7 +105,9 @@ def test_drafts_latest_activity_and_expiry(db_engine: Engine, people: dict[str, 
         assert statuses == {ids[0]: "expired", ids[1]: "active"}
 
 
-def test_the_demo_manager_is_the_demo_teams_first_manager(db_engine: Engine, people: dict[str, int]) -> None:
+def test_the_demo_manager_is_the_demo_teams_first_manager(
+    db_engine: Engine, people: dict[str, int]
+) -> None:
     with unit_of_work(db_engine) as session:
         boss = repo.demo_manager(session=session)
         assert boss is not None and boss.id == people["boss"]

@@ -18,7 +18,9 @@ def _self_review(router: Router, name: str) -> None:
                                  ("Speed", "Summary"), ("submit", "submitted")])  # fmt: skip
 
 
-def test_a_manager_sees_the_kpi_breakdown_and_self_review_then_reviews_with_a_preview(router: Router) -> None:
+def test_a_manager_sees_the_kpi_breakdown_and_self_review_then_reviews_with_a_preview(
+    router: Router,
+) -> None:
     _self_review(router, "Alice")
     chat = FakeChat(router, "Mary")
     run(chat, [
@@ -44,13 +46,24 @@ def test_a_manager_sees_the_kpi_breakdown_and_self_review_then_reviews_with_a_pr
     assert review.comments == {"collaboration": "Helps every newcomer"}
 
 
-def test_the_preview_total_moves_with_the_answers_and_matches_the_stored_result(router: Router) -> None:
+def test_the_preview_total_moves_with_the_answers_and_matches_the_stored_result(
+    router: Router,
+) -> None:
     from commands import results
     from storage import repo
 
     _self_review(router, "Bob")
     chat = FakeChat(router, "Mary")
-    run(chat, [("/review Bob", "Question 1"), ("2", "Q"), ("2", "Q"), ("2", "Q"), ("skip", "Resulting total")])
+    run(
+        chat,
+        [
+            ("/review Bob", "Question 1"),
+            ("2", "Q"),
+            ("2", "Q"),
+            ("2", "Q"),
+            ("skip", "Resulting total"),
+        ],
+    )
     low = _preview(chat.text)
     run(chat, [("[Change 1]", "Question 1"), ("4", "Summary"), ("[Change 2]", "Q"), ("4", "Summary"),
                ("[Change 3]", "Q"), ("4", "Summary")])  # fmt: skip
@@ -80,7 +93,10 @@ def test_an_agent_cannot_review(router: Router) -> None:
 
 def test_a_manager_of_another_team_is_refused_without_learning_anything(router: Router) -> None:
     run(FakeChat(router, "Mary"), [("/review 李娜", "There is no member 李娜 in your teams.")])
-    run(FakeChat(router, "Mary"), [("/review demo/李娜", "There is no member demo/李娜 in your teams.")])
+    run(
+        FakeChat(router, "Mary"),
+        [("/review demo/李娜", "There is no member demo/李娜 in your teams.")],
+    )
     run(FakeChat(router, "王经理"), [("/review Alice", "你的团队中没有成员 Alice。")])
 
 
@@ -90,7 +106,10 @@ def test_an_admin_may_review_any_agent(router: Router) -> None:
 
 def test_without_an_agent_the_manager_picks_from_their_agents(router: Router) -> None:
     chat = FakeChat(router, "Mary")
-    run(chat, [("/review", ["Whom do you want to review?", "[Alice (2026-10)]", "[Dave (2026-10)]"])])
+    run(
+        chat,
+        [("/review", ["Whom do you want to review?", "[Alice (2026-10)]", "[Dave (2026-10)]"])],
+    )
     assert "李娜" not in chat.text
     run(chat, [("[Carol (2026-10)]", "Review of Carol")])
 
@@ -113,11 +132,15 @@ def test_a_locked_period_cannot_be_reviewed(router: Router) -> None:
         assert team is not None
         period = repo.get_period(session=session, team=team, key="2026-10")
         assert period is not None
-        repo.set_period_status(session=session, period=period, status="locked", actor="test", reason=None)
+        repo.set_period_status(
+            session=session, period=period, status="locked", actor="test", reason=None
+        )
     run(FakeChat(router, "Mary"), [("/review Alice 2026-10", "Reviews for 2026-10 are closed.")])
 
 
-def test_reviewing_again_starts_from_the_earlier_review_including_its_comments(router: Router) -> None:
+def test_reviewing_again_starts_from_the_earlier_review_including_its_comments(
+    router: Router,
+) -> None:
     chat = FakeChat(router, "Mary")
     run(chat, [("/review Carol", "Question 1"), ("5", "Please say why"), ("Mentors others", "Question 3"),
                ("3", "Q"), ("3", "Q"), ("Keep going", "Summary"), ("submit", "submitted")])  # fmt: skip
@@ -139,7 +162,9 @@ def _close_without_dates(router: Router, team_name: str) -> None:
         assert period is not None
         period.review_opens_at = period.review_closes_at = None
         session.add(period)
-        repo.set_period_status(session=session, period=period, status="closed", actor="test", reason=None)
+        repo.set_period_status(
+            session=session, period=period, status="closed", actor="test", reason=None
+        )
 
 
 def test_a_closed_period_is_closed_wherever_it_came_from(router: Router) -> None:

@@ -53,7 +53,9 @@ def _world(engine: Engine, scheme_file: str) -> None:
             period = repo.get_or_create_period(
                 session=session, team=team, key=PERIOD, status="open", review_opens_at=OPENS, review_closes_at=CLOSES,
             )  # fmt: skip
-            agent = repo.add_member(session=session, team=team, name=agent_name, role="agent", manager=manager)
+            agent = repo.add_member(
+                session=session, team=team, name=agent_name, role="agent", manager=manager
+            )
             if scheme_file == "online_shop.toml":
                 for indicator, value in PERFECT_IMPORT.items():
                     repo.set_indicator_value(session=session, period=period, member=agent, indicator=indicator,
@@ -82,7 +84,10 @@ def _values(router: Router, team_name: str, agent: str) -> dict[str, tuple[Decim
         period = repo.get_period(session=session, team=team, key=PERIOD)
         member = repo.get_member_by_name(session=session, team=team, name=agent)
         assert period is not None and member is not None
-        return {v.indicator: (v.value, v.source) for v in repo.indicator_values(session=session, period=period, member=member)}
+        return {
+            v.indicator: (v.value, v.source)
+            for v in repo.indicator_values(session=session, period=period, member=member)
+        }
 
 
 def _total(router: Router, team_name: str, agent: str) -> float | None:
@@ -120,7 +125,9 @@ def test_an_agent_reviewed_in_full_reaches_100_in_the_default_scheme(shop: Route
         assert stored[indicator] == (Decimal(100), "manager")
 
 
-def test_without_the_manager_indicators_the_default_scheme_caps_a_perfect_agent_at_85(shop: Router) -> None:
+def test_without_the_manager_indicators_the_default_scheme_caps_a_perfect_agent_at_85(
+    shop: Router,
+) -> None:
     """What issue 14 saw: the same agent with the three report indicators missing (``missing = "worst"``)."""
     script = [*FULL_MARKS_EN[:7], ("/cancel", "Cancelled")]
     run(FakeChat(shop, "Mary"), script)
@@ -138,7 +145,9 @@ def test_without_the_manager_indicators_the_default_scheme_caps_a_perfect_agent_
     assert _total(shop, "london", "Alice") == 95.8
 
 
-def test_the_manager_indicators_are_asked_in_chinese_with_their_unit_and_range(shop: Router) -> None:
+def test_the_manager_indicators_are_asked_in_chinese_with_their_unit_and_range(
+    shop: Router,
+) -> None:
     run(FakeChat(shop, "王经理"), [
         ("/review 李娜", "第 1/7 题：工作能力"), ("4", "第 2/7 题"), ("4", "第 3/7 题"),
         ("4", ["第 4/7 题：报表上交及时性：你给该客服打多少分（0–100 分）？", "该项在考核指标表中最高 5 分。",
@@ -158,7 +167,10 @@ def test_a_bad_indicator_value_gets_a_specific_answer_and_changes_nothing(shop: 
     chat = FakeChat(shop, "Mary")
     run(chat, [("/review Alice", "Question 1"), ("4", "Q"), ("4", "Q"), ("4", "Reports on time")])
     for bad in ("150", "-5", "lots", "inf", "nan"):
-        run(chat, [(bad, ["Please send a number from 0 to 100.", "Question 4 of 7: Reports on time"])])
+        run(
+            chat,
+            [(bad, ["Please send a number from 0 to 100.", "Question 4 of 7: Reports on time"])],
+        )
     run(chat, [("/cancel", "Cancelled")])
     stored = _values(shop, "london", "Alice")
     assert not {"report_timeliness", "report_accuracy", "report_quality"} & set(stored)
@@ -170,15 +182,24 @@ def test_the_stored_value_is_audited_as_set_by_the_manager_review(shop: Router) 
         entries = list(session.exec(select(AuditLog).where(AuditLog.action == "indicator_value.set",
                                                            AuditLog.reason == "asked in the manager review")))  # fmt: skip
     assert len(entries) == 3
-    assert {e.after["indicator"] for e in entries if e.after} == {"report_timeliness", "report_accuracy", "report_quality"}
+    assert {e.after["indicator"] for e in entries if e.after} == {
+        "report_timeliness",
+        "report_accuracy",
+        "report_quality",
+    }
     assert all(e.after and e.after["source"] == "manager" for e in entries)
 
 
 def test_a_re_review_shows_the_current_indicator_values(shop: Router) -> None:
     chat = FakeChat(shop, "Mary")
     run(chat, FULL_MARKS_EN)
-    run(chat, [("/review Alice", "Anything else"),
-               ("skip", ["Summary of your manager review", "7. Reports on time (of 100 points): 100"])])
+    run(
+        chat,
+        [
+            ("/review Alice", "Anything else"),
+            ("skip", ["Summary of your manager review", "7. Reports on time (of 100 points): 100"]),
+        ],
+    )
     with unit_of_work(shop.engine) as session:  # an admin corrects one value by hand meanwhile
         team = repo.get_team_by_name(session=session, name="london")
         assert team is not None
@@ -206,11 +227,19 @@ def test_the_slack_modal_asks_the_manager_indicators_with_their_range(shop: Rout
     first = form[0]
     values = {"ability": "4", "collaboration": "4", "service": "4", "indicator.report_timeliness": "120",
               "indicator.report_accuracy": "90", "indicator.report_quality": "90"}  # fmt: skip
-    replies = chat.send(chat._incoming(action="form:modal", value=f"{first.conversation_id}:{first.step}:", values=values))
+    replies = chat.send(
+        chat._incoming(
+            action="form:modal", value=f"{first.conversation_id}:{first.step}:", values=values
+        )
+    )
     errors = {k: v for r in replies for k, v in r.errors.items()}
     assert errors == {"indicator.report_timeliness": "Please send a number from 0 to 100."}
     values["indicator.report_timeliness"] = "100"
-    chat.send(chat._incoming(action="form:modal", value=f"{first.conversation_id}:{first.step}:", values=values))
+    chat.send(
+        chat._incoming(
+            action="form:modal", value=f"{first.conversation_id}:{first.step}:", values=values
+        )
+    )
     run(chat, [("[Submit]", "the review is submitted")])
     assert _values(shop, "london", "Alice")["report_timeliness"] == (Decimal(100), "manager")
 
@@ -221,23 +250,45 @@ def test_a_described_level_is_picked_by_its_name_and_stored_as_its_number(engine
     chat.say("/review Alice")
     for _dimension in range(3):  # ability, collaboration, service (4 needs no comment)
         chat.say("4")
-    assert "Innovation (suggestions, process improvements): which level fits this agent this period?" in chat.text
+    assert (
+        "Innovation (suggestions, process improvements): which level fits this agent this period?"
+        in chat.text
+    )
     labels = [b.label for b in chat.buttons()]
     assert "Suggestion adopted (8 points)" in labels
     (asked,) = [r for r in chat.last if r.question is not None]
     rendered = telegram_render.render(asked, telegram_render.CallbackCodec())  # what Telegram shows
-    keys = [k.text for row in rendered.keyboard.inline_keyboard for k in row] if rendered.keyboard else []
-    assert "Suggestion adopted (8 points)" in keys and "Carried a process improvement through (10 points)" in keys
-    run(chat, [("seven", "Please choose one of: No suggestion (0 points) / Made a sound suggestion (5 points)")])
+    keys = (
+        [k.text for row in rendered.keyboard.inline_keyboard for k in row]
+        if rendered.keyboard
+        else []
+    )
+    assert (
+        "Suggestion adopted (8 points)" in keys
+        and "Carried a process improvement through (10 points)" in keys
+    )
+    run(
+        chat,
+        [
+            (
+                "seven",
+                "Please choose one of: No suggestion (0 points) / Made a sound suggestion (5 points)",
+            )
+        ],
+    )
     run(chat, [("[Suggestion adopted (8 points)]", "Question")])
     while "Summary" not in chat.text:
         chat.say("skip")
-    assert "Innovation (suggestions, process improvements): Suggestion adopted (8 points)" in chat.text
+    assert (
+        "Innovation (suggestions, process improvements): Suggestion adopted (8 points)" in chat.text
+    )
     run(chat, [("submit", "submitted")])
     assert _values(router, "london", "Alice")["innovation"] == (Decimal(3), "manager")
 
 
-def test_a_counted_indicator_takes_whole_numbers_of_zero_or_more_in_both_languages(engine: Engine) -> None:
+def test_a_counted_indicator_takes_whole_numbers_of_zero_or_more_in_both_languages(
+    engine: Engine,
+) -> None:
     """call_centre.toml has no manager component, yet its team leader counts the schedule errors in /review."""
     router = _router(engine, "call_centre.toml")
     for name, agent, words in (("Mary", "Alice", ("Accuracy and punctuality (errors): how many times this period?",
@@ -248,7 +299,9 @@ def test_a_counted_indicator_takes_whole_numbers_of_zero_or_more_in_both_languag
                                                 "请发送不小于 0 的整数。"))):  # fmt: skip
         chat = FakeChat(router, name)
         chat.say(f"/review {agent}")
-        assert words[0] in chat.text and words[1] in chat.text  # the scheme has no rated dimensions: asked first
+        assert (
+            words[0] in chat.text and words[1] in chat.text
+        )  # the scheme has no rated dimensions: asked first
         for bad in ("2.5", "-1"):
             run(chat, [(bad, [words[2], words[0]])])
         chat.say("3")

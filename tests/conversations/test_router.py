@@ -13,7 +13,11 @@ from tests.conversations.conftest import Clock
 
 
 def _echo(ctx: Context, args: str) -> list[Reply]:
-    return [Reply(text=ctx._("{n} agents", n=len(args.split())) + f" |{ctx.actor.name}|{ctx.lang}|{args}")]
+    return [
+        Reply(
+            text=ctx._("{n} agents", n=len(args.split())) + f" |{ctx.actor.name}|{ctx.lang}|{args}"
+        )
+    ]
 
 
 def _boom(ctx: Context, args: str) -> list[Reply]:
@@ -29,8 +33,11 @@ def _hear(ctx: Context, text: str) -> list[Reply]:
 
 
 FAKE = SimpleNamespace(
-    __name__="fake", COMMANDS={"echo": _echo, "boom": _boom}, ACTIONS={"thing": _press},
-    ACTION_IDS={"thing:go": ("text",)}, TEXT_HANDLER=_hear,
+    __name__="fake",
+    COMMANDS={"echo": _echo, "boom": _boom},
+    ACTIONS={"thing": _press},
+    ACTION_IDS={"thing:go": ("text",)},
+    TEXT_HANDLER=_hear,
 )
 
 
@@ -49,7 +56,9 @@ def _say(router: Router, user: str, text: str = "", platform: str = "test", **kw
     [("/rank demo 2026-10", ("rank", "demo 2026-10")), ("/RANK@kpibot", ("rank", "")),
      ("／rank  demo", ("rank", "demo")), ("rank", None), ("/", None), ("", None)],
 )  # fmt: skip
-def test_a_command_line_splits_into_name_and_arguments(text: str, expected: tuple[str, str] | None) -> None:
+def test_a_command_line_splits_into_name_and_arguments(
+    text: str, expected: tuple[str, str] | None
+) -> None:
     assert split_command(text) == expected
 
 
@@ -65,7 +74,9 @@ def test_the_language_is_the_members_else_the_teams(router: Router) -> None:
     assert _say(router, "李娜", "/echo a b").startswith("|李娜|zh|") is False
 
 
-def test_an_unknown_person_is_told_how_to_get_linked_in_their_language_and_nothing_else(router: Router) -> None:
+def test_an_unknown_person_is_told_how_to_get_linked_in_their_language_and_nothing_else(
+    router: Router,
+) -> None:
     english = _say(router, "U999", "/echo", platform="slack", lang_hint="en-US")
     assert "U999" in english and "kpibot member add" in english and "--slack U999" in english
     chinese = _say(router, "555", "/echo", platform="telegram", lang_hint="zh-CN")
@@ -80,7 +91,9 @@ def test_an_inactive_member_is_told_so(router: Router) -> None:
 def test_a_replayed_delivery_is_dropped(router: Router) -> None:
     first = router.handle(Incoming(platform="slack", user_id="U1", text="/echo a", event_id="Ev1"))
     again = router.handle(Incoming(platform="slack", user_id="U1", text="/echo a", event_id="Ev1"))
-    other_platform = router.handle(Incoming(platform="telegram", user_id="77", text="/echo a", event_id="Ev1"))
+    other_platform = router.handle(
+        Incoming(platform="telegram", user_id="77", text="/echo a", event_id="Ev1")
+    )
     assert len(first) == 1 and again == [] and len(other_platform) == 1
 
 
@@ -107,7 +120,9 @@ def test_buttons_go_to_the_action_named_before_the_colon(router: Router) -> None
     assert _say(router, "Alice", action="thing:go", value="12:3") == "pressed thing:go 12:3"
 
 
-def test_plain_text_goes_to_the_text_handlers_and_else_gets_a_pointer_to_help(router: Router) -> None:
+def test_plain_text_goes_to_the_text_handlers_and_else_gets_a_pointer_to_help(
+    router: Router,
+) -> None:
     assert _say(router, "Alice", "hey you") == "heard hey you"
     assert "/help" in _say(router, "Alice", "what?")
     assert _say(router, "Alice", "what?", chat="group") == ""
@@ -117,7 +132,9 @@ def test_an_unknown_command_points_to_help(router: Router) -> None:
     assert "/nope" in _say(router, "Alice", "/nope") and "/help" in _say(router, "Alice", "/nope")
 
 
-def test_a_command_refused_for_the_role_says_why(db: Engine, clock: Clock, people: dict[str, int]) -> None:
+def test_a_command_refused_for_the_role_says_why(
+    db: Engine, clock: Clock, people: dict[str, int]
+) -> None:
     review = SimpleNamespace(__name__="r", COMMANDS={"review": _echo})
     router = Router(db, AppConfig(), clock, modules=[review])  # type: ignore[list-item]
     text = _say(router, "Alice", "/review x")

@@ -14,7 +14,9 @@ def _self_reviews(router: Router) -> list[Review]:
         return list(session.exec(select(Review).where(Review.kind == "self")).all())
 
 
-def test_an_agent_fills_a_self_review_with_task_completion_first_after_seeing_their_kpis(router: Router) -> None:
+def test_an_agent_fills_a_self_review_with_task_completion_first_after_seeing_their_kpis(
+    router: Router,
+) -> None:
     chat = FakeChat(router, "Alice")
     run(chat, [
         ("/selfreview", ["Self-review for 2026-10.", "Please finish by 2026-11-06 18:00",
@@ -93,7 +95,9 @@ def test_an_agent_abandons_midway_and_resumes_the_next_day(router: Router, clock
     assert review.answers == {"task_completion": 3, "attitude": 4}
 
 
-def test_submitting_again_starts_from_the_summary_and_replaces_the_self_review(router: Router) -> None:
+def test_submitting_again_starts_from_the_summary_and_replaces_the_self_review(
+    router: Router,
+) -> None:
     chat = FakeChat(router, "Alice")
     run(chat, [("/selfreview", "Question 1"), ("2", "Question 2"), ("3", "Question 3"), ("a", "Q"),
                ("b", "Summary"), ("submit", "submitted")])  # fmt: skip
@@ -132,8 +136,12 @@ def test_the_goals_agreed_in_the_feedback_meeting_are_shown_before_the_first_que
     chat = FakeChat(router, "Alice")
     said = " ".join(r.text for r in chat.say("/selfreview"))
     assert "Your personal goals for 2026-10, agreed in your feedback meeting:" in said
-    assert "· Answer faster (Average response time 25 by 2026-10-31)" in said, "the indicator by its name"
+    assert "· Answer faster (Average response time 25 by 2026-10-31)" in said, (
+        "the indicator by its name"
+    )
     assert "An old goal" not in said, "only the goals for the period under review"
-    assert said.index("· Refund ratio") < said.index("Answer faster") < said.index("Question 1 of 4")
+    assert (
+        said.index("· Refund ratio") < said.index("Answer faster") < said.index("Question 1 of 4")
+    )
     bob = " ".join(r.text for r in FakeChat(router, "Bob").say("/selfreview"))
     assert "personal goals" not in bob, "no goals, no heading"

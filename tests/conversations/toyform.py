@@ -7,11 +7,21 @@ from commands.forms.spec import Answers, Field, FormDefinition, Localized, Optio
 from storage.models import AuditLog, Conversation
 
 FIELDS = (
-    Field("mood", "score", "How was your week?", anchors=("Very poor", "Poor", "Fair", "Good", "Excellent")),
+    Field(
+        "mood",
+        "score",
+        "How was your week?",
+        anchors=("Very poor", "Poor", "Fair", "Good", "Excellent"),
+    ),
     Field("why", "text", "What went well?", max_length=20, ask_if=("mood", (1, 5))),
     Field("calls", "number", "How many calls?", minimum=0, maximum=500, integer=True),
     Field("share", "number", "Refund ratio?", minimum=0, maximum=100, unit="%", required=False),
-    Field("shift", "choice", "Which shift?", options=(Option("early", "Early"), Option("late", "Late"))),
+    Field(
+        "shift",
+        "choice",
+        "Which shift?",
+        options=(Option("early", "Early"), Option("late", "Late")),
+    ),
     Field("again", "yesno", Localized(zh="还要吗？", en="Again?")),
 )
 

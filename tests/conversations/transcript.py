@@ -65,13 +65,17 @@ class FakeChat:
         buttons = self.buttons()
         if isinstance(which, int):
             if not 1 <= which <= len(buttons):
-                raise AssertionError(f"no button #{which}; buttons: {[b.label for b in buttons]}\n{self.dump()}")
+                raise AssertionError(
+                    f"no button #{which}; buttons: {[b.label for b in buttons]}\n{self.dump()}"
+                )
             return buttons[which - 1]
         for exact in (True, False):
             for b in buttons:
                 if (b.label == which) if exact else b.label.startswith(which):
                     return b
-        raise AssertionError(f"no button {which!r}; buttons: {[b.label for b in buttons]}\n{self.dump()}")
+        raise AssertionError(
+            f"no button {which!r}; buttons: {[b.label for b in buttons]}\n{self.dump()}"
+        )
 
     def press(self, which: str | int, *, event_id: str | None = None) -> list[Reply]:
         b = self.button(which)
@@ -99,7 +103,11 @@ class FakeChat:
         return "\n".join(render_reply(r) for r in self.last)
 
     def dump(self) -> str:
-        return "\n".join(f"{who:>10} | {line}" for who, text in self.transcript for line in text.splitlines() or [""])
+        return "\n".join(
+            f"{who:>10} | {line}"
+            for who, text in self.transcript
+            for line in text.splitlines() or [""]
+        )
 
 
 def render_reply(reply: Reply) -> str:

@@ -25,12 +25,20 @@ TEAMS = {
     "london": ("en", "Mary", ["Alice", "Bob", "Carol", "Dave"]),
 }
 VALUES = {  # refund_ratio, avg_response_s
-    "李娜": ("0.02", 25), "张伟": ("0.05", 45), "刘洋": ("0.08", 70), "陈静": (None, 28),
-    "Alice": ("0.02", 20), "Bob": ("0.04", 50), "Carol": ("0.07", 65), "Dave": ("0.03", 31),
+    "李娜": ("0.02", 25),
+    "张伟": ("0.05", 45),
+    "刘洋": ("0.08", 70),
+    "陈静": (None, 28),
+    "Alice": ("0.02", 20),
+    "Bob": ("0.04", 50),
+    "Carol": ("0.07", 65),
+    "Dave": ("0.03", 31),
 }
 
 
-def build_world(engine: Engine, *, opens: datetime = OPENS, closes: datetime = CLOSES) -> dict[str, int]:
+def build_world(
+    engine: Engine, *, opens: datetime = OPENS, closes: datetime = CLOSES
+) -> dict[str, int]:
     """Create the teams; returns member name → id (and ``period:<team>`` → period id).
 
     ``opens``/``closes`` move the review window (the terminal tests run on the real clock).
@@ -52,7 +60,9 @@ def build_world(engine: Engine, *, opens: datetime = OPENS, closes: datetime = C
             ids[manager_name] = manager.id or 0
             ids[f"period:{team_name}"] = period.id or 0
             for name in agents:
-                agent = repo.add_member(session=session, team=team, name=name, role="agent", manager=manager)
+                agent = repo.add_member(
+                    session=session, team=team, name=name, role="agent", manager=manager
+                )
                 ids[name] = agent.id or 0
                 refund, response = VALUES[name]
                 for indicator, value in (("refund_ratio", refund), ("avg_response_s", response)):

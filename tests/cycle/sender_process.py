@@ -58,7 +58,11 @@ async def main(argv: list[str]) -> int:
 
     async def freeze() -> None:
         """Let the sends already under way finish and mark, then stop dead, claims held."""
-        while sender._in_flight or sender._marks or (sender._writer is not None and not sender._writer.done()):
+        while (
+            sender._in_flight
+            or sender._marks
+            or (sender._writer is not None and not sender._writer.done())
+        ):
             await asyncio.sleep(0.01)
         print("paused", flush=True)
         time.sleep(3600)  # frozen with its claims, until the test kills it

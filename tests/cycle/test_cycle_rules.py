@@ -17,13 +17,18 @@ def test_a_scheme_without_a_cycle_table_gets_the_defaults() -> None:
     rules = parse_scheme(ONLINE_SHOP).cycle
     assert rules == CycleRules()
     assert (rules.opens_day, rules.opens_at, rules.publish_day, rules.publish_at) == (
-        1, time(9), 5, time(10),
+        1,
+        time(9),
+        5,
+        time(10),
     )
     assert rules.reminder_days == (3, 5) and rules.weekend == (6, 7)
 
 
 def test_every_cycle_field_is_read() -> None:
-    text = ONLINE_SHOP + """
+    text = (
+        ONLINE_SHOP
+        + """
 [cycle]
 opens_day = 2
 opens_at = "08:30"
@@ -36,10 +41,18 @@ quiet_from = "19:00"
 quiet_until = "08:00"
 weekend = [5, 6]
 """
+    )
     assert parse_scheme(text).cycle == CycleRules(
-        opens_day=2, opens_at=time(8, 30), closes_day=9, closes_at=time(17), publish_day=10,
-        publish_at=time(11, 15), reminder_days=(2, 4), quiet_from=time(19),
-        quiet_until=time(8), weekend=(5, 6),
+        opens_day=2,
+        opens_at=time(8, 30),
+        closes_day=9,
+        closes_at=time(17),
+        publish_day=10,
+        publish_at=time(11, 15),
+        reminder_days=(2, 4),
+        quiet_from=time(19),
+        quiet_until=time(8),
+        weekend=(5, 6),
     )
 
 

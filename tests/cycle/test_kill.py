@@ -48,7 +48,9 @@ class Proc:
         assert await self.proc.wait() == 0
 
 
-async def spawn(db_url: str, fake_telegram: FakeTelegram, fake_slack: FakeSlack, worker: str, *extra: str) -> Proc:
+async def spawn(
+    db_url: str, fake_telegram: FakeTelegram, fake_slack: FakeSlack, worker: str, *extra: str
+) -> Proc:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tests.cycle.sender_process", "--db", db_url,
         "--telegram", fake_telegram.base_url, "--slack", fake_slack.api_url, "--worker", worker,
@@ -105,7 +107,9 @@ async def test_a_sender_killed_between_a_send_and_its_mark_never_sends_that_mess
                      slack=8 if platform == "slack" else 0, fake_telegram=fake_telegram)  # fmt: skip
     broadcast(engine, crew)
     url = str(engine.url)
-    doomed = await spawn(url, fake_telegram, fake_slack, "doomed", "--die-before-mark", "4", "--rate", "5")
+    doomed = await spawn(
+        url, fake_telegram, fake_slack, "doomed", "--die-before-mark", "4", "--rate", "5"
+    )
     assert await doomed.proc.wait() == -signal.SIGKILL
     survivor = await spawn(url, fake_telegram, fake_slack, "survivor")
     await survivor.finish()

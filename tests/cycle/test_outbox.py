@@ -37,10 +37,24 @@ def _team(session: Session, n: int = 3) -> tuple[object, object, list[object]]:
 
 def test_a_second_enqueue_of_the_same_key_changes_nothing(db_session: Session) -> None:
     team, period, agents = _team(db_session)
-    first = enqueue(db_session, team=team, period=period, member=agents[0], kind="result",
-                    reply=Reply(text="92.5"), now=NOW)
-    again = enqueue(db_session, team=team, period=period, member=agents[0], kind="result",
-                    reply=Reply(text="a different text"), now=NOW)
+    first = enqueue(
+        db_session,
+        team=team,
+        period=period,
+        member=agents[0],
+        kind="result",
+        reply=Reply(text="92.5"),
+        now=NOW,
+    )
+    again = enqueue(
+        db_session,
+        team=team,
+        period=period,
+        member=agents[0],
+        kind="result",
+        reply=Reply(text="a different text"),
+        now=NOW,
+    )
     assert (first, again) == (True, False)
     rows = store.list_messages(session=db_session)
     assert [(r.key, r.reply["text"], r.status) for r in rows] == [
@@ -52,33 +66,61 @@ def test_another_kind_or_person_is_another_message(db_session: Session) -> None:
     team, period, agents = _team(db_session)
     for member in agents[:2]:
         for kind in ("result", "reminder.self.1"):
-            assert enqueue(db_session, team=team, period=period, member=member, kind=kind,
-                           reply=Reply(text=kind))
-    assert enqueue(db_session, team=team, period=period, member=None, kind="ranking",
-                   reply=Reply(text="ranking"))
+            assert enqueue(
+                db_session,
+                team=team,
+                period=period,
+                member=member,
+                kind=kind,
+                reply=Reply(text=kind),
+            )
+    assert enqueue(
+        db_session,
+        team=team,
+        period=period,
+        member=None,
+        kind="ranking",
+        reply=Reply(text="ranking"),
+    )
     assert len(store.list_messages(session=db_session)) == 5
     assert store.status_counts(session=db_session)["pending"] == 5
 
 
 _text = st.text(max_size=40)
 _buttons = st.lists(
-    st.builds(Button, _text, st.text(min_size=1, max_size=10), _text,
-              st.sampled_from([None, "primary", "danger"])),
+    st.builds(
+        Button,
+        _text,
+        st.text(min_size=1, max_size=10),
+        _text,
+        st.sampled_from([None, "primary", "danger"]),
+    ),
     max_size=3,
 ).map(tuple)
 _question = st.builds(
-    Question, form_id=_text, conversation_id=st.integers(0, 10**6), field_id=_text,
-    kind=st.sampled_from(["score", "number", "text", "choice", "yesno"]), prompt=_text,
-    step=st.integers(0, 9), total=st.integers(1, 9),
+    Question,
+    form_id=_text,
+    conversation_id=st.integers(0, 10**6),
+    field_id=_text,
+    kind=st.sampled_from(["score", "number", "text", "choice", "yesno"]),
+    prompt=_text,
+    step=st.integers(0, 9),
+    total=st.integers(1, 9),
     choices=st.lists(st.builds(Choice, _text, _text), max_size=3).map(tuple),
-    minimum=st.none() | st.floats(-5, 5), current=st.none() | _text,
+    minimum=st.none() | st.floats(-5, 5),
+    current=st.none() | _text,
 )
 _replies = st.builds(
-    Reply, text=_text, buttons=_buttons,
+    Reply,
+    text=_text,
+    buttons=_buttons,
     image=st.none() | st.builds(Image, _text, st.binary(max_size=64), _text),
     file=st.none() | st.builds(FileAttachment, _text, st.binary(max_size=64), _text),
-    question=st.none() | _question, private=st.booleans(), ephemeral=st.booleans(),
-    replace=st.booleans(), form=st.lists(_question, max_size=2).map(tuple),
+    question=st.none() | _question,
+    private=st.booleans(),
+    ephemeral=st.booleans(),
+    replace=st.booleans(),
+    form=st.lists(_question, max_size=2).map(tuple),
     errors=st.dictionaries(_text, _text, max_size=2),
 )
 
@@ -100,8 +142,15 @@ def test_a_chart_reference_is_drawn_when_the_message_is_sent(session: Session) -
 
     try:
         team, period, agents = _team(session, 1)
-        enqueue(session, team=team, period=period, member=agents[0], kind="result",
-                reply=Reply(text="hi"), chart=ChartRef("test.square", {"member": 7}))
+        enqueue(
+            session,
+            team=team,
+            period=period,
+            member=agents[0],
+            kind="result",
+            reply=Reply(text="hi"),
+            chart=ChartRef("test.square", {"member": 7}),
+        )
         row = store.list_messages(session=session)[0]
         assert "image" not in row.reply and drawn == []
         reply = resolve_reply(session, row.reply)
@@ -113,21 +162,32 @@ def test_a_chart_reference_is_drawn_when_the_message_is_sent(session: Session) -
 def test_an_unknown_chart_renderer_is_refused_when_enqueued(session: Session) -> None:
     team, period, agents = _team(session, 1)
     with pytest.raises(KeyError):
-        enqueue(session, team=team, period=period, member=agents[0], kind="result",
-                reply=Reply(text="hi"), chart=ChartRef("no.such.chart"))
+        enqueue(
+            session,
+            team=team,
+            period=period,
+            member=agents[0],
+            kind="result",
+            reply=Reply(text="hi"),
+            chart=ChartRef("no.such.chart"),
+        )
 
 
 def _fill(engine: Engine, n: int) -> None:
     with unit_of_work(engine) as s:
         team, period, agents = _team(s, n)
         for a in agents:
-            enqueue(s, team=team, period=period, member=a, kind="result", reply=Reply(text="r"),
-                    now=NOW)
+            enqueue(
+                s, team=team, period=period, member=a, kind="result", reply=Reply(text="r"), now=NOW
+            )
 
 
 def _claim(engine: Engine, worker: str, limit: int, now: datetime = NOW) -> list[int]:
     with unit_of_work(engine) as s:
-        return [int(r.id or 0) for r in store.claim_batch(session=s, worker=worker, limit=limit, now=now)]
+        return [
+            int(r.id or 0)
+            for r in store.claim_batch(session=s, worker=worker, limit=limit, now=now)
+        ]
 
 
 def test_claimed_rows_are_not_claimed_again_until_the_lease_runs_out(db_engine: Engine) -> None:
@@ -141,18 +201,29 @@ def test_claimed_rows_are_not_claimed_again_until_the_lease_runs_out(db_engine: 
     assert sorted(taken_over) == sorted(a + b)
     with unit_of_work(db_engine) as s:
         # the first claimer's mark no longer counts: the row is c's now
-        assert not store.mark_sent(session=s, message_id=a[0], worker="a", message_ref="x", platform="slack")
-        assert store.mark_sent(session=s, message_id=a[0], worker="c", message_ref="x", platform="slack")
+        assert not store.mark_sent(
+            session=s, message_id=a[0], worker="a", message_ref="x", platform="slack"
+        )
+        assert store.mark_sent(
+            session=s, message_id=a[0], worker="c", message_ref="x", platform="slack"
+        )
         rows = {r.id: r for r in store.list_messages(session=s)}
-    assert rows[a[0]].status == "sent" and rows[a[0]].attempts == 2 and rows[a[0]].message_ref == "x"
+    assert (
+        rows[a[0]].status == "sent" and rows[a[0]].attempts == 2 and rows[a[0]].message_ref == "x"
+    )
 
 
 def test_a_released_row_waits_for_its_not_before(db_engine: Engine) -> None:
     _fill(db_engine, 1)
     [row_id] = _claim(db_engine, "a", 10)
     with unit_of_work(db_engine) as s:
-        assert store.release(session=s, message_id=row_id, worker="a",
-                             not_before=NOW + timedelta(seconds=30), error="429 retry after 30")
+        assert store.release(
+            session=s,
+            message_id=row_id,
+            worker="a",
+            not_before=NOW + timedelta(seconds=30),
+            error="429 retry after 30",
+        )
     assert _claim(db_engine, "a", 10, now=NOW + timedelta(seconds=29)) == []
     assert _claim(db_engine, "a", 10, now=NOW + timedelta(seconds=30)) == [row_id]
 
@@ -161,7 +232,9 @@ def test_sent_failed_and_unreachable_rows_are_never_claimed_again(db_engine: Eng
     _fill(db_engine, 3)
     ids = _claim(db_engine, "a", 10)
     with unit_of_work(db_engine) as s:
-        assert store.mark_sent(session=s, message_id=ids[0], worker="a", message_ref="1", platform="telegram")
+        assert store.mark_sent(
+            session=s, message_id=ids[0], worker="a", message_ref="1", platform="telegram"
+        )
         assert store.mark_failed(session=s, message_id=ids[1], worker="a", error="400 bad request")
         assert store.mark_unreachable(session=s, message_id=ids[2], worker="a", error="no account")
     far = NOW + timedelta(days=30)
@@ -179,8 +252,11 @@ def test_a_step_is_claimed_once(db_engine: Engine) -> None:
     for worker in ("a", "b"):
         with unit_of_work(db_engine) as s:
             store.step_lock(session=s, team_id=team_id, period_key="2026-10", step="publish")
-            claims.append(store.claim_step(session=s, team_id=team_id, period_key="2026-10",
-                                           step="publish", worker=worker))
+            claims.append(
+                store.claim_step(
+                    session=s, team_id=team_id, period_key="2026-10", step="publish", worker=worker
+                )
+            )
     assert claims == [True, False]
     with unit_of_work(db_engine) as s:
         [row] = store.list_steps(session=s)

@@ -31,12 +31,15 @@ def test_a_longer_window_gets_both_reminders_at_the_local_opening_hour() -> None
     rules = CycleRules(closes_day=8, publish_day=9)
     steps = plan(rules, SHANGHAI, "2026-10")
     assert local_plan(rules, SHANGHAI, "2026-10")[1:3] == [
-        ("remind.1", "Wed 2026-11-04 09:00 +0800"), ("remind.2", "Fri 2026-11-06 09:00 +0800"),
+        ("remind.1", "Wed 2026-11-04 09:00 +0800"),
+        ("remind.2", "Fri 2026-11-06 09:00 +0800"),
     ]
     assert steps[0].at == datetime(2026, 11, 1, 1, 0, tzinfo=UTC)
 
 
-def test_in_new_york_a_reminder_due_at_night_waits_for_the_morning_and_one_due_on_friday_night_for_monday() -> None:
+def test_in_new_york_a_reminder_due_at_night_waits_for_the_morning_and_one_due_on_friday_night_for_monday() -> (
+    None
+):
     rules = CycleRules(opens_at=time(21, 0), closes_day=10, publish_day=11)
     assert local_plan(rules, NEW_YORK, "2026-10") == [
         ("open", "Sun 2026-11-01 21:00 -0500"),  # daylight saving time ended that morning
@@ -71,7 +74,9 @@ def test_due_and_next_steps_split_the_plan_at_now() -> None:
 def test_steps_older_than_the_team_are_not_due() -> None:
     now = datetime(2026, 11, 4, 2, 0, tzinfo=UTC)
     since = datetime(2026, 11, 2, 0, 0, tzinfo=UTC)
-    due = [(s.period_key, s.step) for s in due_steps(CycleRules(), SHANGHAI, "month", now, since=since)]
+    due = [
+        (s.period_key, s.step) for s in due_steps(CycleRules(), SHANGHAI, "month", now, since=since)
+    ]
     assert due == [("2026-10", "remind.1")]
 
 

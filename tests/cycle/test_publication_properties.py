@@ -29,10 +29,15 @@ ACTIONS = st.lists(st.sampled_from([
 
 
 @pytest.mark.slow
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(agents=st.lists(AGENT, min_size=1, max_size=5), actions=ACTIONS)
 def test_no_published_result_lacks_a_required_part_unless_an_admin_confirmed_it(
-    agents: list[dict], actions: list[str], _sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+    agents: list[dict],
+    actions: list[str],
+    _sqlite_template: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     path = tmp_path_factory.mktemp("gaps") / "kpibot.db"
     shutil.copyfile(_sqlite_template, path)
@@ -49,7 +54,9 @@ def test_no_published_result_lacks_a_required_part_unless_an_admin_confirmed_it(
             if action == "scheduled":
                 with unit_of_work(engine) as s:
                     shop = repo.get_team_by_name(session=s, name="shop")
-                    run_step(s, team=shop, period_key=PERIOD, step="publish", now=PUBLISH_AT, worker="w")
+                    run_step(
+                        s, team=shop, period_key=PERIOD, step="publish", now=PUBLISH_AT, worker="w"
+                    )
             else:
                 say(engine, "Ann", action)
         confirmed_by_an_admin = any(a.endswith("publish shop 2026-10 confirm") for a in actions)
@@ -67,7 +74,11 @@ def test_no_published_result_lacks_a_required_part_unless_an_admin_confirmed_it(
                 gap = bool(row.breakdown.get("provisional"))
                 published = row.release in ("final", "confirmed")
                 if published and gap:
-                    assert row.release == "confirmed" and row.released_by == ann and confirmed_by_an_admin
+                    assert (
+                        row.release == "confirmed"
+                        and row.released_by == ann
+                        and confirmed_by_an_admin
+                    )
                     assert str(row.id) in confirmations
                     assert row.rank is None and row.member_id not in paid | planned
                 if row.release == "final":

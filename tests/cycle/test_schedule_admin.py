@@ -32,7 +32,9 @@ def world(engine: Engine) -> Router:
 
 
 def say(router: Router, who: str, text: str) -> str:
-    return "\n".join(r.text for r in router.handle(Incoming(platform="test", user_id=who, text=text)))
+    return "\n".join(
+        r.text for r in router.handle(Incoming(platform="test", user_id=who, text=text))
+    )
 
 
 def test_an_admin_sees_each_teams_next_steps_in_its_local_time(world: Router) -> None:
@@ -50,7 +52,9 @@ def test_only_an_admin_may_see_or_change_the_schedule(world: Router, engine: Eng
         assert store.list_steps(session=s) == []
 
 
-def test_an_admin_runs_a_step_now_and_again_without_sending_anything_twice(world: Router, engine: Engine) -> None:
+def test_an_admin_runs_a_step_now_and_again_without_sending_anything_twice(
+    world: Router, engine: Engine
+) -> None:
     first = say(world, "hr", "/runstep open shanghai 2026-10")
     again = say(world, "hr", "/runstep open shanghai")
     assert first.startswith("Ran open for shanghai 2026-10:") and "queued 4" in first
@@ -70,14 +74,21 @@ def test_a_wrong_runstep_says_every_problem(world: Router) -> None:
     ]
 
 
-def test_a_paused_team_is_shown_paused_and_resumed_with_an_audit_trail(world: Router, engine: Engine) -> None:
-    assert say(world, "hr", "/pause shanghai") == "shanghai is paused: no step runs until /resume shanghai."
+def test_a_paused_team_is_shown_paused_and_resumed_with_an_audit_trail(
+    world: Router, engine: Engine
+) -> None:
+    assert (
+        say(world, "hr", "/pause shanghai")
+        == "shanghai is paused: no step runs until /resume shanghai."
+    )
     assert say(world, "hr", "/pause shanghai") == "shanghai was already paused."
     assert "shanghai (Asia/Shanghai): paused" in say(world, "hr", "/schedule shanghai")
     assert say(world, "hr", "/resume shanghai").startswith("shanghai runs again")
     with unit_of_work(engine) as s:
         team = repo.get_team_by_name(session=s, name="shanghai")
-        actions = [e.action for e in repo.audit_trail(session=s, entity="team", entity_id=str(team.id))]
+        actions = [
+            e.action for e in repo.audit_trail(session=s, entity="team", entity_id=str(team.id))
+        ]
     assert actions[-2:] == ["team.paused", "team.resumed"]
 
 
@@ -87,8 +98,12 @@ runner = CliRunner()
 def test_the_command_line_shows_runs_and_pauses(world: Router, engine: Engine) -> None:
     db = ["--db", str(engine.url)]
     shown = runner.invoke(build_app(), ["cycle", "show", "--team", "newyork", *db])
-    assert shown.exit_code == 0 and "newyork（America/New_York）" in shown.output  # the CLI speaks zh by default
-    ran = runner.invoke(build_app(), ["cycle", "run-step", "open", "--team", "newyork", "--period", "2026-10", *db])
+    assert (
+        shown.exit_code == 0 and "newyork（America/New_York）" in shown.output
+    )  # the CLI speaks zh by default
+    ran = runner.invoke(
+        build_app(), ["cycle", "run-step", "open", "--team", "newyork", "--period", "2026-10", *db]
+    )
     assert ran.exit_code == 0 and "已为 newyork 2026-10 执行 open" in ran.output
     paused = runner.invoke(build_app(), ["cycle", "pause", "newyork", *db])
     assert paused.exit_code == 0 and "newyork 已暂停" in paused.output
@@ -97,7 +112,9 @@ def test_the_command_line_shows_runs_and_pauses(world: Router, engine: Engine) -
 
 
 def test_the_command_line_refuses_bad_input_with_exit_code_2(world: Router, engine: Engine) -> None:
-    result = runner.invoke(build_app(), ["cycle", "run-step", "shout", "--team", "nowhere", "--db", str(engine.url)])
+    result = runner.invoke(
+        build_app(), ["cycle", "run-step", "shout", "--team", "nowhere", "--db", str(engine.url)]
+    )
     assert result.exit_code == 2
     assert "未知步骤 shout" in result.output and "没有名为 nowhere 的团队。" in result.output
     assert "Traceback" not in result.output

@@ -17,7 +17,10 @@ from tests.cycle.conftest import TG_BASE, Crew, make_crew, slack_adapter, telegr
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.telegram_api import FakeTelegram
 
-FAST = {"telegram": Limits(overall=200.0, per_chat=50.0), "slack": Limits(per_workspace=200.0, per_chat=50.0)}
+FAST = {
+    "telegram": Limits(overall=200.0, per_chat=50.0),
+    "slack": Limits(per_workspace=200.0, per_chat=50.0),
+}
 
 
 def broadcast(engine: Engine, crew: Crew, kind: str = "result") -> None:
@@ -34,13 +37,19 @@ def broadcast(engine: Engine, crew: Crew, kind: str = "result") -> None:
 def received(fake_telegram: FakeTelegram, fake_slack: FakeSlack, crew: Crew) -> Counter[int]:
     got: Counter[int] = Counter()
     for member_id, chat in crew.telegram.items():
-        got[member_id] = sum("result of member" in (c.params.get("text") or "") for c in fake_telegram.sent(chat))
+        got[member_id] = sum(
+            "result of member" in (c.params.get("text") or "") for c in fake_telegram.sent(chat)
+        )
     for member_id, user in crew.slack.items():
-        got[member_id] = sum("result of member" in t for t in fake_slack.texts_in(FakeSlack.dm_channel(user)))
+        got[member_id] = sum(
+            "result of member" in t for t in fake_slack.texts_in(FakeSlack.dm_channel(user))
+        )
     return got
 
 
-async def sender(engine: Engine, fake_slack: FakeSlack, fake_telegram: FakeTelegram, **kwargs) -> Sender:  # type: ignore[no-untyped-def]
+async def sender(
+    engine: Engine, fake_slack: FakeSlack, fake_telegram: FakeTelegram, **kwargs
+) -> Sender:  # type: ignore[no-untyped-def]
     adapters = {"slack": slack_adapter(engine, fake_slack),
                 "telegram": await telegram_adapter(engine, fake_telegram.base_url)}  # fmt: skip
     kwargs.setdefault("limits", FAST)
@@ -54,12 +63,18 @@ async def test_every_reachable_agent_gets_their_result_once_and_the_manager_hear
     broadcast(engine, crew)
     stats = await (await sender(engine, fake_slack, fake_telegram)).drain(timeout=60)
     got = received(fake_telegram, fake_slack, crew)
-    assert {m: got[m] for m in [*crew.telegram, *crew.slack]} == dict.fromkeys([*crew.telegram, *crew.slack], 1)
+    assert {m: got[m] for m in [*crew.telegram, *crew.slack]} == dict.fromkeys(
+        [*crew.telegram, *crew.slack], 1
+    )
     with unit_of_work(engine) as s:
         rows = {r.member_id: r for r in store.list_messages(session=s, kinds=["result"])}
-        notes = store.list_messages(session=s, kinds=[f"note.unreachable.{m}" for m in crew.nowhere])
+        notes = store.list_messages(
+            session=s, kinds=[f"note.unreachable.{m}" for m in crew.nowhere]
+        )
     assert {m: rows[m].status for m in crew.nowhere} == dict.fromkeys(crew.nowhere, "unreachable")
-    assert all(rows[m].message_ref and rows[m].status == "sent" for m in [*crew.telegram, *crew.slack])
+    assert all(
+        rows[m].message_ref and rows[m].status == "sent" for m in [*crew.telegram, *crew.slack]
+    )
     assert [n.status for n in notes] == ["sent", "sent"]
     manager_texts = [c.params["text"] for c in fake_telegram.sent(TG_BASE)]
     assert sorted(t.split(" to ")[1].split(":")[0] for t in manager_texts) == ["nobody0", "nobody1"]
@@ -87,7 +102,10 @@ async def test_a_429_is_retried_only_after_its_delay_and_a_5xx_is_retried_too(
     broadcast(engine, crew)
     stats = await (await sender(engine, fake_slack, fake_telegram)).drain(timeout=120)
     assert set(received(fake_telegram, fake_slack, crew).values()) == {1}
-    assert tg_gate.random_429 + slack_gate.random_429 > 0 and tg_gate.random_5xx + slack_gate.random_5xx > 0
+    assert (
+        tg_gate.random_429 + slack_gate.random_429 > 0
+        and tg_gate.random_5xx + slack_gate.random_5xx > 0
+    )
     assert (tg_gate.early, slack_gate.early) == (0, 0)
     assert stats.retried_429 >= tg_gate.random_429  # slack_sdk retries its own 429s inside the call
 
@@ -109,12 +127,13 @@ async def test_a_message_the_platform_refuses_fails_without_retries(
     engine: Engine, fake_slack: FakeSlack, fake_telegram: FakeTelegram
 ) -> None:
     crew = make_crew(engine, telegram=2, slack=0, fake_telegram=fake_telegram)
-    fake_telegram.fail_next("sendMessage", error_code=400, description="Bad Request: chat not found")
+    fake_telegram.fail_next(
+        "sendMessage", error_code=400, description="Bad Request: chat not found"
+    )
     broadcast(engine, crew)
     stats = await (await sender(engine, fake_slack, fake_telegram)).drain(timeout=60)
     assert (stats.sent, stats.failed) == (1, 1)
     assert len(fake_telegram.calls_to("sendMessage")) == 2
-
 
 
 async def test_a_chart_reaches_slack_as_an_upload_and_the_ranking_reaches_the_team_group(
@@ -130,9 +149,24 @@ async def test_a_chart_reaches_slack_as_an_upload_and_the_ranking_reaches_the_te
         period = repo.get_or_create_period(session=s, team=team, key="2026-10")
         [(member_id, _user)] = crew.slack.items()
         member = repo.get_member(session=s, member_id=member_id)
-        enqueue(s, team=team, period=period, member=member, kind="result.chart",
-                reply=Reply(text="your chart", image=Image("c.png", b"\x89PNG-bytes", "chart"), private=True))
-        enqueue(s, team=team, period=period, member=None, kind="ranking", reply=Reply(text="1. sl0 92.0"))
+        enqueue(
+            s,
+            team=team,
+            period=period,
+            member=member,
+            kind="result.chart",
+            reply=Reply(
+                text="your chart", image=Image("c.png", b"\x89PNG-bytes", "chart"), private=True
+            ),
+        )
+        enqueue(
+            s,
+            team=team,
+            period=period,
+            member=None,
+            kind="ranking",
+            reply=Reply(text="1. sl0 92.0"),
+        )
     stats = await (await sender(engine, fake_slack, fake_telegram)).drain(timeout=60)
     assert stats.sent == 2
     [upload] = [f for f in fake_slack.files.values() if f.completed]
@@ -150,7 +184,9 @@ async def test_a_team_without_a_group_chat_leaves_its_ranking_unreachable(
     with unit_of_work(engine) as s:
         team = repo.get_team(session=s, team_id=crew.team_id)
         period = repo.get_or_create_period(session=s, team=team, key="2026-10")
-        enqueue(s, team=team, period=period, member=None, kind="ranking", reply=Reply(text="ranking"))
+        enqueue(
+            s, team=team, period=period, member=None, kind="ranking", reply=Reply(text="ranking")
+        )
     stats = await (await sender(engine, fake_slack, fake_telegram)).drain(timeout=60)
     assert (stats.sent, stats.unreachable) == (0, 1)
     with unit_of_work(engine) as s:
@@ -176,7 +212,9 @@ async def test_while_its_lanes_send_what_it_holds_the_sender_does_not_keep_askin
     monkeypatch.setattr(store, "claim_batch", counted)
     limits = {"telegram": Limits(overall=6.0, per_chat=1.0), "slack": Limits(per_workspace=10.0)}
     started = time.monotonic()
-    await (await sender(engine, fake_slack, fake_telegram, limits=limits, idle_poll=0.5)).drain(timeout=60)
+    await (await sender(engine, fake_slack, fake_telegram, limits=limits, idle_poll=0.5)).drain(
+        timeout=60
+    )
     took = time.monotonic() - started
     assert set(received(fake_telegram, fake_slack, crew).values()) == {1}
     assert took > 1.0, "the pace kept the lanes busy for a while"

@@ -40,9 +40,13 @@ def make_team(session: Session, name: str, zone: str, *, cycle: str = LONG_WINDO
                                        name_en=parsed.name_en, content_hash=parsed.content_hash)  # fmt: skip
     team = repo.create_team(session=session, name=name, timezone=zone, scheme=scheme, lang="en",
                             now=created or datetime(2026, 9, 1, tzinfo=UTC))  # fmt: skip
-    boss = repo.add_member(session=session, team=team, name=f"{name}-boss", role="manager", lang="en")
+    boss = repo.add_member(
+        session=session, team=team, name=f"{name}-boss", role="manager", lang="en"
+    )
     for i in range(agents):
-        repo.add_member(session=session, team=team, name=f"{name}-agent{i}", manager=boss, lang="en")
+        repo.add_member(
+            session=session, team=team, name=f"{name}-agent{i}", manager=boss, lang="en"
+        )
     return int(team.id or 0)
 
 
@@ -51,7 +55,10 @@ def test_the_jobs_of_two_teams_fire_at_their_own_local_times(engine: Engine) -> 
         make_team(s, "shanghai", "Asia/Shanghai")
         make_team(s, "newyork", "America/New_York")
     cycle = CycleScheduler(engine, clock=Clock(datetime(2026, 10, 20, tzinfo=UTC)), worker="w")
-    jobs = {(j.team, j.period_key, j.step): j.local.strftime("%a %m-%d %H:%M") for j in cycle.plan_jobs()}
+    jobs = {
+        (j.team, j.period_key, j.step): j.local.strftime("%a %m-%d %H:%M")
+        for j in cycle.plan_jobs()
+    }
     assert {k[2]: v for k, v in jobs.items() if k[:2] == ("shanghai", "2026-10")} == {
         "open": "Sun 11-01 21:00", "remind.1": "Thu 11-05 09:00", "remind.2": "Mon 11-09 09:00",
         "close": "Tue 11-10 18:00", "publish": "Wed 11-11 10:00",
@@ -60,13 +67,19 @@ def test_the_jobs_of_two_teams_fire_at_their_own_local_times(engine: Engine) -> 
         "open": "Sun 11-01 21:00", "remind.1": "Thu 11-05 09:00", "remind.2": "Mon 11-09 09:00",
         "close": "Tue 11-10 18:00", "publish": "Wed 11-11 10:00",
     }  # fmt: skip
-    shanghai_open = next(j for j in cycle.planned.values() if (j.team, j.step) == ("shanghai", "open"))
-    newyork_open = next(j for j in cycle.planned.values() if (j.team, j.step) == ("newyork", "open"))
+    shanghai_open = next(
+        j for j in cycle.planned.values() if (j.team, j.step) == ("shanghai", "open")
+    )
+    newyork_open = next(
+        j for j in cycle.planned.values() if (j.team, j.step) == ("newyork", "open")
+    )
     assert newyork_open.at - shanghai_open.at == timedelta(hours=13)
     assert {cycle.scheduler.get_job(j).id for j in cycle.planned} == set(cycle.planned)
 
 
-async def test_a_reminder_goes_only_to_those_who_have_not_finished_and_never_twice(engine: Engine) -> None:
+async def test_a_reminder_goes_only_to_those_who_have_not_finished_and_never_twice(
+    engine: Engine,
+) -> None:
     with unit_of_work(engine) as s:
         team_id = make_team(s, "shanghai", "Asia/Shanghai")
     clock = Clock(datetime(2026, 11, 5, 1, 30, tzinfo=UTC))  # Thu 09:30 in Shanghai
@@ -83,7 +96,10 @@ async def test_a_reminder_goes_only_to_those_who_have_not_finished_and_never_twi
         del boss
     assert await cycle.fire(team_id, "2026-10", "remind.1") == "ran"
     assert await cycle.fire(team_id, "2026-10", "remind.1") == "already"
-    assert await CycleScheduler(engine, clock=clock, worker="b").fire(team_id, "2026-10", "remind.1") == "already"
+    assert (
+        await CycleScheduler(engine, clock=clock, worker="b").fire(team_id, "2026-10", "remind.1")
+        == "already"
+    )
     with unit_of_work(engine) as s:
         rows = store.list_messages(session=s)
     kinds = Counter(r.kind for r in rows)
@@ -98,12 +114,17 @@ async def test_a_step_missed_while_down_runs_once_at_start_up_and_a_stale_remind
     engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
     with unit_of_work(engine) as s:
-        team_id = make_team(s, "shanghai", "Asia/Shanghai", created=datetime(2026, 10, 25, tzinfo=UTC))
-    clock = Clock(datetime(2026, 11, 7, 2, 0, tzinfo=UTC))  # Sat; open (Sun) and remind.1 (Thu) passed
+        team_id = make_team(
+            s, "shanghai", "Asia/Shanghai", created=datetime(2026, 10, 25, tzinfo=UTC)
+        )
+    clock = Clock(
+        datetime(2026, 11, 7, 2, 0, tzinfo=UTC)
+    )  # Sat; open (Sun) and remind.1 (Thu) passed
     first = CycleScheduler(engine, clock=clock, worker="a")
     caught = await first.catch_up()
     assert [(c.period_key, c.step, c.status) for c in caught] == [
-        ("2026-10", "open", "ran"), ("2026-10", "remind.1", "skipped"),
+        ("2026-10", "open", "ran"),
+        ("2026-10", "remind.1", "skipped"),
     ]
     assert "did not run: running it now" in caplog.text
     assert await CycleScheduler(engine, clock=clock, worker="b").catch_up() == []
@@ -118,7 +139,9 @@ async def test_a_step_missed_while_down_runs_once_at_start_up_and_a_stale_remind
 
 async def test_a_paused_team_runs_nothing_until_it_is_resumed(engine: Engine) -> None:
     with unit_of_work(engine) as s:
-        team_id = make_team(s, "shanghai", "Asia/Shanghai", created=datetime(2026, 10, 25, tzinfo=UTC))
+        team_id = make_team(
+            s, "shanghai", "Asia/Shanghai", created=datetime(2026, 10, 25, tzinfo=UTC)
+        )
         team = repo.get_team(session=s, team_id=team_id)
         team.paused = True
     clock = Clock(datetime(2026, 11, 2, 2, 0, tzinfo=UTC))
@@ -142,7 +165,11 @@ def test_two_replicas_firing_the_same_step_together_run_it_once(db_engine: Engin
         try:
             with unit_of_work(db_engine) as s:
                 team = repo.get_team(session=s, team_id=team_id)
-                statuses.append(run_step(s, team=team, period_key="2026-10", step="open", now=now, worker=name).status)
+                statuses.append(
+                    run_step(
+                        s, team=team, period_key="2026-10", step="open", now=now, worker=name
+                    ).status
+                )
         except Exception as exc:  # noqa: BLE001 - SQLite may refuse a concurrent writer outright
             statuses.append(type(exc).__name__)
 
@@ -154,7 +181,9 @@ def test_two_replicas_firing_the_same_step_together_run_it_once(db_engine: Engin
     assert statuses.count("ran") == 1
     assert set(statuses) <= {"ran", "already", "OperationalError"}
     with unit_of_work(db_engine) as s:
-        assert Counter(r.kind for r in store.list_messages(session=s)) == Counter({"open.self": 5, "open.manager": 1})
+        assert Counter(r.kind for r in store.list_messages(session=s)) == Counter(
+            {"open.self": 5, "open.manager": 1}
+        )
         assert len(store.list_steps(session=s)) == 1
 
 
@@ -168,7 +197,9 @@ def test_publishing_sends_each_agent_one_result_the_team_its_ranking_and_the_man
         first = run_step(s, team=team, period_key="2026-10", step="publish", now=now, worker="a")
     with unit_of_work(demo_engine) as s:
         team = repo.get_team_by_name(session=s, name="demo")
-        again = run_step(s, team=team, period_key="2026-10", step="publish", now=now, worker="b", force=True)
+        again = run_step(
+            s, team=team, period_key="2026-10", step="publish", now=now, worker="b", force=True
+        )
         period = repo.get_period(session=s, team=team, key="2026-10")
         scores = repo.list_scores(session=s, period=period)
         rows = store.list_messages(session=s, period_id=period.id)
@@ -182,7 +213,9 @@ def test_publishing_sends_each_agent_one_result_the_team_its_ranking_and_the_man
     by_member = {r.member_id: r.reply["text"] for r in rows if r.kind == "result"}
     best = min(scores, key=lambda sc: sc.rank or 99)
     text = by_member[best.member_id]
-    assert f"总分 {float(best.total):.1f}" in text and "第 1 名" in text  # the demo team speaks Chinese
+    assert (
+        f"总分 {float(best.total):.1f}" in text and "第 1 名" in text
+    )  # the demo team speaks Chinese
     assert "2026-11-27 前发送 /appeal" in text and "接下来" in text
     assert chart.image is not None and chart.image.data.startswith(b"\x89PNG")
 
@@ -194,9 +227,15 @@ async def test_the_scheduler_starts_with_its_jobs_planned_and_stops(engine: Engi
     await cycle.start()
     try:
         assert cycle.scheduler.running
-        assert cycle._catching_up is not None and await cycle._catching_up == []  # nothing older than the team
+        assert (
+            cycle._catching_up is not None and await cycle._catching_up == []
+        )  # nothing older than the team
         ids = {job.id for job in cycle.scheduler.get_jobs()}
-        assert set(cycle.planned) <= ids and "cycle:replan" in ids and any(i.endswith(":daily") for i in ids)
+        assert (
+            set(cycle.planned) <= ids
+            and "cycle:replan" in ids
+            and any(i.endswith(":daily") for i in ids)
+        )
         assert all(job.next_run_time > datetime.now(UTC) for job in cycle.scheduler.get_jobs())
     finally:
         await cycle.stop()

@@ -88,7 +88,9 @@ class Month3:
             for team in repo.list_teams(session=s):
                 assert team.id is not None
                 for key in world.MONTHS:
-                    events += [Event(p.at, team.id, key, p.step) for p in planned(team, key, session=s)]
+                    events += [
+                        Event(p.at, team.id, key, p.step) for p in planned(team, key, session=s)
+                    ]
                 zone = ZoneInfo(team.timezone)
                 day = datetime(2026, 10, 1, tzinfo=zone).date()
                 while day <= datetime(2026, 12, 31).date():
@@ -125,7 +127,9 @@ def _act(run: Month3, event: Event, month: int, state: dict[str, Any]) -> None:
     """What people do right after a step (the step's own messages are already delivered)."""
     if event.step == "open":
         if not state.get(f"data-{month}"):
-            world.enter_month_data(run.engine, month, at=event.at + timedelta(hours=1), skip_self=LATE_SELF)
+            world.enter_month_data(
+                run.engine, month, at=event.at + timedelta(hours=1), skip_self=LATE_SELF
+            )
             state[f"data-{month}"] = True
     elif event.step.startswith("remind") and not state.get(f"late-self-{month}-{event.team_id}"):
         world.enter_late_self_reviews(run.engine, month, LATE_SELF, at=event.at + timedelta(hours=2),
@@ -183,32 +187,47 @@ def _feedback_meeting(run: Month3, event: Event, state: dict[str, Any]) -> None:
     carol = run.chat("Carol")
     offer = carol.say("/feedback")[0]
     state["slot_labels"] = [b.label for b in offer.buttons]
-    state["slot_accepted"] = carol.send(carol._incoming(action=offer.buttons[1].action, value=offer.buttons[1].value))[0].text
+    state["slot_accepted"] = carol.send(
+        carol._incoming(action=offer.buttons[1].action, value=offer.buttons[1].value)
+    )[0].text
     run.deliver()
     run.clock.now = event.at + timedelta(days=4)
     mary = run.chat("Mary")
-    mary.say("/feedback notes Carol agreed: peak-hour replies are the cause; quick replies from Monday")
-    state["goal_saved"] = mary.say("/feedback goal Carol avg_response_s=45 2026-10-31 answer within 45 seconds")[0].text
+    mary.say(
+        "/feedback notes Carol agreed: peak-hour replies are the cause; quick replies from Monday"
+    )
+    state["goal_saved"] = mary.say(
+        "/feedback goal Carol avg_response_s=45 2026-10-31 answer within 45 seconds"
+    )[0].text
     run.deliver()
     ack = carol.say("/feedback")[0]
-    state["acknowledged"] = carol.send(carol._incoming(action=ack.buttons[0].action, value=ack.buttons[0].value))[0].text
+    state["acknowledged"] = carol.send(
+        carol._incoming(action=ack.buttons[0].action, value=ack.buttons[0].value)
+    )[0].text
     run.deliver()
 
 
 def _appeal(run: Month3, event: Event, state: dict[str, Any]) -> None:
     """Dave appeals 2026-10's indicator table; Mary upholds it with the corrected value."""
     run.clock.now = event.at + timedelta(hours=3)
-    filed = run.chat("Dave").say("/appeal kpi my response time was 29 s; the export counted a night shift")[0]
+    filed = run.chat("Dave").say(
+        "/appeal kpi my response time was 29 s; the export counted a night shift"
+    )[0]
     appeal_id = filed.text.split("#")[1].split()[0]
     run.deliver()
-    state["appeal_decided"] = run.chat("Mary").say(
-        f"/appeal uphold {appeal_id} avg_response_s=29 the shift log confirms it")[0].text
+    state["appeal_decided"] = (
+        run.chat("Mary")
+        .say(f"/appeal uphold {appeal_id} avg_response_s=29 the shift log confirms it")[0]
+        .text
+    )
     state["appeal_id"] = int(appeal_id)
     run.deliver()
 
 
 @pytest.fixture(scope="module")
-def three_months(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Any) -> tuple[Month3, dict[str, Any]]:
+def three_months(
+    tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Any
+) -> tuple[Month3, dict[str, Any]]:
     import shutil
 
     from storage.db import make_engine
@@ -229,13 +248,19 @@ def test_every_step_ran_once_and_none_failed(three_months: tuple[Month3, dict[st
     assert len(publishes) == 6  # two teams × three months
 
 
-def test_reminders_go_out_at_the_planned_local_times_on_working_days(three_months: tuple[Month3, dict[str, Any]]) -> None:
+def test_reminders_go_out_at_the_planned_local_times_on_working_days(
+    three_months: tuple[Month3, dict[str, Any]],
+) -> None:
     run, _state = three_months
     with unit_of_work(run.engine) as s:
         rows = [m for m in outbox_store.list_messages(session=s) if m.kind.startswith("remind.")]
         teams = {t.id: t for t in repo.list_teams(session=s)}
         assert rows, "some self-reviews were missing at the first reminder"
-        fired_at = {(e.team_id, e.period_key): e.at for e, st in run.fired if e.step.startswith("remind") and st == "ran"}
+        fired_at = {
+            (e.team_id, e.period_key): e.at
+            for e, st in run.fired
+            if e.step.startswith("remind") and st == "ran"
+        }
         for row in rows:
             team = teams[row.team_id]
             local = row.created_at.astimezone(ZoneInfo(team.timezone))
@@ -243,14 +268,26 @@ def test_reminders_go_out_at_the_planned_local_times_on_working_days(three_month
             period = repo.get_period_by_id(session=s, period_id=row.period_id or 0)
             assert period is not None
             assert row.created_at == fired_at[(row.team_id, period.key)]
-        reminded = {repo.get_member(session=s, member_id=r.member_id).name for r in rows if r.member_id}  # type: ignore[union-attr]
+        reminded = {
+            repo.get_member(session=s, member_id=r.member_id).name for r in rows if r.member_id
+        }  # type: ignore[union-attr]
     assert reminded == LATE_SELF
-    london_hours = {r.created_at.astimezone(ZoneInfo("Europe/London")).hour for r in rows if teams[r.team_id].name == "london"}
-    shanghai_hours = {r.created_at.astimezone(ZoneInfo("Asia/Shanghai")).hour for r in rows if teams[r.team_id].name == "shanghai"}
+    london_hours = {
+        r.created_at.astimezone(ZoneInfo("Europe/London")).hour
+        for r in rows
+        if teams[r.team_id].name == "london"
+    }
+    shanghai_hours = {
+        r.created_at.astimezone(ZoneInfo("Asia/Shanghai")).hour
+        for r in rows
+        if teams[r.team_id].name == "shanghai"
+    }
     assert london_hours == shanghai_hours == {9}  # 09:00 local in both zones: different UTC times
 
 
-def test_each_agent_gets_each_result_exactly_once(three_months: tuple[Month3, dict[str, Any]]) -> None:
+def test_each_agent_gets_each_result_exactly_once(
+    three_months: tuple[Month3, dict[str, Any]],
+) -> None:
     run, _state = three_months
     for name in ("Alice", "Bob", "Carol", "Dave", "李娜", "张伟", "刘洋", "陈静"):
         results = [k for k in run.keys_to(name) if k.endswith("/result")]
@@ -260,7 +297,9 @@ def test_each_agent_gets_each_result_exactly_once(three_months: tuple[Month3, di
     assert max(delivered.values()) == 1  # no outbox row was delivered twice
 
 
-def test_calibration_before_publication_locked_the_first_month(three_months: tuple[Month3, dict[str, Any]]) -> None:
+def test_calibration_before_publication_locked_the_first_month(
+    three_months: tuple[Month3, dict[str, Any]],
+) -> None:
     run, state = three_months
     assert "Mary" in state["calibration_view"] and "王经理" in state["calibration_view"]
     with unit_of_work(run.engine) as s:
@@ -268,14 +307,27 @@ def test_calibration_before_publication_locked_the_first_month(three_months: tup
         assert any(e.actor == f"member:{run.ids['周人事']}" for e in audit)
 
 
-def test_managers_get_a_five_part_prompt_filled_from_data(three_months: tuple[Month3, dict[str, Any]]) -> None:
+def test_managers_get_a_five_part_prompt_filled_from_data(
+    three_months: tuple[Month3, dict[str, Any]],
+) -> None:
     run, _state = three_months
-    prompts = [t for t in run.texts_to("Mary") if t.startswith("Feedback meeting with Carol about 2026-11")]
+    prompts = [
+        t for t in run.texts_to("Mary") if t.startswith("Feedback meeting with Carol about 2026-11")
+    ]
     assert len(prompts) == 1
     carol = prompts[0]
-    for part in ("1. Class: low performer", "earlier mean", "2. Goal", "Refund ratio: from 7.0% to 6.0%",
-                 "3. The four questions", "Why? Refund ratio lost 50 points", "Carol: faster first replies",
-                 "4. Proposed times", "5. Outline", "/feedback notes Carol"):
+    for part in (
+        "1. Class: low performer",
+        "earlier mean",
+        "2. Goal",
+        "Refund ratio: from 7.0% to 6.0%",
+        "3. The four questions",
+        "Why? Refund ratio lost 50 points",
+        "Carol: faster first replies",
+        "4. Proposed times",
+        "5. Outline",
+        "/feedback notes Carol",
+    ):
         assert part in carol, part
     zh = [t for t in run.texts_to("王经理") if "刘洋" in t and "2026-11" in t and "5." in t]
     assert zh and "退款比例" in zh[0]
@@ -290,19 +342,30 @@ def test_the_meeting_is_scheduled_recorded_and_its_goal_shown_when_the_next_self
     assert "personal target for 2026-10" in state["goal_saved"]
     assert state["acknowledged"].startswith("Thank you")
     goals = [t for t in run.texts_to("Carol") if t.startswith("Your personal goals for 2026-10")]
-    assert len(goals) == 1 and "answer within 45 seconds (Average response time 45 by 2026-10-31)" in goals[0]
-    opened = [k for k in run.keys_to("Carol") if k.endswith("/2026-10/" + str(run.ids["Carol"]) + "/open.self")]
+    assert (
+        len(goals) == 1
+        and "answer within 45 seconds (Average response time 45 by 2026-10-31)" in goals[0]
+    )
+    opened = [
+        k
+        for k in run.keys_to("Carol")
+        if k.endswith("/2026-10/" + str(run.ids["Carol"]) + "/open.self")
+    ]
     assert opened  # the goals come with the opening of 2026-10's self-review
     with unit_of_work(run.engine) as s:
         london = repo.get_team_by_name(session=s, name="london")
         period = repo.get_period(session=s, team=london, key="2026-09")  # type: ignore[arg-type]
         carol = repo.get_member(session=s, member_id=run.ids["Carol"])
         meeting = store.get_meeting(session=s, period=period, member=carol)  # type: ignore[arg-type]
-        assert meeting is not None and meeting.status == "acknowledged" and meeting.slot_at is not None
+        assert (
+            meeting is not None and meeting.status == "acknowledged" and meeting.slot_at is not None
+        )
         assert "peak-hour replies" in (meeting.notes or "")
 
 
-def test_two_improvement_plans_one_approved_and_one_late_and_escalated(three_months: tuple[Month3, dict[str, Any]]) -> None:
+def test_two_improvement_plans_one_approved_and_one_late_and_escalated(
+    three_months: tuple[Month3, dict[str, Any]],
+) -> None:
     run, state = three_months
     assert any("sent to your manager" in t for t in state["dave_plan"])
     assert "approved" in state["mary_approve"]
@@ -313,9 +376,14 @@ def test_two_improvement_plans_one_approved_and_one_late_and_escalated(three_mon
     with unit_of_work(run.engine) as s:
         london = repo.get_team_by_name(session=s, name="london")
         period = repo.get_period(session=s, team=london, key="2026-09")  # type: ignore[arg-type]
-        plans = {repo.get_member(session=s, member_id=p.member_id).name: p for p in store.list_plans(session=s, period=period)}  # type: ignore[union-attr]
+        plans = {
+            repo.get_member(session=s, member_id=p.member_id).name: p
+            for p in store.list_plans(session=s, period=period)
+        }  # type: ignore[union-attr]
     assert plans["Dave"].status == "approved"
-    assert plans["Carol"].status == "requested" and plans["Carol"].escalated_to == run.ids["Director"]
+    assert (
+        plans["Carol"].status == "requested" and plans["Carol"].escalated_to == run.ids["Director"]
+    )
 
 
 def test_an_appeal_changes_a_rank_and_the_ranking_is_republished_to_those_who_saw_it(
@@ -327,23 +395,36 @@ def test_an_appeal_changes_a_rank_and_the_ranking_is_republished_to_those_who_sa
         appeal = store.get_appeal(session=s, appeal_id=state["appeal_id"])
         assert appeal is not None
         assert (appeal.before["rank"], appeal.after["rank"]) == (3, 2)
-        restated = [e for e in repo.audit_trail(session=s, entity="score") if e.action == "score.restate"]
+        restated = [
+            e for e in repo.audit_trail(session=s, entity="score") if e.action == "score.restate"
+        ]
         assert restated and all("shift log" in (e.reason or "") for e in restated)
     london = run_team(run, "london")
-    corrected = [(m, t) for m, k, t in run.telegram.sent if f"/ranking.corrected.{state['appeal_id']}" in k]
+    corrected = [
+        (m, t) for m, k, t in run.telegram.sent if f"/ranking.corrected.{state['appeal_id']}" in k
+    ]
     receivers = {m for m, _t in corrected}
-    saw_ranking = {m for m, k, _t in run.telegram.sent
-                   if k.startswith(f"{london}/2026-10/") and k.rsplit("/", 1)[1] in ("result", "manager.table")}
+    saw_ranking = {
+        m
+        for m, k, _t in run.telegram.sent
+        if k.startswith(f"{london}/2026-10/") and k.rsplit("/", 1)[1] in ("result", "manager.table")
+    }
     assert receivers == saw_ranking
     assert {run.ids[n] for n in ("Alice", "Bob", "Carol", "Dave", "Mary")} <= receivers
     assert not receivers & {run.ids[n] for n in ("李娜", "王经理", "周人事")}
-    channel = [t for m, k, t in run.telegram.sent if m is None and t.startswith("Corrected ranking of london for 2026-10")]
+    channel = [
+        t
+        for m, k, t in run.telegram.sent
+        if m is None and t.startswith("Corrected ranking of london for 2026-10")
+    ]
     assert len(channel) == 1  # the team chat saw the ranking, so it sees the correction once
     assert channel[0].index("Dave") < channel[0].index("Bob")
     assert any("rank 2" in t for t in run.texts_to("Dave"))
 
 
-def test_three_last_places_raise_a_post_change_flag_to_admins_only(three_months: tuple[Month3, dict[str, Any]]) -> None:
+def test_three_last_places_raise_a_post_change_flag_to_admins_only(
+    three_months: tuple[Month3, dict[str, Any]],
+) -> None:
     run, _state = three_months
     to_admin = [t for t in run.texts_to("周人事") if "岗位调整" in t]
     assert len(to_admin) == 2  # the admin speaks Chinese: Carol and 刘洋, once each, after 2026-11
@@ -357,7 +438,9 @@ def _mentions_post_change(text: str) -> bool:
     return any(w in text for w in ("岗位调整", "change of post", "review of post"))
 
 
-def test_the_team_chat_never_sees_a_post_change_flag(three_months: tuple[Month3, dict[str, Any]]) -> None:
+def test_the_team_chat_never_sees_a_post_change_flag(
+    three_months: tuple[Month3, dict[str, Any]],
+) -> None:
     run, _state = three_months
     assert not any(_mentions_post_change(t) for m, _k, t in run.telegram.sent if m is None)
 

@@ -57,7 +57,9 @@ def build(engine: Engine, *, now: datetime) -> dict[str, int]:
         scheme = repo.get_or_create_scheme(session=s, key=parsed.id, text=SCHEME, name_zh=parsed.name_zh,
                                            name_en=parsed.name_en, content_hash=parsed.content_hash)  # fmt: skip
         for team_name, (lang, tz, manager_name, agents) in TEAMS.items():
-            team = repo.create_team(session=s, name=team_name, lang=lang, timezone=tz, scheme=scheme, now=now)
+            team = repo.create_team(
+                session=s, name=team_name, lang=lang, timezone=tz, scheme=scheme, now=now
+            )
             manager = repo.add_member(session=s, team=team, name=manager_name, role="manager",
                                       telegram_user_id=f"tg-{manager_name}", now=now)  # fmt: skip
             ids[manager_name] = manager.id or 0
@@ -74,19 +76,30 @@ def build(engine: Engine, *, now: datetime) -> dict[str, int]:
         assert mary is not None
         mary.manager_id = director.id
         ids["Director"] = director.id or 0
-        admin = repo.add_member(session=s, team=shanghai, name="周人事", role="admin", telegram_user_id="tg-admin", now=now)
+        admin = repo.add_member(
+            session=s,
+            team=shanghai,
+            name="周人事",
+            role="admin",
+            telegram_user_id="tg-admin",
+            now=now,
+        )
         ids["周人事"] = admin.id or 0
     return ids
 
 
-def enter_month_data(engine: Engine, month_index: int, *, at: datetime, skip_self: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+def enter_month_data(
+    engine: Engine, month_index: int, *, at: datetime, skip_self: set[str] = frozenset()
+) -> None:  # type: ignore[assignment]
     """The month's KPI values and the reviews (the forms are tested elsewhere); ``skip_self`` come later."""
     key = MONTHS[month_index]
     with unit_of_work(engine) as s:
         for team_name, (_lang, _tz, manager_name, agents) in TEAMS.items():
             team = repo.get_team_by_name(session=s, name=team_name)
             assert team is not None
-            period = repo.get_period(session=s, team=team, key=key) or repo.get_or_create_period(session=s, team=team, key=key)
+            period = repo.get_period(session=s, team=team, key=key) or repo.get_or_create_period(
+                session=s, team=team, key=key
+            )
             manager = repo.get_member_by_name(session=s, team=team, name=manager_name)
             assert manager is not None
             for name in agents:
@@ -110,7 +123,9 @@ def _self_review(s: Any, period: Any, agent: Any, at: datetime) -> None:
                      actor="test", reason=None, submitted_at=at)  # fmt: skip
 
 
-def enter_late_self_reviews(engine: Engine, month_index: int, names: set[str], *, at: datetime, team_id: int) -> None:
+def enter_late_self_reviews(
+    engine: Engine, month_index: int, names: set[str], *, at: datetime, team_id: int
+) -> None:
     key = MONTHS[month_index]
     with unit_of_work(engine) as s:
         for team_name, (_lang, _tz, _manager, agents) in TEAMS.items():

@@ -48,7 +48,9 @@ class Team:
 
 TEAMS = (
     Team("华东", "zh", "王经理", ("李娜", "张伟", "刘洋", "陈静", "杨帆", "赵丽", "孙浩", "吴婷")),
-    Team("london", "en", "Mary", ("Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace", "Heidi")),
+    Team(
+        "london", "en", "Mary", ("Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace", "Heidi")
+    ),
 )
 # One value per agent (best first) for each indicator of schemes/online_shop.toml.
 KPI = {
@@ -107,7 +109,10 @@ WORDS = {
 def _onboard_on_the_command_line(engine: Engine) -> None:
     runner, app = CliRunner(), build_app()
     url = engine.url.render_as_string(hide_password=False)
-    for args in (["team", "add", "hq", "--lang", "zh"], ["member", "add", "--team", "hq", "--name", "周人事", "--role", "admin"]):
+    for args in (
+        ["team", "add", "hq", "--lang", "zh"],
+        ["member", "add", "--team", "hq", "--name", "周人事", "--role", "admin"],
+    ):
         result = runner.invoke(app, [*args, "--db", url])
         assert result.exit_code == 0, result.stderr
 
@@ -179,7 +184,9 @@ def world(engine: Engine) -> tuple[Router, Clock]:
 
 
 @pytest.mark.parametrize("spec", TEAMS, ids=[t.lang for t in TEAMS])
-def test_a_month_from_onboarding_to_the_explained_score(world: tuple[Router, Clock], spec: Team) -> None:
+def test_a_month_from_onboarding_to_the_explained_score(
+    world: tuple[Router, Clock], spec: Team
+) -> None:
     router, clock = world
     w = WORDS[spec.lang]
     manager = FakeChat(router, spec.manager)
@@ -207,7 +214,9 @@ def test_a_month_from_onboarding_to_the_explained_score(world: tuple[Router, Clo
 
     run(manager, [(f"/period close {PERIOD}", PERIOD)])
     closed = "目前没有开放的自评" if spec.lang == "zh" else "No self-review is open now."
-    run(FakeChat(router, spec.agents[0]), [("/selfreview", closed)])  # closed: says so, asks nothing
+    run(
+        FakeChat(router, spec.agents[0]), [("/selfreview", closed)]
+    )  # closed: says so, asks nothing
     with unit_of_work(router.engine) as session:
         team = repo.get_team_by_name(session=session, name=spec.name)
         assert team is not None

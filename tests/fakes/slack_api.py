@@ -374,7 +374,9 @@ class FakeSlack:
                 Route("/api/{method}", self._api, methods=["GET", "POST"]),
                 Route("/response/{rid:path}", self._response_url, methods=["POST"]),
                 Route("/upload/{file_id}", self._upload, methods=["POST"]),
-                Route("/files-pri/{team}-{file_id}/{rest:path}", self._private_file, methods=["GET"]),
+                Route(
+                    "/files-pri/{team}-{file_id}/{rest:path}", self._private_file, methods=["GET"]
+                ),
                 WebSocketRoute("/socket-mode", self._socket_mode),
             ]
         )
@@ -633,7 +635,11 @@ class FakeSlack:
                 message[key] = args[key]
         metadata = _json_arg(args.get("metadata"))
         if metadata is not None:
-            if not isinstance(metadata, dict) or not metadata.get("event_type") or "event_payload" not in metadata:
+            if (
+                not isinstance(metadata, dict)
+                or not metadata.get("event_type")
+                or "event_payload" not in metadata
+            ):
                 raise SlackError("invalid_metadata_format")
             message["metadata"] = metadata
         return message
@@ -648,7 +654,7 @@ class FakeSlack:
         limit = min(int(args.get("limit") or 100), 999)
         start = int(args.get("cursor") or 0)
         found = [m for m in reversed(self.messages.get(channel, [])) if float(m["ts"]) >= oldest]
-        page = found[start:start + limit]
+        page = found[start : start + limit]
         with_meta = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
         shown = [m if with_meta else {k: v for k, v in m.items() if k != "metadata"} for m in page]
         more = start + limit < len(found)
@@ -697,8 +703,15 @@ class FakeSlack:
         if problems:
             raise SlackError("invalid_arguments", response_metadata={"messages": problems})
 
-    def share_file(self, user_id: str, name: str, data: bytes, *, mimetype: str = "text/csv",
-                   size: int | None = None) -> dict[str, Any]:
+    def share_file(
+        self,
+        user_id: str,
+        name: str,
+        data: bytes,
+        *,
+        mimetype: str = "text/csv",
+        size: int | None = None,
+    ) -> dict[str, Any]:
         """``user_id`` shares a file with kpibot: the file object as Slack's events and
         ``files.info`` show it (``size`` may claim another size than the bytes')."""
         with self._lock:
@@ -729,7 +742,9 @@ class FakeSlack:
             status = 404 if found is None else (200 if token in self.tokens else 403)
             self.downloads.append((file_id, status))
         if found is None or status != 200:
-            return PlainTextResponse("not found" if found is None else "sign in to Slack", status_code=status)
+            return PlainTextResponse(
+                "not found" if found is None else "sign in to Slack", status_code=status
+            )
         return Response(found[1], media_type=str(found[0]["mimetype"]))
 
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:

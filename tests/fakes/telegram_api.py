@@ -41,22 +41,53 @@ BOT_ID = 123456789
 BOT_USERNAME = "kpibot_test_bot"
 
 INT_FIELDS = {
-    "chat_id", "message_id", "offset", "limit", "timeout", "user_id", "cache_time",
-    "reply_to_message_id", "max_connections", "from_chat_id",
+    "chat_id",
+    "message_id",
+    "offset",
+    "limit",
+    "timeout",
+    "user_id",
+    "cache_time",
+    "reply_to_message_id",
+    "max_connections",
+    "from_chat_id",
 }
 BOOL_FIELDS = {
-    "show_alert", "drop_pending_updates", "disable_notification", "protect_content",
-    "disable_web_page_preview", "allow_sending_without_reply", "has_spoiler",
+    "show_alert",
+    "drop_pending_updates",
+    "disable_notification",
+    "protect_content",
+    "disable_web_page_preview",
+    "allow_sending_without_reply",
+    "has_spoiler",
 }
 JSON_FIELDS = {
-    "reply_markup", "allowed_updates", "entities", "caption_entities", "reply_parameters",
-    "link_preview_options", "commands", "scope",
+    "reply_markup",
+    "allowed_updates",
+    "entities",
+    "caption_entities",
+    "reply_parameters",
+    "link_preview_options",
+    "commands",
+    "scope",
 }
 KNOWN_METHODS = {
     "getFile",
-    "getMe", "sendMessage", "editMessageText", "editMessageReplyMarkup",
-    "answerCallbackQuery", "sendPhoto", "sendDocument", "setWebhook", "deleteWebhook",
-    "getUpdates", "getWebhookInfo", "setMyCommands", "close", "logOut", "deleteMessage",
+    "getMe",
+    "sendMessage",
+    "editMessageText",
+    "editMessageReplyMarkup",
+    "answerCallbackQuery",
+    "sendPhoto",
+    "sendDocument",
+    "setWebhook",
+    "deleteWebhook",
+    "getUpdates",
+    "getWebhookInfo",
+    "setMyCommands",
+    "close",
+    "logOut",
+    "deleteMessage",
 }
 
 SENDING_METHODS = {"sendMessage", "sendPhoto", "sendDocument"}
@@ -126,8 +157,12 @@ class FakeTelegram:
         self.token = token
         self.bot_username = bot_username
         self.bot_user = {
-            "id": BOT_ID, "is_bot": True, "first_name": "kpibot", "username": bot_username,
-            "can_join_groups": True, "can_read_all_group_messages": False,
+            "id": BOT_ID,
+            "is_bot": True,
+            "first_name": "kpibot",
+            "username": bot_username,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
             "supports_inline_queries": False,
         }
         self.calls: list[ApiCall] = []
@@ -287,7 +322,11 @@ class FakeTelegram:
         if text.startswith("/"):
             command = text.split()[0]
             message["entities"] = [
-                {"type": "bot_command", "offset": 0, "length": len(command.encode("utf-16-le")) // 2}
+                {
+                    "type": "bot_command",
+                    "offset": 0,
+                    "length": len(command.encode("utf-16-le")) // 2,
+                }
             ]
         self.messages[(chat["id"], message["message_id"])] = message
         update = {"update_id": update_id or next(self._update_ids), "message": message}
@@ -310,13 +349,18 @@ class FakeTelegram:
         chat = chat or self.chats[user["id"]]
         number = len(self.documents) + 1
         document = {
-            "file_id": f"BQACAgUAAxkBAAI{number:04d}" + "x" * 40, "file_unique_id": f"AgAD{number:04d}",
-            "file_name": file_name, "mime_type": mime_type,
+            "file_id": f"BQACAgUAAxkBAAI{number:04d}" + "x" * 40,
+            "file_unique_id": f"AgAD{number:04d}",
+            "file_name": file_name,
+            "mime_type": mime_type,
             "file_size": len(data) if file_size is None else file_size,
         }
         self.documents[document["file_id"]] = (document, data)
         message: dict[str, Any] = {
-            "message_id": next(self._message_ids), "from": user, "chat": chat, "date": int(time.time()),
+            "message_id": next(self._message_ids),
+            "from": user,
+            "chat": chat,
+            "date": int(time.time()),
             "document": dict(document),
         }
         if caption is not None:
@@ -340,7 +384,9 @@ class FakeTelegram:
             for text, data in row:
                 if text == label:
                     return await self.press_data(user, current, data, update_id=update_id)
-        raise AssertionError(f"no button {label!r} under message: {keyboard_of(current.get('reply_markup'))}")
+        raise AssertionError(
+            f"no button {label!r} under message: {keyboard_of(current.get('reply_markup'))}"
+        )
 
     async def press_data(
         self,
@@ -410,19 +456,26 @@ class FakeTelegram:
     def sent(self, chat_id: int | None = None) -> list[ApiCall]:
         """Successful sendMessage/sendPhoto/sendDocument calls (to one chat if given)."""
         return [
-            c for c in self.calls_to("sendMessage", "sendPhoto", "sendDocument")
+            c
+            for c in self.calls_to("sendMessage", "sendPhoto", "sendDocument")
             if c.ok and (chat_id is None or c.params.get("chat_id") == chat_id)
         ]
 
     def last_message(self, chat_id: int) -> dict[str, Any]:
-        mine = [m for (c, _), m in self.messages.items() if c == chat_id and m["from"]["id"] == BOT_ID]
+        mine = [
+            m for (c, _), m in self.messages.items() if c == chat_id and m["from"]["id"] == BOT_ID
+        ]
         if not mine:
             raise AssertionError(f"the bot said nothing in chat {chat_id}")
         return max(mine, key=lambda m: m["message_id"])
 
     def bot_messages(self, chat_id: int) -> list[dict[str, Any]]:
         return sorted(
-            (m for (c, _), m in self.messages.items() if c == chat_id and m["from"]["id"] == BOT_ID),
+            (
+                m
+                for (c, _), m in self.messages.items()
+                if c == chat_id and m["from"]["id"] == BOT_ID
+            ),
             key=lambda m: m["message_id"],
         )
 
@@ -444,12 +497,20 @@ class FakeTelegram:
     async def _serve_file(self, request: web.Request) -> web.StreamResponse:
         """``/file/bot<token>/<file_path>``: a document's bytes, for the bot's own token only."""
         path = request.match_info["path"]
-        found = next((data for doc, data in self.documents.values() if f"documents/{doc['file_unique_id']}"
-                      + _suffix(doc["file_name"]) == path), None)
+        found = next(
+            (
+                data
+                for doc, data in self.documents.values()
+                if f"documents/{doc['file_unique_id']}" + _suffix(doc["file_name"]) == path
+            ),
+            None,
+        )
         status = 200 if found is not None and request.match_info["token"] == self.token else 404
         self.file_downloads.append((path, status))
         if found is None or status != 200:
-            return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
+            return web.json_response(
+                {"ok": False, "error_code": 404, "description": "Not Found"}, status=404
+            )
         return web.Response(body=found, content_type="application/octet-stream")
 
     async def _m_getFile(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
@@ -460,9 +521,12 @@ class FakeTelegram:
         document, _data = found
         if document["file_size"] > 20 * 1024 * 1024:
             raise _ApiError(400, "Bad Request: file is too big")
-        return {"file_id": document["file_id"], "file_unique_id": document["file_unique_id"],
-                "file_size": document["file_size"],
-                "file_path": f"documents/{document['file_unique_id']}" + _suffix(document["file_name"])}
+        return {
+            "file_id": document["file_id"],
+            "file_unique_id": document["file_unique_id"],
+            "file_size": document["file_size"],
+            "file_path": f"documents/{document['file_unique_id']}" + _suffix(document["file_name"]),
+        }
 
     async def _serve(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
@@ -498,7 +562,11 @@ class FakeTelegram:
         if self.gate is not None and method in SENDING_METHODS:
             verdict = self.gate.check(self.token, str(params.get("chat_id")))
             if verdict.status == 429:
-                raise _ApiError(429, f"Too Many Requests: retry after {verdict.retry_after}", verdict.retry_after)
+                raise _ApiError(
+                    429,
+                    f"Too Many Requests: retry after {verdict.retry_after}",
+                    verdict.retry_after,
+                )
             if verdict.status != 200:
                 raise _ApiError(verdict.status, "Bad Gateway")
         handler = getattr(self, "_m_" + method)
@@ -516,7 +584,9 @@ class FakeTelegram:
                 raise _ApiError(403, "Forbidden: bot can't initiate conversation with a user")
         if self.rate_limit is not None and sending:
             now = time.monotonic()
-            recent = [t for t in self._sent_at.get(chat_id, []) if now - t < self.rate_limit.per_seconds]
+            recent = [
+                t for t in self._sent_at.get(chat_id, []) if now - t < self.rate_limit.per_seconds
+            ]
             if len(recent) >= self.rate_limit.max_calls:
                 retry = self.rate_limit.retry_after
                 raise _ApiError(429, f"Too Many Requests: retry after {retry}", retry)
@@ -555,7 +625,9 @@ class FakeTelegram:
                 raise _ApiError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
         scope = params.get("scope") or {"type": "default"}
         where = f"chat:{scope['chat_id']}:" if scope.get("type") == "chat" else ""
-        self.menus[where + (params.get("language_code") or "")] = [(c["command"], c["description"]) for c in commands]
+        self.menus[where + (params.get("language_code") or "")] = [
+            (c["command"], c["description"]) for c in commands
+        ]
         return True
 
     async def _m_sendMessage(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
@@ -578,8 +650,15 @@ class FakeTelegram:
         size = len(files["photo"].data) if "photo" in files else 0
         if "photo" in files:
             _check_photo(files["photo"].data)
-        photo = [{"file_id": f"photo{len(self.calls)}", "file_unique_id": f"u{len(self.calls)}",
-                  "width": 800, "height": 600, "file_size": size}]
+        photo = [
+            {
+                "file_id": f"photo{len(self.calls)}",
+                "file_unique_id": f"u{len(self.calls)}",
+                "width": 800,
+                "height": 600,
+                "file_size": size,
+            }
+        ]
         content: dict[str, Any] = {"photo": photo}
         if params.get("caption"):
             content["caption"] = params["caption"]
@@ -590,8 +669,12 @@ class FakeTelegram:
         if "document" not in files:
             raise _ApiError(400, "Bad Request: there is no document in the request")
         upload = files["document"]
-        document = {"file_id": f"doc{len(self.calls)}", "file_unique_id": f"d{len(self.calls)}",
-                    "file_name": upload.filename, "file_size": len(upload.data)}
+        document = {
+            "file_id": f"doc{len(self.calls)}",
+            "file_unique_id": f"d{len(self.calls)}",
+            "file_name": upload.filename,
+            "file_size": len(upload.data),
+        }
         content: dict[str, Any] = {"document": document}
         if params.get("caption"):
             content["caption"] = params["caption"]
@@ -629,7 +712,9 @@ class FakeTelegram:
             message.pop("reply_markup", None)
         return message
 
-    async def _m_editMessageReplyMarkup(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
+    async def _m_editMessageReplyMarkup(
+        self, params: dict[str, Any], files: dict[str, Upload]
+    ) -> Any:
         message = self._existing(params)
         markup = params.get("reply_markup")
         _check_markup(markup)
@@ -649,15 +734,22 @@ class FakeTelegram:
 
     async def _m_answerCallbackQuery(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
         if not params.get("callback_query_id"):
-            raise _ApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+            raise _ApiError(
+                400,
+                "Bad Request: query is too old and response timeout expired or query ID is invalid",
+            )
         if len(params.get("text") or "") > 200:
             raise _ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
         return True
 
     async def _m_setWebhook(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
         url = params.get("url") or ""
-        if url and not url.startswith(("https://", "http://127.0.0.1", "http://localhost", "http://testserver")):
-            raise _ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+        if url and not url.startswith(
+            ("https://", "http://127.0.0.1", "http://localhost", "http://testserver")
+        ):
+            raise _ApiError(
+                400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"
+            )
         secret = params.get("secret_token")
         if secret is not None and not _valid_secret(secret):
             raise _ApiError(400, "Bad Request: secret token contains unallowed characters")
@@ -675,8 +767,11 @@ class FakeTelegram:
         return True
 
     async def _m_getWebhookInfo(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
-        return {"url": self.webhook_url or "", "has_custom_certificate": False,
-                "pending_update_count": len(self._pending)}
+        return {
+            "url": self.webhook_url or "",
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._pending),
+        }
 
     async def _m_getUpdates(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
         if self.webhook_url:
@@ -693,7 +788,10 @@ class FakeTelegram:
                 self._pending = [u for u in self._pending if u["update_id"] >= offset]
             if timeout > 0:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait_for(lambda: bool(self._pending) or self._closing), timeout)
+                    await asyncio.wait_for(
+                        self._changed.wait_for(lambda: bool(self._pending) or self._closing),
+                        timeout,
+                    )
             return list(self._pending[:limit])
 
 
@@ -703,7 +801,11 @@ class _ApiError(Exception):
         self.code, self.description, self.retry_after = code, description, retry_after
 
     def body(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"ok": False, "error_code": self.code, "description": self.description}
+        body: dict[str, Any] = {
+            "ok": False,
+            "error_code": self.code,
+            "description": self.description,
+        }
         if self.code == 429 and self.retry_after:
             body["parameters"] = {"retry_after": self.retry_after}
         return body
@@ -714,7 +816,9 @@ def _suffix(file_name: str) -> str:
 
 
 def _error(code: int, description: str) -> web.Response:
-    return web.json_response({"ok": False, "error_code": code, "description": description}, status=code)
+    return web.json_response(
+        {"ok": False, "error_code": code, "description": description}, status=code
+    )
 
 
 def _valid_secret(secret: str) -> bool:
@@ -737,7 +841,9 @@ def _check_photo(data: bytes) -> None:
             width, height = image.size
     except UnidentifiedImageError:
         raise _ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED") from None
-    if width + height > PHOTO_SIDES_MAX or max(width, height) > PHOTO_RATIO_MAX * min(width, height):
+    if width + height > PHOTO_SIDES_MAX or max(width, height) > PHOTO_RATIO_MAX * min(
+        width, height
+    ):
         raise _ApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
 
 
@@ -754,9 +860,14 @@ def _check_markup(markup: Any) -> None:
             if data is not None and not 1 <= len(data.encode()) <= 64:
                 raise _ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
             if data is None and "url" not in button:
-                raise _ApiError(400, "Bad Request: can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
+                raise _ApiError(
+                    400,
+                    "Bad Request: can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard",
+                )
             if not button.get("text"):
-                raise _ApiError(400, "Bad Request: text buttons are unallowed in the inline keyboard")
+                raise _ApiError(
+                    400, "Bad Request: text buttons are unallowed in the inline keyboard"
+                )
 
 
 def _coerce(name: str, value: Any) -> Any:

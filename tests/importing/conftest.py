@@ -36,7 +36,9 @@ def roster() -> Roster:
 @pytest.fixture
 def team(session: Session) -> Team:
     team = repo.create_team(session=session, name="sample")
-    boss = repo.add_member(session=session, team=team, name="赵经理", name_en="Manager Zhao", role="manager")
+    boss = repo.add_member(
+        session=session, team=team, name="赵经理", name_en="Manager Zhao", role="manager"
+    )
     for zh, en in AGENTS:
         repo.add_member(session=session, team=team, name=zh, name_en=en, manager=boss)
     session.flush()

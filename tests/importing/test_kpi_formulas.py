@@ -41,8 +41,9 @@ def _one(measures: dict[str, float], indicator: str) -> float:
         ("abnormal_order_share", {"abnormal_orders": 3, "orders": 60}, 0.05),
     ],
 )
-def test_each_formula_gives_the_hand_computed_value(indicator: str, measures: dict[str, float],
-                                                    expected: float) -> None:
+def test_each_formula_gives_the_hand_computed_value(
+    indicator: str, measures: dict[str, float], expected: float
+) -> None:
     assert _one(measures, indicator) == pytest.approx(expected)
 
 
@@ -68,15 +69,17 @@ def test_a_formula_without_its_inputs_is_not_computed() -> None:
 
 
 def test_sessions_aggregate_into_counts_and_averages_per_agent() -> None:
-    rows = pd.DataFrame({
-        "agent": ["a", "b", "a", "a"],
-        "first_response_s": [10.0, np.nan, 20.0, 30.0],
-        "abandoned": [False, True, False, False],
-        "resolved": [1.0, 0.0, 1.0, 0.0],
-        "transferred": [0.0, 0.0, 1.0, 0.0],
-        "talk_s": [100.0, np.nan, 50.0, 10.0],
-        "hold_s": [10.0, np.nan, np.nan, 0.0],
-    })
+    rows = pd.DataFrame(
+        {
+            "agent": ["a", "b", "a", "a"],
+            "first_response_s": [10.0, np.nan, 20.0, 30.0],
+            "abandoned": [False, True, False, False],
+            "resolved": [1.0, 0.0, 1.0, 0.0],
+            "transferred": [0.0, 0.0, 1.0, 0.0],
+            "talk_s": [100.0, np.nan, 50.0, 10.0],
+            "hold_s": [10.0, np.nan, np.nan, 0.0],
+        }
+    )
     result = kpi.derive(kpi.aggregate(rows, "sessions"))
     a, b = result.loc["a"], result.loc["b"]
     assert (a["sessions"], a["answered"], a["abandoned"]) == (3, 3, 0)
@@ -90,18 +93,22 @@ def test_sessions_aggregate_into_counts_and_averages_per_agent() -> None:
 
 
 def test_orders_aggregate_paid_amount_refunds_and_shares() -> None:
-    rows = pd.DataFrame({
-        "agent": ["a", "a", "a", "b"],
-        "amount": [1200.0, 300.5, 99.0, 450.0],
-        "paid": [1.0, 1.0, 0.0, 1.0],
-        "valid": [1.0, 1.0, 0.0, 1.0],
-        "refunded": [0.0, 1.0, 0.0, 0.0],
-        "abnormal": [0.0, 0.0, 1.0, 0.0],
-    })
+    rows = pd.DataFrame(
+        {
+            "agent": ["a", "a", "a", "b"],
+            "amount": [1200.0, 300.5, 99.0, 450.0],
+            "paid": [1.0, 1.0, 0.0, 1.0],
+            "valid": [1.0, 1.0, 0.0, 1.0],
+            "refunded": [0.0, 1.0, 0.0, 0.0],
+            "abnormal": [0.0, 0.0, 1.0, 0.0],
+        }
+    )
     a = kpi.derive(kpi.aggregate(rows, "orders")).loc["a"]
     assert a["order_amount"] == pytest.approx(1500.5)
     assert a["payment_ratio"] == pytest.approx(2 / 3)
-    assert a["refund_ratio"] == pytest.approx(300.5 / 1500.5)  # refunded orders' amount when no refund column
+    assert a["refund_ratio"] == pytest.approx(
+        300.5 / 1500.5
+    )  # refunded orders' amount when no refund column
     assert a["avg_order_value"] == pytest.approx(750.25)
     assert a["abnormal_order_share"] == pytest.approx(1 / 3)
 
@@ -123,7 +130,11 @@ def test_a_numerator_above_its_denominator_is_reported() -> None:
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from("abcde"), st.booleans(), st.booleans()), min_size=1, max_size=60))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from("abcde"), st.booleans(), st.booleans()), min_size=1, max_size=60
+    )
+)
 def test_aggregated_rates_match_a_row_by_row_count(rows: list[tuple[str, bool, bool]]) -> None:
     frame = pd.DataFrame(rows, columns=["agent", "abandoned", "resolved"])
     result = kpi.derive(kpi.aggregate(frame, "sessions"))
@@ -132,7 +143,9 @@ def test_aggregated_rates_match_a_row_by_row_count(rows: list[tuple[str, bool, b
         answered = [r for r in mine if not r[1]]
         assert result.loc[agent, "sessions"] == len(mine)
         assert result.loc[agent, "answer_rate"] == pytest.approx(len(answered) / len(mine))
-        assert result.loc[agent, "answer_rate"] + result.loc[agent, "missed_rate"] == pytest.approx(1.0)
+        assert result.loc[agent, "answer_rate"] + result.loc[agent, "missed_rate"] == pytest.approx(
+            1.0
+        )
         if answered:
             solved = sum(1 for r in answered if r[2])
             assert result.loc[agent, "resolution_rate"] == pytest.approx(solved / len(answered))
@@ -143,13 +156,15 @@ def test_aggregated_rates_match_a_row_by_row_count(rows: list[tuple[str, bool, b
 def test_aht_is_talk_hold_and_after_call_work_over_answered_calls_only() -> None:
     # 003: AHT = talk + hold + after-call work. Three answered calls of 4 minutes and one
     # unanswered call the export writes as 00:00: 240 s, not (3 × 240) / 4 = 180 s.
-    rows = pd.DataFrame({
-        "agent": ["a", "a", "a", "a"],
-        "abandoned": [False, False, False, True],
-        "talk_s": [200.0, 180.0, 220.0, 0.0],
-        "hold_s": [20.0, 30.0, 0.0, 0.0],
-        "wrap_s": [20.0, 30.0, 20.0, 0.0],
-    })
+    rows = pd.DataFrame(
+        {
+            "agent": ["a", "a", "a", "a"],
+            "abandoned": [False, False, False, True],
+            "talk_s": [200.0, 180.0, 220.0, 0.0],
+            "hold_s": [20.0, 30.0, 0.0, 0.0],
+            "wrap_s": [20.0, 30.0, 20.0, 0.0],
+        }
+    )
     a = kpi.derive(kpi.aggregate(rows, "sessions")).loc["a"]
     assert a["aht_s"] == pytest.approx(240.0)
     assert a["handle_n"] == 3

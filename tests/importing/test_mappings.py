@@ -27,13 +27,27 @@ def test_every_shipped_mapping_loads_with_titles_in_both_languages(name: str) ->
 @pytest.mark.parametrize(
     ("text", "code", "fragment"),
     [
-        ('kind = "summary"\n[columns]\nagent = "A"\nnonsense = "B"\n', "mapping_unknown_field",
-         "maps a column to nonsense, which a summary file cannot have"),
-        ('kind = "orders"\n[columns]\nagent = "A"\n', "mapping_invalid", "must map amount, order_id"),
+        (
+            'kind = "summary"\n[columns]\nagent = "A"\nnonsense = "B"\n',
+            "mapping_unknown_field",
+            "maps a column to nonsense, which a summary file cannot have",
+        ),
+        (
+            'kind = "orders"\n[columns]\nagent = "A"\n',
+            "mapping_invalid",
+            "must map amount, order_id",
+        ),
         ('kind = "weekly"\n[columns]\nagent = "A"\n', "mapping_invalid", "kind must be one of"),
-        ('kind = "sessions"\n[columns]\nagent = "A"\ntime = "T"\nhandle_s = { column = "H", unit = "hours" }\n',
-         "mapping_invalid", "unit must be one of"),
-        ('kind = "summary"\ncolour = "red"\n[columns]\nagent = "A"\n', "mapping_invalid", "unknown keys colour"),
+        (
+            'kind = "sessions"\n[columns]\nagent = "A"\ntime = "T"\nhandle_s = { column = "H", unit = "hours" }\n',
+            "mapping_invalid",
+            "unit must be one of",
+        ),
+        (
+            'kind = "summary"\ncolour = "red"\n[columns]\nagent = "A"\n',
+            "mapping_invalid",
+            "unknown keys colour",
+        ),
         ('kind = "summary"\n[columns\n', "mapping_invalid", "is not valid"),
     ],
 )
@@ -52,5 +66,7 @@ def test_an_unknown_mapping_name_lists_the_known_ones() -> None:
 
 def test_a_mapping_can_be_given_by_path(tmp_path: Path) -> None:
     path = tmp_path / "mine.toml"
-    path.write_text('kind = "complaints"\n[columns]\nagent = "客服"\ntime = "时间"\n', encoding="utf-8")
+    path.write_text(
+        'kind = "complaints"\n[columns]\nagent = "客服"\ntime = "时间"\n', encoding="utf-8"
+    )
     assert load_mapping(str(path)).name == "mine"

@@ -20,7 +20,9 @@ CHITU = "chitu_售前明细表.csv"
 
 def _by_name(prepared, roster: Roster) -> dict[str, dict[str, float]]:  # type: ignore[no-untyped-def]
     names = {v: k for k, v in roster.members.items() if not k.isascii()}
-    return {names[m]: {k: v for k, v in row.items() if v == v} for m, row in prepared.values.iterrows()}
+    return {
+        names[m]: {k: v for k, v in row.items() if v == v} for m, row in prepared.values.iterrows()
+    }
 
 
 def _xlsx(rows: list[list[object]]) -> bytes:
@@ -39,11 +41,21 @@ def _csv_rows(name: str) -> list[list[object]]:
     return [list(r) for r in csv.reader(io.StringIO(sample(name).decode("utf-8")))]
 
 
-def test_the_qianniu_report_leaves_out_its_six_comparison_rows_and_counts_them(roster: Roster) -> None:
-    prepared = prepare(sample(QIANNIU), QIANNIU, load_mapping("qianniu_performance"), roster, OCTOBER)
+def test_the_qianniu_report_leaves_out_its_six_comparison_rows_and_counts_them(
+    roster: Roster,
+) -> None:
+    prepared = prepare(
+        sample(QIANNIU), QIANNIU, load_mapping("qianniu_performance"), roster, OCTOBER
+    )
     assert prepared.row_count == 3
-    assert prepared.skipped == {"汇总值": 1, "平均值": 1, "全店汇总值": 1, "全店平均值": 1,
-                                "同行同层优秀": 1, "同行同层均值": 1}
+    assert prepared.skipped == {
+        "汇总值": 1,
+        "平均值": 1,
+        "全店汇总值": 1,
+        "全店平均值": 1,
+        "同行同层优秀": 1,
+        "同行同层均值": 1,
+    }
     values = _by_name(prepared, roster)
     assert values["王小红"]["conversion_rate"] == pytest.approx(50 / 200)
     assert values["李明"]["conversion_rate"] == pytest.approx(30 / 150)
@@ -75,7 +87,10 @@ def test_the_chitu_presales_report_imports_with_arrow_headers_either_way(roster:
     again = prepare(arrows, CHITU, mapping, roster, OCTOBER)
     assert _by_name(again, roster)["王小红"]["conversion_rate"] == pytest.approx(0.25)
     plain = sample(CHITU).replace("询单->最终付款人数".encode(), "询单最终付款人数".encode())
-    assert _by_name(prepare(plain, CHITU, mapping, roster, OCTOBER), roster)["张伟"]["conversion_rate"] == 0.3
+    assert (
+        _by_name(prepare(plain, CHITU, mapping, roster, OCTOBER), roster)["张伟"]["conversion_rate"]
+        == 0.3
+    )
 
 
 MAPPING = """
@@ -105,16 +120,18 @@ BANNER_FILE = (
 )
 
 
-def test_a_header_on_the_sixth_row_placeholders_blank_rows_and_blank_means_zero(roster: Roster) -> None:
+def test_a_header_on_the_sixth_row_placeholders_blank_rows_and_blank_means_zero(
+    roster: Roster,
+) -> None:
     mapping = parse_mapping(MAPPING)
     prepared = prepare(BANNER_FILE.encode(), "商品询单.csv", mapping, roster, OCTOBER)
     values = _by_name(prepared, roster)
     assert prepared.row_count == 3 and prepared.blank_rows == 1
     assert prepared.skipped == {"平均值": 1, "汇总值": 1}
     assert "first_response_s" not in values["王小红"]  # 延迟统计: no value
-    assert values["李明"]["complaints"] == 0          # blank, and the mapping says blank = 0
-    assert "complaints" not in values["张伟"]          # "-" is no value even there
-    assert values["张伟"]["first_response_s"] == 9      # （秒) matches (秒)
+    assert values["李明"]["complaints"] == 0  # blank, and the mapping says blank = 0
+    assert "complaints" not in values["张伟"]  # "-" is no value even there
+    assert values["张伟"]["first_response_s"] == 9  # （秒) matches (秒)
     assert prepared.no_value_cells == 2 and prepared.zero_cells == 1
 
 
@@ -137,7 +154,9 @@ def test_missing_columns_are_listed_once_with_the_header_once(roster: Roster) ->
     assert problem.params["found"] == ["客服", "接待人数"]
 
 
-def test_a_file_over_the_size_limit_is_refused_before_it_is_read(roster: Roster, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(
+    roster: Roster, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(reading, "MAX_FILE_BYTES", 100)
     with pytest.raises(ImportRefused) as refused:
         prepare(sample(CHITU), CHITU, load_mapping("chitu_presales"), roster, OCTOBER)
@@ -153,12 +172,18 @@ def _bomb(dimension: str, body_rows: int = 2) -> bytes:
         for info in source.infolist():
             content = source.read(info)
             if info.filename == "xl/worksheets/sheet1.xml":
-                content = re.sub(rb'<dimension ref="[A-Z0-9:]+"', f'<dimension ref="{dimension}"'.encode(), content)
+                content = re.sub(
+                    rb'<dimension ref="[A-Z0-9:]+"',
+                    f'<dimension ref="{dimension}"'.encode(),
+                    content,
+                )
             target.writestr(info, content)
     return out.getvalue()
 
 
-def test_an_xlsx_whose_sheet_would_expand_past_the_limits_is_refused_unread(roster: Roster, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_an_xlsx_whose_sheet_would_expand_past_the_limits_is_refused_unread(
+    roster: Roster, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     mapping = load_mapping("chitu_presales")
     with pytest.raises(ImportRefused) as rows:
         prepare(_bomb("A1:B2000000"), "bomb.xlsx", mapping, roster, OCTOBER)

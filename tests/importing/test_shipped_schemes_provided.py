@@ -29,7 +29,9 @@ _IMPORTED: dict[tuple[str, str], pd.DataFrame] = {}  # the roster fixture is the
 
 def _imported(mapping: str, file: str, roster: Roster) -> pd.DataFrame:
     if (mapping, file) not in _IMPORTED:
-        _IMPORTED[mapping, file] = prepare(sample(file), file, load_mapping(mapping), roster, OCTOBER).values
+        _IMPORTED[mapping, file] = prepare(
+            sample(file), file, load_mapping(mapping), roster, OCTOBER
+        ).values
     return _IMPORTED[mapping, file]
 
 
@@ -46,19 +48,25 @@ def filled_by(column: str, roster: Roster) -> list[str]:
 
 
 @pytest.mark.parametrize("name", SHIPPED)
-def test_every_indicator_of_a_shipped_scheme_is_filled_by_a_shipped_mapping_or_a_form(name: str, roster: Roster) -> None:
+def test_every_indicator_of_a_shipped_scheme_is_filled_by_a_shipped_mapping_or_a_form(
+    name: str, roster: Roster
+) -> None:
     scheme = parse_scheme((ROOT / "schemes" / f"{name}.toml").read_text(encoding="utf-8"))
     unfilled = []
     for ind in scheme.indicators:
         if ind.provider in FORM_PROVIDERS:
             continue  # asked in a form (the manager's /review, or typed by an admin)
-        assert ind.provider == "import", f"{ind.id}: provider {ind.provider} fills no indicator value"
+        assert ind.provider == "import", (
+            f"{ind.id}: provider {ind.provider} fills no indicator value"
+        )
         if not filled_by(ind.column, roster):
             unfilled.append(f"{ind.id} ({ind.column})")
     assert not unfilled, f"{name}: no shipped mapping's sample fills " + ", ".join(unfilled)
 
 
-def test_the_call_centres_complaints_and_calls_come_from_the_complaints_and_call_logs(roster: Roster) -> None:
+def test_the_call_centres_complaints_and_calls_come_from_the_complaints_and_call_logs(
+    roster: Roster,
+) -> None:
     assert "complaints_zh" in filled_by("complaints", roster)
     assert "calls_zh" in filled_by("sessions_handled", roster)
     # the default scheme's churn (客户流失率) comes from a hand-made summary's 流失人数

@@ -30,7 +30,8 @@ handle_s = { column = "H", unit = "mm:ss" }
 wait_s = { column = "W", unit = "min" }
 first_response_s = "F"
 resolved = "R"
-""")
+"""
+)
 SUMMARY = parse_mapping(
     """
 name = "s"
@@ -40,7 +41,8 @@ agent = "Agent"
 conversion_rate = "C"
 payment_ratio = { column = "P", percent = "percent" }
 paid_amount = "A"
-""")
+"""
+)
 
 
 def _values(series: pd.Series) -> list[float | None]:
@@ -49,8 +51,18 @@ def _values(series: pd.Series) -> list[float | None]:
 
 @pytest.mark.parametrize(
     ("cell", "expected"),
-    [("是", 1.0), ("否", 0.0), ("Y", 1.0), ("n", 0.0), ("1", 1.0), ("0", 0.0), ("yes", 1.0),
-     ("TRUE", 1.0), (" 是 ", 1.0), (None, None)],
+    [
+        ("是", 1.0),
+        ("否", 0.0),
+        ("Y", 1.0),
+        ("n", 0.0),
+        ("1", 1.0),
+        ("0", 0.0),
+        ("yes", 1.0),
+        ("TRUE", 1.0),
+        (" 是 ", 1.0),
+        (None, None),
+    ],
 )
 def test_yes_no_spellings_read_as_flags(cell: str | None, expected: float | None) -> None:
     values, bad = parse_flag(pd.Series([cell], dtype="str"), MAPPING.column("resolved"))  # type: ignore[arg-type]
@@ -65,11 +77,20 @@ def test_a_value_that_is_not_yes_or_no_is_unreadable() -> None:
 
 @pytest.mark.parametrize(
     ("cell", "expected"),
-    [("04:30", 270.0), ("1:02:03", 3723.0), ("90", 90.0), ("12秒", 12.0), ("00:07.5", 7.5),
-     (time(0, 4, 30), 270.0), (timedelta(minutes=2), 120.0)],
+    [
+        ("04:30", 270.0),
+        ("1:02:03", 3723.0),
+        ("90", 90.0),
+        ("12秒", 12.0),
+        ("00:07.5", 7.5),
+        (time(0, 4, 30), 270.0),
+        (timedelta(minutes=2), 120.0),
+    ],
 )
 def test_durations_read_as_seconds(cell: object, expected: float) -> None:
-    values, bad = parse_seconds(pd.Series([cell], dtype=object), MAPPING.column("handle_s"), MAPPING)  # type: ignore[arg-type]
+    values, bad = parse_seconds(
+        pd.Series([cell], dtype=object), MAPPING.column("handle_s"), MAPPING
+    )  # type: ignore[arg-type]
     assert _values(values) == [expected]
     assert not bad.any()
 
@@ -80,7 +101,9 @@ def test_minutes_are_converted_to_seconds() -> None:
 
 
 def test_text_that_is_not_a_duration_is_unreadable() -> None:
-    _values_, bad = parse_seconds(pd.Series(["ten minutes", "3:xx"], dtype="str"), MAPPING.column("handle_s"), MAPPING)  # type: ignore[arg-type]
+    _values_, bad = parse_seconds(
+        pd.Series(["ten minutes", "3:xx"], dtype="str"), MAPPING.column("handle_s"), MAPPING
+    )  # type: ignore[arg-type]
     assert bad.tolist() == [True, True]
 
 
@@ -89,7 +112,9 @@ def test_text_that_is_not_a_duration_is_unreadable() -> None:
     [("12.5%", 0.125), ("0.3", 0.3), (" 40 % ", 0.4), ("100%", 1.0)],
 )
 def test_percent_strings_become_fractions(cell: str, expected: float) -> None:
-    values, bad = parse_ratio(pd.Series([cell], dtype="str"), SUMMARY.column("conversion_rate"), SUMMARY)  # type: ignore[arg-type]
+    values, bad = parse_ratio(
+        pd.Series([cell], dtype="str"), SUMMARY.column("conversion_rate"), SUMMARY
+    )  # type: ignore[arg-type]
     assert _values(values) == [pytest.approx(expected)]
     assert not bad.any()
 
@@ -101,10 +126,20 @@ def test_a_mapping_can_say_bare_numbers_are_percents() -> None:
 
 @pytest.mark.parametrize(
     ("cell", "expected"),
-    [("1,234", 1234.0), ("¥12,500.00", 12500.0), ("￥625", 625.0), ("$3.5", 3.5), ("88元", 88.0),
-     ("RMB 1,000", 1000.0), ("-", None), ("", None)],
+    [
+        ("1,234", 1234.0),
+        ("¥12,500.00", 12500.0),
+        ("￥625", 625.0),
+        ("$3.5", 3.5),
+        ("88元", 88.0),
+        ("RMB 1,000", 1000.0),
+        ("-", None),
+        ("", None),
+    ],
 )
-def test_money_with_thousands_separators_and_currency_signs(cell: str, expected: float | None) -> None:
+def test_money_with_thousands_separators_and_currency_signs(
+    cell: str, expected: float | None
+) -> None:
     values, bad, _percent = parse_number(pd.Series([cell], dtype="str"), SUMMARY)
     assert _values(values) == [expected]
     assert not bad.any()
@@ -117,7 +152,13 @@ def test_text_in_a_number_column_is_unreadable() -> None:
 
 @pytest.mark.parametrize(
     "cell",
-    ["2026-10-03 09:15:00", "2026/10/03 09:15", "2026-10-03T09:15:00", "2026年10月3日 09:15", "2026/10/3 9:15"],
+    [
+        "2026-10-03 09:15:00",
+        "2026/10/03 09:15",
+        "2026-10-03T09:15:00",
+        "2026年10月3日 09:15",
+        "2026/10/3 9:15",
+    ],
 )
 def test_common_date_time_spellings_are_read(cell: str) -> None:
     values, bad = parse_time(pd.Series([cell], dtype="str"), MAPPING.column("time"))  # type: ignore[arg-type]
@@ -128,9 +169,13 @@ def test_common_date_time_spellings_are_read(cell: str) -> None:
 
 @pytest.mark.parametrize(
     ("cell", "first", "last"),
-    [("2026-10", "2026-10-01", "2026-10-31"), ("2026年10月", "2026-10-01", "2026-10-31"),
-     ("202610", "2026-10-01", "2026-10-31"), ("2026-Q4", "2026-10-01", "2026-12-31"),
-     ("2026-10-15", "2026-10-15", "2026-10-15")],
+    [
+        ("2026-10", "2026-10-01", "2026-10-31"),
+        ("2026年10月", "2026-10-01", "2026-10-31"),
+        ("202610", "2026-10-01", "2026-10-31"),
+        ("2026-Q4", "2026-10-01", "2026-12-31"),
+        ("2026-10-15", "2026-10-15", "2026-10-15"),
+    ],
 )
 def test_period_cells_name_their_days(cell: str, first: str, last: str) -> None:
     bounds = parse_period(cell)
@@ -141,13 +186,22 @@ def test_period_cells_name_their_days(cell: str, first: str, last: str) -> None:
 def test_a_period_key_that_is_not_a_month_or_quarter_is_refused() -> None:
     assert period_bounds("2026-13") is None
     assert period_bounds("October") is None
-    assert period_bounds("2026-02") is not None and math.isclose(period_bounds("2026-02")[1].day, 28)  # type: ignore[index]
+    assert period_bounds("2026-02") is not None and math.isclose(
+        period_bounds("2026-02")[1].day, 28
+    )  # type: ignore[index]
 
 
 @pytest.mark.parametrize(
     ("cell", "expected"),
-    [("75:30", 4530.0), ("01:02:03", 3723.0), ("4:05", 245.0), ("00:07.5", 7.5), ("1:2:3:4", None),
-     ("90", 90.0), ("abc", None)],
+    [
+        ("75:30", 4530.0),
+        ("01:02:03", 3723.0),
+        ("4:05", 245.0),
+        ("00:07.5", 7.5),
+        ("1:2:3:4", None),
+        ("90", 90.0),
+        ("abc", None),
+    ],
 )
 def test_long_and_odd_clock_durations(cell: str, expected: float | None) -> None:
     column = pd.Series([cell, "02:00"], dtype="str")

@@ -15,7 +15,13 @@ from tests.fakes.slack_api import BOT_TOKEN
 from tests.slack.sender import SIGNING_SECRET
 
 STRONG_SECRET = "Zq8-kV3rT0pW5yNc1xLb7Hm2Jd9Gs4Fa6Ue0Oi3Rk"
-SLACK_IDS = {"Mary": "U0MARY", "Alice": "U0ALICE", "Bob": "U0BOB", "Carol": "U0CAROL", "Dave": "U0DAVE"}
+SLACK_IDS = {
+    "Mary": "U0MARY",
+    "Alice": "U0ALICE",
+    "Bob": "U0BOB",
+    "Carol": "U0CAROL",
+    "Dave": "U0DAVE",
+}
 TELEGRAM_IDS = {"王经理": 7001, "李娜": 7002, "张伟": 7003, "刘洋": 7004, "陈静": 7005}
 
 
@@ -35,9 +41,13 @@ def linked_world(engine: Engine) -> dict[str, int]:
         for name, user_id in SLACK_IDS.items():
             member = repo.get_member(session=session, member_id=ids[name])
             assert member is not None
-            repo.link_platform(session=session, member=member, platform="slack", user_id=user_id, actor="test")
+            repo.link_platform(
+                session=session, member=member, platform="slack", user_id=user_id, actor="test"
+            )
         for name, tg_id in TELEGRAM_IDS.items():
             member = repo.get_member(session=session, member_id=ids[name])
             assert member is not None
-            repo.link_platform(session=session, member=member, platform="telegram", user_id=tg_id, actor="test")
+            repo.link_platform(
+                session=session, member=member, platform="telegram", user_id=tg_id, actor="test"
+            )
     return ids

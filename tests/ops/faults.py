@@ -38,7 +38,10 @@ from tests.fakes.slack_api import FakeSlack
 from tests.fakes.telegram_api import FakeTelegram
 from tests.ops.tcpproxy import TcpProxy
 
-PACE = {"telegram": Limits(overall=120.0, per_chat=20.0), "slack": Limits(per_workspace=60.0, per_chat=20.0)}
+PACE = {
+    "telegram": Limits(overall=120.0, per_chat=20.0),
+    "slack": Limits(per_workspace=60.0, per_chat=20.0),
+}
 """Fast enough that a few hundred rows take a few seconds (so a fault lands mid-way)."""
 LEASE = timedelta(seconds=3)
 DB_TIMEOUT_S = 1.0
@@ -83,7 +86,9 @@ async def rig(admin: Engine) -> AsyncIterator[Rig]:
             through = make_url(schema.url()).set(host="127.0.0.1", port=proxy.port)
             # pool_timeout: threads stuck on a frozen connection keep theirs; a new call waits
             # for one no longer than the sender's own deadline would
-            engine = make_engine(through.render_as_string(hide_password=False), pool_timeout=DB_TIMEOUT_S)
+            engine = make_engine(
+                through.render_as_string(hide_password=False), pool_timeout=DB_TIMEOUT_S
+            )
             with FakeSlack() as fake_slack:
                 async with FakeTelegram() as fake_telegram:
                     fake_telegram.relax()
@@ -101,7 +106,9 @@ async def rig(admin: Engine) -> AsyncIterator[Rig]:
         schema.drop()
 
 
-async def until(condition: Callable[[], bool], *, timeout: float, what: str, every: float = 0.02) -> float:
+async def until(
+    condition: Callable[[], bool], *, timeout: float, what: str, every: float = 0.02
+) -> float:
     """Wait until ``condition()`` holds; how long that took. Fails naming ``what``."""
     started = time.monotonic()
     while not condition():
@@ -173,7 +180,9 @@ async def database_fault(
     await sender.start()
     started = time.monotonic()
     if when == "idle":
-        await until(lambda: sender.db_ok_at > started, timeout=10, what="the sender polled the empty outbox")
+        await until(
+            lambda: sender.db_ok_at > started, timeout=10, what="the sender polled the empty outbox"
+        )
     else:
         await until(lambda: sum(counts(r, crew).values()) >= total // 5, timeout=timeout,
                     what="a fifth of the broadcast delivered")  # fmt: skip
@@ -185,7 +194,9 @@ async def database_fault(
             broadcast(r.direct, crew)  # another replica's work: the database itself is up
         await until(lambda: sender.stats.database_errors >= errors_before + 2, timeout=timeout,
                     what="the sender saw the outage")  # fmt: skip
-        await until(lambda: time.monotonic() - began >= outage_s, timeout=outage_s + 1, what="the outage")
+        await until(
+            lambda: time.monotonic() - began >= outage_s, timeout=outage_s + 1, what="the outage"
+        )
         running_during = sender.running
     finally:
         _up(r, fault)
@@ -196,7 +207,9 @@ async def database_fault(
                  database_errors=sender.stats.database_errors, restarts=sender.stats.restarts)  # fmt: skip
 
 
-async def frozen_shutdown(r: Rig, *, telegram: int = 200, slack: int = 100, timeout: float = 60.0) -> dict[str, Any]:
+async def frozen_shutdown(
+    r: Rig, *, telegram: int = 200, slack: int = 100, timeout: float = 60.0
+) -> dict[str, Any]:
     """SIGTERM's part while the database is silent mid-broadcast: the sender stops within its
     grace (sends it could not record are left to their next claimant); once the database is
     back a new sender delivers the rest — nothing lost, nothing twice."""
@@ -209,7 +222,11 @@ async def frozen_shutdown(r: Rig, *, telegram: int = 200, slack: int = 100, time
                 what="a fifth of the broadcast delivered")  # fmt: skip
     r.proxy.freeze()
     try:
-        await until(lambda: first.stats.database_errors >= 1, timeout=timeout, what="the sender saw the silence")
+        await until(
+            lambda: first.stats.database_errors >= 1,
+            timeout=timeout,
+            what="the sender saw the silence",
+        )
         stop_s = await _stop(first)
     finally:
         r.proxy.thaw()
@@ -223,7 +240,9 @@ async def frozen_shutdown(r: Rig, *, telegram: int = 200, slack: int = 100, time
                  stop_s=round(stop_s, 2), settled=second.stats.settled)  # fmt: skip
 
 
-async def telegram_late(r: Rig, *, telegram: int = 30, late: int = 5, timeout: float = 60.0) -> dict[str, Any]:
+async def telegram_late(
+    r: Rig, *, telegram: int = 30, late: int = 5, timeout: float = 60.0
+) -> dict[str, Any]:
     """Telegram delivers at once but answers after the client's read timeout, ``late``
     times: each such send is ambiguous — counted, the admins told, never sent again."""
     crew = make_crew(r.direct, telegram=telegram, slack=0, fake_telegram=r.fake_telegram)
@@ -237,6 +256,8 @@ async def telegram_late(r: Rig, *, telegram: int = 30, late: int = 5, timeout: f
     drain = time.monotonic() - began
     stop_s = await _stop(sender)
     with unit_of_work(r.direct) as session:
-        notes = [m for m in store.list_messages(session=session) if m.kind.startswith("note.ambiguous.")]
+        notes = [
+            m for m in store.list_messages(session=session) if m.kind.startswith("note.ambiguous.")
+        ]
     return tally(r, crew, drain_s=round(drain, 2), stop_s=round(stop_s, 2), late=late,
                  counted=sender.stats.ambiguous, notes=len(notes))  # fmt: skip

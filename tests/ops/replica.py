@@ -70,7 +70,9 @@ class Replica:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"kpibot run exited with {self.process.returncode}:\n{self.log()}")
+                raise RuntimeError(
+                    f"kpibot run exited with {self.process.returncode}:\n{self.log()}"
+                )
             try:
                 if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
                     return self
@@ -99,4 +101,8 @@ class Replica:
             self.process.wait(timeout=10)
 
     def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
+        return (
+            self.log_path.read_text(encoding="utf-8", errors="replace")
+            if self.log_path.exists()
+            else ""
+        )

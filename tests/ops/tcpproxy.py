@@ -32,7 +32,9 @@ class TcpProxy:
         self._pipes: set[asyncio.StreamWriter] = set()
         self._flowing: asyncio.Event | None = None
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="tcp-proxy", daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="tcp-proxy", daemon=True
+        )
         self._server: asyncio.AbstractServer | None = None
 
     def __enter__(self) -> TcpProxy:
@@ -117,7 +119,9 @@ class TcpProxy:
             return
         self._pipes |= {writer, up_writer}
         try:
-            await asyncio.gather(_pipe(reader, up_writer, self._flowing), _pipe(up_reader, writer, self._flowing))
+            await asyncio.gather(
+                _pipe(reader, up_writer, self._flowing), _pipe(up_reader, writer, self._flowing)
+            )
         finally:
             self._pipes.discard(writer)
             self._pipes.discard(up_writer)
@@ -125,7 +129,9 @@ class TcpProxy:
                 w.transport.abort()
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, flowing: asyncio.Event) -> None:
+async def _pipe(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, flowing: asyncio.Event
+) -> None:
     try:
         while data := await reader.read(65536):
             await flowing.wait()

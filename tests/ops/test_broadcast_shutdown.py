@@ -49,7 +49,9 @@ def statuses(url: str) -> Counter[str]:
     return found
 
 
-async def test_sigterm_during_a_broadcast_then_the_next_start_delivers_the_rest_exactly_once(tmp_path: Path) -> None:
+async def test_sigterm_during_a_broadcast_then_the_next_start_delivers_the_rest_exactly_once(
+    tmp_path: Path,
+) -> None:
     url = f"sqlite:///{tmp_path / 'k.db'}"
     total = queue_broadcast(url)
     env = {

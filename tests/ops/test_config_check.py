@@ -43,34 +43,69 @@ def test_a_complete_production_configuration_has_no_problem(tmp_path: Path) -> N
     [
         ({"slack_bot_token": "xoxb-1", "kpibot_secret": STRONG}, "SLACK_SIGNING_SECRET"),
         ({"slack_signing_secret": "s" * 32}, "SLACK_BOT_TOKEN is not"),
-        ({"environment": "production", "public_url": "http://kpi.example.com", "kpibot_secret": STRONG}, "not https"),
+        (
+            {
+                "environment": "production",
+                "public_url": "http://kpi.example.com",
+                "kpibot_secret": STRONG,
+            },
+            "not https",
+        ),
         ({"public_url": "kpi.example.com"}, "not a web address"),
-        ({"telegram_bot_token": "123:abc", "kpibot_secret": "changeme"}, "KPIBOT_SECRET is too weak"),
+        (
+            {"telegram_bot_token": "123:abc", "kpibot_secret": "changeme"},
+            "KPIBOT_SECRET is too weak",
+        ),
         ({"telegram_bot_token": "123:abc"}, "KPIBOT_SECRET is not set"),
-        ({"environment": "production", "public_url": "https://k.example.com"}, "KPIBOT_SECRET is not set"),
+        (
+            {"environment": "production", "public_url": "https://k.example.com"},
+            "KPIBOT_SECRET is not set",
+        ),
         ({"telegram_bot_token": "no-colon", "kpibot_secret": STRONG}, "TELEGRAM_BOT_TOKEN"),
-        ({"telegram_bot_token": "1:a", "kpibot_secret": STRONG, "telegram_webhook_url": "https://k.example.com/t"}, "TELEGRAM_WEBHOOK_SECRET"),
+        (
+            {
+                "telegram_bot_token": "1:a",
+                "kpibot_secret": STRONG,
+                "telegram_webhook_url": "https://k.example.com/t",
+            },
+            "TELEGRAM_WEBHOOK_SECRET",
+        ),
         ({"environment": "staging"}, "ENVIRONMENT"),
         ({"default_lang": "fr"}, "DEFAULT_LANG"),
         ({"log_format": "xml"}, "LOG_FORMAT"),
         ({"port": 70000}, "PORT"),
-        ({"slack_bot_token": "not-a-bot-token", "slack_signing_secret": "x", "kpibot_secret": STRONG}, "xoxb-"),
+        (
+            {
+                "slack_bot_token": "not-a-bot-token",
+                "slack_signing_secret": "x",
+                "kpibot_secret": STRONG,
+            },
+            "xoxb-",
+        ),
     ],
 )
-def test_each_mistake_is_named_in_one_line(tmp_path: Path, overrides: dict[str, object], expected: str) -> None:
+def test_each_mistake_is_named_in_one_line(
+    tmp_path: Path, overrides: dict[str, object], expected: str
+) -> None:
     found = problems(settings(tmp_path, **overrides))
     assert len(found) == 1, found
     assert expected in found[0]
     assert "\n" not in found[0]
 
 
-def test_an_unreachable_postgresql_is_a_problem_that_names_the_server_without_its_password(tmp_path: Path) -> None:
+def test_an_unreachable_postgresql_is_a_problem_that_names_the_server_without_its_password(
+    tmp_path: Path,
+) -> None:
     import socket
 
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    [line] = problems(settings(tmp_path, database_url=f"postgresql://kpibot:hunter2secret@127.0.0.1:{port}/kpibot"))
+    [line] = problems(
+        settings(
+            tmp_path, database_url=f"postgresql://kpibot:hunter2secret@127.0.0.1:{port}/kpibot"
+        )
+    )
     assert "cannot be reached" in line and f"127.0.0.1:{port}" in line
     assert "hunter2secret" not in line
 
@@ -88,11 +123,18 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     )  # fmt: skip
     found = problems(bad)
     assert len(found) == 4
-    assert [any(k in line for line in found) for k in ("https", "SLACK_SIGNING_SECRET", "KPIBOT_SECRET", "database")] == [True] * 4
+    assert [
+        any(k in line for line in found)
+        for k in ("https", "SLACK_SIGNING_SECRET", "KPIBOT_SECRET", "database")
+    ] == [True] * 4
 
 
-def test_the_problems_are_said_in_chinese_when_the_default_language_is_chinese(tmp_path: Path) -> None:
-    [line] = problems(settings(tmp_path, default_lang="zh", slack_bot_token="xoxb-1", kpibot_secret=STRONG))
+def test_the_problems_are_said_in_chinese_when_the_default_language_is_chinese(
+    tmp_path: Path,
+) -> None:
+    [line] = problems(
+        settings(tmp_path, default_lang="zh", slack_bot_token="xoxb-1", kpibot_secret=STRONG)
+    )
     assert "SLACK_SIGNING_SECRET" in line
     assert any("\u4e00" <= ch <= "\u9fff" for ch in line), line
 

@@ -31,7 +31,9 @@ def instructions() -> list[tuple[str, str]]:
 
 def compose() -> dict[str, Any]:
     yaml = pytest.importorskip("yaml", reason="PyYAML reads deploy/compose.yml")
-    loaded: dict[str, Any] = yaml.safe_load((ROOT / "deploy" / "compose.yml").read_text(encoding="utf-8"))
+    loaded: dict[str, Any] = yaml.safe_load(
+        (ROOT / "deploy" / "compose.yml").read_text(encoding="utf-8")
+    )
     return loaded
 
 
@@ -39,7 +41,10 @@ def cli_commands() -> set[str]:
     app = build_app()
     names = {c.name or c.callback.__name__ for c in app.registered_commands}  # type: ignore[union-attr]
     for group in app.registered_groups:
-        names |= {f"{group.name} {c.name or c.callback.__name__}" for c in group.typer_instance.registered_commands}  # type: ignore[union-attr]
+        names |= {
+            f"{group.name} {c.name or c.callback.__name__}"
+            for c in group.typer_instance.registered_commands
+        }  # type: ignore[union-attr]
     return names
 
 
@@ -52,13 +57,21 @@ def test_the_base_image_has_the_python_version_pyproject_requires() -> None:
     high = re.search(r"<\s*(\d+\.\d+)", requires)
     assert low and high
     as_tuple = tuple(int(p) for p in version.group(1).split("."))
-    assert tuple(int(p) for p in low.group(1).split(".")) <= as_tuple < tuple(int(p) for p in high.group(1).split("."))
+    assert (
+        tuple(int(p) for p in low.group(1).split("."))
+        <= as_tuple
+        < tuple(int(p) for p in high.group(1).split("."))
+    )
 
 
-def test_the_command_runs_the_console_script_pyproject_declares_and_the_cli_has_its_subcommands() -> None:
+def test_the_command_runs_the_console_script_pyproject_declares_and_the_cli_has_its_subcommands() -> (
+    None
+):
     [cmd] = [rest for kw, rest in instructions() if kw == "CMD"]
     script = " ".join(eval(cmd))  # noqa: S307 - the JSON-array form of CMD
-    steps = [shlex.split(step.replace("exec ", "")) for step in script.split("sh -c", 1)[1].split("&&")]
+    steps = [
+        shlex.split(step.replace("exec ", "")) for step in script.split("sh -c", 1)[1].split("&&")
+    ]
     assert [s[0] for s in steps] == ["kpibot", "kpibot"]
     assert PYPROJECT["project"]["scripts"]["kpibot"] == "bot.cli:main"
     assert [" ".join(s[1:]) for s in steps] == ["db upgrade", "run"]
@@ -70,14 +83,18 @@ def test_dependencies_are_installed_in_their_own_layer_before_the_code_is_copied
     steps = instructions()
     first_copy = next(i for i, (kw, rest) in enumerate(steps) if kw == "COPY")
     assert steps[first_copy][1].split()[0] == "pyproject.toml"
-    first_install = next(i for i, (kw, rest) in enumerate(steps) if kw == "RUN" and "pip install ." in rest)
+    first_install = next(
+        i for i, (kw, rest) in enumerate(steps) if kw == "RUN" and "pip install ." in rest
+    )
     code_copies = [i for i, (kw, rest) in enumerate(steps) if kw == "COPY" and i != first_copy]
     assert first_copy < first_install < min(code_copies)
 
 
 def test_every_package_pyproject_ships_is_copied_into_the_image() -> None:
     copied = {rest.split()[0] for kw, rest in instructions() if kw == "COPY"}
-    packages = {p.rstrip("*") for p in PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]}
+    packages = {
+        p.rstrip("*") for p in PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]
+    }
     assert packages <= copied
     assert "schemes" in copied, "the ready schemes the demo and `kpibot team add` read"
 
@@ -101,7 +118,10 @@ def test_compose_runs_two_replicas_of_the_image_with_the_image_command_on_postgr
     for name, service in replicas.items():
         assert service["command"] == eval(cmd), name  # noqa: S307
         env = service["environment"]
-        assert env["DATABASE_URL"].startswith("postgresql://") and "@postgres:5432/" in env["DATABASE_URL"]
+        assert (
+            env["DATABASE_URL"].startswith("postgresql://")
+            and "@postgres:5432/" in env["DATABASE_URL"]
+        )
         assert env["ENVIRONMENT"] == "production"
         assert env["PUBLIC_URL"].startswith("https://")
         assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
@@ -117,7 +137,11 @@ def test_every_setting_compose_passes_is_a_kpibot_setting() -> None:
     for name in ("kpibot-1", "kpibot-2"):
         assert set(services[name]["environment"]) <= known
     example = (ROOT / "deploy" / "kpibot.env.example").read_text(encoding="utf-8")
-    names = {line.split("=", 1)[0] for line in example.splitlines() if "=" in line and not line.startswith("#")}
+    names = {
+        line.split("=", 1)[0]
+        for line in example.splitlines()
+        if "=" in line and not line.startswith("#")
+    }
     assert names - {"DOMAIN", "POSTGRES_PASSWORD"} <= known
 
 

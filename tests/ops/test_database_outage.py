@@ -90,7 +90,9 @@ def test_the_database_going_away_under_load_fails_fast_saves_nothing_half_and_re
     if router_in == "processes":
         now = datetime.now(UTC)
         build_world(direct, opens=now - timedelta(days=1), closes=now + timedelta(days=5))
-        settings = slack_settings("http://127.0.0.1:9/api/", tmp_path, slack_bot_token=None, router_processes=1)
+        settings = slack_settings(
+            "http://127.0.0.1:9/api/", tmp_path, slack_bot_token=None, router_processes=1
+        )
         service = build_service(settings, engine=engine)
         assert service.pool is not None
         service.pool.start()
@@ -103,7 +105,9 @@ def test_the_database_going_away_under_load_fails_fast_saves_nothing_half_and_re
     assert observed is None, "no platform: the router is driven directly, as an adapter does"
     from bot.main import ObservedRouter
 
-    router = ObservedRouter(service.router, service.metrics, service.database, "en", pool=service.pool)  # type: ignore[arg-type]
+    router = ObservedRouter(
+        service.router, service.metrics, service.database, "en", pool=service.pool
+    )  # type: ignore[arg-type]
     stop = threading.Event()
     outcomes: dict[str, list[str]] = {name: [] for name in AGENTS}
     errors: list[BaseException] = []

@@ -15,7 +15,9 @@ ROOT = Path(__file__).parents[2]
 
 @pytest.mark.slow
 @pytest.mark.postgres
-def test_the_fault_bench_runs_its_faults_and_prints_lost_duplicated_and_drain_time_per_fault(_pg_admin: object) -> None:
+def test_the_fault_bench_runs_its_faults_and_prints_lost_duplicated_and_drain_time_per_fault(
+    _pg_admin: object,
+) -> None:
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "fault_bench.py"), "--rows", "30", "--outage", "3.5",
          "--only", "db_cut_mid,telegram_late", "--late", "2"],

@@ -17,10 +17,14 @@ from storage.models import ProcessedEvent
 from tests.ops.conftest import TELEGRAM_IDS, linked_world
 
 
-def test_a_recovered_request_whose_work_was_committed_gets_the_replies_kept_with_it(engine: Engine) -> None:
+def test_a_recovered_request_whose_work_was_committed_gets_the_replies_kept_with_it(
+    engine: Engine,
+) -> None:
     linked_world(engine)
     router = build_router(engine)
-    asked = Incoming(platform="telegram", user_id=str(TELEGRAM_IDS["李娜"]), text="/help", event_id="4242")
+    asked = Incoming(
+        platform="telegram", user_id=str(TELEGRAM_IDS["李娜"]), text="/help", event_id="4242"
+    )
     first = router.handle(asked)  # the work is committed; the replica dies before the reply leaves
     assert first and first[0].text
     assert router.handle(asked) == [], "a redelivery of an answered request is still dropped"
@@ -29,10 +33,14 @@ def test_a_recovered_request_whose_work_was_committed_gets_the_replies_kept_with
     assert [r.buttons for r in again] == [r.buttons for r in first]
 
 
-def test_a_recovered_request_whose_replies_were_not_kept_is_told_it_was_done(engine: Engine) -> None:
+def test_a_recovered_request_whose_replies_were_not_kept_is_told_it_was_done(
+    engine: Engine,
+) -> None:
     linked_world(engine)
     router = build_router(engine)
-    asked = Incoming(platform="telegram", user_id=str(TELEGRAM_IDS["李娜"]), text="/help", event_id="4243")
+    asked = Incoming(
+        platform="telegram", user_id=str(TELEGRAM_IDS["李娜"]), text="/help", event_id="4243"
+    )
     router.handle(asked)
     with unit_of_work(engine) as session:  # as for replies too big to keep (an export's file)
         row = session.exec(select(ProcessedEvent).where(ProcessedEvent.event_id == "4243")).one()

@@ -49,7 +49,10 @@ async def test_requests_acknowledged_before_a_kill_are_all_answered_once_by_the_
             for name, user_id in SLACK_IDS.items():
                 fake.add_user(user_id, name.lower(), locale="en-GB")
             async with FakeTelegram() as tg:
-                users = {tg_id: tg.user(tg_id, name, language_code="en") for name, tg_id in TELEGRAM_IDS.items()}
+                users = {
+                    tg_id: tg.user(tg_id, name, language_code="en")
+                    for name, tg_id in TELEGRAM_IDS.items()
+                }
                 env = {
                     "DATABASE_URL": schema.url(), "DEFAULT_LANG": "en", "KPIBOT_SECRET": STRONG_SECRET,
                     "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
@@ -59,7 +62,9 @@ async def test_requests_acknowledged_before_a_kill_are_all_answered_once_by_the_
 
                 def replica(name: str) -> Replica:
                     made = Replica(env, tmp_path, name=name)
-                    made.env["TELEGRAM_WEBHOOK_URL"] = f"http://127.0.0.1:{made.port}/telegram/webhook"
+                    made.env["TELEGRAM_WEBHOOK_URL"] = (
+                        f"http://127.0.0.1:{made.port}/telegram/webhook"
+                    )
                     replicas.append(made)
                     return made
 
@@ -83,11 +88,15 @@ async def test_requests_acknowledged_before_a_kill_are_all_answered_once_by_the_
                             commands.append(sent.response_url)
                 assert acked == [200] * len(acked)
                 total = EACH * (len(TELEGRAM_IDS) + len(SLACK_IDS))
-                await fake.wait_until(lambda: claimed(engine) == total, timeout=20)  # all stored, none answered
+                await fake.wait_until(
+                    lambda: claimed(engine) == total, timeout=20
+                )  # all stored, none answered
                 assert first.process is not None
                 first.process.send_signal(signal.SIGKILL)
                 assert await asyncio.to_thread(first.wait, 10) == -signal.SIGKILL
-                assert not tg.sent() and not any(fake.response_posts(u) for u in commands), "nothing answered yet"
+                assert not tg.sent() and not any(fake.response_posts(u) for u in commands), (
+                    "nothing answered yet"
+                )
 
                 tg._failures.clear()  # the platforms answer again
                 fake.rate_limit("response_url", calls=1000, per=1.0, retry_after=1)

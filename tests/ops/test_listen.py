@@ -19,7 +19,9 @@ async def test_every_accepted_connection_has_tcp_nodelay() -> None:
     seen: list[int] = []
 
     async def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        seen.append(writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        seen.append(
+            writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        )
         writer.close()
 
     server = await asyncio.start_server(accepted, sock=sock)

@@ -36,7 +36,9 @@ def lines(stream: io.StringIO) -> list[dict[str, str]]:
     return [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
 
 
-def test_a_line_is_json_with_the_request_id_platform_and_team(captured: io.StringIO, tmp_path: Path) -> None:
+def test_a_line_is_json_with_the_request_id_platform_and_team(
+    captured: io.StringIO, tmp_path: Path
+) -> None:
     configure(load_settings(log_format="json", data_dir=tmp_path), stream=captured)
     with request_context(request_id="req42", platform="slack", team="demo"):
         logging.getLogger("kpibot.test").warning("hello %s", "world")
@@ -46,7 +48,9 @@ def test_a_line_is_json_with_the_request_id_platform_and_team(captured: io.Strin
     assert line["level"] == "warning"
 
 
-def test_known_secret_values_and_token_shapes_are_redacted_everywhere(captured: io.StringIO, tmp_path: Path) -> None:
+def test_known_secret_values_and_token_shapes_are_redacted_everywhere(
+    captured: io.StringIO, tmp_path: Path
+) -> None:
     settings = load_settings(
         log_format="json", data_dir=tmp_path, slack_bot_token="xoxb-111-222-abcdefSECRET",
         slack_signing_secret="signing-secret-0123456789", telegram_bot_token=TELEGRAM_TOKEN,
@@ -57,7 +61,9 @@ def test_known_secret_values_and_token_shapes_are_redacted_everywhere(captured: 
     log.info("token in the message xoxb-111-222-abcdefSECRET")
     log.info("token as an argument %s", "signing-secret-0123456789")
     log.info("HTTP Request: POST https://api.telegram.org/bot%s/sendMessage", TELEGRAM_TOKEN)
-    log.info("another workspace's token xoxb-999-888-otherWORKSPACE and an app token xapp-1-A0-99-abc")
+    log.info(
+        "another workspace's token xoxb-999-888-otherWORKSPACE and an app token xapp-1-A0-99-abc"
+    )
     log.info("connecting to postgresql://kpibot:pg-password-987@db:5432/kpibot")
     try:
         raise RuntimeError(f"failed with key {STRONG}")
@@ -73,7 +79,9 @@ def test_known_secret_values_and_token_shapes_are_redacted_everywhere(captured: 
 
 def test_what_a_person_typed_is_left_out_but_the_command_stays() -> None:
     redact = Redactor()
-    said = redact("request ab12 failed (platform=slack user=U1 text='/review 李娜 她的服务很好' action=None)")
+    said = redact(
+        "request ab12 failed (platform=slack user=U1 text='/review 李娜 她的服务很好' action=None)"
+    )
     assert "/review" in said and "李娜" not in said and "服务" not in said
     assert redact("comment='the agent was rude to me'") == f"comment={REDACTED}"
 

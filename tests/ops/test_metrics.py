@@ -26,9 +26,15 @@ def fake() -> FakeSlack:
         yield fake
 
 
-async def test_requests_are_counted_by_route_template_and_status_never_by_token(engine: Engine, tmp_path: Path) -> None:
-    service = build_service(slack_settings("http://127.0.0.1:9/api/", tmp_path, slack_bot_token=None), engine=engine)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=service.web), base_url="http://k") as client:
+async def test_requests_are_counted_by_route_template_and_status_never_by_token(
+    engine: Engine, tmp_path: Path
+) -> None:
+    service = build_service(
+        slack_settings("http://127.0.0.1:9/api/", tmp_path, slack_bot_token=None), engine=engine
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=service.web), base_url="http://k"
+    ) as client:
         assert (await client.get("/healthz")).status_code == 200
         assert (await client.get("/s/not-a-real-token")).status_code == 404
         assert (await client.get("/s/another-token")).status_code == 404
@@ -36,8 +42,12 @@ async def test_requests_are_counted_by_route_template_and_status_never_by_token(
         page = await client.get("/metrics")
     m = service.metrics
     assert m.value("kpibot_http_requests_total", route="/healthz", method="GET", status="200") == 1
-    assert m.value("kpibot_http_requests_total", route="/s/{token}", method="GET", status="404") == 2
-    assert m.value("kpibot_http_requests_total", route="<unmatched>", method="GET", status="404") == 1
+    assert (
+        m.value("kpibot_http_requests_total", route="/s/{token}", method="GET", status="404") == 2
+    )
+    assert (
+        m.value("kpibot_http_requests_total", route="<unmatched>", method="GET", status="404") == 1
+    )
     assert page.headers["content-type"].startswith("text/plain")
     assert "kpibot_http_request_seconds_bucket" in page.text
     assert "not-a-real-token" not in page.text
@@ -53,11 +63,15 @@ def test_two_services_in_one_process_count_separately() -> None:
     assert a.value("kpibot_scheduler_runs_total", step="broadcast", outcome="skipped") == 1
 
 
-async def test_a_slack_command_is_timed_by_platform_and_command(engine: Engine, tmp_path: Path, fake: FakeSlack) -> None:
+async def test_a_slack_command_is_timed_by_platform_and_command(
+    engine: Engine, tmp_path: Path, fake: FakeSlack
+) -> None:
     linked_world(engine)
     service = build_service(slack_settings(fake.api_url, tmp_path), engine=engine)
     [slack] = service.adapters
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=service.web), base_url="http://k") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=service.web), base_url="http://k"
+    ) as client:
         sender = SlackSender(client, fake)
         await sender.command("U0MARY", "/kpi", "help", channel_id="C0LONDON")
         await sender.command("U0MARY", "/kpi", "whatever-you-typed", channel_id="C0LONDON")
@@ -65,8 +79,13 @@ async def test_a_slack_command_is_timed_by_platform_and_command(engine: Engine, 
     await service.stop()
     m = service.metrics
     assert m.value("kpibot_command_seconds_count", platform="slack", kind="/help") == 1
-    assert m.value("kpibot_command_seconds_count", platform="slack", kind="/other") == 1, "what people type is no label"
-    assert m.value("kpibot_http_requests_total", route="/slack/events", method="POST", status="200") == 2
+    assert m.value("kpibot_command_seconds_count", platform="slack", kind="/other") == 1, (
+        "what people type is no label"
+    )
+    assert (
+        m.value("kpibot_http_requests_total", route="/slack/events", method="POST", status="200")
+        == 2
+    )
 
 
 async def test_outbox_messages_are_counted_sent_or_failed_and_429s_are_counted(
@@ -77,9 +96,13 @@ async def test_outbox_messages_are_counted_sent_or_failed_and_429s_are_counted(
     [slack] = service.adapters
     fake.rate_limit("chat.postMessage", calls=1, per=1.0, retry_after=1)
     for name in ("Alice", "Bob"):
-        ref = await slack.send_outgoing(Outgoing(ids[name], Reply(text="Your October result"), f"k/{name}"))  # type: ignore[attr-defined]
+        ref = await slack.send_outgoing(
+            Outgoing(ids[name], Reply(text="Your October result"), f"k/{name}")
+        )  # type: ignore[attr-defined]
         assert ref is not None
-    assert await slack.send_outgoing(Outgoing(ids["李娜"], Reply(text="not on Slack"), "k/li")) is None  # type: ignore[attr-defined]
+    assert (
+        await slack.send_outgoing(Outgoing(ids["李娜"], Reply(text="not on Slack"), "k/li")) is None
+    )  # type: ignore[attr-defined]
     fake.fail_next("chat.postMessage", times=5, status=500)
     with pytest.raises(Exception):  # noqa: B017 - whatever slack_sdk raises after its retries
         await slack.send_outgoing(Outgoing(ids["Carol"], Reply(text="x"), "k/carol"))  # type: ignore[attr-defined]
@@ -95,7 +118,9 @@ async def test_outbox_messages_are_counted_sent_or_failed_and_429s_are_counted(
 def test_the_outbox_backlog_is_read_from_the_outbox_table(engine: Engine, tmp_path: Path) -> None:
     store = pytest.importorskip("storage.outbox")
     ids = linked_world(engine)
-    service = build_service(slack_settings("http://127.0.0.1:9/api/", tmp_path, slack_bot_token=None), engine=engine)
+    service = build_service(
+        slack_settings("http://127.0.0.1:9/api/", tmp_path, slack_bot_token=None), engine=engine
+    )
     assert service.metrics.value("kpibot_outbox_backlog") == 0
     with unit_of_work(engine) as session:
         team_id = 1
@@ -107,7 +132,9 @@ def test_the_outbox_backlog_is_read_from_the_outbox_table(engine: Engine, tmp_pa
     assert service.metrics.value("kpibot_outbox_backlog") == 3
 
 
-async def test_telegram_429s_are_counted_and_the_message_still_arrives(engine: Engine, tmp_path: Path) -> None:
+async def test_telegram_429s_are_counted_and_the_message_still_arrives(
+    engine: Engine, tmp_path: Path
+) -> None:
     from tests.fakes.telegram_api import TOKEN, FakeTelegram
     from tests.ops.conftest import TELEGRAM_IDS
 
@@ -123,7 +150,9 @@ async def test_telegram_429s_are_counted_and_the_message_still_arrives(engine: E
         try:
             tg.fail_next("sendMessage", error_code=429, retry_after=1, times=1)
             [telegram] = service.adapters
-            ref = await telegram.send_outgoing(Outgoing(ids["李娜"], Reply(text="十月结果"), "k/li"))  # type: ignore[attr-defined]
+            ref = await telegram.send_outgoing(
+                Outgoing(ids["李娜"], Reply(text="十月结果"), "k/li")
+            )  # type: ignore[attr-defined]
         finally:
             await service.stop()
     assert ref is not None

@@ -48,7 +48,9 @@ async def test_a_shutdown_while_the_database_is_silent_ends_within_the_grace_and
 ) -> None:
     async with faults.rig(_pg_admin) as r:
         got = await faults.frozen_shutdown(r)
-    assert got["stop_s"] <= faults.GRACE_S * 1.25 + 0.5, got  # Sender.stop: the grace, then a quarter to cancel
+    assert got["stop_s"] <= faults.GRACE_S * 1.25 + 0.5, (
+        got
+    )  # Sender.stop: the grace, then a quarter to cancel
     # Sends the first sender made but could not record are settled by the next one: on
     # Slack by the delivery check, on Telegram counted as ambiguous (never sent again).
     assert got["duplicated"] == 0, got
@@ -80,7 +82,9 @@ class _HeldUp:
         return f"C0:{len(self.sent)}"
 
 
-async def test_a_sender_whose_claims_outlived_their_lease_does_not_queue_its_own_rows_twice(engine: Engine) -> None:
+async def test_a_sender_whose_claims_outlived_their_lease_does_not_queue_its_own_rows_twice(
+    engine: Engine,
+) -> None:
     """Found by the outage tests: with the heartbeat unable to renew the claims for longer
     than the lease, the sender's next claim took its *own* held rows again and queued each a
     second time: sent twice, or (its send under way) wrongly settled as ambiguous."""

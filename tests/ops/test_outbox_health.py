@@ -31,31 +31,45 @@ from tests.slack.sender import SIGNING_SECRET
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
-async def test_readyz_says_503_the_metric_says_stalled_and_the_admins_hear_of_it_afterwards(_pg_admin: Engine) -> None:
+async def test_readyz_says_503_the_metric_says_stalled_and_the_admins_hear_of_it_afterwards(
+    _pg_admin: Engine,
+) -> None:
     async with faults.rig(_pg_admin) as r:
-        make_crew(r.direct, telegram=2, slack=0, fake_telegram=r.fake_telegram)  # the boss hears of the stall
+        make_crew(
+            r.direct, telegram=2, slack=0, fake_telegram=r.fake_telegram
+        )  # the boss hears of the stall
         metrics = Metrics()
         sender = await r.sender(stall_after=1.0, metrics=metrics)
         app = build_web_app(ready_check=lambda: True, outbox=sender.health, metrics=metrics)
         await sender.start()
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://k") as client:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://k"
+        ) as client:
 
             async def ready() -> tuple[int, dict]:  # type: ignore[type-arg]
                 answer = await client.get("/readyz")
                 return answer.status_code, answer.json()
 
-            await faults.until(lambda: sender.db_ok_at > sender.progress_at - 5, timeout=10, what="a first round")
+            await faults.until(
+                lambda: sender.db_ok_at > sender.progress_at - 5, timeout=10, what="a first round"
+            )
             assert (await ready())[0] == 200
             r.proxy.cut()
             try:
                 await faults.until(lambda: metrics.value("kpibot_outbox_stalled") == 1, timeout=20,
                                    what="the stall metric")  # fmt: skip
                 status, body = await ready()
-                assert status == 503 and body["outbox"]["database"] is False and body["outbox"]["ok"] is False, body
+                assert (
+                    status == 503
+                    and body["outbox"]["database"] is False
+                    and body["outbox"]["ok"] is False
+                ), body
                 assert body["outbox"]["stalled_s"] > 0
             finally:
                 r.proxy.restore()
-            await faults.until(lambda: metrics.value("kpibot_outbox_stalled") == 0, timeout=20, what="drains again")
+            await faults.until(
+                lambda: metrics.value("kpibot_outbox_stalled") == 0, timeout=20, what="drains again"
+            )
             status, body = await ready()
             assert status == 200 and body["outbox"]["ok"] is True, body
             # The admins (here the team's manager) are told, through the outbox itself.
@@ -65,12 +79,20 @@ async def test_readyz_says_503_the_metric_says_stalled_and_the_admins_hear_of_it
 
         def notes() -> list[str]:
             with unit_of_work(r.direct) as session:
-                return [m.status for m in store.list_messages(session=session) if m.kind.startswith("note.stall.")]
+                return [
+                    m.status
+                    for m in store.list_messages(session=session)
+                    if m.kind.startswith("note.stall.")
+                ]
 
-        await faults.until(lambda: notes() == ["sent"], timeout=10, what="one stall note, marked sent")
+        await faults.until(
+            lambda: notes() == ["sent"], timeout=10, what="one stall note, marked sent"
+        )
 
 
-async def test_readyz_answers_within_its_deadline_while_the_database_is_silent(_pg_admin: Engine) -> None:
+async def test_readyz_answers_within_its_deadline_while_the_database_is_silent(
+    _pg_admin: Engine,
+) -> None:
     schema = PgSchema(_pg_admin)
     url = make_url(test_database_url())
     try:
@@ -79,7 +101,9 @@ async def test_readyz_answers_within_its_deadline_while_the_database_is_silent(_
                                  .render_as_string(hide_password=False))  # fmt: skip
             watch = DatabaseWatch(engine)
             app = build_web_app(ready_check=watch.check)
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://k") as client:
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://k"
+            ) as client:
                 assert (await client.get("/readyz")).status_code == 200
                 proxy.freeze()
                 try:

@@ -21,7 +21,9 @@ from tests.slack.sender import SlackSender
 pytestmark = pytest.mark.slow
 
 
-async def test_slack_failing_for_a_while_delays_messages_but_loses_or_doubles_none(engine: Engine, tmp_path: Path) -> None:
+async def test_slack_failing_for_a_while_delays_messages_but_loses_or_doubles_none(
+    engine: Engine, tmp_path: Path
+) -> None:
     ids = linked_world(engine)
     with unit_of_work(engine) as session:
         team = repo.get_team_by_name(session=session, name="london")
@@ -42,7 +44,9 @@ async def test_slack_failing_for_a_while_delays_messages_but_loses_or_doubles_no
         fake.fail_next("chat.postMessage", times=2, status=503)
         fake.fail_next("response_url", times=1, status=503)
         fake.rate_limit("chat.postMessage", calls=4, per=1.0, retry_after=1)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=service.web), base_url="http://k") as client:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=service.web), base_url="http://k"
+        ) as client:
             sent = await SlackSender(client, fake).command("U0ALICE", "/kpi", "help")
             assert sent.response.status_code == 200, "acked whatever the Web API does"
             await service.sender.drain(timeout=120)

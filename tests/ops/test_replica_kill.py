@@ -72,7 +72,9 @@ async def test_a_replica_killed_mid_broadcast_leaves_its_rows_to_the_other_withi
 
             await fake.wait_until(lambda: len(delivered()) >= 10, timeout=60)
             # kill the replica that holds the most claims
-            holders = Counter((r.claimed_by or "").split(":")[1] for r in rows(engine) if r.status == "claimed")
+            holders = Counter(
+                (r.claimed_by or "").split(":")[1] for r in rows(engine) if r.status == "claimed"
+            )
             assert holders, "rows are claimed mid-broadcast"
             pid = int(holders.most_common(1)[0][0])
             [doomed] = [r for r in replicas if r.process is not None and r.process.pid == pid]

@@ -44,9 +44,10 @@ async def test_sigterm_finishes_the_reply_in_flight_then_exits_cleanly(tmp_path:
                 await fake.wait_until(lambda: bool(fake.response_posts(first.response_url)))
                 second = await sender.command("U0STRANGER", "/kpi", "help")
                 assert second.response.status_code == 200, "acked at once"
-                while "kpibot_platform_rate_limited_total{platform=\"slack\"} 1.0" not in (
-                    await client.get("/metrics")
-                ).text:
+                while (
+                    'kpibot_platform_rate_limited_total{platform="slack"} 1.0'
+                    not in (await client.get("/metrics")).text
+                ):
                     await asyncio.sleep(0.05)
             assert replica.process is not None
             replica.process.send_signal(signal.SIGTERM)
@@ -60,6 +61,7 @@ async def test_sigterm_finishes_the_reply_in_flight_then_exits_cleanly(tmp_path:
         finally:
             replica.kill()
         assert code == 0, replica.log()
-        assert len(fake.response_posts(second.response_url)) == 1, "the reply in flight was delivered"
+        assert len(fake.response_posts(second.response_url)) == 1, (
+            "the reply in flight was delivered"
+        )
         assert "Application shutdown complete" in replica.log()
-

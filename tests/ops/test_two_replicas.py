@@ -30,7 +30,12 @@ from tests.slack.sender import SIGNING_SECRET, SlackSender
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
-AGENTS = {"Alice": (9101, "U0ALICE"), "Bob": (9102, "U0BOB"), "Carol": (9103, "U0CAROL"), "Dave": (9104, "U0DAVE")}
+AGENTS = {
+    "Alice": (9101, "U0ALICE"),
+    "Bob": (9102, "U0BOB"),
+    "Carol": (9103, "U0CAROL"),
+    "Dave": (9104, "U0DAVE"),
+}
 STEPS = [  # what the person sends, and what the bot then shows
     ("/selfreview", "Question 1 of"), ("4", "Question 2 of"), ("4", "Question 3 of"),
     ("fine", "Question 4 of"), ("more", "Summary of your self-review"),
@@ -53,8 +58,12 @@ def world(schema: PgSchema) -> dict[str, int]:
         for name, (tg_id, slack_id) in AGENTS.items():
             member = repo.get_member(session=session, member_id=ids[name])
             assert member is not None
-            repo.link_platform(session=session, member=member, platform="telegram", user_id=tg_id, actor="test")
-            repo.link_platform(session=session, member=member, platform="slack", user_id=slack_id, actor="test")
+            repo.link_platform(
+                session=session, member=member, platform="telegram", user_id=tg_id, actor="test"
+            )
+            repo.link_platform(
+                session=session, member=member, platform="slack", user_id=slack_id, actor="test"
+            )
     engine.dispose()
     return ids
 
@@ -99,7 +108,10 @@ async def test_two_replicas_on_one_postgresql_handle_every_action_exactly_once(
         for name, (_tg, slack_id) in AGENTS.items():
             fake.add_user(slack_id, name.lower(), locale="en-GB")
         async with FakeTelegram() as tg:
-            users = {name: tg.user(tg_id, name, language_code="en") for name, (tg_id, _s) in AGENTS.items()}
+            users = {
+                name: tg.user(tg_id, name, language_code="en")
+                for name, (tg_id, _s) in AGENTS.items()
+            }
             replicas = [Replica({}, tmp_path, name=f"kpibot-{n}") for n in (1, 2)]
             with TcpProxy([("127.0.0.1", r.port) for r in replicas]) as proxy:
                 env = {
@@ -114,12 +126,19 @@ async def test_two_replicas_on_one_postgresql_handle_every_action_exactly_once(
                     for replica in replicas:
                         replica.env.update(env)
                     await asyncio.gather(*(asyncio.to_thread(r.start) for r in replicas))
-                    limits = httpx.Limits(max_keepalive_connections=0)  # a new connection, the next replica
-                    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{proxy.port}", limits=limits) as client:
+                    limits = httpx.Limits(
+                        max_keepalive_connections=0
+                    )  # a new connection, the next replica
+                    async with httpx.AsyncClient(
+                        base_url=f"http://127.0.0.1:{proxy.port}", limits=limits
+                    ) as client:
                         sender = SlackSender(client, fake)
                         await asyncio.gather(
                             *(telegram_self_review(tg, users[name]) for name in AGENTS),
-                            *(slack_dms(sender, fake, slack_id, 3) for _tg, slack_id in AGENTS.values()),
+                            *(
+                                slack_dms(sender, fake, slack_id, 3)
+                                for _tg, slack_id in AGENTS.values()
+                            ),
                         )
                         await asyncio.sleep(1.0)  # time for any late duplicate to show up
                     pages = [httpx.get(r.url + "/metrics", timeout=5).text for r in replicas]
@@ -144,4 +163,6 @@ async def test_two_replicas_on_one_postgresql_handle_every_action_exactly_once(
     assert sorted(r.subject_id for r in reviews) == sorted(ids[name] for name in AGENTS)
     # Slack: three DMs each, each delivered twice: three answers each.
     for _tg, slack_id in AGENTS.values():
-        assert len(fake.messages_in(fake.dm_channel(slack_id))) == 3, fake.texts_in(fake.dm_channel(slack_id))
+        assert len(fake.messages_in(fake.dm_channel(slack_id))) == 3, fake.texts_in(
+            fake.dm_channel(slack_id)
+        )

@@ -95,7 +95,12 @@ def build_qa_world(engine: Engine, *, blind: bool = False, min_samples: int = 1)
         mary = repo.add_member(session=session, team=team, name="Mary", role="manager")
         ids["Mary"] = mary.id or 0
         for name in AGENTS:
-            ids[name] = repo.add_member(session=session, team=team, name=name, role="agent", manager=mary).id or 0
+            ids[name] = (
+                repo.add_member(
+                    session=session, team=team, name=name, role="agent", manager=mary
+                ).id
+                or 0
+            )
         for name in ("Quinn", "Quentin"):
             ids[name] = repo.add_member(session=session, team=team, name=name, role="qa").id or 0
         ids["Hana"] = repo.add_member(session=session, team=team, name="Hana", role="admin").id or 0
@@ -105,8 +110,13 @@ def build_qa_world(engine: Engine, *, blind: bool = False, min_samples: int = 1)
         for name, days in SESSIONS.items():
             for day, count in days.items():
                 for k in range(count):
-                    rows.append({"member_id": ids[name], "ref": f"{name[0]}-{day[-2:]}-{k + 1}",
-                                 "started_at": pd.Timestamp(f"{day} {9 + k}:00")})  # naive: local time
+                    rows.append(
+                        {
+                            "member_id": ids[name],
+                            "ref": f"{name[0]}-{day[-2:]}-{k + 1}",
+                            "started_at": pd.Timestamp(f"{day} {9 + k}:00"),
+                        }
+                    )  # naive: local time
         store_sessions(session, team=team, period=period, frame=pd.DataFrame(rows))
     return ids
 

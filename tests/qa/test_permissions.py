@@ -42,7 +42,9 @@ BOTH = ("qa", "manager")
         (Person(7, 10, "qa", active=False), 10, 5, BOTH, p.INACTIVE),
     ],
 )
-def test_who_may_review_a_sample(actor: Person, team: int, agent: int, reviewers: tuple[str, ...], reason: str | None) -> None:
+def test_who_may_review_a_sample(
+    actor: Person, team: int, agent: int, reviewers: tuple[str, ...], reason: str | None
+) -> None:
     decision = p.can_qa_review(actor, team, agent, reviewers, managed=())
     assert bool(decision) is (reason is None)
     assert decision.reason == (reason or "")
@@ -51,7 +53,10 @@ def test_who_may_review_a_sample(actor: Person, team: int, agent: int, reviewers
 def test_nobody_reviews_their_own_conversation_whatever_the_role() -> None:
     for role in ("qa", "manager", "admin", "agent"):
         me = Person(9, 10, role)
-        assert p.can_qa_review(me, 10, 9, ("qa", "manager", "admin"), managed=()).reason == p.QA_OWN_SESSION
+        assert (
+            p.can_qa_review(me, 10, 9, ("qa", "manager", "admin"), managed=()).reason
+            == p.QA_OWN_SESSION
+        )
 
 
 def test_draw_calibrate_and_dispute_rules() -> None:

@@ -57,8 +57,21 @@ def test_a_reviewer_scores_a_sample_in_chat_and_the_agent_is_told_the_failed_che
 ) -> None:
     assert "10 samples from 20 sessions" in draw(router)
     quinn = FakeChat(router, "Quinn")
-    run(quinn, [("/qa", ["Quality review of sample", "Reference: ", "https://desk.example.com/call/",
-                         "Question 1 of 4: Greeting", "[Pass]  [Fail]  [N/A]"])])
+    run(
+        quinn,
+        [
+            (
+                "/qa",
+                [
+                    "Quality review of sample",
+                    "Reference: ",
+                    "https://desk.example.com/call/",
+                    "Question 1 of 4: Greeting",
+                    "[Pass]  [Fail]  [N/A]",
+                ],
+            )
+        ],
+    )
     agent_id = open_agent(engine, world["Quinn"])
     agent = next(n for n, i in world.items() if i == agent_id)
     assert f"Agent: {agent}" in quinn.text
@@ -93,10 +106,25 @@ def test_an_agent_reads_their_results_and_disputes_one_which_opens_a_qa_appeal(
         if "queue is empty" in quinn.text:
             break
         critical = open_agent(engine, world["Quinn"]) == world["Bob"]
-        answer_sample(quinn, ("pass", "fail" if critical else "pass", "pass"), "Verify the caller first." if critical else None)
+        answer_sample(
+            quinn,
+            ("pass", "fail" if critical else "pass", "pass"),
+            "Verify the caller first." if critical else None,
+        )
     bob = FakeChat(router, "Bob")
-    run(bob, [("/qa", ["Your quality reviews in 2026-10: 3 scored samples, mean 0.",
-                       "Identity check (critical: the sample scores 0)", "Comment: Verify the caller first."])])
+    run(
+        bob,
+        [
+            (
+                "/qa",
+                [
+                    "Your quality reviews in 2026-10: 3 scored samples, mean 0.",
+                    "Identity check (critical: the sample scores 0)",
+                    "Comment: Verify the caller first.",
+                ],
+            )
+        ],
+    )
     number = re.search(r"/qa dispute (\d+)", bob.text)
     assert number is not None
     run(bob, [
@@ -106,7 +134,15 @@ def test_an_agent_reads_their_results_and_disputes_one_which_opens_a_qa_appeal(
         (f"/qa dispute {number.group(1)} again", "already disputed"),
     ])  # fmt: skip
     alice = FakeChat(router, "Alice")
-    run(alice, [(f"/qa dispute {number.group(1)} not mine", "You can dispute only QA results of your own conversations.")])
+    run(
+        alice,
+        [
+            (
+                f"/qa dispute {number.group(1)} not mine",
+                "You can dispute only QA results of your own conversations.",
+            )
+        ],
+    )
     with unit_of_work(engine) as session:
         appeal = session.exec(select(Appeal)).one()
         assert (appeal.member_id, appeal.component, appeal.status) == (world["Bob"], "qa", "open")
@@ -116,7 +152,9 @@ def test_an_agent_reads_their_results_and_disputes_one_which_opens_a_qa_appeal(
         assert [m.member_id for m in told] == [world["Mary"]]
 
 
-def test_na_leaves_a_check_out_and_a_failed_critical_check_scores_zero(router: Router, world: dict[str, int]) -> None:
+def test_na_leaves_a_check_out_and_a_failed_critical_check_scores_zero(
+    router: Router, world: dict[str, int]
+) -> None:
     draw(router)
     quinn = FakeChat(router, "Quinn")
     quinn.say("/qa")
@@ -127,7 +165,9 @@ def test_na_leaves_a_check_out_and_a_failed_critical_check_scores_zero(router: R
     assert "Sample score: 0" in summary and "A critical check failed (Identity check)" in summary
 
 
-def test_a_reviewer_never_gets_their_own_conversation(router: Router, engine: Engine, world: dict[str, int]) -> None:
+def test_a_reviewer_never_gets_their_own_conversation(
+    router: Router, engine: Engine, world: dict[str, int]
+) -> None:
     draw(router)
     mary = FakeChat(router, "Mary")  # a manager reviews her own team, and takes calls herself
     got: list[int] = []
@@ -145,18 +185,33 @@ def test_a_reviewer_never_gets_their_own_conversation(router: Router, engine: En
     hana = FakeChat(router, "Hana")
     with unit_of_work(engine) as session:
         own = [s.id for s in store.list_samples(session=session) if s.member_id == world["Mary"]]
-    run(hana, [(f"/qa calibrate {own[0]} Mary Quentin", ["Mary: You cannot review your own conversations.",
-                                                         "sent for calibration to: Quentin"])])
+    run(
+        hana,
+        [
+            (
+                f"/qa calibrate {own[0]} Mary Quentin",
+                [
+                    "Mary: You cannot review your own conversations.",
+                    "sent for calibration to: Quentin",
+                ],
+            )
+        ],
+    )
 
 
-def test_only_reviewers_have_a_queue_and_only_leaders_draw(router: Router, world: dict[str, int]) -> None:
+def test_only_reviewers_have_a_queue_and_only_leaders_draw(
+    router: Router, world: dict[str, int]
+) -> None:
     run(FakeChat(router, "Alice"), [
         ("/qa next", "Only quality reviewers have a review queue."),
         ("/qa draw", "Only a manager of the team or an admin can draw quality samples."),
         ("/qa calibrate 1 Quinn Quentin", "Only an admin can send a sample"),
         ("/qa", "None of your conversations in 2026-10 has been quality-reviewed yet."),
     ])  # fmt: skip
-    run(FakeChat(router, "Quinn"), [("/qa", "Your review queue is empty."), ("/qa draw", "Only a manager")])
+    run(
+        FakeChat(router, "Quinn"),
+        [("/qa", "Your review queue is empty."), ("/qa draw", "Only a manager")],
+    )
 
 
 @pytest.fixture
@@ -196,7 +251,9 @@ def test_calibration_shows_agreement_and_the_spread_of_totals_on_a_hand_computed
 ) -> None:
     draw(router)
     with unit_of_work(engine) as session:
-        sample = next(s for s in store.list_samples(session=session) if s.member_id == world["Alice"])
+        sample = next(
+            s for s in store.list_samples(session=session) if s.member_id == world["Alice"]
+        )
     hana = FakeChat(router, "Hana")
     run(hana, [(f"/qa calibrate {sample.id} Quinn Quentin Mary Alice Bob Nobody", [
         "sent for calibration to: Quinn, Quentin, Mary",
@@ -204,7 +261,11 @@ def test_calibration_shows_agreement_and_the_spread_of_totals_on_a_hand_computed
         "Bob: You are not a quality reviewer of this team",
         "Nobody: there is no member Nobody in team call."]),
         (f"/qa agreement {sample.id}", "agreement needs at least two (3 still open)")])  # fmt: skip
-    given = {"Quinn": ("pass", "pass", "pass"), "Quentin": ("fail", "pass", "pass"), "Mary": ("na", "pass", "fail")}
+    given = {
+        "Quinn": ("pass", "pass", "pass"),
+        "Quentin": ("fail", "pass", "pass"),
+        "Mary": ("na", "pass", "fail"),
+    }
     for name, answers in given.items():
         chat = FakeChat(router, name)
         chat.say("/qa")
@@ -248,17 +309,25 @@ def _ranked(text: str) -> list[str]:
     return [m.group(1) for m in re.finditer(r"^\d+\. (\S+)", text, re.MULTILINE)]
 
 
-def test_qa_results_move_me_and_rank_as_the_scheme_says(router: Router, engine: Engine, world: dict[str, int]) -> None:
+def test_qa_results_move_me_and_rank_as_the_scheme_says(
+    router: Router, engine: Engine, world: dict[str, int]
+) -> None:
     _manager_reviews(engine, world)
     mary, alice = FakeChat(router, "Mary"), FakeChat(router, "Alice")
     mary.say(f"/rank call {PERIOD}")
-    assert all(f"{n}  50.0" in mary.text for n in AGENTS), mary.text  # manager 50 % only: everyone 50
+    assert all(f"{n}  50.0" in mary.text for n in AGENTS), (
+        mary.text
+    )  # manager 50 % only: everyone 50
     alice.say(f"/me {PERIOD}")
     assert "Call quality: not enough samples, left out" in alice.text, alice.text
     draw(router)
     quinn = FakeChat(router, "Quinn")
-    answers = {world["Alice"]: ("pass", "pass", "pass"), world["Bob"]: ("pass", "fail", "pass"),
-               world["Carol"]: ("fail", "pass", "fail"), world["Mary"]: ("pass", "pass", "pass")}
+    answers = {
+        world["Alice"]: ("pass", "pass", "pass"),
+        world["Bob"]: ("pass", "fail", "pass"),
+        world["Carol"]: ("fail", "pass", "fail"),
+        world["Mary"]: ("pass", "pass", "pass"),
+    }
     while True:
         quinn.say("/qa")
         if "queue is empty" in quinn.text:
@@ -270,7 +339,10 @@ def test_qa_results_move_me_and_rank_as_the_scheme_says(router: Router, engine: 
     assert _ranked(mary.text) == ["Alice", "Carol", "Bob"]
     assert "Alice  75.0" in mary.text and "Carol  40.0" in mary.text and "Bob  25.0" in mary.text
     alice.say(f"/me {PERIOD}")
-    assert "Call quality: 100 × 50% = 50" in alice.text and "3 sampled conversations (quality sampling)" in alice.text, alice.text
+    assert (
+        "Call quality: 100 × 50% = 50" in alice.text
+        and "3 sampled conversations (quality sampling)" in alice.text
+    ), alice.text
 
 
 def test_a_scheme_minimum_of_samples_leaves_the_quality_part_out_until_it_is_reached(
@@ -294,17 +366,26 @@ def test_a_scheme_minimum_of_samples_leaves_the_quality_part_out_until_it_is_rea
     assert "Call quality: 100 × 50% = 50" in alice.text, alice.text
 
 
-def test_a_locked_period_is_neither_drawn_nor_reviewed(router: Router, engine: Engine, world: dict[str, int]) -> None:
+def test_a_locked_period_is_neither_drawn_nor_reviewed(
+    router: Router, engine: Engine, world: dict[str, int]
+) -> None:
     draw(router)
     with unit_of_work(engine) as session:
         period = repo.get_period_by_id(session=session, period_id=world["period"])
         assert period is not None
-        repo.set_period_status(session=session, period=period, status="locked", actor="test", reason=None)
-    run(FakeChat(router, "Mary"), [("/qa draw", "Period 2026-10 is locked: its samples can no longer be drawn.")])
+        repo.set_period_status(
+            session=session, period=period, status="locked", actor="test", reason=None
+        )
+    run(
+        FakeChat(router, "Mary"),
+        [("/qa draw", "Period 2026-10 is locked: its samples can no longer be drawn.")],
+    )
     run(FakeChat(router, "Quinn"), [("/qa", "Your review queue is empty.")])
 
 
-def test_a_modal_platform_submits_the_whole_scorecard_at_once(router: Router, engine: Engine, world: dict[str, int]) -> None:
+def test_a_modal_platform_submits_the_whole_scorecard_at_once(
+    router: Router, engine: Engine, world: dict[str, int]
+) -> None:
     from commands.messages import Incoming
 
     draw(router)
@@ -312,18 +393,39 @@ def test_a_modal_platform_submits_the_whole_scorecard_at_once(router: Router, en
     with unit_of_work(engine) as session:
         member = repo.get_member(session=session, member_id=world["Quinn"])
         assert member is not None
-        repo.link_platform(session=session, member=member, platform="slack", user_id="UQ", actor="test")
+        repo.link_platform(
+            session=session, member=member, platform="slack", user_id="UQ", actor="test"
+        )
     quinn.user_id = "UQ"
     quinn.say("/qa")
     form = [q for r in quinn.last for q in r.form]
-    assert [q.field_id for q in form] == ["check_greeting", "check_identity", "check_answer", "qa_comment"]
+    assert [q.field_id for q in form] == [
+        "check_greeting",
+        "check_identity",
+        "check_answer",
+        "qa_comment",
+    ]
     assert [c.value for c in form[2].choices] == ["pass", "fail"]  # the answer check allows no N/A
     cid = form[0].conversation_id
-    quinn.send(Incoming(platform="slack", user_id="UQ", action="form:modal", value=f"{cid}:0:",
-                        values={"check_greeting": "na", "check_identity": "pass", "check_answer": "na"}))
+    quinn.send(
+        Incoming(
+            platform="slack",
+            user_id="UQ",
+            action="form:modal",
+            value=f"{cid}:0:",
+            values={"check_greeting": "na", "check_identity": "pass", "check_answer": "na"},
+        )
+    )
     assert quinn.last[0].errors == {"check_answer": "Please choose one of: Pass / Fail."}
-    quinn.send(Incoming(platform="slack", user_id="UQ", action="form:modal", value=f"{cid}:0:",
-                        values={"check_greeting": "na", "check_identity": "pass", "check_answer": "pass"}))
+    quinn.send(
+        Incoming(
+            platform="slack",
+            user_id="UQ",
+            action="form:modal",
+            value=f"{cid}:0:",
+            values={"check_greeting": "na", "check_identity": "pass", "check_answer": "pass"},
+        )
+    )
     assert "Sample score: 100" in quinn.text
     quinn.press("Submit")
     assert "Thank you, the review is saved" in quinn.text

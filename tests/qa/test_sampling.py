@@ -47,10 +47,17 @@ def test_the_order_of_the_candidates_does_not_change_the_draw() -> None:
     assert draw(shuffled, rule, 7).digest == draw(BIG, rule, 7).digest
 
 
-def test_each_agent_gets_the_count_per_day_and_one_with_too_few_is_sampled_from_what_there_is_and_marked() -> None:
+def test_each_agent_gets_the_count_per_day_and_one_with_too_few_is_sampled_from_what_there_is_and_marked() -> (
+    None
+):
     result = draw(BIG, Sampling(per="day", count=3), 11)
     per_stratum = Counter(zip(result.samples["member_id"], result.samples["stratum"], strict=True))
-    assert per_stratum == {(1, "2026-10-05"): 3, (1, "2026-10-06"): 3, (2, "2026-10-05"): 3, (3, "2026-10-07"): 2}
+    assert per_stratum == {
+        (1, "2026-10-05"): 3,
+        (1, "2026-10-06"): 3,
+        (2, "2026-10-05"): 3,
+        (3, "2026-10-07"): 2,
+    }
     assert result.short == ({"member_id": 3, "stratum": "2026-10-07", "available": 2, "wanted": 3},)
     marked = result.samples[result.samples["short"]]
     assert set(marked["member_id"]) == {3} and len(marked) == 2
@@ -86,7 +93,8 @@ def test_any_draw_takes_min_of_wanted_and_available_per_stratum_without_repeats(
     sessions: list[tuple[int, date]], count: int, per: str, seed: int
 ) -> None:
     candidates = pd.DataFrame(
-        [(i + 1, m, d) for i, (m, d) in enumerate(sessions)], columns=["session_id", "member_id", "day"]
+        [(i + 1, m, d) for i, (m, d) in enumerate(sessions)],
+        columns=["session_id", "member_id", "day"],
     )
     rule = Sampling(per=per, count=count)  # type: ignore[arg-type]
     result = draw(candidates, rule, seed)
@@ -95,7 +103,9 @@ def test_any_draw_takes_min_of_wanted_and_available_per_stratum_without_repeats(
     available = Counter((m, stratum_of(d, per)) for m, d in sessions)
     got = Counter(zip(result.samples["member_id"], result.samples["stratum"], strict=True))
     assert got == {k: min(count, n) for k, n in available.items()}
-    assert {(s["member_id"], s["stratum"]) for s in result.short} == {k for k, n in available.items() if n < count}
+    assert {(s["member_id"], s["stratum"]) for s in result.short} == {
+        k for k, n in available.items() if n < count
+    }
     assert draw(candidates, rule, seed).digest == result.digest
 
 
@@ -108,7 +118,14 @@ def _draw(engine: Engine, seed: int | None = None) -> int:
         assert team is not None
         period = repo.get_period(session=session, team=team, key=PERIOD)
         assert period is not None
-        row = draw_period(session, team=team, period=period, rule=Sampling(per="day", count=1), actor="test", seed=seed)
+        row = draw_period(
+            session,
+            team=team,
+            period=period,
+            rule=Sampling(per="day", count=1),
+            actor="test",
+            seed=seed,
+        )
         assert row.id is not None
         return row.id
 
@@ -127,10 +144,13 @@ def test_a_stored_draw_records_its_seed_and_rule_and_reproduces_after_later_draw
         assert reproduce(session, one).digest == one.digest
         assert reproduce(session, two).digest == two.digest
         assert sorted(reproduce(session, one).samples["session_id"]) == sorted(
-            s.session_id for s in store.list_samples(session=session, draw=one))
+            s.session_id for s in store.list_samples(session=session, draw=one)
+        )
 
 
-def test_a_second_draw_never_takes_a_session_the_first_took(engine: Engine, world: dict[str, int]) -> None:
+def test_a_second_draw_never_takes_a_session_the_first_took(
+    engine: Engine, world: dict[str, int]
+) -> None:
     first, second = _draw(engine, seed=1), _draw(engine, seed=1)
     with unit_of_work(engine) as session:
         one, two = (store.get_draw(session=session, draw_id=i) for i in (first, second))
@@ -157,7 +177,9 @@ def test_a_draw_is_stratified_per_agent_and_local_day_and_marks_nobody_with_enou
     assert row.short == []
 
 
-def test_sessions_keep_their_local_day_in_the_teams_time_zone(engine: Engine, world: dict[str, int]) -> None:
+def test_sessions_keep_their_local_day_in_the_teams_time_zone(
+    engine: Engine, world: dict[str, int]
+) -> None:
     with unit_of_work(engine) as session:
         team = repo.get_team_by_name(session=session, name="call")
         assert team is not None
@@ -181,11 +203,15 @@ def test_the_same_seed_on_the_same_sessions_gives_the_same_draw_in_a_fresh_datab
         from commands.qa.sampling import candidates_of
 
         candidates = candidates_of(session, period)
-    assert draw(candidates, Sampling(per=per, count=2), 99).digest == draw(
-        candidates.iloc[::-1].reset_index(drop=True), Sampling(per=per, count=2), 99).digest  # type: ignore[arg-type]
+    assert (
+        draw(candidates, Sampling(per=per, count=2), 99).digest
+        == draw(candidates.iloc[::-1].reset_index(drop=True), Sampling(per=per, count=2), 99).digest
+    )  # type: ignore[arg-type]
 
 
-def test_two_reviewers_can_never_both_claim_one_sample_on_either_database(db_engine: Engine) -> None:
+def test_two_reviewers_can_never_both_claim_one_sample_on_either_database(
+    db_engine: Engine,
+) -> None:
     from sqlalchemy.exc import IntegrityError
 
     world = build_qa_world(db_engine)
@@ -193,21 +219,36 @@ def test_two_reviewers_can_never_both_claim_one_sample_on_either_database(db_eng
         team = repo.get_team_by_name(session=session, name="call")
         period = repo.get_period(session=session, team=team, key=PERIOD) if team else None
         assert team is not None and period is not None
-        draw_period(session, team=team, period=period, rule=Sampling(per="week", count=2), actor="test", seed=4)
+        draw_period(
+            session,
+            team=team,
+            period=period,
+            rule=Sampling(per="week", count=2),
+            actor="test",
+            seed=4,
+        )
     with unit_of_work(db_engine) as session:
-        queue = store.unclaimed_samples(session=session, team_ids=[team.id or 0], exclude_member=world["Quinn"])
+        queue = store.unclaimed_samples(
+            session=session, team_ids=[team.id or 0], exclude_member=world["Quinn"]
+        )
         assert queue and all(s.member_id != world["Quinn"] for s in queue)
         quinn = repo.get_member(session=session, member_id=world["Quinn"])
         assert quinn is not None
-        store.assign_review(session=session, sample=queue[0], reviewer=quinn, kind="regular", actor="test")
+        store.assign_review(
+            session=session, sample=queue[0], reviewer=quinn, kind="regular", actor="test"
+        )
         first = queue[0].id
     with pytest.raises(IntegrityError), unit_of_work(db_engine) as session:
         sample = store.get_sample(session=session, sample_id=first or 0)
         quentin = repo.get_member(session=session, member_id=world["Quentin"])
         assert sample is not None and quentin is not None
-        store.assign_review(session=session, sample=sample, reviewer=quentin, kind="regular", actor="test")
+        store.assign_review(
+            session=session, sample=sample, reviewer=quentin, kind="regular", actor="test"
+        )
     with unit_of_work(db_engine) as session:
-        left = store.unclaimed_samples(session=session, team_ids=[team.id or 0], exclude_member=world["Quentin"])
+        left = store.unclaimed_samples(
+            session=session, team_ids=[team.id or 0], exclude_member=world["Quentin"]
+        )
         assert first not in {s.id for s in left} and len(left) == len(queue) - 1
         draw_row = store.list_draws(session=session, period=period)[0]
         assert reproduce(session, draw_row).digest == draw_row.digest

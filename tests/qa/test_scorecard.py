@@ -87,7 +87,9 @@ def test_a_qa_component_without_checks_has_no_scorecard() -> None:
 
 
 def test_every_scorecard_problem_is_reported_at_once_naming_check_and_field() -> None:
-    bad = BASE + """
+    bad = (
+        BASE
+        + """
 sample = { per = "month", share = 0.1, count = 3 }
 link = "https://desk.example.com/t/"
 reviewers = ["qa", "boss"]
@@ -109,6 +111,7 @@ id = "dup"
 name = { zh = "二", en = "Two" }
 na = 1
 """
+    )
     found = problems_of(bad)
     assert ("qa.Greeting", "id", "bad_id") in found
     assert ("qa.Greeting", "name.en", "missing_name") in found
@@ -125,8 +128,10 @@ na = 1
 
 
 def test_a_share_above_one_and_checks_outside_qa_are_refused() -> None:
-    text = BASE.replace('kind = "manager"\nweight = 70', 'kind = "manager"\nweight = 70\nchecks = []') + \
-        'sample = { share = 1.5 }\n[[components.checks]]\nid = "a"\nname = { zh = "甲", en = "A" }\npoints = 1\n'
+    text = (
+        BASE.replace('kind = "manager"\nweight = 70', 'kind = "manager"\nweight = 70\nchecks = []')
+        + 'sample = { share = 1.5 }\n[[components.checks]]\nid = "a"\nname = { zh = "甲", en = "A" }\npoints = 1\n'
+    )
     found = problems_of(text)
     assert ("manager", "checks", "checks_only_qa") in found
     assert ("qa", "sample.share", "share_range") in found
@@ -143,7 +148,9 @@ def test_the_call_centre_scheme_carries_a_valid_scorecard_with_critical_checks()
 
 
 def test_all_passed_scores_100() -> None:
-    assert score_sample(CARD, {"greeting": "pass", "privacy": "pass", "answer": "pass"}).score == 100
+    assert (
+        score_sample(CARD, {"greeting": "pass", "privacy": "pass", "answer": "pass"}).score == 100
+    )
 
 
 def test_a_failed_ordinary_check_costs_its_share_of_points() -> None:
@@ -180,7 +187,9 @@ def test_a_sample_where_no_check_applies_has_no_score() -> None:
 def test_answers_are_checked_all_at_once() -> None:
     problems = check_answers(CARD, {"greeting": "maybe", "answer": "na", "extra": "pass"})
     assert {(p.code, p.check) for p in problems} == {
-        ("unknown_check", "extra"), ("bad_answer", "greeting"), ("missing_answer", "privacy"),
+        ("unknown_check", "extra"),
+        ("bad_answer", "greeting"),
+        ("missing_answer", "privacy"),
         ("na_not_allowed", "answer"),
     }
     with pytest.raises(ValueError):
@@ -190,8 +199,14 @@ def test_answers_are_checked_all_at_once() -> None:
 ANSWER = st.sampled_from(["pass", "fail", "na"])
 
 
-@given(st.fixed_dictionaries({"greeting": ANSWER, "privacy": ANSWER, "answer": st.sampled_from(["pass", "fail"])}))
-def test_a_sample_score_stays_within_0_and_100_and_passing_more_never_lowers_it(answers: dict[str, str]) -> None:
+@given(
+    st.fixed_dictionaries(
+        {"greeting": ANSWER, "privacy": ANSWER, "answer": st.sampled_from(["pass", "fail"])}
+    )
+)
+def test_a_sample_score_stays_within_0_and_100_and_passing_more_never_lowers_it(
+    answers: dict[str, str],
+) -> None:
     result = score_sample(CARD, answers)
     assert result.score is not None and 0 <= result.score <= 100
     for cid, value in answers.items():
@@ -206,7 +221,7 @@ def test_a_sample_score_stays_within_0_and_100_and_passing_more_never_lowers_it(
 def test_agreement_on_a_hand_computed_calibration_case() -> None:
     a = {"greeting": "pass", "privacy": "pass", "answer": "pass"}  # 100
     b = {"greeting": "fail", "privacy": "pass", "answer": "pass"}  # 90
-    c = {"greeting": "na", "privacy": "pass", "answer": "fail"}    # 30/90 = 33.33
+    c = {"greeting": "na", "privacy": "pass", "answer": "fail"}  # 30/90 = 33.33
     result = agreement(CARD, [a, b, c])
     # Only privacy is answered the same by all three: 1 of 3 checks.
     assert result.unanimous == pytest.approx(1 / 3)
@@ -217,7 +232,9 @@ def test_agreement_on_a_hand_computed_calibration_case() -> None:
     assert result.spread == pytest.approx(100 - 100 / 3)
     mean = (100 + 90 + 100 / 3) / 3
     assert result.mean == pytest.approx(mean)
-    assert result.stdev == pytest.approx((((100 - mean) ** 2 + (90 - mean) ** 2 + (100 / 3 - mean) ** 2) / 3) ** 0.5)
+    assert result.stdev == pytest.approx(
+        (((100 - mean) ** 2 + (90 - mean) ** 2 + (100 / 3 - mean) ** 2) / 3) ** 0.5
+    )
 
 
 def test_identical_reviews_agree_fully_with_no_spread() -> None:
@@ -235,7 +252,10 @@ def test_agreement_needs_two_reviewers() -> None:
 
 
 def test_the_qa_frame_is_the_mean_sample_score_with_its_count_per_agent() -> None:
-    frame = qa_frame([("1", 100.0), ("1", 50.0), ("2", 0.0), ("2", None), ("3", None)], agents=["1", "2", "3", "4"])
+    frame = qa_frame(
+        [("1", 100.0), ("1", 50.0), ("2", 0.0), ("2", None), ("3", None)],
+        agents=["1", "2", "3", "4"],
+    )
     assert frame.loc["1", "score"] == pytest.approx(75) and frame.loc["1", "count"] == 2
     assert frame.loc["2", "score"] == 0 and frame.loc["2", "count"] == 1
     assert pd.isna(frame.loc["3", "score"]) and frame.loc["3", "count"] == 0

@@ -22,8 +22,16 @@ _ = translator("en")
 def _load(engine: Engine, name: str, mapping: str = "sessions_en"):  # type: ignore[no-untyped-def]
     data = (DATA / name).read_bytes()
     with unit_of_work(engine) as session:
-        return load_sessions(session, team="call", period_key=PERIOD, mapping=mapping, data=data, file_name=name,
-                             actor="test", lang="en")
+        return load_sessions(
+            session,
+            team="call",
+            period_key=PERIOD,
+            mapping=mapping,
+            data=data,
+            file_name=name,
+            actor="test",
+            lang="en",
+        )
 
 
 def _refs(engine: Engine) -> dict[str, tuple[int, str | None]]:
@@ -32,7 +40,9 @@ def _refs(engine: Engine) -> dict[str, tuple[int, str | None]]:
         assert team is not None
         period = repo.get_period(session=session, team=team, key=PERIOD)
         assert period is not None
-        return {s.ref: (s.member_id, s.url) for s in store.list_sessions(session=session, period=period)}
+        return {
+            s.ref: (s.member_id, s.url) for s in store.list_sessions(session=session, period=period)
+        }
 
 
 def test_a_sessions_file_is_stored_with_references_and_links_and_the_same_file_again_changes_nothing(
@@ -41,7 +51,9 @@ def test_a_sessions_file_is_stored_with_references_and_links_and_the_same_file_a
     before = len(_refs(engine))
     report = _load(engine, "sessions_oct.csv")
     assert report.status == "loaded" and (report.rows, report.added) == (5, 5)
-    assert report.lines(_) == ["sessions_oct.csv: 5 sessions read, 5 new sessions stored for sampling."]
+    assert report.lines(_) == [
+        "sessions_oct.csv: 5 sessions read, 5 new sessions stored for sampling."
+    ]
     refs = _refs(engine)
     assert len(refs) == before + 5
     assert refs["T-1003"] == (world["Bob"], "https://desk.example.com/call/T-1003")
@@ -50,7 +62,9 @@ def test_a_sessions_file_is_stored_with_references_and_links_and_the_same_file_a
     assert len(_refs(engine)) == before + 5
 
 
-def test_a_bad_file_stores_nothing_and_names_every_problem(engine: Engine, world: dict[str, int]) -> None:
+def test_a_bad_file_stores_nothing_and_names_every_problem(
+    engine: Engine, world: dict[str, int]
+) -> None:
     before = _refs(engine)
     report = _load(engine, "sessions_bad.csv")
     assert report.status == "refused"
@@ -59,21 +73,33 @@ def test_a_bad_file_stores_nothing_and_names_every_problem(engine: Engine, world
     assert _refs(engine) == before
 
 
-def test_a_mapping_without_session_ids_cannot_feed_sampling(engine: Engine, world: dict[str, int]) -> None:
+def test_a_mapping_without_session_ids_cannot_feed_sampling(
+    engine: Engine, world: dict[str, int]
+) -> None:
     report = _load(engine, "sessions_oct.csv", mapping="generic_en")
     assert report.status == "refused"
     assert "session_id" in "\n".join(report.lines(_))
 
 
-def test_store_sessions_skips_references_the_period_already_has(engine: Engine, world: dict[str, int]) -> None:
+def test_store_sessions_skips_references_the_period_already_has(
+    engine: Engine, world: dict[str, int]
+) -> None:
     with unit_of_work(engine) as session:
         team = repo.get_team_by_name(session=session, name="call")
         assert team is not None
         period = repo.get_period(session=session, team=team, key=PERIOD)
         assert period is not None
-        frame = pd.DataFrame({"member_id": [world["Alice"], world["Bob"]], "ref": ["A-05-1", "NEW-1"],
-                              "started_at": [pd.Timestamp("2026-10-05 09:00"), pd.Timestamp("2026-10-07 10:00+00:00")],
-                              "url": [None, "https://rec.example.com/NEW-1"]})
+        frame = pd.DataFrame(
+            {
+                "member_id": [world["Alice"], world["Bob"]],
+                "ref": ["A-05-1", "NEW-1"],
+                "started_at": [
+                    pd.Timestamp("2026-10-05 09:00"),
+                    pd.Timestamp("2026-10-07 10:00+00:00"),
+                ],
+                "url": [None, "https://rec.example.com/NEW-1"],
+            }
+        )
         assert store_sessions(session, team=team, period=period, frame=frame) == 1
     assert _refs(engine)["NEW-1"] == (world["Bob"], "https://rec.example.com/NEW-1")
 
@@ -89,20 +115,66 @@ def test_the_cli_loads_sessions_and_refuses_bad_input_with_exit_code_2(
     app = typer.Typer()
     register(app)
     runner = CliRunner()
-    ok = runner.invoke(app, ["qa", "load-sessions", "--team", "call", "--period", PERIOD, "--mapping",
-                             "sessions_en", "--lang", "en", str(DATA / "sessions_oct.csv")])
+    ok = runner.invoke(
+        app,
+        [
+            "qa",
+            "load-sessions",
+            "--team",
+            "call",
+            "--period",
+            PERIOD,
+            "--mapping",
+            "sessions_en",
+            "--lang",
+            "en",
+            str(DATA / "sessions_oct.csv"),
+        ],
+    )
     assert ok.exit_code == 0, ok.output
     assert "5 new sessions" in ok.output
-    bad = runner.invoke(app, ["qa", "load-sessions", "--team", "call", "--period", PERIOD, "--mapping",
-                              "sessions_en", "--lang", "en", str(DATA / "sessions_bad.csv")])
+    bad = runner.invoke(
+        app,
+        [
+            "qa",
+            "load-sessions",
+            "--team",
+            "call",
+            "--period",
+            PERIOD,
+            "--mapping",
+            "sessions_en",
+            "--lang",
+            "en",
+            str(DATA / "sessions_bad.csv"),
+        ],
+    )
     assert bad.exit_code == 2 and "Traceback" not in bad.output
     assert "Zed" in bad.output
-    missing = runner.invoke(app, ["qa", "load-sessions", "--team", "call", "--period", PERIOD, "--mapping",
-                                  "sessions_en", str(DATA / "nope.csv")])
-    assert missing.exit_code == 2 and ("Cannot read" in missing.output or "无法读取" in missing.output)
-    drawn = runner.invoke(app, ["qa", "draw", "--team", "call", "--period", PERIOD, "--seed", "12", "--lang", "en"])
+    missing = runner.invoke(
+        app,
+        [
+            "qa",
+            "load-sessions",
+            "--team",
+            "call",
+            "--period",
+            PERIOD,
+            "--mapping",
+            "sessions_en",
+            str(DATA / "nope.csv"),
+        ],
+    )
+    assert missing.exit_code == 2 and (
+        "Cannot read" in missing.output or "无法读取" in missing.output
+    )
+    drawn = runner.invoke(
+        app, ["qa", "draw", "--team", "call", "--period", PERIOD, "--seed", "12", "--lang", "en"]
+    )
     assert drawn.exit_code == 0 and "(seed 12)" in drawn.output, drawn.output
     verified = runner.invoke(app, ["qa", "verify-draw", "1", "--lang", "en"])
     assert verified.exit_code == 0 and "reproduces exactly from seed 12" in verified.output
-    unknown = runner.invoke(app, ["qa", "draw", "--team", "nobody", "--period", PERIOD, "--lang", "en"])
+    unknown = runner.invoke(
+        app, ["qa", "draw", "--team", "nobody", "--period", PERIOD, "--lang", "en"]
+    )
     assert unknown.exit_code == 2 and "There is no team named nobody." in unknown.output

@@ -33,20 +33,34 @@ def _link(engine: Engine, world: dict[str, int]) -> None:
         for name, telegram_id in IDS.items():
             member = repo.get_member(session=session, member_id=world[name])
             assert member is not None
-            repo.link_platform(session=session, member=member, platform="telegram", user_id=telegram_id, actor="test")
+            repo.link_platform(
+                session=session,
+                member=member,
+                platform="telegram",
+                user_id=telegram_id,
+                actor="test",
+            )
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("blind", [False, True], ids=["named", "blind"])
 async def test_a_quality_review_through_telegram(
-    telegram_api: FakeTelegram, start_adapter, engine: Engine, blind: bool  # type: ignore[no-untyped-def]
+    telegram_api: FakeTelegram,
+    start_adapter,
+    engine: Engine,
+    blind: bool,  # type: ignore[no-untyped-def]
 ) -> None:
     world = build_qa_world(engine, blind=blind)
     _link(engine, world)
-    router = Router(engine, AppConfig(default_lang="en"), Clock(datetime(2026, 10, 20, 9, 0, tzinfo=UTC)))
+    router = Router(
+        engine, AppConfig(default_lang="en"), Clock(datetime(2026, 10, 20, 9, 0, tzinfo=UTC))
+    )
     adapter = await start_adapter(router, engine=engine, private_burst=0)
     telegram_api.relax("per_chat")  # answers faster than any human; pacing is tested on its own
-    person = {n: TelegramChat(telegram_api, adapter, telegram_api.user(i, n, language_code="en")) for n, i in IDS.items()}
+    person = {
+        n: TelegramChat(telegram_api, adapter, telegram_api.user(i, n, language_code="en"))
+        for n, i in IDS.items()
+    }
     mary, quinn = person["Mary"], person["Quinn"]
 
     await mary.say("/qa draw seed=7")
@@ -86,7 +100,9 @@ async def test_a_quality_review_through_telegram(
     with unit_of_work(engine) as session:
         rows = [m for m in outbox_store.list_messages(session=session) if m.kind.startswith("qa.result.")
                 and m.member_id == world["Alice"]]  # fmt: skip
-        outgoing = Outgoing(member_id=world["Alice"], reply=reply_from_json(rows[0].reply), key=rows[0].key)
+        outgoing = Outgoing(
+            member_id=world["Alice"], reply=reply_from_json(rows[0].reply), key=rows[0].key
+        )
     assert len(rows) == 3
     assert await adapter.send_outgoing(outgoing) is not None
     alice = person["Alice"]

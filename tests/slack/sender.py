@@ -149,18 +149,29 @@ class SlackSender:
             "is_ext_shared_channel": False,
         }  # fmt: skip
 
-    def file_share_body(self, user_id: str, file: Mapping[str, Any], caption: str = "", *,
-                        event_id: str | None = None, check_file_info: bool = False) -> dict[str, Any]:
+    def file_share_body(
+        self,
+        user_id: str,
+        file: Mapping[str, Any],
+        caption: str = "",
+        *,
+        event_id: str | None = None,
+        check_file_info: bool = False,
+    ) -> dict[str, Any]:
         """A ``message.im`` event of subtype ``file_share``: the person shared ``file`` (from
         ``FakeSlack.share_file``) in their DM, with ``caption`` as the message text. With
         ``check_file_info`` the event carries only the file's id (Slack's
         ``"file_access": "check_file_info"``), as it does for files it has not processed."""
         body = self.dm_body(user_id, caption, event_id=event_id)
-        shown = {"id": file["id"], "file_access": "check_file_info"} if check_file_info else dict(file)
+        shown = (
+            {"id": file["id"], "file_access": "check_file_info"} if check_file_info else dict(file)
+        )
         body["event"] |= {"subtype": "file_share", "files": [shown], "upload": True}
         return body
 
-    async def share(self, user_id: str, file: Mapping[str, Any], caption: str = "", **kwargs: Any) -> Sent:
+    async def share(
+        self, user_id: str, file: Mapping[str, Any], caption: str = "", **kwargs: Any
+    ) -> Sent:
         body = self.file_share_body(user_id, file, caption, **kwargs)
         response = await self.post(json.dumps(body, ensure_ascii=False), "application/json")
         return Sent(response, body)

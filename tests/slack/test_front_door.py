@@ -23,7 +23,9 @@ LIMIT = 64 * 1024
 @pytest.fixture
 async def capped(adapter: SlackAdapter, fake_slack: object) -> AsyncIterator[SlackSender]:
     app = build_web_app(routes=adapter.routes(), max_body_bytes=LIMIT)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://kpibot.test") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://kpibot.test"
+    ) as client:
         yield SlackSender(client, fake_slack)  # type: ignore[arg-type]
 
 
@@ -68,7 +70,11 @@ async def test_an_unsigned_request_is_refused_before_its_body_is_parsed(
     ],
 )
 async def test_malformed_signed_json_is_a_400_without_a_traceback(
-    slack: SlackSender, scripted: ScriptedRouter, caplog: pytest.LogCaptureFixture, body: str, content_type: str
+    slack: SlackSender,
+    scripted: ScriptedRouter,
+    caplog: pytest.LogCaptureFixture,
+    body: str,
+    content_type: str,
 ) -> None:
     response = await slack.post(body, content_type)
     assert response.status_code == 400
@@ -81,7 +87,12 @@ async def test_malformed_signed_json_is_a_400_without_a_traceback(
 async def test_a_modal_with_private_metadata_that_is_not_ours_is_a_400(
     slack: SlackSender, scripted: ScriptedRouter, caplog: pytest.LogCaptureFixture, metadata: str
 ) -> None:
-    view = {"id": "V1", "callback_id": MODAL_CALLBACK_ID, "private_metadata": metadata, "blocks": []}
+    view = {
+        "id": "V1",
+        "callback_id": MODAL_CALLBACK_ID,
+        "private_metadata": metadata,
+        "blocks": [],
+    }
     sent = await slack.submit("U0AGENT01", view, {})
     assert sent.response.status_code == 400
     assert scripted.seen == []

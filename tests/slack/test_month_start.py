@@ -20,9 +20,9 @@ from tests.fakes.slack_api import FakeSlack
 from tests.slack.conftest import make_adapter, web_app
 from tests.slack.sender import SlackSender
 
-SCHEME = (Path(__file__).resolve().parents[1] / "conversations" / "data" / "mini_shop.toml").read_text(
-    encoding="utf-8"
-)
+SCHEME = (
+    Path(__file__).resolve().parents[1] / "conversations" / "data" / "mini_shop.toml"
+).read_text(encoding="utf-8")
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 AGENTS, TEAMS = 120, 4
 ANSWER = "4 · above expectations"
@@ -39,7 +39,9 @@ def month_start(engine: Engine) -> list[str]:
         )  # fmt: skip
         for t in range(TEAMS):
             team = repo.create_team(session=session, name=f"team{t}", lang="en", scheme=scheme)
-            manager = repo.add_member(session=session, team=team, name=f"manager {t}", role="manager")
+            manager = repo.add_member(
+                session=session, team=team, name=f"manager {t}", role="manager"
+            )
             repo.get_or_create_period(
                 session=session, team=team, key="2026-10", status="open",
                 review_opens_at=datetime(2026, 11, 1, tzinfo=UTC),
@@ -51,7 +53,9 @@ def month_start(engine: Engine) -> list[str]:
                 )
                 member.lang = "en"
                 uid = f"U0MS{t}A{a:03d}"
-                repo.link_platform(session=session, member=member, platform="slack", user_id=uid, actor="test")
+                repo.link_platform(
+                    session=session, member=member, platform="slack", user_id=uid, actor="test"
+                )
                 users.append(uid)
     return users
 
@@ -76,7 +80,9 @@ async def test_120_agents_at_month_start_get_their_next_question_before_any_tidy
         router = Router(engine, AppConfig(default_lang="en"), lambda: NOW)
         adapter = make_adapter(fake, router, engine=engine)
         async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=web_app(adapter)), base_url="http://kpibot.test", timeout=60
+            transport=httpx.ASGITransport(app=web_app(adapter)),
+            base_url="http://kpibot.test",
+            timeout=60,
         ) as client:
             sender = SlackSender(client, fake)
 

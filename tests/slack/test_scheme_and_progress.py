@@ -18,7 +18,8 @@ def _texts(calls: list) -> str:  # type: ignore[type-arg]
 
 
 async def test_an_agent_reads_the_scheme_in_slack_in_english_and_in_chinese(
-    fake_slack: FakeSlack, month: tuple[SlackAdapter, dict[str, Person]],  # noqa: F811
+    fake_slack: FakeSlack,
+    month: tuple[SlackAdapter, dict[str, Person]],  # noqa: F811
 ) -> None:
     _adapter, people = month
     said = _texts(await people["Alice"].command("/kpi", "scheme", channel=LONDON))
@@ -31,7 +32,8 @@ async def test_an_agent_reads_the_scheme_in_slack_in_english_and_in_chinese(
 
 
 async def test_a_manager_sees_progress_and_reminds_through_slack(
-    fake_slack: FakeSlack, month: tuple[SlackAdapter, dict[str, Person]],  # noqa: F811
+    fake_slack: FakeSlack,
+    month: tuple[SlackAdapter, dict[str, Person]],  # noqa: F811
 ) -> None:
     _adapter, people = month
     mary = people["Mary"]

@@ -32,9 +32,19 @@ from tests.conftest import BACKENDS, PgSchema
 NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
 SCHEME_PATH = default_schemes_dir() / "online_shop.toml"
 ONLINE_SHOP_IDS = {
-    "conversion_rate", "avg_response_s", "churn_rate", "order_amount", "valid_order_share",
-    "payment_ratio", "refund_ratio", "avg_order_value", "complaint_share",
-    "abnormal_order_share", "report_timeliness", "report_accuracy", "report_quality",
+    "conversion_rate",
+    "avg_response_s",
+    "churn_rate",
+    "order_amount",
+    "valid_order_share",
+    "payment_ratio",
+    "refund_ratio",
+    "avg_order_value",
+    "complaint_share",
+    "abnormal_order_share",
+    "report_timeliness",
+    "report_accuracy",
+    "report_quality",
 }
 needs_scheme = pytest.mark.skipif(not SCHEME_PATH.is_file(), reason=f"{SCHEME_PATH} is missing")
 
@@ -67,7 +77,9 @@ def demo_db(
         schema.drop()
 
 
-def test_the_demo_team_has_a_manager_an_admin_and_eight_named_agents(demo_db: tuple[Engine, DemoSummary]) -> None:
+def test_the_demo_team_has_a_manager_an_admin_and_eight_named_agents(
+    demo_db: tuple[Engine, DemoSummary],
+) -> None:
     db_engine, summary = demo_db
     with unit_of_work(db_engine) as session:
         team = repo.get_team_by_name(session=session, name=DEMO_TEAM)
@@ -84,7 +96,9 @@ def test_the_demo_team_has_a_manager_an_admin_and_eight_named_agents(demo_db: tu
         assert repo.team_managers(session=session, team=team) == [manager]
 
 
-def test_three_past_months_are_closed_and_the_current_month_is_open(demo_db: tuple[Engine, DemoSummary]) -> None:
+def test_three_past_months_are_closed_and_the_current_month_is_open(
+    demo_db: tuple[Engine, DemoSummary],
+) -> None:
     db_engine, summary = demo_db
     assert summary.closed_periods == ("2026-08", "2026-09", "2026-10")
     assert summary.open_period == "2026-11"
@@ -93,8 +107,14 @@ def test_three_past_months_are_closed_and_the_current_month_is_open(demo_db: tup
         assert team is not None
         periods = repo.list_periods(session=session, team=team)
         assert [(p.key, p.status) for p in periods] == [
-            ("2026-08", "closed"), ("2026-09", "closed"), ("2026-10", "closed"), ("2026-11", "open")]
-        assert repo.current_period(session=session, team=team, today=date(2026, 11, 20)) == periods[-1]
+            ("2026-08", "closed"),
+            ("2026-09", "closed"),
+            ("2026-10", "closed"),
+            ("2026-11", "open"),
+        ]
+        assert (
+            repo.current_period(session=session, team=team, today=date(2026, 11, 20)) == periods[-1]
+        )
         assert repo.indicator_values(session=session, period=periods[-1]) == []
 
 
@@ -102,14 +122,18 @@ def test_the_month_follows_the_team_time_zone() -> None:
     # 2026-11-30 17:00 UTC is already 1 December in Shanghai.
     from commands.demo import _month_key
 
-    local = datetime(2026, 11, 30, 17, 0, tzinfo=UTC).astimezone(__import__("zoneinfo").ZoneInfo("Asia/Shanghai"))
+    local = datetime(2026, 11, 30, 17, 0, tzinfo=UTC).astimezone(
+        __import__("zoneinfo").ZoneInfo("Asia/Shanghai")
+    )
     assert _month_key(local.date(), 0) == "2026-12"
     assert _month_key(date(2027, 1, 5), 1) == "2026-12"
     assert _month_key(date(2027, 1, 5), 3) == "2026-10"
 
 
 @needs_scheme
-def test_the_online_shop_scheme_is_stored_by_text_and_hash_and_scores_the_team(demo_db: tuple[Engine, DemoSummary]) -> None:
+def test_the_online_shop_scheme_is_stored_by_text_and_hash_and_scores_the_team(
+    demo_db: tuple[Engine, DemoSummary],
+) -> None:
     db_engine, summary = demo_db
     parsed = parse_scheme(SCHEME_PATH.read_text(encoding="utf-8"))
     assert summary.scheme_hash == parsed.content_hash
@@ -118,7 +142,11 @@ def test_the_online_shop_scheme_is_stored_by_text_and_hash_and_scores_the_team(d
         assert team is not None
         scheme = repo.scheme_for(session=session, team=team)
         assert scheme is not None
-        assert (scheme.key, scheme.content_hash, scheme.text) == ("online_shop", parsed.content_hash, parsed.text)
+        assert (scheme.key, scheme.content_hash, scheme.text) == (
+            "online_shop",
+            parsed.content_hash,
+            parsed.text,
+        )
         for period in repo.list_periods(session=session, team=team):
             assert period.scheme_id == scheme.id
 
@@ -136,7 +164,9 @@ def _plausible(indicator: str, value: Decimal) -> bool:
 
 
 @needs_scheme
-def test_every_agent_has_every_indicator_value_in_every_closed_month(demo_db: tuple[Engine, DemoSummary]) -> None:
+def test_every_agent_has_every_indicator_value_in_every_closed_month(
+    demo_db: tuple[Engine, DemoSummary],
+) -> None:
     db_engine, _summary = demo_db
     with unit_of_work(db_engine) as session:
         team = repo.get_team_by_name(session=session, name=DEMO_TEAM)
@@ -154,7 +184,9 @@ def test_every_agent_has_every_indicator_value_in_every_closed_month(demo_db: tu
 
 
 @needs_scheme
-def test_self_and_manager_reviews_answer_every_rated_dimension_from_one_to_five(demo_db: tuple[Engine, DemoSummary]) -> None:
+def test_self_and_manager_reviews_answer_every_rated_dimension_from_one_to_five(
+    demo_db: tuple[Engine, DemoSummary],
+) -> None:
     db_engine, _summary = demo_db
     scheme = parse_scheme(SCHEME_PATH.read_text(encoding="utf-8"))
     self_dims = {d.id for d in scheme.self_dimensions if d.computed is None}
@@ -166,8 +198,12 @@ def test_self_and_manager_reviews_answer_every_rated_dimension_from_one_to_five(
         (manager,) = repo.list_members(session=session, team=team, roles=["manager"])
         for period in repo.list_periods(session=session, team=team, statuses=["closed"]):
             for agent in agents:
-                own = repo.get_review(session=session, period=period, subject=agent, rater=agent, kind="self")
-                boss = repo.get_review(session=session, period=period, subject=agent, rater=manager, kind="manager")
+                own = repo.get_review(
+                    session=session, period=period, subject=agent, rater=agent, kind="self"
+                )
+                boss = repo.get_review(
+                    session=session, period=period, subject=agent, rater=manager, kind="manager"
+                )
                 assert own is not None and boss is not None
                 assert set(own.answers) == self_dims and set(boss.answers) == manager_dims
                 answers = [*own.answers.values(), *boss.answers.values()]
@@ -175,7 +211,9 @@ def test_self_and_manager_reviews_answer_every_rated_dimension_from_one_to_five(
                 assert own.submitted_at is not None and own.submitted_at.date() >= period.ends_on
 
 
-def test_each_agent_has_a_few_customer_ratings_per_closed_month(demo_db: tuple[Engine, DemoSummary]) -> None:
+def test_each_agent_has_a_few_customer_ratings_per_closed_month(
+    demo_db: tuple[Engine, DemoSummary],
+) -> None:
     db_engine, _summary = demo_db
     with unit_of_work(db_engine) as session:
         team = repo.get_team_by_name(session=session, name=DEMO_TEAM)
@@ -214,7 +252,12 @@ def test_a_later_run_closes_the_month_that_was_open_and_opens_the_new_one(engine
         november = repo.get_period(session=session, team=team, key="2026-11")
         assert november is not None and november.status == "closed"
         assert repo.indicator_values(session=session, period=november)
-        assert repo.audit_trail(session=session, entity="period", entity_id=november.id)[-1].after["status"] == "closed"  # type: ignore[index]
+        assert (
+            repo.audit_trail(session=session, entity="period", entity_id=november.id)[-1].after[
+                "status"
+            ]
+            == "closed"
+        )  # type: ignore[index]
 
 
 def test_reset_removes_the_demo_team_and_a_reload_gives_the_same_data(engine: Engine) -> None:
@@ -227,7 +270,9 @@ def test_reset_removes_the_demo_team_and_a_reload_gives_the_same_data(engine: En
     assert again.team_created and again.total == first.total
 
 
-def test_without_a_scheme_file_the_demo_still_loads_the_online_shop_indicators(engine: Engine, tmp_path: Path) -> None:
+def test_without_a_scheme_file_the_demo_still_loads_the_online_shop_indicators(
+    engine: Engine, tmp_path: Path
+) -> None:
     with unit_of_work(engine) as session:
         summary = load_demo(session, now=NOW, schemes_dir=tmp_path)
         assert summary.scheme_key is None
@@ -235,7 +280,9 @@ def test_without_a_scheme_file_the_demo_still_loads_the_online_shop_indicators(e
         assert team is not None and team.scheme_id is None
         period = repo.get_period(session=session, team=team, key="2026-10")
         assert period is not None
-        assert {r.indicator for r in repo.indicator_values(session=session, period=period)} == ONLINE_SHOP_IDS
+        assert {
+            r.indicator for r in repo.indicator_values(session=session, period=period)
+        } == ONLINE_SHOP_IDS
 
 
 @needs_scheme
@@ -247,15 +294,19 @@ def test_the_demo_data_gives_a_full_ranking_led_by_the_strongest_agent(session: 
     period = repo.get_period(session=session, team=team, key="2026-10")
     assert period is not None
     names = {m.id: m.name_en for m in repo.list_members(session=session, team=team)}
-    values = pd.DataFrame({
-        names[mid]: {k: float(v) for k, v in row.items() if v is not None}
-        for mid, row in repo.indicator_table(session=session, period=period).items()
-    }).T
+    values = pd.DataFrame(
+        {
+            names[mid]: {k: float(v) for k, v in row.items() if v is not None}
+            for mid, row in repo.indicator_table(session=session, period=period).items()
+        }
+    ).T
     reviews: dict[str, dict[str, float]] = {}
     for review in repo.list_reviews(session=session, period=period):
         for dim, answer in review.answers.items():
             reviews.setdefault(names[review.subject_id], {})[f"{review.kind}.{dim}"] = float(answer)
-    result = score_team(scheme, ScoreInputs(values=values, reviews=pd.DataFrame(reviews).T), as_of=date(2026, 11, 3))
+    result = score_team(
+        scheme, ScoreInputs(values=values, reviews=pd.DataFrame(reviews).T), as_of=date(2026, 11, 3)
+    )
     ranked = [r for r in result.results if r.total is not None]
     assert len(ranked) == len(AGENTS)
     assert len({round(r.total or 0, 6) for r in ranked}) > 4, "the demo should not be a tie"
@@ -280,6 +331,9 @@ def test_a_closed_demo_month_is_closed_to_reviews(demo_db: tuple[Engine, DemoSum
         for key in summary.closed_periods:
             period = repo.get_period(session=session, team=team, key=key)
             assert period is not None and period.review_closes_at is not None
-            assert period.review_opens_at is not None and period.review_opens_at < period.review_closes_at
+            assert (
+                period.review_opens_at is not None
+                and period.review_opens_at < period.review_closes_at
+            )
             assert period.review_closes_at.replace(tzinfo=UTC) <= NOW
             assert window(period, NOW) is Window.CLOSED

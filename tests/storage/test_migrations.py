@@ -98,9 +98,13 @@ def test_a_postgres_upgrade_waits_for_the_migration_lock_held_by_another_replica
         worker.start()
         waiting = 0
         for _ in range(600):  # until the upgrade is seen queued on the lock
-            waiting = holder.execute(text(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-                " AND objid = :k"), {"k": MIGRATION_LOCK_KEY}).scalar_one()
+            waiting = holder.execute(
+                text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                    " AND objid = :k"
+                ),
+                {"k": MIGRATION_LOCK_KEY},
+            ).scalar_one()
             if waiting or not worker.is_alive():
                 break
             time.sleep(0.05)

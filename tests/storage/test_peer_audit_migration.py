@@ -19,20 +19,44 @@ def test_existing_peer_audit_entries_get_a_pseudonym_for_their_rater(empty_db_ur
         from sqlmodel import Session
 
         from storage.models import AuditLog, Member, Period, Review, Team
+
         with Session(engine) as s:
             s.add(Team(id=1, name="t", lang="en"))
             s.flush()
-            s.add_all([Member(id=1, team_id=1, name="Ann", role="agent"),
-                       Member(id=2, team_id=1, name="Ben", role="agent")])
-            s.add(Period(id=1, team_id=1, key="2026-10", starts_on=date(2026, 10, 1),
-                         ends_on=date(2026, 10, 31), status="open"))
+            s.add_all(
+                [
+                    Member(id=1, team_id=1, name="Ann", role="agent"),
+                    Member(id=2, team_id=1, name="Ben", role="agent"),
+                ]
+            )
+            s.add(
+                Period(
+                    id=1,
+                    team_id=1,
+                    key="2026-10",
+                    starts_on=date(2026, 10, 1),
+                    ends_on=date(2026, 10, 31),
+                    status="open",
+                )
+            )
             s.flush()
-            s.add(Review(id=1, period_id=1, subject_id=2, rater_id=1, kind="peer", answers={"c": 4}))
-            s.add(Review(id=2, period_id=1, subject_id=2, rater_id=1, kind="self", answers={"c": 4}))
+            s.add(
+                Review(id=1, period_id=1, subject_id=2, rater_id=1, kind="peer", answers={"c": 4})
+            )
+            s.add(
+                Review(id=2, period_id=1, subject_id=2, rater_id=1, kind="self", answers={"c": 4})
+            )
             s.flush()
             for review_id, kind in ((1, "peer"), (1, "peer"), (2, "self")):
-                s.add(AuditLog(actor="member:1", action=f"review.{kind}", entity="review",
-                               entity_id=str(review_id), after={"rater_id": 1, "answers": {"c": 4}}))
+                s.add(
+                    AuditLog(
+                        actor="member:1",
+                        action=f"review.{kind}",
+                        entity="review",
+                        entity_id=str(review_id),
+                        after={"rater_id": 1, "answers": {"c": 4}},
+                    )
+                )
             s.commit()
         upgrade(engine)
         with engine.connect() as c:

@@ -62,12 +62,20 @@ def test_decimals_round_trip_exactly(db_engine: Engine, value: str) -> None:
     with unit_of_work(db_engine) as session:
         _, period, (agent,) = team_with_agents(session, "王小红")
         repo.set_indicator_value(
-            session=session, period=period, member=agent, indicator="order_amount",
-            value=Decimal(value), source="manual", actor="test", reason=None,
+            session=session,
+            period=period,
+            member=agent,
+            indicator="order_amount",
+            value=Decimal(value),
+            source="manual",
+            actor="test",
+            reason=None,
         )
     with unit_of_work(db_engine) as session:
         period2 = repo.get_period(
-            session=session, team=repo.get_team_by_name(session=session, name="t1"), key="2026-10"  # type: ignore[arg-type]
+            session=session,
+            team=repo.get_team_by_name(session=session, name="t1"),
+            key="2026-10",  # type: ignore[arg-type]
         )
         assert period2 is not None
         (row,) = repo.indicator_values(session=session, period=period2)
@@ -78,8 +86,14 @@ def test_decimals_round_trip_exactly(db_engine: Engine, value: str) -> None:
 def test_a_float_is_stored_through_its_shortest_decimal_form(db_session: Session) -> None:
     _, period, (agent,) = team_with_agents(db_session, "a")
     row = repo.set_indicator_value(
-        session=db_session, period=period, member=agent, indicator="conversion_rate",
-        value=0.1, source="manual", actor="test", reason=None,
+        session=db_session,
+        period=period,
+        member=agent,
+        indicator="conversion_rate",
+        value=0.1,
+        source="manual",
+        actor="test",
+        reason=None,
     )
     db_session.expire_all()
     assert repo.get_indicator_value(
@@ -92,16 +106,27 @@ def test_a_number_too_large_for_the_column_is_refused(db_session: Session) -> No
     _, period, (agent,) = team_with_agents(db_session, "a")
     with pytest.raises(ValueError):
         repo.set_indicator_value(
-            session=db_session, period=period, member=agent, indicator="order_amount",
-            value=Decimal("1e20"), source="manual", actor="test", reason=None,
+            session=db_session,
+            period=period,
+            member=agent,
+            indicator="order_amount",
+            value=Decimal("1e20"),
+            source="manual",
+            actor="test",
+            reason=None,
         )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     st.decimals(
-        min_value=Decimal("-99999999999999999"), max_value=Decimal("99999999999999999"),
-        places=10, allow_nan=False, allow_infinity=False,
+        min_value=Decimal("-99999999999999999"),
+        max_value=Decimal("99999999999999999"),
+        places=10,
+        allow_nan=False,
+        allow_infinity=False,
     )
 )
 def test_any_decimal_with_ten_places_round_trips_on_sqlite(engine: Engine, value: Decimal) -> None:
@@ -114,8 +139,14 @@ def test_any_decimal_with_ten_places_round_trips_on_sqlite(engine: Engine, value
         agent = repo.get_member_by_name(session=session, team=team, name="a")
         assert agent is not None
         repo.set_indicator_value(
-            session=session, period=period, member=agent, indicator="x", value=value,
-            source="manual", actor="test", reason=None,
+            session=session,
+            period=period,
+            member=agent,
+            indicator="x",
+            value=value,
+            source="manual",
+            actor="test",
+            reason=None,
         )
     with unit_of_work(engine) as session:
         team = repo.get_team_by_name(session=session, name="h")

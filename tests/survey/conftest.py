@@ -31,8 +31,14 @@ class World:
     period_id: int
     now: datetime
 
-    def token(self, *, days: float = 7, member_id: int | None = None, ref: str | None = None,
-              period_id: int | None = None) -> str:
+    def token(
+        self,
+        *,
+        days: float = 7,
+        member_id: int | None = None,
+        ref: str | None = None,
+        period_id: int | None = None,
+    ) -> str:
         return make_token(
             SECRET,
             member_id=member_id or self.agent_id,
@@ -54,8 +60,13 @@ def seed_team(engine: Engine, now: datetime = NOW, name: str = "demo") -> World:
         session.flush()
         agent = Member(team_id=team.id, name="王小红", role="agent", manager_id=manager.id)
         other = Member(team_id=team.id, name="李明", role="agent", manager_id=manager.id)
-        period = Period(team_id=team.id, key="2026-10", starts_on=date(2026, 10, 1),
-                        ends_on=date(2026, 10, 31), status="open")
+        period = Period(
+            team_id=team.id,
+            key="2026-10",
+            starts_on=date(2026, 10, 1),
+            ends_on=date(2026, 10, 31),
+            status="open",
+        )
         session.add_all([agent, other, period])
         session.flush()
         assert agent.id and other.id and manager.id and period.id
@@ -82,10 +93,12 @@ def clock() -> Clock:
     return Clock(NOW)
 
 
-def make_client(engine: Engine, clock: Clock, *, limit: int = 1000,
-                limiter: AddressLimiter | None = None) -> TestClient:
-    config = AppConfig(public_url="http://testserver", secret=SECRET,
-                       extra={"survey_rate_limit": limit})
+def make_client(
+    engine: Engine, clock: Clock, *, limit: int = 1000, limiter: AddressLimiter | None = None
+) -> TestClient:
+    config = AppConfig(
+        public_url="http://testserver", secret=SECRET, extra={"survey_rate_limit": limit}
+    )
     routes = survey_routes(engine, config, clock=clock, limiter=limiter)
     return TestClient(build_web_app(routes), base_url="http://testserver")
 
@@ -95,9 +108,16 @@ def client(engine: Engine, clock: Clock, world: World) -> TestClient:
     return make_client(engine, clock)
 
 
-def scheme_text(*, repeat: str = "replace", expiry_days: int = 7, csat: str = "share_4_5",
-                min_responses: int = 1, below_min: str = "exclude", default: float | None = None,
-                customer_weight: int = 50) -> str:
+def scheme_text(
+    *,
+    repeat: str = "replace",
+    expiry_days: int = 7,
+    csat: str = "share_4_5",
+    min_responses: int = 1,
+    below_min: str = "exclude",
+    default: float | None = None,
+    customer_weight: int = 50,
+) -> str:
     """A small scheme: a self-review and the customer component, with these settings."""
     extra = f"default = {default}\n" if default is not None else ""
     return f'''
@@ -133,6 +153,11 @@ def use_scheme(engine: Engine, team_id: int, text: str) -> None:
     with unit_of_work(engine) as session:
         team = repo.get_team(session=session, team_id=team_id)
         assert team is not None
-        scheme = repo.get_or_create_scheme(session=session, key="survey_test", text=text,
-                                           name_zh="满意度测试方案", name_en="Satisfaction test scheme")
+        scheme = repo.get_or_create_scheme(
+            session=session,
+            key="survey_test",
+            text=text,
+            name_zh="满意度测试方案",
+            name_en="Satisfaction test scheme",
+        )
         repo.set_team_scheme(session=session, team=team, scheme=scheme, actor="test", reason=None)

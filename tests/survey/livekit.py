@@ -75,8 +75,9 @@ def serve(app: ASGIApp) -> Iterator[str]:
 
 
 @contextmanager
-def chromium(*, javascript: bool = True, lang: str = "zh-CN,zh", size: tuple[int, int] = PHONE
-             ) -> Iterator[Any]:
+def chromium(
+    *, javascript: bool = True, lang: str = "zh-CN,zh", size: tuple[int, int] = PHONE
+) -> Iterator[Any]:
     """A headless Chromium driven by selenium, at phone size by default."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -111,5 +112,7 @@ def javascript_runs(driver: Any) -> bool:
     """Whether page scripts run in this browser (probed on a data: page)."""
     from selenium.webdriver.common.by import By
 
-    driver.get("data:text/html,<p id=p>off</p><script>document.getElementById('p').textContent='on'</script>")
+    driver.get(
+        "data:text/html,<p id=p>off</p><script>document.getElementById('p').textContent='on'</script>"
+    )
     return str(driver.find_element(By.ID, "p").text) == "on"

@@ -22,10 +22,21 @@ def csrf_of(client: TestClient, token: str) -> str:
     return found.group(1)
 
 
-def rate(client: TestClient, token: str, stars: str = "5", comment: str = "",
-         resolved: str = "", **extra: str):  # type: ignore[no-untyped-def]
-    data = {"csrf": csrf_of(client, token), "stars": stars, "comment": comment,
-            "resolved": resolved, **extra}
+def rate(
+    client: TestClient,
+    token: str,
+    stars: str = "5",
+    comment: str = "",
+    resolved: str = "",
+    **extra: str,
+):  # type: ignore[no-untyped-def]
+    data = {
+        "csrf": csrf_of(client, token),
+        "stars": stars,
+        "comment": comment,
+        "resolved": resolved,
+        **extra,
+    }
     return client.post(f"/s/{token}", data=data)
 
 

@@ -46,7 +46,7 @@ def test_every_control_has_a_label_and_every_group_a_legend(
 
 
 def _luminance(hex_colour: str) -> float:
-    rgb = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    rgb = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
     lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
     return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
 
@@ -80,8 +80,11 @@ def _expand(css: str) -> str:
         ("language links", (".top a", "color"), ("body", "background")),
         ("the button", ("button", "color"), ("button", "background")),
         ("error messages", (".error", "color"), (".error", "background")),
-        ("a chosen rating's number", (".opt input:checked+label .n", "color"),
-         (".opt input:checked+label .n", "background")),
+        (
+            "a chosen rating's number",
+            (".opt input:checked+label .n", "color"),
+            (".opt input:checked+label .n", "background"),
+        ),
     ],
 )
 def test_text_contrast_meets_wcag_aa(what: str, fg: tuple[str, str], bg: tuple[str, str]) -> None:

@@ -84,9 +84,7 @@ def test_a_customer_rates_comments_and_sees_the_thank_you_on_a_phone(
     assert shot.stat().st_size > 5_000
 
 
-def test_the_page_works_with_javascript_off_and_the_keyboard_alone(
-    site: str, world: World
-) -> None:
+def test_the_page_works_with_javascript_off_and_the_keyboard_alone(site: str, world: World) -> None:
     from selenium.webdriver.common.keys import Keys
 
     token = world.token()

@@ -64,7 +64,9 @@ def test_an_agent_can_be_named_with_the_team(env: World) -> None:
         (["--agent", "王小红", "--team", "elsewhere"], "There is no team called elsewhere"),
     ],
 )
-def test_bad_input_is_one_clear_line_and_exit_code_2(env: World, args: list[str], message: str) -> None:
+def test_bad_input_is_one_clear_line_and_exit_code_2(
+    env: World, args: list[str], message: str
+) -> None:
     result = run(*args)
     assert result.exit_code == 2
     assert message in result.stderr and "Traceback" not in result.output
@@ -77,7 +79,9 @@ def test_two_problems_are_two_lines(env: World) -> None:
     assert len(result.stderr.strip().splitlines()) == 2
 
 
-def test_a_weak_secret_with_platform_tokens_is_refused(env: World, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_weak_secret_with_platform_tokens_is_refused(
+    env: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
     monkeypatch.setenv("KPIBOT_SECRET", "changeme")
     result = run("--agent", "王小红")

@@ -46,7 +46,10 @@ def test_an_agent_gets_one_private_signed_link(router: Router, world: World) -> 
     [token] = tokens_in(replies)
     claims = read_token(SECRET, token)
     assert (claims.member_id, claims.team_id, claims.period_id) == (
-        world.agent_id, world.team_id, world.period_id)
+        world.agent_id,
+        world.team_id,
+        world.period_id,
+    )
     assert claims.expires_at == world.now + timedelta(days=7)
     assert claims.ref is None
     assert "valid until 2026-10-21 17:30" in reply.text  # Asia/Shanghai
@@ -58,9 +61,15 @@ def test_the_scheme_sets_how_long_a_link_stays_open(router: Router, world: World
     assert claims.expires_at == world.now + timedelta(days=3)
 
 
-@pytest.mark.parametrize(("args", "ref"), [("ORDER-7", "ORDER-7"), ("ref 20", "20"),
-                                            ("订单 2026 10 23", "订单 2026 10 23"),
-                                            ("20261023001", "20261023001")])
+@pytest.mark.parametrize(
+    ("args", "ref"),
+    [
+        ("ORDER-7", "ORDER-7"),
+        ("ref 20", "20"),
+        ("订单 2026 10 23", "订单 2026 10 23"),
+        ("20261023001", "20261023001"),
+    ],
+)
 def test_a_link_can_carry_the_ticket_or_order_reference(
     router: Router, world: World, args: str, ref: str
 ) -> None:
@@ -126,7 +135,9 @@ def test_a_team_of_200_gets_its_links_as_one_csv_file_not_pages_of_messages(
     rows = reply.file.data.decode("utf-8-sig").splitlines()
     assert len(rows) == 200 * 20
     assert "4000" in reply.text and "200" in reply.text and "附件" in reply.text
-    members = {read_token(SECRET, m.group(1)).member_id for m in LINK.finditer(reply.file.data.decode())}
+    members = {
+        read_token(SECRET, m.group(1)).member_id for m in LINK.finditer(reply.file.data.decode())
+    }
     assert len(members) == 200
     assert any(row.startswith('"\'=客服000","') for row in rows)  # quoted: one cell with , or ;
 
@@ -156,7 +167,11 @@ def test_a_link_from_chat_lets_a_customer_rate_that_agent(
     assert rate(client, token, stars="5", comment="好").status_code == 200
     [row] = rating_rows(world.engine)
     assert (row.member_id, row.period_id, row.ref, row.stars) == (
-        world.agent_id, world.period_id, "A-1", 5)
+        world.agent_id,
+        world.period_id,
+        "A-1",
+        5,
+    )
 
 
 def test_a_link_issued_without_an_open_period_counts_for_the_period_of_the_rating(

@@ -19,15 +19,15 @@ pytestmark = pytest.mark.slow
 @pytest.mark.parametrize("policy", ["replace", "refuse"])
 def test_simultaneous_ratings_from_one_link_store_one_row(db_engine: Engine, policy: str) -> None:
     world = seed_team(db_engine)
-    claims = SurveyClaims("race-1", world.agent_id, world.team_id, world.period_id,
-                          world.now + timedelta(days=1))
+    claims = SurveyClaims(
+        "race-1", world.agent_id, world.team_id, world.period_id, world.now + timedelta(days=1)
+    )
     start = threading.Barrier(8)
     outcomes: list[str] = []
 
     def rate(stars: int) -> None:
         start.wait()
-        outcomes.append(_store(db_engine, claims, Submission(stars, None, None), world.now,
-                               policy))  # type: ignore[arg-type]
+        outcomes.append(_store(db_engine, claims, Submission(stars, None, None), world.now, policy))  # type: ignore[arg-type]
 
     threads = [threading.Thread(target=rate, args=(1 + i % 5,)) for i in range(8)]
     for t in threads:

@@ -22,10 +22,14 @@ async def _key(request: Request) -> PlainTextResponse:
 
 
 async def _seen_as(forwarded_allow_ips: str | None, peer: str, forwarded: str) -> str:
-    settings = load_settings(**({"forwarded_allow_ips": forwarded_allow_ips} if forwarded_allow_ips else {}))
+    settings = load_settings(
+        **({"forwarded_allow_ips": forwarded_allow_ips} if forwarded_allow_ips else {})
+    )
     config = uvicorn_config(SimpleNamespace(web=None, settings=settings))  # type: ignore[arg-type]
     assert config.proxy_headers
-    app = ProxyHeadersMiddleware(Starlette(routes=[Route("/", _key)]), trusted_hosts=config.forwarded_allow_ips)
+    app = ProxyHeadersMiddleware(
+        Starlette(routes=[Route("/", _key)]), trusted_hosts=config.forwarded_allow_ips
+    )
     transport = httpx.ASGITransport(app=app, client=(peer, 40000))  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url="http://kpibot.test") as client:
         return (await client.get("/", headers={"X-Forwarded-For": forwarded})).text
@@ -38,7 +42,9 @@ async def test_a_fresh_forwarded_for_from_an_untrusted_client_is_ignored() -> No
 
 async def test_behind_the_configured_proxy_each_customer_is_known_by_their_own_address() -> None:
     assert await _seen_as("172.16.0.0/12", "172.18.0.4", "198.51.100.7") == "198.51.100.7"
-    assert await _seen_as(None, "172.18.0.4", "198.51.100.7") == "172.18.0.4"  # default: 127.0.0.1 only
+    assert (
+        await _seen_as(None, "172.18.0.4", "198.51.100.7") == "172.18.0.4"
+    )  # default: 127.0.0.1 only
 
 
 def test_the_survey_rate_limit_is_a_setting() -> None:

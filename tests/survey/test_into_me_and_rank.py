@@ -22,8 +22,11 @@ SELF_POINTS = (SELF_ANSWER - 1) / 4 * 100
 
 @pytest.fixture
 def router(world: World, clock: Clock) -> Router:
-    use_scheme(world.engine, world.team_id, scheme_text(csat="share_4_5", min_responses=3,
-                                                        below_min="exclude", customer_weight=50))
+    use_scheme(
+        world.engine,
+        world.team_id,
+        scheme_text(csat="share_4_5", min_responses=3, below_min="exclude", customer_weight=50),
+    )
     with unit_of_work(world.engine) as session:
         period = session.get(Period, world.period_id)
         assert period is not None
@@ -31,9 +34,17 @@ def router(world: World, clock: Clock) -> Router:
             agent = session.get(Member, agent_id)
             assert agent is not None
             agent.lang = "en"
-            repo.save_review(session=session, period=period, subject=agent, rater=agent,
-                             kind="self", answers={"task_completion": SELF_ANSWER},
-                             actor="test", reason=None, submitted_at=world.now)
+            repo.save_review(
+                session=session,
+                period=period,
+                subject=agent,
+                rater=agent,
+                kind="self",
+                answers={"task_completion": SELF_ANSWER},
+                actor="test",
+                reason=None,
+                submitted_at=world.now,
+            )
         manager = session.get(Member, world.manager_id)
         assert manager is not None
         manager.lang = "en"

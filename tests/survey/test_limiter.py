@@ -56,8 +56,16 @@ def test_no_burst_at_a_window_edge_doubles_the_limit(gaps: list[float]) -> None:
 
 
 def _request(host: str) -> Request:
-    return Request({"type": "http", "client": (host, 1234), "headers": [], "method": "GET",
-                    "path": "/", "query_string": b""})
+    return Request(
+        {
+            "type": "http",
+            "client": (host, 1234),
+            "headers": [],
+            "method": "GET",
+            "path": "/",
+            "query_string": b"",
+        }
+    )
 
 
 @pytest.mark.parametrize(

@@ -31,8 +31,17 @@ AFTER_DAY = datetime(2026, 10, 14, 16, 0, tzinfo=UTC)  # 10-15 00:00 local
 DAILY_RUN = datetime(2026, 10, 15, 1, 30, tzinfo=UTC)  # 10-15 09:30 local
 
 
-def rate_at(client: TestClient, clock: Clock, world: World, when: datetime, *, stars: str,
-            comment: str, member_id: int | None = None, token: str | None = None) -> str:
+def rate_at(
+    client: TestClient,
+    clock: Clock,
+    world: World,
+    when: datetime,
+    *,
+    stars: str,
+    comment: str,
+    member_id: int | None = None,
+    token: str | None = None,
+) -> str:
     clock.now = when
     token = token or world.token(member_id=member_id)
     assert rate(client, token, stars=stars, comment=comment).status_code == 200
@@ -204,7 +213,9 @@ def test_a_rating_replaced_by_a_low_one_alerts_then(
     assert reply.text.endswith("\nactually not")
 
 
-@pytest.mark.parametrize(("stars", "comment"), [("2", ""), ("2", "   "), ("3", "meh"), ("5", "great")])
+@pytest.mark.parametrize(
+    ("stars", "comment"), [("2", ""), ("2", "   "), ("3", "meh"), ("5", "great")]
+)
 def test_no_alert_without_a_comment_or_above_two_stars(
     client: TestClient, clock: Clock, world: World, stars: str, comment: str
 ) -> None:

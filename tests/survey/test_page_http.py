@@ -32,13 +32,19 @@ def test_opening_a_link_shows_the_form_and_records_nothing(
     assert rating_count(world.engine) == 0
 
 
-def test_a_rating_is_stored_for_the_agent_period_and_reference(client: TestClient, world: World) -> None:
+def test_a_rating_is_stored_for_the_agent_period_and_reference(
+    client: TestClient, world: World
+) -> None:
     token = world.token(ref="订单-42")
     reply = rate(client, token, stars="4", comment="很好 thanks", resolved="yes")
     assert reply.status_code == 200
     assert "谢谢" in reply.text
     [row] = rating_rows(world.engine)
-    assert (row.member_id, row.team_id, row.period_id) == (world.agent_id, world.team_id, world.period_id)
+    assert (row.member_id, row.team_id, row.period_id) == (
+        world.agent_id,
+        world.team_id,
+        world.period_id,
+    )
     assert (row.stars, row.comment, row.resolved, row.ref) == (4, "很好 thanks", True, "订单-42")
     assert row.created_at == world.now
 
@@ -141,8 +147,9 @@ def test_a_missing_rating_gets_the_form_again(client: TestClient, world: World) 
 def test_two_ratings_in_one_form_are_refused(client: TestClient, world: World) -> None:
     token = world.token()
     body = f"csrf={csrf_of(client, token)}&stars=5&stars=1"
-    reply = client.post(f"/s/{token}", content=body,
-                        headers={"content-type": "application/x-www-form-urlencoded"})
+    reply = client.post(
+        f"/s/{token}", content=body, headers={"content-type": "application/x-www-form-urlencoded"}
+    )
     assert reply.status_code == 400
     assert rating_count(world.engine) == 0
 
@@ -167,7 +174,9 @@ def test_control_characters_are_dropped_from_a_comment(client: TestClient, world
     assert rating_rows(world.engine)[0].comment == "ok fine\nline2"
 
 
-def test_an_unknown_answer_to_the_problem_question_is_refused(client: TestClient, world: World) -> None:
+def test_an_unknown_answer_to_the_problem_question_is_refused(
+    client: TestClient, world: World
+) -> None:
     reply = rate(client, world.token(), stars="3", resolved="maybe")
     assert reply.status_code == 400
     assert rating_count(world.engine) == 0
@@ -175,8 +184,9 @@ def test_an_unknown_answer_to_the_problem_question_is_refused(client: TestClient
 
 def test_a_huge_body_is_refused_before_it_is_read(client: TestClient, world: World) -> None:
     token = world.token()
-    reply = client.post(f"/s/{token}", data={"csrf": csrf_of(client, token), "stars": "5",
-                                              "comment": "x" * 100_000})
+    reply = client.post(
+        f"/s/{token}", data={"csrf": csrf_of(client, token), "stars": "5", "comment": "x" * 100_000}
+    )
     assert reply.status_code == 413
     assert rating_count(world.engine) == 0
 
@@ -219,12 +229,18 @@ def test_a_form_token_older_than_two_days_is_refused(
 
 def test_a_post_from_a_foreign_origin_is_refused(client: TestClient, world: World) -> None:
     token = world.token()
-    reply = client.post(f"/s/{token}", data={"csrf": csrf_of(client, token), "stars": "5"},
-                        headers={"origin": "https://evil.example"})
+    reply = client.post(
+        f"/s/{token}",
+        data={"csrf": csrf_of(client, token), "stars": "5"},
+        headers={"origin": "https://evil.example"},
+    )
     assert reply.status_code == 400
     assert rating_count(world.engine) == 0
-    same = client.post(f"/s/{token}", data={"csrf": csrf_of(client, token), "stars": "5"},
-                       headers={"origin": "http://testserver"})
+    same = client.post(
+        f"/s/{token}",
+        data={"csrf": csrf_of(client, token), "stars": "5"},
+        headers={"origin": "http://testserver"},
+    )
     assert same.status_code == 200
 
 
@@ -235,9 +251,16 @@ def test_a_json_body_is_not_a_form(client: TestClient, world: World) -> None:
     assert rating_count(world.engine) == 0
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(fields=st.dictionaries(st.sampled_from(["stars", "comment", "resolved", "lang", "x"]),
-                              st.text(max_size=600), max_size=5))
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    fields=st.dictionaries(
+        st.sampled_from(["stars", "comment", "resolved", "lang", "x"]),
+        st.text(max_size=600),
+        max_size=5,
+    )
+)
 def test_any_form_either_stores_one_valid_rating_or_is_refused(
     client: TestClient, world: World, fields: dict[str, str]
 ) -> None:
@@ -317,7 +340,9 @@ def test_the_page_loads_nothing_from_elsewhere_and_runs_no_script(
 
 
 def test_a_flood_from_one_address_is_limited_without_blocking_others(
-    engine, clock: Clock, world: World  # type: ignore[no-untyped-def]
+    engine,
+    clock: Clock,
+    world: World,  # type: ignore[no-untyped-def]
 ) -> None:
     from bot.survey_page import AddressLimiter
 
@@ -334,7 +359,9 @@ def test_a_flood_from_one_address_is_limited_without_blocking_others(
     assert rating_count(world.engine) == 1
 
 
-def test_a_link_of_an_agent_who_was_removed_stores_nothing(client: TestClient, world: World) -> None:
+def test_a_link_of_an_agent_who_was_removed_stores_nothing(
+    client: TestClient, world: World
+) -> None:
     from storage.db import unit_of_work
     from storage.models import Member
 
@@ -348,7 +375,9 @@ def test_a_link_of_an_agent_who_was_removed_stores_nothing(client: TestClient, w
     assert rating_count(world.engine) == 0
 
 
-def test_an_unreachable_database_gets_a_kind_503_not_a_crash(tmp_path, clock: Clock, world: World) -> None:  # type: ignore[no-untyped-def]
+def test_an_unreachable_database_gets_a_kind_503_not_a_crash(
+    tmp_path, clock: Clock, world: World
+) -> None:  # type: ignore[no-untyped-def]
     from storage.db import make_engine
 
     broken = make_engine(f"sqlite:///{tmp_path / 'missing-dir' / 'kpibot.db'}")

@@ -61,7 +61,9 @@ def test_ratings_of_another_period_are_not_counted(client: TestClient, world: Wo
 
 
 def test_under_refuse_a_second_rating_is_refused_and_the_first_stands(
-    engine, clock: Clock, world: World  # type: ignore[no-untyped-def]
+    engine,
+    clock: Clock,
+    world: World,  # type: ignore[no-untyped-def]
 ) -> None:
     use_scheme(world.engine, world.team_id, scheme_text(repeat="refuse"))
     client = make_client(engine, clock)
@@ -69,8 +71,9 @@ def test_under_refuse_a_second_rating_is_refused_and_the_first_stands(
     assert rate(client, token, stars="2", comment="first").status_code == 200
     page = client.get(f"/s/{token}?lang=en")
     assert "already rated" in page.text and 'name="stars"' not in page.text
-    again = client.post(f"/s/{token}", data={"csrf": _csrf_for(client, world, token),
-                                              "stars": "5", "lang": "en"})
+    again = client.post(
+        f"/s/{token}", data={"csrf": _csrf_for(client, world, token), "stars": "5", "lang": "en"}
+    )
     assert again.status_code == 409 and "first rating stands" in again.text
     assert [(r.stars, r.comment) for r in rating_rows(world.engine)] == [(2, "first")]
 
@@ -92,13 +95,23 @@ def _csrf_for(client: TestClient, world: World, token: str) -> str:
 
 
 def test_record_rating_never_stores_two_rows_for_one_link(world: World) -> None:
-    claims = SurveyClaims("tid-1", world.agent_id, world.team_id, world.period_id,
-                          world.now + timedelta(days=1))
+    claims = SurveyClaims(
+        "tid-1", world.agent_id, world.team_id, world.period_id, world.now + timedelta(days=1)
+    )
     outcomes = []
     for stars in (1, 3, 5):
         with unit_of_work(world.engine) as session:
-            outcomes.append(ratings.record_rating(session, claims=claims, stars=stars, comment=None,
-                                                  resolved=None, now=world.now, repeat="replace"))
+            outcomes.append(
+                ratings.record_rating(
+                    session,
+                    claims=claims,
+                    stars=stars,
+                    comment=None,
+                    resolved=None,
+                    now=world.now,
+                    repeat="replace",
+                )
+            )
     assert outcomes == ["stored", "replaced", "replaced"]
     assert [r.stars for r in rating_rows(world.engine)] == [5]
 
@@ -106,8 +119,18 @@ def test_record_rating_never_stores_two_rows_for_one_link(world: World) -> None:
 def test_a_link_of_a_removed_agent_stores_nothing(world: World) -> None:
     claims = SurveyClaims("tid-2", 4242, world.team_id, world.period_id, world.now)
     with unit_of_work(world.engine) as session:
-        assert ratings.record_rating(session, claims=claims, stars=4, comment=None, resolved=None,
-                                     now=world.now, repeat="replace") == "missing"
+        assert (
+            ratings.record_rating(
+                session,
+                claims=claims,
+                stars=4,
+                comment=None,
+                resolved=None,
+                now=world.now,
+                repeat="replace",
+            )
+            == "missing"
+        )
     assert rating_rows(world.engine) == []
 
 
@@ -115,8 +138,15 @@ def test_a_link_of_a_removed_agent_stores_nothing(world: World) -> None:
 def test_record_rating_refuses_stars_outside_one_to_five(world: World, stars: int) -> None:
     claims = SurveyClaims("tid-3", world.agent_id, world.team_id, world.period_id, world.now)
     with pytest.raises(ValueError), unit_of_work(world.engine) as session:
-        ratings.record_rating(session, claims=claims, stars=stars, comment=None, resolved=None,
-                              now=world.now, repeat="replace")
+        ratings.record_rating(
+            session,
+            claims=claims,
+            stars=stars,
+            comment=None,
+            resolved=None,
+            now=world.now,
+            repeat="replace",
+        )
 
 
 # ---------------------------------------------------------------- into the score
@@ -126,8 +156,11 @@ def _score(world: World, text: str) -> dict[str, tuple[float | None, str, float]
     scheme = parse_scheme(text)
     agents = (str(world.agent_id), str(world.other_agent_id))
     reviews = pd.DataFrame({"self.task_completion": [3, 3]}, index=list(agents))
-    inputs = ScoreInputs(reviews=reviews, customer=frame_for(world, [world.agent_id,
-                         world.other_agent_id]), agents=agents)
+    inputs = ScoreInputs(
+        reviews=reviews,
+        customer=frame_for(world, [world.agent_id, world.other_agent_id]),
+        agents=agents,
+    )
     result = score_team(scheme, inputs, as_of=date(2026, 11, 3))
     out = {}
     for agent in agents:
@@ -168,15 +201,20 @@ def test_too_few_responses_are_handled_as_the_scheme_says(
         assert status == "below_min_default" and points == pytest.approx(60.0)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(stars=st.lists(st.integers(min_value=1, max_value=5), min_size=1, max_size=12))
-def test_the_frame_counts_exactly_the_stored_stars(client: TestClient, world: World,
-                                                   stars: list[int]) -> None:
+def test_the_frame_counts_exactly_the_stored_stars(
+    client: TestClient, world: World, stars: list[int]
+) -> None:
     before = frame_for(world, [world.agent_id]).loc[str(world.agent_id)].tolist()
     for s in stars:
         rate(client, world.token(), stars=str(s))
     after = frame_for(world, [world.agent_id]).loc[str(world.agent_id)].tolist()
-    assert [a - b for a, b in zip(after, before, strict=True)] == [stars.count(k) for k in range(1, 6)]
+    assert [a - b for a, b in zip(after, before, strict=True)] == [
+        stars.count(k) for k in range(1, 6)
+    ]
 
 
 # ---------------------------------------------------------------- comments
@@ -194,10 +232,12 @@ def test_comments_for_a_digest_and_for_a_same_day_alert(
         period = session.get(Period, world.period_id)
         assert team is not None
         digest = ratings.comments_for(session, team=team, period=period, since=world.now)
-        alert = ratings.comments_for(session, team=team, period=period, since=world.now,
-                                     max_stars=2)
-        later = ratings.comments_for(session, team=team, period=period,
-                                     since=world.now + timedelta(minutes=30))
+        alert = ratings.comments_for(
+            session, team=team, period=period, since=world.now, max_stars=2
+        )
+        later = ratings.comments_for(
+            session, team=team, period=period, since=world.now + timedelta(minutes=30)
+        )
     assert [r.comment for r in digest] == ["rude <!channel>", "great"]
     assert [r.stars for r in alert] == [1]
     assert [r.comment for r in later] == ["rude <!channel>"]
@@ -206,10 +246,18 @@ def test_comments_for_a_digest_and_for_a_same_day_alert(
 @pytest.mark.parametrize(
     ("target", "raw", "shown"),
     [
-        ("html", '<script>alert("x")</script>', "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"),
+        (
+            "html",
+            '<script>alert("x")</script>',
+            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;",
+        ),
         ("telegram", "<b>bold</b> & co", "&lt;b&gt;bold&lt;/b&gt; &amp; co"),
-        ("slack", "<!channel> see <http://evil|bank>", "&lt;!channel&gt; see &lt;http://evil|bank&gt;"),
-        ("csv", "=HYPERLINK(\"http://evil\")", "'=HYPERLINK(\"http://evil\")"),
+        (
+            "slack",
+            "<!channel> see <http://evil|bank>",
+            "&lt;!channel&gt; see &lt;http://evil|bank&gt;",
+        ),
+        ("csv", '=HYPERLINK("http://evil")', '\'=HYPERLINK("http://evil")'),
         ("csv", "+1 great", "'+1 great"),
         ("csv", "fine", "fine"),
         ("text", "bell\x07 and\x1b[31m red", "bell and[31m red"),
@@ -227,9 +275,14 @@ def _notices(world: World, since, until=None, opted_out=()):  # type: ignore[no-
         team = repo.get_team(session=session, team_id=world.team_id)
         period = session.get(Period, world.period_id)
         assert team is not None
-        digests = ratings.comment_digests(session, team=team, period=period, since=since,
-                                          until=until or since + timedelta(days=1),
-                                          opted_out=opted_out)
+        digests = ratings.comment_digests(
+            session,
+            team=team,
+            period=period,
+            since=since,
+            until=until or since + timedelta(days=1),
+            opted_out=opted_out,
+        )
         alerts = ratings.low_rating_alerts(session, team=team, period=period, since=since)
     return digests, alerts
 

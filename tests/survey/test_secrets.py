@@ -19,7 +19,9 @@ def settings(tmp_path: Path, **kw: object):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("token_field", ["slack_bot_token", "telegram_bot_token"])
-def test_a_missing_key_is_refused_when_platform_tokens_are_set(tmp_path: Path, token_field: str) -> None:
+def test_a_missing_key_is_refused_when_platform_tokens_are_set(
+    tmp_path: Path, token_field: str
+) -> None:
     with pytest.raises(SecretError, match="KPIBOT_SECRET is not set"):
         resolve_secret(settings(tmp_path, **{token_field: "xoxb-1"}))
     assert not (tmp_path / "data" / DEV_SECRET_FILE).exists()
@@ -27,8 +29,15 @@ def test_a_missing_key_is_refused_when_platform_tokens_are_set(tmp_path: Path, t
 
 @pytest.mark.parametrize(
     "weak",
-    ["changeme", "secret", "short-but-random-7Gq", "a" * 64, "abababababababababababababababababab",
-     "development-only-secret", "please-changeme-0123456789abcdefghijkl"],
+    [
+        "changeme",
+        "secret",
+        "short-but-random-7Gq",
+        "a" * 64,
+        "abababababababababababababababababab",
+        "development-only-secret",
+        "please-changeme-0123456789abcdefghijkl",
+    ],
 )
 def test_a_weak_key_is_refused_when_platform_tokens_are_set(tmp_path: Path, weak: str) -> None:
     with pytest.raises(SecretError, match="too weak"):

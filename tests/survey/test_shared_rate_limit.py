@@ -28,19 +28,27 @@ class Ticker:
         return self.t
 
 
-def _replica(engine: Engine, *, limit: int, limiter: SharedLimiter | None = None,
-             forwarded_allow_ips: str = "172.16.0.0/12") -> ProxyHeadersMiddleware:
+def _replica(
+    engine: Engine,
+    *,
+    limit: int,
+    limiter: SharedLimiter | None = None,
+    forwarded_allow_ips: str = "172.16.0.0/12",
+) -> ProxyHeadersMiddleware:
     """One kpibot web app as a replica serves it: its own survey routes (and, unless given,
     its own default limiter) on the shared database, behind uvicorn's proxy-header rule."""
-    config = AppConfig(public_url="http://testserver", secret=SECRET,
-                       extra={"survey_rate_limit": limit})
+    config = AppConfig(
+        public_url="http://testserver", secret=SECRET, extra={"survey_rate_limit": limit}
+    )
     settings = load_settings(forwarded_allow_ips=forwarded_allow_ips)
     trusted = uvicorn_config(SimpleNamespace(web=None, settings=settings)).forwarded_allow_ips  # type: ignore[arg-type]
     app = build_web_app(survey_routes(engine, config, clock=Clock(NOW), limiter=limiter))
     return ProxyHeadersMiddleware(app, trusted_hosts=trusted)  # type: ignore[arg-type]
 
 
-async def _get(app: ProxyHeadersMiddleware, path: str, *, peer: str, forwarded: str | None = None) -> int:
+async def _get(
+    app: ProxyHeadersMiddleware, path: str, *, peer: str, forwarded: str | None = None
+) -> int:
     transport = httpx.ASGITransport(app=app, client=(peer, 40000))  # type: ignore[arg-type]
     headers = {"X-Forwarded-For": forwarded} if forwarded else {}
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
@@ -64,11 +72,15 @@ async def test_a_fresh_forwarded_for_from_an_untrusted_peer_does_not_bypass_the_
     world = seed_team(engine)
     app = _replica(engine, limit=3)
     path = f"/s/{world.token()}"
-    codes = [await _get(app, path, peer="203.0.113.9", forwarded=f"198.51.100.{i}") for i in range(1, 6)]
+    codes = [
+        await _get(app, path, peer="203.0.113.9", forwarded=f"198.51.100.{i}") for i in range(1, 6)
+    ]
     assert codes == [200, 200, 200, 429, 429]
 
 
-async def test_behind_the_trusted_proxy_two_customers_do_not_share_one_limit(engine: Engine) -> None:
+async def test_behind_the_trusted_proxy_two_customers_do_not_share_one_limit(
+    engine: Engine,
+) -> None:
     world = seed_team(engine)
     app = _replica(engine, limit=3)
     path = f"/s/{world.token()}"
@@ -78,8 +90,9 @@ async def test_behind_the_trusted_proxy_two_customers_do_not_share_one_limit(eng
     assert await _get(app, path, peer=caddy, forwarded="198.51.100.2") == 200
     # and a proxy that is not configured is one client, whatever it forwards
     untrusted = _replica(engine, limit=3, forwarded_allow_ips="127.0.0.1")
-    assert [await _get(untrusted, path, peer=caddy, forwarded=f"198.51.100.{i}")
-            for i in range(3, 7)] == [200, 200, 200, 429]
+    assert [
+        await _get(untrusted, path, peer=caddy, forwarded=f"198.51.100.{i}") for i in range(3, 7)
+    ] == [200, 200, 200, 429]
 
 
 def test_replicas_counting_one_address_at_once_never_let_more_through(db_engine: Engine) -> None:
@@ -104,7 +117,11 @@ def test_the_shared_count_slides_with_the_minute_and_old_windows_are_forgotten(
     clock.t += 60  # two windows later: forgotten, on the other replica as well
     assert one.hit("a") == 0
     with db_engine.connect() as connection:
-        windows = connection.execute(text("SELECT DISTINCT window_no FROM survey_rate_hit")).scalars().all()
+        windows = (
+            connection.execute(text("SELECT DISTINCT window_no FROM survey_rate_hit"))
+            .scalars()
+            .all()
+        )
     assert len(windows) == 1
 
 

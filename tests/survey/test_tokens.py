@@ -29,8 +29,9 @@ refs = st.none() | st.text(min_size=1, max_size=80)
 def test_a_token_carries_agent_team_period_expiry_and_ref(
     member: int, team: int, period: int, ref: str | None
 ) -> None:
-    token = make_token(SECRET, member_id=member, team_id=team, period_id=period,
-                       expires_at=WHEN, ref=ref)
+    token = make_token(
+        SECRET, member_id=member, team_id=team, period_id=period, expires_at=WHEN, ref=ref
+    )
     claims = read_token(SECRET, token)
     assert (claims.member_id, claims.team_id, claims.period_id) == (member, team, period)
     assert claims.expires_at == WHEN
@@ -46,8 +47,7 @@ def test_a_link_without_ref_is_short_and_lives_on_the_public_url() -> None:
 
 def test_two_links_for_the_same_agent_differ_in_their_token_id() -> None:
     tokens = {
-        make_token(SECRET, member_id=1, team_id=1, period_id=1, expires_at=WHEN)
-        for _ in range(200)
+        make_token(SECRET, member_id=1, team_id=1, period_id=1, expires_at=WHEN) for _ in range(200)
     }
     token_ids = {read_token(SECRET, t).token_id for t in tokens}
     assert len(token_ids) == 200
@@ -55,18 +55,21 @@ def test_two_links_for_the_same_agent_differ_in_their_token_id() -> None:
 
 
 @given(position=st.integers(min_value=0, max_value=10_000), data=st.data())
-def test_changing_any_character_of_a_token_makes_it_invalid(position: int, data: st.DataObject) -> None:
+def test_changing_any_character_of_a_token_makes_it_invalid(
+    position: int, data: st.DataObject
+) -> None:
     token = make_token(SECRET, member_id=7, team_id=3, period_id=11, expires_at=WHEN, ref="A-1")
     i = position % len(token)
     replacement = data.draw(st.sampled_from(sorted(URL_SAFE - {token[i]})))
-    altered = token[:i] + replacement + token[i + 1:]
+    altered = token[:i] + replacement + token[i + 1 :]
     with pytest.raises(BadToken):
         read_token(SECRET, altered)
 
 
 def test_a_token_signed_with_another_key_is_refused() -> None:
-    token = make_token("another-secret-" + SECRET, member_id=7, team_id=3, period_id=11,
-                       expires_at=WHEN)
+    token = make_token(
+        "another-secret-" + SECRET, member_id=7, team_id=3, period_id=11, expires_at=WHEN
+    )
     with pytest.raises(BadToken):
         read_token(SECRET, token)
 
@@ -79,8 +82,9 @@ def test_a_re_signed_payload_with_another_agent_is_refused() -> None:
         read_token(SECRET, ".".join([tid, "8", *rest, signature]))
 
 
-@pytest.mark.parametrize("junk", ["", ".", "abc", "a.b.c.d.e.f.g", "é" * 10, "x" * 1000,
-                                  "../../etc/passwd", "%00"])
+@pytest.mark.parametrize(
+    "junk", ["", ".", "abc", "a.b.c.d.e.f.g", "é" * 10, "x" * 1000, "../../etc/passwd", "%00"]
+)
 def test_junk_is_not_a_token(junk: str) -> None:
     with pytest.raises(BadToken):
         read_token(SECRET, junk)
@@ -105,7 +109,7 @@ def test_every_single_character_change_of_a_token_is_refused() -> None:
         (i, c)
         for i in range(len(token))
         for c in sorted(URL_SAFE - {token[i]})
-        if _reads(token[:i] + c + token[i + 1:])
+        if _reads(token[:i] + c + token[i + 1 :])
     ]
     assert accepted == []
 

@@ -19,7 +19,11 @@ from tests.fakes.telegram_api import ApiCall, FakeTelegram, keyboard_of
 
 
 def labels(call_or_markup: ApiCall | dict[str, Any] | None) -> list[list[str]]:
-    rows = call_or_markup.keyboard if isinstance(call_or_markup, ApiCall) else keyboard_of(call_or_markup)
+    rows = (
+        call_or_markup.keyboard
+        if isinstance(call_or_markup, ApiCall)
+        else keyboard_of(call_or_markup)
+    )
     return [[label for label, _data in row] for row in rows]
 
 
@@ -32,7 +36,9 @@ def seen(calls: Iterable[ApiCall]) -> list[tuple[Any, ...]]:
         elif c.method == "editMessageText":
             out.append(("edit", chat, c.params["text"], labels(c)))
         elif c.method == "editMessageReplyMarkup":
-            out.append(("strip", chat) if not c.params.get("reply_markup") else ("rekey", chat, labels(c)))
+            out.append(
+                ("strip", chat) if not c.params.get("reply_markup") else ("rekey", chat, labels(c))
+            )
         elif c.method == "sendPhoto":
             out.append(("photo", chat, c.params.get("caption"), c.files["photo"].filename))
         elif c.method == "answerCallbackQuery":
@@ -80,7 +86,10 @@ class TelegramChat:
 
     def screen(self, chat_id: int | None = None) -> list[str]:
         """The bot's messages in the chat as they read now (after edits)."""
-        return [m.get("text") or m.get("caption") or "[photo]" for m in self.tg.bot_messages(chat_id or self.id)]
+        return [
+            m.get("text") or m.get("caption") or "[photo]"
+            for m in self.tg.bot_messages(chat_id or self.id)
+        ]
 
     def live_keyboards(self, chat_id: int | None = None) -> int:
         return sum(1 for m in self.tg.bot_messages(chat_id or self.id) if m.get("reply_markup"))

@@ -50,7 +50,9 @@ async def telegram_api() -> AsyncIterator[FakeTelegram]:
 async def start_adapter(telegram_api: FakeTelegram) -> AsyncIterator[Callable[..., Any]]:
     started: list[TelegramAdapter] = []
 
-    async def start(router: Any, *, webhook: bool = False, engine: Any = None, **kwargs: Any) -> TelegramAdapter:
+    async def start(
+        router: Any, *, webhook: bool = False, engine: Any = None, **kwargs: Any
+    ) -> TelegramAdapter:
         overrides: dict[str, Any] = {
             "telegram_bot_token": TOKEN,
             "telegram_api_url": telegram_api.base_url,

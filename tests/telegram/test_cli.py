@@ -23,7 +23,9 @@ def db_url(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def test_link_code_prints_a_code_that_is_stored_for_the_member(db_url: str, engine: Engine) -> None:
-    result = CliRunner().invoke(build_app(), ["telegram", "link-code", "--team", "demo", "--name", "Ann", "--db", db_url])
+    result = CliRunner().invoke(
+        build_app(), ["telegram", "link-code", "--team", "demo", "--name", "Ann", "--db", db_url]
+    )
     assert result.exit_code == 0, result.output
     with unit_of_work(engine) as session:
         (row,) = session.query(LinkCode).all()
@@ -32,13 +34,17 @@ def test_link_code_prints_a_code_that_is_stored_for_the_member(db_url: str, engi
 
 
 def test_link_code_for_an_unknown_member_says_so_and_exits_2(db_url: str) -> None:
-    result = CliRunner().invoke(build_app(), ["telegram", "link-code", "--team", "demo", "--name", "Nobody", "--db", db_url])
+    result = CliRunner().invoke(
+        build_app(), ["telegram", "link-code", "--team", "demo", "--name", "Nobody", "--db", db_url]
+    )
     assert result.exit_code == 2
     assert "There is no member Nobody in team demo." in result.output
     assert "Traceback" not in result.output
 
 
-def test_check_asks_telegram_who_the_bot_is(fake_in_thread: FakeTelegram, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_asks_telegram_who_the_bot_is(
+    fake_in_thread: FakeTelegram, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DEFAULT_LANG", "en")
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
     monkeypatch.setenv("TELEGRAM_API_URL", fake_in_thread.base_url)
@@ -47,7 +53,9 @@ def test_check_asks_telegram_who_the_bot_is(fake_in_thread: FakeTelegram, monkey
     assert result.output.strip() == f"@{BOT_USERNAME} (kpibot) · long polling"
 
 
-def test_check_with_a_wrong_token_exits_2(fake_in_thread: FakeTelegram, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_with_a_wrong_token_exits_2(
+    fake_in_thread: FakeTelegram, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DEFAULT_LANG", "en")
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:wrong")
     monkeypatch.setenv("TELEGRAM_API_URL", fake_in_thread.base_url)

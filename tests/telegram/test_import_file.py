@@ -19,8 +19,15 @@ from tests.conversations.world import build_world
 from tests.fakes.telegram_api import FakeTelegram, texts
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "imports"
-FILE = (DATA / "shop_zh_summary.csv").read_text(encoding="utf-8").replace("2026-10", "2026-11") \
-    .replace("张伟", "刘洋").replace("王小红", "李娜").replace("李明", "张伟").encode()
+FILE = (
+    (DATA / "shop_zh_summary.csv")
+    .read_text(encoding="utf-8")
+    .replace("2026-10", "2026-11")
+    .replace("张伟", "刘洋")
+    .replace("王小红", "李娜")
+    .replace("李明", "张伟")
+    .encode()
+)
 ADMIN, AGENT = 301, 302
 
 
@@ -30,7 +37,13 @@ def _world(engine: Engine) -> None:
         for name, user_id in (("周人事", ADMIN), ("张伟", AGENT)):
             member = repo.get_member(session=session, member_id=ids[name])
             assert member is not None
-            repo.link_platform(session=session, member=member, platform="telegram", user_id=str(user_id), actor="test")
+            repo.link_platform(
+                session=session,
+                member=member,
+                platform="telegram",
+                user_id=str(user_id),
+                actor="test",
+            )
 
 
 def _conversion(engine: Engine, name: str) -> Decimal | None:
@@ -41,7 +54,9 @@ def _conversion(engine: Engine, name: str) -> Decimal | None:
         member = repo.get_member_by_name(session=session, team=team, name=name)
         if period is None or member is None:
             return None
-        found = repo.get_indicator_value(session=session, period=period, member=member, indicator="conversion_rate")
+        found = repo.get_indicator_value(
+            session=session, period=period, member=member, indicator="conversion_rate"
+        )
         return None if found is None else found.value
 
 
@@ -65,7 +80,9 @@ async def test_a_document_with_a_caption_is_fetched_with_getfile_and_imported(
     assert [status for _path, status in telegram_api.file_downloads] == [200]
     answer = texts(telegram_api.sent(ADMIN))[-1]
     assert answer.startswith("已将 客服绩效.csv 导入 demo 2026-11（导入 #1）：3 行，3 名客服")
-    assert _conversion(engine, "李娜") == Decimal("0.25") and _conversion(engine, "张伟") == Decimal("0.2")
+    assert _conversion(engine, "李娜") == Decimal("0.25") and _conversion(
+        engine, "张伟"
+    ) == Decimal("0.2")
 
 
 async def test_without_a_caption_kpibot_asks_and_a_typed_answer_imports_it(
@@ -75,7 +92,10 @@ async def test_without_a_caption_kpibot_asks_and_a_typed_answer_imports_it(
     admin = telegram_api.user(ADMIN, "周", language_code="zh-hans")
     await telegram_api.send_document(admin, "客服绩效.csv", FILE)
     await adapter.wait_handled(1)
-    assert "要导入 客服绩效.csv，请告诉我团队、期间（如 2026-10）、映射" in texts(telegram_api.sent(ADMIN))[-1]
+    assert (
+        "要导入 客服绩效.csv，请告诉我团队、期间（如 2026-10）、映射"
+        in texts(telegram_api.sent(ADMIN))[-1]
+    )
     await telegram_api.send_text(admin, "demo 2026-11 shop_zh")
     await adapter.wait_handled(2)
     assert texts(telegram_api.sent(ADMIN))[-1].startswith("已将 客服绩效.csv 导入 demo 2026-11")
@@ -89,8 +109,9 @@ async def test_a_non_admin_and_a_document_over_the_limit_are_refused_before_getf
     admin = telegram_api.user(ADMIN, "周", language_code="zh-hans")
     agent = telegram_api.user(AGENT, "张伟", language_code="zh-hans")
     await telegram_api.send_document(agent, "客服绩效.csv", FILE, caption="demo 2026-11 shop_zh")
-    await telegram_api.send_document(admin, "big.csv", FILE, caption="demo 2026-11 shop_zh",
-                                     file_size=CHAT_FILE_MAX_BYTES + 1)
+    await telegram_api.send_document(
+        admin, "big.csv", FILE, caption="demo 2026-11 shop_zh", file_size=CHAT_FILE_MAX_BYTES + 1
+    )
     await adapter.wait_handled(2)
     assert telegram_api.calls_to("getFile") == [] and telegram_api.file_downloads == []
     assert "只有管理员" in texts(telegram_api.sent(AGENT))[-1]
@@ -98,15 +119,23 @@ async def test_a_non_admin_and_a_document_over_the_limit_are_refused_before_getf
     assert _conversion(engine, "李娜") is None
 
 
-async def test_the_fake_serves_a_document_only_to_the_bots_own_token(telegram_api: FakeTelegram) -> None:
+async def test_the_fake_serves_a_document_only_to_the_bots_own_token(
+    telegram_api: FakeTelegram,
+) -> None:
     user = telegram_api.user(ADMIN, "周")
     update = await telegram_api.send_document(user, "客服绩效.csv", FILE)
     file_id = update["message"]["document"]["file_id"]
     async with httpx.AsyncClient() as http:
-        answer = (await http.post(f"{telegram_api.base_url}{telegram_api.token}/getFile", json={"file_id": file_id})).json()
+        answer = (
+            await http.post(
+                f"{telegram_api.base_url}{telegram_api.token}/getFile", json={"file_id": file_id}
+            )
+        ).json()
         path = answer["result"]["file_path"]
         good = await http.get(f"{telegram_api.base_file_url}{telegram_api.token}/{path}")
         wrong = await http.get(f"{telegram_api.base_file_url}123:wrong/{path}")
-        refused = await http.post(f"{telegram_api.base_url}123:wrong/getFile", json={"file_id": file_id})
+        refused = await http.post(
+            f"{telegram_api.base_url}123:wrong/getFile", json={"file_id": file_id}
+        )
     assert (good.status_code, good.content) == (200, FILE)
     assert wrong.status_code == 404 and refused.status_code == 401

@@ -38,10 +38,28 @@ def clock() -> Clock:
 def team(db_engine: Engine) -> dict[str, int]:
     with unit_of_work(db_engine) as session:
         demo = repo.create_team(session=session, name="demo", lang="zh")
-        admin = repo.add_member(session=session, team=demo, name="HR", role="admin", telegram_user_id=ADMIN_TG, lang="en")
-        boss = repo.add_member(session=session, team=demo, name="王经理", role="manager", telegram_user_id=MANAGER_TG)
-        agent = repo.add_member(session=session, team=demo, name="李娜", role="agent", manager=boss, telegram_user_id=AGENT_TG)
-        newbie = repo.add_member(session=session, team=demo, name="张伟", role="agent", manager=boss)
+        admin = repo.add_member(
+            session=session,
+            team=demo,
+            name="HR",
+            role="admin",
+            telegram_user_id=ADMIN_TG,
+            lang="en",
+        )
+        boss = repo.add_member(
+            session=session, team=demo, name="王经理", role="manager", telegram_user_id=MANAGER_TG
+        )
+        agent = repo.add_member(
+            session=session,
+            team=demo,
+            name="李娜",
+            role="agent",
+            manager=boss,
+            telegram_user_id=AGENT_TG,
+        )
+        newbie = repo.add_member(
+            session=session, team=demo, name="张伟", role="agent", manager=boss
+        )
         return {"admin": admin.id, "boss": boss.id, "agent": agent.id, "newbie": newbie.id}  # type: ignore[dict-item]
 
 
@@ -67,7 +85,11 @@ async def make_code(tg: FakeTelegram, adapter, who: dict) -> str:
 
 
 async def test_a_member_links_their_account_with_the_code_an_admin_gave_once(
-    telegram_api: FakeTelegram, start_adapter, router: Router, db_engine: Engine, team: dict[str, int]
+    telegram_api: FakeTelegram,
+    start_adapter,
+    router: Router,
+    db_engine: Engine,
+    team: dict[str, int],
 ) -> None:
     adapter = await start_adapter(router, engine=db_engine)
     admin = telegram_api.user(ADMIN_TG, "HR")
@@ -92,7 +114,9 @@ async def test_a_member_links_their_account_with_the_code_an_admin_gave_once(
     other = telegram_api.user(9101, "Eve", language_code="en")
     await telegram_api.send_text(other, f"/start {code}")
     await adapter.wait_handled(4)
-    assert texts(telegram_api.sent(9101)) == ["This link code was already used. Ask your kpibot admin for a new one."]
+    assert texts(telegram_api.sent(9101)) == [
+        "This link code was already used. Ask your kpibot admin for a new one."
+    ]
     assert member(db_engine, team["newbie"]).telegram_user_id == "9100"
     with unit_of_work(db_engine) as session:
         trail = repo.audit_trail(session=session, entity="member", entity_id=team["newbie"])
@@ -107,7 +131,9 @@ async def test_an_expired_code_is_refused(
     clock.now += timedelta(hours=73)
     await telegram_api.send_text(telegram_api.user(9102, "Late"), f"/start {code}")
     await adapter.wait_handled(2)
-    assert texts(telegram_api.sent(9102)) == ["This link code has expired. Ask your kpibot admin for a new one."]
+    assert texts(telegram_api.sent(9102)) == [
+        "This link code has expired. Ask your kpibot admin for a new one."
+    ]
 
 
 async def test_only_an_admin_can_create_a_link_code(
@@ -131,8 +157,12 @@ async def test_only_an_admin_can_create_a_link_code(
     ("language_code", "expected_word"), [("zh-hans", "管理员"), ("en", "admin"), (None, "admin")]
 )
 async def test_a_stranger_is_told_how_to_get_linked_in_their_language_and_nothing_else(
-    telegram_api: FakeTelegram, start_adapter, router: Router, db_engine: Engine,
-    language_code: str | None, expected_word: str,
+    telegram_api: FakeTelegram,
+    start_adapter,
+    router: Router,
+    db_engine: Engine,
+    language_code: str | None,
+    expected_word: str,
 ) -> None:
     adapter = await start_adapter(router, engine=db_engine)
     stranger = telegram_api.user(9200, "Who", language_code=language_code)
@@ -148,11 +178,16 @@ async def test_a_stranger_is_told_how_to_get_linked_in_their_language_and_nothin
 
 
 @pytest.mark.parametrize(
-    ("language_code", "code_words"), [("zh-hans", ("一次性绑定码", "/start 绑定码")), ("en", ("one-time link code", "/start CODE"))]
+    ("language_code", "code_words"),
+    [("zh-hans", ("一次性绑定码", "/start 绑定码")), ("en", ("one-time link code", "/start CODE"))],
 )
 async def test_a_stranger_is_pointed_to_the_one_time_link_code_and_learns_no_team_name_or_number(
-    telegram_api: FakeTelegram, start_adapter, router: Router, db_engine: Engine,
-    language_code: str, code_words: tuple[str, ...],
+    telegram_api: FakeTelegram,
+    start_adapter,
+    router: Router,
+    db_engine: Engine,
+    language_code: str,
+    code_words: tuple[str, ...],
 ) -> None:
     adapter = await start_adapter(router, engine=db_engine)
     stranger = telegram_api.user(9201, "Who", language_code=language_code)
@@ -160,7 +195,16 @@ async def test_a_stranger_is_pointed_to_the_one_time_link_code_and_learns_no_tea
     await adapter.wait_handled(1)
     [text] = texts(telegram_api.sent(9201))
     assert all(word in text for word in code_words)
-    for secret in ("demo", "李娜", "王经理", "张伟", "HR", str(ADMIN_TG), str(MANAGER_TG), str(AGENT_TG)):
+    for secret in (
+        "demo",
+        "李娜",
+        "王经理",
+        "张伟",
+        "HR",
+        str(ADMIN_TG),
+        str(MANAGER_TG),
+        str(AGENT_TG),
+    ):
         assert secret not in text
     assert set(re.findall(r"\d+", text)) == {"9201"}, "no number but the person's own Telegram id"
 
@@ -180,7 +224,11 @@ async def test_an_update_delivered_twice_has_one_effect(
 
 
 async def test_a_member_who_blocked_the_bot_is_marked_unreachable_and_their_manager_told_once(
-    telegram_api: FakeTelegram, start_adapter, router: Router, db_engine: Engine, team: dict[str, int]
+    telegram_api: FakeTelegram,
+    start_adapter,
+    router: Router,
+    db_engine: Engine,
+    team: dict[str, int],
 ) -> None:
     adapter = await start_adapter(router, engine=db_engine)
     telegram_api.user(MANAGER_TG, "Wang")
@@ -191,7 +239,9 @@ async def test_a_member_who_blocked_the_bot_is_marked_unreachable_and_their_mana
     assert await adapter.send_outgoing(reminder) is None
     assert await adapter.send_outgoing(reminder) is None
     assert member(db_engine, team["agent"]).unreachable is True
-    assert [c.status for c in telegram_api.calls_to("sendMessage") if c.params["chat_id"] == AGENT_TG] == [403, 403]
+    assert [
+        c.status for c in telegram_api.calls_to("sendMessage") if c.params["chat_id"] == AGENT_TG
+    ] == [403, 403]
     assert texts(telegram_api.sent(MANAGER_TG)) == [
         "李娜 在 Telegram 上屏蔽了 kpibot，提醒和考核结果都无法送达。请让对方打开机器人并解除屏蔽。"
     ]
@@ -205,7 +255,11 @@ async def test_a_member_who_blocked_the_bot_is_marked_unreachable_and_their_mana
 
 
 async def test_a_member_without_telegram_gets_no_outgoing_message(
-    telegram_api: FakeTelegram, start_adapter, router: Router, db_engine: Engine, team: dict[str, int]
+    telegram_api: FakeTelegram,
+    start_adapter,
+    router: Router,
+    db_engine: Engine,
+    team: dict[str, int],
 ) -> None:
     adapter = await start_adapter(router, engine=db_engine)
     assert await adapter.send_outgoing(Outgoing(team["newbie"], Reply(text="hi"), key="k")) is None
@@ -213,7 +267,11 @@ async def test_a_member_without_telegram_gets_no_outgoing_message(
 
 
 async def test_blocking_the_bot_is_noticed_from_telegrams_own_update_and_unblocking_clears_it(
-    telegram_api: FakeTelegram, start_adapter, router: Router, db_engine: Engine, team: dict[str, int]
+    telegram_api: FakeTelegram,
+    start_adapter,
+    router: Router,
+    db_engine: Engine,
+    team: dict[str, int],
 ) -> None:
     adapter = await start_adapter(router, engine=db_engine)
     telegram_api.user(MANAGER_TG, "Wang")
@@ -225,4 +283,6 @@ async def test_blocking_the_bot_is_noticed_from_telegrams_own_update_and_unblock
     await telegram_api.set_blocked(agent, blocked=False)
     await adapter.wait_handled(2)
     assert member(db_engine, team["agent"]).unreachable is False
-    assert telegram_api.sent(AGENT_TG) == []  # nothing is said to someone who just blocked or unblocked
+    assert (
+        telegram_api.sent(AGENT_TG) == []
+    )  # nothing is said to someone who just blocked or unblocked

@@ -30,8 +30,19 @@ TELEGRAM_IDS = {
     "王经理": 200, "李娜": 201, "张伟": 202, "刘洋": 203, "陈静": 204,
 }  # fmt: skip
 LONDON_GROUP, DEMO_GROUP = -3001, -3002
-MODULES = list(dict.fromkeys([*COMMAND_MODULES, "commands.linking", "commands.rank", "commands.me"]))
-MARKS = {"Alice": "4", "Bob": "3", "Carol": "2", "Dave": "4", "李娜": "4", "张伟": "3", "刘洋": "2", "陈静": "3"}
+MODULES = list(
+    dict.fromkeys([*COMMAND_MODULES, "commands.linking", "commands.rank", "commands.me"])
+)
+MARKS = {
+    "Alice": "4",
+    "Bob": "3",
+    "Carol": "2",
+    "Dave": "4",
+    "李娜": "4",
+    "张伟": "3",
+    "刘洋": "2",
+    "陈静": "3",
+}
 """The ability score each agent gets from their manager (spreads the ranking)."""
 
 
@@ -50,14 +61,22 @@ def world(engine: Engine) -> dict[str, int]:
         for name, telegram_id in TELEGRAM_IDS.items():
             member = repo.get_member(session=session, member_id=ids[name])
             assert member is not None
-            repo.link_platform(session=session, member=member, platform="telegram", user_id=telegram_id, actor="test")
+            repo.link_platform(
+                session=session,
+                member=member,
+                platform="telegram",
+                user_id=telegram_id,
+                actor="test",
+            )
     return ids
 
 
 def chats(tg: FakeTelegram, adapter: object) -> dict[str, TelegramChat]:
     langs = {"Mary": "en", "Alice": "en", "Bob": "en-GB", "Carol": "en", "Dave": "en"}
     return {
-        name: TelegramChat(tg, adapter, tg.user(uid, name, language_code=langs.get(name, "zh-hans")))
+        name: TelegramChat(
+            tg, adapter, tg.user(uid, name, language_code=langs.get(name, "zh-hans"))
+        )
         for name, uid in TELEGRAM_IDS.items()
     }
 
@@ -69,7 +88,9 @@ ALICE_SEES = [
 ]  # fmt: skip
 
 
-async def self_review(person: TelegramChat, *, task: str, attitude: str, well: str, improve: str, submit: str) -> None:
+async def self_review(
+    person: TelegramChat, *, task: str, attitude: str, well: str, improve: str, submit: str
+) -> None:
     await person.press(task)
     await person.press(attitude)
     await person.say(well)
@@ -77,7 +98,9 @@ async def self_review(person: TelegramChat, *, task: str, attitude: str, well: s
     await person.press(submit)
 
 
-async def manager_review(manager: TelegramChat, agent: str, ability: str, submit: str, skip: str) -> None:
+async def manager_review(
+    manager: TelegramChat, agent: str, ability: str, submit: str, skip: str
+) -> None:
     await manager.say(f"/review @{agent}")
     await manager.press(ability)
     await manager.press("3")  # collaboration
@@ -87,7 +110,9 @@ async def manager_review(manager: TelegramChat, agent: str, ability: str, submit
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("webhook", [pytest.param(False, id="polling"), pytest.param(True, id="webhook")])
+@pytest.mark.parametrize(
+    "webhook", [pytest.param(False, id="polling"), pytest.param(True, id="webhook")]
+)
 async def test_a_month_through_telegram(
     telegram_api: FakeTelegram, start_adapter, engine: Engine, world: dict[str, int], webhook: bool
 ) -> None:
@@ -95,7 +120,9 @@ async def test_a_month_through_telegram(
     router = Router(engine, AppConfig(default_lang="en"), clock, modules=MODULES)
     # people here answer faster than any human: per-chat pacing (tested on its own) would only add waiting
     adapter = await start_adapter(router, engine=engine, webhook=webhook, private_burst=0)
-    telegram_api.relax("per_chat")  # ... and Telegram's "about 1 a second" in a private chat is lifted too
+    telegram_api.relax(
+        "per_chat"
+    )  # ... and Telegram's "about 1 a second" in a private chat is lifted too
     people = chats(telegram_api, adapter)
     london = telegram_api.group(LONDON_GROUP, "London support")
     telegram_api.group(DEMO_GROUP, "demo 客服组")
@@ -132,7 +159,12 @@ async def test_a_month_through_telegram(
     assert seen(await alice.press("Submit")) == [
         ("answer",),
         ("strip", 101),
-        ("send", 101, "Thank you, your self-review is submitted. You can change it with /selfreview until the deadline.", []),
+        (
+            "send",
+            101,
+            "Thank you, your self-review is submitted. You can change it with /selfreview until the deadline.",
+            [],
+        ),
     ]
     assert len(alice.screen()) == 5 and alice.live_keyboards() == 0  # no flood, no stale buttons
 
@@ -147,7 +179,14 @@ async def test_a_month_through_telegram(
     await carol.say("/selfreview", chat=london)
     assert telegram_api.sent(LONDON_GROUP) == []
     assert "Question 1 of 4" in carol.screen()[-1]
-    await self_review(carol, task="2", attitude="3", well="Learned the refunds tool", improve="Accuracy", submit="Submit")
+    await self_review(
+        carol,
+        task="2",
+        attitude="3",
+        well="Learned the refunds tool",
+        improve="Accuracy",
+        submit="Submit",
+    )
 
     # Dave answers two questions, leaves, and continues the next day where he stopped
     await dave.say("/selfreview")
@@ -158,7 +197,12 @@ async def test_a_month_through_telegram(
     assert seen(calls)[0] == ("send", 104, "You have an unfinished self-review. Continue from question 3?",
                               [["Continue", "Start over", "Cancel"]])  # fmt: skip
     calls = await dave.press("Continue")
-    assert [s[0] for s in seen(calls)] == ["answer", "strip", "send", "send"]  # intro, then question 3
+    assert [s[0] for s in seen(calls)] == [
+        "answer",
+        "strip",
+        "send",
+        "send",
+    ]  # intro, then question 3
     assert "Question 3 of 4" in calls[-1].params["text"]
     await dave.say("Upsold accessories")
     await dave.say("Fewer typos")
@@ -169,11 +213,15 @@ async def test_a_month_through_telegram(
         person = people[name]
         calls = await person.say("/selfreview")
         assert "第 1/4 题：工作任务完成情况" in calls[1].params["text"]
-        await self_review(person, task="4", attitude="3", well="耐心", improve="速度", submit="提交")
+        await self_review(
+            person, task="4", attitude="3", well="耐心", improve="速度", submit="提交"
+        )
         assert "自评已提交" in person.screen()[-1]
 
     with unit_of_work(engine) as session:
-        selfs = session.exec(select(Review).where(Review.kind == "self", Review.submitted_at != None)).all()  # noqa: E711
+        selfs = session.exec(
+            select(Review).where(Review.kind == "self", Review.submitted_at != None)  # noqa: E711
+        ).all()
         assert len(selfs) == 8
 
     # the managers review every agent
@@ -185,7 +233,9 @@ async def test_a_month_through_telegram(
         await manager_review(wang, name, MARKS[name], "提交", "跳过")
     with unit_of_work(engine) as session:
         reviews = session.exec(select(Review).where(Review.kind == "manager")).all()
-        assert {r.subject_id: r.answers["ability"] for r in reviews} == {world[n]: int(m) for n, m in MARKS.items()}
+        assert {r.subject_id: r.answers["ability"] for r in reviews} == {
+            world[n]: int(m) for n, m in MARKS.items()
+        }
 
     # /rank: the order the scoring module computes, as text and as a chart photo
     for manager, team_name in ((mary, "london"), (wang, "demo")):
@@ -202,7 +252,7 @@ async def test_a_month_through_telegram(
             assert period is not None
             computed = results.compute(team, period, session=session)
             assert computed is not None
-            expected = [s.name for s in sorted(computed.scored, key=lambda s: (s.rank or 0))]
+            expected = [s.name for s in sorted(computed.scored, key=lambda s: s.rank or 0)]
         assert listed == expected and len(listed) == 4
 
     # /me from the group: the receipt goes to the private chat only

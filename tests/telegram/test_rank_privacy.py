@@ -27,11 +27,15 @@ def london_scored(engine: Engine, *, published: bool) -> Router:
     with unit_of_work(engine) as session:
         mary = repo.get_member(session=session, member_id=ids["Mary"])
         assert mary is not None
-        repo.link_platform(session=session, member=mary, platform="telegram", user_id=MARY, actor="test")
+        repo.link_platform(
+            session=session, member=mary, platform="telegram", user_id=MARY, actor="test"
+        )
     if published:
         publish_the_ranking(engine, "london")
     review_everyone(engine, "london", self_scores=SCORES, manager_scores=SCORES)
-    return Router(engine, AppConfig(default_lang="en"), Clock(REVIEW_WINDOW_NOW + timedelta(days=10)))
+    return Router(
+        engine, AppConfig(default_lang="en"), Clock(REVIEW_WINDOW_NOW + timedelta(days=10))
+    )
 
 
 async def test_a_ranking_the_scheme_does_not_publish_goes_to_the_manager_privately_not_to_the_group(
@@ -91,7 +95,9 @@ async def test_the_rank_of_204_agents_reaches_telegram_within_its_photo_and_mess
     with unit_of_work(engine) as session:
         mary = repo.get_member(session=session, member_id=ids["Mary"])
         assert mary is not None
-        repo.link_platform(session=session, member=mary, platform="telegram", user_id=MARY, actor="test")
+        repo.link_platform(
+            session=session, member=mary, platform="telegram", user_id=MARY, actor="test"
+        )
         team = repo.get_team_by_name(session=session, name="london")
         assert team is not None
         for i in range(BIG_TEAM - len(SCORES)):
@@ -99,7 +105,9 @@ async def test_the_rank_of_204_agents_reaches_telegram_within_its_photo_and_mess
             repo.add_member(session=session, team=team, name=name, role="agent", manager=mary)
             scores[name] = 1 + i % 5
     review_everyone(engine, "london", self_scores=scores, manager_scores=scores)
-    router = Router(engine, AppConfig(default_lang="en"), Clock(REVIEW_WINDOW_NOW + timedelta(days=10)))
+    router = Router(
+        engine, AppConfig(default_lang="en"), Clock(REVIEW_WINDOW_NOW + timedelta(days=10))
+    )
     adapter = await start_adapter(router, engine=engine)
     chat = TelegramChat(telegram_api, adapter, telegram_api.user(MARY, "Mary"))
 

@@ -17,15 +17,23 @@ MODES = [pytest.param(False, id="polling"), pytest.param(True, id="webhook")]
 def score_question(cid: int, step: int, prompt: str) -> Reply:
     choices = tuple(Choice(f"{n}", str(n)) for n in range(1, 6))
     buttons = tuple(Button(c.label, "form:answer", f"{cid}:{step}:{c.value}") for c in choices)
-    buttons += (Button("Back", "form:back", f"{cid}:{step}:"), Button("Cancel", "form:cancel", f"{cid}:{step}:"))
+    buttons += (
+        Button("Back", "form:back", f"{cid}:{step}:"),
+        Button("Cancel", "form:cancel", f"{cid}:{step}:"),
+    )
     question = Question("selfreview", cid, f"q{step}", "score", prompt, step, 3, choices=choices)
-    return Reply(text=f"Question {step + 1} of 3: {prompt}", buttons=buttons, question=question, private=True)
+    return Reply(
+        text=f"Question {step + 1} of 3: {prompt}", buttons=buttons, question=question, private=True
+    )
 
 
 def form_script(incoming: Incoming) -> list[Reply]:
     """A three-question form whose answers arrive as button presses."""
     if incoming.text == "/selfreview":
-        return [Reply(text="Your October numbers: conversion 41%", private=True), score_question(7, 0, "Task completion")]
+        return [
+            Reply(text="Your October numbers: conversion 41%", private=True),
+            score_question(7, 0, "Task completion"),
+        ]
     if incoming.action == "form:answer":
         _cid, step, value = incoming.value.split(":") if incoming.value else ("", "0", "")
         nxt = int(step) + 1
@@ -33,7 +41,11 @@ def form_script(incoming: Incoming) -> list[Reply]:
             return [score_question(7, nxt, f"Dimension {nxt} (you said {value})")]
         return [Reply(text="Thank you, your answers are saved.", private=True)]
     if incoming.text.startswith("/rank"):
-        return [Reply(text="Ranking demo 2026-10\n1. 李娜 92.5", image=Image("rank.png", PNG, "bar chart"))]
+        return [
+            Reply(
+                text="Ranking demo 2026-10\n1. 李娜 92.5", image=Image("rank.png", PNG, "bar chart")
+            )
+        ]
     return [Reply(text=f"echo {incoming.text}")]
 
 
@@ -48,7 +60,10 @@ async def test_a_form_is_asked_with_score_buttons_and_edited_in_place_as_it_move
     await telegram_api.send_text(agent, "/selfreview")
     await adapter.wait_handled(1)
     sent = telegram_api.sent(501)
-    assert texts(sent) == ["Your October numbers: conversion 41%", "Question 1 of 3: Task completion"]
+    assert texts(sent) == [
+        "Your October numbers: conversion 41%",
+        "Question 1 of 3: Task completion",
+    ]
     assert sent[0].keyboard == []
     assert sent[1].keyboard == [
         [("1", "form:answer|7:0:1"), ("2", "form:answer|7:0:2"), ("3", "form:answer|7:0:3"),
@@ -78,7 +93,9 @@ async def test_a_form_is_asked_with_score_buttons_and_edited_in_place_as_it_move
     answered = telegram_api.calls_to("answerCallbackQuery")
     assert len(answered) == 3 and all(c.ok for c in answered)
     assert [(i.action, i.value) for i in router.seen[1:]] == [
-        ("form:answer", "7:0:4"), ("form:answer", "7:1:5"), ("form:answer", "7:2:2"),
+        ("form:answer", "7:0:4"),
+        ("form:answer", "7:1:5"),
+        ("form:answer", "7:2:2"),
     ]
     assert router.seen[0].lang_hint == "zh-hans" and router.seen[0].chat == "private"
 
@@ -137,7 +154,9 @@ async def test_a_webhook_call_with_a_wrong_secret_is_refused_and_nothing_runs(
         for headers in ({"X-Telegram-Bot-Api-Secret-Token": "wrong"}, {}):
             response = await client.post(WEBHOOK_URL, json=update, headers=headers)
             assert response.status_code == 403
-        good = await client.post(WEBHOOK_URL, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET})
+        good = await client.post(
+            WEBHOOK_URL, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
+        )
     assert good.status_code == 200
     await adapter.wait_handled(1)
     assert [i.text for i in router.seen] == ["/rank demo"]
@@ -212,7 +231,10 @@ async def test_a_group_command_for_someone_who_never_opened_the_bot_gets_a_deep_
     assert [c.status for c in refused] == [403]  # tried once, then no more private replies
     (notice,) = telegram_api.sent(-1002)
     link = f"https://t.me/{BOT_USERNAME}?start=run-c2VsZnJldmlldw"
-    assert notice.params["text"] == f"Li, I can only answer this in a private chat. Open it here and press Start:\n{link}"
+    assert (
+        notice.params["text"]
+        == f"Li, I can only answer this in a private chat. Open it here and press Start:\n{link}"
+    )
     assert notice.keyboard == [[("Open private chat", link)]]
     assert notice.params["reply_parameters"]["message_id"] == asked["message"]["message_id"]
 
@@ -255,7 +277,9 @@ async def test_the_command_menu_is_set_in_english_and_in_chinese(
     zh = translator("zh")
     from commands.permissions import role_may_use
 
-    everyone = [(name, text) for name, text in MENU.items() if role_may_use("agent", name)]  # agents' commands
+    everyone = [
+        (name, text) for name, text in MENU.items() if role_may_use("agent", name)
+    ]  # agents' commands
     assert telegram_api.menus[""] == everyone
     assert telegram_api.menus["zh"] == [(name, zh(text)) for name, text in everyone]
     assert all(zh(text) != text for text in MENU.values())
@@ -286,14 +310,18 @@ async def test_a_manager_sees_the_manager_commands_in_their_menu_and_an_agent_do
     with unit_of_work(engine) as session:
         team = repo.create_team(session=session, name="shop", lang="zh")
         boss = repo.add_member(session=session, team=team, name="王经理", role="manager")
-        repo.link_platform(session=session, member=boss, platform="telegram", user_id="9001", actor="t")
+        repo.link_platform(
+            session=session, member=boss, platform="telegram", user_id="9001", actor="t"
+        )
     await start_adapter(Router(engine), engine=engine)
     agents = [name for name, _text in telegram_api.menus[""]]
     manager = [name for name, _text in telegram_api.menus["chat:9001:"]]
     assert "review" in manager and "review" not in agents
     assert "status" in manager and "status" not in agents
     assert "selfreview" not in manager, "a manager has no self-review of their own"
-    assert telegram_api.menus["chat:9001:"][0][1] != MENU[manager[0]], "in the manager's language (zh)"
+    assert telegram_api.menus["chat:9001:"][0][1] != MENU[manager[0]], (
+        "in the manager's language (zh)"
+    )
 
 
 async def test_no_text_kpibot_sends_or_edits_shows_a_link_preview(
@@ -322,14 +350,18 @@ async def test_no_text_kpibot_sends_or_edits_shows_a_link_preview(
     assert any(link in c.params["text"] for c in said)
     assert any("?start=" in c.params["text"] for c in said)
     assert len(said) >= 6
-    assert [c.params.get("link_preview_options") for c in said] == [{"is_disabled": True}] * len(said)
+    assert [c.params.get("link_preview_options") for c in said] == [{"is_disabled": True}] * len(
+        said
+    )
 
 
 def test_a_long_reply_is_cut_at_line_breaks_into_messages_telegram_accepts() -> None:
     from bot.telegram_render import TEXT_LIMIT, render
 
     lines = [f"{n}. agent {n}  {n % 100}.0" for n in range(600)]
-    rendered = render(Reply(text="\n".join(lines), buttons=(Button("More", "rank:page", "2"),)), CallbackCodec())
+    rendered = render(
+        Reply(text="\n".join(lines), buttons=(Button("More", "rank:page", "2"),)), CallbackCodec()
+    )
     pieces = [*rendered.extra_texts, rendered.text]
     assert len(pieces) > 1 and all(len(p) <= TEXT_LIMIT for p in pieces)
     assert "\n".join(pieces).splitlines() == lines
@@ -342,7 +374,9 @@ async def test_messages_to_one_private_chat_are_paced_so_telegram_never_says_429
     from tests.fakes.telegram_api import RateLimit
 
     telegram_api.rate_limit = RateLimit(max_calls=3, per_seconds=0.8, retry_after=5)
-    adapter = await start_adapter(ScriptedRouter(lambda i: [Reply(text=f"{n}") for n in range(5)]), private_burst=3)
+    adapter = await start_adapter(
+        ScriptedRouter(lambda i: [Reply(text=f"{n}") for n in range(5)]), private_burst=3
+    )
     user = telegram_api.user(707, "Ed")
     await telegram_api.send_text(user, "go")
     await adapter.wait_handled(1, timeout=20)
@@ -355,7 +389,10 @@ async def test_the_api_url_may_say_where_the_token_goes(telegram_api: FakeTelegr
     from bot.telegram import build_telegram
     from tests.fakes.telegram_api import TOKEN
 
-    settings = load_settings(telegram_bot_token=TOKEN, telegram_api_url=f"http://127.0.0.1:{telegram_api.port}/bot{{token}}")
+    settings = load_settings(
+        telegram_bot_token=TOKEN,
+        telegram_api_url=f"http://127.0.0.1:{telegram_api.port}/bot{{token}}",
+    )
     adapter = build_telegram(settings, ScriptedRouter(form_script))
     await adapter.start()
     try:
@@ -368,10 +405,17 @@ async def test_the_api_url_may_say_where_the_token_goes(telegram_api: FakeTelegr
 async def test_a_reply_telegram_refuses_does_not_swallow_the_next_one(
     telegram_api: FakeTelegram, start_adapter
 ) -> None:
-    script = ScriptedRouter(lambda i: [Reply(text="", image=Image("c.png", PNG)), Reply(text="after the chart")])
+    script = ScriptedRouter(
+        lambda i: [Reply(text="", image=Image("c.png", PNG)), Reply(text="after the chart")]
+    )
     adapter = await start_adapter(script)
     user = telegram_api.user(708, "Fay")
-    telegram_api.fail_next("sendPhoto", error_code=400, description="Bad Request: IMAGE_PROCESS_FAILED", retry_after=None)
+    telegram_api.fail_next(
+        "sendPhoto",
+        error_code=400,
+        description="Bad Request: IMAGE_PROCESS_FAILED",
+        retry_after=None,
+    )
     await telegram_api.send_text(user, "/rank")
     await adapter.wait_handled(1)
     assert [c.status for c in telegram_api.calls_to("sendPhoto")] == [400]
@@ -382,7 +426,10 @@ async def test_a_reply_telegram_refuses_does_not_swallow_the_next_one(
     ("overrides", "message"),
     [
         ({}, "TELEGRAM_BOT_TOKEN is not set"),
-        ({"telegram_bot_token": "1:x", "telegram_webhook_url": WEBHOOK_URL}, "TELEGRAM_WEBHOOK_SECRET must be set"),
+        (
+            {"telegram_bot_token": "1:x", "telegram_webhook_url": WEBHOOK_URL},
+            "TELEGRAM_WEBHOOK_SECRET must be set",
+        ),
     ],
 )
 def test_the_adapter_refuses_settings_it_cannot_run_safely(overrides: dict, message: str) -> None:
@@ -390,4 +437,6 @@ def test_the_adapter_refuses_settings_it_cannot_run_safely(overrides: dict, mess
     from bot.telegram import build_telegram
 
     with pytest.raises(ValueError, match=message):
-        build_telegram(load_settings(**{"telegram_bot_token": None, **overrides}), ScriptedRouter(form_script))
+        build_telegram(
+            load_settings(**{"telegram_bot_token": None, **overrides}), ScriptedRouter(form_script)
+        )

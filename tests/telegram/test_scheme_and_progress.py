@@ -20,7 +20,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 async def test_the_scheme_and_the_progress_through_telegram(
-    telegram_api: FakeTelegram, start_adapter, engine: Engine, world: dict[str, int],  # noqa: F811
+    telegram_api: FakeTelegram,
+    start_adapter,
+    engine: Engine,
+    world: dict[str, int],  # noqa: F811
 ) -> None:
     _use(engine, "demo", "call_centre.toml")  # a long scheme: the checklist, stars, the team part
     router = Router(engine, AppConfig(default_lang="en"), Clock())

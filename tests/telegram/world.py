@@ -23,4 +23,6 @@ def publish_the_ranking(engine: Engine, *teams: str) -> None:
         for name in teams:
             team = repo.get_team_by_name(session=session, name=name)
             assert team is not None
-            repo.set_team_scheme(session=session, team=team, scheme=scheme, actor="test", reason=None)
+            repo.set_team_scheme(
+                session=session, team=team, scheme=scheme, actor="test", reason=None
+            )

@@ -57,7 +57,9 @@ def test_the_code_says_something_through_the_catalogue() -> None:
     ("given", "expected"),
     [("zh-CN", "zh"), ("zh_Hans", "zh"), ("en-US", "en"), ("EN", "en"), ("fr", "zh"), (None, "zh")],
 )
-def test_platform_language_codes_map_onto_a_supported_language(given: str | None, expected: str) -> None:
+def test_platform_language_codes_map_onto_a_supported_language(
+    given: str | None, expected: str
+) -> None:
     assert normalize_lang(given) == expected
 
 

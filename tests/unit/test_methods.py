@@ -15,11 +15,13 @@ from scoring.methods import Band, Deduction, Descriptive, EitherOr, Gate, Level,
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = json.loads((ROOT / "tests/data/scoring/methods_golden.json").read_text(encoding="utf-8"))
 
-HIRING = Tiered((
-    Band(15, upper=25, upper_inclusive=True),
-    Band(10, lower=25, upper=30, upper_inclusive=True),
-    Band(0, lower=30),
-))
+HIRING = Tiered(
+    (
+        Band(15, upper=25, upper_inclusive=True),
+        Band(10, lower=25, upper=30, upper_inclusive=True),
+        Band(0, lower=30),
+    )
+)
 
 
 def build(spec: dict) -> object:
@@ -33,7 +35,9 @@ def build(spec: dict) -> object:
     if kind == "either_or":
         return EitherOr(spec["target"])
     if kind == "descriptive":
-        return Descriptive(tuple(Level(lv["id"], lv["id"], lv["id"], lv["points"]) for lv in spec["levels"]))
+        return Descriptive(
+            tuple(Level(lv["id"], lv["id"], lv["id"], lv["points"]) for lv in spec["levels"])
+        )
     return Gate(spec["target"], spec["voids"])
 
 
@@ -49,21 +53,35 @@ def test_golden_cases_give_the_expected_points(case) -> None:
     np.testing.assert_allclose(got, expected, equal_nan=True)
 
 
-@pytest.mark.parametrize(("days", "points"), [(20, 15), (25, 15), (25.01, 10), (27, 10), (30, 10), (31, 0)])
+@pytest.mark.parametrize(
+    ("days", "points"), [(20, 15), (25, 15), (25.01, 10), (27, 10), (30, 10), (31, 0)]
+)
 def test_hiring_cycle_is_15_within_25_days_10_up_to_30_and_0_after(days, points) -> None:
     assert pts(HIRING, [days], 15, "lower")[0] == points
 
 
 def test_tiered_detail_names_the_band() -> None:
     scored = HIRING.score(np.array([27.0]), 15, "lower")
-    assert HIRING.detail(27.0, scored.code[0]) == {"band": 2, "range": "(25, 30]", "band_points": 10}
+    assert HIRING.detail(27.0, scored.code[0]) == {
+        "band": 2,
+        "range": "(25, 30]",
+        "band_points": 10,
+    }
 
 
 def test_missing_values_are_not_scored_as_zero_by_any_method() -> None:
-    methods = [HIRING, Deduction(5), Ratio(10), EitherOr(1), Gate(1, "team"),
-               Descriptive((Level("a", "a", "a", 0), Level("b", "b", "b", 5)))]
+    methods = [
+        HIRING,
+        Deduction(5),
+        Ratio(10),
+        EitherOr(1),
+        Gate(1, "team"),
+        Descriptive((Level("a", "a", "a", 0), Level("b", "b", "b", 5))),
+    ]
     for method in methods:
-        scored = method.score(np.array([np.nan]), 5, "lower" if isinstance(method, Deduction) else "higher")
+        scored = method.score(
+            np.array([np.nan]), 5, "lower" if isinstance(method, Deduction) else "higher"
+        )
         assert not scored.valid[0]
         assert np.isnan(scored.points[0])
 
@@ -86,9 +104,15 @@ def test_deduction_never_drops_below_zero(per_event: float, events: int, full: f
     assert 0 <= got <= full
 
 
-@given(target=st.floats(0.01, 1e6), actual=st.floats(0, 1e7), full=st.floats(0, 100),
-       better=st.sampled_from(["higher", "lower"]))
-def test_ratio_is_capped_at_full_points(target: float, actual: float, full: float, better: str) -> None:
+@given(
+    target=st.floats(0.01, 1e6),
+    actual=st.floats(0, 1e7),
+    full=st.floats(0, 100),
+    better=st.sampled_from(["higher", "lower"]),
+)
+def test_ratio_is_capped_at_full_points(
+    target: float, actual: float, full: float, better: str
+) -> None:
     got = pts(Ratio(target), [actual], full, better)[0]
     assert 0 <= got <= full + 1e-9
 
@@ -104,7 +128,9 @@ def test_either_or_is_all_or_nothing_at_the_target() -> None:
 
 
 def test_descriptive_maps_the_chosen_level_number_to_its_points() -> None:
-    method = Descriptive(tuple(Level(i, i, i, p) for i, p in [("none", 0), ("some", 5), ("adopted", 10)]))
+    method = Descriptive(
+        tuple(Level(i, i, i, p) for i, p in [("none", 0), ("some", 5), ("adopted", 10)])
+    )
     scored = method.score(np.array([1.0, 2.0, 3.0, 4.0, 0.0]), 10, "higher")
     assert scored.points[:3].tolist() == [0, 5, 10]
     assert not scored.valid[3:].any()
@@ -114,16 +140,29 @@ def test_descriptive_maps_the_chosen_level_number_to_its_points() -> None:
 def test_a_gate_reports_met_or_missed() -> None:
     gate = Gate(0.05, "team")
     scored = gate.score(np.array([0.04, 0.06]), 0, "lower")
-    assert [gate.detail(v, c)["met"] for v, c in zip([0.04, 0.06], scored.code, strict=True)] == [True, False]
+    assert [gate.detail(v, c)["met"] for v, c in zip([0.04, 0.06], scored.code, strict=True)] == [
+        True,
+        False,
+    ]
 
 
 @given(a=st.floats(0, 100), b=st.floats(0, 100), better=st.sampled_from(["higher", "lower"]))
 def test_every_method_is_monotone_in_the_better_direction(a: float, b: float, better: str) -> None:
     good, bad = (max(a, b), min(a, b)) if better == "higher" else (min(a, b), max(a, b))
-    bands = (Band(0, upper=20), Band(4, lower=20, lower_inclusive=True, upper=60), Band(9, lower=60, lower_inclusive=True))
+    bands = (
+        Band(0, upper=20),
+        Band(4, lower=20, lower_inclusive=True, upper=60),
+        Band(9, lower=60, lower_inclusive=True),
+    )
     rising = Tiered(bands)
-    falling = Tiered(tuple(Band(9 - band.points, band.lower, band.lower_inclusive, band.upper, band.upper_inclusive)
-                           for band in bands))
+    falling = Tiered(
+        tuple(
+            Band(
+                9 - band.points, band.lower, band.lower_inclusive, band.upper, band.upper_inclusive
+            )
+            for band in bands
+        )
+    )
     methods = [rising if better == "higher" else falling, Ratio(50), EitherOr(50)]
     if better == "lower":
         good, bad = float(int(good)), float(int(bad))

@@ -22,7 +22,9 @@ def test_the_history_marks_a_provisional_month_unranked_and_looks_back_twice_the
         "2026-06": {7: {"last": True}},
     }
     monkeypatch.setattr(results, "_earlier_periods", lambda team, period, session: periods)
-    monkeypatch.setattr(results, "_light_scores", lambda team, past, session: stored.get(past.key, {}))
+    monkeypatch.setattr(
+        results, "_light_scores", lambda team, past, session: stored.get(past.key, {})
+    )
     scheme = SimpleNamespace(apply=SimpleNamespace(post_change_after=3))
     frame = results._history_frame(None, None, scheme, [7, 8], session=None)  # type: ignore[arg-type]
     assert frame is not None

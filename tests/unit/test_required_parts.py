@@ -23,10 +23,19 @@ from scoring.total import ScoreInputs, score_team
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF = date(2026, 11, 3)
 SHOP_VALUES = {
-    "conversion_rate": 0.45, "avg_response_s": 40, "churn_rate": 0.05, "order_amount": 200000,
-    "valid_order_share": 0.97, "payment_ratio": 0.9, "refund_ratio": 0.02, "avg_order_value": 300,
-    "complaint_share": 0.005, "abnormal_order_share": 0.01, "report_timeliness": 100,
-    "report_accuracy": 100, "report_quality": 100,
+    "conversion_rate": 0.45,
+    "avg_response_s": 40,
+    "churn_rate": 0.05,
+    "order_amount": 200000,
+    "valid_order_share": 0.97,
+    "payment_ratio": 0.9,
+    "refund_ratio": 0.02,
+    "avg_order_value": 300,
+    "complaint_share": 0.005,
+    "abnormal_order_share": 0.01,
+    "report_timeliness": 100,
+    "report_accuracy": 100,
+    "report_quality": 100,
 }
 MANAGER = {"manager.ability": 4, "manager.collaboration": 4, "manager.service": 4}
 
@@ -44,17 +53,21 @@ def _team(rows: dict[str, dict[str, float]]) -> ScoreInputs:
     frame = pd.DataFrame.from_dict(rows, orient="index")
     value_cols = [c for c in frame.columns if "." not in c]
     review_cols = [c for c in frame.columns if "." in c]
-    return ScoreInputs(values=frame[value_cols] if value_cols else None,
-                       reviews=frame[review_cols] if review_cols else None)
+    return ScoreInputs(
+        values=frame[value_cols] if value_cols else None,
+        reviews=frame[review_cols] if review_cols else None,
+    )
 
 
 def test_a_self_review_alone_is_provisional_and_never_rewarded(shop):
     # 004: the agent who rated herself 5 with no manager review and no data is not rank 1.
-    inputs = _team({
-        "her": {"self.task_completion": 5},
-        "b": {**SHOP_VALUES, **MANAGER, "self.task_completion": 3},
-        "c": {**SHOP_VALUES, "conversion_rate": 0.2, **MANAGER, "self.task_completion": 3},
-    })
+    inputs = _team(
+        {
+            "her": {"self.task_completion": 5},
+            "b": {**SHOP_VALUES, **MANAGER, "self.task_completion": 3},
+            "c": {**SHOP_VALUES, "conversion_rate": 0.2, **MANAGER, "self.task_completion": 3},
+        }
+    )
     result = score_team(shop, inputs, as_of=AS_OF)
     her = result.agent("her")
     assert her.provisional is True
@@ -68,10 +81,12 @@ def test_a_self_review_alone_is_provisional_and_never_rewarded(shop):
 
 
 def test_a_provisional_result_is_not_ranked_against_complete_ones_nor_counted_in_the_group(shop):
-    inputs = _team({
-        "a": {**SHOP_VALUES, **MANAGER, "self.task_completion": 4},
-        "b": {**SHOP_VALUES, "self.task_completion": 5},  # data but no manager review
-    })
+    inputs = _team(
+        {
+            "a": {**SHOP_VALUES, **MANAGER, "self.task_completion": 4},
+            "b": {**SHOP_VALUES, "self.task_completion": 5},  # data but no manager review
+        }
+    )
     result = score_team(shop, inputs, as_of=AS_OF)
     a, b = result.agent("a"), result.agent("b")
     assert (a.rank, a.group_size, a.provisional, a.missing) == (1, 1, False, ())
@@ -89,9 +104,13 @@ def test_a_manager_review_without_indicator_data_is_provisional(shop):
 def test_a_provisional_agent_gets_no_star_and_no_post_change():
     scheme = shipped("call_centre")
     values = pd.DataFrame({"answer_rate": [np.nan]}, index=["a"])
-    customer = pd.DataFrame({f"n{k}": [0, 0, 0, 0, 12][k - 1:k] for k in range(1, 6)}, index=["a"])
+    customer = pd.DataFrame(
+        {f"n{k}": [0, 0, 0, 0, 12][k - 1 : k] for k in range(1, 6)}, index=["a"]
+    )
     history = pd.DataFrame({"2026-08": [True], "2026-09": [True]}, index=["a"])
-    result = score_team(scheme, ScoreInputs(values=values, customer=customer, history=history), as_of=AS_OF)
+    result = score_team(
+        scheme, ScoreInputs(values=values, customer=customer, history=history), as_of=AS_OF
+    )
     a = result.agent("a")
     assert a.provisional and a.missing == ("kpi",)
     assert a.flags.star is None and not a.flags.post_change and not a.flags.last
@@ -129,8 +148,8 @@ dimensions = [{{ id = "ability", weight = 100, name = {{ zh = "能力", en = "Ab
     ("rule", "total", "provisional", "status"),
     [
         ("exclude", 100.0, False, "excluded"),  # the self-review's 40 spread to 100 %
-        ("zero", 40.0, False, "worst"),         # the manager counts 0 of its 60
-        ("block", 100.0, True, "excluded"),     # left out, and the result is provisional
+        ("zero", 40.0, False, "worst"),  # the manager counts 0 of its 60
+        ("block", 100.0, True, "excluded"),  # left out, and the result is provisional
     ],
 )
 def test_each_component_says_what_missing_means(rule, total, provisional, status):

@@ -53,10 +53,24 @@ def shipped(name: str):
 @pytest.mark.parametrize(
     ("iid", "extra", "code", "params"),
     [
-        ("service_complaints", "", "not_importable_close", {"column": "service_complaints", "close": "complaints"}),
-        ("calls_handled", "", "not_importable_close", {"column": "calls_handled", "close": "sessions_handled"}),
-        ("x", 'source = "service_complaints"', "not_importable_close",
-         {"column": "service_complaints", "close": "complaints"}),
+        (
+            "service_complaints",
+            "",
+            "not_importable_close",
+            {"column": "service_complaints", "close": "complaints"},
+        ),
+        (
+            "calls_handled",
+            "",
+            "not_importable_close",
+            {"column": "calls_handled", "close": "sessions_handled"},
+        ),
+        (
+            "x",
+            'source = "service_complaints"',
+            "not_importable_close",
+            {"column": "service_complaints", "close": "complaints"},
+        ),
         ("qq", 'provider = "qa"', "no_provider", {"provider": "qa"}),
         ("qq", 'provider = "survey"', "no_provider", {"provider": "survey"}),
     ],
@@ -68,8 +82,14 @@ def test_scheme_check_refuses_an_indicator_nothing_can_provide(iid, extra, code,
 
 @pytest.mark.parametrize(
     ("iid", "extra"),
-    [("complaints", ""), ("x", 'source = "complaints"'), ("errors", 'provider = "manager"'),
-     ("errors", 'provider = "admin"'), ("disputes", ""), ("internal_complaints", "")],
+    [
+        ("complaints", ""),
+        ("x", 'source = "complaints"'),
+        ("errors", 'provider = "manager"'),
+        ("errors", 'provider = "admin"'),
+        ("disputes", ""),
+        ("internal_complaints", ""),
+    ],
 )
 def test_an_imported_column_or_a_form_provides_an_indicator(iid, extra):
     assert provision_problems(one(iid, extra)) == []
@@ -93,7 +113,13 @@ def test_the_call_centre_reads_what_the_imports_store():
 
 
 def test_after_sales_disputes_and_internal_complaints_have_a_shipped_mapping():
-    assert {"disputes", "internal_complaints", "dsr_rating", "refund_rate", "refund_time_min"} <= shipped_columns()
+    assert {
+        "disputes",
+        "internal_complaints",
+        "dsr_rating",
+        "refund_rate",
+        "refund_time_min",
+    } <= shipped_columns()
 
 
 def test_the_importable_columns_come_from_the_import_formulas_not_a_list():
@@ -102,8 +128,12 @@ def test_the_importable_columns_come_from_the_import_formulas_not_a_list():
     assert kpi.producible("complaints", ["agent", "time"]) == {"complaints"}
 
 
-@pytest.mark.parametrize(("lang", "words"), [("en", "did you mean 'complaints'"), ("zh", "是不是想写 'complaints'")])
-def test_kpibot_scheme_check_names_the_unprovidable_indicator_in_both_languages(tmp_path, lang, words):
+@pytest.mark.parametrize(
+    ("lang", "words"), [("en", "did you mean 'complaints'"), ("zh", "是不是想写 'complaints'")]
+)
+def test_kpibot_scheme_check_names_the_unprovidable_indicator_in_both_languages(
+    tmp_path, lang, words
+):
     path = tmp_path / "bad.toml"
     path.write_text(ONE.format(id="service_complaints", extra=""), encoding="utf-8")
     result = runner.invoke(build_app(), ["scheme", "check", "--lang", lang, str(path)])

@@ -28,19 +28,67 @@ def line_of(text: str, needle: str) -> int:
 @pytest.mark.parametrize(
     ("base", "old", "new", "where", "field", "close"),
     [
-        (CALLS, 'missing = "worst"\nparams.per_event = 5', 'missng = "worst"\nparams.per_event = 5',
-         "service_complaints", "missng", "missing"),
-        (SHOP, "improvement_days = 7", "improvment_days = 7", "apply", "improvment_days", "improvement_days"),
-        (SHOP, 'kind = "manager"\nweight = 70', 'kind = "manager"\nwieght_x = 1\nweight = 70',
-         "manager", "wieght_x", "weight"),
-        (SHOP, 'id = "ability"\nweight = 20', 'id = "ability"\nweigth = 20', "manager.ability", "weigth", "weight"),
-        (SHOP, 'zh = "网店客服绩效考核"', 'zh = "网店客服绩效考核"\nenn = "x"', "scheme", "name.enn", "en"),
-        (CALLS, 'id = "greeting"', 'id = "greeting"\ncritcal = true', "qa.greeting", "critcal", "critical"),
-        (SHOP, 'publish_ranking = true', 'publish_ranking = true\npresicion = 1', "scheme", "presicion", "precision"),
+        (
+            CALLS,
+            'missing = "worst"\nparams.per_event = 5',
+            'missng = "worst"\nparams.per_event = 5',
+            "service_complaints",
+            "missng",
+            "missing",
+        ),
+        (
+            SHOP,
+            "improvement_days = 7",
+            "improvment_days = 7",
+            "apply",
+            "improvment_days",
+            "improvement_days",
+        ),
+        (
+            SHOP,
+            'kind = "manager"\nweight = 70',
+            'kind = "manager"\nwieght_x = 1\nweight = 70',
+            "manager",
+            "wieght_x",
+            "weight",
+        ),
+        (
+            SHOP,
+            'id = "ability"\nweight = 20',
+            'id = "ability"\nweigth = 20',
+            "manager.ability",
+            "weigth",
+            "weight",
+        ),
+        (
+            SHOP,
+            'zh = "网店客服绩效考核"',
+            'zh = "网店客服绩效考核"\nenn = "x"',
+            "scheme",
+            "name.enn",
+            "en",
+        ),
+        (
+            CALLS,
+            'id = "greeting"',
+            'id = "greeting"\ncritcal = true',
+            "qa.greeting",
+            "critcal",
+            "critical",
+        ),
+        (
+            SHOP,
+            "publish_ranking = true",
+            "publish_ranking = true\npresicion = 1",
+            "scheme",
+            "presicion",
+            "precision",
+        ),
     ],
 )
 def test_an_unknown_key_is_an_error_naming_the_key_its_line_and_the_closest_valid_key(
-        base, old, new, where, field, close):
+    base, old, new, where, field, close
+):
     assert old in base
     text = base.replace(old, new, 1)
     found = [p for p in problems_of(text) if p.code == "unknown_key_close"]

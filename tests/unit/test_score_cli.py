@@ -30,8 +30,12 @@ def write(tmp_path: Path, text: str, name: str = "month.csv") -> str:
     return str(path)
 
 
-def test_json_lists_every_agent_best_first_with_total_rank_components_indicators_and_flags() -> None:
-    result = run("score", "--scheme", ONLINE, "--input", MONTH, "--format", "json", "--as-of", "2026-11-03")
+def test_json_lists_every_agent_best_first_with_total_rank_components_indicators_and_flags() -> (
+    None
+):
+    result = run(
+        "score", "--scheme", ONLINE, "--input", MONTH, "--format", "json", "--as-of", "2026-11-03"
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert len(data) == 6
@@ -49,7 +53,9 @@ def test_the_json_total_is_30_percent_self_and_70_percent_manager() -> None:
     data = json.loads(run("score", "--scheme", ONLINE, "--input", MONTH, "--format", "json").stdout)
     for agent in data:
         self_review, manager = agent["components"]["self"], agent["components"]["manager"]
-        assert agent["total_exact"] == pytest.approx(0.3 * self_review["points"] + 0.7 * manager["points"])
+        assert agent["total_exact"] == pytest.approx(
+            0.3 * self_review["points"] + 0.7 * manager["points"]
+        )
         assert agent["total"] == pytest.approx(round(agent["total_exact"] + 1e-9, 1))
 
 
@@ -57,7 +63,12 @@ def test_a_missing_cell_is_reported_as_excluded_not_zero() -> None:
     data = json.loads(run("score", "--scheme", ONLINE, "--input", MONTH, "--format", "json").stdout)
     carol = next(d for d in data if d["agent"] == "Carol")
     assert carol["indicators"]["conversion_rate"] == {
-        "value": None, "points": None, "max_points": 15.0, "status": "excluded", "detail": {"reason": "missing"}}
+        "value": None,
+        "points": None,
+        "max_points": 15.0,
+        "status": "excluded",
+        "detail": {"reason": "missing"},
+    }
     assert carol["indicators"]["report_timeliness"]["status"] == "worst"
 
 
@@ -69,11 +80,19 @@ def test_csv_output_has_one_row_per_agent_with_points() -> None:
     assert rows[0]["rank"] == "1"
 
 
-@pytest.mark.parametrize(("lang", "words"), [("zh", ["排名", "总分", "咨询转化率", "奖励 100 元"]),
-                                             ("en", ["Rank", "Total", "Inquiry-to-order conversion rate",
-                                                     "reward 100 yuan"])])
-def test_the_table_is_in_the_chosen_language_with_readable_values(lang: str, words: list[str]) -> None:
-    result = run("score", "--scheme", ONLINE, "--input", MONTH, "--lang", lang, "--as-of", "2026-11-03")
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        ("zh", ["排名", "总分", "咨询转化率", "奖励 100 元"]),
+        ("en", ["Rank", "Total", "Inquiry-to-order conversion rate", "reward 100 yuan"]),
+    ],
+)
+def test_the_table_is_in_the_chosen_language_with_readable_values(
+    lang: str, words: list[str]
+) -> None:
+    result = run(
+        "score", "--scheme", ONLINE, "--input", MONTH, "--lang", lang, "--as-of", "2026-11-03"
+    )
     assert result.exit_code == 0
     for word in words:
         assert word in result.stdout
@@ -85,24 +104,41 @@ def test_the_table_defaults_to_the_schemes_language() -> None:
     assert "排名" in run("score", "--scheme", ONLINE, "--input", MONTH).stdout
 
 
-HEADER = ("agent,conversion_rate,avg_response_s,churn_rate,order_amount,valid_order_share,payment_ratio,"
-          "refund_ratio,avg_order_value,complaint_share,abnormal_order_share,report_timeliness,"
-          "report_accuracy,report_quality,self,manager")
+HEADER = (
+    "agent,conversion_rate,avg_response_s,churn_rate,order_amount,valid_order_share,payment_ratio,"
+    "refund_ratio,avg_order_value,complaint_share,abnormal_order_share,report_timeliness,"
+    "report_accuracy,report_quality,self,manager"
+)
 GOOD_ROW = "0.5,30,0.05,200000,0.96,0.9,0.02,300,0.01,0.01,100,100,100,80,80"
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        (HEADER.replace(",churn_rate", "") + "\na," + GOOD_ROW.replace(",0.05,", ",", 1),
-         "Column churn_rate is missing."),
-        (HEADER + "\na," + GOOD_ROW.replace("0.5,", "fast,", 1), "Row 2, column conversion_rate: 'fast' is not a number."),
-        (HEADER + "\na," + GOOD_ROW + "\nb," + GOOD_ROW.replace("0.5,", "1.5,", 1),
-         "Row 3, column conversion_rate: 1.5 must be between 0 and 1."),
-        (HEADER + "\na," + GOOD_ROW + "\na," + GOOD_ROW, "Row 3, column agent: a already appears in row 2."),
-        (HEADER.replace(",manager", "") + "\na," + GOOD_ROW.rsplit(",", 1)[0],
-         "Column manager (or one column per rated dimension, such as manager.ability) is missing."),
-        (HEADER + "\na," + GOOD_ROW.replace(",80,80", ",80,180"), "Row 2, column manager: 180 must be between 0 and 100."),
+        (
+            HEADER.replace(",churn_rate", "") + "\na," + GOOD_ROW.replace(",0.05,", ",", 1),
+            "Column churn_rate is missing.",
+        ),
+        (
+            HEADER + "\na," + GOOD_ROW.replace("0.5,", "fast,", 1),
+            "Row 2, column conversion_rate: 'fast' is not a number.",
+        ),
+        (
+            HEADER + "\na," + GOOD_ROW + "\nb," + GOOD_ROW.replace("0.5,", "1.5,", 1),
+            "Row 3, column conversion_rate: 1.5 must be between 0 and 1.",
+        ),
+        (
+            HEADER + "\na," + GOOD_ROW + "\na," + GOOD_ROW,
+            "Row 3, column agent: a already appears in row 2.",
+        ),
+        (
+            HEADER.replace(",manager", "") + "\na," + GOOD_ROW.rsplit(",", 1)[0],
+            "Column manager (or one column per rated dimension, such as manager.ability) is missing.",
+        ),
+        (
+            HEADER + "\na," + GOOD_ROW.replace(",80,80", ",80,180"),
+            "Row 2, column manager: 180 must be between 0 and 100.",
+        ),
     ],
 )
 def test_a_bad_file_gets_one_message_per_problem_naming_row_and_column_and_exit_2(
@@ -134,7 +170,13 @@ def test_a_descriptive_level_outside_the_listed_levels_is_refused(tmp_path: Path
 
 
 def test_every_problem_in_a_file_is_listed(tmp_path: Path) -> None:
-    text = HEADER + "\na," + GOOD_ROW.replace("0.5,", "x,", 1) + "\na," + GOOD_ROW.replace(",30,", ",-3,", 1)
+    text = (
+        HEADER
+        + "\na,"
+        + GOOD_ROW.replace("0.5,", "x,", 1)
+        + "\na,"
+        + GOOD_ROW.replace(",30,", ",-3,", 1)
+    )
     result = run("score", "--scheme", ONLINE, "--input", write(tmp_path, text), "--lang", "en")
     assert result.exit_code == 2
     assert len(result.stderr.strip().splitlines()) == 3
@@ -146,20 +188,37 @@ def test_problems_are_reported_in_chinese_by_default(tmp_path: Path) -> None:
     assert "第 2 行，列 conversion_rate" in result.stderr
 
 
-def test_after_sales_with_teams_and_customer_counts_scores_and_voids_the_team_bonus(tmp_path: Path) -> None:
-    header = ("agent,team,refund_rate,refund_time_min,disputes,dsr_rating,internal_complaints,first_response_s,"
-              "resolution_rate,innovation,manager,customer.n1,customer.n2,customer.n3,customer.n4,customer.n5")
-    rows = ["a,east,0.01,90,0,4.9,0,15,0.95,4,90,0,0,1,4,5", "b,east,0.02,100,1,4.8,0,18,0.92,3,80,0,1,1,3,5",
-            "c,west,0.09,200,2,4.8,1,30,0.80,2,70,1,1,2,2,4", "d,west,0.09,150,0,4.9,0,25,0.85,1,75,0,0,2,3,5"]
+def test_after_sales_with_teams_and_customer_counts_scores_and_voids_the_team_bonus(
+    tmp_path: Path,
+) -> None:
+    header = (
+        "agent,team,refund_rate,refund_time_min,disputes,dsr_rating,internal_complaints,first_response_s,"
+        "resolution_rate,innovation,manager,customer.n1,customer.n2,customer.n3,customer.n4,customer.n5"
+    )
+    rows = [
+        "a,east,0.01,90,0,4.9,0,15,0.95,4,90,0,0,1,4,5",
+        "b,east,0.02,100,1,4.8,0,18,0.92,3,80,0,1,1,3,5",
+        "c,west,0.09,200,2,4.8,1,30,0.80,2,70,1,1,2,2,4",
+        "d,west,0.09,150,0,4.9,0,25,0.85,1,75,0,0,2,3,5",
+    ]
     text = header + "\n" + "\n".join(rows) + "\n"
-    result = run("score", "--scheme", str(ROOT / "schemes/after_sales.toml"), "--input", write(tmp_path, text),
-                 "--format", "json")
+    result = run(
+        "score",
+        "--scheme",
+        str(ROOT / "schemes/after_sales.toml"),
+        "--input",
+        write(tmp_path, text),
+        "--format",
+        "json",
+    )
     assert result.exit_code == 0, result.output
     data = {d["agent"]: d for d in json.loads(result.stdout)}
     assert data["a"]["components"]["team"]["status"] == "ok"
     assert data["c"]["components"]["team"]["status"] == "voided"
     assert {data[a]["group_size"] for a in "abcd"} == {2}  # ranked within each team
-    assert {data["a"]["rank"], data["b"]["rank"]} == {data["c"]["rank"], data["d"]["rank"]} == {1, 2}
+    assert (
+        {data["a"]["rank"], data["b"]["rank"]} == {data["c"]["rank"], data["d"]["rank"]} == {1, 2}
+    )
     assert data["a"]["components"]["customer"]["points"] == pytest.approx(90)
 
 
@@ -170,9 +229,13 @@ def test_scheme_check_accepts_the_shipped_schemes() -> None:
     assert result.stdout.count(": OK:") == len(files)
 
 
-def test_scheme_check_lists_every_problem_with_indicator_and_field_and_exits_2(tmp_path: Path) -> None:
+def test_scheme_check_lists_every_problem_with_indicator_and_field_and_exits_2(
+    tmp_path: Path,
+) -> None:
     bad = (ROOT / "schemes/examples/hiring_cycle.toml").read_text(encoding="utf-8")
-    bad = bad.replace("weight = 100", "weight = 90").replace('method = "either_or"', 'method = "guess"')
+    bad = bad.replace("weight = 100", "weight = 90").replace(
+        'method = "either_or"', 'method = "guess"'
+    )
     bad = bad.replace("{ gt = 25, le = 30", "{ ge = 25, le = 30")
     result = run("scheme", "check", "--lang", "en", write(tmp_path, bad, "bad.toml"))
     assert result.exit_code == 2
@@ -194,8 +257,14 @@ def test_a_missing_input_file_is_one_message_and_exit_2(tmp_path: Path) -> None:
 
 
 def test_a_wrong_scheme_stops_the_calculator_with_its_problems(tmp_path: Path) -> None:
-    bad = (ROOT / "schemes/examples/hiring_cycle.toml").read_text(encoding="utf-8").replace("points = 85", "points = 80")
-    result = run("score", "--scheme", write(tmp_path, bad, "bad.toml"), "--input", MONTH, "--lang", "en")
+    bad = (
+        (ROOT / "schemes/examples/hiring_cycle.toml")
+        .read_text(encoding="utf-8")
+        .replace("points = 85", "points = 80")
+    )
+    result = run(
+        "score", "--scheme", write(tmp_path, bad, "bad.toml"), "--input", MONTH, "--lang", "en"
+    )
     assert result.exit_code == 2
     assert "Indicator points add up to 95, not 100." in result.stderr
 
@@ -207,8 +276,12 @@ def test_the_json_carries_each_agents_pay_by_the_schemes_formula() -> None:
     pay = first["pay"]
     assert set(pay["parts"]) == {"base", "commission", "indicator_bonus", "reward_penalty"}
     order_total = Decimal(repr(first["indicators"]["order_amount"]["value"]))
-    assert Decimal(pay["parts"]["commission"]) == (order_total * Decimal("0.003")).quantize(Decimal("0.01"))
+    assert Decimal(pay["parts"]["commission"]) == (order_total * Decimal("0.003")).quantize(
+        Decimal("0.01")
+    )
     assert pay["parts"]["base"] == "3000.00" and pay["parts"]["reward_penalty"] == "100.00"
     for agent in data:
         if agent["pay"]["total"] is not None:
-            assert Decimal(agent["pay"]["total"]) == sum(Decimal(v) for v in agent["pay"]["parts"].values())
+            assert Decimal(agent["pay"]["total"]) == sum(
+                Decimal(v) for v in agent["pay"]["parts"].values()
+            )

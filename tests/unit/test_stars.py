@@ -30,12 +30,23 @@ stars = [
 """
 
 
-@pytest.mark.parametrize(("score", "star", "base"), [
-    (95, 5, Decimal("800")), (89.96, 5, Decimal("800")),  # 89.96 shows 90.0: the rounded total decides
-    (80, 4, Decimal("600")), (79.9, 3, None),
-])
-def test_the_star_is_the_highest_level_the_rounded_total_reaches_with_its_bonus_base(score, star, base):
+@pytest.mark.parametrize(
+    ("score", "star", "base"),
+    [
+        (95, 5, Decimal("800")),
+        (89.96, 5, Decimal("800")),  # 89.96 shows 90.0: the rounded total decides
+        (80, 4, Decimal("600")),
+        (79.9, 3, None),
+    ],
+)
+def test_the_star_is_the_highest_level_the_rounded_total_reaches_with_its_bonus_base(
+    score, star, base
+):
     reviews = pd.DataFrame({"self": [score, 10]}, index=["a", "z"])
-    a = score_team(parse_scheme(SCHEME), ScoreInputs(reviews=reviews, review_scale=100), as_of=date(2026, 11, 3)).agent("a")
+    a = score_team(
+        parse_scheme(SCHEME),
+        ScoreInputs(reviews=reviews, review_scale=100),
+        as_of=date(2026, 11, 3),
+    ).agent("a")
     assert (a.flags.star, a.flags.bonus_base) == (star, base)
     assert a.to_dict()["flags"]["bonus_base"] == (None if base is None else str(base))

@@ -41,7 +41,11 @@ def test_equal_totals_share_a_rank_and_the_next_rank_is_skipped(hiring):
 
 def test_a_missing_worst_value_scores_the_worst_band_and_says_so(hiring):
     values = pd.DataFrame({"hiring_cycle": [np.nan], "offer_acceptance": [0.9]}, index=["a"])
-    ind = score_team(hiring, ScoreInputs(values=values), as_of=AS_OF).agent("a").indicator("hiring_cycle")
+    ind = (
+        score_team(hiring, ScoreInputs(values=values), as_of=AS_OF)
+        .agent("a")
+        .indicator("hiring_cycle")
+    )
     assert ind.points == 0
     assert ind.status == "worst"
     assert ind.detail["reason"] == "missing"

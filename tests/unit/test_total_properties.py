@@ -25,8 +25,16 @@ SCHEMES = {
     for path in [*(ROOT / "schemes").glob("*.toml"), *(ROOT / "schemes/examples").glob("*.toml")]
 }
 SCHEME_NAMES = sorted(SCHEMES)
-SPAN = {"fraction": 1.0, "percent": 100.0, "seconds": 400.0, "minutes": 300.0, "yuan": 400_000.0,
-        "count": 12.0, "days": 60.0, "points": 100.0}
+SPAN = {
+    "fraction": 1.0,
+    "percent": 100.0,
+    "seconds": 400.0,
+    "minutes": 300.0,
+    "yuan": 400_000.0,
+    "count": 12.0,
+    "days": 60.0,
+    "points": 100.0,
+}
 
 
 def draw_values(ind: Indicator, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -54,15 +62,27 @@ def random_inputs(scheme: Scheme, seed: int, n: int, missing: float) -> ScoreInp
             col[rng.random(n) < missing] = np.nan
             reviews[f"{comp.id}.{dim.id}"] = col
     stars = pd.DataFrame(rng.integers(0, 6, (n, 5)), index=agents, columns=list(STAR_COLUMNS))
-    counts = pd.DataFrame({"score": rng.uniform(0, 100, n), "count": rng.integers(0, 6, n)}, index=agents)
+    counts = pd.DataFrame(
+        {"score": rng.uniform(0, 100, n), "count": rng.integers(0, 6, n)}, index=agents
+    )
     teams = pd.Series(rng.choice(["t1", "t2"], n), index=agents)
-    return ScoreInputs(values=pd.DataFrame(columns, index=agents), reviews=pd.DataFrame(reviews, index=agents),
-                       customer=stars, peer=counts, qa=counts, teams=teams)
+    return ScoreInputs(
+        values=pd.DataFrame(columns, index=agents),
+        reviews=pd.DataFrame(reviews, index=agents),
+        customer=stars,
+        peer=counts,
+        qa=counts,
+        teams=teams,
+    )
 
 
 @settings(max_examples=40, deadline=None)
-@given(name=st.sampled_from(SCHEME_NAMES), seed=st.integers(0, 2**32 - 1), n=st.integers(1, 30),
-       missing=st.sampled_from([0.0, 0.2, 0.7]))
+@given(
+    name=st.sampled_from(SCHEME_NAMES),
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 30),
+    missing=st.sampled_from([0.0, 0.2, 0.7]),
+)
 def test_totals_stay_within_0_and_100(name: str, seed: int, n: int, missing: float) -> None:
     result = score_team(SCHEMES[name], random_inputs(SCHEMES[name], seed, n, missing), as_of=AS_OF)
     totals = result.total[np.isfinite(result.total)]
@@ -86,8 +106,12 @@ def better_values(ind: Indicator, worse: float, step: float) -> float:
 
 
 @settings(max_examples=40, deadline=None)
-@given(name=st.sampled_from(SCHEME_NAMES), seed=st.integers(0, 2**32 - 1), n=st.integers(2, 12),
-       step=st.floats(0.0, 0.5))
+@given(
+    name=st.sampled_from(SCHEME_NAMES),
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(2, 12),
+    step=st.floats(0.0, 0.5),
+)
 def test_an_agent_better_on_every_indicator_never_ranks_below_one_worse_on_every_indicator(
     name: str, seed: int, n: int, step: float
 ) -> None:
@@ -97,16 +121,30 @@ def test_an_agent_better_on_every_indicator_never_ranks_below_one_worse_on_every
     worse, better = values.index[0], values.index[1]
     for ind in scheme.indicators:
         scale = 1.0 if ind.unit == "fraction" else SPAN[ind.unit] / 4
-        values.loc[better, ind.column] = better_values(ind, float(values.loc[worse, ind.column]), step * scale)
+        values.loc[better, ind.column] = better_values(
+            ind, float(values.loc[worse, ind.column]), step * scale
+        )
     for col in reviews.columns:
         reviews.loc[better, col] = max(reviews.loc[better, col], reviews.loc[worse, col])
-    same = {name: frame.copy() for name, frame in (("customer", inputs.customer), ("peer", inputs.peer))}
+    same = {
+        name: frame.copy() for name, frame in (("customer", inputs.customer), ("peer", inputs.peer))
+    }
     for frame in same.values():
         frame.loc[better] = frame.loc[worse]
     teams = inputs.teams.copy()
     teams.loc[better] = teams.loc[worse]
-    result = score_team(scheme, ScoreInputs(values=values, reviews=reviews, customer=same["customer"],
-                                            peer=same["peer"], qa=same["peer"], teams=teams), as_of=AS_OF)
+    result = score_team(
+        scheme,
+        ScoreInputs(
+            values=values,
+            reviews=reviews,
+            customer=same["customer"],
+            peer=same["peer"],
+            qa=same["peer"],
+            teams=teams,
+        ),
+        as_of=AS_OF,
+    )
     b, w = result.agent(better), result.agent(worse)
     assert b.total >= w.total - 1e-9
     assert b.rank <= w.rank
@@ -135,25 +173,42 @@ params.target = 100
 
 @settings(max_examples=40, deadline=None)
 @given(w=st.integers(1, 50), x=st.floats(0, 100), review=st.integers(1, 5))
-def test_weights_are_honoured_and_doubling_a_weight_doubles_the_contribution(w: int, x: float, review: int) -> None:
-    inputs = ScoreInputs(values=pd.DataFrame({"x": [x]}, index=["a"]),
-                         reviews=pd.DataFrame({"self.task": [review]}, index=["a"]))
-    single = score_team(parse_scheme(KPI_SELF.format(w=w, rest=100 - w)), inputs, as_of=AS_OF).agent("a")
-    double = score_team(parse_scheme(KPI_SELF.format(w=2 * w, rest=100 - 2 * w)), inputs, as_of=AS_OF).agent("a")
+def test_weights_are_honoured_and_doubling_a_weight_doubles_the_contribution(
+    w: int, x: float, review: int
+) -> None:
+    inputs = ScoreInputs(
+        values=pd.DataFrame({"x": [x]}, index=["a"]),
+        reviews=pd.DataFrame({"self.task": [review]}, index=["a"]),
+    )
+    single = score_team(
+        parse_scheme(KPI_SELF.format(w=w, rest=100 - w)), inputs, as_of=AS_OF
+    ).agent("a")
+    double = score_team(
+        parse_scheme(KPI_SELF.format(w=2 * w, rest=100 - 2 * w)), inputs, as_of=AS_OF
+    ).agent("a")
     kpi, self_review = single.component("kpi"), single.component("self")
     assert kpi.contribution_exact == pytest.approx(x * w / 100)
     assert self_review.contribution_exact == pytest.approx((review - 1) / 4 * 100 * (100 - w) / 100)
     assert double.component("kpi").contribution_exact == pytest.approx(2 * kpi.contribution_exact)
-    assert single.total_exact == pytest.approx(kpi.contribution_exact + self_review.contribution_exact)
+    assert single.total_exact == pytest.approx(
+        kpi.contribution_exact + self_review.contribution_exact
+    )
 
 
 @settings(max_examples=60, deadline=None)
 @given(
-    totals=st.lists(st.one_of(st.sampled_from([50.0, 60.0, 70.0, 80.0]), st.just(float("nan")),
-                              st.floats(0, 100)), min_size=1, max_size=40),
+    totals=st.lists(
+        st.one_of(
+            st.sampled_from([50.0, 60.0, 70.0, 80.0]), st.just(float("nan")), st.floats(0, 100)
+        ),
+        min_size=1,
+        max_size=40,
+    ),
     seed=st.integers(0, 2**16),
 )
-def test_a_rank_is_one_plus_the_number_of_better_totals_in_the_same_team(totals: list[float], seed: int) -> None:
+def test_a_rank_is_one_plus_the_number_of_better_totals_in_the_same_team(
+    totals: list[float], seed: int
+) -> None:
     rng = np.random.default_rng(seed)
     n = len(totals)
     total = np.array(totals)
@@ -176,6 +231,7 @@ def test_a_rank_is_one_plus_the_number_of_better_totals_in_the_same_team(totals:
 
 def with_twins(inputs: ScoreInputs, twins: list[int]) -> ScoreInputs:
     """The inputs plus a copy of each agent at the positions ``twins`` (same team, same data)."""
+
     def grow(frame: Any) -> Any:
         if frame is None:
             return None
@@ -183,13 +239,24 @@ def with_twins(inputs: ScoreInputs, twins: list[int]) -> ScoreInputs:
         copies.index = [f"{a}_twin{k}" for k, a in enumerate(copies.index)]
         return pd.concat([frame, copies])
 
-    return ScoreInputs(values=grow(inputs.values), reviews=grow(inputs.reviews), customer=grow(inputs.customer),
-                       peer=grow(inputs.peer), qa=grow(inputs.qa), teams=grow(inputs.teams))
+    return ScoreInputs(
+        values=grow(inputs.values),
+        reviews=grow(inputs.reviews),
+        customer=grow(inputs.customer),
+        peer=grow(inputs.peer),
+        qa=grow(inputs.qa),
+        teams=grow(inputs.teams),
+    )
 
 
 @settings(max_examples=40, deadline=None)
-@given(name=st.sampled_from(SCHEME_NAMES), seed=st.integers(0, 2**32 - 1), n=st.integers(1, 16),
-       missing=st.sampled_from([0.0, 0.1, 0.5]), data=st.data())
+@given(
+    name=st.sampled_from(SCHEME_NAMES),
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 16),
+    missing=st.sampled_from([0.0, 0.1, 0.5]),
+    data=st.data(),
+)
 def test_random_teams_of_the_shipped_schemes_show_contributions_that_add_up_and_ties_are_treated_alike(
     name: str, seed: int, n: int, missing: float, data: st.DataObject
 ) -> None:
@@ -198,7 +265,9 @@ def test_random_teams_of_the_shipped_schemes_show_contributions_that_add_up_and_
     # add up to the pay shown, the same for the same result.
     scheme = SCHEMES[name]
     twins = data.draw(st.lists(st.integers(0, n - 1), max_size=4))
-    result = score_team(scheme, with_twins(random_inputs(scheme, seed, n, missing), twins), as_of=AS_OF)
+    result = score_team(
+        scheme, with_twins(random_inputs(scheme, seed, n, missing), twins), as_of=AS_OF
+    )
     unit = Decimal(1).scaleb(-scheme.precision)
     for r in result.results:
         if r.total is None:
@@ -217,5 +286,9 @@ def test_random_teams_of_the_shipped_schemes_show_contributions_that_add_up_and_
         original = result.agent(f"agent{i:03d}")
         twin = result.agent(f"agent{i:03d}_twin{k}")
         assert (twin.total, twin.rank, twin.provisional, twin.flags) == (
-            original.total, original.rank, original.provisional, original.flags)
+            original.total,
+            original.rank,
+            original.provisional,
+            original.flags,
+        )
         assert pay_of(scheme, twin.to_dict()) == pay_of(scheme, original.to_dict())
