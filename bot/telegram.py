@@ -28,7 +28,7 @@ import dataclasses
 import hmac
 import logging
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -54,6 +54,8 @@ from bot import telegram_render as tr
 from bot.telegram_limits import Bounded, KpibotRateLimiter
 from bot.telegram_people import TelegramPeople
 from bot.telegram_request import AiohttpRequest
+from commands import registry
+from commands.context import Command
 from commands.i18n import normalize_lang, translator
 from commands.importing.chat import CHAT_FILE_MAX_BYTES
 from commands.messages import FileUnavailable, Incoming, Outgoing, Reply
@@ -74,19 +76,13 @@ DOWNLOAD_TIMEOUT_S = 60
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 """On every text kpibot sends or edits: a survey link is for the customer, not a preview card."""
 
-MENU: dict[str, str] = {
-    "selfreview": "Fill in your self-review",
-    "me": "Your own score, explained",
-    "rank": "The team ranking",
-    "review": "Review an agent (managers)",
-    "status": "Who has done what this period (managers)",
-    "peer": "Rate a teammate anonymously",
-    "survey": "A survey link for your customer",
-    "simulate": "What if: your score with other numbers",
-    "scheme": "The scheme that scores you",
-    "help": "What you can do here",
-}
-"""The command menu Telegram shows (English msgids; the Chinese menu comes from the catalogue)."""
+
+def menu_commands(commands: Mapping[str, Command] | None = None) -> list[Command]:
+    """The commands Telegram's ``/`` menu offers (those declared with a ``menu`` line, in
+    ``menu_rank`` order), of the router's commands or, for a router that lists none, of every
+    module of :data:`commands.registry.MODULES`."""
+    known = registry.commands() if commands is None else commands
+    return sorted((c for c in known.values() if c.menu), key=lambda c: c.menu_rank)
 
 
 class RouterLike(Protocol):
@@ -186,14 +182,13 @@ class TelegramAdapter:
     async def _set_menu(self) -> None:
         """The ``/`` menu, in English and in Chinese: everyone sees the commands an agent may
         use; each linked manager and admin sees theirs (``/review`` …) in their own chat."""
-        known = getattr(self.router, "commands", None)
-        names = [n for n in MENU if known is None or n in known]
-        if not names:
+        offered = menu_commands(getattr(self.router, "commands", None))
+        if not offered:
             return
 
         def menu(lang: str, role: str) -> list[BotCommand]:
             _ = translator(lang)
-            return [BotCommand(n, _(MENU[n])) for n in names if role_may_use(role, n)]
+            return [BotCommand(c.name, _(c.menu)) for c in offered if role_may_use(role, c)]
 
         try:
             for lang, code in (("en", None), ("zh", "zh")):

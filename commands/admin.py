@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlmodel import Session
 
 from commands import permissions, publication
-from commands.context import Context, Handler
+from commands.context import Command, Context
 from commands.i18n import LANGUAGES, Translate
 from commands.importing.mapping import declared_indicators
 from commands.messages import Reply
@@ -811,9 +811,7 @@ def _usage(ctx: Context, text: str) -> list[Reply]:
 
 def team_command(ctx: Context, args: str) -> list[Reply]:
     _ = ctx._
-    decision = permissions.can_administer(ctx.actor)
-    if not decision:
-        return [permissions.refusal(decision, _)]
+    permissions.require(permissions.can_administer(ctx.actor))
     words, opts = options(args.split())
     usage = _(
         "Usage: /team add NAME [lang=zh|en] [tz=Asia/Shanghai] [scheme=online_shop] · /team set NAME lang=en tz=Europe/London scheme=online_shop"
@@ -857,9 +855,7 @@ def team_command(ctx: Context, args: str) -> list[Reply]:
 
 def member_command(ctx: Context, args: str) -> list[Reply]:
     _ = ctx._
-    decision = permissions.can_administer(ctx.actor)
-    if not decision:
-        return [permissions.refusal(decision, _)]
+    permissions.require(permissions.can_administer(ctx.actor))
     if args.split()[:1] == ["alias"]:
         from commands.aliases import alias_command  # it builds on this module's checks
 
@@ -1056,9 +1052,7 @@ def period_command(ctx: Context, args: str) -> list[Reply]:
     else:
         team = repo.get_team(session=ctx.session, team_id=ctx.actor.team_id)
         assert team is not None
-    decision = permissions.can_manage_period(ctx.actor, team)
-    if not decision:
-        return [permissions.refusal(decision, _)]
+    permissions.require(permissions.can_manage_period(ctx.actor, team))
     until: date | None = None
     if "until" in opts:
         try:
@@ -1118,8 +1112,31 @@ def _close_waits(ctx: Context, team: Team, key: str | None) -> Reply | None:
     return Reply(text=text, private=True)
 
 
-COMMANDS: dict[str, Handler] = {
-    "team": team_command,
-    "member": member_command,
-    "period": period_command,
-}
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "period",
+        period_command,
+        permissions.LEADERS,
+        what=N_("open or close a team's period"),
+        example="/period open demo 2026-11",
+        refusal=N_(
+            "The command /period is not available to you: only managers and admins open and close periods."
+        ),
+    ),
+    Command(
+        "team",
+        team_command,
+        permissions.ADMINS,
+        what=N_("add a team; set its scheme, language, time zone"),
+        example="/team set demo lang=en tz=Asia/Shanghai scheme=online_shop",
+        refusal=N_("The command /team is not available to you: only an admin changes teams."),
+    ),
+    Command(
+        "member",
+        member_command,
+        permissions.ADMINS,
+        what=N_("add members, change them, mark someone who left"),
+        example="/member set demo 王小红 role=manager slack=U123",
+        refusal=N_("The command /member is not available to you: only an admin changes members."),
+    ),
+)

@@ -26,9 +26,10 @@ from sqlmodel import Session
 
 from commands import outbox, permissions, results, scope
 from commands.calibration import parse_changes
-from commands.context import Context, Handler
+from commands.context import Command, Context
 from commands.i18n import Translate, translator
 from commands.messages import Reply
+from commands.permissions import N_
 from commands.scope import appealable
 from scoring import Scheme
 from storage import consequences as store
@@ -376,8 +377,7 @@ def decide(ctx: Context, tokens: Sequence[str], uphold: bool) -> list[Reply]:
         return [
             Reply(text=_("There is no appeal #{id}.", id=tokens[0].lstrip("#")), ephemeral=True)
         ]
-    if not decision:
-        return [permissions.refusal(decision, _)]
+    permissions.require(decision)
     member = repo.get_member(session=ctx.session, member_id=appeal.member_id)
     team = repo.get_team(session=ctx.session, team_id=appeal.team_id)
     period = repo.get_period_by_id(session=ctx.session, period_id=appeal.period_id)
@@ -474,4 +474,15 @@ def pending(ctx: Context) -> list[Reply]:
     return [Reply(text="\n".join(lines), private=True)]
 
 
-COMMANDS: dict[str, Handler] = {"appeal": appeal}
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "appeal",
+        appeal,
+        permissions.SCORED_AND_LEADERS,
+        what=N_("appeal a part of your published result; managers and admins decide"),
+        example="/appeal kpi my response time was 29 s",
+        refusal=N_(
+            "The command /appeal is not available to you: agents appeal their results; managers and admins decide."
+        ),
+    ),
+)

@@ -35,9 +35,10 @@ from datetime import date
 from typing import Any
 
 from commands import permissions, results
-from commands.context import Context, Handler
+from commands.context import Command, Context, Handler
 from commands.i18n import Translate
 from commands.messages import Button, Reply
+from commands.permissions import N_
 from commands.rank import PERIOD_KEY
 from scoring import Scheme, scale_review
 from scoring.scheme import DistributionTarget
@@ -406,9 +407,7 @@ def _adjust_problems(
 
 def calibrate(ctx: Context, args: str) -> list[Reply]:
     _ = ctx._
-    decision = permissions.can_administer(ctx.actor)
-    if not decision:
-        return [permissions.refusal(decision, _)]
+    permissions.require(permissions.can_administer(ctx.actor))
     tokens = args.split()
     if tokens and tokens[0] == "adjust":
         return adjust(ctx, tokens[1:])
@@ -426,9 +425,7 @@ def calibrate(ctx: Context, args: str) -> list[Reply]:
 
 
 def on_action(ctx: Context, value: str) -> list[Reply]:
-    decision = permissions.can_administer(ctx.actor)
-    if not decision:
-        return [permissions.refusal(decision, ctx._)]
+    permissions.require(permissions.can_administer(ctx.actor))
     if (ctx.incoming.action or "").endswith(":lock") and PERIOD_KEY.match(value):
         return lock(ctx, value)
     return [
@@ -443,6 +440,17 @@ def _today(ctx: Context) -> date:
     return ctx.now.date()
 
 
-COMMANDS: dict[str, Handler] = {"calibrate": calibrate}
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "calibrate",
+        calibrate,
+        permissions.ADMINS,
+        what=N_("compare managers' review scores, adjust one with a reason, lock the period"),
+        example="/calibrate 2026-10",
+        refusal=N_(
+            "The command /calibrate is not available to you: only an admin calibrates and locks a period."
+        ),
+    ),
+)
 ACTIONS: dict[str, Handler] = {ACTION: on_action}
 ACTION_IDS: dict[str, tuple[str, ...]] = {f"{ACTION}:lock": ("period_key.admin",)}

@@ -9,13 +9,14 @@ can freeze it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from commands.i18n import Translate
 from commands.messages import Incoming, Reply
+from commands.permissions import Role
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -43,6 +44,55 @@ class Context:
     now: datetime
     incoming: Incoming
     config: AppConfig
+    commands: Mapping[str, Command] = field(default_factory=dict)
+    """Every command the router serves (``/help`` lists those the actor may use)."""
 
 
 Handler = Callable[[Context, str], list[Reply]]
+
+
+@dataclass(frozen=True)
+class Command:
+    """One chat command, declared once next to its handler (``COMMANDS`` of a command module).
+
+    ``roles`` may run it (required: a command without a role declaration cannot be built, and an
+    unknown role fails at start-up); ``what`` and ``example`` are its ``/help`` line (English
+    msgids, Chinese in the catalogue; a control word typed inside a form has neither and is not
+    listed); ``refusal`` says why another role may not run it (default: a generic refusal);
+    ``menu`` is its line in a platform's ``/`` menu, ``menu_rank`` its place there.
+    """
+
+    name: str
+    handler: Handler
+    roles: Collection[Role | str]
+    what: str = ""
+    example: str = ""
+    refusal: str = ""
+    menu: str = ""
+    menu_rank: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.name or self.name != self.name.lower() or " " in self.name:
+            raise ValueError(f"command {self.name!r}: a name is one lower-case word")
+        known = {r.value for r in Role}
+        unknown = sorted(str(r) for r in self.roles if str(r) not in known)
+        if unknown or not self.roles:
+            raise ValueError(f"/{self.name}: roles {unknown or 'missing'} (known: {sorted(known)})")
+        object.__setattr__(self, "roles", frozenset(Role(str(r)) for r in self.roles))
+        if bool(self.what) != bool(self.example):
+            raise ValueError(f"/{self.name}: a help line needs both what it does and an example")
+
+
+@dataclass
+class UnlinkedContext:
+    """What a command for a not-yet-linked person gets (e.g. Telegram ``/start CODE``)."""
+
+    session: Session
+    lang: str
+    _: Translate
+    now: datetime
+    incoming: Incoming
+    config: AppConfig
+
+
+UnlinkedHandler = Callable[[UnlinkedContext, str], list[Reply]]

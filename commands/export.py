@@ -31,8 +31,9 @@ from sqlmodel import Session
 from commands import permissions, results
 from commands.cells import DANGEROUS as DANGEROUS
 from commands.cells import safe
-from commands.context import Context, Handler
+from commands.context import Command, Context
 from commands.messages import FileAttachment, Reply
+from commands.permissions import N_
 from commands.rank import resolve_period, resolve_team, split_args
 from scoring.pay import pay_of
 from storage import consequences as store
@@ -243,9 +244,7 @@ def export(ctx: Context, args: str) -> list[Reply]:
     team, problem = resolve_team(ctx, team_name)
     if team is None:
         return [problem] if problem else []
-    decision = permissions.can_export(ctx.actor, team)
-    if not decision:
-        return [permissions.refusal(decision, _)]
+    permissions.require(permissions.can_export(ctx.actor, team))
     period, problem = resolve_period(ctx, team, key)
     if period is None:
         return [problem] if problem else []
@@ -270,4 +269,13 @@ def sheet_names() -> Sequence[str]:
     )
 
 
-COMMANDS: dict[str, Handler] = {"export": export}
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "export",
+        export,
+        permissions.LEADERS,
+        what=N_("results, rewards, plans and appeals as a spreadsheet (xlsx or csv)"),
+        example="/export demo 2026-10 csv",
+        refusal=permissions.EXPORT_ONLY_LEADERS,
+    ),
+)

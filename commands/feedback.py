@@ -38,9 +38,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlmodel import Session
 
 from commands import outbox, permissions, results
-from commands.context import Context, Handler
+from commands.context import Command, Context, Handler
 from commands.i18n import Translate, normalize_lang, translator
 from commands.messages import Button, Reply
+from commands.permissions import N_
 from scoring import Scheme
 from scoring.methods import Deduction, Descriptive, EitherOr, Gate, Ratio, Tiered
 from scoring.scheme import Indicator
@@ -979,7 +980,18 @@ def on_action(ctx: Context, value: str) -> list[Reply]:
     ]
 
 
-COMMANDS: dict[str, Handler] = {"feedback": feedback}
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "feedback",
+        feedback,
+        permissions.SCORED_AND_LEADERS,
+        what=N_("feedback meetings: the prompt, the time, notes and goals; agents acknowledge"),
+        example="/feedback Carol",
+        refusal=N_(
+            "The command /feedback is not available to you: feedback meetings are for agents and their managers."
+        ),
+    ),
+)
 ACTIONS: dict[str, Handler] = {ACTION: on_action}
 ACTION_IDS: dict[str, tuple[str, ...]] = {
     f"{ACTION}:accept": ("slot.party",),

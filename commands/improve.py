@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from commands import outbox, permissions, results, scope
-from commands.context import Context, Handler
+from commands.context import Command, Context, Handler
 from commands.forms import engine
 from commands.forms.spec import N_, Answers, Field, FormDefinition
 from commands.i18n import Translate, normalize_lang, translator
@@ -376,7 +376,18 @@ def follow_up(session: Session, *, now: datetime, team: Team | None = None) -> d
     return counts
 
 
-COMMANDS: dict[str, Handler] = {"improve": improve}
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "improve",
+        improve,
+        permissions.SCORED_AND_LEADERS,
+        what=N_("improvement plans: write yours, or approve and return your team's"),
+        example="/improve",
+        refusal=N_(
+            "The command /improve is not available to you: improvement plans are for agents and their managers."
+        ),
+    ),
+)
 ACTIONS: dict[str, Handler] = {ACTION: on_action}
 ACTION_IDS: dict[str, tuple[str, ...]] = {
     f"{ACTION}:start": ("plan.own",),

@@ -18,10 +18,11 @@ from datetime import datetime
 from sqlmodel import Session
 
 from commands import permissions
-from commands.context import Context, Handler
+from commands.context import Command, Context
 from commands.i18n import translator
 from commands.messages import Reply
 from commands.outbox import resolve_reply
+from commands.permissions import N_
 from commands.progress import reachable
 from storage import conversations as people
 from storage import outbox as store
@@ -149,4 +150,17 @@ def inbox(ctx: Context, args: str) -> list[Reply]:
     return [Reply(text="\n".join(lines), private=True)]
 
 
-COMMANDS: dict[str, Handler] = {"inbox": inbox}
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "inbox",
+        inbox,
+        permissions.LEADERS,
+        what=N_(
+            "messages waiting for people with no Slack or Telegram account: a list, or one person's in full"
+        ),
+        example="/inbox 王小红",
+        refusal=N_(
+            "The command /inbox is not available to you: it shows managers and admins the messages kpibot could not deliver to their people."
+        ),
+    ),
+)

@@ -6,23 +6,19 @@ chat (or opens ``https://t.me/<bot>?start=CODE``). A code works once, until it e
 a wrong, used or expired code is refused with a message that names nobody. The codes
 themselves are kept by :mod:`storage.linking`.
 
-    COMMANDS = {"start": ..., "linkcode": ...}     # for linked members
+    COMMANDS = (Command("linkcode", ...), Command("start", ...))  # for linked members
     UNLINKED_COMMANDS = {"start": ...}             # for a person kpibot does not know yet
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from commands import permissions
-from commands.context import Context, Handler
+from commands.context import Command, Context, UnlinkedContext, UnlinkedHandler
 from commands.i18n import Translate, normalize_lang, translator
 from commands.messages import Reply
+from commands.permissions import N_
 from storage import conversations, repo
 from storage.linking import DEFAULT_HOURS, create_link_code, redeem_link_code
-
-if TYPE_CHECKING:
-    from commands.router import UnlinkedContext, UnlinkedHandler
 
 __all__ = ["COMMANDS", "DEFAULT_HOURS", "UNLINKED_COMMANDS", "create_link_code", "redeem_link_code"]
 
@@ -101,9 +97,7 @@ def start_linked(ctx: Context, args: str) -> list[Reply]:
 def linkcode(ctx: Context, args: str) -> list[Reply]:
     """``/linkcode TEAM NAME`` (admin): a one-time code for that member, said privately."""
     _ = ctx._
-    decision = permissions.can_administer(ctx.actor)
-    if not decision:
-        return [permissions.refusal(decision, _)]
+    permissions.require(permissions.can_administer(ctx.actor))
     team_name, _sep, name = args.replace("/", " ", 1).strip().partition(" ")
     if not team_name or not name.strip():
         return [
@@ -143,5 +137,15 @@ def linkcode(ctx: Context, args: str) -> list[Reply]:
     ]
 
 
-COMMANDS: dict[str, Handler] = {"start": start_linked, "linkcode": linkcode}
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "linkcode",
+        linkcode,
+        permissions.ADMINS,
+        what=N_("a one-time code that links a member's Telegram account"),
+        example="/linkcode demo 王小红",
+        refusal=N_("The command /linkcode is not available to you: only an admin links accounts."),
+    ),
+    Command("start", start_linked, permissions.ALL),
+)
 UNLINKED_COMMANDS: dict[str, UnlinkedHandler] = {"start": start_unlinked}

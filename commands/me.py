@@ -12,10 +12,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from commands import permissions, publication, results
-from commands.context import Context, Handler
+from commands.context import Command, Context
 from commands.forms.common import format_value
 from commands.i18n import Translate
 from commands.messages import Reply
+from commands.permissions import N_
 from commands.rank import (
     change_text,
     flag_texts,
@@ -260,9 +261,7 @@ def component_lines(ctx: Context, scheme: Scheme, breakdown: Mapping[str, Any]) 
 
 def me(ctx: Context, args: str) -> list[Reply]:
     _ = ctx._
-    decision = permissions.can_view_result(ctx.actor, ctx.actor)
-    if not decision:
-        return [permissions.refusal(decision, _)]
+    permissions.require(permissions.can_view_result(ctx.actor, ctx.actor))
     _team_name, key = split_args(args)
     if args.strip() and key is None:
         return [
@@ -354,4 +353,17 @@ def provisional_line(ctx: Context, scheme: Scheme, mine: results.AgentScore) -> 
     return line
 
 
-COMMANDS: dict[str, Handler] = {"me": me}
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "me",
+        me,
+        permissions.AGENTS,
+        what=N_("your score explained, number by number"),
+        example="/me 2026-10",
+        refusal=N_(
+            "The command /me is not available to you: it shows an agent's own score, and managers and admins are not scored. Use /rank for your teams."
+        ),
+        menu=N_("Your own score, explained"),
+        menu_rank=2,
+    ),
+)

@@ -17,7 +17,7 @@ import hashlib
 import hmac
 
 from commands import permissions, results
-from commands.context import Context, Handler
+from commands.context import Command, Context, Handler
 from commands.forms import engine
 from commands.forms.common import (
     SCORE_ANCHORS,
@@ -145,9 +145,7 @@ def peer_line(ctx: Context, subject: Member, period: Period) -> str:
 
 def _start(ctx: Context, subject: Member) -> list[Reply]:
     _ = ctx._
-    decision = permissions.can_peer_rate(ctx.actor, subject)
-    if not decision:
-        return [permissions.refusal(decision, _)]
+    permissions.require(permissions.can_peer_rate(ctx.actor, subject))
     team = team_of(ctx, ctx.actor)
     period = open_review_period(ctx, team)
     if period is None:
@@ -181,7 +179,7 @@ def peer(ctx: Context, args: str) -> list[Reply]:
     if parts and parts[0].lower() in ("summary", "汇总"):
         return summary(ctx)
     if parts and parts[0].lower() in ("raters", "who", "谁"):
-        return [permissions.refusal(permissions.can_see_peer_raters(ctx.actor), _)]
+        permissions.require(permissions.can_see_peer_raters(ctx.actor))
     if not parts:
         return choose(ctx)
     subject = _teammate(ctx, parts[0])
@@ -245,6 +243,17 @@ def summary(ctx: Context) -> list[Reply]:
     return [Reply(text=f"{head} {peer_line(ctx, ctx.actor, period)}", private=True)]
 
 
-COMMANDS: dict[str, Handler] = {"peer": peer}
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "peer",
+        peer,
+        permissions.AGENTS,
+        what=N_("rate a teammate anonymously"),
+        example="/peer",
+        refusal=N_("The command /peer is not available to you: only agents rate their peers."),
+        menu=N_("Rate a teammate anonymously"),
+        menu_rank=6,
+    ),
+)
 ACTIONS: dict[str, Handler] = {"peer": pick}
 ACTION_IDS: dict[str, tuple[str, ...]] = {"peer:pick": ("member.peer", "period")}

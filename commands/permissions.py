@@ -10,11 +10,10 @@ Every check takes who asks (``actor``) and what it is about (a subject member, a
 team) and returns a :class:`Decision`. A decision is truthy when allowed; when
 refused it carries an English message id that says *why* without revealing any
 data about the subject (translate it with ``decision.explain(_)`` or turn it into a
-reply with :func:`refusal`). Callers never re-implement a rule: they ask here.
+reply with :func:`refusal`). Callers never re-implement a rule: they ask here, and a handler
+guards with :func:`require`, which the router turns into the refusal.
 
-    decision = can_review(ctx.actor, subject)
-    if not decision:
-        return [refusal(decision, ctx._)]
+    permissions.require(can_review(ctx.actor, subject))  # the router answers a refusal
 
 ``managed`` (a set of team ids) can be passed to skip the database look-up of
 the actor's teams; otherwise it is loaded through the actor's own session.
@@ -22,7 +21,7 @@ the actor's teams; otherwise it is loaded through the actor's own session.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -141,6 +140,10 @@ NOT_YOURS = N_("That button no longer works. Send /help to see what you can do."
 EXPORT_OWN_TEAMS = N_("You can export only the results of your teams.")
 SCHEME_OWN_TEAMS = N_("You can read the scheme only of your own team or of a team you manage.")
 STATUS_OWN_TEAMS = N_("You can see the progress only of your teams.")
+EXPORT_ONLY_LEADERS = N_(
+    "The command /export is not available to you: managers export their teams' results, admins every team's."
+)
+STATUS_ONLY_LEADERS = N_("The command /status is not available to you: it shows managers and admins who has done what this period.")  # fmt: skip
 
 REASONS: tuple[str, ...] = (
     INACTIVE, NOT_FOR_ROLE, REVIEW_ONLY_MANAGERS, REVIEW_OWN_TEAMS, REVIEW_DIRECT_MANAGER,
@@ -150,73 +153,28 @@ REASONS: tuple[str, ...] = (
     PERIOD_OWN_TEAMS, PERIOD_ONLY_MANAGERS, QA_NOT_REVIEWER, QA_OWN_SESSION, QA_OWN_TEAMS,
     QA_DRAW_ONLY_LEADERS, QA_CALIBRATE_ADMIN, QA_DISPUTE_OWN, PLAN_DECIDERS, APPEAL_DECIDERS,
     APPEAL_MANAGER_REVIEW, NOT_YOURS, EXPORT_OWN_TEAMS, SCHEME_OWN_TEAMS, STATUS_OWN_TEAMS,
+    EXPORT_ONLY_LEADERS, STATUS_ONLY_LEADERS,
 )  # fmt: skip
 
 
-# -- which commands each role may use at all (help lists exactly these) --
+# -- which commands each role may use at all (each command declares its roles: commands.context.Command) --
 
-_ALL = frozenset(Role)
-_AGENT = frozenset({Role.AGENT})
-_LEADERS = frozenset({Role.MANAGER, Role.ADMIN})
-_ADMIN = frozenset({Role.ADMIN})
+ALL = frozenset(Role)
+AGENTS = frozenset({Role.AGENT})
+SCORED_AND_LEADERS = frozenset({Role.AGENT, Role.MANAGER, Role.ADMIN})
+LEADERS = frozenset({Role.MANAGER, Role.ADMIN})
+ADMINS = frozenset({Role.ADMIN})
 
-COMMAND_ROLES: dict[str, frozenset[Role]] = {
-    "help": _ALL,
-    "lang": _ALL,
-    "selfreview": _AGENT,
-    "peer": _AGENT,
-    "me": _AGENT,
-    "simulate": _AGENT,
-    "scheme": _ALL,
-    "rank": frozenset({Role.AGENT, Role.MANAGER, Role.ADMIN}),
-    "review": _LEADERS,
-    "status": _LEADERS,
-    "period": _LEADERS,
-    "team": _ADMIN,
-    "member": _ADMIN,
-    "linkcode": _ADMIN,
-    "import": _ADMIN,
-    "survey": frozenset({Role.AGENT, Role.MANAGER, Role.ADMIN}),
-    "qa": _ALL,
-    "feedback": frozenset({Role.AGENT, Role.MANAGER, Role.ADMIN}),
-    "improve": frozenset({Role.AGENT, Role.MANAGER, Role.ADMIN}),
-    "appeal": frozenset({Role.AGENT, Role.MANAGER, Role.ADMIN}),
-    "calibrate": _ADMIN,
-    "export": _LEADERS,
-    "schedule": _ADMIN,
-    "runstep": _ADMIN,
-    "pause": _ADMIN,
-    "resume": _ADMIN,
-    "inbox": _LEADERS,
-}
-"""Command name → roles that may run it. A command missing here is open to every role."""
 
-COMMAND_REFUSALS: dict[str, str] = {
-    "selfreview": N_("The command /selfreview is not available to you: self-reviews are for agents; managers and admins are not scored."),
-    "peer": N_("The command /peer is not available to you: only agents rate their peers."),
-    "me": N_("The command /me is not available to you: it shows an agent's own score, and managers and admins are not scored. Use /rank for your teams."),
-    "simulate": N_("The command /simulate is not available to you: what-if works only on an agent's own score."),
-    "rank": N_("The command /rank is not available to you: rankings are for agents, managers and admins."),
-    "review": N_("The command /review is not available to you: only managers and admins review agents. Use /selfreview for your own review."),
-    "period": N_("The command /period is not available to you: only managers and admins open and close periods."),
-    "team": N_("The command /team is not available to you: only an admin changes teams."),
-    "member": N_("The command /member is not available to you: only an admin changes members."),
-    "linkcode": N_("The command /linkcode is not available to you: only an admin links accounts."),
-    "import": N_("The command /import is not available to you: only an admin imports KPI data."),
-    "survey": N_("The command /survey is not available to you: survey links are for agents and their managers."),
-    "feedback": N_("The command /feedback is not available to you: feedback meetings are for agents and their managers."),
-    "improve": N_("The command /improve is not available to you: improvement plans are for agents and their managers."),
-    "appeal": N_("The command /appeal is not available to you: agents appeal their results; managers and admins decide."),
-    "calibrate": N_("The command /calibrate is not available to you: only an admin calibrates and locks a period."),
-    "export": N_("The command /export is not available to you: managers export their teams' results, admins every team's."),
-    "status": N_("The command /status is not available to you: it shows managers and admins who has done what this period."),
-    "inbox": N_("The command /inbox is not available to you: it shows managers and admins the messages kpibot could not deliver to their people."),
-    "schedule": N_("The command /schedule is not available to you: only an admin sees and runs the monthly schedule."),
-    "runstep": N_("The command /runstep is not available to you: only an admin sees and runs the monthly schedule."),
-    "pause": N_("The command /pause is not available to you: only an admin pauses a team's schedule."),
-    "resume": N_("The command /resume is not available to you: only an admin pauses a team's schedule."),
-}  # fmt: skip
-"""Why a role may not run a command at all (a refusal says why, not just "no")."""
+class Declared(Protocol):
+    """What a permission check reads of a command's declaration (``commands.context.Command``)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def roles(self) -> Collection[Role | str]: ...
+    @property
+    def refusal(self) -> str: ...
 
 
 def role_of(person: Person) -> Role:
@@ -231,25 +189,29 @@ def is_admin(person: Person) -> bool:
     return person.active and role_of(person) is Role.ADMIN
 
 
-def can_use(actor: Person, command: str) -> Decision:
-    """May this person run ``/command`` at all (before looking at any subject)?"""
+def can_use(actor: Person, command: Declared | None) -> Decision:
+    """May this person run the declared command at all (before looking at any subject)?
+
+    ``None`` (a command nobody declared) is refused to everyone: there is no default role."""
     if not actor.active:
         return _refuse(INACTIVE)
-    roles = COMMAND_ROLES.get(command, _ALL)
-    if role_of(actor) in roles:
+    if command is None:
+        return _refuse(NOT_YOURS)
+    if role_of(actor) in command.roles:
         return ALLOW
-    reason = COMMAND_REFUSALS.get(command)
-    return _refuse(reason) if reason else _refuse(NOT_FOR_ROLE, command=command)
+    if command.refusal:
+        return _refuse(command.refusal)
+    return _refuse(NOT_FOR_ROLE, command=command.name)
 
 
-def role_may_use(role: str, command: str) -> bool:
-    """May someone of this role run ``/command`` at all (the menu a platform shows them)?"""
-    return Role(role) in COMMAND_ROLES.get(command, _ALL)
+def role_may_use(role: str, command: Declared) -> bool:
+    """May someone of this role run the command at all (the menu a platform shows them)?"""
+    return Role(role) in command.roles
 
 
-def allowed_commands(actor: Person) -> list[str]:
-    """The commands this person may use, in the order of :data:`COMMAND_ROLES`."""
-    return [name for name in COMMAND_ROLES if can_use(actor, name)]
+def allowed_commands(actor: Person, commands: Iterable[Declared]) -> list[str]:
+    """The commands this person may use, in the order given (the router's declarations)."""
+    return [c.name for c in commands if can_use(actor, c)]
 
 
 def managed_team_ids(actor: Person, *, managed: Collection[int] | None = None) -> frozenset[int]:
@@ -552,7 +514,7 @@ def can_export(
     actor: Person, team: TeamLike, *, managed: Collection[int] | None = None
 ) -> Decision:
     """Export a team's results (``/export``): an admin any team, a manager the teams they manage."""
-    return _leads_team(actor, team, managed, EXPORT_OWN_TEAMS, COMMAND_REFUSALS["export"])
+    return _leads_team(actor, team, managed, EXPORT_OWN_TEAMS, EXPORT_ONLY_LEADERS)
 
 
 def can_read_scheme(
@@ -570,7 +532,7 @@ def can_see_progress(
 ) -> Decision:
     """Who has done what this period (``/status``) and the reminders it sends: an admin any
     team, a manager the teams they manage (and, within a team, :func:`progress_subjects`)."""
-    return _leads_team(actor, team, managed, STATUS_OWN_TEAMS, COMMAND_REFUSALS["status"])
+    return _leads_team(actor, team, managed, STATUS_OWN_TEAMS, STATUS_ONLY_LEADERS)
 
 
 def can_see_progress_of(
@@ -591,6 +553,25 @@ def sees_team(
     return team_id is not None and (
         team_id == actor.team_id or reaches_team(actor, team_id, managed=managed)
     )
+
+
+class Refused(Exception):
+    """A refused decision on its way to the router (:func:`require`), which answers it."""
+
+    def __init__(self, decision: Decision) -> None:
+        super().__init__(decision.reason)
+        self.decision = decision
+
+
+def require(decision: Decision) -> Decision:
+    """The one permission guard of a handler: returns an allowed decision (it may carry a ranking
+    scope), raises :class:`Refused` otherwise; the router answers with :func:`refusal`.
+
+        permissions.require(permissions.can_export(ctx.actor, team))
+    """
+    if not decision:
+        raise Refused(decision)
+    return decision
 
 
 def refusal(decision: Decision, _: Translate) -> Reply:

@@ -11,9 +11,11 @@ The setting is the member's own ``lang``; the router reads it before the team's
 
 from __future__ import annotations
 
-from commands.context import Context, Handler
+from commands import permissions
+from commands.context import Command, Context
 from commands.i18n import Translate, translator
 from commands.messages import Reply
+from commands.permissions import N_
 from storage import repo
 
 LANG_WORDS: dict[str, str | None] = {
@@ -67,4 +69,12 @@ def lang_command(ctx: Context, args: str) -> list[Reply]:
     ]
 
 
-COMMANDS: dict[str, Handler] = {"lang": lang_command}
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "lang",
+        lang_command,
+        permissions.ALL,
+        what=N_("the language kpibot speaks to you: Chinese or English"),
+        example="/lang en",
+    ),
+)

@@ -23,10 +23,11 @@ from typing import Any
 from sqlmodel import Session
 
 from commands import cycle, outbox, permissions, results
-from commands.context import Context, Handler
+from commands.context import Command, Context, Handler
 from commands.i18n import translator
 from commands.me import component_name
 from commands.messages import Button, Reply
+from commands.permissions import N_
 from commands.rank import resolve_period, resolve_team, split_args, status_name
 from scoring import Scheme
 from storage import outbox as outbox_store
@@ -185,9 +186,7 @@ def status_command(ctx: Context, args: str) -> list[Reply]:
     team, problem = resolve_team(ctx, team_name)
     if team is None:
         return [problem] if problem else []
-    decision = permissions.can_see_progress(ctx.actor, team)
-    if not decision:
-        return [permissions.refusal(decision, _)]
+    permissions.require(permissions.can_see_progress(ctx.actor, team))
     period, problem = resolve_period(ctx, team, key) if key else default_period(ctx, team)
     if period is None:
         return [problem] if problem else []
@@ -228,9 +227,7 @@ def remind(ctx: Context, value: str) -> list[Reply]:
                 ephemeral=True,
             )
         ]
-    decision = permissions.can_see_progress(ctx.actor, team)
-    if not decision:
-        return [permissions.refusal(decision, _)]
+    permissions.require(permissions.can_see_progress(ctx.actor, team))
     if period.status != "open":
         return [Reply(text=_("The review window of {period} is not open: there is nothing to remind anyone of.",
                              period=period.key), ephemeral=True)]  # fmt: skip
@@ -290,6 +287,19 @@ def remind(ctx: Context, value: str) -> list[Reply]:
     return [Reply(text="\n".join(lines), ephemeral=True)]
 
 
-COMMANDS: dict[str, Handler] = {"status": status_command}
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "status",
+        status_command,
+        permissions.LEADERS,
+        what=N_(
+            "who has done what this period: self-review, manager review, KPI data, ratings, QA; remind those missing"
+        ),
+        example="/status demo 2026-10",
+        refusal=permissions.STATUS_ONLY_LEADERS,
+        menu=N_("Who has done what this period (managers)"),
+        menu_rank=5,
+    ),
+)
 ACTIONS: dict[str, Handler] = {"status": remind}
 ACTION_IDS: dict[str, tuple[str, ...]] = {REMIND_ACTION: ("period",)}

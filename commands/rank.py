@@ -15,9 +15,10 @@ from dataclasses import replace
 from typing import Any
 
 from commands import charts, permissions, results
-from commands.context import Context, Handler
+from commands.context import Command, Context
 from commands.i18n import Translate
 from commands.messages import Image, Reply
+from commands.permissions import N_
 from storage import repo
 from storage.models import Period, Team
 
@@ -155,9 +156,7 @@ def rank(ctx: Context, args: str) -> list[Reply]:
         return [problem] if problem else []
     scheme = results.load_scheme(team, None, session=ctx.session)
     published = bool(scheme.publish_ranking) if scheme is not None else False
-    access = permissions.ranking_access(ctx.actor, team, published=published)
-    if not access:
-        return [permissions.refusal(access, _)]
+    access = permissions.require(permissions.ranking_access(ctx.actor, team, published=published))
     period, problem = resolve_period(ctx, team, period_key)
     if period is None:
         return [problem] if problem else []
@@ -292,4 +291,17 @@ CHART_ENDS = 20
 whose width and height add up to more than 10,000 pixels or whose sides differ more than 20
 times (one bar is 45 px), and nobody reads 200 bars."""
 
-COMMANDS: dict[str, Handler] = {"rank": rank}
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "rank",
+        rank,
+        permissions.SCORED_AND_LEADERS,
+        what=N_("a team's ranking with a chart"),
+        example="/rank demo 2026-10",
+        refusal=N_(
+            "The command /rank is not available to you: rankings are for agents, managers and admins."
+        ),
+        menu=N_("The team ranking"),
+        menu_rank=3,
+    ),
+)

@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from commands import permissions, results
-from commands.context import Context, Handler
+from commands.context import Command, Context, Handler
 from commands.forms import engine
 from commands.forms.common import (
     REVIEWABLE_STATUSES,
@@ -428,9 +428,7 @@ FORM = FormDefinition(
 
 def _start(ctx: Context, subject: Member, period_key: str) -> list[Reply]:
     _ = ctx._
-    decision = permissions.can_review(ctx.actor, subject)
-    if not decision:
-        return [permissions.refusal(decision, _)]
+    permissions.require(permissions.can_review(ctx.actor, subject))
     team = team_of(ctx, subject)
     period = (
         period_by_key(ctx, team, period_key) if period_key else latest_reviewable_period(ctx, team)
@@ -544,6 +542,19 @@ def pick(ctx: Context, value: str) -> list[Reply]:
     return _start(ctx, subject, period.key)
 
 
-COMMANDS: dict[str, Handler] = {"review": review}
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "review",
+        review,
+        permissions.LEADERS,
+        what=N_("review an agent of your team"),
+        example="/review @王小红 2026-10",
+        refusal=N_(
+            "The command /review is not available to you: only managers and admins review agents. Use /selfreview for your own review."
+        ),
+        menu=N_("Review an agent (managers)"),
+        menu_rank=4,
+    ),
+)
 ACTIONS: dict[str, Handler] = {"review": pick}
 ACTION_IDS: dict[str, tuple[str, ...]] = {"review:pick": ("member.review", "period")}

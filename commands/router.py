@@ -1,14 +1,16 @@
 """Turns an :class:`Incoming` into replies: resolves the member, finds the handler, owns the unit of work.
 
-Command modules register themselves by exposing module-level mappings:
+Command modules declare what they serve in module-level tables:
 
-    COMMANDS: dict[str, Handler]   # "/rank demo 2026-10" -> COMMANDS["rank"](ctx, "demo 2026-10")
+    COMMANDS: tuple[Command, ...]  # "/rank demo 2026-10" -> the "rank" Command's handler(ctx, "demo 2026-10")
     ACTIONS: dict[str, Handler]    # button action "form:answer" -> ACTIONS["form"](ctx, value)
     ACTION_IDS: dict[str, tuple[str, ...]]  # every action name -> the kinds of id its value carries
     TEXT_HANDLER: Handler          # optional: plain text while a conversation is active
     UNLINKED_COMMANDS: dict[str, UnlinkedHandler]  # optional: what a not-yet-linked person may run
 
-Modules listed in :data:`COMMAND_MODULES` are loaded once by :func:`build_router`.
+The router serves the modules of :data:`commands.registry.MODULES` (or those it is given). A
+command is a :class:`commands.context.Command` with its roles: a bare handler is refused at
+start-up, so no command can exist without saying who may run it.
 
 Usage (an adapter, from a worker thread; ``handle`` is synchronous):
 
@@ -24,7 +26,7 @@ What ``handle`` does, in order:
    in ``incoming.lang_hint``'s language, how to get linked, and nothing else;
 3. opens one unit of work (commit when the handler returns, rollback when it raises);
 4. picks the language: the member's setting, else the team's, else the default;
-5. dispatches ``/cmd args`` to ``COMMANDS`` (after the role check of
+5. dispatches ``/cmd args`` to its declared command (after the role check of
    ``commands.permissions.can_use``), a button to ``ACTIONS`` by the action's prefix
    before ``:`` (the handler reads the rest from ``ctx.incoming.action``) once
    ``commands.scope.check_action`` has found every id of its value in the actor's scope
@@ -35,11 +37,14 @@ What ``handle`` does, in order:
    serialization failure, SQLite busy) is rolled back and run again, up to 3 times;
 7. an internal error is logged with a short request id, and the person gets a short
    apology quoting that id.
+
+A handler refuses with ``permissions.require(decision)`` (the one permission guard): the router
+answers a :class:`commands.permissions.Refused` with the refusal, only to the asker, exactly as
+if the handler had returned it.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import unicodedata
 import uuid
@@ -51,8 +56,15 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from commands import permissions, scope
-from commands.context import AppConfig, Context, Handler
+from commands import permissions, registry, scope
+from commands.context import (
+    AppConfig,
+    Command,
+    Context,
+    Handler,
+    UnlinkedContext,
+    UnlinkedHandler,
+)
 from commands.i18n import Translate, normalize_lang, translator
 from commands.messages import Incoming, Reply
 from commands.outbox import reply_from_json, reply_to_json
@@ -65,51 +77,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-COMMAND_MODULES: tuple[str, ...] = (
-    "commands.forms",
-    "commands.selfreview",
-    "commands.review",
-    "commands.peer",
-    "commands.help",
-    "commands.rank",
-    "commands.me",
-    "commands.simulate",
-    "commands.admin",
-    "commands.importing.chat",
-    "commands.linking",
-    "commands.survey",
-    "commands.survey_notices",
-    "commands.calibration",
-    "commands.feedback",
-    "commands.improve",
-    "commands.appeal",
-    "commands.export",
-    "commands.qa",
-    "commands.schedule_admin",
-    "commands.profile",
-    "commands.scheme_view",
-    "commands.progress",
-    "commands.inbox_view",
-)
-"""Every command module, listed explicitly (a missing module is an error at start-up)."""
 
 Clock = Callable[[], datetime]
 RETRIES = 3
-
-
-@dataclass
-class UnlinkedContext:
-    """What a command for a not-yet-linked person gets (e.g. Telegram ``/start CODE``)."""
-
-    session: Session
-    lang: str
-    _: Translate
-    now: datetime
-    incoming: Incoming
-    config: AppConfig
-
-
-UnlinkedHandler = Callable[[UnlinkedContext, str], list[Reply]]
 
 
 def utc_now() -> datetime:
@@ -118,7 +88,7 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True)
 class Registry:
-    commands: Mapping[str, Handler]
+    commands: Mapping[str, Command]
     actions: Mapping[str, Handler]
     action_ids: Mapping[str, tuple[str, ...]]
     text_handlers: Sequence[Handler]
@@ -126,16 +96,23 @@ class Registry:
 
 
 def collect(modules: Iterable[ModuleType]) -> Registry:
-    """Merge the modules' mappings; two modules claiming the same name is a start-up error, and
-    so is an action prefix without declared ids (or ids declared for no action)."""
-    commands: dict[str, Handler] = {}
+    """Merge the modules' tables; two modules claiming the same name is a start-up error, and so
+    are a command that is not a :class:`Command` (no roles declared) and an action prefix without
+    declared ids (or ids declared for no action)."""
+    commands: dict[str, Command] = {}
     actions: dict[str, Handler] = {}
     action_ids: dict[str, tuple[str, ...]] = {}
     unlinked: dict[str, UnlinkedHandler] = {}
     texts: list[Handler] = []
     for module in modules:
+        declared: Any = getattr(module, "COMMANDS", ())
+        if isinstance(declared, Mapping) or not all(isinstance(c, Command) for c in declared):
+            raise ValueError(f"{module.__name__}: COMMANDS must be Command declarations (handler, roles, help)")  # fmt: skip
+        for command in declared:
+            if command.name in commands:
+                raise ValueError(f"{module.__name__}: COMMANDS {command.name!r} is already registered")  # fmt: skip
+            commands[command.name] = command
         tables = (
-            (commands, "COMMANDS"),
             (actions, "ACTIONS"),
             (action_ids, "ACTION_IDS"),
             (unlinked, "UNLINKED_COMMANDS"),
@@ -149,10 +126,10 @@ def collect(modules: Iterable[ModuleType]) -> Registry:
         text_handler = getattr(module, "TEXT_HANDLER", None)
         if text_handler is not None:
             texts.append(text_handler)
-    declared = {name.split(":", 1)[0] for name in action_ids}
-    if declared != set(actions):
-        raise ValueError(f"actions without declared ids {sorted(set(actions) - declared)}, "
-                         f"ids of no action {sorted(declared - set(actions))} (ACTION_IDS, commands.scope)")  # fmt: skip
+    prefixes = {name.split(":", 1)[0] for name in action_ids}
+    if prefixes != set(actions):
+        raise ValueError(f"actions without declared ids {sorted(set(actions) - prefixes)}, "
+                         f"ids of no action {sorted(prefixes - set(actions))} (ACTION_IDS, commands.scope)")  # fmt: skip
     unknown = (
         {kind for kinds in action_ids.values() for kind in kinds}
         - set(scope.KINDS)
@@ -176,7 +153,7 @@ def split_command(text: str) -> tuple[str, str] | None:
 
 
 class Router:
-    """``Router(engine, config, clock)``; ``modules`` defaults to :data:`COMMAND_MODULES`."""
+    """``Router(engine, config, clock)``; ``modules`` defaults to :data:`commands.registry.MODULES`."""
 
     def __init__(
         self,
@@ -184,19 +161,15 @@ class Router:
         config: AppConfig | None = None,
         clock: Clock | None = None,
         *,
-        modules: Sequence[ModuleType | str] | None = None,
+        modules: Sequence[ModuleType] | None = None,
     ) -> None:
         self.engine = engine
         self.config = config or AppConfig()
         self.clock: Clock = clock or utc_now
-        loaded = [
-            importlib.import_module(m) if isinstance(m, str) else m
-            for m in (COMMAND_MODULES if modules is None else modules)
-        ]
-        self.registry = collect(loaded)
+        self.registry = collect(registry.MODULES if modules is None else modules)
 
     @property
-    def commands(self) -> Mapping[str, Handler]:
+    def commands(self) -> Mapping[str, Command]:
         return self.registry.commands
 
     def handle(self, incoming: Incoming) -> list[Reply]:
@@ -302,8 +275,12 @@ class Router:
             now=now,
             incoming=incoming,
             config=self.config,
+            commands=self.registry.commands,
         )
-        return self._dispatch(ctx)
+        try:
+            return self._dispatch(ctx)
+        except permissions.Refused as refused:
+            return [permissions.refusal(refused.decision, ctx._)]
 
     def _unlinked(
         self, session: Session, incoming: Incoming, now: datetime, *, known: bool
@@ -346,8 +323,8 @@ class Router:
             )
         if parsed is not None:
             name, args = parsed
-            handler = self.registry.commands.get(name)
-            if handler is None:
+            command = self.registry.commands.get(name)
+            if command is None:
                 return [
                     Reply(
                         text=_(
@@ -357,10 +334,8 @@ class Router:
                         ephemeral=True,
                     )
                 ]
-            decision = permissions.can_use(ctx.actor, name)
-            if not decision:
-                return [permissions.refusal(decision, _)]
-            return handler(ctx, args)
+            permissions.require(permissions.can_use(ctx.actor, command))
+            return command.handler(ctx, args)
         if not incoming.text.strip():
             return []
         for text_handler in self.registry.text_handlers:
@@ -414,5 +389,5 @@ def unlinked_text(incoming: Incoming, _: Translate) -> str:
 def build_router(
     engine: Engine, config: AppConfig | None = None, clock: Clock | None = None
 ) -> Router:
-    """The router with every module of :data:`COMMAND_MODULES`."""
+    """The router with every module of :data:`commands.registry.MODULES`."""
     return Router(engine, config, clock)

@@ -23,12 +23,13 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from commands import publication
-from commands.context import Context, Handler
+from commands import permissions, publication
+from commands.context import Command, Context
 from commands.cycle import STEP_NAMES, StepOutcome, local_date, rules_for, run_step
 from commands.cycle_plan import next_steps, recent_periods
 from commands.i18n import Translate
 from commands.messages import Reply
+from commands.permissions import N_
 from commands.publication import Gaps
 from storage import outbox as ledger
 from storage import repo
@@ -285,9 +286,47 @@ def resume(ctx: Context, args: str) -> list[Reply]:
     return _pause(ctx, args, False)
 
 
-COMMANDS: dict[str, Handler] = {
-    "schedule": schedule,
-    "runstep": runstep,
-    "pause": pause,
-    "resume": resume,
-}
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "schedule",
+        schedule,
+        permissions.ADMINS,
+        what=N_("the monthly schedule of a team: when the window opens, reminders, close, results"),
+        example="/schedule demo",
+        refusal=N_(
+            "The command /schedule is not available to you: only an admin sees and runs the monthly schedule."
+        ),
+    ),
+    Command(
+        "runstep",
+        runstep,
+        permissions.ADMINS,
+        what=N_(
+            "run one step of the monthly schedule now (open, remind, close, publish); results that lack a required part are listed first and wait for confirm or hold"
+        ),
+        example="/runstep publish demo 2026-10",
+        refusal=N_(
+            "The command /runstep is not available to you: only an admin sees and runs the monthly schedule."
+        ),
+    ),
+    Command(
+        "pause",
+        pause,
+        permissions.ADMINS,
+        what=N_("pause a team's monthly schedule"),
+        example="/pause demo",
+        refusal=N_(
+            "The command /pause is not available to you: only an admin pauses a team's schedule."
+        ),
+    ),
+    Command(
+        "resume",
+        resume,
+        permissions.ADMINS,
+        what=N_("resume a team's monthly schedule"),
+        example="/resume demo",
+        refusal=N_(
+            "The command /resume is not available to you: only an admin pauses a team's schedule."
+        ),
+    ),
+)

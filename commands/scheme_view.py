@@ -17,10 +17,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from commands import permissions, results
-from commands.context import Context, Handler
+from commands.context import Command, Context
 from commands.forms.common import format_value
 from commands.me import band_range, component_name
 from commands.messages import Reply
+from commands.permissions import N_
 from commands.rank import money, resolve_team, split_args
 from scoring import Scheme
 from scoring.methods import Deduction, Descriptive, EitherOr, Gate, Ratio, Tiered
@@ -413,9 +414,7 @@ def scheme_command(ctx: Context, args: str) -> list[Reply]:
     team, problem = resolve_team(ctx, team_name)
     if team is None:
         return [problem] if problem else []
-    decision = permissions.can_read_scheme(ctx.actor, team)
-    if not decision:
-        return [permissions.refusal(decision, _)]
+    permissions.require(permissions.can_read_scheme(ctx.actor, team))
     period = None
     if key:
         period = repo.get_period(session=ctx.session, team=team, key=key)
@@ -433,4 +432,16 @@ def scheme_command(ctx: Context, args: str) -> list[Reply]:
     return [Reply(text="\n".join(scheme_lines(ctx, scheme, team.name)), private=True)]
 
 
-COMMANDS: dict[str, Handler] = {"scheme": scheme_command}
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "scheme",
+        scheme_command,
+        permissions.ALL,
+        what=N_(
+            "the scheme that scores you: parts, weights, indicators, targets and what the result leads to"
+        ),
+        example="/scheme",
+        menu=N_("The scheme that scores you"),
+        menu_rank=9,
+    ),
+)

@@ -10,7 +10,7 @@ be submitted after its deadline.
 from __future__ import annotations
 
 from commands import permissions
-from commands.context import Context, Handler
+from commands.context import Command, Context
 from commands.feedback import goal_lines
 from commands.forms import engine
 from commands.forms.common import (
@@ -101,9 +101,7 @@ FORM = FormDefinition(
 
 def selfreview(ctx: Context, args: str) -> list[Reply]:
     _ = ctx._
-    decision = permissions.can_self_review(ctx.actor)
-    if not decision:
-        return [permissions.refusal(decision, _)]
+    permissions.require(permissions.can_self_review(ctx.actor))
     team = team_of(ctx, ctx.actor)
     key = args.strip()
     if key:
@@ -143,4 +141,17 @@ def selfreview(ctx: Context, args: str) -> list[Reply]:
     )  # fmt: skip
 
 
-COMMANDS: dict[str, Handler] = {"selfreview": selfreview}
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "selfreview",
+        selfreview,
+        permissions.AGENTS,
+        what=N_("fill your self-review for the period"),
+        example="/selfreview",
+        refusal=N_(
+            "The command /selfreview is not available to you: self-reviews are for agents; managers and admins are not scored."
+        ),
+        menu=N_("Fill in your self-review"),
+        menu_rank=1,
+    ),
+)

@@ -13,10 +13,11 @@ import re
 from dataclasses import dataclass
 
 from commands import permissions, results
-from commands.context import Context, Handler
+from commands.context import Command, Context
 from commands.forms.common import format_value
 from commands.i18n import Translate
 from commands.messages import Reply
+from commands.permissions import N_
 from commands.rank import PERIOD_KEY, resolve_period, total_text
 from scoring import Scheme
 from scoring.scheme import Indicator
@@ -146,9 +147,7 @@ def usage(_: Translate, scheme: Scheme) -> str:
 
 def simulate(ctx: Context, args: str) -> list[Reply]:
     _ = ctx._
-    decision = permissions.can_simulate(ctx.actor)
-    if not decision:
-        return [permissions.refusal(decision, _)]
+    permissions.require(permissions.can_simulate(ctx.actor))
     team = repo.get_team(session=ctx.session, team_id=ctx.actor.team_id)
     assert team is not None
     scheme = results.load_scheme(team, None, session=ctx.session)
@@ -226,4 +225,17 @@ def explain(
     return lines
 
 
-COMMANDS: dict[str, Handler] = {"simulate": simulate}
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "simulate",
+        simulate,
+        permissions.AGENTS,
+        what=N_("what-if: your score with other numbers (nothing is stored)"),
+        example="/simulate refund_ratio=3% avg_response_s=25",
+        refusal=N_(
+            "The command /simulate is not available to you: what-if works only on an agent's own score."
+        ),
+        menu=N_("What if: your score with other numbers"),
+        menu_rank=8,
+    ),
+)

@@ -27,8 +27,9 @@ from itsdangerous import BadSignature, Signer
 
 from commands import permissions
 from commands.cells import safe
-from commands.context import Context, Handler
+from commands.context import Command, Context
 from commands.messages import FileAttachment, Image, Reply
+from commands.permissions import N_
 from commands.plain import one_line
 from storage import repo
 from storage.models import Member, Team
@@ -502,4 +503,17 @@ def survey_command(ctx: Context, args: str) -> list[Reply]:
     return _usage(ctx)
 
 
-COMMANDS: dict[str, Handler] = {"survey": survey_command}
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "survey",
+        survey_command,
+        permissions.SCORED_AND_LEADERS,
+        what=N_("survey links for your customers (one, a batch, or a QR code)"),
+        example="/survey 20",
+        refusal=N_(
+            "The command /survey is not available to you: survey links are for agents and their managers."
+        ),
+        menu=N_("A survey link for your customer"),
+        menu_rank=7,
+    ),
+)

@@ -7,7 +7,7 @@ off (``/survey digest off``), the comments customers left on the previous local 
 with a comment is not here: it is queued the moment the rating is stored (the survey page,
 :func:`commands.ratings.queue_rating_alerts`), so it arrives the same day.
 
-Listed in :data:`commands.router.COMMAND_MODULES` (it has no commands) so that every process
+Listed in :data:`commands.registry.MODULES` (it has no commands) so that every process
 that builds the router registers the hook; it is not imported from :mod:`commands.survey`
 because :mod:`commands.cycle` itself imports that module (through results and ratings).
 """

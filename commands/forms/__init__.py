@@ -6,15 +6,16 @@ active conversation, and ``/back``, ``/skip``, ``/cancel`` typed during a form.
 
 from __future__ import annotations
 
-from commands.context import Handler
+from commands import permissions
+from commands.context import Command, Handler
 from commands.forms.engine import OPS, control_command, on_action, on_text, start
 from commands.forms.spec import N_, Field, FormDefinition, Localized, Option
 
-COMMANDS: dict[str, Handler] = {
-    "back": control_command("back"),
-    "skip": control_command("skip"),
-    "cancel": control_command("cancel"),
-}
+COMMANDS: tuple[Command, ...] = (
+    Command("back", control_command("back"), permissions.ALL),
+    Command("skip", control_command("skip"), permissions.ALL),
+    Command("cancel", control_command("cancel"), permissions.ALL),
+)
 ACTIONS: dict[str, Handler] = {"form": on_action}
 ACTION_IDS: dict[str, tuple[str, ...]] = {
     f"form:{op}": ("conversation", "step", "text") for op in OPS

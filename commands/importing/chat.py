@@ -21,7 +21,7 @@ from datetime import timedelta
 from pathlib import PurePath
 
 from commands import permissions
-from commands.context import Context, Handler
+from commands.context import Command, Context, Handler
 from commands.importing.mapping import known_mappings, load_mapping
 from commands.importing.problems import ImportRefused
 from commands.importing.reading import header_of, match_columns
@@ -45,9 +45,7 @@ WHAT = {
 
 def import_command(ctx: Context, args: str) -> list[Reply]:
     _ = ctx._
-    decision = permissions.can_administer(ctx.actor)
-    if not decision:
-        return [permissions.refusal(decision, _)]
+    permissions.require(permissions.can_administer(ctx.actor))
     words = args.split()
     if ctx.incoming.file is not None:
         return _file_sent(ctx, ctx.incoming.file, words)
@@ -308,5 +306,16 @@ def _fitting_line(ctx: Context, fits: list[str]) -> str:
     return _("Mappings whose columns fit this file: {names}", names="; ".join(shown))
 
 
-COMMANDS: dict[str, Handler] = {"import": import_command}
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "import",
+        import_command,
+        permissions.ADMINS,
+        what=N_(
+            "KPI exports: send me the file (caption: team, period, mapping) to import it; list the imports; undo one"
+        ),
+        example="/import list demo 2026-10",
+        refusal=N_("The command /import is not available to you: only an admin imports KPI data."),
+    ),
+)
 TEXT_HANDLER: Handler = _follow_up

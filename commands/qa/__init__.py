@@ -42,8 +42,9 @@ the teams they manage, never one's own conversation. Parts: :mod:`.sampling` (th
 from __future__ import annotations
 
 from commands import permissions
-from commands.context import Context, Handler
+from commands.context import Command, Context, Handler
 from commands.messages import Reply
+from commands.permissions import N_
 from commands.qa.calibration import agreement_report, calibrate
 from commands.qa.results import dispute, draw, my_results, on_dispute_button, qa_inputs
 from commands.qa.review import FORM, next_sample
@@ -131,7 +132,15 @@ def on_action(ctx: Context, value: str) -> list[Reply]:
     ]
 
 
-COMMANDS: dict[str, Handler] = {"qa": qa_command}
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "qa",
+        qa_command,
+        permissions.ALL,
+        what=N_("quality sampling: review samples, or read and dispute your QA results"),
+        example="/qa",
+    ),
+)
 ACTIONS: dict[str, Handler] = {"qa": on_action}
 ACTION_IDS: dict[str, tuple[str, ...]] = {"qa:dispute": ("qa_review.own",), "qa:next": ()}
 

@@ -95,8 +95,8 @@ def dispute(ctx: Context, args: str) -> list[Reply]:
     )  # by id: the sample's agent is the asker
     review = found[0] if found is not None else None
     view = sample_view(review.sample_id, session=ctx.session) if review is not None else None
-    if not decision and not scope.unknown(decision):
-        return [permissions.refusal(decision, _)]
+    if not scope.unknown(decision):
+        permissions.require(decision)
     if review is None or view is None or review.kind != "regular" or review.status != "submitted":
         return [Reply(text=_("There is no QA result {n} of yours.", n=head), ephemeral=True)]
     if store.get_dispute(session=ctx.session, review_id=int(head)) is not None:
@@ -175,9 +175,7 @@ def draw(ctx: Context, args: str) -> list[Reply]:
             team, words = named, words[1:]
     key = words[0] if words else ""
     seed_text = seeds[0] if seeds else None
-    decision = permissions.can_draw_qa(ctx.actor, team)
-    if not decision:
-        return [permissions.refusal(decision, _)]
+    permissions.require(permissions.can_draw_qa(ctx.actor, team))
     period = period_by_key(ctx, team, key) if key else repo.current_period(session=ctx.session, team=team,
                                                                          today=ctx.now.date())  # fmt: skip
     if period is None:

@@ -161,7 +161,7 @@ def test_a_manager_follows_only_their_own_agents_and_nobody_else_sees_a_status(
         p.STATUS_OWN_TEAMS
     )
     assert FakeChat(router, "Alice").say("/status")[0].text == translator("en")(
-        p.COMMAND_REFUSALS["status"]
+        p.STATUS_ONLY_LEADERS
     )
     with unit_of_work(engine) as session:
         demo = repo.get_team_by_name(session=session, name="demo")

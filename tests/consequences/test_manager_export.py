@@ -51,5 +51,5 @@ def test_a_manager_cannot_export_another_team_and_gets_no_file(router: Router) -
 def test_an_agent_is_told_that_exports_are_for_managers_and_admins(router: Router) -> None:
     reply = FakeChat(router, "Alice").say("/export london 2026-10")[0]
     assert reply.file is None
-    assert reply.text == translator("en")(p.COMMAND_REFUSALS["export"])
+    assert reply.text == translator("en")(p.EXPORT_ONLY_LEADERS)
     assert "managers" in reply.text

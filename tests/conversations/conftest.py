@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.engine import Engine
 
+from commands import forms
 from commands.context import AppConfig
 from commands.forms import engine as form_engine
 from commands.router import Router
@@ -62,7 +63,7 @@ def toy_router(
     db: Engine, clock: Clock, people: dict[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> Router:
     monkeypatch.setitem(form_engine.FORM_MODULES, "toy", "tests.conversations.toyform")
-    return Router(db, AppConfig(), clock, modules=["commands.forms", toyform])
+    return Router(db, AppConfig(), clock, modules=[forms, toyform])
 
 
 @pytest.fixture

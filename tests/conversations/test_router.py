@@ -6,10 +6,15 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy.engine import Engine
 
-from commands.context import AppConfig, Context
+from commands.context import AppConfig, Command, Context
 from commands.messages import Incoming, Reply
+from commands.permissions import ALL, LEADERS, N_
 from commands.router import Router, split_command
 from tests.conversations.conftest import Clock
+
+REFUSAL = N_(
+    "The command /review is not available to you: only managers and admins review agents. Use /selfreview for your own review."
+)
 
 
 def _echo(ctx: Context, args: str) -> list[Reply]:
@@ -34,7 +39,7 @@ def _hear(ctx: Context, text: str) -> list[Reply]:
 
 FAKE = SimpleNamespace(
     __name__="fake",
-    COMMANDS={"echo": _echo, "boom": _boom},
+    COMMANDS=(Command("echo", _echo, ALL), Command("boom", _boom, ALL)),
     ACTIONS={"thing": _press},
     ACTION_IDS={"thing:go": ("text",)},
     TEXT_HANDLER=_hear,
@@ -135,14 +140,16 @@ def test_an_unknown_command_points_to_help(router: Router) -> None:
 def test_a_command_refused_for_the_role_says_why(
     db: Engine, clock: Clock, people: dict[str, int]
 ) -> None:
-    review = SimpleNamespace(__name__="r", COMMANDS={"review": _echo})
+    review = SimpleNamespace(
+        __name__="r", COMMANDS=(Command("review", _echo, LEADERS, refusal=REFUSAL),)
+    )
     router = Router(db, AppConfig(), clock, modules=[review])  # type: ignore[list-item]
     text = _say(router, "Alice", "/review x")
     assert "/review is not available to you" in text and "Alice" not in text
 
 
 def test_two_modules_claiming_one_command_fail_at_start_up(db: Engine) -> None:
-    a = SimpleNamespace(__name__="a", COMMANDS={"echo": _echo})
-    b = SimpleNamespace(__name__="b", COMMANDS={"echo": _echo})
+    a = SimpleNamespace(__name__="a", COMMANDS=(Command("echo", _echo, ALL),))
+    b = SimpleNamespace(__name__="b", COMMANDS=(Command("echo", _echo, ALL),))
     with pytest.raises(ValueError, match="echo"):
         Router(db, AppConfig(), modules=[a, b])  # type: ignore[list-item]

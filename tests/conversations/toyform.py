@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from commands.context import Context
+from commands.context import Command, Context
 from commands.forms.spec import Answers, Field, FormDefinition, Localized, Option
+from commands.permissions import ALL
 from storage.models import AuditLog, Conversation
 
 FIELDS = (
@@ -54,4 +55,4 @@ def _start(ctx: Context, args: str) -> list:  # type: ignore[type-arg]
     return start(ctx, "toy", period_id=None, subject_id=None, expires_at=None)
 
 
-COMMANDS = {"toy": _start}
+COMMANDS = (Command("toy", _start, ALL),)

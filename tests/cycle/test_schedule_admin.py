@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from bot.cli import build_app
-from commands import permissions
+from commands import registry
 from commands.context import AppConfig
 from commands.messages import Incoming
 from commands.router import Router
@@ -47,7 +47,7 @@ def test_an_admin_sees_each_teams_next_steps_in_its_local_time(world: Router) ->
 def test_only_an_admin_may_see_or_change_the_schedule(world: Router, engine: Engine) -> None:
     for command in ("/schedule", "/runstep open", "/pause shanghai", "/resume shanghai"):
         name = command.split()[0][1:]
-        assert say(world, "shanghai-boss", command) == permissions.COMMAND_REFUSALS[name]
+        assert say(world, "shanghai-boss", command) == registry.commands()[name].refusal
     with unit_of_work(engine) as s:
         assert store.list_steps(session=s) == []
 

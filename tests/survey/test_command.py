@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from starlette.testclient import TestClient
 
+from commands import survey
 from commands.context import AppConfig
 from commands.messages import Incoming, Reply
 from commands.router import Router
@@ -24,7 +25,7 @@ LINK = re.compile(r"https://kpi\.example\.com/s/([A-Za-z0-9_.\-]+)")
 @pytest.fixture
 def router(world: World, clock: Clock) -> Router:
     config = AppConfig(public_url=PUBLIC, secret=SECRET, default_lang="en")
-    return Router(world.engine, config, clock, modules=["commands.survey"])
+    return Router(world.engine, config, clock, modules=[survey])
 
 
 def say(router: Router, who: int, text: str, lang: str = "en") -> list[Reply]:

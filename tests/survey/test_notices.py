@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
 import commands.survey_notices  # noqa: F401  (registers the daily hook, as the router does)
+from commands import survey
 from commands.context import AppConfig
 from commands.cycle import DAILY_HOOKS, run_step
 from commands.messages import Incoming, Reply
@@ -74,7 +75,7 @@ def set_lang(world: World, member_id: int, lang: str) -> None:
 @pytest.fixture
 def router(world: World, clock: Clock) -> Router:
     config = AppConfig(public_url="https://kpi.example.com", secret=SECRET, default_lang="en")
-    return Router(world.engine, config, clock, modules=["commands.survey"])
+    return Router(world.engine, config, clock, modules=[survey])
 
 
 def say(router: Router, who: int, text: str) -> list[Reply]:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.engine import Engine
 
-from commands import permissions
+from commands import linking, permissions, registry
 from commands.context import AppConfig
 from commands.i18n import translator
 from commands.messages import Outgoing, Reply
@@ -65,7 +65,7 @@ def team(db_engine: Engine) -> dict[str, int]:
 
 @pytest.fixture
 def router(db_engine: Engine, clock: Clock, team: dict[str, int]) -> Router:
-    return Router(db_engine, AppConfig(default_lang="en"), clock, modules=["commands.linking"])
+    return Router(db_engine, AppConfig(default_lang="en"), clock, modules=[linking])
 
 
 def member(db_engine: Engine, member_id: int) -> Member:
@@ -147,7 +147,7 @@ async def test_only_an_admin_can_create_a_link_code(
         assert session.query(LinkCode).count() == 0
         agent_member = repo.get_member_by_telegram_id(session=session, telegram_user_id=AGENT_TG)
         assert agent_member is not None
-        decision = permissions.can_use(agent_member, "linkcode")
+        decision = permissions.can_use(agent_member, registry.commands()["linkcode"])
         decision = permissions.can_administer(agent_member) if decision else decision
         expected = permissions.refusal(decision, translator("zh")).text
     assert [c.params["text"] for c in telegram_api.sent(AGENT_TG)] == [expected]

@@ -17,7 +17,8 @@ from sqlmodel import select
 
 from commands import results
 from commands.context import AppConfig
-from commands.router import COMMAND_MODULES, Router
+from commands.registry import MODULES
+from commands.router import Router
 from storage import repo
 from storage.db import unit_of_work
 from storage.models import Review
@@ -30,9 +31,6 @@ TELEGRAM_IDS = {
     "王经理": 200, "李娜": 201, "张伟": 202, "刘洋": 203, "陈静": 204,
 }  # fmt: skip
 LONDON_GROUP, DEMO_GROUP = -3001, -3002
-MODULES = list(
-    dict.fromkeys([*COMMAND_MODULES, "commands.linking", "commands.rank", "commands.me"])
-)
 MARKS = {
     "Alice": "4",
     "Bob": "3",

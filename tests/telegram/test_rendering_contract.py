@@ -270,19 +270,19 @@ def test_long_button_values_still_fit_in_64_bytes_and_decode_back() -> None:
 async def test_the_command_menu_is_set_in_english_and_in_chinese(
     telegram_api: FakeTelegram, start_adapter
 ) -> None:
-    from bot.telegram import MENU
+    from bot.telegram import menu_commands
     from commands.i18n import translator
 
     await start_adapter(ScriptedRouter(form_script))
     zh = translator("zh")
     from commands.permissions import role_may_use
 
-    everyone = [
-        (name, text) for name, text in MENU.items() if role_may_use("agent", name)
-    ]  # agents' commands
+    menu = menu_commands()
+    everyone = [(c.name, c.menu) for c in menu if role_may_use("agent", c)]  # agents' commands
+    assert [name for name, _text in everyone][:3] == ["selfreview", "me", "rank"]
     assert telegram_api.menus[""] == everyone
     assert telegram_api.menus["zh"] == [(name, zh(text)) for name, text in everyone]
-    assert all(zh(text) != text for text in MENU.values())
+    assert all(zh(c.menu) != c.menu for c in menu)
 
 
 async def test_the_menu_offers_every_everyday_command_of_the_real_router_including_survey(
@@ -302,7 +302,7 @@ async def test_a_manager_sees_the_manager_commands_in_their_menu_and_an_agent_do
     telegram_api: FakeTelegram, start_adapter, engine
 ) -> None:
     """Issue 16 item 10: the command menu was the same for agents and managers."""
-    from bot.telegram import MENU
+    from bot.telegram import menu_commands
     from commands.router import Router
     from storage import repo
     from storage.db import unit_of_work
@@ -319,7 +319,8 @@ async def test_a_manager_sees_the_manager_commands_in_their_menu_and_an_agent_do
     assert "review" in manager and "review" not in agents
     assert "status" in manager and "status" not in agents
     assert "selfreview" not in manager, "a manager has no self-review of their own"
-    assert telegram_api.menus["chat:9001:"][0][1] != MENU[manager[0]], (
+    english = {c.name: c.menu for c in menu_commands()}
+    assert telegram_api.menus["chat:9001:"][0][1] != english[manager[0]], (
         "in the manager's language (zh)"
     )
 
