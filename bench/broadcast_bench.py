@@ -6,7 +6,7 @@ fake Telegram, with the platforms' limits scaled up twenty times so the run fits
 * 1 % of the sending calls are answered 429 with a retry delay (1 s) and 0.5 % with a 5xx.
 
 The fakes (``tests/fakes``) run in threads of their own; kpibot's real adapters
-(``bot.slack`` via ``build_slack``, ``bot.telegram.TelegramAdapter``) send through them, and
+(``bot.slack.adapter`` via ``build_slack``, ``bot.telegram.TelegramAdapter``) send through them, and
 kpibot's outbox sender (``bot.sender.Sender``, its limits ×20) drains an outbox of one
 ``result`` row per agent from a SQLite file (or ``--database-url``). The Telegram adapter
 here has no PTB rate limiter: the sender does the pacing (in production PTB's limiter at the
@@ -42,9 +42,9 @@ from sqlmodel import select  # noqa: E402
 
 from bot.sender import DEFAULT_LIMITS, Sender  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
-from bot.slack import build_slack  # noqa: E402
-from bot.telegram import TelegramAdapter  # noqa: E402
-from bot.telegram_people import TelegramPeople  # noqa: E402
+from bot.slack.adapter import build_slack  # noqa: E402
+from bot.telegram.adapter import TelegramAdapter  # noqa: E402
+from bot.telegram.people import TelegramPeople  # noqa: E402
 from commands.messages import Outgoing, Reply  # noqa: E402
 from commands.outbox import outbox_key, reply_to_json  # noqa: E402
 from storage import outbox as store  # noqa: E402
@@ -59,7 +59,7 @@ SCALE = 20
 TG_BASE = 100_000_000
 HTTPX = False
 POOL = 64
-"""``--httpx``: PTB's default httpx transport instead of :mod:`bot.telegram_request` (to compare)."""
+"""``--httpx``: PTB's default httpx transport instead of :mod:`bot.telegram.request` (to compare)."""
 
 
 class NoRouter:
@@ -146,7 +146,7 @@ def telegram_adapter(engine: Any, base_url: str) -> TelegramAdapter:
     from telegram.ext import ApplicationBuilder
     from telegram.request import HTTPXRequest
 
-    from bot.telegram_request import AiohttpRequest
+    from bot.telegram.request import AiohttpRequest
 
     request = (
         HTTPXRequest(connection_pool_size=POOL)

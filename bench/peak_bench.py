@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx  # noqa: E402
 
 from bot.settings import load_settings  # noqa: E402
-from bot.slack import build_slack  # noqa: E402
+from bot.slack.adapter import build_slack  # noqa: E402
 from bot.web import build_web_app  # noqa: E402
 from commands.context import AppConfig  # noqa: E402
 from commands.router import Router  # noqa: E402

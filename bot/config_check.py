@@ -6,7 +6,7 @@
 
 ``kpibot run`` prints the lines and exits with code 2. The checks look at what a
 replica needs before it takes any traffic: the secrets that go with each platform
-token, the public address in production, the signing key (:mod:`bot.secrets`), and the
+token (each messenger's own check, :mod:`bot.messengers`), the public address in production, the signing key (:mod:`bot.secrets`), and the
 database answering.
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from bot import messengers
 from bot.secrets import MIN_LENGTH, weakness
 from bot.settings import Settings
 from commands.i18n import LANGUAGES, Translate, translator
@@ -74,53 +75,9 @@ def _public_url(s: Settings, _: Translate) -> list[str]:
     return []
 
 
-def _slack(s: Settings, _: Translate) -> list[str]:
-    found = []
-    if s.slack_bot_token and not s.slack_signing_secret and not s.slack_app_token:
-        found.append(
-            _(
-                "SLACK_BOT_TOKEN is set but SLACK_SIGNING_SECRET is not: kpibot cannot check that requests come from Slack. Set it (Basic Information → Signing Secret), or SLACK_APP_TOKEN for Socket Mode."
-            )
-        )
-    if not s.slack_bot_token and (s.slack_signing_secret or s.slack_app_token):
-        found.append(
-            _("SLACK_SIGNING_SECRET or SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN is not.")
-        )
-    token = s.slack_bot_token.get_secret_value() if s.slack_bot_token else ""
-    if token and not token.startswith("xoxb-"):
-        found.append(_("SLACK_BOT_TOKEN does not look like a bot token (it starts with xoxb-)."))
-    app_token = s.slack_app_token.get_secret_value() if s.slack_app_token else ""
-    if app_token and not app_token.startswith("xapp-"):
-        found.append(
-            _("SLACK_APP_TOKEN does not look like an app-level token (it starts with xapp-).")
-        )
-    return found
-
-
-def _telegram(s: Settings, _: Translate) -> list[str]:
-    found = []
-    token = s.telegram_bot_token.get_secret_value() if s.telegram_bot_token else ""
-    if token and ":" not in token:
-        found.append(
-            _(
-                "TELEGRAM_BOT_TOKEN does not look like a bot token (123456789:ABC…, from @BotFather)."
-            )
-        )
-    if s.telegram_webhook_url:
-        if not s.telegram_webhook_secret:
-            found.append(
-                _(
-                    "TELEGRAM_WEBHOOK_URL is set but TELEGRAM_WEBHOOK_SECRET is not: kpibot cannot check that updates come from Telegram."
-                )
-            )
-        if s.environment == "production" and not s.telegram_webhook_url.startswith("https://"):
-            found.append(
-                _(
-                    "TELEGRAM_WEBHOOK_URL {url!r} is not https; Telegram accepts only https webhooks.",
-                    url=s.telegram_webhook_url,
-                )
-            )
-    return found
+def _messengers(s: Settings, _: Translate) -> list[str]:
+    """Each messenger's own check (``bot/<messenger>/settings.py``)."""
+    return [line for m in messengers.MESSENGERS for line in m.problems(s, _)]
 
 
 def _secret(s: Settings, _: Translate) -> list[str]:
@@ -197,7 +154,6 @@ def _backend(url: str) -> str:
 CHECKS: tuple[Callable[[Settings, Translate], list[str]], ...] = (
     _basics,
     _public_url,
-    _slack,
-    _telegram,
+    _messengers,
     _secret,
 )

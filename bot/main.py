@@ -8,7 +8,7 @@ What a replica does around the features:
 
 * **metrics** (:class:`bot.metrics.Metrics`, one registry per service): HTTP requests by
   route and status, router latency by command, messages sent/failed by platform
-  (``send_outgoing`` of every adapter is counted here), 429s from Slack and Telegram,
+  (``send_outgoing`` of every adapter is counted here), 429s from each messenger (its ``build`` counts them),
   the outbox backlog, scheduler runs (the scheduler calls ``service.metrics.scheduler_run``);
 * **the database watch** (:class:`DatabaseWatch`): once the database stops answering,
   requests are answered at once with "the database cannot be reached, nothing was saved"
@@ -37,13 +37,15 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 
+from bot import messengers
 from bot.logs import current_context, request_context
+from bot.messenger import Adapter
 from bot.metrics import Metrics
 from bot.router_pool import RouterPool, connection_lost, default_processes
 from bot.settings import Settings
@@ -68,12 +70,6 @@ always finds one while background calls wait for their turn."""
 LANG_MEMO_S = 600.0
 DATABASE_DOWN = "kpibot cannot reach its database right now, so nothing was saved. Please try again in a few minutes."
 APOLOGY = "Sorry, something went wrong on our side. Please try again; if it keeps happening, give the admin this reference: {ref}"
-
-
-class Adapter(Protocol):
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
 
 
 def app_config(settings: Settings, secret: str | None = None) -> AppConfig:
@@ -310,46 +306,6 @@ def count_outgoing(adapter: Any, platform: str, metrics: Metrics) -> None:
     adapter.send_outgoing = counted
 
 
-def count_slack_rate_limits(adapter: Any, metrics: Metrics) -> None:
-    """A retry handler that only counts 429s, placed first in the list every Slack client
-    of the adapter shares (its own, the response_url webhooks, OAuth workspaces)."""
-    from slack_sdk.http_retry.async_handler import AsyncRetryHandler
-
-    class _Count429(AsyncRetryHandler):
-        async def _can_retry_async(
-            self, *, state: Any, request: Any, response: Any = None, error: Any = None
-        ) -> bool:
-            if response is not None and response.status_code == 429:
-                metrics.rate_limited("slack")
-            return False
-
-    handlers = getattr(adapter, "_retry_handlers", None)
-    if isinstance(handlers, list):
-        handlers.insert(0, _Count429(max_retry_count=2**31))  # it never retries; see every answer
-
-
-def count_telegram_rate_limits(adapter: Any, metrics: Metrics) -> None:
-    """Count each ``RetryAfter`` (429) PTB's rate limiter sees before it waits and retries."""
-    from telegram.error import RetryAfter
-
-    limiter = getattr(adapter.application.bot, "rate_limiter", None)
-    if limiter is None:
-        return
-    original = limiter.process_request
-
-    async def process_request(callback: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        async def counted(*a: Any, **k: Any) -> Any:
-            try:
-                return await callback(*a, **k)
-            except RetryAfter:
-                metrics.rate_limited("telegram")
-                raise
-
-        return await original(counted, *args, **kwargs)
-
-    limiter.process_request = process_request
-
-
 def outbox_backlog(engine: Engine) -> Callable[[], int | None]:
     """Messages waiting in the outbox, pending or being sent (``None`` without an outbox)."""
 
@@ -466,30 +422,21 @@ def build_service(
     metrics = metrics or Metrics()
     watch = DatabaseWatch(engine, metrics)
     config = app_config(settings, secret or resolve_secret(settings))
-    router = build_router(engine, config, clock or (lambda: datetime.now(UTC)))
+    messengers.check(messengers.MESSENGERS)
+    router = build_router(
+        engine, config, clock or (lambda: datetime.now(UTC)), platforms=messengers.platforms()
+    )
     pool = router_pool(settings, engine, config, clock)
     observed: Any = ObservedRouter(router, metrics, watch, config.default_lang, pool=pool)
     routes: list[Any] = list(survey_routes(engine, config, clock=clock))
-    adapters: list[Adapter] = []
-    if settings.slack_bot_token:
-        from bot.slack import build_slack
-
-        slack = build_slack(
-            settings, observed, engine=engine, ack_budget=settings.slack_ack_budget_s
-        )
-        slack.max_body_bytes = settings.max_body_bytes
-        count_outgoing(slack, "slack", metrics)
-        count_slack_rate_limits(slack, metrics)
-        routes += slack.routes()
-        adapters.append(slack)
-    if settings.telegram_bot_token:
-        from bot.telegram import build_telegram
-
-        telegram = build_telegram(settings, observed, engine=engine)
-        count_outgoing(telegram, "telegram", metrics)
-        count_telegram_rate_limits(telegram, metrics)
-        routes += telegram.routes()
-        adapters.append(telegram)
+    platforms: dict[str, Adapter] = {}
+    for messenger in messengers.MESSENGERS:
+        if messenger.enabled(settings):
+            adapter = messenger.build(settings, observed, engine, metrics)
+            count_outgoing(adapter, messenger.platform, metrics)
+            routes += adapter.routes()
+            platforms[messenger.platform] = adapter
+    adapters = list(platforms.values())
     metrics.watch_backlog(outbox_backlog(engine))
 
     service: Service
@@ -523,13 +470,17 @@ def build_service(
         outbox=outbox_health,
     )
     service = Service(settings, engine, config, router, web, adapters, metrics, watch, pool=pool)
-    service.sender, service.cycle = cycle_parts(settings, engine, adapters, clock, metrics)
-    service.inbox = inbox_for(settings, engine, adapters, metrics, service.sender)
+    service.sender, service.cycle = cycle_parts(settings, engine, platforms, clock, metrics)
+    service.inbox = inbox_for(settings, engine, platforms, metrics, service.sender)
     return service
 
 
 def inbox_for(
-    settings: Settings, engine: Engine, adapters: list[Adapter], metrics: Metrics, sender: Any
+    settings: Settings,
+    engine: Engine,
+    platforms: dict[str, Adapter],
+    metrics: Metrics,
+    sender: Any,
 ) -> Any:
     """Acknowledged means stored: each platform adapter stores what it acks (the Telegram
     webhook's updates, Slack's slash commands) and answers it again after a crash."""
@@ -537,14 +488,14 @@ def inbox_for(
 
     from bot.inbox import Inbox
 
-    platforms = {_platform_of(a): a for a in adapters if _platform_of(a)}
     if not platforms:
         return None
     worker = sender.worker if sender is not None else f"{socket.gethostname()}:{os.getpid()}"
     inbox = Inbox(engine, worker=worker, lease=timedelta(seconds=settings.lease_s), metrics=metrics)
     for name, adapter in platforms.items():
-        if name == "telegram" and not getattr(adapter, "webhook_url", None):
-            continue  # long polling: Telegram keeps an update until the next getUpdates confirms it
+        found = messengers.messenger(name)
+        if found is None or not found.stores_requests(adapter):
+            continue  # e.g. Telegram's long polling: an update is kept until getUpdates confirms it
         adapter.inbox = inbox  # type: ignore[attr-defined]
         inbox.register(name, adapter.recover)  # type: ignore[attr-defined]
     return inbox
@@ -567,7 +518,7 @@ def router_pool(
 def cycle_parts(
     settings: Settings,
     engine: Engine,
-    adapters: list[Adapter],
+    platforms: dict[str, Adapter],
     clock: Clock | None,
     metrics: Metrics | None = None,
 ) -> tuple[Any, Any]:
@@ -578,7 +529,6 @@ def cycle_parts(
 
     from bot.sender import Sender
 
-    platforms: dict[str, Any] = {_platform_of(a): a for a in adapters if _platform_of(a)}
     sender = (
         Sender(engine, platforms, clock=clock, default_lang=settings.default_lang, metrics=metrics,
                lease=timedelta(seconds=settings.lease_s))
@@ -592,11 +542,6 @@ def cycle_parts(
     from bot.scheduler import CycleScheduler
 
     return sender, CycleScheduler(engine, clock=clock)
-
-
-def _platform_of(adapter: Adapter) -> str:
-    module = type(adapter).__module__
-    return {"bot.slack": "slack", "bot.telegram": "telegram"}.get(module, "")
 
 
 def uvicorn_config(service: Service, *, host: str = "0.0.0.0") -> Any:

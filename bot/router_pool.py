@@ -177,6 +177,7 @@ def _init_worker(
 ) -> None:
     from sqlalchemy import event
 
+    from bot import messengers
     from commands.router import build_router
     from storage.db import make_engine
 
@@ -201,7 +202,7 @@ def _init_worker(
     _worker.update(
         engine=engine,
         lost=lost,
-        router=build_router(engine, config),
+        router=build_router(engine, config, platforms=messengers.platforms()),
     )
     gc.collect()
     gc.freeze()  # the imports and the router stay: full collections need not walk them

@@ -52,7 +52,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -60,6 +60,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 import commands.broadcast  # noqa: F401  (registers the chart renderers messages refer to)
+from bot import messengers
+from bot.messenger import Limits
 from commands.i18n import translator
 from commands.messages import Outgoing, Reply
 from commands.outbox import chart_of, enqueue, reply_from_json, resolve_reply
@@ -80,30 +82,12 @@ class OutgoingPort(Protocol):
     async def send_outgoing(self, outgoing: Outgoing) -> str | None: ...
 
 
-@dataclass(frozen=True)
-class Limits:
-    """Messages a second: ``overall`` for the whole bot (Telegram), ``per_workspace`` (Slack),
-    ``per_chat`` for one chat or channel. ``margin`` keeps the pace a hair under the limit."""
-
-    overall: float | None = None
-    per_workspace: float | None = None
-    per_chat: float = 1.0
-    chat_burst: int = 1
-    margin: float = 0.99
-
-    def scaled(self, factor: float) -> Limits:
-        return replace(
-            self,
-            overall=self.overall * factor if self.overall else None,
-            per_workspace=self.per_workspace * factor if self.per_workspace else None,
-            per_chat=self.per_chat * factor,
-        )
+def outbox_limits() -> dict[str, Limits]:
+    """Each messenger's limits, from its package (:attr:`bot.messenger.Messenger.limits`)."""
+    return {m.platform: m.limits for m in messengers.MESSENGERS}
 
 
-DEFAULT_LIMITS: dict[str, Limits] = {
-    "telegram": Limits(overall=30.0, per_chat=1.0),
-    "slack": Limits(per_workspace=5.0, per_chat=1.0),
-}
+DEFAULT_LIMITS: dict[str, Limits] = outbox_limits()
 DB_TIMEOUT_S = 10.0
 """A database call of the sender that has not answered in this long is given up (a silent
 database); the call is retried on a fresh thread."""
@@ -209,7 +193,7 @@ def classify(exc: BaseException) -> tuple[int, float | None]:
         TimedOut,
     )
 
-    from bot.telegram_request import AnswerLost
+    from bot.telegram.request import AnswerLost
 
     if isinstance(exc, RetryAfter):
         delay = getattr(exc, "_retry_after", None)
@@ -315,7 +299,7 @@ class Sender:
         self.engine = engine
         self.adapters = dict(adapters)
         self.worker = worker or _worker_name()
-        self.limits = {**DEFAULT_LIMITS, **(limits or {})}
+        self.limits = {**outbox_limits(), **(limits or {})}
         self.batch = batch
         self.max_held = max(batch * 10, batch)
         """At most this many claimed rows in memory (while one lane waits for another's rows)."""
@@ -984,7 +968,7 @@ class Sender:
         send = getattr(adapter, "send_rendered", None)
         if send is None:
             return None
-        from bot import telegram_render
+        from bot.telegram import render as telegram_render
 
         chat_id = int(job.chat.removeprefix("tg:"))
         message = await send(chat_id, telegram_render.render(reply, adapter.codec))

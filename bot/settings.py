@@ -1,4 +1,7 @@
-"""One settings object, read from the environment (and an optional .env) once at start-up."""
+"""One settings object, read from the environment (and an optional .env) once at start-up.
+
+Each messenger brings its own fields (:attr:`bot.messenger.Messenger.settings`).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,12 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot import messengers
 
-class Settings(BaseSettings):
+
+class Settings(*(m.settings for m in messengers.MESSENGERS), BaseSettings):  # type: ignore[misc]
+    """kpibot's own settings, and every messenger's (``bot/<messenger>/settings.py``)."""
+
     # An empty variable (``SLACK_BOT_TOKEN=`` in a compose .env file) counts as not set.
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
@@ -64,26 +71,9 @@ class Settings(BaseSettings):
 
     kpibot_secret: SecretStr | None = None
 
-    slack_bot_token: SecretStr | None = None
-    slack_signing_secret: SecretStr | None = None
-    slack_app_token: SecretStr | None = None
-    slack_api_url: str = "https://slack.com/api/"
-    slack_ack_budget_s: float = Field(
-        default=0.25,
-        description="how long a modal submission's ack waits for kpibot's answer (errors shown inline "
-        "by Slack); a later answer turns the modal into a 'checking and saving your answers' view and "
-        "is then shown in the same modal (views.update), with the DM as the record, or in the DM alone "
-        "if the modal was closed; while the replica is busy the ack does not wait at all",
-    )
-
-    telegram_bot_token: SecretStr | None = None
-    telegram_api_url: str = "https://api.telegram.org/bot"
-    telegram_webhook_url: str | None = None
-    telegram_webhook_secret: SecretStr | None = None
-
     @property
     def has_platform_tokens(self) -> bool:
-        return bool(self.slack_bot_token or self.telegram_bot_token)
+        return any(m.enabled(self) for m in messengers.MESSENGERS)
 
 
 def load_settings(**overrides: object) -> Settings:

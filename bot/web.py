@@ -34,13 +34,15 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot import messengers
 from bot.logs import request_context
 from bot.metrics import Metrics, MetricsMiddleware, metrics_response
 
 log = logging.getLogger(__name__)
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-PLATFORM_PREFIXES = (("/slack/", "slack"), ("/telegram/", "telegram"), ("/s/", "survey"))
+PLATFORM_PREFIXES = (("/s/", "survey"),)
+"""Paths that are not a messenger's (each messenger's is its ``path_prefix``)."""
 
 
 async def healthz(_: Request) -> Response:
@@ -48,7 +50,8 @@ async def healthz(_: Request) -> Response:
 
 
 def platform_of(path: str) -> str | None:
-    for prefix, platform in PLATFORM_PREFIXES:
+    mine = tuple((m.path_prefix, m.platform) for m in messengers.MESSENGERS if m.path_prefix)
+    for prefix, platform in (*mine, *PLATFORM_PREFIXES):
         if path.startswith(prefix):
             return platform
     return None

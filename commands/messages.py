@@ -12,7 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-Platform = Literal["console", "slack", "telegram", "test"]
+Platform = str
+"""``console`` (the terminal chat), ``test``, or a messenger's name (``bot.messengers``)."""
 ChatKind = Literal["private", "group"]
 QuestionKind = Literal["score", "number", "text", "choice", "yesno"]
 

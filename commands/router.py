@@ -48,7 +48,7 @@ from __future__ import annotations
 import logging
 import unicodedata
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import ModuleType
@@ -162,8 +162,12 @@ class Router:
         clock: Clock | None = None,
         *,
         modules: Sequence[ModuleType] | None = None,
+        platforms: Collection[str] | None = None,
     ) -> None:
         self.engine = engine
+        self.platforms = None if platforms is None else frozenset(platforms)
+        """The platforms a request may come from (``bot.messengers.platforms()``); any other
+        is refused before anything is read. ``None``: not checked (a router built by a test)."""
         self.config = config or AppConfig()
         self.clock: Clock = clock or utc_now
         self.registry = collect(registry.MODULES if modules is None else modules)
@@ -175,6 +179,9 @@ class Router:
     def handle(self, incoming: Incoming) -> list[Reply]:
         request_id = uuid.uuid4().hex[:8]
         lang = normalize_lang(incoming.lang_hint, self.config.default_lang)
+        if self.platforms is not None and incoming.platform not in self.platforms:
+            log.warning("refused a request from an unknown platform %r", incoming.platform[:40])
+            return [Reply(text=unknown_platform_text(incoming, translator(lang)), ephemeral=True)]
         try:
             return self._with_retries(incoming, request_id)
         except Exception:
@@ -380,14 +387,32 @@ def unlinked_text(incoming: Incoming, _: Translate) -> str:
             "I don't know you yet. Ask your kpibot admin for a one-time link code and send it to me here: /start CODE. Or the admin can add you with your Telegram user id {user_id}: kpibot member add --team TEAM --name NAME --role agent --telegram {user_id}",
             user_id=incoming.user_id,
         )
+    if incoming.platform not in repo.NAMED_BY_NAME:
+        return _(
+            "I don't know you yet. Ask your kpibot admin to link you to your {platform} user id {user_id}.",
+            platform=incoming.platform,
+            user_id=incoming.user_id,
+        )
     return _(
         "There is no member called {name}. Ask your kpibot admin to add you: kpibot member add --team TEAM --name NAME --role agent",
         name=incoming.user_id,
     )
 
 
+def unknown_platform_text(incoming: Incoming, _: Translate) -> str:
+    return _(
+        "kpibot is not set up for {platform}, so nothing was done.",
+        platform=incoming.platform,
+    )
+
+
 def build_router(
-    engine: Engine, config: AppConfig | None = None, clock: Clock | None = None
+    engine: Engine,
+    config: AppConfig | None = None,
+    clock: Clock | None = None,
+    *,
+    platforms: Collection[str] | None = None,
 ) -> Router:
-    """The router with every module of :data:`commands.registry.MODULES`."""
-    return Router(engine, config, clock)
+    """The router with every module of :data:`commands.registry.MODULES`, taking requests
+    from ``platforms`` only (when given)."""
+    return Router(engine, config, clock, platforms=platforms)

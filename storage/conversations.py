@@ -75,11 +75,17 @@ def recorded_replies(
 # -- who is talking -----------------------------------------------------------------
 
 
+NAMED_BY_NAME = frozenset({"console", "test"})
+"""The terminal chat and tests: the only platforms whose user id is a name or a member id."""
+
+
 def find_member(platform: str, user_id: str, *, session: Session) -> Member | None:
     """The member behind a platform user id.
 
-    ``slack`` → ``slack_user_id``; ``telegram`` → ``telegram_user_id``; ``console`` and
-    ``test`` → a member id (digits), ``team/name``, or a name that only one member has.
+    ``slack`` → ``slack_user_id``; ``telegram`` → ``telegram_user_id``; only the terminal
+    chat and tests (:data:`NAMED_BY_NAME`) → a member id (digits), ``team/name``, or a name
+    that only one member has. Any other platform knows nobody: a person there is known by
+    that platform's own id alone, never by a name or a member id they typed (issue 19).
     """
     key = user_id.strip()
     if not key:
@@ -88,6 +94,8 @@ def find_member(platform: str, user_id: str, *, session: Session) -> Member | No
         return session.exec(select(Member).where(Member.slack_user_id == key)).first()
     if platform == "telegram":
         return session.exec(select(Member).where(Member.telegram_user_id == key)).first()
+    if platform not in NAMED_BY_NAME:
+        return None
     if key.isdigit():
         by_id = session.get(Member, int(key))
         if by_id is not None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from bot import messengers
 from bot.console import ConsoleChat, repl
 from bot.settings import load_settings
 from commands.i18n import normalize_lang, translator
@@ -75,7 +76,7 @@ def chat(
             lang = normalize_lang(repo.member_lang(member, session=session), settings.default_lang)
             who, role = member.name, member.role
         _ = translator(lang)
-        router = build_router(engine, config)
+        router = build_router(engine, config, platforms=messengers.platforms())
         member_id = member.id or 0
 
         def arrivals() -> list[Reply]:

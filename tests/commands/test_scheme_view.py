@@ -150,7 +150,8 @@ def test_no_number_is_printed_with_more_than_the_schemes_precision(
 def test_the_scheme_fits_slack_and_telegram_limits(
     engine: Engine, router: Router, who: str, scheme_file: str
 ) -> None:
-    from bot import slack_render, telegram_render
+    from bot.slack import render as slack_render
+    from bot.telegram import render as telegram_render
 
     _use(engine, "demo" if who == "李娜" else "london", scheme_file)
     reply = FakeChat(router, who).say("/scheme")[0]

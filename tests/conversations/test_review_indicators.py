@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot import slack_render, telegram_render
+from bot.slack import render as slack_render
+from bot.telegram import render as telegram_render
 from commands.context import AppConfig
 from commands.router import Router
 from scoring.scheme import parse_scheme

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.settings import load_settings
-from bot.slack import SlackAdapter, build_slack
-from bot.telegram import TelegramAdapter, build_telegram
+from bot.slack.adapter import SlackAdapter, build_slack
+from bot.telegram.adapter import TelegramAdapter, build_telegram
 from commands.messages import Incoming, Reply
 from storage import repo
 from storage.db import unit_of_work

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 
 from bot.scheduler import DAILY_AT, CycleScheduler
 from bot.sender import Limits, Sender
-from bot.telegram_render import CallbackCodec
+from bot.telegram.render import CallbackCodec
 from commands.context import AppConfig
 from commands.cycle import planned
 from commands.messages import Incoming, Outgoing

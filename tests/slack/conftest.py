@@ -10,7 +10,7 @@ import pytest
 from starlette.applications import Starlette
 
 from bot.settings import load_settings
-from bot.slack import SlackAdapter, build_slack
+from bot.slack.adapter import SlackAdapter, build_slack
 from bot.web import build_web_app
 from commands.messages import Incoming, Reply
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack

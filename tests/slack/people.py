@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.slack import SlackAdapter
+from bot.slack.adapter import SlackAdapter
 from tests.fakes.slack_api import Call, FakeSlack
 from tests.slack.sender import Sent, SlackSender
 

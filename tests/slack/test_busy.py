@@ -7,8 +7,8 @@ import asyncio
 
 import httpx
 
-from bot import slack as slack_module
-from bot.slack import BUSY_REQUESTS, SlackAdapter
+from bot.slack import adapter as slack_module
+from bot.slack.adapter import BUSY_REQUESTS, SlackAdapter
 from commands.messages import Reply
 from tests.fakes.slack_api import FakeSlack
 from tests.slack.conftest import ScriptedRouter, make_adapter, web_app

@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from bot.slack import SlackAdapter
-from bot.slack_render import MODAL_CALLBACK_ID
+from bot.slack.adapter import SlackAdapter
+from bot.slack.render import MODAL_CALLBACK_ID
 from bot.web import build_web_app
 from tests.slack.conftest import ScriptedRouter
 from tests.slack.sender import SlackSender

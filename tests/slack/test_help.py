@@ -10,8 +10,8 @@ import httpx
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot import slack_render as render
-from bot.slack import SlackAdapter
+from bot.slack import render
+from bot.slack.adapter import SlackAdapter
 from commands.context import AppConfig
 from commands.messages import Incoming
 from commands.router import Router

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot.slack import SlackAdapter
+from bot.slack.adapter import SlackAdapter
 from commands.context import AppConfig
 from commands.importing.chat import CHAT_FILE_MAX_BYTES
 from commands.router import Router

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot import slack_render as render
+from bot.slack import render
 from commands.messages import Button, Incoming, Reply
 from tests.fakes.slack_api import FakeSlack, check_view
 from tests.slack.conftest import ScriptedRouter

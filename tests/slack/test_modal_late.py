@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.slack import SlackAdapter
+from bot.slack.adapter import SlackAdapter
 from commands.messages import Button, Choice, Incoming, Question, Reply
 from tests.fakes.slack_api import FakeSlack, check_view
 from tests.slack.conftest import ScriptedRouter, make_adapter, web_app

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot.slack import SlackAdapter
+from bot.slack.adapter import SlackAdapter
 from commands.context import AppConfig
 from commands.router import Router
 from storage import repo

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.slack import SlackAdapter
+from bot.slack.adapter import SlackAdapter
 from commands import results
 from commands.context import AppConfig
 from commands.router import Router

@@ -14,7 +14,7 @@ import pytest
 from slack_sdk.oauth.installation_store import FileInstallationStore
 
 from bot.settings import load_settings
-from bot.slack import BOT_SCOPES, SlackAdapter, SlackOAuth, build_slack
+from bot.slack.adapter import BOT_SCOPES, SlackAdapter, SlackOAuth, build_slack
 from tests.fakes.slack_api import FakeSlack
 from tests.slack.conftest import ScriptedRouter, web_app
 from tests.slack.sender import SIGNING_SECRET, SlackSender

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.settings import load_settings
-from bot.slack import build_slack
+from bot.slack.adapter import build_slack
 from commands.i18n import translator
 from commands.messages import Incoming, Outgoing, Reply
 from storage import repo

@@ -183,7 +183,7 @@ async def test_an_internal_error_is_logged_with_a_reference_and_the_member_gets_
     scripted.script = explode
     sent = await slack.command(user, "/rank", "demo")
     await adapter.idle()
-    [failure] = [r for r in caplog.records if r.name == "bot.slack" and r.exc_info]
+    [failure] = [r for r in caplog.records if r.name == "bot.slack.adapter" and r.exc_info]
     ref = failure.args[0]
     assert "database is on fire" in caplog.text
     [apology] = fake_slack.response_posts(sent.response_url)

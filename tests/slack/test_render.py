@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import slack_render as render
+from bot.slack import render
 from commands.messages import Button, Choice, Question, Reply
 from tests.fakes.slack_api import _check_message, check_view
 
@@ -182,7 +182,7 @@ def test_an_error_for_a_field_the_modal_does_not_show_lands_on_its_first_input()
 def test_the_notification_text_is_escaped_like_the_blocks_so_a_comment_cannot_mention_a_channel() -> (
     None
 ):
-    from bot.slack_render import fallback_text, message
+    from bot.slack.render import fallback_text, message
     from commands.messages import Reply
 
     reply = Reply(text="Customer wrote: <!channel> see <https://evil.example|here> & more")

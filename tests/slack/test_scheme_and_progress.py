@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.slack import SlackAdapter
+from bot.slack.adapter import SlackAdapter
 from tests.fakes.slack_api import FakeSlack
 from tests.slack.people import Person, seen
 from tests.slack.test_month_scenario import DEMO, LONDON, clock, month, world  # noqa: F401  (fixtures)

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.settings import load_settings
-from bot.slack import SlackAdapter, build_slack
+from bot.slack.adapter import SlackAdapter, build_slack
 from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN, FakeSlack
 from tests.slack.conftest import ScriptedRouter
 from tests.slack.sender import SIGNING_SECRET, SlackSender

@@ -256,7 +256,7 @@ def test_the_alert_goes_to_the_teams_managers_when_the_agent_has_no_manager(
 def test_a_hostile_comment_reaches_slack_escaped_in_the_alert_and_the_digest(
     client: TestClient, clock: Clock, world: World
 ) -> None:
-    from bot import slack_render
+    from bot.slack import render as slack_render
 
     rate_at(client, clock, world, DAY_STARTS, stars="1", comment="<!channel> <http://x|bank>")
     run_daily(world, "2026-10-15", DAILY_RUN)

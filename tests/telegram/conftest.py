@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from bot.settings import load_settings
-from bot.telegram import TelegramAdapter, build_telegram
+from bot.telegram.adapter import TelegramAdapter, build_telegram
 from bot.web import build_web_app
 from commands.messages import Incoming, Reply
 from tests.fakes.telegram_api import TOKEN, FakeTelegram

@@ -87,7 +87,7 @@ def test_the_unreachable_flag_says_whether_it_changed(
     assert set_unreachable(session=db_session, member=li, unreachable=False) is True
 
 
-@pytest.mark.parametrize("path", ["commands/linking.py", "bot/telegram_people.py"])
+@pytest.mark.parametrize("path", ["commands/linking.py", "bot/telegram/people.py"])
 def test_linking_and_the_telegram_people_leave_sql_to_storage(path: str) -> None:
     tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
     imported = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.telegram_render import CallbackCodec
+from bot.telegram.render import CallbackCodec
 from commands.messages import Button, Choice, Image, Incoming, Question, Reply
 from tests.fakes.telegram_api import BOT_USERNAME, FakeTelegram, png, texts
 from tests.telegram.conftest import WEBHOOK_SECRET, WEBHOOK_URL, ScriptedRouter
@@ -270,7 +270,7 @@ def test_long_button_values_still_fit_in_64_bytes_and_decode_back() -> None:
 async def test_the_command_menu_is_set_in_english_and_in_chinese(
     telegram_api: FakeTelegram, start_adapter
 ) -> None:
-    from bot.telegram import menu_commands
+    from bot.telegram.adapter import menu_commands
     from commands.i18n import translator
 
     await start_adapter(ScriptedRouter(form_script))
@@ -302,7 +302,7 @@ async def test_a_manager_sees_the_manager_commands_in_their_menu_and_an_agent_do
     telegram_api: FakeTelegram, start_adapter, engine
 ) -> None:
     """Issue 16 item 10: the command menu was the same for agents and managers."""
-    from bot.telegram import menu_commands
+    from bot.telegram.adapter import menu_commands
     from commands.router import Router
     from storage import repo
     from storage.db import unit_of_work
@@ -357,7 +357,7 @@ async def test_no_text_kpibot_sends_or_edits_shows_a_link_preview(
 
 
 def test_a_long_reply_is_cut_at_line_breaks_into_messages_telegram_accepts() -> None:
-    from bot.telegram_render import TEXT_LIMIT, render
+    from bot.telegram.render import TEXT_LIMIT, render
 
     lines = [f"{n}. agent {n}  {n % 100}.0" for n in range(600)]
     rendered = render(
@@ -387,7 +387,7 @@ async def test_messages_to_one_private_chat_are_paced_so_telegram_never_says_429
 
 async def test_the_api_url_may_say_where_the_token_goes(telegram_api: FakeTelegram) -> None:
     from bot.settings import load_settings
-    from bot.telegram import build_telegram
+    from bot.telegram.adapter import build_telegram
     from tests.fakes.telegram_api import TOKEN
 
     settings = load_settings(
@@ -435,7 +435,7 @@ async def test_a_reply_telegram_refuses_does_not_swallow_the_next_one(
 )
 def test_the_adapter_refuses_settings_it_cannot_run_safely(overrides: dict, message: str) -> None:
     from bot.settings import load_settings
-    from bot.telegram import build_telegram
+    from bot.telegram.adapter import build_telegram
 
     with pytest.raises(ValueError, match=message):
         build_telegram(

@@ -67,3 +67,22 @@ class Bounded(OrderedDict[int, int]):
         self.move_to_end(key)
         while len(self) > self.capacity:
             self.popitem(last=False)
+
+
+def count_rate_limits(limiter: Any, on_429: Callable[[], None]) -> None:
+    """Count each ``RetryAfter`` (429) PTB's rate limiter sees before it waits and retries."""
+    from telegram.error import RetryAfter
+
+    original = limiter.process_request
+
+    async def process_request(callback: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        async def counted(*a: Any, **k: Any) -> Any:
+            try:
+                return await callback(*a, **k)
+            except RetryAfter:
+                on_429()
+                raise
+
+        return await original(counted, *args, **kwargs)
+
+    limiter.process_request = process_request

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -221,3 +221,19 @@ class PausingRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
         await super().prepare_for_next_attempt_async(
             state=state, request=request, response=response, error=error
         )
+
+
+def count_rate_limits(handlers: list[Any], on_429: Callable[[], None]) -> None:
+    """Put first in ``handlers`` (the list every Slack client of an adapter shares: its own,
+    the response_url webhooks, OAuth workspaces) a retry handler that only counts 429s."""
+    from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+
+    class _Count429(AsyncRetryHandler):
+        async def _can_retry_async(
+            self, *, state: Any, request: Any, response: Any = None, error: Any = None
+        ) -> bool:
+            if response is not None and response.status_code == 429:
+                on_429()
+            return False
+
+    handlers.insert(0, _Count429(max_retry_count=2**31))  # it never retries; see every answer

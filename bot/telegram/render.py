@@ -2,7 +2,7 @@
 
 Pure functions, no network: :func:`to_incoming` reads a PTB ``Update`` (the only code
 in kpibot that does), :func:`render` turns a :class:`~commands.messages.Reply` into
-the text, inline keyboard and attachment that :mod:`bot.telegram` sends.
+the text, inline keyboard and attachment that :mod:`bot.telegram.adapter` sends.
 
 Buttons carry ``action`` and ``value`` in ``callback_data`` as ``action|value``;
 Telegram allows 64 bytes. A longer pair is sent as ``#`` + a digest and kept in a small

@@ -8,7 +8,7 @@ The composition root builds it and runs it:
     ...
     await adapter.stop()
 
-One PTB handler receives every update; :mod:`bot.telegram_render` turns it into an
+One PTB handler receives every update; :mod:`bot.telegram.render` turns it into an
 :class:`~commands.messages.Incoming`, the router (synchronous, run in a worker thread)
 answers with :class:`~commands.messages.Reply` objects, and this module sends them:
 inline keyboards, the question message edited in place when a reply says
@@ -50,10 +50,10 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from bot import telegram_render as tr
-from bot.telegram_limits import Bounded, KpibotRateLimiter
-from bot.telegram_people import TelegramPeople
-from bot.telegram_request import AiohttpRequest
+from bot.telegram import render as tr
+from bot.telegram.limits import Bounded, KpibotRateLimiter, count_rate_limits
+from bot.telegram.people import TelegramPeople
+from bot.telegram.request import AiohttpRequest
 from commands import registry
 from commands.context import Command
 from commands.i18n import normalize_lang, translator
@@ -215,6 +215,12 @@ class TelegramAdapter:
         await self.application.shutdown()
 
     # ------------------------------------------------------------------ webhook
+    def count_rate_limits(self, on_429: Callable[[], None]) -> None:
+        """Call ``on_429`` for every ``RetryAfter`` (429) the bot's rate limiter sees."""
+        limiter = getattr(self.application.bot, "rate_limiter", None)
+        if limiter is not None:
+            count_rate_limits(limiter, on_429)
+
     def routes(self) -> list[BaseRoute]:
         """``POST /telegram/webhook`` for the one Starlette app."""
         return [Route(WEBHOOK_PATH, self._webhook, methods=["POST"])]

@@ -16,7 +16,7 @@ answer in the DM instead.
     ...
     await adapter.stop()
 
-Payload parsing and Block Kit live in :mod:`bot.slack_render`; this module only routes.
+Payload parsing and Block Kit live in :mod:`bot.slack.render`; this module only routes.
 """
 
 from __future__ import annotations
@@ -55,17 +55,18 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot import slack_render as render
-from bot.slack_limits import (
+from bot.slack import render
+from bot.slack.limits import (
     PacedWebClient,
     PausingRateLimitRetryHandler,
     SlackPacing,
     TurnTooFar,
     best_effort,
+    count_rate_limits,
     paced,
 )  # fmt: skip
-from bot.slack_oauth import BOT_SCOPES, SlackOAuth, ThreadedInstallationStore
-from bot.slack_people import SlackPeople
+from bot.slack.oauth import BOT_SCOPES, SlackOAuth, ThreadedInstallationStore
+from bot.slack.people import SlackPeople
 from bot.web import DEFAULT_MAX_BODY_BYTES, read_capped
 from commands.i18n import normalize_lang, translator
 from commands.importing.chat import CHAT_FILE_MAX_BYTES
@@ -282,6 +283,10 @@ class SlackAdapter:
         self.app.error(self._on_error)
         if self.oauth is not None:
             self.app.enable_token_revocation_listeners()
+
+    def count_rate_limits(self, on_429: Callable[[], None]) -> None:
+        """Call ``on_429`` for every 429 Slack answers any of this adapter's clients."""
+        count_rate_limits(self._retry_handlers, on_429)
 
     def routes(self) -> list[BaseRoute]:
         """HTTP mode: commands, interactivity and events all on ``POST /slack/events``

@@ -1,6 +1,6 @@
 """Installing kpibot in several Slack workspaces (OAuth v2, "Add to Slack").
 
-The adapter (:mod:`bot.slack`) takes a :class:`SlackOAuth`; bolt then serves
+The adapter (:mod:`bot.slack.adapter`) takes a :class:`SlackOAuth`; bolt then serves
 ``GET /slack/install`` and ``GET /slack/oauth_redirect``, keeps each workspace's bot token
 in the installation store and answers every request with its own workspace's token.
 """
