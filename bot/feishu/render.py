@@ -1,0 +1,448 @@
+"""Neutral replies → Feishu interactive cards (card JSON 2.0), and Feishu events → neutral requests.
+
+Pure functions, no network. :func:`card` turns a :class:`~commands.messages.Reply` into a
+card: its text as plain-text ``div`` elements (never markdown: a member's name or comment
+is shown as typed), a chart as an ``img`` element (the adapter uploads it first and passes
+its ``image_key``), buttons whose ``callback`` behaviour carries ``{"a": action, "v": value}``,
+and a ``form`` container:
+
+* a typed question (text or number) of a step-by-step form: one ``input`` and a submit
+  button; the typed answer comes back in ``form_value`` and is appended to the button's value
+  (``form:answer`` ``<cid>:<step>:<typed text>``), so a typed ``/rank`` is an answer, not a command;
+* a whole form (``Reply.form`` of a form in :data:`CARD_FORMS`): a ``select_static`` for each
+  scored or choice question, an ``input`` for each typed one, one submit button
+  (``form:modal``); the answers arrive as ``Incoming.values``. A submission with errors
+  shows the same form again, the answers filled in and each error under its question.
+
+:func:`to_incoming` and :func:`card_incoming` read ``im.message.receive_v1`` and
+``card.action.trigger`` (the only code in kpibot that does).
+
+Limits (https://open.feishu.cn/document/feishu-cards/card-json-v2-structure): a card's JSON
+at most 30 KB, at most 200 components; an ``input`` at most 1,000 characters.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from commands.i18n import translator
+from commands.messages import Button, Incoming, Question, Reply
+
+CARD_BYTES_MAX = 30 * 1024
+"""A card's JSON, as sent in ``content``: Feishu refuses more than 30 KB."""
+CARD_BYTES_SAFE = 24 * 1024
+"""Text is cut into cards below this, leaving room for buttons and the envelope."""
+COMPONENTS_MAX = 200
+TEXT_PIECE = 2000
+"""Characters in one ``div`` (long texts become several)."""
+INPUT_MAX = 1000
+BUTTON_LABEL_MAX = 40
+OPTION_LABEL_MAX = 60
+
+CARD_FORMS = frozenset({"review", "peer", "improve"})
+"""Forms shown whole on one card (a manager's review, a peer rating, an improvement plan);
+the self-review stays a conversation: the agent reads their own numbers, then answers one
+question at a time on a card that is updated in place."""
+
+ANSWER_ACTION = "form:answer"
+MODAL_ACTION = "form:modal"
+TYPED_FIELD = "answer"
+"""The ``input`` of a step-by-step typed question."""
+FORM_NAME = "kpibot_form"
+
+MENTION = re.compile(r"@_user_\d+\s*")
+
+
+@dataclass(frozen=True)
+class FormAgain:
+    """A whole form shown before: its questions, the buttons beside it, what was entered."""
+
+    questions: tuple[Question, ...]
+    buttons: tuple[Button, ...]
+    given: Mapping[str, str] = field(default_factory=dict)
+
+
+def form_buttons(buttons: Sequence[Button]) -> tuple[Button, ...]:
+    """The buttons shown beside a whole form: cancel, and anything not a form step."""
+    return tuple(
+        b for b in buttons if b.action == "form:cancel" or not b.action.startswith("form:")
+    )
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What one reply becomes: the cards to send (usually one), and whether it is interactive."""
+
+    cards: tuple[dict[str, Any], ...]
+    interactive: bool = False
+    form: FormAgain | None = None
+    """The whole form shown (kept by the adapter to show it again with errors)."""
+
+
+def plain(text: str) -> dict[str, str]:
+    return {"tag": "plain_text", "content": text}
+
+
+def _div(text: str) -> dict[str, Any]:
+    return {"tag": "div", "text": plain(text)}
+
+
+def split_text(text: str, limit: int = TEXT_PIECE) -> list[str]:
+    """Cut a long text at line breaks into pieces of at most ``limit`` characters."""
+    pieces: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = rest.rfind("\n", 0, limit)
+        if cut <= 0:
+            cut = limit
+        pieces.append(rest[:cut])
+        rest = rest[cut:].lstrip("\n")
+    if rest:
+        pieces.append(rest)
+    return pieces
+
+
+def message_text(reply: Reply) -> str:
+    """The reply's text, then the question (step, prompt, help) if it is not already in it."""
+    parts = [reply.text.strip()] if reply.text.strip() else []
+    question = reply.question
+    if question is not None and question.prompt and question.prompt not in reply.text:
+        head = f"({question.step}/{question.total}) " if question.total > 1 else ""
+        parts.append(head + question.prompt)
+        if question.help and question.help not in reply.text:
+            parts.append(question.help)
+    if reply.errors:
+        parts.extend(f"• {text}" for text in reply.errors.values() if text not in reply.text)
+    return "\n\n".join(parts)
+
+
+def _callback(action: str, value: str, typed: str | None = None) -> dict[str, Any]:
+    payload = {"a": action, "v": value}
+    if typed:
+        payload["t"] = typed
+    return {"type": "callback", "value": payload}
+
+
+def button(b: Button, *, name: str | None = None) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "tag": "button",
+        "text": plain(b.label[:BUTTON_LABEL_MAX]),
+        "type": {"primary": "primary", "danger": "danger"}.get(b.style or "", "default"),
+    }
+    if b.action == "url":
+        element["behaviors"] = [{"type": "open_url", "default_url": b.value}]
+    else:
+        element["behaviors"] = [_callback(b.action, b.value)]
+    if name:
+        element["name"] = name
+    return element
+
+
+def _mark_current(b: Button, question: Question | None) -> Button:
+    if question is None or question.current is None or b.action != ANSWER_ACTION:
+        return b
+    if b.value.rsplit(":", 1)[-1] != question.current:
+        return b
+    return Button(label="✓ " + b.label, action=b.action, value=b.value, style=b.style)
+
+
+def _typed_form(question: Question, lang: str) -> dict[str, Any]:
+    """One ``input`` and a submit button for a typed answer in a step-by-step form."""
+    _ = translator(lang)
+    limit = min(question.max_length or INPUT_MAX, INPUT_MAX)
+    field_: dict[str, Any] = {
+        "tag": "input",
+        "name": TYPED_FIELD,
+        "placeholder": plain(_("Type your answer here")),
+        "max_length": limit,
+        "required": False,
+    }
+    if question.kind == "text":
+        field_["input_type"] = "multiline_text"
+        field_["rows"] = 3
+    if question.current:
+        field_["default_value"] = question.current[:limit]
+    send = {
+        "tag": "button",
+        "name": "send",
+        "text": plain(_("Send")),
+        "type": "primary",
+        "form_action_type": "submit",
+        "behaviors": [
+            _callback(ANSWER_ACTION, f"{question.conversation_id}:{question.step}:", TYPED_FIELD)
+        ],
+    }
+    return {"tag": "form", "name": FORM_NAME, "elements": [field_, send]}
+
+
+def _select(question: Question, lang: str, given: str | None) -> dict[str, Any]:
+    _ = translator(lang)
+    choices = [(c.label, c.value) for c in question.choices]
+    if question.kind == "score" and not choices:
+        choices = [(str(n), str(n)) for n in range(1, 6)]
+    if question.kind == "yesno" and not choices:
+        choices = [(_("Yes"), "yes"), (_("No"), "no")]
+    element: dict[str, Any] = {
+        "tag": "select_static",
+        "name": question.field_id,
+        "placeholder": plain(_("Choose")),
+        "options": [{"text": plain(label[:OPTION_LABEL_MAX]), "value": v} for label, v in choices],
+        "required": bool(question.required),
+        "width": "fill",
+    }
+    initial = given if given is not None else question.current
+    if initial is not None and any(v == initial for _l, v in choices):
+        element["initial_option"] = initial
+    return element
+
+
+def _input(question: Question, given: str | None) -> dict[str, Any]:
+    limit = min(question.max_length or INPUT_MAX, INPUT_MAX)
+    element: dict[str, Any] = {
+        "tag": "input",
+        "name": question.field_id,
+        "max_length": limit,
+        "required": bool(question.required),
+        "width": "fill",
+    }
+    if question.kind == "text":
+        element["input_type"] = "multiline_text"
+        element["rows"] = 2
+    default = given if given is not None else question.current
+    if default:
+        element["default_value"] = default[:limit]
+    return element
+
+
+def whole_form(
+    questions: Sequence[Question],
+    lang: str,
+    *,
+    given: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Every question of a one-card form, each with its label (and error), one submit button."""
+    _ = translator(lang)
+    given, errors = given or {}, errors or {}
+    elements: list[dict[str, Any]] = []
+    for q in questions:
+        label = q.prompt if q.required else _("{prompt} (optional)", prompt=q.prompt)
+        elements.append({"tag": "div", "text": plain(label)})
+        if q.help:
+            elements.append({"tag": "div", "text": plain(q.help), "text_size": "notation"})
+        value = given.get(q.field_id)
+        if q.kind in ("score", "choice", "yesno"):
+            elements.append(_select(q, lang, value))
+        else:
+            elements.append(_input(q, value))
+        if q.field_id in errors:
+            elements.append({"tag": "div", "text": plain("⚠ " + errors[q.field_id])})
+    first = questions[0]
+    elements.append(
+        {
+            "tag": "button",
+            "name": "submit",
+            "text": plain(_("Next")),
+            "type": "primary",
+            "form_action_type": "submit",
+            "behaviors": [_callback(MODAL_ACTION, f"{first.conversation_id}:{first.step}:")],
+        }
+    )
+    return {"tag": "form", "name": FORM_NAME, "elements": elements}
+
+
+def _envelope(elements: list[dict[str, Any]], summary: str) -> dict[str, Any]:
+    return {
+        "schema": "2.0",
+        "config": {"update_multi": True, "summary": {"content": summary[:60]}},
+        "body": {"elements": elements},
+    }
+
+
+def card_bytes(card_json: Mapping[str, Any]) -> int:
+    return len(json.dumps(card_json, ensure_ascii=False).encode())
+
+
+def render(
+    reply: Reply,
+    lang: str,
+    *,
+    image_key: str | None = None,
+    form_again: FormAgain | None = None,
+) -> Rendered:
+    """The cards for one reply (several only when its text is longer than one card holds).
+
+    ``form_again`` (the form shown before, its buttons, and what was entered) shows that
+    form once more with the reply's errors, for a submission that needs another look.
+    """
+    whole: tuple[Question, ...] = ()
+    given: Mapping[str, str] | None = None
+    extra: tuple[Button, ...] = reply.buttons
+    if reply.form and reply.form[0].form_id in CARD_FORMS:
+        whole = reply.form
+    elif form_again is not None and reply.errors:
+        whole, given, extra = form_again.questions, form_again.given, form_again.buttons
+    text = message_text(reply) if not whole else reply.text.strip()
+    pieces = split_text(text) if text else []
+    controls: list[dict[str, Any]] = []
+    question = reply.question
+    if whole:
+        controls.append(whole_form(whole, lang, given=given, errors=reply.errors))
+        controls += [button(b) for b in form_buttons(extra)]
+    else:
+        if question is not None and question.kind in ("text", "number"):
+            controls.append(_typed_form(question, lang))
+        answers = [_mark_current(b, question) for b in reply.buttons if b.action == ANSWER_ACTION]
+        if not answers and question is not None and question.kind in ("score", "choice", "yesno"):
+            answers = [_mark_current(b, question) for b in question_buttons(question)]
+        controls += [button(b) for b in answers]
+        controls += [button(b) for b in reply.buttons if b.action != ANSWER_ACTION]
+    image: list[dict[str, Any]] = []
+    if image_key is not None and reply.image is not None:
+        image = [
+            {
+                "tag": "img",
+                "img_key": image_key,
+                "alt": plain(reply.image.alt or reply.image.filename),
+            }
+        ]
+    summary = (pieces[0] if pieces else (question.prompt if question else "kpibot")).split("\n", 1)[
+        0
+    ]
+    cards: list[dict[str, Any]] = []
+    current: list[dict[str, Any]] = []
+    for piece in pieces:
+        candidate = [*current, _div(piece)]
+        if current and card_bytes(_envelope(candidate, summary)) > CARD_BYTES_SAFE:
+            cards.append(_envelope(current, summary))
+            current = [_div(piece)]
+        else:
+            current = candidate
+    current += image + controls
+    if current or not cards:
+        cards.append(_envelope(current, summary))
+    interactive = bool(controls) or reply.replace
+    kept = FormAgain(whole, form_buttons(extra)) if whole else None
+    return Rendered(cards=tuple(cards), interactive=interactive, form=kept)
+
+
+def question_buttons(question: Question) -> tuple[Button, ...]:
+    """Answer buttons for a score, choice or yes/no question (same shape as the form engine's)."""
+    choices = [(c.label, c.value) for c in question.choices]
+    if question.kind == "score" and not choices:
+        choices = [(str(n), str(n)) for n in range(1, 6)]
+    prefix = f"{question.conversation_id}:{question.step}:"
+    return tuple(
+        Button(label=label, action=ANSWER_ACTION, value=prefix + v) for label, v in choices
+    )
+
+
+def settled(card_json: Mapping[str, Any]) -> dict[str, Any]:
+    """The same card without anything to press (a pressed card once its answer is elsewhere)."""
+    elements = [
+        e
+        for e in card_json.get("body", {}).get("elements", [])
+        if e.get("tag") not in ("button", "form", "column_set")
+    ]
+    return {**card_json, "body": {**card_json.get("body", {}), "elements": elements}}
+
+
+# -- events -----------------------------------------------------------------------------
+
+
+def message_text_of(message_type: str, content: str) -> str | None:
+    """The words of a received message (``text``, or ``post`` flattened), ``None`` for others."""
+    try:
+        body = json.loads(content or "{}")
+    except ValueError:
+        return None
+    if message_type == "text":
+        return MENTION.sub("", str(body.get("text", ""))).strip()
+    if message_type == "post":
+        post = body.get("content") or next(
+            (v.get("content") for v in body.values() if isinstance(v, dict)), []
+        )
+        words = [
+            str(run.get("text", ""))
+            for line in post or []
+            for run in line
+            if isinstance(run, dict) and run.get("tag") == "text"
+        ]
+        return " ".join(w.strip() for w in words if w.strip()) or None
+    return None
+
+
+def to_incoming(
+    event: Mapping[str, Any], event_id: str, bot_open_id: str | None
+) -> Incoming | None:
+    """``im.message.receive_v1`` → an :class:`Incoming`; ``None`` for what kpibot ignores.
+
+    Ignored: messages from bots or apps, messages that are neither text nor a post, and, in a
+    group, messages that do not mention kpibot (Feishu only delivers those unless the app may
+    read every group message; a command is then addressed to kpibot by ``/``).
+    """
+    sender = event.get("sender") or {}
+    message = event.get("message") or {}
+    if sender.get("sender_type") != "user":
+        return None
+    open_id = (sender.get("sender_id") or {}).get("open_id")
+    if not open_id:
+        return None
+    text = message_text_of(str(message.get("message_type", "")), str(message.get("content", "")))
+    if text is None:
+        return None
+    group = message.get("chat_type") != "p2p"
+    if group:
+        mentions = message.get("mentions") or []
+        mentioned = any((m.get("id") or {}).get("open_id") == bot_open_id for m in mentions)
+        if not mentioned and not text.startswith(("/", "／")):
+            return None
+    return Incoming(
+        platform="feishu",  # type: ignore[arg-type]  # a messenger the seam registers
+        user_id=str(open_id),
+        text=text,
+        chat="group" if group else "private",
+        chat_id=str(message.get("chat_id") or ""),
+        event_id=event_id,
+    )
+
+
+def card_incoming(
+    event: Mapping[str, Any], event_id: str, chat: str
+) -> tuple[Incoming, str | None] | None:
+    """``card.action.trigger`` → an :class:`Incoming` and the pressed card's message id."""
+    operator = event.get("operator") or {}
+    action = event.get("action") or {}
+    open_id = operator.get("open_id")
+    value = action.get("value")
+    if not open_id or not isinstance(value, Mapping) or not isinstance(value.get("a"), str):
+        return None
+    form = action.get("form_value") or {}
+    values = {str(k): _as_text(v) for k, v in form.items()} if isinstance(form, Mapping) else {}
+    raw_value = str(value.get("v", ""))
+    typed = value.get("t")
+    if isinstance(typed, str) and typed:
+        raw_value += values.get(typed, "")
+        values = {}
+    context = event.get("context") or {}
+    incoming = Incoming(
+        platform="feishu",  # type: ignore[arg-type]
+        user_id=str(open_id),
+        action=str(value["a"]),
+        value=raw_value,
+        values=values,
+        chat="group" if chat == "group" else "private",
+        chat_id=str(context.get("open_chat_id") or ""),
+        event_id=event_id,
+    )
+    return incoming, context.get("open_message_id")
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return "" if value is None else str(value)
