@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from commands import outbox, permissions, results, scope
+from commands import names, outbox, permissions, results, scope
 from commands.calibration import parse_changes
 from commands.context import Command, Context
 from commands.i18n import Translate, translator
@@ -133,7 +133,8 @@ def follow_up_deadlines(
                 _ = translator(_lang(session, admin))
                 text = _("Appeal #{id} by {name} ({team}, {component} of {period}) was due for an answer by {when} "
                          "and is still open. Please see that it is decided: /appeal.", id=appeal.id, name=member.name,
-                         team=appeal_team.name, component=appeal.component, period=period.key, when=when)  # fmt: skip
+                         team=appeal_team.name, component=_label(scheme, appeal.component, _lang(session, admin)),
+                         period=period.key, when=when)  # fmt: skip
                 if outbox.enqueue(session, team=appeal_team, period=period, member=admin, kind=f"appeal.late.{appeal.id}",
                                   reply=Reply(text=text, private=True), now=now):  # fmt: skip
                     counts["late"] += 1
@@ -144,11 +145,17 @@ def follow_up_deadlines(
             _ = translator(_lang(session, decider))
             text = _("Reminder: appeal #{id} by {name} ({component} of {period}) needs your answer by {when}: "
                      "/appeal uphold {id} NAME=VALUE … REASON or /appeal reject {id} REASON.", id=appeal.id,
-                     name=member.name, component=appeal.component, period=period.key, when=when)  # fmt: skip
+                     name=member.name, component=_label(scheme, appeal.component, _lang(session, decider)),
+                     period=period.key, when=when)  # fmt: skip
             if outbox.enqueue(session, team=appeal_team, period=period, member=decider, kind=f"appeal.reminder.{appeal.id}",
                               reply=Reply(text=text, private=True), now=now):  # fmt: skip
                 counts["reminded"] += 1
     return counts
+
+
+def _label(scheme: Scheme | None, component: str, lang: str) -> str:
+    """An appealed component (stored by id) as the reader names it."""
+    return names.component_label(scheme, component, lang) if scheme is not None else component
 
 
 def _local(team: Team, moment: datetime) -> str:
@@ -188,11 +195,11 @@ def file_appeal(ctx: Context, tokens: Sequence[str]) -> list[Reply]:
         return [Reply(text=_("There is no published result to appeal."), ephemeral=True)]
     end = window_end(ctx.session, period, scheme)
     components = appealable(scheme)
+    choices = names.component_options(scheme, ctx.lang, list(components))
     if not tokens:
-        names = ", ".join(components)
         when = _local(team, end) if end else "—"
         return [Reply(text=_("Appeal a component of {period} until {when}: /appeal COMPONENT REASON. Components: {names}.",
-                             period=period.key, when=when, names=names), ephemeral=True)]  # fmt: skip
+                             period=period.key, when=when, names=names.listing(choices, ctx.lang)), ephemeral=True)]  # fmt: skip
     if end is None or ctx.now > end:
         return [
             Reply(
@@ -200,15 +207,21 @@ def file_appeal(ctx: Context, tokens: Sequence[str]) -> list[Reply]:
                 ephemeral=True,
             )
         ]
-    component = tokens[0]
-    if component not in components:
-        return [Reply(text=_("{name} is not a component of your scheme; use one of: {names}.", name=component,
-                             names=", ".join(components)), ephemeral=True)]  # fmt: skip
-    reason = " ".join(tokens[1:]).strip()
+    found, used = names.resolve_leading(tokens, choices)
+    if found.named is None:
+        if found.ambiguous:
+            text = _("{name} could be {names}: write more of the name.", name=tokens[0],
+                     names=names.listing(found.candidates, ctx.lang))  # fmt: skip
+        else:
+            text = _("{name} is not a component of your scheme; use one of: {names}.", name=tokens[0],
+                     names=names.listing(choices, ctx.lang))  # fmt: skip
+        return [Reply(text=text, ephemeral=True)]
+    component, label = found.named.key, found.named.label
+    reason = " ".join(tokens[used:]).strip()
     if not reason:
         return [
             Reply(
-                text=_("Give a reason: /appeal {component} REASON.", component=component),
+                text=_("Give a reason: /appeal {component} REASON.", component=label),
                 ephemeral=True,
             )
         ]
@@ -220,7 +233,7 @@ def file_appeal(ctx: Context, tokens: Sequence[str]) -> list[Reply]:
     ):
         return [
             Reply(
-                text=_("You already have an open appeal about {component}.", component=component),
+                text=_("You already have an open appeal about {component}.", component=label),
                 ephemeral=True,
             )
         ]
@@ -235,11 +248,12 @@ def file_appeal(ctx: Context, tokens: Sequence[str]) -> list[Reply]:
         _d = translator(_lang(ctx.session, decider))
         outbox.enqueue(ctx.session, team=team, period=period, member=decider, kind=f"appeal.open.{appeal.id}",
                        reply=Reply(text=_d("{name} appeals the {component} component of {period}: {reason}\nDecide with /appeal uphold {id} NAME=VALUE … REASON or /appeal reject {id} REASON.",
-                                           name=ctx.actor.name, component=component, period=period.key, reason=reason,
+                                           name=ctx.actor.name, component=_label(scheme, component, _lang(ctx.session, decider)),
+                                           period=period.key, reason=reason,
                                            id=appeal.id) + "\n" + _d("Please answer by {when}.", when=when),
                                    private=True), now=ctx.now)  # fmt: skip
     return [Reply(text=_("Your appeal #{id} about {component} is filed; you will be told the decision.", id=appeal.id,
-                         component=component) + "\n" + _("The answer is due by {when}.", when=when))]  # fmt: skip
+                         component=label) + "\n" + _("The answer is due by {when}.", when=when))]  # fmt: skip
 
 
 def _apply_changes(
@@ -250,47 +264,50 @@ def _apply_changes(
     kind: str,
     changes: Mapping[str, float],
     reason: str,
-) -> list[str]:
-    """Store the corrected inputs (audited); returns problems instead when a change does not fit."""
+) -> tuple[list[str], dict[str, float]]:
+    """Store the corrected inputs (audited), named as the decider typed them (:mod:`commands.names`);
+    returns the problems instead when a change does not fit, and the changes by id."""
     _ = ctx._
     actor = repo.actor_of(ctx.actor)
+    label = names.component_label(scheme, kind, ctx.lang)
     if kind in ("self", "manager"):
-        comp = scheme.component(kind)
-        rated = {d.id for d in comp.rated_dimensions} if comp else set()
-        bad = [
-            n
-            for n, v in changes.items()
-            if n not in rated or not (1 <= v <= 5 and float(v).is_integer())
-        ]
-        if bad:
-            return [_("Change only rated dimensions of {component} with whole numbers 1–5: {names}.",
-                      component=kind, names=", ".join(sorted(rated)))]  # fmt: skip
+        choices = names.dimension_options(scheme, ctx.lang, kinds=(kind,), qualified=False)
+        by_id: dict[str, float] = {}
+        for name, value in changes.items():
+            found = names.resolve(name, choices)
+            if found.named is None or not (1 <= value <= 5 and float(value).is_integer()):
+                return [_("Change only rated dimensions of {component} with whole numbers 1–5: {names}.",
+                          component=label, names=names.listing(choices, ctx.lang))], {}  # fmt: skip
+            by_id[found.named.key] = value
         reviews = repo.list_reviews(session=ctx.session, period=period, kind=kind, subject=member)
         if not reviews:
-            return [_("There is no {component} review to correct.", component=kind)]
+            return [_("There is no {component} review to correct.", component=label)], {}
         review = reviews[-1]
         rater = repo.get_member(session=ctx.session, member_id=review.rater_id)
         assert rater is not None
         repo.save_review(session=ctx.session, period=period, subject=member, rater=rater, kind=kind,
-                         answers={**review.answers, **{k: int(v) for k, v in changes.items()}},
+                         answers={**review.answers, **{k: int(v) for k, v in by_id.items()}},
                          comments=review.comments, submitted_at=review.submitted_at, actor=actor,
                          reason=f"appeal: {reason}", now=ctx.now)  # fmt: skip
-        return []
+        return [], by_id
     if kind == "kpi":
-        ids = {i.id for i in scheme.indicators}
-        bad = [n for n in changes if n not in ids]
+        choices = names.indicator_options(scheme, ctx.lang)
+        hits = {n: names.resolve(n, choices).named for n in changes}
+        bad = [n for n, hit in hits.items() if hit is None]
         if bad:
-            return [_("Unknown indicators: {names}.", names=", ".join(bad))]
-        for name, value in changes.items():
+            return [_("Unknown indicators: {names}.", names=", ".join(bad))
+                    + " " + _("Indicators: {names}.", names=names.listing(choices, ctx.lang))], {}  # fmt: skip
+        by_id = {hit.key: changes[n] for n, hit in hits.items() if hit is not None}
+        for name, value in by_id.items():
             repo.set_indicator_value(session=ctx.session, period=period, member=member, indicator=name,
                                      value=Decimal(str(value)), source="appeal", actor=actor,
                                      reason=f"appeal: {reason}")  # fmt: skip
-        return []
+        return [], by_id
     return [
         _(
             "Only the review and indicator components can be corrected in chat; reject it or ask an admin to correct the data."
         )
-    ]
+    ], {}
 
 
 def restate(
@@ -403,7 +420,7 @@ def decide(ctx: Context, tokens: Sequence[str], uphold: bool) -> list[Reply]:
     after: dict[str, Any] = dict(appeal.before)
     changed: dict[int, tuple[Any, Any]] = {}
     if uphold:
-        problems = _apply_changes(ctx, period, member, scheme, kind, changes, reason)
+        problems, changes = _apply_changes(ctx, period, member, scheme, kind, changes, reason)
         if problems:
             return [Reply(text="\n".join(problems), ephemeral=True)]
         outcome, changed = restate(ctx, team, period, reason=f"appeal #{appeal.id}: {reason}")
@@ -467,8 +484,10 @@ def pending(ctx: Context) -> list[Reply]:
             continue
         for a in store.list_appeals(session=ctx.session, team=team, statuses=["open"]):
             member = repo.get_member(session=ctx.session, member_id=a.member_id)
+            period = repo.get_period_by_id(session=ctx.session, period_id=a.period_id)
+            scheme = results.load_scheme(team, period, session=ctx.session) if period else None
             lines.append(_("· #{id} {name} ({team}): {component} — {reason}", id=a.id, name=member.name if member else "?",
-                           team=team.name, component=a.component, reason=a.reason))  # fmt: skip
+                           team=team.name, component=_label(scheme, a.component, ctx.lang), reason=a.reason))  # fmt: skip
     if len(lines) == 1:
         return [Reply(text=_("No open appeals."), ephemeral=True)]
     return [Reply(text="\n".join(lines), private=True)]
@@ -480,7 +499,7 @@ COMMANDS: tuple[Command, ...] = (
         appeal,
         permissions.SCORED_AND_LEADERS,
         what=N_("appeal a part of your published result; managers and admins decide"),
-        example="/appeal kpi my response time was 29 s",
+        example="/appeal KPI my response time was 29 s",
         refusal=N_(
             "The command /appeal is not available to you: agents appeal their results; managers and admins decide."
         ),

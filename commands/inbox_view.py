@@ -158,7 +158,7 @@ COMMANDS: tuple[Command, ...] = (
         what=N_(
             "messages waiting for people with no Slack or Telegram account: a list, or one person's in full"
         ),
-        example="/inbox 王小红",
+        example="/inbox Carol",
         refusal=N_(
             "The command /inbox is not available to you: it shows managers and admins the messages kpibot could not deliver to their people."
         ),

@@ -143,7 +143,7 @@ COMMANDS: tuple[Command, ...] = (
         linkcode,
         permissions.ADMINS,
         what=N_("a one-time code that links a member's Telegram account"),
-        example="/linkcode demo 王小红",
+        example="/linkcode demo Carol",
         refusal=N_("The command /linkcode is not available to you: only an admin links accounts."),
     ),
     Command("start", start_linked, permissions.ALL),

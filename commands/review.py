@@ -548,7 +548,7 @@ COMMANDS: tuple[Command, ...] = (
         review,
         permissions.LEADERS,
         what=N_("review an agent of your team"),
-        example="/review @王小红 2026-10",
+        example="/review @Carol 2026-10",
         refusal=N_(
             "The command /review is not available to you: only managers and admins review agents. Use /selfreview for your own review."
         ),

@@ -1,18 +1,19 @@
-"""``/simulate refund_ratio=3% avg_response_s=25``: what the agent's own score would be.
+"""``/simulate 退款比例=3% 平均响应=25``: what the agent's own score would be.
 
 Recomputes with the shared scoring module's what-if helper (``scoring.rescore_with``
 through ``commands.results.what_if``) and shows what changes. Nothing is stored. Values
 are written as a person reads them: shares as ``3%`` (or ``0.03``), times in seconds
 (``25``, ``25s``, ``2min``), money as ``300`` or ``¥300``; review dimensions as
-``manager.ability=4`` or ``self.task_completion=5`` (1–5).
+``工作能力=4`` or ``主管评价.工作能力=4`` (1–5). Names are typed in either language, by an
+unambiguous beginning, or by id (``refund_ratio``): :mod:`commands.names` resolves them.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from commands import permissions, results
+from commands import names, permissions, results
 from commands.context import Command, Context
 from commands.forms.common import format_value
 from commands.i18n import Translate
@@ -24,7 +25,6 @@ from scoring.scheme import Indicator
 from storage import repo
 
 NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
-EXAMPLE = "refund_ratio=3% avg_response_s=25"
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ class Parsed:
     overrides: dict[str, float]
     problems: list[str]
     period: str | None
+    labels: dict[str, str] = field(default_factory=dict)
+    """Override key → the name the reader typed it by (their language)."""
 
 
 def _number(text: str) -> float | None:
@@ -39,9 +41,12 @@ def _number(text: str) -> float | None:
     return float(cleaned) if NUMBER.match(cleaned) else None
 
 
-def parse_value(_: Translate, ind: Indicator, raw: str) -> tuple[float | None, str | None]:
-    """A typed value in the indicator's unit → the raw value the scheme scores; or a hint."""
-    name = ind.id
+def parse_value(
+    _: Translate, ind: Indicator, raw: str, name: str | None = None
+) -> tuple[float | None, str | None]:
+    """A typed value in the indicator's unit → the raw value the scheme scores; or a hint
+    (naming the indicator ``name``, the reader's word for it)."""
+    name = name or ind.name.en
     text = raw.strip().lower()
     if ind.unit in ("fraction", "percent"):
         percent = text.endswith("%") or text.endswith("％")
@@ -93,55 +98,83 @@ def review_keys(scheme: Scheme) -> dict[str, str]:
     return keys
 
 
-def parse(_: Translate, scheme: Scheme, args: str) -> Parsed:
+PAIR = re.compile(r"\s*([^=＝\s][^=＝]*?)\s*[=＝]\s*([^\s,，;；]*)[\s,，;；]*")
+SAMPLES = {"fraction": "3%", "percent": "3%", "seconds": "25", "minutes": "5", "yuan": "300",
+           "count": "2", "days": "1", "points": "80"}  # fmt: skip
+
+
+def example(scheme: Scheme, lang: str) -> str:
+    """``退款比例=3% 平均响应时间=25``: the first two indicators by name, with a value in their unit."""
+    parts = [f"{i.name.get(lang)}={SAMPLES.get(i.unit, '1')}" for i in scheme.indicators[:2]]
+    if not parts:
+        parts = [f"{o.label}=4" for o in names.dimension_options(scheme, lang)[:1]]
+    return " ".join(parts) or "—"
+
+
+def options(scheme: Scheme, lang: str) -> list[names.Named]:
+    """What /simulate changes: the indicators, then the rated review dimensions."""
+    return [*names.indicator_options(scheme, lang), *names.dimension_options(scheme, lang)]
+
+
+def parse(_: Translate, scheme: Scheme, args: str, lang: str = "en") -> Parsed:
     overrides: dict[str, float] = {}
+    labels: dict[str, str] = {}
     problems: list[str] = []
     period: str | None = None
     indicators = {i.id: i for i in scheme.indicators}
     reviews = review_keys(scheme)
-    for token in args.replace("，", " ").replace(",", " ").split():
-        if PERIOD_KEY.match(token):
-            period = token.upper() if "q" in token.lower() else token
+    choices = options(scheme, lang)
+    words = []
+    for word in args.split():
+        if PERIOD_KEY.match(word):
+            period = word.upper() if "q" in word.lower() else word
+        else:
+            words.append(word)
+    text, at = " ".join(words), 0
+    while at < len(text):
+        match = PAIR.match(text, at)
+        if match is None or not match.group(2):
+            rest = text[at:].split()[0] if match is None else match.group(0).strip()
+            problems.append(_("{token}: write name=value, for example {example}", token=rest,
+                              example=example(scheme, lang)))  # fmt: skip
+            at = len(text) if match is None else match.end()
             continue
-        key, sep, raw = token.partition("=")
-        if not sep or not key or not raw:
-            problems.append(
-                _("{token}: write name=value, for example {example}", token=token, example=EXAMPLE)
-            )
+        at = match.end()
+        typed, raw = match.group(1), match.group(2)
+        found = names.resolve(typed, choices)
+        if found.named is None:
+            if found.ambiguous:
+                problems.append(_("{name} could be {names}: write more of the name.", name=typed,
+                                  names=names.listing(found.candidates, lang)))  # fmt: skip
+            else:
+                problems.append(_("{name} is not in your scheme. You can change: {names}", name=typed,
+                                  names=names.listing(choices, lang)))  # fmt: skip
             continue
+        key, label = found.named.key, found.named.label
         if key in indicators:
-            value, hint = parse_value(_, indicators[key], raw)
-        elif key in reviews:
+            value, hint = parse_value(_, indicators[key], raw, label)
+        else:
             number = _number(raw)
             if number is None or not number.is_integer() or not 1 <= number <= 5:
                 value, hint = (
                     None,
-                    _("{name} is a review score: a whole number from 1 to 5.", name=key),
+                    _("{name} is a review score: a whole number from 1 to 5.", name=label),
                 )
             else:
                 value, hint = number, None
                 key = reviews[key]
-        else:
-            value, hint = (
-                None,
-                _(
-                    "{name} is not in your scheme. You can change: {names}",
-                    name=key,
-                    names=", ".join([*indicators, *reviews]),
-                ),
-            )
         if hint:
             problems.append(hint)
         elif value is not None:
             overrides[key] = value
-    return Parsed(overrides, problems, period)
+            labels[key] = label
+    return Parsed(overrides, problems, period, labels)
 
 
-def usage(_: Translate, scheme: Scheme) -> str:
-    names = ", ".join([i.id for i in scheme.indicators] + list(review_keys(scheme)))
+def usage(_: Translate, scheme: Scheme, lang: str = "en") -> str:
     return _(
         "What-if: change some of your numbers and see your score; nothing is stored.\nExample: /simulate {example}\nYou can change: {names}",
-        example=EXAMPLE, names=names,
+        example=example(scheme, lang), names=names.listing(options(scheme, lang), lang),
     )  # fmt: skip
 
 
@@ -158,11 +191,11 @@ def simulate(ctx: Context, args: str) -> list[Reply]:
                 private=True,
             )
         ]
-    parsed = parse(_, scheme, args)
+    parsed = parse(_, scheme, args, ctx.lang)
     if parsed.problems:
         return [Reply(text="\n".join(parsed.problems), private=True)]
     if not parsed.overrides:
-        return [Reply(text=usage(_, scheme), private=True)]
+        return [Reply(text=usage(_, scheme, ctx.lang), private=True)]
     period, problem = resolve_period(ctx, team, parsed.period)
     if period is None:
         return [problem] if problem else []
@@ -176,15 +209,23 @@ def simulate(ctx: Context, args: str) -> list[Reply]:
     period_scheme = results.load_scheme(team, period, session=ctx.session) or scheme
     return [
         Reply(
-            text="\n".join(explain(ctx, period_scheme, period.key, outcome, parsed.overrides)),
+            text="\n".join(
+                explain(ctx, period_scheme, period.key, outcome, parsed.overrides, parsed.labels)
+            ),
             private=True,
         )
     ]
 
 
 def explain(
-    ctx: Context, scheme: Scheme, period: str, outcome: results.WhatIf, overrides: dict[str, float]
+    ctx: Context,
+    scheme: Scheme,
+    period: str,
+    outcome: results.WhatIf,
+    overrides: dict[str, float],
+    labels: dict[str, str] | None = None,
 ) -> list[str]:
+    labels = labels or {}
     _ = ctx._
     before, after = outcome.before, outcome.after
     lines = [_("What if, for {period} (nothing is stored):", period=period)]
@@ -204,7 +245,9 @@ def explain(
         ))  # fmt: skip
     for key in overrides:
         if key not in indicators:
-            lines.append(f"· {key} = {overrides[key]:g}")
+            lines.append(
+                _("· {name}: {value}", name=labels.get(key, key), value=f"{overrides[key]:g}")
+            )
     delta = (after.total or 0.0) - (before.total or 0.0)
     lines.append(
         _(
@@ -231,7 +274,7 @@ COMMANDS: tuple[Command, ...] = (
         simulate,
         permissions.AGENTS,
         what=N_("what-if: your score with other numbers (nothing is stored)"),
-        example="/simulate refund_ratio=3% avg_response_s=25",
+        example="/simulate Refund ratio=3%",
         refusal=N_(
             "The command /simulate is not available to you: what-if works only on an agent's own score."
         ),

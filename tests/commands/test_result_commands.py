@@ -135,13 +135,26 @@ def test_simulate_shows_what_would_change_and_stores_nothing(
 @pytest.mark.parametrize(
     ("args", "hint"),
     [
-        ("refund_ratio=3", "refund_ratio is a share: write 3% or 0.03."),
-        ("refund_ratio=abc", "refund_ratio: abc is not a number"),
+        ("refund_ratio=3", "Refund ratio is a share: write 3% or 0.03."),
+        ("refund=abc", "Refund ratio: abc is not a number"),
         ("refund_ratio=150%", "between 0% and 100%"),
-        ("avg_response_s=-5", "avg_response_s cannot be negative."),
-        ("speed=3", "speed is not in your scheme. You can change: refund_ratio, avg_response_s"),
-        ("refund_ratio", "write name=value"),
-        ("manager.ability=7", "a whole number from 1 to 5"),
+        ("Average response time=-5", "Average response time cannot be negative."),
+        (
+            "speed=3",
+            "speed is not in your scheme. You can change: Refund ratio, Average response time, "
+            "Self-review·Attitude, Self-review·Task completion, Manager review·Ability, "
+            "Manager review·Collaboration, Manager review·Service",
+        ),
+        ("refund_ratio", "write name=value, for example Refund ratio=3% Average response time=25"),
+        (
+            "manager.ability=7",
+            "Manager review·Ability is a review score: a whole number from 1 to 5.",
+        ),
+        (
+            "a=4",
+            "a could be Average response time, Self-review·Attitude, Manager review·Ability: "
+            "write more of the name.",
+        ),
     ],
 )
 def test_simulate_gives_a_specific_hint_for_bad_input(scored: Router, args: str, hint: str) -> None:
@@ -151,8 +164,48 @@ def test_simulate_gives_a_specific_hint_for_bad_input(scored: Router, args: str,
 def test_simulate_without_arguments_explains_itself_with_an_example(scored: Router) -> None:
     run(
         FakeChat(scored, "Carol"),
-        [("/simulate", ["/simulate refund_ratio=3% avg_response_s=25", "refund_ratio"])],
-    )
+        [("/simulate", ["/simulate Refund ratio=3% Average response time=25",
+                        "You can change: Refund ratio, Average response time, Self-review·Attitude"])],
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "shown"),
+    [
+        (
+            "退款比例=1% 平均响应时间=20",
+            ["退款比例：8% → 1%", "平均响应时间：70 秒 → 20 秒", "总分："],
+        ),
+        ("退款=1%，平均=20", ["退款比例：8% → 1%", "平均响应时间：70 秒 → 20 秒"]),
+        ("工作能力=5", ["主管评价·工作能力：5", "总分："]),
+        ("主管评价.服务性=5 2026-10", ["主管评价·服务性：5"]),
+        ("refund_ratio=1%", ["退款比例：8% → 1%"]),
+    ],
+)
+def test_simulate_in_chinese_takes_names_and_beginnings_and_shows_names(
+    scored: Router, args: str, shown: list[str]
+) -> None:
+    chat = FakeChat(scored, "刘洋")
+    run(chat, [(f"/simulate {args}", shown)])
+    assert "refund_ratio" not in chat.text and "manager." not in chat.text
+
+
+@pytest.mark.parametrize(
+    ("args", "hint"),
+    [
+        ("速度=3", "你的考核方案中没有 速度。可以修改：退款比例、平均响应时间、自评·工作态度、"),
+        (
+            "工作=4",
+            "工作 可能是 自评·工作态度、自评·工作任务完成情况、主管评价·工作能力、主管评价·工作协作性：请把名称写完整些。",
+        ),
+        ("退款比例=3", "退款比例 是比例：请写成 3% 或 0.03。"),
+        ("退款比例", "例如 退款比例=3% 平均响应时间=25"),
+    ],
+)
+def test_simulate_in_chinese_explains_a_name_it_cannot_place(
+    scored: Router, args: str, hint: str
+) -> None:
+    run(FakeChat(scored, "刘洋"), [(f"/simulate {args}", hint)])
 
 
 def test_simulate_accepts_minutes_and_review_scores(scored: Router) -> None:

@@ -157,7 +157,7 @@ def test_the_admin_is_told_once_when_an_appeal_is_not_answered_in_time(
     assert _follow_up(engine, _at("2026-11-13 09:00")) == {"reminded": 0, "late": 0}
     (late,) = _texts(engine, "appeal.late").values()
     assert late.startswith(
-        "Dave（london）对 2026-10 的 kpi 提出的申诉 #"
+        "Dave（london）对 2026-10 的 考核指标表 提出的申诉 #"
     )  # the admin 周人事 reads Chinese
     assert f"应在 {DUE} 前答复，至今仍未处理" in late
 
@@ -172,7 +172,7 @@ def test_the_late_notice_reads_in_english_for_an_english_admin(
     FakeChat(published, "Dave").say("/appeal kpi my response time was 29 s")
     assert _follow_up(engine, _at("2026-11-12 08:00")) == {"reminded": 0, "late": 2}
     texts = list(_texts(engine, "appeal.late").values())
-    assert any(t.startswith("Appeal #") and "by Dave (london, kpi of 2026-10) was due for an answer by "
+    assert any(t.startswith("Appeal #") and "by Dave (london, KPI table of 2026-10) was due for an answer by "
                f"{DUE} and is still open" in t for t in texts)  # fmt: skip
 
 

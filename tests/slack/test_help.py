@@ -63,7 +63,7 @@ async def test_help_on_slack_names_the_commands_as_they_are_typed_there(
     assert any(line.startswith("/rank — ") for line in lines)
     assert any(line.startswith("/kpi period — ") for line in lines)
     assert "   for example: /kpi period open demo 2026-11" in lines
-    assert "   for example: /kpi linkcode demo 王小红" in lines
+    assert "   for example: /kpi linkcode demo Carol" in lines
     assert "tz=Asia/Shanghai" in text
     assert not NOT_A_SLACK_COMMAND.search(text), text
 
