@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 
-from bot import slack, telegram
+from bot import feishu, slack, telegram
 from bot.messenger import Messenger
 from storage.conversations import NAMED_BY_NAME
 
 MESSENGERS: tuple[Messenger, ...] = (
     slack.MESSENGER,
     telegram.MESSENGER,
+    feishu.MESSENGER,
 )
 
 TERMINAL_PLATFORMS = NAMED_BY_NAME

@@ -46,7 +46,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bot.feishu import render
-from bot.feishu.limits import RETRIES, Pacer, retry_after
+from bot.feishu.limits import RATE_LIMITED, RETRIES, Pacer, retry_after
 from commands.i18n import normalize_lang
 from commands.messages import Incoming, Outgoing, Reply
 
@@ -122,6 +122,7 @@ class FeishuAdapter:
         encrypt_key: str,
         default_lang: str,
         address: Callable[[int], str | None] | None = None,
+        lang_of: Callable[[str], str | None] | None = None,
         pacer: Pacer | None = None,
     ) -> None:
         import lark_oapi as lark
@@ -132,6 +133,8 @@ class FeishuAdapter:
         self.events = events
         self.default_lang = default_lang
         self.address = address
+        self.lang_of = lang_of
+        """open_id → the member's language, for what the cards themselves say (Send, Choose…)."""
         self.pacer = pacer or Pacer()
         self.dispatcher = (
             lark.EventDispatcherHandler.builder(encrypt_key, verification_token)
@@ -146,7 +149,11 @@ class FeishuAdapter:
         self._chats: Bounded = Bounded(50_000)
         """chat_id → ``private`` | ``group`` (from events and from what kpibot sent)."""
         self._cards: Bounded = Bounded(5_000)
+        self._message_chats: Bounded = Bounded(20_000)
+        """message_id → its chat (of the messages kpibot sent)."""
         """message_id → the card kpibot last put there (to take its buttons off later)."""
+        self._live: Bounded = Bounded(10_000)
+        """private chat_id → the card whose buttons are live (an older one loses them)."""
         self._forms: Bounded = Bounded(5_000)
         """message_id → the whole form shown on that card (shown again with its errors)."""
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -154,6 +161,11 @@ class FeishuAdapter:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ws_thread: threading.Thread | None = None
         self._running = False
+        self._on_limited: Callable[[], None] = lambda: None
+
+    def count_rate_limits(self, on_limited: Callable[[], None]) -> None:
+        """Call ``on_limited`` for every "too fast" (230020, 99991400) Feishu answers."""
+        self._on_limited = on_limited
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -302,14 +314,18 @@ class FeishuAdapter:
             self.handled += 1
 
     # ------------------------------------------------------------------ sending
-    def _lang(self, incoming: Incoming) -> str:
-        return normalize_lang(incoming.lang_hint, self.default_lang)
+    async def _lang(self, incoming: Incoming) -> str:
+        lang = None
+        if self.lang_of is not None:
+            with contextlib.suppress(Exception):  # the database: the default will do
+                lang = await asyncio.to_thread(self.lang_of, incoming.user_id)
+        return normalize_lang(lang or incoming.lang_hint, self.default_lang)
 
     async def _send_replies(self, source: Source, replies: Sequence[Reply]) -> None:
         incoming = source.incoming
         in_group = self._chats.get(source.chat_id, incoming.chat) == "group"
         pressed = source.pressed
-        lang = self._lang(incoming)
+        lang = await self._lang(incoming)
         for index, reply in enumerate(replies):
             private = in_group and (reply.private or reply.ephemeral)
             target = ("open_id", source.open_id) if private else ("chat_id", source.chat_id)
@@ -323,12 +339,15 @@ class FeishuAdapter:
                 if pressed is not None and not private:
                     if rendered.interactive and len(rendered.cards) == 1 and index == 0:
                         await self._patch(pressed, rendered.cards[0], rendered.form)
+                        self._live[source.chat_id] = pressed
                         pressed = None
                         continue
                     await self._settle(pressed)
                     pressed = None
                 quote = source.message_id if (in_group and not private) else None
-                await self._send_rendered(target, rendered, reply, key, quote=quote)
+                sent = await self._send_rendered(target, rendered, reply, key, quote=quote)
+                if rendered.interactive and sent is not None:
+                    await self._replace_live(sent)
             except FeishuRefused as err:
                 log.error("feishu: %s %s refused a reply: %s", target[0], target[1], err)
         if pressed is not None:
@@ -397,6 +416,8 @@ class FeishuAdapter:
         chat_id = getattr(data, "chat_id", None)
         if chat_id and kind == "open_id":
             self._chats[chat_id] = "private"
+        if chat_id:
+            self._message_chats[str(data.message_id)] = chat_id
         return str(data.message_id)
 
     async def _call(self, call: Callable[..., Any], request: Any, *, pace: str | None) -> Any:
@@ -415,7 +436,10 @@ class FeishuAdapter:
                 return response
             raw = getattr(response, "raw", None)
             status = getattr(raw, "status_code", 0) or 0
-            retryable = response.code in (99991400, 230020) or status >= 500
+            limited = response.code in RATE_LIMITED
+            if limited:
+                self._on_limited()
+            retryable = limited or status >= 500
             if not retryable or attempt == RETRIES:
                 raise FeishuRefused(int(response.code or -1), str(response.msg))
             wait = retry_after(int(response.code or 0), getattr(raw, "headers", None))
@@ -441,6 +465,16 @@ class FeishuAdapter:
             self._forms[message_id] = form
         else:
             self._forms.pop(message_id, None)
+
+    async def _replace_live(self, message_id: str) -> None:
+        """A new card with buttons in a private chat: the one before it loses its buttons."""
+        chat_id = self._message_chats.get(message_id)
+        if chat_id is None or self._chats.get(chat_id) != "private":
+            return
+        previous = self._live.get(chat_id)
+        self._live[chat_id] = message_id
+        if previous is not None and previous != message_id:
+            await self._settle(previous)
 
     async def _settle(self, message_id: str) -> None:
         """The pressed card keeps its words and loses its buttons (its answer came anew)."""
@@ -487,7 +521,8 @@ class FeishuAdapter:
         open_id = await asyncio.to_thread(self.address, outgoing.member_id)
         if not open_id:
             return None
-        rendered = await self._render(outgoing.reply, self.default_lang, None)
+        lang = await self._lang(Incoming(platform="feishu", user_id=open_id))  # type: ignore[arg-type]
+        rendered = await self._render(outgoing.reply, lang, None)
         if rendered is None:
             return None
         try:
@@ -534,6 +569,7 @@ def build_feishu(
     *,
     default_lang: str | None = None,
     address: Callable[[int], str | None] | None = None,
+    lang_of: Callable[[str], str | None] | None = None,
     pacer: Pacer | None = None,
     timeout_s: float = 10.0,
 ) -> FeishuAdapter:
@@ -562,5 +598,6 @@ def build_feishu(
         client, router, app_id=settings.feishu_app_id, app_secret=secret,
         domain=settings.feishu_domain.rstrip("/"), events=settings.feishu_events,
         verification_token=token, encrypt_key=key,
-        default_lang=default_lang or settings.feishu_default_lang, address=address, pacer=pacer,
+        default_lang=default_lang or settings.feishu_default_lang, address=address, lang_of=lang_of,
+        pacer=pacer,
     )  # fmt: skip

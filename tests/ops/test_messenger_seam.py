@@ -20,14 +20,17 @@ NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 def test_every_messenger_brings_its_settings_limits_and_start_up_check() -> None:
-    assert [m.platform for m in messengers.MESSENGERS] == ["slack", "telegram"]
-    settings = load_settings(slack_bot_token="xoxb-1", telegram_bot_token="nocolon")
-    assert [m.enabled(settings) for m in messengers.MESSENGERS] == [True, True]
-    [slack, telegram] = messengers.MESSENGERS
+    assert [m.platform for m in messengers.MESSENGERS] == ["slack", "telegram", "feishu"]
+    settings = load_settings(slack_bot_token="xoxb-1", telegram_bot_token="nocolon",
+                             feishu_app_id="app-1")  # fmt: skip
+    assert [m.enabled(settings) for m in messengers.MESSENGERS] == [True, True, True]
+    [slack, telegram, feishu] = messengers.MESSENGERS
     assert slack.limits.per_workspace == 5.0 and telegram.limits.overall == 30.0
+    assert feishu.limits.per_chat == 5.0
     assert slack.problems(settings, str)  # a bot token without its signing secret
     assert telegram.problems(settings, str)  # a token without the colon
-    assert messengers.platforms() == {"slack", "telegram", "console", "test"}
+    assert feishu.problems(settings, str)  # not an App ID (cli_…), and no App Secret
+    assert messengers.platforms() == {"slack", "telegram", "feishu", "console", "test"}
 
 
 @pytest.mark.parametrize(
@@ -50,7 +53,7 @@ def test_a_service_with_a_bad_table_does_not_start(
         build_service(load_settings(data_dir=tmp_path), engine=engine, clock=lambda: NOW)
 
 
-@pytest.mark.parametrize("platform", ["feishu", "dingtalk", "Slack"])
+@pytest.mark.parametrize("platform", ["wecom", "dingtalk", "Slack"])
 def test_the_services_router_refuses_a_platform_not_in_the_table(
     engine: Engine, tmp_path: Path, platform: str
 ) -> None:
