@@ -733,6 +733,31 @@ class RowRule:
     weight: str | None = None
 
 
+def _group_sums(parts: Mapping[str, np.ndarray | None], codes: np.ndarray) -> pd.DataFrame:
+    """Per group, each part's sum over its rows with a value (NaN when none has one), as
+    ``groupby(codes).sum(min_count=1)`` gives, indexed by the groups present in ascending
+    order. Codes 0 … n−1 (the usual case) take one ``numpy.bincount`` per part and one for
+    its count of values instead of a pandas groupby, which would factorise the codes again.
+    """
+    if len(codes) == 0 or codes.min() < 0:
+        frame = pd.DataFrame(parts, index=pd.Index(codes, name="group"), copy=False)
+        return frame.groupby(level=0, sort=True).sum(min_count=1)
+    size = int(codes.max()) + 1
+    present = np.flatnonzero(np.bincount(codes, minlength=size))
+    out: dict[str, np.ndarray] = {}
+    for name, values in parts.items():
+        if values is None:  # a column the frame lacks: no value for any group
+            out[name] = np.full(len(present), np.nan)
+            continue
+        missing = np.isnan(values)
+        total = np.bincount(codes, weights=np.where(missing, 0.0, values), minlength=size)
+        if missing.any():
+            have = np.bincount(codes[~missing], minlength=size)
+            total = np.where(have > 0, total, np.nan)
+        out[name] = total[present]
+    return pd.DataFrame(out, index=pd.Index(present, name="group"))
+
+
 def combine_rows(
     frame: pd.DataFrame, codes: np.ndarray, rules: Mapping[str, RowRule]
 ) -> pd.DataFrame:
@@ -765,9 +790,7 @@ def combine_rows(
     keys = pd.Index(codes, name="group")
     pieces: list[pd.DataFrame] = []
     if parts:
-        summed = (
-            pd.DataFrame(parts, index=keys, copy=False).groupby(level=0, sort=True).sum(min_count=1)
-        )
+        summed = _group_sums(parts, codes)
         out = {c: summed[c].to_numpy() for c, rule in rules.items() if rule.how == "sum"}
         for column, top, bottom in weighted:
             below = summed[bottom].to_numpy()

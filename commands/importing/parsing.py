@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from commands.importing.mapping import ColumnSpec, Mapping
-from commands.importing.reading import NULL_VALUES
+from commands.importing.reading import NULL_VALUES, text_candidates
 
 Parsed = tuple[pd.Series, pd.Series]  # (values, unreadable mask)
 _NULLS = set(NULL_VALUES)
@@ -32,48 +32,44 @@ _NULL_STRING = pa.scalar(None, pa.string())
 
 
 def _arrow_text(column: pd.Series) -> pa.ChunkedArray:
-    """The column as Arrow strings, trimmed, with the spellings of "nothing" as null."""
+    """The column as Arrow strings, trimmed, with the spellings of "nothing" as null.
+
+    Only the cells :func:`~commands.importing.reading.text_candidates` names are trimmed
+    and compared (a clean column is returned as it is, without a copy).
+    """
     if column.dtype == object:  # .xlsx cells: numbers, strings, dates mixed
         column = column.map(lambda v: v if v is None or isinstance(v, str) else _plain(v))
     if isinstance(column.array, pd.arrays.ArrowStringArray):
         array = column.array.__arrow_array__()  # zero-copy
     else:
         array = pa.chunked_array([pa.array(column, type=pa.string(), from_pandas=True)])
-    if not _may_need_cleaning(array):
-        return array
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        return _clean(array)
+    chunks = []
+    changed = False
+    for chunk in array.chunks:
+        candidates = text_candidates(chunk)
+        if candidates.any():
+            where = pa.array(candidates)
+            cleaned = _clean(chunk.filter(where))
+            chunk = pc.replace_with_mask(chunk, where, cleaned)
+            changed = True
+        chunks.append(chunk)
+    return pa.chunked_array(chunks, array.type) if changed else array
+
+
+def _clean(array: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     array = pc.utf8_trim_whitespace(array)
     nothing = pc.is_in(array, value_set=pa.array(NULL_VALUES, array.type))
     return pc.if_else(nothing, pa.scalar(None, array.type), array) if _any(nothing) else array
 
 
-_LONGEST_NOTHING = max(len(v.encode()) for v in NULL_VALUES)
-
-
 def _may_need_cleaning(text: pa.ChunkedArray) -> bool:
-    """False when no cell can have surrounding white space or spell "nothing": every cell
-    is missing, or longer than any spelling of nothing and starts and ends with a visible
-    ASCII character. Looks only at each cell's first and last byte (no copy of the text).
-    """
+    """False when no cell can have surrounding white space or spell "nothing" (see
+    :func:`~commands.importing.reading.text_candidates`)."""
     if not (pa.types.is_string(text.type) or pa.types.is_large_string(text.type)):
         return True
-    for chunk in text.chunks:
-        if len(chunk) == chunk.null_count:
-            continue
-        offset_type = np.dtype(np.int64 if pa.types.is_large_string(chunk.type) else np.int32)
-        offsets = np.frombuffer(
-            chunk.buffers()[1], offset_type, len(chunk) + 1, chunk.offset * offset_type.itemsize
-        )
-        data = np.frombuffer(chunk.buffers()[2], np.uint8)
-        starts, ends = offsets[:-1], offsets[1:]
-        if chunk.null_count:
-            valid = np.asarray(chunk.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-            starts, ends = starts[valid], ends[valid]
-        if ((ends - starts) <= _LONGEST_NOTHING).any():
-            return True
-        for edge in (data[starts], data[ends - 1]):  # space and control bytes, or non-ASCII
-            if ((edge <= 0x20) | (edge >= 0x7F)).any():
-                return True
-    return False
+    return any(text_candidates(chunk).any() for chunk in text.chunks)
 
 
 def _any(mask: pa.ChunkedArray | pa.Array) -> bool:
@@ -143,22 +139,53 @@ def is_numeric(column: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
 
 
-def _has(text: pa.ChunkedArray, part: str) -> bool:
-    return bool(pc.any(pc.match_substring(text, part)).as_py())
+def _raw(text: pa.ChunkedArray | pa.Array) -> list[bytes] | None:
+    """The text bytes of each chunk (one copy, for byte searches), or None for non-strings."""
+    found: list[bytes] = []
+    for chunk in text.chunks if isinstance(text, pa.ChunkedArray) else [text]:
+        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+            return None
+        if len(chunk) == chunk.null_count:
+            continue
+        offset_type = np.dtype(np.int64 if pa.types.is_large_string(chunk.type) else np.int32)
+        offsets = np.frombuffer(
+            chunk.buffers()[1], offset_type, len(chunk) + 1, chunk.offset * offset_type.itemsize
+        )
+        body = chunk.buffers()[2]
+        if body is not None and offsets[-1] > offsets[0]:
+            found.append(memoryview(body)[int(offsets[0]) : int(offsets[-1])].tobytes())
+    return found
+
+
+def _has(text: pa.ChunkedArray, part: str, raw: list[bytes] | None = None) -> bool:
+    """Whether any cell may contain ``part``: a byte search of the text (True may also come
+    from the bytes behind a missing cell; the caller's replacement is then merely unneeded)."""
+    raw = _raw(text) if raw is None else raw
+    if raw is None:
+        return bool(pc.any(pc.match_substring(text, part)).as_py())
+    needle = part.encode()
+    return any(needle in body for body in raw)
 
 
 def _clean_number_text(text: pa.ChunkedArray, mapping: Mapping) -> pa.ChunkedArray:
     """Thousands separators and currency signs removed (literal replacements, only when present)."""
-    if mapping.thousands and mapping.thousands != mapping.decimal and _has(text, mapping.thousands):
+    raw = _raw(text)  # searched for each sign; read again only after a replacement
+    if (
+        mapping.thousands
+        and mapping.thousands != mapping.decimal
+        and _has(text, mapping.thousands, raw)
+    ):
         text = pc.replace_substring(text, mapping.thousands, "")
+        raw = _raw(text)
     removed = False
     for sign in sorted(mapping.currency, key=len, reverse=True):
-        if _has(text, sign):
+        if _has(text, sign, raw):
             text = pc.replace_substring(text, sign, "")
+            raw = _raw(text)
             removed = True
     if removed:
         text = pc.utf8_trim_whitespace(text)
-    if mapping.decimal != "." and _has(text, mapping.decimal):
+    if mapping.decimal != "." and _has(text, mapping.decimal, raw):
         text = pc.replace_substring(text, mapping.decimal, ".")
     return text
 
@@ -172,11 +199,99 @@ def parse_number(
         false = pd.Series(False, index=index)
         return column.astype("float64"), false, false
     text = _clean_number_text(_arrow_text(column), mapping)
-    percent = pc.fill_null(pc.ends_with(text, "%"), False)
-    if allow_percent:
-        text = pc.utf8_rtrim_whitespace(pc.replace_substring_regex(text, r"\s*%$", ""))
+    if not allow_percent:
+        values, unreadable = _to_float(text)
+        false = pd.Series(False, index=index)
+        return _series(values, index).astype("float64"), _mask(unreadable, index), false
+    # 12.5 % → 12.5: the sign that ends a cell and the space before it
+    pieces = [_without_percent(chunk) for chunk in _chunks(text)]
+    text = pa.chunked_array([p[0] for p in pieces], text.type)
+    percent = np.concatenate([p[1] for p in pieces]) if pieces else np.zeros(0, bool)
     values, unreadable = _to_float(text)
-    return _series(values, index).astype("float64"), _mask(unreadable, index), _mask(percent, index)
+    return (
+        _series(values, index).astype("float64"),
+        _mask(unreadable, index),
+        pd.Series(percent, index=index),
+    )
+
+
+def _chunks(text: pa.ChunkedArray | pa.Array) -> list[pa.Array]:
+    return list(text.chunks) if isinstance(text, pa.ChunkedArray) else [text]
+
+
+def _without_percent(chunk: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """``(the cells without a final % and the white space before it, which cells had it)``.
+
+    When every % sign of the chunk ends its cell (the usual ``87.50%``), the signs are cut
+    out of the Arrow buffers in a few numpy passes; otherwise by Arrow's string functions.
+    """
+    fast = _cut_final_percent(chunk)
+    if fast is None:
+        had = pc.fill_null(pc.ends_with(chunk, "%"), False)
+        chunk = pc.if_else(had, pc.utf8_slice_codeunits(chunk, 0, -1), chunk)
+        fast = chunk, np.asarray(had.to_numpy(zero_copy_only=False), dtype=bool)
+    chunk, had = fast
+    return (pc.utf8_rtrim_whitespace(chunk) if _may_end_in_space(chunk) else chunk), had
+
+
+def _string_buffers(chunk: pa.Array) -> tuple[np.dtype, np.ndarray, np.ndarray] | None:
+    """``(offset type, offsets, bytes)`` of an unsliced string array, else None."""
+    if chunk.offset or not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+        return None
+    offset_type = np.dtype(np.int64 if pa.types.is_large_string(chunk.type) else np.int32)
+    offsets = np.frombuffer(chunk.buffers()[1], offset_type, len(chunk) + 1)
+    body = chunk.buffers()[2]
+    data = np.frombuffer(body, np.uint8) if body is not None else np.zeros(0, np.uint8)
+    return offset_type, offsets, data
+
+
+def _cut_final_percent(chunk: pa.Array) -> tuple[pa.Array, np.ndarray] | None:
+    found = _string_buffers(chunk)
+    if found is None:
+        return None
+    offset_type, offsets, data = found
+    ends = offsets[1:]
+    if len(data) == 0:
+        return chunk, np.zeros(len(chunk), dtype=bool)
+    had = (np.diff(offsets) > 0) & (data[np.minimum(ends - 1, len(data) - 1)] == ord("%"))
+    if chunk.null_count:
+        had &= np.asarray(chunk.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    signs = int(np.count_nonzero(data[int(offsets[0]) : int(offsets[-1])] == ord("%")))
+    if signs != int(had.sum()):
+        return None  # a % sign inside a cell (or behind a missing one): the general way
+    if not signs:
+        return chunk, had
+    keep = np.ones(len(data), dtype=bool)
+    keep[ends[had] - 1] = False
+    cut = np.concatenate(([0], np.cumsum(had)))  # signs removed before each cell
+    return (
+        pa.Array.from_buffers(
+            chunk.type,
+            len(chunk),
+            [
+                chunk.buffers()[0],
+                pa.py_buffer((offsets - cut).astype(offset_type)),
+                pa.py_buffer(data[keep]),
+            ],
+            null_count=chunk.null_count,
+        ),
+        had,
+    )
+
+
+def _may_end_in_space(chunk: pa.Array) -> bool:
+    """False when no cell can end in white space (each ends in a visible ASCII character)."""
+    found = _string_buffers(chunk)
+    if found is None:
+        return True
+    _type, offsets, data = found
+    present = np.diff(offsets) > 0
+    if chunk.null_count:
+        present &= np.asarray(chunk.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    if not present.any():
+        return False
+    last = data[offsets[1:][present] - 1]
+    return bool(((last <= 0x20) | (last >= 0x7F)).any())
 
 
 def parse_ratio(column: pd.Series, spec: ColumnSpec, mapping: Mapping) -> Parsed:

@@ -205,7 +205,8 @@ def _finish(source: SourceTable, mapping: Mapping) -> SourceTable:
         )
         hits = [
             v
-            for v in distinct.tolist()  # a list: iterating an Arrow-backed index is slow
+            for v in _may_match(distinct, mapping.skip_rows).tolist()  # a list: iterating
+            # an Arrow-backed index is slow
             if isinstance(v, str | int | float) and pattern.fullmatch(str(v).strip())
         ]
         if hits:
@@ -234,18 +235,81 @@ def _finish(source: SourceTable, mapping: Mapping) -> SourceTable:
     return source
 
 
+def _may_match(distinct: pd.Index, patterns: tuple[str, ...]) -> pd.Index:
+    """The distinct agent cells a ``skip_rows`` pattern may match: when every pattern is plain
+    text (合计, 全店汇总值 …), only the cells containing one of them, found in one vectorised
+    pass over the Arrow strings; the caller still matches each of those exactly."""
+    if not isinstance(distinct.array, pd.arrays.ArrowStringArray) or any(
+        re.escape(p) != p for p in patterns
+    ):
+        return distinct
+    text = distinct.array.__arrow_array__()
+    near = np.zeros(len(distinct), dtype=bool)
+    for plain in patterns:
+        found = pc.fill_null(pc.match_substring(text, plain), False)
+        near |= np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
+    return distinct[near]
+
+
 def _says_nothing(value: object) -> bool:
     return isinstance(value, str) and (not value.strip() or value.strip() in _NOTHING)
 
 
 _NOTHING_ARROW = pa.array(sorted(_NOTHING), pa.string())
+LONGEST_NOTHING = max(len(v.encode()) for v in NULL_VALUES)
+assert LONGEST_NOTHING >= 3  # text_candidates reads the last three bytes of a longer cell
+
+
+_SPACE_LEADS = np.zeros(256, dtype=bool)
+"""The UTF-8 first bytes that may begin a white space or control character: ASCII space and
+controls, and every character of U+0080…U+00BF and U+1000…U+3FFF (no-break space, the
+U+2000 spaces, the ideographic space U+3000 …). A superset: no other character is either."""
+_SPACE_LEADS[: 0x20 + 1] = True
+_SPACE_LEADS[0x7F : 0xC2 + 1] = True
+_SPACE_LEADS[0xE1 : 0xE3 + 1] = True
+
+
+def text_candidates(chunk: pa.Array) -> np.ndarray:
+    """Which cells of a string array trimming might change or might spell "nothing": a cell
+    present and no longer than the longest spelling of nothing, or whose first or last
+    character may be white space. Every other cell certainly is neither.
+
+    Straight from the Arrow offsets and bytes (a few numpy passes, no copy of the text),
+    so that a clean column of a million cells is judged without trimming it.
+    """
+    size = len(chunk)
+    offset_type = np.dtype(np.int64 if pa.types.is_large_string(chunk.type) else np.int32)
+    offsets = np.frombuffer(
+        chunk.buffers()[1], offset_type, size + 1, chunk.offset * offset_type.itemsize
+    )
+    starts, ends = offsets[:-1], offsets[1:]
+    candidates = (ends - starts) <= LONGEST_NOTHING
+    body = chunk.buffers()[2]
+    data = np.frombuffer(body, np.uint8) if body is not None else np.zeros(0, np.uint8)
+    if len(data) and not candidates.all():
+        top = len(data) - 1  # an empty cell may point past the end (its byte is ignored)
+        last = data[np.minimum(ends - 1, top)]
+        ascii_end = last < 0x80
+        candidates |= _SPACE_LEADS[data[np.minimum(starts, top)]] | (ascii_end & _SPACE_LEADS[last])
+        wide = np.flatnonzero(~ascii_end & ~candidates)  # ends in a character of 2-4 bytes
+        if len(wide):
+            # its first byte: two back for U+0080…U+07FF, three for U+0800…U+FFFF, else a
+            # character of 4 bytes (a long cell has at least LONGEST_NOTHING + 1 > 3 bytes)
+            second = data[ends[wide] - 2]
+            third = data[ends[wide] - 3]
+            lead = np.where(second >= 0xC0, second, np.where(third >= 0xE0, third, 0xF0))
+            candidates[wide] = _SPACE_LEADS[lead]
+    if chunk.null_count:
+        candidates &= np.asarray(chunk.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    return candidates
 
 
 def _empty(column: pd.Series) -> np.ndarray:
     """Cells without a value: missing, or text that is blank or spells "nothing".
 
     A categorical column is judged by its distinct values, an Arrow-backed text column
-    by one vectorised pass; only a spreadsheet's mixed cells are looked at one by one.
+    by looking closer only at the cells :func:`text_candidates` names; only a
+    spreadsheet's mixed cells are looked at one by one.
     """
     mask = column.isna().to_numpy(dtype=bool, copy=True)
     if isinstance(column.dtype, pd.CategoricalDtype):
@@ -261,16 +325,33 @@ def _empty(column: pd.Series) -> np.ndarray:
             codes = np.asarray(column.cat.codes.to_numpy())
             mask |= (codes >= 0) & nothing[np.maximum(codes, 0)]
     elif isinstance(column.array, pd.arrays.ArrowStringArray):
-        text = pc.utf8_trim_whitespace(column.array.__arrow_array__())
-        said = pc.or_(pc.equal(text, ""), pc.is_in(text, value_set=_NOTHING_ARROW.cast(text.type)))
-        mask |= np.asarray(pc.fill_null(said, False).to_numpy(zero_copy_only=False), dtype=bool)
+        _arrow_cells(column, mask, blank_only=False)
     elif column.dtype == object or isinstance(column.dtype, pd.StringDtype):
         mask |= column.astype(object).map(_says_nothing).to_numpy(bool)
     return mask
 
 
+def _arrow_cells(column: pd.Series, mask: np.ndarray, *, blank_only: bool) -> None:
+    """Mark in ``mask`` the text cells that are blank (or, unless ``blank_only``, spell nothing)."""
+    at = 0
+    for chunk in column.array.__arrow_array__().chunks:
+        where = np.flatnonzero(text_candidates(chunk))
+        if len(where):
+            text = pc.utf8_trim_whitespace(chunk.take(pa.array(where)))
+            said = pc.equal(text, "")
+            if not blank_only:
+                said = pc.or_(said, pc.is_in(text, value_set=_NOTHING_ARROW.cast(text.type)))
+            hits = np.asarray(pc.fill_null(said, False).to_numpy(zero_copy_only=False), bool)
+            mask[at + where[hits]] = True
+        at += len(chunk)
+
+
 def _blank(column: pd.Series) -> np.ndarray:
     """Cells that are truly empty (not a spelling of "no value")."""
+    if isinstance(column.array, pd.arrays.ArrowStringArray):
+        mask = column.isna().to_numpy(dtype=bool, copy=True)
+        _arrow_cells(column, mask, blank_only=True)
+        return mask
     text = column.astype(object)
     return text.map(
         lambda v: (
@@ -413,6 +494,9 @@ def _read_csv(data: bytes, mapping: Mapping) -> SourceTable:
 
 
 SLICE_BYTES = 8 << 20
+BLOCK_BYTES = SLICE_BYTES // 2
+"""Each slice is parsed in two blocks (one per core of a small host): fewer, longer chunks per
+column than pyarrow's 1 MB default, so that every later pass over a column's chunks costs less."""
 
 
 def _arrow_read(
@@ -465,7 +549,7 @@ def _arrow_read(
     first = pacsv.read_csv(
         pa.BufferReader(buffer.slice(0, cuts[0])),
         parse_options=parse,
-        read_options=pacsv.ReadOptions(skip_rows=mapping.header_row - 1),
+        read_options=pacsv.ReadOptions(skip_rows=mapping.header_row - 1, block_size=BLOCK_BYTES),
         convert_options=convert(column_types),
     )
     if len(cuts) == 1:
@@ -478,7 +562,7 @@ def _arrow_read(
             pacsv.read_csv(
                 pa.BufferReader(buffer.slice(start, stop - start)),
                 parse_options=parse,
-                read_options=pacsv.ReadOptions(column_names=names),
+                read_options=pacsv.ReadOptions(column_names=names, block_size=BLOCK_BYTES),
                 convert_options=held,
             )
         )

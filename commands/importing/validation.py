@@ -369,10 +369,9 @@ def _one_member_twice(
     their rows would overwrite each other, so the file is refused naming both."""
     found = member_of[:-1]
     problems: list[Problem] = []
-    for member in np.unique(found[found >= 0]):
+    members, counts = np.unique(found[found >= 0], return_counts=True)
+    for member in members[counts > 1]:  # the usual file has none: one pass, no loop per agent
         spellings = np.flatnonzero(found == member)
-        if len(spellings) < 2:
-            continue
         member_name = next((n for n, m in roster.members.items() if m == member), "?")
         rows = np.isin(codes, spellings)
         problems.append(
@@ -502,11 +501,17 @@ def _duplicate_days(
     day = stamps.astype("datetime64[D]").astype(np.int64)
     # one integer per (agent, day): the days since the file's first (the period bounds them far
     # below 2**20; a day outside it is refused anyway) beside the agent's code
-    first_day = day[known].min() if known.any() else 0
-    key = np.where(
-        known, codes.astype(np.int64) * (1 << 20) + np.clip(day - first_day, 0, (1 << 20) - 1), -1
-    )
-    doubled = pd.Series(key).duplicated(keep=False).to_numpy() & known
+    if not known.any():
+        return []
+    offset = np.clip(day - day[known].min(), 0, (1 << 20) - 1)
+    span = int(offset[known].max()) + 1
+    agents = int(codes.max()) + 1
+    if agents * span <= max(4 * len(codes), 1 << 22):  # a month of days: count in a table
+        key = np.where(known, codes.astype(np.int64) * span + offset, 0)
+        doubled = (np.bincount(key[known], minlength=agents * span) > 1)[key] & known
+    else:
+        key = np.where(known, codes.astype(np.int64) * (1 << 20) + offset, -1)
+        doubled = pd.Series(key).duplicated(keep=False).to_numpy() & known
     problems = []
     for code in np.unique(codes[doubled]):
         mine = doubled & (codes == code)
@@ -571,8 +576,18 @@ def _per_member(
     return combined.set_axis(pd.Index(member_of[groups], name="member")), groups
 
 
+class _Labels:
+    """The agent name of each row of the per-member frame, looked up only when asked."""
+
+    def __init__(self, names: pd.Index, row_codes: np.ndarray) -> None:
+        self.names, self.row_codes = names, row_codes
+
+    def __getitem__(self, row: int) -> str:
+        return str(self.names[int(self.row_codes[row])])
+
+
 def _declared_values(
-    mapping: Mapping, frame: pd.DataFrame, labels: list[str], source: SourceTable
+    mapping: Mapping, frame: pd.DataFrame, labels: _Labels, source: SourceTable
 ) -> pd.DataFrame:
     """The mapping's own indicators: a numerator over a denominator divided (a rate's
     numerator above its denominator refused), the part columns dropped."""
@@ -592,7 +607,7 @@ def _declared_values(
                 Problem(
                     "impossible_ratio",
                     {
-                        "name": labels[i],
+                        "name": labels[int(i)],
                         "numerator": _col(mapping, source, top_field),
                         "denominator": _col(mapping, source, bottom_field),
                     },
@@ -617,20 +632,22 @@ def _measures(
     rows = len(source.rows)
     if mapping.kind == "summary":
         per_member, row_codes = _per_member(mapping, typed, codes, member_of)
-        labels = [str(n) for n in names[row_codes]]
-        impossible = kpi.ratio_violations(kpi.complete_ratings(per_member).set_axis(labels))
+        labels = _Labels(names, row_codes)  # an agent's name, made only for a problem's message
+        impossible = kpi.ratio_violations(
+            kpi.complete_ratings(per_member).set_axis(pd.RangeIndex(len(per_member)))
+        )
         if impossible:
             raise ImportRefused(
                 [
                     Problem(
                         "impossible_ratio",
                         {
-                            "name": n,
+                            "name": labels[int(row)],
                             "numerator": _col(mapping, source, a),
                             "denominator": _col(mapping, source, b),
                         },
                     )
-                    for n, a, b in impossible
+                    for row, a, b in impossible
                 ]
             )
         measures = _declared_values(mapping, per_member, labels, source)

@@ -19,6 +19,7 @@ from commands.importing import ImportRefused, Roster, load_mapping, parsing, pre
 from commands.importing.parsing import _may_need_cleaning, _plain_clocks, as_text, parse_seconds
 from commands.importing.reading import NULL_VALUES
 from commands.importing.validation import _agents, _all_distinct
+from scoring import kpi
 from tests.importing.conftest import OCTOBER, sample
 from tests.importing.test_value_parsing import MAPPING
 
@@ -220,3 +221,124 @@ def test_agent_codes_of_a_categorical_are_those_of_factorising_the_names(
         assert codes.tolist() == plain[0].tolist()
         assert [str(n) for n in uniques] == [str(n) for n in plain[1]]
         assert members.tolist() == plain[2].tolist()
+
+
+# --- issue 15: the fast paths of the 1,000,000-row bench --------------------------------------
+
+spaces = "\u00a0\u1680\u2000\u2009\u200a\u2028\u202f\u205f\u3000\x85\x1c\x0b"
+messy_text = st.text(alphabet="ab1%.王·中😀-–—" + spaces + " \t\r\n", max_size=9)
+messy_cells = st.lists(st.one_of(st.none(), st.sampled_from(NULL_VALUES), messy_text), max_size=40)
+
+
+def _pieces(cells: list[str | None], pieces: int, large: bool) -> pa.ChunkedArray:
+    kind = pa.large_string() if large else pa.string()
+    whole = pa.array(cells, kind)
+    bounds = np.linspace(0, len(cells), max(1, min(pieces, len(cells))) + 1).astype(int)
+    return pa.chunked_array(  # sliced chunks too: offsets that do not start at 0
+        [whole.slice(a, b - a) for a, b in zip(bounds, bounds[1:], strict=False)], kind
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(messy_cells, st.integers(1, 4), st.booleans())
+@example(["\u3000王小红", "王小红\u3000", "王小红\u00a0", "😀😀", "中中中-"], 1, False)
+def test_a_cell_not_named_a_candidate_is_neither_trimmed_nor_nothing(
+    cells: list[str | None], pieces: int, large: bool
+) -> None:
+    for chunk in _pieces(cells, pieces, large).chunks:
+        candidates = reading.text_candidates(chunk)
+        for cell, named in zip(chunk.to_pylist(), candidates.tolist(), strict=True):
+            if cell is None:
+                assert not named
+            elif not named:
+                trimmed = pc.utf8_trim_whitespace(pa.array([cell])).to_pylist()[0]
+                assert trimmed == cell and cell.strip() == cell and cell not in NULL_VALUES
+
+
+@settings(max_examples=200, deadline=None)
+@given(messy_cells, st.integers(1, 4))
+def test_empty_and_blank_cells_found_as_one_by_one_finds_them(
+    cells: list[str | None], pieces: int
+) -> None:
+    column = pd.Series(pd.arrays.ArrowStringArray(_pieces(cells, pieces, large=True)))
+    nothing = set(NULL_VALUES)
+    assert reading._empty(column).tolist() == [
+        c is None or not c.strip() or c.strip() in nothing for c in cells
+    ]
+    assert reading._blank(column).tolist() == [c is None or not c.strip() for c in cells]
+
+
+percent_cells = st.one_of(
+    st.none(),
+    st.builds("{:.2f}%".format, st.floats(0, 100)),
+    st.builds("{:.1f} %".format, st.floats(0, 100)),
+    st.sampled_from(["12", "-", "5%%", "%", "1%2", " 7 %", "80％", "3.5", "abc%", "1,250.5%"]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(percent_cells, min_size=1, max_size=30), st.integers(1, 3))
+@example(["87.50%", None, "12.5 %"], 1)
+@example(["87.50%", "1%2"], 2)
+def test_percent_signs_cut_from_the_buffers_read_as_the_general_parser_reads_them(
+    cells: list[str | None], pieces: int
+) -> None:
+    spec = load_mapping("jd_workload").column("answer_30s_rate")
+    mapping = load_mapping("jd_workload")
+    column = pd.Series(pd.arrays.ArrowStringArray(_pieces(cells, pieces, large=False)))
+    fast, fast_bad = parsing.parse_ratio(column, spec or MAPPING.columns[0], mapping)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(parsing, "_cut_final_percent", lambda chunk: None)
+        patch.setattr(parsing, "_may_end_in_space", lambda chunk: True)
+        general, general_bad = parsing.parse_ratio(column, spec or MAPPING.columns[0], mapping)
+    assert _same(fast, general)
+    assert fast_bad.tolist() == general_bad.tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.one_of(st.none(), st.floats(0, 1e6))), max_size=60))
+def test_group_sums_by_bincount_equal_a_pandas_groupby(
+    rows: list[tuple[int, float | None]],
+) -> None:
+    codes = np.array([g for g, _v in rows], dtype=np.intp)
+    values = np.array([np.nan if v is None else v for _g, v in rows], dtype="float64")
+    got = kpi._group_sums({"x": values}, codes)
+    plain = pd.DataFrame({"x": values}, index=pd.Index(codes, name="group"))
+    want = plain.groupby(level=0, sort=True).sum(min_count=1)
+    assert got.index.tolist() == want.index.tolist()
+    assert np.allclose(got["x"], want["x"], equal_nan=True, rtol=1e-12)
+
+
+def test_two_rows_of_one_agent_on_one_day_are_found_among_many(roster: Roster) -> None:
+    head = "日期,客服,接待量,首次平均响应时间,平均响应时间,30s应答率\n"
+    rows = [
+        f"2026-10-{day:02d},{name},10,5,9,90.00%\n"
+        for day in range(1, 32)
+        for name in ("王小红", "李明", "张伟")
+    ]
+    rows.insert(50, rows[7])  # 李明 on 3 October twice (rows 9 and 52 of the file)
+    with pytest.raises(ImportRefused) as caught:
+        prepare(
+            (head + "".join(rows)).encode(), "w.csv", load_mapping("jd_workload"), roster, OCTOBER
+        )
+    [problem] = caught.value.problems
+    assert (problem.code, problem.rows, problem.params["day"]) == (
+        "duplicate_agent_day",
+        (9, 52),
+        "2026-10-03",
+    )
+
+
+def test_two_spellings_of_one_member_are_refused_naming_both(roster: Roster) -> None:
+    rows = [
+        f"S{i:04d},{'Li Ming' if i % 2 else 'li  ming'},2026-10-05 14:00,10,03:00,Y\n"
+        for i in range(40)
+    ]
+    with pytest.raises(ImportRefused) as caught:
+        prepare(
+            (HEAD + "".join(rows)).encode(), "s.csv", load_mapping("sessions_en"), roster, OCTOBER
+        )
+    [problem] = caught.value.problems
+    assert problem.code == "agent_spelled_twice"
+    assert sorted(problem.params["names"]) == ["Li Ming", "li  ming"]
+    assert (problem.params["member"], problem.row_total) == ("李明", 40)
