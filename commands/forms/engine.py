@@ -77,9 +77,20 @@ def aware(moment: datetime | None) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+EARLIER = "_earlier"
+"""Marks a conversation that changes a submitted form: cancelling it leaves that version standing."""
+
+
 def normalize(text: str) -> str:
-    """An answer as stored: NFKC, trimmed, no control characters (commands.plain)."""
+    """A typed word or number as read: NFKC (full-width ``５`` is ``5``, ``ｓｋｉｐ`` is ``skip``),
+    trimmed, no control characters (commands.plain). Never for free text: see :func:`as_typed`."""
     return printable(unicodedata.normalize("NFKC", text)).strip()
+
+
+def as_typed(text: str) -> str:
+    """A free-text answer as stored: what the person typed, trimmed, no control characters; the
+    full-width punctuation of Chinese (``（目标30秒以内）``, ``，``, ``：``) is kept."""
+    return printable(text).strip()
 
 
 @dataclass
@@ -146,11 +157,18 @@ def start(
     state = load(ctx, conv)
     known = {f.id for f in state.fields}
     given = {k: v for k, v in state.answers.items() if k in known}
+    if given:  # an optional question left out of the earlier submission was skipped, not missed
+        for index in state.visible(given):
+            f = state.fields[index]
+            if not f.required and f.id not in given:
+                given[f.id] = None
     missing = _first_missing(state, given)
     if not given:
         step = _next_visible(state, -1, given)
     else:
         step = len(state.fields) if missing is None else missing
+    if answers:
+        given[EARLIER] = True
     repo.save_conversation(conv, session=ctx.session, now=ctx.now, step=step, answers=given)
     return state.form.intro(ctx, conv) + [ask(ctx, state, offer_form=True)]
 
@@ -378,6 +396,7 @@ def parse(ctx: Context, f: Field, raw: str) -> tuple[Any, str | None]:
     if f.kind == "number":
         return _parse_number(ctx, f, text)
     if f.kind == "text":
+        text = as_typed(raw)
         if not text:
             return None, _("This question needs an answer.")
         if f.max_length and len(text) > f.max_length:
@@ -507,9 +526,12 @@ def _expired_reply(ctx: Context, state: State) -> list[Reply]:
 def cancel(ctx: Context, state: State) -> list[Reply]:
     repo.save_conversation(state.conv, session=ctx.session, now=ctx.now, status="cancelled")
     title = render(state.form.title, ctx._, ctx.lang)
-    return [
-        Reply(text=ctx._("Cancelled. Your {form} was not submitted.", form=title), private=True)
-    ]
+    if state.answers.get(EARLIER):
+        text = ctx._("Cancelled. Your changes are not saved; the {form} you submitted earlier stands.",
+                     form=title)  # fmt: skip
+    else:
+        text = ctx._("Cancelled. Your {form} was not submitted.", form=title)
+    return [Reply(text=text, private=True)]
 
 
 def back(ctx: Context, state: State) -> list[Reply]:
@@ -715,7 +737,7 @@ def _restart(ctx: Context, state: State) -> list[Reply]:
     repo.save_conversation(conv, session=ctx.session, now=ctx.now, status="cancelled")
     return start(
         ctx, conv.form_id, period_id=conv.period_id, subject_id=conv.subject_id,
-        expires_at=aware(conv.expires_at),
+        expires_at=aware(conv.expires_at), answers={EARLIER: True} if state.answers.get(EARLIER) else None,
     )  # fmt: skip
 
 
