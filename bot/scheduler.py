@@ -34,8 +34,9 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 
-from commands.cycle import StepOutcome, local_date, rules_for, run_step
+from commands.cycle import StepOutcome, rules_for, run_step
 from commands.cycle_plan import PlannedStep, due_steps, next_steps
+from commands.people import TeamClock
 from storage import outbox as ledger
 from storage import repo
 from storage.db import unit_of_work
@@ -172,7 +173,7 @@ class CycleScheduler:
     async def fire_daily(self, team_id: int) -> str:
         with unit_of_work(self.engine) as session:
             team = repo.get_team(session=session, team_id=team_id)
-            day = local_date(team, self.clock()) if team is not None else ""
+            day = TeamClock.of(team).date(self.clock()).isoformat() if team is not None else ""
         return await self.fire(team_id, day, "daily")
 
     async def catch_up(self) -> list[CaughtUp]:

@@ -62,6 +62,7 @@ from sqlmodel import Session, col, select
 import commands.broadcast  # noqa: F401  (registers the chart renderers messages refer to)
 from bot import messengers
 from bot.messenger import Limits
+from commands import people
 from commands.i18n import translator
 from commands.messages import Outgoing, Reply
 from commands.outbox import chart_of, enqueue, reply_from_json, resolve_reply
@@ -1071,12 +1072,13 @@ def _by_id(session: Session, model: Any, ids: set[int]) -> dict[int, Any]:
 def tell_manager(
     session: Session, job: Job, why: str, *, now: datetime, default_lang: str = "zh"
 ) -> bool:
-    """One note per (period, member) to the member's manager: kpibot could not reach them."""
+    """One note per (period, member) to the member's manager (``commands.people.manager_of``):
+    kpibot could not reach them."""
     member = repo.get_member(session=session, member_id=job.member_id or -1)
     team = repo.get_team(session=session, team_id=job.team_id)
-    if member is None or team is None or member.manager_id is None:
+    if member is None or team is None:
         return False
-    manager = repo.get_member(session=session, member_id=member.manager_id)
+    manager = people.manager_of(member, session=session)
     if manager is None:
         return False
     period = (
@@ -1097,7 +1099,7 @@ def tell_manager(
 
 def _admins(session: Session, team: Team) -> list[Member]:
     """Who hears of the outbox's troubles: the team's admins, else its managers."""
-    admins = repo.list_members(session=session, team=team, roles=["admin"])
+    admins = people.admins_of(session=session, team=team)
     return (admins or repo.team_managers(session=session, team=team)
             or repo.list_members(session=session, team=team, roles=["manager"]))  # fmt: skip
 
@@ -1134,12 +1136,10 @@ def tell_admins_of_ambiguous(
 def tell_admins_of_stall(session: Session, *, began: datetime, seconds: float, now: datetime,
                          default_lang: str = "zh") -> int:  # fmt: skip
     """After the outbox stood still: tell every team's admins for how long (one note per stall)."""
-    from zoneinfo import ZoneInfo
-
     minutes = max(1, round(seconds / 60))
     told = 0
     for team in repo.list_teams(session=session):
-        local = began.astimezone(ZoneInfo(team.timezone or "UTC")).strftime("%Y-%m-%d %H:%M")
+        local = people.TeamClock.of(team.timezone or "UTC").text(began)
         for admin in _admins(session, team):
             _ = translator(admin.lang or team.lang or default_lang)
             text = _(

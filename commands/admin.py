@@ -35,6 +35,7 @@ from commands.context import Command, Context
 from commands.i18n import LANGUAGES, Translate
 from commands.importing.mapping import declared_indicators
 from commands.messages import Reply
+from commands.people import TeamClock
 from commands.results import LOCKED_STATUSES
 from scoring import SchemeError, parse_scheme
 from scoring.provision import provision_problems
@@ -667,17 +668,6 @@ def update_team(
 # -- periods ---------------------------------------------------------------------------------
 
 
-def _zone(team: Team) -> ZoneInfo:
-    try:
-        return ZoneInfo(team.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def local_today(team: Team, now: datetime) -> date:
-    return now.astimezone(_zone(team)).date()
-
-
 def open_period(
     team: Team,
     key: str | None,
@@ -692,7 +682,7 @@ def open_period(
     The window closes at the end of ``until`` in the team's time zone (default: a week after
     the later of the period's last day and today). Audited.
     """
-    key = key or repo.period_key(local_today(team, now))
+    key = key or repo.period_key(TeamClock.of(team).date(now))
     try:
         starts_on, ends_on = repo.period_bounds(key)
     except ValueError:
@@ -704,12 +694,14 @@ def open_period(
                 )
             ]
         ) from None
-    last_day = until or max(ends_on, local_today(team, now)) + timedelta(days=DEFAULT_REVIEW_DAYS)
-    if last_day < local_today(team, now):
+    last_day = until or max(ends_on, TeamClock.of(team).date(now)) + timedelta(
+        days=DEFAULT_REVIEW_DAYS
+    )
+    if last_day < TeamClock.of(team).date(now):
         raise AdminError(
             [_p("The review deadline {date} has already passed.", date=last_day.isoformat())]
         )
-    closes_at = datetime.combine(last_day + timedelta(days=1), time(0, 0), tzinfo=_zone(team))
+    closes_at = TeamClock.of(team).at(last_day + timedelta(days=1), time(0, 0))
     period = repo.get_period(session=session, team=team, key=key)
     if period is None:
         period = repo.get_or_create_period(session=session, team=team, key=key, status="planned")
@@ -1073,9 +1065,9 @@ def period_command(ctx: Context, args: str) -> list[Reply]:
                 until=until,
             )
             assert period.review_closes_at is not None
-            deadline = period.review_closes_at.astimezone(_zone(team)) - timedelta(minutes=1)
+            deadline = period.review_closes_at - timedelta(minutes=1)
             return [Reply(text=_("Period {period} of {team} is open. Reviews are due by {when}.", period=period.key,
-                                 team=team.name, when=deadline.strftime("%Y-%m-%d %H:%M")))]  # fmt: skip
+                                 team=team.name, when=TeamClock.of(team).text(deadline)))]  # fmt: skip
         waiting = None if confirmed else _close_waits(ctx, team, key.upper() if key else None)
         if waiting is not None:
             return [waiting]

@@ -29,6 +29,7 @@ from commands.calibration import parse_changes
 from commands.context import Command, Context
 from commands.i18n import Translate, translator
 from commands.messages import Reply
+from commands.people import TeamClock, admins_of, lang_of, manager_of, zone_of
 from commands.permissions import N_
 from commands.scope import appealable
 from scoring import Scheme
@@ -53,16 +54,13 @@ def published_at(session: Session, period: Period) -> datetime | None:
 def window_end(session: Session, period: Period, scheme: Scheme) -> datetime | None:
     """The end (23:59, team time zone) of the day ``appeal_days`` after publication — the date the
     result message names."""
-    from commands.feedback import zone
-
     at = published_at(session, period)
     team = repo.get_team(session=session, team_id=period.team_id)
     if at is None or team is None:
         return None
-    local_day = (
-        (at + timedelta(days=scheme.apply.appeal_days)).astimezone(zone(team.timezone)).date()
-    )
-    return datetime.combine(local_day, time(23, 59, 59), zone(team.timezone)).astimezone(UTC)
+    clock = TeamClock.of(team)
+    local_day = clock.date(at + timedelta(days=scheme.apply.appeal_days))
+    return clock.at(local_day, time(23, 59, 59)).astimezone(UTC)
 
 
 def answer_deadline(
@@ -74,9 +72,7 @@ def answer_deadline(
 
     The one rule for the date; the agent is told it, the decider reminded of it, the admin told
     when it has passed (:func:`follow_up_deadlines`)."""
-    from commands.feedback import zone
-
-    local = zone(tz)
+    local = zone_of(tz)
     day = filed_at.astimezone(local).date()
     left = max(working_days, 1)
     off = set(weekend) if len(set(weekend)) < 7 else set()
@@ -125,15 +121,13 @@ def follow_up_deadlines(
             if scheme
             else appeal.component
         )
-        when = _local(appeal_team, due)
+        when = TeamClock.of(appeal_team).text(due)
         if now > due:
-            from commands.consequences import admins
-
-            for admin in admins(session):
-                _ = translator(_lang(session, admin))
+            for admin in admins_of(session=session):
+                _ = translator(lang_of(admin, session=session))
                 text = _("Appeal #{id} by {name} ({team}, {component} of {period}) was due for an answer by {when} "
                          "and is still open. Please see that it is decided: /appeal.", id=appeal.id, name=member.name,
-                         team=appeal_team.name, component=_label(scheme, appeal.component, _lang(session, admin)),
+                         team=appeal_team.name, component=_label(scheme, appeal.component, lang_of(admin, session=session)),
                          period=period.key, when=when)  # fmt: skip
                 if outbox.enqueue(session, team=appeal_team, period=period, member=admin, kind=f"appeal.late.{appeal.id}",
                                   reply=Reply(text=text, private=True), now=now):  # fmt: skip
@@ -142,10 +136,10 @@ def follow_up_deadlines(
         if due - now > REMIND_BEFORE:
             continue
         for decider in deciders(session, member, kind):
-            _ = translator(_lang(session, decider))
+            _ = translator(lang_of(decider, session=session))
             text = _("Reminder: appeal #{id} by {name} ({component} of {period}) needs your answer by {when}: "
                      "/appeal uphold {id} NAME=VALUE … REASON or /appeal reject {id} REASON.", id=appeal.id,
-                     name=member.name, component=_label(scheme, appeal.component, _lang(session, decider)),
+                     name=member.name, component=_label(scheme, appeal.component, lang_of(decider, session=session)),
                      period=period.key, when=when)  # fmt: skip
             if outbox.enqueue(session, team=appeal_team, period=period, member=decider, kind=f"appeal.reminder.{appeal.id}",
                               reply=Reply(text=text, private=True), now=now):  # fmt: skip
@@ -158,31 +152,16 @@ def _label(scheme: Scheme | None, component: str, lang: str) -> str:
     return names.component_label(scheme, component, lang) if scheme is not None else component
 
 
-def _local(team: Team, moment: datetime) -> str:
-    from commands.feedback import zone
-
-    return moment.astimezone(zone(team.timezone)).strftime("%Y-%m-%d %H:%M")
-
-
 def _latest_published(ctx: Context, team: Team) -> Period | None:
     done = repo.list_periods(session=ctx.session, team=team, statuses=["published"])
     return done[-1] if done else None
 
 
-def _lang(session: Session, member: Member) -> str:
-    from commands.feedback import lang_of
-
-    return lang_of(session, member)
-
-
 def deciders(session: Session, member: Member, component_kind: str) -> list[Member]:
-    from commands.consequences import admins
-    from commands.feedback import manager_of
-
     if component_kind == "manager":
-        return admins(session)
-    manager = manager_of(session, member)
-    return [manager] if manager is not None else admins(session)
+        return admins_of(session=session)
+    manager = manager_of(member, session=session)
+    return [manager] if manager is not None else admins_of(session=session)
 
 
 def file_appeal(ctx: Context, tokens: Sequence[str]) -> list[Reply]:
@@ -197,7 +176,7 @@ def file_appeal(ctx: Context, tokens: Sequence[str]) -> list[Reply]:
     components = appealable(scheme)
     choices = names.component_options(scheme, ctx.lang, list(components))
     if not tokens:
-        when = _local(team, end) if end else "—"
+        when = TeamClock.of(team).text(end) if end else "—"
         return [Reply(text=_("Appeal a component of {period} until {when}: /appeal COMPONENT REASON. Components: {names}.",
                              period=period.key, when=when, names=names.listing(choices, ctx.lang)), ephemeral=True)]  # fmt: skip
     if end is None or ctx.now > end:
@@ -243,12 +222,12 @@ def file_appeal(ctx: Context, tokens: Sequence[str]) -> list[Reply]:
                                  reason=reason, before=before, now=ctx.now)  # fmt: skip
     due = deadline_of(ctx.session, appeal)
     assert due is not None
-    when = _local(team, due)
+    when = TeamClock.of(team).text(due)
     for decider in deciders(ctx.session, ctx.actor, components[component]):
-        _d = translator(_lang(ctx.session, decider))
+        _d = translator(lang_of(decider, session=ctx.session))
         outbox.enqueue(ctx.session, team=team, period=period, member=decider, kind=f"appeal.open.{appeal.id}",
                        reply=Reply(text=_d("{name} appeals the {component} component of {period}: {reason}\nDecide with /appeal uphold {id} NAME=VALUE … REASON or /appeal reject {id} REASON.",
-                                           name=ctx.actor.name, component=_label(scheme, component, _lang(ctx.session, decider)),
+                                           name=ctx.actor.name, component=_label(scheme, component, lang_of(decider, session=ctx.session)),
                                            period=period.key, reason=reason,
                                            id=appeal.id) + "\n" + _d("Please answer by {when}.", when=when),
                                    private=True), now=ctx.now)  # fmt: skip
@@ -372,7 +351,7 @@ def republish(
         member = (
             repo.get_member(session=ctx.session, member_id=row.member_id) if row.member_id else None
         )
-        _r = translator(_lang(ctx.session, member) if member else team.lang)
+        _r = translator(lang_of(member, session=ctx.session) if member else team.lang)
         count += outbox.enqueue(ctx.session, team=team, period=period, member=member,
                                 kind=f"ranking.corrected.{appeal.id}",
                                 reply=Reply(text=ranking_text(_r, team, period, outcome), private=member is not None),
@@ -435,7 +414,7 @@ def decide(ctx: Context, tokens: Sequence[str], uphold: bool) -> list[Reply]:
             republish(ctx, team, period, outcome, appeal)
     store.decide_appeal(session=ctx.session, appeal=appeal, status="upheld" if uphold else "rejected", decider=ctx.actor,
                         reason=reason, changes=changes, after=after, now=ctx.now)  # fmt: skip
-    _a = translator(_lang(ctx.session, member))
+    _a = translator(lang_of(member, session=ctx.session))
     if uphold:
         text = _a(
             "Your appeal #{id} is upheld: {reason}. Your total is now {total}, rank {rank}.",
@@ -454,7 +433,7 @@ def decide(ctx: Context, tokens: Sequence[str], uphold: bool) -> list[Reply]:
         other = repo.get_member(session=ctx.session, member_id=other_id)
         if other is None:
             continue
-        _o = translator(_lang(ctx.session, other))
+        _o = translator(lang_of(other, session=ctx.session))
         new_total, new_rank = changed[other_id][1]
         outbox.enqueue(ctx.session, team=team, period=period, member=other, kind=f"result.corrected.{appeal.id}",
                        reply=Reply(text=_o("Your result for {period} changed after a colleague's appeal: total {total}, rank {rank}.",

@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 from commands import charts, results
 from commands.consequences import consequence_lines, training_lines
-from commands.cycle import StepContext, _managers_of, _say, appeal_until, step_context_for
+from commands.cycle import StepContext, _say, appeal_until, step_context_for
 from commands.feedback import review_comments
 from commands.me import receipt
 from commands.messages import Image
 from commands.outbox import ChartRef, enqueue, register_chart
+from commands.people import managers_of
 from commands.rank import full_ranking
 from storage import repo
 from storage.models import Member
@@ -126,7 +127,7 @@ def manager_tables(ctx: StepContext, outcome: results.PeriodResults) -> None:
     previous = results.previous_ranks(ctx.team, ctx.period, session=ctx.session)
     agents = [m for s in outcome.scores
               if (m := repo.get_member(session=ctx.session, member_id=s.member_id)) is not None]  # fmt: skip
-    bosses = set(_managers_of(ctx, agents)) | {
+    bosses = set(managers_of(agents, team=ctx.team, session=ctx.session)) | {
         m.id for m in repo.team_managers(session=ctx.session, team=ctx.team)
     }
     for boss_id in sorted(b for b in bosses if b is not None):

@@ -37,6 +37,7 @@ from sqlmodel import Session
 from commands import feedback, improve, outbox, results
 from commands.i18n import Translate, translator
 from commands.messages import Reply
+from commands.people import admins_of, lang_of
 from commands.rank import money
 from storage import consequences as store
 from storage import repo
@@ -77,11 +78,6 @@ def record_payroll(
                 entries.append((member, kind, Decimal(str(amount)), currency))
     return len(store.replace_payroll(session=session, team=team, period=period, entries=entries,
                                      actor=actor, reason=reason, now=now))  # fmt: skip
-
-
-def admins(session: Session) -> list[Member]:
-    return [m for t in repo.list_teams(session=session)
-            for m in repo.list_members(session=session, team=t, roles=["admin"], active_only=True)]  # fmt: skip
 
 
 def training_needs(
@@ -175,8 +171,8 @@ def apply_results(session: Session, team: Team, period: Period, *, now: datetime
                                                     streak=streak, now=now)  # fmt: skip
             applied.post_change.append(flag.id or 0)
             if created:
-                for admin in admins(session):
-                    _ = translator(feedback.lang_of(session, admin))
+                for admin in admins_of(session=session):
+                    _ = translator(lang_of(admin, session=session))
                     outbox.enqueue(session, team=team, period=period, member=admin, kind=f"post_change.{member.id}",
                                    reply=Reply(text=_("{name} ({team}) was last {n} periods in a row up to {period}: review a change of post (岗位调整).",
                                                       name=member.name, team=team.name, n=streak, period=period.key),

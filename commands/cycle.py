@@ -37,20 +37,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from commands import publication, results
 from commands.context import AppConfig, Context
 from commands.cycle_plan import PlannedStep, plan
-from commands.i18n import Translate, normalize_lang, translator
+from commands.i18n import Translate, translator
 from commands.messages import Incoming, Reply
 from commands.outbox import ChartRef, enqueue
+from commands.people import TeamClock, admins_of, lang_of, managers_of
 from commands.publication import Gaps
 from scoring import Scheme
 from scoring.cycle_rules import CycleRules
-from storage import conversations as people
 from storage import outbox as ledger
 from storage import repo
 from storage.models import Member, Period, Team
@@ -179,43 +178,12 @@ def _period(ctx: StepContext) -> Period | None:
 # --- who is who ---------------------------------------------------------------------------
 
 
-def lang_of(member: Member, *, session: Session) -> str:
-    return normalize_lang(people.member_lang(member, session=session))
-
-
 def _agents(ctx: StepContext) -> list[Member]:
     return results.agents_of(ctx.team, session=ctx.session)
 
 
 def _managers_of(ctx: StepContext, agents: list[Member]) -> dict[int, list[Member]]:
-    return managers_of(ctx.session, ctx.team, agents)
-
-
-def managers_of(session: Session, team: Team, agents: list[Member]) -> dict[int, list[Member]]:
-    """Manager id → their agents (the direct manager, else the team's managers): who is told
-    about whose manager review."""
-    team_managers = [m.id for m in repo.team_managers(session=session, team=team)]
-    out: dict[int, list[Member]] = {}
-    for agent in agents:
-        direct = repo.manager_of(session=session, member=agent) if agent.manager_id else None
-        bosses = (
-            [direct.id] if direct is not None and direct.id == agent.manager_id else team_managers
-        )
-        for boss in bosses:
-            if boss is not None:
-                out.setdefault(boss, []).append(agent)
-    return out
-
-
-def local_time(team: Team, moment: datetime | None) -> str:
-    """A moment as the team reads it: ``2026-11-06 18:00`` in the team's time zone."""
-    return _local(team, moment)
-
-
-def _local(team: Team, moment: datetime | None) -> str:
-    if moment is None:
-        return "—"
-    return moment.astimezone(ZoneInfo(team.timezone)).strftime("%Y-%m-%d %H:%M")
+    return managers_of(agents, team=ctx.team, session=ctx.session)
 
 
 def _say(
@@ -250,7 +218,7 @@ def open_window(ctx: StepContext) -> None:
             _ = translator(lang_of(agent, session=ctx.session))
             _say(ctx, agent, "open.self", _(
                 "The self-review for {period} is open until {close}. Send /selfreview to fill it in.",
-                period=ctx.period_key, close=_local(ctx.team, closes)))  # fmt: skip
+                period=ctx.period_key, close=TeamClock.of(ctx.team).text(closes)))  # fmt: skip
     if _has_component(ctx, "manager"):
         for boss_id, theirs in _managers_of(ctx, agents).items():
             boss = repo.get_member(session=ctx.session, member_id=boss_id)
@@ -259,7 +227,7 @@ def open_window(ctx: StepContext) -> None:
             _ = translator(lang_of(boss, session=ctx.session))
             _say(ctx, boss, "open.manager", _(
                 "Manager reviews for {period} are open until {close}: {names}. Send /review NAME.",
-                period=ctx.period_key, close=_local(ctx.team, closes),
+                period=ctx.period_key, close=TeamClock.of(ctx.team).text(closes),
                 names=", ".join(a.name for a in theirs)))  # fmt: skip
 
 
@@ -298,7 +266,7 @@ def remind(ctx: StepContext) -> None:
     if period is None or period.status != "open":
         return
     n = ctx.step.split(".", 1)[1]
-    closes = _local(ctx.team, review_closes(ctx.session, ctx.team, period))
+    closes = TeamClock.of(ctx.team).text(review_closes(ctx.session, ctx.team, period))
     agents = _agents(ctx)
     if _has_component(ctx, "self"):
         done = _reviewed(ctx, "self")
@@ -351,7 +319,7 @@ def lock_results(ctx: StepContext) -> results.PeriodResults | None:
     assert period is not None
     if not results.is_locked(period, session=ctx.session):
         fresh = results.compute_and_store(ctx.team, period, session=ctx.session, actor=ctx.actor,
-                                          reason="results published", as_of=_local_day(ctx.team, ctx.now))  # fmt: skip
+                                          reason="results published", as_of=TeamClock.of(ctx.team).date(ctx.now))  # fmt: skip
         if fresh is None or not fresh.scored:
             return None
     repo.lock_scores(session=ctx.session, period=period, actor=ctx.actor, reason="results published",
@@ -390,9 +358,7 @@ def publish(ctx: StepContext) -> None:
 
 
 def _admins(ctx: StepContext) -> list[Member]:
-    from commands.consequences import admins
-
-    return admins(ctx.session)
+    return admins_of(session=ctx.session)
 
 
 def _tell_admins_held(ctx: StepContext, outcome: results.PeriodResults) -> None:
@@ -485,13 +451,5 @@ def step_context_for(
     )
 
 
-def _local_day(team: Team, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(team.timezone)).date()
-
-
-def local_date(team: Team, now: datetime) -> str:
-    return now.astimezone(ZoneInfo(team.timezone)).date().isoformat()
-
-
 def appeal_until(team: Team, scheme: Scheme, now: datetime) -> str:
-    return local_date(team, now + timedelta(days=scheme.apply.appeal_days))
+    return TeamClock.of(team).date(now + timedelta(days=scheme.apply.appeal_days)).isoformat()

@@ -18,9 +18,9 @@ the team's zone (``PlannedStep.local``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
+from commands.people import TeamClock, zone_of
 from scoring.cycle_rules import CycleRules
 from storage.repo import period_bounds
 
@@ -64,19 +64,13 @@ def period_for_window(month: date, kind: str) -> str | None:
     return f"{last.year:04d}-{last.month:02d}"
 
 
-def _local(zone: ZoneInfo, day: date, at: time) -> datetime:
+def _local(zone: tzinfo, day: date, at: time) -> datetime:
     return datetime.combine(day, at, tzinfo=zone)
 
 
 def is_quiet(rules: CycleRules, moment: datetime) -> bool:
-    """At night or on a weekend day, in the moment's own (local) time."""
-    if moment.isoweekday() in rules.weekend:
-        return True
-    t = moment.timetz().replace(tzinfo=None)
-    start, end = rules.quiet_from, rules.quiet_until
-    if start > end:  # spans midnight, e.g. 20:00–09:00
-        return t >= start or t < end
-    return start <= t < end
+    """At night or on a weekend day, in the moment's own (local) time (``TeamClock``'s rule)."""
+    return TeamClock(moment.tzinfo or UTC).in_quiet_hours(moment, rules)
 
 
 def next_working_moment(rules: CycleRules, moment: datetime) -> datetime:
@@ -99,7 +93,7 @@ def next_working_moment(rules: CycleRules, moment: datetime) -> datetime:
 
 def plan(rules: CycleRules, timezone: str, period_key: str) -> list[PlannedStep]:
     """Every step of one period's window, in time order."""
-    zone = ZoneInfo(timezone)
+    zone = zone_of(timezone)
     month = window_month(period_key)
     opens = _local(zone, month.replace(day=rules.opens_day), rules.opens_at)
     closes = _local(zone, month.replace(day=rules.closes_day), rules.closes_at)
@@ -118,7 +112,7 @@ def plan(rules: CycleRules, timezone: str, period_key: str) -> list[PlannedStep]
 
 def recent_periods(timezone: str, kind: str, now: datetime, *, back: int = 2) -> list[str]:
     """Keys of the periods whose windows run this month or ran in the ``back - 1`` months before."""
-    today = now.astimezone(ZoneInfo(timezone)).date().replace(day=1)
+    today = now.astimezone(zone_of(timezone)).date().replace(day=1)
     keys: list[str] = []
     month = today
     for _ in range(back + (2 if kind == "quarter" else 0)):
@@ -131,7 +125,7 @@ def recent_periods(timezone: str, kind: str, now: datetime, *, back: int = 2) ->
 
 def upcoming_periods(timezone: str, kind: str, now: datetime, *, ahead: int = 2) -> list[str]:
     """Keys of the periods whose windows run this month and in the next ``ahead - 1`` months."""
-    month = now.astimezone(ZoneInfo(timezone)).date().replace(day=1)
+    month = now.astimezone(zone_of(timezone)).date().replace(day=1)
     keys: list[str] = []
     for _ in range(ahead + (2 if kind == "quarter" else 0)):
         key = period_for_window(month, kind)

@@ -33,27 +33,26 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
 from commands import outbox, permissions, results
 from commands.context import Command, Context, Handler
-from commands.i18n import Translate, normalize_lang, translator
+from commands.i18n import Translate, translator
 from commands.messages import Button, Reply
+from commands.people import SLOT_MINUTES, TeamClock, lang_of, manager_of, zone_of
 from commands.permissions import N_
 from scoring import Scheme
 from scoring.methods import Deduction, Descriptive, EitherOr, Gate, Ratio, Tiered
 from scoring.scheme import Indicator
 from storage import consequences as store
-from storage import conversations, repo
+from storage import repo
 from storage.consequence_models import FeedbackMeeting, MeetingSlot
 from storage.models import Member, Period, Team
 
 TREND_POINTS = 2.0
-WORK_HOURS = (time(9, 0), time(18, 0))
 SLOT_TIMES = (time(10, 0), time(14, 0), time(16, 0))
-SLOT_MINUTES = 30
 ACTION = "feedback"
 
 
@@ -172,24 +171,6 @@ def review_comments(session: Session, period: Period, member: Member) -> dict[st
 # -- 4. slots --------------------------------------------------------------------------------
 
 
-def zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def in_working_hours(moment: datetime, tz: str, minutes: int = SLOT_MINUTES) -> bool:
-    local = moment.astimezone(zone(tz))
-    end = (local + timedelta(minutes=minutes)).time()
-    return (
-        local.weekday() < 5
-        and WORK_HOURS[0] <= local.time()
-        and end <= WORK_HOURS[1]
-        and end > local.time()
-    )
-
-
 def propose_slots(
     after: datetime,
     tz: str,
@@ -205,7 +186,7 @@ def propose_slots(
     free times before it are used, several a day; only when none is free before it are the
     usual later times offered.
     """
-    local = after.astimezone(zone(tz))
+    local = after.astimezone(zone_of(tz))
     day = local.date() + timedelta(days=1)
     out: list[datetime] = []
     taken = {b.astimezone(ZoneInfo("UTC")) for b in busy}
@@ -218,23 +199,23 @@ def propose_slots(
         if day.weekday() < 5:
             for j in range(len(SLOT_TIMES)):
                 at = datetime.combine(
-                    day, SLOT_TIMES[(i + j) % len(SLOT_TIMES)], zone(tz)
+                    day, SLOT_TIMES[(i + j) % len(SLOT_TIMES)], zone_of(tz)
                 ).astimezone(ZoneInfo("UTC"))
                 if at not in taken:
                     if fits(at):
                         out.append(at)
                     break
             i += 1
-        if before is not None and datetime.combine(day, time(0, 0), zone(tz)) >= before:
+        if before is not None and datetime.combine(day, time(0, 0), zone_of(tz)) >= before:
             break
         day += timedelta(days=1)
     if before is None or len(out) >= count:
         return out
     day = local.date() + timedelta(days=1)
-    while len(out) < count and datetime.combine(day, time(0, 0), zone(tz)) < before:
+    while len(out) < count and datetime.combine(day, time(0, 0), zone_of(tz)) < before:
         if day.weekday() < 5:
             for slot in SLOT_TIMES:
-                at = datetime.combine(day, slot, zone(tz)).astimezone(ZoneInfo("UTC"))
+                at = datetime.combine(day, slot, zone_of(tz)).astimezone(ZoneInfo("UTC"))
                 if len(out) < count and at not in taken and at not in out and fits(at):
                     out.append(at)
         day += timedelta(days=1)
@@ -397,7 +378,7 @@ def render_prompt(
     lines.append(_("   Which way to improve? {direction}", direction=direction))
     lines.append(_("4. Proposed times (the agent accepts one or counters):"))
     for at in slots:
-        lines.append(f"   · {at.astimezone(zone(tz)).strftime('%Y-%m-%d %H:%M')} ({tz})")
+        lines.append(f"   · {TeamClock.of(tz).text(at)} ({tz})")
     lines.append(_("   Choose a quiet room without interruptions."))
     lines.append(_("5. Outline:"))
     for i, step in enumerate(prompt.get("outline") or OUTLINE, start=1):
@@ -405,15 +386,6 @@ def render_prompt(
     lines.append(_("Record the answers with /feedback notes {agent} TEXT and the goals with /feedback goal {agent} INDICATOR=NUMBER YYYY-MM-DD TEXT.",
                    agent=prompt["agent"]))  # fmt: skip
     return "\n".join(lines)
-
-
-def lang_of(session: Session, member: Member) -> str:
-    return normalize_lang(conversations.member_lang(member, session=session))
-
-
-def manager_of(session: Session, member: Member) -> Member | None:
-    """The member's manager (``storage.repo.manager_of``: someone who left is never it)."""
-    return repo.manager_of(session=session, member=member)
 
 
 def meeting_deadline(
@@ -449,7 +421,7 @@ def prepare_meeting(
     """Create the meeting with its prompt and slots, and queue the prompt and the slot offer."""
     if outcome.of(member.id) is None or outcome.of(member.id).total is None:  # type: ignore[union-attr]
         return None
-    manager = manager_of(session, member)
+    manager = manager_of(member, session=session)
     prompt = build_prompt(session, team, period, member, outcome, now=now)
     meeting, created = store.ensure_meeting(session=session, team=team, period=period, member=member,
                                             manager=manager, prompt=prompt, now=now)  # fmt: skip
@@ -463,13 +435,17 @@ def prepare_meeting(
     store.update_meeting(session=session, meeting=meeting, actor="system", reason="slots proposed",
                          now=now, status="proposed")  # fmt: skip
     if manager is not None:
-        _m = translator(lang_of(session, manager))
+        _m = translator(lang_of(manager, session=session))
         text = render_prompt(
-            _m, lang_of(session, manager), prompt, [s.starts_at for s in slots], team.timezone
+            _m,
+            lang_of(manager, session=session),
+            prompt,
+            [s.starts_at for s in slots],
+            team.timezone,
         )
         outbox.enqueue(session, team=team, period=period, member=manager, kind=f"feedback.prompt.{member.id}",
                        reply=Reply(text=text, private=True), now=now)  # fmt: skip
-    _a = translator(lang_of(session, member))
+    _a = translator(lang_of(member, session=session))
     outbox.enqueue(session, team=team, period=period, member=member, kind="feedback.slots",
                    reply=slot_offer(_a, member, manager, slots, team.timezone), now=now)  # fmt: skip
     return meeting
@@ -481,9 +457,7 @@ def slot_offer(
     text = _("{manager} would like a feedback meeting with you. Pick a time, or send /feedback counter YYYY-MM-DD HH:MM ({tz}) for another one on a weekday between 09:00 and 18:00.",
              manager=manager.name if manager else _("Your manager"), tz=tz)  # fmt: skip
     buttons = tuple(
-        Button(
-            s.starts_at.astimezone(zone(tz)).strftime("%m-%d %H:%M"), f"{ACTION}:accept", str(s.id)
-        )
+        Button(TeamClock.of(tz).text(s.starts_at, "%m-%d %H:%M"), f"{ACTION}:accept", str(s.id))
         for s in slots
     )
     return Reply(text=text, buttons=buttons, private=True)
@@ -539,7 +513,7 @@ def goals_at_open(ctx: Any) -> None:
     if ctx.period is None:
         return
     for agent in results.agents_of(ctx.team, session=ctx.session):
-        lang = lang_of(ctx.session, agent)
+        lang = lang_of(agent, session=ctx.session)
         _ = translator(lang)
         lines = goal_lines(ctx.session, agent, ctx.period_key, _, ctx.scheme, lang)
         if not lines:
@@ -672,7 +646,7 @@ def show(ctx: Context, name: str) -> list[Reply]:
     if meeting.slot_at is not None:
         text += "\n" + ctx._(
             "Agreed time: {when}",
-            when=meeting.slot_at.astimezone(zone(team.timezone)).strftime("%Y-%m-%d %H:%M"),
+            when=TeamClock.of(team).text(meeting.slot_at),
         )
     return [Reply(text=text, private=True)]
 
@@ -694,7 +668,7 @@ def notes(ctx: Context, name: str, text: str) -> list[Reply]:
     period = _period_of(ctx, meeting)
     team = repo.get_team(session=ctx.session, team_id=meeting.team_id)
     assert team is not None
-    _a = translator(lang_of(ctx.session, member))
+    _a = translator(lang_of(member, session=ctx.session))
     outbox.enqueue(ctx.session, team=team, period=period, member=member, kind="feedback.result",
                    reply=Reply(text=_a("Your feedback meeting about {period} is recorded. Please acknowledge the result, or appeal it with /appeal.",
                                        period=period.key),
@@ -789,7 +763,7 @@ def my_meeting(ctx: Context) -> list[Reply]:
         lines.append(
             _(
                 "Agreed time: {when}",
-                when=meeting.slot_at.astimezone(zone(team.timezone)).strftime("%Y-%m-%d %H:%M"),
+                when=TeamClock.of(team).text(meeting.slot_at),
             )
         )
     goals: list[str] = []
@@ -809,7 +783,9 @@ def my_meeting(ctx: Context) -> list[Reply]:
             if s.status == "offered"
         ]
         return [
-            slot_offer(_, ctx.actor, manager_of(ctx.session, ctx.actor), offered, team.timezone)
+            slot_offer(
+                _, ctx.actor, manager_of(ctx.actor, session=ctx.session), offered, team.timezone
+            )
         ]
     if meeting.status == "held":
         buttons = (Button(_("Acknowledge"), f"{ACTION}:ack", str(meeting.id), style="primary"),)
@@ -846,8 +822,8 @@ def _notify_manager_of_time(ctx: Context, meeting: FeedbackMeeting, slot: Meetin
     assert team is not None
     if manager is None:
         return
-    _m = translator(lang_of(ctx.session, manager))
-    when = slot.starts_at.astimezone(zone(team.timezone)).strftime("%Y-%m-%d %H:%M")
+    _m = translator(lang_of(manager, session=ctx.session))
+    when = TeamClock.of(team).text(slot.starts_at)
     outbox.enqueue(ctx.session, team=team, period=_period_of(ctx, meeting), member=manager,
                    kind=f"feedback.time.{meeting.member_id}.{slot.id}",
                    reply=Reply(text=_m("{agent} accepted the feedback meeting at {when}.", agent=ctx.actor.name, when=when),
@@ -869,7 +845,7 @@ def accept(ctx: Context, slot_id: int) -> list[Reply]:
         ]
     team = repo.get_team(session=ctx.session, team_id=meeting.team_id)
     assert team is not None
-    when = slot.starts_at.astimezone(zone(team.timezone)).strftime("%Y-%m-%d %H:%M")
+    when = TeamClock.of(team).text(slot.starts_at)
     agent_side = meeting.member_id == ctx.actor.id and slot.proposed_by != repo.actor_of(ctx.actor)
     manager_side = (
         meeting.manager_id == ctx.actor.id and slot.proposed_by == f"member:{meeting.member_id}"
@@ -881,7 +857,7 @@ def accept(ctx: Context, slot_id: int) -> list[Reply]:
             Reply(
                 text=_(
                     "The meeting is already set for {when}.",
-                    when=meeting.slot_at.astimezone(zone(team.timezone)).strftime("%Y-%m-%d %H:%M"),
+                    when=TeamClock.of(team).text(meeting.slot_at),
                 ),
                 ephemeral=True,
             )
@@ -899,7 +875,7 @@ def accept(ctx: Context, slot_id: int) -> list[Reply]:
     else:
         agent = repo.get_member(session=ctx.session, member_id=meeting.member_id)
         if agent is not None:
-            _a = translator(lang_of(ctx.session, agent))
+            _a = translator(lang_of(agent, session=ctx.session))
             outbox.enqueue(ctx.session, team=team, period=_period_of(ctx, meeting), member=agent,
                            kind=f"feedback.time.{slot.id}",
                            reply=Reply(text=_a("Your feedback meeting is set for {when}.", when=when), private=True),
@@ -915,7 +891,7 @@ def counter(ctx: Context, tokens: Sequence[str]) -> list[Reply]:
     team = repo.get_team(session=ctx.session, team_id=meeting.team_id)
     assert team is not None
     try:
-        local = datetime.fromisoformat(" ".join(tokens[:2])).replace(tzinfo=zone(team.timezone))
+        local = datetime.fromisoformat(" ".join(tokens[:2])).replace(tzinfo=zone_of(team.timezone))
     except ValueError:
         return [
             Reply(
@@ -928,7 +904,7 @@ def counter(ctx: Context, tokens: Sequence[str]) -> list[Reply]:
     at = local.astimezone(ZoneInfo("UTC"))
     if at <= ctx.now:
         return [Reply(text=_("That time has passed."), ephemeral=True)]
-    if not in_working_hours(at, team.timezone):
+    if not TeamClock.of(team).in_working_hours(at):
         return [
             Reply(
                 text=_("Please pick a weekday between 09:00 and 18:00 ({tz}).", tz=team.timezone),
@@ -948,7 +924,7 @@ def counter(ctx: Context, tokens: Sequence[str]) -> list[Reply]:
         else None
     )
     if manager is not None:
-        _m = translator(lang_of(ctx.session, manager))
+        _m = translator(lang_of(manager, session=ctx.session))
         outbox.enqueue(ctx.session, team=team, period=_period_of(ctx, meeting), member=manager,
                        kind=f"feedback.counter.{meeting.member_id}.{slot.id}",
                        reply=Reply(text=_m("{agent} asks to hold the feedback meeting at {when} instead.",

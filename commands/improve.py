@@ -10,7 +10,7 @@
 * ``/improve`` (manager, admin) lists the plans of their teams.
 * :func:`follow_up` (a scheduled step, daily): a reminder :data:`REMIND_BEFORE` before the
   due time and on the due day (at most one a day); once late, one escalation to the
-  manager's manager, or to the admins when there is none.
+  manager's manager, or to the admins when there is none (``commands.people.escalation_of``).
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ from commands import outbox, permissions, results, scope
 from commands.context import Command, Context, Handler
 from commands.forms import engine
 from commands.forms.spec import N_, Answers, Field, FormDefinition
-from commands.i18n import Translate, normalize_lang, translator
+from commands.i18n import Translate, translator
 from commands.messages import Button, Reply
+from commands.people import TeamClock, escalation_of, lang_of, manager_of
 from storage import consequences as store
-from storage import conversations, repo
+from storage import repo
 from storage.consequence_models import ImprovementPlan
 from storage.models import Conversation, Member, Period, Team
 
@@ -36,22 +37,6 @@ TEXT_LIMIT = 1000
 REMIND_BEFORE = timedelta(days=2)
 OPEN_STATUSES = ("requested", "returned")
 ACTION = "improve"
-
-
-def _lang(session: Session, member: Member) -> str:
-    return normalize_lang(conversations.member_lang(member, session=session))
-
-
-def _manager(session: Session, member: Member) -> Member | None:
-    from commands.feedback import manager_of
-
-    return manager_of(session, member)
-
-
-def _local(team: Team, moment: datetime) -> str:
-    from commands.feedback import zone
-
-    return moment.astimezone(zone(team.timezone)).strftime("%Y-%m-%d %H:%M")
 
 
 def request_plan(
@@ -72,7 +57,7 @@ def request_plan(
         session=session, team=team, period=period, member=member, due_at=due_at, now=now
     )
     if created:
-        _ = translator(_lang(session, member))
+        _ = translator(lang_of(member, session=session))
         due = results.deadline_day(team, plan.due_at)
         if rank is not None and group_size:
             text = _(
@@ -129,11 +114,11 @@ def submit(ctx: Context, conv: Conversation, answers: Answers) -> int:
     store.update_plan(session=ctx.session, plan=plan, actor=repo.actor_of(ctx.actor), reason="plan submitted",
                       now=ctx.now, status="submitted", submitted_at=ctx.now,
                       answers={k: v for k, v in answers.items() if not k.startswith("_")})  # fmt: skip
-    manager = _manager(ctx.session, ctx.actor)
+    manager = manager_of(ctx.actor, session=ctx.session)
     team = repo.get_team(session=ctx.session, team_id=plan.team_id)
     period = repo.get_period_by_id(session=ctx.session, period_id=plan.period_id)
     if manager is not None and team is not None:
-        _ = translator(_lang(ctx.session, manager))
+        _ = translator(lang_of(manager, session=ctx.session))
         outbox.enqueue(ctx.session, team=team, period=period, member=manager,
                        kind=f"improve.submitted.{ctx.actor.id}.{conv.id}",
                        reply=plan_reply(_, ctx.actor, plan), now=ctx.now)  # fmt: skip
@@ -242,7 +227,7 @@ def decide(
     team = repo.get_team(session=ctx.session, team_id=plan.team_id)
     period = repo.get_period_by_id(session=ctx.session, period_id=plan.period_id)
     assert team is not None
-    _a = translator(_lang(ctx.session, member))
+    _a = translator(lang_of(member, session=ctx.session))
     if approve:
         text = _a("Your improvement plan is approved.") + (
             " " + _a("Comment: {text}", text=comment) if comment else ""
@@ -279,7 +264,7 @@ def overview(ctx: Context) -> list[Reply]:
             member = repo.get_member(session=ctx.session, member_id=plan.member_id)
             late = plan.status in OPEN_STATUSES and plan.due_at < ctx.now
             lines.append(_("· {name} ({team}): {status}, due {due}{late}", name=member.name if member else "?",
-                           team=team.name, status=names.get(plan.status, plan.status), due=_local(team, plan.due_at),
+                           team=team.name, status=names.get(plan.status, plan.status), due=TeamClock.of(team).text(plan.due_at),
                            late=_(" — late") if late else ""))  # fmt: skip
     if len(lines) == 1:
         return [Reply(text=_("No improvement plans."), ephemeral=True)]
@@ -327,18 +312,6 @@ def on_action(ctx: Context, value: str) -> list[Reply]:
 # -- the daily follow-up -------------------------------------------------------------------------
 
 
-def escalation_target(session: Session, member: Member) -> list[Member]:
-    """The manager's manager; else every active admin."""
-    manager = _manager(session, member)
-    if manager is not None and manager.manager_id is not None:
-        boss = repo.get_member(session=session, member_id=manager.manager_id)
-        if boss is not None and boss.active:
-            return [boss]
-    from commands.consequences import admins
-
-    return admins(session)
-
-
 def follow_up(session: Session, *, now: datetime, team: Team | None = None) -> dict[str, int]:
     """Remind open plans before and on the due day (once a day); escalate late ones once."""
     counts = {"reminded": 0, "escalated": 0}
@@ -350,13 +323,13 @@ def follow_up(session: Session, *, now: datetime, team: Team | None = None) -> d
             continue
         if now > plan.due_at:
             if plan.escalated_at is None:
-                targets = escalation_target(session, member)
+                targets = escalation_of(member, session=session)
                 for boss in targets:
-                    _ = translator(_lang(session, boss))
+                    _ = translator(lang_of(boss, session=session))
                     outbox.enqueue(session, team=plan_team, period=period, member=boss, kind=f"improve.escalated.{member.id}",
                                    reply=Reply(text=_("{name}'s improvement plan for {period} was due {due} and is not in. Please follow up.",
                                                       name=member.name, period=period.key if period else "",
-                                                      due=_local(plan_team, plan.due_at)), private=True), now=now)  # fmt: skip
+                                                      due=TeamClock.of(plan_team).text(plan.due_at)), private=True), now=now)  # fmt: skip
                 store.update_plan(session=session, plan=plan, actor="system", reason="plan late: escalated", now=now,
                                   escalated_at=now, escalated_to=targets[0].id if targets else None)  # fmt: skip
                 counts["escalated"] += 1
@@ -364,10 +337,10 @@ def follow_up(session: Session, *, now: datetime, team: Team | None = None) -> d
         last = plan.last_reminded_at
         due_soon = plan.due_at - now <= REMIND_BEFORE
         if due_soon and (last is None or last.date() != now.date()):
-            _ = translator(_lang(session, member))
+            _ = translator(lang_of(member, session=session))
             outbox.enqueue(session, team=plan_team, period=period, member=member,
                            kind=f"improve.reminder.{plan.reminders + 1}",
-                           reply=Reply(text=_("Reminder: your improvement plan is due {due}.", due=_local(plan_team, plan.due_at)),
+                           reply=Reply(text=_("Reminder: your improvement plan is due {due}.", due=TeamClock.of(plan_team).text(plan.due_at)),
                                        buttons=(Button(_("Write the plan"), f"{ACTION}:start", str(plan.id), style="primary"),),
                                        private=True), now=now)  # fmt: skip
             store.update_plan(session=session, plan=plan, actor="system", reason="reminder", now=now,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from sqlmodel import Session
@@ -27,6 +28,7 @@ from commands.context import Command, Context, Handler
 from commands.i18n import translator
 from commands.me import component_name
 from commands.messages import Button, Reply
+from commands.people import TeamClock, lang_of, managers_of
 from commands.permissions import N_
 from commands.rank import resolve_period, resolve_team, split_args, status_name
 from scoring import Scheme
@@ -147,7 +149,7 @@ def status_reply(
     window = ""
     closes = cycle.review_closes(ctx.session, team, period) if period.status == "open" else None
     if closes is not None:
-        window = _(", reviews close {close}", close=cycle.local_time(team, closes))
+        window = _(", reviews close {close}", close=TeamClock.of(team).text(closes))
     lines = [_("Progress of {team} for {period} ({status}{window}):", team=team.name, period=period.key,
                status=status_name(_, period.status), window=window)]  # fmt: skip
     if not items:
@@ -204,13 +206,13 @@ def status_command(ctx: Context, args: str) -> list[Reply]:
 # -- "Remind them" ---------------------------------------------------------------------------
 
 
-def reminded_today(session: Session, team: Team, period: Period, today: str) -> set[int]:
+def reminded_today(session: Session, team: Team, period: Period, today: date) -> set[int]:
     """Members who got a reminder of ``period`` (the cycle's or this button's) on the team's ``today``."""
     rows = outbox_store.list_messages(session=session, team_id=team.id, period_id=period.id)
     return {
         r.member_id for r in rows
         if r.member_id is not None and r.kind.startswith("remind.")
-        and cycle.local_date(team, r.created_at) == today
+        and TeamClock.of(team).date(r.created_at) == today
     }  # fmt: skip
 
 
@@ -234,9 +236,9 @@ def remind(ctx: Context, value: str) -> list[Reply]:
     scheme = results.load_scheme(team, period, session=ctx.session)
     assert scheme is not None
     items = progress(ctx.session, ctx.actor, team, period, scheme)
-    today = cycle.local_date(team, ctx.now)
+    today = TeamClock.of(team).date(ctx.now)
     already = reminded_today(ctx.session, team, period, today)
-    closes = cycle.local_time(team, cycle.review_closes(ctx.session, team, period))
+    closes = TeamClock.of(team).text(cycle.review_closes(ctx.session, team, period))
     sent: list[str] = []
     skipped: list[str] = []
     waiting: list[str] = []
@@ -245,21 +247,21 @@ def remind(ctx: Context, value: str) -> list[Reply]:
         if who.id in already:
             skipped.append(who.name)
             continue
-        t = translator(cycle.lang_of(who, session=ctx.session))
+        t = translator(lang_of(who, session=ctx.session))
         outbox.enqueue(ctx.session, team=team, period=period, member=who, kind=f"remind.self.asked.{today}",
                        reply=Reply(text=cycle.self_reminder(t, period.key, closes), private=True), now=ctx.now)  # fmt: skip
         sent.append(who.name)
         if not reachable(who):
             waiting.append(who.name)
     late = [i.member for i in missing_manager(items)]
-    for boss_id, theirs in cycle.managers_of(ctx.session, team, late).items():
+    for boss_id, theirs in managers_of(late, team=team, session=ctx.session).items():
         boss = repo.get_member(session=ctx.session, member_id=boss_id)
         if boss is None or boss.id == ctx.actor.id:
             continue
         if boss.id in already:
             skipped.append(boss.name)
             continue
-        t = translator(cycle.lang_of(boss, session=ctx.session))
+        t = translator(lang_of(boss, session=ctx.session))
         text = cycle.manager_reminder(t, period.key, [a.name for a in theirs], closes)
         outbox.enqueue(ctx.session, team=team, period=period, member=boss, kind=f"remind.manager.asked.{today}",
                        reply=Reply(text=text, private=True), now=ctx.now)  # fmt: skip

@@ -22,20 +22,19 @@ from __future__ import annotations
 import html
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 from sqlmodel import Session
 
 from commands.i18n import translator
 from commands.messages import Outgoing, Reply
+from commands.people import TeamClock, lang_of, managers_of
 from commands.survey import SurveyClaims, clean_ref
 from scoring import kpi
 from storage import repo
-from storage.conversations import member_lang
 from storage.models import CustomerRating, Member, Period, Team
 
 RepeatPolicy = Literal["replace", "refuse"]
@@ -127,17 +126,6 @@ def repeat_policy(session: Session, *, team_id: int) -> RepeatPolicy:
     return survey_settings(session, team=team).repeat
 
 
-# ---------------------------------------------------------------- periods
-
-
-def local_date(team: Team, moment: datetime) -> date:
-    """The calendar day of ``moment`` in the team's time zone (UTC when unknown)."""
-    try:
-        return moment.astimezone(ZoneInfo(team.timezone)).date()
-    except (ZoneInfoNotFoundError, ValueError):
-        return moment.date()
-
-
 # ---------------------------------------------------------------- writing
 
 
@@ -191,7 +179,7 @@ def record_rating(
         team = session.get(Team, claims.team_id)
         if team is None:
             return "missing"
-        found = repo.current_period(session=session, team=team, today=local_date(team, now))
+        found = repo.current_period(session=session, team=team, today=TeamClock.of(team).date(now))
         period_id = found.id if found is not None else None
     session.add(
         CustomerRating(
@@ -373,7 +361,7 @@ def comment_digests(
         member = session.get(Member, member_id)
         if member is None or not member.active:
             continue
-        _ = translator(member_lang(member, session=session))
+        _ = translator(lang_of(member, session=session))
         lines = [_("Comments from customers about your service ({n}):", n=len(views))]
         lines += [
             f"· {_stars_text(v.stars)} {escape(v.comment or '', 'text')}" for v in reversed(views)
@@ -400,14 +388,15 @@ def _alerts_for(session: Session, team: Team, view: RatingView) -> list[Outgoing
     agent = session.get(Member, view.member_id)
     if agent is None:
         return []
-    managers = [session.get(Member, agent.manager_id)] if agent.manager_id else []
-    if not any(m is not None for m in managers):
-        managers = list(repo.team_managers(session=session, team=team))
+    managers = [
+        m
+        for m_id in managers_of([agent], team=team, session=session)
+        if (m := session.get(Member, m_id)) is not None
+    ]
     out: list[Outgoing] = []
     for manager in managers:
-        if manager is None or manager.id is None or not manager.active:
-            continue
-        _ = translator(member_lang(manager, session=session))
+        assert manager.id is not None
+        _ = translator(lang_of(manager, session=session))
         text = _(
             "{agent} got a {stars} rating from a customer, with this comment:",
             agent=agent.name,
@@ -454,24 +443,13 @@ def _enqueue(session: Session, *, team: Team, notice: Outgoing, now: datetime) -
                    reply=notice.reply, now=now)  # fmt: skip
 
 
-def day_window(team: Team, day: date) -> tuple[datetime, datetime]:
-    """Midnight to midnight of ``day`` in the team's time zone (UTC when unknown)."""
-    try:
-        zone: ZoneInfo | timezone = ZoneInfo(team.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = UTC
-    start = datetime.combine(day, time(0), tzinfo=zone)
-    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
-    return start, end
-
-
 def queue_comment_digests(session: Session, *, team: Team, day: date, now: datetime) -> int:
     """Queue each agent's digest of the comments customers left on ``day`` (team's zone);
     agents who turned the digest off (``/survey digest off``) get none. Returns how many
     were queued now (a re-run queues nothing: the outbox key carries agent and day)."""
     from storage import survey as prefs
 
-    since, until = day_window(team, day)
+    since, until = TeamClock.of(team).day_window(day)
     members = repo.list_members(session=session, team=team, active_only=False)
     opted_out = prefs.digest_opted_out(session=session, member_ids=[m.id for m in members if m.id])
     notices = comment_digests(session, team=team, period=None, since=since, until=until,

@@ -35,12 +35,12 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlmodel import Session
 
 from commands.cycle_plan import plan
+from commands.people import TeamClock
 from commands.ratings import customer_frame, platform_ratings, responses
 from scoring import (
     AgentResult,
@@ -158,21 +158,21 @@ class PeriodResults:
 def default_as_of(team: Team, period: Period, scheme: Scheme) -> date:
     """The day the period's results are planned to be published, in the team's time zone."""
     steps = {s.base: s.at for s in plan(scheme.cycle, team.timezone, period.key)}
-    return steps["publish"].astimezone(ZoneInfo(team.timezone)).date()
+    return TeamClock.of(team).date(steps["publish"])
 
 
 def plan_deadline(team: Team, published_at: datetime, days: int) -> datetime:
     """The improvement plan's deadline: the end (23:59) of the day ``days`` after publication,
     in the team's time zone (seed 004: within one week of the results being published)."""
-    zone = ZoneInfo(team.timezone)
-    day = published_at.astimezone(zone).date() + timedelta(days=days)
-    return datetime.combine(day, time(23, 59), zone).astimezone(UTC)
+    clock = TeamClock.of(team)
+    day = clock.date(published_at) + timedelta(days=days)
+    return clock.at(day, time(23, 59)).astimezone(UTC)
 
 
 def deadline_day(team: Team, due_at: datetime) -> str:
     """A stored deadline as the date every result shows (team time zone)."""
     moment = due_at if due_at.tzinfo is not None else due_at.replace(tzinfo=UTC)
-    return moment.astimezone(ZoneInfo(team.timezone)).date().isoformat()
+    return TeamClock.of(team).date(moment).isoformat()
 
 
 def _with_plan_deadlines(

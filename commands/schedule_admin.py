@@ -25,10 +25,11 @@ from sqlmodel import Session
 
 from commands import permissions, publication
 from commands.context import Command, Context
-from commands.cycle import STEP_NAMES, StepOutcome, local_date, rules_for, run_step
+from commands.cycle import STEP_NAMES, StepOutcome, rules_for, run_step
 from commands.cycle_plan import next_steps, recent_periods
 from commands.i18n import Translate
 from commands.messages import Reply
+from commands.people import TeamClock
 from commands.permissions import N_
 from commands.publication import Gaps
 from storage import outbox as ledger
@@ -81,7 +82,7 @@ def valid_step(step: str) -> bool:
 def default_period(team: Team, step: str, *, session: Session, now: datetime) -> str:
     """``daily`` → today's local date; else the period whose window runs this month."""
     if step == "daily":
-        return local_date(team, now)
+        return TeamClock.of(team).date(now).isoformat()
     _rules, kind = rules_for(team, session=session)
     return recent_periods(team.timezone, kind, now, back=1)[-1]
 

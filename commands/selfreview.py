@@ -17,7 +17,6 @@ from commands.forms.common import (
     conversation_period,
     expiry,
     kpi_lines,
-    local_time,
     next_review_period,
     open_review_period,
     period_by_key,
@@ -29,6 +28,7 @@ from commands.forms.common import (
 )
 from commands.forms.spec import N_, Answers, Field, FormDefinition
 from commands.messages import Reply
+from commands.people import TeamClock
 from storage import repo
 from storage.models import Conversation
 
@@ -57,7 +57,7 @@ def intro(ctx: Context, conv: Conversation) -> list[Reply]:
     lines = [_("Self-review for {period}.", period=period.key)]
     if period.review_closes_at is not None:
         lines.append(
-            _("Please finish by {when}.", when=local_time(ctx, team, period.review_closes_at))
+            _("Please finish by {when}.", when=TeamClock.of(team).text(period.review_closes_at))
         )
     scheme = scheme_of(ctx, team, period)
     if scheme is not None and scheme.indicators:

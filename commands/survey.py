@@ -21,7 +21,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from itsdangerous import BadSignature, Signer
 
@@ -29,6 +28,7 @@ from commands import permissions
 from commands.cells import safe
 from commands.context import Command, Context
 from commands.messages import FileAttachment, Image, Reply
+from commands.people import TeamClock
 from commands.permissions import N_
 from commands.plain import one_line
 from storage import repo
@@ -199,7 +199,7 @@ def issue_links(
     team = repo.get_team(session=session, team_id=member.team_id)
     if team is None or member.id is None or team.id is None:
         raise ValueError("the member has no team")
-    period = repo.current_period(session=session, team=team, today=ratings.local_date(team, now))
+    period = repo.current_period(session=session, team=team, today=TeamClock.of(team).date(now))
     settings = ratings.survey_settings(session, team=team, period=period)
     expires_at = expiry_from(now, settings.link_expiry_days)
     urls = tuple(
@@ -239,12 +239,7 @@ def qr_png(url: str) -> bytes:
 
 def _when(ctx: Context, moment: datetime) -> str:
     team = repo.get_team(session=ctx.session, team_id=ctx.actor.team_id)
-    zone = team.timezone if team is not None else "UTC"
-    try:
-        local = moment.astimezone(ZoneInfo(zone))
-    except (ZoneInfoNotFoundError, ValueError):
-        local = moment
-    return local.strftime("%Y-%m-%d %H:%M")
+    return TeamClock.of(team.timezone if team is not None else "UTC").text(moment)
 
 
 def _usage(ctx: Context) -> list[Reply]:

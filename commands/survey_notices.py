@@ -18,6 +18,7 @@ from datetime import date, timedelta
 
 from commands import ratings
 from commands.cycle import DAILY_HOOKS, StepContext
+from commands.people import TeamClock
 
 
 def digest_day(ctx: StepContext) -> date:
@@ -25,7 +26,7 @@ def digest_day(ctx: StepContext) -> date:
     try:
         today = date.fromisoformat(ctx.period_key)
     except ValueError:
-        today = ratings.local_date(ctx.team, ctx.now)
+        today = TeamClock.of(ctx.team).date(ctx.now)
     return today - timedelta(days=1)
 
 

@@ -456,18 +456,6 @@ def team_managers(*, session: Session, team: Team, active_only: bool = True) -> 
     return list(session.exec(query))
 
 
-def manager_of(*, session: Session, member: Member) -> Member | None:
-    """The one rule of "the manager of": the direct manager when set and still active, else
-    the first active manager of the member's team (``None`` when the team has none)."""
-    if member.manager_id is not None:
-        manager = session.get(Member, member.manager_id)
-        if manager is not None and manager.active:
-            return manager
-    team = session.get(Team, member.team_id)
-    managers = team_managers(session=session, team=team) if team is not None else []
-    return managers[0] if managers else None
-
-
 def update_member(
     *,
     session: Session,

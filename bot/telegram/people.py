@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from commands.i18n import normalize_lang, translator
+from commands.i18n import translator
+from commands.people import lang_of, manager_of
 from storage import conversations as repo
 from storage import repo as members
 from storage.db import unit_of_work
@@ -68,17 +69,12 @@ class TelegramPeople:
                 session=session, member=member, unreachable=True
             ):
                 return None
-            manager = _manager_of(session, member)
+            manager = manager_of(member, session=session)
             if manager is None or not manager.telegram_user_id or manager.unreachable:
                 return None
-            _ = translator(normalize_lang(repo.member_lang(manager, session=session)))
+            _ = translator(lang_of(manager, session=session))
             text = _(
                 "{name} has blocked kpibot on Telegram, so reminders and results no longer reach them. Please ask them to open the bot and unblock it.",
                 name=member.name,
             )
             return ManagerNotice(int(manager.telegram_user_id), text)
-
-
-def _manager_of(session: Session, member: Member) -> Member | None:
-    """The direct manager, else the first active manager of the member's team."""
-    return members.manager_of(session=session, member=member)

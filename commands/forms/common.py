@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from commands import results
 from commands.context import Context
 from commands.forms.spec import N_, Field, Localized, Msg
+from commands.people import TeamClock
 from scoring.scheme import Dimension, Indicator, Names, Scheme
 from storage import repo
 from storage.models import Conversation, Member, Period, Team
@@ -36,15 +36,6 @@ def team_of(ctx: Context, member: Member) -> Team:
     team = repo.get_team(session=ctx.session, team_id=member.team_id)
     assert team is not None
     return team
-
-
-def local_time(ctx: Context, team: Team, moment: datetime) -> str:
-    """A moment in the team's time zone, e.g. ``2026-11-05 18:00``."""
-    try:
-        zone = ZoneInfo(team.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
 class Window(StrEnum):
@@ -109,11 +100,11 @@ def window_refusal(ctx: Context, team: Team, period: Period, what: str) -> str |
     if state is Window.NOT_YET:
         if period.review_opens_at is not None:
             return _("The {form} for {period} opens on {when}.", form=form, period=period.key,
-                     when=local_time(ctx, team, period.review_opens_at))  # fmt: skip
+                     when=TeamClock.of(team).text(period.review_opens_at))  # fmt: skip
         return _("The {form} for {period} is not open yet.", form=form, period=period.key)
     if period.review_closes_at is not None and period.status in REVIEWABLE_STATUSES:
         return _("The {form} for {period} closed on {when}.", form=form, period=period.key,
-                 when=local_time(ctx, team, period.review_closes_at))  # fmt: skip
+                 when=TeamClock.of(team).text(period.review_closes_at))  # fmt: skip
     return _("The {form} for {period} is closed.", form=form, period=period.key)
 
 

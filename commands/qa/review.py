@@ -23,10 +23,10 @@ from typing import Any
 
 from commands.context import Context
 from commands.forms import engine
-from commands.forms.common import local_time
 from commands.forms.spec import N_, Answers, Field, FormDefinition, Localized, Msg, Option
 from commands.i18n import translator
 from commands.messages import Button, Reply
+from commands.people import TeamClock
 from commands.qa.common import SampleView, fmt_score, may_review, sample_view
 from scoring.qa import FAIL, NA, PASS, score_sample
 from scoring.scheme import Check, Scorecard
@@ -110,7 +110,7 @@ def card_lines(ctx: Context, view: SampleView, review: QaReview) -> list[str]:
         )
     lines.append(_("Agent: {agent}", agent=view.agent_shown(_)))
     lines.append(_("Reference: {ref}", ref=view.reference()))
-    lines.append(_("Started: {when}", when=local_time(ctx, view.team, view.service.started_at)))
+    lines.append(_("Started: {when}", when=TeamClock.of(view.team).text(view.service.started_at)))
     return lines
 
 

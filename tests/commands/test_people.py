@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
-from commands import results
+from commands import people, results
 from commands.appeal import deciders
 from commands.context import AppConfig
 from commands.router import Router
@@ -107,7 +107,7 @@ def test_someone_who_left_keeps_history_is_in_no_new_period_and_never_decides(
         assert world["刘洋"] in kept  # their data stays
         zhang = repo.get_member_by_name(session=session, team=demo, name="张伟")
         assert zhang is not None
-        assert repo.manager_of(session=session, member=zhang) is None
+        assert people.manager_of(zhang, session=session) is None
         assert [d.name for d in deciders(session, zhang, "kpi")] == ["周人事"]
         assert repo.team_managers(session=session, team=demo) == []
         trail = repo.audit_trail(session=session, entity="member", entity_id=world["王经理"])

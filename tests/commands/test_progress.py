@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
-from commands import cycle
+from commands import cycle, people
 from commands import permissions as p
 from commands.i18n import translator
 from commands.router import Router
@@ -36,7 +36,8 @@ def _manager_review(engine: Engine, team: str, name: str) -> None:
         assert t is not None
         period = repo.get_period(session=session, team=t, key="2026-10")
         agent = repo.get_member_by_name(session=session, team=t, name=name)
-        boss = repo.manager_of(session=session, member=agent)  # type: ignore[arg-type]
+        assert agent is not None
+        boss = people.manager_of(agent, session=session)
         assert period is not None and agent is not None and boss is not None
         repo.save_review(session=session, period=period, subject=agent, rater=boss, kind="manager",
                          answers={"ability": 4, "collaboration": 4, "service": 4}, actor="test", reason=None,
@@ -216,7 +217,7 @@ def test_without_a_stored_window_the_close_comes_from_the_teams_plan(
         assert london is not None and period is not None
         period.review_closes_at = None
         planned = {s.base: s.at for s in cycle.planned(london, "2026-10", session=session)}["close"]
-        expected = cycle.local_time(london, planned)
+        expected = people.TeamClock.of(london).text(planned)
     mary = FakeChat(router, "Mary")
     assert f"(open, reviews close {expected}):" in mary.say("/status")[0].text
     mary.press("Remind them")

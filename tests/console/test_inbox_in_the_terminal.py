@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from bot.console import ConsoleChat, repl
-from commands import cycle
+from commands import cycle, people
 from commands.i18n import translator
 from commands.inbox_view import arrivals
 from commands.messages import Reply
@@ -51,7 +51,7 @@ def _closes(engine: Engine, team: str) -> str:
         t = repo.get_team_by_name(session=session, name=team)
         period = repo.get_period(session=session, team=t, key="2026-10")  # type: ignore[arg-type]
         assert t is not None and period is not None
-        return cycle.local_time(t, period.review_closes_at)
+        return people.TeamClock.of(t).text(period.review_closes_at)
 
 
 def test_a_reminder_arrives_in_the_agents_terminal_once_and_inbox_lists_the_others(

@@ -253,6 +253,23 @@ def test_the_alert_goes_to_the_teams_managers_when_the_agent_has_no_manager(
     assert [m for m, _k, _r in messages(world, "survey-alert")] == [boss_id]
 
 
+def test_the_alert_goes_to_the_teams_managers_when_the_agents_manager_has_left(
+    client: TestClient, clock: Clock, world: World
+) -> None:
+    with unit_of_work(world.engine) as session:
+        team = repo.get_team(session=session, team_id=world.team_id)
+        left = session.get(Member, world.manager_id)
+        boss = Member(team_id=world.team_id, name="赵主管", role="manager")
+        session.add(boss)
+        session.flush()
+        assert team is not None and left is not None and boss.id is not None
+        repo.add_team_manager(session=session, team=team, member=boss)
+        left.active = False  # the agent still points at them
+        boss_id = boss.id
+    rate_at(client, clock, world, DAY_STARTS, stars="1", comment="nobody came")
+    assert [m for m, _k, _r in messages(world, "survey-alert")] == [boss_id]
+
+
 def test_a_hostile_comment_reaches_slack_escaped_in_the_alert_and_the_digest(
     client: TestClient, clock: Clock, world: World
 ) -> None:
