@@ -541,7 +541,7 @@ def cycle_parts(
         return sender, None
     from bot.scheduler import CycleScheduler
 
-    return sender, CycleScheduler(engine, clock=clock)
+    return sender, CycleScheduler(engine, clock=clock, metrics=metrics)
 
 
 def uvicorn_config(service: Service, *, host: str = "0.0.0.0") -> Any:

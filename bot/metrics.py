@@ -98,7 +98,7 @@ class Metrics:
             ["platform"], registry=r,
         )  # fmt: skip
         self.scheduler_runs = Counter(
-            "kpibot_scheduler_runs", "Scheduled steps, by step and outcome (ran, skipped, failed)",
+            "kpibot_scheduler_runs", "Cycle steps, by step and outcome (ran, already, paused, skipped, failed)",
             ["step", "outcome"], registry=r,
         )  # fmt: skip
         self.database_up = Gauge(
@@ -144,8 +144,8 @@ class Metrics:
         self.outbox_ambiguous_sends.labels(platform).inc()
 
     def scheduler_run(self, step: str, outcome: str = "ran") -> None:
-        """One scheduled step (``reminder``, ``broadcast`` …) ran, was skipped (another
-        replica claimed it) or failed."""
+        """One cycle step (``open``, ``remind`` …) ran, found another replica had
+        (``already``), was paused, skipped (too late) or failed (``bot.scheduler``)."""
         self.scheduler_runs.labels(step, outcome).inc()
 
     def watch_backlog(self, read: Backlog) -> None:

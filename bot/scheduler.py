@@ -10,6 +10,9 @@ rules), one ``DateTrigger`` job per upcoming step (``commands.cycle_plan``) and 
 job per team (``daily``, at :data:`DAILY_AT` local time). A fired job calls
 :func:`commands.cycle.run_step`, which claims the step in the ``step_ledger`` under a
 PostgreSQL advisory lock: whichever replica comes first runs it, the others find the row.
+Each run is counted in ``kpibot_scheduler_runs_total{step,outcome}`` (``bot.metrics``; step
+without its number, ``remind`` for ``remind.2``; outcome ``ran``, ``already``, ``paused``,
+``skipped``, ``failed``, ``unknown``).
 
 At start-up (in the background) and at every hourly replan :meth:`CycleScheduler.catch_up` looks for steps
 whose time has passed and that are missing from the ledger — the service was down, the
@@ -27,6 +30,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -41,6 +45,9 @@ from storage import outbox as ledger
 from storage import repo
 from storage.db import unit_of_work
 from storage.models import Team
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +89,10 @@ class CycleScheduler:
         clock: Clock | None = None,
         worker: str | None = None,
         scheduler: AsyncIOScheduler | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.engine = engine
+        self.metrics = metrics
         self.clock = clock or (lambda: datetime.now(UTC))
         self.worker = worker or worker_name()
         self.scheduler = scheduler or AsyncIOScheduler(timezone=UTC)
@@ -158,8 +167,13 @@ class CycleScheduler:
             log.exception("cycle: step %s %s of team %s failed; it runs again at the next catch-up",
                           period_key, step, team_id)  # fmt: skip
             status = "failed"
-        self.runs.append((str(team_id), period_key, step, status))
+        self._ran(team_id, period_key, step, status)
         return status
+
+    def _ran(self, team_id: int | str, period_key: str, step: str, status: str) -> None:
+        self.runs.append((str(team_id), period_key, step, status))
+        if self.metrics is not None:
+            self.metrics.scheduler_run(step.split(".")[0], status)
 
     def _run(self, team_id: int, period_key: str, step: str, note: str | None) -> str:
         with unit_of_work(self.engine) as session:
@@ -220,4 +234,6 @@ class CycleScheduler:
                                    step=step.step, now=self.clock())  # fmt: skip
         log.warning("cycle: %s %s %s was due %s; too late for a reminder, skipped",
                     team.name, step.period_key, step.step, step.at.isoformat())  # fmt: skip
-        return "skipped" if claimed else "already"
+        status = "skipped" if claimed else "already"
+        self._ran(team.id or 0, step.period_key, step.step, status)
+        return status

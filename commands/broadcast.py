@@ -17,17 +17,18 @@ Texts are built by the same functions as ``/me`` and ``/rank`` (one rule, one pl
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from commands import charts, results
 from commands.consequences import consequence_lines, training_lines
-from commands.cycle import StepContext, _say, appeal_until, step_context_for
 from commands.feedback import review_comments
 from commands.me import receipt
 from commands.messages import Image
 from commands.outbox import ChartRef, enqueue, register_chart
-from commands.people import managers_of
+from commands.people import TeamClock, managers_of
 from commands.rank import full_ranking
+from commands.step_context import StepContext
 from storage import repo
 from storage.models import Member
 
@@ -35,6 +36,16 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
 HISTORY_LENGTH = 6
+
+
+def _appeal_until(ctx: StepContext) -> str:
+    """The last day to appeal, as the result message names it (the team's local date)."""
+    assert ctx.scheme is not None
+    return (
+        TeamClock.of(ctx.team)
+        .date(ctx.now + timedelta(days=ctx.scheme.apply.appeal_days))
+        .isoformat()
+    )
 
 
 def _comment_lines(ctx: StepContext, member: Member, lang: str, _: Any) -> list[str]:
@@ -60,7 +71,7 @@ def _next_lines(ctx: StepContext, score: results.AgentScore, _: Any) -> list[str
                               date=score.flags["improvement_due"]))  # fmt: skip
     lines.append("· " + _("Your manager will propose a time for a feedback meeting."))
     lines.append("· " + _("If you disagree with a part of this result, you can appeal until {date}: send /appeal.",
-                          date=appeal_until(ctx.team, ctx.scheme, ctx.now)))  # fmt: skip
+                          date=_appeal_until(ctx)))  # fmt: skip
     return lines
 
 
@@ -70,15 +81,15 @@ def result_messages(ctx: StepContext, outcome: results.PeriodResults) -> None:
         member = repo.get_member(session=ctx.session, member_id=score.member_id)
         if member is None or not member.active:
             continue
-        cctx = step_context_for(ctx.session, member, now=ctx.now)
+        cctx = ctx.speaking_as(member)
         _ = cctx._
         if not score.scored:
-            _say(ctx, member, "result", _(
+            ctx.say(member, "result", _(
                 "There is no score for you for {period}: the reviews were missing. Please talk to your manager.",
                 period=ctx.period_key))  # fmt: skip
             continue
         if score.held:  # commands.publication: not broadcast as final; the admins decide
-            _say(ctx, member, "result.held", _(
+            ctx.say(member, "result.held", _(
                 "Your result for {period} is not published yet: a part the scheme requires is missing ({parts}). "
                 "The admins have been told and decide whether to publish it as provisional; please talk to your manager.",
                 period=ctx.period_key, parts=score.missing_names(outcome.scheme, cctx.lang)))  # fmt: skip
@@ -87,8 +98,8 @@ def result_messages(ctx: StepContext, outcome: results.PeriodResults) -> None:
         lines = receipt(cctx, outcome, score)
         lines += _comment_lines(ctx, member, cctx.lang, _)
         lines += _next_lines(ctx, score, _)
-        _say(ctx, member, "result", "\n".join(lines))
-        _say(ctx, member, "result.chart", _("Your totals over the last six periods"),
+        ctx.say(member, "result", "\n".join(lines))
+        ctx.say(member, "result.chart", _("Your totals over the last six periods"),
              chart=ChartRef("result.history", {"member_id": member.id, "period_id": ctx.period.id,
                                                "lang": cctx.lang}))  # fmt: skip
         ctx.count("results")
@@ -106,7 +117,7 @@ def team_ranking(ctx: StepContext, outcome: results.PeriodResults) -> None:
     speaker = _speaker(ctx)
     if not ctx.scheme.publish_ranking or speaker is None or not outcome.scored:
         return
-    cctx = step_context_for(ctx.session, speaker, now=ctx.now, lang=ctx.team.lang)
+    cctx = ctx.speaking_as(speaker, lang=ctx.team.lang)
     previous = results.previous_ranks(ctx.team, ctx.period, session=ctx.session)
     replies = full_ranking(cctx, ctx.team, ctx.period, outcome, previous)
     for kind, reply in zip(("ranking", "ranking.chart"), replies, strict=False):
@@ -134,10 +145,10 @@ def manager_tables(ctx: StepContext, outcome: results.PeriodResults) -> None:
         boss = repo.get_member(session=ctx.session, member_id=boss_id)
         if boss is None or not boss.active:
             continue
-        cctx = step_context_for(ctx.session, boss, now=ctx.now)
+        cctx = ctx.speaking_as(boss)
         [table, *_chart] = full_ranking(cctx, ctx.team, ctx.period, outcome, previous)
         lines = [table.text, *training_lines(cctx._, cctx.lang, outcome)]
-        _say(ctx, boss, "manager.table", "\n".join(lines))
+        ctx.say(boss, "manager.table", "\n".join(lines))
         ctx.count("manager_tables")
 
 

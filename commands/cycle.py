@@ -21,15 +21,17 @@ step sends goes through the outbox (``commands.outbox.enqueue``, idempotent by k
   held for what); with nobody scored nothing changes and the admins are told; then the
   result DMs (total, rank, components and indicators, the manager's comments, what happens
   next), a chart of the last six periods, the ranking in the team's chat where the scheme
-  publishes it, and each manager's team table; then
-  :data:`PUBLISH_HOOKS` (consequences: payroll, improvement plans, feedback meetings …);
-  the period ends ``published``.
-* ``daily`` (period key = the local date) — :data:`DAILY_HOOKS` (improvement-plan
-  reminders and escalation).
+  publishes it, and each manager's team table; then the consequences (payroll, improvement
+  plans, feedback meetings …); the period ends ``published``.
+* ``daily`` (period key = the local date) — nothing of its own: improvement-plan reminders
+  and escalation, appeal deadlines, and each agent's digest of yesterday's customer comments.
 
-Other features add work to a step by appending ``hook(ctx: StepContext) -> None`` to
-:data:`STEP_HOOKS` (``PUBLISH_HOOKS``, ``CLOSE_HOOKS``, ``OPEN_HOOKS``, ``DAILY_HOOKS``).
-Hooks run after the step's own work, in the same transaction, and must be idempotent.
+:data:`CYCLE` is the one table of the steps: each step's own work and then its hooks, in
+order. The scheduler (``bot.scheduler``), ``/runstep`` (``commands.schedule_admin``),
+``kpibot cycle run-step`` and the tests all run it through :func:`run_step`; nothing is
+added to a step anywhere else. A hook is ``hook(ctx: StepContext) -> None``
+(``commands.step_context``); it runs after the step's own work, in the same transaction,
+and must be idempotent (the outbox keys make a re-run send nothing twice).
 """
 
 from __future__ import annotations
@@ -37,18 +39,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from commands import publication, results
-from commands.context import AppConfig, Context
+from commands import (
+    appeal,
+    broadcast,
+    consequences,
+    feedback,
+    improve,
+    publication,
+    results,
+    survey_notices,
+)
 from commands.cycle_plan import PlannedStep, plan
 from commands.i18n import Translate, translator
-from commands.messages import Incoming, Reply
-from commands.outbox import ChartRef, enqueue
 from commands.people import TeamClock, admins_of, lang_of, managers_of
 from commands.publication import Gaps
-from scoring import Scheme
+from commands.step_context import StepContext
 from scoring.cycle_rules import CycleRules
 from storage import outbox as ledger
 from storage import repo
@@ -59,37 +67,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-STEP_NAMES = ("open", "remind", "close", "publish", "daily")
-
-
-@dataclass
-class StepContext:
-    """What a step and its hooks get. ``results`` is set by ``publish`` (the locked scores)."""
-
-    session: Session
-    team: Team
-    period_key: str
-    step: str
-    now: datetime
-    actor: str
-    period: Period | None = None
-    scheme: Scheme | None = None
-    results: results.PeriodResults | None = None
-    counts: dict[str, int] = field(default_factory=dict)
-    gaps: Gaps = "hold"
-    """``publish``: hold the provisional results (the schedule's way) or, when an admin
-    confirmed, publish them provisional (``commands.publication``)."""
-
-    def count(self, what: str, n: int = 1) -> None:
-        self.counts[what] = self.counts.get(what, 0) + n
-
-
 Hook = Callable[[StepContext], None]
-STEP_HOOKS: dict[str, list[Hook]] = {name: [] for name in STEP_NAMES}
-OPEN_HOOKS = STEP_HOOKS["open"]
-CLOSE_HOOKS = STEP_HOOKS["close"]
-PUBLISH_HOOKS = STEP_HOOKS["publish"]
-DAILY_HOOKS = STEP_HOOKS["daily"]
 
 
 @dataclass(frozen=True)
@@ -128,7 +106,7 @@ def run_step(
     """Run one step once (module docstring). ``force`` (an admin's explicit re-run) forgets
     the ledger row first and runs even for a paused team; the outbox still sends nothing twice.
     ``gaps`` is what ``publish`` does with provisional results (``commands.publication``)."""
-    if step.split(".")[0] not in STEP_NAMES or (step.startswith("remind") and "." not in step):
+    if step.split(".")[0] not in CYCLE or (step.startswith("remind") and "." not in step):
         return StepOutcome("unknown")
     if team.paused and not force:
         return StepOutcome("paused")
@@ -146,9 +124,7 @@ def run_step(
         ctx.period = _period(ctx)
         if ctx.period is not None and ctx.period.scheme_id is not None:
             ctx.scheme = results.load_scheme(team, ctx.period, session=session)
-    STEPS[base](ctx)
-    for hook in STEP_HOOKS[base]:
-        hook(ctx)
+    CYCLE[base].run(ctx)
     if (
         base == "publish"
         and ctx.period is not None
@@ -165,7 +141,7 @@ def run_step(
 
 def _period(ctx: StepContext) -> Period | None:
     found = repo.get_period(session=ctx.session, team=ctx.team, key=ctx.period_key)
-    if found is not None or ctx.step.split(".")[0] != "open":
+    if found is not None or ctx.base != "open":
         return found
     steps = {s.base: s for s in planned(ctx.team, ctx.period_key, session=ctx.session)}
     scheme_row = repo.scheme_for(session=ctx.session, team=ctx.team)
@@ -184,14 +160,6 @@ def _agents(ctx: StepContext) -> list[Member]:
 
 def _managers_of(ctx: StepContext, agents: list[Member]) -> dict[int, list[Member]]:
     return managers_of(agents, team=ctx.team, session=ctx.session)
-
-
-def _say(
-    ctx: StepContext, member: Member | None, kind: str, text: str, *, chart: ChartRef | None = None
-) -> None:
-    if enqueue(ctx.session, team=ctx.team, period=ctx.period, member=member, kind=kind,
-               reply=Reply(text=text, private=member is not None), chart=chart, now=ctx.now):  # fmt: skip
-        ctx.count("queued")
 
 
 def _has_component(ctx: StepContext, kind: str) -> bool:
@@ -216,7 +184,7 @@ def open_window(ctx: StepContext) -> None:
     if _has_component(ctx, "self"):
         for agent in agents:
             _ = translator(lang_of(agent, session=ctx.session))
-            _say(ctx, agent, "open.self", _(
+            ctx.say(agent, "open.self", _(
                 "The self-review for {period} is open until {close}. Send /selfreview to fill it in.",
                 period=ctx.period_key, close=TeamClock.of(ctx.team).text(closes)))  # fmt: skip
     if _has_component(ctx, "manager"):
@@ -225,7 +193,7 @@ def open_window(ctx: StepContext) -> None:
             if boss is None:
                 continue
             _ = translator(lang_of(boss, session=ctx.session))
-            _say(ctx, boss, "open.manager", _(
+            ctx.say(boss, "open.manager", _(
                 "Manager reviews for {period} are open until {close}: {names}. Send /review NAME.",
                 period=ctx.period_key, close=TeamClock.of(ctx.team).text(closes),
                 names=", ".join(a.name for a in theirs)))  # fmt: skip
@@ -274,7 +242,7 @@ def remind(ctx: StepContext) -> None:
             if agent.id in done:
                 continue
             _ = translator(lang_of(agent, session=ctx.session))
-            _say(ctx, agent, f"remind.self.{n}", self_reminder(_, ctx.period_key, closes))
+            ctx.say(agent, f"remind.self.{n}", self_reminder(_, ctx.period_key, closes))
             ctx.count("self_missing")
     if _has_component(ctx, "manager"):
         done = _reviewed(ctx, "manager")
@@ -284,8 +252,7 @@ def remind(ctx: StepContext) -> None:
             if not missing or boss is None:
                 continue
             _ = translator(lang_of(boss, session=ctx.session))
-            _say(
-                ctx,
+            ctx.say(
                 boss,
                 f"remind.manager.{n}",
                 manager_reminder(_, ctx.period_key, missing, closes),
@@ -349,8 +316,6 @@ def publish(ctx: StepContext) -> None:
     ctx.results = outcome
     if outcome is None:
         return
-    from commands import broadcast
-
     broadcast.result_messages(ctx, outcome)
     broadcast.team_ranking(ctx, outcome)
     broadcast.manager_tables(ctx, outcome)
@@ -369,8 +334,7 @@ def _tell_admins_held(ctx: StepContext, outcome: results.PeriodResults) -> None:
     for admin in _admins(ctx):
         lang = lang_of(admin, session=ctx.session)
         _ = translator(lang)
-        _say(
-            ctx,
+        ctx.say(
             admin,
             "publish.held",
             publication.held_notice(_, lang, ctx.team, ctx.period, outcome.scheme, held),
@@ -387,69 +351,67 @@ def _nothing_to_publish(ctx: StepContext) -> None:
     for admin in _admins(ctx):
         _ = translator(lang_of(admin, session=ctx.session))
         reason = check.nothing(_) or ""
-        _say(
-            ctx,
+        ctx.say(
             admin,
             "publish.nothing",
             publication.nothing_notice(_, ctx.team, ctx.period_key, reason),
         )
 
 
-# --- daily ---------------------------------------------------------------------------------
+# --- daily and the hooks (the features' work after a step) -------------------------------
 
 
 def daily(ctx: StepContext) -> None:
-    """Nothing of its own: :data:`DAILY_HOOKS` do the work."""
+    """Nothing of its own: its hooks do the work."""
 
 
-STEPS: dict[str, Hook] = {
-    "open": open_window, "remind": remind, "close": close_window, "publish": publish,
-    "daily": daily,
-}  # fmt: skip
-
-
-# --- the consequences that follow publication (commands.consequences, commands.improve) ----
-
-
-def _apply_consequences(ctx: StepContext) -> None:
+def apply_consequences(ctx: StepContext) -> None:
+    """``publish``: payroll, improvement plans, feedback meetings (``commands.consequences``)."""
     if ctx.period is None or ctx.results is None:
         return
-    from commands.consequences import apply_results
-
-    applied = apply_results(ctx.session, ctx.team, ctx.period, now=ctx.now)
+    applied = consequences.apply_results(ctx.session, ctx.team, ctx.period, now=ctx.now)
     ctx.count("feedback_meetings", len(applied.meetings))
     ctx.count("improvement_plans", len(applied.plans))
 
 
-def _follow_up_plans(ctx: StepContext) -> None:
-    from commands.improve import follow_up
-
-    for what, n in follow_up(ctx.session, now=ctx.now, team=ctx.team).items():
+def follow_up_plans(ctx: StepContext) -> None:
+    """``daily``: remind open improvement plans, escalate late ones (``commands.improve``)."""
+    for what, n in improve.follow_up(ctx.session, now=ctx.now, team=ctx.team).items():
         ctx.count(f"improve.{what}", n)
 
 
-def _follow_up_appeals(ctx: StepContext) -> None:
-    from commands.appeal import follow_up_deadlines
-
-    for what, n in follow_up_deadlines(ctx.session, now=ctx.now, team=ctx.team).items():
+def follow_up_appeals(ctx: StepContext) -> None:
+    """``daily``: remind deciders of appeals due, tell admins of late ones (``commands.appeal``)."""
+    for what, n in appeal.follow_up_deadlines(ctx.session, now=ctx.now, team=ctx.team).items():
         ctx.count(f"appeal.{what}", n)
 
 
-PUBLISH_HOOKS.append(_apply_consequences)
-DAILY_HOOKS.append(_follow_up_plans)
-DAILY_HOOKS.append(_follow_up_appeals)
+# --- the table -----------------------------------------------------------------------------
 
 
-def step_context_for(
-    session: Session, member: Member, *, now: datetime, lang: str | None = None
-) -> Context:
-    """A command context speaking as ``member`` (for reusing /me's and /rank's renderers)."""
-    code = lang or lang_of(member, session=session)
-    incoming = Incoming(platform="test", user_id=f"member:{member.id}")
-    return Context(
-        session, member, code, translator(code), now, incoming, AppConfig(default_lang=code)
+@dataclass(frozen=True)
+class Step:
+    """One step: its own work, then its hooks in order (module docstring)."""
+
+    name: str
+    work: Hook
+    hooks: tuple[Hook, ...] = ()
+
+    def run(self, ctx: StepContext) -> None:
+        self.work(ctx)
+        for hook in self.hooks:
+            hook(ctx)
+
+
+CYCLE: dict[str, Step] = {
+    step.name: step
+    for step in (
+        Step("open", open_window, hooks=(feedback.goals_at_open,)),
+        Step("remind", remind),
+        Step("close", close_window),
+        Step("publish", publish, hooks=(apply_consequences,)),
+        Step("daily", daily, hooks=(follow_up_plans, follow_up_appeals,
+                                    survey_notices.comment_digest_hook)),
     )
-
-
-def appeal_until(team: Team, scheme: Scheme, now: datetime) -> str:
-    return TeamClock.of(team).date(now + timedelta(days=scheme.apply.appeal_days)).isoformat()
+}  # fmt: skip
+STEP_NAMES: tuple[str, ...] = tuple(CYCLE)

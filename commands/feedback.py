@@ -43,6 +43,7 @@ from commands.i18n import Translate, translator
 from commands.messages import Button, Reply
 from commands.people import SLOT_MINUTES, TeamClock, lang_of, manager_of, zone_of
 from commands.permissions import N_
+from commands.step_context import StepContext
 from scoring import Scheme
 from scoring.methods import Deduction, Descriptive, EitherOr, Gate, Ratio, Tiered
 from scoring.scheme import Indicator
@@ -507,8 +508,8 @@ def personal_targets(
     }
 
 
-def goals_at_open(ctx: Any) -> None:
-    """An ``open`` step hook (``commands.cycle.OPEN_HOOKS``): when the self-review opens, each
+def goals_at_open(ctx: StepContext) -> None:
+    """An ``open`` step hook (``commands.cycle.CYCLE``): when the self-review opens, each
     agent with personal goals for the period is reminded of them (kind ``goals``)."""
     if ctx.period is None:
         return
@@ -522,18 +523,6 @@ def goals_at_open(ctx: Any) -> None:
                              period=ctx.period_key), *lines])  # fmt: skip
         outbox.enqueue(ctx.session, team=ctx.team, period=ctx.period, member=agent, kind="goals",
                        reply=Reply(text=text, private=True), now=ctx.now)  # fmt: skip
-
-
-def _register_open_hook() -> None:
-    """Until ``commands.cycle`` lists this hook itself, add it when this module is loaded (the
-    router loads it at start-up in every process that runs the cycle)."""
-    from commands.cycle import OPEN_HOOKS
-
-    if goals_at_open not in OPEN_HOOKS:
-        OPEN_HOOKS.append(goals_at_open)
-
-
-_register_open_hook()
 
 
 # -- the command ---------------------------------------------------------------------------------

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
@@ -56,7 +55,7 @@ class RunRequest:
 def schedule_lines(_: Translate, team: Team, *, session: Session, now: datetime) -> list[str]:
     """What ``/schedule`` says about one team."""
     rules, kind = rules_for(team, session=session)
-    zone = ZoneInfo(team.timezone)
+    clock = TeamClock.of(team)
     head = _("{team} ({tz}): paused", team=team.name, tz=team.timezone) if team.paused else _(
         "{team} ({tz})", team=team.name, tz=team.timezone)  # fmt: skip
     lines = [head, _("Next steps:")]
@@ -66,7 +65,7 @@ def schedule_lines(_: Translate, team: Team, *, session: Session, now: datetime)
     if done:
         lines.append(_("Last steps run:"))
     for row in reversed(done):
-        at = row.claimed_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        at = clock.text(row.claimed_at)
         note = f" — {row.note}" if row.note else ""
         lines.append(f"· {at} {row.period_key} {row.step} ({row.claimed_by}){note}")
     return lines

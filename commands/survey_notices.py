@@ -1,15 +1,11 @@
 """The customer survey's scheduled notice: each agent's daily digest of customer comments.
 
-A ``daily`` step hook (:data:`commands.cycle.DAILY_HOOKS`): the step runs once per team per
+A ``daily`` step hook (listed in :data:`commands.cycle.CYCLE`): the step runs once per team per
 local date (period key ``YYYY-MM-DD``); this hook queues, for every agent who did not turn it
 off (``/survey digest off``), the comments customers left on the previous local day
 (:func:`commands.ratings.queue_comment_digests`). The manager's alert for a 1–2 star rating
 with a comment is not here: it is queued the moment the rating is stored (the survey page,
 :func:`commands.ratings.queue_rating_alerts`), so it arrives the same day.
-
-Listed in :data:`commands.registry.MODULES` (it has no commands) so that every process
-that builds the router registers the hook; it is not imported from :mod:`commands.survey`
-because :mod:`commands.cycle` itself imports that module (through results and ratings).
 """
 
 from __future__ import annotations
@@ -17,8 +13,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from commands import ratings
-from commands.cycle import DAILY_HOOKS, StepContext
 from commands.people import TeamClock
+from commands.step_context import StepContext
 
 
 def digest_day(ctx: StepContext) -> date:
@@ -36,11 +32,3 @@ def comment_digest_hook(ctx: StepContext) -> None:
         ctx.session, team=ctx.team, day=digest_day(ctx), now=ctx.now
     )
     ctx.count("survey.digests", queued)
-
-
-def _register_daily_hook() -> None:
-    if comment_digest_hook not in DAILY_HOOKS:
-        DAILY_HOOKS.append(comment_digest_hook)
-
-
-_register_daily_hook()

@@ -158,3 +158,27 @@ async def test_telegram_429s_are_counted_and_the_message_still_arrives(
     assert ref is not None
     assert service.metrics.value("kpibot_platform_rate_limited_total", platform="telegram") == 1
     assert service.metrics.value("kpibot_messages_sent_total", platform="telegram") == 1
+
+
+async def test_the_cycle_scheduler_counts_each_step_it_runs_by_step_and_outcome(
+    engine: Engine, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from tests.cycle.test_steps import make_team
+
+    with unit_of_work(engine) as session:
+        team_id = make_team(session, "shanghai", "Asia/Shanghai")
+    settings = slack_settings("http://127.0.0.1:9/api/", tmp_path, slack_bot_token=None,
+                              cycle_enabled=True)  # fmt: skip
+    service = build_service(
+        settings, engine=engine, clock=lambda: datetime(2026, 11, 5, 1, 30, tzinfo=UTC)
+    )
+    assert service.cycle is not None
+    assert await service.cycle.fire(team_id, "2026-10", "open") == "ran"
+    assert await service.cycle.fire(team_id, "2026-10", "remind.1") == "ran"
+    assert await service.cycle.fire(team_id, "2026-10", "remind.1") == "already"
+    m = service.metrics
+    assert m.value("kpibot_scheduler_runs_total", step="open", outcome="ran") == 1
+    assert m.value("kpibot_scheduler_runs_total", step="remind", outcome="ran") == 1
+    assert m.value("kpibot_scheduler_runs_total", step="remind", outcome="already") == 1

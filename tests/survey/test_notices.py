@@ -9,10 +9,9 @@ import pytest
 from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
-import commands.survey_notices  # noqa: F401  (registers the daily hook, as the router does)
 from commands import survey
 from commands.context import AppConfig
-from commands.cycle import DAILY_HOOKS, run_step
+from commands.cycle import CYCLE, run_step
 from commands.messages import Incoming, Reply
 from commands.outbox import reply_from_json
 from commands.router import Router
@@ -175,10 +174,12 @@ def test_survey_digest_answers_in_chinese_and_in_english(world: World, router: R
     assert "/survey digest off" in usage.text
 
 
-def test_the_router_registers_the_daily_digest_hook_once(world: World, clock: Clock) -> None:
+def test_the_daily_step_lists_the_digest_hook_once_however_many_routers_start(
+    world: World, clock: Clock
+) -> None:
     Router(world.engine, AppConfig(secret=SECRET), clock)  # every command module, as at start-up
     Router(world.engine, AppConfig(secret=SECRET), clock)
-    assert DAILY_HOOKS.count(comment_digest_hook) == 1
+    assert CYCLE["daily"].hooks.count(comment_digest_hook) == 1
 
 
 # ---------------------------------------------------------------- the manager's alert
