@@ -37,7 +37,6 @@ from commands import (
     selfreview,
     simulate,
     survey,
-    survey_notices,
 )
 from commands.context import Command
 from commands.importing import chat as importing_chat
@@ -58,7 +57,6 @@ MODULES: tuple[ModuleType, ...] = (
     linking,
     importing_chat,
     survey,
-    survey_notices,
     qa,
     feedback,
     improve,
@@ -68,8 +66,7 @@ MODULES: tuple[ModuleType, ...] = (
     schedule_admin,
     inbox_view,
 )
-"""Every command module (``survey_notices`` has no command: it is listed so that every process
-that serves chat also has its outbox hooks)."""
+"""Every command module. (The cycle's hooks are not here: ``commands.cycle.CYCLE`` lists them.)"""
 
 
 def commands(modules: tuple[ModuleType, ...] = MODULES) -> dict[str, Command]:
