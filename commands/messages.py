@@ -147,6 +147,10 @@ class Reply:
     replace: bool = False
     form: tuple[Question, ...] = ()
     errors: Mapping[str, str] = field(default_factory=dict)
+    relist: str = ""
+    """The command line that lists these buttons again (``/review``), with no other effect:
+    an adapter that loads a long picker's choices as the person types (Slack's
+    ``external_select``) runs it for each search instead of keeping the list in memory."""
 
 
 @dataclass(frozen=True)

@@ -161,6 +161,8 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
     for flag in ("private", "ephemeral", "replace"):
         if getattr(reply, flag):
             data[flag] = True
+    if reply.relist:
+        data["relist"] = reply.relist
     return data
 
 
@@ -202,6 +204,7 @@ def reply_from_json(data: Mapping[str, Any], *, image: Image | None = None) -> R
         replace=bool(data.get("replace", False)),
         form=tuple(_question_from_json(q) for q in data.get("form", [])),
         errors={str(k): str(v) for k, v in data.get("errors", {}).items()},
+        relist=str(data.get("relist", "")),
     )
 
 

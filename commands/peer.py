@@ -210,7 +210,7 @@ def choose(ctx: Context) -> list[Reply]:
     if not buttons:
         return [Reply(text=_("There is no colleague for you to rate."), ephemeral=True)]
     return [Reply(text=_("Whom do you want to rate? Your answers are anonymous. (✓ = already rated)"),
-                  buttons=buttons, private=True)]  # fmt: skip
+                  buttons=buttons, private=True, relist="/peer")]  # fmt: skip
 
 
 def pick(ctx: Context, value: str) -> list[Reply]:

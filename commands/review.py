@@ -498,7 +498,9 @@ def choose(ctx: Context) -> list[Reply]:
     """The agents this person may review, as buttons, with who is already reviewed marked."""
     _ = ctx._
     buttons: list[Button] = []
-    for team in _teams_in_reach(ctx):
+    teams = _teams_in_reach(ctx)
+    managed = [t.id for t in teams if t.id is not None]  # read once, not once per agent
+    for team in teams:
         period = latest_reviewable_period(ctx, team)
         if period is None:
             continue
@@ -507,7 +509,7 @@ def choose(ctx: Context) -> list[Reply]:
             for r in repo.list_reviews(session=ctx.session, period=period, kind="manager")
         }
         for agent in repo.list_members(session=ctx.session, team=team, roles=["agent"]):
-            if not agent.active or not permissions.can_review(ctx.actor, agent):
+            if not agent.active or not permissions.can_review(ctx.actor, agent, managed=managed):
                 continue
             mark = " ✓" if agent.id in done else ""
             buttons.append(Button(label=f"{display_name(ctx, agent)} ({period.key}){mark}", action="review:pick",
@@ -519,6 +521,7 @@ def choose(ctx: Context) -> list[Reply]:
             text=_("Whom do you want to review? (✓ = already reviewed)"),
             buttons=tuple(buttons),
             private=True,
+            relist="/review",
         )
     ]
 

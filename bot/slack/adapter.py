@@ -123,6 +123,8 @@ everyone within Slack's 3 seconds comes first: a modal submission is acked at on
 "working on it" instead of waiting for the router, and the work after the acks (router,
 replies) goes one request at a time until the burst is over, then all at once."""
 WORKING_VIEW_MIN_S = 0.5
+OPTIONS_BUDGET_S = 2.5
+"""A picker's search answers within this of Slack's 3 seconds, or with no choices."""
 """A modal acked with "working on it" is updated no sooner than this after the ack: the
 ack and a ``views.update`` travel apart, and an update that reached Slack first would be
 hidden by the working view for good."""
@@ -268,6 +270,7 @@ class SlackAdapter:
         commands = re.compile("^(" + "|".join(re.escape(c) for c in render.SLASH_COMMANDS) + ")$")
         self.app.command(commands)(self._on_command)
         self.app.action(re.compile(".+"))(self._on_action)
+        self.app.options(re.compile(".+"))(self._on_options)
         self.app.view(render.MODAL_CALLBACK_ID)(self._on_view)
         self.app.use(self._on_event)
         dispatch = self.app.async_dispatch  # both request handlers call it; it returns the ack
@@ -472,6 +475,41 @@ class SlackAdapter:
             ).get("text") or ""
             pressed = render.pressed_view(message, label)
         self._spawn(self._serve(incoming, target, pressed))
+
+    async def _on_options(self, ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """A picker's ``external_select`` asks for the people matching what was typed: the
+        command that listed them runs again as this person (:attr:`Reply.relist`, so the list
+        is as current and as scoped as a new ``/review``, on any replica), and the matching
+        ones are the answer, within Slack's 3 seconds (none when it takes longer)."""
+        found = render.picker_of(str(body.get("block_id") or ""), str(body.get("action_id") or ""))
+        if body.get("type") != "block_suggestion" or found is None:
+            await ack(options=[])
+            return
+        relist, action = found
+        user = body.get("user") or {}
+        incoming = Incoming(
+            platform="slack", user_id=str(user.get("id") or ""), text=relist, chat="private",
+            display_name=user.get("username") or user.get("name"),
+        )  # fmt: skip
+        try:
+            async with asyncio.timeout(OPTIONS_BUDGET_S):
+                replies = await self._ask_router(incoming, self._paced(client))
+        except Exception:  # noqa: BLE001 - a late or failed search shows "no results", not an error
+            log.warning(
+                "slack: the choices of %s could not be listed in time", relist, exc_info=True
+            )
+            await ack(options=[])
+            return
+        buttons = [b for r in replies for b in r.buttons if b.action == action]
+        lang = next(
+            (
+                render.reply_lang(r, self._lang_guess(incoming.user_id))
+                for r in replies
+                if r.buttons
+            ),
+            self._lang_guess(incoming.user_id),
+        )
+        await ack(**render.options_answer(buttons, str(body.get("value") or ""), lang))
 
     async def _on_event(
         self, body: dict[str, Any], next: Callable[[], Awaitable[Any]], client: AsyncWebClient

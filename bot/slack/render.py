@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qs
 
+from bot import picker_search
 from commands.i18n import normalize_lang, translator
 from commands.messages import Button, Incoming, Question, Reply, SharedFile
 
@@ -53,6 +54,10 @@ LABEL_MAX = 2000
 OPTION_LABEL_MAX = 75
 RADIO_MAX = 10
 TEXT_INPUT_MAX = 3000
+BLOCK_ID_MAX = 255
+PICK_BLOCK_PREFIX = "kpibot_pick#"
+"""``block_id`` of a picker's ``external_select``: ``kpibot_pick#<position>:<relist>``, the
+command line that lists its choices again (:attr:`Reply.relist`)."""
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LETTER = re.compile(r"[A-Za-z\u3400-\u9fff\uf900-\ufaff]")
@@ -323,14 +328,34 @@ def button(b: Button, position: int) -> dict[str, Any]:
     return element
 
 
-def button_blocks(buttons: Sequence[Button]) -> list[dict[str, Any]]:
+def button_blocks(
+    buttons: Sequence[Button], *, relist: str = "", lang: str = "zh"
+) -> list[dict[str, Any]]:
     """Buttons in rows of at most 25; a run of more buttons of one action than one row holds
-    (a picker of people, say) becomes select menus of at most 100 options each, which Slack
-    lets a person filter by typing."""
+    (a picker of people, say) becomes a select menu: up to 100 choices a ``static_select``
+    (Slack lets a person filter it by typing), more an ``external_select`` whose choices
+    Slack asks for as the person types (:func:`options_answer`) when the reply says how to
+    list them again (``relist``), else several ``static_select`` menus of 100."""
+    blocks: list[dict[str, Any]] = []
     elements: list[dict[str, Any]] = []
     position = 0
+
+    def flush() -> None:
+        blocks.extend(
+            {"type": "actions", "elements": elements[start : start + BUTTONS_PER_BLOCK]}
+            for start in range(0, len(elements), BUTTONS_PER_BLOCK)
+        )
+        elements.clear()
+
     for run in _runs(buttons):
         if len(run) > BUTTONS_PER_BLOCK and all(len(b.value) <= OPTION_VALUE_MAX for b in run):
+            block_id = f"{PICK_BLOCK_PREFIX}{position}:{relist}"
+            if len(run) > SELECT_OPTIONS_MAX and relist and len(block_id) <= BLOCK_ID_MAX:
+                flush()
+                element = external_select(run, position, lang)
+                blocks.append({"type": "actions", "block_id": block_id, "elements": [element]})
+                position += 1
+                continue
             for start in range(0, len(run), SELECT_OPTIONS_MAX):
                 elements.append(select(run[start : start + SELECT_OPTIONS_MAX], position))
                 position += 1
@@ -338,10 +363,8 @@ def button_blocks(buttons: Sequence[Button]) -> list[dict[str, Any]]:
             for b in run:
                 elements.append(button(b, position))
                 position += 1
-    return [
-        {"type": "actions", "elements": elements[start : start + BUTTONS_PER_BLOCK]}
-        for start in range(0, len(elements), BUTTONS_PER_BLOCK)
-    ]
+    flush()
+    return blocks
 
 
 def _runs(buttons: Sequence[Button]) -> Iterator[list[Button]]:
@@ -375,6 +398,50 @@ def select(buttons: Sequence[Button], position: int) -> dict[str, Any]:
     }
 
 
+def external_select(buttons: Sequence[Button], position: int, lang: str) -> dict[str, Any]:
+    """A menu of more people than a ``static_select`` holds: the person types part of a name
+    and Slack asks kpibot for the matching ones (``block_suggestion``, answered by
+    :func:`options_answer`). It loads the first ones as soon as it is opened."""
+    _ = translator(lang)
+    hint = _("Type a name ({count} people)", count=f"{len(buttons):,}")
+    return {
+        "type": "external_select",
+        "action_id": f"{buttons[0].action}#{position}",
+        "placeholder": plain(hint, PLACEHOLDER_MAX),
+        "min_query_length": 0,
+    }
+
+
+def picker_of(block_id: str, action_id: str) -> tuple[str, str] | None:
+    """``(relist, action)`` of an :func:`external_select` asking for its options, ``None`` for a
+    menu that is not one of kpibot's pickers."""
+    if not block_id.startswith(PICK_BLOCK_PREFIX):
+        return None
+    _position, sep, relist = block_id[len(PICK_BLOCK_PREFIX) :].partition(":")
+    if not sep or not relist:
+        return None
+    return relist, decode_action_id(action_id)
+
+
+def options_answer(
+    buttons: Sequence[Button], typed: str, lang: str
+) -> dict[str, list[dict[str, Any]]]:
+    """What kpibot answers a ``block_suggestion``: the buttons whose name matches what was
+    typed, best first, as at most 100 options (Slack shows no more); when more match, one
+    option group whose label says so, so the person knows to type more."""
+    found = picker_search.search(buttons, typed)
+    options = [
+        {"text": plain(b.label, OPTION_LABEL_MAX), "value": b.value or b.label[:OPTION_VALUE_MAX]}
+        for b in found[:SELECT_OPTIONS_MAX]
+    ]
+    if len(found) <= SELECT_OPTIONS_MAX:
+        return {"options": options}
+    _ = translator(lang)
+    count = f"{len(found):,}"
+    label = _("{shown} of {count}: type more of the name", shown=SELECT_OPTIONS_MAX, count=count)
+    return {"option_groups": [{"label": plain(label, OPTION_LABEL_MAX), "options": options}]}
+
+
 def fallback_text(reply: Reply) -> str:
     """The notification text (and what screen readers get), escaped like the blocks.
 
@@ -399,7 +466,7 @@ def messages(reply: Reply) -> list[dict[str, Any]]:
     """One reply as one or more messages of at most 50 blocks each (Slack refuses more):
     the text in order, the buttons under the last part."""
     sections = text_sections(reply.text)
-    actions = button_blocks(reply.buttons)
+    actions = button_blocks(reply.buttons, relist=reply.relist, lang=reply_lang(reply, "zh"))
     blocks = sections + actions
     if len(blocks) <= MESSAGE_BLOCKS_MAX:
         return [{"text": fallback_text(reply), "blocks": blocks}]

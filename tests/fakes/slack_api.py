@@ -24,6 +24,12 @@ What a test gets:
   ``ws://`` URL; ``socket_send`` pushes an envelope (``slash_commands``,
   ``interactive``, ``events_api``) to the connected client and ``socket_acks`` records
   what it acknowledged, by ``envelope_id``;
+* the options flow of a select with an external data source: ``suggestion(user, message,
+  typed)`` is the ``block_suggestion`` payload Slack sends to the app's Options Load URL (or
+  over Socket Mode) as a person types into an ``external_select`` of a message it holds, and
+  ``check_options(answer)`` refuses an answer Slack would not show (not ``options`` or
+  ``option_groups``, more than 100, a text over 75 characters, what slack_sdk's ``Option`` /
+  ``OptionGroup`` models reject);
 * failures: ``rate_limit(method, calls=N, per=S)`` answers ``429 ratelimited`` with
   ``Retry-After`` past N calls in S seconds; ``fail_next(method, times, status)`` injects
   5xx; Block Kit that Slack would refuse (too many blocks, a modal title over 24
@@ -49,7 +55,7 @@ from urllib.parse import parse_qsl
 
 import uvicorn
 from slack_sdk.errors import SlackObjectFormationError
-from slack_sdk.models.blocks import Block
+from slack_sdk.models.blocks import Block, Option, OptionGroup
 from slack_sdk.models.views import View
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -87,6 +93,9 @@ OPTIONS_MAX = {
 }  # fmt: skip
 """https://api.slack.com/reference/block-kit/block-elements: options per element."""
 RESPONSE_URL_USES = 5
+SUGGESTED_OPTIONS_MAX = 100
+"""https://api.slack.com/reference/block-kit/block-elements#external_select: an answer to a
+``block_suggestion`` holds at most 100 options (or option groups of at most 100 options)."""
 
 BLOCK_TYPES = {"section", "actions", "context", "divider", "header", "image", "input", "rich_text"}
 INPUT_ELEMENTS = {
@@ -543,6 +552,69 @@ class FakeSlack:
         sent.result(timeout=10)
         return envelope_id
 
+    def suggestion(
+        self, user_id: str, message: dict[str, Any], typed: str, *, channel: str | None = None
+    ) -> dict[str, Any]:
+        """The ``block_suggestion`` payload for the first ``external_select`` of ``message``
+        (a message kpibot posted, as ``messages_in`` returns it), as the person has typed."""
+        found = [
+            (block, element)
+            for block in message.get("blocks") or []
+            if block.get("type") == "actions"
+            for element in block.get("elements") or []
+            if element.get("type") == "external_select"
+        ]
+        if not found:
+            raise AssertionError("the message has no external_select a person could type into")
+        block, element = found[0]
+        min_length = int(element.get("min_query_length", 3))
+        if len(typed) < min_length:
+            raise AssertionError(f"Slack asks only after {min_length} characters")
+        user = self.users.get(user_id)
+        name = user.name if user is not None else user_id.lower()
+        channel = channel or message.get("channel") or self.dm_channel(user_id)
+        return {
+            "type": "block_suggestion", "user": {"id": user_id, "username": name, "name": name,
+                                                 "team_id": TEAM_ID},
+            "container": {"type": "message", "message_ts": message.get("ts", ""),
+                          "channel_id": channel, "is_ephemeral": False},
+            "api_app_id": APP_ID, "token": "gIkuvaNzQIHg97ATvDxqgjtO",
+            "action_id": element["action_id"], "block_id": block.get("block_id", ""),
+            "value": typed, "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN}, "enterprise": None,
+            "is_enterprise_install": False,
+            "channel": {"id": channel, "name": "directmessage" if channel.startswith("D") else "kpi-team"},
+        }  # fmt: skip
+
+    @staticmethod
+    def check_options(answer: Any) -> list[str]:
+        """What Slack finds wrong with an answer to a ``block_suggestion`` (it then shows the
+        person no choices)."""
+        if not isinstance(answer, dict) or not ({"options", "option_groups"} & answer.keys()):
+            return ["[ERROR] an options answer has options or option_groups"]
+        problems: list[str] = []
+        groups = answer.get("option_groups")
+        if groups is not None:
+            if len(groups) > SUGGESTED_OPTIONS_MAX:
+                problems.append(f"[ERROR] no more than {SUGGESTED_OPTIONS_MAX} option groups")
+            for i, group in enumerate(groups):
+                where = f"[json-pointer:/option_groups/{i}]"
+                problems += _check_options(list(group.get("options") or []), where)
+                if not 1 <= len(group.get("options") or []) <= SUGGESTED_OPTIONS_MAX:
+                    problems.append(
+                        f"[ERROR] a group holds 1 to {SUGGESTED_OPTIONS_MAX} options {where}"
+                    )
+                problems += _model_problems(OptionGroup, group, where)
+        options = answer.get("options")
+        if options is not None:
+            if len(options) > SUGGESTED_OPTIONS_MAX:
+                problems.append(
+                    f"[ERROR] no more than {SUGGESTED_OPTIONS_MAX} options [json-pointer:/options]"
+                )
+            problems += _check_options(list(options), "[json-pointer:/options]")
+            for i, option in enumerate(options):
+                problems += _model_problems(Option, option, f"[json-pointer:/options/{i}]")
+        return problems
+
     def socket_ack(self, envelope_id: str) -> dict[str, Any] | None:
         with self._lock:
             return next((a for a in self.socket_acks if a.get("envelope_id") == envelope_id), None)
@@ -937,6 +1009,23 @@ def _sdk_problems(block: dict[str, Any], where: str) -> list[str]:
         if parsed is None:
             return [f"[ERROR] unsupported block {where}"]
         parsed.validate_json()
+    except (SlackObjectFormationError, TypeError, KeyError, AttributeError) as exc:
+        return [f"[ERROR] {exc} {where}"]
+    return []
+
+
+def _model_problems(model: Any, data: dict[str, Any], where: str) -> list[str]:
+    """slack_sdk's own model of an option or option group: it must parse and validate (and
+    have what Slack requires that the model lets pass: a plain-text ``text`` or ``label``)."""
+    shown = data.get("label" if model is OptionGroup else "text")
+    if not isinstance(shown, dict) or shown.get("type") != "plain_text" or not shown.get("text"):
+        return [
+            f"[ERROR] missing required field: {'label' if model is OptionGroup else 'text'} {where}"
+        ]
+    if model is Option and not data.get("value"):
+        return [f"[ERROR] missing required field: value {where}"]
+    try:
+        model(**data).validate_json()
     except (SlackObjectFormationError, TypeError, KeyError, AttributeError) as exc:
         return [f"[ERROR] {exc} {where}"]
     return []

@@ -6,7 +6,8 @@ interactivity: a form field ``payload`` holding JSON; events: a JSON
 ``X-Slack-Signature: v0=HMAC-SHA256(signing_secret, "v0:{timestamp}:{raw body}")`` with
 ``X-Slack-Request-Timestamp``. Buttons are pressed on the messages the fake Slack
 actually received, and modals are filled in from the views it actually opened, so a
-test clicks only what a person would have seen.
+test clicks only what a person would have seen; a name typed into a picker's menu is the
+``block_suggestion`` Slack would send for that menu (:meth:`SlackSender.suggest`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from tests.fakes.slack_api import (
     TEAM_DOMAIN,
     TEAM_ID,
     FakeSlack,
+    check_view,
     slack_escape,
 )  # fmt: skip
 
@@ -82,7 +84,12 @@ class SlackSender:
             "X-Slack-Signature": signature(secret or self.secret, ts, body),
             **(headers or {}),
         }
-        return await self.client.post("/slack/events", content=body.encode(), headers=sent_headers)
+        response = await self.client.post(
+            "/slack/events", content=body.encode(), headers=sent_headers
+        )
+        problems = ack_problems(response)
+        assert not problems, f"Slack would refuse this ack: {problems}"
+        return response
 
     async def post_form(self, fields: Mapping[str, str], **kwargs: Any) -> httpx.Response:
         return await self.post(urlencode(fields), "application/x-www-form-urlencoded", **kwargs)
@@ -232,6 +239,53 @@ class SlackSender:
         response = await self.post_payload(payload, **kwargs)
         return Sent(response, payload, response_url, trigger)
 
+    async def suggest(
+        self, user_id: str, message: Mapping[str, Any], typed: str, **kwargs: Any
+    ) -> dict[str, Any]:
+        """Type ``typed`` into the ``external_select`` of a message kpibot sent: the
+        ``block_suggestion`` Slack posts to the Options Load URL, and kpibot's answer, which
+        must be one Slack shows (:meth:`FakeSlack.check_options`)."""
+        payload = self.fake.suggestion(user_id, dict(message), typed)
+        response = await self.post_payload(payload, **kwargs)
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        problems = self.fake.check_options(answer)
+        assert not problems, problems
+        return answer  # type: ignore[no-any-return]
+
+    async def choose(
+        self, user_id: str, message: Mapping[str, Any], option: Mapping[str, Any], **kwargs: Any
+    ) -> Sent:
+        """Choose ``option`` (one kpibot answered :meth:`suggest` with) in the message's
+        ``external_select``: the ``block_actions`` Slack sends for that choice."""
+        block, element = next(
+            (b, e)
+            for b in message.get("blocks", [])
+            if b.get("type") == "actions"
+            for e in b.get("elements", [])
+            if e["type"] == "external_select"
+        )
+        channel = message.get("channel") or self.fake.dm_channel(user_id)
+        ts = message.get("ts", f"{time.time():.6f}")
+        response_url, trigger = self.fake.new_response_url(), self._trigger()
+        payload = {
+            "type": "block_actions", "user": self._user(user_id), "api_app_id": APP_ID,
+            "token": VERIFICATION_TOKEN,
+            "container": {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": False},
+            "trigger_id": trigger, "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+            "enterprise": None, "is_enterprise_install": False,
+            "channel": {"id": channel, "name": "directmessage" if channel.startswith("D") else "kpi-team"},
+            "message": {"type": "message", "ts": ts, "text": message.get("text", ""), "blocks": message.get("blocks", [])},
+            "state": {"values": {}}, "response_url": response_url,
+            "actions": [{
+                "type": "external_select", "action_id": element["action_id"],
+                "block_id": block.get("block_id", "b"), "selected_option": dict(option),
+                "placeholder": element.get("placeholder"), "action_ts": f"{time.time():.6f}",
+            }],
+        }  # fmt: skip
+        response = await self.post_payload(payload, **kwargs)
+        return Sent(response, payload, response_url, trigger)
+
     async def submit(
         self, user_id: str, view: Mapping[str, Any], answers: Mapping[str, str], **kwargs: Any
     ) -> Sent:
@@ -260,6 +314,25 @@ class SlackSender:
         }  # fmt: skip
         response = await self.post_payload(payload, **kwargs)
         return Sent(response, payload, None, trigger)
+
+
+def ack_problems(response: httpx.Response) -> list[str]:
+    """What Slack refuses in an ack's body, as it checks a sent payload: a view it would show
+    (``response_action`` ``update`` / ``push``), errors it would put under inputs, the options
+    of a menu (:meth:`FakeSlack.check_options`)."""
+    if response.status_code != 200 or "json" not in response.headers.get("content-type", ""):
+        return []
+    body = response.json()
+    if not isinstance(body, dict):
+        return []
+    if body.get("response_action") in ("update", "push"):
+        return check_view(body.get("view"))
+    if body.get("response_action") == "errors":
+        errors = body.get("errors")
+        return [] if isinstance(errors, dict) and errors else ["[ERROR] errors must be an object"]
+    if {"options", "option_groups"} & body.keys():
+        return FakeSlack.check_options(body)
+    return []
 
 
 def _find_button(

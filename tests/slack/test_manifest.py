@@ -88,3 +88,9 @@ def test_the_manifest_asks_for_exactly_the_scopes_of_the_web_api_methods_the_cod
 def test_the_only_event_kpibot_subscribes_to_is_a_message_in_its_dm() -> None:
     [events] = re.findall(r"bot_events:\n((?:\s+- \S+\n)+)", MANIFEST)
     assert events.split() == ["-", "message.im"]
+
+
+def test_a_long_pickers_menu_asks_for_its_choices_at_the_one_endpoint() -> None:
+    """An ``external_select`` (a picker of more than 100 people) gets its choices from the
+    Options Load URL; without it Slack shows the menu empty."""
+    assert values("message_menu_options_url") == ["https://kpibot.example.com/slack/events"]
