@@ -28,6 +28,7 @@ import dataclasses
 import hmac
 import logging
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
@@ -50,6 +51,7 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
+from bot import picker_search
 from bot.telegram import render as tr
 from bot.telegram.limits import Bounded, KpibotRateLimiter, count_rate_limits
 from bot.telegram.people import TelegramPeople
@@ -58,7 +60,7 @@ from commands import registry
 from commands.context import Command
 from commands.i18n import normalize_lang, translator
 from commands.importing.chat import CHAT_FILE_MAX_BYTES
-from commands.messages import FileUnavailable, Incoming, Outgoing, Reply
+from commands.messages import Button, FileUnavailable, Incoming, Outgoing, Reply
 from commands.permissions import role_may_use
 
 if TYPE_CHECKING:
@@ -73,6 +75,9 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 DOWNLOAD_TIMEOUT_S = 60
 """A document sent to kpibot: the longest the router's thread waits for its bytes."""
+PICKERS_KEPT = 10_000
+SEARCH_MAX = 64
+"""A typed name longer than this is cut (nobody's name is that long)."""
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 """On every text kpibot sends or edits: a survey link is for the customer, not a preview card."""
 
@@ -89,6 +94,15 @@ class RouterLike(Protocol):
     """What the adapter needs of :class:`commands.router.Router`."""
 
     def handle(self, incoming: Incoming) -> list[Reply]: ...
+
+
+@dataclass(frozen=True)
+class _Picker:
+    """A long picker open in a private chat, for a name typed there."""
+
+    choices: tuple[Button, ...]
+    others: tuple[Button, ...]
+    lang: str
 
 
 @dataclass(frozen=True)
@@ -141,6 +155,8 @@ class TelegramAdapter:
         """Updates taken over from the inbox (their work may be done, their reply not sent)."""
         """update_id → its inbox row, while it is being handled."""
         self._addresses: dict[int, int] = {}
+        self._pickers: OrderedDict[int, _Picker] = OrderedDict()
+        """Private chat → the long picker open there (a typed name searches it)."""
         """Chats the outbox sender already looked up (:meth:`remember_address`), used once."""
         """Private chat → the bot message whose keyboard is live (cosmetic: old ones are removed)."""
         application.add_handler(TypeHandler(Update, self._on_update))
@@ -312,6 +328,10 @@ class TelegramAdapter:
                 if incoming.action == tr.PAGE_ACTION:
                     await self._show_page(source, incoming.value or "")
                     return
+                if self._searches(incoming, source):
+                    await self._search(incoming, source)
+                    return
+                self._pickers.pop(source.chat_id, None)  # anything else: the picker is left
                 if incoming.action == tr.EXPIRED_ACTION:
                     replies = [Reply(text=self._expired_text(incoming))]
                 else:
@@ -349,6 +369,57 @@ class TelegramAdapter:
                 raise FileUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
         return fetch
+
+    def _searches(self, incoming: Incoming, source: _Source) -> bool:
+        """A name typed in a private chat while a long picker is open there (not a command)."""
+        return (
+            incoming.action is None
+            and incoming.file is None
+            and incoming.chat == "private"
+            and bool(incoming.text.strip())
+            and not incoming.text.lstrip().startswith("/")
+            and source.chat_id in self._pickers
+        )
+
+    async def _search(self, incoming: Incoming, source: _Source) -> None:
+        """The people of the open picker matching the typed name: the one it means is picked
+        (as if pressed: the router checks it like any press); several are shown as buttons
+        (paged when more than a page); none is said. The picker stays open for another name."""
+        picker = self._pickers[source.chat_id]
+        self._pickers.move_to_end(source.chat_id)
+        typed = " ".join(incoming.text.split())[:SEARCH_MAX]
+        one = picker_search.the_one(picker.choices, typed)
+        if one is not None:
+            del self._pickers[source.chat_id]
+            chosen = replace(incoming, text="", action=one.action, value=one.value)
+            replies = await asyncio.to_thread(self.router.handle, chosen)
+            await self._send_replies(source, replies)
+            return
+        found = tuple(picker_search.search(picker.choices, typed))
+        if found:
+            rendered = tr.Rendered(
+                text=tr.found_text(typed, len(found), picker.lang),
+                keyboard=tr.matches_keyboard(found, picker.others, self.codec),
+            )
+        else:
+            rendered = tr.Rendered(text=tr.nobody_text(typed, picker.lang))
+        try:
+            await self._send_new(source.chat_id, rendered, None)
+        except RetryAfter as err:
+            await self._send_after(source.chat_id, rendered, err)
+        except BadRequest as err:
+            log.error("telegram: chat %s refused a search answer: %s", source.chat_id, err.message)
+
+    def _open_picker(self, chat_id: int, rendered: tr.Rendered) -> None:
+        """A long picker was shown in a private chat: a name typed there now searches it."""
+        if chat_id <= 0 or not rendered.choices:
+            return
+        self._pickers[chat_id] = _Picker(
+            rendered.choices, rendered.others, tr.text_lang(rendered.text)
+        )
+        self._pickers.move_to_end(chat_id)
+        while len(self._pickers) > PICKERS_KEPT:
+            self._pickers.popitem(last=False)
 
     async def _show_page(self, source: _Source, value: str) -> None:
         """◀ / ▶ on a long picker: the same message shows the other page."""
@@ -421,12 +492,14 @@ class TelegramAdapter:
                     if editable and interactive and index == 0:
                         await self._edit(target, pressed, rendered)
                         self._last_keyboard[target] = pressed
+                        self._open_picker(target, rendered)
                         pressed = None
                         continue
                     await self._strip_keyboard(target, pressed)
                     pressed = None
                 quote = source.message_id if (in_group and target == source.chat_id) else None
                 await self._send_new(target, rendered, quote)
+                self._open_picker(target, rendered)
             except Forbidden as err:
                 if target != source.user_id:
                     log.warning("telegram: cannot write to chat %s: %s", target, err.message)
@@ -592,6 +665,7 @@ class TelegramAdapter:
             chat_id = await asyncio.to_thread(self.people.chat_of, outgoing.member_id)
         if chat_id is None:
             return None
+        self._pickers.pop(chat_id, None)  # what arrives now is what a typed line answers
         rendered = tr.render(outgoing.reply, self.codec)
         try:
             if rendered.image is None and rendered.file is None and not rendered.extra_texts:

@@ -16,11 +16,13 @@ import base64
 import binascii
 import hashlib
 import logging
+import re
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
+from commands.i18n import translator
 from commands.messages import Button, FileAttachment, Image, Incoming, Question, Reply, SharedFile
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,10 @@ class Rendered:
     file: FileAttachment | None = None
     extra_texts: tuple[str, ...] = ()
     """Text that did not fit (sent as plain messages before this one)."""
+    choices: tuple[Button, ...] = ()
+    """A picker longer than a page (shown in pages with ◀ / ▶): the person may also type a name."""
+    others: tuple[Button, ...] = ()
+    """The picker's other buttons (Cancel …), under every page."""
 
 
 class CallbackCodec:
@@ -308,6 +314,10 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
 def render(reply: Reply, codec: CallbackCodec) -> Rendered:
     text = message_text(reply)
     markup = keyboard(reply, codec)
+    own = tuple(b for b in reply.buttons if b.action != ANSWER_ACTION)
+    choices = _long_run(own) or ()
+    if choices:
+        text = f"{text}\n\n{type_a_name(text)}" if text else type_a_name(text)
     limit = CAPTION_LIMIT if (reply.image or reply.file) else TEXT_LIMIT
     pieces = split_text(text, limit) if text else [""]
     return Rendered(
@@ -316,7 +326,45 @@ def render(reply: Reply, codec: CallbackCodec) -> Rendered:
         image=reply.image,
         file=reply.file,
         extra_texts=tuple(pieces[:-1]),
+        choices=choices,
+        others=tuple(b for b in reply.buttons if b not in choices) if choices else (),
     )
+
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def text_lang(text: str) -> str:
+    """The language the commands wrote ``text`` in (for the adapter's own words beside it)."""
+    return "zh" if _CJK.search(text) else "en"
+
+
+def type_a_name(text: str) -> str:
+    """The line under a paged picker, in the language of its text."""
+    _ = translator(text_lang(text))
+    return _("Or type a name to find them.")
+
+
+def found_text(typed: str, count: int, lang: str) -> str:
+    """Above the people matching a typed name (several of them)."""
+    _ = translator(lang)
+    return _("{count} match “{typed}”. Press one, or type another name.", count=count, typed=typed)
+
+
+def nobody_text(typed: str, lang: str) -> str:
+    _ = translator(lang)
+    return _("Nobody on the list matches “{typed}”. Type another name.", typed=typed)
+
+
+def matches_keyboard(
+    found: tuple[Button, ...], others: tuple[Button, ...], codec: CallbackCodec
+) -> InlineKeyboardMarkup:
+    """The people a typed name matched (in pages when more than one holds), then the others."""
+    if len(found) > PAGE_BUTTONS:
+        return paged_keyboard(found, others, codec, key=codec.keep_pages(found, others))
+    rows = _rows(found, codec, per_row=min(3, _per_row(found)) or 1)
+    rows += _rows(others, codec, per_row=_per_row(others))
+    return InlineKeyboardMarkup(rows)
 
 
 def deep_link_payload(incoming: Incoming) -> str:

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot import slack_render as render
-from bot.slack import SlackAdapter
+from bot.slack import render
+from bot.slack.adapter import SlackAdapter
 from commands.context import AppConfig
 from commands.messages import Button, Incoming, Reply
 from commands.router import Router
@@ -214,7 +214,7 @@ async def test_the_choices_come_over_socket_mode_too_in_the_envelopes_ack(
     """Socket Mode: the ``block_suggestion`` arrives in an ``interactive`` envelope, and the
     options go back in the ack's payload; the router listed the people again (``relist``)."""
     from bot.settings import load_settings
-    from bot.slack import build_slack
+    from bot.slack.adapter import build_slack
     from tests.fakes.slack_api import APP_TOKEN, BOT_TOKEN
 
     team = people(300, english_name)
