@@ -157,6 +157,9 @@ class FeishuAdapter:
         self._forms: Bounded = Bounded(5_000)
         """message_id → the whole form shown on that card (shown again with its errors)."""
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._send_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ws_thread: threading.Thread | None = None
@@ -296,6 +299,13 @@ class FeishuAdapter:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def _sending(self, chat: str) -> asyncio.Lock:
+        lock = self._send_locks.get(chat)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._send_locks[chat] = lock
+        return lock
+
     def _lock_for(self, open_id: str) -> asyncio.Lock:
         lock = self._locks.get(open_id)
         if lock is None:
@@ -411,7 +421,8 @@ class FeishuAdapter:
                 .build()
             )  # fmt: skip
             call = self.client.im.v1.message.acreate
-        response = await self._call(call, request, pace=receive_id)
+        async with self._sending(receive_id):  # one at a time to a chat: in order
+            response = await self._call(call, request, pace=receive_id)
         data = response.data
         chat_id = getattr(data, "chat_id", None)
         if chat_id and kind == "open_id":

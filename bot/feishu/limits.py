@@ -30,10 +30,11 @@ class _Bucket:
     rate: float
     tokens: float
     at: float
+    capacity: float = 1.0
 
     def wait(self, now: float) -> float:
         """0 and a token taken, else the seconds until the next token (nothing taken)."""
-        self.tokens = min(self.rate, self.tokens + (now - self.at) * self.rate)
+        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
         self.at = now
         if self.tokens >= 1:
             self.tokens -= 1
@@ -42,20 +43,24 @@ class _Bucket:
 
 
 class Pacer:
-    """``await pacer.wait(chat)`` before each message to ``chat`` (a chat id or an open_id)."""
+    """``await pacer.wait(chat)`` before each message to ``chat`` (a chat id or an open_id).
+
+    A chat gets evenly spaced messages, no burst: Feishu's window then stays nearly full, so
+    a few requests that a busy process sends late and that arrive close together still fit
+    (a burst first would leave no room for them)."""
 
     def __init__(self, per_chat: float = PER_CHAT_PER_S * MARGIN, overall: float = APP_PER_S * MARGIN,
                  capacity: int = 10_000) -> None:  # fmt: skip
         self.per_chat, self.overall = per_chat, overall
         self._chats: OrderedDict[str, _Bucket] = OrderedDict()
-        self._app = _Bucket(overall, overall, time.monotonic())
+        self._app = _Bucket(overall, 1.0, time.monotonic(), capacity=max(1.0, overall / 5))
         self._capacity = capacity
         self.waited_s = 0.0
 
     def _chat(self, key: str, now: float) -> _Bucket:
         bucket = self._chats.get(key)
         if bucket is None:
-            bucket = self._chats[key] = _Bucket(self.per_chat, self.per_chat, now)
+            bucket = self._chats[key] = _Bucket(self.per_chat, 1.0, now)
             while len(self._chats) > self._capacity:
                 self._chats.popitem(last=False)
         self._chats.move_to_end(key)
