@@ -85,11 +85,12 @@ class LoadReport:
                   file=self.file_name, rows=self.rows, added=self.added)]  # fmt: skip
 
 
-def _roster(session: Session, team: Team) -> Roster:
-    """The team's members as the KPI import matches agent names (the import's own rule, reused)."""
+def _roster(session: Session, team: Team, source: str) -> Roster:
+    """The team's members and their accounts in ``source`` (the mapping's), as the KPI import
+    matches agents (the import's own rule, reused)."""
     from commands.importing.store import _roster as import_roster
 
-    return import_roster(session, team)
+    return import_roster(session, team, source)
 
 
 def session_frame(
@@ -116,10 +117,18 @@ def session_frame(
             typed[name] = values
         else:
             typed[name] = parser_for(spec, mapping)(column)[0]
-    lookup = roster.lookup()
-    from commands.importing.validation import name_key
+    from commands.importing.validation import _agents
 
-    members = [lookup[name_key(str(n))] for n in typed["agent"]]
+    # the import's own rule: an account of the mapping's source first (the whole cell, then
+    # the part take_after keeps), then the name; prepare() has refused any agent not found
+    agent_spec = mapping.column("agent")
+    whole = (
+        as_text(source.frame["agent"])
+        if roster.aliases and agent_spec is not None and agent_spec.take_after
+        else None
+    )
+    codes, _names, member_of = _agents(typed["agent"], roster, whole)
+    members = member_of[codes].tolist()
     raw_refs = typed["session_id"]
     empty = raw_refs.isna() | (raw_refs.astype(str).str.strip() == "")
     if empty.any():
@@ -206,7 +215,9 @@ def load_sessions(
             return LoadReport("unchanged", file_name, rows=earlier.row_count, earlier_at=earlier.loaded_at,
                               earlier_by=earlier.loaded_by)  # fmt: skip
         info = PeriodInfo(period.key, period.starts_on, period.ends_on, team_row.timezone)
-        frame = session_frame(data, file_name, loaded, _roster(session, team_row), info)
+        frame = session_frame(
+            data, file_name, loaded, _roster(session, team_row, loaded.source), info
+        )
     except ImportRefused as refused:
         return LoadReport("refused", file_name, problems=tuple(refused.problems))
     except SessionsRefused as refused:

@@ -243,3 +243,60 @@ def test_a_jd_ratings_file_written_with_uids_lands_on_the_members_of_those_accou
         Decimal(27),
         Decimal(3),
     )  # 18 + 9, 2 + 1 over two days
+
+
+HELPDESK_ACCOUNTS = [
+    # mapping, fixture, the cell of 王小红 and of 李明 as the export writes them, a value by hand
+    (
+        "zendesk_agents",
+        "zendesk_agents.csv",
+        ("Wang Xiaohong", "xiaohong.wang@shop.example"),
+        ("Li Ming", "ming.li@shop.example"),
+        ("one_touch_rate", 48 / 120),
+    ),
+    (
+        "freshdesk_agents",
+        "freshdesk_agents.csv",
+        ("Wang Xiaohong", "Xiaohong (L2 support)"),
+        ("Li Ming", "Ming (L1 support)"),
+        ("resolution_rate", 120 / 150),
+    ),
+    (
+        "genesys_agents",
+        "genesys_agents.csv",
+        ("Wang Xiaohong", '"Wang, Xiaohong"'),  # Genesys writes "Last, First": a quoted cell
+        ("Li Ming", '"Li, Ming"'),
+        ("aht_s", (18 * 3600 + 20 * 60) / 200),
+    ),
+]
+
+
+@pytest.mark.parametrize(("mapping", "fixture", "wang", "li", "by_hand"), HELPDESK_ACCOUNTS)
+def test_a_helpdesk_export_written_with_agent_accounts_lands_on_their_members(
+    session: Session,
+    team: Team,
+    mapping: str,
+    fixture: str,
+    wang: tuple[str, str],
+    li: tuple[str, str],
+    by_hand: tuple[str, float],
+) -> None:
+    data = sample(fixture)
+    for name, account in (wang, li):
+        data = data.replace(f"\n{name},".encode(), f"\n{account},".encode())
+    source = mapping.split("_")[0]
+    _alias(session, "李明", source, li[1].strip('"'))  # 王小红's account not yet known
+    refused = _import(session, fixture, mapping, data)
+    assert refused.status == "refused"
+    [unknown] = [p for p in refused.problems if p.code == "unknown_agent"]
+    assert unknown.params["name"] == wang[1].strip('"')
+    _alias(
+        session, "王小红", "freshdesk" if source != "freshdesk" else "zendesk", wang[1].strip('"')
+    )
+    assert _import(session, fixture, mapping, data).status == "refused"  # another source's: unused
+    _alias(session, "王小红", source, wang[1].strip('"'))
+    report = _import(session, fixture, mapping, data)
+    assert report.status == "imported", report.lines("en")
+    indicator, expected = by_hand
+    assert float(_values(session, "王小红")[indicator]) == pytest.approx(expected, abs=1e-4)
+    assert report.agents == 3  # 张伟 still by his name

@@ -178,3 +178,25 @@ def test_the_cli_loads_sessions_and_refuses_bad_input_with_exit_code_2(
         app, ["qa", "draw", "--team", "nobody", "--period", PERIOD, "--lang", "en"]
     )
     assert unknown.exit_code == 2 and "There is no team named nobody." in unknown.output
+
+
+def test_a_sessions_file_written_with_helpdesk_accounts_lands_on_the_members_of_those_accounts(
+    engine: Engine, world: dict[str, int]
+) -> None:
+    from datetime import UTC, datetime
+
+    from commands.aliases import add_alias
+
+    with unit_of_work(engine) as session:  # the mapping names no source: its own name is it
+        for name, account in (("Alice", "alice@desk"), ("Bob", "bob@desk")):
+            add_alias(session, team="call", name=name, source="sessions_en", alias=account,
+                      actor="cli", now=datetime(2026, 11, 1, tzinfo=UTC))  # fmt: skip
+    data = (DATA / "sessions_oct.csv").read_bytes().replace(b"Alice,", b"alice@desk,")
+    data = data.replace(b"Bob,", b"bob@desk,")
+    with unit_of_work(engine) as session:
+        report = load_sessions(session, team="call", period_key=PERIOD, mapping="sessions_en",
+                               data=data, file_name="accounts.csv", actor="test", lang="en")  # fmt: skip
+    assert report.status == "loaded", report.lines(_)
+    refs = _refs(engine)
+    assert refs["T-1001"][0] == refs["T-1002"][0] == world["Alice"]
+    assert refs["T-1003"][0] == world["Bob"] and refs["T-1005"][0] == world["Carol"]  # by name
