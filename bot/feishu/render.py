@@ -53,6 +53,10 @@ MODAL_ACTION = "form:modal"
 TYPED_FIELD = "answer"
 """The ``input`` of a step-by-step typed question."""
 FORM_NAME = "kpibot_form"
+PICK_FIELD = "pick"
+PICKER_BUTTONS = 12
+"""More buttons of one action than this become one select (a picker of people)."""
+PICKER_OPTIONS = 500
 
 MENTION = re.compile(r"@_user_\d+\s*")
 
@@ -300,7 +304,11 @@ def render(
         if not answers and question is not None and question.kind in ("score", "choice", "yesno"):
             answers = [_mark_current(b, question) for b in question_buttons(question)]
         controls += [button(b) for b in answers]
-        controls += [button(b) for b in reply.buttons if b.action != ANSWER_ACTION]
+        own = tuple(b for b in reply.buttons if b.action != ANSWER_ACTION)
+        picker = long_run(own)
+        if picker:
+            controls.append(picker_form(picker, lang))
+        controls += [button(b) for b in own if b not in picker]
     image: list[dict[str, Any]] = []
     if image_key is not None and reply.image is not None:
         image = [
@@ -328,6 +336,32 @@ def render(
     interactive = bool(controls) or reply.replace
     kept = FormAgain(whole, form_buttons(extra)) if whole else None
     return Rendered(cards=tuple(cards), interactive=interactive, form=kept)
+
+
+def long_run(buttons: Sequence[Button]) -> tuple[Button, ...]:
+    """The buttons of the one action that has more than :data:`PICKER_BUTTONS` of them (a
+    picker of people): shown as one searchable select, not a wall of buttons."""
+    actions: dict[str, list[Button]] = {}
+    for b in buttons:
+        if b.action != "url":
+            actions.setdefault(b.action, []).append(b)
+    run = max(actions.values(), key=len, default=[])
+    return tuple(run) if len(run) > PICKER_BUTTONS else ()
+
+
+def picker_form(choices: Sequence[Button], lang: str) -> dict[str, Any]:
+    """A ``select_static`` of every choice and an OK button: the chosen value is sent as the
+    value of the choices' action (they share one action)."""
+    _ = translator(lang)
+    options = [
+        {"text": plain(b.label[:OPTION_LABEL_MAX]), "value": b.value or "-"}
+        for b in choices[:PICKER_OPTIONS]
+    ]
+    select = {"tag": "select_static", "name": PICK_FIELD, "placeholder": plain(_("Choose")),
+              "options": options, "required": True, "width": "fill"}  # fmt: skip
+    ok = {"tag": "button", "name": "pick_ok", "text": plain(_("OK")), "type": "primary",
+          "form_action_type": "submit", "behaviors": [_callback(choices[0].action, "", PICK_FIELD)]}  # fmt: skip
+    return {"tag": "form", "name": "kpibot_picker", "elements": [select, ok]}
 
 
 def question_buttons(question: Question) -> tuple[Button, ...]:
