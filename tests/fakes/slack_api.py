@@ -29,7 +29,8 @@ What a test gets:
   over Socket Mode) as a person types into an ``external_select`` of a message it holds, and
   ``check_options(answer)`` refuses an answer Slack would not show (not ``options`` or
   ``option_groups``, more than 100, a text over 75 characters, what slack_sdk's ``Option`` /
-  ``OptionGroup`` models reject);
+  ``OptionGroup`` models reject); ``check_ack`` holds an ack's body (a view in
+  ``response_action``, errors, options) to the same rules, and ``socket_ack`` applies it;
 * failures: ``rate_limit(method, calls=N, per=S)`` answers ``429 ratelimited`` with
   ``Retry-After`` past N calls in S seconds; ``fail_next(method, times, status)`` injects
   5xx; Block Kit that Slack would refuse (too many blocks, a modal title over 24
@@ -616,8 +617,14 @@ class FakeSlack:
         return problems
 
     def socket_ack(self, envelope_id: str) -> dict[str, Any] | None:
+        """What the client acknowledged for this envelope (``None`` yet); an ack whose payload
+        Slack would refuse (:func:`check_ack`) fails the test here."""
         with self._lock:
-            return next((a for a in self.socket_acks if a.get("envelope_id") == envelope_id), None)
+            ack = next((a for a in self.socket_acks if a.get("envelope_id") == envelope_id), None)
+        problems = check_ack(ack.get("payload")) if ack is not None else []
+        if problems:
+            raise AssertionError(f"Slack would refuse this ack: {problems}")
+        return ack
 
     # -- Web API methods (called under the lock) ---------------------------------------
 
@@ -915,6 +922,22 @@ def _check_message(payload: dict[str, Any]) -> list[str]:
         )
     problems += _check_blocks(blocks, allow_input=False)
     return problems
+
+
+def check_ack(body: Any) -> list[str]:
+    """What Slack refuses in the body of an ack (HTTP answer or Socket Mode ``payload``), as it
+    checks a sent payload: a view it would show (``response_action`` ``update`` / ``push``),
+    errors to put under inputs, the options of a menu (:meth:`FakeSlack.check_options`)."""
+    if not isinstance(body, dict):
+        return []
+    if body.get("response_action") in ("update", "push"):
+        return check_view(body.get("view"))
+    if body.get("response_action") == "errors":
+        errors = body.get("errors")
+        return [] if isinstance(errors, dict) and errors else ["[ERROR] errors must be an object"]
+    if {"options", "option_groups"} & body.keys():
+        return FakeSlack.check_options(body)
+    return []
 
 
 def check_view(view: Any) -> list[str]:

@@ -30,7 +30,7 @@ from tests.fakes.slack_api import (
     TEAM_DOMAIN,
     TEAM_ID,
     FakeSlack,
-    check_view,
+    check_ack,
     slack_escape,
 )  # fmt: skip
 
@@ -317,22 +317,10 @@ class SlackSender:
 
 
 def ack_problems(response: httpx.Response) -> list[str]:
-    """What Slack refuses in an ack's body, as it checks a sent payload: a view it would show
-    (``response_action`` ``update`` / ``push``), errors it would put under inputs, the options
-    of a menu (:meth:`FakeSlack.check_options`)."""
+    """What Slack refuses in an ack's JSON body (:func:`tests.fakes.slack_api.check_ack`)."""
     if response.status_code != 200 or "json" not in response.headers.get("content-type", ""):
         return []
-    body = response.json()
-    if not isinstance(body, dict):
-        return []
-    if body.get("response_action") in ("update", "push"):
-        return check_view(body.get("view"))
-    if body.get("response_action") == "errors":
-        errors = body.get("errors")
-        return [] if isinstance(errors, dict) and errors else ["[ERROR] errors must be an object"]
-    if {"options", "option_groups"} & body.keys():
-        return FakeSlack.check_options(body)
-    return []
+    return check_ack(response.json())
 
 
 def _find_button(

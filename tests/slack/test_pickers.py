@@ -258,3 +258,34 @@ async def test_a_menu_that_is_not_a_kpibot_picker_gets_no_choices_and_the_router
     }  # fmt: skip
     assert await slack.suggest("U0MANAGER", message, "王") == {"options": []}
     assert scripted.seen == []
+
+
+@pytest.mark.slow
+async def test_an_agent_of_a_team_of_200_finds_a_teammate_to_rate_by_typing(
+    engine: Engine, world: tuple[FakeSlack, SlackAdapter, SlackSender]
+) -> None:
+    """``/peer`` lists 199 teammates: one menu searched as typed, the rating form of the one
+    chosen opens."""
+    fake, adapter, slack = world
+    org = build_org(engine, {"team": 200})
+    with unit_of_work(engine) as session:
+        team = repo.get_team_by_name(session=session, name="team")
+        assert team is not None
+        agent = repo.get_member_by_name(session=session, team=team, name=org.names["team"][0])
+        assert agent is not None
+        agent.slack_user_id, agent.lang = "U0AGENT0", "zh"
+    await slack.command("U0AGENT0", "/peer")
+    await adapter.idle()
+    assert fake.calls_to(ok=False) == []
+    [picker] = fake.messages_in("D0AGENT0")
+    picker = {**picker, "channel": "D0AGENT0"}
+    [menu] = menus([picker])
+    assert menu["placeholder"]["text"] == "输入姓名查找（共 199 人）"
+    target = org.names["team"][150]
+    [option] = options_of(await timed(slack, "U0AGENT0", picker, target))
+    assert option["text"]["text"] == target
+    await slack.choose("U0AGENT0", picker, option)
+    await adapter.idle()
+    opened = fake.calls_to("views.open", ok=True)
+    assert opened and target in str(opened[-1].args["view"]), "the rating form of that teammate"
+    assert fake.calls_to(ok=False) == []
