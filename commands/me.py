@@ -48,7 +48,9 @@ def band_range(ctx: Context, ind: Indicator, number: int) -> str:
         parts.append(("≥ " if band.lower_inclusive else "> ") + format_value(ctx, ind, band.lower))
     if band.upper is not None:
         parts.append(("≤ " if band.upper_inclusive else "< ") + format_value(ctx, ind, band.upper))
-    return ", ".join(parts)
+    if len(parts) == 2:
+        return ctx._("{lower}, {upper}", lower=parts[0], upper=parts[1])
+    return "".join(parts)
 
 
 def how_scored(
@@ -255,7 +257,7 @@ def component_lines(ctx: Context, scheme: Scheme, breakdown: Mapping[str, Any]) 
         dims = [d for d in comp.dimensions if got.get("detail", {}).get(d.id) is not None]
         if dims:
             parts = [f"{d.name.get(ctx.lang)} {_num(got['detail'][d.id])}" for d in dims]
-            lines.append("   " + ", ".join(parts))
+            lines.append("   " + _(", ").join(parts))
     return lines
 
 
@@ -308,12 +310,12 @@ def receipt(ctx: Context, outcome: results.PeriodResults, mine: results.AgentSco
         _("Total {total} of 100 · rank {rank} of {size}", total=total_text(mine.total), rank=mine.rank, size=mine.group_size)
         if not mine.provisional else provisional_line(ctx, scheme, mine),
     ]  # fmt: skip
-    change = change_text(_, mine.rank, previous)
+    change = change_text(_, mine.rank, previous, words=True)
     if change:
         lines.append(_("Change from last period: {change}", change=change))
     flags = flag_texts(_, mine.flags, scheme.apply.currency)
     if flags:
-        lines.append("· " + "; ".join(flags))
+        lines.append("· " + _("; ").join(flags))
     if scheme.indicators:
         kpi = mine.breakdown.get("kpi")
         lines.append(_("Indicators (KPI table {kpi} of 100):", kpi=_num(kpi)))

@@ -85,15 +85,21 @@ def total_text(total: float | None) -> str:
     return "—" if total is None else f"{total:.1f}"
 
 
-def change_text(_: Translate, rank: int | None, previous: Mapping[str, Any] | None) -> str:
-    """``↑2``, ``↓1``, ``=`` against last period's rank; ``new`` when there was none."""
+def change_text(
+    _: Translate, rank: int | None, previous: Mapping[str, Any] | None, *, words: bool = False
+) -> str:
+    """``↑2``, ``↓1``, ``=`` against last period's rank; ``new`` when there was none. ``words``:
+    as a sentence reads it (``up 2 places``, ``same place``), for "Change from last period: …"."""
     if rank is None:
         return ""
     before = previous.get("rank") if previous else None
     if before is None:
         return _("new")
     if before == rank:
-        return "="
+        return _("same place as last period") if words else "="
+    if words:
+        return (_("up {n} places", n=before - rank) if before > rank
+                else _("down {n} places", n=rank - before))  # fmt: skip
     return f"↑{before - rank}" if before > rank else f"↓{rank - before}"
 
 
@@ -124,9 +130,13 @@ def flag_texts(
 
 
 def money(amount: Any, currency: str) -> str:
-    text = str(amount)
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
+    """An amount as people read money: two decimals and thousands separators (``¥1,000.00``)."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        text = f"{Decimal(str(amount)):,.2f}"
+    except InvalidOperation:
+        text = str(amount)
     return f"¥{text}" if currency == "CNY" else f"{text} {currency}"
 
 
@@ -144,7 +154,7 @@ def _line(
         parts.append(f"({change})")
     flags = flag_texts(_, score.flags, currency, post_change=post_change)
     if flags:
-        parts.append("· " + "; ".join(flags))
+        parts.append("· " + _("; ").join(flags))
     return " ".join(parts)
 
 
@@ -206,12 +216,12 @@ def own_place(
           total=total_text(mine.total)),
         _("Your scheme does not publish the whole ranking, so you see only your own place."),
     ]  # fmt: skip
-    change = change_text(_, mine.rank, previous.get(mine.member_id))
+    change = change_text(_, mine.rank, previous.get(mine.member_id), words=True)
     if change:
         lines.insert(1, _("Change from last period: {change}", change=change))
     flags = flag_texts(_, mine.flags, outcome.scheme.apply.currency)
     if flags:
-        lines.insert(1, "· " + "; ".join(flags))
+        lines.insert(1, "· " + _("; ").join(flags))
     return Reply(text="\n".join(lines), private=True)
 
 
@@ -251,7 +261,7 @@ def full_ranking(
             lines.append(_("· {name}  {total}, missing: {parts}", name=s.name, total=total_text(s.total),
                            parts=parts) + state)  # fmt: skip
     if unscored:
-        lines.append(_("Not scored yet (reviews missing): {names}", names=", ".join(unscored)))
+        lines.append(_("Not scored yet (reviews missing): {names}", names=_(", ").join(unscored)))
     if period.status not in results.LOCKED_STATUSES:
         lines.append(
             _(

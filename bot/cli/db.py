@@ -51,11 +51,30 @@ def upgrade(db: str | None = DB_OPTION) -> None:
     finally:
         engine.dispose()
     if before == after:
-        typer.echo(_("The database is up to date (revision {rev}).", rev=after))
-    else:
+        typer.echo(_("The database is up to date (revision {rev}).", rev=revision_label(after)))
+    elif before is None:
         typer.echo(
-            _("The database was upgraded from {old} to {new}.", old=before or "-", new=after)
+            _("The database is created, at the newest revision ({rev}).", rev=revision_label(after))
         )
+    else:
+        typer.echo(_("The database was upgraded from revision {old} to {new}.", old=revision_label(before),
+                     new=revision_label(after)))  # fmt: skip
+
+
+def revision_label(rev: str | None) -> str:
+    """A revision as a person reads it: its place in the chain, then Alembic's id for whoever looks
+    it up (``12 · 0010_door21``)."""
+    if rev is None:
+        return "—"
+    from alembic.script import ScriptDirectory
+
+    from storage.db import alembic_config
+
+    try:
+        chain = list(ScriptDirectory.from_config(alembic_config()).iterate_revisions(rev, "base"))
+    except Exception:  # an id this kpibot does not know (a newer database): show it as it is
+        return rev
+    return f"{len(chain)} · {rev}"
 
 
 def current(db: str | None = DB_OPTION) -> None:
@@ -80,15 +99,14 @@ def current(db: str | None = DB_OPTION) -> None:
         typer.echo(
             _(
                 "The database has no tables yet (newest revision: {head}). Run: kpibot db upgrade",
-                head=head,
+                head=revision_label(head),
             )
         )
     elif rev == head:
-        typer.echo(_("Revision {rev} (up to date).", rev=rev))
+        typer.echo(_("Revision {rev} (up to date).", rev=revision_label(rev)))
     else:
-        typer.echo(
-            _("Revision {rev}; newest is {head}. Run: kpibot db upgrade", rev=rev, head=head)
-        )
+        typer.echo(_("Revision {rev}; newest is {head}. Run: kpibot db upgrade", rev=revision_label(rev),
+                     head=revision_label(head)))  # fmt: skip
     engine.dispose()
 
 

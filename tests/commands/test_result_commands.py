@@ -231,7 +231,12 @@ def test_the_ranking_shows_the_change_from_last_period(
         [
             (
                 "/me 2026-11",
-                ["Change from last period: ↑3", "Last periods:", "· 2026-10:", "rank 4 of 4"],
+                [
+                    "Change from last period: up 3 places",
+                    "Last periods:",
+                    "· 2026-10:",
+                    "rank 4 of 4",
+                ],
             )
         ],
     )

@@ -49,14 +49,14 @@ def test_an_agent_reads_the_online_shop_scheme_in_chinese(engine: Engine, router
         "店长考核 70%",
         "工作绩效 40%（由考核指标表计算）",
         "必需：缺少时结果为暂定",
-        "咨询转化率（15 分）：分档：< 30% → 0 分；≥ 30%, < 40% → 5 分",
+        "咨询转化率（15 分）：分档：< 30% → 0 分；≥ 30%，< 40% → 5 分",
         "平均响应时间（15 分）：分档：≤ 30 秒 → 15 分",
         "订单总金额（10 分）：目标 ¥200,000",
         "有效订单比重（5 分）：≥ 95% 得 5 分，否则 0 分",
         "由主管在 /review 中评分",
         "来自数据导入",
-        "排名第一：奖励 ¥100。",
-        "最后一名：从提成中扣除 ¥100。",
+        "排名第一：奖励 ¥100.00。",
+        "最后一名：从提成中扣除 ¥100.00。",
         "排名最后 2 名需分析原因，并在结果公布后 7 天内提交改进计划（/improve）。",
         "7 天内",
     ):
@@ -88,8 +88,8 @@ def test_an_english_agent_reads_the_call_centre_scheme_with_checklist_stars_and_
         "no value counts as the worst result",
         "Accuracy and punctuality (errors) (10 points): 10 points, minus 2 points for each event over 1, never below 0",
         "Average wait time (10 points): target 20 s: 10 points × target ÷ value, at most 10 points",
-        "Star levels: 5-star from 90 points (bonus base ¥1000); 4-star from 80 points (bonus base ¥800)",
-        "Rank 1: a reward of ¥300.",
+        "Star levels: 5-star from 90 points (bonus base ¥1,000.00); 4-star from 80 points (bonus base ¥800.00)",
+        "Rank 1: a reward of ¥300.00.",
     ):
         assert expected in text, f"{expected!r} not in:\n{text}"
     assert "answer_rate" not in text and "change of post" not in text
@@ -174,9 +174,9 @@ def test_the_scheme_says_how_the_pay_is_made_up_in_both_languages(
     zh = FakeChat(router, "李娜").say("/scheme")[0].text
     for expected in (
         "薪酬构成：",
-        "· 基础工资：¥3000",
+        "· 基础工资：¥3,000.00",
         "· 成交提成：订单总金额 × 0.3%",
-        "· 指标完成奖金：退款比例、顾客投诉比重都拿满分时发 ¥500，有一项不达标则全无",
+        "· 指标完成奖金：退款比例、顾客投诉比重都拿满分时发 ¥500.00，有一项不达标则全无",
         "· 名次奖罚：按名次的奖励或扣款，见上",
         "薪酬为以上各项之和，每项四舍五入到分",
     ):
@@ -185,7 +185,7 @@ def test_the_scheme_says_how_the_pay_is_made_up_in_both_languages(
     en = FakeChat(router, "Alice").say("/scheme")[0].text
     for expected in (
         "How the pay is made up:",
-        "· Base pay: ¥3500",
+        "· Base pay: ¥3,500.00",
         "· Star bonus: the bonus base of the agent's star level × total ÷ 100",
         "· Reward or penalty for the place: the reward or the deduction for the place, as above",
         "The pay is the sum of these parts, each rounded to the cent",

@@ -157,7 +157,7 @@ SHOP_CASES = [
         "shop_zh",
         "unknown_agent",
         "row 2: Unknown agent 王晓红. Did you mean 王小红?",
-        "未知客服 王晓红。您是指 王小红 吗？",
+        "未知客服 王晓红。你是指 王小红 吗？",
     ),
     (
         "broken_not_a_number.csv",

@@ -26,7 +26,8 @@ def test_db_upgrade_migrates_the_database_named_by_database_url(db_url: str) -> 
     result = runner.invoke(build_app(), ["db", "upgrade"])
     assert result.exit_code == 0, result.output
     assert current_revision(db_url) == head_revision()
-    assert f"to {head_revision()}" in result.output
+    assert "The database is created, at the newest revision (" in result.output
+    assert f" · {head_revision()})." in result.output and " - " not in result.output
     again = runner.invoke(build_app(), ["db", "upgrade"])
     assert again.exit_code == 0 and "up to date" in again.output
 
@@ -83,3 +84,19 @@ def test_demo_speaks_chinese_when_asked(db_url: str) -> None:
     result = runner.invoke(build_app(), ["demo", "--lang", "zh"])
     assert result.exit_code == 0
     assert "演示团队「demo」已就绪。" in result.output
+
+
+def test_db_upgrade_speaks_chinese_and_names_revisions_by_their_place(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEFAULT_LANG", "zh")
+    result = runner.invoke(build_app(), ["db", "upgrade"])
+    assert (
+        result.output.startswith("数据库已创建，为最新版本（版本 ")
+        and "从版本 -" not in result.output
+    )
+    again = runner.invoke(build_app(), ["db", "upgrade"])
+    assert (
+        again.output.strip()
+        == f"数据库已是最新版本（版本 {result.output.split('版本 ')[1].split('）')[0]}）。"
+    )

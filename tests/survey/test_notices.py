@@ -99,7 +99,7 @@ def test_the_daily_step_queues_the_previous_local_days_comments_once(
     assert member_id == world.agent_id and reply.private
     assert kind == f"survey-digest:{world.agent_id}:2026-10-14"
     lines = reply.text.splitlines()
-    assert lines[0] == "顾客对您服务的留言（2 条）："  # the team speaks Chinese
+    assert lines[0] == "顾客对你服务的留言（2 条）："  # the team speaks Chinese
     assert lines[1:] == ["· 5★ at midnight", "· 3★ just before midnight"]
 
 
@@ -122,7 +122,7 @@ def test_each_agent_gets_their_own_digest_in_their_language(
             member_id=world.other_agent_id)  # fmt: skip
     run_daily(world, "2026-10-15", DAILY_RUN)
     by_member = {m: r.text for m, _k, r in messages(world, "survey-digest")}
-    assert by_member[world.agent_id] == "顾客对您服务的留言（1 条）：\n· 5★ 王小红 was great"
+    assert by_member[world.agent_id] == "顾客对你服务的留言（1 条）：\n· 5★ 王小红 was great"
     assert by_member[world.other_agent_id] == (
         "Comments from customers about your service (1):\n· 2★ 李明 was slow"
     )
@@ -159,7 +159,7 @@ def test_an_agent_who_turned_the_digest_off_gets_none_and_can_turn_it_on_again(
 def test_survey_digest_answers_in_chinese_and_in_english(world: World, router: Router) -> None:
     set_lang(world, world.agent_id, "zh")
     [zh_off] = say(router, world.agent_id, "/survey digest 关闭")
-    assert zh_off.text == "您不再接收顾客留言汇总。发送 /survey digest on 可重新开启。"
+    assert zh_off.text == "你不再接收顾客留言汇总。发送 /survey digest on 可重新开启。"
     [zh_state] = say(router, world.agent_id, "/survey digest")
     assert zh_state.text == zh_off.text  # no word: says how it is now
     set_lang(world, world.agent_id, "en")

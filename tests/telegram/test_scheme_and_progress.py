@@ -41,7 +41,7 @@ async def test_the_scheme_and_the_progress_through_telegram(
     assert all(len(t) <= 4096 for t in texts)
     whole = "\n".join(texts)
     assert "团队 demo 的考核方案：呼叫中心座席绩效考核" in whole
-    assert "星级：90 分起为 5 星（奖金基数 ¥1000）；80 分起为 4 星" in whole
+    assert "星级：90 分起为 5 星（奖金基数 ¥1,000.00）；80 分起为 4 星" in whole
     assert "不足时按 80 分计" in whole
 
     mary = people["Mary"]
