@@ -16,7 +16,7 @@ from commands.router import Router
 from storage import repo
 from storage.db import unit_of_work
 from tests.fakes.telegram_api import FakeTelegram, keyboard_of
-from tests.slack.org import NOW, build_org, chinese_name
+from tests.slack.org import NOW, build_org, chinese_name, english_name
 from tests.telegram.conftest import ScriptedRouter
 
 
@@ -153,4 +153,55 @@ async def test_the_matches_of_a_typed_name_keep_the_pickers_other_buttons_and_fi
     await telegram_api.press(manager, found, labels(found)[0])
     await adapter.wait_handled(done + 1)
     assert router.seen[-1].action == "review:pick"
+    assert refused(telegram_api) == []
+
+
+def test_the_one_a_typed_name_means_is_its_only_match_or_the_one_with_that_whole_name() -> None:
+    from bot.picker_search import name_of, search, the_one
+
+    team = (
+        Button("李明 (2026-10) ✓", "review:pick", "1:1"),
+        Button("李明华 (2026-10)", "review:pick", "2:1"),
+        Button("Grace Wang (2026-10)", "review:pick", "3:1"),
+        Button("Grace Wang 2 (2026-10)", "review:pick", "4:1"),
+        Button("Olivia King (2026-10)", "review:pick", "5:1"),
+    )
+    assert name_of(team[0].label) == "李明"
+    assert the_one(team, "李明") == team[0], "the whole name, though 李明华 starts with it too"
+    assert the_one(team, "明华") == team[1], "the only match"
+    assert the_one(team, "李") is None and [b.value for b in search(team, "李")] == ["1:1", "2:1"]
+    assert the_one(team, "GRACE  WANG") == team[2]
+    assert the_one(team, "grace") is None
+    assert the_one(team, "ｏｌｉｖｉａ") == team[4], "full-width letters as typed on a phone"
+    assert the_one(team, "2026-10") is None, "the period is not a name"
+    assert [b.value for b in search(team, "")] == ["1:1", "2:1", "3:1", "4:1", "5:1"]
+
+
+def english_script(incoming: Incoming) -> list[Reply]:
+    if incoming.action == "review:pick":
+        return [Reply(text=f"picked {incoming.value}")]
+    if incoming.text == "/review":
+        people = tuple(
+            Button(f"{english_name(i)} (2026-10)", "review:pick", f"{i}:1") for i in range(2_000)
+        )
+        return [Reply(text="Whom do you want to review? (✓ = already reviewed)", buttons=people)]
+    return [Reply(text=f"echo {incoming.text}")]
+
+
+async def test_an_english_manager_of_2000_types_part_of_a_name_then_the_whole_of_it(
+    telegram_api: FakeTelegram, start_adapter: Any
+) -> None:
+    router = ScriptedRouter(english_script)
+    adapter = await start_adapter(router)
+    manager = telegram_api.user(803, "Jones")
+    await say(telegram_api, adapter, manager, "/review")
+    picker = telegram_api.last_message(803)
+    assert picker["text"].endswith("Or type a name to find them.") and "1/84" in labels(picker)
+    await say(telegram_api, adapter, manager, "olivia wa")
+    found = telegram_api.last_message(803)
+    assert found["text"].startswith("5 match “olivia wa”.")
+    names = [f"Olivia Wang{n} (2026-10)" for n in ("", " 1", " 2", " 3", " 4")]
+    assert labels(found) == names
+    await say(telegram_api, adapter, manager, "Olivia Wang 3")  # the whole name: 1,234
+    assert telegram_api.last_message(803)["text"] == "picked 1234:1"
     assert refused(telegram_api) == []
