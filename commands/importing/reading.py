@@ -73,6 +73,8 @@ class SourceTable:
     zero_masks: dict[str, np.ndarray] = dataclass_field(default_factory=dict)
     """Per ``blank = "zero"`` column: which rows had an empty cell (read as 0)."""
     repeats: frozenset[str] = frozenset()
+    clean_text: set[str] = dataclass_field(default_factory=set)
+    """Text columns no cell of which a trim would change or spells nothing (read as they are)."""
     """Fields reading a column another field reads too (counted once in ``no_value_cells``)."""
 
     def file_rows(self, mask: np.ndarray | pd.Series) -> list[int]:
@@ -214,7 +216,11 @@ def _finish(source: SourceTable, mapping: Mapping) -> SourceTable:
             for hit in hits:
                 source.skipped[str(hit).strip()] = int((agents == hit).sum())
             keep &= ~matched
-    empty = {name: _empty(frame[name]) for name in frame.columns}
+    empty: dict[str, np.ndarray] = {}
+    for name in frame.columns:
+        empty[name], clean = _empty_and_clean(frame[name])
+        if clean:
+            source.clean_text.add(name)
     blank_row = np.logical_and.reduce(list(empty.values())) if empty else np.zeros(len(frame), bool)
     source.blank_rows = int((blank_row & keep).sum())
     keep &= ~blank_row
@@ -283,9 +289,43 @@ def text_candidates(chunk: pa.Array) -> np.ndarray:
         chunk.buffers()[1], offset_type, size + 1, chunk.offset * offset_type.itemsize
     )
     starts, ends = offsets[:-1], offsets[1:]
-    candidates = (ends - starts) <= LONGEST_NOTHING
+    lengths = ends - starts
+    candidates = lengths <= LONGEST_NOTHING
     body = chunk.buffers()[2]
     data = np.frombuffer(body, np.uint8) if body is not None else np.zeros(0, np.uint8)
+    valid = (
+        np.asarray(chunk.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        if chunk.null_count
+        else None
+    )
+    present = np.ones(size, dtype=bool) if valid is None else valid
+    width = int(lengths[present.argmax()]) if present.any() else 0
+    if width > LONGEST_NOTHING and bool(((lengths == width) == present).all()):
+        # ids and clock times of one width (S0001234, 04:30; a missing cell takes no bytes):
+        # the cells side by side, one row of a 2-D view each, their first and last bytes read
+        # as columns (no gather)
+        count = int(present.sum()) if valid is not None else size
+        cells = data[int(offsets[0]) : int(offsets[0]) + width * count].reshape(count, width)
+        last = cells[:, -1]
+        lead = (
+            last
+            if bool((last < 0x80).all())  # every cell ends in ASCII (ids, clocks, numbers)
+            else np.where(
+                last < 0x80,
+                last,
+                np.where(
+                    cells[:, -2] >= 0xC0,
+                    cells[:, -2],
+                    np.where(cells[:, -3] >= 0xE0, cells[:, -3], 0xF0),
+                ),
+            )
+        )
+        named = _SPACE_LEADS[cells[:, 0]] | _SPACE_LEADS[lead]
+        if valid is None:
+            return named
+        candidates = np.zeros(size, dtype=bool)
+        candidates[valid] = named
+        return candidates
     if len(data) and not candidates.all():
         top = len(data) - 1  # an empty cell may point past the end (its byte is ignored)
         last = data[np.minimum(ends - 1, top)]
@@ -299,8 +339,8 @@ def text_candidates(chunk: pa.Array) -> np.ndarray:
             third = data[ends[wide] - 3]
             lead = np.where(second >= 0xC0, second, np.where(third >= 0xE0, third, 0xF0))
             candidates[wide] = _SPACE_LEADS[lead]
-    if chunk.null_count:
-        candidates &= np.asarray(chunk.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    if valid is not None:
+        candidates &= valid
     return candidates
 
 
@@ -311,7 +351,14 @@ def _empty(column: pd.Series) -> np.ndarray:
     by looking closer only at the cells :func:`text_candidates` names; only a
     spreadsheet's mixed cells are looked at one by one.
     """
+    return _empty_and_clean(column)[0]
+
+
+def _empty_and_clean(column: pd.Series) -> tuple[np.ndarray, bool]:
+    """:func:`_empty`, and whether the column is Arrow text that needs no cleaning at all (no
+    cell a trim would change or that spells nothing: the parser may then take it as it is)."""
     mask = column.isna().to_numpy(dtype=bool, copy=True)
+    clean = False
     if isinstance(column.dtype, pd.CategoricalDtype):
         categories = column.cat.categories
         if len(categories):
@@ -325,18 +372,21 @@ def _empty(column: pd.Series) -> np.ndarray:
             codes = np.asarray(column.cat.codes.to_numpy())
             mask |= (codes >= 0) & nothing[np.maximum(codes, 0)]
     elif isinstance(column.array, pd.arrays.ArrowStringArray):
-        _arrow_cells(column, mask, blank_only=False)
+        clean = not _arrow_cells(column, mask, blank_only=False)
     elif column.dtype == object or isinstance(column.dtype, pd.StringDtype):
         mask |= column.astype(object).map(_says_nothing).to_numpy(bool)
-    return mask
+    return mask, clean
 
 
-def _arrow_cells(column: pd.Series, mask: np.ndarray, *, blank_only: bool) -> None:
-    """Mark in ``mask`` the text cells that are blank (or, unless ``blank_only``, spell nothing)."""
+def _arrow_cells(column: pd.Series, mask: np.ndarray, *, blank_only: bool) -> bool:
+    """Mark in ``mask`` the text cells that are blank (or, unless ``blank_only``, spell nothing);
+    whether any cell was a candidate (:func:`text_candidates`)."""
     at = 0
+    looked = False
     for chunk in column.array.__arrow_array__().chunks:
         where = np.flatnonzero(text_candidates(chunk))
         if len(where):
+            looked = True
             text = pc.utf8_trim_whitespace(chunk.take(pa.array(where)))
             said = pc.equal(text, "")
             if not blank_only:
@@ -344,6 +394,7 @@ def _arrow_cells(column: pd.Series, mask: np.ndarray, *, blank_only: bool) -> No
             hits = np.asarray(pc.fill_null(said, False).to_numpy(zero_copy_only=False), bool)
             mask[at + where[hits]] = True
         at += len(chunk)
+    return looked
 
 
 def _blank(column: pd.Series) -> np.ndarray:
@@ -475,8 +526,9 @@ def _read_csv(data: bytes, mapping: Mapping) -> SourceTable:
             # a few thousand names over many rows: a categorical, so that each name is
             # cleaned and matched once (pandas keeps the Arrow dictionary's codes)
             column = pc.dictionary_encode(column.combine_chunks())
-        # booleans with gaps become pandas "boolean", not an object array of True/False/None
-        if pa.types.is_boolean(column.type):
+        # booleans with gaps become pandas "boolean", not an object array of True/False/None;
+        # without gaps, plain numpy booleans (no mask to build and carry)
+        if pa.types.is_boolean(column.type) and column.null_count:
             converted = column.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get)
         elif pa.types.is_date(
             column.type

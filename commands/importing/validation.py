@@ -184,7 +184,7 @@ def _parse_column(source: SourceTable, mapping: Mapping, spec: ColumnSpec) -> _C
     shown = _header_of(source, mapping, spec.field)
     problems: list[Problem] = []
     if spec.type in ("text", "id", "period"):
-        values = as_text(column)
+        values = column if spec.field in source.clean_text else as_text(column)
         if spec.take_after:
             values = _take_after(values, spec.take_after)
         unreadable = pd.Series(False, index=column.index)

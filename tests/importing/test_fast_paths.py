@@ -239,8 +239,20 @@ def _pieces(cells: list[str | None], pieces: int, large: bool) -> pa.ChunkedArra
     )
 
 
+one_width = st.one_of(  # every cell of one width in bytes: the 2-D path of text_candidates
+    st.integers(5, 9).flatmap(
+        lambda w: st.lists(st.one_of(st.none(), st.text("ab1 \t-%", min_size=w, max_size=w)))
+    ),
+    st.integers(2, 3).flatmap(
+        lambda w: st.lists(st.one_of(st.none(), st.text("王中\u3000", min_size=w, max_size=w)))
+    ),
+)
+
+
 @settings(max_examples=300, deadline=None)
-@given(messy_cells, st.integers(1, 4), st.booleans())
+@given(st.one_of(messy_cells, one_width), st.integers(1, 4), st.booleans())
+@example(["S0001", "S0002", " 0003", "0004 ", None], 1, False)
+@example(["王中王", "王中\u3000", None, "\u3000中王"], 2, True)
 @example(["\u3000王小红", "王小红\u3000", "王小红\u00a0", "😀😀", "中中中-"], 1, False)
 def test_a_cell_not_named_a_candidate_is_neither_trimmed_nor_nothing(
     cells: list[str | None], pieces: int, large: bool
