@@ -665,8 +665,9 @@ class TelegramAdapter:
             chat_id = await asyncio.to_thread(self.people.chat_of, outgoing.member_id)
         if chat_id is None:
             return None
-        self._pickers.pop(chat_id, None)  # what arrives now is what a typed line answers
         rendered = tr.render(outgoing.reply, self.codec)
+        self._pickers.pop(chat_id, None)  # what arrives now is what a typed line answers
+        self._open_picker(chat_id, rendered)  # a long picker of its own: a name typed searches it
         try:
             if rendered.image is None and rendered.file is None and not rendered.extra_texts:
                 return await self._send_text(chat_id, rendered)

@@ -205,3 +205,28 @@ async def test_an_english_manager_of_2000_types_part_of_a_name_then_the_whole_of
     await say(telegram_api, adapter, manager, "Olivia Wang 3")  # the whole name: 1,234
     assert telegram_api.last_message(803)["text"] == "picked 1234:1"
     assert refused(telegram_api) == []
+
+
+async def test_a_picker_kpibot_sends_on_its_own_is_searched_and_anything_else_it_sends_closes_one(
+    telegram_api: FakeTelegram, start_adapter: Any
+) -> None:
+    """A long picker that arrives through the outbox says "type a name" too, so a typed name
+    searches it; a reminder arriving after an open picker closes it."""
+    from commands.messages import Outgoing
+
+    router = ScriptedRouter(picker_script)
+    adapter = await start_adapter(router)
+    manager = telegram_api.user(804, "Zhao", language_code="zh-hans")
+    [picker] = picker_script(Incoming(platform="telegram", user_id="804", text="/review"))
+    adapter.remember_address(1, 804)
+    await adapter.send_outgoing(Outgoing(1, picker, "k1"))
+    target = chinese_name(77)
+    await say(telegram_api, adapter, manager, target)
+    assert (router.seen[-1].action, router.seen[-1].value) == ("review:pick", "5077:1")
+
+    await say(telegram_api, adapter, manager, "/review")
+    adapter.remember_address(1, 804)
+    await adapter.send_outgoing(Outgoing(1, Reply(text="提醒：请完成本月自评。"), "k2"))
+    await say(telegram_api, adapter, manager, target)
+    assert router.seen[-1].text == target, "the reminder came after the picker: not a search"
+    assert refused(telegram_api) == []
