@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot import messengers
@@ -24,7 +24,10 @@ class Settings(*(m.settings for m in messengers.MESSENGERS), BaseSettings):  # t
     database_url: str = "sqlite:///kpibot.db"
     data_dir: Path = Path("data")
     port: int = 8080
-    public_url: str = "http://localhost:8080"
+    public_url: str = Field(
+        default="",
+        description="where people reach kpibot (survey links); default http://localhost:PORT",
+    )
     environment: str = Field(default="development", description="development | production")
     cycle_enabled: bool | None = Field(
         default=None,
@@ -70,6 +73,14 @@ class Settings(*(m.settings for m in messengers.MESSENGERS), BaseSettings):  # t
     )  # fmt: skip
 
     kpibot_secret: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _public_url_follows_the_port(self) -> Settings:
+        """Without PUBLIC_URL, kpibot is reached on this machine at its own PORT (the banner of
+        ``kpibot run`` and the survey links say the port it listens on, not always 8080)."""
+        if not self.public_url:
+            self.public_url = f"http://localhost:{self.port}"
+        return self
 
     @property
     def has_platform_tokens(self) -> bool:

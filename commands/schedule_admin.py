@@ -17,6 +17,7 @@ The same functions serve ``kpibot cycle show|run-step|pause`` (``bot/cli/cycle.p
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -52,6 +53,61 @@ class RunRequest:
     choice: Gaps | None = None
 
 
+STEP_TITLES = {
+    "open": N_("opening"), "close": N_("closing"), "publish": N_("publication"),
+    "daily": N_("daily follow-up"),
+}  # fmt: skip
+COUNT_TEXTS = {
+    "self_missing": N_("self-review reminders: {n}"),
+    "manager_missing": N_("agents still waiting for their manager review: {n}"),
+    "scored": N_("results scored: {n}"),
+    "nothing_to_publish": N_("nothing to publish"),
+    "feedback_meetings": N_("feedback meetings offered: {n}"),
+    "improvement_plans": N_("improvement plans asked for: {n}"),
+    "held_told": N_("agents told their result is held: {n}"),
+    "results": N_("results sent: {n}"),
+    "queued": N_("messages queued: {n}"),
+    "manager_tables": N_("manager tables sent: {n}"),
+    "survey.digests": N_("survey comment digests: {n}"),
+    "improve.escalated": N_("overdue improvement plans escalated: {n}"),
+    "improve.reminded": N_("improvement plan reminders: {n}"),
+    "appeal.reminded": N_("appeal deadline reminders: {n}"),
+    "appeal.late": N_("late appeals reported: {n}"),
+    "final": N_("results final: {n}"),
+    "held": N_("provisional results held: {n}"),
+    "confirmed": N_("provisional results published as confirmed: {n}"),
+}
+"""What a step's counts (``StepOutcome.counts``) say, as a sentence part in the reader's language."""
+
+
+def step_title(_: Translate, step: str) -> str:
+    """A step as the schedule reads it: ``remind.2`` is the second reminder, never the id."""
+    base, _sep, number = step.partition(".")
+    if base == "remind" and number.isdigit():
+        return _("reminder {n}", n=int(number))
+    return _(STEP_TITLES[step]) if step in STEP_TITLES else step
+
+
+def count_text(_: Translate, counts: dict[str, int]) -> str:
+    """``{"manager_missing": 7, "queued": 3}`` → ``7 agents still waiting …, 3 messages queued``."""
+    parts = [
+        _(COUNT_TEXTS[k], n=v) if k in COUNT_TEXTS else f"{k} {v}"
+        for k, v in sorted(counts.items())
+    ]
+    return _(", ").join(parts) or _("nothing to do")
+
+
+def who_ran(_: Translate, session: Session, claimed_by: str) -> str:
+    """Who ran a step, by name: ``chat:2`` / ``member:2`` is that member, the scheduler and the CLI say so."""
+    head, _sep, tail = claimed_by.partition(":")
+    if head in ("chat", "member") and tail.isdigit():
+        member = repo.get_member(session=session, member_id=int(tail))
+        return member.name if member is not None else _("a former member")
+    if head == "cli":
+        return _("the command line")
+    return _("the schedule")
+
+
 def schedule_lines(_: Translate, team: Team, *, session: Session, now: datetime) -> list[str]:
     """What ``/schedule`` says about one team."""
     rules, kind = rules_for(team, session=session)
@@ -60,15 +116,47 @@ def schedule_lines(_: Translate, team: Team, *, session: Session, now: datetime)
         "{team} ({tz})", team=team.name, tz=team.timezone)  # fmt: skip
     lines = [head, _("Next steps:")]
     for step in next_steps(rules, team.timezone, kind, now)[:SHOWN_NEXT]:
-        lines.append(f"· {step.local.strftime('%Y-%m-%d %a %H:%M')} {step.period_key} {step.step}")
+        lines.append(f"· {clock_text(_, step.local)} {step.period_key} {step_title(_, step.step)}")
     done = ledger.list_steps(session=session, team_id=team.id)[-SHOWN_RECENT:]
     if done:
         lines.append(_("Last steps run:"))
     for row in reversed(done):
         at = clock.text(row.claimed_at)
-        note = f" — {row.note}" if row.note else ""
-        lines.append(f"· {at} {row.period_key} {row.step} ({row.claimed_by}){note}")
+        note = f" — {note_text(_, session, row.note, clock)}" if row.note else ""
+        lines.append(_("· {at} {period} {step} ({who}){note}", at=at, period=row.period_key,
+                       step=step_title(_, row.step), who=who_ran(_, session, row.claimed_by), note=note))  # fmt: skip
     return lines
+
+
+WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+
+
+def clock_text(_: Translate, local: datetime) -> str:
+    """``2026-11-01 周日 09:00`` / ``2026-11-01 Sun 09:00``: the weekday in the reader's language."""
+    return f"{local.strftime('%Y-%m-%d')} {_(WEEKDAYS[local.weekday()])} {local.strftime('%H:%M')}"
+
+
+LATE = re.compile(r"^missed at (\S+), run late$")
+SKIPPED = re.compile(r"^skipped: due (\S+), too late for a reminder$")
+
+
+def note_text(_: Translate, session: Session, note: str, clock: TeamClock) -> str:
+    """A step's note as stored (``run by member:2``, ``missed at <UTC>, run late``) in the
+    reader's words and the team's time."""
+
+    def local(iso: str) -> str:
+        try:
+            return clock.text(datetime.fromisoformat(iso))
+        except ValueError:
+            return iso
+
+    if note.startswith("run by "):
+        return _("run by {name}", name=who_ran(_, session, note[len("run by ") :]))
+    if match := LATE.match(note):
+        return _("missed at {when}, run late", when=local(match.group(1)))
+    if match := SKIPPED.match(note):
+        return _("skipped: due {when}, too late for a reminder", when=local(match.group(1)))
+    return _("run from the command line") if note == "run from the command line" else note
 
 
 def valid_step(step: str) -> bool:
@@ -179,13 +267,15 @@ def refusal(
 
 def outcome_text(_: Translate, request: RunRequest, outcome: StepOutcome) -> str:
     if outcome.status == "ran":
-        counts = ", ".join(f"{k} {v}" for k, v in sorted(outcome.counts.items())) or _(
-            "nothing to do"
-        )
-        return _("Ran {step} for {team} {period}: {counts}.", step=request.step, team=request.team.name,
-                 period=request.period_key, counts=counts)  # fmt: skip
-    return _("{step} for {team} {period} did not run ({status}).", step=request.step,
-             team=request.team.name, period=request.period_key, status=outcome.status)  # fmt: skip
+        return _("Ran {step} for {team} {period}: {counts}.", step=step_title(_, request.step),
+                 team=request.team.name, period=request.period_key, counts=count_text(_, outcome.counts))  # fmt: skip
+    statuses = {
+        "already": _("it ran before"),
+        "paused": _("the team is paused"),
+        "unknown": _("no such step"),
+    }
+    return _("{step} for {team} {period} did not run ({status}).", step=step_title(_, request.step),
+             team=request.team.name, period=request.period_key, status=statuses.get(outcome.status, outcome.status))  # fmt: skip
 
 
 def set_paused(team: Team, paused: bool, *, session: Session, actor: str, now: datetime) -> bool:

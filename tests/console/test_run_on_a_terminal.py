@@ -82,8 +82,9 @@ def test_kpibot_run_on_a_terminal_loads_the_demo_and_opens_the_chat_as_the_demo_
             time.sleep(0.1)
         assert workers, "the web app beside the chat runs its router in a worker process"
         term.type("/quit")
-        term.expect("聊天已结束，但 kpibot 仍在")
-        term.expect("按 Ctrl-C 停止。")
+        ended = term.expect("按 Ctrl-C 停止。")
+        assert "聊天已结束，但 kpibot 仍在" in ended
+        assert f"http://localhost:{port}" in ended, "the banner names the PORT it listens on"
         assert term.proc.poll() is None, "the server outlives the chat"
         assert _answers(f"http://127.0.0.1:{port}/healthz"), (
             "the survey page's server still answers"

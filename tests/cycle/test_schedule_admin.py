@@ -40,8 +40,8 @@ def say(router: Router, who: str, text: str) -> str:
 def test_an_admin_sees_each_teams_next_steps_in_its_local_time(world: Router) -> None:
     text = say(world, "hr", "/schedule")
     assert "shanghai (Asia/Shanghai)" in text and "newyork (America/New_York)" in text
-    assert "2026-11-04 Wed 09:00 2026-10 remind.1" in text  # both teams plan in local time
-    assert text.count("2026-11-05 Thu 10:00 2026-10 publish") == 2
+    assert "2026-11-04 Wed 09:00 2026-10 reminder 1" in text  # both teams plan in local time
+    assert text.count("2026-11-05 Thu 10:00 2026-10 publication") == 2
 
 
 def test_only_an_admin_may_see_or_change_the_schedule(world: Router, engine: Engine) -> None:
@@ -57,8 +57,14 @@ def test_an_admin_runs_a_step_now_and_again_without_sending_anything_twice(
 ) -> None:
     first = say(world, "hr", "/runstep open shanghai 2026-10")
     again = say(world, "hr", "/runstep open shanghai")
-    assert first.startswith("Ran open for shanghai 2026-10:") and "queued 4" in first
-    assert again.startswith("Ran open for shanghai 2026-10:") and "queued" not in again
+    assert first.startswith("Ran opening for shanghai 2026-10:") and "messages queued: 4" in first
+    assert again.startswith("Ran opening for shanghai 2026-10:") and "queued" not in again
+    shown = say(world, "hr", "/schedule shanghai")
+    assert (
+        "2026-10 opening (hr) — run by hr" in shown
+        and "member:" not in shown
+        and "chat:" not in shown
+    )
     with unit_of_work(engine) as s:
         assert len(store.list_messages(session=s)) == 4
         [row] = store.list_steps(session=s)
@@ -104,7 +110,7 @@ def test_the_command_line_shows_runs_and_pauses(world: Router, engine: Engine) -
     ran = runner.invoke(
         build_app(), ["cycle", "run-step", "open", "--team", "newyork", "--period", "2026-10", *db]
     )
-    assert ran.exit_code == 0 and "已为 newyork 2026-10 执行 open" in ran.output
+    assert ran.exit_code == 0 and "已为 newyork 2026-10 执行“开启评价”" in ran.output
     paused = runner.invoke(build_app(), ["cycle", "pause", "newyork", *db])
     assert paused.exit_code == 0 and "newyork 已暂停" in paused.output
     with unit_of_work(engine) as s:
