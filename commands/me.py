@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from commands import permissions, publication, results
+from commands import explain, permissions, publication, results
 from commands.context import Command, Context
+from commands.explain import component_name
 from commands.forms.common import format_value
 from commands.i18n import Translate
 from commands.messages import Reply
@@ -37,54 +38,22 @@ def _num(x: float | None, places: int = 1) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def band_range(ctx: Context, ind: Indicator, number: int) -> str:
-    """A tiered band's edges in the indicator's unit: ``≤ 3%``, ``> 30 s, ≤ 60 s``."""
-    bands = getattr(ind.method, "bands", ())
-    if not 1 <= number <= len(bands):
-        return ""
-    band = bands[number - 1]
-    parts = []
-    if band.lower is not None:
-        parts.append(("≥ " if band.lower_inclusive else "> ") + format_value(ctx, ind, band.lower))
-    if band.upper is not None:
-        parts.append(("≤ " if band.upper_inclusive else "< ") + format_value(ctx, ind, band.upper))
-    if len(parts) == 2:
-        return ctx._("{lower}, {upper}", lower=parts[0], upper=parts[1])
-    return "".join(parts)
-
-
 def how_scored(
-    _: Translate, lang: str, status: str, detail: Mapping[str, Any], band_text: str = ""
+    _: Translate,
+    lang: str,
+    status: str,
+    ind: Indicator,
+    scheme: Scheme | None,
+    detail: Mapping[str, Any],
 ) -> str:
-    """The middle of a receipt line: which band, how many deducted, the ratio, the level."""
+    """The middle of a receipt line: the method's own receipt (which band, how many deducted, the
+    ratio, the level, the gate), or why there was no value to score."""
     if status == "excluded":
         return _("no data: left out, the other indicators' weights are rescaled")
     if status == "worst":
         return _("no data: scored as the worst result")
-    if "band" in detail:
-        return _(
-            "band {band} ({range})", band=detail["band"], range=band_text or detail.get("range", "")
-        )
-    if "deducted" in detail:
-        return _(
-            "{events} events, {deducted} points deducted",
-            events=detail.get("events", 0),
-            deducted=_num(detail["deducted"]),
-        )
-    if "ratio" in detail:
-        text = _("{ratio}% of target", ratio=_num(100 * float(detail["ratio"]), 0))
-        return text + (" " + _("(capped)") if detail.get("capped") else "")
-    if "voids" in detail:
-        return (
-            _("gate met")
-            if detail.get("met")
-            else _("gate missed: voids {component}", component=detail["voids"])
-        )
-    if "met" in detail:
-        return _("target met") if detail["met"] else _("target missed")
-    if "level" in detail:
-        return str(detail.get("level_zh" if lang == "zh" else "level_en") or detail["level"])
-    return ""
+    receipt = ind.method.receipt(detail)
+    return explain.render(_, lang, ind, scheme, receipt) if receipt is not None else ""
 
 
 def source_text(_: Translate, source: Mapping[str, Any] | None) -> str:
@@ -146,13 +115,15 @@ def indicator_lines(ctx: Context, scheme: Scheme, breakdown: Mapping[str, Any]) 
         item = got.get(ind.id)
         if item is None:
             continue
-        lines.append(_indicator_line(ctx, ind, item, sources.get(ind.id), share, scored_points))
+        lines.append(
+            _indicator_line(ctx, scheme, ind, item, sources.get(ind.id), share, scored_points)
+        )
     return lines
 
 
 def _indicator_line(
-    ctx: Context, ind: Indicator, item: Mapping[str, Any], source: Mapping[str, Any] | None,
-    share: float, scored_points: float,
+    ctx: Context, scheme: Scheme, ind: Indicator, item: Mapping[str, Any],
+    source: Mapping[str, Any] | None, share: float, scored_points: float,
 ) -> str:  # fmt: skip
     _ = ctx._
     points = item.get("points")
@@ -162,26 +133,14 @@ def _indicator_line(
         else 0.0
     )
     value = format_value(ctx, ind, item.get("value"))
-    detail = item.get("detail", {})
-    band_text = band_range(ctx, ind, int(detail["band"])) if "band" in detail else ""
+    how = how_scored(_, ctx.lang, item.get("status", ""), ind, scheme, item.get("detail", {}))
     line = _(
         "· {name}: {value} → {how} → {points} of {weight} points → {contribution} to the total",
-        name=ind.name.get(ctx.lang), value=value, how=how_scored(_, ctx.lang, item.get("status", ""), detail, band_text),
+        name=ind.name.get(ctx.lang), value=value, how=how,
         points=_num(points), weight=_num(item.get("max_points")), contribution=_num(contribution, 2),
     )  # fmt: skip
     where = source_text(_, source)
     return f"{line} [{where}]" if where else line
-
-
-def component_name(_: Translate, lang: str, comp: Component) -> str:
-    if comp.name is not None:
-        return comp.name.get(lang)
-    names = {
-        "self": _("Self-review"), "manager": _("Manager review"), "kpi": _("KPI table"),
-        "customer": _("Customer ratings"), "peer": _("Peer ratings"), "qa": _("Quality sampling"),
-        "team": _("Team share"),
-    }  # fmt: skip
-    return names.get(comp.kind, comp.id)
 
 
 def component_source(

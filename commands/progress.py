@@ -25,8 +25,8 @@ from sqlmodel import Session
 
 from commands import cycle, outbox, permissions, results
 from commands.context import Command, Context, Handler
+from commands.explain import component_name
 from commands.i18n import translator
-from commands.me import component_name
 from commands.messages import Button, Reply
 from commands.people import TeamClock, lang_of, managers_of
 from commands.permissions import N_

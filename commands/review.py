@@ -14,7 +14,6 @@ Without an agent, ``/review`` lists the agents the person may review as buttons
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -41,17 +40,15 @@ from commands.forms.common import (
 from commands.forms.spec import N_, Answers, Field, FormDefinition, Localized, Msg, Option, Text
 from commands.messages import Button, Reply
 from commands.peer import peer_line
-from scoring.methods import Deduction, Descriptive
 from scoring.scheme import Indicator, Scheme
 from scoring.total import AgentResult, ScoreInputs, score_team
-from storage import repo
+from storage import conversations, repo
 from storage.models import Conversation, Member, Period, Team
 
 FORM_ID = "review"
 TITLE = N_("manager review")
 COMMENT_LIMIT = 500
 ENDS = (1, 5)
-SLACK_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
 
 
 # -- who and when -------------------------------------------------------------------------
@@ -67,12 +64,12 @@ def _teams_in_reach(ctx: Context) -> list[Team]:
 
 
 def find_subject(ctx: Context, token: str) -> tuple[Member | None, bool]:
-    """The member a ``@name``/``team/name``/Slack mention means: (member, ambiguous)."""
+    """The member a ``@name``/``team/name``/platform mention means: (member, ambiguous)."""
     text = token.strip().lstrip("@＠")
-    mention = SLACK_MENTION.match(token.strip())
-    if mention:
-        return repo.get_member_by_slack_id(
-            session=ctx.session, slack_user_id=mention.group(1)
+    mentioned = ctx.incoming.mentions.get(token.strip())
+    if mentioned is not None:  # the adapter read a platform mention (Slack's <@U123>)
+        return conversations.find_member(
+            ctx.incoming.platform, mentioned, session=ctx.session
         ), False
     if "/" in text:
         team_name, _sep, name = text.partition("/")
@@ -226,20 +223,19 @@ def indicator_field(indicator: Indicator) -> Field:
     worth: Text = Msg(
         N_("Worth up to {points} points of the KPI table."), {"points": _num_text(indicator.points)}
     )
-    if isinstance(method, Descriptive):
+    if method.choices():
         options = tuple(
             Option(level.id, Msg(N_("{level} ({points} points)"),
                                  {"level": Localized(zh=level.name_zh, en=level.name_en),
                                   "points": _num_text(level.points)}))
-            for level in method.levels
+            for level in method.choices()
         )  # fmt: skip
         return Field(indicator_field_id(indicator), "choice",
                      Msg(N_("{indicator}: which level fits this agent this period?"), {"indicator": name}),
                      help=worth, options=options, short=name)  # fmt: skip
-    if isinstance(method, Deduction):
-        worth = Msg(N_("Each one over {allowance} takes {per_event} of its {points} points."),
-                    {"allowance": _num_text(method.allowance), "per_event": _num_text(method.per_event),
-                     "points": _num_text(indicator.points)})  # fmt: skip
+    note = method.note(indicator.points)
+    if note is not None:
+        worth = Msg(note.text, {k: str(v) for k, v in note.params.items()})
     unit = indicator.unit
     if unit == "points":
         prompt = N_("{indicator}: how many points from 0 to 100 do you give this agent?")
@@ -251,7 +247,7 @@ def indicator_field(indicator: Indicator) -> Field:
                      minimum=0, maximum=100, unit="%", short=name)  # fmt: skip
     word = UNIT_WORDS.get(unit, unit)
     labelled = Msg(N_("{indicator} ({unit})"), {"indicator": name, "unit": word})
-    if unit == "count" or isinstance(method, Deduction):
+    if unit == "count" or method.counts_events:
         prompt = N_("{indicator}: how many times this period?")
         return Field(indicator_field_id(indicator), "number", Msg(prompt, {"indicator": name}), help=worth,
                      minimum=0, integer=True, short=labelled)  # fmt: skip
@@ -264,9 +260,9 @@ def stored_value(indicator: Indicator, answer: Any) -> Decimal | None:
     """A form answer as the indicator's stored value (a percentage as a fraction, a level as its number)."""
     if answer is None:
         return None
-    method = indicator.method
-    if isinstance(method, Descriptive):
-        ids = [level.id for level in method.levels]
+    levels = indicator.method.choices()
+    if levels:
+        ids = [level.id for level in levels]
         return Decimal(ids.index(str(answer)) + 1) if str(answer) in ids else None
     value = Decimal(str(answer))
     return value / 100 if indicator.unit == "fraction" else value
@@ -277,12 +273,13 @@ def answer_of(indicator: Indicator, value: Decimal | None) -> Any:
     if value is None:
         return None
     method = indicator.method
-    if isinstance(method, Descriptive):
+    levels = method.choices()
+    if levels:
         number = int(value) if value == value.to_integral_value() else 0
-        return method.levels[number - 1].id if 1 <= number <= len(method.levels) else None
+        return levels[number - 1].id if 1 <= number <= len(levels) else None
     shown = value * 100 if indicator.unit == "fraction" else value
     as_float = float(shown)
-    if indicator.unit == "count" or isinstance(method, Deduction):
+    if indicator.unit == "count" or method.counts_events:
         return int(as_float) if as_float.is_integer() and as_float >= 0 else None
     return int(as_float) if as_float.is_integer() else as_float
 

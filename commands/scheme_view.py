@@ -16,15 +16,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from commands import permissions, results
+from commands import explain, permissions, results
 from commands.context import Command, Context
-from commands.forms.common import format_value
-from commands.me import band_range, component_name
+from commands.explain import component_name
 from commands.messages import Reply
 from commands.permissions import N_
 from commands.rank import money, resolve_team, split_args
 from scoring import Scheme
-from scoring.methods import Deduction, Descriptive, EitherOr, Gate, Ratio, Tiered
 from scoring.scheme import Component, Indicator
 from storage import repo
 
@@ -180,55 +178,14 @@ def provider_text(ctx: Context, ind: Indicator) -> str:
 
 
 def rule_text(ctx: Context, scheme: Scheme, ind: Indicator) -> str:
-    """How the indicator's value turns into points, in its unit."""
-    _ = ctx._
-    m = ind.method
-    full = points_text(ctx, scheme, ind.points)
-    if isinstance(m, Tiered):
-        bands = [f"{band_range(ctx, ind, k) or _('any value')} → {points_text(ctx, scheme, b.points)}"
-                 for k, b in enumerate(m.bands, start=1)]  # fmt: skip
-        return _("bands: {bands}", bands=_sep(ctx).join(bands))
-    if isinstance(m, Ratio):
-        target = format_value(ctx, ind, m.target)
-        if ind.better == "higher":
-            return _(
-                "target {target}: {full} × value ÷ target, at most {full}", target=target, full=full
-            )
-        return _(
-            "target {target}: {full} × target ÷ value, at most {full}", target=target, full=full
-        )
-    if isinstance(m, EitherOr):
-        sign = "≥" if ind.better == "higher" else "≤"
-        return _(
-            "{full} if {sign} {target}, otherwise 0",
-            full=full,
-            sign=sign,
-            target=format_value(ctx, ind, m.target),
-        )
-    if isinstance(m, Deduction):
-        per = points_text(ctx, scheme, m.per_event)
-        if m.allowance:
-            return _("{full}, minus {per} for each event over {allowance}, never below 0",
-                     full=full, per=per, allowance=num(m.allowance, 0))  # fmt: skip
-        return _("{full}, minus {per} for each event, never below 0", full=full, per=per)
-    if isinstance(m, Descriptive):
-        levels = [f"{lv.name_zh if ctx.lang == 'zh' else lv.name_en} → {points_text(ctx, scheme, lv.points)}"
-                  for lv in m.levels]  # fmt: skip
-        return _("levels: {levels}", levels=_sep(ctx).join(levels))
-    if isinstance(m, Gate):
-        sign = "≥" if ind.better == "higher" else "≤"
-        voided = scheme.component(m.voids)
-        whose = _("the team's value") if m.scope == "team" else _("the agent's value")
-        return _("a gate: {whose} must be {sign} {target}, otherwise {component} counts 0",
-                 whose=whose, sign=sign, target=format_value(ctx, ind, m.target),
-                 component=component_name(_, ctx.lang, voided) if voided is not None else m.voids)  # fmt: skip
-    return ""
+    """How the indicator's value turns into points, in its unit (the method's own rule)."""
+    return explain.render(ctx._, ctx.lang, ind, scheme, ind.method.rule(ind.points, ind.better))
 
 
 def indicator_line(ctx: Context, scheme: Scheme, ind: Indicator) -> str:
     _ = ctx._
     name, rule = ind.name.get(ctx.lang), rule_text(ctx, scheme, ind)
-    if ind.points or not isinstance(ind.method, Gate):
+    if ind.points or ind.method.voids is None:
         line = _(
             "· {name} ({points}): {rule}",
             name=name,

@@ -8,16 +8,35 @@ into the human explanation (which band, how many deductions, which ratio …).
 
 No method ever adds points above the full points or below zero, and every method is
 monotone: a better value (per ``better``) never earns fewer points.
+
+Each method is complete: besides scoring it says
+
+- its **receipt** (:meth:`receipt`): how a stored ``detail`` became points, as an
+  :class:`~scoring.explained.Explained` (which band, how many deducted, the ratio, the level);
+- its **rule** (:meth:`rule`): how any value becomes points (``/scheme``);
+- its **next target** (:meth:`next_target`): the value that earns more points than ``value``
+  does (the next better band or level), else its full target;
+- its **full target** (:meth:`full_target`): the value that earns the full points;
+- ``choices()`` (the levels a rater picks, descriptive only), ``counts_events`` (the value is a
+  whole number of events), ``voids`` (the component a missed gate voids) and ``note()`` (what a
+  rater should know of its points).
+
+Nothing outside ``scoring`` asks which class a method is: :data:`METHODS` maps each kind to its
+class (the scheme parser reads it), and the few places that must tell kinds apart do it here,
+exhaustively (``typing.assert_never``).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple, TypeAlias
+from typing import Any, ClassVar, Literal, NamedTuple, TypeAlias, get_args
 
 import numpy as np
 import numpy.typing as npt
+
+from scoring.explained import N_, ComponentRef, Explained, Joined, Named, Points, Span, Value, num
 
 Better = Literal["higher", "lower"]
 FloatArray: TypeAlias = npt.NDArray[np.float64]
@@ -55,6 +74,12 @@ class Band:
             mask &= values <= self.upper if self.upper_inclusive else values < self.upper
         return mask
 
+    def span(self) -> Span:
+        return Span(self.lower, self.lower_inclusive, self.upper, self.upper_inclusive)
+
+    def contains_value(self, value: float) -> bool:
+        return bool(self.contains(np.array([value], dtype=float))[0])
+
     def label(self) -> str:
         """Interval notation: ``(-inf, 25]``, ``(25, 30]``, ``(30, +inf)``."""
         left = "(" if self.lower is None or not self.lower_inclusive else "["
@@ -74,6 +99,22 @@ class Tiered:
 
     bands: tuple[Band, ...]
     kind: Literal["tiered"] = "tiered"
+    PARAMS: ClassVar[frozenset[str]] = frozenset({"bands"})
+
+    counts_events: ClassVar[bool] = False
+
+    @property
+    def voids(self) -> str | None:
+        return None
+
+    def choices(self) -> tuple[Level, ...]:
+        return ()
+
+    def level_name(self, value: float) -> Named | None:
+        return None
+
+    def note(self, full: float) -> Explained | None:
+        return None
 
     def score(self, values: FloatArray, full: float, better: Better) -> Scored:
         # Bands are validated to cover the line without gaps or overlaps; sort them by lower edge.
@@ -113,6 +154,37 @@ class Tiered:
         band = self.bands[int(code)]
         return {"band": int(code) + 1, "range": band.label(), "band_points": band.points}
 
+    def receipt(self, detail: Mapping[str, Any]) -> Explained | None:
+        number = int(detail.get("band") or 0)
+        if not 1 <= number <= len(self.bands):
+            return None
+        return Explained(
+            N_("band {band} ({range})"),
+            {"band": str(number), "range": self.bands[number - 1].span()},
+        )
+
+    def rule(self, full: float, better: Better) -> Explained:
+        bands = tuple(
+            Explained("{range} → {points}", {"range": b.span(), "points": Points(b.points)})
+            for b in self.bands
+        )
+        return Explained(N_("bands: {bands}"), {"bands": Joined(bands)})
+
+    def full_target(self, better: Better) -> float | None:
+        best = max(self.bands, key=lambda b: b.points)
+        return best.lower if better == "higher" else best.upper
+
+    def next_target(self, value: float | None, better: Better) -> float | None:
+        if value is not None and math.isfinite(value):
+            now = next((b.points for b in self.bands if b.contains_value(value)), 0.0)
+            above = [b for b in self.bands if b.points > now]
+            if above:
+                nearest = min(above, key=lambda b: b.points)
+                edge = nearest.lower if better == "higher" else nearest.upper
+                if edge is not None:
+                    return edge
+        return self.full_target(better)
+
 
 @dataclass(frozen=True)
 class Deduction:
@@ -124,6 +196,29 @@ class Deduction:
     per_event: float
     allowance: float = 0.0
     kind: Literal["deduction"] = "deduction"
+    PARAMS: ClassVar[frozenset[str]] = frozenset({"per_event", "allowance"})
+
+    counts_events: ClassVar[bool] = True
+
+    @property
+    def voids(self) -> str | None:
+        return None
+
+    def choices(self) -> tuple[Level, ...]:
+        return ()
+
+    def level_name(self, value: float) -> Named | None:
+        return None
+
+    def note(self, full: float) -> Explained | None:
+        return Explained(
+            N_("Each one over {allowance} takes {per_event} of its {points} points."),
+            {
+                "allowance": _plain(self.allowance),
+                "per_event": _plain(self.per_event),
+                "points": _plain(full),
+            },
+        )
 
     def score(self, values: FloatArray, full: float, better: Better) -> Scored:
         with np.errstate(invalid="ignore"):
@@ -146,6 +241,35 @@ class Deduction:
             "deducted": float(code),
         }
 
+    def receipt(self, detail: Mapping[str, Any]) -> Explained | None:
+        if "deducted" not in detail:
+            return None
+        return Explained(
+            N_("{events} events, {deducted} points deducted"),
+            {"events": str(detail.get("events", 0)), "deducted": num(float(detail["deducted"]))},
+        )
+
+    def rule(self, full: float, better: Better) -> Explained:
+        if self.allowance:
+            return Explained(
+                N_("{full}, minus {per} for each event over {allowance}, never below 0"),
+                {
+                    "full": Points(full),
+                    "per": Points(self.per_event),
+                    "allowance": num(self.allowance, 0),
+                },
+            )
+        return Explained(
+            N_("{full}, minus {per} for each event, never below 0"),
+            {"full": Points(full), "per": Points(self.per_event)},
+        )
+
+    def full_target(self, better: Better) -> float | None:
+        return self.allowance
+
+    def next_target(self, value: float | None, better: Better) -> float | None:
+        return self.full_target(better)
+
 
 @dataclass(frozen=True)
 class Ratio:
@@ -153,6 +277,22 @@ class Ratio:
 
     target: float
     kind: Literal["ratio"] = "ratio"
+    PARAMS: ClassVar[frozenset[str]] = frozenset({"target"})
+
+    counts_events: ClassVar[bool] = False
+
+    @property
+    def voids(self) -> str | None:
+        return None
+
+    def choices(self) -> tuple[Level, ...]:
+        return ()
+
+    def level_name(self, value: float) -> Named | None:
+        return None
+
+    def note(self, full: float) -> Explained | None:
+        return None
 
     def score(self, values: FloatArray, full: float, better: Better) -> Scored:
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
@@ -174,6 +314,30 @@ class Ratio:
             return {}
         return {"target": self.target, "ratio": code, "capped": code >= 1.0}
 
+    def receipt(self, detail: Mapping[str, Any]) -> Explained | None:
+        if detail.get("ratio") is None:
+            return None
+        share = Explained(N_("{ratio}% of target"), {"ratio": num(100 * float(detail["ratio"]), 0)})
+        if detail.get("capped"):
+            return Explained(
+                "{share} {capped}", {"share": share, "capped": Explained(N_("(capped)"))}
+            )
+        return share
+
+    def rule(self, full: float, better: Better) -> Explained:
+        text = (
+            N_("target {target}: {full} × value ÷ target, at most {full}")
+            if better == "higher"
+            else N_("target {target}: {full} × target ÷ value, at most {full}")
+        )
+        return Explained(text, {"target": Value(self.target), "full": Points(full)})
+
+    def full_target(self, better: Better) -> float | None:
+        return self.target
+
+    def next_target(self, value: float | None, better: Better) -> float | None:
+        return self.target
+
 
 @dataclass(frozen=True)
 class EitherOr:
@@ -181,12 +345,25 @@ class EitherOr:
 
     target: float
     kind: Literal["either_or"] = "either_or"
+    PARAMS: ClassVar[frozenset[str]] = frozenset({"target"})
+
+    counts_events: ClassVar[bool] = False
+
+    @property
+    def voids(self) -> str | None:
+        return None
+
+    def choices(self) -> tuple[Level, ...]:
+        return ()
+
+    def level_name(self, value: float) -> Named | None:
+        return None
+
+    def note(self, full: float) -> Explained | None:
+        return None
 
     def score(self, values: FloatArray, full: float, better: Better) -> Scored:
-        valid = _finite(values)
-        met = _met(values, self.target, better)
-        points = np.where(valid, np.where(met, full, 0.0), np.nan)
-        return Scored(points, valid, np.where(valid, met.astype(float), np.nan))
+        return _all_or_nothing(values, self.target, full, better)
 
     def worst(self, full: float) -> float:
         return 0.0
@@ -196,10 +373,45 @@ class EitherOr:
             return {}
         return {"target": self.target, "met": bool(code)}
 
+    def receipt(self, detail: Mapping[str, Any]) -> Explained | None:
+        if "met" not in detail:
+            return None
+        return Explained(N_("target met") if detail["met"] else N_("target missed"))
+
+    def rule(self, full: float, better: Better) -> Explained:
+        return Explained(
+            N_("{full} if {sign} {target}, otherwise 0"),
+            {"full": Points(full), "sign": _sign(better), "target": Value(self.target)},
+        )
+
+    def full_target(self, better: Better) -> float | None:
+        return self.target
+
+    def next_target(self, value: float | None, better: Better) -> float | None:
+        return self.target
+
 
 def _met(values: FloatArray, target: float, better: Better) -> BoolArray:
     with np.errstate(invalid="ignore"):
         return values >= target if better == "higher" else values <= target
+
+
+def _all_or_nothing(values: FloatArray, target: float, full: float, better: Better) -> Scored:
+    """Full points when the target is met (≥ when higher is better, ≤ when lower), else 0; the
+    code is 1.0 for met. Either-or (非此即彼法, DOMAIN.md) and a gate score points this one way;
+    a gate differs only in what a miss does besides: it voids a component (``scoring.total``)."""
+    valid = _finite(values)
+    met = _met(values, target, better)
+    points = np.where(valid, np.where(met, full, 0.0), np.nan)
+    return Scored(points, valid, np.where(valid, met.astype(float), np.nan))
+
+
+def _sign(better: Better) -> str:
+    return "≥" if better == "higher" else "≤"
+
+
+def _plain(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
 @dataclass(frozen=True)
@@ -218,6 +430,19 @@ class Descriptive:
 
     levels: tuple[Level, ...]
     kind: Literal["descriptive"] = "descriptive"
+    PARAMS: ClassVar[frozenset[str]] = frozenset({"levels"})
+
+    counts_events: ClassVar[bool] = False
+
+    @property
+    def voids(self) -> str | None:
+        return None
+
+    def choices(self) -> tuple[Level, ...]:
+        return self.levels
+
+    def note(self, full: float) -> Explained | None:
+        return None
 
     def score(self, values: FloatArray, full: float, better: Better) -> Scored:
         n = len(self.levels)
@@ -237,6 +462,47 @@ class Descriptive:
         level = self.levels[int(code)]
         return {"level": level.id, "level_zh": level.name_zh, "level_en": level.name_en}
 
+    def receipt(self, detail: Mapping[str, Any]) -> Explained | None:
+        if "level" not in detail:
+            return None
+        level = next((lv for lv in self.levels if lv.id == detail["level"]), None)
+        zh = level.name_zh if level else str(detail.get("level_zh") or detail["level"])
+        en = level.name_en if level else str(detail.get("level_en") or detail["level"])
+        return Explained("{level}", {"level": Named(zh, en)})
+
+    def rule(self, full: float, better: Better) -> Explained:
+        levels = tuple(
+            Explained(
+                "{level} → {points}",
+                {"level": Named(lv.name_zh, lv.name_en), "points": Points(lv.points)},
+            )
+            for lv in self.levels
+        )
+        return Explained(N_("levels: {levels}"), {"levels": Joined(levels)})
+
+    def full_target(self, better: Better) -> float | None:
+        """The number (1 = first listed) of the level that earns the most points."""
+        best = max(range(len(self.levels)), key=lambda i: (self.levels[i].points, i))
+        return float(best + 1)
+
+    def next_target(self, value: float | None, better: Better) -> float | None:
+        """The number of the nearest level that earns more points than level ``value``."""
+        if value is not None and math.isfinite(value) and 1 <= value <= len(self.levels):
+            now = self.levels[int(value) - 1].points
+            above = [i for i, lv in enumerate(self.levels) if lv.points > now]
+            if above:
+                return float(min(above, key=lambda i: (self.levels[i].points, i)) + 1)
+        return self.full_target(better)
+
+    def level_name(self, value: float) -> Named | None:
+        """Level number ``value`` by its name (None when it is no level's number)."""
+        if not (
+            math.isfinite(value) and float(value).is_integer() and 1 <= value <= len(self.levels)
+        ):
+            return None
+        level = self.levels[int(value) - 1]
+        return Named(level.name_zh, level.name_en)
+
 
 @dataclass(frozen=True)
 class Gate:
@@ -250,12 +516,20 @@ class Gate:
     voids: str
     scope: Literal["agent", "team"] = "agent"
     kind: Literal["gate"] = "gate"
+    PARAMS: ClassVar[frozenset[str]] = frozenset({"target", "voids", "scope"})
+    counts_events: ClassVar[bool] = False
+
+    def choices(self) -> tuple[Level, ...]:
+        return ()
+
+    def level_name(self, value: float) -> Named | None:
+        return None
+
+    def note(self, full: float) -> Explained | None:
+        return None
 
     def score(self, values: FloatArray, full: float, better: Better) -> Scored:
-        valid = _finite(values)
-        met = _met(values, self.target, better)
-        points = np.where(valid, np.where(met, full, 0.0), np.nan)
-        return Scored(points, valid, np.where(valid, met.astype(float), np.nan))
+        return _all_or_nothing(values, self.target, full, better)
 
     def worst(self, full: float) -> float:
         return 0.0
@@ -265,6 +539,41 @@ class Gate:
             return {}
         return {"target": self.target, "met": bool(code), "voids": self.voids, "scope": self.scope}
 
+    def receipt(self, detail: Mapping[str, Any]) -> Explained | None:
+        if "met" not in detail:
+            return None
+        if detail["met"]:
+            return Explained(N_("gate met"))
+        return Explained(
+            N_("gate missed: voids {component}"),
+            {"component": ComponentRef(str(detail.get("voids") or self.voids))},
+        )
+
+    def rule(self, full: float, better: Better) -> Explained:
+        whose = N_("the team's value") if self.scope == "team" else N_("the agent's value")
+        return Explained(
+            N_("a gate: {whose} must be {sign} {target}, otherwise {component} counts 0"),
+            {
+                "whose": Explained(whose),
+                "sign": _sign(better),
+                "target": Value(self.target),
+                "component": ComponentRef(self.voids),
+            },
+        )
+
+    def full_target(self, better: Better) -> float | None:
+        return self.target
+
+    def next_target(self, value: float | None, better: Better) -> float | None:
+        return self.target
+
 
 Method: TypeAlias = Tiered | Deduction | Ratio | EitherOr | Descriptive | Gate
-METHOD_KINDS: tuple[str, ...] = ("tiered", "deduction", "ratio", "either_or", "descriptive", "gate")
+MethodKind: TypeAlias = Literal["tiered", "deduction", "ratio", "either_or", "descriptive", "gate"]
+METHOD_KINDS: tuple[MethodKind, ...] = get_args(MethodKind)
+METHODS: Mapping[MethodKind, type[Method]] = {
+    "tiered": Tiered, "deduction": Deduction, "ratio": Ratio, "either_or": EitherOr,
+    "descriptive": Descriptive, "gate": Gate,
+}  # fmt: skip
+"""Every scoring method by its kind (``method = "…"`` in a scheme): the one registry."""
+assert set(METHODS) == set(METHOD_KINDS) and all(cls.kind == k for k, cls in METHODS.items())

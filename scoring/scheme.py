@@ -12,13 +12,10 @@ import tomllib
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from scoring.cycle_rules import CycleRules
 from scoring.methods import Method
-
-if TYPE_CHECKING:
-    from scoring.pay import PayPart
 
 UNITS: tuple[str, ...] = (
     "fraction",
@@ -277,6 +274,44 @@ class StarLevel:
     level: int
     min_total: float
     bonus_base: Decimal | None = None
+
+
+# -- pay parts (``[[pay]]``; computed by scoring.pay, read by the scheme parser) ----------------
+
+PART_KINDS: tuple[str, ...] = (
+    "fixed",
+    "commission",
+    "indicator_bonus",
+    "star_bonus",
+    "reward_penalty",
+)
+PartKind = Literal["fixed", "commission", "indicator_bonus", "star_bonus", "reward_penalty"]
+COMMON_KEYS: tuple[str, ...] = ("id", "kind", "name")
+PART_KEYS: dict[str, tuple[str, ...]] = {
+    "fixed": ("amount",),
+    "commission": ("indicator", "rate"),
+    "indicator_bonus": ("amount", "all_met"),
+    "star_bonus": ("scale",),
+    "reward_penalty": (),
+}
+ALL_PART_KEYS: tuple[str, ...] = COMMON_KEYS + ("amount", "indicator", "rate", "all_met", "scale")
+SCALES: tuple[str, ...] = ("none", "total")
+# The parts whose amount depends on the result itself: held while the result is provisional.
+RESULT_KINDS: tuple[str, ...] = ("indicator_bonus", "star_bonus", "reward_penalty")
+
+
+@dataclass(frozen=True)
+class PayPart:
+    """One part of the pay formula (one ``[[pay]]`` table)."""
+
+    id: str
+    kind: PartKind
+    name: Names
+    amount: Decimal | None = None  # fixed, indicator_bonus
+    indicator: str = ""  # commission
+    rate: Decimal | None = None  # commission: a fraction (0.003 = 0.3 %)
+    all_met: tuple[str, ...] = ()  # indicator_bonus
+    scale: Literal["none", "total"] = "none"  # star_bonus
 
 
 @dataclass(frozen=True)

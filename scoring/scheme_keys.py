@@ -14,8 +14,7 @@ import re
 from typing import Any
 
 from scoring.cycle_rules import CYCLE_KEYS
-from scoring.pay import ALL_PART_KEYS
-from scoring.scheme import Problem
+from scoring.scheme import ALL_PART_KEYS, Problem
 
 Schema = dict[str, "Schema | None"]  # a key → the schema of its table(s), or None for a plain value
 ANY: Schema = {"*": None}  # not checked here

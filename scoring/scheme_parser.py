@@ -6,14 +6,17 @@ on with a harmless default, so one pass finds every problem in a file.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import math
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, assert_never
 
 from scoring.cycle_rules import CycleRules, parse_cycle_rules
 from scoring.methods import (
     METHOD_KINDS,
+    METHODS,
     Band,
     Deduction,
     Descriptive,
@@ -21,14 +24,19 @@ from scoring.methods import (
     Gate,
     Level,
     Method,
+    MethodKind,
     Ratio,
     Tiered,
 )
-from scoring.pay import read_pay
 from scoring.scheme import (
+    ALL_PART_KEYS,
+    COMMON_KEYS,
     COMPONENT_KINDS,
     MISSING_RULES,
+    PART_KEYS,
+    PART_KINDS,
     PROVIDERS,
+    SCALES,
     TOLERANCE,
     UNITS,
     ApplyRules,
@@ -39,6 +47,7 @@ from scoring.scheme import (
     DistributionTarget,
     Indicator,
     Names,
+    PayPart,
     Problem,
     Sampling,
     Scheme,
@@ -303,38 +312,37 @@ class SchemeParser:
         if not isinstance(params, dict):
             self.add(where, "params", "expected_table")
             return None
-        allowed = {
-            "tiered": {"bands"},
-            "deduction": {"per_event", "allowance"},
-            "ratio": {"target"},
-            "either_or": {"target"},
-            "descriptive": {"levels"},
-            "gate": {"target", "voids", "scope"},
-        }[kind]
+        known: MethodKind = kind
         for key in params:
-            if key not in allowed:
+            if key not in METHODS[known].PARAMS:
                 self.add(where, f"params.{key}", "unknown_param", param=key, method=kind)
         before = len(self.problems)
         method: Method | None
-        if kind == "tiered":
-            method = self.tiered(params, where, better, full)
-        elif kind == "deduction":
-            if better != "lower":
-                self.add(where, "better", "deduction_direction")
-            per = self.num(params, "per_event", f"{where}", default=None, positive=True)
-            allowance = self.num(params, "allowance", where, default=0.0)
-            method = Deduction(per or 0.0, allowance or 0.0)
-        elif kind == "ratio":
-            method = Ratio(self.num(params, "target", where, default=None, positive=True) or 1.0)
-        elif kind == "either_or":
-            method = EitherOr(self.num(params, "target", where, default=None, nonneg=False) or 0.0)
-        elif kind == "descriptive":
-            method = self.descriptive(params, where, better, full)
-        else:
-            target = self.num(params, "target", where, default=None, nonneg=False) or 0.0
-            voids = self.str_(params, "voids", where)
-            scope = self.choice(params, "scope", where, ("agent", "team"), default="agent")
-            method = Gate(target, voids, scope)  # type: ignore[arg-type]
+        match known:
+            case "tiered":
+                method = self.tiered(params, where, better, full)
+            case "deduction":
+                if better != "lower":
+                    self.add(where, "better", "deduction_direction")
+                per = self.num(params, "per_event", f"{where}", default=None, positive=True)
+                allowance = self.num(params, "allowance", where, default=0.0)
+                method = Deduction(per or 0.0, allowance or 0.0)
+            case "ratio":
+                method = Ratio(
+                    self.num(params, "target", where, default=None, positive=True) or 1.0
+                )
+            case "either_or":
+                target = self.num(params, "target", where, default=None, nonneg=False) or 0.0
+                method = EitherOr(target)
+            case "descriptive":
+                method = self.descriptive(params, where, better, full)
+            case "gate":
+                target = self.num(params, "target", where, default=None, nonneg=False) or 0.0
+                voids = self.str_(params, "voids", where)
+                scope = self.choice(params, "scope", where, ("agent", "team"), default="agent")
+                method = Gate(target, voids, scope)  # type: ignore[arg-type]
+            case _:  # a kind in METHOD_KINDS that nobody parses is a bug, never a gate
+                assert_never(known)
         self._prefix_params(before)
         return method
 
@@ -790,3 +798,106 @@ class SchemeParser:
             min_reviews=self.int_(raw, "min_reviews", where, 3),
             targets=tuple(targets),
         )
+
+
+# -- pay parts ([[pay]]) ---------------------------------------------------------------------
+
+
+def parse_rate(value: Any) -> Decimal | None:
+    """A rate as a fraction: ``"0.003"`` → 0.003, ``"0.3%"`` → 0.003; ``None`` if not one (a
+    float is refused like money is: 0.003 written as a float is not exact)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return None
+    text = str(value).strip()
+    percent = text.endswith("%")
+    try:
+        rate = Decimal(text.removesuffix("%").strip())
+    except InvalidOperation:
+        return None
+    if not rate.is_finite():
+        return None
+    return rate / 100 if percent else rate
+
+
+def read_pay(
+    parser: SchemeParser, raw: Any, indicators: tuple[Indicator, ...], apply: ApplyRules
+) -> tuple[PayPart, ...]:
+    """The ``[[pay]]`` parts (``scoring.pay`` computes them), every problem recorded on ``parser``
+    (unknown keys are ``scoring.scheme_keys``'s; a key known but not for this kind is refused here)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(x, dict) for x in raw):
+        parser.add("pay", "pay", "expected_tables")
+        return ()
+    by_id = {i.id: i for i in indicators}
+    parts: list[PayPart] = []
+    seen: set[str] = set()
+    for n, rp in enumerate(raw, start=1):
+        where = f"pay.{rp['id']}" if isinstance(rp.get("id"), str) and rp["id"] else f"pay[{n}]"
+        pid = parser.ident(rp, where)
+        if pid in seen:
+            parser.add(where, "id", "duplicate_id", id=pid)
+        seen.add(pid)
+        names = parser.names(rp, where) or Names("", "")
+        kind = parser.choice(rp, "kind", where, PART_KINDS)
+        for key in rp if rp.get("kind") in PART_KINDS else ():
+            if key in ALL_PART_KEYS and key not in COMMON_KEYS + PART_KEYS[kind]:
+                parser.add(
+                    where,
+                    key,
+                    "pay_key_not_for_kind",
+                    key=key,
+                    kind=kind,
+                    keys=", ".join(PART_KEYS[kind]) or "-",
+                )
+        part = PayPart(pid, kind, names)  # type: ignore[arg-type]
+        if kind in ("fixed", "indicator_bonus"):
+            amount = parser.money(rp, "amount", where)
+            if amount is None and "amount" not in rp:
+                parser.add(where, "amount", "required")
+            part = PayPart(pid, kind, names, amount=amount)  # type: ignore[arg-type]
+        if kind == "indicator_bonus" and "all_met" in rp:
+            met = rp["all_met"]
+            if not isinstance(met, list) or not met or not all(isinstance(x, str) for x in met):
+                parser.add(where, "all_met", "expected_id_list")
+                met = []
+            for iid in met:
+                if iid not in by_id:
+                    _unknown_indicator(parser, where, "all_met", iid, by_id)
+            part = PayPart(pid, kind, names, amount=part.amount, all_met=tuple(met))  # type: ignore[arg-type]
+        if kind == "commission":
+            iid = parser.str_(rp, "indicator", where)
+            if iid and iid not in by_id:
+                _unknown_indicator(parser, where, "indicator", iid, by_id)
+            elif iid and by_id[iid].unit != "yuan":
+                parser.add(where, "indicator", "commission_not_money", id=iid, unit=by_id[iid].unit)
+            rate: Decimal | None = None
+            if "rate" not in rp:
+                parser.add(where, "rate", "required")
+            elif isinstance(rp["rate"], float):
+                parser.add(where, "rate", "rate_not_float")
+            else:
+                rate = parse_rate(rp["rate"])
+                if rate is None or not 0 <= rate <= 1:
+                    parser.add(where, "rate", "bad_rate", value=str(rp["rate"]))
+                    rate = None
+            part = PayPart(pid, kind, names, indicator=iid, rate=rate)  # type: ignore[arg-type]
+        if kind == "star_bonus":
+            scale = parser.choice(rp, "scale", where, SCALES, default="none")
+            if not any(s.bonus_base is not None for s in apply.stars):
+                parser.add(where, "kind", "star_bonus_needs_bases")
+            part = PayPart(pid, kind, names, scale=scale)  # type: ignore[arg-type]
+        if kind == "reward_penalty" and apply.reward is None and apply.penalty is None:
+            parser.add(where, "kind", "reward_penalty_needs_amounts")
+        parts.append(part)
+    return tuple(parts)
+
+
+def _unknown_indicator(
+    parser: SchemeParser, where: str, fld: str, iid: str, by_id: Mapping[str, Indicator]
+) -> None:
+    close = difflib.get_close_matches(iid, list(by_id), n=1, cutoff=0.6)
+    if close:
+        parser.add(where, fld, "unknown_indicator_close", id=iid, close=close[0])
+    else:
+        parser.add(where, fld, "unknown_indicator", id=iid)

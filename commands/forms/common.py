@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from commands import results
 from commands.context import Context
+from commands.explain import value_text
 from commands.forms.spec import N_, Field, Localized, Msg
 from commands.people import TeamClock
 from scoring.scheme import Dimension, Indicator, Names, Scheme
@@ -141,32 +142,10 @@ def task_first(dimensions: Sequence[Dimension]) -> list[Dimension]:
 
 # -- KPI numbers as text ------------------------------------------------------------------
 
-UNIT_FORMATS: dict[str, str] = {
-    "fraction": N_("{value}%"),
-    "percent": N_("{value}%"),
-    "seconds": N_("{value} s"),
-    "minutes": N_("{value} min"),
-    "yuan": N_("¥{value}"),
-    "count": N_("{value}"),
-    "days": N_("{value} days"),
-    "points": N_("{value} points"),
-}
-
-
-def _number(value: float, places: int) -> str:
-    text = f"{value:,.{places}f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
 
 def format_value(ctx: Context, indicator: Indicator, value: Decimal | float | None) -> str:
-    """A raw indicator value as a person reads it: fractions as percent, money with ¥."""
-    if value is None:
-        return ctx._("no data")
-    number = float(value)
-    if indicator.unit == "fraction":
-        number *= 100
-    places = 0 if indicator.unit in ("count", "yuan", "seconds") and number.is_integer() else 2
-    return ctx._(UNIT_FORMATS.get(indicator.unit, "{value}"), value=_number(number, places))
+    """A raw indicator value as a person reads it (:func:`commands.explain.value_text`)."""
+    return value_text(ctx._, ctx.lang, indicator, value)
 
 
 def kpi_lines(ctx: Context, scheme: Scheme, member: Member, period: Period) -> list[str]:

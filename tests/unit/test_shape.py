@@ -48,3 +48,19 @@ def test_commands_and_scoring_never_touch_a_platform_sdk() -> None:
 def test_storage_never_imports_the_edges() -> None:
     bad = [(p, m) for p, m in _imports("storage") if _top(m) in {"bot", "commands"}]
     assert bad == []
+
+
+METHOD_CLASSES = {"Tiered", "Deduction", "Ratio", "EitherOr", "Descriptive", "Gate"}
+
+
+def test_commands_never_import_a_scoring_method_class() -> None:
+    """A method says its receipt, rule and targets (scoring.methods); commands never ask which
+    class it is (issue 18: feedback and /me guessed from isinstance chains and detail keys)."""
+    bad = []
+    for path in sorted((ROOT / "commands").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("scoring"):
+                bad += [(path.name, a.name) for a in node.names if a.name in METHOD_CLASSES]
+            if isinstance(node, ast.Attribute) and node.attr in METHOD_CLASSES:
+                bad.append((path.name, node.attr))
+    assert bad == []
