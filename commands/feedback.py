@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from commands import outbox, permissions, results
+from commands import explain, outbox, permissions, results
 from commands.context import Command, Context, Handler
 from commands.i18n import Translate, translator
 from commands.messages import Button, Reply
@@ -45,7 +45,6 @@ from commands.people import SLOT_MINUTES, TeamClock, lang_of, manager_of, zone_o
 from commands.permissions import N_
 from commands.step_context import StepContext
 from scoring import Scheme
-from scoring.methods import Deduction, Descriptive, EitherOr, Gate, Ratio, Tiered
 from scoring.scheme import Indicator
 from storage import consequences as store
 from storage import repo
@@ -99,43 +98,6 @@ def class_text(_: Translate, c: Mapping[str, Any]) -> str:
 # -- 2./3. goals and the four questions ----------------------------------------------------------
 
 
-def full_target(ind: Indicator) -> float | None:
-    """The value that earns the indicator's full points (None for descriptive levels)."""
-    m = ind.method
-    if isinstance(m, Tiered):
-        best = max(m.bands, key=lambda b: b.points)
-        return best.lower if ind.better == "higher" else best.upper
-    if isinstance(m, Ratio | EitherOr | Gate):
-        return m.target
-    if isinstance(m, Deduction):
-        return m.allowance
-    if isinstance(m, Descriptive):
-        return float(len(m.levels))
-    return None
-
-
-def next_target(ind: Indicator, value: float | None) -> float | None:
-    """The next better band's edge from ``value`` (tiered), else the full-points target."""
-    m = ind.method
-    if isinstance(m, Tiered) and value is not None:
-        better = [b for b in m.bands if b.points > _band_points(m, value)]
-        if better:
-            nearest = min(better, key=lambda b: b.points)
-            edge = nearest.lower if ind.better == "higher" else nearest.upper
-            if edge is not None:
-                return edge
-    return full_target(ind)
-
-
-def _band_points(m: Tiered, value: float) -> float:
-    for b in m.bands:
-        lo_ok = b.lower is None or value > b.lower or (b.lower_inclusive and value == b.lower)
-        hi_ok = b.upper is None or value < b.upper or (b.upper_inclusive and value == b.upper)
-        if lo_ok and hi_ok:
-            return b.points
-    return 0.0
-
-
 def weakest(breakdown: Mapping[str, Any], scheme: Scheme, n: int = 3) -> list[dict[str, Any]]:
     """The indicators that lost the most points (ties: the scheme's order), as JSON-able dicts."""
     rows = []
@@ -151,8 +113,8 @@ def weakest(breakdown: Mapping[str, Any], scheme: Scheme, n: int = 3) -> list[di
             "indicator": ind.id, "zh": ind.name.zh, "en": ind.name.en, "unit": ind.unit,
             "better": ind.better, "value": value, "points": float(got["points"]),
             "max_points": float(got.get("max_points") or ind.points), "lost": lost,
-            "target": next_target(ind, None if value is None else float(value)),
-            "full": full_target(ind), "order": order,
+            "target": ind.method.next_target(None if value is None else float(value), ind.better),
+            "order": order,
         })  # fmt: skip
     rows.sort(key=lambda r: (-r["lost"], r["order"]))
     return rows[:n]
@@ -167,6 +129,27 @@ def review_comments(session: Session, period: Period, member: Member) -> dict[st
                 if isinstance(text, str) and text.strip():
                     out[f"{kind}.{key}"] = text.strip()
     return out
+
+
+def review_notes(session: Session, period: Period, member: Member) -> dict[str, list[str]]:
+    """The reviews' words sorted by what they are for the meeting: what the agent wants to improve
+    (a sub-goal), why points were lost (the manager's reasons for a low score, the manager's
+    comment) and praise (the reasons for a top score), never praise as a sub-goal."""
+    notes: dict[str, list[str]] = {"to_improve": [], "why": [], "praise": []}
+    for kind in ("self", "manager"):
+        for review in repo.list_reviews(session=session, period=period, kind=kind, subject=member):
+            answers = review.answers or {}
+            for key, text in (review.comments or {}).items():
+                if not isinstance(text, str) or not text.strip():
+                    continue
+                if kind == "self":
+                    if key == "to_improve":
+                        notes["to_improve"].append(text.strip())
+                    continue
+                score = answers.get(key)
+                top = isinstance(score, int | float) and not isinstance(score, bool) and score >= 5
+                notes["praise" if top else "why"].append(text.strip())
+    return notes
 
 
 # -- 4. slots --------------------------------------------------------------------------------
@@ -281,9 +264,6 @@ def build_prompt(
     ]
     c = classify(mine.total, totals, past)
     weak = weakest(mine.breakdown, outcome.scheme)
-    comments = review_comments(session, period, member)
-    improve_comments = {k: v for k, v in comments.items() if k in ("self.to_improve", "manager.comment")
-                        or k.startswith("manager.")}  # fmt: skip
     return {
         "period": period.key,
         "agent": member.name,
@@ -296,8 +276,9 @@ def build_prompt(
             "median": c.median,
             "previous_mean": c.previous_mean,
         },
+        "precision": outcome.scheme.precision,
         "subgoals": weak[:3] if len(weak) >= 2 else weak,
-        "comments": improve_comments,
+        "notes": review_notes(session, period, member),
         "components": {
             k: {"points": v.get("points"), "weight": v.get("declared_weight")}
             for k, v in (mine.breakdown.get("components") or {}).items()
@@ -306,74 +287,85 @@ def build_prompt(
     }
 
 
-def _num(x: Any) -> str:
-    if x is None:
-        return "—"
-    f = float(x)
-    return f"{f:.0f}" if f.is_integer() else f"{f:.3g}"
+def _num(x: Any, places: int = 1) -> str:
+    return "—" if x is None else explain.number(float(x), places)
 
 
-def _value(_: Translate, unit: str, value: Any) -> str:
-    if value is None:
-        return _("no data")
-    f = float(value)
-    if unit == "fraction":
-        return f"{f * 100:.1f}%"
-    return _num(f)
+def _indicator(scheme: Scheme | None, indicator_id: str) -> Indicator | None:
+    return next((i for i in scheme.indicators if i.id == indicator_id), None) if scheme else None
+
+
+def _notes(prompt: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The reviews' words of a prompt (one stored before ``notes``: its ``comments``)."""
+    if "notes" in prompt:
+        return {k: list(v) for k, v in prompt["notes"].items()}
+    old = prompt.get("comments") or {}
+    return {"to_improve": [t for k, t in old.items() if k == "self.to_improve"],
+            "why": [t for k, t in old.items() if k != "self.to_improve"], "praise": []}  # fmt: skip
 
 
 def render_prompt(
-    _: Translate, lang: str, prompt: Mapping[str, Any], slots: Sequence[datetime], tz: str
+    _: Translate,
+    lang: str,
+    prompt: Mapping[str, Any],
+    slots: Sequence[datetime],
+    tz: str,
+    scheme: Scheme | None = None,
 ) -> str:
-    """The manager's prompt in five numbered parts."""
+    """The manager's prompt in five numbered parts: numbers as people read them (¥58,278.30,
+    23.5%, 45 秒), points at the scheme's precision, one target per indicator (its method's next
+    target, the same in the sub-goal and in the four questions)."""
+    places = int(prompt.get("precision", scheme.precision if scheme else 1))
+    sep = "；" if lang == "zh" else "; "
+
+    def name(s: Mapping[str, Any]) -> str:
+        return str(s["zh"] if lang == "zh" else s["en"])
+
+    def shown(s: Mapping[str, Any], key: str) -> str:
+        ind = _indicator(scheme, s["indicator"])
+        if ind is not None:
+            return explain.value_text(_, lang, ind, s[key])
+        return explain.unit_value_text(_, str(s.get("unit") or ""), s[key])
+
     lines = [_("Feedback meeting with {agent} about {period}: total {total}, rank {rank} of {size}.",
-               agent=prompt["agent"], period=prompt["period"], total=f"{float(prompt['total']):.1f}",
+               agent=prompt["agent"], period=prompt["period"], total=_num(prompt["total"], places),
                rank=prompt.get("rank") or "—", size=prompt.get("group_size") or "—")]  # fmt: skip
     c = prompt["class"]
     lines.append(_("1. Class: {cls} (team median {median}; earlier mean {before}).", cls=class_text(_, c),
-                   median=f"{float(c['median']):.1f}",
-                   before="—" if c.get("previous_mean") is None else f"{float(c['previous_mean']):.1f}"))  # fmt: skip
+                   median=_num(c["median"], places), before=_num(c.get("previous_mean"), places)))  # fmt: skip
     subs = prompt.get("subgoals") or []
+    notes = _notes(prompt)
     lines.append(_("2. Goal: a better total next period. Sub-goals:"))
     for s in subs:
-        name = s["zh"] if lang == "zh" else s["en"]
-        lines.append(_("   · {name}: from {value} to {target}", name=name, value=_value(_, s["unit"], s["value"]),
-                       target=_value(_, s["unit"], s["target"])))  # fmt: skip
-    for key, text in (prompt.get("comments") or {}).items():
-        if key in ("self.to_improve", "manager.comment"):
-            lines.append(_("   · from the reviews: {text}", text=text))
+        lines.append(_("   · {name}: from {value} to {target}", name=name(s), value=shown(s, "value"),
+                       target=shown(s, "target")))  # fmt: skip
+    for text in notes["to_improve"]:
+        lines.append(_("   · from the reviews: {text}", text=text))
     if not subs:
         lines.append(_("   · keep every indicator at full points"))
     lines.append(_("3. The four questions:"))
-    targets = "; ".join(
+    targets = sep.join(_("{name} {target}", name=name(s), target=shown(s, "target")) for s in subs)
+    lines.append(
         _(
-            "{name} {target}",
-            name=(s["zh"] if lang == "zh" else s["en"]),
-            target=_value(_, s["unit"], s["full"]),
+            "   What was the target? {targets}",
+            targets=targets or _("every indicator at full points"),
         )
-        for s in subs
-    ) or _("every indicator at full points")
-    lines.append(_("   What was the target? {targets}", targets=targets))
-    achieved = "; ".join(
-        _("{name} {value} ({points} of {max} points)", name=(s["zh"] if lang == "zh" else s["en"]),
-          value=_value(_, s["unit"], s["value"]), points=_num(s["points"]), max=_num(s["max_points"]))
+    )
+    achieved = sep.join(
+        _("{name} {value} ({points} of {max} points)", name=name(s), value=shown(s, "value"),
+          points=_num(s["points"], places), max=_num(s["max_points"], places))
         for s in subs
     ) or _("full points on every indicator")  # fmt: skip
     lines.append(_("   What was achieved? {achieved}", achieved=achieved))
-    why = [
-        _(
-            "{name} lost {lost} points",
-            name=(s["zh"] if lang == "zh" else s["en"]),
-            lost=_num(s["lost"]),
-        )
-        for s in subs
-    ]
-    why += [text for text in (prompt.get("comments") or {}).values()]
-    lines.append(_("   Why? {why}", why="; ".join(why) or _("nothing stands out")))
-    direction = "; ".join(
-        _("raise {name} to {target}", name=(s["zh"] if lang == "zh" else s["en"]), target=_value(_, s["unit"], s["target"]))
+    if notes["praise"]:
+        lines.append(_("   Praised in the reviews: {text}", text=sep.join(notes["praise"])))
+    why = [_("{name} lost {lost} points", name=name(s), lost=_num(s["lost"], places)) for s in subs]
+    why += notes["why"]
+    lines.append(_("   Why? {why}", why=sep.join(why) or _("nothing stands out")))
+    direction = sep.join(
+        _("raise {name} to {target}", name=name(s), target=shown(s, "target"))
         if s["better"] == "higher" else
-        _("bring {name} down to {target}", name=(s["zh"] if lang == "zh" else s["en"]), target=_value(_, s["unit"], s["target"]))
+        _("bring {name} down to {target}", name=name(s), target=shown(s, "target"))
         for s in subs
     ) or _("keep up the level")  # fmt: skip
     lines.append(_("   Which way to improve? {direction}", direction=direction))
@@ -437,13 +429,8 @@ def prepare_meeting(
                          now=now, status="proposed")  # fmt: skip
     if manager is not None:
         _m = translator(lang_of(manager, session=session))
-        text = render_prompt(
-            _m,
-            lang_of(manager, session=session),
-            prompt,
-            [s.starts_at for s in slots],
-            team.timezone,
-        )
+        text = render_prompt(_m, lang_of(manager, session=session), prompt, [s.starts_at for s in slots],
+                             team.timezone, outcome.scheme)  # fmt: skip
         outbox.enqueue(session, team=team, period=period, member=manager, kind=f"feedback.prompt.{member.id}",
                        reply=Reply(text=text, private=True), now=now)  # fmt: skip
     _a = translator(lang_of(member, session=session))
@@ -482,13 +469,18 @@ def goal_lines(
 ) -> list[str]:
     """The agent's personal goals for ``period_key``, for their self-review (and /feedback);
     an indicator by its name in ``scheme`` when it has one there."""
-    names = {i.id: i.name.get(lang) for i in scheme.indicators} if scheme is not None else {}
     out = []
     for goal in store.goals_for(session=session, member=member, period_key=period_key):
         if goal.target is not None and goal.indicator:
-            shown = names.get(goal.indicator) or goal.indicator
+            ind = _indicator(scheme, goal.indicator)
+            shown = ind.name.get(lang) if ind is not None else goal.indicator
+            target = (
+                explain.value_text(_, lang, ind, goal.target)
+                if ind is not None
+                else _num(goal.target)
+            )
             out.append(_("· {text} ({indicator} {target} by {date})", text=goal.text, indicator=shown,
-                         target=_num(goal.target), date=goal.due_on.isoformat()))  # fmt: skip
+                         target=target, date=goal.due_on.isoformat()))  # fmt: skip
         else:
             out.append(_("· {text} (by {date})", text=goal.text, date=goal.due_on.isoformat()))
     return out
@@ -612,6 +604,20 @@ def status_text(_: Translate, status: str) -> str:
     }.get(status, status)  # fmt: skip
 
 
+def current_prompt(
+    ctx: Context, team: Team, meeting: FeedbackMeeting, member: Member
+) -> tuple[Mapping[str, Any], Scheme | None]:
+    """The prompt from the agent's current result (after an upheld appeal, the restated one), with
+    the scheme that scored it; the prompt stored at publication when there is no result now."""
+    period = repo.get_period_by_id(session=ctx.session, period_id=meeting.period_id)
+    outcome = results.stored_results(team, period, session=ctx.session) if period else None
+    mine = outcome.of(member.id) if outcome is not None else None
+    if outcome is None or period is None or mine is None or mine.total is None:
+        return meeting.prompt, None
+    prompt = build_prompt(ctx.session, team, period, member, outcome, now=ctx.now)
+    return prompt, outcome.scheme
+
+
 def show(ctx: Context, name: str) -> list[Reply]:
     member, refusal = _agent(ctx, name)
     if member is None:
@@ -631,7 +637,8 @@ def show(ctx: Context, name: str) -> list[Reply]:
         for s in store.list_slots(session=ctx.session, meeting=meeting)
         if s.status != "declined"
     ]
-    text = render_prompt(ctx._, ctx.lang, meeting.prompt, slots, team.timezone)
+    prompt, scheme = current_prompt(ctx, team, meeting, member)
+    text = render_prompt(ctx._, ctx.lang, prompt, slots, team.timezone, scheme)
     if meeting.slot_at is not None:
         text += "\n" + ctx._(
             "Agreed time: {when}",

@@ -194,7 +194,7 @@ def test_the_manager_gets_a_five_part_prompt_per_agent_filled_from_data(
     for part in (
         "1. Class: low performer",
         "2. Goal",
-        "Refund ratio: from 7.0% to 6.0%",
+        "Refund ratio: from 7% to 6%",
         "3. The four questions",
         "What was the target?",
         "What was achieved?",
@@ -254,7 +254,7 @@ def test_after_the_meeting_a_smart_goal_becomes_next_periods_target_and_the_agen
     assert "personal target for 2026-11" in saved.text
     carol = FakeChat(published, "Carol")
     mine = carol.say("/feedback")[0]
-    assert "answer within 45 seconds (Average response time 45 by 2026-11-30)" in mine.text, (
+    assert "answer within 45 seconds (Average response time 45 s by 2026-11-30)" in mine.text, (
         "the indicator by its name"
     )
     assert carol.send(carol._incoming(action=mine.buttons[0].action, value=mine.buttons[0].value))[

@@ -136,7 +136,7 @@ def test_the_goals_agreed_in_the_feedback_meeting_are_shown_before_the_first_que
     chat = FakeChat(router, "Alice")
     said = " ".join(r.text for r in chat.say("/selfreview"))
     assert "Your personal goals for 2026-10, agreed in your feedback meeting:" in said
-    assert "· Answer faster (Average response time 25 by 2026-10-31)" in said, (
+    assert "· Answer faster (Average response time 25 s by 2026-10-31)" in said, (
         "the indicator by its name"
     )
     assert "An old goal" not in said, "only the goals for the period under review"

@@ -320,7 +320,7 @@ def test_managers_get_a_five_part_prompt_filled_from_data(
         "1. Class: low performer",
         "earlier mean",
         "2. Goal",
-        "Refund ratio: from 7.0% to 6.0%",
+        "Refund ratio: from 7% to 6%",
         "3. The four questions",
         "Why? Refund ratio lost 50 points",
         "Carol: faster first replies",
@@ -344,7 +344,7 @@ def test_the_meeting_is_scheduled_recorded_and_its_goal_shown_when_the_next_self
     goals = [t for t in run.texts_to("Carol") if t.startswith("Your personal goals for 2026-10")]
     assert (
         len(goals) == 1
-        and "answer within 45 seconds (Average response time 45 by 2026-10-31)" in goals[0]
+        and "answer within 45 seconds (Average response time 45 s by 2026-10-31)" in goals[0]
     )
     opened = [
         k
