@@ -63,6 +63,9 @@ class Incoming:
     was done, the answer it was given is sent again (it may never have left)."""
     file: SharedFile | None = None
     """A file sent with the message (``text`` is then its caption)."""
+    mentions: Mapping[str, str] = field(default_factory=dict)
+    """Words of ``text`` that name a person by their platform user id (the adapter turned a
+    platform's mention, e.g. Slack's ``<@U123|li>``, into the word ``@U123``): word → user id."""
 
 
 @dataclass(frozen=True)

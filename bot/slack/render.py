@@ -70,6 +70,22 @@ _ENTITY = re.compile(r"&(amp|lt|gt);")
 _ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
 
 
+_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
+
+
+def with_mentions(text: str) -> tuple[str, dict[str, str]]:
+    """Slack's user mentions (``<@U123>``, ``<@U123|li.lei>``) as the plain words ``@U123``, and
+    what each word names (the router's :attr:`Incoming.mentions`); the rest unescaped. A typed
+    ``<@U1>`` arrives escaped (``&lt;@U1&gt;``) and stays text."""
+    found: dict[str, str] = {}
+
+    def word(m: re.Match[str]) -> str:
+        found[f"@{m.group(1)}"] = m.group(1)
+        return f"@{m.group(1)}"
+
+    return unescape(_MENTION.sub(word, text)), found
+
+
 def unescape(text: str) -> str:
     """Slack sends ``&``, ``<``, ``>`` in message and command text as ``&amp;``, ``&lt;``,
     ``&gt;``: back to what the person typed, once (``&amp;lt;`` is the typed ``&lt;``)."""
@@ -118,10 +134,12 @@ def help_as_typed(reply: Reply) -> Reply:
 
 def incoming_from_command(body: Mapping[str, Any]) -> Incoming:
     channel = body.get("channel_id") or None
+    text, mentions = with_mentions(body.get("text") or "")
     return Incoming(
         platform="slack",
         user_id=body["user_id"],
-        text=command_text(body["command"], unescape(body.get("text") or "")),
+        text=command_text(body["command"], text),
+        mentions=mentions,
         chat="private" if body.get("channel_name") == "directmessage" else "group",
         chat_id=channel,
         event_id=body.get("trigger_id"),
@@ -164,10 +182,12 @@ def incoming_from_message(body: Mapping[str, Any]) -> Incoming | None:
     shared = shared_file_of(body)
     if event.get("subtype") == "file_share" and shared is None:
         return None
+    text, mentions = with_mentions(event.get("text") or "")
     return Incoming(
         platform="slack",
         user_id=event["user"],
-        text=unescape(event.get("text") or ""),
+        text=text,
+        mentions=mentions,
         chat="private",
         chat_id=event.get("channel"),
         event_id=body.get("event_id"),

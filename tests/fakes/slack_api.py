@@ -45,6 +45,7 @@ import base64
 import itertools
 import json
 import math
+import re
 import socket
 import threading
 import time
@@ -871,10 +872,18 @@ class FakeSlack:
         return {"files": done}
 
 
+_MENTION = re.compile(r"(<@[A-Z0-9]+(?:\|[^<>]*)?>)")
+
+
 def slack_escape(text: str) -> str:
     """Message and slash-command text as Slack sends it: ``&``, ``<``, ``>`` as HTML entities
-    (https://api.slack.com/reference/surfaces/formatting#escaping)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    (https://api.slack.com/reference/surfaces/formatting#escaping), except a user mention, which
+    Slack sends as ``<@U123|name>`` (a command with ``should_escape``, and every message)."""
+    parts = _MENTION.split(text)
+    return "".join(
+        part if i % 2 else part.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        for i, part in enumerate(parts)
+    )
 
 
 # -- parsing ----------------------------------------------------------------------------
