@@ -16,6 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from commands.explain import component_name
 from commands.i18n import translator
 from scoring import Scheme
 
@@ -101,8 +102,6 @@ def indicator_options(scheme: Scheme, lang: str) -> list[Named]:
 
 def component_label(scheme: Scheme, key: str, lang: str) -> str:
     """A component id (or ``kpi``, the indicator table) as the reader names it."""
-    from commands.me import component_name
-
     _ = translator(lang)
     comp = scheme.component(key)
     if comp is not None:
