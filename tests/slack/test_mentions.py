@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from bot.slack_render import incoming_from_command, with_mentions
+from bot.slack.render import incoming_from_command, with_mentions
 
 ROOT = Path(__file__).resolve().parents[2]
 
