@@ -115,7 +115,7 @@ def render(
                 comp = scheme.component(p.id) if scheme is not None else None
                 return component_name(_, lang, comp) if comp is not None else p.id
             case Joined():
-                return ("；" if lang == "zh" else "; ").join(param(e) for e in p.items)
+                return _("; ").join(param(e) for e in p.items)
             case Explained():
                 return _(p.text, **{k: param(v) for k, v in p.params.items()})
             case _:

@@ -316,7 +316,7 @@ def render_prompt(
     23.5%, 45 秒), points at the scheme's precision, one target per indicator (its method's next
     target, the same in the sub-goal and in the four questions)."""
     places = int(prompt.get("precision", scheme.precision if scheme else 1))
-    sep = "；" if lang == "zh" else "; "
+    sep = _("; ")
 
     def name(s: Mapping[str, Any]) -> str:
         return str(s["zh"] if lang == "zh" else s["en"])
