@@ -71,6 +71,10 @@ def _no_problems(_settings: Settings, _: Translate) -> list[str]:
 
 
 def _stores_requests(_adapter: Any) -> bool:
+    return False
+
+
+def always(_adapter: Any) -> bool:
     return True
 
 
@@ -98,5 +102,6 @@ class Messenger:
     path_prefix: str | None = None
     """Its routes' common prefix (``/slack/``): request log lines carry the platform."""
     stores_requests: Callable[[Any], bool] = _stores_requests
-    """Whether the running adapter stores what it acknowledges in the inbox (:mod:`bot.inbox`);
-    such an adapter has an ``inbox`` attribute and a ``recover`` coroutine."""
+    """Whether the running adapter stores what it acknowledges in the inbox (:mod:`bot.inbox`)
+    and answers it again after a crash; such an adapter has an ``inbox`` attribute and a
+    ``recover`` coroutine. Default: it does not."""

@@ -11,7 +11,7 @@ import re
 
 from bot import feishu, slack, telegram
 from bot.messenger import Messenger
-from storage.conversations import NAMED_BY_NAME
+from storage.models import NAMED_BY_NAME
 
 MESSENGERS: tuple[Messenger, ...] = (
     slack.MESSENGER,

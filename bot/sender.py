@@ -70,7 +70,7 @@ from storage import outbox as store
 from storage import repo
 from storage.cycle_models import OutboxMessage
 from storage.db import unit_of_work
-from storage.models import Member, Team
+from storage.models import LEGACY_ID_PLATFORMS, Member, Team
 
 log = logging.getLogger(__name__)
 
@@ -754,13 +754,18 @@ class Sender:
             if member.unreachable:
                 return None, "blocked the bot on Telegram"
             return self._job(row, "telegram", f"tg:{member.telegram_user_id}", "telegram"), None
+        linked = member.linked_ids()  # any other messenger: its id from member_identity, one lane
+        for platform in self.adapters:
+            if platform not in LEGACY_ID_PLATFORMS and platform in linked:
+                chat = f"{platform}:{linked[platform]}"
+                return self._job(row, platform, chat, platform), None
         return None, "no Slack or Telegram account linked"
 
     def _lane(self, job: Job) -> Lane:
         lane = self._lanes.get(job.lane)
         if lane is None:
             limits = self.limits.get(job.platform, Limits())
-            rate = limits.overall if job.platform == "telegram" else limits.per_workspace
+            rate = limits.overall or limits.per_workspace  # the bot's, else the workspace's
             budget = self._overall.get(job.lane)
             if budget is None and rate:
                 # a quarter of a second's burst lets the lane catch up after late wake-ups (a busy loop)

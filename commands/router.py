@@ -70,6 +70,7 @@ from commands.messages import Incoming, Reply
 from commands.outbox import reply_from_json, reply_to_json
 from storage import conversations as repo
 from storage.db import unit_of_work
+from storage.models import NAMED_BY_NAME
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -387,7 +388,7 @@ def unlinked_text(incoming: Incoming, _: Translate) -> str:
             "I don't know you yet. Ask your kpibot admin for a one-time link code and send it to me here: /start CODE. Or the admin can add you with your Telegram user id {user_id}: kpibot member add --team TEAM --name NAME --role agent --telegram {user_id}",
             user_id=incoming.user_id,
         )
-    if incoming.platform not in repo.NAMED_BY_NAME:
+    if incoming.platform not in NAMED_BY_NAME:
         return _(
             "I don't know you yet. Ask your kpibot admin to link you to your {platform} user id {user_id}.",
             platform=incoming.platform,

@@ -14,7 +14,14 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from storage.models import Conversation, Member, ProcessedEvent, Team
+from storage.models import (
+    NAMED_BY_NAME,
+    Conversation,
+    Member,
+    MemberIdentity,
+    ProcessedEvent,
+    Team,
+)
 
 ACTIVE = "active"
 
@@ -75,27 +82,23 @@ def recorded_replies(
 # -- who is talking -----------------------------------------------------------------
 
 
-NAMED_BY_NAME = frozenset({"console", "test"})
-"""The terminal chat and tests: the only platforms whose user id is a name or a member id."""
-
-
 def find_member(platform: str, user_id: str, *, session: Session) -> Member | None:
     """The member behind a platform user id.
 
-    ``slack`` → ``slack_user_id``; ``telegram`` → ``telegram_user_id``; only the terminal
-    chat and tests (:data:`NAMED_BY_NAME`) → a member id (digits), ``team/name``, or a name
-    that only one member has. Any other platform knows nobody: a person there is known by
-    that platform's own id alone, never by a name or a member id they typed (issue 19).
+    Only the terminal chat and tests (:data:`~storage.models.NAMED_BY_NAME`) name people:
+    by member id (digits), ``team/name``, or a name that only one member has. Every other
+    platform knows a person by that platform's own id alone (:class:`MemberIdentity`),
+    never by a name or a member id they typed (issue 19).
     """
     key = user_id.strip()
     if not key:
         return None
-    if platform == "slack":
-        return session.exec(select(Member).where(Member.slack_user_id == key)).first()
-    if platform == "telegram":
-        return session.exec(select(Member).where(Member.telegram_user_id == key)).first()
     if platform not in NAMED_BY_NAME:
-        return None
+        return session.exec(
+            select(Member)
+            .join(MemberIdentity, col(MemberIdentity.member_id) == col(Member.id))
+            .where(MemberIdentity.platform == platform, MemberIdentity.external_id == key)
+        ).first()
     if key.isdigit():
         by_id = session.get(Member, int(key))
         if by_id is not None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import select
 
 from storage import repo
-from storage.models import LinkCode, Member
+from storage.models import LinkCode, Member, MemberIdentity
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -112,10 +112,13 @@ def linked_leaders(*, session: Session, platform: str = "telegram") -> list[Memb
     """Active managers and admins linked to ``platform`` (their own command menus)."""
     from sqlmodel import col
 
-    column = {"telegram": Member.telegram_user_id, "slack": Member.slack_user_id}[platform]
-    query = select(Member).where(
-        col(Member.role).in_(["manager", "admin"]),
-        col(Member.active).is_(True),
-        col(column).is_not(None),
+    query = (
+        select(Member)
+        .join(MemberIdentity, col(MemberIdentity.member_id) == col(Member.id))
+        .where(
+            col(Member.role).in_(["manager", "admin"]),
+            col(Member.active).is_(True),
+            MemberIdentity.platform == platform,
+        )
     )
     return list(session.exec(query.order_by(col(Member.id))))

@@ -25,9 +25,9 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import CheckConstraint, Index, MetaData, Text, UniqueConstraint, event
-from sqlalchemy.orm import ORMExecuteState
+from sqlalchemy.orm import Mapped, ORMExecuteState, relationship
 from sqlalchemy.orm import Session as OrmSession
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Relationship, SQLModel
 
 from storage.types import ExactDecimal, UTCDateTime, json_type
 
@@ -111,12 +111,88 @@ class Member(SQLModel, table=True):
     manager_id: int | None = Field(
         default=None, foreign_key="member.id", ondelete="SET NULL", index=True
     )
-    slack_user_id: str | None = Field(default=None, unique=True)
-    telegram_user_id: str | None = Field(default=None, unique=True)
     lang: str | None = None
     active: bool = True
     unreachable: bool = False
     created_at: datetime = _utc()
+    identities: Mapped[list[MemberIdentity]] = Relationship(
+        sa_relationship=relationship(cascade="all, delete-orphan", lazy="selectin")
+    )
+    """Who the member is on each messenger (:class:`MemberIdentity`), loaded with the member."""
+
+    def __init__(self, **data: Any) -> None:
+        ids = {p: data.pop(f"{p}_user_id") for p in LEGACY_ID_PLATFORMS if f"{p}_user_id" in data}
+        super().__init__(**data)
+        if self.identities is None:  # a new member: SQLModel leaves the list unset
+            self.identities = []
+        for platform, external_id in ids.items():
+            self.set_external_id(platform, external_id)
+
+    def external_id(self, platform: str) -> str | None:
+        """The member's id on ``platform`` (``None``: not linked there)."""
+        return next((i.external_id for i in self.identities if i.platform == platform), None)
+
+    def set_external_id(self, platform: str, external_id: str | int | None) -> None:
+        """Link the member to ``external_id`` on ``platform`` (replacing the one they had), or
+        unlink them with ``None``; written with the member. Uniqueness is the caller's to check
+        first (:func:`storage.repo.link_platform`); the table refuses a duplicate anyway."""
+        value = None if external_id is None else str(external_id).strip() or None
+        for identity in list(self.identities):
+            if identity.platform == platform:
+                if value is None:
+                    self.identities.remove(identity)
+                else:
+                    identity.external_id = value
+                return
+        if value is not None:
+            self.identities.append(MemberIdentity(platform=platform, external_id=value))  # type: ignore[call-arg]  # member_id: set on flush
+
+    def linked_ids(self) -> dict[str, str]:
+        """Every platform the member is linked on, and their id there."""
+        return {i.platform: i.external_id for i in self.identities}
+
+    @property
+    def slack_user_id(self) -> str | None:
+        return self.external_id("slack")
+
+    @slack_user_id.setter
+    def slack_user_id(self, value: str | None) -> None:
+        self.set_external_id("slack", value)
+
+    @property
+    def telegram_user_id(self) -> str | None:
+        return self.external_id("telegram")
+
+    @telegram_user_id.setter
+    def telegram_user_id(self, value: str | int | None) -> None:
+        self.set_external_id("telegram", value)
+
+
+NAMED_BY_NAME = frozenset({"console", "test"})
+"""The terminal chat and tests: the only platforms whose user id is a name or a member id;
+never a messenger's name (``bot.messengers.check``)."""
+
+LEGACY_ID_PLATFORMS = ("slack", "telegram")
+"""Platforms whose id reads as ``member.<platform>_user_id`` too (they had a column each once;
+migration 0011_seam19 moved them into ``member_identity``)."""
+
+
+class MemberIdentity(SQLModel, table=True):
+    """A member's account on one messenger: unique per platform, one per member and platform.
+
+    Every messenger resolves people by this table alone (``storage.conversations.find_member``);
+    the outbox sends to the id kept here."""
+
+    __tablename__ = "member_identity"
+    __table_args__ = (
+        UniqueConstraint("platform", "external_id"),
+        UniqueConstraint("member_id", "platform"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", ondelete="CASCADE", index=True)
+    platform: str = Field(description="the messenger (bot.messengers): slack, telegram, …")
+    external_id: str = Field(description="the person's id there: U012AB3CD, 123456789, ou_…")
 
 
 class TeamManager(SQLModel, table=True):
@@ -389,6 +465,7 @@ TABLES: tuple[type[SQLModel], ...] = (
     Scheme,
     Team,
     Member,
+    MemberIdentity,
     TeamManager,
     Period,
     DataImport,

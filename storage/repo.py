@@ -26,6 +26,8 @@ from sqlmodel import Session, SQLModel, col, select
 
 from storage.models import (
     LANG_VALUES,
+    LEGACY_ID_PLATFORMS,
+    NAMED_BY_NAME,
     PERIOD_STATUS_VALUES,
     REVIEW_KIND_VALUES,
     ROLE_VALUES,
@@ -36,6 +38,7 @@ from storage.models import (
     IndicatorValue,
     Member,
     MemberAlias,
+    MemberIdentity,
     Period,
     Review,
     Scheme,
@@ -95,6 +98,10 @@ def snapshot(row: SQLModel | None) -> dict[str, Any] | None:
     if row is None:
         return None
     result: dict[str, Any] = _jsonable(row.model_dump())
+    if isinstance(row, Member):  # its accounts, as when they were columns: slack_user_id …
+        ids = row.linked_ids()
+        for platform in (*LEGACY_ID_PLATFORMS, *sorted(set(ids) - set(LEGACY_ID_PLATFORMS))):
+            result[f"{platform}_user_id"] = ids.get(platform)
     return result
 
 
@@ -349,14 +356,26 @@ def get_member_by_name(*, session: Session, team: Team, name: str) -> Member | N
     ).first()
 
 
+def get_member_by_external_id(
+    *, session: Session, platform: str, external_id: str | int
+) -> Member | None:
+    """The member linked to ``external_id`` on ``platform`` (:class:`MemberIdentity`)."""
+    return session.exec(
+        select(Member)
+        .join(MemberIdentity, col(MemberIdentity.member_id) == col(Member.id))
+        .where(MemberIdentity.platform == platform)
+        .where(MemberIdentity.external_id == str(external_id).strip())
+    ).first()
+
+
 def get_member_by_slack_id(*, session: Session, slack_user_id: str) -> Member | None:
-    return session.exec(select(Member).where(Member.slack_user_id == slack_user_id)).first()
+    return get_member_by_external_id(session=session, platform="slack", external_id=slack_user_id)
 
 
 def get_member_by_telegram_id(*, session: Session, telegram_user_id: str | int) -> Member | None:
-    return session.exec(
-        select(Member).where(Member.telegram_user_id == str(telegram_user_id))
-    ).first()
+    return get_member_by_external_id(
+        session=session, platform="telegram", external_id=telegram_user_id
+    )
 
 
 def list_members(
@@ -379,32 +398,27 @@ def link_platform(
     *,
     session: Session,
     member: Member,
-    platform: Literal["slack", "telegram"],
+    platform: str,
     user_id: str | int,
     actor: str,
     reason: str | None = None,
     now: datetime | None = None,
 ) -> Member:
-    """Link a Slack or Telegram account to ``member`` (audited).
+    """Link ``member`` to their account on ``platform`` (a messenger's name: ``slack``,
+    ``telegram``, …), replacing the one they had there (audited).
 
     :class:`IdentityTaken` when the account already belongs to another member.
     """
     key = str(user_id).strip()
     if not key:
         raise ValueError("an empty platform user id")
-    if platform == "slack":
-        other = get_member_by_slack_id(session=session, slack_user_id=key)
-    elif platform == "telegram":
-        other = get_member_by_telegram_id(session=session, telegram_user_id=key)
-    else:
+    if not platform or platform in NAMED_BY_NAME or platform != platform.strip().lower():
         raise ValueError(f"unknown platform {platform!r}")
+    other = get_member_by_external_id(session=session, platform=platform, external_id=key)
     if other is not None and other.id != member.id:
         raise IdentityTaken(f"{platform} user {key} is already linked to another member")
     before = snapshot(member)
-    if platform == "slack":
-        member.slack_user_id = key
-    else:
-        member.telegram_user_id = key
+    member.set_external_id(platform, key)
     _audited_change(
         session=session,
         row=member,

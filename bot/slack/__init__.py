@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.messenger import Limits, Messenger
+from bot.messenger import Limits, Messenger, always
 from bot.slack import settings
 
 if TYPE_CHECKING:
@@ -40,4 +40,5 @@ MESSENGER = Messenger(
     limits=Limits(per_workspace=5.0, per_chat=1.0),
     problems=settings.problems,
     path_prefix="/slack/",
+    stores_requests=always,  # slash commands are stored before the ack
 )
