@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 import tempfile
 import threading
@@ -112,12 +113,14 @@ def serve_fakes(args: argparse.Namespace) -> None:
         for i in range(args.tg_count):
             fake_tg.user(TG_BASE + i, f"agent {i}", language_code=None)
         print(json.dumps({"slack": fake_slack.api_url, "telegram": fake_tg.base_url}), flush=True)
+        cpu_at_ready = time.process_time()
         for line in sys.stdin:
             if line.strip() == "report":
                 got = delivered(fake_tg, fake_slack, args.slack_count, args.tg_count)
                 report = {name: {"early": g.early, "limited": g.limited, "random_429": g.random_429,
                                  "random_5xx": g.random_5xx} for name, g in gates.items()}  # fmt: skip
                 report["counts"] = dict(Counter(got.values()))  # type: ignore[assignment]
+                report["cpu_s"] = round(time.process_time() - cpu_at_ready, 2)  # type: ignore[assignment]
                 print(json.dumps(report), flush=True)
 
 
@@ -264,9 +267,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     concurrency=args.concurrency)  # fmt: skip
     marked: dict[str, list[float]] = {"slack": [], "telegram": []}
     sender.on_sent = lambda job: marked[job.platform].append(time.monotonic())
-    started = time.monotonic()
+    load_before = os.getloadavg()[0]
+    started, cpu_started = time.monotonic(), time.process_time()
     stats = await sender.drain(timeout=args.timeout)
-    wall = time.monotonic() - started
+    wall, cpu = time.monotonic() - started, time.process_time() - cpu_started
     print("seconds until this share of each platform's messages was marked sent:", json.dumps(
         {name: {f"{q:.0%}": round(times[min(len(times) - 1, int(q * len(times)))] - started, 2)
                 for q in (0.1, 0.5, 0.9, 0.99, 1.0)} for name, times in marked.items() if times}))  # fmt: skip
@@ -281,8 +285,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         statuses = store.status_counts(session=s)
     counts = {int(k): v for k, v in report["counts"].items()}
     ideal = max(telegram_n / tg_rate, slack_n / slack_rate)
-    return summary("fakes", args, slack_n, telegram_n, wall, ideal, counts, [report["slack"], report["telegram"]],
-                   stats, statuses)  # fmt: skip
+    result = summary("fakes", args, slack_n, telegram_n, wall, ideal, counts, [report["slack"], report["telegram"]],
+                     stats, statuses)  # fmt: skip
+    # How busy the machine and the two processes were: on 2 shared cores the ratio follows the load.
+    result["cpu_s"] = {"kpibot": round(cpu, 2), "fakes": report["cpu_s"]}
+    result["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+    return result
 
 
 def summary(
@@ -369,6 +377,9 @@ def main() -> None:
     print(f"lost: {result['lost']}, duplicated: {result['duplicated']} (goal 0 and 0)")
     print(f"429 answered: {result['answered_429']}, 5xx answered: {result['answered_5xx']}, "
           f"limits exceeded: {result['limit_hits']}, outbox: {result['outbox']}")  # fmt: skip
+    if "cpu_s" in result:
+        print(f"CPU seconds while draining: kpibot {result['cpu_s']['kpibot']}, fakes "
+              f"{result['cpu_s']['fakes']}; load average {result['load_average'][0]} → {result['load_average'][1]}")  # fmt: skip
     print(json.dumps(result))
 
 

@@ -220,3 +220,41 @@ async def test_while_its_lanes_send_what_it_holds_the_sender_does_not_keep_askin
     assert took > 1.0, "the pace kept the lanes busy for a while"
     assert claims[0] == 12 and sum(claims) == 12
     assert len(claims) <= took / 0.5 + 3, f"{len(claims)} claims in {took:.1f} s"
+
+
+async def test_sends_do_not_wait_in_turn_for_their_start_records_yet_none_goes_before_its_own(
+    engine: Engine, fake_slack: FakeSlack, fake_telegram: FakeTelegram
+) -> None:
+    """Issue 16 item 1 (the broadcast 2.65 × its ideal time, bisected to 101e61b): each send
+    waited for its own ``sending_at`` to be written before the lane paced the next, one
+    database round trip per message. With a slow database (40 ms a round) and a lane of
+    200 a second, the start records of several sends are written in one round, and still no
+    request reaches the platform before its row's start is committed."""
+    crew = make_crew(engine, telegram=30, slack=0, fake_telegram=fake_telegram)
+    broadcast(engine, crew)
+    outbox = await sender(engine, fake_slack, fake_telegram)
+    begins_per_round: list[int] = []
+    real_round = outbox._write_round
+
+    def slow_round(marks, begins):  # type: ignore[no-untyped-def]
+        time.sleep(0.04)
+        begins_per_round.append(len(begins))
+        return real_round(marks, begins)
+
+    outbox._write_round = slow_round  # type: ignore[method-assign]
+    telegram = outbox.adapters["telegram"]
+    real_send = telegram.send_outgoing
+    unrecorded: list[str] = []
+
+    async def send_checked(outgoing):  # type: ignore[no-untyped-def]
+        with unit_of_work(engine) as s:
+            row = store.get_message(session=s, key=outgoing.key)
+            if row is None or row.sending_at is None or row.status != "claimed":
+                unrecorded.append(outgoing.key)
+        return await real_send(outgoing)
+
+    telegram.send_outgoing = send_checked  # type: ignore[attr-defined]
+    stats = await outbox.drain(timeout=60)
+    assert set(received(fake_telegram, fake_slack, crew).values()) == {1}
+    assert stats.sent == 30 and unrecorded == []
+    assert max(begins_per_round) >= 3, begins_per_round
