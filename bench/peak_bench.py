@@ -4,65 +4,86 @@ three questions, against the strict fake Slack (every Web API method's tier, cha
 about one a second per channel) and, for comparison, the same flow with every limit off (the
 fake's tiers relaxed and kpibot's own pacing off).
 
-kpibot runs as in production: the real router on a SQLite file (or ``--database-url``), the
-Slack adapter (``bot.slack.build_slack``) behind its web app, each request signed as Slack
-signs it (``tests/slack/sender.py``); every agent is a linked member whose language is stored.
+Three processes, as in production:
+
+* **kpibot** runs on its own: ``kpibot run --no-chat`` (HTTP mode on ``/slack/events``, the
+  router's worker processes as ``ROUTER_PROCESSES`` says, default cores − 1), on a SQLite
+  file (or ``--database-url``) the bench fills first: the teams, their managers and agents
+  (linked to Slack, language stored), an open period. The unlimited run starts the same
+  ``kpibot run`` with its Slack pacing off (``--serve-kpibot --no-pace``).
+* **the fake Slack** (``tests/fakes/slack_api.FakeSlack``, strict) in a process of its own;
+  it streams every message posted or updated in a DM to the bench (one JSON line each), as
+  Slack's client shows a person their DM.
+* **the 2,000 clients** in the bench process: each request signed as Slack signs it
+  (``tests/slack/sender.py``), sent over HTTP to kpibot's port.
 
 Measured, per press (or typed answer): the time from sending it until the next question is
-in the agent's DM (p50, p99, max), limited and unlimited; and the 429 answers kpibot caused,
-as a share of its Web API calls. Goals: p99 ≤ 2 s and ≤ 3 × the unlimited run; 429s ≤ 1 %.
-The last line is JSON.
+in the agent's DM (p50, p99, max), limited and unlimited; the 429 answers kpibot caused, as a
+share of its Web API calls; and the CPU seconds the kpibot process and its router workers
+spent, per request. Goals: p99 ≤ 2 s and ≤ 3 × the unlimited run; 429s ≤ 1 %. The last line
+is JSON.
 
     .venv/bin/python bench/peak_bench.py [--agents 2000] [--teams 100] [--window 60]
+        [--router-processes N] [--profile DIR]   # DIR: py-spy profiles of kpibot (if installed)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import itertools
 import json
 import logging
+import os
+import queue
 import random
+import secrets
+import shutil
+import signal
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from bot.settings import load_settings  # noqa: E402
-from bot.slack.adapter import build_slack  # noqa: E402
-from bot.web import build_web_app  # noqa: E402
-from commands.context import AppConfig  # noqa: E402
-from commands.router import Router  # noqa: E402
 from scoring.scheme import parse_scheme  # noqa: E402
 from storage import repo  # noqa: E402
 from storage.db import make_engine, unit_of_work, upgrade  # noqa: E402
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack  # noqa: E402
 from tests.slack.sender import SIGNING_SECRET, SlackSender  # noqa: E402
 
-SCHEME = (
-    Path(__file__).resolve().parents[1] / "tests" / "conversations" / "data" / "mini_shop.toml"
-).read_text(encoding="utf-8")
-NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-OPENS = datetime(2026, 11, 1, 0, 0, tzinfo=UTC)
-CLOSES = datetime(2026, 11, 6, 10, 0, tzinfo=UTC)
-PERIOD = "2026-10"
+SCHEME = (ROOT / "tests" / "conversations" / "data" / "mini_shop.toml").read_text(encoding="utf-8")
 ANSWER = "4 · above expectations"
+KPIBOT = Path(sys.executable).with_name("kpibot")
+NOT_KPIBOT = ("auth.test", "response_url", "upload")
+"""Calls in the fake's log that are not kpibot's Web API calls (or not rate-limited ones)."""
 
 
 def user_id(team: int, agent: int) -> str:
     return f"U{team:03d}A{agent:04d}"
 
 
+def period_window(now: datetime) -> tuple[str, datetime, datetime]:
+    """Last month's period, its self-review open since yesterday (kpibot runs on the real clock)."""
+    key = (now.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    return key, now - timedelta(days=1), now + timedelta(days=4)
+
+
 def populate(engine: Any, teams: int, agents: int) -> list[str]:
     """The teams, their managers and agents (linked to Slack, language stored), an open period."""
     parsed = parse_scheme(SCHEME)
+    key, opens, closes = period_window(datetime.now(UTC))
     users: list[str] = []
     per_team = agents // teams
     with unit_of_work(engine) as session:
@@ -76,8 +97,8 @@ def populate(engine: Any, teams: int, agents: int) -> list[str]:
                 session=session, team=team, name=f"manager {t}", role="manager"
             )
             repo.get_or_create_period(
-                session=session, team=team, key=PERIOD, status="open",
-                review_opens_at=OPENS, review_closes_at=CLOSES,
+                session=session, team=team, key=key, status="open",
+                review_opens_at=opens, review_closes_at=closes,
             )  # fmt: skip
             for a in range(per_team):
                 member = repo.add_member(
@@ -92,15 +113,145 @@ def populate(engine: Any, teams: int, agents: int) -> list[str]:
     return users
 
 
+# --------------------------------------------------------------------------- the fake's process
+class _AnyTrigger(dict[str, bool]):
+    """Trigger ids made by the bench process (Slack makes them; here the clients do)."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __missing__(self, key: str) -> bool:
+        return False
+
+
+class _AnyResponseUrl(dict[str, list[dict[str, Any]]]):
+    """Response URLs made by the bench process: each one known on its first use."""
+
+    def get(self, key: str, default: Any = None) -> list[dict[str, Any]]:  # type: ignore[override]
+        return self.setdefault(key, [])
+
+
+def serve_fake(args: argparse.Namespace) -> None:
+    """The child process: the strict fake Slack; every DM message posted or updated goes to
+    stdout as a JSON line; ``report`` on stdin → the calls kpibot made."""
+    out: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+
+    def writer() -> None:
+        while (line := out.get()) is not None:
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+
+    threading.Thread(target=writer, daemon=True, name="stream").start()
+    with FakeSlack() as fake:
+        if args.unlimited:
+            fake.tiers.relax()
+        fake._triggers = _AnyTrigger()
+        fake.responses = _AnyResponseUrl()
+        per_team = args.agents // args.teams
+        for t in range(args.teams):
+            for a in range(per_team):
+                uid = user_id(t, a)
+                fake.add_user(uid, uid.lower(), locale="en-US")
+        post, update = fake._methods["chat.postMessage"], fake._methods["chat.update"]
+
+        def posted(call_args: dict[str, Any]) -> dict[str, Any]:
+            answer = post(call_args)
+            if str(answer.get("channel", "")).startswith("D"):
+                event = {"c": answer["channel"], "m": answer["message"]}
+                out.put(json.dumps(event, ensure_ascii=False))
+            return answer
+
+        def updated(call_args: dict[str, Any]) -> dict[str, Any]:
+            answer = update(call_args)
+            channel = str(answer.get("channel", ""))
+            if channel.startswith("D"):
+                for message in fake.messages.get(channel, []):
+                    if message["ts"] == answer["ts"]:
+                        out.put(json.dumps({"c": channel, "m": message}, ensure_ascii=False))
+            return answer
+
+        fake._methods["chat.postMessage"], fake._methods["chat.update"] = posted, updated
+        out.put(json.dumps({"api_url": fake.api_url, "url": fake.url}))
+        for line in sys.stdin:
+            if line.strip() == "report":
+                with fake._lock:
+                    calls = [c for c in fake.calls if c.method not in NOT_KPIBOT]
+                    by_method: dict[str, int] = {}
+                    for c in calls:
+                        by_method[c.method] = by_method.get(c.method, 0) + 1
+                    report = {"calls": len(calls), "calls_429": sum(1 for c in calls if c.status == 429),
+                              "calls_by_method": by_method,
+                              "limited_by_method": dict(fake.tiers.limited)}  # fmt: skip
+                out.put(json.dumps({"report": report}))
+    out.put(None)
+
+
+class RemoteFake:
+    """What ``SlackSender`` asks of the fake, answered in the bench process: trigger ids and
+    response URLs made here, and a copy of every DM, kept from the fake's stream."""
+
+    dm_channel = staticmethod(FakeSlack.dm_channel)
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.users: dict[str, Any] = {}
+        self.messages: dict[str, list[dict[str, Any]]] = {}
+        self._ids = itertools.count(1)
+        self._changed: dict[str, asyncio.Event] = {}
+        self.reports: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    def new_trigger_id(self) -> str:
+        n = next(self._ids)
+        return f"{n}.{int(time.time())}.bench{n:06d}"
+
+    def new_response_url(self) -> str:
+        n = next(self._ids)
+        return f"{self.url}response/T0KPIBOT/{n:08d}/bench{n:06d}"
+
+    def messages_in(self, channel: str) -> list[dict[str, Any]]:
+        return list(self.messages.get(channel, []))
+
+    def take(self, event: dict[str, Any]) -> None:
+        if "report" in event:
+            self.reports.put_nowait(event["report"])
+            return
+        channel, message = event["c"], event["m"]
+        shown = self.messages.setdefault(channel, [])
+        for i, old in enumerate(shown):
+            if old["ts"] == message["ts"]:
+                shown[i] = message
+                break
+        else:
+            shown.append(message)
+        waiting = self._changed.get(channel)
+        if waiting is not None:
+            waiting.set()
+
+    async def until(self, dm: str, prefix: str, timeout: float = 600) -> None:
+        """Until the DM's newest messages include one starting with ``prefix``."""
+        deadline = time.monotonic() + timeout
+        changed = self._changed.setdefault(dm, asyncio.Event())
+        while True:
+            shown = self.messages.get(dm) or []
+            if any(str(m.get("text", "")).startswith(prefix) for m in shown[-2:]):
+                return
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"{dm} never saw {prefix!r}")
+            changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), left)
+
+
 async def agent_flow(
-    sender: SlackSender, fake: FakeSlack, uid: str, delay: float, latencies: list[float]
+    sender: SlackSender, fake: RemoteFake, uid: str, delay: float, latencies: list[float]
 ) -> None:
     """Open the self-review after ``delay``, then answer three questions; each answer's time
     until the next question is in the DM goes into ``latencies``."""
     await asyncio.sleep(delay)
     dm = fake.dm_channel(uid)
     await sender.command(uid, "/selfreview", channel_id="C0TEAM", channel_name="team")
-    await _until(fake, dm, "Question 1 of ")
+    await fake.until(dm, "Question 1 of ")
     for step in (2, 3, 4):
         last = fake.messages_in(dm)[-1]
         started = time.monotonic()
@@ -108,68 +259,172 @@ async def agent_flow(
             await sender.click(uid, {**last, "channel": dm}, ANSWER)
         else:
             await sender.dm(uid, "Calm with angry customers")
-        await _until(fake, dm, f"Question {step} of ")
+        await fake.until(dm, f"Question {step} of ")
         latencies.append(time.monotonic() - started)
 
 
-async def _until(fake: FakeSlack, dm: str, prefix: str, timeout: float = 600) -> None:
-    """Until the DM's newest messages include one starting with ``prefix`` (read without
-    copying: 2,000 agents poll at once, and copies would cost more than kpibot)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        shown = fake.messages.get(dm) or []
-        if any(str(m.get("text", "")).startswith(prefix) for m in shown[-2:]):
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{dm} never saw {prefix!r}")
-        await asyncio.sleep(0.05)
+# --------------------------------------------------------------------------- kpibot's process
+def serve_kpibot(args: argparse.Namespace) -> None:
+    """``kpibot run --no-chat`` itself, its Slack pacing off (``--no-pace``: the unlimited run)."""
+    if args.no_pace:
+        import bot.slack.adapter
+
+        build = bot.slack.adapter.build_slack
+
+        def unpaced(*a: Any, **kw: Any) -> Any:
+            return build(*a, **{**kw, "pace": False})
+
+        bot.slack.adapter.build_slack = unpaced  # type: ignore[assignment]
+    from bot.cli.run import run
+
+    sys.argv = ["kpibot", "run", "--no-chat"]
+    run(chat=False)
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_kpibot(
+    args: argparse.Namespace, workdir: Path, database_url: str, api_url: str, *, limited: bool
+) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TELEGRAM_", "KPIBOT_"))},
+        "PORT": str(port), "DATABASE_URL": database_url, "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": api_url, "DEFAULT_LANG": "en",
+        "DATA_DIR": str(workdir), "LOG_FORMAT": "json", "LOG_LEVEL": "WARNING",
+        "CYCLE_ENABLED": "false", "PYTHONUNBUFFERED": "1", "KPIBOT_SECRET": secrets.token_urlsafe(32),
+    }  # fmt: skip
+    if args.router_processes is not None:
+        env["ROUTER_PROCESSES"] = str(args.router_processes)
+    command = (
+        [str(KPIBOT), "run", "--no-chat"]
+        if limited
+        else [sys.executable, __file__, "--serve-kpibot", "--no-pace"]
+    )
+    log = (workdir / "kpibot.log").open("ab")
+    process = subprocess.Popen(command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"kpibot exited with {process.returncode}: see {workdir / 'kpibot.log'}"
+            )
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                return process, url
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"kpibot did not become ready: see {workdir / 'kpibot.log'}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of ``pid`` and of the processes it started (the router's workers)."""
+    from tests.ops.replica import children
+
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for p in [pid, *children(pid)]:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+# --------------------------------------------------------------------------- one run
 async def run(args: argparse.Namespace, *, limited: bool) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="kpibot-peak-"))
-    engine = make_engine(args.database_url or f"sqlite:///{workdir / 'peak.db'}")
+    database_url = args.database_url or f"sqlite:///{workdir / 'peak.db'}"
+    engine = make_engine(database_url)
     upgrade(engine)
     users = populate(engine, args.teams, args.agents)
-    with FakeSlack() as fake:
-        if not limited:
-            fake.tiers.relax()
-        for uid in users:
-            fake.add_user(uid, uid.lower(), locale="en-US")
-        router = Router(engine, AppConfig(default_lang="en"), lambda: NOW)
-        settings = load_settings(
-            slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET, slack_app_token=None,
-            slack_api_url=fake.api_url, default_lang="en",
+    engine.dispose()
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--serve-fake", "--agents", str(args.agents), "--teams", str(args.teams),
+        *(["--unlimited"] if not limited else []),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=1 << 24,
+    )  # fmt: skip
+    assert child.stdin is not None and child.stdout is not None
+    urls = json.loads(await asyncio.wait_for(child.stdout.readline(), 60))
+    fake = RemoteFake(urls["url"])
+
+    async def stream() -> None:
+        assert child.stdout is not None
+        async for line in child.stdout:
+            fake.take(json.loads(line))
+
+    reader = asyncio.create_task(stream())
+    kpibot, url = await asyncio.to_thread(
+        start_kpibot, args, workdir, database_url, urls["api_url"], limited=limited
+    )
+    profiler = None
+    if args.profile and shutil.which("py-spy"):
+        Path(args.profile).mkdir(parents=True, exist_ok=True)
+        out = Path(args.profile) / f"kpibot-{'limited' if limited else 'unlimited'}.txt"
+        profiler = subprocess.Popen(
+            ["py-spy", "record", "--pid", str(kpibot.pid), "--subprocesses", "--gil", "-f", "raw",
+             "-r", "100", "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        adapter = build_slack(settings, router, engine=engine, pace=limited)
-        app = build_web_app(routes=adapter.routes())
-        latencies: list[float] = []
-        rng = random.Random(args.seed)
+    latencies: list[float] = []
+    rng = random.Random(args.seed)
+    try:
         async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://kpibot.bench", timeout=60
-        ) as client:
-            sender = SlackSender(client, fake)
-            started = time.monotonic()
+            base_url=url, timeout=60,
+            limits=httpx.Limits(max_connections=args.connections, max_keepalive_connections=args.connections),
+        ) as client:  # fmt: skip
+            sender = SlackSender(client, fake)  # type: ignore[arg-type]
+            cpu_before, started = cpu_seconds(kpibot.pid), time.monotonic()
             await asyncio.gather(*(
                 agent_flow(sender, fake, uid, rng.uniform(0, args.window), latencies) for uid in users
             ))  # fmt: skip
-            wall = time.monotonic() - started
-            await adapter.idle()
-        await adapter.stop()
-        calls = [c for c in fake.calls if c.method not in ("auth.test", "response_url", "upload")]
-        limited_429 = sum(1 for c in calls if c.status == 429)
-        by_method: dict[str, int] = {}
-        for c in calls:
-            by_method[c.method] = by_method.get(c.method, 0) + 1
+            wall, cpu = time.monotonic() - started, cpu_seconds(kpibot.pid) - cpu_before
+        report = await settled_report(child, fake)
+    finally:
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)
+            await asyncio.to_thread(profiler.wait, 60)
+        kpibot.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.to_thread(kpibot.wait, 60)
+        except subprocess.TimeoutExpired:
+            kpibot.kill()
+        child.stdin.close()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(child.wait(), 30)
+        reader.cancel()
     ordered = sorted(latencies)
+    requests = len(users) + len(ordered)
     return {
         "limits": "on" if limited else "off", "agents": len(users), "presses": len(ordered),
         "p50_s": round(statistics.median(ordered), 3),
         "p99_s": round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 3),
         "max_s": round(ordered[-1], 3), "wall_s": round(wall, 1),
-        "calls": len(calls), "calls_429": limited_429,
-        "share_429": round(limited_429 / max(1, len(calls)), 4), "calls_by_method": by_method,
-        "pacing_waited_s": round(adapter.pacing.waited_s, 1), "tidying_skipped": adapter.pacing.skipped,
+        "calls": report["calls"], "calls_429": report["calls_429"],
+        "share_429": round(report["calls_429"] / max(1, report["calls"]), 4),
+        "calls_by_method": report["calls_by_method"], "limited_by_method": report["limited_by_method"],
+        "kpibot_cpu_s": round(cpu, 1), "cpu_ms_per_request": round(1000 * cpu / max(1, requests), 1),
+        "load_average": round(os.getloadavg()[0], 2),
     }  # fmt: skip
+
+
+async def settled_report(child: Any, fake: RemoteFake) -> dict[str, Any]:
+    """The fake's count of kpibot's calls, once the best-effort tidying after the last
+    question has gone out too (two reports a second apart agree), at most 60 s."""
+    last: dict[str, Any] | None = None
+    deadline = time.monotonic() + 60
+    while True:
+        child.stdin.write(b"report\n")
+        await child.stdin.drain()
+        report = await asyncio.wait_for(fake.reports.get(), 60)
+        if last is not None and report["calls"] == last["calls"] or time.monotonic() > deadline:
+            return report
+        last = report
+        await asyncio.sleep(1.0)
 
 
 def main() -> None:
@@ -181,16 +436,42 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--router-processes", type=int, default=None,
+        help="kpibot's ROUTER_PROCESSES (default: kpibot's own, cores − 1).",
+    )  # fmt: skip
+    parser.add_argument(
+        "--connections", type=int, default=200, help="HTTP connections the clients keep open."
+    )
+    parser.add_argument("--only", choices=("limited", "unlimited"), default=None)
+    parser.add_argument(
+        "--profile", default=None, help="A folder for py-spy profiles of the kpibot process."
+    )
+    parser.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--unlimited", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-kpibot", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--no-pace", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_fake:
+        serve_fake(args)
+        return
+    if args.serve_kpibot:
+        serve_kpibot(args)
+        return
     logging.basicConfig(level=logging.WARNING)
-    on = asyncio.run(run(args, limited=True))
-    print(json.dumps(on), flush=True)
-    off = asyncio.run(run(args, limited=False))
-    print(json.dumps(off), flush=True)
+    on = asyncio.run(run(args, limited=True)) if args.only != "unlimited" else None
+    if on is not None:
+        print(json.dumps(on), flush=True)
+    off = asyncio.run(run(args, limited=False)) if args.only != "limited" else None
+    if off is not None:
+        print(json.dumps(off), flush=True)
+    if on is None or off is None:
+        return
     result = {
         "p50_s": on["p50_s"], "p99_s": on["p99_s"], "max_s": on["max_s"],
         "unlimited_p99_s": off["p99_s"], "ratio_p99": round(on["p99_s"] / max(off["p99_s"], 1e-9), 2),
         "share_429": on["share_429"], "calls_429": on["calls_429"], "calls": on["calls"],
+        "cpu_ms_per_request": on["cpu_ms_per_request"],
         "goals_met": on["p99_s"] <= 2.0 and on["p99_s"] <= 3 * off["p99_s"] and on["share_429"] <= 0.01,
         "date": datetime.now(UTC).date().isoformat(),
     }  # fmt: skip
