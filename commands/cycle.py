@@ -320,6 +320,7 @@ def publish(ctx: StepContext) -> None:
     broadcast.team_ranking(ctx, outcome)
     broadcast.manager_tables(ctx, outcome)
     _tell_admins_held(ctx, outcome)
+    publication.tell_admins_unreachable(ctx, outcome)
 
 
 def _admins(ctx: StepContext) -> list[Member]:

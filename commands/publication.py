@@ -48,6 +48,9 @@ from storage.models import Period, Team
 if TYPE_CHECKING:
     from sqlmodel import Session
 
+    from commands.step_context import StepContext
+    from storage.models import Member
+
 Gaps = Literal["hold", "confirm"]
 """What a publication does with provisional results: hold them, or publish them provisional."""
 
@@ -171,3 +174,36 @@ def confirmer(_: Translate, session: Session, score: results.AgentScore) -> str:
         if member is not None:
             return member.name
     return _("an admin on the command line") if by == "cli" else _("an admin")
+
+
+def unreachable_members(session: Session, outcome: results.PeriodResults) -> list[Member]:
+    """The people a publication writes to (the scored agents, their managers) whom no platform
+    reaches: no Slack id, no Telegram id that still answers (``commands.progress.reachable``)."""
+    from commands.people import manager_of
+    from commands.progress import reachable
+
+    seen: dict[int, Member] = {}
+    for score in outcome.scored:
+        member = repo.get_member(session=session, member_id=score.member_id)
+        for person in (member, manager_of(member, session=session) if member is not None else None):
+            if person is not None and person.id is not None and person.active:
+                seen.setdefault(person.id, person)
+    return sorted((m for m in seen.values() if not reachable(m)), key=lambda m: m.name)
+
+
+def tell_admins_unreachable(ctx: StepContext, outcome: results.PeriodResults) -> None:
+    """After a publication: every admin hears who will not get their results (no Slack or
+    Telegram account), and the step's counts say how many (``/runstep publish`` shows it)."""
+    from commands.i18n import translator
+    from commands.people import admins_of, lang_of
+
+    missing = unreachable_members(ctx.session, outcome)
+    if not missing:
+        return
+    ctx.count("unreachable", len(missing))
+    for admin in admins_of(session=ctx.session):
+        _ = translator(lang_of(admin, session=ctx.session))
+        ctx.say(admin, "publish.unreachable", _(
+            "{team} {period} is published, but {names} cannot be reached: no Slack or Telegram account is "
+            "linked, so their results wait in /inbox. Link them with /member set {team} NAME slack=… or telegram=….",
+            team=ctx.team.name, period=ctx.period_key, names=_(", ").join(m.name for m in missing)))  # fmt: skip

@@ -76,6 +76,7 @@ COUNT_TEXTS = {
     "final": N_("results final: {n}"),
     "held": N_("provisional results held: {n}"),
     "confirmed": N_("provisional results published as confirmed: {n}"),
+    "unreachable": N_("people no platform reaches (their messages wait in /inbox): {n}"),
 }
 """What a step's counts (``StepOutcome.counts``) say, as a sentence part in the reader's language."""
 
