@@ -266,7 +266,8 @@ def _usage(ctx: Context) -> list[Reply]:
 def _parse_agent_args(args: str) -> tuple[int, str | None]:
     """``""`` → (1, None); ``"20"`` → (20, None); ``"ref 20"``, ``"A-7"``, ``"20261023"`` → (1, ref).
 
-    A bare number of up to three digits is a count; a longer one is an order number.
+    A bare number of up to four digits is a count (``/survey 1000`` is refused, with the way to
+    ask for one link with the reference 1000); a longer one is an order number.
     """
     text = args.strip()
     if not text:
@@ -274,7 +275,7 @@ def _parse_agent_args(args: str) -> tuple[int, str | None]:
     head, _sep, rest = text.partition(" ")
     if head.lower() in ("ref", "ref:") and rest.strip():
         return 1, rest.strip()
-    if text.isascii() and text.isdigit() and len(text) <= 3:
+    if text.isascii() and text.isdigit() and len(text) <= 4:
         return int(text), None
     return 1, text
 
@@ -283,9 +284,11 @@ def _agent_links(ctx: Context, args: str) -> list[Reply]:
     _ = ctx._
     count, ref = _parse_agent_args(args)
     if not 1 <= count <= MAX_BATCH:
-        return [
-            Reply(text=_("You can get up to {max} links at a time.", max=MAX_BATCH), ephemeral=True)
-        ]
+        text = _("You can get up to {max} links at a time.", max=MAX_BATCH)
+        if count > MAX_BATCH:
+            text += " " + _("For one link with the order or ticket number {ref}, send /survey ref {ref}.",
+                            ref=count)  # fmt: skip
+        return [Reply(text=text, ephemeral=True)]
     issued = issue_links(
         ctx.session,
         member=ctx.actor,

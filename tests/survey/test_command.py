@@ -87,7 +87,7 @@ def test_a_batch_gives_distinct_links_one_a_line(router: Router, world: World) -
     assert replies[0].text.count("\n") == 20
 
 
-@pytest.mark.parametrize("count", ["0", str(MAX_BATCH + 1), "999"])
+@pytest.mark.parametrize("count", ["0", str(MAX_BATCH + 1), "999", "1000"])
 def test_a_batch_too_large_or_empty_is_refused(router: Router, world: World, count: str) -> None:
     [reply] = say(router, world.agent_id, f"/survey {count}")
     assert tokens_in([reply]) == [] and str(MAX_BATCH) in reply.text
@@ -191,3 +191,16 @@ def test_a_link_issued_without_an_open_period_counts_for_the_period_of_the_ratin
         november_id = november.id
     assert rate(make_client(world.engine, clock), token, stars="4").status_code == 200
     assert rating_rows(world.engine)[0].period_id == november_id
+
+
+def test_a_four_digit_number_is_not_silently_taken_as_a_reference(
+    router: Router, world: World
+) -> None:
+    [reply] = say(router, world.agent_id, "/survey 1000")
+    assert tokens_in([reply]) == []
+    assert reply.text.endswith("send /survey ref 1000.") or reply.text.endswith(
+        "请发送 /survey ref 1000。"
+    )
+    [reply] = say(router, world.agent_id, "/survey ref 1000")
+    [token] = tokens_in([reply])
+    assert read_token(SECRET, token).ref == "1000"
