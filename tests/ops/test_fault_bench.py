@@ -28,6 +28,6 @@ def test_the_fault_bench_runs_its_faults_and_prints_lost_duplicated_and_drain_ti
     assert set(figures["faults"]) == {"db_cut_mid", "telegram_late"}
     for got in figures["faults"].values():
         assert {"lost", "duplicated", "ambiguous", "drain_s", "stop_s", "goal_met"} <= set(got)
-        assert got["drain_s"] > 0
+        assert got["drain_s"] >= 0  # the outbox may drain before the fault ends: 0.0 s is a figure
     assert figures["faults"]["telegram_late"]["ambiguous"] == 2
     assert figures["goals_met"] is True and figures["duplicated"] == 0
