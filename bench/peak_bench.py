@@ -57,7 +57,7 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from scoring.scheme import parse_scheme  # noqa: E402
+from scoring.scheme_parser import parse_scheme  # noqa: E402
 from storage import repo  # noqa: E402
 from storage.db import make_engine, unit_of_work, upgrade  # noqa: E402
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack  # noqa: E402

@@ -21,7 +21,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from scoring.scheme import Scheme, parse_scheme
+from scoring.scheme import Scheme
+from scoring.scheme_parser import parse_scheme
 from scoring.total import ScoreInputs, TeamResult, score_team
 
 SEED = 20261103

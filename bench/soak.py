@@ -53,7 +53,7 @@ def rss_mb() -> float:
 
 def organisation(engine: Any, teams: int, per_team: int) -> tuple[list[str], list[str]]:
     """Teams t000…, each a manager ``m<t>`` and agents ``a<t>-<n>``; KPI values for everyone."""
-    from scoring.scheme import parse_scheme
+    from scoring.scheme_parser import parse_scheme
     from storage import repo
     from storage.db import unit_of_work
 

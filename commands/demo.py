@@ -29,7 +29,8 @@ from sqlmodel import Session, col, select
 
 from commands.cycle_plan import plan
 from scoring.cycle_rules import CycleRules
-from scoring.scheme import Scheme, parse_scheme
+from scoring.scheme import Scheme
+from scoring.scheme_parser import parse_scheme
 from storage import repo
 from storage.models import CustomerRating, IndicatorValue, Member, Period, Review, Team
 

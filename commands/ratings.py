@@ -94,7 +94,8 @@ def settings_from_scheme_text(text: str | None) -> SurveySettings:
     """The survey settings of a scheme's text; defaults when absent or unreadable."""
     if not text:
         return SurveySettings()
-    from scoring.scheme import SchemeError, parse_scheme
+    from scoring.scheme import SchemeError
+    from scoring.scheme_parser import parse_scheme
 
     try:
         scheme = parse_scheme(text)

@@ -3,8 +3,8 @@
 Every score the product shows (monthly broadcast, ``/rank``, ``/review`` preview, ``/simulate``,
 ``kpibot score``) comes from here; nothing else re-implements a rule.
 
-Schemes (``scoring.scheme``)
-----------------------------
+Schemes (``scoring.scheme``, parsed by ``scoring.scheme_parser``)
+-----------------------------------------------------------------
 ``parse_scheme(text) -> Scheme`` parses and validates a scheme's TOML (format: ``docs/schemes.md``).
 A bad scheme raises ``SchemeError``; ``err.problems`` lists *every* problem, each a ``Problem``
 with ``where`` (indicator / component id, or ``scheme``), ``field`` (e.g. ``params.bands[2]``),
@@ -81,7 +81,8 @@ review preview). ``scale_review(v, 5)`` turns a 1–5 answer into 0–100; ``pee
 turns per-rater peer answers into the ``peer`` frame.
 """
 
-from scoring.scheme import PROBLEM_TEMPLATES, Problem, Scheme, SchemeError, parse_scheme
+from scoring.scheme import PROBLEM_TEMPLATES, Problem, Scheme, SchemeError
+from scoring.scheme_parser import parse_scheme
 from scoring.total import (
     AgentResult,
     ComponentResult,

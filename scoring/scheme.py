@@ -3,12 +3,12 @@
 ``parse_scheme(text)`` returns a frozen :class:`Scheme` or raises :class:`SchemeError` whose
 ``problems`` list *every* problem at once, each naming where (indicator / component id), the
 field, a stable ``code`` with ``params`` (for translation at the edge) and an English message.
-The format is documented in ``docs/schemes.md``; the checks live in ``scoring.scheme_parser``.
+The format is documented in ``docs/schemes.md``; ``parse_scheme`` and the checks live in
+``scoring.scheme_parser``, which builds the classes here (this module never imports it).
 """
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from decimal import Decimal
@@ -447,26 +447,3 @@ class Scheme:
         return any(c.kind == "kpi" for c in self.components) or any(
             d.computed == "kpi" for c in self.components for d in c.dimensions
         )
-
-
-def parse_scheme(text: str) -> Scheme:
-    """Parse and validate a scheme's TOML text; raise :class:`SchemeError` listing every problem."""
-    from scoring.scheme_parser import SchemeParser  # the parser builds the classes above
-
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SchemeError([Problem("scheme", "toml", "toml_syntax", {"error": str(exc)})]) from None
-    from scoring.scheme_keys import unknown_keys
-
-    parser = SchemeParser()
-    scheme = parser.scheme(data, text)
-    problems = unknown_keys(data, text) + parser.problems
-    if problems or scheme is None:
-        raise SchemeError(problems)
-    return scheme
-
-
-def load_scheme(text: str) -> Scheme:
-    """Alias of :func:`parse_scheme`."""
-    return parse_scheme(text)

@@ -1,4 +1,4 @@
-"""The checks behind :func:`scoring.scheme.parse_scheme`: read TOML data, collect every problem.
+"""A scheme's TOML read into :class:`~scoring.scheme.Scheme`: :func:`parse_scheme` and its checks.
 
 Each reader records a :class:`~scoring.scheme.Problem` (where, field, code, params) and carries
 on with a harmless default, so one pass finds every problem in a file.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import math
+import tomllib
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, assert_never
@@ -51,11 +52,27 @@ from scoring.scheme import (
     Problem,
     Sampling,
     Scheme,
+    SchemeError,
     Scorecard,
     StarLevel,
 )
+from scoring.scheme_keys import unknown_keys
 
 REVIEWER_ROLES: tuple[str, ...] = ("qa", "manager", "admin")
+
+
+def parse_scheme(text: str) -> Scheme:
+    """Parse and validate a scheme's TOML text; raise :class:`SchemeError` listing every problem."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SchemeError([Problem("scheme", "toml", "toml_syntax", {"error": str(exc)})]) from None
+    parser = SchemeParser()
+    scheme = parser.scheme(data, text)
+    problems = unknown_keys(data, text) + parser.problems
+    if problems or scheme is None:
+        raise SchemeError(problems)
+    return scheme
 
 
 def _is_number(x: Any) -> bool:

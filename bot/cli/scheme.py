@@ -26,7 +26,8 @@ from scoring import kpi
 from scoring.methods import Band, Tiered
 from scoring.pay import pay_of
 from scoring.provision import provision_problems
-from scoring.scheme import PROBLEM_TEMPLATES, Indicator, Scheme, SchemeError, parse_scheme
+from scoring.scheme import PROBLEM_TEMPLATES, Indicator, Scheme, SchemeError
+from scoring.scheme_parser import parse_scheme
 from scoring.table import TABLE_TEMPLATES, TableError, read_score_table
 from scoring.total import AgentResult, TeamResult, score_team
 

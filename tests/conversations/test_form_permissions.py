@@ -79,7 +79,7 @@ def test_a_managers_pick_button_pressed_by_an_agent_is_refused(router: Router) -
 def test_a_scheme_without_reviews_says_so_for_each_form(router: Router) -> None:
     from pathlib import Path
 
-    from scoring.scheme import parse_scheme
+    from scoring.scheme_parser import parse_scheme
     from storage import repo
     from storage.db import unit_of_work
 

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 
 from commands.context import AppConfig
 from commands.router import Router
-from scoring.scheme import parse_scheme
+from scoring.scheme_parser import parse_scheme
 from storage import repo
 from storage.db import unit_of_work
 from tests.conversations.conftest import Clock

@@ -20,7 +20,7 @@ from bot.slack import render as slack_render
 from bot.telegram import render as telegram_render
 from commands.context import AppConfig
 from commands.router import Router
-from scoring.scheme import parse_scheme
+from scoring.scheme_parser import parse_scheme
 from storage import repo
 from storage.db import unit_of_work
 from storage.models import AuditLog

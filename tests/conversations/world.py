@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from scoring.scheme import parse_scheme
+from scoring.scheme_parser import parse_scheme
 from storage import repo
 from storage.db import unit_of_work
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from scoring.scheme import parse_scheme
+from scoring.scheme_parser import parse_scheme
 from storage import repo
 from storage.models import Period, Team
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from scoring.cycle_rules import CycleRules
-from scoring.scheme import SchemeError, parse_scheme
+from scoring.scheme import SchemeError
+from scoring.scheme_parser import parse_scheme
 
 ONLINE_SHOP = (Path(__file__).parents[2] / "schemes" / "online_shop.toml").read_text("utf-8")
 

@@ -290,7 +290,7 @@ def test_the_declared_indicators_are_importable_for_scheme_check() -> None:
 def test_a_scheme_scoring_a_platform_rate_passes_the_provision_check() -> None:
     from commands.importing.mapping import declared_indicators as declared
     from scoring.provision import provision_problems
-    from scoring.scheme import parse_scheme
+    from scoring.scheme_parser import parse_scheme
 
     text = """
 id = "jd"

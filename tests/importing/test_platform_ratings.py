@@ -13,7 +13,7 @@ from commands.i18n import translator
 from commands.importing import import_file, undo_import
 from commands.me import component_source
 from commands.ratings import customer_frame
-from scoring.scheme import parse_scheme
+from scoring.scheme_parser import parse_scheme
 from storage import repo
 from storage.models import Team
 from tests.importing.conftest import sample

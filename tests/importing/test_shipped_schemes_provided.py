@@ -15,7 +15,7 @@ import pytest
 
 from commands.importing import Roster, load_mapping, prepare
 from scoring.provision import FORM_PROVIDERS
-from scoring.scheme import parse_scheme
+from scoring.scheme_parser import parse_scheme
 from tests.importing.conftest import OCTOBER, sample
 from tests.importing.test_sample_files import SAMPLES
 

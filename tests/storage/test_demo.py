@@ -23,7 +23,7 @@ from commands.demo import (
     reset_demo,
 )
 from scoring import ScoreInputs, score_team
-from scoring.scheme import parse_scheme
+from scoring.scheme_parser import parse_scheme
 from storage import repo
 from storage.db import make_engine, unit_of_work, upgrade
 from storage.models import AuditLog, Member

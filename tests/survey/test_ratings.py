@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from commands import ratings
 from commands.survey import SurveyClaims
-from scoring.scheme import parse_scheme
+from scoring.scheme_parser import parse_scheme
 from scoring.total import ScoreInputs, score_team
 from storage import repo
 from storage.db import unit_of_work

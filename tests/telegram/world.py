@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
-from scoring.scheme import parse_scheme
+from scoring.scheme_parser import parse_scheme
 from storage import repo
 from storage.db import unit_of_work
 from tests.conversations.world import SCHEME_TEXT

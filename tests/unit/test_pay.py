@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 
 from bot.cli import build_app
 from scoring.pay import pay_of
-from scoring.scheme import SchemeError, parse_scheme
-from scoring.scheme_parser import parse_rate
+from scoring.scheme import SchemeError
+from scoring.scheme_parser import parse_rate, parse_scheme
 from scoring.total import ScoreInputs, score_team
 
 ROOT = Path(__file__).resolve().parents[2]

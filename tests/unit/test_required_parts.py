@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scoring.scheme import SchemeError, parse_scheme
+from scoring.scheme import SchemeError
+from scoring.scheme_parser import parse_scheme
 from scoring.total import ScoreInputs, score_team
 
 ROOT = Path(__file__).resolve().parents[2]

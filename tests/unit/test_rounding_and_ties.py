@@ -18,7 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scoring.results import largest_remainder
-from scoring.scheme import SchemeError, parse_scheme
+from scoring.scheme import SchemeError
+from scoring.scheme_parser import parse_scheme
 from scoring.table import read_score_table
 from scoring.total import ScoreInputs, round_half_up, score_team
 

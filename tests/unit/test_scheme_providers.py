@@ -16,7 +16,7 @@ from bot.cli import build_app
 from bot.cli.scheme import shipped_columns, unmapped_indicators
 from scoring import kpi
 from scoring.provision import provision_problems
-from scoring.scheme import parse_scheme
+from scoring.scheme_parser import parse_scheme
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ["online_shop", "after_sales", "call_centre"]

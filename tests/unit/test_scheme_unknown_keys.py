@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from scoring.scheme import PROBLEM_TEMPLATES, SchemeError, parse_scheme
+from scoring.scheme import PROBLEM_TEMPLATES, SchemeError
+from scoring.scheme_parser import parse_scheme
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOP = (ROOT / "schemes/online_shop.toml").read_text(encoding="utf-8")

@@ -10,7 +10,8 @@ import pytest
 
 from commands.i18n import catalog
 from scoring.methods import Deduction, Descriptive, EitherOr, Gate, Ratio, Tiered
-from scoring.scheme import PROBLEM_TEMPLATES, SchemeError, parse_scheme
+from scoring.scheme import PROBLEM_TEMPLATES, SchemeError
+from scoring.scheme_parser import parse_scheme
 from scoring.table import TABLE_TEMPLATES
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ import pytest
 
 from commands.results import plan_deadline
 from scoring.pay import pay_of
-from scoring.scheme import parse_scheme
+from scoring.scheme_parser import parse_scheme
 from storage.models import Team
 from tests.unit.test_pay import CENTRE, GOOD_MONTH, SHOP_TEXT, shop_team
 

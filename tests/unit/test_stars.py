@@ -9,7 +9,7 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from scoring.scheme import parse_scheme
+from scoring.scheme_parser import parse_scheme
 from scoring.total import ScoreInputs, score_team
 
 SCHEME = """

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from scoring.methods import Deduction, Descriptive
 from scoring.pay import pay_of
-from scoring.scheme import Indicator, Scheme, parse_scheme
+from scoring.scheme import Indicator, Scheme
+from scoring.scheme_parser import parse_scheme
 from scoring.total import STAR_COLUMNS, ScoreInputs, rank_totals, score_team
 
 ROOT = Path(__file__).resolve().parents[2]

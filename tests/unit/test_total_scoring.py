@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scoring.scheme import parse_scheme
+from scoring.scheme_parser import parse_scheme
 from scoring.total import ScoreInputs, peer_summary, rescore_with, scale_review, score_team
 
 ROOT = Path(__file__).resolve().parents[2]
