@@ -1,13 +1,12 @@
 """The `kpibot` command line.
 
-Each module in this package that defines ``register(app: typer.Typer)`` adds its own
-commands, so every feature owns its CLI file and this one stays a page long.
+Each module listed in ``build_app`` adds its own commands with ``register(app: typer.Typer)``,
+so every feature owns its CLI file and this one stays a page long; ``bot.cli.common`` holds what
+they share (``fail``).
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import re
 import sys
 from typing import Any, TextIO
@@ -40,9 +39,9 @@ class PrintableStream:
 
 def _printable_terminal() -> None:
     if not isinstance(sys.stdout, PrintableStream):
-        sys.stdout = PrintableStream(sys.stdout)  # type: ignore[assignment]
+        sys.stdout = PrintableStream(sys.stdout)
     if not isinstance(sys.stderr, PrintableStream):
-        sys.stderr = PrintableStream(sys.stderr, keep_cr=True)  # type: ignore[assignment]
+        sys.stderr = PrintableStream(sys.stderr, keep_cr=True)
 
 
 def build_app() -> typer.Typer:
@@ -54,11 +53,38 @@ def build_app() -> typer.Typer:
         pretty_exceptions_enable=False,
         callback=_printable_terminal,
     )
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        register = getattr(module, "register", None)
-        if register is not None:
-            register(app)
+    # Imported here, not at the top: each command's imports (pandas, the SDKs) load only
+    # when the command line is built, and a module importing bot.cli.common stays a leaf.
+    from bot.cli import (
+        chat,
+        cycle,
+        db,
+        demo,
+        export,
+        importing,
+        members,
+        qa,
+        run,
+        scheme,
+        survey,
+        telegram,
+    )
+
+    for module in (
+        chat,
+        cycle,
+        db,
+        demo,
+        export,
+        importing,
+        members,
+        qa,
+        run,
+        scheme,
+        survey,
+        telegram,
+    ):
+        module.register(app)
     return app
 
 

@@ -8,15 +8,11 @@ from pathlib import Path
 import typer
 
 from bot import messengers
+from bot.cli.common import fail
 from bot.console import ConsoleChat, repl
 from bot.settings import load_settings
 from commands.i18n import normalize_lang, translator
 from commands.messages import Reply
-
-
-def _fail(message: str) -> None:
-    typer.echo(message, err=True)
-    raise typer.Exit(code=2)
 
 
 def chat(
@@ -45,11 +41,11 @@ def chat(
     try:
         config = app_config(settings, resolve_secret(settings))
     except SecretError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     engine = make_engine(settings.database_url)
     try:
         if current_revision(engine) is None:
-            _fail(
+            fail(
                 _(
                     "The database has no tables yet. Run: kpibot db upgrade (and kpibot demo for demo data)."
                 )
@@ -58,7 +54,7 @@ def chat(
             if as_ is None:
                 member = repo.demo_manager(session=session)
                 if member is None:
-                    _fail(
+                    fail(
                         _(
                             "There is no demo team with a manager. Run kpibot demo, or choose a member with --as NAME."
                         )
@@ -66,7 +62,7 @@ def chat(
             else:
                 member = repo.find_member("console", as_, session=session)
                 if member is None:
-                    _fail(
+                    fail(
                         _(
                             "There is no member {name} (or the name is used in several teams: write team/name).",
                             name=as_,

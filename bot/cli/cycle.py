@@ -21,14 +21,9 @@ from typing import Any
 
 import typer
 
+from bot.cli.common import fail
 from bot.settings import load_settings
 from commands.i18n import normalize_lang, translator
-
-
-def _fail(messages: list[str]) -> None:
-    for message in messages:
-        typer.echo(message, err=True)
-    raise typer.Exit(code=2)
 
 
 def _engine(db: str | None) -> tuple[Any, Any]:
@@ -47,10 +42,10 @@ def _engine_lang(db: str | None) -> tuple[Any, Any, str]:
         engine = make_engine(settings.database_url)
         revision = current_revision(engine)
     except ArgumentError:
-        _fail([_("Not a database URL: {url}", url=settings.database_url)])
+        fail([_("Not a database URL: {url}", url=settings.database_url)])
         raise
     except OperationalError as exc:
-        _fail(
+        fail(
             [
                 _(
                     "Cannot open the database {url}: {error}",
@@ -61,7 +56,7 @@ def _engine_lang(db: str | None) -> tuple[Any, Any, str]:
         )
         raise
     if revision is None:
-        _fail([_("The database has no tables yet. Run: kpibot db upgrade")])
+        fail([_("The database has no tables yet. Run: kpibot db upgrade")])
     return engine, _, normalize_lang(settings.default_lang)
 
 
@@ -82,7 +77,7 @@ def show(
         if team:
             found = repo.get_team_by_name(session=session, name=team)
             if found is None:
-                _fail([_("There is no team called {team}.", team=team)])
+                fail([_("There is no team called {team}.", team=team)])
             teams = [found]
         else:
             teams = repo.list_teams(session=session)
@@ -120,14 +115,14 @@ def run_step_command(
 
     engine, _, lang = _engine_lang(db)
     if confirm_provisional and hold_provisional:
-        _fail([_("Give --confirm-provisional or --hold-provisional, not both.")])
+        fail([_("Give --confirm-provisional or --hold-provisional, not both.")])
     now = datetime.now(UTC)
     choice = " confirm" if confirm_provisional else " hold" if hold_provisional else ""
     args = " ".join([step, team] + ([period] if period else [])) + choice
     with unit_of_work(engine) as session:
         request, problems = parse_run(_, args, actor=None, session=session, now=now)
         if request is None:
-            _fail(problems)
+            fail(problems)
             return
         again = f"kpibot cycle run-step {request.step} --team {request.team.name} --period {request.period_key}"
         refused = refusal(_, lang, request, session=session, confirm=f"{again} --confirm-provisional",
@@ -137,7 +132,7 @@ def run_step_command(
                 _ask(_, refused.text, request.step) if refused.question and interactive() else None
             )
             if answer is None:
-                _fail([refused.text])
+                fail([refused.text])
                 return
             request = replace(request, choice=answer)
         outcome = run_step(session, team=request.team, period_key=request.period_key, step=request.step,
@@ -178,7 +173,7 @@ def pause(
     with unit_of_work(engine) as session:
         found = repo.get_team_by_name(session=session, name=team)
         if found is None:
-            _fail([_("There is no team called {team}.", team=team)])
+            fail([_("There is no team called {team}.", team=team)])
             return
         changed = set_paused(found, not resume, session=session, actor="cli", now=datetime.now(UTC))
     if resume:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from bot.cli.common import fail
 from bot.settings import load_settings
 from commands.i18n import translator
 
@@ -11,11 +12,6 @@ from commands.i18n import translator
 def _settings(db: str | None) -> tuple[str, str]:
     settings = load_settings(**({"database_url": db} if db else {}))
     return settings.database_url, settings.default_lang
-
-
-def _fail(message: str) -> None:
-    typer.echo(message, err=True)
-    raise typer.Exit(code=2)
 
 
 DB_OPTION = typer.Option(None, "--db", metavar="URL", help="Database URL (default: DATABASE_URL).")
@@ -33,14 +29,14 @@ def upgrade(db: str | None = DB_OPTION) -> None:
     try:
         engine = make_engine(url)
     except ArgumentError:
-        _fail(_("Not a database URL: {url}", url=url))
+        fail(_("Not a database URL: {url}", url=url))
         return
     try:
         before = current_revision(engine)
         run_upgrade(engine)
         after = current_revision(engine)
     except OperationalError as exc:
-        _fail(
+        fail(
             _(
                 "Cannot open the database {url}: {error}",
                 url=engine.url.render_as_string(hide_password=True),
@@ -89,10 +85,10 @@ def current(db: str | None = DB_OPTION) -> None:
         engine = make_engine(url)
         rev = current_revision(engine)
     except ArgumentError:
-        _fail(_("Not a database URL: {url}", url=url))
+        fail(_("Not a database URL: {url}", url=url))
         return
     except OperationalError as exc:
-        _fail(_("Cannot open the database {url}: {error}", url=url, error=str(exc.orig)))
+        fail(_("Cannot open the database {url}: {error}", url=url, error=str(exc.orig)))
         return
     head = head_revision()
     if rev is None:

@@ -10,14 +10,9 @@ from pathlib import Path
 
 import typer
 
+from bot.cli.common import fail
 from bot.settings import load_settings
 from commands.i18n import translator
-
-
-def _fail(messages: list[str]) -> None:
-    for message in messages:
-        typer.echo(message, err=True)
-    raise typer.Exit(code=2)
 
 
 def export(
@@ -44,15 +39,15 @@ def export(
     if not out.parent.exists():
         problems.append(_("The folder {folder} does not exist.", folder=str(out.parent)))
     if problems:
-        _fail(problems)
+        fail(problems)
     try:
         engine = make_engine(settings.database_url)
         revision = current_revision(engine)
     except ArgumentError:
-        _fail([_("Not a database URL: {url}", url=settings.database_url)])
+        fail([_("Not a database URL: {url}", url=settings.database_url)])
         return
     except OperationalError as exc:
-        _fail(
+        fail(
             [
                 _(
                     "Cannot open the database {url}: {error}",
@@ -63,16 +58,16 @@ def export(
         )
         return
     if revision is None:
-        _fail([_("The database has no tables yet. Run: kpibot db upgrade")])
+        fail([_("The database has no tables yet. Run: kpibot db upgrade")])
     try:
         with unit_of_work(engine) as session:
             found = repo.get_team_by_name(session=session, name=team)
             if found is None:
-                _fail([_("There is no team called {team}.", team=team)])
+                fail([_("There is no team called {team}.", team=team)])
                 return
             row = repo.get_period(session=session, team=found, key=period)
             if row is None:
-                _fail([_("Team {team} has no period {period}.", team=team, period=period)])
+                fail([_("Team {team} has no period {period}.", team=team, period=period)])
                 return
             data = export_bytes(session, found, row, fmt)
     finally:

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
+from bot.cli.common import fail
 from bot.settings import load_settings
 from commands.i18n import normalize_lang, translator
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 PROGRESS_MIN_BYTES = 20 * 1024 * 1024  # about a few seconds of work
 STEPS = ("read", "parse", "check", "store")
@@ -16,12 +21,6 @@ STEPS = ("read", "parse", "check", "store")
 
 def _stderr_is_terminal() -> bool:
     return sys.stderr.isatty()
-
-
-def _fail(lines: list[str]) -> None:
-    for line in lines:
-        typer.echo(line, err=True)
-    raise typer.Exit(code=2)
 
 
 def import_(
@@ -56,12 +55,12 @@ def import_(
     _ = translator(code)
     if what == "list" and number is None:
         if team is None:
-            _fail([_("Give the team: kpibot import list --team TEAM [--period 2026-10].")])
+            fail([_("Give the team: kpibot import list --team TEAM [--period 2026-10].")])
         _list(settings.database_url, team, period, code)
         return
     if what == "undo":
         if number is None:
-            _fail(
+            fail(
                 [
                     _(
                         "Give the import's number: kpibot import undo N (kpibot import list shows them)."
@@ -76,7 +75,7 @@ def import_(
         if value is None
     ]
     if missing or number is not None:
-        _fail(
+        fail(
             [
                 _(
                     "To import a file give {flags}: kpibot import FILE --team TEAM --period 2026-10 --mapping NAME.",
@@ -88,20 +87,20 @@ def import_(
     _import_file(Path(what), settings.database_url, team, period, mapping, as_, code)
 
 
-def _actor(session: object, team: str | None, as_: str | None, code: str) -> str:
+def _actor(session: Session, team: str | None, as_: str | None, code: str) -> str:
     from storage import repo
 
     _ = translator(code)
     if not as_:
         return "cli"
-    team_row = None if team is None else repo.get_team_by_name(session=session, name=team)  # type: ignore[arg-type]
+    team_row = None if team is None else repo.get_team_by_name(session=session, name=team)
     member = (
         None
         if team_row is None
         else repo.get_member_by_name(session=session, team=team_row, name=as_)
-    )  # type: ignore[arg-type]
+    )
     if member is None:
-        _fail([_("There is no member {name} in team {team}.", name=as_, team=team or "?")])
+        fail([_("There is no member {name} in team {team}.", name=as_, team=team or "?")])
     return repo.actor_of(member)
 
 
@@ -116,7 +115,7 @@ def _import_file(
     try:
         size = file.stat().st_size
         if size > MAX_FILE_BYTES:  # refused before a byte is read
-            _fail(
+            fail(
                 [
                     _(
                         "{file}: {problem}",
@@ -131,7 +130,7 @@ def _import_file(
             )
         data = file.read_bytes()
     except OSError as exc:
-        _fail([_("Cannot read {file}: {error}", file=str(file), error=exc.strerror or str(exc))])
+        fail([_("Cannot read {file}: {error}", file=str(file), error=exc.strerror or str(exc))])
     engine = make_engine(database_url)
     bar = None
     if _stderr_is_terminal() and len(data) >= PROGRESS_MIN_BYTES:
@@ -163,7 +162,7 @@ def _import_file(
             bar.close()
         engine.dispose()
     if not report.ok:
-        _fail(report.lines(code))
+        fail(report.lines(code))
     for line in report.lines(code):
         typer.echo(line)
 
@@ -179,7 +178,7 @@ def _list(database_url: str, team: str, period: str | None, code: str) -> None:
     finally:
         engine.dispose()
     if listing.problems:
-        _fail(listing.lines(code))
+        fail(listing.lines(code))
     for line in listing.lines(code):
         typer.echo(line)
 
@@ -196,7 +195,7 @@ def _undo(database_url: str, number: int, team: str | None, as_: str | None, cod
     finally:
         engine.dispose()
     if not report.ok:
-        _fail(report.lines(code))
+        fail(report.lines(code))
     for line in report.lines(code):
         typer.echo(line)
 
@@ -226,7 +225,7 @@ def show_source(
     finally:
         engine.dispose()
     if report.problems:
-        _fail(report.lines(code))
+        fail(report.lines(code))
     for line in report.lines(code):
         typer.echo(line)
 

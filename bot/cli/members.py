@@ -26,10 +26,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 import typer
 
+from bot.cli.common import fail
 from bot.settings import load_settings
 from commands.i18n import Translate, normalize_lang, translator
 
@@ -55,12 +56,6 @@ DbOption = typer.Option(None, "--db", metavar="URL", help="Database URL (default
 LangOption = typer.Option(
     None, "--lang-ui", help="Language of the messages: zh or en (default: DEFAULT_LANG)."
 )
-
-
-def _fail(lines: list[str]) -> NoReturn:
-    for line in lines:
-        typer.echo(line, err=True)
-    raise typer.Exit(code=2)
 
 
 @contextmanager
@@ -115,7 +110,7 @@ def team_add(
                 tz=team.timezone,
             )
     except AdminError as exc:
-        _fail(exc.lines(_))
+        fail(exc.lines(_))
     typer.echo(text)
 
 
@@ -154,7 +149,7 @@ def member_add(
                 role=role_name(_, member.role),
             )
     except AdminError as exc:
-        _fail(exc.lines(_))
+        fail(exc.lines(_))
     typer.echo(text)
 
 
@@ -170,11 +165,11 @@ def member_list(
 
     _ = _translator(lang_ui)
     if format_ not in ("table", "json"):
-        _fail([_("Unknown format {format}: use table or json.", format=format_)])
+        fail([_("Unknown format {format}: use table or json.", format=format_)])
     with _session(db) as session:
         team_row = repo.get_team_by_name(session=session, name=team)
         if team_row is None:
-            _fail([_("There is no team called {team}.", team=team)])
+            fail([_("There is no team called {team}.", team=team)])
         members = repo.list_members(session=session, team=team_row)
         names = {m.id: m.name for m in members}
         rows = [
@@ -314,7 +309,7 @@ def member_set(
             lines = plan.lines(_)
             shown = plan.member.name
     except AdminError as exc:
-        _fail(exc.lines(_))
+        fail(exc.lines(_))
     if not lines:
         typer.echo(_("Nothing to change: {name} already has these settings.", name=shown))
         return
@@ -329,15 +324,15 @@ def _set_active(team: str, name: str, lang_ui: str | None, db: str | None, *, ac
     with _session(db) as session:
         team_row = repo.get_team_by_name(session=session, name=team)
         if team_row is None:
-            _fail([_("There is no team called {team}.", team=team)])
+            fail([_("There is no team called {team}.", team=team)])
         member = repo.get_member_by_name(session=session, team=team_row, name=name)
         if member is None:
-            _fail([_("There is no member {name} in team {team}.", name=name, team=team)])
+            fail([_("There is no member {name} in team {team}.", name=name, team=team)])
         if member.active == active:
             text = (
                 _("{name} is already active.") if active else _("{name} is already marked as left.")
             )
-            _fail([text.format(name=member.name)])
+            fail([text.format(name=member.name)])
         released = set_active(member, active, session=session, actor="cli", now=_now())
         text = active_text(_, member, released, team_row.name)
     typer.echo(text)
@@ -389,10 +384,10 @@ def member_import(
     try:
         data = file.read_bytes()
     except OSError as exc:
-        _fail([_("Cannot read {file}: {error}", file=str(file), error=exc.strerror or str(exc))])
+        fail([_("Cannot read {file}: {error}", file=str(file), error=exc.strerror or str(exc))])
     specs, problems = read_people(data, default_team=team, _=_)
     if problems:
-        _fail(problems)
+        fail(problems)
     report: list[str] = []
     try:
         with _session(db) as session:
@@ -427,7 +422,7 @@ def member_import(
                 )
             ]
         )
-        _fail(
+        fail(
             exc.lines(_) + hint
             if any("already has a member" in p.message for p in exc.problems)
             else exc.lines(_)
@@ -494,7 +489,7 @@ def _alias_change(
                 session, team=team, name=name, source=source, alias=alias, actor="cli", now=_now()
             )
     except AdminError as exc:
-        _fail(exc.lines(_))
+        fail(exc.lines(_))
     typer.echo(change_text(change, _, added=action == "add"))
 
 
@@ -542,7 +537,7 @@ def alias_list(
         with _session(db) as session:
             lines = alias_lines(session, team=team, name=name, _=_)
     except AdminError as exc:
-        _fail(exc.lines(_))
+        fail(exc.lines(_))
     typer.echo("\n".join(lines))
 
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 import typer
 
+from bot.cli.common import fail
 from bot.settings import load_settings
 from commands.i18n import Translate, normalize_lang, translator
 
@@ -28,12 +29,6 @@ qa_app = typer.Typer(
 )
 
 DB_HELP = "Database URL (default: DATABASE_URL)."
-
-
-def _fail(lines: list[str]) -> NoReturn:
-    for line in lines:
-        typer.echo(line, err=True)
-    raise typer.Exit(code=2)
 
 
 def _setup(db: str | None, lang: str | None) -> tuple[str, str, Translate]:
@@ -62,12 +57,12 @@ def load_sessions_cmd(
     try:
         data = file.read_bytes()
     except OSError as exc:
-        _fail([_("Cannot read {file}: {error}", file=str(file), error=exc.strerror or str(exc))])
+        fail([_("Cannot read {file}: {error}", file=str(file), error=exc.strerror or str(exc))])
     with _session(url) as session:
         report = load_sessions(session, team=team, period_key=period, mapping=mapping, data=data,
                                file_name=file.name, actor="cli", lang=code)  # fmt: skip
         if report.status == "refused":
-            _fail(report.lines(_))
+            fail(report.lines(_))
     for line in report.lines(_):
         typer.echo(line)
 
@@ -90,10 +85,10 @@ def _team_period(session: Session, team: str, period: str, _: Translate) -> tupl
 
     team_row = repo.get_team_by_name(session=session, name=team)
     if team_row is None:
-        _fail([_("There is no team named {team}.", team=team)])
+        fail([_("There is no team named {team}.", team=team)])
     period_row = repo.get_period(session=session, team=team_row, key=period)
     if period_row is None:
-        _fail([_("Team {team} has no period {period}.", team=team, period=period)])
+        fail([_("Team {team} has no period {period}.", team=team, period=period)])
     return team_row, period_row
 
 
@@ -117,7 +112,7 @@ def draw_cmd(
         assert isinstance(team_row, Team) and isinstance(period_row, Period)
         ok, lines = run_draw(session, team=team_row, period=period_row, actor="cli", _=_, seed=seed)
         if not ok:
-            _fail(lines)
+            fail(lines)
     for line in lines:
         typer.echo(line)
 
@@ -136,10 +131,10 @@ def verify_draw_cmd(
     with _session(url) as session:
         row = store.get_draw(session=session, draw_id=draw_id)
         if row is None:
-            _fail([_("There is no draw {n}.", n=draw_id)])
+            fail([_("There is no draw {n}.", n=draw_id)])
         same = reproduce(session, row).digest == row.digest
     if not same:
-        _fail(
+        fail(
             [
                 _(
                     "Draw {n} does NOT reproduce from seed {seed}: the stored samples differ.",

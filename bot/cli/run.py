@@ -19,13 +19,8 @@ from datetime import UTC, datetime
 
 import typer
 
+from bot.cli.common import fail
 from commands.i18n import translator
-
-
-def _fail(lines: list[str]) -> None:
-    for line in lines:
-        typer.echo(line, err=True)
-    raise typer.Exit(code=2)
 
 
 def _settings_or_exit() -> object:
@@ -36,7 +31,7 @@ def _settings_or_exit() -> object:
     try:
         return load_settings()
     except ValidationError as exc:
-        _fail(
+        fail(
             [
                 f"{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
                 for err in exc.errors()
@@ -67,12 +62,12 @@ def run(
     _ = translator(settings.default_lang)
     found = problems(settings)
     if found:
-        _fail(found)
+        fail(found)
     configure(settings)
     try:
         service = build_service(settings)
     except (SecretError, ValueError) as exc:
-        _fail([str(exc)])
+        fail([str(exc)])
         return
     upgrade(service.engine)
     if not settings.has_platform_tokens:

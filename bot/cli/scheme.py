@@ -15,11 +15,12 @@ from collections.abc import Callable
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import pandas as pd
 import typer
 
+from bot.cli.common import EXIT_BAD_INPUT, fail
 from commands.i18n import Translate, normalize_lang, translator
 from commands.importing.mapping import declared_indicators
 from scoring import kpi
@@ -30,8 +31,6 @@ from scoring.scheme import PROBLEM_TEMPLATES, Indicator, Scheme, SchemeError
 from scoring.scheme_parser import parse_scheme
 from scoring.table import TABLE_TEMPLATES, TableError, read_score_table
 from scoring.total import AgentResult, TeamResult, score_team
-
-EXIT_BAD_INPUT = 2
 
 
 class OutputFormat(StrEnum):
@@ -48,12 +47,6 @@ def _read_text(path: Path) -> str:
         except UnicodeDecodeError:
             continue
     return raw.decode("utf-8", errors="replace")
-
-
-def _fail(lines: list[str]) -> NoReturn:
-    for line in lines:
-        typer.echo(line, err=True)
-    raise typer.Exit(code=EXIT_BAD_INPUT)
 
 
 def _scheme_problem_lines(path: Path, err: SchemeError, _: Translate) -> list[str]:
@@ -157,7 +150,7 @@ def _read_table(path: Path, _: Translate) -> pd.DataFrame:
     try:
         text = _read_text(path)
     except OSError as exc:
-        _fail(
+        fail(
             [
                 _(
                     "{file}: cannot read the file ({error}).",
@@ -171,7 +164,7 @@ def _read_table(path: Path, _: Translate) -> pd.DataFrame:
             io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        _fail(
+        fail(
             [
                 _(
                     "{file}: not a readable CSV table ({error}).",
@@ -204,18 +197,18 @@ def score(
     _ = translator(normalize_lang(lang) if lang else "zh")
     scheme, problems = load_scheme_file(scheme_path, _)
     if scheme is None:
-        _fail(problems)
+        fail(problems)
     code = normalize_lang(lang, scheme.language) if lang else scheme.language
     _ = translator(code)
     try:
         day = date.fromisoformat(as_of) if as_of else date.today()
     except ValueError:
-        _fail([_("--as-of: {value!r} is not a date like 2026-11-03.", value=as_of)])
+        fail([_("--as-of: {value!r} is not a date like 2026-11-03.", value=as_of)])
     table = _read_table(input_path, _)
     try:
         inputs = read_score_table(scheme, table)
     except TableError as err:
-        _fail(
+        fail(
             [
                 f"{input_path}: {_(TABLE_TEMPLATES[p.code], row=p.row, column=p.column, **p.params)}"
                 for p in err.problems

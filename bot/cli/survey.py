@@ -11,14 +11,9 @@ from datetime import UTC, datetime
 
 import typer
 
+from bot.cli.common import fail
 from bot.settings import load_settings
 from commands.i18n import translator
-
-
-def _fail(messages: list[str]) -> None:
-    for message in messages:
-        typer.echo(message, err=True)
-    raise typer.Exit(code=2)
 
 
 def link(
@@ -58,15 +53,15 @@ def link(
     except SecretError as exc:
         problems.append(str(exc))
     if problems:
-        _fail(problems)
+        fail(problems)
     try:
         engine = make_engine(settings.database_url)
         revision = current_revision(engine)
     except ArgumentError:
-        _fail([_("Not a database URL: {url}", url=settings.database_url)])
+        fail([_("Not a database URL: {url}", url=settings.database_url)])
         return
     except OperationalError as exc:
-        _fail(
+        fail(
             [
                 _(
                     "Cannot open the database {url}: {error}",
@@ -77,19 +72,19 @@ def link(
         )
         return
     if revision is None:
-        _fail([_("The database has no tables yet. Run: kpibot db upgrade")])
+        fail([_("The database has no tables yet. Run: kpibot db upgrade")])
     try:
         with unit_of_work(engine) as session:
             if team:
                 found = repo.get_team_by_name(session=session, name=team)
                 if found is None:
-                    _fail([_("There is no team called {team}.", team=team)])
+                    fail([_("There is no team called {team}.", team=team)])
                     return
                 member = repo.get_member_by_name(session=session, team=found, name=agent)
             else:
                 member = find_member("console", agent, session=session)
             if member is None:
-                _fail(
+                fail(
                     [
                         _(
                             "There is no agent {name} (or the name is used in several teams: "
@@ -100,7 +95,7 @@ def link(
                 )
                 return
             if member.role != "agent" or not member.active:
-                _fail(
+                fail(
                     [
                         _(
                             "{name} is not an active agent; survey links rate agents.",

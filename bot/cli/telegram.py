@@ -7,17 +7,13 @@ from datetime import UTC, datetime
 
 import typer
 
+from bot.cli.common import fail
 from bot.settings import load_settings
 from commands.i18n import translator
 
 telegram_app = typer.Typer(
     help="Telegram: link codes for members, check the bot token.", no_args_is_help=True
 )
-
-
-def _fail(message: str) -> None:
-    typer.echo(message, err=True)
-    raise typer.Exit(code=2)
 
 
 @telegram_app.command("link-code")
@@ -39,7 +35,7 @@ def link_code(
     engine = make_engine(settings.database_url)
     try:
         if current_revision(engine) is None:
-            _fail(
+            fail(
                 _(
                     "The database has no tables yet. Run: kpibot db upgrade (and kpibot demo for demo data)."
                 )
@@ -50,7 +46,7 @@ def link_code(
                 repo.get_member_by_name(session=session, team=found, name=name) if found else None
             )
             if member is None:
-                _fail(_("There is no member {name} in team {team}.", name=name, team=team))
+                fail(_("There is no member {name} in team {team}.", name=name, team=team))
             assert member is not None
             now = datetime.now(UTC)
             code = create_link_code(session=session, member=member, now=now, hours=hours)
@@ -80,7 +76,7 @@ def check() -> None:
     settings = load_settings()
     _ = translator(settings.default_lang)
     if settings.telegram_bot_token is None:
-        _fail(
+        fail(
             _(
                 "TELEGRAM_BOT_TOKEN is not set. Create a bot with @BotFather and put its token in .env."
             )
@@ -90,7 +86,7 @@ def check() -> None:
     async def ask() -> str:
         bot = Bot(
             settings.telegram_bot_token.get_secret_value(), base_url=settings.telegram_api_url
-        )  # type: ignore[union-attr]
+        )
         async with bot:
             me = await bot.get_me()
             info = await bot.get_webhook_info()
@@ -100,7 +96,7 @@ def check() -> None:
     try:
         typer.echo(asyncio.run(ask()))
     except TelegramError as err:
-        _fail(_("Telegram refused the token: {error}", error=err.message))
+        fail(_("Telegram refused the token: {error}", error=err.message))
 
 
 def register(app: typer.Typer) -> None:
