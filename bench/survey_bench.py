@@ -163,7 +163,7 @@ def make_requests(kind: str, n: int, ids: tuple[int, int, int], expires: datetim
     from itsdangerous import TimestampSigner
 
     from bot.survey_page import FORM_SALT
-    from commands.survey import make_token, read_token
+    from commands.survey_tokens import make_token, read_token
 
     team_id, member_id, period_id = ids
     form_signer = TimestampSigner(SECRET, salt=FORM_SALT, key_derivation="hmac")

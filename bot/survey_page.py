@@ -53,7 +53,7 @@ from commands import ratings
 from commands.context import AppConfig
 from commands.i18n import Translate, normalize_lang, translator
 from commands.plain import printable
-from commands.survey import BadToken, SurveyClaims, read_token
+from commands.survey_tokens import BadToken, SurveyClaims, read_token
 from storage.db import unit_of_work
 
 log = logging.getLogger(__name__)

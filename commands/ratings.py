@@ -31,10 +31,12 @@ from sqlmodel import Session
 
 from commands.i18n import translator
 from commands.messages import Outgoing, Reply
+from commands.outbox import enqueue
 from commands.people import TeamClock, lang_of, managers_of
-from commands.survey import SurveyClaims, clean_ref
-from scoring import kpi
+from commands.survey_tokens import SurveyClaims, clean_ref
+from scoring import SchemeError, kpi, parse_scheme
 from storage import repo
+from storage import survey as prefs
 from storage.models import CustomerRating, Member, Period, Team
 
 RepeatPolicy = Literal["replace", "refuse"]
@@ -94,9 +96,6 @@ def settings_from_scheme_text(text: str | None) -> SurveySettings:
     """The survey settings of a scheme's text; defaults when absent or unreadable."""
     if not text:
         return SurveySettings()
-    from scoring.scheme import SchemeError
-    from scoring.scheme_parser import parse_scheme
-
     try:
         scheme = parse_scheme(text)
     except SchemeError:
@@ -435,8 +434,6 @@ def low_rating_alerts(
 
 def _enqueue(session: Session, *, team: Team, notice: Outgoing, now: datetime) -> bool:
     """One notice into the outbox; its key (``kind``) makes a second enqueue a no-op."""
-    from commands.outbox import enqueue
-
     member = session.get(Member, notice.member_id)
     if member is None:
         return False
@@ -448,8 +445,6 @@ def queue_comment_digests(session: Session, *, team: Team, day: date, now: datet
     """Queue each agent's digest of the comments customers left on ``day`` (team's zone);
     agents who turned the digest off (``/survey digest off``) get none. Returns how many
     were queued now (a re-run queues nothing: the outbox key carries agent and day)."""
-    from storage import survey as prefs
-
     since, until = TeamClock.of(team).day_window(day)
     members = repo.list_members(session=session, team=team, active_only=False)
     opted_out = prefs.digest_opted_out(session=session, member_ids=[m.id for m in members if m.id])

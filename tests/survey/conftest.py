@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 from bot.survey_page import AddressLimiter, survey_routes
 from bot.web import build_web_app
 from commands.context import AppConfig
-from commands.survey import make_token
+from commands.survey_tokens import make_token
 from storage.db import unit_of_work
 from storage.models import Member, Period, Team
 

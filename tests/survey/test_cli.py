@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from bot.cli import build_app
-from commands.survey import read_token
+from commands.survey_tokens import read_token
 from tests.survey.conftest import World
 
 STRONG = "Zq3v-8Rk_2pWn5Yt7Lc9Hs4Jd6Fb1Mx0Ge-cli"

@@ -12,7 +12,8 @@ from commands import survey
 from commands.context import AppConfig
 from commands.messages import Incoming, Reply
 from commands.router import Router
-from commands.survey import MAX_BATCH, read_token
+from commands.survey import MAX_BATCH
+from commands.survey_tokens import read_token
 from storage.db import unit_of_work
 from storage.models import Member, Team
 from tests.survey.conftest import SECRET, Clock, World, scheme_text, seed_team, use_scheme

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from bot.survey_page import Submission, _store
-from commands.survey import SurveyClaims
+from commands.survey_tokens import SurveyClaims
 from tests.survey.conftest import seed_team
 from tests.survey.pagekit import rating_rows
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from commands import ratings
-from commands.survey import SurveyClaims
+from commands.survey_tokens import SurveyClaims
 from scoring.scheme_parser import parse_scheme
 from scoring.total import ScoreInputs, score_team
 from storage import repo
@@ -83,7 +83,7 @@ def _csrf_for(client: TestClient, world: World, token: str) -> str:
     from itsdangerous import TimestampSigner
 
     from bot.survey_page import FORM_SALT
-    from commands.survey import read_token
+    from commands.survey_tokens import read_token
     from tests.survey.conftest import SECRET
 
     class Signer(TimestampSigner):

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from commands.survey import (
+from commands.survey_tokens import (
     BadToken,
     SurveyClaims,
     clean_ref,

@@ -14,7 +14,7 @@ from commands.cells import safe
 from commands.export import to_csv, to_xlsx
 from commands.forms.engine import normalize
 from commands.plain import printable
-from commands.survey import clean_ref
+from commands.survey_tokens import clean_ref
 
 ESCAPES = "好\x1b[2J\x07评\x00\x0b\x9b31m\u202e价"
 
