@@ -1,6 +1,7 @@
 """``kpibot export --team T --period P --out results.xlsx``: a team's period for payroll and HR.
 
-The format follows the extension of ``--out`` (``.xlsx`` or ``.csv``). Bad input gets one
+The format follows the extension of ``--out``: ``.xlsx`` (a sheet per table) or ``.zip`` (one CSV
+per table); in the team's language and time zone (``commands.export``). Bad input gets one
 message per problem on standard error and exit code 2.
 """
 
@@ -18,7 +19,9 @@ from commands.i18n import translator
 def export(
     team: str = typer.Option(..., "--team", metavar="TEAM", help="The team's name."),
     period: str = typer.Option(..., "--period", metavar="PERIOD", help="The period, e.g. 2026-10."),
-    out: Path = typer.Option(..., "--out", metavar="FILE", help="results.xlsx or results.csv"),
+    out: Path = typer.Option(
+        ..., "--out", metavar="FILE", help="results.xlsx, or results.zip for one CSV per table."
+    ),
     db: str | None = typer.Option(
         None, "--db", metavar="URL", help="Database URL (default: DATABASE_URL)."
     ),
@@ -34,8 +37,11 @@ def export(
     _ = translator(settings.default_lang)
     fmt = out.suffix.lower().lstrip(".")
     problems: list[str] = []
-    if fmt not in ("xlsx", "csv"):
-        problems.append(_("--out must end in .xlsx or .csv; got {name}.", name=out.name))
+    if fmt == "csv":
+        problems.append(_("A CSV file holds one table and the export has several: use --out {name} "
+                          "(one CSV per table, in a zip) or .xlsx.", name=out.with_suffix(".zip").name))  # fmt: skip
+    elif fmt not in ("xlsx", "zip"):
+        problems.append(_("--out must end in .xlsx or .zip; got {name}.", name=out.name))
     if not out.parent.exists():
         problems.append(_("The folder {folder} does not exist.", folder=str(out.parent)))
     if problems:

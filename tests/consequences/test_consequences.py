@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+import zipfile
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -15,7 +16,7 @@ from typer.testing import CliRunner
 from bot.cli import build_app
 from commands import calibration, improve, results
 from commands.consequences import apply_results
-from commands.export import build_sheets, safe, to_csv
+from commands.export import build_sheets, csv_table, safe, titled
 from commands.router import Router
 from scoring import parse_scheme
 from storage import consequences as store
@@ -421,15 +422,15 @@ def test_the_export_has_every_sheet_and_escapes_a_customer_comment(
         "improvement_plans",
         "appeals",
     }
-    rows = list(csv.reader(io.StringIO(to_csv(sheets).decode("utf-8-sig"))))
-    assert any(r[:3] == ["Alice", "5", '\'=HYPERLINK("http://x","y")'] for r in rows)
-    assert any(r[:2] == ["Alice", "reward"] for r in rows)
+    ratings = list(csv.reader(io.StringIO(csv_table(sheets["ratings"]).decode("utf-8-sig"))))
+    assert ratings[1][:3] == ["Alice", "5", '\'=HYPERLINK("http://x","y")']
+    assert sheets["rewards_penalties"][1][:2] == ["Alice", "Reward"]
     admin = FakeChat(published, "周人事")
     reply = admin.say("/export london 2026-10")[0]
     assert reply.file is not None and reply.file.filename.endswith(".xlsx")
     book = load_workbook(io.BytesIO(reply.file.data))
-    assert book.sheetnames == list(sheets)
-    assert book["scores"]["A2"].value == "Alice"
+    assert book.sheetnames == list(titled(sheets, "en"))
+    assert book["Scores"]["A2"].value == "Alice"
 
 
 def test_the_cli_writes_csv_by_extension_and_refuses_bad_input_with_exit_2(
@@ -437,13 +438,14 @@ def test_the_cli_writes_csv_by_extension_and_refuses_bad_input_with_exit_2(
 ) -> None:  # type: ignore[no-untyped-def]
     url = str(engine.url)
     runner = CliRunner()
-    out = tmp_path / "r.csv"
+    out = tmp_path / "r.zip"
     ok = runner.invoke(
         build_app(),
         ["export", "--team", "london", "--period", "2026-10", "--out", str(out), "--db", url],
     )
     assert ok.exit_code == 0, ok.output
-    assert "# scores" in out.read_text(encoding="utf-8-sig")
+    with zipfile.ZipFile(out) as book:
+        assert book.namelist()[0] == "1-Scores.csv"
     bad = runner.invoke(
         build_app(),
         [
@@ -568,7 +570,7 @@ def test_the_plan_deadline_is_publication_plus_improvement_days_and_reads_the_sa
         assert period is not None
         sheet = build_sheets(s, london, period)["scores"]
     column = sheet[0].index("improvement_due")
-    assert {row[column] for row in sheet[1:] if row[column]} == {"2026-11-13"}
+    assert {row[column] for row in sheet[1:] if row[column]} == {date(2026, 11, 13)}
     assert "improvement plan due 2026-11-13" in FakeChat(published, "Carol").say("/me")[0].text
     assert "improvement plan due 2026-11-13" in FakeChat(published, "Mary").say("/rank")[0].text
     assert "须于 2026-11-13 前提交整改方案" in FakeChat(published, "刘洋").say("/me")[0].text

@@ -4,11 +4,12 @@ with the admins (the change-of-post flag is never for the person's managers, DOM
 from __future__ import annotations
 
 import io
+import zipfile
 
 from openpyxl import load_workbook
 
 from commands import permissions as p
-from commands.export import ADMIN_ONLY_COLUMNS
+from commands.export import ADMIN_ONLY_COLUMNS, HEADERS
 from commands.i18n import translator
 from commands.router import Router
 from tests.conversations.transcript import FakeChat
@@ -16,7 +17,7 @@ from tests.conversations.transcript import FakeChat
 
 def _scores_header(reply_file: bytes) -> list[str]:
     book = load_workbook(io.BytesIO(reply_file))
-    return [str(c.value) for c in book["scores"][1]]
+    return [str(c.value) for c in book["Scores"][1]]
 
 
 def test_a_manager_exports_their_own_team_without_the_admin_only_columns(router: Router) -> None:
@@ -30,14 +31,18 @@ def test_a_manager_exports_their_own_team_without_the_admin_only_columns(router:
         _scores_header(admins[0].file.data),
     )
     for column in ADMIN_ONLY_COLUMNS:
-        assert column in admin_header and column not in manager_header
-    assert [c for c in admin_header if c not in ADMIN_ONLY_COLUMNS] == manager_header
+        title = translator("en")(HEADERS[column])
+        assert title in admin_header and title not in manager_header
+    hidden = {translator("en")(HEADERS[c]) for c in ADMIN_ONLY_COLUMNS}
+    assert [c for c in admin_header if c not in hidden] == manager_header
 
 
 def test_a_manager_without_a_team_name_exports_their_own_team(router: Router) -> None:
     reply = FakeChat(router, "王经理").say("/export 2026-10 csv")[0]
-    assert reply.file is not None and reply.file.filename == "kpibot-demo-2026-10.csv"
-    assert "post_change" not in reply.file.data.decode("utf-8-sig")
+    assert reply.file is not None and reply.file.filename == "kpibot-demo-2026-10.zip"
+    with zipfile.ZipFile(io.BytesIO(reply.file.data)) as book:
+        scores = book.read("1-成绩.csv").decode("utf-8-sig")
+    assert scores.startswith('"客服","总分","名次"') and "岗位调整" not in scores
 
 
 def test_a_manager_cannot_export_another_team_and_gets_no_file(router: Router) -> None:

@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from sqlalchemy.engine import Engine
 
 from commands import results
-from commands.export import build_sheets, to_csv, to_xlsx, without_admin_columns
+from commands.export import build_sheets, csv_table, titled, to_xlsx, without_admin_columns
 from scoring import parse_scheme
 from storage import repo
 from storage.db import unit_of_work
@@ -106,7 +106,9 @@ def test_the_payroll_export_shows_each_pay_part_and_the_sum_as_numbers(
         outcome = results.period_results(london, period, session=s, store=False)
     assert outcome is not None
     header, *rows = sheets["pay"]
-    # the scheme speaks Chinese: the parts are headed by their names, never their ids
+    # the parts are headed by their names in the team's language (london reads English), never ids
+    header = [{"Base pay": "底薪", "Commission": "提成", "Indicator bonus": "指标奖金",
+               "Reward or penalty": "名次奖罚"}.get(h, h) for h in header]  # fmt: skip
     assert header == [
         "agent",
         "底薪",
@@ -143,17 +145,19 @@ def test_the_payroll_export_shows_each_pay_part_and_the_sum_as_numbers(
         assert p["底薪"] == Decimal("2000.00")
         assert p["pay_total"] == p["底薪"] + p["提成"] + p["指标奖金"] + p["名次奖罚"]
         assert all(isinstance(p[k], Decimal) for k in header[1:6])
-        assert (p["currency"], p["held"]) == ("CNY", False)
+        assert (p["currency"], p["held"]) == ("CNY (yuan)", "No")
     assert any(p["名次奖罚"] > 0 for p in pay.values()) and any(
         p["名次奖罚"] < 0 for p in pay.values()
     )
     # CSV: the amounts are written as numbers (unquoted); xlsx: numeric cells
-    lines = to_csv(sheets).decode("utf-8-sig").splitlines()
-    alice = next(line for line in lines[lines.index('"# pay"') :] if line.startswith('"Alice"'))
+    lines = csv_table(sheets["pay"]).decode("utf-8-sig").splitlines()
+    assert lines[0].startswith('"Agent","Base pay","Commission"')
+    alice = next(line for line in lines if line.startswith('"Alice"'))
     assert alice.startswith('"Alice",2000.00,37.04,300.00,')
-    book = load_workbook(io.BytesIO(to_xlsx(sheets)))
-    cells = [c.value for c in next(r for r in book["pay"].iter_rows() if r[0].value == "Alice")]
-    assert cells[1:3] == [2000, 37.04]
+    book = load_workbook(io.BytesIO(to_xlsx(titled(sheets, "en"))))
+    row = next(r for r in book["Pay"].iter_rows() if r[0].value == "Alice")
+    assert [c.value for c in row][1:3] == [2000, 37.04]
+    assert row[1].number_format == "#,##0.00"
     assert list(csv.reader(io.StringIO(alice)))[0][0] == "Alice"
     assert (
         without_admin_columns(sheets)["pay"] == sheets["pay"]

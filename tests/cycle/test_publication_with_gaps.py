@@ -298,9 +298,9 @@ def test_a_provisional_result_is_shown_as_provisional_in_me_rank_and_the_export(
         ]
     header, by_name = rows[0], {r[0]: dict(zip(rows[0], r, strict=True)) for r in rows[1:]}
     assert header[-3:] == ["provisional", "missing", "publication"]
-    assert by_name["Lina"]["provisional"] is True and by_name["Lina"]["missing"] == MISSING_EN
+    assert by_name["Lina"]["provisional"] == "Yes" and by_name["Lina"]["missing"] == MISSING_EN
     assert by_name["Lina"]["rank"] is None and by_name["Lina"]["reward"] is None
-    assert by_name["Alice"]["provisional"] is False and by_name["Alice"]["missing"] is None
+    assert by_name["Alice"]["provisional"] == "No" and by_name["Alice"]["missing"] is None
     scheduled_publish(shop)
     assert "Held: not published while a required part is missing" in say(
         shop, "Lina", "/me 2026-10"
@@ -311,8 +311,8 @@ def test_a_provisional_result_is_shown_as_provisional_in_me_rank_and_the_export(
             "scores"
         ]
     assert {r[0]: r[-1] for r in rows[1:]} == {
-        "Alice": "final",
-        "Bob": "final",
-        "Carol": "final",
-        "Lina": "held",
+        "Alice": "published",
+        "Bob": "published",
+        "Carol": "published",
+        "Lina": "held back for an admin",
     }

@@ -38,7 +38,7 @@ TYPED_WORDS = {  # words people type as they are (the names of steps, formats an
     "counter", "notes", "goal", "return", "list", "undo", "results", "next", "draw", "digest",
     "add", "set", "remove", "restore", "alias", "member", "chat", "check", "scheme", "adjust",
     "calibrate", "dispute", "uphold", "reject", "cli", "md", "https", "db", "upgrade", "en", "zh",
-    "qr", "txt", "xls", "ods", "gt", "ge", "lt", "le",
+    "qr", "txt", "xls", "ods", "zip", "gt", "ge", "lt", "le",
 }  # fmt: skip
 ASCII_AGAINST_CHINESE = re.compile(rf"[{CJK}]\s?[;,:()!?]|[;,(]\s*[{CJK}]|[)][{CJK}]")
 PUNCTUATION_KEPT = (

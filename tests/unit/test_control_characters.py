@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from bot.console import repl
 from commands.cells import safe
-from commands.export import to_csv, to_xlsx
+from commands.export import csv_table, to_xlsx
 from commands.forms.engine import normalize
 from commands.plain import printable
 from commands.survey_tokens import clean_ref
@@ -40,10 +40,10 @@ def test_a_control_character_in_a_survey_ref_never_breaks_the_xlsx_export() -> N
 def test_a_csv_cell_with_a_separator_and_a_formula_is_quoted_and_a_leading_formula_neutralised() -> (
     None
 ):
-    text = to_csv({"s": [["a;=1+1;b", '=HYPERLINK("x")', 3, 2.5]]}).decode("utf-8-sig")
+    text = csv_table([["a;=1+1;b", '=HYPERLINK("x")', 3, 2.5]]).decode("utf-8-sig")
     assert '"a;=1+1;b"' in text
     assert '"\'=HYPERLINK(""x"")"' in text
-    assert text.splitlines()[1].endswith(",3,2.5")
+    assert text.splitlines()[0].endswith(",3,2.5")
 
 
 @pytest.mark.parametrize("value", ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1"])
