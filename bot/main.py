@@ -77,7 +77,7 @@ def app_config(settings: Settings, secret: str | None = None) -> AppConfig:
     config = AppConfig(
         public_url=settings.public_url.rstrip("/"),
         default_lang=normalize_lang(settings.default_lang),
-        extra={"survey_rate_limit": settings.survey_rate_limit},
+        extra={"survey_rate_limit": settings.survey_rate_limit, "messengers": messengers.names()},
     )
     if secret is None and settings.kpibot_secret is not None:
         secret = settings.kpibot_secret.get_secret_value()

@@ -102,6 +102,10 @@ class Messenger:
     path_prefix: str | None = None
     """Its routes' common prefix (``/slack/``): request log lines carry the platform."""
     stores_requests: Callable[[Any], bool] = _stores_requests
+    id_pattern: str | None = None
+    """What a person's id there looks like (a regular expression), checked when an admin links
+    someone by hand (``kpibot member link``); ``None``: any non-empty id."""
+    id_example: str = ""
     """Whether the running adapter stores what it acknowledges in the inbox (:mod:`bot.inbox`)
     and answers it again after a crash; such an adapter has an ``inbox`` attribute and a
     ``recover`` coroutine. Default: it does not."""

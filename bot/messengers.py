@@ -33,6 +33,12 @@ def platforms() -> frozenset[str]:
     return frozenset(m.platform for m in MESSENGERS) | TERMINAL_PLATFORMS
 
 
+def names() -> dict[str, str]:
+    """Each messenger's platform → its name as people read it (``feishu`` → ``Feishu``; the
+    messenger's catalogue translates it), for what commands say about linking."""
+    return {m.platform: m.name for m in MESSENGERS}
+
+
 PLATFORM_NAME = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
 
 

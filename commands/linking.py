@@ -1,10 +1,13 @@
-"""Linking a Telegram account to a member with a one-time code (never by display name).
+"""Linking a messenger account to a member with a one-time code (never by display name).
 
-An admin creates a code for a member (``/linkcode TEAM NAME`` in chat, or
-``kpibot telegram link-code``); the person sends ``/start CODE`` to the bot in a private
-chat (or opens ``https://t.me/<bot>?start=CODE``). A code works once, until it expires;
-a wrong, used or expired code is refused with a message that names nobody. The codes
-themselves are kept by :mod:`storage.linking`.
+An admin creates a code for a member (``/linkcode [MESSENGER] TEAM NAME`` in chat, or
+``kpibot telegram link-code``); the person sends ``/start CODE`` to kpibot in a private
+chat on any messenger kpibot runs (Telegram: or opens ``https://t.me/<bot>?start=CODE``),
+and the account they sent it from is linked: Telegram, Feishu, … (``Incoming.platform``).
+A code works once, until it expires; a wrong, used or expired code is refused with a
+message that names nobody. The codes themselves are kept by :mod:`storage.linking`.
+The messengers' names as people read them come from ``AppConfig.extra["messengers"]``
+(platform → name, from ``bot.messengers``), translated by the messenger's catalogue.
 
     COMMANDS = (Command("linkcode", ...), Command("start", ...))  # for linked members
     UNLINKED_COMMANDS = {"start": ...}             # for a person kpibot does not know yet
@@ -13,7 +16,7 @@ themselves are kept by :mod:`storage.linking`.
 from __future__ import annotations
 
 from commands import permissions
-from commands.context import Command, Context, UnlinkedContext, UnlinkedHandler
+from commands.context import AppConfig, Command, Context, UnlinkedContext, UnlinkedHandler
 from commands.i18n import Translate, normalize_lang, translator
 from commands.messages import Reply
 from commands.permissions import N_
@@ -24,6 +27,12 @@ __all__ = ["COMMANDS", "DEFAULT_HOURS", "UNLINKED_COMMANDS", "create_link_code",
 
 
 # -- chat commands ----------------------------------------------------------------------
+
+
+def messenger_name(config: AppConfig, platform: str, _: Translate) -> str:
+    """``feishu`` → 飞书 / Feishu: the messenger's name as people read it."""
+    names = config.extra.get("messengers") or {}
+    return _(str(names.get(platform, platform)))
 
 
 def how_to_link(_: Translate) -> str:
@@ -44,31 +53,49 @@ def start_unlinked(ctx: UnlinkedContext, args: str) -> list[Reply]:
                 ephemeral=True,
             )
         ]
+    platform = ctx.incoming.platform
     result = redeem_link_code(
-        session=ctx.session, code_text=args, telegram_user_id=ctx.incoming.user_id, now=ctx.now
-    )
+        session=ctx.session, code_text=args, platform=platform, user_id=ctx.incoming.user_id,
+        now=ctx.now,
+    )  # fmt: skip
     if not result.ok:
-        return [Reply(text=_refused(result.reason, _))]
+        return [
+            Reply(
+                text=_refused(result.reason, platform, messenger_name(ctx.config, platform, _), _)
+            )
+        ]
     assert result.member is not None
     team = repo.get_team(session=ctx.session, team_id=result.member.team_id)
-    said = translator(normalize_lang(conversations.member_lang(result.member, session=ctx.session)))
-    return [
-        Reply(
-            text=said(
-                "Your Telegram account is now linked to {name} in team {team}. Send /help to see what you can do.",
-                name=result.member.name,
-                team=team.name if team is not None else "",
-            )
+    lang = conversations.member_lang(result.member, session=ctx.session) or ctx.lang
+    said = translator(normalize_lang(lang, ctx.config.default_lang))
+    team_name = team.name if team is not None else ""
+    if platform == "telegram":
+        text = said(
+            "Your Telegram account is now linked to {name} in team {team}. Send /help to see what you can do.",
+            name=result.member.name,
+            team=team_name,
         )
-    ]
+    else:
+        text = said(
+            "Your {messenger} account is now linked to {name} in team {team}. Send /help to see what you can do.",
+            messenger=messenger_name(ctx.config, platform, said),
+            name=result.member.name,
+            team=team_name,
+        )
+    return [Reply(text=text)]
 
 
-def _refused(reason: str, _: Translate) -> str:
+def _refused(reason: str, platform: str, messenger: str, _: Translate) -> str:
     if reason == "used":
         return _("This link code was already used. Ask your kpibot admin for a new one.")
     if reason == "expired":
         return _("This link code has expired. Ask your kpibot admin for a new one.")
     if reason == "taken":
+        if platform != "telegram":
+            return _(
+                "This {messenger} account is already linked to another member. Ask your kpibot admin.",
+                messenger=messenger,
+            )
         return _(
             "This Telegram account is already linked to another member. Ask your kpibot admin."
         )
@@ -87,6 +114,16 @@ def start_linked(ctx: Context, args: str) -> list[Reply]:
                 )
             )
         ]
+    if args.strip() and ctx.incoming.platform in (ctx.config.extra.get("messengers") or {}):
+        return [
+            Reply(
+                text=_(
+                    "Your {messenger} account is already linked to {name}. Send /help to see what you can do.",
+                    messenger=messenger_name(ctx.config, ctx.incoming.platform, _),
+                    name=ctx.actor.name,
+                )
+            )
+        ]
     return [
         Reply(
             text=_("Welcome back, {name}. Send /help to see what you can do.", name=ctx.actor.name)
@@ -95,9 +132,16 @@ def start_linked(ctx: Context, args: str) -> list[Reply]:
 
 
 def linkcode(ctx: Context, args: str) -> list[Reply]:
-    """``/linkcode TEAM NAME`` (admin): a one-time code for that member, said privately."""
+    """``/linkcode [MESSENGER] TEAM NAME`` (admin): a one-time code for that member, said
+    privately, with where to send it (Telegram unless another messenger is named first; the
+    code links whichever messenger it is sent on)."""
     _ = ctx._
     permissions.require(permissions.can_administer(ctx.actor))
+    messengers = ctx.config.extra.get("messengers") or {}
+    first, _sep, rest = args.strip().partition(" ")
+    platform = "telegram"
+    if first.lower() in messengers and first.lower() != "telegram" and rest.strip():
+        platform, args = first.lower(), rest
     team_name, _sep, name = args.replace("/", " ", 1).strip().partition(" ")
     if not team_name or not name.strip():
         return [
@@ -123,6 +167,13 @@ def linkcode(ctx: Context, args: str) -> list[Reply]:
         session=ctx.session, actor=repo.actor_of(ctx.actor), action="member.link_code",
         entity="member", entity_id=member.id, reason="link code created", at=ctx.now,
     )  # fmt: skip
+    if platform != "telegram":
+        text = _(
+            "Link code for {name} ({team}): {code}\nIt works once, for {hours} hours. Ask them to send /start {code} to kpibot in a private chat on {messenger}.",
+            name=member.name, team=team_name, code=code.code, hours=int(hours),
+            messenger=messenger_name(ctx.config, platform, _),
+        )  # fmt: skip
+        return [Reply(text=text, private=True)]
     return [
         Reply(
             text=_(

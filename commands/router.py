@@ -301,7 +301,9 @@ class Router:
             return self.registry.unlinked[parsed[0]](uctx, parsed[1])
         if known:
             return [Reply(text=_(permissions.INACTIVE), ephemeral=True)]
-        return [Reply(text=unlinked_text(incoming, _), ephemeral=True)]
+        names = self.config.extra.get("messengers") or {}
+        messenger = _(str(names.get(incoming.platform, incoming.platform)))
+        return [Reply(text=unlinked_text(incoming, _, messenger), ephemeral=True)]
 
     def _dispatch(self, ctx: Context) -> list[Reply]:
         incoming, _ = ctx.incoming, ctx._
@@ -376,8 +378,9 @@ def _lost_a_race(exc: Exception) -> bool:
     return code in ("40001", "40P01") or "database is locked" in text or "busy" in text
 
 
-def unlinked_text(incoming: Incoming, _: Translate) -> str:
-    """How a person the bot does not know gets linked; says nothing about any member."""
+def unlinked_text(incoming: Incoming, _: Translate, messenger: str | None = None) -> str:
+    """How a person the bot does not know gets linked; says nothing about any member.
+    ``messenger``: the platform's name as people read it (``飞书``)."""
     if incoming.platform == "slack":
         return _(
             "I don't know you yet. Ask your kpibot admin to add you with your Slack user id {user_id}, for example: kpibot member add --team TEAM --name NAME --role agent --slack {user_id}",
@@ -390,7 +393,8 @@ def unlinked_text(incoming: Incoming, _: Translate) -> str:
         )
     if incoming.platform not in NAMED_BY_NAME:
         return _(
-            "I don't know you yet. Ask your kpibot admin to link you to your {platform} user id {user_id}.",
+            "I don't know you yet. Ask your kpibot admin for a one-time link code and send it to me here: /start CODE. Or the admin can link your {messenger} account (your id there is {user_id}): kpibot member link --team TEAM --name NAME --platform {platform} --id {user_id}",
+            messenger=messenger or incoming.platform,
             platform=incoming.platform,
             user_id=incoming.user_id,
         )

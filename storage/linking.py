@@ -1,7 +1,7 @@
-"""Link codes (Telegram accounts linked by a one-time code) and a member's ``unreachable`` flag.
+"""Link codes (a messenger account linked by a one-time code) and a member's ``unreachable`` flag.
 
     code = create_link_code(session=s, member=m, now=now)              # earlier unused codes stop working
-    result = redeem_link_code(session=s, code_text="k7q2-mz4p", telegram_user_id="42", now=now)
+    result = redeem_link_code(session=s, code_text="k7q2-mz4p", platform="telegram", user_id="42", now=now)
     result.ok, result.reason, result.member                            # reason: invalid|used|expired|taken
     changed = set_unreachable(session=s, member=m, unreachable=True)   # False when it already was
 
@@ -68,9 +68,10 @@ def create_link_code(
 
 
 def redeem_link_code(
-    *, session: Session, code_text: str, telegram_user_id: str, now: datetime
+    *, session: Session, code_text: str, platform: str, user_id: str, now: datetime
 ) -> LinkResult:
-    """Use a code: link the Telegram account to the code's member (audited), once."""
+    """Use a code: link the account ``user_id`` on ``platform`` (the messenger the code was
+    sent on: ``telegram``, ``feishu``, …) to the code's member (audited), once."""
     code = normalize_code(code_text)
     if len(code) != CODE_LENGTH:
         return LinkResult(False, "invalid")
@@ -86,11 +87,13 @@ def redeem_link_code(
         return LinkResult(False, "invalid")
     try:
         repo.link_platform(
-            session=session, member=member, platform="telegram", user_id=telegram_user_id,
-            actor=f"telegram:{telegram_user_id}", reason="one-time link code", now=now,
+            session=session, member=member, platform=platform, user_id=user_id,
+            actor=f"{platform}:{user_id}", reason="one-time link code", now=now,
         )  # fmt: skip
     except repo.IdentityTaken:
         return LinkResult(False, "taken")
+    except ValueError:  # the terminal chat or a test: nobody there is linked by a code
+        return LinkResult(False, "invalid")
     row.used_at = now
     session.add(row)
     session.flush()

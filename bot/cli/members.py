@@ -8,6 +8,7 @@ nothing stored unless everything is valid (an import is all-or-nothing).
     kpibot member add --team demo --name 王小红 --role agent --manager 李经理 --slack U012AB3CD
     kpibot member list --team demo --format json
     kpibot member set --team demo --name 王小红 --role manager --slack U0NEW1    # "-" clears a field
+    kpibot member link --team demo --name 王小红 --platform feishu --id ou_7d8a6e6df7…  # any messenger; --id - unlinks
     kpibot member remove --team demo --name 王小红     # someone who left: history kept
     kpibot member restore --team demo --name 王小红
     kpibot member import people.csv     # columns: team,name,role[,manager,slack,telegram,lang,name_en]
@@ -314,6 +315,69 @@ def member_set(
         typer.echo(_("Nothing to change: {name} already has these settings.", name=shown))
         return
     typer.echo("\n".join([_("{name} updated:", name=shown)] + ["  " + line for line in lines]))
+
+
+@member_app.command("link")
+def member_link(
+    team: str = typer.Option(..., "--team", help="The team's name."),
+    name: str = typer.Option(..., "--name", help="The member's name."),
+    platform: str = typer.Option(
+        ..., "--platform", help="The messenger: feishu, slack, telegram (bot.messengers)."
+    ),
+    id_: str = typer.Option(
+        ..., "--id", metavar="ID", help="Their id there (Feishu: open_id ou_…); - to unlink."
+    ),
+    lang_ui: str | None = LangOption,
+    db: str | None = DbOption,
+) -> None:
+    """Link a member to their account on a messenger (Feishu open_id, Slack or Telegram id), or unlink it."""
+    import re
+
+    from bot import messengers
+    from storage import repo
+
+    _ = _translator(lang_ui)
+    messenger = messengers.messenger(platform.strip().lower())
+    if messenger is None:
+        known = ", ".join(m.platform for m in messengers.MESSENGERS)
+        _fail([_("kpibot has no messenger called {platform}: use one of {known}.",
+                 platform=platform, known=known)])  # fmt: skip
+    label = _(messenger.name)
+    value = id_.strip()
+    if value != "-" and messenger.id_pattern and not re.match(messenger.id_pattern, value):
+        _fail([_("{value} is not a {messenger} id (it looks like {example}).",
+                 value=value, messenger=label, example=messenger.id_example)])  # fmt: skip
+    with _session(db) as session:
+        team_row = repo.get_team_by_name(session=session, name=team)
+        if team_row is None:
+            _fail([_("There is no team called {team}.", team=team)])
+        member = repo.get_member_by_name(session=session, team=team_row, name=name)
+        if member is None:
+            _fail([_("There is no member {name} in team {team}.", name=name, team=team)])
+        if value == "-":
+            before = member.external_id(messenger.platform)
+            member.set_external_id(messenger.platform, None)
+            session.add(member)
+            repo.append_audit(
+                session=session, actor="cli", action=f"member.unlink_{messenger.platform}",
+                entity="member", entity_id=member.id, before={"external_id": before},
+                reason="kpibot member link --id -", at=_now(),
+            )  # fmt: skip
+            text = _(
+                "{name} is no longer linked on {messenger}.", name=member.name, messenger=label
+            )
+        else:
+            try:
+                repo.link_platform(
+                    session=session, member=member, platform=messenger.platform, user_id=value,
+                    actor="cli", reason="kpibot member link", now=_now(),
+                )  # fmt: skip
+            except repo.IdentityTaken:
+                _fail([_("{messenger} user {value} is already linked to another member.",
+                         messenger=label, value=value)])  # fmt: skip
+            text = _("{name} ({team}) is now linked to {messenger} user {value}.",
+                     name=member.name, team=team, messenger=label, value=value)  # fmt: skip
+    typer.echo(text)
 
 
 def _set_active(team: str, name: str, lang_ui: str | None, db: str | None, *, active: bool) -> None:

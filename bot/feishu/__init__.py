@@ -50,4 +50,6 @@ MESSENGER = Messenger(
     problems=settings.problems,
     path_prefix="/feishu/",
     stores_requests=stores_requests,
+    id_pattern=r"^ou_[0-9A-Za-z]{8,64}$",
+    id_example="ou_7d8a6e6df7621556ce0d21922b676706",
 )

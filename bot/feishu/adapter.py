@@ -154,6 +154,8 @@ class FeishuAdapter:
         """message_id → the card kpibot last put there (to take its buttons off later)."""
         self._live: Bounded = Bounded(10_000)
         """private chat_id → the card whose buttons are live (an older one loses them)."""
+        self._langs: Bounded = Bounded(50_000)
+        """open_id → the client language their last message said (a card press says none)."""
         self._forms: Bounded = Bounded(5_000)
         """message_id → the whole form shown on that card (shown again with its errors)."""
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -263,6 +265,7 @@ class FeishuAdapter:
         incoming = render.to_incoming(event, event_id, None)
         if incoming is None or not self._fresh(event_id):
             return
+        incoming = self._with_lang(incoming)
         source = Source(incoming, incoming.user_id, chat_id, message_id=message.get("message_id"))
         self._enqueue(incoming, source)
 
@@ -277,8 +280,17 @@ class FeishuAdapter:
         found = render.card_incoming(event, event_id, self._chats.get(chat_id, "group"))
         if found is not None and self._fresh(event_id):
             incoming, pressed = found
+            incoming = self._with_lang(incoming)
             self._enqueue(incoming, Source(incoming, incoming.user_id, chat_id, pressed=pressed))
         return P2CardActionTriggerResponse({})
+
+    def _with_lang(self, incoming: Incoming) -> Incoming:
+        """The person's client language (from their message, else their last one), else the
+        default (Chinese): what the router answers someone it does not know yet in."""
+        if incoming.lang_hint:
+            self._langs[incoming.user_id] = incoming.lang_hint
+            return incoming
+        return replace(incoming, lang_hint=self._langs.get(incoming.user_id) or self.default_lang)
 
     def _enqueue(self, incoming: Incoming, source: Source) -> None:
         loop = self._loop
@@ -532,7 +544,7 @@ class FeishuAdapter:
         open_id = await asyncio.to_thread(self.address, outgoing.member_id)
         if not open_id:
             return None
-        lang = await self._lang(Incoming(platform="feishu", user_id=open_id))  # type: ignore[arg-type]
+        lang = await self._lang(Incoming(platform="feishu", user_id=open_id))
         rendered = await self._render(outgoing.reply, lang, None)
         if rendered is None:
             return None

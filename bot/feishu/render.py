@@ -59,6 +59,9 @@ PICKER_BUTTONS = 12
 PICKER_OPTIONS = 500
 
 MENTION = re.compile(r"@_user_\d+\s*")
+CLIENT_LOCALE = re.compile(r"\bLarkLocale/([A-Za-z]{2,3}(?:[_-][A-Za-z0-9]+)*)")
+"""The Feishu client's language in a message's ``user_agent`` (``… Lark/7.1.8
+LarkLocale/en_US ttnet …``), which ``im.message.receive_v1`` carries when the app may read it."""
 
 
 @dataclass(frozen=True)
@@ -410,6 +413,13 @@ def message_text_of(message_type: str, content: str) -> str | None:
     return None
 
 
+def client_lang(user_agent: Any) -> str | None:
+    """The language a person's Feishu client runs in (``en_US``), from a message's user agent;
+    ``None`` when the event did not say."""
+    found = CLIENT_LOCALE.search(user_agent) if isinstance(user_agent, str) else None
+    return found.group(1) if found else None
+
+
 def to_incoming(
     event: Mapping[str, Any], event_id: str, bot_open_id: str | None
 ) -> Incoming | None:
@@ -436,11 +446,12 @@ def to_incoming(
         if not mentioned and not text.startswith(("/", "／")):
             return None
     return Incoming(
-        platform="feishu",  # type: ignore[arg-type]  # a messenger the seam registers
+        platform="feishu",
         user_id=str(open_id),
         text=text,
         chat="group" if group else "private",
         chat_id=str(message.get("chat_id") or ""),
+        lang_hint=client_lang(message.get("user_agent")),
         event_id=event_id,
     )
 
@@ -464,7 +475,7 @@ def card_incoming(
         values = {}
     context = event.get("context") or {}
     incoming = Incoming(
-        platform="feishu",  # type: ignore[arg-type]
+        platform="feishu",
         user_id=str(open_id),
         action=str(value["a"]),
         value=raw_value,

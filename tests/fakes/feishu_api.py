@@ -131,6 +131,9 @@ class User:
     user_id: str
     union_id: str
     p2p_chat: str
+    locale: str | None = None
+    """The language their Feishu client runs in (``en_US``), carried in their messages'
+    ``user_agent``; ``None``: the user agent does not say (an app without that permission)."""
 
 
 @dataclass
@@ -228,7 +231,7 @@ class FakeFeishu:
 
     # -- people and chats --------------------------------------------------------------
 
-    def user(self, name: str, open_id: str | None = None) -> User:
+    def user(self, name: str, open_id: str | None = None, *, locale: str | None = None) -> User:
         n = next(self._ids)
         user = User(
             open_id=open_id or f"ou_{n:04d}{secrets.token_hex(4)}",
@@ -236,6 +239,7 @@ class FakeFeishu:
             user_id=f"u{n:04d}",
             union_id=f"on_{secrets.token_hex(6)}",
             p2p_chat=f"oc_p2p_{n:04d}",
+            locale=locale,
         )
         with self._lock:
             self.users[user.open_id] = user
@@ -667,7 +671,9 @@ class FakeFeishu:
                 "message_id": mid, "root_id": "", "parent_id": "", "create_time": str(int(time.time() * 1000)),
                 "update_time": str(int(time.time() * 1000)), "chat_id": chat,
                 "chat_type": "group" if group else "p2p", "message_type": "text", "content": content,
-                "mentions": mentions, "user_agent": "Mozilla/5.0 Lark/7.30",
+                "mentions": mentions,
+                "user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) Lark/7.30.5"
+                + (f" LarkLocale/{user.locale} ttnet SDK-Version/7.30.8" if user.locale else ""),
             },
         }  # fmt: skip
         return self._envelope("im.message.receive_v1", event, event_id)

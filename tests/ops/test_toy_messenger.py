@@ -56,8 +56,9 @@ async def test_a_toy_messenger_in_one_package_and_one_registry_line_runs_help(
     for stranger in ("Mary", str(ids["Mary"]), "london/Mary"):
         answer = await say(stranger, "/help")
         assert answer == (
-            "I don't know you yet. Ask your kpibot admin to link you to your toychat user id "
-            f"{stranger}."
+            "I don't know you yet. Ask your kpibot admin for a one-time link code and send it to "
+            "me here: /start CODE. Or the admin can link your Toy chat account (your id there is "
+            f"{stranger}): kpibot member link --team TEAM --name NAME --platform toychat --id {stranger}"
         )
 
     assert service.sender is not None

@@ -46,13 +46,13 @@ def test_a_new_code_is_readable_and_ends_the_members_earlier_unused_codes(
     later = NOW + timedelta(minutes=6)
     assert (
         redeem_link_code(
-            session=db_session, code_text=first.code, telegram_user_id="900", now=later
+            session=db_session, code_text=first.code, platform="telegram", user_id="900", now=later
         ).reason
         == "expired"
     )
     typed = f"{second.code[:4].lower()}-{second.code[4:]}"
     result = redeem_link_code(
-        session=db_session, code_text=typed, telegram_user_id="900", now=later
+        session=db_session, code_text=typed, platform="telegram", user_id="900", now=later
     )
     assert result.ok and result.member is not None and result.member.telegram_user_id == "900"
 
@@ -61,14 +61,20 @@ def test_a_code_works_once_and_never_takes_an_account_linked_to_someone_else(
     db_session: Session, people: dict[str, Member]
 ) -> None:
     code = create_link_code(session=db_session, member=people["zhang"], now=NOW).code
-    taken = redeem_link_code(session=db_session, code_text=code, telegram_user_id="77", now=NOW)
+    taken = redeem_link_code(
+        session=db_session, code_text=code, platform="telegram", user_id="77", now=NOW
+    )
     assert (taken.ok, taken.reason) == (False, "taken")
-    assert redeem_link_code(session=db_session, code_text=code, telegram_user_id="901", now=NOW).ok
-    again = redeem_link_code(session=db_session, code_text=code, telegram_user_id="902", now=NOW)
+    assert redeem_link_code(
+        session=db_session, code_text=code, platform="telegram", user_id="901", now=NOW
+    ).ok
+    again = redeem_link_code(
+        session=db_session, code_text=code, platform="telegram", user_id="902", now=NOW
+    )
     assert (again.ok, again.reason) == (False, "used")
     assert (
         redeem_link_code(
-            session=db_session, code_text="short", telegram_user_id="903", now=NOW
+            session=db_session, code_text="short", platform="telegram", user_id="903", now=NOW
         ).reason
         == "invalid"
     )
