@@ -340,20 +340,20 @@ def member_link(
     messenger = messengers.messenger(platform.strip().lower())
     if messenger is None:
         known = ", ".join(m.platform for m in messengers.MESSENGERS)
-        _fail([_("kpibot has no messenger called {platform}: use one of {known}.",
+        fail([_("kpibot has no messenger called {platform}: use one of {known}.",
                  platform=platform, known=known)])  # fmt: skip
     label = _(messenger.name)
     value = id_.strip()
     if value != "-" and messenger.id_pattern and not re.match(messenger.id_pattern, value):
-        _fail([_("{value} is not a {messenger} id (it looks like {example}).",
+        fail([_("{value} is not a {messenger} id (it looks like {example}).",
                  value=value, messenger=label, example=messenger.id_example)])  # fmt: skip
     with _session(db) as session:
         team_row = repo.get_team_by_name(session=session, name=team)
         if team_row is None:
-            _fail([_("There is no team called {team}.", team=team)])
+            fail([_("There is no team called {team}.", team=team)])
         member = repo.get_member_by_name(session=session, team=team_row, name=name)
         if member is None:
-            _fail([_("There is no member {name} in team {team}.", name=name, team=team)])
+            fail([_("There is no member {name} in team {team}.", name=name, team=team)])
         if value == "-":
             before = member.external_id(messenger.platform)
             member.set_external_id(messenger.platform, None)
@@ -373,7 +373,7 @@ def member_link(
                     actor="cli", reason="kpibot member link", now=_now(),
                 )  # fmt: skip
             except repo.IdentityTaken:
-                _fail([_("{messenger} user {value} is already linked to another member.",
+                fail([_("{messenger} user {value} is already linked to another member.",
                          messenger=label, value=value)])  # fmt: skip
             text = _("{name} ({team}) is now linked to {messenger} user {value}.",
                      name=member.name, team=team, messenger=label, value=value)  # fmt: skip
