@@ -62,13 +62,13 @@ from typing import Any, Protocol
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-import commands.broadcast  # noqa: F401  (registers the chart renderers messages refer to)
 from bot import messengers
 from bot.messenger import Limits
 from commands import people
 from commands.i18n import translator
 from commands.messages import Outgoing, Reply
-from commands.outbox import chart_of, enqueue, reply_from_json, resolve_reply
+from commands.outbox import chart_of, enqueue, reply_from_json
+from commands.outbox_charts import resolve_reply
 from storage import outbox as store
 from storage import repo
 from storage.cycle_models import OutboxMessage

@@ -16,16 +16,15 @@ Texts are built by the same functions as ``/me`` and ``/rank`` (one rule, one pl
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from commands import charts, results
+from commands import results
 from commands.consequences import consequence_lines, training_lines
 from commands.feedback import review_comments
 from commands.me import receipt
-from commands.messages import Image
-from commands.outbox import ChartRef, enqueue, register_chart
+from commands.outbox import enqueue
+from commands.outbox_charts import chart_ref
 from commands.people import TeamClock, managers_of
 from commands.rank import full_ranking
 from commands.step_context import StepContext
@@ -33,9 +32,7 @@ from storage import repo
 from storage.models import Member
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
-
-HISTORY_LENGTH = 6
+    pass
 
 
 def _appeal_until(ctx: StepContext) -> str:
@@ -100,8 +97,8 @@ def result_messages(ctx: StepContext, outcome: results.PeriodResults) -> None:
         lines += _next_lines(ctx, score, _)
         ctx.say(member, "result", "\n".join(lines))
         ctx.say(member, "result.chart", _("Your totals over the last six periods"),
-             chart=ChartRef("result.history", {"member_id": member.id, "period_id": ctx.period.id,
-                                               "lang": cctx.lang}))  # fmt: skip
+             chart=chart_ref("result.history", {"member_id": member.id, "period_id": ctx.period.id,
+                                                "lang": cctx.lang}))  # fmt: skip
         ctx.count("results")
 
 
@@ -150,32 +147,3 @@ def manager_tables(ctx: StepContext, outcome: results.PeriodResults) -> None:
         lines = [table.text, *training_lines(cctx._, cctx.lang, outcome)]
         ctx.say(boss, "manager.table", "\n".join(lines))
         ctx.count("manager_tables")
-
-
-@register_chart("result.history")
-def result_history(session: Session, params: Mapping[str, Any]) -> Image | None:
-    """The agent's totals in the six periods up to this one (drawn at send time)."""
-    member = repo.get_member(session=session, member_id=int(params["member_id"]))
-    period = repo.get_period_by_id(session=session, period_id=int(params["period_id"]))
-    if member is None or period is None:
-        return None
-    team = repo.get_team(session=session, team_id=member.team_id)
-    if team is None:
-        return None
-    now_score = repo.get_score(session=session, period=period, member=member)
-    past = list(
-        reversed(results.history(team, member, period, session=session, limit=HISTORY_LENGTH - 1))
-    )
-    labels = [e.period for e in past] + [period.key]
-    totals = [e.total for e in past] + [float(now_score.total) if now_score is not None else None]
-    from commands.i18n import translator
-
-    _ = translator(str(params.get("lang") or team.lang))
-    png = charts.history_chart(
-        labels, totals, title=_("Your totals over the last six periods"), ylabel=_("total")
-    )
-    return Image(
-        filename=f"history-{period.key}.png",
-        data=png,
-        alt=_("Your totals over the last six periods"),
-    )

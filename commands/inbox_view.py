@@ -21,7 +21,7 @@ from commands import permissions
 from commands.context import Command, Context
 from commands.i18n import translator
 from commands.messages import Reply
-from commands.outbox import resolve_reply
+from commands.outbox_charts import resolve_reply
 from commands.permissions import N_
 from commands.progress import reachable
 from storage import conversations as people

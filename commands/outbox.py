@@ -12,9 +12,9 @@ twice (a step re-run, two replicas) changes nothing and the person hears it once
 
 The :class:`~commands.messages.Reply` is stored as JSON (:func:`reply_to_json`):
 text, buttons, private/ephemeral flags, an image or file as base64. A chart can also be
-stored by reference (:class:`ChartRef`): a renderer name from :data:`CHART_RENDERERS` and
-its JSON parameters, drawn when the message is sent (a broadcast of thousands does not
-store thousands of PNGs). ``bot/sender.py`` delivers the rows.
+stored by reference (:class:`ChartRef`): a renderer's name from the table in
+:mod:`commands.outbox_charts` and its JSON parameters, drawn when the message is sent (a
+broadcast of thousands does not store thousands of PNGs). ``bot/sender.py`` delivers the rows.
 """
 
 from __future__ import annotations
@@ -34,23 +34,11 @@ if TYPE_CHECKING:
 
 ChartRenderer = Callable[["Session", Mapping[str, Any]], Image | None]
 
-CHART_RENDERERS: dict[str, ChartRenderer] = {}
-"""Chart renderers by name: ``renderer(session, params) -> Image | None`` (None: no chart)."""
-
-
-def register_chart(name: str) -> Callable[[ChartRenderer], ChartRenderer]:
-    """Decorator: make a chart renderer available to :class:`ChartRef` by ``name``."""
-
-    def add(renderer: ChartRenderer) -> ChartRenderer:
-        CHART_RENDERERS[name] = renderer
-        return renderer
-
-    return add
-
 
 @dataclass(frozen=True)
 class ChartRef:
-    """A chart drawn at send time: ``CHART_RENDERERS[name](session, params)``."""
+    """A chart drawn at send time by the renderer ``name`` of
+    :data:`commands.outbox_charts.CHART_RENDERERS` (make one with ``chart_ref``)."""
 
     name: str
     params: Mapping[str, Any] = field(default_factory=dict)
@@ -87,8 +75,6 @@ def enqueue(
         raise ValueError("enqueue needs a stored period (flush it first)")
     data = reply_to_json(reply)
     if chart is not None:
-        if chart.name not in CHART_RENDERERS:
-            raise KeyError(f"no chart renderer named {chart.name!r}")
         data["chart"] = {"name": chart.name, "params": dict(chart.params)}
     return store.insert_message(
         session=session,
@@ -214,17 +200,3 @@ def chart_of(data: Mapping[str, Any]) -> ChartRef | None:
     if not chart:
         return None
     return ChartRef(str(chart["name"]), dict(chart.get("params", {})))
-
-
-def resolve_reply(session: Session, data: Mapping[str, Any]) -> Reply:
-    """The reply to send: stored JSON, with its chart reference (if any) drawn now.
-
-    A chart that cannot be drawn (unknown renderer, renderer returns None) leaves the
-    text alone: the person still gets their message.
-    """
-    ref = chart_of(data)
-    image = None
-    if ref is not None:
-        renderer = CHART_RENDERERS.get(ref.name)
-        image = renderer(session, ref.params) if renderer is not None else None
-    return reply_from_json(data, image=image)

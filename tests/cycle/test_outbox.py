@@ -12,15 +12,13 @@ from sqlmodel import Session
 
 from commands.messages import Button, Choice, FileAttachment, Image, Question, Reply
 from commands.outbox import (
-    CHART_RENDERERS,
     ChartRef,
     enqueue,
     outbox_key,
-    register_chart,
     reply_from_json,
     reply_to_json,
-    resolve_reply,
 )
+from commands.outbox_charts import CHART_RENDERERS, chart_ref, resolve_reply
 from storage import outbox as store
 from storage import repo
 from storage.db import unit_of_work
@@ -135,42 +133,46 @@ def test_any_reply_survives_the_json_round_trip(reply: Reply) -> None:
 def test_a_chart_reference_is_drawn_when_the_message_is_sent(session: Session) -> None:
     drawn: list[dict[str, object]] = []
 
-    @register_chart("test.square")
     def square(_session: Session, params: object) -> Image:
         drawn.append(dict(params))  # type: ignore[call-overload]
         return Image("chart.png", b"\x89PNG", alt="chart")
 
-    try:
-        team, period, agents = _team(session, 1)
-        enqueue(
-            session,
-            team=team,
-            period=period,
-            member=agents[0],
-            kind="result",
-            reply=Reply(text="hi"),
-            chart=ChartRef("test.square", {"member": 7}),
-        )
-        row = store.list_messages(session=session)[0]
-        assert "image" not in row.reply and drawn == []
-        reply = resolve_reply(session, row.reply)
-        assert reply.image == Image("chart.png", b"\x89PNG", "chart") and drawn == [{"member": 7}]
-    finally:
-        CHART_RENDERERS.pop("test.square", None)
-
-
-def test_an_unknown_chart_renderer_is_refused_when_enqueued(session: Session) -> None:
+    renderers = {"test.square": square}
     team, period, agents = _team(session, 1)
+    enqueue(
+        session,
+        team=team,
+        period=period,
+        member=agents[0],
+        kind="result",
+        reply=Reply(text="hi"),
+        chart=chart_ref("test.square", {"member": 7}, renderers=renderers),
+    )
+    row = store.list_messages(session=session)[0]
+    assert "image" not in row.reply and drawn == []
+    reply = resolve_reply(session, row.reply, renderers=renderers)
+    assert reply.image == Image("chart.png", b"\x89PNG", "chart") and drawn == [{"member": 7}]
+    # a name the table does not have leaves the text alone
+    assert resolve_reply(session, row.reply).image is None
+    assert resolve_reply(session, row.reply).text == "hi"
+
+
+def test_an_unknown_chart_renderer_is_refused_where_the_reference_is_made() -> None:
     with pytest.raises(KeyError):
-        enqueue(
-            session,
-            team=team,
-            period=period,
-            member=agents[0],
-            kind="result",
-            reply=Reply(text="hi"),
-            chart=ChartRef("no.such.chart"),
-        )
+        chart_ref("no.such.chart")
+    assert chart_ref("result.history", {"member_id": 1}) == ChartRef(
+        "result.history", {"member_id": 1}
+    )
+
+
+def test_the_chart_table_is_complete_before_any_feature_is_imported() -> None:
+    """No registration on import: the table lists every chart by itself, in a fresh process."""
+    import subprocess
+    import sys
+
+    code = "from commands.outbox_charts import CHART_RENDERERS; print(sorted(CHART_RENDERERS))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == str(sorted(CHART_RENDERERS)) == "['result.history']"
 
 
 def _fill(engine: Engine, n: int) -> None:

@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from bot.scheduler import CycleScheduler
 from commands.cycle import run_step
-from commands.outbox import resolve_reply
+from commands.outbox_charts import resolve_reply
 from scoring.scheme_parser import parse_scheme
 from storage import outbox as store
 from storage import repo
