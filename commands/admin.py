@@ -14,7 +14,7 @@ Chat (admins; ``/period`` also a manager of the team):
 The service functions (:func:`check_member`, :func:`add_members`, :func:`create_team`,
 :func:`update_team`, :func:`set_manager`, :func:`open_period`, :func:`close_period`)
 are what ``kpibot team …`` / ``kpibot member …`` call too, so chat and CLI check the
-same things. Problems are :class:`Problem` (an English msgid and parameters), turned
+same things. Problems are :class:`~commands.problems.Problem` (an English msgid and parameters), turned
 into text in the asker's language; every change is audited.
 """
 
@@ -31,11 +31,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlmodel import Session
 
 from commands import permissions, publication
+from commands.aliases import alias_command
 from commands.context import Command, Context
 from commands.i18n import LANGUAGES, Translate
 from commands.importing.mapping import declared_indicators
 from commands.messages import Reply
 from commands.people import TeamClock
+from commands.problems import AdminError, Problem, role_name
 from commands.results import LOCKED_STATUSES
 from scoring import SchemeError, parse_scheme
 from scoring.provision import provision_problems
@@ -46,33 +48,6 @@ SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 TELEGRAM_ID = re.compile(r"^\d{1,20}$")
 DEFAULT_REVIEW_DAYS = 7
 LEADER_ROLES = ("manager", "admin")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a request: an English msgid with parameters (``row`` for a file)."""
-
-    message: str
-    params: Mapping[str, Any] = field(default_factory=dict)
-    row: int | None = None
-
-    def text(self, _: Translate) -> str:
-        params = dict(self.params)
-        if params.get("role") in ROLE_VALUES:  # people read 客服, not agent
-            params["role"] = role_name(_, str(params["role"]))
-        body = _(self.message, **params)
-        return (
-            _("row {row}: {problem}", row=self.row, problem=body) if self.row is not None else body
-        )
-
-
-class AdminError(Exception):
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        super().__init__("; ".join(p.message for p in problems))
-        self.problems = list(problems)
-
-    def lines(self, _: Translate) -> list[str]:
-        return [p.text(_) for p in self.problems]
 
 
 # -- members ---------------------------------------------------------------------------------
@@ -849,8 +824,6 @@ def member_command(ctx: Context, args: str) -> list[Reply]:
     _ = ctx._
     permissions.require(permissions.can_administer(ctx.actor))
     if args.split()[:1] == ["alias"]:
-        from commands.aliases import alias_command  # it builds on this module's checks
-
         return alias_command(ctx, args.split()[1:])
     words, opts = options(args.split())
     usage = _(
@@ -958,16 +931,6 @@ def active_text(_: Translate, member: Member, released: Sequence[Member], team: 
             team=team,
         )
     return text
-
-
-def role_name(_: Translate, role: str) -> str:
-    names = {
-        "agent": _("agent"),
-        "manager": _("manager"),
-        "admin": _("admin"),
-        "qa": _("quality inspector"),
-    }
-    return names.get(role, role)
 
 
 def member_list(ctx: Context, team_name: str) -> list[Reply]:

@@ -20,13 +20,13 @@ from datetime import datetime
 from sqlmodel import Session
 
 from commands import permissions
-from commands.admin import AdminError, Problem
 from commands.context import Context
 from commands.i18n import Translate
 from commands.importing.sources import known_sources, source_title
 from commands.importing.validation import name_key
 from commands.messages import Reply
 from commands.plain import one_line
+from commands.problems import AdminError, Problem
 from storage import repo
 from storage.models import Member, MemberAlias, Team
 

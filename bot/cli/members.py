@@ -95,7 +95,8 @@ def team_add(
     db: str | None = DbOption,
 ) -> None:
     """Add a team."""
-    from commands.admin import AdminError, create_team
+    from commands.admin import create_team
+    from commands.problems import AdminError
 
     _ = _translator(lang_ui)
     try:
@@ -135,7 +136,8 @@ def member_add(
     db: str | None = DbOption,
 ) -> None:
     """Add one member with a role and platform ids."""
-    from commands.admin import AdminError, MemberSpec, add_members, role_name
+    from commands.admin import MemberSpec, add_members
+    from commands.problems import AdminError, role_name
 
     _ = _translator(lang_ui)
     spec = MemberSpec(team=team, name=name, role=role, manager=manager, slack=slack, telegram=telegram,
@@ -203,7 +205,7 @@ TABLE_HEADERS = {
 
 
 def _cell(_: Translate, key: str, value: object) -> str:
-    from commands.admin import role_name
+    from commands.problems import role_name
 
     if value is None or value == "":
         return ""
@@ -299,7 +301,8 @@ def member_set(
     db: str | None = DbOption,
 ) -> None:
     """Change a member: role, manager, language, Slack or Telegram id (re-link)."""
-    from commands.admin import AdminError, MemberUpdate, update_members
+    from commands.admin import MemberUpdate, update_members
+    from commands.problems import AdminError
 
     _ = _translator(lang_ui)
     update = MemberUpdate(team=team, name=name, role=role, manager=manager, slack=slack, telegram=telegram,
@@ -442,7 +445,8 @@ def member_import(
     db: str | None = DbOption,
 ) -> None:
     """Add every member of a CSV file (and change existing ones with --update), or nothing when any row has a problem."""
-    from commands.admin import AdminError, add_members, update_members
+    from commands.admin import add_members, update_members
+    from commands.problems import AdminError
 
     _ = _translator(lang_ui)
     try:
@@ -505,7 +509,8 @@ def member_import(
 
 
 def _role(_: Translate, role: str) -> str:
-    from commands.admin import parse_role, role_name
+    from commands.admin import parse_role
+    from commands.problems import role_name
 
     return role_name(_, parse_role(role))
 
@@ -542,8 +547,8 @@ SourceOption = typer.Option(
 def _alias_change(
     action: str, team: str, name: str, source: str, alias: str, lang_ui: str | None, db: str | None
 ) -> None:
-    from commands.admin import AdminError
     from commands.aliases import add_alias, change_text, remove_alias
+    from commands.problems import AdminError
 
     _ = _translator(lang_ui)
     do = add_alias if action == "add" else remove_alias
@@ -593,8 +598,8 @@ def alias_list(
     db: str | None = DbOption,
 ) -> None:
     """Each member's accounts, by source."""
-    from commands.admin import AdminError
     from commands.aliases import alias_lines
+    from commands.problems import AdminError
 
     _ = _translator(lang_ui)
     try:

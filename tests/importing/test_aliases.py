@@ -9,10 +9,10 @@ from decimal import Decimal
 import pytest
 from sqlmodel import Session, select
 
-from commands.admin import AdminError
 from commands.aliases import add_alias, alias_lines, remove_alias
 from commands.i18n import translator
 from commands.importing import import_file, parse_mapping
+from commands.problems import AdminError
 from storage import repo
 from storage.models import AuditLog, IndicatorValue, Team
 from tests.importing.conftest import sample
