@@ -39,7 +39,6 @@ import base64
 import hashlib
 import itertools
 import json
-import math
 import os
 import secrets
 import socket
@@ -58,7 +57,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fakes.limits import _TokenBucket
+from tests.fakes.limits import FEISHU_APP_PER_S, FloodGate, Verdict, feishu_gate, feishu_patch_gate
 
 APP_SECRET = "kpibot-test-app-secret"
 VERIFICATION_TOKEN = "kpibot-verification-token"
@@ -69,12 +68,6 @@ CALLBACK_BUDGET_S = 3.0
 
 CARD_BYTES_MAX = 30 * 1024
 COMPONENTS_MAX = 200
-PER_CHAT_PER_S = 5.0
-"""https://open.feishu.cn/document/server-docs/im-v1/message/create: 5 QPS to one user, and
-5 QPS shared by the bots in one group."""
-APP_MESSAGES_PER_S = 50.0
-"""The send message API: 1000 a minute, 50 a second per app."""
-PATCH_PER_MESSAGE_PER_S = 5.0
 IMAGE_BYTES_MAX = 10 * 1024 * 1024
 FILE_BYTES_MAX = 30 * 1024 * 1024
 
@@ -178,11 +171,13 @@ class FakeFeishu:
         self.callback_url = "http://kpibot.test/feishu/events"
         self.callback_transport: httpx.AsyncBaseTransport | None = None
         self.tokens: set[str] = set()
-        self.limits_on = True
+        self.gate: FloodGate | None = feishu_gate()
+        """The message API's limits (the app's rate, 5 a second to one chat) and random
+        429/5xx when asked: the same :class:`~tests.fakes.limits.FloodGate` the fake Slack
+        and Telegram use; ``None`` when relaxed."""
+        self.patch_gate: FloodGate | None = feishu_patch_gate()
+        """A card updated at most 5 times a second (keyed by the message)."""
         self._uuids: dict[str, tuple[float, str]] = {}
-        self._chat_buckets: dict[str, _TokenBucket] = {}
-        self._patch_buckets: dict[str, _TokenBucket] = {}
-        self._app_bucket = _TokenBucket(APP_MESSAGES_PER_S, APP_MESSAGES_PER_S, time.monotonic())
         self.limited: dict[int, int] = {}
         """Error code (230020, 99991400) → how many times it was answered."""
         self._failures: dict[str, deque[tuple[int, int, str]]] = {}
@@ -253,7 +248,14 @@ class FakeFeishu:
 
     def relax(self) -> None:
         """Lift the rate limits (a test about something else)."""
-        self.limits_on = False
+        self.gate = self.patch_gate = None
+
+    def flood_gate(self, **limits: Any) -> FloodGate:
+        """Replace the message API's limits with a :class:`~tests.fakes.limits.FloodGate` of
+        ``limits`` (``overall``, ``per_chat``, ``p429``, ``p5xx``…)."""
+        with self._lock:
+            self.gate = FloodGate(**limits)
+        return self.gate
 
     def fail_next(
         self, name: str, *, code: int, msg: str, status: int = 400, times: int = 1
@@ -356,7 +358,7 @@ class FakeFeishu:
             except FeishuError as exc:
                 status, response = exc.status, {"code": exc.code, "msg": exc.msg}
                 if exc.reset is not None:
-                    headers["x-ogw-ratelimit-limit"] = str(int(APP_MESSAGES_PER_S))
+                    headers["x-ogw-ratelimit-limit"] = str(int(FEISHU_APP_PER_S))
                     headers["x-ogw-ratelimit-reset"] = str(exc.reset)
                 if exc.code in (230020, 99991400):
                     self.limited[exc.code] = self.limited.get(exc.code, 0) + 1
@@ -372,19 +374,8 @@ class FakeFeishu:
             raise FeishuError(99991663, "Invalid access token for authorization")
 
     def _rate(self, chat_id: str) -> None:
-        if not self.limits_on:
-            return
-        now = time.monotonic()
-        wait = self._app_bucket.take_capped(now, APP_MESSAGES_PER_S)
-        if wait:
-            raise FeishuError(
-                99991400, "request trigger frequency limit", 429, max(1, math.ceil(wait))
-            )
-        bucket = self._chat_buckets.get(chat_id)
-        if bucket is None:
-            bucket = self._chat_buckets[chat_id] = _TokenBucket(PER_CHAT_PER_S, PER_CHAT_PER_S, now)
-        if bucket.take_capped(now, PER_CHAT_PER_S):
-            raise FeishuError(230020, "This operation triggers the frequency limit.")
+        if self.gate is not None:
+            _refuse(self.gate.check(self.app_id, chat_id))
 
     async def _create(self, request: Request) -> Response:
         body = await _json(request)
@@ -465,15 +456,8 @@ class FakeFeishu:
             content = str(body.get("content", ""))
             if not put:
                 check_card(content, self.images)
-            if self.limits_on:
-                now = time.monotonic()
-                bucket = self._patch_buckets.get(mid)
-                if bucket is None:
-                    bucket = self._patch_buckets[mid] = _TokenBucket(
-                        PATCH_PER_MESSAGE_PER_S, PATCH_PER_MESSAGE_PER_S, now
-                    )
-                if bucket.take_capped(now, PATCH_PER_MESSAGE_PER_S):
-                    raise FeishuError(230020, "This operation triggers the frequency limit.")
+            if self.patch_gate is not None:
+                _refuse(self.patch_gate.check(self.app_id, mid))
             message["content"] = content
             message["updated"] = True
             message["versions"] = message.get("versions", 0) + 1
@@ -736,6 +720,19 @@ class FakeFeishu:
             "type": "url_verification",
         }
         return await self.push(payload)
+
+
+def _refuse(verdict: Verdict) -> None:
+    """A :class:`~tests.fakes.limits.Verdict` in Feishu's words: the app over its rate is HTTP
+    429 code 99991400 with ``x-ogw-ratelimit-reset``; one chat (or card) over its rate is
+    code 230020; a random server failure is a 5xx."""
+    if verdict.status == 200:
+        return
+    if verdict.status != 429:
+        raise FeishuError(1500, "internal error", verdict.status)
+    if verdict.scope.startswith("bot:"):
+        raise FeishuError(99991400, "request trigger frequency limit", 429, verdict.retry_after)
+    raise FeishuError(230020, "This operation triggers the frequency limit.")
 
 
 # -- cards ----------------------------------------------------------------------------------

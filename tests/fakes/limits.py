@@ -1,4 +1,4 @@
-"""Platform limits for the fake Slack and Telegram servers: rate limits, random failures, and a
+"""Platform limits for the fake Slack, Telegram and Feishu servers (one rate limiter for all): rate limits, random failures, and a
 count of calls made before a retry delay had passed.
 
 A :class:`FloodGate` is switched on with ``fake.flood_gate(...)``. For every sending call it:
@@ -251,3 +251,29 @@ def telegram_gate(**overrides: object) -> FloodGate:
     }
     limits.update(overrides)
     return FloodGate(**limits)  # type: ignore[arg-type]
+
+
+FEISHU_APP_PER_S = 50.0
+"""https://open.feishu.cn/document/server-docs/im-v1/message/create: the send message API,
+1000 a minute and 50 a second per app."""
+FEISHU_CHAT_PER_S = 5.0
+"""…5 a second to one user, and 5 a second shared by the bots of one group."""
+FEISHU_PATCH_PER_S = 5.0
+"""https://open.feishu.cn/document/server-docs/im-v1/message-card/patch: one card updated at
+most 5 times a second."""
+
+
+def feishu_gate(**overrides: object) -> FloodGate:
+    """The Feishu message API's limits every test runs against unless it relaxes them."""
+    limits: dict[str, object] = {
+        "overall": FEISHU_APP_PER_S,
+        "per_chat": FEISHU_CHAT_PER_S,
+        "chat_burst": FEISHU_CHAT_PER_S,
+    }
+    limits.update(overrides)
+    return FloodGate(**limits)  # type: ignore[arg-type]
+
+
+def feishu_patch_gate() -> FloodGate:
+    """Card updates, keyed by the message (``per_chat`` is per card here)."""
+    return FloodGate(per_chat=FEISHU_PATCH_PER_S, chat_burst=FEISHU_PATCH_PER_S)
