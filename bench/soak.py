@@ -102,7 +102,8 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    from bot.main import ObservedRouter, _is_apology, build_service
+    from bot.main import build_service
+    from bot.observed_router import ObservedRouter, is_apology
     from bot.settings import load_settings
     from commands.messages import Incoming
     from storage.db import make_engine, upgrade
@@ -140,7 +141,7 @@ def main() -> None:
         else:
             incoming = Incoming(platform="test", user_id=user, text=text)
         replies = router.handle(incoming)
-        if _is_apology(replies):
+        if is_apology(replies):
             unexpected += 1
             if unexpected <= 2:
                 print(f"  error reply to {user} {text!r}: {replies[0].text[:200]}", flush=True)

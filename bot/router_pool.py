@@ -22,7 +22,7 @@ replica's event loop only parses, acknowledges and sends.
   process pool stops them all) gets an apology with a reference, the pool is started
   again, the next request is served. A request whose unit of work had not committed
   left nothing behind; one that had is kept whole (one transaction per request).
-* ``lost`` tells the replica's :class:`bot.main.DatabaseWatch` that the worker lost its
+* ``lost`` tells the replica's :class:`bot.database_watch.DatabaseWatch` that the worker lost its
   database connection during the request.
 """
 

@@ -50,8 +50,9 @@ def run(
     """Run kpibot: web app (Slack, Telegram webhook, survey page, health, metrics), platforms, chat."""
     from bot.config_check import problems
     from bot.logs import configure
-    from bot.main import build_service, serve
+    from bot.main import build_service
     from bot.secrets import SecretError
+    from bot.serving import serve
     from bot.settings import Settings
     from commands.demo import load_demo, summary_lines
     from storage import repo

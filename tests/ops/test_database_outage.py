@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import select
 
-from bot.main import DATABASE_DOWN, build_service
+from bot.main import build_service
+from bot.observed_router import DATABASE_DOWN
 from commands.i18n import translator
 from storage.db import make_engine, unit_of_work, upgrade
 from storage.models import Conversation, Review
@@ -103,7 +104,7 @@ def test_the_database_going_away_under_load_fails_fast_saves_nothing_half_and_re
         assert service.pool is None
     observed = service.adapters and service.adapters[0] or None
     assert observed is None, "no platform: the router is driven directly, as an adapter does"
-    from bot.main import ObservedRouter
+    from bot.observed_router import ObservedRouter
 
     router = ObservedRouter(
         service.router, service.metrics, service.database, "en", pool=service.pool

@@ -1,4 +1,4 @@
-"""The replica's listening socket (``bot.main.listen``): taken before start-up, and every
+"""The replica's listening socket (``bot.serving.listen``): taken before start-up, and every
 connection it accepts sends without Nagle's delay (``TCP_NODELAY``)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from bot.main import listen
+from bot.serving import listen
 
 
 async def test_every_accepted_connection_has_tcp_nodelay() -> None:

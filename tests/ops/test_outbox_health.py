@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import Engine, make_url
 
-from bot.main import DatabaseWatch
+from bot.database_watch import DatabaseWatch
 from bot.metrics import Metrics
 from bot.web import READY_TIMEOUT_S, build_web_app
 from storage import outbox as store

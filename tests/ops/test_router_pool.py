@@ -26,8 +26,10 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from bot.main import APOLOGY, DATABASE_DOWN, DatabaseWatch, ObservedRouter, router_pool
+from bot.database_watch import DatabaseWatch
+from bot.main import router_pool
 from bot.metrics import Metrics
+from bot.observed_router import APOLOGY, DATABASE_DOWN, ObservedRouter
 from bot.router_pool import WORKER_NICE, RouterPool, WorkerDied
 from bot.settings import Settings
 from commands.context import AppConfig

@@ -12,7 +12,8 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from bot.main import app_config, uvicorn_config
+from bot.main import app_config
+from bot.serving import uvicorn_config
 from bot.settings import load_settings
 from bot.survey_page import client_key
 

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from bot.main import uvicorn_config
+from bot.serving import uvicorn_config
 from bot.settings import load_settings
 from bot.survey_page import SharedLimiter, survey_routes
 from bot.web import build_web_app
