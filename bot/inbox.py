@@ -29,6 +29,7 @@ from sqlalchemy.engine import Engine
 
 from storage import inbox as store
 from storage.db import unit_of_work
+from storage.models.inbox import InboxEvent
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ SWEEP_S = 5.0
 STORE_TIMEOUT_S = 2.0
 """A request whose row cannot be written this fast is refused (503), not acknowledged."""
 
-Recover = Callable[[store.InboxEvent, bool], Awaitable[None]]
+Recover = Callable[[InboxEvent, bool], Awaitable[None]]
 
 
 class Inbox:
@@ -112,7 +113,7 @@ class Inbox:
         working = list(self._working)
         platforms = list(self._recover)
 
-        def write() -> list[store.InboxEvent]:
+        def write() -> list[InboxEvent]:
             now = datetime.now(UTC)
             with unit_of_work(self.engine) as session:
                 store.heartbeat(session=session, worker=self.worker, ids=working, now=now)

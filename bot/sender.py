@@ -71,9 +71,9 @@ from commands.outbox import chart_of, enqueue, reply_from_json
 from commands.outbox_charts import resolve_reply
 from storage import outbox as store
 from storage import repo
-from storage.cycle_models import OutboxMessage
 from storage.db import unit_of_work
 from storage.models import LEGACY_ID_PLATFORMS, Member, Team
+from storage.models.cycle import OutboxMessage
 
 log = logging.getLogger(__name__)
 

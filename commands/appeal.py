@@ -36,8 +36,8 @@ from scoring import Scheme
 from storage import consequences as store
 from storage import outbox as outbox_store
 from storage import repo
-from storage.consequence_models import Appeal
 from storage.models import Member, Period, Team
+from storage.models.consequences import Appeal
 
 RANKING_KINDS: tuple[str, ...] = ("ranking", "result", "manager.table")
 """Outbox kinds (prefixes) of messages that showed someone a rank."""

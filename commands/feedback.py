@@ -48,8 +48,8 @@ from scoring import Scheme
 from scoring.scheme import Indicator
 from storage import consequences as store
 from storage import repo
-from storage.consequence_models import FeedbackMeeting, MeetingSlot
 from storage.models import Member, Period, Team
+from storage.models.consequences import FeedbackMeeting, MeetingSlot
 
 TREND_POINTS = 2.0
 SLOT_TIMES = (time(10, 0), time(14, 0), time(16, 0))

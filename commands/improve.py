@@ -28,8 +28,8 @@ from commands.messages import Button, Reply
 from commands.people import TeamClock, escalation_of, lang_of, manager_of
 from storage import consequences as store
 from storage import repo
-from storage.consequence_models import ImprovementPlan
 from storage.models import Conversation, Member, Period, Team
+from storage.models.consequences import ImprovementPlan
 
 FORM_ID = "improve"
 TITLE = N_("improvement plan")

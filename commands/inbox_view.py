@@ -27,8 +27,8 @@ from commands.progress import reachable
 from storage import conversations as people
 from storage import outbox as store
 from storage import repo
-from storage.cycle_models import OutboxMessage
 from storage.models import Member, Team
+from storage.models.cycle import OutboxMessage
 
 LISTED = 30
 """At most this many messages in ``/inbox``'s list (the rest are counted)."""

@@ -34,8 +34,8 @@ from scoring import Scheme
 from storage import consequences as consequence_store
 from storage import conversations, repo
 from storage import qa as qa_store
-from storage.consequence_models import Appeal
 from storage.models import Member
+from storage.models.consequences import Appeal
 
 NOT_AN_ID = ("step", "text")
 """Positions of a value that are not ids (a form's step, a free argument)."""

@@ -10,27 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import LargeBinary, delete
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
 
-from storage.models import _json, _utc
-from storage.types import UTCDateTime
-
-
-class PendingFile(SQLModel, table=True):
-    """An export an admin sent in chat, waiting for the team, period or mapping."""
-
-    __tablename__ = "pending_file"
-
-    id: int | None = Field(default=None, primary_key=True)
-    member_id: int = Field(foreign_key="member.id", ondelete="CASCADE", unique=True)
-    platform: str
-    file_name: str
-    data: bytes = Field(sa_type=LargeBinary)
-    chosen: dict[str, str] = _json()
-    """What the caption already said: ``team``, ``period``, ``mapping``."""
-    received_at: datetime = _utc()
-    expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
+from storage.models.chat_files import PendingFile
 
 
 def keep(

@@ -1,4 +1,4 @@
-"""Repository functions of the consequences tables (:mod:`storage.consequence_models`).
+"""Repository functions of the consequences tables (:mod:`storage.models.consequences`).
 
 Keyword-only ``session``, never commit; every change a person makes (a plan approved, an
 appeal decided, a meeting's notes, a score changed by an appeal) appends an audit entry
@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, SQLModel, col, select
 
-from storage.consequence_models import (
+from storage.models import Member, Period, Score, Team
+from storage.models.consequences import (
     Appeal,
     FeedbackMeeting,
     ImprovementPlan,
@@ -24,8 +25,7 @@ from storage.consequence_models import (
     PersonalGoal,
     PostChangeFlag,
 )
-from storage.models import Member, Period, Score, Team
-from storage.repo import append_audit, snapshot
+from storage.repo.audit import append_audit, snapshot
 from storage.types import quantize, to_decimal
 
 

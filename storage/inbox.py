@@ -17,37 +17,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CheckConstraint, CursorResult, Index, UniqueConstraint, and_, delete, update
+from sqlalchemy import CursorResult, and_, delete, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
-from storage.models import _in, _json, _utc
+from storage.models.inbox import InboxEvent
 
-INBOX_STATUS_VALUES = ("claimed", "done", "given_up")
 DEFAULT_LEASE = timedelta(seconds=30)
 MAX_ATTEMPTS = 3
 KEEP_DONE = timedelta(days=1)
-
-
-class InboxEvent(SQLModel, table=True):
-    __tablename__ = "inbox"
-    __table_args__ = (
-        UniqueConstraint("platform", "event_id"),
-        CheckConstraint(_in("status", INBOX_STATUS_VALUES), name="status"),
-        Index(None, "status", "claimed_at"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    platform: str = Field(description="telegram | slack")
-    event_id: str = Field(description="Telegram's update_id; Slack's trigger id")
-    payload: dict[str, Any] = _json()
-    status: str = "claimed"
-    attempts: int = 1
-    claimed_by: str | None = None
-    claimed_at: datetime | None = _utc(nullable=True, default=False)
-    received_at: datetime = _utc()
-    done_at: datetime | None = _utc(nullable=True, default=False)
 
 
 def _now(now: datetime | None) -> datetime:

@@ -42,7 +42,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
-from storage.cycle_models import OUTBOX_STATUS_VALUES, OutboxMessage, StepLedger
+from storage.models.cycle import OUTBOX_STATUS_VALUES, OutboxMessage, StepLedger
 
 DEFAULT_LEASE = timedelta(seconds=30)
 """A claimed row whose sender has said nothing for this long is taken over (a live sender's

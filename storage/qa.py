@@ -1,6 +1,6 @@
 """Repository functions of quality sampling (质检, issue 8); every one takes a keyword-only ``session``.
 
-Tables: :mod:`storage.qa_models`. Commands never write SQL; they call these.
+Tables: :mod:`storage.models.qa`. Commands never write SQL; they call these.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from storage.models import Member, Period, Team, utcnow
-from storage.qa_models import QaDispute, QaDraw, QaReview, QaSample, QaSessionLoad, ServiceSession
-from storage.repo import append_audit, snapshot
+from storage.models.qa import QaDispute, QaDraw, QaReview, QaSample, QaSessionLoad, ServiceSession
+from storage.repo.audit import append_audit, snapshot
 
 
 def _id(row: Any) -> int:

@@ -1,4 +1,4 @@
-"""Repository functions for the survey's notification settings (:mod:`storage.survey_models`).
+"""Repository functions for the survey's notification settings (:mod:`storage.models.survey`).
 
 The daily digest of customer comments is on for every agent unless they turned it off;
 turning it off is one ``survey_digest_optout`` row.
@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from storage.survey_models import SurveyDigestOptOut, SurveyRateHit
+from storage.models.survey import SurveyDigestOptOut, SurveyRateHit
 
 
 def digest_enabled(*, session: Session, member_id: int) -> bool:

@@ -28,6 +28,7 @@ from commands.importing.reading import header_of, match_columns
 from commands.importing.store import ImportReport, import_file, list_imports, undo_import
 from commands.messages import FileUnavailable, Reply, SharedFile
 from storage import chat_files, repo
+from storage.models.chat_files import PendingFile
 
 _PERIOD = re.compile(r"^\d{4}-(\d{2}|Q[1-4])$", re.IGNORECASE)
 CHAT_FILE_MAX_BYTES = 20 * 1024 * 1024
@@ -197,7 +198,7 @@ def _choices(ctx: Context, words: list[str]) -> tuple[dict[str, str], list[str]]
     return chosen, unknown
 
 
-def _go_on(ctx: Context, pending: chat_files.PendingFile, words: list[str]) -> list[Reply]:
+def _go_on(ctx: Context, pending: PendingFile, words: list[str]) -> list[Reply]:
     """Import the waiting file when everything is known; else ask for what is not."""
     _ = ctx._
     said, unknown = _choices(ctx, words)
@@ -253,9 +254,7 @@ def _go_on(ctx: Context, pending: chat_files.PendingFile, words: list[str]) -> l
     return [Reply(text="\n".join(lines), ephemeral=True)]
 
 
-def _import_waiting(
-    ctx: Context, pending: chat_files.PendingFile, chosen: dict[str, str]
-) -> ImportReport:
+def _import_waiting(ctx: Context, pending: PendingFile, chosen: dict[str, str]) -> ImportReport:
     return import_file(
         ctx.session,
         team=chosen["team"],

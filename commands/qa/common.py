@@ -13,7 +13,7 @@ from scoring.scheme import Component, Scorecard
 from storage import qa as store
 from storage import repo
 from storage.models import Member, Period, Team
-from storage.qa_models import QaSample, ServiceSession
+from storage.models.qa import QaSample, ServiceSession
 
 
 def qa_component(team: Team, period: Period | None, *, session: Session) -> Component | None:

@@ -30,7 +30,7 @@ from commands.qa.sampling import LOCKED, LOCKED_REFUSAL, draw_period
 from storage import qa as store
 from storage import repo
 from storage.models import Period, Team
-from storage.qa_models import QaDraw
+from storage.models.qa import QaDraw
 
 REASON_LIMIT = 1000
 __all__ = ["dispute", "draw", "my_results", "on_dispute_button", "qa_inputs"]

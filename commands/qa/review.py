@@ -33,7 +33,7 @@ from scoring.scheme import Check, Scorecard
 from storage import conversations, repo
 from storage import qa as store
 from storage.models import Conversation, Member
-from storage.qa_models import QaReview
+from storage.models.qa import QaReview
 
 FORM_ID = "qa"
 TITLE = N_("quality review")

@@ -32,7 +32,7 @@ from sqlmodel import Session
 from scoring.scheme import Sampling
 from storage import qa as store
 from storage.models import Period, Team
-from storage.qa_models import QaDraw
+from storage.models.qa import QaDraw
 
 LOCKED = ("locked", "published")
 LOCKED_REFUSAL = "Period {period} is {status}: its samples can no longer be drawn."

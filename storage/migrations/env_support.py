@@ -12,7 +12,9 @@ SKIP_MODULES = {"db", "migrations"}
 
 
 def target_metadata() -> MetaData:
-    """The metadata of every table: imports each ``storage`` module so its tables register."""
+    """The metadata of every table. Every table lives in ``storage.models`` (its ``TABLES``);
+    each other ``storage`` module is imported too, so that a table defined anywhere else is
+    seen (and refused by ``tests/storage/test_migrations.py``) rather than silently missed."""
     import storage
     from storage.models import metadata
 

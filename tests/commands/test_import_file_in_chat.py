@@ -19,9 +19,9 @@ from commands.importing.chat import CHAT_FILE_MAX_BYTES
 from commands.messages import SharedFile
 from commands.router import Router
 from storage import repo
-from storage.chat_files import PendingFile
 from storage.db import unit_of_work
 from storage.models import DataImport, IndicatorValue
+from storage.models.chat_files import PendingFile
 from tests.conversations.conftest import Clock
 from tests.conversations.transcript import FakeChat
 

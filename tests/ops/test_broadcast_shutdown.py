@@ -13,8 +13,8 @@ from sqlmodel import select
 from commands.messages import Reply
 from commands.outbox import enqueue
 from storage import repo
-from storage.cycle_models import OutboxMessage
 from storage.db import make_engine, unit_of_work, upgrade
+from storage.models.cycle import OutboxMessage
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
 from tests.ops.conftest import SLACK_IDS, STRONG_SECRET, linked_world
 from tests.ops.replica import Replica

@@ -19,8 +19,8 @@ from sqlmodel import select
 from commands.messages import Reply
 from commands.outbox import enqueue
 from storage import repo
-from storage.cycle_models import OutboxMessage
 from storage.db import unit_of_work, upgrade
+from storage.models.cycle import OutboxMessage
 from tests.conftest import PgSchema
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
 from tests.ops.conftest import SLACK_IDS, STRONG_SECRET, linked_world

@@ -14,9 +14,9 @@ from commands.router import Router
 from storage import outbox as outbox_store
 from storage import qa as store
 from storage import repo
-from storage.consequence_models import Appeal
 from storage.db import unit_of_work
-from storage.qa_models import QaReview
+from storage.models.consequences import Appeal
+from storage.models.qa import QaReview
 from tests.conversations.transcript import FakeChat, run
 from tests.qa.conftest import AGENTS, PERIOD, build_qa_world
 

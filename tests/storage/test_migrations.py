@@ -20,8 +20,26 @@ from storage.db import (
     schema_drift,
     upgrade,
 )
+from storage.migrations.env_support import target_metadata
 from storage.models import TABLES
 from tests.conftest import PgSchema
+
+
+def test_every_table_lives_in_storage_models_and_is_listed_in_tables() -> None:
+    """What Alembic compares (every ``storage`` module imported) is exactly ``TABLES``."""
+    metadata = target_metadata()
+    listed = {model.__tablename__: model for model in TABLES}
+    assert len(listed) == len(TABLES), "a table is listed twice in storage.models.TABLES"
+    assert set(metadata.tables) == set(listed), (
+        f"tables outside storage.models.TABLES: {sorted(set(metadata.tables) - set(listed))}; "
+        f"listed but unknown to the metadata: {sorted(set(listed) - set(metadata.tables))}"
+    )
+    elsewhere = {
+        name: model.__module__
+        for name, model in listed.items()
+        if not model.__module__.startswith("storage.models.")
+    }
+    assert not elsewhere, f"tables defined outside the storage.models package: {elsewhere}"
 
 
 def test_migrations_have_exactly_one_head() -> None:

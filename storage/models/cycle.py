@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from storage.models import _in, _json, _utc
+from storage.models.columns import check_in, json_field, utc_field
 
 OUTBOX_STATUS_VALUES = ("pending", "claimed", "sent", "failed", "unreachable", "ambiguous")
 """``ambiguous``: a send was started and its outcome could not be settled (the platform may or
@@ -27,7 +27,7 @@ may not have delivered it); never sent again, counted, and the admins are told."
 class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox"
     __table_args__ = (
-        CheckConstraint(_in("status", OUTBOX_STATUS_VALUES), name="status"),
+        CheckConstraint(check_in("status", OUTBOX_STATUS_VALUES), name="status"),
         Index(None, "status", "not_before"),
     )
 
@@ -45,20 +45,20 @@ class OutboxMessage(SQLModel, table=True):
     )
     kind: str = Field(description="e.g. 'result', 'reminder.self', 'manager.table'")
     key: str = Field(unique=True, description="team/period/person/kind: one message per key")
-    reply: dict[str, Any] = _json()
+    reply: dict[str, Any] = json_field()
     platform: str | None = Field(default=None, description="slack | telegram, once known")
     status: str = "pending"
     attempts: int = 0
     claimed_by: str | None = None
-    claimed_at: datetime | None = _utc(nullable=True, default=False)
-    sent_at: datetime | None = _utc(nullable=True, default=False)
-    sending_at: datetime | None = _utc(nullable=True, default=False)
+    claimed_at: datetime | None = utc_field(nullable=True, default=False)
+    sent_at: datetime | None = utc_field(nullable=True, default=False)
+    sending_at: datetime | None = utc_field(nullable=True, default=False)
     """Set (by the claimant, durably) just before the request goes to the platform: a row
     taken over with it set may have been delivered and is settled, never simply re-sent."""
     message_ref: str | None = None
     last_error: str | None = Field(default=None, sa_type=Text)
-    created_at: datetime = _utc()
-    not_before: datetime | None = _utc(nullable=True, default=False)
+    created_at: datetime = utc_field()
+    not_before: datetime | None = utc_field(nullable=True, default=False)
 
 
 class StepLedger(SQLModel, table=True):
@@ -70,8 +70,8 @@ class StepLedger(SQLModel, table=True):
     period_key: str
     step: str = Field(description="e.g. 'open', 'remind.1', 'close', 'publish'")
     claimed_by: str
-    claimed_at: datetime = _utc()
-    finished_at: datetime | None = _utc(nullable=True, default=False)
+    claimed_at: datetime = utc_field()
+    finished_at: datetime | None = utc_field(nullable=True, default=False)
     note: str | None = Field(default=None, sa_type=Text, description="why it ran late, or failed")
 
 

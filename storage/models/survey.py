@@ -1,6 +1,5 @@
 """Tables of the customer survey's notifications (issue 7).
 
-Imported at the end of :mod:`storage.models` so that metadata (and the drift test) sees them.
 Repository functions: :mod:`storage.survey`.
 
 * ``survey_digest_optout``: one row per agent who turned the daily digest of customer
@@ -17,14 +16,14 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Column
 from sqlmodel import Field, SQLModel
 
-from storage.models import _utc
+from storage.models.columns import utc_field
 
 
 class SurveyDigestOptOut(SQLModel, table=True):
     __tablename__ = "survey_digest_optout"
 
     member_id: int = Field(primary_key=True, foreign_key="member.id", ondelete="CASCADE")
-    at: datetime = _utc()
+    at: datetime = utc_field()
 
 
 class SurveyRateHit(SQLModel, table=True):

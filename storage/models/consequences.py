@@ -1,7 +1,6 @@
 """Tables of the consequences of a period (issue 9): feedback meetings, goals, improvement plans,
 appeals, payroll entries and post-change flags.
 
-Imported at the end of :mod:`storage.models` so that metadata (and the drift test) sees them.
 Repository functions: :mod:`storage.consequences`.
 """
 
@@ -14,7 +13,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from storage.models import _in, _json, _utc
+from storage.models.columns import check_in, json_field, utc_field
 from storage.types import ExactDecimal, UTCDateTime
 
 MEETING_STATUS_VALUES = ("prompted", "proposed", "scheduled", "held", "acknowledged", "appealed")
@@ -30,7 +29,7 @@ class FeedbackMeeting(SQLModel, table=True):
     __tablename__ = "feedback_meeting"
     __table_args__ = (
         UniqueConstraint("period_id", "member_id"),
-        CheckConstraint(_in("status", MEETING_STATUS_VALUES), name="status"),
+        CheckConstraint(check_in("status", MEETING_STATUS_VALUES), name="status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -39,13 +38,13 @@ class FeedbackMeeting(SQLModel, table=True):
     member_id: int = Field(foreign_key="member.id", ondelete="CASCADE", index=True)
     manager_id: int | None = Field(default=None, foreign_key="member.id", ondelete="SET NULL")
     status: str = "prompted"
-    prompt: dict[str, Any] = _json()
-    slot_at: datetime | None = _utc(nullable=True, default=False)
+    prompt: dict[str, Any] = json_field()
+    slot_at: datetime | None = utc_field(nullable=True, default=False)
     notes: str | None = Field(default=None, sa_type=Text)
-    held_at: datetime | None = _utc(nullable=True, default=False)
-    acknowledged_at: datetime | None = _utc(nullable=True, default=False)
-    created_at: datetime = _utc()
-    updated_at: datetime = _utc()
+    held_at: datetime | None = utc_field(nullable=True, default=False)
+    acknowledged_at: datetime | None = utc_field(nullable=True, default=False)
+    created_at: datetime = utc_field()
+    updated_at: datetime = utc_field()
 
 
 class MeetingSlot(SQLModel, table=True):
@@ -54,7 +53,7 @@ class MeetingSlot(SQLModel, table=True):
     __tablename__ = "meeting_slot"
     __table_args__ = (
         UniqueConstraint("meeting_id", "starts_at"),
-        CheckConstraint(_in("status", SLOT_STATUS_VALUES), name="status"),
+        CheckConstraint(check_in("status", SLOT_STATUS_VALUES), name="status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -63,7 +62,7 @@ class MeetingSlot(SQLModel, table=True):
     minutes: int = 30
     proposed_by: str = Field(description="actor label: 'system' or 'member:<id>'")
     status: str = "offered"
-    created_at: datetime = _utc()
+    created_at: datetime = utc_field()
 
 
 class PersonalGoal(SQLModel, table=True):
@@ -83,7 +82,7 @@ class PersonalGoal(SQLModel, table=True):
     due_on: date
     text: str = Field(sa_type=Text)
     created_by: str
-    created_at: datetime = _utc()
+    created_at: datetime = utc_field()
 
 
 class ImprovementPlan(SQLModel, table=True):
@@ -92,7 +91,7 @@ class ImprovementPlan(SQLModel, table=True):
     __tablename__ = "improvement_plan"
     __table_args__ = (
         UniqueConstraint("period_id", "member_id"),
-        CheckConstraint(_in("status", PLAN_STATUS_VALUES), name="status"),
+        CheckConstraint(check_in("status", PLAN_STATUS_VALUES), name="status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -101,22 +100,22 @@ class ImprovementPlan(SQLModel, table=True):
     member_id: int = Field(foreign_key="member.id", ondelete="CASCADE", index=True)
     status: str = "requested"
     due_at: datetime = Field(sa_type=UTCDateTime)
-    answers: dict[str, Any] = _json()
-    submitted_at: datetime | None = _utc(nullable=True, default=False)
+    answers: dict[str, Any] = json_field()
+    submitted_at: datetime | None = utc_field(nullable=True, default=False)
     decided_by: str | None = None
-    decided_at: datetime | None = _utc(nullable=True, default=False)
+    decided_at: datetime | None = utc_field(nullable=True, default=False)
     decision_comment: str | None = Field(default=None, sa_type=Text)
     reminders: int = 0
-    last_reminded_at: datetime | None = _utc(nullable=True, default=False)
-    escalated_at: datetime | None = _utc(nullable=True, default=False)
+    last_reminded_at: datetime | None = utc_field(nullable=True, default=False)
+    escalated_at: datetime | None = utc_field(nullable=True, default=False)
     escalated_to: int | None = Field(default=None, foreign_key="member.id", ondelete="SET NULL")
-    created_at: datetime = _utc()
+    created_at: datetime = utc_field()
 
 
 class Appeal(SQLModel, table=True):
     """考核结果争议: an agent's appeal of one component, and its decision."""
 
-    __table_args__ = (CheckConstraint(_in("status", APPEAL_STATUS_VALUES), name="status"),)
+    __table_args__ = (CheckConstraint(check_in("status", APPEAL_STATUS_VALUES), name="status"),)
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="team.id", ondelete="CASCADE", index=True)
@@ -127,11 +126,11 @@ class Appeal(SQLModel, table=True):
     status: str = "open"
     decider_id: int | None = Field(default=None, foreign_key="member.id", ondelete="SET NULL")
     decision_reason: str | None = Field(default=None, sa_type=Text)
-    changes: dict[str, Any] = _json()
-    before: dict[str, Any] = _json()
-    after: dict[str, Any] = _json()
-    created_at: datetime = _utc()
-    decided_at: datetime | None = _utc(nullable=True, default=False)
+    changes: dict[str, Any] = json_field()
+    before: dict[str, Any] = json_field()
+    after: dict[str, Any] = json_field()
+    created_at: datetime = utc_field()
+    decided_at: datetime | None = utc_field(nullable=True, default=False)
 
 
 class PayrollEntry(SQLModel, table=True):
@@ -140,7 +139,7 @@ class PayrollEntry(SQLModel, table=True):
     __tablename__ = "payroll_entry"
     __table_args__ = (
         UniqueConstraint("period_id", "member_id", "kind"),
-        CheckConstraint(_in("kind", PAYROLL_KIND_VALUES), name="kind"),
+        CheckConstraint(check_in("kind", PAYROLL_KIND_VALUES), name="kind"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -150,7 +149,7 @@ class PayrollEntry(SQLModel, table=True):
     kind: str
     amount: Decimal = Field(sa_type=ExactDecimal)
     currency: str = "CNY"
-    created_at: datetime = _utc()
+    created_at: datetime = utc_field()
 
 
 class PostChangeFlag(SQLModel, table=True):
@@ -164,7 +163,7 @@ class PostChangeFlag(SQLModel, table=True):
     period_id: int = Field(foreign_key="period.id", ondelete="CASCADE")
     member_id: int = Field(foreign_key="member.id", ondelete="CASCADE", index=True)
     streak: int
-    raised_at: datetime = _utc()
+    raised_at: datetime = utc_field()
 
 
 CONSEQUENCE_TABLES: tuple[type[SQLModel], ...] = (

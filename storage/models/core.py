@@ -1,45 +1,21 @@
-"""The tables: SQLModel classes, one per table, table names in the singular.
-
-Conventions every table keeps:
-
-* Times are :class:`~storage.types.UTCDateTime`: give aware datetimes, get aware UTC back.
-* Numbers that must stay exact (indicator values, totals, money in yuan) are
-  :class:`~storage.types.ExactDecimal` — never a float. On SQLite they are stored as
-  text, so compare them in Python, not in SQL.
-* Platform ids (Slack user/team ids, Telegram user/chat ids) are strings, as
-  :class:`commands.messages.Incoming` carries them.
-* Small enumerations (role, status, kind, lang) are strings guarded by CHECK constraints;
-  the allowed values are the ``*_VALUES`` tuples below.
-* ``actor`` (audit log, imports) is a short label: ``member:<id>`` for a person
-  (see :func:`storage.repo.actor_of`), or ``cli``, ``system``, ``demo``, ``scheduler``.
-
-Tables added by later features live in their own module and their own Alembic revision;
-a foreign key to ``team``/``member``/``period`` should say ``ondelete="CASCADE"`` so that
-``kpibot demo --reset`` can remove the demo team.
+"""The basic tables: schemes, teams and members (their messenger accounts, the teams they
+manage, their aliases), periods, imports and indicator values, reviews, customer ratings,
+scores, the append-only audit log, conversations, processed events and link codes.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Index, MetaData, Text, UniqueConstraint, event
+from sqlalchemy import CheckConstraint, Index, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, ORMExecuteState, relationship
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Field, Relationship, SQLModel
 
-from storage.types import ExactDecimal, UTCDateTime, json_type
-
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-metadata: MetaData = SQLModel.metadata
-metadata.naming_convention = NAMING_CONVENTION
+from storage.models.columns import check_in, json_field, utc_field
+from storage.types import ExactDecimal, UTCDateTime
 
 LANG_VALUES = ("zh", "en")
 ROLE_VALUES = ("agent", "manager", "admin", "qa")
@@ -48,24 +24,6 @@ IMPORT_STATUS_VALUES = ("active", "replaced", "undone")
 REVIEW_KIND_VALUES = ("self", "manager", "peer")
 CONVERSATION_STATUS_VALUES = ("active", "submitted", "cancelled", "expired")
 RELEASE_VALUES = ("final", "held", "confirmed")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
-def _utc(*, nullable: bool = False, default: bool = True, index: bool = False) -> Any:
-    if default:
-        return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=nullable, index=index)
-    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
-
-
-def _json(*, nullable: bool = False, default: Any = dict) -> Any:
-    return Field(default_factory=default, sa_type=json_type(), nullable=nullable)
 
 
 class Scheme(SQLModel, table=True):
@@ -77,11 +35,11 @@ class Scheme(SQLModel, table=True):
     text: str = Field(sa_type=Text)
     name_zh: str
     name_en: str
-    loaded_at: datetime = _utc()
+    loaded_at: datetime = utc_field()
 
 
 class Team(SQLModel, table=True):
-    __table_args__ = (CheckConstraint(_in("lang", LANG_VALUES), name="lang"),)
+    __table_args__ = (CheckConstraint(check_in("lang", LANG_VALUES), name="lang"),)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True)
@@ -91,14 +49,14 @@ class Team(SQLModel, table=True):
     slack_team_id: str | None = Field(default=None, index=True)
     telegram_chat_id: str | None = Field(default=None, index=True)
     paused: bool = False
-    created_at: datetime = _utc()
+    created_at: datetime = utc_field()
 
 
 class Member(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("team_id", "name"),
-        CheckConstraint(_in("role", ROLE_VALUES), name="role"),
-        CheckConstraint(f"lang IS NULL OR {_in('lang', LANG_VALUES)}", name="lang"),
+        CheckConstraint(check_in("role", ROLE_VALUES), name="role"),
+        CheckConstraint(f"lang IS NULL OR {check_in('lang', LANG_VALUES)}", name="lang"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -114,7 +72,7 @@ class Member(SQLModel, table=True):
     lang: str | None = None
     active: bool = True
     unreachable: bool = False
-    created_at: datetime = _utc()
+    created_at: datetime = utc_field()
     identities: Mapped[list[MemberIdentity]] = Relationship(
         sa_relationship=relationship(cascade="all, delete-orphan", lazy="selectin")
     )
@@ -209,7 +167,7 @@ class TeamManager(SQLModel, table=True):
 class Period(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("team_id", "key"),
-        CheckConstraint(_in("status", PERIOD_STATUS_VALUES), name="status"),
+        CheckConstraint(check_in("status", PERIOD_STATUS_VALUES), name="status"),
         CheckConstraint("starts_on <= ends_on", name="dates"),
     )
 
@@ -219,14 +177,14 @@ class Period(SQLModel, table=True):
     starts_on: date
     ends_on: date
     status: str = "open"
-    review_opens_at: datetime | None = _utc(nullable=True, default=False)
-    review_closes_at: datetime | None = _utc(nullable=True, default=False)
+    review_opens_at: datetime | None = utc_field(nullable=True, default=False)
+    review_closes_at: datetime | None = utc_field(nullable=True, default=False)
     scheme_id: int | None = Field(default=None, foreign_key="scheme.id", ondelete="SET NULL")
 
 
 class DataImport(SQLModel, table=True):
     __tablename__ = "data_import"
-    __table_args__ = (CheckConstraint(_in("status", IMPORT_STATUS_VALUES), name="status"),)
+    __table_args__ = (CheckConstraint(check_in("status", IMPORT_STATUS_VALUES), name="status"),)
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="team.id", ondelete="CASCADE", index=True)
@@ -240,7 +198,7 @@ class DataImport(SQLModel, table=True):
     mapping_text: str | None = Field(default=None, sa_type=Text)
     encoding: str | None = None
     imported_by: str = Field(description="actor label, e.g. 'member:3' or 'cli'")
-    imported_at: datetime = _utc()
+    imported_at: datetime = utc_field()
     status: str = "active"
     replaced_by_id: int | None = Field(
         default=None, foreign_key="data_import.id", ondelete="SET NULL"
@@ -279,7 +237,7 @@ class MemberAlias(SQLModel, table=True):
     member_id: int = Field(foreign_key="member.id", ondelete="CASCADE", index=True)
     source: str = Field(description="the system, e.g. 'taobao', 'jd', 'avaya', 'zendesk'")
     alias: str = Field(description="the account as the export writes it, e.g. '店铺:小雨'")
-    created_at: datetime = _utc()
+    created_at: datetime = utc_field()
 
 
 class IndicatorValue(SQLModel, table=True):
@@ -302,7 +260,7 @@ class IndicatorValue(SQLModel, table=True):
     import_id: int | None = Field(
         default=None, foreign_key="data_import.id", ondelete="SET NULL", index=True
     )
-    updated_at: datetime = _utc()
+    updated_at: datetime = utc_field()
 
 
 class Review(SQLModel, table=True):
@@ -310,7 +268,7 @@ class Review(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("period_id", "subject_id", "rater_id", "kind"),
-        CheckConstraint(_in("kind", REVIEW_KIND_VALUES), name="kind"),
+        CheckConstraint(check_in("kind", REVIEW_KIND_VALUES), name="kind"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -318,9 +276,9 @@ class Review(SQLModel, table=True):
     subject_id: int = Field(foreign_key="member.id", ondelete="CASCADE", index=True)
     rater_id: int = Field(foreign_key="member.id", ondelete="CASCADE", index=True)
     kind: str
-    answers: dict[str, Any] = _json()
-    comments: dict[str, Any] = _json()
-    submitted_at: datetime | None = _utc(nullable=True, default=False)
+    answers: dict[str, Any] = json_field()
+    comments: dict[str, Any] = json_field()
+    submitted_at: datetime | None = utc_field(nullable=True, default=False)
     idempotency_key: str | None = Field(default=None, unique=True)
 
 
@@ -344,14 +302,16 @@ class CustomerRating(SQLModel, table=True):
     comment: str | None = Field(default=None, sa_type=Text)
     resolved: bool | None = None
     ref: str | None = Field(default=None, description="order or ticket reference")
-    created_at: datetime = _utc()
-    updated_at: datetime = _utc()
+    created_at: datetime = utc_field()
+    updated_at: datetime = utc_field()
 
 
 class Score(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("period_id", "member_id"),
-        CheckConstraint(f"release IS NULL OR {_in('release', RELEASE_VALUES)}", name="release"),
+        CheckConstraint(
+            f"release IS NULL OR {check_in('release', RELEASE_VALUES)}", name="release"
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -360,9 +320,9 @@ class Score(SQLModel, table=True):
     scheme_hash: str
     total: Decimal = Field(sa_type=ExactDecimal)
     rank: int | None = None
-    breakdown: dict[str, Any] = _json()
-    flags: list[Any] = _json(default=list)
-    computed_at: datetime = _utc()
+    breakdown: dict[str, Any] = json_field()
+    flags: list[Any] = json_field(default=list)
+    computed_at: datetime = utc_field()
     locked: bool = False
     release: str | None = None
     """How the score was published: NULL (not yet), ``final`` (complete), ``held`` (a required
@@ -378,13 +338,13 @@ class AuditLog(SQLModel, table=True):
     __table_args__ = (Index(None, "entity", "entity_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    at: datetime = _utc(index=True)
+    at: datetime = utc_field(index=True)
     actor: str = Field(index=True)
     action: str
     entity: str
     entity_id: str | None = None
-    before: dict[str, Any] | None = _json(nullable=True, default=lambda: None)
-    after: dict[str, Any] | None = _json(nullable=True, default=lambda: None)
+    before: dict[str, Any] | None = json_field(nullable=True, default=lambda: None)
+    after: dict[str, Any] | None = json_field(nullable=True, default=lambda: None)
     reason: str | None = Field(default=None, sa_type=Text)
 
 
@@ -392,7 +352,7 @@ class Conversation(SQLModel, table=True):
     """A conversational form's progress (the conversations engineer owns the logic)."""
 
     __table_args__ = (
-        CheckConstraint(_in("status", CONVERSATION_STATUS_VALUES), name="status"),
+        CheckConstraint(check_in("status", CONVERSATION_STATUS_VALUES), name="status"),
         Index(None, "member_id", "status"),
     )
 
@@ -402,13 +362,13 @@ class Conversation(SQLModel, table=True):
     period_id: int | None = Field(default=None, foreign_key="period.id", ondelete="CASCADE")
     subject_id: int | None = Field(default=None, foreign_key="member.id", ondelete="CASCADE")
     step: int = 0
-    answers: dict[str, Any] = _json()
+    answers: dict[str, Any] = json_field()
     status: str = "active"
     platform: str | None = None
     message_ref: str | None = None
-    started_at: datetime = _utc()
-    updated_at: datetime = _utc()
-    expires_at: datetime | None = _utc(nullable=True, default=False, index=True)
+    started_at: datetime = utc_field()
+    updated_at: datetime = utc_field()
+    expires_at: datetime | None = utc_field(nullable=True, default=False, index=True)
     result_id: int | None = None
 
 
@@ -421,8 +381,8 @@ class ProcessedEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     platform: str
     event_id: str
-    at: datetime = _utc(index=True)
-    replies: list[dict[str, Any]] | None = _json(nullable=True, default=lambda: None)
+    at: datetime = utc_field(index=True)
+    replies: list[dict[str, Any]] | None = json_field(nullable=True, default=lambda: None)
     """What the request was answered (``commands.outbox.reply_to_json``), written with its
     work: a request recovered from the inbox after a crash between the commit and the reply
     gets these, not silence (issue 21). ``None``: too big to keep, or not recorded."""
@@ -436,9 +396,9 @@ class LinkCode(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(unique=True)
     member_id: int = Field(foreign_key="member.id", ondelete="CASCADE", index=True)
-    created_at: datetime = _utc()
+    created_at: datetime = utc_field()
     expires_at: datetime = Field(sa_type=UTCDateTime)
-    used_at: datetime | None = _utc(nullable=True, default=False)
+    used_at: datetime | None = utc_field(nullable=True, default=False)
 
 
 class AuditLogIsAppendOnly(RuntimeError):
@@ -461,7 +421,7 @@ def _refuse_bulk_change(state: ORMExecuteState) -> None:
             raise AuditLogIsAppendOnly("audit_log is append-only (bulk UPDATE/DELETE refused)")
 
 
-TABLES: tuple[type[SQLModel], ...] = (
+CORE_TABLES: tuple[type[SQLModel], ...] = (
     Scheme,
     Team,
     Member,
@@ -480,8 +440,3 @@ TABLES: tuple[type[SQLModel], ...] = (
     ProcessedEvent,
     LinkCode,
 )
-from storage import chat_files as _chat_files  # noqa: E402,F401  (issue 15 files sent in chat)
-from storage import consequence_models as _consequence_models  # noqa: E402,F401  (issue 9 tables)
-from storage import cycle_models as _cycle_models  # noqa: E402,F401  (issue 9 outbox and step ledger)
-from storage import qa_models as _qa_models  # noqa: E402,F401  (issue 8 tables)
-from storage import survey_models as _survey_models  # noqa: E402,F401  (issue 7 survey digest opt-out)

@@ -1,6 +1,5 @@
 """Tables of quality sampling (质检, issue 8): service sessions, draws, samples, QA reviews, disputes.
 
-Imported at the end of :mod:`storage.models` so that metadata (and the drift test) sees them.
 Repository functions: :mod:`storage.qa`.
 
 * ``service_session``: one chat or call of an agent, with the reference a reviewer opens
@@ -22,7 +21,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from storage.models import _in, _json, _utc
+from storage.models.columns import check_in, json_field, utc_field
 
 QA_REVIEW_KIND_VALUES = ("regular", "calibration")
 QA_REVIEW_STATUS_VALUES = ("assigned", "submitted")
@@ -46,11 +45,11 @@ class ServiceSession(SQLModel, table=True):
     url: str | None = Field(
         default=None, description="a link to the original, when the scheme gives one"
     )
-    started_at: datetime = _utc(default=False)
+    started_at: datetime = utc_field(default=False)
     day: date = Field(description="the local day the session started on (team time zone)")
     import_id: int | None = Field(default=None, foreign_key="data_import.id", ondelete="SET NULL")
     load_id: int | None = Field(default=None, foreign_key="qa_session_load.id", ondelete="SET NULL")
-    created_at: datetime = _utc()
+    created_at: datetime = utc_field()
 
 
 class QaSessionLoad(SQLModel, table=True):
@@ -67,7 +66,7 @@ class QaSessionLoad(SQLModel, table=True):
     mapping_name: str
     row_count: int
     loaded_by: str
-    loaded_at: datetime = _utc()
+    loaded_at: datetime = utc_field()
 
 
 class QaDraw(SQLModel, table=True):
@@ -81,16 +80,16 @@ class QaDraw(SQLModel, table=True):
     seed: str = Field(
         description="the random seed as decimal text (64-bit values overflow some integer columns)"
     )
-    rule: dict[str, Any] = _json()
+    rule: dict[str, Any] = json_field()
     max_session_id: int = 0
     candidates: int = 0
     drawn: int = 0
-    short: list[Any] = _json(default=list)
+    short: list[Any] = json_field(default=list)
     digest: str = Field(
         default="", description="sha256 of the drawn session ids, to audit a reproduction"
     )
     drawn_by: str
-    drawn_at: datetime = _utc()
+    drawn_at: datetime = utc_field()
 
 
 class QaSample(SQLModel, table=True):
@@ -107,7 +106,7 @@ class QaSample(SQLModel, table=True):
         description="the day or week the session was drawn for, e.g. 2026-10-03 or 2026-W40"
     )
     short: bool = False
-    created_at: datetime = _utc()
+    created_at: datetime = utc_field()
 
 
 class QaReview(SQLModel, table=True):
@@ -116,8 +115,8 @@ class QaReview(SQLModel, table=True):
     __tablename__ = "qa_review"
     __table_args__ = (
         UniqueConstraint("sample_id", "reviewer_id"),
-        CheckConstraint(_in("kind", QA_REVIEW_KIND_VALUES), name="kind"),
-        CheckConstraint(_in("status", QA_REVIEW_STATUS_VALUES), name="status"),
+        CheckConstraint(check_in("kind", QA_REVIEW_KIND_VALUES), name="kind"),
+        CheckConstraint(check_in("status", QA_REVIEW_STATUS_VALUES), name="status"),
         Index(None, "reviewer_id", "status"),
     )
 
@@ -131,13 +130,13 @@ class QaReview(SQLModel, table=True):
         description="the sample id for a regular review (NULL for calibration): one regular review per sample",
     )
     status: str = "assigned"
-    answers: dict[str, Any] = _json()
+    answers: dict[str, Any] = json_field()
     comment: str | None = Field(default=None, sa_type=Text)
     score: float | None = None
     assigned_by: str = "system"
-    assigned_at: datetime = _utc()
-    submitted_at: datetime | None = _utc(nullable=True, default=False)
-    notified_at: datetime | None = _utc(nullable=True, default=False)
+    assigned_at: datetime = utc_field()
+    submitted_at: datetime | None = utc_field(nullable=True, default=False)
+    notified_at: datetime | None = utc_field(nullable=True, default=False)
 
 
 class QaDispute(SQLModel, table=True):
@@ -146,7 +145,7 @@ class QaDispute(SQLModel, table=True):
     __tablename__ = "qa_dispute"
     __table_args__ = (
         UniqueConstraint("review_id"),
-        CheckConstraint(_in("status", QA_DISPUTE_STATUS_VALUES), name="status"),
+        CheckConstraint(check_in("status", QA_DISPUTE_STATUS_VALUES), name="status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -157,8 +156,8 @@ class QaDispute(SQLModel, table=True):
     appeal_id: int | None = Field(
         default=None, description="the monthly-cycle appeal it became, if any"
     )
-    created_at: datetime = _utc()
-    decided_at: datetime | None = _utc(nullable=True, default=False)
+    created_at: datetime = utc_field()
+    decided_at: datetime | None = utc_field(nullable=True, default=False)
 
 
 QA_TABLES: tuple[type[SQLModel], ...] = (
