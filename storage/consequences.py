@@ -8,7 +8,7 @@ with before, after, actor and reason.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -25,19 +25,9 @@ from storage.models.consequences import (
     PersonalGoal,
     PostChangeFlag,
 )
-from storage.repo.audit import append_audit, snapshot
+from storage.repo.audit import append_audit, audited_change, snapshot
+from storage.repo.common import id_of, now_or_utc
 from storage.types import quantize, to_decimal
-
-
-def _now(now: datetime | None) -> datetime:
-    return now if now is not None else datetime.now(UTC)
-
-
-def _id(row: SQLModel) -> int:
-    value = getattr(row, "id", None)
-    if value is None:
-        raise ValueError(f"{type(row).__name__} has no id yet (flush it first)")
-    return int(value)
 
 
 def _change(
@@ -54,14 +44,9 @@ def _change(
     before = snapshot(row)
     for key, value in changes.items():
         setattr(row, key, value)
-    session.add(row)
-    session.flush()
-    after = snapshot(row)
-    if before != after:
-        append_audit(
-            session=session, actor=actor, action=action, entity=getattr(row, "__tablename__", "?"),
-            entity_id=_id(row), before=before, after=after, reason=reason, at=now,
-        )  # fmt: skip
+    audited_change(
+        session=session, row=row, before=before, actor=actor, action=action, reason=reason, now=now
+    )
 
 
 # --- feedback meetings -----------------------------------------------------------------------
@@ -93,9 +78,9 @@ def ensure_meeting(
     found = get_meeting(session=session, period=period, member=member)
     if found is not None:
         return found, False
-    moment = _now(now)
+    moment = now_or_utc(now)
     row = FeedbackMeeting(
-        team_id=_id(team), period_id=_id(period), member_id=_id(member),
+        team_id=id_of(team), period_id=id_of(period), member_id=id_of(member),
         manager_id=manager.id if manager is not None else None, prompt=dict(prompt),
         created_at=moment, updated_at=moment,
     )  # fmt: skip
@@ -113,7 +98,7 @@ def update_meeting(
     now: datetime | None = None,
     **changes: Any,
 ) -> FeedbackMeeting:
-    moment = _now(now)
+    moment = now_or_utc(now)
     _change(session=session, row=meeting, changes={**changes, "updated_at": moment}, actor=actor,
             action="meeting.update", reason=reason, now=moment)  # fmt: skip
     return meeting
@@ -151,8 +136,8 @@ def offer_slots(
     for start in starts:
         slot = known.get(start)
         if slot is None:
-            slot = MeetingSlot(meeting_id=_id(meeting), starts_at=start, minutes=minutes,
-                               proposed_by=proposed_by, created_at=_now(now))  # fmt: skip
+            slot = MeetingSlot(meeting_id=id_of(meeting), starts_at=start, minutes=minutes,
+                               proposed_by=proposed_by, created_at=now_or_utc(now))  # fmt: skip
             session.add(slot)
             session.flush()
         out.append(slot)
@@ -194,16 +179,16 @@ def add_goal(
     now: datetime | None = None,
 ) -> PersonalGoal:
     row = PersonalGoal(
-        team_id=_id(team), member_id=_id(member), period_key=period_key, text=text, due_on=due_on,
+        team_id=id_of(team), member_id=id_of(member), period_key=period_key, text=text, due_on=due_on,
         created_by=created_by, indicator=indicator,
         target=quantize(to_decimal(target)) if target is not None else None,
-        meeting_id=meeting.id if meeting is not None else None, created_at=_now(now),
+        meeting_id=meeting.id if meeting is not None else None, created_at=now_or_utc(now),
     )  # fmt: skip
     session.add(row)
     session.flush()
     append_audit(session=session, actor=created_by, action="goal.add", entity="personal_goal",
-                 entity_id=_id(row), after=snapshot(row), reason="agreed in a feedback meeting",
-                 at=_now(now))  # fmt: skip
+                 entity_id=id_of(row), after=snapshot(row), reason="agreed in a feedback meeting",
+                 at=now_or_utc(now))  # fmt: skip
     return row
 
 
@@ -243,13 +228,13 @@ def ensure_plan(
     found = get_plan(session=session, period=period, member=member)
     if found is not None:
         return found, False
-    row = ImprovementPlan(team_id=_id(team), period_id=_id(period), member_id=_id(member),
-                          due_at=due_at, created_at=_now(now))  # fmt: skip
+    row = ImprovementPlan(team_id=id_of(team), period_id=id_of(period), member_id=id_of(member),
+                          due_at=due_at, created_at=now_or_utc(now))  # fmt: skip
     session.add(row)
     session.flush()
     append_audit(session=session, actor="system", action="plan.request", entity="improvement_plan",
-                 entity_id=_id(row), after=snapshot(row), reason="last places of the period",
-                 at=_now(now))  # fmt: skip
+                 entity_id=id_of(row), after=snapshot(row), reason="last places of the period",
+                 at=now_or_utc(now))  # fmt: skip
     return row, True
 
 
@@ -263,7 +248,7 @@ def update_plan(
     **changes: Any,
 ) -> ImprovementPlan:
     _change(session=session, row=plan, changes=changes, actor=actor, action="plan.update",
-            reason=reason, now=_now(now))  # fmt: skip
+            reason=reason, now=now_or_utc(now))  # fmt: skip
     return plan
 
 
@@ -301,13 +286,13 @@ def create_appeal(
     before: Mapping[str, Any],
     now: datetime | None = None,
 ) -> Appeal:
-    moment = _now(now)
-    row = Appeal(team_id=_id(team), period_id=_id(period), member_id=_id(member), component=component,
+    moment = now_or_utc(now)
+    row = Appeal(team_id=id_of(team), period_id=id_of(period), member_id=id_of(member), component=component,
                  reason=reason, before=dict(before), created_at=moment)  # fmt: skip
     session.add(row)
     session.flush()
-    append_audit(session=session, actor=f"member:{_id(member)}", action="appeal.open", entity="appeal",
-                 entity_id=_id(row), after=snapshot(row), reason=reason, at=moment)  # fmt: skip
+    append_audit(session=session, actor=f"member:{id_of(member)}", action="appeal.open", entity="appeal",
+                 entity_id=id_of(row), after=snapshot(row), reason=reason, at=moment)  # fmt: skip
     return row
 
 
@@ -346,12 +331,12 @@ def decide_appeal(
     after: Mapping[str, Any],
     now: datetime | None = None,
 ) -> Appeal:
-    moment = _now(now)
+    moment = now_or_utc(now)
     _change(
         session=session, row=appeal,
         changes={"status": status, "decider_id": decider.id, "decision_reason": reason,
                  "changes": dict(changes), "after": dict(after), "decided_at": moment},
-        actor=f"member:{_id(decider)}", action="appeal.decide", reason=reason, now=moment,
+        actor=f"member:{id_of(decider)}", action="appeal.decide", reason=reason, now=moment,
     )  # fmt: skip
     return appeal
 
@@ -373,7 +358,7 @@ def restate_score(
     This is the one way a locked score changes: only with an actor and a reason, and the
     audit entry keeps the row before and after.
     """
-    moment = _now(now)
+    moment = now_or_utc(now)
     _change(
         session=session, row=score,
         changes={"total": quantize(to_decimal(total)), "rank": rank, "breakdown": dict(breakdown),
@@ -400,13 +385,13 @@ def replace_payroll(
 
     Unchanged entries stay; a removed or changed one is audited.
     """
-    moment = _now(now)
-    wanted = {(_id(m), kind): (amount, currency) for m, kind, amount, currency in entries}
+    moment = now_or_utc(now)
+    wanted = {(id_of(m), kind): (amount, currency) for m, kind, amount, currency in entries}
     current = {(e.member_id, e.kind): e for e in list_payroll(session=session, period=period)}
     for key, row in current.items():
         if key not in wanted or (row.amount, row.currency) != wanted[key]:
             append_audit(session=session, actor=actor, action="payroll.remove", entity="payroll_entry",
-                         entity_id=_id(row), before=snapshot(row), reason=reason, at=moment)  # fmt: skip
+                         entity_id=id_of(row), before=snapshot(row), reason=reason, at=moment)  # fmt: skip
             session.execute(delete(PayrollEntry).where(col(PayrollEntry.id) == row.id))
     session.expire_all()
     out = []
@@ -417,12 +402,12 @@ def replace_payroll(
         if found is not None:
             row = found
         else:
-            row = PayrollEntry(team_id=_id(team), period_id=_id(period), member_id=member_id, kind=kind,
+            row = PayrollEntry(team_id=id_of(team), period_id=id_of(period), member_id=member_id, kind=kind,
                                amount=quantize(amount), currency=currency, created_at=moment)  # fmt: skip
             session.add(row)
             session.flush()
             append_audit(session=session, actor=actor, action="payroll.add", entity="payroll_entry",
-                         entity_id=_id(row), after=snapshot(row), reason=reason, at=moment)  # fmt: skip
+                         entity_id=id_of(row), after=snapshot(row), reason=reason, at=moment)  # fmt: skip
         out.append(row)
     return out
 
@@ -450,13 +435,13 @@ def raise_post_change(
     )).first()  # fmt: skip
     if found is not None:
         return found, False
-    row = PostChangeFlag(team_id=_id(team), period_id=_id(period), member_id=_id(member), streak=streak,
-                         raised_at=_now(now))  # fmt: skip
+    row = PostChangeFlag(team_id=id_of(team), period_id=id_of(period), member_id=id_of(member), streak=streak,
+                         raised_at=now_or_utc(now))  # fmt: skip
     session.add(row)
     session.flush()
     append_audit(session=session, actor="system", action="post_change.raise", entity="post_change_flag",
-                 entity_id=_id(row), after=snapshot(row), reason=f"last place {streak} periods in a row",
-                 at=_now(now))  # fmt: skip
+                 entity_id=id_of(row), after=snapshot(row), reason=f"last place {streak} periods in a row",
+                 at=now_or_utc(now))  # fmt: skip
     return row, True
 
 

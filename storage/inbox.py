@@ -14,7 +14,7 @@ removed by :func:`prune`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, and_, delete, update
@@ -23,14 +23,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from storage.models.inbox import InboxEvent
+from storage.repo.common import now_or_utc
 
 DEFAULT_LEASE = timedelta(seconds=30)
 MAX_ATTEMPTS = 3
 KEEP_DONE = timedelta(days=1)
-
-
-def _now(now: datetime | None) -> datetime:
-    return now if now is not None else datetime.now(UTC)
 
 
 def store_event(
@@ -40,7 +37,7 @@ def store_event(
     """Store a request, claimed by ``worker``; its id, or ``None`` when it was already stored
     (a redelivery: nothing changes)."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    moment = _now(now)
+    moment = now_or_utc(now)
     statement = (
         insert(InboxEvent)
         .values(
@@ -65,7 +62,7 @@ def mark_done(*, session: Session, ids: list[int], now: datetime | None = None) 
         return 0
     statement = (
         update(InboxEvent).where(col(InboxEvent.id).in_(ids), col(InboxEvent.status) == "claimed")
-        .values(status="done", done_at=_now(now)).execution_options(synchronize_session=False)
+        .values(status="done", done_at=now_or_utc(now)).execution_options(synchronize_session=False)
     )  # fmt: skip
     return int(cast(CursorResult[Any], session.execute(statement)).rowcount or 0)
 
@@ -80,7 +77,7 @@ def heartbeat(
         update(InboxEvent)
         .where(col(InboxEvent.id).in_(ids), col(InboxEvent.claimed_by) == worker,
                col(InboxEvent.status) == "claimed")
-        .values(claimed_at=_now(now)).execution_options(synchronize_session=False)
+        .values(claimed_at=now_or_utc(now)).execution_options(synchronize_session=False)
     )  # fmt: skip
 
 
@@ -90,7 +87,7 @@ def claim_stale(
 ) -> list[InboxEvent]:  # fmt: skip
     """Take over requests whose replica stopped working on them (oldest first); those taken
     over ``MAX_ATTEMPTS`` times already are ``given_up`` instead (returned too, status set)."""
-    moment = _now(now)
+    moment = now_or_utc(now)
     query = (
         select(InboxEvent)
         .where(col(InboxEvent.status) == "claimed", col(InboxEvent.claimed_at) < moment - lease,
@@ -121,7 +118,7 @@ def prune(*, session: Session, now: datetime | None = None) -> int:
     statement = delete(InboxEvent).where(
         and_(
             col(InboxEvent.status).in_(["done", "given_up"]),
-            col(InboxEvent.done_at) < _now(now) - KEEP_DONE,
+            col(InboxEvent.done_at) < now_or_utc(now) - KEEP_DONE,
         )
     )
     return int(cast(CursorResult[Any], session.execute(statement)).rowcount or 0)

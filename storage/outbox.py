@@ -43,14 +43,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from storage.models.cycle import OUTBOX_STATUS_VALUES, OutboxMessage, StepLedger
+from storage.repo.common import now_or_utc
 
 DEFAULT_LEASE = timedelta(seconds=30)
 """A claimed row whose sender has said nothing for this long is taken over (a live sender's
 heartbeat renews its claims every third of it; a send never takes longer than the lease)."""
-
-
-def _now(now: datetime | None) -> datetime:
-    return now if now is not None else datetime.now(UTC)
 
 
 def _dialect(session: Session) -> str:
@@ -95,7 +92,7 @@ def insert_message(
             platform=platform,
             status="pending",
             attempts=0,
-            created_at=_now(now),
+            created_at=now_or_utc(now),
             not_before=not_before,
         )
         .on_conflict_do_nothing(index_elements=["key"])
@@ -162,7 +159,7 @@ def claim_batch(
 
     Commit right after, so other senders see the claim.
     """
-    moment = _now(now)
+    moment = now_or_utc(now)
     query = (
         select(OutboxMessage)
         .where(_due(moment, lease))
@@ -198,13 +195,13 @@ def claim_batch(
 def due_count(
     *, session: Session, now: datetime | None = None, lease: timedelta = DEFAULT_LEASE
 ) -> int:
-    query = select(func.count()).select_from(OutboxMessage).where(_due(_now(now), lease))
+    query = select(func.count()).select_from(OutboxMessage).where(_due(now_or_utc(now), lease))
     return int(session.exec(query).one())
 
 
 def oldest_due_at(*, session: Session, now: datetime | None = None) -> datetime | None:
     """Since when the longest-waiting due pending row has been due (None: nothing due)."""
-    moment = _now(now)
+    moment = now_or_utc(now)
     due_since = func.coalesce(col(OutboxMessage.not_before), col(OutboxMessage.created_at))
     query = select(func.min(due_since)).where(
         col(OutboxMessage.status) == "pending",
@@ -232,7 +229,7 @@ def begin_send(
     sent look started to their next claimant."""
     if not ids:
         return set()
-    moment = _now(now)
+    moment = now_or_utc(now)
     # One UPDATE … RETURNING on the table (no ORM round): it takes the row locks a SELECT …
     # FOR UPDATE would, and touches only the rows still the worker's.
     table = OutboxMessage.__table__  # type: ignore[attr-defined]
@@ -254,7 +251,7 @@ def heartbeat(*, session: Session, worker: str, now: datetime | None = None) -> 
     statement = (
         update(OutboxMessage)
         .where(col(OutboxMessage.claimed_by) == worker, col(OutboxMessage.status) == "claimed")
-        .values(claimed_at=_now(now))
+        .values(claimed_at=now_or_utc(now))
         .execution_options(synchronize_session=False)
     )
     return int(cast(CursorResult[Any], session.execute(statement)).rowcount or 0)
@@ -312,7 +309,7 @@ def mark_sent_many(
             .where(table.c.id == bindparam("mid"))
             .values(
                 status="sent",
-                sent_at=_now(now),
+                sent_at=now_or_utc(now),
                 message_ref=bindparam("ref"),
                 platform=bindparam("plat"),
                 last_error=None,
@@ -337,7 +334,7 @@ def mark_sent(
         message_id,
         worker,
         status="sent",
-        sent_at=_now(now),
+        sent_at=now_or_utc(now),
         message_ref=message_ref,
         platform=platform,
         last_error=None,
@@ -454,7 +451,7 @@ def claim_step(
             period_key=period_key,
             step=step,
             claimed_by=worker,
-            claimed_at=_now(now),
+            claimed_at=now_or_utc(now),
             note=note,
         )
         .on_conflict_do_nothing(index_elements=["team_id", "period_key", "step"])
@@ -473,7 +470,7 @@ def finish_step(
             col(StepLedger.period_key) == period_key,
             col(StepLedger.step) == step,
         )
-        .values(finished_at=_now(now))
+        .values(finished_at=now_or_utc(now))
     )
 
 
@@ -508,7 +505,10 @@ def undelivered(
     members, or for every member and the team channel of some teams (``None``: everyone)."""
     query = select(OutboxMessage).where(
         col(OutboxMessage.status).in_(["pending", "unreachable"]),
-        or_(col(OutboxMessage.not_before).is_(None), col(OutboxMessage.not_before) <= _now(now)),
+        or_(
+            col(OutboxMessage.not_before).is_(None),
+            col(OutboxMessage.not_before) <= now_or_utc(now),
+        ),
     )
     if member_ids is not None:
         query = query.where(col(OutboxMessage.member_id).in_(list(member_ids)))
@@ -528,7 +528,7 @@ def mark_shown_in_console(
             col(OutboxMessage.id) == message_id,
             col(OutboxMessage.status).in_(["pending", "unreachable"]),
         )
-        .values(status="sent", platform="console", sent_at=_now(now), last_error=None)
+        .values(status="sent", platform="console", sent_at=now_or_utc(now), last_error=None)
         .execution_options(synchronize_session=False)
     )
     return _changed(session.execute(statement))

@@ -15,13 +15,7 @@ from sqlmodel import Session, col, select
 from storage.models import Member, Period, Team, utcnow
 from storage.models.qa import QaDispute, QaDraw, QaReview, QaSample, QaSessionLoad, ServiceSession
 from storage.repo.audit import append_audit, snapshot
-
-
-def _id(row: Any) -> int:
-    if row.id is None:
-        raise ValueError(f"{type(row).__name__} is not stored yet")
-    return int(row.id)
-
+from storage.repo.common import id_of
 
 # -- sessions -------------------------------------------------------------------------------
 
@@ -38,7 +32,7 @@ def add_sessions(
     """Insert sessions (``member_id, ref, started_at, day``, optional ``url``); a reference the
     period already has is skipped. Returns how many were inserted."""
     known = set(
-        session.exec(select(ServiceSession.ref).where(ServiceSession.period_id == _id(period)))
+        session.exec(select(ServiceSession.ref).where(ServiceSession.period_id == id_of(period)))
     )
     added = 0
     for row in rows:
@@ -47,7 +41,7 @@ def add_sessions(
             continue
         known.add(ref)
         session.add(ServiceSession(
-            team_id=_id(team), period_id=_id(period), member_id=int(row["member_id"]), ref=ref,
+            team_id=id_of(team), period_id=id_of(period), member_id=int(row["member_id"]), ref=ref,
             url=row.get("url") or None, started_at=row["started_at"], day=row["day"],
             import_id=import_id, load_id=load_id,
         ))  # fmt: skip
@@ -59,7 +53,7 @@ def add_sessions(
 def list_sessions(
     *, session: Session, period: Period, max_id: int | None = None, member_id: int | None = None
 ) -> list[ServiceSession]:
-    query = select(ServiceSession).where(ServiceSession.period_id == _id(period))
+    query = select(ServiceSession).where(ServiceSession.period_id == id_of(period))
     if max_id is not None:
         query = query.where(col(ServiceSession.id) <= max_id)
     if member_id is not None:
@@ -74,7 +68,7 @@ def get_session(*, session: Session, session_id: int) -> ServiceSession | None:
 def find_load(*, session: Session, period: Period, sha256: str) -> QaSessionLoad | None:
     return session.exec(
         select(QaSessionLoad).where(
-            QaSessionLoad.period_id == _id(period), QaSessionLoad.sha256 == sha256
+            QaSessionLoad.period_id == id_of(period), QaSessionLoad.sha256 == sha256
         )
     ).first()
 
@@ -92,13 +86,13 @@ def add_load(
     now: datetime | None = None,
 ) -> QaSessionLoad:
     row = QaSessionLoad(
-        team_id=_id(team), period_id=_id(period), file_name=file_name, sha256=sha256,
+        team_id=id_of(team), period_id=id_of(period), file_name=file_name, sha256=sha256,
         mapping_name=mapping_name, row_count=row_count, loaded_by=actor, loaded_at=now or utcnow(),
     )  # fmt: skip
     session.add(row)
     session.flush()
     append_audit(session=session, actor=actor, action="qa.load_sessions", entity="qa_session_load",
-                 entity_id=_id(row), after=snapshot(row), at=row.loaded_at)  # fmt: skip
+                 entity_id=id_of(row), after=snapshot(row), at=row.loaded_at)  # fmt: skip
     return row
 
 
@@ -122,7 +116,7 @@ def add_draw(
 ) -> QaDraw:
     """Store a draw and its samples (``session_id, member_id, stratum, short``) in one go."""
     draw = QaDraw(
-        team_id=_id(team), period_id=_id(period), seed=str(seed), rule=dict(rule),
+        team_id=id_of(team), period_id=id_of(period), seed=str(seed), rule=dict(rule),
         max_session_id=max_session_id, candidates=candidates, drawn=len(samples),
         short=[dict(s) for s in short], digest=digest, drawn_by=actor, drawn_at=now or utcnow(),
     )  # fmt: skip
@@ -130,12 +124,12 @@ def add_draw(
     session.flush()
     for s in samples:
         session.add(QaSample(
-            draw_id=_id(draw), session_id=int(s["session_id"]), period_id=_id(period),
+            draw_id=id_of(draw), session_id=int(s["session_id"]), period_id=id_of(period),
             member_id=int(s["member_id"]), stratum=str(s["stratum"]), short=bool(s["short"]),
             created_at=draw.drawn_at,
         ))  # fmt: skip
     session.flush()
-    append_audit(session=session, actor=actor, action="qa.draw", entity="qa_draw", entity_id=_id(draw),
+    append_audit(session=session, actor=actor, action="qa.draw", entity="qa_draw", entity_id=id_of(draw),
                  after=snapshot(draw), at=draw.drawn_at)  # fmt: skip
     return draw
 
@@ -146,7 +140,9 @@ def get_draw(*, session: Session, draw_id: int) -> QaDraw | None:
 
 def list_draws(*, session: Session, period: Period) -> list[QaDraw]:
     return list(
-        session.exec(select(QaDraw).where(QaDraw.period_id == _id(period)).order_by(col(QaDraw.id)))
+        session.exec(
+            select(QaDraw).where(QaDraw.period_id == id_of(period)).order_by(col(QaDraw.id))
+        )
     )
 
 
@@ -154,7 +150,7 @@ def sampled_session_ids(
     *, session: Session, period: Period, before_draw: int | None = None
 ) -> set[int]:
     """Sessions already drawn in the period (by draws before ``before_draw`` when given)."""
-    query = select(QaSample.session_id).where(QaSample.period_id == _id(period))
+    query = select(QaSample.session_id).where(QaSample.period_id == id_of(period))
     if before_draw is not None:
         query = query.where(col(QaSample.draw_id) < before_draw)
     return set(session.exec(query))
@@ -169,9 +165,9 @@ def list_samples(
 ) -> list[QaSample]:
     query = select(QaSample)
     if period is not None:
-        query = query.where(QaSample.period_id == _id(period))
+        query = query.where(QaSample.period_id == id_of(period))
     if draw is not None:
-        query = query.where(QaSample.draw_id == _id(draw))
+        query = query.where(QaSample.draw_id == id_of(draw))
     if member_id is not None:
         query = query.where(QaSample.member_id == member_id)
     return list(session.exec(query.order_by(col(QaSample.id))))
@@ -263,8 +259,8 @@ def assign_review(
     (a second claim of the same sample raises ``IntegrityError``, so racing reviewers never
     both get it)."""
     row = QaReview(
-        sample_id=_id(sample), reviewer_id=_id(reviewer), kind=kind,
-        regular_key=_id(sample) if kind == "regular" else None, assigned_by=actor,
+        sample_id=id_of(sample), reviewer_id=id_of(reviewer), kind=kind,
+        regular_key=id_of(sample) if kind == "regular" else None, assigned_by=actor,
         assigned_at=now or utcnow(),
     )  # fmt: skip
     session.add(row)
@@ -297,7 +293,7 @@ def submit_review(
     review.submitted_at = now or utcnow()
     session.add(review)
     session.flush()
-    append_audit(session=session, actor=actor, action="qa.review", entity="qa_review", entity_id=_id(review),
+    append_audit(session=session, actor=actor, action="qa.review", entity="qa_review", entity_id=id_of(review),
                  before=before, after=snapshot(review), at=review.submitted_at)  # fmt: skip
     return review
 
@@ -314,7 +310,7 @@ def regular_reviews(
     """The period's regular reviews with their samples (the ones that count in the score)."""
     query = (
         select(QaReview, QaSample).join(QaSample, col(QaSample.id) == col(QaReview.sample_id))
-        .where(QaSample.period_id == _id(period), QaReview.kind == "regular")
+        .where(QaSample.period_id == id_of(period), QaReview.kind == "regular")
     )  # fmt: skip
     if submitted_only:
         query = query.where(QaReview.status == "submitted")
@@ -329,7 +325,7 @@ def reviews_for_member(
         .where(QaSample.member_id == member_id, QaReview.kind == "regular", QaReview.status == "submitted")
     )  # fmt: skip
     if period is not None:
-        query = query.where(QaSample.period_id == _id(period))
+        query = query.where(QaSample.period_id == id_of(period))
     return [(r, s) for r, s in session.exec(query.order_by(col(QaReview.id)))]
 
 
@@ -349,12 +345,12 @@ def add_dispute(
     appeal_id: int | None,
     now: datetime | None = None,
 ) -> QaDispute:
-    row = QaDispute(review_id=_id(review), member_id=_id(member), reason=reason, appeal_id=appeal_id,
+    row = QaDispute(review_id=id_of(review), member_id=id_of(member), reason=reason, appeal_id=appeal_id,
                     created_at=now or utcnow())  # fmt: skip
     session.add(row)
     session.flush()
-    append_audit(session=session, actor=f"member:{_id(member)}", action="qa.dispute", entity="qa_dispute",
-                 entity_id=_id(row), after=snapshot(row), reason=reason, at=row.created_at)  # fmt: skip
+    append_audit(session=session, actor=f"member:{id_of(member)}", action="qa.dispute", entity="qa_dispute",
+                 entity_id=id_of(row), after=snapshot(row), reason=reason, at=row.created_at)  # fmt: skip
     return row
 
 
@@ -369,7 +365,7 @@ def members_by_id(*, session: Session, ids: Iterable[int]) -> dict[int, Member]:
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    return {_id(m): m for m in session.exec(select(Member).where(col(Member.id).in_(wanted)))}
+    return {id_of(m): m for m in session.exec(select(Member).where(col(Member.id).in_(wanted)))}
 
 
 def local_day(moment: datetime, timezone: str) -> date:

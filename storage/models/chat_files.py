@@ -1,4 +1,4 @@
-"""The table of files sent to kpibot in chat that wait for what they are (``storage.chat_files``)."""
+"""The table of files sent in chat that wait for what they are (``storage.chat_files``)."""
 
 from __future__ import annotations
 
