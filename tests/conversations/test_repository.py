@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.engine import Engine
 
-from storage import conversations as repo
-from storage import repo as base
+from storage import conversations, repo
 from storage.db import unit_of_work
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -17,35 +16,35 @@ T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 @pytest.fixture
 def people(db_engine: Engine) -> dict[str, int]:
     with unit_of_work(db_engine) as session:
-        demo = base.create_team(session=session, name="demo", lang="en")
-        other = base.create_team(session=session, name="other", lang="zh")
+        demo = repo.create_team(session=session, name="demo", lang="en")
+        other = repo.create_team(session=session, name="other", lang="zh")
         rows = {
-            "boss": base.add_member(session=session, team=demo, name="Boss", role="manager"),
-            "ann": base.add_member(
+            "boss": repo.add_member(session=session, team=demo, name="Boss", role="manager"),
+            "ann": repo.add_member(
                 session=session, team=demo, name="Ann", slack_user_id="U1", telegram_user_id=42
             ),
-            "ann2": base.add_member(session=session, team=other, name="Ann"),
-            "bo": base.add_member(session=session, team=other, name="Bo", lang="en"),
+            "ann2": repo.add_member(session=session, team=other, name="Ann"),
+            "bo": repo.add_member(session=session, team=other, name="Bo", lang="en"),
         }
         return {k: v.id or 0 for k, v in rows.items()}
 
 
 def test_an_event_is_claimed_once_per_platform(db_engine: Engine, people: dict[str, int]) -> None:
     with unit_of_work(db_engine) as session:
-        assert repo.claim_event("slack", "E1", T0, session=session) is True
+        assert conversations.claim_event("slack", "E1", T0, session=session) is True
     with unit_of_work(db_engine) as session:
-        assert repo.claim_event("slack", "E1", T0, session=session) is False
-        assert repo.claim_event("telegram", "E1", T0, session=session) is True
+        assert conversations.claim_event("slack", "E1", T0, session=session) is False
+        assert conversations.claim_event("telegram", "E1", T0, session=session) is True
 
 
 def test_a_claim_rolled_back_with_its_request_can_be_claimed_again(
     db_engine: Engine, people: dict[str, int]
 ) -> None:
     with pytest.raises(RuntimeError), unit_of_work(db_engine) as session:
-        repo.claim_event("slack", "E2", T0, session=session)
+        conversations.claim_event("slack", "E2", T0, session=session)
         raise RuntimeError("the handler failed")
     with unit_of_work(db_engine) as session:
-        assert repo.claim_event("slack", "E2", T0, session=session) is True
+        assert conversations.claim_event("slack", "E2", T0, session=session) is True
 
 
 def test_members_are_found_by_platform_id_name_team_and_name_or_id(
@@ -54,7 +53,7 @@ def test_members_are_found_by_platform_id_name_team_and_name_or_id(
     with unit_of_work(db_engine) as session:
 
         def found(platform: str, key: str) -> int | None:
-            member = repo.find_member(platform, key, session=session)
+            member = conversations.find_member(platform, key, session=session)
             return member.id if member else None
 
         assert found("slack", "U1") == people["ann"]
@@ -70,38 +69,38 @@ def test_the_language_is_the_members_else_the_teams(
     db_engine: Engine, people: dict[str, int]
 ) -> None:
     with unit_of_work(db_engine) as session:
-        bo = base.get_member(session=session, member_id=people["bo"])
-        ann2 = base.get_member(session=session, member_id=people["ann2"])
+        bo = repo.get_member(session=session, member_id=people["bo"])
+        ann2 = repo.get_member(session=session, member_id=people["ann2"])
         assert bo is not None and ann2 is not None
-        assert repo.member_lang(bo, session=session) == "en"
-        assert repo.member_lang(ann2, session=session) == "zh"
+        assert conversations.member_lang(bo, session=session) == "en"
+        assert conversations.member_lang(ann2, session=session) == "zh"
 
 
 def test_drafts_latest_activity_and_expiry(db_engine: Engine, people: dict[str, int]) -> None:
     ann = people["ann"]
     with unit_of_work(db_engine) as session:
-        first = repo.create_conversation(session=session, member_id=ann, form_id="peer", period_id=None,
+        first = conversations.create_conversation(session=session, member_id=ann, form_id="peer", period_id=None,
                                          subject_id=people["boss"], platform="test", now=T0,
                                          expires_at=T0 + timedelta(days=1))  # fmt: skip
-        second = repo.create_conversation(session=session, member_id=ann, form_id="selfreview", period_id=None,
+        second = conversations.create_conversation(session=session, member_id=ann, form_id="selfreview", period_id=None,
                                           subject_id=ann, platform="test", now=T0 + timedelta(minutes=1),
                                           expires_at=T0 + timedelta(days=3))  # fmt: skip
         ids = (first.id, second.id)
     with unit_of_work(db_engine) as session:
-        latest = repo.latest_active(ann, session=session, lock=True)
+        latest = conversations.latest_active(ann, session=session, lock=True)
         assert latest is not None and latest.id == ids[1]
-        draft = repo.find_draft(session=session, member_id=ann, form_id="peer", period_id=None,
+        draft = conversations.find_draft(session=session, member_id=ann, form_id="peer", period_id=None,
                                 subject_id=people["boss"])  # fmt: skip
         assert draft is not None and draft.id == ids[0]
-        repo.save_conversation(
+        conversations.save_conversation(
             draft, session=session, now=T0 + timedelta(minutes=2), step=1, answers={"a": 1}
         )
     with unit_of_work(db_engine) as session:
-        latest = repo.latest_active(ann, session=session)
+        latest = conversations.latest_active(ann, session=session)
         assert latest is not None and latest.id == ids[0] and latest.answers == {"a": 1}
-        assert repo.expire_conversations(T0 + timedelta(days=2), session=session) == 1
+        assert conversations.expire_conversations(T0 + timedelta(days=2), session=session) == 1
     with unit_of_work(db_engine) as session:
-        statuses = {c.id: c.status for c in repo.conversations_of(ann, session=session)}
+        statuses = {c.id: c.status for c in conversations.conversations_of(ann, session=session)}
         assert statuses == {ids[0]: "expired", ids[1]: "active"}
 
 
@@ -109,6 +108,6 @@ def test_the_demo_manager_is_the_demo_teams_first_manager(
     db_engine: Engine, people: dict[str, int]
 ) -> None:
     with unit_of_work(db_engine) as session:
-        boss = repo.demo_manager(session=session)
+        boss = conversations.demo_manager(session=session)
         assert boss is not None and boss.id == people["boss"]
-        assert repo.demo_manager(session=session, team_name="other") is None
+        assert conversations.demo_manager(session=session, team_name="other") is None
