@@ -80,10 +80,14 @@ def ensure_meeting(
         return found, False
     moment = now_or_utc(now)
     row = FeedbackMeeting(
-        team_id=id_of(team), period_id=id_of(period), member_id=id_of(member),
-        manager_id=manager.id if manager is not None else None, prompt=dict(prompt),
-        created_at=moment, updated_at=moment,
-    )  # fmt: skip
+        team_id=id_of(team),
+        period_id=id_of(period),
+        member_id=id_of(member),
+        manager_id=manager.id if manager is not None else None,
+        prompt=dict(prompt),
+        created_at=moment,
+        updated_at=moment,
+    )
     session.add(row)
     session.flush()
     return row, True
@@ -99,8 +103,15 @@ def update_meeting(
     **changes: Any,
 ) -> FeedbackMeeting:
     moment = now_or_utc(now)
-    _change(session=session, row=meeting, changes={**changes, "updated_at": moment}, actor=actor,
-            action="meeting.update", reason=reason, now=moment)  # fmt: skip
+    _change(
+        session=session,
+        row=meeting,
+        changes={**changes, "updated_at": moment},
+        actor=actor,
+        action="meeting.update",
+        reason=reason,
+        now=moment,
+    )
     return meeting
 
 
@@ -136,8 +147,13 @@ def offer_slots(
     for start in starts:
         slot = known.get(start)
         if slot is None:
-            slot = MeetingSlot(meeting_id=id_of(meeting), starts_at=start, minutes=minutes,
-                               proposed_by=proposed_by, created_at=now_or_utc(now))  # fmt: skip
+            slot = MeetingSlot(
+                meeting_id=id_of(meeting),
+                starts_at=start,
+                minutes=minutes,
+                proposed_by=proposed_by,
+                created_at=now_or_utc(now),
+            )
             session.add(slot)
             session.flush()
         out.append(slot)
@@ -145,9 +161,13 @@ def offer_slots(
 
 
 def list_slots(*, session: Session, meeting: FeedbackMeeting) -> list[MeetingSlot]:
-    return list(session.exec(
-        select(MeetingSlot).where(MeetingSlot.meeting_id == meeting.id).order_by(col(MeetingSlot.starts_at))
-    ))  # fmt: skip
+    return list(
+        session.exec(
+            select(MeetingSlot)
+            .where(MeetingSlot.meeting_id == meeting.id)
+            .order_by(col(MeetingSlot.starts_at))
+        )
+    )
 
 
 def get_slot(*, session: Session, slot_id: int) -> MeetingSlot | None:
@@ -179,25 +199,40 @@ def add_goal(
     now: datetime | None = None,
 ) -> PersonalGoal:
     row = PersonalGoal(
-        team_id=id_of(team), member_id=id_of(member), period_key=period_key, text=text, due_on=due_on,
-        created_by=created_by, indicator=indicator,
+        team_id=id_of(team),
+        member_id=id_of(member),
+        period_key=period_key,
+        text=text,
+        due_on=due_on,
+        created_by=created_by,
+        indicator=indicator,
         target=quantize(to_decimal(target)) if target is not None else None,
-        meeting_id=meeting.id if meeting is not None else None, created_at=now_or_utc(now),
-    )  # fmt: skip
+        meeting_id=meeting.id if meeting is not None else None,
+        created_at=now_or_utc(now),
+    )
     session.add(row)
     session.flush()
-    append_audit(session=session, actor=created_by, action="goal.add", entity="personal_goal",
-                 entity_id=id_of(row), after=snapshot(row), reason="agreed in a feedback meeting",
-                 at=now_or_utc(now))  # fmt: skip
+    append_audit(
+        session=session,
+        actor=created_by,
+        action="goal.add",
+        entity="personal_goal",
+        entity_id=id_of(row),
+        after=snapshot(row),
+        reason="agreed in a feedback meeting",
+        at=now_or_utc(now),
+    )
     return row
 
 
 def goals_for(*, session: Session, member: Member, period_key: str) -> list[PersonalGoal]:
-    return list(session.exec(
-        select(PersonalGoal)
-        .where(PersonalGoal.member_id == member.id, PersonalGoal.period_key == period_key)
-        .order_by(col(PersonalGoal.id))
-    ))  # fmt: skip
+    return list(
+        session.exec(
+            select(PersonalGoal)
+            .where(PersonalGoal.member_id == member.id, PersonalGoal.period_key == period_key)
+            .order_by(col(PersonalGoal.id))
+        )
+    )
 
 
 # --- improvement plans -----------------------------------------------------------------------
@@ -228,13 +263,25 @@ def ensure_plan(
     found = get_plan(session=session, period=period, member=member)
     if found is not None:
         return found, False
-    row = ImprovementPlan(team_id=id_of(team), period_id=id_of(period), member_id=id_of(member),
-                          due_at=due_at, created_at=now_or_utc(now))  # fmt: skip
+    row = ImprovementPlan(
+        team_id=id_of(team),
+        period_id=id_of(period),
+        member_id=id_of(member),
+        due_at=due_at,
+        created_at=now_or_utc(now),
+    )
     session.add(row)
     session.flush()
-    append_audit(session=session, actor="system", action="plan.request", entity="improvement_plan",
-                 entity_id=id_of(row), after=snapshot(row), reason="last places of the period",
-                 at=now_or_utc(now))  # fmt: skip
+    append_audit(
+        session=session,
+        actor="system",
+        action="plan.request",
+        entity="improvement_plan",
+        entity_id=id_of(row),
+        after=snapshot(row),
+        reason="last places of the period",
+        at=now_or_utc(now),
+    )
     return row, True
 
 
@@ -247,8 +294,15 @@ def update_plan(
     now: datetime | None = None,
     **changes: Any,
 ) -> ImprovementPlan:
-    _change(session=session, row=plan, changes=changes, actor=actor, action="plan.update",
-            reason=reason, now=now_or_utc(now))  # fmt: skip
+    _change(
+        session=session,
+        row=plan,
+        changes=changes,
+        actor=actor,
+        action="plan.update",
+        reason=reason,
+        now=now_or_utc(now),
+    )
     return plan
 
 
@@ -287,12 +341,27 @@ def create_appeal(
     now: datetime | None = None,
 ) -> Appeal:
     moment = now_or_utc(now)
-    row = Appeal(team_id=id_of(team), period_id=id_of(period), member_id=id_of(member), component=component,
-                 reason=reason, before=dict(before), created_at=moment)  # fmt: skip
+    row = Appeal(
+        team_id=id_of(team),
+        period_id=id_of(period),
+        member_id=id_of(member),
+        component=component,
+        reason=reason,
+        before=dict(before),
+        created_at=moment,
+    )
     session.add(row)
     session.flush()
-    append_audit(session=session, actor=f"member:{id_of(member)}", action="appeal.open", entity="appeal",
-                 entity_id=id_of(row), after=snapshot(row), reason=reason, at=moment)  # fmt: skip
+    append_audit(
+        session=session,
+        actor=f"member:{id_of(member)}",
+        action="appeal.open",
+        entity="appeal",
+        entity_id=id_of(row),
+        after=snapshot(row),
+        reason=reason,
+        at=moment,
+    )
     return row
 
 
@@ -333,11 +402,21 @@ def decide_appeal(
 ) -> Appeal:
     moment = now_or_utc(now)
     _change(
-        session=session, row=appeal,
-        changes={"status": status, "decider_id": decider.id, "decision_reason": reason,
-                 "changes": dict(changes), "after": dict(after), "decided_at": moment},
-        actor=f"member:{id_of(decider)}", action="appeal.decide", reason=reason, now=moment,
-    )  # fmt: skip
+        session=session,
+        row=appeal,
+        changes={
+            "status": status,
+            "decider_id": decider.id,
+            "decision_reason": reason,
+            "changes": dict(changes),
+            "after": dict(after),
+            "decided_at": moment,
+        },
+        actor=f"member:{id_of(decider)}",
+        action="appeal.decide",
+        reason=reason,
+        now=moment,
+    )
     return appeal
 
 
@@ -360,11 +439,20 @@ def restate_score(
     """
     moment = now_or_utc(now)
     _change(
-        session=session, row=score,
-        changes={"total": quantize(to_decimal(total)), "rank": rank, "breakdown": dict(breakdown),
-                 "flags": list(flags), "computed_at": moment},
-        actor=actor, action="score.restate", reason=reason, now=moment,
-    )  # fmt: skip
+        session=session,
+        row=score,
+        changes={
+            "total": quantize(to_decimal(total)),
+            "rank": rank,
+            "breakdown": dict(breakdown),
+            "flags": list(flags),
+            "computed_at": moment,
+        },
+        actor=actor,
+        action="score.restate",
+        reason=reason,
+        now=moment,
+    )
     return score
 
 
@@ -390,32 +478,63 @@ def replace_payroll(
     current = {(e.member_id, e.kind): e for e in list_payroll(session=session, period=period)}
     for key, row in current.items():
         if key not in wanted or (row.amount, row.currency) != wanted[key]:
-            append_audit(session=session, actor=actor, action="payroll.remove", entity="payroll_entry",
-                         entity_id=id_of(row), before=snapshot(row), reason=reason, at=moment)  # fmt: skip
+            append_audit(
+                session=session,
+                actor=actor,
+                action="payroll.remove",
+                entity="payroll_entry",
+                entity_id=id_of(row),
+                before=snapshot(row),
+                reason=reason,
+                at=moment,
+            )
             session.execute(delete(PayrollEntry).where(col(PayrollEntry.id) == row.id))
     session.expire_all()
     out = []
     for (member_id, kind), (amount, currency) in wanted.items():
-        found = session.exec(select(PayrollEntry).where(
-            PayrollEntry.period_id == period.id, PayrollEntry.member_id == member_id, PayrollEntry.kind == kind
-        )).first()  # fmt: skip
+        found = session.exec(
+            select(PayrollEntry).where(
+                PayrollEntry.period_id == period.id,
+                PayrollEntry.member_id == member_id,
+                PayrollEntry.kind == kind,
+            )
+        ).first()
         if found is not None:
             row = found
         else:
-            row = PayrollEntry(team_id=id_of(team), period_id=id_of(period), member_id=member_id, kind=kind,
-                               amount=quantize(amount), currency=currency, created_at=moment)  # fmt: skip
+            row = PayrollEntry(
+                team_id=id_of(team),
+                period_id=id_of(period),
+                member_id=member_id,
+                kind=kind,
+                amount=quantize(amount),
+                currency=currency,
+                created_at=moment,
+            )
             session.add(row)
             session.flush()
-            append_audit(session=session, actor=actor, action="payroll.add", entity="payroll_entry",
-                         entity_id=id_of(row), after=snapshot(row), reason=reason, at=moment)  # fmt: skip
+            append_audit(
+                session=session,
+                actor=actor,
+                action="payroll.add",
+                entity="payroll_entry",
+                entity_id=id_of(row),
+                after=snapshot(row),
+                reason=reason,
+                at=moment,
+            )
         out.append(row)
     return out
 
 
 def list_payroll(*, session: Session, period: Period) -> list[PayrollEntry]:
-    return list(session.exec(
-        select(PayrollEntry).where(PayrollEntry.period_id == period.id).order_by(col(PayrollEntry.id))
-    ))  # fmt: skip
+    return list(
+        session.exec(
+            select(PayrollEntry)
+            .where(PayrollEntry.period_id == period.id)
+            .order_by(col(PayrollEntry.id))
+        )
+    )
 
 
 # --- post-change flags -----------------------------------------------------------------------
@@ -430,18 +549,32 @@ def raise_post_change(
     streak: int,
     now: datetime | None = None,
 ) -> tuple[PostChangeFlag, bool]:
-    found = session.exec(select(PostChangeFlag).where(
-        PostChangeFlag.period_id == period.id, PostChangeFlag.member_id == member.id
-    )).first()  # fmt: skip
+    found = session.exec(
+        select(PostChangeFlag).where(
+            PostChangeFlag.period_id == period.id, PostChangeFlag.member_id == member.id
+        )
+    ).first()
     if found is not None:
         return found, False
-    row = PostChangeFlag(team_id=id_of(team), period_id=id_of(period), member_id=id_of(member), streak=streak,
-                         raised_at=now_or_utc(now))  # fmt: skip
+    row = PostChangeFlag(
+        team_id=id_of(team),
+        period_id=id_of(period),
+        member_id=id_of(member),
+        streak=streak,
+        raised_at=now_or_utc(now),
+    )
     session.add(row)
     session.flush()
-    append_audit(session=session, actor="system", action="post_change.raise", entity="post_change_flag",
-                 entity_id=id_of(row), after=snapshot(row), reason=f"last place {streak} periods in a row",
-                 at=now_or_utc(now))  # fmt: skip
+    append_audit(
+        session=session,
+        actor="system",
+        action="post_change.raise",
+        entity="post_change_flag",
+        entity_id=id_of(row),
+        after=snapshot(row),
+        reason=f"last place {streak} periods in a row",
+        at=now_or_utc(now),
+    )
     return row, True
 
 

@@ -215,7 +215,8 @@ def save_conversation(
     status: str | None = None,
     result_id: int | None = None,
 ) -> Conversation:
-    """Store a conversation's progress (a fresh ``answers`` dict so the JSON column is rewritten)."""
+    """Store a conversation's progress (a fresh ``answers`` dict, so the JSON column is
+    rewritten)."""
     if step is not None:
         conv.step = step
     if answers is not None:

@@ -31,9 +31,14 @@ KEEP_DONE = timedelta(days=1)
 
 
 def store_event(
-    *, session: Session, platform: str, event_id: str, payload: dict[str, Any], worker: str,
+    *,
+    session: Session,
+    platform: str,
+    event_id: str,
+    payload: dict[str, Any],
+    worker: str,
     now: datetime | None = None,
-) -> int | None:  # fmt: skip
+) -> int | None:
     """Store a request, claimed by ``worker``; its id, or ``None`` when it was already stored
     (a redelivery: nothing changes)."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
@@ -49,7 +54,7 @@ def store_event(
             claimed_by=worker,
             claimed_at=moment,
             received_at=moment,
-        )  # fmt: skip
+        )
         .on_conflict_do_nothing(index_elements=["platform", "event_id"])
         .returning(col(InboxEvent.id))
     )
@@ -61,9 +66,11 @@ def mark_done(*, session: Session, ids: list[int], now: datetime | None = None) 
     if not ids:
         return 0
     statement = (
-        update(InboxEvent).where(col(InboxEvent.id).in_(ids), col(InboxEvent.status) == "claimed")
-        .values(status="done", done_at=now_or_utc(now)).execution_options(synchronize_session=False)
-    )  # fmt: skip
+        update(InboxEvent)
+        .where(col(InboxEvent.id).in_(ids), col(InboxEvent.status) == "claimed")
+        .values(status="done", done_at=now_or_utc(now))
+        .execution_options(synchronize_session=False)
+    )
     return int(cast(CursorResult[Any], session.execute(statement)).rowcount or 0)
 
 
@@ -75,25 +82,38 @@ def heartbeat(
         return
     session.execute(
         update(InboxEvent)
-        .where(col(InboxEvent.id).in_(ids), col(InboxEvent.claimed_by) == worker,
-               col(InboxEvent.status) == "claimed")
-        .values(claimed_at=now_or_utc(now)).execution_options(synchronize_session=False)
-    )  # fmt: skip
+        .where(
+            col(InboxEvent.id).in_(ids),
+            col(InboxEvent.claimed_by) == worker,
+            col(InboxEvent.status) == "claimed",
+        )
+        .values(claimed_at=now_or_utc(now))
+        .execution_options(synchronize_session=False)
+    )
 
 
 def claim_stale(
-    *, session: Session, worker: str, platforms: list[str], now: datetime | None = None,
-    lease: timedelta = DEFAULT_LEASE, limit: int = 50,
-) -> list[InboxEvent]:  # fmt: skip
+    *,
+    session: Session,
+    worker: str,
+    platforms: list[str],
+    now: datetime | None = None,
+    lease: timedelta = DEFAULT_LEASE,
+    limit: int = 50,
+) -> list[InboxEvent]:
     """Take over requests whose replica stopped working on them (oldest first); those taken
     over ``MAX_ATTEMPTS`` times already are ``given_up`` instead (returned too, status set)."""
     moment = now_or_utc(now)
     query = (
         select(InboxEvent)
-        .where(col(InboxEvent.status) == "claimed", col(InboxEvent.claimed_at) < moment - lease,
-               col(InboxEvent.platform).in_(platforms))
-        .order_by(col(InboxEvent.id)).limit(limit)
-    )  # fmt: skip
+        .where(
+            col(InboxEvent.status) == "claimed",
+            col(InboxEvent.claimed_at) < moment - lease,
+            col(InboxEvent.platform).in_(platforms),
+        )
+        .order_by(col(InboxEvent.id))
+        .limit(limit)
+    )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     rows = list(session.exec(query))

@@ -1,9 +1,11 @@
 """Link codes (a messenger account linked by a one-time code) and a member's ``unreachable`` flag.
 
-    code = create_link_code(session=s, member=m, now=now)              # earlier unused codes stop working
-    result = redeem_link_code(session=s, code_text="k7q2-mz4p", platform="telegram", user_id="42", now=now)
-    result.ok, result.reason, result.member                            # reason: invalid|used|expired|taken
-    changed = set_unreachable(session=s, member=m, unreachable=True)   # False when it already was
+    code = create_link_code(session=s, member=m, now=now)  # earlier unused codes stop working
+    result = redeem_link_code(
+        session=s, code_text="k7q2-mz4p", platform="telegram", user_id="42", now=now
+    )
+    result.ok, result.reason, result.member  # reason: invalid | used | expired | taken
+    changed = set_unreachable(session=s, member=m, unreachable=True)  # False: it already was
 
 A code works once, until it expires; redeeming it links the account (audited, through
 :func:`storage.repo.link_platform`) and marks the code used, in the caller's unit of work.
@@ -87,9 +89,14 @@ def redeem_link_code(
         return LinkResult(False, "invalid")
     try:
         repo.link_platform(
-            session=session, member=member, platform=platform, user_id=user_id,
-            actor=f"{platform}:{user_id}", reason="one-time link code", now=now,
-        )  # fmt: skip
+            session=session,
+            member=member,
+            platform=platform,
+            user_id=user_id,
+            actor=f"{platform}:{user_id}",
+            reason="one-time link code",
+            now=now,
+        )
     except repo.IdentityTaken:
         return LinkResult(False, "taken")
     except ValueError:  # the terminal chat or a test: nobody there is linked by a code

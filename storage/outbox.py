@@ -216,9 +216,14 @@ def oldest_due_at(*, session: Session, now: datetime | None = None) -> datetime 
 
 
 def begin_send(
-    *, session: Session, worker: str, ids: Sequence[int], now: datetime | None = None,
-    keep_first: bool = False, lease: timedelta | None = None,
-) -> set[int]:  # fmt: skip
+    *,
+    session: Session,
+    worker: str,
+    ids: Sequence[int],
+    now: datetime | None = None,
+    keep_first: bool = False,
+    lease: timedelta | None = None,
+) -> set[int]:
     """The sends of ``ids`` start now: ``sending_at`` and the claim's time set, for the rows
     still claimed by ``worker``; returns those (only they may be sent). ``keep_first``: rows
     already in doubt keep the start of the send that may have reached the person.
@@ -313,7 +318,7 @@ def mark_sent_many(
                 message_ref=bindparam("ref"),
                 platform=bindparam("plat"),
                 last_error=None,
-            )  # fmt: skip
+            )
         )
         session.connection().execute(statement, rows)
     return mine

@@ -1,4 +1,5 @@
-"""Repository functions of quality sampling (质检, issue 8); every one takes a keyword-only ``session``.
+"""Repository functions of quality sampling (质检, issue 8); every one takes a keyword-only
+``session``.
 
 Tables: :mod:`storage.models.qa`. Commands never write SQL; they call these.
 """
@@ -40,11 +41,19 @@ def add_sessions(
         if ref in known:
             continue
         known.add(ref)
-        session.add(ServiceSession(
-            team_id=id_of(team), period_id=id_of(period), member_id=int(row["member_id"]), ref=ref,
-            url=row.get("url") or None, started_at=row["started_at"], day=row["day"],
-            import_id=import_id, load_id=load_id,
-        ))  # fmt: skip
+        session.add(
+            ServiceSession(
+                team_id=id_of(team),
+                period_id=id_of(period),
+                member_id=int(row["member_id"]),
+                ref=ref,
+                url=row.get("url") or None,
+                started_at=row["started_at"],
+                day=row["day"],
+                import_id=import_id,
+                load_id=load_id,
+            )
+        )
         added += 1
     session.flush()
     return added
@@ -86,13 +95,26 @@ def add_load(
     now: datetime | None = None,
 ) -> QaSessionLoad:
     row = QaSessionLoad(
-        team_id=id_of(team), period_id=id_of(period), file_name=file_name, sha256=sha256,
-        mapping_name=mapping_name, row_count=row_count, loaded_by=actor, loaded_at=now or utcnow(),
-    )  # fmt: skip
+        team_id=id_of(team),
+        period_id=id_of(period),
+        file_name=file_name,
+        sha256=sha256,
+        mapping_name=mapping_name,
+        row_count=row_count,
+        loaded_by=actor,
+        loaded_at=now or utcnow(),
+    )
     session.add(row)
     session.flush()
-    append_audit(session=session, actor=actor, action="qa.load_sessions", entity="qa_session_load",
-                 entity_id=id_of(row), after=snapshot(row), at=row.loaded_at)  # fmt: skip
+    append_audit(
+        session=session,
+        actor=actor,
+        action="qa.load_sessions",
+        entity="qa_session_load",
+        entity_id=id_of(row),
+        after=snapshot(row),
+        at=row.loaded_at,
+    )
     return row
 
 
@@ -116,21 +138,42 @@ def add_draw(
 ) -> QaDraw:
     """Store a draw and its samples (``session_id, member_id, stratum, short``) in one go."""
     draw = QaDraw(
-        team_id=id_of(team), period_id=id_of(period), seed=str(seed), rule=dict(rule),
-        max_session_id=max_session_id, candidates=candidates, drawn=len(samples),
-        short=[dict(s) for s in short], digest=digest, drawn_by=actor, drawn_at=now or utcnow(),
-    )  # fmt: skip
+        team_id=id_of(team),
+        period_id=id_of(period),
+        seed=str(seed),
+        rule=dict(rule),
+        max_session_id=max_session_id,
+        candidates=candidates,
+        drawn=len(samples),
+        short=[dict(s) for s in short],
+        digest=digest,
+        drawn_by=actor,
+        drawn_at=now or utcnow(),
+    )
     session.add(draw)
     session.flush()
     for s in samples:
-        session.add(QaSample(
-            draw_id=id_of(draw), session_id=int(s["session_id"]), period_id=id_of(period),
-            member_id=int(s["member_id"]), stratum=str(s["stratum"]), short=bool(s["short"]),
-            created_at=draw.drawn_at,
-        ))  # fmt: skip
+        session.add(
+            QaSample(
+                draw_id=id_of(draw),
+                session_id=int(s["session_id"]),
+                period_id=id_of(period),
+                member_id=int(s["member_id"]),
+                stratum=str(s["stratum"]),
+                short=bool(s["short"]),
+                created_at=draw.drawn_at,
+            )
+        )
     session.flush()
-    append_audit(session=session, actor=actor, action="qa.draw", entity="qa_draw", entity_id=id_of(draw),
-                 after=snapshot(draw), at=draw.drawn_at)  # fmt: skip
+    append_audit(
+        session=session,
+        actor=actor,
+        action="qa.draw",
+        entity="qa_draw",
+        entity_id=id_of(draw),
+        after=snapshot(draw),
+        at=draw.drawn_at,
+    )
     return draw
 
 
@@ -201,11 +244,13 @@ def reviews_of_sample(*, session: Session, sample_id: int) -> list[QaReview]:
 
 
 def open_reviews(*, session: Session, reviewer_id: int) -> list[QaReview]:
-    """The reviewer's assigned, not yet submitted reviews: calibration requests first, oldest first."""
+    """The reviewer's assigned, not yet submitted reviews: calibration requests first, oldest
+    first."""
     rows = session.exec(
-        select(QaReview).where(QaReview.reviewer_id == reviewer_id, QaReview.status == "assigned")
+        select(QaReview)
+        .where(QaReview.reviewer_id == reviewer_id, QaReview.status == "assigned")
         .order_by(col(QaReview.assigned_at), col(QaReview.id))
-    )  # fmt: skip
+    )
     return sorted(rows, key=lambda r: r.kind != "calibration")
 
 
@@ -222,10 +267,13 @@ def unclaimed_samples(
     query = (
         select(QaSample)
         .join(QaDraw, col(QaDraw.id) == col(QaSample.draw_id))
-        .where(col(QaDraw.team_id).in_(list(team_ids)), QaSample.member_id != exclude_member,
-               col(QaSample.id).not_in(claimed))
+        .where(
+            col(QaDraw.team_id).in_(list(team_ids)),
+            QaSample.member_id != exclude_member,
+            col(QaSample.id).not_in(claimed),
+        )
         .order_by(col(QaSample.id))
-    )  # fmt: skip
+    )
     if limit is not None:
         query = query.limit(limit)
     return list(session.exec(query))
@@ -238,11 +286,15 @@ def count_unclaimed(*, session: Session, team_ids: Sequence[int], exclude_member
         (col(QaReview.kind) == "regular") | (col(QaReview.reviewer_id) == exclude_member)
     )
     query = (
-        select(func.count()).select_from(QaSample)
+        select(func.count())
+        .select_from(QaSample)
         .join(QaDraw, col(QaDraw.id) == col(QaSample.draw_id))
-        .where(col(QaDraw.team_id).in_(list(team_ids)), QaSample.member_id != exclude_member,
-               col(QaSample.id).not_in(claimed))
-    )  # fmt: skip
+        .where(
+            col(QaDraw.team_id).in_(list(team_ids)),
+            QaSample.member_id != exclude_member,
+            col(QaSample.id).not_in(claimed),
+        )
+    )
     return int(session.exec(query).one())
 
 
@@ -259,10 +311,13 @@ def assign_review(
     (a second claim of the same sample raises ``IntegrityError``, so racing reviewers never
     both get it)."""
     row = QaReview(
-        sample_id=id_of(sample), reviewer_id=id_of(reviewer), kind=kind,
-        regular_key=id_of(sample) if kind == "regular" else None, assigned_by=actor,
+        sample_id=id_of(sample),
+        reviewer_id=id_of(reviewer),
+        kind=kind,
+        regular_key=id_of(sample) if kind == "regular" else None,
+        assigned_by=actor,
         assigned_at=now or utcnow(),
-    )  # fmt: skip
+    )
     session.add(row)
     session.flush()
     return row
@@ -293,8 +348,16 @@ def submit_review(
     review.submitted_at = now or utcnow()
     session.add(review)
     session.flush()
-    append_audit(session=session, actor=actor, action="qa.review", entity="qa_review", entity_id=id_of(review),
-                 before=before, after=snapshot(review), at=review.submitted_at)  # fmt: skip
+    append_audit(
+        session=session,
+        actor=actor,
+        action="qa.review",
+        entity="qa_review",
+        entity_id=id_of(review),
+        before=before,
+        after=snapshot(review),
+        at=review.submitted_at,
+    )
     return review
 
 
@@ -309,9 +372,10 @@ def regular_reviews(
 ) -> list[tuple[QaReview, QaSample]]:
     """The period's regular reviews with their samples (the ones that count in the score)."""
     query = (
-        select(QaReview, QaSample).join(QaSample, col(QaSample.id) == col(QaReview.sample_id))
+        select(QaReview, QaSample)
+        .join(QaSample, col(QaSample.id) == col(QaReview.sample_id))
         .where(QaSample.period_id == id_of(period), QaReview.kind == "regular")
-    )  # fmt: skip
+    )
     if submitted_only:
         query = query.where(QaReview.status == "submitted")
     return [(r, s) for r, s in session.exec(query.order_by(col(QaReview.id)))]
@@ -321,9 +385,14 @@ def reviews_for_member(
     *, session: Session, member_id: int, period: Period | None = None
 ) -> list[tuple[QaReview, QaSample]]:
     query = (
-        select(QaReview, QaSample).join(QaSample, col(QaSample.id) == col(QaReview.sample_id))
-        .where(QaSample.member_id == member_id, QaReview.kind == "regular", QaReview.status == "submitted")
-    )  # fmt: skip
+        select(QaReview, QaSample)
+        .join(QaSample, col(QaSample.id) == col(QaReview.sample_id))
+        .where(
+            QaSample.member_id == member_id,
+            QaReview.kind == "regular",
+            QaReview.status == "submitted",
+        )
+    )
     if period is not None:
         query = query.where(QaSample.period_id == id_of(period))
     return [(r, s) for r, s in session.exec(query.order_by(col(QaReview.id)))]
@@ -345,12 +414,25 @@ def add_dispute(
     appeal_id: int | None,
     now: datetime | None = None,
 ) -> QaDispute:
-    row = QaDispute(review_id=id_of(review), member_id=id_of(member), reason=reason, appeal_id=appeal_id,
-                    created_at=now or utcnow())  # fmt: skip
+    row = QaDispute(
+        review_id=id_of(review),
+        member_id=id_of(member),
+        reason=reason,
+        appeal_id=appeal_id,
+        created_at=now or utcnow(),
+    )
     session.add(row)
     session.flush()
-    append_audit(session=session, actor=f"member:{id_of(member)}", action="qa.dispute", entity="qa_dispute",
-                 entity_id=id_of(row), after=snapshot(row), reason=reason, at=row.created_at)  # fmt: skip
+    append_audit(
+        session=session,
+        actor=f"member:{id_of(member)}",
+        action="qa.dispute",
+        entity="qa_dispute",
+        entity_id=id_of(row),
+        after=snapshot(row),
+        reason=reason,
+        at=row.created_at,
+    )
     return row
 
 

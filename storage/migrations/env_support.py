@@ -1,4 +1,5 @@
-"""What ``env.py``, ``alembic check`` and the drift test share: the metadata and the compare options."""
+"""What ``env.py``, ``alembic check`` and the drift test share: the metadata and the compare
+options."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ def target_metadata() -> MetaData:
 
 
 def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
-    """Render kpibot's own column types as ``storage.types.X()`` (the revision template imports it)."""
+    """Render kpibot's own column types as ``storage.types.X()`` (the revision template imports
+    it)."""
     if type_ != "type":
         return False
     if type(obj).__module__ == "storage.types":

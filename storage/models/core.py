@@ -27,7 +27,8 @@ RELEASE_VALUES = ("final", "held", "confirmed")
 
 
 class Scheme(SQLModel, table=True):
-    """A scheme as loaded: the exact TOML text and its sha256, so a past score can be re-explained."""
+    """A scheme as loaded: the exact TOML text and its sha256, so that a past score can be
+    explained again."""
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(index=True, description="the scheme's own id, e.g. 'online_shop'")

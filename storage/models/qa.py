@@ -1,4 +1,5 @@
-"""Tables of quality sampling (质检, issue 8): service sessions, draws, samples, QA reviews, disputes.
+"""Tables of quality sampling (质检, issue 8): service sessions, draws, samples, QA reviews and
+disputes.
 
 Repository functions: :mod:`storage.qa`.
 
@@ -53,7 +54,8 @@ class ServiceSession(SQLModel, table=True):
 
 
 class QaSessionLoad(SQLModel, table=True):
-    """A sessions file loaded by ``kpibot qa load-sessions``; the same file twice changes nothing."""
+    """A sessions file loaded by ``kpibot qa load-sessions``; the same file twice changes
+    nothing."""
 
     __tablename__ = "qa_session_load"
     __table_args__ = (UniqueConstraint("period_id", "sha256"),)
@@ -70,7 +72,8 @@ class QaSessionLoad(SQLModel, table=True):
 
 
 class QaDraw(SQLModel, table=True):
-    """One random draw: the seed and the rule reproduce it (with the sessions up to ``max_session_id``)."""
+    """One random draw: the seed and the rule reproduce it (with the sessions up to
+    ``max_session_id``)."""
 
     __tablename__ = "qa_draw"
 
@@ -93,7 +96,8 @@ class QaDraw(SQLModel, table=True):
 
 
 class QaSample(SQLModel, table=True):
-    """A session drawn for review. ``short``: the agent had fewer sessions than the rule asked for."""
+    """A session drawn for review. ``short``: the agent had fewer sessions than the rule asked
+    for."""
 
     __tablename__ = "qa_sample"
 
@@ -127,7 +131,10 @@ class QaReview(SQLModel, table=True):
     regular_key: int | None = Field(
         default=None,
         unique=True,
-        description="the sample id for a regular review (NULL for calibration): one regular review per sample",
+        description=(
+            "the sample id for a regular review (NULL for calibration):"
+            " one regular review per sample"
+        ),
     )
     status: str = "assigned"
     answers: dict[str, Any] = json_field()

@@ -251,9 +251,14 @@ def update_member(
     elif changes.get("active") is True and before and before.get("active") is False:
         action = "member.reactivate"
     audited_change(
-        session=session, row=member, before=before, actor=actor, action=action, reason=reason,
+        session=session,
+        row=member,
+        before=before,
+        actor=actor,
+        action=action,
+        reason=reason,
         now=now_or_utc(now),
-    )  # fmt: skip
+    )
     if "role" in changes:
         if member.role == "manager":
             team = session.get(Team, member.team_id)

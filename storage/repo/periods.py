@@ -86,7 +86,8 @@ def list_periods(
 
 
 def current_period(*, session: Session, team: Team, today: date) -> Period | None:
-    """The team's period containing ``today`` (the shortest one when a month and quarter overlap)."""
+    """The team's period containing ``today`` (the shortest one when a month and a quarter
+    overlap)."""
     candidates = session.exec(
         select(Period).where(
             Period.team_id == team.id, col(Period.starts_on) <= today, col(Period.ends_on) >= today
