@@ -20,7 +20,7 @@ Create Date: 2026-12-02 19:00:00.000000
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "0011_seam19"
