@@ -174,8 +174,8 @@ def client_key(request: Request) -> str:
         ip = ipaddress.ip_address(host)
     except ValueError:
         return host or "unknown"
-    if ip.version == 6:
-        mapped = ip.ipv4_mapped  # type: ignore[union-attr]
+    if isinstance(ip, ipaddress.IPv6Address):
+        mapped = ip.ipv4_mapped
         if mapped is not None:
             return str(mapped)
         return str(ipaddress.ip_network(f"{ip}/64", strict=False))
@@ -312,11 +312,11 @@ def render_form(lang: str, path: str, csrf: str, state: FormState) -> str:
         f"<fieldset><legend>{_e(_('Was your problem solved?'))} "
         f'<span class="req">({_e(_("optional"))})</span></legend><div class="opts row">'
     )
-    for value, label in (("yes", _("Yes, solved")), ("no", _("No, not solved"))):
-        checked = " checked" if state.resolved == value else ""
+    for answer, label in (("yes", _("Yes, solved")), ("no", _("No, not solved"))):
+        checked = " checked" if state.resolved == answer else ""
         parts.append(
-            f'<div class="opt"><input type="radio" id="resolved-{value}" name="resolved" '
-            f'value="{value}"{checked}><label for="resolved-{value}">{_e(label)}</label></div>'
+            f'<div class="opt"><input type="radio" id="resolved-{answer}" name="resolved" '
+            f'value="{answer}"{checked}><label for="resolved-{answer}">{_e(label)}</label></div>'
         )
     parts.append("</div></fieldset>")
     invalid = ' aria-invalid="true"' if state.error_field == "comment" else ""
@@ -409,140 +409,68 @@ def parse_submission(
     return Submission(int(state.stars), comment or None, resolved), state
 
 
-def survey_routes(
-    engine: Engine,
-    config: AppConfig,
-    *,
-    clock: Clock | None = None,
-    limiter: Limiter | None = None,
-) -> list[Route]:
-    """The two routes of the survey page, bound to one engine and the signing secret."""
-    secret = config.secret
-    default_lang = config.default_lang
-    public_origin = _origin(config.public_url)
-    now_fn: Clock = clock or (lambda: datetime.now(UTC))
-    limit = int(config.extra.get("survey_rate_limit", DEFAULT_RATE_LIMIT))
-    flood: Limiter = limiter or SharedLimiter(engine, limit)
+class SurveyPage:
+    """The survey page of one replica, bound to one engine and the signing secret:
+    :meth:`routes` are ``GET /s/{token}`` (:meth:`show`) and ``POST /s/{token}``
+    (:meth:`submit`), each answering 503 with a kind page while the database is away."""
 
-    async def flooded(request: Request) -> int:
-        key = client_key(request)
-        if getattr(flood, "blocking", False):
-            return await run_in_threadpool(flood.hit, key)
-        return flood.hit(key)
+    def __init__(
+        self,
+        engine: Engine,
+        config: AppConfig,
+        *,
+        clock: Clock | None = None,
+        limiter: Limiter | None = None,
+    ) -> None:
+        self.engine = engine
+        self.secret = config.secret
+        self.default_lang = config.default_lang
+        self.public_origin = _origin(config.public_url)
+        self.now: Clock = clock or (lambda: datetime.now(UTC))
+        limit = int(config.extra.get("survey_rate_limit", DEFAULT_RATE_LIMIT))
+        self.flood: Limiter = limiter or SharedLimiter(engine, limit)
+        self.form_signer = _ClockedSigner(self.secret, salt=FORM_SALT, key_derivation="hmac")
+        self.form_signer.clock = self.now
+        self.policies = _PolicyCache()
 
-    form_signer = _ClockedSigner(secret, salt=FORM_SALT, key_derivation="hmac")
-    form_signer.clock = now_fn
-    policies = _PolicyCache()
-
-    def respond(body: str, status: int = 200, **extra: str) -> Response:
-        return HTMLResponse(body, status_code=status, headers={**_headers(), **extra})
-
-    def not_found(lang: str) -> Response:
-        _ = translator(lang)
-        return respond(
-            render_message(
-                lang,
-                None,
-                _("This link is not valid"),
-                _("Please check that the whole link was copied, or ask for a new one."),
+    def routes(self) -> list[Route]:
+        return [
+            Route(
+                "/s/{token}", self._guarded(self.show), methods=["GET", "HEAD"], name="survey_show"
             ),
-            404,
-        )
+            Route("/s/{token}", self._guarded(self.submit), methods=["POST"], name="survey_submit"),
+        ]
 
-    def too_many(lang: str, wait: int) -> Response:
-        _ = translator(lang)
-        return respond(
-            render_message(
-                lang,
-                None,
-                _("Too many requests"),
-                _("Please wait a minute and try again."),
-            ),
-            429,
-            **{"Retry-After": str(wait)},
-        )
+    # -- the two pages ------------------------------------------------------------------
 
-    def expired(lang: str, path: str) -> Response:
-        _ = translator(lang)
-        return respond(
-            render_message(
-                lang,
-                path,
-                _("This survey link has expired"),
-                _(
-                    "Thank you for wanting to tell us how we did. Survey links are open for a "
-                    "limited time; if you still need help, please contact us again."
-                ),
-            ),
-            410,
-        )
-
-    def policy_for(team_id: int) -> ratings.RepeatPolicy:
-        cached = policies.get(team_id)
-        if cached is None:
-            with unit_of_work(engine) as session:
-                cached = ratings.repeat_policy(session, team_id=team_id)
-            policies.put(team_id, cached)
-        return cached
-
-    def claims_of(request: Request) -> SurveyClaims | None:
-        try:
-            return read_token(secret, request.path_params["token"])
-        except BadToken:
-            return None
-
-    def form_token(claims: SurveyClaims) -> str:
-        return form_signer.sign(claims.token_id).decode("ascii")
-
-    def form_token_ok(value: str, claims: SurveyClaims) -> bool:
-        if not value or len(value) > 200:
-            return False
-        try:
-            signed = form_signer.unsign(value, max_age=FORM_MAX_AGE_S)
-        except (SignatureExpired, BadSignature):
-            return False
-        return signed.decode("ascii", "replace") == claims.token_id
-
-    def read_existing(claims: SurveyClaims) -> ratings.RatingView | None:
-        with unit_of_work(engine) as session:
-            return ratings.find_rating(session, token_id=claims.token_id)
-
-    async def show(request: Request) -> Response:
-        lang = pick_lang(request, default_lang)
-        wait = await flooded(request)
+    async def show(self, request: Request) -> Response:
+        lang = pick_lang(request, self.default_lang)
+        wait = await self.flooded(request)
         if wait:
-            return too_many(lang, wait)
-        claims = claims_of(request)
+            return self.too_many(lang, wait)
+        claims = self.claims_of(request)
         if claims is None:
-            return not_found(lang)
+            return self.not_found(lang)
         path = request.url.path
-        if claims.expired(now_fn()):
-            return expired(lang, path)
-        _ = translator(lang)
-        existing = await run_in_threadpool(read_existing, claims)
+        if claims.expired(self.now()):
+            return self.expired(lang, path)
+        existing = await run_in_threadpool(self.read_existing, claims)
         state = FormState()
         if existing is not None:
-            policy = await run_in_threadpool(policy_for, claims.team_id)
+            policy = await run_in_threadpool(self.policy_for, claims.team_id)
             if policy == "refuse":
                 return respond(_already(lang, path), 200)
-            state = FormState(
-                stars=str(existing.stars),
-                comment=existing.comment or "",
-                resolved=""
-                if existing.resolved is None
-                else ("yes" if existing.resolved else "no"),
-                note=_("You have rated this already; sending again replaces your rating."),
-            )
-        return respond(render_form(lang, path, form_token(claims), state))
+            state = _state_of(existing, translator(lang))
+        return respond(render_form(lang, path, self.form_token(claims), state))
 
-    async def submit(request: Request) -> Response:
-        wait = await flooded(request)
-        lang = pick_lang(request, default_lang)
+    async def submit(self, request: Request) -> Response:
+        wait = await self.flooded(request)
+        lang = pick_lang(request, self.default_lang)
         if wait:
-            return too_many(lang, wait)
-        claims = claims_of(request)
+            return self.too_many(lang, wait)
+        claims = self.claims_of(request)
         if claims is None:
-            return not_found(lang)
+            return self.not_found(lang)
         path = request.url.path
         body = await _read_body(request)
         if body is None:
@@ -558,31 +486,27 @@ def survey_routes(
         if posted_lang in ("zh", "en") and "lang" not in request.query_params:
             lang = posted_lang
         _ = translator(lang)
-        if claims.expired(now_fn()):
-            return expired(lang, path)
-        origin = request.headers.get("origin")
-        # "null": browsers under a strict referrer policy send no origin; the form
-        # token still has to match.
-        own = {public_origin, _origin(str(request.base_url)), "null"}
-        csrf_ok = form_token_ok((fields.get("csrf") or [""])[0], claims)
-        if fields is _BAD_FORM or not csrf_ok or (origin and origin not in own):
-            state = FormState(
-                error=_("This form has expired or was not sent from this page. Please try again.")
-            )
-            if fields is not _BAD_FORM:
-                _sub, keep = parse_submission(fields, _)
-                state.stars, state.comment, state.resolved = keep.stars, keep.comment, keep.resolved
-            return respond(render_form(lang, path, form_token(claims), state), 400)
+        if claims.expired(self.now()):
+            return self.expired(lang, path)
+        if not self.from_this_page(request, fields, claims):
+            return self.form_again(lang, path, claims, fields)
         submission, state = parse_submission(fields, _)
         if submission is None:
-            return respond(render_form(lang, path, form_token(claims), state), 400)
-        policy = policies.get(claims.team_id)
+            return respond(render_form(lang, path, self.form_token(claims), state), 400)
+        return await self.store(lang, path, claims, submission)
+
+    async def store(
+        self, lang: str, path: str, claims: SurveyClaims, submission: Submission
+    ) -> Response:
+        """Record a valid submission and say so (or why not)."""
+        _ = translator(lang)
+        policy = self.policies.get(claims.team_id)
         outcome = await run_in_threadpool(
-            _store, engine, claims, submission, now_fn(), policy, policies
+            _store, self.engine, claims, submission, self.now(), policy, self.policies
         )
-        policy = policies.get(claims.team_id) or policy
+        policy = self.policies.get(claims.team_id) or policy
         if outcome == "missing":
-            return not_found(lang)
+            return self.not_found(lang)
         if outcome == "refused":
             return respond(_already(lang, path), 409)
         if policy == "replace":
@@ -593,15 +517,123 @@ def survey_routes(
             text = _("Your rating has been recorded.")
         return respond(render_message(lang, None, _("Thank you!"), text, "✓"))
 
-    def guarded(
-        handler: Callable[[Request], Awaitable[Response]],
+    def from_this_page(
+        self, request: Request, fields: dict[str, list[str]], claims: SurveyClaims
+    ) -> bool:
+        """A well-formed form, its token this link's and fresh, and no foreign ``Origin``."""
+        origin = request.headers.get("origin")
+        # "null": browsers under a strict referrer policy send no origin; the form
+        # token still has to match.
+        own = {self.public_origin, _origin(str(request.base_url)), "null"}
+        csrf_ok = self.form_token_ok((fields.get("csrf") or [""])[0], claims)
+        return fields is not _BAD_FORM and csrf_ok and not (origin and origin not in own)
+
+    def form_again(
+        self, lang: str, path: str, claims: SurveyClaims, fields: dict[str, list[str]]
+    ) -> Response:
+        """400: the form once more, with what was typed, for a POST not from this page."""
+        _ = translator(lang)
+        state = FormState(
+            error=_("This form has expired or was not sent from this page. Please try again.")
+        )
+        if fields is not _BAD_FORM:
+            _sub, keep = parse_submission(fields, _)
+            state.stars, state.comment, state.resolved = keep.stars, keep.comment, keep.resolved
+        return respond(render_form(lang, path, self.form_token(claims), state), 400)
+
+    # -- what the pages ask ---------------------------------------------------------------
+
+    async def flooded(self, request: Request) -> int:
+        """Seconds to wait before this address may ask again (0: go ahead)."""
+        key = client_key(request)
+        if getattr(self.flood, "blocking", False):
+            return await run_in_threadpool(self.flood.hit, key)
+        return self.flood.hit(key)
+
+    def policy_for(self, team_id: int) -> ratings.RepeatPolicy:
+        cached = self.policies.get(team_id)
+        if cached is None:
+            with unit_of_work(self.engine) as session:
+                cached = ratings.repeat_policy(session, team_id=team_id)
+            self.policies.put(team_id, cached)
+        return cached
+
+    def claims_of(self, request: Request) -> SurveyClaims | None:
+        try:
+            return read_token(self.secret, request.path_params["token"])
+        except BadToken:
+            return None
+
+    def form_token(self, claims: SurveyClaims) -> str:
+        return self.form_signer.sign(claims.token_id).decode("ascii")
+
+    def form_token_ok(self, value: str, claims: SurveyClaims) -> bool:
+        if not value or len(value) > 200:
+            return False
+        try:
+            signed = self.form_signer.unsign(value, max_age=FORM_MAX_AGE_S)
+        except (SignatureExpired, BadSignature):
+            return False
+        return signed.decode("ascii", "replace") == claims.token_id
+
+    def read_existing(self, claims: SurveyClaims) -> ratings.RatingView | None:
+        with unit_of_work(self.engine) as session:
+            return ratings.find_rating(session, token_id=claims.token_id)
+
+    # -- the answers that are not the form --------------------------------------------------
+
+    @staticmethod
+    def not_found(lang: str) -> Response:
+        _ = translator(lang)
+        return respond(
+            render_message(
+                lang,
+                None,
+                _("This link is not valid"),
+                _("Please check that the whole link was copied, or ask for a new one."),
+            ),
+            404,
+        )
+
+    @staticmethod
+    def too_many(lang: str, wait: int) -> Response:
+        _ = translator(lang)
+        return respond(
+            render_message(
+                lang,
+                None,
+                _("Too many requests"),
+                _("Please wait a minute and try again."),
+            ),
+            429,
+            **{"Retry-After": str(wait)},
+        )
+
+    @staticmethod
+    def expired(lang: str, path: str) -> Response:
+        _ = translator(lang)
+        return respond(
+            render_message(
+                lang,
+                path,
+                _("This survey link has expired"),
+                _(
+                    "Thank you for wanting to tell us how we did. Survey links are open for a "
+                    "limited time; if you still need help, please contact us again."
+                ),
+            ),
+            410,
+        )
+
+    def _guarded(
+        self, handler: Callable[[Request], Awaitable[Response]]
     ) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:
             try:
                 return await handler(request)
             except OperationalError:
                 log.exception("survey page: the database is unavailable")
-                lang = pick_lang(request, default_lang)
+                lang = pick_lang(request, self.default_lang)
                 _ = translator(lang)
                 return respond(
                     render_message(
@@ -616,16 +648,36 @@ def survey_routes(
 
         return run
 
-    return [
-        Route("/s/{token}", guarded(show), methods=["GET", "HEAD"], name="survey_show"),
-        Route("/s/{token}", guarded(submit), methods=["POST"], name="survey_submit"),
-    ]
+
+def survey_routes(
+    engine: Engine,
+    config: AppConfig,
+    *,
+    clock: Clock | None = None,
+    limiter: Limiter | None = None,
+) -> list[Route]:
+    """The two routes of the survey page, bound to one engine and the signing secret."""
+    return SurveyPage(engine, config, clock=clock, limiter=limiter).routes()
+
+
+def respond(body: str, status: int = 200, **extra: str) -> Response:
+    return HTMLResponse(body, status_code=status, headers={**_headers(), **extra})
+
+
+def _state_of(existing: ratings.RatingView, _: Translate) -> FormState:
+    """The form filled with the rating given before (sending again replaces it)."""
+    return FormState(
+        stars=str(existing.stars),
+        comment=existing.comment or "",
+        resolved="" if existing.resolved is None else ("yes" if existing.resolved else "no"),
+        note=_("You have rated this already; sending again replaces your rating."),
+    )
 
 
 class _ClockedSigner(TimestampSigner):
     """Form tokens dated by the page's clock (tests move it), not the wall clock."""
 
-    clock: Clock = staticmethod(lambda: datetime.now(UTC))  # type: ignore[assignment]
+    clock: Clock = staticmethod(lambda: datetime.now(UTC))
 
     def get_timestamp(self) -> int:
         return int(self.clock().timestamp())
