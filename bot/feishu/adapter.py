@@ -344,6 +344,8 @@ class FeishuAdapter:
         return normalize_lang(lang or incoming.lang_hint, self.default_lang)
 
     async def _send_replies(self, source: Source, replies: Sequence[Reply]) -> None:
+        if not replies:  # e.g. a delivery another replica handled: its card is theirs to change
+            return
         incoming = source.incoming
         in_group = self._chats.get(source.chat_id, incoming.chat) == "group"
         pressed = source.pressed
