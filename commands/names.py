@@ -17,8 +17,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from commands.explain import component_name
-from commands.i18n import translator
+from commands.i18n import Translate, translator
 from scoring import Scheme
+
+
+def N_(message: str) -> str:
+    return message
+
 
 SEPARATORS = re.compile(r"[\s_·．.。/\-－—]+")
 
@@ -86,6 +91,18 @@ def _distinct(items: object) -> list[Named]:
         if all(item.key != o.key for o in out):
             out.append(item)
     return out
+
+
+PERIOD_STATUSES = {
+    "planned": N_("planned"), "open": N_("open"), "closed": N_("closed"), "locked": N_("locked"),
+    "published": N_("published"),
+}  # fmt: skip
+"""A period's stored status as people read it (``storage.models.PERIOD_STATUS_VALUES``)."""
+
+
+def period_status(_: Translate, status: str) -> str:
+    """``published`` → 已发布: a period's status in the reader's words."""
+    return _(PERIOD_STATUSES[status]) if status in PERIOD_STATUSES else status
 
 
 def listing(options: Sequence[Named], lang: str) -> str:

@@ -18,6 +18,7 @@ from commands import charts, permissions, results
 from commands.context import Command, Context
 from commands.i18n import Translate
 from commands.messages import Image, Reply
+from commands.names import period_status
 from commands.permissions import N_
 from storage import repo
 from storage.models import Period, Team
@@ -74,11 +75,7 @@ def resolve_period(ctx: Context, team: Team, key: str | None) -> tuple[Period | 
 
 
 def status_name(_: Translate, status: str) -> str:
-    names = {
-        "planned": _("planned"), "open": _("open"), "closed": _("closed"),
-        "locked": _("locked"), "published": _("published"),
-    }  # fmt: skip
-    return names.get(status, status)
+    return period_status(_, status)
 
 
 def total_text(total: float | None) -> str:

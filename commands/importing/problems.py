@@ -13,6 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from commands.i18n import Translate
+from commands.names import N_, period_status
+
+FILE_KINDS = {
+    "summary": N_("a summary file (one row per agent)"), "sessions": N_("a sessions file"),
+    "orders": N_("an orders file"), "complaints": N_("a complaints file"),
+}  # fmt: skip
+"""A mapping's kind (``commands.importing.mapping.KINDS``) as people read it."""
 
 ROWS_SHOWN = 5
 PROBLEMS_SHOWN = 20
@@ -217,10 +224,10 @@ def render_problem(problem: Problem, _: Translate) -> str:  # noqa: C901 - one b
         text = _("The mapping {name} is not valid: {detail}", name=p["name"], detail=p["detail"])
     elif code == "mapping_unknown_field":
         text = _(
-            "The mapping {name} maps a column to {field}, which a {kind} file cannot have.",
+            "The mapping {name} maps a column to {field}, which {kind} cannot have.",
             name=p["name"],
             field=p["field"],
-            kind=p["kind"],
+            kind=_(FILE_KINDS[p["kind"]]) if p["kind"] in FILE_KINDS else p["kind"],
         )
     elif code == "team_unknown":
         text = _("There is no team named {team}.", team=p["team"])
@@ -233,7 +240,7 @@ def render_problem(problem: Problem, _: Translate) -> str:  # noqa: C901 - one b
         text = _(
             "Period {period} is {status}; its data can no longer be imported.",
             period=p["period"],
-            status=p["status"],
+            status=period_status(_, p["status"]),
         )
     elif code == "import_unknown":
         text = _(
@@ -245,7 +252,7 @@ def render_problem(problem: Problem, _: Translate) -> str:  # noqa: C901 - one b
         text = _(
             "Period {period} is {status}; its imports can no longer be undone.",
             period=p["period"],
-            status=p["status"],
+            status=period_status(_, p["status"]),
         )
     elif code == "nothing_to_store":
         text = _("The file gives no indicator value for any agent.")

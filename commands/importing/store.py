@@ -22,12 +22,14 @@ from typing import Any, Literal, cast
 import pandas as pd
 from sqlmodel import Session
 
-from commands.i18n import Translate, translator
+from commands.explain import value_text
+from commands.i18n import Translate, normalize_lang, translator
 from commands.importing.mapping import Mapping, load_mapping
 from commands.importing.parsing import period_bounds
 from commands.importing.problems import ImportRefused, Problem, render_problems
 from commands.importing.validation import PeriodInfo, Prepared, Progress, Roster, _silent, prepare
-from scoring import kpi
+from commands.people import TeamClock
+from scoring import Scheme, kpi, parse_scheme
 from storage import repo
 from storage.models import DataImport, ImportChange, Member, Period, Team
 from storage.types import quantize
@@ -699,6 +701,10 @@ class SourceReport:
     agent: str
     lines_: tuple[SourceLine, ...] = field(default_factory=tuple)
     problems: tuple[Problem, ...] = ()
+    scheme: Scheme | None = None
+    """The period's scheme: indicators are shown by name and their values in their unit."""
+    timezone: str = "UTC"
+    """The team's zone: when a file was imported, in the team's time."""
 
     def lines(self, lang: str | None) -> list[str]:
         _ = translator(lang)
@@ -713,7 +719,8 @@ class SourceReport:
                     period=self.period,
                 )
             ]
-        return [_line(line, _) for line in self.lines_]
+        code = normalize_lang(lang)
+        return [_line(line, _, code, self.scheme, self.timezone) for line in self.lines_]
 
 
 def _source_name(source: str, _: Translate) -> str:
@@ -725,41 +732,41 @@ def _status_name(status: str, _: Translate) -> str:
     return {"active": _("current"), "replaced": _("replaced")}.get(status, status)
 
 
-def _line(line: SourceLine, _: Translate) -> str:
-    value = "—" if line.value is None else format(line.value.normalize(), "f")
-    line = SourceLine(
-        line.indicator,
-        line.value,
-        _source_name(line.source, _),
-        line.import_id,
-        line.file_name,
-        line.sha256,
-        line.mapping,
-        line.imported_by,
-        line.imported_at,
-        _status_name(line.status, _),
-    )
-    if line.import_id is None:
-        return _(
-            "{indicator} = {value} ({source}, not from an import)",
-            indicator=line.indicator,
-            value=value,
-            source=line.source,
+def _line(line: SourceLine, _: Translate, lang: str, scheme: Scheme | None, timezone: str) -> str:
+    """One value, as the reader reads it: the indicator by name, the value in its unit (¥22,500.00),
+    who imported it by name, when in the team's time."""
+    indicator = None
+    if scheme is not None:
+        indicator = next(
+            (i for i in scheme.indicators if i.column == line.indicator or i.id == line.indicator),
+            None,
         )
-    when = line.imported_at.strftime("%Y-%m-%d %H:%M UTC") if line.imported_at else "?"
+    name = indicator.name.get(lang) if indicator is not None else line.indicator
+    if line.value is None:
+        value = "—"
+    elif indicator is not None:
+        value = value_text(_, lang, indicator, line.value)
+    else:
+        value = format(line.value.normalize(), "f")
+    source = _source_name(line.source, _)
+    if line.import_id is None:
+        return _("{indicator} = {value} ({source}, not from an import)", indicator=name, value=value,
+                 source=source)  # fmt: skip
+    when = TeamClock.of(timezone).text(line.imported_at) if line.imported_at else "?"
+    who = _("the command line") if line.imported_by == "cli" else line.imported_by
     return _(
         "{indicator} = {value} ({source}) from import #{id} {file} (sha256 {sha}…, mapping {mapping}, "
         "by {who} at {when}, {status})",
-        indicator=line.indicator,
+        indicator=name,
         value=value,
-        source=line.source,
+        source=source,
         id=line.import_id,
         file=line.file_name,
         sha=line.sha256[:12],
         mapping=line.mapping,
-        who=line.imported_by,
+        who=who,
         when=when,
-        status=line.status,
+        status=_status_name(line.status, _),
     )
 
 
@@ -795,6 +802,8 @@ def source_of(
     if period is None or member is None:
         return base
     imports = {i.id: i for i in repo.list_imports(session=session, period=period)}
+    scheme_row = repo.scheme_for(session=session, team=team_row, period=period)
+    scheme = parse_scheme(scheme_row.text) if scheme_row is not None else None
     found = []
     for row in repo.indicator_values(session=session, period=period, member=member):
         if indicator is not None and row.indicator != indicator:
@@ -811,7 +820,7 @@ def source_of(
                         origin.file_name,
                         origin.sha256,
                         origin.mapping_name or "",
-                        origin.imported_by,
+                        actor_name(session, origin.imported_by),
                         origin.imported_at,
                         origin.status,
                     )
@@ -820,4 +829,5 @@ def source_of(
                 ),
             )
         )
-    return SourceReport(team, period_key, agent, tuple(found))
+    return SourceReport(team, period_key, agent, tuple(found), scheme=scheme,
+                        timezone=team_row.timezone)  # fmt: skip

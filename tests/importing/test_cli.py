@@ -172,7 +172,7 @@ def test_import_as_a_member_records_who_imported(db_url: str) -> None:
     assert shown.exit_code == 0
     assert "order_amount = 22500 (imported) from import #1 shop_zh_summary.csv" in shown.output
     assert shown.output.rstrip().endswith("current)")
-    assert "by member:2" in shown.output
+    assert "by 李明 at " in shown.output  # who imported it by name, not member:2
 
 
 def test_show_source_for_an_unknown_agent_exits_2(db_url: str) -> None:

@@ -295,3 +295,23 @@ def test_an_agent_with_no_row_in_a_complaints_import_has_zero_complaints_not_mis
     manager = repo.get_member_by_name(session=session, team=team, name="赵经理")
     assert manager is not None
     assert "complaints" not in _values(session, "赵经理")  # only agents are scored
+
+
+def test_show_source_names_the_indicator_the_unit_who_and_the_teams_time(
+    session: Session, team: Team
+) -> None:
+    # issue 17 item 3: not conversion_rate = 0.235 … by cli at 2026-11-02 10:00 UTC
+    text = (DATA / "sample_scheme.toml").read_text(encoding="utf-8")
+    parsed = parse_scheme(text)
+    row = repo.get_or_create_scheme(session=session, key=parsed.id, text=text, name_zh=parsed.name_zh,
+                                    name_en=parsed.name_en, content_hash=parsed.content_hash)  # fmt: skip
+    team.scheme_id = row.id
+    team.timezone = "Asia/Shanghai"
+    _import(session, "shop_zh_summary.csv", "shop_zh")
+    report = source_of(
+        session, team="sample", period_key="2026-10", agent="王小红", indicator="conversion_rate"
+    )
+    zh, en = report.lines("zh")[0], report.lines("en")[0]
+    assert zh.startswith("询单转化率 = ") and "%（导入）" in zh and "由 命令行 于 " in zh, zh
+    assert en.startswith("Conversion rate = ") and "by the command line at " in en, en
+    assert "UTC" not in zh and "conversion_rate" not in zh

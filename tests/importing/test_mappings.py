@@ -30,7 +30,7 @@ def test_every_shipped_mapping_loads_with_titles_in_both_languages(name: str) ->
         (
             'kind = "summary"\n[columns]\nagent = "A"\nnonsense = "B"\n',
             "mapping_unknown_field",
-            "maps a column to nonsense, which a summary file cannot have",
+            "maps a column to nonsense, which a summary file (one row per agent) cannot have",
         ),
         (
             'kind = "orders"\n[columns]\nagent = "A"\n',
