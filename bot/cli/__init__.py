@@ -12,6 +12,7 @@ import sys
 from typing import Any, TextIO
 
 import typer
+import typer.main
 
 from commands.plain import printable
 
@@ -37,6 +38,21 @@ class PrintableStream:
         return getattr(self._stream, name)
 
 
+def _root(
+    lang_ui: str | None = typer.Option(
+        None,
+        "--lang-ui",
+        metavar="zh|en",
+        help="The language kpibot answers in: zh or en (default: your locale, else DEFAULT_LANG).",
+    ),
+) -> None:
+    """kpibot: customer-service performance evaluation in Slack and Telegram."""
+    from bot.cli.language import choose
+
+    choose(lang_ui)
+    _printable_terminal()
+
+
 def _printable_terminal() -> None:
     if not isinstance(sys.stdout, PrintableStream):
         sys.stdout = PrintableStream(sys.stdout)
@@ -51,7 +67,7 @@ def build_app() -> typer.Typer:
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,
-        callback=_printable_terminal,
+        callback=_root,
     )
     # Imported here, not at the top: each command's imports (pandas, the SDKs) load only
     # when the command line is built, and a module importing bot.cli.common stays a leaf.
@@ -88,5 +104,14 @@ def build_app() -> typer.Typer:
     return app
 
 
+def build_command(lang: str) -> Any:
+    """The command line as click runs it, its help in ``lang`` (``bot.cli.language``)."""
+    from bot.cli.language import localized
+
+    return localized(typer.main.get_command(build_app()), lang)
+
+
 def main() -> None:
-    build_app()()
+    from bot.cli.language import lang_in_argv, ui_lang
+
+    build_command(ui_lang(lang_in_argv(sys.argv[1:])))(prog_name="kpibot")

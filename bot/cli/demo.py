@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 import typer
 
+from bot.cli.language import lang_ui_option, old_lang_option, ui_lang
 from bot.settings import load_settings
-from commands.i18n import normalize_lang, translator
+from commands.i18n import translator
 
 
 def demo(
@@ -17,7 +18,8 @@ def demo(
     db: str | None = typer.Option(
         None, "--db", metavar="URL", help="Database URL (default: DATABASE_URL)."
     ),
-    lang: str | None = typer.Option(None, "--lang", help="zh or en (default: DEFAULT_LANG)."),
+    lang_ui: str | None = lang_ui_option(),
+    lang: str | None = old_lang_option(),
 ) -> None:
     """Create a demo team with three months of data, so you can see rankings at once."""
     from sqlalchemy.exc import ArgumentError, OperationalError
@@ -27,7 +29,7 @@ def demo(
     from storage.db import current_revision, make_engine, unit_of_work
 
     settings = load_settings(**({"database_url": db} if db else {}))
-    _ = translator(normalize_lang(lang or settings.default_lang))
+    _ = translator(ui_lang(lang_ui or lang))
     try:
         engine = make_engine(settings.database_url)
     except ArgumentError:

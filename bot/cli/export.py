@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 
 from bot.cli.common import fail
+from bot.cli.language import lang_ui_option, ui_lang
 from bot.settings import load_settings
 from commands.i18n import translator
 
@@ -22,6 +23,7 @@ def export(
     out: Path = typer.Option(
         ..., "--out", metavar="FILE", help="results.xlsx, or results.zip for one CSV per table."
     ),
+    lang_ui: str | None = lang_ui_option(),
     db: str | None = typer.Option(
         None, "--db", metavar="URL", help="Database URL (default: DATABASE_URL)."
     ),
@@ -34,7 +36,7 @@ def export(
     from storage.db import current_revision, make_engine, unit_of_work
 
     settings = load_settings(**({"database_url": db} if db else {}))
-    _ = translator(settings.default_lang)
+    _ = translator(ui_lang(lang_ui))
     fmt = out.suffix.lower().lstrip(".")
     problems: list[str] = []
     if fmt == "csv":

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 import typer
 
 from bot.cli.common import fail
+from bot.cli.language import lang_ui_option, old_lang_option, ui_lang
 from bot.settings import load_settings
-from commands.i18n import normalize_lang, translator
+from commands.i18n import translator
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -42,7 +43,8 @@ def import_(
     as_: str | None = typer.Option(
         None, "--as", metavar="NAME", help="The member importing (default: cli)."
     ),
-    lang: str | None = typer.Option(None, "--lang", help="zh or en (default: DEFAULT_LANG)."),
+    lang_ui: str | None = lang_ui_option(),
+    lang: str | None = old_lang_option(),
     db: str | None = typer.Option(
         None, "--db", metavar="URL", help="Database URL (default: DATABASE_URL)."
     ),
@@ -51,7 +53,7 @@ def import_(
     valid; a file replaces only the values it supplies again); ``import list --team T`` shows
     the imports, ``import undo N`` puts back what import N replaced."""
     settings = load_settings(**({"database_url": db} if db else {}))
-    code = normalize_lang(lang, settings.default_lang)
+    code = ui_lang(lang_ui or lang)
     _ = translator(code)
     if what == "list" and number is None:
         if team is None:
@@ -205,7 +207,8 @@ def show_source(
     period: str = typer.Option(..., "--period", help="2026-10 or 2026-Q4."),
     agent: str = typer.Option(..., "--agent", help="The agent's name."),
     indicator: str | None = typer.Option(None, "--indicator", help="Only this indicator."),
-    lang: str | None = typer.Option(None, "--lang", help="zh or en (default: DEFAULT_LANG)."),
+    lang_ui: str | None = lang_ui_option(),
+    lang: str | None = old_lang_option(),
     db: str | None = typer.Option(
         None, "--db", metavar="URL", help="Database URL (default: DATABASE_URL)."
     ),
@@ -215,7 +218,7 @@ def show_source(
     from storage.db import make_engine, unit_of_work
 
     settings = load_settings(**({"database_url": db} if db else {}))
-    code = normalize_lang(lang, settings.default_lang)
+    code = ui_lang(lang_ui or lang)
     engine = make_engine(settings.database_url)
     try:
         with unit_of_work(engine) as session:

@@ -32,8 +32,9 @@ from typing import TYPE_CHECKING
 import typer
 
 from bot.cli.common import fail
+from bot.cli.language import lang_ui_option, ui_lang
 from bot.settings import load_settings
-from commands.i18n import Translate, normalize_lang, translator
+from commands.i18n import Translate, translator
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -54,9 +55,7 @@ member_app = typer.Typer(
 )
 
 DbOption = typer.Option(None, "--db", metavar="URL", help="Database URL (default: DATABASE_URL).")
-LangOption = typer.Option(
-    None, "--lang-ui", help="Language of the messages: zh or en (default: DEFAULT_LANG)."
-)
+LangOption = lang_ui_option()
 
 
 @contextmanager
@@ -73,7 +72,7 @@ def _session(db: str | None) -> Iterator[Session]:
 
 
 def _translator(lang_ui: str | None) -> Translate:
-    return translator(normalize_lang(lang_ui, load_settings().default_lang))
+    return translator(ui_lang(lang_ui))
 
 
 def _now() -> datetime:
@@ -108,7 +107,7 @@ def team_add(
             text = _(
                 "Team {team} added (language {lang}, time zone {tz}).",
                 team=team.name,
-                lang=team.lang,
+                lang=_("Chinese") if team.lang == "zh" else _("English"),
                 tz=team.timezone,
             )
     except AdminError as exc:

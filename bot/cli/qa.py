@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING
 import typer
 
 from bot.cli.common import fail
+from bot.cli.language import lang_ui_option, old_lang_option, ui_lang
 from bot.settings import load_settings
-from commands.i18n import Translate, normalize_lang, translator
+from commands.i18n import Translate, translator
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -33,7 +34,7 @@ DB_HELP = "Database URL (default: DATABASE_URL)."
 
 def _setup(db: str | None, lang: str | None) -> tuple[str, str, Translate]:
     settings = load_settings(**({"database_url": db} if db else {}))
-    code = normalize_lang(lang, settings.default_lang)
+    code = ui_lang(lang)
     return settings.database_url, code, translator(code)
 
 
@@ -47,13 +48,14 @@ def load_sessions_cmd(
     mapping: str = typer.Option(
         ..., "--mapping", help="A sessions mapping in schemes/mappings, or a .toml path."
     ),
-    lang: str | None = typer.Option(None, "--lang", help="zh or en (default: DEFAULT_LANG)."),
+    lang_ui: str | None = lang_ui_option(),
+    lang: str | None = old_lang_option(),
     db: str | None = typer.Option(None, "--db", metavar="URL", help=DB_HELP),
 ) -> None:
     """Store a period's sessions for sampling; all rows or none; the same file twice changes nothing."""
     from commands.qa.sessions import load_sessions
 
-    url, code, _ = _setup(db, lang)
+    url, code, _ = _setup(db, lang_ui or lang)
     try:
         data = file.read_bytes()
     except OSError as exc:
@@ -99,14 +101,15 @@ def draw_cmd(
     seed: int | None = typer.Option(
         None, "--seed", min=0, help="The random seed (default: a fresh random one)."
     ),
-    lang: str | None = typer.Option(None, "--lang", help="zh or en (default: DEFAULT_LANG)."),
+    lang_ui: str | None = lang_ui_option(),
+    lang: str | None = old_lang_option(),
     db: str | None = typer.Option(None, "--db", metavar="URL", help=DB_HELP),
 ) -> None:
     """Draw the period's samples by the scheme's rule; the seed is recorded with the draw."""
     from commands.qa.results import run_draw
     from storage.models import Period, Team
 
-    url, _code, _ = _setup(db, lang)
+    url, _code, _ = _setup(db, lang_ui or lang)
     with _session(url) as session:
         team_row, period_row = _team_period(session, team, period, _)
         assert isinstance(team_row, Team) and isinstance(period_row, Period)
@@ -120,14 +123,15 @@ def draw_cmd(
 @qa_app.command("verify-draw")
 def verify_draw_cmd(
     draw_id: int = typer.Argument(..., metavar="DRAW_ID", help="The draw's number."),
-    lang: str | None = typer.Option(None, "--lang", help="zh or en (default: DEFAULT_LANG)."),
+    lang_ui: str | None = lang_ui_option(),
+    lang: str | None = old_lang_option(),
     db: str | None = typer.Option(None, "--db", metavar="URL", help=DB_HELP),
 ) -> None:
     """Run a stored draw again from its seed and check it drew exactly the same sessions."""
     from commands.qa.sampling import reproduce
     from storage import qa as store
 
-    url, _code, _ = _setup(db, lang)
+    url, _code, _ = _setup(db, lang_ui or lang)
     with _session(url) as session:
         row = store.get_draw(session=session, draw_id=draw_id)
         if row is None:

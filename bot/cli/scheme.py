@@ -21,6 +21,7 @@ import pandas as pd
 import typer
 
 from bot.cli.common import EXIT_BAD_INPUT, fail
+from bot.cli.language import lang_ui_option, old_lang_option, ui_lang
 from commands.i18n import Translate, normalize_lang, translator
 from commands.importing.mapping import declared_indicators
 from scoring import kpi
@@ -93,14 +94,16 @@ def check(
     files: list[Path] = typer.Argument(
         ..., metavar="FILE...", help="Scheme files (TOML) to check."
     ),
-    lang: str = typer.Option("zh", "--lang", help="Language of the messages: zh or en."),
+    lang_ui: str | None = lang_ui_option(),
+    lang: str | None = old_lang_option(),
 ) -> None:
     """Check scheme files and list every problem; nothing is stored. Exit code 2 if any is wrong.
 
     Beyond the format: every indicator must have a provider that can fill it (an import kind
     that stores its column, or a form); an import indicator no shipped mapping fills is noted.
     """
-    _ = translator(normalize_lang(lang))
+    lang = ui_lang(lang_ui or lang)
+    _ = translator(lang)
     failed = False
     for path in files:
         scheme, problems = load_scheme_file(path, _)

@@ -1,0 +1,137 @@
+"""The language the ``kpibot`` command line speaks to the person at the terminal: one rule.
+
+    code = ui_lang(lang_ui)            # messages of a command
+    command = localized(click_command, code)   # its --help, every command and option
+
+**Which language**: ``--lang-ui zh|en`` on the command line; else the terminal's locale
+(``LC_ALL``, ``LC_MESSAGES``, ``LANG``: ``zh_CN.UTF-8`` is Chinese, ``en_GB.UTF-8`` English;
+``C`` and ``POSIX`` say nothing); else ``DEFAULT_LANG``; else Chinese. ``--help`` follows the
+same rule, so ``LANG=zh_CN.UTF-8 kpibot import --help`` and ``kpibot member list --help
+--lang-ui zh`` are in Chinese.
+
+**Two flags, two meanings**: ``--lang-ui`` is the language kpibot answers you in, on every
+command that prints messages; ``--lang`` is a team's or a member's own language (``team add``,
+``member add``, ``member set``). ``import``, ``show-source``, ``qa`` and ``scheme check`` took
+``--lang`` for the messages before: it is still read there, hidden from ``--help``. Before the
+command, ``kpibot --lang-ui zh COMMAND …`` chooses for the command and its help alike.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import typer
+
+from commands.i18n import LANGUAGES, normalize_lang, translator
+
+Command = Any
+"""A click command as typer builds it (``typer.main.get_command``; typer carries its own click)."""
+
+LANG_UI_HELP = "The language kpibot answers in: zh or en (default: your locale, else DEFAULT_LANG)."
+
+
+def lang_ui_option() -> Any:
+    """The ``--lang-ui`` option every command that prints messages takes."""
+    return typer.Option(None, "--lang-ui", metavar="zh|en", help=LANG_UI_HELP)
+
+
+def old_lang_option() -> Any:
+    """``--lang`` where it used to mean the messages' language (hidden; ``--lang-ui`` wins)."""
+    return typer.Option(None, "--lang", hidden=True)
+
+
+def locale_lang(environ: Mapping[str, str] | None = None) -> str | None:
+    """zh or en when the terminal's locale names one of them, else None."""
+    env = os.environ if environ is None else environ
+    for key in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(key, "")
+        if value:  # the first one set decides, as for gettext
+            head = value.replace("-", "_").split("_")[0].split(".")[0].lower()
+            return head if head in LANGUAGES else None
+    return None
+
+
+_chosen: list[str | None] = [None]
+"""``kpibot --lang-ui zh COMMAND …``: the root's choice, for every command under it (one process)."""
+
+
+def choose(lang_ui: str | None) -> None:
+    """The root command's ``--lang-ui`` (set, or cleared, on every run)."""
+    _chosen[0] = lang_ui
+
+
+def ui_lang(explicit: str | None = None, *, environ: Mapping[str, str] | None = None) -> str:
+    """The module docstring's rule: ``--lang-ui``, the locale, ``DEFAULT_LANG``, Chinese."""
+    if explicit or _chosen[0]:
+        return normalize_lang(explicit or _chosen[0])
+    found = locale_lang(environ)
+    if found is not None:
+        return found
+    env = os.environ if environ is None else environ
+    if env.get("DEFAULT_LANG"):
+        return normalize_lang(env["DEFAULT_LANG"])
+    try:
+        from bot.settings import load_settings
+
+        return normalize_lang(load_settings().default_lang)
+    except Exception:  # noqa: BLE001 - a broken .env must not stop --help
+        return normalize_lang(None)
+
+
+def lang_in_argv(argv: Sequence[str]) -> str | None:
+    """The value of ``--lang-ui`` (``--lang-ui zh`` or ``--lang-ui=zh``) anywhere on the line."""
+    for i, word in enumerate(argv):
+        if word.startswith("--lang-ui="):
+            return word.split("=", 1)[1]
+        if word == "--lang-ui" and i + 1 < len(argv):
+            return argv[i + 1]
+    return None
+
+
+TYPER_WORDS = {
+    "ARGUMENTS_PANEL_TITLE": "Arguments", "OPTIONS_PANEL_TITLE": "Options",
+    "COMMANDS_PANEL_TITLE": "Commands", "ERRORS_PANEL_TITLE": "Error",
+    "REQUIRED_LONG_STRING": "[required]", "DEFAULT_STRING": "[default: {}]",
+    "ABORTED_TEXT": "Aborted.", "RICH_HELP": "Try [blue]'{command_path} {help_option}'[/] for help.",
+}  # fmt: skip
+"""The words typer's help screen adds around ours (``typer.rich_utils``), by their English."""
+
+
+def help_texts(command: Command) -> list[str]:
+    """Every help text of ``command`` and the commands under it (what :func:`localized` translates)."""
+    out: list[str] = []
+    for c in _walk(command):
+        out += [t for t in (c.help, c.short_help) if t]
+        out += [help_ for p in c.params if (help_ := getattr(p, "help", None))]
+    return list(dict.fromkeys(out))
+
+
+def _walk(command: Command) -> list[Command]:
+    found = [command]
+    for sub in getattr(command, "commands", {}).values():
+        found += _walk(sub)
+    return found
+
+
+def localized(command: Command, lang: str) -> Command:
+    """``command`` with its help, its commands' and their options' help in ``lang`` (changed in
+    place: a fresh ``typer.main.get_command`` each time). English is the text as written."""
+    from typer import rich_utils
+
+    _ = translator(lang)
+    for name, english in TYPER_WORDS.items():
+        setattr(rich_utils, name, _(english))
+    if lang == "en":
+        return command
+    for c in _walk(command):
+        c.help = _(c.help) if c.help else c.help
+        c.short_help = _(c.short_help) if c.short_help else c.short_help
+        for p in c.params:
+            if getattr(p, "help", None):
+                p.help = _(p.help)
+        helper = c.get_help_option(typer.Context(c, info_name=c.name))
+        if helper is not None:
+            helper.help = _("Show this message and exit.")
+    return command
