@@ -61,7 +61,10 @@ class Replica:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 60.0) -> Replica:
+    def start(self, timeout: float = 300.0) -> Replica:
+        """Start ``kpibot run`` and wait until ``/readyz`` answers 200 (a condition, not a
+        delay: the ceiling is generous because a loaded 2-core CI machine takes its time to
+        migrate, fork the router workers and bind; a replica that exits fails at once)."""
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [str(KPIBOT), "run", "--no-chat"], cwd=self.workdir, env=self.env,
