@@ -190,7 +190,7 @@ async def test_two_replicas_on_one_postgresql_handle_every_action_exactly_once(
                     for replica in replicas:
                         replica.env.update(env)
                     await asyncio.gather(
-                        *(asyncio.to_thread(r.start, 180) for r in replicas)
+                        *(asyncio.to_thread(r.start) for r in replicas)
                     )  # lark-oapi alone imports in 15 s on a loaded machine
                     limits = httpx.Limits(
                         max_keepalive_connections=0
