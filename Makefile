@@ -21,7 +21,7 @@ test: $(STAMP)
 	bash scripts/test-setup.sh
 	$(BIN)/ruff format --check bot commands scoring storage tests bench
 	$(BIN)/ruff check bot commands scoring storage tests bench
-	$(BIN)/mypy scoring commands storage
+	$(BIN)/mypy scoring commands storage bot
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -207,8 +207,12 @@ class SingleFlight:
             ok = bool(self.check())
         except Exception:  # noqa: BLE001 - not ready, that is all
             ok = False
+        def settle() -> None:
+            if not future.done():
+                future.set_result(ok)
+
         with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
-            loop.call_soon_threadsafe(lambda: future.done() or future.set_result(ok))
+            loop.call_soon_threadsafe(settle)
 
 
 def build_web_app(

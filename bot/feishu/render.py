@@ -400,7 +400,7 @@ def message_text_of(message_type: str, content: str) -> str | None:
     if message_type == "text":
         return MENTION.sub("", str(body.get("text", ""))).strip()
     if message_type == "post":
-        post = body.get("content") or next(
+        post: Any = body.get("content") or next(  # JSON: a list of lines of runs
             (v.get("content") for v in body.values() if isinstance(v, dict)), []
         )
         words = [

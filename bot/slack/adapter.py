@@ -76,6 +76,7 @@ if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
     from sqlalchemy.engine import Engine
 
+    from bot.inbox import Inbox
     from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -258,7 +259,7 @@ class SlackAdapter:
         self._live: dict[str, tuple[str, dict[str, Any]]] = {}
         self._senders: dict[str | None, tuple[asyncio.AbstractEventLoop, AsyncWebClient]] = {}
         """One sending client per workspace, with one HTTP session kept open (per event loop)."""
-        self.inbox: Any = None
+        self.inbox: Inbox | None = None
         """``bot.inbox.Inbox`` (set by the composition root): slash commands stored before the ack."""
         self._addresses: dict[int, tuple[str, str | None]] = {}
         """Addresses the outbox sender already looked up (:meth:`remember_address`), used once."""
@@ -417,7 +418,7 @@ class SlackAdapter:
         try:
             return await self.inbox.store(
                 "slack", str(body["trigger_id"]), keep, timeout=INBOX_STORE_S
-            )  # type: ignore[no-any-return]
+            )
         except Exception as exc:  # noqa: BLE001 - the router will say the database is down
             log.warning("slack: command not stored before the ack (%s)", exc)
             return None

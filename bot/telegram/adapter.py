@@ -66,6 +66,7 @@ from commands.permissions import role_may_use
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from bot.inbox import Inbox
     from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,7 @@ class TelegramAdapter:
         self.handled = 0
         """Updates handled so far (tests wait on it)."""
         self._last_keyboard: Bounded = Bounded(10_000)
-        self.inbox: Any = None
+        self.inbox: Inbox | None = None
         """``bot.inbox.Inbox`` (set by the composition root): a webhook update is stored
         there before the 200, and answered from there after a crash."""
         self._inbox_rows: dict[int, int] = {}
