@@ -207,6 +207,7 @@ class SingleFlight:
             ok = bool(self.check())
         except Exception:  # noqa: BLE001 - not ready, that is all
             ok = False
+
         def settle() -> None:
             if not future.done():
                 future.set_result(ok)
