@@ -59,10 +59,10 @@ from bot.slack import render
 from bot.slack.limits import (
     PacedWebClient,
     PausingRateLimitRetryHandler,
+    RateLimitCounter,
     SlackPacing,
     TurnTooFar,
     best_effort,
-    count_rate_limits,
     paced,
 )  # fmt: skip
 from bot.slack.oauth import BOT_SCOPES, SlackOAuth, ThreadedInstallationStore
@@ -200,11 +200,16 @@ class SlackAdapter:
         self.app_token = app_token
         self.pacing = SlackPacing(enabled=pace)
         """Every Web API call waits for its turn under Slack's documented limits."""
-        self._retry_handlers = retry_handlers(
-            rate_limit_retries=rate_limit_retries,
-            server_error_retries=server_error_retries,
-            pacing=self.pacing,
-        )
+        self.rate_limits = RateLimitCounter()
+        """Sees every answer of every client of this adapter first (429s counted)."""
+        self._retry_handlers = [
+            self.rate_limits,
+            *retry_handlers(
+                rate_limit_retries=rate_limit_retries,
+                server_error_retries=server_error_retries,
+                pacing=self.pacing,
+            ),
+        ]
         if oauth is None and not bot_token:
             raise ValueError("Slack needs the bot token (SLACK_BOT_TOKEN) or an OAuth installation")
         self.client = PacedWebClient(
@@ -290,7 +295,7 @@ class SlackAdapter:
 
     def count_rate_limits(self, on_429: Callable[[], None]) -> None:
         """Call ``on_429`` for every 429 Slack answers any of this adapter's clients."""
-        count_rate_limits(self._retry_handlers, on_429)
+        self.rate_limits.on_429 = on_429
 
     def routes(self) -> list[BaseRoute]:
         """HTTP mode: commands, interactivity and events all on ``POST /slack/events``

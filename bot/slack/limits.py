@@ -23,6 +23,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
@@ -223,17 +224,25 @@ class PausingRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
         )
 
 
-def count_rate_limits(handlers: list[Any], on_429: Callable[[], None]) -> None:
-    """Put first in ``handlers`` (the list every Slack client of an adapter shares: its own,
-    the response_url webhooks, OAuth workspaces) a retry handler that only counts 429s."""
-    from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+class RateLimitCounter(AsyncRetryHandler):
+    """A retry handler that never retries and calls :attr:`on_429` for every 429 answer.
 
-    class _Count429(AsyncRetryHandler):
-        async def _can_retry_async(
-            self, *, state: Any, request: Any, response: Any = None, error: Any = None
-        ) -> bool:
-            if response is not None and response.status_code == 429:
-                on_429()
-            return False
+    First in the list of retry handlers every Slack client of an adapter shares (its own,
+    the response_url webhooks, OAuth workspaces) from the start, so each answer passes it
+    before slack_sdk's own handlers retry; who is told is set later (``count_rate_limits``)."""
 
-    handlers.insert(0, _Count429(max_retry_count=2**31))  # it never retries; see every answer
+    def __init__(self) -> None:
+        super().__init__(max_retry_count=2**31)  # asked about every answer, never retrying
+        self.on_429: Callable[[], None] | None = None
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is not None and response.status_code == 429 and self.on_429 is not None:
+            self.on_429()
+        return False

@@ -53,7 +53,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 
 from bot import picker_search
 from bot.telegram import render as tr
-from bot.telegram.limits import Bounded, KpibotRateLimiter, count_rate_limits
+from bot.telegram.limits import Bounded, KpibotRateLimiter
 from bot.telegram.people import TelegramPeople
 from bot.telegram.request import AiohttpRequest
 from commands import registry
@@ -235,8 +235,8 @@ class TelegramAdapter:
     def count_rate_limits(self, on_429: Callable[[], None]) -> None:
         """Call ``on_429`` for every ``RetryAfter`` (429) the bot's rate limiter sees."""
         limiter = getattr(self.application.bot, "rate_limiter", None)
-        if limiter is not None:
-            count_rate_limits(limiter, on_429)
+        if isinstance(limiter, KpibotRateLimiter):
+            limiter.on_429 = on_429
 
     def routes(self) -> list[BaseRoute]:
         """``POST /telegram/webhook`` for the one Starlette app."""

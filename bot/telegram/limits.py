@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aiolimiter import AsyncLimiter
+from telegram.error import RetryAfter
 from telegram.ext import AIORateLimiter
 
 PRIVATE_LIMITERS = 10_000
@@ -25,6 +26,8 @@ class KpibotRateLimiter(AIORateLimiter):
         self._private_burst = private_burst
         self._private: OrderedDict[int, AsyncLimiter] = OrderedDict()
         """Recently used private chats' limiters (kept, or the pacing would be forgotten)."""
+        self.on_429: Callable[[], None] | None = None
+        """Called for each ``RetryAfter`` (429) Telegram answers, before PTB waits and retries."""
 
     async def process_request(
         self,
@@ -35,6 +38,8 @@ class KpibotRateLimiter(AIORateLimiter):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> Any:
+        if self.on_429 is not None:
+            callback = _counting(callback, self.on_429)
         chat_id = data.get("chat_id")
         with contextlib.suppress(TypeError, ValueError):
             chat_id = int(chat_id)  # type: ignore[arg-type]
@@ -69,20 +74,14 @@ class Bounded(OrderedDict[int, int]):
             self.popitem(last=False)
 
 
-def count_rate_limits(limiter: Any, on_429: Callable[[], None]) -> None:
-    """Count each ``RetryAfter`` (429) PTB's rate limiter sees before it waits and retries."""
-    from telegram.error import RetryAfter
+def _counting(callback: Callable[..., Any], on_429: Callable[[], None]) -> Callable[..., Any]:
+    """``callback`` (one request to Telegram) calling ``on_429`` when it is told to retry later."""
 
-    original = limiter.process_request
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await callback(*args, **kwargs)
+        except RetryAfter:
+            on_429()
+            raise
 
-    async def process_request(callback: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        async def counted(*a: Any, **k: Any) -> Any:
-            try:
-                return await callback(*a, **k)
-            except RetryAfter:
-                on_429()
-                raise
-
-        return await original(counted, *args, **kwargs)
-
-    limiter.process_request = process_request
+    return counted
