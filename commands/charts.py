@@ -115,7 +115,16 @@ def _png(fig: Any, ax: Any, font: Any, title: str) -> bytes:
 
 
 def ranking_chart(bars: Sequence[Bar], *, title: str, xlabel: str) -> bytes:
-    """A horizontal bar chart of totals, best at the top; PNG bytes."""
+    """A horizontal bar chart of totals, best at the top; PNG bytes.
+
+    Drawn once per content: the same bars, title and label give the stored PNG (a chart is
+    most of a ranking's time; the same ranking asked again, by the manager or a teammate,
+    is not drawn again)."""
+    return _ranking_chart(tuple(bars), title, xlabel)
+
+
+@lru_cache(maxsize=32)
+def _ranking_chart(bars: tuple[Bar, ...], title: str, xlabel: str) -> bytes:
     fig, ax, font = _canvas(7.0, max(2.5, 0.45 * len(bars) + 1.4))
     ordered = list(reversed(bars))
     colours = [

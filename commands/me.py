@@ -236,9 +236,10 @@ def me(ctx: Context, args: str) -> list[Reply]:
     period, problem = resolve_period(ctx, team, key)
     if period is None:
         return [problem] if problem else []
-    outcome = results.period_results(
-        team, period, session=ctx.session, actor=repo.actor_of(ctx.actor)
-    )
+    outcome = results.current_results(
+        team, period, session=ctx.session, member_ids=[ctx.actor.id or 0], store_scores=True,
+        actor=repo.actor_of(ctx.actor),
+    )  # fmt: skip
     if outcome is None:
         return [
             Reply(
@@ -263,7 +264,9 @@ def me(ctx: Context, args: str) -> list[Reply]:
 def receipt(ctx: Context, outcome: results.PeriodResults, mine: results.AgentScore) -> list[str]:
     _ = ctx._
     scheme, period, team = outcome.scheme, outcome.period, outcome.team
-    previous = results.previous_ranks(team, period, session=ctx.session).get(mine.member_id)
+    previous = results.previous_ranks(
+        team, period, session=ctx.session, member_ids=[mine.member_id]
+    ).get(mine.member_id)
     lines = [
         _("Your result for {period} ({scheme})", period=period.key, scheme=scheme.name(ctx.lang)),
         _("Total {total} of 100 · rank {rank} of {size}", total=total_text(mine.total), rank=mine.rank, size=mine.group_size)

@@ -68,7 +68,7 @@ def progress(
     session: Session, actor: Member, team: Team, period: Period, scheme: Scheme
 ) -> list[AgentProgress]:
     """Each agent the actor may follow, with what is done and missing for ``period``."""
-    gathered = results.gather(team, period, scheme, session=session, history=False)
+    gathered = results.team_context(team, period, scheme, session=session, history=False)
     data = fed_by_data(scheme)
     valued = {(row.member_id, row.indicator) for row in repo.indicator_values(session=session, period=period)
               if row.value is not None}  # fmt: skip

@@ -29,19 +29,22 @@ time + ``apply.improvement_days``, the end of that day in the team's time zone, 
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 
 import pandas as pd
-from sqlmodel import Session
+from sqlalchemy import case, func
+from sqlmodel import Session, col, select
 
 from commands.cycle_plan import plan
 from commands.people import TeamClock
-from commands.ratings import customer_frame, platform_ratings, responses
+from commands.ratings import STAR_COLUMNS, customer_frame, platform_ratings
 from scoring import (
     AgentResult,
     Scheme,
@@ -54,7 +57,8 @@ from scoring import (
 )
 from storage import consequences as consequence_store
 from storage import repo
-from storage.models import Member, Period, Team
+from storage import results as result_store
+from storage.models import Member, Period, Score, Team
 
 LOCKED_STATUSES = ("locked", "published")
 HISTORY_PERIODS = 3
@@ -69,6 +73,34 @@ def load_scheme(team: Team, period: Period | None, *, session: Session) -> Schem
     """The parsed scheme that scores ``period`` (the period's own, else the team's current one)."""
     row = repo.scheme_for(session=session, team=team, period=period)
     return _parse(row.text) if row is not None else None
+
+
+class StoredBreakdown(Mapping[str, Any]):
+    """A stored breakdown (JSON text), decoded the first time a reader looks into it: a ranking
+    of 2,000 reads totals and flags, not 2,000 breakdowns."""
+
+    __slots__ = ("_text", "_value")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._value: dict[str, Any] | None = None
+
+    def _decoded(self) -> dict[str, Any]:
+        if self._value is None:
+            self._value = json.loads(self._text)
+        return self._value
+
+    def __getitem__(self, key: str) -> Any:
+        return self._decoded()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._decoded())
+
+    def __len__(self) -> int:
+        return len(self._decoded())
+
+    def __repr__(self) -> str:
+        return f"StoredBreakdown({self._decoded()!r})"
 
 
 @dataclass(frozen=True)
@@ -347,11 +379,12 @@ def gather(
     if customer is not None:
         survey = customer_frame(session, period=period, member_ids=ids, platform=False)
         imported = platform_ratings(session, period=period, member_ids=ids)
+        every, surveyed = _response_counts(customer), _response_counts(survey)
         for member_id in ids:
             sources[member_id]["customer"] = {
                 "source": "survey",
-                "responses": responses(customer, member_id),
-                "survey": responses(survey, member_id),
+                "responses": every.get(str(member_id), 0),
+                "survey": surveyed.get(str(member_id), 0),
                 "platform": [
                     {"import_id": p.import_id, "file": p.file_name, "count": p.total}
                     for p in imported.get(member_id, [])
@@ -391,6 +424,14 @@ def gather(
     return Gathered(inputs, tuple(agents), sources)
 
 
+def _response_counts(frame: pd.DataFrame) -> dict[str, int]:
+    """How many customers rated each agent (``commands.ratings.responses``, for all at once)."""
+    if frame.empty:
+        return {}
+    sums = frame[list(STAR_COLUMNS)].to_numpy(dtype="int64").sum(axis=1)
+    return {str(k): int(v) for k, v in zip(frame.index, sums, strict=True)}
+
+
 def _agent_score(member: Member, result: AgentResult, sources: Mapping[str, Any]) -> AgentScore:
     breakdown = result.to_dict()
     breakdown["sources"] = dict(sources)
@@ -419,6 +460,18 @@ def compute(
     if scheme is None:
         return None
     gathered = gather(team, period, scheme, session=session, history=history)
+    return _scored(team, period, scheme, gathered, session=session, as_of=as_of)
+
+
+def _scored(
+    team: Team,
+    period: Period,
+    scheme: Scheme,
+    gathered: Gathered,
+    *,
+    session: Session,
+    as_of: date | None = None,
+) -> PeriodResults:
     by_id = {str(_id(a)): a for a in gathered.agents}
     scores: list[AgentScore] = []
     if by_id:
@@ -432,23 +485,34 @@ def compute(
     return PeriodResults(team, period, scheme, tuple(scores), stored=False, gathered=gathered)
 
 
-def stored_results(team: Team, period: Period, *, session: Session) -> PeriodResults | None:
-    """The period's ``score`` rows as results (None without a scheme or without rows)."""
+def stored_results(
+    team: Team, period: Period, *, session: Session, member_ids: Iterable[int] | None = None
+) -> PeriodResults | None:
+    """The period's ``score`` rows as results (None without a scheme or without rows);
+    ``member_ids``: only their rows."""
     scheme = load_scheme(team, period, session=session)
-    rows = repo.list_scores(session=session, period=period)
+    if member_ids is None:
+        rows = repo.list_scores(session=session, period=period)
+    else:
+        query = select(Score).where(
+            Score.period_id == period.id, col(Score.member_id).in_(list(member_ids))
+        )
+        rows = list(session.exec(query).all())
+        if not rows and scheme is not None:  # scored, but not them
+            return PeriodResults(team, period, scheme, (), stored=True)
     if scheme is None or not rows:
         return None
     stored_scheme = repo.get_scheme_by_hash(session=session, content_hash=rows[0].scheme_hash)
     if stored_scheme is not None:
         scheme = _parse(stored_scheme.text)
+    names = _names(session, {row.member_id for row in rows})
     scores = []
     for row in rows:
-        member = repo.get_member(session=session, member_id=row.member_id)
         breakdown = dict(row.breakdown)
         scores.append(
             AgentScore(
                 member_id=row.member_id,
-                name=member.name if member is not None else "?",
+                name=names.get(row.member_id, "?"),
                 total=float(row.total),
                 rank=row.rank,
                 group_size=int(breakdown.get("group_size") or len(rows)),
@@ -477,9 +541,10 @@ def compute_and_store(
     """
     if is_locked(period, session=session):
         return stored_results(team, period, session=session)
-    results = compute(team, period, session=session, as_of=as_of)
-    if results is None:
+    scheme = load_scheme(team, period, session=session)
+    if scheme is None:
         return None
+    results = _recompute(team, period, scheme, session=session, as_of=as_of)
     by_id = {_id(a): a for a in (results.gathered.agents if results.gathered else ())}
     for score in results.scored:
         repo.save_score(
@@ -500,10 +565,14 @@ def _flag_list(flags: Mapping[str, Any]) -> list[str]:
 
 def is_locked(period: Period, *, session: Session) -> bool:
     """A period whose scores must not change: locked or published, or every stored score locked."""
+    count, locked = session.exec(
+        select(func.count(col(Score.id)), func.sum(case((col(Score.locked), 1), else_=0))).where(
+            Score.period_id == period.id
+        )
+    ).one()
     if period.status in LOCKED_STATUSES:
-        return bool(repo.list_scores(session=session, period=period))
-    rows = repo.list_scores(session=session, period=period)
-    return bool(rows) and all(r.locked for r in rows)
+        return bool(count)
+    return bool(count) and int(locked or 0) == int(count)
 
 
 def period_results(
@@ -514,18 +583,133 @@ def period_results(
     store: bool = True,
     actor: str = "system",
 ) -> PeriodResults | None:
-    """The results to show: stored when locked; else freshly computed (and stored if ``store``)."""
+    """The results to show: stored when locked; else the stored current results (recomputed
+    first when an input or the scheme changed since). ``store``: a recomputation also writes
+    the audited ``score`` rows (as ``/me`` and ``/rank`` always did)."""
+    return current_results(team, period, session=session, store_scores=store, actor=actor)
+
+
+def current_results(
+    team: Team,
+    period: Period,
+    *,
+    session: Session,
+    member_ids: Iterable[int] | None = None,
+    store_scores: bool = False,
+    actor: str = "system",
+) -> PeriodResults | None:
+    """The period's results as stored and current (issue 20).
+
+    A locked period's ``score`` rows as they are. Otherwise the ``result`` rows when they were
+    computed from the period's current inputs' version and scheme (``storage.results``), else
+    recomputed and stored first: a stale result is never returned. ``member_ids``: only those
+    agents' rows are read (``/me`` reads one row, not the team's)."""
     if is_locked(period, session=session):
-        return stored_results(team, period, session=session)
-    if store:
-        return compute_and_store(team, period, session=session, actor=actor)
-    return compute(team, period, session=session)
+        return stored_results(team, period, session=session, member_ids=member_ids)
+    scheme = load_scheme(team, period, session=session)
+    if scheme is None:
+        return None
+    state = result_store.state(session=session, period_id=_pid(period))
+    if not state.current(scheme.content_hash):
+        fresh = (
+            compute_and_store(team, period, session=session, actor=actor)
+            if store_scores
+            else _recompute(team, period, scheme, session=session)
+        )
+        if fresh is None or member_ids is None:
+            return fresh
+        wanted = set(member_ids)
+        return replace(
+            fresh, scores=tuple(s for s in fresh.scores if s.member_id in wanted), _by_member={}
+        )
+    rows = result_store.rows(session=session, period_id=_pid(period), member_ids=member_ids)
+    scores = tuple(
+        AgentScore(
+            member_id=r.member_id, name=r.name, total=r.total, rank=r.rank,
+            group_size=r.group_size, breakdown=StoredBreakdown(r.breakdown_json), flags=r.flags,
+        )
+        for r in rows
+    )  # fmt: skip
+    return PeriodResults(team, period, scheme, scores, stored=False)
 
 
-def _light_scores(team: Team, period: Period, *, session: Session) -> dict[int, dict[str, Any]]:
-    """Total, rank and ``last`` per member for a past period: stored rows, else computed (no history)."""
-    rows = repo.list_scores(session=session, period=period)
-    if rows:
+def _pid(period: Period) -> int:
+    assert period.id is not None
+    return period.id
+
+
+def _names(session: Session, member_ids: set[int]) -> dict[int, str]:
+    if not member_ids:
+        return {}
+    rows = session.exec(
+        select(Member.id, Member.name).where(col(Member.id).in_(sorted(member_ids)))
+    ).all()
+    return {int(i): n for i, n in rows if i is not None}
+
+
+_CONTEXTS: OrderedDict[tuple[int, str], Gathered] = OrderedDict()
+"""The team context (``Gathered``) of the last stored computations, by (period, token): what a
+what-if rescores against without reading the team again. A token names one stored
+computation, so an entry is never used for other inputs."""
+CONTEXTS_KEPT = 8
+
+
+def _remember(period_id: int, token: str, gathered: Gathered) -> None:
+    _CONTEXTS[(period_id, token)] = gathered
+    _CONTEXTS.move_to_end((period_id, token))
+    while len(_CONTEXTS) > CONTEXTS_KEPT:
+        _CONTEXTS.popitem(last=False)
+
+
+def _recompute(
+    team: Team, period: Period, scheme: Scheme, *, session: Session, as_of: date | None = None
+) -> PeriodResults:
+    """Compute from the stored inputs and store the results with the version read first."""
+    state = result_store.state(session=session, period_id=_pid(period))
+    gathered = gather(team, period, scheme, session=session)
+    results = _scored(team, period, scheme, gathered, session=session, as_of=as_of)
+    if as_of is None or as_of == default_as_of(team, period, scheme):
+        token = result_store.store(
+            session=session, period_id=_pid(period), version=state.inputs_version,
+            scheme_hash=scheme.content_hash, rows=[_row(s) for s in results.scores],
+        )  # fmt: skip
+        _remember(_pid(period), token, gathered)
+    return results
+
+
+def _row(score: AgentScore) -> dict[str, Any]:
+    return {
+        "member_id": score.member_id, "name": score.name, "total": score.total,
+        "rank": score.rank, "group_size": score.group_size, "provisional": score.provisional,
+        "flags": dict(score.flags), "breakdown": dict(score.breakdown),
+    }  # fmt: skip
+
+
+def team_context(
+    team: Team, period: Period, scheme: Scheme, *, session: Session, history: bool = True
+) -> Gathered:
+    """The stored team context a what-if rescores against (and ``/status`` reads): the inputs
+    of the stored current results, kept in memory by their token (read from storage after a
+    restart, in another worker, or when the results are not current; ``history`` False: the
+    last-place history is then left out)."""
+    state = result_store.state(session=session, period_id=_pid(period))
+    if state.current(scheme.content_hash) and state.token is not None:
+        cached = _CONTEXTS.get((_pid(period), state.token))
+        if cached is not None:
+            return cached
+        gathered = gather(team, period, scheme, session=session)
+        _remember(_pid(period), state.token, gathered)
+        return gathered
+    return gather(team, period, scheme, session=session, history=history)
+
+
+def _light_scores(
+    team: Team, period: Period, *, session: Session, member_ids: Iterable[int] | None = None
+) -> dict[int, dict[str, Any]]:
+    """Total, rank and ``last`` per member for a past period: its locked ``score`` rows, else
+    its stored current results (recomputed if an input changed). ``member_ids``: only them."""
+    if is_locked(period, session=session):
+        wanted = None if member_ids is None else set(member_ids)
         return {
             r.member_id: {
                 "total": float(r.total), "rank": r.rank,
@@ -533,15 +717,20 @@ def _light_scores(team: Team, period: Period, *, session: Session) -> dict[int, 
                 "last": bool((r.breakdown or {}).get("flags", {}).get("last")) or "last" in (r.flags or []),
                 "provisional": bool((r.breakdown or {}).get("provisional")),
             }
-            for r in rows
+            for r in repo.list_scores(session=session, period=period)
+            if wanted is None or r.member_id in wanted
         }  # fmt: skip
-    results = compute(team, period, session=session, history=False)
-    if results is None:
+    scheme = load_scheme(team, period, session=session)
+    if scheme is None:
         return {}
+    if not result_store.state(session=session, period_id=_pid(period)).current(scheme.content_hash):
+        _recompute(team, period, scheme, session=session)
     return {
-        s.member_id: {"total": s.total, "rank": s.rank, "group_size": s.group_size,
-                      "last": bool(s.flags.get("last")), "provisional": s.provisional}
-        for s in results.scored
+        member: {"total": total, "rank": rank, "group_size": size,
+                 "last": bool(flags.get("last")), "provisional": provisional}
+        for member, total, rank, size, provisional, flags in result_store.light_rows(
+            session=session, period_id=_pid(period), member_ids=member_ids)
+        if total is not None
     }  # fmt: skip
 
 
@@ -563,17 +752,24 @@ def history(
     ][-limit:]  # fmt: skip
     out = []
     for past in reversed(earlier):
-        entry = _light_scores(team, past, session=session).get(_id(member), {})
+        entry = _light_scores(team, past, session=session, member_ids=[_id(member)]).get(
+            _id(member), {}
+        )
         out.append(
             HistoryEntry(past.key, entry.get("total"), entry.get("rank"), entry.get("group_size"))
         )
     return out
 
 
-def previous_ranks(team: Team, period: Period, *, session: Session) -> dict[int, dict[str, Any]]:
-    """Total and rank of every member in the previous period (empty when there is none)."""
+def previous_ranks(
+    team: Team, period: Period, *, session: Session, member_ids: Iterable[int] | None = None
+) -> dict[int, dict[str, Any]]:
+    """Total and rank of every member (or of ``member_ids``) in the previous period (empty when
+    there is none)."""
     prev = previous_period(team, period, session=session)
-    return _light_scores(team, prev, session=session) if prev is not None else {}
+    if prev is None:
+        return {}
+    return _light_scores(team, prev, session=session, member_ids=member_ids)
 
 
 @dataclass(frozen=True)
@@ -590,15 +786,19 @@ def what_if(
     *,
     session: Session,
 ) -> WhatIf | None:
-    """The member's score with some raw values changed; nothing is stored. None if not scored here."""
-    results = compute(team, period, session=session)
-    if results is None or results.gathered is None:
+    """The member's score with some raw values changed; nothing is stored. None if not scored here.
+
+    ``before`` is the member's stored current result; ``after`` rescores the stored team
+    context (:func:`team_context`) with the overrides, for this one agent."""
+    results = current_results(team, period, session=session, member_ids=[_id(member)])
+    if results is None:
         return None
     before = results.of(_id(member))
     if before is None:
         return None
+    gathered = team_context(team, period, results.scheme, session=session)
     after = rescore_with(
-        results.scheme, results.gathered.inputs, str(_id(member)), overrides,
+        results.scheme, gathered.inputs, str(_id(member)), overrides,
         as_of=default_as_of(team, period, results.scheme),
     )  # fmt: skip
     return WhatIf(before, after)

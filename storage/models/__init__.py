@@ -16,7 +16,7 @@ Conventions every table keeps:
 Every table lives in this package: the basic ones in :mod:`storage.models.core` (imported
 from here: ``from storage.models import Member``), each feature's in a module of its own
 (``storage.models.consequences``, ``.cycle``, ``.qa``, ``.survey``, ``.chat_files``,
-``.inbox``: import them from there), the shared column helpers in the leaf
+``.inbox``, ``.results``: import them from there), the shared column helpers in the leaf
 :mod:`storage.models.columns`. :data:`TABLES` lists every table; a test holds every table of
 the metadata to it, so Alembic (``storage.migrations``) sees them all. A new table goes into
 this package, into :data:`TABLES` and into an Alembic revision of its own; a foreign key to
@@ -64,6 +64,7 @@ from storage.models.core import (
 from storage.models.cycle import CYCLE_TABLES
 from storage.models.inbox import InboxEvent
 from storage.models.qa import QA_TABLES
+from storage.models.results import RESULT_TABLES
 from storage.models.survey import SURVEY_TABLES
 
 TABLES: tuple[type[SQLModel], ...] = (
@@ -72,6 +73,7 @@ TABLES: tuple[type[SQLModel], ...] = (
     *CYCLE_TABLES,
     *QA_TABLES,
     *SURVEY_TABLES,
+    *RESULT_TABLES,
     PendingFile,
     InboxEvent,
 )

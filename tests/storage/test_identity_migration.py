@@ -18,6 +18,7 @@ from storage import conversations, repo
 from storage.db import downgrade, make_engine, upgrade
 
 BEFORE = "0010_door21"
+AFTER = "0011_seam19"  # this migration alone: later ones may add tables
 MEMBERS = [  # id, name, role, manager, slack, telegram
     (1, "王经理", "manager", None, "U0WANG", None),
     (2, "李娜", "agent", 1, "U0LINA", "770001"),
@@ -90,7 +91,7 @@ def test_platform_ids_move_into_member_identity_with_nothing_lost(empty_db_url: 
         counts, columns = _counts(engine), _columns(engine)
         assert counts["review"] == 8 and counts["score"] == 1 and counts["member"] == 5
 
-        upgrade(engine)
+        upgrade(engine, AFTER)
 
         assert _counts(engine) == counts, "no row of any table lost or added"
         assert {"slack_user_id", "telegram_user_id"}.isdisjoint(
