@@ -7,6 +7,12 @@ inputs, missing-data rules and result objects cost on top of the bare arithmetic
 checks that both agree (totals and ranks), prints the figures, and ends with one JSON line:
 ``{"seconds": …, "ratio_numpy": …, …}`` (goal: ratio_numpy ≤ 2).
 
+The whole path (issue 20): from the inputs to the rows kpibot stores and a person is shown
+(``storage.results.row_values``: one ``result`` row per agent with total, rank, flags and the
+breakdown as JSON text), against the reference doing the same arithmetic plus building plain
+rows of the same content (per agent: total, rank, KPI score, each indicator's value and
+points, each component's points and weight, as JSON text): ``ratio_rows`` (goal ≤ 3).
+
     .venv/bin/python bench/scoring_bench.py [--agents 10000] [--repeat 25]
 """
 
@@ -17,6 +23,7 @@ import json
 import time
 from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,8 +31,10 @@ import pandas as pd
 from scoring.scheme import Scheme
 from scoring.scheme_parser import parse_scheme
 from scoring.total import ScoreInputs, TeamResult, score_team
+from storage.results import row_values
 
 SEED = 20261103
+PRECISION = 1  # the scheme's default: totals shown with one decimal
 N_INDICATORS = 20
 KPI_WEIGHT, SELF_WEIGHT = 70, 30
 # (method, points, better, params) cycled over the 20 indicators; points add up to 100.
@@ -83,6 +92,14 @@ def numpy_reference(
     values: np.ndarray, reviews: np.ndarray, agents: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """The same scheme in bare NumPy: points per indicator, weighted sum, shared ranks."""
+    total, rank, _points, _kpi, _self, _order = numpy_arrays(values, reviews, agents)
+    return total, rank
+
+
+def numpy_arrays(
+    values: np.ndarray, reviews: np.ndarray, agents: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`numpy_reference` with its intermediate arrays: points, KPI, self score, order."""
     points = np.empty_like(values)
     for j in range(N_INDICATORS):
         method, full, better, params = KINDS[j % len(KINDS)]
@@ -104,15 +121,67 @@ def numpy_reference(
             points[:, j] = np.maximum(full - params["per_event"] * v, 0.0)
     kpi = points.sum(axis=1)
     self_score = (reviews - 1.0) / 4.0 * 100.0
-    total = (KPI_WEIGHT * kpi + SELF_WEIGHT * self_score) / 100.0
-    rounded = np.round(total, 9)
+    exact = (KPI_WEIGHT * kpi + SELF_WEIGHT * self_score) / 100.0
+    scale = 10.0**PRECISION  # rounded once, half up, to the scheme's precision (as kpibot shows it)
+    total = np.floor(np.round(exact * scale, 6) + 0.5) / scale
+    rounded = total
     order = np.lexsort((agents, -kpi, -rounded))
     sorted_total = rounded[order]
     new_block = np.r_[True, sorted_total[1:] != sorted_total[:-1]]
     block_start = np.maximum.accumulate(np.where(new_block, np.arange(len(total)), 0))
     rank = np.empty(len(total))
     rank[order] = block_start + 1
-    return total, rank
+    return total, rank, points, kpi, self_score, order
+
+
+def reference_rows(
+    values: np.ndarray, reviews: np.ndarray, agents: np.ndarray
+) -> list[dict[str, Any]]:
+    """The reference's arithmetic plus plain rows of the same content as kpibot's stored rows."""
+    total, rank, points, kpi, self_score, order = numpy_arrays(values, reviews, agents)
+    ids = [f"i{j:02d}" for j in range(N_INDICATORS)]
+    full = [KINDS[j % len(KINDS)][1] for j in range(N_INDICATORS)]
+    vals, pts = values.tolist(), points.tolist()
+    tot, rk, kp, sf = total.tolist(), rank.tolist(), kpi.tolist(), self_score.tolist()
+    n = len(tot)
+    rows = []
+    for position, i in enumerate(order.tolist()):
+        breakdown = {
+            "agent": agents[i], "total": tot[i], "rank": int(rk[i]), "group_size": n, "kpi": kp[i],
+            "components": {"kpi": {"points": kp[i], "weight": KPI_WEIGHT},
+                           "self": {"points": sf[i], "weight": SELF_WEIGHT}},
+            "indicators": {ids[j]: {"value": vals[i][j], "points": pts[i][j], "max_points": full[j]}
+                           for j in range(N_INDICATORS)},
+        }  # fmt: skip
+        rows.append(
+            {
+                "period_id": 1,
+                "member_id": i,
+                "position": position,
+                "name": agents[i],
+                "total": tot[i],
+                "rank": int(rk[i]),
+                "group_size": n,
+                "provisional": False,
+                "flags": {},
+                "breakdown": json.dumps(breakdown, ensure_ascii=False),
+            }  # fmt: skip
+        )
+    return rows
+
+
+def kpibot_rows(scheme: Scheme, inputs: ScoreInputs, as_of: date) -> list[dict[str, Any]]:
+    """Inputs → ``score_team`` → the ``result`` rows kpibot stores (``storage.results.row_values``),
+    the way ``commands.results`` builds them (``TeamResult.to_dict()``: best first)."""
+    result = score_team(scheme, inputs, as_of=as_of)
+    return [
+        row_values(1, position, {
+            "member_id": position, "name": b["agent"], "total": b["total"], "rank": b["rank"],
+            "group_size": b["group_size"], "provisional": b["provisional"], "flags": b["flags"],
+            "breakdown": b,
+        })
+        for position, b in enumerate(result.to_dict())
+    ]  # fmt: skip
 
 
 def timed(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
@@ -141,6 +210,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=25)
+    parser.add_argument("--rows-repeat", type=int, default=5, help="repeats of the whole path")
     args = parser.parse_args()
 
     scheme: Scheme = parse_scheme(scheme_text())
@@ -167,6 +237,15 @@ def main() -> None:
     )
     assert np.array_equal(result.rank, ref_rank), "ranks differ from the NumPy reference"
     build_seconds, _ = timed(lambda: score_team(scheme, inputs, as_of=as_of).to_dict(), 1)
+    rows_repeat = max(1, min(args.repeat, args.rows_repeat))
+    rows_seconds, rows, ref_rows_seconds, ref_rows = interleaved(
+        lambda: kpibot_rows(scheme, inputs, as_of),
+        lambda: reference_rows(values, reviews, agent_array),
+        rows_repeat,
+    )
+    assert isinstance(rows, list) and isinstance(ref_rows, list) and len(rows) == len(ref_rows)
+    assert [r["name"] for r in rows] == [r["name"] for r in ref_rows], "row order differs"
+    assert all(abs(a["total"] - b["total"]) < 1e-6 for a, b in zip(rows, ref_rows, strict=True))
 
     print(f"agents × indicators      {args.agents:,} × {N_INDICATORS}")
     print(f"score_team (best of {args.repeat})   {seconds * 1000:8.1f} ms")
@@ -176,6 +255,9 @@ def main() -> None:
         f"with every result object {build_seconds * 1000:8.1f} ms  (to_dict for all agents, once)"
     )
     print(f"ranks agree              {int(np.sum(result.rank == ref_rank)):,} of {args.agents:,}")
+    print(f"inputs → stored rows     {rows_seconds * 1000:8.1f} ms  (best of {rows_repeat})")
+    print(f"reference + plain rows   {ref_rows_seconds * 1000:8.1f} ms")
+    print(f"ratio_rows               {rows_seconds / ref_rows_seconds:8.2f}  (goal ≤ 3)")
     print(
         json.dumps(
             {
@@ -185,7 +267,13 @@ def main() -> None:
                 "numpy_seconds": round(ref_seconds, 6),
                 "ratio_numpy": round(seconds / ref_seconds, 3),
                 "to_dict_seconds": round(build_seconds, 4),
+                "rows_seconds": round(rows_seconds, 4),
+                "reference_rows_seconds": round(ref_rows_seconds, 4),
+                "ratio_rows": round(rows_seconds / ref_rows_seconds, 3),
                 "ranks_agree": True,
+                "goals_met": bool(
+                    seconds / ref_seconds <= 2 and rows_seconds / ref_rows_seconds <= 3
+                ),
             }
         )
     )

@@ -432,15 +432,17 @@ def _response_counts(frame: pd.DataFrame) -> dict[str, int]:
     return {str(k): int(v) for k, v in zip(frame.index, sums, strict=True)}
 
 
-def _agent_score(member: Member, result: AgentResult, sources: Mapping[str, Any]) -> AgentScore:
-    breakdown = result.to_dict()
+def _agent_score(
+    member: Member, breakdown: dict[str, Any], sources: Mapping[str, Any]
+) -> AgentScore:
+    """One agent's score from ``AgentResult.to_dict()`` (``TeamResult.to_dict()``'s item)."""
     breakdown["sources"] = dict(sources)
     return AgentScore(
         member_id=_id(member),
         name=member.name,
-        total=result.total,
-        rank=result.rank,
-        group_size=result.group_size,
+        total=breakdown["total"],
+        rank=breakdown["rank"],
+        group_size=breakdown["group_size"],
         breakdown=breakdown,
         flags=breakdown["flags"],
     )
@@ -478,9 +480,9 @@ def _scored(
         result: TeamResult = score_team(
             scheme, gathered.inputs, as_of=as_of or default_as_of(team, period, scheme)
         )
-        for agent_result in result.results:
-            member = by_id[agent_result.agent]
-            scores.append(_agent_score(member, agent_result, gathered.sources[_id(member)]))
+        for breakdown in result.to_dict():  # best first, built without result objects
+            member = by_id[breakdown["agent"]]
+            scores.append(_agent_score(member, breakdown, gathered.sources[_id(member)]))
         scores = _with_plan_deadlines(team, period, scores, session=session)
     return PeriodResults(team, period, scheme, tuple(scores), stored=False, gathered=gathered)
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, ClassVar, Literal, NamedTuple, TypeAlias, get_args
 
 import numpy as np
@@ -151,8 +152,15 @@ class Tiered:
     def detail(self, value: float, code: float) -> dict[str, Any]:
         if code != code:
             return {}
-        band = self.bands[int(code)]
-        return {"band": int(code) + 1, "range": band.label(), "band_points": band.points}
+        return dict(self._details[int(code)])
+
+    @cached_property
+    def _details(self) -> tuple[dict[str, Any], ...]:
+        """Each band's detail, worked out once (a team's results repeat them per agent)."""
+        return tuple(
+            {"band": k + 1, "range": band.label(), "band_points": band.points}
+            for k, band in enumerate(self.bands)
+        )
 
     def receipt(self, detail: Mapping[str, Any]) -> Explained | None:
         number = int(detail.get("band") or 0)

@@ -230,7 +230,9 @@ class TeamResult:
         return tuple(self._build(int(i)) for i in self.order)
 
     def to_dict(self) -> list[dict[str, Any]]:
-        return [r.to_dict() for r in self.results]
+        """``[r.to_dict() for r in results]``, best first, built straight from the arrays (no
+        result objects in between: what storing a team's results costs, issue 20)."""
+        return [self._build_dict(int(i)) for i in self.order]
 
     @cached_property
     def _rows(
@@ -259,6 +261,51 @@ class TeamResult:
     def _detail_lists(self) -> tuple[dict[str, list[Any]], ...]:
         return tuple({k: v.tolist() for k, v in d.items()} for d in self.comp_detail)
 
+    def _common(
+        self, i: int
+    ) -> tuple[list[Any], list[float], list[dict[str, Any]], dict[str, Any]]:
+        """What one agent's result is made of: indicator parts, exact and shown contributions,
+        component details, and the flags as a dict (the ``Flags`` fields)."""
+        scheme = self.scheme
+        _values, _points, _status, _codes, comp_points, comp_weight, _comp_status = self._rows
+        exact = [
+            comp_points[i][j] * comp_weight[i][j] / 100 if math.isfinite(comp_points[i][j]) else 0.0
+            for j in range(len(scheme.components))
+        ]
+        details = []
+        for j, comp in enumerate(scheme.components):
+            detail = {k: _json(v[i]) for k, v in self._detail_lists[j].items()}
+            if comp.kind == "team":
+                detail = _team_detail(comp, scheme, detail)
+            if self.spread[i][j]:
+                detail["spread_over"] = self.spread[i][j]
+            details.append(detail)
+        rules = scheme.apply
+        flags = {
+            "reward": bool(self.reward[i]),
+            "reward_amount": self.reward_amount[i],
+            "penalty": bool(self.penalty[i]),
+            "penalty_amount": self.penalty_amount[i],
+            "last": bool(self.last[i]),
+            "improvement_due": self.as_of + timedelta(days=rules.improvement_days)
+            if self.improvement[i]
+            else None,
+            "post_change": bool(self.post_change[i]),
+            "star": int(self.star[i]) if self.star[i] > 0 else None,
+            "bonus_base": next(
+                (s.bonus_base for s in rules.stars if s.level == self.star[i]), None
+            ),
+        }
+        shown = largest_remainder(exact, self.total[i], scheme.precision)
+        return exact, shown, details, flags
+
+    def _missing(self, i: int) -> tuple[str, ...]:
+        return tuple(
+            p
+            for p, gone in zip(self.scheme.required_parts, self.part_missing[i], strict=True)
+            if gone
+        )
+
     def _build(self, i: int) -> AgentResult:
         scheme = self.scheme
         values, points, status, codes, comp_points, comp_weight, comp_status = self._rows
@@ -266,47 +313,14 @@ class TeamResult:
             _indicator_result(ind, values[i][j], points[i][j], status[i][j], codes[i][j])
             for j, ind in enumerate(scheme.indicators)
         ]
-        components = []
-        exact = [
-            comp_points[i][j] * comp_weight[i][j] / 100 if math.isfinite(comp_points[i][j]) else 0.0
-            for j in range(len(scheme.components))
-        ]
-        shown = largest_remainder(exact, self.total[i], scheme.precision)
-        for j, comp in enumerate(scheme.components):
-            pts = comp_points[i][j]
-            weight = comp_weight[i][j]
-            detail = {k: _json(v[i]) for k, v in self._detail_lists[j].items()}
-            if comp.kind == "team":
-                detail = _team_detail(comp, scheme, detail)
-            if self.spread[i][j]:
-                detail["spread_over"] = self.spread[i][j]
-            components.append(
-                ComponentResult(
-                    comp.id,
-                    comp.kind,
-                    _opt(pts),
-                    weight,
-                    comp.weight,
-                    shown[j],
-                    COMPONENT_STATUS[comp_status[i][j]],
-                    detail,
-                    exact[j],
-                )
+        exact, shown, details, flags = self._common(i)
+        components = [
+            ComponentResult(
+                comp.id, comp.kind, _opt(comp_points[i][j]), comp_weight[i][j], comp.weight,
+                shown[j], COMPONENT_STATUS[comp_status[i][j]], details[j], exact[j],
             )
-        rules = scheme.apply
-        flags = Flags(
-            reward=bool(self.reward[i]),
-            reward_amount=self.reward_amount[i],
-            penalty=bool(self.penalty[i]),
-            penalty_amount=self.penalty_amount[i],
-            last=bool(self.last[i]),
-            improvement_due=self.as_of + timedelta(days=rules.improvement_days)
-            if self.improvement[i]
-            else None,
-            post_change=bool(self.post_change[i]),
-            star=int(self.star[i]) if self.star[i] > 0 else None,
-            bonus_base=next((s.bonus_base for s in rules.stars if s.level == self.star[i]), None),
-        )
+            for j, comp in enumerate(scheme.components)
+        ]  # fmt: skip
         rank = self.rank[i]
         return AgentResult(
             agent=self.agents[i],
@@ -317,15 +331,48 @@ class TeamResult:
             kpi=_opt(self.kpi[i]),
             components=tuple(components),
             indicators=tuple(indicators),
-            flags=flags,
+            flags=Flags(**flags),
             provisional=bool(self.provisional[i]),
             total_exact=_opt(self.exact_total[i]),
-            missing=tuple(
-                p
-                for p, gone in zip(scheme.required_parts, self.part_missing[i], strict=True)
-                if gone
-            ),
+            missing=self._missing(i),
         )
+
+    def _build_dict(self, i: int) -> dict[str, Any]:
+        """``self._build(i).to_dict()`` without the objects in between."""
+        scheme = self.scheme
+        values, points, status, codes, comp_points, comp_weight, comp_status = self._rows
+        vi, pi, si, ci = values[i], points[i], status[i], codes[i]
+        exact, shown, details, flags = self._common(i)
+        for key in ("reward_amount", "penalty_amount", "bonus_base"):
+            flags[key] = None if flags[key] is None else str(flags[key])
+        due = flags["improvement_due"]
+        flags["improvement_due"] = None if due is None else due.isoformat()
+        rank = self.rank[i]
+        return {
+            "agent": self.agents[i],
+            "team": self.team_of[i],
+            "total": _opt(self.total[i]),
+            "total_exact": _opt(self.exact_total[i]),
+            "rank": int(rank) if math.isfinite(rank) else None,
+            "group_size": int(self.group_size[i]),
+            "kpi": _opt(self.kpi[i]),
+            "components": {
+                comp.id: {
+                    "kind": comp.kind, "points": _opt(comp_points[i][j]), "weight": comp_weight[i][j],
+                    "declared_weight": comp.weight, "contribution": shown[j],
+                    "contribution_exact": exact[j], "status": COMPONENT_STATUS[comp_status[i][j]],
+                    "detail": details[j],
+                }
+                for j, comp in enumerate(scheme.components)
+            },
+            "indicators": {
+                ind.id: _indicator_dict(ind, vi[j], pi[j], si[j], ci[j])
+                for j, ind in enumerate(scheme.indicators)
+            },
+            "flags": flags,
+            "provisional": bool(self.provisional[i]),
+            "missing": list(self._missing(i)),
+        }  # fmt: skip
 
 
 def largest_remainder(parts: list[float], total: float, precision: int) -> list[float]:
@@ -372,6 +419,25 @@ def _team_detail(comp: Component, scheme: Scheme, detail: dict[str, Any]) -> dic
         )
         out["indicators"][iid] = res.to_dict()
     return out
+
+
+def _indicator_dict(
+    ind: Indicator, value: float, pts: float, status: int, code: float
+) -> dict[str, Any]:
+    """``_indicator_result(…).to_dict()`` without the object."""
+    if status == IND_OK:
+        detail = ind.method.detail(value, code)
+    else:
+        detail = {"reason": "missing" if value != value else "invalid"}
+        if status == IND_WORST:
+            detail["worst_points"] = ind.worst_points
+    return {
+        "value": value if math.isfinite(value) else None,
+        "points": pts if math.isfinite(pts) else None,
+        "max_points": ind.points,
+        "status": IND_STATUS[status],
+        "detail": detail,
+    }
 
 
 def _indicator_result(

@@ -95,24 +95,7 @@ def store(
     table = ResultRow.__table__  # type: ignore[attr-defined]
     session.execute(delete(ResultRow).where(col(ResultRow.period_id) == period_id))
     if rows:
-        session.execute(
-            insert(table),
-            [
-                {
-                    "period_id": period_id,
-                    "member_id": r["member_id"],
-                    "position": i,
-                    "name": r["name"],
-                    "total": r["total"],
-                    "rank": r["rank"],
-                    "group_size": r["group_size"],
-                    "provisional": bool(r["provisional"]),
-                    "flags": _jsonable(r["flags"]),
-                    "breakdown": json.dumps(_jsonable(r["breakdown"]), ensure_ascii=False),
-                }
-                for i, r in enumerate(rows)
-            ],
-        )
+        session.execute(insert(table), [row_values(period_id, i, r) for i, r in enumerate(rows)])
     state_table = ResultState.__table__  # type: ignore[attr-defined]
     moment = now or datetime.now(UTC)
     token = uuid.uuid4().hex
@@ -128,6 +111,36 @@ def store(
         .on_conflict_do_update(index_elements=["period_id"], set_=values)
     )
     return token
+
+
+def row_values(period_id: int, position: int, row: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``result`` row of one agent's result as stored (the breakdown as JSON text)."""
+    return {
+        "period_id": period_id,
+        "member_id": row["member_id"],
+        "position": position,
+        "name": row["name"],
+        "total": row["total"],
+        "rank": row["rank"],
+        "group_size": row["group_size"],
+        "provisional": bool(row["provisional"]),
+        "flags": _jsonable(row["flags"]),
+        "breakdown": json.dumps(
+            row["breakdown"], ensure_ascii=False, separators=(",", ":"), default=_plain
+        ),
+    }
+
+
+def _plain(value: Any) -> Any:
+    """What ``json.dumps`` cannot write itself: dates as ISO text, NumPy scalars as numbers."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    item = getattr(value, "item", None)
+    if callable(item):
+        return item()
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    return str(value)
 
 
 def rows(
