@@ -150,7 +150,8 @@ def test_the_payroll_export_shows_each_pay_part_and_the_sum_as_numbers(
         p["名次奖罚"] < 0 for p in pay.values()
     )
     # CSV: the amounts are written as numbers (unquoted); xlsx: numeric cells
-    lines = csv_table(sheets["pay"]).decode("utf-8-sig").splitlines()
+    # (build_sheets keeps the column keys as the first row; titled() words them for the reader)
+    lines = csv_table(titled(sheets, "en")["Pay"]).decode("utf-8-sig").splitlines()
     assert lines[0].startswith('"Agent","Base pay","Commission"')
     alice = next(line for line in lines if line.startswith('"Alice"'))
     assert alice.startswith('"Alice",2000.00,37.04,300.00,')

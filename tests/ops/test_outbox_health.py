@@ -51,12 +51,12 @@ async def test_readyz_says_503_the_metric_says_stalled_and_the_admins_hear_of_it
                 return answer.status_code, answer.json()
 
             await faults.until(
-                lambda: sender.db_ok_at > sender.progress_at - 5, timeout=10, what="a first round"
+                lambda: sender.db_ok_at > sender.progress_at - 5, timeout=60, what="a first round"
             )
             assert (await ready())[0] == 200
             r.proxy.cut()
             try:
-                await faults.until(lambda: metrics.value("kpibot_outbox_stalled") == 1, timeout=20,
+                await faults.until(lambda: metrics.value("kpibot_outbox_stalled") == 1, timeout=120,
                                    what="the stall metric")  # fmt: skip
                 status, body = await ready()
                 assert (
@@ -68,14 +68,16 @@ async def test_readyz_says_503_the_metric_says_stalled_and_the_admins_hear_of_it
             finally:
                 r.proxy.restore()
             await faults.until(
-                lambda: metrics.value("kpibot_outbox_stalled") == 0, timeout=20, what="drains again"
+                lambda: metrics.value("kpibot_outbox_stalled") == 0,
+                timeout=120,
+                what="drains again",
             )
             status, body = await ready()
             assert status == 200 and body["outbox"]["ok"] is True, body
             # The admins (here the team's manager) are told, through the outbox itself.
             await faults.until(lambda: any("held up" in (c.params.get("text") or "")
                                            for c in r.fake_telegram.sent(TG_BASE)),
-                               timeout=20, what="the stall note delivered")  # fmt: skip
+                               timeout=120, what="the stall note delivered")  # fmt: skip
 
         def notes() -> list[str]:
             with unit_of_work(r.direct) as session:
