@@ -12,7 +12,13 @@ from sqlmodel import Session, col, select
 from storage.models import DataImport, ImportChange, IndicatorValue, Period, Team
 from storage.repo.audit import append_audit, audited_change, snapshot
 from storage.repo.common import id_of, now_or_utc
-from storage.repo.values import RawValue, audit_values_set, exact_value, values_by_key
+from storage.repo.values import (
+    RawValue,
+    audit_values_set,
+    delete_value_audited,
+    exact_value,
+    values_by_key,
+)
 
 
 def record_import(
@@ -218,24 +224,11 @@ def undo_import(
         step: ImportChange | None = change
         while step is not None and step.had_before and step.old_import_id in undone:
             step = back.get((_required_id(step.old_import_id), change.member_id, change.indicator))
-        before = snapshot(row)
         done += 1
         if step is None or not step.had_before:
-            row_id = id_of(row)
-            session.delete(row)
-            session.flush()
-            append_audit(
-                session=session,
-                actor=actor,
-                action="indicator_value.delete",
-                entity="indicator_value",
-                entity_id=row_id,
-                before=before,
-                after=None,
-                reason=reason,
-                at=moment,
-            )
+            delete_value_audited(session=session, row=row, actor=actor, reason=reason, at=moment)
             continue
+        before = snapshot(row)
         row.value, row.source, row.import_id, row.updated_at = (
             step.old_value,
             step.old_source or "import",

@@ -198,6 +198,14 @@ def delete_indicator_value(
     row = get_indicator_value(session=session, period=period, member=member, indicator=indicator)
     if row is None:
         return False
+    delete_value_audited(session=session, row=row, actor=actor, reason=reason, at=now_or_utc(now))
+    return True
+
+
+def delete_value_audited(
+    *, session: Session, row: IndicatorValue, actor: str, reason: str | None, at: datetime
+) -> None:
+    """Delete one stored value and audit it (``indicator_value.delete``, what it held before)."""
     before, row_id = snapshot(row), id_of(row)
     session.delete(row)
     session.flush()
@@ -210,9 +218,8 @@ def delete_indicator_value(
         before=before,
         after=None,
         reason=reason,
-        at=now_or_utc(now),
+        at=at,
     )
-    return True
 
 
 def indicator_values(
