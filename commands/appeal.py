@@ -26,11 +26,13 @@ from sqlmodel import Session
 
 from commands import names, outbox, permissions, results, scope
 from commands.calibration import parse_changes
+from commands.consequences import record_payroll
 from commands.context import Command, Context
 from commands.i18n import Translate, translator
 from commands.messages import Reply
 from commands.people import TeamClock, admins_of, lang_of, manager_of, zone_of
 from commands.permissions import N_
+from commands.publication import published_at
 from commands.scope import appealable
 from scoring import Scheme
 from storage import consequences as store
@@ -41,14 +43,6 @@ from storage.models.consequences import Appeal
 
 RANKING_KINDS: tuple[str, ...] = ("ranking", "result", "manager.table")
 """Outbox kinds (prefixes) of messages that showed someone a rank."""
-
-
-def published_at(session: Session, period: Period) -> datetime | None:
-    """When the period was published (its status change in the audit log)."""
-    for entry in reversed(repo.audit_trail(session=session, entity="period", entity_id=period.id)):
-        if (entry.after or {}).get("status") == "published":
-            return entry.at
-    return None
 
 
 def window_end(session: Session, period: Period, scheme: Scheme) -> datetime | None:
@@ -403,8 +397,6 @@ def decide(ctx: Context, tokens: Sequence[str], uphold: bool) -> list[Reply]:
         if problems:
             return [Reply(text="\n".join(problems), ephemeral=True)]
         outcome, changed = restate(ctx, team, period, reason=f"appeal #{appeal.id}: {reason}")
-        from commands.consequences import record_payroll
-
         record_payroll(ctx.session, team, period, outcome, actor=repo.actor_of(ctx.actor),
                        reason=f"appeal #{appeal.id}", now=ctx.now)  # fmt: skip
         mine = outcome.of(member.id)

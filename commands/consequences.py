@@ -38,6 +38,7 @@ from commands import feedback, improve, outbox, results
 from commands.i18n import Translate, translator
 from commands.messages import Reply
 from commands.people import admins_of, lang_of
+from commands.publication import published_at
 from commands.rank import money
 from storage import consequences as store
 from storage import repo
@@ -149,8 +150,6 @@ def apply_results(session: Session, team: Team, period: Period, *, now: datetime
     applied.payroll = record_payroll(session, team, period, outcome, actor="system",
                                      reason="period published", now=now)  # fmt: skip
     scheme = outcome.scheme
-    from commands.appeal import published_at
-
     published = published_at(session, period) or now
     for s in feedback.meeting_order(
         session, period, outcome

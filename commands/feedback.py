@@ -43,6 +43,7 @@ from commands.i18n import Translate, translator
 from commands.messages import Button, Reply
 from commands.people import SLOT_MINUTES, TeamClock, lang_of, manager_of, zone_of
 from commands.permissions import N_
+from commands.publication import published_at
 from commands.step_context import StepContext
 from scoring import Scheme
 from scoring.scheme import Indicator
@@ -395,8 +396,6 @@ def meeting_deadline(
     mine = outcome.of(member.id)
     if mine is None or not mine.flags.get("improvement_due"):
         return None
-    from commands.appeal import published_at
-
     return results.plan_deadline(
         team, published_at(session, period) or now, outcome.scheme.apply.improvement_days
     )

@@ -22,8 +22,8 @@ from commands.context import Command, Context
 from commands.i18n import translator
 from commands.messages import Reply
 from commands.outbox_charts import resolve_reply
+from commands.people import reachable
 from commands.permissions import N_
-from commands.progress import reachable
 from storage import conversations as people
 from storage import outbox as store
 from storage import repo

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from commands import explain, permissions, publication, results
+from commands import explain, permissions, results
 from commands.context import Command, Context
 from commands.explain import component_name
 from commands.forms.common import format_value
@@ -21,6 +21,7 @@ from commands.permissions import N_
 from commands.rank import (
     change_text,
     flag_texts,
+    provisional_line,
     resolve_period,
     split_args,
     status_name,
@@ -301,20 +302,6 @@ def receipt(ctx: Context, outcome: results.PeriodResults, mine: results.AgentSco
             )
         )
     return lines
-
-
-def provisional_line(ctx: Context, scheme: Scheme, mine: results.AgentScore) -> str:
-    """A provisional result's total, and why it has no rank: what is missing, held or confirmed."""
-    _ = ctx._
-    line = _("Total {total} of 100 · not ranked: provisional, missing: {parts}",
-             total=total_text(mine.total), parts=mine.missing_names(scheme, ctx.lang))  # fmt: skip
-    if mine.held:
-        line += "\n" + _("Held: not published while a required part is missing; the admins decide whether to "
-                         "publish it as provisional. It brings no reward or deduction.")  # fmt: skip
-    elif mine.release == "confirmed":
-        line += "\n" + _("Published as provisional, confirmed by {who}: not ranked, no reward or deduction.",
-                         who=publication.confirmer(_, ctx.session, mine))  # fmt: skip
-    return line
 
 
 COMMANDS: tuple[Command, ...] = (

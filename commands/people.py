@@ -118,6 +118,11 @@ def escalation_of(member: Member, *, session: Session) -> list[Member]:
     return admins_of(session=session)
 
 
+def reachable(member: Member) -> bool:
+    """Whether a platform can bring this person a message kpibot sends on its own."""
+    return bool(member.slack_user_id) or (bool(member.telegram_user_id) and not member.unreachable)
+
+
 # -- the team clock ------------------------------------------------------------------------
 
 

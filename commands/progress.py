@@ -28,7 +28,7 @@ from commands.context import Command, Context, Handler
 from commands.explain import component_name
 from commands.i18n import translator
 from commands.messages import Button, Reply
-from commands.people import TeamClock, lang_of, managers_of
+from commands.people import TeamClock, lang_of, managers_of, reachable
 from commands.permissions import N_
 from commands.rank import resolve_period, resolve_team, split_args, status_name
 from scoring import Scheme
@@ -52,11 +52,6 @@ class AgentProgress:
     @property
     def reachable(self) -> bool:
         return reachable(self.member)
-
-
-def reachable(member: Member) -> bool:
-    """Whether a platform can bring this person a message kpibot sends on its own."""
-    return bool(member.slack_user_id) or (bool(member.telegram_user_id) and not member.unreachable)
 
 
 def fed_by_data(scheme: Scheme) -> list[str]:

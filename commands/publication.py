@@ -40,7 +40,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 from commands import results
-from commands.i18n import Translate
+from commands.i18n import Translate, translator
+from commands.people import admins_of, lang_of, manager_of, reachable
 from scoring import Scheme
 from storage import repo
 from storage.models import Period, Team
@@ -53,6 +54,14 @@ if TYPE_CHECKING:
 
 Gaps = Literal["hold", "confirm"]
 """What a publication does with provisional results: hold them, or publish them provisional."""
+
+
+def published_at(session: Session, period: Period) -> datetime | None:
+    """When the period was published (its status change in the audit log)."""
+    for entry in reversed(repo.audit_trail(session=session, entity="period", entity_id=period.id)):
+        if (entry.after or {}).get("status") == "published":
+            return entry.at
+    return None
 
 
 @dataclass(frozen=True)
@@ -178,10 +187,7 @@ def confirmer(_: Translate, session: Session, score: results.AgentScore) -> str:
 
 def unreachable_members(session: Session, outcome: results.PeriodResults) -> list[Member]:
     """The people a publication writes to (the scored agents, their managers) whom no platform
-    reaches: no Slack id, no Telegram id that still answers (``commands.progress.reachable``)."""
-    from commands.people import manager_of
-    from commands.progress import reachable
-
+    reaches: no Slack id, no Telegram id that still answers (``commands.people.reachable``)."""
     seen: dict[int, Member] = {}
     for score in outcome.scored:
         member = repo.get_member(session=session, member_id=score.member_id)
@@ -194,9 +200,6 @@ def unreachable_members(session: Session, outcome: results.PeriodResults) -> lis
 def tell_admins_unreachable(ctx: StepContext, outcome: results.PeriodResults) -> None:
     """After a publication: every admin hears who will not get their results (no Slack or
     Telegram account), and the step's counts say how many (``/runstep publish`` shows it)."""
-    from commands.i18n import translator
-    from commands.people import admins_of, lang_of
-
     missing = unreachable_members(ctx.session, outcome)
     if not missing:
         return

@@ -14,12 +14,13 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from commands import charts, permissions, results
+from commands import charts, permissions, publication, results
 from commands.context import Command, Context
 from commands.i18n import Translate
 from commands.messages import Image, Reply
 from commands.names import period_status
 from commands.permissions import N_
+from scoring import Scheme
 from storage import repo
 from storage.models import Period, Team
 
@@ -203,8 +204,6 @@ def own_place(
     if mine is None or not mine.scored:
         return Reply(text=_("You have no score for {period} yet.", period=period.key), private=True)
     if mine.provisional:
-        from commands.me import provisional_line
-
         return Reply(text=_("Your result in {team} for {period}:", team=team.name, period=period.key) + "\n"
                      + provisional_line(ctx, outcome.scheme, mine), private=True)  # fmt: skip
     lines = [
@@ -297,6 +296,21 @@ CHART_ENDS = 20
 """A chart of a larger team shows the top and the bottom this many: Telegram refuses a photo
 whose width and height add up to more than 10,000 pixels or whose sides differ more than 20
 times (one bar is 45 px), and nobody reads 200 bars."""
+
+
+def provisional_line(ctx: Context, scheme: Scheme, mine: results.AgentScore) -> str:
+    """A provisional result's total, and why it has no rank: what is missing, held or confirmed."""
+    _ = ctx._
+    line = _("Total {total} of 100 · not ranked: provisional, missing: {parts}",
+             total=total_text(mine.total), parts=mine.missing_names(scheme, ctx.lang))  # fmt: skip
+    if mine.held:
+        line += "\n" + _("Held: not published while a required part is missing; the admins decide whether to "
+                         "publish it as provisional. It brings no reward or deduction.")  # fmt: skip
+    elif mine.release == "confirmed":
+        line += "\n" + _("Published as provisional, confirmed by {who}: not ranked, no reward or deduction.",
+                         who=publication.confirmer(_, ctx.session, mine))  # fmt: skip
+    return line
+
 
 COMMANDS: tuple[Command, ...] = (
     Command(
