@@ -29,7 +29,6 @@ from commands import (
     peer,
     profile,
     progress,
-    qa,
     rank,
     review,
     schedule_admin,
@@ -40,6 +39,7 @@ from commands import (
 )
 from commands.context import Command
 from commands.importing import chat as importing_chat
+from commands.qa import chat as qa_chat
 
 MODULES: tuple[ModuleType, ...] = (
     forms,
@@ -57,7 +57,7 @@ MODULES: tuple[ModuleType, ...] = (
     linking,
     importing_chat,
     survey,
-    qa,
+    qa_chat,
     feedback,
     improve,
     appeal,

@@ -44,6 +44,7 @@ from sqlmodel import Session, col, select
 
 from commands.cycle_plan import plan
 from commands.people import TeamClock
+from commands.qa.inputs import qa_inputs
 from commands.ratings import STAR_COLUMNS, customer_frame, platform_ratings
 from scoring import (
     AgentResult,
@@ -402,8 +403,6 @@ def gather(
     if peer is not None:
         for key, count in peer["count"].items():
             sources[int(str(key))]["peer"] = {"source": "peer", "raters": int(count)}
-
-    from commands.qa.inputs import qa_inputs  # here: commands.qa itself imports this module
 
     qa = qa_inputs(session, period) if scheme.qa is not None else None
     qa = None if qa is None or qa.empty else qa  # the scorer wants None, not an empty frame

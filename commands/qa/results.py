@@ -19,16 +19,18 @@ from datetime import datetime
 from sqlmodel import Session
 
 from commands import permissions, scope
+from commands.appeal import deciders
 from commands.context import Context
 from commands.forms.common import period_by_key, team_of
 from commands.i18n import Translate, translator
 from commands.messages import Button, Reply
+from commands.outbox import enqueue
 from commands.qa.common import SampleView, fmt_score, qa_component, sample_view
 from commands.qa.inputs import qa_inputs
 from commands.qa.review import ACTION, agent_lang, result_text
 from commands.qa.sampling import LOCKED, LOCKED_REFUSAL, draw_period
+from storage import consequences, repo
 from storage import qa as store
-from storage import repo
 from storage.models import Period, Team
 from storage.models.qa import QaDraw
 
@@ -128,10 +130,6 @@ def _open_appeal(
 ) -> int | None:
     """Open the dispute as an appeal of the qa component (the monthly cycle's appeal table) and tell
     its deciders (the agent's manager, else the admins) through the outbox."""
-    from commands.appeal import deciders
-    from commands.outbox import enqueue
-    from storage import consequences
-
     component = qa_component(view.team, view.period, session=ctx.session)
     appeal = consequences.create_appeal(
         session=ctx.session, team=view.team, period=view.period, member=ctx.actor,
