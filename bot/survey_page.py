@@ -49,6 +49,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from bot.bodies import read_capped
 from commands import ratings
 from commands.context import AppConfig
 from commands.i18n import Translate, normalize_lang, translator
@@ -715,8 +716,6 @@ def _parse_form(request: Request, body: bytes) -> dict[str, list[str]]:
 
 async def _read_body(request: Request) -> bytes | None:
     """The body, or None when it is over :data:`MAX_BODY` bytes (declared or streamed)."""
-    from bot.web import read_capped
-
     return await read_capped(request, MAX_BODY)
 
 

@@ -35,6 +35,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot import messengers
+from bot.bodies import DEFAULT_MAX_BODY_BYTES
 from bot.logs import request_context
 from bot.metrics import Metrics, MetricsMiddleware, metrics_response
 
@@ -96,10 +97,6 @@ class RequestContextMiddleware:
                     )  # fmt: skip
 
 
-DEFAULT_MAX_BODY_BYTES = 1_048_576
-"""Slack, Telegram and survey bodies are a few kB; anything above this is refused unread."""
-
-
 class BodyLimitMiddleware:
     """A request body over ``max_bytes`` is answered 413 without being read: at once when its
     ``Content-Length`` says so, else as soon as the chunks read so far pass the limit (the app
@@ -145,21 +142,6 @@ class BodyLimitMiddleware:
                 raise
         if refused and not started:
             await PlainTextResponse("request body too large", status_code=413)(scope, receive, send)
-
-
-async def read_capped(request: Request, max_bytes: int) -> bytes | None:
-    """The body, or None when it is over ``max_bytes`` (declared or streamed; the rest unread)."""
-    declared = request.headers.get("content-length")
-    if declared and (not declared.isdigit() or int(declared) > max_bytes):
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:

@@ -55,6 +55,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.bodies import DEFAULT_MAX_BODY_BYTES, read_capped
 from bot.slack import render
 from bot.slack.limits import (
     PacedWebClient,
@@ -67,7 +68,6 @@ from bot.slack.limits import (
 )  # fmt: skip
 from bot.slack.oauth import BOT_SCOPES, SlackOAuth, ThreadedInstallationStore
 from bot.slack.people import SlackPeople
-from bot.web import DEFAULT_MAX_BODY_BYTES, read_capped
 from commands.i18n import normalize_lang, translator
 from commands.importing.chat import CHAT_FILE_MAX_BYTES
 from commands.messages import FileUnavailable, Incoming, Outgoing, Reply
