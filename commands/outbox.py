@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from commands.messages import Button, Choice, FileAttachment, Image, Question, Reply
+from storage import outbox as store
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -67,8 +68,6 @@ def enqueue(
 ) -> bool:
     """Queue ``reply`` for ``member`` (None: the team's channel). ``True`` when queued now,
     ``False`` when the same key was queued before (nothing changes then)."""
-    from storage import outbox as store
-
     if team.id is None or (member is not None and member.id is None):
         raise ValueError("enqueue needs stored rows (flush the team and member first)")
     if period is not None and period.id is None:

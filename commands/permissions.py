@@ -28,6 +28,8 @@ from typing import Any, Protocol
 
 from commands.i18n import Translate
 from commands.messages import Reply
+from storage import repo
+from storage.models import Member
 
 
 def N_(message: str) -> str:
@@ -241,9 +243,6 @@ def _load_managed(actor: Person) -> Collection[int]:
     """The actor's ``team_manager`` rows, read through the session the actor was loaded in."""
     from sqlalchemy.orm import object_session
     from sqlmodel import Session
-
-    from storage import repo
-    from storage.models import Member
 
     session = object_session(actor)
     if not isinstance(session, Session) or not isinstance(actor, Member):

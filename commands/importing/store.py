@@ -27,7 +27,15 @@ from commands.i18n import Translate, normalize_lang, translator
 from commands.importing.mapping import Mapping, load_mapping
 from commands.importing.parsing import period_bounds
 from commands.importing.problems import ImportRefused, Problem, render_problems
-from commands.importing.validation import PeriodInfo, Prepared, Progress, Roster, _silent, prepare
+from commands.importing.validation import (
+    PeriodInfo,
+    Prepared,
+    Progress,
+    Roster,
+    _silent,
+    name_key,
+    prepare,
+)
 from commands.people import TeamClock
 from scoring import Scheme, kpi, parse_scheme
 from storage import repo
@@ -782,8 +790,6 @@ def source_of(
         )
     roster = _roster(session, team_row)
     lookup = roster.lookup()
-    from commands.importing.validation import name_key
-
     member_id = lookup.get(name_key(agent))
     if member_id is None:
         import difflib

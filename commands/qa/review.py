@@ -21,11 +21,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from commands import permissions
 from commands.context import Context
 from commands.forms import engine
 from commands.forms.spec import N_, Answers, Field, FormDefinition, Localized, Msg, Option
-from commands.i18n import translator
+from commands.i18n import normalize_lang, translator
 from commands.messages import Button, Reply
+from commands.outbox import enqueue
 from commands.people import TeamClock
 from commands.qa.common import SampleView, fmt_score, may_review, sample_view
 from scoring.qa import FAIL, NA, PASS, score_sample
@@ -210,8 +212,6 @@ def result_text(_: Any, lang: str, view: SampleView, review: QaReview) -> str:
 
 def notify_agent(ctx: Context, view: SampleView, review: QaReview) -> None:
     """Queue the agent's QA result in the outbox (kind ``qa.result.<review id>``, sent once)."""
-    from commands.outbox import enqueue
-
     agent = view.agent
     lang = agent_lang(ctx, agent)
     _ = translator(lang)
@@ -226,8 +226,6 @@ def notify_agent(ctx: Context, view: SampleView, review: QaReview) -> None:
 
 
 def agent_lang(ctx: Context, member: Member) -> str:
-    from commands.i18n import normalize_lang
-
     return normalize_lang(
         conversations.member_lang(member, session=ctx.session), ctx.config.default_lang
     )
@@ -237,8 +235,6 @@ def agent_lang(ctx: Context, member: Member) -> str:
 
 
 def _team_ids(ctx: Context) -> Sequence[int]:
-    from commands import permissions
-
     teams = permissions.qa_review_teams(ctx.actor)
     if teams is None:
         return [t.id for t in repo.list_teams(session=ctx.session) if t.id is not None]

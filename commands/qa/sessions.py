@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from sqlmodel import Session
 
-from commands.i18n import Translate
+from commands.i18n import Translate, translator
 from commands.importing import (
     ImportRefused,
     Mapping,
@@ -39,6 +39,8 @@ from commands.importing import (
 )
 from commands.importing.parsing import as_text, parser_for
 from commands.importing.reading import read_source
+from commands.importing.store import _roster as import_roster
+from commands.importing.validation import _agents
 from commands.qa.common import scorecard_of
 from storage import qa as store
 from storage import repo
@@ -88,8 +90,6 @@ class LoadReport:
 def _roster(session: Session, team: Team, source: str) -> Roster:
     """The team's members and their accounts in ``source`` (the mapping's), as the KPI import
     matches agents (the import's own rule, reused)."""
-    from commands.importing.store import _roster as import_roster
-
     return import_roster(session, team, source)
 
 
@@ -117,8 +117,6 @@ def session_frame(
             typed[name] = values
         else:
             typed[name] = parser_for(spec, mapping)(column)[0]
-    from commands.importing.validation import _agents
-
     # the import's own rule: an account of the mapping's source first (the whole cell, then
     # the part take_after keeps), then the name; prepare() has refused any agent not found
     agent_spec = mapping.column("agent")
@@ -188,8 +186,6 @@ def load_sessions(
     """Load a sessions file for sampling: every row or none; the same file twice changes nothing.
 
     ``lang`` is the language of the report's sampling-specific messages."""
-    from commands.i18n import translator
-
     _ = translator(lang)
     team_row = repo.get_team_by_name(session=session, name=team)
     if team_row is None:
