@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from scoring.methods import METHODS
+
 ROOT = Path(__file__).resolve().parents[2]
 PLATFORM_SDKS = ("slack_bolt", "slack_sdk", "telegram")
 
@@ -50,17 +52,35 @@ def test_storage_never_imports_the_edges() -> None:
     assert bad == []
 
 
-METHOD_CLASSES = {"Tiered", "Deduction", "Ratio", "EitherOr", "Descriptive", "Gate"}
+METHOD_CLASSES = frozenset(cls.__name__ for cls in METHODS.values())
+"""Every scoring method's class, from the one registry (a new method is covered without a change here)."""
 
 
 def test_commands_never_import_a_scoring_method_class() -> None:
-    """A method says its receipt, rule and targets (scoring.methods); commands never ask which
-    class it is (issue 18: feedback and /me guessed from isinstance chains and detail keys)."""
+    """A method says its receipt, rule and targets (scoring.methods, rendered through
+    scoring.explained); commands never ask which class it is (issue 18: feedback and /me guessed
+    from isinstance chains and detail keys). So no module of commands imports scoring.methods at
+    all, deferred or not, nor names a method's class in any way (``from scoring import methods``
+    then ``methods.Gate``, ``x.method.__class__ is Tiered``...)."""
     bad = []
     for path in sorted((ROOT / "commands").rglob("*.py")):
+        where = str(path.relative_to(ROOT))
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("scoring"):
-                bad += [(path.name, a.name) for a in node.names if a.name in METHOD_CLASSES]
-            if isinstance(node, ast.Attribute) and node.attr in METHOD_CLASSES:
-                bad.append((path.name, node.attr))
+            if isinstance(node, ast.Import):
+                bad += [(where, a.name) for a in node.names if a.name.startswith("scoring.methods")]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                module = node.module or ""
+                if module.startswith("scoring.methods"):
+                    bad.append((where, module))
+                elif module == "scoring":
+                    bad += [(where, a.name) for a in node.names if a.name == "methods"]
+                bad += [(where, a.name) for a in node.names if a.name in METHOD_CLASSES]
+            elif isinstance(node, ast.Attribute) and node.attr in METHOD_CLASSES:
+                bad.append((where, node.attr))
+            elif isinstance(node, ast.Name) and node.id in METHOD_CLASSES:
+                bad.append((where, node.id))
     assert bad == []
+
+
+def test_the_method_classes_are_what_the_rule_looks_for() -> None:
+    assert {"Tiered", "Deduction", "Ratio", "EitherOr", "Descriptive", "Gate"} <= METHOD_CLASSES
