@@ -186,17 +186,7 @@ def _report(found: list[list[Edge]]) -> str:
     )
 
 
-STORAGE_MODELS_CYCLE = pytest.mark.xfail(
-    strict=True,
-    reason="storage.models imports its *_models modules back (issue 18 item 5: storage/models "
-    "becomes a package); when that lands this passes, and strict makes it say to drop this mark",
-)
-
-
-@pytest.mark.parametrize(
-    "package",
-    [pytest.param(p, marks=STORAGE_MODELS_CYCLE) if p == "storage" else p for p in PACKAGES],
-)
+@pytest.mark.parametrize("package", PACKAGES)
 def test_no_import_cycle_inside_a_package(package: str) -> None:
     inside = [
         e
