@@ -211,6 +211,23 @@ def test_no_import_cycle_across_the_packages() -> None:
         pytest.fail(_report(found), pytrace=False)
 
 
+def test_no_module_is_imported_by_a_name_in_a_string() -> None:
+    """``importlib.import_module("commands.review")`` is an import the graph above cannot see (the
+    form engine found its forms so, hiding engine <-> form modules); tables hold the modules or
+    objects themselves. Alembic's migrations (not in the graph) are the exception."""
+    found = [
+        f"{path.relative_to(ROOT)}:{node.lineno}  {ast.unparse(node)[:80]}"
+        for path in _modules().values()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call)
+        and (
+            (isinstance(node.func, ast.Attribute) and node.func.attr == "import_module")
+            or (isinstance(node.func, ast.Name) and node.func.id in {"import_module", "__import__"})
+        )
+    ]
+    assert found == []
+
+
 def test_the_graph_sees_deferred_imports_and_package_inits_but_not_type_checking(
     tmp_path: Path,
 ) -> None:
