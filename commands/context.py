@@ -21,6 +21,7 @@ from commands.permissions import Role
 if TYPE_CHECKING:
     from sqlmodel import Session
 
+    from commands.forms.spec import FormDefinition
     from storage.models import Member
 
 
@@ -46,6 +47,9 @@ class Context:
     config: AppConfig
     commands: Mapping[str, Command] = field(default_factory=dict)
     """Every command the router serves (``/help`` lists those the actor may use)."""
+    forms: Mapping[str, FormDefinition] = field(default_factory=dict)
+    """Every form the router serves by its id (the ``FORM`` of its modules): the form engine
+    finds a stored conversation's form here."""
 
 
 Handler = Callable[[Context, str], list[Reply]]

@@ -3,7 +3,8 @@
 Each module declares its chat commands in ``COMMANDS`` (a tuple of
 :class:`commands.context.Command`: handler, roles, help line, example, refusal, menu entry) and
 may expose ``ACTIONS`` / ``ACTION_IDS`` (buttons), ``TEXT_HANDLER`` (plain text while a
-conversation is active) and ``UNLINKED_COMMANDS`` (what a not-yet-linked person may run).
+conversation is active), ``UNLINKED_COMMANDS`` (what a not-yet-linked person may run) and
+``FORM`` (a conversational form: the engine finds a stored conversation's form among these).
 Nothing registers itself on import: a module not listed here serves nothing.
 
 The order is the order of ``/help`` (and of the platforms' menus, after ``menu_rank``); text

@@ -7,6 +7,7 @@ Command modules declare what they serve in module-level tables:
     ACTION_IDS: dict[str, tuple[str, ...]]  # every action name -> the kinds of id its value carries
     TEXT_HANDLER: Handler          # optional: plain text while a conversation is active
     UNLINKED_COMMANDS: dict[str, UnlinkedHandler]  # optional: what a not-yet-linked person may run
+    FORM: FormDefinition           # optional: a form the engine walks (found by its form_id)
 
 The router serves the modules of :data:`commands.registry.MODULES` (or those it is given). A
 command is a :class:`commands.context.Command` with its roles: a bare handler is refused at
@@ -65,6 +66,7 @@ from commands.context import (
     UnlinkedContext,
     UnlinkedHandler,
 )
+from commands.forms.spec import FormDefinition
 from commands.i18n import Translate, normalize_lang, translator
 from commands.messages import Incoming, Reply
 from commands.outbox import reply_from_json, reply_to_json
@@ -94,6 +96,7 @@ class Registry:
     action_ids: Mapping[str, tuple[str, ...]]
     text_handlers: Sequence[Handler]
     unlinked: Mapping[str, UnlinkedHandler]
+    forms: Mapping[str, FormDefinition]
 
 
 def collect(modules: Iterable[ModuleType]) -> Registry:
@@ -105,6 +108,7 @@ def collect(modules: Iterable[ModuleType]) -> Registry:
     action_ids: dict[str, tuple[str, ...]] = {}
     unlinked: dict[str, UnlinkedHandler] = {}
     texts: list[Handler] = []
+    forms: dict[str, FormDefinition] = {}
     for module in modules:
         declared: Any = getattr(module, "COMMANDS", ())
         if isinstance(declared, Mapping) or not all(isinstance(c, Command) for c in declared):
@@ -127,6 +131,13 @@ def collect(modules: Iterable[ModuleType]) -> Registry:
         text_handler = getattr(module, "TEXT_HANDLER", None)
         if text_handler is not None:
             texts.append(text_handler)
+        form = getattr(module, "FORM", None)
+        if form is not None:
+            if not isinstance(form, FormDefinition):
+                raise ValueError(f"{module.__name__}: FORM must be a FormDefinition")
+            if form.form_id in forms:
+                raise ValueError(f"{module.__name__}: FORM {form.form_id!r} is already registered")
+            forms[form.form_id] = form
     prefixes = {name.split(":", 1)[0] for name in action_ids}
     if prefixes != set(actions):
         raise ValueError(f"actions without declared ids {sorted(set(actions) - prefixes)}, "
@@ -138,7 +149,7 @@ def collect(modules: Iterable[ModuleType]) -> Registry:
     )
     if unknown:
         raise ValueError(f"ACTION_IDS name unknown kinds of id: {sorted(unknown)}")
-    return Registry(commands, actions, action_ids, texts, unlinked)
+    return Registry(commands, actions, action_ids, texts, unlinked, forms)
 
 
 def split_command(text: str) -> tuple[str, str] | None:
@@ -284,6 +295,7 @@ class Router:
             incoming=incoming,
             config=self.config,
             commands=self.registry.commands,
+            forms=self.registry.forms,
         )
         try:
             return self._dispatch(ctx)

@@ -28,7 +28,6 @@ message) changes nothing: the person sees the current question again.
 
 from __future__ import annotations
 
-import importlib
 import math
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -43,15 +42,6 @@ from commands.plain import printable
 from storage import conversations as repo
 from storage.models import Conversation
 
-FORM_MODULES: dict[str, str] = {
-    "selfreview": "commands.selfreview",
-    "review": "commands.review",
-    "peer": "commands.peer",
-    "improve": "commands.improve",
-    "qa": "commands.qa.review",
-}
-"""form id → the module whose ``FORM`` (a :class:`FormDefinition`) declares it."""
-
 ACTION = "form"
 OPS = ("answer", "back", "skip", "cancel", "edit", "submit", "resume", "restart", "modal")
 """Every ``form:<op>`` a button or modal may carry (the module docstring says what each does)."""
@@ -64,10 +54,9 @@ NO_WORDS = frozenset({"no", "n", "否", "不", "不是", "0"})
 CHINESE_DIGITS = {"一": "1", "二": "2", "三": "3", "四": "4", "五": "5"}
 
 
-def definition(form_id: str) -> FormDefinition:
-    form = importlib.import_module(FORM_MODULES[form_id]).FORM
-    assert isinstance(form, FormDefinition)
-    return form
+def definition(ctx: Context, form_id: str) -> FormDefinition:
+    """The form ``form_id`` of the modules the router serves (their ``FORM``, ``ctx.forms``)."""
+    return ctx.forms[form_id]
 
 
 def aware(moment: datetime | None) -> datetime | None:
@@ -116,7 +105,7 @@ class State:
 
 
 def load(ctx: Context, conv: Conversation) -> State:
-    form = definition(conv.form_id)
+    form = definition(ctx, conv.form_id)
     return State(conv, form, tuple(form.fields(ctx, conv)))
 
 

@@ -12,7 +12,7 @@ from commands.messages import Reply
 from commands.permissions import N_
 from commands.qa.calibration import agreement_report, calibrate
 from commands.qa.results import dispute, draw, my_results, on_dispute_button
-from commands.qa.review import next_sample
+from commands.qa.review import FORM, next_sample
 
 REVIEWER_ROLES = (permissions.Role.QA, permissions.Role.MANAGER, permissions.Role.ADMIN)
 
@@ -107,3 +107,4 @@ COMMANDS: tuple[Command, ...] = (
 )
 ACTIONS: dict[str, Handler] = {"qa": on_action}
 ACTION_IDS: dict[str, tuple[str, ...]] = {"qa:dispute": ("qa_review.own",), "qa:next": ()}
+__all__ = ["ACTION_IDS", "ACTIONS", "COMMANDS", "FORM"]

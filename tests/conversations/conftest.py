@@ -7,7 +7,6 @@ from sqlalchemy.engine import Engine
 
 from commands import forms
 from commands.context import AppConfig
-from commands.forms import engine as form_engine
 from commands.router import Router
 from storage.db import unit_of_work
 from storage.models import Member, Team
@@ -62,7 +61,6 @@ def people(db: Engine) -> dict[str, int]:
 def toy_router(
     db: Engine, clock: Clock, people: dict[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> Router:
-    monkeypatch.setitem(form_engine.FORM_MODULES, "toy", "tests.conversations.toyform")
     return Router(db, AppConfig(), clock, modules=[forms, toyform])
 
 
