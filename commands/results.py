@@ -38,6 +38,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
@@ -789,8 +790,11 @@ def what_if(
 ) -> WhatIf | None:
     """The member's score with some raw values changed; nothing is stored. None if not scored here.
 
-    ``before`` is the member's stored current result; ``after`` rescores the stored team
-    context (:func:`team_context`) with the overrides, for this one agent."""
+    ``before`` is the member's stored current result; ``after`` scores this one agent from the
+    stored team context (:func:`team_context`) with the overrides, ranked against the other
+    agents' stored totals: the team is not rescored (``scoring.rescore_with``'s ``others``;
+    the same result as rescoring it, tested). Where no current stored rows match the context
+    (a locked period's own ``score`` rows), the team is rescored."""
     results = current_results(team, period, session=session, member_ids=[_id(member)])
     if results is None:
         return None
@@ -798,9 +802,15 @@ def what_if(
     if before is None:
         return None
     gathered = team_context(team, period, results.scheme, session=session)
+    state = result_store.state(session=session, period_id=_pid(period))
+    others = None
+    if state.current(results.scheme.content_hash) and not is_locked(period, session=session):
+        others = np.asarray(
+            result_store.ranking_totals(session=session, period_id=_pid(period), except_member=_id(member))
+        )  # fmt: skip
     after = rescore_with(
         results.scheme, gathered.inputs, str(_id(member)), overrides,
-        as_of=default_as_of(team, period, results.scheme),
+        as_of=default_as_of(team, period, results.scheme), others=others,
     )  # fmt: skip
     return WhatIf(before, after)
 

@@ -411,11 +411,20 @@ def _team_matrix(
 # The entry points
 
 
-def score_team(scheme: Scheme, inputs: ScoreInputs, *, as_of: date) -> TeamResult:
+def score_team(
+    scheme: Scheme, inputs: ScoreInputs, *, as_of: date, others: FloatArray | None = None
+) -> TeamResult:
     """Score every agent of ``inputs`` under ``scheme``; ``as_of`` is the results' publication date.
+
+    ``others``: the ranking totals (rounded; NaN = not ranked) of the rest of the agents' one
+    team, scored before and not in ``inputs``: the agents of ``inputs`` are ranked (rank, ties,
+    group size, last place, reward and penalty) as if those were beside them (the what-if of
+    one agent, :func:`rescore_with`). Not with ``inputs.teams``.
 
     Raises ``ValueError`` if an input frame lists the same agent twice.
     """
+    if others is not None and inputs.teams is not None:
+        raise ValueError("others ranks within one team: not with inputs.teams")
     index = _agent_index(inputs)
     n = len(index)
     ind_ids = [i.column for i in scheme.indicators]
@@ -497,10 +506,24 @@ def score_team(scheme: Scheme, inputs: ScoreInputs, *, as_of: date) -> TeamResul
         id_key = np.empty(n, dtype=np.int64)
         id_key[index.argsort()] = np.arange(n)
     # A provisional result is never ranked against complete ones (nor rewarded or penalised).
-    ranking = rank_totals(np.where(provisional, np.nan, total), kpi, manager, id_key, group_key)
+    ranked_total = np.where(provisional, np.nan, total)
+    if others is None:
+        ranking = rank_totals(ranked_total, kpi, manager, id_key, group_key)
+        size, rank_min, rank_max = ranking.group_size, ranking.rank, ranking.rank_max
+        order = ranking.order
+    else:  # the others' tie-break keys only order them among themselves: no rank depends on them
+        m = len(others)
+        ranking = rank_totals(
+            np.concatenate([ranked_total, np.asarray(others, dtype=float)]),
+            np.concatenate([kpi, np.full(m, np.nan)]),
+            np.concatenate([manager, np.full(m, np.nan)]),
+            np.concatenate([id_key, n + np.arange(m)]),
+            np.concatenate([group_key, np.full(m, "", dtype=object)]),
+        )
+        size, rank_min, rank_max = ranking.group_size[:n], ranking.rank[:n], ranking.rank_max[:n]
+        order = ranking.order[ranking.order < n]
 
     rules = scheme.apply
-    size, rank_min, rank_max = ranking.group_size, ranking.rank, ranking.rank_max
     scored = np.isfinite(rank_min)
     with np.errstate(invalid="ignore"):
         last = scored & (rank_max == size) & (rank_min > 1)
@@ -531,7 +554,7 @@ def score_team(scheme: Scheme, inputs: ScoreInputs, *, as_of: date) -> TeamResul
         total=total,
         rank=rank_min,
         group_size=size,
-        order=ranking.order,
+        order=order,
         last=last,
         reward=reward,
         penalty=penalty,
@@ -693,15 +716,35 @@ def rescore_with(
     overrides: Mapping[str, float | None],
     *,
     as_of: date,
+    others: FloatArray | None = None,
 ) -> AgentResult:
-    """What-if for one agent: the team rescored with ``overrides`` applied to ``agent`` only.
+    """What-if for one agent: ``agent``'s result with ``overrides`` applied to its inputs only.
 
     Keys: an indicator id (raw value), a review column (``self``, ``manager.ability`` on the
     inputs' ``review_scale``), ``customer.n1`` … ``customer.n5``, ``peer.score``/``peer.count``,
     ``qa.score``/``qa.count``. ``None`` clears a value (makes it missing). Returns the agent's
     result with its rank in the rescored team. Used by ``/simulate`` and the review preview.
+
+    ``others``: the stored ranking totals of the team's other agents (NaN = not ranked), from
+    the same ``inputs``. Then only ``agent`` is scored, ranked against them (the team's mean
+    of a team-scope indicator taken from ``inputs``): the same result as rescoring the team,
+    for one agent's work instead of the team's. Where the change would move the other agents'
+    results (an override of a team-scope indicator, or an agent not in ``inputs``) or
+    ``inputs`` has several teams, the team is rescored.
     """
     agent = str(agent)
+    if others is not None:
+        one = _one_agent(scheme, inputs, agent, overrides)
+        if one is not None:
+            return score_team(scheme, one, as_of=as_of, others=others).agent(agent)
+    result = score_team(scheme, _overridden(scheme, inputs, agent, overrides), as_of=as_of)
+    return result.agent(agent)
+
+
+def _overridden(
+    scheme: Scheme, inputs: ScoreInputs, agent: str, overrides: Mapping[str, float | None]
+) -> ScoreInputs:
+    """``inputs`` with ``overrides`` applied to ``agent`` (added to the agents if not there)."""
     columns = {i.id: i.column for i in scheme.indicators} | {
         i.column: i.column for i in scheme.indicators
     }
@@ -736,5 +779,59 @@ def rescore_with(
         changes[name] = frame
     if inputs.agents is not None and agent not in inputs.agents:
         changes["agents"] = (*inputs.agents, agent)
-    result = score_team(scheme, replace(inputs, **changes), as_of=as_of)
-    return result.agent(agent)
+    return replace(inputs, **changes)
+
+
+def _team_columns(scheme: Scheme) -> list[str]:
+    """Indicator columns read as the team's value (team-scope gates, the team component)."""
+    cols = [
+        i.column
+        for i in scheme.indicators
+        if isinstance(i.method, Gate) and i.method.scope == "team"
+    ]
+    for comp in scheme.components:
+        if comp.kind not in ("kpi", "self", "manager", "customer", "peer", "qa"):
+            cols += [scheme.indicator(i).column for i in comp.indicators]
+    return list(dict.fromkeys(cols))
+
+
+def _one_agent(
+    scheme: Scheme, inputs: ScoreInputs, agent: str, overrides: Mapping[str, float | None]
+) -> ScoreInputs | None:
+    """``inputs`` cut to ``agent``'s rows with ``overrides`` applied (the team's own values of
+    its team columns computed from the whole ``inputs`` first); None when the override moves
+    what the other agents get (see :func:`rescore_with`)."""
+    if inputs.teams is not None:
+        return None
+    full_index = _agent_index(inputs)
+    if agent not in full_index:
+        return None
+    team_cols = _team_columns(scheme)
+    columns = {i.id: i.column for i in scheme.indicators} | {
+        i.column: i.column for i in scheme.indicators
+    }
+    if any(columns.get(key) in team_cols for key in overrides):
+        return None
+
+    def own(frame: pd.DataFrame | None) -> pd.DataFrame | None:
+        if frame is None:
+            return None
+        index = _as_str_index(frame.index)
+        return frame.set_axis(index, axis=0)[index == agent]
+
+    changes: dict[str, Any] = {
+        name: own(getattr(inputs, name))
+        for name in ("values", "reviews", "customer", "peer", "qa", "history")
+    }
+    changes["agents"] = (agent,)
+    if team_cols and inputs.team_values is None:
+        # the team's value is its agents' mean (score_team's _team_matrix), taken the same way
+        ind_ids = [i.column for i in scheme.indicators]
+        values = _matrix(inputs.values, full_index, ind_ids)
+        pos = [ind_ids.index(c) for c in team_cols]
+        own_values = pd.DataFrame(values[:, pos], columns=team_cols)
+        key = np.full(len(full_index), "", dtype=object)
+        changes["team_values"] = own_values.groupby(key).transform("mean").iloc[:1].set_axis([""])
+    sliced = replace(inputs, **changes)
+    with_overrides = _overridden(scheme, sliced, agent, overrides)
+    return replace(with_overrides, agents=(agent,))

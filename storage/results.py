@@ -175,6 +175,19 @@ def light_rows(
     ]
 
 
+def ranking_totals(*, session: Session, period_id: int, except_member: int) -> list[float]:
+    """The totals the period's other agents are ranked on (NaN: provisional or unscored, not
+    ranked): what one agent's what-if is ranked against (``scoring.rescore_with(others=)``)."""
+    c = ResultRow.__table__.c  # type: ignore[attr-defined]
+    query = core_select(c.total, c.provisional).where(
+        c.period_id == period_id, c.member_id != except_member
+    )
+    return [
+        float("nan") if total is None or provisional else float(total)
+        for total, provisional in session.execute(query)
+    ]
+
+
 def _jsonable(value: Any) -> Any:
     """Plain JSON values: dates as ISO text, NumPy scalars as numbers, NaN as None."""
     if isinstance(value, Mapping):

@@ -1,0 +1,109 @@
+"""The review preview and ``/simulate`` (``results.what_if``) score one agent from the stored team
+context, ranked against the others' stored totals, never rescoring the team (issue 20); what
+they show must equal a full rescore of the team with the same change."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+
+import scoring.total as total
+from commands import results
+from commands.context import AppConfig
+from commands.messages import Incoming
+from commands.router import Router
+from scoring import rescore_with
+from storage import repo
+from storage.db import unit_of_work
+
+sys.path.insert(0, str(Path(__file__).parents[2] / "bench"))
+import commands_bench as bench  # noqa: E402
+
+
+def _json(result: object) -> str:
+    return json.dumps(result.to_dict(), sort_keys=True, default=str)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def team(engine: Engine) -> bench.TeamIds:
+    [ids] = bench.build(engine, 1, 120)
+    return ids
+
+
+CHANGES: list[dict[str, float | None]] = [
+    {},
+    {"manager.ability": 5.0, "manager.service": 1.0},
+    {"manager.collaboration": None},
+    {"refund_ratio": 0.2},
+    {"avg_response_s": 10.0, "self.attitude": 5.0},
+    {"refund_ratio": None, "avg_response_s": None},
+]
+
+
+def test_what_if_equals_the_team_rescored_and_scores_one_agent(
+    engine: Engine, team: bench.TeamIds, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scored: list[int] = []
+    real = total.score_team
+
+    def counting(scheme, inputs, **kw):  # type: ignore[no-untyped-def]
+        scored.append(len(total._agent_index(inputs)))
+        return real(scheme, inputs, **kw)
+
+    with unit_of_work(engine) as session:
+        t = repo.get_team(session=session, team_id=team.team_id)
+        period = repo.get_period_by_id(session=session, period_id=team.period_id)
+        assert t is not None and period is not None
+        results.current_results(t, period, session=session)  # the team's stored results
+        for k, overrides in enumerate(CHANGES):
+            member_id = team.agents[(17 * k) % len(team.agents)][0]
+            member = repo.get_member(session=session, member_id=member_id)
+            assert member is not None
+            monkeypatch.setattr(total, "score_team", counting)
+            scored.clear()
+            outcome = results.what_if(t, period, member, overrides, session=session)
+            monkeypatch.setattr(total, "score_team", real)
+            assert outcome is not None
+            assert scored == [1], "only the one agent is scored"
+            scheme = results.load_scheme(t, period, session=session)
+            assert scheme is not None
+            gathered = results.gather(t, period, scheme, session=session)
+            full = rescore_with(scheme, gathered.inputs, str(member_id), overrides,
+                                as_of=results.default_as_of(t, period, scheme))  # fmt: skip
+            assert _json(outcome.after) == _json(full), overrides
+            if not overrides:
+                assert outcome.after.total == outcome.before.total
+                assert outcome.after.rank == outcome.before.rank
+
+
+def test_the_review_preview_shows_the_total_of_a_full_rescore(
+    engine: Engine, team: bench.TeamIds
+) -> None:
+    router = Router(engine, AppConfig(default_lang="en"), lambda: bench.NOW)
+    manager = bench.Person(router, team.manager_id)
+    manager.say("/rank")  # the results stored
+    member_id, name = team.agents[42]
+    manager.say(f"/review {name}")
+    manager.press("Change 1")  # the first dimension of the manager review: ability
+    manager.say("4")
+    with unit_of_work(engine) as session:
+        t = repo.get_team(session=session, team_id=team.team_id)
+        period = repo.get_period_by_id(session=session, period_id=team.period_id)
+        assert t is not None and period is not None
+        scheme = results.load_scheme(t, period, session=session)
+        assert scheme is not None
+        gathered = results.gather(t, period, scheme, session=session)
+        stored = repo.list_reviews(session=session, period=period, kind="manager")
+        answers = next(r.answers for r in stored if r.subject_id == member_id)
+        overrides = {f"manager.{k}": float(v) for k, v in answers.items()} | {
+            "manager.ability": 4.0
+        }
+        full = rescore_with(scheme, gathered.inputs, str(member_id), overrides,
+                            as_of=results.default_as_of(t, period, scheme))  # fmt: skip
+    assert full.total is not None
+    assert f"Resulting total for {name}: {full.total:.1f} / 100" in manager.text
+    router.handle(Incoming(platform="test", user_id=str(team.manager_id), text="/cancel"))
