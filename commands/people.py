@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from commands.i18n import normalize_lang
 from storage import conversations, repo
-from storage.models import Member, Team
+from storage.models import NAMED_BY_NAME, Member, Team
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -119,8 +119,13 @@ def escalation_of(member: Member, *, session: Session) -> list[Member]:
 
 
 def reachable(member: Member) -> bool:
-    """Whether a platform can bring this person a message kpibot sends on its own."""
-    return bool(member.slack_user_id) or (bool(member.telegram_user_id) and not member.unreachable)
+    """Whether a messenger can bring this person a message kpibot sends on its own: linked on
+    any of them (Slack, Telegram, Feishu …; the terminal chat and tests are no messenger),
+    a Telegram link counting only while it answers (``Member.unreachable``: they blocked the bot)."""
+    return any(
+        platform not in NAMED_BY_NAME and not (platform == "telegram" and member.unreachable)
+        for platform in member.linked_ids()
+    )
 
 
 # -- the team clock ------------------------------------------------------------------------
