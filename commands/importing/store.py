@@ -219,7 +219,7 @@ def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _roster(session: Session, team: Team, source: str = "") -> Roster:
+def roster_of(session: Session, team: Team, source: str = "") -> Roster:
     """The team's names, and its members' accounts in ``source`` (the mapping's)."""
     members: dict[str, int] = {}
     for member in repo.list_members(session=session, team=team, active_only=False):
@@ -309,7 +309,7 @@ def import_file(
         starts_on, ends_on = (period.starts_on, period.ends_on) if period is not None else bounds
         info = PeriodInfo(period_key, starts_on, ends_on, team_row.timezone)
         prepared = prepare(
-            data, file_name, loaded, _roster(session, team_row, loaded.source), info, progress
+            data, file_name, loaded, roster_of(session, team_row, loaded.source), info, progress
         )
         if prepared.values.dropna(how="all").empty:
             raise ImportRefused([Problem("nothing_to_store")])
@@ -788,7 +788,7 @@ def source_of(
         return SourceReport(
             team, period_key, agent, problems=(Problem("team_unknown", {"team": team}),)
         )
-    roster = _roster(session, team_row)
+    roster = roster_of(session, team_row)
     lookup = roster.lookup()
     member_id = lookup.get(name_key(agent))
     if member_id is None:

@@ -132,7 +132,7 @@ def prepare(
     progress("parse")
     if "agent" not in typed:
         raise ImportRefused(problems)
-    agent_codes, agent_names, member_of = _agents(typed["agent"], roster, whole_cells)
+    agent_codes, agent_names, member_of = resolve_agents(typed["agent"], roster, whole_cells)
     problems += _unknown_agents(
         source,
         agent_codes,
@@ -211,7 +211,7 @@ def _take_after(values: pd.Series, separator: str) -> pd.Series:
     return cut(values)
 
 
-def _agents(
+def resolve_agents(
     names: pd.Series, roster: Roster, whole: pd.Series | None = None
 ) -> tuple[np.ndarray, pd.Index, np.ndarray]:
     """``(code per row, distinct names, member id per code + a trailing -1 for no name)``.

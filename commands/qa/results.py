@@ -25,9 +25,10 @@ from commands.forms.common import period_by_key, team_of
 from commands.i18n import Translate, translator
 from commands.messages import Button, Reply
 from commands.outbox import enqueue
+from commands.people import lang_of
 from commands.qa.common import SampleView, fmt_score, qa_component, sample_view
 from commands.qa.inputs import qa_inputs
-from commands.qa.review import ACTION, agent_lang, result_text
+from commands.qa.review import ACTION, result_text
 from commands.qa.sampling import LOCKED, LOCKED_REFUSAL, draw_period
 from storage import consequences, repo
 from storage import qa as store
@@ -138,7 +139,7 @@ def _open_appeal(
         now=ctx.now,
     )  # fmt: skip
     for decider in deciders(ctx.session, ctx.actor, "qa"):
-        _d = translator(agent_lang(ctx, decider))
+        _d = translator(lang_of(decider, session=ctx.session))
         text = _d("{name} disputes QA result {n} (conversation {ref}, score {score}): {reason}\nAn admin can ask for second reviews with /qa calibrate {sample} NAME …; decide the appeal with /appeal reject {id} REASON.",
                   name=ctx.actor.name, n=review_id, ref=view.service.ref, score=fmt_score(score), reason=reason,
                   sample=view.sample_id, id=appeal.id)  # fmt: skip

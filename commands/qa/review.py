@@ -25,16 +25,16 @@ from commands import permissions
 from commands.context import Context
 from commands.forms import engine
 from commands.forms.spec import N_, Answers, Field, FormDefinition, Localized, Msg, Option
-from commands.i18n import normalize_lang, translator
+from commands.i18n import translator
 from commands.messages import Button, Reply
 from commands.outbox import enqueue
-from commands.people import TeamClock
+from commands.people import TeamClock, lang_of
 from commands.qa.common import SampleView, fmt_score, may_review, sample_view
 from scoring.qa import FAIL, NA, PASS, score_sample
 from scoring.scheme import Check, Scorecard
 from storage import conversations, repo
 from storage import qa as store
-from storage.models import Conversation, Member
+from storage.models import Conversation
 from storage.models.qa import QaReview
 
 FORM_ID = "qa"
@@ -213,7 +213,7 @@ def result_text(_: Any, lang: str, view: SampleView, review: QaReview) -> str:
 def notify_agent(ctx: Context, view: SampleView, review: QaReview) -> None:
     """Queue the agent's QA result in the outbox (kind ``qa.result.<review id>``, sent once)."""
     agent = view.agent
-    lang = agent_lang(ctx, agent)
+    lang = lang_of(agent, session=ctx.session)
     _ = translator(lang)
     reply = Reply(
         text=result_text(_, lang, view, review),
@@ -223,12 +223,6 @@ def notify_agent(ctx: Context, view: SampleView, review: QaReview) -> None:
     enqueue(ctx.session, team=view.team, period=view.period, member=agent, kind=f"qa.result.{review.id}",
             reply=reply, now=ctx.now)  # fmt: skip
     store.mark_notified(session=ctx.session, review=review, now=ctx.now)
-
-
-def agent_lang(ctx: Context, member: Member) -> str:
-    return normalize_lang(
-        conversations.member_lang(member, session=ctx.session), ctx.config.default_lang
-    )
 
 
 # -- the queue -----------------------------------------------------------------------------

@@ -39,8 +39,8 @@ from commands.importing import (
 )
 from commands.importing.parsing import as_text, parser_for
 from commands.importing.reading import read_source
-from commands.importing.store import _roster as import_roster
-from commands.importing.validation import _agents
+from commands.importing.store import roster_of
+from commands.importing.validation import resolve_agents
 from commands.qa.common import scorecard_of
 from storage import qa as store
 from storage import repo
@@ -87,12 +87,6 @@ class LoadReport:
                   file=self.file_name, rows=self.rows, added=self.added)]  # fmt: skip
 
 
-def _roster(session: Session, team: Team, source: str) -> Roster:
-    """The team's members and their accounts in ``source`` (the mapping's), as the KPI import
-    matches agents (the import's own rule, reused)."""
-    return import_roster(session, team, source)
-
-
 def session_frame(
     data: bytes, file_name: str, mapping: Mapping, roster: Roster, period: PeriodInfo
 ) -> pd.DataFrame:
@@ -125,7 +119,9 @@ def session_frame(
         if roster.aliases and agent_spec is not None and agent_spec.take_after
         else None
     )
-    codes, _names, member_of = _agents(typed["agent"], roster, whole)
+    codes, _names, member_of = resolve_agents(
+        typed["agent"], roster, whole
+    )  # the KPI import's own rule
     members = member_of[codes].tolist()
     raw_refs = typed["session_id"]
     empty = raw_refs.isna() | (raw_refs.astype(str).str.strip() == "")
@@ -212,7 +208,7 @@ def load_sessions(
                               earlier_by=earlier.loaded_by)  # fmt: skip
         info = PeriodInfo(period.key, period.starts_on, period.ends_on, team_row.timezone)
         frame = session_frame(
-            data, file_name, loaded, _roster(session, team_row, loaded.source), info
+            data, file_name, loaded, roster_of(session, team_row, loaded.source), info
         )
     except ImportRefused as refused:
         return LoadReport("refused", file_name, problems=tuple(refused.problems))

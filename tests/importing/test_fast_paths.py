@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from commands.importing import ImportRefused, Roster, load_mapping, parsing, prepare, reading
 from commands.importing.parsing import _may_need_cleaning, _plain_clocks, as_text, parse_seconds
 from commands.importing.reading import NULL_VALUES
-from commands.importing.validation import _agents, _all_distinct
+from commands.importing.validation import _all_distinct, resolve_agents
 from scoring import kpi
 from tests.importing.conftest import OCTOBER, sample
 from tests.importing.test_value_parsing import MAPPING
@@ -209,7 +209,7 @@ def test_agent_codes_of_a_categorical_are_those_of_factorising_the_names(
     names: list[str | None],
 ) -> None:
     roster = Roster("t", {"Li Ming": 2, "张伟": 3, "Wang Xiaohong": 1})
-    plain = _agents(pd.Series(names, dtype="str"), roster)
+    plain = resolve_agents(pd.Series(names, dtype="str"), roster)
     encoded = (
         pa.array(names, pa.string()).dictionary_encode().to_pandas()
     )  # as the reader leaves it
@@ -217,7 +217,7 @@ def test_agent_codes_of_a_categorical_are_those_of_factorising_the_names(
         pd.Series(encoded),
         pd.Series(pd.Categorical(names)),
     ):  # in appearance order, or sorted
-        codes, uniques, members = _agents(column, roster)
+        codes, uniques, members = resolve_agents(column, roster)
         assert codes.tolist() == plain[0].tolist()
         assert [str(n) for n in uniques] == [str(n) for n in plain[1]]
         assert members.tolist() == plain[2].tolist()
