@@ -124,6 +124,9 @@ class AgentScore:
     """How it was published (``storage.models.Score.release``): None (not yet), ``final``,
     ``held`` or ``confirmed``; None for a fresh computation."""
     released_by: str | None = None
+    stored_provisional: bool | None = None
+    """The ``result`` row's own ``provisional`` column, read with it: a ranking of 2,000 then
+    decodes no breakdown to know who is provisional (None: read it from the breakdown)."""
 
     @property
     def scored(self) -> bool:
@@ -133,6 +136,8 @@ class AgentScore:
     def provisional(self) -> bool:
         """A required part (``missing = "block"``) has no data: not ranked, rewarded or penalised.
         The one reading of the scoring module's ``provisional`` every view uses."""
+        if self.stored_provisional is not None:
+            return self.scored and self.stored_provisional
         return self.scored and bool(self.breakdown.get("provisional"))
 
     @property
@@ -629,6 +634,7 @@ def current_results(
         AgentScore(
             member_id=r.member_id, name=r.name, total=r.total, rank=r.rank,
             group_size=r.group_size, breakdown=StoredBreakdown(r.breakdown_json), flags=r.flags,
+            stored_provisional=r.provisional,
         )
         for r in rows
     )  # fmt: skip

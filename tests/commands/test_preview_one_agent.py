@@ -107,3 +107,25 @@ def test_the_review_preview_shows_the_total_of_a_full_rescore(
     assert full.total is not None
     assert f"Resulting total for {name}: {full.total:.1f} / 100" in manager.text
     router.handle(Incoming(platform="test", user_id=str(team.manager_id), text="/cancel"))
+
+
+def test_a_ranking_of_the_stored_results_decodes_no_breakdown(
+    engine: Engine, team: bench.TeamIds, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``/rank`` reads totals, ranks, flags and who is provisional from the result rows' own
+    columns: decoding 2,000 breakdowns to ask each whether it is provisional was most of a
+    ranking's time (issue 20)."""
+    router = Router(engine, AppConfig(default_lang="en"), lambda: bench.NOW)
+    manager = bench.Person(router, team.manager_id)
+    manager.say("/rank")  # computes and stores
+    decoded: list[int] = []
+    real = results.StoredBreakdown._decoded
+
+    def counting(self: results.StoredBreakdown) -> dict[str, object]:
+        decoded.append(1)
+        return real(self)
+
+    monkeypatch.setattr(results.StoredBreakdown, "_decoded", counting)
+    replies = manager.say("/rank")
+    assert "Ranking of" in replies[0].text and len(replies[0].text.splitlines()) > len(team.agents)
+    assert decoded == []
