@@ -27,7 +27,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	for b in bench/*_bench.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
-# One simulated month for a 2,000-agent organisation; kept out of `make test`.
+# One simulated month for 10,000 agents in 1,000 teams through the strict fakes; kept out of `make test`.
 soak: $(STAMP)
 	$(BIN)/python bench/soak.py
 

@@ -1,29 +1,46 @@
-"""Soak: one simulated month of traffic for a 2,000-agent organisation, memory watched (issue #10).
+"""Soak: one simulated month for an organisation of 10,000 agents in 1,000 teams (issues #10, #20).
 
 The service is built by the composition root (``bot.main.build_service``) and driven
-through the same observed router every adapter calls, on a simulated clock: 200 teams
-of one manager and ten agents, an open period whose review window is the first seven
-days. Each simulated day: during the window every agent works on their self-review (one
-step a day: start, answer, answer, write, write, submit), and every day a share of the
-agents (2 %) asks ``/me``, some managers (10 %) ``/rank``, and some managers type something kpibot does not
-understand. The process's resident memory (RSS) is printed each day; after a warm-up
-week it must stay flat (growth under 10 % from day 8 to day 30).
+through the same observed router every adapter calls, as Slack and Telegram people (their
+platform user ids, an event id per request), on a simulated clock: 1,000 teams of one
+manager and ten agents (a seventh of the teams on Slack, the rest on Telegram, so both
+platforms' limits take about as long), an open period whose review window is the first
+seven days. Each simulated day: during the window every agent works on their self-review
+(one step a day: start, answer, answer, write, write, submit); every day a share of the
+agents (2 %) asks ``/me``, of the managers (10 %) ``/rank`` and (5 %) ``/status``, and some
+managers type something kpibot does not understand. The cycle's reminders (``remind.1`` on
+day 3, ``remind.2`` on day 5, for every team) go into the outbox, and every day kpibot's
+outbox sender (``bot.sender.Sender``, the real Slack and Telegram adapters) delivers what
+is queued through the strict fakes (``tests/fakes``: every Slack method tier on, Telegram's
+flood limits; the limits ×20 as in ``broadcast_bench.py``, 1 % 429s and 0.5 % 5xx), in a
+process of their own.
 
-    .venv/bin/python bench/soak.py [--teams 200] [--agents-per-team 10] [--days 30] [--db URL]
+Reported per simulated day: requests, p99 per command (ms), the process's resident memory
+(RSS; after a warm-up week it must stay flat: growth under 10 % from day 8 to the last
+day), messages sent and delivered. Goals: 0 error replies, memory flat, every queued
+message delivered once.
 
-The last line is JSON: ``requests``, ``rss_mb`` by day, ``growth_pct``, ``flat``.
+    .venv/bin/python bench/soak.py [--teams 1000] [--agents-per-team 10] [--days 30] [--db URL]
+        [--no-fakes]
+
+The last line is JSON: ``requests``, ``p99_ms`` per command by day, ``rss_mb`` by day,
+``growth_pct``, ``flat``, ``errors``, ``sent``/``delivered``, ``goals_met``.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 import json
+import os
 import platform
 import random
 import sys
 import tempfile
 import time
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,6 +48,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+SCALE = (
+    20  # the platforms' limits ×20 (as broadcast_bench.py), so a month's messages fit in minutes
+)
+REMINDERS = {
+    2: "remind.1",
+    4: "remind.2",
+}  # simulated day (from 0) → the cycle step run for every team
 SECRET = "soak-secret-Zq3v8Rk2pWn5Yt7Lc9Hs4Jd6Fb1Mx0Ge"
 START = datetime(2026, 11, 1, 1, 0, tzinfo=UTC)
 SCHEME = ROOT / "tests" / "conversations" / "data" / "mini_shop.toml"
@@ -51,73 +75,180 @@ def rss_mb() -> float:
     return 0.0
 
 
-def organisation(engine: Any, teams: int, per_team: int) -> tuple[list[str], list[str]]:
-    """Teams t000…, each a manager ``m<t>`` and agents ``a<t>-<n>``; KPI values for everyone."""
+SLACK_EVERY = 7
+"""Every seventh team is on Slack: Slack's scaled limit (100 posts a second) is a sixth of
+Telegram's (600), so both platforms' shares take about as long."""
+
+
+@dataclass
+class Person:
+    name: str
+    platform: str
+    user_id: str
+
+
+def organisation(engine: Any, teams: int, per_team: int) -> tuple[list[Person], list[Person]]:
+    """Teams t0000…, each a manager ``m<t>`` and agents ``a<t>-<n>``, linked on Slack
+    (``U00000000``…) or Telegram (``TG_BASE``…) as the fakes number them; KPI values for everyone."""
+    from bench.broadcast_bench import TG_BASE
     from scoring.scheme_parser import parse_scheme
     from storage import repo
     from storage.db import unit_of_work
+    from tests.fakes.slack_api import TEAM_ID
 
     text = SCHEME.read_text(encoding="utf-8")
     parsed = parse_scheme(text)
     rng = random.Random(30)
-    managers: list[str] = []
-    agents: list[str] = []
-    with unit_of_work(engine) as session:
-        scheme = repo.get_or_create_scheme(session=session, key=parsed.id, text=text, name_zh=parsed.name_zh,
-                                           name_en=parsed.name_en, content_hash=parsed.content_hash)  # fmt: skip
-        for t in range(teams):
-            team = repo.create_team(session=session, name=f"t{t:03d}", lang="en", scheme=scheme)
-            manager = repo.add_member(session=session, team=team, name=f"m{t:03d}", role="manager")
-            period = repo.get_or_create_period(session=session, team=team, key="2026-10", status="open",
-                                               review_opens_at=START, review_closes_at=START + timedelta(days=7))  # fmt: skip
-            managers.append(manager.name)
-            for n in range(per_team):
-                agent = repo.add_member(
-                    session=session,
-                    team=team,
-                    name=f"a{t:03d}-{n:02d}",
-                    role="agent",
-                    manager=manager,
+    managers: list[Person] = []
+    agents: list[Person] = []
+    numbers = {"slack": 0, "telegram": 0}
+
+    def link(t: int) -> tuple[str, dict[str, Any]]:
+        kind = "slack" if t % SLACK_EVERY == 0 else "telegram"
+        k = numbers[kind]
+        numbers[kind] += 1
+        if kind == "slack":
+            return f"U{k:08d}", {"slack_user_id": f"U{k:08d}"}
+        return str(TG_BASE + k), {"telegram_user_id": str(TG_BASE + k)}
+
+    for start in range(0, teams, 100):  # a transaction per hundred teams
+        with unit_of_work(engine) as session:
+            scheme = repo.get_or_create_scheme(session=session, key=parsed.id, text=text, name_zh=parsed.name_zh,
+                                               name_en=parsed.name_en, content_hash=parsed.content_hash)  # fmt: skip
+            for t in range(start, min(start + 100, teams)):
+                on_slack = t % SLACK_EVERY == 0
+                team = repo.create_team(session=session, name=f"t{t:04d}", lang="en" if on_slack else "zh",
+                                        scheme=scheme, slack_team_id=TEAM_ID if on_slack else None)  # fmt: skip
+                uid, ids = link(t)
+                manager = repo.add_member(
+                    session=session, team=team, name=f"m{t:04d}", role="manager", **ids
                 )
-                agents.append(agent.name)
-                for indicator, value in (("refund_ratio", f"{rng.uniform(0.01, 0.09):.3f}"),
-                                         ("avg_response_s", rng.randint(15, 90))):  # fmt: skip
-                    repo.set_indicator_value(session=session, period=period, member=agent, indicator=indicator,
-                                             value=value, source="soak", actor="soak", reason=None)  # fmt: skip
+                period = repo.get_or_create_period(session=session, team=team, key="2026-10", status="open",
+                                                   review_opens_at=START, review_closes_at=START + timedelta(days=7))  # fmt: skip
+                platform_ = "slack" if on_slack else "telegram"
+                managers.append(Person(manager.name, platform_, uid))
+                for n in range(per_team):
+                    uid, ids = link(t)
+                    agent = repo.add_member(session=session, team=team, name=f"a{t:04d}-{n:02d}",
+                                            role="agent", manager=manager, **ids)  # fmt: skip
+                    agents.append(Person(agent.name, platform_, uid))
+                    for indicator, value in (("refund_ratio", f"{rng.uniform(0.01, 0.09):.3f}"),
+                                             ("avg_response_s", rng.randint(15, 90))):  # fmt: skip
+                        repo.set_indicator_value(session=session, period=period, member=agent, indicator=indicator,
+                                                 value=value, source="soak", actor="soak", reason=None)  # fmt: skip
     return managers, agents
 
 
-def main() -> None:
+def p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return (
+        ordered[min(len(ordered) - 1, max(0, round(0.99 * (len(ordered) - 1))))] if ordered else 0.0
+    )
+
+
+class Platforms:
+    """The strict fakes in a child process (``broadcast_bench.py --serve-fakes``), kpibot's real
+    Slack and Telegram adapters talking to them, and the outbox sender, on one event loop."""
+
+    def __init__(self, engine: Any, slack_n: int, telegram_n: int, seed: int = 1) -> None:
+        import subprocess
+
+        from bot.sender import DEFAULT_LIMITS
+
+        self.engine, self.slack_n, self.telegram_n = engine, slack_n, telegram_n
+        self.loop = asyncio.new_event_loop()
+        self.tg_limits = DEFAULT_LIMITS["telegram"].scaled(SCALE)
+        self.slack_limits = DEFAULT_LIMITS["slack"].scaled(SCALE)
+        self.child = subprocess.Popen(
+            [sys.executable, str(ROOT / "bench" / "broadcast_bench.py"), "--serve-fakes",
+             "--slack-count", str(slack_n), "--tg-count", str(telegram_n),
+             "--slack-rate", str(float(self.slack_limits.per_workspace or 0)),
+             "--tg-rate", str(float(self.tg_limits.overall or 0)), "--per-chat", str(self.tg_limits.per_chat),
+             "--p429", "0.01", "--p5xx", "0.005", "--seed", str(seed)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert self.child.stdout is not None
+        urls = json.loads(self.child.stdout.readline())
+        self.loop.run_until_complete(self._start(urls))
+
+    async def _start(self, urls: dict[str, str]) -> None:
+        from bench.broadcast_bench import NoRouter, telegram_adapter
+        from bot.sender import Sender
+        from bot.settings import load_settings
+        from bot.slack.adapter import build_slack
+        from tests.fakes.slack_api import BOT_TOKEN
+
+        settings = load_settings(slack_bot_token=BOT_TOKEN, slack_signing_secret="soak", slack_app_token=None,
+                                 slack_api_url=urls["slack"], default_lang="en")  # fmt: skip
+        self.slack = build_slack(settings, NoRouter(), engine=self.engine)  # type: ignore[arg-type]
+        self.telegram = telegram_adapter(self.engine, urls["telegram"])
+        await self.telegram.application.initialize()
+        self.sender = Sender(self.engine, {"slack": self.slack, "telegram": self.telegram}, worker="soak",
+                             batch=1000, limits={"telegram": self.tg_limits, "slack": self.slack_limits})  # fmt: skip
+
+    def drain(self) -> Any:
+        return self.loop.run_until_complete(self.sender.drain(timeout=900))
+
+    def report(self) -> dict[str, Any]:
+        assert self.child.stdin is not None and self.child.stdout is not None
+        self.child.stdin.write("report\n")
+        self.child.stdin.flush()
+        return dict(json.loads(self.child.stdout.readline()))
+
+    def close(self) -> None:
+        async def stop() -> None:
+            await self.telegram.application.shutdown()
+            await self.slack.close_sessions()
+
+        self.loop.run_until_complete(stop())
+        self.loop.close()
+        assert self.child.stdin is not None
+        self.child.stdin.close()
+        self.child.wait(30)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--teams", type=int, default=200)
+    parser.add_argument("--teams", type=int, default=1000)
     parser.add_argument("--agents-per-team", type=int, default=10)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--me-share", type=float, default=0.02, help="agents asking /me each day")
     parser.add_argument(
         "--rank-share", type=float, default=0.1, help="managers asking /rank each day"
     )
+    parser.add_argument(
+        "--status-share", type=float, default=0.05, help="managers asking /status each day"
+    )
     parser.add_argument("--db", default=None)
+    parser.add_argument(
+        "--no-fakes", action="store_true", help="no outbox sender, no fakes (requests only)"
+    )
     parser.add_argument(
         "--verbose", action="store_true", help="show the first agent's conversation"
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     from bot.main import build_service
     from bot.observed_router import ObservedRouter, is_apology
     from bot.settings import load_settings
+    from commands.cycle import run_step
     from commands.messages import Incoming
-    from storage.db import make_engine, upgrade
+    from storage import repo
+    from storage.db import make_engine, unit_of_work, upgrade
+    from storage.outbox import status_counts
 
     workdir = Path(tempfile.mkdtemp(prefix="kpibot-soak-"))
     url = args.db or f"sqlite:///{workdir / 'kpibot.db'}"
     engine = make_engine(url)
     upgrade(engine)
+    load_before = os.getloadavg()[0]
     began = time.monotonic()
     managers, agents = organisation(engine, args.teams, args.agents_per_team)
-    print(
-        f"organisation: {len(managers)} teams, {len(agents)} agents in {time.monotonic() - began:.0f} s",
-        flush=True,
-    )
+    everyone = managers + agents
+    slack_n = sum(p.platform == "slack" for p in everyone)
+    print(f"organisation: {len(managers)} teams, {len(agents)} agents ({slack_n} people on Slack, "
+          f"{len(everyone) - slack_n} on Telegram) in {time.monotonic() - began:.0f} s", flush=True)  # fmt: skip
+    platforms = None if args.no_fakes else Platforms(engine, slack_n, len(everyone) - slack_n)
 
     now = [START]
     settings = load_settings(database_url=url, data_dir=workdir, kpibot_secret=SECRET, default_lang="en",
@@ -129,69 +260,118 @@ def main() -> None:
     requests = 0
     unexpected = 0
     pending: dict[str, Any] = {}  # an agent's last buttons, to press Submit
+    times: dict[str, list[float]] = defaultdict(list)
 
-    def say(user: str, text: str) -> list[Any]:
+    def say(person: Person, text: str, kind: str) -> list[Any]:
         nonlocal requests, unexpected
         requests += 1
-        if text == "Submit" and user in pending:
-            button = pending.pop(user)
-            incoming = Incoming(
-                platform="test", user_id=user, action=button.action, value=button.value
-            )
+        event = f"soak-{requests}"
+        if text == "Submit" and person.user_id in pending:
+            button = pending.pop(person.user_id)
+            incoming = Incoming(platform=person.platform, user_id=person.user_id, action=button.action,
+                                value=button.value, event_id=event)  # fmt: skip
         else:
-            incoming = Incoming(platform="test", user_id=user, text=text)
+            incoming = Incoming(
+                platform=person.platform, user_id=person.user_id, text=text, event_id=event
+            )
+        started = time.perf_counter()
         replies = router.handle(incoming)
-        if is_apology(replies):
+        times[kind].append(time.perf_counter() - started)
+        if is_apology(replies) or not replies:
             unexpected += 1
-            if unexpected <= 2:
-                print(f"  error reply to {user} {text!r}: {replies[0].text[:200]}", flush=True)
-        if args.verbose and user == agents[0]:
-            print(f"  {user} {text!r} -> {[r.text[:70] for r in replies]}", flush=True)
+            if unexpected <= 3:
+                said = replies[0].text[:200] if replies else "(nothing)"
+                print(f"  error reply to {person.name} {text!r}: {said}", flush=True)
+        if args.verbose and person is agents[0]:
+            print(f"  {person.name} {text!r} -> {[r.text[:70] for r in replies]}", flush=True)
         for reply in replies:
             for button in reply.buttons:
-                if button.label == "Submit":
-                    pending[user] = button
+                if button.label in ("Submit", "提交"):
+                    pending[person.user_id] = button
         return replies
 
+    def steps(step: str) -> None:
+        with unit_of_work(engine) as session:
+            for team in repo.list_teams(session=session):
+                run_step(
+                    session, team=team, period_key="2026-10", step=step, now=now[0], worker="soak"
+                )
+
     rss: list[float] = []
-    print(f"{'day':>4} {'requests':>9} {'rss MB':>8} {'s':>6}", flush=True)
+    p99_ms: dict[str, list[float | None]] = defaultdict(list)
+    sent: list[int] = []
+    kinds = ("selfreview", "me", "rank", "status", "other")
+    print(f"{'day':>4} {'requests':>9} {'rss MB':>8} {'sent':>6} {'s':>6}  p99 ms: " + " ".join(f"{k:>10}" for k in kinds),
+          flush=True)  # fmt: skip
+    totals = {"sent": 0, "failed": 0, "ambiguous": 0, "retried_429": 0}
     for day in range(args.days):
         now[0] = START + timedelta(days=day, hours=2)
         started = time.monotonic()
+        times.clear()
         if day < len(SELF_REVIEW):
             for agent in agents:
-                say(agent, SELF_REVIEW[day])
-        for agent in rng.sample(agents, int(len(agents) * args.me_share)):
-            say(agent, "/me")
+                say(agent, SELF_REVIEW[day], "selfreview")
+        for agent in rng.sample(agents, max(1, int(len(agents) * args.me_share))):
+            say(agent, "/me", "me")
         for manager in rng.sample(managers, max(1, int(len(managers) * args.rank_share))):
-            say(manager, "/rank")
+            say(manager, "/rank", "rank")
+        for manager in rng.sample(managers, max(1, int(len(managers) * args.status_share))):
+            say(manager, "/status", "status")
         for manager in rng.sample(managers, min(20, len(managers))):
-            say(manager, "what is my bonus?")  # not a command: kpibot says what it understands
+            say(
+                manager, "what is my bonus?", "other"
+            )  # not a command: kpibot says what it understands
+        if day in REMINDERS:
+            now[0] = START + timedelta(days=day, hours=10)
+            steps(REMINDERS[day])
+        today_sent = 0
+        if platforms is not None:
+            stats = platforms.drain()  # the sender's counts since it started
+            today_sent = stats.sent - totals["sent"]
+            totals = {key: int(getattr(stats, key)) for key in totals}
+        sent.append(today_sent)
         gc.collect()
         rss.append(round(rss_mb(), 1))
-        print(
-            f"{day + 1:>4} {requests:>9} {rss[-1]:>8.1f} {time.monotonic() - started:>6.1f}",
-            flush=True,
-        )
+        for kind in kinds:
+            p99_ms[kind].append(round(p99(times[kind]) * 1000, 1) if times[kind] else None)
+        print(f"{day + 1:>4} {requests:>9} {rss[-1]:>8.1f} {today_sent:>6} {time.monotonic() - started:>6.1f}  "
+              + " ".join(f"{'' if p99_ms[k][-1] is None else p99_ms[k][-1]:>10}" for k in kinds), flush=True)  # fmt: skip
 
     from sqlmodel import select
 
-    from storage.db import unit_of_work
     from storage.models import Review
 
+    delivered = None
+    if platforms is not None:
+        report = platforms.report()
+        delivered = sum(int(n) * c for n, c in report["counts"].items())
+        platforms.close()
     with unit_of_work(engine) as session:
         reviews = len(session.exec(select(Review).where(Review.kind == "self")).all())
+        outbox = status_counts(session=session)
     base = rss[min(7, len(rss) - 1)]
     growth = round((rss[-1] - base) / base * 100, 1) if base else 0.0
+    worst = {k: max((v for v in p99_ms[k] if v is not None), default=None) for k in kinds}
     print(f"machine: {platform.node()} {platform.machine()}, Python {platform.python_version()}, "
-          f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, database {url.split(':')[0]}")  # fmt: skip
-    print(
-        f"{requests} requests over {args.days} simulated days in {time.monotonic() - began:.0f} s; "
-        f"{reviews} self-reviews stored for {len(agents)} agents; {unexpected} error replies"
-    )
+          f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, database {url.split(':')[0]}, "
+          f"load average {load_before:.2f} → {os.getloadavg()[0]:.2f}")  # fmt: skip
+    print(f"{requests} requests over {args.days} simulated days in {time.monotonic() - began:.0f} s; "
+          f"{reviews} self-reviews stored for {len(agents)} agents; {unexpected} error replies")  # fmt: skip
+    print(f"worst p99 of a day (ms): {worst}")
+    if platforms is not None:
+        print(f"outbox: {totals['sent']} sent, {delivered} delivered by the fakes, {totals['failed']} failed, "
+              f"{totals['retried_429']} 429s retried; rows {outbox}")  # fmt: skip
     print(f"RSS day 8 → day {len(rss)}: {base} → {rss[-1]} MB ({growth:+.1f} %)")
-    print(json.dumps({"requests": requests, "agents": len(agents), "self_reviews": reviews, "errors": unexpected,
-                      "rss_mb": rss, "growth_pct": growth, "flat": growth < 10.0}))  # fmt: skip
+    flat = growth < 10.0
+    once = platforms is None or (delivered == totals["sent"] and totals["failed"] == 0)
+    result = {"requests": requests, "teams": len(managers), "agents": len(agents), "self_reviews": reviews,
+              "errors": unexpected, "p99_ms": dict(p99_ms), "worst_p99_ms": worst, "rss_mb": rss,
+              "growth_pct": growth, "flat": flat, "sent": totals["sent"], "delivered": delivered,
+              "failed": totals["failed"], "sent_by_day": sent,
+              "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+              "goals_met": bool(flat and unexpected == 0 and once)}  # fmt: skip
+    print(json.dumps(result))
+    return result
 
 
 if __name__ == "__main__":
