@@ -1,4 +1,5 @@
-"""The shared scoring module: pure functions over plain data. No I/O, no imports from the rest of kpibot.
+"""The shared scoring module: pure functions over plain data. No I/O, no imports from the rest
+of kpibot.
 
 Every score the product shows (monthly broadcast, ``/rank``, ``/review`` preview, ``/simulate``,
 ``kpibot score``) comes from here; nothing else re-implements a rule.
@@ -18,7 +19,8 @@ components, indicators, apply, text, content_hash`` (sha256 of the text), plus
 computed, hint)``; ``computed == "kpi"`` means "not asked, it is the KPI table's score"),
 ``scheme.customer`` (the customer ``Component``: ``csat, min_count, below_min, default,
 link_expiry_days, repeat``). ``Indicator(id, name: Names(zh, en), unit, better, points, method,
-missing, group, source, provider)``; a component's ``missing`` is ``exclude | zero | block``. ``scheme.apply``: ``ApplyRules(reward, penalty`` (Decimal or None)``, currency,
+missing, group, source, provider)``; a component's ``missing`` is ``exclude | zero | block``.
+``scheme.apply``: ``ApplyRules(reward, penalty`` (Decimal or None)``, currency,
 improvement_last, improvement_days, post_change_after, stars)``.
 
 Scoring a team (``scoring.total``)
@@ -35,7 +37,8 @@ Build a ``ScoreInputs`` of pandas frames, each indexed by agent id (``str``)::
         qa=pd.DataFrame({"score": .., "count": ..}),     # quality-sampling mean 0–100 and samples
         teams=pd.Series({"a1": "t1", ...}),              # optional; ranks within each team
         team_values=pd.DataFrame(..., index=["t1"]),     # optional team-level indicator values
-        history=pd.DataFrame(...),                        # past periods oldest→newest, True = was last, None = provisional
+        # past periods oldest→newest; True = was last, None = provisional
+        history=pd.DataFrame(...),
     )
     result = score_team(scheme, inputs, as_of=date(2026, 11, 3))   # as_of = publication date
 
@@ -52,9 +55,10 @@ column; the manager's ``performance`` dimension is the KPI table score when comp
 (``result.agents``, ``total``, ``rank``, ``kpi``, ``comp_points`` …) for bulk use. Agent ids come
 back as strings (an integer index is converted). Result objects are built lazily: scoring
 10,000 agents takes milliseconds; building every object for them takes longer, so ask
-``result.agent(id)`` when one is enough. ``AgentResult``: ``agent, team, total`` (0–100, unrounded; ``None`` if nothing to
-score), ``rank`` (ties share a rank: 1, 1, 3; ``None`` if unscored), ``group_size``, ``kpi`` (the
-KPI table's 0–100 score), ``components`` (``ComponentResult(id, kind, points 0–100, weight``
+``result.agent(id)`` when one is enough. ``AgentResult``: ``agent, team, total`` (0–100,
+unrounded; ``None`` if nothing to score), ``rank`` (ties share a rank: 1, 1, 3; ``None`` if
+unscored), ``group_size``, ``kpi`` (the KPI table's 0–100 score), ``components``
+(``ComponentResult(id, kind, points 0–100, weight``
 (effective after rescaling)``, declared_weight, contribution, status, detail)``), ``indicators``
 (``IndicatorResult(id, value, points, max_points, status ("ok"|"excluded"|"worst"), detail)``;
 ``detail`` names the band, deductions, ratio, level or gate), ``flags`` (``Flags(reward,
@@ -72,8 +76,9 @@ Apply rules: rank 1 → reward; the last (unless everyone ties) → penalty and 
 nor breaks the run); ``star`` = highest star level whose ``min_total`` the total reaches.
 
 The calculator (``scoring.table``): ``read_score_table(scheme, table_of_strings) -> ScoreInputs``
-checks a ``kpibot score`` CSV cell by cell and raises ``TableError`` (``problems``: ``CellProblem(code,
-row, column, params)``; English via ``TABLE_TEMPLATES``). ``rank_totals`` is the ranking alone.
+checks a ``kpibot score`` CSV cell by cell and raises ``TableError`` (``problems``:
+``CellProblem(code, row, column, params)``; English via ``TABLE_TEMPLATES``). ``rank_totals``
+is the ranking alone.
 
 What-if: ``rescore_with(scheme, inputs, agent, {"manager.ability": 4, "refund_ratio": 0.02},
 as_of=...) -> AgentResult`` rescores the team with one agent's values changed (``/simulate``,

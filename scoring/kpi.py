@@ -186,7 +186,8 @@ FORMULAS: dict[str, Formula] = {
             "converted",
             "inquiries",
             "ratio",
-            "inquiry-to-order conversion (询单转化率) = customers who paid / customers who inquired",
+            "inquiry-to-order conversion (询单转化率) = customers who paid / customers who "
+            "inquired",
         ),
         Formula(
             "churn_rate",
@@ -200,28 +201,32 @@ FORMULAS: dict[str, Formula] = {
             "response_s_total",
             "response_n",
             "mean",
-            "average response time in seconds (平均响应时间) = mean over sessions of each session's average response",
+            "average response time in seconds (平均响应时间) = mean over sessions of each "
+            "session's average response",
         ),
         Formula(
             "first_response_s",
             "first_response_s_total",
             "first_response_n",
             "mean",
-            "average first-response time in seconds (首次响应时间) = mean first response over sessions that had one",
+            "average first-response time in seconds (首次响应时间) = mean first response over "
+            "sessions that had one",
         ),
         Formula(
             "aht_s",
             "handle_s_total",
             "handle_n",
             "mean",
-            "average handling time in seconds (AHT, 平均处理时长) = (talk + hold + after-call work) / answered sessions",
+            "average handling time in seconds (AHT, 平均处理时长) = (talk + hold + after-call "
+            "work) / answered sessions",
         ),
         Formula(
             "avg_wait_s",
             "wait_s_total",
             "wait_n",
             "mean",
-            "average wait time in seconds (平均等待时长) = customers' waiting time / sessions with a wait",
+            "average wait time in seconds (平均等待时长) = customers' waiting time / sessions with "
+            "a wait",
         ),
         Formula(
             "answer_rate",
@@ -687,7 +692,8 @@ def ratio_violations(measures: pd.DataFrame) -> list[tuple[str, str, str]]:
 
 
 def indicators_of(frame: pd.DataFrame) -> list[str]:
-    """Columns of ``frame`` that are indicators or measures worth storing (not the ``*_total`` parts)."""
+    """Columns of ``frame`` that are indicators or measures worth storing (not the ``*_total``
+    parts)."""
     keep = [c for c in frame.columns if c in FORMULAS or c in MEASURES]
     return [c for c in keep if _stored(c)]
 

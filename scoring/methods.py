@@ -196,7 +196,8 @@ class Tiered:
 
 @dataclass(frozen=True)
 class Deduction:
-    """减分法: start from full points, deduct ``per_event`` for each event over ``allowance``; floor 0.
+    """减分法: start from full points, deduct ``per_event`` for each event over ``allowance``;
+    floor 0.
 
     The value is a count of events (complaints, errors); a negative or fractional count is invalid.
     """
@@ -281,7 +282,8 @@ class Deduction:
 
 @dataclass(frozen=True)
 class Ratio:
-    """比率法: points × actual / target (target / actual when lower is better), capped at full points."""
+    """比率法: points × actual / target (target / actual when lower is better), capped at full
+    points."""
 
     target: float
     kind: Literal["ratio"] = "ratio"
@@ -349,7 +351,8 @@ class Ratio:
 
 @dataclass(frozen=True)
 class EitherOr:
-    """非此即彼法: full points if the target is met (≥ when higher is better, ≤ when lower), else 0."""
+    """非此即彼法: full points if the target is met (≥ when higher is better, ≤ when lower), else
+    0."""
 
     target: float
     kind: Literal["either_or"] = "either_or"
@@ -434,7 +437,8 @@ class Level:
 
 @dataclass(frozen=True)
 class Descriptive:
-    """说明法: a rater picks a described level; the value is the level's number (1 = first listed)."""
+    """说明法: a rater picks a described level; the value is the level's number (1 = first
+    listed)."""
 
     levels: tuple[Level, ...]
     kind: Literal["descriptive"] = "descriptive"
@@ -514,7 +518,8 @@ class Descriptive:
 
 @dataclass(frozen=True)
 class Gate:
-    """A gate: met (per ``better``) earns the full points (often 0); missed voids component ``voids``.
+    """A gate: met (per ``better``) earns the full points (often 0); missed voids component
+    ``voids``.
 
     ``scope = "team"`` checks the team's value instead of the agent's (DOMAIN.md, 001: one missed
     after-sales target voids the whole team bonus).

@@ -29,8 +29,8 @@ provisional result (a required part missing) has its result-dependent parts (ind
 star bonus, reward/penalty) and its sum held (``None``) until it is complete.
 
 The parts are read by the scheme parser (``SchemeParser.pay``: every problem recorded, with a
-stable code) into :class:`scoring.scheme.PayPart`; :func:`pay_of` computes one agent's pay from a result as ``AgentResult.to_dict()`` gives it (a
-stored score's breakdown alike).
+stable code) into :class:`scoring.scheme.PayPart`; :func:`pay_of` computes one agent's pay from a
+result as ``AgentResult.to_dict()`` gives it (a stored score's breakdown alike).
 """
 
 from __future__ import annotations

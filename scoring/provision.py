@@ -1,11 +1,12 @@
 """Who fills each indicator in, checked: a scheme the bot can run has a provider for every value.
 
 ``provision_problems(scheme)`` lists (as :class:`~scoring.scheme.Problem`) every indicator whose
-value nothing can supply: an ``import`` indicator whose column (``source`` or ``id``) no import
-kind stores — the set comes from ``scoring.kpi`` (its measures and formulas) and the indicators
-the import mappings declare (passed in by the caller), never a hand-kept list — or a ``qa``/``survey`` indicator (quality sampling and customer ratings enter the total
-through the ``qa`` and ``customer`` components, not as indicator values). ``manager`` (asked in
-``/review``) and ``admin`` (typed by hand) can give any value.
+value nothing can supply: an ``import`` indicator whose column (``source`` or ``id``) no import kind
+stores — the set comes from ``scoring.kpi`` (its measures and formulas) and the indicators the
+import mappings declare (passed in by the caller), never a hand-kept list — or a ``qa``/``survey``
+indicator (quality sampling and customer ratings enter the total through the ``qa`` and ``customer``
+components, not as indicator values). ``manager`` (asked in ``/review``) and ``admin`` (typed by
+hand) can give any value.
 
 ``kpibot scheme check`` and setting a team's scheme refuse such a scheme; ``kpibot score``, whose
 CSV supplies every value itself, does not need this check.

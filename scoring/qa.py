@@ -1,4 +1,5 @@
-"""Quality sampling (质检) arithmetic: a sample's score from a scorecard, reviewer agreement, the qa frame.
+"""Quality sampling (质检) arithmetic: a sample's score from a scorecard, reviewer agreement,
+the qa frame.
 
 Pure functions over a :class:`~scoring.scheme.Scorecard` and plain answers; no I/O.
 
@@ -32,7 +33,8 @@ from scoring.scheme import Scorecard
 PASS, FAIL, NA = "pass", "fail", "na"
 ANSWERS: tuple[str, ...] = (PASS, FAIL, NA)
 
-# English templates of answer problems; the edge translates them (zh: commands/locale/zh/LC_MESSAGES/qa.po).
+# English templates of answer problems; the edge translates them (zh:
+# commands/locale/zh/LC_MESSAGES/qa.po).
 ANSWER_TEMPLATES: dict[str, str] = {
     "missing_answer": "The check {check} is not answered.",
     "unknown_check": "There is no check {check} on this scorecard.",
@@ -54,7 +56,8 @@ class AnswerProblem:
 
 @dataclass(frozen=True)
 class SampleScore:
-    """``score`` 0–100 (``None`` when no check applies); the failed and N/A check ids in card order."""
+    """``score`` 0–100 (``None`` when no check applies); the failed and N/A check ids in card
+    order."""
 
     score: float | None
     failed: tuple[str, ...]
@@ -65,7 +68,8 @@ class SampleScore:
 
 
 def check_answers(card: Scorecard, answers: Mapping[str, Any]) -> list[AnswerProblem]:
-    """Every problem with a set of answers: unknown checks, missing answers, bad values, N/A not allowed."""
+    """Every problem with a set of answers: unknown checks, missing answers, bad values, N/A not
+    allowed."""
     problems: list[AnswerProblem] = []
     known = {c.id for c in card.checks}
     for key in answers:
@@ -159,7 +163,8 @@ def agreement(card: Scorecard, answer_sets: Sequence[Mapping[str, Any]]) -> Agre
 def qa_frame(
     samples: Iterable[tuple[str, float | None]], agents: Sequence[str] | None = None
 ) -> pd.DataFrame:
-    """``(agent, sample score)`` pairs → DataFrame indexed by agent with ``score`` (mean) and ``count``.
+    """``(agent, sample score)`` pairs → DataFrame indexed by agent with ``score`` (mean) and
+    ``count``.
 
     Samples without a score (no check applied) are left out. ``agents`` (optional) fixes the
     index: agents without a scored sample get ``score = NaN`` and ``count = 0``.

@@ -137,7 +137,8 @@ class AgentResult:
         raise KeyError(iid)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able: ``agent, team, total, rank, group_size, kpi, components{}, indicators{}, flags{}``."""
+        """JSON-able: ``agent, team, total, rank, group_size, kpi, components{}, indicators{},
+        flags{}``."""
         return {
             "agent": self.agent,
             "team": self.team,
@@ -358,7 +359,9 @@ class TeamResult:
             "kpi": _opt(self.kpi[i]),
             "components": {
                 comp.id: {
-                    "kind": comp.kind, "points": _opt(comp_points[i][j]), "weight": comp_weight[i][j],
+                    "kind": comp.kind,
+                    "points": _opt(comp_points[i][j]),
+                    "weight": comp_weight[i][j],
                     "declared_weight": comp.weight, "contribution": shown[j],
                     "contribution_exact": exact[j], "status": COMPONENT_STATUS[comp_status[i][j]],
                     "detail": details[j],

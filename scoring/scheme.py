@@ -1,4 +1,5 @@
-"""A scheme (考核方案): which components and indicators score a team, parsed from TOML and validated.
+"""A scheme (考核方案): which components and indicators score a team, parsed from TOML and
+validated.
 
 ``parse_scheme(text)`` returns a frozen :class:`Scheme` or raises :class:`SchemeError` whose
 ``problems`` list *every* problem at once, each naming where (indicator / component id), the
@@ -41,7 +42,8 @@ PROVIDERS: tuple[str, ...] = ("import", "manager", "qa", "survey", "admin")
 Provider = Literal["import", "manager", "qa", "survey", "admin"]
 
 # English message templates, one per problem code. The edge translates them with
-# ``_(PROBLEM_TEMPLATES[code], **params)``; the zh catalogue is commands/locale/zh/LC_MESSAGES/scoring.po.
+# ``_(PROBLEM_TEMPLATES[code], **params)``; the zh catalogue is
+# commands/locale/zh/LC_MESSAGES/scoring.po.
 PROBLEM_TEMPLATES: dict[str, str] = {
     "toml_syntax": "The file is not valid TOML: {error}",
     "required": "Required field is missing.",
@@ -67,20 +69,23 @@ PROBLEM_TEMPLATES: dict[str, str] = {
     "band_empty": "Band {band} contains no value.",
     "band_overlap": "Bands {first} and {second} overlap at {at}.",
     "band_gap": "Bands {first} and {second} leave a gap at {at}.",
-    "band_open_start": "The first band must have no lower edge, so that every value falls in a band.",
+    "band_open_start": "The first band must have no lower edge, so that every value falls in a "
+    "band.",
     "band_open_end": "The last band must have no upper edge, so that every value falls in a band.",
     "band_points": "Band {band} gives {value} points, outside 0 to the indicator's {full}.",
     "not_monotone": "Points must not get worse as the value gets better (better = {better}).",
     "level_points": "Level {level} gives {value} points, outside 0 to the indicator's {full}.",
     "deduction_direction": 'A deduction indicator counts events, so better must be "lower".',
-    "descriptive_direction": 'A descriptive indicator\'s levels are listed worst first, so better must be "higher".',
+    "descriptive_direction": "A descriptive indicator's levels are listed worst first, "
+    'so better must be "higher".',
     "unknown_component": "No component with id {id!r}.",
     "unknown_indicator": "No indicator with id {id!r}.",
     "unknown_indicator_close": "No indicator with id {id!r}; did you mean {close!r}?",
     "computed_not_kpi": 'Only computed = "kpi" is supported.',
     "no_indicators_for_kpi": "The scheme computes the KPI table but declares no indicators.",
     "dimensions_required": "A {kind} component needs at least one dimension.",
-    "money_not_float": 'Money must be a whole number or a quoted decimal such as "100.00", not a float.',
+    "money_not_float": 'Money must be a whole number or a quoted decimal such as "100.00", '
+    "not a float.",
     "bad_money": "Not an amount of money: {value!r}.",
     "star_order": "Star levels must have distinct levels and thresholds within 0–100.",
     "default_range": "The default score must be within 0–100 (got {value}).",
@@ -101,25 +106,32 @@ PROBLEM_TEMPLATES: dict[str, str] = {
     "unknown_key": "Unknown key {key!r} (line {line}); expected one of: {choices}.",
     "unknown_key_close": "Unknown key {key!r} (line {line}); did you mean {close!r}?",
     "pay_key_not_for_kind": "{key!r} does not belong in a {kind} pay part; it takes: {keys}.",
-    "commission_not_money": "A commission is a share of an amount of money, but {id!r} is in {unit}; "
+    "commission_not_money": "A commission is a share of an amount of money, but {id!r} is in "
+    "{unit}; "
     "use an indicator in yuan.",
-    "rate_not_float": 'Write the rate as a quoted decimal such as "0.003" or a percent such as "0.3%", '
+    "rate_not_float": 'Write the rate as a quoted decimal such as "0.003" '
+    'or a percent such as "0.3%", '
     "not a float.",
     "bad_rate": 'Not a rate from 0 to 100 %: {value!r} (write "0.003" or "0.3%").',
     "star_bonus_needs_bases": "A star bonus needs star levels with a bonus_base in [apply] stars.",
     "reward_penalty_needs_amounts": "A reward/penalty part needs a reward or a penalty in [apply].",
-    "precision_range": "The precision must be a whole number of decimals from 0 to 4 (got {value}).",
-    "no_provider": 'No {provider} data fills an indicator value; use provider = "import", "manager" or "admin".',
-    "not_importable": "No import stores {column!r}, so nothing can fill this indicator; map it in an import, "
+    "precision_range": "The precision must be a whole number of decimals from 0 to 4 (got "
+    "{value}).",
+    "no_provider": "No {provider} data fills an indicator value; "
+    'use provider = "import", "manager" or "admin".',
+    "not_importable": "No import stores {column!r}, so nothing can fill this indicator; map it in "
+    "an import, "
     'or set provider = "manager" or "admin".',
-    "not_importable_close": "No import stores {column!r}, so nothing can fill this indicator; did you mean "
+    "not_importable_close": "No import stores {column!r}, so nothing can fill this indicator; did "
+    "you mean "
     '{close!r}? (Or set provider = "manager" or "admin".)',
 }
 
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a scheme: ``where`` (id or ``scheme``), ``field``, ``code``, ``params``."""
+    """One thing wrong with a scheme: ``where`` (id or ``scheme``), ``field``, ``code``,
+    ``params``."""
 
     where: str
     field: str
@@ -166,7 +178,8 @@ class Indicator:
 
     @property
     def column(self) -> str:
-        """The input column this indicator reads: ``source`` if set (two rules, one value), else ``id``."""
+        """The input column this indicator reads: ``source`` if set (two rules, one value), else
+        ``id``."""
         return self.source or self.id
 
     @property
@@ -269,7 +282,8 @@ class Component:
 @dataclass(frozen=True)
 class StarLevel:
     """A star level (星级, 003): reached at ``min_total`` (the rounded total); ``bonus_base`` is
-    the bonus base it sets ("星级越高的座席代表则奖金的基数越高"), Decimal in the scheme's currency."""
+    the bonus base it sets ("星级越高的座席代表则奖金的基数越高"), Decimal in the scheme's
+    currency."""
 
     level: int
     min_total: float
@@ -316,7 +330,8 @@ class PayPart:
 
 @dataclass(frozen=True)
 class ApplyRules:
-    """结果应用. Amounts are Decimal in ``currency`` units (never float); ``None`` = no reward/penalty."""
+    """结果应用. Amounts are Decimal in ``currency`` units (never float); ``None`` = no
+    reward/penalty."""
 
     reward: Decimal | None = None
     penalty: Decimal | None = None
@@ -338,7 +353,8 @@ class ApplyRules:
 
 @dataclass(frozen=True)
 class DistributionTarget:
-    """A calibration target: at most ``max_share`` of the agents with a total of ``min_total`` or more."""
+    """A calibration target: at most ``max_share`` of the agents with a total of ``min_total`` or
+    more."""
 
     id: str
     name: Names
@@ -421,7 +437,8 @@ class Scheme:
     @property
     def required_parts(self) -> tuple[str, ...]:
         """Ids of the parts a complete result needs (``missing = "block"``): a component id, or
-        ``<component>.<dimension>`` for a review dimension (the computed table: ``manager.performance``)."""
+        ``<component>.<dimension>`` for a review dimension (the computed table:
+        ``manager.performance``)."""
         out: list[str] = []
         for c in self.components:
             if c.missing == "block":

@@ -152,7 +152,8 @@ def _item_where(parent: str, key: str, i: int, item: dict[str, Any]) -> str:
         own = item["kind"]
     name = own or f"{key}[{i}]"
     if key == "pay" and own:
-        name = f"pay.{own}"  # a pay part is named as the pay reader names it (ids may repeat an indicator's)
+        # a pay part is named as the pay reader names it (ids may repeat an indicator's)
+        name = f"pay.{own}"
     return name if parent == "scheme" else f"{parent}.{name}"
 
 

@@ -722,7 +722,8 @@ class SchemeParser:
         return tuple(out)
 
     def missing_rule(self, d: dict[str, Any], where: str) -> str:
-        """A component's or dimension's ``missing``: exclude, zero or block (``worst``: the older name of zero)."""
+        """A component's or dimension's ``missing``: exclude, zero or block (``worst``: the older
+        name of zero)."""
         if d.get("missing") == "worst":
             return "zero"
         return self.choice(d, "missing", where, MISSING_RULES, default="exclude")
@@ -840,7 +841,8 @@ def read_pay(
     parser: SchemeParser, raw: Any, indicators: tuple[Indicator, ...], apply: ApplyRules
 ) -> tuple[PayPart, ...]:
     """The ``[[pay]]`` parts (``scoring.pay`` computes them), every problem recorded on ``parser``
-    (unknown keys are ``scoring.scheme_keys``'s; a key known but not for this kind is refused here)."""
+    (unknown keys are ``scoring.scheme_keys``'s; a key known but not for this kind is refused
+    here)."""
     if raw is None:
         return ()
     if not isinstance(raw, list) or not all(isinstance(x, dict) for x in raw):

@@ -31,7 +31,8 @@ from scoring.total import STAR_COLUMNS, ScoreInputs
 TABLE_TEMPLATES: dict[str, str] = {
     "empty_table": "The file has no rows.",
     "missing_column": "Column {column} is missing.",
-    "missing_review_column": "Column {column} (or one column per rated dimension, such as {example}) is missing.",
+    "missing_review_column": "Column {column} (or one column per rated dimension, such as "
+    "{example}) is missing.",
     "not_a_number": "Row {row}, column {column}: {value!r} is not a number.",
     "negative": "Row {row}, column {column}: {value} must not be negative.",
     "not_whole": "Row {row}, column {column}: {value} must be a whole number.",
@@ -135,7 +136,8 @@ def _fmt(x: float | None) -> str:
 
 
 def read_score_table(scheme: Scheme, table: pd.DataFrame) -> ScoreInputs:
-    """Check every cell of ``table`` (all strings) and build the calculator's :class:`ScoreInputs`."""
+    """Check every cell of ``table`` (all strings) and build the calculator's
+    :class:`ScoreInputs`."""
     problems: list[CellProblem] = []
     table = table.rename(columns=lambda c: str(c).strip())
     columns = set(table.columns)

@@ -130,7 +130,8 @@ def _agent_index(inputs: ScoreInputs) -> pd.Index:
 
 
 def _matrix(frame: pd.DataFrame | None, index: pd.Index, columns: Sequence[str]) -> FloatArray:
-    """``frame[columns]`` aligned to ``index`` as floats; absent columns / rows / non-numbers → NaN."""
+    """``frame[columns]`` aligned to ``index`` as floats; absent columns / rows / non-numbers →
+    NaN."""
     n = len(index)
     if frame is None or not len(columns):
         return np.full((n, len(columns)), np.nan, order="F")
@@ -392,7 +393,8 @@ def _team_matrix(
     ids: Sequence[str],
     all_ids: Sequence[str],
 ) -> FloatArray:
-    """Each agent's team's own values for columns ``ids`` (given, or the mean over the team's agents)."""
+    """Each agent's team's own values for columns ``ids`` (given, or the mean over the team's
+    agents)."""
     if inputs.team_values is not None:
         tv = inputs.team_values
         tv = tv.set_axis(tv.index.astype(str), axis=0)
@@ -654,7 +656,8 @@ def _tie_amounts(
 def _missing_parts(
     scheme: Scheme, comp_points: FloatArray, details: list[dict[str, np.ndarray]]
 ) -> np.ndarray:
-    """n × len(scheme.required_parts): True where a required (``missing = "block"``) part has no data."""
+    """n × len(scheme.required_parts): True where a required (``missing = "block"``) part has no
+    data."""
     n = comp_points.shape[0]
     columns: list[np.ndarray] = []
     for j, comp in enumerate(scheme.components):
