@@ -54,6 +54,12 @@ class Service:
     inbox: Inbox | None = None
     """Acknowledged requests, stored, when a platform adapter runs."""
 
+    def __post_init__(self) -> None:
+        if self.pool is not None:
+            # the workers are forked (bot.router_pool) only while this process holds no
+            # connection to a SQLite database: the idle ones are closed first
+            self.pool.release_before_fork(self.engine)
+
     async def start(self) -> None:
         for adapter in self.adapters:
             await adapter.start()

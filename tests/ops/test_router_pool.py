@@ -1,18 +1,21 @@
 """The router in worker processes (bot/router_pool.py): same replies as in-process, lower
-CPU priority, a dead worker costs one apology and the pool comes back, and no worker
+CPU priority, forked from the zygote (or spawned where there is no fork), a dead worker
+costs one apology and the pool comes back, a dead zygote is forked again, and no worker
 outlives its replica (SIGKILL or SIGTERM).
 
-One pool (one worker) serves the in-process tests of this module: spawning a worker costs
-about two seconds. A request is made slow, honestly, by holding SQLite's write lock from
+One pool (one worker) serves the in-process tests of this module: starting the zygote
+costs a second or two (spawning a worker, about two). A request is made slow, honestly, by holding SQLite's write lock from
 the test (``BEGIN IMMEDIATE`` on a connection of our own): the router's first write (the
 event id it claims) waits on the busy timeout until the worker is killed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
+import socket
 import sqlite3
 import time
 import uuid
@@ -30,7 +33,15 @@ from bot.database_watch import DatabaseWatch
 from bot.main import router_pool
 from bot.metrics import Metrics
 from bot.observed_router import APOLOGY, DATABASE_DOWN, ObservedRouter
-from bot.router_pool import WORKER_NICE, RouterPool, WorkerDied
+from bot.router_pool import (
+    WORKER_NAME,
+    WORKER_NICE,
+    ZYGOTE,
+    ZYGOTE_NAME,
+    RouterPool,
+    WorkerDied,
+    open_files,
+)
 from bot.settings import Settings
 from commands.context import AppConfig
 from commands.messages import Incoming, Reply
@@ -79,6 +90,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path) -> I
 @pytest.fixture(scope="module")
 def pool(world: World) -> Iterator[RouterPool]:
     started = RouterPool(world.url, CONFIG, processes=1)
+    started.release_before_fork(world.engine)  # as Service does with the replica's engine
     started.start()
     try:
         yield started
@@ -100,14 +112,23 @@ def live_worker(pool: RouterPool) -> int:
     return pids[0]
 
 
-def reaped(pid: int, timeout: float = 5.0) -> bool:
-    """Whether ``pid`` (a child of ours) was waited for: the pool noticed it died."""
+def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
+    """Whether ``condition`` became true within ``timeout`` seconds (checked every 20 ms)."""
     deadline = time.monotonic() + timeout
-    while Path(f"/proc/{pid}").exists():
+    while not condition():
         if time.monotonic() > deadline:
             return False
         time.sleep(0.02)
     return True
+
+
+def status(pid: int, field: str) -> str:
+    """A field of ``/proc/PID/status`` (``Name``, ``PPid``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key == field:
+            return value.strip()
+    raise KeyError(field)
 
 
 def killed_mid_request(world: World, pool: RouterPool, call: Callable[[], Any]) -> Future[Any]:
@@ -176,18 +197,109 @@ def test_the_workers_are_other_processes_at_a_lower_priority(pool: RouterPool) -
     ours = os.getpriority(os.PRIO_PROCESS, 0)
     assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, ours + WORKER_NICE)
     assert ours >= 19 or os.getpriority(os.PRIO_PROCESS, pid) > ours
-    assert f"PPid:\t{os.getpid()}\n" in Path(f"/proc/{pid}/status").read_text(), "a child of ours"
+
+
+def test_the_workers_are_forked_from_the_zygote_a_child_of_ours(pool: RouterPool) -> None:
+    pid = live_worker(pool)
+    assert pool.start_method == "zygote"
+    assert ZYGOTE.pid is not None and ZYGOTE.running()
+    assert status(pid, "Name") == WORKER_NAME
+    assert status(pid, "PPid") == str(ZYGOTE.pid), "forked by the zygote"
+    assert status(ZYGOTE.pid, "Name") == ZYGOTE_NAME
+    assert status(ZYGOTE.pid, "PPid") == str(os.getpid()), "the zygote is a child of ours"
+    assert os.getpriority(os.PRIO_PROCESS, ZYGOTE.pid) == os.getpriority(os.PRIO_PROCESS, 0)
+
+
+def test_the_zygote_holds_none_of_our_descriptors(pool: RouterPool) -> None:
+    """A socket of ours (as the replica's listening port) is not kept open by the zygote nor
+    by a worker, which would keep the port open after the replica closed it."""
+    live_worker(pool)
+    assert ZYGOTE.pid is not None
+    with socket.socket() as ours:
+        ours.bind(("127.0.0.1", 0))
+        inode = os.fstat(ours.fileno()).st_ino
+        assert f"socket:[{inode}]" in open_files(os.getpid())
+    for pid in (ZYGOTE.pid, *pool.worker_pids()):
+        assert f"socket:[{inode}]" not in open_files(pid)
+    sockets = [name for name in open_files(ZYGOTE.pid) if name.startswith("socket:")]
+    assert len(sockets) == 1, f"the zygote's only socket is its own listener: {sockets}"
 
 
 def test_a_worker_killed_while_idle_costs_no_request(pool: RouterPool) -> None:
     pid = live_worker(pool)
     restarts = pool.restarts
     os.kill(pid, signal.SIGKILL)
-    assert reaped(pid), "the pool's executor did not notice its worker died"
+    # The pool's own thread notices the worker's end (the zygote reaps it and reports its
+    # exit code) a moment later; a request sent before that would count as one it held.
+    assert wait_until(pool.broken), "the pool did not notice its worker died"
     replies, lost = pool.handle(console("Mary", "/help"))
     assert replies[0].text.startswith("What you can do here") and lost is False
     assert pool.restarts == restarts + 1
     assert pool.worker_pids() and pid not in pool.worker_pids()
+
+
+def test_a_zygote_killed_is_forked_again_and_its_workers_end(pool: RouterPool) -> None:
+    """The pool reads its workers' exit codes from the zygote: a zygote that died breaks the
+    pool as a dead worker does; the next request forks a new zygote and a worker from it,
+    and the old worker, told to stop, ends (no orphan)."""
+    worker = live_worker(pool)
+    zygote, restarts = ZYGOTE.pid, pool.restarts
+    assert zygote is not None
+    os.kill(zygote, signal.SIGKILL)
+    assert wait_until(pool.broken), "the pool did not notice its zygote died"
+    replies, _ = pool.handle(console("Mary", "/help"))
+    assert replies[0].text.startswith("What you can do here")
+    assert pool.restarts == restarts + 1
+    assert ZYGOTE.pid not in (None, zygote) and ZYGOTE.running()
+    (new_worker,) = pool.worker_pids()
+    assert new_worker != worker and status(new_worker, "PPid") == str(ZYGOTE.pid)
+    assert wait_until(lambda: not running(worker)), "the old worker outlived its pool"
+
+
+def test_with_its_sqlite_database_open_the_zygote_is_not_forked_the_workers_are_spawned(
+    world: World, pool: RouterPool
+) -> None:
+    """SQLite keeps its locks per process: a connection open at the fork would leave the
+    workers' view of them half-way. Idle connections are closed first; one in use means no
+    fork (the workers are spawned), and once it is returned the zygote is forked again."""
+    live_worker(pool)
+    assert ZYGOTE.pid is not None
+    os.kill(ZYGOTE.pid, signal.SIGKILL)
+    assert wait_until(pool.broken)
+    other = RouterPool(world.url, CONFIG, processes=1)
+    other.release_before_fork(world.engine)
+    busy = make_engine(world.url)  # another part of this process, in the middle of its work
+    try:
+        with busy.connect() as held:
+            held.exec_driver_sql("select count(*) from member").scalar()
+            other.start()
+            assert other.forked is False and not ZYGOTE.running()
+            (pid,) = other.worker_pids()
+            assert status(pid, "PPid") == str(os.getpid()), "spawned by us"
+        incoming = console("Bob", "/me")
+        assert other.handle(incoming) == (world.router.handle(incoming), False)
+    finally:
+        other.shutdown()
+        busy.dispose()
+    replies, _ = pool.handle(console("Mary", "/help"))  # returned: the zygote is forked again
+    assert replies[0].text.startswith("What you can do here")
+    assert pool.forked and ZYGOTE.running()
+    assert status(pool.worker_pids()[0], "PPid") == str(ZYGOTE.pid)
+
+
+def test_without_the_zygote_the_workers_are_spawned_children_of_ours(world: World) -> None:
+    spawned = RouterPool(world.url, CONFIG, processes=1, start_method="spawn")
+    try:
+        spawned.start()
+        (pid,) = spawned.worker_pids()
+        assert status(pid, "PPid") == str(os.getpid())
+        assert status(pid, "Name") == WORKER_NAME
+        incoming = console("Bob", "/me")
+        assert spawned.handle(incoming) == (world.router.handle(incoming), False)
+    finally:
+        spawned.shutdown()
+    with pytest.raises(ValueError):
+        RouterPool(world.url, CONFIG, processes=1, start_method="fork")
 
 
 def test_a_worker_killed_mid_request_raises_worker_died_then_the_next_is_served(
@@ -313,22 +425,26 @@ def test_a_pool_needs_a_process() -> None:
 # -- real replicas: no worker outlives its replica ---------------------------------------------
 
 
-def multiprocessing_children(pid: int) -> list[int]:
-    return [child for child in children(pid) if "multiprocessing" in cmdline(child)]
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid``: its resource tracker, the zygote and the workers."""
+    found = children(pid)
+    return found + [grandchild for child in found for grandchild in descendants(child)]
 
 
-def cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
-    except (FileNotFoundError, ProcessLookupError):
-        return ""
+def named(pids: list[int], name: str) -> list[int]:
+    found = []
+    for pid in pids:
+        with contextlib.suppress(OSError, KeyError):
+            if status(pid, "Name") == name:
+                found.append(pid)
+    return found
 
 
 @pytest.fixture
 def replica(tmp_path: Path) -> Iterator[tuple[Replica, list[int], list[int]]]:
-    """A ready ``kpibot run --no-chat`` (ROUTER_PROCESSES=1), its multiprocessing children
-    (the worker and the resource tracker) and its workers. Whatever a failed test left
-    running is killed afterwards."""
+    """A ready ``kpibot run --no-chat`` (ROUTER_PROCESSES=1), its descendants (the resource
+    tracker, the zygote, the worker) and its workers. Whatever a failed test left running is
+    killed afterwards."""
     started = Replica(
         {
             "DATABASE_URL": f"sqlite:///{tmp_path / 'k.db'}",
@@ -338,15 +454,15 @@ def replica(tmp_path: Path) -> Iterator[tuple[Replica, list[int], list[int]]]:
         tmp_path,
     ).start()
     assert started.process is not None
-    descendants = multiprocessing_children(started.process.pid)
+    below = descendants(started.process.pid)
     try:
-        workers = [pid for pid in descendants if "spawn_main" in cmdline(pid)]
-        yield started, descendants, workers
+        assert len(named(below, ZYGOTE_NAME)) == 1, "one zygote"
+        yield started, below, named(below, WORKER_NAME)
     finally:
         started.kill()
         started.wait(timeout=10)
-        for pid in descendants:
-            if running(pid) and "multiprocessing" in cmdline(pid):
+        for pid in below:
+            if running(pid):
                 os.kill(pid, signal.SIGKILL)
 
 
