@@ -1028,9 +1028,8 @@ def period_command(ctx: Context, args: str) -> list[Reply]:
                 until=until,
             )
             assert period.review_closes_at is not None
-            deadline = period.review_closes_at - timedelta(minutes=1)
             return [Reply(text=_("Period {period} of {team} is open. Reviews are due by {when}.", period=period.key,
-                                 team=team.name, when=TeamClock.of(team).text(deadline)))]  # fmt: skip
+                                 team=team.name, when=TeamClock.of(team).deadline(period.review_closes_at)))]  # fmt: skip
         waiting = None if confirmed else _close_waits(ctx, team, key.upper() if key else None)
         if waiting is not None:
             return [waiting]

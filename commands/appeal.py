@@ -115,7 +115,7 @@ def follow_up_deadlines(
             if scheme
             else appeal.component
         )
-        when = TeamClock.of(appeal_team).text(due)
+        when = TeamClock.of(appeal_team).deadline(due)
         if now > due:
             for admin in admins_of(session=session):
                 _ = translator(lang_of(admin, session=session))
@@ -170,7 +170,7 @@ def file_appeal(ctx: Context, tokens: Sequence[str]) -> list[Reply]:
     components = appealable(scheme)
     choices = names.component_options(scheme, ctx.lang, list(components))
     if not tokens:
-        when = TeamClock.of(team).text(end) if end else "—"
+        when = TeamClock.of(team).deadline(end)
         return [Reply(text=_("Appeal a component of {period} until {when}: /appeal COMPONENT REASON. Components: {names}.",
                              period=period.key, when=when, names=names.listing(choices, ctx.lang)), ephemeral=True)]  # fmt: skip
     if end is None or ctx.now > end:
@@ -216,7 +216,7 @@ def file_appeal(ctx: Context, tokens: Sequence[str]) -> list[Reply]:
                                  reason=reason, before=before, now=ctx.now)  # fmt: skip
     due = deadline_of(ctx.session, appeal)
     assert due is not None
-    when = TeamClock.of(team).text(due)
+    when = TeamClock.of(team).deadline(due)
     for decider in deciders(ctx.session, ctx.actor, components[component]):
         _d = translator(lang_of(decider, session=ctx.session))
         outbox.enqueue(ctx.session, team=team, period=period, member=decider, kind=f"appeal.open.{appeal.id}",

@@ -48,6 +48,7 @@ from commands import (
     consequences,
     feedback,
     improve,
+    names,
     publication,
     results,
     survey_notices,
@@ -186,17 +187,18 @@ def open_window(ctx: StepContext) -> None:
             _ = translator(lang_of(agent, session=ctx.session))
             ctx.say(agent, "open.self", _(
                 "The self-review for {period} is open until {close}. Send /selfreview to fill it in.",
-                period=ctx.period_key, close=TeamClock.of(ctx.team).text(closes)))  # fmt: skip
+                period=ctx.period_key, close=TeamClock.of(ctx.team).deadline(closes)))  # fmt: skip
     if _has_component(ctx, "manager"):
         for boss_id, theirs in _managers_of(ctx, agents).items():
             boss = repo.get_member(session=ctx.session, member_id=boss_id)
             if boss is None:
                 continue
-            _ = translator(lang_of(boss, session=ctx.session))
+            lang = lang_of(boss, session=ctx.session)
+            _ = translator(lang)
             ctx.say(boss, "open.manager", _(
                 "Manager reviews for {period} are open until {close}: {names}. Send /review NAME.",
-                period=ctx.period_key, close=TeamClock.of(ctx.team).text(closes),
-                names=", ".join(a.name for a in theirs)))  # fmt: skip
+                period=ctx.period_key, close=TeamClock.of(ctx.team).deadline(closes),
+                names=names.joined([a.name for a in theirs], lang)))  # fmt: skip
 
 
 # --- remind --------------------------------------------------------------------------------
@@ -215,10 +217,11 @@ def self_reminder(_: Translate, period_key: str, closes: str) -> str:
              period=period_key, close=closes)  # fmt: skip
 
 
-def manager_reminder(_: Translate, period_key: str, names: list[str], closes: str) -> str:
+def manager_reminder(lang: str, period_key: str, agents: list[str], closes: str) -> str:
     """The reminder of a manager's missing reviews (the cycle's ``remind.N`` and ``/status``'s button)."""
-    return _("Reminder: manager reviews for {period} are still missing for {names}; the window closes {close}. Send /review NAME.",
-             period=period_key, names=", ".join(names), close=closes)  # fmt: skip
+    return translator(lang)(
+        "Reminder: manager reviews for {period} are still missing for {names}; the window closes {close}. Send /review NAME.",
+        period=period_key, names=names.joined(agents, lang), close=closes)  # fmt: skip
 
 
 def review_closes(session: Session, team: Team, period: Period) -> datetime | None:
@@ -234,7 +237,7 @@ def remind(ctx: StepContext) -> None:
     if period is None or period.status != "open":
         return
     n = ctx.step.split(".", 1)[1]
-    closes = TeamClock.of(ctx.team).text(review_closes(ctx.session, ctx.team, period))
+    closes = TeamClock.of(ctx.team).deadline(review_closes(ctx.session, ctx.team, period))
     agents = _agents(ctx)
     if _has_component(ctx, "self"):
         done = _reviewed(ctx, "self")
@@ -251,11 +254,12 @@ def remind(ctx: StepContext) -> None:
             boss = repo.get_member(session=ctx.session, member_id=boss_id)
             if not missing or boss is None:
                 continue
-            _ = translator(lang_of(boss, session=ctx.session))
             ctx.say(
                 boss,
                 f"remind.manager.{n}",
-                manager_reminder(_, ctx.period_key, missing, closes),
+                manager_reminder(
+                    lang_of(boss, session=ctx.session), ctx.period_key, missing, closes
+                ),
             )
             ctx.count("manager_missing", len(missing))
 

@@ -264,7 +264,7 @@ def overview(ctx: Context) -> list[Reply]:
             member = repo.get_member(session=ctx.session, member_id=plan.member_id)
             late = plan.status in OPEN_STATUSES and plan.due_at < ctx.now
             lines.append(_("· {name} ({team}): {status}, due {due}{late}", name=member.name if member else "?",
-                           team=team.name, status=names.get(plan.status, plan.status), due=TeamClock.of(team).text(plan.due_at),
+                           team=team.name, status=names.get(plan.status, plan.status), due=TeamClock.of(team).deadline(plan.due_at),
                            late=_(" — late") if late else ""))  # fmt: skip
     if len(lines) == 1:
         return [Reply(text=_("No improvement plans."), ephemeral=True)]
@@ -329,7 +329,7 @@ def follow_up(session: Session, *, now: datetime, team: Team | None = None) -> d
                     outbox.enqueue(session, team=plan_team, period=period, member=boss, kind=f"improve.escalated.{member.id}",
                                    reply=Reply(text=_("{name}'s improvement plan for {period} was due {due} and is not in. Please follow up.",
                                                       name=member.name, period=period.key if period else "",
-                                                      due=TeamClock.of(plan_team).text(plan.due_at)), private=True), now=now)  # fmt: skip
+                                                      due=TeamClock.of(plan_team).deadline(plan.due_at)), private=True), now=now)  # fmt: skip
                 store.update_plan(session=session, plan=plan, actor="system", reason="plan late: escalated", now=now,
                                   escalated_at=now, escalated_to=targets[0].id if targets else None)  # fmt: skip
                 counts["escalated"] += 1
@@ -340,7 +340,7 @@ def follow_up(session: Session, *, now: datetime, team: Team | None = None) -> d
             _ = translator(lang_of(member, session=session))
             outbox.enqueue(session, team=plan_team, period=period, member=member,
                            kind=f"improve.reminder.{plan.reminders + 1}",
-                           reply=Reply(text=_("Reminder: your improvement plan is due {due}.", due=TeamClock.of(plan_team).text(plan.due_at)),
+                           reply=Reply(text=_("Reminder: your improvement plan is due {due}.", due=TeamClock.of(plan_team).deadline(plan.due_at)),
                                        buttons=(Button(_("Write the plan"), f"{ACTION}:start", str(plan.id), style="primary"),),
                                        private=True), now=now)  # fmt: skip
             store.update_plan(session=session, plan=plan, actor="system", reason="reminder", now=now,

@@ -107,7 +107,12 @@ def period_status(_: Translate, status: str) -> str:
 
 def listing(options: Sequence[Named], lang: str) -> str:
     """The names a person can type, as a list in the reader's language."""
-    return ("、" if lang == "zh" else ", ").join(o.label for o in options)
+    return joined([o.label for o in options], lang)
+
+
+def joined(items: Sequence[str], lang: str) -> str:
+    """Names in a sentence: ``李娜、张伟`` in Chinese (the enumeration comma), ``Alice, Bob`` in English."""
+    return ("、" if lang == "zh" else ", ").join(items)
 
 
 def indicator_options(scheme: Scheme, lang: str) -> list[Named]:

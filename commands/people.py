@@ -5,7 +5,8 @@
     admins = admins_of(session=session)              # every active admin (team=…: one team's)
     code = lang_of(member, session=session)          # "zh" / "en"
     clock = TeamClock.of(team)
-    clock.date(now); clock.text(moment); clock.in_working_hours(at); clock.in_quiet_hours(at, rules)
+    clock.date(now); clock.text(moment); clock.deadline(end)
+    clock.in_working_hours(at); clock.in_quiet_hours(at, rules)
 
 **The manager of** a member is someone who has not left: the direct manager (``manager_id``)
 when still active; when they left, the manager's manager (and up the chain) who is still
@@ -19,7 +20,9 @@ is late: the manager's own active superior, else every active admin.
 the team's time zone. Zones are checked when they are set (``commands.admin.check_timezone``),
 so a zone that cannot be loaded later (a hand-edited row, a server without tzdata) is a
 fault of the installation, not of the person asking: the clock then works in UTC and logs a
-warning once per zone, rather than failing a scheduled step or a reply halfway.
+warning once per zone, rather than failing a scheduled step or a reply halfway. A deadline
+is shown one way only, by :meth:`TeamClock.deadline`: the last minute it is open, so a window
+closing at midnight reads ``2026-11-13 23:59`` everywhere, never ``2026-11-14 00:00``.
 """
 
 from __future__ import annotations
@@ -162,6 +165,18 @@ class TeamClock:
     def text(self, moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         """A moment as the team reads it, ``2026-11-06 18:00``; ``—`` for none."""
         return NO_TIME if moment is None else self.local(moment).strftime(fmt)
+
+    def deadline(self, end: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        """The last minute before ``end`` (an exclusive end: a review window, an appeal's answer)
+        as the team reads it: an end at midnight is the day before's ``23:59``, never the next
+        day's ``00:00``; an end stored at ``23:59`` or ``23:59:59`` reads ``23:59`` as well; any
+        other end reads as it is (``18:00``). Every deadline kpibot shows comes from here."""
+        return NO_TIME if end is None else self.last_minute(end).strftime(fmt)
+
+    def last_minute(self, end: datetime) -> datetime:
+        """The local moment :meth:`deadline` shows for ``end``."""
+        local = self.local(end)
+        return local - timedelta(minutes=1) if local.time() == time(0) else local
 
     def at(self, day: dt.date, when: time) -> datetime:
         """``when`` on ``day`` in the team's zone (an aware datetime)."""

@@ -144,7 +144,7 @@ def status_reply(
     window = ""
     closes = cycle.review_closes(ctx.session, team, period) if period.status == "open" else None
     if closes is not None:
-        window = _(", reviews close {close}", close=TeamClock.of(team).text(closes))
+        window = _(", reviews close {close}", close=TeamClock.of(team).deadline(closes))
     lines = [_("Progress of {team} for {period} ({status}{window}):", team=team.name, period=period.key,
                status=status_name(_, period.status), window=window)]  # fmt: skip
     if not items:
@@ -233,7 +233,7 @@ def remind(ctx: Context, value: str) -> list[Reply]:
     items = progress(ctx.session, ctx.actor, team, period, scheme)
     today = TeamClock.of(team).date(ctx.now)
     already = reminded_today(ctx.session, team, period, today)
-    closes = TeamClock.of(team).text(cycle.review_closes(ctx.session, team, period))
+    closes = TeamClock.of(team).deadline(cycle.review_closes(ctx.session, team, period))
     sent: list[str] = []
     skipped: list[str] = []
     waiting: list[str] = []
@@ -256,8 +256,9 @@ def remind(ctx: Context, value: str) -> list[Reply]:
         if boss.id in already:
             skipped.append(boss.name)
             continue
-        t = translator(lang_of(boss, session=ctx.session))
-        text = cycle.manager_reminder(t, period.key, [a.name for a in theirs], closes)
+        text = cycle.manager_reminder(
+            lang_of(boss, session=ctx.session), period.key, [a.name for a in theirs], closes
+        )
         outbox.enqueue(ctx.session, team=team, period=period, member=boss, kind=f"remind.manager.asked.{today}",
                        reply=Reply(text=text, private=True), now=ctx.now)  # fmt: skip
         sent.append(boss.name)

@@ -117,7 +117,9 @@ def schedule_lines(_: Translate, team: Team, *, session: Session, now: datetime)
         "{team} ({tz})", team=team.name, tz=team.timezone)  # fmt: skip
     lines = [head, _("Next steps:")]
     for step in next_steps(rules, team.timezone, kind, now)[:SHOWN_NEXT]:
-        lines.append(f"· {clock_text(_, step.local)} {step.period_key} {step_title(_, step.step)}")
+        # the close is a deadline: shown as its last open minute, as every reply shows it
+        local = clock.last_minute(step.at) if step.base == "close" else step.local
+        lines.append(f"· {clock_text(_, local)} {step.period_key} {step_title(_, step.step)}")
     done = ledger.list_steps(session=session, team_id=team.id)[-SHOWN_RECENT:]
     if done:
         lines.append(_("Last steps run:"))

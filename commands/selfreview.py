@@ -57,7 +57,7 @@ def intro(ctx: Context, conv: Conversation) -> list[Reply]:
     lines = [_("Self-review for {period}.", period=period.key)]
     if period.review_closes_at is not None:
         lines.append(
-            _("Please finish by {when}.", when=TeamClock.of(team).text(period.review_closes_at))
+            _("Please finish by {when}.", when=TeamClock.of(team).deadline(period.review_closes_at))
         )
     scheme = scheme_of(ctx, team, period)
     if scheme is not None and scheme.indicators:

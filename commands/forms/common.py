@@ -105,7 +105,7 @@ def window_refusal(ctx: Context, team: Team, period: Period, what: str) -> str |
         return _("The {form} for {period} is not open yet.", form=form, period=period.key)
     if period.review_closes_at is not None and period.status in REVIEWABLE_STATUSES:
         return _("The {form} for {period} closed on {when}.", form=form, period=period.key,
-                 when=TeamClock.of(team).text(period.review_closes_at))  # fmt: skip
+                 when=TeamClock.of(team).deadline(period.review_closes_at))  # fmt: skip
     return _("The {form} for {period} is closed.", form=form, period=period.key)
 
 

@@ -128,7 +128,9 @@ def test_remind_them_sends_the_cycles_reminder_once_a_day_and_not_to_the_asker(
     assert "Mary" in said and "今天已提醒过" in said
     manager_note = [t for who, t in _reminders(engine) if who == "Mary"]
     assert manager_note == [
-        cycle.manager_reminder(en, "2026-10", ["Alice", "Bob", "Carol", "Dave"], "2026-11-06 18:00")
+        cycle.manager_reminder(
+            "en", "2026-10", ["Alice", "Bob", "Carol", "Dave"], "2026-11-06 18:00"
+        )
     ]
     clock.advance(days=1)
     assert mary.press_button(button)[0].text.startswith("Reminder sent to Bob, Carol, Dave.")
