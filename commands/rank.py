@@ -169,7 +169,7 @@ def rank(ctx: Context, args: str) -> list[Reply]:
     if period is None:
         return [problem] if problem else []
     outcome = results.period_results(
-        team, period, session=ctx.session, actor=repo.actor_of(ctx.actor)
+        team, period, session=ctx.session, actor=repo.actor_of(ctx.actor), breakdowns=False
     )
     if outcome is None:
         return [

@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import math
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -83,13 +83,16 @@ class StoredBreakdown(Mapping[str, Any]):
 
     __slots__ = ("_text", "_value")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str | Callable[[], str]) -> None:
+        """``text``: the JSON text, or a function that reads it (called the first time it is
+        needed: a ranking reads the breakdowns of only the few results it explains)."""
         self._text = text
         self._value: dict[str, Any] | None = None
 
     def _decoded(self) -> dict[str, Any]:
         if self._value is None:
-            self._value = json.loads(self._text)
+            text = self._text if isinstance(self._text, str) else self._text()
+            self._value = json.loads(text)
         return self._value
 
     def __getitem__(self, key: str) -> Any:
@@ -589,11 +592,15 @@ def period_results(
     session: Session,
     store: bool = True,
     actor: str = "system",
+    breakdowns: bool = True,
 ) -> PeriodResults | None:
     """The results to show: stored when locked; else the stored current results (recomputed
     first when an input or the scheme changed since). ``store``: a recomputation also writes
-    the audited ``score`` rows (as ``/me`` and ``/rank`` always did)."""
-    return current_results(team, period, session=session, store_scores=store, actor=actor)
+    the audited ``score`` rows (as ``/me`` and ``/rank`` always did). ``breakdowns`` False:
+    each stored breakdown is read only when looked into (``/rank``)."""
+    return current_results(
+        team, period, session=session, store_scores=store, actor=actor, breakdowns=breakdowns
+    )
 
 
 def current_results(
@@ -604,13 +611,15 @@ def current_results(
     member_ids: Iterable[int] | None = None,
     store_scores: bool = False,
     actor: str = "system",
+    breakdowns: bool = True,
 ) -> PeriodResults | None:
     """The period's results as stored and current (issue 20).
 
     A locked period's ``score`` rows as they are. Otherwise the ``result`` rows when they were
     computed from the period's current inputs' version and scheme (``storage.results``), else
     recomputed and stored first: a stale result is never returned. ``member_ids``: only those
-    agents' rows are read (``/me`` reads one row, not the team's)."""
+    agents' rows are read (``/me`` reads one row, not the team's). ``breakdowns`` False: the
+    rows are read without their breakdowns, each fetched the first time it is looked into."""
     if is_locked(period, session=session):
         return stored_results(team, period, session=session, member_ids=member_ids)
     scheme = load_scheme(team, period, session=session)
@@ -629,16 +638,24 @@ def current_results(
         return replace(
             fresh, scores=tuple(s for s in fresh.scores if s.member_id in wanted), _by_member={}
         )
-    rows = result_store.rows(session=session, period_id=_pid(period), member_ids=member_ids)
+    rows = result_store.rows(session=session, period_id=_pid(period), member_ids=member_ids,
+                             breakdowns=breakdowns)  # fmt: skip
     scores = tuple(
         AgentScore(
             member_id=r.member_id, name=r.name, total=r.total, rank=r.rank,
-            group_size=r.group_size, breakdown=StoredBreakdown(r.breakdown_json), flags=r.flags,
-            stored_provisional=r.provisional,
+            group_size=r.group_size, flags=r.flags, stored_provisional=r.provisional,
+            breakdown=StoredBreakdown(r.breakdown_json if breakdowns else _breakdown_of(session, period, r.member_id)),
         )
         for r in rows
     )  # fmt: skip
     return PeriodResults(team, period, scheme, scores, stored=False)
+
+
+def _breakdown_of(session: Session, period: Period, member_id: int) -> Callable[[], str]:
+    """Reads one stored row's breakdown when called (in the same unit of work)."""
+    return lambda: result_store.breakdown(
+        session=session, period_id=_pid(period), member_id=member_id
+    )
 
 
 def _pid(period: Period) -> int:

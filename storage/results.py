@@ -144,20 +144,36 @@ def _plain(value: Any) -> Any:
 
 
 def rows(
-    *, session: Session, period_id: int, member_ids: Iterable[int] | None = None
+    *,
+    session: Session,
+    period_id: int,
+    member_ids: Iterable[int] | None = None,
+    breakdowns: bool = True,
 ) -> list[StoredRow]:
-    """The period's stored result rows in the order shown (only ``member_ids`` if given)."""
+    """The period's stored result rows in the order shown (only ``member_ids`` if given).
+    ``breakdowns`` False: without the breakdown text (``breakdown_json`` is ""; a ranking of
+    2,000 reads totals and flags, and :func:`breakdown` fetches the few it looks into)."""
     c = ResultRow.__table__.c  # type: ignore[attr-defined]
+    columns = [c.member_id, c.name, c.total, c.rank, c.group_size, c.provisional, c.flags]
     query = (
-        core_select(c.member_id, c.name, c.total, c.rank, c.group_size, c.provisional, c.flags,
-               c.breakdown)
+        core_select(*columns, *([c.breakdown] if breakdowns else []))
         .where(c.period_id == period_id)
         .order_by(c.position)
-    )  # fmt: skip
+    )
     if member_ids is not None:
         query = query.where(c.member_id.in_(list(member_ids)))
-    return [StoredRow(int(r[0]), r[1], r[2], r[3], int(r[4]), bool(r[5]), r[6] or {}, r[7])
+    return [StoredRow(int(r[0]), r[1], r[2], r[3], int(r[4]), bool(r[5]), r[6] or {},
+                      r[7] if breakdowns else "")
             for r in session.execute(query)]  # fmt: skip
+
+
+def breakdown(*, session: Session, period_id: int, member_id: int) -> str:
+    """One stored row's breakdown text ("{}" when there is no such row)."""
+    c = ResultRow.__table__.c  # type: ignore[attr-defined]
+    text = session.execute(
+        core_select(c.breakdown).where(c.period_id == period_id, c.member_id == member_id)
+    ).scalar()
+    return text if isinstance(text, str) else "{}"
 
 
 def light_rows(

@@ -125,7 +125,15 @@ def test_a_ranking_of_the_stored_results_decodes_no_breakdown(
         decoded.append(1)
         return real(self)
 
+    read: list[int] = []
+    real_read = results.result_store.breakdown
+
+    def reading(**kw: object) -> str:
+        read.append(1)
+        return real_read(**kw)  # type: ignore[arg-type]
+
     monkeypatch.setattr(results.StoredBreakdown, "_decoded", counting)
+    monkeypatch.setattr(results.result_store, "breakdown", reading)
     replies = manager.say("/rank")
     assert "Ranking of" in replies[0].text and len(replies[0].text.splitlines()) > len(team.agents)
-    assert decoded == []
+    assert decoded == [] and read == []  # nor read: the rows come without their breakdowns
