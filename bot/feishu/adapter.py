@@ -60,12 +60,13 @@ SCOPES = (
     "im:message.p2p_msg:readonly",
     "im:message.group_at_msg:readonly",
     "im:message:send_as_bot",
-    "im:message:update",
     "im:resource",
 )
-"""The permissions (scopes) the code uses, as the README lists them: receive private
-messages and group messages that @kpibot, send as the bot, update its cards, upload images
-and files."""
+"""The permissions (scopes) the code uses, as the README and ``deploy/feishu-scopes.json``
+list them: receive private messages and group messages that @kpibot; send, reply and update
+its cards as the bot (``im:message:send_as_bot`` covers the card update too, so
+``im:message:update`` is not asked for); upload images and files. ``tests/feishu/test_scopes.py``
+derives them from the calls and events below."""
 SEEN_EVENTS = 20_000
 
 
