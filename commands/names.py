@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from commands.explain import component_name
 from commands.i18n import Translate, translator
 from scoring import Scheme
+from storage.models import Member
 
 
 def N_(message: str) -> str:
@@ -108,6 +109,12 @@ def period_status(_: Translate, status: str) -> str:
 def listing(options: Sequence[Named], lang: str) -> str:
     """The names a person can type, as a list in the reader's language."""
     return joined([o.label for o in options], lang)
+
+
+def person_order(member: Member) -> tuple[str, str, int]:
+    """The order of people in a list, the same in both languages: by the name written in Latin
+    letters when the member has one (pinyin order for 王小红 / Wang Xiaohong), else by the name."""
+    return ((member.name_en or member.name).casefold(), member.name, member.id or 0)
 
 
 def joined(items: Sequence[str], lang: str) -> str:

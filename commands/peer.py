@@ -6,8 +6,8 @@ replayed submit does nothing) but never shown: the rated person and the manager 
 only the average over all raters, and only once at least the scheme's ``min_raters``
 (default 3) colleagues have answered; below that it is "not enough ratings".
 
-``/peer`` alone lists the teammates as buttons (action ``peer:pick``, value
-``<member_id>:<period_id>``); ``/peer summary`` shows one's own anonymous average;
+``/peer`` alone says first when the team's scheme has no peer rating, else lists the
+teammates by name as buttons (action ``peer:pick``, value ``<member_id>:<period_id>``); ``/peer summary`` shows one's own anonymous average;
 ``/peer raters`` is always refused.
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from commands import permissions, results
+from commands import names, permissions, results
 from commands.context import Command, Context, Handler
 from commands.forms import engine
 from commands.forms.common import (
@@ -150,13 +150,9 @@ def _start(ctx: Context, subject: Member) -> list[Reply]:
     period = open_review_period(ctx, team)
     if period is None:
         return [Reply(text=_("No peer rating is open now."), ephemeral=True)]
-    refusal = window_refusal(ctx, team, period, TITLE)
+    refusal = no_peer_rating(ctx, team, period) or window_refusal(ctx, team, period, TITLE)
     if refusal:
         return [Reply(text=refusal, ephemeral=True)]
-    scheme = scheme_of(ctx, team, period)
-    component = scheme.component("peer") if scheme is not None else None
-    if component is None or component.kind != "peer":
-        return [Reply(text=_("Your team's scheme has no peer rating."), ephemeral=True)]
     earlier = repo.get_review(
         session=ctx.session, period=period, subject=subject, rater=ctx.actor, kind="peer"
     )
@@ -164,6 +160,16 @@ def _start(ctx: Context, subject: Member) -> list[Reply]:
         ctx, FORM_ID, period_id=period.id, subject_id=subject.id, expires_at=expiry(ctx, period),
         answers=dict(earlier.answers) if earlier is not None else None,
     )  # fmt: skip
+
+
+def no_peer_rating(ctx: Context, team: Team, period: Period) -> str | None:
+    """What an agent is told first, before any colleague is offered, when the team's scheme for
+    ``period`` has no peer rating; None when it has one."""
+    scheme = scheme_of(ctx, team, period)
+    component = scheme.component("peer") if scheme is not None else None
+    if component is None or component.kind != "peer":
+        return ctx._("Your team's scheme has no peer rating.")
+    return None
 
 
 def _teammate(ctx: Context, name: str) -> Member | None:
@@ -194,18 +200,26 @@ def peer(ctx: Context, args: str) -> list[Reply]:
 
 
 def choose(ctx: Context) -> list[Reply]:
-    """Teammates to rate (the router lets only agents run ``/peer``; each button is checked again)."""
+    """Teammates to rate, by name (:func:`commands.names.person_order`; the router lets only agents run
+    ``/peer``; each button is checked again); first, whether the scheme has a peer rating at all."""
     _ = ctx._
     team = team_of(ctx, ctx.actor)
     period = open_review_period(ctx, team)
     if period is None:
         return [Reply(text=_("No peer rating is open now."), ephemeral=True)]
+    refusal = no_peer_rating(ctx, team, period)
+    if refusal:
+        return [Reply(text=refusal, ephemeral=True)]
     mine = {r.subject_id for r in repo.list_reviews(session=ctx.session, period=period, kind="peer")
             if r.rater_id == ctx.actor.id}  # fmt: skip
+    colleagues = sorted(
+        (m for m in repo.list_members(session=ctx.session, team=team, roles=["agent"])
+         if m.id != ctx.actor.id and permissions.can_peer_rate(ctx.actor, m)),
+        key=names.person_order,
+    )  # fmt: skip
     buttons = tuple(
         Button(label=_shown(ctx, m) + (" ✓" if m.id in mine else ""), action="peer:pick", value=f"{m.id}:{period.id}")
-        for m in repo.list_members(session=ctx.session, team=team, roles=["agent"])
-        if m.id != ctx.actor.id and permissions.can_peer_rate(ctx.actor, m)
+        for m in colleagues
     )  # fmt: skip
     if not buttons:
         return [Reply(text=_("There is no colleague for you to rate."), ephemeral=True)]
