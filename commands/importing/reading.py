@@ -513,32 +513,34 @@ def _read_csv(data: bytes, mapping: Mapping) -> SourceTable:
     ] = {}  # a column may feed two fields (Answered: calls and AHT's count)
     for field_name, name in found.items():
         fields_of.setdefault(name, []).append(field_name)
-    pending = {name: table.column(name) for name in fields_of}
+    names = list(fields_of)
+    table = table.select(names)
+    for at, name in enumerate(names):
+        column = table.column(at)
+        if pa.types.is_time(column.type):  # a seconds column written as h:mm[:ss]
+            table = table.set_column(at, name, pc.cast(column, pa.string()))
+        elif "agent" in fields_of[name] and pa.types.is_string(column.type):
+            # a few thousand names over many rows: a categorical, so that each name is
+            # cleaned and matched once (pandas keeps the Arrow dictionary's codes)
+            table = table.set_column(at, name, pc.dictionary_encode(column.combine_chunks()))
+    # All columns at once, on every core, each Arrow column freed as its pandas one is made
+    # (self_destruct), so the peak stays near one copy. Dates as datetime64, not an object
+    # each; booleans with gaps as pandas "boolean" (without gaps: plain numpy, see below).
+    converted = table.to_pandas(
+        use_threads=True,
+        self_destruct=True,
+        split_blocks=True,
+        date_as_object=False,
+        types_mapper={pa.bool_(): pd.BooleanDtype()}.get,
+    )
     del table
     columns: dict[str, pd.Series] = {}
     for name, fields in fields_of.items():
-        column = pending.pop(
-            name
-        )  # converted one at a time: the Arrow copy goes as the pandas one comes
-        if pa.types.is_time(column.type):  # a seconds column written as h:mm[:ss]
-            column = pc.cast(column, pa.string())
-        if "agent" in fields and pa.types.is_string(column.type):
-            # a few thousand names over many rows: a categorical, so that each name is
-            # cleaned and matched once (pandas keeps the Arrow dictionary's codes)
-            column = pc.dictionary_encode(column.combine_chunks())
-        # booleans with gaps become pandas "boolean", not an object array of True/False/None;
-        # without gaps, plain numpy booleans (no mask to build and carry)
-        if pa.types.is_boolean(column.type) and column.null_count:
-            converted = column.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get)
-        elif pa.types.is_date(
-            column.type
-        ):  # 日期 read as dates: datetime64, not a Python object each
-            converted = column.to_pandas(date_as_object=False)
-        else:
-            converted = column.to_pandas()
+        series = converted[name]
+        if isinstance(series.dtype, pd.BooleanDtype) and not series.hasnans:
+            series = pd.Series(series.to_numpy(dtype=bool), index=series.index, name=name)
         for field_name in fields:
-            columns[field_name] = converted
-        del column
+            columns[field_name] = series
     frame = pd.DataFrame(columns, copy=False)
     rows = np.arange(mapping.header_row + 1, mapping.header_row + 1 + len(frame))
     repeats = frozenset(f for fields in fields_of.values() for f in fields[1:])
