@@ -15,6 +15,15 @@
 * ``demo_engine`` — like ``engine`` but with ``kpibot demo`` loaded as of ``DEMO_NOW``
                    (team ``demo``: closed 2026-08…2026-10, open 2026-11). Loaded once per
                    test session into a template, copied per test.
+
+The router fixtures, defined here once; a folder's conftest overrides only the data:
+
+* ``clock``      — a :class:`Clock` the test moves by hand, starting at ``clock_start``
+                   (``WORLD_NOW``: inside the review window of the conversation world).
+* ``world``      — the two teams of ``tests/conversations/world.py`` (``demo`` in Chinese,
+                   ``london`` in English) in ``engine``; member name → id.
+* ``app_config`` — the ``AppConfig`` the router is built with (the default one).
+* ``router``     — the real router with every command module, over ``world``, on ``clock``.
 """
 
 from __future__ import annotations
@@ -23,8 +32,9 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import inspect, text
@@ -33,12 +43,18 @@ from sqlmodel import Session
 
 from storage.db import make_engine, normalize_url, unit_of_work, upgrade
 
+if TYPE_CHECKING:
+    from commands.context import AppConfig
+    from commands.router import Router
+
 # Services built inside a test run the router in threads of the test's process, where its
 # logs and metrics can be read; tests/ops/test_router_pool.py and every ``kpibot run`` child
 # (tests/ops/replica.py sets ROUTER_PROCESSES=1) cover the worker processes of production.
 os.environ.setdefault("ROUTER_PROCESSES", "0")
 
 DEMO_NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
+WORLD_NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+"""Inside the review window of 2026-10 of ``tests/conversations/world.py``."""
 DEFAULT_TEST_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 SCHEMA_PREFIX = "kpibot_t_"
 
@@ -236,3 +252,51 @@ def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield schema.url()
     finally:
         schema.drop()
+
+
+# --- the router, its clock and its world ------------------------------------------------
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@pytest.fixture
+def clock_start() -> datetime:
+    return WORLD_NOW
+
+
+@pytest.fixture
+def clock(clock_start: datetime) -> Clock:
+    return Clock(clock_start)
+
+
+@pytest.fixture
+def world(engine: Engine) -> dict[str, int]:
+    from tests.conversations.world import build_world
+
+    return build_world(engine)
+
+
+@pytest.fixture
+def app_config() -> AppConfig:
+    from commands.context import AppConfig
+
+    return AppConfig()
+
+
+@pytest.fixture
+def router(engine: Engine, clock: Clock, app_config: AppConfig, world: object) -> Router:
+    """The real router with every command module, over the folder's ``world``."""
+    from commands.router import Router
+
+    return Router(engine, app_config, clock)

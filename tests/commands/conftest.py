@@ -1,21 +1,18 @@
 """Two teams (``demo`` in Chinese, ``london`` in English) from the conversation tests' world,
-plus a quality inspector, and the real router with every command module."""
+plus a quality inspector; the router and its clock (at ``REVIEW_WINDOW_NOW``) are the root
+conftest's."""
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy.engine import Engine
 
-from commands.context import AppConfig
-from commands.router import Router
 from storage import repo
 from storage.db import unit_of_work
-from tests.conversations.conftest import Clock
+from tests.conftest import WORLD_NOW
 from tests.conversations.world import build_world
 
-REVIEW_WINDOW_NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+REVIEW_WINDOW_NOW = WORLD_NOW
 
 
 @pytest.fixture
@@ -27,16 +24,6 @@ def world(engine: Engine) -> dict[str, int]:
         qa = repo.add_member(session=session, team=demo, name="小赵", role="qa")
         ids["小赵"] = qa.id or 0
     return ids
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(REVIEW_WINDOW_NOW)
-
-
-@pytest.fixture
-def router(engine: Engine, clock: Clock, world: dict[str, int]) -> Router:
-    return Router(engine, AppConfig(), clock)
 
 
 def review_everyone(

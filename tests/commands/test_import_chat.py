@@ -9,7 +9,7 @@ from commands.importing import import_file
 from commands.router import Router
 from storage import repo
 from storage.db import unit_of_work
-from tests.conversations.conftest import Clock
+from tests.conftest import Clock
 from tests.conversations.transcript import FakeChat, run
 
 FULL = "Agent,Sessions,Inquiries,Converted\n李娜,400,200,50\n张伟,300,150,30\n"

@@ -22,7 +22,7 @@ from storage import repo
 from storage.db import unit_of_work
 from storage.models import DataImport, IndicatorValue
 from storage.models.chat_files import PendingFile
-from tests.conversations.conftest import Clock
+from tests.conftest import Clock
 from tests.conversations.transcript import FakeChat
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "imports"

@@ -12,7 +12,7 @@ from commands.router import Router
 from storage import repo
 from storage.db import unit_of_work
 from storage.models import AuditLog
-from tests.conversations.conftest import Clock
+from tests.conftest import Clock
 from tests.conversations.transcript import FakeChat, run
 
 

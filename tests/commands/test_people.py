@@ -14,7 +14,7 @@ from commands.context import AppConfig
 from commands.router import Router
 from storage import repo
 from storage.db import unit_of_work
-from tests.conversations.conftest import Clock
+from tests.conftest import Clock
 from tests.conversations.transcript import FakeChat, run
 
 

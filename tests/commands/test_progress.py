@@ -14,7 +14,7 @@ from storage import outbox as outbox_store
 from storage import repo
 from storage.db import unit_of_work
 from tests.commands.conftest import REVIEW_WINDOW_NOW
-from tests.conversations.conftest import Clock
+from tests.conftest import Clock
 from tests.conversations.transcript import FakeChat
 
 

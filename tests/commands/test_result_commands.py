@@ -12,7 +12,7 @@ from commands.router import Router
 from storage import repo
 from storage.db import unit_of_work
 from tests.commands.conftest import review_everyone
-from tests.conversations.conftest import Clock
+from tests.conftest import Clock
 from tests.conversations.transcript import FakeChat, run
 
 LONDON_SELF = {"Alice": 5, "Bob": 4, "Carol": 3, "Dave": 4}

@@ -32,7 +32,7 @@ from storage import results as result_store
 from storage.db import unit_of_work
 from storage.models import Member, Period, Team
 from storage.models.consequences import Appeal
-from tests.conversations.conftest import Clock
+from tests.conftest import Clock
 from tests.conversations.transcript import FakeChat
 
 SCHEME = """

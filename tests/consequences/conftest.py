@@ -1,5 +1,6 @@
 """Two teams from the conversation tests' world (``demo`` zh, ``london`` en, mini_shop scheme),
-reviewed, with the real router; the clock starts after the review window of 2026-10."""
+reviewed; the clock starts after the review window of 2026-10 (the router is the root
+conftest's)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.engine import Engine
 
-from commands.context import AppConfig
-from commands.router import Router
 from tests.commands.conftest import review_everyone
-from tests.conversations.conftest import Clock
 from tests.conversations.world import build_world
 
 AFTER_CLOSE = datetime(2026, 11, 6, 12, 0, tzinfo=UTC)
@@ -30,10 +28,5 @@ def world(engine: Engine) -> dict[str, int]:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(AFTER_CLOSE)
-
-
-@pytest.fixture
-def router(engine: Engine, clock: Clock, world: dict[str, int]) -> Router:
-    return Router(engine, AppConfig(), clock)
+def clock_start() -> datetime:
+    return AFTER_CLOSE

@@ -17,8 +17,8 @@ from commands.messages import Reply
 from commands.router import Router
 from storage import repo
 from storage.db import unit_of_work
+from tests.conftest import Clock
 from tests.consequences.test_consequences import _mark_all_sent, published  # noqa: F401
-from tests.conversations.conftest import Clock
 
 IDS = re.compile(r"\b(self|manager|kpi|peer|avg_response_s|refund_ratio|ability|service)\b")
 

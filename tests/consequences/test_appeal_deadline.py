@@ -22,8 +22,8 @@ from scoring.scheme import SchemeError
 from storage import consequences as store
 from storage import repo
 from storage.db import unit_of_work
+from tests.conftest import Clock
 from tests.consequences.test_consequences import APPLY, _publish, _texts, _use_scheme
-from tests.conversations.conftest import Clock
 from tests.conversations.transcript import FakeChat
 from tests.conversations.world import SCHEME_TEXT
 

@@ -21,8 +21,8 @@ from storage import consequences as store
 from storage import outbox as outbox_store
 from storage import repo
 from storage.db import unit_of_work
+from tests.conftest import Clock
 from tests.consequences.test_consequences import APPLY, _publish, _use_scheme
-from tests.conversations.conftest import Clock
 from tests.conversations.transcript import FakeChat
 from tests.conversations.world import SCHEME_TEXT
 

@@ -14,8 +14,8 @@ from commands.router import Router
 from scoring import parse_scheme
 from storage import repo
 from storage.db import unit_of_work
+from tests.conftest import Clock
 from tests.consequences.test_consequences import APPLY, _publish, _texts, _use_scheme
-from tests.conversations.conftest import Clock
 from tests.conversations.transcript import FakeChat
 from tests.conversations.world import SCHEME_TEXT
 

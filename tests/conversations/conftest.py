@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 from sqlalchemy.engine import Engine
 
@@ -10,31 +8,14 @@ from commands.context import AppConfig
 from commands.router import Router
 from storage.db import unit_of_work
 from storage.models import Member, Team
+from tests.conftest import Clock
 from tests.conversations import toyform
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> None:
-        self.now += timedelta(**kwargs)
 
 
 @pytest.fixture
 def db(engine: Engine) -> Engine:
     """A migrated SQLite file database (the shared ``engine`` fixture of tests/conftest.py)."""
     return engine
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -62,16 +43,3 @@ def toy_router(
     db: Engine, clock: Clock, people: dict[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> Router:
     return Router(db, AppConfig(), clock, modules=[forms, toyform])
-
-
-@pytest.fixture
-def world(db: Engine) -> dict[str, int]:
-    from tests.conversations.world import build_world
-
-    return build_world(db)
-
-
-@pytest.fixture
-def router(db: Engine, clock: Clock, world: dict[str, int]) -> Router:
-    """The real router with every command module, over the two teams of ``world``."""
-    return Router(db, AppConfig(), clock)

@@ -19,7 +19,7 @@ from commands.router import Router
 from scoring.scheme_parser import parse_scheme
 from storage import repo
 from storage.db import unit_of_work
-from tests.conversations.conftest import Clock
+from tests.conftest import Clock
 from tests.conversations.transcript import FakeChat, run
 
 pytestmark = pytest.mark.slow

@@ -24,7 +24,7 @@ from scoring.scheme_parser import parse_scheme
 from storage import repo
 from storage.db import unit_of_work
 from storage.models import AuditLog
-from tests.conversations.conftest import Clock
+from tests.conftest import Clock
 from tests.conversations.transcript import FakeChat, run
 
 SCHEMES = Path(__file__).resolve().parents[2] / "schemes"

@@ -10,7 +10,7 @@ from commands.context import AppConfig, Command, Context
 from commands.messages import Incoming, Reply
 from commands.permissions import ALL, LEADERS, N_
 from commands.router import Router, split_command
-from tests.conversations.conftest import Clock
+from tests.conftest import Clock
 
 REFUSAL = N_(
     "The command /review is not available to you: only managers and admins review agents. Use /selfreview for your own review."

@@ -5,7 +5,7 @@ from sqlmodel import select
 from commands.router import Router
 from storage.db import unit_of_work
 from storage.models import Review
-from tests.conversations.conftest import Clock
+from tests.conftest import Clock
 from tests.conversations.transcript import FakeChat, run
 
 

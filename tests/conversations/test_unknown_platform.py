@@ -14,7 +14,7 @@ from commands.permissions import ALL
 from commands.router import Router
 from storage import conversations
 from storage.db import unit_of_work
-from tests.conversations.conftest import Clock
+from tests.conftest import Clock
 
 
 def _whoami(ctx: Context, args: str) -> list[Reply]:

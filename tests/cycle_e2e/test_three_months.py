@@ -33,7 +33,7 @@ from storage import consequences as store
 from storage import outbox as outbox_store
 from storage import repo
 from storage.db import unit_of_work
-from tests.conversations.conftest import Clock
+from tests.conftest import Clock
 from tests.conversations.transcript import FakeChat
 from tests.cycle_e2e import world
 

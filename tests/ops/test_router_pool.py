@@ -48,7 +48,7 @@ from commands.messages import Incoming, Reply
 from commands.router import Router, build_router
 from storage.db import make_engine
 from tests.commands.conftest import review_everyone
-from tests.conversations.conftest import Clock
+from tests.conftest import Clock
 from tests.conversations.world import build_world
 from tests.ops.conftest import STRONG_SECRET
 from tests.ops.replica import Replica, children, running

@@ -22,7 +22,7 @@ from commands.router import Router
 from scoring import parse_scheme
 from storage import repo
 from storage.db import unit_of_work
-from tests.conversations.conftest import Clock
+from tests.conftest import Clock
 from tests.telegram.conftest import start_adapter, telegram_api  # noqa: F401  (the fake Bot API, for test_telegram)
 
 QA_SCHEME = """
@@ -122,8 +122,8 @@ def build_qa_world(engine: Engine, *, blind: bool = False, min_samples: int = 1)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(datetime(2026, 10, 20, 9, 0, tzinfo=UTC))
+def clock_start() -> datetime:
+    return datetime(2026, 10, 20, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -132,10 +132,11 @@ def world(engine: Engine) -> dict[str, int]:
 
 
 @pytest.fixture
-def make_router(engine: Engine, clock: Clock) -> Callable[[], Router]:
-    return lambda: Router(engine, AppConfig(default_lang="en"), clock)
+def app_config() -> AppConfig:
+    return AppConfig(default_lang="en")
 
 
 @pytest.fixture
-def router(world: dict[str, int], make_router: Callable[[], Router]) -> Router:
-    return make_router()
+def make_router(engine: Engine, clock: Clock, app_config: AppConfig) -> Callable[[], Router]:
+    """A new router on the same database and clock (a restart, or another replica)."""
+    return lambda: Router(engine, app_config, clock)

@@ -20,7 +20,7 @@ from commands.router import Router
 from storage import outbox as outbox_store
 from storage import repo
 from storage.db import unit_of_work
-from tests.conversations.conftest import Clock
+from tests.conftest import Clock
 from tests.fakes.telegram_api import FakeTelegram
 from tests.qa.conftest import AGENTS, build_qa_world
 from tests.telegram.chat import TelegramChat, labels

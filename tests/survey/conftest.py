@@ -16,6 +16,7 @@ from commands.context import AppConfig
 from commands.survey_tokens import make_token
 from storage.db import unit_of_work
 from storage.models import Member, Period, Team
+from tests.conftest import Clock
 
 SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 NOW = datetime(2026, 10, 14, 9, 30, tzinfo=UTC)
@@ -78,19 +79,9 @@ def world(engine: Engine) -> World:
     return seed_team(engine)
 
 
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(NOW)
+def clock_start() -> datetime:
+    return NOW
 
 
 def make_client(

@@ -16,7 +16,8 @@ from commands.survey import MAX_BATCH
 from commands.survey_tokens import read_token
 from storage.db import unit_of_work
 from storage.models import Member, Team
-from tests.survey.conftest import SECRET, Clock, World, scheme_text, seed_team, use_scheme
+from tests.conftest import Clock
+from tests.survey.conftest import SECRET, World, scheme_text, seed_team, use_scheme
 from tests.survey.pagekit import rate, rating_rows
 
 PUBLIC = "https://kpi.example.com"

@@ -13,7 +13,8 @@ from commands.router import Router
 from storage import repo
 from storage.db import unit_of_work
 from storage.models import Member, Period
-from tests.survey.conftest import SECRET, Clock, World, scheme_text, use_scheme
+from tests.conftest import Clock
+from tests.survey.conftest import SECRET, World, scheme_text, use_scheme
 from tests.survey.pagekit import rate
 
 SELF_ANSWER = 3  # stored 1–5; the scoring module reads it as (3 − 1) / 4 × 100 = 50

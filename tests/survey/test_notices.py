@@ -20,7 +20,8 @@ from storage import outbox as store
 from storage import repo
 from storage.db import unit_of_work
 from storage.models import Member
-from tests.survey.conftest import SECRET, Clock, World, make_client, seed_team
+from tests.conftest import Clock
+from tests.survey.conftest import SECRET, World, make_client, seed_team
 from tests.survey.pagekit import rate
 
 # The team's zone is Asia/Shanghai (UTC+8): local 2026-10-14 is 10-13 16:00Z … 10-14 16:00Z.

@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from tests.survey.conftest import Clock, World, make_client
+from tests.conftest import Clock
+from tests.survey.conftest import World, make_client
 from tests.survey.pagekit import CSRF, csrf_of, rate, rating_count, rating_rows
 
 UNFURLERS = [

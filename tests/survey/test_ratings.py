@@ -17,7 +17,8 @@ from scoring.total import ScoreInputs, score_team
 from storage import repo
 from storage.db import unit_of_work
 from storage.models import Period
-from tests.survey.conftest import Clock, World, make_client, scheme_text, use_scheme
+from tests.conftest import Clock
+from tests.survey.conftest import World, make_client, scheme_text, use_scheme
 from tests.survey.pagekit import rate, rating_rows
 
 

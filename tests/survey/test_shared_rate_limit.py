@@ -16,8 +16,9 @@ from bot.settings import load_settings
 from bot.survey_page import SharedLimiter, survey_routes
 from bot.web import build_web_app
 from commands.context import AppConfig
+from tests.conftest import Clock
 
-from .conftest import NOW, SECRET, Clock, seed_team
+from .conftest import NOW, SECRET, seed_team
 
 
 class Ticker:

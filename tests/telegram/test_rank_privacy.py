@@ -12,7 +12,7 @@ from commands.router import Router
 from storage import repo
 from storage.db import unit_of_work
 from tests.commands.conftest import REVIEW_WINDOW_NOW, review_everyone
-from tests.conversations.conftest import Clock
+from tests.conftest import Clock
 from tests.conversations.world import build_world
 from tests.fakes.telegram_api import FakeTelegram, texts
 from tests.telegram.chat import TelegramChat
