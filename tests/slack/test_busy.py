@@ -14,6 +14,7 @@ from tests.fakes.slack_api import FakeSlack
 from tests.slack.conftest import ScriptedRouter, make_adapter, web_app
 from tests.slack.sender import SlackSender
 from tests.slack.test_modal import review_script
+from tests.waiting import settle, wait_until
 
 
 def burst(adapter: SlackAdapter, extra: int = 1) -> None:
@@ -41,13 +42,15 @@ async def test_while_busy_the_work_after_the_acks_goes_one_at_a_time_then_all_at
 
     burst(adapter)
     tasks = [adapter._spawn(work(n)) for n in range(4)]
-    await asyncio.sleep(0.05)
+    await wait_until(lambda: bool(started), what="the first request's work starts")
+    await settle()
     assert started == [0], "one request's work at a time while the acks of a burst go out"
     finish[0].set()
-    await asyncio.sleep(0.05)
+    await wait_until(lambda: len(started) > 1, what="the next request's work starts")
+    await settle()
     assert started == [0, 1], "the next one in order takes its turn"
     await burst_over(adapter)
-    await asyncio.sleep(0.05)
+    await wait_until(lambda: len(started) == 4, what="the rest start once the burst is over")
     assert started == [0, 1, 2, 3], "the burst is over: everyone's turn at once"
     for event in finish.values():
         event.set()
@@ -69,7 +72,7 @@ async def test_when_not_busy_the_work_starts_at_once_side_by_side(
         await gate.wait()
 
     tasks = [adapter._spawn(work(n)) for n in range(3)]
-    await asyncio.sleep(0.05)
+    await wait_until(lambda: len(started) == 3, what="all three start while none has finished")
     assert sorted(started) == [0, 1, 2]
     gate.set()
     await asyncio.gather(*tasks)
@@ -90,10 +93,11 @@ async def test_a_command_in_a_burst_is_acked_at_once_and_answered_when_its_turn_
         first = await slack.command("U0ALICE", "/rank", "")
         second = await slack.command("U0ALICE", "/me", "")
         assert first.response.status_code == second.response.status_code == 200
-        await asyncio.sleep(0.1)
+        await wait_until(lambda: bool(scripted.seen), what="the first command reaches the router")
+        await settle()
         assert [i.text for i in scripted.seen] == ["/rank"], "the second waits for its turn"
         scripted.release()
-        await asyncio.sleep(0.3)
+        await wait_until(lambda: len(scripted.seen) > 1, what="the second command's turn comes")
         assert [i.text for i in scripted.seen] == ["/rank", "/me"], (
             "one at a time, not never: the next starts when the first is done"
         )

@@ -13,11 +13,14 @@ from sqlalchemy.engine import Engine
 from bot.survey_page import survey_routes
 from bot.web import build_web_app
 from commands.context import AppConfig
-from tests.survey.conftest import SECRET, Clock, World
+from tests.conftest import Clock
+from tests.survey.conftest import SECRET, World
 from tests.survey.livekit import PHONE, browser_missing, chromium, javascript_runs, serve
 from tests.survey.pagekit import rating_rows
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+PAGE_S = 60
+"""How long the next page may take to arrive on a loaded machine (a ceiling, not a delay)."""
 
 pytestmark = [
     pytest.mark.browser,
@@ -52,13 +55,18 @@ def full_page_screenshot(driver: Any, name: str) -> Path:
 
 
 def submit(driver: Any, element: Any, action: Any = None) -> None:
-    """Submit (click, or ``action()``) and wait for the next page to replace this one."""
+    """Submit (click, or ``action()``) and wait until the next page has replaced this one
+    and is whole: the old document gone, the new one parsed to its end (a form posted by
+    the keyboard returns before the next page has even started to load)."""
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     page = driver.find_element(by("TAG_NAME"), "html")
     (action or element.click)()
-    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(page))
+    wait = WebDriverWait(driver, PAGE_S)
+    wait.until(expected_conditions.staleness_of(page))
+    wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
+    wait.until(expected_conditions.presence_of_element_located((by("TAG_NAME"), "h1")))
 
 
 def test_a_customer_rates_comments_and_sees_the_thank_you_on_a_phone(
