@@ -31,7 +31,6 @@ import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from commands import permissions, results
@@ -434,10 +433,6 @@ def on_action(ctx: Context, value: str) -> list[Reply]:
             ephemeral=True,
         )
     ]
-
-
-def _today(ctx: Context) -> date:
-    return ctx.now.date()
 
 
 COMMANDS: tuple[Command, ...] = (

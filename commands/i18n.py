@@ -60,10 +60,6 @@ def catalog(lang: str) -> gettext.NullTranslations:
     return merged
 
 
-def gettext_for(lang: str, message: str) -> str:
-    return catalog(normalize_lang(lang)).gettext(message)
-
-
 def translator(lang: str | None) -> Translate:
     """A ``_(msgid, **kwargs)`` for one language; kwargs are ``str.format``-ed in."""
     code = normalize_lang(lang)
@@ -74,8 +70,3 @@ def translator(lang: str | None) -> Translate:
         return text.format(**kwargs) if kwargs else text
 
     return _
-
-
-def ngettext_for(lang: str | None, singular: str, plural: str, n: int, **kwargs: Any) -> str:
-    text = catalog(normalize_lang(lang)).ngettext(singular, plural, n)
-    return text.format(n=n, **kwargs)

@@ -80,24 +80,6 @@ _REVIEW = _Rule(0.0, 100.0)
 _COUNT = _Rule(0.0, None, whole=True)
 
 
-def expected_columns(scheme: Scheme) -> dict[str, str]:
-    """Every column the calculator reads for ``scheme``, with its kind (for help texts)."""
-    out: dict[str, str] = {"agent": "agent", "team": "team"}
-    for ind in scheme.indicators:
-        out.setdefault(ind.column, f"indicator:{ind.unit}")
-    for comp in scheme.components:
-        if comp.kind in ("self", "manager"):
-            out[comp.id] = "review"
-            for dim in comp.rated_dimensions:
-                out[f"{comp.id}.{dim.id}"] = "review"
-        elif comp.kind == "customer":
-            out.update({f"customer.{c}": "count" for c in STAR_COLUMNS})
-        elif comp.kind in ("peer", "qa"):
-            out[f"{comp.kind}.score"] = "review"
-            out[f"{comp.kind}.count"] = "count"
-    return out
-
-
 def _parse_cell(text: str, rule: _Rule) -> tuple[float, str | None, dict[str, Any]]:
     """(value, problem code, params); NaN for an empty cell."""
     raw = text.strip()

@@ -576,10 +576,3 @@ def raise_post_change(
         at=now_or_utc(now),
     )
     return row, True
-
-
-def list_post_change(*, session: Session, team: Team | None = None) -> list[PostChangeFlag]:
-    query = select(PostChangeFlag)
-    if team is not None:
-        query = query.where(PostChangeFlag.team_id == team.id)
-    return list(session.exec(query.order_by(col(PostChangeFlag.id))))

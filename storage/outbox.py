@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, and_, bindparam, func, or_, text, update
@@ -192,29 +192,6 @@ def claim_batch(
     return rows
 
 
-def due_count(
-    *, session: Session, now: datetime | None = None, lease: timedelta = DEFAULT_LEASE
-) -> int:
-    query = select(func.count()).select_from(OutboxMessage).where(_due(now_or_utc(now), lease))
-    return int(session.exec(query).one())
-
-
-def oldest_due_at(*, session: Session, now: datetime | None = None) -> datetime | None:
-    """Since when the longest-waiting due pending row has been due (None: nothing due)."""
-    moment = now_or_utc(now)
-    due_since = func.coalesce(col(OutboxMessage.not_before), col(OutboxMessage.created_at))
-    query = select(func.min(due_since)).where(
-        col(OutboxMessage.status) == "pending",
-        or_(col(OutboxMessage.not_before).is_(None), col(OutboxMessage.not_before) <= moment),
-    )
-    value = session.exec(query).one()
-    if value is None:
-        return None
-    if isinstance(value, str):  # SQLite's MIN over a text column skips the type's decoder
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def begin_send(
     *,
     session: Session,
@@ -260,17 +237,6 @@ def heartbeat(*, session: Session, worker: str, now: datetime | None = None) -> 
         .execution_options(synchronize_session=False)
     )
     return int(cast(CursorResult[Any], session.execute(statement)).rowcount or 0)
-
-
-def next_due_at(*, session: Session) -> datetime | None:
-    """When the earliest postponed pending row becomes due (None: nothing postponed)."""
-    query = select(func.min(OutboxMessage.not_before)).where(OutboxMessage.status == "pending")
-    value = session.exec(query).one()
-    if value is None:
-        return None
-    if isinstance(value, str):  # SQLite's MIN over a text column skips the type's decoder
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _finish(session: Session, message_id: int, worker: str, **values: Any) -> bool:
@@ -396,14 +362,6 @@ def mark_unreachable(
 def mark_ambiguous(*, session: Session, message_id: int, worker: str, error: str) -> bool:
     """A send whose outcome cannot be settled (it may have been delivered): never sent again."""
     return _finish(session, message_id, worker, status="ambiguous", last_error=error[:2000])
-
-
-def delete_messages(*, session: Session, ids: Sequence[int]) -> int:
-    """Remove rows (an admin retracting a message that was never sent)."""
-    rows = session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(list(ids)))).all()
-    for row in rows:
-        session.delete(row)
-    return len(rows)
 
 
 # --- step ledger -----------------------------------------------------------------------------

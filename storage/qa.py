@@ -436,13 +436,6 @@ def add_dispute(
     return row
 
 
-def list_disputes(*, session: Session, member_id: int | None = None) -> list[QaDispute]:
-    query = select(QaDispute)
-    if member_id is not None:
-        query = query.where(QaDispute.member_id == member_id)
-    return list(session.exec(query.order_by(col(QaDispute.id))))
-
-
 def members_by_id(*, session: Session, ids: Iterable[int]) -> dict[int, Member]:
     wanted = sorted(set(ids))
     if not wanted:

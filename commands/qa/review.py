@@ -275,11 +275,3 @@ def open_form(ctx: Context, review: QaReview, view: SampleView) -> list[Reply]:
         store.save_answers(session=ctx.session, review=review, answers={"_conversation": conv.id})
     state = engine.load(ctx, conv)
     return FORM.intro(ctx, conv) + [engine.ask(ctx, state, offer_form=True)]
-
-
-def queue_size(ctx: Context) -> int:
-    assert ctx.actor.id is not None
-    own = len(store.open_reviews(session=ctx.session, reviewer_id=ctx.actor.id))
-    return own + store.count_unclaimed(
-        session=ctx.session, team_ids=_team_ids(ctx), exclude_member=ctx.actor.id
-    )

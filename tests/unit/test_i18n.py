@@ -12,7 +12,7 @@ from commands.i18n import catalog, normalize_lang, translator
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE_DIRS = ("commands", "bot")
-TRANSLATING_NAMES = {"_", "N_", "gettext_for", "t"}
+TRANSLATING_NAMES = {"_", "N_", "t"}
 
 
 def _literal_msgids() -> list[tuple[str, int, str]]:
@@ -28,7 +28,7 @@ def _literal_msgids() -> list[tuple[str, int, str]]:
                 name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
                 if name not in TRANSLATING_NAMES:
                     continue
-                first = node.args[-1] if name == "gettext_for" else node.args[0]
+                first = node.args[0]
                 if isinstance(first, ast.Constant) and isinstance(first.value, str):
                     found.append((str(path.relative_to(ROOT)), node.lineno, first.value))
     return found
