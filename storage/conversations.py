@@ -11,7 +11,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased, joinedload
 from sqlmodel import Session, col, select
 
 from storage.models import (
@@ -33,12 +37,29 @@ def claim_event(platform: str, event_id: str, at: datetime, *, session: Session)
     """Record a delivery; ``False`` when this platform's event id was seen before.
 
     Call it first in a unit of work: the claim commits or rolls back with the request, so
-    a request that failed is handled again when the platform retries it. A concurrent
-    duplicate hits the unique key; the session is then rolled back (nothing else was
-    written yet) and the delivery is dropped.
+    a request that failed is handled again when the platform retries it. One statement,
+    ``INSERT … ON CONFLICT DO NOTHING RETURNING id`` (SQLite and PostgreSQL): a delivery seen
+    before inserts nothing and answers no row; on PostgreSQL a concurrent duplicate waits for
+    the first one's transaction and then inserts nothing (or, the first rolled back, claims it).
     """
+    dialect = session.get_bind().dialect.name
+    if dialect not in ("sqlite", "postgresql"):
+        return _claim_event_portably(platform, event_id, at, session=session)
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    claimed = session.execute(
+        insert(ProcessedEvent)
+        .values(platform=platform, event_id=event_id, at=at)
+        .on_conflict_do_nothing(index_elements=["platform", "event_id"])
+        .returning(col(ProcessedEvent.id))
+    ).first()
+    return claimed is not None
+
+
+def _claim_event_portably(platform: str, event_id: str, at: datetime, *, session: Session) -> bool:
+    """:func:`claim_event` where ``ON CONFLICT`` is not known: look, insert; a concurrent
+    duplicate hits the unique key (the session is rolled back: nothing else was written yet)."""
     seen = session.exec(
-        select(ProcessedEvent).where(
+        select(ProcessedEvent.id).where(
             ProcessedEvent.platform == platform, ProcessedEvent.event_id == event_id
         )
     ).first()
@@ -56,15 +77,13 @@ def claim_event(platform: str, event_id: str, at: datetime, *, session: Session)
 def record_replies(
     platform: str, event_id: str, replies: list[dict[str, Any]] | None, *, session: Session
 ) -> None:
-    """Keep what this delivery was answered, in the unit of work that did its work."""
-    seen = session.exec(
-        select(ProcessedEvent).where(
-            ProcessedEvent.platform == platform, ProcessedEvent.event_id == event_id
-        )
-    ).first()
-    if seen is not None:
-        seen.replies = replies
-        session.add(seen)
+    """Keep what this delivery was answered, in the unit of work that did its work (one UPDATE)."""
+    session.execute(
+        update(ProcessedEvent)
+        .where(col(ProcessedEvent.platform) == platform, col(ProcessedEvent.event_id) == event_id)
+        .values(replies=replies)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def recorded_replies(
@@ -94,11 +113,19 @@ def find_member(platform: str, user_id: str, *, session: Session) -> Member | No
     if not key:
         return None
     if platform not in NAMED_BY_NAME:
-        return session.exec(
-            select(Member)
-            .join(MemberIdentity, col(MemberIdentity.member_id) == col(Member.id))
-            .where(MemberIdentity.platform == platform, MemberIdentity.external_id == key)
-        ).first()
+        # One query: the member and every identity of theirs (joined), not a second
+        # SELECT for Member.identities (selectin) on every request.
+        identity = aliased(MemberIdentity)
+        return (
+            session.exec(
+                select(Member)
+                .join(identity, col(identity.member_id) == col(Member.id))
+                .where(identity.platform == platform, identity.external_id == key)
+                .options(joinedload(Member.identities))
+            )
+            .unique()
+            .first()
+        )
     if key.isdigit():
         by_id = session.get(Member, int(key))
         if by_id is not None:

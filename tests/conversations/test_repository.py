@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from storage import conversations, repo
 from storage.db import unit_of_work
@@ -45,6 +48,55 @@ def test_a_claim_rolled_back_with_its_request_can_be_claimed_again(
         raise RuntimeError("the handler failed")
     with unit_of_work(db_engine) as session:
         assert conversations.claim_event("slack", "E2", T0, session=session) is True
+
+
+def test_a_duplicate_delivery_waits_for_the_first_and_is_dropped_or_claimed_after_a_rollback(
+    db_engine: Engine, people: dict[str, int]
+) -> None:
+    """claim_event is one INSERT … ON CONFLICT DO NOTHING (issue 16): a second delivery of the
+    same event while the first is being handled waits for the first's transaction, then is
+    dropped (committed) or claimed (rolled back), and raises nothing either way."""
+    for first_commits, expected in ((True, False), (False, True)):
+        event = f"E-race-{first_commits}"
+        first = Session(db_engine)
+        try:
+            assert conversations.claim_event("slack", event, T0, session=first) is True
+            second = ThreadPoolExecutor(1).submit(claimed_in_own_unit, db_engine, event)
+            assert not _finishes_within(second, 0.3), "the second waits for the first"
+            first.commit() if first_commits else first.rollback()
+            assert second.result(timeout=30) is expected
+        finally:
+            first.close()
+
+
+def claimed_in_own_unit(engine: Engine, event: str) -> bool:
+    with unit_of_work(engine) as session:
+        return conversations.claim_event("slack", event, T0, session=session)
+
+
+def _finishes_within(future: Future[bool], seconds: float) -> bool:
+    try:
+        future.result(timeout=seconds)
+    except FutureTimeout:
+        return False
+    return True
+
+
+def test_the_replies_kept_with_a_delivery_are_read_back(
+    db_engine: Engine, people: dict[str, int]
+) -> None:
+    replies = [{"text": "Saved & sent <ok>", "buttons": [["更新", "form:answer", "3"]]}]
+    with unit_of_work(db_engine) as session:
+        assert conversations.claim_event("slack", "E-kept", T0, session=session)
+        assert conversations.claim_event("slack", "E-big", T0, session=session)
+        conversations.record_replies("slack", "E-kept", replies, session=session)
+        conversations.record_replies("slack", "E-big", None, session=session)
+        conversations.record_replies("slack", "E-never-claimed", replies, session=session)
+    with unit_of_work(db_engine) as session:
+        assert conversations.recorded_replies("slack", "E-kept", session=session) == replies
+        assert conversations.recorded_replies("slack", "E-big", session=session) is None
+        assert conversations.recorded_replies("slack", "E-never-claimed", session=session) is None
+        assert conversations.recorded_replies("telegram", "E-kept", session=session) is None
 
 
 def test_members_are_found_by_platform_id_name_team_and_name_or_id(
