@@ -339,6 +339,12 @@ class Sender:
         self._db = self._new_db_thread()
         """Every write of this sender on one thread: no lock contention on SQLite, and marks
         that queue up while one commits are committed together (group commit)."""
+        self._charts = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-chart")
+        """Every chart of this sender drawn on one thread (issue 20): matplotlib keeps a copy
+        of each font per thread that draws, so a broadcast drawing on the event loop's many
+        threads held one per thread (a replica after 300 charted results: 387 MB PSS, on one
+        thread 280 MB; bench/memory_bench.py). Drawing holds the interpreter anyway: one
+        thread drew the 300 as fast as many (160 s against 152 s on a loaded machine)."""
         self._marks: list[tuple[Job, str | None, asyncio.Future[bool]]] = []
         self._begins: list[tuple[Job, asyncio.Future[bool]]] = []
         self._writer: asyncio.Task[None] | None = None
@@ -1003,7 +1009,9 @@ class Sender:
     async def _reply(self, job: Job) -> Reply:
         if chart_of(job.data) is None:
             return reply_from_json(job.data)
-        return await asyncio.to_thread(self._resolve_chart, job.data)
+        return await asyncio.get_running_loop().run_in_executor(
+            self._charts, self._resolve_chart, job.data
+        )
 
     def _resolve_chart(self, data: dict[str, Any]) -> Reply:
         with unit_of_work(self.engine) as session:
