@@ -56,8 +56,9 @@ async def one(name: str, admin: Any, args: argparse.Namespace) -> dict[str, Any]
     async with faults.rig(admin) as r:
         if name.startswith("db_"):
             _db, fault, when = name.split("_")
-            return await faults.database_fault(r, fault=fault, when=when, telegram=telegram, slack=slack,
-                                               outage_s=args.outage)  # fmt: skip
+            return await faults.database_fault(
+                r, fault=fault, when=when, telegram=telegram, slack=slack, outage_s=args.outage
+            )
         if name == "frozen_shutdown":
             return await faults.frozen_shutdown(r, telegram=telegram, slack=slack)
         return await faults.telegram_late(
@@ -74,6 +75,10 @@ def met(name: str, got: dict[str, Any], args: argparse.Namespace) -> bool:
     return stopped and got["lost"] == got["duplicated"] == got["ambiguous"] == 0
 
 
+FIGURES = ("lost", "duplicated", "ambiguous", "drain_s", "stop_s", "goal_met")
+"""What the JSON line reports of each fault."""
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     admin = _pg_admin_engine()
     chosen = [f for f in FAULTS if not args.only or f in args.only.split(",")]
@@ -85,14 +90,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         got["goal_met"] = met(name, got, args)
         got["wall_s"] = round(time.monotonic() - began, 1)
         results[name] = got
-        print(f"{name}: lost {got['lost']}, duplicated {got['duplicated']}, ambiguous {got['ambiguous']}, "
-              f"drain {got['drain_s']} s, stop {got['stop_s']} s ({'ok' if got['goal_met'] else 'GOAL MISSED'})",
+        print(f"{name}: lost {got['lost']}, duplicated {got['duplicated']}, "
+              f"ambiguous {got['ambiguous']}, drain {got['drain_s']} s, stop {got['stop_s']} s "
+              f"({'ok' if got['goal_met'] else 'GOAL MISSED'})",
               flush=True)  # fmt: skip
     admin.dispose()
     return {
         "rows": args.rows, "outage_s": args.outage, "lease_s": faults.LEASE.total_seconds(),
-        "faults": {name: {k: got[k] for k in ("lost", "duplicated", "ambiguous", "drain_s", "stop_s", "goal_met")}
-                   for name, got in results.items()},
+        "faults": {name: {k: got[k] for k in FIGURES} for name, got in results.items()},
         "lost": sum(g["lost"] for g in results.values()),
         "duplicated": sum(g["duplicated"] for g in results.values()),
         "wall_s": round(time.monotonic() - started, 1),

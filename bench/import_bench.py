@@ -20,13 +20,13 @@
     same rows as a CSV file, against a bare ``read_csv`` of it.
 
 Fixed seed; one warm-up and five timed runs each, interleaved (ABCABC…) so that load
-from other processes on a shared machine falls on every contender alike; medians. Goals: kpibot ≤ 2 × DuckDB,
-≤ 1.2 × plain pandas, ≤ 1.5 × bare read_csv; daily rows ≤ 1.2 × the plain groupby. The last line
-is one JSON object.
+from other processes on a shared machine falls on every contender alike; medians. Goals:
+kpibot ≤ 2 × DuckDB, ≤ 1.2 × plain pandas, ≤ 1.5 × bare read_csv; daily rows ≤ 1.2 × the plain
+groupby. The last line is one JSON object.
 Also reports the peak memory of (b) against the parsed frame's in-memory size.
 
-    .venv/bin/python bench/import_bench.py [--rows 5000000] [--csv-rows 1000000] [--daily-rows 1000000]
-                                           [--csv-only | --daily-only]
+    .venv/bin/python bench/import_bench.py [--rows 5000000] [--csv-rows 1000000]
+                                           [--daily-rows 1000000] [--csv-only | --daily-only]
 """
 
 from __future__ import annotations
@@ -102,7 +102,8 @@ def agent_names(n: int) -> list[str]:
 
 
 def session_frame(rows: int, rng: np.random.Generator) -> pd.DataFrame:
-    """Sessions as the import produces them: agent text, seconds as float (NaN when none), flags bool."""
+    """Sessions as the import produces them: agent text, seconds as float (NaN when none), flags
+    bool."""
     codes = rng.integers(0, AGENTS, rows, dtype=np.int32)
     names = pa.array(agent_names(AGENTS))
     agent = pa.DictionaryArray.from_arrays(pa.array(codes), names).cast(pa.string())
@@ -253,7 +254,8 @@ data = Path(sys.argv[1]).read_bytes()
 roster = Roster("bench", {f"agent{i:05d}": i + 1 for i in range(int(sys.argv[3]))})
 period = PeriodInfo("2026-10", date(2026, 10, 1), date(2026, 10, 31))
 mapping = load_mapping("sessions_en")
-prepare(data[: data.index(b"\n", 1 << 20) + 1], "warm.csv", mapping, roster, period)  # warm the libraries
+# warm the libraries
+prepare(data[: data.index(b"\n", 1 << 20) + 1], "warm.csv", mapping, roster, period)
 import tracemalloc
 import pyarrow as pa
 pool = pa.default_memory_pool()
@@ -490,7 +492,8 @@ def main() -> None:
     memory = peak_memory(data)
     peak = memory["allocated"]
     print(
-        f"  agents {len(prepared.values):,}; the file as a pandas frame: {frame_bytes / 1e6:.1f} MB; "
+        f"  agents {len(prepared.values):,}; the file as a pandas frame: {frame_bytes / 1e6:.1f} "
+        f"MB; "
         f"prepare() peak allocations {peak / 1e6:.1f} MB = {peak / frame_bytes:.2f} x "
         f"(resident-set growth {memory['rss'] / 1e6:.1f} MB = {memory['rss'] / frame_bytes:.2f} x)"
     )

@@ -185,7 +185,8 @@ def kpibot_rows(scheme: Scheme, inputs: ScoreInputs, as_of: date) -> list[dict[s
 
 
 def timed(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
-    """The fastest of ``repeat`` runs (the least disturbed by other processes) and the last output."""
+    """The fastest of ``repeat`` runs (the least disturbed by other processes) and the last
+    output."""
     times, out = [], None
     for _ in range(repeat):
         start = time.perf_counter()
