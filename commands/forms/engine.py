@@ -3,7 +3,9 @@
 State is the ``conversation`` row: ``step`` is the index of the current field in the
 form's field list (``len(fields)`` means the summary), ``answers`` maps field ids to
 answers (``None`` for a skipped optional question). Keys starting with ``_`` are the
-engine's own bookkeeping (``_edit``: return to the summary after this answer).
+engine's own bookkeeping (``_edit``: return to the summary after this answer; ``_confirm``: a
+bare number typed for a free-text question right after a menu, kept only when the person says
+so, :func:`confirm_number`).
 
 Buttons use the action ``form:<op>`` and the value ``<conversation_id>:<step>:<arg>``:
 
@@ -15,6 +17,7 @@ Buttons use the action ``form:<op>`` and the value ``<conversation_id>:<step>:<a
     form:submit   <cid>:<step>:            from the summary, submit (idempotent)
     form:resume   <cid>:<step>:            continue a draft where it stopped
     form:restart  <cid>:<step>:            drop a draft and start again
+    form:keep     <cid>:<step>:<number>    keep the number awaiting confirmation as the answer
     form:modal    <cid>:<step>:            a whole form submitted at once; ``Incoming.values``
                                            maps field ids to raw answers (a Slack modal)
 
@@ -31,7 +34,7 @@ from __future__ import annotations
 import math
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,7 +46,7 @@ from storage import conversations as repo
 from storage.models import Conversation
 
 ACTION = "form"
-OPS = ("answer", "back", "skip", "cancel", "edit", "submit", "resume", "restart", "modal")
+OPS = ("answer", "back", "skip", "cancel", "edit", "submit", "resume", "restart", "modal", "keep")
 """Every ``form:<op>`` a button or modal may carry (the module docstring says what each does)."""
 BACK_WORDS = frozenset({"back", "/back", "返回", "上一题", "上一步"})
 SKIP_WORDS = frozenset({"skip", "/skip", "跳过"})
@@ -51,6 +54,13 @@ CANCEL_WORDS = frozenset({"cancel", "/cancel", "取消"})
 SUBMIT_WORDS = frozenset({"submit", "/submit", "提交"})
 YES_WORDS = frozenset({"yes", "y", "是", "是的", "对", "好", "1"})
 NO_WORDS = frozenset({"no", "n", "否", "不", "不是", "0"})
+KEEP_WORDS = frozenset({"yes", "y", "keep", "是", "是的", "对", "好", "保留"})
+"""Keeping a number typed for a free-text question (:func:`_meant_for_the_menu`); no digit here:
+a digit is what is being asked about."""
+MENU_KINDS = ("score", "choice", "yesno")
+"""Questions answered from a numbered menu."""
+CONFIRM = "_confirm"
+"""The answers' key of a number awaiting confirmation: ``{"step": 3, "text": "2"}``."""
 CHINESE_DIGITS = {"一": "1", "二": "2", "三": "3", "四": "4", "五": "5"}
 
 
@@ -479,6 +489,7 @@ def _answered(state: State, answers: Answers) -> Answers:
 
 def _store(ctx: Context, state: State, index: int, value: Any) -> list[Reply]:
     answers = state.answers
+    answers.pop(CONFIRM, None)
     answers[state.fields[index].id] = value
     editing = bool(answers.pop("_edit", False))
     missing = _first_missing(state, answers)
@@ -526,6 +537,7 @@ def cancel(ctx: Context, state: State) -> list[Reply]:
 def back(ctx: Context, state: State) -> list[Reply]:
     answers = state.answers
     answers.pop("_edit", None)
+    answers.pop(CONFIRM, None)
     previous = _previous_visible(state, state.conv.step, answers)
     if previous is None:
         return [ask(ctx, state, ctx._("This is the first question."))]
@@ -598,10 +610,52 @@ def answer_text(ctx: Context, state: State, raw: str) -> list[Reply]:
     f = state.fields[step]
     if word in SKIP_WORDS:
         return skip(ctx, state)
+    pending = _pending_number(state, step)
+    if pending is not None and (word in KEEP_WORDS or word == normalize(pending)):
+        return _store(ctx, state, step, pending)
+    if _meant_for_the_menu(state, step, raw):
+        return [confirm_number(ctx, state, as_typed(raw))]
     value, hint = parse(ctx, f, raw)
     if hint is not None:
         return [ask(ctx, state, hint)]
     return _store(ctx, state, step, value)
+
+
+def _meant_for_the_menu(state: State, step: int, raw: str) -> bool:
+    """A bare number (``3``, ``３``) typed for a free-text question right after a numbered menu:
+    most likely meant for the menu (typed twice, or after the question had moved on), so it is
+    not taken as the answer until the person says so (issue 17)."""
+    if state.fields[step].kind != "text" or not normalize(raw).isdigit():
+        return False
+    previous = _previous_visible(state, step, state.answers)
+    return previous is not None and state.fields[previous].kind in MENU_KINDS
+
+
+def _pending_number(state: State, step: int) -> str | None:
+    """The number awaiting confirmation as the answer to question ``step``, if any."""
+    pending = state.answers.get(CONFIRM)
+    if isinstance(pending, dict) and pending.get("step") == step:
+        text = pending.get("text")
+        return text if isinstance(text, str) else None
+    return None
+
+
+def confirm_number(ctx: Context, state: State, text: str) -> Reply:
+    """Ask whether a number typed for a free-text question is its answer: ``yes`` (or the same
+    number again, or the button) keeps it, ``back`` returns to the menu, anything else typed is
+    the answer as usual."""
+    _ = ctx._
+    answers = state.answers
+    answers[CONFIRM] = {"step": state.conv.step, "text": text}
+    repo.save_conversation(
+        state.conv, session=ctx.session, now=ctx.now, step=state.conv.step, answers=answers
+    )
+    note = _("“{text}” is a number, but this question asks for words. Was it meant for the previous "
+             "question? Send back to answer that one again, or yes to keep “{text}” as your answer here.",
+             text=text)  # fmt: skip
+    reply = ask(ctx, state, note)
+    keep = _button(_("Keep “{text}”", text=text), "keep", state, text)
+    return replace(reply, buttons=(keep, *reply.buttons))
 
 
 # -- entry points for the router --------------------------------------------------------
@@ -684,6 +738,8 @@ def on_action(ctx: Context, value: str) -> list[Reply]:
         return submit(ctx, state)
     if op == "answer":
         return answer_text(ctx, state, arg) if conv.step < len(state.fields) else [ask(ctx, state)]
+    if op == "keep" and _pending_number(state, conv.step) == arg:
+        return _store(ctx, state, conv.step, arg)
     return [ask(ctx, state)]
 
 

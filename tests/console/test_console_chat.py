@@ -24,7 +24,9 @@ def test_while_a_typed_answer_is_expected_a_bare_number_is_the_answer_and_hash_n
     chat.send("4")
     shown = chat.send("5")
     assert "  #1 Back" in shown
-    assert "Question 4 of 4" in chat.send("1")
+    # "1" is typed text, not button 1; a bare number for a question wanting words is confirmed first
+    assert chat.send("1").startswith("“1” is a number, but this question asks for words.")
+    assert "Question 4 of 4" in chat.send("yes")
     assert "Question 3 of 4" in chat.send("#1")
 
 
