@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -43,16 +43,27 @@ def claim_event(platform: str, event_id: str, at: datetime, *, session: Session)
     the first one's transaction and then inserts nothing (or, the first rolled back, claims it).
     """
     dialect = session.get_bind().dialect.name
-    if dialect not in ("sqlite", "postgresql"):
+    statement = _CLAIM.get(dialect)
+    if statement is None:
         return _claim_event_portably(platform, event_id, at, session=session)
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    claimed = session.execute(
+    params = {"b_platform": platform, "b_event_id": event_id, "b_at": at}
+    return session.execute(statement, params).first() is not None
+
+
+def _claim_statement(insert: Any) -> Any:
+    return (
         insert(ProcessedEvent)
-        .values(platform=platform, event_id=event_id, at=at)
+        .values(
+            platform=bindparam("b_platform"), event_id=bindparam("b_event_id"), at=bindparam("b_at")
+        )
         .on_conflict_do_nothing(index_elements=["platform", "event_id"])
         .returning(col(ProcessedEvent.id))
-    ).first()
-    return claimed is not None
+    )
+
+
+# The statements of every request, built once: building them (coercing each comparison,
+# aliasing, the cache key) cost more of a request's CPU than running them (issue 16).
+_CLAIM = {"sqlite": _claim_statement(sqlite_insert), "postgresql": _claim_statement(pg_insert)}
 
 
 def _claim_event_portably(platform: str, event_id: str, at: datetime, *, session: Session) -> bool:
@@ -78,12 +89,19 @@ def record_replies(
     platform: str, event_id: str, replies: list[dict[str, Any]] | None, *, session: Session
 ) -> None:
     """Keep what this delivery was answered, in the unit of work that did its work (one UPDATE)."""
-    session.execute(
-        update(ProcessedEvent)
-        .where(col(ProcessedEvent.platform) == platform, col(ProcessedEvent.event_id) == event_id)
-        .values(replies=replies)
-        .execution_options(synchronize_session=False)
+    params = {"b_platform": platform, "b_event_id": event_id, "b_replies": replies}
+    session.execute(_RECORD_REPLIES, params)
+
+
+_RECORD_REPLIES = (
+    update(ProcessedEvent)
+    .where(
+        col(ProcessedEvent.platform) == bindparam("b_platform"),
+        col(ProcessedEvent.event_id) == bindparam("b_event_id"),
     )
+    .values(replies=bindparam("b_replies", type_=ProcessedEvent.__table__.c.replies.type))  # type: ignore[attr-defined]
+    .execution_options(synchronize_session=False)
+)
 
 
 def recorded_replies(
@@ -113,19 +131,12 @@ def find_member(platform: str, user_id: str, *, session: Session) -> Member | No
     if not key:
         return None
     if platform not in NAMED_BY_NAME:
-        # One query: the member and every identity of theirs (joined), not a second
-        # SELECT for Member.identities (selectin) on every request.
-        identity = aliased(MemberIdentity)
-        return (
-            session.exec(
-                select(Member)
-                .join(identity, col(identity.member_id) == col(Member.id))
-                .where(identity.platform == platform, identity.external_id == key)
-                .options(joinedload(Member.identities))
-            )
+        member: Member | None = (
+            session.exec(_BY_IDENTITY, params={"platform": platform, "external_id": key})
             .unique()
             .first()
         )
+        return member
     if key.isdigit():
         by_id = session.get(Member, int(key))
         if by_id is not None:
@@ -139,6 +150,24 @@ def find_member(platform: str, user_id: str, *, session: Session) -> Member | No
         ).first()
     found = session.exec(select(Member).where(Member.name == key).limit(2)).all()
     return found[0] if len(found) == 1 else None
+
+
+def _by_identity() -> Any:
+    """The member behind one platform id, with every identity of theirs in the same query
+    (joined), not a second SELECT for ``Member.identities`` (selectin)."""
+    identity = aliased(MemberIdentity)
+    return (
+        select(Member)
+        .join(identity, col(identity.member_id) == col(Member.id))
+        .where(
+            identity.platform == bindparam("platform"),
+            identity.external_id == bindparam("external_id"),
+        )
+        .options(joinedload(Member.identities))
+    )
+
+
+_BY_IDENTITY = _by_identity()
 
 
 def member_lang(member: Member, *, session: Session) -> str | None:
