@@ -97,6 +97,8 @@ TYPER_WORDS = {
     "ABORTED_TEXT": "Aborted.", "RICH_HELP": "Try [blue]'{command_path} {help_option}'[/] for help.",
 }  # fmt: skip
 """The words typer's help screen adds around ours (``typer.rich_utils``), by their English."""
+CLICK_WORDS = ("Usage:",)
+"""The words click itself writes on the help screen (``click.formatting``'s gettext)."""
 
 
 def help_texts(command: Command) -> list[str]:
@@ -119,10 +121,20 @@ def localized(command: Command, lang: str) -> Command:
     """``command`` with its help, its commands' and their options' help in ``lang`` (changed in
     place: a fresh ``typer.main.get_command`` each time). English is the text as written."""
     from typer import rich_utils
+    from typer._click import core, formatting
 
     _ = translator(lang)
     for name, english in TYPER_WORDS.items():
         setattr(rich_utils, name, _(english))
+    usage = _("Usage:") + " "
+
+    class Formatter(formatting.HelpFormatter):
+        """typer's click writes ``Usage: `` as it is; this one in ``lang``."""
+
+        def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+            super().write_usage(prog, args, usage if prefix is None else prefix)
+
+    core.Context.formatter_class = Formatter
     if lang == "en":
         return command
     for c in _walk(command):

@@ -16,7 +16,14 @@ import typer.main
 from typer.testing import CliRunner
 
 from bot.cli import build_app
-from bot.cli.language import TYPER_WORDS, help_texts, lang_in_argv, locale_lang, ui_lang
+from bot.cli.language import (
+    CLICK_WORDS,
+    TYPER_WORDS,
+    help_texts,
+    lang_in_argv,
+    locale_lang,
+    ui_lang,
+)
 from commands.i18n import catalog
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_every_help_text_of_every_command_has_a_chinese_translation() -> None:
     texts = help_texts(typer.main.get_command(build_app()))
     assert len(texts) > 100
-    words = [*texts, *TYPER_WORDS.values(), "Show this message and exit."]
+    words = [*texts, *TYPER_WORDS.values(), *CLICK_WORDS, "Show this message and exit."]
     zh = catalog("zh")
     missing = [t for t in words if zh.gettext(t) == t]
     assert not missing, "add these to commands/locale/zh/LC_MESSAGES/cli.po:\n" + "\n".join(missing)
@@ -76,8 +83,10 @@ def test_help_is_chinese_under_a_chinese_locale_and_english_under_an_english_one
     zh = _help("member", "import", "--help", lang="zh_CN.UTF-8")
     assert "导入 CSV 文件中的全部成员" in zh and "只列出将会添加和修改的内容，不保存。" in zh
     assert "选项" in zh and "显示本帮助并退出。" in zh and "Show this message" not in zh
+    assert "用法： kpibot member import" in zh and "Usage" not in zh
     en = _help("member", "import", "--help", lang="en_US.UTF-8")
     assert "Options" in en and "List what would be added and changed" in en and "选项" not in en
+    assert "Usage: kpibot member import" in en
     forced = _help("import", "--help", "--lang-ui", "zh", lang="en_US.UTF-8")
     assert "为一个团队的一个考核周期导入 KPI 导出文件" in forced
     assert "--lang-ui" in forced and "--lang " not in forced  # the old spelling is hidden
