@@ -391,6 +391,9 @@ async def main() -> None:
         "--platform", choices=("slack", "feishu"), default="slack",
         help="feishu: Feishu's callback URL against a bare lark-oapi handler (see main_feishu)",
     )  # fmt: skip
+    parser.add_argument(
+        "--forms", type=int, default=20, help="feishu: review form cards opened first"
+    )
     args = parser.parse_args()
     if args.platform == "feishu":
         await main_feishu(args)
@@ -621,10 +624,13 @@ def help_card(fake: Any, user: Any) -> str:
     return str(message["message_id"])
 
 
-async def open_review_cards(fake: Any, mary: Any, agents: list[str]) -> list[str]:
-    """Mary asks kpibot for the review of each of 20 agents; the form cards kpibot sent."""
-    forms: list[str] = []
-    for agent in agents[:20]:
+async def open_review_cards(
+    fake: Any, mary: Any, agents: list[str], count: int = 20
+) -> dict[str, str]:
+    """Mary asks kpibot for the review of each of ``count`` agents: each form card kpibot sent (its
+    message id → the card as sent; kpibot later takes the buttons off an older card)."""
+    forms: dict[str, str] = {}
+    for agent in agents[:count]:
         before = len(fake.chat_messages(mary.p2p_chat))
         await fake.send_text(mary, f"/review @{agent}")
         try:
@@ -634,24 +640,29 @@ async def open_review_cards(fake: Any, mary: Any, agents: list[str]) -> list[str
             )  # fmt: skip
         except AssertionError:
             continue
-        forms += [m["message_id"] for m in fake.chat_messages(mary.p2p_chat)[before:]
-                  if m["sender"] == "app" and '"form"' in m["content"]][-1:]  # fmt: skip
+        forms.update({m["message_id"]: m["content"] for m in fake.chat_messages(mary.p2p_chat)[before:]
+                      if m["sender"] == "app" and '"form"' in m["content"]})  # fmt: skip
     return forms
 
 
-def open_forms(fake: Any, forms: list[str]) -> list[str]:
-    """The form cards still open (kpibot takes the buttons off a card when a newer one comes)."""
-    from tests.fakes.feishu_api import button_labels
-
-    return [m for m in forms if "Next" in button_labels(json.loads(fake.messages[m]["content"]))]
+def submit_event(fake: Any, mary: Any, message_id: str, card: str) -> dict[str, Any]:
+    """Mary submits the review form of the card ``message_id`` as she saw it when it came."""
+    with fake._lock:
+        now, fake.messages[message_id]["content"] = fake.messages[message_id]["content"], card
+        try:
+            return dict(fake.press_event(mary, message_id, "Next",
+                                         form={"ability": "4", "collaboration": "3", "service": "3"}))  # fmt: skip
+        finally:
+            fake.messages[message_id]["content"] = now
 
 
 def feishu_bodies(
     fake: Any, n: int, users: dict[str, Any], agents: list[str], cards: dict[str, str],
-    forms: list[str], seed: int,
+    forms: dict[str, str], seed: int,
 ) -> tuple[list[str], list[tuple[str, dict[str, str]]]]:  # fmt: skip
     """``n`` requests as Feishu sends them (each its own event id): kinds and encoded bodies."""
     rng = random.Random(seed)
+    order = list(forms)
     kinds: list[str] = []
     bodies: list[tuple[str, dict[str, str]]] = []
     cycle = ("message", "press", "submit") if forms else ("message", "press")
@@ -663,8 +674,8 @@ def feishu_bodies(
             name = rng.choice(agents)
             payload = fake.press_event(users[name], cards[name], "Help")
         else:
-            payload = fake.press_event(users["Mary"], forms[k % len(forms)], "Next",
-                                       form={"ability": "4", "collaboration": "3", "service": "3"})  # fmt: skip
+            message_id = order[k % len(order)]
+            payload = submit_event(fake, users["Mary"], message_id, forms[message_id])
         body, headers = fake.encode(payload)
         kinds.append(kind)
         bodies.append((body.decode(), headers))
@@ -763,9 +774,7 @@ async def main_feishu(args: argparse.Namespace) -> None:
             wait_ready(f"http://127.0.0.1:{kpibot_port}", "/readyz", kpibot)
             wait_ready(f"http://127.0.0.1:{bare_port}", "/healthz", bare)
             fake.callback_url = f"http://127.0.0.1:{kpibot_port}/feishu/events"
-            forms = await open_review_cards(fake, users["Mary"], agents)
-            await asyncio.to_thread(drain, kpibot.pid, cpu_s)  # its last cards settled
-            forms = open_forms(fake, forms)
+            forms = await open_review_cards(fake, users["Mary"], agents, args.forms)
             await asyncio.sleep(1.0)  # the broadcast under way
             # every body is built before any is sent: a submission turns its form card into
             # the review's summary, and the envelopes carry the card as the person saw it
