@@ -771,8 +771,9 @@ async def main_feishu(args: argparse.Namespace) -> None:
         bare = subprocess.Popen([sys.executable, __file__, "--serve-bare-feishu", str(bare_port), fake.encrypt_key or "",
                                  fake.verification_token], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
         try:
-            wait_ready(f"http://127.0.0.1:{kpibot_port}", "/readyz", kpibot)
-            wait_ready(f"http://127.0.0.1:{bare_port}", "/healthz", bare)
+            # a loaded machine can take minutes to start kpibot and its router workers
+            wait_ready(f"http://127.0.0.1:{kpibot_port}", "/readyz", kpibot, timeout=300)
+            wait_ready(f"http://127.0.0.1:{bare_port}", "/healthz", bare, timeout=300)
             fake.callback_url = f"http://127.0.0.1:{kpibot_port}/feishu/events"
             forms = await open_review_cards(fake, users["Mary"], agents, args.forms)
             await asyncio.sleep(1.0)  # the broadcast under way
