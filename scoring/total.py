@@ -133,7 +133,7 @@ def _matrix(frame: pd.DataFrame | None, index: pd.Index, columns: Sequence[str])
     """``frame[columns]`` aligned to ``index`` as floats; absent columns / rows / non-numbers →
     NaN."""
     n = len(index)
-    if frame is None or not len(columns):
+    if frame is None or not len(columns) or not len(frame):  # no rows: nobody has a value
         return np.full((n, len(columns)), np.nan, order="F")
     if not frame.index.is_unique:
         dup = frame.index[frame.index.duplicated()][0]
