@@ -117,50 +117,97 @@ def _fmt(x: float | None) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
+# The optional column groups: all of a group's columns or none of them.
+_OPTIONAL_GROUPS: dict[str, list[str]] = {
+    "customer": [f"customer.{c}" for c in STAR_COLUMNS],
+    "peer": ["peer.score", "peer.count"],
+    "qa": ["qa.score", "qa.count"],
+}
+
+
 def read_score_table(scheme: Scheme, table: pd.DataFrame) -> ScoreInputs:
     """Check every cell of ``table`` (all strings) and build the calculator's
     :class:`ScoreInputs`."""
-    problems: list[CellProblem] = []
     table = table.rename(columns=lambda c: str(c).strip())
     columns = set(table.columns)
+    problems = _shape_problems(table, columns)
+    rules, indicator_problems = _indicator_rules(scheme, columns)
+    review_cols, review_problems = _review_columns(scheme, columns)
+    group_rules, group_problems = _optional_group_rules(columns)
+    problems += indicator_problems + review_problems + group_problems
+    rules.update(group_rules)
+    rules.update(dict.fromkeys(review_cols, _REVIEW))
+    agents = [str(a).strip() for a in table["agent"]] if "agent" in columns else []
+    problems += _agent_problems(agents)
+    parsed, cell_problems = _parse_columns(table, rules)
+    problems += cell_problems
+    if problems:
+        order = {c: i for i, c in enumerate(table.columns)}
+        problems.sort(key=lambda p: (p.row, order.get(p.column, -1)))
+        raise TableError(problems)
+    return _score_inputs(scheme, table, agents, parsed, review_cols)
+
+
+def _shape_problems(table: pd.DataFrame, columns: set[str]) -> list[CellProblem]:
+    """The table has an ``agent`` column and at least one row."""
+    problems: list[CellProblem] = []
     if "agent" not in columns:
         problems.append(CellProblem("missing_column", column="agent"))
     if table.empty:
         problems.append(CellProblem("empty_table"))
+    return problems
+
+
+def _indicator_rules(
+    scheme: Scheme, columns: set[str]
+) -> tuple[dict[str, _Rule], list[CellProblem]]:
+    """Each indicator's column is present and read by its unit's rule (a descriptive
+    indicator's by its level numbers, 1 = the first level listed)."""
     rules: dict[str, _Rule] = {}
+    problems: list[CellProblem] = []
     for ind in scheme.indicators:
         if ind.column in rules:
             continue
-        if isinstance(ind.method, Descriptive):  # a level number, 1 = the first level listed
+        if isinstance(ind.method, Descriptive):
             rules[ind.column] = _Rule(1.0, float(len(ind.method.levels)), whole=True)
         else:
             rules[ind.column] = _UNIT_RULES.get(ind.unit, _Rule())
         if ind.column not in columns:
             problems.append(CellProblem("missing_column", column=ind.column))
+    return rules, problems
+
+
+def _review_columns(scheme: Scheme, columns: set[str]) -> tuple[list[str], list[CellProblem]]:
+    """Each self or manager review has its overall column or one column per rated dimension."""
     review_cols: list[str] = []
+    problems: list[CellProblem] = []
     for comp in scheme.components:
-        if comp.kind in ("self", "manager"):
-            dims = [f"{comp.id}.{d.id}" for d in comp.rated_dimensions]
-            present = [c for c in dims if c in columns]
-            if comp.id in columns:
-                review_cols.append(comp.id)
-            elif len(present) < len(dims) and dims:
-                missing = [c for c in dims if c not in columns]
-                if present:
-                    problems += [CellProblem("missing_column", column=c) for c in missing]
-                else:
-                    problems.append(
-                        CellProblem(
-                            "missing_review_column", column=comp.id, params={"example": dims[0]}
-                        )
-                    )
-            review_cols += present
-    optional: dict[str, list[str]] = {
-        "customer": [f"customer.{c}" for c in STAR_COLUMNS],
-        "peer": ["peer.score", "peer.count"],
-        "qa": ["qa.score", "qa.count"],
-    }
-    for group, cols in optional.items():
+        if comp.kind not in ("self", "manager"):
+            continue
+        dims = [f"{comp.id}.{d.id}" for d in comp.rated_dimensions]
+        present = [c for c in dims if c in columns]
+        if comp.id in columns:
+            review_cols.append(comp.id)
+        elif len(present) < len(dims):
+            problems += _missing_review_columns(comp.id, dims, present)
+        review_cols += present
+    return review_cols, problems
+
+
+def _missing_review_columns(
+    component: str, dims: list[str], present: list[str]
+) -> list[CellProblem]:
+    """Some dimensions present: the others are missing; none: the review's column is."""
+    if present:
+        return [CellProblem("missing_column", column=c) for c in dims if c not in present]
+    return [CellProblem("missing_review_column", column=component, params={"example": dims[0]})]
+
+
+def _optional_group_rules(columns: set[str]) -> tuple[dict[str, _Rule], list[CellProblem]]:
+    """An optional group is complete when present; its scores are 0–100, its counts whole."""
+    rules: dict[str, _Rule] = {}
+    problems: list[CellProblem] = []
+    for group, cols in _OPTIONAL_GROUPS.items():
         present = [c for c in cols if c in columns]
         if present and len(present) < len(cols):
             problems += [
@@ -170,29 +217,33 @@ def read_score_table(scheme: Scheme, table: pd.DataFrame) -> ScoreInputs:
             ]
         for c in present:
             rules[c] = _REVIEW if c.endswith(".score") else _COUNT
-    for c in review_cols:
-        rules[c] = _REVIEW
+    return rules, problems
 
-    agents = [str(a).strip() for a in table["agent"]] if "agent" in columns else []
+
+def _agent_problems(agents: list[str]) -> list[CellProblem]:
+    """Every row names an agent, each agent once."""
+    problems: list[CellProblem] = []
     first_row: dict[str, int] = {}
     for i, agent in enumerate(agents):
         row = i + 2
         if not agent:
             problems.append(CellProblem("empty_agent", row=row, column="agent"))
         elif agent in first_row:
-            problems.append(
-                CellProblem(
-                    "duplicate_agent",
-                    row=row,
-                    column="agent",
-                    params={"agent": agent, "first_row": first_row[agent]},
-                )
-            )
+            params = {"agent": agent, "first_row": first_row[agent]}
+            problems.append(CellProblem("duplicate_agent", row=row, column="agent", params=params))
         else:
             first_row[agent] = row
+    return problems
+
+
+def _parse_columns(
+    table: pd.DataFrame, rules: dict[str, _Rule]
+) -> tuple[dict[str, list[float]], list[CellProblem]]:
+    """Every cell of a present column read by its column's rule."""
     parsed: dict[str, list[float]] = {}
+    problems: list[CellProblem] = []
     for col, rule in rules.items():
-        if col not in columns:
+        if col not in table.columns:
             continue
         out: list[float] = []
         for i, cell in enumerate(table[col]):
@@ -201,11 +252,17 @@ def read_score_table(scheme: Scheme, table: pd.DataFrame) -> ScoreInputs:
                 problems.append(CellProblem(code, row=i + 2, column=col, params=params))
             out.append(value)
         parsed[col] = out
-    if problems:
-        order = {c: i for i, c in enumerate(table.columns)}
-        problems.sort(key=lambda p: (p.row, order.get(p.column, -1)))
-        raise TableError(problems)
+    return parsed, problems
 
+
+def _score_inputs(
+    scheme: Scheme,
+    table: pd.DataFrame,
+    agents: list[str],
+    parsed: dict[str, list[float]],
+    review_cols: list[str],
+) -> ScoreInputs:
+    """The checked values as the calculator's frames, one row per agent."""
     index = pd.Index(agents, dtype=object, name="agent")
 
     def frame(cols: list[str], rename: dict[str, str] | None = None) -> pd.DataFrame | None:
@@ -217,16 +274,17 @@ def read_score_table(scheme: Scheme, table: pd.DataFrame) -> ScoreInputs:
 
     indicator_cols = list(dict.fromkeys(ind.column for ind in scheme.indicators))
     teams = None
-    if "team" in columns:
+    if "team" in table.columns:
         names = [str(t).strip() for t in table["team"]]
         teams = pd.Series([t if t else None for t in names], index=index, dtype=object)
+    groups = _OPTIONAL_GROUPS
     return ScoreInputs(
         values=frame(indicator_cols),
         reviews=frame(review_cols),
         review_scale=100,
-        customer=frame(optional["customer"], {f"customer.{c}": c for c in STAR_COLUMNS}),
-        peer=frame(optional["peer"], {"peer.score": "score", "peer.count": "count"}),
-        qa=frame(optional["qa"], {"qa.score": "score", "qa.count": "count"}),
+        customer=frame(groups["customer"], {f"customer.{c}": c for c in STAR_COLUMNS}),
+        peer=frame(groups["peer"], {"peer.score": "score", "peer.count": "count"}),
+        qa=frame(groups["qa"], {"qa.score": "score", "qa.count": "count"}),
         teams=teams,
         agents=tuple(agents),
     )
