@@ -40,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -274,35 +275,23 @@ def load(port: int, bodies: list[tuple[str, str]], concurrency: int) -> list[flo
     return list(result["times"])
 
 
-async def _client(path: str, port: int, concurrency: int) -> None:
-    import hashlib
-    import hmac
-
-    from tests.slack.sender import SIGNING_SECRET
-
-    bodies = json.loads(Path(path).read_text(encoding="utf-8"))
-    queue: asyncio.Queue[tuple[int, str, str]] = asyncio.Queue()
-    for n, item in enumerate(bodies):
-        queue.put_nowait((n, *item))  # type: ignore[arg-type]
-    times: list[float] = [0.0] * len(bodies)
+async def _post_all(port: int, concurrency: int, requests: list[Callable[[], bytes]]) -> None:
+    """Send each request (made when it is sent: a signature carries the time) over keep-alive
+    HTTP/1.1 connections, ``concurrency`` at once; print each one's time to its whole answer
+    and the answers' statuses as one JSON line."""
+    queue: asyncio.Queue[tuple[int, Callable[[], bytes]]] = asyncio.Queue()
+    for n, make in enumerate(requests):
+        queue.put_nowait((n, make))
+    times: list[float] = [0.0] * len(requests)
     statuses: dict[str, int] = {}
 
     async def worker() -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         while not queue.empty():
-            n, body, content_type = queue.get_nowait()
-            raw = body.encode()
-            ts = str(int(time.time()))
-            sig = (
-                "v0="
-                + hmac.new(
-                    SIGNING_SECRET.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256
-                ).hexdigest()
-            )
-            head = (f"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: {content_type}\r\n"
-                    f"Content-Length: {len(raw)}\r\nX-Slack-Request-Timestamp: {ts}\r\nX-Slack-Signature: {sig}\r\n\r\n")  # fmt: skip
+            n, make = queue.get_nowait()
+            payload = make()
             started = time.perf_counter()
-            writer.write(head.encode() + raw)
+            writer.write(payload)
             await writer.drain()
             status_line = await reader.readline()
             length, close = 0, False
@@ -324,6 +313,32 @@ async def _client(path: str, port: int, concurrency: int) -> None:
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     failures = sum(n for status, n in statuses.items() if status != "200")
     print(json.dumps({"times": times, "failures": failures, "statuses": statuses}))
+
+
+async def _client(path: str, port: int, concurrency: int) -> None:
+    """Signed Slack Events API POSTs of the prepared bodies to ``/slack/events``."""
+    import hashlib
+    import hmac
+
+    from tests.slack.sender import SIGNING_SECRET
+
+    def signed(body: str, content_type: str) -> Callable[[], bytes]:
+        def make() -> bytes:
+            raw = body.encode()
+            ts = str(int(time.time()))
+            mac = hmac.new(SIGNING_SECRET.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256)
+            head = (f"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                    f"Content-Type: {content_type}\r\nContent-Length: {len(raw)}\r\n"
+                    f"X-Slack-Request-Timestamp: {ts}\r\nX-Slack-Signature: v0={mac.hexdigest()}\r\n"
+                    "\r\n")  # fmt: skip
+            return head.encode() + raw
+
+        return make
+
+    bodies = json.loads(Path(path).read_text(encoding="utf-8"))
+    await _post_all(
+        port, concurrency, [signed(body, content_type) for body, content_type in bodies]
+    )
 
 
 def cpu_s(*pids: int) -> float:
@@ -702,44 +717,17 @@ def feishu_load(
 
 async def _feishu_client(path: str, port: int, concurrency: int) -> None:
     """Keep-alive HTTP/1.1 POSTs of the prepared envelopes to ``/feishu/events``."""
+
+    def request(body: str, headers: dict[str, str]) -> Callable[[], bytes]:
+        raw = body.encode()
+        extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        head = (f"POST /feishu/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{extra}"
+                f"Content-Length: {len(raw)}\r\n\r\n")  # fmt: skip
+        payload = head.encode() + raw
+        return lambda: payload
+
     bodies = json.loads(Path(path).read_text(encoding="utf-8"))
-    queue: asyncio.Queue[tuple[int, str, dict[str, str]]] = asyncio.Queue()
-    for n, (body, headers) in enumerate(bodies):
-        queue.put_nowait((n, body, headers))
-    times: list[float] = [0.0] * len(bodies)
-    statuses: dict[str, int] = {}
-
-    async def worker() -> None:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        while not queue.empty():
-            n, body, headers = queue.get_nowait()
-            raw = body.encode()
-            extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-            head = (f"POST /feishu/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{extra}"
-                    f"Content-Length: {len(raw)}\r\n\r\n")  # fmt: skip
-            started = time.perf_counter()
-            writer.write(head.encode() + raw)
-            await writer.drain()
-            status_line = await reader.readline()
-            length, close = 0, False
-            while (line := await reader.readline()) not in (b"\r\n", b""):
-                name, _sep, value = line.decode("latin-1").partition(":")
-                if name.lower() == "content-length":
-                    length = int(value)
-                elif name.lower() == "connection" and "close" in value.lower():
-                    close = True
-            await reader.readexactly(length)
-            times[n] = time.perf_counter() - started
-            status = status_line.split()[1].decode() if status_line else "none"
-            statuses[status] = statuses.get(status, 0) + 1
-            if close:
-                writer.close()
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.close()
-
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    failures = sum(n for status, n in statuses.items() if status != "200")
-    print(json.dumps({"times": times, "failures": failures, "statuses": statuses}))
+    await _post_all(port, concurrency, [request(body, headers) for body, headers in bodies])
 
 
 async def main_feishu(args: argparse.Namespace) -> None:
