@@ -55,7 +55,10 @@ def test_the_deadline_reads_the_same_in_every_chinese_reply(router: Router, medi
     waiting = admin.send("/inbox")
     assert f"· 李娜：提醒：你还没有提交 2026-10 的自评，截止时间 {LAST}。" in waiting, waiting
     # the manager's reminder names them with 、 and calls it 主管评价, as /status does
-    assert f"· 王经理：提醒：2026-10 还缺少对 李娜、张伟、刘洋、陈静 的主管评价，截止时间 {LAST}。" in waiting
+    assert (
+        f"· 王经理：提醒：2026-10 还缺少对 李娜、张伟、刘洋、陈静 的主管评价，截止时间 {LAST}。"
+        in waiting
+    )
     intro = ConsoleChat(router, "李娜", media).send("/selfreview")
     assert f"请在 {LAST} 前完成。" in intro, intro
     for text in (status, waiting, intro):
