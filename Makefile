@@ -3,6 +3,9 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# pytest-xdist workers for `make test`: each has its own PostgreSQL database (tests/conftest.py);
+# the tests of tests/ops (real processes, benches) run one at a time on one of them.
+TEST_WORKERS ?= 2
 
 .PHONY: run test lint bench soak clean browser
 
@@ -22,7 +25,7 @@ test: $(STAMP)
 	$(BIN)/ruff format --check bot commands scoring storage tests bench
 	$(BIN)/ruff check bot commands scoring storage tests bench
 	$(BIN)/mypy scoring commands storage bot
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 bench: $(STAMP)
 	for b in bench/*_bench.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
 from storage.db import make_engine, normalize_url, unit_of_work, upgrade
@@ -134,6 +134,63 @@ def _unit(eng: Engine) -> Iterator[Session]:
 @pytest.fixture
 def session(engine: Engine) -> Iterator[Session]:
     yield from _unit(engine)
+
+
+# --- one PostgreSQL database per xdist worker ---------------------------------------------
+
+
+def _worker_database_url(base: str, worker: str) -> str:
+    """``base`` with its database renamed ``<name>_<worker>`` (``test`` → ``test_gw0``)."""
+    url = make_url(base)
+    return url.set(database=f"{url.database or 'test'}_{worker}").render_as_string(
+        hide_password=False
+    )
+
+
+def _create_database(base: str, name: str) -> None:
+    """``CREATE DATABASE name`` on the server of ``base`` unless it exists (trust auth).
+
+    PostgreSQL's advisory locks are per database: workers sharing one database would wait on
+    each other's migration and cycle-step locks (a test freezing its connection holds them).
+    """
+    import psycopg
+    from psycopg import sql
+
+    plain = make_url(base).set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        with psycopg.connect(plain, connect_timeout=3, autocommit=True) as connection:
+            exists = connection.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
+            ).fetchone()
+            if not exists:
+                connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.errors.DuplicateDatabase:
+        pass  # another run made it meanwhile
+    except psycopg.OperationalError:
+        pass  # no server: the PostgreSQL fixtures skip with the reason
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        base = test_database_url()
+        url = _worker_database_url(base, worker)
+        _create_database(base, make_url(url).database or "")
+        os.environ["TEST_DATABASE_URL"] = url
+
+
+SERIAL_FOLDERS = ("ops",)
+"""Folders whose tests run one at a time on one xdist worker (``--dist loadgroup``): real
+``kpibot run`` processes, kills, database faults and the benches, which would otherwise
+compete with each other for the two cores and the fakes' pace."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        folder = item.path.relative_to(here).parts[0] if item.path.is_relative_to(here) else ""
+        if folder in SERIAL_FOLDERS:
+            item.add_marker(pytest.mark.xdist_group(folder))
 
 
 # --- PostgreSQL -------------------------------------------------------------------------
