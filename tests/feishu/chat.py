@@ -18,7 +18,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from tests.fakes.feishu_api import Call, FakeFeishu, User, button_labels, card_text
+from tests.fakes.feishu_api import Call, FakeFeishu, User, button_labels, card_text, find_button
 
 
 def _card_of(call: Call) -> dict[str, Any] | None:
@@ -67,20 +67,26 @@ class FeishuChat:
     async def say(self, text: str, *, chat_id: str | None = None) -> list[Call]:
         return await self._handled(self.fake.send_text(self.user, text, chat_id=chat_id))
 
-    def card_message(self, chat_id: str | None = None) -> str:
-        """The newest app card with something to press in the chat."""
+    def card_message(self, chat_id: str | None = None, *, label: str | None = None) -> str:
+        """The newest app card with something to press in the chat; with ``label``, the newest
+        one with that button, as a person scrolls to it (two cards the outbox sends at once,
+        such as a meeting's slots and a plan's request, may arrive in either order)."""
         chat = chat_id or self.user.p2p_chat
         found = [m for m in self.fake.chat_messages(chat) if m["sender"] == "app"
                  and m["msg_type"] == "interactive" and button_labels(json.loads(m["content"]))]  # fmt: skip
         assert found, f"no card with buttons in {chat}: {self.screen(chat_id)}"
+        if label is not None:
+            found = [
+                m for m in found if find_button(json.loads(m["content"]), label) is not None
+            ] or found  # none has it: the newest, so that the press says what it shows
         return str(found[-1]["message_id"])
 
     async def press(self, label: str, *, chat_id: str | None = None) -> list[Call]:
-        mid = self.card_message(chat_id)
+        mid = self.card_message(chat_id, label=label)
         return await self._handled(self.fake.press(self.user, mid, label))
 
     async def submit(self, label: str, *, chat_id: str | None = None, **form: str) -> list[Call]:
-        mid = self.card_message(chat_id)
+        mid = self.card_message(chat_id, label=label)
         return await self._handled(self.fake.press(self.user, mid, label, form=form))
 
     def screen(self, chat_id: str | None = None) -> list[str]:
