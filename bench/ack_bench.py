@@ -258,12 +258,14 @@ async def bodies_for(fake: Any, requests: list[tuple[str, Any]]) -> list[tuple[s
     return recorder.bodies
 
 
-def load(port: int, bodies: list[tuple[str, str]], concurrency: int) -> list[float]:
+def load(
+    port: int, bodies: list[tuple[str, Any]], concurrency: int, *, client: str = "--client"
+) -> list[float]:
     """Run the load from a child process (raw keep-alive HTTP/1.1), so that the fake Slack in
     this process and the client never compete for one interpreter."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
         json.dump(bodies, fh)
-    out = subprocess.run([sys.executable, __file__, "--client", fh.name, str(port), str(concurrency)],
+    out = subprocess.run([sys.executable, __file__, client, fh.name, str(port), str(concurrency)],
                          capture_output=True, text=True, check=True)  # fmt: skip
     os.unlink(fh.name)
     result = json.loads(out.stdout.strip().splitlines()[-1])
@@ -701,18 +703,7 @@ def feishu_load(
     port: int, bodies: list[tuple[str, dict[str, str]]], concurrency: int
 ) -> list[float]:
     """Like :func:`load`: the requests from a child process, each timed to its whole answer."""
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
-        json.dump(bodies, fh)
-    out = subprocess.run([sys.executable, __file__, "--feishu-client", fh.name, str(port), str(concurrency)],
-                         capture_output=True, text=True, check=True)  # fmt: skip
-    os.unlink(fh.name)
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    if result["failures"]:
-        print(
-            f"  {result['failures']} requests were not answered 200 ({result['statuses']})",
-            flush=True,
-        )
-    return list(result["times"])
+    return load(port, bodies, concurrency, client="--feishu-client")
 
 
 async def _feishu_client(path: str, port: int, concurrency: int) -> None:
