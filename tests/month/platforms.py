@@ -95,6 +95,107 @@ async def feishu(
             await adapter.stop()
 
 
+class SlackChat:
+    """A person in the fake Slack workspace as the month scenario needs them: a command is
+    typed as Slack has it (``/kpi runstep …``, ``/mykpi``) in their DM with kpibot (Slack
+    answers it there, through the command's ``response_url``), anything else is written in
+    the DM, and ``screen()`` is that DM as they read it: kpibot's messages and its answers
+    to their commands, in the order they arrived."""
+
+    def __init__(self, person: Any) -> None:
+        self.person = person
+        self.answers: set[str] = set()
+        """The response_urls of this person's commands and presses."""
+
+    async def say(self, text: str) -> None:
+        if text.startswith("/"):
+            from bot.slack.render import typed_on_slack
+
+            name, _, rest = text[1:].partition(" ")
+            command, _, sub = typed_on_slack(name).partition(" ")  # /me is /mykpi, /runstep /kpi …
+            rest = f"{sub} {rest}".strip()
+            sent = self.person.slack.command(
+                self.person.user_id, command, rest, channel_id=self.person.dm,
+                channel_name="directmessage",
+            )  # fmt: skip
+            await self.person._run(sent)
+        else:
+            await self.person.say(text)
+        self._remember()
+
+    async def press(self, label: str) -> None:
+        from tests.slack.people import labels
+
+        for _, message, ephemeral in reversed(self._shown()):
+            if any(shown == label or shown.startswith(label) for shown in labels(message)):
+                sent = self.person.slack.click(
+                    self.person.user_id, {**message, "channel": self.person.dm}, label,
+                    ephemeral=ephemeral,
+                )  # fmt: skip
+                await self.person._run(sent)
+                self._remember()
+                return
+        raise AssertionError(f"no button {label!r}; the DM shows {self.screen()[-2:]}")
+
+    async def submit(self, answers: dict[str, str]) -> None:
+        await self.person.submit(answers)
+        self._remember()
+
+    def _remember(self) -> None:
+        if self.person.last is not None and self.person.last.response_url:
+            self.answers.add(self.person.last.response_url.split("/response/", 1)[1])
+
+    def _shown(self) -> list[tuple[float, dict[str, Any], bool]]:
+        """(when, message, ephemeral) of everything in the DM, oldest first."""
+        fake, dm = self.person.fake, self.person.dm
+        posted: dict[str, float] = {}
+        shown: list[tuple[float, dict[str, Any], bool]] = []
+        for call in list(fake.calls):
+            if not call.ok:
+                continue
+            if call.method == "chat.postMessage" and call.response.get("channel") == dm:
+                posted[call.response["ts"]] = call.at
+            elif call.method == "response_url" and call.args["url"] in self.answers:
+                shown.append((call.at, call.args, True))
+        shown += [(posted.get(m["ts"], 0.0), m, False) for m in fake.messages_in(dm)]
+        return sorted(shown, key=lambda item: item[0])
+
+    def screen(self) -> list[str]:
+        return [message.get("text", "") for _, message, _ in self._shown()]
+
+
+@asynccontextmanager
+async def slack(
+    engine: Engine, router: Any, ids: Mapping[str, int], names: list[str]
+) -> AsyncIterator[Played]:
+    from tests.fakes.slack_api import FakeSlack
+    from tests.slack.conftest import make_adapter, web_app
+    from tests.slack.people import Person
+    from tests.slack.sender import SlackSender
+
+    with FakeSlack() as fake:
+        slack_ids = {name: f"U0M{n:03d}" for n, name in enumerate(names)}
+        for name, user_id in slack_ids.items():
+            fake.add_user(user_id, f"user{user_id}", real_name=name, locale="en-US")
+        _link(engine, ids, "slack", slack_ids)
+        adapter = make_adapter(fake, router, engine=engine)
+        transport = httpx.ASGITransport(app=web_app(adapter))
+
+        async def review(manager: Any, agent: str, ability: str) -> None:
+            await manager.say(f"/review <@{slack_ids[agent]}|{agent.lower()}>")
+            await manager.submit({"ability": ability, "collaboration": "3", "service": "3"})
+            await manager.press("Submit")
+
+        async with httpx.AsyncClient(transport=transport, base_url="http://kpibot.test") as client:
+            sender = SlackSender(client, fake)
+            try:
+                chats = {n: SlackChat(Person(sender, fake, adapter, uid))
+                         for n, uid in slack_ids.items()}  # fmt: skip
+                yield Played("slack", chats, review, adapter, engine)  # type: ignore[arg-type]
+            finally:
+                await adapter.stop()
+
+
 @asynccontextmanager
 async def telegram(
     engine: Engine, router: Any, ids: Mapping[str, int], names: list[str]
@@ -126,4 +227,4 @@ async def telegram(
             await adapter.stop()
 
 
-PLATFORMS = {"feishu": feishu, "telegram": telegram}
+PLATFORMS = {"feishu": feishu, "slack": slack, "telegram": telegram}
