@@ -99,10 +99,22 @@ def check_member(
     batch: Sequence[MemberSpec] = (),
 ) -> list[Problem]:
     """Every problem with adding ``spec``; ``batch`` is the rest of an import (all-or-nothing)."""
+    others = [s for s in batch if s is not spec]
+    earlier = [s for s in others if (s.row or 0) < (spec.row or 0)]
+    problems = _check_fields(spec)
+    team = repo.get_team_by_name(session=session, name=spec.team) if spec.team.strip() else None
+    problems += _check_place(spec, team, earlier, session=session)
+    problems += _check_ids_free(spec, earlier, session=session)
+    if spec.manager and team is not None:
+        problems += _check_manager_name(spec, team, others, session=session)
+    return problems
+
+
+def _check_fields(spec: MemberSpec) -> list[Problem]:
+    """What is wrong with ``spec`` by itself: a missing name, an unknown role, a malformed id."""
     row = spec.row
     problems: list[Problem] = []
-    name = spec.name.strip()
-    if not name:
+    if not spec.name.strip():
         problems.append(_p("A member needs a name.", row))
     if parse_role(spec.role) not in ROLE_VALUES:
         problems.append(_p(UNKNOWN_ROLE, row, role=spec.role))
@@ -116,30 +128,42 @@ def check_member(
         problems.append(
             _p("{value} is not a Telegram user id (digits only).", row, value=spec.telegram)
         )
-    team = repo.get_team_by_name(session=session, name=spec.team) if spec.team.strip() else None
+    return problems
+
+
+def _check_place(
+    spec: MemberSpec, team: Team | None, earlier: Sequence[MemberSpec], *, session: Session
+) -> list[Problem]:
+    """The team exists and has no member of that name yet, in the database or earlier rows."""
+    row, name = spec.row, spec.name.strip()
+    problems: list[Problem] = []
     if team is None:
         problems.append(_p("There is no team called {team}.", row, team=spec.team))
     elif name and repo.get_member_by_name(session=session, team=team, name=name) is not None:
         problems.append(
             _p("Team {team} already has a member called {name}.", row, team=spec.team, name=name)
         )
-    others = [s for s in batch if s is not spec]
-    if name and any(
-        s.team == spec.team and s.name.strip() == name for s in others if (s.row or 0) < (row or 0)
-    ):
+    if name and any(s.team == spec.team and s.name.strip() == name for s in earlier):
         problems.append(_p("{name} appears twice for team {team}.", row, name=name, team=spec.team))
+    return problems
+
+
+def _check_ids_free(
+    spec: MemberSpec, earlier: Sequence[MemberSpec], *, session: Session
+) -> list[Problem]:
+    """The Slack and Telegram ids belong to nobody yet, in the database or earlier rows."""
+    row = spec.row
+    problems: list[Problem] = []
     if spec.slack:
         if repo.get_member_by_slack_id(session=session, slack_user_id=spec.slack) is not None:
             problems.append(
                 _p("Slack user {value} is already linked to another member.", row, value=spec.slack)
             )
-        elif any(s.slack == spec.slack for s in others if (s.row or 0) < (row or 0)):
+        elif any(s.slack == spec.slack for s in earlier):
             problems.append(_p("Slack user {value} appears twice.", row, value=spec.slack))
     if spec.telegram:
-        if (
-            repo.get_member_by_telegram_id(session=session, telegram_user_id=spec.telegram)
-            is not None
-        ):
+        owner = repo.get_member_by_telegram_id(session=session, telegram_user_id=spec.telegram)
+        if owner is not None:
             problems.append(
                 _p(
                     "Telegram user {value} is already linked to another member.",
@@ -147,10 +171,8 @@ def check_member(
                     value=spec.telegram,
                 )
             )
-        elif any(s.telegram == spec.telegram for s in others if (s.row or 0) < (row or 0)):
+        elif any(s.telegram == spec.telegram for s in earlier):
             problems.append(_p("Telegram user {value} appears twice.", row, value=spec.telegram))
-    if spec.manager and team is not None:
-        problems += _check_manager_name(spec, team, others, session=session)
     return problems
 
 
@@ -340,48 +362,13 @@ def plan_update(
         return None, [
             _p("There is no member {name} in team {team}.", row, name=update.name, team=team.name)
         ]
-    problems: list[Problem] = []
-    changes: dict[str, Any] = {}
     others = [u for u in batch if u is not update]
-    role = parse_role(update.role) if update.role is not None and update.role.strip() else None
-    if role is not None:
-        if role not in ROLE_VALUES:
-            problems.append(_p(UNKNOWN_ROLE, row, role=update.role))
-        elif role != member.role:
-            changes["role"] = role
-            if role not in LEADER_ROLES:
-                problems += _still_managing(member, others, session=session, row=row)
-    given, manager_name = _cleared(update.manager)
-    manager_names: dict[int, str] = {}
-    if given:
-        manager: Member | None = None
-        if manager_name is not None:
-            manager = repo.get_member_by_name(session=session, team=team, name=manager_name)
-            promoted = next((parse_role(u.role) for u in others if u.role and u.team == update.team
-                             and u.name.strip() == manager_name), None)  # fmt: skip
-            if manager is None:
-                problems.append(
-                    _p(
-                        "Team {team} has no manager called {manager}.",
-                        row,
-                        team=team.name,
-                        manager=manager_name,
-                    )
-                )
-            elif manager.id == member.id:
-                problems.append(_p("{name} cannot be their own manager.", row, name=member.name))
-            elif not manager.active:
-                problems.append(_p(LEFT, row, name=manager.name))
-            elif (promoted or manager.role) not in LEADER_ROLES:
-                problems.append(_p("{manager} is not a manager (role {role}).", row, manager=manager.name,
-                                   role=promoted or manager.role))  # fmt: skip
-        new_id = manager.id if manager is not None else None
-        if new_id != member.manager_id:
-            changes["manager_id"] = new_id
-            for mid in (new_id, member.manager_id):
-                boss = repo.get_member(session=session, member_id=mid) if mid else None
-                if boss is not None and boss.id is not None:
-                    manager_names[boss.id] = boss.name
+    changes, problems = _plan_role(update, member, others, session=session)
+    manager_change, manager_names, manager_problems = _plan_manager(
+        update, team, member, others, session=session
+    )
+    changes |= manager_change
+    problems += manager_problems
     for key, value_text, pattern, finder in (
         ("slack_user_id", update.slack, SLACK_ID, "slack"),
         ("telegram_user_id", update.telegram, TELEGRAM_ID, "telegram"),
@@ -406,6 +393,82 @@ def plan_update(
         return None, problems
     before = {k: getattr(member, k) for k in changes}
     return MemberPlan(member, changes, before, manager_names), []
+
+
+def _plan_role(
+    update: MemberUpdate, member: Member, others: Sequence[MemberUpdate], *, session: Session
+) -> tuple[dict[str, Any], list[Problem]]:
+    """The role change of ``update`` (if any) and its problems."""
+    if update.role is None or not update.role.strip():
+        return {}, []
+    role = parse_role(update.role)
+    if role not in ROLE_VALUES:
+        return {}, [_p(UNKNOWN_ROLE, update.row, role=update.role)]
+    if role == member.role:
+        return {}, []
+    problems: list[Problem] = []
+    if role not in LEADER_ROLES:
+        problems = _still_managing(member, others, session=session, row=update.row)
+    return {"role": role}, problems
+
+
+def _plan_manager(
+    update: MemberUpdate,
+    team: Team,
+    member: Member,
+    others: Sequence[MemberUpdate],
+    *,
+    session: Session,
+) -> tuple[dict[str, Any], dict[int, str], list[Problem]]:
+    """The manager change of ``update``: (change, names of the old and new manager, problems)."""
+    given, manager_name = _cleared(update.manager)
+    if not given:
+        return {}, {}, []
+    manager: Member | None = None
+    problems: list[Problem] = []
+    if manager_name is not None:
+        manager = repo.get_member_by_name(session=session, team=team, name=manager_name)
+        problems = _manager_problems(update, team, member, manager, manager_name, others)
+    new_id = manager.id if manager is not None else None
+    if new_id == member.manager_id:
+        return {}, {}, problems
+    manager_names: dict[int, str] = {}
+    for mid in (new_id, member.manager_id):
+        boss = repo.get_member(session=session, member_id=mid) if mid else None
+        if boss is not None and boss.id is not None:
+            manager_names[boss.id] = boss.name
+    return {"manager_id": new_id}, manager_names, problems
+
+
+def _manager_problems(
+    update: MemberUpdate,
+    team: Team,
+    member: Member,
+    manager: Member | None,
+    manager_name: str,
+    others: Sequence[MemberUpdate],
+) -> list[Problem]:
+    """Why ``manager`` (found by ``manager_name``) cannot manage ``member``, if it cannot."""
+    row = update.row
+    promoted = next((parse_role(u.role) for u in others if u.role and u.team == update.team
+                     and u.name.strip() == manager_name), None)  # fmt: skip
+    if manager is None:
+        return [
+            _p(
+                "Team {team} has no manager called {manager}.",
+                row,
+                team=team.name,
+                manager=manager_name,
+            )
+        ]
+    if manager.id == member.id:
+        return [_p("{name} cannot be their own manager.", row, name=member.name)]
+    if not manager.active:
+        return [_p(LEFT, row, name=manager.name)]
+    if (promoted or manager.role) not in LEADER_ROLES:
+        return [_p("{manager} is not a manager (role {role}).", row, manager=manager.name,
+                   role=promoted or manager.role)]  # fmt: skip
+    return []
 
 
 def _check_platform_id(
