@@ -159,8 +159,9 @@ class Target:
 def retry_handlers(
     *, rate_limit_retries: int = 5, server_error_retries: int = 2, pacing: SlackPacing | None = None
 ) -> list[Any]:
-    """slack_sdk's own: wait ``Retry-After`` on 429 (pausing the method for the whole
-    workspace when ``pacing`` is given), back off on 500/503 and dropped connections."""
+    """slack_sdk's own: wait ``Retry-After`` on 429 (when ``pacing`` is given, pausing the
+    method for the whole workspace, or ``chat.postMessage`` for that channel), back off on
+    500/503 and dropped connections."""
     limited: Any = (
         AsyncRateLimitErrorRetryHandler(max_retry_count=rate_limit_retries)
         if pacing is None

@@ -2,11 +2,14 @@
 
 Slack limits each method per workspace per app (https://api.slack.com/apis/rate-limits):
 tiers of 1+, 20+, 50+ and 100+ calls a minute, and ``chat.postMessage`` about one message a
-second per channel with short bursts. :class:`SlackPacing` keeps a token bucket per
-(workspace token, method), or per channel for ``chat.postMessage``, a little under what Slack
-tolerates; when Slack answers 429 anyway, the method is paused for everyone in that
-workspace until ``Retry-After`` has passed (not just for the one chat that hit it), so the
-other callers do not spend the calls that would only be refused too.
+second per channel with short bursts (and a workspace-wide ceiling the outbox's lane stays
+under). :class:`SlackPacing` keeps a token bucket per (workspace token, method), or per
+channel for ``chat.postMessage``, a little under what Slack tolerates. When Slack answers 429
+anyway, the pause has the limit's own scope: a tiered method (``conversations.open``,
+``users.info`` …) is paused for everyone in that workspace until ``Retry-After`` has passed,
+so the other callers do not spend calls that would only be refused too; ``chat.postMessage``
+is paused for that channel only (its limit is per channel: a 429 in one DM says nothing about
+the others, and pausing them all had cost a broadcast a second of Slack's share per 429).
 
 :class:`PacedWebClient` runs every call through it; :class:`PausingRateLimitRetryHandler` is
 slack_sdk's own 429 retry, which also tells the pacing about the pause.
@@ -31,6 +34,8 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 TIER_PER_MINUTE = {1: 1, 2: 20, 3: 50, 4: 100}
+PER_CHANNEL = frozenset({"chat.postMessage"})
+"""Methods whose limit (and so whose 429's pause) is per channel, not per workspace."""
 METHOD_TIERS = {
     "conversations.open": 3, "chat.update": 3, "chat.delete": 3, "chat.postEphemeral": 4,
     "users.info": 4, "views.open": 4, "views.update": 4, "views.push": 4,
@@ -46,6 +51,9 @@ TIDY_WAIT_S = 5.0
 """How long a best-effort call (taking old buttons off a message) may wait for its turn."""
 
 _MAX_WAIT: ContextVar[float | None] = ContextVar("slack_max_wait", default=None)
+_CHANNEL: ContextVar[str] = ContextVar("slack_channel", default="")
+"""The channel of the Web API call under way (slack_sdk's retry handlers see only the URL and
+headers of a JSON call, not its body)."""
 
 
 class TurnTooFar(Exception):
@@ -95,7 +103,7 @@ class SlackPacing:
         self.post_rate = post_per_channel_s
         self.post_burst = post_burst
         self._buckets: OrderedDict[tuple[str, str, str], _Bucket] = OrderedDict()
-        self._paused: dict[tuple[str, str], float] = {}
+        self._paused: dict[tuple[str, str, str], float] = {}
         self.waited_s = 0.0
         """Seconds callers waited for their turn (a figure for the benches)."""
         self.skipped = 0
@@ -117,16 +125,32 @@ class SlackPacing:
         self._buckets.move_to_end(key)
         return bucket
 
-    def pause(self, token: str, method: str, seconds: float) -> None:
-        """Slack said 429 to ``method``: nobody in that workspace calls it for ``seconds``."""
-        until = time.monotonic() + seconds
-        key = (token, method)
-        self._paused[key] = max(self._paused.get(key, 0.0), until)
+    @staticmethod
+    def _pause_key(token: str, method: str, channel: str) -> tuple[str, str, str]:
+        return (token, method, channel if method in PER_CHANNEL else "")
 
-    def pause_left(self, method: str) -> float:
-        """Seconds until ``method`` may be called again (the longest pause of any workspace)."""
+    def pause(self, token: str, method: str, seconds: float, channel: str = "") -> None:
+        """Slack said 429 to ``method``: nobody in that workspace calls it for ``seconds``
+        (``chat.postMessage``: nobody posts in that ``channel``)."""
         now = time.monotonic()
-        return max([until - now for (_t, m), until in self._paused.items() if m == method] + [0.0])
+        for key, until in list(self._paused.items()):
+            if until <= now:  # over: forgotten (one key per channel that ever got a 429)
+                del self._paused[key]
+        key = self._pause_key(token, method, channel)
+        self._paused[key] = max(self._paused.get(key, 0.0), now + seconds)
+
+    def pause_left(self, method: str, channel: str | None = None) -> float:
+        """Seconds until ``method`` may be called again, the longest pause of any workspace
+        (for a per-channel method and a ``channel``: that channel's; without one, any's)."""
+        now = time.monotonic()
+        return max(
+            [
+                until - now
+                for (_t, m, c), until in self._paused.items()
+                if m == method and (channel is None or c == self._pause_key("", m, channel)[2])
+            ]
+            + [0.0]
+        )
 
     async def turn(
         self, token: str, method: str, channel: str = "", *, max_wait: float | None = None
@@ -136,7 +160,7 @@ class SlackPacing:
         if not self.enabled:
             return True
         now = time.monotonic()
-        paused = self._paused.get((token, method), 0.0) - now
+        paused = self._paused.get(self._pause_key(token, method, channel), 0.0) - now
         if max_wait is not None and paused > max_wait:
             self.skipped += 1
             return False
@@ -168,11 +192,16 @@ class PacedWebClient(AsyncWebClient):
         self.pacing = pacing
 
     async def api_call(self, api_method: str, **kwargs: Any) -> Any:
+        channel = _channel(kwargs)
         if not await self.pacing.turn(
-            self.token or "", api_method, _channel(kwargs), max_wait=_MAX_WAIT.get()
+            self.token or "", api_method, channel, max_wait=_MAX_WAIT.get()
         ):
             raise TurnTooFar(api_method)
-        return await super().api_call(api_method, **kwargs)
+        token = _CHANNEL.set(channel)
+        try:
+            return await super().api_call(api_method, **kwargs)
+        finally:
+            _CHANNEL.reset(token)
 
 
 def paced(client: AsyncWebClient, pacing: SlackPacing) -> AsyncWebClient:
@@ -190,7 +219,8 @@ def paced(client: AsyncWebClient, pacing: SlackPacing) -> AsyncWebClient:
 
 class PausingRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
     """slack_sdk's 429 retry (wait ``Retry-After``, try again), which first pauses the method
-    for the whole workspace in :class:`SlackPacing`."""
+    in :class:`SlackPacing`: for the whole workspace, or for the call's channel where the
+    method's limit is per channel (:data:`PER_CHANNEL`)."""
 
     def __init__(self, pacing: SlackPacing, max_retry_count: int = 5) -> None:
         super().__init__(max_retry_count=max_retry_count)
@@ -218,7 +248,9 @@ class PausingRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
             )
             if isinstance(auth, list):  # slack_sdk keeps header values as lists
                 auth = auth[0] if auth else ""
-            self.pacing.pause(str(auth).removeprefix("Bearer "), method, seconds)
+            self.pacing.pause(
+                str(auth).removeprefix("Bearer "), method, seconds, channel=_CHANNEL.get()
+            )
         await super().prepare_for_next_attempt_async(
             state=state, request=request, response=response, error=error
         )

@@ -32,7 +32,9 @@ What a test gets:
   ``OptionGroup`` models reject); ``check_ack`` holds an ack's body (a view in
   ``response_action``, errors, options) to the same rules, and ``socket_ack`` applies it;
 * failures: ``rate_limit(method, calls=N, per=S)`` answers ``429 ratelimited`` with
-  ``Retry-After`` past N calls in S seconds; ``fail_next(method, times, status)`` injects
+  ``Retry-After`` past N calls in S seconds (``channel=C``: the calls in that channel only,
+  as Slack limits ``chat.postMessage``; its 429 looks the same, only the header says how
+  long); ``fail_next(method, times, status)`` injects
   5xx; Block Kit that Slack would refuse (too many blocks, a modal title over 24
   characters, duplicate ``action_id`` in a block …) answers ``invalid_blocks`` /
   ``invalid_arguments`` like Slack does.
@@ -204,7 +206,7 @@ class FakeSlack:
         self.oauth_client: tuple[str, str] | None = None
         self._codes: dict[str, tuple[str, str]] = {}
         self._sockets: list[tuple[WebSocket, asyncio.AbstractEventLoop]] = []
-        self._limits: dict[str, _Limit] = {}
+        self._limits: dict[tuple[str, str | None], _Limit] = {}
         self.gate: FloodGate | None = None
         """Platform limits and random 429/5xx for chat.postMessage (``flood_gate``)."""
         self.tiers = Tiers()
@@ -320,11 +322,18 @@ class FakeSlack:
             self._closed_channels.add(channel)
 
     def rate_limit(
-        self, method: str, *, calls: int, per: float = 60.0, retry_after: int = 1
+        self,
+        method: str,
+        *,
+        calls: int,
+        per: float = 60.0,
+        retry_after: int = 1,
+        channel: str | None = None,
     ) -> None:
-        """More than ``calls`` calls of ``method`` within ``per`` seconds → 429 + Retry-After."""
+        """More than ``calls`` calls of ``method`` within ``per`` seconds → 429 + Retry-After
+        (``channel``: calls of ``method`` in that channel, the others not counted)."""
         with self._lock:
-            self._limits[method] = _Limit(calls, per, retry_after)
+            self._limits[(method, channel)] = _Limit(calls, per, retry_after)
 
     def flood_gate(self, **limits: Any) -> FloodGate:
         """Switch on :class:`tests.fakes.limits.FloodGate` for ``chat.postMessage``: ``overall``
@@ -410,7 +419,7 @@ class FakeSlack:
         with self._lock:
             headers: dict[str, str] = {}
             try:
-                self._gate(method)
+                self._gate(method, str(args.get("channel") or ""))
                 if method not in self._methods:
                     raise SlackError("unknown_method", status=404)
                 if method == "oauth.v2.access":
@@ -447,21 +456,26 @@ class FakeSlack:
             self.calls.append(Call(method, args, status, body, time.monotonic(), token))
             return status, body, headers
 
-    def _gate(self, method: str) -> None:
-        """Injected 5xx first, then the per-method rate limit."""
+    def _gate(self, method: str, channel: str = "") -> None:
+        """Injected 5xx first, then the per-method (and per-channel) rate limits."""
         failures = self._failures.get(method)
         if failures:
             raise SlackError("fatal_error", status=failures.popleft())
-        limit = self._limits.get(method)
-        if limit is None:
-            return
         now = time.monotonic()
-        while limit.seen and now - limit.seen[0] >= limit.per:
-            limit.seen.popleft()
-        if len(limit.seen) >= limit.calls:
-            wait = max(limit.retry_after, math.ceil(limit.per - (now - limit.seen[0])))
-            raise SlackError("ratelimited", status=429, retry_after=wait)
-        limit.seen.append(now)
+        limits = [self._limits.get((method, None)), self._limits.get((method, channel))]
+        for limit in limits if channel else limits[:1]:
+            if limit is None:
+                continue
+            while limit.seen and now - limit.seen[0] >= limit.per:
+                limit.seen.popleft()
+            if len(limit.seen) >= limit.calls:
+                wait = limit.retry_after  # calls=0: refused, whatever the window
+                if limit.seen:
+                    wait = max(wait, math.ceil(limit.per - (now - limit.seen[0])))
+                raise SlackError("ratelimited", status=429, retry_after=wait)
+        for limit in limits if channel else limits[:1]:
+            if limit is not None:
+                limit.seen.append(now)
 
     async def _response_url(self, request: Request) -> Response:
         rid = request.path_params["rid"]

@@ -111,20 +111,54 @@ async def test_dms_to_200_members_cost_no_conversations_open_and_no_429(
     assert all(fake_slack.texts_in(fake_slack.dm_channel(u)) == ["Results are out"] for u in users)
 
 
-async def test_a_429_pauses_the_method_for_everyone_in_the_workspace(
+PAUSE_SCOPES = [
+    # (method, arguments of the call Slack answers 429, of another caller's, must it wait)
+    ("chat.postMessage", {"channel": "D0ONE", "text": "x"}, {"channel": "D0ONE"}, True),
+    ("chat.postMessage", {"channel": "D0ONE", "text": "x"}, {"channel": "D0TWO"}, False),
+    ("conversations.open", {"users": "U0ONE"}, {"users": "U0TWO"}, True),
+    ("chat.update", {"channel": "D0ONE", "ts": "1.0", "text": "x"}, {"channel": "D0TWO"}, True),
+    ("users.info", {"user": "U0ONE"}, {"user": "U0TWO"}, True),
+]
+
+
+@pytest.mark.parametrize(("method", "refused", "other", "waits"), PAUSE_SCOPES)
+async def test_a_429_pauses_chat_post_message_in_its_channel_and_a_tier_method_in_the_workspace(
+    fake_slack: FakeSlack,
+    adapter,
+    method: str,
+    refused: dict[str, str],
+    other: dict[str, str],
+    waits: bool,
+) -> None:
+    """Slack limits ``chat.postMessage`` per channel ("1 per second per channel") and the
+    tiered methods per method per workspace: a 429's pause has the limit's scope."""
+    fake_slack.rate_limit(method, calls=0, per=60.0, retry_after=3, channel=refused.get("channel"))
+    call = asyncio.create_task(adapter.client.api_call(method, json=refused))
+    await fake_slack.wait_until(lambda: fake_slack.calls_to(method, ok=False) != [])
+    await fake_slack.wait_until(lambda: adapter.pacing.pause_left(method) > 0)
+    left = adapter.pacing.pause_left(method, other.get("channel", ""))
+    call.cancel()
+    assert (left > 1.0) is waits, f"{method} {other}: {left:.1f} s left"
+
+
+async def test_a_429_in_one_dm_holds_back_that_dm_only_and_its_message_arrives_after_it(
     fake_slack: FakeSlack, adapter
 ) -> None:
-    """Reproduces issue 16 item 4: after a 429 only that chat paused; the method kept being
-    called for everyone else (and refused). Now a later sender waits out the Retry-After."""
-    fake_slack.rate_limit("chat.postMessage", calls=5, per=2.0, retry_after=2)
-    users = [f"U0WAIT{i:02d}" for i in range(7)]
-    for user in users:
+    """Reproduces issue 16's broadcast pauses: a 429 on one DM paused chat.postMessage for
+    the whole workspace, a second of Slack's share each (about 15 per 10,000 results)."""
+    waiting, meanwhile = "U0WAIT01", "U0WAIT02"
+    for user in (waiting, meanwhile):
         fake_slack.add_user(user, user.lower())
-    for user in users[:5]:
-        await adapter.send(user, Reply(text="first five"))
-    sixth = asyncio.create_task(adapter.send(users[5], Reply(text="told to wait")))
+        await adapter.send(user, Reply(text="first"))  # kpibot learns the DM channel
+    dm = fake_slack.dm_channel(waiting)
+    fake_slack.rate_limit("chat.postMessage", calls=0, per=3.0, retry_after=3, channel=dm)
+    late = asyncio.create_task(adapter.send(waiting, Reply(text="told to wait")))
     await fake_slack.wait_until(lambda: adapter.pacing.pause_left("chat.postMessage") > 0)
-    await adapter.send(users[6], Reply(text="someone else, meanwhile"))
-    await sixth
-    assert len(fake_slack.calls_to("chat.postMessage", ok=False)) == 1, "nobody was refused again"
-    assert all(fake_slack.texts_in(fake_slack.dm_channel(u)) for u in users)
+    fake_slack.rate_limit("chat.postMessage", calls=1_000, per=3.0, channel=dm)  # Slack lets go
+    waited = adapter.pacing.waited_s
+    await adapter.send(meanwhile, Reply(text="someone else, meanwhile"))
+    assert adapter.pacing.waited_s == waited, "the other DM waited for this one's Retry-After"
+    await late
+    assert fake_slack.texts_in(dm) == ["first", "told to wait"]
+    assert fake_slack.texts_in(fake_slack.dm_channel(meanwhile))[-1] == "someone else, meanwhile"
+    assert len(fake_slack.calls_to("chat.postMessage", ok=False)) == 1, "nobody refused again"
