@@ -17,6 +17,7 @@ Each method is complete: besides scoring it says
 - its **next target** (:meth:`next_target`): the value that earns more points than ``value``
   does (the next better band or level), else its full target;
 - its **full target** (:meth:`full_target`): the value that earns the full points;
+- its **band** (:meth:`band`): the edges of the band a stored ``detail`` names (tiered only);
 - ``choices()`` (the levels a rater picks, descriptive only), ``counts_events`` (the value is a
   whole number of events), ``voids`` (the component a missed gate voids) and ``note()`` (what a
   rater should know of its points).
@@ -111,6 +112,13 @@ class Tiered:
     def choices(self) -> tuple[Level, ...]:
         return ()
 
+    def band(self, detail: Mapping[str, Any]) -> Span | None:
+        """The edges of the band a stored ``detail`` names (``None``: no such band)."""
+        number = int(detail.get("band") or 0)
+        if not 1 <= number <= len(self.bands):
+            return None
+        return self.bands[number - 1].span()
+
     def level_name(self, value: float) -> Named | None:
         return None
 
@@ -163,12 +171,11 @@ class Tiered:
         )
 
     def receipt(self, detail: Mapping[str, Any]) -> Explained | None:
-        number = int(detail.get("band") or 0)
-        if not 1 <= number <= len(self.bands):
+        span = self.band(detail)
+        if span is None:
             return None
         return Explained(
-            N_("band {band} ({range})"),
-            {"band": str(number), "range": self.bands[number - 1].span()},
+            N_("band {band} ({range})"), {"band": str(int(detail["band"])), "range": span}
         )
 
     def rule(self, full: float, better: Better) -> Explained:
@@ -215,6 +222,9 @@ class Deduction:
 
     def choices(self) -> tuple[Level, ...]:
         return ()
+
+    def band(self, detail: Mapping[str, Any]) -> Span | None:
+        return None
 
     def level_name(self, value: float) -> Named | None:
         return None
@@ -298,6 +308,9 @@ class Ratio:
     def choices(self) -> tuple[Level, ...]:
         return ()
 
+    def band(self, detail: Mapping[str, Any]) -> Span | None:
+        return None
+
     def level_name(self, value: float) -> Named | None:
         return None
 
@@ -366,6 +379,9 @@ class EitherOr:
 
     def choices(self) -> tuple[Level, ...]:
         return ()
+
+    def band(self, detail: Mapping[str, Any]) -> Span | None:
+        return None
 
     def level_name(self, value: float) -> Named | None:
         return None
@@ -506,6 +522,9 @@ class Descriptive:
                 return float(min(above, key=lambda i: (self.levels[i].points, i)) + 1)
         return self.full_target(better)
 
+    def band(self, detail: Mapping[str, Any]) -> Span | None:
+        return None
+
     def level_name(self, value: float) -> Named | None:
         """Level number ``value`` by its name (None when it is no level's number)."""
         if not (
@@ -534,6 +553,9 @@ class Gate:
 
     def choices(self) -> tuple[Level, ...]:
         return ()
+
+    def band(self, detail: Mapping[str, Any]) -> Span | None:
+        return None
 
     def level_name(self, value: float) -> Named | None:
         return None

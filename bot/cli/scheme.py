@@ -25,7 +25,7 @@ from bot.cli.language import lang_ui_option, old_lang_option, ui_lang
 from commands.i18n import Translate, normalize_lang, translator
 from commands.importing.mapping import declared_indicators
 from scoring import kpi
-from scoring.methods import Band, Tiered
+from scoring.explained import Span
 from scoring.pay import pay_of
 from scoring.provision import provision_problems
 from scoring.scheme import PROBLEM_TEMPLATES, Indicator, Scheme, SchemeError
@@ -338,7 +338,7 @@ def _component_note(status: str, detail: dict[str, Any], _: Translate) -> str:
     return notes[status]() if status in notes else ""
 
 
-def _band_text(band: Band, unit: str, _: Translate) -> str:
+def _band_text(band: Span, unit: str, _: Translate) -> str:
     lo = None if band.lower is None else format_value(unit, band.lower, _)
     hi = None if band.upper is None else format_value(unit, band.upper, _)
     low = None if lo is None else ("≥ " if band.lower_inclusive else "> ") + lo
@@ -359,10 +359,9 @@ def _indicator_note(
             if detail.get("reason") == "missing"
             else _("invalid, worst score")
         )
-    if "range" in detail and isinstance(ind.method, Tiered):
-        return _(
-            "band {range}", range=_band_text(ind.method.bands[int(detail["band"]) - 1], ind.unit, _)
-        )
+    band = ind.method.band(detail)
+    if band is not None:
+        return _("band {range}", range=_band_text(band, ind.unit, _))
     if "deducted" in detail:
         return _(
             "{events} event(s), −{deducted}",

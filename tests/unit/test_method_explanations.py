@@ -10,7 +10,7 @@ import pytest
 from commands.explain import render
 from commands.i18n import catalog, translator
 from scoring import SchemeError, parse_scheme
-from scoring.explained import Explained, Joined
+from scoring.explained import Explained, Joined, Span
 from scoring.methods import (
     METHOD_KINDS,
     METHODS,
@@ -20,6 +20,7 @@ from scoring.methods import (
     EitherOr,
     Gate,
     Level,
+    Method,
     Ratio,
     Tiered,
 )
@@ -113,6 +114,37 @@ def test_every_receipt_and_rule_of_every_method_reads_in_chinese() -> None:
                 said.append(receipt)
     msgids = {t for s in said for t in _msgids(s) if _has_words(t)}
     assert msgids and [t for t in msgids if zh.gettext(t) == t] == []
+
+
+@pytest.mark.parametrize(
+    ("method", "detail", "band"),
+    [
+        (TIERED, {"band": 3, "range": "[0.25, 0.3)"}, Span(0.25, True, 0.3, False)),
+        (TIERED, {"band": 1.0}, Span(None, False, 0.2, False)),
+        (TIERED, {"band": 5}, None),
+        (TIERED, {"band": 0}, None),
+        (TIERED, {}, None),
+        *[(m, {"band": 1}, None) for m in SAMPLES[1:]],
+    ],
+)  # fmt: skip
+def test_only_a_tiered_method_names_the_band_a_detail_says_and_only_a_band_it_has(
+    method: Method, detail: dict[str, object], band: Span | None
+) -> None:
+    assert method.band(detail) == band
+
+
+@pytest.mark.parametrize(
+    ("value", "band"),
+    [
+        (0.1, Span(None, False, 0.2, False)),
+        (0.2, Span(0.2, True, 0.25, False)),
+        (0.26, Span(0.25, True, 0.3, False)),
+        (0.3, Span(0.3, True, None, False)),
+    ],
+)
+def test_the_band_of_a_scored_value_is_the_band_that_holds_it(value: float, band: Span) -> None:
+    scored = TIERED.score(np.array([value]), 30, "higher")
+    assert TIERED.band(TIERED.detail(value, float(scored.code[0]))) == band
 
 
 def test_a_receipt_reads_as_before_band_deduction_ratio_level_gate() -> None:

@@ -100,6 +100,24 @@ def test_the_table_is_in_the_chosen_language_with_readable_values(
     assert "¥210,000.00" in result.stdout
 
 
+@pytest.mark.parametrize(
+    ("lang", "notes"),
+    [
+        ("zh", ["档位 ≥ 40.0%, < 50.0%", "档位 ≤ 30 秒", "档位 > 8.0%"]),
+        ("en", ["band ≥ 40.0%, < 50.0%", "band ≤ 30 s", "band > 8.0%"]),
+    ],
+)
+def test_a_tiered_indicator_is_noted_with_its_bands_edges_in_its_unit(
+    lang: str, notes: list[str]
+) -> None:
+    result = run(
+        "score", "--scheme", ONLINE, "--input", MONTH, "--lang", lang, "--as-of", "2026-11-03"
+    )
+    assert result.exit_code == 0
+    for note in notes:
+        assert note in result.stdout
+
+
 def test_the_table_defaults_to_the_schemes_language() -> None:
     assert "排名" in run("score", "--scheme", ONLINE, "--input", MONTH).stdout
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 from scoring.methods import METHODS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,14 +58,16 @@ METHOD_CLASSES = frozenset(cls.__name__ for cls in METHODS.values())
 """Every scoring method's class, from the one registry (a new method is covered without a change here)."""
 
 
-def test_commands_never_import_a_scoring_method_class() -> None:
+@pytest.mark.parametrize("folder", ["commands", "bot"])
+def test_commands_and_bot_never_import_a_scoring_method_class(folder: str) -> None:
     """A method says its receipt, rule and targets (scoring.methods, rendered through
     scoring.explained); commands never ask which class it is (issue 18: feedback and /me guessed
-    from isinstance chains and detail keys). So no module of commands imports scoring.methods at
-    all, deferred or not, nor names a method's class in any way (``from scoring import methods``
-    then ``methods.Gate``, ``x.method.__class__ is Tiered``...)."""
+    from isinstance chains and detail keys), and neither does bot/ (``kpibot score`` asked
+    ``isinstance(method, Tiered)`` for a band). So no module of commands or bot imports
+    scoring.methods at all, deferred or not, nor names a method's class in any way (``from
+    scoring import methods`` then ``methods.Gate``, ``x.method.__class__ is Tiered``...)."""
     bad = []
-    for path in sorted((ROOT / "commands").rglob("*.py")):
+    for path in sorted((ROOT / folder).rglob("*.py")):
         where = str(path.relative_to(ROOT))
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
