@@ -48,7 +48,7 @@ from starlette.routing import BaseRoute, Route
 from bot.feishu import render
 from bot.feishu.limits import RATE_LIMITED, RETRIES, Pacer, retry_after
 from commands.i18n import normalize_lang
-from commands.messages import Incoming, Outgoing, Reply
+from commands.messages import FileUnavailable, Incoming, Outgoing, Reply
 
 if TYPE_CHECKING:
     from bot.feishu.settings import FeishuSettings
@@ -59,15 +59,19 @@ EVENTS_PATH = "/feishu/events"
 SCOPES = (
     "im:message.p2p_msg:readonly",
     "im:message.group_at_msg:readonly",
+    "im:message:readonly",
     "im:message:send_as_bot",
     "im:resource",
 )
 """The permissions (scopes) the code uses, as the README and ``deploy/feishu-scopes.json``
-list them: receive private messages and group messages that @kpibot; send, reply and update
-its cards as the bot (``im:message:send_as_bot`` covers the card update too, so
+list them: receive private messages and group messages that @kpibot; download the file an
+admin sends to import (``im:message:readonly``: the message-resource API); send, reply and
+update its cards as the bot (``im:message:send_as_bot`` covers the card update too, so
 ``im:message:update`` is not asked for); upload images and files. ``tests/feishu/test_scopes.py``
 derives them from the calls and events below."""
 SEEN_EVENTS = 20_000
+DOWNLOAD_TIMEOUT_S = 60.0
+"""How long the router's thread waits for a file to download (20 MB at a slow 3 Mbit/s)."""
 
 
 class RouterLike(Protocol):
@@ -267,8 +271,46 @@ class FeishuAdapter:
         if incoming is None or not self._fresh(event_id):
             return
         incoming = self._with_lang(incoming)
+        if incoming.file is not None:
+            incoming = replace(
+                incoming, file=replace(incoming.file, fetch=self._fetcher(incoming.file.ref))
+            )
         source = Source(incoming, incoming.user_id, chat_id, message_id=message.get("message_id"))
         self._enqueue(incoming, source)
+
+    def _fetcher(self, ref: str) -> Callable[[], bytes]:
+        """Downloads a file a person sent kpibot, for the router's thread: the message-resource
+        API (``GET /open-apis/im/v1/messages/:message_id/resources/:file_key?type=file``, files
+        up to 100 MB; the router refuses what is past
+        ``commands.importing.chat.CHAT_FILE_MAX_BYTES``)."""
+        message_id, _, file_key = ref.partition("/")
+
+        async def download() -> bytes:
+            from lark_oapi.api.im.v1 import GetMessageResourceRequest
+
+            request = (
+                GetMessageResourceRequest.builder()
+                .message_id(message_id).file_key(file_key).type("file").build()
+            )  # fmt: skip
+            response = await self._call(self.client.im.v1.message_resource.aget, request, pace=None)
+            # the whole file is in memory by now (lark-oapi reads the body at once): the
+            # router's check of the size answers an admin better than a refused download
+            return bytes(response.file.getvalue()) if response.file is not None else b""
+
+        def fetch() -> bytes:
+            loop = self._loop
+            if loop is None:
+                raise FileUnavailable("the adapter has stopped")
+            try:
+                return asyncio.run_coroutine_threadsafe(download(), loop).result(
+                    timeout=DOWNLOAD_TIMEOUT_S
+                )
+            except FileUnavailable:
+                raise
+            except Exception as exc:  # noqa: BLE001 - refused, a timeout, a dropped connection
+                raise FileUnavailable(f"{type(exc).__name__}: {exc}") from exc
+
+        return fetch
 
     def _on_card(self, data: Any) -> Any:
         from lark_oapi.event.callback.model.p2_card_action_trigger import (

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from commands.i18n import translator
-from commands.messages import Button, Incoming, Question, Reply
+from commands.messages import Button, Incoming, Question, Reply, SharedFile
 
 CARD_BYTES_MAX = 30 * 1024
 """A card's JSON, as sent in ``content``: Feishu refuses more than 30 KB."""
@@ -425,7 +425,8 @@ def to_incoming(
 ) -> Incoming | None:
     """``im.message.receive_v1`` → an :class:`Incoming`; ``None`` for what kpibot ignores.
 
-    Ignored: messages from bots or apps, messages that are neither text nor a post, and, in a
+    Ignored: messages from bots or apps, messages that are neither text, a post nor a file
+    (a file is one an admin sends to import it: :mod:`commands.importing.chat`), and, in a
     group, messages that do not mention kpibot (Feishu only delivers those unless the app may
     read every group message; a command is then addressed to kpibot by ``/``).
     """
@@ -436,7 +437,9 @@ def to_incoming(
     open_id = (sender.get("sender_id") or {}).get("open_id")
     if not open_id:
         return None
-    text = message_text_of(str(message.get("message_type", "")), str(message.get("content", "")))
+    kind, content = str(message.get("message_type", "")), str(message.get("content", ""))
+    shared = shared_file_of(kind, content, str(message.get("message_id") or ""))
+    text = "" if shared is not None else message_text_of(kind, content)
     if text is None:
         return None
     group = message.get("chat_type") != "p2p"
@@ -453,7 +456,24 @@ def to_incoming(
         chat_id=str(message.get("chat_id") or ""),
         lang_hint=client_lang(message.get("user_agent")),
         event_id=event_id,
+        file=shared,
     )
+
+
+def shared_file_of(message_type: str, content: str, message_id: str) -> SharedFile | None:
+    """The file of a ``file`` message (``{"file_key", "file_name"}``): a :class:`SharedFile`
+    whose ``ref`` is ``<message_id>/<file_key>`` (the resource API needs both). Feishu's
+    event does not say the size (``0``); the download checks it."""
+    if message_type != "file" or not message_id:
+        return None
+    try:
+        body = json.loads(content or "{}")
+    except ValueError:
+        return None
+    key = body.get("file_key") if isinstance(body, dict) else None
+    if not isinstance(key, str) or not key:
+        return None
+    return SharedFile(name=str(body.get("file_name") or key), size=0, ref=f"{message_id}/{key}")
 
 
 def card_incoming(

@@ -5,13 +5,14 @@
     /import list [TEAM] [2026-10]
     /import undo N
 
-An export sent to kpibot in a Slack DM or a Telegram private chat is imported with the
+An export sent to kpibot in a Slack DM or a Telegram or Feishu private chat is imported with the
 same use case as ``kpibot import FILE`` (:func:`~commands.importing.store.import_file`), so
 the answer is the CLI's: the summary, or every problem and nothing stored. The caption
 names the team, the period and the mapping in any order; when it leaves one out, kpibot
 asks, offering the mappings whose columns fit the file, and the file waits an hour for the
-answer (:mod:`storage.chat_files`). A file over :data:`CHAT_FILE_MAX_BYTES` (the size is in
-the platform's event) or of a kind kpibot does not read is refused before it is downloaded.
+answer (:mod:`storage.chat_files`). A file over :data:`CHAT_FILE_MAX_BYTES` or of a kind kpibot
+does not read is refused before it is downloaded where the platform's event says the size
+(Slack, Telegram), and once downloaded on Feishu, whose event does not.
 """
 
 from __future__ import annotations

@@ -48,6 +48,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import uvicorn
@@ -70,6 +71,8 @@ CARD_BYTES_MAX = 30 * 1024
 COMPONENTS_MAX = 200
 IMAGE_BYTES_MAX = 10 * 1024 * 1024
 FILE_BYTES_MAX = 30 * 1024 * 1024
+RESOURCE_BYTES_MAX = 100 * 1024 * 1024
+"""The message-resource API hands out files up to 100 MB."""
 
 CARD_TAGS = {
     "div", "markdown", "hr", "img", "button", "form", "input", "select_static",
@@ -95,9 +98,12 @@ class Call:
 
     @property
     def name(self) -> str:
-        """``create`` | ``reply`` | ``patch`` | ``update`` | ``image`` | ``file`` | ``token``."""
+        """``create`` | ``reply`` | ``patch`` | ``update`` | ``image`` | ``file`` | ``token`` |
+        ``download`` (a file a person sent, fetched from their message)."""
         if self.path.endswith("/tenant_access_token/internal"):
             return "token"
+        if "/resources/" in self.path:
+            return "download"
         if self.path.endswith("/images"):
             return "image"
         if self.path.endswith("/files"):
@@ -320,6 +326,11 @@ class FakeFeishu:
                 Route("/open-apis/im/v1/messages", self._create, methods=["POST"]),
                 Route("/open-apis/im/v1/messages/{mid}/reply", self._reply, methods=["POST"]),
                 Route("/open-apis/im/v1/messages/{mid}", self._patch, methods=["PATCH", "PUT"]),
+                Route(
+                    "/open-apis/im/v1/messages/{mid}/resources/{key}",
+                    self._resource,
+                    methods=["GET"],
+                ),  # fmt: skip
                 Route("/open-apis/im/v1/images", self._image, methods=["POST"]),
                 Route("/open-apis/im/v1/files", self._file, methods=["POST"]),
             ]
@@ -509,6 +520,41 @@ class FakeFeishu:
 
         return self._answer(request, {"file_type": file_type, "file_name": name}, work, auth=True)
 
+    async def _resource(self, request: Request) -> Response:
+        """A file in a message, as the message-resource API gives it: the bytes (with the
+        name in ``Content-Disposition``) or Feishu's JSON error."""
+        mid, key = request.path_params["mid"], request.path_params["key"]
+        kind = request.query_params.get("type", "")
+        found: list[bytes] = []
+
+        def work() -> dict[str, Any]:
+            if kind not in ("image", "file"):
+                raise FeishuError(234001, "Invalid request param: type.")
+            message = self.messages.get(mid)
+            if message is None:
+                raise FeishuError(234003, "File not in msg.")
+            content = json.loads(message["content"])
+            if (
+                key not in (content.get("file_key"), content.get("image_key"))
+                or key not in self.files
+            ):
+                raise FeishuError(234003, "File not in msg.")
+            data = self.files[key][1]
+            if len(data) > RESOURCE_BYTES_MAX:
+                raise FeishuError(234037, "Downloaded file size exceeds limit.")
+            found.append(data)
+            return {"bytes": len(data)}
+
+        answer = self._answer(request, {"type": kind}, work, auth=True)
+        if not found:
+            return answer
+        name = quote(self.files[key][0])
+        disposition = f"attachment; filename=\"{name}\"; filename*=UTF-8''{name}"
+        return Response(
+            found[0], media_type="application/octet-stream",
+            headers={"Content-Disposition": disposition},
+        )  # fmt: skip
+
     def _chat_of(self, kind: str, receive_id: str) -> str:
         if kind == "chat_id":
             if receive_id in self.groups or any(
@@ -667,6 +713,24 @@ class FakeFeishu:
 
     async def send_text(self, user: User, text: str, **kwargs: Any) -> Delivery:
         return await self.push(self.message_event(user, text, **kwargs))
+
+    def file_event(
+        self, user: User, name: str, data: bytes, *, chat_id: str | None = None
+    ) -> dict[str, Any]:
+        """``im.message.receive_v1`` of a ``file`` message: ``user`` sends the file ``name``
+        (its content ``{"file_key", "file_name"}``; Feishu's event carries no size)."""
+        envelope = self.message_event(user, "", chat_id=chat_id, mention=False)
+        message = envelope["event"]["message"]
+        key = "file_v3_" + secrets.token_hex(10)
+        content = json.dumps({"file_key": key, "file_name": name}, ensure_ascii=False)
+        message.update(message_type="file", content=content, mentions=[])
+        with self._lock:
+            self.files[key] = (name, data)
+            self.messages[message["message_id"]].update(msg_type="file", content=content)
+        return envelope
+
+    async def send_file(self, user: User, name: str, data: bytes, **kwargs: Any) -> Delivery:
+        return await self.push(self.file_event(user, name, data, **kwargs))
 
     def press_event(
         self, user: User, message_id: str, label: str, *, form: Mapping[str, str] | None = None,

@@ -67,6 +67,10 @@ class FeishuChat:
     async def say(self, text: str, *, chat_id: str | None = None) -> list[Call]:
         return await self._handled(self.fake.send_text(self.user, text, chat_id=chat_id))
 
+    async def send_file(self, name: str, data: bytes) -> list[Call]:
+        """Send kpibot a file in the private chat (as dragging it into Feishu does)."""
+        return await self._handled(self.fake.send_file(self.user, name, data))
+
     def card_message(self, chat_id: str | None = None, *, label: str | None = None) -> str:
         """The newest app card with something to press in the chat; with ``label``, the newest
         one with that button, as a person scrolls to it (two cards the outbox sends at once,

@@ -20,6 +20,9 @@ CALL_SCOPES: dict[str, frozenset[str]] = {
     "message.patch": frozenset({"im:message", "im:message:send_as_bot", "im:message:update"}),
     "image.create": frozenset({"im:resource", "im:resource:upload"}),
     "file.create": frozenset({"im:resource", "im:resource:upload"}),
+    "message_resource.get": frozenset(
+        {"im:message", "im:message:readonly", "im:message.history:readonly"}
+    ),
 }
 """Each Open API call → the scopes of which any one lets an app call it ("权限要求 … 开启其中
 任意一项权限即可调用" on its page under https://open.feishu.cn/document/server-docs/im-v1/)."""
