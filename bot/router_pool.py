@@ -428,6 +428,19 @@ class Zygote:
         self.pid, self._address, self._alive_w = pid, address, alive_w
         log.info("router pool: zygote forked (pid %d)", pid)
 
+    def discard(self, pid: int | None, why: str) -> None:
+        """Kill, reap and forget the zygote ``pid`` (the next request forks a new one): it is
+        not answering, though it may not have ended yet. A zygote that replaced it stays."""
+        with self._lock:
+            if self.pid is None or self.pid != pid:
+                return
+            log.error("router pool: discarding the zygote (pid %d): %s", self.pid, why)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self.pid, 0)
+            self._forget()
+
     def _stop(self) -> None:
         if self.pid is None:
             return
@@ -553,14 +566,30 @@ class _ZygotePopen(popen_forkserver.Popen):
             reduction.dump(process_obj, buf)
         finally:
             set_spawning_popen(None)
-        self.sentinel, w = ZYGOTE.connect_to_new_process(self._fds)  # type: ignore[attr-defined]
+        asked = ZYGOTE.pid
+        try:
+            self._ask_zygote(buf)
+        except (OSError, EOFError) as exc:
+            # A zygote killed a moment ago can still look alive (its sockets and pipes close
+            # before it can be reaped): it is discarded and a new one asked, once.
+            ZYGOTE.discard(asked, f"it did not start a worker ({exc!r})")
+            self._ask_zygote(buf)
+
+    def _ask_zygote(self, buf: io.BytesIO) -> None:
+        sentinel, w = ZYGOTE.connect_to_new_process(self._fds)  # type: ignore[attr-defined]
         # a duplicate of the data pipe's write end: the worker's sentinel of this process
         # (multiprocessing.parent_process()), closed when this process ends
         parent_w = os.dup(w)
-        self.finalizer = util.Finalize(self, util.close_fds, (parent_w, self.sentinel))  # type: ignore[attr-defined]
-        with open(w, "wb", closefd=True) as f:
-            f.write(buf.getbuffer())
-        self.pid = forkserver.read_signed(self.sentinel)
+        try:
+            with open(w, "wb", closefd=True) as f:
+                f.write(buf.getbuffer())
+            pid = forkserver.read_signed(sentinel)
+        except BaseException:
+            os.close(parent_w)
+            os.close(sentinel)
+            raise
+        self.sentinel, self.pid = sentinel, pid
+        self.finalizer = util.Finalize(self, util.close_fds, (parent_w, sentinel))  # type: ignore[attr-defined]
 
 
 class _ZygoteProcess(process.BaseProcess):

@@ -256,6 +256,26 @@ def test_a_zygote_killed_is_forked_again_and_its_workers_end(pool: RouterPool) -
     assert wait_until(lambda: not running(worker)), "the old worker outlived its pool"
 
 
+def test_a_zygote_that_cannot_start_a_worker_is_replaced_and_the_request_answered(
+    pool: RouterPool,
+) -> None:
+    """A zygote killed a moment ago can still look alive to the pool (its sockets close
+    before it can be reaped); asking it for a worker then fails. Here it is alive but its
+    socket is gone: the zygote is discarded, a new one forked, and the request answered."""
+    worker = live_worker(pool)
+    zygote = ZYGOTE.pid
+    assert zygote is not None and ZYGOTE._address is not None
+    os.unlink(ZYGOTE._address)
+    os.kill(worker, signal.SIGKILL)
+    assert wait_until(pool.broken), "the pool did not notice its worker died"
+    replies, _ = pool.handle(console("Mary", "/help"))
+    assert replies[0].text.startswith("What you can do here")
+    assert ZYGOTE.pid not in (None, zygote) and ZYGOTE.running()
+    assert not running(zygote), "the old zygote was not reaped"
+    (new_worker,) = pool.worker_pids()
+    assert status(new_worker, "PPid") == str(ZYGOTE.pid)
+
+
 def test_with_its_sqlite_database_open_the_zygote_is_not_forked_the_workers_are_spawned(
     world: World, pool: RouterPool
 ) -> None:
