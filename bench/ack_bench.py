@@ -71,8 +71,11 @@ def serve_bare(port: int, api_url: str) -> None:
     from tests.fakes.slack_api import BOT_TOKEN
     from tests.slack.sender import SIGNING_SECRET
 
-    app = AsyncApp(client=AsyncWebClient(token=BOT_TOKEN, base_url=api_url), signing_secret=SIGNING_SECRET,
-                   process_before_response=False)  # fmt: skip
+    app = AsyncApp(
+        client=AsyncWebClient(token=BOT_TOKEN, base_url=api_url),
+        signing_secret=SIGNING_SECRET,
+        process_before_response=False,
+    )
 
     async def ack_only(ack: Any) -> None:
         await ack()
@@ -143,10 +146,26 @@ def enqueue_broadcast(engine: Any, ids: dict[str, int], names: list[str]) -> int
         team = repo.get_team_by_name(session=session, name="london")
         for name in names:
             member = repo.get_member(session=session, member_id=ids[name])
-            for kind in ("result", "result.detail", "result.tips", "result.chart", "result.history",
-                         "result.goals", "result.feedback", "result.qa", "result.survey", "result.next"):  # fmt: skip
-                count += enqueue(session, team=team, period=None, member=member, kind=f"bench.{kind}",
-                                 reply=Reply(text=f"{name}: your October result ({kind})", private=True))  # fmt: skip
+            for kind in (
+                "result",
+                "result.detail",
+                "result.tips",
+                "result.chart",
+                "result.history",
+                "result.goals",
+                "result.feedback",
+                "result.qa",
+                "result.survey",
+                "result.next",
+            ):
+                count += enqueue(
+                    session,
+                    team=team,
+                    period=None,
+                    member=member,
+                    kind=f"bench.{kind}",
+                    reply=Reply(text=f"{name}: your October result ({kind})", private=True),
+                )
     return count
 
 
@@ -211,10 +230,23 @@ def plan(
     rng = random.Random(10)
     people = [users[a] for a in agents]
     button = {
-        "ts": "1700000000.000100", "text": "kpibot",
-        "blocks": [{"type": "actions", "block_id": "b1", "elements": [
-            {"type": "button", "action_id": "help:0", "text": {"type": "plain_text", "text": "Help"}, "value": ""}]}],
-    }  # fmt: skip
+        "ts": "1700000000.000100",
+        "text": "kpibot",
+        "blocks": [
+            {
+                "type": "actions",
+                "block_id": "b1",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": "help:0",
+                        "text": {"type": "plain_text", "text": "Help"},
+                        "value": "",
+                    }
+                ],
+            }
+        ],
+    }
     requests: list[tuple[str, Any]] = []
     for k in range(n):
         kind = ("command", "action", "view")[k % 3] if views else ("command", "action")[k % 2]
@@ -329,10 +361,12 @@ async def _client(path: str, port: int, concurrency: int) -> None:
             raw = body.encode()
             ts = str(int(time.time()))
             mac = hmac.new(SIGNING_SECRET.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256)
-            head = (f"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                    f"Content-Type: {content_type}\r\nContent-Length: {len(raw)}\r\n"
-                    f"X-Slack-Request-Timestamp: {ts}\r\nX-Slack-Signature: v0={mac.hexdigest()}\r\n"
-                    "\r\n")  # fmt: skip
+            head = (
+                f"POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                f"Content-Type: {content_type}\r\nContent-Length: {len(raw)}\r\n"
+                f"X-Slack-Request-Timestamp: {ts}\r\nX-Slack-Signature: v0={mac.hexdigest()}\r\n"
+                "\r\n"
+            )
             return head.encode() + raw
 
         return make
@@ -380,7 +414,8 @@ def summary(times: list[float]) -> dict[str, float]:
 
 
 def start_broadcast_process(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """The outbox sender in a process of its own, on the same database (when the replica has none)."""
+    """The outbox sender in a process of its own, on the same database (when the replica has
+    none)."""
     return subprocess.Popen([sys.executable, __file__, "--broadcast"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
 
@@ -428,14 +463,31 @@ async def main() -> None:
             fake.add_user(user_id, name.lower().replace(" ", "."), locale="en-GB")
         kpibot_port, bare_port = free_port(), free_port()
         env = {
-            **os.environ, "DATABASE_URL": url, "PORT": str(kpibot_port), "DATA_DIR": str(workdir),
-            "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": fake.api_url,
-            "KPIBOT_SECRET": SECRET, "DEFAULT_LANG": "en", "LOG_LEVEL": "WARNING", "LOG_FORMAT": "json",
-        }  # fmt: skip
-        kpibot = subprocess.Popen([str(Path(sys.executable).with_name("kpibot")), "run", "--no-chat"], cwd=workdir,
-                                  env=env, stdout=subprocess.DEVNULL, stderr=open(workdir / "kpibot.log", "wb"))  # noqa: SIM115  # fmt: skip
-        bare = subprocess.Popen([sys.executable, __file__, "--serve-bare", str(bare_port), fake.api_url], cwd=ROOT,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+            **os.environ,
+            "DATABASE_URL": url,
+            "PORT": str(kpibot_port),
+            "DATA_DIR": str(workdir),
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": fake.api_url,
+            "KPIBOT_SECRET": SECRET,
+            "DEFAULT_LANG": "en",
+            "LOG_LEVEL": "WARNING",
+            "LOG_FORMAT": "json",
+        }
+        kpibot = subprocess.Popen(
+            [str(Path(sys.executable).with_name("kpibot")), "run", "--no-chat"],
+            cwd=workdir,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(workdir / "kpibot.log", "wb"),  # noqa: SIM115
+        )
+        bare = subprocess.Popen(
+            [sys.executable, __file__, "--serve-bare", str(bare_port), fake.api_url],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         broadcaster = None
         try:
             wait_ready(f"http://127.0.0.1:{kpibot_port}", "/readyz", kpibot)
@@ -500,27 +552,38 @@ async def main() -> None:
         if len(picked) > 2:
             pk, pb = summary(picked), summary(bare_picked)
             print(
-                f"  {kind:8s} kpibot p50 {pk['p50_ms']:7.1f} p99 {pk['p99_ms']:7.1f}   bare p50 {pb['p50_ms']:7.1f} p99 {pb['p99_ms']:7.1f}"
+                f"  {kind:8s} kpibot p50 {pk['p50_ms']:7.1f} p99 {pk['p99_ms']:7.1f}   bare p50 "
+                f"{pb['p50_ms']:7.1f} p99 {pb['p99_ms']:7.1f}"
             )
     late = sum(t > LATE_S for t in mine)
     kinds = {
         kind: sum(1 for x, _ in requests if x == kind) for kind in ("command", "action", "view")
     }
-    print(f"machine: {platform.node()} {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, database {url.split(':')[0]}")  # fmt: skip
     print(
-        f"requests: {len(requests)} ({kinds}), {args.concurrency} at a time, {len(views)} review modals opened first"
+        f"machine: {platform.node()} {platform.machine()} {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, database "
+        f"{url.split(':')[0]}"
+    )
+    print(
+        f"requests: {len(requests)} ({kinds}), {args.concurrency} at a time, {len(views)} review "
+        f"modals opened first"
     )
     who = "the replica's own sender" if wired else "a sender process on the same database"
-    print(f"broadcast: {world['queued']} outbox messages queued, {posts_during} chat.postMessage calls "
-          f"while kpibot took its load ({window:.1f} s in {args.rounds} turns; {who})")  # fmt: skip
-    print(f"CPU per request (ms): kpibot front {cpu['front']}, its router workers {cpu['workers']}, "
-          f"the fake Slack {cpu['fake']}; bare app {cpu['bare']}")  # fmt: skip
     print(
-        f"kpibot     p50 {k['p50_ms']:7.1f} ms   p99 {k['p99_ms']:7.1f} ms   max {k['max_ms']:7.1f} ms   late (>3 s) {late}"
+        f"broadcast: {world['queued']} outbox messages queued, {posts_during} chat.postMessage "
+        f"calls while kpibot took its load ({window:.1f} s in {args.rounds} turns; {who})"
     )
     print(
-        f"bare bolt  p50 {b['p50_ms']:7.1f} ms   p99 {b['p99_ms']:7.1f} ms   max {b['max_ms']:7.1f} ms"
+        f"CPU per request (ms): kpibot front {cpu['front']}, its router workers {cpu['workers']}, "
+        f"the fake Slack {cpu['fake']}; bare app {cpu['bare']}"
+    )
+    print(
+        f"kpibot     p50 {k['p50_ms']:7.1f} ms   p99 {k['p99_ms']:7.1f} ms   max "
+        f"{k['max_ms']:7.1f} ms   late (>3 s) {late}"
+    )
+    print(
+        f"bare bolt  p50 {b['p50_ms']:7.1f} ms   p99 {b['p99_ms']:7.1f} ms   max "
+        f"{b['max_ms']:7.1f} ms"
     )
     ratio = round(k["p99_ms"] / b["p99_ms"], 2) if b["p99_ms"] else None
     goals = {
@@ -529,12 +592,24 @@ async def main() -> None:
         "no_late": late == 0,
     }
     print(f"goals: {goals}")
-    print(json.dumps({
-        "p50_ms": k["p50_ms"], "p99_ms": k["p99_ms"], "max_ms": k["max_ms"], "bare_p50_ms": b["p50_ms"],
-        "bare_p99_ms": b["p99_ms"], "bare_max_ms": b["max_ms"], "ratio_p99": ratio, "late_acks": late,
-        "requests": len(requests), "concurrency": args.concurrency, "broadcast_messages_during_load": posts_during,
-        "cpu_ms_per_request": cpu,
-    }))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "p50_ms": k["p50_ms"],
+                "p99_ms": k["p99_ms"],
+                "max_ms": k["max_ms"],
+                "bare_p50_ms": b["p50_ms"],
+                "bare_p99_ms": b["p99_ms"],
+                "bare_max_ms": b["max_ms"],
+                "ratio_p99": ratio,
+                "late_acks": late,
+                "requests": len(requests),
+                "concurrency": args.concurrency,
+                "broadcast_messages_during_load": posts_during,
+                "cpu_ms_per_request": cpu,
+            }
+        )
+    )
 
 
 # ---------------------------------------------------------------- Feishu (issue 19)
@@ -636,8 +711,10 @@ def help_card(fake: Any, user: Any) -> str:
 
     [card] = render.render(Reply(text="kpibot", buttons=(Button("Help", "help:0"),)), "en").cards
     with fake._lock:
-        message = fake._new_message(user.p2p_chat, {"msg_type": "interactive",
-                                                    "content": json.dumps(card, ensure_ascii=False)})  # fmt: skip
+        message = fake._new_message(
+            user.p2p_chat,
+            {"msg_type": "interactive", "content": json.dumps(card, ensure_ascii=False)},
+        )
     return str(message["message_id"])
 
 
@@ -652,13 +729,20 @@ async def open_review_cards(
         await fake.send_text(mary, f"/review @{agent}")
         try:
             await fake.wait_until(
-                lambda b=before: any('"form"' in m["content"] for m in fake.chat_messages(mary.p2p_chat)[b:]),
+                lambda b=before: any(
+                    '"form"' in m["content"] for m in fake.chat_messages(mary.p2p_chat)[b:]
+                ),
                 timeout=20,
-            )  # fmt: skip
+            )
         except AssertionError:
             continue
-        forms.update({m["message_id"]: m["content"] for m in fake.chat_messages(mary.p2p_chat)[before:]
-                      if m["sender"] == "app" and '"form"' in m["content"]})  # fmt: skip
+        forms.update(
+            {
+                m["message_id"]: m["content"]
+                for m in fake.chat_messages(mary.p2p_chat)[before:]
+                if m["sender"] == "app" and '"form"' in m["content"]
+            }
+        )
     return forms
 
 
@@ -667,8 +751,14 @@ def submit_event(fake: Any, mary: Any, message_id: str, card: str) -> dict[str, 
     with fake._lock:
         now, fake.messages[message_id]["content"] = fake.messages[message_id]["content"], card
         try:
-            return dict(fake.press_event(mary, message_id, "Next",
-                                         form={"ability": "4", "collaboration": "3", "service": "3"}))  # fmt: skip
+            return dict(
+                fake.press_event(
+                    mary,
+                    message_id,
+                    "Next",
+                    form={"ability": "4", "collaboration": "3", "service": "3"},
+                )
+            )
         finally:
             fake.messages[message_id]["content"] = now
 
@@ -737,18 +827,44 @@ async def main_feishu(args: argparse.Namespace) -> None:
         cards = {name: help_card(fake, users[name]) for name in agents}
         kpibot_port, bare_port = free_port(), free_port()
         env = {
-            **os.environ, "DATABASE_URL": url, "PORT": str(kpibot_port), "DATA_DIR": str(workdir),
-            "FEISHU_APP_ID": fake.app_id, "FEISHU_APP_SECRET": fake.app_secret, "FEISHU_DOMAIN": fake.domain,
-            "FEISHU_EVENTS": "callback", "FEISHU_VERIFICATION_TOKEN": fake.verification_token,
-            "FEISHU_ENCRYPT_KEY": fake.encrypt_key or "", "FEISHU_DEFAULT_LANG": "en",
-            "KPIBOT_SECRET": SECRET, "DEFAULT_LANG": "en", "LOG_LEVEL": "WARNING", "LOG_FORMAT": "json",
-        }  # fmt: skip
+            **os.environ,
+            "DATABASE_URL": url,
+            "PORT": str(kpibot_port),
+            "DATA_DIR": str(workdir),
+            "FEISHU_APP_ID": fake.app_id,
+            "FEISHU_APP_SECRET": fake.app_secret,
+            "FEISHU_DOMAIN": fake.domain,
+            "FEISHU_EVENTS": "callback",
+            "FEISHU_VERIFICATION_TOKEN": fake.verification_token,
+            "FEISHU_ENCRYPT_KEY": fake.encrypt_key or "",
+            "FEISHU_DEFAULT_LANG": "en",
+            "KPIBOT_SECRET": SECRET,
+            "DEFAULT_LANG": "en",
+            "LOG_LEVEL": "WARNING",
+            "LOG_FORMAT": "json",
+        }
         for key in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "TELEGRAM_BOT_TOKEN"):
             env.pop(key, None)
-        kpibot = subprocess.Popen([str(Path(sys.executable).with_name("kpibot")), "run", "--no-chat"], cwd=workdir,
-                                  env=env, stdout=subprocess.DEVNULL, stderr=open(workdir / "kpibot.log", "wb"))  # noqa: SIM115  # fmt: skip
-        bare = subprocess.Popen([sys.executable, __file__, "--serve-bare-feishu", str(bare_port), fake.encrypt_key or "",
-                                 fake.verification_token], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        kpibot = subprocess.Popen(
+            [str(Path(sys.executable).with_name("kpibot")), "run", "--no-chat"],
+            cwd=workdir,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(workdir / "kpibot.log", "wb"),  # noqa: SIM115
+        )
+        bare = subprocess.Popen(
+            [
+                sys.executable,
+                __file__,
+                "--serve-bare-feishu",
+                str(bare_port),
+                fake.encrypt_key or "",
+                fake.verification_token,
+            ],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             # a loaded machine can take minutes to start kpibot and its router workers
             wait_ready(f"http://127.0.0.1:{kpibot_port}", "/readyz", kpibot, timeout=300)
@@ -822,34 +938,63 @@ async def main_feishu(args: argparse.Namespace) -> None:
     late_cards = sum(t > LATE_S for t in cards_mine)
     counts = {kind: kinds.count(kind) for kind in ("message", "press", "submit")}
     load1, load5, _load15 = os.getloadavg()
-    print(f"machine: {platform.node()} {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, database {url.split(':')[0]}, load average {load1:.1f} / {load5:.1f}")  # fmt: skip
+    print(
+        f"machine: {platform.node()} {platform.machine()} {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, database "
+        f"{url.split(':')[0]}, load average {load1:.1f} / {load5:.1f}"
+    )
     print(f"requests: {len(kinds)} Feishu callbacks ({counts}), {args.concurrency} at a time, "
           f"{len(forms)} review form cards opened first")  # fmt: skip
-    print(f"broadcast: {world['queued']} outbox messages queued, {sent_during} messages sent to the fake Feishu "
-          f"while kpibot took its load ({window:.1f} s in {args.rounds} turns); Feishu's 'too fast' answers: {limited}")  # fmt: skip
-    print(f"CPU per request (ms): kpibot front {cpu['front']}, its router workers {cpu['workers']}, "
-          f"the fake Feishu {cpu['fake']}; bare app {cpu['bare']}")  # fmt: skip
-    print(f"card callbacks  kpibot p50 {kc['p50_ms']:7.1f} ms  p99 {kc['p99_ms']:7.1f} ms  max {kc['max_ms']:7.1f} ms  "
-          f"late (>3 s) {late_cards}")  # fmt: skip
     print(
-        f"card callbacks  bare   p50 {bc['p50_ms']:7.1f} ms  p99 {bc['p99_ms']:7.1f} ms  max {bc['max_ms']:7.1f} ms"
+        f"broadcast: {world['queued']} outbox messages queued, {sent_during} messages sent to the "
+        f"fake Feishu while kpibot took its load ({window:.1f} s in {args.rounds} turns); Feishu's "
+        f"'too fast' answers: {limited}"
     )
     print(
-        f"all requests    kpibot p99 {k['p99_ms']:7.1f} ms, bare p99 {b['p99_ms']:7.1f} ms, late (>3 s) {late}"
+        f"CPU per request (ms): kpibot front {cpu['front']}, its router workers {cpu['workers']}, "
+        f"the fake Feishu {cpu['fake']}; bare app {cpu['bare']}"
+    )
+    print(
+        f"card callbacks  kpibot p50 {kc['p50_ms']:7.1f} ms  p99 {kc['p99_ms']:7.1f} ms  max "
+        f"{kc['max_ms']:7.1f} ms  late (>3 s) {late_cards}"
+    )
+    print(
+        f"card callbacks  bare   p50 {bc['p50_ms']:7.1f} ms  p99 {bc['p99_ms']:7.1f} ms  max "
+        f"{bc['max_ms']:7.1f} ms"
+    )
+    print(
+        f"all requests    kpibot p99 {k['p99_ms']:7.1f} ms, bare p99 {b['p99_ms']:7.1f} ms, late "
+        f"(>3 s) {late}"
     )
     ratio = round(kc["p99_ms"] / bc["p99_ms"], 2) if bc["p99_ms"] else None
     ratio_all = round(k["p99_ms"] / b["p99_ms"], 2) if b["p99_ms"] else None
     goals = {"ratio_le_1_5": ratio is not None and ratio <= 1.5, "no_late": late == 0}
     print(f"goals: {goals}")
-    print(json.dumps({
-        "platform": "feishu", "p50_ms": kc["p50_ms"], "p99_ms": kc["p99_ms"], "max_ms": kc["max_ms"],
-        "bare_p50_ms": bc["p50_ms"], "bare_p99_ms": bc["p99_ms"], "bare_max_ms": bc["max_ms"], "ratio_p99": ratio,
-        "ratio_p99_all": ratio_all, "p99_ms_all": k["p99_ms"], "bare_p99_ms_all": b["p99_ms"], "per_kind": per_kind,
-        "late_acks": late, "requests": len(kinds), "concurrency": args.concurrency,
-        "broadcast_messages_during_load": sent_during, "cpu_ms_per_request": cpu, "load_average_1m": round(load1, 2),
-        "goals_met": all(goals.values()),
-    }))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "platform": "feishu",
+                "p50_ms": kc["p50_ms"],
+                "p99_ms": kc["p99_ms"],
+                "max_ms": kc["max_ms"],
+                "bare_p50_ms": bc["p50_ms"],
+                "bare_p99_ms": bc["p99_ms"],
+                "bare_max_ms": bc["max_ms"],
+                "ratio_p99": ratio,
+                "ratio_p99_all": ratio_all,
+                "p99_ms_all": k["p99_ms"],
+                "bare_p99_ms_all": b["p99_ms"],
+                "per_kind": per_kind,
+                "late_acks": late,
+                "requests": len(kinds),
+                "concurrency": args.concurrency,
+                "broadcast_messages_during_load": sent_during,
+                "cpu_ms_per_request": cpu,
+                "load_average_1m": round(load1, 2),
+                "goals_met": all(goals.values()),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -61,7 +61,8 @@ SCALE = 20
 TG_BASE = 100_000_000
 HTTPX = False
 POOL = 64
-"""``--httpx``: PTB's default httpx transport instead of :mod:`bot.telegram.request` (to compare)."""
+"""``--httpx``: PTB's default httpx transport instead of :mod:`bot.telegram.request` (to
+compare)."""
 
 
 class NoRouter:
@@ -106,11 +107,23 @@ def serve_fakes(args: argparse.Namespace) -> None:
     """The child process: both fakes with their flood gates; ``report`` on stdin → the counts."""
     with FakeSlack() as fake_slack, TelegramInThread() as fake_tg:
         gates = {
-            "slack": fake_slack.flood_gate(overall=args.slack_rate, per_chat=args.per_chat, p429=args.p429,
-                                           p5xx=args.p5xx, retry_after=1, seed=args.seed),
-            "telegram": fake_tg.flood_gate(overall=args.tg_rate, per_chat=args.per_chat, p429=args.p429,
-                                           p5xx=args.p5xx, retry_after=1, seed=args.seed + 1),
-        }  # fmt: skip
+            "slack": fake_slack.flood_gate(
+                overall=args.slack_rate,
+                per_chat=args.per_chat,
+                p429=args.p429,
+                p5xx=args.p5xx,
+                retry_after=1,
+                seed=args.seed,
+            ),
+            "telegram": fake_tg.flood_gate(
+                overall=args.tg_rate,
+                per_chat=args.per_chat,
+                p429=args.p429,
+                p5xx=args.p5xx,
+                retry_after=1,
+                seed=args.seed + 1,
+            ),
+        }
         for i in range(args.tg_count):
             fake_tg.user(TG_BASE + i, f"agent {i}", language_code=None)
         print(json.dumps({"slack": fake_slack.api_url, "telegram": fake_tg.base_url}), flush=True)
@@ -118,8 +131,15 @@ def serve_fakes(args: argparse.Namespace) -> None:
         for line in sys.stdin:
             if line.strip() == "report":
                 got = delivered(fake_tg, fake_slack, args.slack_count, args.tg_count)
-                report = {name: {"early": g.early, "limited": g.limited, "random_429": g.random_429,
-                                 "random_5xx": g.random_5xx} for name, g in gates.items()}  # fmt: skip
+                report = {
+                    name: {
+                        "early": g.early,
+                        "limited": g.limited,
+                        "random_429": g.random_429,
+                        "random_5xx": g.random_5xx,
+                    }
+                    for name, g in gates.items()
+                }
                 report["counts"] = dict(Counter(got.values()))  # type: ignore[assignment]
                 report["cpu_s"] = round(time.process_time() - cpu_at_ready, 2)  # type: ignore[assignment]
                 print(json.dumps(report), flush=True)
@@ -131,19 +151,34 @@ def populate(engine: Any, slack_n: int, telegram_n: int) -> None:
         team = repo.create_team(session=s, name="bench", lang="en", slack_team_id=TEAM_ID)
         period = repo.get_or_create_period(session=s, team=team, key="2026-10")
         boss = repo.add_member(session=s, team=team, name="boss", role="manager")
-        agents = [Member(team_id=team.id, name=f"slack{i}", manager_id=boss.id, slack_user_id=f"U{i:08d}")
-                  for i in range(slack_n)]  # fmt: skip
-        agents += [Member(team_id=team.id, name=f"tg{i}", manager_id=boss.id, telegram_user_id=str(TG_BASE + i))
-                   for i in range(telegram_n)]  # fmt: skip
+        agents = [
+            Member(team_id=team.id, name=f"slack{i}", manager_id=boss.id, slack_user_id=f"U{i:08d}")
+            for i in range(slack_n)
+        ]
+        agents += [
+            Member(
+                team_id=team.id,
+                name=f"tg{i}",
+                manager_id=boss.id,
+                telegram_user_id=str(TG_BASE + i),
+            )
+            for i in range(telegram_n)
+        ]
         s.add_all(agents)
         s.flush()
         for agent in agents:
             text = (
                 f"Your result for 2026-10: member {agent.id}, total 80.0, rank 1 of {len(agents)}."
             )
-            store.insert_message(session=s, team_id=team.id or 0, period_id=period.id, member_id=agent.id,
-                                 kind="result", key=outbox_key(team, period, agent, "result"),
-                                 reply=reply_to_json(Reply(text=text, private=True)))  # fmt: skip
+            store.insert_message(
+                session=s,
+                team_id=team.id or 0,
+                period_id=period.id,
+                member_id=agent.id,
+                kind="result",
+                key=outbox_key(team, period, agent, "result"),
+                reply=reply_to_json(Reply(text=text, private=True)),
+            )
 
 
 def telegram_adapter(engine: Any, base_url: str) -> TelegramAdapter:
@@ -158,8 +193,15 @@ def telegram_adapter(engine: Any, base_url: str) -> TelegramAdapter:
         else AiohttpRequest(connection_pool_size=POOL)
     )
     application = ApplicationBuilder().token(TOKEN).base_url(base_url).request(request).build()
-    return TelegramAdapter(application, NoRouter(), people=TelegramPeople(engine), webhook_url=None,  # type: ignore[arg-type]
-                           webhook_secret=None, poll_timeout=1, default_lang="en")  # fmt: skip
+    return TelegramAdapter(
+        application,
+        NoRouter(),
+        people=TelegramPeople(engine),
+        webhook_url=None,  # type: ignore[arg-type]
+        webhook_secret=None,
+        poll_timeout=1,
+        default_lang="en",
+    )
 
 
 class GatedStub:
@@ -197,13 +239,33 @@ async def run_stub(args: argparse.Namespace) -> dict[str, Any]:
     with unit_of_work(engine) as s:
         members = list(s.exec(select(Member)))
     gates = {
-        "slack": FloodGate(overall=slack_rate, per_chat=slack_limits.per_chat, p429=args.p429, p5xx=args.p5xx, seed=args.seed),
-        "telegram": FloodGate(overall=tg_rate, per_chat=tg_limits.per_chat, p429=args.p429, p5xx=args.p5xx, seed=args.seed + 1),
-    }  # fmt: skip
+        "slack": FloodGate(
+            overall=slack_rate,
+            per_chat=slack_limits.per_chat,
+            p429=args.p429,
+            p5xx=args.p5xx,
+            seed=args.seed,
+        ),
+        "telegram": FloodGate(
+            overall=tg_rate,
+            per_chat=tg_limits.per_chat,
+            p429=args.p429,
+            p5xx=args.p5xx,
+            seed=args.seed + 1,
+        ),
+    }
     stubs = {
-        "slack": GatedStub(gates["slack"], {m.id: f"slack:{m.slack_user_id}" for m in members if m.slack_user_id}, args.latency),
-        "telegram": GatedStub(gates["telegram"], {m.id: f"tg:{m.telegram_user_id}" for m in members if m.telegram_user_id}, args.latency),
-    }  # fmt: skip
+        "slack": GatedStub(
+            gates["slack"],
+            {m.id: f"slack:{m.slack_user_id}" for m in members if m.slack_user_id},
+            args.latency,
+        ),
+        "telegram": GatedStub(
+            gates["telegram"],
+            {m.id: f"tg:{m.telegram_user_id}" for m in members if m.telegram_user_id},
+            args.latency,
+        ),
+    }
     sender = Sender(engine, stubs, worker="bench", batch=args.batch,  # type: ignore[arg-type]
                     limits={"telegram": tg_limits, "slack": slack_limits})  # fmt: skip
     started = time.monotonic()
@@ -216,10 +278,27 @@ async def run_stub(args: argparse.Namespace) -> dict[str, Any]:
     with unit_of_work(engine) as s:
         statuses = store.status_counts(session=s)
     ideal = max(telegram_n / tg_rate, slack_n / slack_rate)
-    gate_counts = [{"early": g.early, "limited": g.limited, "random_429": g.random_429, "random_5xx": g.random_5xx}
-                   for g in gates.values()]  # fmt: skip
-    return summary("stub", args, slack_n, telegram_n, wall, ideal, dict(Counter(got.values())), gate_counts,
-                   stats, statuses)  # fmt: skip
+    gate_counts = [
+        {
+            "early": g.early,
+            "limited": g.limited,
+            "random_429": g.random_429,
+            "random_5xx": g.random_5xx,
+        }
+        for g in gates.values()
+    ]
+    return summary(
+        "stub",
+        args,
+        slack_n,
+        telegram_n,
+        wall,
+        ideal,
+        dict(Counter(got.values())),
+        gate_counts,
+        stats,
+        statuses,
+    )
 
 
 def delivered(
@@ -251,21 +330,48 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     upgrade(engine)
     populate(engine, slack_n, telegram_n)
     child = await asyncio.create_subprocess_exec(
-        sys.executable, __file__, "--serve-fakes", "--slack-count", str(slack_n), "--tg-count", str(telegram_n),
-        "--slack-rate", str(slack_rate), "--tg-rate", str(tg_rate), "--per-chat", str(tg_limits.per_chat),
-        "--p429", str(args.p429), "--p5xx", str(args.p5xx), "--seed", str(args.seed),
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        sys.executable,
+        __file__,
+        "--serve-fakes",
+        "--slack-count",
+        str(slack_n),
+        "--tg-count",
+        str(telegram_n),
+        "--slack-rate",
+        str(slack_rate),
+        "--tg-rate",
+        str(tg_rate),
+        "--per-chat",
+        str(tg_limits.per_chat),
+        "--p429",
+        str(args.p429),
+        "--p5xx",
+        str(args.p5xx),
+        "--seed",
+        str(args.seed),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
     assert child.stdin is not None and child.stdout is not None
     urls = json.loads(await asyncio.wait_for(child.stdout.readline(), 60))
-    settings = load_settings(slack_bot_token=BOT_TOKEN, slack_signing_secret="bench", slack_app_token=None,
-                             slack_api_url=urls["slack"], default_lang="en")  # fmt: skip
+    settings = load_settings(
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret="bench",
+        slack_app_token=None,
+        slack_api_url=urls["slack"],
+        default_lang="en",
+    )
     slack = build_slack(settings, NoRouter(), engine=engine)  # type: ignore[arg-type]
     telegram = telegram_adapter(engine, urls["telegram"])
     await telegram.application.initialize()
-    sender = Sender(engine, {"slack": slack, "telegram": telegram}, worker="bench", batch=args.batch,
-                    limits={"telegram": tg_limits, "slack": slack_limits},
-                    concurrency=args.concurrency)  # fmt: skip
+    sender = Sender(
+        engine,
+        {"slack": slack, "telegram": telegram},
+        worker="bench",
+        batch=args.batch,
+        limits={"telegram": tg_limits, "slack": slack_limits},
+        concurrency=args.concurrency,
+    )
     marked: dict[str, list[float]] = {"slack": [], "telegram": []}
     sender.on_sent = lambda job: marked[job.platform].append(time.monotonic())
     # As ``kpibot run`` does before it serves (bot.serving): what was imported and built so far
@@ -276,9 +382,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     started, cpu_started = time.monotonic(), time.process_time()
     stats = await sender.drain(timeout=args.timeout)
     wall, cpu = time.monotonic() - started, time.process_time() - cpu_started
-    print("seconds until this share of each platform's messages was marked sent:", json.dumps(
-        {name: {f"{q:.0%}": round(times[min(len(times) - 1, int(q * len(times)))] - started, 2)
-                for q in (0.1, 0.5, 0.9, 0.99, 1.0)} for name, times in marked.items() if times}))  # fmt: skip
+    print(
+        "seconds until this share of each platform's messages was marked sent:",
+        json.dumps(
+            {
+                name: {
+                    f"{q:.0%}": round(times[min(len(times) - 1, int(q * len(times)))] - started, 2)
+                    for q in (0.1, 0.5, 0.9, 0.99, 1.0)
+                }
+                for name, times in marked.items()
+                if times
+            }
+        ),
+    )
     await telegram.application.shutdown()
     await slack.close_sessions()
     child.stdin.write(b"report\n")
@@ -290,8 +406,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         statuses = store.status_counts(session=s)
     counts = {int(k): v for k, v in report["counts"].items()}
     ideal = max(telegram_n / tg_rate, slack_n / slack_rate)
-    result = summary("fakes", args, slack_n, telegram_n, wall, ideal, counts, [report["slack"], report["telegram"]],
-                     stats, statuses)  # fmt: skip
+    result = summary(
+        "fakes",
+        args,
+        slack_n,
+        telegram_n,
+        wall,
+        ideal,
+        counts,
+        [report["slack"], report["telegram"]],
+        stats,
+        statuses,
+    )
     # How busy the machine and the two processes were: on 2 shared cores the ratio follows the load.
     result["cpu_s"] = {"kpibot": round(cpu, 2), "fakes": report["cpu_s"]}
     result["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
@@ -342,7 +468,8 @@ def main() -> None:
     parser.add_argument(
         "--stub",
         action="store_true",
-        help="Platforms answered in-process by the same limits (no HTTP, no SDK): the sender alone.",
+        help="Platforms answered in-process by the same limits (no HTTP, no SDK): the sender "
+        "alone.",
     )
     parser.add_argument(
         "--concurrency",
@@ -373,18 +500,23 @@ def main() -> None:
     logging.getLogger("bot.sender").setLevel(logging.ERROR)
     result = asyncio.run(run_stub(args) if args.stub else run(args))
     print(
-        f"agents: {result['agents']} (Slack {result['slack_agents']}, Telegram {result['telegram_agents']})"
+        f"agents: {result['agents']} (Slack {result['slack_agents']}, Telegram "
+        f"{result['telegram_agents']})"
     )
     print(
-        f"wall time: {result['wall_s']} s; ideal: {result['ideal_s']} s; ratio {result['ratio_ideal']} (goal ≤ 1.10)"
+        f"wall time: {result['wall_s']} s; ideal: {result['ideal_s']} s; ratio "
+        f"{result['ratio_ideal']} (goal ≤ 1.10)"
     )
     print(f"calls before a retry delay had passed: {result['early_retries']} (goal 0)")
     print(f"lost: {result['lost']}, duplicated: {result['duplicated']} (goal 0 and 0)")
     print(f"429 answered: {result['answered_429']}, 5xx answered: {result['answered_5xx']}, "
           f"limits exceeded: {result['limit_hits']}, outbox: {result['outbox']}")  # fmt: skip
     if "cpu_s" in result:
-        print(f"CPU seconds while draining: kpibot {result['cpu_s']['kpibot']}, fakes "
-              f"{result['cpu_s']['fakes']}; load average {result['load_average'][0]} → {result['load_average'][1]}")  # fmt: skip
+        print(
+            f"CPU seconds while draining: kpibot {result['cpu_s']['kpibot']}, fakes "
+            f"{result['cpu_s']['fakes']}; load average {result['load_average'][0]} → "
+            f"{result['load_average'][1]}"
+        )
     print(json.dumps(result))
 
 

@@ -1,9 +1,9 @@
 """Benchmark: what a person waits for, through the router, at call-centre and organisation size.
 
 ``/me`` (an agent), ``/rank`` (the manager), ``/review`` opened on an agent and its preview
-(the summary after the manager changed an answer, with the resulting total), ``/status`` (the manager)
-and ``/export … csv`` (the manager), for one team of 2,000 agents and for an organisation of
-10,000 agents in 500 teams, on SQLite and on PostgreSQL (``BENCH_DATABASE_URL`` /
+(the summary after the manager changed an answer, with the resulting total), ``/status`` (the
+manager) and ``/export … csv`` (the manager), for one team of 2,000 agents and for an
+organisation of 10,000 agents in 500 teams, on SQLite and on PostgreSQL (``BENCH_DATABASE_URL`` /
 ``TEST_DATABASE_URL``, default ``postgresql://postgres@127.0.0.1:5432/test``, in a schema of
 its own, dropped after; skipped with a note when unreachable).
 
@@ -75,18 +75,18 @@ en = "Bench shop scheme"
 kind = "self"
 weight = 30
 dimensions = [
-  { id = "attitude", name = { zh = "工作态度", en = "Attitude" }, weight = 40 },
-  { id = "task_completion", name = { zh = "工作任务完成情况", en = "Task completion" }, weight = 60 },
+  {id = "attitude", name = {zh = "工作态度", en = "Attitude"}, weight = 40},
+  {id = "task_completion", name = {zh = "工作任务完成情况", en = "Task completion"}, weight = 60},
 ]
 
 [[components]]
 kind = "manager"
 weight = 70
 dimensions = [
-  { id = "performance", name = { zh = "工作绩效", en = "Performance" }, weight = 40, computed = "kpi" },
-  { id = "ability", name = { zh = "工作能力", en = "Ability" }, weight = 20 },
-  { id = "collaboration", name = { zh = "工作协作性", en = "Collaboration" }, weight = 20 },
-  { id = "service", name = { zh = "服务性", en = "Service" }, weight = 20 },
+  {id = "performance", name = {zh = "工作绩效", en = "Performance"}, weight = 40, computed = "kpi"},
+  {id = "ability", name = {zh = "工作能力", en = "Ability"}, weight = 20},
+  {id = "collaboration", name = {zh = "工作协作性", en = "Collaboration"}, weight = 20},
+  {id = "service", name = {zh = "服务性", en = "Service"}, weight = 20},
 ]
 
 [[indicators]]
@@ -97,9 +97,9 @@ better = "lower"
 points = 50
 method = "tiered"
 params.bands = [
-  { le = 0.03, points = 50 },
-  { gt = 0.03, le = 0.06, points = 30 },
-  { gt = 0.06, points = 0 },
+  {le = 0.03, points = 50},
+  {gt = 0.03, le = 0.06, points = 30},
+  {gt = 0.06, points = 0},
 ]
 
 [[indicators]]
@@ -198,15 +198,39 @@ def build(engine: Engine, teams: int, per_team: int, seed: int = 20) -> list[Tea
                     ("refund_ratio", Decimal(rng.randint(0, 100)) / 1000),
                     ("avg_response_s", Decimal(rng.randint(10, 90))),
                 ):
-                    values.append({"period_id": ids.period_id, "member_id": member_id, "indicator": indicator,
-                                   "value": value, "source": "import", "updated_at": NOW})  # fmt: skip
+                    values.append(
+                        {
+                            "period_id": ids.period_id,
+                            "member_id": member_id,
+                            "indicator": indicator,
+                            "value": value,
+                            "source": "import",
+                            "updated_at": NOW,
+                        }
+                    )
                 s, m = rng.randint(2, 4), rng.randint(2, 4)
-                reviews.append({"period_id": ids.period_id, "subject_id": member_id, "rater_id": member_id,
-                                "kind": "self", "answers": {"attitude": s, "task_completion": s},
-                                "comments": {}, "submitted_at": OPENS})  # fmt: skip
-                reviews.append({"period_id": ids.period_id, "subject_id": member_id, "rater_id": ids.manager_id,
-                                "kind": "manager", "comments": {}, "submitted_at": OPENS,
-                                "answers": {"ability": m, "collaboration": m, "service": m}})  # fmt: skip
+                reviews.append(
+                    {
+                        "period_id": ids.period_id,
+                        "subject_id": member_id,
+                        "rater_id": member_id,
+                        "kind": "self",
+                        "answers": {"attitude": s, "task_completion": s},
+                        "comments": {},
+                        "submitted_at": OPENS,
+                    }
+                )
+                reviews.append(
+                    {
+                        "period_id": ids.period_id,
+                        "subject_id": member_id,
+                        "rater_id": ids.manager_id,
+                        "kind": "manager",
+                        "comments": {},
+                        "submitted_at": OPENS,
+                        "answers": {"ability": m, "collaboration": m, "service": m},
+                    }
+                )
         for start in range(0, len(values), 20_000):
             session.execute(insert(IndicatorValue), values[start : start + 20_000])
         for start in range(0, len(reviews), 20_000):
@@ -272,7 +296,8 @@ def bench_size(engine: Engine, teams: list[TeamIds], requests: int, label: str) 
         k: Timings() for k in ("me", "rank", "review_open", "preview", "status", "export")
     }
 
-    # the first reader of each team computes and stores its results (what the stored results are for)
+    # the first reader of each team computes and stores its results (what the stored results are
+    # for)
     start = time.perf_counter()
     for ids in teams:
         Person(router, ids.manager_id).say("/rank")
@@ -291,25 +316,56 @@ def bench_size(engine: Engine, teams: list[TeamIds], requests: int, label: str) 
 
     for _ in range(requests):
         ids, member_id, _name = pick()
-        pair("me", lambda m=member_id: Person(router, m).say("/me"),
-             _bare(engine, "SELECT * FROM result WHERE period_id = :p AND member_id = :m", p=ids.period_id, m=member_id),
-             "2026-10")  # fmt: skip
+        pair(
+            "me",
+            lambda m=member_id: Person(router, m).say("/me"),
+            _bare(
+                engine,
+                "SELECT * FROM result WHERE period_id = :p AND member_id = :m",
+                p=ids.period_id,
+                m=member_id,
+            ),
+            "2026-10",
+        )
     for _ in range(max(requests // 3, 5)):
         ids, _m, _n = pick()
-        pair("rank", lambda m=ids.manager_id: Person(router, m).say("/rank"),
-             _bare(engine, "SELECT name, total, rank, flags FROM result WHERE period_id = :p ORDER BY position",
-                   p=ids.period_id), "Ranking")  # fmt: skip
+        pair(
+            "rank",
+            lambda m=ids.manager_id: Person(router, m).say("/rank"),
+            _bare(
+                engine,
+                "SELECT name, total, rank, flags FROM result WHERE period_id = :p "
+                "ORDER BY position",
+                p=ids.period_id,
+            ),
+            "Ranking",
+        )
     for _ in range(max(requests // 3, 5)):
         ids, _m, _n = pick()
-        pair("status", lambda m=ids.manager_id: Person(router, m).say("/status"),
-             _bare(engine, "SELECT m.id, m.name, r.kind, r.submitted_at FROM member m LEFT JOIN review r "
-                   "ON r.subject_id = m.id AND r.period_id = :p WHERE m.team_id = :t",
-                   p=ids.period_id, t=ids.team_id), "2026-10")  # fmt: skip
+        pair(
+            "status",
+            lambda m=ids.manager_id: Person(router, m).say("/status"),
+            _bare(
+                engine,
+                "SELECT m.id, m.name, r.kind, r.submitted_at FROM member m LEFT JOIN review r "
+                "ON r.subject_id = m.id AND r.period_id = :p WHERE m.team_id = :t",
+                p=ids.period_id,
+                t=ids.team_id,
+            ),
+            "2026-10",
+        )
     for _ in range(max(requests // 6, 3)):
         ids, _m, _n = pick()
-        pair("export", lambda m=ids.manager_id: Person(router, m).say("/export csv"),
-             _bare(engine, "SELECT * FROM result WHERE period_id = :p ORDER BY position", p=ids.period_id),
-             "2026-10")  # fmt: skip
+        pair(
+            "export",
+            lambda m=ids.manager_id: Person(router, m).say("/export csv"),
+            _bare(
+                engine,
+                "SELECT * FROM result WHERE period_id = :p ORDER BY position",
+                p=ids.period_id,
+            ),
+            "2026-10",
+        )
     for _ in range(max(requests // 3, 5)):
         ids, member_id, name = pick()
         manager = Person(router, ids.manager_id)
@@ -317,9 +373,17 @@ def bench_size(engine: Engine, teams: list[TeamIds], requests: int, label: str) 
              _bare(engine, "SELECT * FROM result WHERE period_id = :p AND member_id = :m",
                    p=ids.period_id, m=member_id), "Review of", "Resulting total")  # fmt: skip
         manager.press("Change 1")  # the stored review opens at its summary; change an answer
-        pair("preview", lambda p=manager: p.say("4"),
-             _bare(engine, "SELECT * FROM result WHERE period_id = :p AND member_id = :m", p=ids.period_id,
-                   m=member_id), "Resulting total")  # fmt: skip
+        pair(
+            "preview",
+            lambda p=manager: p.say("4"),
+            _bare(
+                engine,
+                "SELECT * FROM result WHERE period_id = :p AND member_id = :m",
+                p=ids.period_id,
+                m=member_id,
+            ),
+            "Resulting total",
+        )
         manager.say("/cancel")
     figures = {k: t.figures() for k, t in timings.items()}
     figures["first_compute_s"] = round(first_compute_s, 2)  # type: ignore[assignment]
@@ -404,12 +468,16 @@ def main() -> None:
     commands = ("me", "rank", "review_open", "preview", "status", "export")
     for name, figures in report.items():
         print(
-            f"== {name} ({figures['label']} agents; first computation of every team {figures['first_compute_s']} s)"
+            f"== {name} ({figures['label']} agents; first computation of every team "
+            f"{figures['first_compute_s']} s)"
         )
         for c in commands:
             f = figures[c]
-            print(f"  {c:12} p50 {f['p50_ms']:8.2f} ms  p99 {f['p99_ms']:8.2f} ms   bare select p50 "
-                  f"{f['bare_p50_ms']:7.3f} ms  p99 {f['bare_p99_ms']:7.3f} ms   ratio p99 {f['ratio_p99']:7.2f}  n {f['n']}")  # fmt: skip
+            print(
+                f"  {c:12} p50 {f['p50_ms']:8.2f} ms  p99 {f['p99_ms']:8.2f} ms   bare select p50 "
+                f"{f['bare_p50_ms']:7.3f} ms  p99 {f['bare_p99_ms']:7.3f} ms   ratio p99 "
+                f"{f['ratio_p99']:7.2f}  n {f['n']}"
+            )
     load_after = os.getloadavg()
     final: dict[str, Any] = {
         f"ratio_{c}": max(r[c]["ratio_p99"] for r in report.values()) for c in commands

@@ -92,9 +92,15 @@ def memory(pid: int) -> dict[str, Any]:
             r = rollup(p)
         except OSError:  # ended meanwhile
             continue
-        processes.append({"pid": p, "name": name(p), "pss_mb": round(r["Pss"], 1),
-                          "rss_mb": round(r["Rss"], 1),
-                          "private_mb": round(r["Private_Clean"] + r["Private_Dirty"], 1)})  # fmt: skip
+        processes.append(
+            {
+                "pid": p,
+                "name": name(p),
+                "pss_mb": round(r["Pss"], 1),
+                "rss_mb": round(r["Rss"], 1),
+                "private_mb": round(r["Private_Clean"] + r["Private_Dirty"], 1),
+            }
+        )
     return {"pss_mb": round(sum(p["pss_mb"] for p in processes), 1), "processes": processes}
 
 
@@ -239,8 +245,10 @@ def main() -> None:
     base = bare(third_party_modules())
     default = runs[0]
     for run in runs:
-        print(f"ROUTER_PROCESSES={run['processes']}: idle {run['idle']['pss_mb']} MB PSS "
-              + " ".join(f"{p['name']}={p['pss_mb']}" for p in run["idle"]["processes"]))  # fmt: skip
+        print(
+            f"ROUTER_PROCESSES={run['processes']}: idle {run['idle']['pss_mb']} MB PSS "
+            + " ".join(f"{p['name']}={p['pss_mb']}" for p in run["idle"]["processes"])
+        )
     after = default["broadcast"]
     print(f"after {after['results']} results ({after['seconds']} s): {after['pss_mb']} MB PSS "
           + " ".join(f"{p['name']}={p['pss_mb']}" for p in after["processes"]))  # fmt: skip

@@ -179,9 +179,12 @@ def serve_fake(args: argparse.Namespace) -> None:
                     by_method: dict[str, int] = {}
                     for c in calls:
                         by_method[c.method] = by_method.get(c.method, 0) + 1
-                    report = {"calls": len(calls), "calls_429": sum(1 for c in calls if c.status == 429),
-                              "calls_by_method": by_method,
-                              "limited_by_method": dict(fake.tiers.limited)}  # fmt: skip
+                    report = {
+                        "calls": len(calls),
+                        "calls_429": sum(1 for c in calls if c.status == 429),
+                        "calls_by_method": by_method,
+                        "limited_by_method": dict(fake.tiers.limited),
+                    }
                 out.put(json.dumps({"report": report}))
     out.put(None)
 
@@ -292,12 +295,24 @@ def start_kpibot(
 ) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TELEGRAM_", "KPIBOT_"))},
-        "PORT": str(port), "DATABASE_URL": database_url, "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": api_url, "DEFAULT_LANG": "en",
-        "DATA_DIR": str(workdir), "LOG_FORMAT": "json", "LOG_LEVEL": "WARNING",
-        "CYCLE_ENABLED": "false", "PYTHONUNBUFFERED": "1", "KPIBOT_SECRET": secrets.token_urlsafe(32),
-    }  # fmt: skip
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("SLACK_", "TELEGRAM_", "KPIBOT_"))
+        },
+        "PORT": str(port),
+        "DATABASE_URL": database_url,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": api_url,
+        "DEFAULT_LANG": "en",
+        "DATA_DIR": str(workdir),
+        "LOG_FORMAT": "json",
+        "LOG_LEVEL": "WARNING",
+        "CYCLE_ENABLED": "false",
+        "PYTHONUNBUFFERED": "1",
+        "KPIBOT_SECRET": secrets.token_urlsafe(32),
+    }
     if args.router_processes is not None:
         env["ROUTER_PROCESSES"] = str(args.router_processes)
     command = (
@@ -345,10 +360,18 @@ async def run(args: argparse.Namespace, *, limited: bool) -> dict[str, Any]:
     users = populate(engine, args.teams, args.agents)
     engine.dispose()
     child = await asyncio.create_subprocess_exec(
-        sys.executable, __file__, "--serve-fake", "--agents", str(args.agents), "--teams", str(args.teams),
+        sys.executable,
+        __file__,
+        "--serve-fake",
+        "--agents",
+        str(args.agents),
+        "--teams",
+        str(args.teams),
         *(["--unlimited"] if not limited else []),
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=1 << 24,
-    )  # fmt: skip
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        limit=1 << 24,
+    )
     assert child.stdin is not None and child.stdout is not None
     urls = json.loads(await asyncio.wait_for(child.stdout.readline(), 60))
     fake = RemoteFake(urls["url"])
@@ -374,14 +397,20 @@ async def run(args: argparse.Namespace, *, limited: bool) -> dict[str, Any]:
     rng = random.Random(args.seed)
     try:
         async with httpx.AsyncClient(
-            base_url=url, timeout=60,
-            limits=httpx.Limits(max_connections=args.connections, max_keepalive_connections=args.connections),
-        ) as client:  # fmt: skip
+            base_url=url,
+            timeout=60,
+            limits=httpx.Limits(
+                max_connections=args.connections, max_keepalive_connections=args.connections
+            ),
+        ) as client:
             sender = SlackSender(client, fake)  # type: ignore[arg-type]
             cpu_before, started = cpu_seconds(kpibot.pid), time.monotonic()
-            await asyncio.gather(*(
-                agent_flow(sender, fake, uid, rng.uniform(0, args.window), latencies) for uid in users
-            ))  # fmt: skip
+            await asyncio.gather(
+                *(
+                    agent_flow(sender, fake, uid, rng.uniform(0, args.window), latencies)
+                    for uid in users
+                )
+            )
             wall, cpu = time.monotonic() - started, cpu_seconds(kpibot.pid) - cpu_before
         report = await settled_report(child, fake)
     finally:
@@ -400,16 +429,22 @@ async def run(args: argparse.Namespace, *, limited: bool) -> dict[str, Any]:
     ordered = sorted(latencies)
     requests = len(users) + len(ordered)
     return {
-        "limits": "on" if limited else "off", "agents": len(users), "presses": len(ordered),
+        "limits": "on" if limited else "off",
+        "agents": len(users),
+        "presses": len(ordered),
         "p50_s": round(statistics.median(ordered), 3),
         "p99_s": round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 3),
-        "max_s": round(ordered[-1], 3), "wall_s": round(wall, 1),
-        "calls": report["calls"], "calls_429": report["calls_429"],
+        "max_s": round(ordered[-1], 3),
+        "wall_s": round(wall, 1),
+        "calls": report["calls"],
+        "calls_429": report["calls_429"],
         "share_429": round(report["calls_429"] / max(1, report["calls"]), 4),
-        "calls_by_method": report["calls_by_method"], "limited_by_method": report["limited_by_method"],
-        "kpibot_cpu_s": round(cpu, 1), "cpu_ms_per_request": round(1000 * cpu / max(1, requests), 1),
+        "calls_by_method": report["calls_by_method"],
+        "limited_by_method": report["limited_by_method"],
+        "kpibot_cpu_s": round(cpu, 1),
+        "cpu_ms_per_request": round(1000 * cpu / max(1, requests), 1),
         "load_average": round(os.getloadavg()[0], 2),
-    }  # fmt: skip
+    }
 
 
 async def settled_report(child: Any, fake: RemoteFake) -> dict[str, Any]:
@@ -468,13 +503,20 @@ def main() -> None:
     if on is None or off is None:
         return
     result = {
-        "p50_s": on["p50_s"], "p99_s": on["p99_s"], "max_s": on["max_s"],
-        "unlimited_p99_s": off["p99_s"], "ratio_p99": round(on["p99_s"] / max(off["p99_s"], 1e-9), 2),
-        "share_429": on["share_429"], "calls_429": on["calls_429"], "calls": on["calls"],
+        "p50_s": on["p50_s"],
+        "p99_s": on["p99_s"],
+        "max_s": on["max_s"],
+        "unlimited_p99_s": off["p99_s"],
+        "ratio_p99": round(on["p99_s"] / max(off["p99_s"], 1e-9), 2),
+        "share_429": on["share_429"],
+        "calls_429": on["calls_429"],
+        "calls": on["calls"],
         "cpu_ms_per_request": on["cpu_ms_per_request"],
-        "goals_met": on["p99_s"] <= 2.0 and on["p99_s"] <= 3 * off["p99_s"] and on["share_429"] <= 0.01,
+        "goals_met": on["p99_s"] <= 2.0
+        and on["p99_s"] <= 3 * off["p99_s"]
+        and on["share_429"] <= 0.01,
         "date": datetime.now(UTC).date().isoformat(),
-    }  # fmt: skip
+    }
     print(json.dumps(result))
 
 

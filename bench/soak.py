@@ -89,7 +89,8 @@ class Person:
 
 def organisation(engine: Any, teams: int, per_team: int) -> tuple[list[Person], list[Person]]:
     """Teams t0000…, each a manager ``m<t>`` and agents ``a<t>-<n>``, linked on Slack
-    (``U00000000``…) or Telegram (``TG_BASE``…) as the fakes number them; KPI values for everyone."""
+    (``U00000000``…) or Telegram (``TG_BASE``…) as the fakes number them; KPI values for
+    everyone."""
     from bench.broadcast_bench import TG_BASE
     from scoring.scheme_parser import parse_scheme
     from storage import repo
@@ -113,18 +114,35 @@ def organisation(engine: Any, teams: int, per_team: int) -> tuple[list[Person], 
 
     for start in range(0, teams, 100):  # a transaction per hundred teams
         with unit_of_work(engine) as session:
-            scheme = repo.get_or_create_scheme(session=session, key=parsed.id, text=text, name_zh=parsed.name_zh,
-                                               name_en=parsed.name_en, content_hash=parsed.content_hash)  # fmt: skip
+            scheme = repo.get_or_create_scheme(
+                session=session,
+                key=parsed.id,
+                text=text,
+                name_zh=parsed.name_zh,
+                name_en=parsed.name_en,
+                content_hash=parsed.content_hash,
+            )
             for t in range(start, min(start + 100, teams)):
                 on_slack = t % SLACK_EVERY == 0
-                team = repo.create_team(session=session, name=f"t{t:04d}", lang="en" if on_slack else "zh",
-                                        scheme=scheme, slack_team_id=TEAM_ID if on_slack else None)  # fmt: skip
+                team = repo.create_team(
+                    session=session,
+                    name=f"t{t:04d}",
+                    lang="en" if on_slack else "zh",
+                    scheme=scheme,
+                    slack_team_id=TEAM_ID if on_slack else None,
+                )
                 uid, ids = link(t)
                 manager = repo.add_member(
                     session=session, team=team, name=f"m{t:04d}", role="manager", **ids
                 )
-                period = repo.get_or_create_period(session=session, team=team, key="2026-10", status="open",
-                                                   review_opens_at=START, review_closes_at=START + timedelta(days=7))  # fmt: skip
+                period = repo.get_or_create_period(
+                    session=session,
+                    team=team,
+                    key="2026-10",
+                    status="open",
+                    review_opens_at=START,
+                    review_closes_at=START + timedelta(days=7),
+                )
                 platform_ = "slack" if on_slack else "telegram"
                 managers.append(Person(manager.name, platform_, uid))
                 for n in range(per_team):
@@ -134,8 +152,16 @@ def organisation(engine: Any, teams: int, per_team: int) -> tuple[list[Person], 
                     agents.append(Person(agent.name, platform_, uid))
                     for indicator, value in (("refund_ratio", f"{rng.uniform(0.01, 0.09):.3f}"),
                                              ("avg_response_s", rng.randint(15, 90))):  # fmt: skip
-                        repo.set_indicator_value(session=session, period=period, member=agent, indicator=indicator,
-                                                 value=value, source="soak", actor="soak", reason=None)  # fmt: skip
+                        repo.set_indicator_value(
+                            session=session,
+                            period=period,
+                            member=agent,
+                            indicator=indicator,
+                            value=value,
+                            source="soak",
+                            actor="soak",
+                            reason=None,
+                        )
     return managers, agents
 
 
@@ -160,13 +186,31 @@ class Platforms:
         self.tg_limits = DEFAULT_LIMITS["telegram"].scaled(SCALE)
         self.slack_limits = DEFAULT_LIMITS["slack"].scaled(SCALE)
         self.child = subprocess.Popen(
-            [sys.executable, str(ROOT / "bench" / "broadcast_bench.py"), "--serve-fakes",
-             "--slack-count", str(slack_n), "--tg-count", str(telegram_n),
-             "--slack-rate", str(float(self.slack_limits.per_workspace or 0)),
-             "--tg-rate", str(float(self.tg_limits.overall or 0)), "--per-chat", str(self.tg_limits.per_chat),
-             "--p429", "0.01", "--p5xx", "0.005", "--seed", str(seed)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                str(ROOT / "bench" / "broadcast_bench.py"),
+                "--serve-fakes",
+                "--slack-count",
+                str(slack_n),
+                "--tg-count",
+                str(telegram_n),
+                "--slack-rate",
+                str(float(self.slack_limits.per_workspace or 0)),
+                "--tg-rate",
+                str(float(self.tg_limits.overall or 0)),
+                "--per-chat",
+                str(self.tg_limits.per_chat),
+                "--p429",
+                "0.01",
+                "--p5xx",
+                "0.005",
+                "--seed",
+                str(seed),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert self.child.stdout is not None
         urls = json.loads(self.child.stdout.readline())
         self.loop.run_until_complete(self._start(urls))
@@ -178,13 +222,23 @@ class Platforms:
         from bot.slack.adapter import build_slack
         from tests.fakes.slack_api import BOT_TOKEN
 
-        settings = load_settings(slack_bot_token=BOT_TOKEN, slack_signing_secret="soak", slack_app_token=None,
-                                 slack_api_url=urls["slack"], default_lang="en")  # fmt: skip
+        settings = load_settings(
+            slack_bot_token=BOT_TOKEN,
+            slack_signing_secret="soak",
+            slack_app_token=None,
+            slack_api_url=urls["slack"],
+            default_lang="en",
+        )
         self.slack = build_slack(settings, NoRouter(), engine=self.engine)  # type: ignore[arg-type]
         self.telegram = telegram_adapter(self.engine, urls["telegram"])
         await self.telegram.application.initialize()
-        self.sender = Sender(self.engine, {"slack": self.slack, "telegram": self.telegram}, worker="soak",
-                             batch=1000, limits={"telegram": self.tg_limits, "slack": self.slack_limits})  # fmt: skip
+        self.sender = Sender(
+            self.engine,
+            {"slack": self.slack, "telegram": self.telegram},
+            worker="soak",
+            batch=1000,
+            limits={"telegram": self.tg_limits, "slack": self.slack_limits},
+        )
 
     def drain(self) -> Any:
         return self.loop.run_until_complete(self.sender.drain(timeout=900))
@@ -246,13 +300,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     managers, agents = organisation(engine, args.teams, args.agents_per_team)
     everyone = managers + agents
     slack_n = sum(p.platform == "slack" for p in everyone)
-    print(f"organisation: {len(managers)} teams, {len(agents)} agents ({slack_n} people on Slack, "
-          f"{len(everyone) - slack_n} on Telegram) in {time.monotonic() - began:.0f} s", flush=True)  # fmt: skip
+    print(
+        f"organisation: {len(managers)} teams, {len(agents)} agents ({slack_n} people on Slack, "
+        f"{len(everyone) - slack_n} on Telegram) in {time.monotonic() - began:.0f} s",
+        flush=True,
+    )
     platforms = None if args.no_fakes else Platforms(engine, slack_n, len(everyone) - slack_n)
 
     now = [START]
-    settings = load_settings(database_url=url, data_dir=workdir, kpibot_secret=SECRET, default_lang="en",
-                             slack_bot_token=None, telegram_bot_token=None)  # fmt: skip
+    settings = load_settings(
+        database_url=url,
+        data_dir=workdir,
+        kpibot_secret=SECRET,
+        default_lang="en",
+        slack_bot_token=None,
+        telegram_bot_token=None,
+    )
     service = build_service(settings, engine=engine, clock=lambda: now[0])
     assert service.database is not None
     router = ObservedRouter(service.router, service.metrics, service.database, "en")
@@ -268,8 +331,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         event = f"soak-{requests}"
         if text == "Submit" and person.user_id in pending:
             button = pending.pop(person.user_id)
-            incoming = Incoming(platform=person.platform, user_id=person.user_id, action=button.action,
-                                value=button.value, event_id=event)  # fmt: skip
+            incoming = Incoming(
+                platform=person.platform,
+                user_id=person.user_id,
+                action=button.action,
+                value=button.value,
+                event_id=event,
+            )
         else:
             incoming = Incoming(
                 platform=person.platform, user_id=person.user_id, text=text, event_id=event
@@ -301,8 +369,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p99_ms: dict[str, list[float | None]] = defaultdict(list)
     sent: list[int] = []
     kinds = ("selfreview", "me", "rank", "status", "other")
-    print(f"{'day':>4} {'requests':>9} {'rss MB':>8} {'sent':>6} {'s':>6}  p99 ms: " + " ".join(f"{k:>10}" for k in kinds),
-          flush=True)  # fmt: skip
+    print(
+        f"{'day':>4} {'requests':>9} {'rss MB':>8} {'sent':>6} {'s':>6}  p99 ms: "
+        + " ".join(f"{k:>10}" for k in kinds),
+        flush=True,
+    )
     totals = {"sent": 0, "failed": 0, "ambiguous": 0, "retried_429": 0}
     for day in range(args.days):
         now[0] = START + timedelta(days=day, hours=2)
@@ -334,8 +405,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         rss.append(round(rss_mb(), 1))
         for kind in kinds:
             p99_ms[kind].append(round(p99(times[kind]) * 1000, 1) if times[kind] else None)
-        print(f"{day + 1:>4} {requests:>9} {rss[-1]:>8.1f} {today_sent:>6} {time.monotonic() - started:>6.1f}  "
-              + " ".join(f"{'' if p99_ms[k][-1] is None else p99_ms[k][-1]:>10}" for k in kinds), flush=True)  # fmt: skip
+        print(
+            f"{day + 1:>4} {requests:>9} {rss[-1]:>8.1f} {today_sent:>6} "
+            f"{time.monotonic() - started:>6.1f}  "
+            + " ".join(f"{'' if p99_ms[k][-1] is None else p99_ms[k][-1]:>10}" for k in kinds),
+            flush=True,
+        )
 
     from sqlmodel import select
 
@@ -355,21 +430,37 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"machine: {platform.node()} {platform.machine()}, Python {platform.python_version()}, "
           f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, database {url.split(':')[0]}, "
           f"load average {load_before:.2f} → {os.getloadavg()[0]:.2f}")  # fmt: skip
-    print(f"{requests} requests over {args.days} simulated days in {time.monotonic() - began:.0f} s; "
-          f"{reviews} self-reviews stored for {len(agents)} agents; {unexpected} error replies")  # fmt: skip
+    print(
+        f"{requests} requests over {args.days} simulated days in {time.monotonic() - began:.0f} s; "
+        f"{reviews} self-reviews stored for {len(agents)} agents; {unexpected} error replies"
+    )
     print(f"worst p99 of a day (ms): {worst}")
     if platforms is not None:
-        print(f"outbox: {totals['sent']} sent, {delivered} delivered by the fakes, {totals['failed']} failed, "
-              f"{totals['retried_429']} 429s retried; rows {outbox}")  # fmt: skip
+        print(
+            f"outbox: {totals['sent']} sent, {delivered} delivered by the fakes, "
+            f"{totals['failed']} failed, {totals['retried_429']} 429s retried; rows {outbox}"
+        )
     print(f"RSS day 8 → day {len(rss)}: {base} → {rss[-1]} MB ({growth:+.1f} %)")
     flat = growth < 10.0
     once = platforms is None or (delivered == totals["sent"] and totals["failed"] == 0)
-    result = {"requests": requests, "teams": len(managers), "agents": len(agents), "self_reviews": reviews,
-              "errors": unexpected, "p99_ms": dict(p99_ms), "worst_p99_ms": worst, "rss_mb": rss,
-              "growth_pct": growth, "flat": flat, "sent": totals["sent"], "delivered": delivered,
-              "failed": totals["failed"], "sent_by_day": sent,
-              "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
-              "goals_met": bool(flat and unexpected == 0 and once)}  # fmt: skip
+    result = {
+        "requests": requests,
+        "teams": len(managers),
+        "agents": len(agents),
+        "self_reviews": reviews,
+        "errors": unexpected,
+        "p99_ms": dict(p99_ms),
+        "worst_p99_ms": worst,
+        "rss_mb": rss,
+        "growth_pct": growth,
+        "flat": flat,
+        "sent": totals["sent"],
+        "delivered": delivered,
+        "failed": totals["failed"],
+        "sent_by_day": sent,
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        "goals_met": bool(flat and unexpected == 0 and once),
+    }
     print(json.dumps(result))
     return result
 
