@@ -40,7 +40,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from commands.cycle_plan import plan
@@ -574,15 +573,16 @@ def _flag_list(flags: Mapping[str, Any]) -> list[str]:
 
 
 def is_locked(period: Period, *, session: Session) -> bool:
-    """A period whose scores must not change: locked or published, or every stored score locked."""
-    count, locked = session.exec(
-        select(func.count(col(Score.id)), func.sum(case((col(Score.locked), 1), else_=0))).where(
-            Score.period_id == period.id
-        )
-    ).one()
+    """A period whose scores must not change: locked or published, or every stored score locked.
+
+    Asked on every result a person opens, so it asks whether such rows exist (the first row
+    of the period's index answers) instead of counting the team's rows."""
+    of_period = select(Score.id).where(Score.period_id == period.id).limit(1)
+    if session.exec(of_period).first() is None:
+        return False
     if period.status in LOCKED_STATUSES:
-        return bool(count)
-    return bool(count) and int(locked or 0) == int(count)
+        return True
+    return session.exec(of_period.where(col(Score.locked).is_(False))).first() is None
 
 
 def period_results(
@@ -827,15 +827,36 @@ def what_if(
     gathered = team_context(team, period, results.scheme, session=session)
     state = result_store.state(session=session, period_id=_pid(period))
     others = None
-    if state.current(results.scheme.content_hash) and not is_locked(period, session=session):
-        others = np.asarray(
-            result_store.ranking_totals(session=session, period_id=_pid(period), except_member=_id(member))
-        )  # fmt: skip
+    if state.current(results.scheme.content_hash) and state.token and not results.stored:
+        others = _others_totals(session, _pid(period), state.token, _id(member))
     after = rescore_with(
         results.scheme, gathered.inputs, str(_id(member)), overrides,
         as_of=default_as_of(team, period, results.scheme), others=others,
     )  # fmt: skip
     return WhatIf(before, after)
+
+
+_TOTALS: OrderedDict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+"""The ranking totals of the last stored computations, by (period, token): (member ids,
+totals; NaN: not ranked). A token names one stored computation, whose rows never change."""
+
+
+def _others_totals(session: Session, period_id: int, token: str, member_id: int) -> np.ndarray:
+    """The totals every other agent of the stored results ``token`` is ranked on, read once
+    per computation (a what-if is asked again and again of the same results)."""
+    key = (period_id, token)
+    kept = _TOTALS.get(key)
+    if kept is None:
+        rows = result_store.ranking_totals(session=session, period_id=period_id)
+        members = np.fromiter((m for m, _t in rows), dtype=np.int64, count=len(rows))
+        totals = np.fromiter((t for _m, t in rows), dtype=float, count=len(rows))
+        kept = _TOTALS[key] = (members, totals)
+        while len(_TOTALS) > CONTEXTS_KEPT:
+            _TOTALS.popitem(last=False)
+    _TOTALS.move_to_end(key)
+    members, totals = kept
+    others: np.ndarray = totals[members != member_id]
+    return others
 
 
 def latest_scored_period(team: Team, *, session: Session, today: date) -> Period | None:

@@ -191,16 +191,15 @@ def light_rows(
     ]
 
 
-def ranking_totals(*, session: Session, period_id: int, except_member: int) -> list[float]:
-    """The totals the period's other agents are ranked on (NaN: provisional or unscored, not
-    ranked): what one agent's what-if is ranked against (``scoring.rescore_with(others=)``)."""
+def ranking_totals(*, session: Session, period_id: int) -> list[tuple[int, float]]:
+    """``(member, total)`` of every stored row, the total as the agents are ranked on it (NaN:
+    provisional or unscored, not ranked): what one agent's what-if is ranked against
+    (``scoring.rescore_with(others=)``, the agent's own row left out by the caller)."""
     c = ResultRow.__table__.c  # type: ignore[attr-defined]
-    query = core_select(c.total, c.provisional).where(
-        c.period_id == period_id, c.member_id != except_member
-    )
+    query = core_select(c.member_id, c.total, c.provisional).where(c.period_id == period_id)
     return [
-        float("nan") if total is None or provisional else float(total)
-        for total, provisional in session.execute(query)
+        (int(member), float("nan") if total is None or provisional else float(total))
+        for member, total, provisional in session.execute(query)
     ]
 
 

@@ -137,3 +137,68 @@ def test_a_ranking_of_the_stored_results_decodes_no_breakdown(
     replies = manager.say("/rank")
     assert "Ranking of" in replies[0].text and len(replies[0].text.splitlines()) > len(team.agents)
     assert decoded == [] and read == []  # nor read: the rows come without their breakdowns
+
+
+def test_a_what_if_is_ranked_against_the_current_stored_totals_after_any_change(
+    engine: Engine, team: bench.TeamIds
+) -> None:
+    """The others' totals are read once per stored computation (issue 20: the preview asked
+    for them on every answer): when another agent's input changes, the next what-if is ranked
+    against the new totals, and equals a full rescore again."""
+    member_id = team.agents[5][0]
+    with unit_of_work(engine) as session:
+        t = repo.get_team(session=session, team_id=team.team_id)
+        period = repo.get_period_by_id(session=session, period_id=team.period_id)
+        manager = repo.get_member(session=session, member_id=team.manager_id)
+        member = repo.get_member(session=session, member_id=member_id)
+        assert t is not None and period is not None and manager is not None and member is not None
+        results.current_results(t, period, session=session)
+        scheme = results.load_scheme(t, period, session=session)
+        assert scheme is not None
+        for step in range(4):
+            outcome = results.what_if(t, period, member, {"manager.ability": 3.0},
+                                      session=session)  # fmt: skip
+            gathered = results.gather(t, period, scheme, session=session)
+            full = rescore_with(scheme, gathered.inputs, str(member_id), {"manager.ability": 3.0},
+                                as_of=results.default_as_of(t, period, scheme))  # fmt: skip
+            assert outcome is not None and _json(outcome.after) == _json(full), step
+            # lift three other agents above everyone (their manager review at the top), so
+            # the agent's rank can only be right if the new totals are the ones it is ranked on
+            for other_id, _name in team.agents[10 + 3 * step : 13 + 3 * step]:
+                other = repo.get_member(session=session, member_id=other_id)
+                assert other is not None
+                repo.save_review(
+                    session=session, period=period, subject=other, rater=manager, kind="manager",
+                    answers={"ability": 5, "collaboration": 5, "service": 5}, actor="test",
+                    reason="test", submitted_at=bench.NOW,
+                )  # fmt: skip
+            session.flush()
+        assert outcome.after.rank is not None and full.rank == outcome.after.rank
+
+
+@pytest.mark.parametrize(
+    ("status", "scores", "locked"),
+    [
+        ("open", [], False),
+        ("published", [], False),  # published with no score stored: nothing to hold
+        ("published", [False, False], True),
+        ("locked", [False], True),
+        ("closed", [True, True], True),  # every stored score locked
+        ("closed", [True, False], False),
+        ("open", [False, False], False),
+    ],
+)
+def test_a_period_is_locked_by_its_status_or_by_every_stored_score(
+    engine: Engine, team: bench.TeamIds, status: str, scores: list[bool], locked: bool
+) -> None:
+    from storage.models import Score
+
+    with unit_of_work(engine) as session:
+        period = repo.get_period_by_id(session=session, period_id=team.period_id)
+        assert period is not None
+        period.status = status
+        for (member_id, _name), is_locked in zip(team.agents, scores, strict=False):
+            session.add(Score(period_id=team.period_id, member_id=member_id, total=50,
+                              rank=1, scheme_hash="x", breakdown={}, locked=is_locked))  # fmt: skip
+        session.flush()
+        assert results.is_locked(period, session=session) is locked
