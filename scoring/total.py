@@ -583,14 +583,37 @@ def star_levels(scheme: Scheme, totals: FloatArray) -> np.ndarray:
     return star
 
 
+# Beyond this many units of the precision a float's spacing nears a tenth of a unit, and the
+# shortest repr of a value next to a half may be a shorter, different decimal: Decimal decides.
+_VECTOR_UNITS = 2.0**48
+
+
 def round_half_up(values: FloatArray, precision: int) -> FloatArray:
     """Each value rounded once, half up, to ``precision`` decimals *as written* (74.95 → 75.0,
-    although the float 74.95 is a hair below): the shortest repr through Decimal."""
-    quantum = Decimal(1).scaleb(-precision)
-    out = np.full(len(values), np.nan)
-    for i, v in enumerate(values.tolist()):
-        if math.isfinite(v):
-            out[i] = float(Decimal(repr(v)).quantize(quantum, rounding=ROUND_HALF_UP))
+    although the float 74.95 is a hair below): the value's shortest repr, rounded as
+    ``Decimal(repr(v)).quantize(10**-precision, ROUND_HALF_UP)`` (halves away from zero), as a
+    float; NaN and infinities give NaN.
+
+    Vectorised, and exactly that rule: where a float's spacing is below a tenth of a unit, the
+    shortest repr of ``v`` reaches the half ``(k + ½)·10⁻ᵖ`` exactly when ``|v|`` is at least
+    the float nearest that half, ``(2k + 1) / (2·10ᵖ)`` (one correctly rounded division of two
+    exact integers), and the result ``k / 10ᵖ`` is the float nearest the rounded decimal. Larger
+    magnitudes go through ``Decimal`` one by one (totals are 0–100: none do)."""
+    v = np.asarray(values, dtype=float)
+    scale = float(10**precision)
+    a = np.abs(v)
+    with np.errstate(invalid="ignore", over="ignore"):
+        units = a * scale
+        vector = units < _VECTOR_UNITS  # False for NaN and infinities
+        k = np.floor(np.where(vector, units, 0.0) + 0.5)
+        k -= a < (2.0 * k - 1.0) / (2.0 * scale)  # the candidate is off by at most one unit
+        k += a >= (2.0 * k + 1.0) / (2.0 * scale)
+        out = np.where(vector, np.copysign(k / scale, v), np.nan)
+    rest = np.flatnonzero(~vector & np.isfinite(v))
+    if len(rest):
+        quantum = Decimal(1).scaleb(-precision)
+        for i in rest.tolist():
+            out[i] = float(Decimal(repr(float(v[i]))).quantize(quantum, rounding=ROUND_HALF_UP))
     return out
 
 
