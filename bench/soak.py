@@ -87,31 +87,83 @@ class Person:
     user_id: str
 
 
-def organisation(engine: Any, teams: int, per_team: int) -> tuple[list[Person], list[Person]]:
+@dataclass
+class TeamPlan:
+    """One team of the organisation as it is to be stored: its manager, its agents and their
+    two KPI values (``(agent, indicator, value)``)."""
+
+    name: str
+    platform: str
+    manager: Person
+    agents: list[Person]
+    values: list[tuple[Person, str, str | int]]
+
+
+def plan(teams: int, per_team: int) -> list[TeamPlan]:
     """Teams t0000…, each a manager ``m<t>`` and agents ``a<t>-<n>``, linked on Slack
     (``U00000000``…) or Telegram (``TG_BASE``…) as the fakes number them; KPI values for
     everyone."""
     from bench.broadcast_bench import TG_BASE
+
+    rng = random.Random(30)
+    numbers = {"slack": 0, "telegram": 0}
+
+    def person(name: str, kind: str) -> Person:
+        k = numbers[kind]
+        numbers[kind] += 1
+        return Person(name, kind, f"U{k:08d}" if kind == "slack" else str(TG_BASE + k))
+
+    planned: list[TeamPlan] = []
+    for t in range(teams):
+        kind = "slack" if t % SLACK_EVERY == 0 else "telegram"
+        team = TeamPlan(f"t{t:04d}", kind, person(f"m{t:04d}", kind), [], [])
+        for n in range(per_team):
+            agent = person(f"a{t:04d}-{n:02d}", kind)
+            team.agents.append(agent)
+            team.values.append((agent, "refund_ratio", f"{rng.uniform(0.01, 0.09):.3f}"))
+            team.values.append((agent, "avg_response_s", rng.randint(15, 90)))
+        planned.append(team)
+    return planned
+
+
+SETUP_AT = START - timedelta(days=1)
+"""When the organisation is stored (the day before the month begins, on the simulated clock)."""
+
+
+def _columns(row: Any) -> dict[str, Any]:
+    """A new model object's columns but its id, as its constructor set them (the defaults)."""
+    return {c.key: getattr(row, c.key) for c in row.__table__.columns if c.key != "id"}
+
+
+def _insert(session: Any, model: Any, rows: list[Any]) -> list[int]:
+    """One multi-row INSERT of new ``model`` objects; their ids, in the objects' order."""
+    from sqlalchemy import insert
+
+    table = model.__table__
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    return [int(r[0]) for r in session.execute(statement, [_columns(row) for row in rows])]
+
+
+def organisation(engine: Any, teams: int, per_team: int) -> tuple[list[Person], list[Person]]:
+    """The organisation of :func:`plan` stored in bulk: a few multi-row INSERTs per hundred
+    teams instead of one call (and flush) per row. The rows are the ones ``storage.repo``'s
+    one-row functions write for the same people, ids and order included
+    (``tests/ops/test_soak.py`` stores both and compares every table): the team, its manager
+    (with ``team_manager``), the open period, the agents, every ``member_identity``, each
+    agent's two ``indicator_value`` rows with their ``indicator_value.set`` audit entry, and
+    the periods' inputs' version bumped by the one rule that bumps it."""
     from scoring.scheme_parser import parse_scheme
     from storage import repo
     from storage.db import unit_of_work
-    from tests.fakes.slack_api import TEAM_ID
+    from storage.models import AuditLog, IndicatorValue, Member, Period, Team
+    from storage.models.results import _bump as bump
+    from storage.repo.values import exact_value
+    from tests.fakes.slack_api import TEAM_ID as SLACK_TEAM_ID
 
+    starts_on, ends_on = repo.period_bounds("2026-10")
     text = SCHEME.read_text(encoding="utf-8")
     parsed = parse_scheme(text)
-    rng = random.Random(30)
-    managers: list[Person] = []
-    agents: list[Person] = []
-    numbers = {"slack": 0, "telegram": 0}
-
-    def link(t: int) -> tuple[str, dict[str, Any]]:
-        kind = "slack" if t % SLACK_EVERY == 0 else "telegram"
-        k = numbers[kind]
-        numbers[kind] += 1
-        if kind == "slack":
-            return f"U{k:08d}", {"slack_user_id": f"U{k:08d}"}
-        return str(TG_BASE + k), {"telegram_user_id": str(TG_BASE + k)}
-
+    planned = plan(teams, per_team)
     for start in range(0, teams, 100):  # a transaction per hundred teams
         with unit_of_work(engine) as session:
             scheme = repo.get_or_create_scheme(
@@ -121,48 +173,113 @@ def organisation(engine: Any, teams: int, per_team: int) -> tuple[list[Person], 
                 name_zh=parsed.name_zh,
                 name_en=parsed.name_en,
                 content_hash=parsed.content_hash,
+                now=SETUP_AT,
             )
-            for t in range(start, min(start + 100, teams)):
-                on_slack = t % SLACK_EVERY == 0
-                team = repo.create_team(
-                    session=session,
-                    name=f"t{t:04d}",
-                    lang="en" if on_slack else "zh",
-                    scheme=scheme,
-                    slack_team_id=TEAM_ID if on_slack else None,
+            chunk = planned[start : start + 100]
+            team_rows = [
+                Team(
+                    name=team.name,
+                    lang="en" if team.platform == "slack" else "zh",
+                    scheme_id=scheme.id,
+                    slack_team_id=SLACK_TEAM_ID if team.platform == "slack" else None,
+                    created_at=SETUP_AT,
                 )
-                uid, ids = link(t)
-                manager = repo.add_member(
-                    session=session, team=team, name=f"m{t:04d}", role="manager", **ids
-                )
-                period = repo.get_or_create_period(
-                    session=session,
-                    team=team,
+                for team in chunk
+            ]
+            team_ids = _insert(session, Team, team_rows)
+            people = [
+                (team_id, p, "manager" if p is team.manager else "agent")
+                for team_id, team in zip(team_ids, chunk, strict=True)
+                for p in (team.manager, *team.agents)
+            ]
+            member_rows = [
+                Member(team_id=team_id, name=p.name, role=role, created_at=SETUP_AT)
+                for team_id, p, role in people
+            ]
+            member_ids = _insert(session, Member, member_rows)
+            ids = {p.name: i for (_, p, _), i in zip(people, member_ids, strict=True)}
+            _link(session, chunk, team_ids, ids)
+            period_rows = [
+                Period(
+                    team_id=team_id,
                     key="2026-10",
+                    starts_on=starts_on,
+                    ends_on=ends_on,
                     status="open",
+                    scheme_id=scheme.id,
                     review_opens_at=START,
                     review_closes_at=START + timedelta(days=7),
                 )
-                platform_ = "slack" if on_slack else "telegram"
-                managers.append(Person(manager.name, platform_, uid))
-                for n in range(per_team):
-                    uid, ids = link(t)
-                    agent = repo.add_member(session=session, team=team, name=f"a{t:04d}-{n:02d}",
-                                            role="agent", manager=manager, **ids)  # fmt: skip
-                    agents.append(Person(agent.name, platform_, uid))
-                    for indicator, value in (("refund_ratio", f"{rng.uniform(0.01, 0.09):.3f}"),
-                                             ("avg_response_s", rng.randint(15, 90))):  # fmt: skip
-                        repo.set_indicator_value(
-                            session=session,
-                            period=period,
-                            member=agent,
-                            indicator=indicator,
-                            value=value,
-                            source="soak",
-                            actor="soak",
-                            reason=None,
-                        )
-    return managers, agents
+                for team_id in team_ids
+            ]
+            period_ids = _insert(session, Period, period_rows)
+            values = [
+                IndicatorValue(
+                    period_id=period_id,
+                    member_id=ids[agent.name],
+                    indicator=indicator,
+                    value=exact_value(value),
+                    source="soak",
+                    import_id=None,
+                    updated_at=SETUP_AT,
+                )
+                for period_id, team in zip(period_ids, chunk, strict=True)
+                for agent, indicator, value in team.values
+            ]
+            for row, value_id in zip(values, _insert(session, IndicatorValue, values), strict=True):
+                row.id = value_id
+            audit = [
+                AuditLog(
+                    at=SETUP_AT,
+                    actor="soak",
+                    action="indicator_value.set",
+                    entity="indicator_value",
+                    entity_id=str(row.id),
+                    before=None,
+                    after=repo.snapshot(row),
+                    reason=None,
+                )
+                for row in values
+            ]
+            _insert(session, AuditLog, audit)
+            bump(
+                session, set(), set(team_ids)
+            )  # who the agents are changed: their periods' version
+    return [team.manager for team in planned], [agent for team in planned for agent in team.agents]
+
+
+def _link(session: Any, chunk: list[TeamPlan], team_ids: list[int], ids: dict[str, int]) -> None:
+    """The agents' manager, everyone's messenger account, and the team each manager manages."""
+    from sqlalchemy import bindparam, insert, update
+
+    from storage.models import Member, MemberIdentity, TeamManager
+
+    member = Member.__table__  # type: ignore[attr-defined]
+    session.execute(
+        update(member)
+        .where(member.c.id == bindparam("agent"))
+        .values(manager_id=bindparam("manager")),
+        [
+            {"agent": ids[agent.name], "manager": ids[team.manager.name]}
+            for team in chunk
+            for agent in team.agents
+        ],
+    )
+    session.execute(
+        insert(MemberIdentity.__table__),  # type: ignore[attr-defined]
+        [
+            {"member_id": ids[p.name], "platform": p.platform, "external_id": p.user_id}
+            for team in chunk
+            for p in (team.manager, *team.agents)
+        ],
+    )
+    session.execute(
+        insert(TeamManager.__table__),  # type: ignore[attr-defined]
+        [
+            {"team_id": team_id, "member_id": ids[team.manager.name]}
+            for team_id, team in zip(team_ids, chunk, strict=True)
+        ],
+    )
 
 
 def p99(values: list[float]) -> float:
