@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +43,25 @@ def test_a_small_soak_has_no_error_reply_and_delivers_every_message_once() -> No
         figures["sent"] > 0 and figures["delivered"] == figures["sent"] and figures["failed"] == 0
     )
     assert len(figures["rss_mb"]) == DAYS and all(m > 0 for m in figures["rss_mb"])
+    assert figures["days"] == DAYS and len(figures["load_by_day"]) == DAYS
     for command in ("me", "rank", "status", "other"):
-        days = figures["p99_ms"][command]
-        assert len(days) == DAYS and all(v is not None and v > 0 for v in days), command
+        for figure in ("p99_ms", "cpu_p99_ms"):
+            days = figures[figure][command]
+            assert len(days) == DAYS and all(v is not None and v > 0 for v in days), command
     assert isinstance(figures["goals_met"], bool) and len(figures["load_average"]) == 2
+
+
+def test_a_soak_stopped_by_the_clock_reports_the_days_it_played() -> None:
+    already = datetime.now(UTC).isoformat()  # a moment that has passed: no day begins
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "soak.py"), "--teams", "1", "--agents-per-team", "2",
+         "--days", "3", "--no-fakes", "--stop-at", already],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert figures["days"] == 0 and figures["requests"] == 0 and figures["rss_mb"] == []
+    assert figures["flat"] is None and figures["goals_met"] is False
 
 
 def linked(person: Person) -> dict[str, str]:
