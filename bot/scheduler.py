@@ -176,12 +176,15 @@ class CycleScheduler:
             self.metrics.scheduler_run(step.split(".")[0], status)
 
     def _run(self, team_id: int, period_key: str, step: str, note: str | None) -> str:
+        from bot import messengers  # the registry: adapters and their SDKs, loaded once started
+
         with unit_of_work(self.engine) as session:
             team = repo.get_team(session=session, team_id=team_id)
             if team is None:
                 return "unknown"
             outcome: StepOutcome = run_step(session, team=team, period_key=period_key, step=step,
-                                            now=self.clock(), worker=self.worker, note=note)  # fmt: skip
+                                            now=self.clock(), worker=self.worker, note=note,
+                                            messengers=messengers.names())  # fmt: skip
             return outcome.status
 
     async def fire_daily(self, team_id: int) -> str:

@@ -104,6 +104,14 @@ def resolve_secret(settings: _HasSecret) -> str:
     return _development_secret(Path(settings.data_dir))
 
 
+def _messengers() -> str:
+    """``Slack, Telegram or Feishu``: every messenger of the registry, for the operator's log."""
+    from bot import messengers
+    from commands.linking import messengers_named
+
+    return messengers_named(messengers.names(), "en")
+
+
 def _development_secret(data_dir: Path) -> str:
     path = data_dir / DEV_SECRET_FILE
     if path.is_file():
@@ -111,8 +119,9 @@ def _development_secret(data_dir: Path) -> str:
         if weakness(stored) is None:
             log.warning(
                 "KPIBOT_SECRET is not set; using the development key in %s. "
-                "Set KPIBOT_SECRET before connecting Slack or Telegram.",
+                "Set KPIBOT_SECRET before connecting %s.",
                 path,
+                _messengers(),
             )
             return stored
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -125,7 +134,8 @@ def _development_secret(data_dir: Path) -> str:
     os.replace(tmp, path)
     log.warning(
         "KPIBOT_SECRET is not set; generated a development key in %s. "
-        "Set KPIBOT_SECRET before connecting Slack or Telegram.",
+        "Set KPIBOT_SECRET before connecting %s.",
         path,
+        _messengers(),
     )
     return value

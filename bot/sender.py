@@ -65,7 +65,8 @@ from sqlmodel import Session, col, select
 from bot import messengers
 from bot.messenger import Limits
 from commands import people
-from commands.i18n import translator
+from commands.i18n import normalize_lang, translator
+from commands.linking import messengers_named
 from commands.messages import Outgoing, Reply
 from commands.outbox import chart_of, enqueue, reply_from_json
 from commands.outbox_charts import resolve_reply
@@ -788,7 +789,7 @@ class Sender:
             if platform not in LEGACY_ID_PLATFORMS and platform in linked:
                 chat = f"{platform}:{linked[platform]}"
                 return self._job(row, platform, chat, platform), None
-        return None, "no Slack or Telegram account linked"
+        return None, "no account on a messenger kpibot runs"
 
     def _lane(self, job: Job) -> Lane:
         lane = self._lanes.get(job.lane)
@@ -1141,13 +1142,15 @@ def tell_manager(
     period = (
         repo.get_period_by_id(session=session, period_id=job.period_id) if job.period_id else None
     )
-    _ = translator(manager.lang or team.lang or default_lang)
+    lang = normalize_lang(manager.lang or team.lang or default_lang)
+    _ = translator(lang)
     text = _(
         "I could not deliver a message ({kind}) to {name}: {why}. Please tell them in person, "
-        "and ask them to link Slack or Telegram (/link).",
+        "and ask an admin to link their {messengers} account (/linkcode).",
         kind=job.kind,
         name=member.name,
         why=_(why),
+        messengers=messengers_named(messengers.names(), lang),
     )
     return enqueue(session, team=team, period=period, member=manager,
                    kind=f"note.unreachable.{member.id}", reply=Reply(text=text, private=True),

@@ -35,6 +35,7 @@ from commands.aliases import alias_command
 from commands.context import Command, Context
 from commands.i18n import LANGUAGES, Translate
 from commands.importing.mapping import declared_indicators
+from commands.linking import messengers_named
 from commands.messages import Reply
 from commands.people import TeamClock
 from commands.problems import AdminError, Problem, role_name
@@ -42,7 +43,7 @@ from commands.results import LOCKED_STATUSES
 from scoring import SchemeError, parse_scheme
 from scoring.provision import provision_problems
 from storage import repo
-from storage.models import ROLE_VALUES, Member, Period, Scheme, Team
+from storage.models import NAMED_BY_NAME, ROLE_VALUES, Member, Period, Scheme, Team
 
 SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 TELEGRAM_ID = re.compile(r"^\d{1,20}$")
@@ -1009,8 +1010,11 @@ def member_list(ctx: Context, team_name: str) -> list[Reply]:
         line = f"· {m.name} — {role_name(_, m.role)}"
         if boss is not None:
             line += " · " + _("manager {name}", name=boss.name)
-        if not (m.slack_user_id or m.telegram_user_id):
-            line += " · " + _("no Slack or Telegram id: gets no messages")
+        if not set(m.linked_ids()) - NAMED_BY_NAME:  # no messenger (the terminal chat is none)
+            line += " · " + _(
+                "no {messengers} id: gets no messages",
+                messengers=messengers_named(ctx.config.messengers, ctx.lang),
+            )
         lines.append(line)
     left = [
         m.name

@@ -35,6 +35,12 @@ class AppConfig:
     schemes_dir: str = "schemes"
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def messengers(self) -> Mapping[str, str]:
+        """Each messenger kpibot speaks, platform → name (``extra["messengers"]``, filled from the
+        registry ``bot.messengers`` by the composition root); empty where nobody said (tests)."""
+        return self.extra.get("messengers") or {}
+
 
 @dataclass
 class Context:

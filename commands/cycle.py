@@ -37,7 +37,7 @@ and must be idempotent (the outbox keys make a re-run send nothing twice).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -103,10 +103,12 @@ def run_step(
     note: str | None = None,
     force: bool = False,
     gaps: Gaps = "hold",
+    messengers: Mapping[str, str] | None = None,
 ) -> StepOutcome:
     """Run one step once (module docstring). ``force`` (an admin's explicit re-run) forgets
     the ledger row first and runs even for a paused team; the outbox still sends nothing twice.
-    ``gaps`` is what ``publish`` does with provisional results (``commands.publication``)."""
+    ``gaps`` is what ``publish`` does with provisional results (``commands.publication``);
+    ``messengers`` names the messengers kpibot speaks (``AppConfig.messengers``)."""
     if step.split(".")[0] not in CYCLE or (step.startswith("remind") and "." not in step):
         return StepOutcome("unknown")
     if team.paused and not force:
@@ -118,7 +120,8 @@ def run_step(
     if not ledger.claim_step(session=session, team_id=team.id, period_key=period_key, step=step,
                              worker=worker, now=now, note=note):  # fmt: skip
         return StepOutcome("already")
-    ctx = StepContext(session, team, period_key, step, now, actor, gaps=gaps)
+    ctx = StepContext(session, team, period_key, step, now, actor, gaps=gaps,
+                      messengers=dict(messengers or {}))  # fmt: skip
     base = step.split(".")[0]
     if base != "daily":
         ctx.scheme = results.load_scheme(team, None, session=session)

@@ -1,4 +1,4 @@
-"""Messages kpibot says on its own, for people no platform reaches (no Slack or Telegram account).
+"""Messages kpibot says on its own, for people no platform reaches (no account on any messenger).
 
 Two views of the same outbox rows (``pending`` and due, or ``unreachable``):
 
@@ -20,6 +20,7 @@ from sqlmodel import Session
 from commands import permissions
 from commands.context import Command, Context
 from commands.i18n import translator
+from commands.linking import messengers_named
 from commands.messages import Reply
 from commands.outbox_charts import resolve_reply
 from commands.people import reachable
@@ -126,11 +127,20 @@ def inbox(ctx: Context, args: str) -> list[Reply]:
     if not rows:
         return [
             Reply(
-                text=_("Nothing is waiting: every message went out on Slack or Telegram."),
+                text=_(
+                    "Nothing is waiting: every message went out on {messengers}.",
+                    messengers=messengers_named(ctx.config.messengers, ctx.lang),
+                ),
                 ephemeral=True,
             )
         ]
-    lines = [_("Waiting for people with no Slack or Telegram account ({n} messages):", n=len(rows))]
+    lines = [
+        _(
+            "Waiting for people with no {messengers} account ({n} messages):",
+            messengers=messengers_named(ctx.config.messengers, ctx.lang),
+            n=len(rows),
+        )
+    ]
     for row, member, team in rows[:LISTED]:
         lines.append(
             _(
@@ -156,7 +166,7 @@ COMMANDS: tuple[Command, ...] = (
         inbox,
         permissions.LEADERS,
         what=N_(
-            "messages waiting for people with no Slack or Telegram account: a list, or one person's in full"
+            "messages waiting for people no messenger reaches: a list, or one person's in full"
         ),
         example="/inbox Carol",
         refusal=N_(

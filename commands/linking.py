@@ -15,10 +15,13 @@ The messengers' names as people read them come from ``AppConfig.extra["messenger
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from commands import permissions
 from commands.context import AppConfig, Command, Context, UnlinkedContext, UnlinkedHandler
 from commands.i18n import Translate, normalize_lang, translator
 from commands.messages import Reply
+from commands.names import joined
 from commands.permissions import N_
 from storage import conversations, repo
 from storage.linking import DEFAULT_HOURS, create_link_code, redeem_link_code
@@ -31,8 +34,20 @@ __all__ = ["COMMANDS", "DEFAULT_HOURS", "UNLINKED_COMMANDS", "create_link_code",
 
 def messenger_name(config: AppConfig, platform: str, _: Translate) -> str:
     """``feishu`` → 飞书 / Feishu: the messenger's name as people read it."""
-    names = config.extra.get("messengers") or {}
-    return _(str(names.get(platform, platform)))
+    return _(str(config.messengers.get(platform, platform)))
+
+
+def messengers_named(messengers: Mapping[str, str], lang: str) -> str:
+    """Every messenger kpibot speaks, as people read them in a sentence: ``Slack, Telegram or
+    Feishu`` / ``Slack、Telegram 或飞书`` (platform → name: ``AppConfig.messengers``, from the
+    registry ``bot.messengers``); ``messenger`` / ``聊天平台`` when none is named (tests, tools)."""
+    _ = translator(lang)
+    shown = [_(str(name)) for name in messengers.values()]
+    if not shown:
+        return _("messenger")
+    if len(shown) == 1:
+        return shown[0]
+    return _("{first} or {last}", first=joined(shown[:-1], lang), last=shown[-1])
 
 
 def how_to_link(_: Translate) -> str:

@@ -3,7 +3,7 @@
 Per agent, each part the scheme scores: the self-review, the manager review, the KPI data
 (the indicators an import or an admin fills), customer ratings, peer ratings and quality
 samples against the scheme's minimum, each done (✓) or missing (✗); the agents kpibot cannot
-reach (no Slack or Telegram account, or blocked on Telegram). The facts are the ones the
+reach (no account on any messenger, or blocked on Telegram). The facts are the ones the
 score is computed from (``commands.results.gather``).
 
 A manager sees their own agents (``commands.permissions.can_see_progress_of``), an admin
@@ -27,6 +27,7 @@ from commands import cycle, outbox, permissions, results
 from commands.context import Command, Context, Handler
 from commands.explain import component_name
 from commands.i18n import translator
+from commands.linking import messengers_named
 from commands.messages import Button, Reply
 from commands.people import TeamClock, lang_of, managers_of, reachable
 from commands.permissions import N_
@@ -125,7 +126,7 @@ def agent_line(ctx: Context, scheme: Scheme, item: AgentProgress) -> str:
         parts.append(f"{component_name(_, ctx.lang, comp)} {got}/{minimum} {_mark(got >= minimum)}")
     line = f"· {item.member.name} — " + " · ".join(parts)
     if not item.reachable:
-        line += "  ⚠ " + _("no Slack or Telegram account")
+        line += "  ⚠ " + _("no {messengers} account", messengers=_messengers(ctx))
     return line
 
 
@@ -165,12 +166,16 @@ def status_reply(
         lines.append(_("In all: {summary}.", summary=_list(ctx, summary)))
     away = [i.member.name for i in items if not i.reachable]
     if away:
-        lines.append(_("Unreachable, they get nothing kpibot sends until an admin links their Slack or Telegram account (/member set): {names}",
-                       names=_list(ctx, away)))  # fmt: skip
+        lines.append(_("Unreachable, they get nothing kpibot sends until an admin links their {messengers} account (/member set): {names}",
+                       messengers=_messengers(ctx), names=_list(ctx, away)))  # fmt: skip
     buttons: tuple[Button, ...] = ()
     if period.status == "open" and (missing_self(items) or missing_manager(items)):
         buttons = (Button(_("Remind them"), REMIND_ACTION, str(period.id)),)
     return Reply(text="\n".join(lines), buttons=buttons, private=True)
+
+
+def _messengers(ctx: Context) -> str:
+    return messengers_named(ctx.config.messengers, ctx.lang)
 
 
 def _list(ctx: Context, items: list[str]) -> str:
@@ -272,7 +277,8 @@ def remind(ctx: Context, value: str) -> list[Reply]:
     if waiting:
         lines.append(
             _(
-                "No Slack or Telegram account, so their reminder waits in /inbox: {names}.",
+                "No {messengers} account, so their reminder waits in /inbox: {names}.",
+                messengers=_messengers(ctx),
                 names=_list(ctx, waiting),
             )
         )

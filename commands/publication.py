@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Literal
 
 from commands import results
 from commands.i18n import Translate, translator
+from commands.linking import messengers_named
 from commands.people import admins_of, lang_of, manager_of, reachable
 from scoring import Scheme
 from storage import repo
@@ -198,15 +199,17 @@ def unreachable_members(session: Session, outcome: results.PeriodResults) -> lis
 
 
 def tell_admins_unreachable(ctx: StepContext, outcome: results.PeriodResults) -> None:
-    """After a publication: every admin hears who will not get their results (no Slack or
-    Telegram account), and the step's counts say how many (``/runstep publish`` shows it)."""
+    """After a publication: every admin hears who will not get their results (no account on any
+    messenger), and the step's counts say how many (``/runstep publish`` shows it)."""
     missing = unreachable_members(ctx.session, outcome)
     if not missing:
         return
     ctx.count("unreachable", len(missing))
     for admin in admins_of(session=ctx.session):
-        _ = translator(lang_of(admin, session=ctx.session))
+        lang = lang_of(admin, session=ctx.session)
+        _ = translator(lang)
         ctx.say(admin, "publish.unreachable", _(
-            "{team} {period} is published, but {names} cannot be reached: no Slack or Telegram account is "
+            "{team} {period} is published, but {names} cannot be reached: no {messengers} account is "
             "linked, so their results wait in /inbox. Link them with /member set {team} NAME slack=… or telegram=….",
-            team=ctx.team.name, period=ctx.period_key, names=_(", ").join(m.name for m in missing)))  # fmt: skip
+            team=ctx.team.name, period=ctx.period_key, names=_(", ").join(m.name for m in missing),
+            messengers=messengers_named(ctx.messengers, lang)))  # fmt: skip

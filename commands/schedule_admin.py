@@ -345,7 +345,7 @@ def runstep(ctx: Context, args: str) -> list[Reply]:
     outcome = run_step(ctx.session, team=request.team, period_key=request.period_key, step=request.step,
                        now=ctx.now, worker=f"chat:{ctx.actor.id}", actor=repo.actor_of(ctx.actor),
                        note=f"run by {repo.actor_of(ctx.actor)}", force=True,
-                       gaps=request.choice or "hold")  # fmt: skip
+                       gaps=request.choice or "hold", messengers=ctx.config.messengers)  # fmt: skip
     return [Reply(text=outcome_text(ctx._, request, outcome), private=True)]
 
 

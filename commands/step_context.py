@@ -11,6 +11,7 @@ people), never a feature, so a feature's hook can take a ``StepContext`` without
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -47,6 +48,9 @@ class StepContext:
     gaps: Gaps = "hold"
     """``publish``: hold the provisional results (the schedule's way) or, when an admin
     confirmed, publish them provisional (``commands.publication``)."""
+    messengers: Mapping[str, str] = field(default_factory=dict)
+    """The messengers kpibot speaks, platform → name (``AppConfig.messengers``), for what a
+    step says about who cannot be reached."""
 
     @property
     def base(self) -> str:
@@ -69,4 +73,4 @@ class StepContext:
         code = lang or lang_of(member, session=self.session)
         incoming = Incoming(platform="test", user_id=f"member:{member.id}")
         return Context(self.session, member, code, translator(code), self.now, incoming,
-                       AppConfig(default_lang=code))  # fmt: skip
+                       AppConfig(default_lang=code, extra={"messengers": dict(self.messengers)}))  # fmt: skip

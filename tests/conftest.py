@@ -382,9 +382,11 @@ def world(engine: Engine) -> dict[str, int]:
 
 @pytest.fixture
 def app_config() -> AppConfig:
+    """As the composition root makes it (``bot.main.app_config``): the registry's messengers named."""
+    from bot import messengers
     from commands.context import AppConfig
 
-    return AppConfig()
+    return AppConfig(extra={"messengers": messengers.names()})
 
 
 @pytest.fixture

@@ -46,7 +46,7 @@ def _root(
         help="The language kpibot answers in: zh or en (default: your locale, else DEFAULT_LANG).",
     ),
 ) -> None:
-    """kpibot: customer-service performance evaluation in Slack and Telegram."""
+    """kpibot: customer-service performance evaluation in your team's messenger and the terminal."""
     from bot.cli.language import choose
 
     choose(lang_ui)
@@ -63,7 +63,7 @@ def _printable_terminal() -> None:
 def build_app() -> typer.Typer:
     app = typer.Typer(
         name="kpibot",
-        help="kpibot: customer-service performance evaluation in Slack and Telegram.",
+        help="kpibot: customer-service performance evaluation in your team's messenger and the terminal.",
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,

@@ -29,7 +29,7 @@ def chat(
         None, "--media-dir", help="Where charts and files are saved (default: DATA_DIR/chat)."
     ),
 ) -> None:
-    """Chat with kpibot in the terminal, exactly as in Slack or Telegram."""
+    """Chat with kpibot in the terminal, exactly as on a messenger."""
     from bot.main import app_config
     from bot.secrets import SecretError, resolve_secret
     from commands.router import build_router

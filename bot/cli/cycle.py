@@ -109,6 +109,7 @@ def run_step_command(
     """Run one step now, even if it ran before (the outbox sends nobody anything twice)."""
     from dataclasses import replace
 
+    from bot import messengers
     from commands.cycle import run_step
     from commands.schedule_admin import outcome_text, parse_run, refusal
     from storage.db import unit_of_work
@@ -137,7 +138,7 @@ def run_step_command(
             request = replace(request, choice=answer)
         outcome = run_step(session, team=request.team, period_key=request.period_key, step=request.step,
                            now=now, worker="cli", actor="cli", note="run from the command line", force=True,
-                           gaps=request.choice or "hold")  # fmt: skip
+                           gaps=request.choice or "hold", messengers=messengers.names())  # fmt: skip
         typer.echo(outcome_text(_, request, outcome))
 
 

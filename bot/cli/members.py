@@ -299,7 +299,7 @@ def member_set(
     lang_ui: str | None = LangOption,
     db: str | None = DbOption,
 ) -> None:
-    """Change a member: role, manager, language, Slack or Telegram id (re-link)."""
+    """Change a member: role, manager, language, Slack or Telegram id (re-link; another messenger: kpibot member link)."""
     from commands.admin import MemberUpdate, update_members
     from commands.problems import AdminError
 
@@ -332,7 +332,7 @@ def member_link(
     lang_ui: str | None = LangOption,
     db: str | None = DbOption,
 ) -> None:
-    """Link a member to their account on a messenger (Feishu open_id, Slack or Telegram id), or unlink it."""
+    """Link a member to their account on any messenger kpibot speaks, or unlink it."""
     import re
 
     from bot import messengers

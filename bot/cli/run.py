@@ -47,7 +47,7 @@ def run(
         help="With no platform tokens and a terminal: chat as the demo manager.",
     ),
 ) -> None:
-    """Run kpibot: web app (Slack, Telegram webhook, survey page, health, metrics), platforms, chat."""
+    """Run kpibot: web app (messenger webhooks, survey page, health, metrics), the messengers, chat."""
     from bot.config_check import problems
     from bot.logs import configure
     from bot.main import build_service

@@ -28,9 +28,9 @@ def _member(engine: Engine, team: str, name: str) -> dict[str, object]:
 
 
 def test_an_admin_changes_a_members_role_manager_language_and_ids_in_chat(
-    engine: Engine, clock: Clock, world: dict[str, int]
+    engine: Engine, clock: Clock, world: dict[str, int], app_config: AppConfig
 ) -> None:
-    chat = FakeChat(Router(engine, AppConfig(), clock), "周人事")
+    chat = FakeChat(Router(engine, app_config, clock), "周人事")
     run(chat, [
         ("/member add demo 新主管 主管", "已将 新主管 作为主管添加到团队 demo"),
         ("/member set demo 张伟 manager=新主管 slack=U0ZW1 telegram=777 lang=en",
@@ -44,7 +44,7 @@ def test_an_admin_changes_a_members_role_manager_language_and_ids_in_chat(
         ("/member set demo 王经理 role=客服", "王经理 仍是 李娜、刘洋、陈静 的主管：请先给他们指定新的主管"),
         ("/member set demo 小赵 role=管理员", "角色：质检员 → 管理员"),
         ("/member set nowhere 张伟 lang=en", "没有名为 nowhere 的团队"),
-        ("/member list demo", ["张伟 — 客服 · 主管 新主管\n", "李娜 — 客服 · 主管 王经理\n", "刘洋 — 客服 · 主管 王经理 · 没有 Slack 或 Telegram ID：收不到任何消息"]),
+        ("/member list demo", ["张伟 — 客服 · 主管 新主管\n", "李娜 — 客服 · 主管 王经理\n", "刘洋 — 客服 · 主管 王经理 · 没有 Slack、Telegram 或飞书 ID：收不到任何消息"]),
     ])  # fmt: skip
     zhang = _member(engine, "demo", "张伟")
     assert (
@@ -79,6 +79,26 @@ def test_an_admin_reading_english_changes_members_in_english(
         london = repo.get_team_by_name(session=session, name="london")
         assert london is not None
         assert [m.name for m in repo.team_managers(session=session, team=london)] == ["Mary", "Bob"]
+
+
+def test_member_list_flags_only_who_no_messenger_reaches_naming_the_registrys_messengers(
+    engine: Engine, clock: Clock, world: dict[str, int], app_config: AppConfig
+) -> None:
+    """A member linked on Feishu alone gets messages (was: flagged, only Slack and Telegram
+    counted); who has no messenger is told with every messenger kpibot speaks named."""
+    with unit_of_work(engine) as session:
+        london = repo.get_team_by_name(session=session, name="london")
+        carol = repo.get_member_by_name(session=session, team=london, name="Carol")  # type: ignore[arg-type]
+        assert carol is not None
+        repo.link_platform(
+            session=session, member=carol, platform="feishu", user_id="ou_c1", actor="test"
+        )
+    chat = FakeChat(Router(engine, app_config, clock), "周人事")
+    chat.say("/lang en")
+    lines = {line.split(" — ")[0][2:]: line for line in chat.say("/member list london")[0].text.splitlines()
+             if line.startswith("· ")}  # fmt: skip
+    assert "gets no messages" not in lines["Carol"]
+    assert lines["Dave"].endswith(" · no Slack, Telegram or Feishu id: gets no messages")
 
 
 def test_someone_who_left_keeps_history_is_in_no_new_period_and_never_decides(

@@ -81,7 +81,7 @@ def test_a_manager_sees_what_each_of_their_agents_has_done_and_who_is_unreachabl
         lines["Bob"]
         == "· Bob — Self-review ✗ · Manager review ✗ · KPI data 2/2 ✓ · Peer ratings 0/3 ✗"
     )
-    assert lines["Carol"].endswith("⚠ no Slack or Telegram account")
+    assert lines["Carol"].endswith("⚠ no Slack, Telegram or Feishu account")  # the registry's
     assert (
         "In all: self-reviews missing: 3, manager reviews missing: 3, KPI data incomplete: 0."
         in text
@@ -98,7 +98,7 @@ def test_missing_kpi_data_and_the_chinese_view(engine: Engine, router: Router) -
     )
     line = next(x for x in text.splitlines() if x.startswith("· 陈静"))
     assert "KPI 数据 1/2 ✗" in line  # her refund ratio is explicitly missing
-    assert "⚠ 未关联 Slack 或 Telegram 账号" in line
+    assert "⚠ 未关联 Slack、Telegram 或飞书账号" in line
 
 
 def test_remind_them_sends_the_cycles_reminder_once_a_day_and_not_to_the_asker(

@@ -63,7 +63,9 @@ def test_a_reminder_arrives_in_the_agents_terminal_once_and_inbox_lists_the_othe
         "Reminder sent to Alice, Bob, Carol, Dave."
     )  # the "Remind them" button
     listed = mary.send("/inbox")
-    assert listed.startswith("Waiting for people with no Slack or Telegram account (4 messages):")
+    assert listed.startswith(
+        "Waiting for people with no Slack, Telegram or Feishu account (4 messages):"
+    )
     assert "· Alice: Reminder: your self-review for 2026-10 is still missing" in listed
     alice = console(router, world_db, "Alice", media)
     reminder = cycle.self_reminder(translator("en"), "2026-10", _closes(world_db, "london"))
@@ -82,7 +84,7 @@ def test_in_chinese_the_reminder_and_the_inbox_read_in_chinese(
     wang.send("/status")
     assert wang.send("1").startswith("已向 李娜、张伟、刘洋、陈静 发送提醒。")
     assert wang.send("/inbox").startswith(
-        "以下消息等待尚未关联 Slack 或 Telegram 账号的成员（共 4 条）："
+        "以下消息等待尚未关联 Slack、Telegram 或飞书账号的成员（共 4 条）："
     )
     li = console(router, world_db, "李娜", media)
     shown = li.send("/help")
@@ -168,8 +170,8 @@ def test_inbox_shows_a_manager_only_their_own_agents_and_never_an_admins_notice(
     said = console(router, world_db, "Mary", media).send("/inbox")
     assert "· Alice: Your result for 2026-10" in said
     assert "last place" not in said and "inspector" not in said
-    assert console(router, world_db, "王经理", media).send("/inbox") == translator("zh")(
-        "Nothing is waiting: every message went out on Slack or Telegram."
+    assert console(router, world_db, "王经理", media).send("/inbox") == (
+        "没有待发消息：所有消息都已通过 Slack、Telegram 或飞书发出。"
     )
     assert (
         console(router, world_db, "王经理", media).send("/inbox Alice")

@@ -40,7 +40,9 @@ async def test_a_manager_sees_progress_and_reminds_through_slack(
     said = _texts(await mary.command("/kpi", "status", channel=LONDON))
     assert "Progress of london for 2026-10" in said
     assert "· Alice — Self-review ✗ · Manager review ✗" in said
-    assert "no Slack or Telegram account" not in said, "every member of this world is linked"
+    assert "no Slack, Telegram or Feishu account" not in said, (
+        "every member of this world is linked"
+    )
     said = _texts(await mary.press("Remind them"))
     assert "Reminder sent to Alice, Bob, Carol, Dave." in said
     wang = people["王经理"]

@@ -56,6 +56,9 @@ def test_without_tokens_a_development_key_is_generated_once_and_kept(
     with caplog.at_level(logging.WARNING, logger="bot.secrets"):
         first = resolve_secret(settings(tmp_path))
     assert "development key" in caplog.text
+    assert (
+        "before connecting Slack, Telegram or Feishu." in caplog.text
+    )  # the registry's messengers
     assert weakness(first) is None
     path = tmp_path / "data" / DEV_SECRET_FILE
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
