@@ -39,10 +39,12 @@ def rank_totals(
     scored = np.isfinite(rounded)
     single = not len(groups) or not (groups != groups[0]).any()
     key_total = np.where(scored, -rounded, np.inf)
-    order = np.argsort(key_total, kind="stable")
-    t = key_total[order]
+    t = np.sort(key_total)
     ties = t[1:] == t[:-1]
-    if not single or ties.any():  # only a tie (or several teams) needs the full tie-break sort
+    # Without a tie every key is distinct, so any sort gives the one order (argsort, unstable, is
+    # the fastest); only a tie (or several teams) needs the full tie-break sort.
+    order = np.argsort(key_total)
+    if not single or ties.any():
         group_codes = np.zeros(n, dtype=np.int64) if single else pd.factorize(groups)[0]
         keys: list[np.ndarray] = [agents]
         if np.isfinite(manager).any():

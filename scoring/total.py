@@ -142,6 +142,14 @@ def _matrix(frame: pd.DataFrame | None, index: pd.Index, columns: Sequence[str])
     rows = None if own is index or own.equals(index) else own.get_indexer(index)
     where = {str(c): k for k, c in enumerate(frame.columns)}
     out = np.full((n, len(columns)), np.nan, order="F")
+    if all(dtype == np.float64 for dtype in frame.dtypes):  # NumPy floats: one view, no per-column
+        block = frame.to_numpy()
+        for k, col in enumerate(columns):
+            pos = where.get(col)
+            if pos is not None:
+                data = block[:, pos]
+                out[:, k] = data if rows is None else np.where(rows >= 0, data[rows], np.nan)
+        return out
     for k, col in enumerate(columns):
         pos = where.get(col)
         if pos is None:
@@ -176,9 +184,15 @@ def _score_block(indicators: Sequence[Indicator], values: FloatArray) -> _Scored
     counted = np.zeros(n)
     earned = np.zeros(n)
     excluded = np.zeros(n)
+    # A table with no value at all is missing (its component's ``missing`` rule decides), even
+    # when its indicators would score a missing value as the worst band; pure gates (0 points)
+    # do not count as a value.
+    has_data = np.zeros(n, dtype=bool)
     for j, ind in enumerate(indicators):
         scored = ind.method.score(values[:, j], ind.points, ind.better)
         valid = scored.valid
+        if ind.points > 0:
+            has_data |= np.isfinite(values[:, j])
         if valid.all():
             pts = scored.points
             counted += ind.points
@@ -203,11 +217,7 @@ def _score_block(indicators: Sequence[Indicator], values: FloatArray) -> _Scored
     with np.errstate(invalid="ignore", divide="ignore"):
         table = np.where(counted > 0, 100.0 * earned / counted, np.nan)
     # If every counted indicator is worth 0 points (pure gates) the table is undefined (NaN), not 0.
-    # A table with no value at all is missing (its component's ``missing`` rule decides), even
-    # when its indicators would score a missing value as the worst band.
-    scoring_columns = [j for j, ind in enumerate(indicators) if ind.points > 0]
-    if scoring_columns:
-        has_data = np.isfinite(values[:, scoring_columns]).any(axis=1)
+    if any(ind.points > 0 for ind in indicators):
         table = np.where(has_data, table, np.nan)
     return _Scored(values, points, status, code, excluded, np.clip(table, 0.0, 100.0))
 
@@ -494,9 +504,7 @@ def score_team(
     eff, spread = _effective_weights(comps, np.isfinite(comp_points))
     included = np.isfinite(comp_points)
     exact = np.where(
-        eff.sum(axis=1) > 0,
-        np.nansum(np.where(included, comp_points, 0.0) * eff, axis=1) / 100.0,
-        np.nan,
+        _row_sums(eff) > 0, _row_sums(np.where(included, comp_points, 0.0) * eff) / 100.0, np.nan
     )
     total = round_half_up(np.clip(exact, 0.0, 100.0), scheme.precision)
 
@@ -533,8 +541,8 @@ def score_team(
             rules.reward, scored & (rank_min == 1), rank_max - rank_min + 1, rules.ties
         )
         penalty_amount = _tie_amounts(rules.penalty, last, rank_max - rank_min + 1, rules.ties)
-        reward = np.array([a is not None for a in reward_amount], dtype=bool)
-        penalty = np.array([a is not None for a in penalty_amount], dtype=bool)
+        reward = np.asarray(reward_amount != None, dtype=bool)  # noqa: E711 (element-wise)
+        penalty = np.asarray(penalty_amount != None, dtype=bool)  # noqa: E711
         improvement = scored & (rank_max > size - rules.improvement_last) & (rank_min > 1)
     post_change = last & _consecutive_last(inputs.history, index, rules.post_change_after - 1)
     star = np.where(scored, star_levels(scheme, total), 0)
@@ -617,6 +625,18 @@ def round_half_up(values: FloatArray, precision: int) -> FloatArray:
     return out
 
 
+def _row_sums(matrix: FloatArray) -> FloatArray:
+    """``matrix.sum(axis=1)``, to the bit, for a few columns (a scheme's components) without the
+    cost of a reduction over a short axis: below 8 columns NumPy adds them one after another."""
+    n, c = matrix.shape
+    if c >= 8 or c == 0:
+        return np.asarray(matrix.sum(axis=1), dtype=float)
+    out = matrix[:, 0].copy()
+    for j in range(1, c):
+        out += matrix[:, j]
+    return out
+
+
 GROUPS = ("individual", "team")
 
 
@@ -650,11 +670,15 @@ def _effective_weights(
         group_alive += np.where(present > 0, declared[cols].sum(), 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         eff = np.where(group_alive[:, None] > 0, eff * 100.0 / group_alive[:, None], 0.0)
+    if included.all():  # nothing left out (read only: a result's arrays are never written)
+        return eff, np.broadcast_to(np.array("", dtype=object), (n, c))
     spread = np.full((n, c), "", dtype=object)
     for j in range(c):
-        own = groups == groups[j]
-        own_left = included[:, own].any(axis=1)
-        spread[:, j] = np.where(included[:, j], "", np.where(own_left, groups[j], "all"))
+        left_out = ~included[:, j]
+        if not left_out.any():
+            continue
+        own_left = included[left_out][:, groups == groups[j]].any(axis=1)
+        spread[left_out, j] = np.where(own_left, groups[j], "all")
     return eff, spread
 
 
