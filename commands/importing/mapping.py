@@ -280,28 +280,8 @@ def parse_mapping(text: str, default_name: str = "mapping") -> Mapping:
     missing = sorted(kpi.REQUIRED_FIELDS[kind] - mapped)
     if missing:
         raise _invalid(name, f"a {kind} mapping must map {', '.join(missing)}")
-    if mapped & {"stars_1", "stars_2", "stars_3", "stars_4", "stars_5"} and mapped & {
-        "good_ratings",
-        "bad_ratings",
-    }:
-        raise _invalid(
-            name,
-            "map the five satisfaction levels (stars_1 … stars_5) or good and bad ratings, "
-            "not both: each rating would count twice",
-        )
-    rows = str(data.get("rows", "period"))
-    if rows not in ROWS:
-        raise _invalid(name, f"rows must be one of {', '.join(ROWS)}")
-    if rows == "daily" and kind != "summary":
-        raise _invalid(
-            name, 'rows = "daily" is for summary files (event files list each event already)'
-        )
-    if rows != "daily" and "date" in mapped:
-        raise _invalid(
-            name, 'date is the day of a daily row: set rows = "daily" (or map the column as period)'
-        )
-    if rows == "daily" and "date" not in mapped:
-        raise _invalid(name, "a daily mapping must map date (the day each row covers)")
+    _check_ratings(name, mapped)
+    rows = _rows(name, kind, data.get("rows", "period"), mapped)
     weight = data.get("weight")
     if weight is not None and weight not in mapped:
         raise _invalid(name, f"weight = {weight!r} is not a field of [columns]")
@@ -309,20 +289,9 @@ def parse_mapping(text: str, default_name: str = "mapping") -> Mapping:
     specs += declared_specs
     if rows == "daily":
         _check_weights(name, specs, declared, weight, mapped)
-    skip_rows = (
-        _strings(data.get("skip_rows", []) or [""], name, "skip_rows")
-        if data.get("skip_rows")
-        else ()
-    )
-    for pattern in skip_rows:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise _invalid(name, f"skip_rows: {pattern!r} is not a pattern ({exc})") from None
+    skip_rows = _skip_rows(name, data.get("skip_rows"))
     no_value = _strings(data["no_value"], name, "no_value") if data.get("no_value") else ()
-    source = data.get("source", name)  # a mapping of its own system: its aliases are the mapping's
-    if "source" in data and (not isinstance(source, str) or not _SOURCE.match(source)):
-        raise _invalid(name, "source must be a short lower-case word such as taobao, jd or avaya")
+    source = _source(name, data)
     header_row = data.get("header_row", 1)
     if not isinstance(header_row, int) or header_row < 1:
         raise _invalid(name, "header_row must be a whole number from 1")
@@ -348,6 +317,56 @@ def parse_mapping(text: str, default_name: str = "mapping") -> Mapping:
         sums=sums,
         source=source,
     )
+
+
+def _check_ratings(name: str, mapped: set[str]) -> None:
+    """The five satisfaction levels or good and bad ratings: never both (one rating, two counts)."""
+    if mapped & {"stars_1", "stars_2", "stars_3", "stars_4", "stars_5"} and mapped & {
+        "good_ratings",
+        "bad_ratings",
+    }:
+        raise _invalid(
+            name,
+            "map the five satisfaction levels (stars_1 … stars_5) or good and bad ratings, "
+            "not both: each rating would count twice",
+        )
+
+
+def _rows(name: str, kind: str, value: Any, mapped: set[str]) -> str:
+    """``rows``: ``period`` or ``daily``; daily rows are a summary's and map the day of each row."""
+    rows = str(value)
+    if rows not in ROWS:
+        raise _invalid(name, f"rows must be one of {', '.join(ROWS)}")
+    if rows == "daily" and kind != "summary":
+        raise _invalid(
+            name, 'rows = "daily" is for summary files (event files list each event already)'
+        )
+    if rows != "daily" and "date" in mapped:
+        raise _invalid(
+            name, 'date is the day of a daily row: set rows = "daily" (or map the column as period)'
+        )
+    if rows == "daily" and "date" not in mapped:
+        raise _invalid(name, "a daily mapping must map date (the day each row covers)")
+    return rows
+
+
+def _skip_rows(name: str, value: Any) -> tuple[str, ...]:
+    """``skip_rows``: patterns of the agent cells of rows that are not agents, each one checked."""
+    patterns = _strings(value, name, "skip_rows") if value else ()
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise _invalid(name, f"skip_rows: {pattern!r} is not a pattern ({exc})") from None
+    return patterns
+
+
+def _source(name: str, data: dict[str, Any]) -> str:
+    """The system the file comes from; a mapping of its own system is its own source."""
+    source = data.get("source", name)
+    if "source" in data and (not isinstance(source, str) or not _SOURCE.match(source)):
+        raise _invalid(name, "source must be a short lower-case word such as taobao, jd or avaya")
+    return str(source)
 
 
 def _check_weights(
@@ -394,73 +413,87 @@ def _declared(
     items: list[Declared] = []
     specs: list[ColumnSpec] = []
     for ident, value in table.items():
-        where = f"indicators.{ident}"
-        if not _INDICATOR_ID.match(ident):
-            raise _invalid(name, f"{where}: an indicator id is lower-case letters, digits and _")
-        if ident in kpi.SUMMARY_FIELDS:
-            raise _invalid(
-                name, f"{where}: {ident} is one of kpibot's own fields: map it in [columns]"
-            )
-        if not isinstance(value, dict):
-            raise _invalid(name, f"{where} must be a table (column, unit, combine …)")
-        unknown = sorted(set(value) - INDICATOR_KEYS)
-        if unknown:
-            raise _invalid(name, f"{where}: unknown keys {', '.join(unknown)}")
-        unit = value.get("unit")
-        if unit not in INDICATOR_UNITS:
-            raise _invalid(name, f"{where}: unit must be one of {', '.join(INDICATOR_UNITS)}")
-        type_ = INDICATOR_UNITS[unit]
-        has_column, has_parts = "column" in value, "numerator" in value or "denominator" in value
-        if has_column == has_parts or (
-            has_parts and not ("numerator" in value and "denominator" in value)
-        ):
-            raise _invalid(name, f"{where}: give either column, or numerator and denominator")
-        combine = value.get(
-            "combine", "sum" if type_ in ("count", "money") or has_parts else "weighted"
-        )
-        if combine not in kpi.COMBINE_RULES:
-            raise _invalid(name, f"{where}: combine must be one of {', '.join(kpi.COMBINE_RULES)}")
-        if has_parts and combine != "sum":
-            raise _invalid(
-                name,
-                f"{where}: a numerator and a denominator are summed over the rows, then divided",
-            )
-        weight = value.get("weight", defaults.get("weight"))
-        if weight is not None and weight not in mapped:
-            raise _invalid(name, f"{where}: weight = {weight!r} is not a field of [columns]")
-        column_keys = {
-            k: value[k] for k in ("optional", "percent", "min", "max", "blank") if k in value
-        }
-        if "duration_unit" in value:
-            column_keys["unit"] = value["duration_unit"]
-        item = Declared(
-            ident,
-            str(unit),
-            type_,
-            combine,
-            weight if combine == "weighted" else None,
-            has_parts,
-            str(value.get("title_zh", "")),
-            str(value.get("title_en", "")),
-        )
-        if has_parts:
-            part_type: kpi.FieldType = "seconds" if type_ == "seconds" else "number"
-            for suffix, key in ((NUMERATOR, "numerator"), (DENOMINATOR, "denominator")):
-                (spec,), _target = _column(
-                    name,
-                    ident + suffix,
-                    {**column_keys, "column": value[key]},
-                    part_type if key == "numerator" else "number",
-                    defaults,
-                )
-                specs.append(spec)
-        else:
-            (spec,), _target = _column(
-                name, ident, {**column_keys, "column": value["column"]}, type_, defaults
-            )
-            specs.append(spec)
+        item, columns = _indicator(name, ident, value, defaults, mapped)
         items.append(item)
+        specs += columns
     return tuple(items), tuple(specs)
+
+
+def _indicator(
+    name: str, ident: str, value: Any, defaults: dict[str, Any], mapped: set[str]
+) -> tuple[Declared, list[ColumnSpec]]:
+    """One entry of ``[indicators]``: the indicator, and the column (or the numerator's and the
+    denominator's columns) it reads."""
+    where = f"indicators.{ident}"
+    _check_indicator_entry(name, where, ident, value)
+    unit = value["unit"]
+    type_ = INDICATOR_UNITS[unit]
+    has_parts = "numerator" in value
+    combine = value.get(
+        "combine", "sum" if type_ in ("count", "money") or has_parts else "weighted"
+    )
+    if combine not in kpi.COMBINE_RULES:
+        raise _invalid(name, f"{where}: combine must be one of {', '.join(kpi.COMBINE_RULES)}")
+    if has_parts and combine != "sum":
+        raise _invalid(
+            name,
+            f"{where}: a numerator and a denominator are summed over the rows, then divided",
+        )
+    weight = value.get("weight", defaults.get("weight"))
+    if weight is not None and weight not in mapped:
+        raise _invalid(name, f"{where}: weight = {weight!r} is not a field of [columns]")
+    column_keys = {
+        k: value[k] for k in ("optional", "percent", "min", "max", "blank") if k in value
+    }
+    if "duration_unit" in value:
+        column_keys["unit"] = value["duration_unit"]
+    item = Declared(
+        ident,
+        str(unit),
+        type_,
+        combine,
+        weight if combine == "weighted" else None,
+        has_parts,
+        str(value.get("title_zh", "")),
+        str(value.get("title_en", "")),
+    )
+    if not has_parts:
+        (spec,), _target = _column(
+            name, ident, {**column_keys, "column": value["column"]}, type_, defaults
+        )
+        return item, [spec]
+    part_type: kpi.FieldType = "seconds" if type_ == "seconds" else "number"
+    specs = []
+    for suffix, key in ((NUMERATOR, "numerator"), (DENOMINATOR, "denominator")):
+        (spec,), _target = _column(
+            name,
+            ident + suffix,
+            {**column_keys, "column": value[key]},
+            part_type if key == "numerator" else "number",
+            defaults,
+        )
+        specs.append(spec)
+    return item, specs
+
+
+def _check_indicator_entry(name: str, where: str, ident: str, value: Any) -> None:
+    """An ``[indicators]`` entry's id, keys and unit, and its column or numerator and denominator."""
+    if not _INDICATOR_ID.match(ident):
+        raise _invalid(name, f"{where}: an indicator id is lower-case letters, digits and _")
+    if ident in kpi.SUMMARY_FIELDS:
+        raise _invalid(name, f"{where}: {ident} is one of kpibot's own fields: map it in [columns]")
+    if not isinstance(value, dict):
+        raise _invalid(name, f"{where} must be a table (column, unit, combine …)")
+    unknown = sorted(set(value) - INDICATOR_KEYS)
+    if unknown:
+        raise _invalid(name, f"{where}: unknown keys {', '.join(unknown)}")
+    if value.get("unit") not in INDICATOR_UNITS:
+        raise _invalid(name, f"{where}: unit must be one of {', '.join(INDICATOR_UNITS)}")
+    has_column, has_parts = "column" in value, "numerator" in value or "denominator" in value
+    if has_column == has_parts or (
+        has_parts and not ("numerator" in value and "denominator" in value)
+    ):
+        raise _invalid(name, f"{where}: give either column, or numerator and denominator")
 
 
 def _column(

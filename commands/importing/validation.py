@@ -105,8 +105,6 @@ def prepare(
     """
     source = read_source(data, file_name, mapping)
     progress("read")
-    problems = list(source.problems)
-    typed: dict[str, pd.Series] = {}
     agent_spec = mapping.column("agent")
     whole_cells = None  # 店铺:小雨 before take_after cuts it to 小雨: an alias may be either
     if (
@@ -116,19 +114,8 @@ def prepare(
         and "agent" in source.frame.columns
     ):
         whole_cells = as_text(source.frame["agent"])
-    unreadable_time = None
-    unreadable_date = pd.Series(dtype=bool)
-    for spec in (s for s in mapping.columns if s.field in source.frame.columns):
-        column = _parse_column(source, mapping, spec)
-        typed[spec.field] = column.values
-        problems += column.problems
-        if spec.field == "time":
-            unreadable_time = column.unreadable
-        if spec.field == "date":
-            unreadable_date = column.unreadable
-        if not column.unreadable.any():
-            del source.frame[spec.field]  # the raw cells are no longer needed: free them now
-    _add_up(mapping, typed)
+    parsed = _parse_columns(source, mapping)
+    typed, problems = parsed.typed, parsed.problems
     progress("parse")
     if "agent" not in typed:
         raise ImportRefused(problems)
@@ -142,40 +129,97 @@ def prepare(
         agent_spec.take_after if whole_cells is not None and agent_spec else None,
     )
     problems += _one_member_twice(source, agent_codes, agent_names, member_of, roster)
-    if "time" in typed and unreadable_time is not None:
+    problems += _row_checks(source, mapping, parsed, period)
+    if mapping.kind == "summary":
+        problems += _summary_checks(source, mapping, typed, period, agent_codes, agent_names)
+    progress("check")
+    if problems:
+        raise ImportRefused(problems)
+    return _measures(source, mapping, typed, agent_codes, agent_names, member_of)
+
+
+@dataclass
+class _Parsed:
+    """Every mapped column parsed (``sum_of`` parts added up), with the problems found."""
+
+    typed: dict[str, pd.Series]
+    problems: list[Problem]
+    unreadable_time: pd.Series | None = None
+    unreadable_date: pd.Series = field(default_factory=lambda: pd.Series(dtype=bool))
+
+
+def _parse_columns(source: SourceTable, mapping: Mapping) -> _Parsed:
+    parsed = _Parsed({}, list(source.problems))
+    for spec in (s for s in mapping.columns if s.field in source.frame.columns):
+        column = _parse_column(source, mapping, spec)
+        parsed.typed[spec.field] = column.values
+        parsed.problems += column.problems
+        if spec.field == "time":
+            parsed.unreadable_time = column.unreadable
+        if spec.field == "date":
+            parsed.unreadable_date = column.unreadable
+        if not column.unreadable.any():
+            del source.frame[spec.field]  # the raw cells are no longer needed: free them now
+    _add_up(mapping, parsed.typed)
+    return parsed
+
+
+def _row_checks(
+    source: SourceTable, mapping: Mapping, parsed: _Parsed, period: PeriodInfo
+) -> list[Problem]:
+    """Times and days outside the period (or missing), ids given twice."""
+    typed = parsed.typed
+    problems: list[Problem] = []
+    if "time" in typed and parsed.unreadable_time is not None:
         problems += _outside_period(
-            source, typed["time"], unreadable_time, period, _header_of(source, mapping, "time")
+            source,
+            typed["time"],
+            parsed.unreadable_time,
+            period,
+            _header_of(source, mapping, "time"),
         )
     if mapping.daily and "date" in typed:
         problems += _outside_period(
-            source, typed["date"], unreadable_date, period, _header_of(source, mapping, "date")
+            source,
+            typed["date"],
+            parsed.unreadable_date,
+            period,
+            _header_of(source, mapping, "date"),
         )
     for spec in mapping.columns:
         if spec.type == "id" and spec.field in typed:
             problems += _duplicates(
                 source, typed[spec.field], _header_of(source, mapping, spec.field)
             )
-    if mapping.kind == "summary":
-        if "period" in typed:
-            problems += _wrong_period(
-                source, typed["period"], period, _header_of(source, mapping, "period")
+    return problems
+
+
+def _summary_checks(
+    source: SourceTable,
+    mapping: Mapping,
+    typed: dict[str, pd.Series],
+    period: PeriodInfo,
+    agent_codes: np.ndarray,
+    agent_names: pd.Index,
+) -> list[Problem]:
+    """A summary's period cells, and each agent once (once a day for daily rows)."""
+    problems: list[Problem] = []
+    if "period" in typed:
+        problems += _wrong_period(
+            source, typed["period"], period, _header_of(source, mapping, "period")
+        )
+    if mapping.daily:
+        return problems + _duplicate_days(source, agent_codes, agent_names, typed.get("date"))
+    dup = pd.Series(agent_codes).duplicated(keep=False).to_numpy() & (agent_codes >= 0)
+    for code in np.unique(agent_codes[dup]):
+        problems.append(
+            at_rows(
+                "duplicate_agent",
+                source.file_rows(agent_codes == code),
+                name=str(agent_names[int(code)]),
             )
-        if mapping.daily:
-            problems += _duplicate_days(source, agent_codes, agent_names, typed.get("date"))
-        else:
-            dup = pd.Series(agent_codes).duplicated(keep=False).to_numpy() & (agent_codes >= 0)
-            for code in np.unique(agent_codes[dup]):
-                problems.append(
-                    at_rows(
-                        "duplicate_agent",
-                        source.file_rows(agent_codes == code),
-                        name=str(agent_names[int(code)]),
-                    )
-                )
-    progress("check")
-    if problems:
-        raise ImportRefused(problems)
-    return _measures(source, mapping, typed, agent_codes, agent_names, member_of)
+        )
+    return problems
 
 
 def _parse_column(source: SourceTable, mapping: Mapping, spec: ColumnSpec) -> _Column:
