@@ -52,8 +52,14 @@ def window_end(session: Session, period: Period, scheme: Scheme) -> datetime | N
     team = repo.get_team(session=session, team_id=period.team_id)
     if at is None or team is None:
         return None
+    return appeal_window_end(team, at, scheme.apply.appeal_days)
+
+
+def appeal_window_end(team: Team, published: datetime, days: int) -> datetime:
+    """The one rule for the appeal window: the end (23:59:59, team time zone) of the day
+    ``days`` after ``published``; the result message names its day, /appeal its last minute."""
     clock = TeamClock.of(team)
-    local_day = clock.date(at + timedelta(days=scheme.apply.appeal_days))
+    local_day = clock.date(published + timedelta(days=days))
     return clock.at(local_day, time(23, 59, 59)).astimezone(UTC)
 
 

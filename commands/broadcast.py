@@ -16,10 +16,10 @@ Texts are built by the same functions as ``/me`` and ``/rank`` (one rule, one pl
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from commands import results
+from commands.appeal import appeal_window_end
 from commands.consequences import consequence_lines, training_lines
 from commands.feedback import review_comments
 from commands.me import receipt
@@ -36,13 +36,11 @@ if TYPE_CHECKING:
 
 
 def _appeal_until(ctx: StepContext) -> str:
-    """The last day to appeal, as the result message names it (the team's local date)."""
+    """The last day to appeal, as the result message names it: the day of the window's end
+    (:func:`commands.appeal.appeal_window_end`, published now), the day /appeal's deadline is on."""
     assert ctx.scheme is not None
-    return (
-        TeamClock.of(ctx.team)
-        .date(ctx.now + timedelta(days=ctx.scheme.apply.appeal_days))
-        .isoformat()
-    )
+    end = appeal_window_end(ctx.team, ctx.now, ctx.scheme.apply.appeal_days)
+    return TeamClock.of(ctx.team).deadline_date(end).isoformat()
 
 
 def _comment_lines(ctx: StepContext, member: Member, lang: str, _: Any) -> list[str]:

@@ -148,6 +148,11 @@ class Words:
         """An aware moment as the team's wall-clock time (a naive datetime: what a cell can hold)."""
         return None if value is None else self.clock.local(value).replace(tzinfo=None)
 
+    def deadline(self, value: datetime | None) -> datetime | None:
+        """A deadline as every reply shows it (:meth:`TeamClock.deadline`: an end at midnight is
+        the day before's 23:59), as a naive wall-clock cell."""
+        return None if value is None else self.clock.last_minute(value).replace(tzinfo=None)
+
 
 def _money(value: Any) -> Decimal | None:
     """A money cell as a number (Decimal, to the cent), never text: stored amounts come as Decimal or str."""
@@ -239,7 +244,7 @@ def build_sheets(session: Session, team: Team, period: Period) -> dict[str, Rows
                     "escalated"]]  # fmt: skip
     for p in store.list_plans(session=session, period=period):
         a = p.answers or {}
-        plans.append([names.get(p.member_id, "?"), words.code("plan_status", p.status), words.moment(p.due_at),
+        plans.append([names.get(p.member_id, "?"), words.code("plan_status", p.status), words.deadline(p.due_at),
                       words.moment(p.submitted_at), a.get("cause"), a.get("measures"), a.get("support"),
                       p.decision_comment, words.moment(p.escalated_at)])  # fmt: skip
     sheets["improvement_plans"] = plans

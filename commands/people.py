@@ -173,6 +173,12 @@ class TeamClock:
         other end reads as it is (``18:00``). Every deadline kpibot shows comes from here."""
         return NO_TIME if end is None else self.last_minute(end).strftime(fmt)
 
+    def deadline_date(self, end: datetime) -> dt.date:
+        """The day of the deadline ``end`` as the team reads it, where a reply names only the day
+        (``improvement plan due 2026-11-13``): the day of :meth:`last_minute`, so an end at
+        midnight is the day before, the day :meth:`deadline` shows with its ``23:59``."""
+        return self.last_minute(end).date()
+
     def last_minute(self, end: datetime) -> datetime:
         """The local moment :meth:`deadline` shows for ``end``."""
         local = self.local(end)

@@ -211,9 +211,10 @@ def plan_deadline(team: Team, published_at: datetime, days: int) -> datetime:
 
 
 def deadline_day(team: Team, due_at: datetime) -> str:
-    """A stored deadline as the date every result shows (team time zone)."""
+    """A stored deadline as the date every result shows (team time zone): the day of the
+    deadline's last minute (:meth:`TeamClock.deadline_date`), the day its ``23:59`` is on."""
     moment = due_at if due_at.tzinfo is not None else due_at.replace(tzinfo=UTC)
-    return TeamClock.of(team).date(moment).isoformat()
+    return TeamClock.of(team).deadline_date(moment).isoformat()
 
 
 def _with_plan_deadlines(
