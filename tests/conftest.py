@@ -382,7 +382,8 @@ def world(engine: Engine) -> dict[str, int]:
 
 @pytest.fixture
 def app_config() -> AppConfig:
-    """As the composition root makes it (``bot.main.app_config``): the registry's messengers named."""
+    """As the composition root makes it (``bot.main.app_config``): the registry's messengers
+    named."""
     from bot import messengers
     from commands.context import AppConfig
 

@@ -45,10 +45,26 @@ def review_everyone(
         for name, score in self_scores.items():
             agent = repo.get_member_by_name(session=session, team=team, name=name)
             assert agent is not None
-            repo.save_review(session=session, period=period, subject=agent, rater=agent, kind="self",
-                             answers={"attitude": score, "task_completion": score}, actor="test", reason=None,
-                             submitted_at=REVIEW_WINDOW_NOW)  # fmt: skip
+            repo.save_review(
+                session=session,
+                period=period,
+                subject=agent,
+                rater=agent,
+                kind="self",
+                answers={"attitude": score, "task_completion": score},
+                actor="test",
+                reason=None,
+                submitted_at=REVIEW_WINDOW_NOW,
+            )
             m = manager_scores[name]
-            repo.save_review(session=session, period=period, subject=agent, rater=manager, kind="manager",
-                             answers={"ability": m, "collaboration": m, "service": m}, actor="test", reason=None,
-                             submitted_at=REVIEW_WINDOW_NOW)  # fmt: skip
+            repo.save_review(
+                session=session,
+                period=period,
+                subject=agent,
+                rater=manager,
+                kind="manager",
+                answers={"ability": m, "collaboration": m, "service": m},
+                actor="test",
+                reason=None,
+                submitted_at=REVIEW_WINDOW_NOW,
+            )

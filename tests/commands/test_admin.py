@@ -25,16 +25,25 @@ def test_an_admin_onboards_a_team_in_chat(
     engine: Engine, clock: Clock, world: dict[str, int]
 ) -> None:
     chat = FakeChat(_router(engine, clock), "周人事")
-    run(chat, [
-        ("/team add shop lang=en tz=Europe/London scheme=online_shop", "已添加团队 shop（语言 en，时区 Europe/London）"),
-        ("/member add shop Kim manager", "已将 Kim 作为主管添加到团队 shop"),
-        ("/member add shop Lee agent manager=Kim slack=U0LEE1 telegram=4242 lang=zh", "Lee"),
-        ("/member add shop Lee agent", "团队 shop 中已有名为 Lee 的成员"),
-        ("/member add shop Max boss manager=Nobody slack=x", ["未知角色 boss", "x 不是 Slack 用户 ID", "没有名为 Nobody 的主管"]),
-        ("/member list shop", ["Kim — 主管", "Lee — 客服 · 主管 Kim"]),
-        ("/team set shop lang=zh tz=Mars/Base", "未知时区 Mars/Base"),
-        ("/team set shop lang=zh", "语言 zh"),
-    ])  # fmt: skip
+    run(
+        chat,
+        [
+            (
+                "/team add shop lang=en tz=Europe/London scheme=online_shop",
+                "已添加团队 shop（语言 en，时区 Europe/London）",
+            ),
+            ("/member add shop Kim manager", "已将 Kim 作为主管添加到团队 shop"),
+            ("/member add shop Lee agent manager=Kim slack=U0LEE1 telegram=4242 lang=zh", "Lee"),
+            ("/member add shop Lee agent", "团队 shop 中已有名为 Lee 的成员"),
+            (
+                "/member add shop Max boss manager=Nobody slack=x",
+                ["未知角色 boss", "x 不是 Slack 用户 ID", "没有名为 Nobody 的主管"],
+            ),
+            ("/member list shop", ["Kim — 主管", "Lee — 客服 · 主管 Kim"]),
+            ("/team set shop lang=zh tz=Mars/Base", "未知时区 Mars/Base"),
+            ("/team set shop lang=zh", "语言 zh"),
+        ],
+    )
     with unit_of_work(engine) as session:
         team = repo.get_team_by_name(session=session, name="shop")
         assert team is not None and team.lang == "zh" and team.timezone == "Europe/London"
@@ -70,14 +79,26 @@ def test_a_manager_opens_and_closes_a_period_of_their_team(
 ) -> None:
     clock.now = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
     chat = FakeChat(_router(engine, clock), "Mary")
-    run(chat, [
-        ("/period open london 2026-11 until=2026-12-05", "Period 2026-11 of london is open. Reviews are due by 2026-12-05 23:59."),
-        ("/period close london 2026-11", "Period 2026-11 of london is closed; no more reviews."),
-        ("/period close london 2026-11", "Period 2026-11 is not open (it is closed)."),
-        ("/period open london 2026-13", "2026-13 is not a period"),
-        ("/period open london 2026-11 until=soon", "soon is not a date"),
-        ("/period open london 2026-11 until=2026-11-03", "The review deadline 2026-11-03 has already passed."),
-    ])  # fmt: skip
+    run(
+        chat,
+        [
+            (
+                "/period open london 2026-11 until=2026-12-05",
+                "Period 2026-11 of london is open. Reviews are due by 2026-12-05 23:59.",
+            ),
+            (
+                "/period close london 2026-11",
+                "Period 2026-11 of london is closed; no more reviews.",
+            ),
+            ("/period close london 2026-11", "Period 2026-11 is not open (it is closed)."),
+            ("/period open london 2026-13", "2026-13 is not a period"),
+            ("/period open london 2026-11 until=soon", "soon is not a date"),
+            (
+                "/period open london 2026-11 until=2026-11-03",
+                "The review deadline 2026-11-03 has already passed.",
+            ),
+        ],
+    )
     with unit_of_work(engine) as session:
         team = repo.get_team_by_name(session=session, name="london")
         assert team is not None
@@ -112,7 +133,13 @@ def test_opening_the_current_month_lets_agents_start_their_self_review(
 def test_bad_admin_commands_get_the_usage(
     engine: Engine, clock: Clock, world: dict[str, int]
 ) -> None:
-    run(FakeChat(_router(engine, clock), "周人事"), [
-        ("/team", "用法：/team add"), ("/member add demo", "用法：/member add"), ("/period", "用法：/period open"),
-        ("/team add demo", "已存在名为 demo 的团队"), ("/team add new scheme=nothing", "找不到考核方案 nothing"),
-    ])  # fmt: skip
+    run(
+        FakeChat(_router(engine, clock), "周人事"),
+        [
+            ("/team", "用法：/team add"),
+            ("/member add demo", "用法：/member add"),
+            ("/period", "用法：/period open"),
+            ("/team add demo", "已存在名为 demo 的团队"),
+            ("/team add new scheme=nothing", "找不到考核方案 nothing"),
+        ],
+    )

@@ -37,8 +37,24 @@ def test_a_team_is_onboarded_from_the_command_line(kpibot, engine: Engine) -> No
     assert (
         kpibot("member", "add", "--team", "demo", "--name", "李经理", "--role", "manager")[0] == 0
     )
-    code, out, _err = kpibot("member", "add", "--team", "demo", "--name", "王小红", "--role", "agent",
-                             "--manager", "李经理", "--slack", "U012AB3CD", "--telegram", "777", "--lang", "zh")  # fmt: skip
+    code, out, _err = kpibot(
+        "member",
+        "add",
+        "--team",
+        "demo",
+        "--name",
+        "王小红",
+        "--role",
+        "agent",
+        "--manager",
+        "李经理",
+        "--slack",
+        "U012AB3CD",
+        "--telegram",
+        "777",
+        "--lang",
+        "zh",
+    )
     assert code == 0 and "王小红 added to team demo as agent." in out
     code, out, _err = kpibot("member", "list", "--team", "demo", "--format", "json")
     rows = json.loads(out)
@@ -60,8 +76,22 @@ def test_a_team_is_onboarded_from_the_command_line(kpibot, engine: Engine) -> No
 
 def test_every_problem_of_a_member_is_listed_with_exit_code_2(kpibot) -> None:  # type: ignore[no-untyped-def]
     kpibot("team", "add", "demo")
-    code, out, err = kpibot("member", "add", "--team", "demo", "--name", "X", "--role", "boss", "--slack", "bad",
-                            "--telegram", "x1", "--manager", "nobody")  # fmt: skip
+    code, out, err = kpibot(
+        "member",
+        "add",
+        "--team",
+        "demo",
+        "--name",
+        "X",
+        "--role",
+        "boss",
+        "--slack",
+        "bad",
+        "--telegram",
+        "x1",
+        "--manager",
+        "nobody",
+    )
     assert code == 2 and out == ""
     assert err.splitlines() == [
         "Unknown role boss: use agent, manager, admin or qa.",
@@ -80,8 +110,11 @@ def test_every_problem_of_a_member_is_listed_with_exit_code_2(kpibot) -> None:  
 def test_an_import_is_all_or_nothing(kpibot, tmp_path: Path, engine: Engine) -> None:  # type: ignore[no-untyped-def]
     kpibot("team", "add", "demo")
     bad = tmp_path / "bad.csv"
-    bad.write_text("team,name,role,manager,slack\ndemo,Boss,manager,,U0BOSS\ndemo,Ann,agent,Boss,U0BOSS\n"
-                   "demo,Ann,agent,Boss,\ndemo,Cy,agent,Ghost,\n", encoding="utf-8")  # fmt: skip
+    bad.write_text(
+        "team,name,role,manager,slack\ndemo,Boss,manager,,U0BOSS\ndemo,Ann,agent,Boss,U0BOSS\n"
+        "demo,Ann,agent,Boss,\ndemo,Cy,agent,Ghost,\n",
+        encoding="utf-8",
+    )
     code, _out, err = kpibot("member", "import", str(bad))
     assert code == 2
     assert err.splitlines() == [
@@ -133,11 +166,27 @@ def test_member_set_changes_role_manager_language_and_relinks_from_the_command_l
     kpibot("team", "add", "demo")
     kpibot("member", "add", "--team", "demo", "--name", "李经理", "--role", "manager")
     kpibot("member", "add", "--team", "demo", "--name", "王小红", "--slack", "U0OLD1")
-    code, out, err = kpibot("member", "set", "--team", "demo", "--name", "王小红", "--manager", "李经理",
-                            "--slack", "U0NEW1", "--lang", "en")  # fmt: skip
+    code, out, err = kpibot(
+        "member",
+        "set",
+        "--team",
+        "demo",
+        "--name",
+        "王小红",
+        "--manager",
+        "李经理",
+        "--slack",
+        "U0NEW1",
+        "--lang",
+        "en",
+    )
     assert code == 0, err
-    assert out.splitlines() == ["王小红 updated:", "  manager: — → 李经理", "  Slack id: U0OLD1 → U0NEW1",
-                                "  language: — → English"]  # fmt: skip
+    assert out.splitlines() == [
+        "王小红 updated:",
+        "  manager: — → 李经理",
+        "  Slack id: U0OLD1 → U0NEW1",
+        "  language: — → English",
+    ]
     code, _out, err = kpibot(
         "member", "set", "--team", "demo", "--name", "李经理", "--role", "客服"
     )
@@ -175,8 +224,11 @@ def test_member_import_update_dry_run_lists_what_would_change_and_stores_nothing
     code, out, err = kpibot("member", "import", str(first), "--team", "demo")
     assert code == 0 and "3 members added." in out, err
     again = tmp_path / "again.csv"
-    again.write_text("name,role,manager,slack,lang\n李经理,manager,,U0LI1,\n王小红,,,U0WXH,zh\n张伟,manager,-,,\n"
-                     "新人,客服,李经理,,\n", encoding="utf-8")  # fmt: skip
+    again.write_text(
+        "name,role,manager,slack,lang\n李经理,manager,,U0LI1,\n王小红,,,U0WXH,zh\n张伟"
+        ",manager,-,,\n新人,客服,李经理,,\n",
+        encoding="utf-8",
+    )
     code, _out, err = kpibot("member", "import", str(again), "--team", "demo")
     assert code == 2 and "run the import again with --update" in err
     code, out, err = kpibot(

@@ -54,14 +54,24 @@ def test_an_admin_lists_the_imports_and_undoes_a_correction_in_chat(
     second = _import(engine, ZHANG_WEI, "october-zhang-wei.csv")
     assert _conversion(engine, "张伟") == "0.3" and _conversion(engine, "李娜") == "0.25"
     chat = FakeChat(Router(engine, AppConfig(), clock), "周人事")
-    run(chat, [
-        ("/import list", [f"#{second} 2026-10 · october-zhang-wei.csv", f"#{first} 2026-10 · october.csv",
-                          "2 行，2 名客服", "1 行，1 名客服"]),
-        (f"/import undo {second}", f"已撤销导入 #{second}（october-zhang-wei.csv）"),
-        (f"/import undo {second}", "已经撤销过了"),
-        ("/import undo 999", "没有导入 #999"),
-        ("/import frobnicate", "用法：把导出文件发给我，并在说明里写上团队、期间和映射"),
-    ])  # fmt: skip
+    run(
+        chat,
+        [
+            (
+                "/import list",
+                [
+                    f"#{second} 2026-10 · october-zhang-wei.csv",
+                    f"#{first} 2026-10 · october.csv",
+                    "2 行，2 名客服",
+                    "1 行，1 名客服",
+                ],
+            ),
+            (f"/import undo {second}", f"已撤销导入 #{second}（october-zhang-wei.csv）"),
+            (f"/import undo {second}", "已经撤销过了"),
+            ("/import undo 999", "没有导入 #999"),
+            ("/import frobnicate", "用法：把导出文件发给我，并在说明里写上团队、期间和映射"),
+        ],
+    )
     assert _conversion(engine, "张伟") == "0.2" and _conversion(engine, "李娜") == "0.25"
 
 

@@ -35,7 +35,8 @@ FILE = (
     .replace("李明", "张伟")
     .encode()
 )
-"""The shop_zh sample with the demo team's agents: 李娜 200 inquiries / 50 paid, 张伟 150 / 30, 刘洋 250 / 75."""
+"""The shop_zh sample with the demo team's agents: 李娜 200 inquiries / 50 paid, 张伟 150 / 30,
+刘洋 250 / 75."""
 
 
 class Downloads:
@@ -102,7 +103,7 @@ def test_a_captioned_file_is_imported_with_the_clis_summary(
         assert session.exec(select(PendingFile)).first() is None
 
 
-def test_the_caption_may_name_team_period_and_mapping_in_any_order_and_a_second_send_changes_nothing(
+def test_the_caption_names_team_period_and_mapping_in_any_order_and_a_second_send_changes_nothing(
     engine: Engine, clock: Clock, world: dict[str, int]
 ) -> None:
     chat = FakeChat(Router(engine, AppConfig(), clock), "周人事")
@@ -120,14 +121,13 @@ def test_without_a_caption_kpibot_asks_offering_the_mappings_that_fit_and_the_an
     chat = FakeChat(Router(engine, AppConfig(), clock), "周人事")
     fetch = _send(chat, "")
     asked = chat.text
-    assert (
-        asked.splitlines()
-        == [
-            "要导入 客服绩效.csv，请告诉我团队、期间（如 2026-10）、映射，例如：/import demo 2026-10 after_sales_zh",
-            "列与此文件相符的映射：after_sales_zh (售后客服月度汇总); shop_zh (网店客服绩效汇总)",  # 客服, 询单人数 … both have
-            "团队：demo, london",
-        ]
-    )
+    assert asked.splitlines() == [
+        "要导入 客服绩效.csv，请告诉我团队、期间（如 2026-10）、映射，例如：/import demo "
+        "2026-10 after_sales_zh",
+        # 客服, 询单人数 … both have
+        "列与此文件相符的映射：after_sales_zh (售后客服月度汇总); shop_zh (网店客服绩效汇总)",
+        "团队：demo, london",
+    ]
     assert _values(engine, "李娜") == {}, "nothing is stored while kpibot asks"
     chat.say("demo 2026-11 shop_zh")  # a plain answer
     assert "导入 demo 2026-11" in chat.text

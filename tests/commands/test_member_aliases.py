@@ -33,20 +33,41 @@ def test_an_admin_gives_members_their_accounts_in_chat(
     engine: Engine, clock: Clock, world: dict[str, int]
 ) -> None:
     chat = FakeChat(Router(engine, AppConfig(), clock), "周人事")
-    run(chat, [
-        ("/member alias add demo 张伟 taobao 示例旗舰店:小张", "示例旗舰店:小张 现在是 张伟 的 taobao 账号"),
-        ("/member alias add demo 张伟 taobao 示例旗舰店:小张", "张伟 已有 taobao 账号 示例旗舰店:小张，未作任何更改"),
-        ("/member alias add demo 李娜 taobao 示例旗舰店:小张",
-         "示例旗舰店:小张 已是 张伟 的 taobao 账号：请先从那边移除（member alias remove demo 张伟 taobao 示例旗舰店:小张）"),
-        ("/member alias add demo 李娜 avaya 1002", "1002 现在是 李娜 的 avaya 账号"),
-        ("/member alias add demo 李娜 wechat abc", "未知来源 wechat：请使用"),
-        ("/member alias add demo 无名 jd 123", "团队 demo 中没有成员 无名"),
-        ("/member alias list demo", ["demo 的成员账号：", "· 张伟 — taobao (淘宝/天猫 旺旺子账号): 示例旗舰店:小张",
-                                     "· 李娜 — avaya (Avaya CMS 登录 ID): 1002"]),
-        ("/member alias remove demo 张伟 taobao 示例旗舰店:小张", "示例旗舰店:小张 已不再是 张伟 的 taobao 账号"),
-        ("/member alias list demo 张伟", "张伟 没有别名账号：导入时按姓名匹配"),
-        ("/member alias", "用法：/member alias add 团队 姓名 来源 账号"),
-    ])  # fmt: skip
+    run(
+        chat,
+        [
+            (
+                "/member alias add demo 张伟 taobao 示例旗舰店:小张",
+                "示例旗舰店:小张 现在是 张伟 的 taobao 账号",
+            ),
+            (
+                "/member alias add demo 张伟 taobao 示例旗舰店:小张",
+                "张伟 已有 taobao 账号 示例旗舰店:小张，未作任何更改",
+            ),
+            (
+                "/member alias add demo 李娜 taobao 示例旗舰店:小张",
+                "示例旗舰店:小张 已是 张伟 的 taobao 账号：请先从那边移除（member alias remove "
+                "demo 张伟 taobao 示例旗舰店:小张）",
+            ),
+            ("/member alias add demo 李娜 avaya 1002", "1002 现在是 李娜 的 avaya 账号"),
+            ("/member alias add demo 李娜 wechat abc", "未知来源 wechat：请使用"),
+            ("/member alias add demo 无名 jd 123", "团队 demo 中没有成员 无名"),
+            (
+                "/member alias list demo",
+                [
+                    "demo 的成员账号：",
+                    "· 张伟 — taobao (淘宝/天猫 旺旺子账号): 示例旗舰店:小张",
+                    "· 李娜 — avaya (Avaya CMS 登录 ID): 1002",
+                ],
+            ),
+            (
+                "/member alias remove demo 张伟 taobao 示例旗舰店:小张",
+                "示例旗舰店:小张 已不再是 张伟 的 taobao 账号",
+            ),
+            ("/member alias list demo 张伟", "张伟 没有别名账号：导入时按姓名匹配"),
+            ("/member alias", "用法：/member alias add 团队 姓名 来源 账号"),
+        ],
+    )
     assert _aliases(engine, "demo") == [("李娜", "avaya", "1002")]
     with unit_of_work(engine) as session:
         entries = session.exec(select(AuditLog).where(AuditLog.entity == "member_alias")).all()

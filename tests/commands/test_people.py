@@ -31,21 +31,47 @@ def test_an_admin_changes_a_members_role_manager_language_and_ids_in_chat(
     engine: Engine, clock: Clock, world: dict[str, int], app_config: AppConfig
 ) -> None:
     chat = FakeChat(Router(engine, app_config, clock), "周人事")
-    run(chat, [
-        ("/member add demo 新主管 主管", "已将 新主管 作为主管添加到团队 demo"),
-        ("/member set demo 张伟 manager=新主管 slack=U0ZW1 telegram=777 lang=en",
-         ["已更新 张伟", "主管：王经理 → 新主管", "Slack ID：— → U0ZW1", "Telegram ID：— → 777", "语言：— → 英文"]),
-        ("/member set demo 张伟 slack=U0ZW1", "无需修改：张伟 已经是这些设置"),
-        ("/member set demo 李娜 slack=U0ZW1", "Slack 用户 U0ZW1 已关联到 张伟：请先解除那边的关联"),
-        ("/member set demo 李娜 role=boss telegram=x manager=Nobody",
-         ["未知角色 boss", "x 不是 Telegram 用户 ID", "没有名为 Nobody 的主管"]),
-        ("/member set demo 张伟 slack=- lang=-", ["Slack ID：U0ZW1 → —", "语言：英文 → —"]),
-        ("/member set demo 李娜 slack=U0ZW1", "Slack ID：— → U0ZW1"),
-        ("/member set demo 王经理 role=客服", "王经理 仍是 李娜、刘洋、陈静 的主管：请先给他们指定新的主管"),
-        ("/member set demo 小赵 role=管理员", "角色：质检员 → 管理员"),
-        ("/member set nowhere 张伟 lang=en", "没有名为 nowhere 的团队"),
-        ("/member list demo", ["张伟 — 客服 · 主管 新主管\n", "李娜 — 客服 · 主管 王经理\n", "刘洋 — 客服 · 主管 王经理 · 没有 Slack、Telegram 或飞书 ID：收不到任何消息"]),
-    ])  # fmt: skip
+    run(
+        chat,
+        [
+            ("/member add demo 新主管 主管", "已将 新主管 作为主管添加到团队 demo"),
+            (
+                "/member set demo 张伟 manager=新主管 slack=U0ZW1 telegram=777 lang=en",
+                [
+                    "已更新 张伟",
+                    "主管：王经理 → 新主管",
+                    "Slack ID：— → U0ZW1",
+                    "Telegram ID：— → 777",
+                    "语言：— → 英文",
+                ],
+            ),
+            ("/member set demo 张伟 slack=U0ZW1", "无需修改：张伟 已经是这些设置"),
+            (
+                "/member set demo 李娜 slack=U0ZW1",
+                "Slack 用户 U0ZW1 已关联到 张伟：请先解除那边的关联",
+            ),
+            (
+                "/member set demo 李娜 role=boss telegram=x manager=Nobody",
+                ["未知角色 boss", "x 不是 Telegram 用户 ID", "没有名为 Nobody 的主管"],
+            ),
+            ("/member set demo 张伟 slack=- lang=-", ["Slack ID：U0ZW1 → —", "语言：英文 → —"]),
+            ("/member set demo 李娜 slack=U0ZW1", "Slack ID：— → U0ZW1"),
+            (
+                "/member set demo 王经理 role=客服",
+                "王经理 仍是 李娜、刘洋、陈静 的主管：请先给他们指定新的主管",
+            ),
+            ("/member set demo 小赵 role=管理员", "角色：质检员 → 管理员"),
+            ("/member set nowhere 张伟 lang=en", "没有名为 nowhere 的团队"),
+            (
+                "/member list demo",
+                [
+                    "张伟 — 客服 · 主管 新主管\n",
+                    "李娜 — 客服 · 主管 王经理\n",
+                    "刘洋 — 客服 · 主管 王经理 · 没有 Slack、Telegram 或飞书 ID：收不到任何消息",
+                ],
+            ),
+        ],
+    )
     zhang = _member(engine, "demo", "张伟")
     assert (
         zhang["slack_user_id"] is None
@@ -63,17 +89,32 @@ def test_an_admin_reading_english_changes_members_in_english(
     engine: Engine, clock: Clock, world: dict[str, int]
 ) -> None:
     chat = FakeChat(Router(engine, AppConfig(), clock), "周人事")
-    run(chat, [
-        ("/lang en", "From now on you get kpibot in English."),
-        ("/member set london Bob role=manager lang=zh", ["Bob updated:", "role: agent → manager", "language: — → Chinese"]),
-        ("/member set london Alice manager=Bob", "manager: Mary → Bob"),
-        ("/member set london Mary role=agent", "Mary still manages Bob, Carol, Dave".replace(", ", "、")),
-        ("/member remove london Mary", ["Mary is marked as left", "Bob、Carol、Dave had Mary as their manager"]),
-        ("/member set london Carol manager=Mary", "Mary has left (inactive): choose someone who is still in the team."),
-        ("/member restore london Mary", "Mary is active again"),
-        ("/lang", ["You get kpibot in English (your own setting).", "/lang team"]),
-        ("/lang team", "从现在起，kpibot 对你使用团队的语言（中文）。"),
-    ])  # fmt: skip
+    run(
+        chat,
+        [
+            ("/lang en", "From now on you get kpibot in English."),
+            (
+                "/member set london Bob role=manager lang=zh",
+                ["Bob updated:", "role: agent → manager", "language: — → Chinese"],
+            ),
+            ("/member set london Alice manager=Bob", "manager: Mary → Bob"),
+            (
+                "/member set london Mary role=agent",
+                "Mary still manages Bob, Carol, Dave".replace(", ", "、"),
+            ),
+            (
+                "/member remove london Mary",
+                ["Mary is marked as left", "Bob、Carol、Dave had Mary as their manager"],
+            ),
+            (
+                "/member set london Carol manager=Mary",
+                "Mary has left (inactive): choose someone who is still in the team.",
+            ),
+            ("/member restore london Mary", "Mary is active again"),
+            ("/lang", ["You get kpibot in English (your own setting).", "/lang team"]),
+            ("/lang team", "从现在起，kpibot 对你使用团队的语言（中文）。"),
+        ],
+    )
     assert _member(engine, "london", "Bob")["role"] == "manager"
     with unit_of_work(engine) as session:
         london = repo.get_team_by_name(session=session, name="london")
@@ -95,8 +136,11 @@ def test_member_list_flags_only_who_no_messenger_reaches_naming_the_registrys_me
         )
     chat = FakeChat(Router(engine, app_config, clock), "周人事")
     chat.say("/lang en")
-    lines = {line.split(" — ")[0][2:]: line for line in chat.say("/member list london")[0].text.splitlines()
-             if line.startswith("· ")}  # fmt: skip
+    lines = {
+        line.split(" — ")[0][2:]: line
+        for line in chat.say("/member list london")[0].text.splitlines()
+        if line.startswith("· ")
+    }
     assert "gets no messages" not in lines["Carol"]
     assert lines["Dave"].endswith(" · no Slack, Telegram or Feishu id: gets no messages")
 
@@ -105,14 +149,23 @@ def test_someone_who_left_keeps_history_is_in_no_new_period_and_never_decides(
     engine: Engine, clock: Clock, world: dict[str, int]
 ) -> None:
     admin = FakeChat(Router(engine, AppConfig(), clock), "周人事")
-    run(admin, [
-        ("/member remove demo 刘洋", "刘洋 已标记为离职：以往的考核结果保留"),
-        ("/member remove demo 王经理", ["王经理 已标记为离职", "李娜、张伟、陈静 原来的主管是 王经理，现在暂由团队的主管负责"]),
-        ("/member remove demo 王经理", "王经理 已经标记为离职"),
-        ("/member remove demo 周人事", "不能停用你自己的账号"),
-        ("/member list demo", ["已离职（历史记录保留）：王经理、刘洋"]),
-        ("/member manager demo 张伟 王经理", "王经理 已离职（账号已停用）"),
-    ])  # fmt: skip
+    run(
+        admin,
+        [
+            ("/member remove demo 刘洋", "刘洋 已标记为离职：以往的考核结果保留"),
+            (
+                "/member remove demo 王经理",
+                [
+                    "王经理 已标记为离职",
+                    "李娜、张伟、陈静 原来的主管是 王经理，现在暂由团队的主管负责",
+                ],
+            ),
+            ("/member remove demo 王经理", "王经理 已经标记为离职"),
+            ("/member remove demo 周人事", "不能停用你自己的账号"),
+            ("/member list demo", ["已离职（历史记录保留）：王经理、刘洋"]),
+            ("/member manager demo 张伟 王经理", "王经理 已离职（账号已停用）"),
+        ],
+    )
     run(FakeChat(Router(engine, AppConfig(), clock), "王经理"), [("/review", "你的账号已停用")])
     with unit_of_work(engine) as session:
         demo = repo.get_team_by_name(session=session, name="demo")

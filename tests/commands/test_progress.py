@@ -39,9 +39,17 @@ def _manager_review(engine: Engine, team: str, name: str) -> None:
         assert agent is not None
         boss = people.manager_of(agent, session=session)
         assert period is not None and agent is not None and boss is not None
-        repo.save_review(session=session, period=period, subject=agent, rater=boss, kind="manager",
-                         answers={"ability": 4, "collaboration": 4, "service": 4}, actor="test", reason=None,
-                         submitted_at=REVIEW_WINDOW_NOW)  # fmt: skip
+        repo.save_review(
+            session=session,
+            period=period,
+            subject=agent,
+            rater=boss,
+            kind="manager",
+            answers={"ability": 4, "collaboration": 4, "service": 4},
+            actor="test",
+            reason=None,
+            submitted_at=REVIEW_WINDOW_NOW,
+        )
 
 
 def _link_slack(engine: Engine, team: str, name: str, user_id: str) -> None:
@@ -59,8 +67,11 @@ def _reminders(engine: Engine) -> list[tuple[str, str]]:
         names = {}
         for team in repo.list_teams(session=session):
             names |= {m.id: m.name for m in repo.list_members(session=session, team=team)}
-        return [(names[r.member_id], r.reply["text"]) for r in outbox_store.list_messages(session=session)
-                if r.kind.startswith("remind.") and r.member_id is not None]  # fmt: skip
+        return [
+            (names[r.member_id], r.reply["text"])
+            for r in outbox_store.list_messages(session=session)
+            if r.kind.startswith("remind.") and r.member_id is not None
+        ]
 
 
 def test_a_manager_sees_what_each_of_their_agents_has_done_and_who_is_unreachable(

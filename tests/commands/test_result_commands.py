@@ -17,7 +17,8 @@ from tests.conversations.transcript import FakeChat, run
 
 LONDON_SELF = {"Alice": 5, "Bob": 4, "Carol": 3, "Dave": 4}
 LONDON_MANAGER = {"Alice": 5, "Bob": 4, "Carol": 2, "Dave": 3}
-# Worked by hand (mini_shop: self 30 / manager 60, performance = KPI table, 40 % of the manager part):
+# Worked by hand (mini_shop: self 30 / manager 60, performance = KPI table, 40 % of the manager
+# part):
 # Bob   KPI 30+25=55; manager (40·55 + 60·75)/100 = 67; total (30·75 + 60·67)/90 = 69.67
 # Dave  KPI 50+25=75; manager (40·75 + 60·50)/100 = 60; total (30·75 + 60·60)/90 = 65.0
 LONDON_ORDER = ["Alice", "Bob", "Dave", "Carol"]
@@ -83,15 +84,35 @@ def test_an_agent_sees_only_their_own_place_when_the_scheme_does_not_publish_the
 
 
 def test_rank_names_a_missing_period_or_team(scored: Router) -> None:
-    run(FakeChat(scored, "Mary"), [("/rank london 2025-01", "Team london has no period 2025-01."),
-                                   ("/rank nowhere", "There is no team called nowhere.")])  # fmt: skip
+    run(
+        FakeChat(scored, "Mary"),
+        [
+            ("/rank london 2025-01", "Team london has no period 2025-01."),
+            ("/rank nowhere", "There is no team called nowhere."),
+        ],
+    )
 
 
 def test_me_is_a_receipt_whose_contributions_add_up_to_the_total(scored: Router) -> None:
     chat = FakeChat(scored, "Bob")
-    run(chat, [("/me", ["Your result for 2026-10", "Total 69.7 of 100 · rank 2 of 4", "Refund ratio: 4%", "band 2 (> 3%, ≤ 6%)",
-                        "30 of 50 points", "review by Mary on 2026-11-02", "your self-review of 2026-11-02",
-                        "Peer ratings: not enough ratings"])])  # fmt: skip
+    run(
+        chat,
+        [
+            (
+                "/me",
+                [
+                    "Your result for 2026-10",
+                    "Total 69.7 of 100 · rank 2 of 4",
+                    "Refund ratio: 4%",
+                    "band 2 (> 3%, ≤ 6%)",
+                    "30 of 50 points",
+                    "review by Mary on 2026-11-02",
+                    "your self-review of 2026-11-02",
+                    "Peer ratings: not enough ratings",
+                ],
+            )
+        ],
+    )
     text = chat.text
     total = float(re.search(r"Total ([\d.]+) of 100", text).group(1))  # type: ignore[union-attr]
     parts = [float(x) for x in re.findall(r"= ([\d.]+) \[", text)]
@@ -116,8 +137,15 @@ def test_simulate_shows_what_would_change_and_stores_nothing(
     scored: Router, engine: Engine
 ) -> None:
     chat = FakeChat(scored, "Carol")
-    run(chat, [("/simulate refund_ratio=1% avg_response_s=20", ["Refund ratio: 7% → 1%", "points 0.0 → 50.0",
-                                                                "Rank: 4 → ", "nothing is stored"])])  # fmt: skip
+    run(
+        chat,
+        [
+            (
+                "/simulate refund_ratio=1% avg_response_s=20",
+                ["Refund ratio: 7% → 1%", "points 0.0 → 50.0", "Rank: 4 → ", "nothing is stored"],
+            )
+        ],
+    )
     with unit_of_work(engine) as session:
         team = repo.get_team_by_name(session=session, name="london")
         assert team is not None
@@ -164,9 +192,16 @@ def test_simulate_gives_a_specific_hint_for_bad_input(scored: Router, args: str,
 def test_simulate_without_arguments_explains_itself_with_an_example(scored: Router) -> None:
     run(
         FakeChat(scored, "Carol"),
-        [("/simulate", ["/simulate Refund ratio=3% Average response time=25",
-                        "You can change: Refund ratio, Average response time, Self-review·Attitude"])],
-    )  # fmt: skip
+        [
+            (
+                "/simulate",
+                [
+                    "/simulate Refund ratio=3% Average response time=25",
+                    "You can change: Refund ratio, Average response time, Self-review·Attitude",
+                ],
+            )
+        ],
+    )
 
 
 @pytest.mark.parametrize(
@@ -196,7 +231,8 @@ def test_simulate_in_chinese_takes_names_and_beginnings_and_shows_names(
         ("速度=3", "你的考核方案中没有 速度。可以修改：退款比例、平均响应时间、自评·工作态度、"),
         (
             "工作=4",
-            "工作 可能是 自评·工作态度、自评·工作任务完成情况、主管评价·工作能力、主管评价·工作协作性：请把名称写完整些。",
+            "工作 可能是 自评·工作态度、自评·工作任务完成情况、主管评价·工作能力、"
+            "主管评价·工作协作性：请把名称写完整些。",
         ),
         ("退款比例=3", "退款比例 是比例：请写成 3% 或 0.03。"),
         ("退款比例", "例如 退款比例=3% 平均响应时间=25"),
@@ -209,8 +245,15 @@ def test_simulate_in_chinese_explains_a_name_it_cannot_place(
 
 
 def test_simulate_accepts_minutes_and_review_scores(scored: Router) -> None:
-    run(FakeChat(scored, "Carol"), [("/simulate avg_response_s=0.5min manager.ability=5",
-                                     ["Average response time: 65 s → 30 s", "Total:"])])  # fmt: skip
+    run(
+        FakeChat(scored, "Carol"),
+        [
+            (
+                "/simulate avg_response_s=0.5min manager.ability=5",
+                ["Average response time: 65 s → 30 s", "Total:"],
+            )
+        ],
+    )
 
 
 def test_the_ranking_shows_the_change_from_last_period(
@@ -219,8 +262,13 @@ def test_the_ranking_shows_the_change_from_last_period(
     run(
         FakeChat(scored, "Mary"), [("/rank london 2026-10", "Alice")]
     )  # October is scored and stored
-    review_everyone(engine, "london", key="2026-11", self_scores={"Alice": 2, "Bob": 4, "Carol": 5, "Dave": 4},
-                    manager_scores={"Alice": 2, "Bob": 4, "Carol": 5, "Dave": 3})  # fmt: skip
+    review_everyone(
+        engine,
+        "london",
+        key="2026-11",
+        self_scores={"Alice": 2, "Bob": 4, "Carol": 5, "Dave": 4},
+        manager_scores={"Alice": 2, "Bob": 4, "Carol": 5, "Dave": 3},
+    )
     clock.advance(days=30)
     chat = FakeChat(scored, "Mary")
     run(chat, [("/rank london 2026-11", "Ranking of london for 2026-11")])
@@ -258,14 +306,39 @@ def test_me_shows_the_individual_and_team_split_of_a_call_centre_scheme(
         members = admin.add_members(specs, session=session, actor="test", now=clock.now)
         period = repo.get_or_create_period(session=session, team=team, key="2026-10")
         for i, member in enumerate(members[1:]):
-            for indicator, value in (("sessions_handled", 900 - 100 * i), ("answer_rate", 0.95 - 0.05 * i),
-                                     ("aht_s", 200 + 40 * i), ("resolution_rate", 0.9 - 0.1 * i)):  # fmt: skip
-                repo.set_indicator_value(session=session, period=period, member=member, indicator=indicator,
-                                         value=value, source="import", actor="test", reason=None)  # fmt: skip
+            for indicator, value in (
+                ("sessions_handled", 900 - 100 * i),
+                ("answer_rate", 0.95 - 0.05 * i),
+                ("aht_s", 200 + 40 * i),
+                ("resolution_rate", 0.9 - 0.1 * i),
+            ):
+                repo.set_indicator_value(
+                    session=session,
+                    period=period,
+                    member=member,
+                    indicator=indicator,
+                    value=value,
+                    source="import",
+                    actor="test",
+                    reason=None,
+                )
     clock.advance(days=10)
     chat = FakeChat(Router(engine, AppConfig(), clock), "Ann")
-    run(chat, [("/me", ["Individual indicators:", "Team indicators:", "your team's results",
-                        "Call quality sampling: not enough samples", "the scheme's default"])])  # fmt: skip
+    run(
+        chat,
+        [
+            (
+                "/me",
+                [
+                    "Individual indicators:",
+                    "Team indicators:",
+                    "your team's results",
+                    "Call quality sampling: not enough samples",
+                    "the scheme's default",
+                ],
+            )
+        ],
+    )
     text = chat.text
     total = float(re.search(r"Total ([\d.]+) of 100", text).group(1))  # type: ignore[union-attr]
     parts = [float(x) for x in re.findall(r"= ([\d.]+)", text)]

@@ -70,8 +70,16 @@ def test_a_locked_period_is_read_back_as_stored_even_when_the_facts_change(
         repo.lock_scores(session=session, period=period, actor="test", reason=None)
         bob = repo.get_member_by_name(session=session, team=team, name="Carol")
         assert bob is not None
-        repo.set_indicator_value(session=session, period=period, member=bob, indicator="refund_ratio",
-                                 value="0.01", source="manual", actor="test", reason="late fix")  # fmt: skip
+        repo.set_indicator_value(
+            session=session,
+            period=period,
+            member=bob,
+            indicator="refund_ratio",
+            value="0.01",
+            source="manual",
+            actor="test",
+            reason="late fix",
+        )
         again = results.period_results(team, period, session=session, actor="test")
         assert again is not None and again.stored
         assert [(s.name, s.total) for s in again.scored] == [

@@ -26,8 +26,14 @@ def _use(engine: Engine, team_name: str, scheme_file: str) -> str:
     with unit_of_work(engine) as session:
         team = repo.get_team_by_name(session=session, name=team_name)
         assert team is not None
-        row = repo.get_or_create_scheme(session=session, key=parsed.id, text=text, name_zh=parsed.name_zh,
-                                        name_en=parsed.name_en, content_hash=parsed.content_hash)  # fmt: skip
+        row = repo.get_or_create_scheme(
+            session=session,
+            key=parsed.id,
+            text=text,
+            name_zh=parsed.name_zh,
+            name_en=parsed.name_en,
+            content_hash=parsed.content_hash,
+        )
         team.scheme_id = row.id
         for period in repo.list_periods(session=session, team=team):
             period.scheme_id = row.id
@@ -67,8 +73,14 @@ def test_an_agent_reads_the_online_shop_scheme_in_chinese(engine: Engine, router
         if i in text
     }
     assert not leaked, leaked
-    assert not re.search(r"[A-Za-z]{4,}", text.replace("demo", "").replace("review", "").replace("improve", "")
-                         .replace("feedback", "").replace("appeal", "")), text  # fmt: skip
+    assert not re.search(
+        r"[A-Za-z]{4,}",
+        text.replace("demo", "")
+        .replace("review", "")
+        .replace("improve", "")
+        .replace("feedback", "")
+        .replace("appeal", ""),
+    ), text
     assert "岗位" not in text  # the change-of-post rule is for admins only
 
 
@@ -79,16 +91,23 @@ def test_an_english_agent_reads_the_call_centre_scheme_with_checklist_stars_and_
     text = FakeChat(router, "Alice").say("/scheme")[0].text
     for expected in (
         "Scheme of team london: Call centre agents",
-        "Call quality sampling 20% — sampled conversations scored on a checklist: 2 conversations per agent per week",
-        "Verified the caller's identity as required 20% (critical: failing it fails the whole sample)",
-        "Customer satisfaction 10% — customers rate the agent through survey links: the average of the stars",
+        "Call quality sampling 20% — sampled conversations scored on a checklist: 2 conversations "
+        "per agent per week",
+        "Verified the caller's identity as required 20% (critical: failing it fails the whole "
+        "sample)",
+        "Customer satisfaction 10% — customers rate the agent through survey links: the average of "
+        "the stars",
         "at least 10 ratings, fewer count as 80 points",
-        "Team indicators 20% — the indicator table on the team's own values of Answer rate, Average wait time, Problem resolution rate",
-        "Service-quality complaints (15 points): 15 points, minus 5 points for each event, never below 0",
+        "Team indicators 20% — the indicator table on the team's own values of Answer rate, "
+        "Average wait time, Problem resolution rate",
+        "Service-quality complaints (15 points): 15 points, minus 5 points for each event, never "
+        "below 0",
         "no value counts as the worst result",
-        "Accuracy and punctuality (errors) (10 points): 10 points, minus 2 points for each event over 1, never below 0",
+        "Accuracy and punctuality (errors) (10 points): 10 points, minus 2 points for each event "
+        "over 1, never below 0",
         "Average wait time (10 points): target 20 s: 10 points × target ÷ value, at most 10 points",
-        "Star levels: 5-star from 90 points (bonus base ¥1,000.00); 4-star from 80 points (bonus base ¥800.00)",
+        "Star levels: 5-star from 90 points (bonus base ¥1,000.00); 4-star from 80 points (bonus "
+        "base ¥800.00)",
         "Rank 1: a reward of ¥300.00.",
     ):
         assert expected in text, f"{expected!r} not in:\n{text}"
@@ -99,8 +118,8 @@ def test_gates_and_levels_read_as_rules(engine: Engine, router: Router) -> None:
     _use(engine, "london", "after_sales.toml")
     text = FakeChat(router, "Bob").say("/scheme")[0].text
     assert (
-        "Team refund rate on target: a gate: the team's value must be ≤ 5%, otherwise Team bonus counts 0"
-        in text
+        "Team refund rate on target: a gate: the team's value must be ≤ 5%, otherwise Team bonus "
+        "counts 0" in text
     )
     assert "levels: No suggestion → 0 points; Made a sound suggestion → 5 points" in text
     assert "Each agent sees only their own place; managers see the whole ranking." in text
@@ -169,7 +188,8 @@ def test_the_scheme_fits_slack_and_telegram_limits(
 def test_the_scheme_says_how_the_pay_is_made_up_in_both_languages(
     engine: Engine, router: Router
 ) -> None:
-    # seed 001: 月底成交订单总额 × 千分之三 + 售后指标完成奖金 + 基础工资; 003: the star sets the bonus base
+    # seed 001: 月底成交订单总额 × 千分之三 + 售后指标完成奖金 + 基础工资; 003: the star sets the
+    # bonus base
     _use(engine, "demo", "online_shop.toml")
     zh = FakeChat(router, "李娜").say("/scheme")[0].text
     for expected in (

@@ -54,9 +54,15 @@ def _objects_for(session: Session, team_name: str, now: datetime) -> dict[str, i
     manager = next(m for m in repo.list_members(session=session, team=team) if m.role == "manager")
     assert li is not None and zhang is not None and li.id and zhang.id and period.id
     conv = conversations.create_conversation(
-        session=session, member_id=li.id, form_id="selfreview", period_id=period.id, subject_id=li.id,
-        platform="test", now=now, expires_at=now + timedelta(days=3),
-    )  # fmt: skip
+        session=session,
+        member_id=li.id,
+        form_id="selfreview",
+        period_id=period.id,
+        subject_id=li.id,
+        platform="test",
+        now=now,
+        expires_at=now + timedelta(days=3),
+    )
     own_plan, _ = cstore.ensure_plan(
         session=session,
         team=team,
@@ -73,30 +79,71 @@ def _objects_for(session: Session, team_name: str, now: datetime) -> dict[str, i
         due_at=now + timedelta(days=5),
         now=now,
     )
-    cstore.update_plan(session=session, plan=plan, actor="test", reason=None, now=now, status="submitted",
-                       submitted_at=now, answers={"cause": "原因", "measures": "措施"})  # fmt: skip
-    meeting, _ = cstore.ensure_meeting(session=session, team=team, period=period, member=li, manager=manager,
-                                       prompt={}, now=now)  # fmt: skip
+    cstore.update_plan(
+        session=session,
+        plan=plan,
+        actor="test",
+        reason=None,
+        now=now,
+        status="submitted",
+        submitted_at=now,
+        answers={"cause": "原因", "measures": "措施"},
+    )
+    meeting, _ = cstore.ensure_meeting(
+        session=session, team=team, period=period, member=li, manager=manager, prompt={}, now=now
+    )
     slot = cstore.offer_slots(session=session, meeting=meeting, starts=[now + timedelta(days=1)],
                               proposed_by=repo.actor_of(manager), now=now)[0]  # fmt: skip
-    qstore.add_sessions(session=session, team=team, period=period, rows=[
-        {"member_id": li.id, "ref": f"{team_name}-1", "started_at": now, "day": now.date()}])  # fmt: skip
+    qstore.add_sessions(
+        session=session,
+        team=team,
+        period=period,
+        rows=[{"member_id": li.id, "ref": f"{team_name}-1", "started_at": now, "day": now.date()}],
+    )
     service = qstore.list_sessions(session=session, period=period)[0]
-    draw = qstore.add_draw(session=session, team=team, period=period, seed=1, rule={}, max_session_id=service.id or 0,
-                           candidates=1, samples=[{"session_id": service.id, "member_id": li.id, "stratum": "2026-10-01",
-                                                   "short": False}], short=[], digest="x", actor="test", now=now)  # fmt: skip
+    draw = qstore.add_draw(
+        session=session,
+        team=team,
+        period=period,
+        seed=1,
+        rule={},
+        max_session_id=service.id or 0,
+        candidates=1,
+        samples=[
+            {"session_id": service.id, "member_id": li.id, "stratum": "2026-10-01", "short": False}
+        ],
+        short=[],
+        digest="x",
+        actor="test",
+        now=now,
+    )
     sample = qstore.list_samples(session=session, period=period)[0]
     assert draw.id and sample.id
     review = qstore.assign_review(
         session=session, sample=sample, reviewer=manager, kind="regular", actor="test", now=now
     )
-    appeal = cstore.create_appeal(session=session, team=team, period=period, member=zhang, component="self",
-                                  reason="自评有误", before={}, now=now)  # fmt: skip
+    appeal = cstore.create_appeal(
+        session=session,
+        team=team,
+        period=period,
+        member=zhang,
+        component="self",
+        reason="自评有误",
+        before={},
+        now=now,
+    )
     return {
-        "conversation": conv.id or 0, "plan.own": own_plan.id or 0, "plan.decide": plan.id or 0,
-        "meeting.own": meeting.id or 0, "slot.party": slot.id or 0, "member.review": zhang.id,
-        "member.peer": zhang.id, "period": period.id, "qa_review.own": review.id or 0, "appeal.decide": appeal.id or 0,
-    }  # fmt: skip
+        "conversation": conv.id or 0,
+        "plan.own": own_plan.id or 0,
+        "plan.decide": plan.id or 0,
+        "meeting.own": meeting.id or 0,
+        "slot.party": slot.id or 0,
+        "member.review": zhang.id,
+        "member.peer": zhang.id,
+        "period": period.id,
+        "qa_review.own": review.id or 0,
+        "appeal.decide": appeal.id or 0,
+    }
 
 
 @pytest.fixture
@@ -161,11 +208,22 @@ def _snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def _context(session: Session, name: str) -> Context:
-    actor = next(m for t in repo.list_teams(session=session) for m in repo.list_members(session=session, team=t)
-                 if m.name == name and t.name in ("demo", "london"))  # fmt: skip
+    actor = next(
+        m
+        for t in repo.list_teams(session=session)
+        for m in repo.list_members(session=session, team=t)
+        if m.name == name and t.name in ("demo", "london")
+    )
     lang = "en" if name == "Mary" else "zh"
-    return Context(session=session, actor=actor, lang=lang, _=translator(lang), now=REVIEW_WINDOW_NOW,
-                   incoming=Incoming(platform="test", user_id=name), config=AppConfig())  # fmt: skip
+    return Context(
+        session=session,
+        actor=actor,
+        lang=lang,
+        _=translator(lang),
+        now=REVIEW_WINDOW_NOW,
+        incoming=Incoming(platform="test", user_id=name),
+        config=AppConfig(),
+    )
 
 
 def test_every_action_of_the_registry_declares_its_ids_and_every_kind_has_a_forgery(
@@ -242,8 +300,14 @@ def test_ids_of_two_teams_in_one_value_are_refused_even_for_an_admin(
 def test_an_action_the_registry_does_not_declare_is_refused(
     router: Router, objects: Objects
 ) -> None:
-    replies = router.handle(Incoming(platform="test", user_id="demo/王经理", action="improve:return",
-                                     value=str(objects.own["plan.decide"])))  # fmt: skip
+    replies = router.handle(
+        Incoming(
+            platform="test",
+            user_id="demo/王经理",
+            action="improve:return",
+            value=str(objects.own["plan.decide"]),
+        )
+    )
     assert replies[0].text == translator("zh")(permissions.NOT_YOURS)
 
 
@@ -286,8 +350,11 @@ def test_two_same_named_agents_in_a_managers_teams_are_told_apart_by_team(
     router: Router, engine: Engine, objects: Objects
 ) -> None:
     with unit_of_work(engine) as session:
-        boss = repo.get_member_by_name(session=session, team=repo.get_team_by_name(session=session, name="demo"),  # type: ignore[arg-type]
-                                       name="王经理")  # fmt: skip
+        boss = repo.get_member_by_name(
+            session=session,
+            team=repo.get_team_by_name(session=session, name="demo"),  # type: ignore[arg-type]
+            name="王经理",
+        )
         shanghai = repo.get_team_by_name(session=session, name="shanghai")
         assert boss is not None and shanghai is not None
         repo.add_team_manager(session=session, team=shanghai, member=boss)

@@ -115,8 +115,15 @@ def shop(engine: Engine) -> Engine:
             name: repo.add_member(session=session, team=team, name=name, role="agent", manager=mary)
             for name in AGENTS
         }
-        record = repo.record_import(session=session, team=team, period=period, file_name="kpi-2026-10.csv",
-                                    sha256="0" * 64, row_count=3, imported_by="test")  # fmt: skip
+        record = repo.record_import(
+            session=session,
+            team=team,
+            period=period,
+            file_name="kpi-2026-10.csv",
+            sha256="0" * 64,
+            row_count=3,
+            imported_by="test",
+        )
         repo.store_import_values(
             session=session, period=period, record=record, actor="test", reason=None,
             rows=[(agents[n].id or 0, "refund_ratio", v[0], "import") for n, v in AGENTS.items()],
@@ -134,21 +141,52 @@ def shop(engine: Engine) -> Engine:
         store_sessions(session, team=team, period=period, frame=frame)
         sessions = {s.member_id: s for s in qa_store.list_sessions(session=session, period=period)}
         qa_store.add_draw(
-            session=session, team=team, period=period, seed=1, rule={}, max_session_id=0,
-            candidates=3, short=[], digest="d", actor="test",
-            samples=[{"session_id": sessions[a.id or 0].id, "member_id": a.id, "stratum": "2026-10-05",
-                      "short": False} for a in agents.values()],
-        )  # fmt: skip
+            session=session,
+            team=team,
+            period=period,
+            seed=1,
+            rule={},
+            max_session_id=0,
+            candidates=3,
+            short=[],
+            digest="d",
+            actor="test",
+            samples=[
+                {
+                    "session_id": sessions[a.id or 0].id,
+                    "member_id": a.id,
+                    "stratum": "2026-10-05",
+                    "short": False,
+                }
+                for a in agents.values()
+            ],
+        )
         for sample in qa_store.list_samples(session=session, period=period):
             review = qa_store.assign_review(
                 session=session, sample=sample, reviewer=quinn, kind="regular", actor="test"
             )
             name = next(n for n, a in agents.items() if a.id == sample.member_id)
-            qa_store.submit_review(session=session, review=review, answers={"answer": "pass"}, comment=None,
-                                   score=AGENTS[name][3], actor="test", now=NOW)  # fmt: skip
+            qa_store.submit_review(
+                session=session,
+                review=review,
+                answers={"answer": "pass"},
+                comment=None,
+                score=AGENTS[name][3],
+                actor="test",
+                now=NOW,
+            )
         for name, (_value, ability, stars, _qa) in AGENTS.items():
-            repo.save_review(session=session, period=period, subject=agents[name], rater=mary, kind="manager",
-                             answers={"ability": ability}, actor="test", reason=None, submitted_at=NOW)  # fmt: skip
+            repo.save_review(
+                session=session,
+                period=period,
+                subject=agents[name],
+                rater=mary,
+                kind="manager",
+                answers={"ability": ability},
+                actor="test",
+                reason=None,
+                submitted_at=NOW,
+            )
             repo.add_customer_rating(session=session, team=team, member=agents[name], period=period,
                                      token_id=f"t-{name}", stars=stars)  # fmt: skip
     return engine
@@ -169,13 +207,28 @@ def _get(session: Session) -> tuple[Team, Period, dict[str, Member]]:
 def _import(s: Session, team: Team, period: Period, people: dict[str, Member]) -> None:
     record = repo.record_import(session=s, team=team, period=period, file_name="kpi-fix.csv",
                                 sha256="1" * 64, row_count=1, imported_by="test")  # fmt: skip
-    repo.store_import_values(session=s, period=period, record=record, actor="test", reason=None,
-                             rows=[(people["Carol"].id or 0, "refund_ratio", "0.10", "import")])  # fmt: skip
+    repo.store_import_values(
+        session=s,
+        period=period,
+        record=record,
+        actor="test",
+        reason=None,
+        rows=[(people["Carol"].id or 0, "refund_ratio", "0.10", "import")],
+    )
 
 
 def _review_corrected(s: Session, team: Team, period: Period, people: dict[str, Member]) -> None:
-    repo.save_review(session=s, period=period, subject=people["Carol"], rater=people["Mary"], kind="manager",
-                     answers={"ability": 1}, actor="test", reason="corrected", submitted_at=NOW)  # fmt: skip
+    repo.save_review(
+        session=s,
+        period=period,
+        subject=people["Carol"],
+        rater=people["Mary"],
+        kind="manager",
+        answers={"ability": 1},
+        actor="test",
+        reason="corrected",
+        submitted_at=NOW,
+    )
 
 
 def _rating(s: Session, team: Team, period: Period, people: dict[str, Member]) -> None:
@@ -186,8 +239,15 @@ def _rating(s: Session, team: Team, period: Period, people: dict[str, Member]) -
 def _qa_review(s: Session, team: Team, period: Period, people: dict[str, Member]) -> None:
     for review, sample in qa_store.regular_reviews(session=s, period=period):
         if sample.member_id == people["Carol"].id:
-            qa_store.submit_review(session=s, review=review, answers={"answer": "fail"}, comment="wrong",
-                                   score=0.0, actor="test", now=NOW)  # fmt: skip
+            qa_store.submit_review(
+                session=s,
+                review=review,
+                answers={"answer": "fail"},
+                comment="wrong",
+                score=0.0,
+                actor="test",
+                now=NOW,
+            )
 
 
 def _appeal_decided(s: Session, team: Team, period: Period, people: dict[str, Member]) -> None:
@@ -198,8 +258,16 @@ def _appeal_decided(s: Session, team: Team, period: Period, people: dict[str, Me
     s.flush()
     appeal.status = "upheld"
     appeal.decided_at = NOW
-    repo.set_indicator_value(session=s, period=period, member=carol, indicator="refund_ratio",
-                             value=Decimal("0.01"), source="appeal", actor="test", reason="appeal")  # fmt: skip
+    repo.set_indicator_value(
+        session=s,
+        period=period,
+        member=carol,
+        indicator="refund_ratio",
+        value=Decimal("0.01"),
+        source="appeal",
+        actor="test",
+        reason="appeal",
+    )
 
 
 def _calibration(router: Router) -> Callable[..., None]:
@@ -218,8 +286,14 @@ def _scheme_change(s: Session, team: Team, period: Period, people: dict[str, Mem
         .replace('kind = "manager"\nweight = 30', 'kind = "manager"\nweight = 1')
     )
     parsed = parse_scheme(text)
-    scheme = repo.get_or_create_scheme(session=s, key=parsed.id, text=text, name_zh=parsed.name_zh,
-                                       name_en=parsed.name_en, content_hash=parsed.content_hash)  # fmt: skip
+    scheme = repo.get_or_create_scheme(
+        session=s,
+        key=parsed.id,
+        text=text,
+        name_zh=parsed.name_zh,
+        name_en=parsed.name_en,
+        content_hash=parsed.content_hash,
+    )
     repo.set_team_scheme(session=s, team=team, scheme=scheme, actor="test", reason="new scheme")
     period.scheme_id = scheme.id  # the open period is scored by the new scheme too
     s.add(period)
@@ -326,8 +400,16 @@ def test_a_write_bumps_its_period_and_the_later_ones_and_nothing_else(shop: Engi
         s.flush()
         before = {p.key: result_store.state(session=s, period_id=p.id or 0).inputs_version
                   for p in (september, october, november)}  # fmt: skip
-        repo.set_indicator_value(session=s, period=october, member=people["Alice"], indicator="refund_ratio",
-                                 value="0.03", source="manual", actor="test", reason=None)  # fmt: skip
+        repo.set_indicator_value(
+            session=s,
+            period=october,
+            member=people["Alice"],
+            indicator="refund_ratio",
+            value="0.03",
+            source="manual",
+            actor="test",
+            reason=None,
+        )
         after = {p.key: result_store.state(session=s, period_id=p.id or 0).inputs_version
                  for p in (september, october, november)}  # fmt: skip
     assert after["2026-09"] == before["2026-09"]

@@ -59,8 +59,8 @@ def test_an_agent_appeals_the_manager_review_by_its_chinese_name_and_the_admin_c
     shown = admin("/appeal")
     assert f"· #{appeal} 刘洋（demo）：主管评价 — 服务性那一项评的是上个月" in shown
     assert (
-        f"刘洋 对 2026-10 的 主管评价 部分提出申诉：服务性那一项评的是上个月\n请用 /appeal uphold {appeal}"
-        in shown
+        f"刘洋 对 2026-10 的 主管评价 部分提出申诉：服务性那一项评的是上个月\n请用 /appeal uphold "
+        f"{appeal}" in shown
     )
     shown = admin(f"/appeal uphold {appeal} 速度=4 核对后确认")
     assert "只能用 1–5 的整数修改 主管评价 的评分维度：工作能力、工作协作性、服务性。" in shown

@@ -1,4 +1,5 @@
-"""An appeal gets an answer deadline (issue 14 item 11; seed 002 考核结果争议处理: 及时反馈处理结果).
+"""An appeal gets an answer deadline (issue 14 item 11; seed 002 考核结果争议处理:
+及时反馈处理结果).
 
 The scheme sets ``apply.appeal_answer_days`` (default 3 working days); the deadline is the end of
 that many working days after the filing day, in the team's time zone (the scheme's weekend off).
@@ -60,7 +61,8 @@ def test_the_answer_deadline_counts_working_days_after_the_filing_day(
 
 
 def test_the_answer_deadline_counts_in_the_teams_time_zone() -> None:
-    """Sunday 17:00 in London is Monday 01:00 in Shanghai: a Shanghai team's Monday counts as the filing day."""
+    """Sunday 17:00 in London is Monday 01:00 in Shanghai: a Shanghai team's Monday counts as the
+    filing day."""
     filed = datetime(2026, 11, 8, 17, 0, tzinfo=UTC)
     assert answer_deadline(filed, 3, "Asia/Shanghai", WEEKEND) == _at("2026-11-12 23:59:59")
     assert answer_deadline(filed, 3, "Europe/London", WEEKEND) == _at(
@@ -135,8 +137,10 @@ def test_the_decider_is_reminded_once_in_the_last_day_before_the_deadline(
     assert _follow_up(engine, _at("2026-11-11 09:00")) == {"reminded": 2, "late": 0}
     assert _follow_up(engine, _at("2026-11-11 15:00")) == {"reminded": 0, "late": 0}  # once
     reminders = _texts(engine, "appeal.reminder").values()
-    assert any(t.startswith("Reminder: appeal #") and f"needs your answer by {DUE}" in t and "Dave" in t
-               for t in reminders)  # fmt: skip
+    assert any(
+        t.startswith("Reminder: appeal #") and f"needs your answer by {DUE}" in t and "Dave" in t
+        for t in reminders
+    )
     assert any(t.startswith("提醒：刘洋") and f"需要你在 {DUE} 前答复" in t for t in reminders)
 
 
@@ -172,8 +176,13 @@ def test_the_late_notice_reads_in_english_for_an_english_admin(
     FakeChat(published, "Dave").say("/appeal kpi my response time was 29 s")
     assert _follow_up(engine, _at("2026-11-12 08:00")) == {"reminded": 0, "late": 2}
     texts = list(_texts(engine, "appeal.late").values())
-    assert any(t.startswith("Appeal #") and "by Dave (london, KPI table of 2026-10) was due for an answer by "
-               f"{DUE} and is still open" in t for t in texts)  # fmt: skip
+    assert any(
+        t.startswith("Appeal #")
+        and "by Dave (london, KPI table of 2026-10) was due for an answer by "
+        f"{DUE} and is still open"
+        in t
+        for t in texts
+    )
 
 
 def test_the_daily_step_follows_up_the_appeal_deadlines(engine: Engine, published: Router) -> None:

@@ -1,4 +1,5 @@
-"""Calibration, publication's consequences, improvement plans, appeals and exports, through the router."""
+"""Calibration, publication's consequences, improvement plans, appeals and exports, through the
+router."""
 
 from __future__ import annotations
 
@@ -39,15 +40,23 @@ announce_best = true
 [calibration]
 outlier_k = 2.0
 min_reviews = 3
-targets = [ { id = "excellent", name = { zh = "优秀", en = "Excellent" }, min_total = 90, max_share = 0.2 } ]
+targets = [
+  { id = "excellent", name = { zh = "优秀", en = "Excellent" }, min_total = 90, max_share = 0.2 },
+]
 """
 
 
 def _use_scheme(engine: Engine, text: str) -> None:
     parsed = parse_scheme(text)
     with unit_of_work(engine) as s:
-        row = repo.get_or_create_scheme(session=s, key=parsed.id, text=text, name_zh=parsed.name_zh,
-                                        name_en=parsed.name_en, content_hash=parsed.content_hash)  # fmt: skip
+        row = repo.get_or_create_scheme(
+            session=s,
+            key=parsed.id,
+            text=text,
+            name_zh=parsed.name_zh,
+            name_en=parsed.name_en,
+            content_hash=parsed.content_hash,
+        )
         for team in repo.list_teams(session=s):
             team.scheme_id = row.id
             period = repo.get_period(session=s, team=team, key="2026-10")
@@ -331,7 +340,7 @@ def test_a_late_plan_is_reminded_once_a_day_then_escalated_once(
         assert sum(1 for k in escalations if f"/{boss.id}/" in k) == 2
 
 
-# -- appeals -----------------------------------------------------------------------------------------
+# -- appeals ---------------------------------------------------------------------------------------
 
 
 def test_an_upheld_appeal_changes_the_rank_and_republishes_only_to_those_who_saw_it(
@@ -392,7 +401,7 @@ def test_an_appeal_after_the_window_is_refused(published: Router, clock: Clock) 
     assert "closed" in reply.text
 
 
-# -- exports -----------------------------------------------------------------------------------------
+# -- exports ---------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("text", ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tx"])
@@ -410,8 +419,15 @@ def test_the_export_has_every_sheet_and_escapes_a_customer_comment(
         period = repo.get_period(session=s, team=london, key="2026-10")
         alice = repo.get_member_by_name(session=s, team=london, name="Alice")
         assert period is not None and alice is not None
-        repo.add_customer_rating(session=s, team=london, member=alice, period=period, token_id="t1", stars=5,
-                                 comment='=HYPERLINK("http://x","y")')  # fmt: skip
+        repo.add_customer_rating(
+            session=s,
+            team=london,
+            member=alice,
+            period=period,
+            token_id="t1",
+            stars=5,
+            comment='=HYPERLINK("http://x","y")',
+        )
         sheets = build_sheets(s, london, period)
     assert set(sheets) == {
         "scores",
@@ -503,7 +519,8 @@ def test_training_needs_are_the_teams_weakest_indicators(engine: Engine, publish
         assert outcome is not None
         needs = training_needs(outcome)
         lines = training_lines(translator("zh"), "zh", outcome)
-    # response times 20/50/65/31 s earn 50/25/0/25 of 50 (50 %); refunds 2/4/7/3 % earn 50/30/0/30 (55 %)
+    # response times 20/50/65/31 s earn 50/25/0/25 of 50 (50 %); refunds 2/4/7/3 % earn 50/30/0/30
+    # (55 %)
     assert [iid for iid, _share in needs] == ["avg_response_s", "refund_ratio"]
     assert needs[0][1] == pytest.approx(0.5)
     assert lines[0].startswith("培训需求") and "平均响应时间" in lines[1]
@@ -548,7 +565,8 @@ def test_a_chinese_agent_appeals_and_hears_back_in_chinese(
 def test_the_appeal_window_ends_with_the_named_day_in_the_teams_zone(
     published: Router, clock: Clock
 ) -> None:
-    # published 2026-11-06 12:00 UTC (20:00 in Shanghai) + 7 days → open until 2026-11-13 23:59 Shanghai
+    # published 2026-11-06 12:00 UTC (20:00 in Shanghai) + 7 days → open until 2026-11-13 23:59
+    # Shanghai
     clock.now = datetime(2026, 11, 13, 15, 30, tzinfo=UTC)  # 23:30 in Shanghai
     assert "#" in FakeChat(published, "Dave").say("/appeal kpi late but in time")[0].text
     clock.now = datetime(2026, 11, 13, 16, 0, tzinfo=UTC)  # 00:00 on the 14th in Shanghai
@@ -583,10 +601,16 @@ def test_the_plan_request_says_the_true_place_and_that_the_scheme_asks_the_last_
     engine: Engine, published: Router
 ) -> None:
     with unit_of_work(engine) as s:
-        people = {m.id: (m.name, repo.get_team(session=s, team_id=m.team_id).name)  # type: ignore[union-attr]
-                  for t in repo.list_teams(session=s) for m in repo.list_members(session=s, team=t)}  # fmt: skip
-        requests = {people[m.member_id][0]: m.reply["text"] for m in outbox_store.list_messages(session=s)
-                    if m.kind == "improve.request" and m.member_id is not None}  # fmt: skip
+        people = {
+            m.id: (m.name, repo.get_team(session=s, team_id=m.team_id).name)  # type: ignore[union-attr]
+            for t in repo.list_teams(session=s)
+            for m in repo.list_members(session=s, team=t)
+        }
+        requests = {
+            people[m.member_id][0]: m.reply["text"]
+            for m in outbox_store.list_messages(session=s)
+            if m.kind == "improve.request" and m.member_id is not None
+        }
         ranks = {}
         for team in repo.list_teams(session=s):
             period = repo.get_period(session=s, team=team, key="2026-10")

@@ -31,7 +31,8 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 @pytest.fixture
 def published(engine: Engine, router: Router, clock: Clock) -> Router:
-    """2026-10 published on Friday 2026-11-06 20:00 Shanghai time: the plans are due Friday 11-13 23:59."""
+    """2026-10 published on Friday 2026-11-06 20:00 Shanghai time: the plans are due Friday 11-13
+    23:59."""
     _use_scheme(engine, SCHEME_TEXT + APPLY)
     FakeChat(router, "周人事").say("/calibrate lock 2026-10")
     _publish(engine, clock)
@@ -48,8 +49,12 @@ def _meetings(
         period = repo.get_period(session=s, team=team, key="2026-10")
         assert period is not None
         names = {m.id: m.name for m in repo.list_members(session=s, team=team)}
-        slots = {names[m.member_id]: [x.starts_at.replace(tzinfo=UTC) for x in store.list_slots(session=s, meeting=m)]
-                 for m in store.list_meetings(session=s, period=period)}  # fmt: skip
+        slots = {
+            names[m.member_id]: [
+                x.starts_at.replace(tzinfo=UTC) for x in store.list_slots(session=s, meeting=m)
+            ]
+            for m in store.list_meetings(session=s, period=period)
+        }
         due = {
             names[p.member_id]: p.due_at.replace(tzinfo=UTC)
             for p in store.list_plans(session=s, period=period)
@@ -92,8 +97,13 @@ def test_the_slot_offers_go_out_to_those_asked_for_a_plan_first(
         london = repo.get_team_by_name(session=s, name="london")
         assert london is not None
         names = {m.id: m.name for m in repo.list_members(session=s, team=london)}
-        offers = [names[m.member_id] for m in sorted(outbox_store.list_messages(session=s, team_id=london.id), key=lambda m: m.id or 0)
-                  if m.kind == "feedback.slots" and m.member_id in names]  # fmt: skip
+        offers = [
+            names[m.member_id]
+            for m in sorted(
+                outbox_store.list_messages(session=s, team_id=london.id), key=lambda m: m.id or 0
+            )
+            if m.kind == "feedback.slots" and m.member_id in names
+        ]
     assert set(offers[:2]) == set(due) and len(offers) == 4
 
 
@@ -123,7 +133,8 @@ def _local(text: str) -> datetime:
 
 
 def test_a_tight_plan_deadline_packs_several_meeting_times_a_day_before_it() -> None:
-    """Published Friday evening, plans due Tuesday 23:59: two agents need six times on Monday and Tuesday."""
+    """Published Friday evening, plans due Tuesday 23:59: two agents need six times on Monday and
+    Tuesday."""
     published_at, deadline = _local("2026-11-06 20:00"), _local("2026-11-10 23:59")
     first = propose_slots(published_at, "Asia/Shanghai", before=deadline)
     second = propose_slots(published_at, "Asia/Shanghai", before=deadline, busy=first)

@@ -1,4 +1,5 @@
-"""The payroll export shows each part of the scheme's pay and the sum, as numbers (issue 14 item 13).
+"""The payroll export shows each part of the scheme's pay and the sum, as numbers (issue 14 item
+13).
 
 Seed 001's formula in small: base pay + the order total × a rate + an indicator bonus that one
 indicator short of its target loses entirely, + the place's reward or penalty (004).
@@ -78,8 +79,14 @@ def _london_with_pay(engine: Engine):
     text = _scheme_with_pay()
     parsed = parse_scheme(text)
     with unit_of_work(engine) as s:
-        row = repo.get_or_create_scheme(session=s, key=parsed.id, text=text, name_zh=parsed.name_zh,
-                                        name_en=parsed.name_en, content_hash=parsed.content_hash)  # fmt: skip
+        row = repo.get_or_create_scheme(
+            session=s,
+            key=parsed.id,
+            text=text,
+            name_zh=parsed.name_zh,
+            name_en=parsed.name_en,
+            content_hash=parsed.content_hash,
+        )
         london = repo.get_team_by_name(session=s, name="london")
         assert london is not None
         london.scheme_id = row.id
@@ -89,8 +96,16 @@ def _london_with_pay(engine: Engine):
         for name, amount in ORDERS.items():
             member = repo.get_member_by_name(session=s, team=london, name=name)
             assert member is not None
-            repo.set_indicator_value(session=s, period=period, member=member, indicator="order_amount",
-                                     value=Decimal(amount), source="test", actor="test", reason=None)  # fmt: skip
+            repo.set_indicator_value(
+                session=s,
+                period=period,
+                member=member,
+                indicator="order_amount",
+                value=Decimal(amount),
+                source="test",
+                actor="test",
+                reason=None,
+            )
 
 
 def test_the_payroll_export_shows_each_pay_part_and_the_sum_as_numbers(

@@ -35,7 +35,9 @@ personal_goals = false
 [calibration]
 outlier_k = 1.5
 min_reviews = 2
-targets = [ { id = "excellent", name = { zh = "优秀", en = "Excellent" }, min_total = 90, max_share = 0.2 } ]
+targets = [
+  { id = "excellent", name = { zh = "优秀", en = "Excellent" }, min_total = 90, max_share = 0.2 },
+]
 """
     )
     scheme = parse_scheme(text)
@@ -60,15 +62,18 @@ targets = [ { id = "excellent", name = { zh = "优秀", en = "Excellent" }, min_
     [
         ("[calibration]\noutlier_k = 0", "not_positive"),
         (
-            '[calibration]\ntargets = [ { id = "top", name = { zh = "优", en = "Top" }, min_total = 90, max_share = 1.5 } ]',
+            '[calibration]\ntargets = [ { id = "top", name = { zh = "优", en = "Top" }, min_total '
+            "= 90, max_share = 1.5 } ]",
             "share_range",
         ),
         (
-            '[calibration]\ntargets = [ { id = "top", name = { zh = "优", en = "Top" }, min_total = 120, max_share = 0.1 } ]',
+            '[calibration]\ntargets = [ { id = "top", name = { zh = "优", en = "Top" }, min_total '
+            "= 120, max_share = 0.1 } ]",
             "total_range",
         ),
         (
-            '[calibration]\ntargets = [ { id = "top", name = { zh = "优", en = "Top" }, max_share = 0.1 } ]',
+            '[calibration]\ntargets = [ { id = "top", name = { zh = "优", en = "Top" }, max_share '
+            "= 0.1 } ]",
             "required",
         ),
         ('[apply]\nannounce_best = "yes"', "expected_bool"),

@@ -37,12 +37,26 @@ def test_payroll_is_replaced_exactly_and_every_change_is_audited(db_engine: Engi
     _team(db_engine)
     with unit_of_work(db_engine) as s:
         team, period, a, b = _rows(s)
-        store.replace_payroll(session=s, team=team, period=period, entries=[(a, "reward", Decimal("100.50"), "CNY"),
-                              (b, "penalty", Decimal("50"), "CNY")], actor="system", reason="published", now=NOW)  # fmt: skip
+        store.replace_payroll(
+            session=s,
+            team=team,
+            period=period,
+            entries=[(a, "reward", Decimal("100.50"), "CNY"), (b, "penalty", Decimal("50"), "CNY")],
+            actor="system",
+            reason="published",
+            now=NOW,
+        )
     with unit_of_work(db_engine) as s:
         team, period, a, b = _rows(s)
-        store.replace_payroll(session=s, team=team, period=period, entries=[(b, "reward", Decimal("100.50"), "CNY"),
-                              (a, "penalty", Decimal("50"), "CNY")], actor="member:9", reason="appeal #1", now=NOW)  # fmt: skip
+        store.replace_payroll(
+            session=s,
+            team=team,
+            period=period,
+            entries=[(b, "reward", Decimal("100.50"), "CNY"), (a, "penalty", Decimal("50"), "CNY")],
+            actor="member:9",
+            reason="appeal #1",
+            now=NOW,
+        )
     with unit_of_work(db_engine) as s:
         team, period, a, b = _rows(s)
         entries = {
@@ -70,8 +84,15 @@ def test_a_plan_and_a_meeting_are_created_once(db_engine: Engine) -> None:
                 due_at=NOW + timedelta(days=3),
                 now=NOW,
             )
-            meeting, _created = store.ensure_meeting(session=s, team=team, period=period, member=a, manager=None,
-                                                     prompt={"x": 1}, now=NOW)  # fmt: skip
+            meeting, _created = store.ensure_meeting(
+                session=s,
+                team=team,
+                period=period,
+                member=a,
+                manager=None,
+                prompt={"x": 1},
+                now=NOW,
+            )
             store.offer_slots(
                 session=s,
                 meeting=meeting,
@@ -90,15 +111,34 @@ def test_a_restated_locked_score_keeps_before_after_who_and_why(db_engine: Engin
     _team(db_engine)
     with unit_of_work(db_engine) as s:
         _team_row, period, a, _b = _rows(s)
-        repo.save_score(session=s, period=period, member=a, scheme_hash="h", total=61.5, rank=3, breakdown={},
-                        flags=["improvement"], actor="system", reason=None)  # fmt: skip
+        repo.save_score(
+            session=s,
+            period=period,
+            member=a,
+            scheme_hash="h",
+            total=61.5,
+            rank=3,
+            breakdown={},
+            flags=["improvement"],
+            actor="system",
+            reason=None,
+        )
         repo.lock_scores(session=s, period=period, actor="system", reason="published")
     with unit_of_work(db_engine) as s:
         _team_row, period, a, _b = _rows(s)
         score = repo.get_score(session=s, period=period, member=a)
         assert score is not None and score.locked
-        store.restate_score(session=s, score=score, total=70.25, rank=2, breakdown={"k": 1}, flags=[],
-                            actor="member:4", reason="appeal #1: the shift log", now=NOW)  # fmt: skip
+        store.restate_score(
+            session=s,
+            score=score,
+            total=70.25,
+            rank=2,
+            breakdown={"k": 1},
+            flags=[],
+            actor="member:4",
+            reason="appeal #1: the shift log",
+            now=NOW,
+        )
     with unit_of_work(db_engine) as s:
         entry = [
             e for e in repo.audit_trail(session=s, entity="score") if e.action == "score.restate"
@@ -112,8 +152,18 @@ def test_goals_are_read_back_for_their_period(db_engine: Engine) -> None:
     _team(db_engine)
     with unit_of_work(db_engine) as s:
         team, _period, a, _b = _rows(s)
-        store.add_goal(session=s, team=team, member=a, period_key="2026-11", text="faster", due_on=date(2026, 11, 30),
-                       created_by="member:1", indicator="avg_response_s", target=45, now=NOW)  # fmt: skip
+        store.add_goal(
+            session=s,
+            team=team,
+            member=a,
+            period_key="2026-11",
+            text="faster",
+            due_on=date(2026, 11, 30),
+            created_by="member:1",
+            indicator="avg_response_s",
+            target=45,
+            now=NOW,
+        )
     with unit_of_work(db_engine) as s:
         _team_row, _period, a, _b = _rows(s)
         (goal,) = store.goals_for(session=s, member=a, period_key="2026-11")

@@ -15,7 +15,8 @@ from storage.db import unit_of_work
 from storage.models import Conversation
 
 SCORES = ("4", "3")
-"""The two self-review scores of tests/conversations/data/mini_shop.toml, then two text questions."""
+"""The two self-review scores of tests/conversations/data/mini_shop.toml, then two text
+questions."""
 
 
 def _answers(router: Router) -> dict[str, object]:

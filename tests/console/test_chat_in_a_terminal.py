@@ -1,4 +1,5 @@
-"""A newcomer's first experience: ``kpibot chat`` in a real pseudo-terminal, driven like a person."""
+"""A newcomer's first experience: ``kpibot chat`` in a real pseudo-terminal, driven like a
+person."""
 
 from __future__ import annotations
 

@@ -43,13 +43,35 @@ PRECISION = parse_scheme((ROOT / "schemes/online_shop.toml").read_text(encoding=
 PEOPLE = ("周敏", "陈静", "吴婷")
 """The demo's admin, its manager and an agent (README: who is who in the demo)."""
 WITH_ARGUMENTS = (
-    "/me", "/me 2026-10", "/rank", "/rank demo 2026-10", "/status", "/status demo 2026-11",
-    "/scheme", "/scheme demo", "/simulate 退款比例=3%", "/simulate refund=3%", "/simulate",
-    "/review 吴婷", "/appeal", "/improve", "/feedback", "/inbox", "/inbox 吴婷", "/schedule demo",
-    "/peer", "/survey", "/survey 3", "/export demo 2026-10", "/member list demo", "/import list demo",
-    "/help", "/calibrate demo 2026-11", "/runstep remind.1 demo 2026-12",
+    "/me",
+    "/me 2026-10",
+    "/rank",
+    "/rank demo 2026-10",
+    "/status",
+    "/status demo 2026-11",
+    "/scheme",
+    "/scheme demo",
+    "/simulate 退款比例=3%",
+    "/simulate refund=3%",
+    "/simulate",
+    "/review 吴婷",
+    "/appeal",
+    "/improve",
+    "/feedback",
+    "/inbox",
+    "/inbox 吴婷",
+    "/schedule demo",
+    "/peer",
+    "/survey",
+    "/survey 3",
+    "/export demo 2026-10",
+    "/member list demo",
+    "/import list demo",
+    "/help",
+    "/calibrate demo 2026-11",
+    "/runstep remind.1 demo 2026-12",
     "/runstep publish demo 2026-11",
-)  # fmt: skip
+)
 """Commands as people type them; /runstep publish last, then what it sent is read too."""
 
 INTERNAL_ID = re.compile(

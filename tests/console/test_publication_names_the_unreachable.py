@@ -30,8 +30,11 @@ def test_the_admin_publishing_in_chinese_is_told_who_gets_nothing(
     admin = console(router, world_db, "周人事", media)
     shown = admin.send("/runstep publish london 2026-10")
     assert "无法联系到的成员 4 位（消息在 /inbox 中等待）" in shown, shown
-    assert ("london 2026-10 的结果已发布，但无法联系到 Alice、Carol、Dave、Mary：他们没有关联 Slack、Telegram 或飞书账号，"
-            "结果在 /inbox 中等待。请用 /member set london 姓名 slack=… 或 telegram=… 关联。") in shown  # fmt: skip
+    assert (
+        "london 2026-10 的结果已发布，但无法联系到 Alice、Carol、Dave、Mary：他们没有关联 "
+        "Slack、Telegram 或飞书账号，结果在 /inbox 中等待。请用 /member set london 姓名 slack=… 或 "
+        "telegram=… 关联。"
+    ) in shown
     assert "Bob" not in shown.split("无法联系到 ")[1].split("：")[0]
 
 
@@ -44,5 +47,7 @@ def test_the_admin_publishing_in_english_is_told_who_gets_nothing(
     admin.send("/lang en")
     shown = admin.send("/runstep publish london 2026-10")
     assert "people no platform reaches (their messages wait in /inbox): 5" in shown, shown
-    assert ("london 2026-10 is published, but Alice, Bob, Carol, Dave, Mary cannot be reached: no Slack, "
-            "Telegram or Feishu account is linked, so their results wait in /inbox.") in shown  # fmt: skip
+    assert (
+        "london 2026-10 is published, but Alice, Bob, Carol, Dave, Mary cannot be reached: no "
+        "Slack, Telegram or Feishu account is linked, so their results wait in /inbox."
+    ) in shown

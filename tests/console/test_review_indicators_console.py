@@ -1,4 +1,5 @@
-"""The terminal chat asks the manager-provided indicators of the default scheme in /review (issue 14 item 2)."""
+"""The terminal chat asks the manager-provided indicators of the default scheme in /review (issue
+14 item 2)."""
 
 from __future__ import annotations
 

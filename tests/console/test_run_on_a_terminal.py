@@ -41,7 +41,7 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
-def test_kpibot_run_on_a_terminal_loads_the_demo_and_opens_the_chat_as_the_demo_manager_and_quit_leaves_the_server(
+def test_kpibot_run_on_a_terminal_opens_the_demo_chat_as_its_manager_and_quit_leaves_the_server(
     tmp_path: Path,
 ) -> None:
     script = Path(sys.executable).with_name("kpibot")

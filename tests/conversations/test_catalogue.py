@@ -12,9 +12,14 @@ from commands.i18n import catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = sorted(
-    [*ROOT.glob("commands/forms/*.py"), ROOT / "commands/selfreview.py", ROOT / "commands/review.py",
-     ROOT / "commands/peer.py", ROOT / "commands/router.py"]
-)  # fmt: skip
+    [
+        *ROOT.glob("commands/forms/*.py"),
+        ROOT / "commands/selfreview.py",
+        ROOT / "commands/review.py",
+        ROOT / "commands/peer.py",
+        ROOT / "commands/router.py",
+    ]
+)
 
 
 def _marked(path: Path) -> list[str]:

@@ -1,4 +1,5 @@
-"""Several deliveries of one submit at the same moment (a double tap racing itself) store one review."""
+"""Several deliveries of one submit at the same moment (a double tap racing itself) store one
+review."""
 
 from __future__ import annotations
 

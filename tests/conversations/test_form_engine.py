@@ -11,15 +11,26 @@ from tests.conversations.transcript import FakeChat, run
 
 def test_a_whole_form_is_answered_summarised_and_submitted(toy_router: Router) -> None:
     chat = FakeChat(toy_router, "Alice")
-    run(chat, [
-        ("/toy", ["Question 1 of 5", "How was your week?", "[1 · Very poor]"]),
-        ("[4 · Good]", ["Question 2 of 5", "How many calls?"]),
-        ("120", "Refund ratio?"),
-        ("[Skip]", "Which shift?"),
-        ("late", "Again?"),
-        ("[Yes]", ["Summary of your self-review", "1. How was your week?: 4 · Good", "3. Refund ratio?: (skipped)", "preview calls=120"]),
-        ("[Submit]", "Thank you"),
-    ])  # fmt: skip
+    run(
+        chat,
+        [
+            ("/toy", ["Question 1 of 5", "How was your week?", "[1 · Very poor]"]),
+            ("[4 · Good]", ["Question 2 of 5", "How many calls?"]),
+            ("120", "Refund ratio?"),
+            ("[Skip]", "Which shift?"),
+            ("late", "Again?"),
+            (
+                "[Yes]",
+                [
+                    "Summary of your self-review",
+                    "1. How was your week?: 4 · Good",
+                    "3. Refund ratio?: (skipped)",
+                    "preview calls=120",
+                ],
+            ),
+            ("[Submit]", "Thank you"),
+        ],
+    )
     with unit_of_work(toy_router.engine) as session:
         saved = session.exec(select(AuditLog)).all()
         assert [row.after for row in saved] == [
@@ -90,18 +101,32 @@ def test_an_answer_is_edited_from_the_summary_and_a_new_conditional_question_is_
     toy_router: Router,
 ) -> None:
     chat = FakeChat(toy_router, "Alice")
-    run(chat, [
-        ("/toy", "Question 1"), ("3", "calls"), ("10", "Refund"), ("skip", "shift"), ("1", "Again"),
-        ("[Yes]", ["Summary", "1. How was your week?: 3 · Fair"]),
-        ("[Change 1]", ["Question 1 of 5", "Current answer: 3 · Fair"]),
-        ("1", ["Question 2 of 6: What went well?"]),
-        ("Nothing much", ["Summary", "1. How was your week?: 1 · Very poor", "2. What went well?: Nothing much"]),
-        ("[Change 3]", "How many calls?"),
-        ("11", ["Summary", "3. How many calls?: 11"]),
-        ("[Change 1]", "Question 1"),
-        ("4", ["Summary", "1. How was your week?: 4 · Good"]),
-        ("[Submit]", "Thank you"),
-    ])  # fmt: skip
+    run(
+        chat,
+        [
+            ("/toy", "Question 1"),
+            ("3", "calls"),
+            ("10", "Refund"),
+            ("skip", "shift"),
+            ("1", "Again"),
+            ("[Yes]", ["Summary", "1. How was your week?: 3 · Fair"]),
+            ("[Change 1]", ["Question 1 of 5", "Current answer: 3 · Fair"]),
+            ("1", ["Question 2 of 6: What went well?"]),
+            (
+                "Nothing much",
+                [
+                    "Summary",
+                    "1. How was your week?: 1 · Very poor",
+                    "2. What went well?: Nothing much",
+                ],
+            ),
+            ("[Change 3]", "How many calls?"),
+            ("11", ["Summary", "3. How many calls?: 11"]),
+            ("[Change 1]", "Question 1"),
+            ("4", ["Summary", "1. How was your week?: 4 · Good"]),
+            ("[Submit]", "Thank you"),
+        ],
+    )
     assert "why" not in _submitted(toy_router)[0]
     assert _submitted(toy_router)[0]["calls"] == 11
 
@@ -195,8 +220,16 @@ def test_nobody_can_press_someone_elses_form_buttons(toy_router: Router) -> None
 
 def test_cancel_ends_the_form_without_storing_anything(toy_router: Router) -> None:
     chat = FakeChat(toy_router, "Alice")
-    run(chat, [("/toy", "Question 1"), ("3", "Question 2"), ("/cancel", "Cancelled"), ("5", "/help"),
-               ("/cancel", "no form in progress")])  # fmt: skip
+    run(
+        chat,
+        [
+            ("/toy", "Question 1"),
+            ("3", "Question 2"),
+            ("/cancel", "Cancelled"),
+            ("5", "/help"),
+            ("/cancel", "no form in progress"),
+        ],
+    )
     assert _submitted(toy_router) == []
 
 

@@ -1,4 +1,5 @@
-"""Every form command × every role: who may start it, and what a refusal says (nothing about the subject)."""
+"""Every form command × every role: who may start it, and what a refusal says (nothing about the
+subject)."""
 
 from __future__ import annotations
 
@@ -90,8 +91,14 @@ def test_a_scheme_without_reviews_says_so_for_each_form(router: Router) -> None:
     with unit_of_work(router.engine) as session:
         team = repo.get_team_by_name(session=session, name="london")
         assert team is not None
-        scheme = repo.get_or_create_scheme(session=session, key=parsed.id, text=text, name_zh=parsed.name_zh,
-                                           name_en=parsed.name_en, content_hash=parsed.content_hash)  # fmt: skip
+        scheme = repo.get_or_create_scheme(
+            session=session,
+            key=parsed.id,
+            text=text,
+            name_zh=parsed.name_zh,
+            name_en=parsed.name_en,
+            content_hash=parsed.content_hash,
+        )
         repo.set_team_scheme(session=session, team=team, scheme=scheme, actor="test", reason=None)
         period = repo.get_period(session=session, team=team, key="2026-10")
         assert period is not None

@@ -12,10 +12,37 @@ from storage.models import AuditLog, Conversation
 from tests.conversations.transcript import FakeChat
 
 TYPED = st.one_of(
-    st.sampled_from(["1", "3", "5", "0", "6", "42", "-1", "3.5", "150%", "12%", "yes", "no", "maybe", "early",
-                     "late", "back", "skip", "submit", "提交", "返回", "跳过", "", "   ", "九", "三"]),
+    st.sampled_from(
+        [
+            "1",
+            "3",
+            "5",
+            "0",
+            "6",
+            "42",
+            "-1",
+            "3.5",
+            "150%",
+            "12%",
+            "yes",
+            "no",
+            "maybe",
+            "early",
+            "late",
+            "back",
+            "skip",
+            "submit",
+            "提交",
+            "返回",
+            "跳过",
+            "",
+            "   ",
+            "九",
+            "三",
+        ]
+    ),
     st.text(max_size=30),
-)  # fmt: skip
+)
 STEP = st.one_of(
     st.tuples(st.just("type"), TYPED),
     st.tuples(st.just("tap"), st.integers(min_value=1, max_value=9)),

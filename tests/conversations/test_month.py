@@ -62,8 +62,14 @@ ABANDONS, WRONG_FIRST = 2, 4  # which agents stop midway / answer wrongly first
 def _setup(engine: Engine) -> None:
     parsed = parse_scheme(SCHEME)
     with unit_of_work(engine) as session:
-        scheme = repo.get_or_create_scheme(session=session, key=parsed.id, text=SCHEME, name_zh=parsed.name_zh,
-                                           name_en=parsed.name_en, content_hash=parsed.content_hash)  # fmt: skip
+        scheme = repo.get_or_create_scheme(
+            session=session,
+            key=parsed.id,
+            text=SCHEME,
+            name_zh=parsed.name_zh,
+            name_en=parsed.name_en,
+            content_hash=parsed.content_hash,
+        )
         for spec in TEAMS:
             team = repo.create_team(session=session, name=spec.name, lang=spec.lang, scheme=scheme)
             repo.add_member(session=session, team=team, name=spec.admin, role="admin")
@@ -85,8 +91,16 @@ def _import_kpis(engine: Engine, spec: Team) -> None:
             member = repo.get_member_by_name(session=session, team=team, name=name)
             assert member is not None
             for indicator, value in (("refund_ratio", REFUND[i]), ("avg_response_s", RESPONSE[i])):
-                repo.set_indicator_value(session=session, period=period, member=member, indicator=indicator,
-                                         value=value, source="import", actor="test", reason=None)  # fmt: skip
+                repo.set_indicator_value(
+                    session=session,
+                    period=period,
+                    member=member,
+                    indicator=indicator,
+                    value=value,
+                    source="import",
+                    actor="test",
+                    reason=None,
+                )
 
 
 @pytest.fixture
@@ -117,24 +131,53 @@ class Words:
 
 
 WORDS = {
-    "en": Words("Period 2026-11 of london is open", "Question {n} of 4", "Please send a whole number from 1 to 5.",
-                "You have an unfinished self-review. Continue from question 2?", "Continue", "Summary of your",
-                "Submit", "your self-review is submitted", "the review is submitted", "Please say why",
-                "reward ¥100", "penalty ¥100", "improvement plan due 2026-12-12",
-                ("rank 4 of 8", "Refund ratio: 4%", "Self-review: 75", "Manager review: 67")),
-    "zh": Words("华东 的考核周期 2026-11 已开启", "第 {n}/4 题", "请发送 1 到 5 之间的整数。",
-                "你有一份未完成的自评。要从第 2 题继续吗？", "继续", "汇总", "提交", "自评已提交", "评价已提交",
-                "请说明理由", "奖励 ¥100", "扣罚 ¥100", "须于 2026-12-12 前提交整改方案",
-                ("第 4 名（共 8 人）", "退款比例：4%", "自评：75", "主管评价：67")),
-}  # fmt: skip
+    "en": Words(
+        "Period 2026-11 of london is open",
+        "Question {n} of 4",
+        "Please send a whole number from 1 to 5.",
+        "You have an unfinished self-review. Continue from question 2?",
+        "Continue",
+        "Summary of your",
+        "Submit",
+        "your self-review is submitted",
+        "the review is submitted",
+        "Please say why",
+        "reward ¥100",
+        "penalty ¥100",
+        "improvement plan due 2026-12-12",
+        ("rank 4 of 8", "Refund ratio: 4%", "Self-review: 75", "Manager review: 67"),
+    ),
+    "zh": Words(
+        "华东 的考核周期 2026-11 已开启",
+        "第 {n}/4 题",
+        "请发送 1 到 5 之间的整数。",
+        "你有一份未完成的自评。要从第 2 题继续吗？",
+        "继续",
+        "汇总",
+        "提交",
+        "自评已提交",
+        "评价已提交",
+        "请说明理由",
+        "奖励 ¥100",
+        "扣罚 ¥100",
+        "须于 2026-12-12 前提交整改方案",
+        ("第 4 名（共 8 人）", "退款比例：4%", "自评：75", "主管评价：67"),
+    ),
+}
 
 
 def _self_review(router: Router, clock: Clock, spec: Team, i: int, w: Words) -> None:
     chat = FakeChat(router, spec.agents[i])
     score = SELF_SCORE[i]
     if i == WRONG_FIRST:
-        run(chat, [("/selfreview", w.question.format(n=1)), ("10", [w.hint, w.question.format(n=1)]),
-                   ("很好" if w is WORDS["zh"] else "good", [w.hint, w.question.format(n=1)])])  # fmt: skip
+        run(
+            chat,
+            [
+                ("/selfreview", w.question.format(n=1)),
+                ("10", [w.hint, w.question.format(n=1)]),
+                ("很好" if w is WORDS["zh"] else "good", [w.hint, w.question.format(n=1)]),
+            ],
+        )
     else:
         run(chat, [("/selfreview", w.question.format(n=1))])
     run(chat, [(score, w.question.format(n=2))])

@@ -14,10 +14,18 @@ def _peer_reviews(router: Router) -> list[Review]:
 
 
 def _rate(router: Router, rater: str, subject: str, collaboration: str, service: str) -> None:
-    run(FakeChat(router, rater), [
-        (f"/peer {subject}", ["Peer rating of", "Your answers are anonymous", "Question 1 of 2"]),
-        (collaboration, "Question 2 of 2"), (service, "Summary"), ("submit", "anonymous peer rating is saved"),
-    ])  # fmt: skip
+    run(
+        FakeChat(router, rater),
+        [
+            (
+                f"/peer {subject}",
+                ["Peer rating of", "Your answers are anonymous", "Question 1 of 2"],
+            ),
+            (collaboration, "Question 2 of 2"),
+            (service, "Summary"),
+            ("submit", "anonymous peer rating is saved"),
+        ],
+    )
 
 
 def test_an_agent_rates_a_teammate_chosen_from_a_list(router: Router) -> None:
@@ -59,8 +67,13 @@ def test_nobody_can_ask_who_rated(router: Router) -> None:
 
 
 def test_an_agent_cannot_rate_themselves_or_another_team(router: Router) -> None:
-    run(FakeChat(router, "Alice"), [("/peer Alice", "You cannot rate yourself"),
-                                    ("/peer 李娜", "There is no colleague 李娜 in your team.")])  # fmt: skip
+    run(
+        FakeChat(router, "Alice"),
+        [
+            ("/peer Alice", "You cannot rate yourself"),
+            ("/peer 李娜", "There is no colleague 李娜 in your team."),
+        ],
+    )
     assert _peer_reviews(router) == []
 
 
@@ -119,10 +132,15 @@ def test_the_audit_log_names_a_peer_rater_by_a_pseudonym_per_period(router: Rout
     from storage.models import AuditLog, Member
 
     _rate(router, "Alice", "Dave", "5", "5")
-    run(FakeChat(router, "Alice"), [  # changed: the same pseudonym
-        ("/peer Dave", "Summary of your peer rating"), ("[Change 1]", "Question 1 of 2"), ("2", "Summary"),
-        ("[Submit]", "saved"),
-    ])  # fmt: skip
+    run(
+        FakeChat(router, "Alice"),
+        [  # changed: the same pseudonym
+            ("/peer Dave", "Summary of your peer rating"),
+            ("[Change 1]", "Question 1 of 2"),
+            ("2", "Summary"),
+            ("[Submit]", "saved"),
+        ],
+    )
     _rate(router, "Bob", "Dave", "3", "3")
     with unit_of_work(router.engine) as session:
         entries = list(session.exec(select(AuditLog).where(AuditLog.action == "review.peer")).all())

@@ -131,18 +131,37 @@ def test_the_language_is_the_members_else_the_teams(
 def test_drafts_latest_activity_and_expiry(db_engine: Engine, people: dict[str, int]) -> None:
     ann = people["ann"]
     with unit_of_work(db_engine) as session:
-        first = conversations.create_conversation(session=session, member_id=ann, form_id="peer", period_id=None,
-                                         subject_id=people["boss"], platform="test", now=T0,
-                                         expires_at=T0 + timedelta(days=1))  # fmt: skip
-        second = conversations.create_conversation(session=session, member_id=ann, form_id="selfreview", period_id=None,
-                                          subject_id=ann, platform="test", now=T0 + timedelta(minutes=1),
-                                          expires_at=T0 + timedelta(days=3))  # fmt: skip
+        first = conversations.create_conversation(
+            session=session,
+            member_id=ann,
+            form_id="peer",
+            period_id=None,
+            subject_id=people["boss"],
+            platform="test",
+            now=T0,
+            expires_at=T0 + timedelta(days=1),
+        )
+        second = conversations.create_conversation(
+            session=session,
+            member_id=ann,
+            form_id="selfreview",
+            period_id=None,
+            subject_id=ann,
+            platform="test",
+            now=T0 + timedelta(minutes=1),
+            expires_at=T0 + timedelta(days=3),
+        )
         ids = (first.id, second.id)
     with unit_of_work(db_engine) as session:
         latest = conversations.latest_active(ann, session=session, lock=True)
         assert latest is not None and latest.id == ids[1]
-        draft = conversations.find_draft(session=session, member_id=ann, form_id="peer", period_id=None,
-                                subject_id=people["boss"])  # fmt: skip
+        draft = conversations.find_draft(
+            session=session,
+            member_id=ann,
+            form_id="peer",
+            period_id=None,
+            subject_id=people["boss"],
+        )
         assert draft is not None and draft.id == ids[0]
         conversations.save_conversation(
             draft, session=session, now=T0 + timedelta(minutes=2), step=1, answers={"a": 1}

@@ -14,8 +14,17 @@ def _reviews(router: Router, kind: str = "manager") -> list[Review]:
 
 
 def _self_review(router: Router, name: str) -> None:
-    run(FakeChat(router, name), [("/selfreview", "Question 1"), ("4", "Q"), ("3", "Q"), ("Calm with angry customers", "Q"),
-                                 ("Speed", "Summary"), ("submit", "submitted")])  # fmt: skip
+    run(
+        FakeChat(router, name),
+        [
+            ("/selfreview", "Question 1"),
+            ("4", "Q"),
+            ("3", "Q"),
+            ("Calm with angry customers", "Q"),
+            ("Speed", "Summary"),
+            ("submit", "submitted"),
+        ],
+    )
 
 
 def test_a_manager_sees_the_kpi_breakdown_and_self_review_then_reviews_with_a_preview(
@@ -23,24 +32,48 @@ def test_a_manager_sees_the_kpi_breakdown_and_self_review_then_reviews_with_a_pr
 ) -> None:
     _self_review(router, "Alice")
     chat = FakeChat(router, "Mary")
-    run(chat, [
-        ("/review @Alice", ["Review of Alice for 2026-10.", "KPI breakdown of Alice for 2026-10:",
-                            "· Refund ratio: 2% → 50 of 50 points", "· Average response time: 20 s → 50 of 50 points",
-                            "Performance (computed from the KPIs, not asked): 100 / 100",
-                            "Self-review of Alice:", "· Task completion: 4 · above expectations",
-                            "· What went well: Calm with angry customers",
-                            "Question 1 of 4: Ability: how do you rate this agent?"]),
-        ("4", "Question 2 of 4: Collaboration"),
-        ("5", ["Question 3 of 5: You gave Collaboration a score at the end of the scale. Please say why.",
-               "A score of 1 or 5 needs a short reason"]),
-        ("skip", ["cannot be skipped", "Please say why"]),
-        ("Helps every newcomer", "Question 4 of 5: Service"),
-        ("3", "Question 5 of 5: Anything else"),
-        ("skip", ["Summary of your manager review", "1. Ability: 4 · above expectations",
-                  "3. Why (Collaboration): Helps every newcomer", "5. Comment: (skipped)",
-                  "Resulting total for Alice:"]),
-        ("[Submit]", "the review is submitted"),
-    ])  # fmt: skip
+    run(
+        chat,
+        [
+            (
+                "/review @Alice",
+                [
+                    "Review of Alice for 2026-10.",
+                    "KPI breakdown of Alice for 2026-10:",
+                    "· Refund ratio: 2% → 50 of 50 points",
+                    "· Average response time: 20 s → 50 of 50 points",
+                    "Performance (computed from the KPIs, not asked): 100 / 100",
+                    "Self-review of Alice:",
+                    "· Task completion: 4 · above expectations",
+                    "· What went well: Calm with angry customers",
+                    "Question 1 of 4: Ability: how do you rate this agent?",
+                ],
+            ),
+            ("4", "Question 2 of 4: Collaboration"),
+            (
+                "5",
+                [
+                    "Question 3 of 5: You gave Collaboration a score at the end of the scale. "
+                    "Please say why.",
+                    "A score of 1 or 5 needs a short reason",
+                ],
+            ),
+            ("skip", ["cannot be skipped", "Please say why"]),
+            ("Helps every newcomer", "Question 4 of 5: Service"),
+            ("3", "Question 5 of 5: Anything else"),
+            (
+                "skip",
+                [
+                    "Summary of your manager review",
+                    "1. Ability: 4 · above expectations",
+                    "3. Why (Collaboration): Helps every newcomer",
+                    "5. Comment: (skipped)",
+                    "Resulting total for Alice:",
+                ],
+            ),
+            ("[Submit]", "the review is submitted"),
+        ],
+    )
     (review,) = _reviews(router)
     assert review.answers == {"ability": 4, "collaboration": 5, "service": 3}
     assert review.comments == {"collaboration": "Helps every newcomer"}
@@ -65,8 +98,17 @@ def test_the_preview_total_moves_with_the_answers_and_matches_the_stored_result(
         ],
     )
     low = _preview(chat.text)
-    run(chat, [("[Change 1]", "Question 1"), ("4", "Summary"), ("[Change 2]", "Q"), ("4", "Summary"),
-               ("[Change 3]", "Q"), ("4", "Summary")])  # fmt: skip
+    run(
+        chat,
+        [
+            ("[Change 1]", "Question 1"),
+            ("4", "Summary"),
+            ("[Change 2]", "Q"),
+            ("4", "Summary"),
+            ("[Change 3]", "Q"),
+            ("4", "Summary"),
+        ],
+    )
     high = _preview(chat.text)
     assert high > low
     run(chat, [("submit", "submitted")])
@@ -142,10 +184,30 @@ def test_reviewing_again_starts_from_the_earlier_review_including_its_comments(
     router: Router,
 ) -> None:
     chat = FakeChat(router, "Mary")
-    run(chat, [("/review Carol", "Question 1"), ("5", "Please say why"), ("Mentors others", "Question 3"),
-               ("3", "Q"), ("3", "Q"), ("Keep going", "Summary"), ("submit", "submitted")])  # fmt: skip
-    run(chat, [("/review Carol", ["Summary", "2. Why (Ability): Mentors others", "5. Comment: Keep going"]),
-               ("[Change 1]", "Question 1"), ("4", ["Summary", "1. Ability: 4"]), ("submit", "submitted")])  # fmt: skip
+    run(
+        chat,
+        [
+            ("/review Carol", "Question 1"),
+            ("5", "Please say why"),
+            ("Mentors others", "Question 3"),
+            ("3", "Q"),
+            ("3", "Q"),
+            ("Keep going", "Summary"),
+            ("submit", "submitted"),
+        ],
+    )
+    run(
+        chat,
+        [
+            (
+                "/review Carol",
+                ["Summary", "2. Why (Ability): Mentors others", "5. Comment: Keep going"],
+            ),
+            ("[Change 1]", "Question 1"),
+            ("4", ["Summary", "1. Ability: 4"]),
+            ("submit", "submitted"),
+        ],
+    )
     (review,) = _reviews(router)
     assert review.answers == {"ability": 4, "collaboration": 3, "service": 3}
     assert review.comments == {"comment": "Keep going"}
@@ -170,8 +232,13 @@ def _close_without_dates(router: Router, team_name: str) -> None:
 def test_a_closed_period_is_closed_wherever_it_came_from(router: Router) -> None:
     _close_without_dates(router, "london")
     _close_without_dates(router, "demo")
-    run(FakeChat(router, "Mary"), [("/review Alice 2026-10", "Reviews for 2026-10 are closed."),
-                                   ("/review Alice", "There is no period to review yet.")])  # fmt: skip
+    run(
+        FakeChat(router, "Mary"),
+        [
+            ("/review Alice 2026-10", "Reviews for 2026-10 are closed."),
+            ("/review Alice", "There is no period to review yet."),
+        ],
+    )
     run(FakeChat(router, "王经理"), [("/review 李娜 2026-10", "2026-10 的评价已关闭。")])
     run(FakeChat(router, "Alice"), [("/selfreview 2026-10", "closed")])
     assert _reviews(router) == []

@@ -13,7 +13,8 @@ from commands.router import Router, split_command
 from tests.conftest import Clock
 
 REFUSAL = N_(
-    "The command /review is not available to you: only managers and admins review agents. Use /selfreview for your own review."
+    "The command /review is not available to you: only managers and admins review agents. Use "
+    "/selfreview for your own review."
 )
 
 

@@ -18,18 +18,35 @@ def test_an_agent_fills_a_self_review_with_task_completion_first_after_seeing_th
     router: Router,
 ) -> None:
     chat = FakeChat(router, "Alice")
-    run(chat, [
-        ("/selfreview", ["Self-review for 2026-10.", "Please finish by 2026-11-06 18:00",
-                         "· Refund ratio: 2%", "· Average response time: 20 s",
-                         "Question 1 of 4: Task completion: how do you rate yourself this period?",
-                         "How much of this month's targets did you reach?", "[4 · above expectations]"]),
-        ("4", "Question 2 of 4: Attitude"),
-        ("[5 · outstanding]", "Question 3 of 4: What went well this period?"),
-        ("Fewer refunds", "Question 4 of 4: What do you want to improve"),
-        ("Faster first answers", ["Summary of your self-review", "1. Task completion: 4 · above expectations",
-                                  "3. What went well: Fewer refunds"]),
-        ("[Submit]", "your self-review is submitted"),
-    ])  # fmt: skip
+    run(
+        chat,
+        [
+            (
+                "/selfreview",
+                [
+                    "Self-review for 2026-10.",
+                    "Please finish by 2026-11-06 18:00",
+                    "· Refund ratio: 2%",
+                    "· Average response time: 20 s",
+                    "Question 1 of 4: Task completion: how do you rate yourself this period?",
+                    "How much of this month's targets did you reach?",
+                    "[4 · above expectations]",
+                ],
+            ),
+            ("4", "Question 2 of 4: Attitude"),
+            ("[5 · outstanding]", "Question 3 of 4: What went well this period?"),
+            ("Fewer refunds", "Question 4 of 4: What do you want to improve"),
+            (
+                "Faster first answers",
+                [
+                    "Summary of your self-review",
+                    "1. Task completion: 4 · above expectations",
+                    "3. What went well: Fewer refunds",
+                ],
+            ),
+            ("[Submit]", "your self-review is submitted"),
+        ],
+    )
     (review,) = _self_reviews(router)
     assert review.answers == {"task_completion": 4, "attitude": 5}
     assert review.comments == {"went_well": "Fewer refunds", "to_improve": "Faster first answers"}
@@ -38,12 +55,26 @@ def test_an_agent_fills_a_self_review_with_task_completion_first_after_seeing_th
 
 def test_a_chinese_agent_sees_everything_in_chinese(router: Router) -> None:
     chat = FakeChat(router, "陈静")
-    run(chat, [
-        ("/selfreview", ["2026-10", "· 退款比例：无数据", "· 平均响应时间：28 秒", "第 1/4 题：工作任务完成情况"]),
-        ("六", ["请发送 1 到 5 之间的整数。", "第 1/4 题"]),
-        ("3", "第 2/4 题：工作态度"), ("3", "第 3/4 题"), ("还行", "第 4/4 题"), ("更快", "汇总"),
-        ("提交", "自评已提交"),
-    ])  # fmt: skip
+    run(
+        chat,
+        [
+            (
+                "/selfreview",
+                [
+                    "2026-10",
+                    "· 退款比例：无数据",
+                    "· 平均响应时间：28 秒",
+                    "第 1/4 题：工作任务完成情况",
+                ],
+            ),
+            ("六", ["请发送 1 到 5 之间的整数。", "第 1/4 题"]),
+            ("3", "第 2/4 题：工作态度"),
+            ("3", "第 3/4 题"),
+            ("还行", "第 4/4 题"),
+            ("更快", "汇总"),
+            ("提交", "自评已提交"),
+        ],
+    )
     assert len(_self_reviews(router)) == 1
 
 
@@ -62,8 +93,16 @@ def test_the_self_review_is_closed_before_the_window_opens_and_after_the_deadlin
 
 def test_a_draft_can_be_submitted_until_the_last_minute(router: Router, clock: Clock) -> None:
     chat = FakeChat(router, "Alice")
-    run(chat, [("/selfreview", "Question 1"), ("4", "Question 2"), ("4", "Question 3"), ("ok", "Question 4"),
-               ("ok", "Summary")])  # fmt: skip
+    run(
+        chat,
+        [
+            ("/selfreview", "Question 1"),
+            ("4", "Question 2"),
+            ("4", "Question 3"),
+            ("ok", "Question 4"),
+            ("ok", "Summary"),
+        ],
+    )
     submit = chat.button("Submit")
     clock.now = clock.now.replace(day=6, hour=9, minute=59)
     chat.press_button(submit)
@@ -73,8 +112,16 @@ def test_a_draft_can_be_submitted_until_the_last_minute(router: Router, clock: C
 
 def test_the_deadline_passes_while_the_summary_waits(router: Router, clock: Clock) -> None:
     chat = FakeChat(router, "Alice")
-    run(chat, [("/selfreview", "Question 1"), ("4", "Question 2"), ("4", "Question 3"), ("ok", "Question 4"),
-               ("ok", "Summary")])  # fmt: skip
+    run(
+        chat,
+        [
+            ("/selfreview", "Question 1"),
+            ("4", "Question 2"),
+            ("4", "Question 3"),
+            ("ok", "Question 4"),
+            ("ok", "Summary"),
+        ],
+    )
     submit = chat.button("Submit")
     clock.now = clock.now.replace(day=6, hour=10, minute=0)
     chat.press_button(submit)
@@ -101,13 +148,22 @@ def test_submitting_again_starts_from_the_summary_and_replaces_the_self_review(
     chat = FakeChat(router, "Alice")
     run(chat, [("/selfreview", "Question 1"), ("2", "Question 2"), ("3", "Question 3"), ("a", "Q"),
                ("b", "Summary"), ("submit", "submitted")])  # fmt: skip
-    run(chat, [
-        ("/selfreview", ["Summary of your self-review", "1. Task completion: 2 · below expectations",
-                         "3. What went well: a"]),
-        ("[Change 1]", ["Question 1 of 4", "Current answer: 2 · below expectations"]),
-        ("5", ["Summary", "1. Task completion: 5 · outstanding"]),
-        ("submit", "submitted"),
-    ])  # fmt: skip
+    run(
+        chat,
+        [
+            (
+                "/selfreview",
+                [
+                    "Summary of your self-review",
+                    "1. Task completion: 2 · below expectations",
+                    "3. What went well: a",
+                ],
+            ),
+            ("[Change 1]", ["Question 1 of 4", "Current answer: 2 · below expectations"]),
+            ("5", ["Summary", "1. Task completion: 5 · outstanding"]),
+            ("submit", "submitted"),
+        ],
+    )
     (review,) = _self_reviews(router)
     assert review.answers == {"task_completion": 5, "attitude": 3}
     assert review.comments == {"went_well": "a", "to_improve": "b"}
@@ -131,8 +187,15 @@ def test_the_goals_agreed_in_the_feedback_meeting_are_shown_before_the_first_que
         consequences.add_goal(session=session, team=team, member=alice, period_key="2026-10",
                               text="Answer faster", due_on=date(2026, 10, 31), created_by="Mary",
                               indicator="avg_response_s", target=25)  # fmt: skip
-        consequences.add_goal(session=session, team=team, member=alice, period_key="2026-09",
-                              text="An old goal", due_on=date(2026, 9, 30), created_by="Mary")  # fmt: skip
+        consequences.add_goal(
+            session=session,
+            team=team,
+            member=alice,
+            period_key="2026-09",
+            text="An old goal",
+            due_on=date(2026, 9, 30),
+            created_by="Mary",
+        )
     chat = FakeChat(router, "Alice")
     said = " ".join(r.text for r in chat.say("/selfreview"))
     assert "Your personal goals for 2026-10, agreed in your feedback meeting:" in said

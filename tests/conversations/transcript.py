@@ -5,7 +5,8 @@
         ("/selfreview", "Question 1 of"),         # expected text is a substring of the reply
         ("7", "whole number from 1 to 5"),        # a wrong answer: the hint, same question
         ("[4]", "Question 2 of"),                 # [label]: press the button whose label starts so
-        ("#2", ["Question 3", "Back"]),           # #n: press the n-th button (1-based, as the console)
+        ("#2", ["Question 3", "Back"]),           # #n: press the n-th button (1-based, as the
+        console)
         ("/cancel", None),                        # None: the bot says nothing at all
     ])
 
@@ -49,9 +50,13 @@ class FakeChat:
     def _incoming(self, **kwargs: Any) -> Incoming:
         event_id = f"ev-{next(_event_ids)}" if self.with_event_ids else None
         return Incoming(
-            platform=self.platform, user_id=self.user_id, lang_hint=self.lang_hint,
-            chat=self.chat, event_id=kwargs.pop("event_id", event_id), **kwargs,  # type: ignore[arg-type]
-        )  # fmt: skip
+            platform=self.platform,
+            user_id=self.user_id,
+            lang_hint=self.lang_hint,
+            chat=self.chat,
+            event_id=kwargs.pop("event_id", event_id),
+            **kwargs,  # type: ignore[arg-type]
+        )
 
     def say(self, text: str, *, event_id: str | None = None) -> list[Reply]:
         self.transcript.append((self.user_id, text))
@@ -122,7 +127,8 @@ def render_reply(reply: Reply) -> str:
 
 
 def run(chat: FakeChat, script: Iterable[tuple[str, Expected]]) -> None:
-    """Play ``(said, expected)`` pairs; ``expected`` is a substring, several, or None for silence."""
+    """Play ``(said, expected)`` pairs; ``expected`` is a substring, several, or None for
+    silence."""
     for number, (said, expected) in enumerate(script, start=1):
         chat.act(said)
         text = chat.text
@@ -132,5 +138,6 @@ def run(chat: FakeChat, script: Iterable[tuple[str, Expected]]) -> None:
         wanted = [expected] if isinstance(expected, str) else list(expected)
         missing = [w for w in wanted if w not in text]
         assert not missing, (
-            f"step {number} ({said!r}): missing {missing} in the reply.\n--- transcript ---\n{chat.dump()}"
+            f"step {number} ({said!r}): missing {missing} in the reply.\n--- transcript "
+            f"---\n{chat.dump()}"
         )

@@ -33,18 +33,37 @@ MISSING_ZH = "店长考核、工作绩效"
 
 
 def shop_team(session: Session, *, name: str = "shop") -> tuple[Team, Period]:
-    """The team (English), its manager Mary, admins Ann (en) and 胡敏 (zh), an open period 2026-10."""
+    """The team (English), its manager Mary, admins Ann (en) and 胡敏 (zh), an open period
+    2026-10."""
     parsed = parse_scheme(SCHEME_TEXT)
-    scheme = repo.get_or_create_scheme(session=session, key=parsed.id, text=SCHEME_TEXT, name_zh=parsed.name_zh,
-                                       name_en=parsed.name_en, content_hash=parsed.content_hash)  # fmt: skip
-    team = repo.create_team(session=session, name=name, lang="en", timezone="Asia/Shanghai", scheme=scheme,
-                            now=datetime(2026, 9, 1, tzinfo=UTC))  # fmt: skip
+    scheme = repo.get_or_create_scheme(
+        session=session,
+        key=parsed.id,
+        text=SCHEME_TEXT,
+        name_zh=parsed.name_zh,
+        name_en=parsed.name_en,
+        content_hash=parsed.content_hash,
+    )
+    team = repo.create_team(
+        session=session,
+        name=name,
+        lang="en",
+        timezone="Asia/Shanghai",
+        scheme=scheme,
+        now=datetime(2026, 9, 1, tzinfo=UTC),
+    )
     repo.add_member(session=session, team=team, name="Mary", role="manager", lang="en")
     repo.add_member(session=session, team=team, name="Ann", role="admin", lang="en")
     repo.add_member(session=session, team=team, name="胡敏", role="admin", lang="zh")
-    period = repo.get_or_create_period(session=session, team=team, key=PERIOD, status="open", scheme=scheme,
-                                       review_opens_at=datetime(2026, 11, 1, tzinfo=UTC),
-                                       review_closes_at=datetime(2026, 11, 10, 10, tzinfo=UTC))  # fmt: skip
+    period = repo.get_or_create_period(
+        session=session,
+        team=team,
+        key=PERIOD,
+        status="open",
+        scheme=scheme,
+        review_opens_at=datetime(2026, 11, 1, tzinfo=UTC),
+        review_closes_at=datetime(2026, 11, 10, 10, tzinfo=UTC),
+    )
     return team, period
 
 
@@ -66,8 +85,16 @@ def add_agent(
                          submitted_at=REVIEWED_AT)  # fmt: skip
     if data:
         for indicator, value in {**SHOP_VALUES, "conversion_rate": conversion}.items():
-            repo.set_indicator_value(session=session, period=period, member=agent, indicator=indicator,
-                                     value=value, source="test", actor="test", reason=None)  # fmt: skip
+            repo.set_indicator_value(
+                session=session,
+                period=period,
+                member=agent,
+                indicator=indicator,
+                value=value,
+                source="test",
+                actor="test",
+                reason=None,
+            )
     return int(agent.id or 0)
 
 

@@ -45,8 +45,14 @@ async def main(argv: list[str]) -> int:
     telegram = await telegram_adapter(engine, args.telegram)
     limits = {"telegram": Limits(overall=args.rate, per_chat=5.0),
               "slack": Limits(per_workspace=args.rate, per_chat=5.0)}  # fmt: skip
-    sender = Sender(engine, {"slack": slack, "telegram": telegram}, worker=args.worker,
-                    limits=limits, batch=args.batch, lease=timedelta(seconds=args.lease))  # fmt: skip
+    sender = Sender(
+        engine,
+        {"slack": slack, "telegram": telegram},
+        worker=args.worker,
+        limits=limits,
+        batch=args.batch,
+        lease=timedelta(seconds=args.lease),
+    )
     marks = sends = 0
     frozen = False
     real_begin = sender._begin

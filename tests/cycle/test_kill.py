@@ -52,10 +52,22 @@ async def spawn(
     db_url: str, fake_telegram: FakeTelegram, fake_slack: FakeSlack, worker: str, *extra: str
 ) -> Proc:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.cycle.sender_process", "--db", db_url,
-        "--telegram", fake_telegram.base_url, "--slack", fake_slack.api_url, "--worker", worker,
-        *extra, cwd=ROOT, stdout=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "tests.cycle.sender_process",
+        "--db",
+        db_url,
+        "--telegram",
+        fake_telegram.base_url,
+        "--slack",
+        fake_slack.api_url,
+        "--worker",
+        worker,
+        *extra,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     return Proc(proc, worker)
 
 
@@ -103,8 +115,12 @@ async def test_a_sender_killed_between_a_send_and_its_mark_never_sends_that_mess
     Slack: the delivery check finds the message in the DM, so the row is ``sent``, once.
     Telegram has no such check: the row is ``ambiguous`` (not sent again, counted, the
     admins told). One platform, five messages a second: one send in flight at a time."""
-    crew = make_crew(engine, telegram=8 if platform == "telegram" else 0,
-                     slack=8 if platform == "slack" else 0, fake_telegram=fake_telegram)  # fmt: skip
+    crew = make_crew(
+        engine,
+        telegram=8 if platform == "telegram" else 0,
+        slack=8 if platform == "slack" else 0,
+        fake_telegram=fake_telegram,
+    )
     broadcast(engine, crew)
     url = str(engine.url)
     doomed = await spawn(

@@ -1,4 +1,5 @@
-"""When the steps happen: local times in two time zones, never a reminder at night or at the weekend."""
+"""When the steps happen: local times in two time zones, never a reminder at night or at the
+weekend."""
 
 from __future__ import annotations
 
@@ -37,9 +38,7 @@ def test_a_longer_window_gets_both_reminders_at_the_local_opening_hour() -> None
     assert steps[0].at == datetime(2026, 11, 1, 1, 0, tzinfo=UTC)
 
 
-def test_in_new_york_a_reminder_due_at_night_waits_for_the_morning_and_one_due_on_friday_night_for_monday() -> (
-    None
-):
+def test_in_new_york_night_reminders_wait_for_the_morning_and_friday_nights_for_monday() -> None:
     rules = CycleRules(opens_at=time(21, 0), closes_day=10, publish_day=11)
     assert local_plan(rules, NEW_YORK, "2026-10") == [
         ("open", "Sun 2026-11-01 21:00 -0500"),  # daylight saving time ended that morning
@@ -88,11 +87,17 @@ def rules(draw: st.DrawFn) -> CycleRules:
     clock = st.builds(time, st.integers(0, 23), st.sampled_from([0, 15, 30, 45]))
     weekend = draw(st.sampled_from([(6, 7), (5, 6), (7,), ()]))
     return CycleRules(
-        opens_day=opens_day, opens_at=draw(clock), closes_day=closes_day, closes_at=draw(clock),
-        publish_day=publish_day, publish_at=time(23, 59) if publish_day == closes_day else draw(clock),
+        opens_day=opens_day,
+        opens_at=draw(clock),
+        closes_day=closes_day,
+        closes_at=draw(clock),
+        publish_day=publish_day,
+        publish_at=time(23, 59) if publish_day == closes_day else draw(clock),
         reminder_days=tuple(sorted(draw(st.sets(st.integers(1, 15), max_size=4)))),
-        quiet_from=draw(clock), quiet_until=draw(clock), weekend=weekend,
-    )  # fmt: skip
+        quiet_from=draw(clock),
+        quiet_until=draw(clock),
+        weekend=weekend,
+    )
 
 
 @given(rules(), st.sampled_from([SHANGHAI, NEW_YORK, "Europe/London", "UTC"]),

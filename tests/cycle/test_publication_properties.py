@@ -22,10 +22,20 @@ AGENT = st.fixed_dictionaries({
     "self": st.booleans(), "manager": st.booleans(), "data": st.booleans(),
     "conversion": st.sampled_from([0.2, 0.35, 0.45, 0.5]), "score": st.integers(1, 5),
 })  # fmt: skip
-ACTIONS = st.lists(st.sampled_from([
-    "scheduled", "/runstep publish shop 2026-10", "/runstep publish shop 2026-10 confirm",
-    "/runstep publish shop 2026-10 hold", "/period close shop 2026-10", "/period close shop 2026-10 confirm",
-]), min_size=1, max_size=3)  # fmt: skip
+ACTIONS = st.lists(
+    st.sampled_from(
+        [
+            "scheduled",
+            "/runstep publish shop 2026-10",
+            "/runstep publish shop 2026-10 confirm",
+            "/runstep publish shop 2026-10 hold",
+            "/period close shop 2026-10",
+            "/period close shop 2026-10 confirm",
+        ]
+    ),
+    min_size=1,
+    max_size=3,
+)
 
 
 @pytest.mark.slow
@@ -46,9 +56,16 @@ def test_no_published_result_lacks_a_required_part_unless_an_admin_confirmed_it(
         with unit_of_work(engine) as s:
             team, period = shop_team(s)
             for i, a in enumerate(agents):
-                add_agent(s, team, period, f"agent{i}", self_score=a["score"] if a["self"] else None,
-                          manager_score=a["score"] if a["manager"] else None, data=a["data"],
-                          conversion=a["conversion"])  # fmt: skip
+                add_agent(
+                    s,
+                    team,
+                    period,
+                    f"agent{i}",
+                    self_score=a["score"] if a["self"] else None,
+                    manager_score=a["score"] if a["manager"] else None,
+                    data=a["data"],
+                    conversion=a["conversion"],
+                )
             ann = repo.actor_of(repo.get_member_by_name(session=s, team=team, name="Ann"))
         for action in actions:
             if action == "scheduled":

@@ -56,14 +56,30 @@ def state(engine: Engine, team: str = "shop") -> dict:
         names = {m.id: m.name for m in repo.list_members(session=s, team=t)}
         return {
             "status": period.status,
-            "scores": {names[r.member_id]: (r.release, r.released_by, r.locked) for r in repo.list_scores(session=s, period=period)},
-            "messages": Counter((names.get(m.member_id, "team"), m.kind) for m in store.list_messages(session=s)),
-            "texts": {(names.get(m.member_id, "team"), m.kind): m.reply.get("text", "") for m in store.list_messages(session=s)},
+            "scores": {
+                names[r.member_id]: (r.release, r.released_by, r.locked)
+                for r in repo.list_scores(session=s, period=period)
+            },
+            "messages": Counter(
+                (names.get(m.member_id, "team"), m.kind) for m in store.list_messages(session=s)
+            ),
+            "texts": {
+                (names.get(m.member_id, "team"), m.kind): m.reply.get("text", "")
+                for m in store.list_messages(session=s)
+            },
             "steps": [(st.period_key, st.step) for st in store.list_steps(session=s, team_id=t.id)],
-            "payroll": sorted((names[e.member_id], e.kind) for e in consequence_store.list_payroll(session=s, period=period)),
-            "meetings": sorted(names[m.member_id] for m in consequence_store.list_meetings(session=s, period=period)),
-            "plans": sorted(names[p.member_id] for p in consequence_store.list_plans(session=s, period=period)),
-        }  # fmt: skip
+            "payroll": sorted(
+                (names[e.member_id], e.kind)
+                for e in consequence_store.list_payroll(session=s, period=period)
+            ),
+            "meetings": sorted(
+                names[m.member_id]
+                for m in consequence_store.list_meetings(session=s, period=period)
+            ),
+            "plans": sorted(
+                names[p.member_id] for p in consequence_store.list_plans(session=s, period=period)
+            ),
+        }
 
 
 def scheduled_publish(engine: Engine) -> str:
@@ -87,7 +103,8 @@ def test_a_scheduled_publication_holds_provisional_results_and_tells_the_admins(
         ("Lina", "result.held")
     ] == 1
     assert f"missing ({MISSING_EN})" in after["texts"][("Lina", "result.held")]
-    # no consequences for her; the complete results get theirs (004: ¥100 to rank 1, ¥100 off the last)
+    # no consequences for her; the complete results get theirs (004: ¥100 to rank 1, ¥100 off the
+    # last)
     assert after["payroll"] == [("Alice", "reward"), ("Carol", "penalty")]
     assert "Lina" not in after["meetings"] and "Lina" not in after["plans"]
     # each admin is told who is missing what, in their own language
@@ -148,7 +165,7 @@ def test_an_admin_releases_a_held_result_as_provisional_and_it_is_never_rewarded
     assert actions == ["score.confirmed"]
 
 
-def test_publishing_by_hand_with_gaps_lists_who_is_missing_what_and_changes_nothing_until_the_admin_chooses(
+def test_publishing_by_hand_with_gaps_lists_who_misses_what_and_waits_for_the_admins_choice(
     shop: Engine,
 ) -> None:
     before = state(shop)
@@ -179,11 +196,36 @@ def test_the_command_line_without_a_terminal_refuses_a_publication_with_gaps_unl
     assert f"· Lina：{MISSING_ZH}" in refused.output  # the CLI speaks the default language, zh
     assert "--confirm-provisional" in refused.output and "--hold-provisional" in refused.output
     assert state(shop) == before
-    both = runner.invoke(build_app(), ["cycle", "run-step", "publish", "--team", "shop", "--period", PERIOD,
-                                       "--confirm-provisional", "--hold-provisional", *db])  # fmt: skip
+    both = runner.invoke(
+        build_app(),
+        [
+            "cycle",
+            "run-step",
+            "publish",
+            "--team",
+            "shop",
+            "--period",
+            PERIOD,
+            "--confirm-provisional",
+            "--hold-provisional",
+            *db,
+        ],
+    )
     assert both.exit_code == 2 and state(shop) == before
-    done = runner.invoke(build_app(), ["cycle", "run-step", "publish", "--team", "shop", "--period", PERIOD,
-                                       "--confirm-provisional", *db])  # fmt: skip
+    done = runner.invoke(
+        build_app(),
+        [
+            "cycle",
+            "run-step",
+            "publish",
+            "--team",
+            "shop",
+            "--period",
+            PERIOD,
+            "--confirm-provisional",
+            *db,
+        ],
+    )
     assert done.exit_code == 0, done.output
     assert state(shop)["scores"]["Lina"] == ("confirmed", "cli", True)
     assert "confirmed by an admin on the command line" in state(shop)["texts"][("Lina", "result")]
@@ -227,19 +269,32 @@ def test_publishing_an_open_period_where_nobody_has_a_score_is_refused_and_chang
         team, period = shop_team(s, name="empty")
         add_agent(s, team, period, "Dora", self_score=None, manager_score=None, data=False)
     before = state(engine, "empty")
-    result = runner.invoke(build_app(), ["cycle", "run-step", "publish", "--team", "empty", "--period", PERIOD,
-                                         "--db", str(engine.url)])  # fmt: skip
+    result = runner.invoke(
+        build_app(),
+        [
+            "cycle",
+            "run-step",
+            "publish",
+            "--team",
+            "empty",
+            "--period",
+            PERIOD,
+            "--db",
+            str(engine.url),
+        ],
+    )
     assert result.exit_code == 2
     assert "empty 2026-10 没有可以发布的结果：还没有人得到分数" in result.output
     chat = say(engine, "Ann", "/runstep publish empty 2026-10")
     assert (
         chat
-        == "Nothing to publish for empty 2026-10: nobody has a score yet (no reviews and no data). Nothing was changed."
+        == "Nothing to publish for empty 2026-10: nobody has a score yet (no reviews and no data). "
+        "Nothing was changed."
     )
     assert state(engine, "empty") == before and before["status"] == "open"
 
 
-def test_a_scheduled_publication_with_nothing_to_publish_leaves_the_period_open_and_tells_the_admins(
+def test_a_scheduled_publication_with_nothing_to_publish_keeps_the_period_open_and_tells_the_admins(
     engine: Engine,
 ) -> None:
     with unit_of_work(engine) as s:

@@ -71,8 +71,15 @@ def test_run_step_daily_from_the_command_line_sends_the_comment_digests_too(
         assert agent is not None and agent.id is not None
         clock = TeamClock.of(team)
         yesterday = clock.date(datetime.now(UTC)) - timedelta(days=1)
-        repo.add_customer_rating(session=session, team=team, member=agent, token_id="t-1", stars=4,
-                                 comment="quick and kind", now=clock.at(yesterday, time(12)))  # fmt: skip
+        repo.add_customer_rating(
+            session=session,
+            team=team,
+            member=agent,
+            token_id="t-1",
+            stars=4,
+            comment="quick and kind",
+            now=clock.at(yesterday, time(12)),
+        )
         agent_id = agent.id
     _run_step(engine, "daily", "--team", "shanghai")
     assert any(m == agent_id and k.startswith("survey-digest") for m, k in _kinds(engine, team_id))

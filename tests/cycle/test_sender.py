@@ -1,4 +1,5 @@
-"""The sender against the fake platforms: every reachable person once, limits and retry delays kept."""
+"""The sender against the fake platforms: every reachable person once, limits and retry delays
+kept."""
 
 from __future__ import annotations
 
@@ -78,8 +79,11 @@ async def test_every_reachable_agent_gets_their_result_once_and_the_manager_hear
     assert [n.status for n in notes] == ["sent", "sent"]
     manager_texts = [c.params["text"] for c in fake_telegram.sent(TG_BASE)]
     assert sorted(t.split(" to ")[1].split(":")[0] for t in manager_texts) == ["nobody0", "nobody1"]
-    assert all(": no account on a messenger kpibot runs." in t and "ask an admin to link their "
-               "Slack, Telegram or Feishu account (/linkcode)." in t for t in manager_texts), manager_texts  # fmt: skip
+    assert all(
+        ": no account on a messenger kpibot runs." in t
+        and "ask an admin to link their Slack, Telegram or Feishu account (/linkcode)." in t
+        for t in manager_texts
+    ), manager_texts
     assert (stats.sent, stats.unreachable) == (9, 2)
 
 

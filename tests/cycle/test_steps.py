@@ -36,8 +36,14 @@ def make_team(session: Session, name: str, zone: str, *, cycle: str = LONG_WINDO
               created: datetime | None = None) -> int:  # fmt: skip
     text = (SCHEMES / "online_shop.toml").read_text("utf-8") + cycle
     parsed = parse_scheme(text)
-    scheme = repo.get_or_create_scheme(session=session, key=parsed.id, text=text, name_zh=parsed.name_zh,
-                                       name_en=parsed.name_en, content_hash=parsed.content_hash)  # fmt: skip
+    scheme = repo.get_or_create_scheme(
+        session=session,
+        key=parsed.id,
+        text=text,
+        name_zh=parsed.name_zh,
+        name_en=parsed.name_en,
+        content_hash=parsed.content_hash,
+    )
     team = repo.create_team(session=session, name=name, timezone=zone, scheme=scheme, lang="en",
                             now=created or datetime(2026, 9, 1, tzinfo=UTC))  # fmt: skip
     boss = repo.add_member(

@@ -132,8 +132,9 @@ def _act(run: Month3, event: Event, month: int, state: dict[str, Any]) -> None:
             )
             state[f"data-{month}"] = True
     elif event.step.startswith("remind") and not state.get(f"late-self-{month}-{event.team_id}"):
-        world.enter_late_self_reviews(run.engine, month, LATE_SELF, at=event.at + timedelta(hours=2),
-                                      team_id=event.team_id)  # fmt: skip
+        world.enter_late_self_reviews(
+            run.engine, month, LATE_SELF, at=event.at + timedelta(hours=2), team_id=event.team_id
+        )
         state[f"late-self-{month}-{event.team_id}"] = True
     elif event.step == "close" and month == 0 and not state.get("calibrated"):
         run.clock.now = event.at + timedelta(hours=2)

@@ -54,8 +54,14 @@ def build(engine: Engine, *, now: datetime) -> dict[str, int]:
     parsed = parse_scheme(SCHEME)
     ids: dict[str, int] = {}
     with unit_of_work(engine) as s:
-        scheme = repo.get_or_create_scheme(session=s, key=parsed.id, text=SCHEME, name_zh=parsed.name_zh,
-                                           name_en=parsed.name_en, content_hash=parsed.content_hash)  # fmt: skip
+        scheme = repo.get_or_create_scheme(
+            session=s,
+            key=parsed.id,
+            text=SCHEME,
+            name_zh=parsed.name_zh,
+            name_en=parsed.name_en,
+            content_hash=parsed.content_hash,
+        )
         for team_name, (lang, tz, manager_name, agents) in TEAMS.items():
             team = repo.create_team(
                 session=s, name=team_name, lang=lang, timezone=tz, scheme=scheme, now=now
@@ -64,8 +70,15 @@ def build(engine: Engine, *, now: datetime) -> dict[str, int]:
                                       telegram_user_id=f"tg-{manager_name}", now=now)  # fmt: skip
             ids[manager_name] = manager.id or 0
             for name in agents:
-                agent = repo.add_member(session=s, team=team, name=name, role="agent", manager=manager,
-                                        telegram_user_id=f"tg-{name}", now=now)  # fmt: skip
+                agent = repo.add_member(
+                    session=s,
+                    team=team,
+                    name=name,
+                    role="agent",
+                    manager=manager,
+                    telegram_user_id=f"tg-{name}",
+                    now=now,
+                )
                 ids[name] = agent.id or 0
         london = repo.get_team_by_name(session=s, name="london")
         shanghai = repo.get_team_by_name(session=s, name="shanghai")
@@ -91,7 +104,8 @@ def build(engine: Engine, *, now: datetime) -> dict[str, int]:
 def enter_month_data(
     engine: Engine, month_index: int, *, at: datetime, skip_self: set[str] = frozenset()
 ) -> None:  # type: ignore[assignment]
-    """The month's KPI values and the reviews (the forms are tested elsewhere); ``skip_self`` come later."""
+    """The month's KPI values and the reviews (the forms are tested elsewhere); ``skip_self`` come
+    later."""
     key = MONTHS[month_index]
     with unit_of_work(engine) as s:
         for team_name, (_lang, _tz, manager_name, agents) in TEAMS.items():
@@ -107,13 +121,29 @@ def enter_month_data(
                 assert agent is not None
                 refund, response = VALUES[name][month_index]
                 for indicator, value in (("refund_ratio", refund), ("avg_response_s", response)):
-                    repo.set_indicator_value(session=s, period=period, member=agent, indicator=indicator,
-                                             value=value, source="test", actor="test", reason=None)  # fmt: skip
+                    repo.set_indicator_value(
+                        session=s,
+                        period=period,
+                        member=agent,
+                        indicator=indicator,
+                        value=value,
+                        source="test",
+                        actor="test",
+                        reason=None,
+                    )
                 if name not in skip_self:
                     _self_review(s, period, agent, at)
-                repo.save_review(session=s, period=period, subject=agent, rater=manager, kind="manager",
-                                 answers={k: MANAGER[name] for k in ("ability", "collaboration", "service")},
-                                 actor="test", reason=None, submitted_at=at)  # fmt: skip
+                repo.save_review(
+                    session=s,
+                    period=period,
+                    subject=agent,
+                    rater=manager,
+                    kind="manager",
+                    answers={k: MANAGER[name] for k in ("ability", "collaboration", "service")},
+                    actor="test",
+                    reason=None,
+                    submitted_at=at,
+                )
 
 
 def _self_review(s: Any, period: Any, agent: Any, at: datetime) -> None:

@@ -92,18 +92,55 @@ class Words:
 
 
 WORDS = {
-    "zh": Words("考核周期 2026-10 已开启", "第 {n}/3 题", "请发送 1 到 5 之间的整数。", "要从第 2 题继续吗", "继续", "汇总",
-                "提交", "自评已提交", "评价已提交", "华东 2026-10 排名（网店客服绩效考核）", "¥100", "扣罚 ¥100",
-                "2026-11-12",
-                ("你在 2026-10 的考核结果", "退款比例：3%", "第 1 档", "导入文件 shop-2026-10.xlsx", "王经理 于 2026-11-0",
-                 "你 2026-11-0", "总分构成")),
-    "en": Words("Period 2026-10 of london is open", "Question {n} of 3", "Please send a whole number from 1 to 5.",
-                "Continue from question 2?", "Continue", "Summary of your", "Submit", "your self-review is submitted",
-                "the review is submitted", "Ranking of london for 2026-10 (Online shop support)", "reward ¥100",
-                "penalty ¥100", "improvement plan due 2026-11-12",
-                ("Your result for 2026-10", "Refund ratio: 3%", "band 1 (≤ 3%)", "import shop-2026-10.xlsx",
-                 "review by Mary on 2026-11-0", "your self-review of 2026-11-0", "Parts of the total")),
-}  # fmt: skip
+    "zh": Words(
+        "考核周期 2026-10 已开启",
+        "第 {n}/3 题",
+        "请发送 1 到 5 之间的整数。",
+        "要从第 2 题继续吗",
+        "继续",
+        "汇总",
+        "提交",
+        "自评已提交",
+        "评价已提交",
+        "华东 2026-10 排名（网店客服绩效考核）",
+        "¥100",
+        "扣罚 ¥100",
+        "2026-11-12",
+        (
+            "你在 2026-10 的考核结果",
+            "退款比例：3%",
+            "第 1 档",
+            "导入文件 shop-2026-10.xlsx",
+            "王经理 于 2026-11-0",
+            "你 2026-11-0",
+            "总分构成",
+        ),
+    ),
+    "en": Words(
+        "Period 2026-10 of london is open",
+        "Question {n} of 3",
+        "Please send a whole number from 1 to 5.",
+        "Continue from question 2?",
+        "Continue",
+        "Summary of your",
+        "Submit",
+        "your self-review is submitted",
+        "the review is submitted",
+        "Ranking of london for 2026-10 (Online shop support)",
+        "reward ¥100",
+        "penalty ¥100",
+        "improvement plan due 2026-11-12",
+        (
+            "Your result for 2026-10",
+            "Refund ratio: 3%",
+            "band 1 (≤ 3%)",
+            "import shop-2026-10.xlsx",
+            "review by Mary on 2026-11-0",
+            "your self-review of 2026-11-0",
+            "Parts of the total",
+        ),
+    ),
+}
 
 
 def _onboard_on_the_command_line(engine: Engine) -> None:
@@ -140,9 +177,17 @@ def _store_the_export(engine: Engine, spec: Team) -> None:
             member = repo.get_member_by_name(session=session, team=team, name=name)
             assert member is not None
             for indicator, values in KPI.items():
-                repo.set_indicator_value(session=session, period=period, member=member, indicator=indicator,
-                                         value=values[i], source="import", import_id=imported.id,
-                                         actor="test", reason=None)  # fmt: skip
+                repo.set_indicator_value(
+                    session=session,
+                    period=period,
+                    member=member,
+                    indicator=indicator,
+                    value=values[i],
+                    source="import",
+                    import_id=imported.id,
+                    actor="test",
+                    reason=None,
+                )
 
 
 def _self_review(router: Router, clock: Clock, spec: Team, i: int, w: Words) -> None:

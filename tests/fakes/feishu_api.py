@@ -349,9 +349,14 @@ class FakeFeishu:
         return self._answer(request, body, answer, flat=True)
 
     def _answer(
-        self, request: Request, body: Any, work: Callable[[], dict[str, Any]], *, flat: bool = False,
+        self,
+        request: Request,
+        body: Any,
+        work: Callable[[], dict[str, Any]],
+        *,
+        flat: bool = False,
         auth: bool = False,
-    ) -> Response:  # fmt: skip
+    ) -> Response:
         path, method = request.url.path, request.method
         query = dict(request.query_params)
         headers: dict[str, str] = {}
@@ -458,7 +463,8 @@ class FakeFeishu:
                 if message["msg_type"] != "interactive":
                     raise FeishuError(
                         230001,
-                        "Your request contains an invalid request parameter, ext=only cards can be patched.",
+                        "Your request contains an invalid request parameter, ext=only cards can be "
+                        "patched.",
                     )
                 old = json.loads(message["content"])
                 if not (old.get("config") or {}).get("update_multi"):
@@ -569,7 +575,8 @@ class FakeFeishu:
             return user.p2p_chat
         raise FeishuError(
             230001,
-            f"Your request contains an invalid request parameter, ext={kind} not supported by the fake.",
+            f"Your request contains an invalid request parameter, ext={kind} not supported by the "
+            f"fake.",
         )
 
     def _new_message(self, chat_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -609,12 +616,23 @@ class FakeFeishu:
 
     def _public(self, m: Mapping[str, Any]) -> dict[str, Any]:
         return {
-            "message_id": m["message_id"], "root_id": m.get("root_id"), "parent_id": m.get("parent_id"),
-            "msg_type": m["msg_type"], "create_time": m["create_time"], "update_time": m["create_time"],
-            "deleted": False, "updated": m.get("updated", False), "chat_id": m["chat_id"],
-            "sender": {"id": self.app_id, "id_type": "app_id", "sender_type": "app", "tenant_key": TENANT_KEY},
+            "message_id": m["message_id"],
+            "root_id": m.get("root_id"),
+            "parent_id": m.get("parent_id"),
+            "msg_type": m["msg_type"],
+            "create_time": m["create_time"],
+            "update_time": m["create_time"],
+            "deleted": False,
+            "updated": m.get("updated", False),
+            "chat_id": m["chat_id"],
+            "sender": {
+                "id": self.app_id,
+                "id_type": "app_id",
+                "sender_type": "app",
+                "tenant_key": TENANT_KEY,
+            },
             "body": {"content": m["content"]},
-        }  # fmt: skip
+        }
 
     # -- what people do: events and callbacks ---------------------------------------------
 
@@ -651,9 +669,13 @@ class FakeFeishu:
         return body, headers
 
     async def push(
-        self, payload: Mapping[str, Any], *, body: bytes | None = None, headers: dict[str, str] | None = None,
+        self,
+        payload: Mapping[str, Any],
+        *,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
         url: str | None = None,
-    ) -> Delivery:  # fmt: skip
+    ) -> Delivery:
         """POST one envelope to kpibot's callback URL; the delivery as Feishu saw it."""
         target = url or self.callback_url
         if self.callback_transport is None and "//kpibot.test/" in target:
@@ -688,27 +710,50 @@ class FakeFeishu:
         shown = text
         if group and mention:
             shown = "@_user_1 " + text
-            mentions = [{"key": "@_user_1", "id": {"open_id": self.bot_open_id, "union_id": "on_bot", "user_id": ""},
-                         "name": "kpibot", "tenant_key": TENANT_KEY}]  # fmt: skip
+            mentions = [
+                {
+                    "key": "@_user_1",
+                    "id": {"open_id": self.bot_open_id, "union_id": "on_bot", "user_id": ""},
+                    "name": "kpibot",
+                    "tenant_key": TENANT_KEY,
+                }
+            ]
         mid = f"om_{next(self._ids):06d}{secrets.token_hex(6)}"
         content = json.dumps({"text": shown}, ensure_ascii=False)
         with self._lock:
-            self.messages[mid] = {"message_id": mid, "chat_id": chat, "msg_type": "text", "content": content,
-                                  "sender": user.open_id, "create_time": str(int(time.time() * 1000))}  # fmt: skip
+            self.messages[mid] = {
+                "message_id": mid,
+                "chat_id": chat,
+                "msg_type": "text",
+                "content": content,
+                "sender": user.open_id,
+                "create_time": str(int(time.time() * 1000)),
+            }
         event = {
             "sender": {
-                "sender_id": {"union_id": user.union_id, "user_id": user.user_id, "open_id": user.open_id},
-                "sender_type": "user", "tenant_key": TENANT_KEY,
+                "sender_id": {
+                    "union_id": user.union_id,
+                    "user_id": user.user_id,
+                    "open_id": user.open_id,
+                },
+                "sender_type": "user",
+                "tenant_key": TENANT_KEY,
             },
             "message": {
-                "message_id": mid, "root_id": "", "parent_id": "", "create_time": str(int(time.time() * 1000)),
-                "update_time": str(int(time.time() * 1000)), "chat_id": chat,
-                "chat_type": "group" if group else "p2p", "message_type": "text", "content": content,
+                "message_id": mid,
+                "root_id": "",
+                "parent_id": "",
+                "create_time": str(int(time.time() * 1000)),
+                "update_time": str(int(time.time() * 1000)),
+                "chat_id": chat,
+                "chat_type": "group" if group else "p2p",
+                "message_type": "text",
+                "content": content,
                 "mentions": mentions,
                 "user_agent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) Lark/7.30.5"
                 + (f" LarkLocale/{user.locale} ttnet SDK-Version/7.30.8" if user.locale else ""),
             },
-        }  # fmt: skip
+        }
         return self._envelope("im.message.receive_v1", event, event_id)
 
     async def send_text(self, user: User, text: str, **kwargs: Any) -> Delivery:

@@ -1,4 +1,5 @@
-"""Platform limits for the fake Slack, Telegram and Feishu servers (one rate limiter for all): rate limits, random failures, and a
+"""Platform limits for the fake Slack, Telegram and Feishu servers (one rate limiter for all): rate
+limits, random failures, and a
 count of calls made before a retry delay had passed.
 
 A :class:`FloodGate` is switched on with ``fake.flood_gate(...)``. For every sending call it:

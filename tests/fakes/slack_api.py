@@ -590,16 +590,27 @@ class FakeSlack:
         name = user.name if user is not None else user_id.lower()
         channel = channel or message.get("channel") or self.dm_channel(user_id)
         return {
-            "type": "block_suggestion", "user": {"id": user_id, "username": name, "name": name,
-                                                 "team_id": TEAM_ID},
-            "container": {"type": "message", "message_ts": message.get("ts", ""),
-                          "channel_id": channel, "is_ephemeral": False},
-            "api_app_id": APP_ID, "token": "gIkuvaNzQIHg97ATvDxqgjtO",
-            "action_id": element["action_id"], "block_id": block.get("block_id", ""),
-            "value": typed, "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN}, "enterprise": None,
+            "type": "block_suggestion",
+            "user": {"id": user_id, "username": name, "name": name, "team_id": TEAM_ID},
+            "container": {
+                "type": "message",
+                "message_ts": message.get("ts", ""),
+                "channel_id": channel,
+                "is_ephemeral": False,
+            },
+            "api_app_id": APP_ID,
+            "token": "gIkuvaNzQIHg97ATvDxqgjtO",
+            "action_id": element["action_id"],
+            "block_id": block.get("block_id", ""),
+            "value": typed,
+            "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+            "enterprise": None,
             "is_enterprise_install": False,
-            "channel": {"id": channel, "name": "directmessage" if channel.startswith("D") else "kpi-team"},
-        }  # fmt: skip
+            "channel": {
+                "id": channel,
+                "name": "directmessage" if channel.startswith("D") else "kpi-team",
+            },
+        }
 
     @staticmethod
     def check_options(answer: Any) -> list[str]:
@@ -752,8 +763,11 @@ class FakeSlack:
         with_meta = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
         shown = [m if with_meta else {k: v for k, v in m.items() if k != "metadata"} for m in page]
         more = start + limit < len(found)
-        return {"messages": [dict(m) for m in shown], "has_more": more,
-                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}  # fmt: skip
+        return {
+            "messages": [dict(m) for m in shown],
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
 
     def _open_conversation(self, args: dict[str, Any]) -> dict[str, Any]:
         users = str(args.get("users") or "")
@@ -812,11 +826,20 @@ class FakeSlack:
             file_id = f"F{next(self._ids):08d}"
             base = f"{self.url}files-pri/{TEAM_ID}-{file_id}"
             obj = {
-                "id": file_id, "created": int(time.time()), "name": name, "title": name, "mimetype": mimetype,
-                "filetype": name.rsplit(".", 1)[-1].lower(), "user": user_id, "size": len(data) if size is None else size,
-                "mode": "hosted", "is_external": False, "is_public": False,
-                "url_private": f"{base}/{name}", "url_private_download": f"{base}/download/{name}",
-            }  # fmt: skip
+                "id": file_id,
+                "created": int(time.time()),
+                "name": name,
+                "title": name,
+                "mimetype": mimetype,
+                "filetype": name.rsplit(".", 1)[-1].lower(),
+                "user": user_id,
+                "size": len(data) if size is None else size,
+                "mode": "hosted",
+                "is_external": False,
+                "is_public": False,
+                "url_private": f"{base}/{name}",
+                "url_private_download": f"{base}/download/{name}",
+            }
             self.shared[file_id] = (obj, data)
             return dict(obj)
 

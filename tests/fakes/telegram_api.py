@@ -862,7 +862,8 @@ def _check_markup(markup: Any) -> None:
             if data is None and "url" not in button:
                 raise _ApiError(
                     400,
-                    "Bad Request: can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard",
+                    "Bad Request: can't parse inline keyboard button: Text buttons are unallowed "
+                    "in the inline keyboard",
                 )
             if not button.get("text"):
                 raise _ApiError(

@@ -76,8 +76,13 @@ class FeishuChat:
         one with that button, as a person scrolls to it (two cards the outbox sends at once,
         such as a meeting's slots and a plan's request, may arrive in either order)."""
         chat = chat_id or self.user.p2p_chat
-        found = [m for m in self.fake.chat_messages(chat) if m["sender"] == "app"
-                 and m["msg_type"] == "interactive" and button_labels(json.loads(m["content"]))]  # fmt: skip
+        found = [
+            m
+            for m in self.fake.chat_messages(chat)
+            if m["sender"] == "app"
+            and m["msg_type"] == "interactive"
+            and button_labels(json.loads(m["content"]))
+        ]
         assert found, f"no card with buttons in {chat}: {self.screen(chat_id)}"
         if label is not None:
             found = [

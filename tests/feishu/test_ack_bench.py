@@ -18,10 +18,25 @@ ROOT = Path(__file__).parents[2]
 @pytest.mark.timeout(600)
 def test_the_feishu_ack_bench_sends_every_kind_and_prints_its_figures() -> None:
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "ack_bench.py"), "--platform", "feishu", "--requests", "90",
-         "--concurrency", "10", "--rounds", "2", "--forms", "4"],
-        cwd=ROOT, capture_output=True, text=True, timeout=560,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(ROOT / "bench" / "ack_bench.py"),
+            "--platform",
+            "feishu",
+            "--requests",
+            "90",
+            "--concurrency",
+            "10",
+            "--rounds",
+            "2",
+            "--forms",
+            "4",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=560,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.strip().splitlines()
     figures = json.loads(lines[-1])

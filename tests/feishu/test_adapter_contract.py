@@ -29,8 +29,16 @@ async def test_a_private_command_reaches_the_router_and_is_answered_with_a_card(
 
 def _question(kind: str = "score", step: int = 1, **kw: object) -> Question:
     choices = tuple(Choice(f"{n} · level", str(n)) for n in range(1, 6)) if kind == "score" else ()
-    return Question(form_id=str(kw.get("form_id", "selfreview")), conversation_id=7, field_id=str(kw.get("field_id", "task")),
-                    kind=kind, prompt=str(kw.get("prompt", "Task completion?")), step=step, total=4, choices=choices)  # type: ignore[arg-type]  # fmt: skip
+    return Question(
+        form_id=str(kw.get("form_id", "selfreview")),
+        conversation_id=7,
+        field_id=str(kw.get("field_id", "task")),
+        kind=kind,  # type: ignore[arg-type]
+        prompt=str(kw.get("prompt", "Task completion?")),
+        step=step,
+        total=4,
+        choices=choices,
+    )
 
 
 def _answers(q: Question) -> tuple[Button, ...]:
@@ -62,8 +70,13 @@ async def test_a_press_is_acknowledged_at_once_and_the_card_is_updated_in_place(
     adapter = await start_adapter(router)
     li = FeishuChat(feishu, adapter, feishu.user("Li"))
     calls = await li.say("/selfreview")
-    assert seen(calls) == [("card", "Question 1 of 4\n\n(1/4) Task completion?",
-                            ["1 · level", "2 · level", "3 · level", "4 · level", "5 · level"])]  # fmt: skip
+    assert seen(calls) == [
+        (
+            "card",
+            "Question 1 of 4\n\n(1/4) Task completion?",
+            ["1 · level", "2 · level", "3 · level", "4 · level", "5 · level"],
+        )
+    ]
     first = li.card_message()
     calls = await li.press("4 · level")
     assert seen(calls) == [("patch", "Question 2 of 4\n\n(2/4) What went well?", ["Send", "Back"])]
@@ -168,8 +181,15 @@ async def test_a_whole_form_card_shows_its_errors_on_the_same_card(
 
     def script(i: Incoming) -> list[Reply]:
         if i.text.startswith("/review"):
-            return [Reply(text="Review of Alice", question=ability, form=(ability, comment), private=True,
-                          buttons=(*_answers(ability), Button("Cancel", "form:cancel", "7:1:")))]  # fmt: skip
+            return [
+                Reply(
+                    text="Review of Alice",
+                    question=ability,
+                    form=(ability, comment),
+                    private=True,
+                    buttons=(*_answers(ability), Button("Cancel", "form:cancel", "7:1:")),
+                )
+            ]
         if i.action == "form:modal" and i.values.get("comment") == "bad":
             return [
                 Reply(

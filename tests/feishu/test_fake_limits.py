@@ -61,8 +61,11 @@ def test_the_fake_feishu_answers_the_shared_flood_gate_in_feishus_words() -> Non
 def test_a_card_updated_more_than_five_times_a_second_is_refused() -> None:
     with FakeFeishu() as fake:
         user = fake.user("Li")
-        card = {"schema": "2.0", "config": {"update_multi": True},
-                "body": {"elements": [{"tag": "div", "text": {"tag": "plain_text", "content": "1"}}]}}  # fmt: skip
+        card = {
+            "schema": "2.0",
+            "config": {"update_multi": True},
+            "body": {"elements": [{"tag": "div", "text": {"tag": "plain_text", "content": "1"}}]},
+        }
         with _client(fake) as client:
             sent = client.post(
                 "/im/v1/messages",

@@ -32,9 +32,13 @@ def router(engine: Engine, tmp_path: Path) -> Router:
 
 @pytest.mark.parametrize(
     ("agent", "lang"),
-    [("Mozilla/5.0 Lark/7.30.5 LarkLocale/en_US ttnet", "en_US"),
-     ("Mozilla/5.0 Feishu/7.30.5 LarkLocale/zh_CN", "zh_CN"), ("Mozilla/5.0 Lark/7.30", None), (None, None)],
-)  # fmt: skip
+    [
+        ("Mozilla/5.0 Lark/7.30.5 LarkLocale/en_US ttnet", "en_US"),
+        ("Mozilla/5.0 Feishu/7.30.5 LarkLocale/zh_CN", "zh_CN"),
+        ("Mozilla/5.0 Lark/7.30", None),
+        (None, None),
+    ],
+)
 def test_the_client_language_is_read_from_the_messages_user_agent(
     agent: str | None, lang: str | None
 ) -> None:

@@ -86,33 +86,65 @@ async def test_a_month_through_feishu(feishu: FakeFeishu, start_adapter, engine:
     # Alice: exactly what Feishu receives for a whole self-review
     calls = await alice.say("/selfreview")
     assert seen(calls) == [
-        ("card", "Self-review for 2026-10.\nPlease finish by 2026-11-06 18:00.\nYour KPI numbers for 2026-10, for reference:\n· Refund ratio: 2%\n· Average response time: 20 s", []),
-        ("card", "Question 1 of 4: Task completion: how do you rate yourself this period?\nHow much of this month's targets did you reach?\nSend a whole number from 1 to 5.",
-         [*SCALE, "Cancel"]),
-    ]  # fmt: skip
+        (
+            "card",
+            "Self-review for 2026-10.\nPlease finish by 2026-11-06 18:00.\nYour KPI numbers for "
+            "2026-10, for reference:\n· Refund ratio: 2%\n· Average response time: 20 s",
+            [],
+        ),
+        (
+            "card",
+            "Question 1 of 4: Task completion: how do you rate yourself this period?\nHow much of "
+            "this month's targets did you reach?\nSend a whole number from 1 to 5.",
+            [*SCALE, "Cancel"],
+        ),
+    ]
     question = alice.card_message()
     calls = await alice.press("4 · above expectations")
     assert seen(calls) == [
-        ("patch", "Question 2 of 4: Attitude: how do you rate yourself this period?\nSend a whole number from 1 to 5.",
-         [*SCALE, "Back", "Cancel"]),
-    ]  # fmt: skip
+        (
+            "patch",
+            "Question 2 of 4: Attitude: how do you rate yourself this period?\nSend a whole number "
+            "from 1 to 5.",
+            [*SCALE, "Back", "Cancel"],
+        ),
+    ]
     assert calls[0].path.endswith(question)  # the same card, updated in place
     await alice.press("5 · outstanding")
     calls = await alice.submit("Send", answer="Fewer refunds")  # typed into the card
     assert seen(calls)[0][0] == "patch" and "Question 4 of 4" in seen(calls)[0][1]
     calls = await alice.say("Faster first answers")  # or typed as a message
     assert seen(calls) == [
-        ("card", "Summary of your self-review:\n1. Task completion: 4 · above expectations\n2. Attitude: 5 · outstanding\n"
-         "3. What went well: Fewer refunds\n4. What to improve: Faster first answers\nSubmit, or change an answer first.",
-         ["Submit", "Change 1", "Change 2", "Change 3", "Change 4", "Cancel"]),
-        ("patch", "Question 4 of 4: What do you want to improve next period?\nWrite your answer in at most 500 characters.", []),
-    ]  # fmt: skip
+        (
+            "card",
+            "Summary of your self-review:\n1. Task completion: 4 · above expectations\n2. "
+            "Attitude: 5 · outstanding\n3. What went well: Fewer refunds\n4. What to improve: "
+            "Faster first answers\nSubmit, or change an answer first.",
+            ["Submit", "Change 1", "Change 2", "Change 3", "Change 4", "Cancel"],
+        ),
+        (
+            "patch",
+            "Question 4 of 4: What do you want to improve next period?\nWrite your answer in at "
+            "most 500 characters.",
+            [],
+        ),
+    ]
     calls = await alice.press("Submit")
     assert seen(calls) == [
-        ("patch", "Summary of your self-review:\n1. Task completion: 4 · above expectations\n2. Attitude: 5 · outstanding\n"
-         "3. What went well: Fewer refunds\n4. What to improve: Faster first answers\nSubmit, or change an answer first.", []),
-        ("card", "Thank you, your self-review is submitted. You can change it with /selfreview until the deadline.", []),
-    ]  # fmt: skip
+        (
+            "patch",
+            "Summary of your self-review:\n1. Task completion: 4 · above expectations\n2. "
+            "Attitude: 5 · outstanding\n3. What went well: Fewer refunds\n4. What to improve: "
+            "Faster first answers\nSubmit, or change an answer first.",
+            [],
+        ),
+        (
+            "card",
+            "Thank you, your self-review is submitted. You can change it with /selfreview until "
+            "the deadline.",
+            [],
+        ),
+    ]
     assert alice.live_cards() == 0  # nothing left to press on an old card
 
     # Bob sends a wrong answer first: the hint and the same question, nothing lost
@@ -143,8 +175,11 @@ async def test_a_month_through_feishu(feishu: FakeFeishu, start_adapter, engine:
     await dave.press("4")
     clock.now += timedelta(days=1)
     calls = await dave.say("/selfreview")
-    assert seen(calls)[0] == ("card", "You have an unfinished self-review. Continue from question 3?",
-                              ["Continue", "Start over", "Cancel"])  # fmt: skip
+    assert seen(calls)[0] == (
+        "card",
+        "You have an unfinished self-review. Continue from question 3?",
+        ["Continue", "Start over", "Cancel"],
+    )
     await dave.press("Continue")
     assert "Question 3 of 4" in dave.screen()[-1]
     await dave.say("Upsold accessories")

@@ -19,8 +19,14 @@ async def test_a_burst_to_one_person_and_to_many_stays_under_feishus_limits(
     adapter = await start_adapter(ScriptedRouter(lambda i: []), address=address.get)
     started = time.monotonic()
     to_lina = [Outgoing(1, Reply(text=f"提醒 {n}"), key=f"remind:{n}") for n in range(12)]
-    broadcast = [Outgoing(10 + n, Reply(text="2026-10 的结果已发布", buttons=(Button("查看", "me:show", ""),)), key=f"result:{n}")
-                 for n in range(20)]  # fmt: skip
+    broadcast = [
+        Outgoing(
+            10 + n,
+            Reply(text="2026-10 的结果已发布", buttons=(Button("查看", "me:show", ""),)),
+            key=f"result:{n}",
+        )
+        for n in range(20)
+    ]
     refs = await asyncio.gather(*(adapter.send_outgoing(o) for o in [*to_lina, *broadcast]))
     took = time.monotonic() - started
     assert all(refs) and len(set(refs)) == len(refs)

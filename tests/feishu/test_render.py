@@ -66,12 +66,30 @@ def test_a_name_or_comment_is_shown_as_typed_never_as_markdown() -> None:
 def test_a_whole_review_form_is_one_card_with_selects_inputs_and_one_submit() -> None:
     scale = tuple(Choice(f"{n} · level", str(n)) for n in range(1, 6))
     questions = tuple(
-        Question(form_id="review", conversation_id=3, field_id=f, kind=k, prompt=f, step=i, total=7,
-                 choices=scale if k == "score" else (), required=k == "score", max_length=500)  # type: ignore[arg-type]
-        for i, (f, k) in enumerate([("ability", "score"), ("ability_comment", "text"), ("collaboration", "score"),
-                                    ("collaboration_comment", "text"), ("service", "score"),
-                                    ("service_comment", "text"), ("comment", "text")])
-    )  # fmt: skip
+        Question(
+            form_id="review",
+            conversation_id=3,
+            field_id=f,
+            kind=k,  # type: ignore[arg-type]
+            prompt=f,
+            step=i,
+            total=7,
+            choices=scale if k == "score" else (),
+            required=k == "score",
+            max_length=500,
+        )
+        for i, (f, k) in enumerate(
+            [
+                ("ability", "score"),
+                ("ability_comment", "text"),
+                ("collaboration", "score"),
+                ("collaboration_comment", "text"),
+                ("service", "score"),
+                ("service_comment", "text"),
+                ("comment", "text"),
+            ]
+        )
+    )
     rendered = render.render(
         Reply(text="Review of Carol", question=questions[0], form=questions, private=True), "en"
     )
@@ -79,6 +97,13 @@ def test_a_whole_review_form_is_one_card_with_selects_inputs_and_one_submit() ->
     assert _ok(card) and rendered.form is not None and rendered.interactive
     (form,) = [e for e in card["body"]["elements"] if e["tag"] == "form"]
     tags = [(e["tag"], e.get("name")) for e in form["elements"] if e["tag"] != "div"]
-    assert tags == [("select_static", "ability"), ("input", "ability_comment"), ("select_static", "collaboration"),
-                    ("input", "collaboration_comment"), ("select_static", "service"),
-                    ("input", "service_comment"), ("input", "comment"), ("button", "submit")]  # fmt: skip
+    assert tags == [
+        ("select_static", "ability"),
+        ("input", "ability_comment"),
+        ("select_static", "collaboration"),
+        ("input", "collaboration_comment"),
+        ("select_static", "service"),
+        ("input", "service_comment"),
+        ("input", "comment"),
+        ("button", "submit"),
+    ]

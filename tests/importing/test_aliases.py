@@ -191,7 +191,8 @@ def test_aliases_are_listed_by_name_and_removing_one_is_audited(
     assert lines == [
         "sample 的成员账号：",
         "· 李明 — zendesk (Zendesk 客服邮箱): li.ming@example.com",
-        "· 王小红 — avaya (Avaya CMS 登录 ID): AGT1001; taobao (淘宝/天猫 旺旺子账号): 示例旗舰店:小雨",
+        "· 王小红 — avaya (Avaya CMS 登录 ID): AGT1001; taobao (淘宝/天猫 旺旺子账号): "
+        "示例旗舰店:小雨",
     ]
     remove_alias(
         session,

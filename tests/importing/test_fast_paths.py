@@ -157,8 +157,8 @@ def test_a_file_read_in_many_slices_gives_what_a_whole_read_gives(
     roster: Roster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rows = "".join(
-        f"S{i},{' Li Ming' if i % 3 else 'Zhang Wei'},2026-10-05 14:00,{i % 7},{i % 60}:{i % 59:02d},"
-        f"{'Y' if i % 4 else 'N'}\n"
+        f"S{i},{' Li Ming' if i % 3 else 'Zhang Wei'},2026-10-05 "
+        f"14:00,{i % 7},{i % 60}:{i % 59:02d},{'Y' if i % 4 else 'N'}\n"
         for i in range(3000)
     )
     data = (HEAD + rows).encode()

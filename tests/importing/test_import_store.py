@@ -303,8 +303,14 @@ def test_show_source_names_the_indicator_the_unit_who_and_the_teams_time(
     # issue 17 item 3: not conversion_rate = 0.235 … by cli at 2026-11-02 10:00 UTC
     text = (DATA / "sample_scheme.toml").read_text(encoding="utf-8")
     parsed = parse_scheme(text)
-    row = repo.get_or_create_scheme(session=session, key=parsed.id, text=text, name_zh=parsed.name_zh,
-                                    name_en=parsed.name_en, content_hash=parsed.content_hash)  # fmt: skip
+    row = repo.get_or_create_scheme(
+        session=session,
+        key=parsed.id,
+        text=text,
+        name_zh=parsed.name_zh,
+        name_en=parsed.name_en,
+        content_hash=parsed.content_hash,
+    )
     team.scheme_id = row.id
     team.timezone = "Asia/Shanghai"
     _import(session, "shop_zh_summary.csv", "shop_zh")

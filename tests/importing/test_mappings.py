@@ -39,7 +39,8 @@ def test_every_shipped_mapping_loads_with_titles_in_both_languages(name: str) ->
         ),
         ('kind = "weekly"\n[columns]\nagent = "A"\n', "mapping_invalid", "kind must be one of"),
         (
-            'kind = "sessions"\n[columns]\nagent = "A"\ntime = "T"\nhandle_s = { column = "H", unit = "hours" }\n',
+            'kind = "sessions"\n[columns]\nagent = "A"\ntime = "T"\nhandle_s = { column = "H", '
+            'unit = "hours" }\n',
             "mapping_invalid",
             "unit must be one of",
         ),

@@ -123,7 +123,10 @@ conversion_rate = "转化率"
 
 
 def test_daily_rates_are_recomputed_from_their_parts_when_the_file_has_them(roster: Roster) -> None:
-    data = "日期,客服,询单人数,付款人数,转化率\n2026-10-01,王小红,10,5,0.5\n2026-10-02,王小红,30,3,0.1\n"
+    data = (
+        "日期,客服,询单人数,付款人数,转化率\n2026-10-01,王小红,10,5,0.5\n2026-10-02,王小红"
+        ",30,3,0.1\n"
+    )
     prepared = prepare(data.encode(), "d.csv", parse_mapping(DAILY_WITH_PARTS), roster, OCTOBER)
     assert prepared.values.loc[1, "conversion_rate"] == pytest.approx(8 / 40)
     assert prepared.weight_column == "询单人数"
@@ -137,7 +140,8 @@ def test_daily_rates_are_recomputed_from_their_parts_when_the_file_has_them(rost
             "must map date",
         ),
         (
-            'kind = "summary"\nrows = "daily"\n[columns]\nagent = "A"\ndate = "D"\navg_response_s = "R"\n',
+            'kind = "summary"\nrows = "daily"\n[columns]\nagent = "A"\ndate = "D"\navg_response_s '
+            '= "R"\n',
             "set weight",
         ),
         ('kind = "summary"\nrows = "hourly"\n[columns]\nagent = "A"\n', "rows must be one of"),
@@ -147,11 +151,13 @@ def test_daily_rates_are_recomputed_from_their_parts_when_the_file_has_them(rost
             "unit must be",
         ),
         (
-            'kind = "summary"\n[columns]\nagent = "A"\n[indicators.aht_s]\ncolumn = "X"\nunit = "s"\n',
+            'kind = "summary"\n[columns]\nagent = "A"\n[indicators.aht_s]\ncolumn = "X"\nunit = '
+            '"s"\n',
             "one of kpibot's own fields",
         ),
         (
-            'kind = "summary"\n[columns]\nagent = "A"\n[indicators.x]\nnumerator = "X"\nunit = "%"\n',
+            'kind = "summary"\n[columns]\nagent = "A"\n[indicators.x]\nnumerator = "X"\nunit = '
+            '"%"\n',
             "numerator and denominator",
         ),
         (

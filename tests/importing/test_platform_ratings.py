@@ -92,13 +92,13 @@ def test_the_receipt_says_where_each_customer_rating_came_from(
     breakdown = {"sources": gathered.sources[wang.id]}
     en = component_source(translator("en"), customer, breakdown, {})
     assert (
-        en
-        == f"51 customer ratings: 1 from the survey page; 50 from {ZENDESK} (import #{report.import_id})"
+        en == f"51 customer ratings: 1 from the survey page; 50 from {ZENDESK} (import "
+        f"#{report.import_id})"
     )
     zh = component_source(translator("zh"), customer, breakdown, {})
     assert (
-        zh
-        == f"共 51 条客户评价：1 条来自评价页面；50 条来自 {ZENDESK}（第 {report.import_id} 次导入）"
+        zh == f"共 51 条客户评价：1 条来自评价页面；50 条来自 {ZENDESK}（第 {report.import_id} "
+        f"次导入）"
     )
     assert list(gathered.inputs.customer.loc[str(wang.id)]) == [5, 0, 0, 0, 46]  # type: ignore[union-attr]
 
@@ -115,8 +115,8 @@ def test_a_daily_import_says_how_it_combined_the_days(session: Session, team: Te
     )
     assert workload.status == "imported", workload.lines("en")
     assert (
-        "Days combined: 6 daily rows into 3 agents (counts summed, rates and averages weighted by 接待量)."
-        in workload.lines("en")
+        "Days combined: 6 daily rows into 3 agents (counts summed, rates and averages weighted by "
+        "接待量)." in workload.lines("en")
     )
     assert (
         "已按日合并：6 行日数据合并为 3 位客服（数量相加，比率和平均值按接待量加权）。"

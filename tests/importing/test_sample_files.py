@@ -242,7 +242,8 @@ SHOP_CASES = [
         "broken_sessions_outside_period.csv",
         "sessions_en",
         "outside_period",
-        "row 3: Column Started: 2026-11-01 00:00:00 is outside period 2026-10 (2026-10-01 to 2026-10-31).",
+        "row 3: Column Started: 2026-11-01 00:00:00 is outside period 2026-10 (2026-10-01 to "
+        "2026-10-31).",
         "不在考核期 2026-10",
     ),
     (

@@ -67,8 +67,11 @@ class Rig:
         kwargs.setdefault("lease", LEASE)
         kwargs.setdefault("db_timeout", DB_TIMEOUT_S)
         kwargs.setdefault("idle_poll", 0.2)
-        sender = Sender(self.engine, {"slack": slack_adapter(self.engine, self.fake_slack), "telegram": telegram},
-                        **kwargs)  # fmt: skip
+        sender = Sender(
+            self.engine,
+            {"slack": slack_adapter(self.engine, self.fake_slack), "telegram": telegram},
+            **kwargs,
+        )
         self.senders.append(sender)
         return sender
 
@@ -200,11 +203,22 @@ async def database_fault(
         running_during = sender.running
     finally:
         _up(r, fault)
-    drain = await until(lambda: left_to_send(r) == 0 and sum(1 for v in counts(r, crew).values() if v) >= total,
-                        timeout=timeout, what="everyone's message delivered after the outage", every=0.05)  # fmt: skip
+    drain = await until(
+        lambda: left_to_send(r) == 0 and sum(1 for v in counts(r, crew).values() if v) >= total,
+        timeout=timeout,
+        what="everyone's message delivered after the outage",
+        every=0.05,
+    )
     stop_s = await _stop(sender)
-    return tally(r, crew, drain_s=round(drain, 2), stop_s=round(stop_s, 2), running_during=running_during,
-                 database_errors=sender.stats.database_errors, restarts=sender.stats.restarts)  # fmt: skip
+    return tally(
+        r,
+        crew,
+        drain_s=round(drain, 2),
+        stop_s=round(stop_s, 2),
+        running_during=running_during,
+        database_errors=sender.stats.database_errors,
+        restarts=sender.stats.restarts,
+    )
 
 
 async def frozen_shutdown(
@@ -233,8 +247,12 @@ async def frozen_shutdown(
     second = await r.sender()
     began = time.monotonic()
     await second.start()
-    drain = await until(lambda: left_to_send(r) == 0, timeout=timeout, what="the next sender finished the rest",
-                        every=0.05)  # fmt: skip
+    drain = await until(
+        lambda: left_to_send(r) == 0,
+        timeout=timeout,
+        what="the next sender finished the rest",
+        every=0.05,
+    )
     await _stop(second)
     return tally(r, crew, drain_s=round(time.monotonic() - began, 2), first_drain_s=round(drain, 2),
                  stop_s=round(stop_s, 2), settled=second.stats.settled)  # fmt: skip
@@ -251,8 +269,12 @@ async def telegram_late(
     broadcast(r.direct, crew)
     began = time.monotonic()
     await sender.start()
-    await until(lambda: left_to_send(r) == 0 and sum(1 for v in counts(r, crew).values() if v) >= telegram,
-                timeout=timeout, what="the broadcast settled", every=0.05)  # fmt: skip
+    await until(
+        lambda: left_to_send(r) == 0 and sum(1 for v in counts(r, crew).values() if v) >= telegram,
+        timeout=timeout,
+        what="the broadcast settled",
+        every=0.05,
+    )
     drain = time.monotonic() - began
     stop_s = await _stop(sender)
     with unit_of_work(r.direct) as session:

@@ -51,10 +51,19 @@ class Replica:
         self.workdir = workdir
         self.log_path = workdir / f"{name}.log"
         self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TELEGRAM_", "KPIBOT_"))},
-            "PORT": str(self.port), "LOG_FORMAT": "json", "LOG_LEVEL": "INFO",
-            "DATA_DIR": str(workdir), "PYTHONUNBUFFERED": "1", "ROUTER_PROCESSES": "1", **env,
-        }  # fmt: skip
+            **{
+                k: v
+                for k, v in os.environ.items()
+                if not k.startswith(("SLACK_", "TELEGRAM_", "KPIBOT_"))
+            },
+            "PORT": str(self.port),
+            "LOG_FORMAT": "json",
+            "LOG_LEVEL": "INFO",
+            "DATA_DIR": str(workdir),
+            "PYTHONUNBUFFERED": "1",
+            "ROUTER_PROCESSES": "1",
+            **env,
+        }
         self.process: subprocess.Popen[bytes] | None = None
 
     @property

@@ -16,9 +16,21 @@ ROOT = Path(__file__).parents[2]
 @pytest.mark.slow
 def test_the_ack_bench_opens_every_modal_sends_every_kind_and_prints_its_figures() -> None:
     done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "ack_bench.py"), "--requests", "90", "--concurrency", "10", "--rounds", "2"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(ROOT / "bench" / "ack_bench.py"),
+            "--requests",
+            "90",
+            "--concurrency",
+            "10",
+            "--rounds",
+            "2",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.strip().splitlines()
     figures = json.loads(lines[-1])

@@ -64,9 +64,7 @@ def test_the_base_image_has_the_python_version_pyproject_requires() -> None:
     )
 
 
-def test_the_command_runs_the_console_script_pyproject_declares_and_the_cli_has_its_subcommands() -> (
-    None
-):
+def test_the_command_runs_pyprojects_console_script_and_the_cli_has_its_subcommands() -> None:
     [cmd] = [rest for kw, rest in instructions() if kw == "CMD"]
     script = " ".join(eval(cmd))  # noqa: S307 - the JSON-array form of CMD
     steps = [

@@ -99,8 +99,11 @@ def test_the_database_going_away_under_load_fails_fast_saves_nothing_half_and_re
         service.pool.start()
     else:
         build_world(direct)
-        service = build_service(slack_settings("http://127.0.0.1:9/api/", tmp_path, slack_bot_token=None),
-                                engine=engine, clock=lambda: NOW)  # fmt: skip
+        service = build_service(
+            slack_settings("http://127.0.0.1:9/api/", tmp_path, slack_bot_token=None),
+            engine=engine,
+            clock=lambda: NOW,
+        )
         assert service.pool is None
     observed = service.adapters and service.adapters[0] or None
     assert observed is None, "no platform: the router is driven directly, as an adapter does"

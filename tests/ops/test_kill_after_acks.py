@@ -54,11 +54,18 @@ async def test_requests_acknowledged_before_a_kill_are_all_answered_once_by_the_
                     for name, tg_id in TELEGRAM_IDS.items()
                 }
                 env = {
-                    "DATABASE_URL": schema.url(), "DEFAULT_LANG": "en", "KPIBOT_SECRET": STRONG_SECRET,
-                    "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                    "SLACK_API_URL": fake.api_url, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": tg.base_url,
-                    "TELEGRAM_WEBHOOK_SECRET": SECRET, "LEASE_S": "3", "ROUTER_PROCESSES": "0",
-                }  # fmt: skip
+                    "DATABASE_URL": schema.url(),
+                    "DEFAULT_LANG": "en",
+                    "KPIBOT_SECRET": STRONG_SECRET,
+                    "SLACK_BOT_TOKEN": BOT_TOKEN,
+                    "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                    "SLACK_API_URL": fake.api_url,
+                    "TELEGRAM_BOT_TOKEN": TOKEN,
+                    "TELEGRAM_API_URL": tg.base_url,
+                    "TELEGRAM_WEBHOOK_SECRET": SECRET,
+                    "LEASE_S": "3",
+                    "ROUTER_PROCESSES": "0",
+                }
 
                 def replica(name: str) -> Replica:
                     made = Replica(env, tmp_path, name=name)
@@ -101,8 +108,14 @@ async def test_requests_acknowledged_before_a_kill_are_all_answered_once_by_the_
                 tg._failures.clear()  # the platforms answer again
                 fake.rate_limit("response_url", calls=1000, per=1.0, retry_after=1)
                 second = await asyncio.to_thread(replica("second").start)
-                await fake.wait_until(lambda: claimed(engine) == 0 and len(tg.sent()) >= EACH * len(TELEGRAM_IDS)
-                                      and all(fake.response_posts(u) for u in commands), timeout=60)  # fmt: skip
+                await fake.wait_until(
+                    lambda: (
+                        claimed(engine) == 0
+                        and len(tg.sent()) >= EACH * len(TELEGRAM_IDS)
+                        and all(fake.response_posts(u) for u in commands)
+                    ),
+                    timeout=60,
+                )
                 await asyncio.sleep(1.0)  # time for any second answer to show up
                 assert second.terminate() == 0, second.log()[-3000:]
                 answers = Counter(int(c.params["chat_id"]) for c in tg.sent())

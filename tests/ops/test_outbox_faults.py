@@ -43,7 +43,7 @@ async def test_a_database_outage_longer_than_the_lease_loses_and_doubles_no_mess
 
 
 @pytest.mark.postgres
-async def test_a_shutdown_while_the_database_is_silent_ends_within_the_grace_and_the_next_sender_finishes(
+async def test_a_shutdown_while_the_database_is_silent_ends_in_time_and_the_next_sender_finishes(
     _pg_admin: Engine,
 ) -> None:
     async with faults.rig(_pg_admin) as r:
@@ -58,7 +58,7 @@ async def test_a_shutdown_while_the_database_is_silent_ends_within_the_grace_and
 
 
 @pytest.mark.postgres
-async def test_telegram_answering_after_the_read_timeout_sends_nothing_twice_and_counts_each_ambiguous_send(
+async def test_telegram_answering_after_the_read_timeout_sends_nothing_twice_and_counts_each_one(
     _pg_admin: Engine,
 ) -> None:
     async with faults.rig(_pg_admin) as r:

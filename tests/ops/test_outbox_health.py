@@ -140,11 +140,18 @@ async def test_a_replica_sigtermed_while_its_database_is_silent_exits_within_the
     try:
         with TcpProxy([(url.host or "127.0.0.1", url.port or 5432)]) as proxy, FakeSlack() as fake:
             through = make_url(schema.url()).set(host="127.0.0.1", port=proxy.port)
-            replica = Replica({
-                "DATABASE_URL": through.render_as_string(hide_password=False), "SLACK_BOT_TOKEN": BOT_TOKEN,
-                "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": fake.api_url,
-                "KPIBOT_SECRET": STRONG_SECRET, "DEFAULT_LANG": "en", "SHUTDOWN_GRACE_S": str(grace),
-            }, tmp_path).start()  # fmt: skip
+            replica = Replica(
+                {
+                    "DATABASE_URL": through.render_as_string(hide_password=False),
+                    "SLACK_BOT_TOKEN": BOT_TOKEN,
+                    "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                    "SLACK_API_URL": fake.api_url,
+                    "KPIBOT_SECRET": STRONG_SECRET,
+                    "DEFAULT_LANG": "en",
+                    "SHUTDOWN_GRACE_S": str(grace),
+                },
+                tmp_path,
+            ).start()
             try:
                 async with httpx.AsyncClient(base_url=replica.url) as client:
                     proxy.freeze()

@@ -4,7 +4,8 @@ costs one apology and the pool comes back, a dead zygote is forked again, and no
 outlives its replica (SIGKILL or SIGTERM).
 
 One pool (one worker) serves the in-process tests of this module: starting the zygote
-costs a second or two (spawning a worker, about two). A request is made slow, honestly, by holding SQLite's write lock from
+costs a second or two (spawning a worker, about two). A request is made slow, honestly, by holding
+SQLite's write lock from
 the test (``BEGIN IMMEDIATE`` on a connection of our own): the router's first write (the
 event id it claims) waits on the busy timeout until the worker is killed.
 """

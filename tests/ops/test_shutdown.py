@@ -36,7 +36,8 @@ async def test_sigterm_finishes_the_reply_in_flight_then_exits_cleanly(tmp_path:
             tmp_path,
         ).start()  # fmt: skip
         try:
-            # Slack lets kpibot post to a response_url once in 4 s, then answers 429 + Retry-After: 4.
+            # Slack lets kpibot post to a response_url once in 4 s, then answers 429 + Retry-After:
+            # 4.
             fake.rate_limit("response_url", calls=1, per=4.0, retry_after=4)
             async with httpx.AsyncClient(base_url=replica.url) as client:
                 sender = SlackSender(client, fake)

@@ -76,32 +76,75 @@ def stored_one_row_at_a_time(engine: Engine, teams: int, per_team: int) -> None:
     text = SCHEME.read_text(encoding="utf-8")
     parsed = parse_scheme(text)
     with unit_of_work(engine) as session:
-        scheme = repo.get_or_create_scheme(session=session, key=parsed.id, text=text, name_zh=parsed.name_zh,
-                                           name_en=parsed.name_en, content_hash=parsed.content_hash,
-                                           now=SETUP_AT)  # fmt: skip
+        scheme = repo.get_or_create_scheme(
+            session=session,
+            key=parsed.id,
+            text=text,
+            name_zh=parsed.name_zh,
+            name_en=parsed.name_en,
+            content_hash=parsed.content_hash,
+            now=SETUP_AT,
+        )
         for team in plan(teams, per_team):
             on_slack = team.platform == "slack"
-            row = repo.create_team(session=session, name=team.name, lang="en" if on_slack else "zh",
-                                   scheme=scheme, slack_team_id=TEAM_ID if on_slack else None, now=SETUP_AT)  # fmt: skip
-            manager = repo.add_member(session=session, team=row, name=team.manager.name, role="manager",
-                                      now=SETUP_AT, **linked(team.manager))  # fmt: skip
-            period = repo.get_or_create_period(session=session, team=row, key="2026-10", status="open",
-                                               review_opens_at=START, review_closes_at=START + timedelta(days=7))  # fmt: skip
+            row = repo.create_team(
+                session=session,
+                name=team.name,
+                lang="en" if on_slack else "zh",
+                scheme=scheme,
+                slack_team_id=TEAM_ID if on_slack else None,
+                now=SETUP_AT,
+            )
+            manager = repo.add_member(
+                session=session,
+                team=row,
+                name=team.manager.name,
+                role="manager",
+                now=SETUP_AT,
+                **linked(team.manager),
+            )
+            period = repo.get_or_create_period(
+                session=session,
+                team=row,
+                key="2026-10",
+                status="open",
+                review_opens_at=START,
+                review_closes_at=START + timedelta(days=7),
+            )
             members = {}
             for agent in team.agents:
-                members[agent.name] = repo.add_member(session=session, team=row, name=agent.name, role="agent",
-                                                      manager=manager, now=SETUP_AT, **linked(agent))  # fmt: skip
+                members[agent.name] = repo.add_member(
+                    session=session,
+                    team=row,
+                    name=agent.name,
+                    role="agent",
+                    manager=manager,
+                    now=SETUP_AT,
+                    **linked(agent),
+                )
             for agent, indicator, value in team.values:
-                repo.set_indicator_value(session=session, period=period, member=members[agent.name],
-                                         indicator=indicator, value=value, source="soak", actor="soak",
-                                         reason=None, now=SETUP_AT)  # fmt: skip
+                repo.set_indicator_value(
+                    session=session,
+                    period=period,
+                    member=members[agent.name],
+                    indicator=indicator,
+                    value=value,
+                    source="soak",
+                    actor="soak",
+                    reason=None,
+                    now=SETUP_AT,
+                )
 
 
 def every_row(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     with engine.connect() as connection:
         names = sorted(inspect(connection).get_table_names())
-        return {name: sorted((tuple(r) for r in connection.execute(text(f'SELECT * FROM "{name}"'))), key=repr)
-                for name in names}  # fmt: skip
+        return {
+            name: sorted(
+                (tuple(r) for r in connection.execute(text(f'SELECT * FROM "{name}"'))), key=repr
+            )
+            for name in names
+        }
 
 
 def test_the_bulk_set_up_stores_the_same_world_as_one_row_at_a_time(tmp_path: Path) -> None:

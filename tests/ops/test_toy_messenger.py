@@ -58,7 +58,8 @@ async def test_a_toy_messenger_in_one_package_and_one_registry_line_runs_help(
         assert answer == (
             "I don't know you yet. Ask your kpibot admin for a one-time link code and send it to "
             "me here: /start CODE. Or the admin can link your Toy chat account (your id there is "
-            f"{stranger}): kpibot member link --team TEAM --name NAME --platform toychat --id {stranger}"
+            f"{stranger}): kpibot member link --team TEAM --name NAME --platform toychat --id "
+            f"{stranger}"
         )
 
     assert service.sender is not None

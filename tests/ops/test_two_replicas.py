@@ -91,8 +91,13 @@ def link_feishu(schema: PgSchema, ids: dict[str, int], users: dict[str, User]) -
 
 def newest_card(fake: FakeFeishu, chat: str) -> str:
     """The newest card with something to press in ``chat`` (its message id)."""
-    cards = [m for m in fake.chat_messages(chat) if m["sender"] == "app" and m["msg_type"] == "interactive"
-             and button_labels(json.loads(m["content"]))]  # fmt: skip
+    cards = [
+        m
+        for m in fake.chat_messages(chat)
+        if m["sender"] == "app"
+        and m["msg_type"] == "interactive"
+        and button_labels(json.loads(m["content"]))
+    ]
     assert cards, fake.screen(chat)
     return str(cards[-1]["message_id"])
 
@@ -154,7 +159,10 @@ def _feishu() -> Iterator[FakeFeishu]:
 
 
 def served(metrics_text: str, route: str) -> float:
-    pattern = rf'kpibot_http_requests_total\{{method="POST",route="{re.escape(route)}",status="200"\}} (\S+)'
+    pattern = (
+        rf'kpibot_http_requests_total\{{method="POST",route="{re.escape(route)}",status="200"\}} '
+        rf"(\S+)"
+    )
     return sum(float(v) for v in re.findall(pattern, metrics_text))
 
 

@@ -89,8 +89,14 @@ def build_qa_world(engine: Engine, *, blind: bool = False, min_samples: int = 1)
     parsed = parse_scheme(text)
     ids: dict[str, int] = {}
     with unit_of_work(engine) as session:
-        scheme = repo.get_or_create_scheme(session=session, key=parsed.id, text=text, name_zh=parsed.name_zh,
-                                           name_en=parsed.name_en, content_hash=parsed.content_hash)  # fmt: skip
+        scheme = repo.get_or_create_scheme(
+            session=session,
+            key=parsed.id,
+            text=text,
+            name_zh=parsed.name_zh,
+            name_en=parsed.name_en,
+            content_hash=parsed.content_hash,
+        )
         team = repo.create_team(session=session, name="call", lang="en", scheme=scheme)
         mary = repo.add_member(session=session, team=team, name="Mary", role="manager")
         ids["Mary"] = mary.id or 0

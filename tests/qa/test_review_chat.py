@@ -1,4 +1,5 @@
-"""/qa end to end on the transcript chat: review, blind review, own conversations, calibration, disputes, score."""
+"""/qa end to end on the transcript chat: review, blind review, own conversations, calibration,
+disputes, score."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ def draw(router: Router, seed: int = 42) -> str:
 
 
 def answer_sample(chat: FakeChat, answers: tuple[str, str, str], comment: str | None = None) -> str:
-    """Answer the open sample's three checks, the comment, submit; returns the summary shown before submit."""
+    """Answer the open sample's three checks, the comment, submit; returns the summary shown before
+    submit."""
     for answer in answers:
         chat.press(ANSWER_LABELS[answer])
     if comment is None:
@@ -75,15 +77,27 @@ def test_a_reviewer_scores_a_sample_in_chat_and_the_agent_is_told_the_failed_che
     agent_id = open_agent(engine, world["Quinn"])
     agent = next(n for n, i in world.items() if i == agent_id)
     assert f"Agent: {agent}" in quinn.text
-    run(quinn, [
-        ("[Fail]", ["Question 2 of 4: Identity check (critical: failing it fails the whole sample)"]),
-        ("[Pass]", ["Question 3 of 4: Correct answer", "N/A is not an answer here"]),
-        ("N/A", "Please choose one of: Pass / Fail."),
-        ("[Pass]", "Question 4 of 4: A comment for the agent"),
-        ("Greet with your agent number.", ["1. Greeting: Fail", "4. Comment: Greet with your agent number.",
-                                           "Sample score: 80"]),
-        ("[Submit]", "Thank you, the review is saved. Send /qa for the next sample."),
-    ])  # fmt: skip
+    run(
+        quinn,
+        [
+            (
+                "[Fail]",
+                ["Question 2 of 4: Identity check (critical: failing it fails the whole sample)"],
+            ),
+            ("[Pass]", ["Question 3 of 4: Correct answer", "N/A is not an answer here"]),
+            ("N/A", "Please choose one of: Pass / Fail."),
+            ("[Pass]", "Question 4 of 4: A comment for the agent"),
+            (
+                "Greet with your agent number.",
+                [
+                    "1. Greeting: Fail",
+                    "4. Comment: Greet with your agent number.",
+                    "Sample score: 80",
+                ],
+            ),
+            ("[Submit]", "Thank you, the review is saved. Send /qa for the next sample."),
+        ],
+    )
     assert "[N/A]" not in quinn.dump().split("Question 3 of 4")[1].split("Question 4")[0]
     with unit_of_work(engine) as session:
         review = session.exec(select(QaReview).where(QaReview.status == "submitted")).one()
@@ -271,18 +285,29 @@ def test_calibration_shows_agreement_and_the_spread_of_totals_on_a_hand_computed
         chat.say("/qa")
         assert "This is a calibration sample" in chat.text and f"sample {sample.id} " in chat.text
         answer_sample(chat, answers)
-    run(hana, [(f"/qa agreement {sample.id}", [
-        "3 reviewers; 0 still open.",
-        # only the identity check is answered the same by all three
-        "Answered the same by everyone: 1 of 3 checks (33.3%).",
-        # pairs agree on 2, 1 and 1 of 3 checks: 4 / 9
-        "Pairwise agreement: 44.4%.",
-        # totals 100, 80 and 30/80 = 37.5: spread 62.5; mean 72.5, sd sqrt((27.5² + 7.5² + 35²) / 3) = 26.06
-        "- Quinn: 100", "- Quentin: 80", "- Mary: 37.5",
-        "Spread of totals: 62.5 points (standard deviation 26.1).",
-        "- Greeting: Quinn=Pass / Quentin=Fail / Mary=N/A",
-        "- Correct answer: Quinn=Pass / Quentin=Pass / Mary=Fail",
-    ])])  # fmt: skip
+    run(
+        hana,
+        [
+            (
+                f"/qa agreement {sample.id}",
+                [
+                    "3 reviewers; 0 still open.",
+                    # only the identity check is answered the same by all three
+                    "Answered the same by everyone: 1 of 3 checks (33.3%).",
+                    # pairs agree on 2, 1 and 1 of 3 checks: 4 / 9
+                    "Pairwise agreement: 44.4%.",
+                    # totals 100, 80 and 30/80 = 37.5: spread 62.5; mean 72.5, sd sqrt((27.5² +
+                    # 7.5² + 35²) / 3) = 26.06
+                    "- Quinn: 100",
+                    "- Quentin: 80",
+                    "- Mary: 37.5",
+                    "Spread of totals: 62.5 points (standard deviation 26.1).",
+                    "- Greeting: Quinn=Pass / Quentin=Fail / Mary=N/A",
+                    "- Correct answer: Quinn=Pass / Quentin=Pass / Mary=Fail",
+                ],
+            )
+        ],
+    )
     assert "Identity check:" not in hana.text
     with unit_of_work(engine) as session:  # calibration reviews never count in the score
         from commands.qa.inputs import qa_inputs
@@ -300,9 +325,17 @@ def _manager_reviews(engine: Engine, world: dict[str, int]) -> None:
         for name in AGENTS:
             agent = repo.get_member(session=session, member_id=world[name])
             assert agent is not None
-            repo.save_review(session=session, period=period, subject=agent, rater=mary, kind="manager",
-                             answers={"ability": 3}, actor="test", reason=None,
-                             submitted_at=datetime(2026, 10, 19, tzinfo=UTC))  # fmt: skip
+            repo.save_review(
+                session=session,
+                period=period,
+                subject=agent,
+                rater=mary,
+                kind="manager",
+                answers={"ability": 3},
+                actor="test",
+                reason=None,
+                submitted_at=datetime(2026, 10, 19, tzinfo=UTC),
+            )
 
 
 def _ranked(text: str) -> list[str]:
@@ -334,7 +367,8 @@ def test_qa_results_move_me_and_rank_as_the_scheme_says(
             break
         answer_sample(quinn, answers[open_agent(engine, world["Quinn"])])
     mary.say(f"/rank call {PERIOD}")
-    # Alice 100 on every sample: (50·50 + 50·100) / 100 = 75; Carol 30 of 100 points: (2500 + 50·30) / 100 = 40;
+    # Alice 100 on every sample: (50·50 + 50·100) / 100 = 75; Carol 30 of 100 points: (2500 +
+    # 50·30) / 100 = 40;
     # Bob failed a critical check every time, 0: (2500 + 0) / 100 = 25
     assert _ranked(mary.text) == ["Alice", "Carol", "Bob"]
     assert "Alice  75.0" in mary.text and "Carol  40.0" in mary.text and "Bob  25.0" in mary.text

@@ -1,4 +1,5 @@
-"""Sampling: reproducible from its seed, stratified per agent and day/week, never the same session twice."""
+"""Sampling: reproducible from its seed, stratified per agent and day/week, never the same session
+twice."""
 
 from __future__ import annotations
 
@@ -47,9 +48,7 @@ def test_the_order_of_the_candidates_does_not_change_the_draw() -> None:
     assert draw(shuffled, rule, 7).digest == draw(BIG, rule, 7).digest
 
 
-def test_each_agent_gets_the_count_per_day_and_one_with_too_few_is_sampled_from_what_there_is_and_marked() -> (
-    None
-):
+def test_each_agent_gets_the_daily_count_and_one_with_too_few_gets_all_there_is_marked() -> None:
     result = draw(BIG, Sampling(per="day", count=3), 11)
     per_stratum = Counter(zip(result.samples["member_id"], result.samples["stratum"], strict=True))
     assert per_stratum == {

@@ -130,7 +130,8 @@ na = 1
 def test_a_share_above_one_and_checks_outside_qa_are_refused() -> None:
     text = (
         BASE.replace('kind = "manager"\nweight = 70', 'kind = "manager"\nweight = 70\nchecks = []')
-        + 'sample = { share = 1.5 }\n[[components.checks]]\nid = "a"\nname = { zh = "甲", en = "A" }\npoints = 1\n'
+        + 'sample = { share = 1.5 }\n[[components.checks]]\nid = "a"\nname = { zh = "甲", en = "A" '
+        "}\npoints = 1\n"
     )
     found = problems_of(text)
     assert ("manager", "checks", "checks_only_qa") in found

@@ -1,4 +1,5 @@
-"""Loading sessions for sampling: all or nothing, idempotent by file hash, each with its reference."""
+"""Loading sessions for sampling: all or nothing, idempotent by file hash, each with its
+reference."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ def _refs(engine: Engine) -> dict[str, tuple[int, str | None]]:
         }
 
 
-def test_a_sessions_file_is_stored_with_references_and_links_and_the_same_file_again_changes_nothing(
+def test_a_sessions_file_is_stored_with_references_and_links_and_the_same_file_again_is_a_no_op(
     engine: Engine, world: dict[str, int]
 ) -> None:
     before = len(_refs(engine))
@@ -194,8 +195,16 @@ def test_a_sessions_file_written_with_helpdesk_accounts_lands_on_the_members_of_
     data = (DATA / "sessions_oct.csv").read_bytes().replace(b"Alice,", b"alice@desk,")
     data = data.replace(b"Bob,", b"bob@desk,")
     with unit_of_work(engine) as session:
-        report = load_sessions(session, team="call", period_key=PERIOD, mapping="sessions_en",
-                               data=data, file_name="accounts.csv", actor="test", lang="en")  # fmt: skip
+        report = load_sessions(
+            session,
+            team="call",
+            period_key=PERIOD,
+            mapping="sessions_en",
+            data=data,
+            file_name="accounts.csv",
+            actor="test",
+            lang="en",
+        )
     assert report.status == "loaded", report.lines(_)
     refs = _refs(engine)
     assert refs["T-1001"][0] == refs["T-1002"][0] == world["Alice"]

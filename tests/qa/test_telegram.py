@@ -98,8 +98,11 @@ async def test_a_quality_review_through_telegram(
 
     # Alice's first result, delivered from its outbox row as the sender would
     with unit_of_work(engine) as session:
-        rows = [m for m in outbox_store.list_messages(session=session) if m.kind.startswith("qa.result.")
-                and m.member_id == world["Alice"]]  # fmt: skip
+        rows = [
+            m
+            for m in outbox_store.list_messages(session=session)
+            if m.kind.startswith("qa.result.") and m.member_id == world["Alice"]
+        ]
         outgoing = Outgoing(
             member_id=world["Alice"], reply=reply_from_json(rows[0].reply), key=rows[0].key
         )

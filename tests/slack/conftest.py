@@ -1,4 +1,5 @@
-"""Fixtures: the fake Slack, a scripted router, the adapter on the one Starlette app, a signed sender."""
+"""Fixtures: the fake Slack, a scripted router, the adapter on the one Starlette app, a signed
+sender."""
 
 from __future__ import annotations
 

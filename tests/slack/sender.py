@@ -226,16 +226,34 @@ class SlackSender:
         ts = message.get("ts", f"{time.time():.6f}")
         response_url, trigger = self.fake.new_response_url(), self._trigger()
         payload = {
-            "type": "block_actions", "user": self._user(user_id), "api_app_id": APP_ID,
+            "type": "block_actions",
+            "user": self._user(user_id),
+            "api_app_id": APP_ID,
             "token": VERIFICATION_TOKEN,
-            "container": {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": ephemeral},
-            "trigger_id": trigger, "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
-            "enterprise": None, "is_enterprise_install": False,
-            "channel": {"id": channel, "name": "directmessage" if channel.startswith("D") else "kpi-team"},
-            "message": {"type": "message", "ts": ts, "text": message.get("text", ""), "blocks": message.get("blocks", [])},
-            "state": {"values": {}}, "response_url": response_url,
+            "container": {
+                "type": "message",
+                "message_ts": ts,
+                "channel_id": channel,
+                "is_ephemeral": ephemeral,
+            },
+            "trigger_id": trigger,
+            "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "channel": {
+                "id": channel,
+                "name": "directmessage" if channel.startswith("D") else "kpi-team",
+            },
+            "message": {
+                "type": "message",
+                "ts": ts,
+                "text": message.get("text", ""),
+                "blocks": message.get("blocks", []),
+            },
+            "state": {"values": {}},
+            "response_url": response_url,
             "actions": [action],
-        }  # fmt: skip
+        }
         response = await self.post_payload(payload, **kwargs)
         return Sent(response, payload, response_url, trigger)
 
@@ -269,20 +287,43 @@ class SlackSender:
         ts = message.get("ts", f"{time.time():.6f}")
         response_url, trigger = self.fake.new_response_url(), self._trigger()
         payload = {
-            "type": "block_actions", "user": self._user(user_id), "api_app_id": APP_ID,
+            "type": "block_actions",
+            "user": self._user(user_id),
+            "api_app_id": APP_ID,
             "token": VERIFICATION_TOKEN,
-            "container": {"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": False},
-            "trigger_id": trigger, "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
-            "enterprise": None, "is_enterprise_install": False,
-            "channel": {"id": channel, "name": "directmessage" if channel.startswith("D") else "kpi-team"},
-            "message": {"type": "message", "ts": ts, "text": message.get("text", ""), "blocks": message.get("blocks", [])},
-            "state": {"values": {}}, "response_url": response_url,
-            "actions": [{
-                "type": "external_select", "action_id": element["action_id"],
-                "block_id": block.get("block_id", "b"), "selected_option": dict(option),
-                "placeholder": element.get("placeholder"), "action_ts": f"{time.time():.6f}",
-            }],
-        }  # fmt: skip
+            "container": {
+                "type": "message",
+                "message_ts": ts,
+                "channel_id": channel,
+                "is_ephemeral": False,
+            },
+            "trigger_id": trigger,
+            "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "channel": {
+                "id": channel,
+                "name": "directmessage" if channel.startswith("D") else "kpi-team",
+            },
+            "message": {
+                "type": "message",
+                "ts": ts,
+                "text": message.get("text", ""),
+                "blocks": message.get("blocks", []),
+            },
+            "state": {"values": {}},
+            "response_url": response_url,
+            "actions": [
+                {
+                    "type": "external_select",
+                    "action_id": element["action_id"],
+                    "block_id": block.get("block_id", "b"),
+                    "selected_option": dict(option),
+                    "placeholder": element.get("placeholder"),
+                    "action_ts": f"{time.time():.6f}",
+                }
+            ],
+        }
         response = await self.post_payload(payload, **kwargs)
         return Sent(response, payload, response_url, trigger)
 

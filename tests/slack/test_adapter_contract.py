@@ -170,10 +170,20 @@ async def test_kpibots_own_messages_and_edits_are_not_treated_as_answers(
     slack: SlackSender, fake_slack: FakeSlack, scripted: ScriptedRouter, adapter
 ) -> None:
     bot_post = {
-        "type": "event_callback", "event_id": "Ev0BOT", "team_id": "T0KPIBOT", "api_app_id": "AKPIBOT00",
-        "event": {"type": "message", "subtype": "bot_message", "bot_id": "BKPIBOT00", "text": "hello",
-                  "channel": "D0AGENT01", "channel_type": "im", "ts": "1.1"},
-    }  # fmt: skip
+        "type": "event_callback",
+        "event_id": "Ev0BOT",
+        "team_id": "T0KPIBOT",
+        "api_app_id": "AKPIBOT00",
+        "event": {
+            "type": "message",
+            "subtype": "bot_message",
+            "bot_id": "BKPIBOT00",
+            "text": "hello",
+            "channel": "D0AGENT01",
+            "channel_type": "im",
+            "ts": "1.1",
+        },
+    }
     import json
 
     await slack.post(json.dumps(bot_post), "application/json")

@@ -82,8 +82,14 @@ async def test_malformed_signed_json_is_a_400_without_a_traceback(
     _no_errors(caplog)
 
 
-@pytest.mark.parametrize("metadata", ["not json", json.dumps({"cid": "1 or 1=1", "step": 0, "form": "selfreview"}),
-                                      json.dumps([1, 2])])  # fmt: skip
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        "not json",
+        json.dumps({"cid": "1 or 1=1", "step": 0, "form": "selfreview"}),
+        json.dumps([1, 2]),
+    ],
+)
 async def test_a_modal_with_private_metadata_that_is_not_ours_is_a_400(
     slack: SlackSender, scripted: ScriptedRouter, caplog: pytest.LogCaptureFixture, metadata: str
 ) -> None:

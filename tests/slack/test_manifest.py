@@ -53,12 +53,20 @@ def test_commands_interactivity_and_events_all_go_to_the_one_endpoint() -> None:
 
 
 METHOD_SCOPES = {
-    "chat_postMessage": "chat:write", "chat_update": "chat:write", "chat_postEphemeral": "chat:write",
-    "conversations_open": "im:write", "users_info": "users:read",
-    "users_lookupByEmail": "users:read.email", "files_upload_v2": "files:write",
-    "conversations_history": "im:history", "files_info": "files:read",
-    "views_open": None, "views_update": None, "views_push": None, "auth_test": None,
-}  # fmt: skip
+    "chat_postMessage": "chat:write",
+    "chat_update": "chat:write",
+    "chat_postEphemeral": "chat:write",
+    "conversations_open": "im:write",
+    "users_info": "users:read",
+    "users_lookupByEmail": "users:read.email",
+    "files_upload_v2": "files:write",
+    "conversations_history": "im:history",
+    "files_info": "files:read",
+    "views_open": None,
+    "views_update": None,
+    "views_push": None,
+    "auth_test": None,
+}
 """Each Web API method's required bot scope, from its page in https://api.slack.com/methods
 (``views.*`` need none beyond a trigger)."""
 HANDLED_SCOPES = {"commands", "im:history", "files:read"}

@@ -23,8 +23,14 @@ def test_a_typed_mention_lookalike_stays_what_was_typed() -> None:
 
 
 def test_a_slash_command_carries_its_mentions_to_the_router() -> None:
-    body = {"command": "/review", "text": "<@U0AGENT01|li.lei>", "user_id": "U0BOSS", "channel_id": "D1",
-            "channel_name": "directmessage", "trigger_id": "t1"}  # fmt: skip
+    body = {
+        "command": "/review",
+        "text": "<@U0AGENT01|li.lei>",
+        "user_id": "U0BOSS",
+        "channel_id": "D1",
+        "channel_name": "directmessage",
+        "trigger_id": "t1",
+    }
     incoming = incoming_from_command(body)
     assert incoming.text == "/review @U0AGENT01" and incoming.mentions == {
         "@U0AGENT01": "U0AGENT01"

@@ -108,8 +108,12 @@ async def test_a_second_late_error_replaces_the_first_and_typed_text_stays(
         if incoming.text.startswith("/review"):
             return [review_form()]
         said = incoming.values.get("comment", "")
-        return [Reply(text="Some answers need another look.",
-                      errors={"comment": f"“{said}” is too short.", "total": "Check the total."})]  # fmt: skip
+        return [
+            Reply(
+                text="Some answers need another look.",
+                errors={"comment": f"“{said}” is too short.", "total": "Check the total."},
+            )
+        ]
 
     scripted.script = script
     view = await late.open_review()

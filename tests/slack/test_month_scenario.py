@@ -35,9 +35,17 @@ from tests.slack.sender import SlackSender
 from tests.telegram.world import publish_the_ranking
 
 SLACK_IDS = {
-    "Mary": "U0MARY", "Alice": "U0ALICE", "Bob": "U0BOB", "Carol": "U0CAROL", "Dave": "U0DAVE",
-    "王经理": "U0WANG", "李娜": "U0LINA", "张伟": "U0ZHANGWEI", "刘洋": "U0LIUYANG", "陈静": "U0CHENJING",
-}  # fmt: skip
+    "Mary": "U0MARY",
+    "Alice": "U0ALICE",
+    "Bob": "U0BOB",
+    "Carol": "U0CAROL",
+    "Dave": "U0DAVE",
+    "王经理": "U0WANG",
+    "李娜": "U0LINA",
+    "张伟": "U0ZHANGWEI",
+    "刘洋": "U0LIUYANG",
+    "陈静": "U0CHENJING",
+}
 LOCALES = {"Mary": "en-GB", "Alice": "en-US", "Bob": "en-US", "Carol": "en-US", "Dave": "en-US"}
 LONDON, DEMO = "C0LONDON", "C0DEMO"
 MARKS = {
@@ -64,11 +72,21 @@ class Clock:
 
 
 ALICE_STARTS = [
-    ("post", "D0ALICE", "Self-review for 2026-10.\nPlease finish by 2026-11-06 18:00.\nYour KPI numbers for 2026-10, "
-     "for reference:\n· Refund ratio: 2%\n· Average response time: 20 s", []),
-    ("post", "D0ALICE", "Question 1 of 4: Task completion: how do you rate yourself this period?\nHow much of this "
-     "month's targets did you reach?\nSend a whole number from 1 to 5.", [*SCALE, "Cancel"]),
-]  # fmt: skip
+    (
+        "post",
+        "D0ALICE",
+        "Self-review for 2026-10.\nPlease finish by 2026-11-06 18:00.\nYour KPI numbers for "
+        "2026-10, for reference:\n· Refund ratio: 2%\n· Average response time: 20 s",
+        [],
+    ),
+    (
+        "post",
+        "D0ALICE",
+        "Question 1 of 4: Task completion: how do you rate yourself this period?\nHow much of this "
+        "month's targets did you reach?\nSend a whole number from 1 to 5.",
+        [*SCALE, "Cancel"],
+    ),
+]
 
 
 REVIEW_INPUTS = ["ability", "ability_comment", "collaboration", "collaboration_comment", "service",
@@ -137,10 +155,20 @@ async def test_a_month_through_slack(
     assert seen(calls) == ALICE_STARTS
     calls = await alice.press(SCALE[3])
     assert seen(calls) == [
-        ("post", alice.dm, "Question 2 of 4: Attitude: how do you rate yourself this period?\nSend a whole number from 1 to 5.",
-         [*SCALE, "Back", "Cancel"]),
-        ("update", alice.dm, ["→ 4 · above expectations"], []),  # the next question first, tidying after
-    ]  # fmt: skip
+        (
+            "post",
+            alice.dm,
+            "Question 2 of 4: Attitude: how do you rate yourself this period?\nSend a whole number "
+            "from 1 to 5.",
+            [*SCALE, "Back", "Cancel"],
+        ),
+        (
+            "update",
+            alice.dm,
+            ["→ 4 · above expectations"],
+            [],
+        ),  # the next question first, tidying after
+    ]
     await alice.press(SCALE[4])
     assert alice.screen()[-1].startswith("Question 3 of 4: What went well this period?")
     # Slack delivers her answer, then retries it (X-Slack-Retry-Num): one answer, one next question
@@ -148,22 +176,35 @@ async def test_a_month_through_slack(
     again = await alice.say("Fewer refunds", event_id="Ev0ALICE3", retry_num=1)
     assert seen(again) == []
     assert seen(first) == [
-        ("post", alice.dm, "Question 4 of 4: What do you want to improve next period?\nWrite your answer in at most 500 characters.",
-         ["Back", "Cancel"]),
+        (
+            "post",
+            alice.dm,
+            "Question 4 of 4: What do you want to improve next period?\nWrite your answer in at "
+            "most 500 characters.",
+            ["Back", "Cancel"],
+        ),
         ("update", alice.dm, [], []),
-    ]  # fmt: skip
+    ]
     calls = await alice.say("Faster first answers")
     assert seen(calls)[0] == (
-        "post", alice.dm,
-        "Summary of your self-review:\n1. Task completion: 4 · above expectations\n2. Attitude: 5 · outstanding\n"
-        "3. What went well: Fewer refunds\n4. What to improve: Faster first answers\nSubmit, or change an answer first.",
+        "post",
+        alice.dm,
+        "Summary of your self-review:\n1. Task completion: 4 · above expectations\n2. Attitude: 5 "
+        "· outstanding\n3. What went well: Fewer refunds\n4. What to improve: Faster first "
+        "answers\nSubmit, or change an answer first.",
         ["Submit", "Change 1", "Change 2", "Change 3", "Change 4", "Cancel"],
-    )  # fmt: skip
+    )
     calls = await alice.press("Submit")
     assert seen(calls) == [
-        ("post", alice.dm, "Thank you, your self-review is submitted. You can change it with /selfreview until the deadline.", []),
+        (
+            "post",
+            alice.dm,
+            "Thank you, your self-review is submitted. You can change it with /selfreview until "
+            "the deadline.",
+            [],
+        ),
         ("update", alice.dm, ["→ Submit"], []),
-    ]  # fmt: skip
+    ]
     assert alice.live_buttons() == 0, "no old question can be answered by accident"
 
     # Bob sends a wrong answer first: the hint and the same question, nothing lost
@@ -173,12 +214,24 @@ async def test_a_month_through_slack(
         "Send a whole number from 1 to 5." in bob.screen()[-1]
         and "Question 1 of 4" in bob.screen()[-1]
     )
-    await self_review(bob, task="3 · meets expectations", attitude="3 · meets expectations", well="Calm",
-                      improve="Speed", submit="Submit")  # fmt: skip
+    await self_review(
+        bob,
+        task="3 · meets expectations",
+        attitude="3 · meets expectations",
+        well="Calm",
+        improve="Speed",
+        submit="Submit",
+    )
 
     await carol.command("/selfreview")
-    await self_review(carol, task=SCALE[1], attitude=SCALE[2], well="Learned the refunds tool", improve="Accuracy",
-                      submit="Submit")  # fmt: skip
+    await self_review(
+        carol,
+        task=SCALE[1],
+        attitude=SCALE[2],
+        well="Learned the refunds tool",
+        improve="Accuracy",
+        submit="Submit",
+    )
 
     # Dave answers two questions, leaves, and continues the next day where he stopped
     await dave.command("/selfreview")
@@ -187,9 +240,14 @@ async def test_a_month_through_slack(
     clock.now += timedelta(days=1)
     calls = await dave.command("/selfreview")
     assert seen(calls) == [
-        ("post", dave.dm, "You have an unfinished self-review. Continue from question 3?", ["Continue", "Start over", "Cancel"]),
+        (
+            "post",
+            dave.dm,
+            "You have an unfinished self-review. Continue from question 3?",
+            ["Continue", "Start over", "Cancel"],
+        ),
         ("update", dave.dm, [], []),
-    ]  # fmt: skip
+    ]
     await dave.press("Continue")
     assert dave.screen()[-1].startswith("Question 3 of 4")
     await dave.say("Upsold accessories")
@@ -231,7 +289,8 @@ async def test_a_month_through_slack(
         )
     assert not any("Bob" in text for text in alice.screen()), "Alice is not told who rated her"
 
-    # Mary reviews Alice in a modal: the KPI breakdown and self-review on top, one input per question
+    # Mary reviews Alice in a modal: the KPI breakdown and self-review on top, one input per
+    # question
     mary, wang = people["Mary"], people["王经理"]
     calls = await mary.command("/review", "<@U0ALICE|alice>", channel=LONDON)
     assert seen(calls) == [("modal", "Review of Alice for 202…", REVIEW_INPUTS)]

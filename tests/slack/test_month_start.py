@@ -106,9 +106,11 @@ async def test_120_agents_at_month_start_get_their_next_question_before_any_tidy
         dm = fake.dm_channel(uid)
         order = [i for i, c in enumerate(calls) if c.args.get("channel") in (dm, uid)]
         second = next(
-            i for i in order
-            if calls[i].method == "chat.postMessage" and str(calls[i].args.get("text", "")).startswith("Question 2 of ")
-        )  # fmt: skip
+            i
+            for i in order
+            if calls[i].method == "chat.postMessage"
+            and str(calls[i].args.get("text", "")).startswith("Question 2 of ")
+        )
         tidy = [i for i in order if calls[i].method == "chat.update"]
         if any(i < second for i in tidy):
             held.append(uid)

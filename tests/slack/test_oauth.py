@@ -41,9 +41,12 @@ def multi(
         slack_api_url=fake_slack.api_url,
     )  # fmt: skip
     oauth = SlackOAuth(
-        client_id=CLIENT_ID, client_secret=CLIENT_SECRET, state_secret="state-signing-secret-for-tests",
-        installation_store=store, authorization_url=f"{fake_slack.url}oauth/v2/authorize",
-    )  # fmt: skip
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        state_secret="state-signing-secret-for-tests",
+        installation_store=store,
+        authorization_url=f"{fake_slack.url}oauth/v2/authorize",
+    )
     return build_slack(settings, scripted, oauth=oauth)
 
 
@@ -124,9 +127,14 @@ async def test_an_uninstalled_workspace_is_forgotten(
         await install(client, fake_slack, "T0SECOND")
         assert store.find_bot(enterprise_id=None, team_id="T0SECOND") is not None
         event = {
-            "token": "x", "team_id": "T0SECOND", "api_app_id": "AKPIBOT00", "type": "event_callback",
-            "event": {"type": "app_uninstalled"}, "event_id": "Ev0BYE", "event_time": 1790000000,
-        }  # fmt: skip
+            "token": "x",
+            "team_id": "T0SECOND",
+            "api_app_id": "AKPIBOT00",
+            "type": "event_callback",
+            "event": {"type": "app_uninstalled"},
+            "event_id": "Ev0BYE",
+            "event_time": 1790000000,
+        }
         sent = await SlackSender(client, fake_slack).post(json.dumps(event), "application/json")
         assert sent.status_code == 200
         await fake_slack.wait_until(

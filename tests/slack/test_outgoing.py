@@ -72,7 +72,8 @@ async def test_the_apology_is_in_the_members_kpibot_language_even_if_their_slack
     [apology] = fake_slack.response_posts(sent.response_url)
     ref = apology["text"][-8:]
     assert apology["text"] == translator("zh")(
-        "Sorry, something went wrong on our side. Please try again; if it keeps happening, give the admin this reference: {ref}",
+        "Sorry, something went wrong on our side. Please try again; if it keeps happening, give "
+        "the admin this reference: {ref}",
         ref=ref,
     )
 

@@ -59,7 +59,7 @@ async def test_the_ack_arrives_while_a_slow_chart_is_still_rendering(
     assert chart.data == b"\x89PNG chart" and chart.channel == "C0KPITEAM"
 
 
-async def test_a_429_storm_from_many_people_at_once_is_waited_out_and_every_dm_arrives_once_in_order(
+async def test_a_429_storm_from_many_people_at_once_is_waited_out_and_each_dm_arrives_once_in_order(
     slack: SlackSender, fake_slack: FakeSlack, scripted: ScriptedRouter, adapter
 ) -> None:
     people = ["U0MANAGER", "U0AGENT01", "U0ALICE", "U0STRANGER"]
@@ -167,11 +167,14 @@ def explode(incoming: Incoming) -> list[Reply]:
     raise RuntimeError("database is on fire")
 
 
-APOLOGY = "Sorry, something went wrong on our side. Please try again; if it keeps happening, give the admin this reference: {ref}"
+APOLOGY = (
+    "Sorry, something went wrong on our side. Please try again; if it keeps happening, give the "
+    "admin this reference: {ref}"
+)
 
 
 @pytest.mark.parametrize(("user", "lang"), [("U0MANAGER", "zh"), ("U0ALICE", "en")])
-async def test_an_internal_error_is_logged_with_a_reference_and_the_member_gets_an_apology_in_their_language(
+async def test_an_internal_error_is_logged_with_a_reference_and_answered_in_the_members_language(
     slack: SlackSender,
     fake_slack: FakeSlack,
     scripted: ScriptedRouter,

@@ -179,9 +179,7 @@ def test_an_error_for_a_field_the_modal_does_not_show_lands_on_its_first_input()
     }
 
 
-def test_the_notification_text_is_escaped_like_the_blocks_so_a_comment_cannot_mention_a_channel() -> (
-    None
-):
+def test_notification_text_is_escaped_like_blocks_so_a_comment_cannot_mention_a_channel() -> None:
     from bot.slack.render import fallback_text, message
     from commands.messages import Reply
 

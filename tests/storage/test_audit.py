@@ -1,4 +1,5 @@
-"""The audit log is append-only, and every audited change records who, when, why, before and after."""
+"""The audit log is append-only, and every audited change records who, when, why, before and
+after."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Migrations: up from empty on both databases, one head, and no drift between models and migrations."""
+"""Migrations: up from empty on both databases, one head, and no drift between models and
+migrations."""
 
 from __future__ import annotations
 

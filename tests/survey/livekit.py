@@ -113,6 +113,7 @@ def javascript_runs(driver: Any) -> bool:
     from selenium.webdriver.common.by import By
 
     driver.get(
-        "data:text/html,<p id=p>off</p><script>document.getElementById('p').textContent='on'</script>"
+        "data:text/html,<p "
+        "id=p>off</p><script>document.getElementById('p').textContent='on'</script>"
     )
     return str(driver.find_element(By.ID, "p").text) == "on"

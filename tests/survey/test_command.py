@@ -1,4 +1,5 @@
-"""/survey in chat: fresh signed links for an agent, batches, QR codes, team batches for managers."""
+"""/survey in chat: fresh signed links for an agent, batches, QR codes, team batches for
+managers."""
 
 from __future__ import annotations
 

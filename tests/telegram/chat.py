@@ -69,7 +69,8 @@ class TelegramChat:
         return await self._handled(self.tg.send_text(self.user, text, chat=chat))
 
     async def press(self, label: str, *, chat_id: int | None = None) -> list[ApiCall]:
-        """Press the button whose label is ``label`` (or starts with it) under the newest keyboard."""
+        """Press the button whose label is ``label`` (or starts with it) under the newest
+        keyboard."""
         message = self.keyboard_message(chat_id)
         rows = keyboard_of(message.get("reply_markup"))
         buttons = [b for row in rows for b in row]

@@ -78,7 +78,8 @@ async def start_adapter(telegram_api: FakeTelegram) -> AsyncIterator[Callable[..
 
 @pytest.fixture
 def fake_in_thread() -> Iterator[FakeTelegram]:
-    """The fake on its own event loop in a thread, for code that runs its own loop (CLI, TestClient)."""
+    """The fake on its own event loop in a thread, for code that runs its own loop (CLI,
+    TestClient)."""
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     holder: dict[str, FakeTelegram] = {}

@@ -54,9 +54,13 @@ def test_a_webhook_body_that_is_not_an_update_is_a_400_and_an_oversized_one_a_41
 ) -> None:
     tg = fake_in_thread
     settings = load_settings(
-        telegram_bot_token=TOKEN, telegram_api_url=tg.base_url, default_lang="en",
-        telegram_webhook_url=WEBHOOK_URL, telegram_webhook_secret=WEBHOOK_SECRET, max_body_bytes=4096,
-    )  # fmt: skip
+        telegram_bot_token=TOKEN,
+        telegram_api_url=tg.base_url,
+        default_lang="en",
+        telegram_webhook_url=WEBHOOK_URL,
+        telegram_webhook_secret=WEBHOOK_SECRET,
+        max_body_bytes=4096,
+    )
     service = build_service(
         settings, engine=engine, secret="a-test-secret-that-is-long-enough-0123456789"
     )

@@ -1,5 +1,6 @@
 """An admin sends an export to kpibot as a document in their private chat: ``getFile``, then the
-file download URL, imported with the CLI's use case (through the fake Telegram and the real router)."""
+file download URL, imported with the CLI's use case (through the fake Telegram and the real
+router)."""
 
 from __future__ import annotations
 

@@ -59,7 +59,8 @@ async def test_a_picker_of_200_agents_is_paged_and_every_agent_can_be_picked(
 async def test_a_press_is_answered_before_anything_else_is_sent(
     telegram_api: FakeTelegram, start_adapter
 ) -> None:
-    """Reproduces issue 16 item 10: answerCallbackQuery came after every reply ("query is too old")."""
+    """Reproduces issue 16 item 10: answerCallbackQuery came after every reply ("query is too
+    old")."""
     router = ScriptedRouter(picker_script)
     adapter = await start_adapter(router)
     manager = telegram_api.user(802, "Wang")
@@ -121,7 +122,7 @@ def big_survey_script(incoming: Incoming) -> list[Reply]:
 
 
 @pytest.mark.slow
-async def test_a_long_group_reply_loses_nothing_at_20_a_minute_and_a_private_help_is_not_held_behind_it(
+async def test_a_long_group_reply_loses_nothing_at_20_a_minute_and_a_private_help_is_not_held_back(
     telegram_api: FakeTelegram, start_adapter
 ) -> None:
     """Reproduces issue 16 item 6: with the group limit applied, 16 of 36 parts of

@@ -1,4 +1,5 @@
-"""storage.linking: link codes and the unreachable flag, and storage as the only place that talks SQL."""
+"""storage.linking: link codes and the unreachable flag, and storage as the only place that talks
+SQL."""
 
 from __future__ import annotations
 

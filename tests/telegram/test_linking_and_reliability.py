@@ -96,8 +96,8 @@ async def test_a_member_links_their_account_with_the_code_an_admin_gave_once(
     code = await make_code(telegram_api, adapter, admin)
     assert len(code) == 8
     assert telegram_api.sent(ADMIN_TG)[-1].params["text"] == (
-        f"Link code for 张伟 (demo): {code}\n"
-        f"It works once, for 72 hours. Ask them to send /start {code} to the kpibot Telegram bot in a private chat."
+        f"Link code for 张伟 (demo): {code}\nIt works once, for 72 hours. Ask them to send /start "
+        f"{code} to the kpibot Telegram bot in a private chat."
     )
 
     newbie = telegram_api.user(9100, "Zhang", language_code="zh-hans")

@@ -80,10 +80,28 @@ def chats(tg: FakeTelegram, adapter: object) -> dict[str, TelegramChat]:
 
 
 ALICE_SEES = [
-    ("send", 101, "Self-review for 2026-10.\nPlease finish by 2026-11-06 18:00.\nYour KPI numbers for 2026-10, for reference:\n· Refund ratio: 2%\n· Average response time: 20 s", []),
-    ("send", 101, "Question 1 of 4: Task completion: how do you rate yourself this period?\nHow much of this month's targets did you reach?\nSend a whole number from 1 to 5.",
-     [["1 · far below expectations"], ["2 · below expectations"], ["3 · meets expectations"], ["4 · above expectations"], ["5 · outstanding"], ["Cancel"]]),
-]  # fmt: skip
+    (
+        "send",
+        101,
+        "Self-review for 2026-10.\nPlease finish by 2026-11-06 18:00.\nYour KPI numbers for "
+        "2026-10, for reference:\n· Refund ratio: 2%\n· Average response time: 20 s",
+        [],
+    ),
+    (
+        "send",
+        101,
+        "Question 1 of 4: Task completion: how do you rate yourself this period?\nHow much of this "
+        "month's targets did you reach?\nSend a whole number from 1 to 5.",
+        [
+            ["1 · far below expectations"],
+            ["2 · below expectations"],
+            ["3 · meets expectations"],
+            ["4 · above expectations"],
+            ["5 · outstanding"],
+            ["Cancel"],
+        ],
+    ),
+]
 
 
 async def self_review(
@@ -116,7 +134,8 @@ async def test_a_month_through_telegram(
 ) -> None:
     clock = Clock()
     router = Router(engine, AppConfig(default_lang="en"), clock, modules=MODULES)
-    # people here answer faster than any human: per-chat pacing (tested on its own) would only add waiting
+    # people here answer faster than any human: per-chat pacing (tested on its own) would only add
+    # waiting
     adapter = await start_adapter(router, engine=engine, webhook=webhook, private_burst=0)
     telegram_api.relax(
         "per_chat"
@@ -132,35 +151,62 @@ async def test_a_month_through_telegram(
     calls = await alice.press("4 · above expectations")
     assert seen(calls) == [
         ("answer",),  # the press first: answerCallbackQuery before any reply
-        ("edit", 101, "Question 2 of 4: Attitude: how do you rate yourself this period?\nSend a whole number from 1 to 5.",
-         [["1 · far below expectations"], ["2 · below expectations"], ["3 · meets expectations"],
-          ["4 · above expectations"], ["5 · outstanding"], ["Back", "Cancel"]]),
-    ]  # fmt: skip
+        (
+            "edit",
+            101,
+            "Question 2 of 4: Attitude: how do you rate yourself this period?\nSend a whole number "
+            "from 1 to 5.",
+            [
+                ["1 · far below expectations"],
+                ["2 · below expectations"],
+                ["3 · meets expectations"],
+                ["4 · above expectations"],
+                ["5 · outstanding"],
+                ["Back", "Cancel"],
+            ],
+        ),
+    ]
     assert calls[1].params["message_id"] == question
     assert seen(await alice.press("5 · outstanding")) == [
         ("answer",),
-        ("edit", 101, "Question 3 of 4: What went well this period?\nOne or two sentences are enough.\nWrite your answer in at most 500 characters.",
-         [["Back", "Cancel"]]),
-    ]  # fmt: skip
+        (
+            "edit",
+            101,
+            "Question 3 of 4: What went well this period?\nOne or two sentences are enough.\nWrite "
+            "your answer in at most 500 characters.",
+            [["Back", "Cancel"]],
+        ),
+    ]
     assert seen(await alice.say("Fewer refunds")) == [
-        ("send", 101, "Question 4 of 4: What do you want to improve next period?\nWrite your answer in at most 500 characters.",
-         [["Back", "Cancel"]]),
+        (
+            "send",
+            101,
+            "Question 4 of 4: What do you want to improve next period?\nWrite your answer in at "
+            "most 500 characters.",
+            [["Back", "Cancel"]],
+        ),
         ("strip", 101),
-    ]  # fmt: skip
+    ]
     calls = await alice.say("Faster first answers")
     assert seen(calls) == [
-        ("send", 101, "Summary of your self-review:\n1. Task completion: 4 · above expectations\n2. Attitude: 5 · outstanding\n"
-         "3. What went well: Fewer refunds\n4. What to improve: Faster first answers\nSubmit, or change an answer first.",
-         [["Submit", "Change 1", "Change 2"], ["Change 3", "Change 4", "Cancel"]]),
+        (
+            "send",
+            101,
+            "Summary of your self-review:\n1. Task completion: 4 · above expectations\n2. "
+            "Attitude: 5 · outstanding\n3. What went well: Fewer refunds\n4. What to improve: "
+            "Faster first answers\nSubmit, or change an answer first.",
+            [["Submit", "Change 1", "Change 2"], ["Change 3", "Change 4", "Cancel"]],
+        ),
         ("strip", 101),
-    ]  # fmt: skip
+    ]
     assert seen(await alice.press("Submit")) == [
         ("answer",),
         ("strip", 101),
         (
             "send",
             101,
-            "Thank you, your self-review is submitted. You can change it with /selfreview until the deadline.",
+            "Thank you, your self-review is submitted. You can change it with /selfreview until "
+            "the deadline.",
             [],
         ),
     ]
@@ -192,8 +238,12 @@ async def test_a_month_through_telegram(
     await dave.press("4")
     clock.now += timedelta(days=1)
     calls = await dave.say("/selfreview")
-    assert seen(calls)[0] == ("send", 104, "You have an unfinished self-review. Continue from question 3?",
-                              [["Continue", "Start over", "Cancel"]])  # fmt: skip
+    assert seen(calls)[0] == (
+        "send",
+        104,
+        "You have an unfinished self-review. Continue from question 3?",
+        [["Continue", "Start over", "Cancel"]],
+    )
     calls = await dave.press("Continue")
     assert [s[0] for s in seen(calls)] == [
         "answer",

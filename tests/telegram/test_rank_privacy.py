@@ -1,4 +1,5 @@
-"""/rank typed in a team group: the whole ranking is posted there only when the scheme publishes it."""
+"""/rank typed in a team group: the whole ranking is posted there only when the scheme publishes
+it."""
 
 from __future__ import annotations
 
@@ -82,7 +83,8 @@ async def test_in_a_private_chat_the_manager_gets_the_ranking_either_way(
 
 
 BIG_TEAM = 204
-"""From 204 agents a chart with a bar for everyone broke width + height ≤ 10,000 px (issue 16 item 7)."""
+"""From 204 agents a chart with a bar for everyone broke width + height ≤ 10,000 px (issue 16 item
+7)."""
 
 
 async def test_the_rank_of_204_agents_reaches_telegram_within_its_photo_and_message_limits(

@@ -1,4 +1,5 @@
-"""Scheme changes the platform tests make to the conversation tests' world (``tests.conversations.world``)."""
+"""Scheme changes the platform tests make to the conversation tests' world
+(``tests.conversations.world``)."""
 
 from __future__ import annotations
 

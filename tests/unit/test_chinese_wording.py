@@ -17,17 +17,49 @@ CATALOGUES = sorted((ROOT / "commands/locale/zh/LC_MESSAGES").glob("*.po"))
 CJK = "\u4e00-\u9fff"
 PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 TYPED = re.compile(
-    rf"(?:kpibot|python|/[a-z][\w-]*)(?:[ \t]+[^{CJK}，。；：（）、“”「」\n—]*)?"  # a command and its arguments
-    r"|--?[a-z][\w-]*|\S*[\w\]]\s?=\s?\S+|\[[a-z_. ]+\]|\"[^\"]*\"|'[^']*'|`[^`]*`"  # flags, key=value, [apply], quotes
+    # a command and its arguments
+    rf"(?:kpibot|python|/[a-z][\w-]*)(?:[ \t]+[^{CJK}，。；：（）、“”「」\n—]*)?"
+    # flags, key=value, [apply], quotes
+    r"|--?[a-z][\w-]*|\S*[\w\]]\s?=\s?\S+|\[[a-z_. ]+\]|\"[^\"]*\"|'[^']*'|`[^`]*`"
     r"|https?://\S+|\S+\.(?:md|toml|csv|xlsx|xls|ods|txt|json|db)\b|\.(?:csv|txt|xlsx|xls|ods)\b"
     r"|[A-Z][A-Z0-9_]{1,}(?:_[A-Z0-9]+)*"  # SLACK_BOT_TOKEN, KPI, CSAT, URL, ID
 )
 PRODUCT_WORDS = {
-    "kpibot", "Slack", "Telegram", "Feishu", "App", "Socket", "Mode", "Bot", "BotFather", "Token",
-    "Signing", "Secret", "Basic", "Information", "Zendesk", "Freshdesk", "Genesys", "Avaya", "Cloud",
-    "Asia", "Shanghai", "Europe", "London", "Ctrl-C", "Excel", "PostgreSQL", "SQLite", "Alembic",
-    "QR", "qianniu", "demo", "webhook", "callback", "N/A",
-}  # fmt: skip
+    "kpibot",
+    "Slack",
+    "Telegram",
+    "Feishu",
+    "App",
+    "Socket",
+    "Mode",
+    "Bot",
+    "BotFather",
+    "Token",
+    "Signing",
+    "Secret",
+    "Basic",
+    "Information",
+    "Zendesk",
+    "Freshdesk",
+    "Genesys",
+    "Avaya",
+    "Cloud",
+    "Asia",
+    "Shanghai",
+    "Europe",
+    "London",
+    "Ctrl-C",
+    "Excel",
+    "PostgreSQL",
+    "SQLite",
+    "Alembic",
+    "QR",
+    "qianniu",
+    "demo",
+    "webhook",
+    "callback",
+    "N/A",
+}
 TYPED_WORDS = {  # words people type as they are (the names of steps, formats and options)
     "open", "close", "publish", "daily", "remind", "confirm", "hold", "table", "json", "text",
     "auto", "agent", "manager", "admin", "qa", "true", "false", "on", "off", "csv", "xlsx",

@@ -37,9 +37,7 @@ def test_a_control_character_in_a_survey_ref_never_breaks_the_xlsx_export() -> N
     ]
 
 
-def test_a_csv_cell_with_a_separator_and_a_formula_is_quoted_and_a_leading_formula_neutralised() -> (
-    None
-):
+def test_a_csv_cell_with_a_separator_is_quoted_and_a_leading_formula_neutralised() -> None:
     text = csv_table([["a;=1+1;b", '=HYPERLINK("x")', 3, 2.5]]).decode("utf-8-sig")
     assert '"a;=1+1;b"' in text
     assert '"\'=HYPERLINK(""x"")"' in text

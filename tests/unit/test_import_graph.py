@@ -260,12 +260,14 @@ MUTATORS = frozenset(
 )  # fmt: skip
 RULE = """\
 Importing a module must not change anything another module owns: every registry is one explicit
-table in the module that owns it (commands.registry.MODULES, commands.cycle.CYCLE, ...). In code that
-runs on import (a module's body, its class bodies, its if/try/with blocks; not function bodies):
+table in the module that owns it (commands.registry.MODULES, commands.cycle.CYCLE, ...). In
+code that runs on import (a module's body, its class bodies, its if/try/with blocks; not function
+bodies):
   R1  no statement that only calls a function of ours: `register(handler)`, `setup()`,
       `cycle.STEP_HOOKS.append(hook)` (a call whose result is thrown away is there for its effect);
   R2  no call that fills another module's container: `other.TABLE.append(x)`, `.add`, `.update`,
-      `.setdefault`, `.insert`, `.register` ... on a name imported from bot/commands/scoring/storage;
+      `.setdefault`, `.insert`, `.register` ... on a name imported from
+      bot/commands/scoring/storage;
   R3  no assignment into another module: `other.TABLE[key] = x`, `other.hook = f`;
   R4  no decorator of ours on a function or class (a decorator filling a registry was the
       bot/sender.py style): decorators come from the standard library or a library (dataclass,
@@ -362,35 +364,56 @@ def registrations(source: str, packages: Sequence[str] = PACKAGES) -> list[tuple
 
 REGISTERING = {
     "a hook appended to another module's list": (
-        "from commands import cycle\ndef hook(ctx): ...\ncycle.STEP_HOOKS.append(hook)\n", "R1"),
+        "from commands import cycle\ndef hook(ctx): ...\ncycle.STEP_HOOKS.append(hook)\n",
+        "R1",
+    ),
     "a register call for its effect": (
-        "from bot.sender import register\ndef render(m): ...\nregister('chart', render)\n", "R1"),
+        "from bot.sender import register\ndef render(m): ...\nregister('chart', render)\n",
+        "R1",
+    ),
     "a local set-up function called on import": (
-        "from commands import cycle\ndef _install():\n    cycle.HOOKS.append(1)\n_install()\n", "R1"),
+        "from commands import cycle\ndef _install():\n    cycle.HOOKS.append(1)\n_install()\n",
+        "R1",
+    ),
     "an entry added while assigning": (
-        "import commands.cycle\nx = commands.cycle.HOOKS.setdefault('daily', [])\n", "R2"),
+        "import commands.cycle\nx = commands.cycle.HOOKS.setdefault('daily', [])\n",
+        "R2",
+    ),
     "an item set in another module's dict": (
-        "from bot import sender\ndef r(m): ...\nsender.RENDERERS['chart'] = r\n", "R3"),
+        "from bot import sender\ndef r(m): ...\nsender.RENDERERS['chart'] = r\n",
+        "R3",
+    ),
     "a relative import's table changed": ("from . import table\ntable.ROWS += [1]\n", "R3"),
     "a decorator of ours": (
-        "from bot.sender import renderer\n@renderer('chart')\ndef r(m): ...\n", "R4"),
+        "from bot.sender import renderer\n@renderer('chart')\ndef r(m): ...\n",
+        "R4",
+    ),
     "a decorator defined here": (
-        "ROWS = []\ndef row(f):\n    ROWS.append(f)\n    return f\n@row\ndef r(): ...\n", "R4"),
+        "ROWS = []\ndef row(f):\n    ROWS.append(f)\n    return f\n@row\ndef r(): ...\n",
+        "R4",
+    ),
     "inside a class body or an if": (
-        "from commands import cycle\nif True:\n    class A:\n        cycle.HOOKS.append(1)\n", "R1"),
-}  # fmt: skip
+        "from commands import cycle\nif True:\n    class A:\n        cycle.HOOKS.append(1)\n",
+        "R1",
+    ),
+}
 NOT_REGISTERING = {
     "a call inside a function": "from commands import cycle\ndef f():\n    cycle.HOOKS.append(1)\n",
     "the module's own table": "ROWS: list[int] = []\nROWS.append(1)\nTABLE = {}\nTABLE['a'] = 1\n",
     "a library's decorator and call": (
         "import typer\nfrom dataclasses import dataclass\nfrom sqlalchemy import event\n"
         "app = typer.Typer()\n@app.command('x')\ndef x(): ...\n@dataclass\nclass A: ...\n"
-        "event.listen(A, 'before_update', x)\n"),
+        "event.listen(A, 'before_update', x)\n"
+    ),
     "a table built from other modules": (
-        "from commands import me, rank\nMODULES = (me, rank)\nNAMES = [m.__name__ for m in MODULES]\n"),
+        "from commands import me, rank\nMODULES = (me, rank)\nNAMES = [m.__name__ for m in "
+        "MODULES]\n"
+    ),
     "under TYPE_CHECKING": (
-        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from commands import c\n    c.X.append(1)\n"),
-}  # fmt: skip
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from commands import c\n    "
+        "c.X.append(1)\n"
+    ),
+}
 
 
 @pytest.mark.parametrize("case", REGISTERING)

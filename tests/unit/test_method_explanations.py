@@ -35,7 +35,7 @@ LEVELS = Descriptive(
         Level("good", "良好", "Good", 10),
     )
 )
-SAMPLES = [TIERED, Deduction(5, 1), Ratio(200000), EitherOr(30), LEVELS, Gate(0.9, "kpi")]  # fmt: skip
+SAMPLES = [TIERED, Deduction(5, 1), Ratio(200000), EitherOr(30), LEVELS, Gate(0.9, "kpi")]
 
 
 def test_the_registry_knows_every_kind_and_each_kind_parses_to_its_own_class() -> None:

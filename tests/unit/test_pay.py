@@ -68,7 +68,7 @@ def amounts(pay) -> dict[str, Decimal | None]:
 # --- seed 001 / 004: the online shop -------------------------------------------------------------
 
 
-def test_seed_001_pay_is_the_order_total_times_three_per_mille_plus_the_indicator_bonus_plus_base_pay():
+def test_seed_001_pay_is_the_order_total_times_three_per_mille_plus_indicator_bonus_plus_base_pay():
     weaker = {
         **GOOD_MONTH,
         "order_amount": 123456.78,
@@ -241,21 +241,24 @@ name = {{ zh = "提成", en = "Commission" }}
             {"value": "150%"},
         ),
         (
-            '[[pay]]\nid = "base"\nkind = "fixed"\namount = "3000"\nrate = "1%"\nname = { zh = "底薪", en = "Base" }\n',
+            '[[pay]]\nid = "base"\nkind = "fixed"\namount = "3000"\nrate = "1%"\nname = { zh = '
+            '"底薪", en = "Base" }\n',
             "pay.base",
             "rate",
             "pay_key_not_for_kind",
             {"key": "rate", "kind": "fixed", "keys": "amount"},
         ),
         (
-            '[[pay]]\nid = "base"\nkind = "fixed"\namount = 3000.5\nname = { zh = "底薪", en = "Base" }\n',
+            '[[pay]]\nid = "base"\nkind = "fixed"\namount = 3000.5\nname = { zh = "底薪", en = '
+            '"Base" }\n',
             "pay.base",
             "amount",
             "money_not_float",
             {},
         ),
         (
-            '[[pay]]\nid = "base"\nkind = "salary"\namount = "3000"\nname = { zh = "底薪", en = "Base" }\n',
+            '[[pay]]\nid = "base"\nkind = "salary"\namount = "3000"\nname = { zh = "底薪", en = '
+            '"Base" }\n',
             "pay.base",
             "kind",
             "bad_choice",
@@ -265,15 +268,16 @@ name = {{ zh = "提成", en = "Commission" }}
             },
         ),
         (
-            '[[pay]]\nid = "bonus"\nkind = "indicator_bonus"\namount = "500"\nall_met = ["refund_rate"]\n'
-            'name = { zh = "奖金", en = "Bonus" }\n',
+            '[[pay]]\nid = "bonus"\nkind = "indicator_bonus"\namount = "500"\nall_met = '
+            '["refund_rate"]\nname = { zh = "奖金", en = "Bonus" }\n',
             "pay.bonus",
             "all_met",
             "unknown_indicator_close",
             {"id": "refund_rate", "close": "refund_ratio"},
         ),
         (
-            '[[pay]]\nid = "stars"\nkind = "star_bonus"\nname = { zh = "星级奖金", en = "Star bonus" }\n',
+            '[[pay]]\nid = "stars"\nkind = "star_bonus"\nname = { zh = "星级奖金", en = "Star '
+            'bonus" }\n',
             "pay.stars",
             "kind",
             "star_bonus_needs_bases",
@@ -290,7 +294,8 @@ def test_scheme_check_refuses_a_pay_part_it_cannot_compute(pay, where, field, co
 
 def test_a_misspelt_pay_key_is_an_unknown_key_with_the_closest_valid_one():
     text = shop_with_pay(
-        '[[pay]]\nid = "base"\nkind = "fixed"\nammount = "3000"\nname = { zh = "底薪", en = "Base" }\n'
+        '[[pay]]\nid = "base"\nkind = "fixed"\nammount = "3000"\nname = { zh = "底薪", en = "Base" '
+        "}\n"
     )
     with pytest.raises(SchemeError) as err:
         parse_scheme(text)

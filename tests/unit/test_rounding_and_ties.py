@@ -63,7 +63,8 @@ def reviews(rows: dict[str, tuple[float, float]]) -> ScoreInputs:
 
 
 def test_totals_equal_at_the_schemes_precision_share_the_rank_and_the_flags():
-    # The case: 75.04 and 74.96 both show 75.0; one must not get 100 yuan and the other a plan.
+    # The case: 75.04 and 74.96 both show 75.0; one must not get 100 yuan and the other a
+    # plan.
     result = score_team(
         two(), reviews({"a": (75.04, 75.04), "b": (74.96, 74.96), "c": (50, 50)}), as_of=AS_OF
     )

@@ -41,7 +41,9 @@ unit = "days"
 better = "lower"
 points = 15
 method = "tiered"
-params.bands = [ { le = 25, points = 15 }, { gt = 25, le = 30, points = 10 }, { gt = 30, points = 0 } ]
+params.bands = [
+  { le = 25, points = 15 }, { gt = 25, le = 30, points = 10 }, { gt = 30, points = 0 },
+]
 
 [[indicators]]
 id = "complaints"
@@ -241,8 +243,8 @@ def test_a_gate_must_void_a_component_that_exists() -> None:
 
 def test_customer_settings_are_read_with_their_defaults() -> None:
     text = GOOD.replace("weight = 60", "weight = 50") + (
-        '\n[[components]]\nkind = "customer"\nweight = 10\nmin_responses = 5\nbelow_min = "default"\n'
-        'default = 80\nrepeat = "refuse"\n'
+        '\n[[components]]\nkind = "customer"\nweight = 10\nmin_responses = 5\nbelow_min = '
+        '"default"\ndefault = 80\nrepeat = "refuse"\n'
     )
     customer = parse_scheme(text).customer
     assert customer is not None
@@ -356,7 +358,8 @@ params.levels = [ { id = "none", points = 0, name = { zh = "无", en = "None" } 
             ("apply", "stars", "star_order"),
         ),
         (
-            '\n[[components]]\nkind = "customer"\nweight = 0\nbelow_min = "default"\ndefault = 120\n',
+            '\n[[components]]\nkind = "customer"\nweight = 0\nbelow_min = "default"\ndefault = '
+            "120\n",
             "",
             "",
             ("customer", "default", "default_range"),

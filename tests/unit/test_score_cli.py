@@ -151,7 +151,8 @@ GOOD_ROW = "0.5,30,0.05,200000,0.96,0.9,0.02,300,0.01,0.01,100,100,100,80,80"
         ),
         (
             HEADER.replace(",manager", "") + "\na," + GOOD_ROW.rsplit(",", 1)[0],
-            "Column manager (or one column per rated dimension, such as manager.ability) is missing.",
+            "Column manager (or one column per rated dimension, such as manager.ability) is "
+            "missing.",
         ),
         (
             HEADER + "\na," + GOOD_ROW.replace(",80,80", ",80,180"),
@@ -170,7 +171,10 @@ def test_a_bad_file_gets_one_message_per_problem_naming_row_and_column_and_exit_
 
 def test_a_negative_count_is_refused(tmp_path: Path) -> None:
     scheme = str(ROOT / "schemes/after_sales.toml")
-    header = "agent,refund_rate,refund_time_min,disputes,dsr_rating,internal_complaints,first_response_s,resolution_rate,innovation,manager"
+    header = (
+        "agent,refund_rate,refund_time_min,disputes,dsr_rating,internal_complaints,first_response_"
+        "s,resolution_rate,innovation,manager"
+    )
     text = header + "\na,0.02,100,-1,4.8,0,15,0.9,2,80\n"
     result = run("score", "--scheme", scheme, "--input", write(tmp_path, text), "--lang", "en")
     assert result.exit_code == 2
@@ -179,7 +183,10 @@ def test_a_negative_count_is_refused(tmp_path: Path) -> None:
 
 def test_a_descriptive_level_outside_the_listed_levels_is_refused(tmp_path: Path) -> None:
     scheme = str(ROOT / "schemes/after_sales.toml")
-    header = "agent,refund_rate,refund_time_min,disputes,dsr_rating,internal_complaints,first_response_s,resolution_rate,innovation,manager"
+    header = (
+        "agent,refund_rate,refund_time_min,disputes,dsr_rating,internal_complaints,first_response_"
+        "s,resolution_rate,innovation,manager"
+    )
     text = header + "\na,0.02,100,0,4.8,0,15,0.9,5,80\nb,0.02,100,0,4.8,0,15,0.9,2.5,80\n"
     result = run("score", "--scheme", scheme, "--input", write(tmp_path, text), "--lang", "en")
     assert result.exit_code == 2
@@ -210,8 +217,9 @@ def test_after_sales_with_teams_and_customer_counts_scores_and_voids_the_team_bo
     tmp_path: Path,
 ) -> None:
     header = (
-        "agent,team,refund_rate,refund_time_min,disputes,dsr_rating,internal_complaints,first_response_s,"
-        "resolution_rate,innovation,manager,customer.n1,customer.n2,customer.n3,customer.n4,customer.n5"
+        "agent,team,refund_rate,refund_time_min,disputes,dsr_rating,internal_complaints,first_"
+        "response_s,resolution_rate,innovation,manager,customer.n1,customer.n2,customer.n3,"
+        "customer.n4,customer.n5"
     )
     rows = [
         "a,east,0.01,90,0,4.9,0,15,0.95,4,90,0,0,1,4,5",
@@ -288,7 +296,8 @@ def test_a_wrong_scheme_stops_the_calculator_with_its_problems(tmp_path: Path) -
 
 
 def test_the_json_carries_each_agents_pay_by_the_schemes_formula() -> None:
-    # seed 001 in online_shop.toml: base 3000 + order total × 0.3 % + indicator bonus + the place's reward/penalty
+    # seed 001 in online_shop.toml: base 3000 + order total × 0.3 % + indicator bonus + the place's
+    # reward/penalty
     data = json.loads(run("score", "--scheme", ONLINE, "--input", MONTH, "--format", "json").stdout)
     first = data[0]
     pay = first["pay"]

@@ -55,7 +55,8 @@ def test_storage_never_imports_the_edges() -> None:
 
 
 METHOD_CLASSES = frozenset(cls.__name__ for cls in METHODS.values())
-"""Every scoring method's class, from the one registry (a new method is covered without a change here)."""
+"""Every scoring method's class, from the one registry (a new method is covered without a change
+here)."""
 
 
 @pytest.mark.parametrize("folder", ["commands", "bot"])

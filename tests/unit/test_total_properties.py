@@ -258,7 +258,7 @@ def with_twins(inputs: ScoreInputs, twins: list[int]) -> ScoreInputs:
     missing=st.sampled_from([0.0, 0.1, 0.5]),
     data=st.data(),
 )
-def test_random_teams_of_the_shipped_schemes_show_contributions_that_add_up_and_ties_are_treated_alike(
+def test_random_teams_of_the_shipped_schemes_show_contributions_that_add_up_and_equal_ties(
     name: str, seed: int, n: int, missing: float, data: st.DataObject
 ) -> None:
     # Issue 14 "Done when", on every shipped scheme: the contributions shown add up to the total

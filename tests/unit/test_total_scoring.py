@@ -1,4 +1,5 @@
-"""score_team: components, weights, missing data, ranking, apply-rule flags and the what-if helper."""
+"""score_team: components, weights, missing data, ranking, apply-rule flags and the what-if
+helper."""
 
 from __future__ import annotations
 
@@ -46,7 +47,8 @@ ONLINE_BEST = {
 
 
 def two_part(kpi_weight: float = 50, extra: str = "") -> str:
-    """A small scheme: one 100-point ratio indicator (value = its points) and a one-dimension self review."""
+    """A small scheme: one 100-point ratio indicator (value = its points) and a one-dimension self
+    review."""
     return f"""
 id = "two_part"
 name = {{ zh = "两部分", en = "Two parts" }}
@@ -73,9 +75,7 @@ def frame(rows: dict[str, dict[str, float]]) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
-def test_online_shop_total_is_30_percent_self_and_70_percent_manager_with_performance_from_the_table() -> (
-    None
-):
+def test_online_shop_total_is_30_percent_self_and_70_percent_manager_with_the_kpi_table() -> None:
     inputs = ScoreInputs(
         values=frame({"a": ONLINE_BEST}),
         reviews=frame(
@@ -166,7 +166,8 @@ def customer_scheme(csat: str, below: str = 'below_min = "exclude"') -> str:
             'weight = 40\n[[components]]\nkind = "self"',
             1,
         )
-        + f'\n[[components]]\nkind = "customer"\nweight = 10\ncsat = "{csat}"\nmin_responses = 5\n{below}\n'
+        + f'\n[[components]]\nkind = "customer"\nweight = 10\ncsat = "{csat}"\nmin_responses = '
+        f"5\n{below}\n"
     )
 
 
@@ -272,7 +273,8 @@ def test_the_call_centre_team_share_is_the_teams_own_score_on_its_indicators() -
         team = result.agent(agent).component("team")
         assert team.points == pytest.approx(expected)
         assert team.detail["indicators"]["answer_rate"]["points"] == 7
-        # no qa samples (left out, its 20 spread over the individual part); the team keeps 20 % (003)
+        # no qa samples (left out, its 20 spread over the individual part); the team keeps 20 %
+        # (003)
         assert team.weight == pytest.approx(20)
 
 
