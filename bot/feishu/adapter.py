@@ -24,6 +24,14 @@ a reply a group may not see (private, ephemeral) goes to the person's private ch
 charts are uploaded (``/im/v1/images``) and shown in the card; an export is a file
 message. Sends are paced under Feishu's limits (:mod:`bot.feishu.limits`) and each has a
 ``uuid``, so one retried after a refusal or a 5xx is not shown twice.
+
+Every Open API call runs on the adapter's own threads (:data:`API_THREADS`), never on the
+event loop: lark-oapi's ``a*`` methods build a new ``httpx.AsyncClient`` per call, and with
+it a TLS context (the system's CA bundle read and parsed: 20-60 ms of the interpreter), and
+fetch a missing tenant token synchronously; on the event loop that held every callback in
+flight for seconds during a broadcast (issue 19's ack stall). lark-oapi's synchronous
+methods do the same work on those threads, where loading the certificates releases the
+interpreter; their own executor, so that no backlog of router calls delays a send.
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -70,6 +79,8 @@ update its cards as the bot (``im:message:send_as_bot`` covers the card update t
 ``im:message:update`` is not asked for); upload images and files. ``tests/feishu/test_scopes.py``
 derives them from the calls and events below."""
 SEEN_EVENTS = 20_000
+API_THREADS = 8
+"""Open API calls in flight at once (each on a thread of the adapter's own, see above)."""
 DOWNLOAD_TIMEOUT_S = 60.0
 """How long the router's thread waits for a file to download (20 MB at a slow 3 Mbit/s)."""
 
@@ -172,6 +183,8 @@ class FeishuAdapter:
         self._ws_thread: threading.Thread | None = None
         self._running = False
         self._on_limited: Callable[[], None] = lambda: None
+        self._api = ThreadPoolExecutor(max_workers=API_THREADS, thread_name_prefix="feishu-api")
+        """Where every Open API call runs (lark-oapi's synchronous methods), off the event loop."""
 
     def count_rate_limits(self, on_limited: Callable[[], None]) -> None:
         """Call ``on_limited`` for every "too fast" (230020, 99991400) Feishu answers."""
@@ -182,7 +195,7 @@ class FeishuAdapter:
         """Fetch the tenant token once (so no send waits for it), then open the long
         connection unless Feishu posts events to :data:`EVENTS_PATH`."""
         self._loop = asyncio.get_running_loop()
-        await asyncio.to_thread(self._warm_token)
+        await self._loop.run_in_executor(self._api, self._warm_token)
         self._running = True
         if self.events == "long_connection":
             self._ws_thread = threading.Thread(
@@ -292,7 +305,7 @@ class FeishuAdapter:
                 GetMessageResourceRequest.builder()
                 .message_id(message_id).file_key(file_key).type("file").build()
             )  # fmt: skip
-            response = await self._call(self.client.im.v1.message_resource.aget, request, pace=None)
+            response = await self._call(self.client.im.v1.message_resource.get, request, pace=None)
             # the whole file is in memory by now (lark-oapi reads the body at once): the
             # router's check of the size answers an admin better than a refused download
             return bytes(response.file.getvalue()) if response.file is not None else b""
@@ -469,7 +482,7 @@ class FeishuAdapter:
                 .request_body(ReplyMessageRequestBody.builder().msg_type(msg_type).content(content).uuid(uuid).build())
                 .build()
             )  # fmt: skip
-            call = self.client.im.v1.message.areply
+            call = self.client.im.v1.message.reply
         else:
             request = (
                 CreateMessageRequest.builder().receive_id_type(kind)
@@ -477,7 +490,7 @@ class FeishuAdapter:
                               .content(content).uuid(uuid).build())
                 .build()
             )  # fmt: skip
-            call = self.client.im.v1.message.acreate
+            call = self.client.im.v1.message.create
         async with self._sending(receive_id):  # one at a time to a chat: in order
             response = await self._call(call, request, pace=receive_id)
         data = response.data
@@ -489,12 +502,14 @@ class FeishuAdapter:
         return str(data.message_id)
 
     async def _call(self, call: Callable[..., Any], request: Any, *, pace: str | None) -> Any:
-        """One API call: paced, and tried again after Feishu's "too fast" or a 5xx."""
+        """One API call (a synchronous lark-oapi method, run on :attr:`_api`): paced, and
+        tried again after Feishu's "too fast" or a 5xx."""
+        loop = asyncio.get_running_loop()
         for attempt in range(1, RETRIES + 1):
             if pace is not None:
                 await self.pacer.wait(pace)
             try:
-                response = await call(request)
+                response = await loop.run_in_executor(self._api, call, request)
             except Exception as exc:  # noqa: BLE001 - a dropped connection: try again
                 if attempt == RETRIES:
                     raise FeishuRefused(-1, f"{type(exc).__name__}: {exc}") from exc
@@ -527,7 +542,7 @@ class FeishuAdapter:
             PatchMessageRequest.builder().message_id(message_id)
             .request_body(PatchMessageRequestBody.builder().content(content).build()).build()
         )  # fmt: skip
-        await self._call(self.client.im.v1.message.apatch, request, pace=f"patch:{message_id}")
+        await self._call(self.client.im.v1.message.patch, request, pace=f"patch:{message_id}")
         self._cards[message_id] = card
         if form:
             self._forms[message_id] = form
@@ -562,10 +577,10 @@ class FeishuAdapter:
 
         request = (
             CreateImageRequest.builder()
-            .request_body(CreateImageRequestBody.builder().image_type("message").image(io.BytesIO(data)).build())
+            .request_body(CreateImageRequestBody.builder().image_type("message").image(_part("chart.png", data, "image/png")).build())
             .build()
         )  # fmt: skip
-        response = await self._call(self.client.im.v1.image.acreate, request, pace=None)
+        response = await self._call(self.client.im.v1.image.create, request, pace=None)
         return str(response.data.image_key)
 
     async def _upload_file(self, filename: str, data: bytes) -> str:
@@ -574,10 +589,10 @@ class FeishuAdapter:
         request = (
             CreateFileRequest.builder()
             .request_body(CreateFileRequestBody.builder().file_type(_file_type(filename)).file_name(filename)
-                          .file(io.BytesIO(data)).build())
+                          .file(_part(filename, data, "application/octet-stream")).build())
             .build()
         )  # fmt: skip
-        response = await self._call(self.client.im.v1.file.acreate, request, pace=None)
+        response = await self._call(self.client.im.v1.file.create, request, pace=None)
         return str(response.data.file_key)
 
     # ------------------------------------------------------------------ messages kpibot starts
@@ -623,6 +638,12 @@ def _plain(model: Any) -> dict[str, Any]:
         return {}
     loaded = json.loads(JSON.marshal(model))
     return loaded if isinstance(loaded, dict) else {}
+
+
+def _part(filename: str, data: bytes, content_type: str) -> Any:
+    """A file of a multipart upload as lark-oapi's synchronous methods pass it on (to
+    requests-toolbelt's encoder): with its name and type, as a browser sends a file."""
+    return (filename, io.BytesIO(data), content_type)
 
 
 def _file_type(filename: str) -> str:
