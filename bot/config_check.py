@@ -6,8 +6,8 @@
 
 ``kpibot run`` prints the lines and exits with code 2. The checks look at what a
 replica needs before it takes any traffic: the secrets that go with each platform
-token (each messenger's own check, :mod:`bot.messengers`), the public address in production, the signing key (:mod:`bot.secrets`), and the
-database answering.
+token (each messenger's own check, :mod:`bot.messengers`), the public address in production, the
+signing key (:mod:`bot.secrets`), and the database answering.
 """
 
 from __future__ import annotations
@@ -68,7 +68,8 @@ def _public_url(s: Settings, _: Translate) -> list[str]:
     if s.environment == "production" and parts.scheme != "https":
         return [
             _(
-                "PUBLIC_URL {url!r} is not https. In production survey links and platform callbacks must use https.",
+                "PUBLIC_URL {url!r} is not https. In production survey links and platform "
+                "callbacks must use https.",
                 url=s.public_url,
             )
         ]
@@ -89,7 +90,8 @@ def _secret(s: Settings, _: Translate) -> list[str]:
     if not given:
         return [
             _(
-                "KPIBOT_SECRET is not set; with platform tokens (or in production) survey links need a strong signing key."
+                "KPIBOT_SECRET is not set; with platform tokens (or in production) survey links "
+                "need a strong signing key."
             )
             + " "
             + hint
@@ -98,7 +100,8 @@ def _secret(s: Settings, _: Translate) -> list[str]:
         return []
     return [
         _(
-            "KPIBOT_SECRET is too weak: it must be a random value of at least {n} characters, not a placeholder.",
+            "KPIBOT_SECRET is too weak: it must be a random value of at least {n} characters, not "
+            "a placeholder.",
             n=MIN_LENGTH,
         )
         + " "
@@ -127,7 +130,8 @@ def database_problems(settings: Settings, _: Translate | None = None) -> list[st
     except (ArgumentError, ValueError, ImportError):
         return [
             _(
-                "DATABASE_URL is not a database URL (sqlite:///kpibot.db or postgresql://user:password@host/db)."
+                "DATABASE_URL is not a database URL (sqlite:///kpibot.db or "
+                "postgresql://user:password@host/db)."
             )
         ]
     shown = engine.url.render_as_string(hide_password=True)

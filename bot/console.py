@@ -2,9 +2,9 @@
 
 Buttons are shown as numbered choices. Messages kpibot sends the person on its own (through
 the outbox: results, rankings, meeting slots, plan requests, appeal notices …) are shown after
-each answer, as they would arrive in a DM, when no platform reaches the person. Typing a number presses that button, except
-while a question expects a typed number or text: then ``#n`` presses button n and a
-bare number is the answer. Images and files are saved under ``media_dir`` and their
+each answer, as they would arrive in a DM, when no platform reaches the person. Typing a number
+presses that button, except while a question expects a typed number or text: then ``#n`` presses
+button n and a bare number is the answer. Images and files are saved under ``media_dir`` and their
 path is printed.
 """
 
@@ -56,8 +56,13 @@ class ConsoleChat:
             number = int(match.group(1))
             if 1 <= number <= len(self.buttons):
                 b = self.buttons[number - 1]
-                return Incoming(platform="console", user_id=self.user, action=b.action, value=b.value,
-                                lang_hint=self.lang_hint)  # fmt: skip
+                return Incoming(
+                    platform="console",
+                    user_id=self.user,
+                    action=b.action,
+                    value=b.value,
+                    lang_hint=self.lang_hint,
+                )
         return Incoming(platform="console", user_id=self.user, text=text, lang_hint=self.lang_hint)
 
     def send(self, line: str) -> str:

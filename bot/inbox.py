@@ -67,8 +67,14 @@ class Inbox:
     ) -> int | None:
         def write() -> int | None:
             with unit_of_work(self.engine) as session:
-                return store.store_event(session=session, platform=platform, event_id=event_id,
-                                         payload=payload, worker=self.worker, now=datetime.now(UTC))  # fmt: skip
+                return store.store_event(
+                    session=session,
+                    platform=platform,
+                    event_id=event_id,
+                    payload=payload,
+                    worker=self.worker,
+                    now=datetime.now(UTC),
+                )
 
         row_id = await asyncio.wait_for(asyncio.to_thread(write), timeout)
         if row_id is not None:
@@ -126,9 +132,13 @@ class Inbox:
         for row in rows:
             assert row.id is not None
             given_up = row.status == "given_up"
-            log.log(logging.ERROR if given_up else logging.WARNING,
-                    "inbox: %s request %s was acknowledged by a replica that stopped; %s",
-                    row.platform, row.event_id, "giving up on it" if given_up else "answering it now")  # fmt: skip
+            log.log(
+                logging.ERROR if given_up else logging.WARNING,
+                "inbox: %s request %s was acknowledged by a replica that stopped; %s",
+                row.platform,
+                row.event_id,
+                "giving up on it" if given_up else "answering it now",
+            )
             if self.metrics is not None:
                 self.metrics.inbox_recovered.labels(
                     row.platform, "given_up" if given_up else "answered"

@@ -98,9 +98,11 @@ class Metrics:
             ["platform"], registry=r,
         )  # fmt: skip
         self.scheduler_runs = Counter(
-            "kpibot_scheduler_runs", "Cycle steps, by step and outcome (ran, already, paused, skipped, failed)",
-            ["step", "outcome"], registry=r,
-        )  # fmt: skip
+            "kpibot_scheduler_runs",
+            "Cycle steps, by step and outcome (ran, already, paused, skipped, failed)",
+            ["step", "outcome"],
+            registry=r,
+        )
         self.database_up = Gauge(
             "kpibot_database_up", "1 when the last database check succeeded", registry=r
         )
@@ -108,13 +110,16 @@ class Metrics:
             "kpibot_draining", "1 while the replica shuts down (takes no new work)", registry=r
         )
         self.outbox_stalled = Gauge(
-            "kpibot_outbox_stalled", "1 while the outbox is not draining (nothing moved for a minute)",
+            "kpibot_outbox_stalled",
+            "1 while the outbox is not draining (nothing moved for a minute)",
             registry=r,
-        )  # fmt: skip
+        )
         self.outbox_ambiguous_sends = Counter(
-            "kpibot_outbox_ambiguous", "Sends that may or may not have arrived and were not repeated",
-            ["platform"], registry=r,
-        )  # fmt: skip
+            "kpibot_outbox_ambiguous",
+            "Sends that may or may not have arrived and were not repeated",
+            ["platform"],
+            registry=r,
+        )
         self.inbox_recovered = Counter(
             "kpibot_inbox_recovered", "Acknowledged requests answered after their replica stopped",
             ["platform", "outcome"], registry=r,

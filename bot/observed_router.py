@@ -30,8 +30,14 @@ BACKGROUND_ROUTER_CALLS = 3
 this many at a time; a modal submission, whose ack waits for the router, never waits for them."""
 
 LANG_MEMO_S = 600.0
-DATABASE_DOWN = "kpibot cannot reach its database right now, so nothing was saved. Please try again in a few minutes."
-APOLOGY = "Sorry, something went wrong on our side. Please try again; if it keeps happening, give the admin this reference: {ref}"
+DATABASE_DOWN = (
+    "kpibot cannot reach its database right now, so nothing was saved. Please try again in a few "
+    "minutes."
+)
+APOLOGY = (
+    "Sorry, something went wrong on our side. Please try again; if it keeps happening, give the "
+    "admin this reference: {ref}"
+)
 
 
 class ObservedRouter:
@@ -115,7 +121,8 @@ class ObservedRouter:
                     incoming.platform, self.kind(incoming), time.perf_counter() - started
                 )
             if lost and is_apology(replies):
-                # The router rolled the request back whole; say why instead of "something went wrong".
+                # The router rolled the request back whole; say why instead of "something went
+                # wrong".
                 return [Reply(text=translator(lang)(DATABASE_DOWN), ephemeral=True)]
             if not lost:
                 with contextlib.suppress(Exception):  # a memo only

@@ -14,8 +14,8 @@ Each run is counted in ``kpibot_scheduler_runs_total{step,outcome}`` (``bot.metr
 without its number, ``remind`` for ``remind.2``; outcome ``ran``, ``already``, ``paused``,
 ``skipped``, ``failed``, ``unknown``).
 
-At start-up (in the background) and at every hourly replan :meth:`CycleScheduler.catch_up` looks for steps
-whose time has passed and that are missing from the ledger — the service was down, the
+At start-up (in the background) and at every hourly replan :meth:`CycleScheduler.catch_up` looks
+for steps whose time has passed and that are missing from the ledger — the service was down, the
 team was paused, a step failed — and runs each once, with a warning in the log. A reminder
 more than :data:`LATE_REMINDER` late is not sent any more (recorded as skipped): nobody wants
 three reminders at once after an outage.
@@ -143,14 +143,23 @@ class CycleScheduler:
                                  step.period_key, step.step, step.at, step.local)  # fmt: skip
                 wanted[job.job_id] = job
                 self.scheduler.add_job(
-                    self.fire, DateTrigger(run_date=step.at), args=[team.id, step.period_key, step.step],
-                    id=job.job_id, replace_existing=True, coalesce=True, misfire_grace_time=MISFIRE_GRACE,
-                )  # fmt: skip
+                    self.fire,
+                    DateTrigger(run_date=step.at),
+                    args=[team.id, step.period_key, step.step],
+                    id=job.job_id,
+                    replace_existing=True,
+                    coalesce=True,
+                    misfire_grace_time=MISFIRE_GRACE,
+                )
             self.scheduler.add_job(
-                self.fire_daily, CronTrigger(hour=DAILY_AT.hour, minute=DAILY_AT.minute, timezone=team.timezone),
-                args=[team.id], id=f"cycle:{team.id}:daily", replace_existing=True, coalesce=True,
+                self.fire_daily,
+                CronTrigger(hour=DAILY_AT.hour, minute=DAILY_AT.minute, timezone=team.timezone),
+                args=[team.id],
+                id=f"cycle:{team.id}:daily",
+                replace_existing=True,
+                coalesce=True,
                 misfire_grace_time=MISFIRE_GRACE,
-            )  # fmt: skip
+            )
         for job_id in set(self.planned) - set(wanted):
             if self.scheduler.get_job(job_id) is not None:
                 self.scheduler.remove_job(job_id)
@@ -203,10 +212,20 @@ class CycleScheduler:
             if step.base == "remind" and late > LATE_REMINDER:
                 status = await asyncio.to_thread(self._skip, team, step)
             else:
-                log.warning("cycle: %s %s %s was due %s (%s ago) and did not run: running it now",
-                            team.name, step.period_key, step.step, step.at.isoformat(), late)  # fmt: skip
-                status = await self.fire(team.id or 0, step.period_key, step.step,
-                                         note=f"missed at {step.at.isoformat()}, run late")  # fmt: skip
+                log.warning(
+                    "cycle: %s %s %s was due %s (%s ago) and did not run: running it now",
+                    team.name,
+                    step.period_key,
+                    step.step,
+                    step.at.isoformat(),
+                    late,
+                )
+                status = await self.fire(
+                    team.id or 0,
+                    step.period_key,
+                    step.step,
+                    note=f"missed at {step.at.isoformat()}, run late",
+                )
             done.append(CaughtUp(team.name, step.period_key, step.step, status))
         return done
 
@@ -219,8 +238,15 @@ class CycleScheduler:
                     continue
                 rules, kind = rules_for(team, session=session)
                 for step in due_steps(rules, team.timezone, kind, now, since=team.created_at):
-                    if ledger.get_step(session=session, team_id=team.id or 0, period_key=step.period_key,
-                                       step=step.step) is None:  # fmt: skip
+                    if (
+                        ledger.get_step(
+                            session=session,
+                            team_id=team.id or 0,
+                            period_key=step.period_key,
+                            step=step.step,
+                        )
+                        is None
+                    ):
                         out.append((team, step))
         return out
 
@@ -229,12 +255,23 @@ class CycleScheduler:
             ledger.step_lock(
                 session=session, team_id=team.id or 0, period_key=step.period_key, step=step.step
             )
-            claimed = ledger.claim_step(session=session, team_id=team.id or 0, period_key=step.period_key,
-                                        step=step.step, worker=self.worker, now=self.clock(),
-                                        note=f"skipped: due {step.at.isoformat()}, too late for a reminder")  # fmt: skip
+            claimed = ledger.claim_step(
+                session=session,
+                team_id=team.id or 0,
+                period_key=step.period_key,
+                step=step.step,
+                worker=self.worker,
+                now=self.clock(),
+                note=f"skipped: due {step.at.isoformat()}, too late for a reminder",
+            )
             if claimed:
-                ledger.finish_step(session=session, team_id=team.id or 0, period_key=step.period_key,
-                                   step=step.step, now=self.clock())  # fmt: skip
+                ledger.finish_step(
+                    session=session,
+                    team_id=team.id or 0,
+                    period_key=step.period_key,
+                    step=step.step,
+                    now=self.clock(),
+                )
         log.warning("cycle: %s %s %s was due %s; too late for a reminder, skipped",
                     team.name, step.period_key, step.step, step.at.isoformat())  # fmt: skip
         status = "skipped" if claimed else "already"

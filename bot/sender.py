@@ -18,8 +18,9 @@ records, durably and only while the row is still its own, that the send starts
 (:func:`storage.outbox.begin_send`; no send without it). The lane does not wait for that
 record: it paces the next messages meanwhile, and the records of the sends starting
 together are committed in one round of the writer thread, each send going out once its own
-is written (one database round trip per message had made a broadcast 2.65 × slower). After the platform took it, the
-mark ``sent`` with the message ref is written by the one writer thread (group commit) and
+is written (one database round trip per message had made a broadcast 2.65 × slower). After the
+platform took it, the mark ``sent`` with the message ref is written by the one writer thread (group
+commit) and
 *retried until it is written*, never by sending again. A sender's heartbeat renews its
 claims every third of the lease (:data:`storage.outbox.DEFAULT_LEASE`, 30 s), so a dead
 replica's rows are taken over within about that. A row taken over with its send started
@@ -82,7 +83,8 @@ Clock = Callable[[], datetime]
 
 
 class OutgoingPort(Protocol):
-    """What an adapter offers the sender (``bot.slack.SlackAdapter``, ``bot.telegram.TelegramAdapter``)."""
+    """What an adapter offers the sender (``bot.slack.SlackAdapter``,
+    ``bot.telegram.TelegramAdapter``)."""
 
     async def send_outgoing(self, outgoing: Outgoing) -> str | None: ...
 
@@ -101,7 +103,8 @@ STALL_S = 60.0
 SETTLE_AFTER_S = 5.0
 """An ambiguous send is checked for this long after it (the platform may still be working on it)."""
 RETRY_IN_MEMORY = timedelta(seconds=60)
-"""A retry delay up to this long is waited out holding the claim; a longer one goes back to the table."""
+"""A retry delay up to this long is waited out holding the claim; a longer one goes back to the
+table."""
 
 
 class Bucket:
@@ -124,7 +127,8 @@ class Bucket:
 
 
 class Buckets:
-    """Buckets by key, the least recently used forgotten past ``capacity`` (their pace with them)."""
+    """Buckets by key, the least recently used forgotten past ``capacity`` (their pace with
+    them)."""
 
     def __init__(self, rate: float, burst: int = 1, capacity: int = 100_000) -> None:
         self.rate, self.burst, self.capacity = rate, burst, capacity
@@ -228,7 +232,8 @@ def classify(exc: BaseException) -> tuple[int, float | None]:
 
 
 def backoff(tries: int, *, base: float = 0.5, cap: float = 300.0) -> float:
-    """Exponential back-off, the upper half jittered: 0.25–0.5, 0.5–1, 1–2 … seconds, at most ``cap``."""
+    """Exponential back-off, the upper half jittered: 0.25–0.5, 0.5–1, 1–2 … seconds, at most
+    ``cap``."""
     ceiling: float = min(cap, base * (2.0 ** max(tries - 1, 0)))
     return ceiling / 2 + random.random() * ceiling / 2
 
@@ -444,14 +449,22 @@ class Sender:
                 self._writer_failures += 1
                 if self._give_up_marks:
                     for job, _ref, future in marks:
-                        log.error("outbox %s was sent but could not be recorded (%s); its next "
-                                  "claimant will settle it, not re-send it", job.key, exc)  # fmt: skip
+                        log.error(
+                            "outbox %s was sent but could not be recorded (%s); its next "
+                            "claimant will settle it, not re-send it",
+                            job.key,
+                            exc,
+                        )
                         if not future.done():
                             future.set_exception(_GaveUp())
                     continue
                 self._marks[:0] = marks  # in front: the oldest send first
-                log.log(logging.WARNING if self._writer_failures == 1 else logging.DEBUG,
-                        "outbox: %d sends not recorded yet (%s); retrying", len(marks), exc)  # fmt: skip
+                log.log(
+                    logging.WARNING if self._writer_failures == 1 else logging.DEBUG,
+                    "outbox: %d sends not recorded yet (%s); retrying",
+                    len(marks),
+                    exc,
+                )
                 if marks:
                     await asyncio.sleep(backoff(self._writer_failures, cap=5.0))
                 continue
@@ -468,12 +481,22 @@ class Sender:
     ) -> tuple[list[bool], list[bool]]:
         now = self.clock()
         with unit_of_work(self.engine) as session:
-            mine = store.mark_sent_many(session=session, worker=self.worker, now=now,
-                                        marks=[(job.row_id, ref, job.platform) for job, ref in marks])  # fmt: skip
+            mine = store.mark_sent_many(
+                session=session,
+                worker=self.worker,
+                now=now,
+                marks=[(job.row_id, ref, job.platform) for job, ref in marks],
+            )
             fresh = store.begin_send(session=session, worker=self.worker, now=now, lease=self.lease,
                                      ids=[j.row_id for j in begins if not j.in_doubt])  # fmt: skip
-            doubt = store.begin_send(session=session, worker=self.worker, now=now, keep_first=True,
-                                     lease=self.lease, ids=[j.row_id for j in begins if j.in_doubt])  # fmt: skip
+            doubt = store.begin_send(
+                session=session,
+                worker=self.worker,
+                now=now,
+                keep_first=True,
+                lease=self.lease,
+                ids=[j.row_id for j in begins if j.in_doubt],
+            )
         return [job.row_id in mine for job, _ref in marks], [
             j.row_id in (fresh | doubt) for j in begins
         ]
@@ -633,8 +656,14 @@ class Sender:
         now = self.clock()
         with unit_of_work(self.engine) as session:
             for job in jobs:
-                store.release(session=session, message_id=job.row_id, worker=self.worker, not_before=now,
-                              error="sender stopped before sending", in_doubt=job.in_doubt)  # fmt: skip
+                store.release(
+                    session=session,
+                    message_id=job.row_id,
+                    worker=self.worker,
+                    not_before=now,
+                    error="sender stopped before sending",
+                    in_doubt=job.in_doubt,
+                )
 
     # ---------------------------------------------------------------- health
     def _progressed(self) -> None:
@@ -649,11 +678,16 @@ class Sender:
         quiet = now - self.progress_at
         stalled = self._stalled_since is not None
         return {
-            "ok": self.running and not stalled, "running": self.running,
-            "stalled_s": round(now - self._stalled_since, 1) if self._stalled_since is not None else 0.0,
-            "quiet_s": round(quiet, 1), "held": len(self._held),
-            "database": now - self.db_ok_at < self.stall_after, "ambiguous": self.stats.ambiguous,
-        }  # fmt: skip
+            "ok": self.running and not stalled,
+            "running": self.running,
+            "stalled_s": round(now - self._stalled_since, 1)
+            if self._stalled_since is not None
+            else 0.0,
+            "quiet_s": round(quiet, 1),
+            "held": len(self._held),
+            "database": now - self.db_ok_at < self.stall_after,
+            "ambiguous": self.stats.ambiguous,
+        }
 
     def _watch_stall(self) -> None:
         now = time.monotonic()
@@ -752,8 +786,12 @@ class Sender:
                     assert why is not None
                     dead.append((self._job(row, "", "", ""), why))
                 elif row.attempts > self.max_attempts and not job.in_doubt:
-                    store.mark_failed(session=session, message_id=job.row_id, worker=self.worker,
-                                      error=f"given up after {row.attempts - 1} attempts")  # fmt: skip
+                    store.mark_failed(
+                        session=session,
+                        message_id=job.row_id,
+                        worker=self.worker,
+                        error=f"given up after {row.attempts - 1} attempts",
+                    )
                     self.stats.failed += 1
                 else:
                     jobs.append(job)
@@ -798,7 +836,8 @@ class Sender:
             rate = limits.overall or limits.per_workspace  # the bot's, else the workspace's
             budget = self._overall.get(job.lane)
             if budget is None and rate:
-                # a quarter of a second's burst lets the lane catch up after late wake-ups (a busy loop)
+                # a quarter of a second's burst lets the lane catch up after late wake-ups (a busy
+                # loop)
                 budget = self._overall[job.lane] = Bucket(
                     rate * limits.margin, max(1, int(rate / 4))
                 )
@@ -876,8 +915,12 @@ class Sender:
             self._slots.release()
             lane.failures += 1
             lane.hold_until = time.monotonic() + backoff(lane.failures, cap=10.0)
-            log.log(logging.WARNING if lane.failures == 1 else logging.DEBUG,
-                    "outbox lane %s: cannot record a send's start (%s); waiting", lane.name, exc)  # fmt: skip
+            log.log(
+                logging.WARNING if lane.failures == 1 else logging.DEBUG,
+                "outbox lane %s: cannot record a send's start (%s); waiting",
+                lane.name,
+                exc,
+            )
             if job.row_id in self._held:
                 lane.push(job, lane.hold_until)
             return
@@ -951,8 +994,13 @@ class Sender:
     def _checkable(self, job: Job) -> bool:
         """Whether a delivery check can tell if this message arrived (Slack text DMs)."""
         adapter = self.adapters.get(job.platform)
-        return (job.member_id is not None and getattr(adapter, "find_delivered", None) is not None
-                and "image" not in job.data and "file" not in job.data and chart_of(job.data) is None)  # fmt: skip
+        return (
+            job.member_id is not None
+            and getattr(adapter, "find_delivered", None) is not None
+            and "image" not in job.data
+            and "file" not in job.data
+            and chart_of(job.data) is None
+        )
 
     async def _settle(self, job: Job) -> tuple[int, str | None, str | None]:
         """A send that may have been delivered: a delivery check says, else it is ambiguous."""
@@ -1188,8 +1236,15 @@ def tell_admins_of_ambiguous(
             "{name} that it arrived.",
             kind=job.kind, name=whom, platform=job.platform.capitalize(),
         )  # fmt: skip
-        told += enqueue(session, team=team, period=period, member=admin, kind=f"note.ambiguous.{job.row_id}",
-                        reply=Reply(text=text, private=True), now=now)  # fmt: skip
+        told += enqueue(
+            session,
+            team=team,
+            period=period,
+            member=admin,
+            kind=f"note.ambiguous.{job.row_id}",
+            reply=Reply(text=text, private=True),
+            now=now,
+        )
     return told
 
 

@@ -31,7 +31,8 @@ class Settings(*(m.settings for m in messengers.MESSENGERS), BaseSettings):  # t
     environment: str = Field(default="development", description="development | production")
     cycle_enabled: bool | None = Field(
         default=None,
-        description="run the monthly schedule (open, remind, close, publish); default: only in production",
+        description="run the monthly schedule (open, remind, close, publish); default: only in "
+        "production",
     )
     default_lang: str = "zh"
     log_level: str = "INFO"
@@ -46,14 +47,17 @@ class Settings(*(m.settings for m in messengers.MESSENGERS), BaseSettings):  # t
     )
     forwarded_allow_ips: str = Field(
         default="127.0.0.1",
-        description="proxies whose X-Forwarded-For / X-Forwarded-Proto are trusted (comma-separated "
-        "addresses or networks, passed to uvicorn); behind deploy/compose.yml set the proxy's network, "
+        description="proxies whose X-Forwarded-For / X-Forwarded-Proto are trusted "
+        "(comma-separated "
+        "addresses or networks, passed to uvicorn); behind deploy/compose.yml set the proxy's "
+        "network, "
         "e.g. 172.16.0.0/12; a client outside it is known by its own address",
     )
     max_body_bytes: int = Field(
         default=1_048_576,
         ge=1024,
-        description="largest request body (Slack, Telegram, survey posts); a bigger one gets 413 unread",
+        description="largest request body (Slack, Telegram, survey posts); a bigger one gets 413 "
+        "unread",
     )
     survey_rate_limit: int = Field(
         default=30,
@@ -67,10 +71,12 @@ class Settings(*(m.settings for m in messengers.MESSENGERS), BaseSettings):  # t
         description="SIGTERM: the process ends within this many seconds, whatever hangs",
     )
     lease_s: float = Field(
-        default=30.0, gt=0,
-        description="a replica that stops renewing its claims (outbox rows, stored requests) for this "
+        default=30.0,
+        gt=0,
+        description="a replica that stops renewing its claims (outbox rows, stored requests) for "
+        "this "
         "long is taken to be dead: another one takes them over",
-    )  # fmt: skip
+    )
 
     kpibot_secret: SecretStr | None = None
 

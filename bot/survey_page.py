@@ -284,7 +284,8 @@ def render_form(lang: str, path: str, csrf: str, state: FormState) -> str:
     labels = _star_labels(_)
     parts: list[str] = [
         f"<h1>{_e(_('How satisfied are you with the service you received?'))}</h1>",
-        f'<p class="muted">{_e(_("It takes ten seconds and goes to the agent who helped you."))}</p>',
+        '<p class="muted">'
+        f"{_e(_('It takes ten seconds and goes to the agent who helped you.'))}</p>",
     ]
     if state.note:
         parts.append(f'<p class="muted">{_e(state.note)}</p>')
@@ -512,7 +513,8 @@ class SurveyPage:
             return respond(_already(lang, path), 409)
         if policy == "replace":
             text = _(
-                "Your rating has been recorded. You can change it with the same link until it expires."
+                "Your rating has been recorded. You can change it with the same link until it "
+                "expires."
             )
         else:
             text = _("Your rating has been recorded.")

@@ -63,7 +63,8 @@ def _printable_terminal() -> None:
 def build_app() -> typer.Typer:
     app = typer.Typer(
         name="kpibot",
-        help="kpibot: customer-service performance evaluation in your team's messenger and the terminal.",
+        help="kpibot: customer-service performance evaluation in your team's messenger and the "
+        "terminal.",
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,

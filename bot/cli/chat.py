@@ -20,7 +20,8 @@ def chat(
         None,
         "--as",
         metavar="NAME",
-        help="The member to chat as: a name, team/name or member id. Default: the demo team's manager.",
+        help="The member to chat as: a name, team/name or member id. Default: the demo team's "
+        "manager.",
     ),
     db: str | None = typer.Option(
         None, "--db", metavar="URL", help="Database URL (default: DATABASE_URL)."
@@ -47,7 +48,8 @@ def chat(
         if current_revision(engine) is None:
             fail(
                 _(
-                    "The database has no tables yet. Run: kpibot db upgrade (and kpibot demo for demo data)."
+                    "The database has no tables yet. Run: kpibot db upgrade (and kpibot demo for "
+                    "demo data)."
                 )
             )
         with unit_of_work(engine) as session:
@@ -56,7 +58,8 @@ def chat(
                 if member is None:
                     fail(
                         _(
-                            "There is no demo team with a manager. Run kpibot demo, or choose a member with --as NAME."
+                            "There is no demo team with a manager. Run kpibot demo, or choose a "
+                            "member with --as NAME."
                         )
                     )
             else:
@@ -64,7 +67,8 @@ def chat(
                 if member is None:
                     fail(
                         _(
-                            "There is no member {name} (or the name is used in several teams: write team/name).",
+                            "There is no member {name} (or the name is used in several teams: "
+                            "write team/name).",
                             name=as_,
                         )
                     )
@@ -83,12 +87,18 @@ def chat(
             with unit_of_work(engine) as session:
                 return waiting(session, member_id, datetime.now(UTC))
 
-        console = ConsoleChat(router, user=str(member.id), media_dir=media_dir or settings.data_dir / "chat",
-                              arrivals=arrivals)  # fmt: skip
+        console = ConsoleChat(
+            router,
+            user=str(member.id),
+            media_dir=media_dir or settings.data_dir / "chat",
+            arrivals=arrivals,
+        )
         greeting = _(
-            "You are chatting with kpibot as {name} ({role}). Send /help to see what you can do, /quit to leave. Buttons are numbered: send the number to press one.",
-            name=who, role=_(role),
-        )  # fmt: skip
+            "You are chatting with kpibot as {name} ({role}). Send /help to see what you can do, "
+            "/quit to leave. Buttons are numbered: send the number to press one.",
+            name=who,
+            role=_(role),
+        )
         repl(console, read=input, out=sys.stdout, greeting=greeting)
     finally:
         engine.dispose()

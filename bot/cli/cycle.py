@@ -1,7 +1,8 @@
 """``kpibot cycle show|run-step|pause``: the monthly cycle from the command line.
 
     kpibot cycle show [--team T]                   # next steps (local time), last steps run
-    kpibot cycle run-step publish --team T [--period 2026-10] [--confirm-provisional | --hold-provisional]
+    kpibot cycle run-step publish --team T [--period 2026-10]
+                                  [--confirm-provisional | --hold-provisional]
     kpibot cycle pause T [--resume]
 
 Bad input: one message a line on standard error, exit code 2.
@@ -97,7 +98,8 @@ def run_step_command(
     confirm_provisional: bool = typer.Option(
         False,
         "--confirm-provisional",
-        help="publish: publish results that lack a required part, marked provisional; close: close anyway.",
+        help="publish: publish results that lack a required part, marked provisional; close: close "
+        "anyway.",
     ),
     hold_provisional: bool = typer.Option(
         False,
@@ -125,9 +127,18 @@ def run_step_command(
         if request is None:
             fail(problems)
             return
-        again = f"kpibot cycle run-step {request.step} --team {request.team.name} --period {request.period_key}"
-        refused = refusal(_, lang, request, session=session, confirm=f"{again} --confirm-provisional",
-                          hold=f"{again} --hold-provisional")  # fmt: skip
+        again = (
+            f"kpibot cycle run-step {request.step} --team {request.team.name} --period "
+            f"{request.period_key}"
+        )
+        refused = refusal(
+            _,
+            lang,
+            request,
+            session=session,
+            confirm=f"{again} --confirm-provisional",
+            hold=f"{again} --hold-provisional",
+        )
         if refused is not None:
             answer = (
                 _ask(_, refused.text, request.step) if refused.question and interactive() else None
@@ -136,9 +147,19 @@ def run_step_command(
                 fail([refused.text])
                 return
             request = replace(request, choice=answer)
-        outcome = run_step(session, team=request.team, period_key=request.period_key, step=request.step,
-                           now=now, worker="cli", actor="cli", note="run from the command line", force=True,
-                           gaps=request.choice or "hold", messengers=messengers.names())  # fmt: skip
+        outcome = run_step(
+            session,
+            team=request.team,
+            period_key=request.period_key,
+            step=request.step,
+            now=now,
+            worker="cli",
+            actor="cli",
+            note="run from the command line",
+            force=True,
+            gaps=request.choice or "hold",
+            messengers=messengers.names(),
+        )
         typer.echo(outcome_text(_, request, outcome))
 
 
@@ -148,7 +169,8 @@ def interactive() -> bool:
 
 
 def _ask(_: Any, question: str, step: str) -> Any:
-    """On a terminal: the admin's choice for provisional results, or None (stop, nothing changed)."""
+    """On a terminal: the admin's choice for provisional results, or None (stop, nothing
+    changed)."""
     typer.echo(question)
     if step == "publish":
         prompt = _("Publish them provisional (c), hold them (h), or stop (s)?")
@@ -178,8 +200,15 @@ def pause(
             return
         changed = set_paused(found, not resume, session=session, actor="cli", now=datetime.now(UTC))
     if resume:
-        typer.echo(_("{team} runs again; steps missed meanwhile run at the next catch-up (within the hour).", team=team)
-                   if changed else _("{team} was not paused.", team=team))  # fmt: skip
+        typer.echo(
+            _(
+                "{team} runs again; steps missed meanwhile run at the next catch-up (within the "
+                "hour).",
+                team=team,
+            )
+            if changed
+            else _("{team} was not paused.", team=team)
+        )
     else:
         typer.echo(_("{team} is paused: no step runs until /resume {team}.", team=team)
                    if changed else _("{team} was already paused.", team=team))  # fmt: skip

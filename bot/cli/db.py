@@ -53,8 +53,13 @@ def upgrade(db: str | None = DB_OPTION) -> None:
             _("The database is created, at the newest revision ({rev}).", rev=revision_label(after))
         )
     else:
-        typer.echo(_("The database was upgraded from revision {old} to {new}.", old=revision_label(before),
-                     new=revision_label(after)))  # fmt: skip
+        typer.echo(
+            _(
+                "The database was upgraded from revision {old} to {new}.",
+                old=revision_label(before),
+                new=revision_label(after),
+            )
+        )
 
 
 def revision_label(rev: str | None) -> str:
@@ -101,8 +106,13 @@ def current(db: str | None = DB_OPTION) -> None:
     elif rev == head:
         typer.echo(_("Revision {rev} (up to date).", rev=revision_label(rev)))
     else:
-        typer.echo(_("Revision {rev}; newest is {head}. Run: kpibot db upgrade", rev=revision_label(rev),
-                     head=revision_label(head)))  # fmt: skip
+        typer.echo(
+            _(
+                "Revision {rev}; newest is {head}. Run: kpibot db upgrade",
+                rev=revision_label(rev),
+                head=revision_label(head),
+            )
+        )
     engine.dispose()
 
 

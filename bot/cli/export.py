@@ -40,8 +40,13 @@ def export(
     fmt = out.suffix.lower().lstrip(".")
     problems: list[str] = []
     if fmt == "csv":
-        problems.append(_("A CSV file holds one table and the export has several: use --out {name} "
-                          "(one CSV per table, in a zip) or .xlsx.", name=out.with_suffix(".zip").name))  # fmt: skip
+        problems.append(
+            _(
+                "A CSV file holds one table and the export has several: use --out {name} "
+                "(one CSV per table, in a zip) or .xlsx.",
+                name=out.with_suffix(".zip").name,
+            )
+        )
     elif fmt not in ("xlsx", "zip"):
         problems.append(_("--out must end in .xlsx or .zip; got {name}.", name=out.name))
     if not out.parent.exists():

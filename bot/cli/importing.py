@@ -65,7 +65,8 @@ def import_(
             fail(
                 [
                     _(
-                        "Give the import's number: kpibot import undo N (kpibot import list shows them)."
+                        "Give the import's number: kpibot import undo N (kpibot import list shows "
+                        "them)."
                     )
                 ]
             )
@@ -80,7 +81,8 @@ def import_(
         fail(
             [
                 _(
-                    "To import a file give {flags}: kpibot import FILE --team TEAM --period 2026-10 --mapping NAME.",
+                    "To import a file give {flags}: kpibot import FILE --team TEAM --period "
+                    "2026-10 --mapping NAME.",
                     flags=", ".join(missing) or "FILE",
                 )
             ]
@@ -123,7 +125,8 @@ def _import_file(
                         "{file}: {problem}",
                         file=file.name,
                         problem=_(
-                            "The file is {size} MB; kpibot imports files up to {limit} MB. Export a shorter period or fewer columns.",
+                            "The file is {size} MB; kpibot imports files up to {limit} MB. Export "
+                            "a shorter period or fewer columns.",
                             size=round(size / 1024 / 1024, 1),
                             limit=MAX_FILE_BYTES // 1024 // 1024,
                         ),

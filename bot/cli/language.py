@@ -54,7 +54,8 @@ def locale_lang(environ: Mapping[str, str] | None = None) -> str | None:
 
 
 _chosen: list[str | None] = [None]
-"""``kpibot --lang-ui zh COMMAND …``: the root's choice, for every command under it (one process)."""
+"""``kpibot --lang-ui zh COMMAND …``: the root's choice, for every command under it (one
+process)."""
 
 
 def choose(lang_ui: str | None) -> None:
@@ -91,18 +92,23 @@ def lang_in_argv(argv: Sequence[str]) -> str | None:
 
 
 TYPER_WORDS = {
-    "ARGUMENTS_PANEL_TITLE": "Arguments", "OPTIONS_PANEL_TITLE": "Options",
-    "COMMANDS_PANEL_TITLE": "Commands", "ERRORS_PANEL_TITLE": "Error",
-    "REQUIRED_LONG_STRING": "[required]", "DEFAULT_STRING": "[default: {}]",
-    "ABORTED_TEXT": "Aborted.", "RICH_HELP": "Try [blue]'{command_path} {help_option}'[/] for help.",
-}  # fmt: skip
+    "ARGUMENTS_PANEL_TITLE": "Arguments",
+    "OPTIONS_PANEL_TITLE": "Options",
+    "COMMANDS_PANEL_TITLE": "Commands",
+    "ERRORS_PANEL_TITLE": "Error",
+    "REQUIRED_LONG_STRING": "[required]",
+    "DEFAULT_STRING": "[default: {}]",
+    "ABORTED_TEXT": "Aborted.",
+    "RICH_HELP": "Try [blue]'{command_path} {help_option}'[/] for help.",
+}
 """The words typer's help screen adds around ours (``typer.rich_utils``), by their English."""
 CLICK_WORDS = ("Usage:",)
 """The words click itself writes on the help screen (``click.formatting``'s gettext)."""
 
 
 def help_texts(command: Command) -> list[str]:
-    """Every help text of ``command`` and the commands under it (what :func:`localized` translates)."""
+    """Every help text of ``command`` and the commands under it (what :func:`localized`
+    translates)."""
     out: list[str] = []
     for c in _walk(command):
         out += [t for t in (c.help, c.short_help) if t]

@@ -1,4 +1,5 @@
-"""``kpibot team add`` and ``kpibot member add|list|import``: onboarding a whole team from a terminal.
+"""``kpibot team add`` and ``kpibot member add|list|import``: onboarding a whole team from a
+terminal.
 
 The checks are the chat admin's (``commands.admin``): one message per problem, exit code 2,
 nothing stored unless everything is valid (an import is all-or-nothing).
@@ -7,11 +8,12 @@ nothing stored unless everything is valid (an import is all-or-nothing).
     kpibot member add --team demo --name 李经理 --role manager
     kpibot member add --team demo --name 王小红 --role agent --manager 李经理 --slack U012AB3CD
     kpibot member list --team demo --format json
-    kpibot member set --team demo --name 王小红 --role manager --slack U0NEW1    # "-" clears a field
-    kpibot member link --team demo --name 王小红 --platform feishu --id ou_7d8a6e6df7…  # any messenger; --id - unlinks
+    kpibot member set --team demo --name 王小红 --role manager --slack U0NEW1  # "-" clears a field
+    kpibot member link --team demo --name 王小红 --platform feishu --id ou_7d8a6e…  # any messenger
+    kpibot member link --team demo --name 王小红 --platform feishu --id -  # unlinks
     kpibot member remove --team demo --name 王小红     # someone who left: history kept
     kpibot member restore --team demo --name 王小红
-    kpibot member import people.csv     # columns: team,name,role[,manager,slack,telegram,lang,name_en]
+    kpibot member import people.csv  # columns: team,name,role[,manager,slack,telegram,lang,name_en]
     kpibot member import people.csv --update --dry-run   # what would be added and changed
     kpibot member alias add --team demo --name 王小红 --source taobao --alias 示例旗舰店:小雨
     kpibot member alias list --team demo [--name 王小红]
@@ -44,9 +46,15 @@ if TYPE_CHECKING:
 CSV_COLUMNS = ("team", "name", "role", "manager", "slack", "telegram", "lang", "name_en")
 REQUIRED_COLUMNS = ("name", "role")
 HEADER_ALIASES = {
-    "团队": "team", "姓名": "name", "名字": "name", "角色": "role", "主管": "manager", "语言": "lang",
-    "英文名": "name_en", "英文姓名": "name_en",
-}  # fmt: skip
+    "团队": "team",
+    "姓名": "name",
+    "名字": "name",
+    "角色": "role",
+    "主管": "manager",
+    "语言": "lang",
+    "英文名": "name_en",
+    "英文姓名": "name_en",
+}
 """Chinese column names a team's own sheet may have."""
 
 team_app = typer.Typer(help="Teams: add one.", no_args_is_help=True)
@@ -139,8 +147,16 @@ def member_add(
     from commands.problems import AdminError, role_name
 
     _ = _translator(lang_ui)
-    spec = MemberSpec(team=team, name=name, role=role, manager=manager, slack=slack, telegram=telegram,
-                      lang=lang, name_en=name_en)  # fmt: skip
+    spec = MemberSpec(
+        team=team,
+        name=name,
+        role=role,
+        manager=manager,
+        slack=slack,
+        telegram=telegram,
+        lang=lang,
+        name_en=name_en,
+    )
     try:
         with _session(db) as session:
             member = add_members([spec], session=session, actor="cli", now=_now())[0]
@@ -176,11 +192,16 @@ def member_list(
         names = {m.id: m.name for m in members}
         rows = [
             {
-                "name": m.name, "name_en": m.name_en, "role": m.role, "manager": names.get(m.manager_id),
-                "slack": m.slack_user_id, "telegram": m.telegram_user_id, "lang": m.lang,
+                "name": m.name,
+                "name_en": m.name_en,
+                "role": m.role,
+                "manager": names.get(m.manager_id),
+                "slack": m.slack_user_id,
+                "telegram": m.telegram_user_id,
+                "lang": m.lang,
             }
             for m in members
-        ]  # fmt: skip
+        ]
     if format_ == "json":
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -278,7 +299,11 @@ def read_people(
     return specs, problems
 
 
-@member_app.command("set")
+@member_app.command(
+    "set",
+    help="Change a member: role, manager, language, Slack or Telegram id (re-link; another "
+    "messenger: kpibot member link).",
+)
 def member_set(
     team: str = typer.Option(..., "--team", help="The team's name."),
     name: str = typer.Option(..., "--name", help="The member's name."),
@@ -299,13 +324,20 @@ def member_set(
     lang_ui: str | None = LangOption,
     db: str | None = DbOption,
 ) -> None:
-    """Change a member: role, manager, language, Slack or Telegram id (re-link; another messenger: kpibot member link)."""
     from commands.admin import MemberUpdate, update_members
     from commands.problems import AdminError
 
     _ = _translator(lang_ui)
-    update = MemberUpdate(team=team, name=name, role=role, manager=manager, slack=slack, telegram=telegram,
-                          lang=lang, name_en=name_en)  # fmt: skip
+    update = MemberUpdate(
+        team=team,
+        name=name,
+        role=role,
+        manager=manager,
+        slack=slack,
+        telegram=telegram,
+        lang=lang,
+        name_en=name_en,
+    )
     try:
         with _session(db) as session:
             plan = update_members([update], session=session, actor="cli", now=_now())[0]
@@ -426,7 +458,11 @@ def member_restore(
     _set_active(team, name, lang_ui, db, active=True)
 
 
-@member_app.command("import")
+@member_app.command(
+    "import",
+    help="Add every member of a CSV file (and change existing ones with --update), or nothing "
+    "when any row has a problem.",
+)
 def member_import(
     file: Path = typer.Argument(
         ..., metavar="people.csv", help="CSV: team,name,role[,manager,slack,telegram,lang,name_en]."
@@ -443,7 +479,6 @@ def member_import(
     lang_ui: str | None = LangOption,
     db: str | None = DbOption,
 ) -> None:
-    """Add every member of a CSV file (and change existing ones with --update), or nothing when any row has a problem."""
     from commands.admin import add_members, update_members
     from commands.problems import AdminError
 
@@ -478,14 +513,16 @@ def member_import(
                     )
             unchanged = sum(1 for plan in changes if not plan.changes)
             if dry_run:
-                session.rollback()  # the same checks and the same plan as the real import, stored nowhere
+                # the same checks and the same plan as the real import, stored nowhere
+                session.rollback()
     except AdminError as exc:
         hint = (
             []
             if update
             else [
                 _(
-                    "To change members who are already there, run the import again with --update (see what would change with --dry-run)."
+                    "To change members who are already there, run the import again with --update "
+                    "(see what would change with --dry-run)."
                 )
             ]
         )
@@ -498,11 +535,24 @@ def member_import(
     for line in report:
         typer.echo(line)
     if dry_run:
-        typer.echo(_("Dry run: {added} would be added, {changed} changed, {same} unchanged; nothing was stored.",
-                     added=len(new), changed=changed, same=unchanged))  # fmt: skip
+        typer.echo(
+            _(
+                "Dry run: {added} would be added, {changed} changed, {same} unchanged; nothing was "
+                "stored.",
+                added=len(new),
+                changed=changed,
+                same=unchanged,
+            )
+        )
     elif update:
-        typer.echo(_("{added} members added, {changed} changed, {same} unchanged.", added=len(new), changed=changed,
-                     same=unchanged))  # fmt: skip
+        typer.echo(
+            _(
+                "{added} members added, {changed} changed, {same} unchanged.",
+                added=len(new),
+                changed=changed,
+                same=unchanged,
+            )
+        )
     else:
         typer.echo(_("{n} members added.", n=len(new)))
 
@@ -527,13 +577,22 @@ def _exists(spec: MemberSpec, *, session: Session) -> bool:
 def _as_update(spec: MemberSpec) -> MemberUpdate:
     from commands.admin import MemberUpdate
 
-    return MemberUpdate(team=spec.team, name=spec.name, role=spec.role_given, manager=spec.manager,
-                        slack=spec.slack, telegram=spec.telegram, lang=spec.lang, name_en=spec.name_en,
-                        row=spec.row)  # fmt: skip
+    return MemberUpdate(
+        team=spec.team,
+        name=spec.name,
+        role=spec.role_given,
+        manager=spec.manager,
+        slack=spec.slack,
+        telegram=spec.telegram,
+        lang=spec.lang,
+        name_en=spec.name_en,
+        row=spec.row,
+    )
 
 
 alias_app = typer.Typer(
-    help="A member's accounts in the systems exports come from (旺旺 sub-account, JD UID, Avaya login, e-mail).",
+    help="A member's accounts in the systems exports come from (旺旺 sub-account, JD UID, Avaya "
+    "login, e-mail).",
     no_args_is_help=True,
 )
 SourceOption = typer.Option(

@@ -38,7 +38,11 @@ def _setup(db: str | None, lang: str | None) -> tuple[str, str, Translate]:
     return settings.database_url, code, translator(code)
 
 
-@qa_app.command("load-sessions")
+@qa_app.command(
+    "load-sessions",
+    help="Store a period's sessions for sampling; all rows or none; the same file twice changes "
+    "nothing.",
+)
 def load_sessions_cmd(
     file: Path = typer.Argument(
         ..., metavar="FILE", help="A sessions export (.csv or .xlsx) with a session id column."
@@ -52,7 +56,6 @@ def load_sessions_cmd(
     lang: str | None = old_lang_option(),
     db: str | None = typer.Option(None, "--db", metavar="URL", help=DB_HELP),
 ) -> None:
-    """Store a period's sessions for sampling; all rows or none; the same file twice changes nothing."""
     from commands.qa.sessions import load_sessions
 
     url, code, _ = _setup(db, lang_ui or lang)
@@ -147,8 +150,14 @@ def verify_draw_cmd(
                 )
             ]
         )
-    typer.echo(_("Draw {n} reproduces exactly from seed {seed}: {drawn} samples.", n=draw_id, seed=row.seed,
-                 drawn=row.drawn))  # fmt: skip
+    typer.echo(
+        _(
+            "Draw {n} reproduces exactly from seed {seed}: {drawn} samples.",
+            n=draw_id,
+            seed=row.seed,
+            drawn=row.drawn,
+        )
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -47,7 +47,6 @@ def run(
         help="With no platform tokens and a terminal: chat as the demo manager.",
     ),
 ) -> None:
-    """Run kpibot: web app (messenger webhooks, survey page, health, metrics), the messengers, chat."""
     from bot.config_check import problems
     from bot.logs import configure
     from bot.main import build_service
@@ -91,15 +90,24 @@ def run(
     logging.getLogger().setLevel(logging.WARNING)
     service.settings = service.settings.model_copy(update={"log_level": "WARNING"})
     stops: list[Callable[[], None]] = []
-    server = threading.Thread(target=serve, args=(service,), daemon=True,
-                              kwargs={"install_signal_handlers": False, "on_start": stops.append})  # fmt: skip
+    server = threading.Thread(
+        target=serve,
+        args=(service,),
+        daemon=True,
+        kwargs={"install_signal_handlers": False, "on_start": stops.append},
+    )
     server.start()
     from bot.cli.chat import chat as chat_command
 
     chat_command(as_=None, db=settings.database_url, media_dir=None)
     # The chat has ended (/quit or end of input); the survey page and the rest keep serving.
-    typer.echo(_("The chat has ended, but kpibot keeps serving on {url} (survey page, health at /healthz). Press Ctrl-C to stop it.",
-                 url=settings.public_url))  # fmt: skip
+    typer.echo(
+        _(
+            "The chat has ended, but kpibot keeps serving on {url} (survey page, health at "
+            "/healthz). Press Ctrl-C to stop it.",
+            url=settings.public_url,
+        )
+    )
     try:
         while server.is_alive():
             server.join(timeout=1.0)
@@ -113,4 +121,8 @@ def run(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("run")(run)
+    app.command(
+        "run",
+        help="Run kpibot: web app (messenger webhooks, survey page, health, metrics), the "
+        "messengers, chat.",
+    )(run)

@@ -85,7 +85,8 @@ def shipped_columns() -> frozenset[str]:
 
 
 def unmapped_indicators(scheme: Scheme) -> list[Indicator]:
-    """Import-provided indicators that no shipped mapping fills (a team then needs its own mapping)."""
+    """Import-provided indicators that no shipped mapping fills (a team then needs its own
+    mapping)."""
     shipped = shipped_columns()
     return [i for i in scheme.indicators if i.provider == "import" and i.column not in shipped]
 
@@ -138,8 +139,8 @@ def check(
             for ind in unmapped_indicators(scheme):
                 typer.echo(
                     _(
-                        "{file}: note: no shipped mapping fills {indicator} ({column}); import it with "
-                        "a mapping of your own (docs/importing.md).",
+                        "{file}: note: no shipped mapping fills {indicator} ({column}); import it "
+                        "with a mapping of your own (docs/importing.md).",
                         file=str(path),
                         indicator=ind.name.get(normalize_lang(lang)),
                         column=ind.column,
@@ -213,7 +214,8 @@ def score(
     except TableError as err:
         fail(
             [
-                f"{input_path}: {_(TABLE_TEMPLATES[p.code], row=p.row, column=p.column, **p.params)}"
+                f"{input_path}: "
+                f"{_(TABLE_TEMPLATES[p.code], row=p.row, column=p.column, **p.params)}"
                 for p in err.problems
             ]
         )

@@ -37,7 +37,8 @@ def link_code(
         if current_revision(engine) is None:
             fail(
                 _(
-                    "The database has no tables yet. Run: kpibot db upgrade (and kpibot demo for demo data)."
+                    "The database has no tables yet. Run: kpibot db upgrade (and kpibot demo for "
+                    "demo data)."
                 )
             )
         with unit_of_work(engine) as session:
@@ -56,7 +57,8 @@ def link_code(
             )  # fmt: skip
             typer.echo(
                 _(
-                    "Link code for {name} ({team}): {code}\nIt works once, for {hours} hours. Ask them to send /start {code} to the kpibot Telegram bot in a private chat.",
+                    "Link code for {name} ({team}): {code}\nIt works once, for {hours} hours. Ask "
+                    "them to send /start {code} to the kpibot Telegram bot in a private chat.",
                     name=member.name,
                     team=team,
                     code=code.code,
@@ -78,7 +80,8 @@ def check() -> None:
     if settings.telegram_bot_token is None:
         fail(
             _(
-                "TELEGRAM_BOT_TOKEN is not set. Create a bot with @BotFather and put its token in .env."
+                "TELEGRAM_BOT_TOKEN is not set. Create a bot with @BotFather and put its token in "
+                ".env."
             )
         )
     assert settings.telegram_bot_token is not None

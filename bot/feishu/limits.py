@@ -49,8 +49,12 @@ class Pacer:
     a few requests that a busy process sends late and that arrive close together still fit
     (a burst first would leave no room for them)."""
 
-    def __init__(self, per_chat: float = PER_CHAT_PER_S * MARGIN, overall: float = APP_PER_S * MARGIN,
-                 capacity: int = 10_000) -> None:  # fmt: skip
+    def __init__(
+        self,
+        per_chat: float = PER_CHAT_PER_S * MARGIN,
+        overall: float = APP_PER_S * MARGIN,
+        capacity: int = 10_000,
+    ) -> None:
         self.per_chat, self.overall = per_chat, overall
         self._chats: OrderedDict[str, _Bucket] = OrderedDict()
         self._app = _Bucket(overall, 1.0, time.monotonic(), capacity=max(1.0, overall / 5))

@@ -362,8 +362,14 @@ def picker_form(choices: Sequence[Button], lang: str) -> dict[str, Any]:
     ]
     select = {"tag": "select_static", "name": PICK_FIELD, "placeholder": plain(_("Choose")),
               "options": options, "required": True, "width": "fill"}  # fmt: skip
-    ok = {"tag": "button", "name": "pick_ok", "text": plain(_("OK")), "type": "primary",
-          "form_action_type": "submit", "behaviors": [_callback(choices[0].action, "", PICK_FIELD)]}  # fmt: skip
+    ok = {
+        "tag": "button",
+        "name": "pick_ok",
+        "text": plain(_("OK")),
+        "type": "primary",
+        "form_action_type": "submit",
+        "behaviors": [_callback(choices[0].action, "", PICK_FIELD)],
+    }
     return {"tag": "form", "name": "kpibot_picker", "elements": [select, ok]}
 
 

@@ -21,11 +21,13 @@ class FeishuSettings(BaseSettings):
     feishu_app_secret: SecretStr | None = None
     feishu_domain: str = Field(
         default=FEISHU_DOMAIN,
-        description="the Open Platform's origin: https://open.feishu.cn, or https://open.larksuite.com for Lark",
+        description="the Open Platform's origin: https://open.feishu.cn, or "
+        "https://open.larksuite.com for Lark",
     )
     feishu_events: Literal["long_connection", "callback"] = Field(
         default="long_connection",
-        description="long_connection: events and card callbacks over lark-oapi's WebSocket (no public "
+        description="long_connection: events and card callbacks over lark-oapi's WebSocket (no "
+        "public "
         "address; one replica receives them); callback: Feishu posts them to "
         "PUBLIC_URL/feishu/events (several replicas behind a load balancer)",
     )
@@ -57,13 +59,15 @@ def problems(s: FeishuSettings, _: Translate) -> list[str]:
         if not s.feishu_verification_token:
             found.append(
                 _(
-                    "FEISHU_EVENTS is callback but FEISHU_VERIFICATION_TOKEN is not set: kpibot cannot check that events come from Feishu."
+                    "FEISHU_EVENTS is callback but FEISHU_VERIFICATION_TOKEN is not set: kpibot "
+                    "cannot check that events come from Feishu."
                 )
             )
         if not s.feishu_encrypt_key:
             found.append(
                 _(
-                    "FEISHU_EVENTS is callback but FEISHU_ENCRYPT_KEY is not set: without it Feishu neither encrypts nor signs what it posts."
+                    "FEISHU_EVENTS is callback but FEISHU_ENCRYPT_KEY is not set: without it "
+                    "Feishu neither encrypts nor signs what it posts."
                 )
             )
     return found

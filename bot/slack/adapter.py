@@ -266,7 +266,8 @@ class SlackAdapter:
         self._senders: dict[str | None, tuple[asyncio.AbstractEventLoop, AsyncWebClient]] = {}
         """One sending client per workspace, with one HTTP session kept open (per event loop)."""
         self.inbox: Inbox | None = None
-        """``bot.inbox.Inbox`` (set by the composition root): slash commands stored before the ack."""
+        """``bot.inbox.Inbox`` (set by the composition root): slash commands stored before the
+        ack."""
         self._addresses: dict[int, tuple[str, str | None]] = {}
         """Addresses the outbox sender already looked up (:meth:`remember_address`), used once."""
         self._register()
@@ -471,10 +472,15 @@ class SlackAdapter:
             and container.get("type") != "view"
         )
         target = Target(
-            "action", incoming.user_id, incoming.chat_id,
-            response_url=body.get("response_url"), trigger_id=body.get("trigger_id"),
-            message_ts=container.get("message_ts") or message.get("ts"), bot_dm=bot_dm, client=client,
-        )  # fmt: skip
+            "action",
+            incoming.user_id,
+            incoming.chat_id,
+            response_url=body.get("response_url"),
+            trigger_id=body.get("trigger_id"),
+            message_ts=container.get("message_ts") or message.get("ts"),
+            bot_dm=bot_dm,
+            client=client,
+        )
         pressed = None
         if bot_dm and message.get("blocks"):
             label = (
@@ -838,7 +844,8 @@ class SlackAdapter:
                 log.warning("slack request %s: the member's language is unknown", ref)
         _ = translator(lang or self._lang_guess(incoming.user_id))
         text = _(
-            "Sorry, something went wrong on our side. Please try again; if it keeps happening, give the admin this reference: {ref}",
+            "Sorry, something went wrong on our side. Please try again; if it keeps happening, "
+            "give the admin this reference: {ref}",
             ref=ref,
         )
         try:
@@ -997,10 +1004,13 @@ class SlackAdapter:
             h for h in self._retry_handlers if not isinstance(h, AsyncConnectionErrorRetryHandler)
         ]
         client = PacedWebClient(
-            token=token, base_url=self.client.base_url, retry_handlers=sending, timeout=SEND_TIMEOUT_S,
+            token=token,
+            base_url=self.client.base_url,
+            retry_handlers=sending,
+            timeout=SEND_TIMEOUT_S,
             session=aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)),
             pacing=self.pacing,
-        )  # fmt: skip
+        )
         if self.oauth is not None:
             # a token revoked or rotated is read again within a minute
             loop.call_later(60.0, self._forget_sender, key, client)
@@ -1109,8 +1119,13 @@ class SlackAdapter:
             channel = target.channel
         else:
             channel = await self._dm(client, target.user_id)
-        upload: dict[str, Any] = {"file": item.data, "filename": item.filename, "title": alt or item.filename,
-                  "alt_txt": alt or None, "initial_comment": reply.text or None}  # fmt: skip
+        upload: dict[str, Any] = {
+            "file": item.data,
+            "filename": item.filename,
+            "title": alt or item.filename,
+            "alt_txt": alt or None,
+            "initial_comment": reply.text or None,
+        }
         try:
             await client.files_upload_v2(channel=channel, **upload)
         except SlackApiError as exc:

@@ -41,7 +41,8 @@ METHOD_TIERS = {
     "users.info": 4, "views.open": 4, "views.update": 4, "views.push": 4,
     "files.getUploadURLExternal": 4, "files.completeUploadExternal": 4, "files.info": 4,
 }  # fmt: skip
-"""The methods kpibot calls and their tiers (each method's page in https://api.slack.com/methods)."""
+"""The methods kpibot calls and their tiers (each method's page in
+https://api.slack.com/methods)."""
 POST_PER_CHANNEL_S = 1.0
 POST_BURST = 2
 """``chat.postMessage``: one a second per channel; Slack allows "short bursts >1", kpibot
@@ -62,7 +63,8 @@ class TurnTooFar(Exception):
 
 @contextmanager
 def best_effort(max_wait: float = TIDY_WAIT_S) -> Iterator[None]:
-    """Calls made inside wait at most ``max_wait`` for their turn, else raise :class:`TurnTooFar`."""
+    """Calls made inside wait at most ``max_wait`` for their turn, else raise
+    :class:`TurnTooFar`."""
     token = _MAX_WAIT.set(max_wait)
     try:
         yield

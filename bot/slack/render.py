@@ -127,7 +127,8 @@ def asks_for_help(incoming: Incoming) -> bool:
 def help_as_typed(reply: Reply) -> Reply:
     """kpibot's help names commands as the router knows them (``/me``, ``/period open …``);
     in Slack they are typed ``/mykpi``, ``/kpi period open …`` (Slack keeps ``/me`` and
-    help-like names for itself; the manifest registers a few commands, ``/kpi`` reaches the rest)."""
+    help-like names for itself; the manifest registers a few commands, ``/kpi`` reaches the
+    rest)."""
     text = _COMMAND_MENTION.sub(lambda m: typed_on_slack(m.group(1)), reply.text)
     return replace(reply, text=text)
 
@@ -203,7 +204,8 @@ def incoming_from_message(body: Mapping[str, Any]) -> Incoming | None:
 
 def shared_file_of(body: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """The first file of a ``file_share`` message (its object as the event carries it: in full,
-    or only ``id`` with ``"file_access": "check_file_info"``, when ``files.info`` tells the rest)."""
+    or only ``id`` with ``"file_access": "check_file_info"``, when ``files.info`` tells the
+    rest)."""
     files = (body.get("event") or {}).get("files") or []
     first = files[0] if files and isinstance(files[0], Mapping) else None
     return first if first is not None and first.get("id") else None

@@ -19,9 +19,12 @@ class SlackSettings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     slack_ack_budget_s: float = Field(
         default=0.25,
-        description="how long a modal submission's ack waits for kpibot's answer (errors shown inline "
-        "by Slack); a later answer turns the modal into a 'checking and saving your answers' view and "
-        "is then shown in the same modal (views.update), with the DM as the record, or in the DM alone "
+        description="how long a modal submission's ack waits for kpibot's answer (errors shown "
+        "inline "
+        "by Slack); a later answer turns the modal into a 'checking and saving your answers' view "
+        "and "
+        "is then shown in the same modal (views.update), with the DM as the record, or in the DM "
+        "alone "
         "if the modal was closed; while the replica is busy the ack does not wait at all",
     )
 
@@ -35,7 +38,9 @@ def problems(s: Settings, _: Translate) -> list[str]:
     if s.slack_bot_token and not s.slack_signing_secret and not s.slack_app_token:
         found.append(
             _(
-                "SLACK_BOT_TOKEN is set but SLACK_SIGNING_SECRET is not: kpibot cannot check that requests come from Slack. Set it (Basic Information → Signing Secret), or SLACK_APP_TOKEN for Socket Mode."
+                "SLACK_BOT_TOKEN is set but SLACK_SIGNING_SECRET is not: kpibot cannot check that "
+                "requests come from Slack. Set it (Basic Information → Signing Secret), or "
+                "SLACK_APP_TOKEN for Socket Mode."
             )
         )
     if not s.slack_bot_token and (s.slack_signing_secret or s.slack_app_token):

@@ -159,7 +159,8 @@ class TelegramAdapter:
         self._pickers: OrderedDict[int, _Picker] = OrderedDict()
         """Private chat → the long picker open there (a typed name searches it)."""
         """Chats the outbox sender already looked up (:meth:`remember_address`), used once."""
-        """Private chat → the bot message whose keyboard is live (cosmetic: old ones are removed)."""
+        """Private chat → the bot message whose keyboard is live (cosmetic: old ones are
+        removed)."""
         application.add_handler(TypeHandler(Update, self._on_update))
         application.add_error_handler(self._on_error)
 
@@ -289,8 +290,10 @@ class TelegramAdapter:
             incoming = tr.to_incoming(update, self.bot_username, self.codec)
             if incoming is not None:
                 _ = translator(await self._lang_of(int(incoming.user_id), incoming.lang_hint))
-                text = _("Sorry, I could not answer your message (\"{text}\"). Please send it again.",
-                         text=incoming.text[:60] or incoming.action or "…")  # fmt: skip
+                text = _(
+                    'Sorry, I could not answer your message ("{text}"). Please send it again.',
+                    text=incoming.text[:60] or incoming.action or "…",
+                )
                 with contextlib.suppress(TelegramError):
                     await self.bot.send_message(int(incoming.chat_id or incoming.user_id), text)
             return
@@ -593,9 +596,12 @@ class TelegramAdapter:
                 reply_parameters=_quoting(reply_to),
             )
         return await self.bot.send_message(
-            chat_id, rendered.text, reply_markup=rendered.keyboard, reply_parameters=_quoting(reply_to),
+            chat_id,
+            rendered.text,
+            reply_markup=rendered.keyboard,
+            reply_parameters=_quoting(reply_to),
             link_preview_options=NO_PREVIEW,
-        )  # fmt: skip
+        )
 
     async def _private_refused(self, source: _Source, err: Forbidden) -> None:
         """The person's private chat refused us: point them there from the group; note a block."""
@@ -737,7 +743,8 @@ def build_telegram(
     max_retries: int = 3,
     private_burst: int = 4,
 ) -> TelegramAdapter:
-    """The Telegram adapter from the settings; nothing connects until :meth:`~TelegramAdapter.start`.
+    """The Telegram adapter from the settings; nothing connects until
+    :meth:`~TelegramAdapter.start`.
 
     ``engine`` lets the adapter mark a member who blocked the bot unreachable, tell the
     manager, and send :class:`~commands.messages.Outgoing` messages by member id.

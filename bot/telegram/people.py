@@ -74,7 +74,8 @@ class TelegramPeople:
                 return None
             _ = translator(lang_of(manager, session=session))
             text = _(
-                "{name} has blocked kpibot on Telegram, so reminders and results no longer reach them. Please ask them to open the bot and unblock it.",
+                "{name} has blocked kpibot on Telegram, so reminders and results no longer reach "
+                "them. Please ask them to open the bot and unblock it.",
                 name=member.name,
             )
             return ManagerNotice(int(manager.telegram_user_id), text)

@@ -29,20 +29,23 @@ def problems(s: Settings, _: Translate) -> list[str]:
     if token and ":" not in token:
         found.append(
             _(
-                "TELEGRAM_BOT_TOKEN does not look like a bot token (123456789:ABC…, from @BotFather)."
+                "TELEGRAM_BOT_TOKEN does not look like a bot token (123456789:ABC…, from "
+                "@BotFather)."
             )
         )
     if s.telegram_webhook_url:
         if not s.telegram_webhook_secret:
             found.append(
                 _(
-                    "TELEGRAM_WEBHOOK_URL is set but TELEGRAM_WEBHOOK_SECRET is not: kpibot cannot check that updates come from Telegram."
+                    "TELEGRAM_WEBHOOK_URL is set but TELEGRAM_WEBHOOK_SECRET is not: kpibot cannot "
+                    "check that updates come from Telegram."
                 )
             )
         if s.environment == "production" and not s.telegram_webhook_url.startswith("https://"):
             found.append(
                 _(
-                    "TELEGRAM_WEBHOOK_URL {url!r} is not https; Telegram accepts only https webhooks.",
+                    "TELEGRAM_WEBHOOK_URL {url!r} is not https; Telegram accepts only https "
+                    "webhooks.",
                     url=s.telegram_webhook_url,
                 )
             )
