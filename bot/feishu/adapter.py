@@ -478,18 +478,32 @@ class FeishuAdapter:
         kind, receive_id = target
         if quote:
             request: Any = (
-                ReplyMessageRequest.builder().message_id(quote)
-                .request_body(ReplyMessageRequestBody.builder().msg_type(msg_type).content(content).uuid(uuid).build())
+                ReplyMessageRequest.builder()
+                .message_id(quote)
+                .request_body(
+                    ReplyMessageRequestBody.builder()
+                    .msg_type(msg_type)
+                    .content(content)
+                    .uuid(uuid)
+                    .build()
+                )
                 .build()
-            )  # fmt: skip
+            )
             call = self.client.im.v1.message.reply
         else:
             request = (
-                CreateMessageRequest.builder().receive_id_type(kind)
-                .request_body(CreateMessageRequestBody.builder().receive_id(receive_id).msg_type(msg_type)
-                              .content(content).uuid(uuid).build())
+                CreateMessageRequest.builder()
+                .receive_id_type(kind)
+                .request_body(
+                    CreateMessageRequestBody.builder()
+                    .receive_id(receive_id)
+                    .msg_type(msg_type)
+                    .content(content)
+                    .uuid(uuid)
+                    .build()
+                )
                 .build()
-            )  # fmt: skip
+            )
             call = self.client.im.v1.message.create
         async with self._sending(receive_id):  # one at a time to a chat: in order
             response = await self._call(call, request, pace=receive_id)
@@ -577,9 +591,14 @@ class FeishuAdapter:
 
         request = (
             CreateImageRequest.builder()
-            .request_body(CreateImageRequestBody.builder().image_type("message").image(_part("chart.png", data, "image/png")).build())
+            .request_body(
+                CreateImageRequestBody.builder()
+                .image_type("message")
+                .image(_part("chart.png", data, "image/png"))
+                .build()
+            )
             .build()
-        )  # fmt: skip
+        )
         response = await self._call(self.client.im.v1.image.create, request, pace=None)
         return str(response.data.image_key)
 
@@ -588,10 +607,15 @@ class FeishuAdapter:
 
         request = (
             CreateFileRequest.builder()
-            .request_body(CreateFileRequestBody.builder().file_type(_file_type(filename)).file_name(filename)
-                          .file(_part(filename, data, "application/octet-stream")).build())
+            .request_body(
+                CreateFileRequestBody.builder()
+                .file_type(_file_type(filename))
+                .file_name(filename)
+                .file(_part(filename, data, "application/octet-stream"))
+                .build()
+            )
             .build()
-        )  # fmt: skip
+        )
         response = await self._call(self.client.im.v1.file.create, request, pace=None)
         return str(response.data.file_key)
 
@@ -679,10 +703,14 @@ def build_feishu(
             "FEISHU_EVENTS=callback needs FEISHU_VERIFICATION_TOKEN and FEISHU_ENCRYPT_KEY"
         )
     client = (
-        lark.Client.builder().app_id(settings.feishu_app_id).app_secret(secret)
-        .domain(settings.feishu_domain.rstrip("/")).timeout(timeout_s).log_level(lark.LogLevel.WARNING)
+        lark.Client.builder()
+        .app_id(settings.feishu_app_id)
+        .app_secret(secret)
+        .domain(settings.feishu_domain.rstrip("/"))
+        .timeout(timeout_s)
+        .log_level(lark.LogLevel.WARNING)
         .build()
-    )  # fmt: skip
+    )
     return FeishuAdapter(
         client, router, app_id=settings.feishu_app_id, app_secret=secret,
         domain=settings.feishu_domain.rstrip("/"), events=settings.feishu_events,
