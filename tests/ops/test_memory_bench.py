@@ -31,4 +31,9 @@ def test_the_memory_bench_measures_a_replica_idle_and_after_a_broadcast() -> Non
     assert {"ratio_idle", "ratio_broadcast", "goals_met"} <= set(figures)
     names = [p["name"] for p in figures["processes"]["broadcast"]]
     assert sorted(names) == ["kpibot", "kpibot-router", "kpibot-zygote", "resource-tracker"]
-    assert 0 < figures["per_extra_worker_mb"]["2"] < SPAWNED_WORKER_MB, figures
+    # Measured across two replicas started one after the other: a forked worker's few MB
+    # plus the noise between two starts of the front process (seen -2.6 MB under load 7),
+    # so only the upper bound is a claim; a worker's own pages are measured within one run.
+    assert figures["per_extra_worker_mb"]["2"] < SPAWNED_WORKER_MB, figures
+    routers = [p for p in figures["processes"]["idle"] if p["name"] == "kpibot-router"]
+    assert routers and all(0 < p["private_mb"] < SPAWNED_WORKER_MB for p in routers), routers
