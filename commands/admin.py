@@ -4,18 +4,20 @@ Chat (admins; ``/period`` also a manager of the team):
 
     /team add NAME [lang=zh|en] [tz=Asia/Shanghai] [scheme=online_shop]
     /team set NAME [lang=…] [tz=…] [scheme=…]
-    /member add TEAM NAME agent|manager|admin|qa [manager=NAME] [slack=U123] [telegram=42] [lang=zh|en]
+    /member add TEAM NAME agent|manager|admin|qa [manager=NAME] [slack=U123] [telegram=42]
+    [lang=zh|en]
     /member manager TEAM NAME MANAGER
     /member list TEAM
-    /member alias add|remove TEAM NAME SOURCE ALIAS · /member alias list TEAM [NAME]  (commands.aliases)
+    /member alias add|remove TEAM NAME SOURCE ALIAS · /member alias list TEAM [NAME]
+    (commands.aliases)
     /period open [TEAM] [2026-11] [until=2026-12-07]
     /period close [TEAM] [2026-11]
 
 The service functions (:func:`check_member`, :func:`add_members`, :func:`create_team`,
 :func:`update_team`, :func:`set_manager`, :func:`open_period`, :func:`close_period`)
 are what ``kpibot team …`` / ``kpibot member …`` call too, so chat and CLI check the
-same things. Problems are :class:`~commands.problems.Problem` (an English msgid and parameters), turned
-into text in the asker's language; every change is audited.
+same things. Problems are :class:`~commands.problems.Problem` (an English msgid and parameters),
+turned into text in the asker's language; every change is audited.
 """
 
 from __future__ import annotations
@@ -243,10 +245,17 @@ def add_members(
                 session=session, team=team, name=spec.manager
             )
         member = repo.add_member(
-            session=session, team=team, name=spec.name.strip(), role=parse_role(spec.role), name_en=spec.name_en,
-            manager=manager, slack_user_id=spec.slack or None, telegram_user_id=spec.telegram or None,
-            lang=spec.lang, now=now,
-        )  # fmt: skip
+            session=session,
+            team=team,
+            name=spec.name.strip(),
+            role=parse_role(spec.role),
+            name_en=spec.name_en,
+            manager=manager,
+            slack_user_id=spec.slack or None,
+            telegram_user_id=spec.telegram or None,
+            lang=spec.lang,
+            now=now,
+        )
         repo.append_audit(
             session=session, actor=actor, action="member.add", entity="member", entity_id=member.id,
             after=repo.snapshot(member), reason="member added", at=now,
@@ -259,7 +268,8 @@ def add_members(
 def set_manager(
     member: Member, manager: Member | None, *, session: Session, actor: str, now: datetime
 ) -> list[Problem]:
-    """Make ``manager`` the direct superior of ``member`` (audited); problems instead when it cannot."""
+    """Make ``manager`` the direct superior of ``member`` (audited); problems instead when it
+    cannot."""
     if manager is not None:
         if manager.id == member.id:
             return [_p("{name} cannot be their own manager.", name=member.name)]
@@ -313,7 +323,8 @@ FIELD_NAMES: dict[str, str] = {
 
 @dataclass(frozen=True)
 class MemberPlan:
-    """What an update would change: ``changes`` column → new value, ``before`` column → old value."""
+    """What an update would change: ``changes`` column → new value, ``before`` column → old
+    value."""
 
     member: Member
     changes: Mapping[str, Any]
@@ -324,8 +335,14 @@ class MemberPlan:
         """``role: 客服 → 主管`` per changed field, in the reader's language."""
         out = []
         for key, after in self.changes.items():
-            out.append(_("{field}: {before} → {after}", field=_(FIELD_NAMES[key]),
-                         before=self._show(_, key, self.before.get(key)), after=self._show(_, key, after)))  # fmt: skip
+            out.append(
+                _(
+                    "{field}: {before} → {after}",
+                    field=_(FIELD_NAMES[key]),
+                    before=self._show(_, key, self.before.get(key)),
+                    after=self._show(_, key, after),
+                )
+            )
         return out
 
     def _show(self, _: Translate, key: str, value: Any) -> str:
@@ -473,15 +490,27 @@ def _manager_problems(
 
 
 def _check_platform_id(
-    member: Member, platform: str, value: str, pattern: re.Pattern[str], others: Sequence[MemberUpdate],
-    *, session: Session, row: int | None,
-) -> list[Problem]:  # fmt: skip
+    member: Member,
+    platform: str,
+    value: str,
+    pattern: re.Pattern[str],
+    others: Sequence[MemberUpdate],
+    *,
+    session: Session,
+    row: int | None,
+) -> list[Problem]:
     if not pattern.match(value):
-        message = ("{value} is not a Slack user id (it looks like U012AB3CD)." if platform == "slack"
-                   else "{value} is not a Telegram user id (digits only).")  # fmt: skip
+        message = (
+            "{value} is not a Slack user id (it looks like U012AB3CD)."
+            if platform == "slack"
+            else "{value} is not a Telegram user id (digits only)."
+        )
         return [_p(message, row, value=value)]
-    other = (repo.get_member_by_slack_id(session=session, slack_user_id=value) if platform == "slack"
-             else repo.get_member_by_telegram_id(session=session, telegram_user_id=value))  # fmt: skip
+    other = (
+        repo.get_member_by_slack_id(session=session, slack_user_id=value)
+        if platform == "slack"
+        else repo.get_member_by_telegram_id(session=session, telegram_user_id=value)
+    )
     freed = other is not None and any(
         u.team and u.name.strip() == other.name and _cleared(getattr(u, platform))[0]
         for u in others
@@ -495,7 +524,8 @@ def _check_platform_id(
 
 
 LINKED_TO = permissions.N_(
-    "{platform} user {value} is already linked to {name}: unlink it there first (member set … {platform_key}=-)."
+    "{platform} user {value} is already linked to {name}: unlink it there first (member set … "
+    "{platform_key}=-)."
 )
 STILL_MANAGES = permissions.N_("{name} still manages {agents}: give them another manager first.")
 APPEARS_TWICE = permissions.N_("{platform} user {value} appears twice.")
@@ -552,8 +582,14 @@ def update_members(
                                reason="member updated", now=now)  # fmt: skip
     for plan in plans:
         if plan.changes:
-            repo.update_member(session=session, member=plan.member, changes=dict(plan.changes), actor=actor,
-                               reason="member updated", now=now)  # fmt: skip
+            repo.update_member(
+                session=session,
+                member=plan.member,
+                changes=dict(plan.changes),
+                actor=actor,
+                reason="member updated",
+                now=now,
+            )
     return plans
 
 
@@ -573,11 +609,23 @@ def set_active(
             m for m in repo.list_members(session=session, team=team) if m.manager_id == member.id
         ]
         for agent in released:
-            repo.update_member(session=session, member=agent, changes={"manager_id": None}, actor=actor,
-                               reason=f"manager {member.name} left", now=now)  # fmt: skip
+            repo.update_member(
+                session=session,
+                member=agent,
+                changes={"manager_id": None},
+                actor=actor,
+                reason=f"manager {member.name} left",
+                now=now,
+            )
     if member.active != active:
-        repo.update_member(session=session, member=member, changes={"active": active}, actor=actor,
-                           reason="member left" if not active else "member back", now=now)  # fmt: skip
+        repo.update_member(
+            session=session,
+            member=member,
+            changes={"active": active},
+            actor=actor,
+            reason="member left" if not active else "member back",
+            now=now,
+        )
     return released
 
 
@@ -675,7 +723,8 @@ def update_team(
     scheme: str | None = None,
     schemes_dir: str | Path = "schemes",
 ) -> Team:
-    """Change a team's language, time zone and/or scheme (audited); :class:`AdminError` on problems."""
+    """Change a team's language, time zone and/or scheme (audited); :class:`AdminError` on
+    problems."""
     problems: list[Problem] = []
     if lang is not None and lang not in LANGUAGES:
         problems.append(_p("Unknown language {lang}: use zh or en.", lang=lang))
@@ -802,9 +851,16 @@ def close_period(
         session.add(period)
         session.flush()
         repo.append_audit(
-            session=session, actor=actor, action="period.window", entity="period", entity_id=period.id,
-            before=before, after=repo.snapshot(period), reason="review window closed", at=now,
-        )  # fmt: skip
+            session=session,
+            actor=actor,
+            action="period.window",
+            entity="period",
+            entity_id=period.id,
+            before=before,
+            after=repo.snapshot(period),
+            reason="review window closed",
+            at=now,
+        )
     repo.set_period_status(
         session=session,
         period=period,
@@ -845,7 +901,8 @@ def team_command(ctx: Context, args: str) -> list[Reply]:
     permissions.require(permissions.can_administer(ctx.actor))
     words, opts = options(args.split())
     usage = _(
-        "Usage: /team add NAME [lang=zh|en] [tz=Asia/Shanghai] [scheme=online_shop] · /team set NAME lang=en tz=Europe/London scheme=online_shop"
+        "Usage: /team add NAME [lang=zh|en] [tz=Asia/Shanghai] [scheme=online_shop] · /team set "
+        "NAME lang=en tz=Europe/London scheme=online_shop"
     )
     if len(words) != 2 or words[0] not in ("add", "set") or set(opts) - {"lang", "tz", "scheme"}:
         return _usage(ctx, usage)
@@ -854,10 +911,15 @@ def team_command(ctx: Context, args: str) -> list[Reply]:
     try:
         if action == "add":
             team = create_team(
-                name, session=ctx.session, actor=actor, now=ctx.now, lang=opts.get("lang", ctx.lang),
-                timezone=opts.get("tz", "Asia/Shanghai"), scheme=opts.get("scheme"),
+                name,
+                session=ctx.session,
+                actor=actor,
+                now=ctx.now,
+                lang=opts.get("lang", ctx.lang),
+                timezone=opts.get("tz", "Asia/Shanghai"),
+                scheme=opts.get("scheme"),
                 schemes_dir=ctx.config.schemes_dir,
-            )  # fmt: skip
+            )
             return [
                 Reply(
                     text=_(
@@ -880,8 +942,17 @@ def team_command(ctx: Context, args: str) -> list[Reply]:
     except AdminError as exc:
         return _error(ctx, exc)
     scheme = repo.scheme_for(session=ctx.session, team=team_row)
-    return [Reply(text=_("Team {team}: language {lang}, time zone {tz}, scheme {scheme}.", team=team_row.name,
-                         lang=team_row.lang, tz=team_row.timezone, scheme=scheme.key if scheme else "—"))]  # fmt: skip
+    return [
+        Reply(
+            text=_(
+                "Team {team}: language {lang}, time zone {tz}, scheme {scheme}.",
+                team=team_row.name,
+                lang=team_row.lang,
+                tz=team_row.timezone,
+                scheme=scheme.key if scheme else "—",
+            )
+        )
+    ]
 
 
 def member_command(ctx: Context, args: str) -> list[Reply]:
@@ -891,7 +962,11 @@ def member_command(ctx: Context, args: str) -> list[Reply]:
         return alias_command(ctx, args.split()[1:])
     words, opts = options(args.split())
     usage = _(
-        "Usage: /member add TEAM NAME ROLE [manager=NAME] [slack=U123] [telegram=42] [lang=zh|en] · /member set TEAM NAME [role=…] [manager=NAME|-] [slack=U123|-] [telegram=42|-] [lang=zh|en|-] · /member remove TEAM NAME (someone who left) · /member restore TEAM NAME · /member manager TEAM NAME MANAGER · /member list TEAM · /member alias add|list|remove (accounts in exports)"
+        "Usage: /member add TEAM NAME ROLE [manager=NAME] [slack=U123] [telegram=42] [lang=zh|en] "
+        "· /member set TEAM NAME [role=…] [manager=NAME|-] [slack=U123|-] [telegram=42|-] "
+        "[lang=zh|en|-] · /member remove TEAM NAME (someone who left) · /member restore TEAM NAME "
+        "· /member manager TEAM NAME MANAGER · /member list TEAM · /member alias add|list|remove "
+        "(accounts in exports)"
     )
     if not words:
         return _usage(ctx, usage)
@@ -907,9 +982,14 @@ def member_command(ctx: Context, args: str) -> list[Reply]:
     if action != "add" or len(words) != 4 or set(opts) - {"manager", "slack", "telegram", "lang"}:
         return _usage(ctx, usage)
     spec = MemberSpec(
-        team=words[1], name=words[2], role=words[3], manager=opts.get("manager"), slack=opts.get("slack"),
-        telegram=opts.get("telegram"), lang=opts.get("lang"),
-    )  # fmt: skip
+        team=words[1],
+        name=words[2],
+        role=words[3],
+        manager=opts.get("manager"),
+        slack=opts.get("slack"),
+        telegram=opts.get("telegram"),
+        lang=opts.get("lang"),
+    )
     try:
         member = add_members(
             [spec], session=ctx.session, actor=repo.actor_of(ctx.actor), now=ctx.now
@@ -933,9 +1013,16 @@ SET_KEYS = {"role", "manager", "slack", "telegram", "lang", "name_en"}
 
 def member_set(ctx: Context, team_name: str, name: str, opts: Mapping[str, str]) -> list[Reply]:
     _ = ctx._
-    update = MemberUpdate(team=team_name, name=name, role=opts.get("role"), manager=opts.get("manager"),
-                          slack=opts.get("slack"), telegram=opts.get("telegram"), lang=opts.get("lang"),
-                          name_en=opts.get("name_en"))  # fmt: skip
+    update = MemberUpdate(
+        team=team_name,
+        name=name,
+        role=opts.get("role"),
+        manager=opts.get("manager"),
+        slack=opts.get("slack"),
+        telegram=opts.get("telegram"),
+        lang=opts.get("lang"),
+        name_en=opts.get("name_en"),
+    )
     try:
         plan = update_members(
             [update], session=ctx.session, actor=repo.actor_of(ctx.actor), now=ctx.now
@@ -984,12 +1071,14 @@ def active_text(_: Translate, member: Member, released: Sequence[Member], team: 
             name=member.name,
         )
     text = _(
-        "{name} is marked as left: their past results stay, they are in no new period, get no messages and decide nothing.",
+        "{name} is marked as left: their past results stay, they are in no new period, get no "
+        "messages and decide nothing.",
         name=member.name,
     )
     if released:
         text += "\n" + _(
-            "{agents} had {name} as their manager and now fall back to the team's managers; give them a new one: /member set {team} NAME manager=…",
+            "{agents} had {name} as their manager and now fall back to the team's managers; give "
+            "them a new one: /member set {team} NAME manager=…",
             agents="、".join(m.name for m in released),
             name=member.name,
             team=team,
@@ -1056,7 +1145,8 @@ def period_command(ctx: Context, args: str) -> list[Reply]:
     _ = ctx._
     words, opts = options(args.split())
     usage = _(
-        "Usage: /period open [TEAM] [2026-11] [until=2026-12-07] · /period close [TEAM] [2026-11] [confirm]"
+        "Usage: /period open [TEAM] [2026-11] [until=2026-12-07] · /period close [TEAM] [2026-11] "
+        "[confirm]"
     )
     if not words or words[0] not in ("open", "close") or set(opts) - {"until"}:
         return _usage(ctx, usage)
@@ -1095,8 +1185,16 @@ def period_command(ctx: Context, args: str) -> list[Reply]:
                 until=until,
             )
             assert period.review_closes_at is not None
-            return [Reply(text=_("Period {period} of {team} is open. Reviews are due by {when}.", period=period.key,
-                                 team=team.name, when=TeamClock.of(team).deadline(period.review_closes_at)))]  # fmt: skip
+            return [
+                Reply(
+                    text=_(
+                        "Period {period} of {team} is open. Reviews are due by {when}.",
+                        period=period.key,
+                        team=team.name,
+                        when=TeamClock.of(team).deadline(period.review_closes_at),
+                    )
+                )
+            ]
         waiting = None if confirmed else _close_waits(ctx, team, key.upper() if key else None)
         if waiting is not None:
             return [waiting]
@@ -1141,7 +1239,8 @@ COMMANDS: tuple[Command, ...] = (
         what=N_("open or close a team's period"),
         example="/period open demo 2026-11",
         refusal=N_(
-            "The command /period is not available to you: only managers and admins open and close periods."
+            "The command /period is not available to you: only managers and admins open and close "
+            "periods."
         ),
     ),
     Command(

@@ -2,9 +2,11 @@
 
 Chat:
 
-    /member alias add TEAM NAME SOURCE ALIAS        e.g. /member alias add demo 王小红 taobao 示例旗舰店:小雨
+    /member alias add TEAM NAME SOURCE ALIAS
     /member alias remove TEAM NAME SOURCE ALIAS
     /member alias list TEAM [NAME]
+
+    e.g. /member alias add demo 王小红 taobao 示例旗舰店:小雨
 
 Command line: ``kpibot member alias add|list|remove`` (the same functions). An alias belongs to
 one member per team and source; an import with a mapping of that source finds the agent by it
@@ -33,15 +35,16 @@ from storage.models import Member, MemberAlias, Team
 MAX_ALIAS_CHARS = 200
 N_ = permissions.N_
 USAGE = N_(
-    "Usage: /member alias add TEAM NAME SOURCE ALIAS · /member alias remove TEAM NAME SOURCE ALIAS · "
-    "/member alias list TEAM [NAME] (SOURCE: {sources})"
+    "Usage: /member alias add TEAM NAME SOURCE ALIAS · /member alias remove TEAM NAME SOURCE ALIAS "
+    "· /member alias list TEAM [NAME] (SOURCE: {sources})"
 )
 TAKEN = N_(
     "{alias} is already {other}'s {source} account: remove it there first "
     "(member alias remove {team} {other} {source} {alias})."
 )
 IS_A_NAME = N_(
-    "{alias} is the name of {other}, another member of {team}: an import would take {other}'s rows for {name}."
+    "{alias} is the name of {other}, another member of {team}: an import would take {other}'s rows "
+    "for {name}."
 )
 
 
@@ -105,7 +108,8 @@ def _clean(alias: str) -> str:
 
 
 def _same(session: Session, team: Team, source: str, alias: str) -> MemberAlias | None:
-    """The team's alias of ``source`` that reads as ``alias`` (full-width, spaces and case aside)."""
+    """The team's alias of ``source`` that reads as ``alias`` (full-width, spaces and case
+    aside)."""
     key = name_key(alias)
     return next(
         (
@@ -237,7 +241,8 @@ def change_text(change: AliasChange, _: Translate, *, added: bool) -> str:
         )
     if added:
         return _(
-            "{alias} is now {name}'s {source} account: imports of {source} files find {name} by it.",
+            "{alias} is now {name}'s {source} account: imports of {source} files find {name} by "
+            "it.",
             alias=change.alias,
             name=change.member,
             source=change.source,

@@ -66,8 +66,8 @@ def appeal_window_end(team: Team, published: datetime, days: int) -> datetime:
 def answer_deadline(
     filed_at: datetime, working_days: int, tz: str, weekend: Sequence[int]
 ) -> datetime:
-    """When an appeal must be answered: the end (23:59:59) of the ``working_days``-th working day after
-    the day it was filed, in the team's time zone ``tz``; ``weekend`` are the ISO weekdays off
+    """When an appeal must be answered: the end (23:59:59) of the ``working_days``-th working day
+    after the day it was filed, in the team's time zone ``tz``; ``weekend`` are the ISO weekdays off
     (the scheme's ``cycle.weekend``). Filed on Friday with 3 working days: due Wednesday 23:59:59.
 
     The one rule for the date; the agent is told it, the decider reminded of it, the admin told
@@ -84,7 +84,8 @@ def answer_deadline(
 
 
 def deadline_of(session: Session, appeal: Appeal) -> datetime | None:
-    """The answer deadline of a stored appeal, by its scheme's ``apply.appeal_answer_days`` and weekend."""
+    """The answer deadline of a stored appeal, by its scheme's ``apply.appeal_answer_days`` and
+    weekend."""
     team = repo.get_team(session=session, team_id=appeal.team_id)
     period = repo.get_period_by_id(session=session, period_id=appeal.period_id)
     if team is None or period is None:
@@ -105,8 +106,8 @@ def follow_up_deadlines(
     session: Session, *, now: datetime, team: Team | None = None
 ) -> dict[str, int]:
     """The daily step: remind the decider of an open appeal due within a day (once), and tell every
-    admin of one whose deadline has passed (once). Messages go through the outbox, each under its own
-    key, so running the step twice sends nothing twice."""
+    admin of one whose deadline has passed (once). Messages go through the outbox, each under its
+    own key, so running the step twice sends nothing twice."""
     counts = {"reminded": 0, "late": 0}
     for appeal in store.list_appeals(session=session, team=team, statuses=["open"]):
         due = deadline_of(session, appeal)
@@ -125,24 +126,49 @@ def follow_up_deadlines(
         if now > due:
             for admin in admins_of(session=session):
                 _ = translator(lang_of(admin, session=session))
-                text = _("Appeal #{id} by {name} ({team}, {component} of {period}) was due for an answer by {when} "
-                         "and is still open. Please see that it is decided: /appeal.", id=appeal.id, name=member.name,
-                         team=appeal_team.name, component=_label(scheme, appeal.component, lang_of(admin, session=session)),
-                         period=period.key, when=when)  # fmt: skip
-                if outbox.enqueue(session, team=appeal_team, period=period, member=admin, kind=f"appeal.late.{appeal.id}",
-                                  reply=Reply(text=text, private=True), now=now):  # fmt: skip
+                text = _(
+                    "Appeal #{id} by {name} ({team}, {component} of {period}) was due for an "
+                    "answer by {when} and is still open. Please see that it is decided: /appeal.",
+                    id=appeal.id,
+                    name=member.name,
+                    team=appeal_team.name,
+                    component=_label(scheme, appeal.component, lang_of(admin, session=session)),
+                    period=period.key,
+                    when=when,
+                )
+                if outbox.enqueue(
+                    session,
+                    team=appeal_team,
+                    period=period,
+                    member=admin,
+                    kind=f"appeal.late.{appeal.id}",
+                    reply=Reply(text=text, private=True),
+                    now=now,
+                ):
                     counts["late"] += 1
             continue
         if due - now > REMIND_BEFORE:
             continue
         for decider in deciders(session, member, kind):
             _ = translator(lang_of(decider, session=session))
-            text = _("Reminder: appeal #{id} by {name} ({component} of {period}) needs your answer by {when}: "
-                     "/appeal uphold {id} NAME=VALUE … REASON or /appeal reject {id} REASON.", id=appeal.id,
-                     name=member.name, component=_label(scheme, appeal.component, lang_of(decider, session=session)),
-                     period=period.key, when=when)  # fmt: skip
-            if outbox.enqueue(session, team=appeal_team, period=period, member=decider, kind=f"appeal.reminder.{appeal.id}",
-                              reply=Reply(text=text, private=True), now=now):  # fmt: skip
+            text = _(
+                "Reminder: appeal #{id} by {name} ({component} of {period}) needs your answer by "
+                "{when}: /appeal uphold {id} NAME=VALUE … REASON or /appeal reject {id} REASON.",
+                id=appeal.id,
+                name=member.name,
+                component=_label(scheme, appeal.component, lang_of(decider, session=session)),
+                period=period.key,
+                when=when,
+            )
+            if outbox.enqueue(
+                session,
+                team=appeal_team,
+                period=period,
+                member=decider,
+                kind=f"appeal.reminder.{appeal.id}",
+                reply=Reply(text=text, private=True),
+                now=now,
+            ):
                 counts["reminded"] += 1
     return counts
 
@@ -177,8 +203,18 @@ def file_appeal(ctx: Context, tokens: Sequence[str]) -> list[Reply]:
     choices = names.component_options(scheme, ctx.lang, list(components))
     if not tokens:
         when = TeamClock.of(team).deadline(end)
-        return [Reply(text=_("Appeal a component of {period} until {when}: /appeal COMPONENT REASON. Components: {names}.",
-                             period=period.key, when=when, names=names.listing(choices, ctx.lang)), ephemeral=True)]  # fmt: skip
+        return [
+            Reply(
+                text=_(
+                    "Appeal a component of {period} until {when}: /appeal COMPONENT REASON. "
+                    "Components: {names}.",
+                    period=period.key,
+                    when=when,
+                    names=names.listing(choices, ctx.lang),
+                ),
+                ephemeral=True,
+            )
+        ]
     if end is None or ctx.now > end:
         return [
             Reply(
@@ -192,8 +228,11 @@ def file_appeal(ctx: Context, tokens: Sequence[str]) -> list[Reply]:
             text = _("{name} could be {names}: write more of the name.", name=tokens[0],
                      names=names.listing(found.candidates, ctx.lang))  # fmt: skip
         else:
-            text = _("{name} is not a component of your scheme; use one of: {names}.", name=tokens[0],
-                     names=names.listing(choices, ctx.lang))  # fmt: skip
+            text = _(
+                "{name} is not a component of your scheme; use one of: {names}.",
+                name=tokens[0],
+                names=names.listing(choices, ctx.lang),
+            )
         return [Reply(text=text, ephemeral=True)]
     component, label = found.named.key, found.named.label
     reason = " ".join(tokens[used:]).strip()
@@ -218,21 +257,54 @@ def file_appeal(ctx: Context, tokens: Sequence[str]) -> list[Reply]:
         ]
     score = repo.get_score(session=ctx.session, period=period, member=ctx.actor)
     before = {"total": str(score.total), "rank": score.rank} if score is not None else {}
-    appeal = store.create_appeal(session=ctx.session, team=team, period=period, member=ctx.actor, component=component,
-                                 reason=reason, before=before, now=ctx.now)  # fmt: skip
+    appeal = store.create_appeal(
+        session=ctx.session,
+        team=team,
+        period=period,
+        member=ctx.actor,
+        component=component,
+        reason=reason,
+        before=before,
+        now=ctx.now,
+    )
     due = deadline_of(ctx.session, appeal)
     assert due is not None
     when = TeamClock.of(team).deadline(due)
     for decider in deciders(ctx.session, ctx.actor, components[component]):
         _d = translator(lang_of(decider, session=ctx.session))
-        outbox.enqueue(ctx.session, team=team, period=period, member=decider, kind=f"appeal.open.{appeal.id}",
-                       reply=Reply(text=_d("{name} appeals the {component} component of {period}: {reason}\nDecide with /appeal uphold {id} NAME=VALUE … REASON or /appeal reject {id} REASON.",
-                                           name=ctx.actor.name, component=_label(scheme, component, lang_of(decider, session=ctx.session)),
-                                           period=period.key, reason=reason,
-                                           id=appeal.id) + "\n" + _d("Please answer by {when}.", when=when),
-                                   private=True), now=ctx.now)  # fmt: skip
-    return [Reply(text=_("Your appeal #{id} about {component} is filed; you will be told the decision.", id=appeal.id,
-                         component=label) + "\n" + _("The answer is due by {when}.", when=when))]  # fmt: skip
+        outbox.enqueue(
+            ctx.session,
+            team=team,
+            period=period,
+            member=decider,
+            kind=f"appeal.open.{appeal.id}",
+            reply=Reply(
+                text=_d(
+                    "{name} appeals the {component} component of {period}: {reason}\nDecide with "
+                    "/appeal uphold {id} NAME=VALUE … REASON or /appeal reject {id} REASON.",
+                    name=ctx.actor.name,
+                    component=_label(scheme, component, lang_of(decider, session=ctx.session)),
+                    period=period.key,
+                    reason=reason,
+                    id=appeal.id,
+                )
+                + "\n"
+                + _d("Please answer by {when}.", when=when),
+                private=True,
+            ),
+            now=ctx.now,
+        )
+    return [
+        Reply(
+            text=_(
+                "Your appeal #{id} about {component} is filed; you will be told the decision.",
+                id=appeal.id,
+                component=label,
+            )
+            + "\n"
+            + _("The answer is due by {when}.", when=when)
+        )
+    ]
 
 
 def _apply_changes(
@@ -244,8 +316,9 @@ def _apply_changes(
     changes: Mapping[str, float],
     reason: str,
 ) -> tuple[list[str], dict[str, float]]:
-    """Store the corrected inputs (audited), named as the decider typed them (:mod:`commands.names`);
-    returns the problems instead when a change does not fit, and the changes by id."""
+    """Store the corrected inputs (audited), named as the decider typed them
+    (:mod:`commands.names`); returns the problems instead when a change does not fit, and the
+    changes by id."""
     _ = ctx._
     actor = repo.actor_of(ctx.actor)
     label = names.component_label(scheme, kind, ctx.lang)
@@ -255,8 +328,14 @@ def _apply_changes(
         for name, value in changes.items():
             found = names.resolve(name, choices)
             if found.named is None or not (1 <= value <= 5 and float(value).is_integer()):
-                return [_("Change only rated dimensions of {component} with whole numbers 1–5: {names}.",
-                          component=label, names=names.listing(choices, ctx.lang))], {}  # fmt: skip
+                return [
+                    _(
+                        "Change only rated dimensions of {component} with whole numbers 1–5: "
+                        "{names}.",
+                        component=label,
+                        names=names.listing(choices, ctx.lang),
+                    )
+                ], {}
             by_id[found.named.key] = value
         reviews = repo.list_reviews(session=ctx.session, period=period, kind=kind, subject=member)
         if not reviews:
@@ -274,17 +353,28 @@ def _apply_changes(
         hits = {n: names.resolve(n, choices).named for n in changes}
         bad = [n for n, hit in hits.items() if hit is None]
         if bad:
-            return [_("Unknown indicators: {names}.", names=", ".join(bad))
-                    + " " + _("Indicators: {names}.", names=names.listing(choices, ctx.lang))], {}  # fmt: skip
+            return [
+                _("Unknown indicators: {names}.", names=", ".join(bad))
+                + " "
+                + _("Indicators: {names}.", names=names.listing(choices, ctx.lang))
+            ], {}
         by_id = {hit.key: changes[n] for n, hit in hits.items() if hit is not None}
         for name, value in by_id.items():
-            repo.set_indicator_value(session=ctx.session, period=period, member=member, indicator=name,
-                                     value=Decimal(str(value)), source="appeal", actor=actor,
-                                     reason=f"appeal: {reason}")  # fmt: skip
+            repo.set_indicator_value(
+                session=ctx.session,
+                period=period,
+                member=member,
+                indicator=name,
+                value=Decimal(str(value)),
+                source="appeal",
+                actor=actor,
+                reason=f"appeal: {reason}",
+            )
         return [], by_id
     return [
         _(
-            "Only the review and indicator components can be corrected in chat; reject it or ask an admin to correct the data."
+            "Only the review and indicator components can be corrected in chat; reject it or ask "
+            "an admin to correct the data."
         )
     ], {}
 
@@ -292,7 +382,8 @@ def _apply_changes(
 def restate(
     ctx: Context, team: Team, period: Period, *, reason: str
 ) -> tuple[results.PeriodResults, dict[int, tuple[Any, Any]]]:
-    """Rescore the team and restate every stored score that changed; ``{member: (before, after)}``."""
+    """Rescore the team and restate every stored score that changed; ``{member: (before,
+    after)}``."""
     fresh = results.compute(team, period, session=ctx.session)
     assert fresh is not None
     changed: dict[int, tuple[Any, Any]] = {}
@@ -310,8 +401,17 @@ def restate(
             and list(row.flags) == new_flags
         ):
             continue
-        store.restate_score(session=ctx.session, score=row, total=s.total or 0.0, rank=s.rank, breakdown=s.breakdown,
-                            flags=new_flags, actor=actor, reason=reason, now=ctx.now)  # fmt: skip
+        store.restate_score(
+            session=ctx.session,
+            score=row,
+            total=s.total or 0.0,
+            rank=s.rank,
+            breakdown=s.breakdown,
+            flags=new_flags,
+            actor=actor,
+            reason=reason,
+            now=ctx.now,
+        )
         changed[s.member_id] = (before, (f"{s.total:.4f}", s.rank))
     return fresh, changed
 
@@ -332,7 +432,8 @@ def ranking_text(_: Translate, team: Team, period: Period, outcome: results.Peri
 def republish(
     ctx: Context, team: Team, period: Period, outcome: results.PeriodResults, appeal: Appeal
 ) -> int:
-    """Send the corrected ranking to exactly those who were sent a ranking before; returns how many."""
+    """Send the corrected ranking to exactly those who were sent a ranking before; returns how
+    many."""
     sent = outbox_store.list_messages(
         session=ctx.session, team_id=team.id, period_id=period.id, statuses=["sent"]
     )
@@ -352,10 +453,15 @@ def republish(
             repo.get_member(session=ctx.session, member_id=row.member_id) if row.member_id else None
         )
         _r = translator(lang_of(member, session=ctx.session) if member else team.lang)
-        count += outbox.enqueue(ctx.session, team=team, period=period, member=member,
-                                kind=f"ranking.corrected.{appeal.id}",
-                                reply=Reply(text=ranking_text(_r, team, period, outcome), private=member is not None),
-                                now=ctx.now)  # fmt: skip
+        count += outbox.enqueue(
+            ctx.session,
+            team=team,
+            period=period,
+            member=member,
+            kind=f"ranking.corrected.{appeal.id}",
+            reply=Reply(text=ranking_text(_r, team, period, outcome), private=member is not None),
+            now=ctx.now,
+        )
     return count
 
 
@@ -410,8 +516,16 @@ def decide(ctx: Context, tokens: Sequence[str], uphold: bool) -> list[Reply]:
                  "rank": mine.rank if mine else None}  # fmt: skip
         if changed:
             republish(ctx, team, period, outcome, appeal)
-    store.decide_appeal(session=ctx.session, appeal=appeal, status="upheld" if uphold else "rejected", decider=ctx.actor,
-                        reason=reason, changes=changes, after=after, now=ctx.now)  # fmt: skip
+    store.decide_appeal(
+        session=ctx.session,
+        appeal=appeal,
+        status="upheld" if uphold else "rejected",
+        decider=ctx.actor,
+        reason=reason,
+        changes=changes,
+        after=after,
+        now=ctx.now,
+    )
     _a = translator(lang_of(member, session=ctx.session))
     if uphold:
         text = _a(
@@ -423,8 +537,15 @@ def decide(ctx: Context, tokens: Sequence[str], uphold: bool) -> list[Reply]:
         )
     else:
         text = _a("Your appeal #{id} is rejected: {reason}.", id=appeal.id, reason=reason)
-    outbox.enqueue(ctx.session, team=team, period=period, member=member, kind=f"appeal.decided.{appeal.id}",
-                   reply=Reply(text=text, private=True), now=ctx.now)  # fmt: skip
+    outbox.enqueue(
+        ctx.session,
+        team=team,
+        period=period,
+        member=member,
+        kind=f"appeal.decided.{appeal.id}",
+        reply=Reply(text=text, private=True),
+        now=ctx.now,
+    )
     for other_id in changed:
         if other_id == member.id:
             continue
@@ -433,12 +554,34 @@ def decide(ctx: Context, tokens: Sequence[str], uphold: bool) -> list[Reply]:
             continue
         _o = translator(lang_of(other, session=ctx.session))
         new_total, new_rank = changed[other_id][1]
-        outbox.enqueue(ctx.session, team=team, period=period, member=other, kind=f"result.corrected.{appeal.id}",
-                       reply=Reply(text=_o("Your result for {period} changed after a colleague's appeal: total {total}, rank {rank}.",
-                                           period=period.key, total=f"{float(new_total):.1f}", rank=new_rank or "—"),
-                                   private=True), now=ctx.now)  # fmt: skip
-    return [Reply(text=_("Appeal #{id} is {status}; {n} scores changed.", id=appeal.id,
-                         status=_("upheld") if uphold else _("rejected"), n=len(changed)))]  # fmt: skip
+        outbox.enqueue(
+            ctx.session,
+            team=team,
+            period=period,
+            member=other,
+            kind=f"result.corrected.{appeal.id}",
+            reply=Reply(
+                text=_o(
+                    "Your result for {period} changed after a colleague's appeal: total {total}, "
+                    "rank {rank}.",
+                    period=period.key,
+                    total=f"{float(new_total):.1f}",
+                    rank=new_rank or "—",
+                ),
+                private=True,
+            ),
+            now=ctx.now,
+        )
+    return [
+        Reply(
+            text=_(
+                "Appeal #{id} is {status}; {n} scores changed.",
+                id=appeal.id,
+                status=_("upheld") if uphold else _("rejected"),
+                n=len(changed),
+            )
+        )
+    ]
 
 
 def appeal(ctx: Context, args: str) -> list[Reply]:
@@ -463,8 +606,16 @@ def pending(ctx: Context) -> list[Reply]:
             member = repo.get_member(session=ctx.session, member_id=a.member_id)
             period = repo.get_period_by_id(session=ctx.session, period_id=a.period_id)
             scheme = results.load_scheme(team, period, session=ctx.session) if period else None
-            lines.append(_("· #{id} {name} ({team}): {component} — {reason}", id=a.id, name=member.name if member else "?",
-                           team=team.name, component=_label(scheme, a.component, ctx.lang), reason=a.reason))  # fmt: skip
+            lines.append(
+                _(
+                    "· #{id} {name} ({team}): {component} — {reason}",
+                    id=a.id,
+                    name=member.name if member else "?",
+                    team=team.name,
+                    component=_label(scheme, a.component, ctx.lang),
+                    reason=a.reason,
+                )
+            )
     if len(lines) == 1:
         return [Reply(text=_("No open appeals."), ephemeral=True)]
     return [Reply(text="\n".join(lines), private=True)]
@@ -478,7 +629,8 @@ COMMANDS: tuple[Command, ...] = (
         what=N_("appeal a part of your published result; managers and admins decide"),
         example="/appeal KPI my response time was 29 s",
         refusal=N_(
-            "The command /appeal is not available to you: agents appeal their results; managers and admins decide."
+            "The command /appeal is not available to you: agents appeal their results; managers "
+            "and admins decide."
         ),
     ),
 )

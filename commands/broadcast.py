@@ -45,8 +45,11 @@ def _appeal_until(ctx: StepContext) -> str:
 
 def _comment_lines(ctx: StepContext, member: Member, lang: str, _: Any) -> list[str]:
     assert ctx.period is not None and ctx.scheme is not None
-    comments = {k.split(".", 1)[1]: v for k, v in review_comments(ctx.session, ctx.period, member).items()
-                if k.startswith("manager.")}  # fmt: skip
+    comments = {
+        k.split(".", 1)[1]: v
+        for k, v in review_comments(ctx.session, ctx.period, member).items()
+        if k.startswith("manager.")
+    }
     if not comments:
         return []
     names = {d.id: d.name.get(lang) for d in ctx.scheme.manager_dimensions}
@@ -65,8 +68,14 @@ def _next_lines(ctx: StepContext, score: results.AgentScore, _: Any) -> list[str
         lines.append("· " + _("Please send an improvement plan (/improve) by {date}.",
                               date=score.flags["improvement_due"]))  # fmt: skip
     lines.append("· " + _("Your manager will propose a time for a feedback meeting."))
-    lines.append("· " + _("If you disagree with a part of this result, you can appeal until {date}: send /appeal.",
-                          date=_appeal_until(ctx)))  # fmt: skip
+    lines.append(
+        "· "
+        + _(
+            "If you disagree with a part of this result, you can appeal until {date}: send "
+            "/appeal.",
+            date=_appeal_until(ctx),
+        )
+    )
     return lines
 
 
@@ -79,15 +88,28 @@ def result_messages(ctx: StepContext, outcome: results.PeriodResults) -> None:
         cctx = ctx.speaking_as(member)
         _ = cctx._
         if not score.scored:
-            ctx.say(member, "result", _(
-                "There is no score for you for {period}: the reviews were missing. Please talk to your manager.",
-                period=ctx.period_key))  # fmt: skip
+            ctx.say(
+                member,
+                "result",
+                _(
+                    "There is no score for you for {period}: the reviews were missing. Please talk "
+                    "to your manager.",
+                    period=ctx.period_key,
+                ),
+            )
             continue
         if score.held:  # commands.publication: not broadcast as final; the admins decide
-            ctx.say(member, "result.held", _(
-                "Your result for {period} is not published yet: a part the scheme requires is missing ({parts}). "
-                "The admins have been told and decide whether to publish it as provisional; please talk to your manager.",
-                period=ctx.period_key, parts=score.missing_names(outcome.scheme, cctx.lang)))  # fmt: skip
+            ctx.say(
+                member,
+                "result.held",
+                _(
+                    "Your result for {period} is not published yet: a part the scheme requires is "
+                    "missing ({parts}). The admins have been told and decide whether to publish it "
+                    "as provisional; please talk to your manager.",
+                    period=ctx.period_key,
+                    parts=score.missing_names(outcome.scheme, cctx.lang),
+                ),
+            )
             ctx.count("held_told")
             continue
         lines = receipt(cctx, outcome, score)
@@ -131,8 +153,11 @@ def team_ranking(ctx: StepContext, outcome: results.PeriodResults) -> None:
 def manager_tables(ctx: StepContext, outcome: results.PeriodResults) -> None:
     assert ctx.period is not None
     previous = results.previous_ranks(ctx.team, ctx.period, session=ctx.session)
-    agents = [m for s in outcome.scores
-              if (m := repo.get_member(session=ctx.session, member_id=s.member_id)) is not None]  # fmt: skip
+    agents = [
+        m
+        for s in outcome.scores
+        if (m := repo.get_member(session=ctx.session, member_id=s.member_id)) is not None
+    ]
     bosses = set(managers_of(agents, team=ctx.team, session=ctx.session)) | {
         m.id for m in repo.team_managers(session=ctx.session, team=ctx.team)
     }

@@ -55,7 +55,8 @@ ACTION = "calibrate"
 
 
 def review_score(answers: Mapping[str, Any], scheme: Scheme) -> float | None:
-    """A manager review's answers (1–5 per rated dimension) as one 0–100 score, weighted as the scheme."""
+    """A manager review's answers (1–5 per rated dimension) as one 0–100 score, weighted as the
+    scheme."""
     total = weight = 0.0
     for dim in scheme.manager_dimensions:
         if dim.computed is not None:
@@ -93,7 +94,8 @@ class RaterStats:
 def rater_stats(
     by_rater: Mapping[int, Sequence[float]], names: Mapping[int, str], *, k: float, min_reviews: int
 ) -> list[RaterStats]:
-    """Each rater's mean and distribution, flagged by the leave-one-out outlier rule (module docstring)."""
+    """Each rater's mean and distribution, flagged by the leave-one-out outlier rule (module
+    docstring)."""
     out = []
     for rater_id, scores in sorted(by_rater.items(), key=lambda kv: names.get(kv[0], "")):
         if not scores:
@@ -213,8 +215,14 @@ def view(ctx: Context, key: str) -> list[Reply]:
             rater = repo.get_member(session=ctx.session, member_id=review.rater_id)
             names[review.rater_id] = rater.name if rater is not None else "?"
     lines = [_("Calibration of {period} (manager review scores, 0–100):", period=key)]
-    lines.append(_("Organisation: {n} reviews, mean {mean}; {bars}", n=len(every),
-                   mean=f"{statistics.fmean(every):.1f}" if every else "—", bars=_bars(_, distribution(every))))  # fmt: skip
+    lines.append(
+        _(
+            "Organisation: {n} reviews, mean {mean}; {bars}",
+            n=len(every),
+            mean=f"{statistics.fmean(every):.1f}" if every else "—",
+            bars=_bars(_, distribution(every)),
+        )
+    )
     for stats in rater_stats(by_rater, names, k=k, min_reviews=min_reviews):
         lines.append(_("· {name}: {n} reviews, mean {mean}; {bars}", name=stats.name, n=stats.n,
                        mean=f"{stats.mean:.1f}", bars=_bars(_, stats.shares)))  # fmt: skip
@@ -229,19 +237,44 @@ def view(ctx: Context, key: str) -> list[Reply]:
                     z=f"{abs(stats.z or 0):.1f}",
                 )
             )
-    lines.append(_("Rule: flagged when a manager with at least {n} reviews is more than {k} standard errors from the other managers' mean.",
-                   n=min_reviews, k=f"{k:g}"))  # fmt: skip
+    lines.append(
+        _(
+            "Rule: flagged when a manager with at least {n} reviews is more than {k} standard "
+            "errors from the other managers' mean.",
+            n=min_reviews,
+            k=f"{k:g}",
+        )
+    )
     totals = _totals(ctx, teams)
     for check in check_targets(teams[0].scheme.calibration.targets, totals):
         name = check.target.name.get(ctx.lang)
         if check.over:
-            lines.append(_("⚠ {name} (total ≥ {min}): {count} of {of} agents ({share}), target at most {max} ({allowed} agents)",
-                           name=name, min=f"{check.target.min_total:g}", count=check.count, of=check.of,
-                           share=_pct(check.share), max=_pct(check.target.max_share), allowed=check.allowed))  # fmt: skip
+            lines.append(
+                _(
+                    "⚠ {name} (total ≥ {min}): {count} of {of} agents ({share}), target at most "
+                    "{max} ({allowed} agents)",
+                    name=name,
+                    min=f"{check.target.min_total:g}",
+                    count=check.count,
+                    of=check.of,
+                    share=_pct(check.share),
+                    max=_pct(check.target.max_share),
+                    allowed=check.allowed,
+                )
+            )
         else:
-            lines.append(_("✓ {name} (total ≥ {min}): {count} of {of} agents ({share}), target at most {max}",
-                           name=name, min=f"{check.target.min_total:g}", count=check.count, of=check.of,
-                           share=_pct(check.share), max=_pct(check.target.max_share)))  # fmt: skip
+            lines.append(
+                _(
+                    "✓ {name} (total ≥ {min}): {count} of {of} agents ({share}), target at most "
+                    "{max}",
+                    name=name,
+                    min=f"{check.target.min_total:g}",
+                    count=check.count,
+                    of=check.of,
+                    share=_pct(check.share),
+                    max=_pct(check.target.max_share),
+                )
+            )
     locked = all(tp.period.status in results.LOCKED_STATUSES for tp in teams)
     if locked:
         lines.append(_("The period {period} is locked; publication uses these scores.", period=key))
@@ -285,8 +318,14 @@ def lock(ctx: Context, key: str, *, reason: str = "calibrated and locked") -> li
             session=ctx.session, period=tp.period, actor=actor, reason=reason, now=ctx.now
         )
         if tp.period.status != "published":
-            repo.set_period_status(session=ctx.session, period=tp.period, status="locked", actor=actor,
-                                   reason=reason, now=ctx.now)  # fmt: skip
+            repo.set_period_status(
+                session=ctx.session,
+                period=tp.period,
+                status="locked",
+                actor=actor,
+                reason=reason,
+                now=ctx.now,
+            )
     return [
         Reply(
             text=_(
@@ -297,7 +336,8 @@ def lock(ctx: Context, key: str, *, reason: str = "calibrated and locked") -> li
 
 
 def parse_changes(tokens: Sequence[str]) -> tuple[dict[str, float], list[str]]:
-    """``["ability=4", "because", …]`` → ``({"ability": 4.0}, ["because", …])``; bad numbers stay text."""
+    """``["ability=4", "because", …]`` → ``({"ability": 4.0}, ["because", …])``; bad numbers stay
+    text."""
     changes: dict[str, float] = {}
     rest: list[str] = []
     for token in tokens:
@@ -313,7 +353,8 @@ def parse_changes(tokens: Sequence[str]) -> tuple[dict[str, float], list[str]]:
 
 
 def adjust(ctx: Context, args: Sequence[str]) -> list[Reply]:
-    """``adjust TEAM AGENT dim=value … REASON``: change the agent's manager review (admins, before locking)."""
+    """``adjust TEAM AGENT dim=value … REASON``: change the agent's manager review (admins, before
+    locking)."""
     _ = ctx._
     if len(args) < 3:
         return [
@@ -354,16 +395,34 @@ def adjust(ctx: Context, args: Sequence[str]) -> list[Reply]:
     before = review_score(review.answers, _scheme(ctx, team, period))
     answers = {**review.answers, **{k: int(v) for k, v in changes.items()}}
     repo.save_review(
-        session=ctx.session, period=period, subject=agent, rater=rater, kind="manager", answers=answers,
-        comments=review.comments, submitted_at=review.submitted_at, actor=repo.actor_of(ctx.actor),
-        reason=f"calibration: {reason}", now=ctx.now,
-    )  # fmt: skip
+        session=ctx.session,
+        period=period,
+        subject=agent,
+        rater=rater,
+        kind="manager",
+        answers=answers,
+        comments=review.comments,
+        submitted_at=review.submitted_at,
+        actor=repo.actor_of(ctx.actor),
+        reason=f"calibration: {reason}",
+        now=ctx.now,
+    )
     results.compute_and_store(team, period, session=ctx.session, actor=repo.actor_of(ctx.actor),
                               reason=f"calibration: {reason}")  # fmt: skip
     after = review_score(answers, _scheme(ctx, team, period))
-    return [Reply(text=_("{name}'s manager review in {period}: {before} → {after}. Reason recorded: {reason}",
-                         name=agent.name, period=period.key, before=f"{before or 0:.1f}",
-                         after=f"{after or 0:.1f}", reason=reason))]  # fmt: skip
+    return [
+        Reply(
+            text=_(
+                "{name}'s manager review in {period}: {before} → {after}. Reason recorded: "
+                "{reason}",
+                name=agent.name,
+                period=period.key,
+                before=f"{before or 0:.1f}",
+                after=f"{after or 0:.1f}",
+                reason=reason,
+            )
+        )
+    ]
 
 
 def _scheme(ctx: Context, team: Team, period: Period) -> Scheme:
@@ -443,7 +502,8 @@ COMMANDS: tuple[Command, ...] = (
         what=N_("compare managers' review scores, adjust one with a reason, lock the period"),
         example="/calibrate 2026-10",
         refusal=N_(
-            "The command /calibrate is not available to you: only an admin calibrates and locks a period."
+            "The command /calibrate is not available to you: only an admin calibrates and locks a "
+            "period."
         ),
     ),
 )

@@ -102,8 +102,13 @@ def training_lines(_: Translate, lang: str, outcome: results.PeriodResults) -> l
         return [_("Training needs: none, every indicator is at full points.")]
     lines = [_("Training needs (the team's weakest indicators):")]
     for iid, share in needs:
-        lines.append(_("· {name}: {share} of the points", name=outcome.scheme.indicator(iid).name.get(lang),
-                       share=f"{share * 100:.0f}%"))  # fmt: skip
+        lines.append(
+            _(
+                "· {name}: {share} of the points",
+                name=outcome.scheme.indicator(iid).name.get(lang),
+                share=f"{share * 100:.0f}%",
+            )
+        )
     return lines
 
 
@@ -135,8 +140,14 @@ def announce(
                names=", ".join(s.name for s in top), total=f"{top[0].total or 0:.1f}")]  # fmt: skip
     bt = best_team(session, period.key)
     if bt is not None:
-        lines.append(_("Best team of {period}: {team} (mean {mean}).", period=period.key, team=bt[0].name,
-                       mean=f"{bt[1]:.1f}"))  # fmt: skip
+        lines.append(
+            _(
+                "Best team of {period}: {team} (mean {mean}).",
+                period=period.key,
+                team=bt[0].name,
+                mean=f"{bt[1]:.1f}",
+            )
+        )
     return outbox.enqueue(session, team=team, period=period, member=None, kind="best",
                           reply=Reply(text="\n".join(lines)), now=now)  # fmt: skip
 
@@ -159,23 +170,48 @@ def apply_results(session: Session, team: Team, period: Period, *, now: datetime
             continue
         if s.flags.get("improvement_due"):
             due_at = results.plan_deadline(team, published, scheme.apply.improvement_days)
-            plan = improve.request_plan(session, team, period, member, due_at=due_at, now=now, rank=s.rank,
-                                        group_size=s.group_size, last_n=scheme.apply.improvement_last)  # fmt: skip
+            plan = improve.request_plan(
+                session,
+                team,
+                period,
+                member,
+                due_at=due_at,
+                now=now,
+                rank=s.rank,
+                group_size=s.group_size,
+                last_n=scheme.apply.improvement_last,
+            )
             applied.plans.append(plan.id or 0)
         if s.flags.get(
             "post_change"
         ):  # the scoring module's rule: last now and in the K-1 periods before
             streak = scheme.apply.post_change_after
-            flag, created = store.raise_post_change(session=session, team=team, period=period, member=member,
-                                                    streak=streak, now=now)  # fmt: skip
+            flag, created = store.raise_post_change(
+                session=session, team=team, period=period, member=member, streak=streak, now=now
+            )
             applied.post_change.append(flag.id or 0)
             if created:
                 for admin in admins_of(session=session):
                     _ = translator(lang_of(admin, session=session))
-                    outbox.enqueue(session, team=team, period=period, member=admin, kind=f"post_change.{member.id}",
-                                   reply=Reply(text=_("{name} ({team}) was last {n} periods in a row up to {period}: review a change of post (岗位调整).",
-                                                      name=member.name, team=team.name, n=streak, period=period.key),
-                                               private=True), now=now)  # fmt: skip
+                    outbox.enqueue(
+                        session,
+                        team=team,
+                        period=period,
+                        member=admin,
+                        kind=f"post_change.{member.id}",
+                        reply=Reply(
+                            text=_(
+                                "{name} ({team}) was last {n} periods in a row up to {period}: "
+                                "review a change of post (岗位调整).",
+                                name=member.name,
+                                team=team.name,
+                                n=streak,
+                                period=period.key,
+                            ),
+                            private=True,
+                        ),
+                        now=now,
+                    )
         meeting = feedback.prepare_meeting(session, team, period, member, outcome, now=now)
         if meeting is not None:
             applied.meetings.append(meeting.id or 0)

@@ -79,7 +79,8 @@ class StepOutcome:
 
 
 def rules_for(team: Team, *, session: Session) -> tuple[CycleRules, str]:
-    """The team's cycle rules and period kind (``month``/``quarter``): its scheme's, else defaults."""
+    """The team's cycle rules and period kind (``month``/``quarter``): its scheme's, else
+    defaults."""
     scheme = results.load_scheme(team, None, session=session)
     if scheme is None:
         return CycleRules(), "month"
@@ -188,9 +189,16 @@ def open_window(ctx: StepContext) -> None:
     if _has_component(ctx, "self"):
         for agent in agents:
             _ = translator(lang_of(agent, session=ctx.session))
-            ctx.say(agent, "open.self", _(
-                "The self-review for {period} is open until {close}. Send /selfreview to fill it in.",
-                period=ctx.period_key, close=TeamClock.of(ctx.team).deadline(closes)))  # fmt: skip
+            ctx.say(
+                agent,
+                "open.self",
+                _(
+                    "The self-review for {period} is open until {close}. Send /selfreview to fill "
+                    "it in.",
+                    period=ctx.period_key,
+                    close=TeamClock.of(ctx.team).deadline(closes),
+                ),
+            )
     if _has_component(ctx, "manager"):
         for boss_id, theirs in _managers_of(ctx, agents).items():
             boss = repo.get_member(session=ctx.session, member_id=boss_id)
@@ -216,15 +224,24 @@ def _reviewed(ctx: StepContext, kind: str) -> set[int]:
 
 def self_reminder(_: Translate, period_key: str, closes: str) -> str:
     """The reminder of a missing self-review (the cycle's ``remind.N`` and ``/status``'s button)."""
-    return _("Reminder: your self-review for {period} is still missing; the window closes {close}. Send /selfreview.",
-             period=period_key, close=closes)  # fmt: skip
+    return _(
+        "Reminder: your self-review for {period} is still missing; the window closes {close}. Send "
+        "/selfreview.",
+        period=period_key,
+        close=closes,
+    )
 
 
 def manager_reminder(lang: str, period_key: str, agents: list[str], closes: str) -> str:
-    """The reminder of a manager's missing reviews (the cycle's ``remind.N`` and ``/status``'s button)."""
+    """The reminder of a manager's missing reviews (the cycle's ``remind.N`` and ``/status``'s
+    button)."""
     return translator(lang)(
-        "Reminder: manager reviews for {period} are still missing for {names}; the window closes {close}. Send /review NAME.",
-        period=period_key, names=names.joined(agents, lang), close=closes)  # fmt: skip
+        "Reminder: manager reviews for {period} are still missing for {names}; the window closes "
+        "{close}. Send /review NAME.",
+        period=period_key,
+        names=names.joined(agents, lang),
+        close=closes,
+    )
 
 
 def review_closes(session: Session, team: Team, period: Period) -> datetime | None:
@@ -292,12 +309,19 @@ def lock_results(ctx: StepContext) -> results.PeriodResults | None:
     period = ctx.period
     assert period is not None
     if not results.is_locked(period, session=ctx.session):
-        fresh = results.compute_and_store(ctx.team, period, session=ctx.session, actor=ctx.actor,
-                                          reason="results published", as_of=TeamClock.of(ctx.team).date(ctx.now))  # fmt: skip
+        fresh = results.compute_and_store(
+            ctx.team,
+            period,
+            session=ctx.session,
+            actor=ctx.actor,
+            reason="results published",
+            as_of=TeamClock.of(ctx.team).date(ctx.now),
+        )
         if fresh is None or not fresh.scored:
             return None
-    repo.lock_scores(session=ctx.session, period=period, actor=ctx.actor, reason="results published",
-                     now=ctx.now)  # fmt: skip
+    repo.lock_scores(
+        session=ctx.session, period=period, actor=ctx.actor, reason="results published", now=ctx.now
+    )
     if period.status in ("planned", "open", "closed"):
         repo.set_period_status(session=ctx.session, period=period, status="locked", actor=ctx.actor,
                                reason="scores locked for publication", now=ctx.now)  # fmt: skip
@@ -350,12 +374,19 @@ def _tell_admins_held(ctx: StepContext, outcome: results.PeriodResults) -> None:
 
 
 def _nothing_to_publish(ctx: StepContext) -> None:
-    """A scheduled publication with nothing to publish: the period stays as it is; the admins hear why."""
+    """A scheduled publication with nothing to publish: the period stays as it is; the admins hear
+    why."""
     ctx.count("nothing_to_publish")
     if ctx.period is None or ctx.actor != "scheduler":
         return
-    check = publication.PeriodCheck(ctx.team, ctx.period_key, ctx.period, None if ctx.scheme is None else
-                                    results.period_results(ctx.team, ctx.period, session=ctx.session, store=False))  # fmt: skip
+    check = publication.PeriodCheck(
+        ctx.team,
+        ctx.period_key,
+        ctx.period,
+        None
+        if ctx.scheme is None
+        else results.period_results(ctx.team, ctx.period, session=ctx.session, store=False),
+    )
     for admin in _admins(ctx):
         _ = translator(lang_of(admin, session=ctx.session))
         reason = check.nothing(_) or ""

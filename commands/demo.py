@@ -214,7 +214,8 @@ def _at(day: date, hour: int, tz: ZoneInfo) -> datetime:
 def _close_window(
     session: Session, period: Period, scheme: Scheme | None, tz: ZoneInfo, now: datetime
 ) -> None:
-    """A closed demo month has its review window as the cycle plans it, closed by ``now`` at the latest."""
+    """A closed demo month has its review window as the cycle plans it, closed by ``now`` at the
+    latest."""
     if period.review_closes_at is not None and period.review_opens_at is not None:
         return
     steps = {

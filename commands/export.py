@@ -1,9 +1,10 @@
-"""Exports of a team's period: scores, breakdown, ratings, rewards and penalties, pay, plans, appeals.
+"""Exports of a team's period: scores, breakdown, ratings, rewards and penalties, pay, plans,
+appeals.
 
-    sheets = build_sheets(session, team, period)          # {sheet key: rows, first row the column keys}
-    shown = titled(sheets, team.lang)                     # sheet names and headers in the team's language
-    data = to_xlsx(shown)                                 # one sheet each (openpyxl)
-    data = to_zip(shown)                                  # one CSV per sheet, in a zip
+    sheets = build_sheets(session, team, period)  # {sheet key: rows, first row the column keys}
+    shown = titled(sheets, team.lang)             # sheet names and headers in the team's language
+    data = to_xlsx(shown)                         # one sheet each (openpyxl)
+    data = to_zip(shown)                          # one CSV per sheet, in a zip
 
 ``kpibot export --team T --period P --out results.xlsx`` (``.zip`` for the CSVs) and the command
 ``/export [team] [period]`` (a ``FileAttachment``; ``csv`` or ``zip`` as a last word for the CSVs):
@@ -73,51 +74,87 @@ SHEETS: dict[str, str] = {
 """Each sheet's key and its name as the team reads it."""
 
 HEADERS: dict[str, str] = {
-    "agent": N_("Agent"), "total": N_("Total score"), "rank": N_("Place"),
-    "group_size": N_("Ranked among"), "reward": N_("Reward amount"), "penalty": N_("Penalty amount"),
-    "improvement_due": N_("Improvement plan due"), "post_change": N_("Change of post"),
-    "star": N_("Star level"), "bonus_base": N_("Bonus base"), "provisional": N_("Provisional result"),
-    "missing": N_("Missing parts"), "publication": N_("Publication"),
-    "part": N_("Part of the scheme"), "name": N_("Name"), "value": N_("Value"), "unit": N_("Unit"),
-    "points": N_("Points scored"), "max_or_weight": N_("Full points or weight"),
-    "status": N_("Status"), "stars": N_("Stars given"), "comment": N_("Customer comment"),
-    "ref": N_("Order or ticket"), "at": N_("Rated at"), "kind": N_("Reward or penalty"),
-    "amount": N_("Amount"), "currency": N_("Currency"), "pay_total": N_("Pay total"),
-    "held": N_("Held back"), "due": N_("Plan due"), "submitted": N_("Plan submitted"),
-    "cause": N_("Cause"), "measures": N_("Measures"), "support": N_("Support needed"),
-    "decision": N_("Manager's decision"), "escalated": N_("Escalated"),
-    "id": N_("Appeal number"), "component": N_("Part appealed"), "reason": N_("Reason"),
-    "decision_reason": N_("Decision reason"), "before_total": N_("Total before"),
-    "before_rank": N_("Place before"), "after_total": N_("Total after"),
+    "agent": N_("Agent"),
+    "total": N_("Total score"),
+    "rank": N_("Place"),
+    "group_size": N_("Ranked among"),
+    "reward": N_("Reward amount"),
+    "penalty": N_("Penalty amount"),
+    "improvement_due": N_("Improvement plan due"),
+    "post_change": N_("Change of post"),
+    "star": N_("Star level"),
+    "bonus_base": N_("Bonus base"),
+    "provisional": N_("Provisional result"),
+    "missing": N_("Missing parts"),
+    "publication": N_("Publication"),
+    "part": N_("Part of the scheme"),
+    "name": N_("Name"),
+    "value": N_("Value"),
+    "unit": N_("Unit"),
+    "points": N_("Points scored"),
+    "max_or_weight": N_("Full points or weight"),
+    "status": N_("Status"),
+    "stars": N_("Stars given"),
+    "comment": N_("Customer comment"),
+    "ref": N_("Order or ticket"),
+    "at": N_("Rated at"),
+    "kind": N_("Reward or penalty"),
+    "amount": N_("Amount"),
+    "currency": N_("Currency"),
+    "pay_total": N_("Pay total"),
+    "held": N_("Held back"),
+    "due": N_("Plan due"),
+    "submitted": N_("Plan submitted"),
+    "cause": N_("Cause"),
+    "measures": N_("Measures"),
+    "support": N_("Support needed"),
+    "decision": N_("Manager's decision"),
+    "escalated": N_("Escalated"),
+    "id": N_("Appeal number"),
+    "component": N_("Part appealed"),
+    "reason": N_("Reason"),
+    "decision_reason": N_("Decision reason"),
+    "before_total": N_("Total before"),
+    "before_rank": N_("Place before"),
+    "after_total": N_("Total after"),
     "after_rank": N_("Place after"),
-}  # fmt: skip
+}
 """Each column's key and its header as the team reads it (a pay part is headed by its own name)."""
 
 WORDS: dict[str, dict[str, str]] = {
     "component_status": {
-        "ok": N_("counted"), "excluded": N_("left out: no data"), "worst": N_("no data: lowest score"),
+        "ok": N_("counted"),
+        "excluded": N_("left out: no data"),
+        "worst": N_("no data: lowest score"),
         "below_min_excluded": N_("left out: too few to count"),
         "below_min_default": N_("too few to count: default score"),
         "voided": N_("voided: a required indicator was missed"),
     },
     "indicator_status": {
-        "ok": N_("counted"), "excluded": N_("left out: no data"), "worst": N_("no data: lowest score"),
+        "ok": N_("counted"),
+        "excluded": N_("left out: no data"),
+        "worst": N_("no data: lowest score"),
     },
     "part": {"component": N_("Component"), "indicator": N_("Indicator")},
     "publication": {
-        "final": N_("published"), "held": N_("held back for an admin"),
+        "final": N_("published"),
+        "held": N_("held back for an admin"),
         "confirmed": N_("published as provisional"),
     },
     "kind": {"reward": N_("Reward"), "penalty": N_("Penalty")},
     "plan_status": {
-        "requested": N_("plan requested"), "submitted": N_("plan submitted"),
-        "approved": N_("plan approved"), "returned": N_("plan returned"),
+        "requested": N_("plan requested"),
+        "submitted": N_("plan submitted"),
+        "approved": N_("plan approved"),
+        "returned": N_("plan returned"),
     },
     "appeal_status": {
-        "open": N_("appeal open"), "upheld": N_("appeal upheld"), "rejected": N_("appeal rejected"),
+        "open": N_("appeal open"),
+        "upheld": N_("appeal upheld"),
+        "rejected": N_("appeal rejected"),
     },
     "currency": {"CNY": N_("CNY (yuan)")},
-}  # fmt: skip
+}
 """Stored codes (statuses, kinds) as the team reads them, by what they are the code of."""
 
 UNITS: dict[str, str] = {
@@ -145,7 +182,8 @@ class Words:
         return self._("Yes") if value else self._("No")
 
     def moment(self, value: datetime | None) -> datetime | None:
-        """An aware moment as the team's wall-clock time (a naive datetime: what a cell can hold)."""
+        """An aware moment as the team's wall-clock time (a naive datetime: what a cell can
+        hold)."""
         return None if value is None else self.clock.local(value).replace(tzinfo=None)
 
     def deadline(self, value: datetime | None) -> datetime | None:
@@ -155,7 +193,8 @@ class Words:
 
 
 def _money(value: Any) -> Decimal | None:
-    """A money cell as a number (Decimal, to the cent), never text: stored amounts come as Decimal or str."""
+    """A money cell as a number (Decimal, to the cent), never text: stored amounts come as Decimal
+    or str."""
     return None if value is None or value == "" else Decimal(str(value)).quantize(CENT)
 
 
@@ -194,37 +233,81 @@ def _indicator_cells(
 
 
 def build_sheets(session: Session, team: Team, period: Period) -> dict[str, Rows]:
-    """The export's sheets, each headed by its column keys (:data:`HEADERS`), values in the team's words."""
+    """The export's sheets, each headed by its column keys (:data:`HEADERS`), values in the team's
+    words."""
     words = Words(team)
     lang = words.lang
     outcome = results.period_results(team, period, session=session, store=False)
     scheme = outcome.scheme if outcome is not None else None
     places = scheme.precision if scheme is not None else 1
     sheets: dict[str, Rows] = {}
-    scores: Rows = [["agent", "total", "rank", "group_size", "reward", "penalty", "improvement_due",
-                     "post_change", "star", "bonus_base", "provisional", "missing", "publication"]]  # fmt: skip
+    scores: Rows = [
+        [
+            "agent",
+            "total",
+            "rank",
+            "group_size",
+            "reward",
+            "penalty",
+            "improvement_due",
+            "post_change",
+            "star",
+            "bonus_base",
+            "provisional",
+            "missing",
+            "publication",
+        ]
+    ]
     breakdown: Rows = [
         ["agent", "part", "name", "value", "unit", "points", "max_or_weight", "status"]
     ]
     if outcome is not None and scheme is not None:
         for s in outcome.scored:
             f = s.flags
-            scores.append([s.name, _number(s.total, places), s.rank, s.group_size,
-                           _money(f.get("reward_amount")) if f.get("reward") else None,
-                           _money(f.get("penalty_amount")) if f.get("penalty") else None,
-                           _day(f.get("improvement_due")), words.yes_no(f.get("post_change")), f.get("star"),
-                           _money(f.get("bonus_base")), words.yes_no(s.provisional),
-                           s.missing_names(scheme, lang) or None, words.code("publication", s.release)])  # fmt: skip
+            scores.append(
+                [
+                    s.name,
+                    _number(s.total, places),
+                    s.rank,
+                    s.group_size,
+                    _money(f.get("reward_amount")) if f.get("reward") else None,
+                    _money(f.get("penalty_amount")) if f.get("penalty") else None,
+                    _day(f.get("improvement_due")),
+                    words.yes_no(f.get("post_change")),
+                    f.get("star"),
+                    _money(f.get("bonus_base")),
+                    words.yes_no(s.provisional),
+                    s.missing_names(scheme, lang) or None,
+                    words.code("publication", s.release),
+                ]
+            )
             for cid, c in (s.breakdown.get("components") or {}).items():
-                breakdown.append([s.name, words.code("part", "component"), component_label(scheme, cid, lang),
-                                  None, None, _number(c.get("points"), places),
-                                  _number(c.get("declared_weight"), places),
-                                  words.code("component_status", c.get("status"))])  # fmt: skip
+                breakdown.append(
+                    [
+                        s.name,
+                        words.code("part", "component"),
+                        component_label(scheme, cid, lang),
+                        None,
+                        None,
+                        _number(c.get("points"), places),
+                        _number(c.get("declared_weight"), places),
+                        words.code("component_status", c.get("status")),
+                    ]
+                )
             for iid, i in (s.breakdown.get("indicators") or {}).items():
                 name, value, unit = _indicator_cells(scheme, lang, iid, i.get("value"))
-                breakdown.append([s.name, words.code("part", "indicator"), name, value, unit,
-                                  _number(i.get("points"), places), _number(i.get("max_points"), places),
-                                  words.code("indicator_status", i.get("status"))])  # fmt: skip
+                breakdown.append(
+                    [
+                        s.name,
+                        words.code("part", "indicator"),
+                        name,
+                        value,
+                        unit,
+                        _number(i.get("points"), places),
+                        _number(i.get("max_points"), places),
+                        words.code("indicator_status", i.get("status")),
+                    ]
+                )
     sheets["scores"] = scores
     sheets["breakdown"] = breakdown
     names = {m.id: m.name for m in repo.list_members(session=session, team=team)}
@@ -240,16 +323,49 @@ def build_sheets(session: Session, team: Team, period: Period) -> dict[str, Rows
                         words.code("currency", e.currency)])  # fmt: skip
     sheets["rewards_penalties"] = payroll
     sheets["pay"] = pay_sheet(outcome, words)
-    plans: Rows = [["agent", "status", "due", "submitted", "cause", "measures", "support", "decision",
-                    "escalated"]]  # fmt: skip
+    plans: Rows = [
+        [
+            "agent",
+            "status",
+            "due",
+            "submitted",
+            "cause",
+            "measures",
+            "support",
+            "decision",
+            "escalated",
+        ]
+    ]
     for p in store.list_plans(session=session, period=period):
         a = p.answers or {}
-        plans.append([names.get(p.member_id, "?"), words.code("plan_status", p.status), words.deadline(p.due_at),
-                      words.moment(p.submitted_at), a.get("cause"), a.get("measures"), a.get("support"),
-                      p.decision_comment, words.moment(p.escalated_at)])  # fmt: skip
+        plans.append(
+            [
+                names.get(p.member_id, "?"),
+                words.code("plan_status", p.status),
+                words.deadline(p.due_at),
+                words.moment(p.submitted_at),
+                a.get("cause"),
+                a.get("measures"),
+                a.get("support"),
+                p.decision_comment,
+                words.moment(p.escalated_at),
+            ]
+        )
     sheets["improvement_plans"] = plans
-    appeals: Rows = [["id", "agent", "component", "reason", "status", "decision_reason", "before_total",
-                      "before_rank", "after_total", "after_rank"]]  # fmt: skip
+    appeals: Rows = [
+        [
+            "id",
+            "agent",
+            "component",
+            "reason",
+            "status",
+            "decision_reason",
+            "before_total",
+            "before_rank",
+            "after_total",
+            "after_rank",
+        ]
+    ]
     for ap in store.list_appeals(session=session, period=period):
         part = component_label(scheme, ap.component, lang) if scheme is not None else ap.component
         appeals.append([ap.id, names.get(ap.member_id, "?"), part, ap.reason,
@@ -263,12 +379,18 @@ def build_sheets(session: Session, team: Team, period: Period) -> dict[str, Rows
 def pay_sheet(outcome: results.PeriodResults | None, words: Words) -> Rows:
     """The scheme's pay formula per agent (``[[pay]]``, scoring.pay): one column per part, named as
     the scheme names it in the team's language, then the sum; amounts are numbers (Decimal, to the
-    cent). An empty cell is a part whose input is missing, or held while the result is provisional."""
+    cent). An empty cell is a part whose input is missing, or held while the result is
+    provisional."""
     if outcome is None:
         return [["agent", "pay_total", "currency", "held"]]
     scheme = outcome.scheme
-    header: list[Any] = ["agent", *(p.name.get(words.lang) for p in scheme.pay), "pay_total", "currency",
-                         "held"]  # fmt: skip
+    header: list[Any] = [
+        "agent",
+        *(p.name.get(words.lang) for p in scheme.pay),
+        "pay_total",
+        "currency",
+        "held",
+    ]
     rows: Rows = [header]
     if not scheme.pay:
         return rows
@@ -301,7 +423,8 @@ def _csv_cell(value: Any) -> Any:
 
 
 def csv_table(rows: Rows) -> bytes:
-    """One table as UTF-8 CSV (with BOM, so Excel reads Chinese); numbers unquoted, every text quoted."""
+    """One table as UTF-8 CSV (with BOM, so Excel reads Chinese); numbers unquoted, every text
+    quoted."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC)  # 'a;=1+1;b' stays one cell
     for row in rows:
@@ -384,7 +507,8 @@ never for the team or the person's managers (DOMAIN.md)."""
 
 
 def without_admin_columns(sheets: dict[str, Rows]) -> dict[str, Rows]:
-    """The sheets as a manager's export has them: every :data:`ADMIN_ONLY_COLUMNS` column left out."""
+    """The sheets as a manager's export has them: every :data:`ADMIN_ONLY_COLUMNS` column left
+    out."""
     out: dict[str, Rows] = {}
     for name, rows in sheets.items():
         header = rows[0] if rows else []
@@ -411,8 +535,15 @@ def export(ctx: Context, args: str) -> list[Reply]:
     if period is None:
         return [problem] if problem else []
     data = export_bytes(ctx.session, team, period, fmt, admin=permissions.is_admin(ctx.actor))
-    text = (_("Results of {team} for {period}: one CSV per table, in a zip.", team=team.name, period=period.key)
-            if fmt == "zip" else _("Results of {team} for {period}.", team=team.name, period=period.key))  # fmt: skip
+    text = (
+        _(
+            "Results of {team} for {period}: one CSV per table, in a zip.",
+            team=team.name,
+            period=period.key,
+        )
+        if fmt == "zip"
+        else _("Results of {team} for {period}.", team=team.name, period=period.key)
+    )
     return [Reply(text=text, file=FileAttachment(file_name(team, period, fmt), data, FORMATS[fmt]),
                   private=True)]  # fmt: skip
 

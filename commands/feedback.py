@@ -214,7 +214,8 @@ def meeting_order(
 ) -> list[results.AgentScore]:
     """Who is offered a feedback meeting first (issue 14 item 10): those the result has consequences
     for — an improvement plan (the last N), a change of post, an open appeal — then the rest, each
-    group in rank order. :func:`prepare_meeting` called in this order gives them the earliest times."""
+    group in rank order. :func:`prepare_meeting` called in this order gives them the earliest
+    times."""
     appealing = {
         a.member_id for a in store.list_appeals(session=session, period=period, statuses=["open"])
     }
@@ -328,18 +329,37 @@ def render_prompt(
             return explain.value_text(_, lang, ind, s[key])
         return explain.unit_value_text(_, str(s.get("unit") or ""), s[key])
 
-    lines = [_("Feedback meeting with {agent} about {period}: total {total}, rank {rank} of {size}.",
-               agent=prompt["agent"], period=prompt["period"], total=_num(prompt["total"], places),
-               rank=prompt.get("rank") or "—", size=prompt.get("group_size") or "—")]  # fmt: skip
+    lines = [
+        _(
+            "Feedback meeting with {agent} about {period}: total {total}, rank {rank} of {size}.",
+            agent=prompt["agent"],
+            period=prompt["period"],
+            total=_num(prompt["total"], places),
+            rank=prompt.get("rank") or "—",
+            size=prompt.get("group_size") or "—",
+        )
+    ]
     c = prompt["class"]
-    lines.append(_("1. Class: {cls} (team median {median}; earlier mean {before}).", cls=class_text(_, c),
-                   median=_num(c["median"], places), before=_num(c.get("previous_mean"), places)))  # fmt: skip
+    lines.append(
+        _(
+            "1. Class: {cls} (team median {median}; earlier mean {before}).",
+            cls=class_text(_, c),
+            median=_num(c["median"], places),
+            before=_num(c.get("previous_mean"), places),
+        )
+    )
     subs = prompt.get("subgoals") or []
     notes = _notes(prompt)
     lines.append(_("2. Goal: a better total next period. Sub-goals:"))
     for s in subs:
-        lines.append(_("   · {name}: from {value} to {target}", name=name(s), value=shown(s, "value"),
-                       target=shown(s, "target")))  # fmt: skip
+        lines.append(
+            _(
+                "   · {name}: from {value} to {target}",
+                name=name(s),
+                value=shown(s, "value"),
+                target=shown(s, "target"),
+            )
+        )
     for text in notes["to_improve"]:
         lines.append(_("   · from the reviews: {text}", text=text))
     if not subs:
@@ -377,8 +397,13 @@ def render_prompt(
     lines.append(_("5. Outline:"))
     for i, step in enumerate(prompt.get("outline") or OUTLINE, start=1):
         lines.append(f"   {i}. {_(step)}")
-    lines.append(_("Record the answers with /feedback notes {agent} TEXT and the goals with /feedback goal {agent} INDICATOR=NUMBER YYYY-MM-DD TEXT.",
-                   agent=prompt["agent"]))  # fmt: skip
+    lines.append(
+        _(
+            "Record the answers with /feedback notes {agent} TEXT and the goals with /feedback "
+            "goal {agent} INDICATOR=NUMBER YYYY-MM-DD TEXT.",
+            agent=prompt["agent"],
+        )
+    )
     return "\n".join(lines)
 
 
@@ -391,8 +416,8 @@ def meeting_deadline(
     *,
     now: datetime,
 ) -> datetime | None:
-    """By when the meeting should be held: the improvement plan's deadline when the result asks for a
-    plan (``results.plan_deadline``, the one rule), else None."""
+    """By when the meeting should be held: the improvement plan's deadline when the result asks for
+    a plan (``results.plan_deadline``, the one rule), else None."""
     mine = outcome.of(member.id)
     if mine is None or not mine.flags.get("improvement_due"):
         return None
@@ -415,34 +440,77 @@ def prepare_meeting(
         return None
     manager = manager_of(member, session=session)
     prompt = build_prompt(session, team, period, member, outcome, now=now)
-    meeting, created = store.ensure_meeting(session=session, team=team, period=period, member=member,
-                                            manager=manager, prompt=prompt, now=now)  # fmt: skip
+    meeting, created = store.ensure_meeting(
+        session=session,
+        team=team,
+        period=period,
+        member=member,
+        manager=manager,
+        prompt=prompt,
+        now=now,
+    )
     if not created:
         return meeting
-    busy = [s.starts_at for m in store.list_meetings(session=session, period=period, manager_id=meeting.manager_id)
-            for s in store.list_slots(session=session, meeting=m)]  # fmt: skip
-    slots = store.offer_slots(session=session, meeting=meeting, proposed_by="system", now=now,
-                              starts=propose_slots(now, team.timezone, busy=busy,
-                                                   before=meeting_deadline(session, team, period, outcome, member, now=now)))  # fmt: skip
+    busy = [
+        s.starts_at
+        for m in store.list_meetings(session=session, period=period, manager_id=meeting.manager_id)
+        for s in store.list_slots(session=session, meeting=m)
+    ]
+    slots = store.offer_slots(
+        session=session,
+        meeting=meeting,
+        proposed_by="system",
+        now=now,
+        starts=propose_slots(
+            now,
+            team.timezone,
+            busy=busy,
+            before=meeting_deadline(session, team, period, outcome, member, now=now),
+        ),
+    )
     store.update_meeting(session=session, meeting=meeting, actor="system", reason="slots proposed",
                          now=now, status="proposed")  # fmt: skip
     if manager is not None:
         _m = translator(lang_of(manager, session=session))
-        text = render_prompt(_m, lang_of(manager, session=session), prompt, [s.starts_at for s in slots],
-                             team.timezone, outcome.scheme)  # fmt: skip
-        outbox.enqueue(session, team=team, period=period, member=manager, kind=f"feedback.prompt.{member.id}",
-                       reply=Reply(text=text, private=True), now=now)  # fmt: skip
+        text = render_prompt(
+            _m,
+            lang_of(manager, session=session),
+            prompt,
+            [s.starts_at for s in slots],
+            team.timezone,
+            outcome.scheme,
+        )
+        outbox.enqueue(
+            session,
+            team=team,
+            period=period,
+            member=manager,
+            kind=f"feedback.prompt.{member.id}",
+            reply=Reply(text=text, private=True),
+            now=now,
+        )
     _a = translator(lang_of(member, session=session))
-    outbox.enqueue(session, team=team, period=period, member=member, kind="feedback.slots",
-                   reply=slot_offer(_a, member, manager, slots, team.timezone), now=now)  # fmt: skip
+    outbox.enqueue(
+        session,
+        team=team,
+        period=period,
+        member=member,
+        kind="feedback.slots",
+        reply=slot_offer(_a, member, manager, slots, team.timezone),
+        now=now,
+    )
     return meeting
 
 
 def slot_offer(
     _: Translate, member: Member, manager: Member | None, slots: Sequence[MeetingSlot], tz: str
 ) -> Reply:
-    text = _("{manager} would like a feedback meeting with you. Pick a time, or send /feedback counter YYYY-MM-DD HH:MM ({tz}) for another one on a weekday between 09:00 and 18:00.",
-             manager=manager.name if manager else _("Your manager"), tz=tz)  # fmt: skip
+    text = _(
+        "{manager} would like a feedback meeting with you. Pick a time, or send /feedback counter "
+        "YYYY-MM-DD HH:MM ({tz}) for another one on a weekday between 09:00 and 18:00.",
+        manager=manager.name if manager else _("Your manager"),
+        tz=tz,
+    )
     buttons = tuple(
         Button(TeamClock.of(tz).text(s.starts_at, "%m-%d %H:%M"), f"{ACTION}:accept", str(s.id))
         for s in slots
@@ -478,8 +546,15 @@ def goal_lines(
                 if ind is not None
                 else _num(goal.target)
             )
-            out.append(_("· {text} ({indicator} {target} by {date})", text=goal.text, indicator=shown,
-                         target=target, date=goal.due_on.isoformat()))  # fmt: skip
+            out.append(
+                _(
+                    "· {text} ({indicator} {target} by {date})",
+                    text=goal.text,
+                    indicator=shown,
+                    target=target,
+                    date=goal.due_on.isoformat(),
+                )
+            )
         else:
             out.append(_("· {text} (by {date})", text=goal.text, date=goal.due_on.isoformat()))
     return out
@@ -510,8 +585,16 @@ def goals_at_open(ctx: StepContext) -> None:
         lines = goal_lines(ctx.session, agent, ctx.period_key, _, ctx.scheme, lang)
         if not lines:
             continue
-        text = "\n".join([_("Your personal goals for {period}, agreed in your feedback meeting; keep them in mind for your self-review:",
-                             period=ctx.period_key), *lines])  # fmt: skip
+        text = "\n".join(
+            [
+                _(
+                    "Your personal goals for {period}, agreed in your feedback meeting; keep them "
+                    "in mind for your self-review:",
+                    period=ctx.period_key,
+                ),
+                *lines,
+            ]
+        )
         outbox.enqueue(ctx.session, team=ctx.team, period=ctx.period, member=agent, kind="goals",
                        reply=Reply(text=text, private=True), now=ctx.now)  # fmt: skip
 
@@ -591,8 +674,14 @@ def overview(ctx: Context) -> list[Reply]:
     lines = [_("Your feedback meetings:")]
     for m in meetings[-30:]:
         member = repo.get_member(session=ctx.session, member_id=m.member_id)
-        lines.append(_("· {agent} ({period}): {status}", agent=member.name if member else "?",
-                       period=m.prompt.get("period", ""), status=status_text(_, m.status)))  # fmt: skip
+        lines.append(
+            _(
+                "· {agent} ({period}): {status}",
+                agent=member.name if member else "?",
+                period=m.prompt.get("period", ""),
+                status=status_text(_, m.status),
+            )
+        )
     return [Reply(text="\n".join(lines), private=True)]
 
 
@@ -658,17 +747,37 @@ def notes(ctx: Context, name: str, text: str) -> list[Reply]:
                 ephemeral=True,
             )
         ]
-    store.update_meeting(session=ctx.session, meeting=meeting, actor=repo.actor_of(ctx.actor),
-                         reason="meeting notes", now=ctx.now, notes=text.strip(), status="held", held_at=ctx.now)  # fmt: skip
+    store.update_meeting(
+        session=ctx.session,
+        meeting=meeting,
+        actor=repo.actor_of(ctx.actor),
+        reason="meeting notes",
+        now=ctx.now,
+        notes=text.strip(),
+        status="held",
+        held_at=ctx.now,
+    )
     period = _period_of(ctx, meeting)
     team = repo.get_team(session=ctx.session, team_id=meeting.team_id)
     assert team is not None
     _a = translator(lang_of(member, session=ctx.session))
-    outbox.enqueue(ctx.session, team=team, period=period, member=member, kind="feedback.result",
-                   reply=Reply(text=_a("Your feedback meeting about {period} is recorded. Please acknowledge the result, or appeal it with /appeal.",
-                                       period=period.key),
-                               buttons=(Button(_a("Acknowledge"), f"{ACTION}:ack", str(meeting.id), style="primary"),),
-                               private=True), now=ctx.now)  # fmt: skip
+    outbox.enqueue(
+        ctx.session,
+        team=team,
+        period=period,
+        member=member,
+        kind="feedback.result",
+        reply=Reply(
+            text=_a(
+                "Your feedback meeting about {period} is recorded. Please acknowledge the result, "
+                "or appeal it with /appeal.",
+                period=period.key,
+            ),
+            buttons=(Button(_a("Acknowledge"), f"{ACTION}:ack", str(meeting.id), style="primary"),),
+            private=True,
+        ),
+        now=ctx.now,
+    )
     return [
         Reply(
             text=ctx._(
@@ -723,14 +832,27 @@ def goal(ctx: Context, name: str, tokens: Sequence[str]) -> list[Reply]:
     assert team is not None
     text = " ".join(words) or f"{indicator} {_num(target)}"
     nxt = next_period_key(period.key)
-    store.add_goal(session=ctx.session, team=team, member=member, period_key=nxt, text=text, due_on=due,
-                   created_by=repo.actor_of(ctx.actor), indicator=indicator, target=target, meeting=meeting,
-                   now=ctx.now)  # fmt: skip
+    store.add_goal(
+        session=ctx.session,
+        team=team,
+        member=member,
+        period_key=nxt,
+        text=text,
+        due_on=due,
+        created_by=repo.actor_of(ctx.actor),
+        indicator=indicator,
+        target=target,
+        meeting=meeting,
+        now=ctx.now,
+    )
     scheme = results.load_scheme(team, period, session=ctx.session)
     known = scheme is not None and indicator in {i.id for i in scheme.indicators}
     allowed = scheme is not None and scheme.apply.personal_goals
-    note = (_("It is {name}'s personal target for {period}.", name=member.name, period=nxt)
-            if known and allowed else _("It is recorded as a goal for {period}.", period=nxt))  # fmt: skip
+    note = (
+        _("It is {name}'s personal target for {period}.", name=member.name, period=nxt)
+        if known and allowed
+        else _("It is recorded as a goal for {period}.", period=nxt)
+    )
     return [
         Reply(
             text=_(
@@ -752,8 +874,13 @@ def my_meeting(ctx: Context) -> list[Reply]:
         return [Reply(text=_("You have no feedback meeting yet."), ephemeral=True)]
     team = repo.get_team(session=ctx.session, team_id=meeting.team_id)
     assert team is not None
-    lines = [_("Your feedback meeting about {period}: {status}.", period=meeting.prompt.get("period", ""),
-               status=status_text(_, meeting.status))]  # fmt: skip
+    lines = [
+        _(
+            "Your feedback meeting about {period}: {status}.",
+            period=meeting.prompt.get("period", ""),
+            status=status_text(_, meeting.status),
+        )
+    ]
     if meeting.slot_at is not None:
         lines.append(
             _(
@@ -802,8 +929,15 @@ def acknowledge(ctx: Context, meeting_id: int | None) -> list[Reply]:
                 ephemeral=True,
             )
         ]
-    store.update_meeting(session=ctx.session, meeting=meeting, actor=repo.actor_of(ctx.actor),
-                         reason="result acknowledged", now=ctx.now, status="acknowledged", acknowledged_at=ctx.now)  # fmt: skip
+    store.update_meeting(
+        session=ctx.session,
+        meeting=meeting,
+        actor=repo.actor_of(ctx.actor),
+        reason="result acknowledged",
+        now=ctx.now,
+        status="acknowledged",
+        acknowledged_at=ctx.now,
+    )
     return [Reply(text=_("Thank you, the result is acknowledged."))]
 
 
@@ -819,10 +953,20 @@ def _notify_manager_of_time(ctx: Context, meeting: FeedbackMeeting, slot: Meetin
         return
     _m = translator(lang_of(manager, session=ctx.session))
     when = TeamClock.of(team).text(slot.starts_at)
-    outbox.enqueue(ctx.session, team=team, period=_period_of(ctx, meeting), member=manager,
-                   kind=f"feedback.time.{meeting.member_id}.{slot.id}",
-                   reply=Reply(text=_m("{agent} accepted the feedback meeting at {when}.", agent=ctx.actor.name, when=when),
-                               private=True), now=ctx.now)  # fmt: skip
+    outbox.enqueue(
+        ctx.session,
+        team=team,
+        period=_period_of(ctx, meeting),
+        member=manager,
+        kind=f"feedback.time.{meeting.member_id}.{slot.id}",
+        reply=Reply(
+            text=_m(
+                "{agent} accepted the feedback meeting at {when}.", agent=ctx.actor.name, when=when
+            ),
+            private=True,
+        ),
+        now=ctx.now,
+    )
 
 
 def accept(ctx: Context, slot_id: int) -> list[Reply]:
@@ -863,18 +1007,32 @@ def accept(ctx: Context, slot_id: int) -> list[Reply]:
             slot=other,
             status="accepted" if other.id == slot.id else "declined",
         )
-    store.update_meeting(session=ctx.session, meeting=meeting, actor=repo.actor_of(ctx.actor),
-                         reason="meeting time accepted", now=ctx.now, status="scheduled", slot_at=slot.starts_at)  # fmt: skip
+    store.update_meeting(
+        session=ctx.session,
+        meeting=meeting,
+        actor=repo.actor_of(ctx.actor),
+        reason="meeting time accepted",
+        now=ctx.now,
+        status="scheduled",
+        slot_at=slot.starts_at,
+    )
     if agent_side:
         _notify_manager_of_time(ctx, meeting, slot)
     else:
         agent = repo.get_member(session=ctx.session, member_id=meeting.member_id)
         if agent is not None:
             _a = translator(lang_of(agent, session=ctx.session))
-            outbox.enqueue(ctx.session, team=team, period=_period_of(ctx, meeting), member=agent,
-                           kind=f"feedback.time.{slot.id}",
-                           reply=Reply(text=_a("Your feedback meeting is set for {when}.", when=when), private=True),
-                           now=ctx.now)  # fmt: skip
+            outbox.enqueue(
+                ctx.session,
+                team=team,
+                period=_period_of(ctx, meeting),
+                member=agent,
+                kind=f"feedback.time.{slot.id}",
+                reply=Reply(
+                    text=_a("Your feedback meeting is set for {when}.", when=when), private=True
+                ),
+                now=ctx.now,
+            )
     return [Reply(text=_("The feedback meeting is set for {when}.", when=when))]
 
 
@@ -920,12 +1078,23 @@ def counter(ctx: Context, tokens: Sequence[str]) -> list[Reply]:
     )
     if manager is not None:
         _m = translator(lang_of(manager, session=ctx.session))
-        outbox.enqueue(ctx.session, team=team, period=_period_of(ctx, meeting), member=manager,
-                       kind=f"feedback.counter.{meeting.member_id}.{slot.id}",
-                       reply=Reply(text=_m("{agent} asks to hold the feedback meeting at {when} instead.",
-                                           agent=ctx.actor.name, when=local.strftime("%Y-%m-%d %H:%M")),
-                                   buttons=(Button(_m("Accept"), f"{ACTION}:accept", str(slot.id), style="primary"),),
-                                   private=True), now=ctx.now)  # fmt: skip
+        outbox.enqueue(
+            ctx.session,
+            team=team,
+            period=_period_of(ctx, meeting),
+            member=manager,
+            kind=f"feedback.counter.{meeting.member_id}.{slot.id}",
+            reply=Reply(
+                text=_m(
+                    "{agent} asks to hold the feedback meeting at {when} instead.",
+                    agent=ctx.actor.name,
+                    when=local.strftime("%Y-%m-%d %H:%M"),
+                ),
+                buttons=(Button(_m("Accept"), f"{ACTION}:accept", str(slot.id), style="primary"),),
+                private=True,
+            ),
+            now=ctx.now,
+        )
     return [
         Reply(
             text=_(
@@ -959,7 +1128,8 @@ COMMANDS: tuple[Command, ...] = (
         what=N_("feedback meetings: the prompt, the time, notes and goals; agents acknowledge"),
         example="/feedback Carol",
         refusal=N_(
-            "The command /feedback is not available to you: feedback meetings are for agents and their managers."
+            "The command /feedback is not available to you: feedback meetings are for agents and "
+            "their managers."
         ),
     ),
 )

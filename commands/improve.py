@@ -61,7 +61,9 @@ def request_plan(
         due = results.deadline_day(team, plan.due_at)
         if rank is not None and group_size:
             text = _(
-                "Your result for {period} is number {rank} of {size} in the team. The scheme asks the last {n} for an improvement plan: please analyse the causes and submit one by {due}.",
+                "Your result for {period} is number {rank} of {size} in the team. The scheme asks "
+                "the last {n} for an improvement plan: please analyse the causes and submit one by "
+                "{due}.",
                 period=period.key,
                 rank=rank,
                 size=group_size,
@@ -70,15 +72,27 @@ def request_plan(
             )
         else:
             text = _(
-                "The scheme asks the last {n} of the team for an improvement plan for {period}: please analyse the causes and submit one by {due}.",
+                "The scheme asks the last {n} of the team for an improvement plan for {period}: "
+                "please analyse the causes and submit one by {due}.",
                 period=period.key,
                 n=last_n,
                 due=due,
             )
-        outbox.enqueue(session, team=team, period=period, member=member, kind="improve.request",
-                       reply=Reply(text=text,
-                                   buttons=(Button(_("Write the plan"), f"{ACTION}:start", str(plan.id), style="primary"),),
-                                   private=True), now=now)  # fmt: skip
+        outbox.enqueue(
+            session,
+            team=team,
+            period=period,
+            member=member,
+            kind="improve.request",
+            reply=Reply(
+                text=text,
+                buttons=(
+                    Button(_("Write the plan"), f"{ACTION}:start", str(plan.id), style="primary"),
+                ),
+                private=True,
+            ),
+            now=now,
+        )
     return plan
 
 
@@ -87,13 +101,29 @@ def request_plan(
 
 def fields(ctx: Context, conv: Conversation) -> list[Field]:
     return [
-        Field("cause", "text", N_("Why was your result among the last? Analyse the causes."), max_length=TEXT_LIMIT,
-              short=N_("Cause analysis")),
-        Field("measures", "text", N_("What will you do to improve, and by when?"), max_length=TEXT_LIMIT,
-              short=N_("Measures")),
-        Field("support", "text", N_("What support do you need (training, coaching, tools)?"), max_length=TEXT_LIMIT,
-              required=False, short=N_("Support needed")),
-    ]  # fmt: skip
+        Field(
+            "cause",
+            "text",
+            N_("Why was your result among the last? Analyse the causes."),
+            max_length=TEXT_LIMIT,
+            short=N_("Cause analysis"),
+        ),
+        Field(
+            "measures",
+            "text",
+            N_("What will you do to improve, and by when?"),
+            max_length=TEXT_LIMIT,
+            short=N_("Measures"),
+        ),
+        Field(
+            "support",
+            "text",
+            N_("What support do you need (training, coaching, tools)?"),
+            max_length=TEXT_LIMIT,
+            required=False,
+            short=N_("Support needed"),
+        ),
+    ]
 
 
 def _plan_of(ctx: Context, conv: Conversation) -> ImprovementPlan | None:
@@ -111,9 +141,16 @@ def check(ctx: Context, conv: Conversation) -> str | None:
 def submit(ctx: Context, conv: Conversation, answers: Answers) -> int:
     plan = _plan_of(ctx, conv)
     assert plan is not None and plan.id is not None
-    store.update_plan(session=ctx.session, plan=plan, actor=repo.actor_of(ctx.actor), reason="plan submitted",
-                      now=ctx.now, status="submitted", submitted_at=ctx.now,
-                      answers={k: v for k, v in answers.items() if not k.startswith("_")})  # fmt: skip
+    store.update_plan(
+        session=ctx.session,
+        plan=plan,
+        actor=repo.actor_of(ctx.actor),
+        reason="plan submitted",
+        now=ctx.now,
+        status="submitted",
+        submitted_at=ctx.now,
+        answers={k: v for k, v in answers.items() if not k.startswith("_")},
+    )
     manager = manager_of(ctx.actor, session=ctx.session)
     team = repo.get_team(session=ctx.session, team_id=plan.team_id)
     period = repo.get_period_by_id(session=ctx.session, period_id=plan.period_id)
@@ -134,8 +171,11 @@ def plan_reply(_: Translate, member: Member, plan: ImprovementPlan) -> Reply:
         _("· Support needed: {text}", text=a.get("support") or "—"),
         _("Approve it, or return it with /improve return {name} COMMENT.", name=member.name),
     ])  # fmt: skip
-    return Reply(text=text, buttons=(Button(_("Approve"), f"{ACTION}:approve", str(plan.id), style="primary"),),
-                 private=True)  # fmt: skip
+    return Reply(
+        text=text,
+        buttons=(Button(_("Approve"), f"{ACTION}:approve", str(plan.id), style="primary"),),
+        private=True,
+    )
 
 
 FORM = FormDefinition(
@@ -161,8 +201,14 @@ def start_form(ctx: Context) -> list[Reply]:
     if plan is None:
         return [Reply(text=ctx._("There is no improvement plan waiting for you."), ephemeral=True)]
     earlier = plan.answers or None
-    return engine.start(ctx, FORM_ID, period_id=plan.period_id, subject_id=ctx.actor.id,
-                        expires_at=max(plan.due_at, ctx.now) + timedelta(days=7), answers=earlier)  # fmt: skip
+    return engine.start(
+        ctx,
+        FORM_ID,
+        period_id=plan.period_id,
+        subject_id=ctx.actor.id,
+        expires_at=max(plan.due_at, ctx.now) + timedelta(days=7),
+        answers=earlier,
+    )
 
 
 def _find_agent_plan(
@@ -172,10 +218,16 @@ def _find_agent_plan(
     (``TEAM/NAME`` when two of them share the name); the decision is checked on that plan."""
     _ = ctx._
     team_name, _sep, agent_name = name.rpartition("/")
-    teams = [t for t in repo.list_teams(session=ctx.session)
-             if permissions.sees_team(ctx.actor, t.id) and (not team_name or t.name == team_name)]  # fmt: skip
-    found = [(m, store.list_plans(session=ctx.session, member_id=m.id)) for t in teams
-             if (m := repo.get_member_by_name(session=ctx.session, team=t, name=agent_name)) is not None]  # fmt: skip
+    teams = [
+        t
+        for t in repo.list_teams(session=ctx.session)
+        if permissions.sees_team(ctx.actor, t.id) and (not team_name or t.name == team_name)
+    ]
+    found = [
+        (m, store.list_plans(session=ctx.session, member_id=m.id))
+        for t in teams
+        if (m := repo.get_member_by_name(session=ctx.session, team=t, name=agent_name)) is not None
+    ]
     if not found:
         return (
             None,
@@ -185,10 +237,22 @@ def _find_agent_plan(
             ),
         )
     if len(found) > 1:
-        where = ", ".join(f"{repo.get_team(session=ctx.session, team_id=m.team_id).name}/{m.name}"  # type: ignore[union-attr]
-                          for m, _plans in found)  # fmt: skip
-        return None, None, Reply(text=_("Several of your teams have a member called {name}; write one of: {names}.",
-                                        name=agent_name, names=where), ephemeral=True)  # fmt: skip
+        where = ", ".join(
+            f"{repo.get_team(session=ctx.session, team_id=m.team_id).name}/{m.name}"  # type: ignore[union-attr]
+            for m, _plans in found
+        )
+        return (
+            None,
+            None,
+            Reply(
+                text=_(
+                    "Several of your teams have a member called {name}; write one of: {names}.",
+                    name=agent_name,
+                    names=where,
+                ),
+                ephemeral=True,
+            ),
+        )
     member, plans = found[0]
     if not plans:
         return (
@@ -221,9 +285,17 @@ def decide(
             )
         ]
     status = "approved" if approve else "returned"
-    store.update_plan(session=ctx.session, plan=plan, actor=repo.actor_of(ctx.actor), reason=comment or status,
-                      now=ctx.now, status=status, decided_by=repo.actor_of(ctx.actor), decided_at=ctx.now,
-                      decision_comment=comment or None)  # fmt: skip
+    store.update_plan(
+        session=ctx.session,
+        plan=plan,
+        actor=repo.actor_of(ctx.actor),
+        reason=comment or status,
+        now=ctx.now,
+        status=status,
+        decided_by=repo.actor_of(ctx.actor),
+        decided_at=ctx.now,
+        decision_comment=comment or None,
+    )
     team = repo.get_team(session=ctx.session, team_id=plan.team_id)
     period = repo.get_period_by_id(session=ctx.session, period_id=plan.period_id)
     assert team is not None
@@ -236,11 +308,23 @@ def decide(
     else:
         text = _a("Your improvement plan was returned: {text}. Please revise it.", text=comment)
         buttons = (Button(_a("Revise the plan"), f"{ACTION}:start", str(plan.id), style="primary"),)
-    outbox.enqueue(ctx.session, team=team, period=period, member=member,
-                   kind=f"improve.{status}.{len(store.list_plans(session=ctx.session, member_id=member.id))}.{ctx.now:%Y%m%d%H%M%S}",
-                   reply=Reply(text=text, buttons=buttons, private=True), now=ctx.now)  # fmt: skip
-    return [Reply(text=_("The plan of {name} is approved.", name=member.name) if approve
-                  else _("The plan of {name} is returned with your comment.", name=member.name))]  # fmt: skip
+    outbox.enqueue(
+        ctx.session,
+        team=team,
+        period=period,
+        member=member,
+        kind=f"improve.{status}.{len(store.list_plans(session=ctx.session, member_id=member.id))}."
+        f"{ctx.now:%Y%m%d%H%M%S}",
+        reply=Reply(text=text, buttons=buttons, private=True),
+        now=ctx.now,
+    )
+    return [
+        Reply(
+            text=_("The plan of {name} is approved.", name=member.name)
+            if approve
+            else _("The plan of {name} is returned with your comment.", name=member.name)
+        )
+    ]
 
 
 def overview(ctx: Context) -> list[Reply]:
@@ -255,17 +339,26 @@ def overview(ctx: Context) -> list[Reply]:
         ]
     )
     names = {
-        "requested": _("requested"), "submitted": _("submitted, waiting for you"), "approved": _("approved"),
+        "requested": _("requested"),
+        "submitted": _("submitted, waiting for you"),
+        "approved": _("approved"),
         "returned": _("returned"),
-    }  # fmt: skip
+    }
     lines = [_("Improvement plans:")]
     for team in teams:
         for plan in store.list_plans(session=ctx.session, team=team):
             member = repo.get_member(session=ctx.session, member_id=plan.member_id)
             late = plan.status in OPEN_STATUSES and plan.due_at < ctx.now
-            lines.append(_("· {name} ({team}): {status}, due {due}{late}", name=member.name if member else "?",
-                           team=team.name, status=names.get(plan.status, plan.status), due=TeamClock.of(team).deadline(plan.due_at),
-                           late=_(" — late") if late else ""))  # fmt: skip
+            lines.append(
+                _(
+                    "· {name} ({team}): {status}, due {due}{late}",
+                    name=member.name if member else "?",
+                    team=team.name,
+                    status=names.get(plan.status, plan.status),
+                    due=TeamClock.of(team).deadline(plan.due_at),
+                    late=_(" — late") if late else "",
+                )
+            )
     if len(lines) == 1:
         return [Reply(text=_("No improvement plans."), ephemeral=True)]
     return [Reply(text="\n".join(lines), private=True)]
@@ -326,25 +419,68 @@ def follow_up(session: Session, *, now: datetime, team: Team | None = None) -> d
                 targets = escalation_of(member, session=session)
                 for boss in targets:
                     _ = translator(lang_of(boss, session=session))
-                    outbox.enqueue(session, team=plan_team, period=period, member=boss, kind=f"improve.escalated.{member.id}",
-                                   reply=Reply(text=_("{name}'s improvement plan for {period} was due {due} and is not in. Please follow up.",
-                                                      name=member.name, period=period.key if period else "",
-                                                      due=TeamClock.of(plan_team).deadline(plan.due_at)), private=True), now=now)  # fmt: skip
-                store.update_plan(session=session, plan=plan, actor="system", reason="plan late: escalated", now=now,
-                                  escalated_at=now, escalated_to=targets[0].id if targets else None)  # fmt: skip
+                    outbox.enqueue(
+                        session,
+                        team=plan_team,
+                        period=period,
+                        member=boss,
+                        kind=f"improve.escalated.{member.id}",
+                        reply=Reply(
+                            text=_(
+                                "{name}'s improvement plan for {period} was due {due} and is not "
+                                "in. Please follow up.",
+                                name=member.name,
+                                period=period.key if period else "",
+                                due=TeamClock.of(plan_team).deadline(plan.due_at),
+                            ),
+                            private=True,
+                        ),
+                        now=now,
+                    )
+                store.update_plan(
+                    session=session,
+                    plan=plan,
+                    actor="system",
+                    reason="plan late: escalated",
+                    now=now,
+                    escalated_at=now,
+                    escalated_to=targets[0].id if targets else None,
+                )
                 counts["escalated"] += 1
             continue
         last = plan.last_reminded_at
         due_soon = plan.due_at - now <= REMIND_BEFORE
         if due_soon and (last is None or last.date() != now.date()):
             _ = translator(lang_of(member, session=session))
-            outbox.enqueue(session, team=plan_team, period=period, member=member,
-                           kind=f"improve.reminder.{plan.reminders + 1}",
-                           reply=Reply(text=_("Reminder: your improvement plan is due {due}.", due=TeamClock.of(plan_team).deadline(plan.due_at)),
-                                       buttons=(Button(_("Write the plan"), f"{ACTION}:start", str(plan.id), style="primary"),),
-                                       private=True), now=now)  # fmt: skip
-            store.update_plan(session=session, plan=plan, actor="system", reason="reminder", now=now,
-                              reminders=plan.reminders + 1, last_reminded_at=now)  # fmt: skip
+            outbox.enqueue(
+                session,
+                team=plan_team,
+                period=period,
+                member=member,
+                kind=f"improve.reminder.{plan.reminders + 1}",
+                reply=Reply(
+                    text=_(
+                        "Reminder: your improvement plan is due {due}.",
+                        due=TeamClock.of(plan_team).deadline(plan.due_at),
+                    ),
+                    buttons=(
+                        Button(
+                            _("Write the plan"), f"{ACTION}:start", str(plan.id), style="primary"
+                        ),
+                    ),
+                    private=True,
+                ),
+                now=now,
+            )
+            store.update_plan(
+                session=session,
+                plan=plan,
+                actor="system",
+                reason="reminder",
+                now=now,
+                reminders=plan.reminders + 1,
+                last_reminded_at=now,
+            )
             counts["reminded"] += 1
     return counts
 
@@ -357,7 +493,8 @@ COMMANDS: tuple[Command, ...] = (
         what=N_("improvement plans: write yours, or approve and return your team's"),
         example="/improve",
         refusal=N_(
-            "The command /improve is not available to you: improvement plans are for agents and their managers."
+            "The command /improve is not available to you: improvement plans are for agents and "
+            "their managers."
         ),
     ),
 )

@@ -59,8 +59,16 @@ def arrivals(session: Session, member_id: int, now: datetime) -> list[Reply]:
             if period
             else _("📬 kpibot wrote to you:")
         )
-        out.append(Reply(text=f"{head}\n{reply.text}", buttons=reply.buttons, question=reply.question,
-                         image=reply.image, file=reply.file, private=True))  # fmt: skip
+        out.append(
+            Reply(
+                text=f"{head}\n{reply.text}",
+                buttons=reply.buttons,
+                question=reply.question,
+                image=reply.image,
+                file=reply.file,
+                private=True,
+            )
+        )
     return out
 
 
@@ -154,7 +162,8 @@ def inbox(ctx: Context, args: str) -> list[Reply]:
     lines += [
         "",
         _(
-            "/inbox NAME shows one person's messages in full; in the terminal, kpibot chat --as NAME shows them to that person as they arrive."
+            "/inbox NAME shows one person's messages in full; in the terminal, kpibot chat --as "
+            "NAME shows them to that person as they arrive."
         ),
     ]
     return [Reply(text="\n".join(lines), private=True)]
@@ -170,7 +179,8 @@ COMMANDS: tuple[Command, ...] = (
         ),
         example="/inbox Carol",
         refusal=N_(
-            "The command /inbox is not available to you: it shows managers and admins the messages kpibot could not deliver to their people."
+            "The command /inbox is not available to you: it shows managers and admins the messages "
+            "kpibot could not deliver to their people."
         ),
     ),
 )

@@ -52,7 +52,8 @@ def messengers_named(messengers: Mapping[str, str], lang: str) -> str:
 
 def how_to_link(_: Translate) -> str:
     return _(
-        "Hello! To use kpibot, ask your kpibot admin for a link code, then send it to me here: /start CODE"
+        "Hello! To use kpibot, ask your kpibot admin for a link code, then send it to me here: "
+        "/start CODE"
     )
 
 
@@ -86,13 +87,15 @@ def start_unlinked(ctx: UnlinkedContext, args: str) -> list[Reply]:
     team_name = team.name if team is not None else ""
     if platform == "telegram":
         text = said(
-            "Your Telegram account is now linked to {name} in team {team}. Send /help to see what you can do.",
+            "Your Telegram account is now linked to {name} in team {team}. Send /help to see what "
+            "you can do.",
             name=result.member.name,
             team=team_name,
         )
     else:
         text = said(
-            "Your {messenger} account is now linked to {name} in team {team}. Send /help to see what you can do.",
+            "Your {messenger} account is now linked to {name} in team {team}. Send /help to see "
+            "what you can do.",
             messenger=messenger_name(ctx.config, platform, said),
             name=result.member.name,
             team=team_name,
@@ -108,7 +111,8 @@ def _refused(reason: str, platform: str, messenger: str, _: Translate) -> str:
     if reason == "taken":
         if platform != "telegram":
             return _(
-                "This {messenger} account is already linked to another member. Ask your kpibot admin.",
+                "This {messenger} account is already linked to another member. Ask your kpibot "
+                "admin.",
                 messenger=messenger,
             )
         return _(
@@ -124,7 +128,8 @@ def start_linked(ctx: Context, args: str) -> list[Reply]:
         return [
             Reply(
                 text=_(
-                    "Your Telegram account is already linked to {name}. Send /help to see what you can do.",
+                    "Your Telegram account is already linked to {name}. Send /help to see what you "
+                    "can do.",
                     name=ctx.actor.name,
                 )
             )
@@ -133,7 +138,8 @@ def start_linked(ctx: Context, args: str) -> list[Reply]:
         return [
             Reply(
                 text=_(
-                    "Your {messenger} account is already linked to {name}. Send /help to see what you can do.",
+                    "Your {messenger} account is already linked to {name}. Send /help to see what "
+                    "you can do.",
                     messenger=messenger_name(ctx.config, ctx.incoming.platform, _),
                     name=ctx.actor.name,
                 )
@@ -184,15 +190,20 @@ def linkcode(ctx: Context, args: str) -> list[Reply]:
     )  # fmt: skip
     if platform != "telegram":
         text = _(
-            "Link code for {name} ({team}): {code}\nIt works once, for {hours} hours. Ask them to send /start {code} to kpibot in a private chat on {messenger}.",
-            name=member.name, team=team_name, code=code.code, hours=int(hours),
+            "Link code for {name} ({team}): {code}\nIt works once, for {hours} hours. Ask them to "
+            "send /start {code} to kpibot in a private chat on {messenger}.",
+            name=member.name,
+            team=team_name,
+            code=code.code,
+            hours=int(hours),
             messenger=messenger_name(ctx.config, platform, _),
-        )  # fmt: skip
+        )
         return [Reply(text=text, private=True)]
     return [
         Reply(
             text=_(
-                "Link code for {name} ({team}): {code}\nIt works once, for {hours} hours. Ask them to send /start {code} to the kpibot Telegram bot in a private chat.",
+                "Link code for {name} ({team}): {code}\nIt works once, for {hours} hours. Ask them "
+                "to send /start {code} to the kpibot Telegram bot in a private chat.",
                 name=member.name,
                 team=team_name,
                 code=code.code,

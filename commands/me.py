@@ -137,9 +137,13 @@ def _indicator_line(
     how = how_scored(_, ctx.lang, item.get("status", ""), ind, scheme, item.get("detail", {}))
     line = _(
         "· {name}: {value} → {how} → {points} of {weight} points → {contribution} to the total",
-        name=ind.name.get(ctx.lang), value=value, how=how,
-        points=_num(points), weight=_num(item.get("max_points")), contribution=_num(contribution, 2),
-    )  # fmt: skip
+        name=ind.name.get(ctx.lang),
+        value=value,
+        how=how,
+        points=_num(points),
+        weight=_num(item.get("max_points")),
+        contribution=_num(contribution, 2),
+    )
     where = source_text(_, source)
     return f"{line} [{where}]" if where else line
 
@@ -270,9 +274,15 @@ def receipt(ctx: Context, outcome: results.PeriodResults, mine: results.AgentSco
     ).get(mine.member_id)
     lines = [
         _("Your result for {period} ({scheme})", period=period.key, scheme=scheme.name(ctx.lang)),
-        _("Total {total} of 100 · rank {rank} of {size}", total=total_text(mine.total), rank=mine.rank, size=mine.group_size)
-        if not mine.provisional else provisional_line(ctx, scheme, mine),
-    ]  # fmt: skip
+        _(
+            "Total {total} of 100 · rank {rank} of {size}",
+            total=total_text(mine.total),
+            rank=mine.rank,
+            size=mine.group_size,
+        )
+        if not mine.provisional
+        else provisional_line(ctx, scheme, mine),
+    ]
     change = change_text(_, mine.rank, previous, words=True)
     if change:
         lines.append(_("Change from last period: {change}", change=change))
@@ -292,12 +302,20 @@ def receipt(ctx: Context, outcome: results.PeriodResults, mine: results.AgentSco
             if entry.total is None:
                 lines.append(_("· {period}: no score", period=entry.period))
             else:
-                lines.append(_("· {period}: {total}, rank {rank} of {size}", period=entry.period,
-                               total=total_text(entry.total), rank=entry.rank, size=entry.group_size or "?"))  # fmt: skip
+                lines.append(
+                    _(
+                        "· {period}: {total}, rank {rank} of {size}",
+                        period=entry.period,
+                        total=total_text(entry.total),
+                        rank=entry.rank,
+                        size=entry.group_size or "?",
+                    )
+                )
     if not outcome.stored and period.status not in results.LOCKED_STATUSES:
         lines.append(
             _(
-                "Provisional: the results become final when they are published (the period is {status} now).",
+                "Provisional: the results become final when they are published (the period is "
+                "{status} now).",
                 status=status_name(_, period.status),
             )
         )
@@ -312,7 +330,8 @@ COMMANDS: tuple[Command, ...] = (
         what=N_("your score explained, number by number"),
         example="/me 2026-10",
         refusal=N_(
-            "The command /me is not available to you: it shows an agent's own score, and managers and admins are not scored. Use /rank for your teams."
+            "The command /me is not available to you: it shows an agent's own score, and managers "
+            "and admins are not scored. Use /rank for your teams."
         ),
         menu=N_("Your own score, explained"),
         menu_rank=2,

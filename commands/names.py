@@ -31,7 +31,8 @@ SEPARATORS = re.compile(r"[\s_·．.。/\-－—]+")
 
 @dataclass(frozen=True)
 class Named:
-    """One thing a person may name: ``key`` is what the code uses, ``label`` what the reader sees."""
+    """One thing a person may name: ``key`` is what the code uses, ``label`` what the reader
+    sees."""
 
     key: str
     label: str
@@ -52,7 +53,8 @@ class Found:
 
 
 def fold(text: str) -> str:
-    """Case, width, spaces and separators do not matter: ``Refund ratio`` = ``refund_ratio`` = ``refund-ratio``."""
+    """Case, width, spaces and separators do not matter: ``Refund ratio`` = ``refund_ratio`` =
+    ``refund-ratio``."""
     import unicodedata
 
     return SEPARATORS.sub("", unicodedata.normalize("NFKC", text).casefold())
@@ -118,7 +120,8 @@ def person_order(member: Member) -> tuple[str, str, int]:
 
 
 def joined(items: Sequence[str], lang: str) -> str:
-    """Names in a sentence: ``李娜、张伟`` in Chinese (the enumeration comma), ``Alice, Bob`` in English."""
+    """Names in a sentence: ``李娜、张伟`` in Chinese (the enumeration comma), ``Alice, Bob`` in
+    English."""
     return ("、" if lang == "zh" else ", ").join(items)
 
 
@@ -165,7 +168,15 @@ def dimension_options(
         for dim in comp.rated_dimensions:
             key = f"{comp.kind}.{dim.id}" if qualified else dim.id
             label = f"{names[lang]}·{dim.name.get(lang)}" if qualified else dim.name.get(lang)
-            spellings = (label, dim.name.zh, dim.name.en, dim.id, key, f"{comp.kind}.{dim.id}",
-                         f"{names['zh']}.{dim.name.zh}", f"{names['en']}.{dim.name.en}")  # fmt: skip
+            spellings = (
+                label,
+                dim.name.zh,
+                dim.name.en,
+                dim.id,
+                key,
+                f"{comp.kind}.{dim.id}",
+                f"{names['zh']}.{dim.name.zh}",
+                f"{names['en']}.{dim.name.en}",
+            )
             out.append(Named(key, label, spellings))
     return out

@@ -7,7 +7,8 @@ only the average over all raters, and only once at least the scheme's ``min_rate
 (default 3) colleagues have answered; below that it is "not enough ratings".
 
 ``/peer`` alone says first when the team's scheme has no peer rating, else lists the
-teammates by name as buttons (action ``peer:pick``, value ``<member_id>:<period_id>``); ``/peer summary`` shows one's own anonymous average;
+teammates by name as buttons (action ``peer:pick``, value ``<member_id>:<period_id>``); ``/peer
+summary`` shows one's own anonymous average;
 ``/peer raters`` is always refused.
 """
 
@@ -61,8 +62,11 @@ def fields(ctx: Context, conv: Conversation) -> list[Field]:
 
 
 def intro(ctx: Context, conv: Conversation) -> list[Reply]:
-    text = ctx._("Peer rating of {name} for {period}. Your answers are anonymous.",
-                 name=_shown(ctx, conversation_subject(ctx, conv)), period=conversation_period(ctx, conv).key)  # fmt: skip
+    text = ctx._(
+        "Peer rating of {name} for {period}. Your answers are anonymous.",
+        name=_shown(ctx, conversation_subject(ctx, conv)),
+        period=conversation_period(ctx, conv).key,
+    )
     return [Reply(text=text, private=True)]
 
 
@@ -84,11 +88,19 @@ def submit(ctx: Context, conv: Conversation, answers: Answers) -> int:
     period = conversation_period(ctx, conv)
     label = rater_pseudonym(ctx.config.secret, period.id, ctx.actor.id)
     review = repo.save_review(
-        session=ctx.session, period=period, subject=conversation_subject(ctx, conv), rater=ctx.actor,
-        kind="peer", answers=dict(answers), actor=label, rater_label=label,
-        reason="peer rating submitted in chat", submitted_at=ctx.now,
-        idempotency_key=f"conversation:{conv.id}", now=ctx.now,
-    )  # fmt: skip
+        session=ctx.session,
+        period=period,
+        subject=conversation_subject(ctx, conv),
+        rater=ctx.actor,
+        kind="peer",
+        answers=dict(answers),
+        actor=label,
+        rater_label=label,
+        reason="peer rating submitted in chat",
+        submitted_at=ctx.now,
+        idempotency_key=f"conversation:{conv.id}",
+        now=ctx.now,
+    )
     assert review.id is not None
     return review.id
 
@@ -131,7 +143,8 @@ def peer_average(ctx: Context, subject: Member, period: Period) -> tuple[float |
 
 
 def peer_line(ctx: Context, subject: Member, period: Period) -> str:
-    """One line for a person allowed to see the subject's result: the average, or not enough ratings."""
+    """One line for a person allowed to see the subject's result: the average, or not enough
+    ratings."""
     average, count = peer_average(ctx, subject, period)
     if average is None:
         return ctx._("Peer rating: not enough ratings.")
@@ -200,7 +213,8 @@ def peer(ctx: Context, args: str) -> list[Reply]:
 
 
 def choose(ctx: Context) -> list[Reply]:
-    """Teammates to rate, by name (:func:`commands.names.person_order`; the router lets only agents run
+    """Teammates to rate, by name (:func:`commands.names.person_order`; the router lets only agents
+    run
     ``/peer``; each button is checked again); first, whether the scheme has a peer rating at all."""
     _ = ctx._
     team = team_of(ctx, ctx.actor)
@@ -218,13 +232,23 @@ def choose(ctx: Context) -> list[Reply]:
         key=names.person_order,
     )  # fmt: skip
     buttons = tuple(
-        Button(label=_shown(ctx, m) + (" ✓" if m.id in mine else ""), action="peer:pick", value=f"{m.id}:{period.id}")
+        Button(
+            label=_shown(ctx, m) + (" ✓" if m.id in mine else ""),
+            action="peer:pick",
+            value=f"{m.id}:{period.id}",
+        )
         for m in colleagues
-    )  # fmt: skip
+    )
     if not buttons:
         return [Reply(text=_("There is no colleague for you to rate."), ephemeral=True)]
-    return [Reply(text=_("Whom do you want to rate? Your answers are anonymous. (✓ = already rated)"),
-                  buttons=buttons, private=True, relist="/peer")]  # fmt: skip
+    return [
+        Reply(
+            text=_("Whom do you want to rate? Your answers are anonymous. (✓ = already rated)"),
+            buttons=buttons,
+            private=True,
+            relist="/peer",
+        )
+    ]
 
 
 def pick(ctx: Context, value: str) -> list[Reply]:

@@ -124,7 +124,8 @@ def escalation_of(member: Member, *, session: Session) -> list[Member]:
 def reachable(member: Member) -> bool:
     """Whether a messenger can bring this person a message kpibot sends on its own: linked on
     any of them (Slack, Telegram, Feishu …; the terminal chat and tests are no messenger),
-    a Telegram link counting only while it answers (``Member.unreachable``: they blocked the bot)."""
+    a Telegram link counting only while it answers (``Member.unreachable``: they blocked the
+    bot)."""
     return any(
         platform not in NAMED_BY_NAME and not (platform == "telegram" and member.unreachable)
         for platform in member.linked_ids()

@@ -143,9 +143,13 @@ EXPORT_OWN_TEAMS = N_("You can export only the results of your teams.")
 SCHEME_OWN_TEAMS = N_("You can read the scheme only of your own team or of a team you manage.")
 STATUS_OWN_TEAMS = N_("You can see the progress only of your teams.")
 EXPORT_ONLY_LEADERS = N_(
-    "The command /export is not available to you: managers export their teams' results, admins every team's."
+    "The command /export is not available to you: managers export their teams' results, admins "
+    "every team's."
 )
-STATUS_ONLY_LEADERS = N_("The command /status is not available to you: it shows managers and admins who has done what this period.")  # fmt: skip
+STATUS_ONLY_LEADERS = N_(
+    "The command /status is not available to you: it shows managers and admins who has done what "
+    "this period."
+)
 
 REASONS: tuple[str, ...] = (
     INACTIVE, NOT_FOR_ROLE, REVIEW_ONLY_MANAGERS, REVIEW_OWN_TEAMS, REVIEW_DIRECT_MANAGER,
@@ -159,7 +163,8 @@ REASONS: tuple[str, ...] = (
 )  # fmt: skip
 
 
-# -- which commands each role may use at all (each command declares its roles: commands.context.Command) --
+# -- which commands each role may use at all (each command declares its roles:
+# commands.context.Command) --
 
 ALL = frozenset(Role)
 AGENTS = frozenset({Role.AGENT})
@@ -315,7 +320,8 @@ def can_see_peer_raters(actor: Person, subject: Person | None = None) -> Decisio
 def can_view_result(
     actor: Person, subject: Person, *, managed: Collection[int] | None = None
 ) -> Decision:
-    """A member's detailed score (``/me``, a manager looking at an agent): self, their managers, admins."""
+    """A member's detailed score (``/me``, a manager looking at an agent): self, their managers,
+    admins."""
     if not actor.active:
         return _refuse(INACTIVE)
     if actor.id is not None and actor.id == subject.id:
@@ -480,7 +486,8 @@ def can_decide_plan(
 def can_decide_appeal(
     actor: Person, member: Person, component_kind: str, *, managed: Collection[int] | None = None
 ) -> Decision:
-    """Decide an appeal: an admin; the agent's direct manager unless it contests the manager's review."""
+    """Decide an appeal: an admin; the agent's direct manager unless it contests the manager's
+    review."""
     if not actor.active:
         return _refuse(INACTIVE)
     if is_admin(actor):

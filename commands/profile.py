@@ -36,8 +36,11 @@ def lang_command(ctx: Context, args: str) -> list[Reply]:
     team_lang = team.lang if team is not None and team.lang else ctx.config.default_lang
     if not word:
         own = ctx.actor.lang
-        text = (_("You get kpibot in {lang} (your own setting).", lang=_name(_, own)) if own
-                else _("You get kpibot in {lang}, your team's language.", lang=_name(_, team_lang)))  # fmt: skip
+        text = (
+            _("You get kpibot in {lang} (your own setting).", lang=_name(_, own))
+            if own
+            else _("You get kpibot in {lang}, your team's language.", lang=_name(_, team_lang))
+        )
         return [
             Reply(
                 text=text + "\n" + _("Change it: /lang zh · /lang en · /lang team"), ephemeral=True
@@ -50,8 +53,14 @@ def lang_command(ctx: Context, args: str) -> list[Reply]:
             )
         ]
     lang = LANG_WORDS[word]
-    repo.update_member(session=ctx.session, member=ctx.actor, changes={"lang": lang},
-                       actor=repo.actor_of(ctx.actor), reason="own language", now=ctx.now)  # fmt: skip
+    repo.update_member(
+        session=ctx.session,
+        member=ctx.actor,
+        changes={"lang": lang},
+        actor=repo.actor_of(ctx.actor),
+        reason="own language",
+        now=ctx.now,
+    )
     shown = lang or team_lang
     t = translator(shown)
     if lang is None:

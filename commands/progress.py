@@ -66,8 +66,11 @@ def progress(
     """Each agent the actor may follow, with what is done and missing for ``period``."""
     gathered = results.team_context(team, period, scheme, session=session, history=False)
     data = fed_by_data(scheme)
-    valued = {(row.member_id, row.indicator) for row in repo.indicator_values(session=session, period=period)
-              if row.value is not None}  # fmt: skip
+    valued = {
+        (row.member_id, row.indicator)
+        for row in repo.indicator_values(session=session, period=period)
+        if row.value is not None
+    }
     out = []
     for agent in gathered.agents:
         if not permissions.can_see_progress_of(actor, agent):
@@ -146,8 +149,15 @@ def status_reply(
     closes = cycle.review_closes(ctx.session, team, period) if period.status == "open" else None
     if closes is not None:
         window = _(", reviews close {close}", close=TeamClock.of(team).deadline(closes))
-    lines = [_("Progress of {team} for {period} ({status}{window}):", team=team.name, period=period.key,
-               status=status_name(_, period.status), window=window)]  # fmt: skip
+    lines = [
+        _(
+            "Progress of {team} for {period} ({status}{window}):",
+            team=team.name,
+            period=period.key,
+            status=status_name(_, period.status),
+            window=window,
+        )
+    ]
     if not items:
         lines.append(_("No agents of yours in this team."))
         return Reply(text="\n".join(lines), ephemeral=True)
@@ -166,8 +176,14 @@ def status_reply(
         lines.append(_("In all: {summary}.", summary=_list(ctx, summary)))
     away = [i.member.name for i in items if not i.reachable]
     if away:
-        lines.append(_("Unreachable, they get nothing kpibot sends until an admin links their {messengers} account (/member set): {names}",
-                       messengers=_messengers(ctx), names=_list(ctx, away)))  # fmt: skip
+        lines.append(
+            _(
+                "Unreachable, they get nothing kpibot sends until an admin links their "
+                "{messengers} account (/member set): {names}",
+                messengers=_messengers(ctx),
+                names=_list(ctx, away),
+            )
+        )
     buttons: tuple[Button, ...] = ()
     if period.status == "open" and (missing_self(items) or missing_manager(items)):
         buttons = (Button(_("Remind them"), REMIND_ACTION, str(period.id)),)
@@ -194,8 +210,16 @@ def status_command(ctx: Context, args: str) -> list[Reply]:
         return [problem] if problem else []
     scheme = results.load_scheme(team, period, session=ctx.session)
     if scheme is None:
-        return [Reply(text=_("Team {team} has no scheme yet. An admin sets one with /team set {team} scheme=NAME.",
-                             team=team.name), ephemeral=True)]  # fmt: skip
+        return [
+            Reply(
+                text=_(
+                    "Team {team} has no scheme yet. An admin sets one with /team set {team} "
+                    "scheme=NAME.",
+                    team=team.name,
+                ),
+                ephemeral=True,
+            )
+        ]
     return [
         status_reply(
             ctx, team, period, scheme, progress(ctx.session, ctx.actor, team, period, scheme)
@@ -207,7 +231,8 @@ def status_command(ctx: Context, args: str) -> list[Reply]:
 
 
 def reminded_today(session: Session, team: Team, period: Period, today: date) -> set[int]:
-    """Members who got a reminder of ``period`` (the cycle's or this button's) on the team's ``today``."""
+    """Members who got a reminder of ``period`` (the cycle's or this button's) on the team's
+    ``today``."""
     rows = outbox_store.list_messages(session=session, team_id=team.id, period_id=period.id)
     return {
         r.member_id for r in rows
@@ -231,8 +256,16 @@ def remind(ctx: Context, value: str) -> list[Reply]:
         ]
     permissions.require(permissions.can_see_progress(ctx.actor, team))
     if period.status != "open":
-        return [Reply(text=_("The review window of {period} is not open: there is nothing to remind anyone of.",
-                             period=period.key), ephemeral=True)]  # fmt: skip
+        return [
+            Reply(
+                text=_(
+                    "The review window of {period} is not open: there is nothing to remind anyone "
+                    "of.",
+                    period=period.key,
+                ),
+                ephemeral=True,
+            )
+        ]
     scheme = results.load_scheme(team, period, session=ctx.session)
     assert scheme is not None
     items = progress(ctx.session, ctx.actor, team, period, scheme)
@@ -248,8 +281,15 @@ def remind(ctx: Context, value: str) -> list[Reply]:
             skipped.append(who.name)
             continue
         t = translator(lang_of(who, session=ctx.session))
-        outbox.enqueue(ctx.session, team=team, period=period, member=who, kind=f"remind.self.asked.{today}",
-                       reply=Reply(text=cycle.self_reminder(t, period.key, closes), private=True), now=ctx.now)  # fmt: skip
+        outbox.enqueue(
+            ctx.session,
+            team=team,
+            period=period,
+            member=who,
+            kind=f"remind.self.asked.{today}",
+            reply=Reply(text=cycle.self_reminder(t, period.key, closes), private=True),
+            now=ctx.now,
+        )
         sent.append(who.name)
         if not reachable(who):
             waiting.append(who.name)
@@ -264,8 +304,15 @@ def remind(ctx: Context, value: str) -> list[Reply]:
         text = cycle.manager_reminder(
             lang_of(boss, session=ctx.session), period.key, [a.name for a in theirs], closes
         )
-        outbox.enqueue(ctx.session, team=team, period=period, member=boss, kind=f"remind.manager.asked.{today}",
-                       reply=Reply(text=text, private=True), now=ctx.now)  # fmt: skip
+        outbox.enqueue(
+            ctx.session,
+            team=team,
+            period=period,
+            member=boss,
+            kind=f"remind.manager.asked.{today}",
+            reply=Reply(text=text, private=True),
+            now=ctx.now,
+        )
         sent.append(boss.name)
         if not reachable(boss):
             waiting.append(boss.name)
@@ -297,7 +344,8 @@ COMMANDS: tuple[Command, ...] = (
         status_command,
         permissions.LEADERS,
         what=N_(
-            "who has done what this period: self-review, manager review, KPI data, ratings, QA; remind those missing"
+            "who has done what this period: self-review, manager review, KPI data, ratings, QA; "
+            "remind those missing"
         ),
         example="/status demo 2026-10",
         refusal=permissions.STATUS_ONLY_LEADERS,

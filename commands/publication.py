@@ -91,8 +91,12 @@ class PeriodCheck:
         if self.outcome is None:
             return _("Team {team} has no scheme yet, so there is nothing to publish.", team=team)
         if not self.outcome.scored:
-            return _("Nothing to publish for {team} {period}: nobody has a score yet (no reviews and no data). "
-                     "Nothing was changed.", team=team, period=key)  # fmt: skip
+            return _(
+                "Nothing to publish for {team} {period}: nobody has a score yet (no reviews and no "
+                "data). Nothing was changed.",
+                team=team,
+                period=key,
+            )
         return None
 
 
@@ -108,7 +112,8 @@ def check_period(session: Session, team: Team, period_key: str) -> PeriodCheck:
 def gap_lines(
     _: Translate, lang: str, scheme: Scheme, gaps: Sequence[results.AgentScore]
 ) -> list[str]:
-    """``· Li Na: Manager review, Performance`` — one line per person, parts in the reader's language."""
+    """``· Li Na: Manager review, Performance`` — one line per person, parts in the reader's
+    language."""
     return [_("· {name}: {parts}", name=s.name, parts=s.missing_names(scheme, lang)) for s in gaps]
 
 
@@ -116,20 +121,39 @@ def ask_publish(_: Translate, lang: str, check: PeriodCheck, *, confirm: str, ho
     """The question a manual publication with gaps asks (nothing has changed yet)."""
     assert check.outcome is not None
     team, key = check.team.name, check.period_key
-    lines = [_("{n} results of {team} {period} lack a part the scheme requires, so they would be provisional "
-               "(not ranked, no reward or deduction):", n=len(check.gaps), team=team, period=key)]  # fmt: skip
+    lines = [
+        _(
+            "{n} results of {team} {period} lack a part the scheme requires, so they would be "
+            "provisional (not ranked, no reward or deduction):",
+            n=len(check.gaps),
+            team=team,
+            period=key,
+        )
+    ]
     lines += gap_lines(_, lang, check.outcome.scheme, check.gaps)
-    lines.append(_("Nothing was published. To publish them marked provisional: {confirm}. To publish the complete "
-                   "results and hold these: {hold}.", confirm=confirm, hold=hold))  # fmt: skip
+    lines.append(
+        _(
+            "Nothing was published. To publish them marked provisional: {confirm}. To publish the "
+            "complete results and hold these: {hold}.",
+            confirm=confirm,
+            hold=hold,
+        )
+    )
     return "\n".join(lines)
 
 
 def ask_close(_: Translate, lang: str, check: PeriodCheck, *, confirm: str) -> str:
     """The question a manual close with gaps asks: after it no review can arrive."""
     assert check.outcome is not None
-    lines = [_("{n} results of {team} {period} still lack a part the scheme requires; after closing, no review "
-               "can arrive and they stay provisional (not ranked, no reward or deduction):",
-               n=len(check.gaps), team=check.team.name, period=check.period_key)]  # fmt: skip
+    lines = [
+        _(
+            "{n} results of {team} {period} still lack a part the scheme requires; after closing, "
+            "no review can arrive and they stay provisional (not ranked, no reward or deduction):",
+            n=len(check.gaps),
+            team=check.team.name,
+            period=check.period_key,
+        )
+    ]
     lines += gap_lines(_, lang, check.outcome.scheme, check.gaps)
     lines.append(_("Nothing was closed. To close anyway: {confirm}.", confirm=confirm))
     return "\n".join(lines)
@@ -138,26 +162,43 @@ def ask_close(_: Translate, lang: str, check: PeriodCheck, *, confirm: str) -> s
 def held_notice(_: Translate, lang: str, team: Team, period: Period, scheme: Scheme,
                 held: Sequence[results.AgentScore]) -> str:  # fmt: skip
     """What the admins are told when a scheduled publication holds results."""
-    lines = [_("The results of {team} for {period} are published, except {n} held because a part the scheme "
-               "requires is missing:", team=team.name, period=period.key, n=len(held))]  # fmt: skip
+    lines = [
+        _(
+            "The results of {team} for {period} are published, except {n} held because a part the "
+            "scheme requires is missing:",
+            team=team.name,
+            period=period.key,
+            n=len(held),
+        )
+    ]
     lines += gap_lines(_, lang, scheme, held)
-    lines.append(_("They get no result message and no consequences. To publish them marked provisional (not ranked, "
-                   "no reward or deduction), send {command}.",
-                   command=f"/runstep publish {team.name} {period.key} confirm"))  # fmt: skip
+    lines.append(
+        _(
+            "They get no result message and no consequences. To publish them marked provisional "
+            "(not ranked, no reward or deduction), send {command}.",
+            command=f"/runstep publish {team.name} {period.key} confirm",
+        )
+    )
     return "\n".join(lines)
 
 
 def nothing_notice(_: Translate, team: Team, period_key: str, reason: str) -> str:
     """What the admins are told when a scheduled publication found nothing to publish."""
-    return _("The scheduled publication of {team} {period} did not run: {reason} When the results are there, "
-             "send {command}.", team=team.name, period=period_key, reason=reason,
-             command=f"/runstep publish {team.name} {period_key}")  # fmt: skip
+    return _(
+        "The scheduled publication of {team} {period} did not run: {reason} When the results are "
+        "there, send {command}.",
+        team=team.name,
+        period=period_key,
+        reason=reason,
+        command=f"/runstep publish {team.name} {period_key}",
+    )
 
 
 def release(session: Session, outcome: results.PeriodResults, *, gaps: Gaps, actor: str,
             now: datetime | None = None) -> dict[str, int]:  # fmt: skip
     """Mark each locked score of the publication: complete ``final``; provisional ``held`` or,
-    when the admin confirmed (``gaps="confirm"``), ``confirmed`` by ``actor``. Counts what changed."""
+    when the admin confirmed (``gaps="confirm"``), ``confirmed`` by ``actor``. Counts what
+    changed."""
     counts = {"final": 0, "held": 0, "confirmed": 0}
     rows = {r.member_id: r for r in repo.list_scores(session=session, period=outcome.period)}
     for score in outcome.scored:
@@ -208,8 +249,16 @@ def tell_admins_unreachable(ctx: StepContext, outcome: results.PeriodResults) ->
     for admin in admins_of(session=ctx.session):
         lang = lang_of(admin, session=ctx.session)
         _ = translator(lang)
-        ctx.say(admin, "publish.unreachable", _(
-            "{team} {period} is published, but {names} cannot be reached: no {messengers} account is "
-            "linked, so their results wait in /inbox. Link them with /member set {team} NAME slack=… or telegram=….",
-            team=ctx.team.name, period=ctx.period_key, names=_(", ").join(m.name for m in missing),
-            messengers=messengers_named(ctx.messengers, lang)))  # fmt: skip
+        ctx.say(
+            admin,
+            "publish.unreachable",
+            _(
+                "{team} {period} is published, but {names} cannot be reached: no {messengers} "
+                "account is linked, so their results wait in /inbox. Link them with /member set "
+                "{team} NAME slack=… or telegram=….",
+                team=ctx.team.name,
+                period=ctx.period_key,
+                names=_(", ").join(m.name for m in missing),
+                messengers=messengers_named(ctx.messengers, lang),
+            ),
+        )

@@ -1,4 +1,5 @@
-"""``/rank [team] [period]``: a team's ranking with totals, change from last period, flags and a chart.
+"""``/rank [team] [period]``: a team's ranking with totals, change from last period, flags and a
+chart.
 
 Managers see their teams, admins every team. An agent sees their own team's full ranking
 only when the scheme publishes it (``publish_ranking``), otherwise only their own place
@@ -104,7 +105,8 @@ def change_text(
 def flag_texts(
     _: Translate, flags: Mapping[str, Any], currency: str = "CNY", *, post_change: bool = False
 ) -> list[str]:
-    """Reward, penalty, improvement plan (and, for admins only, change-of-post) flags as short texts.
+    """Reward, penalty, improvement plan (and, for admins only, change-of-post) flags as short
+    texts.
 
     The change-of-post flag is for admins, never for the team or the person's managers
     (DOMAIN.md, issue 9): it appears only when the caller passes ``post_change=True``.
@@ -204,8 +206,12 @@ def own_place(
     if mine is None or not mine.scored:
         return Reply(text=_("You have no score for {period} yet.", period=period.key), private=True)
     if mine.provisional:
-        return Reply(text=_("Your result in {team} for {period}:", team=team.name, period=period.key) + "\n"
-                     + provisional_line(ctx, outcome.scheme, mine), private=True)  # fmt: skip
+        return Reply(
+            text=_("Your result in {team} for {period}:", team=team.name, period=period.key)
+            + "\n"
+            + provisional_line(ctx, outcome.scheme, mine),
+            private=True,
+        )
     lines = [
         _("Your place in {team} for {period}: {rank} of {size}, total {total}.",
           team=team.name, period=period.key, rank=mine.rank, size=mine.group_size,
@@ -254,14 +260,22 @@ def full_ranking(
                 lines.append(_("· {name}: held back, missing: {parts}", name=s.name, parts=parts))
                 continue
             state = f" ({_('published as provisional')})" if s.release == "confirmed" else ""
-            lines.append(_("· {name}  {total}, missing: {parts}", name=s.name, total=total_text(s.total),
-                           parts=parts) + state)  # fmt: skip
+            lines.append(
+                _(
+                    "· {name}  {total}, missing: {parts}",
+                    name=s.name,
+                    total=total_text(s.total),
+                    parts=parts,
+                )
+                + state
+            )
     if unscored:
         lines.append(_("Not scored yet (reviews missing): {names}", names=_(", ").join(unscored)))
     if period.status not in results.LOCKED_STATUSES:
         lines.append(
             _(
-                "Provisional: the results become final when they are published (the period is {status} now).",
+                "Provisional: the results become final when they are published (the period is "
+                "{status} now).",
                 status=status_name(_, period.status),
             )
         )
@@ -278,7 +292,8 @@ def full_ranking(
     alt = _("Ranking chart")
     if len(bars) > 2 * CHART_ENDS:  # a bar for everyone would be taller than a photo may be
         alt = _(
-            "Ranking chart: the top {n} and the bottom {n} of {total}; the whole ranking is in the text above.",
+            "Ranking chart: the top {n} and the bottom {n} of {total}; the whole ranking is in the "
+            "text above.",
             n=CHART_ENDS,
             total=len(bars),
         )
@@ -304,11 +319,15 @@ def provisional_line(ctx: Context, scheme: Scheme, mine: results.AgentScore) -> 
     line = _("Total {total} of 100 · not ranked: provisional, missing: {parts}",
              total=total_text(mine.total), parts=mine.missing_names(scheme, ctx.lang))  # fmt: skip
     if mine.held:
-        line += "\n" + _("Held: not published while a required part is missing; the admins decide whether to "
-                         "publish it as provisional. It brings no reward or deduction.")  # fmt: skip
+        line += "\n" + _(
+            "Held: not published while a required part is missing; the admins decide whether to "
+            "publish it as provisional. It brings no reward or deduction."
+        )
     elif mine.release == "confirmed":
-        line += "\n" + _("Published as provisional, confirmed by {who}: not ranked, no reward or deduction.",
-                         who=publication.confirmer(_, ctx.session, mine))  # fmt: skip
+        line += "\n" + _(
+            "Published as provisional, confirmed by {who}: not ranked, no reward or deduction.",
+            who=publication.confirmer(_, ctx.session, mine),
+        )
     return line
 
 
@@ -320,7 +339,8 @@ COMMANDS: tuple[Command, ...] = (
         what=N_("a team's ranking with a chart"),
         example="/rank demo 2026-10",
         refusal=N_(
-            "The command /rank is not available to you: rankings are for agents, managers and admins."
+            "The command /rank is not available to you: rankings are for agents, managers and "
+            "admins."
         ),
         menu=N_("The team ranking"),
         menu_rank=3,

@@ -144,7 +144,8 @@ class AgentScore:
 
     @property
     def missing(self) -> tuple[str, ...]:
-        """The missing required parts (``Scheme.required_parts`` ids; ``Scheme.part_name`` names them)."""
+        """The missing required parts (``Scheme.required_parts`` ids; ``Scheme.part_name`` names
+        them)."""
         return (
             tuple(str(p) for p in self.breakdown.get("missing") or ()) if self.provisional else ()
         )
@@ -247,7 +248,8 @@ def agents_of(team: Team, *, session: Session) -> list[Member]:
 def _review_columns(
     period: Period, scheme: Scheme, kind: str, agents: set[int], *, session: Session
 ) -> tuple[dict[int, dict[str, float]], dict[int, dict[str, Any]]]:
-    """``{member: {"self.task_completion": 4}}`` and ``{member: {"at":..., "rater":...}}`` for one review kind."""
+    """``{member: {"self.task_completion": 4}}`` and ``{member: {"at":..., "rater":...}}`` for one
+    review kind."""
     component = scheme.component(kind)
     dims = {d.id for d in component.rated_dimensions} if component is not None else set()
     columns: dict[int, dict[str, float]] = {}
@@ -566,7 +568,8 @@ def compute_and_store(
 
 
 def _flag_list(flags: Mapping[str, Any]) -> list[str]:
-    """The flags that are set, as names (``reward``, ``penalty``, ``improvement``, ``post_change``)."""
+    """The flags that are set, as names (``reward``, ``penalty``, ``improvement``,
+    ``post_change``)."""
     names = [k for k in ("reward", "penalty", "last", "post_change") if flags.get(k)]
     if flags.get("improvement_due"):
         names.append("improvement")
@@ -643,12 +646,19 @@ def current_results(
                              breakdowns=breakdowns)  # fmt: skip
     scores = tuple(
         AgentScore(
-            member_id=r.member_id, name=r.name, total=r.total, rank=r.rank,
-            group_size=r.group_size, flags=r.flags, stored_provisional=r.provisional,
-            breakdown=StoredBreakdown(r.breakdown_json if breakdowns else _breakdown_of(session, period, r.member_id)),
+            member_id=r.member_id,
+            name=r.name,
+            total=r.total,
+            rank=r.rank,
+            group_size=r.group_size,
+            flags=r.flags,
+            stored_provisional=r.provisional,
+            breakdown=StoredBreakdown(
+                r.breakdown_json if breakdowns else _breakdown_of(session, period, r.member_id)
+            ),
         )
         for r in rows
-    )  # fmt: skip
+    )
     return PeriodResults(team, period, scheme, scores, stored=False)
 
 
@@ -738,14 +748,16 @@ def _light_scores(
         wanted = None if member_ids is None else set(member_ids)
         return {
             r.member_id: {
-                "total": float(r.total), "rank": r.rank,
+                "total": float(r.total),
+                "rank": r.rank,
                 "group_size": (r.breakdown or {}).get("group_size"),
-                "last": bool((r.breakdown or {}).get("flags", {}).get("last")) or "last" in (r.flags or []),
+                "last": bool((r.breakdown or {}).get("flags", {}).get("last"))
+                or "last" in (r.flags or []),
                 "provisional": bool((r.breakdown or {}).get("provisional")),
             }
             for r in repo.list_scores(session=session, period=period)
             if wanted is None or r.member_id in wanted
-        }  # fmt: skip
+        }
     scheme = load_scheme(team, period, session=session)
     if scheme is None:
         return {}
@@ -861,7 +873,8 @@ def _others_totals(session: Session, period_id: int, token: str, member_id: int)
 
 
 def latest_scored_period(team: Team, *, session: Session, today: date) -> Period | None:
-    """The period a result command shows by default: the latest month that has ended, else the current one."""
+    """The period a result command shows by default: the latest month that has ended, else the
+    current one."""
     started = [
         p
         for p in repo.list_periods(session=session, team=team)

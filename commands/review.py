@@ -145,8 +145,13 @@ def kpi_breakdown(ctx: Context, scheme: Scheme, member: Member, period: Period) 
         )
     performance = next((d for d in scheme.manager_dimensions if d.computed == "kpi"), None)
     if performance is not None:
-        lines.append(_("{dimension} (computed from the KPIs, not asked): {score} / 100",
-                       dimension=performance.name.get(ctx.lang), score=_points(result.kpi)))  # fmt: skip
+        lines.append(
+            _(
+                "{dimension} (computed from the KPIs, not asked): {score} / 100",
+                dimension=performance.name.get(ctx.lang),
+                score=_points(result.kpi),
+            )
+        )
     return lines
 
 
@@ -156,8 +161,13 @@ def self_review_lines(ctx: Context, scheme: Scheme, member: Member, period: Peri
         session=ctx.session, period=period, subject=member, rater=member, kind="self"
     )
     if review is None or review.submitted_at is None:
-        return [_("{name} has not submitted a self-review for {period} yet.", name=display_name(ctx, member),
-                  period=period.key)]  # fmt: skip
+        return [
+            _(
+                "{name} has not submitted a self-review for {period} yet.",
+                name=display_name(ctx, member),
+                period=period.key,
+            )
+        ]
     lines = [_("Self-review of {name}:", name=display_name(ctx, member))]
     for dim in scheme.self_dimensions:
         score = review.answers.get(dim.id)
@@ -230,34 +240,68 @@ def indicator_field(indicator: Indicator) -> Field:
                                   "points": _num_text(level.points)}))
             for level in method.choices()
         )  # fmt: skip
-        return Field(indicator_field_id(indicator), "choice",
-                     Msg(N_("{indicator}: which level fits this agent this period?"), {"indicator": name}),
-                     help=worth, options=options, short=name)  # fmt: skip
+        return Field(
+            indicator_field_id(indicator),
+            "choice",
+            Msg(N_("{indicator}: which level fits this agent this period?"), {"indicator": name}),
+            help=worth,
+            options=options,
+            short=name,
+        )
     note = method.note(indicator.points)
     if note is not None:
         worth = Msg(note.text, {k: str(v) for k, v in note.params.items()})
     unit = indicator.unit
     if unit == "points":
         prompt = N_("{indicator}: how many points from 0 to 100 do you give this agent?")
-        return Field(indicator_field_id(indicator), "number", Msg(prompt, {"indicator": name}), help=worth,
-                     minimum=0, maximum=100, short=Msg(N_("{indicator} (of 100 points)"), {"indicator": name}))  # fmt: skip
+        return Field(
+            indicator_field_id(indicator),
+            "number",
+            Msg(prompt, {"indicator": name}),
+            help=worth,
+            minimum=0,
+            maximum=100,
+            short=Msg(N_("{indicator} (of 100 points)"), {"indicator": name}),
+        )
     if unit in PERCENT_UNITS:
         prompt = N_("{indicator}: what percentage does this agent reach this period?")
-        return Field(indicator_field_id(indicator), "number", Msg(prompt, {"indicator": name}), help=worth,
-                     minimum=0, maximum=100, unit="%", short=name)  # fmt: skip
+        return Field(
+            indicator_field_id(indicator),
+            "number",
+            Msg(prompt, {"indicator": name}),
+            help=worth,
+            minimum=0,
+            maximum=100,
+            unit="%",
+            short=name,
+        )
     word = UNIT_WORDS.get(unit, unit)
     labelled = Msg(N_("{indicator} ({unit})"), {"indicator": name, "unit": word})
     if unit == "count" or method.counts_events:
         prompt = N_("{indicator}: how many times this period?")
-        return Field(indicator_field_id(indicator), "number", Msg(prompt, {"indicator": name}), help=worth,
-                     minimum=0, integer=True, short=labelled)  # fmt: skip
+        return Field(
+            indicator_field_id(indicator),
+            "number",
+            Msg(prompt, {"indicator": name}),
+            help=worth,
+            minimum=0,
+            integer=True,
+            short=labelled,
+        )
     prompt = N_("{indicator}: what is this agent's value this period, in {unit}?")
-    return Field(indicator_field_id(indicator), "number", Msg(prompt, {"indicator": name, "unit": word}),
-                 help=worth, minimum=0, short=labelled)  # fmt: skip
+    return Field(
+        indicator_field_id(indicator),
+        "number",
+        Msg(prompt, {"indicator": name, "unit": word}),
+        help=worth,
+        minimum=0,
+        short=labelled,
+    )
 
 
 def stored_value(indicator: Indicator, answer: Any) -> Decimal | None:
-    """A form answer as the indicator's stored value (a percentage as a fraction, a level as its number)."""
+    """A form answer as the indicator's stored value (a percentage as a fraction, a level as its
+    number)."""
     if answer is None:
         return None
     levels = indicator.method.choices()
@@ -269,7 +313,8 @@ def stored_value(indicator: Indicator, answer: Any) -> Decimal | None:
 
 
 def answer_of(indicator: Indicator, value: Decimal | None) -> Any:
-    """A stored value back as the form's answer (the inverse of :func:`stored_value`); None if it fits no answer."""
+    """A stored value back as the form's answer (the inverse of :func:`stored_value`); None if it
+    fits no answer."""
     if value is None:
         return None
     method = indicator.method
@@ -332,8 +377,16 @@ def fields(ctx: Context, conv: Conversation) -> list[Field]:
     out += [indicator_field(indicator) for indicator in manager_indicators(scheme)]
     if scheme is None or not scheme.manager_dimensions:
         return out  # only indicators to give: there is no review for a comment to go with
-    out.append(Field("comment", "text", N_("Anything else to tell the agent? (optional)"), required=False,
-                     max_length=COMMENT_LIMIT, short=N_("Comment")))  # fmt: skip
+    out.append(
+        Field(
+            "comment",
+            "text",
+            N_("Anything else to tell the agent? (optional)"),
+            required=False,
+            max_length=COMMENT_LIMIT,
+            short=N_("Comment"),
+        )
+    )
     return out
 
 
@@ -354,7 +407,8 @@ def _joined(scores: Mapping[str, Any], comments: Mapping[str, Any]) -> Answers:
 
 
 def preview(ctx: Context, conv: Conversation, answers: Answers) -> list[str]:
-    """The total the agent would get with these answers (``results.what_if``: the shared scoring module)."""
+    """The total the agent would get with these answers (``results.what_if``: the shared scoring
+    module)."""
     subject, period = conversation_subject(ctx, conv), conversation_period(ctx, conv)
     scores, _comments = _split(answers)
     overrides: dict[str, float | None] = {f"manager.{k}": float(v) for k, v in scores.items()}
@@ -383,7 +437,8 @@ def check(ctx: Context, conv: Conversation) -> str | None:
 
 
 def submit(ctx: Context, conv: Conversation, answers: Answers) -> int:
-    """Store the review, and each manager-provided indicator as its value (source ``manager``, audited)."""
+    """Store the review, and each manager-provided indicator as its value (source ``manager``,
+    audited)."""
     scores, comments = _split(answers)
     period, subject = conversation_period(ctx, conv), conversation_subject(ctx, conv)
     scheme = scheme_of(ctx, team_of(ctx, subject), period)
@@ -397,9 +452,16 @@ def submit(ctx: Context, conv: Conversation, answers: Answers) -> int:
         ):
             continue
         row = repo.set_indicator_value(
-            session=ctx.session, period=period, member=subject, indicator=indicator.column, value=value,
-            source="manager", actor=actor, reason="asked in the manager review", now=ctx.now,
-        )  # fmt: skip
+            session=ctx.session,
+            period=period,
+            member=subject,
+            indicator=indicator.column,
+            value=value,
+            source="manager",
+            actor=actor,
+            reason="asked in the manager review",
+            now=ctx.now,
+        )
         ctx.session.flush()
         result_id = row.id
     if scheme is not None and scheme.manager_dimensions:
@@ -415,9 +477,18 @@ def submit(ctx: Context, conv: Conversation, answers: Answers) -> int:
 
 
 FORM = FormDefinition(
-    form_id=FORM_ID, title=TITLE, fields=fields, submit=submit, intro=intro, preview=preview, check=check,
-    done=N_("Thank you, the review is submitted. You can change it with /review until the review window closes."),
-)  # fmt: skip
+    form_id=FORM_ID,
+    title=TITLE,
+    fields=fields,
+    submit=submit,
+    intro=intro,
+    preview=preview,
+    check=check,
+    done=N_(
+        "Thank you, the review is submitted. You can change it with /review until the review "
+        "window closes."
+    ),
+)
 
 
 # -- the command -----------------------------------------------------------------------------
@@ -509,8 +580,13 @@ def choose(ctx: Context) -> list[Reply]:
             if not agent.active or not permissions.can_review(ctx.actor, agent, managed=managed):
                 continue
             mark = " ✓" if agent.id in done else ""
-            buttons.append(Button(label=f"{display_name(ctx, agent)} ({period.key}){mark}", action="review:pick",
-                                  value=f"{agent.id}:{period.id}"))  # fmt: skip
+            buttons.append(
+                Button(
+                    label=f"{display_name(ctx, agent)} ({period.key}){mark}",
+                    action="review:pick",
+                    value=f"{agent.id}:{period.id}",
+                )
+            )
     if not buttons:
         return [Reply(text=_("There is nobody for you to review now."), ephemeral=True)]
     return [
@@ -550,7 +626,8 @@ COMMANDS: tuple[Command, ...] = (
         what=N_("review an agent of your team"),
         example="/review @Carol 2026-10",
         refusal=N_(
-            "The command /review is not available to you: only managers and admins review agents. Use /selfreview for your own review."
+            "The command /review is not available to you: only managers and admins review agents. "
+            "Use /selfreview for your own review."
         ),
         menu=N_("Review an agent (managers)"),
         menu_rank=4,

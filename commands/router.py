@@ -1,8 +1,10 @@
-"""Turns an :class:`Incoming` into replies: resolves the member, finds the handler, owns the unit of work.
+"""Turns an :class:`Incoming` into replies: resolves the member, finds the handler, owns the unit
+of work.
 
 Command modules declare what they serve in module-level tables:
 
-    COMMANDS: tuple[Command, ...]  # "/rank demo 2026-10" -> the "rank" Command's handler(ctx, "demo 2026-10")
+    COMMANDS: tuple[Command, ...]  # "/rank demo 2026-10" -> the "rank" Command's handler(ctx,
+    "demo 2026-10")
     ACTIONS: dict[str, Handler]    # button action "form:answer" -> ACTIONS["form"](ctx, value)
     ACTION_IDS: dict[str, tuple[str, ...]]  # every action name -> the kinds of id its value carries
     TEXT_HANDLER: Handler          # optional: plain text while a conversation is active
@@ -112,10 +114,14 @@ def collect(modules: Iterable[ModuleType]) -> Registry:
     for module in modules:
         declared: Any = getattr(module, "COMMANDS", ())
         if isinstance(declared, Mapping) or not all(isinstance(c, Command) for c in declared):
-            raise ValueError(f"{module.__name__}: COMMANDS must be Command declarations (handler, roles, help)")  # fmt: skip
+            raise ValueError(
+                f"{module.__name__}: COMMANDS must be Command declarations (handler, roles, help)"
+            )
         for command in declared:
             if command.name in commands:
-                raise ValueError(f"{module.__name__}: COMMANDS {command.name!r} is already registered")  # fmt: skip
+                raise ValueError(
+                    f"{module.__name__}: COMMANDS {command.name!r} is already registered"
+                )
             commands[command.name] = command
         tables = (
             (actions, "ACTIONS"),
@@ -140,8 +146,10 @@ def collect(modules: Iterable[ModuleType]) -> Registry:
             forms[form.form_id] = form
     prefixes = {name.split(":", 1)[0] for name in action_ids}
     if prefixes != set(actions):
-        raise ValueError(f"actions without declared ids {sorted(set(actions) - prefixes)}, "
-                         f"ids of no action {sorted(prefixes - set(actions))} (ACTION_IDS, commands.scope)")  # fmt: skip
+        raise ValueError(
+            f"actions without declared ids {sorted(set(actions) - prefixes)}, "
+            f"ids of no action {sorted(prefixes - set(actions))} (ACTION_IDS, commands.scope)"
+        )
     unknown = (
         {kind for kinds in action_ids.values() for kind in kinds}
         - set(scope.KINDS)
@@ -153,7 +161,8 @@ def collect(modules: Iterable[ModuleType]) -> Registry:
 
 
 def split_command(text: str) -> tuple[str, str] | None:
-    """``"/rank demo 2026-10"`` → ``("rank", "demo 2026-10")``; ``"/rank@kpibot"`` → ``("rank", "")``."""
+    """``"/rank demo 2026-10"`` → ``("rank", "demo 2026-10")``; ``"/rank@kpibot"`` → ``("rank",
+    "")``."""
     stripped = text.strip()
     if not stripped or stripped[0] not in "/／":
         return None
@@ -165,7 +174,8 @@ def split_command(text: str) -> tuple[str, str] | None:
 
 
 class Router:
-    """``Router(engine, config, clock)``; ``modules`` defaults to :data:`commands.registry.MODULES`."""
+    """``Router(engine, config, clock)``; ``modules`` defaults to
+    :data:`commands.registry.MODULES`."""
 
     def __init__(
         self,
@@ -199,14 +209,19 @@ class Router:
         except Exception:
             log.exception(
                 "request %s failed (platform=%s user=%s text=%r action=%r)",
-                request_id, incoming.platform, incoming.user_id, incoming.text[:80], incoming.action,
-            )  # fmt: skip
+                request_id,
+                incoming.platform,
+                incoming.user_id,
+                incoming.text[:80],
+                incoming.action,
+            )
             lang = self._lang_after_failure(incoming) or lang
             _ = translator(lang)
             return [
                 Reply(
                     text=_(
-                        "Sorry, something went wrong on our side. Please try again; if it keeps happening, give the admin this reference: {ref}",
+                        "Sorry, something went wrong on our side. Please try again; if it keeps "
+                        "happening, give the admin this reference: {ref}",
                         ref=request_id,
                     ),
                     ephemeral=True,
@@ -261,8 +276,12 @@ class Router:
         that took it stopped: its reply may never have been sent. It gets the replies kept
         with the work, or (none kept) word that it was done."""
         kept = repo.recorded_replies(incoming.platform, incoming.event_id or "", session=session)
-        log.warning("request %s: recovered event %s had been handled; answering it again (%s)",
-                    request_id, incoming.event_id, "kept replies" if kept is not None else "none kept")  # fmt: skip
+        log.warning(
+            "request %s: recovered event %s had been handled; answering it again (%s)",
+            request_id,
+            incoming.event_id,
+            "kept replies" if kept is not None else "none kept",
+        )
         if kept is not None:
             return [reply_from_json(r) for r in kept]
         member = repo.find_member(incoming.platform, incoming.user_id, session=session)
@@ -274,7 +293,8 @@ class Router:
         return [
             Reply(
                 text=_(
-                    'I did what you asked ("{text}"), but my answer to it was lost in a restart. Send /help to see what you can do next.',
+                    'I did what you asked ("{text}"), but my answer to it was lost in a restart. '
+                    "Send /help to see what you can do next.",
                     text=asked,
                 ),
                 ephemeral=True,
@@ -350,7 +370,8 @@ class Router:
                 return [
                     Reply(
                         text=_(
-                            "I don't know the command /{command}. Send /help to see what you can use.",
+                            "I don't know the command /{command}. Send /help to see what you can "
+                            "use.",
                             command=name,
                         ),
                         ephemeral=True,
@@ -395,23 +416,31 @@ def unlinked_text(incoming: Incoming, _: Translate, messenger: str | None = None
     ``messenger``: the platform's name as people read it (``飞书``)."""
     if incoming.platform == "slack":
         return _(
-            "I don't know you yet. Ask your kpibot admin to add you with your Slack user id {user_id}, for example: kpibot member add --team TEAM --name NAME --role agent --slack {user_id}",
+            "I don't know you yet. Ask your kpibot admin to add you with your Slack user id "
+            "{user_id}, for example: kpibot member add --team TEAM --name NAME --role agent "
+            "--slack {user_id}",
             user_id=incoming.user_id,
         )
     if incoming.platform == "telegram":
         return _(
-            "I don't know you yet. Ask your kpibot admin for a one-time link code and send it to me here: /start CODE. Or the admin can add you with your Telegram user id {user_id}: kpibot member add --team TEAM --name NAME --role agent --telegram {user_id}",
+            "I don't know you yet. Ask your kpibot admin for a one-time link code and send it to "
+            "me here: /start CODE. Or the admin can add you with your Telegram user id {user_id}: "
+            "kpibot member add --team TEAM --name NAME --role agent --telegram {user_id}",
             user_id=incoming.user_id,
         )
     if incoming.platform not in NAMED_BY_NAME:
         return _(
-            "I don't know you yet. Ask your kpibot admin for a one-time link code and send it to me here: /start CODE. Or the admin can link your {messenger} account (your id there is {user_id}): kpibot member link --team TEAM --name NAME --platform {platform} --id {user_id}",
+            "I don't know you yet. Ask your kpibot admin for a one-time link code and send it to "
+            "me here: /start CODE. Or the admin can link your {messenger} account (your id there "
+            "is {user_id}): kpibot member link --team TEAM --name NAME --platform {platform} --id "
+            "{user_id}",
             messenger=messenger or incoming.platform,
             platform=incoming.platform,
             user_id=incoming.user_id,
         )
     return _(
-        "There is no member called {name}. Ask your kpibot admin to add you: kpibot member add --team TEAM --name NAME --role agent",
+        "There is no member called {name}. Ask your kpibot admin to add you: kpibot member add "
+        "--team TEAM --name NAME --role agent",
         name=incoming.user_id,
     )
 

@@ -78,7 +78,8 @@ COUNT_TEXTS = {
     "confirmed": N_("provisional results published as confirmed: {n}"),
     "unreachable": N_("people no platform reaches (their messages wait in /inbox): {n}"),
 }
-"""What a step's counts (``StepOutcome.counts``) say, as a sentence part in the reader's language."""
+"""What a step's counts (``StepOutcome.counts``) say, as a sentence part in the reader's
+language."""
 
 
 def step_title(_: Translate, step: str) -> str:
@@ -99,7 +100,8 @@ def count_text(_: Translate, counts: dict[str, int]) -> str:
 
 
 def who_ran(_: Translate, session: Session, claimed_by: str) -> str:
-    """Who ran a step, by name: ``chat:2`` / ``member:2`` is that member, the scheduler and the CLI say so."""
+    """Who ran a step, by name: ``chat:2`` / ``member:2`` is that member, the scheduler and the CLI
+    say so."""
     head, _sep, tail = claimed_by.partition(":")
     if head in ("chat", "member") and tail.isdigit():
         member = repo.get_member(session=session, member_id=int(tail))
@@ -126,8 +128,16 @@ def schedule_lines(_: Translate, team: Team, *, session: Session, now: datetime)
     for row in reversed(done):
         at = clock.text(row.claimed_at)
         note = f" — {note_text(_, session, row.note, clock)}" if row.note else ""
-        lines.append(_("· {at} {period} {step} ({who}){note}", at=at, period=row.period_key,
-                       step=step_title(_, row.step), who=who_ran(_, session, row.claimed_by), note=note))  # fmt: skip
+        lines.append(
+            _(
+                "· {at} {period} {step} ({who}){note}",
+                at=at,
+                period=row.period_key,
+                step=step_title(_, row.step),
+                who=who_ran(_, session, row.claimed_by),
+                note=note,
+            )
+        )
     return lines
 
 
@@ -135,7 +145,8 @@ WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_
 
 
 def clock_text(_: Translate, local: datetime) -> str:
-    """``2026-11-01 周日 09:00`` / ``2026-11-01 Sun 09:00``: the weekday in the reader's language."""
+    """``2026-11-01 周日 09:00`` / ``2026-11-01 Sun 09:00``: the weekday in the reader's
+    language."""
     return f"{local.strftime('%Y-%m-%d')} {_(WEEKDAYS[local.weekday()])} {local.strftime('%H:%M')}"
 
 
@@ -185,7 +196,8 @@ def parse_run(
     if not words:
         return None, [
             _(
-                "Send /runstep STEP [TEAM] [PERIOD], STEP one of: open, remind.1, close, publish, daily."
+                "Send /runstep STEP [TEAM] [PERIOD], STEP one of: open, remind.1, close, publish, "
+                "daily."
             )
         ]
     choice: Gaps | None = None
@@ -200,7 +212,8 @@ def parse_run(
     elif choice == "hold" and step != "publish":
         problems.append(
             _(
-                "hold is only for publish: it publishes the complete results and holds the provisional ones."
+                "hold is only for publish: it publishes the complete results and holds the "
+                "provisional ones."
             )
         )
     elif choice == "confirm" and step not in ("publish", "close"):
@@ -270,15 +283,25 @@ def refusal(
 
 def outcome_text(_: Translate, request: RunRequest, outcome: StepOutcome) -> str:
     if outcome.status == "ran":
-        return _("Ran {step} for {team} {period}: {counts}.", step=step_title(_, request.step),
-                 team=request.team.name, period=request.period_key, counts=count_text(_, outcome.counts))  # fmt: skip
+        return _(
+            "Ran {step} for {team} {period}: {counts}.",
+            step=step_title(_, request.step),
+            team=request.team.name,
+            period=request.period_key,
+            counts=count_text(_, outcome.counts),
+        )
     statuses = {
         "already": _("it ran before"),
         "paused": _("the team is paused"),
         "unknown": _("no such step"),
     }
-    return _("{step} for {team} {period} did not run ({status}).", step=step_title(_, request.step),
-             team=request.team.name, period=request.period_key, status=statuses.get(outcome.status, outcome.status))  # fmt: skip
+    return _(
+        "{step} for {team} {period} did not run ({status}).",
+        step=step_title(_, request.step),
+        team=request.team.name,
+        period=request.period_key,
+        status=statuses.get(outcome.status, outcome.status),
+    )
 
 
 def set_paused(team: Team, paused: bool, *, session: Session, actor: str, now: datetime) -> bool:
@@ -289,9 +312,17 @@ def set_paused(team: Team, paused: bool, *, session: Session, actor: str, now: d
     team.paused = paused
     session.add(team)
     session.flush()
-    repo.append_audit(session=session, actor=actor, action="team.paused" if paused else "team.resumed",
-                      entity="team", entity_id=str(team.id), before=before, after=repo.snapshot(team),
-                      reason="cycle paused" if paused else "cycle resumed", at=now)  # fmt: skip
+    repo.append_audit(
+        session=session,
+        actor=actor,
+        action="team.paused" if paused else "team.resumed",
+        entity="team",
+        entity_id=str(team.id),
+        before=before,
+        after=repo.snapshot(team),
+        reason="cycle paused" if paused else "cycle resumed",
+        at=now,
+    )
     return True
 
 
@@ -342,10 +373,19 @@ def runstep(ctx: Context, args: str) -> list[Reply]:
     )
     if waiting is not None:
         return [Reply(text=waiting.text, private=True)]
-    outcome = run_step(ctx.session, team=request.team, period_key=request.period_key, step=request.step,
-                       now=ctx.now, worker=f"chat:{ctx.actor.id}", actor=repo.actor_of(ctx.actor),
-                       note=f"run by {repo.actor_of(ctx.actor)}", force=True,
-                       gaps=request.choice or "hold", messengers=ctx.config.messengers)  # fmt: skip
+    outcome = run_step(
+        ctx.session,
+        team=request.team,
+        period_key=request.period_key,
+        step=request.step,
+        now=ctx.now,
+        worker=f"chat:{ctx.actor.id}",
+        actor=repo.actor_of(ctx.actor),
+        note=f"run by {repo.actor_of(ctx.actor)}",
+        force=True,
+        gaps=request.choice or "hold",
+        messengers=ctx.config.messengers,
+    )
     return [Reply(text=outcome_text(ctx._, request, outcome), private=True)]
 
 
@@ -363,11 +403,21 @@ def _pause(ctx: Context, args: str, paused: bool) -> list[Reply]:
         team, paused, session=ctx.session, actor=repo.actor_of(ctx.actor), now=ctx.now
     )
     if paused:
-        text = ctx._("{team} is paused: no step runs until /resume {team}.", team=team.name) if changed else ctx._(
-            "{team} was already paused.", team=team.name)  # fmt: skip
+        text = (
+            ctx._("{team} is paused: no step runs until /resume {team}.", team=team.name)
+            if changed
+            else ctx._("{team} was already paused.", team=team.name)
+        )
     else:
-        text = ctx._("{team} runs again; steps missed meanwhile run at the next catch-up (within the hour).",
-                     team=team.name) if changed else ctx._("{team} was not paused.", team=team.name)  # fmt: skip
+        text = (
+            ctx._(
+                "{team} runs again; steps missed meanwhile run at the next catch-up (within the "
+                "hour).",
+                team=team.name,
+            )
+            if changed
+            else ctx._("{team} was not paused.", team=team.name)
+        )
     return [Reply(text=text, private=True)]
 
 
@@ -387,7 +437,8 @@ COMMANDS: tuple[Command, ...] = (
         what=N_("the monthly schedule of a team: when the window opens, reminders, close, results"),
         example="/schedule demo",
         refusal=N_(
-            "The command /schedule is not available to you: only an admin sees and runs the monthly schedule."
+            "The command /schedule is not available to you: only an admin sees and runs the "
+            "monthly schedule."
         ),
     ),
     Command(
@@ -395,11 +446,13 @@ COMMANDS: tuple[Command, ...] = (
         runstep,
         permissions.ADMINS,
         what=N_(
-            "run one step of the monthly schedule now (open, remind, close, publish); results that lack a required part are listed first and wait for confirm or hold"
+            "run one step of the monthly schedule now (open, remind, close, publish); results that "
+            "lack a required part are listed first and wait for confirm or hold"
         ),
         example="/runstep publish demo 2026-10",
         refusal=N_(
-            "The command /runstep is not available to you: only an admin sees and runs the monthly schedule."
+            "The command /runstep is not available to you: only an admin sees and runs the monthly "
+            "schedule."
         ),
     ),
     Command(

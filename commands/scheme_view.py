@@ -1,4 +1,5 @@
-"""``/scheme [team] [period]``: the scheme that scores a team, as a person reads it (seed 004: transparency).
+"""``/scheme [team] [period]``: the scheme that scores a team, as a person reads it (seed 004:
+transparency).
 
 The components and their weights (each review's dimensions, what a customer, peer or
 quality rating counts, which parts are required); every indicator with its points, its
@@ -229,8 +230,15 @@ def consequence_lines(ctx: Context, scheme: Scheme) -> list[str]:
         }[a.ties]
         lines.append("· " + ties)
     if a.improvement_last:
-        lines.append("· " + _("The last {n} in the ranking analyse why and submit an improvement plan (/improve) within {days} days of publication.",
-                              n=a.improvement_last, days=a.improvement_days))  # fmt: skip
+        lines.append(
+            "· "
+            + _(
+                "The last {n} in the ranking analyse why and submit an improvement plan (/improve) "
+                "within {days} days of publication.",
+                n=a.improvement_last,
+                days=a.improvement_days,
+            )
+        )
     if a.stars:
         stars = []
         for s in sorted(a.stars, key=lambda s: -s.level):
@@ -274,8 +282,14 @@ def consequence_lines(ctx: Context, scheme: Scheme) -> list[str]:
             "· " + _("Each agent sees only their own place; managers see the whole ranking.")
         )
     if permissions.is_admin(ctx.actor) and a.post_change_after:
-        lines.append("· " + _("Last place {n} periods in a row: flagged to the admins for a change of post (only admins see this rule and the flag).",
-                              n=a.post_change_after))  # fmt: skip
+        lines.append(
+            "· "
+            + _(
+                "Last place {n} periods in a row: flagged to the admins for a change of post (only "
+                "admins see this rule and the flag).",
+                n=a.post_change_after,
+            )
+        )
     return lines
 
 
@@ -295,7 +309,8 @@ def rate_text(rate: Decimal) -> str:
 
 
 def pay_lines(ctx: Context, scheme: Scheme) -> list[str]:
-    """The scheme's pay formula (``[[pay]]``, scoring.pay), one line per part, in the reader's language."""
+    """The scheme's pay formula (``[[pay]]``, scoring.pay), one line per part, in the reader's
+    language."""
     _ = ctx._
     currency = scheme.apply.currency
     lines = []
@@ -313,7 +328,8 @@ def pay_lines(ctx: Context, scheme: Scheme) -> list[str]:
         elif part.kind == "indicator_bonus" and part.all_met:
             met = _list(ctx, [scheme.indicator(i).name.get(ctx.lang) for i in part.all_met])
             text = _(
-                "{name}: {amount} when {indicators} each earn their full points; if one falls short, nothing",
+                "{name}: {amount} when {indicators} each earn their full points; if one falls "
+                "short, nothing",
                 name=name,
                 amount=money(part.amount, currency),
                 indicators=met,
@@ -384,8 +400,16 @@ def scheme_command(ctx: Context, args: str) -> list[Reply]:
             ]
     scheme = results.load_scheme(team, period, session=ctx.session)
     if scheme is None:
-        return [Reply(text=_("Team {team} has no scheme yet. An admin sets one with /team set {team} scheme=NAME.",
-                             team=team.name), ephemeral=True)]  # fmt: skip
+        return [
+            Reply(
+                text=_(
+                    "Team {team} has no scheme yet. An admin sets one with /team set {team} "
+                    "scheme=NAME.",
+                    team=team.name,
+                ),
+                ephemeral=True,
+            )
+        ]
     return [Reply(text="\n".join(scheme_lines(ctx, scheme, team.name)), private=True)]
 
 
@@ -395,7 +419,8 @@ COMMANDS: tuple[Command, ...] = (
         scheme_command,
         permissions.ALL,
         what=N_(
-            "the scheme that scores you: parts, weights, indicators, targets and what the result leads to"
+            "the scheme that scores you: parts, weights, indicators, targets and what the result "
+            "leads to"
         ),
         example="/scheme",
         menu=N_("The scheme that scores you"),

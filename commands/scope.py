@@ -186,7 +186,8 @@ def _plan_decider(ctx: Context, found: Found) -> permissions.Decision:
 
 
 def appealable(scheme: Scheme) -> dict[str, str]:
-    """Component id → kind; the indicator table is ``kpi`` even when it only feeds a review dimension."""
+    """Component id → kind; the indicator table is ``kpi`` even when it only feeds a review
+    dimension."""
     out = {c.id: c.kind for c in scheme.components}
     if scheme.uses_kpi_table:
         out.setdefault("kpi", "kpi")
@@ -245,8 +246,9 @@ KINDS: Mapping[str, Kind] = {
 
 
 def resolve(ctx: Context, kind: str, text: str) -> tuple[Any, permissions.Decision]:
-    """``(object, ALLOW)`` when the id names an object of the actor's scope, else ``(None, refusal)``;
-    the refusal's reason is :data:`permissions.NOT_YOURS` when the id is unknown or out of sight."""
+    """``(object, ALLOW)`` when the id names an object of the actor's scope, else ``(None,
+    refusal)``; the refusal's reason is :data:`permissions.NOT_YOURS` when the id is unknown or out
+    of sight."""
     found, decision = _check(ctx, KINDS[kind], text)
     if not decision or found is None:
         return None, decision

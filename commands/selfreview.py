@@ -42,11 +42,22 @@ def fields(ctx: Context, conv: Conversation) -> list[Field]:
     dims = task_first(scheme.self_dimensions) if scheme is not None else []
     out = [score_field(d, N_("{dimension}: how do you rate yourself this period?")) for d in dims]
     out += [
-        Field("went_well", "text", N_("What went well this period?"), max_length=TEXT_LIMIT,
-              help=N_("One or two sentences are enough."), short=N_("What went well")),
-        Field("to_improve", "text", N_("What do you want to improve next period?"), max_length=TEXT_LIMIT,
-              short=N_("What to improve")),
-    ]  # fmt: skip
+        Field(
+            "went_well",
+            "text",
+            N_("What went well this period?"),
+            max_length=TEXT_LIMIT,
+            help=N_("One or two sentences are enough."),
+            short=N_("What went well"),
+        ),
+        Field(
+            "to_improve",
+            "text",
+            N_("What do you want to improve next period?"),
+            max_length=TEXT_LIMIT,
+            short=N_("What to improve"),
+        ),
+    ]
     return out
 
 
@@ -94,9 +105,17 @@ def submit(ctx: Context, conv: Conversation, answers: Answers) -> int:
 
 
 FORM = FormDefinition(
-    form_id=FORM_ID, title=TITLE, fields=fields, submit=submit, intro=intro, check=check,
-    done=N_("Thank you, your self-review is submitted. You can change it with /selfreview until the deadline."),
-)  # fmt: skip
+    form_id=FORM_ID,
+    title=TITLE,
+    fields=fields,
+    submit=submit,
+    intro=intro,
+    check=check,
+    done=N_(
+        "Thank you, your self-review is submitted. You can change it with /selfreview until the "
+        "deadline."
+    ),
+)
 
 
 def selfreview(ctx: Context, args: str) -> list[Reply]:
@@ -149,7 +168,8 @@ COMMANDS: tuple[Command, ...] = (
         what=N_("fill your self-review for the period"),
         example="/selfreview",
         refusal=N_(
-            "The command /selfreview is not available to you: self-reviews are for agents; managers and admins are not scored."
+            "The command /selfreview is not available to you: self-reviews are for agents; "
+            "managers and admins are not scored."
         ),
         menu=N_("Fill in your self-review"),
         menu_rank=1,

@@ -104,7 +104,8 @@ SAMPLES = {"fraction": "3%", "percent": "3%", "seconds": "25", "minutes": "5", "
 
 
 def example(scheme: Scheme, lang: str) -> str:
-    """``退款比例=3% 平均响应时间=25``: the first two indicators by name, with a value in their unit."""
+    """``退款比例=3% 平均响应时间=25``: the first two indicators by name, with a value in their
+    unit."""
     parts = [f"{i.name.get(lang)}={SAMPLES.get(i.unit, '1')}" for i in scheme.indicators[:2]]
     if not parts:
         parts = [f"{o.label}=4" for o in names.dimension_options(scheme, lang)[:1]]
@@ -147,8 +148,13 @@ def parse(_: Translate, scheme: Scheme, args: str, lang: str = "en") -> Parsed:
                 problems.append(_("{name} could be {names}: write more of the name.", name=typed,
                                   names=names.listing(found.candidates, lang)))  # fmt: skip
             else:
-                problems.append(_("{name} is not in your scheme. You can change: {names}", name=typed,
-                                  names=names.listing(choices, lang)))  # fmt: skip
+                problems.append(
+                    _(
+                        "{name} is not in your scheme. You can change: {names}",
+                        name=typed,
+                        names=names.listing(choices, lang),
+                    )
+                )
             continue
         key, label = found.named.key, found.named.label
         if key in indicators:
@@ -173,9 +179,11 @@ def parse(_: Translate, scheme: Scheme, args: str, lang: str = "en") -> Parsed:
 
 def usage(_: Translate, scheme: Scheme, lang: str = "en") -> str:
     return _(
-        "What-if: change some of your numbers and see your score; nothing is stored.\nExample: /simulate {example}\nYou can change: {names}",
-        example=example(scheme, lang), names=names.listing(options(scheme, lang), lang),
-    )  # fmt: skip
+        "What-if: change some of your numbers and see your score; nothing is stored.\nExample: "
+        "/simulate {example}\nYou can change: {names}",
+        example=example(scheme, lang),
+        names=names.listing(options(scheme, lang), lang),
+    )
 
 
 def simulate(ctx: Context, args: str) -> list[Reply]:
@@ -276,7 +284,8 @@ COMMANDS: tuple[Command, ...] = (
         what=N_("what-if: your score with other numbers (nothing is stored)"),
         example="/simulate Refund ratio=3%",
         refusal=N_(
-            "The command /simulate is not available to you: what-if works only on an agent's own score."
+            "The command /simulate is not available to you: what-if works only on an agent's own "
+            "score."
         ),
         menu=N_("What if: your score with other numbers"),
         menu_rank=8,

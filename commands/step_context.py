@@ -64,13 +64,28 @@ class StepContext:
         self, member: Member | None, kind: str, text: str, *, chart: ChartRef | None = None
     ) -> None:
         """Queue ``text`` for ``member`` (privately), or for the team's chat (``None``)."""
-        if enqueue(self.session, team=self.team, period=self.period, member=member, kind=kind,
-                   reply=Reply(text=text, private=member is not None), chart=chart, now=self.now):  # fmt: skip
+        if enqueue(
+            self.session,
+            team=self.team,
+            period=self.period,
+            member=member,
+            kind=kind,
+            reply=Reply(text=text, private=member is not None),
+            chart=chart,
+            now=self.now,
+        ):
             self.count("queued")
 
     def speaking_as(self, member: Member, *, lang: str | None = None) -> Context:
         """A command context speaking as ``member`` (for reusing /me's and /rank's renderers)."""
         code = lang or lang_of(member, session=self.session)
         incoming = Incoming(platform="test", user_id=f"member:{member.id}")
-        return Context(self.session, member, code, translator(code), self.now, incoming,
-                       AppConfig(default_lang=code, extra={"messengers": dict(self.messengers)}))  # fmt: skip
+        return Context(
+            self.session,
+            member,
+            code,
+            translator(code),
+            self.now,
+            incoming,
+            AppConfig(default_lang=code, extra={"messengers": dict(self.messengers)}),
+        )

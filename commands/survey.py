@@ -119,18 +119,20 @@ def _usage(ctx: Context) -> list[Reply]:
             max=MAX_BATCH,
         )
         text += "\n" + _(
-            "/survey digest off — no daily digest of your customers' comments (/survey digest on to get it again)"
+            "/survey digest off — no daily digest of your customers' comments (/survey digest on "
+            "to get it again)"
         )
     else:
         text = _(
-            "/survey team [TEAM] [N] — N survey links for each agent of a team, to post in a channel\n"
-            "/survey qr [TEAM] — a QR code for each agent of a team",
+            "/survey team [TEAM] [N] — N survey links for each agent of a team, to post in a "
+            "channel\n/survey qr [TEAM] — a QR code for each agent of a team",
         )
     return [Reply(text=text, ephemeral=True)]
 
 
 def _parse_agent_args(args: str) -> tuple[int, str | None]:
-    """``""`` → (1, None); ``"20"`` → (20, None); ``"ref 20"``, ``"A-7"``, ``"20261023"`` → (1, ref).
+    """``""`` → (1, None); ``"20"`` → (20, None); ``"ref 20"``, ``"A-7"``, ``"20261023"`` → (1,
+    ref).
 
     A bare number of up to four digits is a count (``/survey 1000`` is refused, with the way to
     ask for one link with the reference 1000); a longer one is an order number.
@@ -152,8 +154,10 @@ def _agent_links(ctx: Context, args: str) -> list[Reply]:
     if not 1 <= count <= MAX_BATCH:
         text = _("You can get up to {max} links at a time.", max=MAX_BATCH)
         if count > MAX_BATCH:
-            text += " " + _("For one link with the order or ticket number {ref}, send /survey ref {ref}.",
-                            ref=count)  # fmt: skip
+            text += " " + _(
+                "For one link with the order or ticket number {ref}, send /survey ref {ref}.",
+                ref=count,
+            )
         return [Reply(text=text, ephemeral=True)]
     issued = issue_links(
         ctx.session,
@@ -373,7 +377,8 @@ COMMANDS: tuple[Command, ...] = (
         what=N_("survey links for your customers (one, a batch, or a QR code)"),
         example="/survey 20",
         refusal=N_(
-            "The command /survey is not available to you: survey links are for agents and their managers."
+            "The command /survey is not available to you: survey links are for agents and their "
+            "managers."
         ),
         menu=N_("A survey link for your customer"),
         menu_rank=7,

@@ -23,5 +23,14 @@ ACTION_IDS: dict[str, tuple[str, ...]] = {
 TEXT_HANDLER: Handler = on_text
 
 __all__ = [
-    "ACTION_IDS", "ACTIONS", "COMMANDS", "TEXT_HANDLER", "Field", "FormDefinition", "Localized", "N_", "Option", "start",
-]  # fmt: skip
+    "ACTION_IDS",
+    "ACTIONS",
+    "COMMANDS",
+    "TEXT_HANDLER",
+    "Field",
+    "FormDefinition",
+    "Localized",
+    "N_",
+    "Option",
+    "start",
+]

@@ -92,7 +92,8 @@ def latest_reviewable_period(ctx: Context, team: Team) -> Period | None:
 
 
 def window_refusal(ctx: Context, team: Team, period: Period, what: str) -> str | None:
-    """Why the form ``what`` (an English msgid) cannot be filled for ``period`` now; None if it can."""
+    """Why the form ``what`` (an English msgid) cannot be filled for ``period`` now; None if it
+    can."""
     _ = ctx._
     state = window(period, ctx.now)
     form = _(what)

@@ -77,7 +77,8 @@ def aware(moment: datetime | None) -> datetime | None:
 
 
 EARLIER = "_earlier"
-"""Marks a conversation that changes a submitted form: cancelling it leaves that version standing."""
+"""Marks a conversation that changes a submitted form: cancelling it leaves that version
+standing."""
 
 
 def normalize(text: str) -> str:
@@ -527,8 +528,10 @@ def cancel(ctx: Context, state: State) -> list[Reply]:
     repo.save_conversation(state.conv, session=ctx.session, now=ctx.now, status="cancelled")
     title = render(state.form.title, ctx._, ctx.lang)
     if state.answers.get(EARLIER):
-        text = ctx._("Cancelled. Your changes are not saved; the {form} you submitted earlier stands.",
-                     form=title)  # fmt: skip
+        text = ctx._(
+            "Cancelled. Your changes are not saved; the {form} you submitted earlier stands.",
+            form=title,
+        )
     else:
         text = ctx._("Cancelled. Your {form} was not submitted.", form=title)
     return [Reply(text=text, private=True)]
@@ -650,9 +653,12 @@ def confirm_number(ctx: Context, state: State, text: str) -> Reply:
     repo.save_conversation(
         state.conv, session=ctx.session, now=ctx.now, step=state.conv.step, answers=answers
     )
-    note = _("“{text}” is a number, but this question asks for words. Was it meant for the previous "
-             "question? Send back to answer that one again, or yes to keep “{text}” as your answer here.",
-             text=text)  # fmt: skip
+    note = _(
+        "“{text}” is a number, but this question asks for words. Was it meant for the previous "
+        "question? Send back to answer that one again, or yes to keep “{text}” as your answer "
+        "here.",
+        text=text,
+    )
     reply = ask(ctx, state, note)
     keep = _button(_("Keep “{text}”", text=text), "keep", state, text)
     return replace(reply, buttons=(keep, *reply.buttons))
@@ -781,9 +787,13 @@ def _restart(ctx: Context, state: State) -> list[Reply]:
     conv = state.conv
     repo.save_conversation(conv, session=ctx.session, now=ctx.now, status="cancelled")
     return start(
-        ctx, conv.form_id, period_id=conv.period_id, subject_id=conv.subject_id,
-        expires_at=aware(conv.expires_at), answers={EARLIER: True} if state.answers.get(EARLIER) else None,
-    )  # fmt: skip
+        ctx,
+        conv.form_id,
+        period_id=conv.period_id,
+        subject_id=conv.subject_id,
+        expires_at=aware(conv.expires_at),
+        answers={EARLIER: True} if state.answers.get(EARLIER) else None,
+    )
 
 
 def control_command(op: str) -> Handler:

@@ -121,7 +121,8 @@ def _file_sent(ctx: Context, file: SharedFile, words: list[str]) -> list[Reply]:
             Reply(
                 text=_(
                     "{file} is {size} MB; in chat I take files up to {limit} MB. Import it with "
-                    "kpibot import FILE --team TEAM --period 2026-10 --mapping NAME (up to 256 MB).",
+                    "kpibot import FILE --team TEAM --period 2026-10 --mapping NAME (up to 256 "
+                    "MB).",
                     file=file.name,
                     size=round(file.size / 1024 / 1024, 1),
                     limit=CHAT_FILE_MAX_BYTES // 1024 // 1024,
@@ -215,8 +216,8 @@ def _go_on(ctx: Context, pending: PendingFile, words: list[str]) -> list[Reply]:
             return [Reply(text="\n".join(report.lines(ctx.lang)))]
         lines = report.lines(ctx.lang) + [
             _(
-                "The file waits an hour: send /import TEAM PERIOD MAPPING to try it with other choices, "
-                "or send a corrected file."
+                "The file waits an hour: send /import TEAM PERIOD MAPPING to try it with other "
+                "choices, or send a corrected file."
             )
         ]
         return [Reply(text="\n".join(lines), ephemeral=True)]
@@ -226,7 +227,8 @@ def _go_on(ctx: Context, pending: PendingFile, words: list[str]) -> list[Reply]:
     if unknown:
         lines.append(
             _(
-                "I did not understand {words}: a caption names a team, a period such as 2026-10 and a mapping.",
+                "I did not understand {words}: a caption names a team, a period such as 2026-10 "
+                "and a mapping.",
                 words=" ".join(unknown),
             )
         )
@@ -294,8 +296,8 @@ def _fitting_line(ctx: Context, fits: list[str]) -> str:
     _ = ctx._
     if not fits:
         return _(
-            "No mapping's columns fit this file; the mappings are: {names}. docs/importing.md says how to "
-            "write one.",
+            "No mapping's columns fit this file; the mappings are: {names}. docs/importing.md says "
+            "how to write one.",
             names=", ".join(known_mappings()),
         )
     shown = []
@@ -312,7 +314,8 @@ COMMANDS: tuple[Command, ...] = (
         import_command,
         permissions.ADMINS,
         what=N_(
-            "KPI exports: send me the file (caption: team, period, mapping) to import it; list the imports; undo one"
+            "KPI exports: send me the file (caption: team, period, mapping) to import it; list the "
+            "imports; undo one"
         ),
         example="/import list demo 2026-10",
         refusal=N_("The command /import is not available to you: only an admin imports KPI data."),

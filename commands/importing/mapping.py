@@ -73,7 +73,8 @@ INDICATOR_UNITS: dict[str, kpi.FieldType] = {
     "money": "money",
 }
 """A declared indicator's unit → how its cells are read: ``%`` a rate (23.5% or 0.235, stored as
-a fraction), ``s`` a duration in seconds, ``count`` a whole number, ``ratio`` a plain number (答问比),
+a fraction), ``s`` a duration in seconds, ``count`` a whole number, ``ratio`` a plain number
+(答问比),
 ``money`` an amount in yuan (¥ and thousands separators read)."""
 INDICATOR_KEYS = {
     "column",
@@ -405,7 +406,8 @@ def _check_weights(
 def _declared(
     name: str, kind: str, table: Any, defaults: dict[str, Any], mapped: set[str]
 ) -> tuple[tuple[Declared, ...], tuple[ColumnSpec, ...]]:
-    """The ``[indicators]`` table: each entry an indicator of the mapping's own, and the columns it reads."""
+    """The ``[indicators]`` table: each entry an indicator of the mapping's own, and the columns it
+    reads."""
     if table is None:
         return (), ()
     if kind != "summary" or not isinstance(table, dict):
@@ -477,7 +479,8 @@ def _indicator(
 
 
 def _check_indicator_entry(name: str, where: str, ident: str, value: Any) -> None:
-    """An ``[indicators]`` entry's id, keys and unit, and its column or numerator and denominator."""
+    """An ``[indicators]`` entry's id, keys and unit, and its column or numerator and
+    denominator."""
     if not _INDICATOR_ID.match(ident):
         raise _invalid(name, f"{where}: an indicator id is lower-case letters, digits and _")
     if ident in kpi.SUMMARY_FIELDS:

@@ -531,7 +531,8 @@ def parse_time(column: pd.Series, spec: ColumnSpec) -> Parsed:
 
 
 def parse_period(value: str) -> tuple[date, date] | None:
-    """The first and last day a period cell names: ``2026-10``, ``2026年10月``, ``2026-Q4`` or a date."""
+    """The first and last day a period cell names: ``2026-10``, ``2026年10月``, ``2026-Q4`` or a
+    date."""
     text = value.strip()
     month = _PERIOD_MONTH.match(text)
     if month:

@@ -86,7 +86,8 @@ def render_problem(problem: Problem, _: Translate) -> str:  # noqa: C901 - one b
         )
     elif code == "file_too_large":
         text = _(
-            "The file is {size} MB; kpibot imports files up to {limit} MB. Export a shorter period or fewer columns.",
+            "The file is {size} MB; kpibot imports files up to {limit} MB. Export a shorter period "
+            "or fewer columns.",
             size=p["size_mb"],
             limit=p["limit_mb"],
         )
@@ -119,8 +120,8 @@ def render_problem(problem: Problem, _: Translate) -> str:  # noqa: C901 - one b
         )
     elif code == "sheet_too_large":
         text = _(
-            "The sheet {sheet} is too large to import ({detail}); kpibot reads sheets up to {rows} rows "
-            "and {cells} cells. Export a shorter period or fewer columns.",
+            "The sheet {sheet} is too large to import ({detail}); kpibot reads sheets up to {rows} "
+            "rows and {cells} cells. Export a shorter period or fewer columns.",
             sheet=p["sheet"],
             detail=p["detail"],
             rows=p["rows"],
@@ -196,7 +197,8 @@ def render_problem(problem: Problem, _: Translate) -> str:  # noqa: C901 - one b
         text = _("Agent {name} has more than one row.", name=p["name"])
     elif code == "duplicate_agent_day":
         text = _(
-            "Agent {name} has more than one row for {day}; a daily file has one row per agent per day.",
+            "Agent {name} has more than one row for {day}; a daily file has one row per agent per "
+            "day.",
             name=p["name"],
             day=p["day"],
         )

@@ -87,12 +87,14 @@ _UNIT = re.compile(r"\([^()]{1,6}\)$")
 
 def normalize_header(name: str) -> str:
     """Header cells compared loosely: full-width → half-width (``（秒)`` is ``(秒)``), spaces,
-    case and arrows ignored (``询单->最终付款人数`` = ``询单→最终付款人数`` = ``询单最终付款人数``)."""
+    case and arrows ignored (``询单->最终付款人数`` = ``询单→最终付款人数`` =
+    ``询单最终付款人数``)."""
     return _ARROWS.sub("", "".join(unicodedata.normalize("NFKC", name).split()).casefold())
 
 
 def without_unit(normalized: str) -> str:
-    """A normalized header without a trailing unit in brackets: ``首次响应时长(秒)`` → ``首次响应时长``."""
+    """A normalized header without a trailing unit in brackets: ``首次响应时长(秒)`` →
+    ``首次响应时长``."""
     return _UNIT.sub("", normalized)
 
 
@@ -624,7 +626,8 @@ def _arrow_read(
 
 
 def _slices(buffer: pa.Buffer) -> list[int]:
-    """Where each slice ends: after a line end about every :data:`SLICE_BYTES`, and the buffer's end."""
+    """Where each slice ends: after a line end about every :data:`SLICE_BYTES`, and the buffer's
+    end."""
     data = memoryview(buffer)  # no copy
     cuts: list[int] = []
     at = SLICE_BYTES

@@ -109,7 +109,8 @@ class ImportReport:
     daily: bool = False
     """The file had one row per agent per day, combined into the period."""
     weight: str = ""
-    """Daily rows: the column that weighted rates and averages ("" when there was none to weight)."""
+    """Daily rows: the column that weighted rates and averages ("" when there was none to
+    weight)."""
     ratings: int = 0
     """Customer ratings the file brought (they feed the customer component)."""
 
@@ -121,7 +122,8 @@ class ImportReport:
         _ = translator(lang)
         if self.status == "refused":
             head = _(
-                "{file} was not imported; nothing was stored. Fix these problems and import it again:",
+                "{file} was not imported; nothing was stored. Fix these problems and import it "
+                "again:",
                 file=self.file_name,
             )
             return [head, *(f"• {line}" for line in render_problems(self.problems, _))]
@@ -129,7 +131,8 @@ class ImportReport:
             when = self.earlier_at.strftime("%Y-%m-%d %H:%M UTC") if self.earlier_at else "?"
             return [
                 _(
-                    "{file} was already imported for {team} {period} on {when} by {who} (import #{id}); nothing changed.",
+                    "{file} was already imported for {team} {period} on {when} by {who} (import "
+                    "#{id}); nothing changed.",
                     file=self.file_name,
                     team=self.team,
                     period=self.period,
@@ -140,7 +143,8 @@ class ImportReport:
             ]
         lines = [
             _(
-                "Imported {file} into {team} {period} as import #{id}: {rows} rows, {agents} agents, {values} values.",
+                "Imported {file} into {team} {period} as import #{id}: {rows} rows, {agents} "
+                "agents, {values} values.",
                 file=self.file_name,
                 team=self.team,
                 period=self.period,
@@ -169,7 +173,8 @@ class ImportReport:
         if self.no_value_cells:
             lines.append(
                 _(
-                    "{count} cells had no value (empty, -, N/A or the like): those values are missing, not 0.",
+                    "{count} cells had no value (empty, -, N/A or the like): those values are "
+                    "missing, not 0.",
                     count=self.no_value_cells,
                 )
             )
@@ -189,8 +194,8 @@ class ImportReport:
         elif self.daily:
             lines.append(
                 _(
-                    "Days combined: {days} daily rows into {agents} agents (counts summed, rates and "
-                    "averages weighted by {weight}).",
+                    "Days combined: {days} daily rows into {agents} agents (counts summed, rates "
+                    "and averages weighted by {weight}).",
                     days=self.rows,
                     agents=self.agents,
                     weight=self.weight,
@@ -199,8 +204,8 @@ class ImportReport:
         if self.ratings:
             lines.append(
                 _(
-                    "Customer ratings from the file: {count} (they count in the customer score beside "
-                    "the survey page's).",
+                    "Customer ratings from the file: {count} (they count in the customer score "
+                    "beside the survey page's).",
                     count=self.ratings,
                 )
             )
@@ -632,7 +637,8 @@ class UndoReport:
             return render_problems(self.problems, _)
         lines = [
             _(
-                "Import #{id} ({file}) is undone: {count} values are back to what they were before it.",
+                "Import #{id} ({file}) is undone: {count} values are back to what they were before "
+                "it.",
                 id=self.import_id,
                 file=self.file_name,
                 count=self.restored,
@@ -641,7 +647,8 @@ class UndoReport:
         if self.kept:
             lines.append(
                 _(
-                    "{count} of its values were replaced by a later import since; they stay as they are.",
+                    "{count} of its values were replaced by a later import since; they stay as "
+                    "they are.",
                     count=self.kept,
                 )
             )
@@ -758,13 +765,17 @@ def _line(line: SourceLine, _: Translate, lang: str, scheme: Scheme | None, time
         value = format(line.value.normalize(), "f")
     source = _source_name(line.source, _)
     if line.import_id is None:
-        return _("{indicator} = {value} ({source}, not from an import)", indicator=name, value=value,
-                 source=source)  # fmt: skip
+        return _(
+            "{indicator} = {value} ({source}, not from an import)",
+            indicator=name,
+            value=value,
+            source=source,
+        )
     when = TeamClock.of(timezone).text(line.imported_at) if line.imported_at else "?"
     who = _("the command line") if line.imported_by == "cli" else line.imported_by
     return _(
-        "{indicator} = {value} ({source}) from import #{id} {file} (sha256 {sha}…, mapping {mapping}, "
-        "by {who} at {when}, {status})",
+        "{indicator} = {value} ({source}) from import #{id} {file} (sha256 {sha}…, mapping "
+        "{mapping}, by {who} at {when}, {status})",
         indicator=name,
         value=value,
         source=source,

@@ -321,7 +321,8 @@ def _header_of(source: SourceTable, mapping: Mapping, field: str) -> str:
 def _by_value(
     source: SourceTable, raw: pd.Series, mask: pd.Series | np.ndarray, code: str, **params: object
 ) -> list[Problem]:
-    """One problem per distinct bad value (the first :data:`DISTINCT_VALUES_SHOWN`), then a count."""
+    """One problem per distinct bad value (the first :data:`DISTINCT_VALUES_SHOWN`), then a
+    count."""
     mask = np.asarray(mask, dtype=bool)
     if not mask.any():
         return []
@@ -569,7 +570,8 @@ def _duplicate_days(
 
 
 def _day_rules(mapping: Mapping, fields: list[str]) -> dict[str, kpi.RowRule]:
-    """How each column of a daily file makes the period's value (:func:`scoring.kpi.combine_rows`)."""
+    """How each column of a daily file makes the period's value
+    (:func:`scoring.kpi.combine_rows`)."""
     declared = {d.id: d for d in mapping.declared}
     rules: dict[str, kpi.RowRule] = {}
     for field_name in fields:
@@ -604,7 +606,8 @@ def _recomputable(fields: set[str]) -> set[str]:
 def _per_member(
     mapping: Mapping, typed: dict[str, pd.Series], codes: np.ndarray, member_of: np.ndarray
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """The file's numbers, one row per agent (daily rows combined): ``(frame, agent code per row)``."""
+    """The file's numbers, one row per agent (daily rows combined): ``(frame, agent code per
+    row)``."""
     numbers = {
         f: s.to_numpy(dtype="float64", na_value=np.nan)
         for f, s in typed.items()

@@ -71,8 +71,14 @@ def calibrate(ctx: Context, args: str) -> list[Reply]:
         ):
             lines.append(_("{name} already has this sample.", name=name))
             continue
-        store.assign_review(session=ctx.session, sample=view.sample, reviewer=member, kind="calibration",
-                            actor=repo.actor_of(ctx.actor), now=ctx.now)  # fmt: skip
+        store.assign_review(
+            session=ctx.session,
+            sample=view.sample,
+            reviewer=member,
+            kind="calibration",
+            actor=repo.actor_of(ctx.actor),
+            now=ctx.now,
+        )
         assigned.append(name)
     head = (
         _(
@@ -102,21 +108,39 @@ def agreement_report(ctx: Context, args: str) -> list[Reply]:
         reviews
     )
     if len(reviews) < 2:
-        return [Reply(text=_("Sample {n} has {k} submitted reviews; agreement needs at least two ({pending} still open).",
-                             n=view.sample_id, k=len(reviews), pending=pending), ephemeral=True)]  # fmt: skip
+        return [
+            Reply(
+                text=_(
+                    "Sample {n} has {k} submitted reviews; agreement needs at least two ({pending} "
+                    "still open).",
+                    n=view.sample_id,
+                    k=len(reviews),
+                    pending=pending,
+                ),
+                ephemeral=True,
+            )
+        ]
     answer_sets = [{k: v for k, v in r.answers.items() if not k.startswith("_")} for r in reviews]
     result = agreement(view.card, answer_sets)
     names = store.members_by_id(session=ctx.session, ids=[r.reviewer_id for r in reviews])
     checks = len(view.card.checks)
     same = sum(result.per_check.values())
     lines = [
-        _("Calibration of sample {n} ({period}), agent: {agent}.", n=view.sample_id, period=view.period.key,
-          agent=view.agent_shown(_)),
+        _(
+            "Calibration of sample {n} ({period}), agent: {agent}.",
+            n=view.sample_id,
+            period=view.period.key,
+            agent=view.agent_shown(_),
+        ),
         _("{k} reviewers; {pending} still open.", k=result.reviewers, pending=pending),
-        _("Answered the same by everyone: {same} of {checks} checks ({share}%).", same=same, checks=checks,
-          share=fmt_score(100 * result.unanimous)),
+        _(
+            "Answered the same by everyone: {same} of {checks} checks ({share}%).",
+            same=same,
+            checks=checks,
+            share=fmt_score(100 * result.unanimous),
+        ),
         _("Pairwise agreement: {share}%.", share=fmt_score(100 * result.pairwise)),
-    ]  # fmt: skip
+    ]
     for review, total in zip(reviews, result.totals, strict=True):
         who = names.get(review.reviewer_id)
         lines.append(_("- {name}: {score}", name=who.name if who else "?", score=fmt_score(total)))
@@ -127,7 +151,8 @@ def agreement_report(ctx: Context, args: str) -> list[Reply]:
         lines.append(_("Answered differently:"))
         for c in differing:
             given = " / ".join(
-                f"{names[r.reviewer_id].name if r.reviewer_id in names else '?'}={_(LABELS[str(a.get(c.id))])}"
+                f"{names[r.reviewer_id].name if r.reviewer_id in names else '?'}"
+                f"={_(LABELS[str(a.get(c.id))])}"
                 for r, a in zip(reviews, answer_sets, strict=True)
             )
             lines.append(f"- {c.name.get(ctx.lang)}: {given}")

@@ -1,4 +1,5 @@
-"""What every part of quality sampling shares: the scorecard of a period, names as a reviewer may see them."""
+"""What every part of quality sampling shares: the scorecard of a period, names as a reviewer may
+see them."""
 
 from __future__ import annotations
 
@@ -44,7 +45,8 @@ class SampleView:
         return self.sample.id
 
     def agent_shown(self, _: Translate) -> str:
-        """The agent's name, or "hidden" under blind review: every reviewer-facing text uses this."""
+        """The agent's name, or "hidden" under blind review: every reviewer-facing text uses
+        this."""
         return _("hidden (blind review)") if self.card.blind else self.agent.name
 
     def reference(self) -> str:

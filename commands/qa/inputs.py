@@ -16,6 +16,8 @@ def qa_inputs(session: Session, period: Period) -> pd.DataFrame:
 
     Calibration reviews never count; a sample where no check applied has no score and is left out.
     """
-    pairs = [(str(sample.member_id), review.score)
-             for review, sample in store.regular_reviews(session=session, period=period)]  # fmt: skip
+    pairs = [
+        (str(sample.member_id), review.score)
+        for review, sample in store.regular_reviews(session=session, period=period)
+    ]
     return qa_frame(pairs)

@@ -61,13 +61,24 @@ def my_results(ctx: Context, args: str) -> list[Reply]:
         ]
     rows = store.reviews_for_member(session=ctx.session, member_id=ctx.actor.id, period=period)
     if not rows:
-        return [Reply(text=_("None of your conversations in {period} has been quality-reviewed yet.",
-                             period=period.key), private=True)]  # fmt: skip
+        return [
+            Reply(
+                text=_(
+                    "None of your conversations in {period} has been quality-reviewed yet.",
+                    period=period.key,
+                ),
+                private=True,
+            )
+        ]
     replies: list[Reply] = []
     scores = [r.score for r, _s in rows if r.score is not None]
     component = qa_component(team_of(ctx, ctx.actor), period, session=ctx.session)
-    head = _("Your quality reviews in {period}: {count} scored samples, mean {mean}.", period=period.key,
-             count=len(scores), mean=fmt_score(sum(scores) / len(scores)) if scores else "—")  # fmt: skip
+    head = _(
+        "Your quality reviews in {period}: {count} scored samples, mean {mean}.",
+        period=period.key,
+        count=len(scores),
+        mean=fmt_score(sum(scores) / len(scores)) if scores else "—",
+    )
     if component is not None and len(scores) < component.min_count:
         head += "\n" + _("The score counts them from {n} samples on.", n=component.min_count)
     replies.append(Reply(text=head, private=True))
@@ -92,7 +103,15 @@ def dispute(ctx: Context, args: str) -> list[Reply]:
     head, _sep, reason = args.strip().partition(" ")
     reason = reason.strip()
     if not head.isdigit():
-        return [Reply(text=_("Write /qa dispute NUMBER followed by your reason, for example /qa dispute 7 the customer hung up before I could greet."), ephemeral=True)]  # fmt: skip
+        return [
+            Reply(
+                text=_(
+                    "Write /qa dispute NUMBER followed by your reason, for example /qa dispute 7 "
+                    "the customer hung up before I could greet."
+                ),
+                ephemeral=True,
+            )
+        ]
     found, decision = scope.resolve(
         ctx, "qa_review.own", head
     )  # by id: the sample's agent is the asker
@@ -120,10 +139,24 @@ def dispute(ctx: Context, args: str) -> list[Reply]:
         return [Reply(text=_("Please keep it to {n} characters; yours has {count}.", n=REASON_LIMIT,
                              count=len(reason)), ephemeral=True)]  # fmt: skip
     appeal_id = _open_appeal(ctx, view, review.id or 0, review.score, reason)
-    store.add_dispute(session=ctx.session, review=review, member=ctx.actor, reason=reason, appeal_id=appeal_id,
-                      now=ctx.now)  # fmt: skip
-    return [Reply(text=_("Your dispute of QA result {n} is recorded; your manager will decide and you will hear back.",
-                         n=head), private=True)]  # fmt: skip
+    store.add_dispute(
+        session=ctx.session,
+        review=review,
+        member=ctx.actor,
+        reason=reason,
+        appeal_id=appeal_id,
+        now=ctx.now,
+    )
+    return [
+        Reply(
+            text=_(
+                "Your dispute of QA result {n} is recorded; your manager will decide and you will "
+                "hear back.",
+                n=head,
+            ),
+            private=True,
+        )
+    ]
 
 
 def _open_appeal(
@@ -133,25 +166,56 @@ def _open_appeal(
     its deciders (the agent's manager, else the admins) through the outbox."""
     component = qa_component(view.team, view.period, session=ctx.session)
     appeal = consequences.create_appeal(
-        session=ctx.session, team=view.team, period=view.period, member=ctx.actor,
-        component=component.id if component is not None else "qa", reason=reason,
-        before={"qa_review": review_id, "sample": view.sample_id, "ref": view.service.ref, "score": score},
+        session=ctx.session,
+        team=view.team,
+        period=view.period,
+        member=ctx.actor,
+        component=component.id if component is not None else "qa",
+        reason=reason,
+        before={
+            "qa_review": review_id,
+            "sample": view.sample_id,
+            "ref": view.service.ref,
+            "score": score,
+        },
         now=ctx.now,
-    )  # fmt: skip
+    )
     for decider in deciders(ctx.session, ctx.actor, "qa"):
         _d = translator(lang_of(decider, session=ctx.session))
-        text = _d("{name} disputes QA result {n} (conversation {ref}, score {score}): {reason}\nAn admin can ask for second reviews with /qa calibrate {sample} NAME …; decide the appeal with /appeal reject {id} REASON.",
-                  name=ctx.actor.name, n=review_id, ref=view.service.ref, score=fmt_score(score), reason=reason,
-                  sample=view.sample_id, id=appeal.id)  # fmt: skip
-        enqueue(ctx.session, team=view.team, period=view.period, member=decider, kind=f"qa.dispute.{review_id}",
-                reply=Reply(text=text, private=True), now=ctx.now)  # fmt: skip
+        text = _d(
+            "{name} disputes QA result {n} (conversation {ref}, score {score}): {reason}\nAn admin "
+            "can ask for second reviews with /qa calibrate {sample} NAME …; decide the appeal with "
+            "/appeal reject {id} REASON.",
+            name=ctx.actor.name,
+            n=review_id,
+            ref=view.service.ref,
+            score=fmt_score(score),
+            reason=reason,
+            sample=view.sample_id,
+            id=appeal.id,
+        )
+        enqueue(
+            ctx.session,
+            team=view.team,
+            period=view.period,
+            member=decider,
+            kind=f"qa.dispute.{review_id}",
+            reply=Reply(text=text, private=True),
+            now=ctx.now,
+        )
     return appeal.id
 
 
 def on_dispute_button(ctx: Context, value: str) -> list[Reply]:
     _ = ctx._
-    return [Reply(text=_("To dispute QA result {n}, send /qa dispute {n} followed by your reason.", n=value),
-                  private=True)]  # fmt: skip
+    return [
+        Reply(
+            text=_(
+                "To dispute QA result {n}, send /qa dispute {n} followed by your reason.", n=value
+            ),
+            private=True,
+        )
+    ]
 
 
 def draw(ctx: Context, args: str) -> list[Reply]:
@@ -175,8 +239,11 @@ def draw(ctx: Context, args: str) -> list[Reply]:
     key = words[0] if words else ""
     seed_text = seeds[0] if seeds else None
     permissions.require(permissions.can_draw_qa(ctx.actor, team))
-    period = period_by_key(ctx, team, key) if key else repo.current_period(session=ctx.session, team=team,
-                                                                         today=ctx.now.date())  # fmt: skip
+    period = (
+        period_by_key(ctx, team, key)
+        if key
+        else repo.current_period(session=ctx.session, team=team, today=ctx.now.date())
+    )
     if period is None:
         return [Reply(text=_("There is no period {period}.", period=key or "-"), ephemeral=True)]
     ok, lines = run_draw(ctx.session, team=team, period=period, actor=repo.actor_of(ctx.actor), _=_,
@@ -194,26 +261,51 @@ def run_draw(
     seed: int | None = None,
     now: datetime | None = None,
 ) -> tuple[bool, list[str]]:
-    """Draw the period's samples by its scheme (chat and CLI): ``(drawn, what to tell the person)``."""
+    """Draw the period's samples by its scheme (chat and CLI): ``(drawn, what to tell the
+    person)``."""
     if period.status in LOCKED:
         return False, [_(LOCKED_REFUSAL, period=period.key, status=period.status)]
     component = qa_component(team, period, session=session)
     if component is None or component.scorecard is None:
         return False, [_("The scheme of team {team} has no quality scorecard.", team=team.name)]
-    row = draw_period(session, team=team, period=period, rule=component.scorecard.sampling, actor=actor,
-                      seed=seed, now=now)  # fmt: skip
+    row = draw_period(
+        session,
+        team=team,
+        period=period,
+        rule=component.scorecard.sampling,
+        actor=actor,
+        seed=seed,
+        now=now,
+    )
     return True, draw_lines(_, session, row, team.name, period.key)
 
 
 def draw_lines(_: Translate, session: Session, row: QaDraw, team: str, period: str) -> list[str]:
     """What a draw did: how many samples from how many sessions, the seed, and who was short."""
-    lines = [_("Draw {n} for {team} {period}: {drawn} samples from {candidates} sessions not drawn before (seed {seed}).",
-               n=row.id, team=team, period=period, drawn=row.drawn, candidates=row.candidates, seed=row.seed)]  # fmt: skip
+    lines = [
+        _(
+            "Draw {n} for {team} {period}: {drawn} samples from {candidates} sessions not drawn "
+            "before (seed {seed}).",
+            n=row.id,
+            team=team,
+            period=period,
+            drawn=row.drawn,
+            candidates=row.candidates,
+            seed=row.seed,
+        )
+    ]
     if row.short:
         names = store.members_by_id(session=session, ids=[int(s["member_id"]) for s in row.short])
         for s in row.short:
             who = names.get(int(s["member_id"]))
-            lines.append(_("{name} had only {available} sessions in {stratum} (wanted {wanted}); all were drawn.",
-                           name=who.name if who else "?", available=s["available"], stratum=s["stratum"],
-                           wanted=s["wanted"]))  # fmt: skip
+            lines.append(
+                _(
+                    "{name} had only {available} sessions in {stratum} (wanted {wanted}); all were "
+                    "drawn.",
+                    name=who.name if who else "?",
+                    available=s["available"],
+                    stratum=s["stratum"],
+                    wanted=s["wanted"],
+                )
+            )
     return lines

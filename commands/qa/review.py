@@ -95,8 +95,16 @@ def fields(ctx: Context, conv: Conversation) -> list[Field]:
                 else N_("This check always applies: N/A is not an answer here."),
             )
         )
-    out.append(Field(COMMENT, "text", N_("A comment for the agent: what was good, what to change (optional)."),
-                     required=False, max_length=COMMENT_LIMIT, short=N_("Comment")))  # fmt: skip
+    out.append(
+        Field(
+            COMMENT,
+            "text",
+            N_("A comment for the agent: what was good, what to change (optional)."),
+            required=False,
+            max_length=COMMENT_LIMIT,
+            short=N_("Comment"),
+        )
+    )
     return out
 
 
@@ -170,8 +178,15 @@ def submit(ctx: Context, conv: Conversation, answers: Answers) -> int:
     result = score_sample(view.card, card_answers)
     comment = answers.get(COMMENT)
     stored = {"_conversation": conv.id, **card_answers}
-    store.submit_review(session=ctx.session, review=review, answers=stored, comment=comment, score=result.score,
-                        actor=repo.actor_of(ctx.actor), now=ctx.now)  # fmt: skip
+    store.submit_review(
+        session=ctx.session,
+        review=review,
+        answers=stored,
+        comment=comment,
+        score=result.score,
+        actor=repo.actor_of(ctx.actor),
+        now=ctx.now,
+    )
     if review.kind == "regular":
         notify_agent(ctx, view, review)
     assert review.id is not None
@@ -179,16 +194,23 @@ def submit(ctx: Context, conv: Conversation, answers: Answers) -> int:
 
 
 FORM = FormDefinition(
-    form_id=FORM_ID, title=TITLE, fields=fields, submit=submit, intro=intro, preview=preview, check=check,
+    form_id=FORM_ID,
+    title=TITLE,
+    fields=fields,
+    submit=submit,
+    intro=intro,
+    preview=preview,
+    check=check,
     done=N_("Thank you, the review is saved. Send /qa for the next sample."),
-)  # fmt: skip
+)
 
 
 # -- the agent hears the result ------------------------------------------------------------
 
 
 def result_text(_: Any, lang: str, view: SampleView, review: QaReview) -> str:
-    """What the agent is told: score, failed checks (critical marked), the comment, how to dispute."""
+    """What the agent is told: score, failed checks (critical marked), the comment, how to
+    dispute."""
     answers = review.answers or {}
     failed = [
         c for c in view.card.checks if answers.get(c.id) == FAIL
@@ -220,8 +242,15 @@ def notify_agent(ctx: Context, view: SampleView, review: QaReview) -> None:
         buttons=(Button(_("Dispute"), f"{ACTION}:dispute", str(review.id)),),
         private=True,
     )
-    enqueue(ctx.session, team=view.team, period=view.period, member=agent, kind=f"qa.result.{review.id}",
-            reply=reply, now=ctx.now)  # fmt: skip
+    enqueue(
+        ctx.session,
+        team=view.team,
+        period=view.period,
+        member=agent,
+        kind=f"qa.result.{review.id}",
+        reply=reply,
+        now=ctx.now,
+    )
     store.mark_notified(session=ctx.session, review=review, now=ctx.now)
 
 
@@ -256,8 +285,14 @@ def next_sample(ctx: Context) -> list[Reply] | None:
         assert sample.id is not None
         view = sample_view(sample.id, session=ctx.session)
         if view is not None and _reviewable(ctx, view):
-            review = store.assign_review(session=ctx.session, sample=sample, reviewer=ctx.actor, kind="regular",
-                                         actor=repo.actor_of(ctx.actor), now=ctx.now)  # fmt: skip
+            review = store.assign_review(
+                session=ctx.session,
+                sample=sample,
+                reviewer=ctx.actor,
+                kind="regular",
+                actor=repo.actor_of(ctx.actor),
+                now=ctx.now,
+            )
             return open_form(ctx, review, view)
     return None
 

@@ -49,7 +49,8 @@ def stratum_of(day: date, per: str) -> str:
 
 @dataclass(frozen=True)
 class Drawn:
-    """The result of a draw: ``samples`` (session_id, member_id, stratum, short) and the short strata."""
+    """The result of a draw: ``samples`` (session_id, member_id, stratum, short) and the short
+    strata."""
 
     samples: pd.DataFrame
     short: tuple[dict[str, Any], ...]
@@ -73,7 +74,8 @@ def wanted(rule: Sampling, available: int) -> int:
 
 
 def draw(candidates: pd.DataFrame, rule: Sampling, seed: int) -> Drawn:
-    """Draw from ``candidates`` (columns ``session_id``, ``member_id``, ``day``) by ``rule`` with ``seed``."""
+    """Draw from ``candidates`` (columns ``session_id``, ``member_id``, ``day``) by ``rule`` with
+    ``seed``."""
     columns = ["session_id", "member_id", "stratum", "short"]
     if candidates.empty:
         return Drawn(pd.DataFrame(columns=columns), (), 0)
@@ -92,8 +94,14 @@ def draw(candidates: pd.DataFrame, rule: Sampling, seed: int) -> Drawn:
         chosen = np.sort(rng.choice(ids, size=take, replace=False)) if take else ids[:0]
         rows += [(int(s), int(member_id), str(stratum), is_short) for s in chosen]
         if is_short:
-            short.append({"member_id": int(member_id), "stratum": str(stratum), "available": len(ids),
-                          "wanted": want})  # fmt: skip
+            short.append(
+                {
+                    "member_id": int(member_id),
+                    "stratum": str(stratum),
+                    "available": len(ids),
+                    "wanted": want,
+                }
+            )
     return Drawn(pd.DataFrame(rows, columns=columns), tuple(short), len(frame))
 
 
@@ -132,16 +140,26 @@ def draw_period(
     seed: int | None = None,
     now: datetime | None = None,
 ) -> QaDraw:
-    """Draw the period's samples now and store the draw with its seed (even when nothing was drawn)."""
+    """Draw the period's samples now and store the draw with its seed (even when nothing was
+    drawn)."""
     seed = new_seed() if seed is None else seed
     existing = store.list_sessions(session=session, period=period)
     max_id = max((s.id or 0 for s in existing), default=0)
     drawn = draw(candidates_of(session, period, max_id=max_id), rule, seed)
     return store.add_draw(
-        session=session, team=team, period=period, seed=seed, rule=rule_json(rule), max_session_id=max_id,
-        candidates=drawn.candidates, samples=[{str(k): v for k, v in r.items()} for r in drawn.samples.to_dict("records")], short=drawn.short,
-        digest=drawn.digest, actor=actor, now=now,
-    )  # fmt: skip
+        session=session,
+        team=team,
+        period=period,
+        seed=seed,
+        rule=rule_json(rule),
+        max_session_id=max_id,
+        candidates=drawn.candidates,
+        samples=[{str(k): v for k, v in r.items()} for r in drawn.samples.to_dict("records")],
+        short=drawn.short,
+        digest=drawn.digest,
+        actor=actor,
+        now=now,
+    )
 
 
 def reproduce(session: Session, draw_row: QaDraw) -> Drawn:

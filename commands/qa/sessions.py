@@ -47,7 +47,10 @@ from storage import repo
 from storage.models import Period, Team
 
 WRITABLE = ("planned", "open")
-NEEDS_SESSION_ID = "Sampling needs a sessions mapping with a session_id column (ticket, chat or recording id), so that a reviewer can open the original."
+NEEDS_SESSION_ID = (
+    "Sampling needs a sessions mapping with a session_id column (ticket, chat or recording id), so "
+    "that a reviewer can open the original."
+)
 EMPTY_SESSION_ID = "Rows {rows} have no session id; every sampled session needs one."
 NO_PERIOD = "Team {team} has no period {period}."
 
@@ -80,9 +83,14 @@ class LoadReport:
             out += list(self.messages)
             return out + render_problems(list(self.problems), _)
         if self.status == "unchanged":
-            return [_("{file} was loaded before ({when}, by {who}); nothing changed.", file=self.file_name,
-                      when=self.earlier_at.strftime("%Y-%m-%d %H:%M") if self.earlier_at else "?",
-                      who=self.earlier_by)]  # fmt: skip
+            return [
+                _(
+                    "{file} was loaded before ({when}, by {who}); nothing changed.",
+                    file=self.file_name,
+                    when=self.earlier_at.strftime("%Y-%m-%d %H:%M") if self.earlier_at else "?",
+                    who=self.earlier_by,
+                )
+            ]
         return [_("{file}: {rows} sessions read, {added} new sessions stored for sampling.",
                   file=self.file_name, rows=self.rows, added=self.added)]  # fmt: skip
 
@@ -90,7 +98,8 @@ class LoadReport:
 def session_frame(
     data: bytes, file_name: str, mapping: Mapping, roster: Roster, period: PeriodInfo
 ) -> pd.DataFrame:
-    """The file's sessions as ``member_id, ref, started_at`` (aware, UTC); raises :class:`ImportRefused`.
+    """The file's sessions as ``member_id, ref, started_at`` (aware, UTC); raises
+    :class:`ImportRefused`.
 
     :func:`commands.importing.prepare` checks the whole file first (unknown agents, bad times,
     times outside the period, duplicate ids …), so every row read here is valid.
@@ -161,10 +170,18 @@ def store_sessions(
             moment = moment.replace(tzinfo=zone)
         ref = str(record["ref"])
         url = record.get("url") or (link.replace("{ref}", ref) if link else None)
-        rows.append({"member_id": int(record["member_id"]), "ref": ref, "url": url,
-                     "started_at": moment.astimezone(UTC), "day": moment.astimezone(zone).date()})  # fmt: skip
-    return store.add_sessions(session=session, team=team, period=period, rows=rows, import_id=import_id,
-                              load_id=load_id)  # fmt: skip
+        rows.append(
+            {
+                "member_id": int(record["member_id"]),
+                "ref": ref,
+                "url": url,
+                "started_at": moment.astimezone(UTC),
+                "day": moment.astimezone(zone).date(),
+            }
+        )
+    return store.add_sessions(
+        session=session, team=team, period=period, rows=rows, import_id=import_id, load_id=load_id
+    )
 
 
 def load_sessions(
@@ -204,8 +221,13 @@ def load_sessions(
         digest = sha256_of(data)
         earlier = store.find_load(session=session, period=period, sha256=digest)
         if earlier is not None:
-            return LoadReport("unchanged", file_name, rows=earlier.row_count, earlier_at=earlier.loaded_at,
-                              earlier_by=earlier.loaded_by)  # fmt: skip
+            return LoadReport(
+                "unchanged",
+                file_name,
+                rows=earlier.row_count,
+                earlier_at=earlier.loaded_at,
+                earlier_by=earlier.loaded_by,
+            )
         info = PeriodInfo(period.key, period.starts_on, period.ends_on, team_row.timezone)
         frame = session_frame(
             data, file_name, loaded, roster_of(session, team_row, loaded.source), info

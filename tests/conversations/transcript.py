@@ -5,8 +5,8 @@
         ("/selfreview", "Question 1 of"),         # expected text is a substring of the reply
         ("7", "whole number from 1 to 5"),        # a wrong answer: the hint, same question
         ("[4]", "Question 2 of"),                 # [label]: press the button whose label starts so
-        ("#2", ["Question 3", "Back"]),           # #n: press the n-th button (1-based, as the
-        console)
+        ("#2", ["Question 3", "Back"]),           # #n: press the n-th button (1-based, as in
+                                                  # the console)
         ("/cancel", None),                        # None: the bot says nothing at all
     ])
 
