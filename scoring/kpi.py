@@ -521,74 +521,100 @@ def aggregate(frame: pd.DataFrame, kind: Kind, *, agent: str = "agent") -> pd.Da
         uniques = column.cat.categories
     else:
         codes, uniques = pd.factorize(column, sort=False)
-    size = len(uniques)
-    out: dict[str, np.ndarray] = {}
-
-    def count(mask: np.ndarray | None = None, weights: np.ndarray | None = None) -> np.ndarray:
-        chosen = codes if mask is None else codes[mask]
-        if weights is not None and mask is not None:
-            weights = weights[mask]
-        return np.bincount(chosen, weights=weights, minlength=size).astype("float64")
-
-    def mean_parts(name: str, values: np.ndarray | None) -> None:
-        # a duration column ``<name>_s`` gives the measures ``<name>_s_total`` and ``<name>_n``
-        if values is None:
-            return
-        missing = np.isnan(values)
-        out[f"{name}_s_total"] = count(None, np.where(missing, 0.0, values))
-        out[f"{name}_n"] = out["sessions"] - count(missing)  # the missing ones are the few
-
+    bins = _Bins(codes, len(uniques))
     if kind == "sessions":
-        out["sessions"] = count()
-        out["inquiries"] = out["sessions"]
-        abandoned = _flag(frame, "abandoned")
-        flags = {f: _flag(frame, f) for f in ("resolved", "transferred", "converted", "lost")}
-        if abandoned is not None:  # only an answered session can be resolved or passed on
-            for f in ("resolved", "transferred"):
-                mask = flags[f]
-                flags[f] = None if mask is None else mask & ~abandoned
-        present = {"abandoned": abandoned, **{f: m for f, m in flags.items() if m is not None}}
-        out.update(_count_flags(codes, size, {f: m for f, m in present.items() if m is not None}))
-        out["answered"] = (
-            out["sessions"] - out["abandoned"] if abandoned is not None else out["sessions"]
-        )
-        mean_parts("first_response", _number(frame, "first_response_s"))
-        mean_parts("response", _number(frame, "response_s"))
-        mean_parts("wait", _number(frame, "wait_s"))
-        handling = _handling(frame)
-        if handling is not None and abandoned is not None:
-            # AHT (003) = talk + hold + after-call work over *answered* calls: an unanswered call
-            # has no handling time, whatever the export writes for it (often 00:00).
-            handling = np.where(abandoned, np.nan, handling)
-        mean_parts("handle", handling)
+        out = _session_measures(frame, bins)
     elif kind == "orders":
-        amount = _number(frame, "amount")
-        if amount is None:
-            raise ValueError("orders need an amount column")
-        amount = np.nan_to_num(amount)
-        out["orders"] = count()
-        paid = _flag(frame, "paid")
-        out["paid_orders"] = count(paid)
-        out["paid_amount"] = count(paid, amount)
-        for flag, measure in (
-            ("valid", "valid_orders"),
-            ("refunded", "refunded_orders"),
-            ("abnormal", "abnormal_orders"),
-        ):
-            mask = _flag(frame, flag)
-            if mask is not None:
-                out[measure] = count(mask)
-        refund = _number(frame, "refund_amount")
-        refunded = _flag(frame, "refunded")
-        if refund is not None:
-            out["refund_amount"] = count(None, np.nan_to_num(refund))
-        elif refunded is not None:
-            out["refund_amount"] = count(refunded, amount)
+        out = _order_measures(frame, bins)
     elif kind == "complaints":
-        out["complaints"] = count()
+        out = {"complaints": bins.count()}
     else:
         raise ValueError(f"cannot aggregate {kind!r} rows")
     return pd.DataFrame(out, index=pd.Index(uniques, name=agent))
+
+
+@dataclass(frozen=True)
+class _Bins:
+    """The agent column factorised: ``codes`` (one per row) into ``size`` agents."""
+
+    codes: np.ndarray
+    size: int
+
+    def count(
+        self, mask: np.ndarray | None = None, weights: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Per agent: the rows in ``mask`` (all rows if None), or the sum of their ``weights``."""
+        chosen = self.codes if mask is None else self.codes[mask]
+        if weights is not None and mask is not None:
+            weights = weights[mask]
+        return np.bincount(chosen, weights=weights, minlength=self.size).astype("float64")
+
+
+def _session_measures(frame: pd.DataFrame, bins: _Bins) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    out["sessions"] = bins.count()
+    out["inquiries"] = out["sessions"]
+    abandoned = _flag(frame, "abandoned")
+    flags = {f: _flag(frame, f) for f in ("resolved", "transferred", "converted", "lost")}
+    if abandoned is not None:  # only an answered session can be resolved or passed on
+        for f in ("resolved", "transferred"):
+            mask = flags[f]
+            flags[f] = None if mask is None else mask & ~abandoned
+    present = {"abandoned": abandoned, **{f: m for f, m in flags.items() if m is not None}}
+    out.update(
+        _count_flags(bins.codes, bins.size, {f: m for f, m in present.items() if m is not None})
+    )
+    out["answered"] = (
+        out["sessions"] - out["abandoned"] if abandoned is not None else out["sessions"]
+    )
+    _mean_parts(out, bins, "first_response", _number(frame, "first_response_s"))
+    _mean_parts(out, bins, "response", _number(frame, "response_s"))
+    _mean_parts(out, bins, "wait", _number(frame, "wait_s"))
+    handling = _handling(frame)
+    if handling is not None and abandoned is not None:
+        # AHT (003) = talk + hold + after-call work over *answered* calls: an unanswered call
+        # has no handling time, whatever the export writes for it (often 00:00).
+        handling = np.where(abandoned, np.nan, handling)
+    _mean_parts(out, bins, "handle", handling)
+    return out
+
+
+def _mean_parts(
+    out: dict[str, np.ndarray], bins: _Bins, name: str, values: np.ndarray | None
+) -> None:
+    """A duration column ``<name>_s`` gives the measures ``<name>_s_total`` and ``<name>_n``."""
+    if values is None:
+        return
+    missing = np.isnan(values)
+    out[f"{name}_s_total"] = bins.count(None, np.where(missing, 0.0, values))
+    out[f"{name}_n"] = out["sessions"] - bins.count(missing)  # the missing ones are the few
+
+
+def _order_measures(frame: pd.DataFrame, bins: _Bins) -> dict[str, np.ndarray]:
+    amount = _number(frame, "amount")
+    if amount is None:
+        raise ValueError("orders need an amount column")
+    amount = np.nan_to_num(amount)
+    out: dict[str, np.ndarray] = {}
+    out["orders"] = bins.count()
+    paid = _flag(frame, "paid")
+    out["paid_orders"] = bins.count(paid)
+    out["paid_amount"] = bins.count(paid, amount)
+    for flag, measure in (
+        ("valid", "valid_orders"),
+        ("refunded", "refunded_orders"),
+        ("abnormal", "abnormal_orders"),
+    ):
+        mask = _flag(frame, flag)
+        if mask is not None:
+            out[measure] = bins.count(mask)
+    refund = _number(frame, "refund_amount")
+    refunded = _flag(frame, "refunded")
+    if refund is not None:
+        out["refund_amount"] = bins.count(None, np.nan_to_num(refund))
+    elif refunded is not None:
+        out["refund_amount"] = bins.count(refunded, amount)
+    return out
 
 
 def _count_flags(

@@ -514,95 +514,109 @@ class SchemeParser:
         raw_list = self.table_list(data, "components", "scheme")
         if not raw_list:
             self.add("scheme", "components", "required")
-        total = 0.0
-        indicator_ids = {i.id for i in indicators}
         for i, raw in enumerate(raw_list):
-            kind = self.choice(
-                raw,
-                "kind",
-                str(raw.get("id") or raw.get("kind") or f"components[{i + 1}]"),
-                COMPONENT_KINDS,
-            )
-            cid = str(raw.get("id", kind))
-            where = cid
-            if "id" in raw:
-                self.ident(raw, where)
-            if cid in seen:
-                self.add(where, "id", "duplicate_id", id=cid)
-            seen.add(cid)
-            if kind in kinds and kind != "team":
-                self.add(where, "kind", "duplicate_kind", kind=kind)
-            kinds.add(kind)
-            weight = self.num(raw, "weight", where, default=None)
-            total += weight or 0.0
-            names = self.names(raw, where, required=False)
-            missing = self.missing_rule(raw, where)
-            dims = self.dimensions(raw, where, kind) if kind in ("self", "manager") else ()
-            inds: tuple[str, ...] = ()
-            if kind == "team":
-                raw_inds = raw.get("indicators")
-                if (
-                    not isinstance(raw_inds, list)
-                    or not raw_inds
-                    or not all(isinstance(x, str) for x in raw_inds)
-                ):
-                    self.add(where, "indicators", "expected_id_list")
-                else:
-                    inds = tuple(raw_inds)
-                    for ref in inds:
-                        if ref not in indicator_ids:
-                            self.add(where, "indicators", "unknown_indicator", id=ref)
-            if kind == "kpi" and not indicators:
-                self.add(where, "kind", "no_indicators_for_kpi")
-            min_default = {"peer": 3, "customer": 1, "qa": 1}.get(kind, 0)
-            min_key = {"peer": "min_raters", "customer": "min_responses", "qa": "min_samples"}.get(
-                kind
-            )
-            min_count = self.int_(raw, min_key, where, min_default) if min_key else 0
-            below_min = self.choice(
-                raw, "below_min", where, ("exclude", "default"), default="exclude"
-            )
-            default = (
-                self.num(raw, "default", where, default=math.nan) if "default" in raw else None
-            )
-            if default is not None and math.isnan(default):
-                default = None
-            if below_min == "default" and default is None:
-                self.add(where, "default", "required")
-            if default is not None and not 0 <= default <= 100:
-                self.add(where, "default", "default_range", value=_fmt(default))
-            csat = self.choice(raw, "csat", where, ("share_4_5", "mean"), default="share_4_5")
-            expiry = self.int_(raw, "link_expiry_days", where, 7)
-            repeat = self.choice(raw, "repeat", where, ("replace", "refuse"), default="replace")
-            scorecard = None
-            if "checks" in raw:
-                if kind == "qa":
-                    scorecard = self.scorecard(raw, where)
-                else:
-                    self.add(where, "checks", "checks_only_qa")
-            out.append(
-                Component(
-                    id=cid,
-                    kind=kind,
-                    weight=weight or 0.0,
-                    name=names,
-                    missing=missing,  # type: ignore[arg-type]
-                    dimensions=dims,
-                    indicators=inds,
-                    csat=csat,  # type: ignore[arg-type]
-                    min_count=min_count,
-                    below_min=below_min,  # type: ignore[arg-type]
-                    default=default,
-                    link_expiry_days=expiry,
-                    repeat=repeat,  # type: ignore[arg-type]
-                    scorecard=scorecard,
-                )
-            )
+            out.append(self.component(raw, i, seen, kinds, indicators))
+        total = sum(c.weight for c in out)
         if raw_list and abs(total - 100) > TOLERANCE:
             self.add("scheme", "components.weight", "weights_not_100", total=_fmt(total))
         if any(d.computed == "kpi" for c in out for d in c.dimensions) and not indicators:
             self.add("scheme", "indicators", "no_indicators_for_kpi")
         return tuple(out)
+
+    def component(
+        self,
+        raw: dict[str, Any],
+        i: int,
+        seen: set[str],
+        kinds: set[str],
+        indicators: tuple[Indicator, ...],
+    ) -> Component:
+        """One ``[[components]]`` table; ``seen`` and ``kinds`` are the ids and kinds before it."""
+        kind = self.choice(
+            raw,
+            "kind",
+            str(raw.get("id") or raw.get("kind") or f"components[{i + 1}]"),
+            COMPONENT_KINDS,
+        )
+        cid = str(raw.get("id", kind))
+        where = cid
+        if "id" in raw:
+            self.ident(raw, where)
+        if cid in seen:
+            self.add(where, "id", "duplicate_id", id=cid)
+        seen.add(cid)
+        if kind in kinds and kind != "team":
+            self.add(where, "kind", "duplicate_kind", kind=kind)
+        kinds.add(kind)
+        weight = self.num(raw, "weight", where, default=None)
+        names = self.names(raw, where, required=False)
+        missing = self.missing_rule(raw, where)
+        dims = self.dimensions(raw, where, kind) if kind in ("self", "manager") else ()
+        inds = self.team_indicators(raw, where, indicators) if kind == "team" else ()
+        if kind == "kpi" and not indicators:
+            self.add(where, "kind", "no_indicators_for_kpi")
+        min_count, below_min, default = self.minimum_rule(raw, where, kind)
+        csat = self.choice(raw, "csat", where, ("share_4_5", "mean"), default="share_4_5")
+        expiry = self.int_(raw, "link_expiry_days", where, 7)
+        repeat = self.choice(raw, "repeat", where, ("replace", "refuse"), default="replace")
+        scorecard = None
+        if "checks" in raw:
+            if kind == "qa":
+                scorecard = self.scorecard(raw, where)
+            else:
+                self.add(where, "checks", "checks_only_qa")
+        return Component(
+            id=cid,
+            kind=kind,
+            weight=weight or 0.0,
+            name=names,
+            missing=missing,  # type: ignore[arg-type]
+            dimensions=dims,
+            indicators=inds,
+            csat=csat,  # type: ignore[arg-type]
+            min_count=min_count,
+            below_min=below_min,  # type: ignore[arg-type]
+            default=default,
+            link_expiry_days=expiry,
+            repeat=repeat,  # type: ignore[arg-type]
+            scorecard=scorecard,
+        )
+
+    def team_indicators(
+        self, raw: dict[str, Any], where: str, indicators: tuple[Indicator, ...]
+    ) -> tuple[str, ...]:
+        """A team component's ``indicators``: a list of the scheme's indicator ids."""
+        raw_inds = raw.get("indicators")
+        if (
+            not isinstance(raw_inds, list)
+            or not raw_inds
+            or not all(isinstance(x, str) for x in raw_inds)
+        ):
+            self.add(where, "indicators", "expected_id_list")
+            return ()
+        indicator_ids = {i.id for i in indicators}
+        for ref in raw_inds:
+            if ref not in indicator_ids:
+                self.add(where, "indicators", "unknown_indicator", id=ref)
+        return tuple(raw_inds)
+
+    def minimum_rule(
+        self, raw: dict[str, Any], where: str, kind: str
+    ) -> tuple[int, str, float | None]:
+        """The least count of raters, responses or samples, what happens below it, and the default
+        score then: ``(min_count, below_min, default)``."""
+        min_default = {"peer": 3, "customer": 1, "qa": 1}.get(kind, 0)
+        min_key = {"peer": "min_raters", "customer": "min_responses", "qa": "min_samples"}.get(kind)
+        min_count = self.int_(raw, min_key, where, min_default) if min_key else 0
+        below_min = self.choice(raw, "below_min", where, ("exclude", "default"), default="exclude")
+        default = self.num(raw, "default", where, default=math.nan) if "default" in raw else None
+        if default is not None and math.isnan(default):
+            default = None
+        if below_min == "default" and default is None:
+            self.add(where, "default", "required")
+        if default is not None and not 0 <= default <= 100:
+            self.add(where, "default", "default_range", value=_fmt(default))
+        return min_count, below_min, default
 
     def scorecard(self, raw: dict[str, Any], where: str) -> Scorecard:
         """A qa component's checklist, sampling rule, blind flag, reviewer roles and link."""
@@ -849,67 +863,92 @@ def read_pay(
         parser.add("pay", "pay", "expected_tables")
         return ()
     by_id = {i.id: i for i in indicators}
-    parts: list[PayPart] = []
     seen: set[str] = set()
-    for n, rp in enumerate(raw, start=1):
-        where = f"pay.{rp['id']}" if isinstance(rp.get("id"), str) and rp["id"] else f"pay[{n}]"
-        pid = parser.ident(rp, where)
-        if pid in seen:
-            parser.add(where, "id", "duplicate_id", id=pid)
-        seen.add(pid)
-        names = parser.names(rp, where) or Names("", "")
-        kind = parser.choice(rp, "kind", where, PART_KINDS)
-        for key in rp if rp.get("kind") in PART_KINDS else ():
-            if key in ALL_PART_KEYS and key not in COMMON_KEYS + PART_KEYS[kind]:
-                parser.add(
-                    where,
-                    key,
-                    "pay_key_not_for_kind",
-                    key=key,
-                    kind=kind,
-                    keys=", ".join(PART_KEYS[kind]) or "-",
-                )
-        part = PayPart(pid, kind, names)  # type: ignore[arg-type]
-        if kind in ("fixed", "indicator_bonus"):
-            amount = parser.money(rp, "amount", where)
-            if amount is None and "amount" not in rp:
-                parser.add(where, "amount", "required")
-            part = PayPart(pid, kind, names, amount=amount)  # type: ignore[arg-type]
-        if kind == "indicator_bonus" and "all_met" in rp:
-            met = rp["all_met"]
-            if not isinstance(met, list) or not met or not all(isinstance(x, str) for x in met):
-                parser.add(where, "all_met", "expected_id_list")
-                met = []
-            for iid in met:
-                if iid not in by_id:
-                    _unknown_indicator(parser, where, "all_met", iid, by_id)
-            part = PayPart(pid, kind, names, amount=part.amount, all_met=tuple(met))  # type: ignore[arg-type]
-        if kind == "commission":
-            iid = parser.str_(rp, "indicator", where)
-            if iid and iid not in by_id:
-                _unknown_indicator(parser, where, "indicator", iid, by_id)
-            elif iid and by_id[iid].unit != "yuan":
-                parser.add(where, "indicator", "commission_not_money", id=iid, unit=by_id[iid].unit)
-            rate: Decimal | None = None
-            if "rate" not in rp:
-                parser.add(where, "rate", "required")
-            elif isinstance(rp["rate"], float):
-                parser.add(where, "rate", "rate_not_float")
-            else:
-                rate = parse_rate(rp["rate"])
-                if rate is None or not 0 <= rate <= 1:
-                    parser.add(where, "rate", "bad_rate", value=str(rp["rate"]))
-                    rate = None
-            part = PayPart(pid, kind, names, indicator=iid, rate=rate)  # type: ignore[arg-type]
-        if kind == "star_bonus":
-            scale = parser.choice(rp, "scale", where, SCALES, default="none")
-            if not any(s.bonus_base is not None for s in apply.stars):
-                parser.add(where, "kind", "star_bonus_needs_bases")
-            part = PayPart(pid, kind, names, scale=scale)  # type: ignore[arg-type]
-        if kind == "reward_penalty" and apply.reward is None and apply.penalty is None:
-            parser.add(where, "kind", "reward_penalty_needs_amounts")
-        parts.append(part)
-    return tuple(parts)
+    return tuple(_pay_part(parser, rp, n, by_id, apply, seen) for n, rp in enumerate(raw, start=1))
+
+
+def _pay_part(
+    parser: SchemeParser,
+    rp: dict[str, Any],
+    n: int,
+    by_id: Mapping[str, Indicator],
+    apply: ApplyRules,
+    seen: set[str],
+) -> PayPart:
+    """The ``n``-th ``[[pay]]`` table; ``seen`` holds the ids of the tables before it."""
+    where = f"pay.{rp['id']}" if isinstance(rp.get("id"), str) and rp["id"] else f"pay[{n}]"
+    pid = parser.ident(rp, where)
+    if pid in seen:
+        parser.add(where, "id", "duplicate_id", id=pid)
+    seen.add(pid)
+    names = parser.names(rp, where) or Names("", "")
+    kind = parser.choice(rp, "kind", where, PART_KINDS)
+    for key in rp if rp.get("kind") in PART_KINDS else ():
+        if key in ALL_PART_KEYS and key not in COMMON_KEYS + PART_KEYS[kind]:
+            parser.add(
+                where,
+                key,
+                "pay_key_not_for_kind",
+                key=key,
+                kind=kind,
+                keys=", ".join(PART_KEYS[kind]) or "-",
+            )
+    if kind in ("fixed", "indicator_bonus"):
+        amount = parser.money(rp, "amount", where)
+        if amount is None and "amount" not in rp:
+            parser.add(where, "amount", "required")
+        met = _all_met(parser, rp, where, by_id) if kind == "indicator_bonus" else None
+        if met is not None:
+            return PayPart(pid, kind, names, amount=amount, all_met=met)  # type: ignore[arg-type]
+        return PayPart(pid, kind, names, amount=amount)  # type: ignore[arg-type]
+    if kind == "commission":
+        iid = parser.str_(rp, "indicator", where)
+        if iid and iid not in by_id:
+            _unknown_indicator(parser, where, "indicator", iid, by_id)
+        elif iid and by_id[iid].unit != "yuan":
+            parser.add(where, "indicator", "commission_not_money", id=iid, unit=by_id[iid].unit)
+        rate = _commission_rate(parser, rp, where)
+        return PayPart(pid, kind, names, indicator=iid, rate=rate)  # type: ignore[arg-type]
+    if kind == "star_bonus":
+        scale = parser.choice(rp, "scale", where, SCALES, default="none")
+        if not any(s.bonus_base is not None for s in apply.stars):
+            parser.add(where, "kind", "star_bonus_needs_bases")
+        return PayPart(pid, kind, names, scale=scale)  # type: ignore[arg-type]
+    if kind == "reward_penalty" and apply.reward is None and apply.penalty is None:
+        parser.add(where, "kind", "reward_penalty_needs_amounts")
+    return PayPart(pid, kind, names)  # type: ignore[arg-type]
+
+
+def _all_met(
+    parser: SchemeParser, rp: dict[str, Any], where: str, by_id: Mapping[str, Indicator]
+) -> tuple[str, ...] | None:
+    """An indicator bonus's ``all_met`` (the indicators that must all be met), None if absent."""
+    if "all_met" not in rp:
+        return None
+    met = rp["all_met"]
+    if not isinstance(met, list) or not met or not all(isinstance(x, str) for x in met):
+        parser.add(where, "all_met", "expected_id_list")
+        met = []
+    for iid in met:
+        if iid not in by_id:
+            _unknown_indicator(parser, where, "all_met", iid, by_id)
+    return tuple(met)
+
+
+def _commission_rate(parser: SchemeParser, rp: dict[str, Any], where: str) -> Decimal | None:
+    """A commission's ``rate``: a fraction from 0 to 1 (``"0.3%"`` or ``"0.003"``, never a
+    float)."""
+    if "rate" not in rp:
+        parser.add(where, "rate", "required")
+        return None
+    if isinstance(rp["rate"], float):
+        parser.add(where, "rate", "rate_not_float")
+        return None
+    rate = parse_rate(rp["rate"])
+    if rate is None or not 0 <= rate <= 1:
+        parser.add(where, "rate", "bad_rate", value=str(rp["rate"]))
+        return None
+    return rate
 
 
 def _unknown_indicator(
