@@ -427,46 +427,15 @@ class Sender:
             marks, self._marks = self._marks, []
             begins, self._begins = self._begins, []
             if begins and (self._writer_failures or self._stop.is_set()):
-                # While the database fails (or the sender stops), no round carries the start
-                # records of many sends: a round that hangs may still commit once the
-                # database answers again, and each record it carries makes a send that
-                # never happened look started (ambiguous) to the next claimant. One send
-                # probes whether the database is back; the others wait, not started.
-                keep = [] if self._stop.is_set() else begins[:1]
-                for _job, future in begins[len(keep) :]:
-                    if not future.done():
-                        future.set_exception(_NotStarted("the database is failing"))
-                begins = keep
+                begins = self._probe_only(begins)
                 if not marks and not begins:
                     continue
             try:
-                marked, begun = await self._write(self._write_round, [(j, r) for j, r, _f in marks],
-                                                  [j for j, _f in begins])  # fmt: skip
-            except Exception as exc:  # noqa: BLE001 - marks are kept and retried, begins told
-                for _job, future in begins:
-                    if not future.done():
-                        future.set_exception(exc)
-                self._writer_failures += 1
-                if self._give_up_marks:
-                    for job, _ref, future in marks:
-                        log.error(
-                            "outbox %s was sent but could not be recorded (%s); its next "
-                            "claimant will settle it, not re-send it",
-                            job.key,
-                            exc,
-                        )
-                        if not future.done():
-                            future.set_exception(_GaveUp())
-                    continue
-                self._marks[:0] = marks  # in front: the oldest send first
-                log.log(
-                    logging.WARNING if self._writer_failures == 1 else logging.DEBUG,
-                    "outbox: %d sends not recorded yet (%s); retrying",
-                    len(marks),
-                    exc,
+                marked, begun = await self._write(
+                    self._write_round, [(j, r) for j, r, _f in marks], [j for j, _f in begins]
                 )
-                if marks:
-                    await asyncio.sleep(backoff(self._writer_failures, cap=5.0))
+            except Exception as exc:  # noqa: BLE001 - marks are kept and retried, begins told
+                await self._round_failed(marks, begins, exc)
                 continue
             self._writer_failures = 0
             for (_job, _ref, future), ok in zip(marks, marked, strict=True):
@@ -475,6 +444,54 @@ class Sender:
             for (_job, future), ok in zip(begins, begun, strict=True):
                 if not future.done():
                     future.set_result(ok)
+
+    def _probe_only(
+        self, begins: list[tuple[Job, asyncio.Future[bool]]]
+    ) -> list[tuple[Job, asyncio.Future[bool]]]:
+        """The start records a round may carry while the database fails (or the sender stops).
+
+        No round carries the start records of many sends then: a round that hangs may still
+        commit once the database answers again, and each record it carries makes a send that
+        never happened look started (ambiguous) to the next claimant. One send probes whether
+        the database is back; the others wait, not started."""
+        keep = [] if self._stop.is_set() else begins[:1]
+        for _job, future in begins[len(keep) :]:
+            if not future.done():
+                future.set_exception(_NotStarted("the database is failing"))
+        return keep
+
+    async def _round_failed(
+        self,
+        marks: list[tuple[Job, str | None, asyncio.Future[bool]]],
+        begins: list[tuple[Job, asyncio.Future[bool]]],
+        exc: Exception,
+    ) -> None:
+        """A round that raised: its start records are told; its marks are given up (at
+        shutdown, logged) or kept in front for the next round, after a back-off."""
+        for _job, future in begins:
+            if not future.done():
+                future.set_exception(exc)
+        self._writer_failures += 1
+        if self._give_up_marks:
+            for job, _ref, future in marks:
+                log.error(
+                    "outbox %s was sent but could not be recorded (%s); its next "
+                    "claimant will settle it, not re-send it",
+                    job.key,
+                    exc,
+                )
+                if not future.done():
+                    future.set_exception(_GaveUp())
+            return
+        self._marks[:0] = marks  # in front: the oldest send first
+        log.log(
+            logging.WARNING if self._writer_failures == 1 else logging.DEBUG,
+            "outbox: %d sends not recorded yet (%s); retrying",
+            len(marks),
+            exc,
+        )
+        if marks:
+            await asyncio.sleep(backoff(self._writer_failures, cap=5.0))
 
     def _write_round(
         self, marks: list[tuple[Job, str | None]], begins: list[Job]
