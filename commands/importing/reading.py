@@ -17,6 +17,7 @@ import io
 import re
 import unicodedata
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from pathlib import PurePath
@@ -218,26 +219,33 @@ def _finish(source: SourceTable, mapping: Mapping) -> SourceTable:
             for hit in hits:
                 source.skipped[str(hit).strip()] = int((agents == hit).sum())
             keep &= ~matched
-    empty: dict[str, np.ndarray] = {}
+    empty: dict[str, np.ndarray | None] = {}  # None: no cell of the column is empty
     for name in frame.columns:
-        empty[name], clean = _empty_and_clean(frame[name])
+        empty[name], clean = _empties_and_clean(frame[name])
         if clean:
             source.clean_text.add(name)
-    blank_row = np.logical_and.reduce(list(empty.values())) if empty else np.zeros(len(frame), bool)
-    source.blank_rows = int((blank_row & keep).sum())
-    keep &= ~blank_row
+    masks = [m for m in empty.values() if m is not None]
+    if masks and len(masks) == len(empty):  # a row is blank when every cell is empty
+        blank_row = np.logical_and.reduce(masks)
+        source.blank_rows = int(np.count_nonzero(blank_row & keep))
+        keep &= ~blank_row
     for spec in mapping.columns:
         if spec.blank == "zero" and spec.field in frame.columns:
             source.zero_masks[spec.field] = _blank(frame[spec.field])[keep]
     if not keep.all():
         frame = frame[keep].reset_index(drop=True)
         source.rows = source.rows[keep]
-        empty = {name: mask[keep] for name, mask in empty.items()}
+        empty = {name: None if mask is None else mask[keep] for name, mask in empty.items()}
     if len(frame) == 0:
         raise ImportRefused([Problem("no_rows")])
-    zero = sum(int(m.sum()) for m in source.zero_masks.values())
-    source.no_value_cells = (
-        sum(int(m.sum()) for name, m in empty.items() if name not in source.repeats) - zero
+    zero = sum(np.count_nonzero(m) for m in source.zero_masks.values())
+    source.no_value_cells = int(
+        sum(
+            np.count_nonzero(m)
+            for name, m in empty.items()
+            if m is not None and name not in source.repeats
+        )
+        - zero
     )
     source.frame = frame
     return source
@@ -353,31 +361,54 @@ def _empty(column: pd.Series) -> np.ndarray:
     by looking closer only at the cells :func:`text_candidates` names; only a
     spreadsheet's mixed cells are looked at one by one.
     """
-    return _empty_and_clean(column)[0]
+    mask = _empties_and_clean(column)[0]
+    return np.zeros(len(column), dtype=bool) if mask is None else mask
 
 
-def _empty_and_clean(column: pd.Series) -> tuple[np.ndarray, bool]:
-    """:func:`_empty`, and whether the column is Arrow text that needs no cleaning at all (no
-    cell a trim would change or that spells nothing: the parser may then take it as it is)."""
-    mask = column.isna().to_numpy(dtype=bool, copy=True)
-    clean = False
+def _empties_and_clean(column: pd.Series) -> tuple[np.ndarray | None, bool]:
+    """:func:`_empty`, None when no cell is empty (the usual column of a clean export: nothing
+    to count, nothing to combine), and whether the column is Arrow text that needs no cleaning
+    at all (no cell a trim would change or that spells nothing: the parser may then take it as
+    it is)."""
     if isinstance(column.dtype, pd.CategoricalDtype):
-        categories = column.cat.categories
-        if len(categories):
-            nothing = (
-                _empty(pd.Series(categories))
-                if isinstance(categories.array, pd.arrays.ArrowStringArray)
-                else np.fromiter(
-                    (_says_nothing(v) for v in categories.tolist()), bool, len(categories)
-                )
-            )
-            codes = np.asarray(column.cat.codes.to_numpy())
-            mask |= (codes >= 0) & nothing[np.maximum(codes, 0)]
-    elif isinstance(column.array, pd.arrays.ArrowStringArray):
-        clean = not _arrow_cells(column, mask, blank_only=False)
-    elif column.dtype == object or isinstance(column.dtype, pd.StringDtype):
+        return _categorical_empties(column), False
+    if isinstance(column.array, pd.arrays.ArrowStringArray):
+        text = column.array.__arrow_array__()
+        mask = _nulls(text)
+        looked = _arrow_cells(column, mask, blank_only=False)
+        return (mask if mask.any() else None), not looked
+    if column.dtype == object or isinstance(column.dtype, pd.StringDtype):
+        mask = column.isna().to_numpy(dtype=bool, copy=True)
         mask |= column.astype(object).map(_says_nothing).to_numpy(bool)
-    return mask, clean
+        return (mask if mask.any() else None), False
+    if column.dtype == bool:  # numpy booleans hold no missing value
+        return None, False
+    mask = column.isna().to_numpy(dtype=bool)
+    return (mask if mask.any() else None), False
+
+
+def _categorical_empties(column: pd.Series) -> np.ndarray | None:
+    """A categorical's empty cells: a missing code, or a category that is blank or spells nothing."""
+    codes = np.asarray(column.cat.codes.to_numpy())
+    mask = codes < 0
+    categories = column.cat.categories
+    if len(categories):
+        nothing = (
+            _empty(pd.Series(categories))
+            if isinstance(categories.array, pd.arrays.ArrowStringArray)
+            else np.fromiter((_says_nothing(v) for v in categories.tolist()), bool, len(categories))
+        )
+        if nothing.any():  # rare: a category such as "-" the reader did not read as missing
+            mask |= (codes >= 0) & nothing[np.maximum(codes, 0)]
+    return mask if mask.any() else None
+
+
+def _nulls(text: pa.ChunkedArray) -> np.ndarray:
+    """The missing cells of Arrow text, from the validity bitmaps (zeros when there are none)."""
+    if text.null_count == 0:
+        return np.zeros(len(text), dtype=bool)
+    mask = np.asarray(pc.is_null(text).to_numpy(zero_copy_only=False), dtype=bool)
+    return mask if mask.flags.writeable else mask.copy()
 
 
 def _arrow_cells(column: pd.Series, mask: np.ndarray, *, blank_only: bool) -> bool:
@@ -517,24 +548,30 @@ def _read_csv(data: bytes, mapping: Mapping) -> SourceTable:
         fields_of.setdefault(name, []).append(field_name)
     names = list(fields_of)
     table = table.select(names)
+    agent = None  # the agent column's Arrow text, made a categorical beside the conversion below
     for at, name in enumerate(names):
         column = table.column(at)
         if pa.types.is_time(column.type):  # a seconds column written as h:mm[:ss]
             table = table.set_column(at, name, pc.cast(column, pa.string()))
-        elif "agent" in fields_of[name] and pa.types.is_string(column.type):
-            # a few thousand names over many rows: a categorical, so that each name is
-            # cleaned and matched once (pandas keeps the Arrow dictionary's codes)
-            table = table.set_column(at, name, pc.dictionary_encode(column.combine_chunks()))
-    # All columns at once, on every core, each Arrow column freed as its pandas one is made
-    # (self_destruct), so the peak stays near one copy. Dates as datetime64, not an object
-    # each; booleans with gaps as pandas "boolean" (without gaps: plain numpy, see below).
-    converted = table.to_pandas(
-        use_threads=True,
-        self_destruct=True,
-        split_blocks=True,
-        date_as_object=False,
-        types_mapper={pa.bool_(): pd.BooleanDtype()}.get,
-    )
+        elif "agent" in fields_of[name] and pa.types.is_string(column.type) and agent is None:
+            agent = name
+    if agent is None:
+        converted = _to_pandas(table)
+    else:
+        # a few thousand names over many rows: a categorical, so that each name is cleaned and
+        # matched once. Arrow's dictionary encoding (the GIL released) runs on a second thread
+        # while this one converts the other columns: on two cores the two take the time of one.
+        text = table.column(agent)
+        table = table.drop_columns([agent])
+        if len(text) < SIDE_BY_SIDE_ROWS:
+            converted, categorical = _to_pandas(table), _categorical(text)
+        else:
+            with ThreadPoolExecutor(1, thread_name_prefix="kpibot-import") as side:
+                encoded = side.submit(_categorical, text)
+                del text
+                converted = _to_pandas(table)
+                categorical = encoded.result()
+        converted[agent] = categorical
     del table
     columns: dict[str, pd.Series] = {}
     for name, fields in fields_of.items():
@@ -547,6 +584,38 @@ def _read_csv(data: bytes, mapping: Mapping) -> SourceTable:
     rows = np.arange(mapping.header_row + 1, mapping.header_row + 1 + len(frame))
     repeats = frozenset(f for fields in fields_of.values() for f in fields[1:])
     return SourceTable(frame, header, encoding, rows, problems, repeats=repeats)
+
+
+SIDE_BY_SIDE_ROWS = 100_000
+"""From this many rows a step that releases the GIL runs on a second thread beside the next one
+(the agent column's dictionary encoding beside the conversion of the others, an event file's
+aggregation beside its checks); below it the thread would cost more than it saves."""
+
+
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    """All columns at once, each Arrow column freed as its pandas one is made (self_destruct), so
+    the peak stays near one copy. Dates as datetime64, not an object each; booleans with gaps as
+    pandas "boolean" (without gaps: plain numpy, see the caller)."""
+    frame: pd.DataFrame = table.to_pandas(
+        use_threads=True,
+        self_destruct=True,
+        split_blocks=True,
+        date_as_object=False,
+        types_mapper={pa.bool_(): pd.BooleanDtype()}.get,
+    )
+    return frame
+
+
+def _categorical(text: pa.ChunkedArray) -> pd.Series:
+    """Text as a pandas categorical whose categories are in order of first appearance (as Arrow's
+    dictionary encoding gives them), made straight from the dictionary and its indices."""
+    encoded = pc.dictionary_encode(text.combine_chunks())
+    indices = encoded.indices
+    if indices.null_count:
+        indices = pc.fill_null(indices, -1)
+    categories = pd.CategoricalDtype(pd.Index(encoded.dictionary.to_pandas()))
+    codes = indices.to_numpy(zero_copy_only=False)
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=categories, validate=False))
 
 
 SLICE_BYTES = 8 << 20

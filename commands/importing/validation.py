@@ -11,6 +11,7 @@ import difflib
 import unicodedata
 from collections.abc import Callable
 from collections.abc import Mapping as TMapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -22,7 +23,12 @@ import pyarrow.compute as pc
 from commands.importing.mapping import ColumnSpec, Mapping
 from commands.importing.parsing import as_text, parse_period, parser_for, per_distinct
 from commands.importing.problems import ImportRefused, Problem, at_rows
-from commands.importing.reading import SourceTable, normalize_header, read_source
+from commands.importing.reading import (
+    SIDE_BY_SIDE_ROWS,
+    SourceTable,
+    normalize_header,
+    read_source,
+)
 from scoring import kpi
 
 DISTINCT_VALUES_SHOWN = 20
@@ -119,23 +125,63 @@ def prepare(
     progress("parse")
     if "agent" not in typed:
         raise ImportRefused(problems)
-    agent_codes, agent_names, member_of = resolve_agents(typed["agent"], roster, whole_cells)
-    problems += _unknown_agents(
-        source,
-        agent_codes,
-        agent_names,
-        member_of,
-        roster,
-        agent_spec.take_after if whole_cells is not None and agent_spec else None,
-    )
-    problems += _one_member_twice(source, agent_codes, agent_names, member_of, roster)
-    problems += _row_checks(source, mapping, parsed, period)
-    if mapping.kind == "summary":
-        problems += _summary_checks(source, mapping, typed, period, agent_codes, agent_names)
-    progress("check")
-    if problems:
-        raise ImportRefused(problems)
-    return _measures(source, mapping, typed, agent_codes, agent_names, member_of)
+    codes, agent_names = agent_codes(typed["agent"] if whole_cells is None else whole_cells)
+    with _Beside(
+        mapping.kind != "summary" and len(codes) >= SIDE_BY_SIDE_ROWS,
+        _event_measures,
+        mapping,
+        typed,
+        codes,
+        len(agent_names),
+    ) as aggregated:
+        # the checks below, and kpi.aggregate of an event file beside them (numpy releases the
+        # GIL in its loops: on two cores both take the time of one). Its result is used only
+        # when the file passes every check, as if it had run after them.
+        member_of = members_of(
+            codes, agent_names, roster, None if whole_cells is None else typed["agent"]
+        )
+        problems += _unknown_agents(
+            source,
+            codes,
+            agent_names,
+            member_of,
+            roster,
+            agent_spec.take_after if whole_cells is not None and agent_spec else None,
+        )
+        problems += _one_member_twice(source, codes, agent_names, member_of, roster)
+        problems += _row_checks(source, mapping, parsed, period)
+        if mapping.kind == "summary":
+            problems += _summary_checks(source, mapping, typed, period, codes, agent_names)
+        progress("check")
+        if problems:
+            raise ImportRefused(problems)
+        return _measures(source, mapping, typed, codes, agent_names, member_of, aggregated)
+
+
+class _Beside:
+    """``work(*args)`` run on a second thread while the ``with`` block runs on this one (or
+    run here, when asked, with ``wanted`` false); ``result()`` waits for it and gives its result
+    or raises its exception. Leaving the block waits for the thread, so nothing runs on after."""
+
+    def __init__(self, wanted: bool, work: Callable[..., pd.DataFrame], *args: object) -> None:
+        self._wanted, self._work, self._args = wanted, work, args
+        self._pool: ThreadPoolExecutor | None = None
+        self._future: Future[pd.DataFrame] | None = None
+
+    def __enter__(self) -> _Beside:
+        if self._wanted:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="kpibot-import")
+            self._future = self._pool.submit(self._work, *self._args)
+        return self
+
+    def result(self) -> pd.DataFrame:
+        if self._future is None:
+            return self._work(*self._args)
+        return self._future.result()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
 
 
 @dataclass
@@ -264,14 +310,26 @@ def resolve_agents(
     ``take_after`` keeps), then by name; exact spellings first, then loosely (full-width, spaces
     and case ignored). With ``whole`` (the cells before ``take_after``) the distinct agents are
     the whole cells: two sub-accounts 店铺A:小雨 and 店铺B:小雨 are two accounts."""
-    cells = names if whole is None else whole
+    codes, uniques = agent_codes(names if whole is None else whole)
+    return codes, uniques, members_of(codes, uniques, roster, None if whole is None else names)
+
+
+def agent_codes(cells: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """``(code per row, -1 for none; the distinct cells in order of first appearance)``."""
     if isinstance(cells.dtype, pd.CategoricalDtype) and _in_order_of_appearance(cells):
         codes = np.asarray(cells.cat.codes.to_numpy(), dtype=np.intp)
-        uniques = cells.cat.categories  # what factorising would give, without hashing the rows
-    else:
-        codes, uniques = pd.factorize(cells, use_na_sentinel=True)
+        return codes, cells.cat.categories  # what factorising would give, without hashing rows
+    codes, uniques = pd.factorize(cells, use_na_sentinel=True)
+    return codes, uniques
+
+
+def members_of(
+    codes: np.ndarray, uniques: pd.Index, roster: Roster, names: pd.Series | None = None
+) -> np.ndarray:
+    """The member id of each distinct agent (:func:`resolve_agents`), and a trailing -1. With
+    ``names`` (the cells after ``take_after``), ``uniques`` are the whole cells."""
     distinct = [str(n) for n in uniques.tolist()]
-    if whole is None:
+    if names is None:
         cut = distinct
     else:  # the name each whole cell gives (the first row's: the same cell cuts the same way)
         first_row = pd.Series(np.arange(len(codes))).groupby(codes).first()
@@ -295,7 +353,7 @@ def resolve_agents(
         found = [
             m if m != -1 else loose.get(name_key(c), -1) for c, m in zip(cut, found, strict=True)
         ]
-    return codes, uniques, np.array([*found, -1])
+    return np.array([*found, -1])
 
 
 def _in_order_of_appearance(column: pd.Series) -> bool:
@@ -675,6 +733,7 @@ def _measures(
     codes: np.ndarray,
     names: pd.Index,
     member_of: np.ndarray,
+    aggregated: _Beside,
 ) -> Prepared:
     rows = len(source.rows)
     if mapping.kind == "summary":
@@ -699,16 +758,7 @@ def _measures(
             )
         measures = _declared_values(mapping, per_member, labels, source)
     else:
-        events = pd.DataFrame(
-            copy=False,
-            data={
-                f: s
-                for f, s in typed.items()
-                if f not in ("time",) and kpi.fields_for(mapping.kind)[f].type not in ("text", "id")
-            },
-        )
-        events["agent"] = pd.Categorical.from_codes(codes, categories=pd.RangeIndex(len(names)))
-        measures = kpi.aggregate(events, mapping.kind)
+        measures = aggregated.result()
         measures.index = pd.Index(member_of[measures.index.to_numpy()], name="member")
     values = kpi.derive(measures)
     keep = kpi.indicators_of(values) + [d.id for d in mapping.declared if d.id in values.columns]
@@ -727,6 +777,22 @@ def _measures(
         sum(int(m.sum()) for m in source.zero_masks.values()),
         weight,
     )
+
+
+def _event_measures(
+    mapping: Mapping, typed: dict[str, pd.Series], codes: np.ndarray, agents: int
+) -> pd.DataFrame:
+    """An event file's measures per agent code (:func:`scoring.kpi.aggregate`)."""
+    events = pd.DataFrame(
+        copy=False,
+        data={
+            f: s
+            for f, s in typed.items()
+            if f not in ("time",) and kpi.fields_for(mapping.kind)[f].type not in ("text", "id")
+        },
+    )
+    events["agent"] = pd.Categorical.from_codes(codes, categories=pd.RangeIndex(agents))
+    return kpi.aggregate(events, mapping.kind)
 
 
 def _col(mapping: Mapping, source: SourceTable, field: str) -> str:

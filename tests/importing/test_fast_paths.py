@@ -7,6 +7,9 @@ distinct name, and the file is read in slices: each is checked against the gener
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -354,3 +357,72 @@ def test_two_spellings_of_one_member_are_refused_naming_both(roster: Roster) -> 
     assert problem.code == "agent_spelled_twice"
     assert sorted(problem.params["names"]) == ["Li Ming", "li  ming"]
     assert (problem.params["member"], problem.row_total) == ("李明", 40)
+
+
+class _CountedPool(ThreadPoolExecutor):
+    made = 0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        type(self).made += 1
+        super().__init__(*args, **kwargs)
+
+
+def _outcome(data: bytes, mapping_name: str, roster: Roster) -> object:
+    """What prepare() gives: the values and counts, or the problems (code, rows, params)."""
+    try:
+        got = prepare(data, "file.csv", load_mapping(mapping_name), roster, OCTOBER)
+    except ImportRefused as refused:
+        return [(p.code, p.rows, repr(p.params)) for p in refused.problems]
+    return (got.values, got.agents, got.row_count, got.blank_rows, got.no_value_cells)
+
+
+def _many_sessions(bad: bool) -> bytes:
+    rows = [
+        f"S{i:05d},{('Li Ming', ' Zhang Wei', '王小红')[i % 3]},2026-10-{1 + i % 28:02d} 14:00,"
+        f"{'' if i % 9 == 0 else i % 7},{i % 60}:{i % 59:02d},{'Y' if i % 4 else 'N'}\n"
+        for i in range(3000)
+    ]
+    if bad:
+        rows[10] = "S00010,Nobody,2026-11-05 14:00,1,03:00,Y\n"
+        rows[20] = rows[21]  # an id given twice
+        rows[2500] = "S02500,Li Ming,2026-10-05 14:00,soon,03:00,perhaps\n"
+    return (HEAD + "".join(rows)).encode()
+
+
+@pytest.mark.parametrize(
+    ("data", "mapping_name"),
+    [
+        (_many_sessions(bad=False), "sessions_en"),
+        (_many_sessions(bad=True), "sessions_en"),
+        (sample("sessions_en.csv"), "sessions_en"),
+        (sample("broken_unknown_agent.csv"), "shop_zh"),
+        (sample("orders_zh.csv"), "orders_zh"),
+        (sample("broken_orders_duplicate_id.csv"), "orders_zh"),
+        (sample("complaints_zh.csv"), "complaints_zh"),
+        (sample("jd_workload_daily.csv"), "jd_workload"),
+    ],
+)
+def test_steps_run_on_a_second_thread_give_what_one_thread_gives(
+    data: bytes, mapping_name: str, roster: Roster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The agent column encoded beside the conversion of the others, an event file aggregated
+    beside its checks: the same values, counts and problems as one step after the other."""
+    from commands.importing import validation
+
+    monkeypatch.setattr(reading, "SIDE_BY_SIDE_ROWS", 1 << 40)
+    monkeypatch.setattr(validation, "SIDE_BY_SIDE_ROWS", 1 << 40)
+    alone = _outcome(data, mapping_name, roster)
+    monkeypatch.setattr(reading, "SIDE_BY_SIDE_ROWS", 0)
+    monkeypatch.setattr(validation, "SIDE_BY_SIDE_ROWS", 0)
+    monkeypatch.setattr(reading, "ThreadPoolExecutor", _CountedPool)
+    monkeypatch.setattr(validation, "ThreadPoolExecutor", _CountedPool)
+    _CountedPool.made = 0
+    beside = _outcome(data, mapping_name, roster)
+    events = load_mapping(mapping_name).kind != "summary"
+    assert _CountedPool.made == 1 + events  # the reader's thread, and the aggregation's
+    if isinstance(alone, list):
+        assert beside == alone
+    else:
+        assert isinstance(beside, tuple)
+        pd.testing.assert_frame_equal(beside[0], alone[0])
+        assert beside[1:] == alone[1:]
