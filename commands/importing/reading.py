@@ -388,7 +388,7 @@ def _empties_and_clean(column: pd.Series) -> tuple[np.ndarray | None, bool]:
 
 
 def _categorical_empties(column: pd.Series) -> np.ndarray | None:
-    """A categorical's empty cells: a missing code, or a category that is blank or spells nothing."""
+    """A categorical's empty cells: a missing code, or a category blank or spelling nothing."""
     codes = np.asarray(column.cat.codes.to_numpy())
     mask = codes < 0
     categories = column.cat.categories
