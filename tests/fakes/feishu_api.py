@@ -888,59 +888,83 @@ def card_problems(content: str, images: Mapping[str, bytes] | None = None) -> li
     elements = (card.get("body") or {}).get("elements")
     if not isinstance(elements, list):
         return ["body.elements must be a list"]
-    count = 0
     try:
         walked = list(_walk(elements))
     except FeishuError as exc:
         return [exc.msg]
     for e, _depth in walked:
-        count += 1
         tag = e.get("tag")
         if tag not in CARD_TAGS:
             problems.append(f"unknown tag {tag!r}")
             continue
-        if tag == "div":
-            text = e.get("text") or {}
-            if (
-                text.get("tag") not in ("plain_text", "lark_md")
-                or not str(text.get("content", "")).strip()
-            ):
-                problems.append("a div needs non-empty text")
-        if tag == "button":
-            text = (e.get("text") or {}).get("content", "")
-            if not str(text).strip():
-                problems.append("a button needs a label")
-            for behavior in e.get("behaviors") or []:
-                if behavior.get("type") == "callback" and not isinstance(
-                    behavior.get("value"), dict
-                ):
-                    problems.append("a callback value must be an object")
-                if behavior.get("type") == "open_url" and not str(
-                    behavior.get("default_url", "")
-                ).startswith(("http://", "https://")):
-                    problems.append("open_url needs an http(s) default_url")
-        if tag == "img" and (images is not None and e.get("img_key") not in images):
-            problems.append(f"img_key {e.get('img_key')!r} was not uploaded by this app")
-        if tag == "select_static":
-            options = e.get("options") or []
-            if not options:
-                problems.append("select_static needs options")
-            values = [o.get("value") for o in options]
-            if len(set(values)) != len(values):
-                problems.append("select_static option values must be unique")
-            if "initial_option" in e and e["initial_option"] not in values:
-                problems.append("initial_option is not one of the options")
-        if tag == "input":
-            limit = e.get("max_length", 1000)
-            if not isinstance(limit, int) or not 1 <= limit <= 1000:
-                problems.append("input max_length must be 1-1000")
-            if len(str(e.get("default_value", ""))) > (limit if isinstance(limit, int) else 1000):
-                problems.append("input default_value is longer than max_length")
-        if tag == "form":
-            problems += _form_problems(e)
-    if count > COMPONENTS_MAX:
-        problems.append(f"{count} components, more than {COMPONENTS_MAX}")
+        check = ELEMENT_CHECKS.get(tag)
+        if check is not None:
+            problems += check(e, images)
+    if len(walked) > COMPONENTS_MAX:
+        problems.append(f"{len(walked)} components, more than {COMPONENTS_MAX}")
     return problems
+
+
+def _div_problems(e: Mapping[str, Any], _images: Mapping[str, bytes] | None) -> list[str]:
+    text = e.get("text") or {}
+    if text.get("tag") not in ("plain_text", "lark_md") or not str(text.get("content", "")).strip():
+        return ["a div needs non-empty text"]
+    return []
+
+
+def _button_problems(e: Mapping[str, Any], _images: Mapping[str, bytes] | None) -> list[str]:
+    problems = []
+    text = (e.get("text") or {}).get("content", "")
+    if not str(text).strip():
+        problems.append("a button needs a label")
+    for behavior in e.get("behaviors") or []:
+        if behavior.get("type") == "callback" and not isinstance(behavior.get("value"), dict):
+            problems.append("a callback value must be an object")
+        if behavior.get("type") == "open_url" and not str(
+            behavior.get("default_url", "")
+        ).startswith(("http://", "https://")):
+            problems.append("open_url needs an http(s) default_url")
+    return problems
+
+
+def _img_problems(e: Mapping[str, Any], images: Mapping[str, bytes] | None) -> list[str]:
+    if images is not None and e.get("img_key") not in images:
+        return [f"img_key {e.get('img_key')!r} was not uploaded by this app"]
+    return []
+
+
+def _select_problems(e: Mapping[str, Any], _images: Mapping[str, bytes] | None) -> list[str]:
+    problems = []
+    options = e.get("options") or []
+    if not options:
+        problems.append("select_static needs options")
+    values = [o.get("value") for o in options]
+    if len(set(values)) != len(values):
+        problems.append("select_static option values must be unique")
+    if "initial_option" in e and e["initial_option"] not in values:
+        problems.append("initial_option is not one of the options")
+    return problems
+
+
+def _input_problems(e: Mapping[str, Any], _images: Mapping[str, bytes] | None) -> list[str]:
+    problems = []
+    limit = e.get("max_length", 1000)
+    if not isinstance(limit, int) or not 1 <= limit <= 1000:
+        problems.append("input max_length must be 1-1000")
+    if len(str(e.get("default_value", ""))) > (limit if isinstance(limit, int) else 1000):
+        problems.append("input default_value is longer than max_length")
+    return problems
+
+
+ELEMENT_CHECKS: dict[str, Callable[[Mapping[str, Any], Mapping[str, bytes] | None], list[str]]] = {
+    "div": _div_problems,
+    "button": _button_problems,
+    "img": _img_problems,
+    "select_static": _select_problems,
+    "input": _input_problems,
+    "form": lambda e, _images: _form_problems(e),
+}
+"""What Feishu checks in an element of a given tag (the card's own checks are card_problems')."""
 
 
 def _form_problems(form: Mapping[str, Any]) -> list[str]:

@@ -1046,28 +1046,39 @@ def _check_blocks(
             problems.append(
                 f"[ERROR] a context holds 1 to {CONTEXT_ELEMENTS_MAX} elements {where}/elements"
             )
-        if kind == "section" and block.get("accessory"):
-            problems += _check_element(block["accessory"], f"{where}/accessory")
         if kind == "section":
-            if not text and not block.get("fields"):
-                problems.append(f"[ERROR] a section needs text or fields {where}")
-            elif text and len(text.get("text", "")) > SECTION_TEXT_MAX:
-                problems.append(
-                    f"[ERROR] must be less than {SECTION_TEXT_MAX + 1} characters {where}/text"
-                )
-            elif text and not text.get("text"):
-                problems.append(f"[ERROR] must be more than 0 characters {where}/text")
+            problems += _section_problems(block, where)
         if kind == "actions":
             problems += _check_actions(block.get("elements") or [], where)
         if kind == "input":
-            element = block.get("element") or {}
-            if element.get("type") not in INPUT_ELEMENTS:
-                problems.append(
-                    f"[ERROR] unsupported input element {element.get('type')!r} {where}"
-                )
-            if not (block.get("label") or {}).get("text"):
-                problems.append(f"[ERROR] an input needs a label {where}")
-            problems += _check_element(element, f"{where}/element")
+            problems += _input_problems(block, where)
+    return problems
+
+
+def _section_problems(block: dict[str, Any], where: str) -> list[str]:
+    """A section's accessory, then its text (or fields)."""
+    problems: list[str] = []
+    if block.get("accessory"):
+        problems += _check_element(block["accessory"], f"{where}/accessory")
+    text = block.get("text")
+    if not text and not block.get("fields"):
+        problems.append(f"[ERROR] a section needs text or fields {where}")
+    elif text and len(text.get("text", "")) > SECTION_TEXT_MAX:
+        problems.append(f"[ERROR] must be less than {SECTION_TEXT_MAX + 1} characters {where}/text")
+    elif text and not text.get("text"):
+        problems.append(f"[ERROR] must be more than 0 characters {where}/text")
+    return problems
+
+
+def _input_problems(block: dict[str, Any], where: str) -> list[str]:
+    """An input block's element (one Slack allows in an input) and its label."""
+    problems: list[str] = []
+    element = block.get("element") or {}
+    if element.get("type") not in INPUT_ELEMENTS:
+        problems.append(f"[ERROR] unsupported input element {element.get('type')!r} {where}")
+    if not (block.get("label") or {}).get("text"):
+        problems.append(f"[ERROR] an input needs a label {where}")
+    problems += _check_element(element, f"{where}/element")
     return problems
 
 

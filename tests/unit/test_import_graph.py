@@ -124,13 +124,19 @@ def cycles(edges: Sequence[Edge]) -> list[list[Edge]]:
     for e in sorted(edges, key=lambda e: (e.deferred, e.path, e.line)):  # prefer top-level imports
         graph.setdefault(e.source, {}).setdefault(e.target, e)
         graph.setdefault(e.target, {})
+    found = (_shortest_cycle(graph, group) for group in _strong_groups(graph))
+    return [cycle for cycle in found if cycle]
+
+
+def _strong_groups(graph: dict[str, dict[str, Edge]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan), each sorted."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
     on_stack: set[str] = set()
     groups: list[list[str]] = []
 
-    def strong(v: str) -> None:  # Tarjan
+    def strong(v: str) -> None:
         index[v] = low[v] = len(index)
         stack.append(v)
         on_stack.add(v)
@@ -154,28 +160,29 @@ def cycles(edges: Sequence[Edge]) -> list[list[Edge]]:
     for v in sorted(graph):
         if v not in index:
             strong(v)
-    out = []
-    for group in groups:
-        members = set(group)
-        start = group[0]
-        came: dict[str, Edge] = {}
-        queue = deque([start])
-        while queue:  # breadth first: the shortest way back to the start
-            v = queue.popleft()
-            for w, edge in graph[v].items():
-                if w not in members:
-                    continue
-                if w == start:
-                    path = [edge]
-                    while path[0].source != start:
-                        path.insert(0, came[path[0].source])
-                    out.append(path)
-                    queue.clear()
-                    break
-                if w not in came:
-                    came[w] = edge
-                    queue.append(w)
-    return out
+    return groups
+
+
+def _shortest_cycle(graph: dict[str, dict[str, Edge]], group: list[str]) -> list[Edge]:
+    """The shortest way from the group's first module back to it, breadth first, as edges."""
+    members = set(group)
+    start = group[0]
+    came: dict[str, Edge] = {}
+    queue = deque([start])
+    while queue:
+        v = queue.popleft()
+        for w, edge in graph[v].items():
+            if w not in members:
+                continue
+            if w == start:
+                path = [edge]
+                while path[0].source != start:
+                    path.insert(0, came[path[0].source])
+                return path
+            if w not in came:
+                came[w] = edge
+                queue.append(w)
+    return []
 
 
 def _report(found: list[list[Edge]]) -> str:
@@ -311,7 +318,18 @@ def _expressions(statement: ast.stmt) -> Iterator[ast.AST]:
 def registrations(source: str, packages: Sequence[str] = PACKAGES) -> list[tuple[int, str, str]]:
     """(line, rule, code) of each place where importing ``source`` registers something."""
     tree = ast.parse(source)
-    ours: set[str] = set()  # names bound by importing one of our modules
+    ours = _our_names(tree, packages)
+    functions = {s.name for s in tree.body if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)}
+    return [
+        (getattr(node, "lineno", 0), rule, ast.unparse(node).splitlines()[0][:100])
+        for statement in _runs_on_import(tree.body)
+        for node, rule in _registering(statement, ours, functions)
+    ]
+
+
+def _our_names(tree: ast.Module, packages: Sequence[str]) -> set[str]:
+    """The names bound by importing one of our modules."""
+    ours: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             ours |= {
@@ -323,43 +341,44 @@ def registrations(source: str, packages: Sequence[str] = PACKAGES) -> list[tuple
             node.level or (node.module or "").split(".")[0] in packages
         ):
             ours |= {a.asname or a.name for a in node.names}
-    functions = {s.name for s in tree.body if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)}
-    found: list[tuple[int, str, str]] = []
+    return ours
 
-    def flag(node: ast.AST, rule: str) -> None:
-        found.append((getattr(node, "lineno", 0), rule, ast.unparse(node).splitlines()[0][:100]))
 
-    for statement in _runs_on_import(tree.body):
-        if isinstance(statement, ast.Expr):
-            call = (
-                statement.value.value if isinstance(statement.value, ast.Await) else statement.value
-            )
-            if isinstance(call, ast.Call) and _root(call.func) in ours | functions:
-                flag(statement, "R1")
-        for node in _expressions(statement):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr in MUTATORS
-                and _root(node.func.value) in ours
-                and not isinstance(statement, ast.Expr)  # R1 names those
-            ):
-                flag(node, "R2")
-        targets: list[ast.expr] = []
-        if isinstance(statement, ast.Assign):
-            targets = statement.targets
-        elif isinstance(statement, ast.AugAssign | ast.AnnAssign):
-            targets = [statement.target]
-        elif isinstance(statement, ast.Delete):
-            targets = statement.targets
-        for target in targets:
-            if isinstance(target, ast.Attribute | ast.Subscript) and _root(target) in ours:
-                flag(statement, "R3")
-        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            for decorator in statement.decorator_list:
-                if _root(decorator) in ours | functions:
-                    flag(decorator, "R4")
+def _registering(
+    statement: ast.stmt, ours: set[str], functions: set[str]
+) -> list[tuple[ast.AST, str]]:
+    """What in one statement that runs on import breaks R1 to R4, in that order."""
+    found: list[tuple[ast.AST, str]] = []
+    if isinstance(statement, ast.Expr):
+        call = statement.value.value if isinstance(statement.value, ast.Await) else statement.value
+        if isinstance(call, ast.Call) and _root(call.func) in ours | functions:
+            found.append((statement, "R1"))
+    for node in _expressions(statement):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in MUTATORS
+            and _root(node.func.value) in ours
+            and not isinstance(statement, ast.Expr)  # R1 names those
+        ):
+            found.append((node, "R2"))
+    for target in _assigned(statement):
+        if isinstance(target, ast.Attribute | ast.Subscript) and _root(target) in ours:
+            found.append((statement, "R3"))
+    if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        for decorator in statement.decorator_list:
+            if _root(decorator) in ours | functions:
+                found.append((decorator, "R4"))
     return found
+
+
+def _assigned(statement: ast.stmt) -> list[ast.expr]:
+    """The targets a statement assigns to or deletes."""
+    if isinstance(statement, ast.Assign | ast.Delete):
+        return statement.targets
+    if isinstance(statement, ast.AugAssign | ast.AnnAssign):
+        return [statement.target]
+    return []
 
 
 REGISTERING = {
