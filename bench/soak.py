@@ -32,8 +32,10 @@ flat, every queued message delivered once, every day played.
 then covers the days that fitted (``days``), and ``goals_met`` is false.
 
 The last line is JSON: ``requests``, ``days``, ``p99_ms`` and ``cpu_p99_ms`` per command by
-day, ``rss_mb``, ``load_by_day`` and ``seconds_by_day``, ``growth_pct``, ``flat`` (``null``
-before day 9), ``errors``, ``sent``/``delivered``, ``goals_met``.
+day, ``rss_mb``, ``load_by_day`` and ``seconds_by_day``; the garbage collector's time, longest
+pass and full passes by day (``gc_ms_by_day``, ``gc_longest_ms_by_day``,
+``gc_full_passes_by_day``); ``growth_pct``, ``flat`` (``null`` before day 9), ``errors``,
+``sent``/``delivered``, ``goals_met``.
 """
 
 from __future__ import annotations
@@ -82,6 +84,31 @@ def rss_mb() -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+class Collections:
+    """The cyclic garbage collector's passes (``gc.callbacks``): how long they took in all, and
+    the longest one, since :meth:`reset`; a full pass over a big heap is a pause in whatever
+    request it lands in."""
+
+    def __init__(self) -> None:
+        self.total = self.longest = 0.0
+        self.full = 0
+        self._began = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+            return
+        took = time.perf_counter() - self._began
+        self.total += took
+        self.longest = max(self.longest, took)
+        self.full += info.get("generation") == 2
+
+    def reset(self) -> None:
+        self.total = self.longest = 0.0
+        self.full = 0
 
 
 SLACK_EVERY = 7
@@ -509,6 +536,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p99_ms: dict[str, list[float | None]] = defaultdict(list)
     cpu_p99_ms: dict[str, list[float | None]] = defaultdict(list)
     loads: list[float] = []
+    collections = Collections()
+    gc_ms: list[float] = []
+    gc_longest_ms: list[float] = []
+    gc_full: list[int] = []
     seconds: list[float] = []
     sent: list[int] = []
     kinds = ("selfreview", "me", "rank", "status", "other")
@@ -526,6 +557,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         started = time.monotonic()
         times.clear()
         cpu_times.clear()
+        collections.reset()
         if day < len(SELF_REVIEW):
             for agent in agents:
                 say(agent, SELF_REVIEW[day], "selfreview")
@@ -548,6 +580,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             today_sent = stats.sent - totals["sent"]
             totals = {key: int(getattr(stats, key)) for key in totals}
         sent.append(today_sent)
+        gc_ms.append(round(collections.total * 1000, 1))  # the day's requests and deliveries
+        gc_longest_ms.append(round(collections.longest * 1000, 1))
+        gc_full.append(collections.full)
         gc.collect()
         rss.append(round(rss_mb(), 1))
         for kind in kinds:
@@ -609,6 +644,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "worst_p99_ms": worst,
         "cpu_p99_ms": dict(cpu_p99_ms),
         "load_by_day": loads,
+        "gc_ms_by_day": gc_ms,
+        "gc_longest_ms_by_day": gc_longest_ms,
+        "gc_full_passes_by_day": gc_full,
         "seconds_by_day": seconds,
         "rss_mb": rss,
         "growth_pct": growth,
