@@ -231,9 +231,126 @@ class TeamResult:
         return tuple(self._build(int(i)) for i in self.order)
 
     def to_dict(self) -> list[dict[str, Any]]:
-        """``[r.to_dict() for r in results]``, best first, built straight from the arrays (no
-        result objects in between: what storing a team's results costs, issue 20)."""
-        return [self._build_dict(int(i)) for i in self.order]
+        """``[r.to_dict() for r in results]``, best first, built column by column straight from
+        the arrays: no result objects in between and no call per agent and indicator (what
+        storing a team's results costs, issue 20). The same content, key for key."""
+        n = len(self.index)
+        if n == 0:
+            return []
+        scheme = self.scheme
+        indicators = _per_agent([ind.id for ind in scheme.indicators], self._indicator_columns(), n)
+        components = _per_agent([c.id for c in scheme.components], self._component_columns(), n)
+        flags = self._flag_rows()
+        totals, exact_totals, kpis = _opts(self.total), _opts(self.exact_total), _opts(self.kpi)
+        ranks = [int(r) if math.isfinite(r) else None for r in self.rank.tolist()]
+        sizes = self.group_size.tolist()
+        provisional = self.provisional.tolist()
+        parts = scheme.required_parts
+        if parts:
+            missing = [[p for p, gone in zip(parts, row, strict=True) if gone]
+                       for row in self.part_missing.tolist()]  # fmt: skip
+        else:
+            missing = [[] for _ in range(n)]
+        agents, teams = self.agents, self.team_of.tolist()
+        return [
+            {
+                "agent": agents[i], "team": teams[i], "total": totals[i],
+                "total_exact": exact_totals[i], "rank": ranks[i], "group_size": sizes[i],
+                "kpi": kpis[i], "components": components[i], "indicators": indicators[i],
+                "flags": flags[i], "provisional": provisional[i], "missing": missing[i],
+            }
+            for i in self.order.tolist()
+        ]  # fmt: skip
+
+    def _indicator_columns(self) -> list[list[dict[str, Any]]]:
+        """Per indicator, every agent's ``IndicatorResult.to_dict()`` (input order)."""
+        columns = []
+        for j, ind in enumerate(self.scheme.indicators):
+            values, points, codes = self.values[:, j], self.points[:, j], self.ind_code[:, j]
+            status = self.ind_status[:, j]
+            if status.any():  # some value missing or invalid: the general rule, agent by agent
+                columns.append([
+                    _indicator_dict(ind, v, p, s, c)
+                    for v, p, s, c in zip(values.tolist(), points.tolist(), status.tolist(),
+                                          codes.tolist(), strict=True)
+                ])  # fmt: skip
+                continue
+            raw, code_list = values.tolist(), codes.tolist()
+            detail, full = ind.method.detail, ind.points
+            columns.append([
+                {"value": v, "points": p, "max_points": full, "status": "ok",
+                 "detail": detail(r, c)}
+                for v, p, r, c in zip(_or_none(raw, values), _opts(points), raw, code_list,
+                                      strict=True)
+            ])  # fmt: skip
+        return columns
+
+    def _component_columns(self) -> list[list[dict[str, Any]]]:
+        """Per component, every agent's ``ComponentResult.to_dict()`` (input order); the shown
+        contributions by :func:`largest_remainder` of each agent's exact ones."""
+        scheme = self.scheme
+        n, c = self.comp_points.shape
+        with np.errstate(invalid="ignore"):
+            exact = np.where(
+                np.isfinite(self.comp_points), self.comp_points * self.comp_weight / 100, 0.0
+            )
+        exact_rows = exact.tolist()
+        precision = scheme.precision
+        shown = [largest_remainder(row, t, precision)
+                 for row, t in zip(exact_rows, self.total.tolist(), strict=True)]  # fmt: skip
+        columns = []
+        for j, comp in enumerate(scheme.components):
+            details = self._detail_column(j)
+            names = [COMPONENT_STATUS[s] for s in self.comp_status[:, j].tolist()]
+            points, weights = _opts(self.comp_points[:, j]), self.comp_weight[:, j].tolist()
+            kind, declared = comp.kind, comp.weight
+            columns.append([
+                {"kind": kind, "points": points[i], "weight": weights[i],
+                 "declared_weight": declared, "contribution": shown[i][j],
+                 "contribution_exact": exact_rows[i][j], "status": names[i], "detail": details[i]}
+                for i in range(n)
+            ])  # fmt: skip
+        return columns
+
+    def _detail_column(self, j: int) -> list[dict[str, Any]]:
+        """Every agent's detail of component ``j``, as ``_common`` builds one agent's."""
+        comp, scheme = self.scheme.components[j], self.scheme
+        lists = self._detail_lists[j]
+        keys = list(lists)
+        n = len(self.index)
+        if keys:
+            cleaned = [[_json(x) for x in lists[k]] for k in keys]
+            details = [dict(zip(keys, row, strict=True)) for row in zip(*cleaned, strict=True)]
+        else:
+            details = [{} for _ in range(n)]
+        if comp.kind == "team":
+            details = [_team_detail(comp, scheme, d) for d in details]
+        spread = self.spread[:, j]
+        for i in np.flatnonzero(spread != "").tolist():
+            details[i]["spread_over"] = spread[i]
+        return details
+
+    def _flag_rows(self) -> list[dict[str, Any]]:
+        """Every agent's ``Flags.to_dict()`` (input order), as ``_common`` builds one agent's."""
+        rules = self.scheme.apply
+        due = (self.as_of + timedelta(days=rules.improvement_days)).isoformat()
+        bases: dict[int, str | None] = {}
+        for s in rules.stars:
+            bases.setdefault(s.level, None if s.bonus_base is None else str(s.bonus_base))
+        return [
+            {
+                "reward": reward, "reward_amount": None if ra is None else str(ra),
+                "penalty": penalty, "penalty_amount": None if pa is None else str(pa),
+                "last": last, "improvement_due": due if improvement else None,
+                "post_change": post_change, "star": star if star > 0 else None,
+                "bonus_base": bases.get(star),
+            }
+            for reward, ra, penalty, pa, last, improvement, post_change, star in zip(
+                self.reward.tolist(), self.reward_amount.tolist(), self.penalty.tolist(),
+                self.penalty_amount.tolist(), self.last.tolist(), self.improvement.tolist(),
+                self.post_change.tolist(), self.star.tolist(), strict=True,
+            )
+        ]  # fmt: skip
 
     @cached_property
     def _rows(
@@ -338,45 +455,6 @@ class TeamResult:
             missing=self._missing(i),
         )
 
-    def _build_dict(self, i: int) -> dict[str, Any]:
-        """``self._build(i).to_dict()`` without the objects in between."""
-        scheme = self.scheme
-        values, points, status, codes, comp_points, comp_weight, comp_status = self._rows
-        vi, pi, si, ci = values[i], points[i], status[i], codes[i]
-        exact, shown, details, flags = self._common(i)
-        for key in ("reward_amount", "penalty_amount", "bonus_base"):
-            flags[key] = None if flags[key] is None else str(flags[key])
-        due = flags["improvement_due"]
-        flags["improvement_due"] = None if due is None else due.isoformat()
-        rank = self.rank[i]
-        return {
-            "agent": self.agents[i],
-            "team": self.team_of[i],
-            "total": _opt(self.total[i]),
-            "total_exact": _opt(self.exact_total[i]),
-            "rank": int(rank) if math.isfinite(rank) else None,
-            "group_size": int(self.group_size[i]),
-            "kpi": _opt(self.kpi[i]),
-            "components": {
-                comp.id: {
-                    "kind": comp.kind,
-                    "points": _opt(comp_points[i][j]),
-                    "weight": comp_weight[i][j],
-                    "declared_weight": comp.weight, "contribution": shown[j],
-                    "contribution_exact": exact[j], "status": COMPONENT_STATUS[comp_status[i][j]],
-                    "detail": details[j],
-                }
-                for j, comp in enumerate(scheme.components)
-            },
-            "indicators": {
-                ind.id: _indicator_dict(ind, vi[j], pi[j], si[j], ci[j])
-                for j, ind in enumerate(scheme.indicators)
-            },
-            "flags": flags,
-            "provisional": bool(self.provisional[i]),
-            "missing": list(self._missing(i)),
-        }  # fmt: skip
-
 
 def largest_remainder(parts: list[float], total: float, precision: int) -> list[float]:
     """``parts`` at ``precision`` decimals adding up exactly to ``total`` (already rounded): each
@@ -393,6 +471,29 @@ def largest_remainder(parts: list[float], total: float, precision: int) -> list[
     for k in order[: max(left, 0)]:
         floors[k] += 1
     return [float(f * unit) for f in floors]
+
+
+def _opts(values: FloatArray) -> list[float | None]:
+    """The floats of ``values`` as a list, ``None`` where not finite (``_opt`` of each)."""
+    return _or_none(values.tolist(), values)
+
+
+def _or_none(items: list[Any], values: FloatArray) -> list[Any]:
+    """``items`` (``values.tolist()``) with ``None`` where ``values`` is not finite."""
+    finite = np.isfinite(values)
+    if finite.all():
+        return items
+    out = list(items)
+    for i in np.flatnonzero(~finite).tolist():
+        out[i] = None
+    return out
+
+
+def _per_agent(ids: list[str], columns: list[list[Any]], n: int) -> list[dict[str, Any]]:
+    """Columns of per-agent items → per agent ``{id: item}`` in the order of ``ids``."""
+    if not columns:
+        return [{} for _ in range(n)]
+    return [dict(zip(ids, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
 def _json(x: Any) -> Any:
