@@ -5,13 +5,13 @@ the outbox: results, rankings, meeting slots, plan requests, appeal notices …)
 each answer, as they would arrive in a DM, when no platform reaches the person. Typing a number
 presses that button, except while a question expects a typed number or text: then ``#n`` presses
 button n and a bare number is the answer. Images and files are saved under ``media_dir`` and their
-path is printed.
+path is printed; a chart that follows the text (a ranking's) is printed once it is drawn.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TextIO
@@ -67,11 +67,25 @@ class ConsoleChat:
 
     def send(self, line: str) -> str:
         """Handle one typed line; the bot's answer as text (empty when it says nothing)."""
+        return "\n\n".join(self.answers(line))
+
+    def answers(self, line: str) -> Iterator[str]:
+        """One typed line's answer as it comes: what the bot says at once, then each chart
+        (``Reply.chart``) once it is drawn, as the line saying where it was saved."""
         incoming = self.incoming_for(line)
         if incoming is None:
-            return ""
+            return
         replies = self.router.handle(incoming)
-        return self.render([*replies, *self._arrived()])
+        now = self.render([*(r for r in replies if r.chart is None), *self._arrived()])
+        if now:
+            yield now
+        for reply in replies:
+            if reply.chart is None:
+                continue
+            draw = getattr(self.router, "draw", None)  # the router's, in a router worker
+            drawn: Reply | None = draw(reply) if draw is not None else None
+            if drawn is not None and (shown := self._render_one(drawn)):
+                yield shown
 
     def check(self) -> str:
         """Messages that arrived meanwhile (at the start of the chat, say), as text."""
@@ -144,6 +158,5 @@ def repl(chat: ConsoleChat, *, read: Callable[[str], str], out: TextIO, greeting
             return
         if line.strip() in ("/quit", "/exit"):
             return
-        answer = chat.send(line)
-        if answer:
+        for answer in chat.answers(line):  # the text first, a chart's path once it is drawn
             print(printable(answer), file=out, flush=True)

@@ -13,6 +13,7 @@ This module is a leaf: it imports no platform SDK and nothing of the packages th
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
@@ -48,9 +49,23 @@ class Limits:
 
 
 class RouterLike(Protocol):
-    """What an adapter needs of :class:`commands.router.Router` (sync, run in a thread)."""
+    """What an adapter needs of :class:`commands.router.Router` (sync, run in a thread); a
+    router that draws charts also has ``draw(reply) -> Reply | None`` (:func:`ready_to_say`)."""
 
     def handle(self, incoming: Incoming) -> list[Reply]: ...
+
+
+async def ready_to_say(router: Any, reply: Reply) -> Reply | None:
+    """``reply`` as an adapter says it: a chart still to draw (``Reply.chart``) is drawn now,
+    by the router's ``draw`` in a thread (a router worker), after the replies before it were
+    said, so the text never waits for the picture; ``None`` when it cannot be drawn."""
+    if reply.chart is None:
+        return reply
+    draw = getattr(router, "draw", None)
+    if draw is None:
+        return None
+    drawn: Reply | None = await asyncio.to_thread(draw, reply)
+    return drawn
 
 
 class Adapter(Protocol):

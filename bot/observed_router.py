@@ -129,6 +129,20 @@ class ObservedRouter:
                     self._learn_lang(incoming)
             return replies
 
+    def draw(self, reply: Reply) -> Reply | None:
+        """A reply's chart drawn (``Router.draw``), in a worker process when there is a pool;
+        ``None`` when it cannot be drawn (the person has the text already)."""
+        if reply.chart is None:
+            return reply
+        with self._background:  # like an answer after the ack: a submission never queues behind it
+            if self.pool is None:
+                return self.router.draw(reply)
+            try:
+                return self.pool.draw(reply, current_context())
+            except Exception:  # a worker died: the chart is left out, the text was said
+                log.exception("the router worker failed drawing the chart %s", reply.chart.name)
+                return None
+
     def _run(self, incoming: Incoming, lang: str) -> tuple[list[Reply], bool]:
         """The router's replies, in a worker process when there is a pool, and whether the
         database connection was lost meanwhile."""

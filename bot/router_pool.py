@@ -9,6 +9,7 @@ replica's event loop only parses, acknowledges and sends.
     pool = RouterPool(database_url, config, processes=1, log_settings=settings)
     pool.start()                                    # fork the workers, build their routers
     replies, lost = pool.handle(incoming, context)  # from a worker thread; blocks until done
+    drawn = pool.draw(reply, context)               # a reply's chart, drawn after the text
     pool.shutdown()                                 # after the adapters stopped
 
 * **Workers share the replica's memory** (issue 20). They are forked from a *zygote*: a
@@ -243,13 +244,23 @@ class RouterPool:
     ) -> tuple[list[Reply], bool]:
         """The router's replies for ``incoming`` and whether the worker lost its database
         connection meanwhile. Raises :class:`WorkerDied` when the worker ended mid-request."""
+        answer: tuple[list[Reply], bool] = self._run(_handle, incoming, context or {})
+        return answer
+
+    def draw(self, reply: Reply, context: dict[str, str] | None = None) -> Reply | None:
+        """``Router.draw`` in a worker: the reply's chart drawn (matplotlib stays out of the
+        replica's event loop). Raises :class:`WorkerDied` like :meth:`handle`."""
+        drawn: Reply | None = self._run(_draw, reply, context or {})
+        return drawn
+
+    def _run(self, fn: Any, *args: Any) -> Any:
         executor = self._current()
         try:
-            future = executor.submit(_handle, incoming, context or {})
+            future = executor.submit(fn, *args)
         except BrokenProcessPool:  # broken before this request: none of it ran, a new pool takes it
             self._replace(executor)
             executor = self._current()
-            future = executor.submit(_handle, incoming, context or {})
+            future = executor.submit(fn, *args)
         try:
             return future.result()
         except BrokenProcessPool as exc:
@@ -668,3 +679,11 @@ def _handle(incoming: Incoming, context: dict[str, str]) -> tuple[list[Reply], b
     with request_context(**context):
         replies = _worker["router"].handle(incoming)
     return list(replies), bool(lost.value)
+
+
+def _draw(reply: Reply, context: dict[str, str]) -> Reply | None:
+    from bot.logs import request_context
+
+    with request_context(**context):
+        drawn: Reply | None = _worker["router"].draw(reply)
+    return drawn

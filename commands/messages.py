@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Platform = str
 """``console`` (the terminal chat), ``test``, or a messenger's name (``bot.messengers``)."""
@@ -128,6 +128,15 @@ class FileAttachment:
 
 
 @dataclass(frozen=True)
+class ChartRef:
+    """A chart still to be drawn: a renderer's ``name`` from the table in
+    :mod:`commands.outbox_charts` and its JSON parameters (make one with ``chart_ref``)."""
+
+    name: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Reply:
     """One message the bot says back.
 
@@ -154,6 +163,12 @@ class Reply:
     """The command line that lists these buttons again (``/review``), with no other effect:
     an adapter that loads a long picker's choices as the person types (Slack's
     ``external_select``) runs it for each search instead of keeping the list in memory."""
+    chart: ChartRef | None = None
+    """An image drawn after the replies before it were said, off the reply path (a ranking's
+    chart): the adapter says those first, then asks the router to draw it (``draw``, in a
+    router worker) and says this reply with the image; the outbox sender draws it when it
+    sends. ``text`` is said with the image (its description); a chart that cannot be drawn
+    is not said."""
 
 
 @dataclass(frozen=True)

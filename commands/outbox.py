@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from commands.messages import Button, Choice, FileAttachment, Image, Question, Reply
+from commands.messages import Button, ChartRef, Choice, FileAttachment, Image, Question, Reply
 from storage import outbox as store
 
 if TYPE_CHECKING:
@@ -34,15 +34,6 @@ if TYPE_CHECKING:
     from storage.models import Member, Period, Team
 
 ChartRenderer = Callable[["Session", Mapping[str, Any]], Image | None]
-
-
-@dataclass(frozen=True)
-class ChartRef:
-    """A chart drawn at send time by the renderer ``name`` of
-    :data:`commands.outbox_charts.CHART_RENDERERS` (make one with ``chart_ref``)."""
-
-    name: str
-    params: Mapping[str, Any] = field(default_factory=dict)
 
 
 TEAM_CHANNEL = "team"
@@ -72,9 +63,7 @@ def enqueue(
         raise ValueError("enqueue needs stored rows (flush the team and member first)")
     if period is not None and period.id is None:
         raise ValueError("enqueue needs a stored period (flush it first)")
-    data = reply_to_json(reply)
-    if chart is not None:
-        data["chart"] = {"name": chart.name, "params": dict(chart.params)}
+    data = reply_to_json(replace(reply, chart=chart) if chart is not None else reply)
     return store.insert_message(
         session=session,
         team_id=team.id,
@@ -148,11 +137,14 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
             data[flag] = True
     if reply.relist:
         data["relist"] = reply.relist
+    if reply.chart is not None:
+        data["chart"] = {"name": reply.chart.name, "params": dict(reply.chart.params)}
     return data
 
 
 def reply_from_json(data: Mapping[str, Any], *, image: Image | None = None) -> Reply:
-    """The reply stored by :func:`reply_to_json`; ``image`` fills in a chart drawn at send time."""
+    """The reply stored by :func:`reply_to_json`; ``image`` fills in a chart drawn at send time
+    (the reply then has no chart left to draw)."""
     stored_image = data.get("image")
     if image is None and stored_image is not None:
         image = Image(
@@ -190,6 +182,7 @@ def reply_from_json(data: Mapping[str, Any], *, image: Image | None = None) -> R
         form=tuple(_question_from_json(q) for q in data.get("form", [])),
         errors={str(k): str(v) for k, v in data.get("errors", {}).items()},
         relist=str(data.get("relist", "")),
+        chart=chart_of(data) if image is None else None,
     )
 
 

@@ -1,6 +1,7 @@
-"""Charts drawn when an outbox message is sent, listed in one table (:data:`CHART_RENDERERS`).
+"""Charts drawn when an outbox message is sent, or after a command's other replies were said
+(``Reply.chart``: :func:`draw`), listed in one table (:data:`CHART_RENDERERS`).
 
-A message stores a :class:`~commands.outbox.ChartRef` (a renderer's name and its JSON
+A message stores a :class:`~commands.messages.ChartRef` (a renderer's name and its JSON
 parameters) instead of a PNG, so a broadcast of thousands does not store thousands of
 images; the sender (``bot/sender.py``) and ``/inbox`` draw it with :func:`resolve_reply`.
 Adding a chart: its renderer here and one line in the table; :func:`chart_ref` refuses a
@@ -10,13 +11,14 @@ name the table does not have, so a typo fails where the message is made, not whe
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from commands import charts, results
 from commands.i18n import translator
-from commands.messages import Image, Reply
-from commands.outbox import ChartRef, ChartRenderer, chart_of, reply_from_json
+from commands.messages import ChartRef, Image, Reply
+from commands.outbox import ChartRenderer, chart_of, reply_from_json
 from storage import repo
 
 if TYPE_CHECKING:
@@ -52,9 +54,26 @@ def result_history(session: Session, params: Mapping[str, Any]) -> Image | None:
     )
 
 
+def ranking(_session: Session, params: Mapping[str, Any]) -> Image | None:
+    """A ranking's chart (``/rank``, the published ranking), from the bars its text was
+    written from (``commands.rank.ranking_chart_ref``): it shows what the text says, in its
+    order, whenever it is drawn. Drawn once per change: the same result version's chart
+    (same bars, title and language) is the one drawn before (``charts.ranking_chart``)."""
+    bars = [
+        charts.Bar(label=str(b[0]), value=float(b[1]), reward=bool(b[2]), penalty=bool(b[3]),
+                   highlight=bool(b[4]))
+        for b in params.get("bars", [])
+    ]  # fmt: skip
+    if not bars:
+        return None
+    png = charts.ranking_chart(bars, title=str(params["title"]), xlabel=str(params["xlabel"]))
+    return Image(filename=str(params["filename"]), data=png, alt=str(params.get("alt", "")))
+
+
 CHART_RENDERERS: Mapping[str, ChartRenderer] = MappingProxyType(
     {
         "result.history": result_history,
+        "rank.chart": ranking,
     }
 )
 """Every chart an outbox message may refer to, by name: ``renderer(session, params)``."""
@@ -88,4 +107,22 @@ def resolve_reply(
     if ref is not None:
         renderer = renderers.get(ref.name)
         image = renderer(session, ref.params) if renderer is not None else None
-    return reply_from_json(data, image=image)
+    return replace(reply_from_json(data, image=image), chart=None)
+
+
+def draw(
+    session: Session,
+    reply: Reply,
+    *,
+    renderers: Mapping[str, ChartRenderer] = CHART_RENDERERS,
+) -> Reply | None:
+    """A reply said after the others (``Reply.chart``) with its chart drawn now; ``None``
+    when it cannot be drawn (an image with nothing in it is not said). Replies without a
+    chart are returned as they are."""
+    if reply.chart is None:
+        return reply
+    renderer = renderers.get(reply.chart.name)
+    image = renderer(session, reply.chart.params) if renderer is not None else None
+    if image is None:
+        return None
+    return replace(reply, image=image, chart=None)

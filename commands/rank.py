@@ -5,7 +5,8 @@ Managers see their teams, admins every team. An agent sees their own team's full
 only when the scheme publishes it (``publish_ranking``), otherwise only their own place
 (``commands.permissions.ranking_access``). A ranking the scheme does not publish is a
 private reply (asked for in a team group or channel, it goes to the asker alone).
-Scores come from ``commands.results``.
+Scores come from ``commands.results``. The text answers at once from the stored rows; the
+chart follows as a second message (``Reply.chart``), drawn off the reply path.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from commands import charts, permissions, publication, results
+from commands import permissions, publication, results
 from commands.context import Command, Context
 from commands.i18n import Translate
-from commands.messages import Image, Reply
+from commands.messages import Reply
 from commands.names import period_status
+from commands.outbox_charts import chart_ref
 from commands.permissions import N_
 from scoring import Scheme
 from storage import repo
@@ -283,10 +285,8 @@ def full_ranking(
     if not scored:
         return [reply]
     bars = [
-        charts.Bar(
-            label=s.name, value=s.total or 0.0, reward=bool(s.flags.get("reward")),
-            penalty=bool(s.flags.get("penalty")), highlight=s.member_id == ctx.actor.id,
-        )
+        (s.name, s.total or 0.0, bool(s.flags.get("reward")), bool(s.flags.get("penalty")),
+         s.member_id == ctx.actor.id)
         for s in scored
     ]  # fmt: skip
     alt = _("Ranking chart")
@@ -298,13 +298,14 @@ def full_ranking(
             total=len(bars),
         )
         bars = bars[:CHART_ENDS] + bars[-CHART_ENDS:]
-    png = charts.ranking_chart(
-        bars,
-        title=_("Ranking of {team} for {period}", team=team.name, period=period.key),
-        xlabel=_("total"),
-    )
-    image = Image(filename=f"rank-{team.name}-{period.key}.png", data=png, alt=alt)
-    return [reply, Reply(text=alt, image=image)]
+    # Drawn after the text was said, off the reply path (issue 20: the chart was most of a
+    # ranking's time): the adapter, or the outbox sender, has it drawn from these very bars.
+    chart = chart_ref("rank.chart", {
+        "bars": [list(b) for b in bars], "alt": alt, "xlabel": _("total"),
+        "title": _("Ranking of {team} for {period}", team=team.name, period=period.key),
+        "filename": f"rank-{team.name}-{period.key}.png",
+    })  # fmt: skip
+    return [reply, Reply(text=alt, chart=chart)]
 
 
 CHART_ENDS = 20

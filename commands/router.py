@@ -41,6 +41,10 @@ What ``handle`` does, in order:
 7. an internal error is logged with a short request id, and the person gets a short
    apology quoting that id.
 
+A reply with a chart still to draw (``Reply.chart``, a ranking's chart) comes back undrawn:
+the adapter says the replies before it, then has it drawn with ``router.draw(reply)`` (in a
+router worker), so the text never waits for the picture.
+
 A handler refuses with ``permissions.require(decision)`` (the one permission guard): the router
 answers a :class:`commands.permissions.Refused` with the refusal, only to the asker, exactly as
 if the handler had returned it.
@@ -59,7 +63,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from commands import permissions, registry, scope
+from commands import outbox_charts, permissions, registry, scope
 from commands.context import (
     AppConfig,
     Command,
@@ -227,6 +231,19 @@ class Router:
                     ephemeral=True,
                 )
             ]
+
+    def draw(self, reply: Reply) -> Reply | None:
+        """A reply's chart (``Reply.chart``) drawn, for the adapter to say after the replies
+        before it: the reply with its image, or ``None`` when it cannot be drawn (the person
+        has the text already). One unit of work of its own, off the request that made it."""
+        if reply.chart is None:
+            return reply
+        try:
+            with unit_of_work(self.engine) as session:
+                return outbox_charts.draw(session, reply)
+        except Exception:
+            log.exception("the chart %s could not be drawn", reply.chart.name)
+            return None
 
     def _with_retries(self, incoming: Incoming, request_id: str) -> list[Reply]:
         """One unit of work; run again when it lost a race with a concurrent request.

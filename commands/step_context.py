@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 from commands.context import AppConfig, Context
 from commands.i18n import translator
-from commands.messages import Incoming, Reply
-from commands.outbox import ChartRef, enqueue
+from commands.messages import ChartRef, Incoming, Reply
+from commands.outbox import enqueue
 from commands.people import lang_of
 
 if TYPE_CHECKING:

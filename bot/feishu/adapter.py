@@ -56,6 +56,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.feishu import render
 from bot.feishu.limits import RATE_LIMITED, RETRIES, Pacer, retry_after
+from bot.messenger import ready_to_say
 from commands.i18n import normalize_lang
 from commands.messages import FileUnavailable, Incoming, Outgoing, Reply
 
@@ -410,6 +411,10 @@ class FeishuAdapter:
             private = in_group and (reply.private or reply.ephemeral)
             target = ("open_id", source.open_id) if private else ("chat_id", source.chat_id)
             key = f"{incoming.event_id or ''}:{index}"
+            drawn = await ready_to_say(self.router, reply)  # a chart: drawn after the text went
+            if drawn is None:
+                continue
+            reply = drawn
             kept = self._forms.get(pressed) if (pressed and reply.errors) else None
             again = replace(kept, given=dict(incoming.values)) if kept is not None else None
             rendered = await self._render(reply, lang, again)

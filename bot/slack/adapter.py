@@ -56,6 +56,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.bodies import DEFAULT_MAX_BODY_BYTES, read_capped
+from bot.messenger import ready_to_say
 from bot.slack import render
 from bot.slack.limits import (
     PacedWebClient,
@@ -866,7 +867,9 @@ class SlackAdapter:
             if await self._open_modal(replies[at], target, [r.text for r in intro]):
                 replies = [r for r in replies[:at] if not render.text_only(r)] + replies[at + 1 :]
         for reply in replies:
-            await self._say(reply, target)
+            ready = await ready_to_say(self.router, reply)  # a chart: drawn after the text went
+            if ready is not None:
+                await self._say(ready, target)
 
     def _modal_index(self, replies: Sequence[Reply], target: Target) -> int | None:
         if not target.trigger_id or target.origin == "view":

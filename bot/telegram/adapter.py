@@ -52,6 +52,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot import picker_search
+from bot.messenger import ready_to_say
 from bot.telegram import render as tr
 from bot.telegram.limits import Bounded, KpibotRateLimiter
 from bot.telegram.people import TelegramPeople
@@ -482,6 +483,10 @@ class TelegramAdapter:
             target = source.user_id if (in_group and reply.private) else source.chat_id
             if private_refused and target == source.user_id and in_group:
                 continue
+            drawn = await ready_to_say(self.router, reply)  # a chart: drawn after the text went
+            if drawn is None:
+                continue
+            reply = drawn
             rendered = tr.render(reply, self.codec)
             if not rendered.text.strip() and rendered.image is None and rendered.file is None:
                 continue  # nothing a person could see

@@ -41,9 +41,18 @@ class FakeChat:
     last: list[Reply] = field(default_factory=list)
 
     def send(self, incoming: Incoming) -> list[Reply]:
-        replies = list(self.router.handle(incoming))
-        for reply in replies:
+        """As an adapter says the router's replies: in order, a chart (``Reply.chart``) drawn
+        by the router once the replies before it were said."""
+        replies: list[Reply] = []
+        for reply in self.router.handle(incoming):
+            if reply.chart is not None:
+                draw = getattr(self.router, "draw", None)
+                drawn = draw(reply) if draw is not None else None
+                if drawn is None:
+                    continue
+                reply = drawn
             self.transcript.append(("bot", render_reply(reply)))
+            replies.append(reply)
         self.last = replies
         return replies
 

@@ -211,6 +211,8 @@ def test_publishing_sends_each_agent_one_result_the_team_its_ranking_and_the_man
         rows = store.list_messages(session=s, period_id=period.id)
         agents = repo.list_members(session=s, team=team, roles=["agent"])
         chart = resolve_reply(s, next(r for r in rows if r.kind == "result.chart").reply)
+        ranking_chart = next(r for r in rows if r.kind == "ranking.chart").reply
+        drawn_ranking = resolve_reply(s, ranking_chart)
     assert first.status == "ran" and again.status == "ran"
     assert period.status == "published" and scores and all(sc.locked for sc in scores)
     kinds = Counter(r.kind for r in rows)
@@ -224,6 +226,9 @@ def test_publishing_sends_each_agent_one_result_the_team_its_ranking_and_the_man
     )  # the demo team speaks Chinese
     assert "2026-11-27 前发送 /appeal" in text and "接下来" in text
     assert chart.image is not None and chart.image.data.startswith(b"\x89PNG")
+    # the published ranking's chart is stored by reference, drawn when it is sent (issue 20)
+    assert "image" not in ranking_chart and ranking_chart["chart"]["name"] == "rank.chart"
+    assert drawn_ranking.image is not None and drawn_ranking.image.data.startswith(b"\x89PNG")
 
 
 async def test_the_scheduler_starts_with_its_jobs_planned_and_stops(engine: Engine) -> None:

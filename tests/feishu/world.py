@@ -38,6 +38,11 @@ class Identities:
             return list(self.router.handle(incoming))
         return list(self.router.handle(replace(incoming, platform="test", user_id=str(member_id))))
 
+    def draw(self, reply: Reply) -> Reply | None:
+        """A chart that follows the text (``Reply.chart``), drawn by the router."""
+        drawn: Reply | None = self.router.draw(reply)
+        return drawn
+
     def lang_of(self, open_id: str) -> str | None:
         with unit_of_work(self.engine) as session:
             if REAL_IDENTITIES:

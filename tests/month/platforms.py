@@ -149,15 +149,21 @@ class SlackChat:
         """(when, message, ephemeral) of everything in the DM, oldest first."""
         fake, dm = self.person.fake, self.person.dm
         posted: dict[str, float] = {}
+        uploaded: dict[str, float] = {}
         shown: list[tuple[float, dict[str, Any], bool]] = []
         for call in list(fake.calls):
             if not call.ok:
                 continue
             if call.method == "chat.postMessage" and call.response.get("channel") == dm:
                 posted[call.response["ts"]] = call.at
+            elif (
+                call.method == "files.completeUploadExternal" and call.args.get("channel_id") == dm
+            ):
+                uploaded |= {f["id"]: call.at for f in call.response.get("files", [])}
             elif call.method == "response_url" and call.args["url"] in self.answers:
                 shown.append((call.at, call.args, True))
-        shown += [(posted.get(m["ts"], 0.0), m, False) for m in fake.messages_in(dm)]
+        shown += [(posted.get(m["ts"], uploaded.get((m.get("files") or [""])[0], 0.0)), m, False)
+                  for m in fake.messages_in(dm)]  # fmt: skip
         return sorted(shown, key=lambda item: item[0])
 
     def screen(self) -> list[str]:

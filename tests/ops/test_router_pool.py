@@ -179,10 +179,13 @@ def test_replies_through_the_pool_equal_the_in_process_routers(
     assert lost is False
     assert remote == local
     assert remote and all(isinstance(r, Reply) for r in remote)
-    if incoming.text == "/rank":
-        images = [r.image for r in remote if r.image is not None]
-        assert len(images) == 1 and images[0].data.startswith(PNG) and len(images[0].data) > 1000
-        assert "1. Bob" in remote[0].text
+    if incoming.text == "/rank":  # the text now; the chart drawn by a worker when asked for
+        [text, later] = remote
+        assert "1. Bob" in text.text and text.image is None and later.chart is not None
+        drawn = pool.draw(later, {"request_id": "t1"})
+        assert drawn is not None and drawn.chart is None and drawn == world.router.draw(later)
+        assert drawn.image is not None and drawn.image.data.startswith(PNG)
+        assert len(drawn.image.data) > 1000 and drawn.text == later.text
     if incoming.text == "/review Alice":
         forms = [r.form for r in remote if r.form]
         assert len(forms) == 1 and len(forms[0]) >= 3
@@ -349,6 +352,27 @@ def test_through_the_observed_router_a_worker_killed_mid_request_is_one_apology(
     assert watch.down_since is None, "a dead worker is not a database outage"
     after = observed.handle(console("Mary", "/help"))
     assert after[0].text.startswith("What you can do here")
+
+
+def test_through_the_observed_router_a_rankings_chart_is_drawn_by_a_worker(
+    world: World, pool: RouterPool
+) -> None:
+    """``/rank`` answers with the text; its chart is drawn afterwards in a router worker (the
+    replica's process never draws), and a chart that cannot be drawn is simply not said."""
+    observed = ObservedRouter(world.router, Metrics(), DatabaseWatch(world.engine), "en", pool=pool)
+    [text, later] = observed.handle(console("Mary", "/rank"))
+    assert "1. Bob" in text.text and later.chart is not None and later.image is None
+    drawn = observed.draw(later)
+    assert drawn is not None and drawn.image is not None and drawn.image.data.startswith(PNG)
+    assert observed.draw(text) is text  # nothing to draw: as it is
+
+    class Dying(StubPool):
+        def draw(self, reply: Reply, context: dict[str, str] | None = None) -> Reply | None:
+            raise WorkerDied("gone")
+
+    stub = Dying(lambda incoming: ([], False))
+    dying = ObservedRouter(world.router, Metrics(), DatabaseWatch(world.engine), "en", pool=stub)  # type: ignore[arg-type]
+    assert dying.draw(later) is None
 
 
 # -- ObservedRouter with a stub pool ---------------------------------------------------------
