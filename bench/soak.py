@@ -508,7 +508,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             incoming = Incoming(
                 platform=person.platform, user_id=person.user_id, text=text, event_id=event
             )
-        started, cpu_started = time.perf_counter(), time.process_time()
+        cpu_started = time.process_time()  # a system call: outside the wall-clock window
+        started = time.perf_counter()
         replies = router.handle(incoming)
         times[kind].append(time.perf_counter() - started)
         cpu_times[kind].append(time.process_time() - cpu_started)
