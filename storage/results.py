@@ -207,8 +207,15 @@ def ranking_totals(*, session: Session, period_id: int) -> list[tuple[int, float
     ]
 
 
+_ATOMS = frozenset({str, bool, int, float, type(None)})
+
+
 def _jsonable(value: Any) -> Any:
     """Plain JSON values: dates as ISO text, NumPy scalars as numbers, NaN as None."""
+    if type(value) is dict and all(
+        type(k) is str and type(v) in _ATOMS and v == v for k, v in value.items()
+    ):  # already plain (a result's flags): a copy, without a call per value
+        return dict(value)
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
