@@ -351,16 +351,18 @@ def _plain_clocks(text: pa.ChunkedArray) -> np.ndarray | None:
     """
     if not (pa.types.is_string(text.type) or pa.types.is_large_string(text.type)):
         return None
-    parts: list[np.ndarray] = []
+    seconds = np.full(len(text), np.nan)
+    at = 0
     for chunk in text.chunks:
-        seconds = _plain_clock_chunk(chunk)
-        if seconds is None:
+        if not _plain_clock_chunk(chunk, seconds[at : at + len(chunk)]):
             return None
-        parts.append(seconds)
-    return np.concatenate(parts) if parts else np.zeros(0)
+        at += len(chunk)
+    return seconds
 
 
-def _plain_clock_chunk(chunk: pa.Array) -> np.ndarray | None:
+def _plain_clock_chunk(chunk: pa.Array, out: np.ndarray) -> bool:
+    """Write the seconds of ``chunk``'s cells into ``out`` (missing cells left as they are);
+    False when a cell is not a plain clock time."""
     size = len(chunk)
     offset_type = np.dtype(np.int64 if pa.types.is_large_string(chunk.type) else np.int32)
     offsets = np.frombuffer(
@@ -370,36 +372,30 @@ def _plain_clock_chunk(chunk: pa.Array) -> np.ndarray | None:
     data = np.frombuffer(body, np.uint8) if body is not None else np.zeros(0, np.uint8)
     lengths = np.diff(offsets)
     valid = (
-        np.ones(size, dtype=bool)
+        None
         if chunk.null_count == 0
         else np.asarray(chunk.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
     )
-    result = np.full(size, np.nan)
-    for length, weights in _CLOCK_WEIGHTS.items():  # the common case: one width, no gather
-        if (
-            lengths.size
-            and lengths[valid.argmax()] == length
-            and ((lengths == length) == valid).all()
-        ):
-            first = int(offsets[0])
-            cells = data[first : first + length * int(valid.sum())].reshape(-1, length) - np.uint8(
-                ord("0")
-            )
-            colons = [i for i, w in enumerate(weights) if w is None]
-            digits = [(i, w) for i, w in enumerate(weights) if w is not None]
-            if not (
-                (cells[:, colons] == ord(":") - ord("0")).all()
-                and (cells[:, [i for i, _w in digits]] <= 9).all()
-            ):
-                return None
-            total = np.zeros(len(cells), dtype=np.int64)
-            for position, worth in digits:
-                total += cells[:, position].astype(np.int64) * worth
-            result[valid] = total
-            return result
+    present = int(size if valid is None else np.count_nonzero(valid))
+    if not present:
+        return True
+    width = int(lengths[0 if valid is None else int(valid.argmax())])
+    if width in _CLOCK_WEIGHTS and int(offsets[-1] - offsets[0]) == width * present:
+        # the common case, one width (a missing cell takes no bytes): the cells side by side
+        first = int(offsets[0])
+        cells = data[first : first + width * present].reshape(present, width)
+        if bool((lengths == width).all() if valid is None else ((lengths == width) == valid).all()):
+            total = _clock_cells(cells, _CLOCK_WEIGHTS[width])
+            if total is None:
+                return False
+            if valid is None:
+                out[:] = total
+            else:
+                out[valid] = total
+            return True
     handled = 0
     for length, weights in _CLOCK_WEIGHTS.items():
-        rows = np.flatnonzero(valid & (lengths == length))
+        rows = np.flatnonzero((lengths == length) if valid is None else valid & (lengths == length))
         if not len(rows):
             continue
         starts = offsets[rows].astype(np.int64)
@@ -408,17 +404,37 @@ def _plain_clock_chunk(chunk: pa.Array) -> np.ndarray | None:
             byte = data[starts + position]
             if weight is None:
                 if not (byte == ord(":")).all():
-                    return None
+                    return False
                 continue
             digit = byte - np.uint8(ord("0"))  # wraps above 9 for anything but a digit
             if not (digit <= 9).all():
-                return None
+                return False
             gathered += digit.astype(np.int64) * weight
-        result[rows] = gathered
+        out[rows] = gathered
         handled += len(rows)
-    if handled != int(valid.sum()):
+    return handled == present
+
+
+def _clock_cells(cells: np.ndarray, weights: tuple[int | None, ...]) -> np.ndarray | None:
+    """Seconds of clock times of one width, one row of bytes each; None when a byte where a
+    digit belongs is not one, or one where a colon belongs is not a colon.
+
+    Horner's rule over the digits in place (each weight is a whole multiple of the next: 600,
+    60, 10, 1), then the value of the zeros taken off once: a few passes, one array."""
+    digits = [i for i, w in enumerate(weights) if w is not None]
+    for colon in (i for i, w in enumerate(weights) if w is None):
+        if not bool((cells[:, colon] == ord(":")).all()):
+            return None
+    picked = cells[:, digits]
+    if int(picked.min()) < ord("0") or int(picked.max()) > ord("9"):
         return None
-    return result
+    total = picked[:, 0].astype(np.int32)
+    for previous, position in zip(digits, digits[1:], strict=False):
+        step = weights[previous] // weights[position]  # type: ignore[operator]
+        total *= step
+        total += picked[:, digits.index(position)]
+    total -= ord("0") * sum(w for w in weights if w is not None)
+    return total
 
 
 _STRPTIME_BASE = -2208988800  # 1900-01-01T00:00:00, the date strptime gives a bare clock time

@@ -94,6 +94,38 @@ def test_clock_times_read_from_the_buffers_equal_the_general_parser(
     assert fast_bad.tolist() == general_bad.tolist()
 
 
+one_shape_clocks = st.sampled_from(
+    ["{}:{:02d}", "{:02d}:{:02d}", "{}:{:02d}:{:02d}", "{:02d}:{:02d}:{:02d}"]
+).flatmap(
+    lambda shape: st.lists(
+        st.one_of(
+            st.none(),
+            st.builds(shape.format, st.integers(0, 9), two, two),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(one_shape_clocks, st.integers(1, 4))
+@example(["05:34", None, "12:00"], 2)
+@example(["1:02:03", "9:59:59", None, None], 1)
+def test_clock_times_of_one_width_read_side_by_side_equal_the_general_parser(
+    cells: list[str | None], pieces: int
+) -> None:
+    """Every cell one shape (the usual export): read as rows of bytes, by Horner's rule."""
+    spec = MAPPING.column("handle_s")
+    assert spec is not None
+    fast, fast_bad = parse_seconds(_chunked_str(cells, min(pieces, len(cells))), spec, MAPPING)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(parsing, "_plain_clocks", lambda text: None)
+        general, _bad = parse_seconds(_chunked_str(cells, 1), spec, MAPPING)
+    assert _same(fast, general)
+    assert not fast_bad.any()
+
+
 def test_only_plain_clock_columns_take_the_buffer_path() -> None:
     assert _plain_clocks(pa.chunked_array([pa.array(["04:30", None, "1:00:00"])])).tolist()[
         ::2
