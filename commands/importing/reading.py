@@ -74,9 +74,12 @@ class SourceTable:
     zero_masks: dict[str, np.ndarray] = dataclass_field(default_factory=dict)
     """Per ``blank = "zero"`` column: which rows had an empty cell (read as 0)."""
     repeats: frozenset[str] = frozenset()
+    """Fields reading a column another field reads too (counted once in ``no_value_cells``)."""
     clean_text: set[str] = dataclass_field(default_factory=set)
     """Text columns no cell of which a trim would change or spells nothing (read as they are)."""
-    """Fields reading a column another field reads too (counted once in ``no_value_cells``)."""
+    empties: dict[str, tuple[np.ndarray | None, bool]] = dataclass_field(default_factory=dict)
+    """Per field, what :func:`_empties_and_clean` says of its column, when the reader found it
+    already (while it waited for the agent column); :func:`_finish` finds the rest."""
 
     def file_rows(self, mask: np.ndarray | pd.Series) -> list[int]:
         return [int(r) for r in self.rows[np.asarray(mask, dtype=bool)]]
@@ -221,7 +224,8 @@ def _finish(source: SourceTable, mapping: Mapping) -> SourceTable:
             keep &= ~matched
     empty: dict[str, np.ndarray | None] = {}  # None: no cell of the column is empty
     for name in frame.columns:
-        empty[name], clean = _empties_and_clean(frame[name])
+        found = source.empties.pop(name, None)
+        empty[name], clean = _empties_and_clean(frame[name]) if found is None else found
         if clean:
             source.clean_text.add(name)
     masks = [m for m in empty.values() if m is not None]
@@ -548,6 +552,7 @@ def _read_csv(data: bytes, mapping: Mapping) -> SourceTable:
         fields_of.setdefault(name, []).append(field_name)
     names = list(fields_of)
     table = table.select(names)
+    empties: dict[str, tuple[np.ndarray | None, bool]] = {}
     agent = None  # the agent column's Arrow text, made a categorical beside the conversion below
     for at, name in enumerate(names):
         column = table.column(at)
@@ -570,20 +575,28 @@ def _read_csv(data: bytes, mapping: Mapping) -> SourceTable:
                 encoded = side.submit(_categorical, text)
                 del text
                 converted = _to_pandas(table)
+                # while the names are still being encoded: the other columns' empty cells,
+                # which _finish would look for next
+                empties = {n: _empties_and_clean(converted[n]) for n in converted.columns}
                 categorical = encoded.result()
         converted[agent] = categorical
     del table
     columns: dict[str, pd.Series] = {}
+    found_empties: dict[str, tuple[np.ndarray | None, bool]] = {}
     for name, fields in fields_of.items():
         series = converted[name]
         if isinstance(series.dtype, pd.BooleanDtype) and not series.hasnans:
             series = pd.Series(series.to_numpy(dtype=bool), index=series.index, name=name)
         for field_name in fields:
             columns[field_name] = series
+            if name in empties:
+                found_empties[field_name] = empties[name]
     frame = pd.DataFrame(columns, copy=False)
     rows = np.arange(mapping.header_row + 1, mapping.header_row + 1 + len(frame))
     repeats = frozenset(f for fields in fields_of.values() for f in fields[1:])
-    return SourceTable(frame, header, encoding, rows, problems, repeats=repeats)
+    return SourceTable(
+        frame, header, encoding, rows, problems, repeats=repeats, empties=found_empties
+    )
 
 
 SIDE_BY_SIDE_ROWS = 100_000
