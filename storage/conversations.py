@@ -50,14 +50,19 @@ def claim_event(platform: str, event_id: str, at: datetime, *, session: Session)
     return session.execute(statement, params).first() is not None
 
 
+_EVENTS = ProcessedEvent.__table__  # type: ignore[attr-defined]
+"""The table itself: statements on it skip the ORM's bulk-insert and bulk-update layer, which
+had cost a press more CPU than the statement (issue 16; nothing of it is an ORM object)."""
+
+
 def _claim_statement(insert: Any) -> Any:
     return (
-        insert(ProcessedEvent)
+        insert(_EVENTS)
         .values(
             platform=bindparam("b_platform"), event_id=bindparam("b_event_id"), at=bindparam("b_at")
         )
         .on_conflict_do_nothing(index_elements=["platform", "event_id"])
-        .returning(col(ProcessedEvent.id))
+        .returning(_EVENTS.c.id)
     )
 
 
@@ -94,13 +99,12 @@ def record_replies(
 
 
 _RECORD_REPLIES = (
-    update(ProcessedEvent)
+    update(_EVENTS)
     .where(
-        col(ProcessedEvent.platform) == bindparam("b_platform"),
-        col(ProcessedEvent.event_id) == bindparam("b_event_id"),
+        _EVENTS.c.platform == bindparam("b_platform"),
+        _EVENTS.c.event_id == bindparam("b_event_id"),
     )
-    .values(replies=bindparam("b_replies", type_=ProcessedEvent.__table__.c.replies.type))  # type: ignore[attr-defined]
-    .execution_options(synchronize_session=False)
+    .values(replies=bindparam("b_replies", type_=_EVENTS.c.replies.type))
 )
 
 
@@ -131,12 +135,16 @@ def find_member(platform: str, user_id: str, *, session: Session) -> Member | No
     if not key:
         return None
     if platform not in NAMED_BY_NAME:
-        member: Member | None = (
-            session.exec(_BY_IDENTITY, params={"platform": platform, "external_id": key})
+        row = (
+            session.execute(_BY_IDENTITY, {"platform": platform, "external_id": key})
             .unique()
             .first()
         )
-        return member
+        if row is None:
+            return None
+        member, team = row
+        keep(session, team)
+        return member  # type: ignore[no-any-return]
     if key.isdigit():
         by_id = session.get(Member, int(key))
         if by_id is not None:
@@ -154,11 +162,13 @@ def find_member(platform: str, user_id: str, *, session: Session) -> Member | No
 
 def _by_identity() -> Any:
     """The member behind one platform id, with every identity of theirs in the same query
-    (joined), not a second SELECT for ``Member.identities`` (selectin)."""
+    (joined), not a second SELECT for ``Member.identities`` (selectin), and their team (almost
+    every command reads it: the language, the scheme, the clock), not a SELECT of its own."""
     identity = aliased(MemberIdentity)
     return (
-        select(Member)
+        select(Member, Team)
         .join(identity, col(identity.member_id) == col(Member.id))
+        .join(Team, col(Team.id) == col(Member.team_id))
         .where(
             identity.platform == bindparam("platform"),
             identity.external_id == bindparam("external_id"),
@@ -176,6 +186,18 @@ def member_lang(member: Member, *, session: Session) -> str | None:
         return str(member.lang)
     team = session.get(Team, member.team_id)
     return str(team.lang) if team is not None and team.lang else None
+
+
+def keep(session: Session, *objects: object) -> None:
+    """Hold ``objects`` for as long as ``session`` lives (one unit of work): SQLAlchemy's
+    identity map holds what it loaded only weakly, so an object nobody refers to any more is
+    forgotten and the next ``session.get`` of it is a SELECT again (the member's team, read
+    with the member; a conversation the router's scope check read before the form engine)."""
+    kept: list[object] = session.info.setdefault(_KEPT, [])
+    kept.extend(objects)
+
+
+_KEPT = "kpibot.kept"
 
 
 # -- conversations ------------------------------------------------------------------
@@ -214,24 +236,53 @@ def create_conversation(
 def get_conversation(
     conversation_id: int, *, session: Session, lock: bool = False
 ) -> Conversation | None:
-    """One conversation; ``lock`` takes a row lock (PostgreSQL) so a double tap waits its turn."""
-    query = select(Conversation).where(Conversation.id == conversation_id)
-    if lock:
-        query = query.with_for_update()
-    return session.exec(query).first()
+    """One conversation, held for the unit of work (:func:`keep`).
+
+    ``lock`` takes its row lock (PostgreSQL: ``SELECT … FOR UPDATE``) so a double tap waits
+    its turn, and refreshes a copy the session read before (the router's scope check), which
+    may be older than what the lock waited for. SQLite has no row locks: its writing
+    transaction (a delivery's claim is its first statement) already excludes every other
+    writer, so a copy read before in this unit of work is current and no second SELECT is sent.
+    """
+    if lock and _row_locks(session):
+        conv = session.exec(_CONVERSATION_LOCKED, params={"b_id": conversation_id}).first()
+    else:
+        conv = session.get(Conversation, conversation_id)
+    if conv is not None:
+        keep(session, conv)
+    return conv
 
 
 def latest_active(member_id: int, *, session: Session, lock: bool = False) -> Conversation | None:
-    """The member's most recently touched active conversation (where plain text goes)."""
-    query = (
-        select(Conversation)
-        .where(Conversation.member_id == member_id, Conversation.status == ACTIVE)
-        .order_by(col(Conversation.updated_at).desc(), col(Conversation.id).desc())
-        .limit(1)
+    """The member's most recently touched active conversation (where plain text goes);
+    ``lock`` as :func:`get_conversation`."""
+    statement = _LATEST_LOCKED if lock and _row_locks(session) else _LATEST
+    conv = session.exec(statement, params={"b_member_id": member_id, "b_status": ACTIVE}).first()
+    if conv is not None:
+        keep(session, conv)
+    return conv
+
+
+def _row_locks(session: Session) -> bool:
+    return session.get_bind().dialect.name != "sqlite"
+
+
+_CONVERSATION_LOCKED = (
+    select(Conversation)
+    .where(col(Conversation.id) == bindparam("b_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+_LATEST = (
+    select(Conversation)
+    .where(
+        col(Conversation.member_id) == bindparam("b_member_id"),
+        col(Conversation.status) == bindparam("b_status"),
     )
-    if lock:
-        query = query.with_for_update()
-    return session.exec(query).first()
+    .order_by(col(Conversation.updated_at).desc(), col(Conversation.id).desc())
+    .limit(1)
+)
+_LATEST_LOCKED = _LATEST.with_for_update().execution_options(populate_existing=True)
 
 
 def find_draft(

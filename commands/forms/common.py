@@ -29,8 +29,19 @@ REVIEWABLE_STATUSES = ("open",)
 
 
 def scheme_of(ctx: Context, team: Team, period: Period | None) -> Scheme | None:
-    """The parsed scheme that scores ``period`` (its own, else the team's)."""
-    return results.load_scheme(team, period, session=ctx.session)
+    """The parsed scheme that scores ``period`` (its own, else the team's), read once per unit
+    of work: a form asks for it in its fields, its intro and its checks, and a stored scheme
+    never changes (one row per text, ``storage.repo.schemes``)."""
+    scheme_id = (period.scheme_id if period is not None else None) or team.scheme_id
+    if scheme_id is None:
+        return None
+    schemes: dict[int, Scheme | None] = ctx.session.info.setdefault(_SCHEMES, {})
+    if scheme_id not in schemes:
+        schemes[scheme_id] = results.load_scheme(team, period, session=ctx.session)
+    return schemes[scheme_id]
+
+
+_SCHEMES = "kpibot.forms.schemes"
 
 
 def team_of(ctx: Context, member: Member) -> Team:
