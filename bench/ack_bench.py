@@ -389,15 +389,26 @@ def cpu_s(*pids: int) -> float:
     return total
 
 
-def drain(pid: int, measure: Any, quiet_s: float = 0.5, timeout: float = 60.0) -> None:
-    """Wait until kpibot (and its workers) have finished the work the load left behind."""
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid``: the router's workers are the zygote's children
+    (bot.router_pool), not the replica's, so its children alone miss their CPU."""
     from tests.ops.replica import children
 
+    found, todo = [], children(pid)
+    while todo:
+        child = todo.pop()
+        found.append(child)
+        todo += children(child)
+    return found
+
+
+def drain(pid: int, measure: Any, quiet_s: float = 0.5, timeout: float = 60.0) -> None:
+    """Wait until kpibot (and its workers) have finished the work the load left behind."""
     deadline = time.monotonic() + timeout
-    last = measure(pid, *children(pid))
+    last = measure(pid, *descendants(pid))
     while time.monotonic() < deadline:
         time.sleep(quiet_s)
-        now = measure(pid, *children(pid))
+        now = measure(pid, *descendants(pid))
         if now - last < quiet_s * 0.05:
             return
         last = now
@@ -452,7 +463,7 @@ async def main() -> None:
         return
 
     from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
-    from tests.ops.replica import children, free_port
+    from tests.ops.replica import free_port
     from tests.slack.sender import SIGNING_SECRET
 
     workdir = Path(tempfile.mkdtemp(prefix="kpibot-ack-bench-"))
@@ -512,7 +523,7 @@ async def main() -> None:
             def usage() -> dict[str, float]:
                 return {
                     "front": cpu_s(kpibot.pid),
-                    "workers": cpu_s(*children(kpibot.pid)),
+                    "workers": cpu_s(*descendants(kpibot.pid)),
                     "fake": cpu_s(os.getpid()),
                 }
 
@@ -813,7 +824,7 @@ async def _feishu_client(path: str, port: int, concurrency: int) -> None:
 
 async def main_feishu(args: argparse.Namespace) -> None:
     from tests.fakes.feishu_api import FakeFeishu
-    from tests.ops.replica import children, free_port
+    from tests.ops.replica import free_port
 
     workdir = Path(tempfile.mkdtemp(prefix="kpibot-ack-bench-feishu-"))
     url = args.db or f"sqlite:///{workdir / 'kpibot.db'}"
@@ -889,7 +900,7 @@ async def main_feishu(args: argparse.Namespace) -> None:
             spent = dict.fromkeys(("front", "workers", "fake", "bare"), 0.0)
 
             def usage() -> dict[str, float]:
-                return {"front": cpu_s(kpibot.pid), "workers": cpu_s(*children(kpibot.pid)),
+                return {"front": cpu_s(kpibot.pid), "workers": cpu_s(*descendants(kpibot.pid)),
                         "fake": cpu_s(os.getpid())}  # fmt: skip
 
             def sends() -> int:

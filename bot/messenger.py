@@ -14,6 +14,7 @@ This module is a leaf: it imports no platform SDK and nothing of the packages th
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
@@ -55,12 +56,30 @@ class RouterLike(Protocol):
     def handle(self, incoming: Incoming) -> list[Reply]: ...
 
 
+async def ask_router(router: RouterLike, incoming: Incoming) -> list[Reply]:
+    """An adapter asks the router from its event loop: through the router's own ``ask`` when it
+    has one (:meth:`bot.observed_router.ObservedRouter.ask`: a call answered after the ack
+    waits for its turn holding no thread of the loop's executor, which the acks need), else
+    ``handle`` in a thread (a router without turns: the tests' scripted ones)."""
+    ask = getattr(router, "ask", None)
+    if ask is not None and inspect.iscoroutinefunction(ask):
+        replies: list[Reply] = await ask(incoming)
+        return replies
+    return await asyncio.to_thread(router.handle, incoming)
+
+
 async def ready_to_say(router: Any, reply: Reply) -> Reply | None:
     """``reply`` as an adapter says it: a chart still to draw (``Reply.chart``) is drawn now,
     by the router's ``draw`` in a thread (a router worker), after the replies before it were
-    said, so the text never waits for the picture; ``None`` when it cannot be drawn."""
+    said, so the text never waits for the picture; ``None`` when it cannot be drawn. Through
+    the router's ``ask_draw`` when it has one: the drawing waits for its turn holding no
+    thread (:func:`ask_router`)."""
     if reply.chart is None:
         return reply
+    ask_draw = getattr(router, "ask_draw", None)
+    if ask_draw is not None and inspect.iscoroutinefunction(ask_draw):
+        asked: Reply | None = await ask_draw(reply)
+        return asked
     draw = getattr(router, "draw", None)
     if draw is None:
         return None

@@ -3,15 +3,26 @@ metrics, logged with the request's context, run a few at a time after the ack (a
 submission, whose ack waits for it, never queues behind them), in the router's worker
 processes when there is a pool, and answering at once, in the person's language, while the
 database is down (:class:`bot.database_watch.DatabaseWatch`).
+
+The adapters ask it from their event loop (:func:`bot.messenger.ask_router`): a call
+answered after the ack waits for its turn *there*, holding no thread. Waiting in a thread
+of the event loop's executor (``asyncio.to_thread(router.handle, ...)``), a burst's backlog
+of router calls took every thread of it, and whatever an ack needs a thread for queued
+behind the whole backlog: a Slack slash command's inbox row, stored before its ack, waited
+up to its 1 s budget and was then acked unstored, and stored later with nobody renewing
+its claim (issue 16, ``bench/ack_bench.py``: commands p99 472 ms against 123 ms for button
+presses; in a run at load 9, 344 commands acked unstored).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import threading
 import time
 import uuid
+import weakref
 from collections import OrderedDict
 from typing import Any
 
@@ -61,7 +72,12 @@ class ObservedRouter:
         self.pool = pool
         if background is None:
             background = pool.processes if pool is not None else BACKGROUND_ROUTER_CALLS
+        self.background = background
         self._background = threading.BoundedSemaphore(background)
+        self._turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary()
+        )
+        """The same turns, taken on an event loop (:meth:`ask`) before a thread is."""
         self._langs: OrderedDict[tuple[str, str], tuple[str, float]] = OrderedDict()
         """The language each person was last answered in: "the database is down" in their
         language even then (read once per person and LANG_MEMO_S, while it is up)."""
@@ -142,6 +158,29 @@ class ObservedRouter:
             except Exception:  # a worker died: the chart is left out, the text was said
                 log.exception("the router worker failed drawing the chart %s", reply.chart.name)
                 return None
+
+    async def ask(self, incoming: Incoming) -> list[Reply]:
+        """:meth:`handle` from the event loop: a call answered after the ack waits for its turn
+        here, holding no thread, then runs in one; a modal submission (its ack waits for the
+        answer) takes no turn. Callers in threads (:meth:`handle`) share the same turns."""
+        if incoming.values:
+            return await asyncio.to_thread(self.handle, incoming)
+        async with self._turn():
+            return await asyncio.to_thread(self.handle, incoming)
+
+    async def ask_draw(self, reply: Reply) -> Reply | None:
+        """:meth:`draw` from the event loop, its turn taken here like :meth:`ask`'s."""
+        if reply.chart is None:
+            return reply
+        async with self._turn():
+            return await asyncio.to_thread(self.draw, reply)
+
+    def _turn(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        turns = self._turns.get(loop)
+        if turns is None:
+            turns = self._turns[loop] = asyncio.Semaphore(self.background)
+        return turns
 
     def _run(self, incoming: Incoming, lang: str) -> tuple[list[Reply], bool]:
         """The router's replies, in a worker process when there is a pool, and whether the

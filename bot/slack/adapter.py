@@ -56,7 +56,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.bodies import DEFAULT_MAX_BODY_BYTES, read_capped
-from bot.messenger import ready_to_say
+from bot.messenger import ask_router, ready_to_say
 from bot.slack import render
 from bot.slack.limits import (
     PacedWebClient,
@@ -786,7 +786,7 @@ class SlackAdapter:
 
     async def _ask_router(self, incoming: Incoming, client: AsyncWebClient) -> list[Reply]:
         incoming = replace(incoming, lang_hint=await self._locale(client, incoming.user_id))
-        replies = await asyncio.to_thread(self.router.handle, incoming)
+        replies = await ask_router(self.router, incoming)
         if render.asks_for_help(incoming):
             replies = [render.help_as_typed(r) for r in replies]
         return replies

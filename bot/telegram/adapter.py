@@ -52,7 +52,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot import picker_search
-from bot.messenger import ready_to_say
+from bot.messenger import ask_router, ready_to_say
 from bot.telegram import render as tr
 from bot.telegram.limits import Bounded, KpibotRateLimiter
 from bot.telegram.people import TelegramPeople
@@ -340,7 +340,7 @@ class TelegramAdapter:
                 if incoming.action == tr.EXPIRED_ACTION:
                     replies = [Reply(text=self._expired_text(incoming))]
                 else:
-                    replies = await asyncio.to_thread(self.router.handle, incoming)
+                    replies = await ask_router(self.router, incoming)
                 await self._send_replies(source, replies)
                 if incoming.chat == "private" and self.people is not None:
                     await asyncio.to_thread(self.people.mark_reachable, source.user_id)
@@ -397,7 +397,7 @@ class TelegramAdapter:
         if one is not None:
             del self._pickers[source.chat_id]
             chosen = replace(incoming, text="", action=one.action, value=one.value)
-            replies = await asyncio.to_thread(self.router.handle, chosen)
+            replies = await ask_router(self.router, chosen)
             await self._send_replies(source, replies)
             return
         found = tuple(picker_search.search(picker.choices, typed))

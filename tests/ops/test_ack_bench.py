@@ -4,6 +4,7 @@ measures nothing. Its figures are the README's; here only that it works and repo
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,7 @@ def test_the_ack_bench_opens_every_modal_sends_every_kind_and_prints_its_figures
             "2",
         ],
         cwd=ROOT,
+        env={**os.environ, "ROUTER_PROCESSES": "1"},  # as in production (tests say 0)
         capture_output=True,
         text=True,
         timeout=300,
@@ -37,6 +39,8 @@ def test_the_ack_bench_opens_every_modal_sends_every_kind_and_prints_its_figures
     assert {"p99_ms", "ratio_p99", "late_acks", "bare_p99_ms", "cpu_ms_per_request"} <= set(figures)
     assert figures["requests"] == 90 and figures["late_acks"] == 0
     assert figures["p99_ms"] > 0 and figures["ratio_p99"] > 0
+    # the router's workers are the zygote's children: their CPU counted (was 0.0)
+    assert figures["cpu_ms_per_request"]["workers"] > 0, figures["cpu_ms_per_request"]
     assert any("20 review modals opened first" in line for line in lines), (
         "every agent's review modal opened (a name the command cannot parse leaves the views out)"
     )
