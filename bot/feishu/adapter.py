@@ -14,7 +14,8 @@ the encrypt key and checks the verification token and the signature; the URL che
 (``url_verification``) is answered with its challenge. Nothing slow happens before the
 answer: a ``card.action.trigger`` callback is answered at once (Feishu allows 3 s), the
 work queued. A delivery seen before (same ``event_id``) is dropped here and, across
-replicas, by the router (``Incoming.event_id``).
+replicas, by the router (``Incoming.event_id``). An entry of the bot's menu
+(``application.bot.menu_v6``) runs the command its event key names, as if typed.
 
 Each request goes to the router (synchronous, in a worker thread), one person at a time
 in arrival order; the replies are sent as cards (:mod:`bot.feishu.render`): after a
@@ -56,7 +57,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.feishu import render
 from bot.feishu.limits import RATE_LIMITED, RETRIES, Pacer, retry_after
-from bot.messenger import ready_to_say
+from bot.messenger import ask_router, ready_to_say
 from commands.i18n import normalize_lang
 from commands.messages import FileUnavailable, Incoming, Outgoing, Reply
 
@@ -157,6 +158,7 @@ class FeishuAdapter:
             lark.EventDispatcherHandler.builder(encrypt_key, verification_token)
             .register_p2_im_message_receive_v1(self._on_message)
             .register_p2_card_action_trigger(self._on_card)
+            .register_p2_application_bot_menu_v6(self._on_menu)
             .build()
         )
         self.handled = 0
@@ -341,6 +343,16 @@ class FeishuAdapter:
             self._enqueue(incoming, Source(incoming, incoming.user_id, chat_id, pressed=pressed))
         return P2CardActionTriggerResponse({})
 
+    def _on_menu(self, data: Any) -> None:
+        """An entry of kpibot's bot menu chosen: its command runs as if the person had typed
+        it in their private chat (the event names no chat: the replies go by open_id)."""
+        event_id = str(getattr(data.header, "event_id", "") or "")
+        incoming = render.menu_incoming(_plain(data.event), event_id)
+        if incoming is None or not self._fresh(event_id):
+            return
+        incoming = self._with_lang(incoming)
+        self._enqueue(incoming, Source(incoming, incoming.user_id, ""))
+
     def _with_lang(self, incoming: Incoming) -> Incoming:
         """The person's client language (from their message, else their last one), else the
         default (Chinese): what the router answers someone it does not know yet in."""
@@ -385,7 +397,7 @@ class FeishuAdapter:
     async def _handle(self, incoming: Incoming, source: Source) -> None:
         try:
             async with self._lock_for(source.open_id):
-                replies = await asyncio.to_thread(self.router.handle, incoming)
+                replies = await ask_router(self.router, incoming)
                 await self._send_replies(source, replies)
         except Exception:  # noqa: BLE001 - one request must not stop the others
             log.exception("feishu: event %s failed", incoming.event_id)
@@ -409,7 +421,8 @@ class FeishuAdapter:
         lang = await self._lang(incoming)
         for index, reply in enumerate(replies):
             private = in_group and (reply.private or reply.ephemeral)
-            target = ("open_id", source.open_id) if private else ("chat_id", source.chat_id)
+            by_person = private or not source.chat_id  # a menu event names no chat
+            target = ("open_id", source.open_id) if by_person else ("chat_id", source.chat_id)
             key = f"{incoming.event_id or ''}:{index}"
             drawn = await ready_to_say(self.router, reply)  # a chart: drawn after the text went
             if drawn is None:

@@ -23,8 +23,7 @@ class FeishuPeople:
             member = session.get(Member, member_id)
             if member is None or not member.active:
                 return None
-            external = getattr(member, "external_id", None)
-            return external(PLATFORM) if callable(external) else None
+            return member.external_id(PLATFORM)
 
     def lang_of(self, open_id: str) -> str | None:
         """The language of the member behind ``open_id`` (theirs, else their team's)."""

@@ -466,6 +466,20 @@ def to_incoming(
     )
 
 
+def menu_incoming(event: Mapping[str, Any], event_id: str) -> Incoming | None:
+    """``application.bot.menu_v6`` (an entry of kpibot's bot menu chosen) → the command the
+    entry names, as if typed in the person's private chat: the entry's event key is the
+    command, ``rank`` or ``/rank`` (Feishu allows 1-30 characters); ``None`` without one."""
+    open_id = ((event.get("operator") or {}).get("operator_id") or {}).get("open_id")
+    key = str(event.get("event_key") or "").strip().lstrip("/／").strip()
+    if not open_id or not key:
+        return None
+    return Incoming(
+        platform="feishu", user_id=str(open_id), text="/" + key, chat="private", chat_id="",
+        event_id=event_id,
+    )  # fmt: skip
+
+
 def shared_file_of(message_type: str, content: str, message_id: str) -> SharedFile | None:
     """The file of a ``file`` message (``{"file_key", "file_name"}``): a :class:`SharedFile`
     whose ``ref`` is ``<message_id>/<file_key>`` (the resource API needs both). Feishu's

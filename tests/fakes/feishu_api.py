@@ -759,6 +759,27 @@ class FakeFeishu:
     async def send_text(self, user: User, text: str, **kwargs: Any) -> Delivery:
         return await self.push(self.message_event(user, text, **kwargs))
 
+    def menu_event(
+        self, user: User, event_key: str, *, event_id: str | None = None
+    ) -> dict[str, Any]:
+        """``application.bot.menu_v6``: ``user`` chose the bot-menu entry whose event key is
+        ``event_key`` (set in the developer console, 1-30 characters); the event names no chat."""
+        if not 1 <= len(event_key) <= 30:
+            raise ValueError("Feishu allows a menu event key of 1-30 characters")
+        event = {
+            "operator": {
+                "operator_name": user.name,
+                "operator_id": {"union_id": user.union_id, "user_id": user.user_id,
+                                "open_id": user.open_id},
+            },
+            "event_key": event_key,
+            "timestamp": int(time.time()),
+        }  # fmt: skip
+        return self._envelope("application.bot.menu_v6", event, event_id)
+
+    async def choose_menu(self, user: User, event_key: str, **kwargs: Any) -> Delivery:
+        return await self.push(self.menu_event(user, event_key, **kwargs))
+
     def file_event(
         self, user: User, name: str, data: bytes, *, chat_id: str | None = None
     ) -> dict[str, Any]:

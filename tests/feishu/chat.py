@@ -67,6 +67,10 @@ class FeishuChat:
     async def say(self, text: str, *, chat_id: str | None = None) -> list[Call]:
         return await self._handled(self.fake.send_text(self.user, text, chat_id=chat_id))
 
+    async def choose_menu(self, event_key: str) -> list[Call]:
+        """Choose the entry of kpibot's bot menu whose event key is ``event_key``."""
+        return await self._handled(self.fake.choose_menu(self.user, event_key))
+
     async def send_file(self, name: str, data: bytes) -> list[Call]:
         """Send kpibot a file in the private chat (as dragging it into Feishu does)."""
         return await self._handled(self.fake.send_file(self.user, name, data))

@@ -32,6 +32,7 @@ EVENT_SCOPES: dict[str, tuple[frozenset[str], ...]] = {
         frozenset({"im:message.group_at_msg:readonly"}),  # group messages that @kpibot
     ),
     "card_action_trigger": (),  # a card callback needs no permission
+    "application_bot_menu_v6": (),  # the bot menu's event: "权限要求: 无" on its page
 }
 """Each event the dispatcher registers → the scopes it needs (each tuple item: one of them)."""
 
@@ -97,6 +98,6 @@ def test_the_readme_subscribes_to_exactly_the_events_the_dispatcher_registers() 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("### From the Feishu developer console to the first `/rank`", 1)[1]
     step = section.split("\n3. ", 1)[1].split("\n4. ", 1)[0]
-    named = set(re.findall(r"`((?:im|card)\.[a-z_.0-9]+)`", step))
+    named = set(re.findall(r"`((?:im|card|application)\.[a-z_.0-9]+)`", step))
     dotted = {n.replace("_", ".") for n in named}  # im.message.receive_v1 → im.message.receive.v1
     assert dotted == {e.replace("_", ".") for e in events()}
