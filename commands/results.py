@@ -695,6 +695,7 @@ def _remember(period_id: int, token: str, gathered: Gathered) -> None:
     _CONTEXTS.move_to_end((period_id, token))
     while len(_CONTEXTS) > CONTEXTS_KEPT:
         _CONTEXTS.popitem(last=False)
+    _keep_inputs(period_id, token, gathered)
 
 
 def _recompute(
@@ -837,16 +838,47 @@ def what_if(
     before = results.of(_id(member))
     if before is None:
         return None
-    gathered = team_context(team, period, results.scheme, session=session)
     state = result_store.state(session=session, period_id=_pid(period))
     others = None
     if state.current(results.scheme.content_hash) and state.token and not results.stored:
+        inputs = _what_if_inputs(team, period, results.scheme, state.token, session=session)
         others = _others_totals(session, _pid(period), state.token, _id(member))
+    else:
+        inputs = team_context(team, period, results.scheme, session=session).inputs
     after = rescore_with(
-        results.scheme, gathered.inputs, str(_id(member)), overrides,
+        results.scheme, inputs, str(_id(member)), overrides,
         as_of=default_as_of(team, period, results.scheme), others=others,
     )  # fmt: skip
     return WhatIf(before, after)
+
+
+_INPUTS: OrderedDict[tuple[int, str], tuple[ScoreInputs, int]] = OrderedDict()
+"""The scoring inputs of the last stored computations a what-if was asked of, by (period,
+token), with their number of agents: only the inputs (about half a kilobyte an agent, against
+about 4.5 for the whole team context), so that an organisation's teams all fit."""
+INPUTS_AGENTS_KEPT = 20_000
+"""Agents whose inputs are kept in all (an organisation of 10,000 fits: a manager's what-ifs
+in any of its 500 teams do not read the team again; about 9 MB)."""
+
+
+def _what_if_inputs(
+    team: Team, period: Period, scheme: Scheme, token: str, *, session: Session
+) -> ScoreInputs:
+    """The inputs of the stored current results ``token`` (the team context's, kept longer:
+    from when they were computed, or the first what-if after a restart)."""
+    kept = _INPUTS.get((_pid(period), token))
+    if kept is not None:
+        _INPUTS.move_to_end((_pid(period), token))
+        return kept[0]
+    return _keep_inputs(_pid(period), token, team_context(team, period, scheme, session=session))
+
+
+def _keep_inputs(period_id: int, token: str, gathered: Gathered) -> ScoreInputs:
+    _INPUTS[(period_id, token)] = (gathered.inputs, len(gathered.agents))
+    _INPUTS.move_to_end((period_id, token))
+    while len(_INPUTS) > 1 and sum(n for _i, n in _INPUTS.values()) > INPUTS_AGENTS_KEPT:
+        _INPUTS.popitem(last=False)
+    return gathered.inputs
 
 
 _TOTALS: OrderedDict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
@@ -864,7 +896,7 @@ def _others_totals(session: Session, period_id: int, token: str, member_id: int)
         members = np.fromiter((m for m, _t in rows), dtype=np.int64, count=len(rows))
         totals = np.fromiter((t for _m, t in rows), dtype=float, count=len(rows))
         kept = _TOTALS[key] = (members, totals)
-        while len(_TOTALS) > CONTEXTS_KEPT:
+        while len(_TOTALS) > 1 and sum(len(m) for m, _t in _TOTALS.values()) > INPUTS_AGENTS_KEPT:
             _TOTALS.popitem(last=False)
     _TOTALS.move_to_end(key)
     members, totals = kept

@@ -202,3 +202,42 @@ def test_a_period_is_locked_by_its_status_or_by_every_stored_score(
                               rank=1, scheme_hash="x", breakdown={}, locked=is_locked))  # fmt: skip
         session.flush()
         assert results.is_locked(period, session=session) is locked
+
+
+def test_a_what_if_in_any_team_of_an_organisation_does_not_read_its_team_again(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More teams than team contexts are kept (``CONTEXTS_KEPT``): each team's scoring inputs
+    are kept from when its results were computed (by agents, ``INPUTS_AGENTS_KEPT``), so a
+    what-if there rescores its agent without gathering the team (issue 20: /review in an
+    organisation of 500 teams gathered its team on nearly every preview)."""
+    teams = bench.build(engine, results.CONTEXTS_KEPT + 4, 6)
+    gathered: list[int] = []
+    real = results.gather
+
+    def counting(*args: object, **kw: object) -> results.Gathered:
+        gathered.append(1)
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    with unit_of_work(engine) as session:
+        rows = []
+        for ids in teams:
+            t = repo.get_team(session=session, team_id=ids.team_id)
+            period = repo.get_period_by_id(session=session, period_id=ids.period_id)
+            member = repo.get_member(session=session, member_id=ids.agents[2][0])
+            assert t is not None and period is not None and member is not None
+            results.current_results(t, period, session=session)  # computed and stored
+            rows.append((t, period, member))
+        monkeypatch.setattr(results, "gather", counting)
+        for rounds in (1, 2):
+            for t, period, member in rows:
+                outcome = results.what_if(t, period, member, {"manager.ability": 1.0},
+                                          session=session)  # fmt: skip
+                assert outcome is not None and outcome.after.total is not None
+            assert gathered == [], rounds
+        results._INPUTS.clear()  # a restart: the first what-if of each team gathers it, once
+        results._CONTEXTS.clear()
+        for _round in (1, 2):
+            for t, period, member in rows:
+                results.what_if(t, period, member, {"manager.ability": 2.0}, session=session)
+        assert len(gathered) == len(rows)
