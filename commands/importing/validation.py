@@ -195,17 +195,43 @@ class _Parsed:
 
 
 def _parse_columns(source: SourceTable, mapping: Mapping) -> _Parsed:
+    """Every column parsed, in the mapping's order; from :data:`SIDE_BY_SIDE_ROWS` rows every
+    other column to be read from text (durations, rates, numbers written as text) is parsed on
+    a second thread while this one parses the rest (Arrow's string kernels and numpy release
+    the GIL). The problems come in the mapping's order either way."""
     parsed = _Parsed({}, list(source.problems))
-    for spec in (s for s in mapping.columns if s.field in source.frame.columns):
-        column = _parse_column(source, mapping, spec)
-        parsed.typed[spec.field] = column.values
-        parsed.problems += column.problems
-        if spec.field == "time":
-            parsed.unreadable_time = column.unreadable
-        if spec.field == "date":
-            parsed.unreadable_date = column.unreadable
-        if not column.unreadable.any():
-            del source.frame[spec.field]  # the raw cells are no longer needed: free them now
+    specs = [s for s in mapping.columns if s.field in source.frame.columns]
+    from_text = [
+        s.field
+        for s in specs
+        if s.type not in ("text", "id", "period") and _is_text(source.frame[s.field])
+    ]
+    beside = set(from_text[::2]) if len(source.frame) >= SIDE_BY_SIDE_ROWS else set()
+    pool = ThreadPoolExecutor(1, thread_name_prefix="kpibot-import") if beside else None
+    columns: dict[str, _Column | Future[_Column]] = {}
+    try:
+        for spec in specs:
+            raw = source.frame[spec.field]
+            if pool is not None and spec.field in beside:
+                columns[spec.field] = pool.submit(_parse_column, source, mapping, spec, raw)
+                continue
+            columns[spec.field] = done = _parse_column(source, mapping, spec, raw)
+            if not done.unreadable.any():
+                del source.frame[spec.field]  # the raw cells are no longer needed: free them now
+        for spec in specs:
+            found = columns[spec.field]
+            column = found.result() if isinstance(found, Future) else found
+            parsed.typed[spec.field] = column.values
+            parsed.problems += column.problems
+            if spec.field == "time":
+                parsed.unreadable_time = column.unreadable
+            if spec.field == "date":
+                parsed.unreadable_date = column.unreadable
+            if isinstance(found, Future) and not column.unreadable.any():
+                del source.frame[spec.field]
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
     _add_up(mapping, parsed.typed)
     return parsed
 
@@ -268,9 +294,12 @@ def _summary_checks(
     return problems
 
 
-def _parse_column(source: SourceTable, mapping: Mapping, spec: ColumnSpec) -> _Column:
-    """One column parsed, with its unreadable, out-of-range and empty required cells."""
-    column = source.frame[spec.field]
+def _parse_column(
+    source: SourceTable, mapping: Mapping, spec: ColumnSpec, column: pd.Series
+) -> _Column:
+    """One column (``column``, the raw cells of ``spec.field``) parsed, with its unreadable,
+    out-of-range and empty required cells. It reads nothing of ``source`` but its header, row
+    numbers and the masks of _finish (so that it may run on a second thread)."""
     shown = _header_of(source, mapping, spec.field)
     problems: list[Problem] = []
     if spec.type in ("text", "id", "period"):
@@ -290,6 +319,11 @@ def _parse_column(source: SourceTable, mapping: Mapping, spec: ColumnSpec) -> _C
         if empty.any():
             problems.append(at_rows("empty_value", source.file_rows(empty), column=shown))
     return _Column(spec.field, values, unreadable, problems)
+
+
+def _is_text(column: pd.Series) -> bool:
+    """Cells still to be read from text (not typed by the reader)."""
+    return column.dtype == object or isinstance(column.array, pd.arrays.ArrowStringArray)
 
 
 def _take_after(values: pd.Series, separator: str) -> pd.Series:

@@ -8,7 +8,7 @@ distinct name, and the file is read in slices: each is checked against the gener
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -392,11 +392,11 @@ def test_two_spellings_of_one_member_are_refused_naming_both(roster: Roster) -> 
 
 
 class _CountedPool(ThreadPoolExecutor):
-    made = 0
+    ran: ClassVar[list[str]] = []  # the steps handed to a second thread
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        type(self).made += 1
-        super().__init__(*args, **kwargs)
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        type(self).ran.append(fn.__name__)
+        return super().submit(fn, *args, **kwargs)
 
 
 def _outcome(data: bytes, mapping_name: str, roster: Roster) -> object:
@@ -422,23 +422,29 @@ def _many_sessions(bad: bool) -> bytes:
 
 
 @pytest.mark.parametrize(
-    ("data", "mapping_name"),
+    ("data", "mapping_name", "beside"),
     [
-        (_many_sessions(bad=False), "sessions_en"),
-        (_many_sessions(bad=True), "sessions_en"),
-        (sample("sessions_en.csv"), "sessions_en"),
-        (sample("broken_unknown_agent.csv"), "shop_zh"),
-        (sample("orders_zh.csv"), "orders_zh"),
-        (sample("broken_orders_duplicate_id.csv"), "orders_zh"),
-        (sample("complaints_zh.csv"), "complaints_zh"),
-        (sample("jd_workload_daily.csv"), "jd_workload"),
+        (_many_sessions(bad=False), "sessions_en", ["_categorical", "_parse_column"]),
+        # a cell unlike its column: every column read as text, every other one parsed beside
+        (_many_sessions(bad=True), "sessions_en", ["_categorical"] + ["_parse_column"] * 2),
+        (sample("sessions_en.csv"), "sessions_en", ["_categorical", "_parse_column"]),
+        (sample("broken_unknown_agent.csv"), "shop_zh", ["_categorical", "_parse_column"]),
+        (sample("orders_zh.csv"), "orders_zh", ["_categorical", "_parse_column"]),
+        (sample("broken_orders_duplicate_id.csv"), "orders_zh", ["_categorical"]),
+        (sample("complaints_zh.csv"), "complaints_zh", ["_categorical"]),
+        (sample("jd_workload_daily.csv"), "jd_workload", ["_categorical", "_parse_column"]),
     ],
 )
 def test_steps_run_on_a_second_thread_give_what_one_thread_gives(
-    data: bytes, mapping_name: str, roster: Roster, monkeypatch: pytest.MonkeyPatch
+    data: bytes,
+    mapping_name: str,
+    beside: list[str],
+    roster: Roster,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The agent column encoded beside the conversion of the others, an event file aggregated
-    beside its checks: the same values, counts and problems as one step after the other."""
+    """The agent column encoded beside the conversion of the others, every other column read
+    from text parsed beside the rest, an event file aggregated beside its checks: the same
+    values, counts and problems as one step after the other."""
     from commands.importing import validation
 
     monkeypatch.setattr(reading, "SIDE_BY_SIDE_ROWS", 1 << 40)
@@ -448,13 +454,13 @@ def test_steps_run_on_a_second_thread_give_what_one_thread_gives(
     monkeypatch.setattr(validation, "SIDE_BY_SIDE_ROWS", 0)
     monkeypatch.setattr(reading, "ThreadPoolExecutor", _CountedPool)
     monkeypatch.setattr(validation, "ThreadPoolExecutor", _CountedPool)
-    _CountedPool.made = 0
-    beside = _outcome(data, mapping_name, roster)
+    _CountedPool.ran = []
+    both = _outcome(data, mapping_name, roster)
     events = load_mapping(mapping_name).kind != "summary"
-    assert _CountedPool.made == 1 + events  # the reader's thread, and the aggregation's
+    assert sorted(_CountedPool.ran) == sorted(beside + ["_event_measures"] * events)
     if isinstance(alone, list):
-        assert beside == alone
+        assert both == alone
     else:
-        assert isinstance(beside, tuple)
-        pd.testing.assert_frame_equal(beside[0], alone[0])
-        assert beside[1:] == alone[1:]
+        assert isinstance(both, tuple)
+        pd.testing.assert_frame_equal(both[0], alone[0])
+        assert both[1:] == alone[1:]
