@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from storage.models import (
@@ -47,7 +48,7 @@ def claim_event(platform: str, event_id: str, at: datetime, *, session: Session)
     if statement is None:
         return _claim_event_portably(platform, event_id, at, session=session)
     params = {"b_platform": platform, "b_event_id": event_id, "b_at": at}
-    return session.execute(statement, params).first() is not None
+    return session.connection().execute(statement, params).first() is not None
 
 
 _EVENTS = ProcessedEvent.__table__  # type: ignore[attr-defined]
@@ -95,7 +96,7 @@ def record_replies(
 ) -> None:
     """Keep what this delivery was answered, in the unit of work that did its work (one UPDATE)."""
     params = {"b_platform": platform, "b_event_id": event_id, "b_replies": replies}
-    session.execute(_RECORD_REPLIES, params)
+    session.connection().execute(_RECORD_REPLIES, params)
 
 
 _RECORD_REPLIES = (
@@ -323,19 +324,36 @@ def save_conversation(
     result_id: int | None = None,
 ) -> Conversation:
     """Store a conversation's progress (a fresh ``answers`` dict, so the JSON column is
-    rewritten)."""
+    rewritten): one UPDATE of the columns given, sent at once, and the object told that it
+    holds what is stored (the ORM's flush of one row had cost a press more CPU than the
+    statement, issue 16)."""
+    values: dict[str, Any] = {"updated_at": now}
     if step is not None:
-        conv.step = step
+        values["step"] = step
     if answers is not None:
-        conv.answers = dict(answers)
+        values["answers"] = dict(answers)
     if status is not None:
-        conv.status = status
+        values["status"] = status
     if result_id is not None:
-        conv.result_id = result_id
-    conv.updated_at = now
-    session.add(conv)
-    session.flush()
+        values["result_id"] = result_id
+    if conv.id is None or conv not in session or session.is_modified(conv):
+        for name, value in values.items():  # new, or changed elsewhere too: the ORM's flush
+            setattr(conv, name, value)
+        session.add(conv)
+        session.flush()
+        return conv
+    values = {name: value for name, value in values.items() if getattr(conv, name) != value}
+    if not values:  # nothing changed: no statement, as the ORM's flush would send none
+        return conv
+    session.connection().execute(
+        update(_CONVERSATIONS).where(_CONVERSATIONS.c.id == conv.id).values(**values)
+    )
+    for name, value in values.items():
+        set_committed_value(conv, name, value)
     return conv
+
+
+_CONVERSATIONS = Conversation.__table__  # type: ignore[attr-defined]
 
 
 def expire_conversations(now: datetime, *, session: Session) -> int:
