@@ -231,89 +231,77 @@ class TeamResult:
         return tuple(self._build(int(i)) for i in self.order)
 
     def to_dict(self) -> list[dict[str, Any]]:
-        """``[r.to_dict() for r in results]``, best first, built column by column straight from
-        the arrays: no result objects in between and no call per agent and indicator (what
-        storing a team's results costs, issue 20). The same content, key for key."""
+        """``[r.to_dict() for r in results]``, best first, built straight from the arrays: no
+        result objects in between, what can be worked out for the whole team worked out once
+        (each component's cleaned details, the flags' lists, the improvement date, each star's
+        bonus base), and no call per agent and indicator where an agent's indicators all
+        scored. Each agent's rows are made one agent after another, from row-wise lists: kept
+        together in memory, they are written out (``json.dumps``) a third faster than the same
+        rows made column by column (issue 20)."""
         n = len(self.index)
         if n == 0:
             return []
         scheme = self.scheme
-        indicators = _per_agent([ind.id for ind in scheme.indicators], self._indicator_columns(), n)
-        components = _per_agent([c.id for c in scheme.components], self._component_columns(), n)
-        flags = self._flag_rows()
+        values, points, status, codes, comp_points, comp_weight, comp_status = self._rows
+        indicators = scheme.indicators
+        ids = [ind.id for ind in indicators]
+        maxes = [ind.points for ind in indicators]
+        details = [ind.method.detail for ind in indicators]
+        all_ok = ~np.asarray(self.ind_status, dtype=bool).any(axis=1)
+        plain: list[bool] = np.asarray(
+            all_ok & np.isfinite(self.values).all(axis=1) & np.isfinite(self.points).all(axis=1),
+            dtype=bool,
+        ).tolist()
+        comps = [(c.id, c.kind, c.weight) for c in scheme.components]
+        comp_details = [self._detail_column(j) for j in range(len(comps))]
+        flags = self._flag_lists()
         totals, exact_totals, kpis = _opts(self.total), _opts(self.exact_total), _opts(self.kpi)
         ranks = [int(r) if math.isfinite(r) else None for r in self.rank.tolist()]
-        sizes = self.group_size.tolist()
-        provisional = self.provisional.tolist()
+        sizes, provisional = self.group_size.tolist(), self.provisional.tolist()
         parts = scheme.required_parts
-        if parts:
-            missing = [[p for p, gone in zip(parts, row, strict=True) if gone]
-                       for row in self.part_missing.tolist()]  # fmt: skip
-        else:
-            missing = [[] for _ in range(n)]
-        agents, teams = self.agents, self.team_of.tolist()
-        return [
-            {
+        missing = self.part_missing.tolist() if parts else None
+        agents, teams, precision = self.agents, self.team_of.tolist(), scheme.precision
+        out = []
+        for i in self.order.tolist():
+            vi, pi, ci = values[i], points[i], codes[i]
+            if plain[i]:
+                ind_rows = {
+                    iid: {"value": v, "points": p, "max_points": full, "status": "ok",
+                          "detail": detail(v, c)}
+                    for iid, full, detail, v, p, c in zip(ids, maxes, details, vi, pi, ci,
+                                                          strict=True)
+                }  # fmt: skip
+            else:
+                si = status[i]
+                ind_rows = {ind.id: _indicator_dict(ind, vi[j], pi[j], si[j], ci[j])
+                            for j, ind in enumerate(indicators)}  # fmt: skip
+            cpi, cwi, csi = comp_points[i], comp_weight[i], comp_status[i]
+            exact = [
+                p * w / 100 if math.isfinite(p) else 0.0 for p, w in zip(cpi, cwi, strict=True)
+            ]
+            shown = largest_remainder(exact, self.total[i], precision)
+            comp_rows = {
+                cid: {"kind": kind, "points": p if math.isfinite(p) else None, "weight": w,
+                      "declared_weight": declared, "contribution": sh, "contribution_exact": e,
+                      "status": COMPONENT_STATUS[st], "detail": dict(cd[i])}
+                for (cid, kind, declared), p, w, st, sh, e, cd in zip(
+                    comps, cpi, cwi, csi, shown, exact, comp_details, strict=True
+                )
+            }  # fmt: skip
+            out.append({
                 "agent": agents[i], "team": teams[i], "total": totals[i],
                 "total_exact": exact_totals[i], "rank": ranks[i], "group_size": sizes[i],
-                "kpi": kpis[i], "components": components[i], "indicators": indicators[i],
-                "flags": flags[i], "provisional": provisional[i], "missing": missing[i],
-            }
-            for i in self.order.tolist()
-        ]  # fmt: skip
-
-    def _indicator_columns(self) -> list[list[dict[str, Any]]]:
-        """Per indicator, every agent's ``IndicatorResult.to_dict()`` (input order)."""
-        columns = []
-        for j, ind in enumerate(self.scheme.indicators):
-            values, points, codes = self.values[:, j], self.points[:, j], self.ind_code[:, j]
-            status = self.ind_status[:, j]
-            if status.any():  # some value missing or invalid: the general rule, agent by agent
-                columns.append([
-                    _indicator_dict(ind, v, p, s, c)
-                    for v, p, s, c in zip(values.tolist(), points.tolist(), status.tolist(),
-                                          codes.tolist(), strict=True)
-                ])  # fmt: skip
-                continue
-            raw, code_list = values.tolist(), codes.tolist()
-            detail, full = ind.method.detail, ind.points
-            columns.append([
-                {"value": v, "points": p, "max_points": full, "status": "ok",
-                 "detail": detail(r, c)}
-                for v, p, r, c in zip(_or_none(raw, values), _opts(points), raw, code_list,
-                                      strict=True)
-            ])  # fmt: skip
-        return columns
-
-    def _component_columns(self) -> list[list[dict[str, Any]]]:
-        """Per component, every agent's ``ComponentResult.to_dict()`` (input order); the shown
-        contributions by :func:`largest_remainder` of each agent's exact ones."""
-        scheme = self.scheme
-        n, c = self.comp_points.shape
-        with np.errstate(invalid="ignore"):
-            exact = np.where(
-                np.isfinite(self.comp_points), self.comp_points * self.comp_weight / 100, 0.0
-            )
-        exact_rows = exact.tolist()
-        precision = scheme.precision
-        shown = [largest_remainder(row, t, precision)
-                 for row, t in zip(exact_rows, self.total.tolist(), strict=True)]  # fmt: skip
-        columns = []
-        for j, comp in enumerate(scheme.components):
-            details = self._detail_column(j)
-            names = [COMPONENT_STATUS[s] for s in self.comp_status[:, j].tolist()]
-            points, weights = _opts(self.comp_points[:, j]), self.comp_weight[:, j].tolist()
-            kind, declared = comp.kind, comp.weight
-            columns.append([
-                {"kind": kind, "points": points[i], "weight": weights[i],
-                 "declared_weight": declared, "contribution": shown[i][j],
-                 "contribution_exact": exact_rows[i][j], "status": names[i], "detail": details[i]}
-                for i in range(n)
-            ])  # fmt: skip
-        return columns
+                "kpi": kpis[i], "components": comp_rows, "indicators": ind_rows,
+                "flags": dict(zip(_FLAG_KEYS, [f[i] for f in flags], strict=True)),
+                "provisional": provisional[i],
+                "missing": [] if missing is None
+                           else [p for p, gone in zip(parts, missing[i], strict=True) if gone],
+            })  # fmt: skip
+        return out
 
     def _detail_column(self, j: int) -> list[dict[str, Any]]:
-        """Every agent's detail of component ``j``, as ``_common`` builds one agent's."""
+        """Every agent's detail of component ``j`` (input order), as ``_common`` builds one
+        agent's."""
         comp, scheme = self.scheme.components[j], self.scheme
         lists = self._detail_lists[j]
         keys = list(lists)
@@ -330,27 +318,25 @@ class TeamResult:
             details[i]["spread_over"] = spread[i]
         return details
 
-    def _flag_rows(self) -> list[dict[str, Any]]:
-        """Every agent's ``Flags.to_dict()`` (input order), as ``_common`` builds one agent's."""
+    def _flag_lists(self) -> list[list[Any]]:
+        """``Flags.to_dict()``'s values, one list per key of ``_FLAG_KEYS`` (input order)."""
         rules = self.scheme.apply
         due = (self.as_of + timedelta(days=rules.improvement_days)).isoformat()
         bases: dict[int, str | None] = {}
         for s in rules.stars:
             bases.setdefault(s.level, None if s.bonus_base is None else str(s.bonus_base))
+        stars = self.star.tolist()
         return [
-            {
-                "reward": reward, "reward_amount": None if ra is None else str(ra),
-                "penalty": penalty, "penalty_amount": None if pa is None else str(pa),
-                "last": last, "improvement_due": due if improvement else None,
-                "post_change": post_change, "star": star if star > 0 else None,
-                "bonus_base": bases.get(star),
-            }
-            for reward, ra, penalty, pa, last, improvement, post_change, star in zip(
-                self.reward.tolist(), self.reward_amount.tolist(), self.penalty.tolist(),
-                self.penalty_amount.tolist(), self.last.tolist(), self.improvement.tolist(),
-                self.post_change.tolist(), self.star.tolist(), strict=True,
-            )
-        ]  # fmt: skip
+            self.reward.tolist(),
+            [None if a is None else str(a) for a in self.reward_amount.tolist()],
+            self.penalty.tolist(),
+            [None if a is None else str(a) for a in self.penalty_amount.tolist()],
+            self.last.tolist(),
+            [due if x else None for x in self.improvement.tolist()],
+            self.post_change.tolist(),
+            [s if s > 0 else None for s in stars],
+            [bases.get(s) for s in stars],
+        ]
 
     @cached_property
     def _rows(
@@ -473,6 +459,12 @@ def largest_remainder(parts: list[float], total: float, precision: int) -> list[
     return [float(f * unit) for f in floors]
 
 
+_FLAG_KEYS = (
+    "reward", "reward_amount", "penalty", "penalty_amount", "last", "improvement_due",
+    "post_change", "star", "bonus_base",
+)  # fmt: skip
+
+
 def _opts(values: FloatArray) -> list[float | None]:
     """The floats of ``values`` as a list, ``None`` where not finite (``_opt`` of each)."""
     return _or_none(values.tolist(), values)
@@ -487,13 +479,6 @@ def _or_none(items: list[Any], values: FloatArray) -> list[Any]:
     for i in np.flatnonzero(~finite).tolist():
         out[i] = None
     return out
-
-
-def _per_agent(ids: list[str], columns: list[list[Any]], n: int) -> list[dict[str, Any]]:
-    """Columns of per-agent items → per agent ``{id: item}`` in the order of ``ids``."""
-    if not columns:
-        return [{} for _ in range(n)]
-    return [dict(zip(ids, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
 def _json(x: Any) -> Any:
