@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -281,6 +282,7 @@ def main() -> None:
     agent_array = np.array(agents)
     as_of = date(2026, 11, 3)
 
+    load_before = os.getloadavg()[0]
     score_team(scheme, inputs, as_of=as_of)  # warm up caches and imports
     if not args.no_freeze:  # as kpibot run does before it serves
         gc.collect()
@@ -309,6 +311,7 @@ def main() -> None:
     assert all(abs(a["total"] - b["total"]) < 1e-6 for a, b in zip(rows, ref_rows, strict=True))
 
     ratio_numpy, ratio_rows = arith.wall / ref.wall, kb.wall / rb.wall
+    load = [round(load_before, 2), round(os.getloadavg()[0], 2)]  # 1-minute, before and after
     ms = 1000
     print(f"agents × indicators      {args.agents:,} × {N_INDICATORS}")
     print(
@@ -328,6 +331,7 @@ def main() -> None:
         f"{rb.gc_seconds * ms:.0f} ms in {rb.gc_passes} passes)"
     )
     print(f"ratio_rows               {ratio_rows:8.2f}  (goal ≤ 3; CPU {kb.cpu / rb.cpu:.2f})")
+    print(f"load average             {load[0]:.2f} → {load[1]:.2f}")
     print(
         json.dumps(
             {
@@ -346,6 +350,7 @@ def main() -> None:
                 "reference_rows_gc_seconds": round(rb.gc_seconds, 4),
                 "ranks_agree": True,
                 "frozen": not args.no_freeze,
+                "load_average": load,
                 "goals_met": bool(ratio_numpy <= 2 and ratio_rows <= 3),
             }
         )
