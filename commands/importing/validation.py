@@ -125,18 +125,24 @@ def prepare(
     progress("parse")
     if "agent" not in typed:
         raise ImportRefused(problems)
-    codes, agent_names = agent_codes(typed["agent"] if whole_cells is None else whole_cells)
+    cells = typed["agent"] if whole_cells is None else whole_cells
+    if isinstance(cells.dtype, pd.CategoricalDtype):  # aggregated by category, coded beside
+        agents, codes, agent_names = cells, None, None
+    else:
+        codes, agent_names = agent_codes(cells)
+        agents = pd.Series(pd.Categorical.from_codes(codes, pd.RangeIndex(len(agent_names))))
     with _Beside(
-        mapping.kind != "summary" and len(codes) >= SIDE_BY_SIDE_ROWS,
+        mapping.kind != "summary" and len(cells) >= SIDE_BY_SIDE_ROWS,
         _event_measures,
         mapping,
         typed,
-        codes,
-        len(agent_names),
+        agents,
     ) as aggregated:
         # the checks below, and kpi.aggregate of an event file beside them (numpy releases the
         # GIL in its loops: on two cores both take the time of one). Its result is used only
         # when the file passes every check, as if it had run after them.
+        if codes is None or agent_names is None:
+            codes, agent_names = agent_codes(cells)
         member_of = members_of(
             codes, agent_names, roster, None if whole_cells is None else typed["agent"]
         )
@@ -792,8 +798,8 @@ def _measures(
             )
         measures = _declared_values(mapping, per_member, labels, source)
     else:
-        measures = aggregated.result()
-        measures.index = pd.Index(member_of[measures.index.to_numpy()], name="member")
+        measures = _in_code_order(aggregated.result(), names)
+        measures.index = pd.Index(member_of[:-1], name="member")
     values = kpi.derive(measures)
     keep = kpi.indicators_of(values) + [d.id for d in mapping.declared if d.id in values.columns]
     values = values[keep]
@@ -814,9 +820,9 @@ def _measures(
 
 
 def _event_measures(
-    mapping: Mapping, typed: dict[str, pd.Series], codes: np.ndarray, agents: int
+    mapping: Mapping, typed: dict[str, pd.Series], agents: pd.Series
 ) -> pd.DataFrame:
-    """An event file's measures per agent code (:func:`scoring.kpi.aggregate`)."""
+    """An event file's measures per category of ``agents`` (:func:`scoring.kpi.aggregate`)."""
     events = pd.DataFrame(
         copy=False,
         data={
@@ -825,8 +831,17 @@ def _event_measures(
             if f not in ("time",) and kpi.fields_for(mapping.kind)[f].type not in ("text", "id")
         },
     )
-    events["agent"] = pd.Categorical.from_codes(codes, categories=pd.RangeIndex(agents))
+    events["agent"] = agents
     return kpi.aggregate(events, mapping.kind)
+
+
+def _in_code_order(measures: pd.DataFrame, names: pd.Index) -> pd.DataFrame:
+    """The aggregation's rows (one per category of the agent column it was given: the agent
+    codes, or the agent column's own categories) in the order of the agent codes."""
+    index = measures.index
+    if isinstance(index, pd.RangeIndex) or (len(index) == len(names) and index.equals(names)):
+        return measures
+    return measures.reindex(pd.Index(list(names), dtype=index.dtype))
 
 
 def _col(mapping: Mapping, source: SourceTable, field: str) -> str:

@@ -464,3 +464,29 @@ def test_steps_run_on_a_second_thread_give_what_one_thread_gives(
         assert isinstance(both, tuple)
         pd.testing.assert_frame_equal(both[0], alone[0])
         assert both[1:] == alone[1:]
+
+
+@pytest.mark.parametrize(
+    "categories",
+    [["b", "a", "c"], ["a", "b", "c", "unused"]],  # in order of appearance, or sorted
+)
+def test_an_aggregation_by_category_comes_in_the_order_of_the_agent_codes(
+    categories: list[str],
+) -> None:
+    """prepare() aggregates an event file by the agent column's own categories (beside the
+    coding): its rows, put in code order, are those of the aggregation by code."""
+    from commands.importing import validation
+
+    mapping = load_mapping("sessions_en")
+    cells = pd.Series(pd.Categorical(["b", "a", "b", "c", "a"], categories=categories))
+    typed = {
+        "agent": cells,
+        "resolved": pd.Series([True, False, True, True, False]),
+        "first_response_s": pd.Series([1.0, 2.0, np.nan, 4.0, 5.0]),
+    }
+    codes, names = validation.agent_codes(cells)
+    by_code = pd.Series(pd.Categorical.from_codes(codes, pd.RangeIndex(len(names))))
+    expected = validation._event_measures(mapping, typed, by_code)
+    got = validation._in_code_order(validation._event_measures(mapping, typed, cells), names)
+    assert got.to_numpy().tolist() == expected.to_numpy().tolist()
+    assert got.columns.tolist() == expected.columns.tolist()
