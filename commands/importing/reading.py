@@ -561,7 +561,7 @@ def _read_csv(data: bytes, mapping: Mapping) -> SourceTable:
         elif "agent" in fields_of[name] and pa.types.is_string(column.type) and agent is None:
             agent = name
     if agent is None:
-        converted = _to_pandas(table)
+        converted = _pandas_columns(table)
     else:
         # a few thousand names over many rows: a categorical, so that each name is cleaned and
         # matched once. Arrow's dictionary encoding (the GIL released) runs on a second thread
@@ -569,26 +569,23 @@ def _read_csv(data: bytes, mapping: Mapping) -> SourceTable:
         text = table.column(agent)
         table = table.drop_columns([agent])
         if len(text) < SIDE_BY_SIDE_ROWS:
-            converted, categorical = _to_pandas(table), _categorical(text)
+            converted = _pandas_columns(table)
+            converted[agent] = _categorical(text)
         else:
             with ThreadPoolExecutor(1, thread_name_prefix="kpibot-import") as side:
                 encoded = side.submit(_categorical, text)
                 del text
-                converted = _to_pandas(table)
+                converted = _pandas_columns(table)
                 # while the names are still being encoded: the other columns' empty cells,
                 # which _finish would look for next
-                empties = {n: _empties_and_clean(converted[n]) for n in converted.columns}
-                categorical = encoded.result()
-        converted[agent] = categorical
+                empties = {n: _empties_and_clean(c) for n, c in converted.items()}
+                converted[agent] = encoded.result()
     del table
     columns: dict[str, pd.Series] = {}
     found_empties: dict[str, tuple[np.ndarray | None, bool]] = {}
     for name, fields in fields_of.items():
-        series = converted[name]
-        if isinstance(series.dtype, pd.BooleanDtype) and not series.hasnans:
-            series = pd.Series(series.to_numpy(dtype=bool), index=series.index, name=name)
         for field_name in fields:
-            columns[field_name] = series
+            columns[field_name] = converted[name]
             if name in empties:
                 found_empties[field_name] = empties[name]
     frame = pd.DataFrame(columns, copy=False)
@@ -617,6 +614,18 @@ def _to_pandas(table: pa.Table) -> pd.DataFrame:
         types_mapper={pa.bool_(): pd.BooleanDtype()}.get,
     )
     return frame
+
+
+def _pandas_columns(table: pa.Table) -> dict[str, pd.Series]:
+    """:func:`_to_pandas`, column by name; booleans without gaps as plain numpy booleans."""
+    frame = _to_pandas(table)
+    columns: dict[str, pd.Series] = {}
+    for name in frame.columns:
+        series = frame[name]
+        if isinstance(series.dtype, pd.BooleanDtype) and not series.hasnans:
+            series = pd.Series(series.to_numpy(dtype=bool), index=series.index, name=name)
+        columns[name] = series
+    return columns
 
 
 def _categorical(text: pa.ChunkedArray) -> pd.Series:
