@@ -7,7 +7,8 @@
 (``LC_ALL``, ``LC_MESSAGES``, ``LANG``: ``zh_CN.UTF-8`` is Chinese, ``en_GB.UTF-8`` English;
 ``C`` and ``POSIX`` say nothing); else ``DEFAULT_LANG``; else Chinese. ``--help`` follows the
 same rule, so ``LANG=zh_CN.UTF-8 kpibot import --help`` and ``kpibot member list --help
---lang-ui zh`` are in Chinese.
+--lang-ui zh`` are in Chinese, and so are typer's own words when a command line is wrong
+(``缺少选项 '--team'。``, the usage line's ``[选项]``; :data:`ERRORS`).
 
 **Two flags, two meanings**: ``--lang-ui`` is the language kpibot answers you in, on every
 command that prints messages; ``--lang`` is a team's or a member's own language (``team add``,
@@ -19,12 +20,13 @@ command, ``kpibot --lang-ui zh COMMAND …`` chooses for the command and its hel
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import typer
 
-from commands.i18n import LANGUAGES, normalize_lang, translator
+from commands.i18n import LANGUAGES, Translate, normalize_lang, translator
 
 Command = Any
 """A click command as typer builds it (``typer.main.get_command``; typer carries its own click)."""
@@ -104,6 +106,81 @@ TYPER_WORDS = {
 """The words typer's help screen adds around ours (``typer.rich_utils``), by their English."""
 CLICK_WORDS = ("Usage:",)
 """The words click itself writes on the help screen (``click.formatting``'s gettext)."""
+USAGE_WORDS = ("[OPTIONS]", "COMMAND [ARGS]...")
+"""What the usage line says for options and a group's commands (``options_metavar``,
+``subcommand_metavar``)."""
+
+ERRORS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), msgid)
+    for pattern, msgid in (
+        (r"^Missing option (?P<hint>.+)\.$", "Missing option {hint}."),
+        (r"^Missing argument (?P<hint>.+)\.$", "Missing argument {hint}."),
+        (r"^Missing parameter (?P<hint>.+)\.$", "Missing parameter {hint}."),
+        (r"^Missing command\.$", "Missing command."),
+        (r"^No such option: (?P<name>\S+) \(Possible options: (?P<options>.+)\)$",
+         "No such option: {name} (did you mean {options}?)"),
+        (r"^No such option: (?P<name>\S+)$", "No such option: {name}"),
+        (r"^No such command (?P<name>'.+')\. Did you mean (?P<options>.+)\?$",
+         "No such command {name}. Did you mean {options}?"),
+        (r"^No such command (?P<name>'.+')\.$", "No such command {name}."),
+        (r"^Option (?P<name>'.+') requires an argument\.$", "Option {name} requires a value."),
+        (r"^Option (?P<name>'.+') requires (?P<n>\d+) arguments\.$",
+         "Option {name} requires {n} values."),
+        (r"^Option (?P<name>'.+') does not take a value\.$", "Option {name} does not take a value."),
+        (r"^Got unexpected extra arguments? \((?P<args>.*)\)$",
+         "Unexpected extra argument: {args}"),
+        (r"^Invalid value for (?P<hint>.+?): (?P<detail>.+)$", "Invalid value for {hint}: {detail}"),
+    )
+)  # fmt: skip
+"""What typer and its click say when a command line is wrong (``typer._click.exceptions``,
+``typer.core``: plain English, no gettext), by their English, and the message id it reads as."""
+DETAILS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), msgid)
+    for pattern, msgid in (
+        (r"^Input should be a valid integer", "it should be a whole number"),
+        (r"^Input should be a valid (?:number|decimal|float)", "it should be a number"),
+        (r"^Input should be a valid boolean", "it should be yes or no (true, false)"),
+        (r"^Input should be a valid date", "it should be a date such as 2026-11-13"),
+        (r"^Input should be a valid datetime", "it should be a date and time such as 2026-11-13 18:00"),
+        (r"^Input should be (?P<choices>'.+')$", "it should be {choices}"),
+        (r"^(?:File|Directory|Path) (?P<path>'.+') does not exist\.$", "{path} does not exist."),
+        (r"^(?:File|Directory|Path) (?P<path>'.+') is a directory\.$", "{path} is a folder, not a file."),
+        (r"^(?:File|Directory|Path) (?P<path>'.+') is a file\.$", "{path} is a file, not a folder."),
+        (r"^(?:File|Directory|Path) (?P<path>'.+') is not readable\.$", "{path} cannot be read."),
+        (r"^(?:File|Directory|Path) (?P<path>'.+') is not writable\.$", "{path} cannot be written."),
+    )
+)  # fmt: skip
+"""Why a value was refused (pydantic's and click's words inside ``Invalid value for …``)."""
+
+
+def error_text(message: str, _: Translate) -> str:
+    """typer's English error ``message`` in the reader's language (:data:`ERRORS`); a message
+    it does not know stays as typer wrote it."""
+    for pattern, msgid in ERRORS:
+        found = pattern.match(message)
+        if found is None:
+            continue
+        words = found.groupdict()
+        if "options" in words:
+            words["options"] = _listed(words["options"], _)
+        if "detail" in words:
+            words["detail"] = _detail(words["detail"], _)
+        return _(msgid, **words) if words else _(msgid)
+    return message
+
+
+def _listed(words: str, _: Translate) -> str:
+    """``'a', 'b' or 'c'`` as a list in the reader's language (``'a'、'b'、'c'``)."""
+    return _(", ").join(re.split(r", | or ", words))
+
+
+def _detail(detail: str, _: Translate) -> str:
+    for pattern, msgid in DETAILS:
+        found = pattern.match(detail)
+        if found is not None:
+            words = {k: _listed(v, _) for k, v in found.groupdict().items()}
+            return _(msgid, **words) if words else _(msgid)
+    return detail
 
 
 def help_texts(command: Command) -> list[str]:
@@ -141,9 +218,24 @@ def localized(command: Command, lang: str) -> Command:
             super().write_usage(prog, args, usage if prefix is None else prefix)
 
     core.Context.formatter_class = Formatter
+    plain_error = getattr(rich_utils.rich_format_error, "__wrapped__", rich_utils.rich_format_error)
+
+    def format_error(exc: Any) -> None:
+        """typer's error box, its message in ``lang`` (``typer.core`` looks this up when it fails)."""
+        if lang != "en":  # English: as typer writes it
+            text = error_text(exc.format_message(), _)
+            exc.format_message = lambda: text
+        plain_error(exc)
+
+    format_error.__wrapped__ = plain_error  # type: ignore[attr-defined]
+    rich_utils.rich_format_error = format_error  # type: ignore[assignment]
     if lang == "en":
         return command
     for c in _walk(command):
+        if getattr(c, "options_metavar", None) in USAGE_WORDS:
+            c.options_metavar = _(c.options_metavar)
+        if getattr(c, "subcommand_metavar", None) in USAGE_WORDS:
+            c.subcommand_metavar = _(c.subcommand_metavar)
         c.help = _(c.help) if c.help else c.help
         c.short_help = _(c.short_help) if c.short_help else c.short_help
         for p in c.params:
