@@ -1055,8 +1055,9 @@ def member_active(ctx: Context, team_name: str, name: str, *, active: bool) -> l
     if member.id == ctx.actor.id and not active:
         return _usage(ctx, _("You cannot deactivate yourself; ask another admin."))
     if member.active == active:
-        text = _("{name} is already active.") if active else _("{name} is already marked as left.")
-        return _usage(ctx, text.format(name=member.name))
+        if active:
+            return _usage(ctx, _("{name} is already active.", name=member.name))
+        return _usage(ctx, _("{name} is already marked as left.", name=member.name))
     released = set_active(
         member, active, session=ctx.session, actor=repo.actor_of(ctx.actor), now=ctx.now
     )

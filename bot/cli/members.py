@@ -427,10 +427,8 @@ def _set_active(team: str, name: str, lang_ui: str | None, db: str | None, *, ac
         if member is None:
             fail([_("There is no member {name} in team {team}.", name=name, team=team)])
         if member.active == active:
-            text = (
-                _("{name} is already active.") if active else _("{name} is already marked as left.")
-            )
-            fail([text.format(name=member.name)])
+            fail([_("{name} is already active.", name=member.name) if active
+                  else _("{name} is already marked as left.", name=member.name)])  # fmt: skip
         released = set_active(member, active, session=session, actor="cli", now=_now())
         text = active_text(_, member, released, team_row.name)
     typer.echo(text)

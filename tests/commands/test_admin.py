@@ -65,8 +65,8 @@ def test_setting_a_manager_makes_them_the_direct_superior(
     chat = FakeChat(_router(engine, clock), "周人事")
     run(chat, [
         ("/member add demo 新经理 manager", "新经理"),
-        ("/member manager demo 张伟 新经理", "新经理 现在是 张伟 的主管"),
-        ("/member manager demo 张伟 李娜", "李娜 不是主管"),
+        ("/member manager demo 张伟 新经理", "新经理现在是张伟的主管"),
+        ("/member manager demo 张伟 李娜", "李娜不是主管"),
     ])  # fmt: skip
     run(
         FakeChat(_router(engine, clock), "王经理"),

@@ -103,7 +103,7 @@ def test_team_add_names_the_language_and_member_import_takes_chinese_roles(tmp_p
     url = f"sqlite:///{tmp_path / 'k.db'}"
     assert _kpibot("db", "upgrade", "--db", url)[0] == 0
     code, out = _kpibot("team", "add", "demo", "--db", url, "--lang-ui", "zh")
-    assert code == 0 and "语言 中文" in out and "语言 zh" not in out, out
+    assert code == 0 and "语言为中文" in out and "语言 zh" not in out, out
     people = tmp_path / "people.csv"
     people.write_text(
         "团队,姓名,角色,主管\ndemo,李经理,经理,\ndemo,王小红,客服,李经理\ndemo,周人事,管理员,\n",
@@ -124,7 +124,7 @@ def test_import_refusals_name_the_period_status_in_the_readers_words() -> None:
 
     zh, en = translator("zh"), translator("en")
     closed = Problem("period_closed", {"period": "2026-10", "status": "published"})
-    assert render_problems([closed], zh) == ["考核期 2026-10 的状态是 已发布，不能再导入数据。"]
+    assert render_problems([closed], zh) == ["考核期 2026-10 的状态是已发布，不能再导入数据。"]
     assert render_problems([closed], en) == [
         "Period 2026-10 is published; its data can no longer be imported."
     ]

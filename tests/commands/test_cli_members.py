@@ -194,13 +194,13 @@ def test_member_set_changes_role_manager_language_and_relinks_from_the_command_l
         code == 2 and err.strip() == "李经理 still manages 王小红: give them another manager first."
     )
     code, out, err = _zh(engine)("member", "remove", "--team", "demo", "--name", "李经理")
-    assert code == 0 and "李经理 已标记为离职" in out and "王小红 原来的主管是 李经理" in out
+    assert code == 0 and "李经理已标记为离职" in out and "王小红原来的主管是李经理" in out
     code, out, _err = _zh(engine)("member", "list", "--team", "demo")
     assert out.splitlines()[0].split() == ["姓名", "角色", "主管", "Slack", "Telegram", "语言"]
     assert out.splitlines()[1].split() == ["王小红", "客服", "U0NEW1", "英文"]
     assert (
         _zh(engine)("member", "remove", "--team", "demo", "--name", "李经理")[2].strip()
-        == "李经理 已经标记为离职。"
+        == "李经理已经标记为离职。"
     )
     assert _zh(engine)("member", "restore", "--team", "demo", "--name", "李经理")[0] == 0
     with unit_of_work(engine) as session:

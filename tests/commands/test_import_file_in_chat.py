@@ -89,7 +89,7 @@ def test_a_captioned_file_is_imported_with_the_clis_summary(
     before = _stored(engine)
     fetch = _send(chat, "demo 2026-11 shop_zh")
     assert fetch.count == 1
-    assert chat.text.startswith("已将 客服绩效.csv 导入 demo 2026-11（导入 #1）：3 行，3 名客服")
+    assert chat.text.startswith("已将客服绩效.csv 导入 demo 2026-11（导入 #1）：3 行，3 名客服")
     assert _values(engine, "李娜")["conversion_rate"] == Decimal("0.25")  # 50 / 200
     assert _values(engine, "刘洋")["conversion_rate"] == Decimal("0.3")  # 75 / 250
     assert _stored(engine) > before
@@ -108,7 +108,7 @@ def test_the_caption_names_team_period_and_mapping_in_any_order_and_a_second_sen
 ) -> None:
     chat = FakeChat(Router(engine, AppConfig(), clock), "周人事")
     _send(chat, "shop_zh 2026-11 demo")
-    assert chat.text.startswith("已将 客服绩效.csv 导入 demo 2026-11（导入 #1）")
+    assert chat.text.startswith("已将客服绩效.csv 导入 demo 2026-11（导入 #1）")
     _send(chat, "/import demo 2026-11 shop_zh")  # the caption may be the command itself
     assert (
         chat.text.startswith("客服绩效.csv 已于") and "未作任何更改" in chat.text
@@ -122,7 +122,7 @@ def test_without_a_caption_kpibot_asks_offering_the_mappings_that_fit_and_the_an
     fetch = _send(chat, "")
     asked = chat.text
     assert asked.splitlines() == [
-        "要导入 客服绩效.csv，请告诉我团队、期间（如 2026-10）、映射，例如：/import demo "
+        "要导入客服绩效.csv，请告诉我团队、期间（如 2026-10）、映射，例如：/import demo "
         "2026-10 after_sales_zh",
         # 客服, 询单人数 … both have
         "列与此文件相符的映射：after_sales_zh (售后客服月度汇总); shop_zh (网店客服绩效汇总)",
@@ -142,7 +142,7 @@ def test_a_caption_naming_only_the_period_gets_a_question_for_the_rest_then_a_sl
     _send(chat, "2026-11")
     assert (
         chat.text.splitlines()[0]
-        == "要导入 客服绩效.csv，请告诉我团队、映射，例如：/import demo 2026-11 after_sales_zh"
+        == "要导入客服绩效.csv，请告诉我团队、映射，例如：/import demo 2026-11 after_sales_zh"
     )
     assert chat.text.splitlines()[-1] == "团队：demo, london"
     chat.say("/import demo shop_zh")
@@ -210,9 +210,9 @@ def test_a_word_kpibot_does_not_know_is_named_and_nothing_is_imported(
     chat = FakeChat(Router(engine, AppConfig(), clock), "周人事")
     _send(chat, "demo 2026-11 shop_zh 十月")
     assert chat.text.splitlines() == [
-        "我没看懂 十月：说明里应写团队、期间（如 2026-10）和映射。",
-        "要导入 客服绩效.csv，请发送例如：/import demo 2026-11 shop_zh",
+        "我没看懂“十月”：说明里应写团队、期间（如 2026-10）和映射。",
+        "要导入客服绩效.csv，请发送例如：/import demo 2026-11 shop_zh",
     ]
     assert _values(engine, "李娜") == {}
     chat.say("/import demo 2026-11 shop_zh")
-    assert chat.text.startswith("已将 客服绩效.csv 导入 demo 2026-11")
+    assert chat.text.startswith("已将客服绩效.csv 导入 demo 2026-11")

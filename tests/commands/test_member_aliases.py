@@ -38,20 +38,20 @@ def test_an_admin_gives_members_their_accounts_in_chat(
         [
             (
                 "/member alias add demo 张伟 taobao 示例旗舰店:小张",
-                "示例旗舰店:小张 现在是 张伟 的 taobao 账号",
+                "示例旗舰店:小张现在是张伟的 taobao 账号",
             ),
             (
                 "/member alias add demo 张伟 taobao 示例旗舰店:小张",
-                "张伟 已有 taobao 账号 示例旗舰店:小张，未作任何更改",
+                "张伟已有 taobao 账号示例旗舰店:小张，未作任何更改",
             ),
             (
                 "/member alias add demo 李娜 taobao 示例旗舰店:小张",
-                "示例旗舰店:小张 已是 张伟 的 taobao 账号：请先从那边移除（member alias remove "
+                "示例旗舰店:小张已是张伟的 taobao 账号：请先从那边移除（member alias remove "
                 "demo 张伟 taobao 示例旗舰店:小张）",
             ),
-            ("/member alias add demo 李娜 avaya 1002", "1002 现在是 李娜 的 avaya 账号"),
+            ("/member alias add demo 李娜 avaya 1002", "1002 现在是李娜的 avaya 账号"),
             ("/member alias add demo 李娜 wechat abc", "未知来源 wechat：请使用"),
-            ("/member alias add demo 无名 jd 123", "团队 demo 中没有成员 无名"),
+            ("/member alias add demo 无名 jd 123", "团队 demo 中没有成员无名"),
             (
                 "/member alias list demo",
                 [
@@ -62,9 +62,9 @@ def test_an_admin_gives_members_their_accounts_in_chat(
             ),
             (
                 "/member alias remove demo 张伟 taobao 示例旗舰店:小张",
-                "示例旗舰店:小张 已不再是 张伟 的 taobao 账号",
+                "示例旗舰店:小张已不再是张伟的 taobao 账号",
             ),
-            ("/member alias list demo 张伟", "张伟 没有别名账号：导入时按姓名匹配"),
+            ("/member alias list demo 张伟", "张伟没有别名账号：导入时按姓名匹配"),
             ("/member alias", "用法：/member alias add 团队 姓名 来源 账号"),
         ],
     )

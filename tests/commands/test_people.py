@@ -34,21 +34,21 @@ def test_an_admin_changes_a_members_role_manager_language_and_ids_in_chat(
     run(
         chat,
         [
-            ("/member add demo 新主管 主管", "已将 新主管 作为主管添加到团队 demo"),
+            ("/member add demo 新主管 主管", "已将新主管作为主管添加到团队 demo"),
             (
                 "/member set demo 张伟 manager=新主管 slack=U0ZW1 telegram=777 lang=en",
                 [
-                    "已更新 张伟",
+                    "已更新张伟",
                     "主管：王经理 → 新主管",
                     "Slack ID：— → U0ZW1",
                     "Telegram ID：— → 777",
                     "语言：— → 英文",
                 ],
             ),
-            ("/member set demo 张伟 slack=U0ZW1", "无需修改：张伟 已经是这些设置"),
+            ("/member set demo 张伟 slack=U0ZW1", "无需修改：张伟已经是这些设置"),
             (
                 "/member set demo 李娜 slack=U0ZW1",
-                "Slack 用户 U0ZW1 已关联到 张伟：请先解除那边的关联",
+                "Slack 用户 U0ZW1 已关联到张伟：请先解除那边的关联",
             ),
             (
                 "/member set demo 李娜 role=boss telegram=x manager=Nobody",
@@ -58,16 +58,16 @@ def test_an_admin_changes_a_members_role_manager_language_and_ids_in_chat(
             ("/member set demo 李娜 slack=U0ZW1", "Slack ID：— → U0ZW1"),
             (
                 "/member set demo 王经理 role=客服",
-                "王经理 仍是 李娜、刘洋、陈静 的主管：请先给他们指定新的主管",
+                "王经理仍是李娜、刘洋、陈静的主管：请先给他们指定新的主管",
             ),
             ("/member set demo 小赵 role=管理员", "角色：质检员 → 管理员"),
             ("/member set nowhere 张伟 lang=en", "没有名为 nowhere 的团队"),
             (
                 "/member list demo",
                 [
-                    "张伟 — 客服 · 主管 新主管\n",
-                    "李娜 — 客服 · 主管 王经理\n",
-                    "刘洋 — 客服 · 主管 王经理 · 没有 Slack、Telegram 或飞书 ID：收不到任何消息",
+                    "张伟 — 客服 · 主管新主管\n",
+                    "李娜 — 客服 · 主管王经理\n",
+                    "刘洋 — 客服 · 主管王经理 · 没有 Slack、Telegram 或飞书 ID：收不到任何消息",
                 ],
             ),
         ],
@@ -152,18 +152,18 @@ def test_someone_who_left_keeps_history_is_in_no_new_period_and_never_decides(
     run(
         admin,
         [
-            ("/member remove demo 刘洋", "刘洋 已标记为离职：以往的考核结果保留"),
+            ("/member remove demo 刘洋", "刘洋已标记为离职：以往的考核结果保留"),
             (
                 "/member remove demo 王经理",
                 [
-                    "王经理 已标记为离职",
-                    "李娜、张伟、陈静 原来的主管是 王经理，现在暂由团队的主管负责",
+                    "王经理已标记为离职",
+                    "李娜、张伟、陈静原来的主管是王经理，现在暂由团队的主管负责",
                 ],
             ),
-            ("/member remove demo 王经理", "王经理 已经标记为离职"),
+            ("/member remove demo 王经理", "王经理已经标记为离职"),
             ("/member remove demo 周人事", "不能停用你自己的账号"),
             ("/member list demo", ["已离职（历史记录保留）：王经理、刘洋"]),
-            ("/member manager demo 张伟 王经理", "王经理 已离职（账号已停用）"),
+            ("/member manager demo 张伟 王经理", "王经理已离职（账号已停用）"),
         ],
     )
     run(FakeChat(Router(engine, AppConfig(), clock), "王经理"), [("/review", "你的账号已停用")])
@@ -193,7 +193,7 @@ def test_a_new_manager_is_the_decider_once_the_old_one_left(
     admin = FakeChat(Router(engine, AppConfig(), clock), "周人事")
     run(admin, [
         ("/member add demo 赵主管 manager", "赵主管"),
-        ("/member remove demo 王经理", "王经理 已标记为离职"),
+        ("/member remove demo 王经理", "王经理已标记为离职"),
     ])  # fmt: skip
     with unit_of_work(engine) as session:
         demo = repo.get_team_by_name(session=session, name="demo")

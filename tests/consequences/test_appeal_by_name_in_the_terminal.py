@@ -53,17 +53,17 @@ def test_an_agent_appeals_the_manager_review_by_its_chinese_name_and_the_admin_c
     shown = liu.send("/appeal")
     assert "部分：自评、主管评价、同事互评、考核指标表。" in shown
     shown = liu.send("/appeal 主管 服务性那一项评的是上个月")
-    assert shown.startswith("你关于 主管评价 的申诉 #") and "已提交" in shown
+    assert shown.startswith("你关于主管评价的申诉 #") and "已提交" in shown
     appeal = _number(shown)
     admin: Callable[[str], str] = _console(published, engine, clock, "周人事", tmp_path).send
     shown = admin("/appeal")
     assert f"· #{appeal} 刘洋（demo）：主管评价 — 服务性那一项评的是上个月" in shown
     assert (
-        f"刘洋 对 2026-10 的 主管评价 部分提出申诉：服务性那一项评的是上个月\n请用 /appeal uphold "
+        f"刘洋对 2026-10 的主管评价部分提出申诉：服务性那一项评的是上个月\n请用 /appeal uphold "
         f"{appeal}" in shown
     )
     shown = admin(f"/appeal uphold {appeal} 速度=4 核对后确认")
-    assert "只能用 1–5 的整数修改 主管评价 的评分维度：工作能力、工作协作性、服务性。" in shown
+    assert "只能用 1–5 的整数修改主管评价的评分维度：工作能力、工作协作性、服务性。" in shown
     shown = admin(f"/appeal uphold {appeal} 服务=4 核对后确认")
     assert shown.startswith(f"申诉 #{appeal} 成立；1 个分数有变化。")
     assert "服务性 75" in liu.send("/me")  # 4 of 5 since the appeal
@@ -104,5 +104,5 @@ def test_a_beginning_that_fits_two_dimensions_is_asked_again_in_chinese(
 ) -> None:
     shown = _console(published, engine, clock, "刘洋", tmp_path).send("/appeal 工作 态度那一项")
     assert shown.startswith(
-        "工作 不是你的方案中的部分，请使用：自评、主管评价、同事互评、考核指标表。"
+        "工作不是你的方案中的部分，请使用：自评、主管评价、同事互评、考核指标表。"
     )

@@ -161,7 +161,7 @@ def test_the_admin_is_told_once_when_an_appeal_is_not_answered_in_time(
     assert _follow_up(engine, _at("2026-11-13 09:00")) == {"reminded": 0, "late": 0}
     (late,) = _texts(engine, "appeal.late").values()
     assert late.startswith(
-        "Dave（london）对 2026-10 的 考核指标表 提出的申诉 #"
+        "Dave（london）对 2026-10 的考核指标表提出的申诉 #"
     )  # the admin 周人事 reads Chinese
     assert f"应在 {DUE} 前答复，至今仍未处理" in late
 

@@ -85,7 +85,7 @@ def test_the_prompt_shows_money_shares_and_seconds_with_their_units_in_chinese()
     assert "总分 26.7，排名 9/12" in text
     assert "销售额：从 ¥58,278.30 到 ¥200,000.00" in text
     assert "询单转化率：从 23.5% 到 25%" in text  # the next band's edge, not the full points' 30%
-    assert "首次响应时间：从 45 秒 到 30 秒" in text
+    assert "首次响应时间：从 45 秒到 30 秒" in text
     assert "目标是什么？首次响应时间 30 秒；销售额 ¥200,000.00；询单转化率 25%" in text
     assert not re.search(r"\de[+-]\d", text), "no float in scientific notation"
     assert "销售额 ¥58,278.30（11.7/40 分）" in text  # points at the scheme's precision
@@ -146,6 +146,6 @@ def test_the_chinese_manager_sees_the_prompt_in_chinese_with_units(
     FakeChat(router, "周人事").say("/calibrate lock 2026-10")
     _publish(engine, clock)
     shown = FakeChat(router, "王经理").say("/feedback 刘洋")[0].text
-    assert "与 刘洋 关于 2026-10 的绩效反馈面谈" in shown
+    assert "与刘洋关于 2026-10 的绩效反馈面谈" in shown
     assert re.search(r"退款比例：从 \d+(\.\d)?% 到 \d+(\.\d)?%", shown), shown
     assert not re.search(r"\d\.\d{2,}", shown.split("4. ")[0]), "no unrounded floats"

@@ -118,13 +118,13 @@ def test_a_newcomer_starts_as_the_demo_manager_and_reviews_an_agent(
     terminal, world_url: str
 ) -> None:  # type: ignore[no-untyped-def]
     term = terminal("--db", world_url)
-    term.expect("你正以 王经理（主管）的身份与 kpibot 对话")
+    term.expect("你正以王经理（主管）的身份与 kpibot 对话")
     term.type("/review")
     screen = term.expect("你要评价谁")
     term.expect("4) 陈静")
     term.type("1")
     screen = term.expect("第 1/4 题：工作能力")
-    assert "李娜 的 2026-10 评价" in screen and "退款比例：2% → 50/50 分" in screen
+    assert "李娜的 2026-10 评价" in screen and "退款比例：2% → 50/50 分" in screen
     term.type("3")
     term.expect("第 2/4 题")
     term.type("3")
@@ -133,7 +133,7 @@ def test_a_newcomer_starts_as_the_demo_manager_and_reviews_an_agent(
     term.expect("第 4/4 题")
     term.type("#2")  # the typed-answer question: #2 presses the second button (skip)
     screen = term.expect("1) 提交")
-    assert "李娜 的总分将为" in screen
+    assert "李娜的总分将为" in screen
     term.type("1")
     term.expect("评价已提交")
     term.type("/rank demo")

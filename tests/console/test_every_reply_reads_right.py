@@ -28,6 +28,7 @@ from sqlmodel import Session
 from bot.console import ConsoleChat
 from commands import registry
 from commands.context import AppConfig
+from commands.demo import ADMIN, AGENTS, MANAGER
 from commands.inbox_view import arrivals
 from commands.messages import Reply
 from commands.router import Router
@@ -36,7 +37,7 @@ from storage import repo
 from storage.db import unit_of_work
 from storage.models import Team
 from tests.conftest import DEMO_NOW
-from tests.unit.test_chinese_wording import TYPED, english_words
+from tests.unit.test_chinese_wording import CJK, TYPED, english_words
 
 ROOT = Path(__file__).resolve().parents[2]
 PRECISION = parse_scheme((ROOT / "schemes/online_shop.toml").read_text(encoding="utf-8")).precision
@@ -88,6 +89,12 @@ NAMES = {"Zhou", "Min", "Chen", "Jing", "Wang", "Xiaohong", "Li", "Ming", "Zhang
          "Liu", "Yang", "Zhao", "Sun", "Hao", "Fan", "Wu", "Ting"}  # fmt: skip
 
 
+DEMO_NAMES = (ADMIN[0], MANAGER[0], *(a[0] for a in AGENTS))
+SPACED_NAME = re.compile(rf"[{CJK}] (?:{'|'.join(DEMO_NAMES)})|(?:{'|'.join(DEMO_NAMES)}) [{CJK}]")
+"""A Chinese name set off by a space from the Chinese around it (``的 张伟``; the one spacing
+rule: ``commands.i18n.spaced_format``); Latin names keep theirs (``的 Alice``)."""
+
+
 def problems(text: str, lang: str) -> list[str]:
     """What is wrong in one reply (empty when it reads right)."""
     bare = re.sub(r"https?://\S+|/s/\S+|\S+\.(?:png|csv|xlsx|zip|toml|md)\b", " ", text)
@@ -101,6 +108,7 @@ def problems(text: str, lang: str) -> list[str]:
     ]
     if lang == "zh":
         found += [f"English {w!r}" for w in english_words(bare) if w not in NAMES]
+        found += [f"spaced name {m.group(0)!r}" for m in SPACED_NAME.finditer(bare)]
     return found
 
 
@@ -162,6 +170,12 @@ def test_every_reply_in_the_demo_month_reads_right(router: Router, media: Path, 
         ("¥58,278.304", "en", ["float '8.304'"]),
         ("你的 scores 已 published", "zh", ["English 'scores'", "English 'published'"]),
         ("总分 87.3 分，¥58,278.30，23.5%，Wu Ting", "zh", []),
+        (
+            "已提醒 吴婷、张伟 的主管 陈静",
+            "zh",
+            ["spaced name '醒 吴婷'", "spaced name '张伟 的'", "spaced name '管 陈静'"],
+        ),
+        ("已提醒吴婷、张伟的主管陈静，以及 Wu Ting", "zh", []),
         ("Total 87.3 points, ¥58,278.30, see /s/abc.def_ghi", "en", []),
     ],
 )

@@ -82,7 +82,7 @@ def test_in_chinese_the_reminder_and_the_inbox_read_in_chinese(
 ) -> None:
     wang = console(router, world_db, "王经理", media)
     wang.send("/status")
-    assert wang.send("1").startswith("已向 李娜、张伟、刘洋、陈静 发送提醒。")
+    assert wang.send("1").startswith("已向李娜、张伟、刘洋、陈静发送提醒。")
     assert wang.send("/inbox").startswith(
         "以下消息等待尚未关联 Slack、Telegram 或飞书账号的成员（共 4 条）："
     )

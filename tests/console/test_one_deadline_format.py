@@ -56,7 +56,7 @@ def test_the_deadline_reads_the_same_in_every_chinese_reply(router: Router, medi
     assert f"· 李娜：提醒：你还没有提交 2026-10 的自评，截止时间 {LAST}。" in waiting, waiting
     # the manager's reminder names them with 、 and calls it 主管评价, as /status does
     assert (
-        f"· 王经理：提醒：2026-10 还缺少对 李娜、张伟、刘洋、陈静 的主管评价，截止时间 {LAST}。"
+        f"· 王经理：提醒：2026-10 还缺少对李娜、张伟、刘洋、陈静的主管评价，截止时间 {LAST}。"
         in waiting
     )
     intro = ConsoleChat(router, "李娜", media).send("/selfreview")

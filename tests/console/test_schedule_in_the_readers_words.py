@@ -20,7 +20,7 @@ def test_an_admin_runs_a_reminder_and_reads_the_schedule_in_chinese_then_english
     assert ran.startswith("已为 demo 2026-10 执行“第 1 次提醒”：")
     assert "自评提醒 4 条" in ran and "尚无主管评价的客服 4 位" in ran and "待发送消息" in ran
     shown = admin.send("/schedule demo")
-    assert "2026-10 第 1 次提醒（周人事） — 由 周人事 执行" in shown
+    assert "2026-10 第 1 次提醒（周人事） — 由周人事执行" in shown
     assert re.search(r"\d{4}-\d\d-\d\d 周[一二三四五六日] \d\d:\d\d 20\d\d-\d\d ", shown), shown
     for text in (ran, shown):
         assert not INTERNAL.search(text), text

@@ -82,13 +82,13 @@ async def test_a_file_sent_in_the_private_chat_is_asked_about_then_downloaded_an
 ) -> None:
     admin = people["周人事"]
     await admin.send_file("客服绩效.csv", FILE)
-    assert "要导入 客服绩效.csv，请告诉我团队、期间（如 2026-10）、映射" in admin.screen()[-1]
+    assert "要导入客服绩效.csv，请告诉我团队、期间（如 2026-10）、映射" in admin.screen()[-1]
     assert _downloads(feishu) == [("file", 200)], "downloaded once, kept for the answer"
     assert _conversion(engine, "李娜") is None, "nothing imported before the answer"
 
     await admin.say("demo 2026-11 shop_zh")
     assert admin.screen()[-1].startswith(
-        "已将 客服绩效.csv 导入 demo 2026-11（导入 #1）：3 行，3 名客服"
+        "已将客服绩效.csv 导入 demo 2026-11（导入 #1）：3 行，3 名客服"
     ), admin.screen()[-1]
     assert _conversion(engine, "李娜") == Decimal("0.25")
     assert _conversion(engine, "刘洋") == Decimal("0.3")
@@ -124,5 +124,5 @@ async def test_a_file_feishu_will_not_hand_over_gets_a_clear_answer(
     before = admin.adapter.handled
     assert (await feishu.push(envelope)).in_time
     await admin.adapter.wait_handled(before + 1)
-    assert "我没能下载 客服绩效.csv，请重新发送" in admin.screen()[-1], admin.screen()[-1]
+    assert "我没能下载客服绩效.csv，请重新发送" in admin.screen()[-1], admin.screen()[-1]
     assert _downloads(feishu) == [("file", 400)]

@@ -78,10 +78,10 @@ async def test_a_member_links_their_feishu_account_with_the_code_an_admin_gave_o
     )
     await newbie.say(f"/start {code.lower()}")
     assert newbie.screen()[-1] == (
-        "你的飞书账号已绑定到团队 demo 的 李娜。发送 /help 查看你可以做什么。"
+        "你的飞书账号已绑定到团队 demo 的李娜。发送 /help 查看你可以做什么。"
     ), "from now on in the member's language (the team's: Chinese)"
     await newbie.say(f"/start {code}")
-    assert newbie.screen()[-1] == "你的飞书账号已经绑定到 李娜。发送 /help 查看你可以做什么。"
+    assert newbie.screen()[-1] == "你的飞书账号已经绑定到李娜。发送 /help 查看你可以做什么。"
 
     other = FeishuChat(feishu, adapter, feishu.user("Someone"))
     await other.say(f"/start {code}")

@@ -158,7 +158,7 @@ def test_an_alias_belongs_to_one_member_per_team_and_source(session: Session, te
         "(member alias remove sample 王小红 taobao 示例旗舰店:小雨)."
     ]
     assert clash.value.lines(translator("zh"))[0].startswith(
-        "示例旗舰店:小雨 已是 王小红 的 taobao 账号"
+        "示例旗舰店:小雨已是王小红的 taobao 账号"
     )
     with pytest.raises(AdminError):  # full-width colon and case aside, it is the same account
         _alias(session, "李明", "taobao", "示例旗舰店：小雨")

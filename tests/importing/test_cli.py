@@ -69,7 +69,7 @@ def test_a_broken_file_exits_2_with_a_message_and_no_traceback(db_url: str) -> N
     )
     assert result.exit_code == 2
     assert "未导入，没有保存任何数据" in result.output
-    assert "未知客服 王晓红。你是指 王小红 吗？" in result.output
+    assert "未知客服王晓红。你是指王小红吗？" in result.output
     assert "Traceback" not in result.output
 
 

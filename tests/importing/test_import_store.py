@@ -318,6 +318,6 @@ def test_show_source_names_the_indicator_the_unit_who_and_the_teams_time(
         session, team="sample", period_key="2026-10", agent="王小红", indicator="conversion_rate"
     )
     zh, en = report.lines("zh")[0], report.lines("en")[0]
-    assert zh.startswith("询单转化率 = ") and "%（导入）" in zh and "由 命令行 于 " in zh, zh
+    assert zh.startswith("询单转化率 = ") and "%（导入）" in zh and "由命令行于 " in zh, zh
     assert en.startswith("Conversion rate = ") and "by the command line at " in en, en
     assert "UTC" not in zh and "conversion_rate" not in zh

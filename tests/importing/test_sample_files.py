@@ -157,14 +157,14 @@ SHOP_CASES = [
         "shop_zh",
         "unknown_agent",
         "row 2: Unknown agent 王晓红. Did you mean 王小红?",
-        "未知客服 王晓红。你是指 王小红 吗？",
+        "未知客服王晓红。你是指王小红吗？",
     ),
     (
         "broken_not_a_number.csv",
         "shop_zh",
         "not_a_number",
         "row 2: Column 询单人数: 很多 is not a number.",
-        "第 2 行：列 询单人数：很多 不是数字。",
+        "第 2 行：列询单人数：“很多”不是数字。",
     ),
     (
         "broken_negative.csv",
@@ -192,14 +192,14 @@ SHOP_CASES = [
         "shop_zh",
         "duplicate_agent",
         "rows 2, 3: Agent 王小红 has more than one row.",
-        "客服 王小红 有多行数据",
+        "客服王小红有多行数据",
     ),
     (
         "broken_impossible_ratio.csv",
         "shop_zh",
         "impossible_ratio",
         "Agent 王小红: 询单->最终付款人数 is larger than 询单人数",
-        "询单->最终付款人数 大于 询单人数",
+        "询单->最终付款人数大于询单人数",
     ),
     (
         "broken_duplicate_column.csv",
@@ -279,7 +279,7 @@ SHOP_CASES = [
         "orders_zh",
         "empty_value",
         "row 2: Column 订单金额 is empty.",
-        "列 订单金额 为空",
+        "列订单金额为空",
     ),
 ]
 

@@ -96,7 +96,7 @@ async def test_a_file_shared_in_the_dm_is_downloaded_with_the_bot_token_and_impo
         [file["id"]] if check_file_info else []
     )
     [answer] = fake_slack.texts_in(fake_slack.dm_channel(ADMIN))
-    assert answer.startswith("已将 客服绩效.csv 导入 demo 2026-11（导入 #1）：3 行，3 名客服")
+    assert answer.startswith("已将客服绩效.csv 导入 demo 2026-11（导入 #1）：3 行，3 名客服")
     assert _conversion(engine, "李娜") == Decimal("0.25") and _conversion(
         engine, "刘洋"
     ) == Decimal("0.3")
@@ -109,13 +109,13 @@ async def test_without_a_caption_kpibot_asks_in_the_dm_and_a_typed_answer_import
     await slack.share(ADMIN, fake_slack.share_file(ADMIN, "客服绩效.csv", FILE))
     await adapter.idle()
     assert (
-        "要导入 客服绩效.csv，请告诉我团队、期间（如 2026-10）、映射"
+        "要导入客服绩效.csv，请告诉我团队、期间（如 2026-10）、映射"
         in fake_slack.texts_in(fake_slack.dm_channel(ADMIN))[-1]
     )
     await slack.dm(ADMIN, "demo 2026-11 shop_zh")
     await adapter.idle()
     assert fake_slack.texts_in(fake_slack.dm_channel(ADMIN))[-1].startswith(
-        "已将 客服绩效.csv 导入 demo 2026-11"
+        "已将客服绩效.csv 导入 demo 2026-11"
     )
     assert len(fake_slack.downloads) == 1
 
@@ -170,6 +170,6 @@ async def test_the_bot_token_goes_to_slacks_own_file_host_only(
     assert fake_slack.downloads == []
     assert (
         fake_slack.texts_in(fake_slack.dm_channel(ADMIN))[-1]
-        == "我没能下载 客服绩效.csv，请重新发送。"
+        == "我没能下载客服绩效.csv，请重新发送。"
     )
     assert _conversion(engine, "李娜") is None

@@ -335,11 +335,11 @@ async def test_a_month_through_slack(
         await wang.press(name)
         modal = wang.modal()
         assert (modal["title"]["text"], modal["submit"]["text"]) == (
-            f"{name} 的 2026-10 评价。",
+            f"{name}的 2026-10 评价。",
             "下一步",
         )
         assert modal["blocks"][0]["text"]["text"].startswith(
-            f"{name} 的 2026-10 评价。\n{name} 在 2026-10 的 KPI 明细："
+            f"{name}的 2026-10 评价。\n{name}在 2026-10 的 KPI 明细："
         )
         await wang.submit({"ability": MARKS[name], "collaboration": "3", "service": "3"})
         await wang.press("提交")

@@ -193,7 +193,7 @@ def test_a_low_rating_with_a_comment_alerts_the_manager_as_it_is_stored(
     [(member_id, kind, reply)] = messages(world, "survey-alert")  # no step has run
     assert member_id == world.manager_id and reply.private
     assert kind.startswith("survey-alert:") and kind.endswith(f":{world.manager_id}")
-    assert reply.text == "王小红 收到一位顾客的 1★ 评价，留言如下：\nrude <!channel> & slow"
+    assert reply.text == "王小红收到一位顾客的 1★ 评价，留言如下：\nrude <!channel> & slow"
 
 
 def test_a_replaced_low_rating_never_alerts_twice(

@@ -80,7 +80,7 @@ async def test_a_document_with_a_caption_is_fetched_with_getfile_and_imported(
     assert get_file.params["file_id"] in telegram_api.documents
     assert [status for _path, status in telegram_api.file_downloads] == [200]
     answer = texts(telegram_api.sent(ADMIN))[-1]
-    assert answer.startswith("已将 客服绩效.csv 导入 demo 2026-11（导入 #1）：3 行，3 名客服")
+    assert answer.startswith("已将客服绩效.csv 导入 demo 2026-11（导入 #1）：3 行，3 名客服")
     assert _conversion(engine, "李娜") == Decimal("0.25") and _conversion(
         engine, "张伟"
     ) == Decimal("0.2")
@@ -94,12 +94,12 @@ async def test_without_a_caption_kpibot_asks_and_a_typed_answer_imports_it(
     await telegram_api.send_document(admin, "客服绩效.csv", FILE)
     await adapter.wait_handled(1)
     assert (
-        "要导入 客服绩效.csv，请告诉我团队、期间（如 2026-10）、映射"
+        "要导入客服绩效.csv，请告诉我团队、期间（如 2026-10）、映射"
         in texts(telegram_api.sent(ADMIN))[-1]
     )
     await telegram_api.send_text(admin, "demo 2026-11 shop_zh")
     await adapter.wait_handled(2)
-    assert texts(telegram_api.sent(ADMIN))[-1].startswith("已将 客服绩效.csv 导入 demo 2026-11")
+    assert texts(telegram_api.sent(ADMIN))[-1].startswith("已将客服绩效.csv 导入 demo 2026-11")
     assert len(telegram_api.calls_to("getFile")) == 1
 
 

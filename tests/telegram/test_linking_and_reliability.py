@@ -106,7 +106,7 @@ async def test_a_member_links_their_account_with_the_code_an_admin_gave_once(
     await adapter.wait_handled(3)
     assert texts(telegram_api.sent(9100)) == [
         "绑定码无效。请检查后重试，或向 kpibot 管理员索取新的绑定码。",
-        "你的 Telegram 账号已绑定到团队 demo 的 张伟。发送 /help 查看你可以做什么。",
+        "你的 Telegram 账号已绑定到团队 demo 的张伟。发送 /help 查看你可以做什么。",
     ]
     assert member(db_engine, team["newbie"]).telegram_user_id == "9100"
 
@@ -243,7 +243,7 @@ async def test_a_member_who_blocked_the_bot_is_marked_unreachable_and_their_mana
         c.status for c in telegram_api.calls_to("sendMessage") if c.params["chat_id"] == AGENT_TG
     ] == [403, 403]
     assert texts(telegram_api.sent(MANAGER_TG)) == [
-        "李娜 在 Telegram 上屏蔽了 kpibot，提醒和考核结果都无法送达。请让对方打开机器人并解除屏蔽。"
+        "李娜在 Telegram 上屏蔽了 kpibot，提醒和考核结果都无法送达。请让对方打开机器人并解除屏蔽。"
     ]
 
     # writing to the bot again makes them reachable again

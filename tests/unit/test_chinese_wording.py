@@ -188,3 +188,68 @@ def test_the_change_from_last_period_is_said_in_words_and_money_has_cents() -> N
     assert zh("Change from last period: {change}", change=said[0]) == "与上期相比：名次不变"
     assert change_text(en, 2, {"rank": 2}) == "=" and change_text(en, 2, None, words=True) == "new"
     assert money("1000", "CNY") == "¥1,000.00" and money(58278.3, "CNY") == "¥58,278.30"
+
+
+# -- spaces: one rule (commands.i18n.spaced_format) ----------------------------------------------
+
+LATIN_AGAINST_CHINESE = re.compile(rf"[{CJK}][A-Za-z0-9]|[A-Za-z0-9][{CJK}]")
+FIELD = re.compile(r"\{([a-z_]+)\}")
+
+
+def test_the_catalogues_own_text_spaces_latin_and_digits_from_chinese() -> None:
+    """``Slack 账号``, ``共 4 条``, never ``Slack账号`` (placeholders aside: their values decide)."""
+    found = [f"{po}: {text!r}" for po, _msgid, text in ENTRIES
+             if LATIN_AGAINST_CHINESE.search(PLACEHOLDER.sub("…", text))]  # fmt: skip
+    assert not found, "\n".join(found)
+
+
+def _filled(msgid: str, value: str) -> list[tuple[str, str]]:
+    """The Chinese text of ``msgid`` with one placeholder at a time filled with ``value`` (the
+    others with ``…``, which no rule spaces), beside the text as written; none when a
+    placeholder is not a plain name."""
+    from commands.i18n import catalog, translator
+
+    template = catalog("zh").gettext(msgid)
+    fields = sorted({f[1:-1] for f in PLACEHOLDER.findall(template)})
+    if not fields or any(not FIELD.fullmatch("{" + f + "}") for f in fields):
+        return []
+    _ = translator("zh")
+    return [
+        (_(msgid, **{f: value if f == one else "…" for f in fields}), template) for one in fields
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "wrong"),
+    [("张伟", rf"[{CJK}] 张伟|张伟 [{CJK}]"), ("Alice", rf"[{CJK}]Alice|Alice[{CJK}]")],
+)
+def test_every_chinese_text_spaces_a_latin_name_and_sets_a_chinese_one_close(
+    name: str, wrong: str
+) -> None:
+    """Filled with a Chinese name, no space parts it from the Chinese around it (``的张伟``);
+    filled with a Latin one, a space does (``的 Alice``): every catalogue text, one rule."""
+    found = []
+    for _po, msgid, _text in ENTRIES:
+        found += [f"{template!r} -> {said!r}" for said, template in _filled(msgid, name)
+                  if re.search(wrong, said)]  # fmt: skip
+    assert len(ENTRIES) > 500 and not found, "\n".join(found)
+
+
+@pytest.mark.parametrize(
+    ("template", "values", "said"),
+    [
+        ("团队 {team} 的 {name}", {"team": "demo", "name": "张伟"}, "团队 demo 的张伟"),
+        ("团队{team}的{name}", {"team": "london", "name": "Alice"}, "团队 london 的 Alice"),
+        ("共 {n} 条，{share}的成员", {"n": 4, "share": "23.5%"}, "共 4 条，23.5% 的成员"),
+        ("奖励{amount}，{who}：", {"amount": "¥50.00", "who": "李娜"}, "奖励 ¥50.00，李娜："),
+        ("{a} {b}", {"a": "张伟", "b": "李娜"}, "张伟 李娜"),  # two values: as written
+        ("总分 {total:.1f} 分", {"total": 87.25}, "总分 87.2 分"),
+        ("{{name}} 的 {name}", {"name": "王"}, "{name} 的王"),
+    ],
+)
+def test_the_spacing_rule_looks_at_the_value_beside_the_chinese(
+    template: str, values: dict[str, object], said: str
+) -> None:
+    from commands.i18n import spaced_format
+
+    assert spaced_format(template, values) == said
