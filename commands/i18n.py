@@ -89,8 +89,9 @@ _LATIN_END = re.compile(r"[A-Za-z0-9%]")
 def spaced_format(template: str, values: dict[str, Any]) -> str:
     """``template.format(**values)`` with the one rule for spaces in Chinese: a Chinese character
     and a filled-in value meet with a space between them when the value begins (or ends) with a
-    Latin letter, a digit or a currency sign, and with none when it is Chinese: ``团队 {team} 的
-    {name}`` reads ``团队 demo 的张伟`` and ``团队 london 的 Alice``, as does ``团队{team}的{name}``.
+    Latin letter, a digit or a currency sign, and with none when it is Chinese: ``团队 {team}
+    的 {name}`` reads ``团队 demo 的张伟`` and ``团队 london 的 Alice``, as ``团队{team}的{name}``
+    does.
     Only the characters next to a placeholder are concerned; the catalogue's own text keeps its
     spaces (a space between Chinese and Latin or digits, ``tests/unit/test_chinese_wording.py``)."""
     pieces: list[tuple[bool, str]] = []  # (is a value, text)

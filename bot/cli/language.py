@@ -126,14 +126,17 @@ ERRORS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^Option (?P<name>'.+') requires an argument\.$", "Option {name} requires a value."),
         (r"^Option (?P<name>'.+') requires (?P<n>\d+) arguments\.$",
          "Option {name} requires {n} values."),
-        (r"^Option (?P<name>'.+') does not take a value\.$", "Option {name} does not take a value."),
+        (r"^Option (?P<name>'.+') does not take a value\.$",
+         "Option {name} does not take a value."),
         (r"^Got unexpected extra arguments? \((?P<args>.*)\)$",
          "Unexpected extra argument: {args}"),
-        (r"^Invalid value for (?P<hint>.+?): (?P<detail>.+)$", "Invalid value for {hint}: {detail}"),
+        (r"^Invalid value for (?P<hint>.+?): (?P<detail>.+)$",
+         "Invalid value for {hint}: {detail}"),
     )
 )  # fmt: skip
 """What typer and its click say when a command line is wrong (``typer._click.exceptions``,
 ``typer.core``: plain English, no gettext), by their English, and the message id it reads as."""
+_PATH = r"^(?:File|Directory|Path) (?P<path>'.+')"
 DETAILS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), msgid)
     for pattern, msgid in (
@@ -141,13 +144,14 @@ DETAILS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^Input should be a valid (?:number|decimal|float)", "it should be a number"),
         (r"^Input should be a valid boolean", "it should be yes or no (true, false)"),
         (r"^Input should be a valid date", "it should be a date such as 2026-11-13"),
-        (r"^Input should be a valid datetime", "it should be a date and time such as 2026-11-13 18:00"),
+        (r"^Input should be a valid datetime",
+         "it should be a date and time such as 2026-11-13 18:00"),
         (r"^Input should be (?P<choices>'.+')$", "it should be {choices}"),
-        (r"^(?:File|Directory|Path) (?P<path>'.+') does not exist\.$", "{path} does not exist."),
-        (r"^(?:File|Directory|Path) (?P<path>'.+') is a directory\.$", "{path} is a folder, not a file."),
-        (r"^(?:File|Directory|Path) (?P<path>'.+') is a file\.$", "{path} is a file, not a folder."),
-        (r"^(?:File|Directory|Path) (?P<path>'.+') is not readable\.$", "{path} cannot be read."),
-        (r"^(?:File|Directory|Path) (?P<path>'.+') is not writable\.$", "{path} cannot be written."),
+        (_PATH + r" does not exist\.$", "{path} does not exist."),
+        (_PATH + r" is a directory\.$", "{path} is a folder, not a file."),
+        (_PATH + r" is a file\.$", "{path} is a file, not a folder."),
+        (_PATH + r" is not readable\.$", "{path} cannot be read."),
+        (_PATH + r" is not writable\.$", "{path} cannot be written."),
     )
 )  # fmt: skip
 """Why a value was refused (pydantic's and click's words inside ``Invalid value for …``)."""
@@ -221,7 +225,7 @@ def localized(command: Command, lang: str) -> Command:
     plain_error = getattr(rich_utils.rich_format_error, "__wrapped__", rich_utils.rich_format_error)
 
     def format_error(exc: Any) -> None:
-        """typer's error box, its message in ``lang`` (``typer.core`` looks this up when it fails)."""
+        """typer's error box, its message in ``lang`` (``typer.core`` looks it up when failing)."""
         if lang != "en":  # English: as typer writes it
             text = error_text(exc.format_message(), _)
             exc.format_message = lambda: text

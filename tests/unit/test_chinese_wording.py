@@ -197,7 +197,7 @@ FIELD = re.compile(r"\{([a-z_]+)\}")
 
 
 def test_the_catalogues_own_text_spaces_latin_and_digits_from_chinese() -> None:
-    """``Slack 账号``, ``共 4 条``, never ``Slack账号`` (placeholders aside: their values decide)."""
+    """``Slack 账号``, ``共 4 条``, never ``Slack账号`` (placeholders aside: values decide)."""
     found = [f"{po}: {text!r}" for po, _msgid, text in ENTRIES
              if LATIN_AGAINST_CHINESE.search(PLACEHOLDER.sub("…", text))]  # fmt: skip
     assert not found, "\n".join(found)
