@@ -67,6 +67,7 @@ from bot import messengers
 from bot.messenger import Limits
 from commands import people
 from commands.i18n import normalize_lang, translator
+from commands.inbox_view import first_line
 from commands.linking import messengers_named
 from commands.messages import Outgoing, Reply
 from commands.outbox import chart_of, enqueue, reply_from_json
@@ -1210,9 +1211,9 @@ def tell_manager(
     lang = normalize_lang(manager.lang or team.lang or default_lang)
     _ = translator(lang)
     text = _(
-        "I could not deliver a message ({kind}) to {name}: {why}. Please tell them in person, "
-        "and ask an admin to link their {messengers} account (/linkcode).",
-        kind=job.kind,
+        "I could not deliver a message to {name} (“{preview}”): {why}. Please tell them in "
+        "person, and ask an admin to link their {messengers} account (/linkcode).",
+        preview=first_line(str(job.data.get("text", ""))) or "…",  # a chart alone: no text
         name=member.name,
         why=_(why),
         messengers=messengers_named(messengers.names(), lang),

@@ -104,7 +104,8 @@ def _visible(
     return out
 
 
-def _first_line(text: str) -> str:
+def first_line(text: str) -> str:
+    """A message's first line, cut at :data:`PREVIEW` characters: how a list names a message."""
     line = next((x.strip() for x in text.splitlines() if x.strip()), "")
     return line if len(line) <= PREVIEW else line[: PREVIEW - 1] + "…"
 
@@ -154,7 +155,7 @@ def inbox(ctx: Context, args: str) -> list[Reply]:
             _(
                 "· {name}: {value}",
                 name=_who(ctx, member, team),
-                value=_first_line(str(row.reply.get("text", ""))),
+                value=first_line(str(row.reply.get("text", ""))),
             )
         )
     if len(rows) > LISTED:

@@ -78,7 +78,9 @@ async def test_every_reachable_agent_gets_their_result_once_and_the_manager_hear
     )
     assert [n.status for n in notes] == ["sent", "sent"]
     manager_texts = [c.params["text"] for c in fake_telegram.sent(TG_BASE)]
-    assert sorted(t.split(" to ")[1].split(":")[0] for t in manager_texts) == ["nobody0", "nobody1"]
+    named = sorted(t.split(" to ")[1].split(" (")[0] for t in manager_texts)
+    assert named == ["nobody0", "nobody1"]
+    assert all(f"(“result of member {m}”)" in " ".join(manager_texts) for m in crew.nowhere)
     assert all(
         ": no account on a messenger kpibot runs." in t
         and "ask an admin to link their Slack, Telegram or Feishu account (/linkcode)." in t
