@@ -30,7 +30,7 @@ def test_an_admin_onboards_a_team_in_chat(
         [
             (
                 "/team add shop lang=en tz=Europe/London scheme=online_shop",
-                "已添加团队 shop（语言 en，时区 Europe/London）",
+                "已添加团队 shop（语言为 en，时区为 Europe/London）",
             ),
             ("/member add shop Kim manager", "已将 Kim 作为主管添加到团队 shop"),
             ("/member add shop Lee agent manager=Kim slack=U0LEE1 telegram=4242 lang=zh", "Lee"),
