@@ -41,7 +41,7 @@ def test_an_admin_onboards_a_team_in_chat(
             ),
             ("/member list shop", ["Kim — 主管", "Lee — 客服 · 主管 Kim"]),
             ("/team set shop lang=zh tz=Mars/Base", "未知时区 Mars/Base"),
-            ("/team set shop lang=zh", "语言 zh"),
+            ("/team set shop lang=zh", "语言为 zh"),
         ],
     )
     with unit_of_work(engine) as session:
