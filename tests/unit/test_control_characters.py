@@ -64,7 +64,9 @@ def test_the_terminal_chat_prints_no_control_characters() -> None:
             raise EOFError from None
 
     # check(): what waited in the outbox for the person, printed after the greeting (issue 17)
-    chat = SimpleNamespace(send=lambda line: f"张伟: {ESCAPES}", check=lambda: f"📬 {ESCAPES}")
+    chat = SimpleNamespace(
+        answers=lambda line: iter([f"张伟: {ESCAPES}"]), check=lambda: f"📬 {ESCAPES}"
+    )
     repl(chat, read=read, out=out)  # type: ignore[arg-type]
     assert (
         "\x1b" not in out.getvalue()
