@@ -1,4 +1,4 @@
-"""The terminal chat: the same router as Slack and Telegram, rendered as plain text.
+"""The terminal chat: the same router as every messenger, rendered as plain text.
 
 Buttons are shown as numbered choices. Messages kpibot sends the person on its own (through
 the outbox: results, rankings, meeting slots, plan requests, appeal notices …) are shown after
