@@ -52,3 +52,41 @@ async def test_the_scheme_and_the_progress_through_telegram(
     wang = people["王经理"]
     await wang.say("/status")
     assert wang.screen()[-1].startswith("demo 团队 2026-10 进度（")
+
+
+async def test_status_through_telegram_names_every_messenger_and_sets_chinese_names_close(
+    telegram_api: FakeTelegram,
+    start_adapter,
+    engine: Engine,
+    world: dict[str, int],  # noqa: F811
+) -> None:
+    """Issue 17 (everyday items 1 and 3) through Telegram: who no messenger reaches is told with
+    the registry's messengers named (as ``bot.main.app_config`` configures the router), and the
+    names in the Chinese reminder reply sit close to the Chinese around them."""
+    from bot import messengers
+    from storage import repo
+    from storage.db import unit_of_work
+
+    with unit_of_work(engine) as session:
+        demo = repo.get_team_by_name(session=session, name="demo")
+        chen = repo.get_member_by_name(session=session, team=demo, name="陈静")  # type: ignore[arg-type]
+        assert chen is not None
+        chen.set_external_id("telegram", None)
+        session.add(chen)
+    config = AppConfig(default_lang="en", extra={"messengers": messengers.names()})
+    adapter = await start_adapter(Router(engine, config, Clock()), engine=engine, private_burst=0)
+    telegram_api.relax("per_chat")
+    wang = chats(telegram_api, adapter)["王经理"]
+    await wang.say("/status")
+    lines = wang.screen()[-1].splitlines()
+    chen_line = next(x for x in lines if x.startswith("· 陈静"))
+    assert chen_line.endswith("⚠ 未关联 Slack、Telegram 或飞书账号"), chen_line
+    assert any(
+        x.startswith("以下成员无法联系到：在管理员为其关联 Slack、Telegram 或飞书账号")
+        for x in lines
+    )
+    await wang.press("提醒他们")
+    assert wang.screen()[-1] == (
+        "已向李娜、张伟、刘洋、陈静发送提醒。\n"
+        "未关联 Slack、Telegram 或飞书账号，提醒暂存在 /inbox 中：陈静。"
+    )
