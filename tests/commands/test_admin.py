@@ -39,7 +39,7 @@ def test_an_admin_onboards_a_team_in_chat(
                 "/member add shop Max boss manager=Nobody slack=x",
                 ["未知角色 boss", "x 不是 Slack 用户 ID", "没有名为 Nobody 的主管"],
             ),
-            ("/member list shop", ["Kim — 主管", "Lee — 客服 · 主管 Kim"]),
+            ("/member list shop", ["Kim — 主管", "Lee — 客服 · 主管：Kim"]),
             ("/team set shop lang=zh tz=Mars/Base", "未知时区 Mars/Base"),
             ("/team set shop lang=zh", "语言为 zh"),
         ],

@@ -65,9 +65,9 @@ def test_an_admin_changes_a_members_role_manager_language_and_ids_in_chat(
             (
                 "/member list demo",
                 [
-                    "张伟 — 客服 · 主管新主管\n",
-                    "李娜 — 客服 · 主管王经理\n",
-                    "刘洋 — 客服 · 主管王经理 · 没有 Slack、Telegram 或飞书 ID：收不到任何消息",
+                    "张伟 — 客服 · 主管：新主管\n",
+                    "李娜 — 客服 · 主管：王经理\n",
+                    "刘洋 — 客服 · 主管：王经理 · 没有 Slack、Telegram 或飞书 ID：收不到任何消息",
                 ],
             ),
         ],
