@@ -75,6 +75,8 @@ from tests.slack.sender import SIGNING_SECRET, SlackSender  # noqa: E402
 SCHEME = (ROOT / "tests" / "conversations" / "data" / "mini_shop.toml").read_text(encoding="utf-8")
 ANSWER = "4 · above expectations"
 KPIBOT = Path(sys.executable).with_name("kpibot")
+KEEPALIVE_S = 2.0
+"""How long the clients keep an idle connection (uvicorn's ``timeout_keep_alive`` is 5 s)."""
 NOT_KPIBOT = ("auth.test", "response_url", "upload")
 """Calls in the fake's log that are not kpibot's Web API calls (or not rate-limited ones)."""
 
@@ -428,8 +430,12 @@ async def run(args: argparse.Namespace, *, limited: bool) -> dict[str, Any]:
         async with httpx.AsyncClient(
             base_url=url,
             timeout=60,
+            # idle connections closed by the client well before uvicorn closes them (5 s):
+            # a request sent on a connection the server is closing ends in a ReadError
             limits=httpx.Limits(
-                max_connections=args.connections, max_keepalive_connections=args.connections
+                max_connections=args.connections,
+                max_keepalive_connections=args.connections,
+                keepalive_expiry=KEEPALIVE_S,
             ),
         ) as client:
             sender = SlackSender(client, fake)  # type: ignore[arg-type]
