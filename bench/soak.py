@@ -414,7 +414,11 @@ class Platforms:
         self.child.wait(30)
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
+KINDS = ("selfreview", "me", "rank", "status", "other")
+
+
+def arguments(argv: list[str] | None) -> argparse.Namespace:
+    """The command line; ``stop_at`` as a UTC time (or ``None``)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--teams", type=int, default=1000)
     parser.add_argument("--agents-per-team", type=int, default=10)
@@ -440,21 +444,134 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "begun; the report then covers the days played",
     )
     args = parser.parse_args(argv)
-    stop_at = None
     if args.stop_at and len(args.stop_at) > 5:  # a whole ISO 8601 time
-        stop_at = datetime.fromisoformat(args.stop_at).astimezone(UTC)
+        args.stop_at = datetime.fromisoformat(args.stop_at).astimezone(UTC)
     elif args.stop_at:
         hour, minute = (int(part) for part in args.stop_at.split(":"))
-        stop_at = datetime.now(UTC).replace(hour=hour, minute=minute, second=0, microsecond=0)
+        args.stop_at = datetime.now(UTC).replace(hour=hour, minute=minute, second=0, microsecond=0)
+    return args
+
+
+class Chat:
+    """The people's requests through the observed router: each timed (wall clock and CPU) by
+    kind, error replies counted, the last Submit button of each person kept to press."""
+
+    def __init__(self, router: Any, watched: Person | None) -> None:
+        self.router, self.watched = router, watched
+        self.requests = 0
+        self.unexpected = 0
+        self.pending: dict[str, Any] = {}  # an agent's last buttons, to press Submit
+        self.times: dict[str, list[float]] = defaultdict(list)
+        self.cpu_times: dict[str, list[float]] = defaultdict(list)
+
+    def say(self, person: Person, text: str, kind: str) -> list[Any]:
+        from bot.observed_router import is_apology
+        from commands.messages import Incoming
+
+        self.requests += 1
+        event = f"soak-{self.requests}"
+        if text == "Submit" and person.user_id in self.pending:
+            button = self.pending.pop(person.user_id)
+            incoming = Incoming(
+                platform=person.platform,
+                user_id=person.user_id,
+                action=button.action,
+                value=button.value,
+                event_id=event,
+            )
+        else:
+            incoming = Incoming(
+                platform=person.platform, user_id=person.user_id, text=text, event_id=event
+            )
+        cpu_started = time.process_time()  # a system call: outside the wall-clock window
+        started = time.perf_counter()
+        replies: list[Any] = self.router.handle(incoming)
+        self.times[kind].append(time.perf_counter() - started)
+        self.cpu_times[kind].append(time.process_time() - cpu_started)
+        if is_apology(replies) or not replies:
+            self.unexpected += 1
+            if self.unexpected <= 3:
+                said = replies[0].text[:200] if replies else "(nothing)"
+                print(f"  error reply to {person.name} {text!r}: {said}", flush=True)
+        if person is self.watched:
+            print(f"  {person.name} {text!r} -> {[r.text[:70] for r in replies]}", flush=True)
+        for reply in replies:
+            for button in reply.buttons:
+                if button.label in ("Submit", "提交"):
+                    self.pending[person.user_id] = button
+        return replies
+
+
+def requests_of_the_day(
+    chat: Chat, day: int, agents: list[Person], managers: list[Person], rng: random.Random,
+    args: argparse.Namespace,
+) -> None:  # fmt: skip
+    """The self-review step of the day for every agent (in the window), then the day's
+    ``/me``, ``/rank``, ``/status`` and words kpibot does not understand."""
+    if day < len(SELF_REVIEW):
+        for agent in agents:
+            chat.say(agent, SELF_REVIEW[day], "selfreview")
+    for agent in rng.sample(agents, max(1, int(len(agents) * args.me_share))):
+        chat.say(agent, "/me", "me")
+    for manager in rng.sample(managers, max(1, int(len(managers) * args.rank_share))):
+        chat.say(manager, "/rank", "rank")
+    for manager in rng.sample(managers, max(1, int(len(managers) * args.status_share))):
+        chat.say(manager, "/status", "status")
+    for manager in rng.sample(managers, min(20, len(managers))):
+        chat.say(manager, "what is my bonus?", "other")  # not a command: kpibot says what it does
+
+
+@dataclass
+class Days:
+    """The figures of each simulated day."""
+
+    rss: list[float]
+    p99_ms: dict[str, list[float | None]]
+    cpu_p99_ms: dict[str, list[float | None]]
+    loads: list[float]
+    seconds: list[float]
+    sent: list[int]
+    gc_ms: list[float]
+    gc_longest_ms: list[float]
+    gc_full: list[int]
+
+    @classmethod
+    def empty(cls) -> Days:
+        return cls([], defaultdict(list), defaultdict(list), [], [], [], [], [], [])
+
+    def record(self, chat: Chat, collections: Collections, sent: int, started: float) -> None:
+        """The day's figures: the collector's passes of the day's requests and deliveries,
+        then (after a full collection) the resident memory, each kind's p99."""
+        self.sent.append(sent)
+        self.gc_ms.append(round(collections.total * 1000, 1))
+        self.gc_longest_ms.append(round(collections.longest * 1000, 1))
+        self.gc_full.append(collections.full)
+        gc.collect()
+        self.rss.append(round(rss_mb(), 1))
+        for kind in KINDS:
+            wall, cpu = chat.times[kind], chat.cpu_times[kind]
+            self.p99_ms[kind].append(round(p99(wall) * 1000, 1) if wall else None)
+            self.cpu_p99_ms[kind].append(round(p99(cpu) * 1000, 1) if cpu else None)
+        self.loads.append(round(os.getloadavg()[0], 2))
+        self.seconds.append(round(time.monotonic() - started, 1))
+        print(
+            f"{len(self.rss):>4} {chat.requests:>9} {self.rss[-1]:>8.1f} {sent:>6} "
+            f"{self.seconds[-1]:>6.1f}  "
+            + " ".join(f"{'' if self.p99_ms[k][-1] is None else self.p99_ms[k][-1]:>10}"
+                       for k in KINDS),
+            flush=True,
+        )  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = arguments(argv)
 
     from bot.main import build_service
-    from bot.observed_router import ObservedRouter, is_apology
+    from bot.observed_router import ObservedRouter
     from bot.settings import load_settings
     from commands.cycle import run_step
-    from commands.messages import Incoming
     from storage import repo
     from storage.db import make_engine, unit_of_work, upgrade
-    from storage.outbox import status_counts
 
     workdir = Path(tempfile.mkdtemp(prefix="kpibot-soak-"))
     url = args.db or f"sqlite:///{workdir / 'kpibot.db'}"
@@ -485,46 +602,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     assert service.database is not None
     router = ObservedRouter(service.router, service.metrics, service.database, "en")
     rng = random.Random(1)
-    requests = 0
-    unexpected = 0
-    pending: dict[str, Any] = {}  # an agent's last buttons, to press Submit
-    times: dict[str, list[float]] = defaultdict(list)
-    cpu_times: dict[str, list[float]] = defaultdict(list)
-
-    def say(person: Person, text: str, kind: str) -> list[Any]:
-        nonlocal requests, unexpected
-        requests += 1
-        event = f"soak-{requests}"
-        if text == "Submit" and person.user_id in pending:
-            button = pending.pop(person.user_id)
-            incoming = Incoming(
-                platform=person.platform,
-                user_id=person.user_id,
-                action=button.action,
-                value=button.value,
-                event_id=event,
-            )
-        else:
-            incoming = Incoming(
-                platform=person.platform, user_id=person.user_id, text=text, event_id=event
-            )
-        cpu_started = time.process_time()  # a system call: outside the wall-clock window
-        started = time.perf_counter()
-        replies = router.handle(incoming)
-        times[kind].append(time.perf_counter() - started)
-        cpu_times[kind].append(time.process_time() - cpu_started)
-        if is_apology(replies) or not replies:
-            unexpected += 1
-            if unexpected <= 3:
-                said = replies[0].text[:200] if replies else "(nothing)"
-                print(f"  error reply to {person.name} {text!r}: {said}", flush=True)
-        if args.verbose and person is agents[0]:
-            print(f"  {person.name} {text!r} -> {[r.text[:70] for r in replies]}", flush=True)
-        for reply in replies:
-            for button in reply.buttons:
-                if button.label in ("Submit", "提交"):
-                    pending[person.user_id] = button
-        return replies
+    chat = Chat(router, agents[0] if args.verbose else None)
 
     def steps(step: str) -> None:
         with unit_of_work(engine) as session:
@@ -533,45 +611,24 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     session, team=team, period_key="2026-10", step=step, now=now[0], worker="soak"
                 )
 
-    rss: list[float] = []
-    p99_ms: dict[str, list[float | None]] = defaultdict(list)
-    cpu_p99_ms: dict[str, list[float | None]] = defaultdict(list)
-    loads: list[float] = []
+    figures = Days.empty()
     collections = Collections()
-    gc_ms: list[float] = []
-    gc_longest_ms: list[float] = []
-    gc_full: list[int] = []
-    seconds: list[float] = []
-    sent: list[int] = []
-    kinds = ("selfreview", "me", "rank", "status", "other")
     print(
         f"{'day':>4} {'requests':>9} {'rss MB':>8} {'sent':>6} {'s':>6}  p99 ms: "
-        + " ".join(f"{k:>10}" for k in kinds),
+        + " ".join(f"{k:>10}" for k in KINDS),
         flush=True,
     )
     totals = {"sent": 0, "failed": 0, "ambiguous": 0, "retried_429": 0}
     for day in range(args.days):
-        if stop_at is not None and datetime.now(UTC) >= stop_at:
+        if args.stop_at is not None and datetime.now(UTC) >= args.stop_at:
             print(f"stopped at {datetime.now(UTC):%H:%M} UTC (--stop-at) after {day} days")
             break
         now[0] = START + timedelta(days=day, hours=2)
         started = time.monotonic()
-        times.clear()
-        cpu_times.clear()
+        chat.times.clear()
+        chat.cpu_times.clear()
         collections.reset()
-        if day < len(SELF_REVIEW):
-            for agent in agents:
-                say(agent, SELF_REVIEW[day], "selfreview")
-        for agent in rng.sample(agents, max(1, int(len(agents) * args.me_share))):
-            say(agent, "/me", "me")
-        for manager in rng.sample(managers, max(1, int(len(managers) * args.rank_share))):
-            say(manager, "/rank", "rank")
-        for manager in rng.sample(managers, max(1, int(len(managers) * args.status_share))):
-            say(manager, "/status", "status")
-        for manager in rng.sample(managers, min(20, len(managers))):
-            say(
-                manager, "what is my bonus?", "other"
-            )  # not a command: kpibot says what it understands
+        requests_of_the_day(chat, day, agents, managers, rng, args)
         if day in REMINDERS:
             now[0] = START + timedelta(days=day, hours=10)
             steps(REMINDERS[day])
@@ -580,50 +637,50 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             stats = platforms.drain()  # the sender's counts since it started
             today_sent = stats.sent - totals["sent"]
             totals = {key: int(getattr(stats, key)) for key in totals}
-        sent.append(today_sent)
-        gc_ms.append(round(collections.total * 1000, 1))  # the day's requests and deliveries
-        gc_longest_ms.append(round(collections.longest * 1000, 1))
-        gc_full.append(collections.full)
-        gc.collect()
-        rss.append(round(rss_mb(), 1))
-        for kind in kinds:
-            p99_ms[kind].append(round(p99(times[kind]) * 1000, 1) if times[kind] else None)
-            cpu = cpu_times[kind]
-            cpu_p99_ms[kind].append(round(p99(cpu) * 1000, 1) if cpu else None)
-        loads.append(round(os.getloadavg()[0], 2))
-        seconds.append(round(time.monotonic() - started, 1))
-        print(
-            f"{day + 1:>4} {requests:>9} {rss[-1]:>8.1f} {today_sent:>6} "
-            f"{seconds[-1]:>6.1f}  "
-            + " ".join(f"{'' if p99_ms[k][-1] is None else p99_ms[k][-1]:>10}" for k in kinds),
-            flush=True,
-        )
-
-    from sqlmodel import select
-
-    from storage.models import Review
+        figures.record(chat, collections, today_sent, started)
 
     delivered = None
     if platforms is not None:
         report = platforms.report()
         delivered = sum(int(n) * c for n, c in report["counts"].items())
         platforms.close()
+    return summary(
+        engine, args, chat, figures, totals, delivered, people=(managers, agents),
+        url=url, load_before=load_before, began=began,
+    )  # fmt: skip
+
+
+def summary(
+    engine: Any, args: argparse.Namespace, chat: Chat, figures: Days, totals: dict[str, int],
+    delivered: int | None, *, people: tuple[list[Person], list[Person]], url: str,
+    load_before: float, began: float,
+) -> dict[str, Any]:  # fmt: skip
+    """The month's report, and its JSON last line."""
+    from sqlmodel import select
+
+    from storage.db import unit_of_work
+    from storage.models import Review
+    from storage.outbox import status_counts
+
+    managers, agents = people
+    rss = figures.rss
     with unit_of_work(engine) as session:
         reviews = len(session.exec(select(Review).where(Review.kind == "self")).all())
         outbox = status_counts(session=session)
     days = len(rss)
     base = rss[min(7, days - 1)] if rss else 0.0
     growth = round((rss[-1] - base) / base * 100, 1) if base else 0.0
-    worst = {k: max((v for v in p99_ms[k] if v is not None), default=None) for k in kinds}
+    worst = {k: max((v for v in figures.p99_ms[k] if v is not None), default=None) for k in KINDS}
     print(f"machine: {platform.node()} {platform.machine()}, Python {platform.python_version()}, "
           f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, database {url.split(':')[0]}, "
           f"load average {load_before:.2f} → {os.getloadavg()[0]:.2f}")  # fmt: skip
     print(
-        f"{requests} requests over {days} simulated days in {time.monotonic() - began:.0f} s; "
-        f"{reviews} self-reviews stored for {len(agents)} agents; {unexpected} error replies"
+        f"{chat.requests} requests over {days} simulated days in "
+        f"{time.monotonic() - began:.0f} s; {reviews} self-reviews stored for {len(agents)} "
+        f"agents; {chat.unexpected} error replies"
     )
     print(f"worst p99 of a day (ms): {worst}")
-    if platforms is not None:
+    if not args.no_fakes:
         print(
             f"outbox: {totals['sent']} sent, {delivered} delivered by the fakes, "
             f"{totals['failed']} failed, {totals['retried_429']} 429s retried; rows {outbox}"
@@ -633,31 +690,31 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(f"RSS by day: {rss} MB (flatness is measured from day 8: {days} days played)")
     else:
         print(f"RSS day 8 → day {days}: {base} → {rss[-1]} MB ({growth:+.1f} %)")
-    once = platforms is None or (delivered == totals["sent"] and totals["failed"] == 0)
+    once = args.no_fakes or (delivered == totals["sent"] and totals["failed"] == 0)
     result = {
-        "requests": requests,
+        "requests": chat.requests,
         "days": days,
         "teams": len(managers),
         "agents": len(agents),
         "self_reviews": reviews,
-        "errors": unexpected,
-        "p99_ms": dict(p99_ms),
+        "errors": chat.unexpected,
+        "p99_ms": dict(figures.p99_ms),
         "worst_p99_ms": worst,
-        "cpu_p99_ms": dict(cpu_p99_ms),
-        "load_by_day": loads,
-        "gc_ms_by_day": gc_ms,
-        "gc_longest_ms_by_day": gc_longest_ms,
-        "gc_full_passes_by_day": gc_full,
-        "seconds_by_day": seconds,
+        "cpu_p99_ms": dict(figures.cpu_p99_ms),
+        "load_by_day": figures.loads,
+        "gc_ms_by_day": figures.gc_ms,
+        "gc_longest_ms_by_day": figures.gc_longest_ms,
+        "gc_full_passes_by_day": figures.gc_full,
+        "seconds_by_day": figures.seconds,
         "rss_mb": rss,
         "growth_pct": growth,
         "flat": flat,
         "sent": totals["sent"],
         "delivered": delivered,
         "failed": totals["failed"],
-        "sent_by_day": sent,
+        "sent_by_day": figures.sent,
         "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
-        "goals_met": bool(flat and unexpected == 0 and once and days == args.days),
+        "goals_met": bool(flat and chat.unexpected == 0 and once and days == args.days),
     }
     print(json.dumps(result))
     return result
