@@ -74,10 +74,12 @@ def test_a_forked_worker_holds_little_of_its_own_after_start_up(database: Engine
             f"worker {pid}: {after_start:.1f} MB of its own after start-up, "
             f"bound {WORKER_PRIVATE_MB:.0f} MB"
         )
-        # it works as a worker: a ranking with its chart
+        # it works as a worker: a ranking, then its chart drawn in the worker after the text
         replies, _ = pool.handle(Incoming(platform="console", user_id="Mary", text="/rank"))
         assert "1. Bob" in replies[0].text
-        assert [r.image for r in replies if r.image is not None]
+        (chart,) = [r for r in replies if r.chart is not None]
+        drawn = pool.draw(chart)
+        assert drawn is not None and drawn.image, "the worker drew the ranking's chart"
     finally:
         pool.shutdown()
 
