@@ -187,6 +187,9 @@ class FakeSlack:
         self.token = token
         self.app_token = app_token
         self.calls: list[Call] = []
+        self.client_ports: list[int] = []
+        """The client's TCP port of each Web API request, in order: a client that opens a
+        connection for every call shows a new port each time."""
         self.users: dict[str, SlackUser] = {}
         self.messages: dict[str, list[dict[str, Any]]] = {}
         self.ephemerals: list[dict[str, Any]] = []
@@ -410,6 +413,9 @@ class FakeSlack:
             args.setdefault("client_id", client_id)
             args.setdefault("client_secret", secret)
         token = _bearer(request) or args.pop("token", None)
+        if request.client is not None:
+            with self._lock:
+                self.client_ports.append(request.client.port)
         status, body, headers = self._answer(method, args, token)
         return JSONResponse(body, status_code=status, headers=headers)
 
