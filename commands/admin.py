@@ -35,7 +35,7 @@ from sqlmodel import Session
 from commands import permissions, publication
 from commands.aliases import alias_command
 from commands.context import Command, Context
-from commands.i18n import LANGUAGES, Translate
+from commands.i18n import LANGUAGES, Translate, language_name
 from commands.importing.mapping import declared_indicators
 from commands.linking import messengers_named
 from commands.messages import Reply
@@ -925,7 +925,7 @@ def team_command(ctx: Context, args: str) -> list[Reply]:
                     text=_(
                         "Team {team} added (language {lang}, time zone {tz}).",
                         team=team.name,
-                        lang=team.lang,
+                        lang=language_name(_, team.lang),
                         tz=team.timezone,
                     )
                 )
@@ -947,7 +947,7 @@ def team_command(ctx: Context, args: str) -> list[Reply]:
             text=_(
                 "Team {team}: language {lang}, time zone {tz}, scheme {scheme}.",
                 team=team_row.name,
-                lang=team_row.lang,
+                lang=language_name(_, team_row.lang),
                 tz=team_row.timezone,
                 scheme=scheme.key if scheme else "—",
             )

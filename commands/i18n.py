@@ -131,3 +131,8 @@ def _after(literal: str, last: str) -> str:
     if _HAN.match(literal[0]) and _LATIN_END.match(last):
         return " " + literal
     return literal
+
+
+def language_name(_: Translate, lang: str) -> str:
+    """A language code as people read it, in the reader's language (``中文``, ``English``)."""
+    return _("Chinese") if lang == "zh" else _("English")

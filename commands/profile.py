@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from commands import permissions
 from commands.context import Command, Context
-from commands.i18n import Translate, translator
+from commands.i18n import language_name, translator
 from commands.messages import Reply
 from commands.permissions import N_
 from storage import repo
@@ -25,10 +25,6 @@ LANG_WORDS: dict[str, str | None] = {
 }  # fmt: skip
 
 
-def _name(_: Translate, lang: str) -> str:
-    return _("Chinese") if lang == "zh" else _("English")
-
-
 def lang_command(ctx: Context, args: str) -> list[Reply]:
     _ = ctx._
     word = args.strip().lower()
@@ -37,9 +33,11 @@ def lang_command(ctx: Context, args: str) -> list[Reply]:
     if not word:
         own = ctx.actor.lang
         text = (
-            _("You get kpibot in {lang} (your own setting).", lang=_name(_, own))
+            _("You get kpibot in {lang} (your own setting).", lang=language_name(_, own))
             if own
-            else _("You get kpibot in {lang}, your team's language.", lang=_name(_, team_lang))
+            else _(
+                "You get kpibot in {lang}, your team's language.", lang=language_name(_, team_lang)
+            )
         )
         return [
             Reply(
@@ -68,13 +66,16 @@ def lang_command(ctx: Context, args: str) -> list[Reply]:
             Reply(
                 text=t(
                     "From now on you get kpibot in your team's language ({lang}).",
-                    lang=_name(t, shown),
+                    lang=language_name(t, shown),
                 ),
                 ephemeral=True,
             )
         ]
     return [
-        Reply(text=t("From now on you get kpibot in {lang}.", lang=_name(t, shown)), ephemeral=True)
+        Reply(
+            text=t("From now on you get kpibot in {lang}.", lang=language_name(t, shown)),
+            ephemeral=True,
+        )
     ]
 
 

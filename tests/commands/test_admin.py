@@ -30,7 +30,7 @@ def test_an_admin_onboards_a_team_in_chat(
         [
             (
                 "/team add shop lang=en tz=Europe/London scheme=online_shop",
-                "已添加团队 shop（语言为 en，时区为 Europe/London）",
+                "已添加团队 shop（语言为英文，时区为 Europe/London）",
             ),
             ("/member add shop Kim manager", "已将 Kim 作为主管添加到团队 shop"),
             ("/member add shop Lee agent manager=Kim slack=U0LEE1 telegram=4242 lang=zh", "Lee"),
@@ -41,7 +41,7 @@ def test_an_admin_onboards_a_team_in_chat(
             ),
             ("/member list shop", ["Kim — 主管", "Lee — 客服 · 主管：Kim"]),
             ("/team set shop lang=zh tz=Mars/Base", "未知时区 Mars/Base"),
-            ("/team set shop lang=zh", "语言为 zh"),
+            ("/team set shop lang=zh", "语言为中文"),
         ],
     )
     with unit_of_work(engine) as session:
