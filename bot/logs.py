@@ -10,7 +10,8 @@ What a line never holds:
 * **tokens and secrets.** Every formatted line (message, arguments, traceback) goes
   through :func:`redact`: the values of the secrets in the settings (bot tokens, the
   signing secret, ``KPIBOT_SECRET``, the database password …) and anything shaped like
-  a Slack token (``xoxb-…``, ``xapp-…``) or a Telegram bot token (``123456:ABC…``, also
+  a Slack token (``xoxb-…``, ``xapp-…``), a Feishu access token (``t-…``, ``u-…``) or a
+  Telegram bot token (``123456:ABC…``, also
   inside ``/bot<token>/`` URLs) are replaced by ``[redacted]``;
 * **what people typed** (a survey comment, a review answer): ``text='…'`` /
   ``comment='…'`` fields in a message are replaced by ``[redacted]`` as well, so a
@@ -43,6 +44,7 @@ TOKEN_PATTERNS = (
     re.compile(r"\bxox[abposre]-[A-Za-z0-9-]+"),  # Slack bot/user/config tokens
     re.compile(r"\bxapp-[A-Za-z0-9-]+"),  # Slack app-level token
     re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{20,}"),  # Telegram bot token
+    re.compile(r"\b[tu]-[A-Za-z0-9]{30,}"),  # Feishu tenant and user access tokens (t-…, u-…)
     re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)"),  # user:password@ in a URL
 )
 TYPED_TEXT = re.compile(

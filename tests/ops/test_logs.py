@@ -65,16 +65,18 @@ def test_known_secret_values_and_token_shapes_are_redacted_everywhere(
         "another workspace's token xoxb-999-888-otherWORKSPACE and an app token xapp-1-A0-99-abc"
     )
     log.info("connecting to postgresql://kpibot:pg-password-987@db:5432/kpibot")
+    log.info("Authorization: Bearer t-g1044ghJRUIJJ5ELMNSEWZ2BPZGXPB3PCABS3BT5 (Feishu)")
     try:
         raise RuntimeError(f"failed with key {STRONG}")
     except RuntimeError:
         log.exception("a failure")
     text = captured.getvalue()
     for secret in ("abcdefSECRET", "signing-secret-0123456789", TELEGRAM_TOKEN, "otherWORKSPACE",
-                   "xapp-1-A0-99-abc", "pg-password-987", STRONG):  # fmt: skip
+                   "xapp-1-A0-99-abc", "pg-password-987", STRONG,
+                   "g1044ghJRUIJJ5ELMNSEWZ2BPZGXPB3PCABS3BT5"):  # fmt: skip
         assert secret not in text
-    assert text.count(REDACTED) >= 7
-    assert len(lines(captured)) == 6
+    assert text.count(REDACTED) >= 8
+    assert len(lines(captured)) == 7
 
 
 def test_what_a_person_typed_is_left_out_but_the_command_stays() -> None:
