@@ -686,26 +686,47 @@ def on_text(ctx: Context, text: str) -> list[Reply]:
 
 def on_action(ctx: Context, value: str) -> list[Reply]:
     """A pressed button ``form:<op>`` with value ``<cid>:<step>:<arg>``."""
-    _ = ctx._
     op = (ctx.incoming.action or "").partition(":")[2]
     cid_text, _sep, rest = value.partition(":")
     step_text, _sep, arg = rest.partition(":")
-    if not cid_text.isdigit() or not step_text.lstrip("-").isdigit():
+    conv = _pressed(ctx, cid_text, step_text)
+    if conv is None:
         return [
             Reply(
-                text=_("That button no longer works. Send /help to see what you can do."),
-                ephemeral=True,
-            )
-        ]
-    conv = repo.get_conversation(int(cid_text), session=ctx.session, lock=True)
-    if conv is None or conv.member_id != ctx.actor.id:
-        return [
-            Reply(
-                text=_("That button no longer works. Send /help to see what you can do."),
+                text=ctx._("That button no longer works. Send /help to see what you can do."),
                 ephemeral=True,
             )
         ]
     state = load(ctx, conv)
+    refused = _refused(ctx, state)
+    if refused is not None:
+        return refused
+    anywhere = _on_any_step(ctx, state, op)
+    if anywhere is not None:
+        return anywhere
+    if int(step_text) != conv.step:
+        return [
+            ask(
+                ctx,
+                state,
+                ctx._("That button belongs to an earlier question; here is the current one."),
+            )
+        ]
+    return _on_this_step(ctx, state, op, arg)
+
+
+def _pressed(ctx: Context, cid_text: str, step_text: str) -> Conversation | None:
+    """The pressing person's own conversation the button names (locked), or ``None``."""
+    if not cid_text.isdigit() or not step_text.lstrip("-").isdigit():
+        return None
+    conv = repo.get_conversation(int(cid_text), session=ctx.session, lock=True)
+    return conv if conv is not None and conv.member_id == ctx.actor.id else None
+
+
+def _refused(ctx: Context, state: State) -> list[Reply] | None:
+    """Why nothing can be pressed in this form any more (submitted, closed, expired)."""
+    _ = ctx._
+    conv = state.conv
     title = render(state.form.title, _, ctx.lang)
     if conv.status == "submitted":
         return [Reply(text=_("Your {form} is already submitted.", form=title), private=True)]
@@ -718,22 +739,25 @@ def on_action(ctx: Context, value: str) -> list[Reply]:
         ]
     if _expired(ctx, conv):
         return _expired_reply(ctx, state)
+    return None
+
+
+def _on_any_step(ctx: Context, state: State, op: str) -> list[Reply] | None:
+    """The buttons that work whatever question is current; ``None`` for the others."""
     if op == "cancel":
         return cancel(ctx, state)
     if op == "resume":
-        return state.form.intro(ctx, conv) + [ask(ctx, state, offer_form=True)]
+        return state.form.intro(ctx, state.conv) + [ask(ctx, state, offer_form=True)]
     if op == "modal":
         return submit_whole(ctx, state, ctx.incoming.values)
     if op == "restart":
         return _restart(ctx, state)
-    if int(step_text) != conv.step:
-        return [
-            ask(
-                ctx,
-                state,
-                _("That button belongs to an earlier question; here is the current one."),
-            )
-        ]
+    return None
+
+
+def _on_this_step(ctx: Context, state: State, op: str, arg: str) -> list[Reply]:
+    """The buttons of the current question."""
+    step = state.conv.step
     if op == "back":
         return back(ctx, state)
     if op == "skip":
@@ -743,9 +767,9 @@ def on_action(ctx: Context, value: str) -> list[Reply]:
     if op == "submit":
         return submit(ctx, state)
     if op == "answer":
-        return answer_text(ctx, state, arg) if conv.step < len(state.fields) else [ask(ctx, state)]
-    if op == "keep" and _pending_number(state, conv.step) == arg:
-        return _store(ctx, state, conv.step, arg)
+        return answer_text(ctx, state, arg) if step < len(state.fields) else [ask(ctx, state)]
+    if op == "keep" and _pending_number(state, step) == arg:
+        return _store(ctx, state, step, arg)
     return [ask(ctx, state)]
 
 
