@@ -230,7 +230,12 @@ class RouterPool:
         imports everything the workers need first (:func:`preload`), then forks the zygote;
         call this at start-up, before the adapters and the sender start (``bot.main`` does)."""
         executor = self._current()
-        futures = [executor.submit(_ready, 0.05) for _ in range(self.processes)]
+        try:
+            futures = [executor.submit(_ready, 0.05) for _ in range(self.processes)]
+        except _NOT_STARTED:  # see _run: a new pool (spawning, if it must) takes them all
+            self._replace(executor)
+            executor = self._current()
+            futures = [executor.submit(_ready, 0.05) for _ in range(self.processes)]
         pids = {f.result(timeout=timeout) for f in futures}
         log.info(
             "router pool: %d worker process(es) ready (pids %s, %s)",
@@ -257,7 +262,7 @@ class RouterPool:
         executor = self._current()
         try:
             future = executor.submit(fn, *args)
-        except BrokenProcessPool:  # broken before this request: none of it ran, a new pool takes it
+        except _NOT_STARTED:  # broken before this request: none of it ran, a new pool takes it
             self._replace(executor)
             executor = self._current()
             future = executor.submit(fn, *args)
@@ -304,6 +309,12 @@ class RouterPool:
 
 class ZygoteUnsafe(RuntimeError):
     """The zygote cannot be forked now (a file of a pool's SQLite database is open)."""
+
+
+_NOT_STARTED = (BrokenProcessPool, ZygoteUnsafe)
+"""What a submission raises when no worker could take it (none of it ran): the pool broke
+before it, or its zygote ended (killed a moment ago, still looking alive when the pool was
+made: its socket refuses) and cannot be forked again now, so the next pool spawns."""
 
 
 def sqlite_path(database_url: str) -> Path | None:

@@ -280,6 +280,36 @@ def test_a_zygote_that_cannot_start_a_worker_is_replaced_and_the_request_answere
     assert status(new_worker, "PPid") == str(ZYGOTE.pid)
 
 
+def test_a_zygote_unreachable_while_sqlite_is_open_leaves_a_new_pool_spawning(
+    world: World, pool: RouterPool
+) -> None:
+    """A zygote killed a moment ago can still look alive when a pool is made (CI saw it:
+    the pool chose the zygote, whose socket then refused). With a SQLite file open here it
+    cannot be forked again: the pool is made again and spawns its workers."""
+    live_worker(pool)
+    assert ZYGOTE.pid is not None and ZYGOTE._address is not None
+    zygote = ZYGOTE.pid
+    os.unlink(ZYGOTE._address)  # alive, unreachable
+    other = RouterPool(world.url, CONFIG, processes=1)
+    other.release_before_fork(world.engine)
+    busy = make_engine(world.url)
+    try:
+        with busy.connect() as held:
+            held.exec_driver_sql("select count(*) from member").scalar()
+            other.start()
+            assert other.forked is False and not running(zygote)
+            (pid,) = other.worker_pids()
+            assert status(pid, "PPid") == str(os.getpid()), "spawned by us"
+        incoming = console("Bob", "/me")
+        assert other.handle(incoming) == (world.router.handle(incoming), False)
+    finally:
+        other.shutdown()
+        busy.dispose()
+    replies, _ = pool.handle(console("Mary", "/help"))  # the zygote is forked again
+    assert replies[0].text.startswith("What you can do here")
+    assert pool.forked and ZYGOTE.running()
+
+
 def test_with_its_sqlite_database_open_the_zygote_is_not_forked_the_workers_are_spawned(
     world: World, pool: RouterPool
 ) -> None:
