@@ -222,40 +222,9 @@ class SlackSender:
         else:
             action |= {"text": element["text"]}
             action |= {k: element[k] for k in ("value", "style") if k in element}
-        channel = channel_id or message.get("channel") or self.fake.dm_channel(user_id)
-        ts = message.get("ts", f"{time.time():.6f}")
-        response_url, trigger = self.fake.new_response_url(), self._trigger()
-        payload = {
-            "type": "block_actions",
-            "user": self._user(user_id),
-            "api_app_id": APP_ID,
-            "token": VERIFICATION_TOKEN,
-            "container": {
-                "type": "message",
-                "message_ts": ts,
-                "channel_id": channel,
-                "is_ephemeral": ephemeral,
-            },
-            "trigger_id": trigger,
-            "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
-            "enterprise": None,
-            "is_enterprise_install": False,
-            "channel": {
-                "id": channel,
-                "name": "directmessage" if channel.startswith("D") else "kpi-team",
-            },
-            "message": {
-                "type": "message",
-                "ts": ts,
-                "text": message.get("text", ""),
-                "blocks": message.get("blocks", []),
-            },
-            "state": {"values": {}},
-            "response_url": response_url,
-            "actions": [action],
-        }
-        response = await self.post_payload(payload, **kwargs)
-        return Sent(response, payload, response_url, trigger)
+        return await self._block_actions(
+            user_id, message, action, channel_id=channel_id, ephemeral=ephemeral, **kwargs
+        )
 
     async def suggest(
         self, user_id: str, message: Mapping[str, Any], typed: str, **kwargs: Any
@@ -283,10 +252,31 @@ class SlackSender:
             for e in b.get("elements", [])
             if e["type"] == "external_select"
         )
-        channel = message.get("channel") or self.fake.dm_channel(user_id)
+        action = {
+            "type": "external_select",
+            "action_id": element["action_id"],
+            "block_id": block.get("block_id", "b"),
+            "selected_option": dict(option),
+            "placeholder": element.get("placeholder"),
+            "action_ts": f"{time.time():.6f}",
+        }
+        return await self._block_actions(user_id, message, action, **kwargs)
+
+    async def _block_actions(
+        self,
+        user_id: str,
+        message: Mapping[str, Any],
+        action: Mapping[str, Any],
+        *,
+        channel_id: str | None = None,
+        ephemeral: bool = False,
+        **kwargs: Any,
+    ) -> Sent:
+        """The ``block_actions`` Slack sends for ``action`` on a message kpibot sent."""
+        channel = channel_id or message.get("channel") or self.fake.dm_channel(user_id)
         ts = message.get("ts", f"{time.time():.6f}")
         response_url, trigger = self.fake.new_response_url(), self._trigger()
-        payload = {
+        payload: dict[str, Any] = {
             "type": "block_actions",
             "user": self._user(user_id),
             "api_app_id": APP_ID,
@@ -295,7 +285,7 @@ class SlackSender:
                 "type": "message",
                 "message_ts": ts,
                 "channel_id": channel,
-                "is_ephemeral": False,
+                "is_ephemeral": ephemeral,
             },
             "trigger_id": trigger,
             "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
@@ -313,16 +303,7 @@ class SlackSender:
             },
             "state": {"values": {}},
             "response_url": response_url,
-            "actions": [
-                {
-                    "type": "external_select",
-                    "action_id": element["action_id"],
-                    "block_id": block.get("block_id", "b"),
-                    "selected_option": dict(option),
-                    "placeholder": element.get("placeholder"),
-                    "action_ts": f"{time.time():.6f}",
-                }
-            ],
+            "actions": [dict(action)],
         }
         response = await self.post_payload(payload, **kwargs)
         return Sent(response, payload, response_url, trigger)
