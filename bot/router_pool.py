@@ -57,7 +57,7 @@ import sys
 import threading
 import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import (
     connection,
@@ -229,13 +229,7 @@ class RouterPool:
         the first requests do not pay for it). With the zygote: the replica's process
         imports everything the workers need first (:func:`preload`), then forks the zygote;
         call this at start-up, before the adapters and the sender start (``bot.main`` does)."""
-        executor = self._current()
-        try:
-            futures = [executor.submit(_ready, 0.05) for _ in range(self.processes)]
-        except _NOT_STARTED:  # see _run: a new pool (spawning, if it must) takes them all
-            self._replace(executor)
-            executor = self._current()
-            futures = [executor.submit(_ready, 0.05) for _ in range(self.processes)]
+        _executor, futures = self._submit(_ready, 0.05, times=self.processes)
         pids = {f.result(timeout=timeout) for f in futures}
         log.info(
             "router pool: %d worker process(es) ready (pids %s, %s)",
@@ -258,14 +252,22 @@ class RouterPool:
         drawn: Reply | None = self._run(_draw, reply, context or {})
         return drawn
 
-    def _run(self, fn: Any, *args: Any) -> Any:
+    def _submit(
+        self, fn: Any, *args: Any, times: int = 1
+    ) -> tuple[ProcessPoolExecutor, list[Future[Any]]]:
+        """``fn(*args)`` submitted ``times`` times. A pool that cannot take them (broken
+        before, or its zygote gone: :data:`_NOT_STARTED`, none of it ran) is made again
+        (spawning, if it must) and takes them all."""
         executor = self._current()
         try:
-            future = executor.submit(fn, *args)
-        except _NOT_STARTED:  # broken before this request: none of it ran, a new pool takes it
+            return executor, [executor.submit(fn, *args) for _ in range(times)]
+        except _NOT_STARTED:
             self._replace(executor)
             executor = self._current()
-            future = executor.submit(fn, *args)
+            return executor, [executor.submit(fn, *args) for _ in range(times)]
+
+    def _run(self, fn: Any, *args: Any) -> Any:
+        executor, (future,) = self._submit(fn, *args)
         try:
             return future.result()
         except BrokenProcessPool as exc:
@@ -457,10 +459,7 @@ class Zygote:
             if self.pid is None or self.pid != pid:
                 return
             log.error("router pool: discarding the zygote (pid %d): %s", self.pid, why)
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGKILL)
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(self.pid, 0)
+            _kill_and_reap(self.pid)
             self._forget()
 
     def _stop(self) -> None:
@@ -475,10 +474,7 @@ class Zygote:
             time.sleep(0.01)
         if self._alive():
             log.error("router pool: the zygote (pid %d) did not end; killing it", pid)
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, 0)
+            _kill_and_reap(pid)
         self._forget()
 
     def _forget(self) -> None:
@@ -488,6 +484,13 @@ class Zygote:
             with contextlib.suppress(OSError):
                 os.unlink(self._address)
         self.pid, self._address, self._alive_w = None, None, None
+
+
+def _kill_and_reap(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
 
 
 ZYGOTE = Zygote()
