@@ -46,7 +46,8 @@ def test_a_small_soak_has_no_error_reply_and_delivers_every_message_once() -> No
     assert figures["days"] == DAYS and len(figures["load_by_day"]) == DAYS
     assert len(figures["gc_ms_by_day"]) == DAYS and sum(figures["gc_ms_by_day"]) > 0
     pauses = zip(figures["gc_longest_ms_by_day"], figures["gc_ms_by_day"], strict=True)
-    assert all(0 < longest <= total for longest, total in pauses)
+    # a quiet day may have no collection at all (CI saw one): then no pause either
+    assert all(longest <= total and (longest > 0) == (total > 0) for longest, total in pauses)
     for command in ("me", "rank", "status", "other"):
         for figure in ("p99_ms", "cpu_p99_ms"):
             days = figures[figure][command]
