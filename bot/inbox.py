@@ -14,6 +14,10 @@ delivers it again later). While the work goes on the sweeper renews its rows; ev
 hands them to the registered ``recover`` (the payload as stored). A request taken over
 :data:`storage.inbox.MAX_ATTEMPTS` times is given up: ``recover(row, given_up=True)`` tells
 the person it could not be done.
+
+The rows are written through :func:`storage.db.inbox_engine`: on a SQLite file, a file of
+their own beside the database, so that storing a request before its ack never waits for a
+router transaction holding SQLite's one write lock (issue 16); on PostgreSQL, the database.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from storage import inbox as store
-from storage.db import unit_of_work
+from storage.db import inbox_engine, unit_of_work
 from storage.models.inbox import InboxEvent
 
 log = logging.getLogger(__name__)
@@ -45,7 +49,9 @@ class Inbox:
         self, engine: Engine, *, worker: str, lease: timedelta = store.DEFAULT_LEASE,
         sweep_s: float = SWEEP_S, metrics: Any = None,
     ) -> None:  # fmt: skip
-        self.engine = engine
+        self.engine = inbox_engine(engine)
+        """Where the rows are: ``engine``, or the inbox's own file beside a SQLite file."""
+        self._own_engine = self.engine is not engine
         self.worker = worker
         self.lease = lease
         self.sweep_s = min(sweep_s, max(lease.total_seconds() / 3, 0.1))
@@ -105,6 +111,8 @@ class Inbox:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._own_engine:  # the database's engine is the service's to close
+            await asyncio.to_thread(self.engine.dispose)
 
     async def _sweep(self) -> None:
         while True:

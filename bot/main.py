@@ -128,6 +128,8 @@ def build_service(
     service = Service(settings, engine, config, router, web, adapters, metrics, watch, pool=pool)
     service.sender, service.cycle = cycle_parts(settings, engine, platforms, clock, metrics)
     service.inbox = inbox_for(settings, engine, platforms, metrics, service.sender)
+    if pool is not None and service.inbox is not None and service.inbox.engine is not engine:
+        pool.release_before_fork(service.inbox.engine)  # the inbox's own SQLite file
     return service
 
 

@@ -77,7 +77,7 @@ from commands.context import AppConfig
 from commands.messages import Incoming, Reply
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import URL, Engine
 
 log = logging.getLogger(__name__)
 
@@ -189,10 +189,17 @@ class RouterPool:
         database is still open in this process."""
         for engine in self._engines:
             engine.dispose()
-        path = sqlite_path(self.database_url)
-        if path is None:
+        from storage.db import inbox_url
+
+        paths = [sqlite_path(self.database_url), sqlite_path(inbox_url(self.database_url))]
+        files = [path for path in paths if path is not None]  # the inbox's own file too
+        if not files:
             return
-        names = {str(path), *(f"{path}{suffix}" for suffix in ("-wal", "-shm", "-journal"))}
+        names = {
+            name
+            for path in files
+            for name in (str(path), *(f"{path}{suffix}" for suffix in ("-wal", "-shm", "-journal")))
+        }
         held = sorted(name for name in open_files(os.getpid()) if name in names)
         if held:
             raise ZygoteUnsafe(f"open in this process: {', '.join(held)}")
@@ -319,10 +326,12 @@ before it, or its zygote ended (killed a moment ago, still looking alive when th
 made: its socket refuses) and cannot be forked again now, so the next pool spawns."""
 
 
-def sqlite_path(database_url: str) -> Path | None:
+def sqlite_path(database_url: str | URL | None) -> Path | None:
     """The file of a SQLite database URL (``None``: another database, or in memory)."""
     from sqlalchemy.engine import make_url
 
+    if database_url is None:
+        return None
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return None

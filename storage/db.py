@@ -4,6 +4,7 @@
     upgrade(engine)                                 # Alembic to head, no alembic.ini needed
     with unit_of_work(engine) as session:           # commit on success, rollback on error
         repo.create_team(session=session, name="demo")
+    inbox = inbox_engine(engine)                    # the inbox's own file beside a SQLite file
 
 Nothing here runs at import time; callers create the engine once and pass it on.
 """
@@ -20,7 +21,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
@@ -104,12 +105,49 @@ MIGRATION_LOCK_KEY = 0x6B706962  # "kpib": one advisory lock for every kpibot re
 
 
 def upgrade(engine_or_url: Engine | str, revision: str = "head") -> None:
-    """Run the Alembic migrations up to ``revision`` (default: head).
+    """Run the Alembic migrations up to ``revision`` (default: head), on the inbox's own file
+    too where it has one (:func:`inbox_url`).
 
     On PostgreSQL the migration holds an advisory lock, so replicas starting together
     migrate one after the other instead of racing to create the same tables. (SQLite is
-    for one process; threads of one process are serialised here.)
+    for one process; threads of one process are serialised here.) Requests that a kpibot
+    from before the inbox had a file of its own stored in the database's ``inbox`` table
+    move to the inbox's file (:func:`_move_inbox_rows`): none acknowledged is lost.
     """
+    with _connected(engine_or_url) as (engine, _owned):
+        _migrate(engine, "upgrade", revision)
+        side = inbox_url(engine.url)
+        if side is None:
+            return
+        with _connected(side.render_as_string(hide_password=False)) as (inbox, _):
+            _migrate(inbox, "upgrade", revision)
+            _move_inbox_rows(engine, inbox)
+
+
+def downgrade(engine_or_url: Engine | str, revision: str) -> None:
+    with _connected(engine_or_url) as (engine, _owned):
+        _migrate(engine, "downgrade", revision)
+        side = inbox_url(engine.url)
+        if side is not None and Path(str(side.database)).exists():
+            _migrate(side.render_as_string(hide_password=False), "downgrade", revision)
+
+
+def _move_inbox_rows(engine: Engine, inbox: Engine) -> None:
+    """The rows of ``engine``'s ``inbox`` table copied to the inbox's own file, committed
+    there, then deleted here (a crash between the two copies them again: the same requests,
+    nothing twice)."""
+    from storage import inbox as store
+    from storage.models.inbox import InboxEvent
+
+    if not all(inspect(e).has_table(InboxEvent.__tablename__) for e in (engine, inbox)):
+        return  # a revision from before the inbox
+    with unit_of_work(engine) as old:
+        with unit_of_work(inbox) as new:
+            ids = store.copy_rows(source=old, target=new)
+        store.delete_rows(session=old, ids=ids)
+
+
+def _migrate(engine_or_url: Engine | str, direction: str, revision: str) -> None:
     with _ALEMBIC, _connected(engine_or_url) as (engine, _owned), engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(
@@ -117,14 +155,51 @@ def upgrade(engine_or_url: Engine | str, revision: str = "head") -> None:
             )
         config = alembic_config()
         config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        getattr(command, direction)(config, revision)
 
 
-def downgrade(engine_or_url: Engine | str, revision: str) -> None:
-    with _ALEMBIC, _connected(engine_or_url) as (engine, _owned), engine.begin() as connection:
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
+# -- the inbox's own file -------------------------------------------------------------
+
+INBOX_FILE_SUFFIX = "-inbox"
+"""``kpibot.db`` → ``kpibot-inbox.db``: the file of the inbox beside a SQLite database."""
+
+
+def inbox_url(url: str | URL) -> URL | None:
+    """Where the inbox (:mod:`storage.inbox`) lives when it is not the database itself: beside
+    a SQLite file, a file of its own (``kpibot.db`` → ``kpibot-inbox.db``), with the same
+    schema (the same migrations); ``None`` on PostgreSQL and for an in-memory SQLite
+    database, where the ``inbox`` table of the database is the inbox.
+
+    Why: SQLite has one write lock per file. A router worker takes it at a request's first
+    statement (the event claim) and holds it through the request's reads and scoring until
+    it commits; a slash command's inbox row, written by the replica's front before its ack,
+    waited for it (issue 16, ``bench/ack_bench.py``: commands' ack p99 669-763 ms on a quiet
+    machine). In a file of its own the row waits only for other inbox rows, each one short
+    statement. Nothing is lost by the split: an inbox row was always its own transaction,
+    never one with the work it stands for. (PostgreSQL has row locks: no such wait.)
+    """
+    parsed = make_url(normalize_url(url) if isinstance(url, str) else url)
+    if parsed.get_backend_name() != "sqlite" or is_memory_sqlite(parsed):
+        return None
+    path = Path(str(parsed.database))
+    return parsed.set(database=str(path.with_name(f"{path.stem}{INBOX_FILE_SUFFIX}{path.suffix}")))
+
+
+def inbox_engine(engine: Engine) -> Engine:
+    """The engine the inbox is read and written through: ``engine`` itself, or one on the
+    inbox's own file (:func:`inbox_url`), migrated to head here when it is not (a database
+    copied without it, or one upgraded by a kpibot from before the split). No connection
+    is left open: a replica forks its router workers only while no SQLite file is open."""
+    side = inbox_url(engine.url)
+    if side is None:
+        return engine
+    inbox = make_engine(side.render_as_string(hide_password=False))
+    try:
+        if current_revision(inbox) != head_revision():
+            _migrate(inbox, "upgrade", "head")
+    finally:
+        inbox.dispose()
+    return inbox
 
 
 def current_revision(engine_or_url: Engine | str) -> str | None:

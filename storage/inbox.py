@@ -10,6 +10,12 @@ makes a platform's redelivery of the same update a no-op (:func:`store_event` sa
 Rows move ``claimed → done`` (or ``given_up`` after ``MAX_ATTEMPTS`` takeovers: a request
 that kills its replica each time is not retried for ever). Done rows older than a day are
 removed by :func:`prune`.
+
+On a SQLite file the inbox is a file of its own beside the database
+(:func:`storage.db.inbox_engine`), so that storing a request before its ack never waits for
+SQLite's one write lock held by a router transaction; on PostgreSQL it is a table of the
+database. :func:`copy_rows` and :func:`delete_rows` move what an older kpibot stored in the
+database's table (``storage.db.upgrade``).
 """
 
 from __future__ import annotations
@@ -141,4 +147,32 @@ def prune(*, session: Session, now: datetime | None = None) -> int:
             col(InboxEvent.done_at) < now_or_utc(now) - KEEP_DONE,
         )
     )
+    return int(cast(CursorResult[Any], session.execute(statement)).rowcount or 0)
+
+
+_COPIED = (
+    "platform", "event_id", "payload", "status", "attempts", "claimed_by", "claimed_at",
+    "received_at", "done_at",
+)  # fmt: skip
+
+
+def copy_rows(*, source: Session, target: Session) -> list[int]:
+    """Write every row of ``source``'s inbox into ``target``'s (new ids; a request stored in
+    both already, by platform and event id, stays as ``target`` has it); the ids copied, for
+    :func:`delete_rows` once ``target`` has committed."""
+    rows = list(source.exec(select(InboxEvent).order_by(col(InboxEvent.id))))
+    if not rows:
+        return []
+    insert = pg_insert if target.get_bind().dialect.name == "postgresql" else sqlite_insert
+    target.execute(  # executemany: a day of done rows is more than one statement's variables
+        insert(InboxEvent).on_conflict_do_nothing(index_elements=["platform", "event_id"]),
+        [{name: getattr(row, name) for name in _COPIED} for row in rows],
+    )
+    return [int(row.id) for row in rows if row.id is not None]
+
+
+def delete_rows(*, session: Session, ids: list[int]) -> int:
+    if not ids:
+        return 0
+    statement = delete(InboxEvent).where(col(InboxEvent.id).in_(ids))
     return int(cast(CursorResult[Any], session.execute(statement)).rowcount or 0)

@@ -42,7 +42,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
 
-from storage.db import make_engine, normalize_url, unit_of_work, upgrade
+from storage.db import inbox_url, make_engine, normalize_url, unit_of_work, upgrade
 
 if TYPE_CHECKING:
     from commands.context import AppConfig
@@ -71,6 +71,16 @@ def _sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+def _copy_database(template: Path, path: Path) -> None:
+    """A SQLite database copied: its file, and the inbox's own file beside it
+    (``storage.db.inbox_url``) when the template has one."""
+    shutil.copyfile(template, path)
+    side, beside = (inbox_url(_sqlite_url(p)) for p in (template, path))
+    assert side is not None and beside is not None
+    if Path(str(side.database)).exists():
+        shutil.copyfile(str(side.database), str(beside.database))
+
+
 def _checkpoint_and_dispose(engine: Engine) -> None:
     with engine.connect() as connection:
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -89,7 +99,7 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def engine(tmp_path: Path, _sqlite_template: Path) -> Iterator[Engine]:
     path = tmp_path / "kpibot.db"
-    shutil.copyfile(_sqlite_template, path)
+    _copy_database(_sqlite_template, path)
     eng = make_engine(_sqlite_url(path))
     yield eng
     eng.dispose()
@@ -100,7 +110,7 @@ def _demo_template(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: P
     from commands.demo import load_demo
 
     path = tmp_path_factory.mktemp("demo-template") / "demo.db"
-    shutil.copyfile(_sqlite_template, path)
+    _copy_database(_sqlite_template, path)
     eng = make_engine(_sqlite_url(path))
     with unit_of_work(eng) as s:
         load_demo(s, now=DEMO_NOW)
@@ -111,7 +121,7 @@ def _demo_template(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: P
 @pytest.fixture
 def demo_engine(tmp_path: Path, _demo_template: Path) -> Iterator[Engine]:
     path = tmp_path / "demo.db"
-    shutil.copyfile(_demo_template, path)
+    _copy_database(_demo_template, path)
     eng = make_engine(_sqlite_url(path))
     yield eng
     eng.dispose()

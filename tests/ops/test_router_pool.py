@@ -41,13 +41,14 @@ from bot.router_pool import (
     ZYGOTE_NAME,
     RouterPool,
     WorkerDied,
+    ZygoteUnsafe,
     open_files,
 )
 from bot.settings import Settings
 from commands.context import AppConfig
 from commands.messages import Incoming, Reply
 from commands.router import Router, build_router
-from storage.db import make_engine
+from storage.db import inbox_engine, make_engine
 from tests.commands.conftest import review_everyone
 from tests.conftest import Clock
 from tests.conversations.world import build_world
@@ -308,6 +309,29 @@ def test_a_zygote_unreachable_while_sqlite_is_open_leaves_a_new_pool_spawning(
     replies, _ = pool.handle(console("Mary", "/help"))  # the zygote is forked again
     assert replies[0].text.startswith("What you can do here")
     assert pool.forked and ZYGOTE.running()
+
+
+def test_the_inbox_file_open_in_this_process_rules_the_fork_out_as_the_database_does(
+    engine: Engine,
+) -> None:
+    """The inbox's own SQLite file (``storage.db.inbox_url``) is one of the pool's database
+    files: idle connections to it are closed before the fork, one in use means no fork."""
+    url = engine.url.render_as_string(hide_password=False)
+    pool = RouterPool(url, CONFIG, processes=1)
+    inbox = inbox_engine(engine)
+    pool.release_before_fork(engine)
+    pool.release_before_fork(inbox)
+    with inbox.connect() as idle:
+        idle.exec_driver_sql("select count(*) from inbox").scalar()
+    pool.prepare_fork()  # idle connections closed: nothing of the database is open
+    busy = inbox_engine(engine)  # another part of this process, in the middle of its work
+    try:
+        with busy.connect() as held:
+            held.exec_driver_sql("select count(*) from inbox").scalar()
+            with pytest.raises(ZygoteUnsafe, match="kpibot-inbox.db"):
+                pool.prepare_fork()
+    finally:
+        busy.dispose()
 
 
 def test_with_its_sqlite_database_open_the_zygote_is_not_forked_the_workers_are_spawned(

@@ -92,7 +92,7 @@ async def test_a_command_is_stored_and_acked_at_once_behind_a_backlog_of_presses
         acked = time.monotonic() - started
         assert sent.response.status_code == 200
         assert slow.calls < PRESSES / 2, "the backlog was still there when the command came"
-        with unit_of_work(engine) as session:
+        with unit_of_work(adapter.inbox.engine) as session:
             stored = session.scalars(
                 select(InboxEvent.event_id).where(InboxEvent.platform == "slack")
             ).all()
