@@ -1,11 +1,13 @@
 """``/review @agent [period]``: a manager rates one of their agents (DOMAIN.md: manager 70 %).
 
 Only the agent's direct manager or an admin may review (``permissions.can_review``).
-Before the first question the manager sees the agent's KPI breakdown (scored by the
-shared scoring module; the *performance* dimension is that table's score, shown, not
-asked) and the agent's self-review. Each rated dimension (ability, collaboration,
-service …) is a 1–5 score; a 1 or a 5 needs a comment. The summary previews the total
-the agent would get, computed by the shared scoring module.
+Before the first question the manager sees the agent's KPI breakdown as published: the
+agent's row of the team's stored current results, the one ``/me`` and ``/rank`` show (an
+indicator read on the team's value, a team-scope gate, counts the team's mean, as there);
+the *performance* dimension is that table's score, shown, not asked. Then the agent's
+self-review. Each rated dimension (ability, collaboration, service …) is a 1–5 score; a 1
+or a 5 needs a comment. The summary previews the total the agent would get
+(``results.what_if``: this review's answers, the others' results as stored).
 
 Without an agent, ``/review`` lists the agents the person may review as buttons
 (action ``review:pick``, value ``<member_id>:<period_id>``).
@@ -13,12 +15,9 @@ Without an agent, ``/review`` lists the agents the person may review as buttons
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
-
-import pandas as pd
 
 from commands import permissions, results
 from commands.context import Command, Context, Handler
@@ -41,7 +40,6 @@ from commands.forms.spec import N_, Answers, Field, FormDefinition, Localized, M
 from commands.messages import Button, Reply
 from commands.peer import peer_line
 from scoring.scheme import Indicator, Scheme
-from scoring.total import AgentResult, ScoreInputs, score_team
 from storage import conversations, repo
 from storage.models import Conversation, Member, Period, Team
 
@@ -96,18 +94,14 @@ def display_name(ctx: Context, member: Member) -> str:
 # -- what the manager sees first ----------------------------------------------------------
 
 
-def kpi_result(scheme: Scheme, member: Member, period: Period, ctx: Context) -> AgentResult:
-    """The member's KPI table scored by the shared scoring module (indicator points and ``kpi``)."""
-    agent = str(member.id)
-    row = {
-        v.indicator: (math.nan if v.value is None else float(v.value))
-        for v in repo.indicator_values(session=ctx.session, period=period, member=member)
-    }
-    frame = pd.DataFrame(
-        [{i.id: row.get(i.id, math.nan) for i in scheme.indicators}], index=[agent]
+def published_row(ctx: Context, member: Member, period: Period) -> results.PeriodResults | None:
+    """The team's stored current results cut to ``member``'s row: what ``/me`` and ``/rank`` show
+    (``results.current_results``: read when current, else the team scored and stored first, once
+    per change of an input, as ``/me`` does). The KPI table is read from it, never scored for the
+    agent alone: a team-scope gate checks the team's value (its agents' mean), not the agent's."""
+    return results.current_results(
+        team_of(ctx, member), period, session=ctx.session, member_ids=[member.id or 0]
     )
-    result = score_team(scheme, ScoreInputs(values=frame, agents=(agent,)), as_of=period.ends_on)
-    return result.agent(agent)
 
 
 def _points(value: float | None) -> str:
@@ -117,10 +111,23 @@ def _points(value: float | None) -> str:
 
 
 def kpi_breakdown(ctx: Context, scheme: Scheme, member: Member, period: Period) -> list[str]:
+    """The agent's KPI table as published: each indicator's value and points, and the computed
+    performance dimension, from the agent's row of the team's results (:func:`published_row`)."""
     _ = ctx._
     if not scheme.indicators:
         return []
-    result = kpi_result(scheme, member, period, ctx)
+    outcome = published_row(ctx, member, period)
+    mine = outcome.of(member.id) if outcome is not None else None
+    if outcome is None or mine is None:  # not among the team's results: nothing is published
+        return [
+            _(
+                "{name} has no result for {period} yet, so there is no KPI breakdown to show.",
+                name=display_name(ctx, member),
+                period=period.key,
+            )
+        ]
+    scheme = outcome.scheme  # the scheme that scored the stored row
+    got: Mapping[str, Any] = mine.breakdown.get("indicators", {})
     lines = [
         _(
             "KPI breakdown of {name} for {period}:",
@@ -128,18 +135,20 @@ def kpi_breakdown(ctx: Context, scheme: Scheme, member: Member, period: Period) 
             period=period.key,
         )
     ]
-    for indicator, scored in zip(scheme.indicators, result.indicators, strict=True):
-        value = format_value(ctx, indicator, scored.value)
+    for indicator in scheme.indicators:
+        item = got.get(indicator.id)
+        if item is None:
+            continue
         points = _(
             "{points} of {full} points",
-            points=_points(scored.points),
-            full=_points(scored.max_points),
+            points=_points(item.get("points")),
+            full=_points(item.get("max_points")),
         )
         lines.append(
             _(
                 "· {name}: {value} → {points}",
                 name=indicator.name.get(ctx.lang),
-                value=value,
+                value=format_value(ctx, indicator, item.get("value")),
                 points=points,
             )
         )
@@ -149,7 +158,7 @@ def kpi_breakdown(ctx: Context, scheme: Scheme, member: Member, period: Period) 
             _(
                 "{dimension} (computed from the KPIs, not asked): {score} / 100",
                 dimension=performance.name.get(ctx.lang),
-                score=_points(result.kpi),
+                score=_points(mine.breakdown.get("kpi")),
             )
         )
     return lines
