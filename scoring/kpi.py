@@ -5,7 +5,7 @@ Two steps, each written once:
 1. *Aggregation* turns raw event rows (chat or call sessions, orders, complaints)
    into per-agent **measures**: counts, money totals, and ``*_total``/``*_n`` pairs
    for averages. :func:`aggregate` does it for every kind with one factorisation of
-   the agent column and one ``numpy.bincount`` per measure.
+   the agent column, one ``numpy.bincount`` per sum and one for all counts together.
 2. *Formulas* turn measures into **indicators**. :data:`FORMULAS` lists each
    indicator once with its definition; :func:`derive` applies every formula whose
    inputs are present. A per-agent summary export supplies the measures (and
@@ -21,8 +21,9 @@ No I/O, no imports from the rest of kpibot.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -512,8 +513,10 @@ def aggregate(frame: pd.DataFrame, kind: Kind, *, agent: str = "agent") -> pd.Da
     in order of first appearance, or the categories of a categorical agent column)
     and one column per measure the columns allow.
 
-    One factorisation of the agent column, then one ``numpy.bincount`` per measure
-    over the rows that count: no Python loop over rows or agents.
+    One factorisation of the agent column, then one ``numpy.bincount`` per sum (money,
+    durations) and one weighted ``numpy.bincount`` for every count at once (the flags and
+    each duration's missing cells, packed into one number per row: :meth:`_Bins.counts`):
+    no Python loop over rows or agents. Sums are added in row order.
     """
     column = frame[agent]
     if isinstance(column.dtype, pd.CategoricalDtype):  # already factorised: use its codes
@@ -527,32 +530,70 @@ def aggregate(frame: pd.DataFrame, kind: Kind, *, agent: str = "agent") -> pd.Da
     elif kind == "orders":
         out = _order_measures(frame, bins)
     elif kind == "complaints":
-        out = {"complaints": bins.count()}
+        out = {"complaints": bins.rows}
     else:
         raise ValueError(f"cannot aggregate {kind!r} rows")
     return pd.DataFrame(out, index=pd.Index(uniques, name=agent))
 
 
+_EXACT_BITS = 53
+"""Whole numbers below 2**53 are exact in a float64 (its significand): what a weighted
+``numpy.bincount`` may add up without rounding."""
+
+
 @dataclass(frozen=True)
 class _Bins:
-    """The agent column factorised: ``codes`` (one per row) into ``size`` agents."""
+    """The agent column factorised: ``codes`` (one per row, ``intp``) into ``size`` agents."""
 
     codes: np.ndarray
     size: int
 
-    def count(
-        self, mask: np.ndarray | None = None, weights: np.ndarray | None = None
-    ) -> np.ndarray:
-        """Per agent: the rows in ``mask`` (all rows if None), or the sum of their ``weights``."""
-        chosen = self.codes if mask is None else self.codes[mask]
-        if weights is not None and mask is not None:
-            weights = weights[mask]
-        return np.bincount(chosen, weights=weights, minlength=self.size).astype("float64")
+    @cached_property
+    def rows(self) -> np.ndarray:
+        """Per agent, how many rows it has (one ``numpy.bincount``)."""
+        return np.bincount(self.codes, minlength=self.size).astype("float64")
+
+    def total(self, values: np.ndarray) -> np.ndarray:
+        """Per agent, the sum of ``values`` over its rows, added in row order."""
+        return np.bincount(self.codes, weights=values, minlength=self.size).astype(
+            "float64", copy=False
+        )  # (an empty file gives integers)
+
+    def counts(self, masks: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Per agent and mask, how many of its rows are in the mask: several masks at once.
+
+        Each row's masks are packed into one whole number, a field of ``width`` bits per
+        mask (``width`` holds the largest agent's row count, so no field carries into the
+        next), and added per agent by one weighted ``numpy.bincount``: as many masks as
+        fit in the 53 exact bits of a float64 per pass, usually all of them. The fields of
+        each agent's sum are its counts, exactly.
+        """
+        if not masks:
+            return []
+        width = max(int(self.rows.max(initial=0)).bit_length(), 1)
+        per_pass = max(1, min(_EXACT_BITS // width, 8))  # 8: a row's bits fit one byte
+        found: list[np.ndarray] = []
+        for start in range(0, len(masks), per_pass):
+            group = masks[start : start + per_pass]
+            bits = np.zeros(len(self.codes), dtype=np.uint8)
+            for position, mask in enumerate(group):
+                bits |= np.asarray(mask, dtype=bool).view(np.uint8) << np.uint8(position)
+            combos = np.arange(1 << len(group))
+            worth = np.zeros(len(combos))  # each combination of a row's bits, as a number
+            for position in range(len(group)):
+                worth += ((combos >> position) & 1) * float(1 << (position * width))
+            packed = self.total(worth[bits]).astype(np.uint64)
+            field = np.uint64((1 << width) - 1)
+            found += [
+                ((packed >> np.uint64(position * width)) & field).astype("float64")
+                for position in range(len(group))
+            ]
+        return found
 
 
 def _session_measures(frame: pd.DataFrame, bins: _Bins) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
-    out["sessions"] = bins.count()
+    out["sessions"] = bins.rows
     out["inquiries"] = out["sessions"]
     abandoned = _flag(frame, "abandoned")
     flags = {f: _flag(frame, f) for f in ("resolved", "transferred", "converted", "lost")}
@@ -560,34 +601,30 @@ def _session_measures(frame: pd.DataFrame, bins: _Bins) -> dict[str, np.ndarray]
         for f in ("resolved", "transferred"):
             mask = flags[f]
             flags[f] = None if mask is None else mask & ~abandoned
-    present = {"abandoned": abandoned, **{f: m for f, m in flags.items() if m is not None}}
-    out.update(
-        _count_flags(bins.codes, bins.size, {f: m for f, m in present.items() if m is not None})
-    )
+    present = {"abandoned": abandoned, **flags}
+    counted = {f: m for f, m in present.items() if m is not None}
+    durations = {
+        "first_response": _number(frame, "first_response_s"),
+        "response": _number(frame, "response_s"),
+        "wait": _number(frame, "wait_s"),
+        "handle": _handling(frame),
+    }
+    values = {name: v for name, v in durations.items() if v is not None}
+    missing = {name: np.isnan(v) for name, v in values.items()}
+    if "handle" in missing and abandoned is not None:
+        # AHT (003) = talk + hold + after-call work over *answered* calls: an unanswered call
+        # has no handling time, whatever the export writes for it (often 00:00).
+        missing["handle"] = missing["handle"] | abandoned
+    # every count in one pass: the flags, and each duration's missing cells (usually few)
+    numbers = bins.counts([*counted.values(), *missing.values()])
+    out.update(zip(counted, numbers, strict=False))
     out["answered"] = (
         out["sessions"] - out["abandoned"] if abandoned is not None else out["sessions"]
     )
-    _mean_parts(out, bins, "first_response", _number(frame, "first_response_s"))
-    _mean_parts(out, bins, "response", _number(frame, "response_s"))
-    _mean_parts(out, bins, "wait", _number(frame, "wait_s"))
-    handling = _handling(frame)
-    if handling is not None and abandoned is not None:
-        # AHT (003) = talk + hold + after-call work over *answered* calls: an unanswered call
-        # has no handling time, whatever the export writes for it (often 00:00).
-        handling = np.where(abandoned, np.nan, handling)
-    _mean_parts(out, bins, "handle", handling)
+    for (name, given), gaps in zip(values.items(), numbers[len(counted) :], strict=True):
+        out[f"{name}_s_total"] = bins.total(np.where(missing[name], 0.0, given))
+        out[f"{name}_n"] = out["sessions"] - gaps
     return out
-
-
-def _mean_parts(
-    out: dict[str, np.ndarray], bins: _Bins, name: str, values: np.ndarray | None
-) -> None:
-    """A duration column ``<name>_s`` gives the measures ``<name>_s_total`` and ``<name>_n``."""
-    if values is None:
-        return
-    missing = np.isnan(values)
-    out[f"{name}_s_total"] = bins.count(None, np.where(missing, 0.0, values))
-    out[f"{name}_n"] = out["sessions"] - bins.count(missing)  # the missing ones are the few
 
 
 def _order_measures(frame: pd.DataFrame, bins: _Bins) -> dict[str, np.ndarray]:
@@ -596,45 +633,29 @@ def _order_measures(frame: pd.DataFrame, bins: _Bins) -> dict[str, np.ndarray]:
         raise ValueError("orders need an amount column")
     amount = np.nan_to_num(amount)
     out: dict[str, np.ndarray] = {}
-    out["orders"] = bins.count()
+    out["orders"] = bins.rows
     paid = _flag(frame, "paid")
-    out["paid_orders"] = bins.count(paid)
-    out["paid_amount"] = bins.count(paid, amount)
-    for flag, measure in (
-        ("valid", "valid_orders"),
-        ("refunded", "refunded_orders"),
-        ("abnormal", "abnormal_orders"),
-    ):
-        mask = _flag(frame, flag)
-        if mask is not None:
-            out[measure] = bins.count(mask)
+    flags = {
+        measure: mask
+        for flag, measure in (
+            ("paid", "paid_orders"),
+            ("valid", "valid_orders"),
+            ("refunded", "refunded_orders"),
+            ("abnormal", "abnormal_orders"),
+        )
+        if (mask := _flag(frame, flag)) is not None
+    }
+    counted = dict(zip(flags, bins.counts(list(flags.values())), strict=True))
+    out["paid_orders"] = counted.pop("paid_orders", out["orders"])
+    out["paid_amount"] = bins.total(amount if paid is None else np.where(paid, amount, 0.0))
+    out.update(counted)
     refund = _number(frame, "refund_amount")
     refunded = _flag(frame, "refunded")
     if refund is not None:
-        out["refund_amount"] = bins.count(None, np.nan_to_num(refund))
+        out["refund_amount"] = bins.total(np.nan_to_num(refund))
     elif refunded is not None:
-        out["refund_amount"] = bins.count(refunded, amount)
+        out["refund_amount"] = bins.total(np.where(refunded, amount, 0.0))
     return out
-
-
-def _count_flags(
-    codes: np.ndarray, size: int, flags: dict[str, np.ndarray]
-) -> dict[str, np.ndarray]:
-    """Per-agent counts of several flags in one pass: each row's flags packed into a few bits."""
-    if not flags:
-        return {}
-    bits = np.zeros(len(codes), dtype=np.uint8)
-    for position, mask in enumerate(flags.values()):
-        bits |= mask.astype(np.uint8) << position
-    width = 1 << len(flags)
-    packed_type = np.int32 if size * width < 2**31 else np.int64
-    packed = codes.astype(packed_type) * width + bits.astype(packed_type)
-    table = np.bincount(packed, minlength=size * width).reshape(size, width)
-    combos = np.arange(width)
-    return {
-        name: table[:, (combos >> position) & 1 == 1].sum(axis=1).astype("float64")
-        for position, name in enumerate(flags)
-    }
 
 
 def _handling(frame: pd.DataFrame) -> np.ndarray | None:
