@@ -24,7 +24,7 @@ test: $(STAMP)
 	bash scripts/test-setup.sh
 	$(BIN)/ruff format --check bot commands scoring storage tests bench
 	$(BIN)/ruff check bot commands scoring storage tests bench
-	$(BIN)/mypy scoring commands storage bot
+	$(BIN)/mypy scoring commands storage bot bench
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 bench: $(STAMP)

@@ -144,6 +144,7 @@ def enqueue_broadcast(engine: Any, ids: dict[str, int], names: list[str]) -> int
     count = 0
     with unit_of_work(engine) as session:
         team = repo.get_team_by_name(session=session, name="london")
+        assert team is not None
         for name in names:
             member = repo.get_member(session=session, member_id=ids[name])
             for kind in (
@@ -437,7 +438,7 @@ async def broadcast() -> None:
     from bot.settings import load_settings
 
     service = build_service(load_settings())
-    await Sender(service.engine, {"slack": service.adapters[0]}).drain(timeout=600)  # type: ignore[dict-item]
+    await Sender(service.engine, {"slack": service.adapters[0]}).drain(timeout=600)
 
 
 async def main() -> None:

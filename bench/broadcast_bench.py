@@ -131,7 +131,7 @@ def serve_fakes(args: argparse.Namespace) -> None:
         for line in sys.stdin:
             if line.strip() == "report":
                 got = delivered(fake_tg, fake_slack, args.slack_count, args.tg_count)
-                report = {
+                report: dict[str, Any] = {
                     name: {
                         "early": g.early,
                         "limited": g.limited,
@@ -140,8 +140,8 @@ def serve_fakes(args: argparse.Namespace) -> None:
                     }
                     for name, g in gates.items()
                 }
-                report["counts"] = dict(Counter(got.values()))  # type: ignore[assignment]
-                report["cpu_s"] = round(time.process_time() - cpu_at_ready, 2)  # type: ignore[assignment]
+                report["counts"] = dict(Counter(got.values()))
+                report["cpu_s"] = round(time.process_time() - cpu_at_ready, 2)
                 print(json.dumps(report), flush=True)
 
 
@@ -197,7 +197,7 @@ def telegram_adapter(engine: Any, base_url: str) -> TelegramAdapter:
         application,
         NoRouter(),
         people=TelegramPeople(engine),
-        webhook_url=None,  # type: ignore[arg-type]
+        webhook_url=None,
         webhook_secret=None,
         poll_timeout=1,
         default_lang="en",
@@ -257,16 +257,16 @@ async def run_stub(args: argparse.Namespace) -> dict[str, Any]:
     stubs = {
         "slack": GatedStub(
             gates["slack"],
-            {m.id: f"slack:{m.slack_user_id}" for m in members if m.slack_user_id},
+            {m.id: f"slack:{m.slack_user_id}" for m in members if m.id and m.slack_user_id},
             args.latency,
         ),
         "telegram": GatedStub(
             gates["telegram"],
-            {m.id: f"tg:{m.telegram_user_id}" for m in members if m.telegram_user_id},
+            {m.id: f"tg:{m.telegram_user_id}" for m in members if m.id and m.telegram_user_id},
             args.latency,
         ),
     }
-    sender = Sender(engine, stubs, worker="bench", batch=args.batch,  # type: ignore[arg-type]
+    sender = Sender(engine, stubs, worker="bench", batch=args.batch,
                     limits={"telegram": tg_limits, "slack": slack_limits})  # fmt: skip
     started = time.monotonic()
     stats = await sender.drain(timeout=args.timeout)
@@ -361,7 +361,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         slack_api_url=urls["slack"],
         default_lang="en",
     )
-    slack = build_slack(settings, NoRouter(), engine=engine)  # type: ignore[arg-type]
+    slack = build_slack(settings, NoRouter(), engine=engine)
     telegram = telegram_adapter(engine, urls["telegram"])
     await telegram.application.initialize()
     sender = Sender(

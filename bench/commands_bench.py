@@ -48,6 +48,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -306,7 +307,7 @@ def _bare(engine: Engine, sql: str, **params: Any) -> Callable[[], object]:
 
 
 def _expect(replies: object, *words: str) -> None:
-    said = "\n".join(r.text for r in replies) if isinstance(replies, list) else str(replies)  # type: ignore[union-attr]
+    said = "\n".join(r.text for r in replies) if isinstance(replies, list) else str(replies)
     for word in words:
         if word not in said:
             raise AssertionError(f"expected {word!r} in the reply:\n{said[:1500]}")
@@ -335,7 +336,7 @@ def bench_size(engine: Engine, teams: list[TeamIds], requests: int, label: str) 
     # /rank's chart follows its text, drawn off the reply path (Router.draw, as an adapter has
     # it drawn after saying the text): the first drawing of a few teams' charts, then (below)
     # the chart of every timed /rank, drawn again from the cache of that result version
-    cold = [_timed(lambda r=r: router.draw(r))[0] for r in charts_later[:CHARTS_COLD]]
+    cold = [_timed(partial(router.draw, r))[0] for r in charts_later[:CHARTS_COLD]]
     following: list[float] = []
 
     def pick() -> tuple[TeamIds, int, str]:
@@ -356,7 +357,7 @@ def bench_size(engine: Engine, teams: list[TeamIds], requests: int, label: str) 
         ids, member_id, _name = pick()
         pair(
             "me",
-            lambda m=member_id: Person(router, m).say("/me"),
+            partial(Person(router, member_id).say, "/me"),
             _bare(
                 engine,
                 "SELECT * FROM result WHERE period_id = :p AND member_id = :m",
@@ -370,7 +371,7 @@ def bench_size(engine: Engine, teams: list[TeamIds], requests: int, label: str) 
         person = Person(router, ids.manager_id)
         pair(
             "rank",
-            lambda p=person: p.say("/rank"),
+            partial(person.say, "/rank"),
             _bare(
                 engine,
                 "SELECT name, total, rank, flags FROM result WHERE period_id = :p "
@@ -379,12 +380,12 @@ def bench_size(engine: Engine, teams: list[TeamIds], requests: int, label: str) 
             ),
             "Ranking",
         )
-        following += [_timed(lambda r=r: router.draw(r))[0] for r in person.last if r.chart]
+        following += [_timed(partial(router.draw, r))[0] for r in person.last if r.chart]
     for _ in range(max(requests // 3, 5)):
         ids, _m, _n = pick()
         pair(
             "status",
-            lambda m=ids.manager_id: Person(router, m).say("/status"),
+            partial(Person(router, ids.manager_id).say, "/status"),
             _bare(
                 engine,
                 "SELECT m.id, m.name, r.kind, r.submitted_at FROM member m LEFT JOIN review r "
@@ -398,7 +399,7 @@ def bench_size(engine: Engine, teams: list[TeamIds], requests: int, label: str) 
         ids, _m, _n = pick()
         pair(
             "export",
-            lambda m=ids.manager_id: Person(router, m).say("/export csv"),
+            partial(Person(router, ids.manager_id).say, "/export csv"),
             _bare(
                 engine,
                 "SELECT * FROM result WHERE period_id = :p ORDER BY position",
@@ -409,13 +410,13 @@ def bench_size(engine: Engine, teams: list[TeamIds], requests: int, label: str) 
     for _ in range(max(requests // 3, 5)):
         ids, member_id, name = pick()
         manager = Person(router, ids.manager_id)
-        pair("review_open", lambda p=manager, n=name: p.say(f"/review {n}"),
+        pair("review_open", partial(manager.say, f"/review {name}"),
              _bare(engine, "SELECT * FROM result WHERE period_id = :p AND member_id = :m",
                    p=ids.period_id, m=member_id), "Review of", "Resulting total")  # fmt: skip
         manager.press("Change 1")  # the stored review opens at its summary; change an answer
         pair(
             "preview",
-            lambda p=manager: p.say("4"),
+            partial(manager.say, "4"),
             _bare(
                 engine,
                 "SELECT * FROM result WHERE period_id = :p AND member_id = :m",
@@ -426,9 +427,9 @@ def bench_size(engine: Engine, teams: list[TeamIds], requests: int, label: str) 
         )
         manager.say("/cancel")
     gc.unfreeze()  # the next size starts from this one's objects, collectable again
-    figures = {k: t.figures() for k, t in timings.items()}
-    figures["first_compute_s"] = round(first_compute_s, 2)  # type: ignore[assignment]
-    figures["chart"] = {  # type: ignore[assignment]
+    figures: dict[str, Any] = {k: t.figures() for k, t in timings.items()}
+    figures["first_compute_s"] = round(first_compute_s, 2)
+    figures["chart"] = {
         "cold_ms_max": round(max(cold, default=0.0) * 1000, 1),
         "cold_ms_median": round(_pct(cold, 50) * 1000, 1) if cold else None,
         "following_p50_ms": round(_pct(following, 50) * 1000, 2) if following else None,
@@ -436,7 +437,7 @@ def bench_size(engine: Engine, teams: list[TeamIds], requests: int, label: str) 
         "n_cold": len(cold),
         "n_following": len(following),
     }
-    figures["label"] = label  # type: ignore[assignment]
+    figures["label"] = label
     return figures
 
 

@@ -67,12 +67,16 @@ async def one(name: str, admin: Any, args: argparse.Namespace) -> dict[str, Any]
 
 
 def met(name: str, got: dict[str, Any], args: argparse.Namespace) -> bool:
-    stopped = got["stop_s"] <= faults.GRACE_S * 1.25 + 0.5
+    stop_s: float = got["stop_s"]
+    lost: int = got["lost"]
+    duplicated: int = got["duplicated"]
+    ambiguous: int = got["ambiguous"]
+    stopped = stop_s <= faults.GRACE_S * 1.25 + 0.5
     if name == "telegram_late":
-        return stopped and got["lost"] == got["duplicated"] == 0 and got["ambiguous"] == args.late
+        return stopped and lost == duplicated == 0 and ambiguous == args.late
     if name == "frozen_shutdown":
-        return stopped and got["duplicated"] == 0 and got["lost"] <= got["ambiguous"]
-    return stopped and got["lost"] == got["duplicated"] == got["ambiguous"] == 0
+        return stopped and duplicated == 0 and lost <= ambiguous
+    return stopped and lost == duplicated == ambiguous == 0
 
 
 FIGURES = ("lost", "duplicated", "ambiguous", "drain_s", "stop_s", "goal_met")

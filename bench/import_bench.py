@@ -156,7 +156,8 @@ def session_frame(rows: int, rng: np.random.Generator) -> pd.DataFrame:
             "converted": rng.random(rows) < 0.3,
         }
     )
-    return table.to_pandas()
+    frame: pd.DataFrame = table.to_pandas()  # pyarrow has no type hints
+    return frame
 
 
 def with_rates(m: pd.DataFrame) -> pd.DataFrame:

@@ -86,7 +86,7 @@ def name(pid: int) -> str:
 
 def memory(pid: int) -> dict[str, Any]:
     """PSS in all of ``pid`` and its descendants, and each process's PSS, RSS and private MB."""
-    processes = []
+    processes: list[dict[str, Any]] = []
     for p in tree(pid):
         try:
             r = rollup(p)

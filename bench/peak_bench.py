@@ -138,7 +138,7 @@ class _AnyTrigger(dict[str, bool]):
 class _AnyResponseUrl(dict[str, list[dict[str, Any]]]):
     """Response URLs made by the bench process: each one known on its first use."""
 
-    def get(self, key: str, default: Any = None) -> list[dict[str, Any]]:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> list[dict[str, Any]]:
         return self.setdefault(key, [])
 
 
@@ -296,7 +296,7 @@ def serve_kpibot(args: argparse.Namespace) -> None:
         def unpaced(*a: Any, **kw: Any) -> Any:
             return build(*a, **{**kw, "pace": False})
 
-        bot.slack.adapter.build_slack = unpaced  # type: ignore[assignment]
+        bot.slack.adapter.build_slack = unpaced
     from bot.cli.run import run
 
     sys.argv = ["kpibot", "run", "--no-chat"]

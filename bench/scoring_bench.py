@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -48,7 +48,7 @@ PRECISION = 1  # the scheme's default: totals shown with one decimal
 N_INDICATORS = 20
 KPI_WEIGHT, SELF_WEIGHT = 70, 30
 # (method, points, better, params) cycled over the 20 indicators; points add up to 100.
-KINDS = [
+KINDS: list[tuple[str, float, str, dict[str, Any]]] = [
     ("tiered", 5, "higher", {"edges": [0.3, 0.5, 0.7], "points": [0, 2, 4, 5]}),
     ("ratio", 5, "higher", {"target": 0.8}),
     ("either_or", 5, "higher", {"target": 0.5}),
@@ -115,7 +115,7 @@ def numpy_arrays(
         method, full, better, params = KINDS[j % len(KINDS)]
         v = values[:, j]
         if method == "tiered":
-            points[:, j] = np.asarray(params["points"], dtype=float)[
+            points[:, j] = np.asarray(params["points"], dtype=np.float64)[
                 np.searchsorted(params["edges"], v, side="right")
             ]
         elif method == "ratio":
@@ -231,35 +231,41 @@ class Best:
     gc_passes: int = 0
 
 
-def interleaved(
-    a: Callable[[], object], b: Callable[[], object], repeat: int
-) -> tuple[Best, object, Best, object]:
+A = TypeVar("A")
+B = TypeVar("B")
+
+
+def interleaved(a: Callable[[], A], b: Callable[[], B], repeat: int) -> tuple[Best, A, Best, B]:
     """Time ``a`` and ``b`` alternately so both see the same machine load. Each side's last
     output is let go before its next run (as a command lets a team's rows go once stored)."""
-    best = (Best(), Best())
-    outs: list[object] = [None, None]
+    best_a, best_b = Best(), Best()
+    out_a: A | None = None
+    out_b: B | None = None
     collector = Collector()
     gc.callbacks.append(collector)
     try:
         for _ in range(repeat):
-            for side, fn in enumerate((a, b)):
-                outs[side] = None
-                collector.seconds, collector.passes = 0.0, 0
-                cpu, start = time.process_time(), time.perf_counter()
-                outs[side] = fn()
-                wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-                if wall < best[side].wall:
-                    best[side].wall = wall
-                    best[side].gc_seconds, best[side].gc_passes = (
-                        collector.seconds,
-                        collector.passes,
-                    )
-                best[side].cpu = min(best[side].cpu, cpu)
+            out_a = None
+            out_a = _run(a, best_a, collector)
+            out_b = None
+            out_b = _run(b, best_b, collector)
     finally:
         gc.callbacks.remove(collector)
-    best_a, best_b = best
-    out_a, out_b = outs
+    assert out_a is not None and out_b is not None, "repeat at least once"
     return best_a, out_a, best_b, out_b
+
+
+def _run(fn: Callable[[], A], best: Best, collector: Collector) -> A:
+    """One timed run of ``fn``, kept in ``best`` if it is the fastest so far."""
+    collector.seconds, collector.passes = 0.0, 0
+    cpu, start = time.process_time(), time.perf_counter()
+    out = fn()
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    if wall < best.wall:
+        best.wall = wall
+        best.gc_seconds, best.gc_passes = collector.seconds, collector.passes
+    best.cpu = min(best.cpu, cpu)
+    return out
 
 
 def main() -> None:
@@ -292,7 +298,7 @@ def main() -> None:
         lambda: numpy_reference(values, reviews, agent_array),
         args.repeat,
     )
-    ref_total, ref_rank = ref_out  # type: ignore[misc]
+    ref_total, ref_rank = ref_out
 
     assert isinstance(result, TeamResult)
     assert np.allclose(result.total, ref_total, rtol=0, atol=1e-9), (

@@ -382,7 +382,7 @@ class Platforms:
             slack_api_url=urls["slack"],
             default_lang="en",
         )
-        self.slack = build_slack(settings, NoRouter(), engine=self.engine)  # type: ignore[arg-type]
+        self.slack = build_slack(settings, NoRouter(), engine=self.engine)
         self.telegram = telegram_adapter(self.engine, urls["telegram"])
         await self.telegram.application.initialize()
         self.sender = Sender(
