@@ -35,4 +35,4 @@ soak: $(STAMP)
 	$(BIN)/python bench/soak.py
 
 clean:
-	rm -rf $(VENV) kpibot.db* .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) kpibot.db* kpibot-inbox.db* .pytest_cache .mypy_cache .ruff_cache
