@@ -32,7 +32,8 @@ it a TLS context (the system's CA bundle read and parsed: 20-60 ms of the interp
 fetch a missing tenant token synchronously; on the event loop that held every callback in
 flight for seconds during a broadcast (issue 19's ack stall). lark-oapi's synchronous
 methods do the same work on those threads, where loading the certificates releases the
-interpreter; their own executor, so that no backlog of router calls delays a send.
+interpreter; their own executor, so that no backlog of router calls delays a send. Each of
+those threads keeps its connection to Feishu open (:mod:`bot.feishu.keepalive`).
 """
 
 from __future__ import annotations
@@ -721,6 +722,8 @@ def build_feishu(
     """The Feishu adapter from the settings; nothing connects until :meth:`FeishuAdapter.start`."""
     import lark_oapi as lark
 
+    from bot.feishu import keepalive
+
     if not settings.feishu_app_id or settings.feishu_app_secret is None:
         raise ValueError("FEISHU_APP_ID and FEISHU_APP_SECRET must be set")
     secret = settings.feishu_app_secret.get_secret_value()
@@ -734,6 +737,7 @@ def build_feishu(
         raise ValueError(
             "FEISHU_EVENTS=callback needs FEISHU_VERIFICATION_TOKEN and FEISHU_ENCRYPT_KEY"
         )
+    keepalive.install()  # every Open API call on a kept-alive connection
     client = (
         lark.Client.builder()
         .app_id(settings.feishu_app_id)

@@ -91,6 +91,8 @@ class Call:
     status: int
     response: dict[str, Any]
     at: float
+    client_port: int = 0
+    """The port kpibot called from: one per connection (kept alive or not)."""
 
     @property
     def ok(self) -> bool:
@@ -361,7 +363,8 @@ class FakeFeishu:
         query = dict(request.query_params)
         headers: dict[str, str] = {}
         with self._lock:
-            call = Call(method, path, query, body, 200, {}, time.monotonic())
+            port = request.client.port if request.client is not None else 0
+            call = Call(method, path, query, body, 200, {}, time.monotonic(), port)
             try:
                 if auth:
                     self._authorize(request)
