@@ -7,6 +7,8 @@ the replica that answers Feishu's callbacks. The fake Feishu records each call's
 
 from __future__ import annotations
 
+import asyncio
+import json
 from http.client import HTTPMessage
 
 import pytest
@@ -14,13 +16,14 @@ import requests
 from requests.cookies import MockRequest, MockResponse
 
 from bot.feishu import keepalive
+from bot.feishu.adapter import API_THREADS
 from commands.messages import Outgoing, Reply
 from tests.fakes.feishu_api import FakeFeishu
 from tests.feishu.chat import FeishuChat
 from tests.feishu.conftest import ScriptedRouter
 
 
-async def test_the_cards_of_a_conversation_go_over_one_connection(
+async def test_the_cards_of_a_conversation_share_connections(
     feishu: FakeFeishu, start_adapter
 ) -> None:
     lina = feishu.user("李娜")
@@ -30,11 +33,36 @@ async def test_the_cards_of_a_conversation_go_over_one_connection(
     start = len(feishu.calls)
     for text in ("/help", "/me", "/rank", "/status"):
         await li.say(text)
-    for n in range(2):
+    for n in range(8):
         assert await adapter.send_outgoing(Outgoing(1, Reply(text=f"结果 {n}"), key=f"r:{n}"))
     sends = [c for c in feishu.calls[start:] if c.name == "create"]
-    assert len(sends) == 6 and all(c.ok for c in sends)
-    assert len({c.client_port for c in sends}) == 1, [c.client_port for c in sends]
+    assert len(sends) == 12 and all(c.ok for c in sends)
+    # one connection per API thread at most (a send may find a new thread: a call's result is
+    # set before its thread counts as idle again); before, each send had its own (12)
+    ports = {c.client_port for c in sends}
+    assert len(ports) <= API_THREADS < len(sends), [c.client_port for c in sends]
+
+
+async def test_the_calls_of_one_thread_go_over_one_connection(
+    feishu: FakeFeishu, start_adapter
+) -> None:
+    from lark_oapi.api.im.v1 import CreateMessageRequest, CreateMessageRequestBody
+
+    lina = feishu.user("李娜")
+    adapter = await start_adapter(ScriptedRouter(lambda i: []))
+
+    def send(n: int) -> bool:
+        body = CreateMessageRequestBody.builder().receive_id(lina.open_id).msg_type("text")
+        request = (
+            CreateMessageRequest.builder().receive_id_type("open_id")
+            .request_body(body.content(json.dumps({"text": f"第 {n} 条"})).build()).build()
+        )  # fmt: skip
+        return bool(adapter.client.im.v1.message.create(request).success())
+
+    start = len(feishu.calls)
+    assert await asyncio.to_thread(lambda: all(send(n) for n in range(5)))
+    sends = [c for c in feishu.calls[start:] if c.name == "create"]
+    assert len(sends) == 5 and len({c.client_port for c in sends}) == 1, sends
 
 
 def test_a_session_reads_the_environment_once_for_its_origin(
