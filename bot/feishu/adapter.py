@@ -419,7 +419,9 @@ class FeishuAdapter:
         incoming = source.incoming
         in_group = self._chats.get(source.chat_id, incoming.chat) == "group"
         pressed = source.pressed
-        lang = await self._lang(incoming)
+        lang: str | None = (
+            None  # looked up (the database) only for a card that says words of its own
+        )
         for index, reply in enumerate(replies):
             private = in_group and (reply.private or reply.ephemeral)
             by_person = private or not source.chat_id  # a menu event names no chat
@@ -431,7 +433,9 @@ class FeishuAdapter:
             reply = drawn
             kept = self._forms.get(pressed) if (pressed and reply.errors) else None
             again = replace(kept, given=dict(incoming.values)) if kept is not None else None
-            rendered = await self._render(reply, lang, again)
+            if lang is None and render.needs_lang(reply, again):
+                lang = await self._lang(incoming)
+            rendered = await self._render(reply, lang or self.default_lang, again)
             if rendered is None:
                 continue
             try:
@@ -647,7 +651,9 @@ class FeishuAdapter:
         open_id = await asyncio.to_thread(self.address, outgoing.member_id)
         if not open_id:
             return None
-        lang = await self._lang(Incoming(platform="feishu", user_id=open_id))
+        lang = self.default_lang
+        if render.needs_lang(outgoing.reply):
+            lang = await self._lang(Incoming(platform="feishu", user_id=open_id))
         rendered = await self._render(outgoing.reply, lang, None)
         if rendered is None:
             return None

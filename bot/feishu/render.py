@@ -286,13 +286,7 @@ def render(
     ``form_again`` (the form shown before, its buttons, and what was entered) shows that
     form once more with the reply's errors, for a submission that needs another look.
     """
-    whole: tuple[Question, ...] = ()
-    given: Mapping[str, str] | None = None
-    extra: tuple[Button, ...] = reply.buttons
-    if reply.form and reply.form[0].form_id in CARD_FORMS:
-        whole = reply.form
-    elif form_again is not None and reply.errors:
-        whole, given, extra = form_again.questions, form_again.given, form_again.buttons
+    whole, given, extra = _whole_form_of(reply, form_again)
     text = message_text(reply) if not whole else reply.text.strip()
     pieces = split_text(text) if text else []
     controls: list[dict[str, Any]] = []
@@ -301,13 +295,13 @@ def render(
         controls.append(whole_form(whole, lang, given=given, errors=reply.errors))
         controls += [button(b) for b in form_buttons(extra)]
     else:
-        if question is not None and question.kind in ("text", "number"):
+        if question is not None and _typed(question):
             controls.append(_typed_form(question, lang))
         answers = [_mark_current(b, question) for b in reply.buttons if b.action == ANSWER_ACTION]
         if not answers and question is not None and question.kind in ("score", "choice", "yesno"):
             answers = [_mark_current(b, question) for b in question_buttons(question)]
         controls += [button(b) for b in answers]
-        own = tuple(b for b in reply.buttons if b.action != ANSWER_ACTION)
+        own = _own_buttons(reply)
         picker = long_run(own)
         if picker:
             controls.append(picker_form(picker, lang))
@@ -339,6 +333,35 @@ def render(
     interactive = bool(controls) or reply.replace
     kept = FormAgain(whole, form_buttons(extra)) if whole else None
     return Rendered(cards=tuple(cards), interactive=interactive, form=kept)
+
+
+def needs_lang(reply: Reply, form_again: FormAgain | None = None) -> bool:
+    """Whether :func:`render` writes words of its own on the cards (a whole form's, a typed
+    answer's or a picker's labels), which are in its ``lang``; when not, the cards are the
+    same in every language and the person's language need not be looked up."""
+    whole, _given, _extra = _whole_form_of(reply, form_again)
+    typed = reply.question is not None and _typed(reply.question)
+    return bool(whole) or typed or bool(long_run(_own_buttons(reply)))
+
+
+def _whole_form_of(
+    reply: Reply, form_again: FormAgain | None
+) -> tuple[tuple[Question, ...], Mapping[str, str] | None, tuple[Button, ...]]:
+    """The whole form a reply's card shows, what was entered in it and the buttons beside it:
+    the reply's own form, or the one shown before with the reply's errors (no form: ``()``)."""
+    if reply.form and reply.form[0].form_id in CARD_FORMS:
+        return reply.form, None, reply.buttons
+    if form_again is not None and reply.errors:
+        return form_again.questions, form_again.given, form_again.buttons
+    return (), None, reply.buttons
+
+
+def _typed(question: Question) -> bool:
+    return question.kind in ("text", "number")
+
+
+def _own_buttons(reply: Reply) -> tuple[Button, ...]:
+    return tuple(b for b in reply.buttons if b.action != ANSWER_ACTION)
 
 
 def long_run(buttons: Sequence[Button]) -> tuple[Button, ...]:

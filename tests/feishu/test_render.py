@@ -107,3 +107,63 @@ def test_a_whole_review_form_is_one_card_with_selects_inputs_and_one_submit() ->
         ("input", "comment"),
         ("button", "submit"),
     ]
+
+
+def _replies_of_every_shape() -> list[tuple[Reply, render.FormAgain | None]]:
+    scale = tuple(Choice(f"{n} · level", str(n)) for n in range(1, 6))
+
+    def ask(kind: str, form_id: str = "selfreview", field: str = "task") -> Question:
+        return Question(form_id=form_id, conversation_id=3, field_id=field, kind=kind,  # type: ignore[arg-type]
+                        prompt="Task completion?", step=1, total=2,
+                        choices=scale if kind == "score" else ())  # fmt: skip
+
+    review = (ask("score", "review", "ability"), ask("text", "review", "comment"))
+    people = tuple(Button(f"Agent{n:02d}", "review:pick", f"m{n}") for n in range(30))
+    again = render.FormAgain(review, (Button("Cancel", "form:cancel", ""),))
+    return [
+        (Reply(text="Your rank: 3rd of 12"), None),
+        (Reply(text="kpibot", buttons=(Button("Help", "help:0"), Button("Me", "me:0"))), None),
+        (Reply(text="Task completion?", question=ask("score")), None),
+        (Reply(text="Task completion?", question=ask("yesno")), None),
+        (Reply(text="What went well?", question=ask("text")), None),
+        (Reply(text="How many?", question=ask("number")), None),
+        (Reply(text="Pick an agent", buttons=(*people, Button("Cancel", "review:cancel"))), None),
+        (Reply(text="Review of Carol", question=review[0], form=review), None),
+        (Reply(text="Please rate ability", errors={"ability": "required"}), again),
+        (Reply(text="Saved", errors={}), again),
+    ]
+
+
+def test_a_card_needs_the_persons_language_exactly_when_it_says_words_of_its_own() -> None:
+    """The adapter looks the language up (a database read per reply) only when the cards
+    differ by it: ``needs_lang`` and ``render`` agree on every shape of reply."""
+    needing = []
+    for reply, again in _replies_of_every_shape():
+        zh = render.render(reply, "zh", form_again=again).cards
+        en = render.render(reply, "en", form_again=again).cards
+        assert render.needs_lang(reply, again) == (zh != en), reply.text
+        needing.append(render.needs_lang(reply, again))
+    assert needing == [False, False, False, False, True, True, True, True, True, False]
+
+
+async def test_the_language_is_looked_up_only_for_a_card_with_words_of_its_own(
+    feishu: FakeFeishu, start_adapter
+) -> None:
+    people = tuple(Button(f"Agent {n}", "review:pick", f"m{n}") for n in range(30))
+    router = ScriptedRouter(
+        lambda i: (
+            [Reply(text="Pick one", buttons=people)]
+            if i.text == "/review"
+            else [Reply(text="kpibot", buttons=(Button("Help", "help:0"),))]
+        )
+    )
+    asked: list[str] = []
+    adapter = await start_adapter(router, lang_of=lambda open_id: asked.append(open_id) or "zh")
+    mary = FeishuChat(feishu, adapter, feishu.user("Mary", locale="en_US"))
+    await mary.say("/help")
+    await mary.press("Help")
+    assert asked == [], "a card of text and buttons reads the same in every language"
+    await mary.say("/review")
+    assert asked == [mary.user.open_id]
+    picker = json.loads(feishu.chat_messages(mary.user.p2p_chat)[-1]["content"])
+    assert "确定" in button_labels(picker), "the picker's own words in the member's language"
