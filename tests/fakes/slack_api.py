@@ -19,7 +19,15 @@ What a test gets:
   ``url_private`` / ``url_private_download`` serve the bytes only with a valid bot token in
   ``Authorization: Bearer`` (``downloads`` records each try);
 * inputs: ``add_user`` (``users.info`` / ``users.lookupByEmail``), ``new_trigger_id``
-  (``views.open`` accepts a trigger once), ``new_response_url``;
+  (``views.open`` accepts a trigger once), ``new_response_url(channel, message_ts)``: a
+  payload's ``response_url``, as Slack holds it to: 5 responses within 30 minutes (after that
+  ``used_url`` / ``expired_url``, on the fake's ``clock``), each a message payload checked like
+  any other (50 blocks …); ``replace_original`` edits the message the payload came from in
+  place, ``delete_original`` deletes it, and a new message in the channel (``in_channel``)
+  counts against the channel's one post a second as ``chat.postMessage`` does ("whether a
+  message is posted via chat.postMessage, an incoming webhook, or one of the many other ways",
+  https://api.slack.com/apis/rate-limits#posting-messages); ``on_message(channel, message)``
+  is told of every message posted or changed;
 * Socket Mode: ``apps.connections.open`` (with the app-level token) hands out a
   ``ws://`` URL; ``socket_send`` pushes an envelope (``slash_commands``,
   ``interactive``, ``events_api``) to the connected client and ``socket_acks`` records
@@ -97,6 +105,9 @@ OPTIONS_MAX = {
 }  # fmt: skip
 """https://api.slack.com/reference/block-kit/block-elements: options per element."""
 RESPONSE_URL_USES = 5
+RESPONSE_URL_TTL_S = 30 * 60
+"""https://api.slack.com/interactivity/handling#message_responses: a payload's ``response_url``
+takes up to 5 responses within 30 minutes of the payload."""
 SUGGESTED_OPTIONS_MAX = 100
 """https://api.slack.com/reference/block-kit/block-elements#external_select: an answer to a
 ``block_suggestion`` holds at most 100 options (or option groups of at most 100 options)."""
@@ -172,6 +183,16 @@ class SlackError(Exception):
         self.extra = extra
 
 
+@dataclass(frozen=True)
+class ResponseSource:
+    """What a ``response_url`` answers to: the channel and, for a press on a message, that
+    message's ``ts``; ``issued`` on the fake's clock."""
+
+    channel: str | None
+    message_ts: str | None
+    issued: float
+
+
 @dataclass
 class _Limit:
     calls: int
@@ -200,6 +221,11 @@ class FakeSlack:
         self.downloads: list[tuple[str, int]] = []
         """Each try to download a shared file: (file id, HTTP status)."""
         self.responses: dict[str, list[dict[str, Any]]] = {}
+        self.response_sources: dict[str, ResponseSource] = {}
+        self.clock: Callable[[], float] = time.monotonic
+        """The fake's clock for a ``response_url``'s 30 minutes (a test may set its own)."""
+        self.on_message: Callable[[str, dict[str, Any]], None] | None = None
+        """Told (under the fake's lock) of each message posted, edited or replaced."""
         self._triggers: dict[str, bool] = {}
         self._closed_channels: set[str] = set()
         self._scopes: list[str] = []
@@ -299,10 +325,13 @@ class FakeSlack:
         with self._lock:
             self._triggers[trigger_id] = True
 
-    def new_response_url(self) -> str:
+    def new_response_url(self, channel: str | None = None, message_ts: str | None = None) -> str:
+        """The ``response_url`` of a payload from ``channel`` (a press on the message
+        ``message_ts`` there, or a slash command typed there), valid from now."""
         with self._lock:
             rid = f"T0KPIBOT/{next(self._ids):08d}/resp{next(self._ids):06d}"
             self.responses[rid] = []
+            self.response_sources[rid] = ResponseSource(channel, message_ts, self.clock())
         return f"{self.url}response/{rid}"
 
     def enable_oauth(self, client_id: str, client_secret: str, scopes: Iterable[str] = ()) -> None:
@@ -485,7 +514,10 @@ class FakeSlack:
 
     async def _response_url(self, request: Request) -> Response:
         rid = request.path_params["rid"]
-        payload = json.loads(await request.body() or b"{}")
+        try:
+            payload = json.loads(await request.body() or b"{}")
+        except ValueError:
+            payload = None
         headers: dict[str, str] = {}
         with self._lock:
             posted = self.responses.get(rid)
@@ -495,8 +527,12 @@ class FakeSlack:
                     raise SlackError("no_such_url", status=404)
                 if len(posted) >= RESPONSE_URL_USES:
                     raise SlackError("used_url", status=404)
-                if _check_message(payload):
-                    raise SlackError("invalid_blocks", status=400)
+                source = self.response_sources.get(rid)
+                if source is not None and self.clock() - source.issued > RESPONSE_URL_TTL_S:
+                    raise SlackError("expired_url", status=404)
+                if not isinstance(payload, dict):
+                    raise SlackError("invalid_payload", status=400)
+                self._respond(payload, source)
                 posted.append(payload)
                 status, text = 200, "ok"
             except SlackError as exc:
@@ -504,10 +540,46 @@ class FakeSlack:
                 if status == 429:
                     headers["Retry-After"] = str(exc.extra["retry_after"])
             answer = {"ok": True} if status == 200 else {"ok": False, "error": text}
+            shown = payload if isinstance(payload, dict) else {}
             self.calls.append(
-                Call("response_url", {"url": rid, **payload}, status, answer, time.monotonic())
+                Call("response_url", {"url": rid, **shown}, status, answer, time.monotonic())
             )
         return PlainTextResponse(text, status_code=status, headers=headers)
+
+    def _respond(self, payload: dict[str, Any], source: ResponseSource | None) -> None:
+        """One response through a ``response_url`` (under the lock): the source message
+        replaced or deleted, or a new message, checked as Slack checks any message."""
+        if _truthy(payload.get("delete_original")):
+            if source is not None and source.message_ts:
+                kept = self.messages.get(source.channel or "", [])
+                self.messages[source.channel or ""] = [
+                    m for m in kept if m["ts"] != source.message_ts
+                ]
+            return
+        if not payload.get("text") and not payload.get("blocks"):
+            raise SlackError("no_text", status=400)
+        if _check_message(payload):
+            raise SlackError("invalid_blocks", status=400)
+        channel = (source.channel if source is not None else None) or ""
+        if _truthy(payload.get("replace_original")):
+            # the message pressed, edited in place (it keeps its ts and who can see it); a
+            # source kpibot did not post here (an ephemeral one) is only recorded
+            for message in self.messages.get(channel, []) if source is not None else []:
+                if message["ts"] == source.message_ts:  # type: ignore[union-attr]
+                    message.update(self._message(payload), edited=True)
+                    if self.on_message is not None:
+                        self.on_message(channel, dict(message))
+            return
+        if payload.get("response_type") == "in_channel" and channel:
+            # a new message in the channel: Slack's one post a second per channel applies
+            retry = self.tiers.check("chat.postMessage", TEAM_ID, channel)
+            if retry:
+                raise SlackError("rate_limited", status=429, retry_after=retry)
+            message = self._message(payload)
+            message.update(ts=self._ts(), user=BOT_USER_ID, bot_id=BOT_ID, type="message")
+            self.messages.setdefault(channel, []).append(message)
+            if self.on_message is not None:
+                self.on_message(channel, dict(message))
 
     async def _upload(self, request: Request) -> Response:
         file_id = request.path_params["file_id"]
@@ -710,6 +782,8 @@ class FakeSlack:
         ts = self._ts()
         message.update(ts=ts, user=BOT_USER_ID, bot_id=BOT_ID, type="message")
         self.messages.setdefault(channel, []).append(message)
+        if self.on_message is not None:
+            self.on_message(channel, dict(message))
         return {"channel": channel, "ts": ts, "message": dict(message)}
 
     def _post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -727,6 +801,8 @@ class FakeSlack:
         for message in self.messages.get(channel or "", []):
             if message["ts"] == ts:
                 message.update(self._message(args), edited=True)
+                if self.on_message is not None:
+                    self.on_message(str(channel), dict(message))
                 return {"channel": channel, "ts": ts, "text": message.get("text", "")}
         raise SlackError("message_not_found")
 
@@ -943,6 +1019,11 @@ async def _read_args(request: Request) -> dict[str, Any]:
     elif "form" in kind:
         args.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
     return args
+
+
+def _truthy(value: Any) -> bool:
+    """A flag as Slack reads it in a JSON payload: ``true`` or the string ``"true"``."""
+    return value is True or str(value).lower() == "true"
 
 
 def _bearer(request: Request) -> str | None:

@@ -116,7 +116,7 @@ class SlackSender:
             "channel_id": channel_id, "channel_name": channel_name, "user_id": user_id,
             "user_name": self._user(user_id)["username"], "command": command,
             "text": slack_escape(text), "api_app_id": APP_ID, "is_enterprise_install": "false",
-            "response_url": self.fake.new_response_url(), "trigger_id": self._trigger(),
+            "response_url": self.fake.new_response_url(channel_id), "trigger_id": self._trigger(),
         }  # fmt: skip
 
     async def command(
@@ -275,7 +275,8 @@ class SlackSender:
         """The ``block_actions`` Slack sends for ``action`` on a message kpibot sent."""
         channel = channel_id or message.get("channel") or self.fake.dm_channel(user_id)
         ts = message.get("ts", f"{time.time():.6f}")
-        response_url, trigger = self.fake.new_response_url(), self._trigger()
+        response_url = self.fake.new_response_url(channel, None if ephemeral else ts)
+        trigger = self._trigger()
         payload: dict[str, Any] = {
             "type": "block_actions",
             "user": self._user(user_id),
