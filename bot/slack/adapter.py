@@ -690,6 +690,8 @@ class SlackAdapter:
             replies = await self._ask_router(incoming, self._client(target))
             replaced = any(r.replace and not r.private for r in replies)
             if pressed is not None and target.channel and target.message_ts and not replaced:
+                if await self._replace_pressed(replies, target, pressed):
+                    return
                 if self._live.get(target.channel, ("",))[0] == target.message_ts:
                     del self._live[target.channel]  # it is tidied below, with what was chosen
                 await self.deliver(replies, target)
@@ -703,6 +705,49 @@ class SlackAdapter:
             await self.deliver(replies, target)
         except Exception:
             await self._apologise(incoming, target)
+
+    async def _replace_pressed(
+        self, replies: Sequence[Reply], target: Target, pressed: dict[str, Any]
+    ) -> bool:
+        """Answer a press in the DM by replacing the pressed message through the press's
+        ``response_url`` (``replace_original``): what was chosen, then the next question, in
+        one call. An edit in place is not a new post, so the next question does not wait for
+        Slack's one post a second in the DM, and the pressed buttons need no ``chat.update``
+        (Tier 3). ``False`` when it cannot be done that way (no ``response_url``, a modal to
+        open, more than one message holds, Slack refused it): the caller posts instead."""
+        channel, ts = target.channel, target.message_ts
+        if not (target.response_url and channel and ts):
+            return False
+        if self._modal_index(replies, target) is not None:
+            return False
+        message = render.pressed_and_next(pressed, replies)
+        if message is None:
+            return False
+        session = self._client(target).session
+        webhook = AsyncWebhookClient(
+            target.response_url,
+            timeout=SEND_TIMEOUT_S,
+            session=session if session is not None and not session.closed else None,
+            retry_handlers=[self.rate_limits],  # a 429 is counted; posting is the fallback
+        )
+        payload = {"replace_original": True, "response_type": "in_channel", **message}
+        try:
+            answer = await webhook.send_dict(payload)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.info("slack: the pressed message %s was not replaced (%r); posting", ts, exc)
+            return False
+        if answer.status_code != 200:
+            log.info(
+                "slack: the pressed message %s was not replaced (%s %s); posting",
+                ts, answer.status_code, answer.body,
+            )  # fmt: skip
+            return False
+        old = self._live.pop(channel, None)
+        if any(b.get("type") == "actions" for b in message["blocks"]):
+            self._live[channel] = (ts, message)
+        if old is not None and old[0] != ts:  # an older question still has its buttons
+            self._spawn(self._retire_buttons(self._client(target), channel, old))
+        return True
 
     async def _serve_later(
         self, work: asyncio.Task[list[Reply]], incoming: Incoming, target: Target

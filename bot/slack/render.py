@@ -567,6 +567,26 @@ def pressed_view(message: Mapping[str, Any], label: str) -> dict[str, Any]:
     return {"text": message.get("text") or label, "blocks": blocks}
 
 
+def pressed_and_next(pressed: Mapping[str, Any], replies: Sequence[Reply]) -> dict[str, Any] | None:
+    """The pressed message (:func:`pressed_view`) with what kpibot says next under it, as the
+    one message that replaces it: in a DM conversation the answers given so far stay on
+    screen above the next question. ``None`` when a reply is more than words and buttons (a
+    picture, a file, a chart, an edit of its own) or the whole does not fit one message."""
+    if not replies or any(r.image or r.file or r.chart or r.replace or r.errors for r in replies):
+        return None
+    blocks = list(pressed.get("blocks") or [])
+    for reply in replies:
+        parts = messages(reply)
+        if len(parts) > 1:
+            return None
+        blocks += parts[0]["blocks"]
+    ids = [b["block_id"] for b in blocks if b.get("block_id")]
+    if len(blocks) > MESSAGE_BLOCKS_MAX or len(ids) != len(set(ids)):
+        return None
+    asking = next((r for r in reversed(replies) if r.buttons), replies[-1])
+    return {"text": fallback_text(asking), "blocks": blocks}
+
+
 def input_block(q: Question) -> dict[str, Any]:
     block: dict[str, Any] = {
         "type": "input",

@@ -84,6 +84,11 @@ def labels(payload: dict[str, Any]) -> list[str]:
     ]
 
 
+def chosen(payload: dict[str, Any]) -> list[str]:
+    """The lines under the questions answered in a message (``→ 4 · above expectations``)."""
+    return [e["text"] for b in payload["blocks"] if b["type"] == "context" for e in b["elements"]]
+
+
 def seen(calls: Sequence[Call]) -> list[tuple[Any, ...]]:
     """What the calls showed: ``(kind, where, text, button labels)`` and friends."""
     shown: list[tuple[Any, ...]] = []
@@ -95,10 +100,10 @@ def seen(calls: Sequence[Call]) -> list[tuple[Any, ...]]:
             where = call.response.get("channel") or args["channel"]  # a user id: their DM
             shown.append(("post", where, args["text"], labels(args)))
         elif call.method == "chat.update":
-            context = [
-                e["text"] for b in args["blocks"] if b["type"] == "context" for e in b["elements"]
-            ]
-            shown.append(("update", args["channel"], context, labels(args)))
+            shown.append(("update", args["channel"], chosen(args), labels(args)))
+        elif call.method == "response_url" and args.get("replace_original") is True:
+            # the pressed message replaced: what was chosen so far, and what comes next
+            shown.append(("replace", chosen(args), args["text"], labels(args)))
         elif call.method == "response_url":
             shown.append(("respond", args["response_type"], args["text"], labels(args)))
         elif call.method == "views.open":

@@ -156,18 +156,12 @@ async def test_a_month_through_slack(
     calls = await alice.press(SCALE[3])
     assert seen(calls) == [
         (
-            "post",
-            alice.dm,
+            "replace",  # through the press's response_url: what was chosen, the next question
+            ["→ 4 · above expectations"],
             "Question 2 of 4: Attitude: how do you rate yourself this period?\nSend a whole number "
             "from 1 to 5.",
             [*SCALE, "Back", "Cancel"],
         ),
-        (
-            "update",
-            alice.dm,
-            ["→ 4 · above expectations"],
-            [],
-        ),  # the next question first, tidying after
     ]
     await alice.press(SCALE[4])
     assert alice.screen()[-1].startswith("Question 3 of 4: What went well this period?")
@@ -183,7 +177,8 @@ async def test_a_month_through_slack(
             "most 500 characters.",
             ["Back", "Cancel"],
         ),
-        ("update", alice.dm, [], []),
+        # the buttons of question 3 taken off, after; her first two answers stay above it
+        ("update", alice.dm, ["→ 4 · above expectations", "→ 5 · outstanding"], []),
     ]
     calls = await alice.say("Faster first answers")
     assert seen(calls)[0] == (
@@ -197,13 +192,12 @@ async def test_a_month_through_slack(
     calls = await alice.press("Submit")
     assert seen(calls) == [
         (
-            "post",
-            alice.dm,
+            "replace",
+            ["→ Submit"],
             "Thank you, your self-review is submitted. You can change it with /selfreview until "
             "the deadline.",
             [],
         ),
-        ("update", alice.dm, ["→ Submit"], []),
     ]
     assert alice.live_buttons() == 0, "no old question can be answered by accident"
 
@@ -246,7 +240,8 @@ async def test_a_month_through_slack(
             "You have an unfinished self-review. Continue from question 3?",
             ["Continue", "Start over", "Cancel"],
         ),
-        ("update", dave.dm, [], []),
+        # yesterday's question 3 loses its buttons; his two answers stay above it
+        ("update", dave.dm, ["→ 4 · above expectations"] * 2, []),
     ]
     await dave.press("Continue")
     assert dave.screen()[-1].startswith("Question 3 of 4")
