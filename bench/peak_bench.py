@@ -25,10 +25,11 @@ beside what the harness spent on the same machine (``fake_cpu_s``, ``clients_cpu
 p99 ≤ 2 s and ≤ 3 × the unlimited run; 429s ≤ 1 %. The last line is JSON.
 
 The load model. By default (``--think 0``) each client presses the moment the question is
-shown, which no person does; Slack lets kpibot post about one message a second in a DM (two
-at once), so with the intro and question 1 just posted, every next question waits for that
-second, and the limited run's p50 is ≈ 1 s by Slack's rule alone while the unlimited run has
-no such floor. ``--think S`` lets each agent read each question for 0.5–1.5 × S seconds first
+shown, which no person does. Slack lets kpibot post about one message a second in a DM (a
+few at once); a press is answered by replacing the pressed message through the press's
+``response_url`` (an edit, not a post), so only the question after the typed answer (3 → 4)
+is a ``chat.postMessage`` under that rule (until 2026-12-04 every next question was, and the
+limited run's p50 sat at ≈ 1 s by Slack's rule alone). ``--think S`` lets each agent read each question for 0.5–1.5 × S seconds first
 (the same draws in both runs, so the baseline changes exactly as kpibot's run does); the
 time measured is still press → next question.
 
@@ -69,7 +70,7 @@ import httpx  # noqa: E402
 from scoring.scheme_parser import parse_scheme  # noqa: E402
 from storage import repo  # noqa: E402
 from storage.db import make_engine, unit_of_work, upgrade  # noqa: E402
-from tests.fakes.slack_api import BOT_TOKEN, FakeSlack  # noqa: E402
+from tests.fakes.slack_api import BOT_TOKEN, FakeSlack, ResponseSource  # noqa: E402
 from tests.slack.sender import SIGNING_SECRET, SlackSender  # noqa: E402
 
 SCHEME = (ROOT / "tests" / "conversations" / "data" / "mini_shop.toml").read_text(encoding="utf-8")
@@ -77,8 +78,9 @@ ANSWER = "4 · above expectations"
 KPIBOT = Path(sys.executable).with_name("kpibot")
 KEEPALIVE_S = 2.0
 """How long the clients keep an idle connection (uvicorn's ``timeout_keep_alive`` is 5 s)."""
-NOT_KPIBOT = ("auth.test", "response_url", "upload")
-"""Calls in the fake's log that are not kpibot's Web API calls (or not rate-limited ones)."""
+NOT_KPIBOT = ("auth.test", "upload")
+"""Calls in the fake's log that are not kpibot's (or not rate-limited ones); its responses
+through a press's ``response_url`` are counted with its Web API calls."""
 
 
 def user_id(team: int, agent: int) -> str:
@@ -142,6 +144,17 @@ class _AnyResponseUrl(dict[str, list[dict[str, Any]]]):
         return self.setdefault(key, [])
 
 
+class _AnySource(dict[str, ResponseSource]):
+    """What a bench-made response URL answers to, read off its path (``…/<channel>/<ts>``),
+    valid from its first use (a run lasts minutes, the URL 30)."""
+
+    def get(self, key: str, default: Any = None) -> ResponseSource:  # type: ignore[override]
+        if key not in self:
+            *_rest, channel, ts = key.split("/")
+            self[key] = ResponseSource(channel or None, None if ts == "-" else ts, time.monotonic())
+        return self[key]
+
+
 def serve_fake(args: argparse.Namespace) -> None:
     """The child process: the strict fake Slack; every DM message posted or updated goes to
     stdout as a JSON line; ``report`` on stdin → the calls kpibot made."""
@@ -158,30 +171,20 @@ def serve_fake(args: argparse.Namespace) -> None:
             fake.tiers.relax()
         fake._triggers = _AnyTrigger()
         fake.responses = _AnyResponseUrl()
+        fake.response_sources = _AnySource()
         per_team = args.agents // args.teams
         for t in range(args.teams):
             for a in range(per_team):
                 uid = user_id(t, a)
                 fake.add_user(uid, uid.lower(), locale="en-US")
-        post, update = fake._methods["chat.postMessage"], fake._methods["chat.update"]
 
-        def posted(call_args: dict[str, Any]) -> dict[str, Any]:
-            answer = post(call_args)
-            if str(answer.get("channel", "")).startswith("D"):
-                event = {"c": answer["channel"], "m": answer["message"]}
-                out.put(json.dumps(event, ensure_ascii=False))
-            return answer
-
-        def updated(call_args: dict[str, Any]) -> dict[str, Any]:
-            answer = update(call_args)
-            channel = str(answer.get("channel", ""))
+        def shown(channel: str, message: dict[str, Any]) -> None:
+            """A DM message posted, edited or replaced (through a response_url), as the
+            person's Slack shows it."""
             if channel.startswith("D"):
-                for message in fake.messages.get(channel, []):
-                    if message["ts"] == answer["ts"]:
-                        out.put(json.dumps({"c": channel, "m": message}, ensure_ascii=False))
-            return answer
+                out.put(json.dumps({"c": channel, "m": message}, ensure_ascii=False))
 
-        fake._methods["chat.postMessage"], fake._methods["chat.update"] = posted, updated
+        fake.on_message = shown
         out.put(json.dumps({"api_url": fake.api_url, "url": fake.url}))
         for line in sys.stdin:
             if line.strip() == "report":
@@ -195,9 +198,20 @@ def serve_fake(args: argparse.Namespace) -> None:
                         "calls_429": sum(1 for c in calls if c.status == 429),
                         "calls_by_method": by_method,
                         "limited_by_method": dict(fake.tiers.limited),
+                        "refused_by_method": refused(calls),
                     }
                 out.put(json.dumps({"report": report}))
     out.put(None)
+
+
+def refused(calls: list[Any]) -> dict[str, int]:
+    """Calls the fake refused, by method and answer (``response_url used_url`` …)."""
+    found: dict[str, int] = {}
+    for c in calls:
+        if not c.ok:
+            key = f"{c.method} {c.response.get('error')}"
+            found[key] = found.get(key, 0) + 1
+    return found
 
 
 class RemoteFake:
@@ -218,9 +232,12 @@ class RemoteFake:
         n = next(self._ids)
         return f"{n}.{int(time.time())}.bench{n:06d}"
 
-    def new_response_url(self) -> str:
+    def new_response_url(self, channel: str | None = None, message_ts: str | None = None) -> str:
+        """A response URL whose path carries what it answers to (the fake reads it there)."""
         n = next(self._ids)
-        return f"{self.url}response/T0KPIBOT/{n:08d}/bench{n:06d}"
+        return (
+            f"{self.url}response/T0KPIBOT/{n:08d}/bench{n:06d}/{channel or ''}/{message_ts or '-'}"
+        )
 
     def messages_in(self, channel: str) -> list[dict[str, Any]]:
         return list(self.messages.get(channel, []))
@@ -488,6 +505,7 @@ async def run(args: argparse.Namespace, *, limited: bool) -> dict[str, Any]:
         "share_429": round(report["calls_429"] / max(1, report["calls"]), 4),
         "calls_by_method": report["calls_by_method"],
         "limited_by_method": report["limited_by_method"],
+        "refused_by_method": report["refused_by_method"],
         "kpibot_cpu_s": round(cpu, 1),
         "cpu_ms_per_request": round(1000 * cpu / max(1, requests), 1),
         "front_cpu_s": round(front_cpu, 1),
