@@ -29,9 +29,9 @@ shown, which no person does. Slack lets kpibot post about one message a second i
 few at once); a press is answered by replacing the pressed message through the press's
 ``response_url`` (an edit, not a post), so only the question after the typed answer (3 → 4)
 is a ``chat.postMessage`` under that rule (until 2026-12-04 every next question was, and the
-limited run's p50 sat at ≈ 1 s by Slack's rule alone). ``--think S`` lets each agent read each question for 0.5–1.5 × S seconds first
-(the same draws in both runs, so the baseline changes exactly as kpibot's run does); the
-time measured is still press → next question.
+limited run's p50 sat at ≈ 1 s by Slack's rule alone). ``--think S`` lets each agent read
+each question for 0.5–1.5 × S seconds first (the same draws in both runs, so the baseline
+changes exactly as kpibot's run does); the time measured is still press → next question.
 
     .venv/bin/python bench/peak_bench.py [--agents 2000] [--teams 100] [--window 60]
         [--think S] [--router-processes N] [--profile DIR]   # DIR: py-spy profiles (if installed)
@@ -148,7 +148,7 @@ class _AnySource(dict[str, ResponseSource]):
     """What a bench-made response URL answers to, read off its path (``…/<channel>/<ts>``),
     valid from its first use (a run lasts minutes, the URL 30)."""
 
-    def get(self, key: str, default: Any = None) -> ResponseSource:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> ResponseSource:
         if key not in self:
             *_rest, channel, ts = key.split("/")
             self[key] = ResponseSource(channel or None, None if ts == "-" else ts, time.monotonic())

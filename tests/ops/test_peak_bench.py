@@ -31,7 +31,7 @@ def test_the_peak_bench_runs_kpibot_in_its_own_process_and_prints_both_runs() ->
         by_method = run["calls_by_method"]
         assert by_method.get("response_url", 0) >= 24, run
         assert by_method.get("chat.postMessage", 0) + by_method.get("response_url", 0) >= 48, run
-        assert run["refused_by_method"] == {}, run
+        assert not [k for k in run["refused_by_method"] if k.startswith("response_url")], run
         assert run["kpibot_cpu_s"] > 0
     assert {"p99_s", "unlimited_p99_s", "ratio_p99", "share_429", "cpu_ms_per_request"} <= set(
         figures
