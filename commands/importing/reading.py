@@ -617,14 +617,23 @@ def _to_pandas(table: pa.Table) -> pd.DataFrame:
 
 
 def _pandas_columns(table: pa.Table) -> dict[str, pd.Series]:
-    """:func:`_to_pandas`, column by name; booleans without gaps as plain numpy booleans."""
-    frame = _to_pandas(table)
-    columns: dict[str, pd.Series] = {}
-    for name in frame.columns:
-        series = frame[name]
-        if isinstance(series.dtype, pd.BooleanDtype) and not series.hasnans:
-            series = pd.Series(series.to_numpy(dtype=bool), index=series.index, name=name)
-        columns[name] = series
+    """:func:`_to_pandas`, column by name; booleans without gaps as plain numpy booleans,
+    unpacked straight from Arrow's bits (not by way of a pandas "boolean" array)."""
+    plain = [
+        name
+        for name, column in zip(table.column_names, table.columns, strict=True)
+        if pa.types.is_boolean(column.type) and column.null_count == 0
+    ]
+    columns: dict[str, pd.Series] = {
+        name: pd.Series(
+            np.asarray(table.column(name).to_numpy(), dtype=bool), name=name, copy=False
+        )
+        for name in plain
+    }
+    if len(plain) < table.num_columns:
+        frame = _to_pandas(table.drop_columns(plain))
+        for name in frame.columns:
+            columns[name] = frame[name]
     return columns
 
 

@@ -367,33 +367,74 @@ def members_of(
     codes: np.ndarray, uniques: pd.Index, roster: Roster, names: pd.Series | None = None
 ) -> np.ndarray:
     """The member id of each distinct agent (:func:`resolve_agents`), and a trailing -1. With
-    ``names`` (the cells after ``take_after``), ``uniques`` are the whole cells."""
-    distinct = [str(n) for n in uniques.tolist()]
+    ``names`` (the cells after ``take_after``), ``uniques`` are the whole cells.
+
+    Exact spellings are looked up for all distinct agents at once (Arrow's hashed
+    ``index_in``); only the few left over are normalised one by one for the loose look-ups."""
+    whole = _Texts(uniques)
     if names is None:
-        cut = distinct
+        cut = whole
     else:  # the name each whole cell gives (the first row's: the same cell cuts the same way)
-        first_row = pd.Series(np.arange(len(codes))).groupby(codes).first()
-        shown = names.to_numpy(dtype=object)
-        cut = [str(shown[first_row[i]]) for i in range(len(distinct))]
-    found = [-1] * len(distinct)
+        shown = names.iloc[_first_rows(codes, len(uniques))].to_numpy(dtype=object)
+        cut = _Texts(pd.Index([str(v) for v in shown], dtype=object))
+    found = np.full(len(uniques), -1, dtype=np.int64)
     if roster.aliases:
-        exact_alias, loose_alias = roster.aliases, roster.alias_lookup()
-        found = [
-            next((exact_alias[k] for k in (w, c) if k in exact_alias), None)
-            or next((loose_alias[k] for k in (name_key(w), name_key(c)) if k in loose_alias), -1)
-            for w, c in zip(distinct, cut, strict=True)
-        ]
-    if -1 in found:
-        exact = roster.members
-        found = [
-            m if m != -1 else exact.get(c, -1) for c, m in zip(cut, found, strict=True)
-        ]  # most exports spell names exactly
-    if -1 in found:  # then compare loosely: full-width, spaces and case ignored
+        by_whole = whole.ids(roster.aliases)
+        exact = np.where(by_whole != -1, by_whole, cut.ids(roster.aliases))
+        found[:] = exact
+        loose_alias = roster.alias_lookup()
+        # a falsy id found exactly goes on to the loose spellings too (as ``exact or loose``)
+        for i in np.flatnonzero((exact == -1) | (exact == 0)).tolist():
+            keys = (name_key(whole[i]), name_key(cut[i]))
+            found[i] = next((loose_alias[k] for k in keys if k in loose_alias), -1)
+    missing = found == -1
+    if missing.any():  # most exports spell names exactly
+        found[missing] = cut.ids(roster.members)[missing]
+    missing = found == -1
+    if missing.any():  # then compare loosely: full-width, spaces and case ignored
         loose = roster.lookup()
-        found = [
-            m if m != -1 else loose.get(name_key(c), -1) for c, m in zip(cut, found, strict=True)
-        ]
-    return np.array([*found, -1])
+        for i in np.flatnonzero(missing).tolist():
+            found[i] = loose.get(name_key(cut[i]), -1)
+    return np.append(found, -1)
+
+
+class _Texts:
+    """The distinct agent cells as text (``str`` of each), for look-ups at once or one by one."""
+
+    def __init__(self, values: pd.Index) -> None:
+        self.values = values
+        self._listed: list[str] | None = None
+
+    def __getitem__(self, i: int) -> str:
+        if self._listed is None:
+            self._listed = [str(v) for v in self.values.tolist()]
+        return self._listed[i]
+
+    def ids(self, table: TMapping[str, int]) -> np.ndarray:
+        """The id ``table`` gives each text spelled exactly as one of its keys, else -1."""
+        if not table or not len(self.values):
+            return np.full(len(self.values), -1, dtype=np.int64)
+        if isinstance(self.values.array, pd.arrays.ArrowStringArray):
+            text = self.values.array.__arrow_array__()
+        else:
+            text = pa.array([str(v) for v in self.values.tolist()], pa.string())
+        at = pc.index_in(text, value_set=pa.array(list(table), text.type))
+        position = np.asarray(pc.fill_null(at, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        ids = np.fromiter(table.values(), dtype=np.int64, count=len(table))
+        return np.where(position >= 0, ids[np.maximum(position, 0)], -1)
+
+
+def _first_rows(codes: np.ndarray, count: int) -> np.ndarray:
+    """The first row of each code 0 … ``count`` − 1. Codes in order of first appearance (as
+    :func:`agent_codes` gives them) raise their running maximum by one at each first row:
+    one pass, no grouping; other codes are grouped."""
+    if len(codes):
+        highest = np.maximum.accumulate(np.asarray(codes, dtype=np.intp))
+        starts = np.flatnonzero(np.diff(highest, prepend=-1) > 0)
+        if len(starts) == count:
+            return starts
+    first = pd.Series(np.arange(len(codes))).groupby(codes).first()
+    return first.reindex(pd.RangeIndex(count)).to_numpy()
 
 
 def _in_order_of_appearance(column: pd.Series) -> bool:

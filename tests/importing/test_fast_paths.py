@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from commands.importing import ImportRefused, Roster, load_mapping, parsing, prepare, reading
 from commands.importing.parsing import _may_need_cleaning, _plain_clocks, as_text, parse_seconds
 from commands.importing.reading import NULL_VALUES
-from commands.importing.validation import _all_distinct, resolve_agents
+from commands.importing.validation import _all_distinct, name_key, resolve_agents
 from scoring import kpi
 from tests.importing.conftest import OCTOBER, sample
 from tests.importing.test_value_parsing import MAPPING
@@ -256,6 +256,64 @@ def test_agent_codes_of_a_categorical_are_those_of_factorising_the_names(
         assert codes.tolist() == plain[0].tolist()
         assert [str(n) for n in uniques] == [str(n) for n in plain[1]]
         assert members.tolist() == plain[2].tolist()
+
+
+def _member_one_by_one(whole: str, cut: str, roster: Roster) -> int:
+    """An agent cell's member, by the rule as written: an alias of the source (the whole
+    cell, then the part ``take_after`` keeps; exactly, then loosely), then a name (exactly,
+    then loosely)."""
+    exact = next((roster.aliases[k] for k in (whole, cut) if k in roster.aliases), None)
+    loose_alias = roster.alias_lookup()
+    keys = (name_key(whole), name_key(cut))
+    found = exact or next((loose_alias[k] for k in keys if k in loose_alias), -1)
+    if found == -1:
+        found = roster.members.get(cut, -1)
+    if found == -1:
+        found = roster.lookup().get(name_key(cut), -1)
+    return found
+
+
+cell = st.sampled_from(
+    [
+        "店铺:小雨",
+        "店铺:Li Ming",
+        "店铺B:小雨",
+        "Li Ming",
+        "li  ming",
+        "ＬＩ ＭＩＮＧ",
+        "张伟",
+        "小雨",
+        "x",
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(cell, min_size=1, max_size=30),
+    st.dictionaries(cell, st.integers(0, 4), max_size=4),
+    st.booleans(),
+    st.booleans(),
+)
+def test_members_found_for_all_distinct_agents_at_once_are_those_found_one_by_one(
+    cells: list[str], aliases: dict[str, int], cut: bool, categorical: bool
+) -> None:
+    """The member of each distinct agent, looked up at once (exact spellings by a hashed
+    look-up, the rest loosely), is the one the rule gives cell by cell; with ``take_after``
+    the distinct agents are the whole cells and each is cut as its first row is."""
+    roster = Roster("t", {"Li Ming": 2, "张伟": 3, "Wang Xiaohong": 1}, aliases)
+    whole = pd.Series(cells, dtype="str")
+    if categorical:
+        whole = pd.Series(pa.array(cells, pa.string()).dictionary_encode().to_pandas())
+    names = whole.astype(str).str.rsplit(":", n=1).str[-1] if cut else None
+    codes, uniques, members = resolve_agents(
+        whole if names is None else names, roster, whole if cut else None
+    )
+    want = [
+        _member_one_by_one(w, w.rsplit(":", 1)[-1] if cut else w, roster) for w in map(str, uniques)
+    ]
+    assert members.tolist() == [*want, -1]
+    assert [str(uniques[c]) for c in codes] == cells
 
 
 # --- issue 15: the fast paths of the 1,000,000-row bench --------------------------------------
