@@ -58,6 +58,7 @@ import threading
 import time
 import traceback
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import thread as futures_thread
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import (
     connection,
@@ -517,6 +518,10 @@ def _zygote_main(listener_fd: int, alive_r: int) -> NoReturn:
         _release_fds({0, 1, 2, listener_fd, alive_r})
         _fresh_stdio()
         util._finalizer_registry.clear()  # type: ignore[attr-defined]  # the replica's, not ours
+        # The replica's executor threads, which its exit joins, are not here: the fork may
+        # come from one of them (now our only thread), and a worker exiting would try to
+        # join itself ("cannot join current thread").
+        futures_thread._threads_queues.clear()  # type: ignore[attr-defined]
         forkserver.main(listener_fd, alive_r, [])
         code = 0
     except SystemExit:  # the replica and the workers have all closed the "alive" pipe
