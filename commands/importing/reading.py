@@ -604,36 +604,29 @@ aggregation beside its checks); below it the thread would cost more than it save
 
 def _to_pandas(table: pa.Table) -> pd.DataFrame:
     """All columns at once, each Arrow column freed as its pandas one is made (self_destruct), so
-    the peak stays near one copy. Dates as datetime64, not an object each; booleans with gaps as
-    pandas "boolean" (without gaps: plain numpy, see the caller)."""
+    the peak stays near one copy. Dates as datetime64, not an object each; booleans as numpy
+    booleans, unpacked straight from Arrow's bits, or, when a boolean column has gaps, all of
+    them as pandas "boolean" (those without gaps then made numpy booleans by the caller)."""
+    gaps = any(pa.types.is_boolean(c.type) and c.null_count for c in table.columns)
     frame: pd.DataFrame = table.to_pandas(
         use_threads=True,
         self_destruct=True,
         split_blocks=True,
         date_as_object=False,
-        types_mapper={pa.bool_(): pd.BooleanDtype()}.get,
+        types_mapper={pa.bool_(): pd.BooleanDtype()}.get if gaps else None,
     )
     return frame
 
 
 def _pandas_columns(table: pa.Table) -> dict[str, pd.Series]:
-    """:func:`_to_pandas`, column by name; booleans without gaps as plain numpy booleans,
-    unpacked straight from Arrow's bits (not by way of a pandas "boolean" array)."""
-    plain = [
-        name
-        for name, column in zip(table.column_names, table.columns, strict=True)
-        if pa.types.is_boolean(column.type) and column.null_count == 0
-    ]
-    columns: dict[str, pd.Series] = {
-        name: pd.Series(
-            np.asarray(table.column(name).to_numpy(), dtype=bool), name=name, copy=False
-        )
-        for name in plain
-    }
-    if len(plain) < table.num_columns:
-        frame = _to_pandas(table.drop_columns(plain))
-        for name in frame.columns:
-            columns[name] = frame[name]
+    """:func:`_to_pandas`, column by name; booleans without gaps as plain numpy booleans."""
+    frame = _to_pandas(table)
+    columns: dict[str, pd.Series] = {}
+    for name in frame.columns:
+        series = frame[name]
+        if isinstance(series.dtype, pd.BooleanDtype) and not series.hasnans:
+            series = pd.Series(series.to_numpy(dtype=bool), index=series.index, name=name)
+        columns[name] = series
     return columns
 
 
