@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import assert_never
 
+from commands import numbers
 from commands.i18n import Translate
 from scoring.explained import ComponentRef, Explained, Joined, Named, Param, Points, Span, Value
 from scoring.scheme import Component, Indicator, Scheme
@@ -31,12 +32,6 @@ UNIT_FORMATS: dict[str, str] = {
     "points": N_("{value} points"),
 }
 """How a value of each unit reads (English msgids; ``{value} s`` is ``{value} 秒`` in Chinese)."""
-
-
-def number(value: float, places: int) -> str:
-    """Thousands separated, at most ``places`` decimals, no trailing zeros: 1,250, 23.5."""
-    text = f"{value:,.{places}f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def value_text(_: Translate, lang: str, indicator: Indicator, value: Decimal | float | None) -> str:
@@ -61,12 +56,8 @@ def unit_value_text(_: Translate, unit: str, value: Decimal | float | None) -> s
         shown = f"{x:,.2f}"
     else:
         whole = unit in ("count", "seconds") and x.is_integer()
-        shown = number(x, 0 if whole else 2)
+        shown = numbers.number(x, 0 if whole else 2)
     return _(UNIT_FORMATS.get(unit, "{value}"), value=shown)
-
-
-def points_text(_: Translate, scheme: Scheme | None, points: float) -> str:
-    return _("{points} points", points=number(points, scheme.precision if scheme else 1))
 
 
 def span_text(_: Translate, lang: str, indicator: Indicator, span: Span) -> str:
@@ -106,7 +97,7 @@ def render(
             case Value():
                 return value_text(_, lang, indicator, p.x)
             case Points():
-                return points_text(_, scheme, p.x)
+                return numbers.points(_, p.x, scheme.precision if scheme else 1)
             case Span():
                 return span_text(_, lang, indicator, p)
             case Named():

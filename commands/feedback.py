@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from commands import explain, outbox, permissions, results
+from commands import explain, numbers, outbox, permissions, results
 from commands.context import Command, Context, Handler
 from commands.i18n import Translate, translator
 from commands.messages import Button, Reply
@@ -55,6 +55,9 @@ from storage.models.consequences import FeedbackMeeting, MeetingSlot
 TREND_POINTS = 2.0
 SLOT_TIMES = (time(10, 0), time(14, 0), time(16, 0))
 ACTION = "feedback"
+GOAL_PLACES = 1
+"""A goal's target on an indicator the scheme no longer has (no unit to write it in): this
+many decimals at most."""
 
 
 # -- 1. class ---------------------------------------------------------------------------------
@@ -289,10 +292,6 @@ def build_prompt(
     }
 
 
-def _num(x: Any, places: int = 1) -> str:
-    return "—" if x is None else explain.number(float(x), places)
-
-
 def _indicator(scheme: Scheme | None, indicator_id: str) -> Indicator | None:
     return next((i for i in scheme.indicators if i.id == indicator_id), None) if scheme else None
 
@@ -334,7 +333,7 @@ def render_prompt(
             "Feedback meeting with {agent} about {period}: total {total}, rank {rank} of {size}.",
             agent=prompt["agent"],
             period=prompt["period"],
-            total=_num(prompt["total"], places),
+            total=numbers.total(prompt["total"], places),
             rank=prompt.get("rank") or "—",
             size=prompt.get("group_size") or "—",
         )
@@ -344,8 +343,8 @@ def render_prompt(
         _(
             "1. Class: {cls} (team median {median}; earlier mean {before}).",
             cls=class_text(_, c),
-            median=_num(c["median"], places),
-            before=_num(c.get("previous_mean"), places),
+            median=numbers.total(c["median"], places),
+            before=numbers.total(c.get("previous_mean"), places),
         )
     )
     subs = prompt.get("subgoals") or []
@@ -374,13 +373,16 @@ def render_prompt(
     )
     achieved = sep.join(
         _("{name} {value} ({points} of {max} points)", name=name(s), value=shown(s, "value"),
-          points=_num(s["points"], places), max=_num(s["max_points"], places))
+          points=numbers.part(s["points"], places), max=numbers.part(s["max_points"], places))
         for s in subs
     ) or _("full points on every indicator")  # fmt: skip
     lines.append(_("   What was achieved? {achieved}", achieved=achieved))
     if notes["praise"]:
         lines.append(_("   Praised in the reviews: {text}", text=sep.join(notes["praise"])))
-    why = [_("{name} lost {lost} points", name=name(s), lost=_num(s["lost"], places)) for s in subs]
+    why = [
+        _("{name} lost {lost} points", name=name(s), lost=numbers.part(s["lost"], places))
+        for s in subs
+    ]
     why += notes["why"]
     lines.append(_("   Why? {why}", why=sep.join(why) or _("nothing stands out")))
     direction = sep.join(
@@ -544,7 +546,7 @@ def goal_lines(
             target = (
                 explain.value_text(_, lang, ind, goal.target)
                 if ind is not None
-                else _num(goal.target)
+                else numbers.number(goal.target, GOAL_PLACES)
             )
             out.append(
                 _(
@@ -830,7 +832,7 @@ def goal(ctx: Context, name: str, tokens: Sequence[str]) -> list[Reply]:
     period = _period_of(ctx, meeting)
     team = repo.get_team(session=ctx.session, team_id=meeting.team_id)
     assert team is not None
-    text = " ".join(words) or f"{indicator} {_num(target)}"
+    text = " ".join(words) or f"{indicator} {numbers.number(target, GOAL_PLACES)}"
     nxt = next_period_key(period.key)
     store.add_goal(
         session=ctx.session,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from commands import explain, permissions, results
+from commands import explain, numbers, permissions, results
 from commands.context import Command, Context
 from commands.explain import component_name
 from commands.messages import Reply
@@ -28,18 +28,8 @@ from scoring.scheme import Component, Indicator
 from storage import repo
 
 
-def num(x: float, places: int) -> str:
-    """A number at ``places`` decimals at most, without trailing zeros: 30, 2.5, 0.25."""
-    text = f"{x:,.{places}f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def points_text(ctx: Context, scheme: Scheme, points: float) -> str:
-    return ctx._("{points} points", points=num(points, scheme.precision))
-
-
 def weight_text(x: float) -> str:
-    return f"{num(x, 2)}%"
+    return f"{numbers.number(x, 2)}%"
 
 
 # -- components -----------------------------------------------------------------------------
@@ -105,7 +95,7 @@ def _few(ctx: Context, scheme: Scheme, comp: Component) -> str:
         return ""
     n = comp.min_count
     if comp.below_min == "default" and comp.default is not None:
-        default = points_text(ctx, scheme, comp.default)
+        default = numbers.points(ctx._, comp.default, scheme.precision)
         return {
             "customer": _("; at least {n} ratings, fewer count as {default}", n=n, default=default),
             "peer": _("; at least {n} raters, fewer count as {default}", n=n, default=default),
@@ -190,7 +180,7 @@ def indicator_line(ctx: Context, scheme: Scheme, ind: Indicator) -> str:
         line = _(
             "· {name} ({points}): {rule}",
             name=name,
-            points=points_text(ctx, scheme, ind.points),
+            points=numbers.points(ctx._, ind.points, scheme.precision),
             rule=rule,
         )
     else:
@@ -243,7 +233,9 @@ def consequence_lines(ctx: Context, scheme: Scheme) -> list[str]:
         stars = []
         for s in sorted(a.stars, key=lambda s: -s.level):
             text = _(
-                "{n}-star from {total}", n=s.level, total=points_text(ctx, scheme, s.min_total)
+                "{n}-star from {total}",
+                n=s.level,
+                total=numbers.points(ctx._, s.min_total, scheme.precision),
             )
             if s.bonus_base is not None:
                 text = _join(
@@ -372,7 +364,10 @@ def scheme_lines(ctx: Context, scheme: Scheme, team_name: str) -> list[str]:
         total = sum(i.points for i in scheme.indicators)
         lines += [
             "",
-            _("Indicator table ({points} in all):", points=points_text(ctx, scheme, total)),
+            _(
+                "Indicator table ({points} in all):",
+                points=numbers.points(ctx._, total, scheme.precision),
+            ),
         ]
         lines += [indicator_line(ctx, scheme, i) for i in scheme.indicators]
     lines += ["", _("What the result leads to:"), *consequence_lines(ctx, scheme)]
