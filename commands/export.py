@@ -40,7 +40,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from commands import permissions, results
+from commands import numbers, permissions, results
 from commands.cells import DANGEROUS as DANGEROUS
 from commands.cells import safe
 from commands.context import Command, Context
@@ -199,7 +199,8 @@ def _money(value: Any) -> Decimal | None:
 
 
 def _number(value: Any, places: int) -> float | int | None:
-    """A total or points at ``places`` decimals (a whole number as an int): 83.3, never 83.33333."""
+    """A value or a weight (not a result: those are :func:`commands.numbers.cell`) at ``places``
+    decimals (a whole number as an int): 83.3, never 83.33333."""
     if value is None or value == "":
         return None
     x = round(float(value), places)
@@ -267,7 +268,7 @@ def build_sheets(session: Session, team: Team, period: Period) -> dict[str, Rows
             scores.append(
                 [
                     s.name,
-                    _number(s.total, places),
+                    numbers.cell(s.total, places),
                     s.rank,
                     s.group_size,
                     _money(f.get("reward_amount")) if f.get("reward") else None,
@@ -289,7 +290,7 @@ def build_sheets(session: Session, team: Team, period: Period) -> dict[str, Rows
                         component_label(scheme, cid, lang),
                         None,
                         None,
-                        _number(c.get("points"), places),
+                        numbers.cell(c.get("points"), places),
                         _number(c.get("declared_weight"), places),
                         words.code("component_status", c.get("status")),
                     ]
@@ -303,8 +304,8 @@ def build_sheets(session: Session, team: Team, period: Period) -> dict[str, Rows
                         name,
                         value,
                         unit,
-                        _number(i.get("points"), places),
-                        _number(i.get("max_points"), places),
+                        numbers.cell(i.get("points"), places),
+                        numbers.cell(i.get("max_points"), places),
                         words.code("indicator_status", i.get("status")),
                     ]
                 )
@@ -370,8 +371,9 @@ def build_sheets(session: Session, team: Team, period: Period) -> dict[str, Rows
         part = component_label(scheme, ap.component, lang) if scheme is not None else ap.component
         appeals.append([ap.id, names.get(ap.member_id, "?"), part, ap.reason,
                         words.code("appeal_status", ap.status), ap.decision_reason,
-                        _number(ap.before.get("total"), places), ap.before.get("rank"),
-                        _number(ap.after.get("total"), places), ap.after.get("rank")])  # fmt: skip
+                        numbers.cell(ap.before.get("total"), places), ap.before.get("rank"),
+                        numbers.cell(ap.after.get("total"), places),
+                        ap.after.get("rank")])  # fmt: skip
     sheets["appeals"] = appeals
     return sheets
 
@@ -442,8 +444,12 @@ def to_zip(sheets: dict[str, Rows]) -> bytes:
 
 
 def _number_format(value: Any) -> str | None:
+    """A cell's .xlsx format: a Decimal (money to the cent, a result at the scheme's precision)
+    shown with its own places (``#,##0.00``, ``#,##0.0``, ``#,##0``), dates and times as such."""
     if isinstance(value, Decimal):
-        return "#,##0.00"
+        exponent = value.as_tuple().exponent
+        places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+        return "#,##0" + ("." + "0" * places if places else "")
     if isinstance(value, datetime):
         return "yyyy-mm-dd hh:mm"
     if isinstance(value, date):
