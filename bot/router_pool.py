@@ -143,7 +143,9 @@ def preload() -> None:
 
     # One chart drawn: the rest of matplotlib that drawing imports, and the fonts it opens
     # (matplotlib keeps them per thread: the workers' thread is a copy of this one).
-    charts.history_chart(["1", "2"], [50.0, None], title="warm-up", ylabel="total")
+    charts.history_chart(
+        ["1", "2"], [50.0, None], precisions=[1, 1], title="warm-up", ylabel="total"
+    )
 
 
 class RouterPool:

@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from commands import names, outbox, permissions, results, scope
+from commands import names, numbers, outbox, permissions, results, scope
 from commands.calibration import parse_changes
 from commands.consequences import record_payroll
 from commands.context import Command, Context
@@ -425,7 +425,7 @@ def ranking_text(_: Translate, team: Team, period: Period, outcome: results.Peri
         )
     ]
     for s in outcome.scored:
-        lines.append(f"{s.rank}. {s.name}  {s.total or 0:.1f}")
+        lines.append(f"{s.rank}. {s.name}  {numbers.total(s.total, outcome.scheme.precision)}")
     return "\n".join(lines)
 
 
@@ -532,7 +532,7 @@ def decide(ctx: Context, tokens: Sequence[str], uphold: bool) -> list[Reply]:
             "Your appeal #{id} is upheld: {reason}. Your total is now {total}, rank {rank}.",
             id=appeal.id,
             reason=reason,
-            total=f"{float(after['total'] or 0):.1f}",
+            total=numbers.total(after["total"], scheme.precision),
             rank=after.get("rank") or "—",
         )
     else:
@@ -565,7 +565,7 @@ def decide(ctx: Context, tokens: Sequence[str], uphold: bool) -> list[Reply]:
                     "Your result for {period} changed after a colleague's appeal: total {total}, "
                     "rank {rank}.",
                     period=period.key,
-                    total=f"{float(new_total):.1f}",
+                    total=numbers.total(new_total, scheme.precision),
                     rank=new_rank or "—",
                 ),
                 private=True,

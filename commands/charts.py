@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from commands import numbers
+
 log = logging.getLogger(__name__)
 
 PREFERRED_CJK_FAMILIES: tuple[str, ...] = (
@@ -114,17 +116,18 @@ def _png(fig: Any, ax: Any, font: Any, title: str) -> bytes:
     return buf.getvalue()
 
 
-def ranking_chart(bars: Sequence[Bar], *, title: str, xlabel: str) -> bytes:
-    """A horizontal bar chart of totals, best at the top; PNG bytes.
+def ranking_chart(bars: Sequence[Bar], *, title: str, xlabel: str, precision: int) -> bytes:
+    """A horizontal bar chart of totals, best at the top, each labelled at the scheme's
+    ``precision`` (:func:`commands.numbers.total`); PNG bytes.
 
     Drawn once per content: the same bars, title and label give the stored PNG (a chart is
     most of a ranking's time; the same ranking asked again, by the manager or a teammate,
     is not drawn again)."""
-    return _ranking_chart(tuple(bars), title, xlabel)
+    return _ranking_chart(tuple(bars), title, xlabel, precision)
 
 
 @lru_cache(maxsize=32)
-def _ranking_chart(bars: tuple[Bar, ...], title: str, xlabel: str) -> bytes:
+def _ranking_chart(bars: tuple[Bar, ...], title: str, xlabel: str, precision: int) -> bytes:
     fig, ax, font = _canvas(7.0, max(2.5, 0.45 * len(bars) + 1.4))
     ordered = list(reversed(bars))
     colours = [
@@ -138,7 +141,7 @@ def _ranking_chart(bars: tuple[Bar, ...], title: str, xlabel: str) -> bytes:
             rect.set_edgecolor(HIGHLIGHT_EDGE)
             rect.set_linewidth(2.5)
         ax.annotate(
-            f"{bar.value:.1f}",
+            numbers.total(bar.value, precision),
             xy=(rect.get_width(), rect.get_y() + rect.get_height() / 2),
             xytext=(3, 0),
             textcoords="offset points",
@@ -152,17 +155,23 @@ def _ranking_chart(bars: tuple[Bar, ...], title: str, xlabel: str) -> bytes:
 
 
 def history_chart(
-    labels: Sequence[str], totals: Sequence[float | None], *, title: str, ylabel: str
+    labels: Sequence[str],
+    totals: Sequence[float | None],
+    *,
+    precisions: Sequence[int],
+    title: str,
+    ylabel: str,
 ) -> bytes:
-    """A small line chart of totals by period (gaps where there was no score); PNG bytes."""
+    """A small line chart of totals by period (gaps where there was no score), each total
+    labelled at the precision of the scheme that scored its period; PNG bytes."""
     fig, ax, font = _canvas(5.0, 2.6)
     xs = list(range(len(labels)))
     ys = [float("nan") if t is None else t for t in totals]
     ax.plot(xs, ys, marker="o", color=PLAIN_COLOUR)
-    for x, y in zip(xs, totals, strict=True):
+    for x, y, places in zip(xs, totals, precisions, strict=True):
         if y is not None:
             ax.annotate(
-                f"{y:.1f}",
+                numbers.total(y, places),
                 xy=(x, y),
                 xytext=(0, 5),
                 textcoords="offset points",

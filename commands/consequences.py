@@ -34,7 +34,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from commands import feedback, improve, outbox, results
+from commands import feedback, improve, numbers, outbox, results
 from commands.i18n import Translate, translator
 from commands.messages import Reply
 from commands.people import admins_of, lang_of
@@ -136,8 +136,9 @@ def announce(
         return False
     _ = translator(team.lang)
     top = [s for s in outcome.scored if s.rank == 1]
+    total = numbers.total(top[0].total, outcome.scheme.precision)
     lines = [_("Best agent of {period}: {names} ({total}).", period=period.key,
-               names=", ".join(s.name for s in top), total=f"{top[0].total or 0:.1f}")]  # fmt: skip
+               names=", ".join(s.name for s in top), total=total)]  # fmt: skip
     bt = best_team(session, period.key)
     if bt is not None:
         lines.append(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from commands import explain, permissions, results
+from commands import explain, numbers, permissions, results
 from commands.context import Command, Context
 from commands.explain import component_name
 from commands.forms.common import format_value
@@ -25,18 +25,14 @@ from commands.rank import (
     resolve_period,
     split_args,
     status_name,
-    total_text,
 )
 from scoring import Scheme
 from scoring.scheme import Component, Indicator
 from storage import repo
 
-
-def _num(x: float | None, places: int = 1) -> str:
-    if x is None:
-        return "—"
-    text = f"{x:.{places}f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+WEIGHT_PLACES = 1
+"""A component's weight (a percentage of the total, rescaled when a part is left out) is
+written at most this many decimals: 33.3%."""
 
 
 def how_scored(
@@ -140,9 +136,9 @@ def _indicator_line(
         name=ind.name.get(ctx.lang),
         value=value,
         how=how,
-        points=_num(points),
-        weight=_num(item.get("max_points")),
-        contribution=_num(contribution, 2),
+        points=numbers.part(points, scheme.precision),
+        weight=numbers.part(item.get("max_points"), scheme.precision),
+        contribution=numbers.part(contribution, scheme.precision),
     )
     where = source_text(_, source)
     return f"{line} [{where}]" if where else line
@@ -203,12 +199,14 @@ def component_lines(ctx: Context, scheme: Scheme, breakdown: Mapping[str, Any]) 
             else:
                 why = _("not enough samples") if comp.kind == "qa" else _("not enough ratings")
             line = _("· {name}: {why}, left out ({weight}% declared, the others rescaled)",
-                     name=name, why=why, weight=_num(got.get("declared_weight")))  # fmt: skip
+                     name=name, why=why,
+                     weight=numbers.number(got.get("declared_weight"), WEIGHT_PLACES))  # fmt: skip
         else:
             line = _(
                 "· {name}: {points} × {weight}% = {contribution}",
-                name=name, points=_num(got["points"]), weight=_num(got.get("weight")),
-                contribution=_num(got.get("contribution"), 2),
+                name=name, points=numbers.part(got["points"], scheme.precision),
+                weight=numbers.number(got.get("weight"), WEIGHT_PLACES),
+                contribution=numbers.part(got.get("contribution"), scheme.precision),
             )  # fmt: skip
             if status == "voided":
                 line += " " + _("(voided by a missed gate)")
@@ -220,7 +218,10 @@ def component_lines(ctx: Context, scheme: Scheme, breakdown: Mapping[str, Any]) 
         lines.append(f"{line} [{where}]" if where else line)
         dims = [d for d in comp.dimensions if got.get("detail", {}).get(d.id) is not None]
         if dims:
-            parts = [f"{d.name.get(ctx.lang)} {_num(got['detail'][d.id])}" for d in dims]
+            parts = [
+                f"{d.name.get(ctx.lang)} {numbers.part(got['detail'][d.id], scheme.precision)}"
+                for d in dims
+            ]
             lines.append("   " + _(", ").join(parts))
     return lines
 
@@ -276,7 +277,7 @@ def receipt(ctx: Context, outcome: results.PeriodResults, mine: results.AgentSco
         _("Your result for {period} ({scheme})", period=period.key, scheme=scheme.name(ctx.lang)),
         _(
             "Total {total} of 100 · rank {rank} of {size}",
-            total=total_text(mine.total),
+            total=numbers.total(mine.total, scheme.precision),
             rank=mine.rank,
             size=mine.group_size,
         )
@@ -291,7 +292,9 @@ def receipt(ctx: Context, outcome: results.PeriodResults, mine: results.AgentSco
         lines.append("· " + _("; ").join(flags))
     if scheme.indicators:
         kpi = mine.breakdown.get("kpi")
-        lines.append(_("Indicators (KPI table {kpi} of 100):", kpi=_num(kpi)))
+        lines.append(
+            _("Indicators (KPI table {kpi} of 100):", kpi=numbers.part(kpi, scheme.precision))
+        )
         lines += indicator_lines(ctx, scheme, mine.breakdown)
     lines.append(_("Parts of the total:"))
     lines += component_lines(ctx, scheme, mine.breakdown)
@@ -306,7 +309,7 @@ def receipt(ctx: Context, outcome: results.PeriodResults, mine: results.AgentSco
                     _(
                         "· {period}: {total}, rank {rank} of {size}",
                         period=entry.period,
-                        total=total_text(entry.total),
+                        total=numbers.total(entry.total, entry.precision),
                         rank=entry.rank,
                         size=entry.group_size or "?",
                     )

@@ -43,10 +43,13 @@ def result_history(session: Session, params: Mapping[str, Any]) -> Image | None:
     )
     labels = [e.period for e in past] + [period.key]
     totals = [e.total for e in past] + [float(now_score.total) if now_score is not None else None]
+    scheme = results.load_scheme(team, period, session=session)
+    precisions = [e.precision for e in past] + [scheme.precision if scheme is not None else 1]
     _ = translator(str(params.get("lang") or team.lang))
     png = charts.history_chart(
-        labels, totals, title=_("Your totals over the last six periods"), ylabel=_("total")
-    )
+        labels, totals, precisions=precisions, title=_("Your totals over the last six periods"),
+        ylabel=_("total"),
+    )  # fmt: skip
     return Image(
         filename=f"history-{period.key}.png",
         data=png,
@@ -58,7 +61,9 @@ def ranking(_session: Session, params: Mapping[str, Any]) -> Image | None:
     """A ranking's chart (``/rank``, the published ranking), from the bars its text was
     written from (``commands.rank.ranking_chart_ref``): it shows what the text says, in its
     order, whenever it is drawn. Drawn once per change: the same result version's chart
-    (same bars, title and language) is the one drawn before (``charts.ranking_chart``)."""
+    (same bars, title and language) is the one drawn before (``charts.ranking_chart``). The
+    labels carry the ranking scheme's ``precision`` (a reference stored before it was a
+    parameter was written at 1 decimal, as it is still drawn)."""
     bars = [
         charts.Bar(label=str(b[0]), value=float(b[1]), reward=bool(b[2]), penalty=bool(b[3]),
                    highlight=bool(b[4]))
@@ -66,7 +71,10 @@ def ranking(_session: Session, params: Mapping[str, Any]) -> Image | None:
     ]  # fmt: skip
     if not bars:
         return None
-    png = charts.ranking_chart(bars, title=str(params["title"]), xlabel=str(params["xlabel"]))
+    png = charts.ranking_chart(
+        bars, title=str(params["title"]), xlabel=str(params["xlabel"]),
+        precision=int(params.get("precision", 1)),
+    )  # fmt: skip
     return Image(filename=str(params["filename"]), data=png, alt=str(params.get("alt", "")))
 
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from commands import permissions, publication, results
+from commands import numbers, permissions, publication, results
 from commands.context import Command, Context
 from commands.i18n import Translate
 from commands.messages import Reply
@@ -82,10 +82,6 @@ def status_name(_: Translate, status: str) -> str:
     return period_status(_, status)
 
 
-def total_text(total: float | None) -> str:
-    return "—" if total is None else f"{total:.1f}"
-
-
 def change_text(
     _: Translate, rank: int | None, previous: Mapping[str, Any] | None, *, words: bool = False
 ) -> str:
@@ -146,15 +142,15 @@ def _line(
     _: Translate,
     score: results.AgentScore,
     previous: Mapping[str, Any] | None,
-    currency: str,
+    scheme: Scheme,
     *,
     post_change: bool = False,
 ) -> str:
-    parts = [f"{score.rank}. {score.name}  {total_text(score.total)}"]
+    parts = [f"{score.rank}. {score.name}  {numbers.total(score.total, scheme.precision)}"]
     change = change_text(_, score.rank, previous)
     if change:
         parts.append(f"({change})")
-    flags = flag_texts(_, score.flags, currency, post_change=post_change)
+    flags = flag_texts(_, score.flags, scheme.apply.currency, post_change=post_change)
     if flags:
         parts.append("· " + _("; ").join(flags))
     return " ".join(parts)
@@ -217,7 +213,7 @@ def own_place(
     lines = [
         _("Your place in {team} for {period}: {rank} of {size}, total {total}.",
           team=team.name, period=period.key, rank=mine.rank, size=mine.group_size,
-          total=total_text(mine.total)),
+          total=numbers.total(mine.total, outcome.scheme.precision)),
         _("Your scheme does not publish the whole ranking, so you see only your own place."),
     ]  # fmt: skip
     change = change_text(_, mine.rank, previous.get(mine.member_id), words=True)
@@ -247,10 +243,11 @@ def full_ranking(
         )
     ]
     scored = tuple(s for s in outcome.scored if not s.provisional)
-    currency = outcome.scheme.apply.currency
     admin = permissions.is_admin(ctx.actor)
     for score in scored:
-        lines.append(_line(_, score, previous.get(score.member_id), currency, post_change=admin))
+        lines.append(
+            _line(_, score, previous.get(score.member_id), outcome.scheme, post_change=admin)
+        )
     unscored = [s.name for s in outcome.scores if not s.scored]
     if not outcome.scored:
         lines.append(_("Nobody has a score yet: the reviews are still missing."))
@@ -266,7 +263,7 @@ def full_ranking(
                 _(
                     "· {name}  {total}, missing: {parts}",
                     name=s.name,
-                    total=total_text(s.total),
+                    total=numbers.total(s.total, outcome.scheme.precision),
                     parts=parts,
                 )
                 + state
@@ -302,6 +299,7 @@ def full_ranking(
     # ranking's time): the adapter, or the outbox sender, has it drawn from these very bars.
     chart = chart_ref("rank.chart", {
         "bars": [list(b) for b in bars], "alt": alt, "xlabel": _("total"),
+        "precision": outcome.scheme.precision,
         "title": _("Ranking of {team} for {period}", team=team.name, period=period.key),
         "filename": f"rank-{team.name}-{period.key}.png",
     })  # fmt: skip
@@ -318,7 +316,8 @@ def provisional_line(ctx: Context, scheme: Scheme, mine: results.AgentScore) -> 
     """A provisional result's total, and why it has no rank: what is missing, held or confirmed."""
     _ = ctx._
     line = _("Total {total} of 100 · not ranked: provisional, missing: {parts}",
-             total=total_text(mine.total), parts=mine.missing_names(scheme, ctx.lang))  # fmt: skip
+             total=numbers.total(mine.total, scheme.precision),
+             parts=mine.missing_names(scheme, ctx.lang))  # fmt: skip
     if mine.held:
         line += "\n" + _(
             "Held: not published while a required part is missing; the admins decide whether to "

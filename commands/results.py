@@ -779,6 +779,7 @@ class HistoryEntry:
     total: float | None
     rank: int | None
     group_size: int | None
+    precision: int = 1  # the decimals of the scheme that scored that period (its total's places)
 
 
 def history(
@@ -794,9 +795,13 @@ def history(
         entry = _light_scores(team, past, session=session, member_ids=[_id(member)]).get(
             _id(member), {}
         )
+        scheme = load_scheme(team, past, session=session)
         out.append(
-            HistoryEntry(past.key, entry.get("total"), entry.get("rank"), entry.get("group_size"))
-        )
+            HistoryEntry(
+                past.key, entry.get("total"), entry.get("rank"), entry.get("group_size"),
+                scheme.precision if scheme is not None else 1,
+            )
+        )  # fmt: skip
     return out
 
 
@@ -815,6 +820,7 @@ def previous_ranks(
 class WhatIf:
     before: AgentScore
     after: AgentResult
+    scheme: Scheme  # the scheme that scored both (the period's): its precision is the totals'
 
 
 def what_if(
@@ -849,7 +855,7 @@ def what_if(
         results.scheme, inputs, str(_id(member)), overrides,
         as_of=default_as_of(team, period, results.scheme), others=others,
     )  # fmt: skip
-    return WhatIf(before, after)
+    return WhatIf(before, after, results.scheme)
 
 
 _INPUTS: OrderedDict[tuple[int, str], tuple[ScoreInputs, int]] = OrderedDict()

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from commands import permissions, results
+from commands import numbers, permissions, results
 from commands.context import Command, Context, Handler
 from commands.forms import engine
 from commands.forms.common import (
@@ -104,12 +104,6 @@ def published_row(ctx: Context, member: Member, period: Period) -> results.Perio
     )
 
 
-def _points(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value:.1f}".rstrip("0").rstrip(".")
-
-
 def kpi_breakdown(ctx: Context, scheme: Scheme, member: Member, period: Period) -> list[str]:
     """The agent's KPI table as published: each indicator's value and points, and the computed
     performance dimension, from the agent's row of the team's results (:func:`published_row`)."""
@@ -141,8 +135,8 @@ def kpi_breakdown(ctx: Context, scheme: Scheme, member: Member, period: Period) 
             continue
         points = _(
             "{points} of {full} points",
-            points=_points(item.get("points")),
-            full=_points(item.get("max_points")),
+            points=numbers.part(item.get("points"), scheme.precision),
+            full=numbers.part(item.get("max_points"), scheme.precision),
         )
         lines.append(
             _(
@@ -158,7 +152,7 @@ def kpi_breakdown(ctx: Context, scheme: Scheme, member: Member, period: Period) 
             _(
                 "{dimension} (computed from the KPIs, not asked): {score} / 100",
                 dimension=performance.name.get(ctx.lang),
-                score=_points(mine.breakdown.get("kpi")),
+                score=numbers.part(mine.breakdown.get("kpi"), scheme.precision),
             )
         )
     return lines
@@ -231,22 +225,20 @@ def indicator_field_id(indicator: Indicator) -> str:
     return f"{INDICATOR_FIELD}{indicator.id}"
 
 
-def _num_text(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
-
-
-def indicator_field(indicator: Indicator) -> Field:
-    """One question for a manager-provided indicator, with the values the scheme allows."""
+def indicator_field(indicator: Indicator, precision: int) -> Field:
+    """One question for a manager-provided indicator, with the values the scheme allows (its
+    points at the scheme's ``precision``)."""
     name = names(indicator.name)
     method = indicator.method
     worth: Text = Msg(
-        N_("Worth up to {points} points of the KPI table."), {"points": _num_text(indicator.points)}
+        N_("Worth up to {points} points of the KPI table."),
+        {"points": numbers.part(indicator.points, precision)},
     )
     if method.choices():
         options = tuple(
             Option(level.id, Msg(N_("{level} ({points} points)"),
                                  {"level": Localized(zh=level.name_zh, en=level.name_en),
-                                  "points": _num_text(level.points)}))
+                                  "points": numbers.part(level.points, precision)}))
             for level in method.choices()
         )  # fmt: skip
         return Field(
@@ -383,7 +375,8 @@ def fields(ctx: Context, conv: Conversation) -> list[Field]:
             max_length=COMMENT_LIMIT, ask_if=(dim.id, ENDS),
             short=Msg(N_("Why ({dimension})"), {"dimension": names(dim.name)}),
         ))  # fmt: skip
-    out += [indicator_field(indicator) for indicator in manager_indicators(scheme)]
+    if scheme is not None:
+        out += [indicator_field(i, scheme.precision) for i in manager_indicators(scheme)]
     if scheme is None or not scheme.manager_dimensions:
         return out  # only indicators to give: there is no review for a comment to go with
     out.append(
@@ -430,11 +423,11 @@ def preview(ctx: Context, conv: Conversation, answers: Answers) -> list[str]:
     outcome = results.what_if(
         team_of(ctx, subject), period, subject, overrides, session=ctx.session
     )
-    total = outcome.after.total if outcome is not None else None
-    if total is None:
+    if outcome is None or outcome.after.total is None:
         return [ctx._("Resulting total: not enough data yet.")]
     return [ctx._("Resulting total for {name}: {total} / 100 (preview, not yet stored).",
-                  name=display_name(ctx, subject), total=f"{total:.1f}")]  # fmt: skip
+                  name=display_name(ctx, subject),
+                  total=numbers.total(outcome.after.total, outcome.scheme.precision))]  # fmt: skip
 
 
 def check(ctx: Context, conv: Conversation) -> str | None:

@@ -13,13 +13,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from commands import names, permissions, results
+from commands import names, numbers, permissions, results
 from commands.context import Command, Context
 from commands.forms.common import format_value
 from commands.i18n import Translate
 from commands.messages import Reply
 from commands.permissions import N_
-from commands.rank import PERIOD_KEY, resolve_period, total_text
+from commands.rank import PERIOD_KEY, resolve_period
 from scoring import Scheme
 from scoring.scheme import Indicator
 from storage import repo
@@ -235,7 +235,7 @@ def explain(
 ) -> list[str]:
     labels = labels or {}
     _ = ctx._
-    before, after = outcome.before, outcome.after
+    before, after, places = outcome.before, outcome.after, outcome.scheme.precision
     lines = [_("What if, for {period} (nothing is stored):", period=period)]
     indicators = {i.id: i for i in scheme.indicators}
     old_items = before.breakdown.get("indicators", {})
@@ -248,8 +248,9 @@ def explain(
         lines.append(_(
             "· {name}: {old} → {new}, points {old_points} → {new_points}",
             name=ind.name.get(ctx.lang), old=format_value(ctx, ind, old.get("value")),
-            new=format_value(ctx, ind, new.value), old_points=total_text(old.get("points")),
-            new_points=total_text(new.points),
+            new=format_value(ctx, ind, new.value),
+            old_points=numbers.total(old.get("points"), places),
+            new_points=numbers.total(new.points, places),
         ))  # fmt: skip
     for key in overrides:
         if key not in indicators:
@@ -260,9 +261,9 @@ def explain(
     lines.append(
         _(
             "Total: {old} → {new} ({delta})",
-            old=total_text(before.total),
-            new=total_text(after.total),
-            delta=f"{delta:+.1f}",
+            old=numbers.total(before.total, places),
+            new=numbers.total(after.total, places),
+            delta=numbers.change(delta, places),
         )
     )
     lines.append(

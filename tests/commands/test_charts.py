@@ -25,7 +25,7 @@ def test_chinese_names_render_with_a_cjk_font_and_no_missing_glyphs() -> None:
         pytest.fail("no CJK font: install fonts-wqy-zenhei (scripts/test-setup.sh)")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        png = charts.ranking_chart(BARS, title="排名 2026-10", xlabel="总分")
+        png = charts.ranking_chart(BARS, title="排名 2026-10", xlabel="总分", precision=1)
     assert png.startswith(PNG_MAGIC)
     assert [w for w in caught if "missing from font" in str(w.message)] == []
 
@@ -42,7 +42,7 @@ def test_without_a_cjk_font_the_chart_still_renders_and_a_warning_is_logged(
         assert "fonts-wqy-zenhei" in caplog.text
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            png = charts.ranking_chart(BARS, title="ranking", xlabel="total")
+            png = charts.ranking_chart(BARS, title="ranking", xlabel="total", precision=1)
         assert png.startswith(PNG_MAGIC)
     finally:
         charts.cjk_font.cache_clear()
@@ -53,6 +53,6 @@ def test_a_longer_ranking_makes_a_taller_picture() -> None:
 
     from matplotlib.image import imread
 
-    short = imread(BytesIO(charts.ranking_chart(BARS[:1], title="t", xlabel="x")))
-    tall = imread(BytesIO(charts.ranking_chart(BARS * 6, title="t", xlabel="x")))
+    short = imread(BytesIO(charts.ranking_chart(BARS[:1], title="t", xlabel="x", precision=1)))
+    tall = imread(BytesIO(charts.ranking_chart(BARS * 6, title="t", xlabel="x", precision=1)))
     assert tall.shape[0] > short.shape[0]

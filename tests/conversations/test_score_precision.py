@@ -1,7 +1,8 @@
 """Every surface writes a score at the precision of the scheme that scored its period
 (``precision``, 0–4 decimals; ``commands.numbers``), in both languages: ``/rank``, ``/me`` (its
 last periods at their own schemes' precision), ``/simulate``, the review preview, the feedback
-prompt, the ranking chart and the export (a number with those places, never text).
+prompt, the best agent's announcement, the ranking chart and the export (a number with those
+places, never text).
 
 The scheme: an indicator table (one ratio indicator, 100 points at 100%) 50% and the manager's
 review 50%; every agent has "4" (75 points, 37.5 of the total). Alice's 95.94% gives 85.47,
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -23,13 +25,15 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from commands import export, results
+from commands import charts, consequences, export, feedback, results
 from commands.context import AppConfig
+from commands.i18n import translator
 from commands.router import Router
 from scoring.scheme_parser import parse_scheme
-from storage import repo
+from storage import outbox, repo
 from storage.db import unit_of_work
 from tests.conftest import Clock
+from tests.conversations.transcript import FakeChat, run
 
 PERIOD, BEFORE = "2026-10", "2026-09"
 OPENS = datetime(2026, 11, 1, 0, 0, tzinfo=UTC)
@@ -65,6 +69,9 @@ better = "higher"
 points = 100
 method = "ratio"
 params.target = 1.0
+
+[apply]
+announce_best = true
 """
 
 VALUES = {"Alice": "0.9594", "Bob": "0.9592", "Carol": "0.70", "Dave": "0.9594"}
@@ -139,6 +146,126 @@ def precision(request: pytest.FixtureRequest) -> int:
 def router(engine: Engine, clock: Clock, precision: int) -> Router:
     _world(engine, precision)
     return Router(engine, AppConfig(), clock)
+
+
+def _one(pattern: str, text: str) -> re.Match[str]:
+    found = re.search(pattern, text, re.MULTILINE)
+    assert found is not None, f"{pattern!r} not in:\n{text}"
+    return found
+
+
+NUMBER = r"[\d.,+-]+"
+ME_TOTAL = {"en": rf"^Total ({NUMBER}) of 100 · rank", "zh": rf"^总分 ({NUMBER})（满分 100）· 第"}
+ME_KPI = {
+    "en": rf"^Indicators \(KPI table ({NUMBER}) of 100\):$",
+    "zh": rf"^考核指标（指标表得分 ({NUMBER})，满分 100）：$",
+}
+ME_PAST = {"en": rf"^· {BEFORE}: ({NUMBER}), rank", "zh": rf"^· {BEFORE}：({NUMBER}) 分，第"}
+WHAT_IF = {
+    "en": rf"^Total: ({NUMBER}) → ({NUMBER}) \(({NUMBER})\)$",
+    "zh": rf"^总分：({NUMBER}) → ({NUMBER})（({NUMBER})）$",
+}
+PREVIEW = {
+    "en": rf"Resulting total for .+?: ({NUMBER}) / 100 \(preview",
+    "zh": rf"的总分将为：({NUMBER}) / 100（预览",
+}
+BEST = {
+    "en": rf"^Best agent of {PERIOD}: (.+) \(({NUMBER})\)\.$",
+    "zh": rf"^{PERIOD} 最佳客服：(.+)（({NUMBER})）。$",
+}
+FEEDBACK = {
+    "en": rf"about {PERIOD}: total ({NUMBER}), rank",
+    "zh": rf"的绩效反馈面谈：总分 ({NUMBER})，",
+}
+
+
+@pytest.mark.parametrize("team", list(TEAMS))
+def test_the_ranking_writes_each_total_at_the_schemes_precision_and_ties_as_scoring_ranks(
+    router: Router, precision: int, team: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lang, manager, agents = TEAMS[team]
+    drawn: list[int] = []
+    real = charts.ranking_chart
+
+    def recording(bars: Any, *, title: str, xlabel: str, precision: int) -> bytes:
+        drawn.append(precision)
+        return real(bars, title=title, xlabel=xlabel, precision=precision)
+
+    monkeypatch.setattr(charts, "ranking_chart", recording)
+    chat = FakeChat(router, manager)
+    run(chat, [("/rank", "")])
+    text = chat.transcript[-2][1]
+    for name in agents:
+        english = AS_EN.get(name, name)
+        if english in REVIEWED:
+            place, total = SHOWN[precision]["rank"][english]
+            assert _one(rf"^(\d+)\. {name}  ({NUMBER})", text).groups() == (place, total), text
+    assert drawn == [precision], "the chart's labels are written at the scheme's precision"
+
+
+@pytest.mark.parametrize("team", list(TEAMS))
+def test_me_writes_the_total_and_the_kpi_table_at_the_schemes_precision(
+    router: Router, precision: int, team: str
+) -> None:
+    lang, _manager, agents = TEAMS[team]
+    chat = FakeChat(router, agents[0])
+    run(chat, [("/me", "")])
+    assert _one(ME_TOTAL[lang], chat.text)[1] == SHOWN[precision]["rank"]["Alice"][1]
+    assert _one(ME_KPI[lang], chat.text)[1] == SHOWN[precision]["kpi"].rstrip("0").rstrip(".")
+    # the month before at its own scheme's precision, not this month's
+    assert _one(ME_PAST[lang], chat.text)[1] == SHOWN[PAST[precision]]["rank"]["Alice"][1]
+
+
+@pytest.mark.parametrize("team", list(TEAMS))
+def test_simulate_writes_both_totals_and_the_change_at_the_schemes_precision(
+    router: Router, precision: int, team: str
+) -> None:
+    lang, _manager, agents = TEAMS[team]
+    chat = FakeChat(router, agents[0])
+    run(chat, [("/simulate resolution_rate=96%", "")])
+    assert _one(WHAT_IF[lang], chat.text).groups() == SHOWN[precision]["what_if"], chat.text
+
+
+@pytest.mark.parametrize("team", list(TEAMS))
+def test_the_review_preview_writes_the_total_at_the_schemes_precision(
+    router: Router, precision: int, team: str
+) -> None:
+    lang, manager, agents = TEAMS[team]
+    skip = {"en": "skip", "zh": "跳过"}[lang]
+    chat = FakeChat(router, manager)
+    run(chat, [(f"/review {agents[3]}", "1"), ("4", ""), (skip, "")])
+    assert _one(PREVIEW[lang], chat.text)[1] == SHOWN[precision]["rank"]["Alice"][1]
+    run(chat, [("/cancel", "")])
+
+
+@pytest.mark.parametrize("team", list(TEAMS))
+def test_the_feedback_prompt_writes_the_total_at_the_schemes_precision(
+    engine: Engine, router: Router, precision: int, team: str
+) -> None:
+    lang, _manager, agents = TEAMS[team]
+    with unit_of_work(engine) as session:
+        found, period, outcome, agent = _results(session, team, agents[0])
+        prompt = feedback.build_prompt(session, found, period, agent, outcome, now=OPENS)
+        text = feedback.render_prompt(
+            translator(lang), lang, prompt, [], found.timezone, outcome.scheme
+        )
+    assert _one(FEEDBACK[lang], text)[1] == SHOWN[precision]["rank"]["Alice"][1]
+
+
+@pytest.mark.parametrize("team", list(TEAMS))
+def test_the_best_agents_announcement_writes_the_total_at_the_schemes_precision(
+    engine: Engine, router: Router, precision: int, team: str
+) -> None:
+    """At 2 decimals Alice alone is first; at 1 and 0 Bob shares her total and her place."""
+    lang, _manager, agents = TEAMS[team]
+    with unit_of_work(engine) as session:
+        found, period, outcome, _agent = _results(session, team, agents[0])
+        assert consequences.announce(session, found, period, outcome, now=OPENS)
+        [best] = outbox.list_messages(session=session, team_id=found.id, kinds=["best"])
+        text = best.reply["text"]
+    names, total = _one(BEST[lang], text).groups()
+    first = agents[:1] if precision == 2 else agents[:2]
+    assert (set(names.split(", ")), total) == (set(first), SHOWN[precision]["rank"]["Alice"][1])
 
 
 def _results(session: Any, team_name: str, agent_name: str) -> tuple[Any, Any, Any, Any]:

@@ -45,9 +45,9 @@ async def test_the_ranking_is_said_first_and_its_chart_follows_in_the_texts_orde
     async with PLATFORMS[platform](engine, router, ids, NAMES) as month:
         mary: Any = month.people["Mary"]
 
-        def recording(bars: Any, *, title: str, xlabel: str) -> bytes:
+        def recording(bars: Any, *, title: str, xlabel: str, precision: int) -> bytes:
             drawn.append(([b.label for b in bars], list(mary.screen())))  # what Mary reads then
-            return real(bars, title=title, xlabel=xlabel)
+            return real(bars, title=title, xlabel=xlabel, precision=precision)
 
         monkeypatch.setattr(charts, "ranking_chart", recording)
         await mary.say("/rank")
@@ -71,9 +71,9 @@ def test_the_terminal_says_the_ranking_then_where_its_chart_was_saved(
     drawn: list[list[str]] = []
     real = charts.ranking_chart
 
-    def recording(bars: Any, *, title: str, xlabel: str) -> bytes:
+    def recording(bars: Any, *, title: str, xlabel: str, precision: int) -> bytes:
         drawn.append([b.label for b in bars])
-        return real(bars, title=title, xlabel=xlabel)
+        return real(bars, title=title, xlabel=xlabel, precision=precision)
 
     monkeypatch.setattr(charts, "ranking_chart", recording)
     answers = ConsoleChat(router, "Mary", tmp_path / "media").answers("/rank")

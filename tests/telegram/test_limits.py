@@ -100,13 +100,17 @@ def test_the_largest_ranking_chart_kpibot_draws_fits_telegrams_photo_limits() ->
     from tests.fakes.telegram_api import PHOTO_RATIO_MAX, PHOTO_SIDES_MAX
 
     bars = [charts.Bar(label=f"客服 {i:03d}", value=100 - i / 3) for i in range(2 * CHART_ENDS)]
-    with Image.open(io.BytesIO(charts.ranking_chart(bars, title="t", xlabel="x"))) as chart:
+    with Image.open(
+        io.BytesIO(charts.ranking_chart(bars, title="t", xlabel="x", precision=1))
+    ) as chart:
         width, height = chart.size
     assert width + height <= PHOTO_SIDES_MAX and max(width, height) <= PHOTO_RATIO_MAX * min(
         width, height
     )
     too_many = [charts.Bar(label=f"客服 {i:03d}", value=50.0) for i in range(204)]
-    with Image.open(io.BytesIO(charts.ranking_chart(too_many, title="t", xlabel="x"))) as chart:
+    with Image.open(
+        io.BytesIO(charts.ranking_chart(too_many, title="t", xlabel="x", precision=1))
+    ) as chart:
         assert sum(chart.size) > PHOTO_SIDES_MAX, "why the rank command draws only the ends"
 
 
