@@ -168,7 +168,7 @@ def _create_database(base: str, name: str) -> None:
 
     plain = make_url(base).set(drivername="postgresql").render_as_string(hide_password=False)
     try:
-        with psycopg.connect(plain, connect_timeout=3, autocommit=True) as connection:
+        with psycopg.connect(plain, connect_timeout=30, autocommit=True) as connection:
             exists = connection.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
             ).fetchone()
@@ -212,7 +212,9 @@ def _pg_admin_engine() -> Engine:
         import psycopg
 
         plain = url.replace("postgresql+psycopg://", "postgresql://", 1)
-        psycopg.connect(plain, connect_timeout=3).close()
+        # a generous connect timeout: a server that is not there refuses at once, and a
+        # loaded one that answers late must not skip every PostgreSQL test unnoticed
+        psycopg.connect(plain, connect_timeout=30).close()
     except Exception as exc:  # noqa: BLE001 - any failure means "no server to test against"
         pytest.skip(f"PostgreSQL unreachable at {url} (set TEST_DATABASE_URL): {exc}")
     return make_engine(url, isolation_level="AUTOCOMMIT")

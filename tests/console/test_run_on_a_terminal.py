@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.console.test_chat_in_a_terminal import Terminal
+from tests.console.test_chat_in_a_terminal import GUARD_SECONDS, Terminal
 from tests.ops.replica import children, running
+from tests.waiting import CEILING_S
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,10 +25,10 @@ def _running(pids: list[int]) -> list[int]:
 
 def _answers(url: str) -> bool:
     """Whether the server answers 200 (it starts listening once its router workers are up)."""
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + GUARD_SECONDS
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=5) as answer:
+            with urllib.request.urlopen(url, timeout=CEILING_S) as answer:
                 return answer.status == 200
         except OSError:
             time.sleep(0.2)
@@ -77,7 +78,7 @@ def test_kpibot_run_on_a_terminal_opens_the_demo_chat_as_its_manager_and_quit_le
         term.type("/rank demo")
         ranking = term.expect("排名图")
         assert "1. " in ranking and "8. " in ranking
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + CEILING_S
         while not (workers := _running(children(term.proc.pid))) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert workers, "the web app beside the chat runs its router in a worker process"
@@ -91,7 +92,7 @@ def test_kpibot_run_on_a_terminal_opens_the_demo_chat_as_its_manager_and_quit_le
         )
         term.proc.send_signal(signal.SIGINT)  # Ctrl-C
         assert term.close() == 0
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + CEILING_S
         while _running(workers) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not _running(workers), "no worker process outlives `kpibot run`"

@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from storage import conversations, repo
 from storage.db import unit_of_work
+from tests.waiting import CEILING_S
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -64,7 +65,7 @@ def test_a_duplicate_delivery_waits_for_the_first_and_is_dropped_or_claimed_afte
             second = ThreadPoolExecutor(1).submit(claimed_in_own_unit, db_engine, event)
             assert not _finishes_within(second, 0.3), "the second waits for the first"
             first.commit() if first_commits else first.rollback()
-            assert second.result(timeout=30) is expected
+            assert second.result(timeout=CEILING_S) is expected
         finally:
             first.close()
 

@@ -59,6 +59,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.fakes.limits import FEISHU_APP_PER_S, FloodGate, Verdict, feishu_gate, feishu_patch_gate
+from tests.waiting import CEILING_S
 
 APP_SECRET = "kpibot-test-app-secret"
 VERIFICATION_TOKEN = "kpibot-verification-token"
@@ -310,7 +311,7 @@ class FakeFeishu:
         with self._lock:
             return [c for c in self.calls[since:] if c.name != "token"]
 
-    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float = CEILING_S) -> None:
         deadline = time.monotonic() + timeout
         while not predicate():
             if time.monotonic() > deadline:
@@ -687,7 +688,9 @@ class FakeFeishu:
             body, headers = self.encode(payload)
         header = payload.get("header") or {}
         started = time.monotonic()
-        async with httpx.AsyncClient(transport=self.callback_transport, timeout=10) as client:
+        async with httpx.AsyncClient(
+            transport=self.callback_transport, timeout=CEILING_S
+        ) as client:
             response = await client.post(target, content=body, headers=headers)
         seconds = time.monotonic() - started
         try:

@@ -76,6 +76,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from tests.fakes.limits import FloodGate, Tiers
+from tests.waiting import CEILING_S
 
 BOT_TOKEN = "xoxb-0000-kpibot-test-token"
 APP_TOKEN = "xapp-1-kpibot-test-token"
@@ -410,7 +411,7 @@ class FakeSlack:
     def texts_in(self, channel: str) -> list[str]:
         return [m.get("text", "") for m in self.messages_in(channel)]
 
-    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float = CEILING_S) -> None:
         """Poll ``predicate`` (e.g. "a DM arrived") without blocking the test's loop."""
         deadline = time.monotonic() + timeout
         while not predicate():
@@ -643,7 +644,7 @@ class FakeSlack:
             "retry_attempt": retry_attempt, "retry_reason": retry_reason,
         }  # fmt: skip
         sent = asyncio.run_coroutine_threadsafe(websocket.send_text(json.dumps(envelope)), loop)
-        sent.result(timeout=10)
+        sent.result(timeout=CEILING_S)
         return envelope_id
 
     def suggestion(

@@ -35,6 +35,7 @@ import httpx
 from aiohttp import web
 
 from tests.fakes.limits import FloodGate, telegram_gate
+from tests.waiting import CEILING_S
 
 TOKEN = "123456789:TEST-token-for-the-fake-telegram"
 BOT_ID = 123456789
@@ -483,13 +484,15 @@ class FakeTelegram:
         self,
         predicate: Callable[[FakeTelegram], bool],
         *,
-        timeout: float = 10.0,
+        timeout: float = CEILING_S,
     ) -> None:
         """Wait until ``predicate(self)`` holds (the bot works concurrently)."""
         async with self._changed:
             await asyncio.wait_for(self._changed.wait_for(lambda: predicate(self)), timeout)
 
-    async def wait_calls(self, method: str, count: int, *, timeout: float = 10.0) -> list[ApiCall]:
+    async def wait_calls(
+        self, method: str, count: int, *, timeout: float = CEILING_S
+    ) -> list[ApiCall]:
         await self.wait_for(lambda tg: len(tg.calls_to(method)) >= count, timeout=timeout)
         return self.calls_to(method)
 

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from tests.fakes.feishu_api import Call, FakeFeishu, User, button_labels, card_text, find_button
+from tests.waiting import CEILING_S
 
 
 def _card_of(call: Call) -> dict[str, Any] | None:
@@ -58,7 +59,7 @@ class FeishuChat:
         assert delivery.in_time, (
             f"Feishu got {delivery.status} after {delivery.seconds:.2f} s: {delivery.body}"
         )
-        await self.adapter.wait_handled(before + 1)
+        await self.adapter.wait_handled(before + 1, timeout=CEILING_S)
         calls = self.fake.message_calls(start)
         failed = [c for c in calls if not c.ok]
         assert not failed, f"Feishu refused: {[(c.name, c.response) for c in failed]}"

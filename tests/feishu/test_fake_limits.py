@@ -13,11 +13,12 @@ import httpx
 
 from tests.fakes.feishu_api import FakeFeishu
 from tests.fakes.limits import FEISHU_APP_PER_S, FEISHU_CHAT_PER_S, FloodGate
+from tests.waiting import CEILING_S
 
 
 @contextmanager
 def _client(fake: FakeFeishu) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=fake.domain + "/open-apis", timeout=5) as client:
+    with httpx.Client(base_url=fake.domain + "/open-apis", timeout=CEILING_S) as client:
         token = client.post(
             "/auth/v3/tenant_access_token/internal",
             json={"app_id": fake.app_id, "app_secret": fake.app_secret},

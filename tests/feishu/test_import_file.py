@@ -24,6 +24,7 @@ from storage.db import unit_of_work
 from tests.conversations.world import build_world
 from tests.fakes.feishu_api import FakeFeishu
 from tests.feishu.chat import FeishuChat
+from tests.waiting import CEILING_S
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "imports"
 FILE = (
@@ -123,6 +124,6 @@ async def test_a_file_feishu_will_not_hand_over_gets_a_clear_answer(
     del feishu.files[key]  # recalled before kpibot fetched it
     before = admin.adapter.handled
     assert (await feishu.push(envelope)).in_time
-    await admin.adapter.wait_handled(before + 1)
+    await admin.adapter.wait_handled(before + 1, timeout=CEILING_S)
     assert "我没能下载客服绩效.csv，请重新发送" in admin.screen()[-1], admin.screen()[-1]
     assert _downloads(feishu) == [("file", 400)]

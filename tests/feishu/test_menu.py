@@ -16,6 +16,7 @@ from tests.fakes.feishu_api import FakeFeishu
 from tests.feishu.chat import FeishuChat, seen
 from tests.feishu.conftest import ScriptedRouter
 from tests.feishu.world import link
+from tests.waiting import CEILING_S
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -47,7 +48,7 @@ async def test_a_menu_event_delivered_twice_runs_once(feishu: FakeFeishu, start_
     event = feishu.menu_event(lina, "help")
     first, again = await feishu.push(event), await feishu.push(event)
     assert first.status == again.status == 200
-    await adapter.wait_handled(1)
+    await adapter.wait_handled(1, timeout=CEILING_S)
     assert [i.text for i in router.seen] == ["/help"]
 
 

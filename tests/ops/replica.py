@@ -86,7 +86,7 @@ class Replica:
                     f"kpibot run exited with {self.process.returncode}:\n{self.log()}"
                 )
             try:
-                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
+                if httpx.get(self.url + "/readyz", timeout=10).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass

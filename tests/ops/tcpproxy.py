@@ -19,6 +19,8 @@ import itertools
 import threading
 from collections.abc import Sequence
 
+from tests.waiting import CEILING_S
+
 
 class TcpProxy:
     def __init__(self, targets: Sequence[tuple[str, int]]) -> None:
@@ -44,7 +46,7 @@ class TcpProxy:
         self.stop()
 
     def _call(self, coro: object) -> object:
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=10)  # type: ignore[arg-type]
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=CEILING_S)  # type: ignore[arg-type]
 
     def start(self) -> TcpProxy:
         self._thread.start()

@@ -24,6 +24,7 @@ from tests.fakes.telegram_api import TOKEN, FakeTelegram
 from tests.ops.conftest import SLACK_IDS, STRONG_SECRET, TELEGRAM_IDS, linked_world
 from tests.ops.replica import Replica
 from tests.slack.sender import SIGNING_SECRET, SlackSender
+from tests.waiting import CEILING_S
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -96,11 +97,11 @@ async def test_requests_acknowledged_before_a_kill_are_all_answered_once_by_the_
                 assert acked == [200] * len(acked)
                 total = EACH * (len(TELEGRAM_IDS) + len(SLACK_IDS))
                 await fake.wait_until(
-                    lambda: claimed(engine) == total, timeout=20
+                    lambda: claimed(engine) == total, timeout=CEILING_S
                 )  # all stored, none answered
                 assert first.process is not None
                 first.process.send_signal(signal.SIGKILL)
-                assert await asyncio.to_thread(first.wait, 10) == -signal.SIGKILL
+                assert await asyncio.to_thread(first.wait, CEILING_S) == -signal.SIGKILL
                 assert not tg.sent() and not any(fake.response_posts(u) for u in commands), (
                     "nothing answered yet"
                 )

@@ -20,6 +20,7 @@ from storage.db import unit_of_work
 from tests.cycle.conftest import make_crew
 from tests.cycle.test_sender import broadcast
 from tests.ops import faults
+from tests.waiting import CEILING_S
 
 pytestmark = pytest.mark.slow
 
@@ -95,12 +96,12 @@ async def test_a_sender_whose_claims_outlived_their_lease_does_not_queue_its_own
     sender = Sender(engine, {"slack": slack}, clock=lambda: now[0], lease=timedelta(seconds=30),
                     limits={"slack": Limits(per_workspace=200.0, per_chat=200.0)})  # fmt: skip
     await sender._refill()
-    await faults.until(lambda: len(slack.sent) == 6, timeout=10, what="every send under way")
+    await faults.until(lambda: len(slack.sent) == 6, timeout=CEILING_S, what="every send under way")
     now[0] += timedelta(seconds=31)  # no heartbeat meanwhile: every claim's lease ran out
     await sender._refill()  # the claim loop's next round takes them again, as its own
     await asyncio.sleep(0.2)  # let any second copy reach the platform (none may)
     slack.gate.set()
-    await faults.until(lambda: not sender._held, timeout=10, what="every send marked")
+    await faults.until(lambda: not sender._held, timeout=CEILING_S, what="every send marked")
     await sender.stop(grace=2.0)
     assert sorted(slack.sent) == sorted(set(slack.sent)) and len(slack.sent) == 6, slack.sent
     with unit_of_work(engine) as session:

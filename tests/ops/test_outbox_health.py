@@ -27,6 +27,7 @@ from tests.ops.conftest import STRONG_SECRET
 from tests.ops.replica import Replica
 from tests.ops.tcpproxy import TcpProxy
 from tests.slack.sender import SIGNING_SECRET
+from tests.waiting import CEILING_S
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -88,7 +89,7 @@ async def test_readyz_says_503_the_metric_says_stalled_and_the_admins_hear_of_it
                 ]
 
         await faults.until(
-            lambda: notes() == ["sent"], timeout=10, what="one stall note, marked sent"
+            lambda: notes() == ["sent"], timeout=CEILING_S, what="one stall note, marked sent"
         )
 
 
@@ -122,7 +123,7 @@ async def test_readyz_answers_within_its_deadline_while_the_database_is_silent(
                     while (await client.get("/readyz")).status_code != 200:
                         await asyncio.sleep(0.1)
 
-                await asyncio.wait_for(recovered(), 20)
+                await asyncio.wait_for(recovered(), CEILING_S)
             engine.dispose()
     finally:
         schema.drop()
@@ -156,7 +157,7 @@ async def test_a_replica_sigtermed_while_its_database_is_silent_exits_within_the
                 async with httpx.AsyncClient(base_url=replica.url) as client:
                     proxy.freeze()
                     # the sender and /readyz now have calls hanging on the silent database
-                    while (await client.get("/readyz", timeout=10)).status_code == 200:
+                    while (await client.get("/readyz", timeout=CEILING_S)).status_code == 200:
                         await asyncio.sleep(0.1)
                 assert replica.process is not None
                 replica.process.send_signal(signal.SIGTERM)

@@ -31,6 +31,7 @@ from tests.ops.conftest import STRONG_SECRET
 from tests.ops.replica import Replica
 from tests.ops.tcpproxy import TcpProxy
 from tests.slack.sender import SIGNING_SECRET, SlackSender
+from tests.waiting import CEILING_S
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -219,7 +220,9 @@ async def test_two_replicas_on_one_postgresql_handle_every_action_exactly_once(
                             *(feishu_self_review(lark, user) for user in people.values()),
                         )
                         await asyncio.sleep(1.0)  # time for any late duplicate to show up
-                    pages = [httpx.get(r.url + "/metrics", timeout=5).text for r in replicas]
+                    pages = [
+                        httpx.get(r.url + "/metrics", timeout=CEILING_S).text for r in replicas
+                    ]
                     codes = [r.terminate() for r in replicas]
                 finally:
                     for replica in replicas:

@@ -16,6 +16,7 @@ from bot.web import build_web_app
 from commands.messages import Incoming, Reply
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlack
 from tests.slack.sender import SIGNING_SECRET, SlackSender
+from tests.waiting import CEILING_S
 
 Script = Callable[[Incoming], list[Reply]]
 
@@ -44,7 +45,7 @@ class ScriptedRouter:
     def handle(self, incoming: Incoming) -> list[Reply]:
         self.seen.append(incoming)
         self.entered.set()
-        if not self._gate.wait(timeout=30):
+        if not self._gate.wait(timeout=CEILING_S):
             raise TimeoutError("the test never released the router")
         replies = list(self.script(incoming))
         self.finished.append(incoming)

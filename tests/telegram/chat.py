@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from tests.fakes.telegram_api import ApiCall, FakeTelegram, keyboard_of
+from tests.waiting import CEILING_S
 
 
 def labels(call_or_markup: ApiCall | dict[str, Any] | None) -> list[list[str]]:
@@ -59,7 +60,7 @@ class TelegramChat:
     async def _handled(self, action: Any) -> list[ApiCall]:
         start, before = len(self.tg.calls), self.adapter.handled
         await action
-        await self.adapter.wait_handled(before + 1)
+        await self.adapter.wait_handled(before + 1, timeout=CEILING_S)
         calls = [c for c in self.tg.calls[start:] if c.method != "getUpdates"]
         failed = [c for c in calls if not c.ok]
         assert not failed, f"Telegram refused: {[(c.method, c.response) for c in failed]}"

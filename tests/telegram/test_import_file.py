@@ -18,6 +18,7 @@ from storage import repo
 from storage.db import unit_of_work
 from tests.conversations.world import build_world
 from tests.fakes.telegram_api import FakeTelegram, texts
+from tests.waiting import CEILING_S
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "imports"
 FILE = (
@@ -75,7 +76,7 @@ async def test_a_document_with_a_caption_is_fetched_with_getfile_and_imported(
     adapter = await _adapter(telegram_api, start_adapter, engine)
     admin = telegram_api.user(ADMIN, "周", language_code="zh-hans")
     await telegram_api.send_document(admin, "客服绩效.csv", FILE, caption="demo 2026-11 shop_zh")
-    await adapter.wait_handled(1)
+    await adapter.wait_handled(1, timeout=CEILING_S)
     [get_file] = telegram_api.calls_to("getFile")
     assert get_file.params["file_id"] in telegram_api.documents
     assert [status for _path, status in telegram_api.file_downloads] == [200]
@@ -92,13 +93,13 @@ async def test_without_a_caption_kpibot_asks_and_a_typed_answer_imports_it(
     adapter = await _adapter(telegram_api, start_adapter, engine)
     admin = telegram_api.user(ADMIN, "周", language_code="zh-hans")
     await telegram_api.send_document(admin, "客服绩效.csv", FILE)
-    await adapter.wait_handled(1)
+    await adapter.wait_handled(1, timeout=CEILING_S)
     assert (
         "要导入客服绩效.csv，请告诉我团队、期间（如 2026-10）、映射"
         in texts(telegram_api.sent(ADMIN))[-1]
     )
     await telegram_api.send_text(admin, "demo 2026-11 shop_zh")
-    await adapter.wait_handled(2)
+    await adapter.wait_handled(2, timeout=CEILING_S)
     assert texts(telegram_api.sent(ADMIN))[-1].startswith("已将客服绩效.csv 导入 demo 2026-11")
     assert len(telegram_api.calls_to("getFile")) == 1
 
@@ -113,7 +114,7 @@ async def test_a_non_admin_and_a_document_over_the_limit_are_refused_before_getf
     await telegram_api.send_document(
         admin, "big.csv", FILE, caption="demo 2026-11 shop_zh", file_size=CHAT_FILE_MAX_BYTES + 1
     )
-    await adapter.wait_handled(2)
+    await adapter.wait_handled(2, timeout=CEILING_S)
     assert telegram_api.calls_to("getFile") == [] and telegram_api.file_downloads == []
     assert "只有管理员" in texts(telegram_api.sent(AGENT))[-1]
     assert "在聊天中我最多接收 20 MB 的文件" in texts(telegram_api.sent(ADMIN))[-1]

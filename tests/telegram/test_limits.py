@@ -7,6 +7,7 @@ import pytest
 from commands.messages import Button, Incoming, Reply
 from tests.fakes.telegram_api import FakeTelegram, keyboard_of, texts
 from tests.telegram.conftest import ScriptedRouter
+from tests.waiting import CEILING_S
 
 TEAM = 200
 """A team of 200 agents: a manager's picker used to carry 200 buttons (Telegram allows 100)."""
@@ -37,7 +38,7 @@ async def test_a_picker_of_200_agents_is_paged_and_every_agent_can_be_picked(
     adapter = await start_adapter(router)
     manager = telegram_api.user(801, "Wang")
     await telegram_api.send_text(manager, "/review")
-    await adapter.wait_handled(1)
+    await adapter.wait_handled(1, timeout=CEILING_S)
     assert [c for c in telegram_api.calls if not c.ok and c.method != "getUpdates"] == []
     [picker] = telegram_api.sent(801)
     first = buttons(picker.params["reply_markup"])
@@ -46,13 +47,13 @@ async def test_a_picker_of_200_agents_is_paged_and_every_agent_can_be_picked(
 
     for page in range(1, 8):  # ▶ seven times: the eighth page
         await telegram_api.press(manager, picker, "▶")
-        await adapter.wait_handled(1 + page)
+        await adapter.wait_handled(1 + page, timeout=CEILING_S)
     shown = buttons(telegram_api.last_message(801)["reply_markup"])
     assert shown[0] == "Agent 168" and "8/9" in shown
     assert router.seen == [router.seen[0]], "paging is the adapter's own business"
 
     await telegram_api.press(manager, picker, "Agent 170")
-    await adapter.wait_handled(9)
+    await adapter.wait_handled(9, timeout=CEILING_S)
     assert (router.seen[-1].action, router.seen[-1].value) == ("review:pick", "5170")
 
 
@@ -65,11 +66,11 @@ async def test_a_press_is_answered_before_anything_else_is_sent(
     adapter = await start_adapter(router)
     manager = telegram_api.user(802, "Wang")
     await telegram_api.send_text(manager, "/review")
-    await adapter.wait_handled(1)
+    await adapter.wait_handled(1, timeout=CEILING_S)
     [picker] = telegram_api.sent(802)
     start = len(telegram_api.calls)
     await telegram_api.press(manager, picker, "Agent 003")
-    await adapter.wait_handled(2)
+    await adapter.wait_handled(2, timeout=CEILING_S)
     after = [c.method for c in telegram_api.calls[start:] if c.method != "getUpdates"]
     assert after[0] == "answerCallbackQuery" and "sendMessage" in after
 
@@ -82,7 +83,7 @@ async def test_a_group_reply_quotes_the_command_and_still_goes_out_if_it_was_del
     group = telegram_api.group(-1009, "Shop team")
     agent = telegram_api.user(803, "Li")
     asked = await telegram_api.send_text(agent, "hello there", chat=group)
-    await adapter.wait_handled(1)
+    await adapter.wait_handled(1, timeout=CEILING_S)
     [said] = telegram_api.sent(-1009)
     quoting = said.params["reply_parameters"]
     assert quoting["message_id"] == asked["message"]["message_id"]

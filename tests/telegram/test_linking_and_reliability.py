@@ -17,6 +17,7 @@ from storage import repo
 from storage.db import unit_of_work
 from storage.models import LinkCode, Member
 from tests.fakes.telegram_api import FakeTelegram, texts
+from tests.waiting import CEILING_S
 
 ADMIN_TG, MANAGER_TG, AGENT_TG = 9001, 9002, 9003
 
@@ -79,7 +80,7 @@ def member(db_engine: Engine, member_id: int) -> Member:
 async def make_code(tg: FakeTelegram, adapter, who: dict) -> str:
     before = adapter.handled
     await tg.send_text(who, "/linkcode demo 张伟")
-    await adapter.wait_handled(before + 1)
+    await adapter.wait_handled(before + 1, timeout=CEILING_S)
     text = tg.sent(who["id"])[-1].params["text"]
     return text.split(": ", 1)[1].split("\n", 1)[0]
 
@@ -103,7 +104,7 @@ async def test_a_member_links_their_account_with_the_code_an_admin_gave_once(
     newbie = telegram_api.user(9100, "Zhang", language_code="zh-hans")
     await telegram_api.send_text(newbie, "/start WRONGCOD")
     await telegram_api.send_text(newbie, f"/start {code.lower()}")
-    await adapter.wait_handled(3)
+    await adapter.wait_handled(3, timeout=CEILING_S)
     assert texts(telegram_api.sent(9100)) == [
         "绑定码无效。请检查后重试，或向 kpibot 管理员索取新的绑定码。",
         "你的 Telegram 账号已绑定到团队 demo 的张伟。发送 /help 查看你可以做什么。",
@@ -113,7 +114,7 @@ async def test_a_member_links_their_account_with_the_code_an_admin_gave_once(
     # the same code again, from someone else: refused, and the link stays as it was
     other = telegram_api.user(9101, "Eve", language_code="en")
     await telegram_api.send_text(other, f"/start {code}")
-    await adapter.wait_handled(4)
+    await adapter.wait_handled(4, timeout=CEILING_S)
     assert texts(telegram_api.sent(9101)) == [
         "This link code was already used. Ask your kpibot admin for a new one."
     ]
@@ -130,7 +131,7 @@ async def test_an_expired_code_is_refused(
     code = await make_code(telegram_api, adapter, telegram_api.user(ADMIN_TG, "HR"))
     clock.now += timedelta(hours=73)
     await telegram_api.send_text(telegram_api.user(9102, "Late"), f"/start {code}")
-    await adapter.wait_handled(2)
+    await adapter.wait_handled(2, timeout=CEILING_S)
     assert texts(telegram_api.sent(9102)) == [
         "This link code has expired. Ask your kpibot admin for a new one."
     ]
@@ -142,7 +143,7 @@ async def test_only_an_admin_can_create_a_link_code(
     adapter = await start_adapter(router, engine=db_engine)
     agent = telegram_api.user(AGENT_TG, "Li")
     await telegram_api.send_text(agent, "/linkcode demo 张伟")
-    await adapter.wait_handled(1)
+    await adapter.wait_handled(1, timeout=CEILING_S)
     with unit_of_work(db_engine) as session:
         assert session.query(LinkCode).count() == 0
         agent_member = repo.get_member_by_telegram_id(session=session, telegram_user_id=AGENT_TG)
@@ -168,7 +169,7 @@ async def test_a_stranger_is_told_how_to_get_linked_in_their_language_and_nothin
     stranger = telegram_api.user(9200, "Who", language_code=language_code)
     await telegram_api.send_text(stranger, "/rank demo")
     await telegram_api.send_text(stranger, "/start")
-    await adapter.wait_handled(2)
+    await adapter.wait_handled(2, timeout=CEILING_S)
     said = texts(telegram_api.sent(9200))
     assert len(said) == 2
     for text in said:
@@ -192,7 +193,7 @@ async def test_a_stranger_is_pointed_to_the_one_time_link_code_and_learns_no_tea
     adapter = await start_adapter(router, engine=db_engine)
     stranger = telegram_api.user(9201, "Who", language_code=language_code)
     await telegram_api.send_text(stranger, "/me")
-    await adapter.wait_handled(1)
+    await adapter.wait_handled(1, timeout=CEILING_S)
     [text] = texts(telegram_api.sent(9201))
     assert all(word in text for word in code_words)
     for secret in (
@@ -216,7 +217,7 @@ async def test_an_update_delivered_twice_has_one_effect(
     admin = telegram_api.user(ADMIN_TG, "HR")
     update = await telegram_api.send_text(admin, "/linkcode demo 张伟")
     await telegram_api.deliver(update)  # Telegram retries the webhook
-    await adapter.wait_handled(2)
+    await adapter.wait_handled(2, timeout=CEILING_S)
     assert telegram_api.webhook_responses == [200, 200]
     assert len(telegram_api.sent(ADMIN_TG)) == 1
     with unit_of_work(db_engine) as session:
@@ -248,7 +249,7 @@ async def test_a_member_who_blocked_the_bot_is_marked_unreachable_and_their_mana
 
     # writing to the bot again makes them reachable again
     await telegram_api.send_text(telegram_api.users[AGENT_TG], "/start")
-    await adapter.wait_handled(1)
+    await adapter.wait_handled(1, timeout=CEILING_S)
     assert member(db_engine, team["agent"]).unreachable is False
     ref = await adapter.send_outgoing(reminder)
     assert ref is not None and ref.startswith(f"{AGENT_TG}:")
@@ -277,11 +278,11 @@ async def test_blocking_the_bot_is_noticed_from_telegrams_own_update_and_unblock
     telegram_api.user(MANAGER_TG, "Wang")
     agent = telegram_api.user(AGENT_TG, "Li")
     await telegram_api.set_blocked(agent)
-    await adapter.wait_handled(1)
+    await adapter.wait_handled(1, timeout=CEILING_S)
     assert member(db_engine, team["agent"]).unreachable is True
     assert len(telegram_api.sent(MANAGER_TG)) == 1
     await telegram_api.set_blocked(agent, blocked=False)
-    await adapter.wait_handled(2)
+    await adapter.wait_handled(2, timeout=CEILING_S)
     assert member(db_engine, team["agent"]).unreachable is False
     assert (
         telegram_api.sent(AGENT_TG) == []

@@ -18,6 +18,7 @@ from storage.db import unit_of_work
 from tests.fakes.telegram_api import FakeTelegram, keyboard_of
 from tests.slack.org import NOW, build_org, chinese_name, english_name
 from tests.telegram.conftest import ScriptedRouter
+from tests.waiting import CEILING_S
 
 
 def labels(message: dict[str, Any]) -> list[str]:
@@ -151,7 +152,7 @@ async def test_the_matches_of_a_typed_name_keep_the_pickers_other_buttons_and_fi
     assert all(label.startswith("王") for label in labels(found)[:-1])
     done = adapter.handled
     await telegram_api.press(manager, found, labels(found)[0])
-    await adapter.wait_handled(done + 1)
+    await adapter.wait_handled(done + 1, timeout=CEILING_S)
     assert router.seen[-1].action == "review:pick"
     assert refused(telegram_api) == []
 

@@ -8,6 +8,7 @@ from bot.telegram.render import CallbackCodec
 from commands.messages import Button, Choice, Image, Incoming, Question, Reply
 from tests.fakes.telegram_api import BOT_USERNAME, FakeTelegram, png, texts
 from tests.telegram.conftest import WEBHOOK_SECRET, WEBHOOK_URL, ScriptedRouter
+from tests.waiting import CEILING_S
 
 PNG = png()
 
@@ -58,7 +59,7 @@ async def test_a_form_is_asked_with_score_buttons_and_edited_in_place_as_it_move
     agent = telegram_api.user(501, "Li", language_code="zh-hans")
 
     await telegram_api.send_text(agent, "/selfreview")
-    await adapter.wait_handled(1)
+    await adapter.wait_handled(1, timeout=CEILING_S)
     sent = telegram_api.sent(501)
     assert texts(sent) == [
         "Your October numbers: conversion 41%",
@@ -72,11 +73,11 @@ async def test_a_form_is_asked_with_score_buttons_and_edited_in_place_as_it_move
     ]  # fmt: skip
 
     await telegram_api.press(agent, sent[1], "4")
-    await adapter.wait_handled(2)
+    await adapter.wait_handled(2, timeout=CEILING_S)
     await telegram_api.press(agent, sent[1], "5")
-    await adapter.wait_handled(3)
+    await adapter.wait_handled(3, timeout=CEILING_S)
     await telegram_api.press(agent, sent[1], "2")
-    await adapter.wait_handled(4)
+    await adapter.wait_handled(4, timeout=CEILING_S)
 
     edits = telegram_api.calls_to("editMessageText")
     assert [e.params["message_id"] for e in edits] == [sent[1].response["result"]["message_id"]] * 2
@@ -107,7 +108,7 @@ async def test_a_chart_arrives_as_a_photo_with_its_caption(
     adapter = await start_adapter(ScriptedRouter(form_script), webhook=webhook)
     manager = telegram_api.user(600, "Wang")
     await telegram_api.send_text(manager, "/rank demo 2026-10")
-    await adapter.wait_handled(1)
+    await adapter.wait_handled(1, timeout=CEILING_S)
     (photo,) = telegram_api.calls_to("sendPhoto")
     assert photo.params["chat_id"] == 600
     assert photo.params["caption"] == "Ranking demo 2026-10\n1. 李娜 92.5"
@@ -158,7 +159,7 @@ async def test_a_webhook_call_with_a_wrong_secret_is_refused_and_nothing_runs(
             WEBHOOK_URL, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
         )
     assert good.status_code == 200
-    await adapter.wait_handled(1)
+    await adapter.wait_handled(1, timeout=CEILING_S)
     assert [i.text for i in router.seen] == ["/rank demo"]
     assert len(telegram_api.sent(700)) == 1
 
@@ -171,7 +172,7 @@ async def test_an_update_delivered_twice_reaches_the_router_with_the_same_event_
     user = telegram_api.user(701, "Ann")
     update = await telegram_api.send_text(user, "hello")
     await telegram_api.deliver(update)
-    await adapter.wait_handled(2)
+    await adapter.wait_handled(2, timeout=CEILING_S)
     assert [i.event_id for i in router.seen] == [str(update["update_id"])] * 2
 
 
@@ -182,7 +183,7 @@ async def test_a_429_with_retry_after_is_waited_out_and_the_message_arrives_once
     user = telegram_api.user(702, "Bo")
     telegram_api.fail_next("sendMessage", error_code=429, retry_after=1)
     await telegram_api.send_text(user, "hi")
-    await adapter.wait_handled(1)
+    await adapter.wait_handled(1, timeout=CEILING_S)
     calls = telegram_api.calls_to("sendMessage")
     assert [c.status for c in calls] == [429, 200]
     assert calls[0].response == {
@@ -201,7 +202,7 @@ async def test_the_fake_rate_limit_answers_429_and_the_limiter_gets_every_messag
     adapter = await start_adapter(ScriptedRouter(lambda i: [Reply(text=f"{n}") for n in range(4)]))
     user = telegram_api.user(703, "Cy")
     await telegram_api.send_text(user, "go")
-    await adapter.wait_handled(1, timeout=20)
+    await adapter.wait_handled(1, timeout=CEILING_S)
     assert texts(telegram_api.sent(703)) == ["0", "1", "2", "3"]
     assert any(c.status == 429 for c in telegram_api.calls_to("sendMessage"))
 
@@ -213,7 +214,7 @@ async def test_a_group_command_sends_private_replies_to_the_private_chat(
     group = telegram_api.group(-1001, "Shop team")
     agent = telegram_api.user(704, "Li")
     await telegram_api.send_text(agent, f"/selfreview@{BOT_USERNAME}", chat=group)
-    await adapter.wait_handled(1)
+    await adapter.wait_handled(1, timeout=CEILING_S)
     assert telegram_api.sent(-1001) == []
     assert texts(telegram_api.sent(704))[1] == "Question 1 of 3: Task completion"
 
@@ -226,7 +227,7 @@ async def test_a_group_command_for_someone_who_never_opened_the_bot_gets_a_deep_
     group = telegram_api.group(-1002, "Shop team")
     agent = telegram_api.user(705, "Li", started=False)
     asked = await telegram_api.send_text(agent, "/selfreview", chat=group)
-    await adapter.wait_handled(1)
+    await adapter.wait_handled(1, timeout=CEILING_S)
     refused = [c for c in telegram_api.calls_to("sendMessage") if c.params["chat_id"] == 705]
     assert [c.status for c in refused] == [403]  # tried once, then no more private replies
     (notice,) = telegram_api.sent(-1002)
@@ -240,7 +241,7 @@ async def test_a_group_command_for_someone_who_never_opened_the_bot_gets_a_deep_
 
     # the person follows the link: Telegram sends "/start <payload>", which runs the command
     await telegram_api.send_text(agent, "/start run-c2VsZnJldmlldw")
-    await adapter.wait_handled(2)
+    await adapter.wait_handled(2, timeout=CEILING_S)
     assert router.seen[-1].text == "/selfreview"
     assert texts(telegram_api.sent(705))[1] == "Question 1 of 3: Task completion"
 
@@ -254,7 +255,7 @@ async def test_commands_addressed_to_another_bot_in_a_group_are_ignored(
     user = telegram_api.user(706, "Di")
     await telegram_api.send_text(user, "/rank@some_other_bot", chat=group)
     await telegram_api.send_text(user, f"/rank@{BOT_USERNAME} demo", chat=group)
-    await adapter.wait_handled(2)
+    await adapter.wait_handled(2, timeout=CEILING_S)
     assert [i.text for i in router.seen] == ["/rank demo"]
     assert router.seen[0].chat == "group" and router.seen[0].chat_id == "-1003"
 
@@ -339,12 +340,12 @@ async def test_no_text_kpibot_sends_or_edits_shows_a_link_preview(
     agent = telegram_api.user(709, "Gu")
     await telegram_api.send_text(agent, "/survey")
     await telegram_api.send_text(agent, "/selfreview")
-    await adapter.wait_handled(2)
+    await adapter.wait_handled(2, timeout=CEILING_S)
     await telegram_api.press(agent, telegram_api.sent(709)[-1], "4")  # the question is edited
-    await adapter.wait_handled(3)
+    await adapter.wait_handled(3, timeout=CEILING_S)
     newcomer = telegram_api.user(710, "Hu", started=False)  # gets a deep link in the group
     await telegram_api.send_text(newcomer, "/selfreview", chat=telegram_api.group(-1004))
-    await adapter.wait_handled(4)
+    await adapter.wait_handled(4, timeout=CEILING_S)
 
     said = telegram_api.calls_to("sendMessage", "editMessageText")
     assert {c.method for c in said} == {"sendMessage", "editMessageText"}
@@ -380,7 +381,7 @@ async def test_messages_to_one_private_chat_are_paced_so_telegram_never_says_429
     )
     user = telegram_api.user(707, "Ed")
     await telegram_api.send_text(user, "go")
-    await adapter.wait_handled(1, timeout=20)
+    await adapter.wait_handled(1, timeout=CEILING_S)
     assert texts(telegram_api.sent(707)) == ["0", "1", "2", "3", "4"]
     assert [c.status for c in telegram_api.calls_to("sendMessage")] == [200] * 5
 
@@ -418,7 +419,7 @@ async def test_a_reply_telegram_refuses_does_not_swallow_the_next_one(
         retry_after=None,
     )
     await telegram_api.send_text(user, "/rank")
-    await adapter.wait_handled(1)
+    await adapter.wait_handled(1, timeout=CEILING_S)
     assert [c.status for c in telegram_api.calls_to("sendPhoto")] == [400]
     assert texts(telegram_api.sent(708)) == ["after the chart"]
 
