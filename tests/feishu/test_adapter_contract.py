@@ -3,12 +3,13 @@ does becomes the right Incoming, each reply the right card, in the right chat.""
 
 from __future__ import annotations
 
-import pytest
+import threading
 
 from commands.messages import Button, Choice, Image, Incoming, Question, Reply
 from tests.fakes.feishu_api import FakeFeishu
 from tests.feishu.chat import FeishuChat, seen
 from tests.feishu.conftest import ScriptedRouter
+from tests.waiting import CEILING_S
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 
@@ -81,7 +82,7 @@ async def test_a_press_is_acknowledged_at_once_and_the_card_is_updated_in_place(
     calls = await li.press("4 · level")
     assert seen(calls) == [("patch", "Question 2 of 4\n\n(2/4) What went well?", ["Send", "Back"])]
     assert calls[0].path.endswith(first)
-    assert feishu.deliveries[-1].body == {} and feishu.deliveries[-1].seconds < 1.0
+    assert feishu.deliveries[-1].body == {}, "the press is acked empty; the card is patched"
     calls = await li.submit("Send", answer="Fewer refunds, faster")
     assert seen(calls) == [
         ("patch", "Question 2 of 4\n\n(2/4) What went well?", []),
@@ -104,7 +105,7 @@ async def test_the_same_event_delivered_twice_is_handled_once(
     first = await feishu.push(payload)
     again = await feishu.push(payload)  # Feishu retries a delivery it thinks failed
     assert first.status == again.status == 200
-    await adapter.wait_handled(1)
+    await adapter.wait_handled(1, timeout=CEILING_S)
     await feishu.wait_until(lambda: len(feishu.screen(user.p2p_chat)) == 1)
     assert len(router.seen) == 1 and feishu.screen(user.p2p_chat) == ["ok"]
 
@@ -167,7 +168,7 @@ async def test_too_fast_is_waited_out_and_nothing_is_shown_twice(
     feishu.fail_next("create", code=500, msg="internal error", status=500)
     li = FeishuChat(feishu, adapter, feishu.user("Li"))
     await feishu.send_text(li.user, "/rank")
-    await adapter.wait_handled(1, timeout=20)
+    await adapter.wait_handled(1, timeout=CEILING_S)
     assert li.screen() == [f"part {n}" for n in range(8)]
     assert feishu.limited.get(230020, 0) == 0  # paced under 5 a second to one person
 
@@ -245,17 +246,18 @@ async def test_a_card_over_feishus_limits_is_refused_by_the_fake(
     assert "\n".join(li.screen()).replace("\n\n", "\n") == long_text
 
 
-@pytest.mark.parametrize("answer_s", [4.0])
-async def test_a_slow_answer_does_not_delay_the_callback(
-    feishu: FakeFeishu, start_adapter, answer_s: float
-) -> None:
-    import time
-
+async def test_a_slow_answer_does_not_delay_the_callback(feishu: FakeFeishu, start_adapter) -> None:
+    """The press is acked while the router is still working on it (held until the test lets
+    it go), not when the answer is ready: no clock, so a loaded machine cannot fail it."""
     q = _question()
+    release, answered = threading.Event(), threading.Event()
 
     def script(i: Incoming) -> list[Reply]:
         if i.action:
-            time.sleep(answer_s)
+            try:
+                release.wait(CEILING_S)
+            finally:
+                answered.set()
             return [Reply(text="saved")]
         return [Reply(text="Q", question=q, buttons=_answers(q), private=True)]
 
@@ -263,6 +265,7 @@ async def test_a_slow_answer_does_not_delay_the_callback(
     li = FeishuChat(feishu, adapter, feishu.user("Li"))
     await li.say("/selfreview")
     delivery = await feishu.press(li.user, li.card_message(), "3")
-    assert delivery.in_time and delivery.seconds < 0.5
-    await adapter.wait_handled(2, timeout=answer_s + 10)
+    assert delivery.status == 200 and not answered.is_set(), "acked before the answer"
+    release.set()
+    await adapter.wait_handled(2, timeout=CEILING_S)
     assert li.screen()[-1] == "saved"
