@@ -37,6 +37,7 @@ from tests.cycle.test_sender import broadcast, received
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.telegram_api import FakeTelegram
 from tests.ops.tcpproxy import TcpProxy
+from tests.waiting import CEILING_S
 
 PACE = {
     "telegram": Limits(overall=120.0, per_chat=20.0),
@@ -46,6 +47,10 @@ PACE = {
 LEASE = timedelta(seconds=3)
 DB_TIMEOUT_S = 1.0
 GRACE_S = 5.0
+READ_TIMEOUT_S = 5.0
+"""``telegram_late``'s Telegram read timeout (production's): far above what an answer takes
+on a loaded machine, so only the sends the fake answers late (``LATE_S``) run out of it."""
+LATE_S = 2 * READ_TIMEOUT_S
 
 
 @dataclass
@@ -184,7 +189,9 @@ async def database_fault(
     started = time.monotonic()
     if when == "idle":
         await until(
-            lambda: sender.db_ok_at > started, timeout=10, what="the sender polled the empty outbox"
+            lambda: sender.db_ok_at > started,
+            timeout=CEILING_S,
+            what="the sender polled the empty outbox",
         )
     else:
         await until(lambda: sum(counts(r, crew).values()) >= total // 5, timeout=timeout,
@@ -264,8 +271,8 @@ async def telegram_late(
     """Telegram delivers at once but answers after the client's read timeout, ``late``
     times: each such send is ambiguous — counted, the admins told, never sent again."""
     crew = make_crew(r.direct, telegram=telegram, slack=0, fake_telegram=r.fake_telegram)
-    r.fake_telegram.answer_late("sendMessage", seconds=1.5, times=late)
-    sender = await r.sender(read_timeout=0.5)
+    r.fake_telegram.answer_late("sendMessage", seconds=LATE_S, times=late)
+    sender = await r.sender(read_timeout=READ_TIMEOUT_S)
     broadcast(r.direct, crew)
     began = time.monotonic()
     await sender.start()
