@@ -54,6 +54,7 @@ from tests.conftest import Clock
 from tests.conversations.world import build_world
 from tests.ops.conftest import STRONG_SECRET
 from tests.ops.replica import Replica, children, running
+from tests.waiting import CEILING_S
 
 CONFIG = AppConfig(public_url="http://x", default_lang="en", secret="s" * 32)
 APOLOGY_HEAD = APOLOGY.split("{ref}")[0]
@@ -114,7 +115,7 @@ def live_worker(pool: RouterPool) -> int:
     return pids[0]
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
+def wait_until(condition: Callable[[], bool], timeout: float = CEILING_S) -> bool:
     """Whether ``condition`` became true within ``timeout`` seconds (checked every 20 ms)."""
     deadline = time.monotonic() + timeout
     while not condition():
@@ -133,21 +134,31 @@ def status(pid: int, field: str) -> str:
     raise KeyError(field)
 
 
+def sleeping(pid: int) -> bool:
+    """Whether the process's main thread is in a timed sleep (Linux ``/proc/PID/wchan``:
+    ``hrtimer_nanosleep``): where SQLite's busy handler waits between tries of a lock, while
+    a router worker waiting for work reads its pipe (``anon_pipe_read``)."""
+    return "nanosleep" in Path(f"/proc/{pid}/wchan").read_text()
+
+
 def killed_mid_request(world: World, pool: RouterPool, call: Callable[[], Any]) -> Future[Any]:
     """Run ``call`` (a request through ``pool``) in a thread while the test holds SQLite's
-    write lock, SIGKILL the worker while the request waits for it, and return the call's
-    future (done)."""
+    write lock, SIGKILL the worker once the request is seen waiting for it (not after a
+    delay: on a loaded machine the request may not even have reached the worker by then),
+    and return the call's future (done)."""
     pid = live_worker(pool)
     lock = sqlite3.connect(world.path, isolation_level=None, timeout=5)
     try:
         lock.execute("BEGIN IMMEDIATE")
         with ThreadPoolExecutor(1) as threads:
             future = threads.submit(call)
-            time.sleep(0.6)  # /help takes milliseconds; this one waits for our lock
+            assert wait_until(lambda: sleeping(pid) or future.done(), timeout=CEILING_S), (
+                "the worker never waited for the write lock"
+            )
             assert not future.done(), "the request should be blocked on the write lock"
             os.kill(pid, signal.SIGKILL)
             try:
-                future.exception(timeout=15)
+                future.exception(timeout=CEILING_S)
             finally:
                 lock.execute("ROLLBACK")
         return future
@@ -588,7 +599,7 @@ def test_a_replica_killed_leaves_no_worker_behind(
     started, descendants, workers = replica
     assert_one_worker_at_a_lower_priority(started, workers)
     started.kill()
-    assert none_running(descendants, timeout=5.0) == [], "orphaned router workers"
+    assert none_running(descendants, timeout=CEILING_S) == [], "orphaned router workers"
 
 
 @pytest.mark.slow
@@ -600,7 +611,7 @@ def test_a_replica_stopped_by_sigterm_exits_0_and_leaves_no_worker_behind(
     code = started.terminate(timeout=30)
     assert code == 0, started.log()[-3000:]
     assert none_running(workers, timeout=0) == [], "the replica shut its pool down before exiting"
-    assert none_running(descendants, timeout=5.0) == []
+    assert none_running(descendants, timeout=CEILING_S) == []
     assert "Application shutdown complete" in started.log()
     # a worker's exit joins no thread of the replica's executors (it forked from one)
     assert "Traceback" not in started.log(), started.log()[-3000:]
