@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
@@ -33,25 +32,32 @@ from storage.models.inbox import InboxEvent
 from tests.fakes.slack_api import FakeSlack
 from tests.slack.conftest import make_adapter, web_app
 from tests.slack.sender import SlackSender
-from tests.waiting import wait_until
+from tests.waiting import CEILING_S, wait_until
 
 PRESSES = 120
-ROUTER_S = 0.05
-"""Each router call's time: the presses' backlog is PRESSES × ROUTER_S = 6 s, one at a time."""
 
 
-class SlowRouter:
-    """Answers every request after ROUTER_S of work (a worker process's time, say)."""
+class HeldRouter:
+    """Answers no request until the test lets it go (``release``): the presses' backlog
+    stays whole for as long as the test looks, however slow the machine."""
 
     registry = SimpleNamespace(actions={"help"})
     commands = {"help"}
 
     def __init__(self) -> None:
+        self.entered = 0
         self.calls = 0
         self._lock = threading.Lock()
+        self._gate = threading.Event()
+
+    def release(self) -> None:
+        self._gate.set()
 
     def handle(self, incoming: Incoming) -> list[Reply]:
-        time.sleep(ROUTER_S)
+        with self._lock:
+            self.entered += 1
+        if not self._gate.wait(CEILING_S):
+            raise TimeoutError("the test never released the router")
         with self._lock:
             self.calls += 1
         return [Reply(text=f"you said {incoming.text or incoming.action}", ephemeral=True)]
@@ -71,7 +77,7 @@ async def test_a_command_is_stored_and_acked_at_once_behind_a_backlog_of_presses
     fake_slack: FakeSlack, engine: Engine
 ) -> None:
     metrics = Metrics()
-    slow = SlowRouter()
+    slow = HeldRouter()
     router = ObservedRouter(slow, metrics, DatabaseWatch(engine, metrics), "en", background=1)
     adapter = make_adapter(fake_slack, router)
     adapter.inbox = Inbox(engine, worker="test")
@@ -86,17 +92,16 @@ async def test_a_command_is_stored_and_acked_at_once_behind_a_backlog_of_presses
             for _ in range(PRESSES)
         ))  # fmt: skip
         assert all(sent.response.status_code == 200 for sent in presses)
-        await wait_until(lambda: slow.calls >= 1, what="the presses' work is under way")
-        started = time.monotonic()
+        await wait_until(lambda: slow.entered >= 1, what="the presses' work is under way")
         sent = await slack.command("U0ALICE", "/kpi", "help")
-        acked = time.monotonic() - started
         assert sent.response.status_code == 200
-        assert slow.calls < PRESSES / 2, "the backlog was still there when the command came"
+        assert slow.calls == 0, "acked while the whole backlog still waits for the router"
         with unit_of_work(adapter.inbox.engine) as session:
             stored = session.scalars(
                 select(InboxEvent.event_id).where(InboxEvent.platform == "slack")
             ).all()
         assert stored == [sent.trigger_id], "the command was stored before its ack, not after"
-        assert acked < 0.5, f"the command's ack took {acked:.2f} s behind the presses' backlog"
+        slow.release()
+        await wait_until(lambda: slow.calls == PRESSES + 1, what="the backlog and the command")
         await adapter.stop()
     assert slow.calls == PRESSES + 1
