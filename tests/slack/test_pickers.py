@@ -4,6 +4,8 @@ strict fake: ``block_suggestion`` in, at most 100 options of at most 75 characte
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,6 +14,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import Engine
 
+from bot.slack import adapter as slack_module
 from bot.slack import render
 from bot.slack.adapter import SlackAdapter
 from commands.context import AppConfig
@@ -23,6 +26,7 @@ from tests.fakes.slack_api import FakeSlack, _check_message
 from tests.slack.conftest import ScriptedRouter, make_adapter, web_app
 from tests.slack.org import NOW, Org, build_org, chinese_name, english_name
 from tests.slack.sender import SlackSender
+from tests.waiting import CEILING_S
 
 
 def people(count: int, name: Any = chinese_name) -> tuple[Button, ...]:
@@ -116,7 +120,13 @@ def test_an_option_fits_slacks_75_characters_and_the_fake_refuses_what_slack_ref
 
 
 @pytest.fixture
-async def world(engine: Engine) -> AsyncIterator[tuple[FakeSlack, SlackAdapter, SlackSender]]:
+async def world(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[FakeSlack, SlackAdapter, SlackSender]]:
+    # The search's cost is checked in CPU time (``timed``); the adapter's wall-clock budget,
+    # which a loaded machine runs out of by itself (no choices: the test fails), has a test
+    # of its own (test_a_search_longer_than_the_budget_answers_no_choices_and_no_error).
+    monkeypatch.setattr(slack_module, "OPTIONS_BUDGET_S", CEILING_S)
     with FakeSlack() as fake:
         adapter = make_adapter(
             fake, Router(engine, AppConfig(default_lang="zh"), lambda: NOW), engine=engine
@@ -144,10 +154,13 @@ async def open_picker(
 async def timed(
     slack: SlackSender, user: str, picker: dict[str, Any], typed: str
 ) -> dict[str, Any]:
-    started = time.monotonic()
+    """The options for ``typed``, which must cost this process under Slack's 3 s budget in
+    CPU time (every thread of it: adapter, router, database, the fake): the wall clock of a
+    loaded 2-core machine measures the other sessions' work, not the search's."""
+    started = time.process_time()
     answer = await slack.suggest(user, picker, typed)
-    elapsed = time.monotonic() - started
-    assert elapsed < 3.0, f"Slack waits 3 s for the options; this took {elapsed:.2f} s"
+    cpu = time.process_time() - started
+    assert cpu < 3.0, f"Slack waits 3 s for the options; this took {cpu:.2f} s of CPU"
     return answer
 
 
@@ -258,6 +271,38 @@ async def test_a_menu_that_is_not_a_kpibot_picker_gets_no_choices_and_the_router
     }  # fmt: skip
     assert await slack.suggest("U0MANAGER", message, "王") == {"options": []}
     assert scripted.seen == []
+
+
+async def test_a_search_longer_than_the_budget_answers_no_choices_and_no_error(
+    slack: SlackSender,
+    fake_slack: FakeSlack,
+    scripted: ScriptedRouter,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Slack shows nothing after 3 s: a search still running at OPTIONS_BUDGET_S is answered
+    with no choices then, not when it ends (here it is held for twice the test's ceiling)."""
+    team = people(300, english_name)
+    release = threading.Event()
+
+    def script(incoming: Incoming) -> list[Reply]:
+        if scripted.seen[1:]:  # the search as typed: held
+            release.wait(2 * CEILING_S)
+        return [Reply(text="Whom do you review?", buttons=team, private=True, relist="/review")]
+
+    scripted.script = script
+    await slack.command("U0MANAGER", "/review")
+    await fake_slack.wait_until(lambda: bool(fake_slack.messages_in("D0MANAGER")))
+    [picker] = fake_slack.messages_in("D0MANAGER")
+    monkeypatch.setattr(slack_module, "OPTIONS_BUDGET_S", 0.05)
+    try:
+        answer = await asyncio.wait_for(
+            slack.suggest("U0MANAGER", {**picker, "channel": "D0MANAGER"}, "Kate"), CEILING_S
+        )
+        assert answer == {"options": []}
+        assert [i.text for i in scripted.seen] == ["/review", "/review"], "the search was asked"
+        assert not release.is_set() and len(scripted.finished) == 1, "and is still running"
+    finally:
+        release.set()
 
 
 @pytest.mark.slow
