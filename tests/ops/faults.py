@@ -45,7 +45,11 @@ PACE = {
 }
 """Fast enough that a few hundred rows take a few seconds (so a fault lands mid-way)."""
 LEASE = timedelta(seconds=3)
-DB_TIMEOUT_S = 1.0
+DB_TIMEOUT_S = 5.0
+"""The sender's database deadline here (production's is 10 s): short enough that a silent
+database is given up on a few times during an outage, long enough that a claim through
+the proxy on a loaded machine is not (at 1 s, load 14: "cannot claim (the database did not
+answer within 1 s)" over and over after the outage, and the broadcast never drained)."""
 GRACE_S = 5.0
 READ_TIMEOUT_S = 5.0
 """``telegram_late``'s Telegram read timeout (production's): far above what an answer takes
