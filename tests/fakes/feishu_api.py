@@ -211,7 +211,7 @@ class FakeFeishu:
             target=self._server.run, kwargs={"sockets": [sock]}, name="fake-feishu", daemon=True
         )
         self._thread.start()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + CEILING_S
         while not self._server.started:
             if time.monotonic() > deadline or not self._thread.is_alive():
                 raise RuntimeError("the fake Feishu server did not start")

@@ -279,7 +279,7 @@ class FakeSlack:
             target=self._server.run, kwargs={"sockets": [sock]}, name="fake-slack", daemon=True
         )
         self._thread.start()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + CEILING_S
         while not self._server.started:
             if time.monotonic() > deadline or not self._thread.is_alive():
                 raise RuntimeError("the fake Slack server did not start")

@@ -22,6 +22,7 @@ from storage import repo
 from storage.db import unit_of_work
 from tests import toychat
 from tests.conversations.world import build_world
+from tests.waiting import CEILING_S
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 SECRET = "Zq8-kV3rT0pW5yNc1xLb7Hm2Jd9Gs4Fa6Ue0Oi3Rk"
@@ -73,7 +74,7 @@ async def test_a_toy_messenger_in_one_package_and_one_registry_line_runs_help(
         assert queued
     await service.start()
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + CEILING_S
         while not toy.sent and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
     finally:
