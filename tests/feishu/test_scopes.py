@@ -48,10 +48,14 @@ def api_calls() -> set[str]:
 
 
 def events() -> set[str]:
-    """Every event the package's dispatcher registers (``register_p2_<event>``)."""
+    """Every event the package's dispatcher registers (``register_p2_<event>``, or
+    ``register_p2_customized_event("<event.type>", …)``)."""
     found: set[str] = set()
     for source in PACKAGE.glob("*.py"):
-        found |= set(re.findall(r"\.register_p2_([a-z0-9_]+)\(", source.read_text("utf-8")))
+        text = source.read_text("utf-8")
+        found |= set(re.findall(r"\.register_p2_([a-z0-9_]+)\(", text)) - {"customized_event"}
+        for event_type in re.findall(r"\.register_p2_customized_event\(\s*\"([a-z0-9_.]+)\"", text):
+            found.add(event_type.replace(".", "_"))
     return found
 
 
