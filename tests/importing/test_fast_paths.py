@@ -548,3 +548,36 @@ def test_an_aggregation_by_category_comes_in_the_order_of_the_agent_codes(
     got = validation._in_code_order(validation._event_measures(mapping, typed, cells), names)
     assert got.to_numpy().tolist() == expected.to_numpy().tolist()
     assert got.columns.tolist() == expected.columns.tolist()
+
+
+@pytest.mark.parametrize("gaps", [False, True])
+def test_converting_the_read_columns_frees_the_arrow_table_as_it_goes(gaps: bool) -> None:
+    """The reader's table is converted with self_destruct while its caller still holds it:
+    each Arrow column is freed as its pandas one is made, booleans included, so the peak stays
+    near one copy (a conversion from a copy of the table freed nothing until the end)."""
+    import pyarrow.csv as pacsv
+
+    rows = 200_000
+    cells = [
+        (("" if i % 10 == 0 else f"{i / 7:.3f}"), ("" if gaps and i == 7 else "YN"[i % 3 == 0]))
+        for i in range(rows)
+    ]
+    text = "number,flag\n" + "".join(f"{a},{b}\n" for a, b in cells)
+    table = pacsv.read_csv(
+        pa.BufferReader(text.encode()),
+        convert_options=pacsv.ConvertOptions(
+            column_types={"number": pa.float64(), "flag": pa.bool_()},
+            true_values=["Y"],
+            false_values=["N"],
+        ),
+    )
+    number_bytes = table.column("number").nbytes
+    held = pa.total_allocated_bytes()
+    columns = reading._pandas_columns(table)
+    # the pandas columns (made in Arrow's pool) took the place of the Arrow ones, not added to
+    # them: a conversion from a copy of the table would hold both until the end
+    assert pa.total_allocated_bytes() < held + number_bytes // 2
+    assert int(columns["number"].isna().sum()) == rows // 10
+    assert columns["flag"].dtype == (pd.BooleanDtype() if gaps else np.dtype(bool))
+    assert columns["flag"].isna().sum() == int(gaps)
+    assert columns["flag"].fillna(False).astype(bool).tolist() == [b == "Y" for _a, b in cells]
