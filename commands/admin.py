@@ -543,7 +543,7 @@ def _still_managing(
     if not theirs:
         return []
     return [_p(STILL_MANAGES, row,
-               name=member.name, agents="、".join(theirs))]  # fmt: skip
+               name=member.name, agents=theirs)]  # fmt: skip
 
 
 def update_members(
@@ -1080,7 +1080,7 @@ def active_text(_: Translate, member: Member, released: Sequence[Member], team: 
         text += "\n" + _(
             "{agents} had {name} as their manager and now fall back to the team's managers; give "
             "them a new one: /member set {team} NAME manager=…",
-            agents="、".join(m.name for m in released),
+            agents=[m.name for m in released],
             name=member.name,
             team=team,
         )
@@ -1112,7 +1112,7 @@ def member_list(ctx: Context, team_name: str) -> list[Reply]:
         if not m.active
     ]
     if left:
-        lines.append(_("Left (history kept): {names}", names="、".join(left)))
+        lines.append(_("Left (history kept): {names}", names=left))
     return [Reply(text="\n".join(lines), ephemeral=True)]
 
 

@@ -82,7 +82,7 @@ def _source(source: str) -> str:
             [
                 Problem(
                     N_("Unknown source {source}: use one of {sources}."),
-                    {"source": source, "sources": ", ".join(known)},
+                    {"source": source, "sources": list(known)},
                 )
             ]
         )
@@ -258,7 +258,7 @@ def change_text(change: AliasChange, _: Translate, *, added: bool) -> str:
 def alias_command(ctx: Context, words: Sequence[str]) -> list[Reply]:
     """``/member alias …`` (the caller checked that the actor administers)."""
     _ = ctx._
-    usage = [Reply(text=_(USAGE, sources=", ".join(known_sources())), ephemeral=True)]
+    usage = [Reply(text=_(USAGE, sources=list(known_sources())), ephemeral=True)]
     action = words[0] if words else ""
     try:
         if action == "list" and len(words) in (2, 3):

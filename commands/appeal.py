@@ -354,7 +354,7 @@ def _apply_changes(
         bad = [n for n, hit in hits.items() if hit is None]
         if bad:
             return [
-                _("Unknown indicators: {names}.", names=", ".join(bad))
+                _("Unknown indicators: {names}.", names=bad)
                 + " "
                 + _("Indicators: {names}.", names=names.listing(choices, ctx.lang))
             ], {}

@@ -452,7 +452,7 @@ def _adjust_problems(
     for name, value in changes.items():
         if name not in rated:
             problems.append(_("{name} is not a rated manager dimension; use one of: {choices}.",
-                              name=name, choices=", ".join(sorted(rated))))  # fmt: skip
+                              name=name, choices=sorted(rated)))  # fmt: skip
         elif not (1 <= value <= 5 and float(value).is_integer()):
             problems.append(_("{name} must be a whole number from 1 to 5.", name=name))
     if not reason:

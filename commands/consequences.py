@@ -138,7 +138,7 @@ def announce(
     top = [s for s in outcome.scored if s.rank == 1]
     total = numbers.total(top[0].total, outcome.scheme.precision)
     lines = [_("Best agent of {period}: {names} ({total}).", period=period.key,
-               names=", ".join(s.name for s in top), total=total)]  # fmt: skip
+               names=[s.name for s in top], total=total)]  # fmt: skip
     bt = best_team(session, period.key)
     if bt is not None:
         lines.append(

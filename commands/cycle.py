@@ -48,7 +48,6 @@ from commands import (
     consequences,
     feedback,
     improve,
-    names,
     publication,
     results,
     survey_notices,
@@ -209,7 +208,7 @@ def open_window(ctx: StepContext) -> None:
             ctx.say(boss, "open.manager", _(
                 "Manager reviews for {period} are open until {close}: {names}. Send /review NAME.",
                 period=ctx.period_key, close=TeamClock.of(ctx.team).deadline(closes),
-                names=names.joined([a.name for a in theirs], lang)))  # fmt: skip
+                names=[a.name for a in theirs]))  # fmt: skip
 
 
 # --- remind --------------------------------------------------------------------------------
@@ -239,7 +238,7 @@ def manager_reminder(lang: str, period_key: str, agents: list[str], closes: str)
         "Reminder: manager reviews for {period} are still missing for {names}; the window closes "
         "{close}. Send /review NAME.",
         period=period_key,
-        names=names.joined(agents, lang),
+        names=agents,
         close=closes,
     )
 

@@ -451,7 +451,7 @@ def summary_lines(summary: DemoSummary, _: Callable[..., str]) -> list[str]:
     lines.append(
         _(
             "Closed periods: {keys}; open period: {key}",
-            keys=", ".join(summary.closed_periods),
+            keys=summary.closed_periods,
             key=summary.open_period,
         )
     )

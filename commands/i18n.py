@@ -16,7 +16,7 @@ from __future__ import annotations
 import gettext
 import re
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -62,16 +62,29 @@ def catalog(lang: str) -> gettext.NullTranslations:
     return merged
 
 
+def joined(items: Iterable[str], lang: str) -> str:
+    """Names in a sentence: ``李娜、张伟`` in Chinese (the enumeration comma), ``Alice, Bob`` in
+    English: the catalogue's ``", "``, as ``_(", ")`` writes it where only a translator is at
+    hand."""
+    return catalog(normalize_lang(lang)).gettext(", ").join(items)
+
+
 def translator(lang: str | None) -> Translate:
     """A ``_(msgid, **kwargs)`` for one language; kwargs are ``str.format``-ed in (in Chinese
-    with :func:`spaced_format`'s spacing rule)."""
+    with :func:`spaced_format`'s spacing rule), a list or tuple as the language writes a list
+    (:func:`joined`)."""
     code = normalize_lang(lang)
     cat = catalog(code)
     fill = spaced_format if code == "zh" else _plain_format
 
     def _(message: str, /, **kwargs: Any) -> str:
         text = cat.gettext(message)
-        return fill(text, kwargs) if kwargs else text
+        if not kwargs:
+            return text
+        for key, value in kwargs.items():
+            if isinstance(value, list | tuple):
+                kwargs[key] = joined(value, code)
+        return fill(text, kwargs)
 
     return _
 

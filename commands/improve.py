@@ -237,10 +237,10 @@ def _find_agent_plan(
             ),
         )
     if len(found) > 1:
-        where = ", ".join(
+        where = [
             f"{repo.get_team(session=ctx.session, team_id=m.team_id).name}/{m.name}"  # type: ignore[union-attr]
             for m, _plans in found
-        )
+        ]
         return (
             None,
             None,

@@ -19,9 +19,8 @@ from collections.abc import Mapping
 
 from commands import permissions
 from commands.context import AppConfig, Command, Context, UnlinkedContext, UnlinkedHandler
-from commands.i18n import Translate, normalize_lang, translator
+from commands.i18n import Translate, joined, normalize_lang, translator
 from commands.messages import Reply
-from commands.names import joined
 from commands.permissions import N_
 from storage import conversations, repo
 from storage.linking import DEFAULT_HOURS, create_link_code, redeem_link_code

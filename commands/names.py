@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from commands.explain import component_name
-from commands.i18n import Translate, translator
+from commands.i18n import Translate, joined, translator
 from scoring import Scheme
 from storage.models import Member
 
@@ -117,12 +117,6 @@ def person_order(member: Member) -> tuple[str, str, int]:
     """The order of people in a list, the same in both languages: by the name written in Latin
     letters when the member has one (pinyin order for 王小红 / Wang Xiaohong), else by the name."""
     return ((member.name_en or member.name).casefold(), member.name, member.id or 0)
-
-
-def joined(items: Sequence[str], lang: str) -> str:
-    """Names in a sentence: ``李娜、张伟`` in Chinese (the enumeration comma), ``Alice, Bob`` in
-    English."""
-    return ("、" if lang == "zh" else ", ").join(items)
 
 
 def indicator_options(scheme: Scheme, lang: str) -> list[Named]:

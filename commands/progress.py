@@ -173,7 +173,7 @@ def status_reply(
             _("KPI data incomplete: {n}", n=sum(1 for i in items if i.kpi and i.kpi[0] < i.kpi[1]))
         )
     if summary:
-        lines.append(_("In all: {summary}.", summary=_list(ctx, summary)))
+        lines.append(_("In all: {summary}.", summary=summary))
     away = [i.member.name for i in items if not i.reachable]
     if away:
         lines.append(
@@ -181,7 +181,7 @@ def status_reply(
                 "Unreachable, they get nothing kpibot sends until an admin links their "
                 "{messengers} account (/member set): {names}",
                 messengers=_messengers(ctx),
-                names=_list(ctx, away),
+                names=away,
             )
         )
     buttons: tuple[Button, ...] = ()
@@ -192,10 +192,6 @@ def status_reply(
 
 def _messengers(ctx: Context) -> str:
     return messengers_named(ctx.config.messengers, ctx.lang)
-
-
-def _list(ctx: Context, items: list[str]) -> str:
-    return "、".join(items) if ctx.lang == "zh" else ", ".join(items)
 
 
 def status_command(ctx: Context, args: str) -> list[Reply]:
@@ -318,15 +314,15 @@ def remind(ctx: Context, value: str) -> list[Reply]:
             waiting.append(boss.name)
     lines = []
     if sent:
-        lines.append(_("Reminder sent to {names}.", names=_list(ctx, sent)))
+        lines.append(_("Reminder sent to {names}.", names=sent))
     if skipped:
-        lines.append(_("Already reminded today, so not again: {names}.", names=_list(ctx, skipped)))
+        lines.append(_("Already reminded today, so not again: {names}.", names=skipped))
     if waiting:
         lines.append(
             _(
                 "No {messengers} account, so their reminder waits in /inbox: {names}.",
                 messengers=_messengers(ctx),
-                names=_list(ctx, waiting),
+                names=waiting,
             )
         )
     if not lines and late:

@@ -43,6 +43,7 @@ import pandas as pd
 from sqlmodel import Session, col, select
 
 from commands.cycle_plan import plan
+from commands.i18n import joined
 from commands.people import TeamClock
 from commands.qa.inputs import qa_inputs
 from commands.ratings import STAR_COLUMNS, customer_frame, platform_ratings
@@ -157,9 +158,7 @@ class AgentScore:
 
     def missing_names(self, scheme: Scheme, lang: str) -> str:
         """``Manager review, Performance``: the missing parts as the reader reads them."""
-        return ("、" if lang == "zh" else ", ").join(
-            scheme.part_name(p, lang) for p in self.missing
-        )
+        return joined((scheme.part_name(p, lang) for p in self.missing), lang)
 
 
 @dataclass(frozen=True)

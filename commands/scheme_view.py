@@ -20,6 +20,7 @@ from decimal import Decimal
 from commands import explain, numbers, permissions, results
 from commands.context import Command, Context
 from commands.explain import component_name
+from commands.i18n import joined
 from commands.messages import Reply
 from commands.permissions import N_
 from commands.rank import money, resolve_team, split_args
@@ -61,7 +62,7 @@ def _dimensions(ctx: Context, comp: Component) -> str:
         if d.computed == "kpi":
             text = _join(ctx, text, _("(computed from the indicator table)"))
         parts.append(text)
-    return _list(ctx, parts)
+    return joined(parts, ctx.lang)
 
 
 def component_rule(ctx: Context, scheme: Scheme, comp: Component) -> str:
@@ -74,7 +75,7 @@ def component_rule(ctx: Context, scheme: Scheme, comp: Component) -> str:
         return _("the indicator table below")
     if comp.kind == "team":
         names = [scheme.indicator(i).name.get(ctx.lang) for i in comp.indicators]
-        return _("the indicator table on the team's own values of {names}", names=_list(ctx, names))
+        return _("the indicator table on the team's own values of {names}", names=names)
     if comp.kind == "customer":
         how = (_("the share of 4- and 5-star ratings") if comp.csat == "share_4_5"
                else _("the average of the stars, on 100 points"))  # fmt: skip
@@ -148,10 +149,6 @@ def _join(ctx: Context, first: str, then: str) -> str:
 
 def _sep(ctx: Context) -> str:
     return "；" if ctx.lang == "zh" else "; "
-
-
-def _list(ctx: Context, items: list[str]) -> str:
-    return "、".join(items) if ctx.lang == "zh" else ", ".join(items)
 
 
 # -- indicators -----------------------------------------------------------------------------
@@ -318,7 +315,7 @@ def pay_lines(ctx: Context, scheme: Scheme) -> list[str]:
                 rate=rate_text(part.rate or Decimal(0)),
             )
         elif part.kind == "indicator_bonus" and part.all_met:
-            met = _list(ctx, [scheme.indicator(i).name.get(ctx.lang) for i in part.all_met])
+            met = joined([scheme.indicator(i).name.get(ctx.lang) for i in part.all_met], ctx.lang)
             text = _(
                 "{name}: {amount} when {indicators} each earn their full points; if one falls "
                 "short, nothing",

@@ -212,7 +212,7 @@ def _team_for(ctx: Context, name: str) -> tuple[Team | None, list[Reply]]:
             own = repo.get_team(session=ctx.session, team_id=ctx.actor.team_id)
             teams = [own] if own is not None else []
         if len(teams) != 1:
-            names = ", ".join(t.name for t in teams)
+            names = [t.name for t in teams]
             return None, [
                 Reply(text=_("Which team? Add its name: {teams}", teams=names), ephemeral=True)
             ]

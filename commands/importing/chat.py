@@ -238,7 +238,7 @@ def _go_on(ctx: Context, pending: PendingFile, words: list[str]) -> list[Reply]:
             _(
                 "To import {file}, tell me {what}, for example: {example}",
                 file=pending.file_name,
-                what=("、" if ctx.lang == "zh" else ", ").join(_(WHAT[k]) for k in missing),
+                what=[_(WHAT[k]) for k in missing],
                 example=_example(chosen, fits),
             )
         )

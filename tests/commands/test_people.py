@@ -100,11 +100,11 @@ def test_an_admin_reading_english_changes_members_in_english(
             ("/member set london Alice manager=Bob", "manager: Mary → Bob"),
             (
                 "/member set london Mary role=agent",
-                "Mary still manages Bob, Carol, Dave".replace(", ", "、"),
+                "Mary still manages Bob, Carol, Dave: give them another manager first.",
             ),
             (
                 "/member remove london Mary",
-                ["Mary is marked as left", "Bob、Carol、Dave had Mary as their manager"],
+                ["Mary is marked as left", "Bob, Carol, Dave had Mary as their manager"],
             ),
             (
                 "/member set london Carol manager=Mary",
