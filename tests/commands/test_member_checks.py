@@ -14,9 +14,12 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from commands.admin import MemberSpec, MemberUpdate, check_member, plan_update
+from commands.i18n import translator
 from commands.problems import Problem
 from storage import repo
 from storage.db import unit_of_work
+
+ENGLISH = translator("en")
 
 
 @pytest.fixture
@@ -38,10 +41,9 @@ def members(engine: Engine, world: dict[str, int]) -> dict[str, int]:
 
 
 def _texts(problems: Sequence[Problem]) -> list[str]:
-    return [
-        (f"row {p.row}: " if p.row is not None else "") + p.message.format(**p.params)
-        for p in problems
-    ]
+    """The problems as an English reader gets them (``Problem.text``: a list of names written
+    as English lists it)."""
+    return [p.text(ENGLISH) for p in problems]
 
 
 ADD_CASES = [
@@ -112,7 +114,7 @@ SET_PROBLEMS = [
      ["Unknown role boss: use agent, manager, admin or qa."]),
     ("a_manager_who_stops_managing_leaves_no_agent_behind",
      MemberUpdate("demo", "王经理", role="agent"), [],
-     ["王经理 still manages 李娜、张伟、刘洋、陈静: give them another manager first."]),
+     ["王经理 still manages 李娜, 张伟, 刘洋, 陈静: give them another manager first."]),
     ("the_manager_is_in_the_team", MemberUpdate("demo", "张伟", manager="Ghost"), [],
      ["Team demo has no manager called Ghost."]),
     ("nobody_manages_themselves", MemberUpdate("demo", "王经理", manager="王经理"), [],
@@ -135,7 +137,7 @@ SET_PROBLEMS = [
      ["Unknown language fr: use zh or en."]),
     ("every_problem_is_listed_in_order",
      MemberUpdate("demo", "王经理", role="agent", manager="王经理", slack="x1", lang="fr"), [],
-     ["王经理 still manages 李娜、张伟、刘洋、陈静: give them another manager first.",
+     ["王经理 still manages 李娜, 张伟, 刘洋, 陈静: give them another manager first.",
       "王经理 cannot be their own manager.",
       "x1 is not a Slack user id (it looks like U012AB3CD).",
       "Unknown language fr: use zh or en."]),
