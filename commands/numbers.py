@@ -28,10 +28,11 @@ grouped with a comma in both languages (1,250), as Chinese business text writes 
 from __future__ import annotations
 
 import math
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from commands.i18n import Translate
+from scoring.total import half_up
 
 NONE = "—"
 """What stands for a missing number."""
@@ -45,7 +46,7 @@ def _rounded(value: Any, places: int) -> Decimal | None:
     x = float(value)
     if not math.isfinite(x):
         return None
-    shown = Decimal(repr(x)).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+    shown = half_up(x, places)  # scoring's rule for a total, one value
     return shown + 0 if shown.is_zero() else shown  # -0.00 is 0.00
 
 

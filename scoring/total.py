@@ -596,6 +596,13 @@ def star_levels(scheme: Scheme, totals: FloatArray) -> np.ndarray:
 _VECTOR_UNITS = 2.0**48
 
 
+def half_up(value: float, precision: int) -> Decimal:
+    """The rule itself for one value: ``value`` rounded once, half up, to ``precision`` decimals
+    as written (its shortest repr: 74.95 → 75.0, although the float 74.95 is a hair below),
+    halves away from zero, as a ``Decimal`` with exactly those places."""
+    return Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-precision), ROUND_HALF_UP)
+
+
 def round_half_up(values: FloatArray, precision: int) -> FloatArray:
     """Each value rounded once, half up, to ``precision`` decimals *as written* (74.95 → 75.0,
     although the float 74.95 is a hair below): the value's shortest repr, rounded as
@@ -618,10 +625,8 @@ def round_half_up(values: FloatArray, precision: int) -> FloatArray:
         k += a >= (2.0 * k + 1.0) / (2.0 * scale)
         out = np.where(vector, np.copysign(k / scale, v), np.nan)
     rest = np.flatnonzero(~vector & np.isfinite(v))
-    if len(rest):
-        quantum = Decimal(1).scaleb(-precision)
-        for i in rest.tolist():
-            out[i] = float(Decimal(repr(float(v[i]))).quantize(quantum, rounding=ROUND_HALF_UP))
+    for i in rest.tolist():
+        out[i] = float(half_up(v[i], precision))
     return out
 
 
