@@ -58,13 +58,28 @@ def submit(driver: Any, element: Any, action: Any = None) -> None:
     """Submit (click, or ``action()``) and wait until the next page has replaced this one
     and is whole: the old document gone, the new one parsed to its end (a form posted by
     the keyboard returns before the next page has even started to load)."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
+
+    def gone(_: Any) -> bool:
+        """The old page's root is stale: selenium's ``staleness_of``, and also Chromium's other
+        answer while the navigation swaps documents ("Node with given id does not belong to
+        the document", a plain WebDriverException that ``staleness_of`` lets through)."""
+        try:
+            page.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as exc:
+            if "does not belong to the document" in str(exc):
+                return True
+            raise
+        return False
 
     page = driver.find_element(by("TAG_NAME"), "html")
     (action or element.click)()
     wait = WebDriverWait(driver, PAGE_S)
-    wait.until(expected_conditions.staleness_of(page))
+    wait.until(gone)
     wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
     wait.until(expected_conditions.presence_of_element_located((by("TAG_NAME"), "h1")))
 
